@@ -1,0 +1,358 @@
+//! Identities, sessions, roles and the one authorization check every binding goes through.
+mod identity;
+mod lockout;
+mod password;
+mod roles;
+mod sessions;
+
+pub use identity::{parse_login_name, validate_account_name, Group, Principal, Realm};
+pub use lockout::{Lockout, LockoutPolicy};
+pub use password::{generate_password, hash_password, validate_new_password, verify_password};
+pub use roles::{
+    privileges_of, Privilege, Role, ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP,
+};
+pub use sessions::{SessionPolicy, SessionToken, SessionView, Sessions};
+
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::model::new_uuid;
+use crate::ports::{Clock, Store, StoreError};
+use crate::CoreError;
+
+/// Which listener a login arrives on: the appliance listener takes local accounts by bare name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The main API listener (`/api`, `/rest`, `/sdk`, `/zstack`).
+    Api,
+    /// The appliance management listener (port 5480).
+    Appliance,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub sso_domain: String,
+    pub sessions: SessionPolicy,
+    pub lockout: LockoutPolicy,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            sso_domain: DEFAULT_SSO_DOMAIN.to_string(),
+            sessions: SessionPolicy::default(),
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
+
+pub const DEFAULT_SSO_DOMAIN: &str = "vsphere.local";
+pub const ADMINISTRATOR: &str = "administrator";
+pub const ROOT: &str = "root";
+
+/// An authenticated caller, as every core operation receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal_id: String,
+    /// `administrator@vsphere.local` or `root`.
+    pub user: String,
+    pub realm: Realm,
+    /// The effective role: the principal's own, raised by its groups.
+    pub role: Role,
+}
+
+impl Caller {
+    /// vAPI's spelling of the user: `VSPHERE.LOCAL\administrator`, or the bare local name.
+    pub fn domain_qualified(&self) -> String {
+        match &self.realm {
+            Realm::Sso { domain } => {
+                let name = self.user.split('@').next().unwrap_or(&self.user);
+                format!("{}\\{}", domain.to_ascii_uppercase(), name)
+            }
+            Realm::Local => self.user.clone(),
+        }
+    }
+}
+
+/// What the first start created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The accounts were created with the given password.
+    Created,
+    /// The store already held the accounts; nothing was changed.
+    AlreadyInitialised,
+}
+
+const INITIALISED_KEY: &str = "auth.initialised";
+
+pub struct AuthService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: AuthConfig,
+    sessions: Sessions,
+    lockout: Lockout,
+}
+
+impl AuthService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AuthConfig) -> Self {
+        AuthService {
+            sessions: Sessions::new(config.sessions),
+            lockout: Lockout::new(config.lockout),
+            store,
+            clock,
+            config,
+        }
+    }
+
+    pub fn sso_domain(&self) -> &str {
+        &self.config.sso_domain
+    }
+
+    /// First start: the SSO domain with `administrator` in superAdmin, the groups of table 4-2,
+    /// and the local account `root`, all with `password`. Later starts change nothing.
+    pub async fn bootstrap(&self, password: &str) -> Result<Bootstrap, CoreError> {
+        if self.store.get_setting(INITIALISED_KEY).await?.is_some() {
+            return Ok(Bootstrap::AlreadyInitialised);
+        }
+        validate_new_password("admin_password", password)?;
+        let sso = Realm::sso(&self.config.sso_domain);
+        for (name, role, description) in [
+            (
+                ADMINISTRATORS_GROUP,
+                Role::Admin,
+                "Administrators of the vCenter Server configuration",
+            ),
+            (
+                BASH_SHELL_ADMINISTRATORS_GROUP,
+                Role::SuperAdmin,
+                "Super administrators: accounts and shell",
+            ),
+        ] {
+            if self.store.find_group(&sso, name).await?.is_none() {
+                self.store
+                    .insert_group(&Group {
+                        id: new_uuid(),
+                        realm: sso.clone(),
+                        name: name.to_string(),
+                        role: Some(role),
+                        description: description.to_string(),
+                    })
+                    .await?;
+            }
+        }
+        let admin = self
+            .ensure_principal(sso.clone(), ADMINISTRATOR, password, Role::SuperAdmin)
+            .await?;
+        for g in [ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP] {
+            let group = self
+                .store
+                .find_group(&sso, g)
+                .await?
+                .ok_or_else(|| CoreError::internal(format!("group {g} vanished")))?;
+            if !self
+                .store
+                .groups_of(&admin.id)
+                .await?
+                .iter()
+                .any(|x| x.id == group.id)
+            {
+                self.store.add_group_member(&group.id, &admin.id).await?;
+            }
+        }
+        self.ensure_principal(Realm::Local, ROOT, password, Role::SuperAdmin)
+            .await?;
+        self.store.put_setting(INITIALISED_KEY, "1").await?;
+        info!(domain = %self.config.sso_domain, "created the SSO domain, its administrator and the local root account");
+        Ok(Bootstrap::Created)
+    }
+
+    async fn ensure_principal(
+        &self,
+        realm: Realm,
+        name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<Principal, CoreError> {
+        if let Some(p) = self.store.find_principal(&realm, name).await? {
+            return Ok(p);
+        }
+        self.create_principal(realm, name, password, role, None)
+            .await
+    }
+
+    /// Creates a user in an SSO domain or a local account.
+    pub async fn create_principal(
+        &self,
+        realm: Realm,
+        name: &str,
+        password: &str,
+        role: Role,
+        full_name: Option<String>,
+    ) -> Result<Principal, CoreError> {
+        validate_account_name("username", name)?;
+        validate_new_password("password", password)?;
+        let hash = hash_blocking(password.to_string()).await?;
+        let now = self.clock.now();
+        let p = Principal {
+            id: new_uuid(),
+            realm,
+            name: name.to_ascii_lowercase(),
+            password_hash: hash,
+            role,
+            full_name,
+            disabled: false,
+            created_at: now,
+            password_changed_at: now,
+        };
+        match self.store.insert_principal(&p).await {
+            Ok(()) => Ok(p),
+            Err(StoreError::Conflict(_)) => Err(CoreError::AlreadyExists {
+                what: "user".into(),
+                name: p.login_name(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn add_to_group(
+        &self,
+        realm: &Realm,
+        group: &str,
+        principal: &Principal,
+    ) -> Result<(), CoreError> {
+        let g = self
+            .store
+            .find_group(realm, group)
+            .await?
+            .ok_or_else(|| CoreError::not_found("group", group))?;
+        self.store.add_group_member(&g.id, &principal.id).await?;
+        Ok(())
+    }
+
+    /// Checks a name and password. Every failure is the same `Unauthenticated`, whether the
+    /// account is missing, disabled, locked or the password is wrong.
+    pub async fn authenticate(
+        &self,
+        listener: Listener,
+        username: &str,
+        password: &str,
+    ) -> Result<Caller, CoreError> {
+        let (realm, name) = match parse_login_name(
+            username,
+            listener == Listener::Appliance,
+            &self.config.sso_domain,
+        ) {
+            Ok(v) => v,
+            Err(_) => return Err(CoreError::Unauthenticated),
+        };
+        let key = format!("{}|{}", realm.store_key(), name);
+        let now = self.clock.now();
+        if self.lockout.is_locked(&key, now) {
+            warn!(user = %username_for_log(&name, &realm), "login refused: account locked");
+            return Err(CoreError::Unauthenticated);
+        }
+        let principal = self.store.find_principal(&realm, &name).await?;
+        let hash = principal
+            .as_ref()
+            .map(|p| p.password_hash.clone())
+            .unwrap_or_else(|| password::decoy_hash().to_string());
+        let ok = verify_blocking(password.to_string(), hash).await?;
+        match principal {
+            Some(p) if ok && !p.disabled => {
+                self.lockout.record_success(&key);
+                let role = self.effective_role(&p).await?;
+                Ok(Caller {
+                    principal_id: p.id.clone(),
+                    user: p.login_name(),
+                    realm: p.realm.clone(),
+                    role,
+                })
+            }
+            _ => {
+                if self.lockout.record_failure(&key, now) {
+                    warn!(user = %username_for_log(&name, &realm), "account locked after repeated login failures");
+                } else {
+                    info!(user = %username_for_log(&name, &realm), "login failed");
+                }
+                Err(CoreError::Unauthenticated)
+            }
+        }
+    }
+
+    async fn effective_role(&self, p: &Principal) -> Result<Role, CoreError> {
+        let groups = self.store.groups_of(&p.id).await?;
+        Ok(groups
+            .iter()
+            .filter_map(|g| g.role)
+            .chain(std::iter::once(p.role))
+            .max()
+            .unwrap_or(p.role))
+    }
+
+    /// Authenticates and opens a session.
+    pub async fn login(
+        &self,
+        listener: Listener,
+        username: &str,
+        password: &str,
+    ) -> Result<(SessionToken, Caller), CoreError> {
+        let caller = self.authenticate(listener, username, password).await?;
+        let token = self.sessions.create(caller.clone(), self.clock.now());
+        info!(user = %caller.user, "session opened");
+        Ok((token, caller))
+    }
+
+    /// The caller behind a session token; touching it resets the idle timer.
+    pub fn resolve_session(&self, token: &str) -> Result<(Caller, SessionView), CoreError> {
+        self.sessions
+            .resolve(token, self.clock.now())
+            .ok_or(CoreError::Unauthenticated)
+    }
+
+    pub fn logout(&self, token: &str) -> Result<(), CoreError> {
+        if self.sessions.remove(token) {
+            Ok(())
+        } else {
+            Err(CoreError::Unauthenticated)
+        }
+    }
+
+    pub fn sweep_sessions(&self) -> usize {
+        self.sessions.sweep(self.clock.now())
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.count()
+    }
+
+    /// The one authorization check. Every core operation calls it with the privilege it needs.
+    pub fn authorize(&self, caller: &Caller, privilege: Privilege) -> Result<(), CoreError> {
+        if caller.role.grants(privilege) {
+            Ok(())
+        } else {
+            Err(CoreError::NoPermission {
+                privilege: privilege.as_str().to_string(),
+            })
+        }
+    }
+}
+
+fn username_for_log(name: &str, realm: &Realm) -> String {
+    match realm {
+        Realm::Sso { domain } => format!("{name}@{domain}"),
+        Realm::Local => name.to_string(),
+    }
+}
+
+async fn hash_blocking(password: String) -> Result<String, CoreError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| CoreError::internal(format!("hashing task failed: {e}")))?
+}
+
+async fn verify_blocking(password: String, hash: String) -> Result<bool, CoreError> {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| CoreError::internal(format!("verification task failed: {e}")))
+}

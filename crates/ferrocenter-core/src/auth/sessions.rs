@@ -1,0 +1,130 @@
+//! Sessions: random tokens with an idle timeout and an absolute lifetime, held in memory.
+//!
+//! Like vCenter, a restart ends every session; clients log in again.
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::RngCore;
+use time::OffsetDateTime;
+
+use super::Caller;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle_timeout: Duration::from_secs(30 * 60),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+/// What a caller may learn about its own session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    pub user: String,
+    pub created: OffsetDateTime,
+    pub last_accessed: OffsetDateTime,
+}
+
+#[derive(Debug)]
+struct Session {
+    caller: Caller,
+    created: OffsetDateTime,
+    last_accessed: OffsetDateTime,
+}
+
+/// A session token: 128 random bits as 32 hex digits. Its Debug form hides the value so that a
+/// stray `{:?}` cannot log it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+#[derive(Debug)]
+pub struct Sessions {
+    policy: SessionPolicy,
+    live: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    pub fn new(policy: SessionPolicy) -> Self {
+        Sessions {
+            policy,
+            live: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn create(&self, caller: Caller, now: OffsetDateTime) -> SessionToken {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = hex::encode(bytes);
+        self.live.lock().unwrap().insert(
+            token.clone(),
+            Session {
+                caller,
+                created: now,
+                last_accessed: now,
+            },
+        );
+        SessionToken(token)
+    }
+
+    fn expired(&self, s: &Session, now: OffsetDateTime) -> bool {
+        now - s.last_accessed >= self.policy.idle_timeout
+            || now - s.created >= self.policy.max_lifetime
+    }
+
+    /// The caller behind a live token, marking the session used. Expired sessions are removed.
+    pub fn resolve(&self, token: &str, now: OffsetDateTime) -> Option<(Caller, SessionView)> {
+        let mut live = self.live.lock().unwrap();
+        let expired = match live.get(token) {
+            None => return None,
+            Some(s) => self.expired(s, now),
+        };
+        if expired {
+            live.remove(token);
+            return None;
+        }
+        let s = live.get_mut(token)?;
+        let view = SessionView {
+            user: s.caller.user.clone(),
+            created: s.created,
+            last_accessed: s.last_accessed,
+        };
+        s.last_accessed = now;
+        Some((s.caller.clone(), view))
+    }
+
+    pub fn remove(&self, token: &str) -> bool {
+        self.live.lock().unwrap().remove(token).is_some()
+    }
+
+    /// Drops expired sessions; returns how many. Called periodically so idle ones free memory.
+    pub fn sweep(&self, now: OffsetDateTime) -> usize {
+        let mut live = self.live.lock().unwrap();
+        let before = live.len();
+        live.retain(|_, s| !self.expired(s, now));
+        before - live.len()
+    }
+
+    pub fn count(&self) -> usize {
+        self.live.lock().unwrap().len()
+    }
+}

@@ -1,0 +1,111 @@
+use serde::{Deserialize, Serialize};
+
+/// The one error type of the core. Each binding owns a table mapping these categories to its own
+/// faults (vAPI error ids, vim faults, ZStack codes); the messages here are safe to show callers
+/// and never carry secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CoreError {
+    /// The named object does not exist (or the caller may not know it exists).
+    #[error("{what} '{id}' was not found")]
+    NotFound { what: String, id: String },
+    /// One input field is wrong; `field` names it as the caller spelled it.
+    #[error("invalid value for '{field}': {reason}")]
+    InvalidArgument { field: String, reason: String },
+    /// The object exists but is not in a state that allows the operation.
+    #[error("{message}")]
+    InvalidState { message: String },
+    /// Creating would clash with an existing object.
+    #[error("{what} '{name}' already exists")]
+    AlreadyExists { what: String, name: String },
+    /// No valid credentials or session. Deliberately says nothing about which part was wrong.
+    #[error("authentication required: the credentials or session are missing, wrong or expired")]
+    Unauthenticated,
+    /// Authenticated, but the caller's role lacks the privilege.
+    #[error("permission denied: the privilege {privilege} is required")]
+    NoPermission { privilege: String },
+    /// The operation ran past its deadline.
+    #[error("the operation timed out: {message}")]
+    Timeout { message: String },
+    /// The operation was cancelled before it completed.
+    #[error("the operation was cancelled: {message}")]
+    Cancelled { message: String },
+    /// The operation exists on a surface but ferrocenter does not implement it.
+    #[error("{operation} is not supported by ferrocenter")]
+    NotSupported { operation: String },
+    /// Something the server depends on is not available right now (shutting down, database gone).
+    #[error("service unavailable: {message}")]
+    Unavailable { message: String },
+    /// A fault inside ferrocenter; the message is for operators, not a secret.
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+impl CoreError {
+    pub fn not_found(what: impl Into<String>, id: impl Into<String>) -> Self {
+        CoreError::NotFound {
+            what: what.into(),
+            id: id.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoreError::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn invalid_state(message: impl Into<String>) -> Self {
+        CoreError::InvalidState {
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        CoreError::Internal {
+            message: message.into(),
+        }
+    }
+
+    pub fn not_supported(operation: impl Into<String>) -> Self {
+        CoreError::NotSupported {
+            operation: operation.into(),
+        }
+    }
+}
+
+impl From<crate::ports::StoreError> for CoreError {
+    fn from(e: crate::ports::StoreError) -> Self {
+        match e {
+            crate::ports::StoreError::Unavailable(m) => CoreError::Unavailable { message: m },
+            other => CoreError::Internal {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_through_json_for_persisted_tasks() {
+        let e = CoreError::invalid("hostName", "must not be empty");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"invalid_argument","field":"hostName","reason":"must not be empty"}"#
+        );
+        assert_eq!(serde_json::from_str::<CoreError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn messages_name_the_field() {
+        assert_eq!(
+            CoreError::invalid("duration_ms", "must be at most 3600000").to_string(),
+            "invalid value for 'duration_ms': must be at most 3600000"
+        );
+    }
+}

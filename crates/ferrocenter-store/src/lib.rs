@@ -1,0 +1,11 @@
+//! The `Store` port's implementations. SQLite is the embedded default; PostgreSQL is the engine
+//! for scale. Both run the same SQL (SQLite accepts PostgreSQL's `$n` parameters) from one
+//! macro, so their behaviour cannot drift apart; only the schema files differ in column types.
+
+mod migrations;
+mod open;
+mod rows;
+mod sql_store;
+
+pub use open::{default_sqlite_url, open, open_postgres, open_sqlite, redact, OpenError};
+pub use sql_store::{PostgresStore, SqliteStore};

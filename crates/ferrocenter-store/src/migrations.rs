@@ -1,0 +1,40 @@
+//! Versioned schema migrations, one ordered list per engine, applied at open.
+
+/// One schema step. Versions only grow; a shipped migration is never edited.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+}];
+
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_strictly_increasing_and_engines_agree() {
+        for list in [SQLITE, POSTGRES] {
+            assert!(list.windows(2).all(|w| w[0].version < w[1].version));
+        }
+        let names = |l: &[Migration]| l.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        assert_eq!(names(SQLITE), names(POSTGRES));
+    }
+}

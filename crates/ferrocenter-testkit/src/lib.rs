@@ -1,0 +1,12 @@
+//! Test harness shared by the workspace's integration tests.
+pub mod pg;
+
+use std::net::TcpListener;
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral loopback port")
+}
