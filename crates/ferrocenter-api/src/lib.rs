@@ -1,1 +1,28 @@
+//! Protocol bindings and the listeners that serve them.
+//!
+//! Bindings parse, authenticate, call one core operation and render the answer in their own
+//! shapes; each owns one table mapping core errors to its faults. No rule of the control plane
+//! lives here.
 
+mod http_util;
+pub mod listeners;
+mod routes;
+pub mod vapi;
+mod vim;
+mod zstack;
+
+use std::sync::Arc;
+
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::Core;
+
+pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners, ServeError};
+
+/// Shared by every handler of one listener.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub listener: Listener,
+    pub max_body_bytes: usize,
+    pub diagnostics: bool,
+}

@@ -4,6 +4,7 @@
 //! its answers; persistence and the outside world are reached only through the [`ports`].
 
 pub mod auth;
+pub mod diagnostics;
 pub mod error;
 pub mod model;
 pub mod ports;

@@ -1,0 +1,160 @@
+//! The HTTPS (and optional plain HTTP) listeners, and their graceful shutdown.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::Core;
+use tokio::task::JoinHandle;
+
+use crate::routes::{api_router, appliance_router};
+use crate::AppState;
+
+#[derive(Debug, Clone)]
+pub struct ListenerOptions {
+    pub listen: SocketAddr,
+    pub appliance_listen: SocketAddr,
+    pub http_listen: Option<SocketAddr>,
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
+    pub max_body_bytes: usize,
+    pub diagnostics: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{key}: cannot listen on {addr}: {reason}")]
+    Bind {
+        key: &'static str,
+        addr: SocketAddr,
+        reason: String,
+    },
+    #[error("the TLS certificate or key cannot be loaded: {0}")]
+    Tls(String),
+}
+
+/// The addresses actually bound (port 0 picks a free port).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundAddrs {
+    pub api: SocketAddr,
+    pub appliance: SocketAddr,
+    pub http: Option<SocketAddr>,
+}
+
+pub struct Listeners {
+    pub addrs: BoundAddrs,
+    handles: Vec<Handle>,
+    joins: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+async fn bound(
+    key: &'static str,
+    addr: SocketAddr,
+    handle: &Handle,
+    join: &mut JoinHandle<std::io::Result<()>>,
+) -> Result<SocketAddr, ServeError> {
+    match handle.listening().await {
+        Some(a) => Ok(a),
+        None => {
+            let reason = match join.await {
+                Ok(Err(e)) => e.to_string(),
+                Ok(Ok(())) => "the listener stopped at once".into(),
+                Err(e) => e.to_string(),
+            };
+            Err(ServeError::Bind { key, addr, reason })
+        }
+    }
+}
+
+/// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
+/// bind; the ones already started are stopped again.
+pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners, ServeError> {
+    // Only one crypto provider is compiled in; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = RustlsConfig::from_pem_file(&opts.cert_pem, &opts.key_pem)
+        .await
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
+    let state = |listener| AppState {
+        core: core.clone(),
+        listener,
+        max_body_bytes: opts.max_body_bytes,
+        diagnostics: opts.diagnostics,
+    };
+    let mut listeners = Listeners {
+        addrs: BoundAddrs {
+            api: opts.listen,
+            appliance: opts.appliance_listen,
+            http: None,
+        },
+        handles: vec![],
+        joins: vec![],
+    };
+
+    let mut specs = vec![
+        (
+            "listen",
+            opts.listen,
+            Some(tls.clone()),
+            api_router(state(Listener::Api)),
+        ),
+        (
+            "appliance_listen",
+            opts.appliance_listen,
+            Some(tls.clone()),
+            appliance_router(state(Listener::Appliance)),
+        ),
+    ];
+    if let Some(addr) = opts.http_listen {
+        specs.push(("http_listen", addr, None, api_router(state(Listener::Api))));
+    }
+    for (key, addr, tls, router) in specs {
+        let handle = Handle::new();
+        let service = router.into_make_service();
+        let mut join = match tls {
+            Some(tls) => tokio::spawn(
+                axum_server::bind_rustls(addr, tls)
+                    .handle(handle.clone())
+                    .serve(service),
+            ),
+            None => tokio::spawn(
+                axum_server::bind(addr)
+                    .handle(handle.clone())
+                    .serve(service),
+            ),
+        };
+        match bound(key, addr, &handle, &mut join).await {
+            Ok(a) => {
+                match key {
+                    "listen" => listeners.addrs.api = a,
+                    "appliance_listen" => listeners.addrs.appliance = a,
+                    _ => {
+                        tracing::warn!(addr = %a, "plain HTTP listener enabled: traffic on it, credentials included, is unencrypted");
+                        listeners.addrs.http = Some(a)
+                    }
+                }
+                listeners.handles.push(handle);
+                listeners.joins.push(join);
+            }
+            Err(e) => {
+                listeners.shutdown(Duration::from_secs(1)).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+impl Listeners {
+    /// Stops accepting connections and lets requests in flight finish within `grace`.
+    pub async fn shutdown(self, grace: Duration) {
+        for h in &self.handles {
+            h.graceful_shutdown(Some(grace));
+        }
+        for j in self.joins {
+            let _ = tokio::time::timeout(grace + Duration::from_secs(1), j).await;
+        }
+    }
+}

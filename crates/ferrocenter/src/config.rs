@@ -1,0 +1,500 @@
+//! `ferrocenter serve` configuration: command-line flags, `FERROCENTER_<FLAG>` environment
+//! variables and a TOML file, in that order of precedence, over built-in defaults.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Flags of `ferrocenter serve`. Every one is optional here so that the file and the defaults
+/// can fill what the command line and environment leave unset.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (keys in snake_case).
+    #[arg(long, env = "FERROCENTER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database, TLS key and certificate, logs and backups [default: ./ferrocenter-data].
+    #[arg(long, env = "FERROCENTER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// HTTPS for /api, /rest, /sdk and /zstack [default: 127.0.0.1:8443].
+    #[arg(long, env = "FERROCENTER_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// HTTPS for appliance management with local accounts [default: 127.0.0.1:5480].
+    #[arg(long, env = "FERROCENTER_APPLIANCE_LISTEN", value_name = "ADDR")]
+    pub appliance_listen: Option<String>,
+    /// Plain HTTP serving the same routes as --listen (off unless set). Unencrypted.
+    #[arg(long, env = "FERROCENTER_HTTP_LISTEN", value_name = "ADDR")]
+    pub http_listen: Option<String>,
+    /// sqlite://PATH or postgres://… [default: a SQLite file in the data dir].
+    #[arg(
+        long,
+        env = "FERROCENTER_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Initial password of administrator@vsphere.local and root; used on first start only.
+    #[arg(
+        long,
+        env = "FERROCENTER_ADMIN_PASSWORD",
+        value_name = "PW",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+    /// Seconds a session may stay unused [default: 1800].
+    #[arg(long, env = "FERROCENTER_SESSION_IDLE_TIMEOUT_SECS", value_name = "S")]
+    pub session_idle_timeout_secs: Option<String>,
+    /// Seconds a session may live at most [default: 86400].
+    #[arg(long, env = "FERROCENTER_SESSION_MAX_LIFETIME_SECS", value_name = "S")]
+    pub session_max_lifetime_secs: Option<String>,
+    /// Failed logins that lock an account [default: 5].
+    #[arg(long, env = "FERROCENTER_LOCKOUT_MAX_FAILURES", value_name = "N")]
+    pub lockout_max_failures: Option<String>,
+    /// Window in which failures are counted, in seconds [default: 180].
+    #[arg(long, env = "FERROCENTER_LOCKOUT_WINDOW_SECS", value_name = "S")]
+    pub lockout_window_secs: Option<String>,
+    /// How long a locked account stays locked, in seconds [default: 300].
+    #[arg(long, env = "FERROCENTER_LOCKOUT_DURATION_SECS", value_name = "S")]
+    pub lockout_duration_secs: Option<String>,
+    /// Seconds given to requests and tasks in flight at shutdown [default: 10].
+    #[arg(long, env = "FERROCENTER_SHUTDOWN_GRACE_SECS", value_name = "S")]
+    pub shutdown_grace_secs: Option<String>,
+    /// Largest accepted request body in bytes [default: 10485760].
+    #[arg(long, env = "FERROCENTER_MAX_BODY_BYTES", value_name = "N")]
+    pub max_body_bytes: Option<String>,
+    /// Log filter, e.g. info or debug,sqlx=warn [default: info].
+    #[arg(long, env = "FERROCENTER_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Serve ferrocenter's diagnostic operations (a sleep task) [default: false].
+    #[arg(long, env = "FERROCENTER_ENABLE_DIAGNOSTICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_diagnostics: Option<String>,
+}
+
+/// The TOML file: the same keys, typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<String>,
+    listen: Option<String>,
+    appliance_listen: Option<String>,
+    http_listen: Option<String>,
+    database_url: Option<String>,
+    admin_password: Option<String>,
+    session_idle_timeout_secs: Option<u64>,
+    session_max_lifetime_secs: Option<u64>,
+    lockout_max_failures: Option<u32>,
+    lockout_window_secs: Option<u64>,
+    lockout_duration_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
+    max_body_bytes: Option<u64>,
+    log_level: Option<String>,
+    enable_diagnostics: Option<bool>,
+}
+
+/// A resolved, validated configuration.
+#[derive(Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub appliance_listen: SocketAddr,
+    pub http_listen: Option<SocketAddr>,
+    /// None: the SQLite file in the data dir.
+    pub database_url: Option<String>,
+    pub admin_password: Option<String>,
+    pub session_idle_timeout: Duration,
+    pub session_max_lifetime: Duration,
+    pub lockout_max_failures: u32,
+    pub lockout_window: Duration,
+    pub lockout_duration: Duration,
+    pub shutdown_grace: Duration,
+    pub max_body_bytes: usize,
+    pub log_level: String,
+    pub enable_diagnostics: bool,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("appliance_listen", &self.appliance_listen)
+            .field("http_listen", &self.http_listen)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(ferrocenter_store::redact),
+            )
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<set>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setting that cannot be used; the message starts with the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    #[error("config file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+fn addr(key: &'static str, v: &str) -> Result<SocketAddr, ConfigError> {
+    v.parse().map_err(|_| {
+        invalid(
+            key,
+            format!("'{v}' is not a socket address like 127.0.0.1:8443 or [::1]:8443"),
+        )
+    })
+}
+
+fn number<T: std::str::FromStr>(key: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim()
+        .parse()
+        .map_err(|_| invalid(key, format!("'{v}' is not a valid non-negative integer")))
+}
+
+fn boolean(key: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(key, format!("'{v}' is not true or false"))),
+    }
+}
+
+fn secs(key: &'static str, v: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
+    if v < min || v > max {
+        return Err(invalid(key, format!("{v} is outside {min}..={max}")));
+    }
+    Ok(Duration::from_secs(v))
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: path.to_path_buf(),
+        reason: e.message().to_string()
+            + &e.span()
+                .map(|s| format!(" (at byte {})", s.start))
+                .unwrap_or_default(),
+    })
+}
+
+impl ServeArgs {
+    /// Resolves flags, environment, file and defaults into a checked configuration.
+    pub fn resolve(&self) -> Result<ServeConfig, ConfigError> {
+        let file = match &self.config {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        // A flag or variable (text) wins over the file (typed) which wins over the default.
+        macro_rules! pick_num {
+            ($key:ident, $ty:ty, $default:expr) => {
+                match &self.$key {
+                    Some(v) => number::<$ty>(stringify!($key), v)?,
+                    None => file.$key.map(|x| x as $ty).unwrap_or($default),
+                }
+            };
+        }
+        let data_dir = PathBuf::from(
+            self.data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| "./ferrocenter-data".into()),
+        );
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        let listen = addr(
+            "listen",
+            self.listen
+                .as_deref()
+                .or(file.listen.as_deref())
+                .unwrap_or("127.0.0.1:8443"),
+        )?;
+        let appliance_listen = addr(
+            "appliance_listen",
+            self.appliance_listen
+                .as_deref()
+                .or(file.appliance_listen.as_deref())
+                .unwrap_or("127.0.0.1:5480"),
+        )?;
+        let http_listen = self
+            .http_listen
+            .as_deref()
+            .or(file.http_listen.as_deref())
+            .filter(|s| !s.is_empty())
+            .map(|v| addr("http_listen", v))
+            .transpose()?;
+        let database_url = self.database_url.clone().or(file.database_url);
+        if let Some(url) = &database_url {
+            let ok = url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://");
+            if !ok {
+                return Err(invalid(
+                    "database_url",
+                    format!(
+                        "'{}' must start with sqlite:, postgres:// or postgresql://",
+                        ferrocenter_store::redact(url)
+                    ),
+                ));
+            }
+        }
+        let admin_password = self.admin_password.clone().or(file.admin_password);
+        if let Some(pw) = &admin_password {
+            ferrocenter_core::auth::validate_new_password("admin_password", pw)
+                .map_err(|e| invalid("admin_password", e.to_string()))?;
+        }
+        let day = 7 * 24 * 3600;
+        let session_idle_timeout = secs(
+            "session_idle_timeout_secs",
+            pick_num!(session_idle_timeout_secs, u64, 1800),
+            1,
+            day,
+        )?;
+        let session_max_lifetime = secs(
+            "session_max_lifetime_secs",
+            pick_num!(session_max_lifetime_secs, u64, 86_400),
+            1,
+            30 * 24 * 3600,
+        )?;
+        if session_idle_timeout > session_max_lifetime {
+            return Err(invalid(
+                "session_idle_timeout_secs",
+                "must not exceed session_max_lifetime_secs",
+            ));
+        }
+        let lockout_max_failures = pick_num!(lockout_max_failures, u32, 5);
+        if lockout_max_failures == 0 || lockout_max_failures > 1000 {
+            return Err(invalid(
+                "lockout_max_failures",
+                format!("{lockout_max_failures} is outside 1..=1000"),
+            ));
+        }
+        let lockout_window = secs(
+            "lockout_window_secs",
+            pick_num!(lockout_window_secs, u64, 180),
+            1,
+            day,
+        )?;
+        let lockout_duration = secs(
+            "lockout_duration_secs",
+            pick_num!(lockout_duration_secs, u64, 300),
+            1,
+            day,
+        )?;
+        let shutdown_grace = secs(
+            "shutdown_grace_secs",
+            pick_num!(shutdown_grace_secs, u64, 10),
+            0,
+            3600,
+        )?;
+        let max_body_bytes = pick_num!(max_body_bytes, u64, 10 * 1024 * 1024);
+        if !(1024..=1024 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(invalid(
+                "max_body_bytes",
+                format!("{max_body_bytes} is outside 1024..=1073741824"),
+            ));
+        }
+        let log_level = self
+            .log_level
+            .clone()
+            .or(file.log_level)
+            .unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log_level)
+            .map_err(|e| invalid("log_level", format!("'{log_level}': {e}")))?;
+        let enable_diagnostics = match &self.enable_diagnostics {
+            Some(v) => boolean("enable_diagnostics", v)?,
+            None => file.enable_diagnostics.unwrap_or(false),
+        };
+        Ok(ServeConfig {
+            data_dir,
+            listen,
+            appliance_listen,
+            http_listen,
+            database_url,
+            admin_password,
+            session_idle_timeout,
+            session_max_lifetime,
+            lockout_max_failures,
+            lockout_window,
+            lockout_duration,
+            shutdown_grace,
+            max_body_bytes: max_body_bytes as usize,
+            log_level,
+            enable_diagnostics,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_key(args: ServeArgs) -> String {
+        args.resolve().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = ServeArgs::default().resolve().unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(c.appliance_listen.to_string(), "127.0.0.1:5480");
+        assert_eq!(c.http_listen, None);
+        assert_eq!(c.data_dir, PathBuf::from("./ferrocenter-data"));
+        assert_eq!(c.session_idle_timeout, Duration::from_secs(1800));
+        assert_eq!(c.session_max_lifetime, Duration::from_secs(86_400));
+        assert_eq!(c.lockout_max_failures, 5);
+        assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
+        assert!(!c.enable_diagnostics);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    listen: Some("nope".into()),
+                    ..Default::default()
+                },
+                "listen:",
+            ),
+            (
+                ServeArgs {
+                    appliance_listen: Some("1.2.3.4".into()),
+                    ..Default::default()
+                },
+                "appliance_listen:",
+            ),
+            (
+                ServeArgs {
+                    http_listen: Some("x:y".into()),
+                    ..Default::default()
+                },
+                "http_listen:",
+            ),
+            (
+                ServeArgs {
+                    database_url: Some("mysql://a".into()),
+                    ..Default::default()
+                },
+                "database_url:",
+            ),
+            (
+                ServeArgs {
+                    admin_password: Some("short".into()),
+                    ..Default::default()
+                },
+                "admin_password:",
+            ),
+            (
+                ServeArgs {
+                    session_idle_timeout_secs: Some("-1".into()),
+                    ..Default::default()
+                },
+                "session_idle_timeout_secs:",
+            ),
+            (
+                ServeArgs {
+                    session_idle_timeout_secs: Some("90000".into()),
+                    session_max_lifetime_secs: Some("100".into()),
+                    ..Default::default()
+                },
+                "session_idle_timeout_secs:",
+            ),
+            (
+                ServeArgs {
+                    lockout_max_failures: Some("0".into()),
+                    ..Default::default()
+                },
+                "lockout_max_failures:",
+            ),
+            (
+                ServeArgs {
+                    max_body_bytes: Some("10".into()),
+                    ..Default::default()
+                },
+                "max_body_bytes:",
+            ),
+            (
+                ServeArgs {
+                    log_level: Some("[[".into()),
+                    ..Default::default()
+                },
+                "log_level:",
+            ),
+            (
+                ServeArgs {
+                    enable_diagnostics: Some("maybe".into()),
+                    ..Default::default()
+                },
+                "enable_diagnostics:",
+            ),
+        ];
+        for (args, key) in cases {
+            let msg = err_key(args);
+            assert!(msg.starts_with(key), "{msg:?} should start with {key}");
+        }
+    }
+
+    #[test]
+    fn file_fills_what_flags_leave_unset_and_names_bad_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fc.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9443\"\nlockout_max_failures = 3\n",
+        )
+        .unwrap();
+        let c = ServeArgs {
+            config: Some(path.clone()),
+            lockout_max_failures: Some("7".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9443");
+        assert_eq!(c.lockout_max_failures, 7);
+
+        std::fs::write(&path, "listne = \"x\"\n").unwrap();
+        let msg = err_key(ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        });
+        assert!(msg.contains("listne"), "{msg}");
+        std::fs::write(&path, "max_body_bytes = \"big\"\n").unwrap();
+        let msg = err_key(ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        });
+        assert!(
+            msg.contains("max_body_bytes") || msg.contains("integer"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let c = ServeArgs {
+            admin_password: Some("Sup3r-Secret!".into()),
+            database_url: Some("postgres://u:dbpass@h/d".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        let s = format!("{c:?}");
+        assert!(!s.contains("Sup3r-Secret!") && !s.contains("dbpass"), "{s}");
+    }
+}

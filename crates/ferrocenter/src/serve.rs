@@ -1,0 +1,217 @@
+//! `ferrocenter serve`: open the data dir and store, recover tasks, make the first-start
+//! accounts, start the listeners; stop gracefully on request.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrocenter_api::{BoundAddrs, ListenerOptions, Listeners};
+use ferrocenter_core::auth::{
+    generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
+};
+use ferrocenter_core::ports::SystemClock;
+use ferrocenter_core::tasks::TaskEngineConfig;
+use ferrocenter_core::{Core, CoreConfig, CoreError};
+use tracing::info;
+
+use crate::config::ServeConfig;
+use crate::tls;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data_dir: cannot create {path}: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Store(#[from] ferrocenter_store::OpenError),
+    #[error("first-start setup failed: {0}")]
+    Bootstrap(CoreError),
+    #[error("task recovery failed: {0}")]
+    Recover(CoreError),
+    #[error(transparent)]
+    Listen(#[from] ferrocenter_api::ServeError),
+}
+
+pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
+
+/// A started server.
+pub struct Server {
+    pub core: Arc<Core>,
+    pub addrs: BoundAddrs,
+    pub thumbprint: String,
+    /// Set on the first start when no password was configured: shown once, then only in the file.
+    pub generated_password: Option<String>,
+    listeners: Listeners,
+    sweeper: tokio::task::JoinHandle<()>,
+    grace: Duration,
+}
+
+/// Creates the data dir (and parents) readable by the owner only.
+pub fn make_dir(path: &Path) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| StartError::DataDir {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+impl Server {
+    pub async fn start(cfg: &ServeConfig) -> Result<Server, StartError> {
+        make_dir(&cfg.data_dir)?;
+        let identity = tls::load_or_create(&cfg.data_dir.join("tls"))?;
+        let url = cfg
+            .database_url
+            .clone()
+            .unwrap_or_else(|| ferrocenter_store::default_sqlite_url(&cfg.data_dir));
+        let store = ferrocenter_store::open(&url).await?;
+        info!(engine = store.engine(), "store opened");
+        let core = Core::new(
+            store,
+            Arc::new(SystemClock),
+            CoreConfig {
+                auth: AuthConfig {
+                    sessions: SessionPolicy {
+                        idle_timeout: cfg.session_idle_timeout,
+                        max_lifetime: cfg.session_max_lifetime,
+                    },
+                    lockout: LockoutPolicy {
+                        max_failures: cfg.lockout_max_failures,
+                        window: cfg.lockout_window,
+                        duration: cfg.lockout_duration,
+                    },
+                    ..AuthConfig::default()
+                },
+                tasks: TaskEngineConfig {
+                    unwind_grace: cfg.shutdown_grace.max(Duration::from_secs(1)),
+                },
+            },
+        );
+        core.tasks.recover().await.map_err(StartError::Recover)?;
+        let generated_password = first_start(&core, cfg).await?;
+
+        let listeners = ferrocenter_api::start(
+            core.clone(),
+            &ListenerOptions {
+                listen: cfg.listen,
+                appliance_listen: cfg.appliance_listen,
+                http_listen: cfg.http_listen,
+                cert_pem: identity.cert_pem.clone(),
+                key_pem: identity.key_pem.clone(),
+                max_body_bytes: cfg.max_body_bytes,
+                diagnostics: cfg.enable_diagnostics,
+            },
+        )
+        .await?;
+        let sweep_core = core.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                sweep_core.auth.sweep_sessions();
+            }
+        });
+        Ok(Server {
+            core,
+            addrs: listeners.addrs,
+            thumbprint: identity.thumbprint,
+            generated_password,
+            listeners,
+            sweeper,
+            grace: cfg.shutdown_grace,
+        })
+    }
+
+    /// The lines every start prints: where to connect and which certificate to expect.
+    pub fn banner(&self) -> String {
+        let mut s = format!(
+            "ferrocenter {} is serving\n  API (/api /rest /sdk /zstack): https://{}\n  appliance management:          https://{}\n",
+            env!("CARGO_PKG_VERSION"),
+            self.addrs.api,
+            self.addrs.appliance
+        );
+        if let Some(h) = self.addrs.http {
+            s += &format!("  plain HTTP (unencrypted):      http://{h}\n");
+        }
+        s += &format!(
+            "  TLS certificate SHA-256 thumbprint: {}\n",
+            self.thumbprint
+        );
+        s
+    }
+
+    /// Stops accepting, lets requests and tasks finish within the grace period, and records any
+    /// task still unfinished as failed.
+    pub async fn stop(self) {
+        info!(grace_s = self.grace.as_secs(), "shutting down");
+        self.sweeper.abort();
+        let (_, ()) = tokio::join!(
+            self.listeners.shutdown(self.grace),
+            self.core.tasks.shutdown(self.grace)
+        );
+        info!("stopped");
+    }
+}
+
+/// Creates the first accounts when the store has none. Returns the password if it was generated.
+async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<Option<String>, StartError> {
+    if core
+        .store
+        .get_setting("auth.initialised")
+        .await
+        .map_err(|e| StartError::Bootstrap(e.into()))?
+        .is_some()
+    {
+        if cfg.admin_password.is_some() {
+            info!("admin_password is used on first start only; ignored");
+        }
+        return Ok(None);
+    }
+    let file = cfg.data_dir.join(INITIAL_PASSWORD_FILE);
+    let (password, generated) = match &cfg.admin_password {
+        Some(pw) => (pw.clone(), None),
+        None => {
+            // A first start that failed half-way left its password here; reuse it so the
+            // accounts it already created keep a known password.
+            let pw = match std::fs::read_to_string(&file) {
+                Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+                _ => {
+                    let pw = generate_password(20);
+                    tls::write_private(&file, format!("{pw}\n").as_bytes())?;
+                    pw
+                }
+            };
+            (pw.clone(), Some(pw))
+        }
+    };
+    match core.auth.bootstrap(&password).await {
+        Ok(Bootstrap::Created) | Ok(Bootstrap::AlreadyInitialised) => Ok(generated),
+        Err(e) => Err(StartError::Bootstrap(e)),
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+pub async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received"),
+        _ = int.recv() => info!("SIGINT received"),
+    }
+}
+
+/// Prints the generated password once, on standard output only.
+pub fn announce_generated_password(data_dir: &Path, pw: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Generated the initial password of administrator@vsphere.local and root: {pw}\n\
+         It is also in {} (mode 0600). Change it after logging in.",
+        data_dir.join(INITIAL_PASSWORD_FILE).display()
+    );
+}

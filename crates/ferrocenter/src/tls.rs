@@ -1,0 +1,123 @@
+//! The server's TLS identity: a self-signed certificate made on first start and kept in the
+//! data dir, and its SHA-256 thumbprint (what vSphere clients pin).
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot generate a certificate: {0}")]
+    Generate(String),
+}
+
+pub struct TlsIdentity {
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
+    /// `AB:CD:…`, 32 bytes as upper-case hex pairs.
+    pub thumbprint: String,
+    pub created: bool,
+}
+
+/// Writes a file readable by the owner only.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
+    let err = |e: std::io::Error| TlsError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(contents).map_err(err)?;
+    f.sync_all().map_err(err)
+}
+
+/// Loads the certificate in `dir`, or creates one for this machine's names.
+pub fn load_or_create(dir: &Path) -> Result<TlsIdentity, TlsError> {
+    let cert_pem = dir.join("server.crt");
+    let key_pem = dir.join("server.key");
+    let mut created = false;
+    if !cert_pem.exists() || !key_pem.exists() {
+        fs::create_dir_all(dir).map_err(|e| TlsError::Write {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ];
+        if let Ok(h) = fs::read_to_string("/etc/hostname") {
+            let h = h.trim();
+            if !h.is_empty() && !names.iter().any(|n| n == h) {
+                names.push(h.to_string());
+            }
+        }
+        let ck = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        write_private(&key_pem, ck.key_pair.serialize_pem().as_bytes())?;
+        write_private(&cert_pem, ck.cert.pem().as_bytes())?;
+        created = true;
+    }
+    let pem = fs::read_to_string(&cert_pem).map_err(|e| TlsError::Read {
+        path: cert_pem.clone(),
+        reason: e.to_string(),
+    })?;
+    let der = first_pem_block(&pem).ok_or_else(|| TlsError::Read {
+        path: cert_pem.clone(),
+        reason: "no PEM certificate in the file".into(),
+    })?;
+    Ok(TlsIdentity {
+        cert_pem,
+        key_pem,
+        thumbprint: sha256_thumbprint(&der),
+        created,
+    })
+}
+
+fn first_pem_block(pem: &str) -> Option<Vec<u8>> {
+    let start = pem.find("-----BEGIN CERTIFICATE-----")?;
+    let rest = &pem[start + "-----BEGIN CERTIFICATE-----".len()..];
+    let end = rest.find("-----END CERTIFICATE-----")?;
+    let b64: String = rest[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// The SHA-256 thumbprint of a DER certificate as vSphere prints it.
+pub fn sha256_thumbprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn created_once_then_reused_with_the_same_thumbprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create(dir.path()).unwrap();
+        assert!(a.created);
+        assert_eq!(a.thumbprint.len(), 32 * 3 - 1);
+        let mode = fs::metadata(&a.key_pem).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let b = load_or_create(dir.path()).unwrap();
+        assert!(!b.created);
+        assert_eq!(a.thumbprint, b.thumbprint);
+    }
+}

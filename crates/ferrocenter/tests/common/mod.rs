@@ -1,0 +1,223 @@
+//! Helpers for integration tests: a real server in-process (or as a child process), an HTTPS
+//! client, and users of each role.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferrocenter::config::ServeArgs;
+use ferrocenter::serve::Server;
+use ferrocenter_core::auth::{Realm, Role};
+use reqwest::{Client, Method, Response};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const ADMIN: &str = "administrator@vsphere.local";
+pub const PASSWORD: &str = "Initial-Pass-1";
+
+pub fn client() -> Client {
+    Client::builder()
+        .danger_accept_invalid_certs(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The base arguments of a test server: a temp data dir, free ports, a known password.
+pub fn args(dir: &Path) -> ServeArgs {
+    ServeArgs {
+        data_dir: Some(dir.to_string_lossy().into_owned()),
+        listen: Some("127.0.0.1:0".into()),
+        appliance_listen: Some("127.0.0.1:0".into()),
+        admin_password: Some(PASSWORD.into()),
+        enable_diagnostics: Some("true".into()),
+        shutdown_grace_secs: Some("2".into()),
+        ..Default::default()
+    }
+}
+
+pub struct TestServer {
+    pub server: Option<Server>,
+    pub dir: TempDir,
+    pub client: Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        tweak(&mut a);
+        let cfg = a.resolve().unwrap();
+        let server = Server::start(&cfg).await.unwrap();
+        TestServer {
+            server: Some(server),
+            dir,
+            client: client(),
+        }
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().unwrap()
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("https://{}{}", self.server().addrs.api, path)
+    }
+
+    pub fn appliance(&self, path: &str) -> String {
+        format!("https://{}{}", self.server().addrs.appliance, path)
+    }
+
+    /// A user of the SSO domain with this role; returns its login name.
+    pub async fn user(&self, name: &str, role: Role) -> String {
+        let core = &self.server().core;
+        core.auth
+            .create_principal(Realm::sso("vsphere.local"), name, PASSWORD, role, None)
+            .await
+            .unwrap();
+        format!("{name}@vsphere.local")
+    }
+
+    pub async fn login(&self, user: &str) -> String {
+        let r = self
+            .client
+            .post(self.api("/api/session"))
+            .basic_auth(user, Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "login of {user}");
+        r.json::<String>().await.unwrap()
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut rb = self.client.request(method, self.api(path));
+        if let Some(t) = token {
+            rb = rb.header("vmware-api-session-id", t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send().await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+}
+
+/// Polls a task until it is finished or `limit` passes.
+pub async fn wait_task(ts: &TestServer, token: &str, id: &str, limit: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let r = ts
+            .call(
+                Method::GET,
+                &format!("/api/cis/tasks/{id}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        let s = v["status"].as_str().unwrap().to_string();
+        if s == "SUCCEEDED" || s == "FAILED" || start.elapsed() > limit {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `ferrocenter` binary as a child process.
+pub struct Proc {
+    pub child: Child,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> Proc {
+    let stdout_path = data_dir.with_extension("stdout");
+    let stderr_path = data_dir.with_extension("stderr");
+    let child = Command::new(env!("CARGO_BIN_EXE_ferrocenter"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env_remove("FERROCENTER_ADMIN_PASSWORD")
+        .stdout(Stdio::from(std::fs::File::create(&stdout_path).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&stderr_path).unwrap()))
+        .spawn()
+        .unwrap();
+    Proc {
+        child,
+        stdout_path,
+        stderr_path,
+    }
+}
+
+impl Proc {
+    /// Waits until standard output contains `needle`; panics with the logs after `limit`.
+    pub fn wait_stdout(&mut self, needle: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let out = std::fs::read_to_string(&self.stdout_path).unwrap_or_default();
+            if out.contains(needle) {
+                return out;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "server exited ({status}) before printing {needle:?}\nstdout:\n{out}\nstderr:\n{}",
+                    std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+                );
+            }
+            if start.elapsed() > limit {
+                panic!("no {needle:?} within {limit:?}; stdout:\n{out}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("server did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
