@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the management server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the version and the API versions served.
     Version,
 }
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             println!("ZStack: /zstack/v1 (not served yet)");
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => match serve(args) {
+        Command::Serve(args) => match serve(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ferrocenter serve: {e:#}");

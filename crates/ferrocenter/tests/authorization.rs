@@ -1,0 +1,201 @@
+//! Every route × {anonymous, operator, admin, superAdmin}. The test fails if a route is served
+//! that has no expectation here, so new routes must be added to the matrix.
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ferrocenter_core::auth::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const WHO: [&str; 4] = ["anonymous", "operator", "admin", "superAdmin"];
+
+/// One row: a route, how to call it, and the status each caller gets (anonymous, operator,
+/// admin, superAdmin).
+struct Row {
+    method: Method,
+    path: &'static str,
+    expect: [u16; 4],
+}
+
+fn rows() -> Vec<Row> {
+    let row = |method: Method, path: &'static str, expect: [u16; 4]| Row {
+        method,
+        path,
+        expect,
+    };
+    vec![
+        // JSON-RPC answers every call with HTTP 200; its errors travel in the body.
+        row(Method::POST, "/api", [200, 200, 200, 200]),
+        row(Method::POST, "/api/session", [401, 201, 201, 201]),
+        row(Method::GET, "/api/session", [401, 200, 200, 200]),
+        row(Method::DELETE, "/api/session", [401, 204, 204, 204]),
+        row(Method::POST, "/api/cis/tasks", [401, 200, 200, 200]),
+        row(Method::GET, "/api/cis/tasks/{task}", [401, 200, 200, 200]),
+        // Cancelling someone else's task needs Global.CancelTask (admin and above).
+        row(Method::POST, "/api/cis/tasks/{task}", [401, 403, 204, 204]),
+        row(
+            Method::POST,
+            "/rest/com/vmware/cis/session",
+            [401, 200, 200, 200],
+        ),
+        row(
+            Method::DELETE,
+            "/rest/com/vmware/cis/session",
+            [401, 200, 200, 200],
+        ),
+        row(Method::GET, "/rest/cis/tasks/{task}", [401, 200, 200, 200]),
+        row(Method::POST, "/rest/cis/tasks/{task}", [401, 403, 200, 200]),
+        row(
+            Method::POST,
+            "/api/ferrocenter/diagnostics/sleep",
+            [401, 403, 403, 202],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_route_for_every_role() {
+    let table = ferrocenter_api::vapi::route_table(true);
+    let rows = rows();
+    for (m, p) in &table {
+        assert!(
+            rows.iter().any(|r| r.method == *m && r.path == *p),
+            "route {m} {p} has no row in the authorization matrix"
+        );
+    }
+    assert_eq!(
+        rows.len(),
+        table.len(),
+        "the matrix lists a route that is not served"
+    );
+
+    let ts = TestServer::start().await;
+    let users = [
+        None,
+        Some(ts.user("op", Role::Operator).await),
+        Some(ts.user("adm", Role::Admin).await),
+        Some(ADMIN.to_string()),
+    ];
+    let owner = ts.login(ADMIN).await;
+    let mut failures = Vec::new();
+    for row in &rows {
+        for (i, who) in WHO.iter().enumerate() {
+            // A fresh session per call, so that logging out cannot disturb the next row.
+            let token = match &users[i] {
+                Some(u) => Some(ts.login(u).await),
+                None => None,
+            };
+            // A fresh long task per call, owned by administrator, for the task routes.
+            let task = {
+                let r = ts
+                    .call(
+                        Method::POST,
+                        "/api/ferrocenter/diagnostics/sleep",
+                        Some(&owner),
+                        Some(json!({"duration_ms": 30000})),
+                    )
+                    .await;
+                r.json::<String>().await.unwrap()
+            };
+            let path = row.path.replace("{task}", &task);
+            let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
+                ("POST", "/api") => (
+                    path,
+                    Some(json!({"jsonrpc": "2.0", "method": "invoke", "id": "0",
+                        "params": {"serviceId": "com.vmware.vcenter.system", "operationId": "hello",
+                                   "input": {"STRUCTURE": {"operation-input": {}}}, "ctx": {}}})),
+                ),
+                ("POST", "/api/cis/tasks") => (format!("{path}?action=list"), Some(json!({}))),
+                ("POST", p) if p.ends_with("{task}") => (format!("{path}?action=cancel"), None),
+                ("POST", "/api/ferrocenter/diagnostics/sleep") => {
+                    (path, Some(json!({"duration_ms": 1})))
+                }
+                _ => (path, None),
+            };
+            let mut rb = ts.client.request(row.method.clone(), ts.api(&url));
+            let creates_session =
+                row.method == Method::POST && row.path.ends_with("session") && !url.contains('?');
+            match (&users[i], &token) {
+                (Some(u), _) if creates_session => rb = rb.basic_auth(u, Some(PASSWORD)),
+                (_, Some(t)) => rb = rb.header("vmware-api-session-id", t),
+                _ => {}
+            }
+            if let Some(b) = body {
+                rb = rb.json(&b);
+            }
+            let got = rb.send().await.unwrap().status().as_u16();
+            if got != row.expect[i] {
+                failures.push(format!(
+                    "{} {} as {}: expected {}, got {got}",
+                    row.method, row.path, who, row.expect[i]
+                ));
+            }
+        }
+    }
+    // Stop the sleepers quickly.
+    ts.server
+        .as_ref()
+        .unwrap()
+        .core
+        .tasks
+        .shutdown(Duration::from_secs(1))
+        .await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn the_diagnostics_route_is_absent_unless_enabled() {
+    let ts = TestServer::start_with(|a| a.enable_diagnostics = None).await;
+    let t = ts.login(ADMIN).await;
+    let r = ts
+        .call(
+            Method::POST,
+            "/api/ferrocenter/diagnostics/sleep",
+            Some(&t),
+            Some(json!({"duration_ms": 1})),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error_type"],
+        "OPERATION_NOT_FOUND"
+    );
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn group_membership_raises_the_role_as_table_4_2_maps_it() {
+    let ts = TestServer::start().await;
+    let name = ts.user("shell", Role::Operator).await;
+    let sleep = |token: String| {
+        let rb = ts
+            .client
+            .post(ts.api("/api/ferrocenter/diagnostics/sleep"))
+            .header("vmware-api-session-id", token)
+            .json(&json!({"duration_ms": 1}));
+        async move { rb.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(sleep(ts.login(&name).await).await, 403);
+    let core = &ts.server.as_ref().unwrap().core;
+    let realm = ferrocenter_core::auth::Realm::sso("vsphere.local");
+    let p = core
+        .store
+        .find_principal(&realm, "shell")
+        .await
+        .unwrap()
+        .unwrap();
+    core.auth
+        .add_to_group(
+            &realm,
+            ferrocenter_core::auth::BASH_SHELL_ADMINISTRATORS_GROUP,
+            &p,
+        )
+        .await
+        .unwrap();
+    // The role is computed at login: a new session carries superAdmin.
+    assert_eq!(sleep(ts.login(&name).await).await, 202);
+    ts.stop().await;
+}
