@@ -182,12 +182,22 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::File {
-        path: path.to_path_buf(),
-        reason: e.message().to_string()
-            + &e.span()
-                .map(|s| format!(" (at byte {})", s.start))
-                .unwrap_or_default(),
+    toml::from_str(&text).map_err(|e| {
+        // toml's message does not always name the key; the line the error points at does.
+        let key = e.span().and_then(|span| {
+            let line_start = text[..span.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line = text[line_start..].lines().next().unwrap_or("");
+            line.split_once('=').map(|(k, _)| k.trim().to_string())
+        });
+        ConfigError::File {
+            path: path.to_path_buf(),
+            reason: match key {
+                Some(k) if !k.is_empty() => format!("{k}: {}", e.message()),
+                _ => e.message().to_string(),
+            },
+        }
     })
 }
 
