@@ -50,23 +50,17 @@ pub struct Listeners {
     joins: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
-async fn bound(
-    key: &'static str,
-    addr: SocketAddr,
-    handle: &Handle,
-    join: &mut JoinHandle<std::io::Result<()>>,
-) -> Result<SocketAddr, ServeError> {
-    match handle.listening().await {
-        Some(a) => Ok(a),
-        None => {
-            let reason = match join.await {
-                Ok(Err(e)) => e.to_string(),
-                Ok(Ok(())) => "the listener stopped at once".into(),
-                Err(e) => e.to_string(),
-            };
-            Err(ServeError::Bind { key, addr, reason })
-        }
-    }
+/// Binds the socket here rather than inside the server task, so a failure is reported at once
+/// and names the key.
+fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, ServeError> {
+    let fail = |e: std::io::Error| ServeError::Bind {
+        key,
+        addr,
+        reason: e.to_string(),
+    };
+    let l = std::net::TcpListener::bind(addr).map_err(fail)?;
+    l.set_nonblocking(true).map_err(fail)?;
+    Ok(l)
 }
 
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
@@ -111,38 +105,38 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         specs.push(("http_listen", addr, None, api_router(state(Listener::Api))));
     }
     for (key, addr, tls, router) in specs {
-        let handle = Handle::new();
-        let service = router.into_make_service();
-        let mut join = match tls {
-            Some(tls) => tokio::spawn(
-                axum_server::bind_rustls(addr, tls)
-                    .handle(handle.clone())
-                    .serve(service),
-            ),
-            None => tokio::spawn(
-                axum_server::bind(addr)
-                    .handle(handle.clone())
-                    .serve(service),
-            ),
-        };
-        match bound(key, addr, &handle, &mut join).await {
-            Ok(a) => {
-                match key {
-                    "listen" => listeners.addrs.api = a,
-                    "appliance_listen" => listeners.addrs.appliance = a,
-                    _ => {
-                        tracing::warn!(addr = %a, "plain HTTP listener enabled: traffic on it, credentials included, is unencrypted");
-                        listeners.addrs.http = Some(a)
-                    }
-                }
-                listeners.handles.push(handle);
-                listeners.joins.push(join);
-            }
+        let listener = match bind(key, addr) {
+            Ok(l) => l,
             Err(e) => {
                 listeners.shutdown(Duration::from_secs(1)).await;
                 return Err(e);
             }
+        };
+        let bound = listener.local_addr().unwrap_or(addr);
+        let handle = Handle::new();
+        let service = router.into_make_service();
+        let join = match tls {
+            Some(tls) => tokio::spawn(
+                axum_server::from_tcp_rustls(listener, tls)
+                    .handle(handle.clone())
+                    .serve(service),
+            ),
+            None => tokio::spawn(
+                axum_server::from_tcp(listener)
+                    .handle(handle.clone())
+                    .serve(service),
+            ),
+        };
+        match key {
+            "listen" => listeners.addrs.api = bound,
+            "appliance_listen" => listeners.addrs.appliance = bound,
+            _ => {
+                tracing::warn!(addr = %bound, "plain HTTP listener enabled: traffic on it, credentials included, is unencrypted");
+                listeners.addrs.http = Some(bound)
+            }
         }
+        listeners.handles.push(handle);
+        listeners.joins.push(join);
     }
     Ok(listeners)
 }

@@ -1,4 +1,6 @@
-//! Versioned schema migrations, one ordered list per engine, applied at open.
+//! Versioned schema migrations, one ordered list per engine, applied at open. A step both
+//! engines read alike is one file in both lists; a step that needs engine-specific SQL gets a
+//! file per engine under the same version.
 
 /// One schema step. Versions only grow; a shipped migration is never edited.
 pub struct Migration {
@@ -10,13 +12,13 @@ pub struct Migration {
 pub const SQLITE: &[Migration] = &[Migration {
     version: 1,
     name: "foundation",
-    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    sql: include_str!("../migrations/0001_foundation.sql"),
 }];
 
 pub const POSTGRES: &[Migration] = &[Migration {
     version: 1,
     name: "foundation",
-    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+    sql: include_str!("../migrations/0001_foundation.sql"),
 }];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

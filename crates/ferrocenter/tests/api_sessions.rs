@@ -10,13 +10,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn api_session_create_get_delete() {
     let ts = TestServer::start().await;
-    let r = ts
-        .client
-        .post(ts.api("/api/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let r = ts.post_basic(ts.api("/api/session"), ADMIN, PASSWORD).await;
     assert_eq!(r.status(), 201);
     let token: String = r.json().await.unwrap();
     assert_eq!(token.len(), 32);
@@ -67,13 +61,7 @@ async fn bad_credentials_get_401_with_the_vapi_body_and_reveal_nothing() {
         ("nobody@other.domain", PASSWORD),
         ("bad name", PASSWORD),
     ] {
-        let r = ts
-            .client
-            .post(ts.api("/api/session"))
-            .basic_auth(user, Some(pw))
-            .send()
-            .await
-            .unwrap();
+        let r = ts.post_basic(ts.api("/api/session"), user, pw).await;
         assert_eq!(r.status(), 401, "{user}");
         bodies.push(r.text().await.unwrap());
     }
@@ -186,12 +174,8 @@ async fn basic_auth_works_per_call_without_a_session() {
 async fn rest_session_with_cookie_header_and_action_get() {
     let ts = TestServer::start().await;
     let r = ts
-        .client
-        .post(ts.api("/rest/com/vmware/cis/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+        .post_basic(ts.api("/rest/com/vmware/cis/session"), ADMIN, PASSWORD)
+        .await;
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let body: Value = r.json().await.unwrap();
@@ -248,12 +232,8 @@ async fn rest_session_with_cookie_header_and_action_get() {
 async fn appliance_listener_takes_local_accounts() {
     let ts = TestServer::start().await;
     let r = ts
-        .client
-        .post(ts.appliance("/api/session"))
-        .basic_auth("root", Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+        .post_basic(ts.appliance("/api/session"), "root", PASSWORD)
+        .await;
     assert_eq!(r.status(), 201);
     let token: String = r.json().await.unwrap();
     let r = ts
@@ -267,21 +247,13 @@ async fn appliance_listener_takes_local_accounts() {
     assert_eq!(info["user"], "root");
     // On the API listener a bare name means the SSO domain, where there is no root.
     let r = ts
-        .client
-        .post(ts.api("/api/session"))
-        .basic_auth("root", Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+        .post_basic(ts.api("/api/session"), "root", PASSWORD)
+        .await;
     assert_eq!(r.status(), 401);
     // SSO users can manage the appliance too.
     let r = ts
-        .client
-        .post(ts.appliance("/api/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+        .post_basic(ts.appliance("/api/session"), ADMIN, PASSWORD)
+        .await;
     assert_eq!(r.status(), 201);
     ts.stop().await;
 }

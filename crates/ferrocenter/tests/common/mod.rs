@@ -83,14 +83,20 @@ impl TestServer {
         format!("{name}@vsphere.local")
     }
 
-    pub async fn login(&self, user: &str) -> String {
-        let r = self
-            .client
-            .post(self.api("/api/session"))
-            .basic_auth(user, Some(PASSWORD))
+    /// `POST url` with Basic credentials and no body.
+    pub async fn post_basic(&self, url: String, user: &str, password: &str) -> Response {
+        self.client
+            .post(url)
+            .basic_auth(user, Some(password))
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn login(&self, user: &str) -> String {
+        let r = self
+            .post_basic(self.api("/api/session"), user, PASSWORD)
+            .await;
         assert_eq!(r.status(), 201, "login of {user}");
         r.json::<String>().await.unwrap()
     }

@@ -1,4 +1,5 @@
--- Foundation: settings, counters, identities, tasks.
+-- Foundation: settings, counters, identities, tasks. Shared by both engines: SQLite reads
+-- BIGINT and BOOLEAN with integer affinity.
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -6,7 +7,7 @@ CREATE TABLE settings (
 
 CREATE TABLE sequences (
     name  TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
+    value BIGINT NOT NULL
 );
 
 CREATE TABLE principals (
@@ -17,8 +18,8 @@ CREATE TABLE principals (
     role                TEXT NOT NULL,
     full_name           TEXT,
     disabled            BOOLEAN NOT NULL DEFAULT FALSE,
-    created_at          INTEGER NOT NULL,
-    password_changed_at INTEGER NOT NULL,
+    created_at          BIGINT NOT NULL,
+    password_changed_at BIGINT NOT NULL,
     UNIQUE (domain, name)
 );
 
@@ -47,15 +48,15 @@ CREATE TABLE tasks (
     initiator        TEXT NOT NULL,
     description      TEXT NOT NULL,
     state            TEXT NOT NULL,
-    progress         INTEGER NOT NULL,
+    progress         BIGINT NOT NULL,
     progress_message TEXT,
     result           TEXT,
     error            TEXT,
     cancelable       BOOLEAN NOT NULL,
     cancelled        BOOLEAN NOT NULL,
-    queued_at        INTEGER NOT NULL,
-    started_at       INTEGER,
-    completed_at     INTEGER
+    queued_at        BIGINT NOT NULL,
+    started_at       BIGINT,
+    completed_at     BIGINT
 );
 CREATE INDEX tasks_state ON tasks (state);
 CREATE INDEX tasks_queued_at ON tasks (queued_at);
