@@ -1,0 +1,307 @@
+//! The agent's HTTPS JSON API (`/api/v1`). Handlers parse, authenticate and call `Agent`.
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use ferrocenter_agent_client::wire::*;
+use serde::de::DeserializeOwned;
+
+use crate::agent::Agent;
+use crate::error::{ApiError, ApiResult};
+
+type S = State<Arc<Agent>>;
+
+const MAX_BODY: usize = 1 << 20;
+
+/// Parses a JSON body, naming the offending field on error.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." {
+            // "missing field `x`" names the field in the message.
+            inner
+                .split('`')
+                .nth(1)
+                .map(str::to_string)
+                .unwrap_or_else(|| "body".into())
+        } else {
+            path
+        };
+        ApiError::invalid(&field, inner)
+    })
+}
+
+fn caller(agent: &Agent, headers: &HeaderMap) -> ApiResult<String> {
+    let token = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "no session"))?;
+    agent.session_user(token)
+}
+
+/// Authenticated and awake: what most operations need.
+fn ready(agent: &Agent, headers: &HeaderMap) -> ApiResult<String> {
+    let user = caller(agent, headers)?;
+    agent.check_awake()?;
+    Ok(user)
+}
+
+fn ok<T: serde::Serialize>(v: T) -> Response {
+    Json(v).into_response()
+}
+
+fn done(r: ApiResult<Response>) -> Response {
+    r.unwrap_or_else(|e| e.into_response())
+}
+
+fn force(q: &HashMap<String, String>) -> ApiResult<bool> {
+    match q.get("force").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid("force", "must be true or false")),
+    }
+}
+
+async fn about(State(a): S) -> Response {
+    ok(a.about())
+}
+
+async fn login(State(a): S, body: Bytes) -> Response {
+    done((|| {
+        let req: LoginRequest = parse(&body)?;
+        Ok(ok(a.login(&req.user, &req.password)?))
+    })())
+}
+
+async fn logout(State(a): S, headers: HeaderMap) -> Response {
+    done((|| {
+        caller(&a, &headers)?;
+        if let Some(t) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+            a.logout(t);
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })())
+}
+
+async fn create_account(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        let user = caller(&a, &headers)?;
+        let req: CreateAccountRequest = parse(&body)?;
+        Ok((StatusCode::CREATED, Json(a.create_account(&user, &req)?)).into_response())
+    })())
+}
+
+async fn change_password(State(a): S, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        let user = caller(&a, &headers)?;
+        let req: ChangePasswordRequest = parse(&body)?;
+        a.change_password(&user, &name, &req.password)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })())
+}
+
+async fn get_claim(State(a): S, headers: HeaderMap) -> Response {
+    done((|| {
+        caller(&a, &headers)?;
+        Ok(ok(a.current_claim()))
+    })())
+}
+
+async fn claim(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        let req: ClaimRequest = parse(&body)?;
+        Ok(ok(a.claim(&req)?))
+    })())
+}
+
+async fn release_claim(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        let uuid = q
+            .get("server_uuid")
+            .ok_or_else(|| ApiError::invalid("server_uuid", "is required"))?;
+        a.release_claim(uuid)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })())
+}
+
+async fn facts(State(a): S, headers: HeaderMap) -> Response {
+    done(ready(&a, &headers).map(|_| ok(a.facts())))
+}
+
+async fn runtime(State(a): S, headers: HeaderMap) -> Response {
+    // Served in standby too: it is how a server sees the host sleeping.
+    done(caller(&a, &headers).map(|_| ok(a.runtime())))
+}
+
+async fn list_vms(State(a): S, headers: HeaderMap) -> Response {
+    done(ready(&a, &headers).map(|_| ok(a.vms())))
+}
+
+async fn create_vm(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        let spec: VmSpec = parse(&body)?;
+        Ok((StatusCode::CREATED, Json(a.create_vm(spec)?)).into_response())
+    })())
+}
+
+async fn get_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        Ok(ok(a.vm(&uuid)?))
+    })())
+}
+
+async fn delete_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        Ok(ok(a.unregister_vm(&uuid)?))
+    })())
+}
+
+async fn power(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        let req: PowerRequest = parse(&body)?;
+        Ok(ok(a.power(&uuid, req.action)?))
+    })())
+}
+
+async fn migrate(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let r = async {
+        ready(&a, &headers)?;
+        let req: MigrateRequest = parse(&body)?;
+        Ok(ok(a.migrate_out(&uuid, req).await?))
+    }
+    .await;
+    done(r)
+}
+
+async fn prepare_incoming(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        let req: PrepareIncoming = parse(&body)?;
+        Ok((StatusCode::CREATED, Json(a.prepare_incoming(req.vm)?)).into_response())
+    })())
+}
+
+async fn incoming_step(State(a): S, Path((id, step)): Path<(String, String)>, body: Bytes) -> Response {
+    done((|| {
+        a.check_awake()?;
+        let req: TicketRequest = parse(&body)?;
+        Ok(ok(a.incoming_step(&id, &step, &req)?))
+    })())
+}
+
+async fn set_flag(State(a): S, Path(flag): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        match flag.as_str() {
+            "maintenance" => Ok(ok(a.set_maintenance(parse::<FlagRequest>(&body)?.enabled))),
+            "quarantine" => Ok(ok(a.set_quarantine(parse::<FlagRequest>(&body)?.enabled))),
+            "lockdown" => Ok(ok(a.set_lockdown(parse::<LockdownRequest>(&body)?.mode))),
+            "name" => Ok(ok(a.rename(&parse::<RenameRequest>(&body)?.hostname)?)),
+            other => Err(ApiError::not_found("host setting", other)),
+        }
+    })())
+}
+
+async fn reboot(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        a.reboot(force(&q)?)?;
+        Ok(StatusCode::ACCEPTED.into_response())
+    })())
+}
+
+async fn shutdown(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        a.shutdown(force(&q)?)?;
+        Ok(StatusCode::ACCEPTED.into_response())
+    })())
+}
+
+async fn standby(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
+    done((|| {
+        caller(&a, &headers)?;
+        let req: StandbyRequest = parse(&body)?;
+        Ok(ok(a.standby(req.action)?))
+    })())
+}
+
+async fn uptime(State(a): S, headers: HeaderMap) -> Response {
+    done(ready(&a, &headers).map(|_| ok(a.uptime())))
+}
+
+async fn events(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    done((|| {
+        caller(&a, &headers)?;
+        let since = match q.get("since") {
+            None => 0,
+            Some(s) => s
+                .parse()
+                .map_err(|_| ApiError::invalid("since", "must be a non-negative integer"))?,
+        };
+        Ok(ok(a.events(since)))
+    })())
+}
+
+async fn unknown() -> Response {
+    ApiError::new(ErrorCode::NotFound, "no such agent endpoint").into_response()
+}
+
+async fn wrong_method() -> Response {
+    let mut r = ApiError::new(ErrorCode::NotSupported, "method not allowed on this endpoint").into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// The "answer slowly" fault.
+async fn slow(State(a): S, req: Request, next: Next) -> Response {
+    let ms = a.faults.slow_ms.load(Ordering::Relaxed);
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    next.run(req).await
+}
+
+pub fn router(agent: Arc<Agent>) -> Router {
+    Router::new()
+        .route("/api/v1/about", get(about))
+        .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/accounts", post(create_account))
+        .route("/api/v1/accounts/{name}/password", put(change_password))
+        .route("/api/v1/claim", get(get_claim).post(claim).delete(release_claim))
+        .route("/api/v1/facts", get(facts))
+        .route("/api/v1/runtime", get(runtime))
+        .route("/api/v1/vms", get(list_vms).post(create_vm))
+        .route("/api/v1/vms/{uuid}", get(get_vm).delete(delete_vm))
+        .route("/api/v1/vms/{uuid}/power", post(power))
+        .route("/api/v1/vms/{uuid}/migrate", post(migrate))
+        .route("/api/v1/migrations", post(prepare_incoming))
+        .route("/api/v1/migrations/{id}/{step}", post(incoming_step))
+        .route("/api/v1/host/{flag}", put(set_flag))
+        .route("/api/v1/host/reboot", post(reboot))
+        .route("/api/v1/host/shutdown", post(shutdown))
+        .route("/api/v1/host/standby", post(standby))
+        .route("/api/v1/host/uptime", get(uptime))
+        .route("/api/v1/events", get(events))
+        .fallback(unknown)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(agent.clone(), slow))
+        .with_state(agent)
+}

@@ -1,0 +1,261 @@
+//! The simulated hypervisor: hardware from a seed, VMs in memory, timed migrations and reboots.
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ferrocenter_agent_client::wire::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::{Discovered, Hypervisor};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Bytes of VM memory moved per second of simulated migration.
+    pub migration_bytes_per_sec: u64,
+    pub reboot_time: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            migration_bytes_per_sec: 1 << 30,
+            reboot_time: Duration::from_secs(10),
+        }
+    }
+}
+
+struct State {
+    discovered: Discovered,
+    sensors: BTreeMap<Sensor, SensorStatus>,
+    vms: BTreeMap<String, Vm>,
+}
+
+pub struct SimDriver {
+    state: Mutex<State>,
+    options: SimOptions,
+}
+
+const PROFILES: &[(&str, &str, &str, u32, u32, u32)] = &[
+    ("Dell Inc.", "PowerEdge R650", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", 2, 32, 2000),
+    ("HPE", "ProLiant DL380 Gen10 Plus", "Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz", 2, 28, 2000),
+    ("Lenovo", "ThinkSystem SR655", "AMD EPYC 7543 32-Core Processor", 1, 32, 2800),
+    ("Supermicro", "SYS-620U-TNR", "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz", 2, 16, 2400),
+];
+
+fn mac(rng: &mut StdRng) -> String {
+    let b: [u8; 5] = rng.gen();
+    format!("52:54:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3])
+}
+
+fn uuid_from(rng: &mut StdRng) -> String {
+    let b: [u8; 16] = rng.gen();
+    uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+}
+
+impl SimDriver {
+    /// A host whose hardware is a pure function of `seed`, so fleets are reproducible.
+    pub fn new(seed: u64, hostname: &str, options: SimOptions) -> SimDriver {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (vendor, model, cpu, packages, cores, mhz) = PROFILES[rng.gen_range(0..PROFILES.len())];
+        let memory_gib: u64 = [256, 384, 512, 768][rng.gen_range(0..4)];
+        let local_tb: u64 = rng.gen_range(2..=8);
+        let local_cap = local_tb << 40;
+        let discovered = Discovered {
+            hostname: hostname.to_string(),
+            hardware: Hardware {
+                vendor: vendor.into(),
+                model: model.into(),
+                bios_uuid: uuid_from(&mut rng),
+                cpu_model: cpu.into(),
+                cpu_packages: packages,
+                cpu_cores: packages * cores,
+                cpu_threads: packages * cores * 2,
+                cpu_mhz: mhz,
+                memory_bytes: memory_gib << 30,
+            },
+            architecture: "x86_64".into(),
+            os_name: "Debian GNU/Linux".into(),
+            os_version: "12".into(),
+            hypervisor: HypervisorVersions {
+                name: "KVM".into(),
+                version: "6.1.0".into(),
+                libvirt_version: "9.0.0".into(),
+                qemu_version: "7.2.0".into(),
+            },
+            nics: (0..rng.gen_range(2..=4))
+                .map(|i| Nic {
+                    name: format!("eno{}", i + 1),
+                    mac: mac(&mut rng),
+                    speed_mbps: [10_000, 25_000][rng.gen_range(0..2)],
+                    link_up: true,
+                })
+                .collect(),
+            datastores: vec![
+                Datastore {
+                    name: format!("local-{hostname}"),
+                    url: "file:///var/lib/libvirt/images".into(),
+                    kind: "local".into(),
+                    capacity_bytes: local_cap,
+                    free_bytes: local_cap - rng.gen_range(0..local_cap / 4),
+                },
+                Datastore {
+                    name: "nfs-shared-01".into(),
+                    url: "nfs://storage.sim/export/vmstore".into(),
+                    kind: "nfs".into(),
+                    capacity_bytes: 100 << 40,
+                    free_bytes: 60 << 40,
+                },
+            ],
+            networks: vec![
+                Network {
+                    name: "Management Network".into(),
+                    kind: "bridge".into(),
+                    vlan: None,
+                },
+                Network {
+                    name: "VM Network".into(),
+                    kind: "bridge".into(),
+                    vlan: Some(rng.gen_range(100..200)),
+                },
+            ],
+            ipmi_address: Some(format!(
+                "ipmi-{}.sim",
+                hostname.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+            )),
+        };
+        SimDriver {
+            state: Mutex::new(State {
+                discovered,
+                sensors: Sensor::ALL.iter().map(|s| (*s, SensorStatus::Normal)).collect(),
+                vms: BTreeMap::new(),
+            }),
+            options,
+        }
+    }
+
+    /// `count` VMs with sizes drawn from `seed`, named after the host.
+    pub fn seed_vms(seed: u64, hostname: &str, count: usize) -> Vec<Vm> {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_0f_0000);
+        (0..count)
+            .map(|i| Vm {
+                uuid: uuid_from(&mut rng),
+                name: format!("{hostname}-vm{i:03}"),
+                vcpus: [1, 2, 2, 4][rng.gen_range(0..4)],
+                memory_bytes: [1u64, 2, 4, 8][rng.gen_range(0..4)] << 30,
+                power_state: VmPowerState::PoweredOn,
+                guest_os_id: ["debian12_64Guest", "rhel9_64Guest", "ubuntu64Guest"][rng.gen_range(0..3)]
+                    .into(),
+                disks: vec![VmDisk {
+                    label: "Hard disk 1".into(),
+                    capacity_bytes: [20u64, 40, 80][rng.gen_range(0..3)] << 30,
+                    datastore: "nfs-shared-01".into(),
+                }],
+                nics: vec![VmNic {
+                    label: "Network adapter 1".into(),
+                    mac: mac(&mut rng),
+                    network: "VM Network".into(),
+                }],
+                migrating_to: None,
+            })
+            .collect()
+    }
+}
+
+impl Hypervisor for SimDriver {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn discover(&self) -> Discovered {
+        self.state.lock().unwrap().discovered.clone()
+    }
+
+    fn set_hostname(&self, hostname: &str) {
+        self.state.lock().unwrap().discovered.hostname = hostname.to_string();
+    }
+
+    fn sensors(&self) -> BTreeMap<Sensor, SensorStatus> {
+        self.state.lock().unwrap().sensors.clone()
+    }
+
+    fn set_sensor(&self, sensor: Sensor, status: SensorStatus) {
+        self.state.lock().unwrap().sensors.insert(sensor, status);
+    }
+
+    fn list_vms(&self) -> Vec<Vm> {
+        self.state.lock().unwrap().vms.values().cloned().collect()
+    }
+
+    fn get_vm(&self, uuid: &str) -> Option<Vm> {
+        self.state.lock().unwrap().vms.get(uuid).cloned()
+    }
+
+    fn define_vm(&self, vm: Vm) -> ApiResult<Vm> {
+        let mut s = self.state.lock().unwrap();
+        if s.vms.contains_key(&vm.uuid) {
+            return Err(ApiError::invalid_state(format!(
+                "a VM with uuid {} is already registered",
+                vm.uuid
+            )));
+        }
+        s.vms.insert(vm.uuid.clone(), vm.clone());
+        Ok(vm)
+    }
+
+    fn undefine_vm(&self, uuid: &str) -> ApiResult<Vm> {
+        self.state
+            .lock()
+            .unwrap()
+            .vms
+            .remove(uuid)
+            .ok_or_else(|| ApiError::not_found("VM", uuid))
+    }
+
+    fn set_power(&self, uuid: &str, state: VmPowerState) -> ApiResult<Vm> {
+        let mut s = self.state.lock().unwrap();
+        let vm = s.vms.get_mut(uuid).ok_or_else(|| ApiError::not_found("VM", uuid))?;
+        vm.power_state = state;
+        Ok(vm.clone())
+    }
+
+    fn transfer_time(&self, vm: &Vm) -> Duration {
+        let rate = self.options.migration_bytes_per_sec.max(1);
+        Duration::from_secs_f64(vm.memory_bytes as f64 / rate as f64)
+    }
+
+    fn reboot_time(&self) -> Duration {
+        self.options.reboot_time
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hardware_is_a_function_of_the_seed() {
+        let a = SimDriver::new(7, "h1", SimOptions::default()).discover();
+        let b = SimDriver::new(7, "h1", SimOptions::default()).discover();
+        let c = SimDriver::new(8, "h1", SimOptions::default()).discover();
+        assert_eq!(a, b);
+        assert_ne!(a.hardware.bios_uuid, c.hardware.bios_uuid);
+        assert_eq!(SimDriver::seed_vms(3, "h", 4), SimDriver::seed_vms(3, "h", 4));
+    }
+
+    #[test]
+    fn migration_time_is_proportional_to_memory() {
+        let d = SimDriver::new(
+            1,
+            "h",
+            SimOptions {
+                migration_bytes_per_sec: 1 << 30,
+                reboot_time: Duration::ZERO,
+            },
+        );
+        let mut vm = SimDriver::seed_vms(1, "h", 1).remove(0);
+        vm.memory_bytes = 4 << 30;
+        assert_eq!(d.transfer_time(&vm), Duration::from_secs(4));
+    }
+}

@@ -1,0 +1,57 @@
+//! The agent API's errors, rendered as `wire::ErrorBody` with a status code.
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferrocenter_agent_client::wire::{ErrorBody, ErrorCode};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError(pub ErrorBody);
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError(ErrorBody {
+            code,
+            message: message.into(),
+            field: None,
+            server_address: None,
+        })
+    }
+
+    pub fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
+        let mut e = ApiError::new(ErrorCode::InvalidArgument, format!("{field}: {reason}"));
+        e.0.field = Some(field.to_string());
+        e
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        ApiError::new(ErrorCode::NotFound, format!("{what} '{id}' was not found"))
+    }
+
+    pub fn invalid_state(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::InvalidState, message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self.0.code {
+            ErrorCode::InvalidLogin | ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::AlreadyBeingManaged
+            | ErrorCode::InvalidState
+            | ErrorCode::Busy
+            | ErrorCode::InsufficientCapacity => StatusCode::CONFLICT,
+            ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.0)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

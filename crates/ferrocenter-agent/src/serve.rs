@@ -1,0 +1,151 @@
+//! Serving one agent on a socket, and the standalone `ferrocenter agent` process.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use axum_server::Handle;
+use ferrocenter_agent_client::{AgentConnector, ConnectOptions};
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::accounts::{hash_root_password, AccountsState};
+use crate::agent::{Agent, Persisted};
+use crate::driver::sim::{SimDriver, SimOptions};
+use crate::faults::FaultGate;
+use crate::{api, tls};
+
+/// Serves `agent` over TLS on an already bound listener, with the connection faults in front.
+pub fn serve(
+    agent: Arc<Agent>,
+    listener: std::net::TcpListener,
+    tls: RustlsConfig,
+) -> (Handle, JoinHandle<std::io::Result<()>>) {
+    let handle = Handle::new();
+    let acceptor = RustlsAcceptor::new(tls).acceptor(FaultGate {
+        faults: agent.faults.clone(),
+    });
+    let server = axum_server::from_tcp(listener)
+        .acceptor(acceptor)
+        .handle(handle.clone())
+        .serve(api::router(agent).into_make_service());
+    (handle, tokio::spawn(server))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriverKind {
+    Sim,
+    Libvirt,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentStartError {
+    #[error("driver: the libvirt driver is not available yet; use --driver sim")]
+    LibvirtNotAvailable,
+    #[error("root_password: required on the first start (no state in {0})")]
+    RootPasswordRequired(PathBuf),
+    #[error("root_password: must be 8 to 256 bytes long")]
+    RootPasswordInvalid,
+    #[error("data_dir: {0}")]
+    DataDir(String),
+    #[error("listen: cannot listen on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("tls: {0}")]
+    Tls(String),
+}
+
+pub struct AgentOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub root_password: Option<String>,
+    pub driver: DriverKind,
+    pub seed: Option<u64>,
+    pub sim: SimOptions,
+}
+
+pub struct RunningAgent {
+    pub agent: Arc<Agent>,
+    pub addr: SocketAddr,
+    pub thumbprint: String,
+    handle: Handle,
+    join: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningAgent {
+    pub async fn stop(self, grace: Duration) {
+        self.handle.graceful_shutdown(Some(grace));
+        let _ = tokio::time::timeout(grace + Duration::from_secs(1), self.join).await;
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Starts a standalone agent: state and certificate in the data dir, restored on restart.
+pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartError> {
+    if opts.driver == DriverKind::Libvirt {
+        return Err(AgentStartError::LibvirtNotAvailable);
+    }
+    std::fs::create_dir_all(&opts.data_dir)
+        .map_err(|e| AgentStartError::DataDir(format!("{}: {e}", opts.data_dir.display())))?;
+    let state_file = opts.data_dir.join("state.json");
+    let persisted: Option<Persisted> = std::fs::read(&state_file)
+        .ok()
+        .map(|b| serde_json::from_slice(&b))
+        .transpose()
+        .map_err(|e| AgentStartError::DataDir(format!("{}: {e}", state_file.display())))?;
+    let host = hostname();
+    let seed = opts.seed.unwrap_or_else(|| {
+        host.bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    });
+    let driver = Arc::new(SimDriver::new(seed, &host, opts.sim.clone()));
+    let accounts = match (&persisted, &opts.root_password) {
+        (Some(p), _) => p.accounts.clone(),
+        (None, Some(pw)) => {
+            if pw.len() < 8 || pw.len() > 256 {
+                return Err(AgentStartError::RootPasswordInvalid);
+            }
+            AccountsState {
+                root_hash: hash_root_password(pw).into(),
+                service: Default::default(),
+            }
+        }
+        (None, None) => return Err(AgentStartError::RootPasswordRequired(opts.data_dir.clone())),
+    };
+    let agent = Arc::new(Agent::new(
+        driver,
+        accounts,
+        AgentConnector::new(ConnectOptions::default()),
+        Some(state_file),
+        Duration::from_secs(0),
+    ));
+    if let Some(p) = persisted {
+        agent.restore(p);
+    }
+    let id = tls::load_or_create(&opts.data_dir, vec![host.clone(), "localhost".into()])
+        .map_err(AgentStartError::Tls)?;
+    let config = tls::rustls_config(&id).await.map_err(AgentStartError::Tls)?;
+    let listener = std::net::TcpListener::bind(opts.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|_| l))
+        .map_err(|e| AgentStartError::Bind {
+            addr: opts.listen,
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().unwrap_or(opts.listen);
+    let (handle, join) = serve(agent.clone(), listener, config);
+    info!(%addr, "agent serving");
+    Ok(RunningAgent {
+        agent,
+        addr,
+        thumbprint: id.thumbprint,
+        handle,
+        join,
+    })
+}

@@ -1,0 +1,285 @@
+//! `ferrocenter simulate`: many sim agents in one process, each on its own loopback address and
+//! certificate, plus a control endpoint that injects faults per agent.
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use axum_server::Handle;
+use ferrocenter_agent_client::wire::{Sensor, SensorStatus};
+use ferrocenter_agent_client::{AgentConnector, ConnectOptions};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::accounts::{hash_root_password, AccountsState};
+use crate::agent::Agent;
+use crate::driver::sim::{SimDriver, SimOptions};
+use crate::driver::Hypervisor;
+use crate::error::ApiError;
+use crate::{serve, tls};
+
+#[derive(Debug, Clone)]
+pub struct SimulateOptions {
+    pub hosts: usize,
+    pub vms_per_host: usize,
+    pub address_base: Ipv4Addr,
+    pub port: u16,
+    pub root_password: String,
+    pub seed: u64,
+    /// Plain HTTP on loopback for fault injection.
+    pub control: SocketAddr,
+    pub sim: SimOptions,
+}
+
+/// One line of the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestHost {
+    pub index: usize,
+    pub address: String,
+    pub port: u16,
+    pub thumbprint: String,
+    pub root_user: String,
+    pub hostname: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub control: String,
+    pub hosts: Vec<ManifestHost>,
+}
+
+struct Member {
+    agent: Arc<Agent>,
+    handle: Handle,
+    join: JoinHandle<std::io::Result<()>>,
+}
+
+pub struct Fleet {
+    pub manifest: Manifest,
+    members: Vec<Member>,
+    control: (Handle, JoinHandle<std::io::Result<()>>),
+    pub startup: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error("hosts: must be between 1 and 65000")]
+    Hosts,
+    #[error("vms_per_host: must be at most 1000")]
+    Vms,
+    #[error("address_base: {0}")]
+    Address(String),
+    #[error("root_password: must be 8 to 256 bytes long")]
+    RootPassword,
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("tls: {0}")]
+    Tls(String),
+}
+
+/// Lets one process hold tens of thousands of sockets.
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit on this process with a valid struct.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, SimulateError> {
+    let err = |e: std::io::Error| SimulateError::Bind {
+        addr,
+        reason: e.to_string(),
+    };
+    let l = std::net::TcpListener::bind(addr).map_err(err)?;
+    l.set_nonblocking(true).map_err(err)?;
+    Ok(l)
+}
+
+pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> {
+    if opts.hosts == 0 || opts.hosts > 65_000 {
+        return Err(SimulateError::Hosts);
+    }
+    if opts.vms_per_host > 1000 {
+        return Err(SimulateError::Vms);
+    }
+    if !opts.address_base.is_loopback() {
+        return Err(SimulateError::Address(
+            "must be a loopback address (127.x.y.z)".into(),
+        ));
+    }
+    let base = u32::from(opts.address_base);
+    if (base as u64 + opts.hosts as u64) > u32::from(Ipv4Addr::new(127, 255, 255, 254)) as u64 {
+        return Err(SimulateError::Address("the fleet would run past 127.255.255.254".into()));
+    }
+    if opts.root_password.len() < 8 || opts.root_password.len() > 256 {
+        return Err(SimulateError::RootPassword);
+    }
+    raise_fd_limit();
+    let started = Instant::now();
+    // One argon2 hash for the whole fleet: every agent starts with the same root password.
+    let root_hash: Arc<str> = hash_root_password(&opts.root_password).into();
+    let connector = AgentConnector::new(ConnectOptions::default());
+    let mut members = Vec::with_capacity(opts.hosts);
+    let mut hosts = Vec::with_capacity(opts.hosts);
+    for index in 0..opts.hosts {
+        let ip = Ipv4Addr::from(base + index as u32);
+        let hostname = format!("esx-{:05}.sim", index + 1);
+        let seed = opts.seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
+        let driver = Arc::new(SimDriver::new(seed, &hostname, opts.sim.clone()));
+        for vm in SimDriver::seed_vms(seed, &hostname, opts.vms_per_host) {
+            let _ = driver.define_vm(vm);
+        }
+        let agent = Arc::new(Agent::new(
+            driver,
+            AccountsState {
+                root_hash: root_hash.clone(),
+                service: Default::default(),
+            },
+            connector.clone(),
+            None,
+            Duration::from_secs(3600 + seed % 86_400),
+        ));
+        let id = tls::generate(vec![hostname.clone(), ip.to_string()]).map_err(SimulateError::Tls)?;
+        let config = tls::rustls_config(&id).await.map_err(SimulateError::Tls)?;
+        let addr = SocketAddr::new(IpAddr::V4(ip), opts.port);
+        let (handle, join) = serve::serve(agent.clone(), bind(addr)?, config);
+        hosts.push(ManifestHost {
+            index,
+            address: ip.to_string(),
+            port: opts.port,
+            thumbprint: id.thumbprint,
+            root_user: "root".into(),
+            hostname,
+        });
+        members.push(Member {
+            agent,
+            handle,
+            join,
+        });
+    }
+    let agents: Arc<Vec<Arc<Agent>>> = Arc::new(members.iter().map(|m| m.agent.clone()).collect());
+    let control_listener = bind(opts.control)?;
+    let control_addr = control_listener.local_addr().unwrap_or(opts.control);
+    let handle = Handle::new();
+    let app = Router::new()
+        .route("/agents", get(list))
+        .route("/agents/{index}/faults", post(inject))
+        .with_state(agents);
+    let join = tokio::spawn(
+        axum_server::from_tcp(control_listener)
+            .handle(handle.clone())
+            .serve(app.into_make_service()),
+    );
+    Ok(Fleet {
+        manifest: Manifest {
+            control: control_addr.to_string(),
+            hosts,
+        },
+        members,
+        control: (handle, join),
+        startup: started.elapsed(),
+    })
+}
+
+impl Fleet {
+    pub fn agent(&self, index: usize) -> &Arc<Agent> {
+        &self.members[index].agent
+    }
+
+    pub fn write_manifest(&self, path: &PathBuf) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.manifest)?)?;
+        std::fs::rename(tmp, path)
+    }
+
+    pub async fn stop(self) {
+        self.control.0.shutdown();
+        for m in &self.members {
+            m.handle.shutdown();
+        }
+        for m in self.members {
+            let _ = m.join.await;
+        }
+        let _ = self.control.1.await;
+    }
+}
+
+/// `POST /agents/{index}/faults`: one fault per call.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    StopAnswering { enabled: bool },
+    Slow { ms: u64 },
+    RefuseTls { enabled: bool },
+    RootPassword { password: String },
+    Reboot,
+    PowerOn,
+    Sensor { sensor: Sensor, status: SensorStatus },
+    ExhaustCapacity { enabled: bool },
+    Clear,
+}
+
+async fn list(State(agents): State<Arc<Vec<Arc<Agent>>>>) -> Response {
+    let v: Vec<_> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| serde_json::json!({"index": i, "hostname": a.facts().hostname, "runtime": a.runtime()}))
+        .collect();
+    Json(v).into_response()
+}
+
+async fn inject(
+    State(agents): State<Arc<Vec<Arc<Agent>>>>,
+    Path(index): Path<String>,
+    body: Bytes,
+) -> Response {
+    let r: Result<(), ApiError> = (|| {
+        let i: usize = index
+            .parse()
+            .map_err(|_| ApiError::invalid("index", "must be a host index from the manifest"))?;
+        let agent = agents
+            .get(i)
+            .ok_or_else(|| ApiError::not_found("host index", &index))?;
+        let fault: Fault = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid("fault", e.to_string()))?;
+        let f = &agent.faults;
+        match fault {
+            Fault::StopAnswering { enabled } => f.stop_answering.store(enabled, Ordering::SeqCst),
+            Fault::Slow { ms } => {
+                if ms > 600_000 {
+                    return Err(ApiError::invalid("ms", "must be at most 600000"));
+                }
+                f.slow_ms.store(ms, Ordering::SeqCst)
+            }
+            Fault::RefuseTls { enabled } => f.refuse_tls.store(enabled, Ordering::SeqCst),
+            Fault::RootPassword { password } => agent.force_root_password(&password)?,
+            Fault::Reboot => agent.reboot(true)?,
+            Fault::PowerOn => agent.power_on_host(),
+            Fault::Sensor { sensor, status } => agent.set_sensor(sensor, status),
+            Fault::ExhaustCapacity { enabled } => agent.exhaust_capacity(enabled),
+            Fault::Clear => {
+                f.clear();
+                agent.exhaust_capacity(false);
+            }
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
