@@ -50,7 +50,10 @@ impl Endpoints {
         if let Some(n) = by_endpoint.get(&key) {
             return n.clone();
         }
-        let name = format!("a{}.agent.invalid", self.next.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "a{}.agent.invalid",
+            self.next.fetch_add(1, Ordering::Relaxed)
+        );
         by_endpoint.insert(key.clone(), name.clone());
         self.by_name.write().unwrap().insert(name.clone(), key);
         name
@@ -66,10 +69,15 @@ impl Resolve for EndpointResolver {
         let target = self.0.by_name.read().unwrap().get(name.as_str()).cloned();
         Box::pin(async move {
             let (host, port) = target.ok_or("unknown agent endpoint")?;
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
             let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
                 Ok(ip) => vec![SocketAddr::new(ip, port)],
-                Err(_) => tokio::net::lookup_host((host.as_str(), port)).await?.collect(),
+                Err(_) => tokio::net::lookup_host((host.as_str(), port))
+                    .await?
+                    .collect(),
             };
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -194,7 +202,14 @@ impl AgentClient {
             .get(&self.name)
             .cloned()
             .flatten();
-        let seen = self.shared.pins.seen.lock().unwrap().get(&self.name).cloned();
+        let seen = self
+            .shared
+            .pins
+            .seen
+            .lock()
+            .unwrap()
+            .get(&self.name)
+            .cloned();
         if let Some(seen) = seen {
             if expected.as_deref() != Some(seen.thumbprint.as_str()) {
                 return AgentError::SslVerify {
@@ -244,7 +259,11 @@ impl AgentClient {
 
     fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, AgentError> {
         if status.is_success() {
-            let body = if body.is_empty() { b"null".as_slice() } else { body };
+            let body = if body.is_empty() {
+                b"null".as_slice()
+            } else {
+                body
+            };
             return serde_json::from_slice(body)
                 .map_err(|e| AgentError::Protocol(format!("bad response body: {e}")));
         }
@@ -284,9 +303,7 @@ impl AgentClient {
             // The agent restarted or the session idled out: log in again once.
             self.session.lock().unwrap().token = None;
             let token = self.token().await?;
-            let (status, resp) = self
-                .send(method, path, body, Some(&token), timeout)
-                .await?;
+            let (status, resp) = self.send(method, path, body, Some(&token), timeout).await?;
             return Self::decode(status, &resp);
         }
         Self::decode(status, &resp)
@@ -300,9 +317,8 @@ impl AgentClient {
         if let Some(t) = token {
             return Ok(t);
         }
-        let (user, password) = creds.ok_or_else(|| {
-            AgentError::Protocol("no credentials: call login first".into())
-        })?;
+        let (user, password) =
+            creds.ok_or_else(|| AgentError::Protocol("no credentials: call login first".into()))?;
         Ok(self.login(&user, &password).await?.token)
     }
 
@@ -401,8 +417,14 @@ impl AgentClient {
     }
 
     pub async fn vm(&self, uuid: &str) -> Result<Vm, AgentError> {
-        self.call::<(), _>(Method::GET, &format!("/vms/{uuid}"), None, Auth::Session, None)
-            .await
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/vms/{uuid}"),
+            None,
+            Auth::Session,
+            None,
+        )
+        .await
     }
 
     pub async fn create_vm(&self, spec: &VmSpec) -> Result<Vm, AgentError> {
@@ -411,8 +433,14 @@ impl AgentClient {
     }
 
     pub async fn unregister_vm(&self, uuid: &str) -> Result<Vm, AgentError> {
-        self.call::<(), _>(Method::DELETE, &format!("/vms/{uuid}"), None, Auth::Session, None)
-            .await
+        self.call::<(), _>(
+            Method::DELETE,
+            &format!("/vms/{uuid}"),
+            None,
+            Auth::Session,
+            None,
+        )
+        .await
     }
 
     pub async fn power(&self, uuid: &str, action: PowerAction) -> Result<Vm, AgentError> {

@@ -12,8 +12,13 @@ pub enum AgentError {
     InvalidLogin,
     /// The agent's certificate is not the pinned one. `thumbprint` is the certificate it
     /// presented, so a caller can verify it out of band and retry with it.
-    #[error("the host's certificate has SHA-256 thumbprint {thumbprint}, which is not the expected one")]
-    SslVerify { thumbprint: String, self_signed: bool },
+    #[error(
+        "the host's certificate has SHA-256 thumbprint {thumbprint}, which is not the expected one"
+    )]
+    SslVerify {
+        thumbprint: String,
+        self_signed: bool,
+    },
     /// Another server manages the host.
     #[error("the host is already managed by the server at {server_address}")]
     AlreadyBeingManaged { server_address: String },

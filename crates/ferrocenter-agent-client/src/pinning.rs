@@ -86,7 +86,14 @@ impl ServerCertVerifier for PinVerifier {
                 self_signed,
             },
         );
-        let expected = self.pins.expected.read().unwrap().get(&name).cloned().flatten();
+        let expected = self
+            .pins
+            .expected
+            .read()
+            .unwrap()
+            .get(&name)
+            .cloned()
+            .flatten();
         match expected {
             Some(e) if e == thumbprint => Ok(ServerCertVerified::assertion()),
             _ => Err(rustls::Error::General(format!(

@@ -103,7 +103,8 @@ impl Accounts {
 
     pub fn open_session(&mut self, user: &str) -> String {
         let now = Instant::now();
-        self.sessions.retain(|_, (_, t)| now.duration_since(*t) < SESSION_IDLE);
+        self.sessions
+            .retain(|_, (_, t)| now.duration_since(*t) < SESSION_IDLE);
         let token = random_hex(16);
         self.sessions.insert(token.clone(), (user.to_string(), now));
         token
@@ -132,7 +133,9 @@ impl Accounts {
     pub fn create_service(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
         validate_account_name(name)?;
         if name == ROOT || self.state.service.contains_key(name) {
-            return Err(ApiError::invalid_state(format!("account '{name}' already exists")));
+            return Err(ApiError::invalid_state(format!(
+                "account '{name}' already exists"
+            )));
         }
         validate_service_password(password)?;
         let salt = random_hex(16);
@@ -199,11 +202,14 @@ mod tests {
         let mut a = accounts();
         assert!(a.verify(ROOT, "root-pass-1"));
         assert!(!a.verify(ROOT, "nope"));
-        a.create_service("vpxuser-1", "0123456789abcdef0123").unwrap();
+        a.create_service("vpxuser-1", "0123456789abcdef0123")
+            .unwrap();
         assert!(a.verify("vpxuser-1", "0123456789abcdef0123"));
         assert!(!a.verify("vpxuser-1", "0123456789abcdef0124"));
         assert!(!a.verify("ghost", "0123456789abcdef0123"));
-        assert!(a.create_service("vpxuser-1", "0123456789abcdef0123").is_err());
+        assert!(a
+            .create_service("vpxuser-1", "0123456789abcdef0123")
+            .is_err());
         assert!(a.create_service("x", "short").is_err());
     }
 

@@ -97,7 +97,10 @@ fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
         return Err(ApiError::invalid("vcpus", "must be between 1 and 768"));
     }
     if spec.memory_bytes < (4 << 20) || spec.memory_bytes > (24 << 40) {
-        return Err(ApiError::invalid("memory_bytes", "must be between 4 MiB and 24 TiB"));
+        return Err(ApiError::invalid(
+            "memory_bytes",
+            "must be between 4 MiB and 24 TiB",
+        ));
     }
     if let Some(u) = &spec.uuid {
         if uuid::Uuid::parse_str(u).is_err() {
@@ -105,11 +108,17 @@ fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
         }
     }
     if spec.guest_os_id.is_empty() || spec.guest_os_id.len() > 64 {
-        return Err(ApiError::invalid("guest_os_id", "must be 1 to 64 characters"));
+        return Err(ApiError::invalid(
+            "guest_os_id",
+            "must be 1 to 64 characters",
+        ));
     }
     for (i, d) in spec.disks.iter().enumerate() {
         if d.capacity_bytes == 0 {
-            return Err(ApiError::invalid(&format!("disks[{i}].capacity_bytes"), "must be positive"));
+            return Err(ApiError::invalid(
+                &format!("disks[{i}].capacity_bytes"),
+                "must be positive",
+            ));
         }
     }
     Ok(())
@@ -190,7 +199,10 @@ impl Agent {
         About {
             product: AGENT_PRODUCT.into(),
             version: AGENT_VERSION.into(),
-            api_version: API_VERSION,
+            api_version: match self.faults.api_version.load(Ordering::SeqCst) {
+                0 => API_VERSION,
+                v => v - 1,
+            },
             driver: self.driver.name().into(),
         }
     }
@@ -232,7 +244,10 @@ impl Agent {
 
     pub fn create_account(&self, caller: &str, req: &CreateAccountRequest) -> ApiResult<Account> {
         if caller != ROOT {
-            return Err(ApiError::new(ErrorCode::PermissionDenied, "only root may create accounts"));
+            return Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                "only root may create accounts",
+            ));
         }
         self.inner
             .lock()
@@ -271,7 +286,11 @@ impl Agent {
 
     /// The fleet's "change the root password" fault: as if someone changed it on the host.
     pub fn force_root_password(&self, password: &str) -> ApiResult<()> {
-        self.inner.lock().unwrap().accounts.set_password(ROOT, password)?;
+        self.inner
+            .lock()
+            .unwrap()
+            .accounts
+            .set_password(ROOT, password)?;
         self.event(EventData::PasswordChanged {
             account: ROOT.into(),
         });
@@ -282,10 +301,16 @@ impl Agent {
 
     pub fn claim(&self, req: &ClaimRequest) -> ApiResult<Claim> {
         if req.server_uuid.is_empty() || req.server_uuid.len() > 64 {
-            return Err(ApiError::invalid("server_uuid", "must be 1 to 64 characters"));
+            return Err(ApiError::invalid(
+                "server_uuid",
+                "must be 1 to 64 characters",
+            ));
         }
         if req.server_address.is_empty() || req.server_address.len() > 255 {
-            return Err(ApiError::invalid("server_address", "must be 1 to 255 characters"));
+            return Err(ApiError::invalid(
+                "server_address",
+                "must be 1 to 255 characters",
+            ));
         }
         let claim = {
             let mut i = self.inner.lock().unwrap();
@@ -362,12 +387,19 @@ impl Agent {
     /// Memory and CPU in use: powered-on VMs, incoming reservations, and the exhaustion fault.
     fn usage(&self, i: &Inner) -> (u64, u64) {
         let vms = self.driver.list_vms();
-        let on = vms.iter().filter(|v| v.power_state == VmPowerState::PoweredOn);
+        let on = vms
+            .iter()
+            .filter(|v| v.power_state == VmPowerState::PoweredOn);
         let cpu: u64 = on.clone().map(|v| v.vcpus as u64 * MHZ_PER_VCPU).sum();
         let mem: u64 = on.map(|v| v.memory_bytes).sum::<u64>()
             + i.incoming
                 .values()
-                .filter(|m| matches!(m.state, MigrationState::Prepared | MigrationState::Transferring))
+                .filter(|m| {
+                    matches!(
+                        m.state,
+                        MigrationState::Prepared | MigrationState::Transferring
+                    )
+                })
                 .filter(|m| m.vm.power_state == VmPowerState::PoweredOn)
                 .map(|m| m.vm.memory_bytes)
                 .sum::<u64>()
@@ -412,7 +444,13 @@ impl Agent {
     }
 
     fn with_migration(&self, mut vm: Vm) -> Vm {
-        vm.migrating_to = self.inner.lock().unwrap().migrating_out.get(&vm.uuid).cloned();
+        vm.migrating_to = self
+            .inner
+            .lock()
+            .unwrap()
+            .migrating_out
+            .get(&vm.uuid)
+            .cloned();
         vm
     }
 
@@ -441,7 +479,10 @@ impl Agent {
     pub fn create_vm(&self, spec: VmSpec) -> ApiResult<Vm> {
         validate_spec(&spec)?;
         let vm = Vm {
-            uuid: spec.uuid.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            uuid: spec
+                .uuid
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             name: spec.name.clone(),
             vcpus: spec.vcpus,
             memory_bytes: spec.memory_bytes,
@@ -488,7 +529,9 @@ impl Agent {
                 .get_vm(uuid)
                 .ok_or_else(|| ApiError::not_found("VM", uuid))?;
             if vm.power_state == VmPowerState::PoweredOn {
-                return Err(ApiError::invalid_state("power the VM off before unregistering it"));
+                return Err(ApiError::invalid_state(
+                    "power the VM off before unregistering it",
+                ));
             }
         }
         let vm = self.driver.undefine_vm(uuid)?;
@@ -527,7 +570,9 @@ impl Agent {
                 (PowerAction::Off, _) => VmPowerState::PoweredOff,
                 (PowerAction::Suspend, VmPowerState::PoweredOn) => VmPowerState::Suspended,
                 (PowerAction::Suspend, _) => {
-                    return Err(ApiError::invalid_state("only a powered-on VM can be suspended"))
+                    return Err(ApiError::invalid_state(
+                        "only a powered-on VM can be suspended",
+                    ))
                 }
                 (PowerAction::Reset, VmPowerState::PoweredOn) => VmPowerState::PoweredOn,
                 (PowerAction::Reset, _) => {
@@ -594,7 +639,10 @@ impl Agent {
     fn power_off_all_vms(&self) {
         for vm in self.driver.list_vms() {
             if vm.power_state != VmPowerState::PoweredOff
-                && self.driver.set_power(&vm.uuid, VmPowerState::PoweredOff).is_ok()
+                && self
+                    .driver
+                    .set_power(&vm.uuid, VmPowerState::PoweredOff)
+                    .is_ok()
             {
                 self.event(EventData::VmPowerChanged {
                     vm_uuid: vm.uuid,
@@ -697,7 +745,10 @@ impl Agent {
     /// In standby only the calls that wake or inspect the host are served.
     pub fn check_awake(&self) -> ApiResult<()> {
         if self.inner.lock().unwrap().power == HostPowerState::StandBy {
-            return Err(ApiError::new(ErrorCode::Unavailable, "the host is in standby"));
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the host is in standby",
+            ));
         }
         Ok(())
     }
@@ -754,7 +805,10 @@ impl Agent {
         if self.driver.get_vm(&vm.uuid).is_some()
             || i.incoming.values().any(|m| {
                 m.vm.uuid == vm.uuid
-                    && matches!(m.state, MigrationState::Prepared | MigrationState::Transferring)
+                    && matches!(
+                        m.state,
+                        MigrationState::Prepared | MigrationState::Transferring
+                    )
             })
         {
             return Err(ApiError::invalid_state(format!(
@@ -787,7 +841,12 @@ impl Agent {
     }
 
     /// A step the source drives, authenticated by the ticket the destination issued.
-    pub fn incoming_step(&self, id: &str, step: &str, req: &TicketRequest) -> ApiResult<MigrationStatus> {
+    pub fn incoming_step(
+        &self,
+        id: &str,
+        step: &str,
+        req: &TicketRequest,
+    ) -> ApiResult<MigrationStatus> {
         let committed_vm = {
             let mut i = self.inner.lock().unwrap();
             let m = i
@@ -795,7 +854,10 @@ impl Agent {
                 .get_mut(id)
                 .ok_or_else(|| ApiError::not_found("migration", id))?;
             if m.ticket != req.ticket {
-                return Err(ApiError::new(ErrorCode::PermissionDenied, "wrong migration ticket"));
+                return Err(ApiError::new(
+                    ErrorCode::PermissionDenied,
+                    "wrong migration ticket",
+                ));
             }
             match (step, m.state) {
                 ("status", _) => None,
@@ -856,7 +918,11 @@ impl Agent {
     /// Moves a VM to a prepared destination. The destination's commit is the switch-over: before
     /// it the VM stays here; after it the VM is removed here. If the commit's outcome cannot be
     /// learned, the VM stays here frozen (no power operations) until the destination answers.
-    pub async fn migrate_out(self: &Arc<Self>, uuid: &str, req: MigrateRequest) -> ApiResult<MigrationResult> {
+    pub async fn migrate_out(
+        self: &Arc<Self>,
+        uuid: &str,
+        req: MigrateRequest,
+    ) -> ApiResult<MigrationResult> {
         if req.destination_address.is_empty() {
             return Err(ApiError::invalid("destination_address", "is required"));
         }
@@ -927,7 +993,11 @@ impl Agent {
             Err(e) => {
                 warn!(vm = %uuid, error = %e, "migration commit outcome unknown; VM frozen until the destination answers");
                 let agent = self.clone();
-                let (uuid, id, t) = (uuid.to_string(), req.migration_id.clone(), req.ticket.clone());
+                let (uuid, id, t) = (
+                    uuid.to_string(),
+                    req.migration_id.clone(),
+                    req.ticket.clone(),
+                );
                 tokio::spawn(async move { agent.resolve_uncertain(dest, uuid, id, t).await });
                 Err(ApiError::new(
                     ErrorCode::Unavailable,
@@ -944,7 +1014,13 @@ impl Agent {
         info!(vm = %uuid, "VM migrated away");
     }
 
-    async fn resolve_uncertain(self: Arc<Self>, dest: ferrocenter_agent_client::AgentClient, uuid: String, id: String, ticket: String) {
+    async fn resolve_uncertain(
+        self: Arc<Self>,
+        dest: ferrocenter_agent_client::AgentClient,
+        uuid: String,
+        id: String,
+        ticket: String,
+    ) {
         let req = TicketRequest { ticket, vm: None };
         for _ in 0..720 {
             match dest.migration_step(&id, "status", &req).await {
@@ -970,5 +1046,8 @@ fn dest_error(step: &str, e: AgentError) -> ApiError {
         AgentError::SslVerify { .. } => ErrorCode::PermissionDenied,
         _ => ErrorCode::Unavailable,
     };
-    ApiError::new(code, format!("migration {step} failed at the destination: {e}"))
+    ApiError::new(
+        code,
+        format!("migration {step} failed at the destination: {e}"),
+    )
 }

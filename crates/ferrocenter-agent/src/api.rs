@@ -101,7 +101,12 @@ async fn create_account(State(a): S, headers: HeaderMap, body: Bytes) -> Respons
     })())
 }
 
-async fn change_password(State(a): S, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn change_password(
+    State(a): S,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     done((|| {
         let user = caller(&a, &headers)?;
         let req: ChangePasswordRequest = parse(&body)?;
@@ -125,7 +130,11 @@ async fn claim(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
     })())
 }
 
-async fn release_claim(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn release_claim(
+    State(a): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     done((|| {
         ready(&a, &headers)?;
         let uuid = q
@@ -179,7 +188,12 @@ async fn power(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: 
     })())
 }
 
-async fn migrate(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn migrate(
+    State(a): S,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let r = async {
         ready(&a, &headers)?;
         let req: MigrateRequest = parse(&body)?;
@@ -197,7 +211,11 @@ async fn prepare_incoming(State(a): S, headers: HeaderMap, body: Bytes) -> Respo
     })())
 }
 
-async fn incoming_step(State(a): S, Path((id, step)): Path<(String, String)>, body: Bytes) -> Response {
+async fn incoming_step(
+    State(a): S,
+    Path((id, step)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     done((|| {
         a.check_awake()?;
         let req: TicketRequest = parse(&body)?;
@@ -205,7 +223,12 @@ async fn incoming_step(State(a): S, Path((id, step)): Path<(String, String)>, bo
     })())
 }
 
-async fn set_flag(State(a): S, Path(flag): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn set_flag(
+    State(a): S,
+    Path(flag): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     done((|| {
         ready(&a, &headers)?;
         match flag.as_str() {
@@ -218,7 +241,11 @@ async fn set_flag(State(a): S, Path(flag): Path<String>, headers: HeaderMap, bod
     })())
 }
 
-async fn reboot(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn reboot(
+    State(a): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     done((|| {
         ready(&a, &headers)?;
         a.reboot(force(&q)?)?;
@@ -226,7 +253,11 @@ async fn reboot(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String,
     })())
 }
 
-async fn shutdown(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn shutdown(
+    State(a): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     done((|| {
         ready(&a, &headers)?;
         a.shutdown(force(&q)?)?;
@@ -246,7 +277,11 @@ async fn uptime(State(a): S, headers: HeaderMap) -> Response {
     done(ready(&a, &headers).map(|_| ok(a.uptime())))
 }
 
-async fn events(State(a): S, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn events(
+    State(a): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     done((|| {
         caller(&a, &headers)?;
         let since = match q.get("since") {
@@ -264,7 +299,11 @@ async fn unknown() -> Response {
 }
 
 async fn wrong_method() -> Response {
-    let mut r = ApiError::new(ErrorCode::NotSupported, "method not allowed on this endpoint").into_response();
+    let mut r = ApiError::new(
+        ErrorCode::NotSupported,
+        "method not allowed on this endpoint",
+    )
+    .into_response();
     *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     r
 }
@@ -284,7 +323,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/api/v1/session", post(login).delete(logout))
         .route("/api/v1/accounts", post(create_account))
         .route("/api/v1/accounts/{name}/password", put(change_password))
-        .route("/api/v1/claim", get(get_claim).post(claim).delete(release_claim))
+        .route(
+            "/api/v1/claim",
+            get(get_claim).post(claim).delete(release_claim),
+        )
         .route("/api/v1/facts", get(facts))
         .route("/api/v1/runtime", get(runtime))
         .route("/api/v1/vms", get(list_vms).post(create_vm))

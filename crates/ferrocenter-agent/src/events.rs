@@ -34,10 +34,13 @@ impl EventLog {
             .take(limit)
             .cloned()
             .collect();
-        let next = events.last().map(|e| e.seq).unwrap_or(since.max(0));
+        let next = match events.last() {
+            Some(e) => e.seq,
+            None => since.min(self.next_seq),
+        };
         EventsPage {
             truncated: since + 1 < oldest && self.next_seq > since,
-            next: if events.is_empty() { since.min(self.next_seq) } else { next },
+            next,
             events,
         }
     }

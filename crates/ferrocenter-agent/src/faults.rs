@@ -3,11 +3,13 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum_server::accept::Accept;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 #[derive(Debug, Default)]
@@ -20,6 +22,8 @@ pub struct Faults {
     pub slow_ms: AtomicU64,
     /// Set while the host reboots or is powered off: connections are dropped.
     pub unreachable: AtomicBool,
+    /// When non-zero, `about` reports this value minus one as its API version (an older agent).
+    pub api_version: AtomicU32,
 }
 
 impl Faults {
@@ -27,19 +31,22 @@ impl Faults {
         self.stop_answering.store(false, Ordering::SeqCst);
         self.refuse_tls.store(false, Ordering::SeqCst);
         self.slow_ms.store(0, Ordering::SeqCst);
+        self.api_version.store(0, Ordering::SeqCst);
     }
 }
 
-/// An acceptor that applies the connection-level faults before handing the stream on.
+/// An acceptor that applies the connection-level faults before handing the stream on, and
+/// wraps the stream so that connections already open are affected too (a host that stops
+/// answering or reboots does not keep serving its old connections).
 #[derive(Clone)]
 pub struct FaultGate {
     pub faults: Arc<Faults>,
 }
 
 impl<S: Send + 'static> Accept<TcpStream, S> for FaultGate {
-    type Stream = TcpStream;
+    type Stream = FaultyStream;
     type Service = S;
-    type Future = Pin<Box<dyn Future<Output = io::Result<(TcpStream, S)>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<(FaultyStream, S)>> + Send>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let faults = self.faults.clone();
@@ -48,15 +55,75 @@ impl<S: Send + 'static> Accept<TcpStream, S> for FaultGate {
             {
                 return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "fault"));
             }
-            if faults.stop_answering.load(Ordering::SeqCst) {
-                // Hold the connection open, saying nothing, until the fault is cleared.
-                while faults.stop_answering.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "fault cleared"));
-            }
             let _ = stream.set_nodelay(true);
-            Ok((stream, service))
+            Ok((
+                FaultyStream {
+                    inner: stream,
+                    faults,
+                },
+                service,
+            ))
         })
+    }
+}
+
+pub struct FaultyStream {
+    inner: TcpStream,
+    faults: Arc<Faults>,
+}
+
+impl FaultyStream {
+    /// `Some` when the connection must not move: an error to end it, or `Pending` to hang.
+    fn blocked(&self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
+        if self.faults.unreachable.load(Ordering::SeqCst) {
+            return Some(Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "host unreachable",
+            ))));
+        }
+        if self.faults.stop_answering.load(Ordering::SeqCst) {
+            // Say nothing; look again a little later.
+            let waker = cx.waker().clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                waker.wake();
+            });
+            return Some(Poll::Pending);
+        }
+        None
+    }
+}
+
+impl AsyncRead for FaultyStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Some(p) = self.blocked(cx) {
+            return p;
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultyStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(p) = self.blocked(cx) {
+            return p.map(|r| r.map(|_| 0));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

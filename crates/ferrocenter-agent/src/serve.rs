@@ -102,8 +102,9 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
         .map_err(|e| AgentStartError::DataDir(format!("{}: {e}", state_file.display())))?;
     let host = hostname();
     let seed = opts.seed.unwrap_or_else(|| {
-        host.bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+        host.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        })
     });
     let driver = Arc::new(SimDriver::new(seed, &host, opts.sim.clone()));
     let accounts = match (&persisted, &opts.root_password) {
@@ -131,7 +132,9 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
     }
     let id = tls::load_or_create(&opts.data_dir, vec![host.clone(), "localhost".into()])
         .map_err(AgentStartError::Tls)?;
-    let config = tls::rustls_config(&id).await.map_err(AgentStartError::Tls)?;
+    let config = tls::rustls_config(&id)
+        .await
+        .map_err(AgentStartError::Tls)?;
     let listener = std::net::TcpListener::bind(opts.listen)
         .and_then(|l| l.set_nonblocking(true).map(|_| l))
         .map_err(|e| AgentStartError::Bind {

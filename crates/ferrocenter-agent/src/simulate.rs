@@ -36,6 +36,8 @@ pub struct SimulateOptions {
     /// Plain HTTP on loopback for fault injection.
     pub control: SocketAddr,
     pub sim: SimOptions,
+    /// Timeout of agent-to-agent calls (migrations).
+    pub peer_timeout: Duration,
 }
 
 /// One line of the manifest.
@@ -123,7 +125,9 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
     }
     let base = u32::from(opts.address_base);
     if (base as u64 + opts.hosts as u64) > u32::from(Ipv4Addr::new(127, 255, 255, 254)) as u64 {
-        return Err(SimulateError::Address("the fleet would run past 127.255.255.254".into()));
+        return Err(SimulateError::Address(
+            "the fleet would run past 127.255.255.254".into(),
+        ));
     }
     if opts.root_password.len() < 8 || opts.root_password.len() > 256 {
         return Err(SimulateError::RootPassword);
@@ -132,7 +136,10 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
     let started = Instant::now();
     // One argon2 hash for the whole fleet: every agent starts with the same root password.
     let root_hash: Arc<str> = hash_root_password(&opts.root_password).into();
-    let connector = AgentConnector::new(ConnectOptions::default());
+    let connector = AgentConnector::new(ConnectOptions {
+        request_timeout: opts.peer_timeout,
+        ..ConnectOptions::default()
+    });
     let mut members = Vec::with_capacity(opts.hosts);
     let mut hosts = Vec::with_capacity(opts.hosts);
     for index in 0..opts.hosts {
@@ -153,14 +160,17 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
             None,
             Duration::from_secs(3600 + seed % 86_400),
         ));
-        let id = tls::generate(vec![hostname.clone(), ip.to_string()]).map_err(SimulateError::Tls)?;
+        let id =
+            tls::generate(vec![hostname.clone(), ip.to_string()]).map_err(SimulateError::Tls)?;
         let config = tls::rustls_config(&id).await.map_err(SimulateError::Tls)?;
-        let addr = SocketAddr::new(IpAddr::V4(ip), opts.port);
-        let (handle, join) = serve::serve(agent.clone(), bind(addr)?, config);
+        let listener = bind(SocketAddr::new(IpAddr::V4(ip), opts.port))?;
+        // With port 0 each host gets its own; the manifest records the real one.
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(opts.port);
+        let (handle, join) = serve::serve(agent.clone(), listener, config);
         hosts.push(ManifestHost {
             index,
             address: ip.to_string(),
-            port: opts.port,
+            port,
             thumbprint: id.thumbprint,
             root_user: "root".into(),
             hostname,
@@ -222,14 +232,31 @@ impl Fleet {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
-    StopAnswering { enabled: bool },
-    Slow { ms: u64 },
-    RefuseTls { enabled: bool },
-    RootPassword { password: String },
+    StopAnswering {
+        enabled: bool,
+    },
+    Slow {
+        ms: u64,
+    },
+    RefuseTls {
+        enabled: bool,
+    },
+    RootPassword {
+        password: String,
+    },
     Reboot,
     PowerOn,
-    Sensor { sensor: Sensor, status: SensorStatus },
-    ExhaustCapacity { enabled: bool },
+    Sensor {
+        sensor: Sensor,
+        status: SensorStatus,
+    },
+    ExhaustCapacity {
+        enabled: bool,
+    },
+    /// Report this API version, as an older agent would.
+    ApiVersion {
+        api_version: u32,
+    },
     Clear,
 }
 
@@ -254,8 +281,8 @@ async fn inject(
         let agent = agents
             .get(i)
             .ok_or_else(|| ApiError::not_found("host index", &index))?;
-        let fault: Fault = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid("fault", e.to_string()))?;
+        let fault: Fault =
+            serde_json::from_slice(&body).map_err(|e| ApiError::invalid("fault", e.to_string()))?;
         let f = &agent.faults;
         match fault {
             Fault::StopAnswering { enabled } => f.stop_answering.store(enabled, Ordering::SeqCst),
@@ -271,6 +298,9 @@ async fn inject(
             Fault::PowerOn => agent.power_on_host(),
             Fault::Sensor { sensor, status } => agent.set_sensor(sensor, status),
             Fault::ExhaustCapacity { enabled } => agent.exhaust_capacity(enabled),
+            Fault::ApiVersion { api_version } => f
+                .api_version
+                .store(api_version.saturating_add(1), Ordering::SeqCst),
             Fault::Clear => {
                 f.clear();
                 agent.exhaust_capacity(false);

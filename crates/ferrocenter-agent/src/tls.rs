@@ -28,7 +28,8 @@ pub fn load_or_create(dir: &Path, names: Vec<String>) -> Result<Identity, String
         std::fs::write(&cert, &id.cert_pem).map_err(|e| format!("{}: {e}", cert.display()))?;
         return Ok(id);
     }
-    let cert_pem = std::fs::read_to_string(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+    let cert_pem =
+        std::fs::read_to_string(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
     let key_pem = std::fs::read_to_string(&key).map_err(|e| format!("{}: {e}", key.display()))?;
     let der = pem_der(&cert_pem).ok_or_else(|| format!("{}: no certificate", cert.display()))?;
     Ok(Identity {
@@ -42,15 +43,21 @@ fn pem_der(pem: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let start = pem.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
     let end = pem[start..].find("-----END CERTIFICATE-----")? + start;
-    let body: String = pem[start..end].chars().filter(|c| !c.is_whitespace()).collect();
+    let body: String = pem[start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
 pub async fn rustls_config(id: &Identity) -> Result<RustlsConfig, String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    RustlsConfig::from_pem(id.cert_pem.as_bytes().to_vec(), id.key_pem.as_bytes().to_vec())
-        .await
-        .map_err(|e| e.to_string())
+    RustlsConfig::from_pem(
+        id.cert_pem.as_bytes().to_vec(),
+        id.key_pem.as_bytes().to_vec(),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

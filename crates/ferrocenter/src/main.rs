@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ferrocenter::agent_cmd::{AgentArgs, SimulateArgs};
 use ferrocenter::config::ServeArgs;
 use ferrocenter::serve::{announce_generated_password, wait_for_signal, Server};
 
@@ -19,6 +20,10 @@ struct Cli {
 enum Command {
     /// Run the management server.
     Serve(Box<ServeArgs>),
+    /// Run the host agent (one host).
+    Agent(Box<AgentArgs>),
+    /// Run a fleet of simulated host agents in one process.
+    Simulate(Box<SimulateArgs>),
     /// Print the version and the API versions served.
     Version,
 }
@@ -33,14 +38,71 @@ fn main() -> ExitCode {
             println!("ZStack: /zstack/v1 (not served yet)");
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => match serve(*args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ferrocenter serve: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Serve(args) => exit("serve", serve(*args)),
+        Command::Agent(args) => exit("agent", agent(*args)),
+        Command::Simulate(args) => exit("simulate", simulate(*args)),
     }
+}
+
+fn exit(command: &str, r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrocenter {command}: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn agent(args: AgentArgs) -> anyhow::Result<()> {
+    let opts = args.resolve()?;
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    std::fs::create_dir_all(&opts.data_dir)?;
+    let _log_guard = ferrocenter::logging::init("info", &opts.data_dir.join("logs"))?;
+    runtime()?.block_on(async {
+        let running = ferrocenter_agent::serve::start_agent(opts).await?;
+        println!(
+            "ferrocenter agent {} is serving on https://{}\n  TLS certificate SHA-256 thumbprint: {}",
+            env!("CARGO_PKG_VERSION"),
+            running.addr,
+            running.thumbprint
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        ferrocenter::serve::wait_for_signal().await;
+        running.stop(std::time::Duration::from_secs(5)).await;
+        anyhow::Ok(())
+    })
+}
+
+fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let opts = args.resolve()?;
+    let manifest = args.manifest.clone();
+    let hosts = opts.hosts;
+    runtime()?.block_on(async {
+        let fleet = ferrocenter_agent::simulate::start_fleet(opts).await?;
+        fleet.write_manifest(&manifest)?;
+        println!(
+            "ferrocenter simulate: {hosts} hosts up in {:.2} s; manifest {}; fault control http://{}",
+            fleet.startup.as_secs_f64(),
+            manifest.display(),
+            fleet.manifest.control
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        ferrocenter::serve::wait_for_signal().await;
+        fleet.stop().await;
+        anyhow::Ok(())
+    })
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -53,10 +115,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ferrocenter::serve::make_dir(&cfg.data_dir)?;
     let _log_guard = ferrocenter::logging::init(&cfg.log_level, &cfg.data_dir.join("logs"))
         .map_err(|e| anyhow::anyhow!("data_dir: cannot create the logs directory: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let server = Server::start(&cfg).await?;
         if let Some(pw) = &server.generated_password {
             announce_generated_password(&cfg.data_dir, pw);

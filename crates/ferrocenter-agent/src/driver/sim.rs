@@ -38,10 +38,38 @@ pub struct SimDriver {
 }
 
 const PROFILES: &[(&str, &str, &str, u32, u32, u32)] = &[
-    ("Dell Inc.", "PowerEdge R650", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", 2, 32, 2000),
-    ("HPE", "ProLiant DL380 Gen10 Plus", "Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz", 2, 28, 2000),
-    ("Lenovo", "ThinkSystem SR655", "AMD EPYC 7543 32-Core Processor", 1, 32, 2800),
-    ("Supermicro", "SYS-620U-TNR", "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz", 2, 16, 2400),
+    (
+        "Dell Inc.",
+        "PowerEdge R650",
+        "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+        2,
+        32,
+        2000,
+    ),
+    (
+        "HPE",
+        "ProLiant DL380 Gen10 Plus",
+        "Intel(R) Xeon(R) Gold 6330 CPU @ 2.00GHz",
+        2,
+        28,
+        2000,
+    ),
+    (
+        "Lenovo",
+        "ThinkSystem SR655",
+        "AMD EPYC 7543 32-Core Processor",
+        1,
+        32,
+        2800,
+    ),
+    (
+        "Supermicro",
+        "SYS-620U-TNR",
+        "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz",
+        2,
+        16,
+        2400,
+    ),
 ];
 
 fn mac(rng: &mut StdRng) -> String {
@@ -128,7 +156,10 @@ impl SimDriver {
         SimDriver {
             state: Mutex::new(State {
                 discovered,
-                sensors: Sensor::ALL.iter().map(|s| (*s, SensorStatus::Normal)).collect(),
+                sensors: Sensor::ALL
+                    .iter()
+                    .map(|s| (*s, SensorStatus::Normal))
+                    .collect(),
                 vms: BTreeMap::new(),
             }),
             options,
@@ -137,7 +168,7 @@ impl SimDriver {
 
     /// `count` VMs with sizes drawn from `seed`, named after the host.
     pub fn seed_vms(seed: u64, hostname: &str, count: usize) -> Vec<Vm> {
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_0f_0000);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x005e_ed0f_0000);
         (0..count)
             .map(|i| Vm {
                 uuid: uuid_from(&mut rng),
@@ -145,8 +176,9 @@ impl SimDriver {
                 vcpus: [1, 2, 2, 4][rng.gen_range(0..4)],
                 memory_bytes: [1u64, 2, 4, 8][rng.gen_range(0..4)] << 30,
                 power_state: VmPowerState::PoweredOn,
-                guest_os_id: ["debian12_64Guest", "rhel9_64Guest", "ubuntu64Guest"][rng.gen_range(0..3)]
-                    .into(),
+                guest_os_id: ["debian12_64Guest", "rhel9_64Guest", "ubuntu64Guest"]
+                    [rng.gen_range(0..3)]
+                .into(),
                 disks: vec![VmDisk {
                     label: "Hard disk 1".into(),
                     capacity_bytes: [20u64, 40, 80][rng.gen_range(0..3)] << 30,
@@ -215,7 +247,10 @@ impl Hypervisor for SimDriver {
 
     fn set_power(&self, uuid: &str, state: VmPowerState) -> ApiResult<Vm> {
         let mut s = self.state.lock().unwrap();
-        let vm = s.vms.get_mut(uuid).ok_or_else(|| ApiError::not_found("VM", uuid))?;
+        let vm = s
+            .vms
+            .get_mut(uuid)
+            .ok_or_else(|| ApiError::not_found("VM", uuid))?;
         vm.power_state = state;
         Ok(vm.clone())
     }
@@ -241,7 +276,10 @@ mod tests {
         let c = SimDriver::new(8, "h1", SimOptions::default()).discover();
         assert_eq!(a, b);
         assert_ne!(a.hardware.bios_uuid, c.hardware.bios_uuid);
-        assert_eq!(SimDriver::seed_vms(3, "h", 4), SimDriver::seed_vms(3, "h", 4));
+        assert_eq!(
+            SimDriver::seed_vms(3, "h", 4),
+            SimDriver::seed_vms(3, "h", 4)
+        );
     }
 
     #[test]

@@ -1,0 +1,260 @@
+//! `ferrocenter agent` and `ferrocenter simulate`: flags, environment and TOML like `serve`.
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferrocenter_agent::driver::sim::SimOptions;
+use ferrocenter_agent::serve::{AgentOptions, DriverKind};
+use ferrocenter_agent::simulate::SimulateOptions;
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+fn read_toml<T: for<'de> Deserialize<'de> + Default>(
+    path: &Option<PathBuf>,
+) -> Result<T, ConfigError> {
+    match path {
+        None => Ok(T::default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::File {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?;
+            toml::from_str(&text).map_err(|e| ConfigError::File {
+                path: p.clone(),
+                reason: e.message().to_string(),
+            })
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(key: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim()
+        .parse()
+        .map_err(|_| invalid(key, format!("'{v}' is not a valid value")))
+}
+
+/// Flags shared by both commands for the simulated hardware.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Simulated migration speed in MiB of VM memory per second [default: 1024].
+    #[arg(long, env = "FERROCENTER_MIGRATION_MIB_PER_SEC", value_name = "N")]
+    pub migration_mib_per_sec: Option<String>,
+    /// Seconds a simulated reboot keeps the host unreachable [default: 10].
+    #[arg(long, env = "FERROCENTER_REBOOT_SECS", value_name = "S")]
+    pub reboot_secs: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimFile {
+    migration_mib_per_sec: Option<u64>,
+    reboot_secs: Option<u64>,
+}
+
+fn sim_options(args: &SimArgs, file: &SimFile) -> Result<SimOptions, ConfigError> {
+    let mib: u64 = match &args.migration_mib_per_sec {
+        Some(v) => parse("migration_mib_per_sec", v)?,
+        None => file.migration_mib_per_sec.unwrap_or(1024),
+    };
+    if mib == 0 || mib > 1 << 20 {
+        return Err(invalid(
+            "migration_mib_per_sec",
+            format!("{mib} is outside 1..=1048576"),
+        ));
+    }
+    let reboot: u64 = match &args.reboot_secs {
+        Some(v) => parse("reboot_secs", v)?,
+        None => file.reboot_secs.unwrap_or(10),
+    };
+    if reboot > 3600 {
+        return Err(invalid(
+            "reboot_secs",
+            format!("{reboot} is outside 0..=3600"),
+        ));
+    }
+    Ok(SimOptions {
+        migration_bytes_per_sec: mib << 20,
+        reboot_time: Duration::from_secs(reboot),
+    })
+}
+
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct AgentArgs {
+    /// A TOML file with any of these settings (keys in snake_case).
+    #[arg(long, env = "FERROCENTER_AGENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// HTTPS address of the agent API [default: 0.0.0.0:8444].
+    #[arg(long, env = "FERROCENTER_AGENT_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Agent state and certificate [default: ./ferrocenter-agent-data].
+    #[arg(long, env = "FERROCENTER_AGENT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// root's password; required on the first start.
+    #[arg(
+        long,
+        env = "FERROCENTER_ROOT_PASSWORD",
+        value_name = "PW",
+        hide_env_values = true
+    )]
+    pub root_password: Option<String>,
+    /// Hypervisor driver: sim or libvirt [default: sim].
+    #[arg(long, env = "FERROCENTER_AGENT_DRIVER", value_name = "DRIVER")]
+    pub driver: Option<String>,
+    /// Seed of the simulated hardware [default: derived from the hostname].
+    #[arg(long, env = "FERROCENTER_AGENT_SEED", value_name = "S")]
+    pub seed: Option<String>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFile {
+    listen: Option<String>,
+    data_dir: Option<String>,
+    root_password: Option<String>,
+    driver: Option<String>,
+    seed: Option<u64>,
+    migration_mib_per_sec: Option<u64>,
+    reboot_secs: Option<u64>,
+}
+
+impl AgentArgs {
+    pub fn resolve(&self) -> Result<AgentOptions, ConfigError> {
+        let file: AgentFile = read_toml(&self.config)?;
+        let listen = self
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "0.0.0.0:8444".into());
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| invalid("listen", format!("'{listen}' is not a socket address")))?;
+        let driver = match self
+            .driver
+            .clone()
+            .or(file.driver)
+            .unwrap_or_else(|| "sim".into())
+            .as_str()
+        {
+            "sim" => DriverKind::Sim,
+            "libvirt" => DriverKind::Libvirt,
+            other => {
+                return Err(invalid(
+                    "driver",
+                    format!("'{other}' is not sim or libvirt"),
+                ))
+            }
+        };
+        let seed = match &self.seed {
+            Some(v) => Some(parse("seed", v)?),
+            None => file.seed,
+        };
+        let sim_file = SimFile {
+            migration_mib_per_sec: file.migration_mib_per_sec,
+            reboot_secs: file.reboot_secs,
+        };
+        Ok(AgentOptions {
+            listen,
+            data_dir: PathBuf::from(
+                self.data_dir
+                    .clone()
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| "./ferrocenter-agent-data".into()),
+            ),
+            root_password: self.root_password.clone().or(file.root_password),
+            driver,
+            seed,
+            sim: sim_options(&self.sim, &sim_file)?,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// Number of simulated hosts.
+    #[arg(long, value_name = "N")]
+    pub hosts: String,
+    /// VMs created on each host at start [default: 0].
+    #[arg(long, value_name = "M")]
+    pub vms_per_host: Option<String>,
+    /// First host's loopback address; the others count up from it [default: 127.0.10.1].
+    #[arg(long, value_name = "IP")]
+    pub address_base: Option<String>,
+    /// Port every host listens on [default: 8444].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// root's password on every host.
+    #[arg(
+        long,
+        env = "FERROCENTER_ROOT_PASSWORD",
+        value_name = "PW",
+        hide_env_values = true
+    )]
+    pub root_password: String,
+    /// Where to write the JSON manifest (address, port, thumbprint, root user per host).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// Seed of the simulated hardware [default: 1].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<String>,
+    /// Plain-HTTP fault-injection endpoint, loopback only [default: 127.0.0.1:8440].
+    #[arg(long, value_name = "ADDR")]
+    pub control: Option<String>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+}
+
+impl SimulateArgs {
+    pub fn resolve(&self) -> Result<SimulateOptions, ConfigError> {
+        let hosts: usize = parse("hosts", &self.hosts)?;
+        let control: SocketAddr = self
+            .control
+            .as_deref()
+            .unwrap_or("127.0.0.1:8440")
+            .parse()
+            .map_err(|_| invalid("control", "is not a socket address"))?;
+        if !control.ip().is_loopback() {
+            return Err(invalid("control", "must be a loopback address"));
+        }
+        Ok(SimulateOptions {
+            hosts,
+            vms_per_host: self
+                .vms_per_host
+                .as_deref()
+                .map(|v| parse("vms_per_host", v))
+                .transpose()?
+                .unwrap_or(0),
+            address_base: self
+                .address_base
+                .as_deref()
+                .map(|v| parse::<Ipv4Addr>("address_base", v))
+                .transpose()?
+                .unwrap_or(Ipv4Addr::new(127, 0, 10, 1)),
+            port: self
+                .port
+                .as_deref()
+                .map(|v| parse("port", v))
+                .transpose()?
+                .unwrap_or(8444),
+            root_password: self.root_password.clone(),
+            seed: self
+                .seed
+                .as_deref()
+                .map(|v| parse("seed", v))
+                .transpose()?
+                .unwrap_or(1),
+            control,
+            sim: sim_options(&self.sim, &SimFile::default())?,
+            peer_timeout: Duration::from_secs(30),
+        })
+    }
+}
