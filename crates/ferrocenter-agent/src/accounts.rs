@@ -1,8 +1,8 @@
 //! Agent accounts and sessions. root's password is human-chosen and hashed with argon2id; the
 //! managing server's service account has a long random password, so a salted SHA-256 is as
 //! strong there and keeps logins cheap when thousands of hosts reconnect at once.
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -27,10 +27,35 @@ pub fn hash_root_password(pw: &str) -> String {
         .to_string()
 }
 
+/// Digests of (hash, password) pairs that verified, so a correct root login costs one argon2
+/// run per process rather than one per login: thousands of simulated hosts share one root hash,
+/// and a reconnecting server logs in to each. Only successes are kept, so guessing still pays
+/// argon2 for every attempt.
+static VERIFIED: Mutex<Option<HashSet<[u8; 32]>>> = Mutex::new(None);
+const VERIFIED_MAX: usize = 1024;
+
 fn verify_argon2(pw: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
+    let key: [u8; 32] = Sha256::digest(format!("{phc}\u{0}{pw}").as_bytes()).into();
+    if VERIFIED
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_some_and(|s| s.contains(&key))
+    {
+        return true;
+    }
+    let ok = PasswordHash::new(phc)
         .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+        .unwrap_or(false);
+    if ok {
+        let mut cache = VERIFIED.lock().unwrap();
+        let set = cache.get_or_insert_with(HashSet::new);
+        if set.len() >= VERIFIED_MAX {
+            set.clear();
+        }
+        set.insert(key);
+    }
+    ok
 }
 
 fn salted_sha256(salt: &str, pw: &str) -> String {

@@ -1,6 +1,5 @@
 //! Faults a simulated fleet injects per agent. The TLS gate sits in front of the TLS handshake,
 //! so a host can stop answering or refuse TLS as a real one would.
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -8,7 +7,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum_server::accept::Accept;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -35,36 +33,18 @@ impl Faults {
     }
 }
 
-/// An acceptor that applies the connection-level faults before handing the stream on, and
-/// wraps the stream so that connections already open are affected too (a host that stops
-/// answering or reboots does not keep serving its old connections).
-#[derive(Clone)]
-pub struct FaultGate {
-    pub faults: Arc<Faults>,
-}
-
-impl<S: Send + 'static> Accept<TcpStream, S> for FaultGate {
-    type Stream = FaultyStream;
-    type Service = S;
-    type Future = Pin<Box<dyn Future<Output = io::Result<(FaultyStream, S)>> + Send>>;
-
-    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        let faults = self.faults.clone();
-        Box::pin(async move {
-            if faults.unreachable.load(Ordering::SeqCst) || faults.refuse_tls.load(Ordering::SeqCst)
-            {
-                return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "fault"));
-            }
-            let _ = stream.set_nodelay(true);
-            Ok((
-                FaultyStream {
-                    inner: stream,
-                    faults,
-                },
-                service,
-            ))
-        })
+/// Refuses a new connection when the host is unreachable or refuses TLS; otherwise wraps it so
+/// that the faults also reach it later (a host that stops answering or reboots does not keep
+/// serving its old connections).
+pub fn gate(faults: &Arc<Faults>, stream: TcpStream) -> io::Result<FaultyStream> {
+    if faults.unreachable.load(Ordering::SeqCst) || faults.refuse_tls.load(Ordering::SeqCst) {
+        return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "fault"));
     }
+    let _ = stream.set_nodelay(true);
+    Ok(FaultyStream {
+        inner: stream,
+        faults: faults.clone(),
+    })
 }
 
 pub struct FaultyStream {

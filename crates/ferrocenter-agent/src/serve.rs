@@ -4,32 +4,112 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use axum::Router;
+use axum_server::accept::Accept;
 use axum_server::Handle;
 use ferrocenter_agent_client::{AgentConnector, ConnectOptions};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
 use crate::accounts::{hash_root_password, AccountsState};
 use crate::agent::{Agent, Persisted};
 use crate::driver::sim::{SimDriver, SimOptions};
-use crate::faults::FaultGate;
+use crate::faults::{self, FaultyStream};
 use crate::{api, tls};
 
-/// Serves `agent` over TLS on an already bound listener, with the connection faults in front.
+/// One host behind a listener: its agent, its TLS identity and its router.
+#[derive(Clone)]
+pub struct Host {
+    pub agent: Arc<Agent>,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub router: Router,
+}
+
+impl Host {
+    pub fn new(agent: Arc<Agent>, tls: Arc<rustls::ServerConfig>) -> Host {
+        Host {
+            router: api::router(agent.clone()),
+            agent,
+            tls,
+        }
+    }
+}
+
+/// Picks the host by the address the client connected to, so one listener can serve a whole
+/// fleet (each host on its own loopback address) with one socket instead of one per host.
+#[derive(Clone)]
+pub struct HostAcceptor {
+    hosts: Arc<HashMap<IpAddr, Host>>,
+    /// Serves any local address (a standalone agent).
+    single: Option<Host>,
+}
+
+impl HostAcceptor {
+    pub fn single(host: Host) -> Self {
+        HostAcceptor {
+            hosts: Arc::new(HashMap::new()),
+            single: Some(host),
+        }
+    }
+
+    pub fn fleet(hosts: HashMap<IpAddr, Host>) -> Self {
+        HostAcceptor {
+            hosts: Arc::new(hosts),
+            single: None,
+        }
+    }
+}
+
+impl<S: Send + 'static> Accept<TcpStream, S> for HostAcceptor {
+    type Stream = TlsStream<FaultyStream>;
+    type Service = Router;
+    type Future = Pin<Box<dyn Future<Output = io::Result<(Self::Stream, Router)>> + Send>>;
+
+    fn accept(&self, stream: TcpStream, _service: S) -> Self::Future {
+        let host = match &self.single {
+            Some(h) => Some(h.clone()),
+            None => stream
+                .local_addr()
+                .ok()
+                .and_then(|a| self.hosts.get(&a.ip()).cloned()),
+        };
+        Box::pin(async move {
+            let host = host.ok_or_else(|| {
+                io::Error::new(io::ErrorKind::ConnectionRefused, "no host at this address")
+            })?;
+            let stream = faults::gate(&host.agent.faults, stream)?;
+            let tls = tokio::time::timeout(
+                Duration::from_secs(10),
+                TlsAcceptor::from(host.tls.clone()).accept(stream),
+            )
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+            Ok((tls, host.router))
+        })
+    }
+}
+
+/// Serves on an already bound listener.
 pub fn serve(
-    agent: Arc<Agent>,
     listener: std::net::TcpListener,
-    tls: RustlsConfig,
+    acceptor: HostAcceptor,
 ) -> (Handle, JoinHandle<std::io::Result<()>>) {
     let handle = Handle::new();
-    let acceptor = RustlsAcceptor::new(tls).acceptor(FaultGate {
-        faults: agent.faults.clone(),
-    });
+    // The acceptor hands each connection its host's router; this one only satisfies the type.
+    let placeholder = Router::new();
     let server = axum_server::from_tcp(listener)
         .acceptor(acceptor)
         .handle(handle.clone())
-        .serve(api::router(agent).into_make_service());
+        .serve(placeholder.into_make_service());
     (handle, tokio::spawn(server))
 }
 
@@ -132,9 +212,7 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
     }
     let id = tls::load_or_create(&opts.data_dir, vec![host.clone(), "localhost".into()])
         .map_err(AgentStartError::Tls)?;
-    let config = tls::rustls_config(&id)
-        .await
-        .map_err(AgentStartError::Tls)?;
+    let config = tls::server_config(&id).map_err(AgentStartError::Tls)?;
     let listener = std::net::TcpListener::bind(opts.listen)
         .and_then(|l| l.set_nonblocking(true).map(|_| l))
         .map_err(|e| AgentStartError::Bind {
@@ -142,7 +220,10 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
             reason: e.to_string(),
         })?;
     let addr = listener.local_addr().unwrap_or(opts.listen);
-    let (handle, join) = serve(agent.clone(), listener, config);
+    let (handle, join) = serve(
+        listener,
+        HostAcceptor::single(Host::new(agent.clone(), config)),
+    );
     info!(%addr, "agent serving");
     Ok(RunningAgent {
         agent,

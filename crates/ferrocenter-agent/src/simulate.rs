@@ -57,15 +57,10 @@ pub struct Manifest {
     pub hosts: Vec<ManifestHost>,
 }
 
-struct Member {
-    agent: Arc<Agent>,
-    handle: Handle,
-    join: JoinHandle<std::io::Result<()>>,
-}
-
 pub struct Fleet {
     pub manifest: Manifest,
-    members: Vec<Member>,
+    agents: Vec<Arc<Agent>>,
+    server: (Handle, JoinHandle<std::io::Result<()>>),
     control: (Handle, JoinHandle<std::io::Result<()>>),
     pub startup: Duration,
 }
@@ -86,29 +81,50 @@ pub enum SimulateError {
     Tls(String),
 }
 
-/// Lets one process hold tens of thousands of sockets.
-fn raise_fd_limit() {
+/// Lets one process hold tens of thousands of sockets: each simulated host needs a listener
+/// and a connection. As root the hard limit is raised too, up to the kernel's `nr_open`.
+pub fn raise_fd_limit() {
+    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    let want = nr_open.min(1 << 20);
     // SAFETY: getrlimit/setrlimit on this process with a valid struct.
     unsafe {
         let mut lim = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want.max(lim.rlim_cur),
+            rlim_max: want.max(lim.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }
 
+/// Binds with a deep accept queue: a whole fleet's reconnect storm arrives at one socket.
 fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, SimulateError> {
     let err = |e: std::io::Error| SimulateError::Bind {
         addr,
         reason: e.to_string(),
     };
-    let l = std::net::TcpListener::bind(addr).map_err(err)?;
-    l.set_nonblocking(true).map_err(err)?;
-    Ok(l)
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .map_err(err)?;
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.bind(addr).map_err(err)?;
+    let listener = socket.listen(4096).map_err(err)?.into_std().map_err(err)?;
+    listener.set_nonblocking(true).map_err(err)?;
+    Ok(listener)
 }
 
 pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> {
@@ -140,7 +156,15 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
         request_timeout: opts.peer_timeout,
         ..ConnectOptions::default()
     });
+    // One listening socket serves the whole fleet: the acceptor picks the host by the loopback
+    // address the client connected to, so a fleet needs one descriptor per connection, not two.
+    let listener = bind(SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        opts.port,
+    ))?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(opts.port);
     let mut members = Vec::with_capacity(opts.hosts);
+    let mut by_ip = std::collections::HashMap::with_capacity(opts.hosts);
     let mut hosts = Vec::with_capacity(opts.hosts);
     for index in 0..opts.hosts {
         let ip = Ipv4Addr::from(base + index as u32);
@@ -162,11 +186,8 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
         ));
         let id =
             tls::generate(vec![hostname.clone(), ip.to_string()]).map_err(SimulateError::Tls)?;
-        let config = tls::rustls_config(&id).await.map_err(SimulateError::Tls)?;
-        let listener = bind(SocketAddr::new(IpAddr::V4(ip), opts.port))?;
-        // With port 0 each host gets its own; the manifest records the real one.
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(opts.port);
-        let (handle, join) = serve::serve(agent.clone(), listener, config);
+        let config = tls::server_config(&id).map_err(SimulateError::Tls)?;
+        by_ip.insert(IpAddr::V4(ip), serve::Host::new(agent.clone(), config));
         hosts.push(ManifestHost {
             index,
             address: ip.to_string(),
@@ -175,13 +196,10 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
             root_user: "root".into(),
             hostname,
         });
-        members.push(Member {
-            agent,
-            handle,
-            join,
-        });
+        members.push(agent);
     }
-    let agents: Arc<Vec<Arc<Agent>>> = Arc::new(members.iter().map(|m| m.agent.clone()).collect());
+    let server = serve::serve(listener, serve::HostAcceptor::fleet(by_ip));
+    let agents: Arc<Vec<Arc<Agent>>> = Arc::new(members.clone());
     let control_listener = bind(opts.control)?;
     let control_addr = control_listener.local_addr().unwrap_or(opts.control);
     let handle = Handle::new();
@@ -199,7 +217,8 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
             control: control_addr.to_string(),
             hosts,
         },
-        members,
+        agents: members,
+        server,
         control: (handle, join),
         startup: started.elapsed(),
     })
@@ -207,7 +226,7 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
 
 impl Fleet {
     pub fn agent(&self, index: usize) -> &Arc<Agent> {
-        &self.members[index].agent
+        &self.agents[index]
     }
 
     pub fn write_manifest(&self, path: &PathBuf) -> std::io::Result<()> {
@@ -218,12 +237,8 @@ impl Fleet {
 
     pub async fn stop(self) {
         self.control.0.shutdown();
-        for m in &self.members {
-            m.handle.shutdown();
-        }
-        for m in self.members {
-            let _ = m.join.await;
-        }
+        self.server.0.shutdown();
+        let _ = self.server.1.await;
         let _ = self.control.1.await;
     }
 }

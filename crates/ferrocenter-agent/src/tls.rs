@@ -1,7 +1,8 @@
 //! Each agent's own self-signed certificate.
 use std::path::Path;
 
-use axum_server::tls_rustls::RustlsConfig;
+use std::sync::Arc;
+
 use ferrocenter_agent_client::sha256_thumbprint;
 
 pub struct Identity {
@@ -50,14 +51,23 @@ fn pem_der(pem: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
-pub async fn rustls_config(id: &Identity) -> Result<RustlsConfig, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    RustlsConfig::from_pem(
-        id.cert_pem.as_bytes().to_vec(),
-        id.key_pem.as_bytes().to_vec(),
-    )
-    .await
-    .map_err(|e| e.to_string())
+/// The rustls server configuration of one identity (HTTP/1.1 and HTTP/2).
+pub fn server_config(id: &Identity) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 #[cfg(test)]
