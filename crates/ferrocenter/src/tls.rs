@@ -6,7 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
+use ferrocenter_agent_client::sha256_thumbprint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -92,15 +92,6 @@ fn first_pem_block(pem: &str) -> Option<Vec<u8>> {
     let end = rest.find("-----END CERTIFICATE-----")?;
     let b64: String = rest[..end].chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
-}
-
-/// The SHA-256 thumbprint of a DER certificate as vSphere prints it.
-pub fn sha256_thumbprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 #[cfg(test)]

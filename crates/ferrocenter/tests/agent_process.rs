@@ -8,30 +8,7 @@ use ferrocenter_agent_client::{AgentConnector, AgentError, ConnectOptions};
 use ferrocenter_testkit::free_port;
 
 fn spawn(args: &[&str], dir: &std::path::Path) -> Proc {
-    let stdout_path = dir.join("out.txt");
-    let stderr_path = dir.join("err.txt");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrocenter"))
-        .args(args)
-        .env_remove("FERROCENTER_ROOT_PASSWORD")
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    Proc {
-        child,
-        stdout_path,
-        stderr_path,
-    }
-}
-
-fn thumbprint(out: &str) -> String {
-    out.lines()
-        .find(|l| l.contains("thumbprint"))
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_string()
+    spawn_ferrocenter(args, &dir.join("out"))
 }
 
 #[tokio::test]
@@ -77,7 +54,7 @@ async fn agent_keeps_its_state_and_certificate_across_restarts() {
     ];
     let mut p = spawn(&args, dir.path());
     let out = p.wait_stdout("thumbprint", Duration::from_secs(30));
-    let thumb = thumbprint(&out);
+    let thumb = printed_thumbprint(&out);
     let c = AgentConnector::new(ConnectOptions::default());
     let port: u16 = listen.rsplit(':').next().unwrap().parse().unwrap();
     let a = c.client("127.0.0.1", port, Some(&thumb));
@@ -103,7 +80,7 @@ async fn agent_keeps_its_state_and_certificate_across_restarts() {
     ];
     let mut p = spawn(&args2, dir.path());
     let out = p.wait_stdout("thumbprint", Duration::from_secs(30));
-    assert_eq!(thumbprint(&out), thumb);
+    assert_eq!(printed_thumbprint(&out), thumb);
     let c = AgentConnector::new(ConnectOptions::default());
     let s = c.client("127.0.0.1", port, Some(&thumb));
     s.login("svc", "0123456789abcdef0123").await.unwrap();

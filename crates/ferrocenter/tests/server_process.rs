@@ -110,22 +110,13 @@ async fn first_start_generates_a_password_once_and_sigterm_exits_zero() {
     assert_eq!(p.wait_exit(Duration::from_secs(30)).code(), Some(0));
 
     // Second start: same certificate, no new password, the old one still works.
-    let thumb = |s: &str| {
-        s.lines()
-            .find(|l| l.contains("thumbprint"))
-            .unwrap()
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let first_thumb = thumb(&out);
+    let first_thumb = printed_thumbprint(&out);
     let mut p = spawn_server(
         &data,
         &[&args[..], &["--admin-password", "Other-Pass-99"]].concat(),
     );
     let out2 = p.wait_stdout("thumbprint", Duration::from_secs(60));
-    assert_eq!(thumb(&out2), first_thumb);
+    assert_eq!(printed_thumbprint(&out2), first_thumb);
     assert!(!out2.contains("Generated"));
     // A new client: the old one's pooled connection went away with the first process.
     let r = client()

@@ -154,15 +154,14 @@ pub struct Proc {
     pub stderr_path: PathBuf,
 }
 
-pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> Proc {
-    let stdout_path = data_dir.with_extension("stdout");
-    let stderr_path = data_dir.with_extension("stderr");
+/// Runs `ferrocenter ARGS…` with its output captured in files named after `out`.
+pub fn spawn_ferrocenter(args: &[&str], out: &Path) -> Proc {
+    let stdout_path = out.with_extension("stdout");
+    let stderr_path = out.with_extension("stderr");
     let child = Command::new(env!("CARGO_BIN_EXE_ferrocenter"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
+        .args(args)
         .env_remove("FERROCENTER_ADMIN_PASSWORD")
+        .env_remove("FERROCENTER_ROOT_PASSWORD")
         .stdout(Stdio::from(std::fs::File::create(&stdout_path).unwrap()))
         .stderr(Stdio::from(std::fs::File::create(&stderr_path).unwrap()))
         .spawn()
@@ -172,6 +171,26 @@ pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> Proc {
         stdout_path,
         stderr_path,
     }
+}
+
+pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> Proc {
+    let dir = data_dir.to_string_lossy().into_owned();
+    let args: Vec<&str> = ["serve", "--data-dir", dir.as_str()]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    spawn_ferrocenter(&args, data_dir)
+}
+
+/// The thumbprint a server or agent printed at start.
+pub fn printed_thumbprint(out: &str) -> String {
+    out.lines()
+        .find(|l| l.contains("thumbprint"))
+        .expect("a thumbprint line")
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 impl Proc {
