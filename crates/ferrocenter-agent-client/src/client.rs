@@ -390,6 +390,12 @@ impl AgentClient {
             .await
     }
 
+    /// The server that manages the host, if any.
+    pub async fn current_claim(&self) -> Result<Option<Claim>, AgentError> {
+        self.call::<(), _>(Method::GET, "/claim", None, Auth::Session, None)
+            .await
+    }
+
     pub async fn release_claim(&self, server_uuid: &str) -> Result<(), AgentError> {
         self.call::<(), ()>(
             Method::DELETE,

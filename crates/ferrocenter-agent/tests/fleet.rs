@@ -187,6 +187,7 @@ async fn logins_accounts_and_claims() {
     assert_eq!(api_code(&e), Some(ErrorCode::InvalidState));
     s.release_claim("server-b").await.unwrap();
     assert!(s.runtime().await.unwrap().claim.is_none());
+    assert_eq!(s.current_claim().await.unwrap(), None);
 
     // A service account changes its own password; old sessions end.
     s.change_password(SERVICE, "0123456789abcdef0123456789")
@@ -259,9 +260,30 @@ async fn facts_runtime_and_host_operations() {
     let up = s.uptime().await.unwrap();
     assert!(up.uptime_secs >= 3600);
 
-    // Reboot needs maintenance mode.
+    // Reboot needs maintenance mode; in it, the host goes away and comes back with VMs off.
     let e = s.reboot().await.unwrap_err();
     assert_eq!(api_code(&e), Some(ErrorCode::InvalidState));
+    let boot = s.uptime().await.unwrap().boot_time;
+    s.set_maintenance(true).await.unwrap();
+    s.reboot().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(matches!(s.runtime().await, Err(AgentError::NoHost { .. })));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(s.uptime().await.unwrap().boot_time > boot);
+    assert!(s
+        .vms()
+        .await
+        .unwrap()
+        .iter()
+        .all(|v| v.power_state == VmPowerState::PoweredOff));
+    assert!(
+        s.runtime().await.unwrap().in_maintenance,
+        "maintenance survives the reboot"
+    );
+    s.set_maintenance(false).await.unwrap();
+    for vm in s.vms().await.unwrap() {
+        s.power(&vm.uuid, PowerAction::On).await.unwrap();
+    }
 
     // Standby: refused with VMs running; once they are off the host sleeps and wakes.
     let e = s.standby(StandbyAction::Down).await.unwrap_err();
