@@ -32,17 +32,22 @@ impl Default for ConnectOptions {
     }
 }
 
-/// Where each synthetic server name really points.
+/// Where each synthetic server name really points. A name stands for an address, a port and
+/// the pinned thumbprint, so a different pin never reuses a pooled connection that was verified
+/// against the old one.
+/// (address, port, pinned thumbprint).
+type EndpointKey = (String, u16, Option<String>);
+
 #[derive(Debug, Default)]
 struct Endpoints {
     by_name: RwLock<HashMap<String, (String, u16)>>,
-    by_endpoint: RwLock<HashMap<(String, u16), String>>,
+    by_endpoint: RwLock<HashMap<EndpointKey, String>>,
     next: AtomicU64,
 }
 
 impl Endpoints {
-    fn name_for(&self, host: &str, port: u16) -> String {
-        let key = (host.to_ascii_lowercase(), port);
+    fn name_for(&self, host: &str, port: u16, pin: Option<&str>) -> String {
+        let key = (host.to_ascii_lowercase(), port, pin.map(str::to_string));
         if let Some(n) = self.by_endpoint.read().unwrap().get(&key) {
             return n.clone();
         }
@@ -54,8 +59,11 @@ impl Endpoints {
             "a{}.agent.invalid",
             self.next.fetch_add(1, Ordering::Relaxed)
         );
-        by_endpoint.insert(key.clone(), name.clone());
-        self.by_name.write().unwrap().insert(name.clone(), key);
+        self.by_name
+            .write()
+            .unwrap()
+            .insert(name.clone(), (key.0.clone(), key.1));
+        by_endpoint.insert(key, name.clone());
         name
     }
 }
@@ -128,8 +136,8 @@ impl AgentConnector {
     /// `thumbprint`. Without a thumbprint every call fails with `SslVerify` carrying the
     /// agent's thumbprint, which is how a caller learns it.
     pub fn client(&self, host: &str, port: u16, thumbprint: Option<&str>) -> AgentClient {
-        let name = self.shared.endpoints.name_for(host, port);
         let pin = thumbprint.and_then(normalize_thumbprint);
+        let name = self.shared.endpoints.name_for(host, port, pin.as_deref());
         self.shared
             .pins
             .expected

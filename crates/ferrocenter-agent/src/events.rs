@@ -39,7 +39,7 @@ impl EventLog {
             None => since.min(self.next_seq),
         };
         EventsPage {
-            truncated: since + 1 < oldest && self.next_seq > since,
+            truncated: since.saturating_add(1) < oldest && self.next_seq > since,
             next,
             events,
         }

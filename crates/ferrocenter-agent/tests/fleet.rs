@@ -119,6 +119,13 @@ async fn thumbprint_pinning() {
         .unwrap();
     assert_eq!(about.product, AGENT_PRODUCT);
     assert_eq!(about.driver, "sim");
+    // A pooled connection verified under one pin is never reused under another.
+    let e = c
+        .client(&h.address, h.port, Some(&wrong))
+        .about()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AgentError::SslVerify { .. }), "{e:?}");
     f.stop().await;
 }
 

@@ -36,6 +36,31 @@ pub enum CoreError {
     /// Something the server depends on is not available right now (shutting down, database gone).
     #[error("service unavailable: {message}")]
     Unavailable { message: String },
+    /// The host's agent cannot be reached (vim NoHost).
+    #[error("cannot contact the host {name}: {reason}")]
+    NoHost { name: String, reason: String },
+    /// The host refused the credentials (vim InvalidLogin).
+    #[error("the host refused the user name or password")]
+    InvalidLogin,
+    /// The host's certificate is not the expected one (vim SSLVerifyFault). `thumbprint` is
+    /// the one it presented, so the caller can check it and retry with it.
+    #[error("the host's certificate (SHA-256 thumbprint {thumbprint}) could not be verified")]
+    SslVerify {
+        thumbprint: String,
+        self_signed: bool,
+    },
+    /// Another server manages the host (vim AlreadyBeingManaged).
+    #[error("the host is already managed by the server at {ip_address}")]
+    AlreadyBeingManaged { ip_address: String },
+    /// The host runs software this server cannot manage (vim NotSupportedHost).
+    #[error("the host runs {product} {version}, which is not supported")]
+    NotSupportedHost { product: String, version: String },
+    /// Licenses do not cover the host (vim NotEnoughLicenses).
+    #[error("not enough licenses: {message}")]
+    NotEnoughLicenses { message: String },
+    /// The host is already in the inventory (vim AlreadyConnected).
+    #[error("the host {name} is already connected to this server")]
+    AlreadyConnected { name: String },
     /// A fault inside ferrocenter; the message is for operators, not a secret.
     #[error("internal error: {message}")]
     Internal { message: String },

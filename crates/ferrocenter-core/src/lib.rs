@@ -6,8 +6,13 @@
 pub mod auth;
 pub mod diagnostics;
 pub mod error;
+pub mod hosts;
+pub mod inventory;
+pub mod licensing;
 pub mod model;
 pub mod ports;
+mod saga;
+pub mod secrets;
 pub mod tasks;
 mod time_util;
 
@@ -26,22 +31,80 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     pub auth: AuthService,
     pub tasks: TaskEngine,
+    pub config: CoreConfig,
+    connector: ferrocenter_agent_client::AgentConnector,
+    agents: hosts::AgentPool,
+    beats: hosts::heartbeat::Beats,
+    secrets: secrets::SecretBox,
+    server_uuid: tokio::sync::OnceCell<String>,
+    me: std::sync::Weak<Core>,
 }
 
 /// Tunables of the core, filled from the server configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CoreConfig {
     pub auth: AuthConfig,
     pub tasks: TaskEngineConfig,
+    pub hosts: hosts::HostsConfig,
+    pub licensing: licensing::LicenseConfig,
+    /// Seals secrets kept at rest (agent service-account passwords).
+    pub secret_key: [u8; 32],
+    pub agent_connect: ferrocenter_agent_client::ConnectOptions,
 }
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            auth: AuthConfig::default(),
+            tasks: TaskEngineConfig::default(),
+            hosts: hosts::HostsConfig::default(),
+            licensing: licensing::LicenseConfig::default(),
+            secret_key: secrets::SecretBox::generate_key(),
+            agent_connect: ferrocenter_agent_client::ConnectOptions::default(),
+        }
+    }
+}
+
+const SERVER_UUID_KEY: &str = "server.instance_uuid";
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CoreConfig) -> Arc<Core> {
-        Arc::new(Core {
-            auth: AuthService::new(store.clone(), clock.clone(), config.auth),
-            tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks),
+        Arc::new_cyclic(|me| Core {
+            auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
+            tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
+            connector: ferrocenter_agent_client::AgentConnector::new(config.agent_connect.clone()),
+            agents: hosts::AgentPool::default(),
+            beats: Default::default(),
+            secrets: secrets::SecretBox::new(&config.secret_key),
+            server_uuid: tokio::sync::OnceCell::new(),
+            me: me.clone(),
+            config,
             store,
             clock,
         })
+    }
+
+    /// This server's instance uuid, made on first use and kept in the store: it is what agents
+    /// record as their managing server.
+    pub async fn server_uuid(&self) -> Result<String, CoreError> {
+        self.server_uuid
+            .get_or_try_init(|| async {
+                self.store
+                    .put_setting_if_absent(SERVER_UUID_KEY, &model::new_uuid())
+                    .await?;
+                self.store
+                    .get_setting(SERVER_UUID_KEY)
+                    .await?
+                    .ok_or_else(|| CoreError::internal("the server uuid vanished"))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The shared handle to this core, for work that outlives a call (task bodies).
+    pub(crate) fn self_arc(&self) -> Arc<Core> {
+        self.me
+            .upgrade()
+            .expect("the core is alive while it is used")
     }
 }

@@ -1,6 +1,7 @@
 //! Versioned schema migrations, one ordered list per engine, applied at open. A step both
 //! engines read alike is one file in both lists; a step that needs engine-specific SQL gets a
-//! file per engine under the same version.
+//! file per engine under the same version (`migrations/sqlite/`, `migrations/postgres/`),
+//! appended to the shared part of that version if it has one.
 
 /// One schema step. Versions only grow; a shipped migration is never edited.
 pub struct Migration {
@@ -9,17 +10,37 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/0001_foundation.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "inventory",
+        sql: concat!(
+            include_str!("../migrations/0002_inventory.sql"),
+            include_str!("../migrations/sqlite/0002_inventory.sql"),
+        ),
+    },
+];
 
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/0001_foundation.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "inventory",
+        sql: concat!(
+            include_str!("../migrations/0002_inventory.sql"),
+            include_str!("../migrations/postgres/0002_inventory.sql"),
+        ),
+    },
+];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    BIGINT PRIMARY KEY,

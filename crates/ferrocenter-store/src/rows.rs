@@ -3,6 +3,7 @@ use ferrocenter_core::auth::Role;
 use ferrocenter_core::ports::StoreError;
 use ferrocenter_core::tasks::TaskState;
 use ferrocenter_core::CoreError;
+use serde_json::Value;
 
 pub fn role_from(s: &str) -> Result<Role, StoreError> {
     s.parse().map_err(StoreError::Corrupt)
@@ -32,9 +33,95 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_string())
         }
+        // A delete refused because rows still reference the record (the schema does not
+        // cascade there), or a reference to a record that does not exist.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict(db.message().to_string())
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// A delete refused by a foreign key without cascade: `why` says what still references the
+/// record (the engines' own messages differ and SQLite's names no key).
+pub fn map_in_use(e: sqlx::Error, why: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict(why.to_string())
+        }
+        _ => map_err(e),
+    }
+}
+
+/// An enum column read back with the type's `parse`.
+pub fn enum_from<T>(s: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, StoreError> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} '{s}'")))
+}
+
+/// A JSON document column (NOT NULL).
+pub fn value_from(s: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn json_to(v: Option<&Value>) -> Option<String> {
+    v.map(Value::to_string)
+}
+
+/// A list of strings, stored as a JSON array.
+pub fn strings_from(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn strings_to(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialise")
+}
+
+/// An unsigned value to its BIGINT column.
+pub fn bigint_to(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Backend(format!("{what} {v} exceeds BIGINT")))
+}
+
+/// A BIGINT column back to its unsigned type (u16, u32, u64).
+pub fn bigint_from<T: TryFrom<i64>>(v: i64, what: &str) -> Result<T, StoreError> {
+    T::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} is out of range")))
+}
+
+/// The number ending a moId (`host-12` → 12), the order of host listings. A moId without one
+/// sorts last.
+pub fn moid_number(moid: &str) -> i64 {
+    moid.rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moid_numbers() {
+        assert_eq!(moid_number("host-12"), 12);
+        assert_eq!(moid_number("domain-c-7"), 7);
+        assert_eq!(moid_number("host"), i64::MAX);
+        assert_eq!(moid_number("host-x"), i64::MAX);
+    }
+
+    #[test]
+    fn unsigned_ranges() {
+        assert_eq!(bigint_from::<u16>(8443, "port").unwrap(), 8443);
+        assert!(matches!(
+            bigint_from::<u16>(70_000, "port"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            bigint_from::<u64>(-1, "cursor"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(bigint_to(u64::MAX, "cursor").is_err());
+        assert_eq!(bigint_to(42, "cursor").unwrap(), 42);
     }
 }

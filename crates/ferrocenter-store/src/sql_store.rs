@@ -1,6 +1,10 @@
 //! One implementation of `Store`, instantiated for SQLite and for PostgreSQL.
 use async_trait::async_trait;
 use ferrocenter_core::auth::{Group, Principal, Realm};
+use ferrocenter_core::inventory::{
+    AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event,
+    EventFilter, Host, HostFilter, HostState, Network, VmRecord,
+};
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
 use ferrocenter_core::tasks::Task;
@@ -10,13 +14,30 @@ use time::OffsetDateTime;
 
 use crate::migrations::{self, Migration, CREATE_LEDGER};
 use crate::open::OpenError;
-use crate::rows::{error_from, error_to, json_from, map_err, role_from, state_from};
+use crate::rows::{
+    bigint_from, bigint_to, enum_from, error_from, error_to, json_from, json_to, map_err,
+    map_in_use, moid_number, role_from, state_from, strings_from, strings_to, value_from,
+};
 
 const TASK_COLUMNS: &str = "id, moid, kind, target_kind, target_id, initiator, description, \
     state, progress, progress_message, result, error, cancelable, cancelled, queued_at, \
     started_at, completed_at";
 const PRINCIPAL_COLUMNS: &str =
     "id, domain, name, password_hash, role, full_name, disabled, created_at, password_changed_at";
+const DATACENTER_COLUMNS: &str = "id, moid, name, description, created_at, last_op_at";
+const CLUSTER_COLUMNS: &str = "id, moid, datacenter_id, name, description, automation_level, \
+    hypervisor_type, state, created_at, last_op_at";
+const HOST_COLUMNS: &str = "id, moid, datacenter_id, cluster_id, name, description, address, \
+    port, thumbprint, agent_user, agent_secret, connection_state, state, previous_state, \
+    power_state, facts, runtime, management_ip, ssh_port, tags, system_tags, event_cursor, \
+    created_at, last_op_at";
+const VM_COLUMNS: &str = "id, moid, host_id, uuid, name, power_state, vcpus, memory_bytes, \
+    guest_os_id, data, created_at, last_op_at";
+const DATASTORE_COLUMNS: &str = "id, moid, datacenter_id, name, url, kind, capacity_bytes, \
+    free_bytes, created_at, last_op_at";
+const NETWORK_COLUMNS: &str = "id, moid, datacenter_id, name, kind, vlan, created_at, last_op_at";
+const EVENT_COLUMNS: &str =
+    "seq, time, kind, entity_kind, entity_id, entity_name, user_name, message, data";
 
 macro_rules! sql_store {
     ($name:ident, $db:ty, $engine:literal, $migrations:expr) => {
@@ -152,6 +173,202 @@ macro_rules! sql_store {
                         .map_err(g)?
                         .map(from_millis),
                 })
+            }
+
+            fn datacenter(row: &<$db as sqlx::Database>::Row) -> Result<Datacenter, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Datacenter {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    description: row.try_get("description").map_err(g)?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn cluster(row: &<$db as sqlx::Database>::Row) -> Result<Cluster, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Cluster {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    datacenter_id: row.try_get("datacenter_id").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    description: row.try_get("description").map_err(g)?,
+                    automation_level: enum_from(
+                        &row.try_get::<String, _>("automation_level").map_err(g)?,
+                        AutomationLevel::parse,
+                        "automation level",
+                    )?,
+                    hypervisor_type: row.try_get("hypervisor_type").map_err(g)?,
+                    state: enum_from(
+                        &row.try_get::<String, _>("state").map_err(g)?,
+                        AdminState::parse,
+                        "cluster state",
+                    )?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn host(row: &<$db as sqlx::Database>::Row) -> Result<Host, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Host {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    datacenter_id: row.try_get("datacenter_id").map_err(g)?,
+                    cluster_id: row.try_get("cluster_id").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    description: row.try_get("description").map_err(g)?,
+                    address: row.try_get("address").map_err(g)?,
+                    port: bigint_from(row.try_get("port").map_err(g)?, "port")?,
+                    thumbprint: row.try_get("thumbprint").map_err(g)?,
+                    agent_user: row.try_get("agent_user").map_err(g)?,
+                    agent_secret: row.try_get("agent_secret").map_err(g)?,
+                    connection_state: enum_from(
+                        &row.try_get::<String, _>("connection_state").map_err(g)?,
+                        ConnectionState::parse,
+                        "connection state",
+                    )?,
+                    state: enum_from(
+                        &row.try_get::<String, _>("state").map_err(g)?,
+                        HostState::parse,
+                        "host state",
+                    )?,
+                    previous_state: row
+                        .try_get::<Option<String>, _>("previous_state")
+                        .map_err(g)?
+                        .map(|s| enum_from(&s, HostState::parse, "host state"))
+                        .transpose()?,
+                    power_state: row.try_get("power_state").map_err(g)?,
+                    facts: json_from(row.try_get("facts").map_err(g)?)?,
+                    runtime: json_from(row.try_get("runtime").map_err(g)?)?,
+                    management_ip: row.try_get("management_ip").map_err(g)?,
+                    ssh_port: row
+                        .try_get::<Option<i64>, _>("ssh_port")
+                        .map_err(g)?
+                        .map(|p| bigint_from(p, "ssh_port"))
+                        .transpose()?,
+                    tags: strings_from(&row.try_get::<String, _>("tags").map_err(g)?)?,
+                    system_tags: strings_from(
+                        &row.try_get::<String, _>("system_tags").map_err(g)?,
+                    )?,
+                    event_cursor: bigint_from(
+                        row.try_get("event_cursor").map_err(g)?,
+                        "event_cursor",
+                    )?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn vm(row: &<$db as sqlx::Database>::Row) -> Result<VmRecord, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(VmRecord {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    host_id: row.try_get("host_id").map_err(g)?,
+                    uuid: row.try_get("uuid").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    power_state: row.try_get("power_state").map_err(g)?,
+                    vcpus: bigint_from(row.try_get("vcpus").map_err(g)?, "vcpus")?,
+                    memory_bytes: bigint_from(
+                        row.try_get("memory_bytes").map_err(g)?,
+                        "memory_bytes",
+                    )?,
+                    guest_os_id: row.try_get("guest_os_id").map_err(g)?,
+                    data: value_from(&row.try_get::<String, _>("data").map_err(g)?)?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn datastore(row: &<$db as sqlx::Database>::Row) -> Result<Datastore, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Datastore {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    datacenter_id: row.try_get("datacenter_id").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    url: row.try_get("url").map_err(g)?,
+                    kind: row.try_get("kind").map_err(g)?,
+                    capacity_bytes: bigint_from(
+                        row.try_get("capacity_bytes").map_err(g)?,
+                        "capacity_bytes",
+                    )?,
+                    free_bytes: bigint_from(row.try_get("free_bytes").map_err(g)?, "free_bytes")?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn network(row: &<$db as sqlx::Database>::Row) -> Result<Network, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Network {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    datacenter_id: row.try_get("datacenter_id").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    kind: row.try_get("kind").map_err(g)?,
+                    vlan: row
+                        .try_get::<Option<i64>, _>("vlan")
+                        .map_err(g)?
+                        .map(|v| bigint_from(v, "vlan"))
+                        .transpose()?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn event(row: &<$db as sqlx::Database>::Row) -> Result<Event, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Event {
+                    seq: row.try_get("seq").map_err(g)?,
+                    time: from_millis(row.try_get("time").map_err(g)?),
+                    kind: row.try_get("kind").map_err(g)?,
+                    entity_kind: row.try_get("entity_kind").map_err(g)?,
+                    entity_id: row.try_get("entity_id").map_err(g)?,
+                    entity_name: row.try_get("entity_name").map_err(g)?,
+                    user: row.try_get("user_name").map_err(g)?,
+                    message: row.try_get("message").map_err(g)?,
+                    data: value_from(&row.try_get::<String, _>("data").map_err(g)?)?,
+                })
+            }
+
+            /// `AND …` terms of a host listing or count.
+            fn host_filter(q: &mut sqlx::QueryBuilder<'_, $db>, f: &HostFilter) {
+                if let Some(dc) = &f.datacenter_id {
+                    q.push(" AND datacenter_id = ");
+                    q.push_bind(dc.clone());
+                }
+                if let Some(cluster) = &f.cluster_id {
+                    q.push(" AND cluster_id = ");
+                    q.push_bind(cluster.clone());
+                }
+                if let Some(state) = f.connection_state {
+                    q.push(" AND connection_state = ");
+                    q.push_bind(state.as_str());
+                }
+            }
+
+            /// `SELECT <columns> FROM <table>`, restricted to one datacenter if given, by name.
+            async fn list_in_datacenter<T>(
+                &self,
+                columns: &str,
+                table: &str,
+                datacenter_id: Option<&str>,
+                map: fn(&<$db as sqlx::Database>::Row) -> Result<T, StoreError>,
+            ) -> Result<Vec<T>, StoreError> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {columns} FROM {table}"
+                ));
+                if let Some(dc) = datacenter_id {
+                    q.push(" WHERE datacenter_id = ");
+                    q.push_bind(dc.to_string());
+                }
+                q.push(" ORDER BY name, id");
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.iter().map(map).collect()
             }
         }
 
@@ -448,6 +665,549 @@ macro_rules! sql_store {
                 .await
                 .map_err(map_err)?;
                 Ok(r.rows_affected())
+            }
+
+            async fn insert_datacenter(&self, d: &Datacenter) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO datacenters ({DATACENTER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                ))
+                .bind(&d.id)
+                .bind(&d.moid)
+                .bind(&d.name)
+                .bind(&d.description)
+                .bind(to_millis(d.created_at))
+                .bind(to_millis(d.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_datacenter(&self, id: &str) -> Result<Option<Datacenter>, StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {DATACENTER_COLUMNS} FROM datacenters WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+                row.as_ref().map(Self::datacenter).transpose()
+            }
+
+            async fn list_datacenters(&self) -> Result<Vec<Datacenter>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {DATACENTER_COLUMNS} FROM datacenters ORDER BY name"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(Self::datacenter).collect()
+            }
+
+            async fn update_datacenter(&self, d: &Datacenter) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE datacenters SET name = $2, description = $3, last_op_at = $4 \
+                     WHERE id = $1",
+                )
+                .bind(&d.id)
+                .bind(&d.name)
+                .bind(&d.description)
+                .bind(to_millis(d.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_datacenter(&self, id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM datacenters WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        map_in_use(e, &format!("datacenter {id} still contains clusters or hosts"))
+                    })?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO clusters ({CLUSTER_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ))
+                .bind(&c.id)
+                .bind(&c.moid)
+                .bind(&c.datacenter_id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(c.automation_level.as_str())
+                .bind(&c.hypervisor_type)
+                .bind(c.state.as_str())
+                .bind(to_millis(c.created_at))
+                .bind(to_millis(c.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+                row.as_ref().map(Self::cluster).transpose()
+            }
+
+            async fn list_clusters(
+                &self,
+                datacenter_id: Option<&str>,
+            ) -> Result<Vec<Cluster>, StoreError> {
+                self.list_in_datacenter(CLUSTER_COLUMNS, "clusters", datacenter_id, Self::cluster)
+                    .await
+            }
+
+            async fn update_cluster(&self, c: &Cluster) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE clusters SET datacenter_id = $2, name = $3, description = $4, \
+                     automation_level = $5, hypervisor_type = $6, state = $7, last_op_at = $8 \
+                     WHERE id = $1",
+                )
+                .bind(&c.id)
+                .bind(&c.datacenter_id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(c.automation_level.as_str())
+                .bind(&c.hypervisor_type)
+                .bind(c.state.as_str())
+                .bind(to_millis(c.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_cluster(&self, id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM clusters WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| map_in_use(e, &format!("cluster {id} still contains hosts")))?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_host(&self, h: &Host) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO hosts ({HOST_COLUMNS}, moid_num) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+                ))
+                .bind(&h.id)
+                .bind(&h.moid)
+                .bind(&h.datacenter_id)
+                .bind(h.cluster_id.as_deref())
+                .bind(&h.name)
+                .bind(&h.description)
+                .bind(&h.address)
+                .bind(i64::from(h.port))
+                .bind(&h.thumbprint)
+                .bind(&h.agent_user)
+                .bind(&h.agent_secret)
+                .bind(h.connection_state.as_str())
+                .bind(h.state.as_str())
+                .bind(h.previous_state.map(|s| s.as_str()))
+                .bind(&h.power_state)
+                .bind(json_to(h.facts.as_ref()))
+                .bind(json_to(h.runtime.as_ref()))
+                .bind(h.management_ip.as_deref())
+                .bind(h.ssh_port.map(i64::from))
+                .bind(strings_to(&h.tags))
+                .bind(strings_to(&h.system_tags))
+                .bind(bigint_to(h.event_cursor, "event_cursor")?)
+                .bind(to_millis(h.created_at))
+                .bind(to_millis(h.last_op_at))
+                .bind(moid_number(&h.moid))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_host(&self, id: &str) -> Result<Option<Host>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(Self::host).transpose()
+            }
+
+            async fn find_host_by_address(
+                &self,
+                address: &str,
+                port: u16,
+            ) -> Result<Option<Host>, StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {HOST_COLUMNS} FROM hosts WHERE address = $1 AND port = $2"
+                ))
+                .bind(address)
+                .bind(i64::from(port))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+                row.as_ref().map(Self::host).transpose()
+            }
+
+            async fn list_hosts(&self, filter: &HostFilter) -> Result<Vec<Host>, StoreError> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {HOST_COLUMNS} FROM hosts WHERE 1 = 1"
+                ));
+                Self::host_filter(&mut q, filter);
+                // SQLite takes OFFSET only after a LIMIT, so there is always one.
+                q.push(" ORDER BY moid_num, moid LIMIT ");
+                q.push_bind(filter.limit.map(i64::from).unwrap_or(i64::MAX));
+                q.push(" OFFSET ");
+                q.push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.iter().map(Self::host).collect()
+            }
+
+            async fn count_hosts(&self, filter: &HostFilter) -> Result<u64, StoreError> {
+                let mut q =
+                    sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM hosts WHERE 1 = 1");
+                Self::host_filter(&mut q, filter);
+                let n: i64 = q
+                    .build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                bigint_from(n, "host count")
+            }
+
+            async fn update_host(&self, h: &Host) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE hosts SET datacenter_id = $2, cluster_id = $3, name = $4, \
+                     description = $5, address = $6, port = $7, thumbprint = $8, \
+                     agent_user = $9, agent_secret = $10, connection_state = $11, state = $12, \
+                     previous_state = $13, power_state = $14, facts = $15, runtime = $16, \
+                     management_ip = $17, ssh_port = $18, tags = $19, system_tags = $20, \
+                     event_cursor = $21, last_op_at = $22 \
+                     WHERE id = $1",
+                )
+                .bind(&h.id)
+                .bind(&h.datacenter_id)
+                .bind(h.cluster_id.as_deref())
+                .bind(&h.name)
+                .bind(&h.description)
+                .bind(&h.address)
+                .bind(i64::from(h.port))
+                .bind(&h.thumbprint)
+                .bind(&h.agent_user)
+                .bind(&h.agent_secret)
+                .bind(h.connection_state.as_str())
+                .bind(h.state.as_str())
+                .bind(h.previous_state.map(|s| s.as_str()))
+                .bind(&h.power_state)
+                .bind(json_to(h.facts.as_ref()))
+                .bind(json_to(h.runtime.as_ref()))
+                .bind(h.management_ip.as_deref())
+                .bind(h.ssh_port.map(i64::from))
+                .bind(strings_to(&h.tags))
+                .bind(strings_to(&h.system_tags))
+                .bind(bigint_to(h.event_cursor, "event_cursor")?)
+                .bind(to_millis(h.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_host(&self, id: &str) -> Result<bool, StoreError> {
+                // VMs and datastore/network links go with it (ON DELETE CASCADE).
+                let r = sqlx::query("DELETE FROM hosts WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_vm(&self, v: &VmRecord) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO vms ({VM_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ))
+                .bind(&v.id)
+                .bind(&v.moid)
+                .bind(&v.host_id)
+                .bind(&v.uuid)
+                .bind(&v.name)
+                .bind(&v.power_state)
+                .bind(i64::from(v.vcpus))
+                .bind(bigint_to(v.memory_bytes, "memory_bytes")?)
+                .bind(&v.guest_os_id)
+                .bind(v.data.to_string())
+                .bind(to_millis(v.created_at))
+                .bind(to_millis(v.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(Self::vm).transpose()
+            }
+
+            async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE uuid = $1"))
+                    .bind(uuid)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(Self::vm).transpose()
+            }
+
+            async fn list_vms(&self, host_id: Option<&str>) -> Result<Vec<VmRecord>, StoreError> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {VM_COLUMNS} FROM vms"));
+                if let Some(host) = host_id {
+                    q.push(" WHERE host_id = ");
+                    q.push_bind(host.to_string());
+                }
+                q.push(" ORDER BY name, id");
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.iter().map(Self::vm).collect()
+            }
+
+            async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE vms SET host_id = $2, uuid = $3, name = $4, power_state = $5, \
+                     vcpus = $6, memory_bytes = $7, guest_os_id = $8, data = $9, last_op_at = $10 \
+                     WHERE id = $1",
+                )
+                .bind(&v.id)
+                .bind(&v.host_id)
+                .bind(&v.uuid)
+                .bind(&v.name)
+                .bind(&v.power_state)
+                .bind(i64::from(v.vcpus))
+                .bind(bigint_to(v.memory_bytes, "memory_bytes")?)
+                .bind(&v.guest_os_id)
+                .bind(v.data.to_string())
+                .bind(to_millis(v.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_vm(&self, id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM vms WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn upsert_datastore(&self, d: &Datastore) -> Result<Datastore, StoreError> {
+                let row = sqlx::query(&format!(
+                    "INSERT INTO datastores ({DATASTORE_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (datacenter_id, name) DO UPDATE SET url = excluded.url, \
+                     kind = excluded.kind, capacity_bytes = excluded.capacity_bytes, \
+                     free_bytes = excluded.free_bytes, last_op_at = excluded.last_op_at \
+                     RETURNING {DATASTORE_COLUMNS}"
+                ))
+                .bind(&d.id)
+                .bind(&d.moid)
+                .bind(&d.datacenter_id)
+                .bind(&d.name)
+                .bind(&d.url)
+                .bind(&d.kind)
+                .bind(bigint_to(d.capacity_bytes, "capacity_bytes")?)
+                .bind(bigint_to(d.free_bytes, "free_bytes")?)
+                .bind(to_millis(d.created_at))
+                .bind(to_millis(d.last_op_at))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Self::datastore(&row)
+            }
+
+            async fn list_datastores(
+                &self,
+                datacenter_id: Option<&str>,
+            ) -> Result<Vec<Datastore>, StoreError> {
+                self.list_in_datacenter(
+                    DATASTORE_COLUMNS,
+                    "datastores",
+                    datacenter_id,
+                    Self::datastore,
+                )
+                .await
+            }
+
+            async fn set_host_datastores(
+                &self,
+                host_id: &str,
+                datastore_ids: &[String],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query("DELETE FROM host_datastores WHERE host_id = $1")
+                    .bind(host_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                for id in datastore_ids {
+                    sqlx::query(
+                        "INSERT INTO host_datastores (host_id, datastore_id) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(host_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn datastores_of_host(
+                &self,
+                host_id: &str,
+            ) -> Result<Vec<Datastore>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {DATASTORE_COLUMNS} FROM datastores WHERE id IN \
+                     (SELECT datastore_id FROM host_datastores WHERE host_id = $1) \
+                     ORDER BY name, id"
+                ))
+                .bind(host_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(Self::datastore).collect()
+            }
+
+            async fn upsert_network(&self, n: &Network) -> Result<Network, StoreError> {
+                let row = sqlx::query(&format!(
+                    "INSERT INTO networks ({NETWORK_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (datacenter_id, name) DO UPDATE SET kind = excluded.kind, \
+                     vlan = excluded.vlan, last_op_at = excluded.last_op_at \
+                     RETURNING {NETWORK_COLUMNS}"
+                ))
+                .bind(&n.id)
+                .bind(&n.moid)
+                .bind(&n.datacenter_id)
+                .bind(&n.name)
+                .bind(&n.kind)
+                .bind(n.vlan.map(i64::from))
+                .bind(to_millis(n.created_at))
+                .bind(to_millis(n.last_op_at))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Self::network(&row)
+            }
+
+            async fn list_networks(
+                &self,
+                datacenter_id: Option<&str>,
+            ) -> Result<Vec<Network>, StoreError> {
+                self.list_in_datacenter(NETWORK_COLUMNS, "networks", datacenter_id, Self::network)
+                    .await
+            }
+
+            async fn set_host_networks(
+                &self,
+                host_id: &str,
+                network_ids: &[String],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query("DELETE FROM host_networks WHERE host_id = $1")
+                    .bind(host_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                for id in network_ids {
+                    sqlx::query(
+                        "INSERT INTO host_networks (host_id, network_id) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(host_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn networks_of_host(&self, host_id: &str) -> Result<Vec<Network>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {NETWORK_COLUMNS} FROM networks WHERE id IN \
+                     (SELECT network_id FROM host_networks WHERE host_id = $1) \
+                     ORDER BY name, id"
+                ))
+                .bind(host_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(Self::network).collect()
+            }
+
+            async fn append_event(&self, e: &Event) -> Result<Event, StoreError> {
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO events (time, kind, entity_kind, entity_id, entity_name, \
+                     user_name, message, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     RETURNING seq",
+                )
+                .bind(to_millis(e.time))
+                .bind(&e.kind)
+                .bind(&e.entity_kind)
+                .bind(&e.entity_id)
+                .bind(&e.entity_name)
+                .bind(&e.user)
+                .bind(&e.message)
+                .bind(e.data.to_string())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(Event { seq, ..e.clone() })
+            }
+
+            async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE 1 = 1"
+                ));
+                if let Some(entity) = &filter.entity_id {
+                    q.push(" AND entity_id = ");
+                    q.push_bind(entity.clone());
+                }
+                if let Some(kind) = &filter.kind {
+                    q.push(" AND kind = ");
+                    q.push_bind(kind.clone());
+                }
+                if let Some(after) = filter.after_seq {
+                    q.push(" AND seq > ");
+                    q.push_bind(after);
+                }
+                q.push(" ORDER BY seq");
+                if let Some(limit) = filter.limit {
+                    q.push(" LIMIT ");
+                    q.push_bind(i64::from(limit));
+                }
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.iter().map(Self::event).collect()
             }
         }
     };

@@ -4,6 +4,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ferrocenter_core::auth::{Group, Principal, Realm, Role};
+use ferrocenter_core::inventory::{
+    AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event,
+    EventFilter, Host, HostFilter, HostState, Network, VmRecord,
+};
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
 use ferrocenter_core::tasks::{Task, TaskState};
@@ -27,6 +31,16 @@ cases!(
     tasks_round_trip_every_field,
     task_listing_filters_and_orders,
     unfinished_tasks_are_failed,
+    datacenter_and_cluster_crud,
+    non_empty_datacenters_and_clusters_are_kept,
+    hosts_round_trip_every_field,
+    hosts_are_unique_per_address_and_port,
+    host_listing_filters_pages_and_orders,
+    deleting_a_host_removes_its_vms_and_links,
+    vms_round_trip_and_unique_uuid,
+    datastores_upsert_and_host_links,
+    networks_upsert_and_host_links,
+    events_append_and_filter,
 );
 
 fn at(ms: i64) -> time::OffsetDateTime {
@@ -303,6 +317,829 @@ async fn unfinished_tasks_are_failed(s: Arc<dyn Store>) {
         s.fail_unfinished_tasks(&reason, at(9_500)).await.unwrap(),
         0
     );
+}
+
+fn datacenter(id: &str, moid: &str, name: &str) -> Datacenter {
+    Datacenter {
+        id: id.into(),
+        moid: moid.into(),
+        name: name.into(),
+        description: format!("{name} description"),
+        created_at: at(1_700_000_000_000),
+        last_op_at: at(1_700_000_000_100),
+    }
+}
+
+fn cluster(id: &str, moid: &str, dc: &str, name: &str) -> Cluster {
+    Cluster {
+        id: id.into(),
+        moid: moid.into(),
+        datacenter_id: dc.into(),
+        name: name.into(),
+        description: String::new(),
+        automation_level: AutomationLevel::PartiallyAutomated,
+        hypervisor_type: "KVM".into(),
+        state: AdminState::Enabled,
+        created_at: at(1_700_000_001_000),
+        last_op_at: at(1_700_000_001_100),
+    }
+}
+
+/// A host with every optional field unset.
+fn host(id: &str, moid: &str, dc: &str, address: &str) -> Host {
+    Host {
+        id: id.into(),
+        moid: moid.into(),
+        datacenter_id: dc.into(),
+        cluster_id: None,
+        name: address.into(),
+        description: String::new(),
+        address: address.into(),
+        port: 8443,
+        thumbprint: "AB:CD:EF".into(),
+        agent_user: "ferrocenter".into(),
+        agent_secret: "sealed:xyz".into(),
+        connection_state: ConnectionState::Connected,
+        state: HostState::Enabled,
+        previous_state: None,
+        power_state: "poweredOn".into(),
+        facts: None,
+        runtime: None,
+        management_ip: None,
+        ssh_port: None,
+        tags: Vec::new(),
+        system_tags: Vec::new(),
+        event_cursor: 0,
+        created_at: at(1_700_000_002_000),
+        last_op_at: at(1_700_000_002_100),
+    }
+}
+
+fn vm(id: &str, moid: &str, host_id: &str, uuid: &str, name: &str) -> VmRecord {
+    VmRecord {
+        id: id.into(),
+        moid: moid.into(),
+        host_id: host_id.into(),
+        uuid: uuid.into(),
+        name: name.into(),
+        power_state: "poweredOff".into(),
+        vcpus: 2,
+        memory_bytes: 4 << 30,
+        guest_os_id: "ubuntu64Guest".into(),
+        data: serde_json::json!({"name": name, "disks": [{"size": 10}]}),
+        created_at: at(1_700_000_003_000),
+        last_op_at: at(1_700_000_003_100),
+    }
+}
+
+fn datastore(id: &str, moid: &str, dc: &str, name: &str, free: u64) -> Datastore {
+    Datastore {
+        id: id.into(),
+        moid: moid.into(),
+        datacenter_id: dc.into(),
+        name: name.into(),
+        url: format!("ds:///vmfs/volumes/{name}/"),
+        kind: "NFS".into(),
+        capacity_bytes: 1 << 40,
+        free_bytes: free,
+        created_at: at(1_700_000_004_000),
+        last_op_at: at(1_700_000_004_100),
+    }
+}
+
+fn network(id: &str, moid: &str, dc: &str, name: &str, vlan: Option<u16>) -> Network {
+    Network {
+        id: id.into(),
+        moid: moid.into(),
+        datacenter_id: dc.into(),
+        name: name.into(),
+        kind: "bridge".into(),
+        vlan,
+        created_at: at(1_700_000_005_000),
+        last_op_at: at(1_700_000_005_100),
+    }
+}
+
+fn event(kind: &str, entity_id: &str, ms: i64) -> Event {
+    Event {
+        seq: 0,
+        time: at(ms),
+        kind: kind.into(),
+        entity_kind: "HostSystem".into(),
+        entity_id: entity_id.into(),
+        entity_name: format!("name of {entity_id}"),
+        user: "administrator@vsphere.local".into(),
+        message: format!("{kind} on {entity_id}"),
+        data: serde_json::json!({"reason": "test", "n": ms}),
+    }
+}
+
+fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
+    match r {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+async fn datacenter_and_cluster_crud(s: Arc<dyn Store>) {
+    let mut dc = datacenter("dc1", "datacenter-1", "Zeta");
+    s.insert_datacenter(&dc).await.unwrap();
+    s.insert_datacenter(&datacenter("dc2", "datacenter-2", "Alpha"))
+        .await
+        .unwrap();
+    assert_eq!(s.get_datacenter("dc1").await.unwrap(), Some(dc.clone()));
+    assert_eq!(s.get_datacenter("nope").await.unwrap(), None);
+    // Names, moIds and ids are unique.
+    conflict(
+        s.insert_datacenter(&datacenter("dc3", "datacenter-3", "Zeta"))
+            .await,
+    );
+    conflict(
+        s.insert_datacenter(&datacenter("dc3", "datacenter-1", "Other"))
+            .await,
+    );
+    conflict(
+        s.insert_datacenter(&datacenter("dc1", "datacenter-3", "Other"))
+            .await,
+    );
+    let names = |v: Vec<Datacenter>| v.into_iter().map(|d| d.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(s.list_datacenters().await.unwrap()),
+        ["Alpha", "Zeta"]
+    );
+
+    dc.name = "Beta".into();
+    dc.description = "renamed".into();
+    dc.last_op_at = at(1_800_000_000_000);
+    assert!(s.update_datacenter(&dc).await.unwrap());
+    assert_eq!(s.get_datacenter("dc1").await.unwrap(), Some(dc.clone()));
+    let mut clash = dc.clone();
+    clash.name = "Alpha".into();
+    conflict(s.update_datacenter(&clash).await);
+    assert!(!s
+        .update_datacenter(&datacenter("gone", "datacenter-9", "Gone"))
+        .await
+        .unwrap());
+
+    let mut c = cluster("c1", "domain-c1", "dc1", "Prod");
+    s.insert_cluster(&c).await.unwrap();
+    assert_eq!(s.get_cluster("c1").await.unwrap(), Some(c.clone()));
+    // Cluster names are unique per datacenter only.
+    conflict(
+        s.insert_cluster(&cluster("c2", "domain-c2", "dc1", "Prod"))
+            .await,
+    );
+    s.insert_cluster(&cluster("c2", "domain-c2", "dc2", "Prod"))
+        .await
+        .unwrap();
+    s.insert_cluster(&cluster("c3", "domain-c3", "dc1", "Dev"))
+        .await
+        .unwrap();
+    conflict(
+        s.insert_cluster(&cluster("c4", "domain-c1", "dc1", "Test"))
+            .await,
+    );
+    // A cluster in an unknown datacenter is refused.
+    conflict(
+        s.insert_cluster(&cluster("c5", "domain-c5", "nodc", "Test"))
+            .await,
+    );
+    let ids = |v: Vec<Cluster>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_clusters(Some("dc1")).await.unwrap()),
+        ["c3", "c1"]
+    );
+    assert_eq!(ids(s.list_clusters(Some("dc2")).await.unwrap()), ["c2"]);
+    assert_eq!(
+        ids(s.list_clusters(None).await.unwrap()),
+        ["c3", "c1", "c2"]
+    );
+    assert!(s.list_clusters(Some("nope")).await.unwrap().is_empty());
+
+    c.name = "Production".into();
+    c.description = "the big one".into();
+    c.automation_level = AutomationLevel::FullyAutomated;
+    c.hypervisor_type = "KVM-9".into();
+    c.state = AdminState::Disabled;
+    c.last_op_at = at(1_800_000_000_000);
+    assert!(s.update_cluster(&c).await.unwrap());
+    assert_eq!(s.get_cluster("c1").await.unwrap(), Some(c.clone()));
+    let mut clash = c.clone();
+    clash.name = "Dev".into();
+    conflict(s.update_cluster(&clash).await);
+
+    assert!(s.delete_cluster("c3").await.unwrap());
+    assert!(!s.delete_cluster("c3").await.unwrap());
+    assert_eq!(s.get_cluster("c3").await.unwrap(), None);
+    assert!(s.delete_cluster("c1").await.unwrap());
+    assert!(s.delete_cluster("c2").await.unwrap());
+    assert!(s.delete_datacenter("dc2").await.unwrap());
+    assert!(!s.delete_datacenter("dc2").await.unwrap());
+    assert_eq!(names(s.list_datacenters().await.unwrap()), ["Beta"]);
+}
+
+async fn non_empty_datacenters_and_clusters_are_kept(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    s.insert_cluster(&cluster("c1", "domain-c1", "dc1", "C"))
+        .await
+        .unwrap();
+    // A datacenter with a cluster.
+    conflict(s.delete_datacenter("dc1").await);
+    let mut h = host("h1", "host-1", "dc1", "10.0.0.1");
+    h.cluster_id = Some("c1".into());
+    s.insert_host(&h).await.unwrap();
+    // A cluster with a host.
+    conflict(s.delete_cluster("c1").await);
+    assert!(s.get_cluster("c1").await.unwrap().is_some());
+    // A datacenter with a standalone host only.
+    h.cluster_id = None;
+    assert!(s.update_host(&h).await.unwrap());
+    assert!(s.delete_cluster("c1").await.unwrap());
+    conflict(s.delete_datacenter("dc1").await);
+    assert!(s.get_datacenter("dc1").await.unwrap().is_some());
+    assert!(s.delete_host("h1").await.unwrap());
+    // Datastores and networks do not keep a datacenter: they go with it.
+    s.upsert_datastore(&datastore("ds1", "datastore-1", "dc1", "nfs", 1))
+        .await
+        .unwrap();
+    s.upsert_network(&network("n1", "network-1", "dc1", "br0", None))
+        .await
+        .unwrap();
+    assert!(s.delete_datacenter("dc1").await.unwrap());
+    assert!(s.list_datastores(None).await.unwrap().is_empty());
+    assert!(s.list_networks(None).await.unwrap().is_empty());
+}
+
+async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    s.insert_cluster(&cluster("c1", "domain-c1", "dc1", "C"))
+        .await
+        .unwrap();
+    // Every optional field unset.
+    let bare = host("h1", "host-1", "dc1", "kvm1.example.com");
+    s.insert_host(&bare).await.unwrap();
+    assert_eq!(s.get_host("h1").await.unwrap(), Some(bare.clone()));
+    // Every field set, with values near their type's limits.
+    let full = Host {
+        id: "h2".into(),
+        moid: "host-2".into(),
+        datacenter_id: "dc1".into(),
+        cluster_id: Some("c1".into()),
+        name: "kvm2".into(),
+        description: "rack 4, ünïcode".into(),
+        address: "10.0.0.2".into(),
+        port: u16::MAX,
+        thumbprint: "12:34:56".into(),
+        agent_user: "svc-ferrocenter".into(),
+        agent_secret: "sealed:abc".into(),
+        connection_state: ConnectionState::NotResponding,
+        state: HostState::PreMaintenance,
+        previous_state: Some(HostState::Disabled),
+        power_state: "standBy".into(),
+        facts: Some(serde_json::json!({
+            "cpu": {"model": "EPYC", "cores": 64, "ghz": 2.45},
+            "nics": ["eth0", "eth1"],
+            "secure_boot": true,
+            "note": null,
+        })),
+        runtime: Some(serde_json::json!({"uptime": 12345, "load": [0.5, 0.25]})),
+        management_ip: Some("192.168.1.2".into()),
+        ssh_port: Some(2222),
+        tags: vec!["gpu".into(), "rack:4".into()],
+        system_tags: vec!["ferrocenter:managed".into()],
+        event_cursor: i64::MAX as u64,
+        created_at: at(1_700_000_009_000),
+        last_op_at: at(1_700_000_009_999),
+    };
+    s.insert_host(&full).await.unwrap();
+    assert_eq!(s.get_host("h2").await.unwrap(), Some(full.clone()));
+    assert_eq!(
+        s.find_host_by_address("10.0.0.2", u16::MAX).await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        s.find_host_by_address("10.0.0.2", 8443).await.unwrap(),
+        None
+    );
+    assert_eq!(s.get_host("missing").await.unwrap(), None);
+
+    // Updates write every field but id, moid and created_at; setting back to None works.
+    let mut updated = bare.clone();
+    updated.cluster_id = Some("c1".into());
+    updated.name = "renamed".into();
+    updated.description = "d".into();
+    updated.address = "kvm1b.example.com".into();
+    updated.port = 9443;
+    updated.thumbprint = "FF".into();
+    updated.agent_user = "u2".into();
+    updated.agent_secret = "sealed:2".into();
+    updated.connection_state = ConnectionState::Disconnected;
+    updated.state = HostState::Maintenance;
+    updated.previous_state = Some(HostState::Enabled);
+    updated.power_state = "poweredOff".into();
+    updated.facts = Some(serde_json::json!({"k": "v"}));
+    updated.runtime = Some(serde_json::json!([1, 2, 3]));
+    updated.management_ip = Some("fe80::1".into());
+    updated.ssh_port = Some(22);
+    updated.tags = vec!["a".into()];
+    updated.system_tags = vec!["b".into(), "c".into()];
+    updated.event_cursor = 77;
+    updated.last_op_at = at(1_800_000_000_000);
+    assert!(s.update_host(&updated).await.unwrap());
+    assert_eq!(s.get_host("h1").await.unwrap(), Some(updated.clone()));
+    let mut cleared = full.clone();
+    cleared.cluster_id = None;
+    cleared.previous_state = None;
+    cleared.facts = None;
+    cleared.runtime = None;
+    cleared.management_ip = None;
+    cleared.ssh_port = None;
+    cleared.tags = Vec::new();
+    cleared.system_tags = Vec::new();
+    assert!(s.update_host(&cleared).await.unwrap());
+    assert_eq!(s.get_host("h2").await.unwrap(), Some(cleared));
+    assert!(!s
+        .update_host(&host("nope", "host-99", "dc1", "x"))
+        .await
+        .unwrap());
+    // A host must be in a known datacenter and cluster.
+    conflict(
+        s.insert_host(&host("h3", "host-3", "nodc", "10.0.0.3"))
+            .await,
+    );
+    let mut orphan = host("h3", "host-3", "dc1", "10.0.0.3");
+    orphan.cluster_id = Some("noc".into());
+    conflict(s.insert_host(&orphan).await);
+}
+
+async fn hosts_are_unique_per_address_and_port(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    s.insert_host(&host("h1", "host-1", "dc1", "10.0.0.1"))
+        .await
+        .unwrap();
+    // Same address and port.
+    conflict(
+        s.insert_host(&host("h2", "host-2", "dc1", "10.0.0.1"))
+            .await,
+    );
+    // Same moId.
+    conflict(
+        s.insert_host(&host("h2", "host-1", "dc1", "10.0.0.2"))
+            .await,
+    );
+    // Same id.
+    conflict(
+        s.insert_host(&host("h1", "host-2", "dc1", "10.0.0.2"))
+            .await,
+    );
+    // Same address on another port is another host.
+    let mut other_port = host("h2", "host-2", "dc1", "10.0.0.1");
+    other_port.port = 8444;
+    s.insert_host(&other_port).await.unwrap();
+    // An update cannot move a host onto a taken address.
+    other_port.port = 8443;
+    conflict(s.update_host(&other_port).await);
+    assert_eq!(s.count_hosts(&HostFilter::default()).await.unwrap(), 2);
+}
+
+async fn host_listing_filters_pages_and_orders(s: Arc<dyn Store>) {
+    for (id, moid, name) in [
+        ("dc1", "datacenter-1", "One"),
+        ("dc2", "datacenter-2", "Two"),
+    ] {
+        s.insert_datacenter(&datacenter(id, moid, name))
+            .await
+            .unwrap();
+    }
+    s.insert_cluster(&cluster("c1", "domain-c1", "dc1", "C"))
+        .await
+        .unwrap();
+    // Inserted out of order; "host-10" sorts before "host-2" as text but not by number.
+    for (id, moid, dc, cluster, state) in [
+        ("a", "host-2", "dc1", Some("c1"), ConnectionState::Connected),
+        ("b", "host-10", "dc1", None, ConnectionState::Disconnected),
+        ("c", "host-1", "dc1", Some("c1"), ConnectionState::Connected),
+        ("d", "host-3", "dc2", None, ConnectionState::Connected),
+    ] {
+        let mut h = host(id, moid, dc, &format!("{id}.example.com"));
+        h.cluster_id = cluster.map(Into::into);
+        h.connection_state = state;
+        s.insert_host(&h).await.unwrap();
+    }
+    let moids = |v: Vec<Host>| v.into_iter().map(|h| h.moid).collect::<Vec<_>>();
+    let all = HostFilter::default();
+    assert_eq!(
+        moids(s.list_hosts(&all).await.unwrap()),
+        ["host-1", "host-2", "host-3", "host-10"]
+    );
+    assert_eq!(s.count_hosts(&all).await.unwrap(), 4);
+    let dc1 = HostFilter {
+        datacenter_id: Some("dc1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        moids(s.list_hosts(&dc1).await.unwrap()),
+        ["host-1", "host-2", "host-10"]
+    );
+    assert_eq!(s.count_hosts(&dc1).await.unwrap(), 3);
+    let in_c1 = HostFilter {
+        cluster_id: Some("c1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        moids(s.list_hosts(&in_c1).await.unwrap()),
+        ["host-1", "host-2"]
+    );
+    assert_eq!(s.count_hosts(&in_c1).await.unwrap(), 2);
+    let connected_dc1 = HostFilter {
+        datacenter_id: Some("dc1".into()),
+        connection_state: Some(ConnectionState::Connected),
+        ..Default::default()
+    };
+    assert_eq!(
+        moids(s.list_hosts(&connected_dc1).await.unwrap()),
+        ["host-1", "host-2"]
+    );
+    let disconnected = HostFilter {
+        connection_state: Some(ConnectionState::Disconnected),
+        ..Default::default()
+    };
+    assert_eq!(
+        moids(s.list_hosts(&disconnected).await.unwrap()),
+        ["host-10"]
+    );
+    assert_eq!(s.count_hosts(&disconnected).await.unwrap(), 1);
+    // Paging: offset and limit together, each alone, and past the end. Counts ignore paging.
+    let page = |offset, limit| HostFilter {
+        offset,
+        limit,
+        ..Default::default()
+    };
+    assert_eq!(
+        moids(s.list_hosts(&page(1, Some(2))).await.unwrap()),
+        ["host-2", "host-3"]
+    );
+    assert_eq!(
+        moids(s.list_hosts(&page(0, Some(1))).await.unwrap()),
+        ["host-1"]
+    );
+    assert_eq!(
+        moids(s.list_hosts(&page(2, None)).await.unwrap()),
+        ["host-3", "host-10"]
+    );
+    assert!(s.list_hosts(&page(4, Some(10))).await.unwrap().is_empty());
+    assert_eq!(s.count_hosts(&page(2, Some(1))).await.unwrap(), 4);
+    let none = HostFilter {
+        cluster_id: Some("nope".into()),
+        ..Default::default()
+    };
+    assert!(s.list_hosts(&none).await.unwrap().is_empty());
+    assert_eq!(s.count_hosts(&none).await.unwrap(), 0);
+}
+
+async fn deleting_a_host_removes_its_vms_and_links(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    for (id, moid, address) in [("h1", "host-1", "10.0.0.1"), ("h2", "host-2", "10.0.0.2")] {
+        s.insert_host(&host(id, moid, "dc1", address))
+            .await
+            .unwrap();
+    }
+    s.insert_vm(&vm("v1", "vm-1", "h1", "u1", "web"))
+        .await
+        .unwrap();
+    s.insert_vm(&vm("v2", "vm-2", "h1", "u2", "db"))
+        .await
+        .unwrap();
+    s.insert_vm(&vm("v3", "vm-3", "h2", "u3", "other"))
+        .await
+        .unwrap();
+    let ds = s
+        .upsert_datastore(&datastore("ds1", "datastore-1", "dc1", "shared", 10))
+        .await
+        .unwrap();
+    let net = s
+        .upsert_network(&network("n1", "network-1", "dc1", "br0", Some(10)))
+        .await
+        .unwrap();
+    for h in ["h1", "h2"] {
+        s.set_host_datastores(h, std::slice::from_ref(&ds.id))
+            .await
+            .unwrap();
+        s.set_host_networks(h, std::slice::from_ref(&net.id))
+            .await
+            .unwrap();
+    }
+    assert!(s.delete_host("h1").await.unwrap());
+    assert!(!s.delete_host("h1").await.unwrap());
+    assert_eq!(s.get_host("h1").await.unwrap(), None);
+    assert_eq!(s.get_vm("v1").await.unwrap(), None);
+    assert_eq!(s.find_vm_by_uuid("u2").await.unwrap(), None);
+    assert!(s.list_vms(Some("h1")).await.unwrap().is_empty());
+    assert!(s.datastores_of_host("h1").await.unwrap().is_empty());
+    assert!(s.networks_of_host("h1").await.unwrap().is_empty());
+    // The other host, the datastore and the network stay.
+    let ids = |v: Vec<VmRecord>| v.into_iter().map(|v| v.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_vms(None).await.unwrap()), ["v3"]);
+    assert_eq!(s.datastores_of_host("h2").await.unwrap(), vec![ds.clone()]);
+    assert_eq!(s.networks_of_host("h2").await.unwrap(), vec![net.clone()]);
+    assert_eq!(s.list_datastores(None).await.unwrap(), vec![ds]);
+    assert_eq!(s.list_networks(None).await.unwrap(), vec![net]);
+}
+
+async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    for (id, moid, address) in [("h1", "host-1", "10.0.0.1"), ("h2", "host-2", "10.0.0.2")] {
+        s.insert_host(&host(id, moid, "dc1", address))
+            .await
+            .unwrap();
+    }
+    let mut v = vm("v1", "vm-1", "h1", "4c4c4544-0042", "web");
+    v.vcpus = u32::MAX;
+    v.memory_bytes = i64::MAX as u64;
+    s.insert_vm(&v).await.unwrap();
+    assert_eq!(s.get_vm("v1").await.unwrap(), Some(v.clone()));
+    assert_eq!(
+        s.find_vm_by_uuid("4c4c4544-0042").await.unwrap(),
+        Some(v.clone())
+    );
+    assert_eq!(s.find_vm_by_uuid("nope").await.unwrap(), None);
+    assert_eq!(s.get_vm("nope").await.unwrap(), None);
+    // uuid, moId and id are unique.
+    conflict(
+        s.insert_vm(&vm("v2", "vm-2", "h1", "4c4c4544-0042", "x"))
+            .await,
+    );
+    conflict(s.insert_vm(&vm("v2", "vm-1", "h1", "other", "x")).await);
+    conflict(s.insert_vm(&vm("v1", "vm-2", "h1", "other", "x")).await);
+    // A VM on an unknown host is refused.
+    conflict(s.insert_vm(&vm("v2", "vm-2", "noh", "other", "x")).await);
+    s.insert_vm(&vm("v2", "vm-2", "h1", "u2", "app"))
+        .await
+        .unwrap();
+    s.insert_vm(&vm("v3", "vm-3", "h2", "u3", "zz"))
+        .await
+        .unwrap();
+    let names = |v: Vec<VmRecord>| v.into_iter().map(|v| v.name).collect::<Vec<_>>();
+    assert_eq!(names(s.list_vms(Some("h1")).await.unwrap()), ["app", "web"]);
+    assert_eq!(names(s.list_vms(None).await.unwrap()), ["app", "web", "zz"]);
+
+    // Updates write every field but id, moid and created_at, including moving host.
+    v.host_id = "h2".into();
+    v.uuid = "new-uuid".into();
+    v.name = "web2".into();
+    v.power_state = "poweredOn".into();
+    v.vcpus = 8;
+    v.memory_bytes = 16 << 30;
+    v.guest_os_id = "rhel9_64Guest".into();
+    v.data = serde_json::json!({"changed": true});
+    v.last_op_at = at(1_800_000_000_000);
+    assert!(s.update_vm(&v).await.unwrap());
+    assert_eq!(s.get_vm("v1").await.unwrap(), Some(v.clone()));
+    assert_eq!(s.find_vm_by_uuid("4c4c4544-0042").await.unwrap(), None);
+    assert_eq!(names(s.list_vms(Some("h2")).await.unwrap()), ["web2", "zz"]);
+    let mut clash = v.clone();
+    clash.uuid = "u2".into();
+    conflict(s.update_vm(&clash).await);
+    assert!(!s
+        .update_vm(&vm("nope", "vm-9", "h1", "u9", "x"))
+        .await
+        .unwrap());
+    assert!(s.delete_vm("v1").await.unwrap());
+    assert!(!s.delete_vm("v1").await.unwrap());
+    assert_eq!(names(s.list_vms(None).await.unwrap()), ["app", "zz"]);
+}
+
+async fn datastores_upsert_and_host_links(s: Arc<dyn Store>) {
+    for (id, moid, name) in [
+        ("dc1", "datacenter-1", "One"),
+        ("dc2", "datacenter-2", "Two"),
+    ] {
+        s.insert_datacenter(&datacenter(id, moid, name))
+            .await
+            .unwrap();
+    }
+    s.insert_host(&host("h1", "host-1", "dc1", "10.0.0.1"))
+        .await
+        .unwrap();
+    let first = datastore("ds1", "datastore-1", "dc1", "nfs-a", 100);
+    assert_eq!(s.upsert_datastore(&first).await.unwrap(), first);
+    // The same datacenter and name: the existing row keeps its id, moId and creation time, and
+    // its capacity, free space, url, kind and last operation are refreshed.
+    let mut again = datastore("ds-new", "datastore-9", "dc1", "nfs-a", 42);
+    again.url = "nfs://server/export".into();
+    again.kind = "NFS41".into();
+    again.capacity_bytes = 2 << 40;
+    again.created_at = at(1_900_000_000_000);
+    again.last_op_at = at(1_900_000_000_500);
+    let got = s.upsert_datastore(&again).await.unwrap();
+    let expected = Datastore {
+        id: "ds1".into(),
+        moid: "datastore-1".into(),
+        created_at: first.created_at,
+        ..again.clone()
+    };
+    assert_eq!(got, expected);
+    assert_eq!(
+        s.list_datastores(Some("dc1")).await.unwrap(),
+        vec![expected.clone()]
+    );
+    // The same name in another datacenter is another datastore.
+    let other_dc = datastore("ds2", "datastore-2", "dc2", "nfs-a", 7);
+    assert_eq!(s.upsert_datastore(&other_dc).await.unwrap(), other_dc);
+    let local = datastore("ds3", "datastore-3", "dc1", "local", 5);
+    s.upsert_datastore(&local).await.unwrap();
+    // A new datastore may not take another's moId.
+    conflict(
+        s.upsert_datastore(&datastore("ds4", "datastore-3", "dc1", "x", 1))
+            .await,
+    );
+    let ids = |v: Vec<Datastore>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_datastores(Some("dc1")).await.unwrap()),
+        ["ds3", "ds1"]
+    );
+    assert_eq!(ids(s.list_datastores(Some("dc2")).await.unwrap()), ["ds2"]);
+    assert_eq!(
+        ids(s.list_datastores(None).await.unwrap()),
+        ["ds3", "ds1", "ds2"]
+    );
+
+    assert!(s.datastores_of_host("h1").await.unwrap().is_empty());
+    s.set_host_datastores("h1", &["ds1".into(), "ds3".into(), "ds1".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(s.datastores_of_host("h1").await.unwrap()),
+        ["ds3", "ds1"]
+    );
+    // Replaces, not adds.
+    s.set_host_datastores("h1", &["ds2".into()]).await.unwrap();
+    assert_eq!(ids(s.datastores_of_host("h1").await.unwrap()), ["ds2"]);
+    // An unknown datastore is refused and the previous set stays.
+    assert!(s
+        .set_host_datastores("h1", &["ds1".into(), "nope".into()])
+        .await
+        .is_err());
+    assert_eq!(ids(s.datastores_of_host("h1").await.unwrap()), ["ds2"]);
+    s.set_host_datastores("h1", &[]).await.unwrap();
+    assert!(s.datastores_of_host("h1").await.unwrap().is_empty());
+}
+
+async fn networks_upsert_and_host_links(s: Arc<dyn Store>) {
+    for (id, moid, name) in [
+        ("dc1", "datacenter-1", "One"),
+        ("dc2", "datacenter-2", "Two"),
+    ] {
+        s.insert_datacenter(&datacenter(id, moid, name))
+            .await
+            .unwrap();
+    }
+    s.insert_host(&host("h1", "host-1", "dc1", "10.0.0.1"))
+        .await
+        .unwrap();
+    let first = network("n1", "network-1", "dc1", "vlan10", Some(10));
+    assert_eq!(s.upsert_network(&first).await.unwrap(), first);
+    let mut again = network("n-new", "network-9", "dc1", "vlan10", None);
+    again.kind = "ovs".into();
+    again.created_at = at(1_900_000_000_000);
+    again.last_op_at = at(1_900_000_000_500);
+    let got = s.upsert_network(&again).await.unwrap();
+    let expected = Network {
+        id: "n1".into(),
+        moid: "network-1".into(),
+        created_at: first.created_at,
+        ..again.clone()
+    };
+    assert_eq!(got, expected);
+    assert_eq!(
+        s.list_networks(Some("dc1")).await.unwrap(),
+        vec![expected.clone()]
+    );
+    let max_vlan = network("n2", "network-2", "dc2", "vlan10", Some(u16::MAX));
+    assert_eq!(s.upsert_network(&max_vlan).await.unwrap(), max_vlan);
+    s.upsert_network(&network("n3", "network-3", "dc1", "br0", None))
+        .await
+        .unwrap();
+    conflict(
+        s.upsert_network(&network("n4", "network-3", "dc1", "x", None))
+            .await,
+    );
+    let ids = |v: Vec<Network>| v.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_networks(Some("dc1")).await.unwrap()),
+        ["n3", "n1"]
+    );
+    assert_eq!(ids(s.list_networks(Some("dc2")).await.unwrap()), ["n2"]);
+    assert_eq!(
+        ids(s.list_networks(None).await.unwrap()),
+        ["n3", "n1", "n2"]
+    );
+
+    s.set_host_networks("h1", &["n1".into(), "n3".into()])
+        .await
+        .unwrap();
+    assert_eq!(ids(s.networks_of_host("h1").await.unwrap()), ["n3", "n1"]);
+    s.set_host_networks("h1", &["n2".into()]).await.unwrap();
+    assert_eq!(ids(s.networks_of_host("h1").await.unwrap()), ["n2"]);
+    assert!(s
+        .set_host_networks("h1", &["n1".into(), "nope".into()])
+        .await
+        .is_err());
+    assert_eq!(ids(s.networks_of_host("h1").await.unwrap()), ["n2"]);
+    s.set_host_networks("h1", &[]).await.unwrap();
+    assert!(s.networks_of_host("h1").await.unwrap().is_empty());
+}
+
+async fn events_append_and_filter(s: Arc<dyn Store>) {
+    let mut appended = Vec::new();
+    for (kind, entity, ms) in [
+        ("HostConnectedEvent", "h1", 1_000),
+        ("HostDisconnectedEvent", "h1", 2_000),
+        ("HostConnectedEvent", "h2", 3_000),
+        ("HostConnectedEvent", "h1", 4_000),
+        ("VmPoweredOnEvent", "v1", 5_000),
+    ] {
+        let e = event(kind, entity, ms);
+        let got = s.append_event(&e).await.unwrap();
+        assert_eq!(Event { seq: got.seq, ..e }, got);
+        appended.push(got);
+    }
+    assert!(appended.windows(2).all(|w| w[0].seq < w[1].seq));
+    let seqs = |v: Vec<Event>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+    let seq = |i: usize| appended[i].seq;
+    // Everything, oldest first, every field read back.
+    assert_eq!(
+        s.list_events(&EventFilter::default()).await.unwrap(),
+        appended
+    );
+    let f = EventFilter {
+        entity_id: Some("h1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(s.list_events(&f).await.unwrap()),
+        [seq(0), seq(1), seq(3)]
+    );
+    let f = EventFilter {
+        kind: Some("HostConnectedEvent".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(s.list_events(&f).await.unwrap()),
+        [seq(0), seq(2), seq(3)]
+    );
+    let f = EventFilter {
+        after_seq: Some(seq(1)),
+        ..Default::default()
+    };
+    assert_eq!(
+        seqs(s.list_events(&f).await.unwrap()),
+        [seq(2), seq(3), seq(4)]
+    );
+    let f = EventFilter {
+        after_seq: Some(seq(0)),
+        limit: Some(2),
+        ..Default::default()
+    };
+    assert_eq!(seqs(s.list_events(&f).await.unwrap()), [seq(1), seq(2)]);
+    let f = EventFilter {
+        entity_id: Some("h1".into()),
+        kind: Some("HostConnectedEvent".into()),
+        after_seq: Some(seq(0)),
+        limit: Some(10),
+    };
+    assert_eq!(seqs(s.list_events(&f).await.unwrap()), [seq(3)]);
+    let f = EventFilter {
+        after_seq: Some(seq(4)),
+        ..Default::default()
+    };
+    assert!(s.list_events(&f).await.unwrap().is_empty());
+    // Concurrent appends each get their own seq.
+    let mut handles = Vec::new();
+    for i in 0..20 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            s.append_event(&event("Busy", "x", i)).await.unwrap().seq
+        }));
+    }
+    let mut got = Vec::new();
+    for h in handles {
+        got.push(h.await.unwrap());
+    }
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 20);
+    assert!(got[0] > seq(4));
 }
 
 /// Runs a case on a fresh database, then reopens it: the migrations must be a no-op the second

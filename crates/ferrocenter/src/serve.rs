@@ -9,7 +9,9 @@ use ferrocenter_api::{BoundAddrs, ListenerOptions, Listeners};
 use ferrocenter_core::auth::{
     generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
 };
+use ferrocenter_core::hosts::HostsConfig;
 use ferrocenter_core::ports::SystemClock;
+use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
 use ferrocenter_core::{Core, CoreConfig, CoreError};
 use tracing::info;
@@ -89,6 +91,12 @@ impl Server {
                 tasks: TaskEngineConfig {
                     unwind_grace: cfg.shutdown_grace.max(Duration::from_secs(1)),
                 },
+                hosts: HostsConfig {
+                    server_address: cfg.listen.ip().to_string(),
+                    ..HostsConfig::default()
+                },
+                secret_key: load_or_create_key(&cfg.data_dir)?,
+                ..CoreConfig::default()
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;
@@ -154,6 +162,26 @@ impl Server {
             self.core.tasks.shutdown(self.grace)
         );
         info!("stopped");
+    }
+}
+
+/// The key that seals secrets at rest, made on first start (`DATA/secret.key`, mode 0600).
+fn load_or_create_key(data_dir: &Path) -> Result<[u8; 32], StartError> {
+    let path = data_dir.join("secret.key");
+    let err = |reason: String| StartError::DataDir {
+        path: path.clone(),
+        reason,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes
+            .try_into()
+            .map_err(|_| err("is not a 32-byte key".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretBox::generate_key();
+            tls::write_private(&path, &key).map_err(|e| err(e.to_string()))?;
+            Ok(key)
+        }
+        Err(e) => Err(err(e.to_string())),
     }
 }
 

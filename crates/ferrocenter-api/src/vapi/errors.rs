@@ -108,6 +108,45 @@ impl ApiError {
                         msg,
                         vec![],
                     ),
+                    CoreError::NoHost { name, .. } => m(
+                        "resource_inaccessible",
+                        StatusCode::BAD_REQUEST,
+                        msg,
+                        vec![name.clone()],
+                    ),
+                    CoreError::InvalidLogin => m(
+                        "invalid_argument",
+                        StatusCode::BAD_REQUEST,
+                        msg,
+                        vec!["password".into()],
+                    ),
+                    CoreError::SslVerify { thumbprint, .. } => m(
+                        "unverified_peer",
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        msg,
+                        vec![thumbprint.clone()],
+                    ),
+                    CoreError::AlreadyBeingManaged { ip_address } => m(
+                        "resource_in_use",
+                        StatusCode::BAD_REQUEST,
+                        msg,
+                        vec![ip_address.clone()],
+                    ),
+                    CoreError::NotSupportedHost { .. } => {
+                        m("unsupported", StatusCode::BAD_REQUEST, msg, vec![])
+                    }
+                    CoreError::NotEnoughLicenses { .. } => m(
+                        "unable_to_allocate_resource",
+                        StatusCode::BAD_REQUEST,
+                        msg,
+                        vec![],
+                    ),
+                    CoreError::AlreadyConnected { name } => m(
+                        "already_exists",
+                        StatusCode::BAD_REQUEST,
+                        msg,
+                        vec![name.clone()],
+                    ),
                     CoreError::Internal { .. } => m(
                         "internal_server_error",
                         StatusCode::INTERNAL_SERVER_ERROR,

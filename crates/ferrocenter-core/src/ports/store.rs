@@ -2,6 +2,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
+use crate::inventory::{
+    Cluster, Datacenter, Datastore, Event, EventFilter, Host, HostFilter, Network, VmRecord,
+};
 use crate::tasks::{Task, TaskState};
 use crate::CoreError;
 
@@ -83,4 +86,69 @@ pub trait Store: Send + Sync + 'static {
         error: &CoreError,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+
+    // Inventory. Inserts fail with Conflict on a taken unique key (names, addresses, moIds);
+    // updates return false if the row is gone.
+    async fn insert_datacenter(&self, d: &Datacenter) -> Result<(), StoreError>;
+    async fn get_datacenter(&self, id: &str) -> Result<Option<Datacenter>, StoreError>;
+    async fn list_datacenters(&self) -> Result<Vec<Datacenter>, StoreError>;
+    async fn update_datacenter(&self, d: &Datacenter) -> Result<bool, StoreError>;
+    /// Refused (Conflict) while clusters or hosts are in it.
+    async fn delete_datacenter(&self, id: &str) -> Result<bool, StoreError>;
+
+    async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError>;
+    async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError>;
+    async fn list_clusters(&self, datacenter_id: Option<&str>) -> Result<Vec<Cluster>, StoreError>;
+    async fn update_cluster(&self, c: &Cluster) -> Result<bool, StoreError>;
+    /// Refused (Conflict) while hosts are in it.
+    async fn delete_cluster(&self, id: &str) -> Result<bool, StoreError>;
+
+    async fn insert_host(&self, h: &Host) -> Result<(), StoreError>;
+    async fn get_host(&self, id: &str) -> Result<Option<Host>, StoreError>;
+    async fn find_host_by_address(
+        &self,
+        address: &str,
+        port: u16,
+    ) -> Result<Option<Host>, StoreError>;
+    async fn list_hosts(&self, filter: &HostFilter) -> Result<Vec<Host>, StoreError>;
+    async fn count_hosts(&self, filter: &HostFilter) -> Result<u64, StoreError>;
+    async fn update_host(&self, h: &Host) -> Result<bool, StoreError>;
+    /// Deletes the host with its VMs and its links to datastores and networks.
+    async fn delete_host(&self, id: &str) -> Result<bool, StoreError>;
+
+    async fn insert_vm(&self, v: &VmRecord) -> Result<(), StoreError>;
+    async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError>;
+    async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError>;
+    async fn list_vms(&self, host_id: Option<&str>) -> Result<Vec<VmRecord>, StoreError>;
+    async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError>;
+    async fn delete_vm(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Inserts the datastore, or returns the existing one with the same datacenter and name
+    /// after refreshing its capacity, free space, url and kind.
+    async fn upsert_datastore(&self, d: &Datastore) -> Result<Datastore, StoreError>;
+    async fn list_datastores(
+        &self,
+        datacenter_id: Option<&str>,
+    ) -> Result<Vec<Datastore>, StoreError>;
+    /// Replaces the set of datastores a host sees.
+    async fn set_host_datastores(
+        &self,
+        host_id: &str,
+        datastore_ids: &[String],
+    ) -> Result<(), StoreError>;
+    async fn datastores_of_host(&self, host_id: &str) -> Result<Vec<Datastore>, StoreError>;
+
+    async fn upsert_network(&self, n: &Network) -> Result<Network, StoreError>;
+    async fn list_networks(&self, datacenter_id: Option<&str>) -> Result<Vec<Network>, StoreError>;
+    async fn set_host_networks(
+        &self,
+        host_id: &str,
+        network_ids: &[String],
+    ) -> Result<(), StoreError>;
+    async fn networks_of_host(&self, host_id: &str) -> Result<Vec<Network>, StoreError>;
+
+    /// Appends an event; returns it with its assigned seq.
+    async fn append_event(&self, e: &Event) -> Result<Event, StoreError>;
+    /// Oldest first.
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
 }

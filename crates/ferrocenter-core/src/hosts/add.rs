@@ -1,0 +1,393 @@
+//! Adding a host (vim AddHost_Task / AddStandaloneHost_Task, ZStack AddKVMHost).
+use std::net::IpAddr;
+
+use ferrocenter_agent_client::normalize_thumbprint;
+use ferrocenter_agent_client::wire::{ClaimRequest, LockdownMode};
+use rand::RngCore;
+use serde_json::json;
+
+use super::agent_fault;
+use crate::auth::{Caller, Privilege};
+use crate::inventory::{ConnectionState, Host, HostState};
+use crate::model::{new_uuid, EntityRef};
+use crate::saga::Saga;
+use crate::tasks::{Task, TaskSpec};
+use crate::{Core, CoreError};
+
+/// Everything an add may carry: vim's HostConnectSpec and ZStack's AddKVMHost fields.
+#[derive(Debug, Clone, Default)]
+pub struct AddHostSpec {
+    /// Add into this cluster…
+    pub cluster_id: Option<String>,
+    /// …or standalone into this datacenter.
+    pub datacenter_id: Option<String>,
+    /// Address of the agent (vim hostName, ZStack managementIp).
+    pub host_name: String,
+    pub port: Option<u16>,
+    pub ssl_thumbprint: Option<String>,
+    pub user_name: String,
+    pub password: String,
+    pub force: bool,
+    pub vim_account_name: Option<String>,
+    pub vim_account_password: Option<String>,
+    pub management_ip: Option<String>,
+    /// `lockdownDisabled`, `lockdownNormal` or `lockdownStrict`.
+    pub lockdown_mode: Option<String>,
+    /// Inventory name (ZStack `name`); defaults to the host name.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub ssh_port: Option<u16>,
+    /// Client-chosen id (ZStack resourceUuid).
+    pub resource_uuid: Option<String>,
+    pub tags: Vec<String>,
+    pub system_tags: Vec<String>,
+}
+
+/// Host names as vSphere accepts them: an IP address or a DNS name.
+pub(crate) fn validate_host_name(field: &str, h: &str) -> Result<(), CoreError> {
+    if h.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            field,
+            "must be an IP address or a DNS name",
+        ))
+    }
+}
+
+pub(crate) fn validate_entity_name(field: &str, name: &str) -> Result<(), CoreError> {
+    if name.trim().is_empty() || name.chars().count() > 80 {
+        return Err(CoreError::invalid(field, "must be 1 to 80 characters"));
+    }
+    if name.contains(['/', '\\', '%']) || name.chars().any(char::is_control) {
+        return Err(CoreError::invalid(
+            field,
+            "must not contain '/', '\\', '%' or control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn lockdown(s: &str) -> Result<LockdownMode, CoreError> {
+    match s {
+        "lockdownDisabled" => Ok(LockdownMode::Disabled),
+        "lockdownNormal" => Ok(LockdownMode::Normal),
+        "lockdownStrict" => Ok(LockdownMode::Strict),
+        other => Err(CoreError::invalid(
+            "lockdownMode",
+            format!("'{other}' is not lockdownDisabled, lockdownNormal or lockdownStrict"),
+        )),
+    }
+}
+
+fn random_secret() -> String {
+    let mut b = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+impl Core {
+    /// Starts adding a host. Input errors are answered at once; everything that needs the host
+    /// happens in the returned task.
+    pub async fn add_host(&self, caller: &Caller, spec: AddHostSpec) -> Result<Task, CoreError> {
+        let (datacenter_id, cluster_id) = match (&spec.cluster_id, &spec.datacenter_id) {
+            (Some(c), _) => {
+                self.auth
+                    .authorize(caller, Privilege::HostInventoryAddHostToCluster)?;
+                let cluster = self
+                    .store
+                    .get_cluster(c)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("cluster", c))?;
+                (cluster.datacenter_id, Some(cluster.id))
+            }
+            (None, Some(d)) => {
+                self.auth
+                    .authorize(caller, Privilege::HostInventoryAddStandaloneHost)?;
+                let dc = self
+                    .store
+                    .get_datacenter(d)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("datacenter", d))?;
+                (dc.id, None)
+            }
+            (None, None) => {
+                return Err(CoreError::invalid(
+                    "cluster",
+                    "a cluster or a datacenter is required",
+                ))
+            }
+        };
+        validate_host_name("hostName", &spec.host_name)?;
+        if spec.port == Some(0) {
+            return Err(CoreError::invalid("port", "must be between 1 and 65535"));
+        }
+        if spec.user_name.is_empty() {
+            return Err(CoreError::invalid("userName", "is required"));
+        }
+        if spec.password.is_empty() {
+            return Err(CoreError::invalid("password", "is required"));
+        }
+        let thumbprint = match &spec.ssl_thumbprint {
+            Some(t) if !t.is_empty() => Some(normalize_thumbprint(t).ok_or_else(|| {
+                CoreError::invalid(
+                    "sslThumbprint",
+                    "must be a SHA-256 thumbprint (32 hex bytes)",
+                )
+            })?),
+            _ => None,
+        };
+        if let Some(a) = &spec.vim_account_name {
+            crate::auth::validate_account_name("vimAccountName", a)?;
+        }
+        if let Some(p) = &spec.vim_account_password {
+            if p.len() < 16 {
+                return Err(CoreError::invalid(
+                    "vimAccountPassword",
+                    "must be at least 16 characters",
+                ));
+            }
+        }
+        let lockdown_mode = spec.lockdown_mode.as_deref().map(lockdown).transpose()?;
+        if let Some(ip) = &spec.management_ip {
+            validate_host_name("managementIp", ip)?;
+        }
+        if spec.ssh_port == Some(0) {
+            return Err(CoreError::invalid("sshPort", "must be between 1 and 65535"));
+        }
+        let name = spec.name.clone().unwrap_or_else(|| spec.host_name.clone());
+        validate_entity_name("name", &name)?;
+        if let Some(u) = &spec.resource_uuid {
+            if u.len() != 32
+                || !u
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            {
+                return Err(CoreError::invalid(
+                    "resourceUuid",
+                    "must be 32 lower-case hex digits",
+                ));
+            }
+        }
+        let port = spec.port.unwrap_or(self.config.hosts.default_agent_port);
+        if let Some(h) = self
+            .store
+            .find_host_by_address(&spec.host_name, port)
+            .await?
+        {
+            return Err(CoreError::AlreadyConnected { name: h.name });
+        }
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        let task = TaskSpec {
+            kind: "host.add".into(),
+            target: Some(EntityRef::new(
+                "host-address",
+                format!("{}:{port}", spec.host_name),
+            )),
+            initiator: caller.user.clone(),
+            description: format!("Add host {name}"),
+            cancelable: false,
+            timeout: None,
+        };
+        self.tasks
+            .submit(task, move |ctx| async move {
+                let mut saga = Saga::new();
+                let r = core
+                    .add_steps(
+                        &ctx,
+                        &mut saga,
+                        spec,
+                        datacenter_id,
+                        cluster_id,
+                        port,
+                        thumbprint,
+                        lockdown_mode,
+                        name,
+                        &user,
+                    )
+                    .await;
+                saga.finish(r).await
+            })
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn add_steps(
+        &self,
+        ctx: &crate::tasks::TaskContext,
+        saga: &mut Saga,
+        spec: AddHostSpec,
+        datacenter_id: String,
+        cluster_id: Option<String>,
+        port: u16,
+        thumbprint: Option<String>,
+        lockdown_mode: Option<LockdownMode>,
+        name: String,
+        user: &str,
+    ) -> Result<serde_json::Value, CoreError> {
+        let fault = |e| agent_fault(&spec.host_name, e);
+        if let Some(h) = self
+            .store
+            .find_host_by_address(&spec.host_name, port)
+            .await?
+        {
+            return Err(CoreError::AlreadyConnected { name: h.name });
+        }
+        ctx.progress(5, "connecting to the host").await;
+        let root = self
+            .connector()
+            .client(&spec.host_name, port, thumbprint.as_deref());
+        let about = root.about().await.map_err(fault)?;
+        let thumbprint = thumbprint.unwrap_or_default();
+        ctx.progress(15, "logging in").await;
+        root.login(&spec.user_name, &spec.password)
+            .await
+            .map_err(fault)?;
+        let facts = root.facts().await.map_err(fault)?;
+        ctx.progress(25, "checking licenses").await;
+        self.check_licenses(facts.hardware.cpu_packages, None)
+            .await?;
+
+        ctx.progress(35, "claiming the host").await;
+        let server_uuid = self.server_uuid().await?;
+        root.claim(&ClaimRequest {
+            server_uuid: server_uuid.clone(),
+            server_address: self.config.hosts.server_address.clone(),
+            force: spec.force,
+        })
+        .await
+        .map_err(fault)?;
+        {
+            let root = root.clone();
+            let server_uuid = server_uuid.clone();
+            saga.on_undo("claim", async move {
+                root.release_claim(&server_uuid)
+                    .await
+                    .map_err(|e| CoreError::internal(e.to_string()))
+            });
+        }
+
+        ctx.progress(45, "creating the service account").await;
+        let account = spec
+            .vim_account_name
+            .clone()
+            .unwrap_or_else(|| format!("ferrocenter-{}", &server_uuid[..8]));
+        let secret = spec
+            .vim_account_password
+            .clone()
+            .unwrap_or_else(random_secret);
+        match root.create_account(&account, &secret).await {
+            Ok(_) => {}
+            // Added before, removed, added again: the account exists; give it a new password.
+            Err(e) if e.code() == Some(ferrocenter_agent_client::wire::ErrorCode::InvalidState) => {
+                root.change_password(&account, &secret)
+                    .await
+                    .map_err(fault)?
+            }
+            Err(e) => return Err(fault(e)),
+        }
+        let service = self
+            .connector()
+            .client(&spec.host_name, port, Some(&thumbprint));
+        service.login(&account, &secret).await.map_err(fault)?;
+        let _ = root.logout().await;
+
+        ctx.progress(55, "registering the host").await;
+        let now = self.clock.now();
+        let seq = self.store.next_sequence("host").await?;
+        let mut host = Host {
+            id: spec.resource_uuid.clone().unwrap_or_else(new_uuid),
+            moid: format!("host-{seq}"),
+            datacenter_id,
+            cluster_id,
+            name: name.clone(),
+            description: spec.description.clone().unwrap_or_default(),
+            address: spec.host_name.clone(),
+            port,
+            thumbprint: thumbprint.clone(),
+            agent_user: account,
+            agent_secret: self.secrets.seal(&secret)?,
+            connection_state: ConnectionState::Connecting,
+            state: HostState::Enabled,
+            previous_state: None,
+            power_state: "poweredOn".into(),
+            facts: Some(
+                serde_json::to_value(&facts).map_err(|e| CoreError::internal(e.to_string()))?,
+            ),
+            runtime: None,
+            management_ip: spec.management_ip.clone(),
+            ssh_port: spec.ssh_port,
+            tags: spec.tags.clone(),
+            system_tags: spec.system_tags.clone(),
+            event_cursor: 0,
+            created_at: now,
+            last_op_at: now,
+        };
+        match self.store.insert_host(&host).await {
+            Ok(()) => {}
+            Err(crate::ports::StoreError::Conflict(_)) => {
+                return Err(CoreError::AlreadyExists {
+                    what: "host".into(),
+                    name: host.name.clone(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        {
+            let store = self.store.clone();
+            let id = host.id.clone();
+            saga.on_undo("host record", async move {
+                store.delete_host(&id).await.map(|_| ()).map_err(Into::into)
+            });
+        }
+
+        ctx.progress(70, "discovering datastores, networks and VMs")
+            .await;
+        self.sync_storage_and_networks(&host, &facts).await?;
+        let vms = service.vms().await.map_err(fault)?;
+        self.sync_vms(&host, &vms).await?;
+        if let Some(mode) = lockdown_mode {
+            service.set_lockdown(mode).await.map_err(fault)?;
+        }
+        let runtime = service.runtime().await.map_err(fault)?;
+        let cursor = service.events(0).await.map(|p| p.next).unwrap_or(0);
+
+        ctx.progress(90, "connected").await;
+        host.connection_state = ConnectionState::Connected;
+        host.runtime = serde_json::to_value(&runtime).ok();
+        host.event_cursor = cursor;
+        host.last_op_at = self.clock.now();
+        self.store.update_host(&host).await?;
+        self.agents
+            .clients
+            .lock()
+            .unwrap()
+            .insert(host.id.clone(), service);
+        self.record_event(
+            "HostConnectedEvent",
+            "host",
+            &host.id,
+            &host.name,
+            user,
+            format!(
+                "Connected to {} ({} {})",
+                host.name, about.product, about.version
+            ),
+            json!({"address": host.address, "port": host.port}),
+        )
+        .await;
+        Ok(json!({"host": host.id, "moid": host.moid, "vms": vms.len()}))
+    }
+}

@@ -1,0 +1,295 @@
+//! Disconnect and reconnect (seeds/000).
+use ferrocenter_agent_client::normalize_thumbprint;
+use ferrocenter_agent_client::wire::ClaimRequest;
+use serde_json::json;
+
+use super::add::validate_host_name;
+use super::agent_fault;
+use crate::auth::{Caller, Privilege};
+use crate::inventory::{ConnectionState, Host};
+use crate::model::EntityRef;
+use crate::saga::Saga;
+use crate::tasks::{Task, TaskSpec};
+use crate::{Core, CoreError};
+
+/// ReconnectHost's optional cnxSpec (what may change) and reconnectSpec.
+#[derive(Debug, Clone, Default)]
+pub struct ReconnectSpec {
+    pub host_name: Option<String>,
+    pub port: Option<u16>,
+    pub ssl_thumbprint: Option<String>,
+    /// With a password: log in as this user (root) and renew the service account.
+    pub user_name: Option<String>,
+    pub password: Option<String>,
+    pub force: bool,
+    /// reconnectSpec.syncState: push the server's view back to the host.
+    pub sync_state: bool,
+}
+
+pub(crate) fn host_target(h: &Host) -> EntityRef {
+    EntityRef::new("host", h.id.clone())
+}
+
+impl Core {
+    pub async fn disconnect_host(&self, caller: &Caller, host_id: &str) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigConnection)?;
+        let host = self.host(host_id).await?;
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        self.tasks
+            .submit(
+                TaskSpec {
+                    kind: "host.disconnect".into(),
+                    target: Some(host_target(&host)),
+                    initiator: caller.user.clone(),
+                    description: format!("Disconnect host {}", host.name),
+                    cancelable: false,
+                    timeout: None,
+                },
+                move |_ctx| async move {
+                    let mut host = core.host(&host.id).await?;
+                    if host.connection_state == ConnectionState::Disconnected {
+                        return Err(CoreError::invalid_state(format!(
+                            "host {} is already disconnected",
+                            host.name
+                        )));
+                    }
+                    host.connection_state = ConnectionState::Disconnected;
+                    host.last_op_at = core.clock.now();
+                    core.store.update_host(&host).await?;
+                    core.agents.forget(&host.id);
+                    core.record_event(
+                        "HostDisconnectedEvent",
+                        "host",
+                        &host.id,
+                        &host.name,
+                        &user,
+                        format!("Disconnected from {}", host.name),
+                        json!({}),
+                    )
+                    .await;
+                    Ok(json!({"host": host.id}))
+                },
+            )
+            .await
+    }
+
+    /// Reconnects a disconnected or not-responding host, or changes only the thumbprint of a
+    /// connected one. The host keeps its id, moId, VMs' ids and events.
+    pub async fn reconnect_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        spec: ReconnectSpec,
+    ) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigConnection)?;
+        let host = self.host(host_id).await?;
+        if let Some(h) = &spec.host_name {
+            validate_host_name("cnxSpec.hostName", h)?;
+        }
+        if spec.port == Some(0) {
+            return Err(CoreError::invalid(
+                "cnxSpec.port",
+                "must be between 1 and 65535",
+            ));
+        }
+        let thumbprint = match &spec.ssl_thumbprint {
+            Some(t) if !t.is_empty() => Some(normalize_thumbprint(t).ok_or_else(|| {
+                CoreError::invalid(
+                    "cnxSpec.sslThumbprint",
+                    "must be a SHA-256 thumbprint (32 hex bytes)",
+                )
+            })?),
+            _ => None,
+        };
+        if spec.user_name.is_some() != spec.password.is_some() {
+            return Err(CoreError::invalid(
+                "cnxSpec.password",
+                "userName and password go together",
+            ));
+        }
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        self.tasks
+            .submit(
+                TaskSpec {
+                    kind: "host.reconnect".into(),
+                    target: Some(host_target(&host)),
+                    initiator: caller.user.clone(),
+                    description: format!("Reconnect host {}", host.name),
+                    cancelable: false,
+                    timeout: None,
+                },
+                move |ctx| async move {
+                    let before = core.host(&host.id).await?;
+                    let r = core
+                        .reconnect_steps(&ctx, before.clone(), spec, thumbprint)
+                        .await;
+                    match &r {
+                        Ok(_) => {
+                            core.record_event(
+                                "HostConnectedEvent",
+                                "host",
+                                &before.id,
+                                &before.name,
+                                &user,
+                                format!("Reconnected to {}", before.name),
+                                json!({}),
+                            )
+                            .await
+                        }
+                        Err(e) => {
+                            core.record_event(
+                                "HostReconnectionFailedEvent",
+                                "host",
+                                &before.id,
+                                &before.name,
+                                &user,
+                                format!("Cannot reconnect to {}: {e}", before.name),
+                                json!({}),
+                            )
+                            .await
+                        }
+                    }
+                    r
+                },
+            )
+            .await
+    }
+
+    async fn reconnect_steps(
+        &self,
+        ctx: &crate::tasks::TaskContext,
+        before: Host,
+        spec: ReconnectSpec,
+        thumbprint: Option<String>,
+    ) -> Result<serde_json::Value, CoreError> {
+        let address = spec
+            .host_name
+            .clone()
+            .unwrap_or_else(|| before.address.clone());
+        let port = spec.port.unwrap_or(before.port);
+        let new_thumb = thumbprint
+            .clone()
+            .unwrap_or_else(|| before.thumbprint.clone());
+        let only_thumbprint = address == before.address
+            && port == before.port
+            && spec.user_name.is_none()
+            && thumbprint.is_some();
+        match before.connection_state {
+            ConnectionState::Disconnected | ConnectionState::NotResponding => {}
+            ConnectionState::Connected if only_thumbprint => {}
+            other => {
+                return Err(CoreError::invalid_state(format!(
+                    "host {} is {}: only a disconnected or not-responding host can be reconnected",
+                    before.name,
+                    other.as_str()
+                )))
+            }
+        }
+        if (address != before.address || port != before.port)
+            && self
+                .store
+                .find_host_by_address(&address, port)
+                .await?
+                .is_some_and(|h| h.id != before.id)
+        {
+            return Err(CoreError::AlreadyConnected {
+                name: format!("{address}:{port}"),
+            });
+        }
+        let fault = |e| agent_fault(&before.name, e);
+        let mut saga = Saga::new();
+        let mut host = before.clone();
+        host.connection_state = ConnectionState::Connecting;
+        self.store.update_host(&host).await?;
+        {
+            let store = self.store.clone();
+            let b = before.clone();
+            saga.on_undo("connection state", async move {
+                store.update_host(&b).await.map(|_| ()).map_err(Into::into)
+            });
+        }
+        let r = async {
+            ctx.progress(10, "connecting to the host").await;
+            self.agents.forget(&host.id);
+            let client = self.connector().client(&address, port, Some(&new_thumb));
+            client.about().await.map_err(fault)?;
+            let mut secret = self.secrets.open(&before.agent_secret)?;
+            if let (Some(u), Some(p)) = (&spec.user_name, &spec.password) {
+                ctx.progress(20, "renewing the service account").await;
+                let root = self.connector().client(&address, port, Some(&new_thumb));
+                root.login(u, p).await.map_err(fault)?;
+                secret = hex::encode(rand::random::<[u8; 24]>());
+                match root.create_account(&before.agent_user, &secret).await {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.code()
+                            == Some(ferrocenter_agent_client::wire::ErrorCode::InvalidState) =>
+                    {
+                        root.change_password(&before.agent_user, &secret)
+                            .await
+                            .map_err(fault)?
+                    }
+                    Err(e) => return Err(fault(e)),
+                }
+            }
+            ctx.progress(30, "logging in").await;
+            client
+                .login(&before.agent_user, &secret)
+                .await
+                .map_err(fault)?;
+            let server_uuid = self.server_uuid().await?;
+            client
+                .claim(&ClaimRequest {
+                    server_uuid,
+                    server_address: self.config.hosts.server_address.clone(),
+                    force: spec.force,
+                })
+                .await
+                .map_err(fault)?;
+            ctx.progress(50, "re-reading hardware").await;
+            let facts = client.facts().await.map_err(fault)?;
+            self.check_licenses(facts.hardware.cpu_packages, Some(&before.id))
+                .await?;
+            host.address = address.clone();
+            host.port = port;
+            host.thumbprint = new_thumb.clone();
+            host.agent_secret = self.secrets.seal(&secret)?;
+            host.facts = serde_json::to_value(&facts).ok();
+            ctx.progress(70, "re-syncing datastores, networks and VMs")
+                .await;
+            self.sync_storage_and_networks(&host, &facts).await?;
+            let vms = client.vms().await.map_err(fault)?;
+            self.sync_vms(&host, &vms).await?;
+            // The server's settings win over changes made on the host while disconnected.
+            let in_maintenance = matches!(
+                host.state,
+                crate::inventory::HostState::Maintenance
+                    | crate::inventory::HostState::PreMaintenance
+            );
+            let runtime = client
+                .set_maintenance(in_maintenance)
+                .await
+                .map_err(fault)?;
+            host.runtime = serde_json::to_value(&runtime).ok();
+            host.power_state = serde_json::to_value(runtime.power_state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into());
+            host.connection_state = ConnectionState::Connected;
+            host.last_op_at = self.clock.now();
+            self.store.update_host(&host).await?;
+            self.agents
+                .clients
+                .lock()
+                .unwrap()
+                .insert(host.id.clone(), client);
+            Ok(json!({"host": host.id, "vms": vms.len()}))
+        }
+        .await;
+        saga.finish(r).await
+    }
+}

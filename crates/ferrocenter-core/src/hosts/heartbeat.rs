@@ -1,0 +1,271 @@
+//! Heartbeats: every connected host is checked on an interval. After `heartbeat_failures`
+//! misses it is notResponding; the server keeps trying with backoff and reconnects a host that
+//! answers again, unless its credentials no longer work, which is recorded and ends the retries.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferrocenter_agent_client::wire::EventData;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::sync::power_str;
+use super::ReconnectSpec;
+use crate::auth::{Caller, Realm, Role};
+use crate::inventory::{ConnectionState, Host, HostFilter};
+use crate::{Core, CoreError};
+
+#[derive(Default)]
+pub(crate) struct Beats {
+    /// Consecutive misses per host, and for notResponding hosts the ticks to skip (backoff).
+    misses: Mutex<HashMap<String, (u32, u32)>>,
+}
+
+fn system_caller() -> Caller {
+    Caller {
+        principal_id: "system".into(),
+        user: "system".into(),
+        realm: Realm::Local,
+        role: Role::SuperAdmin,
+    }
+}
+
+impl Core {
+    /// Starts the heartbeat loop; it runs until `stop` is cancelled.
+    pub fn start_heartbeats(
+        self: &Arc<Self>,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let core = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(core.config.hosts.heartbeat_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => core.heartbeat_round().await,
+                    _ = stop.cancelled() => return,
+                }
+            }
+        })
+    }
+
+    /// One round over every connected or not-responding host, a bounded number at once.
+    pub async fn heartbeat_round(self: &Arc<Self>) {
+        let hosts = match self.store.list_hosts(&HostFilter::default()).await {
+            Ok(h) => h,
+            Err(e) => {
+                warn!(error = %e, "heartbeat: cannot list hosts");
+                return;
+            }
+        };
+        let sem = Arc::new(tokio::sync::Semaphore::new(64));
+        let mut joins = Vec::new();
+        for h in hosts {
+            if !matches!(
+                h.connection_state,
+                ConnectionState::Connected | ConnectionState::NotResponding
+            ) {
+                continue;
+            }
+            let core = self.clone();
+            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            joins.push(tokio::spawn(async move {
+                core.beat(h).await;
+                drop(permit);
+            }));
+        }
+        for j in joins {
+            let _ = j.await;
+        }
+    }
+
+    async fn beat(self: &Arc<Self>, host: Host) {
+        if host.connection_state == ConnectionState::NotResponding {
+            let skip = {
+                let mut m = self.beats.misses.lock().unwrap();
+                let e = m.entry(host.id.clone()).or_insert((0, 0));
+                if e.1 > 0 {
+                    e.1 -= 1;
+                    true
+                } else {
+                    false
+                }
+            };
+            if !skip {
+                self.try_reconnect(host).await;
+            }
+            return;
+        }
+        match self.check_host(&host).await {
+            Ok(()) => {
+                self.beats.misses.lock().unwrap().remove(&host.id);
+            }
+            Err(e) => {
+                let misses = {
+                    let mut m = self.beats.misses.lock().unwrap();
+                    let entry = m.entry(host.id.clone()).or_insert((0, 0));
+                    entry.0 += 1;
+                    entry.0
+                };
+                if misses >= self.config.hosts.heartbeat_failures {
+                    self.mark_not_responding(&host, &e).await;
+                }
+            }
+        }
+    }
+
+    /// Reads the runtime and the host's events since the cursor, updating VM power states.
+    async fn check_host(&self, host: &Host) -> Result<(), CoreError> {
+        let agent = self.agent(host).await?;
+        let rt = agent
+            .runtime()
+            .await
+            .map_err(|e| super::agent_fault(&host.name, e))?;
+        let page = agent
+            .events(host.event_cursor)
+            .await
+            .map_err(|e| super::agent_fault(&host.name, e))?;
+        let mut h = match self.store.get_host(&host.id).await? {
+            Some(h) => h,
+            None => return Ok(()),
+        };
+        let mut resync = page.truncated;
+        for ev in &page.events {
+            match &ev.data {
+                EventData::VmPowerChanged { vm_uuid, .. } => {
+                    if let Some(mut vm) = self.store.find_vm_by_uuid(vm_uuid).await? {
+                        if let Ok(v) = agent.vm(vm_uuid).await {
+                            vm.power_state = power_str(&v);
+                            vm.last_op_at = self.clock.now();
+                            self.store.update_vm(&vm).await?;
+                        }
+                    } else {
+                        resync = true;
+                    }
+                }
+                EventData::Rebooted { .. } => resync = true,
+                EventData::SensorChanged { sensor, status } => {
+                    self.record_event(
+                        "HostSensorChangedEvent",
+                        "host",
+                        &h.id,
+                        &h.name,
+                        "system",
+                        format!("Sensor {sensor:?} of {} is {status:?}", h.name),
+                        json!({"sensor": sensor, "status": status}),
+                    )
+                    .await;
+                }
+                EventData::PasswordChanged { account } => {
+                    self.record_event(
+                        "AccountUpdatedEvent",
+                        "host",
+                        &h.id,
+                        &h.name,
+                        "system",
+                        format!("The password of {account} was changed on {}", h.name),
+                        json!({"account": account}),
+                    )
+                    .await;
+                }
+            }
+        }
+        if resync {
+            let vms = agent
+                .vms()
+                .await
+                .map_err(|e| super::agent_fault(&host.name, e))?;
+            self.sync_vms(&h, &vms).await?;
+            h.facts = agent
+                .facts()
+                .await
+                .ok()
+                .and_then(|f| serde_json::to_value(f).ok());
+        }
+        h.event_cursor = page.next;
+        h.runtime = serde_json::to_value(&rt).ok();
+        self.store.update_host(&h).await?;
+        Ok(())
+    }
+
+    async fn mark_not_responding(&self, host: &Host, why: &CoreError) {
+        let Ok(Some(mut h)) = self.store.get_host(&host.id).await else {
+            return;
+        };
+        if h.connection_state != ConnectionState::Connected {
+            return;
+        }
+        h.connection_state = ConnectionState::NotResponding;
+        if self.store.update_host(&h).await.is_err() {
+            return;
+        }
+        self.agents.forget(&h.id);
+        warn!(host = %h.name, error = %why, "host is not responding");
+        self.record_event(
+            "HostNotRespondingEvent",
+            "host",
+            &h.id,
+            &h.name,
+            "system",
+            format!("Host {} is not responding: {why}", h.name),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// A not-responding host that answers again is reconnected; if its credentials no longer
+    /// work, that is recorded and the server stops trying (the host becomes disconnected).
+    async fn try_reconnect(self: &Arc<Self>, host: Host) {
+        let task = match self
+            .reconnect_host(&system_caller(), &host.id, ReconnectSpec::default())
+            .await
+        {
+            Ok(t) => t,
+            Err(_) => return,
+        };
+        let mut done = None;
+        for _ in 0..600 {
+            match self.tasks.get(&task.id).await {
+                Ok(t) if t.state.is_finished() => {
+                    done = Some(t);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let Some(t) = done else { return };
+        match t.error {
+            None => {
+                self.beats.misses.lock().unwrap().remove(&host.id);
+                info!(host = %host.name, "host answered again and was reconnected");
+            }
+            Some(CoreError::InvalidLogin) => {
+                if let Ok(Some(mut h)) = self.store.get_host(&host.id).await {
+                    h.connection_state = ConnectionState::Disconnected;
+                    let _ = self.store.update_host(&h).await;
+                }
+                self.record_event(
+                    "HostCnxFailedAccountFailedEvent",
+                    "host",
+                    &host.id,
+                    &host.name,
+                    "system",
+                    format!(
+                        "The credentials for {} no longer work; reconnect it with new ones",
+                        host.name
+                    ),
+                    json!({}),
+                )
+                .await;
+            }
+            Some(_) => {
+                // Back off: wait 1, 2, 4, then 8 intervals between tries.
+                let mut m = self.beats.misses.lock().unwrap();
+                let e = m.entry(host.id.clone()).or_insert((0, 0));
+                e.0 = e.0.saturating_add(1);
+                e.1 = (1u32 << e.0.min(4).saturating_sub(1)).min(8);
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Remove, VM power, and the smaller host operations.
+use ferrocenter_agent_client::wire::{LockdownMode, PowerAction, StandbyAction, VmPowerState};
+use serde_json::json;
+
+use super::add::validate_entity_name;
+use super::agent_fault;
+use super::connection::host_target;
+use super::sync::power_str;
+use crate::auth::{Caller, Privilege};
+use crate::inventory::{AdminState, ConnectionState, Host, HostState, VmRecord};
+use crate::model::EntityRef;
+use crate::tasks::{Task, TaskSpec};
+use crate::{Core, CoreError};
+
+/// ZStack's deleteMode: Permissive stops the VMs and aborts on any error; Enforcing always
+/// removes the host from the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveMode {
+    Permissive,
+    Enforcing,
+}
+
+fn require_connected(h: &Host) -> Result<(), CoreError> {
+    if h.connection_state != ConnectionState::Connected {
+        return Err(CoreError::invalid_state(format!(
+            "host {} is {}",
+            h.name,
+            h.connection_state.as_str()
+        )));
+    }
+    Ok(())
+}
+
+impl Core {
+    pub async fn remove_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        mode: RemoveMode,
+    ) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostInventoryRemoveHostFromCluster)?;
+        let host = self.host(host_id).await?;
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        self.tasks
+            .submit(
+                TaskSpec {
+                    kind: "host.remove".into(),
+                    target: Some(host_target(&host)),
+                    initiator: caller.user.clone(),
+                    description: format!("Remove host {}", host.name),
+                    cancelable: false,
+                    timeout: None,
+                },
+                move |_ctx| async move {
+                    let host = core.host(&host.id).await?;
+                    let cleanup = async {
+                        let agent = core.agent(&host).await?;
+                        for vm in agent.vms().await.map_err(|e| agent_fault(&host.name, e))? {
+                            if vm.power_state != VmPowerState::PoweredOff {
+                                agent
+                                    .power(&vm.uuid, PowerAction::Off)
+                                    .await
+                                    .map_err(|e| agent_fault(&host.name, e))?;
+                            }
+                        }
+                        let uuid = core.server_uuid().await?;
+                        agent
+                            .release_claim(&uuid)
+                            .await
+                            .map_err(|e| agent_fault(&host.name, e))
+                    }
+                    .await;
+                    if let Err(e) = cleanup {
+                        if mode == RemoveMode::Permissive {
+                            return Err(e);
+                        }
+                        tracing::warn!(host = %host.name, error = %e, "removing anyway (Enforcing)");
+                    }
+                    core.store.delete_host(&host.id).await?;
+                    core.agents.forget(&host.id);
+                    core.record_event(
+                        "HostRemovedEvent",
+                        "host",
+                        &host.id,
+                        &host.name,
+                        &user,
+                        format!("Removed host {}", host.name),
+                        json!({}),
+                    )
+                    .await;
+                    Ok(json!({"host": host.id}))
+                },
+            )
+            .await
+    }
+
+    /// Powers a VM on or off through its host. Power-on is refused while the host enters or is
+    /// in maintenance mode, and on a disabled host.
+    pub async fn power_vm(
+        &self,
+        caller: &Caller,
+        vm_id: &str,
+        action: PowerAction,
+    ) -> Result<VmRecord, CoreError> {
+        let privilege = match action {
+            PowerAction::On => Privilege::VirtualMachinePowerOn,
+            _ => Privilege::VirtualMachinePowerOff,
+        };
+        self.auth.authorize(caller, privilege)?;
+        let mut vm = self
+            .store
+            .get_vm(vm_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("VM", vm_id))?;
+        let host = self.host(&vm.host_id).await?;
+        require_connected(&host)?;
+        if action == PowerAction::On {
+            match host.state {
+                HostState::PreMaintenance | HostState::Maintenance => {
+                    return Err(CoreError::invalid_state(format!(
+                        "host {} is entering or in maintenance mode: VMs may not power on",
+                        host.name
+                    )))
+                }
+                HostState::Disabled => {
+                    return Err(CoreError::invalid_state(format!(
+                        "host {} is disabled",
+                        host.name
+                    )))
+                }
+                HostState::Enabled => {}
+            }
+        }
+        let agent = self.agent(&host).await?;
+        let v = agent
+            .power(&vm.uuid, action)
+            .await
+            .map_err(|e| agent_fault(&host.name, e))?;
+        vm.power_state = power_str(&v);
+        vm.data = serde_json::to_value(&v).unwrap_or(vm.data);
+        vm.last_op_at = self.clock.now();
+        self.store.update_vm(&vm).await?;
+        Ok(vm)
+    }
+
+    pub async fn rename_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        new_name: &str,
+    ) -> Result<Host, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigConnection)?;
+        validate_entity_name("newName", new_name)?;
+        let mut host = self.host(host_id).await?;
+        let taken = self
+            .store
+            .list_hosts(&crate::inventory::HostFilter {
+                datacenter_id: Some(host.datacenter_id.clone()),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .any(|h| h.id != host.id && h.name == new_name);
+        if taken {
+            return Err(CoreError::AlreadyExists {
+                what: "host".into(),
+                name: new_name.into(),
+            });
+        }
+        host.name = new_name.to_string();
+        host.last_op_at = self.clock.now();
+        self.store.update_host(&host).await?;
+        Ok(host)
+    }
+
+    /// Reboot or shutdown: refused unless the host is in maintenance mode or `force`.
+    pub async fn host_power(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        reboot: bool,
+        force: bool,
+    ) -> Result<Task, CoreError> {
+        self.auth.authorize(caller, Privilege::HostConfigPower)?;
+        let host = self.host(host_id).await?;
+        require_connected(&host)?;
+        if host.state != HostState::Maintenance && !force {
+            return Err(CoreError::invalid_state(format!(
+                "host {} is not in maintenance mode (use force)",
+                host.name
+            )));
+        }
+        let core = self.self_arc();
+        let what = if reboot { "Reboot" } else { "Shut down" };
+        self.tasks
+            .submit(
+                TaskSpec {
+                    kind: if reboot {
+                        "host.reboot"
+                    } else {
+                        "host.shutdown"
+                    }
+                    .into(),
+                    target: Some(host_target(&host)),
+                    initiator: caller.user.clone(),
+                    description: format!("{what} host {}", host.name),
+                    cancelable: false,
+                    timeout: None,
+                },
+                move |_ctx| async move {
+                    let agent = core.agent(&host).await?;
+                    // The agent applies its own maintenance rule; the server's was checked above.
+                    let r = if reboot {
+                        agent.reboot().await
+                    } else {
+                        agent.shutdown().await
+                    };
+                    r.map_err(|e| agent_fault(&host.name, e))?;
+                    core.agents.forget(&host.id);
+                    Ok(json!({"host": host.id}))
+                },
+            )
+            .await
+    }
+
+    pub async fn host_standby(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        down: bool,
+    ) -> Result<Host, CoreError> {
+        self.auth.authorize(caller, Privilege::HostConfigPower)?;
+        let mut host = self.host(host_id).await?;
+        require_connected(&host)?;
+        let agent = self.agent(&host).await?;
+        let action = if down {
+            StandbyAction::Down
+        } else {
+            StandbyAction::Up
+        };
+        let rt = agent
+            .standby(action)
+            .await
+            .map_err(|e| agent_fault(&host.name, e))?;
+        host.power_state = if down { "standBy" } else { "poweredOn" }.into();
+        host.runtime = serde_json::to_value(&rt).ok();
+        self.store.update_host(&host).await?;
+        Ok(host)
+    }
+
+    pub async fn host_lockdown(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        enter: bool,
+    ) -> Result<(), CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigConnection)?;
+        let host = self.host(host_id).await?;
+        require_connected(&host)?;
+        let agent = self.agent(&host).await?;
+        let mode = if enter {
+            LockdownMode::Normal
+        } else {
+            LockdownMode::Disabled
+        };
+        agent
+            .set_lockdown(mode)
+            .await
+            .map_err(|e| agent_fault(&host.name, e))?;
+        Ok(())
+    }
+
+    /// RetrieveHardwareUptime: seconds since the host booted.
+    pub async fn host_uptime(&self, caller: &Caller, host_id: &str) -> Result<u64, CoreError> {
+        self.auth.authorize(caller, Privilege::SystemRead)?;
+        let host = self.host(host_id).await?;
+        require_connected(&host)?;
+        let agent = self.agent(&host).await?;
+        Ok(agent
+            .uptime()
+            .await
+            .map_err(|e| agent_fault(&host.name, e))?
+            .uptime_secs)
+    }
+
+    /// QueryHostConnectionInfo: the host, its VMs, datastores and networks as last synced.
+    pub async fn host_connection_info(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+    ) -> Result<serde_json::Value, CoreError> {
+        self.auth.authorize(caller, Privilege::SystemRead)?;
+        let host = self.host(host_id).await?;
+        let vms = self.store.list_vms(Some(&host.id)).await?;
+        let ds = self.store.datastores_of_host(&host.id).await?;
+        let nets = self.store.networks_of_host(&host.id).await?;
+        Ok(json!({
+            "host": host.id,
+            "name": host.name,
+            "connectionState": host.connection_state.as_str(),
+            "serverIp": self.config.hosts.server_address,
+            "inDasCluster": false,
+            "vm": vms.iter().map(|v| json!({"name": v.name, "uuid": v.uuid, "powerState": v.power_state})).collect::<Vec<_>>(),
+            "datastore": ds.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            "network": nets.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// ZStack's enable/disable: a disabled host takes no new VMs and powers none on.
+    pub async fn set_host_admin_state(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        state: AdminState,
+    ) -> Result<Host, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigMaintenance)?;
+        let mut host = self.host(host_id).await?;
+        match (host.state, state) {
+            (HostState::PreMaintenance | HostState::Maintenance, _) => {
+                return Err(CoreError::invalid_state(format!(
+                    "host {} is in maintenance; exit it first",
+                    host.name
+                )))
+            }
+            (_, AdminState::Enabled) => host.state = HostState::Enabled,
+            (_, AdminState::Disabled) => host.state = HostState::Disabled,
+        }
+        host.last_op_at = self.clock.now();
+        self.store.update_host(&host).await?;
+        Ok(host)
+    }
+
+    pub fn host_queue(&self, host: &Host) -> EntityRef {
+        host_target(host)
+    }
+}

@@ -1,0 +1,123 @@
+//! Bringing the inventory in line with what a host reports: its datastores, networks and VMs.
+use std::collections::HashMap;
+
+use ferrocenter_agent_client::wire::{HostFacts, Vm};
+
+use crate::inventory::{Datastore, Host, Network, VmRecord};
+use crate::model::new_uuid;
+use crate::{Core, CoreError};
+
+pub(crate) fn power_str(vm: &Vm) -> String {
+    serde_json::to_value(vm.power_state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl Core {
+    /// Registers (or refreshes) the host's datastores and networks in its datacenter.
+    pub(crate) async fn sync_storage_and_networks(
+        &self,
+        host: &Host,
+        facts: &HostFacts,
+    ) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let mut ds_ids = Vec::new();
+        for d in &facts.datastores {
+            let seq = self.store.next_sequence("datastore").await?;
+            let ds = self
+                .store
+                .upsert_datastore(&Datastore {
+                    id: new_uuid(),
+                    moid: format!("datastore-{seq}"),
+                    datacenter_id: host.datacenter_id.clone(),
+                    name: d.name.clone(),
+                    url: d.url.clone(),
+                    kind: d.kind.clone(),
+                    capacity_bytes: d.capacity_bytes,
+                    free_bytes: d.free_bytes,
+                    created_at: now,
+                    last_op_at: now,
+                })
+                .await?;
+            ds_ids.push(ds.id);
+        }
+        self.store.set_host_datastores(&host.id, &ds_ids).await?;
+        let mut net_ids = Vec::new();
+        for n in &facts.networks {
+            let seq = self.store.next_sequence("network").await?;
+            let net = self
+                .store
+                .upsert_network(&Network {
+                    id: new_uuid(),
+                    moid: format!("network-{seq}"),
+                    datacenter_id: host.datacenter_id.clone(),
+                    name: n.name.clone(),
+                    kind: n.kind.clone(),
+                    vlan: n.vlan,
+                    created_at: now,
+                    last_op_at: now,
+                })
+                .await?;
+            net_ids.push(net.id);
+        }
+        self.store.set_host_networks(&host.id, &net_ids).await?;
+        Ok(())
+    }
+
+    /// Makes the VM records of `host` match the agent's list: new VMs are registered, known
+    /// ones refreshed (a VM that moved here keeps its id and moId), vanished ones removed.
+    pub(crate) async fn sync_vms(&self, host: &Host, vms: &[Vm]) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let mut known: HashMap<String, VmRecord> = self
+            .store
+            .list_vms(Some(&host.id))
+            .await?
+            .into_iter()
+            .map(|v| (v.uuid.clone(), v))
+            .collect();
+        for vm in vms {
+            let data = serde_json::to_value(vm).map_err(|e| CoreError::internal(e.to_string()))?;
+            let existing = match known.remove(&vm.uuid) {
+                Some(r) => Some(r),
+                None => self.store.find_vm_by_uuid(&vm.uuid).await?,
+            };
+            match existing {
+                Some(mut r) => {
+                    r.host_id = host.id.clone();
+                    r.name = vm.name.clone();
+                    r.power_state = power_str(vm);
+                    r.vcpus = vm.vcpus;
+                    r.memory_bytes = vm.memory_bytes;
+                    r.guest_os_id = vm.guest_os_id.clone();
+                    r.data = data;
+                    r.last_op_at = now;
+                    self.store.update_vm(&r).await?;
+                }
+                None => {
+                    let seq = self.store.next_sequence("vm").await?;
+                    self.store
+                        .insert_vm(&VmRecord {
+                            id: new_uuid(),
+                            moid: format!("vm-{seq}"),
+                            host_id: host.id.clone(),
+                            uuid: vm.uuid.clone(),
+                            name: vm.name.clone(),
+                            power_state: power_str(vm),
+                            vcpus: vm.vcpus,
+                            memory_bytes: vm.memory_bytes,
+                            guest_os_id: vm.guest_os_id.clone(),
+                            data,
+                            created_at: now,
+                            last_op_at: now,
+                        })
+                        .await?;
+                }
+            }
+        }
+        for gone in known.into_values() {
+            self.store.delete_vm(&gone.id).await?;
+        }
+        Ok(())
+    }
+}

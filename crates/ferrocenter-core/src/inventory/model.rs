@@ -1,0 +1,261 @@
+//! Inventory entities as the core keeps them. Every entity has an internal id (32 hex, also its
+//! ZStack uuid), a vim moId, a name, and creation and last-operation times.
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datacenter {
+    pub id: String,
+    pub moid: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}
+
+/// DRS-like placement automation of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AutomationLevel {
+    Manual,
+    PartiallyAutomated,
+    FullyAutomated,
+}
+
+impl AutomationLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutomationLevel::Manual => "manual",
+            AutomationLevel::PartiallyAutomated => "partiallyAutomated",
+            AutomationLevel::FullyAutomated => "fullyAutomated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "manual" => Some(AutomationLevel::Manual),
+            "partiallyAutomated" => Some(AutomationLevel::PartiallyAutomated),
+            "fullyAutomated" => Some(AutomationLevel::FullyAutomated),
+            _ => None,
+        }
+    }
+}
+
+/// ZStack's Enabled/Disabled state of zones, clusters and hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminState {
+    Enabled,
+    Disabled,
+}
+
+impl AdminState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminState::Enabled => "Enabled",
+            AdminState::Disabled => "Disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Enabled" => Some(AdminState::Enabled),
+            "Disabled" => Some(AdminState::Disabled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub id: String,
+    pub moid: String,
+    pub datacenter_id: String,
+    pub name: String,
+    pub description: String,
+    pub automation_level: AutomationLevel,
+    pub hypervisor_type: String,
+    pub state: AdminState,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}
+
+/// vim's HostSystemConnectionState, plus `connecting` while an add or reconnect runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConnectionState {
+    Connecting,
+    Connected,
+    NotResponding,
+    Disconnected,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::NotResponding => "notResponding",
+            ConnectionState::Disconnected => "disconnected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "connecting" => Some(ConnectionState::Connecting),
+            "connected" => Some(ConnectionState::Connected),
+            "notResponding" => Some(ConnectionState::NotResponding),
+            "disconnected" => Some(ConnectionState::Disconnected),
+            _ => None,
+        }
+    }
+}
+
+/// The operator-driven state of a host (ZStack's Enabled/Disabled/PreMaintenance/Maintenance;
+/// vim's inMaintenanceMode is `Maintenance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostState {
+    Enabled,
+    Disabled,
+    PreMaintenance,
+    Maintenance,
+}
+
+impl HostState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostState::Enabled => "Enabled",
+            HostState::Disabled => "Disabled",
+            HostState::PreMaintenance => "PreMaintenance",
+            HostState::Maintenance => "Maintenance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Enabled" => Some(HostState::Enabled),
+            "Disabled" => Some(HostState::Disabled),
+            "PreMaintenance" => Some(HostState::PreMaintenance),
+            "Maintenance" => Some(HostState::Maintenance),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub id: String,
+    pub moid: String,
+    pub datacenter_id: String,
+    /// None for a standalone host (vim ComputeResource).
+    pub cluster_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// Where the agent answers: host name or IP, and port.
+    pub address: String,
+    pub port: u16,
+    /// SHA-256 thumbprint of the agent's certificate, canonical form.
+    pub thumbprint: String,
+    /// The service account the server created on the agent.
+    pub agent_user: String,
+    /// Its password, sealed with the server's secret key (never stored in clear).
+    pub agent_secret: String,
+    pub connection_state: ConnectionState,
+    pub state: HostState,
+    /// The state to return to when entering maintenance fails or is cancelled.
+    pub previous_state: Option<HostState>,
+    /// `poweredOn`, `standBy`, `poweredOff` or `unknown`.
+    pub power_state: String,
+    /// The agent's facts (wire HostFacts) as last read.
+    pub facts: Option<serde_json::Value>,
+    /// The agent's runtime (wire Runtime) as last read.
+    pub runtime: Option<serde_json::Value>,
+    pub management_ip: Option<String>,
+    pub ssh_port: Option<u16>,
+    pub tags: Vec<String>,
+    pub system_tags: Vec<String>,
+    /// Event cursor on the agent.
+    pub event_cursor: u64,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmRecord {
+    pub id: String,
+    pub moid: String,
+    pub host_id: String,
+    /// The VM's own uuid (as the agent knows it).
+    pub uuid: String,
+    pub name: String,
+    /// `poweredOn`, `poweredOff`, `suspended`.
+    pub power_state: String,
+    pub vcpus: u32,
+    pub memory_bytes: u64,
+    pub guest_os_id: String,
+    /// The agent's full view of the VM (wire Vm).
+    pub data: serde_json::Value,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datastore {
+    pub id: String,
+    pub moid: String,
+    pub datacenter_id: String,
+    pub name: String,
+    pub url: String,
+    pub kind: String,
+    pub capacity_bytes: u64,
+    pub free_bytes: u64,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    pub id: String,
+    pub moid: String,
+    pub datacenter_id: String,
+    pub name: String,
+    pub kind: String,
+    pub vlan: Option<u16>,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}
+
+/// One entry of the persisted event log (vim Event types: HostConnectedEvent, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Assigned by the store, increasing.
+    pub seq: i64,
+    pub time: OffsetDateTime,
+    /// The vim event type name.
+    pub kind: String,
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub entity_name: String,
+    pub user: String,
+    pub message: String,
+    pub data: serde_json::Value,
+}
+
+/// Which hosts a listing returns. Unset fields mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct HostFilter {
+    pub datacenter_id: Option<String>,
+    pub cluster_id: Option<String>,
+    pub connection_state: Option<ConnectionState>,
+    /// Ordered by moId number; paging.
+    pub offset: u64,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub entity_id: Option<String>,
+    pub kind: Option<String>,
+    /// Only events with a larger seq.
+    pub after_seq: Option<i64>,
+    pub limit: Option<u32>,
+}

@@ -1,0 +1,88 @@
+//! Licensing: a capacity in CPU packages; without a license key the server runs in evaluation
+//! mode, unlimited for a number of days from the first start.
+use std::time::Duration;
+
+use crate::inventory::{ConnectionState, HostFilter};
+use crate::{from_millis, to_millis, Core, CoreError};
+
+#[derive(Debug, Clone)]
+pub struct LicenseConfig {
+    /// Licensed CPU packages; None means evaluation mode.
+    pub cpu_capacity: Option<u32>,
+    pub evaluation: Duration,
+}
+
+impl Default for LicenseConfig {
+    fn default() -> Self {
+        LicenseConfig {
+            cpu_capacity: None,
+            evaluation: Duration::from_secs(60 * 24 * 3600),
+        }
+    }
+}
+
+const EVALUATION_START: &str = "license.evaluation_start";
+
+fn cpu_packages(facts: &Option<serde_json::Value>) -> u32 {
+    facts
+        .as_ref()
+        .and_then(|f| f.pointer("/hardware/cpu_packages"))
+        .and_then(|v| v.as_u64())
+        .unwrap_or(1) as u32
+}
+
+impl Core {
+    /// Checks that a host with `packages` CPU packages fits, besides the connected hosts other
+    /// than `except_host`.
+    pub async fn check_licenses(
+        &self,
+        packages: u32,
+        except_host: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        match self.config.licensing.cpu_capacity {
+            None => {
+                self.store
+                    .put_setting_if_absent(EVALUATION_START, &to_millis(now).to_string())
+                    .await?;
+                let start = self
+                    .store
+                    .get_setting(EVALUATION_START)
+                    .await?
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .map(from_millis)
+                    .unwrap_or(now);
+                if now - start > self.config.licensing.evaluation {
+                    return Err(CoreError::NotEnoughLicenses {
+                        message: "the evaluation period has ended and no license is installed"
+                            .into(),
+                    });
+                }
+                Ok(())
+            }
+            Some(capacity) => {
+                let hosts = self
+                    .store
+                    .list_hosts(&HostFilter {
+                        connection_state: Some(ConnectionState::Connected),
+                        ..Default::default()
+                    })
+                    .await?;
+                let used: u32 = hosts
+                    .iter()
+                    .filter(|h| Some(h.id.as_str()) != except_host)
+                    .map(|h| cpu_packages(&h.facts))
+                    .sum();
+                if used + packages > capacity {
+                    return Err(CoreError::NotEnoughLicenses {
+                        message: format!(
+                            "{packages} CPU packages requested, {} of {capacity} licensed packages free",
+                            capacity.saturating_sub(used)
+                        ),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
