@@ -46,6 +46,7 @@ pub struct Server {
     pub generated_password: Option<String>,
     listeners: Listeners,
     sweeper: tokio::task::JoinHandle<()>,
+    background: tokio_util::sync::CancellationToken,
     grace: Duration,
 }
 
@@ -100,6 +101,7 @@ impl Server {
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;
+        core.recover_hosts().await.map_err(StartError::Recover)?;
         let generated_password = first_start(&core, cfg).await?;
 
         let listeners = ferrocenter_api::start(
@@ -123,6 +125,8 @@ impl Server {
                 sweep_core.auth.sweep_sessions();
             }
         });
+        let background = tokio_util::sync::CancellationToken::new();
+        core.start_heartbeats(background.clone());
         Ok(Server {
             core,
             addrs: listeners.addrs,
@@ -130,6 +134,7 @@ impl Server {
             generated_password,
             listeners,
             sweeper,
+            background,
             grace: cfg.shutdown_grace,
         })
     }
@@ -157,6 +162,7 @@ impl Server {
     pub async fn stop(self) {
         info!(grace_s = self.grace.as_secs(), "shutting down");
         self.sweeper.abort();
+        self.background.cancel();
         let (_, ()) = tokio::join!(
             self.listeners.shutdown(self.grace),
             self.core.tasks.shutdown(self.grace)

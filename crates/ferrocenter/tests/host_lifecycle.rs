@@ -613,3 +613,93 @@ async fn remove_permissive_and_enforcing() {
     assert!(e.fleet.agent(1).current_claim().is_none());
     assert_eq!(host_count(&e).await, 0);
 }
+
+#[tokio::test]
+async fn heartbeats_mark_not_responding_and_reconnect_when_the_host_returns() {
+    let e = env(2, 1).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let a = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let b = add(&e, spec(&e, 1, &c)).await.unwrap();
+    let state = |id: String| {
+        let core = e.core.clone();
+        async move {
+            core.store
+                .get_host(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .connection_state
+        }
+    };
+    // Three missed heartbeats make a host notResponding.
+    fault(&e, 0, json!({"fault": "refuse_tls", "enabled": true})).await;
+    fault(&e, 0, json!({"fault": "stop_answering", "enabled": true})).await;
+    for _ in 0..3 {
+        e.core.heartbeat_round().await;
+    }
+    assert_eq!(state(a.clone()).await, ConnectionState::NotResponding);
+    assert_eq!(state(b.clone()).await, ConnectionState::Connected);
+    // It answers again: the next rounds reconnect it without an operator.
+    fault(&e, 0, json!({"fault": "clear"})).await;
+    for _ in 0..4 {
+        e.core.heartbeat_round().await;
+        if state(a.clone()).await == ConnectionState::Connected {
+            break;
+        }
+    }
+    assert_eq!(state(a.clone()).await, ConnectionState::Connected);
+    // VM power changes made on the host reach the inventory through the event cursor.
+    let vm = e.core.store.list_vms(Some(&b)).await.unwrap().remove(0);
+    let action = if vm.power_state == "poweredOn" {
+        PowerAction::Off
+    } else {
+        PowerAction::On
+    };
+    e.fleet.agent(1).power(&vm.uuid, action).unwrap();
+    e.core.heartbeat_round().await;
+    let after = e.core.store.get_vm(&vm.id).await.unwrap().unwrap();
+    assert_ne!(after.power_state, vm.power_state);
+    let kinds: Vec<String> = e
+        .core
+        .store
+        .list_events(&EventFilter {
+            entity_id: Some(a.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|ev| ev.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"HostNotRespondingEvent".to_string()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_add_cut_short_by_a_restart_leaves_no_host() {
+    let e = env(1, 1).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let id = add(&e, spec(&e, 0, &c)).await.unwrap();
+    // Make the stored host look like an add that never finished, and one like a reconnect.
+    let mut h = e.core.store.get_host(&id).await.unwrap().unwrap();
+    h.connection_state = ConnectionState::Connecting;
+    e.core.store.update_host(&h).await.unwrap();
+    assert_eq!(e.core.recover_hosts().await.unwrap(), (0, 1));
+    assert_eq!(
+        e.core
+            .store
+            .get_host(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connection_state,
+        ConnectionState::Disconnected
+    );
+    h.runtime = None;
+    e.core.store.update_host(&h).await.unwrap();
+    assert_eq!(e.core.recover_hosts().await.unwrap(), (1, 0));
+    assert!(e.core.store.get_host(&id).await.unwrap().is_none());
+    assert!(e.core.store.list_vms(Some(&id)).await.unwrap().is_empty());
+}

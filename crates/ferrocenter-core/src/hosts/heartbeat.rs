@@ -269,3 +269,36 @@ impl Core {
         }
     }
 }
+
+impl Core {
+    /// At start: a host left `connecting` by a killed process is either an add that never
+    /// finished (no runtime read yet), which is removed so it is absent rather than half-added,
+    /// or a reconnect, which leaves it disconnected.
+    pub async fn recover_hosts(&self) -> Result<(usize, usize), CoreError> {
+        let stuck = self
+            .store
+            .list_hosts(&HostFilter {
+                connection_state: Some(ConnectionState::Connecting),
+                ..Default::default()
+            })
+            .await?;
+        let (mut removed, mut disconnected) = (0, 0);
+        for mut h in stuck {
+            if h.runtime.is_none() {
+                self.store.delete_host(&h.id).await?;
+                removed += 1;
+            } else {
+                h.connection_state = ConnectionState::Disconnected;
+                self.store.update_host(&h).await?;
+                disconnected += 1;
+            }
+        }
+        if removed + disconnected > 0 {
+            warn!(
+                removed,
+                disconnected, "recovered hosts left connecting by the previous process"
+            );
+        }
+        Ok((removed, disconnected))
+    }
+}
