@@ -501,13 +501,17 @@ impl AgentClient {
         .await
     }
 
-    pub async fn reboot(&self) -> Result<(), AgentError> {
-        self.call::<(), ()>(Method::POST, "/host/reboot", None, Auth::Session, None)
+    /// Refused unless the host is in maintenance mode or `force`.
+    pub async fn reboot(&self, force: bool) -> Result<(), AgentError> {
+        let path = format!("/host/reboot?force={force}");
+        self.call::<(), ()>(Method::POST, &path, None, Auth::Session, None)
             .await
     }
 
-    pub async fn shutdown(&self) -> Result<(), AgentError> {
-        self.call::<(), ()>(Method::POST, "/host/shutdown", None, Auth::Session, None)
+    /// Refused unless the host is in maintenance mode or `force`.
+    pub async fn shutdown(&self, force: bool) -> Result<(), AgentError> {
+        let path = format!("/host/shutdown?force={force}");
+        self.call::<(), ()>(Method::POST, &path, None, Auth::Session, None)
             .await
     }
 

@@ -268,11 +268,11 @@ async fn facts_runtime_and_host_operations() {
     assert!(up.uptime_secs >= 3600);
 
     // Reboot needs maintenance mode; in it, the host goes away and comes back with VMs off.
-    let e = s.reboot().await.unwrap_err();
+    let e = s.reboot(false).await.unwrap_err();
     assert_eq!(api_code(&e), Some(ErrorCode::InvalidState));
     let boot = s.uptime().await.unwrap().boot_time;
     s.set_maintenance(true).await.unwrap();
-    s.reboot().await.unwrap();
+    s.reboot(false).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(matches!(s.runtime().await, Err(AgentError::NoHost { .. })));
     tokio::time::sleep(Duration::from_millis(900)).await;
@@ -313,7 +313,7 @@ async fn facts_runtime_and_host_operations() {
 
     // Shutdown (in maintenance) makes the host unreachable until it is powered on.
     s.set_maintenance(true).await.unwrap();
-    s.shutdown().await.unwrap();
+    s.shutdown(false).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(matches!(s.runtime().await, Err(AgentError::NoHost { .. })));
     fault(&f, 0, json!({"fault": "power_on"})).await;

@@ -703,3 +703,159 @@ async fn an_add_cut_short_by_a_restart_leaves_no_host() {
     assert!(e.core.store.get_host(&id).await.unwrap().is_none());
     assert!(e.core.store.list_vms(Some(&id)).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn standalone_hosts_and_the_smaller_operations() {
+    let e = env(1, 2).await;
+    let dc = e
+        .core
+        .create_datacenter(&e.admin, "dc-standalone", "")
+        .await
+        .unwrap();
+    // Names are unique and validated.
+    assert!(matches!(
+        e.core
+            .create_datacenter(&e.admin, "dc-standalone", "")
+            .await,
+        Err(CoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        e.core.create_datacenter(&e.admin, "bad/name", "").await,
+        Err(CoreError::InvalidArgument { .. })
+    ));
+    let mut s = spec(&e, 0, "");
+    s.cluster_id = None;
+    s.datacenter_id = Some(dc.id.clone());
+    s.name = Some("kvm-a".into());
+    s.description = Some("rack 4".into());
+    s.ssh_port = Some(22);
+    s.tags = vec!["gold".into()];
+    s.system_tags = vec!["pageTableExtensionDisabled".into()];
+    let id = add(&e, s).await.unwrap();
+    let h = e.core.store.get_host(&id).await.unwrap().unwrap();
+    assert_eq!(h.cluster_id, None);
+    assert_eq!(
+        (h.name.as_str(), h.description.as_str(), h.ssh_port),
+        ("kvm-a", "rack 4", Some(22))
+    );
+    assert_eq!(
+        h.system_tags,
+        vec!["pageTableExtensionDisabled".to_string()]
+    );
+
+    // Capacity follows the VMs' power state.
+    let cap = e.core.host_capacity(&h).await.unwrap();
+    assert_eq!(cap.total_cpu_capacity, cap.cpu_num * 10);
+    let vm = e.core.store.list_vms(Some(&id)).await.unwrap().remove(0);
+    if vm.power_state != "poweredOn" {
+        e.core
+            .power_vm(&e.admin, &vm.id, PowerAction::On)
+            .await
+            .unwrap();
+    }
+    let on = e.core.host_capacity(&h).await.unwrap();
+    e.core
+        .power_vm(&e.admin, &vm.id, PowerAction::Off)
+        .await
+        .unwrap();
+    let off = e.core.host_capacity(&h).await.unwrap();
+    assert_eq!(
+        off.available_memory_bytes - on.available_memory_bytes,
+        vm.memory_bytes
+    );
+    assert_eq!(
+        off.available_cpu_capacity - on.available_cpu_capacity,
+        vm.vcpus as u64
+    );
+
+    // Rename, uptime, connection info, lockdown, disable/enable, standby.
+    assert_eq!(
+        e.core
+            .rename_host(&e.admin, &id, "kvm-b")
+            .await
+            .unwrap()
+            .name,
+        "kvm-b"
+    );
+    assert!(matches!(
+        e.core.rename_host(&e.admin, &id, "").await,
+        Err(CoreError::InvalidArgument { .. })
+    ));
+    assert!(e.core.host_uptime(&e.admin, &id).await.unwrap() >= 3600);
+    let info = e.core.host_connection_info(&e.admin, &id).await.unwrap();
+    assert_eq!(info["vm"].as_array().unwrap().len(), 2);
+    assert_eq!(info["datastore"].as_array().unwrap().len(), 2);
+    e.core.host_lockdown(&e.admin, &id, true).await.unwrap();
+    assert_eq!(
+        e.fleet.agent(0).runtime().lockdown,
+        ferrocenter_agent_client::wire::LockdownMode::Normal
+    );
+    e.core.host_lockdown(&e.admin, &id, false).await.unwrap();
+    e.core
+        .set_host_admin_state(
+            &e.admin,
+            &id,
+            ferrocenter_core::inventory::AdminState::Disabled,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        e.core.power_vm(&e.admin, &vm.id, PowerAction::On).await,
+        Err(CoreError::InvalidState { .. })
+    ));
+    e.core
+        .set_host_admin_state(
+            &e.admin,
+            &id,
+            ferrocenter_core::inventory::AdminState::Enabled,
+        )
+        .await
+        .unwrap();
+    for v in e.core.store.list_vms(Some(&id)).await.unwrap() {
+        if v.power_state == "poweredOn" {
+            e.core
+                .power_vm(&e.admin, &v.id, PowerAction::Off)
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        e.core
+            .host_standby(&e.admin, &id, true)
+            .await
+            .unwrap()
+            .power_state,
+        "standBy"
+    );
+    assert_eq!(
+        e.core
+            .host_standby(&e.admin, &id, false)
+            .await
+            .unwrap()
+            .power_state,
+        "poweredOn"
+    );
+
+    // Reboot and shutdown need maintenance mode unless forced.
+    assert!(matches!(
+        e.core.host_power(&e.admin, &id, true, false).await,
+        Err(CoreError::InvalidState { .. })
+    ));
+    let t = e.core.host_power(&e.admin, &id, true, true).await.unwrap();
+    let t = wait(&e.core, &t).await;
+    assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+
+    // Operators may look but not change.
+    let op = Caller {
+        role: Role::Operator,
+        ..admin()
+    };
+    assert!(matches!(
+        e.core.rename_host(&op, &id, "x").await,
+        Err(CoreError::NoPermission { .. })
+    ));
+    assert!(matches!(
+        e.core.enter_maintenance(&op, &id, 0, false).await,
+        Err(CoreError::NoPermission { .. })
+    ));
+}

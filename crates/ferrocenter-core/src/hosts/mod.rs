@@ -1,6 +1,7 @@
 //! Host flows: add, disconnect, reconnect, maintenance with evacuation, remove, and the host
 //! operations; each long one is a task written as ordered steps with undo.
 mod add;
+mod capacity;
 mod connection;
 pub(crate) mod heartbeat;
 mod maintenance;
@@ -9,6 +10,7 @@ mod sync;
 
 pub(crate) use add::validate_entity_name as validate_name;
 pub use add::AddHostSpec;
+pub use capacity::Capacity;
 pub use connection::ReconnectSpec;
 pub use ops::RemoveMode;
 

@@ -214,9 +214,9 @@ impl Core {
                     let agent = core.agent(&host).await?;
                     // The agent applies its own maintenance rule; the server's was checked above.
                     let r = if reboot {
-                        agent.reboot().await
+                        agent.reboot(force).await
                     } else {
-                        agent.shutdown().await
+                        agent.shutdown(force).await
                     };
                     r.map_err(|e| agent_fault(&host.name, e))?;
                     core.agents.forget(&host.id);
