@@ -65,6 +65,18 @@ pub struct ServeArgs {
     /// Log filter, e.g. info or debug,sqlx=warn [default: info].
     #[arg(long, env = "FERROCENTER_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
+    /// Seconds between heartbeats to each connected host [default: 60].
+    #[arg(long, env = "FERROCENTER_HEARTBEAT_INTERVAL_SECS", value_name = "S")]
+    pub heartbeat_interval_secs: Option<String>,
+    /// Concurrent migrations out of a host being evacuated [default: 8].
+    #[arg(long, env = "FERROCENTER_MAX_MIGRATIONS_PER_HOST", value_name = "N")]
+    pub max_migrations_per_host: Option<String>,
+    /// ZStack's CPU overcommit ratio: available CPUs are cpuNum × this [default: 10].
+    #[arg(long, env = "FERROCENTER_CPU_OVERCOMMIT_RATIO", value_name = "N")]
+    pub cpu_overcommit_ratio: Option<String>,
+    /// Licensed CPU packages; unset means evaluation mode (unlimited for 60 days).
+    #[arg(long, env = "FERROCENTER_LICENSE_CPU_PACKAGES", value_name = "N")]
+    pub license_cpu_packages: Option<String>,
     /// Serve ferrocenter's diagnostic operations (a sleep task) [default: false].
     #[arg(long, env = "FERROCENTER_ENABLE_DIAGNOSTICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_diagnostics: Option<String>,
@@ -89,6 +101,10 @@ struct FileConfig {
     max_body_bytes: Option<u64>,
     log_level: Option<String>,
     enable_diagnostics: Option<bool>,
+    heartbeat_interval_secs: Option<u64>,
+    max_migrations_per_host: Option<u64>,
+    cpu_overcommit_ratio: Option<u64>,
+    license_cpu_packages: Option<u64>,
 }
 
 /// A resolved, validated configuration.
@@ -110,6 +126,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub log_level: String,
     pub enable_diagnostics: bool,
+    pub heartbeat_interval: Duration,
+    pub max_migrations_per_host: usize,
+    pub cpu_overcommit_ratio: u32,
+    pub license_cpu_packages: Option<u32>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -329,6 +349,36 @@ impl ServeArgs {
             Some(v) => boolean("enable_diagnostics", v)?,
             None => file.enable_diagnostics.unwrap_or(false),
         };
+        let heartbeat_interval = secs(
+            "heartbeat_interval_secs",
+            pick_num!(heartbeat_interval_secs, u64, 60),
+            1,
+            3600,
+        )?;
+        let max_migrations_per_host = pick_num!(max_migrations_per_host, u64, 8);
+        if !(1..=64).contains(&max_migrations_per_host) {
+            return Err(invalid(
+                "max_migrations_per_host",
+                format!("{max_migrations_per_host} is outside 1..=64"),
+            ));
+        }
+        let cpu_overcommit_ratio = pick_num!(cpu_overcommit_ratio, u64, 10);
+        if !(1..=100).contains(&cpu_overcommit_ratio) {
+            return Err(invalid(
+                "cpu_overcommit_ratio",
+                format!("{cpu_overcommit_ratio} is outside 1..=100"),
+            ));
+        }
+        let license_cpu_packages = match &self.license_cpu_packages {
+            Some(v) => Some(number::<u64>("license_cpu_packages", v)?),
+            None => file.license_cpu_packages,
+        };
+        if license_cpu_packages.is_some_and(|n| n == 0 || n > 1_000_000) {
+            return Err(invalid(
+                "license_cpu_packages",
+                "must be between 1 and 1000000",
+            ));
+        }
         Ok(ServeConfig {
             data_dir,
             listen,
@@ -345,6 +395,10 @@ impl ServeArgs {
             max_body_bytes: max_body_bytes as usize,
             log_level,
             enable_diagnostics,
+            heartbeat_interval,
+            max_migrations_per_host: max_migrations_per_host as usize,
+            cpu_overcommit_ratio: cpu_overcommit_ratio as u32,
+            license_cpu_packages: license_cpu_packages.map(|n| n as u32),
         })
     }
 }

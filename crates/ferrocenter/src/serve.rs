@@ -10,6 +10,7 @@ use ferrocenter_core::auth::{
     generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
 };
 use ferrocenter_core::hosts::HostsConfig;
+use ferrocenter_core::licensing::LicenseConfig;
 use ferrocenter_core::ports::SystemClock;
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
@@ -94,7 +95,14 @@ impl Server {
                 },
                 hosts: HostsConfig {
                     server_address: cfg.listen.ip().to_string(),
+                    heartbeat_interval: cfg.heartbeat_interval,
+                    max_migrations_per_host: cfg.max_migrations_per_host,
+                    cpu_overcommit_ratio: cfg.cpu_overcommit_ratio,
                     ..HostsConfig::default()
+                },
+                licensing: LicenseConfig {
+                    cpu_capacity: cfg.license_cpu_packages,
+                    ..LicenseConfig::default()
                 },
                 secret_key: load_or_create_key(&cfg.data_dir)?,
                 ..CoreConfig::default()
