@@ -1,7 +1,6 @@
 //! Adding a host (vim AddHost_Task / AddStandaloneHost_Task, ZStack AddKVMHost).
 use std::net::IpAddr;
 
-use ferrocenter_agent_client::normalize_thumbprint;
 use ferrocenter_agent_client::wire::{ClaimRequest, LockdownMode};
 use rand::RngCore;
 use serde_json::json;
@@ -63,6 +62,18 @@ pub(crate) fn validate_host_name(field: &str, h: &str) -> Result<(), CoreError> 
             field,
             "must be an IP address or a DNS name",
         ))
+    }
+}
+
+/// An optional thumbprint in any common spelling, in canonical form; empty means none.
+pub(crate) fn parse_thumbprint(field: &str, t: Option<&str>) -> Result<Option<String>, CoreError> {
+    match t {
+        Some(t) if !t.is_empty() => ferrocenter_agent_client::normalize_thumbprint(t)
+            .map(Some)
+            .ok_or_else(|| {
+                CoreError::invalid(field, "must be a SHA-256 thumbprint (32 hex bytes)")
+            }),
+        _ => Ok(None),
     }
 }
 
@@ -139,15 +150,7 @@ impl Core {
         if spec.password.is_empty() {
             return Err(CoreError::invalid("password", "is required"));
         }
-        let thumbprint = match &spec.ssl_thumbprint {
-            Some(t) if !t.is_empty() => Some(normalize_thumbprint(t).ok_or_else(|| {
-                CoreError::invalid(
-                    "sslThumbprint",
-                    "must be a SHA-256 thumbprint (32 hex bytes)",
-                )
-            })?),
-            _ => None,
-        };
+        let thumbprint = parse_thumbprint("sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if let Some(a) = &spec.vim_account_name {
             crate::auth::validate_account_name("vimAccountName", a)?;
         }

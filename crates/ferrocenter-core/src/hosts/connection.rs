@@ -1,9 +1,8 @@
 //! Disconnect and reconnect (seeds/000).
-use ferrocenter_agent_client::normalize_thumbprint;
 use ferrocenter_agent_client::wire::ClaimRequest;
 use serde_json::json;
 
-use super::add::validate_host_name;
+use super::add::{parse_thumbprint, validate_host_name};
 use super::agent_fault;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
@@ -95,15 +94,7 @@ impl Core {
                 "must be between 1 and 65535",
             ));
         }
-        let thumbprint = match &spec.ssl_thumbprint {
-            Some(t) if !t.is_empty() => Some(normalize_thumbprint(t).ok_or_else(|| {
-                CoreError::invalid(
-                    "cnxSpec.sslThumbprint",
-                    "must be a SHA-256 thumbprint (32 hex bytes)",
-                )
-            })?),
-            _ => None,
-        };
+        let thumbprint = parse_thumbprint("cnxSpec.sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if spec.user_name.is_some() != spec.password.is_some() {
             return Err(CoreError::invalid(
                 "cnxSpec.password",
