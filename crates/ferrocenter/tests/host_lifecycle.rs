@@ -859,3 +859,63 @@ async fn standalone_hosts_and_the_smaller_operations() {
         Err(CoreError::NoPermission { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_destination_dying_mid_evacuation_loses_no_vm() {
+    let e = env(3, 0).await;
+    let c = cluster(&e, AutomationLevel::FullyAutomated).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(add(&e, spec(&e, i, &c)).await.unwrap());
+    }
+    let src = e.fleet.agent(0);
+    for i in 0..16 {
+        src.create_vm(ferrocenter_agent_client::wire::VmSpec {
+            uuid: None,
+            name: format!("big-{i:02}"),
+            vcpus: 2,
+            // 8 GiB at 64 GiB/s: each copy takes 125 ms, long enough to be cut.
+            memory_bytes: 8 << 30,
+            guest_os_id: "debian12_64Guest".into(),
+            disks: vec![],
+            nics: vec![],
+            power_on: true,
+        })
+        .unwrap();
+    }
+    let t = e
+        .core
+        .enter_maintenance(&e.admin, &ids[0], 30, false)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    fault(&e, 1, json!({"fault": "stop_answering", "enabled": true})).await;
+    let t = wait(&e.core, &t).await;
+    fault(&e, 1, json!({"fault": "clear"})).await;
+    // Once the destination answers again, every migration it was part of resolves.
+    for _ in 0..100 {
+        if src.vms().iter().all(|v| v.migrating_to.is_none()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut seen = std::collections::HashMap::new();
+    for i in 0..3 {
+        for v in e.fleet.agent(i).vms() {
+            assert!(v.migrating_to.is_none());
+            *seen.entry(v.uuid).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.len(), 16, "no VM lost");
+    assert!(seen.values().all(|n| *n == 1), "no VM on two hosts");
+    // The task either finished (the rest went to the third host) or failed with a clear reason.
+    match t.state {
+        TaskState::Success => assert!(e
+            .fleet
+            .agent(0)
+            .vms()
+            .iter()
+            .all(|v| v.power_state != VmPowerState::PoweredOn)),
+        _ => assert!(t.error.is_some()),
+    }
+}
