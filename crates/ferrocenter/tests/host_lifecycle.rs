@@ -919,3 +919,85 @@ async fn a_destination_dying_mid_evacuation_loses_no_vm() {
         _ => assert!(t.error.is_some()),
     }
 }
+
+#[tokio::test]
+async fn changed_credentials_stop_the_automatic_reconnects() {
+    let e = env(1, 0).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let id = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let account = e
+        .core
+        .store
+        .get_host(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .agent_user;
+    fault(&e, 0, json!({"fault": "stop_answering", "enabled": true})).await;
+    for _ in 0..3 {
+        e.core.heartbeat_round().await;
+    }
+    assert_eq!(
+        e.core
+            .store
+            .get_host(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connection_state,
+        ConnectionState::NotResponding
+    );
+    // While it was away, someone changed the service account's password on the host.
+    e.fleet
+        .agent(0)
+        .change_password("root", &account, "a-brand-new-password-0001")
+        .unwrap();
+    fault(&e, 0, json!({"fault": "clear"})).await;
+    e.core.heartbeat_round().await;
+    let h = e.core.store.get_host(&id).await.unwrap().unwrap();
+    assert_eq!(h.connection_state, ConnectionState::Disconnected);
+    let kinds: Vec<String> = e
+        .core
+        .store
+        .list_events(&EventFilter {
+            entity_id: Some(id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|ev| ev.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"HostCnxFailedAccountFailedEvent".to_string()),
+        "{kinds:?}"
+    );
+    // No more tries: further rounds leave it disconnected.
+    e.core.heartbeat_round().await;
+    assert_eq!(
+        e.core
+            .store
+            .get_host(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connection_state,
+        ConnectionState::Disconnected
+    );
+    // An operator reconnects with root's credentials; the service account is renewed.
+    let t = e
+        .core
+        .reconnect_host(
+            &e.admin,
+            &id,
+            ReconnectSpec {
+                user_name: Some("root".into()),
+                password: Some(ROOT_PW.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let t = wait(&e.core, &t).await;
+    assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+}
