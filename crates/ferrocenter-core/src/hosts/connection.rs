@@ -29,6 +29,25 @@ pub(crate) fn host_target(h: &Host) -> EntityRef {
     EntityRef::new("host", h.id.clone())
 }
 
+/// A task on the host's queue, started by `caller`.
+pub(crate) fn host_task(
+    kind: &str,
+    host: &Host,
+    caller: &Caller,
+    description: String,
+    cancelable: bool,
+    timeout: Option<std::time::Duration>,
+) -> TaskSpec {
+    TaskSpec {
+        kind: kind.into(),
+        target: Some(host_target(host)),
+        initiator: caller.user.clone(),
+        description,
+        cancelable,
+        timeout,
+    }
+}
+
 impl Core {
     pub async fn disconnect_host(&self, caller: &Caller, host_id: &str) -> Result<Task, CoreError> {
         self.auth
@@ -38,14 +57,14 @@ impl Core {
         let user = caller.user.clone();
         self.tasks
             .submit(
-                TaskSpec {
-                    kind: "host.disconnect".into(),
-                    target: Some(host_target(&host)),
-                    initiator: caller.user.clone(),
-                    description: format!("Disconnect host {}", host.name),
-                    cancelable: false,
-                    timeout: None,
-                },
+                host_task(
+                    "host.disconnect",
+                    &host,
+                    caller,
+                    format!("Disconnect host {}", host.name),
+                    false,
+                    None,
+                ),
                 move |_ctx| async move {
                     let mut host = core.host(&host.id).await?;
                     if host.connection_state == ConnectionState::Disconnected {
@@ -105,14 +124,14 @@ impl Core {
         let user = caller.user.clone();
         self.tasks
             .submit(
-                TaskSpec {
-                    kind: "host.reconnect".into(),
-                    target: Some(host_target(&host)),
-                    initiator: caller.user.clone(),
-                    description: format!("Reconnect host {}", host.name),
-                    cancelable: false,
-                    timeout: None,
-                },
+                host_task(
+                    "host.reconnect",
+                    &host,
+                    caller,
+                    format!("Reconnect host {}", host.name),
+                    false,
+                    None,
+                ),
                 move |ctx| async move {
                     let before = core.host(&host.id).await?;
                     let r = core

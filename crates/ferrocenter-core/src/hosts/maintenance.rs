@@ -9,11 +9,11 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use super::agent_fault;
-use super::connection::host_target;
+use super::connection::host_task;
 use super::sync::power_str;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{AutomationLevel, ConnectionState, Host, HostFilter, HostState};
-use crate::tasks::{Task, TaskContext, TaskSpec};
+use crate::tasks::{Task, TaskContext};
 use crate::{Core, CoreError};
 
 /// Memory a candidate destination still has free, as last seen minus what this evacuation
@@ -48,15 +48,14 @@ impl Core {
         let user = caller.user.clone();
         self.tasks
             .submit(
-                TaskSpec {
-                    kind: "host.enterMaintenance".into(),
-                    target: Some(host_target(&host)),
-                    initiator: caller.user.clone(),
-                    description: format!("Enter maintenance mode on {}", host.name),
-                    cancelable: true,
-                    // timeout ≤ 0 means none.
-                    timeout: (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs as u64)),
-                },
+                host_task(
+                    "host.enterMaintenance",
+                    &host,
+                    caller,
+                    format!("Enter maintenance mode on {}", host.name),
+                    true,
+                    (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs as u64)),
+                ),
                 move |ctx| async move {
                     core.enter_steps(&ctx, &host.id, evacuate_powered_off, &user)
                         .await
@@ -369,14 +368,14 @@ impl Core {
         let user = caller.user.clone();
         self.tasks
             .submit(
-                TaskSpec {
-                    kind: "host.exitMaintenance".into(),
-                    target: Some(host_target(&host)),
-                    initiator: caller.user.clone(),
-                    description: format!("Exit maintenance mode on {}", host.name),
-                    cancelable: true,
-                    timeout: (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs as u64)),
-                },
+                host_task(
+                    "host.exitMaintenance",
+                    &host,
+                    caller,
+                    format!("Exit maintenance mode on {}", host.name),
+                    true,
+                    (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs as u64)),
+                ),
                 move |_ctx| async move {
                     let mut host = core.host(&host.id).await?;
                     if host.state != HostState::Maintenance {

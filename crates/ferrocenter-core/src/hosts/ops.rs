@@ -4,12 +4,11 @@ use serde_json::json;
 
 use super::add::validate_entity_name;
 use super::agent_fault;
-use super::connection::host_target;
+use super::connection::host_task;
 use super::sync::power_str;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{AdminState, ConnectionState, Host, HostState, VmRecord};
-use crate::model::EntityRef;
-use crate::tasks::{Task, TaskSpec};
+use crate::tasks::Task;
 use crate::{Core, CoreError};
 
 /// ZStack's deleteMode: Permissive stops the VMs and aborts on any error; Enforcing always
@@ -45,14 +44,7 @@ impl Core {
         let user = caller.user.clone();
         self.tasks
             .submit(
-                TaskSpec {
-                    kind: "host.remove".into(),
-                    target: Some(host_target(&host)),
-                    initiator: caller.user.clone(),
-                    description: format!("Remove host {}", host.name),
-                    cancelable: false,
-                    timeout: None,
-                },
+                host_task("host.remove", &host, caller, format!("Remove host {}", host.name), false, None),
                 move |_ctx| async move {
                     let host = core.host(&host.id).await?;
                     let cleanup = async {
@@ -197,19 +189,18 @@ impl Core {
         let what = if reboot { "Reboot" } else { "Shut down" };
         self.tasks
             .submit(
-                TaskSpec {
-                    kind: if reboot {
+                host_task(
+                    if reboot {
                         "host.reboot"
                     } else {
                         "host.shutdown"
-                    }
-                    .into(),
-                    target: Some(host_target(&host)),
-                    initiator: caller.user.clone(),
-                    description: format!("{what} host {}", host.name),
-                    cancelable: false,
-                    timeout: None,
-                },
+                    },
+                    &host,
+                    caller,
+                    format!("{what} host {}", host.name),
+                    false,
+                    None,
+                ),
                 move |_ctx| async move {
                     let agent = core.agent(&host).await?;
                     // The agent applies its own maintenance rule; the server's was checked above.
@@ -333,9 +324,5 @@ impl Core {
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         Ok(host)
-    }
-
-    pub fn host_queue(&self, host: &Host) -> EntityRef {
-        host_target(host)
     }
 }
