@@ -282,6 +282,19 @@ impl Core {
                 ..Default::default()
             })
             .await?;
+        // A maintenance entry cut short goes back to the state before it.
+        for mut h in self.store.list_hosts(&HostFilter::default()).await? {
+            if h.state == crate::inventory::HostState::PreMaintenance {
+                h.state = h
+                    .previous_state
+                    .take()
+                    .unwrap_or(crate::inventory::HostState::Enabled);
+                self.store.update_host(&h).await?;
+                if let Ok(agent) = self.agent(&h).await {
+                    let _ = agent.set_maintenance(false).await;
+                }
+            }
+        }
         let (mut removed, mut disconnected) = (0, 0);
         for mut h in stuck {
             if h.runtime.is_none() {
