@@ -24,6 +24,11 @@ pub const SQLITE: &[Migration] = &[
             include_str!("../migrations/sqlite/0002_inventory.sql"),
         ),
     },
+    Migration {
+        version: 3,
+        name: "folders",
+        sql: include_str!("../migrations/0003_folders.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -39,6 +44,11 @@ pub const POSTGRES: &[Migration] = &[
             include_str!("../migrations/0002_inventory.sql"),
             include_str!("../migrations/postgres/0002_inventory.sql"),
         ),
+    },
+    Migration {
+        version: 3,
+        name: "folders",
+        sql: include_str!("../migrations/0003_folders.sql"),
     },
 ];
 

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use ferrocenter_core::auth::{Group, Principal, Realm};
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event,
-    EventFilter, Host, HostFilter, HostState, Network, VmRecord,
+    EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
@@ -25,6 +25,8 @@ const TASK_COLUMNS: &str = "id, moid, kind, target_kind, target_id, initiator, d
 const PRINCIPAL_COLUMNS: &str =
     "id, domain, name, password_hash, role, full_name, disabled, created_at, password_changed_at";
 const DATACENTER_COLUMNS: &str = "id, moid, name, description, created_at, last_op_at";
+const FOLDER_COLUMNS: &str =
+    "id, moid, parent_id, datacenter_id, kind, name, created_at, last_op_at";
 const CLUSTER_COLUMNS: &str = "id, moid, datacenter_id, name, description, automation_level, \
     hypervisor_type, state, created_at, last_op_at";
 const HOST_COLUMNS: &str = "id, moid, datacenter_id, cluster_id, name, description, address, \
@@ -182,6 +184,24 @@ macro_rules! sql_store {
                     moid: row.try_get("moid").map_err(g)?,
                     name: row.try_get("name").map_err(g)?,
                     description: row.try_get("description").map_err(g)?,
+                    created_at: from_millis(row.try_get("created_at").map_err(g)?),
+                    last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
+                })
+            }
+
+            fn folder(row: &<$db as sqlx::Database>::Row) -> Result<Folder, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Folder {
+                    id: row.try_get("id").map_err(g)?,
+                    moid: row.try_get("moid").map_err(g)?,
+                    parent_id: row.try_get("parent_id").map_err(g)?,
+                    datacenter_id: row.try_get("datacenter_id").map_err(g)?,
+                    kind: enum_from(
+                        &row.try_get::<String, _>("kind").map_err(g)?,
+                        FolderKind::parse,
+                        "folder kind",
+                    )?,
+                    name: row.try_get("name").map_err(g)?,
                     created_at: from_millis(row.try_get("created_at").map_err(g)?),
                     last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
                 })
@@ -665,6 +685,71 @@ macro_rules! sql_store {
                 .await
                 .map_err(map_err)?;
                 Ok(r.rows_affected())
+            }
+
+            async fn insert_folder(&self, f: &Folder) -> Result<(), StoreError> {
+                sqlx::query(&format!(
+                    "INSERT INTO folders ({FOLDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ))
+                .bind(&f.id)
+                .bind(&f.moid)
+                .bind(&f.parent_id)
+                .bind(&f.datacenter_id)
+                .bind(f.kind.as_str())
+                .bind(&f.name)
+                .bind(to_millis(f.created_at))
+                .bind(to_millis(f.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn get_folder(&self, id: &str) -> Result<Option<Folder>, StoreError> {
+                let row = sqlx::query(&format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                row.as_ref().map(Self::folder).transpose()
+            }
+
+            async fn list_folders(&self, parent_id: Option<&str>) -> Result<Vec<Folder>, StoreError> {
+                let rows = match parent_id {
+                    Some(p) => sqlx::query(&format!(
+                        "SELECT {FOLDER_COLUMNS} FROM folders WHERE parent_id = $1 ORDER BY name"
+                    ))
+                    .bind(p)
+                    .fetch_all(&self.pool)
+                    .await,
+                    None => sqlx::query(&format!(
+                        "SELECT {FOLDER_COLUMNS} FROM folders WHERE parent_id IS NULL AND datacenter_id IS NULL ORDER BY name"
+                    ))
+                    .fetch_all(&self.pool)
+                    .await,
+                }
+                .map_err(map_err)?;
+                rows.iter().map(Self::folder).collect()
+            }
+
+            async fn folders_of_datacenter(&self, datacenter_id: &str) -> Result<Vec<Folder>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {FOLDER_COLUMNS} FROM folders WHERE datacenter_id = $1 ORDER BY created_at, moid"
+                ))
+                .bind(datacenter_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(Self::folder).collect()
+            }
+
+            async fn delete_folder(&self, id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM folders WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| map_in_use(e, &format!("folder {id} still contains folders")))?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn insert_datacenter(&self, d: &Datacenter) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ferrocenter_core::auth::{Group, Principal, Realm, Role};
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event,
-    EventFilter, Host, HostFilter, HostState, Network, VmRecord,
+    EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
@@ -41,6 +41,7 @@ cases!(
     datastores_upsert_and_host_links,
     networks_upsert_and_host_links,
     events_append_and_filter,
+    folders_nest_and_are_unique_per_parent,
 );
 
 fn at(ms: i64) -> time::OffsetDateTime {
@@ -1186,4 +1187,62 @@ async fn store_suite_postgres() {
 async fn bad_urls_name_the_key() {
     let e = ferrocenter_store::open("mysql://x").await.err().unwrap();
     assert!(e.to_string().starts_with("database_url:"), "{e}");
+}
+
+fn folder(
+    id: &str,
+    parent: Option<&str>,
+    dc: Option<&str>,
+    kind: FolderKind,
+    name: &str,
+) -> Folder {
+    Folder {
+        id: id.into(),
+        moid: format!("group-{}", id),
+        parent_id: parent.map(str::to_string),
+        datacenter_id: dc.map(str::to_string),
+        kind,
+        name: name.into(),
+        created_at: at(1_700_000_000_000),
+        last_op_at: at(1_700_000_000_500),
+    }
+}
+
+async fn folders_nest_and_are_unique_per_parent(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "dc1"))
+        .await
+        .unwrap();
+    let root = folder("d1", None, None, FolderKind::Datacenter, "Datacenters");
+    s.insert_folder(&root).await.unwrap();
+    let hf = folder("h2", None, Some("dc1"), FolderKind::Host, "host");
+    s.insert_folder(&hf).await.unwrap();
+    let sub = folder("h3", Some("h2"), Some("dc1"), FolderKind::Host, "rack");
+    s.insert_folder(&sub).await.unwrap();
+    assert_eq!(s.get_folder("h3").await.unwrap(), Some(sub.clone()));
+    assert!(matches!(
+        s.insert_folder(&folder(
+            "h4",
+            Some("h2"),
+            Some("dc1"),
+            FolderKind::Host,
+            "rack"
+        ))
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.list_folders(None).await.unwrap(), vec![root]);
+    assert_eq!(s.list_folders(Some("h2")).await.unwrap(), vec![sub]);
+    assert_eq!(s.folders_of_datacenter("dc1").await.unwrap().len(), 2);
+    assert!(matches!(
+        s.delete_folder("h2").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.delete_folder("h3").await.unwrap());
+    assert!(s.delete_folder("h2").await.unwrap());
+    s.insert_folder(&folder("h5", None, Some("dc1"), FolderKind::Host, "host"))
+        .await
+        .unwrap();
+    // Deleting the datacenter takes its folders with it.
+    assert!(s.delete_datacenter("dc1").await.unwrap());
+    assert!(s.folders_of_datacenter("dc1").await.unwrap().is_empty());
 }

@@ -734,6 +734,16 @@ async fn standalone_hosts_and_the_smaller_operations() {
     let id = add(&e, s).await.unwrap();
     let h = e.core.store.get_host(&id).await.unwrap().unwrap();
     assert_eq!(h.cluster_id, None);
+    // Another host may not take the same name in the datacenter.
+    let mut dup = spec(&e, 0, "");
+    dup.cluster_id = None;
+    dup.datacenter_id = Some(dc.id.clone());
+    dup.host_name = "127.0.0.9".into();
+    dup.name = Some("kvm-a".into());
+    assert!(matches!(
+        e.core.add_host(&e.admin, dup).await,
+        Err(CoreError::AlreadyExists { .. })
+    ));
     assert_eq!(
         (h.name.as_str(), h.description.as_str(), h.ssh_port),
         ("kvm-a", "rack 4", Some(22))
@@ -885,7 +895,7 @@ async fn a_destination_dying_mid_evacuation_loses_no_vm() {
     }
     let t = e
         .core
-        .enter_maintenance(&e.admin, &ids[0], 30, false)
+        .enter_maintenance(&e.admin, &ids[0], 10, false)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(60)).await;
@@ -1000,4 +1010,282 @@ async fn changed_credentials_stop_the_automatic_reconnects() {
         .unwrap();
     let t = wait(&e.core, &t).await;
     assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+}
+
+#[tokio::test]
+async fn reconnect_faults() {
+    let e = env_with(2, 1, |c| {
+        c.licensing = LicenseConfig {
+            cpu_capacity: Some(64),
+            ..LicenseConfig::default()
+        }
+    })
+    .await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let id = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let disconnect = || async {
+        let t = e.core.disconnect_host(&e.admin, &id).await.unwrap();
+        wait(&e.core, &t).await;
+    };
+    let reconnect = |s: ReconnectSpec| async {
+        let t = e.core.reconnect_host(&e.admin, &id, s).await.unwrap();
+        wait(&e.core, &t).await.error
+    };
+    disconnect().await;
+    // InvalidName: a bad new address is refused at once, naming the field.
+    match e
+        .core
+        .reconnect_host(
+            &e.admin,
+            &id,
+            ReconnectSpec {
+                host_name: Some("bad host".into()),
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Err(CoreError::InvalidArgument { field, .. }) => assert_eq!(field, "cnxSpec.hostName"),
+        other => panic!("{other:?}"),
+    }
+    // NoHost.
+    fault(&e, 0, json!({"fault": "stop_answering", "enabled": true})).await;
+    assert!(matches!(
+        reconnect(ReconnectSpec::default()).await,
+        Some(CoreError::NoHost { .. })
+    ));
+    fault(&e, 0, json!({"fault": "clear"})).await;
+    // NotSupportedHost.
+    fault(&e, 0, json!({"fault": "api_version", "api_version": 0})).await;
+    assert!(matches!(
+        reconnect(ReconnectSpec::default()).await,
+        Some(CoreError::NotSupportedHost { .. })
+    ));
+    fault(&e, 0, json!({"fault": "clear"})).await;
+    // AlreadyBeingManaged unless force.
+    e.fleet
+        .agent(0)
+        .claim(&ferrocenter_agent_client::wire::ClaimRequest {
+            server_uuid: "another-server".into(),
+            server_address: "10.1.1.1".into(),
+            force: true,
+        })
+        .unwrap();
+    assert!(matches!(
+        reconnect(ReconnectSpec::default()).await,
+        Some(CoreError::AlreadyBeingManaged { ref ip_address }) if ip_address == "10.1.1.1"
+    ));
+    assert_eq!(
+        reconnect(ReconnectSpec {
+            force: true,
+            ..Default::default()
+        })
+        .await,
+        None
+    );
+    // NotEnoughLicenses: another host takes most of the capacity while this one is away.
+    disconnect().await;
+    let other = add(&e, spec(&e, 1, &c)).await.unwrap();
+    let mut h = e.core.store.get_host(&other).await.unwrap().unwrap();
+    let mut facts = h.facts.clone().unwrap();
+    facts["hardware"]["cpu_packages"] = json!(64);
+    h.facts = Some(facts);
+    e.core.store.update_host(&h).await.unwrap();
+    assert!(matches!(
+        reconnect(ReconnectSpec::default()).await,
+        Some(CoreError::NotEnoughLicenses { .. })
+    ));
+    assert_eq!(
+        e.core
+            .store
+            .get_host(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connection_state,
+        ConnectionState::Disconnected,
+        "a failed reconnect leaves the host as it was"
+    );
+}
+
+#[tokio::test]
+async fn evacuating_powered_off_vms_and_shutdown() {
+    let e = env(2, 0).await;
+    let c = cluster(&e, AutomationLevel::FullyAutomated).await;
+    let a = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let b = add(&e, spec(&e, 1, &c)).await.unwrap();
+    for (i, on) in [(0, true), (1, false), (2, false)] {
+        e.fleet
+            .agent(0)
+            .create_vm(ferrocenter_agent_client::wire::VmSpec {
+                uuid: None,
+                name: format!("mixed-{i}"),
+                vcpus: 1,
+                memory_bytes: 1 << 30,
+                guest_os_id: "debian12_64Guest".into(),
+                disks: vec![],
+                nics: vec![],
+                power_on: on,
+            })
+            .unwrap();
+    }
+    // Without evacuatePoweredOffVms, powered-off VMs may stay.
+    let t = e
+        .core
+        .enter_maintenance(&e.admin, &a, 0, false)
+        .await
+        .unwrap();
+    assert_eq!(wait(&e.core, &t).await.state, TaskState::Success);
+    assert_eq!(e.fleet.agent(0).vms().len(), 2);
+    let t = e.core.exit_maintenance(&e.admin, &a, 0).await.unwrap();
+    wait(&e.core, &t).await;
+    // With it, they move too.
+    let t = e
+        .core
+        .enter_maintenance(&e.admin, &a, 0, true)
+        .await
+        .unwrap();
+    let t = wait(&e.core, &t).await;
+    assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+    assert!(e.fleet.agent(0).vms().is_empty());
+    assert_eq!(e.core.store.list_vms(Some(&b)).await.unwrap().len(), 3);
+    // In maintenance, shutdown is allowed without force.
+    let t = e.core.host_power(&e.admin, &a, false, false).await.unwrap();
+    assert_eq!(wait(&e.core, &t).await.state, TaskState::Success);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        e.fleet.agent(0).runtime().power_state,
+        ferrocenter_agent_client::wire::HostPowerState::PoweredOff
+    );
+}
+
+#[tokio::test]
+async fn sync_state_registers_lost_vms_back_and_vm_connection_follows_the_host() {
+    let e = env(1, 2).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let id = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let vms = e.core.store.list_vms(Some(&id)).await.unwrap();
+    assert_eq!(
+        e.core.vm_connection_state(&vms[0]).await.unwrap(),
+        "connected"
+    );
+    let t = e.core.disconnect_host(&e.admin, &id).await.unwrap();
+    wait(&e.core, &t).await;
+    assert_eq!(
+        e.core.vm_connection_state(&vms[0]).await.unwrap(),
+        "disconnected"
+    );
+    // The host "reboots stateless" and forgets its VMs.
+    let agent = e.fleet.agent(0);
+    for v in agent.vms() {
+        if v.power_state != VmPowerState::PoweredOff {
+            agent.power(&v.uuid, PowerAction::Off).unwrap();
+        }
+        agent.unregister_vm(&v.uuid).unwrap();
+    }
+    let t = e
+        .core
+        .reconnect_host(
+            &e.admin,
+            &id,
+            ReconnectSpec {
+                sync_state: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let t = wait(&e.core, &t).await;
+    assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+    let mut back: Vec<String> = agent.vms().into_iter().map(|v| v.uuid).collect();
+    let mut known: Vec<String> = vms.iter().map(|v| v.uuid.clone()).collect();
+    back.sort();
+    known.sort();
+    assert_eq!(back, known, "the host has the server's VMs again");
+    // Same identities in the inventory.
+    let after = e.core.store.list_vms(Some(&id)).await.unwrap();
+    let mut ids: Vec<&str> = after.iter().map(|v| v.id.as_str()).collect();
+    let mut before: Vec<&str> = vms.iter().map(|v| v.id.as_str()).collect();
+    ids.sort();
+    before.sort();
+    assert_eq!(ids, before);
+}
+
+#[tokio::test]
+async fn folders() {
+    let e = env(1, 0).await;
+    let root = e.core.root_folder().await.unwrap();
+    assert_eq!(
+        (root.moid.as_str(), root.name.as_str()),
+        ("group-d1", "Datacenters")
+    );
+    assert_eq!(
+        e.core.root_folder().await.unwrap().id,
+        root.id,
+        "one root folder"
+    );
+    let dc = e
+        .core
+        .create_datacenter(&e.admin, "dc-f", "")
+        .await
+        .unwrap();
+    let folders = e.core.store.folders_of_datacenter(&dc.id).await.unwrap();
+    let mut kinds: Vec<(&str, char)> = folders
+        .iter()
+        .map(|f| (f.kind.as_str(), f.moid.chars().nth(6).unwrap()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("datastore", 's'),
+            ("host", 'h'),
+            ("network", 'n'),
+            ("vm", 'v')
+        ]
+    );
+    let host_folder = e
+        .core
+        .datacenter_folder(&dc.id, ferrocenter_core::inventory::FolderKind::Host)
+        .await
+        .unwrap();
+    let sub = e
+        .core
+        .create_folder(&e.admin, &host_folder.id, "rack-4")
+        .await
+        .unwrap();
+    assert_eq!(sub.kind, ferrocenter_core::inventory::FolderKind::Host);
+    assert_eq!(sub.datacenter_id.as_deref(), Some(dc.id.as_str()));
+    assert!(matches!(
+        e.core
+            .create_folder(&e.admin, &host_folder.id, "rack-4")
+            .await,
+        Err(CoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        e.core.create_folder(&e.admin, &host_folder.id, "a/b").await,
+        Err(CoreError::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        e.core.create_folder(&e.admin, "nope", "x").await,
+        Err(CoreError::NotFound { .. })
+    ));
+    let listed = e
+        .core
+        .store
+        .list_folders(Some(&host_folder.id))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    // A folder with children cannot be deleted; deleting the datacenter takes its folders.
+    assert!(e.core.store.delete_folder(&host_folder.id).await.is_err());
+    e.core.store.delete_datacenter(&dc.id).await.unwrap();
+    assert!(e
+        .core
+        .store
+        .folders_of_datacenter(&dc.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(e.core.store.list_folders(None).await.unwrap().len(), 1);
 }

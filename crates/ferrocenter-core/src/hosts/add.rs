@@ -191,6 +191,22 @@ impl Core {
         {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
+        // Host names are unique within a datacenter (vim DuplicateName).
+        if self
+            .store
+            .list_hosts(&crate::inventory::HostFilter {
+                datacenter_id: Some(datacenter_id.clone()),
+                ..Default::default()
+            })
+            .await?
+            .iter()
+            .any(|h| h.name == name)
+        {
+            return Err(CoreError::AlreadyExists {
+                what: "host".into(),
+                name,
+            });
+        }
         let core = self.self_arc();
         let user = caller.user.clone();
         let task = TaskSpec {

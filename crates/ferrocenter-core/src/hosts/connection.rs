@@ -272,7 +272,32 @@ impl Core {
             ctx.progress(70, "re-syncing datastores, networks and VMs")
                 .await;
             self.sync_storage_and_networks(&host, &facts).await?;
-            let vms = client.vms().await.map_err(fault)?;
+            let mut vms = client.vms().await.map_err(fault)?;
+            if spec.sync_state {
+                // A stateless host lost its VMs: register back the ones the server knows.
+                for r in self.store.list_vms(Some(&host.id)).await? {
+                    if vms.iter().any(|v| v.uuid == r.uuid) {
+                        continue;
+                    }
+                    let known: ferrocenter_agent_client::wire::Vm =
+                        serde_json::from_value(r.data.clone())
+                            .map_err(|e| CoreError::internal(format!("stored VM {}: {e}", r.id)))?;
+                    client
+                        .create_vm(&ferrocenter_agent_client::wire::VmSpec {
+                            uuid: Some(known.uuid),
+                            name: known.name,
+                            vcpus: known.vcpus,
+                            memory_bytes: known.memory_bytes,
+                            guest_os_id: known.guest_os_id,
+                            disks: known.disks,
+                            nics: known.nics,
+                            power_on: false,
+                        })
+                        .await
+                        .map_err(fault)?;
+                }
+                vms = client.vms().await.map_err(fault)?;
+            }
             self.sync_vms(&host, &vms).await?;
             // The server's settings win over changes made on the host while disconnected.
             let in_maintenance = matches!(

@@ -121,3 +121,16 @@ impl Core {
         Ok(())
     }
 }
+
+impl Core {
+    /// A VM's connection state follows its host's (vim VirtualMachineConnectionState).
+    pub async fn vm_connection_state(&self, vm: &VmRecord) -> Result<&'static str, CoreError> {
+        let host = self.host(&vm.host_id).await?;
+        Ok(match host.connection_state {
+            crate::inventory::ConnectionState::Connected => "connected",
+            crate::inventory::ConnectionState::NotResponding => "notResponding",
+            crate::inventory::ConnectionState::Disconnected
+            | crate::inventory::ConnectionState::Connecting => "disconnected",
+        })
+    }
+}

@@ -259,3 +259,63 @@ pub struct EventFilter {
     pub after_seq: Option<i64>,
     pub limit: Option<u32>,
 }
+
+/// What a vim Folder holds (its childType): datacenters at the root, and in each datacenter a
+/// host, a vm, a network and a datastore folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FolderKind {
+    Datacenter,
+    Host,
+    Vm,
+    Network,
+    Datastore,
+}
+
+impl FolderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderKind::Datacenter => "datacenter",
+            FolderKind::Host => "host",
+            FolderKind::Vm => "vm",
+            FolderKind::Network => "network",
+            FolderKind::Datastore => "datastore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "datacenter" => Some(FolderKind::Datacenter),
+            "host" => Some(FolderKind::Host),
+            "vm" => Some(FolderKind::Vm),
+            "network" => Some(FolderKind::Network),
+            "datastore" => Some(FolderKind::Datastore),
+            _ => None,
+        }
+    }
+
+    /// The letter vim moIds of this kind carry (`group-h4`).
+    pub fn moid_letter(self) -> char {
+        match self {
+            FolderKind::Datacenter => 'd',
+            FolderKind::Host => 'h',
+            FolderKind::Vm => 'v',
+            FolderKind::Network => 'n',
+            FolderKind::Datastore => 's',
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folder {
+    pub id: String,
+    pub moid: String,
+    /// None only for the root folder.
+    pub parent_id: Option<String>,
+    /// The datacenter the folder belongs to; None at the root level.
+    pub datacenter_id: Option<String>,
+    pub kind: FolderKind,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub last_op_at: OffsetDateTime,
+}

@@ -37,6 +37,11 @@ impl Core {
             .insert_datacenter(&d)
             .await
             .map_err(taken("datacenter", name))?;
+        if let Err(e) = self.create_datacenter_folders(&d).await {
+            // No datacenter without its folders: deleting it removes any made so far.
+            let _ = self.store.delete_datacenter(&d.id).await;
+            return Err(e);
+        }
         Ok(d)
     }
 

@@ -3,7 +3,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
 use crate::inventory::{
-    Cluster, Datacenter, Datastore, Event, EventFilter, Host, HostFilter, Network, VmRecord,
+    Cluster, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter, Network, VmRecord,
 };
 use crate::tasks::{Task, TaskState};
 use crate::CoreError;
@@ -151,4 +151,14 @@ pub trait Store: Send + Sync + 'static {
     async fn append_event(&self, e: &Event) -> Result<Event, StoreError>;
     /// Oldest first.
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+
+    /// Folders: names are unique under one parent (Conflict).
+    async fn insert_folder(&self, f: &Folder) -> Result<(), StoreError>;
+    async fn get_folder(&self, id: &str) -> Result<Option<Folder>, StoreError>;
+    /// The children of `parent_id`, ordered by name; None lists the root folder itself.
+    async fn list_folders(&self, parent_id: Option<&str>) -> Result<Vec<Folder>, StoreError>;
+    /// The folders of a datacenter (in no particular order).
+    async fn folders_of_datacenter(&self, datacenter_id: &str) -> Result<Vec<Folder>, StoreError>;
+    /// Refused (Conflict) while the folder has child folders.
+    async fn delete_folder(&self, id: &str) -> Result<bool, StoreError>;
 }
