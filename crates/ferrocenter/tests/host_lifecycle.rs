@@ -731,7 +731,19 @@ async fn standalone_hosts_and_the_smaller_operations() {
     s.ssh_port = Some(22);
     s.tags = vec!["gold".into()];
     s.system_tags = vec!["pageTableExtensionDisabled".into()];
+    s.management_ip = Some("10.20.30.40".into());
+    let mut bad = s.clone();
+    bad.resource_uuid = Some("NOT-A-UUID".into());
+    match e.core.add_host(&e.admin, bad).await {
+        Err(CoreError::InvalidArgument { field, .. }) => assert_eq!(field, "resourceUuid"),
+        other => panic!("{other:?}"),
+    }
+    s.resource_uuid = Some("0123456789abcdef0123456789abcdef".into());
     let id = add(&e, s).await.unwrap();
+    assert_eq!(
+        id, "0123456789abcdef0123456789abcdef",
+        "resourceUuid becomes the host's id"
+    );
     let h = e.core.store.get_host(&id).await.unwrap().unwrap();
     assert_eq!(h.cluster_id, None);
     // Another host may not take the same name in the datacenter.
