@@ -111,6 +111,35 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// Replaces a host's rows in a link table (`host_datastores`, `host_networks`) in one
+            /// transaction. Table and column names are constants of this file, never input.
+            async fn replace_host_links(
+                &self,
+                table: &str,
+                column: &str,
+                host_id: &str,
+                ids: &[String],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query(&format!("DELETE FROM {table} WHERE host_id = $1"))
+                    .bind(host_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                let insert = format!(
+                    "INSERT INTO {table} (host_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                );
+                for id in ids {
+                    sqlx::query(&insert)
+                        .bind(host_id)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
             fn principal(row: &<$db as sqlx::Database>::Row) -> Result<Principal, StoreError> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
                 Ok(Principal {
@@ -1141,29 +1170,8 @@ macro_rules! sql_store {
                 .await
             }
 
-            async fn set_host_datastores(
-                &self,
-                host_id: &str,
-                datastore_ids: &[String],
-            ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
-                sqlx::query("DELETE FROM host_datastores WHERE host_id = $1")
-                    .bind(host_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                for id in datastore_ids {
-                    sqlx::query(
-                        "INSERT INTO host_datastores (host_id, datastore_id) VALUES ($1, $2) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(host_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                }
-                tx.commit().await.map_err(map_err)
+            async fn set_host_datastores(&self, host_id: &str, datastore_ids: &[String]) -> Result<(), StoreError> {
+                self.replace_host_links("host_datastores", "datastore_id", host_id, datastore_ids).await
             }
 
             async fn datastores_of_host(
@@ -1212,29 +1220,8 @@ macro_rules! sql_store {
                     .await
             }
 
-            async fn set_host_networks(
-                &self,
-                host_id: &str,
-                network_ids: &[String],
-            ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
-                sqlx::query("DELETE FROM host_networks WHERE host_id = $1")
-                    .bind(host_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                for id in network_ids {
-                    sqlx::query(
-                        "INSERT INTO host_networks (host_id, network_id) VALUES ($1, $2) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(host_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                }
-                tx.commit().await.map_err(map_err)
+            async fn set_host_networks(&self, host_id: &str, network_ids: &[String]) -> Result<(), StoreError> {
+                self.replace_host_links("host_networks", "network_id", host_id, network_ids).await
             }
 
             async fn networks_of_host(&self, host_id: &str) -> Result<Vec<Network>, StoreError> {
