@@ -87,7 +87,7 @@ async fn unknown_routes_and_methods_answer_in_each_surface_shape() {
     let r = ts
         .call(
             Method::POST,
-            "/sdk/vim25/8.0.1.0/SessionManager/SessionManager/Login",
+            "/sdk/vim25/8.0.1.0/HostSystem/host-1/ReconnectHost_Task",
             None,
             None,
         )
@@ -99,7 +99,7 @@ async fn unknown_routes_and_methods_answer_in_each_surface_shape() {
     assert!(v["faultMessage"][0]["message"]
         .as_str()
         .unwrap()
-        .contains("SessionManager"));
+        .contains("HostSystem.ReconnectHost_Task"));
     // ZStack: 404 in plain text, as ZStack answers a path it has no API for.
     let r = ts.call(Method::GET, "/zstack/v1/hosts", None, None).await;
     assert_eq!(r.status(), 404);

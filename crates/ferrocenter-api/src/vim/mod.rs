@@ -1,0 +1,115 @@
+//! VI/JSON (vim25 over JSON) at `/sdk/vim25/{release}/{moType}/{moId}/{method or property}`.
+//! This first part serves ServiceInstance and SessionManager; every other object or method
+//! answers a `NotSupported` fault naming it (see docs/api/vi-json.md).
+mod faults;
+mod service;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use ferrocenter_core::CoreError;
+use serde_json::Value;
+
+pub use faults::{fault, VimFault};
+
+use crate::http_util::body_bytes;
+use crate::AppState;
+
+/// Releases accepted in the URL: 8.0.1.0 through 9.1.1.0.
+const OLDEST: [u32; 4] = [8, 0, 1, 0];
+const NEWEST: [u32; 4] = [9, 1, 1, 0];
+
+fn release_ok(r: &str) -> bool {
+    let parts: Vec<u32> = r.split('.').filter_map(|p| p.parse().ok()).collect();
+    if parts.len() != 4 || r.split('.').count() != 4 {
+        return false;
+    }
+    let v = [parts[0], parts[1], parts[2], parts[3]];
+    v >= OLDEST && v <= NEWEST
+}
+
+/// One VI/JSON call, parsed.
+pub struct Call {
+    pub method: Method,
+    pub mo_type: String,
+    pub mo_id: String,
+    pub name: String,
+    /// Method parameters keyed by name; an absent body is an empty object.
+    pub params: serde_json::Map<String, Value>,
+    pub headers: HeaderMap,
+}
+
+fn parse_params(body: &Bytes, name: &str) -> Result<serde_json::Map<String, Value>, VimFault> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Default::default());
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| VimFault::invalid_request(format!("the request body is not JSON: {e}")))?;
+    let Value::Object(mut m) = v else {
+        return Err(VimFault::invalid_request(
+            "the request body must be a JSON object",
+        ));
+    };
+    // Clients put `<Method>` or `<Method>RequestType` at the root; both mean the same.
+    if let Some(t) = m.remove("_typeName") {
+        let ok = t
+            .as_str()
+            .is_some_and(|t| t == name || t == format!("{name}RequestType"));
+        if !ok {
+            return Err(VimFault::invalid_request(format!(
+                "the body's _typeName {t} does not match the method {name}"
+            )));
+        }
+    }
+    Ok(m)
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    Path((release, mo_type, mo_id, name)): Path<(String, String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        if !release_ok(&release) {
+            return Err(VimFault::invalid_request(format!(
+                "release {release} is not served: use 8.0.1.0 through 9.1.1.0"
+            )));
+        }
+        let bytes = body_bytes(body, state.max_body_bytes)
+            .map_err(|e| VimFault::invalid_request(e.to_string()))?;
+        let params = if method == Method::POST {
+            parse_params(&bytes, &name)?
+        } else {
+            Default::default()
+        };
+        let call = Call {
+            method,
+            mo_type,
+            mo_id,
+            name,
+            params,
+            headers,
+        };
+        service::dispatch(&state, call).await
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(f) => f.into_response(),
+    }
+}
+
+/// Any other `/sdk` path.
+pub async fn not_supported(uri: Uri) -> Response {
+    VimFault::from(CoreError::not_supported(uri.path().to_string())).into_response()
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/sdk/vim25/{release}/{mo_type}/{mo_id}/{name}", any(handle))
+}
