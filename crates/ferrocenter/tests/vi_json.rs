@@ -251,7 +251,7 @@ async fn faults_follow_the_wire_conventions() {
     let (_, _, _, b) = vim(
         &ts,
         Method::POST,
-        "/SessionManager/SessionManager/AcquireCloneTicket",
+        "/SessionManager/SessionManager/TerminateSession",
         Some(&t),
         None,
     )
@@ -322,5 +322,86 @@ async fn every_vi_json_call_by_role() {
         .await;
         assert_eq!(s, 204);
     }
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn clone_tickets_are_one_time_and_die_with_their_session() {
+    let ts = TestServer::start().await;
+    let sm = "/SessionManager/SessionManager";
+    let t = ts.login(ADMIN).await;
+    let ticket = |token: String| {
+        let ts = &ts;
+        async move {
+            let (s, _, _, b) = vim(
+                ts,
+                Method::POST,
+                &format!("{sm}/AcquireCloneTicket"),
+                Some(&token),
+                None,
+            )
+            .await;
+            assert_eq!(s, 200);
+            parse(&b).as_str().unwrap().to_string()
+        }
+    };
+    let clone = |ticket: String| {
+        let ts = &ts;
+        async move {
+            vim(
+                ts,
+                Method::POST,
+                &format!("{sm}/CloneSession"),
+                None,
+                Some(json!({"cloneTicket": ticket})),
+            )
+            .await
+        }
+    };
+    let tk = ticket(t.clone()).await;
+    let (s, token, _, b) = clone(tk.clone()).await;
+    assert_eq!(s, 200);
+    let cloned = token.unwrap();
+    assert_ne!(cloned, t);
+    assert_eq!(parse(&b)["userName"], r"VSPHERE.LOCAL\administrator");
+    let (s, _, _, _) = vim(
+        &ts,
+        Method::GET,
+        &format!("{sm}/currentSession"),
+        Some(&cloned),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Used once: a second use is an InvalidLogin.
+    let (s, _, _, b) = clone(tk).await;
+    assert_eq!(s, 500);
+    assert_eq!(parse(&b)["_typeName"], "InvalidLogin");
+    // A ticket dies with its session.
+    let tk = ticket(t.clone()).await;
+    vim(&ts, Method::POST, &format!("{sm}/Logout"), Some(&t), None).await;
+    let (_, _, _, b) = clone(tk).await;
+    assert_eq!(parse(&b)["_typeName"], "InvalidLogin");
+    // Bad input and no session.
+    let (_, _, _, b) = vim(
+        &ts,
+        Method::POST,
+        &format!("{sm}/CloneSession"),
+        None,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(parse(&b)["invalidProperty"], "cloneTicket");
+    let (_, _, _, b) = clone("cst-forged".into()).await;
+    assert_eq!(parse(&b)["_typeName"], "InvalidLogin");
+    let (_, _, _, b) = vim(
+        &ts,
+        Method::POST,
+        &format!("{sm}/AcquireCloneTicket"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(parse(&b)["_typeName"], "NotAuthenticated");
     ts.stop().await;
 }

@@ -201,6 +201,24 @@ pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault
             }
             Ok(resp)
         }
+        ("SessionManager", "AcquireCloneTicket", true) => {
+            let (_, _, t) = session(state, &call)?;
+            Ok(json_ok(json!(state.core.auth.acquire_clone_ticket(&t)?)))
+        }
+        ("SessionManager", "CloneSession", true) => {
+            let ticket = call
+                .params
+                .get("cloneTicket")
+                .and_then(Value::as_str)
+                .ok_or_else(|| VimFault::from(CoreError::invalid("cloneTicket", "is required")))?;
+            let (token, _) = state.core.auth.clone_session(ticket)?;
+            let (caller, view) = state.core.auth.resolve_session(token.expose())?;
+            let mut resp = json_ok(user_session(&caller, &view, token.expose(), &call));
+            if let Ok(v) = HeaderValue::from_str(token.expose()) {
+                resp.headers_mut().insert(SESSION_HEADER, v);
+            }
+            Ok(resp)
+        }
         ("SessionManager", "Logout", true) => {
             let (_, _, t) = session(state, &call)?;
             state.core.auth.logout(&t)?;

@@ -4,6 +4,7 @@ mod lockout;
 mod password;
 mod roles;
 mod sessions;
+mod tickets;
 
 pub use identity::{parse_login_name, validate_account_name, Group, Principal, Realm};
 pub use lockout::{Lockout, LockoutPolicy};
@@ -92,6 +93,7 @@ pub struct AuthService {
     config: AuthConfig,
     sessions: Sessions,
     lockout: Lockout,
+    tickets: tickets::Tickets,
 }
 
 impl AuthService {
@@ -99,6 +101,7 @@ impl AuthService {
         AuthService {
             sessions: Sessions::new(config.sessions),
             lockout: Lockout::new(config.lockout),
+            tickets: Default::default(),
             store,
             clock,
             config,
@@ -308,6 +311,27 @@ impl AuthService {
         self.sessions
             .resolve(token, self.clock.now())
             .ok_or(CoreError::Unauthenticated)
+    }
+
+    /// A one-time clone ticket for the session behind `token`.
+    pub fn acquire_clone_ticket(&self, token: &str) -> Result<String, CoreError> {
+        self.resolve_session(token)?;
+        Ok(self.tickets.issue(token, self.clock.now()))
+    }
+
+    /// Opens a new session with the identity of the ticket's session. A used, expired or
+    /// unknown ticket, or one whose session has ended, is refused like a wrong password.
+    pub fn clone_session(&self, ticket: &str) -> Result<(SessionToken, Caller), CoreError> {
+        let source = self
+            .tickets
+            .redeem(ticket, self.clock.now())
+            .ok_or(CoreError::InvalidLogin)?;
+        let (caller, _) = self
+            .resolve_session(&source)
+            .map_err(|_| CoreError::InvalidLogin)?;
+        let token = self.sessions.create(caller.clone(), self.clock.now());
+        info!(user = %caller.user, "session cloned from a ticket");
+        Ok((token, caller))
     }
 
     pub fn logout(&self, token: &str) -> Result<(), CoreError> {
