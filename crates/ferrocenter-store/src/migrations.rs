@@ -29,6 +29,11 @@ pub const SQLITE: &[Migration] = &[
         name: "folders",
         sql: include_str!("../migrations/0003_folders.sql"),
     },
+    Migration {
+        version: 4,
+        name: "host_names",
+        sql: include_str!("../migrations/0004_host_names.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -49,6 +54,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "folders",
         sql: include_str!("../migrations/0003_folders.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "host_names",
+        sql: include_str!("../migrations/0004_host_names.sql"),
     },
 ];
 

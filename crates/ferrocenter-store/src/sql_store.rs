@@ -959,6 +959,22 @@ macro_rules! sql_store {
                 row.as_ref().map(Self::host).transpose()
             }
 
+            async fn find_host_by_name(
+                &self,
+                datacenter_id: &str,
+                name: &str,
+            ) -> Result<Option<Host>, StoreError> {
+                let row = sqlx::query(&format!(
+                    "SELECT {HOST_COLUMNS} FROM hosts WHERE datacenter_id = $1 AND name = $2"
+                ))
+                .bind(datacenter_id)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+                row.as_ref().map(Self::host).transpose()
+            }
+
             async fn find_host_by_address(
                 &self,
                 address: &str,

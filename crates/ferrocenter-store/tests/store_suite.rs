@@ -702,7 +702,22 @@ async fn hosts_are_unique_per_address_and_port(s: Arc<dyn Store>) {
     // Same address on another port is another host.
     let mut other_port = host("h2", "host-2", "dc1", "10.0.0.1");
     other_port.port = 8444;
+    // …but not under the same name in the datacenter.
+    conflict(s.insert_host(&other_port).await);
+    other_port.name = "second".into();
     s.insert_host(&other_port).await.unwrap();
+    assert_eq!(
+        s.find_host_by_name("dc1", "second")
+            .await
+            .unwrap()
+            .map(|h| h.id),
+        Some("h2".to_string())
+    );
+    assert!(s
+        .find_host_by_name("dc1", "nobody")
+        .await
+        .unwrap()
+        .is_none());
     // An update cannot move a host onto a taken address.
     other_port.port = 8443;
     conflict(s.update_host(&other_port).await);

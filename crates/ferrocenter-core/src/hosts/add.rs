@@ -191,16 +191,13 @@ impl Core {
         {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
-        // Host names are unique within a datacenter (vim DuplicateName).
+        // Host names are unique within a datacenter (vim DuplicateName); the store's unique
+        // index settles a race between two adds.
         if self
             .store
-            .list_hosts(&crate::inventory::HostFilter {
-                datacenter_id: Some(datacenter_id.clone()),
-                ..Default::default()
-            })
+            .find_host_by_name(&datacenter_id, &name)
             .await?
-            .iter()
-            .any(|h| h.name == name)
+            .is_some()
         {
             return Err(CoreError::AlreadyExists {
                 what: "host".into(),

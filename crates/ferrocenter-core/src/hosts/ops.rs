@@ -149,13 +149,9 @@ impl Core {
         let mut host = self.host(host_id).await?;
         let taken = self
             .store
-            .list_hosts(&crate::inventory::HostFilter {
-                datacenter_id: Some(host.datacenter_id.clone()),
-                ..Default::default()
-            })
+            .find_host_by_name(&host.datacenter_id, new_name)
             .await?
-            .into_iter()
-            .any(|h| h.id != host.id && h.name == new_name);
+            .is_some_and(|h| h.id != host.id);
         if taken {
             return Err(CoreError::AlreadyExists {
                 what: "host".into(),

@@ -110,6 +110,11 @@ pub trait Store: Send + Sync + 'static {
         address: &str,
         port: u16,
     ) -> Result<Option<Host>, StoreError>;
+    async fn find_host_by_name(
+        &self,
+        datacenter_id: &str,
+        name: &str,
+    ) -> Result<Option<Host>, StoreError>;
     async fn list_hosts(&self, filter: &HostFilter) -> Result<Vec<Host>, StoreError>;
     async fn count_hosts(&self, filter: &HostFilter) -> Result<u64, StoreError>;
     async fn update_host(&self, h: &Host) -> Result<bool, StoreError>;
