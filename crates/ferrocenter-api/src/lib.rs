@@ -8,7 +8,7 @@ mod http_util;
 pub mod listeners;
 mod routes;
 pub mod vapi;
-mod vim;
+pub mod vim;
 mod zstack;
 
 use std::sync::Arc;
@@ -25,4 +25,6 @@ pub struct AppState {
     pub listener: Listener,
     pub max_body_bytes: usize,
     pub diagnostics: bool,
+    /// VI/JSON property collectors, filters and views (shared by every listener).
+    pub vim: Arc<vim::CollectorState>,
 }

@@ -71,7 +71,9 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     let tls = RustlsConfig::from_pem_file(&opts.cert_pem, &opts.key_pem)
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
+    let vim = Arc::new(crate::vim::CollectorState::default());
     let state = |listener| AppState {
+        vim: vim.clone(),
         core: core.clone(),
         listener,
         max_body_bytes: opts.max_body_bytes,

@@ -39,6 +39,11 @@ pub enum CoreError {
     /// The host's agent cannot be reached (vim NoHost).
     #[error("cannot contact the host {name}: {reason}")]
     NoHost { name: String, reason: String },
+    /// Something answered at the host's address but the connection could not be established:
+    /// it does not speak the agent protocol, or answered what the protocol does not allow
+    /// (vim HostConnectFault).
+    #[error("cannot connect to the host {name}: {reason}")]
+    HostConnect { name: String, reason: String },
     /// The host refused the credentials (vim InvalidLogin).
     #[error("the host refused the user name or password")]
     InvalidLogin,

@@ -34,6 +34,11 @@ pub const SQLITE: &[Migration] = &[
         name: "host_names",
         sql: include_str!("../migrations/0004_host_names.sql"),
     },
+    Migration {
+        version: 5,
+        name: "host_values",
+        sql: include_str!("../migrations/0005_host_values.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -59,6 +64,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "host_names",
         sql: include_str!("../migrations/0004_host_names.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "host_values",
+        sql: include_str!("../migrations/0005_host_values.sql"),
     },
 ];
 

@@ -2,11 +2,11 @@
 use async_trait::async_trait;
 use ferrocenter_core::auth::{Group, Principal, Realm};
 use ferrocenter_core::inventory::{
-    AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event,
+    AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event,
     EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
-use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
+use ferrocenter_core::ports::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};
 use ferrocenter_core::tasks::Task;
 use ferrocenter_core::{from_millis, to_millis, CoreError};
 use sqlx::Row;
@@ -206,6 +206,15 @@ macro_rules! sql_store {
                 })
             }
 
+            fn custom_field(row: &<$db as sqlx::Database>::Row) -> Result<CustomField, StoreError> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(CustomField {
+                    key: row.try_get("field_key").map_err(g)?,
+                    name: row.try_get("name").map_err(g)?,
+                    mo_type: row.try_get("mo_type").map_err(g)?,
+                })
+            }
+
             fn datacenter(row: &<$db as sqlx::Database>::Row) -> Result<Datacenter, StoreError> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
                 Ok(Datacenter {
@@ -401,6 +410,24 @@ macro_rules! sql_store {
             }
 
             /// `SELECT <columns> FROM <table>`, restricted to one datacenter if given, by name.
+            /// Hosts linked to one row of a link table (names are constants of this file).
+            async fn hosts_linked(
+                &self,
+                table: &str,
+                column: &str,
+                id: &str,
+            ) -> Result<Vec<Host>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {HOST_COLUMNS} FROM hosts WHERE id IN \
+                     (SELECT host_id FROM {table} WHERE {column} = $1) ORDER BY moid_num, id"
+                ))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(Self::host).collect()
+            }
+
             async fn list_in_datacenter<T>(
                 &self,
                 columns: &str,
@@ -779,6 +806,105 @@ macro_rules! sql_store {
                     .await
                     .map_err(|e| map_in_use(e, &format!("folder {id} still contains folders")))?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn find_by_moid(
+                &self,
+                kind: MoidKind,
+                moid: &str,
+            ) -> Result<Option<MoidEntity>, StoreError> {
+                let (columns, table) = match kind {
+                    MoidKind::Datacenter => (DATACENTER_COLUMNS, "datacenters"),
+                    MoidKind::Cluster => (CLUSTER_COLUMNS, "clusters"),
+                    MoidKind::Host => (HOST_COLUMNS, "hosts"),
+                    MoidKind::Vm => (VM_COLUMNS, "vms"),
+                    MoidKind::Datastore => (DATASTORE_COLUMNS, "datastores"),
+                    MoidKind::Network => (NETWORK_COLUMNS, "networks"),
+                    MoidKind::Folder => (FOLDER_COLUMNS, "folders"),
+                    MoidKind::Task => (TASK_COLUMNS, "tasks"),
+                };
+                let row = sqlx::query(&format!("SELECT {columns} FROM {table} WHERE moid = $1"))
+                    .bind(moid)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(match kind {
+                    MoidKind::Datacenter => MoidEntity::Datacenter(Self::datacenter(&row)?),
+                    MoidKind::Cluster => MoidEntity::Cluster(Self::cluster(&row)?),
+                    MoidKind::Host => MoidEntity::Host(Self::host(&row)?),
+                    MoidKind::Vm => MoidEntity::Vm(Self::vm(&row)?),
+                    MoidKind::Datastore => MoidEntity::Datastore(Self::datastore(&row)?),
+                    MoidKind::Network => MoidEntity::Network(Self::network(&row)?),
+                    MoidKind::Folder => MoidEntity::Folder(Self::folder(&row)?),
+                    MoidKind::Task => MoidEntity::Task(Self::task(&row)?),
+                }))
+            }
+
+            async fn ensure_custom_field(
+                &self,
+                name: &str,
+                mo_type: &str,
+                new_key: i64,
+            ) -> Result<CustomField, StoreError> {
+                sqlx::query(
+                    "INSERT INTO custom_fields (field_key, name, mo_type) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(new_key)
+                .bind(name)
+                .bind(mo_type)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                let row = sqlx::query("SELECT field_key, name, mo_type FROM custom_fields WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Self::custom_field(&row)
+            }
+
+            async fn list_custom_fields(&self) -> Result<Vec<CustomField>, StoreError> {
+                let rows = sqlx::query("SELECT field_key, name, mo_type FROM custom_fields ORDER BY field_key")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(Self::custom_field).collect()
+            }
+
+            async fn set_host_value(&self, host_id: &str, name: &str, value: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO host_values (host_id, name, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (host_id, name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(host_id)
+                .bind(name)
+                .bind(value)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query("SELECT name, value FROM host_values WHERE host_id = $1 ORDER BY name")
+                    .bind(host_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                rows.iter()
+                    .map(|r| Ok((r.try_get("name").map_err(g)?, r.try_get("value").map_err(g)?)))
+                    .collect()
+            }
+
+            async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError> {
+                self.hosts_linked("host_datastores", "datastore_id", datastore_id).await
+            }
+
+            async fn hosts_of_network(&self, network_id: &str) -> Result<Vec<Host>, StoreError> {
+                self.hosts_linked("host_networks", "network_id", network_id).await
             }
 
             async fn insert_datacenter(&self, d: &Datacenter) -> Result<(), StoreError> {

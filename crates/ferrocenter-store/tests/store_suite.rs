@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use ferrocenter_core::auth::{Group, Principal, Realm, Role};
 use ferrocenter_core::inventory::{
-    AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event,
+    AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event,
     EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
-use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
+use ferrocenter_core::ports::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};
 use ferrocenter_core::tasks::{Task, TaskState};
 use ferrocenter_core::{from_millis, CoreError};
 use ferrocenter_testkit::pg::PgCluster;
@@ -42,6 +42,9 @@ cases!(
     networks_upsert_and_host_links,
     events_append_and_filter,
     folders_nest_and_are_unique_per_parent,
+    entities_are_found_by_moid,
+    hosts_of_datastores_and_networks,
+    custom_fields_and_host_values,
 );
 
 fn at(ms: i64) -> time::OffsetDateTime {
@@ -1260,4 +1263,113 @@ async fn folders_nest_and_are_unique_per_parent(s: Arc<dyn Store>) {
     // Deleting the datacenter takes its folders with it.
     assert!(s.delete_datacenter("dc1").await.unwrap());
     assert!(s.folders_of_datacenter("dc1").await.unwrap().is_empty());
+}
+
+async fn entities_are_found_by_moid(s: Arc<dyn Store>) {
+    let dc = datacenter("dc1", "datacenter-1", "One");
+    s.insert_datacenter(&dc).await.unwrap();
+    let c = cluster("c1", "domain-c2", "dc1", "C");
+    s.insert_cluster(&c).await.unwrap();
+    let h = host("h1", "host-3", "dc1", "10.0.0.1");
+    s.insert_host(&h).await.unwrap();
+    let v = vm("v1", "vm-4", "h1", "uuid-1", "web");
+    s.insert_vm(&v).await.unwrap();
+    let d = s
+        .upsert_datastore(&datastore("ds1", "datastore-5", "dc1", "nfs", 1))
+        .await
+        .unwrap();
+    let n = s
+        .upsert_network(&network("n1", "network-6", "dc1", "VM Network", None))
+        .await
+        .unwrap();
+    let f = folder("h7", None, Some("dc1"), FolderKind::Host, "host");
+    s.insert_folder(&f).await.unwrap();
+    let t = task("t1", "task-8", TaskState::Queued, 1_700_000_000_000);
+    s.insert_task(&t).await.unwrap();
+    let find = |k, m: &'static str| {
+        let s = s.clone();
+        async move { s.find_by_moid(k, m).await.unwrap() }
+    };
+    assert_eq!(find(MoidKind::Datacenter, "datacenter-1").await, Some(MoidEntity::Datacenter(dc)));
+    assert_eq!(find(MoidKind::Cluster, "domain-c2").await, Some(MoidEntity::Cluster(c)));
+    assert_eq!(find(MoidKind::Host, "host-3").await, Some(MoidEntity::Host(h)));
+    assert_eq!(find(MoidKind::Vm, "vm-4").await, Some(MoidEntity::Vm(v)));
+    assert_eq!(find(MoidKind::Datastore, "datastore-5").await, Some(MoidEntity::Datastore(d)));
+    assert_eq!(find(MoidKind::Network, "network-6").await, Some(MoidEntity::Network(n)));
+    assert_eq!(find(MoidKind::Folder, "group-h7").await, Some(MoidEntity::Folder(f)));
+    assert_eq!(find(MoidKind::Task, "task-8").await, Some(MoidEntity::Task(t)));
+    // A moId of another kind, or none at all, finds nothing.
+    assert_eq!(find(MoidKind::Host, "vm-4").await, None);
+    assert_eq!(find(MoidKind::Vm, "vm-404").await, None);
+}
+
+async fn hosts_of_datastores_and_networks(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "One"))
+        .await
+        .unwrap();
+    for (id, moid, addr) in [
+        ("h10", "host-10", "10.0.0.10"),
+        ("h2", "host-2", "10.0.0.2"),
+        ("h3", "host-3", "10.0.0.3"),
+    ] {
+        s.insert_host(&host(id, moid, "dc1", addr)).await.unwrap();
+    }
+    s.upsert_datastore(&datastore("ds1", "datastore-1", "dc1", "nfs", 1))
+        .await
+        .unwrap();
+    s.upsert_network(&network("n1", "network-1", "dc1", "VM Network", None))
+        .await
+        .unwrap();
+    s.set_host_datastores("h10", &["ds1".into()]).await.unwrap();
+    s.set_host_datastores("h2", &["ds1".into()]).await.unwrap();
+    s.set_host_networks("h3", &["n1".into()]).await.unwrap();
+    let ids = |v: Vec<Host>| v.into_iter().map(|h| h.id).collect::<Vec<_>>();
+    // Ordered by moId number, not text.
+    assert_eq!(ids(s.hosts_of_datastore("ds1").await.unwrap()), ["h2", "h10"]);
+    assert_eq!(ids(s.hosts_of_network("n1").await.unwrap()), ["h3"]);
+    assert!(s.hosts_of_network("nope").await.unwrap().is_empty());
+}
+
+async fn custom_fields_and_host_values(s: Arc<dyn Store>) {
+    let f = s.ensure_custom_field("owner", "HostSystem", 7).await.unwrap();
+    assert_eq!(
+        f,
+        CustomField {
+            key: 7,
+            name: "owner".into(),
+            mo_type: "HostSystem".into()
+        }
+    );
+    // An existing name keeps its key.
+    assert_eq!(s.ensure_custom_field("owner", "", 8).await.unwrap(), f);
+    s.ensure_custom_field("rack", "", 9).await.unwrap();
+    let names: Vec<_> = s
+        .list_custom_fields()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.key, f.name))
+        .collect();
+    assert_eq!(names, [(7, "owner".to_string()), (9, "rack".to_string())]);
+
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "One"))
+        .await
+        .unwrap();
+    s.insert_host(&host("h1", "host-1", "dc1", "10.0.0.1"))
+        .await
+        .unwrap();
+    s.set_host_value("h1", "field:7", "ops").await.unwrap();
+    s.set_host_value("h1", "alarmActionsEnabled", "false").await.unwrap();
+    s.set_host_value("h1", "field:7", "infra").await.unwrap();
+    assert_eq!(
+        s.host_values("h1").await.unwrap(),
+        [
+            ("alarmActionsEnabled".to_string(), "false".to_string()),
+            ("field:7".to_string(), "infra".to_string())
+        ]
+    );
+    // Values need their host, and go with it.
+    assert!(s.set_host_value("nope", "x", "y").await.is_err());
+    assert!(s.delete_host("h1").await.unwrap());
+    assert!(s.host_values("h1").await.unwrap().is_empty());
 }

@@ -95,11 +95,11 @@ async fn unknown_routes_and_methods_answer_in_each_surface_shape() {
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["content-type"], "application/json");
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["_typeName"], "NotSupported");
+    assert_eq!(v["_typeName"], "NotAuthenticated");
     assert!(v["faultMessage"][0]["message"]
         .as_str()
         .unwrap()
-        .contains("HostSystem.ReconnectHost_Task"));
+        .contains("not authenticated"));
     // ZStack: 404 in plain text, as ZStack answers a path it has no API for.
     let r = ts.call(Method::GET, "/zstack/v1/hosts", None, None).await;
     assert_eq!(r.status(), 404);

@@ -226,12 +226,23 @@ async fn faults_follow_the_wire_conventions() {
         .status(),
         500
     );
-    // Unknown object id, unknown method, known-but-unserved method, wrong verb.
+    // Without a session every object is NotAuthenticated; with one: unknown object id,
+    // unknown method, known-but-unserved method, wrong verb.
+    let (_, _, _, b) = vim(
+        &ts,
+        Method::GET,
+        "/HostSystem/host-1/name",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(parse(&b)["_typeName"], "NotAuthenticated");
+    let t = ts.login(ADMIN).await;
     let (_, _, _, b) = vim(
         &ts,
         Method::GET,
         "/SessionManager/SomethingElse/currentSession",
-        None,
+        Some(&t),
         None,
     )
     .await;
@@ -240,14 +251,13 @@ async fn faults_follow_the_wire_conventions() {
         &ts,
         Method::POST,
         "/SessionManager/SessionManager/Fly",
-        None,
+        Some(&t),
         None,
     )
     .await;
     let f = parse(&b);
     assert_eq!(f["_typeName"], "MethodNotFound");
     assert_eq!(f["method"], "Fly");
-    let t = ts.login(ADMIN).await;
     let (_, _, _, b) = vim(
         &ts,
         Method::POST,

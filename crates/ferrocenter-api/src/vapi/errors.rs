@@ -108,7 +108,7 @@ impl ApiError {
                         msg,
                         vec![],
                     ),
-                    CoreError::NoHost { name, .. } => m(
+                    CoreError::NoHost { name, .. } | CoreError::HostConnect { name, .. } => m(
                         "resource_inaccessible",
                         StatusCode::BAD_REQUEST,
                         msg,

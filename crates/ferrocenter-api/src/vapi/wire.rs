@@ -1,20 +1,21 @@
 //! vAPI value forms shared by the REST flavours.
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// RFC 3339 in UTC with milliseconds, as the vAPI runtime writes datetimes.
+/// RFC 3339 in UTC with exactly three fraction digits, as the vAPI runtime writes datetimes
+/// (and as VI/JSON accepts them). Fixed width also keeps them ordered as strings.
 pub fn datetime(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    let t = t
-        .replace_nanosecond((t.nanosecond() / 1_000_000) * 1_000_000)
-        .unwrap_or(t);
-    let s = t.format(&Rfc3339).unwrap_or_default();
-    // Rfc3339 drops a zero fraction; vAPI clients expect exactly three digits.
-    match s.find('.') {
-        Some(_) => s,
-        None => s.replacen('Z', ".000Z", 1),
-    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 /// `com.vmware.vapi.std.localizable_message`.
@@ -48,5 +49,8 @@ mod tests {
         assert_eq!(datetime(t), "2023-11-14T22:13:20.000Z");
         let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
         assert_eq!(datetime(t), "2023-11-14T22:13:20.123Z");
+        // A fraction with trailing zeros keeps its three digits.
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_120_000_000).unwrap();
+        assert_eq!(datetime(t), "2023-11-14T22:13:20.120Z");
     }
 }

@@ -92,6 +92,7 @@ impl From<CoreError> for VimFault {
             CoreError::NoHost { name, .. } => {
                 VimFault::new("NoHost", msg).with("name", json!(name))
             }
+            CoreError::HostConnect { .. } => VimFault::new("HostConnectFault", msg),
             CoreError::InvalidLogin => VimFault::new("InvalidLogin", msg),
             CoreError::SslVerify {
                 thumbprint,

@@ -1,8 +1,18 @@
 //! VI/JSON (vim25 over JSON) at `/sdk/vim25/{release}/{moType}/{moId}/{method or property}`.
-//! This first part serves ServiceInstance and SessionManager; every other object or method
-//! answers a `NotSupported` fault naming it (see docs/api/vi-json.md).
+//! docs/api/vi-json.md lists what is served; every other method a served type defines answers
+//! a `NotSupported` fault naming it.
+mod anyval;
+mod collector;
+mod ctx;
 mod faults;
+mod methods;
+mod mo;
+mod names;
+mod props;
+mod render;
+mod reply;
 mod service;
+mod tasks;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,6 +24,7 @@ use axum::Router;
 use ferrocenter_core::CoreError;
 use serde_json::Value;
 
+pub use collector::CollectorState;
 pub use faults::{fault, VimFault};
 
 use crate::http_util::body_bytes;
@@ -49,16 +60,21 @@ fn parse_params(body: &Bytes, name: &str) -> Result<serde_json::Map<String, Valu
     }
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| VimFault::invalid_request(format!("the request body is not JSON: {e}")))?;
+    // A JSON null body is no parameters, like an absent one.
+    let v = if v.is_null() { Value::Object(Default::default()) } else { v };
     let Value::Object(mut m) = v else {
         return Err(VimFault::invalid_request(
             "the request body must be a JSON object",
         ));
     };
-    // Clients put `<Method>` or `<Method>RequestType` at the root; both mean the same.
+    // Clients put `<Method>` or `<Method>RequestType` at the root; both mean the same. The
+    // WSDL names a `_Task` method's request type without the suffix
+    // (EnterMaintenanceMode_Task → EnterMaintenanceModeRequestType).
     if let Some(t) = m.remove("_typeName") {
-        let ok = t
-            .as_str()
-            .is_some_and(|t| t == name || t == format!("{name}RequestType"));
+        let base = name.strip_suffix("_Task").unwrap_or(name);
+        let ok = t.as_str().is_some_and(|t| {
+            t == name || t == format!("{name}RequestType") || t == format!("{base}RequestType")
+        });
         if !ok {
             return Err(VimFault::invalid_request(format!(
                 "the body's _typeName {t} does not match the method {name}"

@@ -1,37 +1,21 @@
-//! ServiceInstance and SessionManager.
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+//! ServiceInstance and SessionManager, and the dispatch of every call: anonymous calls first,
+//! then the session, the object, and the property or method.
+use axum::http::{header, HeaderValue, Method};
+use axum::response::Response;
 use ferrocenter_core::auth::{Caller, SessionView};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::ctx::Ctx;
 use super::faults::{moref, VimFault};
-use super::Call;
+use super::render::API_VERSION;
+use super::reply::{no_content, ok, unset};
+use super::{methods, mo, names, props, Call};
 use crate::vapi::wire::datetime;
 use crate::AppState;
 
 const SESSION_HEADER: &str = "vmware-api-session-id";
-/// The API version ferrocenter reports in AboutInfo.
-const API_VERSION: &str = "8.0.3.0";
-
-fn json_ok(v: Value) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
-}
-
-/// An unset value: 200 with an empty body, which clients read as "none".
-fn unset() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")]).into_response()
-}
-
-fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
-}
 
 fn token(call: &Call) -> Option<String> {
     call.headers
@@ -40,18 +24,15 @@ fn token(call: &Call) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-fn session(state: &AppState, call: &Call) -> Result<(Caller, SessionView, String), VimFault> {
-    let t = token(call).ok_or(VimFault::from(CoreError::Unauthenticated))?;
-    let (caller, view) = state.core.auth.resolve_session(&t)?;
-    Ok((caller, view, t))
+/// Names a session without revealing its token.
+fn session_key(token: &str) -> String {
+    hex::encode(&Sha256::digest(token.as_bytes())[..16])
 }
 
-/// UserSession. Its key identifies the session without revealing the token.
 fn user_session(caller: &Caller, view: &SessionView, token: &str, call: &Call) -> Value {
-    let key = hex::encode(&Sha256::digest(token.as_bytes())[..16]);
     json!({
         "_typeName": "UserSession",
-        "key": key,
+        "key": session_key(token),
         "userName": caller.domain_qualified(),
         "fullName": caller.user,
         "loginTime": datetime(view.created),
@@ -65,12 +46,19 @@ fn user_session(caller: &Caller, view: &SessionView, token: &str, call: &Call) -
     })
 }
 
-async fn service_content(state: &AppState) -> Result<Value, VimFault> {
+fn with_session_header(mut resp: Response, token: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(token) {
+        resp.headers_mut().insert(SESSION_HEADER, v);
+    }
+    resp
+}
+
+pub async fn service_content(state: &AppState) -> Result<Value, VimFault> {
     let uuid = state.core.server_uuid().await?;
     Ok(json!({
         "_typeName": "ServiceContent",
         "rootFolder": moref("Folder", "group-d1"),
-        "propertyCollector": moref("PropertyCollector", "propertyCollector"),
+        "propertyCollector": moref("PropertyCollector", super::collector::DEFAULT_COLLECTOR),
         "viewManager": moref("ViewManager", "ViewManager"),
         "about": {
             "_typeName": "AboutInfo",
@@ -90,99 +78,36 @@ async fn service_content(state: &AppState) -> Result<Value, VimFault> {
         "sessionManager": moref("SessionManager", "SessionManager"),
         "taskManager": moref("TaskManager", "TaskManager"),
         "eventManager": moref("EventManager", "EventManager"),
-        "searchIndex": moref("SearchIndex", "SearchIndex"),
+        "customFieldsManager": moref("CustomFieldsManager", "CustomFieldsManager"),
     }))
 }
 
-/// Every method and property vim defines on the singletons served here; a name not listed is
-/// MethodNotFound, a listed one not yet implemented is NotSupported.
-const VIM_NAMES: &[(&str, &[&str])] = &[
-    (
-        "ServiceInstance",
-        &[
-            "CurrentTime",
-            "RetrieveServiceContent",
-            "RetrieveProductComponents",
-            "ValidateMigration",
-            "QueryVMotionCompatibility",
-            "content",
-            "capability",
-            "serverClock",
-        ],
-    ),
-    (
-        "SessionManager",
-        &[
-            "Login",
-            "Logout",
-            "AcquireCloneTicket",
-            "CloneSession",
-            "SessionIsActive",
-            "TerminateSession",
-            "LoginByToken",
-            "LoginExtensionByCertificate",
-            "LoginExtensionBySubjectName",
-            "LoginBySSPI",
-            "ImpersonateUser",
-            "AcquireLocalTicket",
-            "AcquireGenericServiceTicket",
-            "SetLocale",
-            "UpdateServiceMessage",
-            "currentSession",
-            "sessionList",
-            "defaultLocale",
-            "supportedLocaleList",
-            "message",
-            "messageLocaleList",
-        ],
-    ),
-];
-
-/// The managed-object types and ids this part of the binding serves.
-const SINGLETONS: &[(&str, &str)] = &[
-    ("ServiceInstance", "ServiceInstance"),
-    ("SessionManager", "SessionManager"),
-];
-
-pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault> {
-    let known_type = SINGLETONS.iter().find(|(t, _)| *t == call.mo_type);
-    match known_type {
-        None => {
-            return Err(CoreError::not_supported(format!(
-                "{}.{} (VI/JSON object type not served yet)",
-                call.mo_type, call.name
-            ))
-            .into())
+/// Calls answered without a session, or None.
+async fn anonymous(state: &AppState, call: &Call, is_post: bool) -> Result<Option<Response>, VimFault> {
+    let singleton = |t: &str| call.mo_type == t && call.mo_id == t;
+    if singleton("ServiceInstance") {
+        match (call.name.as_str(), is_post) {
+            ("content", false) | ("RetrieveServiceContent", true) => {
+                return Ok(Some(ok(service_content(state).await?)))
+            }
+            ("CurrentTime", true) | ("serverClock", false) => {
+                return Ok(Some(ok(json!(datetime(state.core.clock.now())))))
+            }
+            _ => {}
         }
-        Some((t, id)) if *id != call.mo_id => return Err(VimFault::not_found(t, &call.mo_id)),
-        Some(_) => {}
     }
-    let is_post = call.method == Method::POST;
-    if !is_post && call.method != Method::GET {
-        return Err(VimFault::invalid_request(format!(
-            "{} is not a VI/JSON verb: properties are read with GET, methods called with POST",
-            call.method
-        )));
+    if !singleton("SessionManager") {
+        return Ok(None);
     }
-    match (call.mo_type.as_str(), call.name.as_str(), is_post) {
-        ("ServiceInstance", "content", false)
-        | ("ServiceInstance", "RetrieveServiceContent", true) => {
-            Ok(json_ok(service_content(state).await?))
-        }
-        ("ServiceInstance", "CurrentTime", true) | ("ServiceInstance", "serverClock", false) => {
-            Ok(json_ok(json!(datetime(state.core.clock.now()))))
-        }
-        ("SessionManager", "Login", true) => {
-            let user = call
-                .params
-                .get("userName")
-                .and_then(Value::as_str)
-                .ok_or_else(|| VimFault::from(CoreError::invalid("userName", "is required")))?;
-            let password = call
-                .params
-                .get("password")
-                .and_then(Value::as_str)
-                .ok_or_else(|| VimFault::from(CoreError::invalid("password", "is required")))?;
+    let r = match (call.name.as_str(), is_post) {
+        ("Login", true) => {
+            let p = &call.params;
+            let field = |n: &str| {
+                p.get(n)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| VimFault::from(CoreError::invalid(n, "is required")))
+            };
+            let (user, password) = (field("userName")?, field("password")?);
             let (token, _) = match state.core.auth.login(state.listener, user, password).await {
                 Ok(t) => t,
                 Err(CoreError::Unauthenticated) => {
@@ -194,53 +119,97 @@ pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault
                 Err(e) => return Err(e.into()),
             };
             let (caller, view) = state.core.auth.resolve_session(token.expose())?;
-            let body = user_session(&caller, &view, token.expose(), &call);
-            let mut resp = json_ok(body);
-            if let Ok(v) = HeaderValue::from_str(token.expose()) {
-                resp.headers_mut().insert(SESSION_HEADER, v);
-            }
-            Ok(resp)
+            let body = user_session(&caller, &view, token.expose(), call);
+            with_session_header(ok(body), token.expose())
         }
-        ("SessionManager", "AcquireCloneTicket", true) => {
-            let (_, _, t) = session(state, &call)?;
-            Ok(json_ok(json!(state.core.auth.acquire_clone_ticket(&t)?)))
-        }
-        ("SessionManager", "CloneSession", true) => {
+        ("CloneSession", true) => {
             let ticket = call
                 .params
                 .get("cloneTicket")
                 .and_then(Value::as_str)
                 .ok_or_else(|| VimFault::from(CoreError::invalid("cloneTicket", "is required")))?;
-            let (token, _) = state.core.auth.clone_session(ticket)?;
+            let (token, _) = state.core.auth.clone_session(ticket).map_err(|e| match e {
+                CoreError::Unauthenticated => VimFault::new(
+                    "InvalidLogin",
+                    "the clone ticket is unknown, used or expired",
+                ),
+                other => other.into(),
+            })?;
             let (caller, view) = state.core.auth.resolve_session(token.expose())?;
-            let mut resp = json_ok(user_session(&caller, &view, token.expose(), &call));
-            if let Ok(v) = HeaderValue::from_str(token.expose()) {
-                resp.headers_mut().insert(SESSION_HEADER, v);
-            }
-            Ok(resp)
+            with_session_header(ok(user_session(&caller, &view, token.expose(), call)), token.expose())
         }
-        ("SessionManager", "Logout", true) => {
-            let (_, _, t) = session(state, &call)?;
-            state.core.auth.logout(&t)?;
-            Ok(no_content())
-        }
-        ("SessionManager", "currentSession", false) => match token(&call) {
-            None => Ok(unset()),
+        ("currentSession", false) => match token(call) {
+            None => unset(),
             Some(t) => match state.core.auth.resolve_session(&t) {
-                Ok((caller, view)) => Ok(json_ok(user_session(&caller, &view, &t, &call))),
-                Err(_) => Ok(unset()),
+                Ok((caller, view)) => ok(user_session(&caller, &view, &t, call)),
+                Err(_) => unset(),
             },
         },
-        (t, name, _) => {
-            let defined = VIM_NAMES
-                .iter()
-                .any(|(ty, names)| *ty == t && names.contains(&name));
-            if !defined {
-                return Err(VimFault::method_not_found(t, &call.mo_id, name));
-            }
-            // Everything else on these objects needs a session first.
-            session(state, &call)?;
-            Err(CoreError::not_supported(format!("{t}.{name}")).into())
+        _ => return Ok(None),
+    };
+    Ok(Some(r))
+}
+
+/// SessionManager calls that need a session.
+fn session_method(state: &AppState, ctx: &Ctx<'_>, token: &str, name: &str) -> Result<Option<Response>, VimFault> {
+    Ok(Some(match name {
+        "AcquireCloneTicket" => ok(json!(state.core.auth.acquire_clone_ticket(token)?)),
+        "Logout" => {
+            state.core.auth.logout(token)?;
+            state.vim.end_session(&ctx.session_key);
+            no_content()
         }
+        _ => return Ok(None),
+    }))
+}
+
+pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault> {
+    let is_post = call.method == Method::POST;
+    if !is_post && call.method != Method::GET {
+        return Err(VimFault::invalid_request(format!(
+            "{} is not a VI/JSON verb: properties are read with GET, methods called with POST",
+            call.method
+        )));
+    }
+    if !names::served(&call.mo_type) {
+        return Err(CoreError::not_supported(format!(
+            "{}.{} (the managed object type {} is not served)",
+            call.mo_type, call.name, call.mo_type
+        ))
+        .into());
+    }
+    if let Some(r) = anonymous(state, &call, is_post).await? {
+        return Ok(r);
+    }
+    let t = token(&call).ok_or(VimFault::from(CoreError::Unauthenticated))?;
+    let (caller, _) = state.core.auth.resolve_session(&t)?;
+    let ctx = Ctx {
+        state,
+        caller,
+        session_key: session_key(&t),
+        params: &call.params,
+    };
+    let mo = mo::resolve(&ctx, &call.mo_type, &call.mo_id).await?;
+    let name = call.name.as_str();
+    if is_post && call.mo_type == "SessionManager" {
+        if let Some(r) = session_method(state, &ctx, &t, name)? {
+            return Ok(r);
+        }
+    }
+    if !names::defines(&call.mo_type, name) {
+        return Err(if is_post {
+            VimFault::method_not_found(&call.mo_type, &call.mo_id, name)
+        } else {
+            VimFault::new("InvalidProperty", format!("{} has no property {name}", call.mo_type))
+                .with("name", json!(name))
+        });
+    }
+    if is_post {
+        methods::invoke(&ctx, &mo, name).await
+    } else {
+        Ok(match props::get(&ctx, &mo, name).await? {
+            Some(v) => ok(v),
+            None => unset(),
+        })
     }
 }

@@ -75,6 +75,10 @@ pub enum Privilege {
     HostConfigConnection,
     HostConfigMaintenance,
     HostConfigPower,
+    HostConfigSettings,
+    GlobalSetCustomField,
+    AlarmToggle,
+    ResourceMigrate,
     HostInventoryAddStandaloneHost,
     HostInventoryAddHostToCluster,
     HostInventoryRemoveHostFromCluster,
@@ -93,7 +97,7 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 20] = [
+    pub const ALL: [Privilege; 24] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
@@ -102,6 +106,10 @@ impl Privilege {
         Privilege::HostConfigConnection,
         Privilege::HostConfigMaintenance,
         Privilege::HostConfigPower,
+        Privilege::HostConfigSettings,
+        Privilege::GlobalSetCustomField,
+        Privilege::AlarmToggle,
+        Privilege::ResourceMigrate,
         Privilege::HostInventoryAddStandaloneHost,
         Privilege::HostInventoryAddHostToCluster,
         Privilege::HostInventoryRemoveHostFromCluster,
@@ -126,6 +134,10 @@ impl Privilege {
             Privilege::HostConfigConnection => "Host.Config.Connection",
             Privilege::HostConfigMaintenance => "Host.Config.Maintenance",
             Privilege::HostConfigPower => "Host.Config.Power",
+            Privilege::HostConfigSettings => "Host.Config.Settings",
+            Privilege::GlobalSetCustomField => "Global.SetCustomField",
+            Privilege::AlarmToggle => "Alarm.ToggleEnableOnEntity",
+            Privilege::ResourceMigrate => "Resource.HotMigrateVM",
             Privilege::HostInventoryAddStandaloneHost => "Host.Inventory.AddStandaloneHost",
             Privilege::HostInventoryAddHostToCluster => "Host.Inventory.AddHostToCluster",
             Privilege::HostInventoryRemoveHostFromCluster => "Host.Inventory.RemoveHostFromCluster",

@@ -207,7 +207,13 @@ impl Core {
         let core = self.self_arc();
         let user = caller.user.clone();
         let task = TaskSpec {
-            kind: "host.add".into(),
+            // Kept apart because vim names them differently (AddHost_Task, AddStandaloneHost_Task).
+            kind: if cluster_id.is_some() {
+                "host.add"
+            } else {
+                "host.addStandalone"
+            }
+            .into(),
             target: Some(EntityRef::new(
                 "host-address",
                 format!("{}:{port}", spec.host_name),

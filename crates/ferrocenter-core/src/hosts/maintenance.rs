@@ -304,7 +304,7 @@ impl Core {
         Ok(moved)
     }
 
-    async fn migrate_one(
+    pub(crate) async fn migrate_one(
         &self,
         src: &ferrocenter_agent_client::AgentClient,
         source: &Host,

@@ -7,12 +7,15 @@ pub(crate) mod heartbeat;
 mod maintenance;
 mod ops;
 mod sync;
+mod task_ops;
 
 pub(crate) use add::validate_entity_name as validate_name;
 pub use add::AddHostSpec;
 pub use capacity::Capacity;
 pub use connection::ReconnectSpec;
 pub use ops::RemoveMode;
+/// VM power actions, as the core's VM operations take them.
+pub use ferrocenter_agent_client::wire::PowerAction;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -119,7 +122,10 @@ pub fn agent_fault(host: &str, e: AgentError) -> CoreError {
                 C::Internal => CoreError::internal(body.message),
             }
         }
-        AgentError::Protocol(m) => CoreError::internal(format!("host {host}: {m}")),
+        AgentError::Protocol(m) => CoreError::HostConnect {
+            name: host.to_string(),
+            reason: m,
+        },
     }
 }
 

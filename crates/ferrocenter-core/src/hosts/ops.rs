@@ -30,6 +30,23 @@ fn require_connected(h: &Host) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// No VM powers on while its host enters or is in maintenance mode, or is disabled.
+pub(crate) fn power_on_allowed(host: &Host) -> Result<(), CoreError> {
+    match host.state {
+        HostState::PreMaintenance | HostState::Maintenance => Err(CoreError::invalid_state(
+            format!(
+                "host {} is entering or in maintenance mode: VMs may not power on",
+                host.name
+            ),
+        )),
+        HostState::Disabled => Err(CoreError::invalid_state(format!(
+            "host {} is disabled",
+            host.name
+        ))),
+        HostState::Enabled => Ok(()),
+    }
+}
+
 impl Core {
     pub async fn remove_host(
         &self,
@@ -109,21 +126,7 @@ impl Core {
         let host = self.host(&vm.host_id).await?;
         require_connected(&host)?;
         if action == PowerAction::On {
-            match host.state {
-                HostState::PreMaintenance | HostState::Maintenance => {
-                    return Err(CoreError::invalid_state(format!(
-                        "host {} is entering or in maintenance mode: VMs may not power on",
-                        host.name
-                    )))
-                }
-                HostState::Disabled => {
-                    return Err(CoreError::invalid_state(format!(
-                        "host {} is disabled",
-                        host.name
-                    )))
-                }
-                HostState::Enabled => {}
-            }
+            power_on_allowed(&host)?;
         }
         let agent = self.agent(&host).await?;
         let v = agent
@@ -246,7 +249,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
-        let host = self.host(host_id).await?;
+        let mut host = self.host(host_id).await?;
         require_connected(&host)?;
         let agent = self.agent(&host).await?;
         let mode = if enter {
@@ -254,10 +257,14 @@ impl Core {
         } else {
             LockdownMode::Disabled
         };
-        agent
+        let rt = agent
             .set_lockdown(mode)
             .await
             .map_err(|e| agent_fault(&host.name, e))?;
+        // The runtime carries the lockdown mode the surfaces report.
+        host.runtime = serde_json::to_value(&rt).ok();
+        host.last_op_at = self.clock.now();
+        self.store.update_host(&host).await?;
         Ok(())
     }
 

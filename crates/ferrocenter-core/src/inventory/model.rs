@@ -319,3 +319,12 @@ pub struct Folder {
     pub created_at: OffsetDateTime,
     pub last_op_at: OffsetDateTime,
 }
+
+/// A custom field definition (vim CustomFieldDef): values are set per entity under its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomField {
+    pub key: i64,
+    pub name: String,
+    /// The managed-object type the field applies to (`HostSystem`), or empty for any.
+    pub mo_type: String,
+}

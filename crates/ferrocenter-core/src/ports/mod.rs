@@ -3,4 +3,4 @@ mod clock;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use store::{Store, StoreError, TaskFilter};
+pub use store::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};

@@ -3,7 +3,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
 use crate::inventory::{
-    Cluster, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter, Network, VmRecord,
+    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter, Network, VmRecord,
 };
 use crate::tasks::{Task, TaskState};
 use crate::CoreError;
@@ -35,6 +35,32 @@ pub struct TaskFilter {
     pub initiators: Vec<String>,
     /// Newest first, at most this many (no limit when unset).
     pub limit: Option<u32>,
+}
+
+/// The kinds of entity the store finds by vim moId (each table's moid column is unique).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoidKind {
+    Datacenter,
+    Cluster,
+    Host,
+    Vm,
+    Datastore,
+    Network,
+    Folder,
+    Task,
+}
+
+/// An entity found by its moId.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MoidEntity {
+    Datacenter(Datacenter),
+    Cluster(Cluster),
+    Host(Host),
+    Vm(VmRecord),
+    Datastore(Datastore),
+    Network(Network),
+    Folder(Folder),
+    Task(Task),
 }
 
 /// The only door to persistence. SQLite and PostgreSQL implement it with the same semantics;
@@ -166,4 +192,30 @@ pub trait Store: Send + Sync + 'static {
     async fn folders_of_datacenter(&self, datacenter_id: &str) -> Result<Vec<Folder>, StoreError>;
     /// Refused (Conflict) while the folder has child folders.
     async fn delete_folder(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// The entity of `kind` whose moId is `moid`.
+    async fn find_by_moid(
+        &self,
+        kind: MoidKind,
+        moid: &str,
+    ) -> Result<Option<MoidEntity>, StoreError>;
+    /// The hosts that see a datastore, ordered by moId number.
+    async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError>;
+    /// The hosts attached to a network, ordered by moId number.
+    async fn hosts_of_network(&self, network_id: &str) -> Result<Vec<Host>, StoreError>;
+
+    /// The field named `name`, defined with `new_key` if it does not exist yet.
+    async fn ensure_custom_field(
+        &self,
+        name: &str,
+        mo_type: &str,
+        new_key: i64,
+    ) -> Result<CustomField, StoreError>;
+    /// Ordered by key.
+    async fn list_custom_fields(&self) -> Result<Vec<CustomField>, StoreError>;
+    /// Sets one named value of a host (replacing it); the values go when the host goes.
+    async fn set_host_value(&self, host_id: &str, name: &str, value: &str)
+        -> Result<(), StoreError>;
+    /// A host's named values, ordered by name.
+    async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError>;
 }

@@ -1,0 +1,148 @@
+//! Task, TaskManager and EventManager.
+use ferrocenter_core::inventory::{Event, EventFilter};
+use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::CoreError;
+use serde_json::{json, Value};
+
+use super::ctx::{moref_of, opt_int, opt_obj, Ctx};
+use super::faults::{moref, VimFault};
+use super::mo::{self, Mo};
+use super::render::{self, TaskEntity};
+
+/// Events one QueryEvents returns at most when the filter sets no maxCount.
+const QUERY_EVENTS_CAP: u32 = 1000;
+
+async fn task_entity(ctx: &Ctx<'_>, t: &Task) -> Option<TaskEntity> {
+    let target = t.target.as_ref()?;
+    let core = &ctx.state.core;
+    match target.kind.as_str() {
+        "host" => core.get_host(&ctx.caller, &target.id).await.ok().map(|h| TaskEntity {
+            moref: moref("HostSystem", &h.moid),
+            name: h.name,
+        }),
+        "vm" => core.get_vm(&ctx.caller, &target.id).await.ok().map(|v| TaskEntity {
+            moref: moref("VirtualMachine", &v.moid),
+            name: v.name,
+        }),
+        "cluster" => core
+            .get_cluster(&ctx.caller, &target.id)
+            .await
+            .ok()
+            .map(|c| TaskEntity {
+                moref: moref("ClusterComputeResource", &c.moid),
+                name: c.name,
+            }),
+        _ => None,
+    }
+}
+
+/// The vim result of a finished task: adds answer the new host's MoRef (a ComputeResource for
+/// a standalone add); the others have none.
+fn task_result(t: &Task) -> Option<Value> {
+    if t.state != TaskState::Success {
+        return None;
+    }
+    let moid = t.result.as_ref()?.get("moid")?.as_str()?;
+    match t.kind.as_str() {
+        "host.add" => Some(moref("HostSystem", moid)),
+        "host.addStandalone" => {
+            let n = moid.trim_start_matches("host-");
+            Some(moref("ComputeResource", &format!("domain-s{n}")))
+        }
+        _ => None,
+    }
+}
+
+pub async fn task_info(ctx: &Ctx<'_>, t: &Task) -> Result<Value, VimFault> {
+    let entity = task_entity(ctx, t).await;
+    Ok(render::task_info(t, entity.as_ref(), task_result(t)))
+}
+
+pub async fn cancel(ctx: &Ctx<'_>, t: &Task) -> Result<(), VimFault> {
+    if t.state.is_finished() {
+        return Err(CoreError::invalid_state(format!(
+            "task {} has already completed ({})",
+            t.moid, t.state
+        ))
+        .into());
+    }
+    if !t.cancelable {
+        return Err(CoreError::not_supported(format!(
+            "CancelTask on {} ({} cannot be cancelled)",
+            t.moid,
+            render::task_names(&t.kind).0
+        ))
+        .into());
+    }
+    ctx.state.core.cancel_task(&ctx.caller, &t.id).await?;
+    Ok(())
+}
+
+pub async fn render_event(ctx: &Ctx<'_>, e: &Event) -> Result<Value, VimFault> {
+    let core = &ctx.state.core;
+    let host = if e.entity_kind == "host" {
+        core.get_host(&ctx.caller, &e.entity_id).await.ok()
+    } else {
+        None
+    };
+    let dc = match &host {
+        Some(h) => core.get_datacenter(&ctx.caller, &h.datacenter_id).await.ok(),
+        None => None,
+    };
+    Ok(render::event(
+        e,
+        host.as_ref(),
+        dc.as_ref().map(|d| (d.name.as_str(), d.moid.as_str())),
+    ))
+}
+
+/// EventManager.QueryEvents: filter.entity (by entity), filter.eventTypeId, filter.maxCount.
+pub async fn query_events(ctx: &Ctx<'_>) -> Result<Value, VimFault> {
+    let spec = ctx.req_obj("filter")?;
+    let mut filter = EventFilter {
+        limit: Some(QUERY_EVENTS_CAP),
+        ..Default::default()
+    };
+    if let Some(by) = opt_obj(spec, "entity")? {
+        let e = by
+            .get("entity")
+            .and_then(Value::as_object)
+            .ok_or_else(|| VimFault::from(CoreError::invalid("filter.entity.entity", "is required")))?;
+        let (t, id) = moref_of(e, "filter.entity.entity")?;
+        filter.entity_id = Some(match mo::resolve(ctx, &t, &id).await? {
+            Mo::Host(h) => h.id,
+            Mo::Vm(v) => v.id,
+            Mo::Cluster(c) => c.id,
+            Mo::Datacenter(d) => d.id,
+            other => {
+                return Err(CoreError::not_supported(format!(
+                    "QueryEvents for a {}",
+                    other.type_name()
+                ))
+                .into())
+            }
+        });
+    }
+    if let Some(n) = opt_int(spec, "maxCount")? {
+        if n <= 0 {
+            return Err(CoreError::invalid("filter.maxCount", "must be positive").into());
+        }
+        filter.limit = Some(n.min(QUERY_EVENTS_CAP as i64) as u32);
+    }
+    let types: Vec<String> = match spec.get("eventTypeId") {
+        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        _ => Vec::new(),
+    };
+    if types.len() == 1 {
+        filter.kind = Some(types[0].clone());
+    }
+    let events = ctx.state.core.list_events(&ctx.caller, &filter).await?;
+    let mut out = Vec::new();
+    for e in events
+        .iter()
+        .filter(|e| types.is_empty() || types.contains(&e.kind))
+    {
+        out.push(render_event(ctx, e).await?);
+    }
+    Ok(json!(out))
+}

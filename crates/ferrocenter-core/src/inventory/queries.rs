@@ -1,0 +1,198 @@
+//! Reading the inventory, for any caller allowed to read it (System.Read). Bindings render
+//! these records in their own shapes; they never reach the store themselves.
+use crate::auth::{Caller, Privilege};
+use crate::inventory::{
+    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
+    Network, VmRecord,
+};
+use crate::ports::{MoidEntity, MoidKind};
+use crate::{Core, CoreError};
+
+const ROOT_FOLDER_MOID: &str = "group-d1";
+
+impl Core {
+    fn may_read(&self, caller: &Caller) -> Result<(), CoreError> {
+        self.auth.authorize(caller, Privilege::SystemRead)
+    }
+
+    /// The entity of `kind` with this moId, if any.
+    pub async fn find_by_moid(
+        &self,
+        caller: &Caller,
+        kind: MoidKind,
+        moid: &str,
+    ) -> Result<Option<MoidEntity>, CoreError> {
+        self.may_read(caller)?;
+        if kind == MoidKind::Folder && moid == ROOT_FOLDER_MOID {
+            // Made on first use.
+            return Ok(Some(MoidEntity::Folder(self.root_folder().await?)));
+        }
+        Ok(self.store.find_by_moid(kind, moid).await?)
+    }
+
+    pub async fn get_host(&self, caller: &Caller, id: &str) -> Result<Host, CoreError> {
+        self.may_read(caller)?;
+        self.host(id).await
+    }
+
+    pub async fn list_hosts(
+        &self,
+        caller: &Caller,
+        filter: &HostFilter,
+    ) -> Result<Vec<Host>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_hosts(filter).await?)
+    }
+
+    pub async fn get_datacenter(&self, caller: &Caller, id: &str) -> Result<Datacenter, CoreError> {
+        self.may_read(caller)?;
+        self.store
+            .get_datacenter(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("datacenter", id))
+    }
+
+    pub async fn list_datacenters(&self, caller: &Caller) -> Result<Vec<Datacenter>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_datacenters().await?)
+    }
+
+    pub async fn get_cluster(&self, caller: &Caller, id: &str) -> Result<Cluster, CoreError> {
+        self.may_read(caller)?;
+        self.store
+            .get_cluster(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("cluster", id))
+    }
+
+    pub async fn list_clusters(
+        &self,
+        caller: &Caller,
+        datacenter_id: Option<&str>,
+    ) -> Result<Vec<Cluster>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_clusters(datacenter_id).await?)
+    }
+
+    pub async fn get_folder(&self, caller: &Caller, id: &str) -> Result<Folder, CoreError> {
+        self.may_read(caller)?;
+        self.store
+            .get_folder(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("folder", id))
+    }
+
+    /// Child folders of `parent_id` (None: the root folder itself).
+    pub async fn list_folders(
+        &self,
+        caller: &Caller,
+        parent_id: Option<&str>,
+    ) -> Result<Vec<Folder>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_folders(parent_id).await?)
+    }
+
+    pub async fn folders_of_datacenter(
+        &self,
+        caller: &Caller,
+        datacenter_id: &str,
+    ) -> Result<Vec<Folder>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.folders_of_datacenter(datacenter_id).await?)
+    }
+
+    pub async fn get_vm(&self, caller: &Caller, id: &str) -> Result<VmRecord, CoreError> {
+        self.may_read(caller)?;
+        self.store
+            .get_vm(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("VM", id))
+    }
+
+    pub async fn list_vms(
+        &self,
+        caller: &Caller,
+        host_id: Option<&str>,
+    ) -> Result<Vec<VmRecord>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_vms(host_id).await?)
+    }
+
+    pub async fn list_datastores(
+        &self,
+        caller: &Caller,
+        datacenter_id: Option<&str>,
+    ) -> Result<Vec<Datastore>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_datastores(datacenter_id).await?)
+    }
+
+    pub async fn list_networks(
+        &self,
+        caller: &Caller,
+        datacenter_id: Option<&str>,
+    ) -> Result<Vec<Network>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_networks(datacenter_id).await?)
+    }
+
+    pub async fn datastores_of_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+    ) -> Result<Vec<Datastore>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.datastores_of_host(host_id).await?)
+    }
+
+    pub async fn networks_of_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+    ) -> Result<Vec<Network>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.networks_of_host(host_id).await?)
+    }
+
+    pub async fn hosts_of_datastore(
+        &self,
+        caller: &Caller,
+        datastore_id: &str,
+    ) -> Result<Vec<Host>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.hosts_of_datastore(datastore_id).await?)
+    }
+
+    pub async fn hosts_of_network(
+        &self,
+        caller: &Caller,
+        network_id: &str,
+    ) -> Result<Vec<Host>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.hosts_of_network(network_id).await?)
+    }
+
+    pub async fn list_events(
+        &self,
+        caller: &Caller,
+        filter: &EventFilter,
+    ) -> Result<Vec<Event>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_events(filter).await?)
+    }
+
+    pub async fn list_custom_fields(&self, caller: &Caller) -> Result<Vec<CustomField>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.list_custom_fields().await?)
+    }
+
+    /// A host's named values (custom field values, flags, alarm actions).
+    pub async fn host_values(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.host_values(host_id).await?)
+    }
+}
