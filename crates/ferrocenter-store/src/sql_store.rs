@@ -2,8 +2,8 @@
 use async_trait::async_trait;
 use ferrocenter_core::auth::{Group, Principal, Realm};
 use ferrocenter_core::inventory::{
-    AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event,
-    EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
+    AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore,
+    Event, EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use ferrocenter_core::auth::{Group, Principal, Realm, Role};
 use ferrocenter_core::inventory::{
-    AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event,
-    EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
+    AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore,
+    Event, EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};
@@ -1290,14 +1290,35 @@ async fn entities_are_found_by_moid(s: Arc<dyn Store>) {
         let s = s.clone();
         async move { s.find_by_moid(k, m).await.unwrap() }
     };
-    assert_eq!(find(MoidKind::Datacenter, "datacenter-1").await, Some(MoidEntity::Datacenter(dc)));
-    assert_eq!(find(MoidKind::Cluster, "domain-c2").await, Some(MoidEntity::Cluster(c)));
-    assert_eq!(find(MoidKind::Host, "host-3").await, Some(MoidEntity::Host(h)));
+    assert_eq!(
+        find(MoidKind::Datacenter, "datacenter-1").await,
+        Some(MoidEntity::Datacenter(dc))
+    );
+    assert_eq!(
+        find(MoidKind::Cluster, "domain-c2").await,
+        Some(MoidEntity::Cluster(c))
+    );
+    assert_eq!(
+        find(MoidKind::Host, "host-3").await,
+        Some(MoidEntity::Host(h))
+    );
     assert_eq!(find(MoidKind::Vm, "vm-4").await, Some(MoidEntity::Vm(v)));
-    assert_eq!(find(MoidKind::Datastore, "datastore-5").await, Some(MoidEntity::Datastore(d)));
-    assert_eq!(find(MoidKind::Network, "network-6").await, Some(MoidEntity::Network(n)));
-    assert_eq!(find(MoidKind::Folder, "group-h7").await, Some(MoidEntity::Folder(f)));
-    assert_eq!(find(MoidKind::Task, "task-8").await, Some(MoidEntity::Task(t)));
+    assert_eq!(
+        find(MoidKind::Datastore, "datastore-5").await,
+        Some(MoidEntity::Datastore(d))
+    );
+    assert_eq!(
+        find(MoidKind::Network, "network-6").await,
+        Some(MoidEntity::Network(n))
+    );
+    assert_eq!(
+        find(MoidKind::Folder, "group-h7").await,
+        Some(MoidEntity::Folder(f))
+    );
+    assert_eq!(
+        find(MoidKind::Task, "task-8").await,
+        Some(MoidEntity::Task(t))
+    );
     // A moId of another kind, or none at all, finds nothing.
     assert_eq!(find(MoidKind::Host, "vm-4").await, None);
     assert_eq!(find(MoidKind::Vm, "vm-404").await, None);
@@ -1325,13 +1346,19 @@ async fn hosts_of_datastores_and_networks(s: Arc<dyn Store>) {
     s.set_host_networks("h3", &["n1".into()]).await.unwrap();
     let ids = |v: Vec<Host>| v.into_iter().map(|h| h.id).collect::<Vec<_>>();
     // Ordered by moId number, not text.
-    assert_eq!(ids(s.hosts_of_datastore("ds1").await.unwrap()), ["h2", "h10"]);
+    assert_eq!(
+        ids(s.hosts_of_datastore("ds1").await.unwrap()),
+        ["h2", "h10"]
+    );
     assert_eq!(ids(s.hosts_of_network("n1").await.unwrap()), ["h3"]);
     assert!(s.hosts_of_network("nope").await.unwrap().is_empty());
 }
 
 async fn custom_fields_and_host_values(s: Arc<dyn Store>) {
-    let f = s.ensure_custom_field("owner", "HostSystem", 7).await.unwrap();
+    let f = s
+        .ensure_custom_field("owner", "HostSystem", 7)
+        .await
+        .unwrap();
     assert_eq!(
         f,
         CustomField {
@@ -1359,7 +1386,9 @@ async fn custom_fields_and_host_values(s: Arc<dyn Store>) {
         .await
         .unwrap();
     s.set_host_value("h1", "field:7", "ops").await.unwrap();
-    s.set_host_value("h1", "alarmActionsEnabled", "false").await.unwrap();
+    s.set_host_value("h1", "alarmActionsEnabled", "false")
+        .await
+        .unwrap();
     s.set_host_value("h1", "field:7", "infra").await.unwrap();
     assert_eq!(
         s.host_values("h1").await.unwrap(),

@@ -228,14 +228,7 @@ async fn faults_follow_the_wire_conventions() {
     );
     // Without a session every object is NotAuthenticated; with one: unknown object id,
     // unknown method, known-but-unserved method, wrong verb.
-    let (_, _, _, b) = vim(
-        &ts,
-        Method::GET,
-        "/HostSystem/host-1/name",
-        None,
-        None,
-    )
-    .await;
+    let (_, _, _, b) = vim(&ts, Method::GET, "/HostSystem/host-1/name", None, None).await;
     assert_eq!(parse(&b)["_typeName"], "NotAuthenticated");
     let t = ts.login(ADMIN).await;
     let (_, _, _, b) = vim(

@@ -67,12 +67,25 @@ fn moref(t: &str, v: &str) -> Value {
 }
 
 fn path_of(r: &Value) -> String {
-    format!("{}/{}", r["type"].as_str().unwrap(), r["value"].as_str().unwrap())
+    format!(
+        "{}/{}",
+        r["type"].as_str().unwrap(),
+        r["value"].as_str().unwrap()
+    )
 }
 
 impl Env {
-    async fn call_as(&self, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let r = self.ts.call(method, &format!("{BASE}/{path}"), token, body).await;
+    async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let r = self
+            .ts
+            .call(method, &format!("{BASE}/{path}"), token, body)
+            .await;
         let status = r.status().as_u16();
         if status != 204 {
             assert_eq!(
@@ -82,7 +95,11 @@ impl Env {
             );
         }
         let text = r.text().await.unwrap();
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
         (status, v)
     }
 
@@ -90,11 +107,13 @@ impl Env {
     /// parameters.
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let body = (!body.is_null()).then_some(body);
-        self.call_as(Some(&self.token), Method::POST, path, body).await
+        self.call_as(Some(&self.token), Method::POST, path, body)
+            .await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        self.call_as(Some(&self.token), Method::GET, path, None).await
+        self.call_as(Some(&self.token), Method::GET, path, None)
+            .await
     }
 
     /// The value of a call that must succeed.
@@ -186,7 +205,10 @@ impl Env {
 
     async fn agent_fault(&self, i: usize, body: Value) {
         let r = reqwest::Client::new()
-            .post(format!("http://{}/agents/{i}/faults", self.fleet.manifest.control))
+            .post(format!(
+                "http://{}/agents/{i}/faults",
+                self.fleet.manifest.control
+            ))
             .json(&body)
             .send()
             .await
@@ -200,13 +222,19 @@ impl Env {
 #[tokio::test]
 async fn curl_flow_from_login_to_maintenance() {
     let e = env(2, 2).await;
-    let (s, content) = e.call_as(None, Method::GET, "ServiceInstance/ServiceInstance/content", None).await;
+    let (s, content) = e
+        .call_as(
+            None,
+            Method::GET,
+            "ServiceInstance/ServiceInstance/content",
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(content["about"]["apiType"], "VirtualCenter");
     // Login answers the session in the header (TestServer::login used it); a second login too.
-    let r = e
-        .ts
-        .call(
+    let r =
+        e.ts.call(
             Method::POST,
             &format!("{BASE}/SessionManager/SessionManager/Login"),
             None,
@@ -234,13 +262,32 @@ async fn curl_flow_from_login_to_maintenance() {
     // Retried with it: success, the result is the new HostSystem.
     let mut spec = e.spec(0, false);
     spec["sslThumbprint"] = json!(thumbprint);
-    let info = e.succeed(&add, json!({"spec": spec, "asConnected": true})).await;
+    let info = e
+        .succeed(&add, json!({"spec": spec, "asConnected": true}))
+        .await;
     let host = info["result"].clone();
     assert_eq!(host["type"], "HostSystem");
-    for field in ["key", "task", "descriptionId", "state", "cancelled", "cancelable", "reason", "queueTime", "eventChainId", "startTime", "completeTime", "progress", "description"] {
+    for field in [
+        "key",
+        "task",
+        "descriptionId",
+        "state",
+        "cancelled",
+        "cancelable",
+        "reason",
+        "queueTime",
+        "eventChainId",
+        "startTime",
+        "completeTime",
+        "progress",
+        "description",
+    ] {
         assert!(!info[field].is_null(), "TaskInfo.{field} is set: {info}");
     }
-    assert_eq!(info["reason"], json!({"_typeName": "TaskReasonUser", "userName": ADMIN}));
+    assert_eq!(
+        info["reason"],
+        json!({"_typeName": "TaskReasonUser", "userName": ADMIN})
+    );
     let other = e.add(&cluster, 1).await;
 
     let summary = e.prop(&host, "summary").await;
@@ -251,15 +298,21 @@ async fn curl_flow_from_login_to_maintenance() {
 
     // Maintenance: the fully automated cluster moves both VMs to the other host.
     let info = e
-        .succeed(&format!("{}/EnterMaintenanceMode_Task", path_of(&host)), json!({"_typeName": "EnterMaintenanceModeRequestType", "timeout": 0}))
+        .succeed(
+            &format!("{}/EnterMaintenanceMode_Task", path_of(&host)),
+            json!({"_typeName": "EnterMaintenanceModeRequestType", "timeout": 0}),
+        )
         .await;
     assert_eq!(info["descriptionId"], "HostSystem.enterMaintenanceMode");
     assert_eq!(info["entity"], host);
     assert_eq!(e.prop(&host, "runtime").await["inMaintenanceMode"], true);
     assert_eq!(e.prop(&host, "vm").await, json!([]));
     assert_eq!(e.prop(&other, "vm").await.as_array().unwrap().len(), 4);
-    e.succeed(&format!("{}/ExitMaintenanceMode_Task", path_of(&host)), json!({"timeout": 0}))
-        .await;
+    e.succeed(
+        &format!("{}/ExitMaintenanceMode_Task", path_of(&host)),
+        json!({"timeout": 0}),
+    )
+    .await;
     assert_eq!(e.prop(&host, "runtime").await["inMaintenanceMode"], false);
     e.ts.stop().await;
 }
@@ -271,17 +324,30 @@ async fn inventory_objects_and_vms() {
     let content = e.get("ServiceInstance/ServiceInstance/content").await.1;
     let root = content["rootFolder"].clone();
     assert_eq!(e.prop(&root, "childEntity").await, json!([dc.clone()]));
-    assert_eq!(e.prop(&root, "childType").await, json!(["Folder", "Datacenter"]));
+    assert_eq!(
+        e.prop(&root, "childType").await,
+        json!(["Folder", "Datacenter"])
+    );
     assert_eq!(e.prop(&dc, "parent").await, root);
     assert_eq!(e.prop(&host_folder, "parent").await, dc);
     let vm_folder = e.prop(&dc, "vmFolder").await;
     for p in ["datastoreFolder", "networkFolder"] {
         assert_eq!(e.prop(&dc, p).await["type"], "Folder");
     }
-    let sub = e.ok(&format!("{}/CreateFolder", path_of(&host_folder)), json!({"name": "rack-1"})).await;
+    let sub = e
+        .ok(
+            &format!("{}/CreateFolder", path_of(&host_folder)),
+            json!({"name": "rack-1"}),
+        )
+        .await;
     assert_eq!(e.prop(&sub, "parent").await, host_folder);
     // Duplicate names: DuplicateName.
-    let f = e.fault(&format!("{}/CreateFolder", path_of(&host_folder)), json!({"name": "rack-1"})).await;
+    let f = e
+        .fault(
+            &format!("{}/CreateFolder", path_of(&host_folder)),
+            json!({"name": "rack-1"}),
+        )
+        .await;
     assert_eq!(f["_typeName"], "DuplicateName");
     let cluster = e.cluster(&host_folder, "C0", "manual").await;
     let a = e.add(&cluster, 0).await;
@@ -302,16 +368,28 @@ async fn inventory_objects_and_vms() {
     assert_eq!(e.prop(&standalone, "parent").await, cr);
     let children = e.prop(&host_folder, "childEntity").await;
     for x in [&sub, &cluster, &cr] {
-        assert!(children.as_array().unwrap().contains(x), "{x} in {children}");
+        assert!(
+            children.as_array().unwrap().contains(x),
+            "{x} in {children}"
+        );
     }
     // Clusters: hosts, the minimal resource pool, DRS settings, summary.
-    assert_eq!(e.prop(&cluster, "host").await, json!([a.clone(), b.clone()]));
+    assert_eq!(
+        e.prop(&cluster, "host").await,
+        json!([a.clone(), b.clone()])
+    );
     let pool = e.prop(&cluster, "resourcePool").await;
     assert_eq!(e.prop(&pool, "owner").await, cluster);
     assert_eq!(e.prop(&pool, "vm").await.as_array().unwrap().len(), 2);
-    assert_eq!(e.prop(&cluster, "configurationEx").await["drsConfig"]["defaultVmBehavior"], "manual");
+    assert_eq!(
+        e.prop(&cluster, "configurationEx").await["drsConfig"]["defaultVmBehavior"],
+        "manual"
+    );
     let sum = e.prop(&cluster, "summary").await;
-    assert_eq!((sum["numHosts"].as_u64(), sum["numEffectiveHosts"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (sum["numHosts"].as_u64(), sum["numEffectiveHosts"].as_u64()),
+        (Some(2), Some(2))
+    );
     let info = e
         .succeed(
             &format!("{}/ReconfigureComputeResource_Task", path_of(&cluster)),
@@ -319,7 +397,10 @@ async fn inventory_objects_and_vms() {
         )
         .await;
     assert_eq!(info["entity"], cluster);
-    assert_eq!(e.prop(&cluster, "configurationEx").await["drsConfig"]["defaultVmBehavior"], "fullyAutomated");
+    assert_eq!(
+        e.prop(&cluster, "configurationEx").await["drsConfig"]["defaultVmBehavior"],
+        "fullyAutomated"
+    );
     // Datastores and networks of the datacenter, with the hosts that see them.
     let ds = e.prop(&dc, "datastore").await;
     let ds0 = ds[0].clone();
@@ -328,22 +409,38 @@ async fn inventory_objects_and_vms() {
     assert!(dss["capacity"].as_u64().unwrap() > 0);
     assert!(!e.prop(&ds0, "host").await.as_array().unwrap().is_empty());
     let net = e.prop(&dc, "network").await[0].clone();
-    assert_eq!(e.prop(&net, "summary").await["name"], e.prop(&net, "name").await);
+    assert_eq!(
+        e.prop(&net, "summary").await["name"],
+        e.prop(&net, "name").await
+    );
     assert!(!e.prop(&net, "host").await.as_array().unwrap().is_empty());
     // VMs: in the vm folder, runtime with host and power state; power off and on; migrate.
     let vms = e.prop(&vm_folder, "childEntity").await;
     assert_eq!(vms.as_array().unwrap().len(), 3);
     let vm = e.prop(&a, "vm").await[0].clone();
     let rt = e.prop(&vm, "runtime").await;
-    assert_eq!((rt["powerState"].as_str(), &rt["host"]), (Some("poweredOn"), &a));
-    assert_eq!(e.prop(&vm, "summary").await["config"]["name"], e.prop(&vm, "name").await);
-    e.succeed(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({})).await;
+    assert_eq!(
+        (rt["powerState"].as_str(), &rt["host"]),
+        (Some("poweredOn"), &a)
+    );
+    assert_eq!(
+        e.prop(&vm, "summary").await["config"]["name"],
+        e.prop(&vm, "name").await
+    );
+    e.succeed(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({}))
+        .await;
     assert_eq!(e.prop(&vm, "runtime").await["powerState"], "poweredOff");
-    let f = e.fault(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({})).await;
+    let f = e
+        .fault(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({}))
+        .await;
     assert_eq!(f["_typeName"], "InvalidState");
-    e.succeed(&format!("{}/PowerOnVM_Task", path_of(&vm)), json!({})).await;
+    e.succeed(&format!("{}/PowerOnVM_Task", path_of(&vm)), json!({}))
+        .await;
     let info = e
-        .succeed(&format!("{}/MigrateVM_Task", path_of(&vm)), json!({"host": b, "priority": "defaultPriority"}))
+        .succeed(
+            &format!("{}/MigrateVM_Task", path_of(&vm)),
+            json!({"host": b, "priority": "defaultPriority"}),
+        )
         .await;
     assert_eq!(info["entity"], vm);
     assert_eq!(e.prop(&vm, "runtime").await["host"], b);
@@ -354,17 +451,28 @@ async fn inventory_objects_and_vms() {
             json!({"filter": {"_typeName": "EventFilterSpec", "entity": {"_typeName": "EventFilterSpecByEntity", "entity": a, "recursion": "self"}}}),
         )
         .await;
-    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["_typeName"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["_typeName"].as_str().unwrap())
+        .collect();
     assert!(kinds.contains(&"HostConnectedEvent"), "{kinds:?}");
     assert_eq!(events[0]["host"]["host"], a);
     let latest = e.get("EventManager/EventManager/latestEvent").await.1;
     assert!(latest["key"].as_i64().unwrap() >= events[0]["key"].as_i64().unwrap());
     // Destroying the standalone host goes through its ComputeResource.
-    let f = e.fault(&format!("{}/Destroy_Task", path_of(&standalone)), json!({})).await;
+    let f = e
+        .fault(&format!("{}/Destroy_Task", path_of(&standalone)), json!({}))
+        .await;
     assert_eq!(f["_typeName"], "NotSupported");
-    e.succeed(&format!("{}/Destroy_Task", path_of(&cr)), json!({})).await;
+    e.succeed(&format!("{}/Destroy_Task", path_of(&cr)), json!({}))
+        .await;
     let (s, f) = e.get(&format!("{}/name", path_of(&standalone))).await;
-    assert_eq!((s, f["_typeName"].as_str()), (500, Some("ManagedObjectNotFound")));
+    assert_eq!(
+        (s, f["_typeName"].as_str()),
+        (500, Some("ManagedObjectNotFound"))
+    );
     e.ts.stop().await;
 }
 
@@ -380,24 +488,61 @@ async fn every_host_system_method_and_property() {
     let m = |name: &str| format!("{}/{name}", path_of(&h));
 
     let props = [
-        "name", "runtime", "summary", "hardware", "capability", "config", "configManager", "configStatus",
-        "configIssue", "datastore", "network", "vm", "parent", "overallStatus", "recentTask", "permission",
-        "effectiveRole", "disabledMethod", "triggeredAlarmState", "declaredAlarmState", "customValue", "value",
-        "availableField", "tag", "alarmActionsEnabled", "licensableResource", "systemResources", "datastoreBrowser",
+        "name",
+        "runtime",
+        "summary",
+        "hardware",
+        "capability",
+        "config",
+        "configManager",
+        "configStatus",
+        "configIssue",
+        "datastore",
+        "network",
+        "vm",
+        "parent",
+        "overallStatus",
+        "recentTask",
+        "permission",
+        "effectiveRole",
+        "disabledMethod",
+        "triggeredAlarmState",
+        "declaredAlarmState",
+        "customValue",
+        "value",
+        "availableField",
+        "tag",
+        "alarmActionsEnabled",
+        "licensableResource",
+        "systemResources",
+        "datastoreBrowser",
     ];
     for p in props {
         let v = e.prop(&h, p).await;
         assert!(!v.is_null(), "{p} is set on a connected host");
     }
-    for p in ["answerFileValidationState", "complianceCheckState", "remediationState", "precheckRemediationResult"] {
+    for p in [
+        "answerFileValidationState",
+        "complianceCheckState",
+        "remediationState",
+        "precheckRemediationResult",
+    ] {
         let (s, v) = e.get(&m(p)).await;
         assert_eq!((s, v), (200, Value::Null), "{p} is unset");
     }
     let hw = e.prop(&h, "hardware").await;
     assert!(hw["memorySize"].as_u64().unwrap() > 0);
-    assert_eq!(e.prop(&h, "capability").await["maintenanceModeSupported"], true);
+    assert_eq!(
+        e.prop(&h, "capability").await["maintenanceModeSupported"],
+        true
+    );
     assert_eq!(e.prop(&h, "overallStatus").await, "green");
-    assert!(e.prop(&h, "disabledMethod").await.as_array().unwrap().contains(&json!("ExitMaintenanceMode_Task")));
+    assert!(e
+        .prop(&h, "disabledMethod")
+        .await
+        .as_array()
+        .unwrap()
+        .contains(&json!("ExitMaintenanceMode_Task")));
     let (s, f) = e.get(&m("noSuchProperty")).await;
     assert_eq!((s, f["_typeName"].as_str()), (500, Some("InvalidProperty")));
 
@@ -413,55 +558,115 @@ async fn every_host_system_method_and_property() {
         e.post(&m("UpdateFlags"), json!({"_typeName": "UpdateFlagsRequestType", "flagInfo": {"_typeName": "HostFlagInfo", "backgroundSnapshotsEnabled": true}})).await.0,
         204
     );
-    assert_eq!(e.prop(&h, "config").await["flags"]["backgroundSnapshotsEnabled"], true);
-    assert_eq!(e.post(&m("setCustomValue"), json!({"key": "owner", "value": "ops"})).await.0, 204);
+    assert_eq!(
+        e.prop(&h, "config").await["flags"]["backgroundSnapshotsEnabled"],
+        true
+    );
+    assert_eq!(
+        e.post(
+            &m("setCustomValue"),
+            json!({"key": "owner", "value": "ops"})
+        )
+        .await
+        .0,
+        204
+    );
     let fields = e.prop(&h, "availableField").await;
     assert_eq!(fields[0]["name"], "owner");
     let key = fields[0]["key"].clone();
-    assert_eq!(e.prop(&h, "customValue").await, json!([{"_typeName": "CustomFieldStringValue", "key": key, "value": "ops"}]));
     assert_eq!(
-        e.post("CustomFieldsManager/CustomFieldsManager/SetField", json!({"entity": h, "key": key, "value": "infra"})).await.0,
+        e.prop(&h, "customValue").await,
+        json!([{"_typeName": "CustomFieldStringValue", "key": key, "value": "ops"}])
+    );
+    assert_eq!(
+        e.post(
+            "CustomFieldsManager/CustomFieldsManager/SetField",
+            json!({"entity": h, "key": key, "value": "infra"})
+        )
+        .await
+        .0,
         204
     );
     assert_eq!(e.prop(&h, "value").await[0]["value"], "infra");
     assert_eq!(e.prop(&h2, "customValue").await, json!([]));
     // Lockdown: AdminNotDisabled / AdminDisabled when already in the asked state.
-    assert_eq!(e.fault(&m("ExitLockdownMode"), json!({})).await["_typeName"], "AdminNotDisabled");
+    assert_eq!(
+        e.fault(&m("ExitLockdownMode"), json!({})).await["_typeName"],
+        "AdminNotDisabled"
+    );
     assert_eq!(e.post(&m("EnterLockdownMode"), Value::Null).await.0, 204);
     assert_eq!(e.prop(&h, "config").await["adminDisabled"], true);
-    assert_eq!(e.fault(&m("EnterLockdownMode"), json!({})).await["_typeName"], "AdminDisabled");
+    assert_eq!(
+        e.fault(&m("EnterLockdownMode"), json!({})).await["_typeName"],
+        "AdminDisabled"
+    );
     assert_eq!(e.post(&m("ExitLockdownMode"), json!({})).await.0, 204);
     // Rename (InvalidName for a bad one).
-    let info = e.succeed(&m("Rename_Task"), json!({"newName": "esx-renamed"})).await;
+    let info = e
+        .succeed(&m("Rename_Task"), json!({"newName": "esx-renamed"}))
+        .await;
     assert_eq!(info["descriptionId"], "HostSystem.rename");
     assert_eq!(e.prop(&h, "name").await, "esx-renamed");
-    let f = e.fault(&m("Rename_Task"), json!({"newName": "bad/name"})).await;
-    assert_eq!((f["_typeName"].as_str(), f["name"].as_str()), (Some("InvalidName"), Some("bad/name")));
+    let f = e
+        .fault(&m("Rename_Task"), json!({"newName": "bad/name"}))
+        .await;
+    assert_eq!(
+        (f["_typeName"].as_str(), f["name"].as_str()),
+        (Some("InvalidName"), Some("bad/name"))
+    );
     // Reboot and shutdown need maintenance mode or force.
     for op in ["RebootHost_Task", "ShutdownHost_Task"] {
-        assert_eq!(e.fault(&m(op), json!({"force": false})).await["_typeName"], "InvalidState");
+        assert_eq!(
+            e.fault(&m(op), json!({"force": false})).await["_typeName"],
+            "InvalidState"
+        );
     }
     // Standby: down waits for the VMs (the cluster moves none, so power the VM off first).
     let vm = e.prop(&h, "vm").await[0].clone();
-    e.succeed(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({})).await;
-    e.succeed(&m("PowerDownHostToStandBy_Task"), json!({"timeoutSec": 30})).await;
+    e.succeed(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({}))
+        .await;
+    e.succeed(&m("PowerDownHostToStandBy_Task"), json!({"timeoutSec": 30}))
+        .await;
     let rt = e.prop(&h, "runtime").await;
-    assert_eq!((rt["powerState"].as_str(), rt["standbyMode"].as_str()), (Some("standBy"), Some("in")));
-    assert_eq!(e.fault(&m("PowerDownHostToStandBy_Task"), json!({"timeoutSec": 0})).await["_typeName"], "InvalidState");
-    e.succeed(&m("PowerUpHostFromStandBy_Task"), json!({"timeoutSec": 30})).await;
+    assert_eq!(
+        (rt["powerState"].as_str(), rt["standbyMode"].as_str()),
+        (Some("standBy"), Some("in"))
+    );
+    assert_eq!(
+        e.fault(&m("PowerDownHostToStandBy_Task"), json!({"timeoutSec": 0}))
+            .await["_typeName"],
+        "InvalidState"
+    );
+    e.succeed(&m("PowerUpHostFromStandBy_Task"), json!({"timeoutSec": 30}))
+        .await;
     assert_eq!(e.prop(&h, "runtime").await["powerState"], "poweredOn");
     // Reboot in maintenance mode.
-    e.succeed(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0})).await;
-    e.succeed(&m("RebootHost_Task"), json!({"force": false})).await;
+    e.succeed(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0}))
+        .await;
+    e.succeed(&m("RebootHost_Task"), json!({"force": false}))
+        .await;
     // The task ends when the host accepts; the simulated host is away 100 + 300 ms after.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    e.succeed(&m("ExitMaintenanceMode_Task"), json!({"timeout": 0})).await;
+    e.succeed(&m("ExitMaintenanceMode_Task"), json!({"timeout": 0}))
+        .await;
     // Disconnect: connection state, config unset; reconnect.
     e.succeed(&m("DisconnectHost_Task"), json!({})).await;
-    assert_eq!(e.prop(&h, "runtime").await["connectionState"], "disconnected");
+    assert_eq!(
+        e.prop(&h, "runtime").await["connectionState"],
+        "disconnected"
+    );
     assert_eq!(e.get(&m("config")).await, (200, Value::Null));
-    assert!(e.prop(&h, "disabledMethod").await.as_array().unwrap().contains(&json!("EnterMaintenanceMode_Task")));
-    e.succeed(&m("ReconnectHost_Task"), json!({"reconnectSpec": {"_typeName": "HostSystemReconnectSpec", "syncState": true}})).await;
+    assert!(e
+        .prop(&h, "disabledMethod")
+        .await
+        .as_array()
+        .unwrap()
+        .contains(&json!("EnterMaintenanceMode_Task")));
+    e.succeed(
+        &m("ReconnectHost_Task"),
+        json!({"reconnectSpec": {"_typeName": "HostSystemReconnectSpec", "syncState": true}}),
+    )
+    .await;
     assert_eq!(e.prop(&h, "runtime").await["connectionState"], "connected");
     let recent = e.prop(&h, "recentTask").await;
     assert!(recent.as_array().unwrap().len() >= 5, "{recent}");
@@ -469,19 +674,39 @@ async fn every_host_system_method_and_property() {
     assert!(all_recent.as_array().unwrap().len() > recent.as_array().unwrap().len());
     // Everything else seeds/000 lists is NotSupported, naming the method.
     for op in [
-        "AcquireCimServicesTicket", "ConfigureCryptoKey", "EnableCrypto", "PrepareCrypto", "QueryMemoryOverhead",
-        "QueryMemoryOverheadEx", "QueryProductLockerLocation", "QueryTpmAttestationReport", "ReconfigureHostForDAS_Task",
-        "RetrieveFreeEpcMemory", "UpdateIpmi", "UpdateProductLockerLocation_Task", "UpdateSystemResources",
+        "AcquireCimServicesTicket",
+        "ConfigureCryptoKey",
+        "EnableCrypto",
+        "PrepareCrypto",
+        "QueryMemoryOverhead",
+        "QueryMemoryOverheadEx",
+        "QueryProductLockerLocation",
+        "QueryTpmAttestationReport",
+        "ReconfigureHostForDAS_Task",
+        "RetrieveFreeEpcMemory",
+        "UpdateIpmi",
+        "UpdateProductLockerLocation_Task",
+        "UpdateSystemResources",
         "UpdateSystemSwapConfiguration",
     ] {
         let f = e.fault(&m(op), json!({})).await;
         assert_eq!(f["_typeName"], "NotSupported", "{op}");
-        assert!(f["faultMessage"][0]["message"].as_str().unwrap().contains(op), "{f}");
+        assert!(
+            f["faultMessage"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(op),
+            "{f}"
+        );
     }
     let f = e.fault(&m("Fly_Task"), json!({})).await;
-    assert_eq!((f["_typeName"].as_str(), f["method"].as_str()), (Some("MethodNotFound"), Some("Fly_Task")));
+    assert_eq!(
+        (f["_typeName"].as_str(), f["method"].as_str()),
+        (Some("MethodNotFound"), Some("Fly_Task"))
+    );
     // Destroy a cluster host.
-    e.succeed(&format!("{}/Destroy_Task", path_of(&h2)), json!({})).await;
+    e.succeed(&format!("{}/Destroy_Task", path_of(&h2)), json!({}))
+        .await;
     assert_eq!(e.prop(&cluster, "host").await, json!([h]));
     e.ts.stop().await;
 }
@@ -509,40 +734,98 @@ async fn property_collector_waits_and_retrieves() {
     let spec = json!({"_typeName": "PropertyFilterSpec",
         "propSet": [{"_typeName": "PropertySpec", "type": "HostSystem", "pathSet": ["name", "summary.runtime.connectionState", "runtime.inMaintenanceMode"]}],
         "objectSet": [{"_typeName": "ObjectSpec", "obj": content["rootFolder"], "skip": true, "selectSet": traverse}]});
-    let r = e.ok(&format!("{}/RetrievePropertiesEx", path_of(&pc_default)), json!({"specSet": [spec.clone()], "options": {"_typeName": "RetrieveOptions"}})).await;
+    let r = e
+        .ok(
+            &format!("{}/RetrievePropertiesEx", path_of(&pc_default)),
+            json!({"specSet": [spec.clone()], "options": {"_typeName": "RetrieveOptions"}}),
+        )
+        .await;
     let objs = r["objects"].as_array().unwrap();
     assert_eq!(objs.len(), 2, "{r}");
     let props: Vec<&Value> = objs[0]["propSet"].as_array().unwrap().iter().collect();
     let by_name = |n: &str| props.iter().find(|p| p["name"] == n).unwrap()["val"].clone();
-    assert_eq!(by_name("summary.runtime.connectionState"), json!({"_typeName": "HostSystemConnectionState", "_value": "connected"}));
-    assert_eq!(by_name("runtime.inMaintenanceMode"), json!({"_typeName": "boolean", "_value": false}));
+    assert_eq!(
+        by_name("summary.runtime.connectionState"),
+        json!({"_typeName": "HostSystemConnectionState", "_value": "connected"})
+    );
+    assert_eq!(
+        by_name("runtime.inMaintenanceMode"),
+        json!({"_typeName": "boolean", "_value": false})
+    );
     assert_eq!(by_name("name")["_typeName"], "string");
     // Paged: one object, a token, the rest.
-    let r = e.ok(&format!("{}/RetrievePropertiesEx", path_of(&pc_default)), json!({"specSet": [spec.clone()], "options": {"maxObjects": 1}})).await;
+    let r = e
+        .ok(
+            &format!("{}/RetrievePropertiesEx", path_of(&pc_default)),
+            json!({"specSet": [spec.clone()], "options": {"maxObjects": 1}}),
+        )
+        .await;
     assert_eq!(r["objects"].as_array().unwrap().len(), 1);
     let token = r["token"].as_str().unwrap().to_string();
-    let r2 = e.ok(&format!("{}/ContinueRetrievePropertiesEx", path_of(&pc_default)), json!({"token": token})).await;
+    let r2 = e
+        .ok(
+            &format!("{}/ContinueRetrievePropertiesEx", path_of(&pc_default)),
+            json!({"token": token}),
+        )
+        .await;
     assert_eq!(r2["objects"].as_array().unwrap().len(), 1);
     assert_ne!(r2["objects"][0]["obj"], r["objects"][0]["obj"]);
     assert!(r2.get("token").is_none());
-    assert_eq!(e.fault(&format!("{}/ContinueRetrievePropertiesEx", path_of(&pc_default)), json!({"token": token})).await["_typeName"], "InvalidArgument");
+    assert_eq!(
+        e.fault(
+            &format!("{}/ContinueRetrievePropertiesEx", path_of(&pc_default)),
+            json!({"token": token})
+        )
+        .await["_typeName"],
+        "InvalidArgument"
+    );
     // A property the type does not have; an object that does not exist.
     let mut bad = spec.clone();
     bad["propSet"][0]["pathSet"] = json!(["nope"]);
-    let f = e.fault(&format!("{}/RetrievePropertiesEx", path_of(&pc_default)), json!({"specSet": [bad], "options": {}})).await;
-    assert_eq!((f["_typeName"].as_str(), f["name"].as_str()), (Some("InvalidProperty"), Some("nope")));
+    let f = e
+        .fault(
+            &format!("{}/RetrievePropertiesEx", path_of(&pc_default)),
+            json!({"specSet": [bad], "options": {}}),
+        )
+        .await;
+    assert_eq!(
+        (f["_typeName"].as_str(), f["name"].as_str()),
+        (Some("InvalidProperty"), Some("nope"))
+    );
     let mut gone = spec.clone();
     gone["objectSet"][0]["obj"] = moref("HostSystem", "host-999");
     gone["objectSet"][0]["skip"] = json!(false);
-    let f = e.fault(&format!("{}/RetrievePropertiesEx", path_of(&pc_default)), json!({"specSet": [gone], "options": {}})).await;
+    let f = e
+        .fault(
+            &format!("{}/RetrievePropertiesEx", path_of(&pc_default)),
+            json!({"specSet": [gone], "options": {}}),
+        )
+        .await;
     assert_eq!(f["_typeName"], "ManagedObjectNotFound");
     // Nothing matching: an unset result.
     let none = json!({"propSet": [{"type": "VirtualMachine", "pathSet": ["name"]}], "objectSet": [{"obj": dc, "skip": false}]});
-    assert_eq!(e.post(&format!("{}/RetrievePropertiesEx", path_of(&pc_default)), json!({"specSet": [none], "options": {}})).await, (200, Value::Null));
+    assert_eq!(
+        e.post(
+            &format!("{}/RetrievePropertiesEx", path_of(&pc_default)),
+            json!({"specSet": [none], "options": {}})
+        )
+        .await,
+        (200, Value::Null)
+    );
 
     // govmomi's wait: a private collector, a filter on the task's info, WaitForUpdatesEx.
-    let pc = e.ok(&format!("{}/CreatePropertyCollector", path_of(&pc_default)), json!({})).await;
-    let task = e.ok(&format!("{}/EnterMaintenanceMode_Task", path_of(&h)), json!({"timeout": 0})).await;
+    let pc = e
+        .ok(
+            &format!("{}/CreatePropertyCollector", path_of(&pc_default)),
+            json!({}),
+        )
+        .await;
+    let task = e
+        .ok(
+            &format!("{}/EnterMaintenanceMode_Task", path_of(&h)),
+            json!({"timeout": 0}),
+        )
+        .await;
     let filter = e
         .ok(
             &format!("{}/CreateFilter", path_of(&pc)),
@@ -581,28 +864,80 @@ async fn property_collector_waits_and_retrieves() {
     assert_eq!(kinds[0], "enter");
     // Nothing changes now: a zero wait answers unset; an old version is refused.
     assert_eq!(
-        e.post(&format!("{}/WaitForUpdatesEx", path_of(&pc)), json!({"version": version, "options": {"maxWaitSeconds": 0}})).await,
+        e.post(
+            &format!("{}/WaitForUpdatesEx", path_of(&pc)),
+            json!({"version": version, "options": {"maxWaitSeconds": 0}})
+        )
+        .await,
         (200, Value::Null)
     );
-    let f = e.fault(&format!("{}/WaitForUpdatesEx", path_of(&pc)), json!({"version": "0"})).await;
+    let f = e
+        .fault(
+            &format!("{}/WaitForUpdatesEx", path_of(&pc)),
+            json!({"version": "0"}),
+        )
+        .await;
     assert_eq!(f["_typeName"], "InvalidCollectorVersion");
     // CancelWaitForUpdates ends a wait with RequestCanceled.
     let waiter = {
-        let url = e.ts.api(&format!("{BASE}/{}/WaitForUpdatesEx", path_of(&pc)));
+        let url =
+            e.ts.api(&format!("{BASE}/{}/WaitForUpdatesEx", path_of(&pc)));
         let (client, token, version) = (e.ts.client.clone(), e.token.clone(), version.clone());
         tokio::spawn(async move {
-            client.post(url).header("vmware-api-session-id", token).json(&json!({"version": version})).send().await.unwrap().json::<Value>().await.unwrap()
+            client
+                .post(url)
+                .header("vmware-api-session-id", token)
+                .json(&json!({"version": version}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(e.post(&format!("{}/CancelWaitForUpdates", path_of(&pc)), json!({})).await.0, 204);
+    assert_eq!(
+        e.post(&format!("{}/CancelWaitForUpdates", path_of(&pc)), json!({}))
+            .await
+            .0,
+        204
+    );
     assert_eq!(waiter.await.unwrap()["_typeName"], "RequestCanceled");
-    assert_eq!(e.post(&format!("{}/DestroyPropertyFilter", path_of(&filter)), json!({})).await.0, 204);
-    assert_eq!(e.fault(&format!("{}/DestroyPropertyFilter", path_of(&filter)), json!({})).await["_typeName"], "ManagedObjectNotFound");
-    assert_eq!(e.post(&format!("{}/DestroyPropertyCollector", path_of(&pc)), json!({})).await.0, 204);
+    assert_eq!(
+        e.post(
+            &format!("{}/DestroyPropertyFilter", path_of(&filter)),
+            json!({})
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        e.fault(
+            &format!("{}/DestroyPropertyFilter", path_of(&filter)),
+            json!({})
+        )
+        .await["_typeName"],
+        "ManagedObjectNotFound"
+    );
+    assert_eq!(
+        e.post(
+            &format!("{}/DestroyPropertyCollector", path_of(&pc)),
+            json!({})
+        )
+        .await
+        .0,
+        204
+    );
 
     // vim_rs's way: a ListView of tasks traversed by `view`.
-    let lv = e.ok("ViewManager/ViewManager/CreateListView", json!({"obj": [task]})).await;
+    let lv = e
+        .ok(
+            "ViewManager/ViewManager/CreateListView",
+            json!({"obj": [task]}),
+        )
+        .await;
     assert_eq!(e.prop(&lv, "view").await, json!([task.clone()]));
     let r = e
         .ok(
@@ -610,15 +945,67 @@ async fn property_collector_waits_and_retrieves() {
             json!({"specSet": [{"propSet": [{"type": "Task", "pathSet": ["info.state"]}], "objectSet": [{"obj": lv, "skip": true, "selectSet": [{"_typeName": "TraversalSpec", "type": "ListView", "path": "view", "skip": false}]}]}], "options": {}}),
         )
         .await;
-    assert_eq!(r["objects"][0]["propSet"][0]["val"], json!({"_typeName": "TaskInfoState", "_value": "success"}));
-    let unresolved = e.ok(&format!("{}/ModifyListView", path_of(&lv)), json!({"add": [moref("Task", "task-99999")], "remove": [task]})).await;
+    assert_eq!(
+        r["objects"][0]["propSet"][0]["val"],
+        json!({"_typeName": "TaskInfoState", "_value": "success"})
+    );
+    let unresolved = e
+        .ok(
+            &format!("{}/ModifyListView", path_of(&lv)),
+            json!({"add": [moref("Task", "task-99999")], "remove": [task]}),
+        )
+        .await;
     assert_eq!(unresolved, json!([moref("Task", "task-99999")]));
     assert_eq!(e.prop(&lv, "view").await, json!([]));
-    assert_eq!(e.post(&format!("{}/DestroyView", path_of(&lv)), json!({})).await.0, 204);
+    assert_eq!(
+        e.post(&format!("{}/DestroyView", path_of(&lv)), json!({}))
+            .await
+            .0,
+        204
+    );
+    // A ContainerView follows the inventory under its container.
+    let cv = e
+        .ok(
+            "ViewManager/ViewManager/CreateContainerView",
+            json!({"container": content["rootFolder"], "type": ["HostSystem"], "recursive": true}),
+        )
+        .await;
+    assert_eq!(cv["type"], "ContainerView");
+    assert_eq!(e.prop(&cv, "view").await.as_array().unwrap().len(), 2);
+    let shallow = e
+        .ok(
+            "ViewManager/ViewManager/CreateContainerView",
+            json!({"container": content["rootFolder"], "recursive": false}),
+        )
+        .await;
+    assert_eq!(e.prop(&shallow, "view").await, json!([dc]));
+    let clusters = e
+        .ok(
+            "ViewManager/ViewManager/CreateContainerView",
+            json!({"container": dc, "type": ["ComputeResource"], "recursive": true}),
+        )
+        .await;
+    assert_eq!(e.prop(&clusters, "view").await, json!([cluster]));
+    assert_eq!(
+        e.post(&format!("{}/DestroyView", path_of(&cv)), json!({}))
+            .await
+            .0,
+        204
+    );
     // Session-private: another session does not see this session's objects.
     let other = e.ts.login(ADMIN).await;
-    let (s, f) = e.call_as(Some(&other), Method::GET, &format!("{}/filter", path_of(&pc)), None).await;
-    assert_eq!((s, f["_typeName"].as_str()), (500, Some("ManagedObjectNotFound")));
+    let (s, f) = e
+        .call_as(
+            Some(&other),
+            Method::GET,
+            &format!("{}/filter", path_of(&pc)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, f["_typeName"].as_str()),
+        (500, Some("ManagedObjectNotFound"))
+    );
     e.ts.stop().await;
 }
 
@@ -647,37 +1034,69 @@ async fn seed_faults_through_vi_json() {
         }
     };
     // InvalidState: a connected host is not reconnected to another address.
-    let f = reconnect_error(json!({"cnxSpec": {"force": false, "hostName": e.fleet.manifest.hosts[1].address}})).await;
+    let f = reconnect_error(
+        json!({"cnxSpec": {"force": false, "hostName": e.fleet.manifest.hosts[1].address}}),
+    )
+    .await;
     assert_eq!(f["_typeName"], "InvalidState");
     e.succeed(&m("DisconnectHost_Task"), json!({})).await;
     // InvalidName.
-    let f = e.fault(&m("ReconnectHost_Task"), json!({"cnxSpec": {"hostName": "bad host!", "force": false}})).await;
-    assert_eq!((f["_typeName"].as_str(), f["name"].as_str()), (Some("InvalidName"), Some("bad host!")));
+    let f = e
+        .fault(
+            &m("ReconnectHost_Task"),
+            json!({"cnxSpec": {"hostName": "bad host!", "force": false}}),
+        )
+        .await;
+    assert_eq!(
+        (f["_typeName"].as_str(), f["name"].as_str()),
+        (Some("InvalidName"), Some("bad host!"))
+    );
     // NotSupported: a host gateway.
     let f = e.fault(&m("ReconnectHost_Task"), json!({"cnxSpec": {"force": false, "hostGateway": {"gatewayType": "x", "gatewayId": "y"}}})).await;
     assert_eq!(f["_typeName"], "NotSupported");
     // InvalidLogin: new credentials the host refuses.
-    let f = reconnect_error(json!({"cnxSpec": {"force": false, "userName": "root", "password": "wrong"}})).await;
+    let f = reconnect_error(
+        json!({"cnxSpec": {"force": false, "userName": "root", "password": "wrong"}}),
+    )
+    .await;
     assert_eq!(f["_typeName"], "InvalidLogin");
     // SSLVerifyFault: a thumbprint that is not the host's.
-    let f = reconnect_error(json!({"cnxSpec": {"force": false, "sslThumbprint": e.fleet.manifest.hosts[1].thumbprint}})).await;
-    assert_eq!((f["_typeName"].as_str(), f["thumbprint"].as_str()), (Some("SSLVerifyFault"), Some(e.fleet.manifest.hosts[0].thumbprint.as_str())));
+    let f = reconnect_error(
+        json!({"cnxSpec": {"force": false, "sslThumbprint": e.fleet.manifest.hosts[1].thumbprint}}),
+    )
+    .await;
+    assert_eq!(
+        (f["_typeName"].as_str(), f["thumbprint"].as_str()),
+        (
+            Some("SSLVerifyFault"),
+            Some(e.fleet.manifest.hosts[0].thumbprint.as_str())
+        )
+    );
     // NoHost.
-    e.agent_fault(0, json!({"fault": "stop_answering", "enabled": true})).await;
+    e.agent_fault(0, json!({"fault": "stop_answering", "enabled": true}))
+        .await;
     assert_eq!(reconnect_error(json!({})).await["_typeName"], "NoHost");
     e.agent_fault(0, json!({"fault": "clear"})).await;
     // NotSupportedHost.
-    e.agent_fault(0, json!({"fault": "api_version", "api_version": 0})).await;
-    assert_eq!(reconnect_error(json!({})).await["_typeName"], "NotSupportedHost");
+    e.agent_fault(0, json!({"fault": "api_version", "api_version": 0}))
+        .await;
+    assert_eq!(
+        reconnect_error(json!({})).await["_typeName"],
+        "NotSupportedHost"
+    );
     e.agent_fault(0, json!({"fault": "clear"})).await;
     // HostConnectFault: what answers at the new address is not an agent (the server itself).
     let api = e.ts.server.as_ref().unwrap().addrs.api;
-    let to_server = json!({"cnxSpec": {"force": false, "hostName": api.ip().to_string(), "port": api.port()}});
+    let to_server =
+        json!({"cnxSpec": {"force": false, "hostName": api.ip().to_string(), "port": api.port()}});
     let f = reconnect_error(to_server.clone()).await;
     assert_eq!(f["_typeName"], "SSLVerifyFault");
     let mut with_tp = to_server.clone();
     with_tp["cnxSpec"]["sslThumbprint"] = f["thumbprint"].clone();
-    assert_eq!(reconnect_error(with_tp).await["_typeName"], "HostConnectFault");
+    assert_eq!(
+        reconnect_error(with_tp).await["_typeName"],
+        "HostConnectFault"
+    );
     // AlreadyBeingManaged unless force.
     e.fleet
         .agent(0)
@@ -688,36 +1107,79 @@ async fn seed_faults_through_vi_json() {
         })
         .unwrap();
     let f = reconnect_error(json!({})).await;
-    assert_eq!((f["_typeName"].as_str(), f["ipAddress"].as_str()), (Some("AlreadyBeingManaged"), Some("10.1.1.1")));
-    e.succeed(&m("ReconnectHost_Task"), json!({"cnxSpec": {"force": true}})).await;
+    assert_eq!(
+        (f["_typeName"].as_str(), f["ipAddress"].as_str()),
+        (Some("AlreadyBeingManaged"), Some("10.1.1.1"))
+    );
+    e.succeed(
+        &m("ReconnectHost_Task"),
+        json!({"cnxSpec": {"force": true}}),
+    )
+    .await;
     // NotEnoughLicenses: host 1 takes the licenses while host 0 is away.
     e.succeed(&m("DisconnectHost_Task"), json!({})).await;
     e.add(&cluster, 1).await;
-    assert_eq!(reconnect_error(json!({})).await["_typeName"], "NotEnoughLicenses");
-    assert_eq!(e.prop(&h, "runtime").await["connectionState"], "disconnected");
+    assert_eq!(
+        reconnect_error(json!({})).await["_typeName"],
+        "NotEnoughLicenses"
+    );
+    assert_eq!(
+        e.prop(&h, "runtime").await["connectionState"],
+        "disconnected"
+    );
     let other = e.prop(&cluster, "host").await[1].clone();
-    e.succeed(&format!("{}/Destroy_Task", path_of(&other)), json!({})).await;
+    e.succeed(&format!("{}/Destroy_Task", path_of(&other)), json!({}))
+        .await;
     e.succeed(&m("ReconnectHost_Task"), json!({})).await;
 
     // seeds/001: Timedout (a manual cluster moves nothing, the VM stays on).
-    let t = e.ok(&m("EnterMaintenanceMode_Task"), json!({"timeout": 1})).await;
+    let t = e
+        .ok(&m("EnterMaintenanceMode_Task"), json!({"timeout": 1}))
+        .await;
     let info = e.wait(&t).await;
     assert_eq!(info["error"]["_typeName"], "Timedout");
     assert_eq!(e.prop(&h, "runtime").await["inMaintenanceMode"], false);
     // RequestCanceled.
-    let t = e.ok(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0})).await;
+    let t = e
+        .ok(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0}))
+        .await;
     assert_eq!(e.prop(&t, "info").await["cancelable"], true);
-    assert_eq!(e.post(&format!("{}/CancelTask", path_of(&t)), json!({})).await.0, 204);
+    assert_eq!(
+        e.post(&format!("{}/CancelTask", path_of(&t)), json!({}))
+            .await
+            .0,
+        204
+    );
     let info = e.wait(&t).await;
-    assert_eq!((info["error"]["_typeName"].as_str(), info["cancelled"].as_bool()), (Some("RequestCanceled"), Some(true)));
-    assert_eq!(e.fault(&format!("{}/CancelTask", path_of(&t)), json!({})).await["_typeName"], "InvalidState");
+    assert_eq!(
+        (
+            info["error"]["_typeName"].as_str(),
+            info["cancelled"].as_bool()
+        ),
+        (Some("RequestCanceled"), Some(true))
+    );
+    assert_eq!(
+        e.fault(&format!("{}/CancelTask", path_of(&t)), json!({}))
+            .await["_typeName"],
+        "InvalidState"
+    );
     // InvalidState: already in maintenance mode (power the VM off so entering completes).
     let vm = e.prop(&h, "vm").await[0].clone();
-    e.succeed(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({})).await;
-    e.succeed(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0})).await;
-    assert_eq!(e.fault(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0})).await["_typeName"], "InvalidState");
+    e.succeed(&format!("{}/PowerOffVM_Task", path_of(&vm)), json!({}))
+        .await;
+    e.succeed(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0}))
+        .await;
+    assert_eq!(
+        e.fault(&m("EnterMaintenanceMode_Task"), json!({"timeout": 0}))
+            .await["_typeName"],
+        "InvalidState"
+    );
     // Power-on is refused in maintenance mode.
-    assert_eq!(e.fault(&format!("{}/PowerOnVM_Task", path_of(&vm)), json!({})).await["_typeName"], "InvalidState");
+    assert_eq!(
+        e.fault(&format!("{}/PowerOnVM_Task", path_of(&vm)), json!({}))
+            .await["_typeName"],
+        "InvalidState"
+    );
     e.ts.stop().await;
 }
 
@@ -734,29 +1196,90 @@ async fn privileges_per_method() {
         let (e, op) = (&e, op.clone());
         async move { e.call_as(Some(&op), Method::POST, &path, Some(body)).await }
     };
-    let (s, name) = e.call_as(Some(&op), Method::GET, &format!("{}/name", path_of(&h)), None).await;
+    let (s, name) = e
+        .call_as(
+            Some(&op),
+            Method::GET,
+            &format!("{}/name", path_of(&h)),
+            None,
+        )
+        .await;
     assert_eq!((s, name.is_string()), (200, true));
     for (method, body, privilege) in [
         ("ReconnectHost_Task", json!({}), "Host.Config.Connection"),
         ("DisconnectHost_Task", json!({}), "Host.Config.Connection"),
-        ("EnterMaintenanceMode_Task", json!({"timeout": 0}), "Host.Config.Maintenance"),
-        ("ExitMaintenanceMode_Task", json!({"timeout": 0}), "Host.Config.Maintenance"),
-        ("RebootHost_Task", json!({"force": true}), "Host.Config.Power"),
-        ("ShutdownHost_Task", json!({"force": true}), "Host.Config.Power"),
-        ("PowerDownHostToStandBy_Task", json!({"timeoutSec": 0}), "Host.Config.Power"),
-        ("UpdateFlags", json!({"flagInfo": {}}), "Host.Config.Settings"),
-        ("setCustomValue", json!({"key": "k", "value": "v"}), "Global.SetCustomField"),
-        ("Destroy_Task", json!({}), "Host.Inventory.RemoveHostFromCluster"),
+        (
+            "EnterMaintenanceMode_Task",
+            json!({"timeout": 0}),
+            "Host.Config.Maintenance",
+        ),
+        (
+            "ExitMaintenanceMode_Task",
+            json!({"timeout": 0}),
+            "Host.Config.Maintenance",
+        ),
+        (
+            "RebootHost_Task",
+            json!({"force": true}),
+            "Host.Config.Power",
+        ),
+        (
+            "ShutdownHost_Task",
+            json!({"force": true}),
+            "Host.Config.Power",
+        ),
+        (
+            "PowerDownHostToStandBy_Task",
+            json!({"timeoutSec": 0}),
+            "Host.Config.Power",
+        ),
+        (
+            "UpdateFlags",
+            json!({"flagInfo": {}}),
+            "Host.Config.Settings",
+        ),
+        (
+            "setCustomValue",
+            json!({"key": "k", "value": "v"}),
+            "Global.SetCustomField",
+        ),
+        (
+            "Destroy_Task",
+            json!({}),
+            "Host.Inventory.RemoveHostFromCluster",
+        ),
     ] {
         let (s, f) = as_op(format!("{}/{method}", path_of(&h)), body).await;
-        assert_eq!((s, f["_typeName"].as_str()), (500, Some("NoPermission")), "{method}");
+        assert_eq!(
+            (s, f["_typeName"].as_str()),
+            (500, Some("NoPermission")),
+            "{method}"
+        );
         assert_eq!(f["privilegeId"], privilege, "{method}");
     }
-    let (_, f) = as_op(format!("{}/AddHost_Task", path_of(&cluster)), json!({"spec": e.spec(0, true), "asConnected": true})).await;
+    let (_, f) = as_op(
+        format!("{}/AddHost_Task", path_of(&cluster)),
+        json!({"spec": e.spec(0, true), "asConnected": true}),
+    )
+    .await;
     assert_eq!(f["privilegeId"], "Host.Inventory.AddHostToCluster");
-    let (_, f) = as_op(format!("{}/CreateClusterEx", path_of(&hf)), json!({"name": "x", "spec": {}})).await;
+    let (_, f) = as_op(
+        format!("{}/CreateClusterEx", path_of(&hf)),
+        json!({"name": "x", "spec": {}}),
+    )
+    .await;
     assert_eq!(f["privilegeId"], "Host.Inventory.CreateCluster");
-    let (s, f) = e.call_as(None, Method::POST, &format!("{}/EnterMaintenanceMode_Task", path_of(&h)), Some(json!({"timeout": 0}))).await;
-    assert_eq!((s, f["_typeName"].as_str()), (500, Some("NotAuthenticated")));
+    let (s, f) = e
+        .call_as(
+            None,
+            Method::POST,
+            &format!("{}/EnterMaintenanceMode_Task", path_of(&h)),
+            Some(json!({"timeout": 0})),
+        )
+        .await;
+    assert_eq!(
+        (s, f["_typeName"].as_str()),
+        (500, Some("NotAuthenticated"))
+    );
     e.ts.stop().await;
 }

@@ -16,10 +16,16 @@ fn leaf_type(mo_type: &str, path: &str) -> Option<&'static str> {
         ("VirtualMachine", "faultToleranceState") => "VirtualMachineFaultToleranceState",
         ("Task", "state") => "TaskInfoState",
         (_, "lockdownMode") => "HostLockdownMode",
-        (_, "bootTime" | "queueTime" | "startTime" | "completeTime" | "loginTime"
-            | "lastActiveTime" | "createdTime") => "dateTime",
-        (_, "memorySize" | "capacity" | "freeSpace" | "totalMemory" | "hz" | "maxFileSize"
-            | "maxMemoryFileSize" | "effectiveMemory" | "uptime") => "long",
+        (
+            _,
+            "bootTime" | "queueTime" | "startTime" | "completeTime" | "loginTime"
+            | "lastActiveTime" | "createdTime",
+        ) => "dateTime",
+        (
+            _,
+            "memorySize" | "capacity" | "freeSpace" | "totalMemory" | "hz" | "maxFileSize"
+            | "maxMemoryFileSize" | "effectiveMemory" | "uptime",
+        ) => "long",
         _ => return None,
     })
 }

@@ -1,7 +1,7 @@
-//! PropertyCollector, PropertyFilter and ListView: retrieving properties across traversals and
+//! PropertyCollector and PropertyFilter: retrieving properties across traversals and
 //! waiting for their changes. Filters, private collectors and views belong to the session that
 //! made them and live in memory, as vCenter's do; a client reconnecting after a restart makes
-//! new ones.
+//! new ones. Views (views.rs) are what traversals usually start from.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,6 @@ const POLL: Duration = Duration::from_millis(100);
 const LONGEST_WAIT: Duration = Duration::from_secs(600);
 /// Per-session limits, so a client that never destroys what it makes cannot exhaust memory.
 const MAX_FILTERS: usize = 1000;
-const MAX_VIEWS: usize = 1000;
 const MAX_TRAVERSAL_DEPTH: usize = 16;
 
 /// One object's reported values: property path → value (None = unset).
@@ -46,11 +45,6 @@ struct Collector {
     cancel: Arc<Notify>,
 }
 
-struct View {
-    owner: String,
-    objects: Vec<(String, String)>,
-}
-
 /// Paged RetrievePropertiesEx results waiting for ContinueRetrievePropertiesEx.
 struct Continuation {
     owner: String,
@@ -63,7 +57,6 @@ struct Inner {
     /// Keyed by `session/collector moId` for the default collector, by moId for private ones.
     collectors: HashMap<String, Collector>,
     filters: HashMap<String, Filter>,
-    views: HashMap<String, View>,
     continuations: HashMap<String, Continuation>,
 }
 
@@ -71,10 +64,11 @@ struct Inner {
 pub struct CollectorState {
     inner: Mutex<Inner>,
     next: AtomicU64,
+    pub views: super::views::ViewState,
 }
 
 impl CollectorState {
-    fn next_id(&self, prefix: &str) -> String {
+    pub fn next_id(&self, prefix: &str) -> String {
         format!("{prefix}-{}", self.next.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
@@ -90,8 +84,9 @@ impl CollectorState {
             }
         });
         g.filters.retain(|_, f| f.owner != owner);
-        g.views.retain(|_, v| v.owner != owner);
         g.continuations.retain(|_, c| c.owner != owner);
+        drop(g);
+        self.views.end_session(owner);
     }
 }
 
@@ -144,7 +139,9 @@ pub fn create_collector(ctx: &Ctx<'_>) -> Value {
 
 pub fn destroy_collector(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
     if id == DEFAULT_COLLECTOR {
-        return Err(CoreError::invalid_state("the default PropertyCollector cannot be destroyed").into());
+        return Err(
+            CoreError::invalid_state("the default PropertyCollector cannot be destroyed").into(),
+        );
     }
     with_collector(ctx, id, |c| c.cancel.notify_waiters())?;
     let key = collector_key(ctx, id);
@@ -169,7 +166,11 @@ pub fn filters_of(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault> {
         .map(|(id, _)| id)
         .collect();
     ids.sort();
-    Ok(Value::Array(ids.into_iter().map(|i| moref("PropertyFilter", i)).collect()))
+    Ok(Value::Array(
+        ids.into_iter()
+            .map(|i| moref("PropertyFilter", i))
+            .collect(),
+    ))
 }
 
 pub fn filter_property(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<Value, VimFault> {
@@ -192,7 +193,12 @@ pub async fn create_filter(ctx: &Ctx<'_>, collector: &str) -> Result<Value, VimF
     let key = collector_key(ctx, collector);
     let id = state(ctx).next_id("session[ferrocenter]filter");
     let mut g = state(ctx).inner.lock().unwrap();
-    if g.filters.values().filter(|f| f.owner == ctx.session_key).count() >= MAX_FILTERS {
+    if g.filters
+        .values()
+        .filter(|f| f.owner == ctx.session_key)
+        .count()
+        >= MAX_FILTERS
+    {
         return Err(CoreError::invalid_state(format!(
             "this session has {MAX_FILTERS} property filters; destroy some first"
         ))
@@ -222,96 +228,6 @@ pub fn destroy_filter(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
     }
 }
 
-pub async fn create_list_view(ctx: &Ctx<'_>) -> Result<Value, VimFault> {
-    let mut objects = Vec::new();
-    if let Some(Value::Array(a)) = ctx.params.get("obj") {
-        for (i, o) in a.iter().enumerate() {
-            let o = o.as_object().ok_or_else(|| {
-                VimFault::from(CoreError::invalid(format!("obj[{i}]"), "must be a ManagedObjectReference"))
-            })?;
-            let (t, id) = moref_of(o, &format!("obj[{i}]"))?;
-            // Objects that do not exist are left out, as vCenter does.
-            if mo::resolve(ctx, &t, &id).await.is_ok() {
-                objects.push((t, id));
-            }
-        }
-    }
-    let id = state(ctx).next_id("session[ferrocenter]listview");
-    let mut g = state(ctx).inner.lock().unwrap();
-    if g.views.values().filter(|v| v.owner == ctx.session_key).count() >= MAX_VIEWS {
-        return Err(CoreError::invalid_state(format!(
-            "this session has {MAX_VIEWS} views; destroy some first"
-        ))
-        .into());
-    }
-    g.views.insert(
-        id.clone(),
-        View {
-            owner: ctx.session_key.clone(),
-            objects,
-        },
-    );
-    Ok(moref("ListView", &id))
-}
-
-/// ModifyListView: adds then removes; answers the MoRefs that could not be added.
-pub async fn modify_list_view(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault> {
-    view_of(ctx, id)?;
-    let parse = |name: &str| -> Result<Vec<(String, String)>, VimFault> {
-        match ctx.params.get(name) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    let o = o.as_object().ok_or_else(|| {
-                        VimFault::from(CoreError::invalid(format!("{name}[{i}]"), "must be a ManagedObjectReference"))
-                    })?;
-                    moref_of(o, &format!("{name}[{i}]"))
-                })
-                .collect(),
-            _ => Ok(Vec::new()),
-        }
-    };
-    let (add, remove) = (parse("add")?, parse("remove")?);
-    let mut ok = Vec::new();
-    let mut unresolved = Vec::new();
-    for (t, m) in add {
-        if mo::resolve(ctx, &t, &m).await.is_ok() {
-            ok.push((t, m));
-        } else {
-            unresolved.push(moref(&t, &m));
-        }
-    }
-    let mut g = state(ctx).inner.lock().unwrap();
-    let view = g
-        .views
-        .get_mut(id)
-        .ok_or_else(|| VimFault::not_found("ListView", id))?;
-    for o in ok {
-        if !view.objects.contains(&o) {
-            view.objects.push(o);
-        }
-    }
-    view.objects.retain(|o| !remove.contains(o));
-    Ok(Value::Array(unresolved))
-}
-
-pub fn destroy_view(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
-    view_of(ctx, id)?;
-    state(ctx).inner.lock().unwrap().views.remove(id);
-    Ok(())
-}
-
-pub fn view_of(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault> {
-    let g = state(ctx).inner.lock().unwrap();
-    match g.views.get(id) {
-        Some(v) if v.owner == ctx.session_key => Ok(Value::Array(
-            v.objects.iter().map(|(t, m)| moref(t, m)).collect(),
-        )),
-        _ => Err(VimFault::not_found("ListView", id)),
-    }
-}
-
 /// One object with the paths asked of it.
 struct Wanted {
     mo: Mo,
@@ -323,7 +239,13 @@ fn all_paths(t: &str) -> Vec<String> {
         "HostSystem" => &["runtime", "summary", "parent", "vm", "datastore", "network"],
         "VirtualMachine" => &["runtime", "summary", "parent"],
         "ClusterComputeResource" | "ComputeResource" => &["host", "resourcePool", "parent"],
-        "Datacenter" => &["hostFolder", "vmFolder", "datastoreFolder", "networkFolder", "parent"],
+        "Datacenter" => &[
+            "hostFolder",
+            "vmFolder",
+            "datastoreFolder",
+            "networkFolder",
+            "parent",
+        ],
         "Folder" => &["childEntity", "childType", "parent"],
         "Datastore" | "Network" => &["summary", "host", "parent"],
         "Task" => &["info"],
@@ -358,14 +280,13 @@ fn named_specs(v: &Value, out: &mut HashMap<String, Map<String, Value>>) {
 
 /// MoRefs found in a property value (one or an array).
 fn morefs_in(v: &Value) -> Vec<(String, String)> {
-    let one = |x: &Value| {
-        x.as_object()
-            .and_then(|o| moref_of(o, "").ok())
-    };
+    let one = |x: &Value| x.as_object().and_then(|o| moref_of(o, "").ok());
     match v {
         Value::Array(a) => a.iter().filter_map(one).collect(),
         // DatastoreHostMount and the like carry the MoRef in `key`.
-        Value::Object(o) if o.get("_typeName").and_then(Value::as_str) != Some("ManagedObjectReference") => {
+        Value::Object(o)
+            if o.get("_typeName").and_then(Value::as_str) != Some("ManagedObjectReference") =>
+        {
             o.get("key").and_then(one).into_iter().collect()
         }
         other => one(other).into_iter().collect(),
@@ -389,11 +310,13 @@ async fn traverse(
         let ts = if sel.contains_key("path") {
             sel.clone()
         } else {
-            match sel.get("name").and_then(Value::as_str).and_then(|n| named.get(n)) {
+            match sel
+                .get("name")
+                .and_then(Value::as_str)
+                .and_then(|n| named.get(n))
+            {
                 Some(t) => t.clone(),
-                None => {
-                    return Err(invalid("selectSet", "a TraversalSpec or the name of one"))
-                }
+                None => return Err(invalid("selectSet", "a TraversalSpec or the name of one")),
             }
         };
         let ty = opt_str(&ts, "type")?.unwrap_or_default();
@@ -401,7 +324,10 @@ async fn traverse(
         if !is_a(from.type_name(), ty) {
             continue;
         }
-        let key = (format!("{}:{}", from.type_name(), from.moid()), format!("{ty}.{path}"));
+        let key = (
+            format!("{}:{}", from.type_name(), from.moid()),
+            format!("{ty}.{path}"),
+        );
         if !seen.insert(key) {
             continue;
         }
@@ -415,7 +341,9 @@ async fn traverse(
             _ => Vec::new(),
         };
         for (t, id) in children {
-            let Ok(child) = mo::resolve(ctx, &t, &id).await else { continue };
+            let Ok(child) = mo::resolve(ctx, &t, &id).await else {
+                continue;
+            };
             if !skip {
                 out.push(child.clone());
             }
@@ -437,15 +365,22 @@ async fn collect(ctx: &Ctx<'_>, spec: &Map<String, Value>) -> Result<Vec<Wanted>
     };
     let mut props_by_type: Vec<(String, Vec<String>)> = Vec::new();
     for (i, p) in prop_set.iter().enumerate() {
-        let p = p.as_object().ok_or_else(|| invalid(&format!("propSet[{i}]"), "a PropertySpec"))?;
+        let p = p
+            .as_object()
+            .ok_or_else(|| invalid(&format!("propSet[{i}]"), "a PropertySpec"))?;
         let t = opt_str(p, "type")?
             .ok_or_else(|| invalid(&format!("propSet[{i}].type"), "a type name"))?;
         if !names::served(t) && t != "ManagedEntity" && t != "ComputeResource" {
-            return Err(VimFault::new("InvalidType", format!("ferrocenter serves no type {t}"))
-                .with("argument", json!(format!("propSet[{i}].type"))));
+            return Err(
+                VimFault::new("InvalidType", format!("ferrocenter serves no type {t}"))
+                    .with("argument", json!(format!("propSet[{i}].type"))),
+            );
         }
         let mut paths: Vec<String> = match p.get("pathSet") {
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         if opt_bool(p, "all")?.unwrap_or(false) {
@@ -453,11 +388,14 @@ async fn collect(ctx: &Ctx<'_>, spec: &Map<String, Value>) -> Result<Vec<Wanted>
         }
         for path in &paths {
             let top = path.split('.').next().unwrap_or_default();
-            let known = names::defines(t, top)
-                || (t == "ManagedEntity" && names::defines("Folder", top));
+            let known =
+                names::defines(t, top) || (t == "ManagedEntity" && names::defines("Folder", top));
             if !known {
-                return Err(VimFault::new("InvalidProperty", format!("{t} has no property {path}"))
-                    .with("name", json!(path)));
+                return Err(VimFault::new(
+                    "InvalidProperty",
+                    format!("{t} has no property {path}"),
+                )
+                .with("name", json!(path)));
             }
         }
         props_by_type.push((t.to_string(), paths));
@@ -467,7 +405,9 @@ async fn collect(ctx: &Ctx<'_>, spec: &Map<String, Value>) -> Result<Vec<Wanted>
     let mut reached = Vec::new();
     let mut seen = HashSet::new();
     for (i, o) in object_set.iter().enumerate() {
-        let o = o.as_object().ok_or_else(|| invalid(&format!("objectSet[{i}]"), "an ObjectSpec"))?;
+        let o = o
+            .as_object()
+            .ok_or_else(|| invalid(&format!("objectSet[{i}]"), "an ObjectSpec"))?;
         let obj = opt_obj(o, "obj")?
             .ok_or_else(|| invalid(&format!("objectSet[{i}].obj"), "a ManagedObjectReference"))?;
         let (t, id) = moref_of(obj, &format!("objectSet[{i}].obj"))?;
@@ -525,7 +465,9 @@ async fn read(ctx: &Ctx<'_>, w: &Wanted) -> Result<(Snapshot, Vec<Value>), VimFa
                 }
                 Err(f) if f.type_name == "InvalidProperty" => return Err(f),
                 Err(f) => {
-                    missing.push(json!({"_typeName": "MissingProperty", "path": path, "fault": f.body()}));
+                    missing.push(
+                        json!({"_typeName": "MissingProperty", "path": path, "fault": f.body()}),
+                    );
                     continue;
                 }
             }
@@ -552,12 +494,19 @@ fn dynamic_props(mo: &Mo, snap: &Snapshot) -> Vec<Value> {
 pub async fn retrieve(ctx: &Ctx<'_>, paged: bool) -> Result<Option<Value>, VimFault> {
     let specs = match ctx.params.get("specSet") {
         Some(Value::Array(a)) if !a.is_empty() => a.clone(),
-        _ => return Err(invalid("specSet", "a non-empty array of PropertyFilterSpec")),
+        _ => {
+            return Err(invalid(
+                "specSet",
+                "a non-empty array of PropertyFilterSpec",
+            ))
+        }
     };
     let mut objects = Vec::new();
     let mut seen = HashSet::new();
     for (i, s) in specs.iter().enumerate() {
-        let s = s.as_object().ok_or_else(|| invalid(&format!("specSet[{i}]"), "a PropertyFilterSpec"))?;
+        let s = s
+            .as_object()
+            .ok_or_else(|| invalid(&format!("specSet[{i}]"), "a PropertyFilterSpec"))?;
         for w in collect(ctx, s).await? {
             if !seen.insert(format!("{}:{}", w.mo.type_name(), w.mo.moid())) {
                 continue;
@@ -576,7 +525,12 @@ pub async fn retrieve(ctx: &Ctx<'_>, paged: bool) -> Result<Option<Value>, VimFa
     if objects.is_empty() {
         return Ok(None);
     }
-    let page = match ctx.opt_obj("options")?.map(|o| opt_int(o, "maxObjects")).transpose()?.flatten() {
+    let page = match ctx
+        .opt_obj("options")?
+        .map(|o| opt_int(o, "maxObjects"))
+        .transpose()?
+        .flatten()
+    {
         Some(n) if n > 0 => n as usize,
         _ => usize::MAX,
     };
@@ -670,11 +624,16 @@ pub async fn wait_for_updates(ctx: &Ctx<'_>, collector: &str) -> Result<Option<V
             let mut current: HashMap<String, (Value, Snapshot)> = HashMap::new();
             for w in collect(ctx, &spec).await? {
                 let (snap, _) = read(ctx, &w).await?;
-                current.insert(format!("{}:{}", w.mo.type_name(), w.mo.moid()), (w.mo.moref(), snap));
+                current.insert(
+                    format!("{}:{}", w.mo.type_name(), w.mo.moid()),
+                    (w.mo.moref(), snap),
+                );
             }
             let updates = {
                 let g = state(ctx).inner.lock().unwrap();
-                let Some(f) = g.filters.get(&fid) else { continue };
+                let Some(f) = g.filters.get(&fid) else {
+                    continue;
+                };
                 diff(&f.reported, &current)
             };
             if !updates.is_empty() {
@@ -723,7 +682,9 @@ fn diff(
 ) -> Vec<Value> {
     let mut out = Vec::new();
     let change = |path: &str, v: &Option<Value>, obj_type: &str| match v {
-        Some(v) => json!({"_typeName": "PropertyChange", "name": path, "op": "assign", "val": boxed(obj_type, path, v.clone())}),
+        Some(v) => {
+            json!({"_typeName": "PropertyChange", "name": path, "op": "assign", "val": boxed(obj_type, path, v.clone())})
+        }
         None => json!({"_typeName": "PropertyChange", "name": path, "op": "assign"}),
     };
     let mut keys: Vec<&String> = after.keys().collect();

@@ -70,7 +70,10 @@ impl Ctx<'_> {
     }
 }
 
-pub fn opt_str<'v>(params: &'v Map<String, Value>, name: &str) -> Result<Option<&'v str>, VimFault> {
+pub fn opt_str<'v>(
+    params: &'v Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'v str>, VimFault> {
     match get(params, name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -89,7 +92,10 @@ pub fn opt_bool(params: &Map<String, Value>, name: &str) -> Result<Option<bool>,
 pub fn opt_int(params: &Map<String, Value>, name: &str) -> Result<Option<i64>, VimFault> {
     match get(params, name) {
         None => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or_else(|| wrong(name, "an integer")),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| wrong(name, "an integer")),
     }
 }
 

@@ -11,7 +11,7 @@ use super::ctx::{opt_bool, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, Mo};
 use super::reply::{no_content, ok, unset};
-use super::{collector, names, render, tasks};
+use super::{collector, names, render, tasks, views};
 
 fn task_ref(t: &Task) -> Response {
     ok(moref("Task", &t.moid))
@@ -20,7 +20,11 @@ fn task_ref(t: &Task) -> Response {
 /// vim answers a bad entity or host name with InvalidName carrying the name.
 fn name_fault(e: CoreError, field: &str, value: &str) -> VimFault {
     match &e {
-        CoreError::InvalidArgument { field: f, .. } if f == field || f.ends_with(&format!(".{field}")) || f == field.rsplit('.').next().unwrap_or(field) => {
+        CoreError::InvalidArgument { field: f, .. }
+            if f == field
+                || f.ends_with(&format!(".{field}"))
+                || f == field.rsplit('.').next().unwrap_or(field) =>
+        {
             VimFault::new("InvalidName", e.to_string()).with("name", json!(value))
         }
         _ => e.into(),
@@ -31,10 +35,11 @@ fn name_fault(e: CoreError, field: &str, value: &str) -> VimFault {
 /// see them under the parameter that holds them.
 fn spec_fault(e: CoreError, param: &str, host_name: &str) -> VimFault {
     match e {
-        CoreError::InvalidArgument { field, reason } if field == "hostName" => {
-            VimFault::new("InvalidName", format!("invalid value for '{param}.hostName': {reason}"))
-                .with("name", json!(host_name))
-        }
+        CoreError::InvalidArgument { field, reason } if field == "hostName" => VimFault::new(
+            "InvalidName",
+            format!("invalid value for '{param}.hostName': {reason}"),
+        )
+        .with("name", json!(host_name)),
         CoreError::InvalidArgument { field, reason } if !field.contains('.') => {
             CoreError::invalid(format!("{param}.{field}"), reason).into()
         }
@@ -50,7 +55,10 @@ fn not_supported_field(field: &str, why: &str) -> VimFault {
 fn connect_spec(spec: &Map<String, Value>, param: &str) -> Result<AddHostSpec, VimFault> {
     let f = |n: &str| format!("{param}.{n}");
     if opt_obj(spec, "hostGateway")?.is_some() {
-        return Err(not_supported_field(&f("hostGateway"), "host gateways are not modelled"));
+        return Err(not_supported_field(
+            &f("hostGateway"),
+            "host gateways are not modelled",
+        ));
     }
     if opt_str(spec, "sslCertificate")?.is_some() {
         return Err(not_supported_field(
@@ -80,7 +88,11 @@ fn connect_spec(spec: &Map<String, Value>, param: &str) -> Result<AddHostSpec, V
     })
 }
 
-async fn add_host(ctx: &Ctx<'_>, mut spec: AddHostSpec, connected: bool) -> Result<Response, VimFault> {
+async fn add_host(
+    ctx: &Ctx<'_>,
+    mut spec: AddHostSpec,
+    connected: bool,
+) -> Result<Response, VimFault> {
     if !connected {
         return Err(not_supported_field(
             "asConnected=false",
@@ -101,7 +113,9 @@ async fn add_host(ctx: &Ctx<'_>, mut spec: AddHostSpec, connected: bool) -> Resu
     Ok(task_ref(&t))
 }
 
-fn automation_level(spec: Option<&Map<String, Value>>) -> Result<Option<AutomationLevel>, VimFault> {
+fn automation_level(
+    spec: Option<&Map<String, Value>>,
+) -> Result<Option<AutomationLevel>, VimFault> {
     let Some(drs) = spec.map(|s| opt_obj(s, "drsConfig")).transpose()?.flatten() else {
         return Ok(None);
     };
@@ -122,20 +136,32 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
     let c = &ctx.caller;
     match (mo, method) {
         // Collectors, filters and views.
-        (Mo::PropertyCollector(id), "CreateFilter") => Ok(ok(collector::create_filter(ctx, id).await?)),
-        (Mo::PropertyCollector(_), "RetrievePropertiesEx") => Ok(opt(collector::retrieve(ctx, true).await?)),
-        (Mo::PropertyCollector(_), "RetrieveProperties") => Ok(opt(collector::retrieve(ctx, false).await?)),
-        (Mo::PropertyCollector(_), "ContinueRetrievePropertiesEx") => Ok(opt(collector::continue_retrieve(ctx, false)?)),
+        (Mo::PropertyCollector(id), "CreateFilter") => {
+            Ok(ok(collector::create_filter(ctx, id).await?))
+        }
+        (Mo::PropertyCollector(_), "RetrievePropertiesEx") => {
+            Ok(opt(collector::retrieve(ctx, true).await?))
+        }
+        (Mo::PropertyCollector(_), "RetrieveProperties") => {
+            Ok(opt(collector::retrieve(ctx, false).await?))
+        }
+        (Mo::PropertyCollector(_), "ContinueRetrievePropertiesEx") => {
+            Ok(opt(collector::continue_retrieve(ctx, false)?))
+        }
         (Mo::PropertyCollector(_), "CancelRetrievePropertiesEx") => {
             collector::continue_retrieve(ctx, true)?;
             Ok(no_content())
         }
-        (Mo::PropertyCollector(id), "WaitForUpdatesEx") => Ok(opt(collector::wait_for_updates(ctx, id).await?)),
+        (Mo::PropertyCollector(id), "WaitForUpdatesEx") => {
+            Ok(opt(collector::wait_for_updates(ctx, id).await?))
+        }
         (Mo::PropertyCollector(id), "CancelWaitForUpdates") => {
             collector::cancel_wait(ctx, id)?;
             Ok(no_content())
         }
-        (Mo::PropertyCollector(_), "CreatePropertyCollector") => Ok(ok(collector::create_collector(ctx))),
+        (Mo::PropertyCollector(_), "CreatePropertyCollector") => {
+            Ok(ok(collector::create_collector(ctx)))
+        }
         (Mo::PropertyCollector(id), "DestroyPropertyCollector") => {
             collector::destroy_collector(ctx, id)?;
             Ok(no_content())
@@ -144,10 +170,13 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
             collector::destroy_filter(ctx, id)?;
             Ok(no_content())
         }
-        (Mo::ViewManager, "CreateListView") => Ok(ok(collector::create_list_view(ctx).await?)),
-        (Mo::ListView(id), "ModifyListView") => Ok(ok(collector::modify_list_view(ctx, id).await?)),
-        (Mo::ListView(id), "DestroyView") => {
-            collector::destroy_view(ctx, id)?;
+        (Mo::ViewManager, "CreateListView") => Ok(ok(views::create_list_view(ctx).await?)),
+        (Mo::ViewManager, "CreateContainerView") => {
+            Ok(ok(views::create_container_view(ctx).await?))
+        }
+        (Mo::ListView(id), "ModifyListView") => Ok(ok(views::modify_list_view(ctx, id).await?)),
+        (Mo::ListView(id) | Mo::ContainerView(id), "DestroyView") => {
+            views::destroy_view(ctx, id, mo.type_name())?;
             Ok(no_content())
         }
 
@@ -163,30 +192,51 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
             let value = ctx.req_str("value")?;
             match mo::resolve(ctx, &t, &id).await? {
                 Mo::Host(h) => core.set_host_field_by_key(c, &h.id, key, value).await?,
-                other => return Err(not_supported_field(&format!("SetField on a {}", other.type_name()), "custom values are kept for hosts")),
+                other => {
+                    return Err(not_supported_field(
+                        &format!("SetField on a {}", other.type_name()),
+                        "custom values are kept for hosts",
+                    ))
+                }
             }
             Ok(no_content())
         }
 
         // Inventory.
         (Mo::Folder(f), "CreateDatacenter") => {
-            if f.kind != FolderKind::Datacenter || f.datacenter_id.is_some() || f.parent_id.is_some() {
-                return Err(not_supported_field("CreateDatacenter", "datacenters are created in the root folder"));
+            if f.kind != FolderKind::Datacenter
+                || f.datacenter_id.is_some()
+                || f.parent_id.is_some()
+            {
+                return Err(not_supported_field(
+                    "CreateDatacenter",
+                    "datacenters are created in the root folder",
+                ));
             }
             let name = ctx.req_str("name")?;
-            let d = core.create_datacenter(c, name, "").await.map_err(|e| name_fault(e, "name", name))?;
+            let d = core
+                .create_datacenter(c, name, "")
+                .await
+                .map_err(|e| name_fault(e, "name", name))?;
             Ok(ok(moref("Datacenter", &d.moid)))
         }
         (Mo::Folder(f), "CreateFolder") => {
             let name = ctx.req_str("name")?;
-            let nf = core.create_folder(c, &f.id, name).await.map_err(|e| name_fault(e, "name", name))?;
+            let nf = core
+                .create_folder(c, &f.id, name)
+                .await
+                .map_err(|e| name_fault(e, "name", name))?;
             Ok(ok(moref("Folder", &nf.moid)))
         }
         (Mo::Folder(f), "CreateClusterEx" | "CreateCluster") => {
             let dc = host_folder_dc(f, method)?;
             let name = ctx.req_str("name")?;
-            let level = automation_level(ctx.opt_obj("spec")?)?.unwrap_or(AutomationLevel::FullyAutomated);
-            let cl = core.create_cluster(c, dc, name, level, "").await.map_err(|e| name_fault(e, "name", name))?;
+            let level =
+                automation_level(ctx.opt_obj("spec")?)?.unwrap_or(AutomationLevel::FullyAutomated);
+            let cl = core
+                .create_cluster(c, dc, name, level, "")
+                .await
+                .map_err(|e| name_fault(e, "name", name))?;
             Ok(ok(moref("ClusterComputeResource", &cl.moid)))
         }
         (Mo::Folder(f), "AddStandaloneHost_Task") => {
@@ -208,23 +258,37 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
                     "only the automation level is configurable",
                 )
             })?;
-            Ok(task_ref(&core.set_cluster_automation_task(c, &cl.id, level).await?))
+            Ok(task_ref(
+                &core.set_cluster_automation_task(c, &cl.id, level).await?,
+            ))
         }
-        (Mo::ComputeResource(h), "Destroy_Task") => Ok(task_ref(&core.remove_host(c, &h.id, RemoveMode::Permissive).await?)),
+        (Mo::ComputeResource(h), "Destroy_Task") => Ok(task_ref(
+            &core.remove_host(c, &h.id, RemoveMode::Permissive).await?,
+        )),
 
         // Hosts.
         (Mo::Host(h), _) => host_method(ctx, h, method).await,
 
         // VMs.
-        (Mo::Vm(v), "PowerOnVM_Task") => Ok(task_ref(&core.power_vm_task(c, &v.id, PowerAction::On).await?)),
-        (Mo::Vm(v), "PowerOffVM_Task") => Ok(task_ref(&core.power_vm_task(c, &v.id, PowerAction::Off).await?)),
+        (Mo::Vm(v), "PowerOnVM_Task") => Ok(task_ref(
+            &core.power_vm_task(c, &v.id, PowerAction::On).await?,
+        )),
+        (Mo::Vm(v), "PowerOffVM_Task") => Ok(task_ref(
+            &core.power_vm_task(c, &v.id, PowerAction::Off).await?,
+        )),
         (Mo::Vm(v), "MigrateVM_Task") => {
             let (t, id) = ctx.opt_moref("host")?.ok_or_else(|| {
                 not_supported_field("MigrateVM_Task without host", "name the destination host")
             })?;
             let dest = match mo::resolve(ctx, &t, &id).await? {
                 Mo::Host(d) => d,
-                other => return Err(CoreError::invalid("host", format!("must be a HostSystem, not a {}", other.type_name())).into()),
+                other => {
+                    return Err(CoreError::invalid(
+                        "host",
+                        format!("must be a HostSystem, not a {}", other.type_name()),
+                    )
+                    .into())
+                }
             };
             Ok(task_ref(&core.migrate_vm(c, &v.id, &dest.id).await?))
         }
@@ -242,7 +306,10 @@ fn opt(v: Option<Value>) -> Response {
 }
 
 /// The datacenter of a top-level host folder, where clusters and hosts are created.
-fn host_folder_dc<'f>(f: &'f ferrocenter_core::inventory::Folder, method: &str) -> Result<&'f str, VimFault> {
+fn host_folder_dc<'f>(
+    f: &'f ferrocenter_core::inventory::Folder,
+    method: &str,
+) -> Result<&'f str, VimFault> {
     match (&f.datacenter_id, f.kind, &f.parent_id) {
         (Some(dc), FolderKind::Host, None) => Ok(dc),
         _ => Err(not_supported_field(
@@ -260,7 +327,11 @@ fn unimplemented(mo: &Mo, name: &str) -> VimFault {
     }
 }
 
-async fn host_method(ctx: &Ctx<'_>, h: &ferrocenter_core::inventory::Host, method: &str) -> Result<Response, VimFault> {
+async fn host_method(
+    ctx: &Ctx<'_>,
+    h: &ferrocenter_core::inventory::Host,
+    method: &str,
+) -> Result<Response, VimFault> {
     let core = &ctx.state.core;
     let c = &ctx.caller;
     match method {
@@ -285,7 +356,9 @@ async fn host_method(ctx: &Ctx<'_>, h: &ferrocenter_core::inventory::Host, metho
         "EnterMaintenanceMode_Task" => {
             let timeout = ctx.req_int("timeout")?;
             let evacuate = ctx.opt_bool("evacuatePoweredOffVms")?.unwrap_or(false);
-            Ok(task_ref(&core.enter_maintenance(c, &h.id, timeout, evacuate).await?))
+            Ok(task_ref(
+                &core.enter_maintenance(c, &h.id, timeout, evacuate).await?,
+            ))
         }
         "ExitMaintenanceMode_Task" => {
             let timeout = ctx.req_int("timeout")?;
@@ -293,24 +366,38 @@ async fn host_method(ctx: &Ctx<'_>, h: &ferrocenter_core::inventory::Host, metho
         }
         "RebootHost_Task" | "ShutdownHost_Task" => {
             let force = ctx.req_bool("force")?;
-            Ok(task_ref(&core.host_power(c, &h.id, method == "RebootHost_Task", force).await?))
+            Ok(task_ref(
+                &core
+                    .host_power(c, &h.id, method == "RebootHost_Task", force)
+                    .await?,
+            ))
         }
         "PowerDownHostToStandBy_Task" => {
             let timeout = ctx.req_int("timeoutSec")?;
-            Ok(task_ref(&core.host_standby_task(c, &h.id, true, timeout).await?))
+            Ok(task_ref(
+                &core.host_standby_task(c, &h.id, true, timeout).await?,
+            ))
         }
         "PowerUpHostFromStandBy_Task" => {
             let timeout = ctx.req_int("timeoutSec")?;
-            Ok(task_ref(&core.host_standby_task(c, &h.id, false, timeout).await?))
+            Ok(task_ref(
+                &core.host_standby_task(c, &h.id, false, timeout).await?,
+            ))
         }
         "EnterLockdownMode" | "ExitLockdownMode" => {
             let enter = method == "EnterLockdownMode";
             let locked = render::is_lockdown(h);
             if enter && locked {
-                return Err(VimFault::new("AdminDisabled", format!("host {} is already in lockdown mode", h.name)));
+                return Err(VimFault::new(
+                    "AdminDisabled",
+                    format!("host {} is already in lockdown mode", h.name),
+                ));
             }
             if !enter && !locked {
-                return Err(VimFault::new("AdminNotDisabled", format!("host {} is not in lockdown mode", h.name)));
+                return Err(VimFault::new(
+                    "AdminNotDisabled",
+                    format!("host {} is not in lockdown mode", h.name),
+                ));
             }
             core.host_lockdown(c, &h.id, enter).await?;
             Ok(no_content())
@@ -322,7 +409,9 @@ async fn host_method(ctx: &Ctx<'_>, h: &ferrocenter_core::inventory::Host, metho
                     "destroy its ComputeResource instead",
                 ));
             }
-            Ok(task_ref(&core.remove_host(c, &h.id, RemoveMode::Permissive).await?))
+            Ok(task_ref(
+                &core.remove_host(c, &h.id, RemoveMode::Permissive).await?,
+            ))
         }
         "Rename_Task" => {
             let name = ctx.req_str("newName")?;
@@ -337,12 +426,20 @@ async fn host_method(ctx: &Ctx<'_>, h: &ferrocenter_core::inventory::Host, metho
             let vms = core.list_vms(c, Some(&h.id)).await?;
             let ds = core.datastores_of_host(c, &h.id).await?;
             let nets = core.networks_of_host(c, &h.id).await?;
-            Ok(ok(render::connect_info(h, &info, &vms, &ds, &nets, &core.config.hosts.server_address)))
+            Ok(ok(render::connect_info(
+                h,
+                &info,
+                &vms,
+                &ds,
+                &nets,
+                &core.config.hosts.server_address,
+            )))
         }
         "RetrieveHardwareUptime" => Ok(ok(json!(core.host_uptime(c, &h.id).await?))),
         "UpdateFlags" => {
             let flags = ctx.req_obj("flagInfo")?;
-            core.set_host_flags(c, &h.id, opt_bool(flags, "backgroundSnapshotsEnabled")?).await?;
+            core.set_host_flags(c, &h.id, opt_bool(flags, "backgroundSnapshotsEnabled")?)
+                .await?;
             Ok(no_content())
         }
         "setCustomValue" => {
@@ -359,7 +456,10 @@ async fn host_method(ctx: &Ctx<'_>, h: &ferrocenter_core::inventory::Host, metho
 /// ReconnectHost's cnxSpec: only what it sets changes.
 fn connect_spec_partial(cnx: &Map<String, Value>) -> Result<ReconnectSpec, VimFault> {
     if opt_obj(cnx, "hostGateway")?.is_some() {
-        return Err(not_supported_field("cnxSpec.hostGateway", "host gateways are not modelled"));
+        return Err(not_supported_field(
+            "cnxSpec.hostGateway",
+            "host gateways are not modelled",
+        ));
     }
     if opt_str(cnx, "sslCertificate")?.is_some() {
         return Err(not_supported_field(

@@ -13,7 +13,7 @@ use super::faults::{moref, VimFault};
 #[derive(Debug, Clone)]
 pub enum PoolOwner {
     Cluster(Cluster),
-    Standalone(Host),
+    Standalone(Box<Host>),
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +27,7 @@ pub enum Mo {
     PropertyCollector(String),
     PropertyFilter(String),
     ListView(String),
+    ContainerView(String),
     Folder(Folder),
     Datacenter(Datacenter),
     Cluster(Cluster),
@@ -87,6 +88,7 @@ impl Mo {
             Mo::PropertyCollector(_) => "PropertyCollector",
             Mo::PropertyFilter(_) => "PropertyFilter",
             Mo::ListView(_) => "ListView",
+            Mo::ContainerView(_) => "ContainerView",
             Mo::Folder(_) => "Folder",
             Mo::Datacenter(_) => "Datacenter",
             Mo::Cluster(_) => "ClusterComputeResource",
@@ -102,7 +104,10 @@ impl Mo {
 
     pub fn moid(&self) -> String {
         match self {
-            Mo::PropertyCollector(id) | Mo::PropertyFilter(id) | Mo::ListView(id) => id.clone(),
+            Mo::PropertyCollector(id)
+            | Mo::PropertyFilter(id)
+            | Mo::ListView(id)
+            | Mo::ContainerView(id) => id.clone(),
             Mo::Folder(f) => f.moid.clone(),
             Mo::Datacenter(d) => d.moid.clone(),
             Mo::Cluster(c) => c.moid.clone(),
@@ -135,7 +140,7 @@ pub fn is_a(actual: &str, declared: &str) -> bool {
         "ClusterComputeResource" => "ComputeResource",
         "Folder" | "Datacenter" | "ComputeResource" | "ResourcePool" | "HostSystem"
         | "VirtualMachine" | "Datastore" | "Network" => "ManagedEntity",
-        "ListView" => "ManagedObjectView",
+        "ListView" | "ContainerView" => "ManagedObjectView",
         "ManagedObjectView" => "View",
         "ManagedEntity" => "ExtensibleManagedObject",
         "Task" => "ExtensibleManagedObject",
@@ -176,6 +181,7 @@ pub async fn resolve(ctx: &Ctx<'_>, mo_type: &str, mo_id: &str) -> Result<Mo, Vi
         "PropertyCollector" => Mo::PropertyCollector(mo_id.to_string()),
         "PropertyFilter" => Mo::PropertyFilter(mo_id.to_string()),
         "ListView" => Mo::ListView(mo_id.to_string()),
+        "ContainerView" => Mo::ContainerView(mo_id.to_string()),
         "Folder" => match find(MoidKind::Folder).await? {
             Some(MoidEntity::Folder(f)) => Mo::Folder(f),
             _ => return Err(gone()),
@@ -213,7 +219,7 @@ pub async fn resolve(ctx: &Ctx<'_>, mo_type: &str, mo_id: &str) -> Result<Mo, Vi
                 }
             } else if let Some(n) = mo_id.strip_prefix("resgroup-s") {
                 match standalone_host(ctx, n).await? {
-                    Some(h) => Mo::ResourcePool(PoolOwner::Standalone(h)),
+                    Some(h) => Mo::ResourcePool(PoolOwner::Standalone(Box::new(h))),
                     None => return Err(gone()),
                 }
             } else {

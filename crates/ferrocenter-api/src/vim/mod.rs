@@ -13,6 +13,7 @@ mod render;
 mod reply;
 mod service;
 mod tasks;
+mod views;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -61,7 +62,11 @@ fn parse_params(body: &Bytes, name: &str) -> Result<serde_json::Map<String, Valu
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| VimFault::invalid_request(format!("the request body is not JSON: {e}")))?;
     // A JSON null body is no parameters, like an absent one.
-    let v = if v.is_null() { Value::Object(Default::default()) } else { v };
+    let v = if v.is_null() {
+        Value::Object(Default::default())
+    } else {
+        v
+    };
     let Value::Object(mut m) = v else {
         return Err(VimFault::invalid_request(
             "the request body must be a JSON object",

@@ -334,7 +334,17 @@ const TYPES: &[(&str, &[&str])] = &[
     ),
     (
         "ListView",
-        &["DestroyView", "ModifyListView", "ResetListView", "ResetListViewFromView", "view"],
+        &[
+            "DestroyView",
+            "ModifyListView",
+            "ResetListView",
+            "ResetListViewFromView",
+            "view",
+        ],
+    ),
+    (
+        "ContainerView",
+        &["DestroyView", "container", "recursive", "type", "view"],
     ),
     (
         "PropertyCollector",
@@ -353,7 +363,10 @@ const TYPES: &[(&str, &[&str])] = &[
             "filter",
         ],
     ),
-    ("PropertyFilter", &["DestroyPropertyFilter", "partialUpdates", "spec"]),
+    (
+        "PropertyFilter",
+        &["DestroyPropertyFilter", "partialUpdates", "spec"],
+    ),
 ];
 
 fn is_entity(t: &str) -> bool {

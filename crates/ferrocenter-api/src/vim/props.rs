@@ -15,7 +15,7 @@ use super::collector;
 use super::ctx::Ctx;
 use super::faults::{moref, VimFault};
 use super::mo::{compute_resource_moid, host_parent, pool_moid, Mo, PoolOwner};
-use super::{names, render, tasks};
+use super::{names, render, tasks, views};
 
 /// Finished tasks stay in recentTask this long, as in vCenter.
 const RECENT_TASK_SECS: i64 = 600;
@@ -37,7 +37,9 @@ pub async fn get(ctx: &Ctx<'_>, mo: &Mo, name: &str) -> Result<Option<Value>, Vi
     }
     let v = match (mo, name) {
         (Mo::ServiceInstance, "content") => Some(super::service::service_content(ctx.state).await?),
-        (Mo::ServiceInstance, "serverClock") => Some(json!(crate::vapi::wire::datetime(ctx.state.core.clock.now()))),
+        (Mo::ServiceInstance, "serverClock") => Some(json!(crate::vapi::wire::datetime(
+            ctx.state.core.clock.now()
+        ))),
         (Mo::ServiceInstance, "capability") => Some(json!({
             "_typeName": "Capability",
             "provisioningSupported": false,
@@ -65,7 +67,12 @@ pub async fn get(ctx: &Ctx<'_>, mo: &Mo, name: &str) -> Result<Option<Value>, Vi
         (Mo::PropertyFilter(id), "spec" | "partialUpdates") => {
             Some(collector::filter_property(ctx, id, name)?)
         }
-        (Mo::ListView(id), "view") => Some(collector::view_of(ctx, id)?),
+        (Mo::ListView(id) | Mo::ContainerView(id), _) => {
+            match Box::pin(views::property(ctx, id, mo.type_name(), name)).await? {
+                Some(v) => Some(v),
+                None => return Err(unknown(mo, name)),
+            }
+        }
         (Mo::Task(t), "info") => Some(tasks::task_info(ctx, t).await?),
         (Mo::Task(_), "value") => Some(json!([])),
         (Mo::Task(_), "availableField") => Some(available_fields(ctx).await?),
@@ -316,7 +323,10 @@ async fn folder_prop(ctx: &Ctx<'_>, f: &Folder, name: &str) -> Result<Option<Val
     Ok(match name {
         "childType" => Some(child_types(f.kind)),
         "parent" => match (&f.parent_id, &f.datacenter_id) {
-            (Some(p), _) => Some(moref("Folder", &core.get_folder(&ctx.caller, p).await?.moid)),
+            (Some(p), _) => Some(moref(
+                "Folder",
+                &core.get_folder(&ctx.caller, p).await?.moid,
+            )),
             (None, Some(dc)) => Some(moref(
                 "Datacenter",
                 &core.get_datacenter(&ctx.caller, dc).await?.moid,
@@ -440,7 +450,8 @@ async fn storage_and_networks(
 /// ComputeResourceSummary over a set of hosts (connected ones are effective).
 fn compute_summary(hosts: &[Host], cluster: bool) -> Value {
     let mut v = json!({});
-    let (mut cpu, mut mem, mut cores, mut threads, mut ecpu, mut emem, mut eff) = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut cpu, mut mem, mut cores, mut threads, mut ecpu, mut emem, mut eff) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     for h in hosts {
         let hw = render::host_hardware_summary(h);
         let c = hw["cpuMhz"].as_u64().unwrap_or(0) * hw["numCpuCores"].as_u64().unwrap_or(0);
@@ -457,7 +468,11 @@ fn compute_summary(hosts: &[Host], cluster: bool) -> Value {
             eff += 1;
         }
     }
-    v["_typeName"] = json!(if cluster { "ClusterComputeResourceSummary" } else { "ComputeResourceSummary" });
+    v["_typeName"] = json!(if cluster {
+        "ClusterComputeResourceSummary"
+    } else {
+        "ComputeResourceSummary"
+    });
     v["totalCpu"] = json!(cpu);
     v["totalMemory"] = json!(mem);
     v["numCpuCores"] = json!(cores);
@@ -490,10 +505,22 @@ async fn cluster_prop(ctx: &Ctx<'_>, c: &Cluster, name: &str) -> Result<Option<V
     };
     Ok(match name {
         "host" => Some(Value::Array(
-            hosts().await?.iter().map(|h| moref("HostSystem", &h.moid)).collect(),
+            hosts()
+                .await?
+                .iter()
+                .map(|h| moref("HostSystem", &h.moid))
+                .collect(),
         )),
-        "resourcePool" => Some(moref("ResourcePool", &pool_moid(&PoolOwner::Cluster(c.clone())))),
-        "parent" => Some(moref("Folder", &dc_folder(ctx, &c.datacenter_id, FolderKind::Host).await?.moid)),
+        "resourcePool" => Some(moref(
+            "ResourcePool",
+            &pool_moid(&PoolOwner::Cluster(c.clone())),
+        )),
+        "parent" => Some(moref(
+            "Folder",
+            &dc_folder(ctx, &c.datacenter_id, FolderKind::Host)
+                .await?
+                .moid,
+        )),
         "datastore" => Some(storage_and_networks(ctx, &hosts().await?, false).await?),
         "network" => Some(storage_and_networks(ctx, &hosts().await?, true).await?),
         "summary" => Some(compute_summary(&hosts().await?, true)),
@@ -517,12 +544,22 @@ async fn standalone_prop(ctx: &Ctx<'_>, h: &Host, name: &str) -> Result<Option<V
     let hosts = std::slice::from_ref(h);
     Ok(match name {
         "host" => Some(json!([moref("HostSystem", &h.moid)])),
-        "resourcePool" => Some(moref("ResourcePool", &pool_moid(&PoolOwner::Standalone(h.clone())))),
-        "parent" => Some(moref("Folder", &dc_folder(ctx, &h.datacenter_id, FolderKind::Host).await?.moid)),
+        "resourcePool" => Some(moref(
+            "ResourcePool",
+            &pool_moid(&PoolOwner::Standalone(Box::new(h.clone()))),
+        )),
+        "parent" => Some(moref(
+            "Folder",
+            &dc_folder(ctx, &h.datacenter_id, FolderKind::Host)
+                .await?
+                .moid,
+        )),
         "datastore" => Some(storage_and_networks(ctx, hosts, false).await?),
         "network" => Some(storage_and_networks(ctx, hosts, true).await?),
         "summary" => Some(compute_summary(hosts, false)),
-        "configurationEx" => Some(json!({"_typeName": "ComputeResourceConfigInfo", "vmSwapPlacement": "vmDirectory"})),
+        "configurationEx" => Some(
+            json!({"_typeName": "ComputeResourceConfigInfo", "vmSwapPlacement": "vmDirectory"}),
+        ),
         "environmentBrowser" => None,
         _ => return Err(unknown(&Mo::ComputeResource(h.clone()), name)),
     })
@@ -538,18 +575,19 @@ async fn pool_prop(ctx: &Ctx<'_>, o: &PoolOwner, name: &str) -> Result<Option<Va
         "resourcePool" => Some(json!([])),
         "vm" => {
             let hosts = match o {
-                PoolOwner::Cluster(c) => ctx
-                    .state
-                    .core
-                    .list_hosts(
-                        &ctx.caller,
-                        &HostFilter {
-                            cluster_id: Some(c.id.clone()),
-                            ..Default::default()
-                        },
-                    )
-                    .await?,
-                PoolOwner::Standalone(h) => vec![h.clone()],
+                PoolOwner::Cluster(c) => {
+                    ctx.state
+                        .core
+                        .list_hosts(
+                            &ctx.caller,
+                            &HostFilter {
+                                cluster_id: Some(c.id.clone()),
+                                ..Default::default()
+                            },
+                        )
+                        .await?
+                }
+                PoolOwner::Standalone(h) => vec![(**h).clone()],
             };
             Some(vms_of_hosts(ctx, &hosts).await?)
         }
@@ -616,7 +654,10 @@ async fn vm_prop(
         "summary" => Some(render::vm_summary(v, host.as_ref(), connection().await?)),
         "config" | "guest" | "layoutEx" | "storage" | "environmentBrowser" => None,
         "parent" => match &host {
-            Some(h) => Some(moref("Folder", &dc_folder(ctx, &h.datacenter_id, FolderKind::Vm).await?.moid)),
+            Some(h) => Some(moref(
+                "Folder",
+                &dc_folder(ctx, &h.datacenter_id, FolderKind::Vm).await?.moid,
+            )),
             None => None,
         },
         "resourcePool" => match &host {
@@ -624,13 +665,15 @@ async fn vm_prop(
                 "ResourcePool",
                 &pool_moid(&match cluster_of(ctx, h).await? {
                     Some(c) => PoolOwner::Cluster(c),
-                    None => PoolOwner::Standalone(h.clone()),
+                    None => PoolOwner::Standalone(Box::new(h.clone())),
                 }),
             )),
             None => None,
         },
         "datastore" | "network" => match &host {
-            Some(h) => Some(storage_and_networks(ctx, std::slice::from_ref(h), name == "network").await?),
+            Some(h) => {
+                Some(storage_and_networks(ctx, std::slice::from_ref(h), name == "network").await?)
+            }
             None => Some(json!([])),
         },
         _ => return Err(unknown(&Mo::Vm(v.clone()), name)),
@@ -694,7 +737,12 @@ async fn network_prop(
             let hosts = core.hosts_of_network(&ctx.caller, &n.id).await?;
             Some(vms_of_hosts(ctx, &hosts).await?)
         }
-        "parent" => Some(moref("Folder", &dc_folder(ctx, &n.datacenter_id, FolderKind::Network).await?.moid)),
+        "parent" => Some(moref(
+            "Folder",
+            &dc_folder(ctx, &n.datacenter_id, FolderKind::Network)
+                .await?
+                .moid,
+        )),
         _ => return Err(unknown(&Mo::Network(n.clone()), name)),
     })
 }

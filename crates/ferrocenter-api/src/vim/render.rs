@@ -90,7 +90,11 @@ pub fn host_hardware_summary(h: &Host) -> Value {
 /// The host's product, as its agent reports it.
 pub fn host_product(h: &Host) -> Value {
     let hv = &facts(h)["hypervisor"];
-    let name = if s(&hv["name"]).is_empty() { "KVM" } else { s(&hv["name"]) };
+    let name = if s(&hv["name"]).is_empty() {
+        "KVM"
+    } else {
+        s(&hv["name"])
+    };
     json!({
         "_typeName": "AboutInfo",
         "name": name,
@@ -251,6 +255,7 @@ pub fn host_config(h: &Host, lockdown: bool, values: &[(String, String)]) -> Val
         "sslThumbprintInfo": {
             "_typeName": "HostSslThumbprintInfo",
             "principal": "ferrocenter",
+            "ownerTag": "",
             "sslThumbprints": [h.thumbprint],
         },
     });
@@ -303,7 +308,14 @@ pub fn custom_values(values: &[(String, String)]) -> Vec<Value> {
         .collect()
 }
 
-pub fn connect_info(h: &Host, info: &Value, vms: &[VmRecord], datastores: &[Datastore], networks: &[Network], server_ip: &str) -> Value {
+pub fn connect_info(
+    h: &Host,
+    info: &Value,
+    vms: &[VmRecord],
+    datastores: &[Datastore],
+    networks: &[Network],
+    server_ip: &str,
+) -> Value {
     json!({
         "_typeName": "HostConnectInfo",
         "serverIp": info["serverIp"],
@@ -395,14 +407,23 @@ pub fn task_names(kind: &str) -> (&'static str, &'static str) {
         "host.addStandalone" => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
         "host.disconnect" => ("DisconnectHost_Task", "HostSystem.disconnect"),
         "host.reconnect" => ("ReconnectHost_Task", "HostSystem.reconnect"),
-        "host.enterMaintenance" => ("EnterMaintenanceMode_Task", "HostSystem.enterMaintenanceMode"),
+        "host.enterMaintenance" => (
+            "EnterMaintenanceMode_Task",
+            "HostSystem.enterMaintenanceMode",
+        ),
         "host.exitMaintenance" => ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode"),
         "host.remove" => ("Destroy_Task", "HostSystem.destroy"),
         "host.reboot" => ("RebootHost_Task", "HostSystem.reboot"),
         "host.shutdown" => ("ShutdownHost_Task", "HostSystem.shutdown"),
         "host.rename" => ("Rename_Task", "HostSystem.rename"),
-        "host.standbyDown" => ("PowerDownHostToStandBy_Task", "HostSystem.powerDownHostToStandBy"),
-        "host.standbyUp" => ("PowerUpHostFromStandBy_Task", "HostSystem.powerUpHostFromStandBy"),
+        "host.standbyDown" => (
+            "PowerDownHostToStandBy_Task",
+            "HostSystem.powerDownHostToStandBy",
+        ),
+        "host.standbyUp" => (
+            "PowerUpHostFromStandBy_Task",
+            "HostSystem.powerUpHostFromStandBy",
+        ),
         "vm.powerOn" => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
         "vm.powerOff" => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
         "vm.migrate" => ("MigrateVM_Task", "VirtualMachine.migrate"),

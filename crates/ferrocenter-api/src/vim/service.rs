@@ -83,7 +83,11 @@ pub async fn service_content(state: &AppState) -> Result<Value, VimFault> {
 }
 
 /// Calls answered without a session, or None.
-async fn anonymous(state: &AppState, call: &Call, is_post: bool) -> Result<Option<Response>, VimFault> {
+async fn anonymous(
+    state: &AppState,
+    call: &Call,
+    is_post: bool,
+) -> Result<Option<Response>, VimFault> {
     let singleton = |t: &str| call.mo_type == t && call.mo_id == t;
     if singleton("ServiceInstance") {
         match (call.name.as_str(), is_post) {
@@ -136,7 +140,10 @@ async fn anonymous(state: &AppState, call: &Call, is_post: bool) -> Result<Optio
                 other => other.into(),
             })?;
             let (caller, view) = state.core.auth.resolve_session(token.expose())?;
-            with_session_header(ok(user_session(&caller, &view, token.expose(), call)), token.expose())
+            with_session_header(
+                ok(user_session(&caller, &view, token.expose(), call)),
+                token.expose(),
+            )
         }
         ("currentSession", false) => match token(call) {
             None => unset(),
@@ -151,7 +158,12 @@ async fn anonymous(state: &AppState, call: &Call, is_post: bool) -> Result<Optio
 }
 
 /// SessionManager calls that need a session.
-fn session_method(state: &AppState, ctx: &Ctx<'_>, token: &str, name: &str) -> Result<Option<Response>, VimFault> {
+fn session_method(
+    state: &AppState,
+    ctx: &Ctx<'_>,
+    token: &str,
+    name: &str,
+) -> Result<Option<Response>, VimFault> {
     Ok(Some(match name {
         "AcquireCloneTicket" => ok(json!(state.core.auth.acquire_clone_ticket(token)?)),
         "Logout" => {
@@ -200,8 +212,11 @@ pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault
         return Err(if is_post {
             VimFault::method_not_found(&call.mo_type, &call.mo_id, name)
         } else {
-            VimFault::new("InvalidProperty", format!("{} has no property {name}", call.mo_type))
-                .with("name", json!(name))
+            VimFault::new(
+                "InvalidProperty",
+                format!("{} has no property {name}", call.mo_type),
+            )
+            .with("name", json!(name))
         });
     }
     if is_post {

@@ -16,14 +16,22 @@ async fn task_entity(ctx: &Ctx<'_>, t: &Task) -> Option<TaskEntity> {
     let target = t.target.as_ref()?;
     let core = &ctx.state.core;
     match target.kind.as_str() {
-        "host" => core.get_host(&ctx.caller, &target.id).await.ok().map(|h| TaskEntity {
-            moref: moref("HostSystem", &h.moid),
-            name: h.name,
-        }),
-        "vm" => core.get_vm(&ctx.caller, &target.id).await.ok().map(|v| TaskEntity {
-            moref: moref("VirtualMachine", &v.moid),
-            name: v.name,
-        }),
+        "host" => core
+            .get_host(&ctx.caller, &target.id)
+            .await
+            .ok()
+            .map(|h| TaskEntity {
+                moref: moref("HostSystem", &h.moid),
+                name: h.name,
+            }),
+        "vm" => core
+            .get_vm(&ctx.caller, &target.id)
+            .await
+            .ok()
+            .map(|v| TaskEntity {
+                moref: moref("VirtualMachine", &v.moid),
+                name: v.name,
+            }),
         "cluster" => core
             .get_cluster(&ctx.caller, &target.id)
             .await
@@ -86,7 +94,10 @@ pub async fn render_event(ctx: &Ctx<'_>, e: &Event) -> Result<Value, VimFault> {
         None
     };
     let dc = match &host {
-        Some(h) => core.get_datacenter(&ctx.caller, &h.datacenter_id).await.ok(),
+        Some(h) => core
+            .get_datacenter(&ctx.caller, &h.datacenter_id)
+            .await
+            .ok(),
         None => None,
     };
     Ok(render::event(
@@ -104,10 +115,9 @@ pub async fn query_events(ctx: &Ctx<'_>) -> Result<Value, VimFault> {
         ..Default::default()
     };
     if let Some(by) = opt_obj(spec, "entity")? {
-        let e = by
-            .get("entity")
-            .and_then(Value::as_object)
-            .ok_or_else(|| VimFault::from(CoreError::invalid("filter.entity.entity", "is required")))?;
+        let e = by.get("entity").and_then(Value::as_object).ok_or_else(|| {
+            VimFault::from(CoreError::invalid("filter.entity.entity", "is required"))
+        })?;
         let (t, id) = moref_of(e, "filter.entity.entity")?;
         filter.entity_id = Some(match mo::resolve(ctx, &t, &id).await? {
             Mo::Host(h) => h.id,
@@ -130,7 +140,10 @@ pub async fn query_events(ctx: &Ctx<'_>) -> Result<Value, VimFault> {
         filter.limit = Some(n.min(QUERY_EVENTS_CAP as i64) as u32);
     }
     let types: Vec<String> = match spec.get("eventTypeId") {
-        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     };
     if types.len() == 1 {

@@ -13,9 +13,9 @@ pub(crate) use add::validate_entity_name as validate_name;
 pub use add::AddHostSpec;
 pub use capacity::Capacity;
 pub use connection::ReconnectSpec;
-pub use ops::RemoveMode;
 /// VM power actions, as the core's VM operations take them.
 pub use ferrocenter_agent_client::wire::PowerAction;
+pub use ops::RemoveMode;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

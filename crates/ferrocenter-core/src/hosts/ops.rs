@@ -33,12 +33,12 @@ fn require_connected(h: &Host) -> Result<(), CoreError> {
 /// No VM powers on while its host enters or is in maintenance mode, or is disabled.
 pub(crate) fn power_on_allowed(host: &Host) -> Result<(), CoreError> {
     match host.state {
-        HostState::PreMaintenance | HostState::Maintenance => Err(CoreError::invalid_state(
-            format!(
+        HostState::PreMaintenance | HostState::Maintenance => {
+            Err(CoreError::invalid_state(format!(
                 "host {} is entering or in maintenance mode: VMs may not power on",
                 host.name
-            ),
-        )),
+            )))
+        }
         HostState::Disabled => Err(CoreError::invalid_state(format!(
             "host {} is disabled",
             host.name

@@ -78,16 +78,25 @@ impl Core {
         }
         let core = self.self_arc();
         let who = caller.clone();
-        let timeout = (timeout_secs > 0).then(|| std::time::Duration::from_secs(timeout_secs as u64));
+        let timeout =
+            (timeout_secs > 0).then(|| std::time::Duration::from_secs(timeout_secs as u64));
         self.tasks
             .submit(
                 host_task(
-                    if down { "host.standbyDown" } else { "host.standbyUp" },
+                    if down {
+                        "host.standbyDown"
+                    } else {
+                        "host.standbyUp"
+                    },
                     &host,
                     caller,
                     format!(
                         "{} host {}",
-                        if down { "Enter standby on" } else { "Exit standby on" },
+                        if down {
+                            "Enter standby on"
+                        } else {
+                            "Exit standby on"
+                        },
                         host.name
                     ),
                     true,
@@ -277,7 +286,9 @@ impl Core {
                     timeout: None,
                 },
                 move |_ctx| async move {
-                    let c = core.set_cluster_automation(&who, &cluster.id, level).await?;
+                    let c = core
+                        .set_cluster_automation(&who, &cluster.id, level)
+                        .await?;
                     Ok(json!({"cluster": c.id}))
                 },
             )

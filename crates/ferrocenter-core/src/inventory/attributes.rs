@@ -22,7 +22,8 @@ impl Core {
         name: &str,
         value: &str,
     ) -> Result<CustomField, CoreError> {
-        self.auth.authorize(caller, Privilege::GlobalSetCustomField)?;
+        self.auth
+            .authorize(caller, Privilege::GlobalSetCustomField)?;
         if name.trim().is_empty() || name.chars().count() > 128 {
             return Err(CoreError::invalid("key", "must be 1 to 128 characters"));
         }
@@ -35,7 +36,10 @@ impl Core {
         if !field.mo_type.is_empty() && field.mo_type != "HostSystem" {
             return Err(CoreError::invalid(
                 "key",
-                format!("the field {name} applies to {}, not HostSystem", field.mo_type),
+                format!(
+                    "the field {name} applies to {}, not HostSystem",
+                    field.mo_type
+                ),
             ));
         }
         self.store
@@ -52,11 +56,15 @@ impl Core {
         key: i64,
         value: &str,
     ) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::GlobalSetCustomField)?;
+        self.auth
+            .authorize(caller, Privilege::GlobalSetCustomField)?;
         let host = self.host(host_id).await?;
         let known = self.store.list_custom_fields().await?;
         if !known.iter().any(|f| f.key == key) {
-            return Err(CoreError::invalid("key", format!("no custom field has key {key}")));
+            return Err(CoreError::invalid(
+                "key",
+                format!("no custom field has key {key}"),
+            ));
         }
         self.store
             .set_host_value(&host.id, &field_value_name(key), value)

@@ -3,7 +3,8 @@ use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
 use crate::inventory::{
-    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter, Network, VmRecord,
+    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
+    Network, VmRecord,
 };
 use crate::tasks::{Task, TaskState};
 use crate::CoreError;
@@ -214,8 +215,12 @@ pub trait Store: Send + Sync + 'static {
     /// Ordered by key.
     async fn list_custom_fields(&self) -> Result<Vec<CustomField>, StoreError>;
     /// Sets one named value of a host (replacing it); the values go when the host goes.
-    async fn set_host_value(&self, host_id: &str, name: &str, value: &str)
-        -> Result<(), StoreError>;
+    async fn set_host_value(
+        &self,
+        host_id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError>;
     /// A host's named values, ordered by name.
     async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError>;
 }
