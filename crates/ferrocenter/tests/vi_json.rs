@@ -254,7 +254,7 @@ async fn faults_follow_the_wire_conventions() {
     let (_, _, _, b) = vim(
         &ts,
         Method::POST,
-        "/SessionManager/SessionManager/TerminateSession",
+        "/SessionManager/SessionManager/LoginByToken",
         Some(&t),
         None,
     )
@@ -406,5 +406,96 @@ async fn clone_tickets_are_one_time_and_die_with_their_session() {
     )
     .await;
     assert_eq!(parse(&b)["_typeName"], "NotAuthenticated");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn session_is_active_and_terminate_session() {
+    let ts = TestServer::start().await;
+    let a = ts.login(ADMIN).await;
+    let b = ts.login(ADMIN).await;
+    let key = |t: String| {
+        let ts = &ts;
+        async move {
+            let (_, _, _, body) = vim(
+                ts,
+                Method::GET,
+                "/SessionManager/SessionManager/currentSession",
+                Some(&t),
+                None,
+            )
+            .await;
+            parse(&body)["key"].as_str().unwrap().to_string()
+        }
+    };
+    let (ka, kb) = (key(a.clone()).await, key(b.clone()).await);
+    assert_ne!(ka, kb);
+    assert_ne!(kb, b, "the key is not the token");
+    let call = |t: &str, name: &str, body: Value| {
+        let (ts, t, name) = (&ts, t.to_string(), name.to_string());
+        async move {
+            let (s, _, _, b) = vim(
+                ts,
+                Method::POST,
+                &format!("/SessionManager/SessionManager/{name}"),
+                Some(&t),
+                Some(body),
+            )
+            .await;
+            (s, if b.is_empty() { Value::Null } else { parse(&b) })
+        }
+    };
+    for (user, active) in [
+        (ADMIN, true),
+        ("VSPHERE.LOCAL\\administrator", true),
+        ("someone@vsphere.local", false),
+    ] {
+        let r = call(
+            &a,
+            "SessionIsActive",
+            json!({"sessionID": kb, "userName": user}),
+        )
+        .await;
+        assert_eq!(r, (200, json!(active)), "{user}");
+    }
+    let r = call(
+        &a,
+        "SessionIsActive",
+        json!({"sessionID": "nope", "userName": ADMIN}),
+    )
+    .await;
+    assert_eq!(r, (200, json!(false)));
+    // Not one's own session; not an unknown one; then b ends.
+    let (s, f) = call(&a, "TerminateSession", json!({"sessionId": [ka]})).await;
+    assert_eq!((s, f["_typeName"].as_str()), (500, Some("InvalidArgument")));
+    let (_, f) = call(&a, "TerminateSession", json!({"sessionId": [kb, "nope"]})).await;
+    assert_eq!(f["_typeName"], "NotFound");
+    assert_eq!(
+        call(&a, "TerminateSession", json!({"sessionId": [kb]}))
+            .await
+            .0,
+        204
+    );
+    let (_, f) = call(&b, "AcquireCloneTicket", json!({})).await;
+    assert_eq!(f["_typeName"], "NotAuthenticated");
+    let r = call(
+        &a,
+        "SessionIsActive",
+        json!({"sessionID": kb, "userName": ADMIN}),
+    )
+    .await;
+    assert_eq!(r, (200, json!(false)));
+    // Operators may do neither.
+    let op = ts.user("viewer", Role::Operator).await;
+    let o = ts.login(&op).await;
+    let (_, f) = call(
+        &o,
+        "SessionIsActive",
+        json!({"sessionID": ka, "userName": ADMIN}),
+    )
+    .await;
+    assert_eq!(f["privilegeId"], "Sessions.ValidateSession");
+    let (_, f) = call(&o, "TerminateSession", json!({"sessionId": [ka]})).await;
+    assert_eq!(f["privilegeId"], "Sessions.TerminateSession");
     ts.stop().await;
 }

@@ -9,8 +9,8 @@ use crate::AppState;
 pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub caller: Caller,
-    /// Identifies the session (a hash of its token, never the token) for session-private
-    /// objects such as property filters.
+    /// Identifies the session (its public key, never the token) for session-private objects
+    /// such as property filters.
     pub session_key: String,
     pub params: &'a Map<String, Value>,
 }

@@ -5,7 +5,6 @@ use axum::response::Response;
 use ferrocenter_core::auth::{Caller, SessionView};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::ctx::Ctx;
 use super::faults::{moref, VimFault};
@@ -24,15 +23,10 @@ fn token(call: &Call) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// Names a session without revealing its token.
-fn session_key(token: &str) -> String {
-    hex::encode(&Sha256::digest(token.as_bytes())[..16])
-}
-
-fn user_session(caller: &Caller, view: &SessionView, token: &str, call: &Call) -> Value {
+fn user_session(caller: &Caller, view: &SessionView, call: &Call) -> Value {
     json!({
         "_typeName": "UserSession",
-        "key": session_key(token),
+        "key": view.key,
         "userName": caller.domain_qualified(),
         "fullName": caller.user,
         "loginTime": datetime(view.created),
@@ -123,7 +117,7 @@ async fn anonymous(
                 Err(e) => return Err(e.into()),
             };
             let (caller, view) = state.core.auth.resolve_session(token.expose())?;
-            let body = user_session(&caller, &view, token.expose(), call);
+            let body = user_session(&caller, &view, call);
             with_session_header(ok(body), token.expose())
         }
         ("CloneSession", true) => {
@@ -140,15 +134,12 @@ async fn anonymous(
                 other => other.into(),
             })?;
             let (caller, view) = state.core.auth.resolve_session(token.expose())?;
-            with_session_header(
-                ok(user_session(&caller, &view, token.expose(), call)),
-                token.expose(),
-            )
+            with_session_header(ok(user_session(&caller, &view, call)), token.expose())
         }
         ("currentSession", false) => match token(call) {
             None => unset(),
             Some(t) => match state.core.auth.resolve_session(&t) {
-                Ok((caller, view)) => ok(user_session(&caller, &view, &t, call)),
+                Ok((caller, view)) => ok(user_session(&caller, &view, call)),
                 Err(_) => unset(),
             },
         },
@@ -169,6 +160,36 @@ fn session_method(
         "Logout" => {
             state.core.auth.logout(token)?;
             state.vim.end_session(&ctx.session_key);
+            no_content()
+        }
+        "SessionIsActive" => {
+            let key = ctx.req_str("sessionID")?;
+            let user = ctx.req_str("userName")?;
+            ok(json!(state.core.auth.session_is_active(
+                &ctx.caller,
+                key,
+                user
+            )?))
+        }
+        "TerminateSession" => {
+            let keys: Vec<String> = match ctx.params.get("sessionId") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+                _ => {
+                    return Err(
+                        CoreError::invalid("sessionId", "must be an array of session keys").into(),
+                    )
+                }
+            };
+            state
+                .core
+                .auth
+                .terminate_sessions(&ctx.caller, &ctx.session_key, &keys)?;
+            for k in &keys {
+                state.vim.end_session(k);
+            }
             no_content()
         }
         _ => return Ok(None),
@@ -194,11 +215,11 @@ pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault
         return Ok(r);
     }
     let t = token(&call).ok_or(VimFault::from(CoreError::Unauthenticated))?;
-    let (caller, _) = state.core.auth.resolve_session(&t)?;
+    let (caller, view) = state.core.auth.resolve_session(&t)?;
     let ctx = Ctx {
         state,
         caller,
-        session_key: session_key(&t),
+        session_key: view.key,
         params: &call.params,
     };
     let mo = mo::resolve(&ctx, &call.mo_type, &call.mo_id).await?;

@@ -342,6 +342,48 @@ impl AuthService {
         }
     }
 
+    /// vim SessionIsActive: whether the session named by `key` is live and belongs to `user`.
+    pub fn session_is_active(
+        &self,
+        caller: &Caller,
+        key: &str,
+        user: &str,
+    ) -> Result<bool, CoreError> {
+        self.authorize(caller, Privilege::SessionsValidateSession)?;
+        let owner = self.sessions.user_of_key(key, self.clock.now());
+        Ok(owner.is_some_and(|o| {
+            o.eq_ignore_ascii_case(user) || o.eq_ignore_ascii_case(&qualified_to_upn(user))
+        }))
+    }
+
+    /// vim TerminateSession: ends other sessions by key. Unknown keys are NotFound and the
+    /// caller's own session may not be named; nothing ends unless every key is valid.
+    pub fn terminate_sessions(
+        &self,
+        caller: &Caller,
+        own_key: &str,
+        keys: &[String],
+    ) -> Result<(), CoreError> {
+        self.authorize(caller, Privilege::SessionsTerminateSession)?;
+        let now = self.clock.now();
+        for k in keys {
+            if k == own_key {
+                return Err(CoreError::invalid(
+                    "sessionId",
+                    "names the caller's own session; use Logout",
+                ));
+            }
+            if self.sessions.user_of_key(k, now).is_none() {
+                return Err(CoreError::not_found("session", k));
+            }
+        }
+        for k in keys {
+            self.sessions.remove_key(k);
+        }
+        info!(count = keys.len(), by = %caller.user, "sessions terminated");
+        Ok(())
+    }
+
     pub fn sweep_sessions(&self) -> usize {
         self.sessions.sweep(self.clock.now())
     }
@@ -379,4 +421,12 @@ async fn verify_blocking(password: String, hash: String) -> Result<bool, CoreErr
     tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| CoreError::internal(format!("verification task failed: {e}")))
+}
+
+/// `VSPHERE.LOCAL\name` (how vim shows users) as `name@vsphere.local` (how sessions hold them).
+fn qualified_to_upn(user: &str) -> String {
+    match user.split_once('\\') {
+        Some((domain, name)) => format!("{}@{}", name, domain).to_ascii_lowercase(),
+        None => user.to_ascii_lowercase(),
+    }
 }

@@ -72,6 +72,7 @@ pub enum Privilege {
     SystemRead,
     GlobalCancelTask,
     SessionsTerminateSession,
+    SessionsValidateSession,
     HostConfigConnection,
     HostConfigMaintenance,
     HostConfigPower,
@@ -97,12 +98,13 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 24] = [
+    pub const ALL: [Privilege; 25] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
         Privilege::GlobalCancelTask,
         Privilege::SessionsTerminateSession,
+        Privilege::SessionsValidateSession,
         Privilege::HostConfigConnection,
         Privilege::HostConfigMaintenance,
         Privilege::HostConfigPower,
@@ -131,6 +133,7 @@ impl Privilege {
             Privilege::SystemRead => "System.Read",
             Privilege::GlobalCancelTask => "Global.CancelTask",
             Privilege::SessionsTerminateSession => "Sessions.TerminateSession",
+            Privilege::SessionsValidateSession => "Sessions.ValidateSession",
             Privilege::HostConfigConnection => "Host.Config.Connection",
             Privilege::HostConfigMaintenance => "Host.Config.Maintenance",
             Privilege::HostConfigPower => "Host.Config.Power",

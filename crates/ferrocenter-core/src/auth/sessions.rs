@@ -28,6 +28,9 @@ impl Default for SessionPolicy {
 /// What a caller may learn about its own session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionView {
+    /// Names the session without being able to use it (vim UserSession.key): random, distinct
+    /// from the token.
+    pub key: String,
     pub user: String,
     pub created: OffsetDateTime,
     pub last_accessed: OffsetDateTime,
@@ -35,6 +38,7 @@ pub struct SessionView {
 
 #[derive(Debug)]
 struct Session {
+    key: String,
     caller: Caller,
     created: OffsetDateTime,
     last_accessed: OffsetDateTime,
@@ -75,9 +79,12 @@ impl Sessions {
         let mut bytes = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let key = hex::encode(bytes);
         self.live.lock().unwrap().insert(
             token.clone(),
             Session {
+                key,
                 caller,
                 created: now,
                 last_accessed: now,
@@ -104,12 +111,29 @@ impl Sessions {
         }
         let s = live.get_mut(token)?;
         let view = SessionView {
+            key: s.key.clone(),
             user: s.caller.user.clone(),
             created: s.created,
             last_accessed: s.last_accessed,
         };
         s.last_accessed = now;
         Some((s.caller.clone(), view))
+    }
+
+    /// The user of the live session named by `key`, if any.
+    pub fn user_of_key(&self, key: &str, now: OffsetDateTime) -> Option<String> {
+        let live = self.live.lock().unwrap();
+        live.values()
+            .find(|s| s.key == key && !self.expired(s, now))
+            .map(|s| s.caller.user.clone())
+    }
+
+    /// Ends the session named by `key`; false if there is none.
+    pub fn remove_key(&self, key: &str) -> bool {
+        let mut live = self.live.lock().unwrap();
+        let before = live.len();
+        live.retain(|_, s| s.key != key);
+        live.len() != before
     }
 
     pub fn remove(&self, token: &str) -> bool {
