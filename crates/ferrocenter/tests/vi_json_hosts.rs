@@ -589,6 +589,27 @@ async fn every_host_system_method_and_property() {
     );
     assert_eq!(e.prop(&h, "value").await[0]["value"], "infra");
     assert_eq!(e.prop(&h2, "customValue").await, json!([]));
+    // Alarm actions, through the AlarmManager.
+    assert_eq!(e.prop(&h, "alarmActionsEnabled").await, true);
+    assert_eq!(
+        e.post(
+            "AlarmManager/AlarmManager/EnableAlarmActions",
+            json!({"entity": h, "enabled": false})
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(e.prop(&h, "alarmActionsEnabled").await, false);
+    assert_eq!(
+        e.ok(
+            "AlarmManager/AlarmManager/AreAlarmActionsEnabled",
+            json!({"entity": h})
+        )
+        .await,
+        false
+    );
+    assert_eq!(e.prop(&h2, "alarmActionsEnabled").await, true);
     // Lockdown: AdminNotDisabled / AdminDisabled when already in the asked state.
     assert_eq!(
         e.fault(&m("ExitLockdownMode"), json!({})).await["_typeName"],
@@ -1257,6 +1278,12 @@ async fn privileges_per_method() {
         );
         assert_eq!(f["privilegeId"], privilege, "{method}");
     }
+    let (_, f) = as_op(
+        "AlarmManager/AlarmManager/EnableAlarmActions".into(),
+        json!({"entity": h, "enabled": false}),
+    )
+    .await;
+    assert_eq!(f["privilegeId"], "Alarm.ToggleEnableOnEntity");
     let (_, f) = as_op(
         format!("{}/AddHost_Task", path_of(&cluster)),
         json!({"spec": e.spec(0, true), "asConnected": true}),

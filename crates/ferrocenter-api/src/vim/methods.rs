@@ -11,7 +11,7 @@ use super::ctx::{opt_bool, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, Mo};
 use super::reply::{no_content, ok, unset};
-use super::{collector, names, render, tasks, views};
+use super::{collector, names, props, render, tasks, views};
 
 fn task_ref(t: &Task) -> Response {
     ok(moref("Task", &t.moid))
@@ -200,6 +200,27 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
                 }
             }
             Ok(no_content())
+        }
+
+        (Mo::AlarmManager, "EnableAlarmActions" | "AreAlarmActionsEnabled") => {
+            let (t, id) = ctx.req_moref("entity")?;
+            let host = match mo::resolve(ctx, &t, &id).await? {
+                Mo::Host(h) => h,
+                other => {
+                    return Err(not_supported_field(
+                        &format!("{method} on a {}", other.type_name()),
+                        "alarm actions are kept for hosts",
+                    ))
+                }
+            };
+            if method == "EnableAlarmActions" {
+                core.set_host_alarm_actions(c, &host.id, ctx.req_bool("enabled")?)
+                    .await?;
+                return Ok(no_content());
+            }
+            Ok(ok(props::get(ctx, &Mo::Host(host), "alarmActionsEnabled")
+                .await?
+                .unwrap_or(json!(true))))
         }
 
         // Inventory.

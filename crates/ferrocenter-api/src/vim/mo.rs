@@ -24,6 +24,7 @@ pub enum Mo {
     EventManager,
     ViewManager,
     CustomFieldsManager,
+    AlarmManager,
     PropertyCollector(String),
     PropertyFilter(String),
     ListView(String),
@@ -49,6 +50,7 @@ pub const SINGLETONS: &[&str] = &[
     "EventManager",
     "ViewManager",
     "CustomFieldsManager",
+    "AlarmManager",
 ];
 
 /// The number a moId ends with (`host-12` → 12, `domain-c7` → 7).
@@ -85,6 +87,7 @@ impl Mo {
             Mo::EventManager => "EventManager",
             Mo::ViewManager => "ViewManager",
             Mo::CustomFieldsManager => "CustomFieldsManager",
+            Mo::AlarmManager => "AlarmManager",
             Mo::PropertyCollector(_) => "PropertyCollector",
             Mo::PropertyFilter(_) => "PropertyFilter",
             Mo::ListView(_) => "ListView",
@@ -175,6 +178,7 @@ pub async fn resolve(ctx: &Ctx<'_>, mo_type: &str, mo_id: &str) -> Result<Mo, Vi
                 "TaskManager" => Mo::TaskManager,
                 "EventManager" => Mo::EventManager,
                 "ViewManager" => Mo::ViewManager,
+                "AlarmManager" => Mo::AlarmManager,
                 _ => Mo::CustomFieldsManager,
             }
         }

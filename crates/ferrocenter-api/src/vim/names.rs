@@ -323,6 +323,22 @@ const TYPES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AlarmManager",
+        &[
+            "AcknowledgeAlarm",
+            "AreAlarmActionsEnabled",
+            "ClearTriggeredAlarms",
+            "CreateAlarm",
+            "DisableAlarm",
+            "EnableAlarm",
+            "EnableAlarmActions",
+            "GetAlarm",
+            "GetAlarmState",
+            "defaultExpression",
+            "description",
+        ],
+    ),
+    (
         "ViewManager",
         &[
             "CreateContainerView",

@@ -73,6 +73,7 @@ pub async fn service_content(state: &AppState) -> Result<Value, VimFault> {
         "taskManager": moref("TaskManager", "TaskManager"),
         "eventManager": moref("EventManager", "EventManager"),
         "customFieldsManager": moref("CustomFieldsManager", "CustomFieldsManager"),
+        "alarmManager": moref("AlarmManager", "AlarmManager"),
     }))
 }
 
