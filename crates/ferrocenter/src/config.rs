@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Seconds between heartbeats to each connected host [default: 60].
     #[arg(long, env = "FERROCENTER_HEARTBEAT_INTERVAL_SECS", value_name = "S")]
     pub heartbeat_interval_secs: Option<String>,
+    /// Seconds an agent has to answer one request before the host counts as unreachable
+    /// [default: 30].
+    #[arg(long, env = "FERROCENTER_AGENT_REQUEST_TIMEOUT_SECS", value_name = "S")]
+    pub agent_request_timeout_secs: Option<String>,
     /// Concurrent migrations out of a host being evacuated [default: 8].
     #[arg(long, env = "FERROCENTER_MAX_MIGRATIONS_PER_HOST", value_name = "N")]
     pub max_migrations_per_host: Option<String>,
@@ -102,6 +106,7 @@ struct FileConfig {
     log_level: Option<String>,
     enable_diagnostics: Option<bool>,
     heartbeat_interval_secs: Option<u64>,
+    agent_request_timeout_secs: Option<u64>,
     max_migrations_per_host: Option<u64>,
     cpu_overcommit_ratio: Option<u64>,
     license_cpu_packages: Option<u64>,
@@ -127,6 +132,7 @@ pub struct ServeConfig {
     pub log_level: String,
     pub enable_diagnostics: bool,
     pub heartbeat_interval: Duration,
+    pub agent_request_timeout: Duration,
     pub max_migrations_per_host: usize,
     pub cpu_overcommit_ratio: u32,
     pub license_cpu_packages: Option<u32>,
@@ -355,6 +361,12 @@ impl ServeArgs {
             1,
             3600,
         )?;
+        let agent_request_timeout = secs(
+            "agent_request_timeout_secs",
+            pick_num!(agent_request_timeout_secs, u64, 30),
+            1,
+            3600,
+        )?;
         let max_migrations_per_host = pick_num!(max_migrations_per_host, u64, 8);
         if !(1..=64).contains(&max_migrations_per_host) {
             return Err(invalid(
@@ -396,6 +408,7 @@ impl ServeArgs {
             log_level,
             enable_diagnostics,
             heartbeat_interval,
+            agent_request_timeout,
             max_migrations_per_host: max_migrations_per_host as usize,
             cpu_overcommit_ratio: cpu_overcommit_ratio as u32,
             license_cpu_packages: license_cpu_packages.map(|n| n as u32),
@@ -423,11 +436,19 @@ mod tests {
         assert_eq!(c.lockout_max_failures, 5);
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
         assert!(!c.enable_diagnostics);
+        assert_eq!(c.agent_request_timeout, Duration::from_secs(30));
     }
 
     #[test]
     fn bad_values_name_their_key() {
         let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    agent_request_timeout_secs: Some("0".into()),
+                    ..Default::default()
+                },
+                "agent_request_timeout_secs:",
+            ),
             (
                 ServeArgs {
                     listen: Some("nope".into()),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_api::{BoundAddrs, ListenerOptions, Listeners};
 use ferrocenter_core::auth::{
     generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
@@ -105,6 +106,10 @@ impl Server {
                     ..LicenseConfig::default()
                 },
                 secret_key: load_or_create_key(&cfg.data_dir)?,
+                agent_connect: ConnectOptions {
+                    request_timeout: cfg.agent_request_timeout,
+                    ..ConnectOptions::default()
+                },
                 ..CoreConfig::default()
             },
         );

@@ -1038,6 +1038,8 @@ async fn seed_faults_through_vi_json() {
         // Room for the larger of hosts 0 and 1, not for both.
         let p = |i: usize| fleet.agent(i).facts().hardware.cpu_packages;
         a.license_cpu_packages = Some(p(0).max(p(1)).to_string());
+        // A host that stops answering is NoHost after this long.
+        a.agent_request_timeout_secs = Some("2".into());
     })
     .await;
     let (_, hf) = e.datacenter("DC0").await;
