@@ -3,20 +3,17 @@
 //! every fault of seeds/000 and seeds/001.
 mod common;
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use common::*;
 use ferrocenter::config::ServeArgs;
-use ferrocenter_agent::driver::sim::SimOptions;
-use ferrocenter_agent::simulate::{start_fleet, Fleet, SimulateOptions};
+use ferrocenter_agent::simulate::Fleet;
 use ferrocenter_agent_client::wire::PowerAction;
 use ferrocenter_core::auth::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const BASE: &str = "/sdk/vim25/8.0.3.0";
-const ROOT_PW: &str = "Root-Pass-1";
 
 struct Env {
     ts: TestServer,
@@ -24,28 +21,8 @@ struct Env {
     token: String,
 }
 
-async fn fleet(hosts: usize, vms: usize) -> Fleet {
-    let net = 60 + (std::process::id() % 150) as u8;
-    start_fleet(SimulateOptions {
-        hosts,
-        vms_per_host: vms,
-        address_base: Ipv4Addr::new(127, 2, net, 1),
-        port: 0,
-        root_password: ROOT_PW.into(),
-        seed: 11,
-        control: "127.0.0.1:0".parse().unwrap(),
-        sim: SimOptions {
-            migration_bytes_per_sec: 64 << 30,
-            reboot_time: Duration::from_millis(300),
-        },
-        peer_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap()
-}
-
 async fn env_with(hosts: usize, vms: usize, tweak: impl FnOnce(&mut ServeArgs, &Fleet)) -> Env {
-    let fleet = fleet(hosts, vms).await;
+    let fleet = sim_fleet(hosts, vms, 2, 11).await;
     // Every VM starts powered on, so maintenance has something to wait for or move.
     for i in 0..hosts {
         let a = fleet.agent(i);

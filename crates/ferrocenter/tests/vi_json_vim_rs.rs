@@ -4,12 +4,9 @@
 //! filter, WaitForUpdatesEx), and log out.
 mod common;
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use common::*;
-use ferrocenter_agent::driver::sim::SimOptions;
-use ferrocenter_agent::simulate::{start_fleet, SimulateOptions};
 use vim_rs::core::client::ClientBuilder;
 use vim_rs::core::pc_retrieve::ObjectRetriever;
 use vim_rs::core::tasks::TaskTracker;
@@ -31,27 +28,9 @@ vim_retrievable!(
     }
 );
 
-const ROOT_PW: &str = "Root-Pass-1";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vim_rs_adds_a_host_and_enters_maintenance() {
-    let net = 60 + (std::process::id() % 150) as u8;
-    let fleet = start_fleet(SimulateOptions {
-        hosts: 1,
-        vms_per_host: 2,
-        address_base: Ipv4Addr::new(127, 3, net, 1),
-        port: 0,
-        root_password: ROOT_PW.into(),
-        seed: 5,
-        control: "127.0.0.1:0".parse().unwrap(),
-        sim: SimOptions {
-            migration_bytes_per_sec: 64 << 30,
-            reboot_time: Duration::from_millis(300),
-        },
-        peer_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
+    let fleet = sim_fleet(1, 2, 3, 5).await;
     let ts = TestServer::start().await;
     let addr = ts.server.as_ref().unwrap().addrs.api;
     let client = ClientBuilder::new(&format!("127.0.0.1:{}", addr.port()))

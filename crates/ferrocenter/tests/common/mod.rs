@@ -246,3 +246,34 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+pub const ROOT_PW: &str = "Root-Pass-1";
+
+/// A simulated fleet on 127.<octet>.<per-process>.x, so test binaries running at once do not
+/// share addresses; fast migrations and reboots.
+pub async fn sim_fleet(
+    hosts: usize,
+    vms: usize,
+    octet: u8,
+    seed: u64,
+) -> ferrocenter_agent::simulate::Fleet {
+    use ferrocenter_agent::driver::sim::SimOptions;
+    use ferrocenter_agent::simulate::{start_fleet, SimulateOptions};
+    let net = 60 + (std::process::id() % 150) as u8;
+    start_fleet(SimulateOptions {
+        hosts,
+        vms_per_host: vms,
+        address_base: std::net::Ipv4Addr::new(127, octet, net, 1),
+        port: 0,
+        root_password: ROOT_PW.into(),
+        seed,
+        control: "127.0.0.1:0".parse().unwrap(),
+        sim: SimOptions {
+            migration_bytes_per_sec: 64 << 30,
+            reboot_time: Duration::from_millis(300),
+        },
+        peer_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap()
+}
