@@ -1,6 +1,9 @@
 //! One implementation of `Store`, instantiated for SQLite and for PostgreSQL.
 use async_trait::async_trait;
 use ferrocenter_core::auth::{Group, Principal, Realm};
+use ferrocenter_core::inventory::query::{
+    Condition, Counting, HostField, ListQuery, Page, QueryOp, QueryValue,
+};
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore,
     Event, EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
@@ -40,6 +43,33 @@ const DATASTORE_COLUMNS: &str = "id, moid, datacenter_id, name, url, kind, capac
 const NETWORK_COLUMNS: &str = "id, moid, datacenter_id, name, kind, vlan, created_at, last_op_at";
 const EVENT_COLUMNS: &str =
     "seq, time, kind, entity_kind, entity_id, entity_name, user_name, message, data";
+
+/// The SQL expression of each host field. ZStack's status folds notResponding into
+/// Disconnected; every host is KVM.
+fn host_column(f: HostField) -> &'static str {
+    match f {
+        HostField::Id => "id",
+        HostField::Name => "name",
+        HostField::Description => "description",
+        HostField::DatacenterId => "datacenter_id",
+        HostField::ClusterId => "cluster_id",
+        HostField::Address => "address",
+        HostField::HypervisorType => "'KVM'",
+        HostField::State => "state",
+        HostField::Status => {
+            "(CASE connection_state WHEN 'connected' THEN 'Connected' \
+             WHEN 'connecting' THEN 'Connecting' ELSE 'Disconnected' END)"
+        }
+        HostField::CreatedAt => "created_at",
+        HostField::LastOpAt => "last_op_at",
+        HostField::ClusterName => {
+            "(SELECT name FROM clusters WHERE clusters.id = hosts.cluster_id)"
+        }
+        HostField::DatacenterName => {
+            "(SELECT name FROM datacenters WHERE datacenters.id = hosts.datacenter_id)"
+        }
+    }
+}
 
 macro_rules! sql_store {
     ($name:ident, $db:ty, $engine:literal, $migrations:expr) => {
@@ -410,6 +440,84 @@ macro_rules! sql_store {
             }
 
             /// `SELECT <columns> FROM <table>`, restricted to one datacenter if given, by name.
+            /// One condition of a listing, on a SQL expression from this file's tables.
+            fn push_condition(
+                q: &mut sqlx::QueryBuilder<'_, $db>,
+                expr: &str,
+                c: &Condition<HostField>,
+            ) {
+                let bind = |q: &mut sqlx::QueryBuilder<'_, $db>, v: &QueryValue| match v {
+                    QueryValue::Text(t) => {
+                        q.push_bind(t.clone());
+                    }
+                    QueryValue::Int(i) => {
+                        q.push_bind(*i);
+                    }
+                };
+                match c.op {
+                    QueryOp::IsNull => {
+                        q.push(format!("{expr} IS NULL"));
+                    }
+                    QueryOp::NotNull => {
+                        q.push(format!("{expr} IS NOT NULL"));
+                    }
+                    QueryOp::In | QueryOp::NotIn => {
+                        let not = if c.op == QueryOp::NotIn { "NOT " } else { "" };
+                        q.push(format!("{expr} {not}IN ("));
+                        for (i, v) in c.values.iter().enumerate() {
+                            if i > 0 {
+                                q.push(", ");
+                            }
+                            bind(q, v);
+                        }
+                        q.push(")");
+                    }
+                    // Case-insensitive on both engines, as ZStack's MySQL compares.
+                    QueryOp::Like | QueryOp::NotLike => {
+                        let not = if c.op == QueryOp::NotLike { "NOT " } else { "" };
+                        q.push(format!("LOWER({expr}) {not}LIKE LOWER("));
+                        bind(q, &c.values[0]);
+                        q.push(")");
+                    }
+                    op => {
+                        let sym = match op {
+                            QueryOp::Eq => "=",
+                            QueryOp::Ne => "!=",
+                            QueryOp::Gt => ">",
+                            QueryOp::Ge => ">=",
+                            QueryOp::Lt => "<",
+                            _ => "<=",
+                        };
+                        q.push(format!("{expr} {sym} "));
+                        bind(q, &c.values[0]);
+                    }
+                }
+            }
+
+            /// The WHERE clause of a host query.
+            fn push_host_conditions(
+                q: &mut sqlx::QueryBuilder<'_, $db>,
+                conditions: &[Condition<HostField>],
+            ) {
+                q.push(" WHERE 1 = 1");
+                for c in conditions {
+                    q.push(" AND ");
+                    match c.field {
+                        HostField::ClusterName => {
+                            q.push("cluster_id IN (SELECT id FROM clusters WHERE ");
+                            Self::push_condition(q, "name", c);
+                            q.push(")");
+                        }
+                        HostField::DatacenterName => {
+                            q.push("datacenter_id IN (SELECT id FROM datacenters WHERE ");
+                            Self::push_condition(q, "name", c);
+                            q.push(")");
+                        }
+                        f => Self::push_condition(q, host_column(f), c),
+                    }
+                }
+            }
+
             /// Hosts linked to one row of a link table (names are constants of this file).
             async fn hosts_linked(
                 &self,
@@ -897,6 +1005,35 @@ macro_rules! sql_store {
                 rows.iter()
                     .map(|r| Ok((r.try_get("name").map_err(g)?, r.try_get("value").map_err(g)?)))
                     .collect()
+            }
+
+            async fn query_hosts(&self, lq: &ListQuery<HostField>) -> Result<Page<Host>, StoreError> {
+                let total = if lq.counting == Counting::No {
+                    None
+                } else {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM hosts");
+                    Self::push_host_conditions(&mut q, &lq.conditions);
+                    let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await.map_err(map_err)?;
+                    Some(bigint_from(n, "host count")?)
+                };
+                if lq.counting == Counting::Only {
+                    return Ok(Page { rows: Vec::new(), total });
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {HOST_COLUMNS} FROM hosts"));
+                Self::push_host_conditions(&mut q, &lq.conditions);
+                q.push(" ORDER BY ");
+                if let Some((field, asc)) = lq.sort {
+                    q.push(format!("{} {}, ", host_column(field), if asc { "ASC" } else { "DESC" }));
+                }
+                q.push("moid_num, moid LIMIT ");
+                q.push_bind(i64::from(lq.limit));
+                q.push(" OFFSET ");
+                q.push_bind(i64::try_from(lq.offset).unwrap_or(i64::MAX));
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(Page {
+                    rows: rows.iter().map(Self::host).collect::<Result<_, _>>()?,
+                    total,
+                })
             }
 
             async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError> {

@@ -4,6 +4,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ferrocenter_core::auth::{Group, Principal, Realm, Role};
+use ferrocenter_core::inventory::query::{
+    Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
+};
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore,
     Event, EventFilter, Folder, FolderKind, Host, HostFilter, HostState, Network, VmRecord,
@@ -45,6 +48,7 @@ cases!(
     entities_are_found_by_moid,
     hosts_of_datastores_and_networks,
     custom_fields_and_host_values,
+    host_queries_filter_sort_page_and_count,
 );
 
 fn at(ms: i64) -> time::OffsetDateTime {
@@ -1401,4 +1405,237 @@ async fn custom_fields_and_host_values(s: Arc<dyn Store>) {
     assert!(s.set_host_value("nope", "x", "y").await.is_err());
     assert!(s.delete_host("h1").await.unwrap());
     assert!(s.host_values("h1").await.unwrap().is_empty());
+}
+
+async fn host_queries_filter_sort_page_and_count(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "Zone-A"))
+        .await
+        .unwrap();
+    s.insert_datacenter(&datacenter("dc2", "datacenter-2", "Zone-B"))
+        .await
+        .unwrap();
+    s.insert_cluster(&cluster("c1", "domain-c1", "dc1", "web"))
+        .await
+        .unwrap();
+    // Five hosts: names, states, connection states, creation times and a description that is
+    // empty on some.
+    let rows = [
+        (
+            "h1",
+            "host-1",
+            "dc1",
+            Some("c1"),
+            "esx-01",
+            ConnectionState::Connected,
+            HostState::Enabled,
+            100,
+        ),
+        (
+            "h2",
+            "host-2",
+            "dc1",
+            Some("c1"),
+            "ESX-02",
+            ConnectionState::NotResponding,
+            HostState::Disabled,
+            200,
+        ),
+        (
+            "h3",
+            "host-3",
+            "dc1",
+            None,
+            "kvm-03",
+            ConnectionState::Connecting,
+            HostState::Maintenance,
+            300,
+        ),
+        (
+            "h4",
+            "host-4",
+            "dc2",
+            None,
+            "kvm-04",
+            ConnectionState::Disconnected,
+            HostState::Enabled,
+            400,
+        ),
+        (
+            "h10",
+            "host-10",
+            "dc2",
+            None,
+            "kvm-10",
+            ConnectionState::Connected,
+            HostState::Enabled,
+            500,
+        ),
+    ];
+    for (i, (id, moid, dc, cl, name, conn, state, created)) in rows.into_iter().enumerate() {
+        let mut h = host(id, moid, dc, &format!("10.0.0.{}", i + 1));
+        h.cluster_id = cl.map(String::from);
+        h.name = name.into();
+        h.connection_state = conn;
+        h.state = state;
+        h.created_at = at(created);
+        h.description = if i % 2 == 0 {
+            "rack".into()
+        } else {
+            String::new()
+        };
+        s.insert_host(&h).await.unwrap();
+    }
+    let t = |v: &str| QueryValue::Text(v.into());
+    let cond = |f, op, vals: Vec<QueryValue>| Condition::new(f, op, vals, "q").unwrap();
+    let ids = |conds: Vec<Condition<HostField>>| {
+        let s = s.clone();
+        async move {
+            let q = ListQuery {
+                conditions: conds,
+                ..Default::default()
+            };
+            s.query_hosts(&q)
+                .await
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|h| h.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    use HostField as F;
+    use QueryOp as O;
+    assert_eq!(
+        ids(vec![]).await,
+        ["h1", "h2", "h3", "h4", "h10"],
+        "moId order"
+    );
+    assert_eq!(
+        ids(vec![cond(F::Name, O::Eq, vec![t("kvm-03")])]).await,
+        ["h3"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::DatacenterId, O::Ne, vec![t("dc1")])]).await,
+        ["h4", "h10"]
+    );
+    let ms = QueryValue::Int;
+    assert_eq!(
+        ids(vec![cond(F::CreatedAt, O::Ge, vec![ms(300)])]).await,
+        ["h3", "h4", "h10"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::CreatedAt, O::Le, vec![ms(200)])]).await,
+        ["h1", "h2"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::CreatedAt, O::Gt, vec![ms(400)])]).await,
+        ["h10"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::CreatedAt, O::Lt, vec![ms(200)])]).await,
+        ["h1"]
+    );
+    assert_eq!(
+        ids(vec![cond(
+            F::State,
+            O::In,
+            vec![t("Disabled"), t("Maintenance")]
+        )])
+        .await,
+        ["h2", "h3"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::State, O::NotIn, vec![t("Enabled")])]).await,
+        ["h2", "h3"]
+    );
+    // LIKE is case-insensitive and takes SQL patterns as given.
+    assert_eq!(
+        ids(vec![cond(F::Name, O::Like, vec![t("esx%")])]).await,
+        ["h1", "h2"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::Name, O::NotLike, vec![t("%0_")])]).await,
+        ["h10"]
+    );
+    // Status folds notResponding into Disconnected.
+    assert_eq!(
+        ids(vec![cond(F::Status, O::Eq, vec![t("Disconnected")])]).await,
+        ["h2", "h4"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::Status, O::Lt, vec![t("Connected")])]).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(vec![cond(F::ClusterId, O::IsNull, vec![])]).await,
+        ["h3", "h4", "h10"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::ClusterId, O::NotNull, vec![])]).await,
+        ["h1", "h2"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::HypervisorType, O::Eq, vec![t("KVM")])])
+            .await
+            .len(),
+        5
+    );
+    // Cross-resource fields, and conditions ANDed.
+    assert_eq!(
+        ids(vec![cond(F::ClusterName, O::Eq, vec![t("web")])]).await,
+        ["h1", "h2"]
+    );
+    assert_eq!(
+        ids(vec![
+            cond(F::DatacenterName, O::Eq, vec![t("Zone-A")]),
+            cond(F::Description, O::Eq, vec![t("rack")])
+        ])
+        .await,
+        ["h1", "h3"]
+    );
+    // A value is data, never SQL.
+    assert!(ids(vec![cond(F::Name, O::Eq, vec![t("x' OR '1'='1")])])
+        .await
+        .is_empty());
+    // Sort, page, count (the total is before paging).
+    let page = s
+        .query_hosts(&ListQuery {
+            sort: Some((F::CreatedAt, false)),
+            limit: 2,
+            offset: 1,
+            counting: Counting::With,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let got: Vec<_> = page.rows.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!((got, page.total), (vec!["h4", "h3"], Some(5)));
+    let by_name = s
+        .query_hosts(&ListQuery {
+            conditions: vec![cond(F::DatacenterId, O::Eq, vec![t("dc2")])],
+            sort: Some((F::Name, false)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let got: Vec<_> = by_name.rows.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(got, ["h10", "h4"]);
+    let by_cluster_name = s
+        .query_hosts(&ListQuery {
+            conditions: vec![cond(F::ClusterId, O::NotNull, vec![])],
+            sort: Some((F::ClusterName, true)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_cluster_name.rows.len(), 2);
+    let only = s
+        .query_hosts(&ListQuery {
+            conditions: vec![cond(F::DatacenterId, O::Eq, vec![t("dc2")])],
+            counting: Counting::Only,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((only.rows.len(), only.total), (0, Some(2)));
 }

@@ -4,5 +4,6 @@ mod folders;
 pub mod model;
 mod ops;
 mod queries;
+pub mod query;
 
 pub use model::*;

@@ -5,6 +5,7 @@ use crate::inventory::{
     Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
     Network, VmRecord,
 };
+use crate::inventory::query::{HostField, ListQuery, Page};
 use crate::ports::{MoidEntity, MoidKind};
 use crate::{Core, CoreError};
 
@@ -42,6 +43,16 @@ impl Core {
     ) -> Result<Vec<Host>, CoreError> {
         self.may_read(caller)?;
         Ok(self.store.list_hosts(filter).await?)
+    }
+
+    /// Hosts matching a filtered, sorted, paged query (ZStack QueryHost).
+    pub async fn query_hosts(
+        &self,
+        caller: &Caller,
+        q: &ListQuery<HostField>,
+    ) -> Result<Page<Host>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.query_hosts(q).await?)
     }
 
     pub async fn get_datacenter(&self, caller: &Caller, id: &str) -> Result<Datacenter, CoreError> {

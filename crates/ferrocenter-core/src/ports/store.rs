@@ -200,6 +200,12 @@ pub trait Store: Send + Sync + 'static {
         kind: MoidKind,
         moid: &str,
     ) -> Result<Option<MoidEntity>, StoreError>;
+    /// Hosts matching a query: conditions ANDed, sorted (moId order by default), paged, with
+    /// the total before paging when asked.
+    async fn query_hosts(
+        &self,
+        q: &crate::inventory::query::ListQuery<crate::inventory::query::HostField>,
+    ) -> Result<crate::inventory::query::Page<Host>, StoreError>;
     /// The hosts that see a datastore, ordered by moId number.
     async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError>;
     /// The hosts attached to a network, ordered by moId number.

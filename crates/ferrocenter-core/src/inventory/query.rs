@@ -1,0 +1,168 @@
+//! Filtered, sorted, paged listings (ZStack's query language, and any surface that filters).
+//! Conditions name fields of the core's vocabulary and carry typed values; the store turns
+//! them into parameterised SQL from a fixed table of columns, never from caller text.
+use crate::CoreError;
+
+/// A comparison, in the order ZStack's parser tries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryOp {
+    Ne,
+    Ge,
+    Le,
+    NotIn,
+    NotLike,
+    Like,
+    In,
+    Eq,
+    Gt,
+    Lt,
+    IsNull,
+    NotNull,
+}
+
+impl QueryOp {
+    /// How many values the operator takes: none, one, or a list of at least one.
+    pub fn arity(self) -> Arity {
+        match self {
+            QueryOp::IsNull | QueryOp::NotNull => Arity::None,
+            QueryOp::In | QueryOp::NotIn => Arity::List,
+            _ => Arity::One,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    None,
+    One,
+    List,
+}
+
+/// A condition's value, typed by its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryValue {
+    Text(String),
+    Int(i64),
+}
+
+/// What a host listing can filter and sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostField {
+    Id,
+    Name,
+    Description,
+    DatacenterId,
+    ClusterId,
+    /// The agent's address (ZStack managementIp).
+    Address,
+    HypervisorType,
+    /// Enabled, Disabled, PreMaintenance, Maintenance.
+    State,
+    /// Connected, Connecting or Disconnected (ZStack's status; notResponding is Disconnected).
+    Status,
+    CreatedAt,
+    LastOpAt,
+    ClusterName,
+    DatacenterName,
+}
+
+impl HostField {
+    /// Whether values compare as integers (Unix milliseconds for times).
+    pub fn is_int(self) -> bool {
+        matches!(self, HostField::CreatedAt | HostField::LastOpAt)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition<F> {
+    pub field: F,
+    pub op: QueryOp,
+    pub values: Vec<QueryValue>,
+}
+
+impl<F: Copy> Condition<F> {
+    /// A condition whose values fit its operator; `name` is how the caller spelled the field.
+    pub fn new(
+        field: F,
+        op: QueryOp,
+        values: Vec<QueryValue>,
+        name: &str,
+    ) -> Result<Self, CoreError> {
+        let ok = match op.arity() {
+            Arity::None => values.is_empty(),
+            Arity::One => values.len() == 1,
+            Arity::List => !values.is_empty(),
+        };
+        if !ok {
+            return Err(CoreError::invalid(
+                name,
+                format!(
+                    "{op:?} takes {:?} value(s), not {}",
+                    op.arity(),
+                    values.len()
+                ),
+            ));
+        }
+        Ok(Condition { field, op, values })
+    }
+}
+
+/// Whether a listing also counts, or only counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Counting {
+    #[default]
+    No,
+    /// The rows and the total before paging.
+    With,
+    /// The total only.
+    Only,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery<F> {
+    /// ANDed.
+    pub conditions: Vec<Condition<F>>,
+    /// Field and ascending; unsorted listings are in moId order.
+    pub sort: Option<(F, bool)>,
+    pub limit: u32,
+    pub offset: u64,
+    pub counting: Counting,
+}
+
+impl<F> Default for ListQuery<F> {
+    fn default() -> Self {
+        ListQuery {
+            conditions: Vec::new(),
+            sort: None,
+            limit: 1000,
+            offset: 0,
+            counting: Counting::No,
+        }
+    }
+}
+
+/// A page of rows, and the total when it was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_must_fit_the_operator() {
+        let one = vec![QueryValue::Text("a".into())];
+        assert!(Condition::new(HostField::Name, QueryOp::Eq, one.clone(), "name").is_ok());
+        assert!(Condition::new(HostField::Name, QueryOp::IsNull, one.clone(), "name").is_err());
+        assert!(Condition::new(HostField::Name, QueryOp::In, vec![], "name").is_err());
+        let two = vec![QueryValue::Text("a".into()), QueryValue::Text("b".into())];
+        assert!(Condition::new(HostField::Name, QueryOp::Eq, two.clone(), "name").is_err());
+        match Condition::new(HostField::Name, QueryOp::Eq, two, "q.name") {
+            Err(CoreError::InvalidArgument { field, .. }) => assert_eq!(field, "q.name"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
