@@ -9,7 +9,7 @@ pub mod listeners;
 mod routes;
 pub mod vapi;
 pub mod vim;
-mod zstack;
+pub mod zstack;
 
 use std::sync::Arc;
 

@@ -110,7 +110,6 @@ impl Server {
                     request_timeout: cfg.agent_request_timeout,
                     ..ConnectOptions::default()
                 },
-                ..CoreConfig::default()
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;

@@ -1,11 +1,11 @@
 //! Reading the inventory, for any caller allowed to read it (System.Read). Bindings render
 //! these records in their own shapes; they never reach the store themselves.
 use crate::auth::{Caller, Privilege};
+use crate::inventory::query::{HostField, ListQuery, Page};
 use crate::inventory::{
     Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
     Network, VmRecord,
 };
-use crate::inventory::query::{HostField, ListQuery, Page};
 use crate::ports::{MoidEntity, MoidKind};
 use crate::{Core, CoreError};
 

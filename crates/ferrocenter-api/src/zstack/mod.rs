@@ -1,4 +1,6 @@
 //! ZStack (`/zstack`): until its binding lands, paths answer as ZStack answers an unknown path.
+pub mod query;
+
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 

@@ -1,0 +1,415 @@
+//! ZStack's REST query language (reference §2): `q` conditions parsed exactly as ZStack's REST
+//! layer does, the paging and counting parameters, and the mapping of host field names onto
+//! the core's fields. Malformed input is a 400 with a plain-text reason naming the problem.
+use ferrocenter_core::inventory::query::{
+    Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
+};
+use time::macros::format_description;
+use time::PrimitiveDateTime;
+
+/// Operator tokens in the order ZStack tries them: the first that occurs anywhere wins.
+const OPERATORS: &[(&str, QueryOp)] = &[
+    ("!=", QueryOp::Ne),
+    (">=", QueryOp::Ge),
+    ("<=", QueryOp::Le),
+    ("!?=", QueryOp::NotIn),
+    ("!~=", QueryOp::NotLike),
+    ("~=", QueryOp::Like),
+    ("?=", QueryOp::In),
+    ("=", QueryOp::Eq),
+    (">", QueryOp::Gt),
+    ("<", QueryOp::Lt),
+    (" is null", QueryOp::IsNull),
+    (" not null", QueryOp::NotNull),
+];
+
+/// ZStack's default page size.
+pub const DEFAULT_LIMIT: u32 = 1000;
+
+/// One `q` condition as written: the field name, the operator and the raw value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawCondition {
+    pub name: String,
+    pub op: QueryOp,
+    pub value: Option<String>,
+}
+
+/// Why a query was refused before it ran (HTTP 400, plain text), or which field is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("Invalid query parameter. The '{0}' in the parameter[q] doesn't contain any query operator. Valid query operators are {ops}", ops = operator_list())]
+    NoOperator(String),
+    #[error("Invalid query parameter. The '{0}' in the parameter[q] is not a key-value pair split by the operator '{1}'")]
+    NotAPair(String, String),
+    #[error("Invalid query parameter[{0}]: '{1}' is not an integer")]
+    NotAnInteger(&'static str, String),
+    #[error("Invalid query parameter[fields]: the list is empty")]
+    EmptyFields,
+    #[error("Invalid query parameter[sort]: the field name is empty")]
+    EmptySort,
+    #[error("unknown query field[{0}] of {1}")]
+    UnknownField(String, &'static str),
+    #[error("invalid value[{1}] of the query field[{0}]: {2}")]
+    BadValue(String, String, String),
+}
+
+fn operator_list() -> String {
+    OPERATORS
+        .iter()
+        .map(|(t, _)| t.trim())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses one `q` value: the first operator token found (in ZStack's order) splits it once;
+/// the name is trimmed, the value kept as is.
+pub fn parse_condition(q: &str) -> Result<RawCondition, QueryError> {
+    let (token, op) = OPERATORS
+        .iter()
+        .find(|(t, _)| q.contains(t))
+        .ok_or_else(|| QueryError::NoOperator(q.to_string()))?;
+    let (name, value) = q.split_once(token).expect("the token occurs");
+    let name = name.trim();
+    if matches!(op, QueryOp::IsNull | QueryOp::NotNull) {
+        if name.is_empty() || !value.trim().is_empty() {
+            return Err(QueryError::NotAPair(
+                q.to_string(),
+                token.trim().to_string(),
+            ));
+        }
+        return Ok(RawCondition {
+            name: name.to_string(),
+            op: *op,
+            value: None,
+        });
+    }
+    if name.is_empty() || value.is_empty() {
+        return Err(QueryError::NotAPair(q.to_string(), token.to_string()));
+    }
+    Ok(RawCondition {
+        name: name.to_string(),
+        op: *op,
+        value: Some(value.to_string()),
+    })
+}
+
+/// The query parameters of a listing, before field names are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryParams {
+    pub conditions: Vec<RawCondition>,
+    pub limit: u32,
+    pub start: u64,
+    pub counting: Counting,
+    /// Field name and ascending.
+    pub sort: Option<(String, bool)>,
+    pub fields: Option<Vec<String>>,
+}
+
+/// Reads the query string's pairs (already URL-decoded). Unknown parameters are ignored, as
+/// ZStack does (its SDK sends `sessionId` and path variables there).
+pub fn parse_params(pairs: &[(String, String)]) -> Result<QueryParams, QueryError> {
+    let mut p = QueryParams {
+        conditions: Vec::new(),
+        limit: DEFAULT_LIMIT,
+        start: 0,
+        counting: Counting::No,
+        sort: None,
+        fields: None,
+    };
+    let (mut count, mut with_count) = (false, false);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "q" => {
+                let c = parse_condition(v)?;
+                // Duplicate conditions collapse, as ZStack keeps them in a set.
+                if !p.conditions.contains(&c) {
+                    p.conditions.push(c);
+                }
+            }
+            "limit" => {
+                p.limit = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| QueryError::NotAnInteger("limit", v.clone()))?
+            }
+            "start" => {
+                p.start = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| QueryError::NotAnInteger("start", v.clone()))?
+            }
+            "count" => count = v.eq_ignore_ascii_case("true"),
+            "replyWithCount" => with_count = v.eq_ignore_ascii_case("true"),
+            "sort" => {
+                // A literal '+' arrives as a space once the URL is decoded.
+                let s = v.trim();
+                let (field, asc) = match s.strip_prefix('-') {
+                    Some(f) => (f, false),
+                    None => (s.trim_start_matches('+'), true),
+                };
+                if field.trim().is_empty() {
+                    return Err(QueryError::EmptySort);
+                }
+                p.sort = Some((field.trim().to_string(), asc));
+            }
+            "fields" => {
+                let f: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                if f.is_empty() {
+                    return Err(QueryError::EmptyFields);
+                }
+                p.fields = Some(f);
+            }
+            _ => {}
+        }
+    }
+    p.counting = match (count, with_count) {
+        (true, _) => Counting::Only,
+        (false, true) => Counting::With,
+        _ => Counting::No,
+    };
+    Ok(p)
+}
+
+/// ZStack's host field names (and the cross-resource ones) as core fields.
+pub fn host_field(name: &str) -> Option<HostField> {
+    Some(match name {
+        "uuid" => HostField::Id,
+        "name" => HostField::Name,
+        "description" => HostField::Description,
+        "zoneUuid" | "zone.uuid" => HostField::DatacenterId,
+        "clusterUuid" | "cluster.uuid" => HostField::ClusterId,
+        "managementIp" => HostField::Address,
+        "hypervisorType" => HostField::HypervisorType,
+        "state" => HostField::State,
+        "status" => HostField::Status,
+        "createDate" => HostField::CreatedAt,
+        "lastOpDate" => HostField::LastOpAt,
+        "cluster.name" => HostField::ClusterName,
+        "zone.name" => HostField::DatacenterName,
+        _ => return None,
+    })
+}
+
+/// A date as ZStack writes it (`Oct 30, 2017 3:02:06 PM`, UTC here) or Unix milliseconds.
+fn date_millis(v: &str) -> Option<i64> {
+    if let Ok(ms) = v.trim().parse::<i64>() {
+        return Some(ms);
+    }
+    let f = format_description!(
+        "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute]:[second] [period]"
+    );
+    let t = PrimitiveDateTime::parse(v.trim(), f).ok()?;
+    Some((t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn typed(field: HostField, name: &str, v: &str) -> Result<QueryValue, QueryError> {
+    if field.is_int() {
+        date_millis(v).map(QueryValue::Int).ok_or_else(|| {
+            QueryError::BadValue(
+                name.to_string(),
+                v.to_string(),
+                "a date such as 'Oct 30, 2017 3:02:06 PM' or Unix milliseconds".into(),
+            )
+        })
+    } else {
+        Ok(QueryValue::Text(v.to_string()))
+    }
+}
+
+/// The core query for a host listing.
+pub fn host_query(p: &QueryParams) -> Result<ListQuery<HostField>, QueryError> {
+    let field = |n: &str| host_field(n).ok_or_else(|| QueryError::UnknownField(n.into(), "Host"));
+    let mut conditions = Vec::new();
+    for c in &p.conditions {
+        let f = field(&c.name)?;
+        let values = match (&c.value, c.op) {
+            (None, _) => Vec::new(),
+            // `in` lists split on every comma.
+            (Some(v), QueryOp::In | QueryOp::NotIn) => v
+                .split(',')
+                .map(|x| typed(f, &c.name, x))
+                .collect::<Result<_, _>>()?,
+            (Some(v), _) => vec![typed(f, &c.name, v)?],
+        };
+        conditions.push(Condition::new(f, c.op, values, &c.name).map_err(|e| {
+            QueryError::BadValue(
+                c.name.clone(),
+                c.value.clone().unwrap_or_default(),
+                e.to_string(),
+            )
+        })?);
+    }
+    let sort = match &p.sort {
+        Some((n, asc)) => Some((field(n)?, *asc)),
+        None => None,
+    };
+    Ok(ListQuery {
+        conditions,
+        sort,
+        limit: p.limit,
+        offset: p.start,
+        counting: p.counting,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(name: &str, op: QueryOp, value: Option<&str>) -> RawCondition {
+        RawCondition {
+            name: name.into(),
+            op,
+            value: value.map(String::from),
+        }
+    }
+
+    #[test]
+    fn every_operator_in_zstack_order() {
+        use QueryOp::*;
+        let cases = [
+            ("name!=a", c("name", Ne, Some("a"))),
+            ("cpuNum>=4", c("cpuNum", Ge, Some("4"))),
+            ("cpuNum<=4", c("cpuNum", Le, Some("4"))),
+            (
+                "state!?=Enabled,Disabled",
+                c("state", NotIn, Some("Enabled,Disabled")),
+            ),
+            ("name!~=web%", c("name", NotLike, Some("web%"))),
+            ("name~=web%", c("name", Like, Some("web%"))),
+            (
+                "status?=Connected,Connecting",
+                c("status", In, Some("Connected,Connecting")),
+            ),
+            ("uuid=abc", c("uuid", Eq, Some("abc"))),
+            ("cpuNum>4", c("cpuNum", Gt, Some("4"))),
+            ("cpuNum<4", c("cpuNum", Lt, Some("4"))),
+            ("description is null", c("description", IsNull, None)),
+            ("description not null", c("description", NotNull, None)),
+        ];
+        for (q, want) in cases {
+            assert_eq!(parse_condition(q).unwrap(), want, "{q}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_values_kept_and_split_once() {
+        assert_eq!(
+            parse_condition(" name = a b ").unwrap(),
+            c("name", QueryOp::Eq, Some(" a b "))
+        );
+        // A value with '=' is fine under '='; one with a higher-priority token is not.
+        assert_eq!(
+            parse_condition("description=a=b").unwrap(),
+            c("description", QueryOp::Eq, Some("a=b"))
+        );
+        assert_eq!(
+            parse_condition("name=x>=y").unwrap(),
+            c("name=x", QueryOp::Ge, Some("y"))
+        );
+    }
+
+    #[test]
+    fn malformed_conditions_say_what_is_wrong() {
+        let e = parse_condition("name").unwrap_err();
+        assert!(
+            e.to_string().contains("doesn't contain any query operator"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("'name'"), "{e}");
+        for bad in ["=a", "name=", " is null", "name is null x"] {
+            let e = parse_condition(bad).unwrap_err();
+            assert!(matches!(e, QueryError::NotAPair(..)), "{bad}: {e}");
+        }
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn paging_counting_sorting_and_fields() {
+        let p = parse_params(&pairs(&[])).unwrap();
+        assert_eq!((p.limit, p.start, p.counting), (1000, 0, Counting::No));
+        let p = parse_params(&pairs(&[
+            ("q", "name=a"),
+            ("q", "name=a"),
+            ("limit", "20"),
+            ("start", "40"),
+            ("replyWithCount", "true"),
+            ("sort", "-createDate"),
+            ("fields", "uuid, name"),
+            ("sessionId", "ignored"),
+        ]))
+        .unwrap();
+        assert_eq!(p.conditions.len(), 1, "duplicates collapse");
+        assert_eq!((p.limit, p.start, p.counting), (20, 40, Counting::With));
+        assert_eq!(p.sort, Some(("createDate".into(), false)));
+        assert_eq!(p.fields, Some(vec!["uuid".into(), "name".into()]));
+        // count wins over replyWithCount; booleans ignore case; '+' decodes to a space.
+        let p = parse_params(&pairs(&[
+            ("count", "True"),
+            ("replyWithCount", "true"),
+            ("sort", " name"),
+        ]))
+        .unwrap();
+        assert_eq!(p.counting, Counting::Only);
+        assert_eq!(p.sort, Some(("name".into(), true)));
+        assert_eq!(
+            parse_params(&pairs(&[("limit", "ten")])).unwrap_err(),
+            QueryError::NotAnInteger("limit", "ten".into())
+        );
+        assert!(parse_params(&pairs(&[("start", "-1")])).is_err());
+        assert_eq!(
+            parse_params(&pairs(&[("fields", " , ")])).unwrap_err(),
+            QueryError::EmptyFields
+        );
+    }
+
+    #[test]
+    fn host_fields_values_and_lists() {
+        let p = parse_params(&pairs(&[
+            ("q", "cluster.name=web"),
+            ("q", "state?=Enabled,Disabled"),
+            ("q", "createDate>=Oct 30, 2017 3:02:06 PM"),
+            ("sort", "name"),
+        ]))
+        .unwrap();
+        let q = host_query(&p).unwrap();
+        assert_eq!(q.conditions[0].field, HostField::ClusterName);
+        assert_eq!(
+            q.conditions[1].values,
+            vec![
+                QueryValue::Text("Enabled".into()),
+                QueryValue::Text("Disabled".into())
+            ]
+        );
+        assert_eq!(
+            q.conditions[2].values,
+            vec![QueryValue::Int(1_509_375_726_000)]
+        );
+        assert_eq!(q.sort, Some((HostField::Name, true)));
+        let bad = parse_params(&pairs(&[("q", "noSuchField=1")])).unwrap();
+        assert_eq!(
+            host_query(&bad).unwrap_err(),
+            QueryError::UnknownField("noSuchField".into(), "Host")
+        );
+        let bad = parse_params(&pairs(&[("q", "createDate>yesterday")])).unwrap();
+        assert!(matches!(
+            host_query(&bad).unwrap_err(),
+            QueryError::BadValue(..)
+        ));
+        let bad = parse_params(&pairs(&[("sort", "password")])).unwrap();
+        assert!(matches!(
+            host_query(&bad).unwrap_err(),
+            QueryError::UnknownField(..)
+        ));
+    }
+}
