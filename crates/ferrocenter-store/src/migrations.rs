@@ -39,6 +39,11 @@ pub const SQLITE: &[Migration] = &[
         name: "host_values",
         sql: include_str!("../migrations/0005_host_values.sql"),
     },
+    Migration {
+        version: 6,
+        name: "digest_logins",
+        sql: include_str!("../migrations/0006_digest_logins.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -69,6 +74,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "host_values",
         sql: include_str!("../migrations/0005_host_values.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "digest_logins",
+        sql: include_str!("../migrations/0006_digest_logins.sql"),
     },
 ];
 

@@ -26,7 +26,8 @@ const TASK_COLUMNS: &str = "id, moid, kind, target_kind, target_id, initiator, d
     state, progress, progress_message, result, error, cancelable, cancelled, queued_at, \
     started_at, completed_at";
 const PRINCIPAL_COLUMNS: &str =
-    "id, domain, name, password_hash, role, full_name, disabled, created_at, password_changed_at";
+    "id, domain, name, password_hash, role, full_name, disabled, created_at, password_changed_at, \
+     digest_verifier";
 const DATACENTER_COLUMNS: &str = "id, moid, name, description, created_at, last_op_at";
 const FOLDER_COLUMNS: &str =
     "id, moid, parent_id, datacenter_id, kind, name, created_at, last_op_at";
@@ -177,6 +178,7 @@ macro_rules! sql_store {
                     realm: Realm::from_store_key(&row.try_get::<String, _>("domain").map_err(g)?),
                     name: row.try_get("name").map_err(g)?,
                     password_hash: row.try_get("password_hash").map_err(g)?,
+                    digest_verifier: row.try_get("digest_verifier").map_err(g)?,
                     role: role_from(&row.try_get::<String, _>("role").map_err(g)?)?,
                     full_name: row.try_get("full_name").map_err(g)?,
                     disabled: row.try_get("disabled").map_err(g)?,
@@ -610,7 +612,7 @@ macro_rules! sql_store {
             async fn insert_principal(&self, p: &Principal) -> Result<(), StoreError> {
                 sqlx::query(&format!(
                     "INSERT INTO principals ({PRINCIPAL_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 ))
                 .bind(&p.id)
                 .bind(p.realm.store_key())
@@ -621,6 +623,7 @@ macro_rules! sql_store {
                 .bind(p.disabled)
                 .bind(to_millis(p.created_at))
                 .bind(to_millis(p.password_changed_at))
+                .bind(p.digest_verifier.as_deref())
                 .execute(&self.pool)
                 .await
                 .map_err(map_err)?;
@@ -657,7 +660,7 @@ macro_rules! sql_store {
             async fn update_principal(&self, p: &Principal) -> Result<bool, StoreError> {
                 let r = sqlx::query(
                     "UPDATE principals SET password_hash = $2, role = $3, full_name = $4, \
-                     disabled = $5, password_changed_at = $6 WHERE id = $1",
+                     disabled = $5, password_changed_at = $6, digest_verifier = $7 WHERE id = $1",
                 )
                 .bind(&p.id)
                 .bind(&p.password_hash)
@@ -665,6 +668,7 @@ macro_rules! sql_store {
                 .bind(&p.full_name)
                 .bind(p.disabled)
                 .bind(to_millis(p.password_changed_at))
+                .bind(p.digest_verifier.as_deref())
                 .execute(&self.pool)
                 .await
                 .map_err(map_err)?;

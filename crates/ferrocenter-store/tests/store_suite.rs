@@ -61,6 +61,7 @@ fn principal(realm: Realm, name: &str) -> Principal {
         realm,
         name: name.into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        digest_verifier: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$ZGln".into()),
         role: Role::Operator,
         full_name: Some("Full Name".into()),
         disabled: false,
@@ -159,6 +160,7 @@ async fn principal_updates_and_deletes(s: Arc<dyn Store>) {
     p.role = Role::SuperAdmin;
     p.disabled = true;
     p.password_hash = "$argon2id$other".into();
+    p.digest_verifier = None;
     p.full_name = None;
     p.password_changed_at = at(1_800_000_000_000);
     assert!(s.update_principal(&p).await.unwrap());

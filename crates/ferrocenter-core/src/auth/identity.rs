@@ -47,6 +47,10 @@ pub struct Principal {
     pub name: String,
     /// PHC string of an argon2id hash; never the password.
     pub password_hash: String,
+    /// PHC string of an argon2id hash of the password's SHA-512 hex digest, for clients that
+    /// log in with the digest (ZStack). Unset for accounts whose password predates it until
+    /// their next login with the password.
+    pub digest_verifier: Option<String>,
     /// The role given to this principal directly; groups may raise it.
     pub role: Role,
     pub full_name: Option<String>,

@@ -1,7 +1,7 @@
 //! Identities, sessions, roles and the one authorization check every binding goes through.
 mod identity;
 mod lockout;
-mod password;
+pub mod password;
 mod roles;
 mod sessions;
 mod tickets;
@@ -196,12 +196,14 @@ impl AuthService {
         validate_account_name("username", name)?;
         validate_new_password("password", password)?;
         let hash = hash_blocking(password.to_string()).await?;
+        let verifier = hash_blocking(password::digest_hex(password)).await?;
         let now = self.clock.now();
         let p = Principal {
             id: new_uuid(),
             realm,
             name: name.to_ascii_lowercase(),
             password_hash: hash,
+            digest_verifier: Some(verifier),
             role,
             full_name,
             disabled: false,
@@ -241,6 +243,29 @@ impl AuthService {
         username: &str,
         password: &str,
     ) -> Result<Caller, CoreError> {
+        self.check_secret(listener, username, Secret::Password(password))
+            .await
+    }
+
+    /// Like `authenticate`, with the SHA-512 hex digest of the password instead of the password
+    /// (ZStack's LogInByAccount). Accounts whose digest verifier is not set yet fail until they
+    /// log in once with the password.
+    pub async fn authenticate_digest(
+        &self,
+        listener: Listener,
+        username: &str,
+        digest: &str,
+    ) -> Result<Caller, CoreError> {
+        self.check_secret(listener, username, Secret::Digest(digest))
+            .await
+    }
+
+    async fn check_secret(
+        &self,
+        listener: Listener,
+        username: &str,
+        secret: Secret<'_>,
+    ) -> Result<Caller, CoreError> {
         let (realm, name) = match parse_login_name(
             username,
             listener == Listener::Appliance,
@@ -256,14 +281,25 @@ impl AuthService {
             return Err(CoreError::Unauthenticated);
         }
         let principal = self.store.find_principal(&realm, &name).await?;
-        let hash = principal
-            .as_ref()
-            .map(|p| p.password_hash.clone())
-            .unwrap_or_else(|| password::decoy_hash().to_string());
-        let ok = verify_blocking(password.to_string(), hash).await?;
+        let stored = principal.as_ref().and_then(|p| match secret {
+            Secret::Password(_) => Some(p.password_hash.clone()),
+            Secret::Digest(_) => p.digest_verifier.clone(),
+        });
+        let given = match secret {
+            Secret::Password(pw) => pw.to_string(),
+            // Digests are compared in one spelling.
+            Secret::Digest(d) => d.trim().to_ascii_lowercase(),
+        };
+        let hash = stored.unwrap_or_else(|| password::decoy_hash().to_string());
+        let ok = verify_blocking(given, hash).await?;
         match principal {
-            Some(p) if ok && !p.disabled => {
+            Some(mut p) if ok && !p.disabled => {
                 self.lockout.record_success(&key);
+                if let (Secret::Password(pw), None) = (secret, &p.digest_verifier) {
+                    // Accounts made before digest logins get their verifier on first use.
+                    p.digest_verifier = Some(hash_blocking(password::digest_hex(pw)).await?);
+                    self.store.update_principal(&p).await?;
+                }
                 let role = self.effective_role(&p).await?;
                 Ok(Caller {
                     principal_id: p.id.clone(),
@@ -304,6 +340,33 @@ impl AuthService {
         let token = self.sessions.create(caller.clone(), self.clock.now());
         info!(user = %caller.user, "session opened");
         Ok((token, caller))
+    }
+
+    /// Digest login with a session of fixed lifetime (ZStack's, not sliding). Returns the
+    /// token, the caller and when the session ends.
+    pub async fn login_digest(
+        &self,
+        listener: Listener,
+        username: &str,
+        digest: &str,
+        lifetime: std::time::Duration,
+    ) -> Result<(SessionToken, Caller, time::OffsetDateTime), CoreError> {
+        let caller = self.authenticate_digest(listener, username, digest).await?;
+        let now = self.clock.now();
+        let (token, expires) = self.sessions.create_fixed(caller.clone(), now, lifetime);
+        info!(user = %caller.user, "session opened (digest login)");
+        Ok((token, caller, expires))
+    }
+
+    /// Moves a fixed-lifetime session's end to `duration` from now; returns the new end.
+    pub fn renew_session(
+        &self,
+        token: &str,
+        duration: std::time::Duration,
+    ) -> Result<time::OffsetDateTime, CoreError> {
+        self.sessions
+            .renew(token, self.clock.now(), duration)
+            .ok_or(CoreError::Unauthenticated)
     }
 
     /// The caller behind a session token; touching it resets the idle timer.
@@ -429,4 +492,11 @@ fn qualified_to_upn(user: &str) -> String {
         Some((domain, name)) => format!("{}@{}", name, domain).to_ascii_lowercase(),
         None => user.to_ascii_lowercase(),
     }
+}
+
+/// What a login presents: the password, or its SHA-512 hex digest.
+#[derive(Clone, Copy)]
+enum Secret<'a> {
+    Password(&'a str),
+    Digest(&'a str),
 }

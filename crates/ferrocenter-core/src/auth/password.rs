@@ -17,6 +17,12 @@ pub fn hash_password(password: &str) -> Result<String, CoreError> {
         .map_err(|e| CoreError::internal(format!("password hashing failed: {e}")))
 }
 
+/// The lower-case hex SHA-512 digest of a password, as ZStack clients send it.
+pub fn digest_hex(password: &str) -> String {
+    use sha2::{Digest, Sha512};
+    hex::encode(Sha512::digest(password.as_bytes()))
+}
+
 /// True if `password` matches `phc`. A malformed stored hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {

@@ -34,12 +34,16 @@ pub struct SessionView {
     pub user: String,
     pub created: OffsetDateTime,
     pub last_accessed: OffsetDateTime,
+    /// When a fixed-lifetime session ends.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug)]
 struct Session {
     key: String,
     caller: Caller,
+    /// A fixed end (ZStack sessions), instead of the idle timeout and lifetime.
+    expires_at: Option<OffsetDateTime>,
     created: OffsetDateTime,
     last_accessed: OffsetDateTime,
 }
@@ -76,6 +80,44 @@ impl Sessions {
     }
 
     pub fn create(&self, caller: Caller, now: OffsetDateTime) -> SessionToken {
+        self.insert(caller, now, None)
+    }
+
+    /// A session that ends at a fixed time, whatever its use.
+    pub fn create_fixed(
+        &self,
+        caller: Caller,
+        now: OffsetDateTime,
+        lifetime: Duration,
+    ) -> (SessionToken, OffsetDateTime) {
+        let end = now + lifetime;
+        (self.insert(caller, now, Some(end)), end)
+    }
+
+    /// Moves a fixed session's end to `duration` from now.
+    pub fn renew(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+        duration: Duration,
+    ) -> Option<OffsetDateTime> {
+        let mut live = self.live.lock().unwrap();
+        let s = live.get_mut(token)?;
+        if self.expired(s, now) {
+            live.remove(token);
+            return None;
+        }
+        let end = now + duration;
+        s.expires_at = Some(end);
+        Some(end)
+    }
+
+    fn insert(
+        &self,
+        caller: Caller,
+        now: OffsetDateTime,
+        expires_at: Option<OffsetDateTime>,
+    ) -> SessionToken {
         let mut bytes = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
@@ -86,6 +128,7 @@ impl Sessions {
             Session {
                 key,
                 caller,
+                expires_at,
                 created: now,
                 last_accessed: now,
             },
@@ -94,8 +137,13 @@ impl Sessions {
     }
 
     fn expired(&self, s: &Session, now: OffsetDateTime) -> bool {
-        now - s.last_accessed >= self.policy.idle_timeout
-            || now - s.created >= self.policy.max_lifetime
+        match s.expires_at {
+            Some(end) => now >= end,
+            None => {
+                now - s.last_accessed >= self.policy.idle_timeout
+                    || now - s.created >= self.policy.max_lifetime
+            }
+        }
     }
 
     /// The caller behind a live token, marking the session used. Expired sessions are removed.
@@ -112,6 +160,7 @@ impl Sessions {
         let s = live.get_mut(token)?;
         let view = SessionView {
             key: s.key.clone(),
+            expires_at: s.expires_at,
             user: s.caller.user.clone(),
             created: s.created,
             last_accessed: s.last_accessed,
