@@ -9,7 +9,7 @@ pub mod listeners;
 mod routes;
 pub mod vapi;
 pub mod vim;
-pub mod zstack;
+mod zstack;
 
 use std::sync::Arc;
 

@@ -113,7 +113,12 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
 
 /// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`.
 pub fn api_router(state: AppState) -> Router {
-    finish(vapi::routes(state.diagnostics).merge(vim::routes()), state)
+    finish(
+        vapi::routes(state.diagnostics)
+            .merge(vim::routes())
+            .merge(zstack::routes()),
+        state,
+    )
 }
 
 /// `--appliance-listen`: appliance management, authenticated with local accounts.

@@ -101,11 +101,13 @@ async fn unknown_routes_and_methods_answer_in_each_surface_shape() {
         .unwrap()
         .contains("not authenticated"));
     // ZStack: 404 in plain text, as ZStack answers a path it has no API for.
-    let r = ts.call(Method::GET, "/zstack/v1/hosts", None, None).await;
+    let r = ts
+        .call(Method::GET, "/zstack/v1/no-such-resources", None, None)
+        .await;
     assert_eq!(r.status(), 404);
     assert_eq!(
         r.text().await.unwrap(),
-        "no api mapping to /zstack/v1/hosts"
+        "no api mapping to /zstack/v1/no-such-resources"
     );
     // Anything else.
     let r = ts.call(Method::GET, "/nowhere", None, None).await;

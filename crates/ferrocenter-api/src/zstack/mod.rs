@@ -1,8 +1,32 @@
-//! ZStack (`/zstack`): until its binding lands, paths answer as ZStack answers an unknown path.
-pub mod query;
+//! ZStack (`/zstack/v1/…`): sessions and QueryHost so far (docs/api/zstack.md); any other path
+//! answers as ZStack answers a path it has no API for.
+mod errors;
+mod hosts;
+mod query;
+mod render;
+mod session;
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, put};
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/zstack/v1/accounts/login", put(session::login))
+        .route(
+            "/zstack/v1/accounts/sessions/{uuid}",
+            delete(session::logout),
+        )
+        .route(
+            "/zstack/v1/accounts/sessions/{uuid}/valid",
+            get(session::validate),
+        )
+        .route("/zstack/v1/hosts", get(hosts::query_hosts))
+        .route("/zstack/v1/hosts/{uuid}", get(hosts::get_host))
+}
 
 /// ZStack's own answer for a path it has no API for: 404 and plain text.
 pub async fn no_api_mapping(uri: Uri) -> Response {

@@ -1,0 +1,103 @@
+//! ZStack sessions: LogInByAccount with the SHA-512 digest of the password, LogOut,
+//! ValidateSession, and the `Authorization: OAuth <session>` header of every other call.
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferrocenter_core::auth::Caller;
+use ferrocenter_core::CoreError;
+use serde_json::{json, Value};
+
+use super::errors::ZsError;
+use super::render::zs_date;
+use crate::AppState;
+
+/// ZStack's `identity.session.timeout`.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(7200);
+/// The ZStack account that stands for the server's administrator.
+const ADMIN_ACCOUNT: &str = "admin";
+
+/// The caller behind `Authorization: OAuth <session>`. A missing or malformed header is a 400
+/// (plain text); an unknown or expired session is 503 ID.1001, as ZStack answers.
+pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ZsError> {
+    let h = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ZsError::BadRequest("missing header 'Authorization'".into()))?
+        .to_str()
+        .map_err(|_| ZsError::BadRequest("the header 'Authorization' is not text".into()))?;
+    let token = h.strip_prefix("OAuth").ok_or_else(|| {
+        ZsError::BadRequest("the header 'Authorization' must be 'OAuth <session uuid>'".into())
+    })?;
+    let (caller, _) = state.core.auth.resolve_session(token.trim())?;
+    Ok(caller)
+}
+
+fn account_to_user(account: &str, domain: &str) -> String {
+    if account == ADMIN_ACCOUNT {
+        format!("administrator@{domain}")
+    } else {
+        account.to_string()
+    }
+}
+
+/// `PUT /zstack/v1/accounts/login` with `{"logInByAccount": {accountName, password}}`.
+pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+    let result = async {
+        let v: Value = serde_json::from_slice(&body)
+            .map_err(|e| ZsError::BadRequest(format!("the body is not JSON: {e}")))?;
+        let p = v.get("logInByAccount").ok_or_else(|| {
+            ZsError::BadRequest(
+                "the body doesn't contain action mapping to the URL[/v1/accounts/login]".into(),
+            )
+        })?;
+        let field = |n: &str| {
+            p.get(n)
+                .and_then(Value::as_str)
+                .ok_or_else(|| ZsError::from(CoreError::invalid(n, "is required")))
+        };
+        let (account, digest) = (field("accountName")?, field("password")?);
+        let user = account_to_user(account, state.core.auth.sso_domain());
+        let (token, caller, expires) = state
+            .core
+            .auth
+            .login_digest(state.listener, &user, digest, SESSION_LIFETIME)
+            .await
+            .map_err(|e| match e {
+                CoreError::Unauthenticated => {
+                    ZsError::api("ID.1000", "wrong account name or password")
+                }
+                other => other.into(),
+            })?;
+        let now = state.core.clock.now();
+        Ok::<_, ZsError>(Json(json!({
+            "inventory": {
+                "uuid": token.expose(),
+                "accountUuid": caller.principal_id,
+                "userUuid": caller.principal_id,
+                "expiredDate": zs_date(expires),
+                "createDate": zs_date(now),
+                "noSessionEvaluation": false,
+            }
+        })))
+    }
+    .await;
+    match result {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `DELETE /zstack/v1/accounts/sessions/{uuid}`: succeeds for an unknown session too.
+pub async fn logout(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
+    let _ = state.core.auth.logout(uuid.trim());
+    Json(json!({})).into_response()
+}
+
+/// `GET /zstack/v1/accounts/sessions/{uuid}/valid`.
+pub async fn validate(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
+    let valid = state.core.auth.resolve_session(uuid.trim()).is_ok();
+    Json(json!({"valid": valid})).into_response()
+}

@@ -1,0 +1,332 @@
+//! ZStack REST: LogInByAccount with the SHA-512 digest, session checks, and QueryHost with the
+//! query language over hosts added through the core (the same inventory every surface shows).
+mod common;
+
+use common::*;
+use ferrocenter_core::auth::password::digest_hex;
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::hosts::AddHostSpec;
+use ferrocenter_core::inventory::AutomationLevel;
+use ferrocenter_core::tasks::TaskState;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+struct Zs {
+    ts: TestServer,
+    _fleet: ferrocenter_agent::simulate::Fleet,
+    session: String,
+    hosts: Vec<String>,
+}
+
+impl Zs {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, String, String) {
+        let mut rb = self.ts.client.request(method, self.ts.api(path));
+        if let Some(s) = session {
+            rb = rb.header("Authorization", format!("OAuth {s}"));
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ct, r.text().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let (s, _, body) = self
+            .call(Method::GET, path, Some(&self.session), None)
+            .await;
+        (
+            s,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    async fn names(&self, query: &str) -> Vec<String> {
+        let (s, v) = self.get(&format!("/zstack/v1/hosts?{query}")).await;
+        assert_eq!(s, 200, "{query}: {v}");
+        v["inventories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+async fn login(ts: &TestServer, account: &str, password: &str) -> (u16, Value) {
+    let r = ts
+        .client
+        .put(ts.api("/zstack/v1/accounts/login"))
+        .json(
+            &json!({"logInByAccount": {"accountName": account, "password": digest_hex(password)}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Three hosts: two in cluster "web" (zone "zone-a"), one standalone in "zone-b".
+async fn zs() -> Zs {
+    let fleet = sim_fleet(3, 1, 4, 9).await;
+    let ts = TestServer::start().await;
+    let core = ts.server.as_ref().unwrap().core.clone();
+    let admin = core
+        .auth
+        .authenticate(Listener::Api, ADMIN, PASSWORD)
+        .await
+        .unwrap();
+    let a = core.create_datacenter(&admin, "zone-a", "").await.unwrap();
+    let b = core.create_datacenter(&admin, "zone-b", "").await.unwrap();
+    let c = core
+        .create_cluster(&admin, &a.id, "web", AutomationLevel::Manual, "")
+        .await
+        .unwrap();
+    let mut hosts = Vec::new();
+    for (i, name) in ["web-01", "web-02", "db-01"].into_iter().enumerate() {
+        let h = &fleet.manifest.hosts[i];
+        let spec = AddHostSpec {
+            cluster_id: (i < 2).then(|| c.id.clone()),
+            datacenter_id: (i == 2).then(|| b.id.clone()),
+            host_name: h.address.clone(),
+            port: Some(h.port),
+            ssl_thumbprint: Some(h.thumbprint.clone()),
+            user_name: "root".into(),
+            password: ROOT_PW.into(),
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        let t = core.add_host(&admin, spec).await.unwrap();
+        let t = loop {
+            let t = core.tasks.get(&t.id).await.unwrap();
+            if t.state.is_finished() {
+                break t;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+        hosts.push(t.result.unwrap()["host"].as_str().unwrap().to_string());
+    }
+    let (s, v) = login(&ts, "admin", PASSWORD).await;
+    assert_eq!(s, 200, "{v}");
+    let session = v["inventory"]["uuid"].as_str().unwrap().to_string();
+    Zs {
+        ts,
+        _fleet: fleet,
+        session,
+        hosts,
+    }
+}
+
+#[tokio::test]
+async fn sessions_by_account_with_the_password_digest() {
+    let z = zs().await;
+    let (s, v) = login(&z.ts, "admin", PASSWORD).await;
+    assert_eq!(s, 200);
+    let inv = &v["inventory"];
+    assert_eq!(inv["uuid"].as_str().unwrap().len(), 32);
+    for f in ["accountUuid", "userUuid", "expiredDate", "createDate"] {
+        assert!(inv[f].is_string(), "{f}: {inv}");
+    }
+    // Wrong password: 503 ID.1000.
+    let (s, v) = login(&z.ts, "admin", "wrong").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("ID.1000")));
+    // Other accounts are ferrocenter identities.
+    z.ts.user("ops", ferrocenter_core::auth::Role::Operator)
+        .await;
+    let (s, _) = login(&z.ts, "ops@vsphere.local", PASSWORD).await;
+    assert_eq!(s, 200);
+    // ValidateSession and LogOut need no session of their own.
+    let valid = |sid: String| {
+        let z = &z;
+        async move {
+            let (_, _, b) = z
+                .call(
+                    Method::GET,
+                    &format!("/zstack/v1/accounts/sessions/{sid}/valid"),
+                    None,
+                    None,
+                )
+                .await;
+            serde_json::from_str::<Value>(&b).unwrap()["valid"].clone()
+        }
+    };
+    assert_eq!(valid(z.session.clone()).await, true);
+    // The session header: missing → 400 plain text; unknown → 503 ID.1001.
+    let (s, ct, b) = z.call(Method::GET, "/zstack/v1/hosts", None, None).await;
+    assert_eq!((s, b.as_str()), (400, "missing header 'Authorization'"));
+    assert!(ct.starts_with("text/plain"));
+    let (s, _, b) = z
+        .call(
+            Method::GET,
+            "/zstack/v1/hosts",
+            Some("0123456789abcdef0123456789abcdef"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 503);
+    assert_eq!(
+        serde_json::from_str::<Value>(&b).unwrap()["error"]["code"],
+        "ID.1001"
+    );
+    let (s, _, b) = z
+        .call(
+            Method::DELETE,
+            &format!("/zstack/v1/accounts/sessions/{}", z.session),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((s, b.as_str()), (200, "{}"));
+    assert_eq!(valid(z.session.clone()).await, false);
+    let (s, _, _) = z
+        .call(Method::GET, "/zstack/v1/hosts", Some(&z.session), None)
+        .await;
+    assert_eq!(s, 503);
+    z.ts.stop().await;
+}
+
+#[tokio::test]
+async fn query_host_with_the_query_language() {
+    let z = zs().await;
+    // Every inventory field seeds/004 lists that ferrocenter knows.
+    let (s, v) = z
+        .get(&format!("/zstack/v1/hosts?q=uuid={}", z.hosts[0]))
+        .await;
+    assert_eq!(s, 200);
+    let h = &v["inventories"][0];
+    for f in [
+        "uuid",
+        "name",
+        "zoneUuid",
+        "clusterUuid",
+        "managementIp",
+        "hypervisorType",
+        "state",
+        "status",
+        "totalCpuCapacity",
+        "availableCpuCapacity",
+        "cpuSockets",
+        "totalMemoryCapacity",
+        "availableMemoryCapacity",
+        "cpuNum",
+        "architecture",
+        "hostname",
+        "createDate",
+        "lastOpDate",
+        "cpuStatus",
+        "memoryStatus",
+        "diskStatus",
+        "nicStatus",
+        "gpuStatus",
+        "powerSupplyStatus",
+        "fanStatus",
+        "raidStatus",
+        "temperatureStatus",
+    ] {
+        assert!(!h[f].is_null(), "{f} in {h}");
+    }
+    assert_eq!(
+        (h["state"].as_str(), h["status"].as_str()),
+        (Some("Enabled"), Some("Connected"))
+    );
+    assert_eq!(h["totalCpuCapacity"], h["cpuNum"].as_u64().unwrap() * 10);
+    assert_eq!(
+        v["schema"]["inventories[0]"],
+        "org.zstack.kvm.KVMHostInventory"
+    );
+    assert!(h.get("password").is_none());
+    // GET by uuid: a list of one; an unknown uuid is an empty list, not a 404.
+    let (s, v) = z.get(&format!("/zstack/v1/hosts/{}", z.hosts[1])).await;
+    assert_eq!(
+        (s, v["inventories"][0]["name"].as_str()),
+        (200, Some("web-02"))
+    );
+    let (s, v) = z
+        .get("/zstack/v1/hosts/0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!((s, v["inventories"].as_array().unwrap().len()), (200, 0));
+    // Operators, a cross-resource field, sorting and paging.
+    assert_eq!(
+        z.names("q=cluster.name=web&sort=-name").await,
+        ["web-02", "web-01"]
+    );
+    assert_eq!(z.names("q=zone.name=zone-b").await, ["db-01"]);
+    assert_eq!(
+        z.names("q=name~=web%25&sort=name").await,
+        ["web-01", "web-02"]
+    );
+    assert_eq!(z.names("q=name!~=web%25").await, ["db-01"]);
+    assert_eq!(
+        z.names("q=name!=db-01&sort=name&limit=1&start=1").await,
+        ["web-02"]
+    );
+    assert_eq!(
+        z.names("q=name?=db-01,web-02&sort=name").await,
+        ["db-01", "web-02"]
+    );
+    assert_eq!(z.names("q=name!?=db-01,web-02").await, ["web-01"]);
+    assert_eq!(z.names("q=clusterUuid is null").await, ["db-01"]);
+    assert_eq!(
+        z.names("q=clusterUuid not null&q=status=Connected&sort=name")
+            .await,
+        ["web-01", "web-02"]
+    );
+    assert_eq!(
+        z.names("q=createDate>=Jan 1, 2020 12:00:00 AM&q=hypervisorType=KVM")
+            .await
+            .len(),
+        3
+    );
+    // Counting, and the fields projection.
+    let (_, v) = z
+        .get("/zstack/v1/hosts?q=cluster.name=web&count=true")
+        .await;
+    assert_eq!(
+        (v["total"].as_u64(), v.get("inventories").is_none()),
+        (Some(2), true)
+    );
+    let (_, v) = z
+        .get("/zstack/v1/hosts?limit=1&replyWithCount=true&fields=uuid,name")
+        .await;
+    assert_eq!(v["total"], 3);
+    let inv = v["inventories"][0].as_object().unwrap();
+    assert_eq!(inv.keys().collect::<Vec<_>>(), ["name", "uuid"]);
+    // Malformed conditions: 400 naming the problem; an unknown field: 503 naming it.
+    let (s, _, b) = z
+        .call(
+            Method::GET,
+            "/zstack/v1/hosts?q=name",
+            Some(&z.session),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(b.contains("'name'") && b.contains("query operator"), "{b}");
+    let (s, _, b) = z
+        .call(
+            Method::GET,
+            "/zstack/v1/hosts?limit=ten",
+            Some(&z.session),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(b.contains("limit"), "{b}");
+    let (s, v) = z.get("/zstack/v1/hosts?q=color=red").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("SYS.1000")));
+    assert!(v["error"]["details"].as_str().unwrap().contains("color"));
+    z.ts.stop().await;
+}
