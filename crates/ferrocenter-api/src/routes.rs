@@ -84,11 +84,27 @@ async fn wrong_method(method: Method, uri: Uri) -> Response {
     }
 }
 
-/// Logs each request's method, path (never the query: it may carry credentials), status and
-/// time taken.
+/// ZStack puts session ids in paths (`/zstack/v1/accounts/sessions/{uuid}`); logs show the path
+/// with that segment replaced.
+fn loggable_path(path: &str) -> String {
+    const SESSIONS: &str = "/zstack/v1/accounts/sessions/";
+    match path.strip_prefix(SESSIONS) {
+        Some(rest) => {
+            let tail = rest
+                .split_once('/')
+                .map(|(_, t)| format!("/{t}"))
+                .unwrap_or_default();
+            format!("{SESSIONS}<session>{tail}")
+        }
+        None => path.to_string(),
+    }
+}
+
+/// Logs each request's method, path (never the query: it may carry credentials; never a
+/// session id), status and time taken.
 async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = loggable_path(req.uri().path());
     let start = Instant::now();
     let resp = next.run(req).await;
     tracing::info!(
@@ -129,6 +145,19 @@ pub fn appliance_router(state: AppState) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_ids_in_paths_are_not_logged() {
+        assert_eq!(
+            loggable_path("/zstack/v1/accounts/sessions/0123abcd/valid"),
+            "/zstack/v1/accounts/sessions/<session>/valid"
+        );
+        assert_eq!(
+            loggable_path("/zstack/v1/accounts/sessions/0123abcd"),
+            "/zstack/v1/accounts/sessions/<session>"
+        );
+        assert_eq!(loggable_path("/zstack/v1/hosts"), "/zstack/v1/hosts");
+    }
 
     #[test]
     fn surfaces_by_prefix() {
