@@ -9,9 +9,32 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use super::model::{Task, TaskSpec, TaskState};
+
 use crate::model::new_uuid;
-use crate::ports::{Clock, Store, TaskFilter};
+use crate::ports::{Clock, Store, StoreError, TaskFilter};
 use crate::CoreError;
+
+tokio::task_local! {
+    /// The id a client chose for the next task the current call submits (ZStack's X-Job-UUID).
+    static REQUESTED_ID: std::cell::RefCell<Option<String>>;
+}
+
+/// Runs `f` so that the first task it submits takes `id` (32 lower-case hex digits) instead of
+/// a new one: a client that names its job finds it under that name, and since the task is
+/// persisted, so does a poll after a restart. An id already taken fails the submit with
+/// AlreadyExists and nothing starts.
+pub async fn with_task_id<F: Future>(id: String, f: F) -> F::Output {
+    REQUESTED_ID
+        .scope(std::cell::RefCell::new(Some(id)), f)
+        .await
+}
+
+fn requested_id() -> Option<String> {
+    REQUESTED_ID
+        .try_with(|r| r.borrow_mut().take())
+        .ok()
+        .flatten()
+}
 
 #[derive(Debug, Clone)]
 pub struct TaskEngineConfig {
@@ -160,9 +183,25 @@ impl TaskEngine {
                 message: "the server is shutting down".into(),
             });
         }
+        let id = match requested_id() {
+            Some(id) => {
+                let ok = id.len() == 32
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                if !ok {
+                    return Err(CoreError::invalid(
+                        "taskId",
+                        "must be 32 lower-case hexadecimal digits",
+                    ));
+                }
+                id
+            }
+            None => new_uuid(),
+        };
         let seq = self.inner.store.next_sequence("task").await?;
         let task = Task {
-            id: new_uuid(),
+            id,
             moid: format!("task-{seq}"),
             kind: spec.kind,
             target: spec.target,
@@ -179,7 +218,17 @@ impl TaskEngine {
             started_at: None,
             completed_at: None,
         };
-        self.inner.store.insert_task(&task).await?;
+        self.inner
+            .store
+            .insert_task(&task)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::AlreadyExists {
+                    what: "task".into(),
+                    name: task.id.clone(),
+                },
+                other => other.into(),
+            })?;
 
         let cancel = CancellationToken::new();
         let reason = Arc::new(Mutex::new(None));

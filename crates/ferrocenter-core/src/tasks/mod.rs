@@ -2,7 +2,7 @@
 mod engine;
 mod model;
 
-pub use engine::{TaskContext, TaskEngine, TaskEngineConfig};
+pub use engine::{with_task_id, TaskContext, TaskEngine, TaskEngineConfig};
 pub use model::{Task, TaskSpec, TaskState};
 
 use crate::auth::{Caller, Privilege};
