@@ -27,4 +27,8 @@ pub struct AppState {
     pub diagnostics: bool,
     /// VI/JSON property collectors, filters and views (shared by every listener).
     pub vim: Arc<vim::CollectorState>,
+    /// ZStack jobs that finished without a task (shared by every listener).
+    pub zstack: Arc<zstack::ZsState>,
+    /// Whether this listener speaks TLS (ZStack job locations name the scheme).
+    pub tls: bool,
 }

@@ -72,8 +72,11 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
     let vim = Arc::new(crate::vim::CollectorState::default());
-    let state = |listener| AppState {
+    let zstack = Arc::new(crate::zstack::ZsState::default());
+    let state = |listener, tls| AppState {
         vim: vim.clone(),
+        zstack: zstack.clone(),
+        tls,
         core: core.clone(),
         listener,
         max_body_bytes: opts.max_body_bytes,
@@ -94,17 +97,22 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             "listen",
             opts.listen,
             Some(tls.clone()),
-            api_router(state(Listener::Api)),
+            api_router(state(Listener::Api, true)),
         ),
         (
             "appliance_listen",
             opts.appliance_listen,
             Some(tls.clone()),
-            appliance_router(state(Listener::Appliance)),
+            appliance_router(state(Listener::Appliance, true)),
         ),
     ];
     if let Some(addr) = opts.http_listen {
-        specs.push(("http_listen", addr, None, api_router(state(Listener::Api))));
+        specs.push((
+            "http_listen",
+            addr,
+            None,
+            api_router(state(Listener::Api, false)),
+        ));
     }
     for (key, addr, tls, router) in specs {
         let listener = match bind(key, addr) {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 struct Zs {
     ts: TestServer,
-    _fleet: ferrocenter_agent::simulate::Fleet,
+    fleet: ferrocenter_agent::simulate::Fleet,
     session: String,
     hosts: Vec<String>,
 }
@@ -53,6 +53,50 @@ impl Zs {
         )
     }
 
+    /// As ZStack's Python SDK calls: a fresh X-Job-UUID on every request; a 202 is polled at
+    /// its `location` until 200 or 503; any other answer is an error.
+    async fn sdk(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let job = uuid_hex();
+        let mut rb = self
+            .ts
+            .client
+            .request(method, self.ts.api(path))
+            .header("X-Job-UUID", &job)
+            .header("Authorization", format!("OAuth {}", self.session));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        if status != 202 {
+            return (status, v);
+        }
+        let location = v["location"].as_str().unwrap().to_string();
+        assert!(
+            location.ends_with(&format!("/zstack/v1/api-jobs/{job}")),
+            "{location}"
+        );
+        assert!(v["apiTimeout"].as_u64().unwrap() > 0);
+        for _ in 0..600 {
+            let r = self
+                .ts
+                .client
+                .get(&location)
+                .header("X-Job-UUID", uuid_hex())
+                .header("Authorization", format!("OAuth {}", self.session))
+                .send()
+                .await
+                .unwrap();
+            match r.status().as_u16() {
+                202 => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                s @ (200 | 503) => return (s, r.json().await.unwrap()),
+                other => panic!("job poll answered {other}: {}", r.text().await.unwrap()),
+            }
+        }
+        panic!("job {job} did not finish");
+    }
+
     async fn names(&self, query: &str) -> Vec<String> {
         let (s, v) = self.get(&format!("/zstack/v1/hosts?{query}")).await;
         assert_eq!(s, 200, "{query}: {v}");
@@ -63,6 +107,21 @@ impl Zs {
             .map(|h| h["name"].as_str().unwrap().to_string())
             .collect()
     }
+}
+
+fn uuid_hex() -> String {
+    let mut b = [0u8; 16];
+    for x in b.iter_mut() {
+        *x = rand_byte();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn rand_byte() -> u8 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+    let n = N.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) ^ u64::from(std::process::id());
+    (n.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 56) as u8
 }
 
 async fn login(ts: &TestServer, account: &str, password: &str) -> (u16, Value) {
@@ -124,7 +183,7 @@ async fn zs() -> Zs {
     let session = v["inventory"]["uuid"].as_str().unwrap().to_string();
     Zs {
         ts,
-        _fleet: fleet,
+        fleet,
         session,
         hosts,
     }
@@ -328,5 +387,130 @@ async fn query_host_with_the_query_language() {
     let (s, v) = z.get("/zstack/v1/hosts?q=color=red").await;
     assert_eq!((s, v["error"]["code"].as_str()), (503, Some("SYS.1000")));
     assert!(v["error"]["details"].as_str().unwrap().contains("color"));
+    z.ts.stop().await;
+}
+
+/// An SDK-like client drives maintain → enable → reconnect → delete through jobs.
+#[tokio::test]
+async fn host_actions_and_delete_through_jobs() {
+    let z = zs().await;
+    let web1 = z.hosts[0].clone();
+    // The cluster is manual: power web-01's VM off so maintenance completes.
+    let a = z.fleet.agent(0);
+    for v in a.vms() {
+        let _ = a.power(&v.uuid, ferrocenter_agent_client::wire::PowerAction::Off);
+    }
+    let act = |body: Value| {
+        let (z, p) = (&z, format!("/zstack/v1/hosts/{web1}/actions"));
+        async move { z.sdk(Method::PUT, &p, Some(body)).await }
+    };
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "maintain"}})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["inventory"]["state"], "Maintenance");
+    // Maintaining again fails inside the job, wrapped as ZStack wraps it.
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "maintain"}})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("HOST.1001")));
+    assert!(v["error"]["cause"]["code"].is_string());
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "enable"}})).await;
+    assert_eq!(
+        (s, v["inventory"]["state"].as_str()),
+        (200, Some("Enabled")),
+        "{v}"
+    );
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "disable"}})).await;
+    assert_eq!(
+        (s, v["inventory"]["state"].as_str()),
+        (200, Some("Disabled"))
+    );
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "enable"}})).await;
+    assert_eq!(
+        (s, v["inventory"]["state"].as_str()),
+        (200, Some("Enabled"))
+    );
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "explode"}})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("SYS.1007")));
+    let (s, v) = act(json!({"reconnectHost": {}})).await;
+    assert_eq!(
+        (s, v["inventory"]["status"].as_str()),
+        (200, Some("Connected")),
+        "{v}"
+    );
+    // REST-layer errors: an unknown action key, a bad or reused X-Job-UUID (400, plain text).
+    let (s, _, b) = z
+        .call(
+            Method::PUT,
+            &format!("/zstack/v1/hosts/{web1}/actions"),
+            Some(&z.session),
+            Some(json!({"fly": {}})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(b.contains("action mapping"), "{b}");
+    let put = |job: &str| {
+        z.ts.client
+            .put(z.ts.api(&format!("/zstack/v1/hosts/{web1}/actions")))
+            .header("X-Job-UUID", job.to_string())
+            .header("Authorization", format!("OAuth {}", z.session))
+            .json(&json!({"reconnectHost": {}}))
+            .send()
+    };
+    assert_eq!(put("short").await.unwrap().status(), 400);
+    let job = uuid_hex();
+    assert_eq!(put(&job).await.unwrap().status(), 202);
+    let r = put(&job).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("duplicate job"));
+    // An unknown job is expired: 404 in plain text.
+    let (s, _, b) = z
+        .call(
+            Method::GET,
+            &format!("/zstack/v1/api-jobs/{}", uuid_hex()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((s, b.as_str()), (404, "the job has been expired"));
+    // A bad session on an async call ends its job with ID.1001.
+    let r =
+        z.ts.client
+            .delete(z.ts.api(&format!("/zstack/v1/hosts/{web1}")))
+            .header("Authorization", "OAuth 0123456789abcdef0123456789abcdef")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 202);
+    let loc = r.json::<Value>().await.unwrap()["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = z.ts.client.get(loc).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "ID.1001");
+    // DeleteHost, seeds/004's curl form; an unknown uuid succeeds too.
+    let (s, v) = z
+        .sdk(
+            Method::DELETE,
+            &format!("/zstack/v1/hosts/{web1}?deleteMode=Permissive"),
+            None,
+        )
+        .await;
+    assert_eq!((s, v), (200, json!({})));
+    assert_eq!(z.names("sort=name").await, ["db-01", "web-02"]);
+    let (s, v) = z
+        .sdk(
+            Method::DELETE,
+            "/zstack/v1/hosts/0123456789abcdef0123456789abcdef",
+            None,
+        )
+        .await;
+    assert_eq!((s, v), (200, json!({})));
+    let (s, v) = z
+        .sdk(
+            Method::DELETE,
+            &format!("/zstack/v1/hosts/{}?deleteMode=Sideways", z.hosts[1]),
+            None,
+        )
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("SYS.1007")));
     z.ts.stop().await;
 }

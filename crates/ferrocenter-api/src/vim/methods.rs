@@ -501,5 +501,6 @@ fn connect_spec_partial(cnx: &Map<String, Value>) -> Result<ReconnectSpec, VimFa
         password: opt_str(cnx, "password")?.map(String::from),
         force: opt_bool(cnx, "force")?.unwrap_or(false),
         sync_state: false,
+        also_when_connected: false,
     })
 }

@@ -1,10 +1,14 @@
-//! ZStack (`/zstack/v1/…`): sessions and QueryHost so far (docs/api/zstack.md); any other path
+//! ZStack (`/zstack/v1/…`): sessions, QueryHost, host actions, DeleteHost and jobs so far (docs/api/zstack.md); any other path
 //! answers as ZStack answers a path it has no API for.
 mod errors;
+mod host_actions;
 mod hosts;
+mod jobs;
 mod query;
 mod render;
 mod session;
+
+pub use jobs::ZsState;
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +29,15 @@ pub fn routes() -> Router<AppState> {
             get(session::validate),
         )
         .route("/zstack/v1/hosts", get(hosts::query_hosts))
-        .route("/zstack/v1/hosts/{uuid}", get(hosts::get_host))
+        .route(
+            "/zstack/v1/hosts/{uuid}",
+            get(hosts::get_host).delete(host_actions::delete),
+        )
+        .route(
+            "/zstack/v1/hosts/{uuid}/actions",
+            put(host_actions::actions),
+        )
+        .route("/zstack/v1/api-jobs/{uuid}", get(jobs::poll))
 }
 
 /// ZStack's own answer for a path it has no API for: 404 and plain text.

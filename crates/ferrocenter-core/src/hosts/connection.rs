@@ -23,6 +23,9 @@ pub struct ReconnectSpec {
     pub force: bool,
     /// reconnectSpec.syncState: push the server's view back to the host.
     pub sync_state: bool,
+    /// Reconnect a connected host too: ZStack's ReconnectHost runs the connect again whatever
+    /// the status (vim's only reconnects a disconnected or not-responding host).
+    pub also_when_connected: bool,
 }
 
 pub(crate) fn host_target(h: &Host) -> EntityRef {
@@ -190,7 +193,7 @@ impl Core {
             && thumbprint.is_some();
         match before.connection_state {
             ConnectionState::Disconnected | ConnectionState::NotResponding => {}
-            ConnectionState::Connected if only_thumbprint => {}
+            ConnectionState::Connected if only_thumbprint || spec.also_when_connected => {}
             other => {
                 return Err(CoreError::invalid_state(format!(
                     "host {} is {}: only a disconnected or not-responding host can be reconnected",

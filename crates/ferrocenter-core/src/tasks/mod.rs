@@ -25,6 +25,20 @@ impl Core {
         self.tasks.list(filter).await
     }
 
+    /// The host a task acted on, as it is now. Holding a task's id is what lets a caller read
+    /// its result (ZStack polls jobs without a session), so this needs no privilege; it reveals
+    /// only the host that task targets.
+    pub async fn task_host(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::inventory::Host>, CoreError> {
+        let task = self.tasks.get(task_id).await?;
+        match task.target {
+            Some(t) if t.kind == "host" => Ok(self.store.get_host(&t.id).await?),
+            _ => Ok(None),
+        }
+    }
+
     /// Cancels a task. Its initiator may always cancel it; anyone else needs Global.CancelTask.
     pub async fn cancel_task(&self, caller: &Caller, id: &str) -> Result<(), CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
