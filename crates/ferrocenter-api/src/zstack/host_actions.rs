@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use ferrocenter_core::auth::Caller;
 use ferrocenter_core::hosts::{ReconnectSpec, RemoveMode};
 use ferrocenter_core::inventory::{AdminState, HostState};
 use ferrocenter_core::tasks::{with_task_id, Task};
@@ -29,21 +30,29 @@ fn started(
     }
 }
 
+/// The job id and the caller of an asynchronous call. A malformed header is a 400 at once; a bad
+/// session ends the job, as ZStack checks it inside.
+fn job_and_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, Caller), Box<Response>> {
+    let job = jobs::job_id(headers).map_err(|e| Box::new(e.into_response()))?;
+    match session::caller(state, headers) {
+        Ok(c) => Ok((job, c)),
+        Err(ZsError::BadRequest(m)) => Err(Box::new(ZsError::BadRequest(m).into_response())),
+        Err(e) => Err(Box::new(jobs::finished(state, headers, &job, Err(e)))),
+    }
+}
+
 pub async fn actions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     body: Bytes,
 ) -> Response {
-    let job = match jobs::job_id(&headers) {
-        Ok(j) => j,
-        Err(e) => return e.into_response(),
-    };
-    let caller = match session::caller(&state, &headers) {
-        Ok(c) => c,
-        Err(ZsError::BadRequest(m)) => return ZsError::BadRequest(m).into_response(),
-        // A bad session ends the job, as ZStack checks it inside.
-        Err(e) => return jobs::finished(&state, &headers, &job, Err(e)),
+    let (job, caller) = match job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -146,14 +155,9 @@ pub async fn delete(
     Path(uuid): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let job = match jobs::job_id(&headers) {
-        Ok(j) => j,
-        Err(e) => return e.into_response(),
-    };
-    let caller = match session::caller(&state, &headers) {
-        Ok(c) => c,
-        Err(ZsError::BadRequest(m)) => return ZsError::BadRequest(m).into_response(),
-        Err(e) => return jobs::finished(&state, &headers, &job, Err(e)),
+    let (job, caller) = match job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let mode = match pairs
         .iter()
