@@ -697,6 +697,56 @@ async fn every_host_system_method_and_property() {
             "{f}"
         );
     }
+    // Bad or missing parameters name the parameter path.
+    for (method, body, field) in [
+        ("EnterMaintenanceMode_Task", json!({}), "timeout"),
+        (
+            "EnterMaintenanceMode_Task",
+            json!({"timeout": "soon"}),
+            "timeout",
+        ),
+        ("RebootHost_Task", json!({"force": 1}), "force"),
+        (
+            "ReconnectHost_Task",
+            json!({"cnxSpec": {"force": false, "port": 70000}}),
+            "cnxSpec.port",
+        ),
+        ("Rename_Task", json!({}), "newName"),
+    ] {
+        let f = e.fault(&m(method), body).await;
+        assert_eq!(
+            (f["_typeName"].as_str(), f["invalidProperty"].as_str()),
+            (Some("InvalidArgument"), Some(field)),
+            "{method}"
+        );
+    }
+    let add = format!("{}/AddHost_Task", path_of(&cluster));
+    for (spec, field) in [
+        (
+            json!({"force": false, "userName": "root", "password": "x"}),
+            "spec.hostName",
+        ),
+        (
+            json!({"force": false, "hostName": "h", "port": 70000, "userName": "root", "password": "x"}),
+            "spec.port",
+        ),
+        (
+            json!({"force": false, "hostName": "h", "sslThumbprint": "zz", "userName": "root", "password": "x"}),
+            "spec.sslThumbprint",
+        ),
+    ] {
+        let f = e
+            .fault(&add, json!({"spec": spec, "asConnected": true}))
+            .await;
+        assert_eq!(f["invalidProperty"], field, "{f}");
+    }
+    let f = e
+        .fault(
+            &format!("{}/CreateClusterEx", path_of(&hf)),
+            json!({"name": "C9", "spec": {"drsConfig": {"defaultVmBehavior": "sometimes"}}}),
+        )
+        .await;
+    assert_eq!(f["invalidProperty"], "spec.drsConfig.defaultVmBehavior");
     let f = e.fault(&m("Fly_Task"), json!({})).await;
     assert_eq!(
         (f["_typeName"].as_str(), f["method"].as_str()),

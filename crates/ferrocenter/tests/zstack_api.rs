@@ -429,6 +429,13 @@ async fn host_actions_and_delete_through_jobs() {
     );
     let (s, v) = act(json!({"changeHostState": {"stateEvent": "explode"}})).await;
     assert_eq!((s, v["error"]["code"].as_str()), (503, Some("SYS.1007")));
+    assert!(
+        v["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("stateEvent"),
+        "{v}"
+    );
     let (s, v) = act(json!({"reconnectHost": {}})).await;
     assert_eq!(
         (s, v["inventory"]["status"].as_str()),
@@ -512,5 +519,12 @@ async fn host_actions_and_delete_through_jobs() {
         )
         .await;
     assert_eq!((s, v["error"]["code"].as_str()), (503, Some("SYS.1007")));
+    assert!(
+        v["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("deleteMode"),
+        "{v}"
+    );
     z.ts.stop().await;
 }

@@ -51,8 +51,9 @@ fn not_supported_field(field: &str, why: &str) -> VimFault {
     CoreError::not_supported(format!("{field} ({why})")).into()
 }
 
-/// HostConnectSpec → the core's add spec.
-fn connect_spec(spec: &Map<String, Value>, param: &str) -> Result<AddHostSpec, VimFault> {
+/// What HostConnectSpec carries that ferrocenter refuses (hostGateway, sslCertificate), and
+/// its port (unset, 0 and -1 mean the default) — shared by add and reconnect.
+fn connect_spec_port(spec: &Map<String, Value>, param: &str) -> Result<Option<u16>, VimFault> {
     let f = |n: &str| format!("{param}.{n}");
     if opt_obj(spec, "hostGateway")?.is_some() {
         return Err(not_supported_field(
@@ -66,11 +67,17 @@ fn connect_spec(spec: &Map<String, Value>, param: &str) -> Result<AddHostSpec, V
             "give the certificate's SHA-256 thumbprint in sslThumbprint",
         ));
     }
-    let port = match opt_int(spec, "port")? {
-        None | Some(-1) | Some(0) => None,
-        Some(p) if (1..=65535).contains(&p) => Some(p as u16),
-        Some(_) => return Err(CoreError::invalid(f("port"), "must be 1 to 65535").into()),
-    };
+    match opt_int(spec, "port")? {
+        None | Some(-1) | Some(0) => Ok(None),
+        Some(p) if (1..=65535).contains(&p) => Ok(Some(p as u16)),
+        Some(_) => Err(CoreError::invalid(f("port"), "must be 1 to 65535").into()),
+    }
+}
+
+/// HostConnectSpec → the core's add spec.
+fn connect_spec(spec: &Map<String, Value>, param: &str) -> Result<AddHostSpec, VimFault> {
+    let f = |n: &str| format!("{param}.{n}");
+    let port = connect_spec_port(spec, param)?;
     Ok(AddHostSpec {
         host_name: opt_str(spec, "hostName")?
             .ok_or_else(|| VimFault::from(CoreError::invalid(f("hostName"), "is required")))?
@@ -476,23 +483,7 @@ async fn host_method(
 
 /// ReconnectHost's cnxSpec: only what it sets changes.
 fn connect_spec_partial(cnx: &Map<String, Value>) -> Result<ReconnectSpec, VimFault> {
-    if opt_obj(cnx, "hostGateway")?.is_some() {
-        return Err(not_supported_field(
-            "cnxSpec.hostGateway",
-            "host gateways are not modelled",
-        ));
-    }
-    if opt_str(cnx, "sslCertificate")?.is_some() {
-        return Err(not_supported_field(
-            "cnxSpec.sslCertificate",
-            "give the certificate's SHA-256 thumbprint in sslThumbprint",
-        ));
-    }
-    let port = match opt_int(cnx, "port")? {
-        None | Some(-1) | Some(0) => None,
-        Some(p) if (1..=65535).contains(&p) => Some(p as u16),
-        Some(_) => return Err(CoreError::invalid("cnxSpec.port", "must be 1 to 65535").into()),
-    };
+    let port = connect_spec_port(cnx, "cnxSpec")?;
     Ok(ReconnectSpec {
         host_name: opt_str(cnx, "hostName")?.map(String::from),
         port,

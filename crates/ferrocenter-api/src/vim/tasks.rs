@@ -66,14 +66,9 @@ pub async fn task_info(ctx: &Ctx<'_>, t: &Task) -> Result<Value, VimFault> {
     Ok(render::task_info(t, entity.as_ref(), task_result(t)))
 }
 
+/// CancelTask. vim answers NotSupported for a task that cannot be cancelled; the core decides
+/// the rest (InvalidState once finished).
 pub async fn cancel(ctx: &Ctx<'_>, t: &Task) -> Result<(), VimFault> {
-    if t.state.is_finished() {
-        return Err(CoreError::invalid_state(format!(
-            "task {} has already completed ({})",
-            t.moid, t.state
-        ))
-        .into());
-    }
     if !t.cancelable {
         return Err(CoreError::not_supported(format!(
             "CancelTask on {} ({} cannot be cancelled)",

@@ -4,7 +4,6 @@
 use ferrocenter_core::inventory::query::{
     Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
 };
-use time::macros::format_description;
 use time::PrimitiveDateTime;
 
 /// Operator tokens in the order ZStack tries them: the first that occurs anywhere wins.
@@ -200,10 +199,7 @@ fn date_millis(v: &str) -> Option<i64> {
     if let Ok(ms) = v.trim().parse::<i64>() {
         return Some(ms);
     }
-    let f = format_description!(
-        "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute]:[second] [period]"
-    );
-    let t = PrimitiveDateTime::parse(v.trim(), f).ok()?;
+    let t = PrimitiveDateTime::parse(v.trim(), super::render::ZS_DATE).ok()?;
     Some((t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
 }
 

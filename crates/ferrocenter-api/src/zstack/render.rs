@@ -5,13 +5,14 @@ use serde_json::{json, Map, Value};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-/// ZStack's date form, `Oct 30, 2017 3:02:06 PM` (UTC here).
+/// ZStack's date form, `Oct 30, 2017 3:02:06 PM` (UTC here), written and read.
+pub const ZS_DATE: &[time::format_description::BorrowedFormatItem<'static>] = format_description!(
+    "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute]:[second] [period]"
+);
+
 pub fn zs_date(t: OffsetDateTime) -> String {
-    let f = format_description!(
-        "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute]:[second] [period]"
-    );
     t.to_offset(time::UtcOffset::UTC)
-        .format(f)
+        .format(ZS_DATE)
         .unwrap_or_default()
 }
 
