@@ -22,6 +22,10 @@ pub struct ListenerOptions {
     pub key_pem: PathBuf,
     pub max_body_bytes: usize,
     pub diagnostics: bool,
+    /// ZStack's `identity.session.timeout`.
+    pub zstack_session_lifetime: std::time::Duration,
+    /// Whether ZStack's AddKVMHost pins the agent's certificate on first contact.
+    pub zstack_trust_agent_on_first_use: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +76,10 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
     let vim = Arc::new(crate::vim::CollectorState::default());
-    let zstack = Arc::new(crate::zstack::ZsState::default());
+    let zstack = Arc::new(crate::zstack::ZsState::new(
+        opts.zstack_session_lifetime,
+        opts.zstack_trust_agent_on_first_use,
+    ));
     let state = |listener, tls| AppState {
         vim: vim.clone(),
         zstack: zstack.clone(),

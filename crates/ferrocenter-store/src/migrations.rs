@@ -44,6 +44,11 @@ pub const SQLITE: &[Migration] = &[
         name: "digest_logins",
         sql: include_str!("../migrations/0006_digest_logins.sql"),
     },
+    Migration {
+        version: 7,
+        name: "zones_clusters_tags",
+        sql: include_str!("../migrations/0007_zones_clusters_tags.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -79,6 +84,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "digest_logins",
         sql: include_str!("../migrations/0006_digest_logins.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "zones_clusters_tags",
+        sql: include_str!("../migrations/0007_zones_clusters_tags.sql"),
     },
 ];
 

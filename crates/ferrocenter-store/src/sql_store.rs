@@ -2,7 +2,8 @@
 use async_trait::async_trait;
 use ferrocenter_core::auth::{Group, Principal, Realm};
 use ferrocenter_core::inventory::query::{
-    Condition, Counting, HostField, ListQuery, Page, QueryOp, QueryValue,
+    ClusterField, Condition, Counting, DatacenterField, HostField, ListQuery, Page, QueryOp,
+    QueryValue, TagKind, VmField,
 };
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore,
@@ -28,11 +29,12 @@ const TASK_COLUMNS: &str = "id, moid, kind, target_kind, target_id, initiator, d
 const PRINCIPAL_COLUMNS: &str =
     "id, domain, name, password_hash, role, full_name, disabled, created_at, password_changed_at, \
      digest_verifier";
-const DATACENTER_COLUMNS: &str = "id, moid, name, description, created_at, last_op_at";
+const DATACENTER_COLUMNS: &str =
+    "id, moid, name, description, state, is_default, created_at, last_op_at";
 const FOLDER_COLUMNS: &str =
     "id, moid, parent_id, datacenter_id, kind, name, created_at, last_op_at";
 const CLUSTER_COLUMNS: &str = "id, moid, datacenter_id, name, description, automation_level, \
-    hypervisor_type, state, created_at, last_op_at";
+    hypervisor_type, state, kind, architecture, created_at, last_op_at";
 const HOST_COLUMNS: &str = "id, moid, datacenter_id, cluster_id, name, description, address, \
     port, thumbprint, agent_user, agent_secret, connection_state, state, previous_state, \
     power_state, facts, runtime, management_ip, ssh_port, tags, system_tags, event_cursor, \
@@ -45,30 +47,153 @@ const NETWORK_COLUMNS: &str = "id, moid, datacenter_id, name, kind, vlan, create
 const EVENT_COLUMNS: &str =
     "seq, time, kind, entity_kind, entity_id, entity_name, user_name, message, data";
 
-/// The SQL expression of each host field. ZStack's status folds notResponding into
-/// Disconnected; every host is KVM.
-fn host_column(f: HostField) -> &'static str {
-    match f {
-        HostField::Id => "id",
-        HostField::Name => "name",
-        HostField::Description => "description",
-        HostField::DatacenterId => "datacenter_id",
-        HostField::ClusterId => "cluster_id",
-        HostField::Address => "address",
-        HostField::HypervisorType => "'KVM'",
-        HostField::State => "state",
-        HostField::Status => {
-            "(CASE connection_state WHEN 'connected' THEN 'Connected' \
-             WHEN 'connecting' THEN 'Connecting' ELSE 'Disconnected' END)"
-        }
-        HostField::CreatedAt => "created_at",
-        HostField::LastOpAt => "last_op_at",
-        HostField::ClusterName => {
-            "(SELECT name FROM clusters WHERE clusters.id = hosts.cluster_id)"
-        }
-        HostField::DatacenterName => {
-            "(SELECT name FROM datacenters WHERE datacenters.id = hosts.datacenter_id)"
-        }
+/// How a query field reads in SQL. Every string here is a constant of this file: caller text
+/// only ever arrives as bound values.
+#[derive(Clone, Copy)]
+enum Sql {
+    /// A column or expression of the queried table.
+    Expr(&'static str),
+    /// A column of a related table: `key IN (SELECT id FROM table WHERE column <cond>)`;
+    /// `sort` is the same value as a scalar expression, for ORDER BY.
+    Via {
+        key: &'static str,
+        table: &'static str,
+        column: &'static str,
+        sort: &'static str,
+    },
+    /// The resource's tags of one kind.
+    Tag(TagKind),
+}
+
+trait SqlField: Copy {
+    fn sql(self) -> Sql;
+}
+
+/// ZStack's status folds notResponding into Disconnected; every host is KVM.
+impl SqlField for HostField {
+    fn sql(self) -> Sql {
+        Sql::Expr(match self {
+            HostField::Id => "id",
+            HostField::Name => "name",
+            HostField::Description => "description",
+            HostField::DatacenterId => "datacenter_id",
+            HostField::ClusterId => "cluster_id",
+            HostField::Address => "address",
+            HostField::HypervisorType => "'KVM'",
+            HostField::State => "state",
+            HostField::Status => {
+                "(CASE connection_state WHEN 'connected' THEN 'Connected' \
+                 WHEN 'connecting' THEN 'Connecting' ELSE 'Disconnected' END)"
+            }
+            HostField::CreatedAt => "created_at",
+            HostField::LastOpAt => "last_op_at",
+            HostField::SshPort => "COALESCE(ssh_port, 22)",
+            HostField::ClusterName => {
+                return Sql::Via {
+                    key: "cluster_id",
+                    table: "clusters",
+                    column: "name",
+                    sort: "(SELECT name FROM clusters WHERE clusters.id = hosts.cluster_id)",
+                }
+            }
+            HostField::DatacenterName => {
+                return Sql::Via {
+                    key: "datacenter_id",
+                    table: "datacenters",
+                    column: "name",
+                    sort:
+                        "(SELECT name FROM datacenters WHERE datacenters.id = hosts.datacenter_id)",
+                }
+            }
+            HostField::Tag(k) => return Sql::Tag(k),
+        })
+    }
+}
+
+impl SqlField for DatacenterField {
+    fn sql(self) -> Sql {
+        Sql::Expr(match self {
+            DatacenterField::Id => "id",
+            DatacenterField::Name => "name",
+            DatacenterField::Description => "description",
+            DatacenterField::State => "state",
+            DatacenterField::Type => "'zstack'",
+            DatacenterField::IsDefault => "(CASE WHEN is_default THEN 1 ELSE 0 END)",
+            DatacenterField::CreatedAt => "created_at",
+            DatacenterField::LastOpAt => "last_op_at",
+            DatacenterField::Tag(k) => return Sql::Tag(k),
+        })
+    }
+}
+
+impl SqlField for ClusterField {
+    fn sql(self) -> Sql {
+        Sql::Expr(match self {
+            ClusterField::Id => "id",
+            ClusterField::Name => "name",
+            ClusterField::Description => "description",
+            ClusterField::State => "state",
+            ClusterField::HypervisorType => "hypervisor_type",
+            ClusterField::Type => "kind",
+            ClusterField::Architecture => "architecture",
+            ClusterField::DatacenterId => "datacenter_id",
+            ClusterField::CreatedAt => "created_at",
+            ClusterField::LastOpAt => "last_op_at",
+            ClusterField::DatacenterName => return Sql::Via {
+                key: "datacenter_id",
+                table: "datacenters",
+                column: "name",
+                sort:
+                    "(SELECT name FROM datacenters WHERE datacenters.id = clusters.datacenter_id)",
+            },
+            ClusterField::Tag(k) => return Sql::Tag(k),
+        })
+    }
+}
+
+/// A VM on a host that does not answer is Unknown, as ZStack marks it.
+impl SqlField for VmField {
+    fn sql(self) -> Sql {
+        let via = |column, sort| Sql::Via {
+            key: "host_id",
+            table: "hosts",
+            column,
+            sort,
+        };
+        Sql::Expr(match self {
+            VmField::Id => "id",
+            VmField::Name => "name",
+            VmField::HostId => "host_id",
+            VmField::HostName => {
+                return via(
+                    "name",
+                    "(SELECT name FROM hosts WHERE hosts.id = vms.host_id)",
+                )
+            }
+            VmField::ClusterId => {
+                return via(
+                    "cluster_id",
+                    "(SELECT cluster_id FROM hosts WHERE hosts.id = vms.host_id)",
+                )
+            }
+            VmField::DatacenterId => {
+                return via(
+                    "datacenter_id",
+                    "(SELECT datacenter_id FROM hosts WHERE hosts.id = vms.host_id)",
+                )
+            }
+            VmField::State => {
+                "(CASE WHEN (SELECT connection_state FROM hosts WHERE hosts.id = vms.host_id) \
+                 IN ('notResponding', 'disconnected') THEN 'Unknown' \
+                 WHEN power_state = 'poweredOn' THEN 'Running' \
+                 WHEN power_state = 'suspended' THEN 'Paused' ELSE 'Stopped' END)"
+            }
+            VmField::CpuNum => "vcpus",
+            VmField::MemoryBytes => "memory_bytes",
+            VmField::CreatedAt => "created_at",
+            VmField::LastOpAt => "last_op_at",
+            VmField::Tag(k) => return Sql::Tag(k),
+        })
     }
 }
 
@@ -254,6 +379,12 @@ macro_rules! sql_store {
                     moid: row.try_get("moid").map_err(g)?,
                     name: row.try_get("name").map_err(g)?,
                     description: row.try_get("description").map_err(g)?,
+                    state: enum_from(
+                        &row.try_get::<String, _>("state").map_err(g)?,
+                        AdminState::parse,
+                        "datacenter state",
+                    )?,
+                    is_default: row.try_get("is_default").map_err(g)?,
                     created_at: from_millis(row.try_get("created_at").map_err(g)?),
                     last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
                 })
@@ -296,6 +427,8 @@ macro_rules! sql_store {
                         AdminState::parse,
                         "cluster state",
                     )?,
+                    kind: row.try_get("kind").map_err(g)?,
+                    architecture: row.try_get("architecture").map_err(g)?,
                     created_at: from_millis(row.try_get("created_at").map_err(g)?),
                     last_op_at: from_millis(row.try_get("last_op_at").map_err(g)?),
                 })
@@ -443,10 +576,12 @@ macro_rules! sql_store {
 
             /// `SELECT <columns> FROM <table>`, restricted to one datacenter if given, by name.
             /// One condition of a listing, on a SQL expression from this file's tables.
-            fn push_condition(
+            /// `expr <op> values`, every value bound.
+            fn push_comparison(
                 q: &mut sqlx::QueryBuilder<'_, $db>,
                 expr: &str,
-                c: &Condition<HostField>,
+                op: QueryOp,
+                values: &[QueryValue],
             ) {
                 let bind = |q: &mut sqlx::QueryBuilder<'_, $db>, v: &QueryValue| match v {
                     QueryValue::Text(t) => {
@@ -456,7 +591,7 @@ macro_rules! sql_store {
                         q.push_bind(*i);
                     }
                 };
-                match c.op {
+                match op {
                     QueryOp::IsNull => {
                         q.push(format!("{expr} IS NULL"));
                     }
@@ -464,9 +599,9 @@ macro_rules! sql_store {
                         q.push(format!("{expr} IS NOT NULL"));
                     }
                     QueryOp::In | QueryOp::NotIn => {
-                        let not = if c.op == QueryOp::NotIn { "NOT " } else { "" };
+                        let not = if op == QueryOp::NotIn { "NOT " } else { "" };
                         q.push(format!("{expr} {not}IN ("));
-                        for (i, v) in c.values.iter().enumerate() {
+                        for (i, v) in values.iter().enumerate() {
                             if i > 0 {
                                 q.push(", ");
                             }
@@ -476,9 +611,9 @@ macro_rules! sql_store {
                     }
                     // Case-insensitive on both engines, as ZStack's MySQL compares.
                     QueryOp::Like | QueryOp::NotLike => {
-                        let not = if c.op == QueryOp::NotLike { "NOT " } else { "" };
+                        let not = if op == QueryOp::NotLike { "NOT " } else { "" };
                         q.push(format!("LOWER({expr}) {not}LIKE LOWER("));
-                        bind(q, &c.values[0]);
+                        bind(q, &values[0]);
                         q.push(")");
                     }
                     op => {
@@ -491,33 +626,94 @@ macro_rules! sql_store {
                             _ => "<=",
                         };
                         q.push(format!("{expr} {sym} "));
-                        bind(q, &c.values[0]);
+                        bind(q, &values[0]);
                     }
                 }
             }
 
-            /// The WHERE clause of a host query.
-            fn push_host_conditions(
+            /// The WHERE clause of a query on `table` (whose key column is `id`).
+            fn push_conditions<F: SqlField>(
                 q: &mut sqlx::QueryBuilder<'_, $db>,
-                conditions: &[Condition<HostField>],
+                table: &str,
+                conditions: &[Condition<F>],
             ) {
                 q.push(" WHERE 1 = 1");
                 for c in conditions {
                     q.push(" AND ");
-                    match c.field {
-                        HostField::ClusterName => {
-                            q.push("cluster_id IN (SELECT id FROM clusters WHERE ");
-                            Self::push_condition(q, "name", c);
+                    match c.field.sql() {
+                        Sql::Expr(e) => Self::push_comparison(q, e, c.op, &c.values),
+                        Sql::Via { key, table: other, column, .. } => {
+                            q.push(format!("{key} IN (SELECT id FROM {other} WHERE "));
+                            Self::push_comparison(q, column, c.op, &c.values);
                             q.push(")");
                         }
-                        HostField::DatacenterName => {
-                            q.push("datacenter_id IN (SELECT id FROM datacenters WHERE ");
-                            Self::push_condition(q, "name", c);
+                        // ZStack: a negative operator on tags means "has no matching tag";
+                        // `is null` means no tag of that kind at all.
+                        Sql::Tag(kind) => {
+                            let (negate, op) = match c.op {
+                                QueryOp::Ne => (true, QueryOp::Eq),
+                                QueryOp::NotIn => (true, QueryOp::In),
+                                QueryOp::NotLike => (true, QueryOp::Like),
+                                QueryOp::IsNull => (true, QueryOp::NotNull),
+                                op => (false, op),
+                            };
+                            q.push(format!(
+                                "{table}.id {}IN (SELECT resource_id FROM resource_tags WHERE kind = ",
+                                if negate { "NOT " } else { "" }
+                            ));
+                            q.push_bind(kind.as_str());
+                            if op != QueryOp::NotNull {
+                                q.push(" AND ");
+                                Self::push_comparison(q, "tag", op, &c.values);
+                            }
                             q.push(")");
                         }
-                        f => Self::push_condition(q, host_column(f), c),
                     }
                 }
+            }
+
+            /// A filtered, sorted, paged listing of `table`.
+            async fn query_table<F: SqlField, T>(
+                &self,
+                table: &str,
+                columns: &str,
+                order: &str,
+                lq: &ListQuery<F>,
+                map: fn(&<$db as sqlx::Database>::Row) -> Result<T, StoreError>,
+            ) -> Result<Page<T>, StoreError> {
+                let total = if lq.counting == Counting::No {
+                    None
+                } else {
+                    let mut q =
+                        sqlx::QueryBuilder::<$db>::new(format!("SELECT COUNT(*) FROM {table}"));
+                    Self::push_conditions(&mut q, table, &lq.conditions);
+                    let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await.map_err(map_err)?;
+                    Some(bigint_from(n, "count")?)
+                };
+                if lq.counting == Counting::Only {
+                    return Ok(Page { rows: Vec::new(), total });
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {columns} FROM {table}"));
+                Self::push_conditions(&mut q, table, &lq.conditions);
+                q.push(" ORDER BY ");
+                if let Some((field, asc)) = lq.sort {
+                    let expr = match field.sql() {
+                        Sql::Expr(e) => e,
+                        Sql::Via { sort, .. } => sort,
+                        Sql::Tag(_) => "NULL",
+                    };
+                    q.push(format!("{expr} {}, ", if asc { "ASC" } else { "DESC" }));
+                }
+                q.push(order);
+                q.push(" LIMIT ");
+                q.push_bind(i64::from(lq.limit));
+                q.push(" OFFSET ");
+                q.push_bind(i64::try_from(lq.offset).unwrap_or(i64::MAX));
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(Page {
+                    rows: rows.iter().map(map).collect::<Result<_, _>>()?,
+                    total,
+                })
             }
 
             /// Hosts linked to one row of a link table (names are constants of this file).
@@ -1012,32 +1208,73 @@ macro_rules! sql_store {
             }
 
             async fn query_hosts(&self, lq: &ListQuery<HostField>) -> Result<Page<Host>, StoreError> {
-                let total = if lq.counting == Counting::No {
-                    None
-                } else {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM hosts");
-                    Self::push_host_conditions(&mut q, &lq.conditions);
-                    let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await.map_err(map_err)?;
-                    Some(bigint_from(n, "host count")?)
-                };
-                if lq.counting == Counting::Only {
-                    return Ok(Page { rows: Vec::new(), total });
+                self.query_table("hosts", HOST_COLUMNS, "moid_num, moid", lq, Self::host).await
+            }
+
+            async fn query_datacenters(
+                &self,
+                lq: &ListQuery<DatacenterField>,
+            ) -> Result<Page<Datacenter>, StoreError> {
+                self.query_table("datacenters", DATACENTER_COLUMNS, "created_at, id", lq, Self::datacenter)
+                    .await
+            }
+
+            async fn query_clusters(
+                &self,
+                lq: &ListQuery<ClusterField>,
+            ) -> Result<Page<Cluster>, StoreError> {
+                self.query_table("clusters", CLUSTER_COLUMNS, "created_at, id", lq, Self::cluster)
+                    .await
+            }
+
+            async fn query_vms(&self, lq: &ListQuery<VmField>) -> Result<Page<VmRecord>, StoreError> {
+                self.query_table("vms", VM_COLUMNS, "created_at, id", lq, Self::vm).await
+            }
+
+            async fn add_tags(
+                &self,
+                resource_id: &str,
+                kind: TagKind,
+                tags: &[String],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                for t in tags {
+                    sqlx::query(
+                        "INSERT INTO resource_tags (resource_id, kind, tag) VALUES ($1, $2, $3) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(resource_id)
+                    .bind(kind.as_str())
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 }
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {HOST_COLUMNS} FROM hosts"));
-                Self::push_host_conditions(&mut q, &lq.conditions);
-                q.push(" ORDER BY ");
-                if let Some((field, asc)) = lq.sort {
-                    q.push(format!("{} {}, ", host_column(field), if asc { "ASC" } else { "DESC" }));
-                }
-                q.push("moid_num, moid LIMIT ");
-                q.push_bind(i64::from(lq.limit));
-                q.push(" OFFSET ");
-                q.push_bind(i64::try_from(lq.offset).unwrap_or(i64::MAX));
-                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
-                Ok(Page {
-                    rows: rows.iter().map(Self::host).collect::<Result<_, _>>()?,
-                    total,
-                })
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn tags_of(
+                &self,
+                resource_id: &str,
+                kind: TagKind,
+            ) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT tag FROM resource_tags WHERE resource_id = $1 AND kind = $2 ORDER BY tag",
+                )
+                .bind(resource_id)
+                .bind(kind.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)
+            }
+
+            async fn delete_tags(&self, resource_id: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1")
+                    .bind(resource_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
             }
 
             async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError> {
@@ -1050,12 +1287,15 @@ macro_rules! sql_store {
 
             async fn insert_datacenter(&self, d: &Datacenter) -> Result<(), StoreError> {
                 sqlx::query(&format!(
-                    "INSERT INTO datacenters ({DATACENTER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                    "INSERT INTO datacenters ({DATACENTER_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                 ))
                 .bind(&d.id)
                 .bind(&d.moid)
                 .bind(&d.name)
                 .bind(&d.description)
+                .bind(d.state.as_str())
+                .bind(d.is_default)
                 .bind(to_millis(d.created_at))
                 .bind(to_millis(d.last_op_at))
                 .execute(&self.pool)
@@ -1087,13 +1327,15 @@ macro_rules! sql_store {
 
             async fn update_datacenter(&self, d: &Datacenter) -> Result<bool, StoreError> {
                 let r = sqlx::query(
-                    "UPDATE datacenters SET name = $2, description = $3, last_op_at = $4 \
-                     WHERE id = $1",
+                    "UPDATE datacenters SET name = $2, description = $3, last_op_at = $4, \
+                     state = $5, is_default = $6 WHERE id = $1",
                 )
                 .bind(&d.id)
                 .bind(&d.name)
                 .bind(&d.description)
                 .bind(to_millis(d.last_op_at))
+                .bind(d.state.as_str())
+                .bind(d.is_default)
                 .execute(&self.pool)
                 .await
                 .map_err(map_err)?;
@@ -1108,13 +1350,16 @@ macro_rules! sql_store {
                     .map_err(|e| {
                         map_in_use(e, &format!("datacenter {id} still contains clusters or hosts"))
                     })?;
+                if r.rows_affected() == 1 {
+                    self.delete_tags(id).await?;
+                }
                 Ok(r.rows_affected() == 1)
             }
 
             async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError> {
                 sqlx::query(&format!(
                     "INSERT INTO clusters ({CLUSTER_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ))
                 .bind(&c.id)
                 .bind(&c.moid)
@@ -1124,6 +1369,8 @@ macro_rules! sql_store {
                 .bind(c.automation_level.as_str())
                 .bind(&c.hypervisor_type)
                 .bind(c.state.as_str())
+                .bind(&c.kind)
+                .bind(c.architecture.as_deref())
                 .bind(to_millis(c.created_at))
                 .bind(to_millis(c.last_op_at))
                 .execute(&self.pool)
@@ -1154,8 +1401,8 @@ macro_rules! sql_store {
             async fn update_cluster(&self, c: &Cluster) -> Result<bool, StoreError> {
                 let r = sqlx::query(
                     "UPDATE clusters SET datacenter_id = $2, name = $3, description = $4, \
-                     automation_level = $5, hypervisor_type = $6, state = $7, last_op_at = $8 \
-                     WHERE id = $1",
+                     automation_level = $5, hypervisor_type = $6, state = $7, last_op_at = $8, \
+                     kind = $9, architecture = $10 WHERE id = $1",
                 )
                 .bind(&c.id)
                 .bind(&c.datacenter_id)
@@ -1165,6 +1412,8 @@ macro_rules! sql_store {
                 .bind(&c.hypervisor_type)
                 .bind(c.state.as_str())
                 .bind(to_millis(c.last_op_at))
+                .bind(&c.kind)
+                .bind(c.architecture.as_deref())
                 .execute(&self.pool)
                 .await
                 .map_err(map_err)?;
@@ -1177,6 +1426,9 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map_err(|e| map_in_use(e, &format!("cluster {id} still contains hosts")))?;
+                if r.rows_affected() == 1 {
+                    self.delete_tags(id).await?;
+                }
                 Ok(r.rows_affected() == 1)
             }
 
@@ -1329,6 +1581,9 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map_err(map_err)?;
+                if r.rows_affected() == 1 {
+                    self.delete_tags(id).await?;
+                }
                 Ok(r.rows_affected() == 1)
             }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use ferrocenter_core::auth::{Group, Principal, Realm, Role};
 use ferrocenter_core::inventory::query::{
-    Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
+    ClusterField, Condition, Counting, DatacenterField, HostField, ListQuery, QueryOp, QueryValue,
+    TagKind, VmField,
 };
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, Cluster, ConnectionState, CustomField, Datacenter, Datastore,
@@ -26,6 +27,7 @@ macro_rules! cases {
 }
 
 cases!(
+    zone_cluster_and_vm_queries,
     settings_round_trip,
     sequences_count_from_one_per_name,
     principals_are_unique_per_realm,
@@ -335,6 +337,8 @@ fn datacenter(id: &str, moid: &str, name: &str) -> Datacenter {
         moid: moid.into(),
         name: name.into(),
         description: format!("{name} description"),
+        state: AdminState::Enabled,
+        is_default: false,
         created_at: at(1_700_000_000_000),
         last_op_at: at(1_700_000_000_100),
     }
@@ -350,6 +354,8 @@ fn cluster(id: &str, moid: &str, dc: &str, name: &str) -> Cluster {
         automation_level: AutomationLevel::PartiallyAutomated,
         hypervisor_type: "KVM".into(),
         state: AdminState::Enabled,
+        kind: "zstack".into(),
+        architecture: None,
         created_at: at(1_700_000_001_000),
         last_op_at: at(1_700_000_001_100),
     }
@@ -1640,4 +1646,258 @@ async fn host_queries_filter_sort_page_and_count(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!((only.rows.len(), only.total), (0, Some(2)));
+
+    // Tags: a positive operator finds hosts with a matching tag, a negative one hosts without.
+    s.add_tags(
+        "h1",
+        TagKind::System,
+        &["pageTableExtensionDisabled".into()],
+    )
+    .await
+    .unwrap();
+    s.add_tags("h3", TagKind::System, &["reservedMemory::2G".into()])
+        .await
+        .unwrap();
+    s.add_tags("h3", TagKind::User, &["web".into()])
+        .await
+        .unwrap();
+    let sys = F::Tag(TagKind::System);
+    assert_eq!(
+        ids(vec![cond(
+            sys,
+            O::Eq,
+            vec![t("pageTableExtensionDisabled")]
+        )])
+        .await,
+        ["h1"]
+    );
+    assert_eq!(
+        ids(vec![cond(sys, O::Like, vec![t("reservedMemory::%")])]).await,
+        ["h3"]
+    );
+    assert_eq!(
+        ids(vec![cond(
+            sys,
+            O::Ne,
+            vec![t("pageTableExtensionDisabled")]
+        )])
+        .await,
+        ["h2", "h3", "h4", "h10"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::Tag(TagKind::User), O::IsNull, vec![])]).await,
+        ["h1", "h2", "h4", "h10"]
+    );
+    assert_eq!(
+        ids(vec![cond(F::Tag(TagKind::User), O::NotNull, vec![])]).await,
+        ["h3"]
+    );
+    assert_eq!(
+        s.tags_of("h3", TagKind::System).await.unwrap(),
+        ["reservedMemory::2G"]
+    );
+    // Adding a tag twice keeps one; a deleted host's tags go with it.
+    s.add_tags("h3", TagKind::User, &["web".into()])
+        .await
+        .unwrap();
+    assert_eq!(s.tags_of("h3", TagKind::User).await.unwrap(), ["web"]);
+    assert!(s.delete_host("h3").await.unwrap());
+    assert!(s.tags_of("h3", TagKind::User).await.unwrap().is_empty());
+    // SshPort reads 22 when never set.
+    assert_eq!(
+        ids(vec![cond(F::SshPort, O::Eq, vec![QueryValue::Int(22)])])
+            .await
+            .len(),
+        4
+    );
+}
+
+/// Zones (datacenters), clusters and VMs are queried like hosts, with their own fields.
+fn lq<F>(conditions: Vec<Condition<F>>) -> ListQuery<F> {
+    ListQuery {
+        conditions,
+        ..Default::default()
+    }
+}
+
+fn qc<F: Copy>(f: F, op: QueryOp, v: Vec<QueryValue>) -> Condition<F> {
+    Condition::new(f, op, v, "q").unwrap()
+}
+
+async fn zone_cluster_and_vm_queries(s: Arc<dyn Store>) {
+    let mut a = datacenter("dc1", "datacenter-1", "Zone-A");
+    a.is_default = true;
+    s.insert_datacenter(&a).await.unwrap();
+    let mut b = datacenter("dc2", "datacenter-2", "Zone-B");
+    b.state = AdminState::Disabled;
+    b.created_at = at(1_800_000_000_000);
+    s.insert_datacenter(&b).await.unwrap();
+    let mut c1 = cluster("c1", "domain-c1", "dc1", "web");
+    c1.architecture = Some("x86_64".into());
+    s.insert_cluster(&c1).await.unwrap();
+    let mut c2 = cluster("c2", "domain-c2", "dc2", "db");
+    c2.kind = "custom".into();
+    s.insert_cluster(&c2).await.unwrap();
+    let got = s.get_cluster("c1").await.unwrap().unwrap();
+    assert_eq!(got.architecture.as_deref(), Some("x86_64"));
+    assert_eq!(s.get_cluster("c2").await.unwrap().unwrap().kind, "custom");
+    let d = s.get_datacenter("dc2").await.unwrap().unwrap();
+    assert_eq!((d.state, d.is_default), (AdminState::Disabled, false));
+    let mut h1 = host("h1", "host-1", "dc1", "10.0.0.1");
+    h1.cluster_id = Some("c1".into());
+    h1.connection_state = ConnectionState::Connected;
+    s.insert_host(&h1).await.unwrap();
+    let mut h2 = host("h2", "host-2", "dc2", "10.0.0.2");
+    h2.cluster_id = Some("c2".into());
+    h2.connection_state = ConnectionState::NotResponding;
+    s.insert_host(&h2).await.unwrap();
+    let mut v1 = vm("v1", "vm-1", "h1", "u1", "alpha");
+    v1.power_state = "poweredOn".into();
+    v1.vcpus = 4;
+    s.insert_vm(&v1).await.unwrap();
+    let mut v2 = vm("v2", "vm-2", "h1", "u2", "beta");
+    v2.power_state = "poweredOff".into();
+    v2.vcpus = 1;
+    s.insert_vm(&v2).await.unwrap();
+    let v3 = vm("v3", "vm-3", "h2", "u3", "gamma");
+    s.insert_vm(&v3).await.unwrap();
+    s.add_tags("dc2", TagKind::User, &["lab".into()])
+        .await
+        .unwrap();
+
+    let t = |v: &str| QueryValue::Text(v.into());
+    let zones = |lq: ListQuery<DatacenterField>| {
+        let s = s.clone();
+        async move {
+            let p = s.query_datacenters(&lq).await.unwrap();
+            p.rows.into_iter().map(|d| d.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(zones(lq(vec![])).await, ["dc1", "dc2"]);
+    assert_eq!(
+        zones(lq(vec![qc(
+            DatacenterField::IsDefault,
+            QueryOp::Eq,
+            vec![QueryValue::Int(1)]
+        )]))
+        .await,
+        ["dc1"]
+    );
+    assert_eq!(
+        zones(lq(vec![qc(
+            DatacenterField::State,
+            QueryOp::Eq,
+            vec![t("Disabled")]
+        )]))
+        .await,
+        ["dc2"]
+    );
+    assert_eq!(
+        zones(lq(vec![qc(
+            DatacenterField::Tag(TagKind::User),
+            QueryOp::Eq,
+            vec![t("lab")]
+        )]))
+        .await,
+        ["dc2"]
+    );
+    let mut sorted = lq(vec![]);
+    sorted.sort = Some((DatacenterField::Name, false));
+    assert_eq!(zones(sorted).await, ["dc2", "dc1"]);
+
+    let clusters = |lq: ListQuery<ClusterField>| {
+        let s = s.clone();
+        async move {
+            let p = s.query_clusters(&lq).await.unwrap();
+            p.rows.into_iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        clusters(lq(vec![qc(
+            ClusterField::DatacenterName,
+            QueryOp::Eq,
+            vec![t("Zone-B")]
+        )]))
+        .await,
+        ["c2"]
+    );
+    assert_eq!(
+        clusters(lq(vec![qc(
+            ClusterField::Architecture,
+            QueryOp::IsNull,
+            vec![]
+        )]))
+        .await,
+        ["c2"]
+    );
+    assert_eq!(
+        clusters(lq(vec![qc(
+            ClusterField::Type,
+            QueryOp::Eq,
+            vec![t("zstack")]
+        )]))
+        .await,
+        ["c1"]
+    );
+
+    let vms = |lq: ListQuery<VmField>| {
+        let s = s.clone();
+        async move {
+            let p = s.query_vms(&lq).await.unwrap();
+            p.rows.into_iter().map(|v| v.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        vms(lq(vec![qc(
+            VmField::State,
+            QueryOp::Eq,
+            vec![t("Running")]
+        )]))
+        .await,
+        ["v1"]
+    );
+    // A VM on a host that does not answer is Unknown, whatever its last power state.
+    assert_eq!(
+        vms(lq(vec![qc(
+            VmField::State,
+            QueryOp::Eq,
+            vec![t("Unknown")]
+        )]))
+        .await,
+        ["v3"]
+    );
+    assert_eq!(
+        vms(lq(vec![qc(VmField::ClusterId, QueryOp::Eq, vec![t("c1")])])).await,
+        ["v1", "v2"]
+    );
+    assert_eq!(
+        vms(lq(vec![qc(
+            VmField::DatacenterId,
+            QueryOp::Eq,
+            vec![t("dc2")]
+        )]))
+        .await,
+        ["v3"]
+    );
+    assert_eq!(
+        vms(lq(vec![qc(
+            VmField::CpuNum,
+            QueryOp::Ge,
+            vec![QueryValue::Int(2)]
+        )]))
+        .await,
+        ["v1", "v3"]
+    );
+    let mut by_host = lq(vec![]);
+    by_host.sort = Some((VmField::HostName, false));
+    by_host.counting = Counting::With;
+    let p = s.query_vms(&by_host).await.unwrap();
+    assert_eq!(p.total, Some(3));
+    assert_eq!(p.rows[0].id, "v3");
+    // A deleted datacenter's tags go with it.
+    s.delete_vm("v3").await.unwrap();
+    assert!(s.delete_host("h2").await.unwrap());
+    assert!(s.delete_cluster("c2").await.unwrap());
+    assert!(s.delete_datacenter("dc2").await.unwrap());
+    assert!(s.tags_of("dc2", TagKind::User).await.unwrap().is_empty());
 }

@@ -84,6 +84,18 @@ pub struct ServeArgs {
     /// Serve ferrocenter's diagnostic operations (a sleep task) [default: false].
     #[arg(long, env = "FERROCENTER_ENABLE_DIAGNOSTICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_diagnostics: Option<String>,
+    /// Lifetime of a ZStack session (fixed, not sliding) in seconds [default: 7200].
+    #[arg(
+        long,
+        env = "FERROCENTER_ZSTACK_SESSION_TIMEOUT_SECS",
+        value_name = "S"
+    )]
+    pub zstack_session_timeout_secs: Option<String>,
+    /// ZStack AddKVMHost carries no certificate thumbprint: accept and pin the agent's
+    /// certificate on first contact (the credentials authenticate the add). With false, such
+    /// adds need the system tag `sslThumbprint::<thumbprint>` [default: true].
+    #[arg(long, env = "FERROCENTER_ZSTACK_TRUST_AGENT_ON_FIRST_USE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub zstack_trust_agent_on_first_use: Option<String>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -110,6 +122,8 @@ struct FileConfig {
     max_migrations_per_host: Option<u64>,
     cpu_overcommit_ratio: Option<u64>,
     license_cpu_packages: Option<u64>,
+    zstack_session_timeout_secs: Option<u64>,
+    zstack_trust_agent_on_first_use: Option<bool>,
 }
 
 /// A resolved, validated configuration.
@@ -136,6 +150,8 @@ pub struct ServeConfig {
     pub max_migrations_per_host: usize,
     pub cpu_overcommit_ratio: u32,
     pub license_cpu_packages: Option<u32>,
+    pub zstack_session_timeout: Duration,
+    pub zstack_trust_agent_on_first_use: bool,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -367,6 +383,16 @@ impl ServeArgs {
             1,
             3600,
         )?;
+        let zstack_session_timeout = secs(
+            "zstack_session_timeout_secs",
+            pick_num!(zstack_session_timeout_secs, u64, 7200),
+            60,
+            31_536_000,
+        )?;
+        let zstack_trust_agent_on_first_use = match &self.zstack_trust_agent_on_first_use {
+            Some(v) => boolean("zstack_trust_agent_on_first_use", v)?,
+            None => file.zstack_trust_agent_on_first_use.unwrap_or(true),
+        };
         let max_migrations_per_host = pick_num!(max_migrations_per_host, u64, 8);
         if !(1..=64).contains(&max_migrations_per_host) {
             return Err(invalid(
@@ -412,6 +438,8 @@ impl ServeArgs {
             max_migrations_per_host: max_migrations_per_host as usize,
             cpu_overcommit_ratio: cpu_overcommit_ratio as u32,
             license_cpu_packages: license_cpu_packages.map(|n| n as u32),
+            zstack_session_timeout,
+            zstack_trust_agent_on_first_use,
         })
     }
 }
@@ -437,6 +465,8 @@ mod tests {
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
         assert!(!c.enable_diagnostics);
         assert_eq!(c.agent_request_timeout, Duration::from_secs(30));
+        assert_eq!(c.zstack_session_timeout, Duration::from_secs(7200));
+        assert!(c.zstack_trust_agent_on_first_use);
     }
 
     #[test]
@@ -448,6 +478,13 @@ mod tests {
                     ..Default::default()
                 },
                 "agent_request_timeout_secs:",
+            ),
+            (
+                ServeArgs {
+                    zstack_session_timeout_secs: Some("59".into()),
+                    ..Default::default()
+                },
+                "zstack_session_timeout_secs:",
             ),
             (
                 ServeArgs {

@@ -126,6 +126,8 @@ impl Server {
                 key_pem: identity.key_pem.clone(),
                 max_body_bytes: cfg.max_body_bytes,
                 diagnostics: cfg.enable_diagnostics,
+                zstack_session_lifetime: cfg.zstack_session_timeout,
+                zstack_trust_agent_on_first_use: cfg.zstack_trust_agent_on_first_use,
             },
         )
         .await?;

@@ -485,6 +485,7 @@ async fn host_method(
 fn connect_spec_partial(cnx: &Map<String, Value>) -> Result<ReconnectSpec, VimFault> {
     let port = connect_spec_port(cnx, "cnxSpec")?;
     Ok(ReconnectSpec {
+        refuse_in_maintenance: false,
         host_name: opt_str(cnx, "hostName")?.map(String::from),
         port,
         ssl_thumbprint: opt_str(cnx, "sslThumbprint")?.map(String::from),

@@ -12,7 +12,7 @@ use super::faults::{moref, VimFault};
 /// The owner of a minimal ResourcePool: a cluster, or a standalone host's ComputeResource.
 #[derive(Debug, Clone)]
 pub enum PoolOwner {
-    Cluster(Cluster),
+    Cluster(Box<Cluster>),
     Standalone(Box<Host>),
 }
 
@@ -218,7 +218,9 @@ pub async fn resolve(ctx: &Ctx<'_>, mo_type: &str, mo_id: &str) -> Result<Mo, Vi
                     .find_by_moid(&ctx.caller, MoidKind::Cluster, &id)
                     .await?
                 {
-                    Some(MoidEntity::Cluster(c)) => Mo::ResourcePool(PoolOwner::Cluster(c)),
+                    Some(MoidEntity::Cluster(c)) => {
+                        Mo::ResourcePool(PoolOwner::Cluster(Box::new(c)))
+                    }
                     _ => return Err(gone()),
                 }
             } else if let Some(n) = mo_id.strip_prefix("resgroup-s") {

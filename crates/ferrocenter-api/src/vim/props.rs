@@ -513,7 +513,7 @@ async fn cluster_prop(ctx: &Ctx<'_>, c: &Cluster, name: &str) -> Result<Option<V
         )),
         "resourcePool" => Some(moref(
             "ResourcePool",
-            &pool_moid(&PoolOwner::Cluster(c.clone())),
+            &pool_moid(&PoolOwner::Cluster(Box::new(c.clone()))),
         )),
         "parent" => Some(moref(
             "Folder",
@@ -664,7 +664,7 @@ async fn vm_prop(
             Some(h) => Some(moref(
                 "ResourcePool",
                 &pool_moid(&match cluster_of(ctx, h).await? {
-                    Some(c) => PoolOwner::Cluster(c),
+                    Some(c) => PoolOwner::Cluster(Box::new(c)),
                     None => PoolOwner::Standalone(Box::new(h.clone())),
                 }),
             )),

@@ -81,7 +81,11 @@ impl From<CoreError> for ZsError {
         let details = e.to_string();
         let code = match e {
             CoreError::NotFound { .. } => "SYS.1003",
-            CoreError::InvalidArgument { .. } | CoreError::AlreadyExists { .. } => "SYS.1007",
+            // A second host at the same address: ZStack's "there has been a host having
+            // managementIp" is an argument error.
+            CoreError::InvalidArgument { .. }
+            | CoreError::AlreadyExists { .. }
+            | CoreError::AlreadyConnected { .. } => "SYS.1007",
             CoreError::Unauthenticated => "ID.1001",
             CoreError::NoPermission { .. } => "ID.1002",
             CoreError::Timeout { .. } => "SYS.1001",
@@ -93,8 +97,7 @@ impl From<CoreError> for ZsError {
             | CoreError::SslVerify { .. }
             | CoreError::AlreadyBeingManaged { .. }
             | CoreError::NotSupportedHost { .. }
-            | CoreError::NotEnoughLicenses { .. }
-            | CoreError::AlreadyConnected { .. } => "SYS.1006",
+            | CoreError::NotEnoughLicenses { .. } => "SYS.1006",
             CoreError::Unavailable { .. } | CoreError::Internal { .. } => "SYS.1000",
         };
         ZsError::api(code, details)

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::auth::Caller;
-use ferrocenter_core::hosts::{ReconnectSpec, RemoveMode};
+use ferrocenter_core::hosts::{AddHostSpec, HostUpdate, ReconnectSpec, RemoveMode};
 use ferrocenter_core::inventory::{AdminState, HostState};
 use ferrocenter_core::tasks::{with_task_id, Task};
 use ferrocenter_core::CoreError;
@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use super::errors::ZsError;
 use super::jobs::{self, Wrap};
-use super::{render, session};
+use super::params::Params;
+use super::render;
 use crate::AppState;
 
 /// A task started for the job, or why it could not start.
@@ -30,45 +31,33 @@ fn started(
     }
 }
 
-/// The job id and the caller of an asynchronous call. A malformed header is a 400 at once; a bad
-/// session ends the job, as ZStack checks it inside.
-fn job_and_caller(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(String, Caller), Box<Response>> {
-    let job = jobs::job_id(headers).map_err(|e| Box::new(e.into_response()))?;
-    match session::caller(state, headers) {
-        Ok(c) => Ok((job, c)),
-        Err(ZsError::BadRequest(m)) => Err(Box::new(ZsError::BadRequest(m).into_response())),
-        Err(e) => Err(Box::new(jobs::finished(state, headers, &job, Err(e)))),
-    }
-}
-
 pub async fn actions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (job, caller) = match job_and_caller(&state, &headers) {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let v: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return ZsError::BadRequest(format!("the body is not JSON: {e}")).into_response(),
-    };
-    let Some((action, params)) = v.as_object().and_then(|o| o.iter().next()) else {
-        return no_action(&uuid);
+    let (action, p) = match Params::action(&body) {
+        Ok(Some(a)) => a,
+        Ok(None) => return no_action("/v1/hosts", &uuid),
+        Err(e) => return e.into_response(),
     };
     let core = &state.core;
     match action.as_str() {
+        "updateHost" => {
+            let outcome = update(&state, &caller, &uuid, &p, false).await;
+            jobs::finished(&state, &headers, &job, outcome)
+        }
         "changeHostState" => {
-            let event = params
-                .get("stateEvent")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            match event {
+            let event = match p.text("stateEvent") {
+                Ok(e) => e.unwrap_or_default(),
+                Err(e) => return e.into_response(),
+            };
+            match event.as_str() {
                 "maintain" => {
                     let r = with_task_id(
                         job.clone(),
@@ -130,6 +119,7 @@ pub async fn actions(
                     &uuid,
                     ReconnectSpec {
                         also_when_connected: true,
+                        refuse_in_maintenance: true,
                         ..Default::default()
                     },
                 ),
@@ -137,15 +127,130 @@ pub async fn actions(
             .await;
             started(&state, &headers, &job, r, Wrap::Reconnect)
         }
-        _ => no_action(&uuid),
+        _ => no_action("/v1/hosts", &uuid),
     }
 }
 
-fn no_action(uuid: &str) -> Response {
+fn no_action(base: &str, uuid: &str) -> Response {
     ZsError::BadRequest(format!(
-        "the body doesn't contain action mapping to the URL[/v1/hosts/{uuid}/actions]"
+        "the body doesn't contain action mapping to the URL[{base}/{uuid}/actions]"
     ))
     .into_response()
+}
+
+/// UpdateHost (name, description, managementIp) and, for `kvm`, UpdateKVMHost (also
+/// username, password, sshPort): the record changes, the host is not reconnected.
+async fn update(
+    state: &AppState,
+    caller: &Caller,
+    uuid: &str,
+    p: &Params,
+    kvm: bool,
+) -> Result<Value, ZsError> {
+    let mut u = HostUpdate {
+        name: p.text("name")?,
+        description: p.text("description")?,
+        address: p.text("managementIp")?,
+        ..Default::default()
+    };
+    if kvm {
+        u.user_name = p.text("username")?;
+        u.password = p.text("password")?;
+        u.ssh_port = p.port("sshPort")?;
+    }
+    let h = state.core.update_host(caller, uuid, u).await?;
+    let cap = state.core.host_capacity(&h).await?;
+    Ok(json!({"inventory": render::host(&h, &cap)}))
+}
+
+/// `PUT /zstack/v1/hosts/kvm/{uuid}/actions` with `updateKVMHost`.
+pub async fn kvm_actions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    match Params::action(&body) {
+        Ok(Some((action, p))) if action == "updateKVMHost" => {
+            let outcome = update(&state, &caller, &uuid, &p, true).await;
+            jobs::finished(&state, &headers, &job, outcome)
+        }
+        Ok(_) => no_action("/v1/hosts/kvm", &uuid),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The system tag that pins the agent's certificate: `sslThumbprint::<thumbprint>`.
+const THUMBPRINT_TAG: &str = "sslThumbprint::";
+
+/// `POST /zstack/v1/hosts/kvm`: AddKVMHost. The agent at managementIp (on the agent port) is
+/// logged into with username and password; sshPort and the system tags (such as
+/// `pageTableExtensionDisabled`) are kept with the host.
+pub async fn add_kvm_host(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let p = match Params::create(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let spec = async {
+        let ip = p.required("managementIp")?;
+        let cluster = p.required("clusterUuid")?;
+        let name = p.required("name")?;
+        let user = p.required("username")?;
+        let password = p.required("password")?;
+        let ssh_port = p.port("sshPort")?.unwrap_or(22);
+        for (field, v) in [
+            ("name", &name),
+            ("username", &user),
+            ("password", &password),
+        ] {
+            if v.chars().count() > 255 {
+                return Err(CoreError::invalid(field, "must be at most 255 characters").into());
+            }
+        }
+        if p.present("tagUuids") {
+            return Err(CoreError::not_supported("AddKVMHost tagUuids (tag patterns)").into());
+        }
+        let thumbprint = p
+            .system_tags
+            .iter()
+            .find_map(|t| t.strip_prefix(THUMBPRINT_TAG))
+            .map(String::from);
+        Ok::<_, ZsError>(AddHostSpec {
+            cluster_id: Some(cluster),
+            host_name: ip.clone(),
+            management_ip: Some(ip),
+            user_name: user,
+            password,
+            ssh_port: Some(ssh_port),
+            name: Some(name),
+            description: p.text("description")?,
+            resource_uuid: p.text("resourceUuid")?,
+            tags: p.user_tags.clone(),
+            system_tags: p.system_tags.clone(),
+            ssl_thumbprint: thumbprint,
+            trust_first_certificate: state.zstack.trust_agent_on_first_use,
+            ..Default::default()
+        })
+    }
+    .await;
+    let spec = match spec {
+        Ok(s) => s,
+        Err(e) => return jobs::finished(&state, &headers, &job, Err(e)),
+    };
+    let r = with_task_id(job.clone(), state.core.add_host(&caller, spec)).await;
+    started(&state, &headers, &job, r, Wrap::Plain)
 }
 
 /// DeleteHost: Permissive (default) or Enforcing; an unknown host is a success.
@@ -155,7 +260,7 @@ pub async fn delete(
     Path(uuid): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let (job, caller) = match job_and_caller(&state, &headers) {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
         Ok(v) => v,
         Err(r) => return *r,
     };

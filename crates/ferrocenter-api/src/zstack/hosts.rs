@@ -7,7 +7,7 @@ use axum::Json;
 use ferrocenter_core::inventory::query::{
     Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::errors::ZsError;
 use super::query::{self, QueryError};
@@ -16,7 +16,7 @@ use crate::AppState;
 
 const HOST_CLASS: &str = "org.zstack.kvm.KVMHostInventory";
 
-fn query_fault(e: QueryError) -> ZsError {
+pub fn query_fault(e: QueryError) -> ZsError {
     match e {
         // ZStack runs these and fails inside: an unknown field is an internal error (503).
         QueryError::UnknownField(..) | QueryError::BadValue(..) => {
@@ -34,28 +34,18 @@ async fn run(
 ) -> Result<Value, ZsError> {
     let caller = session::caller(state, headers)?;
     let page = state.core.query_hosts(&caller, &q).await?;
-    let mut body = json!({});
-    if q.counting != Counting::Only {
-        let mut inventories = Vec::with_capacity(page.rows.len());
-        let mut schema = serde_json::Map::new();
-        for (i, h) in page.rows.iter().enumerate() {
-            let cap = state.core.host_capacity(h).await?;
-            let inv = render::host(h, &cap);
-            inventories.push(match &fields {
-                Some(f) => render::project(inv, f),
-                None => inv,
-            });
-            schema.insert(format!("inventories[{i}]"), json!(HOST_CLASS));
-        }
-        body["inventories"] = Value::Array(inventories);
-        body["schema"] = Value::Object(schema);
-    } else {
-        body["schema"] = json!({});
+    let mut inventories = Vec::with_capacity(page.rows.len());
+    for h in &page.rows {
+        let cap = state.core.host_capacity(h).await?;
+        inventories.push(render::host(h, &cap));
     }
-    if let Some(t) = page.total {
-        body["total"] = json!(t);
-    }
-    Ok(body)
+    Ok(render::listing(
+        inventories,
+        HOST_CLASS,
+        page.total,
+        q.counting == Counting::Only,
+        fields.as_deref(),
+    ))
 }
 
 pub async fn query_hosts(

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ferrocenter_core::auth::Caller;
 use ferrocenter_core::model::new_uuid;
 use ferrocenter_core::tasks::{Task, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::errors::ZsError;
-use super::render;
+use super::{render, session};
 use crate::AppState;
 
 /// ZStack's `rest.completedApi.expiredPeriod`.
@@ -27,10 +28,33 @@ const MAX_EARLY: usize = 100_000;
 /// `apiTimeout` when the client sets no `X-API-Timeout` (ms; ZStack's default for AddKVMHost).
 const DEFAULT_TIMEOUT_MS: u64 = 3 * 3600 * 1000;
 
-#[derive(Default)]
 pub struct ZsState {
     early: Mutex<HashMap<String, (Instant, StatusCode, Value)>>,
+    /// ZStack's `identity.session.timeout`.
+    pub session_lifetime: Duration,
+    /// Whether AddKVMHost pins the agent's certificate on first contact.
+    pub trust_agent_on_first_use: bool,
+    /// Delivers `X-Web-Hook` results.
+    hooks: reqwest::Client,
 }
+
+impl ZsState {
+    pub fn new(session_lifetime: Duration, trust_agent_on_first_use: bool) -> Self {
+        ZsState {
+            early: Mutex::default(),
+            session_lifetime,
+            trust_agent_on_first_use,
+            hooks: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("a default HTTP client builds"),
+        }
+    }
+}
+
+/// ZStack's web hook retries: 15 attempts, 2 s apart.
+const HOOK_ATTEMPTS: u32 = 15;
+const HOOK_PAUSE: Duration = Duration::from_secs(2);
 
 /// The job id: the client's `X-Job-UUID` (32 characters, hex) or a new one.
 pub fn job_id(headers: &HeaderMap) -> Result<String, ZsError> {
@@ -49,8 +73,41 @@ pub fn job_id(headers: &HeaderMap) -> Result<String, ZsError> {
     }
 }
 
-/// 202 with where to poll.
+/// The `X-Web-Hook` URL of a request, if any: http or https only.
+pub fn web_hook(headers: &HeaderMap) -> Result<Option<String>, ZsError> {
+    let Some(v) = headers.get("X-Web-Hook") else {
+        return Ok(None);
+    };
+    let url = v.to_str().unwrap_or("").trim();
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(url.to_string())),
+        _ => Err(ZsError::BadRequest(format!(
+            "invalid header[X-Web-Hook]: '{url}' is not an http or https URL"
+        ))),
+    }
+}
+
+/// The job id and the caller of an asynchronous call. A malformed header is a 400 at once; a bad
+/// session ends the job, as ZStack checks it inside.
+pub fn job_and_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, Caller), Box<Response>> {
+    let job = job_id(headers).map_err(|e| Box::new(e.into_response()))?;
+    web_hook(headers).map_err(|e| Box::new(e.into_response()))?;
+    match session::caller(state, headers) {
+        Ok(c) => Ok((job, c)),
+        Err(ZsError::BadRequest(m)) => Err(Box::new(ZsError::BadRequest(m).into_response())),
+        Err(e) => Err(Box::new(finished(state, headers, &job, Err(e)))),
+    }
+}
+
+/// 202 with where to poll; with `X-Web-Hook`, the result is also posted there once the job
+/// ends (with `X-Job-UUID` and `X-Job-Success`).
 pub fn accepted(state: &AppState, headers: &HeaderMap, job: &str) -> Response {
+    if let Ok(Some(url)) = web_hook(headers) {
+        tokio::spawn(deliver(state.clone(), job.to_string(), url));
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -138,7 +195,7 @@ impl Wrap {
         match kind {
             "host.enterMaintenance" => Wrap::Maintenance,
             "host.reconnect" => Wrap::Reconnect,
-            "host.remove" => Wrap::Delete,
+            "host.remove" | "cluster.delete" | "datacenter.delete" => Wrap::Delete,
             _ => Wrap::Plain,
         }
     }
@@ -161,7 +218,7 @@ impl Wrap {
 /// The result body of a finished task, as the call that started it answers.
 async fn task_result(state: &AppState, t: &Task) -> Result<Value, ZsError> {
     match t.kind.as_str() {
-        "host.enterMaintenance" | "host.exitMaintenance" | "host.reconnect" => {
+        "host.add" | "host.enterMaintenance" | "host.exitMaintenance" | "host.reconnect" => {
             match state.core.task_host(&t.id).await? {
                 Some(h) => {
                     let cap = state.core.host_capacity(&h).await?;
@@ -174,60 +231,101 @@ async fn task_result(state: &AppState, t: &Task) -> Result<Value, ZsError> {
     }
 }
 
-/// `GET /zstack/v1/api-jobs/{uuid}`. ZStack checks no session here: the job id is the key.
-pub async fn poll(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
-    let uuid = uuid.trim().to_ascii_lowercase();
-    let expired = || {
-        (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "the job has been expired",
-        )
-            .into_response()
-    };
-    if let Some((t, status, body)) = state.zstack.early.lock().unwrap().get(&uuid).cloned() {
+/// Where a job stands.
+enum Outcome {
+    Running,
+    Done(StatusCode, Value),
+    Expired,
+}
+
+async fn outcome(state: &AppState, uuid: &str) -> Outcome {
+    if let Some((t, status, body)) = state.zstack.early.lock().unwrap().get(uuid).cloned() {
         if t.elapsed() >= KEEP {
-            return expired();
+            return Outcome::Expired;
         }
-        return (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response();
+        return Outcome::Done(status, body);
     }
-    let Ok(task) = state.core.tasks.get(&uuid).await else {
-        return expired();
+    let Ok(task) = state.core.tasks.get(uuid).await else {
+        return Outcome::Expired;
     };
     let now = state.core.clock.now();
     match task.state {
-        TaskState::Queued | TaskState::Running => (
-            StatusCode::ACCEPTED,
-            [(header::CONTENT_TYPE, "application/json")],
-            "{}",
-        )
-            .into_response(),
+        TaskState::Queued | TaskState::Running => Outcome::Running,
         _ if task
             .completed_at
             .is_some_and(|c| (now - c).whole_seconds() >= KEEP.as_secs() as i64) =>
         {
-            expired()
+            Outcome::Expired
         }
-        TaskState::Success => match task_result(&state, &task).await {
-            Ok(v) => (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                v.to_string(),
-            )
-                .into_response(),
-            Err(e) => e.into_response(),
+        TaskState::Success => match task_result(state, &task).await {
+            Ok(v) => Outcome::Done(StatusCode::OK, v),
+            Err(e) => Outcome::Done(StatusCode::SERVICE_UNAVAILABLE, e.body()),
         },
         TaskState::Error => {
             let e = task
                 .error
                 .clone()
                 .unwrap_or_else(|| CoreError::internal("the task failed without an error"));
-            Wrap::for_kind(&task.kind).error(e).into_response()
+            Outcome::Done(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Wrap::for_kind(&task.kind).error(e).body(),
+            )
         }
+    }
+}
+
+/// `GET /zstack/v1/api-jobs/{uuid}`. ZStack checks no session here: the job id is the key.
+pub async fn poll(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
+    let uuid = uuid.trim().to_ascii_lowercase();
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    match outcome(&state, &uuid).await {
+        Outcome::Running => (StatusCode::ACCEPTED, json, "{}".to_string()).into_response(),
+        Outcome::Done(status, body) => (status, json, body.to_string()).into_response(),
+        Outcome::Expired => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "the job has been expired",
+        )
+            .into_response(),
+    }
+}
+
+/// Waits for the job to end, then posts its result to the hook, retrying as ZStack does.
+async fn deliver(state: AppState, job: String, url: String) {
+    let mut pause = Duration::from_millis(20);
+    let (status, body) = loop {
+        match outcome(&state, &job).await {
+            Outcome::Running => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Outcome::Done(status, body) => break (status, body),
+            Outcome::Expired => return,
+        }
+    };
+    let success = if status == StatusCode::OK {
+        "true"
+    } else {
+        "false"
+    };
+    for attempt in 1..=HOOK_ATTEMPTS {
+        let sent = state
+            .zstack
+            .hooks
+            .post(&url)
+            .header("X-Job-UUID", &job)
+            .header("X-Job-Success", success)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) => {
+                tracing::warn!(job = %job, attempt, status = %r.status(), "web hook refused the result")
+            }
+            Err(e) => tracing::warn!(job = %job, attempt, error = %e, "web hook unreachable"),
+        }
+        tokio::time::sleep(HOOK_PAUSE).await;
     }
 }

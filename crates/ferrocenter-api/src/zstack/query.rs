@@ -2,7 +2,8 @@
 //! layer does, the paging and counting parameters, and the mapping of host field names onto
 //! the core's fields. Malformed input is a 400 with a plain-text reason naming the problem.
 use ferrocenter_core::inventory::query::{
-    Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
+    ClusterField, Condition, Counting, DatacenterField, HostField, ListQuery, QueryField, QueryOp,
+    QueryValue, TagKind, ValueKind, VmField,
 };
 use time::PrimitiveDateTime;
 
@@ -188,10 +189,70 @@ pub fn host_field(name: &str) -> Option<HostField> {
         "status" => HostField::Status,
         "createDate" => HostField::CreatedAt,
         "lastOpDate" => HostField::LastOpAt,
+        "sshPort" => HostField::SshPort,
         "cluster.name" => HostField::ClusterName,
         "zone.name" => HostField::DatacenterName,
-        _ => return None,
+        _ => return tag_kind(name).map(HostField::Tag),
     })
+}
+
+/// ZStack's zone field names.
+pub fn zone_field(name: &str) -> Option<DatacenterField> {
+    Some(match name {
+        "uuid" => DatacenterField::Id,
+        "name" => DatacenterField::Name,
+        "description" => DatacenterField::Description,
+        "state" => DatacenterField::State,
+        "type" => DatacenterField::Type,
+        "isDefault" => DatacenterField::IsDefault,
+        "createDate" => DatacenterField::CreatedAt,
+        "lastOpDate" => DatacenterField::LastOpAt,
+        _ => return tag_kind(name).map(DatacenterField::Tag),
+    })
+}
+
+/// ZStack's cluster field names.
+pub fn cluster_field(name: &str) -> Option<ClusterField> {
+    Some(match name {
+        "uuid" => ClusterField::Id,
+        "name" => ClusterField::Name,
+        "description" => ClusterField::Description,
+        "state" => ClusterField::State,
+        "hypervisorType" => ClusterField::HypervisorType,
+        "type" => ClusterField::Type,
+        "architecture" => ClusterField::Architecture,
+        "zoneUuid" | "zone.uuid" => ClusterField::DatacenterId,
+        "zone.name" => ClusterField::DatacenterName,
+        "createDate" => ClusterField::CreatedAt,
+        "lastOpDate" => ClusterField::LastOpAt,
+        _ => return tag_kind(name).map(ClusterField::Tag),
+    })
+}
+
+/// ZStack's VM instance field names (the read-only subset ferrocenter serves).
+pub fn vm_field(name: &str) -> Option<VmField> {
+    Some(match name {
+        "uuid" => VmField::Id,
+        "name" => VmField::Name,
+        "hostUuid" | "host.uuid" => VmField::HostId,
+        "host.name" => VmField::HostName,
+        "clusterUuid" | "cluster.uuid" => VmField::ClusterId,
+        "zoneUuid" | "zone.uuid" => VmField::DatacenterId,
+        "state" => VmField::State,
+        "cpuNum" => VmField::CpuNum,
+        "memorySize" => VmField::MemoryBytes,
+        "createDate" => VmField::CreatedAt,
+        "lastOpDate" => VmField::LastOpAt,
+        _ => return tag_kind(name).map(VmField::Tag),
+    })
+}
+
+fn tag_kind(name: &str) -> Option<TagKind> {
+    match name {
+        "__systemTag__" => Some(TagKind::System),
+        "__userTag__" => Some(TagKind::User),
+        _ => None,
+    }
 }
 
 /// A date as ZStack writes it (`Oct 30, 2017 3:02:06 PM`, UTC here) or Unix milliseconds.
@@ -203,23 +264,33 @@ fn date_millis(v: &str) -> Option<i64> {
     Some((t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-fn typed(field: HostField, name: &str, v: &str) -> Result<QueryValue, QueryError> {
-    if field.is_int() {
-        date_millis(v).map(QueryValue::Int).ok_or_else(|| {
-            QueryError::BadValue(
-                name.to_string(),
-                v.to_string(),
-                "a date such as 'Oct 30, 2017 3:02:06 PM' or Unix milliseconds".into(),
-            )
-        })
-    } else {
-        Ok(QueryValue::Text(v.to_string()))
+fn typed<F: QueryField>(field: F, name: &str, v: &str) -> Result<QueryValue, QueryError> {
+    let bad = |what: &str| QueryError::BadValue(name.to_string(), v.to_string(), what.into());
+    match field.kind() {
+        ValueKind::Text => Ok(QueryValue::Text(v.to_string())),
+        ValueKind::Int => v
+            .trim()
+            .parse::<i64>()
+            .map(QueryValue::Int)
+            .map_err(|_| bad("an integer")),
+        ValueKind::Time => date_millis(v)
+            .map(QueryValue::Int)
+            .ok_or_else(|| bad("a date such as 'Oct 30, 2017 3:02:06 PM' or Unix milliseconds")),
+        ValueKind::Bool => match v.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(QueryValue::Int(1)),
+            "false" => Ok(QueryValue::Int(0)),
+            _ => Err(bad("true or false")),
+        },
     }
 }
 
-/// The core query for a host listing.
-pub fn host_query(p: &QueryParams) -> Result<ListQuery<HostField>, QueryError> {
-    let field = |n: &str| host_field(n).ok_or_else(|| QueryError::UnknownField(n.into(), "Host"));
+/// The core query for a listing of `entity`, whose field names `field` maps.
+pub fn build_query<F: QueryField>(
+    p: &QueryParams,
+    field: fn(&str) -> Option<F>,
+    entity: &'static str,
+) -> Result<ListQuery<F>, QueryError> {
+    let field = |n: &str| field(n).ok_or_else(|| QueryError::UnknownField(n.into(), entity));
     let mut conditions = Vec::new();
     for c in &p.conditions {
         let f = field(&c.name)?;
@@ -241,7 +312,17 @@ pub fn host_query(p: &QueryParams) -> Result<ListQuery<HostField>, QueryError> {
         })?);
     }
     let sort = match &p.sort {
-        Some((n, asc)) => Some((field(n)?, *asc)),
+        Some((n, asc)) => {
+            let f = field(n)?;
+            if !f.sortable() {
+                return Err(QueryError::BadValue(
+                    "sort".into(),
+                    n.clone(),
+                    "tags cannot be sorted on".into(),
+                ));
+            }
+            Some((f, *asc))
+        }
         None => None,
     };
     Ok(ListQuery {
@@ -251,6 +332,11 @@ pub fn host_query(p: &QueryParams) -> Result<ListQuery<HostField>, QueryError> {
         offset: p.start,
         counting: p.counting,
     })
+}
+
+/// The core query for a host listing.
+pub fn host_query(p: &QueryParams) -> Result<ListQuery<HostField>, QueryError> {
+    build_query(p, host_field, "Host")
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Core records as ZStack inventories. Null fields are left out, as ZStack does.
 use ferrocenter_core::hosts::Capacity;
-use ferrocenter_core::inventory::{ConnectionState, Host};
+use ferrocenter_core::inventory::{Cluster, ConnectionState, Datacenter, Host, VmRecord};
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -75,6 +75,118 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
     put("createDate", json!(zs_date(h.created_at)));
     put("lastOpDate", json!(zs_date(h.last_op_at)));
     Value::Object(v)
+}
+
+/// A zone inventory (a datacenter).
+pub fn zone(d: &Datacenter) -> Value {
+    json!({
+        "uuid": d.id,
+        "name": d.name,
+        "description": d.description,
+        "state": d.state.as_str(),
+        "type": "zstack",
+        "isDefault": d.is_default,
+        "createDate": zs_date(d.created_at),
+        "lastOpDate": zs_date(d.last_op_at),
+    })
+}
+
+/// A cluster inventory; `architecture` is left out until the first host sets it.
+pub fn cluster(c: &Cluster) -> Value {
+    let mut v = json!({
+        "uuid": c.id,
+        "name": c.name,
+        "description": c.description,
+        "state": c.state.as_str(),
+        "hypervisorType": c.hypervisor_type,
+        "type": c.kind,
+        "zoneUuid": c.datacenter_id,
+        "createDate": zs_date(c.created_at),
+        "lastOpDate": zs_date(c.last_op_at),
+    });
+    if let Some(a) = &c.architecture {
+        v["architecture"] = json!(a);
+    }
+    v
+}
+
+/// ZStack's VM state: Unknown while the host does not answer.
+pub fn vm_state(vm: &VmRecord, host: Option<&Host>) -> &'static str {
+    if host.is_some_and(|h| {
+        matches!(
+            h.connection_state,
+            ConnectionState::NotResponding | ConnectionState::Disconnected
+        )
+    }) {
+        return "Unknown";
+    }
+    match vm.power_state.as_str() {
+        "poweredOn" => "Running",
+        "suspended" => "Paused",
+        _ => "Stopped",
+    }
+}
+
+/// A VM instance inventory, read-only: the fields that show where a VM runs and what it uses.
+pub fn vm(vm: &VmRecord, host: Option<&Host>) -> Value {
+    let mut v = Map::new();
+    let mut put = |k: &str, x: Value| {
+        if !x.is_null() {
+            v.insert(k.into(), x);
+        }
+    };
+    put("uuid", json!(vm.id));
+    put("name", json!(vm.name));
+    put("type", json!("UserVm"));
+    put("hypervisorType", json!("KVM"));
+    put("hostUuid", json!(vm.host_id));
+    put("lastHostUuid", json!(vm.host_id));
+    put(
+        "clusterUuid",
+        json!(host.and_then(|h| h.cluster_id.clone())),
+    );
+    put("zoneUuid", json!(host.map(|h| h.datacenter_id.clone())));
+    put("state", json!(vm_state(vm, host)));
+    put("cpuNum", json!(vm.vcpus));
+    put("memorySize", json!(vm.memory_bytes));
+    put("guestOsType", json!(vm.guest_os_id));
+    put("createDate", json!(zs_date(vm.created_at)));
+    put("lastOpDate", json!(zs_date(vm.last_op_at)));
+    Value::Object(v)
+}
+
+/// A query reply: the inventories (projected onto `fields` when given) with their `schema`,
+/// and `total` when counted; a count-only reply has no inventories.
+pub fn listing(
+    inventories: Vec<Value>,
+    class: &str,
+    total: Option<u64>,
+    count_only: bool,
+    fields: Option<&[String]>,
+) -> Value {
+    let mut body = json!({});
+    if count_only {
+        body["schema"] = json!({});
+    } else {
+        let mut schema = Map::new();
+        let rows: Vec<Value> = inventories
+            .into_iter()
+            .enumerate()
+            .map(|(i, inv)| {
+                schema.insert(format!("inventories[{i}]"), json!(class));
+                match fields {
+                    Some(f) => project(inv, f),
+                    None => inv,
+                }
+            })
+            .collect();
+        body["inventories"] = Value::Array(rows);
+        body["schema"] = Value::Object(schema);
+    }
+    if let Some(t) = total {
+        body["total"] = json!(t);
+    }
+    body
 }
 
 /// Keeps only the asked fields of each inventory (the `fields` parameter).

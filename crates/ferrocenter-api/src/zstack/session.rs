@@ -12,11 +12,11 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::errors::ZsError;
+use super::jobs;
+use super::params::Params;
 use super::render::zs_date;
 use crate::AppState;
 
-/// ZStack's `identity.session.timeout`.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(7200);
 /// The ZStack account that stands for the server's administrator.
 const ADMIN_ACCOUNT: &str = "admin";
 
@@ -63,7 +63,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
         let (token, caller, expires) = state
             .core
             .auth
-            .login_digest(state.listener, &user, digest, SESSION_LIFETIME)
+            .login_digest(state.listener, &user, digest, state.zstack.session_lifetime)
             .await
             .map_err(|e| match e {
                 CoreError::Unauthenticated => {
@@ -73,14 +73,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
             })?;
         let now = state.core.clock.now();
         Ok::<_, ZsError>(Json(json!({
-            "inventory": {
-                "uuid": token.expose(),
-                "accountUuid": caller.principal_id,
-                "userUuid": caller.principal_id,
-                "expiredDate": zs_date(expires),
-                "createDate": zs_date(now),
-                "noSessionEvaluation": false,
-            }
+            "inventory": inventory(token.expose(), &caller, expires, now)
         })))
     }
     .await;
@@ -88,6 +81,80 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+fn inventory(
+    uuid: &str,
+    caller: &Caller,
+    expires: time::OffsetDateTime,
+    created: time::OffsetDateTime,
+) -> Value {
+    json!({
+        "uuid": uuid,
+        "accountUuid": caller.principal_id,
+        "userUuid": caller.principal_id,
+        "expiredDate": zs_date(expires),
+        "createDate": zs_date(created),
+        "noSessionEvaluation": false,
+    })
+}
+
+/// RenewSession's bounds on `duration` (seconds).
+const RENEW_MIN: i64 = 60;
+const RENEW_MAX: i64 = 31_536_000;
+
+/// `PUT /zstack/v1/accounts/sessions/{uuid}/renew` with `{"renewSession": {"duration": s}}`:
+/// the session ends `duration` seconds from now. Asynchronous, as in ZStack.
+pub async fn renew(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let p = match Params::action(&body) {
+        Ok(Some((a, p))) if a == "renewSession" => p,
+        Ok(_) => {
+            return ZsError::BadRequest(format!(
+                "the body doesn't contain action mapping to the URL[/v1/accounts/sessions/{uuid}/renew]"
+            ))
+            .into_response()
+        }
+        Err(e) => return e.into_response(),
+    };
+    let outcome = async {
+        let duration = match p.int("duration")? {
+            Some(d) if (RENEW_MIN..=RENEW_MAX).contains(&d) => d,
+            Some(_) => {
+                return Err(CoreError::invalid(
+                    "duration",
+                    format!("must be between {RENEW_MIN} and {RENEW_MAX} seconds"),
+                )
+                .into())
+            }
+            None => return Err(CoreError::invalid("duration", "is required").into()),
+        };
+        let token = uuid.trim();
+        // Only the session's own holder renews it.
+        let (owner, _) = state.core.auth.resolve_session(token)?;
+        if owner.principal_id != caller.principal_id {
+            return Err(ZsError::api(
+                "ID.1002",
+                "a session can be renewed only by its own holder",
+            ));
+        }
+        let expires = state
+            .core
+            .auth
+            .renew_session(token, Duration::from_secs(duration as u64))?;
+        let now = state.core.clock.now();
+        Ok(json!({"inventory": inventory(token, &caller, expires, now)}))
+    }
+    .await;
+    jobs::finished(&state, &headers, &job, outcome)
 }
 
 /// `DELETE /zstack/v1/accounts/sessions/{uuid}`: succeeds for an unknown session too.

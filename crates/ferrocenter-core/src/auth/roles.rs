@@ -85,7 +85,11 @@ pub enum Privilege {
     HostInventoryRemoveHostFromCluster,
     HostInventoryCreateCluster,
     HostInventoryEditCluster,
+    HostInventoryDeleteCluster,
     DatacenterCreate,
+    /// Rename, describe, enable or disable a datacenter.
+    DatacenterReconfigure,
+    DatacenterDelete,
     FolderCreate,
     VirtualMachinePowerOn,
     VirtualMachinePowerOff,
@@ -98,7 +102,7 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 25] = [
+    pub const ALL: [Privilege; 28] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
@@ -117,7 +121,10 @@ impl Privilege {
         Privilege::HostInventoryRemoveHostFromCluster,
         Privilege::HostInventoryCreateCluster,
         Privilege::HostInventoryEditCluster,
+        Privilege::HostInventoryDeleteCluster,
         Privilege::DatacenterCreate,
+        Privilege::DatacenterReconfigure,
+        Privilege::DatacenterDelete,
         Privilege::FolderCreate,
         Privilege::VirtualMachinePowerOn,
         Privilege::VirtualMachinePowerOff,
@@ -146,7 +153,10 @@ impl Privilege {
             Privilege::HostInventoryRemoveHostFromCluster => "Host.Inventory.RemoveHostFromCluster",
             Privilege::HostInventoryCreateCluster => "Host.Inventory.CreateCluster",
             Privilege::HostInventoryEditCluster => "Host.Inventory.EditCluster",
+            Privilege::HostInventoryDeleteCluster => "Host.Inventory.DeleteCluster",
             Privilege::DatacenterCreate => "Datacenter.Create",
+            Privilege::DatacenterReconfigure => "Datacenter.Reconfigure",
+            Privilege::DatacenterDelete => "Datacenter.Delete",
             Privilege::FolderCreate => "Folder.Create",
             Privilege::VirtualMachinePowerOn => "VirtualMachine.Interact.PowerOn",
             Privilege::VirtualMachinePowerOff => "VirtualMachine.Interact.PowerOff",

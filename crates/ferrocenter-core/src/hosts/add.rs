@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::agent_fault;
 use crate::auth::{Caller, Privilege};
+use crate::inventory::query::TagKind;
 use crate::inventory::{ConnectionState, Host, HostState};
 use crate::model::{new_uuid, EntityRef};
 use crate::saga::Saga;
@@ -40,6 +41,10 @@ pub struct AddHostSpec {
     pub resource_uuid: Option<String>,
     pub tags: Vec<String>,
     pub system_tags: Vec<String>,
+    /// With no thumbprint, accept the certificate the agent presents and pin it (ZStack's
+    /// AddKVMHost carries no thumbprint; the credentials are what authenticates the add). The
+    /// accepted thumbprint is recorded in the host's connected event.
+    pub trust_first_certificate: bool,
 }
 
 /// Host names as vSphere accepts them: an IP address or a DNS name.
@@ -268,16 +273,33 @@ impl Core {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
         ctx.progress(5, "connecting to the host").await;
-        let root = self
+        let mut root = self
             .connector()
             .client(&spec.host_name, port, thumbprint.as_deref());
-        let about = root.about().await.map_err(fault)?;
-        let thumbprint = thumbprint.unwrap_or_default();
+        let mut accepted_on_first_use = false;
+        let mut pinned = thumbprint.clone();
+        let about = match root.about().await {
+            Ok(a) => a,
+            Err(ferrocenter_agent_client::AgentError::SslVerify {
+                thumbprint: seen, ..
+            }) if thumbprint.is_none() && spec.trust_first_certificate => {
+                root = self.connector().client(&spec.host_name, port, Some(&seen));
+                accepted_on_first_use = true;
+                pinned = Some(seen);
+                root.about().await.map_err(fault)?
+            }
+            Err(e) => return Err(fault(e)),
+        };
+        let thumbprint = pinned.unwrap_or_default();
         ctx.progress(15, "logging in").await;
         root.login(&spec.user_name, &spec.password)
             .await
             .map_err(fault)?;
         let facts = root.facts().await.map_err(fault)?;
+        if let Some(c) = &cluster_id {
+            self.check_cluster_architecture(c, &facts.architecture)
+                .await?;
+        }
         ctx.progress(25, "checking licenses").await;
         self.check_licenses(facts.hardware.cpu_packages, None)
             .await?;
@@ -374,6 +396,12 @@ impl Core {
                 store.delete_host(&id).await.map(|_| ()).map_err(Into::into)
             });
         }
+        self.store
+            .add_tags(&host.id, TagKind::System, &spec.system_tags)
+            .await?;
+        self.store
+            .add_tags(&host.id, TagKind::User, &spec.tags)
+            .await?;
 
         ctx.progress(70, "discovering datastores, networks and VMs")
             .await;
@@ -407,9 +435,37 @@ impl Core {
                 "Connected to {} ({} {})",
                 host.name, about.product, about.version
             ),
-            json!({"address": host.address, "port": host.port}),
+            json!({
+                "address": host.address,
+                "port": host.port,
+                "thumbprint": host.thumbprint,
+                "acceptedOnFirstUse": accepted_on_first_use,
+            }),
         )
         .await;
         Ok(json!({"host": host.id, "moid": host.moid, "vms": vms.len()}))
+    }
+
+    /// A cluster's hosts share one CPU architecture; the first host sets it.
+    async fn check_cluster_architecture(
+        &self,
+        cluster_id: &str,
+        arch: &str,
+    ) -> Result<(), CoreError> {
+        let Some(mut c) = self.store.get_cluster(cluster_id).await? else {
+            return Err(CoreError::not_found("cluster", cluster_id));
+        };
+        match &c.architecture {
+            Some(a) if a != arch => Err(CoreError::invalid_state(format!(
+                "the host's CPU architecture {arch} differs from cluster {}'s {a}",
+                c.name
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                c.architecture = Some(arch.to_string());
+                self.store.update_cluster(&c).await?;
+                Ok(())
+            }
+        }
     }
 }

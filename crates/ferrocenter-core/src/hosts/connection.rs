@@ -26,6 +26,8 @@ pub struct ReconnectSpec {
     /// Reconnect a connected host too: ZStack's ReconnectHost runs the connect again whatever
     /// the status (vim's only reconnects a disconnected or not-responding host).
     pub also_when_connected: bool,
+    /// Refuse a host entering or in maintenance mode, as ZStack does (vim reconnects it).
+    pub refuse_in_maintenance: bool,
 }
 
 pub(crate) fn host_target(h: &Host) -> EntityRef {
@@ -107,6 +109,19 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
         let host = self.host(host_id).await?;
+        if spec.refuse_in_maintenance
+            && matches!(
+                host.state,
+                crate::inventory::HostState::PreMaintenance
+                    | crate::inventory::HostState::Maintenance
+            )
+        {
+            return Err(CoreError::invalid_state(format!(
+                "host {} is in state[{}]: it cannot be reconnected until it leaves maintenance",
+                host.name,
+                host.state.as_str()
+            )));
+        }
         if let Some(h) = &spec.host_name {
             validate_host_name("cnxSpec.hostName", h)?;
         }

@@ -19,6 +19,20 @@ pub enum RemoveMode {
     Enforcing,
 }
 
+/// Fields of a host record an operator may change (ZStack UpdateHost / UpdateKVMHost); unset
+/// fields keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct HostUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// The agent's address (ZStack managementIp).
+    pub address: Option<String>,
+    pub ssh_port: Option<u16>,
+    /// Credentials to check against the agent (ZStack username / password).
+    pub user_name: Option<String>,
+    pub password: Option<String>,
+}
+
 fn require_connected(h: &Host) -> Result<(), CoreError> {
     if h.connection_state != ConnectionState::Connected {
         return Err(CoreError::invalid_state(format!(
@@ -164,6 +178,96 @@ impl Core {
         host.name = new_name.to_string();
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
+        Ok(host)
+    }
+
+    /// ZStack's UpdateHost / UpdateKVMHost: changes the record only, never reconnects. A new
+    /// address is used from the next contact with the agent. Credentials are checked against
+    /// the agent and not kept: ferrocenter holds only its own service account.
+    pub async fn update_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        u: HostUpdate,
+    ) -> Result<Host, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigConnection)?;
+        let mut host = self.host(host_id).await?;
+        if let Some(d) = &u.description {
+            if d.chars().count() > 2048 {
+                return Err(CoreError::invalid(
+                    "description",
+                    "must be at most 2048 characters",
+                ));
+            }
+        }
+        if u.ssh_port == Some(0) {
+            return Err(CoreError::invalid("sshPort", "must be between 1 and 65535"));
+        }
+        if u.user_name.is_some() != u.password.is_some() {
+            return Err(CoreError::invalid(
+                "password",
+                "username and password go together",
+            ));
+        }
+        if let Some(n) = &u.name {
+            validate_entity_name("name", n)?;
+            let taken = self
+                .store
+                .find_host_by_name(&host.datacenter_id, n)
+                .await?
+                .is_some_and(|h| h.id != host.id);
+            if taken {
+                return Err(CoreError::AlreadyExists {
+                    what: "host".into(),
+                    name: n.clone(),
+                });
+            }
+        }
+        if let Some(a) = &u.address {
+            super::add::validate_host_name("managementIp", a)?;
+            // ZStack refuses any address already in use, the host's own included.
+            if self
+                .store
+                .find_host_by_address(a, host.port)
+                .await?
+                .is_some()
+            {
+                return Err(CoreError::invalid(
+                    "managementIp",
+                    format!("there has been a host having managementIp[{a}]"),
+                ));
+            }
+        }
+        if let (Some(user), Some(password)) = (&u.user_name, &u.password) {
+            let address = u.address.as_deref().unwrap_or(&host.address);
+            let probe = self
+                .connector()
+                .client(address, host.port, Some(&host.thumbprint));
+            probe
+                .login(user, password)
+                .await
+                .map_err(|e| agent_fault(&host.name, e))?;
+            let _ = probe.logout().await;
+        }
+        if let Some(n) = u.name {
+            host.name = n;
+        }
+        if let Some(d) = u.description {
+            host.description = d;
+        }
+        if let Some(p) = u.ssh_port {
+            host.ssh_port = Some(p);
+        }
+        let moved = u.address.is_some();
+        if let Some(a) = u.address {
+            host.address = a;
+        }
+        host.last_op_at = self.clock.now();
+        self.store.update_host(&host).await?;
+        if moved {
+            self.agents.forget(&host.id);
+        }
         Ok(host)
     }
 

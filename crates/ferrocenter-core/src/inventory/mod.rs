@@ -3,6 +3,7 @@ pub mod attributes;
 mod folders;
 pub mod model;
 mod ops;
+pub use ops::{ClusterSpec, DatacenterSpec, EntityUpdate, ARCHITECTURES};
 mod queries;
 pub mod query;
 

@@ -9,6 +9,10 @@ pub struct Datacenter {
     pub moid: String,
     pub name: String,
     pub description: String,
+    /// ZStack's zone state: a disabled zone takes no new VMs.
+    pub state: AdminState,
+    /// ZStack's `isDefault`: at most one datacenter has it.
+    pub is_default: bool,
     pub created_at: OffsetDateTime,
     pub last_op_at: OffsetDateTime,
 }
@@ -75,6 +79,10 @@ pub struct Cluster {
     pub automation_level: AutomationLevel,
     pub hypervisor_type: String,
     pub state: AdminState,
+    /// ZStack's cluster `type` (`zstack` unless the creator said otherwise).
+    pub kind: String,
+    /// CPU architecture of the cluster's hosts; the first host sets it when unset.
+    pub architecture: Option<String>,
     pub created_at: OffsetDateTime,
     pub last_op_at: OffsetDateTime,
 }

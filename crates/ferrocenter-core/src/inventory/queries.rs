@@ -129,6 +129,26 @@ impl Core {
         Ok(self.store.list_vms(host_id).await?)
     }
 
+    pub async fn query_vms(
+        &self,
+        caller: &Caller,
+        q: &crate::inventory::query::ListQuery<crate::inventory::query::VmField>,
+    ) -> Result<crate::inventory::query::Page<VmRecord>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.query_vms(q).await?)
+    }
+
+    /// A resource's tags of one kind.
+    pub async fn tags_of(
+        &self,
+        caller: &Caller,
+        resource_id: &str,
+        kind: crate::inventory::query::TagKind,
+    ) -> Result<Vec<String>, CoreError> {
+        self.may_read(caller)?;
+        Ok(self.store.tags_of(resource_id, kind).await?)
+    }
+
     pub async fn list_datastores(
         &self,
         caller: &Caller,

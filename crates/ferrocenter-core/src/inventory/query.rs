@@ -45,6 +45,44 @@ pub enum QueryValue {
     Int(i64),
 }
 
+/// How a field's values are written and compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Text,
+    Int,
+    /// Compared as Unix milliseconds.
+    Time,
+    /// Compared as 1 or 0.
+    Bool,
+}
+
+/// A field a listing can filter and sort on.
+pub trait QueryField: Copy {
+    fn kind(self) -> ValueKind {
+        ValueKind::Text
+    }
+    /// Tag pseudo-fields (`__systemTag__`, `__userTag__`) filter but cannot sort.
+    fn sortable(self) -> bool {
+        true
+    }
+}
+
+/// Which tags a tag condition looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagKind {
+    System,
+    User,
+}
+
+impl TagKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagKind::System => "system",
+            TagKind::User => "user",
+        }
+    }
+}
+
 /// What a host listing can filter and sort on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostField {
@@ -64,12 +102,110 @@ pub enum HostField {
     LastOpAt,
     ClusterName,
     DatacenterName,
+    /// ZStack's `sshPort` (22 when never set).
+    SshPort,
+    /// A tag of the host. With a negative operator: the host has no such tag.
+    Tag(TagKind),
 }
 
-impl HostField {
-    /// Whether values compare as integers (Unix milliseconds for times).
-    pub fn is_int(self) -> bool {
-        matches!(self, HostField::CreatedAt | HostField::LastOpAt)
+impl QueryField for HostField {
+    fn kind(self) -> ValueKind {
+        match self {
+            HostField::CreatedAt | HostField::LastOpAt => ValueKind::Time,
+            HostField::SshPort => ValueKind::Int,
+            _ => ValueKind::Text,
+        }
+    }
+    fn sortable(self) -> bool {
+        !matches!(self, HostField::Tag(_))
+    }
+}
+
+/// What a datacenter (ZStack zone) listing can filter and sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatacenterField {
+    Id,
+    Name,
+    Description,
+    State,
+    /// Always `zstack`.
+    Type,
+    IsDefault,
+    CreatedAt,
+    LastOpAt,
+    Tag(TagKind),
+}
+
+impl QueryField for DatacenterField {
+    fn kind(self) -> ValueKind {
+        match self {
+            DatacenterField::CreatedAt | DatacenterField::LastOpAt => ValueKind::Time,
+            DatacenterField::IsDefault => ValueKind::Bool,
+            _ => ValueKind::Text,
+        }
+    }
+    fn sortable(self) -> bool {
+        !matches!(self, DatacenterField::Tag(_))
+    }
+}
+
+/// What a cluster listing can filter and sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterField {
+    Id,
+    Name,
+    Description,
+    State,
+    HypervisorType,
+    Type,
+    Architecture,
+    DatacenterId,
+    DatacenterName,
+    CreatedAt,
+    LastOpAt,
+    Tag(TagKind),
+}
+
+impl QueryField for ClusterField {
+    fn kind(self) -> ValueKind {
+        match self {
+            ClusterField::CreatedAt | ClusterField::LastOpAt => ValueKind::Time,
+            _ => ValueKind::Text,
+        }
+    }
+    fn sortable(self) -> bool {
+        !matches!(self, ClusterField::Tag(_))
+    }
+}
+
+/// What a VM listing can filter and sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmField {
+    Id,
+    Name,
+    HostId,
+    HostName,
+    ClusterId,
+    DatacenterId,
+    /// ZStack's VM state: Running, Stopped, Paused, or Unknown while the host is unreachable.
+    State,
+    CpuNum,
+    MemoryBytes,
+    CreatedAt,
+    LastOpAt,
+    Tag(TagKind),
+}
+
+impl QueryField for VmField {
+    fn kind(self) -> ValueKind {
+        match self {
+            VmField::CreatedAt | VmField::LastOpAt => ValueKind::Time,
+            VmField::CpuNum | VmField::MemoryBytes => ValueKind::Int,
+            _ => ValueKind::Text,
+        }
+    }
+    fn sortable(self) -> bool {
+        !matches!(self, VmField::Tag(_))
     }
 }
 

@@ -206,6 +206,36 @@ pub trait Store: Send + Sync + 'static {
         &self,
         q: &crate::inventory::query::ListQuery<crate::inventory::query::HostField>,
     ) -> Result<crate::inventory::query::Page<Host>, StoreError>;
+    /// Datacenters (ZStack zones) matching a query, in creation order by default.
+    async fn query_datacenters(
+        &self,
+        q: &crate::inventory::query::ListQuery<crate::inventory::query::DatacenterField>,
+    ) -> Result<crate::inventory::query::Page<Datacenter>, StoreError>;
+    /// Clusters matching a query, in creation order by default.
+    async fn query_clusters(
+        &self,
+        q: &crate::inventory::query::ListQuery<crate::inventory::query::ClusterField>,
+    ) -> Result<crate::inventory::query::Page<Cluster>, StoreError>;
+    /// VMs matching a query, in creation order by default.
+    async fn query_vms(
+        &self,
+        q: &crate::inventory::query::ListQuery<crate::inventory::query::VmField>,
+    ) -> Result<crate::inventory::query::Page<VmRecord>, StoreError>;
+    /// Adds tags of one kind to a resource (existing ones are kept). Deleting a host, cluster
+    /// or datacenter deletes its tags.
+    async fn add_tags(
+        &self,
+        resource_id: &str,
+        kind: crate::inventory::query::TagKind,
+        tags: &[String],
+    ) -> Result<(), StoreError>;
+    /// A resource's tags of one kind, sorted.
+    async fn tags_of(
+        &self,
+        resource_id: &str,
+        kind: crate::inventory::query::TagKind,
+    ) -> Result<Vec<String>, StoreError>;
+    async fn delete_tags(&self, resource_id: &str) -> Result<(), StoreError>;
     /// The hosts that see a datastore, ordered by moId number.
     async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError>;
     /// The hosts attached to a network, ordered by moId number.

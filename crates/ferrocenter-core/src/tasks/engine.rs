@@ -278,6 +278,20 @@ impl TaskEngine {
             .ok_or_else(|| CoreError::not_found("task", id))
     }
 
+    /// The task once it has finished. Polls, so it suits a handful of waiters (a cascade
+    /// waiting on its steps, a web hook), not thousands.
+    pub async fn wait(&self, id: &str) -> Result<Task, CoreError> {
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let t = self.get(id).await?;
+            if t.state.is_finished() {
+                return Ok(t);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
     pub async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>, CoreError> {
         Ok(self.inner.store.list_tasks(filter).await?)
     }

@@ -35,7 +35,11 @@ impl Core {
         let task = self.tasks.get(task_id).await?;
         match task.target {
             Some(t) if t.kind == "host" => Ok(self.store.get_host(&t.id).await?),
-            _ => Ok(None),
+            // An add targets the address; the host it made is in its result.
+            _ => match task.result.as_ref().and_then(|r| r["host"].as_str()) {
+                Some(id) => Ok(self.store.get_host(id).await?),
+                None => Ok(None),
+            },
         }
     }
 

@@ -1,0 +1,200 @@
+//! Clusters: CreateCluster, QueryCluster, UpdateCluster, ChangeClusterState (applied to the
+//! cluster's hosts that are not in maintenance) and DeleteCluster (its hosts removed in a task).
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferrocenter_core::inventory::query::{
+    ClusterField, Condition, Counting, ListQuery, QueryOp, QueryValue,
+};
+use ferrocenter_core::inventory::{AdminState, AutomationLevel, ClusterSpec, EntityUpdate};
+use ferrocenter_core::tasks::with_task_id;
+use ferrocenter_core::CoreError;
+use serde_json::{json, Value};
+
+use super::errors::ZsError;
+use super::hosts::query_fault;
+use super::jobs::{self, Wrap};
+use super::params::Params;
+use super::{query, render, session};
+use crate::AppState;
+
+const CLUSTER_CLASS: &str = "org.zstack.header.cluster.ClusterInventory";
+
+/// The hypervisor types ZStack's CreateCluster knows; ferrocenter runs KVM only.
+const HYPERVISOR_TYPES: [&str; 5] = ["KVM", "Simulator", "baremetal", "baremetal2", "xdragon"];
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: ListQuery<ClusterField>,
+    fields: Option<Vec<String>>,
+) -> Result<Value, ZsError> {
+    let caller = session::caller(state, headers)?;
+    let page = state.core.query_clusters(&caller, &q).await?;
+    Ok(render::listing(
+        page.rows.iter().map(render::cluster).collect(),
+        CLUSTER_CLASS,
+        page.total,
+        q.counting == Counting::Only,
+        fields.as_deref(),
+    ))
+}
+
+pub async fn query_clusters(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let result = async {
+        let p = query::parse_params(&pairs).map_err(query_fault)?;
+        let q = query::build_query(&p, query::cluster_field, "Cluster").map_err(query_fault)?;
+        run(&state, &headers, q, p.fields).await
+    }
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn get_cluster(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Response {
+    let q = ListQuery {
+        conditions: vec![Condition {
+            field: ClusterField::Id,
+            op: QueryOp::Eq,
+            values: vec![QueryValue::Text(uuid)],
+        }],
+        ..Default::default()
+    };
+    match run(&state, &headers, q, None).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /zstack/v1/clusters`.
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let p = match Params::create(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let outcome = async {
+        let zone = p.required("zoneUuid")?;
+        let name = p.required("name")?;
+        let hypervisor = p.required("hypervisorType")?;
+        if !HYPERVISOR_TYPES.contains(&hypervisor.as_str()) {
+            return Err(CoreError::invalid(
+                "hypervisorType",
+                format!(
+                    "'{hypervisor}' is not one of {}",
+                    HYPERVISOR_TYPES.join(", ")
+                ),
+            )
+            .into());
+        }
+        let spec = ClusterSpec {
+            datacenter_id: zone,
+            name,
+            description: p.text("description")?.unwrap_or_default(),
+            automation_level: AutomationLevel::FullyAutomated,
+            hypervisor_type: Some(hypervisor),
+            kind: p.text("type")?,
+            architecture: p.text("architecture")?,
+            id: p.text("resourceUuid")?,
+            system_tags: p.system_tags.clone(),
+            user_tags: p.user_tags.clone(),
+        };
+        let c = state.core.create_cluster_with(&caller, spec).await?;
+        Ok::<_, ZsError>(json!({"inventory": render::cluster(&c)}))
+    }
+    .await;
+    jobs::finished(&state, &headers, &job, outcome)
+}
+
+/// `PUT /zstack/v1/clusters/{uuid}/actions`: updateCluster, changeClusterState.
+pub async fn actions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let (action, p) = match Params::action(&body) {
+        Ok(Some(a)) => a,
+        Ok(None) => return no_action(&uuid),
+        Err(e) => return e.into_response(),
+    };
+    let core = &state.core;
+    let outcome = match action.as_str() {
+        "updateCluster" => {
+            async {
+                let u = EntityUpdate {
+                    name: p.text("name")?,
+                    description: p.text("description")?,
+                };
+                Ok(core.update_cluster(&caller, &uuid, u).await?)
+            }
+            .await
+        }
+        "changeClusterState" => {
+            async {
+                let want = if p.enable_or_disable()? {
+                    AdminState::Enabled
+                } else {
+                    AdminState::Disabled
+                };
+                core.set_cluster_state(&caller, &uuid, want)
+                    .await
+                    .map_err(|e| match e {
+                        CoreError::InvalidState { .. } => ZsError::api("SYS.1005", e.to_string()),
+                        other => other.into(),
+                    })
+            }
+            .await
+        }
+        _ => return no_action(&uuid),
+    };
+    jobs::finished(
+        &state,
+        &headers,
+        &job,
+        outcome.map(|c| json!({"inventory": render::cluster(&c)})),
+    )
+}
+
+fn no_action(uuid: &str) -> Response {
+    ZsError::BadRequest(format!(
+        "the body doesn't contain action mapping to the URL[/v1/clusters/{uuid}/actions]"
+    ))
+    .into_response()
+}
+
+/// `DELETE /zstack/v1/clusters/{uuid}`: an unknown cluster is deleted already.
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    match with_task_id(job.clone(), state.core.delete_cluster(&caller, &uuid)).await {
+        Ok(_) => jobs::accepted(&state, &headers, &job),
+        Err(CoreError::NotFound { .. }) => jobs::finished(&state, &headers, &job, Ok(json!({}))),
+        Err(e) => jobs::task_refused(&state, &headers, &job, e, Wrap::Delete),
+    }
+}

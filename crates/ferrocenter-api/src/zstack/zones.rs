@@ -1,0 +1,200 @@
+//! Zones (ferrocenter datacenters): CreateZone, QueryZone, UpdateZone, ChangeZoneState and
+//! DeleteZone. Creates and actions answer as jobs; a delete removes the zone's clusters and
+//! hosts in a task.
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferrocenter_core::inventory::query::{
+    Condition, DatacenterField, ListQuery, QueryOp, QueryValue,
+};
+use ferrocenter_core::inventory::{AdminState, DatacenterSpec, EntityUpdate};
+use ferrocenter_core::tasks::with_task_id;
+use ferrocenter_core::CoreError;
+use serde_json::{json, Value};
+
+use super::errors::ZsError;
+use super::hosts::query_fault;
+use super::jobs::{self, Wrap};
+use super::params::Params;
+use super::{query, render, session};
+use crate::AppState;
+
+const ZONE_CLASS: &str = "org.zstack.header.zone.ZoneInventory";
+
+/// ZStack's zone names: letters (CJK included), digits, inner spaces and `-_.():+"`.
+fn check_zone_name(name: &str) -> Result<(), ZsError> {
+    let ok = name.trim() == name
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || "-_.():+\"".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "name",
+            "may hold only letters, digits, inner spaces and -_.():+\"",
+        )
+        .into())
+    }
+}
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: ListQuery<DatacenterField>,
+    fields: Option<Vec<String>>,
+) -> Result<Value, ZsError> {
+    let caller = session::caller(state, headers)?;
+    let page = state.core.query_datacenters(&caller, &q).await?;
+    Ok(render::listing(
+        page.rows.iter().map(render::zone).collect(),
+        ZONE_CLASS,
+        page.total,
+        q.counting == ferrocenter_core::inventory::query::Counting::Only,
+        fields.as_deref(),
+    ))
+}
+
+pub async fn query_zones(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let result = async {
+        let p = query::parse_params(&pairs).map_err(query_fault)?;
+        let q = query::build_query(&p, query::zone_field, "Zone").map_err(query_fault)?;
+        run(&state, &headers, q, p.fields).await
+    }
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn get_zone(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Response {
+    let q = ListQuery {
+        conditions: vec![Condition {
+            field: DatacenterField::Id,
+            op: QueryOp::Eq,
+            values: vec![QueryValue::Text(uuid)],
+        }],
+        ..Default::default()
+    };
+    match run(&state, &headers, q, None).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /zstack/v1/zones`.
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let p = match Params::create(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let outcome = async {
+        let name = p.required("name")?;
+        check_zone_name(&name)?;
+        let spec = DatacenterSpec {
+            name,
+            description: p.text("description")?.unwrap_or_default(),
+            is_default: p.boolean("isDefault")?.unwrap_or(false),
+            id: p.text("resourceUuid")?,
+            system_tags: p.system_tags.clone(),
+            user_tags: p.user_tags.clone(),
+        };
+        let d = state.core.create_datacenter_with(&caller, spec).await?;
+        Ok(json!({"inventory": render::zone(&d)}))
+    }
+    .await;
+    jobs::finished(&state, &headers, &job, outcome)
+}
+
+/// `PUT /zstack/v1/zones/{uuid}/actions`: updateZone, changeZoneState.
+pub async fn actions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let (action, p) = match Params::action(&body) {
+        Ok(Some(a)) => a,
+        Ok(None) => return no_action(&uuid),
+        Err(e) => return e.into_response(),
+    };
+    let core = &state.core;
+    let outcome = match action.as_str() {
+        "updateZone" => {
+            async {
+                let name = p.text("name")?;
+                if let Some(n) = &name {
+                    check_zone_name(n)?;
+                }
+                let u = EntityUpdate {
+                    name,
+                    description: p.text("description")?,
+                };
+                Ok(core.update_datacenter(&caller, &uuid, u).await?)
+            }
+            .await
+        }
+        "changeZoneState" => {
+            async {
+                let want = if p.enable_or_disable()? {
+                    AdminState::Enabled
+                } else {
+                    AdminState::Disabled
+                };
+                Ok(core.set_datacenter_state(&caller, &uuid, want).await?)
+            }
+            .await
+        }
+        _ => return no_action(&uuid),
+    };
+    jobs::finished(
+        &state,
+        &headers,
+        &job,
+        outcome.map(|d| json!({"inventory": render::zone(&d)})),
+    )
+}
+
+fn no_action(uuid: &str) -> Response {
+    ZsError::BadRequest(format!(
+        "the body doesn't contain action mapping to the URL[/v1/zones/{uuid}/actions]"
+    ))
+    .into_response()
+}
+
+/// `DELETE /zstack/v1/zones/{uuid}`: an unknown zone is deleted already.
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Response {
+    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    match with_task_id(job.clone(), state.core.delete_datacenter(&caller, &uuid)).await {
+        Ok(_) => jobs::accepted(&state, &headers, &job),
+        Err(CoreError::NotFound { .. }) => jobs::finished(&state, &headers, &job, Ok(json!({}))),
+        Err(e) => jobs::task_refused(&state, &headers, &job, e, Wrap::Delete),
+    }
+}
