@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
+/// The administrator's name unless the agent was given another (a KVM host's admin need not be
+/// called root; ZStack's examples log in as `userName`).
 pub const ROOT: &str = "root";
 pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 
@@ -77,9 +79,26 @@ pub struct ServiceAccount {
 /// Persisted part of the accounts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountsState {
+    /// The administrator account's name.
+    #[serde(default = "default_root_user")]
+    pub root_user: Arc<str>,
     /// argon2id PHC string; shared (`Arc`) across simulated agents with the same password.
     pub root_hash: Arc<str>,
     pub service: HashMap<String, ServiceAccount>,
+}
+
+fn default_root_user() -> Arc<str> {
+    ROOT.into()
+}
+
+impl AccountsState {
+    pub fn new(root_user: &str, root_hash: Arc<str>) -> Self {
+        AccountsState {
+            root_user: root_user.into(),
+            root_hash,
+            service: HashMap::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -111,9 +130,17 @@ impl Accounts {
         }
     }
 
+    pub fn is_root(&self, user: &str) -> bool {
+        user == &*self.state.root_user
+    }
+
+    pub fn root_user(&self) -> String {
+        self.state.root_user.to_string()
+    }
+
     /// Checks credentials. Unknown users and wrong passwords give the same answer.
     pub fn verify(&self, user: &str, password: &str) -> bool {
-        if user == ROOT {
+        if self.is_root(user) {
             return verify_argon2(password, &self.state.root_hash);
         }
         match self.state.service.get(user) {
@@ -157,7 +184,7 @@ impl Accounts {
 
     pub fn create_service(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
         validate_account_name(name)?;
-        if name == ROOT || self.state.service.contains_key(name) {
+        if self.is_root(name) || self.state.service.contains_key(name) {
             return Err(ApiError::invalid_state(format!(
                 "account '{name}' already exists"
             )));
@@ -175,7 +202,7 @@ impl Accounts {
     }
 
     pub fn set_password(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
-        if name == ROOT {
+        if self.is_root(name) {
             if password.len() < 8 || password.len() > 256 {
                 return Err(ApiError::invalid("password", "must be 8 to 256 bytes long"));
             }
@@ -197,7 +224,7 @@ impl Accounts {
     }
 
     pub fn exists(&self, name: &str) -> bool {
-        name == ROOT || self.state.service.contains_key(name)
+        self.is_root(name) || self.state.service.contains_key(name)
     }
 }
 
@@ -216,10 +243,27 @@ mod tests {
     use super::*;
 
     fn accounts() -> Accounts {
-        Accounts::new(AccountsState {
-            root_hash: hash_root_password("root-pass-1").into(),
-            service: HashMap::new(),
-        })
+        Accounts::new(AccountsState::new(
+            ROOT,
+            hash_root_password("root-pass-1").into(),
+        ))
+    }
+
+    #[test]
+    fn the_administrator_may_have_another_name() {
+        let mut a = Accounts::new(AccountsState::new(
+            "userName",
+            hash_root_password("password").into(),
+        ));
+        assert!(a.verify("userName", "password"));
+        assert!(!a.verify(ROOT, "password"));
+        assert!(a.is_root("userName") && !a.is_root(ROOT));
+        assert!(a
+            .create_service("userName", "0123456789abcdef0123")
+            .is_err());
+        // State written before the name was configurable reads back as root.
+        let old: AccountsState = serde_json::from_str(r#"{"root_hash":"x","service":{}}"#).unwrap();
+        assert_eq!(&*old.root_user, ROOT);
     }
 
     #[test]

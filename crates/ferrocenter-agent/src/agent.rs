@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::accounts::{validate_account_name, Accounts, AccountsState, ROOT};
+use crate::accounts::{validate_account_name, Accounts, AccountsState};
 use crate::driver::Hypervisor;
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventLog;
@@ -214,7 +214,7 @@ impl Agent {
         if !i.accounts.verify(user, password) {
             return Err(ApiError::new(ErrorCode::InvalidLogin, "login failed"));
         }
-        if user == ROOT && i.lockdown != LockdownMode::Disabled {
+        if i.accounts.is_root(user) && i.lockdown != LockdownMode::Disabled {
             // Lockdown closes direct root access; the managing server's account still works.
             return Err(ApiError::new(
                 ErrorCode::PermissionDenied,
@@ -243,17 +243,16 @@ impl Agent {
     }
 
     pub fn create_account(&self, caller: &str, req: &CreateAccountRequest) -> ApiResult<Account> {
-        if caller != ROOT {
-            return Err(ApiError::new(
-                ErrorCode::PermissionDenied,
-                "only root may create accounts",
-            ));
+        {
+            let mut i = self.inner.lock().unwrap();
+            if !i.accounts.is_root(caller) {
+                return Err(ApiError::new(
+                    ErrorCode::PermissionDenied,
+                    "only the administrator may create accounts",
+                ));
+            }
+            i.accounts.create_service(&req.name, &req.password)?;
         }
-        self.inner
-            .lock()
-            .unwrap()
-            .accounts
-            .create_service(&req.name, &req.password)?;
         self.save();
         info!(account = %req.name, "service account created");
         Ok(Account {
@@ -264,14 +263,14 @@ impl Agent {
 
     pub fn change_password(&self, caller: &str, name: &str, password: &str) -> ApiResult<()> {
         validate_account_name(name)?;
-        if caller != ROOT && caller != name {
-            return Err(ApiError::new(
-                ErrorCode::PermissionDenied,
-                "only root or the account itself may change its password",
-            ));
-        }
         {
             let mut i = self.inner.lock().unwrap();
+            if !i.accounts.is_root(caller) && caller != name {
+                return Err(ApiError::new(
+                    ErrorCode::PermissionDenied,
+                    "only the administrator or the account itself may change its password",
+                ));
+            }
             if !i.accounts.exists(name) {
                 return Err(ApiError::not_found("account", name));
             }
@@ -286,14 +285,13 @@ impl Agent {
 
     /// The fleet's "change the root password" fault: as if someone changed it on the host.
     pub fn force_root_password(&self, password: &str) -> ApiResult<()> {
-        self.inner
-            .lock()
-            .unwrap()
-            .accounts
-            .set_password(ROOT, password)?;
-        self.event(EventData::PasswordChanged {
-            account: ROOT.into(),
-        });
+        let root = {
+            let mut i = self.inner.lock().unwrap();
+            let root = i.accounts.root_user();
+            i.accounts.set_password(&root, password)?;
+            root
+        };
+        self.event(EventData::PasswordChanged { account: root });
         Ok(())
     }
 

@@ -138,6 +138,8 @@ pub enum AgentStartError {
 pub struct AgentOptions {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The administrator account's name on the first start [default: root].
+    pub root_user: Option<String>,
     pub root_password: Option<String>,
     pub driver: DriverKind,
     pub seed: Option<u64>,
@@ -193,10 +195,10 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
             if pw.len() < 8 || pw.len() > 256 {
                 return Err(AgentStartError::RootPasswordInvalid);
             }
-            AccountsState {
-                root_hash: hash_root_password(pw).into(),
-                service: Default::default(),
-            }
+            AccountsState::new(
+                opts.root_user.as_deref().unwrap_or(crate::accounts::ROOT),
+                hash_root_password(pw).into(),
+            )
         }
         (None, None) => return Err(AgentStartError::RootPasswordRequired(opts.data_dir.clone())),
     };

@@ -31,6 +31,8 @@ pub struct SimulateOptions {
     pub vms_per_host: usize,
     pub address_base: Ipv4Addr,
     pub port: u16,
+    /// The administrator account's name on every host (usually root).
+    pub root_user: String,
     pub root_password: String,
     pub seed: u64,
     /// Plain HTTP on loopback for fault injection.
@@ -176,10 +178,7 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
         }
         let agent = Arc::new(Agent::new(
             driver,
-            AccountsState {
-                root_hash: root_hash.clone(),
-                service: Default::default(),
-            },
+            AccountsState::new(&opts.root_user, root_hash.clone()),
             connector.clone(),
             None,
             Duration::from_secs(3600 + seed % 86_400),
@@ -193,7 +192,7 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
             address: ip.to_string(),
             port,
             thumbprint: id.thumbprint,
-            root_user: "root".into(),
+            root_user: opts.root_user.clone(),
             hostname,
         });
         members.push(agent);

@@ -24,6 +24,7 @@ async fn fleet(hosts: usize, vms: usize) -> Fleet {
         vms_per_host: vms,
         address_base: Ipv4Addr::new(127, 0, net, 1),
         port: 0,
+        root_user: "root".into(),
         root_password: ROOT_PW.into(),
         seed: 42,
         control: "127.0.0.1:0".parse().unwrap(),

@@ -105,6 +105,9 @@ pub struct AgentArgs {
         hide_env_values = true
     )]
     pub root_password: Option<String>,
+    /// The administrator account's name, set on the first start [default: root].
+    #[arg(long, env = "FERROCENTER_ROOT_USER", value_name = "NAME")]
+    pub root_user: Option<String>,
     /// Hypervisor driver: sim or libvirt [default: sim].
     #[arg(long, env = "FERROCENTER_AGENT_DRIVER", value_name = "DRIVER")]
     pub driver: Option<String>,
@@ -121,6 +124,7 @@ struct AgentFile {
     listen: Option<String>,
     data_dir: Option<String>,
     root_password: Option<String>,
+    root_user: Option<String>,
     driver: Option<String>,
     seed: Option<u64>,
     migration_mib_per_sec: Option<u64>,
@@ -171,6 +175,14 @@ impl AgentArgs {
                     .unwrap_or_else(|| "./ferrocenter-agent-data".into()),
             ),
             root_password: self.root_password.clone().or(file.root_password),
+            root_user: match self.root_user.clone().or(file.root_user) {
+                Some(u) => {
+                    ferrocenter_agent::accounts::validate_account_name(&u)
+                        .map_err(|e| invalid("root_user", e.0.message))?;
+                    Some(u)
+                }
+                None => None,
+            },
             driver,
             seed,
             sim: sim_options(&self.sim, &sim_file)?,
@@ -200,6 +212,9 @@ pub struct SimulateArgs {
         hide_env_values = true
     )]
     pub root_password: String,
+    /// The administrator account's name on every host [default: root].
+    #[arg(long, value_name = "NAME")]
+    pub root_user: Option<String>,
     /// Where to write the JSON manifest (address, port, thumbprint, root user per host).
     #[arg(long, value_name = "FILE")]
     pub manifest: PathBuf,
@@ -246,6 +261,7 @@ impl SimulateArgs {
                 .transpose()?
                 .unwrap_or(8444),
             root_password: self.root_password.clone(),
+            root_user: self.root_user.clone().unwrap_or_else(|| "root".into()),
             seed: self
                 .seed
                 .as_deref()

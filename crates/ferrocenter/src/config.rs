@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Serve ferrocenter's diagnostic operations (a sleep task) [default: false].
     #[arg(long, env = "FERROCENTER_ENABLE_DIAGNOSTICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_diagnostics: Option<String>,
+    /// Port of the host agents when an add names none (ZStack's AddKVMHost never does)
+    /// [default: 8444].
+    #[arg(long, env = "FERROCENTER_AGENT_PORT", value_name = "PORT")]
+    pub agent_port: Option<String>,
     /// Lifetime of a ZStack session (fixed, not sliding) in seconds [default: 7200].
     #[arg(
         long,
@@ -123,6 +127,7 @@ struct FileConfig {
     cpu_overcommit_ratio: Option<u64>,
     license_cpu_packages: Option<u64>,
     zstack_session_timeout_secs: Option<u64>,
+    agent_port: Option<u64>,
     zstack_trust_agent_on_first_use: Option<bool>,
 }
 
@@ -151,6 +156,7 @@ pub struct ServeConfig {
     pub cpu_overcommit_ratio: u32,
     pub license_cpu_packages: Option<u32>,
     pub zstack_session_timeout: Duration,
+    pub agent_port: u16,
     pub zstack_trust_agent_on_first_use: bool,
 }
 
@@ -389,6 +395,13 @@ impl ServeArgs {
             60,
             31_536_000,
         )?;
+        let agent_port = pick_num!(agent_port, u64, 8444);
+        if !(1..=65535).contains(&agent_port) {
+            return Err(invalid(
+                "agent_port",
+                format!("{agent_port} is outside 1..=65535"),
+            ));
+        }
         let zstack_trust_agent_on_first_use = match &self.zstack_trust_agent_on_first_use {
             Some(v) => boolean("zstack_trust_agent_on_first_use", v)?,
             None => file.zstack_trust_agent_on_first_use.unwrap_or(true),
@@ -439,6 +452,7 @@ impl ServeArgs {
             cpu_overcommit_ratio: cpu_overcommit_ratio as u32,
             license_cpu_packages: license_cpu_packages.map(|n| n as u32),
             zstack_session_timeout,
+            agent_port: agent_port as u16,
             zstack_trust_agent_on_first_use,
         })
     }
@@ -485,6 +499,13 @@ mod tests {
                     ..Default::default()
                 },
                 "zstack_session_timeout_secs:",
+            ),
+            (
+                ServeArgs {
+                    agent_port: Some("0".into()),
+                    ..Default::default()
+                },
+                "agent_port:",
             ),
             (
                 ServeArgs {

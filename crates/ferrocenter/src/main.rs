@@ -34,8 +34,8 @@ fn main() -> ExitCode {
         Command::Version => {
             println!("ferrocenter {}", env!("CARGO_PKG_VERSION"));
             println!("vSphere Automation API: /api, /rest (JSON-RPC on POST /api)");
-            println!("VI/JSON: /sdk/vim25/{{8.0.1.0 .. 9.1.1.0}} (not served yet)");
-            println!("ZStack: /zstack/v1 (not served yet)");
+            println!("VI/JSON: /sdk/vim25/{{8.0.1.0 .. 9.1.1.0}}");
+            println!("ZStack: /zstack/v1 (hosts, zones, clusters, VMs read-only)");
             ExitCode::SUCCESS
         }
         Command::Serve(args) => exit("serve", serve(*args)),

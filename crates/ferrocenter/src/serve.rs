@@ -99,6 +99,7 @@ impl Server {
                     heartbeat_interval: cfg.heartbeat_interval,
                     max_migrations_per_host: cfg.max_migrations_per_host,
                     cpu_overcommit_ratio: cfg.cpu_overcommit_ratio,
+                    default_agent_port: cfg.agent_port,
                     ..HostsConfig::default()
                 },
                 licensing: LicenseConfig {

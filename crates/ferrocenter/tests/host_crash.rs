@@ -120,6 +120,7 @@ async fn sigkill_mid_adds_and_evacuation() {
         vms_per_host: 2,
         address_base: Ipv4Addr::new(127, 2, net, 1),
         port: 0,
+        root_user: "root".into(),
         root_password: ROOT_PW.into(),
         seed: 3,
         control: "127.0.0.1:0".parse().unwrap(),

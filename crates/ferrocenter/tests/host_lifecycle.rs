@@ -61,6 +61,7 @@ async fn env_with(hosts: usize, vms: usize, tweak: impl FnOnce(&mut CoreConfig))
         vms_per_host: vms,
         address_base: Ipv4Addr::new(127, 1, net, 1),
         port: 0,
+        root_user: "root".into(),
         root_password: ROOT_PW.into(),
         seed: 7,
         control: "127.0.0.1:0".parse().unwrap(),

@@ -165,7 +165,7 @@ async fn plain_http_listener_serves_the_same_routes() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let r = client()
-        .get(format!("http://{http}/zstack/v1/zones"))
+        .get(format!("http://{http}/zstack/v1/l3-networks"))
         .send()
         .await
         .unwrap();

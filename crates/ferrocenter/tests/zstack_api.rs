@@ -2,8 +2,8 @@
 //! query language over hosts added through the core (the same inventory every surface shows).
 mod common;
 
+use common::zstack::{uuid_hex, ZsClient};
 use common::*;
-use ferrocenter_core::auth::password::digest_hex;
 use ferrocenter_core::auth::Listener;
 use ferrocenter_core::hosts::AddHostSpec;
 use ferrocenter_core::inventory::AutomationLevel;
@@ -16,6 +16,7 @@ struct Zs {
     fleet: ferrocenter_agent::simulate::Fleet,
     session: String,
     hosts: Vec<String>,
+    zc: ZsClient,
 }
 
 impl Zs {
@@ -26,115 +27,29 @@ impl Zs {
         session: Option<&str>,
         body: Option<Value>,
     ) -> (u16, String, String) {
-        let mut rb = self.ts.client.request(method, self.ts.api(path));
-        if let Some(s) = session {
-            rb = rb.header("Authorization", format!("OAuth {s}"));
-        }
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap();
-        let status = r.status().as_u16();
-        let ct = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (status, ct, r.text().await.unwrap())
+        self.zc.call(method, path, session, body).await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let (s, _, body) = self
-            .call(Method::GET, path, Some(&self.session), None)
-            .await;
-        (
-            s,
-            serde_json::from_str(&body).unwrap_or(Value::String(body)),
-        )
+        self.zc.get(path).await
     }
 
-    /// As ZStack's Python SDK calls: a fresh X-Job-UUID on every request; a 202 is polled at
-    /// its `location` until 200 or 503; any other answer is an error.
     async fn sdk(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let job = uuid_hex();
-        let mut rb = self
-            .ts
-            .client
-            .request(method, self.ts.api(path))
-            .header("X-Job-UUID", &job)
-            .header("Authorization", format!("OAuth {}", self.session));
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap();
-        let status = r.status().as_u16();
-        let v: Value = r.json().await.unwrap();
-        if status != 202 {
-            return (status, v);
-        }
-        let location = v["location"].as_str().unwrap().to_string();
-        assert!(
-            location.ends_with(&format!("/zstack/v1/api-jobs/{job}")),
-            "{location}"
-        );
-        assert!(v["apiTimeout"].as_u64().unwrap() > 0);
-        for _ in 0..600 {
-            let r = self
-                .ts
-                .client
-                .get(&location)
-                .header("X-Job-UUID", uuid_hex())
-                .header("Authorization", format!("OAuth {}", self.session))
-                .send()
-                .await
-                .unwrap();
-            match r.status().as_u16() {
-                202 => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-                s @ (200 | 503) => return (s, r.json().await.unwrap()),
-                other => panic!("job poll answered {other}: {}", r.text().await.unwrap()),
-            }
-        }
-        panic!("job {job} did not finish");
+        self.zc.sdk(method, path, body).await
     }
 
     async fn names(&self, query: &str) -> Vec<String> {
-        let (s, v) = self.get(&format!("/zstack/v1/hosts?{query}")).await;
-        assert_eq!(s, 200, "{query}: {v}");
-        v["inventories"]
-            .as_array()
-            .unwrap()
+        self.zc
+            .inventories(&format!("/zstack/v1/hosts?{query}"))
+            .await
             .iter()
             .map(|h| h["name"].as_str().unwrap().to_string())
             .collect()
     }
 }
 
-fn uuid_hex() -> String {
-    let mut b = [0u8; 16];
-    for x in b.iter_mut() {
-        *x = rand_byte();
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn rand_byte() -> u8 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
-    let n = N.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) ^ u64::from(std::process::id());
-    (n.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 56) as u8
-}
-
 async fn login(ts: &TestServer, account: &str, password: &str) -> (u16, Value) {
-    let r = ts
-        .client
-        .put(ts.api("/zstack/v1/accounts/login"))
-        .json(
-            &json!({"logInByAccount": {"accountName": account, "password": digest_hex(password)}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    ZsClient::login(&ts.client, &ts.api(""), account, password).await
 }
 
 /// Three hosts: two in cluster "web" (zone "zone-a"), one standalone in "zone-b".
@@ -178,14 +93,13 @@ async fn zs() -> Zs {
         assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
         hosts.push(t.result.unwrap()["host"].as_str().unwrap().to_string());
     }
-    let (s, v) = login(&ts, "admin", PASSWORD).await;
-    assert_eq!(s, 200, "{v}");
-    let session = v["inventory"]["uuid"].as_str().unwrap().to_string();
+    let zc = ZsClient::new(ts.client.clone(), &ts.api(""), "admin", PASSWORD).await;
     Zs {
+        session: zc.session.clone(),
         ts,
         fleet,
-        session,
         hosts,
+        zc,
     }
 }
 

@@ -2,6 +2,8 @@
 //! client, and users of each role.
 #![allow(dead_code)]
 
+pub mod zstack;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -265,6 +267,7 @@ pub async fn sim_fleet(
         vms_per_host: vms,
         address_base: std::net::Ipv4Addr::new(127, octet, net, 1),
         port: 0,
+        root_user: "root".into(),
         root_password: ROOT_PW.into(),
         seed,
         control: "127.0.0.1:0".parse().unwrap(),

@@ -1,0 +1,154 @@
+//! A ZStack client that behaves like ZStack's own Python SDK (reference §5.2): a fresh
+//! `X-Job-UUID` on every request, `Authorization: OAuth <session>`, and a 202 polled at the
+//! `location` of its body until 200 or 503 — any other answer is an error.
+use std::time::Duration;
+
+use ferrocenter_core::auth::password::digest_hex;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+pub struct ZsClient {
+    pub client: Client,
+    /// `https://host:port` or `http://host:port`.
+    pub base: String,
+    pub session: String,
+}
+
+/// 32 lower-case hex digits, different on every call.
+pub fn uuid_hex() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+    let mut out = String::with_capacity(32);
+    for _ in 0..16 {
+        let n =
+            N.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) ^ u64::from(std::process::id());
+        out.push_str(&format!(
+            "{:02x}",
+            (n.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 56) as u8
+        ));
+    }
+    out
+}
+
+impl ZsClient {
+    /// LogInByAccount with the SHA-512 digest of `password`; the status and the reply.
+    pub async fn login(client: &Client, base: &str, account: &str, password: &str) -> (u16, Value) {
+        let r = client
+            .put(format!("{base}/zstack/v1/accounts/login"))
+            .json(
+                &json!({"logInByAccount": {"accountName": account, "password": digest_hex(password)}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    pub async fn new(client: Client, base: &str, account: &str, password: &str) -> ZsClient {
+        let (s, v) = Self::login(&client, base, account, password).await;
+        assert_eq!(s, 200, "{v}");
+        ZsClient {
+            client,
+            base: base.to_string(),
+            session: v["inventory"]["uuid"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// One plain request: status, content type and body text.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, String, String) {
+        let mut rb = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(s) = session {
+            rb = rb.header("Authorization", format!("OAuth {s}"));
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ct, r.text().await.unwrap())
+    }
+
+    /// A synchronous call (queries) with this client's session.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let (s, _, body) = self
+            .call(Method::GET, path, Some(&self.session), None)
+            .await;
+        (
+            s,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    /// The inventories of a query, which must succeed.
+    pub async fn inventories(&self, path: &str) -> Vec<Value> {
+        let (s, v) = self.get(path).await;
+        assert_eq!(s, 200, "{path}: {v}");
+        v["inventories"].as_array().unwrap().clone()
+    }
+
+    /// An API call as the SDK makes it, polled to its end.
+    pub async fn sdk(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.sdk_with(method, path, body, &[]).await
+    }
+
+    pub async fn sdk_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let job = uuid_hex();
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-Job-UUID", &job)
+            .header("Authorization", format!("OAuth {}", self.session));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status != 202 {
+            return (status, v);
+        }
+        let location = v["location"].as_str().unwrap().to_string();
+        assert!(
+            location.ends_with(&format!("/zstack/v1/api-jobs/{job}")),
+            "{location}"
+        );
+        assert!(v["apiTimeout"].as_u64().unwrap() > 0);
+        for _ in 0..1200 {
+            let r = self
+                .client
+                .get(&location)
+                .header("X-Job-UUID", uuid_hex())
+                .header("Authorization", format!("OAuth {}", self.session))
+                .send()
+                .await
+                .unwrap();
+            match r.status().as_u16() {
+                202 => tokio::time::sleep(Duration::from_millis(50)).await,
+                s @ (200 | 503) => return (s, r.json().await.unwrap()),
+                other => panic!("job poll answered {other}: {}", r.text().await.unwrap()),
+            }
+        }
+        panic!("job {job} did not finish");
+    }
+}
