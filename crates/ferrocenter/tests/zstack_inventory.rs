@@ -147,11 +147,11 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
     assert!(details(&v).contains("name"), "{v}");
     assert_eq!(
         uuids(&zc.inventories("/zstack/v1/zones?q=__userTag__=lab").await),
-        [za.clone()]
+        [za.as_str()]
     );
     assert_eq!(
         uuids(&zc.inventories("/zstack/v1/zones?q=isDefault=true").await),
-        [zb.clone()]
+        [zb.as_str()]
     );
     let (s, v) = zc.get("/zstack/v1/zones?count=true").await;
     assert_eq!((s, &v["total"]), (200, &json!(2)));
@@ -292,14 +292,14 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
             &zc.inventories("/zstack/v1/hosts?q=__systemTag__=pageTableExtensionDisabled")
                 .await
         ),
-        [h0.clone()]
+        [h0.as_str()]
     );
     assert_eq!(
         uuids(
             &zc.inventories("/zstack/v1/hosts?q=__systemTag__!=pageTableExtensionDisabled")
                 .await
         ),
-        [h1.clone()]
+        [h1.as_str()]
     );
     assert_eq!(
         uuids(
@@ -508,7 +508,7 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
     assert!(zc.inventories("/zstack/v1/vm-instances").await.is_empty());
     assert_eq!(
         uuids(&zc.inventories("/zstack/v1/zones").await),
-        [zb.clone()]
+        [zb.as_str()]
     );
     // The hosts were released: another add of the same agent succeeds at once.
     let (s, v) = zc
