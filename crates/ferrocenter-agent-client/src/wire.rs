@@ -192,7 +192,23 @@ pub struct HostFacts {
     pub boot_time: i64,
     pub sensors: BTreeMap<Sensor, SensorStatus>,
     pub ipmi_address: Option<String>,
+    /// The BMC's account, port and power status, when it has them.
+    #[serde(default)]
+    pub ipmi: Ipmi,
+    #[serde(default)]
+    pub os_release: Option<String>,
+    #[serde(default)]
+    pub nqn: Option<String>,
     pub agent_version: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipmi {
+    pub username: Option<String>,
+    pub port: Option<u16>,
+    /// ZStack's HostPowerStatus: POWER_ON, POWER_OFF, POWER_SHUTDOWN, POWER_BOOTING,
+    /// POWER_UNKNOWN or UN_CONFIGURED.
+    pub power_status: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -373,6 +373,9 @@ impl Agent {
             boot_time,
             sensors: self.driver.sensors(),
             ipmi_address: d.ipmi_address,
+            ipmi: d.ipmi,
+            os_release: d.os_release,
+            nqn: d.nqn,
             agent_version: AGENT_VERSION.into(),
         }
     }

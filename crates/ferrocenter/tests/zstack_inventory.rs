@@ -498,6 +498,19 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
         .await;
     assert_eq!(s, 202, "{b}");
 
+    // ---- DeleteHost through the SDK, then DeleteZone removes the rest.
+    let (s, v) = zc
+        .sdk(
+            DELETE,
+            &format!("/zstack/v1/hosts/{h1}?deleteMode=Permissive"),
+            None,
+        )
+        .await;
+    assert_eq!((s, &v), (200, &json!({})), "{v}");
+    assert_eq!(
+        uuids(&zc.inventories("/zstack/v1/hosts").await),
+        [h0.as_str()]
+    );
     // ---- DeleteZone removes its clusters and hosts; an unknown zone is deleted already.
     let (s, v) = zc
         .sdk(DELETE, &format!("/zstack/v1/zones/{za}"), None)
@@ -667,9 +680,38 @@ async fn seed_curl_examples_run_verbatim() {
         "totalMemoryCapacity",
         "availableMemoryCapacity",
         "cpuNum",
+        "ipmiPort",
     ] {
         assert!(inv[f].is_u64(), "{f}: {inv}");
     }
+    // Every other inventory field of seeds/004.
+    for f in [
+        "zoneUuid",
+        "clusterUuid",
+        "description",
+        "hypervisorType",
+        "state",
+        "ipmiAddress",
+        "ipmiUsername",
+        "ipmiPowerStatus",
+        "architecture",
+        "nqn",
+        "hostname",
+        "createDate",
+        "lastOpDate",
+        "cpuStatus",
+        "memoryStatus",
+        "diskStatus",
+        "nicStatus",
+        "gpuStatus",
+        "powerSupplyStatus",
+        "fanStatus",
+        "raidStatus",
+        "temperatureStatus",
+    ] {
+        assert!(inv[f].is_string(), "{f}: {inv}");
+    }
+    assert!(inv.get("password").is_none());
     let uuid = inv["uuid"].as_str().unwrap().to_string();
 
     // QueryHost, both forms: the seed's own uuids find nothing (a 200 with an empty list), the

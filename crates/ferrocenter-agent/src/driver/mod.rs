@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferrocenter_agent_client::wire::{
-    Datastore, Hardware, HypervisorVersions, Network, Nic, Sensor, SensorStatus, Vm, VmPowerState,
+    Datastore, Hardware, HypervisorVersions, Ipmi, Network, Nic, Sensor, SensorStatus, Vm,
+    VmPowerState,
 };
 
 use crate::error::ApiResult;
@@ -25,6 +26,11 @@ pub struct Discovered {
     pub datastores: Vec<Datastore>,
     pub networks: Vec<Network>,
     pub ipmi_address: Option<String>,
+    pub ipmi: Ipmi,
+    /// The OS release's code name (Debian's `bookworm`).
+    pub os_release: Option<String>,
+    /// The host's NVMe qualified name.
+    pub nqn: Option<String>,
 }
 
 pub trait Hypervisor: Send + Sync + 'static {

@@ -152,6 +152,21 @@ impl SimDriver {
                 "ipmi-{}.sim",
                 hostname.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
             )),
+            // A simulated BMC answers while the host runs.
+            ipmi: Ipmi {
+                username: Some("ADMIN".into()),
+                port: Some(623),
+                power_status: Some("POWER_ON".into()),
+            },
+            os_release: Some("bookworm".into()),
+            nqn: Some(format!(
+                "nqn.2014-08.org.nvmexpress:uuid:{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                rng.gen::<u32>(),
+                rng.gen::<u16>(),
+                rng.gen::<u16>() & 0xfff,
+                rng.gen::<u16>() & 0xfff,
+                rng.gen::<u64>() & 0xffff_ffff_ffff
+            )),
         };
         SimDriver {
             state: Mutex::new(State {

@@ -65,8 +65,13 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
     put("architecture", facts["architecture"].clone());
     put("hostname", facts["hostname"].clone());
     put("ipmiAddress", facts["ipmi_address"].clone());
+    put("ipmiUsername", facts["ipmi"]["username"].clone());
+    put("ipmiPort", facts["ipmi"]["port"].clone());
+    put("ipmiPowerStatus", facts["ipmi"]["power_status"].clone());
+    put("nqn", facts["nqn"].clone());
     put("sshPort", json!(h.ssh_port.unwrap_or(22)));
     put("osDistribution", facts["os_name"].clone());
+    put("osRelease", facts["os_release"].clone());
     put("osVersion", facts["os_version"].clone());
     for (field, sensor) in SENSORS {
         let s = facts["sensors"][sensor].as_str().unwrap_or("Unknown");
