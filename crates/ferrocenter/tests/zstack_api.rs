@@ -325,6 +325,13 @@ async fn host_actions_and_delete_through_jobs() {
     let (s, v) = act(json!({"changeHostState": {"stateEvent": "maintain"}})).await;
     assert_eq!((s, v["error"]["code"].as_str()), (503, Some("HOST.1001")));
     assert!(v["error"]["cause"]["code"].is_string());
+    // Disabling a host in maintenance leaves maintenance into Disabled, as in ZStack.
+    let (s, v) = act(json!({"changeHostState": {"stateEvent": "disable"}})).await;
+    assert_eq!(
+        (s, v["inventory"]["state"].as_str()),
+        (200, Some("Disabled")),
+        "{v}"
+    );
     let (s, v) = act(json!({"changeHostState": {"stateEvent": "enable"}})).await;
     assert_eq!(
         (s, v["inventory"]["state"].as_str()),

@@ -5,8 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::auth::Caller;
-use ferrocenter_core::hosts::{AddHostSpec, HostUpdate, ReconnectSpec, RemoveMode};
-use ferrocenter_core::inventory::{AdminState, HostState};
+use ferrocenter_core::hosts::{AddHostSpec, HostUpdate, ReconnectSpec, RemoveMode, StateChange};
+use ferrocenter_core::inventory::AdminState;
 use ferrocenter_core::tasks::{with_task_id, Task};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -67,36 +67,31 @@ pub async fn actions(
                     started(&state, &headers, &job, r, Wrap::Maintenance)
                 }
                 "enable" | "disable" => {
-                    let host = match core.get_host(&caller, &uuid).await {
-                        Ok(h) => h,
-                        Err(e) => return jobs::finished(&state, &headers, &job, Err(e.into())),
-                    };
-                    // Leaving maintenance is how ZStack enables a host in it.
-                    if event == "enable"
-                        && matches!(
-                            host.state,
-                            HostState::Maintenance | HostState::PreMaintenance
-                        )
-                    {
-                        let r = with_task_id(job.clone(), core.exit_maintenance(&caller, &uuid, 0))
-                            .await;
-                        return started(&state, &headers, &job, r, Wrap::Plain);
-                    }
                     let want = if event == "enable" {
                         AdminState::Enabled
                     } else {
                         AdminState::Disabled
                     };
-                    let outcome = async {
-                        let h = core.set_host_admin_state(&caller, &uuid, want).await?;
-                        let cap = core.host_capacity(&h).await?;
-                        Ok::<_, CoreError>(json!({"inventory": render::host(&h, &cap)}))
-                    }
-                    .await
-                    .map_err(|e| match e {
-                        CoreError::InvalidState { .. } => ZsError::api("SYS.1005", e.to_string()),
-                        other => other.into(),
-                    });
+                    let r = with_task_id(job.clone(), core.change_host_state(&caller, &uuid, want))
+                        .await;
+                    let outcome = match r {
+                        // Leaving maintenance runs as a task: the job is that task.
+                        Ok(StateChange::Started(_)) => {
+                            return jobs::accepted(&state, &headers, &job)
+                        }
+                        Ok(StateChange::Done(h)) => match core.host_capacity(&h).await {
+                            Ok(cap) => Ok(json!({"inventory": render::host(&h, &cap)})),
+                            Err(e) => Err(e.into()),
+                        },
+                        // A taken job id.
+                        Err(e @ CoreError::AlreadyExists { .. }) => {
+                            return jobs::task_refused(&state, &headers, &job, e, Wrap::Plain)
+                        }
+                        Err(e @ CoreError::InvalidState { .. }) => {
+                            Err(ZsError::api("SYS.1005", e.to_string()))
+                        }
+                        Err(e) => Err(e.into()),
+                    };
                     jobs::finished(&state, &headers, &job, outcome)
                 }
                 other => jobs::finished(

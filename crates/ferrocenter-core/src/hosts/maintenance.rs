@@ -355,6 +355,18 @@ impl Core {
         host_id: &str,
         timeout_secs: i64,
     ) -> Result<Task, CoreError> {
+        self.exit_maintenance_to(caller, host_id, timeout_secs, None)
+            .await
+    }
+
+    /// Leaves maintenance mode into `then`, or into the state the host had before.
+    pub(crate) async fn exit_maintenance_to(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        timeout_secs: i64,
+        then: Option<HostState>,
+    ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::HostConfigMaintenance)?;
         let host = self.host(host_id).await?;
@@ -389,7 +401,8 @@ impl Core {
                         .set_maintenance(false)
                         .await
                         .map_err(|e| agent_fault(&host.name, e))?;
-                    host.state = host.previous_state.take().unwrap_or(HostState::Enabled);
+                    let before = host.previous_state.take();
+                    host.state = then.or(before).unwrap_or(HostState::Enabled);
                     if host.state == HostState::PreMaintenance
                         || host.state == HostState::Maintenance
                     {

@@ -15,7 +15,7 @@ pub use capacity::Capacity;
 pub use connection::ReconnectSpec;
 /// VM power actions, as the core's VM operations take them.
 pub use ferrocenter_agent_client::wire::PowerAction;
-pub use ops::{HostUpdate, RemoveMode};
+pub use ops::{HostUpdate, RemoveMode, StateChange};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -19,6 +19,14 @@ pub enum RemoveMode {
     Enforcing,
 }
 
+/// What an enable or disable did: changed the state at once, or started leaving maintenance.
+#[derive(Debug)]
+pub enum StateChange {
+    Done(Host),
+    /// The task that leaves maintenance mode into the asked state.
+    Started(Task),
+}
+
 /// Fields of a host record an operator may change (ZStack UpdateHost / UpdateKVMHost); unset
 /// fields keep their value.
 #[derive(Debug, Clone, Default)]
@@ -179,6 +187,38 @@ impl Core {
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         Ok(host)
+    }
+
+    /// Enables or disables a host; on a host in maintenance mode this leaves maintenance into
+    /// the asked state (ZStack's ChangeHostState). A host still entering maintenance is refused:
+    /// cancel that task first.
+    pub async fn change_host_state(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        want: AdminState,
+    ) -> Result<StateChange, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigMaintenance)?;
+        let host = self.host(host_id).await?;
+        let target = match want {
+            AdminState::Enabled => HostState::Enabled,
+            AdminState::Disabled => HostState::Disabled,
+        };
+        match host.state {
+            HostState::Maintenance => self
+                .exit_maintenance_to(caller, host_id, 0, Some(target))
+                .await
+                .map(StateChange::Started),
+            HostState::PreMaintenance => Err(CoreError::invalid_state(format!(
+                "host {} is entering maintenance mode; cancel that task first",
+                host.name
+            ))),
+            _ => self
+                .set_host_admin_state(caller, host_id, want)
+                .await
+                .map(StateChange::Done),
+        }
     }
 
     /// ZStack's UpdateHost / UpdateKVMHost: changes the record only, never reconnects. A new
