@@ -498,6 +498,34 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
         .await;
     assert_eq!(s, 202, "{b}");
 
+    // ---- the same zones are datacenters on VI/JSON.
+    let token = ts.login(ADMIN).await;
+    let sdk = "/sdk/vim25/8.0.3.0";
+    let r = ts
+        .call(
+            Method::GET,
+            &format!("{sdk}/Folder/group-d1/childEntity"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let children: Value = r.json().await.unwrap();
+    let mut names = Vec::new();
+    for c in children.as_array().unwrap() {
+        assert_eq!(c["type"], "Datacenter");
+        let r = ts
+            .call(
+                Method::GET,
+                &format!("{sdk}/Datacenter/{}/name", c["value"].as_str().unwrap()),
+                Some(&token),
+                None,
+            )
+            .await;
+        names.push(r.json::<Value>().await.unwrap());
+    }
+    names.sort_by_key(|n| n.to_string());
+    assert_eq!(names, [json!("Zone (B) 区"), json!("zone-a")]);
+
     // ---- DeleteHost through the SDK, then DeleteZone removes the rest.
     let (s, v) = zc
         .sdk(
