@@ -2,7 +2,7 @@
 //! query language over hosts added through the core (the same inventory every surface shows).
 mod common;
 
-use common::zstack::{uuid_hex, ZsClient};
+use common::zstack::{uuid_hex, ZsClient, SEED_HOST_FIELDS};
 use common::*;
 use ferrocenter_core::auth::Listener;
 use ferrocenter_core::hosts::AddHostSpec;
@@ -180,35 +180,7 @@ async fn query_host_with_the_query_language() {
         .await;
     assert_eq!(s, 200);
     let h = &v["inventories"][0];
-    for f in [
-        "uuid",
-        "name",
-        "zoneUuid",
-        "clusterUuid",
-        "managementIp",
-        "hypervisorType",
-        "state",
-        "status",
-        "totalCpuCapacity",
-        "availableCpuCapacity",
-        "cpuSockets",
-        "totalMemoryCapacity",
-        "availableMemoryCapacity",
-        "cpuNum",
-        "architecture",
-        "hostname",
-        "createDate",
-        "lastOpDate",
-        "cpuStatus",
-        "memoryStatus",
-        "diskStatus",
-        "nicStatus",
-        "gpuStatus",
-        "powerSupplyStatus",
-        "fanStatus",
-        "raidStatus",
-        "temperatureStatus",
-    ] {
+    for f in SEED_HOST_FIELDS {
         assert!(!h[f].is_null(), "{f} in {h}");
     }
     assert_eq!(

@@ -1,23 +1,19 @@
 //! Clusters: CreateCluster, QueryCluster, UpdateCluster, ChangeClusterState (applied to the
 //! cluster's hosts that are not in maintenance) and DeleteCluster (its hosts removed in a task).
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use ferrocenter_core::inventory::query::{
-    ClusterField, Condition, Counting, ListQuery, QueryOp, QueryValue,
-};
+use axum::response::Response;
+use ferrocenter_core::inventory::query::{ClusterField, Counting, ListQuery};
 use ferrocenter_core::inventory::{AdminState, AutomationLevel, ClusterSpec, EntityUpdate};
 use ferrocenter_core::tasks::with_task_id;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::errors::ZsError;
-use super::hosts::query_fault;
+use super::jobs::Job;
 use super::jobs::{self, Wrap};
-use super::params::Params;
-use super::{query, render, session};
+use super::params::{no_action, Action, Create};
+use super::{listing, query, render, session};
 use crate::AppState;
 
 const CLUSTER_CLASS: &str = "org.zstack.header.cluster.ClusterInventory";
@@ -47,16 +43,11 @@ pub async fn query_clusters(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let result = async {
-        let p = query::parse_params(&pairs).map_err(query_fault)?;
-        let q = query::build_query(&p, query::cluster_field, "Cluster").map_err(query_fault)?;
-        run(&state, &headers, q, p.fields).await
-    }
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let r = match listing::parse(&pairs, query::cluster_field, "Cluster") {
+        Ok((q, fields)) => run(&state, &headers, q, fields).await,
+        Err(e) => Err(e),
+    };
+    listing::respond(r)
 }
 
 pub async fn get_cluster(
@@ -64,30 +55,24 @@ pub async fn get_cluster(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Response {
-    let q = ListQuery {
-        conditions: vec![Condition {
-            field: ClusterField::Id,
-            op: QueryOp::Eq,
-            values: vec![QueryValue::Text(uuid)],
-        }],
-        ..Default::default()
-    };
-    match run(&state, &headers, q, None).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    listing::respond(
+        run(
+            &state,
+            &headers,
+            listing::by_uuid(ClusterField::Id, uuid),
+            None,
+        )
+        .await,
+    )
 }
 
 /// `POST /zstack/v1/clusters`.
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let p = match Params::create(&body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Job { id: job, caller }: Job,
+    Create(p): Create,
+) -> Response {
     let outcome = async {
         let zone = p.required("zoneUuid")?;
         let name = p.required("name")?;
@@ -126,17 +111,9 @@ pub async fn actions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    body: Bytes,
+    Job { id: job, caller }: Job,
+    Action(action, p): Action,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let (action, p) = match Params::action(&body) {
-        Ok(Some(a)) => a,
-        Ok(None) => return no_action(&uuid),
-        Err(e) => return e.into_response(),
-    };
     let core = &state.core;
     let outcome = match action.as_str() {
         "updateCluster" => {
@@ -165,7 +142,7 @@ pub async fn actions(
             }
             .await
         }
-        _ => return no_action(&uuid),
+        _ => return no_action(&format!("/v1/clusters/{uuid}/actions")),
     };
     jobs::finished(
         &state,
@@ -175,23 +152,13 @@ pub async fn actions(
     )
 }
 
-fn no_action(uuid: &str) -> Response {
-    ZsError::BadRequest(format!(
-        "the body doesn't contain action mapping to the URL[/v1/clusters/{uuid}/actions]"
-    ))
-    .into_response()
-}
-
 /// `DELETE /zstack/v1/clusters/{uuid}`: an unknown cluster is deleted already.
 pub async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
+    Job { id: job, caller }: Job,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
     match with_task_id(job.clone(), state.core.delete_cluster(&caller, &uuid)).await {
         Ok(_) => jobs::accepted(&state, &headers, &job),
         Err(CoreError::NotFound { .. }) => jobs::finished(&state, &headers, &job, Ok(json!({}))),

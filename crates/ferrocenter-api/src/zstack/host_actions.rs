@@ -1,6 +1,5 @@
 //! Host actions (`PUT /zstack/v1/hosts/{uuid}/actions`: changeHostState, reconnectHost) and
 //! DeleteHost (`DELETE /zstack/v1/hosts/{uuid}?deleteMode=`), all asynchronous jobs.
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -12,8 +11,9 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::errors::ZsError;
+use super::jobs::Job;
 use super::jobs::{self, Wrap};
-use super::params::Params;
+use super::params::{no_action, Action, Create, Params};
 use super::render;
 use crate::AppState;
 
@@ -35,17 +35,9 @@ pub async fn actions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    body: Bytes,
+    Job { id: job, caller }: Job,
+    Action(action, p): Action,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let (action, p) = match Params::action(&body) {
-        Ok(Some(a)) => a,
-        Ok(None) => return no_action("/v1/hosts", &uuid),
-        Err(e) => return e.into_response(),
-    };
     let core = &state.core;
     match action.as_str() {
         "updateHost" => {
@@ -122,15 +114,8 @@ pub async fn actions(
             .await;
             started(&state, &headers, &job, r, Wrap::Reconnect)
         }
-        _ => no_action("/v1/hosts", &uuid),
+        _ => no_action(&format!("/v1/hosts/{uuid}/actions")),
     }
-}
-
-fn no_action(base: &str, uuid: &str) -> Response {
-    ZsError::BadRequest(format!(
-        "the body doesn't contain action mapping to the URL[{base}/{uuid}/actions]"
-    ))
-    .into_response()
 }
 
 /// UpdateHost (name, description, managementIp) and, for `kvm`, UpdateKVMHost (also
@@ -163,20 +148,14 @@ pub async fn kvm_actions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    body: Bytes,
+    Job { id: job, caller }: Job,
+    Action(action, p): Action,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    match Params::action(&body) {
-        Ok(Some((action, p))) if action == "updateKVMHost" => {
-            let outcome = update(&state, &caller, &uuid, &p, true).await;
-            jobs::finished(&state, &headers, &job, outcome)
-        }
-        Ok(_) => no_action("/v1/hosts/kvm", &uuid),
-        Err(e) => e.into_response(),
+    if action != "updateKVMHost" {
+        return no_action(&format!("/v1/hosts/kvm/{uuid}/actions"));
     }
+    let outcome = update(&state, &caller, &uuid, &p, true).await;
+    jobs::finished(&state, &headers, &job, outcome)
 }
 
 /// The system tag that pins the agent's certificate: `sslThumbprint::<thumbprint>`.
@@ -188,16 +167,9 @@ const THUMBPRINT_TAG: &str = "sslThumbprint::";
 pub async fn add_kvm_host(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    Job { id: job, caller }: Job,
+    Create(p): Create,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let p = match Params::create(&body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
     let spec = async {
         let ip = p.required("managementIp")?;
         let cluster = p.required("clusterUuid")?;
@@ -254,11 +226,8 @@ pub async fn delete(
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
+    Job { id: job, caller }: Job,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
     let mode = match pairs
         .iter()
         .find(|(k, _)| k == "deleteMode")

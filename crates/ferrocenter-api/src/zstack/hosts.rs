@@ -2,29 +2,15 @@
 //! (a list of zero or one, never a 404; other parameters ignored).
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use ferrocenter_core::inventory::query::{
-    Condition, Counting, HostField, ListQuery, QueryOp, QueryValue,
-};
+use axum::response::Response;
+use ferrocenter_core::inventory::query::{Counting, HostField, ListQuery};
 use serde_json::Value;
 
 use super::errors::ZsError;
-use super::query::{self, QueryError};
-use super::{render, session};
+use super::{listing, query, render, session};
 use crate::AppState;
 
 const HOST_CLASS: &str = "org.zstack.kvm.KVMHostInventory";
-
-pub fn query_fault(e: QueryError) -> ZsError {
-    match e {
-        // ZStack runs these and fails inside: an unknown field is an internal error (503).
-        QueryError::UnknownField(..) | QueryError::BadValue(..) => {
-            ZsError::api("SYS.1000", e.to_string())
-        }
-        other => ZsError::BadRequest(other.to_string()),
-    }
-}
 
 async fn run(
     state: &AppState,
@@ -53,16 +39,11 @@ pub async fn query_hosts(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let result = async {
-        let p = query::parse_params(&pairs).map_err(query_fault)?;
-        let q = query::host_query(&p).map_err(query_fault)?;
-        run(&state, &headers, q, p.fields).await
-    }
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let r = match listing::parse(&pairs, query::host_field, "Host") {
+        Ok((q, fields)) => run(&state, &headers, q, fields).await,
+        Err(e) => Err(e),
+    };
+    listing::respond(r)
 }
 
 pub async fn get_host(
@@ -70,16 +51,13 @@ pub async fn get_host(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Response {
-    let q = ListQuery {
-        conditions: vec![Condition {
-            field: HostField::Id,
-            op: QueryOp::Eq,
-            values: vec![QueryValue::Text(uuid)],
-        }],
-        ..Default::default()
-    };
-    match run(&state, &headers, q, None).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    listing::respond(
+        run(
+            &state,
+            &headers,
+            listing::by_uuid(HostField::Id, uuid),
+            None,
+        )
+        .await,
+    )
 }

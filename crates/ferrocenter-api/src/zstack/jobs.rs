@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::auth::Caller;
@@ -89,7 +90,7 @@ pub fn web_hook(headers: &HeaderMap) -> Result<Option<String>, ZsError> {
 
 /// The job id and the caller of an asynchronous call. A malformed header is a 400 at once; a bad
 /// session ends the job, as ZStack checks it inside.
-pub fn job_and_caller(
+fn job_and_caller(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(String, Caller), Box<Response>> {
@@ -99,6 +100,23 @@ pub fn job_and_caller(
         Ok(c) => Ok((job, c)),
         Err(ZsError::BadRequest(m)) => Err(Box::new(ZsError::BadRequest(m).into_response())),
         Err(e) => Err(Box::new(finished(state, headers, &job, Err(e)))),
+    }
+}
+
+/// The job of an asynchronous call and who makes it, as an extractor: a malformed `X-Job-UUID`
+/// or `X-Web-Hook` is a 400 at once; a bad session ends the job (202, then 503 on the poll).
+pub struct Job {
+    pub id: String,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for Job {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        job_and_caller(state, &parts.headers)
+            .map(|(id, caller)| Job { id, caller })
+            .map_err(|r| *r)
     }
 }
 

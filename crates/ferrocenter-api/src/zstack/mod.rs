@@ -6,6 +6,7 @@ mod errors;
 mod host_actions;
 mod hosts;
 mod jobs;
+mod listing;
 mod params;
 mod query;
 mod render;

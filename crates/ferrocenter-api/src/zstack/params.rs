@@ -2,6 +2,9 @@
 //! "userTags": […]}`, actions `{"<action>": {…}}`. A body that is not JSON, or a field of the
 //! wrong JSON type, is the REST layer's 400; a missing or invalid value is the API's error
 //! (SYS.1007 inside the job), as ZStack checks them there.
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
 use ferrocenter_core::CoreError;
 use serde_json::{Map, Value};
 
@@ -171,6 +174,50 @@ impl Params {
             .into()),
         }
     }
+}
+
+/// A create body (`{"params": …, "systemTags": …, "userTags": …}`), as an extractor.
+pub struct Create(pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for Create {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Params::create(&body)
+            .map(Create)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// An action body (`{"<action>": {…}}`), as an extractor: the action's name and fields. A body
+/// without an action key is ZStack's 400 naming the URL.
+pub struct Action(pub String, pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for Action {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let path = req.uri().path().trim_start_matches("/zstack").to_string();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match Params::action(&body) {
+            Ok(Some((name, p))) => Ok(Action(name, p)),
+            Ok(None) => Err(no_action(&path)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// ZStack's answer to an action it has no handler for at that URL.
+pub fn no_action(path: &str) -> Response {
+    ZsError::BadRequest(format!(
+        "the body doesn't contain action mapping to the URL[{path}]"
+    ))
+    .into_response()
 }
 
 #[cfg(test)]

@@ -335,6 +335,7 @@ pub fn build_query<F: QueryField>(
 }
 
 /// The core query for a host listing.
+#[cfg(test)]
 pub fn host_query(p: &QueryParams) -> Result<ListQuery<HostField>, QueryError> {
     build_query(p, host_field, "Host")
 }

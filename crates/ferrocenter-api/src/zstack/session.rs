@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use super::errors::ZsError;
 use super::jobs;
-use super::params::Params;
+use super::jobs::Job;
+use super::params::{no_action, Action};
 use super::render::zs_date;
 use crate::AppState;
 
@@ -109,22 +110,12 @@ pub async fn renew(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    body: Bytes,
+    Job { id: job, caller }: Job,
+    Action(action, p): Action,
 ) -> Response {
-    let (job, caller) = match jobs::job_and_caller(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let p = match Params::action(&body) {
-        Ok(Some((a, p))) if a == "renewSession" => p,
-        Ok(_) => {
-            return ZsError::BadRequest(format!(
-                "the body doesn't contain action mapping to the URL[/v1/accounts/sessions/{uuid}/renew]"
-            ))
-            .into_response()
-        }
-        Err(e) => return e.into_response(),
-    };
+    if action != "renewSession" {
+        return no_action(&format!("/v1/accounts/sessions/{uuid}/renew"));
+    }
     let outcome = async {
         let duration = match p.int("duration")? {
             Some(d) if (RENEW_MIN..=RENEW_MAX).contains(&d) => d,

@@ -4,16 +4,12 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use ferrocenter_core::inventory::query::{
-    Condition, Counting, ListQuery, QueryOp, QueryValue, VmField,
-};
+use axum::response::Response;
+use ferrocenter_core::inventory::query::{Counting, ListQuery, VmField};
 use serde_json::Value;
 
 use super::errors::ZsError;
-use super::hosts::query_fault;
-use super::{query, render, session};
+use super::{listing, query, render, session};
 use crate::AppState;
 
 const VM_CLASS: &str = "org.zstack.header.vm.VmInstanceInventory";
@@ -49,16 +45,11 @@ pub async fn query_vms(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let result = async {
-        let p = query::parse_params(&pairs).map_err(query_fault)?;
-        let q = query::build_query(&p, query::vm_field, "VmInstance").map_err(query_fault)?;
-        run(&state, &headers, q, p.fields).await
-    }
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let r = match listing::parse(&pairs, query::vm_field, "VmInstance") {
+        Ok((q, fields)) => run(&state, &headers, q, fields).await,
+        Err(e) => Err(e),
+    };
+    listing::respond(r)
 }
 
 pub async fn get_vm(
@@ -66,16 +57,5 @@ pub async fn get_vm(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Response {
-    let q = ListQuery {
-        conditions: vec![Condition {
-            field: VmField::Id,
-            op: QueryOp::Eq,
-            values: vec![QueryValue::Text(uuid)],
-        }],
-        ..Default::default()
-    };
-    match run(&state, &headers, q, None).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    listing::respond(run(&state, &headers, listing::by_uuid(VmField::Id, uuid), None).await)
 }

@@ -7,6 +7,42 @@ use ferrocenter_core::auth::password::digest_hex;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
+/// Every host inventory field seeds/004 lists (description aside: empty unless set).
+pub const SEED_HOST_FIELDS: [&str; 32] = [
+    "zoneUuid",
+    "name",
+    "uuid",
+    "clusterUuid",
+    "managementIp",
+    "hypervisorType",
+    "state",
+    "status",
+    "totalCpuCapacity",
+    "availableCpuCapacity",
+    "cpuSockets",
+    "totalMemoryCapacity",
+    "availableMemoryCapacity",
+    "cpuNum",
+    "ipmiAddress",
+    "ipmiUsername",
+    "ipmiPort",
+    "ipmiPowerStatus",
+    "architecture",
+    "nqn",
+    "hostname",
+    "createDate",
+    "lastOpDate",
+    "cpuStatus",
+    "memoryStatus",
+    "diskStatus",
+    "nicStatus",
+    "gpuStatus",
+    "powerSupplyStatus",
+    "fanStatus",
+    "raidStatus",
+    "temperatureStatus",
+];
+
 pub struct ZsClient {
     pub client: Client,
     /// `https://host:port` or `http://host:port`.
