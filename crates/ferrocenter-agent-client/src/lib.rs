@@ -9,7 +9,7 @@ pub mod wire;
 
 pub use client::{AgentClient, AgentConnector, ConnectOptions};
 pub use error::AgentError;
-pub use pinning::{normalize_thumbprint, sha256_thumbprint};
+pub use pinning::{normalize_thumbprint, pem_thumbprint, sha256_thumbprint};
 
 /// This build's agent version; the client refuses agents whose API is older.
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -18,6 +18,13 @@ pub fn sha256_thumbprint(der: &[u8]) -> String {
         .join(":")
 }
 
+/// The SHA-256 thumbprint of the first certificate in a PEM text, if it holds one.
+pub fn pem_thumbprint(pem: &str) -> Option<String> {
+    use rustls::pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    Some(sha256_thumbprint(der.as_ref()))
+}
+
 /// Accepts `ab:cd…`, `ABCD…` or `ab cd …`; returns the canonical form, or None if it is not
 /// 32 bytes of hex.
 pub fn normalize_thumbprint(s: &str) -> Option<String> {

@@ -25,13 +25,16 @@ fn rows() -> Vec<Row> {
         path,
         expect,
     };
-    vec![
+    let mut rows = vec![
         // JSON-RPC answers every call with HTTP 200; its errors travel in the body.
         row(Method::POST, "/api", [200, 200, 200, 200]),
         row(Method::POST, "/api/session", [401, 201, 201, 201]),
         row(Method::GET, "/api/session", [401, 200, 200, 200]),
         row(Method::DELETE, "/api/session", [401, 204, 204, 204]),
         row(Method::POST, "/api/cis/tasks", [401, 200, 200, 200]),
+        row(Method::GET, "/api/cis/tasks", [401, 200, 200, 200]),
+        row(Method::POST, "/rest/cis/tasks", [401, 200, 200, 200]),
+        row(Method::GET, "/rest/cis/tasks", [401, 200, 200, 200]),
         row(Method::GET, "/api/cis/tasks/{task}", [401, 200, 200, 200]),
         // Cancelling someone else's task needs Global.CancelTask (admin and above).
         row(Method::POST, "/api/cis/tasks/{task}", [401, 403, 204, 204]),
@@ -52,7 +55,102 @@ fn rows() -> Vec<Row> {
             "/api/ferrocenter/diagnostics/sleep",
             [401, 403, 403, 202],
         ),
-    ]
+    ];
+    // The vcenter inventory services, under both prefixes. Reads need System.Read (every role);
+    // changes need admin. Unknown ids are 404 for everyone who may read.
+    for prefix in ["/api", "/rest"] {
+        let done = if prefix == "/api" { 204 } else { 200 };
+        let p =
+            |path: &str| -> &'static str { Box::leak(format!("{prefix}{path}").into_boxed_str()) };
+        rows.extend([
+            row(Method::GET, p("/vcenter/host"), [401, 200, 200, 200]),
+            row(Method::POST, p("/vcenter/host"), [401, 403, 400, 400]),
+            row(
+                Method::DELETE,
+                p("/vcenter/host/{host}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/host/{host}/connect"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/host/{host}/disconnect"),
+                [401, 404, 404, 404],
+            ),
+            row(Method::GET, p("/vcenter/datacenter"), [401, 200, 200, 200]),
+            row(Method::POST, p("/vcenter/datacenter"), [401, 403, 200, 200]),
+            row(
+                Method::GET,
+                p("/vcenter/datacenter/{datacenter}"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::DELETE,
+                p("/vcenter/datacenter/{datacenter}"),
+                [401, 403, done, done],
+            ),
+            row(Method::GET, p("/vcenter/cluster"), [401, 200, 200, 200]),
+            row(
+                Method::GET,
+                p("/vcenter/cluster/{cluster}"),
+                [401, 200, 200, 200],
+            ),
+            row(Method::GET, p("/vcenter/folder"), [401, 200, 200, 200]),
+            row(Method::GET, p("/vcenter/vm"), [401, 200, 200, 200]),
+            row(Method::GET, p("/vcenter/vm/{vm}"), [401, 404, 404, 404]),
+            row(Method::POST, p("/vcenter/vm/{vm}"), [401, 404, 404, 404]),
+            row(
+                Method::GET,
+                p("/vcenter/vm/{vm}/power"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/vm/{vm}/power/start"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/vm/{vm}/power/stop"),
+                [401, 404, 404, 404],
+            ),
+            row(Method::POST, p("/vcenter/system"), [401, 200, 200, 200]),
+        ]);
+    }
+    rows
+}
+
+/// The query string and body a vcenter route is called with in the matrix.
+fn vcenter_request(
+    method: &Method,
+    path: &str,
+    n: usize,
+    host_folder: &str,
+) -> (&'static str, Option<Value>) {
+    let tail = path.trim_start_matches("/api").trim_start_matches("/rest");
+    match (method.as_str(), tail) {
+        // Well-formed but unusable: admins pass the permission check and fail on the name.
+        ("POST", "/vcenter/host") => (
+            "",
+            Some(
+                json!({"spec": {"hostname": "not a host!", "user_name": "root",
+                                 "password": "x", "thumbprint_verification": "NONE",
+                                 "folder": host_folder}}),
+            ),
+        ),
+        ("POST", "/vcenter/datacenter") => ("", Some(json!({"spec": {"name": format!("dc-{n}")}}))),
+        ("POST", "/vcenter/vm/{vm}") => (
+            "?action=relocate",
+            Some(json!({"spec": {"placement": {"host": "host-999"}}})),
+        ),
+        ("POST", "/vcenter/system") => {
+            ("?action=hello", Some(json!({"api_releases": ["8.0.3.0"]})))
+        }
+        _ => ("", None),
+    }
 }
 
 #[tokio::test]
@@ -61,7 +159,7 @@ async fn every_route_for_every_role() {
     let rows = rows();
     for (m, p) in &table {
         assert!(
-            rows.iter().any(|r| r.method == *m && r.path == *p),
+            rows.iter().any(|r| r.method == *m && r.path == p.as_str()),
             "route {m} {p} has no row in the authorization matrix"
         );
     }
@@ -79,9 +177,33 @@ async fn every_route_for_every_role() {
         Some(ADMIN.to_string()),
     ];
     let owner = ts.login(ADMIN).await;
+    let core = ts.server.as_ref().unwrap().core.clone();
+    let admin = core
+        .auth
+        .authenticate(ferrocenter_core::auth::Listener::Api, ADMIN, PASSWORD)
+        .await
+        .unwrap();
+    let dc0 = core.create_datacenter(&admin, "DC0", "").await.unwrap();
+    let c0 = core
+        .create_cluster(
+            &admin,
+            &dc0.id,
+            "C0",
+            ferrocenter_core::inventory::AutomationLevel::Manual,
+            "",
+        )
+        .await
+        .unwrap();
+    let host_folder = core
+        .datacenter_folder(&dc0.id, ferrocenter_core::inventory::FolderKind::Host)
+        .await
+        .unwrap()
+        .moid;
     let mut failures = Vec::new();
+    let mut n = 0;
     for row in &rows {
         for (i, who) in WHO.iter().enumerate() {
+            n += 1;
             // A fresh session per call, so that logging out cannot disturb the next row.
             let token = match &users[i] {
                 Some(u) => Some(ts.login(u).await),
@@ -99,7 +221,24 @@ async fn every_route_for_every_role() {
                     .await;
                 r.json::<String>().await.unwrap()
             };
-            let path = row.path.replace("{task}", &task);
+            // A fresh datacenter per call for the delete row (admins delete it).
+            let doomed = if row.path.ends_with("/vcenter/datacenter/{datacenter}")
+                && row.method == Method::DELETE
+            {
+                core.create_datacenter(&admin, &format!("doomed-{n}"), "")
+                    .await
+                    .unwrap()
+                    .moid
+            } else {
+                dc0.moid.clone()
+            };
+            let path = row
+                .path
+                .replace("{task}", &task)
+                .replace("{datacenter}", &doomed)
+                .replace("{cluster}", &c0.moid)
+                .replace("{host}", "host-999")
+                .replace("{vm}", "vm-999");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,
@@ -107,10 +246,17 @@ async fn every_route_for_every_role() {
                         "params": {"serviceId": "com.vmware.vcenter.system", "operationId": "hello",
                                    "input": {"STRUCTURE": {"operation-input": {}}}, "ctx": {}}})),
                 ),
-                ("POST", "/api/cis/tasks") => (format!("{path}?action=list"), Some(json!({}))),
+                ("POST", "/api/cis/tasks" | "/rest/cis/tasks") => {
+                    (format!("{path}?action=list"), Some(json!({})))
+                }
                 ("POST", p) if p.ends_with("{task}") => (format!("{path}?action=cancel"), None),
                 ("POST", "/api/ferrocenter/diagnostics/sleep") => {
                     (path, Some(json!({"duration_ms": 1})))
+                }
+                (m, p) if p.contains("/vcenter/") => {
+                    let (query, body) = vcenter_request(&row.method, p, n, &host_folder);
+                    let _ = m;
+                    (format!("{path}{query}"), body)
                 }
                 _ => (path, None),
             };
@@ -125,10 +271,12 @@ async fn every_route_for_every_role() {
             if let Some(b) = body {
                 rb = rb.json(&b);
             }
-            let got = rb.send().await.unwrap().status().as_u16();
+            let resp = rb.send().await.unwrap();
+            let got = resp.status().as_u16();
             if got != row.expect[i] {
+                let body = resp.text().await.unwrap_or_default();
                 failures.push(format!(
-                    "{} {} as {}: expected {}, got {got}",
+                    "{} {} as {}: expected {}, got {got}: {body}",
                     row.method, row.path, who, row.expect[i]
                 ));
             }

@@ -153,8 +153,10 @@ async fn json_rpc_envelope_errors() {
     )
     .await;
     assert_eq!(v["error"]["code"], -32602);
-    let body = "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"id\":\"5\",\"params\":{\"serviceId\":\"com.vmware.cis.session\",\"operationId\":\"create\",\"input\":{\"STRUCTURE\":{\"operation-input\":{}}},\"ctx\":{}}}";
+    let body = "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"id\":\"5\",\"params\":{\"serviceId\":\"com.vmware.appliance.health.system\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-input\":{}}},\"ctx\":{}}}";
     let v = post(body, vec![("vapi-service", "com.vmware.other")]).await;
+    assert_eq!(v["error"]["code"], -31001);
+    let v = post(body, vec![("vapi-operation", "list")]).await;
     assert_eq!(v["error"]["code"], -31001);
     // A well-formed call to an operation not served yet: a vAPI error naming it, id echoed.
     let v = post(body, vec![]).await;
@@ -165,6 +167,6 @@ async fn json_rpc_envelope_errors() {
     assert!(msg["default_message"]
         .as_str()
         .unwrap()
-        .contains("com.vmware.cis.session.create"));
+        .contains("com.vmware.appliance.health.system.get"));
     ts.stop().await;
 }

@@ -10,6 +10,7 @@ use crate::AppState;
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
 /// The credentials a request carries, in the order vAPI looks for them.
+#[derive(Clone)]
 pub enum Credentials {
     Session(String),
     Basic { user: String, password: String },
@@ -47,13 +48,18 @@ pub fn credentials(headers: &HeaderMap) -> Result<Credentials, CoreError> {
 
 /// Authenticates a request that needs a caller: a session, or Basic credentials for this call.
 pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, CoreError> {
-    match credentials(headers)? {
-        Credentials::Session(token) => Ok(state.core.auth.resolve_session(&token)?.0),
+    resolve(state, &credentials(headers)?).await
+}
+
+/// The caller behind credentials, however they arrived.
+pub async fn resolve(state: &AppState, creds: &Credentials) -> Result<Caller, CoreError> {
+    match creds {
+        Credentials::Session(token) => Ok(state.core.auth.resolve_session(token)?.0),
         Credentials::Basic { user, password } => {
             state
                 .core
                 .auth
-                .authenticate(state.listener, &user, &password)
+                .authenticate(state.listener, user, password)
                 .await
         }
         Credentials::None => Err(CoreError::Unauthenticated),

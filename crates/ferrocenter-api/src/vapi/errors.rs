@@ -17,6 +17,8 @@ pub enum ApiError {
     InvalidRequest(String),
     /// No operation at this path (or the operation is unknown).
     OperationNotFound(String),
+    /// The entity is already as asked (vAPI's `already_in_desired_state`).
+    AlreadyInDesiredState(String),
 }
 
 impl From<CoreError> for ApiError {
@@ -159,6 +161,12 @@ impl ApiError {
                 "invalid_request",
                 StatusCode::BAD_REQUEST,
                 msg.clone(),
+                vec![],
+            ),
+            ApiError::AlreadyInDesiredState(what) => m(
+                "already_in_desired_state",
+                StatusCode::BAD_REQUEST,
+                what.clone(),
                 vec![],
             ),
             ApiError::OperationNotFound(what) => m(

@@ -1,77 +1,68 @@
 //! The vSphere Automation API binding: REST `/api` and `/rest`, and JSON-RPC on `POST /api`.
 mod caller;
 mod diagnostics;
+mod dispatch;
 pub mod errors;
-mod jsonrpc;
 mod params;
-mod session;
+mod registry;
+mod services;
 mod tasks;
+pub mod types;
 pub mod wire;
 
 use axum::http::Method;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{post, MethodRouter};
 use axum::Router;
 
 use crate::AppState;
 
 pub use errors::ApiError;
+use wire::Flavor;
 
 /// Builds the router and, beside it, the table of (method, path) it serves, so tests and the
 /// coverage documentation can be checked against what is really routed.
 struct Routes {
     router: Router<AppState>,
-    table: Vec<(Method, &'static str)>,
+    table: Vec<(Method, String)>,
 }
 
 impl Routes {
     fn add(
         mut self,
-        path: &'static str,
+        path: impl Into<String>,
         methods: &[Method],
         handler: MethodRouter<AppState>,
     ) -> Self {
-        self.router = self.router.route(path, handler);
-        self.table.extend(methods.iter().map(|m| (m.clone(), path)));
+        let path = path.into();
+        self.router = self.router.route(&path, handler);
+        self.table
+            .extend(methods.iter().map(|m| (m.clone(), path.clone())));
         self
     }
 }
 
 fn build(diagnostics: bool) -> Routes {
-    let r = Routes {
+    let mut r = Routes {
         router: Router::new(),
         table: Vec::new(),
     }
-    .add("/api", &[Method::POST], post(jsonrpc::invoke))
-    .add(
-        "/api/session",
-        &[Method::POST, Method::GET, Method::DELETE],
-        post(session::api_create)
-            .get(session::api_get)
-            .delete(session::api_delete),
-    )
-    .add(
-        "/api/cis/tasks",
-        &[Method::POST],
-        post(tasks::api_collection_post),
-    )
-    .add(
-        "/api/cis/tasks/{task}",
-        &[Method::GET, Method::POST],
-        get(tasks::api_get).post(tasks::api_item_post),
-    )
-    .add(
-        "/rest/com/vmware/cis/session",
-        &[Method::POST, Method::DELETE],
-        post(session::rest_post).delete(session::rest_delete),
-    )
-    .add(
-        "/rest/cis/tasks/{task}",
-        &[Method::GET, Method::POST],
-        get(tasks::rest_get).post(tasks::rest_item_post),
-    );
+    .add("/api", &[Method::POST], post(dispatch::rpc));
+    for flavor in [Flavor::Api, Flavor::Rest] {
+        for (path, ops) in dispatch::rest_paths(flavor) {
+            let mut methods: Vec<Method> = Vec::new();
+            for (_, b) in ops.iter() {
+                let m = Method::from_bytes(b.method.as_bytes()).expect("a declared HTTP method");
+                if !methods.contains(&m) {
+                    methods.push(m);
+                }
+            }
+            let handler = dispatch::rest_handler(flavor, ops, &methods);
+            r = r.add(path, &methods, handler);
+        }
+    }
     if diagnostics {
         r.add(
-            "/api/ferrocenter/diagnostics/sleep",
+            "/api/ferrocenter/diagnostics/sleep".to_string(),
             &[Method::POST],
             post(diagnostics::api_sleep),
         )
@@ -86,6 +77,6 @@ pub fn routes(diagnostics: bool) -> Router<AppState> {
 }
 
 /// The (method, path) pairs [`routes`] serves.
-pub fn route_table(diagnostics: bool) -> Vec<(Method, &'static str)> {
+pub fn route_table(diagnostics: bool) -> Vec<(Method, String)> {
     build(diagnostics).table
 }

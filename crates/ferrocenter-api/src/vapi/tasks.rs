@@ -1,32 +1,39 @@
-//! `com.vmware.cis.tasks` over REST, and the rendering of core tasks as `cis.task.info`.
-use std::collections::HashMap;
-
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+//! Core tasks as `com.vmware.cis.task.info`, their vAPI ids, and `cis.tasks` filters.
 use ferrocenter_core::diagnostics::SLEEP_KIND;
 use ferrocenter_core::ports::TaskFilter;
 use ferrocenter_core::tasks::{Task, TaskState};
 use ferrocenter_core::CoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::caller::caller;
-use super::errors::{Answer, ApiError, Reply};
-use super::wire::{datetime, loc_msg, Flavor};
-use crate::http_util::json_body;
-use crate::AppState;
+use super::dispatch::encode_error;
+use super::errors::ApiError;
+use super::registry;
+use super::types::{self, Form};
+use super::wire::{datetime, loc_msg};
 
-/// Core task kinds and the vAPI service and operation that start them.
-const OPERATIONS: &[(&str, &str, &str)] = &[(SLEEP_KIND, "com.ferrocenter.diagnostics", "sleep")];
+/// Task kinds started outside the registry (ferrocenter's diagnostics).
+const OTHER_OPERATIONS: &[(&str, &str, &str)] =
+    &[(SLEEP_KIND, "com.ferrocenter.diagnostics", "sleep")];
 const UNMAPPED_SERVICE: &str = "com.ferrocenter.tasks";
 
-fn service_operation(kind: &str) -> (&str, &str) {
-    OPERATIONS
+/// The vAPI service and operation that start tasks of `kind`.
+fn service_operation(kind: &str) -> (&'static str, String) {
+    if let Some(op) = registry::for_task_kind(kind) {
+        return (op.service, op.name.to_string());
+    }
+    OTHER_OPERATIONS
         .iter()
         .find(|(k, _, _)| *k == kind)
-        .map(|(_, s, o)| (*s, *o))
-        .unwrap_or((UNMAPPED_SERVICE, kind))
+        .map(|(_, s, o)| (*s, o.to_string()))
+        .unwrap_or((UNMAPPED_SERVICE, kind.to_string()))
+}
+
+/// Every (kind, service, operation) a task can be listed under.
+fn known_operations() -> Vec<(&'static str, &'static str, &'static str)> {
+    registry::all()
+        .filter_map(|op| op.task_kind.map(|k| (k, op.service, op.name)))
+        .chain(OTHER_OPERATIONS.iter().copied())
+        .collect()
 }
 
 /// vAPI task ids read `<uuid>:<serviceId>`; the part before the colon is the core id.
@@ -34,7 +41,7 @@ pub fn external_id(t: &Task) -> String {
     format!("{}:{}", t.id, service_operation(&t.kind).0)
 }
 
-fn core_id(external: &str) -> &str {
+pub fn core_id(external: &str) -> &str {
     external.split(':').next().unwrap_or(external)
 }
 
@@ -76,7 +83,9 @@ fn status_from(s: &str) -> Result<Option<TaskState>, CoreError> {
 
 /// `cis.task.info` respecting the union rule on `status`: PENDING carries no progress or times;
 /// RUNNING has progress and start; SUCCEEDED and FAILED have progress, start and end.
-pub fn info(t: &Task, exclude_result: bool) -> Value {
+/// `result` and `error` are already in `form` (an operation's output type decides how its
+/// result is written; JSON-RPC errors are `ERROR` values).
+pub fn info(t: &Task, exclude_result: bool, form: Form) -> Value {
     let (service, operation) = service_operation(&t.kind);
     let mut v = json!({
         "description": loc_msg(&format!("com.ferrocenter.task.{}", t.kind), &t.description, &[]),
@@ -104,17 +113,31 @@ pub fn info(t: &Task, exclude_result: bool) -> Value {
         v["end_time"] = json!(datetime(t.completed_at.unwrap_or(t.queued_at)));
     }
     if t.state == TaskState::Success && !exclude_result {
-        if let Some(r) = &t.result {
-            v["result"] = r.clone();
+        match registry::for_task_kind(&t.kind) {
+            Some(op) => {
+                let out = (op.result)(t);
+                if !out.is_null() {
+                    v["result"] = types::encode(&op.output, &out, form);
+                }
+            }
+            None => {
+                if let Some(r) = &t.result {
+                    v["result"] = r.clone();
+                }
+            }
         }
     }
     if let Some(e) = &t.error {
-        v["error"] = ApiError::Core(e.clone()).fields().1;
+        let e = ApiError::Core(e.clone());
+        v["error"] = match form {
+            Form::Rpc => encode_error(&e),
+            _ => e.fields().1,
+        };
     }
     v
 }
 
-fn flag(spec: Option<&Value>, name: &str, field: &str) -> Result<bool, CoreError> {
+pub fn flag(spec: Option<&Value>, name: &str, field: &str) -> Result<bool, CoreError> {
     match spec.and_then(|s| s.get(name)) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
@@ -139,7 +162,7 @@ fn strings(spec: &Value, name: &str) -> Result<Vec<String>, CoreError> {
 }
 
 /// Translates `cis.tasks.filter_spec` into the core's filter.
-fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError> {
+pub fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError> {
     let mut filter = TaskFilter {
         limit: Some(1000),
         ..Default::default()
@@ -165,7 +188,7 @@ fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError> {
     let services = strings(spec, "services")?;
     let operations = strings(spec, "operations")?;
     if !services.is_empty() || !operations.is_empty() {
-        filter.kinds = OPERATIONS
+        filter.kinds = known_operations()
             .iter()
             .filter(|(_, s, o)| {
                 (services.is_empty() || services.iter().any(|x| x == s))
@@ -201,134 +224,6 @@ fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError> {
     Ok((filter, matches_nothing))
 }
 
-async fn get(state: &AppState, headers: &HeaderMap, task: &str) -> Result<Value, ApiError> {
-    let caller = caller(state, headers).await?;
-    let t = state.core.get_task(&caller, core_id(task)).await?;
-    Ok(info(&t, false))
-}
-
-pub async fn api_get(
-    State(state): State<AppState>,
-    Path(task): Path<String>,
-    headers: HeaderMap,
-) -> Answer {
-    Answer {
-        flavor: Flavor::Api,
-        result: get(&state, &headers, &task)
-            .await
-            .map(|v| Reply::Value(StatusCode::OK, v)),
-    }
-}
-
-pub async fn rest_get(
-    State(state): State<AppState>,
-    Path(task): Path<String>,
-    headers: HeaderMap,
-) -> Answer {
-    Answer {
-        flavor: Flavor::Rest,
-        result: get(&state, &headers, &task)
-            .await
-            .map(|v| Reply::Value(StatusCode::OK, v)),
-    }
-}
-
-async fn list(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Option<Value>,
-) -> Result<Value, ApiError> {
-    let caller = caller(state, headers).await?;
-    let body = body.unwrap_or(Value::Null);
-    if !(body.is_object() || body.is_null()) {
-        return Err(CoreError::invalid("body", "must be an object").into());
-    }
-    let (filter, nothing) = filter_from(body.get("filter_spec").filter(|v| !v.is_null()))?;
-    let result_spec = body.get("result_spec").filter(|v| !v.is_null());
-    let exclude = flag(result_spec, "exclude_result", "result_spec.exclude_result")?;
-    let mut out = Map::new();
-    if !nothing {
-        for t in state.core.list_tasks(&caller, &filter).await? {
-            out.insert(external_id(&t), info(&t, exclude));
-        }
-    }
-    Ok(Value::Object(out))
-}
-
-async fn cancel(state: &AppState, headers: &HeaderMap, task: &str) -> Result<(), ApiError> {
-    let caller = caller(state, headers).await?;
-    state.core.cancel_task(&caller, core_id(task)).await?;
-    Ok(())
-}
-
-/// `POST /api/cis/tasks?action=list`.
-pub async fn api_collection_post(
-    State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let result = async {
-        match query.get("action").map(String::as_str) {
-            Some("list") => {
-                let body = json_body(&headers, body, state.max_body_bytes)?;
-                list(&state, &headers, body)
-                    .await
-                    .map(|v| Reply::Value(StatusCode::OK, v))
-            }
-            other => Err(ApiError::OperationNotFound(format!(
-                "POST /api/cis/tasks?action={}",
-                other.unwrap_or("")
-            ))),
-        }
-    }
-    .await;
-    Answer {
-        flavor: Flavor::Api,
-        result,
-    }
-}
-
-/// `POST /api/cis/tasks/{task}?action=cancel` (and the same under `/rest`).
-pub async fn item_post(
-    flavor: Flavor,
-    state: AppState,
-    task: String,
-    query: HashMap<String, String>,
-    headers: HeaderMap,
-) -> Answer {
-    let action = query
-        .get("action")
-        .or_else(|| query.get("~action"))
-        .map(String::as_str);
-    let result = match action {
-        Some("cancel") => cancel(&state, &headers, &task).await.map(|_| Reply::Void),
-        other => Err(ApiError::OperationNotFound(format!(
-            "POST cis/tasks/{{task}}?action={}",
-            other.unwrap_or("")
-        ))),
-    };
-    Answer { flavor, result }
-}
-
-pub async fn api_item_post(
-    State(state): State<AppState>,
-    Path(task): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Answer {
-    item_post(Flavor::Api, state, task, query, headers).await
-}
-
-pub async fn rest_item_post(
-    State(state): State<AppState>,
-    Path(task): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Answer {
-    item_post(Flavor::Rest, state, task, query, headers).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,18 +254,18 @@ mod tests {
 
     #[test]
     fn union_rule_per_status() {
-        let pending = info(&task(TaskState::Queued), false);
+        let pending = info(&task(TaskState::Queued), false, Form::Native);
         for absent in ["progress", "start_time", "end_time", "result", "error"] {
             assert!(pending.get(absent).is_none(), "PENDING has {absent}");
         }
-        let running = info(&task(TaskState::Running), false);
+        let running = info(&task(TaskState::Running), false, Form::Native);
         assert!(running.get("progress").is_some() && running.get("start_time").is_some());
         assert!(running.get("end_time").is_none() && running.get("error").is_none());
-        let done = info(&task(TaskState::Success), false);
+        let done = info(&task(TaskState::Success), false, Form::Native);
         assert_eq!(done["status"], "SUCCEEDED");
         assert_eq!(done["result"]["slept_ms"], 5);
         assert_eq!(done["cancelable"], false);
-        assert!(info(&task(TaskState::Success), true)
+        assert!(info(&task(TaskState::Success), true, Form::Native)
             .get("result")
             .is_none());
         assert_eq!(done["target"]["type"], "HostSystem");

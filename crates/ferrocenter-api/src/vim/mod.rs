@@ -35,7 +35,7 @@ use crate::AppState;
 const OLDEST: [u32; 4] = [8, 0, 1, 0];
 const NEWEST: [u32; 4] = [9, 1, 1, 0];
 
-fn release_ok(r: &str) -> bool {
+pub fn release_ok(r: &str) -> bool {
     let parts: Vec<u32> = r.split('.').filter_map(|p| p.parse().ok()).collect();
     if parts.len() != 4 || r.split('.').count() != 4 {
         return false;

@@ -70,6 +70,12 @@ pub(crate) fn validate_host_name(field: &str, h: &str) -> Result<(), CoreError> 
     }
 }
 
+/// The SHA-256 thumbprint of a PEM certificate (vAPI's `ssl_certificate`).
+pub fn certificate_thumbprint(field: &str, pem: &str) -> Result<String, CoreError> {
+    ferrocenter_agent_client::pem_thumbprint(pem)
+        .ok_or_else(|| CoreError::invalid(field, "must be a PEM certificate"))
+}
+
 /// An optional thumbprint in any common spelling, in canonical form; empty means none.
 pub(crate) fn parse_thumbprint(field: &str, t: Option<&str>) -> Result<Option<String>, CoreError> {
     match t {

@@ -10,7 +10,7 @@ mod sync;
 mod task_ops;
 
 pub(crate) use add::validate_entity_name as validate_name;
-pub use add::AddHostSpec;
+pub use add::{certificate_thumbprint, AddHostSpec};
 pub use capacity::Capacity;
 pub use connection::ReconnectSpec;
 /// VM power actions, as the core's VM operations take them.

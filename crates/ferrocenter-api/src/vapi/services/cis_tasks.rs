@@ -1,0 +1,145 @@
+//! `com.vmware.cis.tasks`: get, list and cancel any task, whichever surface started it.
+use serde_json::{Map, Value};
+
+use super::super::errors::ApiError;
+use super::super::registry::{http, http_action, no_result, Call, Op, Out, Reply, TaskVariant};
+use super::super::tasks::{core_id, external_id, filter_from, flag, info};
+use super::super::types::{field, StructDef, Ty};
+use super::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
+
+pub const TASK_INFO: StructDef = StructDef {
+    name: "com.vmware.cis.task.info",
+    fields: &[
+        field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
+        field("result", Ty::Optional(&Ty::Opaque)),
+        field("description", Ty::Struct(&LOCALIZABLE_MESSAGE)),
+        field("service", Ty::Id),
+        field("operation", Ty::Id),
+        field("parent", Ty::Optional(&Ty::Id)),
+        field("target", Ty::Optional(&Ty::Struct(&DYNAMIC_ID))),
+        field("status", Ty::Enum(TASK_STATUS)),
+        field("cancelable", Ty::Bool),
+        field("error", Ty::Optional(&Ty::Opaque)),
+        field("start_time", Ty::Optional(&Ty::DateTime)),
+        field("end_time", Ty::Optional(&Ty::DateTime)),
+        field("user", Ty::Optional(&Ty::String)),
+    ],
+};
+
+const GET_SPEC: StructDef = StructDef {
+    name: "com.vmware.cis.tasks.get_spec",
+    fields: &[
+        field("return_all", Ty::Optional(&Ty::Bool)),
+        field("exclude_result", Ty::Optional(&Ty::Bool)),
+    ],
+};
+
+const FILTER_SPEC: StructDef = StructDef {
+    name: "com.vmware.cis.tasks.filter_spec",
+    fields: &[
+        field("tasks", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("services", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("operations", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("status", Ty::Optional(&Ty::Set(&Ty::Enum(TASK_STATUS)))),
+        field("targets", Ty::Optional(&Ty::List(&Ty::Struct(&DYNAMIC_ID)))),
+        field("users", Ty::Optional(&Ty::Set(&Ty::String))),
+    ],
+};
+
+const SERVICE: &str = "com.vmware.cis.tasks";
+
+pub const OPS: &[Op] = &[
+    Op {
+        service: SERVICE,
+        name: "get",
+        input: &[
+            field("task", Ty::Id),
+            field("spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
+        ],
+        output: Ty::Struct(&TASK_INFO),
+        api: &[http("GET", "/cis/tasks/{task}")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: None,
+        result: no_result,
+        handler: get,
+        public: false,
+    },
+    Op {
+        service: SERVICE,
+        name: "list",
+        input: &[
+            field("filter_spec", Ty::Optional(&Ty::Struct(&FILTER_SPEC))),
+            field("result_spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
+        ],
+        output: Ty::Map(&Ty::Struct(&TASK_INFO)),
+        // The SDK's metadata says GET; vCenter's documented form is POST ?action=list.
+        api: &[
+            http("GET", "/cis/tasks"),
+            http_action("POST", "/cis/tasks", "list"),
+        ],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: None,
+        result: no_result,
+        handler: list,
+        public: false,
+    },
+    Op {
+        service: SERVICE,
+        name: "cancel",
+        input: &[field("task", Ty::Id)],
+        output: Ty::Void,
+        api: &[http_action("POST", "/cis/tasks/{task}", "cancel")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: None,
+        result: no_result,
+        handler: cancel,
+        public: false,
+    },
+];
+
+fn get(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let exclude = flag(call.get("spec"), "exclude_result", "spec.exclude_result")?;
+        let t = call
+            .state
+            .core
+            .get_task(&caller, core_id(call.text("task")))
+            .await?;
+        Ok(Out::Value(info(&t, exclude, call.form)))
+    })
+}
+
+fn list(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let (filter, nothing) = filter_from(call.get("filter_spec"))?;
+        let exclude = flag(
+            call.get("result_spec"),
+            "exclude_result",
+            "result_spec.exclude_result",
+        )?;
+        let mut out = Map::new();
+        if !nothing {
+            for t in call.state.core.list_tasks(&caller, &filter).await? {
+                out.insert(external_id(&t), info(&t, exclude, call.form));
+            }
+        }
+        Ok(Out::Value(Value::Object(out)))
+    })
+}
+
+fn cancel(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        call.state
+            .core
+            .cancel_task(&caller, core_id(call.text("task")))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Out::Value(Value::Null))
+    })
+}

@@ -1,0 +1,360 @@
+//! `com.vmware.vcenter.host`: list, create (standalone, with thumbprint or certificate
+//! verification), delete, connect, disconnect.
+use ferrocenter_core::hosts::{certificate_thumbprint, AddHostSpec, ReconnectSpec, RemoveMode};
+use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host, HostFilter};
+use ferrocenter_core::tasks::Task;
+use ferrocenter_core::CoreError;
+use serde_json::{json, Value};
+
+use super::super::errors::ApiError;
+use super::super::registry::{http, no_result, Call, Op, Out, Reply, TaskVariant};
+use super::super::types::{field, StructDef, Ty};
+use super::vcenter_ids::{self as ids, admits, set};
+
+const CONNECTION_STATES: &[&str] = &["CONNECTED", "DISCONNECTED", "NOT_RESPONDING"];
+const POWER_STATES: &[&str] = &["POWERED_ON", "POWERED_OFF", "STANDBY"];
+const VERIFICATIONS: &[&str] = &["NONE", "THUMBPRINT", "CERTIFICATE"];
+
+const CREATE_SPEC: StructDef = StructDef {
+    name: "com.vmware.vcenter.host.create_spec",
+    fields: &[
+        field("hostname", Ty::String),
+        field("port", Ty::Optional(&Ty::Long)),
+        field("user_name", Ty::String),
+        field("password", Ty::Secret),
+        field("folder", Ty::Optional(&Ty::Id)),
+        field("thumbprint_verification", Ty::Enum(VERIFICATIONS)),
+        field("thumbprint", Ty::Optional(&Ty::String)),
+        field("ssl_certificate", Ty::Optional(&Ty::String)),
+        field("force_add", Ty::Optional(&Ty::Bool)),
+    ],
+};
+
+const FILTER_SPEC: StructDef = StructDef {
+    name: "com.vmware.vcenter.host.filter_spec",
+    fields: &[
+        field("hosts", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("names", Ty::Optional(&Ty::Set(&Ty::String))),
+        field("folders", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("datacenters", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("standalone", Ty::Optional(&Ty::Bool)),
+        field("clusters", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field(
+            "connection_states",
+            Ty::Optional(&Ty::Set(&Ty::Enum(CONNECTION_STATES))),
+        ),
+        field("host_uuids", Ty::Optional(&Ty::Set(&Ty::String))),
+    ],
+};
+
+const SUMMARY: StructDef = StructDef {
+    name: "com.vmware.vcenter.host.summary",
+    fields: &[
+        field("host", Ty::Id),
+        field("name", Ty::String),
+        field("connection_state", Ty::Enum(CONNECTION_STATES)),
+        field("power_state", Ty::Optional(&Ty::Enum(POWER_STATES))),
+        field("host_uuid", Ty::Optional(&Ty::String)),
+    ],
+};
+
+const SERVICE: &str = "com.vmware.vcenter.host";
+const HOST: &[super::super::types::Field] = &[field("host", Ty::Id)];
+
+pub const OPS: &[Op] = &[
+    Op {
+        service: SERVICE,
+        name: "list",
+        input: &[field("filter", Ty::Optional(&Ty::Struct(&FILTER_SPEC)))],
+        output: Ty::List(&Ty::Struct(&SUMMARY)),
+        api: &[http("GET", "/vcenter/host")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: None,
+        result: no_result,
+        handler: list,
+        public: false,
+    },
+    Op {
+        service: SERVICE,
+        name: "create",
+        input: &[field("spec", Ty::Struct(&CREATE_SPEC))],
+        output: Ty::Id,
+        api: &[http("POST", "/vcenter/host")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: Some("host.addStandalone"),
+        result: created_host,
+        handler: create,
+        public: false,
+    },
+    Op {
+        service: SERVICE,
+        name: "delete",
+        input: HOST,
+        output: Ty::Void,
+        api: &[http("DELETE", "/vcenter/host/{host}")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: Some("host.remove"),
+        result: no_result,
+        handler: delete,
+        public: false,
+    },
+    Op {
+        service: SERVICE,
+        name: "connect",
+        input: HOST,
+        output: Ty::Void,
+        api: &[http("POST", "/vcenter/host/{host}/connect")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: Some("host.reconnect"),
+        result: no_result,
+        handler: connect,
+        public: false,
+    },
+    Op {
+        service: SERVICE,
+        name: "disconnect",
+        input: HOST,
+        output: Ty::Void,
+        api: &[http("POST", "/vcenter/host/{host}/disconnect")],
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: Some("host.disconnect"),
+        result: no_result,
+        handler: disconnect,
+        public: false,
+    },
+];
+
+fn connection_state(h: &Host) -> &'static str {
+    match h.connection_state {
+        ConnectionState::Connected => "CONNECTED",
+        ConnectionState::NotResponding => "NOT_RESPONDING",
+        // An add or reconnect in progress is not connected yet.
+        ConnectionState::Connecting | ConnectionState::Disconnected => "DISCONNECTED",
+    }
+}
+
+fn host_uuid(h: &Host) -> Option<String> {
+    h.facts
+        .as_ref()
+        .and_then(|f| f["hardware"]["bios_uuid"].as_str())
+        .map(String::from)
+}
+
+/// `host.summary`: `power_state` only when connected (the union rule on connection_state).
+fn summary(h: &Host) -> Value {
+    let state = connection_state(h);
+    let mut v = json!({"host": h.moid, "name": h.name, "connection_state": state});
+    if state == "CONNECTED" {
+        v["power_state"] = json!(match h.power_state.as_str() {
+            "poweredOff" => "POWERED_OFF",
+            "standBy" => "STANDBY",
+            _ => "POWERED_ON",
+        });
+    }
+    if let Some(u) = host_uuid(h) {
+        v["host_uuid"] = json!(u);
+    }
+    v
+}
+
+fn list(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let core = &call.state.core;
+        let f = call.get("filter");
+        let (hosts, names, folders, dcs, clusters, states, uuids) = (
+            set(f, "hosts"),
+            set(f, "names"),
+            set(f, "folders"),
+            set(f, "datacenters"),
+            set(f, "clusters"),
+            set(f, "connection_states"),
+            set(f, "host_uuids"),
+        );
+        let standalone = f.and_then(|f| f.get("standalone")).and_then(Value::as_bool);
+        let datacenters = core.list_datacenters(&caller).await?;
+        let all_clusters = core.list_clusters(&caller, None).await?;
+        let mut out = Vec::new();
+        for h in core.list_hosts(&caller, &HostFilter::default()).await? {
+            let dc_moid = datacenters
+                .iter()
+                .find(|d| d.id == h.datacenter_id)
+                .map(|d| d.moid.as_str())
+                .unwrap_or("");
+            let cluster_moid = h
+                .cluster_id
+                .as_ref()
+                .and_then(|c| all_clusters.iter().find(|x| &x.id == c))
+                .map(|c| c.moid.as_str());
+            let host_folder = match &folders {
+                Some(_) => core
+                    .datacenter_folder(&h.datacenter_id, FolderKind::Host)
+                    .await
+                    .map(|f| f.moid)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            let ok = admits(&hosts, &h.moid)
+                && admits(&names, &h.name)
+                && admits(&dcs, dc_moid)
+                && admits(&folders, &host_folder)
+                && admits(&states, connection_state(&h))
+                && clusters
+                    .as_ref()
+                    .is_none_or(|s| cluster_moid.is_some_and(|c| s.iter().any(|x| x == c)))
+                && standalone.is_none_or(|s| s == h.cluster_id.is_none())
+                && uuids
+                    .as_ref()
+                    .is_none_or(|s| host_uuid(&h).is_some_and(|u| s.contains(&u)));
+            if ok {
+                out.push(summary(&h));
+            }
+        }
+        Ok(Out::Value(Value::Array(out)))
+    })
+}
+
+fn created_host(t: &Task) -> Value {
+    t.result
+        .as_ref()
+        .map(|r| r["moid"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// The datacenter a host folder belongs to; without a folder, the only datacenter.
+async fn target_datacenter(
+    call: &Call,
+    caller: &ferrocenter_core::auth::Caller,
+    folder: Option<&str>,
+) -> Result<String, CoreError> {
+    match folder {
+        Some(f) => {
+            let folder = ids::folder(call, caller, f).await?;
+            match (folder.kind, folder.datacenter_id) {
+                (FolderKind::Host, Some(dc)) => Ok(dc),
+                _ => Err(CoreError::invalid(
+                    "spec.folder",
+                    format!("{f} is not a host folder"),
+                )),
+            }
+        }
+        None => {
+            let dcs = call.state.core.list_datacenters(caller).await?;
+            match dcs.as_slice() {
+                [one] => Ok(one.id.clone()),
+                [] => Err(CoreError::invalid(
+                    "spec.folder",
+                    "there is no datacenter to add the host to",
+                )),
+                _ => Err(CoreError::invalid(
+                    "spec.folder",
+                    "is required when there are several datacenters",
+                )),
+            }
+        }
+    }
+}
+
+fn create(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let spec = call.get("spec").cloned().unwrap_or_default();
+        let text = |k: &str| spec.get(k).and_then(Value::as_str).map(String::from);
+        let port =
+            match spec.get("port").and_then(Value::as_i64) {
+                Some(p) => Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
+                    CoreError::invalid("spec.port", "must be between 1 and 65535")
+                })?),
+                None => None,
+            };
+        let mut add = AddHostSpec {
+            datacenter_id: Some(
+                target_datacenter(&call, &caller, text("folder").as_deref()).await?,
+            ),
+            host_name: text("hostname").unwrap_or_default(),
+            port,
+            user_name: text("user_name").unwrap_or_default(),
+            password: text("password").unwrap_or_default(),
+            force: spec
+                .get("force_add")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            ..Default::default()
+        };
+        match text("thumbprint_verification").as_deref() {
+            Some("THUMBPRINT") => {
+                add.ssl_thumbprint = Some(text("thumbprint").ok_or_else(|| {
+                    CoreError::invalid(
+                        "spec.thumbprint",
+                        "is required with THUMBPRINT verification",
+                    )
+                })?)
+            }
+            Some("CERTIFICATE") => {
+                let pem = text("ssl_certificate").ok_or_else(|| {
+                    CoreError::invalid(
+                        "spec.ssl_certificate",
+                        "is required with CERTIFICATE verification",
+                    )
+                })?;
+                add.ssl_thumbprint = Some(certificate_thumbprint("spec.ssl_certificate", &pem)?);
+            }
+            // NONE: the caller chose not to verify; the certificate met is pinned.
+            _ => add.trust_first_certificate = true,
+        }
+        Ok(Out::task(call.state.core.add_host(&caller, add).await?))
+    })
+}
+
+fn delete(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let h = ids::host(&call, &caller, call.text("host")).await?;
+        Ok(Out::task(
+            call.state
+                .core
+                .remove_host(&caller, &h.id, RemoveMode::Permissive)
+                .await?,
+        ))
+    })
+}
+
+fn connect(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let h = ids::host(&call, &caller, call.text("host")).await?;
+        if h.connection_state == ConnectionState::Connected {
+            return Err(ApiError::AlreadyInDesiredState(format!(
+                "host {} is already connected",
+                h.moid
+            )));
+        }
+        Ok(Out::task(
+            call.state
+                .core
+                .reconnect_host(&caller, &h.id, ReconnectSpec::default())
+                .await?,
+        ))
+    })
+}
+
+fn disconnect(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let h = ids::host(&call, &caller, call.text("host")).await?;
+        if h.connection_state == ConnectionState::Disconnected {
+            return Err(ApiError::AlreadyInDesiredState(format!(
+                "host {} is already disconnected",
+                h.moid
+            )));
+        }
+        Ok(Out::task(
+            call.state.core.disconnect_host(&caller, &h.id).await?,
+        ))
+    })
+}

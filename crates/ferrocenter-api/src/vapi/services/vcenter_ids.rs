@@ -1,0 +1,76 @@
+//! vCenter's vAPI ids are vim moIds (`host-12`, `datacenter-3`, `domain-c7`, `vm-1031`,
+//! `group-h4`): looking them up, and the errors that name an id nobody has.
+use ferrocenter_core::auth::Caller;
+use ferrocenter_core::inventory::{Cluster, Datacenter, Folder, Host, VmRecord};
+use ferrocenter_core::ports::{MoidEntity, MoidKind};
+use ferrocenter_core::CoreError;
+use serde_json::Value;
+
+use super::super::registry::Call;
+
+async fn find(
+    call: &Call,
+    caller: &Caller,
+    kind: MoidKind,
+    what: &str,
+    id: &str,
+) -> Result<MoidEntity, CoreError> {
+    call.state
+        .core
+        .find_by_moid(caller, kind, id)
+        .await?
+        .ok_or_else(|| CoreError::not_found(what, id))
+}
+
+pub async fn host(call: &Call, caller: &Caller, id: &str) -> Result<Host, CoreError> {
+    match find(call, caller, MoidKind::Host, "host", id).await? {
+        MoidEntity::Host(h) => Ok(h),
+        _ => Err(CoreError::not_found("host", id)),
+    }
+}
+
+pub async fn datacenter(call: &Call, caller: &Caller, id: &str) -> Result<Datacenter, CoreError> {
+    match find(call, caller, MoidKind::Datacenter, "datacenter", id).await? {
+        MoidEntity::Datacenter(d) => Ok(d),
+        _ => Err(CoreError::not_found("datacenter", id)),
+    }
+}
+
+pub async fn cluster(call: &Call, caller: &Caller, id: &str) -> Result<Cluster, CoreError> {
+    match find(call, caller, MoidKind::Cluster, "cluster", id).await? {
+        MoidEntity::Cluster(c) => Ok(c),
+        _ => Err(CoreError::not_found("cluster", id)),
+    }
+}
+
+pub async fn folder(call: &Call, caller: &Caller, id: &str) -> Result<Folder, CoreError> {
+    match find(call, caller, MoidKind::Folder, "folder", id).await? {
+        MoidEntity::Folder(f) => Ok(f),
+        _ => Err(CoreError::not_found("folder", id)),
+    }
+}
+
+pub async fn vm(call: &Call, caller: &Caller, id: &str) -> Result<VmRecord, CoreError> {
+    match find(call, caller, MoidKind::Vm, "vm", id).await? {
+        MoidEntity::Vm(v) => Ok(v),
+        _ => Err(CoreError::not_found("vm", id)),
+    }
+}
+
+/// The strings of an optional set in a filter (absent: no constraint).
+pub fn set(filter: Option<&Value>, name: &str) -> Option<Vec<String>> {
+    filter
+        .and_then(|f| f.get(name))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+}
+
+/// Whether `value` passes an optional set constraint.
+pub fn admits(set: &Option<Vec<String>>, value: &str) -> bool {
+    set.as_ref().is_none_or(|s| s.iter().any(|x| x == value))
+}

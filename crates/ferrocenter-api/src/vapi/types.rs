@@ -1,0 +1,563 @@
+//! vAPI types as data, and the conversions between the three wire forms of a value:
+//!
+//! - *native*: the `/api` REST form, which handlers read and write (structures as objects,
+//!   unset optionals omitted, maps as objects, secrets and datetimes as strings);
+//! - *JSON-RPC*: the typed form of the official SDK (`STRUCTURE`, `OPTIONAL`, `SECRET`,
+//!   `map-entry` arrays; reference §2);
+//! - *legacy REST*: `/rest`, where maps are `[{"key","value"}]` arrays.
+//!
+//! Every decoder validates as it goes and names the offending field by its path.
+use ferrocenter_core::CoreError;
+use serde_json::{json, Map, Value};
+
+/// A vAPI type. `&'static` links keep declarations `const`.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    String,
+    /// An identifier (a moId such as `host-12`, or a task id).
+    Id,
+    Long,
+    Double,
+    Bool,
+    Secret,
+    /// RFC 3339.
+    DateTime,
+    Void,
+    /// Any value, passed as is.
+    Opaque,
+    Enum(&'static [&'static str]),
+    Optional(&'static Ty),
+    List(&'static Ty),
+    Set(&'static Ty),
+    /// Keys are strings on every wire ferrocenter serves.
+    Map(&'static Ty),
+    Struct(&'static StructDef),
+}
+
+#[derive(Debug)]
+pub struct StructDef {
+    /// The canonical structure id (`com.vmware.vcenter.host.summary`).
+    pub name: &'static str,
+    pub fields: &'static [Field],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Ty,
+}
+
+pub const fn field(name: &'static str, ty: Ty) -> Field {
+    Field { name, ty }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn bad(path: &str, what: &str) -> CoreError {
+    CoreError::invalid(if path.is_empty() { "input" } else { path }, what)
+}
+
+/// Which encoded form a decoder reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `/api`: strict (an unknown structure field is an error, naming it).
+    Native,
+    /// `/rest`: as native, but maps are `[{"key","value"}]`.
+    Legacy,
+    /// JSON-RPC: typed wrappers; unknown structure fields are ignored, as the SDK's runtime
+    /// ignores them (a newer client may send fields this server does not know).
+    Rpc,
+}
+
+/// Reads a value of type `ty` in `form` into the native form.
+pub fn decode(ty: &Ty, v: &Value, form: Form, path: &str) -> Result<Value, CoreError> {
+    match ty {
+        Ty::Optional(inner) => {
+            let v = if form == Form::Rpc {
+                match v.as_object().and_then(|o| o.get("OPTIONAL")) {
+                    Some(x) => x,
+                    None => v,
+                }
+            } else {
+                v
+            };
+            if v.is_null() {
+                Ok(Value::Null)
+            } else {
+                decode(inner, v, form, path)
+            }
+        }
+        Ty::String | Ty::Id | Ty::DateTime => match v {
+            Value::String(_) => {
+                if matches!(ty, Ty::DateTime) {
+                    check_datetime(v.as_str().unwrap_or(""), path)?;
+                }
+                Ok(v.clone())
+            }
+            _ => Err(bad(path, "must be a string")),
+        },
+        Ty::Secret => {
+            let inner = match v.as_object().and_then(|o| o.get("SECRET")) {
+                Some(x) => x,
+                None => v,
+            };
+            match inner {
+                Value::String(_) => Ok(inner.clone()),
+                _ => Err(bad(path, "must be a secret string")),
+            }
+        }
+        Ty::Long => match v.as_i64() {
+            Some(n) => Ok(json!(n)),
+            None => Err(bad(path, "must be an integer")),
+        },
+        Ty::Double => match v.as_f64() {
+            Some(n) => Ok(json!(n)),
+            None => Err(bad(path, "must be a number")),
+        },
+        Ty::Bool => match v {
+            Value::Bool(_) => Ok(v.clone()),
+            _ => Err(bad(path, "must be a boolean")),
+        },
+        Ty::Void => Ok(Value::Null),
+        Ty::Opaque => Ok(v.clone()),
+        Ty::Enum(values) => match v.as_str() {
+            Some(s) if values.contains(&s) => Ok(v.clone()),
+            Some(s) => Err(bad(
+                path,
+                &format!("'{s}' is not one of {}", values.join(", ")),
+            )),
+            None => Err(bad(path, "must be a string")),
+        },
+        Ty::List(inner) | Ty::Set(inner) => match v {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| decode(inner, x, form, &format!("{path}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            _ => Err(bad(path, "must be a list")),
+        },
+        Ty::Map(inner) => {
+            let mut out = Map::new();
+            match (form, v) {
+                (Form::Native, Value::Object(o)) => {
+                    for (k, x) in o {
+                        out.insert(k.clone(), decode(inner, x, form, &join(path, k))?);
+                    }
+                }
+                (Form::Legacy | Form::Rpc, Value::Array(entries)) => {
+                    for e in entries {
+                        let entry = if form == Form::Rpc {
+                            e.get("STRUCTURE").and_then(|s| s.get("map-entry"))
+                        } else {
+                            Some(e)
+                        };
+                        let (Some(k), Some(x)) = (
+                            entry.and_then(|e| e.get("key")).and_then(Value::as_str),
+                            entry.and_then(|e| e.get("value")),
+                        ) else {
+                            return Err(bad(path, "map entries need a string key and a value"));
+                        };
+                        out.insert(k.to_string(), decode(inner, x, form, &join(path, k))?);
+                    }
+                }
+                _ => return Err(bad(path, "must be a map")),
+            }
+            Ok(Value::Object(out))
+        }
+        Ty::Struct(def) => {
+            let fields = match (form, v) {
+                (Form::Rpc, Value::Object(o)) => match o.get("STRUCTURE") {
+                    Some(Value::Object(s)) if s.len() == 1 => s.values().next(),
+                    _ => None,
+                },
+                (_, Value::Object(_)) => Some(v),
+                _ => None,
+            };
+            let Some(Value::Object(fields)) = fields else {
+                return Err(bad(path, &format!("must be a {} structure", def.name)));
+            };
+            if form != Form::Rpc {
+                if let Some(k) = fields
+                    .keys()
+                    .find(|k| !def.fields.iter().any(|f| f.name == k.as_str()))
+                {
+                    return Err(bad(
+                        &join(path, k),
+                        &format!("is not a field of {}", def.name),
+                    ));
+                }
+            }
+            decode_fields(def.fields, fields, form, path).map(Value::Object)
+        }
+    }
+}
+
+/// Decodes named fields (a structure's, or an operation's parameters).
+pub fn decode_fields(
+    declared: &[Field],
+    given: &Map<String, Value>,
+    form: Form,
+    path: &str,
+) -> Result<Map<String, Value>, CoreError> {
+    let mut out = Map::new();
+    for f in declared {
+        let p = join(path, f.name);
+        match given.get(f.name) {
+            None if matches!(f.ty, Ty::Optional(_)) => {}
+            None | Some(Value::Null) if !matches!(f.ty, Ty::Optional(_)) => {
+                return Err(bad(&p, "is required"))
+            }
+            Some(x) => {
+                let d = decode(&f.ty, x, form, &p)?;
+                if !d.is_null() {
+                    out.insert(f.name.to_string(), d);
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+fn check_datetime(s: &str, path: &str) -> Result<(), CoreError> {
+    // RFC 3339 separates date and time with `T` (the time crate also takes a space; vAPI not).
+    let t_separated = matches!(s.as_bytes().get(10), Some(b'T' | b't'));
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .filter(|_| t_separated)
+        .map(|_| ())
+        .ok_or_else(|| bad(path, "must be an RFC 3339 date and time"))
+}
+
+/// Writes a native value of type `ty` in `form` (JSON-RPC or legacy REST; native is itself).
+pub fn encode(ty: &Ty, v: &Value, form: Form) -> Value {
+    match ty {
+        Ty::Optional(inner) => {
+            let x = if v.is_null() {
+                Value::Null
+            } else {
+                encode(inner, v, form)
+            };
+            if form == Form::Rpc {
+                json!({ "OPTIONAL": x })
+            } else {
+                x
+            }
+        }
+        Ty::Secret if form == Form::Rpc => json!({ "SECRET": v }),
+        Ty::Void => Value::Null,
+        Ty::List(inner) | Ty::Set(inner) => Value::Array(
+            v.as_array()
+                .map(|a| a.iter().map(|x| encode(inner, x, form)).collect())
+                .unwrap_or_default(),
+        ),
+        Ty::Map(inner) => {
+            let entries = v.as_object().cloned().unwrap_or_default();
+            match form {
+                Form::Native => Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, x)| {
+                            let e = encode(inner, &x, form);
+                            (k, e)
+                        })
+                        .collect(),
+                ),
+                Form::Legacy => Value::Array(
+                    entries
+                        .iter()
+                        .map(|(k, x)| json!({"key": k, "value": encode(inner, x, form)}))
+                        .collect(),
+                ),
+                Form::Rpc => Value::Array(
+                    entries
+                        .iter()
+                        .map(|(k, x)| {
+                            json!({"STRUCTURE": {"map-entry": {"key": k, "value": encode(inner, x, form)}}})
+                        })
+                        .collect(),
+                ),
+            }
+        }
+        Ty::Struct(def) => {
+            let mut out = Map::new();
+            for f in def.fields {
+                let x = v.get(f.name).unwrap_or(&Value::Null);
+                if form != Form::Rpc && x.is_null() {
+                    continue;
+                }
+                out.insert(f.name.to_string(), encode(&f.ty, x, form));
+            }
+            if form == Form::Rpc {
+                json!({ "STRUCTURE": { def.name: out } })
+            } else {
+                Value::Object(out)
+            }
+        }
+        _ => v.clone(),
+    }
+}
+
+/// A scalar given as text (a path variable or a query-string value), typed.
+pub fn from_text(ty: &Ty, s: &str, path: &str) -> Result<Value, CoreError> {
+    match ty {
+        Ty::Optional(inner) => from_text(inner, s, path),
+        Ty::Long => s
+            .parse::<i64>()
+            .map(|n| json!(n))
+            .map_err(|_| bad(path, "must be an integer")),
+        Ty::Double => s
+            .parse::<f64>()
+            .map(|n| json!(n))
+            .map_err(|_| bad(path, "must be a number")),
+        Ty::Bool => match s {
+            "true" => Ok(json!(true)),
+            "false" => Ok(json!(false)),
+            _ => Err(bad(path, "must be true or false")),
+        },
+        Ty::Enum(_) | Ty::String | Ty::Id | Ty::Secret | Ty::DateTime => {
+            decode(ty, &json!(s), Form::Native, path)
+        }
+        _ => Err(bad(path, "cannot be given as text")),
+    }
+}
+
+/// Operation parameters from a query string. `/api` flattens a structure parameter onto its
+/// fields (`?names=a&names=b`); `/rest` names them `param.field` and indexes lists
+/// (`filter.names.1=a`). Both spellings are read; a key that fits no parameter is an error.
+pub fn from_query(
+    params: &[Field],
+    pairs: &[(String, String)],
+    skip: &[&str],
+) -> Result<Map<String, Value>, CoreError> {
+    let mut given = Map::new();
+    for (key, value) in pairs {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        // `param.field[.N]` or a bare `field`/`param`.
+        let mut parts = key.split('.');
+        let first = parts.next().unwrap_or("");
+        let (param, field_name) = match params.iter().find(|p| p.name == first) {
+            Some(p) => (p, parts.next()),
+            None => match params.iter().find(|p| {
+                struct_of(&p.ty).is_some_and(|d| d.fields.iter().any(|f| f.name == first))
+            }) {
+                Some(p) => (p, Some(first)),
+                None => return Err(bad(key, "is not a parameter of this operation")),
+            },
+        };
+        match (struct_of(&param.ty), field_name) {
+            (Some(def), Some(fname)) => {
+                let f = def
+                    .fields
+                    .iter()
+                    .find(|f| f.name == fname)
+                    .ok_or_else(|| bad(key, &format!("is not a field of {}", def.name)))?;
+                let obj = given
+                    .entry(param.name.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                push_text(obj.as_object_mut().expect("object"), f, value, key)?;
+            }
+            (None, None) => {
+                push_text(&mut given, param, value, key)?;
+            }
+            _ => return Err(bad(key, "is not a parameter of this operation")),
+        }
+    }
+    Ok(given)
+}
+
+/// Adds one text value to `obj[f.name]`, as an element when `f` is a list or set.
+fn push_text(
+    obj: &mut Map<String, Value>,
+    f: &Field,
+    value: &str,
+    key: &str,
+) -> Result<(), CoreError> {
+    match collection_of(&f.ty) {
+        Some(elem) => {
+            let x = from_text(elem, value, key)?;
+            let entry = obj
+                .entry(f.name.to_string())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            match entry {
+                Value::Array(a) => a.push(x),
+                _ => return Err(bad(key, "is given twice")),
+            }
+        }
+        None => {
+            if obj.contains_key(f.name) {
+                return Err(bad(key, "is given twice"));
+            }
+            obj.insert(f.name.to_string(), from_text(&f.ty, value, key)?);
+        }
+    }
+    Ok(())
+}
+
+fn struct_of(ty: &Ty) -> Option<&'static StructDef> {
+    match ty {
+        Ty::Struct(d) => Some(d),
+        Ty::Optional(inner) => struct_of(inner),
+        _ => None,
+    }
+}
+
+fn collection_of(ty: &Ty) -> Option<&'static Ty> {
+    match ty {
+        Ty::List(e) | Ty::Set(e) => Some(e),
+        Ty::Optional(inner) => collection_of(inner),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATES: &[&str] = &["CONNECTED", "DISCONNECTED"];
+    const SUMMARY: StructDef = StructDef {
+        name: "com.example.summary",
+        fields: &[
+            field("host", Ty::Id),
+            field("state", Ty::Enum(STATES)),
+            field("power", Ty::Optional(&Ty::Enum(&["ON", "OFF"]))),
+            field("tags", Ty::Map(&Ty::Long)),
+            field("password", Ty::Optional(&Ty::Secret)),
+        ],
+    };
+    const FILTER: StructDef = StructDef {
+        name: "com.example.filter_spec",
+        fields: &[
+            field("names", Ty::Optional(&Ty::Set(&Ty::String))),
+            field("standalone", Ty::Optional(&Ty::Bool)),
+        ],
+    };
+
+    #[test]
+    fn rpc_and_native_forms_round_trip() {
+        let native =
+            json!({"host": "host-1", "state": "CONNECTED", "tags": {"a": 1}, "password": "pw"});
+        let ty = Ty::Struct(&SUMMARY);
+        let rpc = encode(&ty, &native, Form::Rpc);
+        assert_eq!(
+            rpc,
+            json!({"STRUCTURE": {"com.example.summary": {
+                "host": "host-1", "state": "CONNECTED", "power": {"OPTIONAL": null},
+                "tags": [{"STRUCTURE": {"map-entry": {"key": "a", "value": 1}}}],
+                "password": {"OPTIONAL": {"SECRET": "pw"}}}}})
+        );
+        assert_eq!(decode(&ty, &rpc, Form::Rpc, "").unwrap(), native);
+        let legacy = encode(&ty, &native, Form::Legacy);
+        assert_eq!(legacy["tags"], json!([{"key": "a", "value": 1}]));
+        assert_eq!(decode(&ty, &legacy, Form::Legacy, "").unwrap(), native);
+        assert_eq!(decode(&ty, &native, Form::Native, "").unwrap(), native);
+    }
+
+    #[test]
+    fn decoding_errors_name_the_field() {
+        let ty = Ty::Struct(&SUMMARY);
+        let field_of = |v: Value, form| match decode(&ty, &v, form, "spec") {
+            Err(CoreError::InvalidArgument { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field_of(json!({"state": "CONNECTED", "tags": {}}), Form::Native),
+            "spec.host"
+        );
+        assert_eq!(
+            field_of(
+                json!({"host": "h", "state": "GONE", "tags": {}}),
+                Form::Native
+            ),
+            "spec.state"
+        );
+        assert_eq!(
+            field_of(
+                json!({"host": "h", "state": "CONNECTED", "tags": {"x": "y"}}),
+                Form::Native
+            ),
+            "spec.tags.x"
+        );
+        assert_eq!(
+            field_of(
+                json!({"host": "h", "state": "CONNECTED", "tags": {}, "hots": 1}),
+                Form::Native
+            ),
+            "spec.hots"
+        );
+        // JSON-RPC ignores fields it does not know, as the SDK's runtime does.
+        let rpc =
+            json!({"STRUCTURE": {"x": {"host": "h", "state": "CONNECTED", "tags": [], "new": 1}}});
+        assert!(decode(&ty, &rpc, Form::Rpc, "spec").is_ok());
+        assert!(matches!(
+            decode(
+                &Ty::DateTime,
+                &json!("2025-01-01 00:00:00Z"),
+                Form::Native,
+                "t"
+            ),
+            Err(CoreError::InvalidArgument { .. })
+        ));
+        assert!(decode(
+            &Ty::DateTime,
+            &json!("2025-01-01T01:02:03.456Z"),
+            Form::Native,
+            "t"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn query_strings_flatten_structures() {
+        let params = [field("filter", Ty::Optional(&Ty::Struct(&FILTER)))];
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        // `/api` flattens; `/rest` uses dotted, indexed keys.
+        let api = from_query(
+            &params,
+            &pairs(&[("names", "a"), ("names", "b"), ("standalone", "true")]),
+            &[],
+        )
+        .unwrap();
+        let rest = from_query(
+            &params,
+            &pairs(&[
+                ("filter.names.1", "a"),
+                ("filter.names.2", "b"),
+                ("filter.standalone", "true"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(api, rest);
+        assert_eq!(
+            api["filter"],
+            json!({"names": ["a", "b"], "standalone": true})
+        );
+        assert!(matches!(
+            from_query(&params, &pairs(&[("nmes", "a")]), &[]),
+            Err(CoreError::InvalidArgument { field, .. }) if field == "nmes"
+        ));
+        assert!(matches!(
+            from_query(&params, &pairs(&[("standalone", "yes")]), &[]),
+            Err(CoreError::InvalidArgument { field, .. }) if field == "standalone"
+        ));
+        assert!(
+            from_query(&params, &pairs(&[("vmw-task", "true")]), &["vmw-task"])
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
