@@ -28,6 +28,8 @@ fn rows() -> Vec<Row> {
     let mut rows = vec![
         // JSON-RPC answers every call with HTTP 200; its errors travel in the body.
         row(Method::POST, "/api", [200, 200, 200, 200]),
+        // The OpenAPI document is public, as vCenter's API explorer metadata is.
+        row(Method::GET, "/api/openapi.json", [200, 200, 200, 200]),
         row(Method::POST, "/api/session", [401, 201, 201, 201]),
         row(Method::GET, "/api/session", [401, 200, 200, 200]),
         row(Method::DELETE, "/api/session", [401, 204, 204, 204]),

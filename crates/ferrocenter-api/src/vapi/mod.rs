@@ -3,6 +3,7 @@ mod caller;
 mod diagnostics;
 mod dispatch;
 pub mod errors;
+pub mod openapi;
 mod params;
 mod registry;
 mod services;
@@ -46,7 +47,12 @@ fn build(diagnostics: bool) -> Routes {
         router: Router::new(),
         table: Vec::new(),
     }
-    .add("/api", &[Method::POST], post(dispatch::rpc));
+    .add("/api", &[Method::POST], post(dispatch::rpc))
+    .add(
+        "/api/openapi.json",
+        &[Method::GET],
+        axum::routing::get(openapi::serve),
+    );
     for flavor in [Flavor::Api, Flavor::Rest] {
         for (path, ops) in dispatch::rest_paths(flavor) {
             let mut methods: Vec<Method> = Vec::new();
