@@ -19,6 +19,50 @@ pub enum ApiError {
     OperationNotFound(String),
     /// The entity is already as asked (vAPI's `already_in_desired_state`).
     AlreadyInDesiredState(String),
+    /// Any other standard error of the table below, by id.
+    Std {
+        id: &'static str,
+        message: String,
+    },
+}
+
+/// vAPI's standard errors (`com.vmware.vapi.std.errors.<id>`) and their HTTP status on `/api`
+/// (reference §7). JSON-RPC answers all of them inside HTTP 200.
+pub const STD_ERRORS: &[(&str, u16)] = &[
+    ("already_exists", 400),
+    ("already_in_desired_state", 400),
+    ("feature_in_use", 400),
+    ("invalid_argument", 400),
+    ("invalid_element_configuration", 400),
+    ("invalid_element_type", 400),
+    ("invalid_request", 400),
+    ("not_allowed_in_current_state", 400),
+    ("resource_busy", 400),
+    ("resource_in_use", 400),
+    ("resource_inaccessible", 400),
+    ("unable_to_allocate_resource", 400),
+    ("unsupported", 400),
+    ("canceled", 400),
+    ("unauthenticated", 401),
+    ("unauthorized", 403),
+    ("not_found", 404),
+    ("operation_not_found", 404),
+    ("concurrent_change", 409),
+    ("internal_server_error", 500),
+    ("error", 500),
+    ("unexpected_input", 500),
+    ("unverified_peer", 500),
+    ("service_unavailable", 503),
+    ("timed_out", 504),
+];
+
+/// The `/api` status of a standard error id.
+pub fn std_status(id: &str) -> StatusCode {
+    STD_ERRORS
+        .iter()
+        .find(|(i, _)| *i == id)
+        .and_then(|(_, s)| StatusCode::from_u16(*s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<CoreError> for ApiError {
@@ -163,6 +207,7 @@ impl ApiError {
                 msg.clone(),
                 vec![],
             ),
+            ApiError::Std { id, message } => m(id, std_status(id), message.clone(), vec![]),
             ApiError::AlreadyInDesiredState(what) => m(
                 "already_in_desired_state",
                 StatusCode::BAD_REQUEST,
@@ -311,6 +356,11 @@ mod tests {
         for (e, id, status) in cases {
             let m = ApiError::Core(e).mapped();
             assert_eq!((m.id, m.status.as_u16()), (id, status));
+            assert_eq!(
+                m.status,
+                std_status(m.id),
+                "{id} disagrees with the §7 table"
+            );
         }
     }
 
@@ -323,5 +373,47 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("duration_ms"));
+    }
+}
+
+#[cfg(test)]
+mod std_error_tests {
+    use super::*;
+    use axum::body::to_bytes;
+
+    /// Every row of reference §7, in all three wire forms.
+    #[tokio::test]
+    async fn every_standard_error_in_every_form() {
+        for (id, status) in STD_ERRORS {
+            let e = ApiError::Std {
+                id,
+                message: format!("a {id}"),
+            };
+            // /api: the status and {error_type, messages}.
+            let r = e.render(Flavor::Api);
+            assert_eq!(r.status().as_u16(), *status, "{id}");
+            assert_eq!(r.headers()["vapi-error"], id.to_ascii_uppercase().as_str());
+            let body: Value =
+                serde_json::from_slice(&to_bytes(r.into_body(), 1 << 16).await.unwrap()).unwrap();
+            assert_eq!(body["error_type"], id.to_ascii_uppercase(), "{id}");
+            assert_eq!(body["messages"][0]["default_message"], format!("a {id}"));
+            assert_eq!(body.get("challenge").is_some(), *status == 401, "{id}");
+            // /rest: {type, value}.
+            let r = e.render(Flavor::Rest);
+            assert_eq!(r.status().as_u16(), *status, "{id}");
+            let body: Value =
+                serde_json::from_slice(&to_bytes(r.into_body(), 1 << 16).await.unwrap()).unwrap();
+            assert_eq!(body["type"], format!("com.vmware.vapi.std.errors.{id}"));
+            assert_eq!(body["value"]["error_type"], id.to_ascii_uppercase());
+            // JSON-RPC: an ERROR value named by the full id, fields typed.
+            let rpc = super::super::dispatch::encode_error(&e);
+            let fields = &rpc["ERROR"][format!("com.vmware.vapi.std.errors.{id}")];
+            assert_eq!(fields["error_type"]["OPTIONAL"], id.to_ascii_uppercase());
+            assert_eq!(
+                fields["messages"][0]["STRUCTURE"]["com.vmware.vapi.std.localizable_message"]
+                    ["default_message"],
+                format!("a {id}")
+            );
+        }
     }
 }

@@ -17,6 +17,7 @@ fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Val
         Ty::Double => json!({"type": "number", "format": "double"}),
         Ty::Bool => json!({"type": "boolean"}),
         Ty::Secret => json!({"type": "string", "format": "password"}),
+        Ty::Binary => json!({"type": "string", "format": "byte"}),
         Ty::DateTime => json!({"type": "string", "format": "date-time"}),
         Ty::Void | Ty::Opaque => json!({}),
         Ty::Enum(values) => json!({"type": "string", "enum": values}),

@@ -20,6 +20,8 @@ pub enum Ty {
     Double,
     Bool,
     Secret,
+    /// Bytes: base64 text natively, `{"BINARY":"<base64>"}` in JSON-RPC.
+    Binary,
     /// RFC 3339.
     DateTime,
     Void,
@@ -110,6 +112,16 @@ pub fn decode(ty: &Ty, v: &Value, form: Form, path: &str) -> Result<Value, CoreE
             match inner {
                 Value::String(_) => Ok(inner.clone()),
                 _ => Err(bad(path, "must be a secret string")),
+            }
+        }
+        Ty::Binary => {
+            let inner = match v.as_object().and_then(|o| o.get("BINARY")) {
+                Some(x) => x,
+                None => v,
+            };
+            match inner.as_str() {
+                Some(s) if base64_ok(s) => Ok(inner.clone()),
+                _ => Err(bad(path, "must be base64 bytes")),
             }
         }
         Ty::Long => match v.as_i64() {
@@ -226,6 +238,11 @@ pub fn decode_fields(
     Ok(out)
 }
 
+fn base64_ok(s: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+}
+
 fn check_datetime(s: &str, path: &str) -> Result<(), CoreError> {
     // RFC 3339 separates date and time with `T` (the time crate also takes a space; vAPI not).
     let t_separated = matches!(s.as_bytes().get(10), Some(b'T' | b't'));
@@ -252,6 +269,7 @@ pub fn encode(ty: &Ty, v: &Value, form: Form) -> Value {
             }
         }
         Ty::Secret if form == Form::Rpc => json!({ "SECRET": v }),
+        Ty::Binary if form == Form::Rpc => json!({ "BINARY": v }),
         Ty::Void => Value::Null,
         Ty::List(inner) | Ty::Set(inner) => Value::Array(
             v.as_array()
@@ -322,7 +340,7 @@ pub fn from_text(ty: &Ty, s: &str, path: &str) -> Result<Value, CoreError> {
             "false" => Ok(json!(false)),
             _ => Err(bad(path, "must be true or false")),
         },
-        Ty::Enum(_) | Ty::String | Ty::Id | Ty::Secret | Ty::DateTime => {
+        Ty::Enum(_) | Ty::String | Ty::Id | Ty::Secret | Ty::DateTime | Ty::Binary => {
             decode(ty, &json!(s), Form::Native, path)
         }
         _ => Err(bad(path, "cannot be given as text")),
@@ -460,6 +478,15 @@ mod tests {
         assert_eq!(legacy["tags"], json!([{"key": "a", "value": 1}]));
         assert_eq!(decode(&ty, &legacy, Form::Legacy, "").unwrap(), native);
         assert_eq!(decode(&ty, &native, Form::Native, "").unwrap(), native);
+    }
+
+    #[test]
+    fn binary_values_are_base64() {
+        let native = json!("aGVsbG8=");
+        let rpc = encode(&Ty::Binary, &native, Form::Rpc);
+        assert_eq!(rpc, json!({"BINARY": "aGVsbG8="}));
+        assert_eq!(decode(&Ty::Binary, &rpc, Form::Rpc, "b").unwrap(), native);
+        assert!(decode(&Ty::Binary, &json!("not base64!"), Form::Native, "b").is_err());
     }
 
     #[test]
