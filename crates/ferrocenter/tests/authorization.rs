@@ -179,12 +179,7 @@ async fn every_route_for_every_role() {
         Some(ADMIN.to_string()),
     ];
     let owner = ts.login(ADMIN).await;
-    let core = ts.server.as_ref().unwrap().core.clone();
-    let admin = core
-        .auth
-        .authenticate(ferrocenter_core::auth::Listener::Api, ADMIN, PASSWORD)
-        .await
-        .unwrap();
+    let (core, admin) = ts.core_admin().await;
     let dc0 = core.create_datacenter(&admin, "DC0", "").await.unwrap();
     let c0 = core
         .create_cluster(

@@ -9,7 +9,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ferrocenter_core::auth::Listener;
 use serde_json::{json, Value};
 
 fn sdk_python() -> Option<String> {
@@ -30,12 +29,7 @@ async fn the_official_python_sdk_drives_hosts_vms_and_tasks() {
     };
     let fleet = sim_fleet(3, 2, 7, 31).await;
     let ts = TestServer::start().await;
-    let core = ts.server.as_ref().unwrap().core.clone();
-    let admin = core
-        .auth
-        .authenticate(Listener::Api, ADMIN, PASSWORD)
-        .await
-        .unwrap();
+    let (core, admin) = ts.core_admin().await;
     core.create_datacenter(&admin, "DC0", "").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fleet_file = dir.path().join("fleet.json");

@@ -4,7 +4,6 @@ mod common;
 
 use common::zstack::{uuid_hex, ZsClient, SEED_HOST_FIELDS};
 use common::*;
-use ferrocenter_core::auth::Listener;
 use ferrocenter_core::hosts::AddHostSpec;
 use ferrocenter_core::inventory::AutomationLevel;
 use ferrocenter_core::tasks::TaskState;
@@ -56,12 +55,7 @@ async fn login(ts: &TestServer, account: &str, password: &str) -> (u16, Value) {
 async fn zs() -> Zs {
     let fleet = sim_fleet(3, 1, 4, 9).await;
     let ts = TestServer::start().await;
-    let core = ts.server.as_ref().unwrap().core.clone();
-    let admin = core
-        .auth
-        .authenticate(Listener::Api, ADMIN, PASSWORD)
-        .await
-        .unwrap();
+    let (core, admin) = ts.core_admin().await;
     let a = core.create_datacenter(&admin, "zone-a", "").await.unwrap();
     let b = core.create_datacenter(&admin, "zone-b", "").await.unwrap();
     let c = core

@@ -125,6 +125,31 @@ pub struct Op {
     pub public: bool,
 }
 
+/// An operation with the usual defaults: served under `/rest` at the `/api` paths, no task
+/// form, authenticated callers only. Override with `Op { field: …, ..op(…) }`.
+pub const fn op(
+    service: &'static str,
+    name: &'static str,
+    input: &'static [Field],
+    output: Ty,
+    api: &'static [Http],
+    handler: fn(Call) -> Reply,
+) -> Op {
+    Op {
+        service,
+        name,
+        input,
+        output,
+        api,
+        rest: None,
+        task: TaskVariant::None,
+        task_kind: None,
+        result: no_result,
+        handler,
+        public: false,
+    }
+}
+
 impl Op {
     pub fn id(&self) -> String {
         format!("{}.{}", self.service, self.name)

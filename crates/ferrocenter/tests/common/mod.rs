@@ -67,6 +67,22 @@ impl TestServer {
         self.server.as_ref().unwrap()
     }
 
+    /// The core and the administrator as a caller, for setting up state without the API.
+    pub async fn core_admin(
+        &self,
+    ) -> (
+        std::sync::Arc<ferrocenter_core::Core>,
+        ferrocenter_core::auth::Caller,
+    ) {
+        let core = self.server().core.clone();
+        let admin = core
+            .auth
+            .authenticate(ferrocenter_core::auth::Listener::Api, ADMIN, PASSWORD)
+            .await
+            .unwrap();
+        (core, admin)
+    }
+
     pub fn api(&self, path: &str) -> String {
         format!("https://{}{}", self.server().addrs.api, path)
     }

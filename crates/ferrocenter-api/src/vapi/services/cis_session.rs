@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::super::caller::Credentials;
 use super::super::errors::ApiError;
-use super::super::registry::{http, http_action, no_result, Call, Op, Out, Reply, TaskVariant};
+use super::super::registry::{http, http_action, op, Call, Op, Out, Reply};
 use super::super::types::{field, StructDef, Ty};
 use super::super::wire::datetime;
 
@@ -22,43 +22,40 @@ const REST_PATH: &str = "/com/vmware/cis/session";
 
 pub const OPS: &[Op] = &[
     Op {
-        service: SERVICE,
-        name: "create",
-        input: &[],
-        output: Ty::Secret,
-        api: &[http("POST", "/session")],
         rest: Some(&[http("POST", REST_PATH)]),
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: create,
         public: true,
+        ..op(
+            SERVICE,
+            "create",
+            &[],
+            Ty::Secret,
+            &[http("POST", "/session")],
+            create,
+        )
     },
     Op {
-        service: SERVICE,
-        name: "get",
-        input: &[],
-        output: Ty::Struct(&SESSION_INFO),
-        api: &[http("GET", "/session")],
         rest: Some(&[http_action("POST", REST_PATH, "get")]),
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: get,
         public: true,
+        ..op(
+            SERVICE,
+            "get",
+            &[],
+            Ty::Struct(&SESSION_INFO),
+            &[http("GET", "/session")],
+            get,
+        )
     },
     Op {
-        service: SERVICE,
-        name: "delete",
-        input: &[],
-        output: Ty::Void,
-        api: &[http("DELETE", "/session")],
         rest: Some(&[http("DELETE", REST_PATH)]),
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: delete,
         public: true,
+        ..op(
+            SERVICE,
+            "delete",
+            &[],
+            Ty::Void,
+            &[http("DELETE", "/session")],
+            delete,
+        )
     },
 ];
 

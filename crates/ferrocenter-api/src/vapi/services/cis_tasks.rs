@@ -2,7 +2,7 @@
 use serde_json::{Map, Value};
 
 use super::super::errors::ApiError;
-use super::super::registry::{http, http_action, no_result, Call, Op, Out, Reply, TaskVariant};
+use super::super::registry::{http, http_action, op, Call, Op, Out, Reply};
 use super::super::tasks::{core_id, external_id, filter_from, flag, info};
 use super::super::types::{field, StructDef, Ty};
 use super::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
@@ -49,55 +49,40 @@ const FILTER_SPEC: StructDef = StructDef {
 const SERVICE: &str = "com.vmware.cis.tasks";
 
 pub const OPS: &[Op] = &[
-    Op {
-        service: SERVICE,
-        name: "get",
-        input: &[
+    op(
+        SERVICE,
+        "get",
+        &[
             field("task", Ty::Id),
             field("spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
         ],
-        output: Ty::Struct(&TASK_INFO),
-        api: &[http("GET", "/cis/tasks/{task}")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: get,
-        public: false,
-    },
-    Op {
-        service: SERVICE,
-        name: "list",
-        input: &[
+        Ty::Struct(&TASK_INFO),
+        &[http("GET", "/cis/tasks/{task}")],
+        get,
+    ),
+    // The SDK's metadata says GET; vCenter's documented form is POST ?action=list.
+    op(
+        SERVICE,
+        "list",
+        &[
             field("filter_spec", Ty::Optional(&Ty::Struct(&FILTER_SPEC))),
             field("result_spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
         ],
-        output: Ty::Map(&Ty::Struct(&TASK_INFO)),
-        // The SDK's metadata says GET; vCenter's documented form is POST ?action=list.
-        api: &[
+        Ty::Map(&Ty::Struct(&TASK_INFO)),
+        &[
             http("GET", "/cis/tasks"),
             http_action("POST", "/cis/tasks", "list"),
         ],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: list,
-        public: false,
-    },
-    Op {
-        service: SERVICE,
-        name: "cancel",
-        input: &[field("task", Ty::Id)],
-        output: Ty::Void,
-        api: &[http_action("POST", "/cis/tasks/{task}", "cancel")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: cancel,
-        public: false,
-    },
+        list,
+    ),
+    op(
+        SERVICE,
+        "cancel",
+        &[field("task", Ty::Id)],
+        Ty::Void,
+        &[http_action("POST", "/cis/tasks/{task}", "cancel")],
+        cancel,
+    ),
 ];
 
 fn get(call: Call) -> Reply {

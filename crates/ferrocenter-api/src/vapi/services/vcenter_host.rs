@@ -7,7 +7,7 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::super::errors::ApiError;
-use super::super::registry::{http, no_result, Call, Op, Out, Reply, TaskVariant};
+use super::super::registry::{http, op, Call, Op, Out, Reply};
 use super::super::types::{field, StructDef, Ty};
 use super::vcenter_ids::{self as ids, admits, set};
 
@@ -62,70 +62,58 @@ const SERVICE: &str = "com.vmware.vcenter.host";
 const HOST: &[super::super::types::Field] = &[field("host", Ty::Id)];
 
 pub const OPS: &[Op] = &[
+    op(
+        SERVICE,
+        "list",
+        &[field("filter", Ty::Optional(&Ty::Struct(&FILTER_SPEC)))],
+        Ty::List(&Ty::Struct(&SUMMARY)),
+        &[http("GET", "/vcenter/host")],
+        list,
+    ),
     Op {
-        service: SERVICE,
-        name: "list",
-        input: &[field("filter", Ty::Optional(&Ty::Struct(&FILTER_SPEC)))],
-        output: Ty::List(&Ty::Struct(&SUMMARY)),
-        api: &[http("GET", "/vcenter/host")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: list,
-        public: false,
-    },
-    Op {
-        service: SERVICE,
-        name: "create",
-        input: &[field("spec", Ty::Struct(&CREATE_SPEC))],
-        output: Ty::Id,
-        api: &[http("POST", "/vcenter/host")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("host.addStandalone"),
         result: created_host,
-        handler: create,
-        public: false,
+        ..op(
+            SERVICE,
+            "create",
+            &[field("spec", Ty::Struct(&CREATE_SPEC))],
+            Ty::Id,
+            &[http("POST", "/vcenter/host")],
+            create,
+        )
     },
     Op {
-        service: SERVICE,
-        name: "delete",
-        input: HOST,
-        output: Ty::Void,
-        api: &[http("DELETE", "/vcenter/host/{host}")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("host.remove"),
-        result: no_result,
-        handler: delete,
-        public: false,
+        ..op(
+            SERVICE,
+            "delete",
+            HOST,
+            Ty::Void,
+            &[http("DELETE", "/vcenter/host/{host}")],
+            delete,
+        )
     },
     Op {
-        service: SERVICE,
-        name: "connect",
-        input: HOST,
-        output: Ty::Void,
-        api: &[http("POST", "/vcenter/host/{host}/connect")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("host.reconnect"),
-        result: no_result,
-        handler: connect,
-        public: false,
+        ..op(
+            SERVICE,
+            "connect",
+            HOST,
+            Ty::Void,
+            &[http("POST", "/vcenter/host/{host}/connect")],
+            connect,
+        )
     },
     Op {
-        service: SERVICE,
-        name: "disconnect",
-        input: HOST,
-        output: Ty::Void,
-        api: &[http("POST", "/vcenter/host/{host}/disconnect")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("host.disconnect"),
-        result: no_result,
-        handler: disconnect,
-        public: false,
+        ..op(
+            SERVICE,
+            "disconnect",
+            HOST,
+            Ty::Void,
+            &[http("POST", "/vcenter/host/{host}/disconnect")],
+            disconnect,
+        )
     },
 ];
 

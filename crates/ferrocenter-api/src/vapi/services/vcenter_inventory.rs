@@ -6,7 +6,7 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::super::errors::ApiError;
-use super::super::registry::{http, no_result, Call, Op, Out, Reply, TaskVariant};
+use super::super::registry::{http, op, Call, Op, Out, Reply};
 use super::super::types::{field, StructDef, Ty};
 use super::vcenter_ids::{self as ids, admits, set};
 
@@ -92,106 +92,74 @@ const CLUSTER: &str = "com.vmware.vcenter.cluster";
 const FOLDER: &str = "com.vmware.vcenter.folder";
 
 pub const OPS: &[Op] = &[
+    op(
+        DATACENTER,
+        "create",
+        &[field("spec", Ty::Struct(&DC_CREATE_SPEC))],
+        Ty::Id,
+        &[http("POST", "/vcenter/datacenter")],
+        dc_create,
+    ),
     Op {
-        service: DATACENTER,
-        name: "create",
-        input: &[field("spec", Ty::Struct(&DC_CREATE_SPEC))],
-        output: Ty::Id,
-        api: &[http("POST", "/vcenter/datacenter")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: dc_create,
-        public: false,
-    },
-    Op {
-        service: DATACENTER,
-        name: "delete",
-        input: &[
-            field("datacenter", Ty::Id),
-            field("force", Ty::Optional(&Ty::Bool)),
-        ],
-        output: Ty::Void,
-        api: &[http("DELETE", "/vcenter/datacenter/{datacenter}")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("datacenter.delete"),
-        result: no_result,
-        handler: dc_delete,
-        public: false,
+        ..op(
+            DATACENTER,
+            "delete",
+            &[
+                field("datacenter", Ty::Id),
+                field("force", Ty::Optional(&Ty::Bool)),
+            ],
+            Ty::Void,
+            &[http("DELETE", "/vcenter/datacenter/{datacenter}")],
+            dc_delete,
+        )
     },
-    Op {
-        service: DATACENTER,
-        name: "list",
-        input: &[field("filter", Ty::Optional(&Ty::Struct(&DC_FILTER_SPEC)))],
-        output: Ty::List(&Ty::Struct(&DC_SUMMARY)),
-        api: &[http("GET", "/vcenter/datacenter")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: dc_list,
-        public: false,
-    },
-    Op {
-        service: DATACENTER,
-        name: "get",
-        input: &[field("datacenter", Ty::Id)],
-        output: Ty::Struct(&DC_INFO),
-        api: &[http("GET", "/vcenter/datacenter/{datacenter}")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: dc_get,
-        public: false,
-    },
-    Op {
-        service: CLUSTER,
-        name: "list",
-        input: &[field(
+    op(
+        DATACENTER,
+        "list",
+        &[field("filter", Ty::Optional(&Ty::Struct(&DC_FILTER_SPEC)))],
+        Ty::List(&Ty::Struct(&DC_SUMMARY)),
+        &[http("GET", "/vcenter/datacenter")],
+        dc_list,
+    ),
+    op(
+        DATACENTER,
+        "get",
+        &[field("datacenter", Ty::Id)],
+        Ty::Struct(&DC_INFO),
+        &[http("GET", "/vcenter/datacenter/{datacenter}")],
+        dc_get,
+    ),
+    op(
+        CLUSTER,
+        "list",
+        &[field(
             "filter",
             Ty::Optional(&Ty::Struct(&CLUSTER_FILTER_SPEC)),
         )],
-        output: Ty::List(&Ty::Struct(&CLUSTER_SUMMARY)),
-        api: &[http("GET", "/vcenter/cluster")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: cluster_list,
-        public: false,
-    },
-    Op {
-        service: CLUSTER,
-        name: "get",
-        input: &[field("cluster", Ty::Id)],
-        output: Ty::Struct(&CLUSTER_INFO),
-        api: &[http("GET", "/vcenter/cluster/{cluster}")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: cluster_get,
-        public: false,
-    },
-    Op {
-        service: FOLDER,
-        name: "list",
-        input: &[field(
+        Ty::List(&Ty::Struct(&CLUSTER_SUMMARY)),
+        &[http("GET", "/vcenter/cluster")],
+        cluster_list,
+    ),
+    op(
+        CLUSTER,
+        "get",
+        &[field("cluster", Ty::Id)],
+        Ty::Struct(&CLUSTER_INFO),
+        &[http("GET", "/vcenter/cluster/{cluster}")],
+        cluster_get,
+    ),
+    op(
+        FOLDER,
+        "list",
+        &[field(
             "filter",
             Ty::Optional(&Ty::Struct(&FOLDER_FILTER_SPEC)),
         )],
-        output: Ty::List(&Ty::Struct(&FOLDER_SUMMARY)),
-        api: &[http("GET", "/vcenter/folder")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: folder_list,
-        public: false,
-    },
+        Ty::List(&Ty::Struct(&FOLDER_SUMMARY)),
+        &[http("GET", "/vcenter/folder")],
+        folder_list,
+    ),
 ];
 
 const ROOT_FOLDER: &str = "group-d1";

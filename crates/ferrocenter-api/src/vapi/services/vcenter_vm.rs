@@ -7,7 +7,7 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::super::errors::ApiError;
-use super::super::registry::{http, no_result, Call, Http, Op, Out, Reply, TaskVariant};
+use super::super::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
 use super::super::types::{field, Field, StructDef, Ty};
 use super::vcenter_ids::{self as ids, admits, set};
 
@@ -155,110 +155,85 @@ const POWER: &str = "com.vmware.vcenter.vm.power";
 const VM: &[Field] = &[field("vm", Ty::Id)];
 
 pub const OPS: &[Op] = &[
+    op(
+        VM_SERVICE,
+        "list",
+        &[field("filter", Ty::Optional(&Ty::Struct(&FILTER_SPEC)))],
+        Ty::List(&Ty::Struct(&SUMMARY)),
+        &[http("GET", "/vcenter/vm")],
+        list,
+    ),
+    op(
+        VM_SERVICE,
+        "get",
+        VM,
+        Ty::Struct(&INFO),
+        &[http("GET", "/vcenter/vm/{vm}")],
+        get,
+    ),
     Op {
-        service: VM_SERVICE,
-        name: "list",
-        input: &[field("filter", Ty::Optional(&Ty::Struct(&FILTER_SPEC)))],
-        output: Ty::List(&Ty::Struct(&SUMMARY)),
-        api: &[http("GET", "/vcenter/vm")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: list,
-        public: false,
-    },
-    Op {
-        service: VM_SERVICE,
-        name: "get",
-        input: VM,
-        output: Ty::Struct(&INFO),
-        api: &[http("GET", "/vcenter/vm/{vm}")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: get,
-        public: false,
-    },
-    Op {
-        service: VM_SERVICE,
-        name: "relocate",
-        input: &[
-            field("vm", Ty::Id),
-            field("spec", Ty::Struct(&RELOCATE_SPEC)),
-        ],
-        output: Ty::Void,
-        api: &[Http {
-            method: "POST",
-            path: "/vcenter/vm/{vm}",
-            action: Some("relocate"),
-            body: None,
-        }],
-        rest: None,
         task: TaskVariant::Also,
         task_kind: Some("vm.migrate"),
-        result: no_result,
-        handler: relocate,
-        public: false,
+        ..op(
+            VM_SERVICE,
+            "relocate",
+            &[
+                field("vm", Ty::Id),
+                field("spec", Ty::Struct(&RELOCATE_SPEC)),
+            ],
+            Ty::Void,
+            &[Http {
+                method: "POST",
+                path: "/vcenter/vm/{vm}",
+                action: Some("relocate"),
+                body: None,
+            }],
+            relocate,
+        )
     },
+    op(
+        POWER,
+        "get",
+        VM,
+        Ty::Struct(&POWER_INFO),
+        &[http("GET", "/vcenter/vm/{vm}/power")],
+        power_get,
+    ),
     Op {
-        service: POWER,
-        name: "get",
-        input: VM,
-        output: Ty::Struct(&POWER_INFO),
-        api: &[http("GET", "/vcenter/vm/{vm}/power")],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: power_get,
-        public: false,
-    },
-    Op {
-        service: POWER,
-        name: "start",
-        input: VM,
-        output: Ty::Void,
-        api: &[http("POST", "/vcenter/vm/{vm}/power/start")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("vm.powerOn"),
-        result: no_result,
-        handler: power_start,
-        public: false,
+        ..op(
+            POWER,
+            "start",
+            VM,
+            Ty::Void,
+            &[http("POST", "/vcenter/vm/{vm}/power/start")],
+            power_start,
+        )
     },
     Op {
-        service: POWER,
-        name: "stop",
-        input: VM,
-        output: Ty::Void,
-        api: &[http("POST", "/vcenter/vm/{vm}/power/stop")],
-        rest: None,
-        task: TaskVariant::None,
         task_kind: Some("vm.powerOff"),
-        result: no_result,
-        handler: power_stop,
-        public: false,
+        ..op(
+            POWER,
+            "stop",
+            VM,
+            Ty::Void,
+            &[http("POST", "/vcenter/vm/{vm}/power/stop")],
+            power_stop,
+        )
     },
-    Op {
-        service: "com.vmware.vcenter.system",
-        name: "hello",
-        input: &[field("spec", Ty::Struct(&HELLO_SPEC))],
-        output: Ty::Struct(&HELLO_RESULT),
-        api: &[Http {
+    op(
+        "com.vmware.vcenter.system",
+        "hello",
+        &[field("spec", Ty::Struct(&HELLO_SPEC))],
+        Ty::Struct(&HELLO_RESULT),
+        &[Http {
             method: "POST",
             path: "/vcenter/system",
             action: Some("hello"),
             body: Some("spec"),
         }],
-        rest: None,
-        task: TaskVariant::None,
-        task_kind: None,
-        result: no_result,
-        handler: hello,
-        public: false,
-    },
+        hello,
+    ),
 ];
 
 fn power_state(vm: &VmRecord) -> &'static str {
