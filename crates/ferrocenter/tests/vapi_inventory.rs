@@ -533,6 +533,27 @@ async fn standard_errors_through_json_rpc_and_rest() {
             "via JSON-RPC {service}.{operation}: {result}"
         );
     }
+    // The session header overrides the body's security context, as the vAPI runtime's server.
+    let r = ts
+        .client
+        .post(ts.api("/api"))
+        .header("vmware-api-session-id", &session)
+        .json(
+            &json!({"jsonrpc": "2.0", "method": "invoke", "id": "7", "params": {
+            "serviceId": "com.vmware.vcenter.datacenter", "operationId": "list",
+            "input": {"STRUCTURE": {"operation-input": {"filter": {"OPTIONAL": null}}}},
+            "ctx": {"securityCtx": {"schemeId": "com.vmware.vapi.std.security.session_id",
+                                    "sessionId": "not-a-session"}}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["result"]["output"][0]["STRUCTURE"]["com.vmware.vcenter.datacenter.summary"]["name"],
+        "DC0",
+        "{v}"
+    );
     // SAML schemes are recognised and refused until ferrocenter has an SSO token service.
     let r = ts
         .client

@@ -21,20 +21,33 @@ use super::wire::Flavor;
 use crate::http_util::{body_bytes, json_body};
 use crate::AppState;
 
-/// Runs the handler; a task-backed operation called plainly waits for its task.
+/// Runs the handler; a task-backed operation called plainly waits for its task. A reply that
+/// breaks a union rule is a server bug, answered as one rather than sent to a client that
+/// would reject it.
 async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
     let state = call.state.clone();
     let as_task = call.as_task;
-    match (op.handler)(call).await? {
+    let out = match (op.handler)(call).await? {
         Out::Task(t) if !as_task => {
             let done = state.core.tasks.wait(&t.id).await?;
             match done.error {
-                Some(e) => Err(e.into()),
-                None => Ok(Out::Value((op.result)(&done))),
+                Some(e) => return Err(e.into()),
+                None => Out::Value((op.result)(&done)),
             }
         }
-        other => Ok(other),
+        other => other,
+    };
+    if let Out::Value(v) = &out {
+        if let Err(broken) = types::check_unions(&op.output, v, super::services::UNIONS) {
+            tracing::error!(operation = %op.id(), %broken, "reply breaks a union rule");
+            return Err(CoreError::internal(format!(
+                "{} produced an invalid reply: {broken}",
+                op.id()
+            ))
+            .into());
+        }
     }
+    Ok(out)
 }
 
 /// Who calls a non-public operation: an unauthenticated call ends here, before its input is

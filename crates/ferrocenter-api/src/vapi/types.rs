@@ -65,6 +65,75 @@ fn bad(path: &str, what: &str) -> CoreError {
     CoreError::invalid(if path.is_empty() { "input" } else { path }, what)
 }
 
+/// A union rule of a structure (the SDK's `UnionValidator`): when `discriminant` has a case's
+/// value, the fields that case lists must be set if marked required, and the fields only other
+/// cases list must be unset. The SDK rejects a reply that breaks one.
+#[derive(Debug)]
+pub struct Union {
+    pub structure: &'static str,
+    pub discriminant: &'static str,
+    pub cases: &'static [(&'static str, &'static [(&'static str, bool)])],
+}
+
+/// Checks every union rule in `unions` that applies to `v` or to a structure inside it; the
+/// error names the structure, the case and the field.
+pub fn check_unions(ty: &Ty, v: &Value, unions: &[&Union]) -> Result<(), String> {
+    match ty {
+        Ty::Optional(inner) => {
+            if v.is_null() {
+                Ok(())
+            } else {
+                check_unions(inner, v, unions)
+            }
+        }
+        Ty::List(inner) | Ty::Set(inner) => v
+            .as_array()
+            .map(|a| a.iter().try_for_each(|x| check_unions(inner, x, unions)))
+            .unwrap_or(Ok(())),
+        Ty::Map(inner) => v
+            .as_object()
+            .map(|o| o.values().try_for_each(|x| check_unions(inner, x, unions)))
+            .unwrap_or(Ok(())),
+        Ty::Struct(def) => {
+            for u in unions.iter().filter(|u| u.structure == def.name) {
+                let d = v.get(u.discriminant).and_then(Value::as_str).unwrap_or("");
+                let own: &[(&str, bool)] = u
+                    .cases
+                    .iter()
+                    .find(|(c, _)| *c == d)
+                    .map(|(_, f)| *f)
+                    .unwrap_or(&[]);
+                let set = |f: &str| v.get(f).is_some_and(|x| !x.is_null());
+                for (f, required) in own {
+                    if *required && !set(f) {
+                        return Err(format!(
+                            "{} with {}={d} needs {f}",
+                            def.name, u.discriminant
+                        ));
+                    }
+                }
+                for (_, fields) in u.cases.iter().filter(|(c, _)| *c != d) {
+                    for (f, _) in fields.iter() {
+                        if set(f) && !own.iter().any(|(o, _)| o == f) {
+                            return Err(format!(
+                                "{} with {}={d} must not carry {f}",
+                                def.name, u.discriminant
+                            ));
+                        }
+                    }
+                }
+            }
+            for f in def.fields {
+                if let Some(x) = v.get(f.name) {
+                    check_unions(&f.ty, x, unions)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Which encoded form a decoder reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
@@ -478,6 +547,27 @@ mod tests {
         assert_eq!(legacy["tags"], json!([{"key": "a", "value": 1}]));
         assert_eq!(decode(&ty, &legacy, Form::Legacy, "").unwrap(), native);
         assert_eq!(decode(&ty, &native, Form::Native, "").unwrap(), native);
+    }
+
+    #[test]
+    fn union_rules_are_checked_in_nested_values() {
+        const RULE: Union = Union {
+            structure: "com.example.summary",
+            discriminant: "state",
+            cases: &[("CONNECTED", &[("power", true)]), ("DISCONNECTED", &[])],
+        };
+        let ty = Ty::List(&Ty::Struct(&SUMMARY));
+        let ok = json!([{"host": "h", "state": "CONNECTED", "power": "ON", "tags": {}},
+                        {"host": "h", "state": "DISCONNECTED", "tags": {}}]);
+        assert!(check_unions(&ty, &ok, &[&RULE]).is_ok());
+        let missing = json!([{"host": "h", "state": "CONNECTED", "tags": {}}]);
+        assert!(check_unions(&ty, &missing, &[&RULE])
+            .unwrap_err()
+            .contains("needs power"));
+        let extra = json!([{"host": "h", "state": "DISCONNECTED", "power": "ON", "tags": {}}]);
+        assert!(check_unions(&ty, &extra, &[&RULE])
+            .unwrap_err()
+            .contains("must not carry power"));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use super::super::errors::ApiError;
 use super::super::registry::{http, http_action, op, Call, Op, Out, Reply};
 use super::super::tasks::{core_id, external_id, filter_from, flag, info};
-use super::super::types::{field, StructDef, Ty};
+use super::super::types::{field, StructDef, Ty, Union};
 use super::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
 
 pub const TASK_INFO: StructDef = StructDef {
@@ -23,6 +23,42 @@ pub const TASK_INFO: StructDef = StructDef {
         field("start_time", Ty::Optional(&Ty::DateTime)),
         field("end_time", Ty::Optional(&Ty::DateTime)),
         field("user", Ty::Optional(&Ty::String)),
+    ],
+};
+
+/// Reference §10's StdTaskRule.
+pub const TASK_INFO_UNION: Union = Union {
+    structure: "com.vmware.cis.task.info",
+    discriminant: "status",
+    cases: &[
+        ("PENDING", &[]),
+        (
+            "RUNNING",
+            &[("progress", true), ("result", false), ("start_time", true)],
+        ),
+        (
+            "BLOCKED",
+            &[("progress", true), ("result", false), ("start_time", true)],
+        ),
+        (
+            "SUCCEEDED",
+            &[
+                ("progress", true),
+                ("result", false),
+                ("start_time", true),
+                ("end_time", true),
+            ],
+        ),
+        (
+            "FAILED",
+            &[
+                ("progress", true),
+                ("result", false),
+                ("error", false),
+                ("start_time", true),
+                ("end_time", true),
+            ],
+        ),
     ],
 };
 

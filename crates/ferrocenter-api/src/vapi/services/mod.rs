@@ -8,6 +8,7 @@ mod vcenter_inventory;
 mod vcenter_vm;
 
 use super::registry::Op;
+use super::types::Union;
 
 /// Every service served, in the order the coverage table lists them.
 pub static SERVICES: &[&[Op]] = &[
@@ -16,4 +17,12 @@ pub static SERVICES: &[&[Op]] = &[
     vcenter_host::OPS,
     vcenter_inventory::OPS,
     vcenter_vm::OPS,
+];
+
+/// The union rules of the structures these services return, checked on every reply.
+pub static UNIONS: &[&Union] = &[
+    &cis_tasks::TASK_INFO_UNION,
+    &vcenter_host::SUMMARY_UNION,
+    &vcenter_vm::POWER_INFO_UNION,
+    &vcenter_vm::BOOT_INFO_UNION,
 ];

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::super::errors::ApiError;
 use super::super::registry::{http, op, Call, Op, Out, Reply};
-use super::super::types::{field, StructDef, Ty};
+use super::super::types::{field, StructDef, Ty, Union};
 use super::vcenter_ids::{self as ids, admits, set};
 
 const CONNECTION_STATES: &[&str] = &["CONNECTED", "DISCONNECTED", "NOT_RESPONDING"];
@@ -55,6 +55,16 @@ const SUMMARY: StructDef = StructDef {
         field("connection_state", Ty::Enum(CONNECTION_STATES)),
         field("power_state", Ty::Optional(&Ty::Enum(POWER_STATES))),
         field("host_uuid", Ty::Optional(&Ty::String)),
+    ],
+};
+
+pub const SUMMARY_UNION: Union = Union {
+    structure: "com.vmware.vcenter.host.summary",
+    discriminant: "connection_state",
+    cases: &[
+        ("CONNECTED", &[("power_state", true)]),
+        ("DISCONNECTED", &[]),
+        ("NOT_RESPONDING", &[]),
     ],
 };
 

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::super::errors::ApiError;
 use super::super::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
-use super::super::types::{field, Field, StructDef, Ty};
+use super::super::types::{field, Field, StructDef, Ty, Union};
 use super::vcenter_ids::{self as ids, admits, set};
 
 const POWER_STATES: &[&str] = &["POWERED_OFF", "POWERED_ON", "SUSPENDED"];
@@ -148,6 +148,28 @@ const HELLO_SPEC: StructDef = StructDef {
 const HELLO_RESULT: StructDef = StructDef {
     name: "com.vmware.vcenter.system.hello_result",
     fields: &[field("api_release", Ty::String)],
+};
+
+pub const POWER_INFO_UNION: Union = Union {
+    structure: "com.vmware.vcenter.vm.power.info",
+    discriminant: "state",
+    cases: &[
+        ("POWERED_OFF", &[("clean_power_off", true)]),
+        ("POWERED_ON", &[]),
+        ("SUSPENDED", &[]),
+    ],
+};
+
+pub const BOOT_INFO_UNION: Union = Union {
+    structure: "com.vmware.vcenter.vm.hardware.boot.info",
+    discriminant: "type",
+    cases: &[
+        (
+            "EFI",
+            &[("efi_legacy_boot", true), ("network_protocol", true)],
+        ),
+        ("BIOS", &[]),
+    ],
 };
 
 const VM_SERVICE: &str = "com.vmware.vcenter.VM";
