@@ -7,8 +7,12 @@
 //! let t = Target::parse("vc.example.com", HostType::ManagementServer).unwrap();
 //! assert_eq!(t.url(), "https://vc.example.com:443/sdk");
 //! ```
+pub mod connect;
 pub mod error;
 pub mod target;
+pub mod tls;
 
+pub use connect::{ConnectOptions, Connection, Credentials};
 pub use error::{ClientError, ErrorCode};
 pub use target::{HostType, Target};
+pub use tls::TlsSettings;

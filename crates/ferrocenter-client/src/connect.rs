@@ -1,0 +1,252 @@
+//! A connection to a ferrocenter server over VI/JSON, made as HostConnect makes one: a target
+//! in any accepted form, credentials (mandatory) or a clone ticket, certificate verification.
+//! The handle is consumed by `disconnect`, so it cannot be used afterwards.
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::error::{ClientError, ErrorCode};
+use crate::target::{HostType, Target};
+use crate::tls::{is_tls_failure, TlsSettings};
+
+/// The VI/JSON release this client speaks.
+pub const RELEASE: &str = "8.0.3.0";
+const SESSION_HEADER: &str = "vmware-api-session-id";
+
+/// How to authenticate.
+#[derive(Clone)]
+pub enum Credentials {
+    Password {
+        user: String,
+        password: String,
+    },
+    /// A ticket from `AcquireCloneTicket` on an existing session (HostConnect: user unset,
+    /// the ticket as the password). A ticket works once.
+    CloneTicket(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Password { user, .. } => write!(f, "Password {{ user: {user:?} }}"),
+            Credentials::CloneTicket(_) => f.write_str("CloneTicket"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub host: String,
+    pub host_type: HostType,
+    pub credentials: Option<Credentials>,
+    pub tls: TlsSettings,
+    pub timeout: Duration,
+}
+
+impl ConnectOptions {
+    pub fn new(host: impl Into<String>, credentials: Credentials) -> Self {
+        ConnectOptions {
+            host: host.into(),
+            host_type: HostType::ManagementServer,
+            credentials: Some(credentials),
+            tls: TlsSettings::default(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An open session. Dropping it leaves the session to expire; `disconnect` ends it.
+#[derive(Debug)]
+pub struct Connection {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    pub target: Target,
+}
+
+fn transport_error(e: reqwest::Error, target: &Target) -> ClientError {
+    if is_tls_failure(&e) {
+        return ClientError::new(
+            ErrorCode::SslSecurity,
+            format!(
+                "the certificate of {} could not be verified: {e}",
+                target.host
+            ),
+        );
+    }
+    ClientError::new(
+        ErrorCode::HostNotReachable,
+        format!("{}:{} did not answer: {e}", target.host, target.port),
+    )
+}
+
+/// The client error for a VI/JSON fault body.
+pub fn fault_error(body: &Value) -> ClientError {
+    let fault = body
+        .get("_typeName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let message = body
+        .get("faultMessage")
+        .and_then(|m| m.get(0))
+        .and_then(|m| m.get("message"))
+        .and_then(Value::as_str)
+        .or_else(|| body.get("message").and_then(Value::as_str))
+        .unwrap_or("the server refused the call")
+        .to_string();
+    let code = match fault.as_str() {
+        "InvalidLogin" | "NotAuthenticated" => ErrorCode::InvalidLogin,
+        "NoPermission" => ErrorCode::NoPermission,
+        "NotSupported" | "MethodNotFound" => ErrorCode::NotSupported,
+        "ManagedObjectNotFound" => ErrorCode::NotFound,
+        "InvalidState" | "InvalidPowerState" => ErrorCode::InvalidState,
+        "InvalidArgument" | "InvalidRequest" => ErrorCode::InvalidArgument,
+        "SSLVerifyFault" => ErrorCode::SslSecurity,
+        "NoHost" | "HostConnectFault" => ErrorCode::HostNotReachable,
+        _ => ErrorCode::Server,
+    };
+    ClientError {
+        code,
+        message,
+        fault: (!fault.is_empty()).then_some(fault),
+    }
+}
+
+impl Connection {
+    /// Connects and logs in. Nothing is returned unless both succeed.
+    pub async fn connect(opts: ConnectOptions) -> Result<Connection, ClientError> {
+        let target = Target::parse(&opts.host, opts.host_type)?;
+        if opts.host_type != HostType::ManagementServer {
+            return Err(ClientError::new(
+                ErrorCode::NotSupported,
+                "connecting to a host agent directly is not supported by this client yet",
+            ));
+        }
+        let credentials = opts.credentials.clone().ok_or_else(|| {
+            ClientError::invalid(
+                "credentials",
+                "are required, even for connections made locally",
+            )
+        })?;
+        if let Credentials::Password { user, .. } = &credentials {
+            if user.is_empty() {
+                return Err(ClientError::invalid("user", "is required"));
+            }
+        }
+        let tls = opts.tls.client_config()?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .timeout(opts.timeout)
+            .build()
+            .map_err(|e| ClientError::invalid("TLS", e))?;
+        let base = format!("{}/vim25/{RELEASE}", target.url().trim_end_matches('/'));
+        let (method, body) = match &credentials {
+            Credentials::Password { user, password } => {
+                ("Login", json!({"userName": user, "password": password}))
+            }
+            Credentials::CloneTicket(t) => ("CloneSession", json!({"cloneTicket": t})),
+        };
+        let r = http
+            .post(format!("{base}/SessionManager/SessionManager/{method}"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &target))?;
+        let status = r.status();
+        let session = r
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(fault_error(&v));
+        }
+        let session = session.ok_or_else(|| {
+            ClientError::new(ErrorCode::Server, "the server answered without a session")
+        })?;
+        Ok(Connection {
+            http,
+            base,
+            session,
+            target,
+        })
+    }
+
+    /// `GET /<moType>/<moId>/<property>`.
+    pub async fn get(
+        &self,
+        mo_type: &str,
+        mo_id: &str,
+        property: &str,
+    ) -> Result<Value, ClientError> {
+        let r = self
+            .http
+            .get(format!("{}/{mo_type}/{mo_id}/{property}", self.base))
+            .header(SESSION_HEADER, &self.session)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        self.answer(r).await
+    }
+
+    /// `POST /<moType>/<moId>/<method>` with a JSON body.
+    pub async fn call(
+        &self,
+        mo_type: &str,
+        mo_id: &str,
+        method: &str,
+        body: Value,
+    ) -> Result<Value, ClientError> {
+        let r = self
+            .http
+            .post(format!("{}/{mo_type}/{mo_id}/{method}", self.base))
+            .header(SESSION_HEADER, &self.session)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        self.answer(r).await
+    }
+
+    async fn answer(&self, r: reqwest::Response) -> Result<Value, ClientError> {
+        let status = r.status();
+        let text = r
+            .text()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        let v: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(fault_error(&v))
+        }
+    }
+
+    /// A ticket another process can log in with once (`Credentials::CloneTicket`).
+    pub async fn acquire_clone_ticket(&self) -> Result<String, ClientError> {
+        let v = self
+            .call(
+                "SessionManager",
+                "SessionManager",
+                "AcquireCloneTicket",
+                json!({}),
+            )
+            .await?;
+        v.as_str()
+            .map(String::from)
+            .ok_or_else(|| ClientError::new(ErrorCode::Server, "the ticket is not a string"))
+    }
+
+    /// Ends the session. The handle is consumed: it cannot be used afterwards.
+    pub async fn disconnect(self) -> Result<(), ClientError> {
+        self.call("SessionManager", "SessionManager", "Logout", json!({}))
+            .await
+            .map(|_| ())
+    }
+}
