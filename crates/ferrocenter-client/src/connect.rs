@@ -62,7 +62,14 @@ pub struct Connection {
     base: String,
     session: String,
     pub target: Target,
+    pub host_type: HostType,
+    /// Things the caller should know, such as connecting directly to a host that a server
+    /// manages (HostConnect's remark: bypassing the server can leave its state inconsistent).
+    pub warnings: Vec<String>,
 }
+
+/// The agent's session header.
+const AGENT_SESSION_HEADER: &str = "x-agent-session";
 
 fn transport_error(e: reqwest::Error, target: &Target) -> ClientError {
     if is_tls_failure(&e) {
@@ -113,16 +120,32 @@ pub fn fault_error(body: &Value) -> ClientError {
     }
 }
 
+/// The client error for a host agent's error body (`{"code", "message"}`).
+fn agent_error(body: &Value) -> ClientError {
+    let fault = body["code"].as_str().unwrap_or("").to_string();
+    let code = match fault.as_str() {
+        "invalid_login" | "unauthenticated" => ErrorCode::InvalidLogin,
+        "permission_denied" => ErrorCode::NoPermission,
+        "not_found" => ErrorCode::NotFound,
+        "invalid_state" | "busy" | "already_being_managed" => ErrorCode::InvalidState,
+        "invalid_argument" => ErrorCode::InvalidArgument,
+        "not_supported" => ErrorCode::NotSupported,
+        _ => ErrorCode::Server,
+    };
+    ClientError {
+        code,
+        message: body["message"]
+            .as_str()
+            .unwrap_or("the agent refused the call")
+            .to_string(),
+        fault: (!fault.is_empty()).then_some(fault),
+    }
+}
+
 impl Connection {
     /// Connects and logs in. Nothing is returned unless both succeed.
     pub async fn connect(opts: ConnectOptions) -> Result<Connection, ClientError> {
         let target = Target::parse(&opts.host, opts.host_type)?;
-        if opts.host_type != HostType::ManagementServer {
-            return Err(ClientError::new(
-                ErrorCode::NotSupported,
-                "connecting to a host agent directly is not supported by this client yet",
-            ));
-        }
         let credentials = opts.credentials.clone().ok_or_else(|| {
             ClientError::invalid(
                 "credentials",
@@ -140,6 +163,9 @@ impl Connection {
             .timeout(opts.timeout)
             .build()
             .map_err(|e| ClientError::invalid("TLS", e))?;
+        if opts.host_type == HostType::HostAgent {
+            return Self::connect_agent(http, target, credentials).await;
+        }
         let base = format!("{}/vim25/{RELEASE}", target.url().trim_end_matches('/'));
         let (method, body) = match &credentials {
             Credentials::Password { user, password } => {
@@ -171,7 +197,92 @@ impl Connection {
             base,
             session,
             target,
+            host_type: HostType::ManagementServer,
+            warnings: Vec::new(),
         })
+    }
+
+    /// A host agent directly: its own login, and a warning when a server manages the host.
+    async fn connect_agent(
+        http: reqwest::Client,
+        target: Target,
+        credentials: Credentials,
+    ) -> Result<Connection, ClientError> {
+        let Credentials::Password { user, password } = credentials else {
+            return Err(ClientError::new(
+                ErrorCode::NotSupported,
+                "host agents do not take clone tickets: log in with a user and password",
+            ));
+        };
+        let base = target.url().trim_end_matches('/').to_string();
+        let r = http
+            .post(format!("{base}/session"))
+            .json(&json!({"user": user, "password": password}))
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &target))?;
+        let ok = r.status().is_success();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        if !ok {
+            return Err(agent_error(&v));
+        }
+        let session = v["token"].as_str().unwrap_or_default().to_string();
+        let mut c = Connection {
+            http,
+            base,
+            session,
+            target,
+            host_type: HostType::HostAgent,
+            warnings: Vec::new(),
+        };
+        let claim = c.agent("GET", "/claim", None).await?;
+        if let Some(server) = claim.get("server_address").and_then(Value::as_str) {
+            c.warnings.push(format!(
+                "host {} is managed by the server at {server}: changes made directly can leave \
+                 that server's view inconsistent; connect to the server instead",
+                c.target.host
+            ));
+        }
+        Ok(c)
+    }
+
+    /// A call on a host agent's API (`/api/v1` + `path`).
+    pub async fn agent(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ClientError> {
+        if self.host_type != HostType::HostAgent {
+            return Err(ClientError::new(
+                ErrorCode::NotSupported,
+                "this connection is to a management server",
+            ));
+        }
+        let m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ClientError::invalid("method", method))?;
+        let mut rb = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .header(AGENT_SESSION_HEADER, &self.session);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        let ok = r.status().is_success();
+        let text = r
+            .text()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if ok {
+            Ok(v)
+        } else {
+            Err(agent_error(&v))
+        }
     }
 
     /// `GET /<moType>/<moId>/<property>`.
@@ -245,8 +356,12 @@ impl Connection {
 
     /// Ends the session. The handle is consumed: it cannot be used afterwards.
     pub async fn disconnect(self) -> Result<(), ClientError> {
-        self.call("SessionManager", "SessionManager", "Logout", json!({}))
-            .await
-            .map(|_| ())
+        match self.host_type {
+            HostType::HostAgent => self.agent("DELETE", "/session", None).await.map(|_| ()),
+            HostType::ManagementServer => self
+                .call("SessionManager", "SessionManager", "Logout", json!({}))
+                .await
+                .map(|_| ()),
+        }
     }
 }

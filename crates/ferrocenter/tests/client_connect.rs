@@ -208,3 +208,69 @@ async fn logins_clone_tickets_and_error_codes() {
     assert_eq!(e.code, ErrorCode::HostNotReachable, "{e}");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn direct_connections_to_a_managed_host_warn() {
+    let fleet = sim_fleet(2, 0, 10, 51).await;
+    let ts = TestServer::start().await;
+    let (core, admin) = ts.core_admin().await;
+    let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
+    let managed = &fleet.manifest.hosts[0];
+    let t = core
+        .add_host(
+            &admin,
+            ferrocenter_core::hosts::AddHostSpec {
+                datacenter_id: Some(dc.id.clone()),
+                host_name: managed.address.clone(),
+                port: Some(managed.port),
+                ssl_thumbprint: Some(managed.thumbprint.clone()),
+                user_name: "root".into(),
+                password: ROOT_PW.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let t = core.tasks.wait(&t.id).await.unwrap();
+    assert!(t.error.is_none(), "{:?}", t.error);
+    let agent = |h: &ferrocenter_agent::simulate::ManifestHost, credentials| ConnectOptions {
+        host: format!("{}:{}", h.address, h.port),
+        host_type: ferrocenter_client::HostType::HostAgent,
+        credentials: Some(credentials),
+        tls: TlsSettings {
+            enable_ssl_certificate_check: false,
+            thumbprint: Some(h.thumbprint.clone()),
+            ..Default::default()
+        },
+        timeout: Duration::from_secs(20),
+    };
+    let root = || Credentials::Password {
+        user: "root".into(),
+        password: ROOT_PW.into(),
+    };
+    let c = Connection::connect(agent(managed, root())).await.unwrap();
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("connect to the server instead"));
+    let facts = c.agent("GET", "/facts", None).await.unwrap();
+    assert!(facts["hostname"].is_string());
+    c.disconnect().await.unwrap();
+    let free = &fleet.manifest.hosts[1];
+    let c = Connection::connect(agent(free, root())).await.unwrap();
+    assert!(c.warnings.is_empty());
+    c.disconnect().await.unwrap();
+    let e = Connection::connect(agent(
+        free,
+        Credentials::Password {
+            user: "root".into(),
+            password: "Wrong-Pass-9".into(),
+        },
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidLogin);
+    let e = Connection::connect(agent(free, Credentials::CloneTicket("t".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotSupported);
+    ts.stop().await;
+}
