@@ -339,6 +339,97 @@ impl Connection {
         }
     }
 
+    /// The same session on the server's vAPI REST surface (`/api` + `path`), which answers
+    /// bare JSON (vAPI errors carry `error_type` and `messages`).
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ClientError> {
+        let m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ClientError::invalid("method", method))?;
+        let origin = format!(
+            "{}://{}:{}",
+            self.target.scheme,
+            if self.target.host.contains(':') {
+                format!("[{}]", self.target.host)
+            } else {
+                self.target.host.clone()
+            },
+            self.target.port
+        );
+        let mut rb = self
+            .http
+            .request(m, format!("{origin}/api{path}"))
+            .header(SESSION_HEADER, &self.session);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        let ok = r.status().is_success();
+        let text = r
+            .text()
+            .await
+            .map_err(|e| transport_error(e, &self.target))?;
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if ok {
+            return Ok(v);
+        }
+        let kind = v["error_type"].as_str().unwrap_or("").to_string();
+        let code = match kind.as_str() {
+            "UNAUTHENTICATED" => ErrorCode::InvalidLogin,
+            "UNAUTHORIZED" => ErrorCode::NoPermission,
+            "NOT_FOUND" | "OPERATION_NOT_FOUND" => ErrorCode::NotFound,
+            "INVALID_ARGUMENT" | "INVALID_REQUEST" => ErrorCode::InvalidArgument,
+            "NOT_ALLOWED_IN_CURRENT_STATE" | "ALREADY_IN_DESIRED_STATE" => ErrorCode::InvalidState,
+            "UNSUPPORTED" => ErrorCode::NotSupported,
+            "UNVERIFIED_PEER" => ErrorCode::SslSecurity,
+            "RESOURCE_INACCESSIBLE" => ErrorCode::HostNotReachable,
+            _ => ErrorCode::Server,
+        };
+        Err(ClientError {
+            code,
+            message: v["messages"][0]["default_message"]
+                .as_str()
+                .unwrap_or("the server refused the call")
+                .to_string(),
+            fault: (!kind.is_empty()).then_some(kind),
+        })
+    }
+
+    /// Picks up a session saved earlier (the CLI keeps one between commands).
+    pub fn resume(
+        host: &str,
+        tls: &TlsSettings,
+        session: String,
+        timeout: Duration,
+    ) -> Result<Connection, ClientError> {
+        let target = Target::parse(host, HostType::ManagementServer)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls.client_config()?)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| ClientError::invalid("TLS", e))?;
+        let base = format!("{}/vim25/{RELEASE}", target.url().trim_end_matches('/'));
+        Ok(Connection {
+            http,
+            base,
+            session,
+            target,
+            host_type: HostType::ManagementServer,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The session token, for saving (never print it).
+    pub fn session_token(&self) -> &str {
+        &self.session
+    }
+
     /// A ticket another process can log in with once (`Credentials::CloneTicket`).
     pub async fn acquire_clone_ticket(&self) -> Result<String, ClientError> {
         let v = self

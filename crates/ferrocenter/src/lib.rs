@@ -1,6 +1,7 @@
 //! The `ferrocenter` binary's pieces, kept in a library so integration tests can start a real
 //! server in-process as well as by running the binary.
 pub mod agent_cmd;
+pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod serve;

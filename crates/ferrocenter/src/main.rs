@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ferrocenter::agent_cmd::{AgentArgs, SimulateArgs};
+use ferrocenter::cli;
 use ferrocenter::config::ServeArgs;
 use ferrocenter::serve::{announce_generated_password, wait_for_signal, Server};
 
@@ -14,6 +15,8 @@ use ferrocenter::serve::{announce_generated_password, wait_for_signal, Server};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: cli::ClientArgs,
 }
 
 #[derive(Subcommand)]
@@ -26,6 +29,16 @@ enum Command {
     Simulate(Box<SimulateArgs>),
     /// Print the version and the API versions served.
     Version,
+    /// Log in to a server and keep the session for the commands below.
+    Login,
+    /// End the kept session.
+    Logout,
+    /// Datacenters.
+    #[command(subcommand)]
+    Datacenter(cli::DatacenterCommand),
+    /// Hosts.
+    #[command(subcommand)]
+    Host(cli::HostCommand),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +54,31 @@ fn main() -> ExitCode {
         Command::Serve(args) => exit("serve", serve(*args)),
         Command::Agent(args) => exit("agent", agent(*args)),
         Command::Simulate(args) => exit("simulate", simulate(*args)),
+        Command::Login => client(cli::login(&cli.client)),
+        Command::Logout => client(cli::logout(&cli.client)),
+        Command::Datacenter(c) => client(cli::datacenter(&cli.client, &c)),
+        Command::Host(c) => client(cli::host(&cli.client, &c)),
+    }
+}
+
+/// Runs one client command; its failure decides the exit code (see `cli`).
+fn client(f: impl std::future::Future<Output = Result<(), cli::CliError>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferrocenter: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(f) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrocenter: {}", e.message);
+            ExitCode::from(e.code)
+        }
     }
 }
 
