@@ -259,12 +259,29 @@ impl Connection {
                 "this connection is to a management server",
             ));
         }
+        let url = format!("{}{path}", self.base);
+        let (ok, v) = self.send(method, &url, AGENT_SESSION_HEADER, body).await?;
+        if ok {
+            Ok(v)
+        } else {
+            Err(agent_error(&v))
+        }
+    }
+
+    /// One request with this session: whether it succeeded, and the JSON it answered.
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        session_header: &str,
+        body: Option<Value>,
+    ) -> Result<(bool, Value), ClientError> {
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::invalid("method", method))?;
         let mut rb = self
             .http
-            .request(m, format!("{}{path}", self.base))
-            .header(AGENT_SESSION_HEADER, &self.session);
+            .request(m, url)
+            .header(session_header, &self.session);
         if let Some(b) = body {
             rb = rb.json(&b);
         }
@@ -277,12 +294,7 @@ impl Connection {
             .text()
             .await
             .map_err(|e| transport_error(e, &self.target))?;
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if ok {
-            Ok(v)
-        } else {
-            Err(agent_error(&v))
-        }
+        Ok((ok, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
     /// `GET /<moType>/<moId>/<property>`.
@@ -347,8 +359,6 @@ impl Connection {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ClientError> {
-        let m = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| ClientError::invalid("method", method))?;
         let origin = format!(
             "{}://{}:{}",
             self.target.scheme,
@@ -359,23 +369,9 @@ impl Connection {
             },
             self.target.port
         );
-        let mut rb = self
-            .http
-            .request(m, format!("{origin}/api{path}"))
-            .header(SESSION_HEADER, &self.session);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb
-            .send()
-            .await
-            .map_err(|e| transport_error(e, &self.target))?;
-        let ok = r.status().is_success();
-        let text = r
-            .text()
-            .await
-            .map_err(|e| transport_error(e, &self.target))?;
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let (ok, v) = self
+            .send(method, &format!("{origin}/api{path}"), SESSION_HEADER, body)
+            .await?;
         if ok {
             return Ok(v);
         }

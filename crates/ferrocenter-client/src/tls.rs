@@ -11,7 +11,6 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use sha2::{Digest, Sha256};
 
 use crate::error::ClientError;
 
@@ -40,32 +39,10 @@ impl Default for TlsSettings {
 }
 
 /// `AB:CD:…` in upper case, from any spelling; None if not 32 bytes of hex.
-pub fn normalize_thumbprint(s: &str) -> Option<String> {
-    let hex: String = s
-        .chars()
-        .filter(|c| !matches!(c, ':' | ' ' | '-'))
-        .collect();
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    Some(
-        hex.to_ascii_uppercase()
-            .as_bytes()
-            .chunks(2)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
-}
+pub use ferrocenter_agent_client::normalize_thumbprint;
 
 /// The SHA-256 thumbprint of a DER certificate, in the form servers print.
-pub fn der_thumbprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+pub use ferrocenter_agent_client::sha256_thumbprint as der_thumbprint;
 
 impl TlsSettings {
     /// Reads the settings from a config file in VMware's `key = "value"` form; keys may carry
