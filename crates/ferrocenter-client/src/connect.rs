@@ -106,7 +106,7 @@ pub fn fault_error(body: &Value) -> ClientError {
         "InvalidLogin" | "NotAuthenticated" => ErrorCode::InvalidLogin,
         "NoPermission" => ErrorCode::NoPermission,
         "NotSupported" | "MethodNotFound" => ErrorCode::NotSupported,
-        "ManagedObjectNotFound" => ErrorCode::NotFound,
+        "ManagedObjectNotFound" | "NotFound" => ErrorCode::NotFound,
         "InvalidState" | "InvalidPowerState" => ErrorCode::InvalidState,
         "InvalidArgument" | "InvalidRequest" => ErrorCode::InvalidArgument,
         "SSLVerifyFault" => ErrorCode::SslSecurity,
@@ -117,6 +117,7 @@ pub fn fault_error(body: &Value) -> ClientError {
         code,
         message,
         fault: (!fault.is_empty()).then_some(fault),
+        detail: body.is_object().then(|| body.clone()),
     }
 }
 
@@ -139,6 +140,7 @@ fn agent_error(body: &Value) -> ClientError {
             .unwrap_or("the agent refused the call")
             .to_string(),
         fault: (!fault.is_empty()).then_some(fault),
+        detail: body.is_object().then(|| body.clone()),
     }
 }
 
@@ -394,6 +396,7 @@ impl Connection {
                 .unwrap_or("the server refused the call")
                 .to_string(),
             fault: (!kind.is_empty()).then_some(kind),
+            detail: v.is_object().then(|| v.clone()),
         })
     }
 

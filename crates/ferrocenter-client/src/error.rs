@@ -52,6 +52,9 @@ pub struct ClientError {
     pub message: String,
     /// The server's fault type (`InvalidLogin`, `SSLVerifyFault`, …), if it answered one.
     pub fault: Option<String>,
+    /// The whole fault the server answered, for its own fields (an `SSLVerifyFault`'s
+    /// `thumbprint`, a `NoPermission`'s `privilegeId`).
+    pub detail: Option<serde_json::Value>,
 }
 
 impl ClientError {
@@ -60,6 +63,7 @@ impl ClientError {
             code,
             message: message.into(),
             fault: None,
+            detail: None,
         }
     }
 

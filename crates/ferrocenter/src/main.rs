@@ -36,9 +36,21 @@ enum Command {
     /// Datacenters.
     #[command(subcommand)]
     Datacenter(cli::DatacenterCommand),
+    /// Clusters.
+    #[command(subcommand)]
+    Cluster(cli::ClusterCommand),
     /// Hosts.
     #[command(subcommand)]
     Host(cli::HostCommand),
+    /// Virtual machines.
+    #[command(subcommand)]
+    Vm(cli::VmCommand),
+    /// Tasks.
+    #[command(subcommand)]
+    Task(cli::TaskCommand),
+    /// Events.
+    #[command(subcommand)]
+    Event(cli::EventCommand),
 }
 
 fn main() -> ExitCode {
@@ -57,7 +69,11 @@ fn main() -> ExitCode {
         Command::Login => client(cli::login(&cli.client)),
         Command::Logout => client(cli::logout(&cli.client)),
         Command::Datacenter(c) => client(cli::datacenter(&cli.client, &c)),
+        Command::Cluster(c) => client(cli::cluster(&cli.client, &c)),
         Command::Host(c) => client(cli::host(&cli.client, &c)),
+        Command::Vm(c) => client(cli::vm(&cli.client, &c)),
+        Command::Task(c) => client(cli::task(&cli.client, &c)),
+        Command::Event(c) => client(cli::event(&cli.client, &c)),
     }
 }
 

@@ -275,6 +275,17 @@ pub async fn sim_fleet(
     octet: u8,
     seed: u64,
 ) -> ferrocenter_agent::simulate::Fleet {
+    sim_fleet_with(hosts, vms, octet, seed, 64 << 30).await
+}
+
+/// As `sim_fleet`, with migrations moving `migration_bytes_per_sec` (VMs have 1–8 GiB).
+pub async fn sim_fleet_with(
+    hosts: usize,
+    vms: usize,
+    octet: u8,
+    seed: u64,
+    migration_bytes_per_sec: u64,
+) -> ferrocenter_agent::simulate::Fleet {
     use ferrocenter_agent::driver::sim::SimOptions;
     use ferrocenter_agent::simulate::{start_fleet, SimulateOptions};
     let net = 60 + (std::process::id() % 150) as u8;
@@ -288,7 +299,7 @@ pub async fn sim_fleet(
         seed,
         control: "127.0.0.1:0".parse().unwrap(),
         sim: SimOptions {
-            migration_bytes_per_sec: 64 << 30,
+            migration_bytes_per_sec,
             reboot_time: Duration::from_millis(300),
         },
         peer_timeout: Duration::from_secs(5),
