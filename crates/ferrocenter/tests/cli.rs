@@ -542,6 +542,7 @@ async fn password_prompt_and_progress_bar_in_a_terminal() {
     assert!(line.contains("HostSystem.enterMaintenanceMode"), "{bar}");
     assert!(line.contains('%') && line.contains('['), "{bar}");
     assert!(line.contains("of 4 VMs"), "{bar}");
+    println!("the progress bar, as tmux captured it:\n{line}");
     let done = tmux.wait_for("maint", "EXIT=", Duration::from_secs(120));
     assert!(
         done.contains("EXIT=0") && done.contains("success"),
