@@ -15,6 +15,11 @@ pub enum CoreError {
     /// The object exists but is not in a state that allows the operation.
     #[error("{message}")]
     InvalidState { message: String },
+    /// The object is already in the state the operation would bring it to. Kept apart from
+    /// `InvalidState` because vAPI answers it with its own error (`already_in_desired_state`)
+    /// where vim and ZStack answer as for any other wrong state.
+    #[error("{message}")]
+    AlreadyInState { message: String },
     /// Creating would clash with an existing object.
     #[error("{what} '{name}' already exists")]
     AlreadyExists { what: String, name: String },
@@ -88,6 +93,12 @@ impl CoreError {
 
     pub fn invalid_state(message: impl Into<String>) -> Self {
         CoreError::InvalidState {
+            message: message.into(),
+        }
+    }
+
+    pub fn already_in_state(message: impl Into<String>) -> Self {
+        CoreError::AlreadyInState {
             message: message.into(),
         }
     }

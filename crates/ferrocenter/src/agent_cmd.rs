@@ -274,3 +274,32 @@ impl SimulateArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_root_user_is_refused_naming_the_option() {
+        let too_long = "a".repeat(65);
+        for bad in ["", "ad min", "root/x", "röot", too_long.as_str()] {
+            let resolved = AgentArgs {
+                root_user: Some(bad.into()),
+                ..Default::default()
+            }
+            .resolve();
+            let Err(e) = resolved else {
+                panic!("{bad:?} was accepted")
+            };
+            let msg = e.to_string();
+            assert!(msg.starts_with("root_user:"), "{bad:?}: {msg}");
+        }
+        let ok = AgentArgs {
+            root_user: Some("ops.admin-1".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(ok.root_user.as_deref(), Some("ops.admin-1"));
+    }
+}

@@ -585,6 +585,13 @@ mod tests {
                 },
                 "enable_diagnostics:",
             ),
+            (
+                ServeArgs {
+                    zstack_trust_agent_on_first_use: Some("sometimes".into()),
+                    ..Default::default()
+                },
+                "zstack_trust_agent_on_first_use:",
+            ),
         ];
         for (args, key) in cases {
             let msg = err_key(args);

@@ -8,7 +8,7 @@ use ferrocenter_agent::simulate::{start_fleet, Fleet, SimulateOptions};
 use ferrocenter_agent_client::wire::{ErrorCode, PowerAction, VmPowerState};
 use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_core::auth::{Caller, Realm, Role};
-use ferrocenter_core::hosts::{AddHostSpec, HostsConfig, ReconnectSpec, RemoveMode};
+use ferrocenter_core::hosts::{AddHostSpec, HostsConfig, IfAlready, ReconnectSpec, RemoveMode};
 use ferrocenter_core::inventory::{
     AutomationLevel, ConnectionState, EventFilter, HostFilter, HostState,
 };
@@ -183,8 +183,28 @@ async fn add_registers_everything_and_uses_a_service_account() {
         json!({"fault": "root_password", "password": "Changed-Pass-2"}),
     )
     .await;
-    let t = e.core.disconnect_host(&e.admin, &id).await.unwrap();
+    let t = e
+        .core
+        .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+        .await
+        .unwrap();
     assert_eq!(wait(&e.core, &t).await.state, TaskState::Success);
+    // Already disconnected: refused before any task (vAPI), or the task fails (vim).
+    assert!(matches!(
+        e.core
+            .disconnect_host(&e.admin, &id, IfAlready::Refuse)
+            .await,
+        Err(CoreError::AlreadyInState { .. })
+    ));
+    let t = e
+        .core
+        .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+        .await
+        .unwrap();
+    assert!(matches!(
+        wait(&e.core, &t).await.error,
+        Some(CoreError::AlreadyInState { .. })
+    ));
     let t = e
         .core
         .reconnect_host(&e.admin, &id, ReconnectSpec::default())
@@ -192,11 +212,61 @@ async fn add_registers_everything_and_uses_a_service_account() {
         .unwrap();
     let t = wait(&e.core, &t).await;
     assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+    let connect = ReconnectSpec {
+        if_connected: IfAlready::Refuse,
+        ..Default::default()
+    };
+    assert!(matches!(
+        e.core.reconnect_host(&e.admin, &id, connect).await,
+        Err(CoreError::AlreadyInState { .. })
+    ));
     // Adding the same host twice is AlreadyConnected.
     match e.core.add_host(&e.admin, spec(&e, 0, &c)).await {
         Err(CoreError::AlreadyConnected { .. }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_datacenter_holding_clusters_or_hosts_is_deleted_only_with_force() {
+    let e = env(1, 1).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let dc = e
+        .core
+        .list_datacenters(&e.admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.name == "dc1")
+        .unwrap();
+    // An empty cluster is enough to refuse, before any task.
+    assert!(matches!(
+        e.core.delete_datacenter(&e.admin, &dc.id, false).await,
+        Err(CoreError::InvalidState { .. })
+    ));
+    add(&e, spec(&e, 0, &c)).await.unwrap();
+    assert!(matches!(
+        e.core.delete_datacenter(&e.admin, &dc.id, false).await,
+        Err(CoreError::InvalidState { .. })
+    ));
+    assert_eq!(host_count(&e).await, 1);
+    let t = e
+        .core
+        .delete_datacenter(&e.admin, &dc.id, true)
+        .await
+        .unwrap();
+    let t = wait(&e.core, &t).await;
+    assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+    assert_eq!(host_count(&e).await, 0);
+    // An empty datacenter needs no force.
+    let empty = e.core.create_datacenter(&e.admin, "dc2", "").await.unwrap();
+    let t = e
+        .core
+        .delete_datacenter(&e.admin, &empty.id, false)
+        .await
+        .unwrap();
+    assert_eq!(wait(&e.core, &t).await.state, TaskState::Success);
+    assert!(e.core.list_datacenters(&e.admin).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -324,7 +394,11 @@ async fn reconnect_rules() {
     let t = e.core.reconnect_host(&e.admin, &id, same).await.unwrap();
     assert_eq!(wait(&e.core, &t).await.state, TaskState::Success);
     // A wrong thumbprint on reconnect: SSLVerifyFault, and the host stays as it was.
-    let t = e.core.disconnect_host(&e.admin, &id).await.unwrap();
+    let t = e
+        .core
+        .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+        .await
+        .unwrap();
     wait(&e.core, &t).await;
     let bad = ReconnectSpec {
         ssl_thumbprint: Some("00".repeat(32)),
@@ -782,6 +856,12 @@ async fn standalone_hosts_and_the_smaller_operations() {
         .await
         .unwrap();
     let off = e.core.host_capacity(&h).await.unwrap();
+    assert!(matches!(
+        e.core
+            .power_vm_task(&e.admin, &vm.id, PowerAction::Off)
+            .await,
+        Err(CoreError::AlreadyInState { .. })
+    ));
     assert_eq!(
         off.available_memory_bytes - on.available_memory_bytes,
         vm.memory_bytes
@@ -813,7 +893,15 @@ async fn standalone_hosts_and_the_smaller_operations() {
         e.fleet.agent(0).runtime().lockdown,
         ferrocenter_agent_client::wire::LockdownMode::Normal
     );
+    assert!(matches!(
+        e.core.host_lockdown(&e.admin, &id, true).await,
+        Err(CoreError::AlreadyInState { .. })
+    ));
     e.core.host_lockdown(&e.admin, &id, false).await.unwrap();
+    assert!(matches!(
+        e.core.host_lockdown(&e.admin, &id, false).await,
+        Err(CoreError::AlreadyInState { .. })
+    ));
     e.core
         .set_host_admin_state(
             &e.admin,
@@ -1037,7 +1125,11 @@ async fn reconnect_faults() {
     let c = cluster(&e, AutomationLevel::Manual).await;
     let id = add(&e, spec(&e, 0, &c)).await.unwrap();
     let disconnect = || async {
-        let t = e.core.disconnect_host(&e.admin, &id).await.unwrap();
+        let t = e
+            .core
+            .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+            .await
+            .unwrap();
         wait(&e.core, &t).await;
     };
     let reconnect = |s: ReconnectSpec| async {
@@ -1182,7 +1274,11 @@ async fn sync_state_registers_lost_vms_back_and_vm_connection_follows_the_host()
         e.core.vm_connection_state(&vms[0]).await.unwrap(),
         "connected"
     );
-    let t = e.core.disconnect_host(&e.admin, &id).await.unwrap();
+    let t = e
+        .core
+        .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+        .await
+        .unwrap();
     wait(&e.core, &t).await;
     assert_eq!(
         e.core.vm_connection_state(&vms[0]).await.unwrap(),

@@ -17,8 +17,6 @@ pub enum ApiError {
     InvalidRequest(String),
     /// No operation at this path (or the operation is unknown).
     OperationNotFound(String),
-    /// The entity is already as asked (vAPI's `already_in_desired_state`).
-    AlreadyInDesiredState(String),
     /// Any other standard error of the table below, by id.
     Std {
         id: &'static str,
@@ -116,6 +114,12 @@ impl ApiError {
                         msg,
                         vec![],
                     ),
+                    CoreError::AlreadyInState { .. } => m(
+                        "already_in_desired_state",
+                        StatusCode::BAD_REQUEST,
+                        msg,
+                        vec![],
+                    ),
                     CoreError::AlreadyExists { name, .. } => m(
                         "already_exists",
                         StatusCode::BAD_REQUEST,
@@ -208,12 +212,6 @@ impl ApiError {
                 vec![],
             ),
             ApiError::Std { id, message } => m(id, std_status(id), message.clone(), vec![]),
-            ApiError::AlreadyInDesiredState(what) => m(
-                "already_in_desired_state",
-                StatusCode::BAD_REQUEST,
-                what.clone(),
-                vec![],
-            ),
             ApiError::OperationNotFound(what) => m(
                 "operation_not_found",
                 StatusCode::NOT_FOUND,
@@ -311,6 +309,11 @@ mod tests {
             (
                 CoreError::invalid_state("no"),
                 "not_allowed_in_current_state",
+                400,
+            ),
+            (
+                CoreError::already_in_state("on"),
+                "already_in_desired_state",
                 400,
             ),
             (

@@ -76,7 +76,12 @@ impl From<CoreError> for VimFault {
             CoreError::InvalidArgument { field, .. } => {
                 VimFault::new("InvalidArgument", msg).with("invalidProperty", json!(field))
             }
-            CoreError::InvalidState { .. } => VimFault::new("InvalidState", msg),
+            // vim has no general "already as asked" fault: PowerOnVM_Task on a running VM and
+            // DisconnectHost_Task on a disconnected host answer InvalidState. Methods with a
+            // fault of their own (lockdown's AdminDisabled) map this case themselves.
+            CoreError::InvalidState { .. } | CoreError::AlreadyInState { .. } => {
+                VimFault::new("InvalidState", msg)
+            }
             CoreError::AlreadyExists { name, .. } => {
                 VimFault::new("DuplicateName", msg).with("name", json!(name))
             }
@@ -156,5 +161,7 @@ mod tests {
         })
         .body();
         assert_eq!(b["ipAddress"], "10.0.0.1");
+        let b = VimFault::from(CoreError::already_in_state("VM a is already poweredOn")).body();
+        assert_eq!(b["_typeName"], "InvalidState");
     }
 }

@@ -1,7 +1,7 @@
 //! Method calls on inventory objects, hosts, VMs, tasks, events, views and collectors. Each
 //! arm parses the parameters, calls one core operation and renders its answer.
 use axum::response::Response;
-use ferrocenter_core::hosts::{AddHostSpec, PowerAction, ReconnectSpec, RemoveMode};
+use ferrocenter_core::hosts::{AddHostSpec, IfAlready, PowerAction, ReconnectSpec, RemoveMode};
 use ferrocenter_core::inventory::{AutomationLevel, FolderKind};
 use ferrocenter_core::tasks::Task;
 use ferrocenter_core::CoreError;
@@ -363,7 +363,9 @@ async fn host_method(
     let core = &ctx.state.core;
     let c = &ctx.caller;
     match method {
-        "DisconnectHost_Task" => Ok(task_ref(&core.disconnect_host(c, &h.id).await?)),
+        "DisconnectHost_Task" => Ok(task_ref(
+            &core.disconnect_host(c, &h.id, IfAlready::StartTask).await?,
+        )),
         "ReconnectHost_Task" => {
             let mut spec = ReconnectSpec::default();
             let mut host_name = String::new();
@@ -414,20 +416,18 @@ async fn host_method(
         }
         "EnterLockdownMode" | "ExitLockdownMode" => {
             let enter = method == "EnterLockdownMode";
-            let locked = render::is_lockdown(h);
-            if enter && locked {
-                return Err(VimFault::new(
-                    "AdminDisabled",
-                    format!("host {} is already in lockdown mode", h.name),
-                ));
-            }
-            if !enter && !locked {
-                return Err(VimFault::new(
-                    "AdminNotDisabled",
-                    format!("host {} is not in lockdown mode", h.name),
-                ));
-            }
-            core.host_lockdown(c, &h.id, enter).await?;
+            core.host_lockdown(c, &h.id, enter)
+                .await
+                .map_err(|e| match e {
+                    // Lockdown has its own faults for "already in that mode".
+                    CoreError::AlreadyInState { message } if enter => {
+                        VimFault::new("AdminDisabled", message)
+                    }
+                    CoreError::AlreadyInState { message } => {
+                        VimFault::new("AdminNotDisabled", message)
+                    }
+                    other => other.into(),
+                })?;
             Ok(no_content())
         }
         "Destroy_Task" => {
@@ -494,5 +494,6 @@ fn connect_spec_partial(cnx: &Map<String, Value>) -> Result<ReconnectSpec, VimFa
         force: opt_bool(cnx, "force")?.unwrap_or(false),
         sync_state: false,
         also_when_connected: false,
+        if_connected: IfAlready::StartTask,
     })
 }

@@ -614,7 +614,7 @@ async fn host_prop(ctx: &Ctx<'_>, h: &Host, name: &str) -> Result<Option<Value>,
         "config" => {
             if connected {
                 let values = core.host_values(&ctx.caller, &h.id).await?;
-                Some(render::host_config(h, render::is_lockdown(h), &values))
+                Some(render::host_config(h, h.in_lockdown(), &values))
             } else {
                 None
             }

@@ -277,10 +277,6 @@ pub fn host_config_manager(h: &Host) -> Value {
     })
 }
 
-pub fn is_lockdown(h: &Host) -> bool {
-    matches!(s(&rt(h)["lockdown"]), "normal" | "strict")
-}
-
 pub fn licensable_resource(h: &Host) -> Value {
     let hw = &facts(h)["hardware"];
     json!({

@@ -91,6 +91,7 @@ impl From<CoreError> for ZsError {
             CoreError::Timeout { .. } => "SYS.1001",
             CoreError::NoHost { .. } | CoreError::HostConnect { .. } => "HOST.1003",
             CoreError::InvalidState { .. }
+            | CoreError::AlreadyInState { .. }
             | CoreError::Cancelled { .. }
             | CoreError::NotSupported { .. }
             | CoreError::InvalidLogin
@@ -138,6 +139,10 @@ mod tests {
         assert_eq!(
             ZsError::from(CoreError::Unauthenticated).body()["error"]["code"],
             "ID.1001"
+        );
+        assert_eq!(
+            ZsError::from(CoreError::already_in_state("on")).body()["error"]["code"],
+            "SYS.1006"
         );
         let chained = ZsError::Api {
             code: "HOST.1002",

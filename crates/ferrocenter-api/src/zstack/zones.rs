@@ -159,7 +159,9 @@ pub async fn delete(
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,
 ) -> Response {
-    match with_task_id(job.clone(), state.core.delete_datacenter(&caller, &uuid)).await {
+    // DeleteZone takes the zone's clusters and hosts with it.
+    let deleting = state.core.delete_datacenter(&caller, &uuid, true);
+    match with_task_id(job.clone(), deleting).await {
         Ok(_) => jobs::accepted(&state, &headers, &job),
         Err(CoreError::NotFound { .. }) => jobs::finished(&state, &headers, &job, Ok(json!({}))),
         Err(e) => jobs::task_refused(&state, &headers, &job, e, Wrap::Delete),

@@ -28,6 +28,35 @@ pub struct ReconnectSpec {
     pub also_when_connected: bool,
     /// Refuse a host entering or in maintenance mode, as ZStack does (vim reconnects it).
     pub refuse_in_maintenance: bool,
+    /// vAPI's connect refuses a connected host at once; vim's ReconnectHost starts the task,
+    /// which may still change a connected host's thumbprint.
+    pub if_connected: IfAlready,
+}
+
+/// What connect and disconnect do with a host already in the state they would bring it to.
+/// The surfaces differ in when they say so, not in what counts as "already".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IfAlready {
+    /// Start the task; its own checks answer (vim reports the refusal in the task).
+    #[default]
+    StartTask,
+    /// Refuse with `CoreError::AlreadyInState` before any task starts (vAPI).
+    Refuse,
+}
+
+fn refuse_if_already(
+    if_already: IfAlready,
+    host: &Host,
+    state: ConnectionState,
+) -> Result<(), CoreError> {
+    if if_already == IfAlready::Refuse && host.connection_state == state {
+        return Err(already(host, state));
+    }
+    Ok(())
+}
+
+fn already(host: &Host, state: ConnectionState) -> CoreError {
+    CoreError::already_in_state(format!("host {} is already {}", host.name, state.as_str()))
 }
 
 pub(crate) fn host_target(h: &Host) -> EntityRef {
@@ -54,10 +83,16 @@ pub(crate) fn host_task(
 }
 
 impl Core {
-    pub async fn disconnect_host(&self, caller: &Caller, host_id: &str) -> Result<Task, CoreError> {
+    pub async fn disconnect_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        if_disconnected: IfAlready,
+    ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
         let host = self.host(host_id).await?;
+        refuse_if_already(if_disconnected, &host, ConnectionState::Disconnected)?;
         let core = self.self_arc();
         let user = caller.user.clone();
         self.tasks
@@ -73,10 +108,7 @@ impl Core {
                 move |_ctx| async move {
                     let mut host = core.host(&host.id).await?;
                     if host.connection_state == ConnectionState::Disconnected {
-                        return Err(CoreError::invalid_state(format!(
-                            "host {} is already disconnected",
-                            host.name
-                        )));
+                        return Err(already(&host, ConnectionState::Disconnected));
                     }
                     host.connection_state = ConnectionState::Disconnected;
                     host.last_op_at = core.clock.now();
@@ -109,6 +141,7 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
         let host = self.host(host_id).await?;
+        refuse_if_already(spec.if_connected, &host, ConnectionState::Connected)?;
         if spec.refuse_in_maintenance
             && matches!(
                 host.state,

@@ -12,7 +12,7 @@ mod task_ops;
 pub(crate) use add::validate_entity_name as validate_name;
 pub use add::{certificate_thumbprint, AddHostSpec};
 pub use capacity::Capacity;
-pub use connection::ReconnectSpec;
+pub use connection::{IfAlready, ReconnectSpec};
 /// VM power actions, as the core's VM operations take them.
 pub use ferrocenter_agent_client::wire::PowerAction;
 pub use ops::{HostUpdate, RemoveMode, StateChange};

@@ -385,6 +385,8 @@ impl Core {
         Ok(host)
     }
 
+    /// Enters (normal mode) or exits lockdown. A host already in the asked mode is refused
+    /// with `AlreadyInState`.
     pub async fn host_lockdown(
         &self,
         caller: &Caller,
@@ -394,6 +396,15 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
         let mut host = self.host(host_id).await?;
+        // Before the connection check: the mode last read is enough to answer, so a
+        // disconnected host still gets vim's AdminDisabled / AdminNotDisabled.
+        if host.in_lockdown() == enter {
+            return Err(CoreError::already_in_state(if enter {
+                format!("host {} is already in lockdown mode", host.name)
+            } else {
+                format!("host {} is not in lockdown mode", host.name)
+            }));
+        }
         require_connected(&host)?;
         let agent = self.agent(&host).await?;
         let mode = if enter {

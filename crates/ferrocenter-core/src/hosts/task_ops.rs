@@ -155,7 +155,7 @@ impl Core {
             "poweredOff"
         };
         if vm.power_state == wanted {
-            return Err(CoreError::invalid_state(format!(
+            return Err(CoreError::already_in_state(format!(
                 "VM {} is already {wanted}",
                 vm.name
             )));

@@ -187,6 +187,18 @@ pub struct Host {
     pub last_op_at: OffsetDateTime,
 }
 
+impl Host {
+    /// Lockdown (normal or strict) as the runtime last read shows it.
+    pub fn in_lockdown(&self) -> bool {
+        use ferrocenter_agent_client::wire::LockdownMode;
+        self.runtime
+            .as_ref()
+            .and_then(|rt| rt.get("lockdown"))
+            .and_then(|m| LockdownMode::deserialize(m).ok())
+            .is_some_and(|m| m != LockdownMode::Disabled)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct VmRecord {
     pub id: String,

@@ -434,10 +434,22 @@ impl Core {
     }
 
     /// Removes the datacenter's clusters and hosts as `delete_cluster` does, then the
-    /// datacenter with its folders, datastores and networks.
-    pub async fn delete_datacenter(&self, caller: &Caller, id: &str) -> Result<Task, CoreError> {
+    /// datacenter with its folders, datastores and networks. Without `force` a datacenter
+    /// holding clusters or hosts is refused before any task starts.
+    pub async fn delete_datacenter(
+        &self,
+        caller: &Caller,
+        id: &str,
+        force: bool,
+    ) -> Result<Task, CoreError> {
         self.auth.authorize(caller, Privilege::DatacenterDelete)?;
         let d = self.datacenter_record(id).await?;
+        if !force && self.datacenter_holds_hosts_or_clusters(&d.id).await? {
+            return Err(CoreError::invalid_state(format!(
+                "datacenter {} still holds clusters or hosts (delete with force to remove them)",
+                d.moid
+            )));
+        }
         let core = self.self_arc();
         let caller = caller.clone();
         self.tasks
@@ -467,6 +479,18 @@ impl Core {
                 },
             )
             .await
+    }
+
+    async fn datacenter_holds_hosts_or_clusters(&self, id: &str) -> Result<bool, CoreError> {
+        let hosts = self
+            .store
+            .list_hosts(&HostFilter {
+                datacenter_id: Some(id.into()),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await?;
+        Ok(!hosts.is_empty() || !self.store.list_clusters(Some(id)).await?.is_empty())
     }
 
     /// Runs a Permissive host removal for each host, one after another, each through its

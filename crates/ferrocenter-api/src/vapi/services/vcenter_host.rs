@@ -1,12 +1,13 @@
 //! `com.vmware.vcenter.host`: list, create (standalone, with thumbprint or certificate
 //! verification), delete, connect, disconnect.
-use ferrocenter_core::hosts::{certificate_thumbprint, AddHostSpec, ReconnectSpec, RemoveMode};
+use ferrocenter_core::hosts::{
+    certificate_thumbprint, AddHostSpec, IfAlready, ReconnectSpec, RemoveMode,
+};
 use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host, HostFilter};
 use ferrocenter_core::tasks::Task;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
-use super::super::errors::ApiError;
 use super::super::registry::{http, op, Call, Op, Out, Reply};
 use super::super::types::{field, StructDef, Ty, Union};
 use super::vcenter_ids::{self as ids, admits, set};
@@ -326,17 +327,12 @@ fn connect(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
         let h = ids::host(&call, &caller, call.text("host")).await?;
-        if h.connection_state == ConnectionState::Connected {
-            return Err(ApiError::AlreadyInDesiredState(format!(
-                "host {} is already connected",
-                h.moid
-            )));
-        }
+        let spec = ReconnectSpec {
+            if_connected: IfAlready::Refuse,
+            ..Default::default()
+        };
         Ok(Out::task(
-            call.state
-                .core
-                .reconnect_host(&caller, &h.id, ReconnectSpec::default())
-                .await?,
+            call.state.core.reconnect_host(&caller, &h.id, spec).await?,
         ))
     })
 }
@@ -345,14 +341,11 @@ fn disconnect(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
         let h = ids::host(&call, &caller, call.text("host")).await?;
-        if h.connection_state == ConnectionState::Disconnected {
-            return Err(ApiError::AlreadyInDesiredState(format!(
-                "host {} is already disconnected",
-                h.moid
-            )));
-        }
         Ok(Out::task(
-            call.state.core.disconnect_host(&caller, &h.id).await?,
+            call.state
+                .core
+                .disconnect_host(&caller, &h.id, IfAlready::Refuse)
+                .await?,
         ))
     })
 }

@@ -1,7 +1,7 @@
 //! `com.vmware.vcenter.datacenter` (create, delete, list, get), `.cluster` (list, get) and
 //! `.folder` (list).
 use ferrocenter_core::auth::Caller;
-use ferrocenter_core::inventory::{AutomationLevel, Folder, FolderKind, HostFilter};
+use ferrocenter_core::inventory::{AutomationLevel, Folder, FolderKind};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -189,28 +189,11 @@ fn dc_delete(call: Call) -> Reply {
         let caller = call.caller().await?;
         let d = ids::datacenter(&call, &caller, call.text("datacenter")).await?;
         let force = call.get("force").and_then(Value::as_bool).unwrap_or(false);
-        if !force {
-            let core = &call.state.core;
-            let hosts = core
-                .list_hosts(
-                    &caller,
-                    &HostFilter {
-                        datacenter_id: Some(d.id.clone()),
-                        limit: Some(1),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            if !hosts.is_empty() || !core.list_clusters(&caller, Some(&d.id)).await?.is_empty() {
-                return Err(CoreError::invalid_state(format!(
-                    "datacenter {} still holds clusters or hosts (delete with force to remove them)",
-                    d.moid
-                ))
-                .into());
-            }
-        }
         Ok(Out::task(
-            call.state.core.delete_datacenter(&caller, &d.id).await?,
+            call.state
+                .core
+                .delete_datacenter(&caller, &d.id, force)
+                .await?,
         ))
     })
 }

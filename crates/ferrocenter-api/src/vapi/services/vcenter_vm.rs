@@ -443,18 +443,6 @@ fn power_get(call: Call) -> Reply {
 async fn power(call: Call, action: PowerAction) -> Result<Out, ApiError> {
     let caller = call.caller().await?;
     let vm = ids::vm(&call, &caller, call.text("vm")).await?;
-    let want = if action == PowerAction::On {
-        "POWERED_ON"
-    } else {
-        "POWERED_OFF"
-    };
-    if power_state(&vm) == want {
-        return Err(ApiError::AlreadyInDesiredState(format!(
-            "VM {} is already {}",
-            vm.moid,
-            want.to_ascii_lowercase().replace('_', " ")
-        )));
-    }
     Ok(Out::task(
         call.state
             .core
