@@ -15,8 +15,15 @@ use ferrocenter::serve::{announce_generated_password, wait_for_signal, Server};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// A client command: the connection options (global below it) and the noun's subcommand.
+#[derive(clap::Args)]
+struct Client<C: clap::Subcommand> {
     #[command(flatten)]
-    client: cli::ClientArgs,
+    args: cli::ClientArgs,
+    #[command(subcommand)]
+    command: C,
 }
 
 #[derive(Subcommand)]
@@ -30,27 +37,21 @@ enum Command {
     /// Print the version and the API versions served.
     Version,
     /// Log in to a server and keep the session for the commands below.
-    Login,
+    Login(cli::ClientArgs),
     /// End the kept session.
-    Logout,
+    Logout(cli::ClientArgs),
     /// Datacenters.
-    #[command(subcommand)]
-    Datacenter(cli::DatacenterCommand),
+    Datacenter(Client<cli::DatacenterCommand>),
     /// Clusters.
-    #[command(subcommand)]
-    Cluster(cli::ClusterCommand),
+    Cluster(Client<cli::ClusterCommand>),
     /// Hosts.
-    #[command(subcommand)]
-    Host(cli::HostCommand),
+    Host(Client<cli::HostCommand>),
     /// Virtual machines.
-    #[command(subcommand)]
-    Vm(cli::VmCommand),
+    Vm(Client<cli::VmCommand>),
     /// Tasks.
-    #[command(subcommand)]
-    Task(cli::TaskCommand),
+    Task(Client<cli::TaskCommand>),
     /// Events.
-    #[command(subcommand)]
-    Event(cli::EventCommand),
+    Event(Client<cli::EventCommand>),
 }
 
 fn main() -> ExitCode {
@@ -66,14 +67,14 @@ fn main() -> ExitCode {
         Command::Serve(args) => exit("serve", serve(*args)),
         Command::Agent(args) => exit("agent", agent(*args)),
         Command::Simulate(args) => exit("simulate", simulate(*args)),
-        Command::Login => client(cli::login(&cli.client)),
-        Command::Logout => client(cli::logout(&cli.client)),
-        Command::Datacenter(c) => client(cli::datacenter(&cli.client, &c)),
-        Command::Cluster(c) => client(cli::cluster(&cli.client, &c)),
-        Command::Host(c) => client(cli::host(&cli.client, &c)),
-        Command::Vm(c) => client(cli::vm(&cli.client, &c)),
-        Command::Task(c) => client(cli::task(&cli.client, &c)),
-        Command::Event(c) => client(cli::event(&cli.client, &c)),
+        Command::Login(a) => client(cli::login(&a)),
+        Command::Logout(a) => client(cli::logout(&a)),
+        Command::Datacenter(c) => client(cli::datacenter(&c.args, &c.command)),
+        Command::Cluster(c) => client(cli::cluster(&c.args, &c.command)),
+        Command::Host(c) => client(cli::host(&c.args, &c.command)),
+        Command::Vm(c) => client(cli::vm(&c.args, &c.command)),
+        Command::Task(c) => client(cli::task(&c.args, &c.command)),
+        Command::Event(c) => client(cli::event(&c.args, &c.command)),
     }
 }
 
