@@ -1574,6 +1574,47 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn record_host_observation(
+                &self,
+                id: &str,
+                runtime: Option<&serde_json::Value>,
+                facts: Option<&serde_json::Value>,
+                event_cursor: u64,
+            ) -> Result<bool, StoreError> {
+                // Facts are large and change only on a resync: kept unless given.
+                let r = sqlx::query(
+                    "UPDATE hosts SET runtime = $2, facts = COALESCE($3, facts), \
+                     event_cursor = $4 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(json_to(runtime))
+                .bind(json_to(facts))
+                .bind(bigint_to(event_cursor, "event_cursor")?)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn transition_host_connection(
+                &self,
+                id: &str,
+                from: ConnectionState,
+                to: ConnectionState,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE hosts SET connection_state = $3 \
+                     WHERE id = $1 AND connection_state = $2",
+                )
+                .bind(id)
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn delete_host(&self, id: &str) -> Result<bool, StoreError> {
                 // VMs and datastore/network links go with it (ON DELETE CASCADE).
                 let r = sqlx::query("DELETE FROM hosts WHERE id = $1")

@@ -40,6 +40,7 @@ cases!(
     non_empty_datacenters_and_clusters_are_kept,
     hosts_round_trip_every_field,
     hosts_are_unique_per_address_and_port,
+    heartbeat_writes_leave_operation_fields_alone,
     host_listing_filters_pages_and_orders,
     deleting_a_host_removes_its_vms_and_links,
     vms_round_trip_and_unique_uuid,
@@ -690,6 +691,70 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
     let mut orphan = host("h3", "host-3", "dc1", "10.0.0.3");
     orphan.cluster_id = Some("noc".into());
     conflict(s.insert_host(&orphan).await);
+}
+
+/// A heartbeat's observation and a connection-state transition change only their own columns,
+/// so an operation that changed the host meanwhile is not undone.
+async fn heartbeat_writes_leave_operation_fields_alone(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc1", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    let mut h = host("h1", "host-1", "dc1", "10.0.0.1");
+    h.facts = Some(serde_json::json!({"cpu": 8}));
+    s.insert_host(&h).await.unwrap();
+    // An operation puts the host in maintenance and disconnects it…
+    let mut op = h.clone();
+    op.state = HostState::Maintenance;
+    op.connection_state = ConnectionState::Disconnected;
+    assert!(s.update_host(&op).await.unwrap());
+    // …while a heartbeat that read it before records what it saw.
+    let rt = serde_json::json!({"uptime": 42});
+    assert!(s
+        .record_host_observation("h1", Some(&rt), None, 17)
+        .await
+        .unwrap());
+    let got = s.get_host("h1").await.unwrap().unwrap();
+    assert_eq!(got.state, HostState::Maintenance);
+    assert_eq!(got.connection_state, ConnectionState::Disconnected);
+    assert_eq!(got.runtime, Some(rt.clone()));
+    assert_eq!(got.event_cursor, 17);
+    assert_eq!(got.facts, h.facts, "facts are kept unless given");
+    let facts = serde_json::json!({"cpu": 16});
+    s.record_host_observation("h1", Some(&rt), Some(&facts), 18)
+        .await
+        .unwrap();
+    assert_eq!(s.get_host("h1").await.unwrap().unwrap().facts, Some(facts));
+    assert!(!s
+        .record_host_observation("nope", Some(&rt), None, 1)
+        .await
+        .unwrap());
+
+    // Connected → notResponding only from connected.
+    assert!(!s
+        .transition_host_connection(
+            "h1",
+            ConnectionState::Connected,
+            ConnectionState::NotResponding
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        s.get_host("h1").await.unwrap().unwrap().connection_state,
+        ConnectionState::Disconnected
+    );
+    op.connection_state = ConnectionState::Connected;
+    s.update_host(&op).await.unwrap();
+    assert!(s
+        .transition_host_connection(
+            "h1",
+            ConnectionState::Connected,
+            ConnectionState::NotResponding
+        )
+        .await
+        .unwrap());
+    let got = s.get_host("h1").await.unwrap().unwrap();
+    assert_eq!(got.connection_state, ConnectionState::NotResponding);
+    assert_eq!(got.state, HostState::Maintenance);
 }
 
 async fn hosts_are_unique_per_address_and_port(s: Arc<dyn Store>) {

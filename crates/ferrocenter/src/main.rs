@@ -168,6 +168,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         libc::umask(0o077);
     }
     ferrocenter::serve::make_dir(&cfg.data_dir)?;
+    // The server keeps a connection to every host's agent: thousands of descriptors.
+    ferrocenter_agent::simulate::raise_fd_limit();
     let _log_guard = ferrocenter::logging::init(&cfg.log_level, &cfg.data_dir.join("logs"))
         .map_err(|e| anyhow::anyhow!("data_dir: cannot create the logs directory: {e}"))?;
     runtime()?.block_on(async {

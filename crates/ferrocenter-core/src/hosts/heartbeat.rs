@@ -50,8 +50,11 @@ impl Core {
         })
     }
 
-    /// One round over every connected or not-responding host, a bounded number at once.
+    /// One round over every connected or not-responding host, a bounded number at once. Its
+    /// summary line is how an operator (and the scale benchmark) sees that every host answered,
+    /// for example after a restart.
     pub async fn heartbeat_round(self: &Arc<Self>) {
+        let started = std::time::Instant::now();
         let hosts = match self.store.list_hosts(&HostFilter::default()).await {
             Ok(h) => h,
             Err(e) => {
@@ -71,16 +74,30 @@ impl Core {
             let core = self.clone();
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             joins.push(tokio::spawn(async move {
-                core.beat(h).await;
+                let answered = core.beat(h).await;
                 drop(permit);
+                answered
             }));
         }
+        let checked = joins.len();
+        let mut answered = 0usize;
         for j in joins {
-            let _ = j.await;
+            if j.await.unwrap_or(false) {
+                answered += 1;
+            }
+        }
+        if checked > 0 {
+            info!(
+                answered,
+                hosts = checked,
+                seconds = format!("{:.3}", started.elapsed().as_secs_f64()),
+                "heartbeat round"
+            );
         }
     }
 
-    async fn beat(self: &Arc<Self>, host: Host) {
+    /// One host's heartbeat; whether it answered.
+    async fn beat(self: &Arc<Self>, host: Host) -> bool {
         if host.connection_state == ConnectionState::NotResponding {
             let skip = {
                 let mut m = self.beats.misses.lock().unwrap();
@@ -95,11 +112,12 @@ impl Core {
             if !skip {
                 self.try_reconnect(host).await;
             }
-            return;
+            return false;
         }
         match self.check_host(&host).await {
             Ok(()) => {
                 self.beats.misses.lock().unwrap().remove(&host.id);
+                true
             }
             Err(e) => {
                 let misses = {
@@ -111,6 +129,7 @@ impl Core {
                 if misses >= self.config.hosts.heartbeat_failures {
                     self.mark_not_responding(&host, &e).await;
                 }
+                false
             }
         }
     }
@@ -126,7 +145,7 @@ impl Core {
             .events(host.event_cursor)
             .await
             .map_err(|e| super::agent_fault(&host.name, e))?;
-        let mut h = match self.store.get_host(&host.id).await? {
+        let h = match self.store.get_host(&host.id).await? {
             Some(h) => h,
             None => return Ok(()),
         };
@@ -171,35 +190,46 @@ impl Core {
                 }
             }
         }
+        let mut facts = None;
         if resync {
             let vms = agent
                 .vms()
                 .await
                 .map_err(|e| super::agent_fault(&host.name, e))?;
             self.sync_vms(&h, &vms).await?;
-            h.facts = agent
+            facts = agent
                 .facts()
                 .await
                 .ok()
                 .and_then(|f| serde_json::to_value(f).ok());
         }
-        h.event_cursor = page.next;
-        h.runtime = serde_json::to_value(&rt).ok();
-        self.store.update_host(&h).await?;
+        // Only what was observed is written: an operation may have changed the host's state
+        // while this heartbeat waited on the agent.
+        self.store
+            .record_host_observation(
+                &h.id,
+                serde_json::to_value(&rt).ok().as_ref(),
+                facts.as_ref(),
+                page.next,
+            )
+            .await?;
         Ok(())
     }
 
     async fn mark_not_responding(&self, host: &Host, why: &CoreError) {
-        let Ok(Some(mut h)) = self.store.get_host(&host.id).await else {
-            return;
-        };
-        if h.connection_state != ConnectionState::Connected {
+        // Only a host still connected: a disconnect that raced this heartbeat stands.
+        let moved = self
+            .store
+            .transition_host_connection(
+                &host.id,
+                ConnectionState::Connected,
+                ConnectionState::NotResponding,
+            )
+            .await;
+        if !matches!(moved, Ok(true)) {
             return;
         }
-        h.connection_state = ConnectionState::NotResponding;
-        if self.store.update_host(&h).await.is_err() {
-            return;
-        }
+        let h = host;
         self.agents.forget(&h.id);
         warn!(host = %h.name, error = %why, "host is not responding");
         self.record_event(

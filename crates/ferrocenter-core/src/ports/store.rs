@@ -3,8 +3,8 @@ use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
 use crate::inventory::{
-    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
-    Network, VmRecord,
+    Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
+    HostFilter, Network, VmRecord,
 };
 use crate::tasks::{Task, TaskState};
 use crate::CoreError;
@@ -145,6 +145,23 @@ pub trait Store: Send + Sync + 'static {
     async fn list_hosts(&self, filter: &HostFilter) -> Result<Vec<Host>, StoreError>;
     async fn count_hosts(&self, filter: &HostFilter) -> Result<u64, StoreError>;
     async fn update_host(&self, h: &Host) -> Result<bool, StoreError>;
+    /// What a heartbeat read from the agent (runtime, event cursor, and facts after a resync),
+    /// written without touching the fields operations own: a heartbeat that overlaps a
+    /// disconnect or a maintenance change must not write the old state back.
+    async fn record_host_observation(
+        &self,
+        id: &str,
+        runtime: Option<&serde_json::Value>,
+        facts: Option<&serde_json::Value>,
+        event_cursor: u64,
+    ) -> Result<bool, StoreError>;
+    /// Moves the connection state from `from` to `to` only if it is still `from`; whether it did.
+    async fn transition_host_connection(
+        &self,
+        id: &str,
+        from: ConnectionState,
+        to: ConnectionState,
+    ) -> Result<bool, StoreError>;
     /// Deletes the host with its VMs and its links to datastores and networks.
     async fn delete_host(&self, id: &str) -> Result<bool, StoreError>;
 

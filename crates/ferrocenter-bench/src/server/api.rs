@@ -1,0 +1,181 @@
+//! The benchmark's own client of the server's three surfaces, as plain HTTP (what scripts and
+//! SDKs send), with the sessions each needs.
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use sha2::Digest;
+
+pub const VIM: &str = "/sdk/vim25/8.0.3.0";
+pub const ADMIN: &str = "administrator@vsphere.local";
+
+#[derive(Clone)]
+pub struct Api {
+    pub http: Client,
+    pub base: String,
+    vim_session: String,
+    vapi_session: String,
+    zstack_session: String,
+}
+
+/// One HTTP client for the whole benchmark: the server's certificate is its own, made for this
+/// run, so it is not verified.
+pub fn http_client() -> anyhow::Result<Client> {
+    Ok(Client::builder()
+        .danger_accept_invalid_certs(true)
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(300))
+        .build()?)
+}
+
+impl Api {
+    /// Logs in on VI/JSON, vAPI and ZStack.
+    pub async fn login(http: Client, base: &str, password: &str) -> anyhow::Result<Api> {
+        let r = http
+            .post(format!("{base}{VIM}/SessionManager/SessionManager/Login"))
+            .json(&json!({"userName": ADMIN, "password": password}))
+            .send()
+            .await?;
+        let vim_session = r
+            .headers()
+            .get("vmware-api-session-id")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow!("VI/JSON login answered {}", r.status()))?
+            .to_string();
+        let vapi_session: String = http
+            .post(format!("{base}/api/session"))
+            .basic_auth(ADMIN, Some(password))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let digest = hex::encode(sha2::Sha512::digest(password.as_bytes()));
+        let z: Value = http
+            .put(format!("{base}/zstack/v1/accounts/login"))
+            .json(&json!({"logInByAccount": {"accountName": "admin", "password": digest}}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let zstack_session = z["inventory"]["uuid"]
+            .as_str()
+            .ok_or_else(|| anyhow!("ZStack login: {z}"))?
+            .to_string();
+        Ok(Api {
+            http,
+            base: base.to_string(),
+            vim_session,
+            vapi_session,
+            zstack_session,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: (&str, String),
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(auth.0, auth.1);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.with_context(|| path.to_string())?;
+        let status = r.status();
+        let text = r.text().await?;
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if !status.is_success() {
+            bail!("{path}: {status}: {v}");
+        }
+        Ok(v)
+    }
+
+    /// A VI/JSON method.
+    pub async fn vim(
+        &self,
+        mo: &str,
+        id: &str,
+        method: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let auth = ("vmware-api-session-id", self.vim_session.clone());
+        self.send(
+            Method::POST,
+            &format!("{VIM}/{mo}/{id}/{method}"),
+            auth,
+            Some(body),
+        )
+        .await
+    }
+
+    /// A VI/JSON property.
+    pub async fn vim_get(&self, mo: &str, id: &str, property: &str) -> anyhow::Result<Value> {
+        let auth = ("vmware-api-session-id", self.vim_session.clone());
+        self.send(
+            Method::GET,
+            &format!("{VIM}/{mo}/{id}/{property}"),
+            auth,
+            None,
+        )
+        .await
+    }
+
+    pub async fn vapi_get(&self, path: &str) -> anyhow::Result<Value> {
+        let auth = ("vmware-api-session-id", self.vapi_session.clone());
+        self.send(Method::GET, &format!("/api{path}"), auth, None)
+            .await
+    }
+
+    pub async fn zstack_get(&self, path: &str) -> anyhow::Result<Value> {
+        let auth = ("Authorization", format!("OAuth {}", self.zstack_session));
+        self.send(Method::GET, &format!("/zstack/v1{path}"), auth, None)
+            .await
+    }
+
+    /// Follows a VI/JSON task to its end; its info, or the fault as an error.
+    pub async fn wait_task(&self, task: &Value) -> anyhow::Result<Value> {
+        let id = task["value"]
+            .as_str()
+            .ok_or_else(|| anyhow!("not a task: {task}"))?;
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let info = self.vim_get("Task", id, "info").await?;
+            match info["state"].as_str() {
+                Some("success") => return Ok(info),
+                Some("error") => bail!(
+                    "{id}: {} {}",
+                    info["error"]["_typeName"],
+                    info["error"]["faultMessage"][0]["message"]
+                ),
+                _ => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+
+    /// Calls a task method and waits; the finished task's info and how long it took.
+    pub async fn run_task(
+        &self,
+        mo: &str,
+        id: &str,
+        method: &str,
+        body: Value,
+    ) -> anyhow::Result<(Value, Duration)> {
+        let start = Instant::now();
+        let t = self.vim(mo, id, method, body).await?;
+        let info = self.wait_task(&t).await?;
+        Ok((info, start.elapsed()))
+    }
+}

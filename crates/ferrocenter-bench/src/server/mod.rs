@@ -1,0 +1,493 @@
+//! The `server` scenarios (issue 9): a real `ferrocenter serve` (SQLite, or PostgreSQL with
+//! `--postgres`) and simulated fleets as child processes, driven through the public APIs.
+//!
+//! Order: add `hosts` (1), steady state with heartbeats (5), one host by id on each surface (3),
+//! evacuation (4), the mixed load (7), restart (6), then grow to `list_hosts` and list them all
+//! through QueryHost (2). One JSON report and a table at the end.
+mod add;
+mod api;
+mod evacuate;
+mod mixed;
+mod reads;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ferrocenter_agent::simulate::{Manifest, ManifestHost};
+use serde_json::{json, Value};
+
+use crate::sys::{ferrocenter_binary, machine, tick_hz, Proc};
+use api::{http_client, Api};
+use reads::Surface;
+
+/// The sizes of a run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Params {
+    pub hosts: usize,
+    pub vms_per_host: usize,
+    pub list_hosts: usize,
+    pub hosts_per_cluster: usize,
+    pub add_concurrency: usize,
+    pub get_clients: usize,
+    pub get_seconds: f64,
+    pub heartbeat_secs: u64,
+    pub steady_seconds: f64,
+    pub evacuate_vms: usize,
+    pub evacuate_mib_per_s: u64,
+    pub max_migrations_per_host: usize,
+    pub mixed_rate: f64,
+    pub mixed_seconds: f64,
+    pub postgres: bool,
+    #[serde(skip)]
+    pub binary: Option<PathBuf>,
+}
+
+impl Params {
+    /// Every scenario at 1,000 hosts, in a few minutes.
+    pub fn quick(mut self) -> Params {
+        self.hosts = 1000;
+        self.list_hosts = 1000;
+        self.get_seconds = 3.0;
+        self.heartbeat_secs = 10;
+        self.steady_seconds = 25.0;
+        self.mixed_seconds = 20.0;
+        self
+    }
+
+    /// Hosts the mixed load adds (a fifth of its operations), kept out of the first batch.
+    fn mixed_adds(&self) -> usize {
+        (self.mixed_rate * self.mixed_seconds / 5.0).ceil() as usize + 10
+    }
+}
+
+const ROOT_PW: &str = "Bench-Root-1";
+const ADMIN_PW: &str = "Bench-Admin-1";
+const FLEET_PORT: u16 = 18444;
+const EVAC_PORT: u16 = 18445;
+
+fn s(v: impl ToString) -> String {
+    v.to_string()
+}
+
+/// A simulated fleet to start: `hosts` × `vms` on addresses from `base`, one port.
+struct FleetSpec<'a> {
+    name: &'a str,
+    hosts: usize,
+    vms: usize,
+    base: &'a str,
+    port: u16,
+    mib_per_s: u64,
+}
+
+async fn start_fleet(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    f: FleetSpec<'_>,
+) -> anyhow::Result<(Proc, Manifest)> {
+    let FleetSpec {
+        name,
+        hosts,
+        vms,
+        base,
+        port,
+        mib_per_s,
+    } = f;
+    let manifest = dir.join(format!("{name}.json"));
+    let args = vec![
+        s("simulate"),
+        s("--hosts"),
+        s(hosts),
+        s("--vms-per-host"),
+        s(vms),
+        s("--address-base"),
+        s(base),
+        s("--port"),
+        s(port),
+        s("--root-password"),
+        s(ROOT_PW),
+        s("--control"),
+        s("127.0.0.1:0"),
+        s("--migration-mib-per-sec"),
+        s(mib_per_s),
+        s("--manifest"),
+        manifest.display().to_string(),
+    ];
+    let mut p = Proc::spawn(bin, &args, dir, name)?;
+    let start = Instant::now();
+    while !manifest.exists() {
+        anyhow::ensure!(!p.exited(), "{name} exited; see {}", p.stderr.display());
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(900),
+            "{name} did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The manifest is written whole once every host listens.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let m: Manifest = serde_json::from_slice(&std::fs::read(&manifest)?)?;
+    Ok((p, m))
+}
+
+struct ServerProc {
+    args: Vec<String>,
+    dir: PathBuf,
+    base: String,
+}
+
+impl ServerProc {
+    async fn start(&self, bin: &std::path::Path, n: usize) -> anyhow::Result<Proc> {
+        let mut p = Proc::spawn(bin, &self.args, &self.dir, &format!("server-{n}"))?;
+        let out = p.stdout.clone();
+        p.wait_line(&out, Duration::from_secs(300), |l| l.contains("is serving"))
+            .await?;
+        Ok(p)
+    }
+}
+
+/// The heartbeat summary lines a server wrote: (answered, hosts, seconds).
+fn heartbeat_rounds(p: &Proc) -> Vec<(usize, usize, f64)> {
+    let text = std::fs::read_to_string(&p.stderr).unwrap_or_default();
+    text.lines()
+        .filter(|l| l.contains("heartbeat round"))
+        .filter_map(|l| {
+            let field = |k: &str| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                    .map(|v| v.trim_matches('"').to_string())
+            };
+            Some((
+                field("answered")?.parse().ok()?,
+                field("hosts")?.parse().ok()?,
+                field("seconds")?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn run(p: Params) -> anyhow::Result<()> {
+    let bin = ferrocenter_binary(p.binary.clone());
+    let dir = std::env::temp_dir().join(format!("ferrocenter-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let t0 = Instant::now();
+    let fleet_hosts = p.list_hosts.max(p.hosts + p.mixed_adds());
+    eprintln!(
+        "== starting simulated fleets ({fleet_hosts} hosts × {} VMs; 1 host × {} VMs)",
+        p.vms_per_host, p.evacuate_vms
+    );
+    let (fleet_proc, fleet) = start_fleet(
+        &bin,
+        &dir,
+        FleetSpec {
+            name: "fleet",
+            hosts: fleet_hosts,
+            vms: p.vms_per_host,
+            base: "127.64.0.1",
+            port: FLEET_PORT,
+            mib_per_s: 65536,
+        },
+    )
+    .await?;
+    let (evac_proc, evac_fleet) = start_fleet(
+        &bin,
+        &dir,
+        FleetSpec {
+            name: "evac",
+            hosts: 1,
+            vms: p.evacuate_vms,
+            base: "127.63.0.1",
+            port: EVAC_PORT,
+            mib_per_s: p.evacuate_mib_per_s,
+        },
+    )
+    .await?;
+
+    let pg = if p.postgres {
+        let c = ferrocenter_testkit::pg::PgCluster::start().map_err(anyhow::Error::msg)?;
+        Some(c)
+    } else {
+        None
+    };
+    let port = ferrocenter_testkit::free_port();
+    let mut args = vec![
+        s("serve"),
+        s("--data-dir"),
+        dir.join("server-data").display().to_string(),
+        s("--listen"),
+        format!("127.0.0.1:{port}"),
+        s("--appliance-listen"),
+        format!("127.0.0.1:{}", ferrocenter_testkit::free_port()),
+        s("--admin-password"),
+        s(ADMIN_PW),
+        s("--heartbeat-interval-secs"),
+        s(p.heartbeat_secs),
+        s("--max-migrations-per-host"),
+        s(p.max_migrations_per_host),
+        s("--agent-port"),
+        s(FLEET_PORT),
+    ];
+    if let Some(c) = &pg {
+        args.push(s("--database-url"));
+        args.push(c.create_database("bench").map_err(anyhow::Error::msg)?);
+    }
+    let server = ServerProc {
+        args,
+        dir: dir.clone(),
+        base: format!("https://127.0.0.1:{port}"),
+    };
+    eprintln!(
+        "== starting the server ({})",
+        if p.postgres { "PostgreSQL" } else { "SQLite" }
+    );
+    let mut srv = server.start(&bin, 1).await?;
+    let api = Api::login(http_client()?, &server.base, ADMIN_PW).await?;
+
+    // The inventory: one datacenter, fully automated clusters of `hosts_per_cluster`.
+    let dc = api
+        .vim(
+            "Folder",
+            "group-d1",
+            "CreateDatacenter",
+            json!({"name": "DC"}),
+        )
+        .await?;
+    let dc = dc["value"].as_str().context("datacenter")?.to_string();
+    let folder = api.vim_get("Datacenter", &dc, "hostFolder").await?;
+    let folder = folder["value"].as_str().context("hostFolder")?.to_string();
+    let n_clusters = fleet_hosts.div_ceil(p.hosts_per_cluster);
+    let mut clusters = Vec::with_capacity(n_clusters);
+    for k in 0..n_clusters {
+        let c = api
+            .vim(
+                "Folder",
+                &folder,
+                "CreateClusterEx",
+                json!({"name": format!("C{k:03}"), "spec": {"_typeName": "ClusterConfigSpecEx",
+                    "drsConfig": {"defaultVmBehavior": "fullyAutomated"}}}),
+            )
+            .await?;
+        clusters.push(c["value"].as_str().context("cluster")?.to_string());
+    }
+    let placed = |i: usize| -> (String, ManifestHost) {
+        (
+            clusters[i / p.hosts_per_cluster].clone(),
+            fleet.hosts[i].clone(),
+        )
+    };
+    let mut report = serde_json::Map::new();
+
+    // 1. Adds.
+    eprintln!(
+        "== 1. adding {} hosts, {} at once",
+        p.hosts, p.add_concurrency
+    );
+    let (added, mut moids) = add::add_many(
+        &api,
+        (0..p.hosts).map(placed).collect(),
+        p.add_concurrency,
+        ROOT_PW,
+    )
+    .await;
+    report.insert("add_hosts".into(), serde_json::to_value(&added)?);
+
+    // 5. Steady state: a whole window of heartbeats over every host.
+    eprintln!("== 5. steady state for {} s", p.steady_seconds);
+    let rounds_before = heartbeat_rounds(&srv).len();
+    let (ticks0, w0) = (srv.cpu_ticks(), Instant::now());
+    tokio::time::sleep(Duration::from_secs_f64(p.steady_seconds)).await;
+    let cpu_s = (srv.cpu_ticks() - ticks0) as f64 / tick_hz();
+    let window = w0.elapsed().as_secs_f64();
+    let rounds: Vec<_> = heartbeat_rounds(&srv).split_off(rounds_before);
+    report.insert(
+        "steady_state".into(),
+        json!({
+            "connected_hosts": added.hosts - added.errors,
+            "window_s": window,
+            "heartbeat_interval_s": p.heartbeat_secs,
+            "cpu_percent_of_one_core": cpu_s / window * 100.0,
+            "rss_mib": srv.rss_kib() as f64 / 1024.0,
+            "peak_rss_mib": srv.peak_rss_kib() as f64 / 1024.0,
+            "heartbeat_rounds": rounds.iter().map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
+        }),
+    );
+
+    // 3. One host by id on each surface.
+    let uuids = Arc::new(reads::query_all_hosts(&api, 1000).await?);
+    moids.retain(|m| !m.is_empty());
+    let moids_arc = Arc::new(moids.clone());
+    let mut gets = serde_json::Map::new();
+    for surface in [Surface::ZStack, Surface::ViJson, Surface::Vapi] {
+        eprintln!(
+            "== 3. get one host on {} ({} clients, {} s)",
+            surface.name(),
+            p.get_clients,
+            p.get_seconds
+        );
+        let r = reads::get_one(
+            &api,
+            surface,
+            uuids.clone(),
+            moids_arc.clone(),
+            p.get_clients,
+            p.get_seconds,
+        )
+        .await;
+        gets.insert(surface.name().into(), r);
+    }
+    report.insert("get_host".into(), Value::Object(gets));
+
+    // 4. Evacuation: the evacuation fleet's host joins the first cluster.
+    eprintln!("== 4. evacuating {} VMs", p.evacuate_vms);
+    let evac_host = add::add_one(&api, &clusters[0], &evac_fleet.hosts[0], ROOT_PW).await?;
+    let r = evacuate::evacuate(
+        &api,
+        &evac_host,
+        (p.evacuate_mib_per_s << 20) as f64,
+        p.max_migrations_per_host,
+    )
+    .await?;
+    report.insert("evacuate".into(), r);
+
+    // 7. Mixed load on disjoint entities.
+    eprintln!(
+        "== 7. mixed load, {}/s for {} s",
+        p.mixed_rate, p.mixed_seconds
+    );
+    let hpc = p.hosts_per_cluster;
+    let other: Vec<String> = moids.iter().skip(hpc).cloned().collect();
+    let power_hosts: Vec<&String> = other.iter().take(100).collect();
+    let mut power_vms = Vec::new();
+    for h in &power_hosts {
+        let v = api.vapi_get(&format!("/vcenter/vm?hosts={h}")).await?;
+        power_vms.extend(
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x["vm"].as_str().map(String::from)),
+        );
+    }
+    let pools = mixed::Pools {
+        power_vms,
+        reconnect_hosts: other.iter().skip(100).take(100).cloned().collect(),
+        maintenance_hosts: moids.iter().take(hpc).cloned().collect(),
+        adds: (p.hosts..p.hosts + p.mixed_adds()).map(placed).collect(),
+    };
+    let r = mixed::mixed(&api, pools, p.mixed_rate, p.mixed_seconds, ROOT_PW).await;
+    report.insert("mixed_load".into(), r);
+
+    // 6. Restart: from the new process's start until a heartbeat round reaches every host.
+    eprintln!("== 6. restarting the server");
+    let expected = heartbeat_rounds(&srv).last().map(|r| r.1).unwrap_or(0);
+    srv.stop()?;
+    let restart_at = Instant::now();
+    srv = server.start(&bin, 2).await?;
+    let serving_s = restart_at.elapsed().as_secs_f64();
+    let limit = Duration::from_secs(p.heartbeat_secs * 3 + 300);
+    let all_back = loop {
+        let rounds = heartbeat_rounds(&srv);
+        if let Some(r) = rounds.iter().find(|r| r.0 >= expected && r.0 == r.1) {
+            break Some((restart_at.elapsed().as_secs_f64(), *r));
+        }
+        if restart_at.elapsed() > limit {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    report.insert(
+        "restart".into(),
+        json!({
+            "hosts": expected,
+            "serving_after_s": serving_s,
+            "all_answered_after_s": all_back.map(|a| a.0),
+            "first_rounds": heartbeat_rounds(&srv).iter().take(3).map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
+        }),
+    );
+    let api = Api::login(http_client()?, &server.base, ADMIN_PW).await?;
+
+    // 2. Grow to `list_hosts`, then list them all.
+    let first_free = p.hosts + p.mixed_adds();
+    if p.list_hosts > first_free {
+        eprintln!("== 2. growing to {} hosts", p.list_hosts);
+        let (grown, _) = add::add_many(
+            &api,
+            (first_free..p.list_hosts).map(placed).collect(),
+            p.add_concurrency,
+            ROOT_PW,
+        )
+        .await;
+        report.insert("grow_hosts".into(), serde_json::to_value(&grown)?);
+    }
+    eprintln!("== 2. listing every host through QueryHost");
+    report.insert("list_hosts".into(), reads::list_hosts(&api, 3, 1000).await?);
+
+    let rss = srv.peak_rss_kib() as f64 / 1024.0;
+    srv.stop()?;
+    drop(fleet_proc);
+    drop(evac_proc);
+    drop(pg);
+    let _ = std::fs::remove_dir_all(&dir);
+    let full = json!({
+        "scenario": "server",
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "machine": machine(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "engine": if p.postgres { "postgresql" } else { "sqlite" },
+        "parameters": p,
+        "total_s": t0.elapsed().as_secs_f64(),
+        "server_peak_rss_mib_after_restart": rss,
+        "results": Value::Object(report),
+    });
+    println!("{}", serde_json::to_string_pretty(&full)?);
+    println!();
+    print_table(&full);
+    Ok(())
+}
+
+/// The readable table: each figure beside its target.
+fn print_table(full: &Value) {
+    let r = &full["results"];
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    println!("| scenario | measured | target |");
+    println!("|---|---|---|");
+    let a = &r["add_hosts"];
+    println!(
+        "| 1. add {} hosts ({} VMs each) | {:.0} hosts/s, {} errors, task p99 {:.0} ms | ≥ 100 hosts/s |",
+        a["hosts"], full["parameters"]["vms_per_host"], f(&a["hosts_per_s"]), a["errors"], f(&a["task_p99_ms"])
+    );
+    let l = &r["list_hosts"];
+    println!(
+        "| 2. QueryHost, every host ({} hosts, pages of {}) | {:.2} s mean | < 1 s |",
+        l["hosts_listed"],
+        l["page_size"],
+        f(&l["mean_s"])
+    );
+    for s in ["zstack", "vi_json", "vapi"] {
+        let g = &r["get_host"][s];
+        println!(
+            "| 3. get one host, {s} ({} clients) | p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s, {} errors | p99 < 10 ms, ≥ 5,000 req/s |",
+            g["clients"], f(&g["p50_ms"]), f(&g["p99_ms"]), f(&g["requests_per_s"]), g["errors"]
+        );
+    }
+    let e = &r["evacuate"];
+    println!(
+        "| 4. evacuate {} powered-on VMs | {:.1} s, ideal {:.1} s ({:.2} × ideal) | ≤ 1.2 × ideal |",
+        e["powered_on_vms"], f(&e["seconds"]), f(&e["ideal_s"]), f(&e["ratio_to_ideal"])
+    );
+    let st = &r["steady_state"];
+    println!(
+        "| 5. steady state, {} hosts, heartbeat every {} s | CPU {:.1} % of one core, RSS {:.0} MiB | < 10 %, < 1,536 MiB |",
+        st["connected_hosts"], st["heartbeat_interval_s"], f(&st["cpu_percent_of_one_core"]), f(&st["rss_mib"])
+    );
+    let rs = &r["restart"];
+    println!(
+        "| 6. restart with {} hosts | serving after {:.1} s, every host answered after {} s | < 60 s |",
+        rs["hosts"], f(&rs["serving_after_s"]),
+        rs["all_answered_after_s"].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into())
+    );
+    let m = &r["mixed_load"];
+    println!(
+        "| 7. mixed load at {}/s for {} s | {:.1} completed/s, task p99 {:.0} ms, {} errors, {} skipped (entity busy) | 60/s sustained, 0 errors |",
+        m["target_rate_per_s"], m["seconds"], f(&m["completed_per_s_within_window"]), f(&m["task_p99_ms"]), m["errors"], m["skipped_entity_busy"]
+    );
+}
