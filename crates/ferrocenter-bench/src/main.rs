@@ -87,6 +87,9 @@ struct ServerArgs {
     /// Every scenario at 1,000 hosts, in a few minutes.
     #[arg(long)]
     quick: bool,
+    /// Only these scenarios, e.g. `--only 3,5` (1, the adds, always runs).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u8>,
     /// The ferrocenter binary [default: next to this one].
     #[arg(long)]
     binary: Option<PathBuf>,
@@ -136,6 +139,7 @@ fn main() -> anyhow::Result<()> {
                 mixed_rate: a.mixed_rate,
                 mixed_seconds: a.mixed_seconds,
                 postgres: a.postgres,
+                only: a.only,
                 binary: a.binary,
             };
             rt.block_on(server::run(if a.quick { p.quick() } else { p }))

@@ -74,6 +74,7 @@ impl SqlField for HostField {
     fn sql(self) -> Sql {
         Sql::Expr(match self {
             HostField::Id => "id",
+            HostField::Moid => "moid",
             HostField::Name => "name",
             HostField::Description => "description",
             HostField::DatacenterId => "datacenter_id",
@@ -803,6 +804,21 @@ macro_rules! sql_store {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(map_err)
+            }
+
+            async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError> {
+                let count = i64::from(count.max(1));
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = sequences.value + $2 \
+                     RETURNING value",
+                )
+                .bind(name)
+                .bind(count)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(last - count + 1)
             }
 
             async fn insert_principal(&self, p: &Principal) -> Result<(), StoreError> {
@@ -1651,6 +1667,53 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn insert_vms(&self, vms: &[VmRecord]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                for v in vms {
+                    sqlx::query(&format!(
+                        "INSERT INTO vms ({VM_COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    ))
+                    .bind(&v.id)
+                    .bind(&v.moid)
+                    .bind(&v.host_id)
+                    .bind(&v.uuid)
+                    .bind(&v.name)
+                    .bind(&v.power_state)
+                    .bind(i64::from(v.vcpus))
+                    .bind(bigint_to(v.memory_bytes, "memory_bytes")?)
+                    .bind(&v.guest_os_id)
+                    .bind(v.data.to_string())
+                    .bind(to_millis(v.created_at))
+                    .bind(to_millis(v.last_op_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn find_vms_by_uuids(
+                &self,
+                uuids: &[String],
+            ) -> Result<Vec<VmRecord>, StoreError> {
+                let mut out = Vec::new();
+                for chunk in uuids.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {VM_COLUMNS} FROM vms WHERE uuid IN ("
+                    ));
+                    let mut sep = q.separated(", ");
+                    for u in chunk {
+                        sep.push_bind(u.clone());
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(&self.pool).await.map_err(map_err)? {
+                        out.push(Self::vm(&row)?);
+                    }
+                }
+                Ok(out)
+            }
+
             async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE id = $1"))
                     .bind(id)
@@ -1678,6 +1741,33 @@ macro_rules! sql_store {
                 q.push(" ORDER BY name, id");
                 let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.iter().map(Self::vm).collect()
+            }
+
+            async fn powered_on_usage(
+                &self,
+                host_ids: &[String],
+            ) -> Result<std::collections::HashMap<String, (u64, u64)>, StoreError> {
+                let mut out = std::collections::HashMap::new();
+                // Bounded IN lists keep every engine's parameter limit far away.
+                for chunk in host_ids.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT host_id, CAST(SUM(vcpus) AS BIGINT), \
+                         CAST(SUM(memory_bytes) AS BIGINT) FROM vms \
+                         WHERE power_state = 'poweredOn' AND host_id IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id.clone());
+                    }
+                    q.push(") GROUP BY host_id");
+                    for row in q.build().fetch_all(&self.pool).await.map_err(map_err)? {
+                        let host: String = row.try_get(0).map_err(map_err)?;
+                        let cpus: i64 = row.try_get(1).map_err(map_err)?;
+                        let mem: i64 = row.try_get(2).map_err(map_err)?;
+                        out.insert(host, (cpus.max(0) as u64, mem.max(0) as u64));
+                    }
+                }
+                Ok(out)
             }
 
             async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError> {

@@ -122,6 +122,11 @@ async fn sequences_count_from_one_per_name(s: Arc<dyn Store>) {
     }
     got.sort();
     assert_eq!(got, (1..=20).collect::<Vec<_>>());
+    // A reserved block follows on, and the next value comes after it.
+    assert_eq!(s.reserve_sequence("vm", 10).await.unwrap(), 21);
+    assert_eq!(s.next_sequence("vm").await.unwrap(), 31);
+    assert_eq!(s.reserve_sequence("fresh", 5).await.unwrap(), 1);
+    assert_eq!(s.next_sequence("fresh").await.unwrap(), 6);
 }
 
 async fn principals_are_unique_per_realm(s: Arc<dyn Store>) {
@@ -988,6 +993,44 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     let names = |v: Vec<VmRecord>| v.into_iter().map(|v| v.name).collect::<Vec<_>>();
     assert_eq!(names(s.list_vms(Some("h1")).await.unwrap()), ["app", "web"]);
     assert_eq!(names(s.list_vms(None).await.unwrap()), ["app", "web", "zz"]);
+    // Powered-on usage per host, in one query: only powered-on VMs count.
+    let mut v2 = s.get_vm("v2").await.unwrap().unwrap();
+    v2.power_state = "poweredOn".into();
+    s.update_vm(&v2).await.unwrap();
+    let mut v3 = s.get_vm("v3").await.unwrap().unwrap();
+    v3.power_state = "poweredOn".into();
+    v3.vcpus = 3;
+    s.update_vm(&v3).await.unwrap();
+    let usage = s
+        .powered_on_usage(&["h1".into(), "h2".into(), "nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(usage.get("h1"), Some(&(2, 4 << 30)));
+    assert_eq!(usage.get("h2"), Some(&(3, 4 << 30)));
+    assert_eq!(usage.len(), 2);
+    // A batch goes in whole or not at all: a duplicate uuid leaves none of it.
+    let batch = [
+        vm("v4", "vm-4", "h1", "u4", "b1"),
+        vm("v5", "vm-5", "h1", "u2", "dup"),
+    ];
+    conflict(s.insert_vms(&batch).await);
+    assert_eq!(s.get_vm("v4").await.unwrap(), None);
+    s.insert_vms(&[batch[0].clone(), vm("v5", "vm-5", "h2", "u5", "b2")])
+        .await
+        .unwrap();
+    let mut found = s
+        .find_vms_by_uuids(&["u4".into(), "u5".into(), "u3".into(), "none".into()])
+        .await
+        .unwrap();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        found.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+        ["v3", "v4", "v5"]
+    );
+    assert_eq!(found[1], batch[0]);
+    for id in ["v4", "v5"] {
+        assert!(s.delete_vm(id).await.unwrap());
+    }
 
     // Updates write every field but id, moid and created_at, including moving host.
     v.host_id = "h2".into();

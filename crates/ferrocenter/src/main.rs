@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+// The server allocates many small, short-lived objects per request (JSON values, rows) from
+// many threads; glibc's allocator showed up at the top of the scale benchmark's profile.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use ferrocenter::agent_cmd::{AgentArgs, SimulateArgs};
 use ferrocenter::cli;

@@ -365,3 +365,36 @@ async fn graceful_stop_records_running_tasks_as_failed() {
         "the reason says the server shut down"
     );
 }
+
+/// Progress is kept in memory while a task runs; a get and a list both show it.
+#[tokio::test]
+async fn running_tasks_show_their_progress_in_get_and_list() {
+    let ts = TestServer::start().await;
+    let t = ts.login(ADMIN).await;
+    let id = sleep_task(&ts, &t, json!({"duration_ms": 4000})).await;
+    let mut seen = 0;
+    for _ in 0..100 {
+        let v = status(&ts, &t, &id).await;
+        let done = v["progress"]["completed"].as_i64().unwrap_or(0);
+        if v["status"] == "RUNNING" && (10..100).contains(&done) {
+            seen = done;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen > 0, "no progress seen while running");
+    let listed: Value = ts
+        .call(
+            Method::POST,
+            "/api/cis/tasks?action=list",
+            Some(&t),
+            Some(json!({})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let in_list = listed[&id]["progress"]["completed"].as_i64().unwrap_or(0);
+    assert!(in_list >= seen, "list shows {in_list}, get showed {seen}");
+    ts.stop().await;
+}

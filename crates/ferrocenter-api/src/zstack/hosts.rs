@@ -20,11 +20,13 @@ async fn run(
 ) -> Result<Value, ZsError> {
     let caller = session::caller(state, headers)?;
     let page = state.core.query_hosts(&caller, &q).await?;
-    let mut inventories = Vec::with_capacity(page.rows.len());
-    for h in &page.rows {
-        let cap = state.core.host_capacity(h).await?;
-        inventories.push(render::host(h, &cap));
-    }
+    let caps = state.core.hosts_capacity(&page.rows).await?;
+    let inventories = page
+        .rows
+        .iter()
+        .zip(&caps)
+        .map(|(h, cap)| render::host(h, cap))
+        .collect();
     Ok(render::listing(
         inventories,
         HOST_CLASS,

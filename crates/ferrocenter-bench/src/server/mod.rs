@@ -40,6 +40,8 @@ pub struct Params {
     pub mixed_rate: f64,
     pub mixed_seconds: f64,
     pub postgres: bool,
+    /// Only these scenarios (by number; 1, the adds, always runs), for profiling one of them.
+    pub only: Vec<u8>,
     #[serde(skip)]
     pub binary: Option<PathBuf>,
 }
@@ -54,6 +56,10 @@ impl Params {
         self.steady_seconds = 25.0;
         self.mixed_seconds = 20.0;
         self
+    }
+
+    fn wants(&self, scenario: u8) -> bool {
+        self.only.is_empty() || self.only.contains(&scenario)
     }
 
     /// Hosts the mixed load adds (a fifth of its operations), kept out of the first batch.
@@ -292,14 +298,15 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     report.insert("add_hosts".into(), serde_json::to_value(&added)?);
 
     // 5. Steady state: a whole window of heartbeats over every host.
-    eprintln!("== 5. steady state for {} s", p.steady_seconds);
-    let rounds_before = heartbeat_rounds(&srv).len();
-    let (ticks0, w0) = (srv.cpu_ticks(), Instant::now());
-    tokio::time::sleep(Duration::from_secs_f64(p.steady_seconds)).await;
-    let cpu_s = (srv.cpu_ticks() - ticks0) as f64 / tick_hz();
-    let window = w0.elapsed().as_secs_f64();
-    let rounds: Vec<_> = heartbeat_rounds(&srv).split_off(rounds_before);
-    report.insert(
+    if p.wants(5) {
+        eprintln!("== 5. steady state for {} s", p.steady_seconds);
+        let rounds_before = heartbeat_rounds(&srv).len();
+        let (ticks0, w0) = (srv.cpu_ticks(), Instant::now());
+        tokio::time::sleep(Duration::from_secs_f64(p.steady_seconds)).await;
+        let cpu_s = (srv.cpu_ticks() - ticks0) as f64 / tick_hz();
+        let window = w0.elapsed().as_secs_f64();
+        let rounds: Vec<_> = heartbeat_rounds(&srv).split_off(rounds_before);
+        report.insert(
         "steady_state".into(),
         json!({
             "connected_hosts": added.hosts - added.errors,
@@ -311,90 +318,98 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             "heartbeat_rounds": rounds.iter().map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
         }),
     );
+    }
 
     // 3. One host by id on each surface.
-    let uuids = Arc::new(reads::query_all_hosts(&api, 1000).await?);
     moids.retain(|m| !m.is_empty());
-    let moids_arc = Arc::new(moids.clone());
-    let mut gets = serde_json::Map::new();
-    for surface in [Surface::ZStack, Surface::ViJson, Surface::Vapi] {
-        eprintln!(
-            "== 3. get one host on {} ({} clients, {} s)",
-            surface.name(),
-            p.get_clients,
-            p.get_seconds
-        );
-        let r = reads::get_one(
-            &api,
-            surface,
-            uuids.clone(),
-            moids_arc.clone(),
-            p.get_clients,
-            p.get_seconds,
-        )
-        .await;
-        gets.insert(surface.name().into(), r);
+    if p.wants(3) {
+        let uuids = Arc::new(reads::query_all_hosts(&api, 1000).await?);
+        let moids_arc = Arc::new(moids.clone());
+        let mut gets = serde_json::Map::new();
+        for surface in [Surface::ZStack, Surface::ViJson, Surface::Vapi] {
+            eprintln!(
+                "== 3. get one host on {} ({} clients, {} s)",
+                surface.name(),
+                p.get_clients,
+                p.get_seconds
+            );
+            let r = reads::get_one(
+                &api,
+                surface,
+                uuids.clone(),
+                moids_arc.clone(),
+                p.get_clients,
+                p.get_seconds,
+            )
+            .await;
+            gets.insert(surface.name().into(), r);
+        }
+        report.insert("get_host".into(), Value::Object(gets));
     }
-    report.insert("get_host".into(), Value::Object(gets));
 
     // 4. Evacuation: the evacuation fleet's host joins the first cluster.
-    eprintln!("== 4. evacuating {} VMs", p.evacuate_vms);
-    let evac_host = add::add_one(&api, &clusters[0], &evac_fleet.hosts[0], ROOT_PW).await?;
-    let r = evacuate::evacuate(
-        &api,
-        &evac_host,
-        (p.evacuate_mib_per_s << 20) as f64,
-        p.max_migrations_per_host,
-    )
-    .await?;
-    report.insert("evacuate".into(), r);
+    if p.wants(4) {
+        eprintln!("== 4. evacuating {} VMs", p.evacuate_vms);
+        let evac_host = add::add_one(&api, &clusters[0], &evac_fleet.hosts[0], ROOT_PW).await?;
+        let r = evacuate::evacuate(
+            &api,
+            &evac_host,
+            (p.evacuate_mib_per_s << 20) as f64,
+            p.max_migrations_per_host,
+        )
+        .await?;
+        report.insert("evacuate".into(), r);
+    }
 
     // 7. Mixed load on disjoint entities.
-    eprintln!(
-        "== 7. mixed load, {}/s for {} s",
-        p.mixed_rate, p.mixed_seconds
-    );
-    let hpc = p.hosts_per_cluster;
-    let other: Vec<String> = moids.iter().skip(hpc).cloned().collect();
-    let power_hosts: Vec<&String> = other.iter().take(100).collect();
-    let mut power_vms = Vec::new();
-    for h in &power_hosts {
-        let v = api.vapi_get(&format!("/vcenter/vm?hosts={h}")).await?;
-        power_vms.extend(
-            v.as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x["vm"].as_str().map(String::from)),
+    if p.wants(7) {
+        eprintln!(
+            "== 7. mixed load, {}/s for {} s",
+            p.mixed_rate, p.mixed_seconds
         );
+        let hpc = p.hosts_per_cluster;
+        let other: Vec<String> = moids.iter().skip(hpc).cloned().collect();
+        let power_hosts: Vec<&String> = other.iter().take(100).collect();
+        let mut power_vms = Vec::new();
+        for h in &power_hosts {
+            let v = api.vapi_get(&format!("/vcenter/vm?hosts={h}")).await?;
+            power_vms.extend(
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x["vm"].as_str().map(String::from)),
+            );
+        }
+        let pools = mixed::Pools {
+            power_vms,
+            reconnect_hosts: other.iter().skip(100).take(100).cloned().collect(),
+            maintenance_hosts: moids.iter().take(hpc).cloned().collect(),
+            adds: (p.hosts..p.hosts + p.mixed_adds()).map(placed).collect(),
+        };
+        let r = mixed::mixed(&api, pools, p.mixed_rate, p.mixed_seconds, ROOT_PW).await;
+        report.insert("mixed_load".into(), r);
     }
-    let pools = mixed::Pools {
-        power_vms,
-        reconnect_hosts: other.iter().skip(100).take(100).cloned().collect(),
-        maintenance_hosts: moids.iter().take(hpc).cloned().collect(),
-        adds: (p.hosts..p.hosts + p.mixed_adds()).map(placed).collect(),
-    };
-    let r = mixed::mixed(&api, pools, p.mixed_rate, p.mixed_seconds, ROOT_PW).await;
-    report.insert("mixed_load".into(), r);
 
     // 6. Restart: from the new process's start until a heartbeat round reaches every host.
-    eprintln!("== 6. restarting the server");
-    let expected = heartbeat_rounds(&srv).last().map(|r| r.1).unwrap_or(0);
-    srv.stop()?;
-    let restart_at = Instant::now();
-    srv = server.start(&bin, 2).await?;
-    let serving_s = restart_at.elapsed().as_secs_f64();
-    let limit = Duration::from_secs(p.heartbeat_secs * 3 + 300);
-    let all_back = loop {
-        let rounds = heartbeat_rounds(&srv);
-        if let Some(r) = rounds.iter().find(|r| r.0 >= expected && r.0 == r.1) {
-            break Some((restart_at.elapsed().as_secs_f64(), *r));
-        }
-        if restart_at.elapsed() > limit {
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    report.insert(
+    if p.wants(6) {
+        eprintln!("== 6. restarting the server");
+        let expected = heartbeat_rounds(&srv).last().map(|r| r.1).unwrap_or(0);
+        srv.stop()?;
+        let restart_at = Instant::now();
+        srv = server.start(&bin, 2).await?;
+        let serving_s = restart_at.elapsed().as_secs_f64();
+        let limit = Duration::from_secs(p.heartbeat_secs * 3 + 300);
+        let all_back = loop {
+            let rounds = heartbeat_rounds(&srv);
+            if let Some(r) = rounds.iter().find(|r| r.0 >= expected && r.0 == r.1) {
+                break Some((restart_at.elapsed().as_secs_f64(), *r));
+            }
+            if restart_at.elapsed() > limit {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        report.insert(
         "restart".into(),
         json!({
             "hosts": expected,
@@ -403,11 +418,12 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             "first_rounds": heartbeat_rounds(&srv).iter().take(3).map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
         }),
     );
+    }
     let api = Api::login(http_client()?, &server.base, ADMIN_PW).await?;
 
     // 2. Grow to `list_hosts`, then list them all.
     let first_free = p.hosts + p.mixed_adds();
-    if p.list_hosts > first_free {
+    if p.wants(2) && p.list_hosts > first_free {
         eprintln!("== 2. growing to {} hosts", p.list_hosts);
         let (grown, _) = add::add_many(
             &api,
@@ -418,8 +434,10 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         .await;
         report.insert("grow_hosts".into(), serde_json::to_value(&grown)?);
     }
-    eprintln!("== 2. listing every host through QueryHost");
-    report.insert("list_hosts".into(), reads::list_hosts(&api, 3, 1000).await?);
+    if p.wants(2) {
+        eprintln!("== 2. listing every host through QueryHost");
+        report.insert("list_hosts".into(), reads::list_hosts(&api, 3, 1000).await?);
+    }
 
     let rss = srv.peak_rss_kib() as f64 / 1024.0;
     srv.stop()?;

@@ -18,30 +18,37 @@ pub struct Capacity {
 impl Core {
     /// Capacity of a host: VMs that are powered on use their vCPUs and memory.
     pub async fn host_capacity(&self, host: &Host) -> Result<Capacity, CoreError> {
-        let hw = host
-            .facts
-            .as_ref()
-            .and_then(|f| f.get("hardware"))
-            .cloned()
-            .unwrap_or_default();
-        let get = |k: &str| hw.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let mut caps = self.hosts_capacity(std::slice::from_ref(host)).await?;
+        Ok(caps.pop().unwrap_or_else(|| self.capacity_of(host, (0, 0))))
+    }
+
+    /// Capacities of a page of hosts, in order, from one usage query.
+    pub async fn hosts_capacity(&self, hosts: &[Host]) -> Result<Vec<Capacity>, CoreError> {
+        let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
+        let usage = self.store.powered_on_usage(&ids).await?;
+        Ok(hosts
+            .iter()
+            .map(|h| self.capacity_of(h, usage.get(&h.id).copied().unwrap_or((0, 0))))
+            .collect())
+    }
+
+    fn capacity_of(&self, host: &Host, (used_cpu, used_mem): (u64, u64)) -> Capacity {
+        let hw = host.facts.as_ref().and_then(|f| f.get("hardware"));
+        let get = |k: &str| {
+            hw.and_then(|h| h.get(k))
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+        };
         let cpu_num = get("cpu_threads");
         let total_cpu = cpu_num * self.config.hosts.cpu_overcommit_ratio as u64;
         let memory = get("memory_bytes");
-        let (mut used_cpu, mut used_mem) = (0u64, 0u64);
-        for vm in self.store.list_vms(Some(&host.id)).await? {
-            if vm.power_state == "poweredOn" {
-                used_cpu += vm.vcpus as u64;
-                used_mem += vm.memory_bytes;
-            }
-        }
-        Ok(Capacity {
+        Capacity {
             cpu_num,
             total_cpu_capacity: total_cpu,
             available_cpu_capacity: total_cpu.saturating_sub(used_cpu),
             cpu_mhz_total: get("cpu_cores") * get("cpu_mhz"),
             total_memory_bytes: memory,
             available_memory_bytes: memory.saturating_sub(used_mem),
-        })
+        }
     }
 }

@@ -76,12 +76,28 @@ impl Core {
             .into_iter()
             .map(|v| (v.uuid.clone(), v))
             .collect();
+        // VMs the host has that are not on record here: moved from another host, or new.
+        let unknown: Vec<String> = vms
+            .iter()
+            .filter(|v| !known.contains_key(&v.uuid))
+            .map(|v| v.uuid.clone())
+            .collect();
+        let mut elsewhere: HashMap<String, VmRecord> = if unknown.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .find_vms_by_uuids(&unknown)
+                .await?
+                .into_iter()
+                .map(|v| (v.uuid.clone(), v))
+                .collect()
+        };
+        let mut new = Vec::new();
         for vm in vms {
             let data = serde_json::to_value(vm).map_err(|e| CoreError::internal(e.to_string()))?;
-            let existing = match known.remove(&vm.uuid) {
-                Some(r) => Some(r),
-                None => self.store.find_vm_by_uuid(&vm.uuid).await?,
-            };
+            let existing = known
+                .remove(&vm.uuid)
+                .or_else(|| elsewhere.remove(&vm.uuid));
             match existing {
                 Some(mut r) => {
                     r.host_id = host.id.clone();
@@ -94,26 +110,29 @@ impl Core {
                     r.last_op_at = now;
                     self.store.update_vm(&r).await?;
                 }
-                None => {
-                    let seq = self.store.next_sequence("vm").await?;
-                    self.store
-                        .insert_vm(&VmRecord {
-                            id: new_uuid(),
-                            moid: format!("vm-{seq}"),
-                            host_id: host.id.clone(),
-                            uuid: vm.uuid.clone(),
-                            name: vm.name.clone(),
-                            power_state: power_str(vm),
-                            vcpus: vm.vcpus,
-                            memory_bytes: vm.memory_bytes,
-                            guest_os_id: vm.guest_os_id.clone(),
-                            data,
-                            created_at: now,
-                            last_op_at: now,
-                        })
-                        .await?;
-                }
+                None => new.push(VmRecord {
+                    id: new_uuid(),
+                    moid: String::new(),
+                    host_id: host.id.clone(),
+                    uuid: vm.uuid.clone(),
+                    name: vm.name.clone(),
+                    power_state: power_str(vm),
+                    vcpus: vm.vcpus,
+                    memory_bytes: vm.memory_bytes,
+                    guest_os_id: vm.guest_os_id.clone(),
+                    data,
+                    created_at: now,
+                    last_op_at: now,
+                }),
             }
+        }
+        // New VMs: one block of moIds and one transaction, however many there are.
+        if !new.is_empty() {
+            let first = self.store.reserve_sequence("vm", new.len() as u32).await?;
+            for (i, r) in new.iter_mut().enumerate() {
+                r.moid = format!("vm-{}", first + i as i64);
+            }
+            self.store.insert_vms(&new).await?;
         }
         for gone in known.into_values() {
             self.store.delete_vm(&gone.id).await?;

@@ -28,7 +28,11 @@ impl Core {
             // Made on first use.
             return Ok(Some(MoidEntity::Folder(self.root_folder().await?)));
         }
-        Ok(self.store.find_by_moid(kind, moid).await?)
+        match self.store.find_by_moid(kind, moid).await? {
+            // A running task as it is now: its progress lives in memory.
+            Some(MoidEntity::Task(t)) => Ok(Some(MoidEntity::Task(self.tasks.get(&t.id).await?))),
+            other => Ok(other),
+        }
     }
 
     pub async fn get_host(&self, caller: &Caller, id: &str) -> Result<Host, CoreError> {

@@ -87,6 +87,8 @@ impl TagKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostField {
     Id,
+    /// The vim/vAPI id (`host-12`).
+    Moid,
     Name,
     Description,
     DatacenterId,

@@ -79,6 +79,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Next value of a named counter, starting at 1: vim moIds (`task-77`) come from these.
     async fn next_sequence(&self, name: &str) -> Result<i64, StoreError>;
+    /// Reserves `count` (≥ 1) consecutive values of a sequence at once; the first of them.
+    async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError>;
 
     // Identities.
     async fn insert_principal(&self, p: &Principal) -> Result<(), StoreError>;
@@ -166,10 +168,20 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_host(&self, id: &str) -> Result<bool, StoreError>;
 
     async fn insert_vm(&self, v: &VmRecord) -> Result<(), StoreError>;
+    /// Inserts all of them in one transaction, or none.
+    async fn insert_vms(&self, vms: &[VmRecord]) -> Result<(), StoreError>;
+    /// The VMs with these uuids, wherever they are.
+    async fn find_vms_by_uuids(&self, uuids: &[String]) -> Result<Vec<VmRecord>, StoreError>;
     async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError>;
     async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError>;
     async fn list_vms(&self, host_id: Option<&str>) -> Result<Vec<VmRecord>, StoreError>;
     async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError>;
+    /// vCPUs and memory bytes of the powered-on VMs of each host given (hosts without any are
+    /// absent): one query for a whole page of hosts.
+    async fn powered_on_usage(
+        &self,
+        host_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, (u64, u64)>, StoreError>;
     async fn delete_vm(&self, id: &str) -> Result<bool, StoreError>;
 
     /// Inserts the datastore, or returns the existing one with the same datacenter and name

@@ -78,7 +78,6 @@ pub struct TaskEngine {
 
 /// Handed to a task body: progress reporting and cooperative cancellation.
 pub struct TaskContext {
-    inner: Arc<Inner>,
     task: Arc<tokio::sync::Mutex<Task>>,
     cancel: CancellationToken,
     reason: Arc<Mutex<Option<CoreError>>>,
@@ -90,15 +89,14 @@ impl TaskContext {
         &self.id
     }
 
-    /// Records progress (clamped to 0–100) with a message and persists it.
+    /// Records progress (clamped to 0–100) with a message. Progress lives in memory while the task runs (reads and lists of a live task see it);
+    /// the store gets it with the next state change. A task cut short by a crash is failed on
+    /// restart, so its last percentage has no use: not writing each step keeps busy servers
+    /// off the database.
     pub async fn progress(&self, percent: u8, message: impl Into<String>) {
-        let snapshot = {
-            let mut t = self.task.lock().await;
-            t.progress = percent.min(100);
-            t.progress_message = Some(message.into());
-            t.clone()
-        };
-        persist(&self.inner, &snapshot).await;
+        let mut t = self.task.lock().await;
+        t.progress = percent.min(100);
+        t.progress_message = Some(message.into());
     }
 
     /// `Err` once the task has been cancelled or has timed out: bodies call this between steps.
@@ -248,7 +246,6 @@ impl TaskEngine {
             .map(|t| t.queue_key())
             .unwrap_or_else(|| format!("task/{}", task.id));
         let ctx = TaskContext {
-            inner: self.inner.clone(),
             task: shared,
             cancel,
             reason,
@@ -293,7 +290,20 @@ impl TaskEngine {
     }
 
     pub async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>, CoreError> {
-        Ok(self.inner.store.list_tasks(filter).await?)
+        let mut tasks = self.inner.store.list_tasks(filter).await?;
+        // Running tasks as they are now (progress is kept in memory).
+        let live: Vec<(usize, Arc<tokio::sync::Mutex<Task>>)> = {
+            let live = self.inner.live.lock().unwrap();
+            tasks
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| live.get(&t.id).map(|l| (i, l.task.clone())))
+                .collect()
+        };
+        for (i, t) in live {
+            tasks[i] = t.lock().await.clone();
+        }
+        Ok(tasks)
     }
 
     /// Asks a task to stop. A queued task never starts; a running one must be cancelable.

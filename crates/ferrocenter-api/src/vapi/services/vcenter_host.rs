@@ -3,7 +3,10 @@
 use ferrocenter_core::hosts::{
     certificate_thumbprint, AddHostSpec, IfAlready, ReconnectSpec, RemoveMode,
 };
-use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host, HostFilter};
+use std::collections::HashMap;
+
+use ferrocenter_core::inventory::query::{Condition, HostField, ListQuery, QueryOp, QueryValue};
+use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host};
 use ferrocenter_core::tasks::Task;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -161,6 +164,20 @@ fn summary(h: &Host) -> Value {
     v
 }
 
+/// `In` over a filter set's values, when the set is given.
+fn one_of(
+    field: HostField,
+    values: &Option<Vec<String>>,
+) -> Option<Result<Condition<HostField>, CoreError>> {
+    let v = values.as_ref()?;
+    Some(Condition::new(
+        field,
+        QueryOp::In,
+        v.iter().map(|x| QueryValue::Text(x.clone())).collect(),
+        "filter",
+    ))
+}
+
 fn list(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
@@ -175,21 +192,59 @@ fn list(call: Call) -> Reply {
             set(f, "connection_states"),
             set(f, "host_uuids"),
         );
+        // An empty set matches nothing (vAPI), and `In` needs at least one value.
+        if [&hosts, &names, &dcs, &clusters]
+            .iter()
+            .any(|s| s.as_ref().is_some_and(Vec::is_empty))
+        {
+            return Ok(Out::Value(Value::Array(Vec::new())));
+        }
         let standalone = f.and_then(|f| f.get("standalone")).and_then(Value::as_bool);
-        let datacenters = core.list_datacenters(&caller).await?;
-        let all_clusters = core.list_clusters(&caller, None).await?;
+        let datacenters: HashMap<String, String> = core
+            .list_datacenters(&caller)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.moid))
+            .collect();
+        let all_clusters: HashMap<String, String> = core
+            .list_clusters(&caller, None)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.moid))
+            .collect();
+        // The selective filters go to the store; ids by moId through the maps above.
+        let ids_of = |map: &HashMap<String, String>, moids: &Option<Vec<String>>| {
+            moids.as_ref().map(|m| {
+                let ids: Vec<String> = map
+                    .iter()
+                    .filter(|(_, moid)| m.contains(moid))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                // Nothing has these moIds: a value no id takes keeps the set non-empty.
+                if ids.is_empty() {
+                    vec![String::new()]
+                } else {
+                    ids
+                }
+            })
+        };
+        let mut q = ListQuery::<HostField> {
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        for c in [
+            one_of(HostField::Moid, &hosts),
+            one_of(HostField::Name, &names),
+            one_of(HostField::DatacenterId, &ids_of(&datacenters, &dcs)),
+            one_of(HostField::ClusterId, &ids_of(&all_clusters, &clusters)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            q.conditions.push(c?);
+        }
         let mut out = Vec::new();
-        for h in core.list_hosts(&caller, &HostFilter::default()).await? {
-            let dc_moid = datacenters
-                .iter()
-                .find(|d| d.id == h.datacenter_id)
-                .map(|d| d.moid.as_str())
-                .unwrap_or("");
-            let cluster_moid = h
-                .cluster_id
-                .as_ref()
-                .and_then(|c| all_clusters.iter().find(|x| &x.id == c))
-                .map(|c| c.moid.as_str());
+        for h in core.query_hosts(&caller, &q).await?.rows {
             let host_folder = match &folders {
                 Some(_) => core
                     .datacenter_folder(&h.datacenter_id, FolderKind::Host)
@@ -198,14 +253,8 @@ fn list(call: Call) -> Reply {
                     .unwrap_or_default(),
                 None => String::new(),
             };
-            let ok = admits(&hosts, &h.moid)
-                && admits(&names, &h.name)
-                && admits(&dcs, dc_moid)
-                && admits(&folders, &host_folder)
+            let ok = admits(&folders, &host_folder)
                 && admits(&states, connection_state(&h))
-                && clusters
-                    .as_ref()
-                    .is_none_or(|s| cluster_moid.is_some_and(|c| s.iter().any(|x| x == c)))
                 && standalone.is_none_or(|s| s == h.cluster_id.is_none())
                 && uuids
                     .as_ref()
