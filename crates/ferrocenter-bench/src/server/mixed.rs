@@ -161,8 +161,14 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
         }));
     }
     let issued_s = start.elapsed().as_secs_f64();
+    // Operations still running 10 minutes after the window are counted as unfinished.
+    let drain_until = tokio::time::Instant::now() + Duration::from_secs(600);
+    let mut unfinished = 0usize;
     for r in running {
-        let _ = r.await;
+        match tokio::time::timeout_at(drain_until, r).await {
+            Ok(_) => {}
+            Err(_) => unfinished += 1,
+        }
     }
     let drained_s = start.elapsed().as_secs_f64();
     let t = tally.lock().await;
@@ -185,7 +191,8 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
         "drained_s": drained_s,
         "task_p50_ms": percentile(&lat, 50.0),
         "task_p99_ms": percentile(&lat, 99.0),
-        "errors": t.errors.len(),
+        "errors": t.errors.len() + unfinished,
+        "unfinished_after_drain": unfinished,
         "by_kind": {
             "power": by_kind(Kind::Power),
             "reconnect": by_kind(Kind::Reconnect),

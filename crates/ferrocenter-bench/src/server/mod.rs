@@ -295,7 +295,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         ROOT_PW,
     )
     .await;
-    report.insert("add_hosts".into(), serde_json::to_value(&added)?);
+    put(&mut report, "add_hosts", serde_json::to_value(&added)?);
 
     // 5. Steady state: a whole window of heartbeats over every host.
     if p.wants(5) {
@@ -306,18 +306,19 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         let cpu_s = (srv.cpu_ticks() - ticks0) as f64 / tick_hz();
         let window = w0.elapsed().as_secs_f64();
         let rounds: Vec<_> = heartbeat_rounds(&srv).split_off(rounds_before);
-        report.insert(
-        "steady_state".into(),
-        json!({
-            "connected_hosts": added.hosts - added.errors,
-            "window_s": window,
-            "heartbeat_interval_s": p.heartbeat_secs,
-            "cpu_percent_of_one_core": cpu_s / window * 100.0,
-            "rss_mib": srv.rss_kib() as f64 / 1024.0,
-            "peak_rss_mib": srv.peak_rss_kib() as f64 / 1024.0,
-            "heartbeat_rounds": rounds.iter().map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
-        }),
-    );
+        put(
+            &mut report,
+            "steady_state",
+            json!({
+                "connected_hosts": added.hosts - added.errors,
+                "window_s": window,
+                "heartbeat_interval_s": p.heartbeat_secs,
+                "cpu_percent_of_one_core": cpu_s / window * 100.0,
+                "rss_mib": srv.rss_kib() as f64 / 1024.0,
+                "peak_rss_mib": srv.peak_rss_kib() as f64 / 1024.0,
+                "heartbeat_rounds": rounds.iter().map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
+            }),
+        );
     }
 
     // 3. One host by id on each surface.
@@ -344,7 +345,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             .await;
             gets.insert(surface.name().into(), r);
         }
-        report.insert("get_host".into(), Value::Object(gets));
+        put(&mut report, "get_host", Value::Object(gets));
     }
 
     // 4. Evacuation: the evacuation fleet's host joins the first cluster.
@@ -358,7 +359,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             p.max_migrations_per_host,
         )
         .await?;
-        report.insert("evacuate".into(), r);
+        put(&mut report, "evacuate", r);
     }
 
     // 7. Mixed load on disjoint entities.
@@ -387,7 +388,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             adds: (p.hosts..p.hosts + p.mixed_adds()).map(placed).collect(),
         };
         let r = mixed::mixed(&api, pools, p.mixed_rate, p.mixed_seconds, ROOT_PW).await;
-        report.insert("mixed_load".into(), r);
+        put(&mut report, "mixed_load", r);
     }
 
     // 6. Restart: from the new process's start until a heartbeat round reaches every host.
@@ -409,15 +410,16 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        report.insert(
-        "restart".into(),
-        json!({
-            "hosts": expected,
-            "serving_after_s": serving_s,
-            "all_answered_after_s": all_back.map(|a| a.0),
-            "first_rounds": heartbeat_rounds(&srv).iter().take(3).map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
-        }),
-    );
+        put(
+            &mut report,
+            "restart",
+            json!({
+                "hosts": expected,
+                "serving_after_s": serving_s,
+                "all_answered_after_s": all_back.map(|a| a.0),
+                "first_rounds": heartbeat_rounds(&srv).iter().take(3).map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
+            }),
+        );
     }
     let api = Api::login(http_client()?, &server.base, ADMIN_PW).await?;
 
@@ -432,11 +434,15 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             ROOT_PW,
         )
         .await;
-        report.insert("grow_hosts".into(), serde_json::to_value(&grown)?);
+        put(&mut report, "grow_hosts", serde_json::to_value(&grown)?);
     }
     if p.wants(2) {
         eprintln!("== 2. listing every host through QueryHost");
-        report.insert("list_hosts".into(), reads::list_hosts(&api, 3, 1000).await?);
+        put(
+            &mut report,
+            "list_hosts",
+            reads::list_hosts(&api, 3, 1000).await?,
+        );
     }
 
     let rss = srv.peak_rss_kib() as f64 / 1024.0;
@@ -460,6 +466,12 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     println!();
     print_table(&full);
     Ok(())
+}
+
+/// Records a scenario's result, and prints it at once so a run cut short keeps its figures.
+fn put(report: &mut serde_json::Map<String, Value>, key: &str, v: Value) {
+    eprintln!("{key}: {v}");
+    report.insert(key.into(), v);
 }
 
 /// The readable table: each figure beside its target.

@@ -2,7 +2,10 @@
 //! (get, start, stop) and `com.vmware.vcenter.system` (hello).
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::hosts::PowerAction;
-use ferrocenter_core::inventory::{FolderKind, Host, VmRecord};
+use std::collections::HashMap;
+
+use ferrocenter_core::inventory::query::{Condition, HostField, ListQuery, QueryOp, QueryValue};
+use ferrocenter_core::inventory::{Cluster, Datacenter, FolderKind, Host, VmRecord};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
@@ -302,19 +305,52 @@ fn list(call: Call) -> Reply {
             set(f, "resource_pools"),
             set(f, "power_states"),
         );
-        let all_hosts = core.list_hosts(&caller, &Default::default()).await?;
+        // With a hosts filter only those hosts and their VMs are read; maps keep the joins
+        // linear (a listing of every VM joined each to a scan of every host before).
+        let all_hosts: Vec<Host> = match &hosts {
+            Some(m) if m.is_empty() => return Ok(Out::Value(Value::Array(Vec::new()))),
+            Some(m) => {
+                let q = ListQuery::<HostField> {
+                    conditions: vec![Condition::new(
+                        HostField::Moid,
+                        QueryOp::In,
+                        m.iter().map(|x| QueryValue::Text(x.clone())).collect(),
+                        "filter.hosts",
+                    )?],
+                    limit: u32::MAX,
+                    ..Default::default()
+                };
+                core.query_hosts(&caller, &q).await?.rows
+            }
+            None => core.list_hosts(&caller, &Default::default()).await?,
+        };
+        let by_id: HashMap<&str, &Host> = all_hosts.iter().map(|h| (h.id.as_str(), h)).collect();
         let datacenters = core.list_datacenters(&caller).await?;
+        let dc_by_id: HashMap<&str, &Datacenter> =
+            datacenters.iter().map(|d| (d.id.as_str(), d)).collect();
         let all_clusters = core.list_clusters(&caller, None).await?;
+        let cluster_by_id: HashMap<&str, &Cluster> =
+            all_clusters.iter().map(|c| (c.id.as_str(), c)).collect();
+        let vm_rows = match &hosts {
+            Some(_) => {
+                let mut rows = Vec::new();
+                for h in &all_hosts {
+                    rows.extend(core.list_vms(&caller, Some(&h.id)).await?);
+                }
+                rows
+            }
+            None => core.list_vms(&caller, None).await?,
+        };
         let mut out = Vec::new();
-        for vm in core.list_vms(&caller, None).await? {
-            let Some(h) = all_hosts.iter().find(|h| h.id == vm.host_id) else {
+        for vm in vm_rows {
+            let Some(h) = by_id.get(vm.host_id.as_str()).copied() else {
                 continue;
             };
-            let dc = datacenters.iter().find(|d| d.id == h.datacenter_id);
+            let dc = dc_by_id.get(h.datacenter_id.as_str()).copied();
             let cluster = h
                 .cluster_id
-                .as_ref()
-                .and_then(|c| all_clusters.iter().find(|x| &x.id == c));
+                .as_deref()
+                .and_then(|c| cluster_by_id.get(c).copied());
             let pool = match cluster {
                 Some(c) => format!(
                     "resgroup-c{}",

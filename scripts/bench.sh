@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The benchmarks, from a fresh checkout: builds the server and the benchmark in release mode,
+# then runs `ferrocenter-bench` with the arguments given, e.g.
+#   bash scripts/bench.sh server            # every scenario at the sizes of docs/performance.md
+#   bash scripts/bench.sh server --quick    # every scenario at 1,000 hosts, a few minutes
+#   bash scripts/bench.sh server --postgres # the same on PostgreSQL (Debian's postgresql)
+#   bash scripts/bench.sh fleet             # the simulated fleet alone
+# It prints one JSON report and a table. Figures are printed, never asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p ferrocenter -p ferrocenter-bench
+exec ./target/release/ferrocenter-bench "$@"
