@@ -1645,26 +1645,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_vm(&self, v: &VmRecord) -> Result<(), StoreError> {
-                sqlx::query(&format!(
-                    "INSERT INTO vms ({VM_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                ))
-                .bind(&v.id)
-                .bind(&v.moid)
-                .bind(&v.host_id)
-                .bind(&v.uuid)
-                .bind(&v.name)
-                .bind(&v.power_state)
-                .bind(i64::from(v.vcpus))
-                .bind(bigint_to(v.memory_bytes, "memory_bytes")?)
-                .bind(&v.guest_os_id)
-                .bind(v.data.to_string())
-                .bind(to_millis(v.created_at))
-                .bind(to_millis(v.last_op_at))
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-                Ok(())
+                self.insert_vms(std::slice::from_ref(v)).await
             }
 
             async fn insert_vms(&self, vms: &[VmRecord]) -> Result<(), StoreError> {
