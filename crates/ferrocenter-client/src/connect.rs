@@ -87,6 +87,20 @@ fn transport_error(e: reqwest::Error, target: &Target) -> ClientError {
     )
 }
 
+/// The HTTP client for one connection: these TLS settings, this timeout.
+fn http_client(tls: &TlsSettings, timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls.client_config()?)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ClientError::invalid("TLS", e))
+}
+
+/// Where a management server's VI/JSON methods live.
+fn vim_base(target: &Target) -> String {
+    format!("{}/vim25/{RELEASE}", target.url().trim_end_matches('/'))
+}
+
 /// The client error for a VI/JSON fault body.
 pub fn fault_error(body: &Value) -> ClientError {
     let fault = body
@@ -159,16 +173,11 @@ impl Connection {
                 return Err(ClientError::invalid("user", "is required"));
             }
         }
-        let tls = opts.tls.client_config()?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(opts.timeout)
-            .build()
-            .map_err(|e| ClientError::invalid("TLS", e))?;
+        let http = http_client(&opts.tls, opts.timeout)?;
         if opts.host_type == HostType::HostAgent {
             return Self::connect_agent(http, target, credentials).await;
         }
-        let base = format!("{}/vim25/{RELEASE}", target.url().trim_end_matches('/'));
+        let base = vim_base(&target);
         let (method, body) = match &credentials {
             Credentials::Password { user, password } => {
                 ("Login", json!({"userName": user, "password": password}))
@@ -194,14 +203,19 @@ impl Connection {
         let session = session.ok_or_else(|| {
             ClientError::new(ErrorCode::Server, "the server answered without a session")
         })?;
-        Ok(Connection {
+        Ok(Connection::to_server(http, target, session))
+    }
+
+    /// A management-server connection with a session already open.
+    fn to_server(http: reqwest::Client, target: Target, session: String) -> Connection {
+        Connection {
             http,
-            base,
+            base: vim_base(&target),
             session,
             target,
             host_type: HostType::ManagementServer,
             warnings: Vec::new(),
-        })
+        }
     }
 
     /// A host agent directly: its own login, and a warning when a server manages the host.
@@ -408,20 +422,11 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Connection, ClientError> {
         let target = Target::parse(host, HostType::ManagementServer)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls.client_config()?)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ClientError::invalid("TLS", e))?;
-        let base = format!("{}/vim25/{RELEASE}", target.url().trim_end_matches('/'));
-        Ok(Connection {
-            http,
-            base,
-            session,
+        Ok(Connection::to_server(
+            http_client(tls, timeout)?,
             target,
-            host_type: HostType::ManagementServer,
-            warnings: Vec::new(),
-        })
+            session,
+        ))
     }
 
     /// The session token, for saving (never print it).

@@ -5,7 +5,7 @@ use ferrocenter_core::hosts::{
 };
 use std::collections::HashMap;
 
-use ferrocenter_core::inventory::query::{Condition, HostField, ListQuery, QueryOp, QueryValue};
+use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host};
 use ferrocenter_core::tasks::Task;
 use ferrocenter_core::CoreError;
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::super::registry::{http, op, Call, Op, Out, Reply};
 use super::super::types::{field, StructDef, Ty, Union};
-use super::vcenter_ids::{self as ids, admits, set};
+use super::vcenter_ids::{self as ids, admits, one_of, set};
 
 const CONNECTION_STATES: &[&str] = &["CONNECTED", "DISCONNECTED", "NOT_RESPONDING"];
 const POWER_STATES: &[&str] = &["POWERED_ON", "POWERED_OFF", "STANDBY"];
@@ -162,20 +162,6 @@ fn summary(h: &Host) -> Value {
         v["host_uuid"] = json!(u);
     }
     v
-}
-
-/// `In` over a filter set's values, when the set is given.
-fn one_of(
-    field: HostField,
-    values: &Option<Vec<String>>,
-) -> Option<Result<Condition<HostField>, CoreError>> {
-    let v = values.as_ref()?;
-    Some(Condition::new(
-        field,
-        QueryOp::In,
-        v.iter().map(|x| QueryValue::Text(x.clone())).collect(),
-        "filter",
-    ))
 }
 
 fn list(call: Call) -> Reply {

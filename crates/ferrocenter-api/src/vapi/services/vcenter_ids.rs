@@ -1,6 +1,7 @@
 //! vCenter's vAPI ids are vim moIds (`host-12`, `datacenter-3`, `domain-c7`, `vm-1031`,
 //! `group-h4`): looking them up, and the errors that name an id nobody has.
 use ferrocenter_core::auth::Caller;
+use ferrocenter_core::inventory::query::{Condition, HostField, QueryOp, QueryValue};
 use ferrocenter_core::inventory::{Cluster, Datacenter, Folder, Host, VmRecord};
 use ferrocenter_core::ports::{MoidEntity, MoidKind};
 use ferrocenter_core::CoreError;
@@ -55,6 +56,21 @@ pub async fn vm(call: &Call, caller: &Caller, id: &str) -> Result<VmRecord, Core
         MoidEntity::Vm(v) => Ok(v),
         _ => Err(CoreError::not_found("vm", id)),
     }
+}
+
+/// A store condition `field IN values` for a filter set, when the set is given (vAPI filters
+/// become store queries rather than scans).
+pub fn one_of(
+    field: HostField,
+    values: &Option<Vec<String>>,
+) -> Option<Result<Condition<HostField>, CoreError>> {
+    let v = values.as_ref()?;
+    Some(Condition::new(
+        field,
+        QueryOp::In,
+        v.iter().map(|x| QueryValue::Text(x.clone())).collect(),
+        "filter",
+    ))
 }
 
 /// The strings of an optional set in a filter (absent: no constraint).

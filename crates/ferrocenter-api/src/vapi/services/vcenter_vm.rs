@@ -4,7 +4,7 @@ use ferrocenter_core::auth::Caller;
 use ferrocenter_core::hosts::PowerAction;
 use std::collections::HashMap;
 
-use ferrocenter_core::inventory::query::{Condition, HostField, ListQuery, QueryOp, QueryValue};
+use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{Cluster, Datacenter, FolderKind, Host, VmRecord};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
@@ -309,14 +309,11 @@ fn list(call: Call) -> Reply {
         // linear (a listing of every VM joined each to a scan of every host before).
         let all_hosts: Vec<Host> = match &hosts {
             Some(m) if m.is_empty() => return Ok(Out::Value(Value::Array(Vec::new()))),
-            Some(m) => {
+            Some(_) => {
                 let q = ListQuery::<HostField> {
-                    conditions: vec![Condition::new(
-                        HostField::Moid,
-                        QueryOp::In,
-                        m.iter().map(|x| QueryValue::Text(x.clone())).collect(),
-                        "filter.hosts",
-                    )?],
+                    conditions: ids::one_of(HostField::Moid, &hosts)
+                        .into_iter()
+                        .collect::<Result<_, _>>()?,
                     limit: u32::MAX,
                     ..Default::default()
                 };
