@@ -49,6 +49,11 @@ pub const SQLITE: &[Migration] = &[
         name: "zones_clusters_tags",
         sql: include_str!("../migrations/0007_zones_clusters_tags.sql"),
     },
+    Migration {
+        version: 8,
+        name: "vm_usage_index",
+        sql: include_str!("../migrations/0008_vm_usage_index.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -89,6 +94,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "zones_clusters_tags",
         sql: include_str!("../migrations/0007_zones_clusters_tags.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "vm_usage_index",
+        sql: include_str!("../migrations/0008_vm_usage_index.sql"),
     },
 ];
 

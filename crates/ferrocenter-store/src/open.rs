@@ -49,15 +49,26 @@ pub async fn open_sqlite(url: &str) -> Result<SqliteStore, OpenError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
+        .busy_timeout(Duration::from_secs(10))
+        // Reads through a memory map and a larger page cache: with SQLite's 2 MB default, a
+        // listing at 10,000 hosts re-read most pages with pread (a fifth of its time).
+        .pragma("mmap_size", "1073741824")
+        .pragma("cache_size", "-32768");
+    // SQLite has one writer at a time: one writer connection queues writes in the pool;
+    // readers run beside it on their own connections (WAL), each seeing every committed write.
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
         .await
         .map_err(|e| OpenError::Connect(e.to_string()))?;
-    let store = SqliteStore::new(pool);
-    store.migrate().await?;
-    Ok(store)
+    let migrating = SqliteStore::new(writer.clone(), writer.clone());
+    migrating.migrate().await?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.read_only(true))
+        .await
+        .map_err(|e| OpenError::Connect(e.to_string()))?;
+    Ok(SqliteStore::new(writer, reader))
 }
 
 pub async fn open_postgres(url: &str) -> Result<PostgresStore, OpenError> {
@@ -67,7 +78,7 @@ pub async fn open_postgres(url: &str) -> Result<PostgresStore, OpenError> {
         .connect(url)
         .await
         .map_err(|e| OpenError::Connect(format!("{} ({e})", redact(url))))?;
-    let store = PostgresStore::new(pool);
+    let store = PostgresStore::new(pool.clone(), pool);
     store.migrate().await?;
     Ok(store)
 }

@@ -72,6 +72,11 @@ pub struct ServeArgs {
     /// [default: 30].
     #[arg(long, env = "FERROCENTER_AGENT_REQUEST_TIMEOUT_SECS", value_name = "S")]
     pub agent_request_timeout_secs: Option<String>,
+    /// Seconds an idle connection to an agent is kept for reuse [default: 90]. Below the
+    /// heartbeat interval the server holds no descriptor per idle host (a fleet larger than the
+    /// process's descriptor limit needs this), at the cost of a TLS handshake per heartbeat.
+    #[arg(long, env = "FERROCENTER_AGENT_IDLE_TIMEOUT_SECS", value_name = "S")]
+    pub agent_idle_timeout_secs: Option<String>,
     /// Concurrent migrations out of a host being evacuated [default: 8].
     #[arg(long, env = "FERROCENTER_MAX_MIGRATIONS_PER_HOST", value_name = "N")]
     pub max_migrations_per_host: Option<String>,
@@ -123,6 +128,7 @@ struct FileConfig {
     enable_diagnostics: Option<bool>,
     heartbeat_interval_secs: Option<u64>,
     agent_request_timeout_secs: Option<u64>,
+    agent_idle_timeout_secs: Option<u64>,
     max_migrations_per_host: Option<u64>,
     cpu_overcommit_ratio: Option<u64>,
     license_cpu_packages: Option<u64>,
@@ -152,6 +158,7 @@ pub struct ServeConfig {
     pub enable_diagnostics: bool,
     pub heartbeat_interval: Duration,
     pub agent_request_timeout: Duration,
+    pub agent_idle_timeout: Duration,
     pub max_migrations_per_host: usize,
     pub cpu_overcommit_ratio: u32,
     pub license_cpu_packages: Option<u32>,
@@ -389,6 +396,12 @@ impl ServeArgs {
             1,
             3600,
         )?;
+        let agent_idle_timeout = secs(
+            "agent_idle_timeout_secs",
+            pick_num!(agent_idle_timeout_secs, u64, 90),
+            1,
+            3600,
+        )?;
         let zstack_session_timeout = secs(
             "zstack_session_timeout_secs",
             pick_num!(zstack_session_timeout_secs, u64, 7200),
@@ -448,6 +461,7 @@ impl ServeArgs {
             enable_diagnostics,
             heartbeat_interval,
             agent_request_timeout,
+            agent_idle_timeout,
             max_migrations_per_host: max_migrations_per_host as usize,
             cpu_overcommit_ratio: cpu_overcommit_ratio as u32,
             license_cpu_packages: license_cpu_packages.map(|n| n as u32),
@@ -479,6 +493,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
         assert!(!c.enable_diagnostics);
         assert_eq!(c.agent_request_timeout, Duration::from_secs(30));
+        assert_eq!(c.agent_idle_timeout, Duration::from_secs(90));
         assert_eq!(c.zstack_session_timeout, Duration::from_secs(7200));
         assert!(c.zstack_trust_agent_on_first_use);
     }
@@ -492,6 +507,13 @@ mod tests {
                     ..Default::default()
                 },
                 "agent_request_timeout_secs:",
+            ),
+            (
+                ServeArgs {
+                    agent_idle_timeout_secs: Some("0".into()),
+                    ..Default::default()
+                },
+                "agent_idle_timeout_secs:",
             ),
             (
                 ServeArgs {

@@ -109,6 +109,7 @@ impl Server {
                 secret_key: load_or_create_key(&cfg.data_dir)?,
                 agent_connect: ConnectOptions {
                     request_timeout: cfg.agent_request_timeout,
+                    pool_idle_timeout: cfg.agent_idle_timeout,
                     ..ConnectOptions::default()
                 },
             },

@@ -162,6 +162,33 @@ async fn vcenter_services_over_api_and_rest() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(v["value"][0]["host"], json!(host2));
+    // Datacenter and cluster filters name moIds; one that names nothing matches nothing.
+    let hosts_of = |v: Value| {
+        let mut h: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["host"].as_str().unwrap().to_string())
+            .collect();
+        h.sort();
+        h
+    };
+    let mut both = vec![host.clone(), host2.clone()];
+    both.sort();
+    let (_, v) = api
+        .call(
+            Method::GET,
+            &format!("/api/vcenter/host?datacenters={dc}"),
+            None,
+        )
+        .await;
+    assert_eq!(hosts_of(v), both);
+    for other in ["datacenters=datacenter-999", "clusters=domain-c999"] {
+        let (s, v) = api
+            .call(Method::GET, &format!("/api/vcenter/host?{other}"), None)
+            .await;
+        assert_eq!((s, v), (200, json!([])), "{other}");
+    }
     // VMs: list, get, power; relocate as a task with vmw-task=true, polled on /api/cis/tasks.
     let (_, vms) = api
         .call(Method::GET, &format!("/api/vcenter/vm?hosts={host}"), None)

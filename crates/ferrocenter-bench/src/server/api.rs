@@ -130,6 +130,26 @@ impl Api {
         .await
     }
 
+    /// A ZStack GET decoded straight into `T` (a listing's client reads only what it needs).
+    pub async fn zstack_get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<T> {
+        let r = self
+            .http
+            .get(format!("{}/zstack/v1{path}", self.base))
+            .header("Authorization", format!("OAuth {}", self.zstack_session))
+            .send()
+            .await
+            .with_context(|| path.to_string())?;
+        let status = r.status();
+        let body = r.bytes().await?;
+        if !status.is_success() {
+            bail!("{path}: {status}: {}", String::from_utf8_lossy(&body));
+        }
+        serde_json::from_slice(&body).with_context(|| path.to_string())
+    }
+
     pub async fn vapi_get(&self, path: &str) -> anyhow::Result<Value> {
         let auth = ("vmware-api-session-id", self.vapi_session.clone());
         self.send(Method::GET, &format!("/api{path}"), auth, None)
@@ -159,7 +179,7 @@ impl Api {
                 ),
                 _ => {
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(200));
+                    pause = (pause * 2).min(Duration::from_millis(50));
                 }
             }
         }

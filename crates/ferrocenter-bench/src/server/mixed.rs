@@ -114,7 +114,7 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
     ]);
     let adds = Arc::new(Mutex::new(pools.adds.into_iter()));
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let skipped = Arc::new(AtomicUsize::new(0));
+    let mut skipped_by_kind = [0usize; 4];
     let start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -128,7 +128,7 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
         let password = password.to_string();
         if kind == Kind::Add {
             let Some((cluster, h)) = adds.lock().await.next() else {
-                skipped.fetch_add(1, Ordering::Relaxed);
+                skipped_by_kind[3] += 1;
                 continue;
             };
             running.push(tokio::spawn(async move {
@@ -144,7 +144,7 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
             _ => 2,
         };
         let Some(slot) = pool_of[p].take() else {
-            skipped.fetch_add(1, Ordering::Relaxed);
+            skipped_by_kind[p] += 1;
             continue;
         };
         running.push(tokio::spawn(async move {
@@ -161,8 +161,10 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
         }));
     }
     let issued_s = start.elapsed().as_secs_f64();
-    // Operations still running 10 minutes after the window are counted as unfinished.
-    let drain_until = tokio::time::Instant::now() + Duration::from_secs(600);
+    // Operations still running long after the window (twice its length, at least a minute)
+    // are counted as unfinished.
+    let drain_until =
+        tokio::time::Instant::now() + Duration::from_secs_f64((2.0 * seconds).max(60.0));
     let mut unfinished = 0usize;
     for r in running {
         match tokio::time::timeout_at(drain_until, r).await {
@@ -171,6 +173,7 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
         }
     }
     let drained_s = start.elapsed().as_secs_f64();
+    let skipped: usize = skipped_by_kind.iter().sum();
     let t = tally.lock().await;
     let mut lat: Vec<f64> = t.done.iter().map(|d| d.2).collect();
     lat.sort_by(f64::total_cmp);
@@ -182,8 +185,10 @@ pub async fn mixed(api: &Api, pools: Pools, rate: f64, seconds: f64, password: &
     json!({
         "target_rate_per_s": rate,
         "seconds": seconds,
-        "issued": total - skipped.load(Ordering::Relaxed),
-        "skipped_entity_busy": skipped.load(Ordering::Relaxed),
+        "issued": total - skipped,
+        "skipped_entity_busy": skipped,
+        "skipped_by_kind": {"power": skipped_by_kind[0], "reconnect": skipped_by_kind[1],
+            "maintenance": skipped_by_kind[2], "add": skipped_by_kind[3]},
         "completed": t.done.len(),
         "completed_per_s_within_window": within as f64 / seconds,
         "completed_per_s_overall": t.done.len() as f64 / drained_s,

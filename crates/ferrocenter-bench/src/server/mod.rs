@@ -70,8 +70,16 @@ impl Params {
 
 const ROOT_PW: &str = "Bench-Root-1";
 const ADMIN_PW: &str = "Bench-Admin-1";
+/// The first fleet's port; each further fleet takes the next one.
 const FLEET_PORT: u16 = 18444;
-const EVAC_PORT: u16 = 18445;
+const EVAC_PORT: u16 = 18440;
+/// Hosts per `simulate` process: each connected host holds one descriptor there, and this
+/// machine caps a process at 20,000.
+const HOSTS_PER_FLEET: usize = 15_000;
+/// Above this many hosts the server cannot keep one idle agent connection per host under the
+/// same cap, so the growth to `list_hosts` runs on a server that closes idle connections
+/// before the next heartbeat (`--agent-idle-timeout-secs`).
+const KEPT_CONNECTIONS: usize = 18_000;
 
 fn s(v: impl ToString) -> String {
     v.to_string()
@@ -182,19 +190,26 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         "== starting simulated fleets ({fleet_hosts} hosts × {} VMs; 1 host × {} VMs)",
         p.vms_per_host, p.evacuate_vms
     );
-    let (fleet_proc, fleet) = start_fleet(
-        &bin,
-        &dir,
-        FleetSpec {
-            name: "fleet",
-            hosts: fleet_hosts,
-            vms: p.vms_per_host,
-            base: "127.64.0.1",
-            port: FLEET_PORT,
-            mib_per_s: 65536,
-        },
-    )
-    .await?;
+    let mut fleet_procs = Vec::new();
+    let mut fleet = Vec::with_capacity(fleet_hosts);
+    for k in 0..fleet_hosts.div_ceil(HOSTS_PER_FLEET) {
+        let hosts = HOSTS_PER_FLEET.min(fleet_hosts - k * HOSTS_PER_FLEET);
+        let (proc_, m) = start_fleet(
+            &bin,
+            &dir,
+            FleetSpec {
+                name: &format!("fleet-{k}"),
+                hosts,
+                vms: p.vms_per_host,
+                base: &format!("127.{}.0.1", 64 + k),
+                port: FLEET_PORT + k as u16,
+                mib_per_s: 65536,
+            },
+        )
+        .await?;
+        fleet_procs.push(proc_);
+        fleet.extend(m.hosts);
+    }
     let (evac_proc, evac_fleet) = start_fleet(
         &bin,
         &dir,
@@ -237,7 +252,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         args.push(s("--database-url"));
         args.push(c.create_database("bench").map_err(anyhow::Error::msg)?);
     }
-    let server = ServerProc {
+    let mut server = ServerProc {
         args,
         dir: dir.clone(),
         base: format!("https://127.0.0.1:{port}"),
@@ -276,10 +291,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         clusters.push(c["value"].as_str().context("cluster")?.to_string());
     }
     let placed = |i: usize| -> (String, ManifestHost) {
-        (
-            clusters[i / p.hosts_per_cluster].clone(),
-            fleet.hosts[i].clone(),
-        )
+        (clusters[i / p.hosts_per_cluster].clone(), fleet[i].clone())
     };
     let mut report = serde_json::Map::new();
 
@@ -368,8 +380,17 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             "== 7. mixed load, {}/s for {} s",
             p.mixed_rate, p.mixed_seconds
         );
+        // Maintenance takes a quarter of the hosts of up to 16 clusters (half the clusters in
+        // a small run): even with all of them in maintenance at once, each cluster keeps three
+        // quarters of its hosts to evacuate onto. Power and reconnects work on hosts of the
+        // clusters after those.
         let hpc = p.hosts_per_cluster;
-        let other: Vec<String> = moids.iter().skip(hpc).cloned().collect();
+        let maint_clusters = (moids.len().div_ceil(hpc) / 2).clamp(1, 16);
+        let maintenance_hosts: Vec<String> = (0..maint_clusters)
+            .flat_map(|k| moids.iter().skip(k * hpc).take((hpc / 4).max(1)))
+            .cloned()
+            .collect();
+        let other: Vec<String> = moids.iter().skip(maint_clusters * hpc).cloned().collect();
         let power_hosts: Vec<&String> = other.iter().take(100).collect();
         let mut power_vms = Vec::new();
         for h in &power_hosts {
@@ -383,8 +404,8 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         }
         let pools = mixed::Pools {
             power_vms,
-            reconnect_hosts: other.iter().skip(100).take(100).cloned().collect(),
-            maintenance_hosts: moids.iter().take(hpc).cloned().collect(),
+            reconnect_hosts: other.iter().skip(100).take(200).cloned().collect(),
+            maintenance_hosts,
             adds: (p.hosts..p.hosts + p.mixed_adds()).map(placed).collect(),
         };
         let r = mixed::mixed(&api, pools, p.mixed_rate, p.mixed_seconds, ROOT_PW).await;
@@ -421,10 +442,20 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             }),
         );
     }
+    let first_free = p.hosts + p.mixed_adds();
+    if p.wants(2) && p.list_hosts > KEPT_CONNECTIONS {
+        let idle = (p.heartbeat_secs / 3).max(1);
+        eprintln!(
+            "== 2. restarting the server with --agent-idle-timeout-secs {idle} (the descriptor cap)"
+        );
+        srv.stop()?;
+        server.args.push(s("--agent-idle-timeout-secs"));
+        server.args.push(s(idle));
+        srv = server.start(&bin, 3).await?;
+    }
     let api = Api::login(http_client()?, &server.base, ADMIN_PW).await?;
 
     // 2. Grow to `list_hosts`, then list them all.
-    let first_free = p.hosts + p.mixed_adds();
     if p.wants(2) && p.list_hosts > first_free {
         eprintln!("== 2. growing to {} hosts", p.list_hosts);
         let (grown, _) = add::add_many(
@@ -441,13 +472,13 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         put(
             &mut report,
             "list_hosts",
-            reads::list_hosts(&api, 3, 1000).await?,
+            reads::list_hosts(&api, 3, 1000, 4).await?,
         );
     }
 
     let rss = srv.peak_rss_kib() as f64 / 1024.0;
     srv.stop()?;
-    drop(fleet_proc);
+    drop(fleet_procs);
     drop(evac_proc);
     drop(pg);
     let _ = std::fs::remove_dir_all(&dir);
@@ -487,10 +518,12 @@ fn print_table(full: &Value) {
     );
     let l = &r["list_hosts"];
     println!(
-        "| 2. QueryHost, every host ({} hosts, pages of {}) | {:.2} s mean | < 1 s |",
+        "| 2. QueryHost, every host ({} hosts, pages of {}) | {:.2} s mean page after page; {:.2} s with {} pages in flight | < 1 s |",
         l["hosts_listed"],
         l["page_size"],
-        f(&l["mean_s"])
+        f(&l["mean_s"]),
+        f(&l["parallel"]["mean_s"]),
+        l["parallel"]["pages_in_flight"]
     );
     for s in ["zstack", "vi_json", "vapi"] {
         let g = &r["get_host"][s];

@@ -10,36 +10,98 @@ use serde_json::{json, Value};
 use super::api::Api;
 use crate::sys::percentile;
 
+#[derive(serde::Deserialize)]
+struct HostPage {
+    inventories: Vec<HostUuid>,
+    total: Option<usize>,
+}
+
+#[derive(serde::Deserialize)]
+struct HostUuid {
+    uuid: String,
+}
+
+async fn host_page(api: &Api, page: usize, start: usize, count: bool) -> anyhow::Result<HostPage> {
+    api.zstack_get_as(&format!(
+        "/hosts?limit={page}&start={start}{}",
+        if count { "&replyWithCount=true" } else { "" }
+    ))
+    .await
+}
+
 /// QueryHost with `limit`/`start` until a short page; every host's ZStack uuid.
 pub async fn query_all_hosts(api: &Api, page: usize) -> anyhow::Result<Vec<String>> {
     let mut uuids = Vec::new();
     loop {
-        let v = api
-            .zstack_get(&format!("/hosts?limit={page}&start={}", uuids.len()))
-            .await?;
-        let rows = v["inventories"].as_array().cloned().unwrap_or_default();
+        let rows = host_page(api, page, uuids.len(), false).await?.inventories;
         let n = rows.len();
-        uuids.extend(
-            rows.iter()
-                .filter_map(|r| r["uuid"].as_str().map(String::from)),
-        );
+        uuids.extend(rows.into_iter().map(|r| r.uuid));
         if n < page {
             return Ok(uuids);
         }
     }
 }
 
-/// Scenario 2: lists every host `runs` times; seconds of each run and the mean.
-pub async fn list_hosts(api: &Api, runs: usize, page: usize) -> anyhow::Result<Value> {
-    let mut times = Vec::new();
-    let mut count = 0;
+/// The same listing with `in_flight` pages requested at once, as a client that knows the
+/// total (the first page's `replyWithCount`) can; the number of hosts listed.
+async fn query_all_hosts_parallel(
+    api: &Api,
+    page: usize,
+    in_flight: usize,
+) -> anyhow::Result<usize> {
+    let first = host_page(api, page, 0, true).await?;
+    let total = first.total.unwrap_or(first.inventories.len());
+    let next = Arc::new(AtomicUsize::new(page));
+    let mut workers = Vec::new();
+    for _ in 0..in_flight {
+        let (api, next) = (api.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut listed = 0;
+            loop {
+                let start = next.fetch_add(page, Ordering::Relaxed);
+                if start >= total {
+                    return Ok::<_, anyhow::Error>(listed);
+                }
+                listed += host_page(&api, page, start, false).await?.inventories.len();
+            }
+        }));
+    }
+    let mut listed = first.inventories.len();
+    for w in workers {
+        listed += w.await??;
+    }
+    Ok(listed)
+}
+
+/// Scenario 2: lists every host `runs` times page after page, then `runs` times with
+/// `in_flight` pages at once; seconds of each run and the means.
+pub async fn list_hosts(
+    api: &Api,
+    runs: usize,
+    page: usize,
+    in_flight: usize,
+) -> anyhow::Result<Value> {
+    let mean = |t: &[f64]| t.iter().sum::<f64>() / t.len().max(1) as f64;
+    let (mut times, mut count) = (Vec::new(), 0);
     for _ in 0..runs {
         let start = Instant::now();
         count = query_all_hosts(api, page).await?.len();
         times.push(start.elapsed().as_secs_f64());
     }
-    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-    Ok(json!({"hosts_listed": count, "page_size": page, "runs_s": times, "mean_s": mean}))
+    let (mut par_times, mut par_count) = (Vec::new(), 0);
+    for _ in 0..runs {
+        let start = Instant::now();
+        par_count = query_all_hosts_parallel(api, page, in_flight).await?;
+        par_times.push(start.elapsed().as_secs_f64());
+    }
+    Ok(json!({
+        "hosts_listed": count,
+        "page_size": page,
+        "runs_s": times,
+        "mean_s": mean(&times),
+        "parallel": {"pages_in_flight": in_flight, "hosts_listed": par_count,
+            "runs_s": par_times, "mean_s": mean(&par_times)},
+    }))
 }
 
 /// Which surface a get goes through.

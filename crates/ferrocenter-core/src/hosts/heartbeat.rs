@@ -145,9 +145,17 @@ impl Core {
             .events(host.event_cursor)
             .await
             .map_err(|e| super::agent_fault(&host.name, e))?;
-        let h = match self.store.get_host(&host.id).await? {
-            Some(h) => h,
-            None => return Ok(()),
+        // The listed record serves a quiet heartbeat (most of them); events and resyncs work on
+        // a fresh one, since an operation may have changed the host since the round began.
+        let fresh;
+        let h = if page.events.is_empty() && !page.truncated {
+            host
+        } else {
+            fresh = match self.store.get_host(&host.id).await? {
+                Some(h) => h,
+                None => return Ok(()),
+            };
+            &fresh
         };
         let mut resync = page.truncated;
         for ev in &page.events {
@@ -196,7 +204,7 @@ impl Core {
                 .vms()
                 .await
                 .map_err(|e| super::agent_fault(&host.name, e))?;
-            self.sync_vms(&h, &vms).await?;
+            self.sync_vms(h, &vms).await?;
             facts = agent
                 .facts()
                 .await

@@ -23,8 +23,15 @@ impl Core {
     ) -> Result<(), CoreError> {
         let now = self.clock.now();
         let mut ds_ids = Vec::new();
+        // One block of moIds per kind (a shared datastore keeps its first moId; the value
+        // reserved for it here is left unused, as with a single reservation).
+        let mut ds_seq = match facts.datastores.len() {
+            0 => 0,
+            n => self.store.reserve_sequence("datastore", n as u32).await?,
+        };
         for d in &facts.datastores {
-            let seq = self.store.next_sequence("datastore").await?;
+            let seq = ds_seq;
+            ds_seq += 1;
             let ds = self
                 .store
                 .upsert_datastore(&Datastore {
@@ -44,8 +51,13 @@ impl Core {
         }
         self.store.set_host_datastores(&host.id, &ds_ids).await?;
         let mut net_ids = Vec::new();
+        let mut net_seq = match facts.networks.len() {
+            0 => 0,
+            n => self.store.reserve_sequence("network", n as u32).await?,
+        };
         for n in &facts.networks {
-            let seq = self.store.next_sequence("network").await?;
+            let seq = net_seq;
+            net_seq += 1;
             let net = self
                 .store
                 .upsert_network(&Network {

@@ -28,6 +28,11 @@ impl Core {
             // Made on first use.
             return Ok(Some(MoidEntity::Folder(self.root_folder().await?)));
         }
+        if kind == MoidKind::Task {
+            if let Some(t) = self.tasks.live_by_moid(moid).await {
+                return Ok(Some(MoidEntity::Task(t)));
+            }
+        }
         match self.store.find_by_moid(kind, moid).await? {
             // A running task as it is now: its progress lives in memory.
             Some(MoidEntity::Task(t)) => Ok(Some(MoidEntity::Task(self.tasks.get(&t.id).await?))),

@@ -64,6 +64,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: TaskEngineConfig,
     live: Mutex<HashMap<String, Live>>,
+    /// moId → id of the live tasks: a client polling `Task/task-N/info` reads memory only.
+    live_moids: Mutex<HashMap<String, String>>,
     queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     tracker: TaskTracker,
     accepting: AtomicBool,
@@ -146,6 +148,7 @@ impl TaskEngine {
                 clock,
                 config,
                 live: Mutex::new(HashMap::new()),
+                live_moids: Mutex::new(HashMap::new()),
                 queues: Mutex::new(HashMap::new()),
                 tracker: TaskTracker::new(),
                 accepting: AtomicBool::new(true),
@@ -231,6 +234,11 @@ impl TaskEngine {
         let cancel = CancellationToken::new();
         let reason = Arc::new(Mutex::new(None));
         let shared = Arc::new(tokio::sync::Mutex::new(task.clone()));
+        self.inner
+            .live_moids
+            .lock()
+            .unwrap()
+            .insert(task.moid.clone(), task.id.clone());
         self.inner.live.lock().unwrap().insert(
             task.id.clone(),
             Live {
@@ -255,6 +263,21 @@ impl TaskEngine {
             .tracker
             .spawn(run(self.inner.clone(), queue_key, spec.timeout, ctx, body));
         Ok(task)
+    }
+
+    /// The running task with this moId as it is now; None once it has finished (then the
+    /// store has its final state).
+    pub async fn live_by_moid(&self, moid: &str) -> Option<Task> {
+        let id = self.inner.live_moids.lock().unwrap().get(moid).cloned()?;
+        let live = self
+            .inner
+            .live
+            .lock()
+            .unwrap()
+            .get(&id)
+            .map(|l| l.task.clone())?;
+        let t = live.lock().await.clone();
+        Some(t)
     }
 
     pub async fn get(&self, id: &str) -> Result<Task, CoreError> {
@@ -460,11 +483,13 @@ async fn run<F, Fut>(
         }
     };
 
-    {
+    let moid = {
         let mut t = shared.lock().await;
         finish(&mut t, outcome, inner.clock.now());
         persist(&inner, &t).await;
-    }
+        t.moid.clone()
+    };
+    inner.live_moids.lock().unwrap().remove(&moid);
     inner.live.lock().unwrap().remove(&id);
     let mut queues = inner.queues.lock().unwrap();
     if queues
