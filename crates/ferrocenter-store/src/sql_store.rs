@@ -203,17 +203,12 @@ macro_rules! sql_store {
         /// The `Store` on this engine. Cheap to clone (a connection pool).
         #[derive(Clone)]
         pub struct $name {
-            /// Writes, transactions and reads that follow a write in the same method.
             pool: sqlx::Pool<$db>,
-            /// Plain reads. On SQLite a separate read-only pool, so that writers queue on the
-            /// one writer connection instead of meeting SQLITE_BUSY and sleeping in the busy
-            /// handler; on PostgreSQL the same pool.
-            reader: sqlx::Pool<$db>,
         }
 
         impl $name {
-            pub fn new(pool: sqlx::Pool<$db>, reader: sqlx::Pool<$db>) -> Self {
-                $name { pool, reader }
+            pub fn new(pool: sqlx::Pool<$db>) -> Self {
+                $name { pool }
             }
 
             pub fn pool(&self) -> &sqlx::Pool<$db> {
@@ -693,7 +688,7 @@ macro_rules! sql_store {
                     let mut q =
                         sqlx::QueryBuilder::<$db>::new(format!("SELECT COUNT(*) FROM {table}"));
                     Self::push_conditions(&mut q, table, &lq.conditions);
-                    let n: i64 = q.build_query_scalar().fetch_one(&self.reader).await.map_err(map_err)?;
+                    let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await.map_err(map_err)?;
                     Some(bigint_from(n, "count")?)
                 };
                 if lq.counting == Counting::Only {
@@ -715,7 +710,7 @@ macro_rules! sql_store {
                 q.push_bind(i64::from(lq.limit));
                 q.push(" OFFSET ");
                 q.push_bind(i64::try_from(lq.offset).unwrap_or(i64::MAX));
-                let rows = q.build().fetch_all(&self.reader).await.map_err(map_err)?;
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 Ok(Page {
                     rows: rows.iter().map(map).collect::<Result<_, _>>()?,
                     total,
@@ -734,7 +729,7 @@ macro_rules! sql_store {
                      (SELECT host_id FROM {table} WHERE {column} = $1) ORDER BY moid_num, id"
                 ))
                 .bind(id)
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::host).collect()
@@ -755,7 +750,7 @@ macro_rules! sql_store {
                     q.push_bind(dc.to_string());
                 }
                 q.push(" ORDER BY name, id");
-                let rows = q.build().fetch_all(&self.reader).await.map_err(map_err)?;
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.iter().map(map).collect()
             }
         }
@@ -769,7 +764,7 @@ macro_rules! sql_store {
             async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
                 sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                     .bind(key)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)
             }
@@ -857,7 +852,7 @@ macro_rules! sql_store {
                 ))
                 .bind(realm.store_key())
                 .bind(name)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
                 row.as_ref().map(Self::principal).transpose()
@@ -868,7 +863,7 @@ macro_rules! sql_store {
                     "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE domain = $1 ORDER BY name"
                 ))
                 .bind(realm.store_key())
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::principal).collect()
@@ -924,7 +919,7 @@ macro_rules! sql_store {
                 )
                 .bind(realm.store_key())
                 .bind(name)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
                 row.as_ref().map(Self::group).transpose()
@@ -962,7 +957,7 @@ macro_rules! sql_store {
                      WHERE m.principal_id = $1 ORDER BY g.name",
                 )
                 .bind(principal_id)
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::group).collect()
@@ -1020,7 +1015,7 @@ macro_rules! sql_store {
             async fn get_task(&self, id: &str) -> Result<Option<Task>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
                 row.as_ref().map(Self::task).transpose()
@@ -1051,7 +1046,7 @@ macro_rules! sql_store {
                     q.push(" LIMIT ");
                     q.push_bind(limit as i64);
                 }
-                let rows = q.build().fetch_all(&self.reader).await.map_err(map_err)?;
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.iter().map(Self::task).collect()
             }
 
@@ -1093,7 +1088,7 @@ macro_rules! sql_store {
             async fn get_folder(&self, id: &str) -> Result<Option<Folder>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
                 row.as_ref().map(Self::folder).transpose()
@@ -1105,12 +1100,12 @@ macro_rules! sql_store {
                         "SELECT {FOLDER_COLUMNS} FROM folders WHERE parent_id = $1 ORDER BY name"
                     ))
                     .bind(p)
-                    .fetch_all(&self.reader)
+                    .fetch_all(&self.pool)
                     .await,
                     None => sqlx::query(&format!(
                         "SELECT {FOLDER_COLUMNS} FROM folders WHERE parent_id IS NULL AND datacenter_id IS NULL ORDER BY name"
                     ))
-                    .fetch_all(&self.reader)
+                    .fetch_all(&self.pool)
                     .await,
                 }
                 .map_err(map_err)?;
@@ -1122,7 +1117,7 @@ macro_rules! sql_store {
                     "SELECT {FOLDER_COLUMNS} FROM folders WHERE datacenter_id = $1 ORDER BY created_at, moid"
                 ))
                 .bind(datacenter_id)
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::folder).collect()
@@ -1154,7 +1149,7 @@ macro_rules! sql_store {
                 };
                 let row = sqlx::query(&format!("SELECT {columns} FROM {table} WHERE moid = $1"))
                     .bind(moid)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
                 let Some(row) = row else { return Ok(None) };
@@ -1196,7 +1191,7 @@ macro_rules! sql_store {
 
             async fn list_custom_fields(&self) -> Result<Vec<CustomField>, StoreError> {
                 let rows = sqlx::query("SELECT field_key, name, mo_type FROM custom_fields ORDER BY field_key")
-                    .fetch_all(&self.reader)
+                    .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)?;
                 rows.iter().map(Self::custom_field).collect()
@@ -1219,7 +1214,7 @@ macro_rules! sql_store {
             async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError> {
                 let rows = sqlx::query("SELECT name, value FROM host_values WHERE host_id = $1 ORDER BY name")
                     .bind(host_id)
-                    .fetch_all(&self.reader)
+                    .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)?;
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
@@ -1287,7 +1282,7 @@ macro_rules! sql_store {
                 )
                 .bind(resource_id)
                 .bind(kind.as_str())
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)
             }
@@ -1333,7 +1328,7 @@ macro_rules! sql_store {
                     "SELECT {DATACENTER_COLUMNS} FROM datacenters WHERE id = $1"
                 ))
                 .bind(id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
                 row.as_ref().map(Self::datacenter).transpose()
@@ -1343,7 +1338,7 @@ macro_rules! sql_store {
                 let rows = sqlx::query(&format!(
                     "SELECT {DATACENTER_COLUMNS} FROM datacenters ORDER BY name"
                 ))
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::datacenter).collect()
@@ -1408,7 +1403,7 @@ macro_rules! sql_store {
                     "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE id = $1"
                 ))
                 .bind(id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
                 row.as_ref().map(Self::cluster).transpose()
@@ -1496,7 +1491,7 @@ macro_rules! sql_store {
             async fn get_host(&self, id: &str) -> Result<Option<Host>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
                 row.as_ref().map(Self::host).transpose()
@@ -1512,7 +1507,7 @@ macro_rules! sql_store {
                 ))
                 .bind(datacenter_id)
                 .bind(name)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
                 row.as_ref().map(Self::host).transpose()
@@ -1528,7 +1523,7 @@ macro_rules! sql_store {
                 ))
                 .bind(address)
                 .bind(i64::from(port))
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
                 row.as_ref().map(Self::host).transpose()
@@ -1544,7 +1539,7 @@ macro_rules! sql_store {
                 q.push_bind(filter.limit.map(i64::from).unwrap_or(i64::MAX));
                 q.push(" OFFSET ");
                 q.push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
-                let rows = q.build().fetch_all(&self.reader).await.map_err(map_err)?;
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.iter().map(Self::host).collect()
             }
 
@@ -1554,7 +1549,7 @@ macro_rules! sql_store {
                 Self::host_filter(&mut q, filter);
                 let n: i64 = q
                     .build_query_scalar()
-                    .fetch_one(&self.reader)
+                    .fetch_one(&self.pool)
                     .await
                     .map_err(map_err)?;
                 bigint_from(n, "host count")
@@ -1696,7 +1691,7 @@ macro_rules! sql_store {
                         sep.push_bind(u.clone());
                     }
                     q.push(")");
-                    for row in q.build().fetch_all(&self.reader).await.map_err(map_err)? {
+                    for row in q.build().fetch_all(&self.pool).await.map_err(map_err)? {
                         out.push(Self::vm(&row)?);
                     }
                 }
@@ -1706,7 +1701,7 @@ macro_rules! sql_store {
             async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
                 row.as_ref().map(Self::vm).transpose()
@@ -1715,7 +1710,7 @@ macro_rules! sql_store {
             async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError> {
                 let row = sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE uuid = $1"))
                     .bind(uuid)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(map_err)?;
                 row.as_ref().map(Self::vm).transpose()
@@ -1728,7 +1723,7 @@ macro_rules! sql_store {
                     q.push_bind(host.to_string());
                 }
                 q.push(" ORDER BY name, id");
-                let rows = q.build().fetch_all(&self.reader).await.map_err(map_err)?;
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.iter().map(Self::vm).collect()
             }
 
@@ -1749,7 +1744,7 @@ macro_rules! sql_store {
                         sep.push_bind(id.clone());
                     }
                     q.push(") GROUP BY host_id");
-                    for row in q.build().fetch_all(&self.reader).await.map_err(map_err)? {
+                    for row in q.build().fetch_all(&self.pool).await.map_err(map_err)? {
                         let host: String = row.try_get(0).map_err(map_err)?;
                         let cpus: i64 = row.try_get(1).map_err(map_err)?;
                         let mem: i64 = row.try_get(2).map_err(map_err)?;
@@ -1842,7 +1837,7 @@ macro_rules! sql_store {
                      ORDER BY name, id"
                 ))
                 .bind(host_id)
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::datastore).collect()
@@ -1889,7 +1884,7 @@ macro_rules! sql_store {
                      ORDER BY name, id"
                 ))
                 .bind(host_id)
-                .fetch_all(&self.reader)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
                 rows.iter().map(Self::network).collect()
@@ -1936,7 +1931,7 @@ macro_rules! sql_store {
                     q.push(" LIMIT ");
                     q.push_bind(i64::from(limit));
                 }
-                let rows = q.build().fetch_all(&self.reader).await.map_err(map_err)?;
+                let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.iter().map(Self::event).collect()
             }
         }

@@ -179,7 +179,7 @@ impl Api {
                 ),
                 _ => {
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(50));
+                    pause = (pause * 2).min(Duration::from_millis(200));
                 }
             }
         }

@@ -76,9 +76,10 @@ const EVAC_PORT: u16 = 18440;
 /// Hosts per `simulate` process: each connected host holds one descriptor there, and this
 /// machine caps a process at 20,000.
 const HOSTS_PER_FLEET: usize = 15_000;
-/// Above this many hosts the server cannot keep one idle agent connection per host under the
-/// same cap, so the growth to `list_hosts` runs on a server that closes idle connections
-/// before the next heartbeat (`--agent-idle-timeout-secs`).
+/// Above this many hosts the server cannot keep one agent connection per host under the same
+/// cap, so the growth to `list_hosts` runs on a server that closes an agent connection a second
+/// after its last use (`--agent-idle-timeout-secs 1`): a heartbeat round reaches every host
+/// within seconds, so a longer idle time would still hold them all open at once.
 const KEPT_CONNECTIONS: usize = 18_000;
 
 fn s(v: impl ToString) -> String {
@@ -444,7 +445,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     }
     let first_free = p.hosts + p.mixed_adds();
     if p.wants(2) && p.list_hosts > KEPT_CONNECTIONS {
-        let idle = (p.heartbeat_secs / 3).max(1);
+        let idle = 1;
         eprintln!(
             "== 2. restarting the server with --agent-idle-timeout-secs {idle} (the descriptor cap)"
         );
