@@ -1776,6 +1776,28 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn record_vm_power(
+                &self,
+                seen: &VmRecord,
+                power_state: &str,
+                at: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE vms SET power_state = $2, last_op_at = $3 WHERE id = $1 \
+                     AND host_id = $4 AND power_state = $5 AND last_op_at = $6",
+                )
+                .bind(&seen.id)
+                .bind(power_state)
+                .bind(to_millis(at))
+                .bind(&seen.host_id)
+                .bind(&seen.power_state)
+                .bind(to_millis(seen.last_op_at))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn delete_vm(&self, id: &str) -> Result<bool, StoreError> {
                 let r = sqlx::query("DELETE FROM vms WHERE id = $1")
                     .bind(id)

@@ -1056,6 +1056,29 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     assert!(s.delete_vm("v1").await.unwrap());
     assert!(!s.delete_vm("v1").await.unwrap());
     assert_eq!(names(s.list_vms(None).await.unwrap()), ["app", "zz"]);
+
+    // A heartbeat's power observation lands only on the VM as it read it.
+    let seen = s.find_vm_by_uuid("u2").await.unwrap().unwrap();
+    let mut op = seen.clone();
+    op.power_state = "poweredOn".into();
+    op.last_op_at = at(1_800_000_001_000);
+    assert!(s.update_vm(&op).await.unwrap());
+    let later = at(1_800_000_002_000);
+    assert!(!s.record_vm_power(&seen, "poweredOff", later).await.unwrap());
+    assert_eq!(s.get_vm(&seen.id).await.unwrap(), Some(op.clone()));
+    assert!(s.record_vm_power(&op, "suspended", later).await.unwrap());
+    let got = s.get_vm(&seen.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.power_state.as_str(), got.last_op_at),
+        ("suspended", later)
+    );
+    assert_eq!(
+        got.data, op.data,
+        "only the power state and its time are written"
+    );
+    let mut moved = got.clone();
+    moved.host_id = "elsewhere".into();
+    assert!(!s.record_vm_power(&moved, "poweredOn", later).await.unwrap());
 }
 
 async fn datastores_upsert_and_host_links(s: Arc<dyn Store>) {

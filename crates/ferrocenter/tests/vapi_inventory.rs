@@ -194,6 +194,28 @@ async fn vcenter_services_over_api_and_rest() {
         .call(Method::GET, &format!("/api/vcenter/vm?hosts={host}"), None)
         .await;
     assert_eq!(vms.as_array().unwrap().len(), 2);
+    // The datacenter and cluster filters narrow VMs as they narrow hosts.
+    let count = |v: &Value| v.as_array().map(Vec::len);
+    let (_, v) = api.call(Method::GET, "/api/vcenter/vm", None).await;
+    assert_eq!(count(&v), Some(4), "{v}");
+    let (_, v) = api
+        .call(
+            Method::GET,
+            &format!("/api/vcenter/vm?datacenters={dc}"),
+            None,
+        )
+        .await;
+    assert_eq!(count(&v), Some(4), "{v}");
+    for other in [
+        "datacenters=datacenter-999",
+        "clusters=domain-c999",
+        &format!("hosts={host}&datacenters=datacenter-999"),
+    ] {
+        let (s, v) = api
+            .call(Method::GET, &format!("/api/vcenter/vm?{other}"), None)
+            .await;
+        assert_eq!((s, v), (200, json!([])), "{other}");
+    }
     let vm = vms[0]["vm"].as_str().unwrap().to_string();
     let (s, v) = api
         .call(Method::GET, &format!("/api/vcenter/vm/{vm}"), None)

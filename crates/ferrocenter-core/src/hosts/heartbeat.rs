@@ -161,11 +161,18 @@ impl Core {
         for ev in &page.events {
             match &ev.data {
                 EventData::VmPowerChanged { vm_uuid, .. } => {
-                    if let Some(mut vm) = self.store.find_vm_by_uuid(vm_uuid).await? {
-                        if let Ok(v) = agent.vm(vm_uuid).await {
-                            vm.power_state = power_str(&v);
-                            vm.last_op_at = self.clock.now();
-                            self.store.update_vm(&vm).await?;
+                    if let Some(vm) = self.store.find_vm_by_uuid(vm_uuid).await? {
+                        // Only the power state, and only if nothing wrote the VM since it was
+                        // read: a power operation that lands between the agent's answer and
+                        // this write must not be undone by the older observation.
+                        if vm.host_id == h.id {
+                            if let Ok(v) = agent.vm(vm_uuid).await {
+                                let seen = power_str(&v);
+                                if seen != vm.power_state {
+                                    let now = self.clock.now();
+                                    self.store.record_vm_power(&vm, &seen, now).await?;
+                                }
+                            }
                         }
                     } else {
                         resync = true;

@@ -15,6 +15,18 @@ pub(crate) fn power_str(vm: &Vm) -> String {
 }
 
 impl Core {
+    /// `n` fresh moIds of one kind (`vm-17`, `vm-18`, …) from one reservation; none asked,
+    /// none reserved.
+    async fn moid_block(&self, kind: &str, n: usize) -> Result<Vec<String>, CoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.store.reserve_sequence(kind, n as u32).await?;
+        Ok((0..n as i64)
+            .map(|i| format!("{kind}-{}", first + i))
+            .collect())
+    }
+
     /// Registers (or refreshes) the host's datastores and networks in its datacenter.
     pub(crate) async fn sync_storage_and_networks(
         &self,
@@ -25,18 +37,13 @@ impl Core {
         let mut ds_ids = Vec::new();
         // One block of moIds per kind (a shared datastore keeps its first moId; the value
         // reserved for it here is left unused, as with a single reservation).
-        let mut ds_seq = match facts.datastores.len() {
-            0 => 0,
-            n => self.store.reserve_sequence("datastore", n as u32).await?,
-        };
-        for d in &facts.datastores {
-            let seq = ds_seq;
-            ds_seq += 1;
+        let ds_moids = self.moid_block("datastore", facts.datastores.len()).await?;
+        for (d, moid) in facts.datastores.iter().zip(ds_moids) {
             let ds = self
                 .store
                 .upsert_datastore(&Datastore {
                     id: new_uuid(),
-                    moid: format!("datastore-{seq}"),
+                    moid,
                     datacenter_id: host.datacenter_id.clone(),
                     name: d.name.clone(),
                     url: d.url.clone(),
@@ -51,18 +58,13 @@ impl Core {
         }
         self.store.set_host_datastores(&host.id, &ds_ids).await?;
         let mut net_ids = Vec::new();
-        let mut net_seq = match facts.networks.len() {
-            0 => 0,
-            n => self.store.reserve_sequence("network", n as u32).await?,
-        };
-        for n in &facts.networks {
-            let seq = net_seq;
-            net_seq += 1;
+        let net_moids = self.moid_block("network", facts.networks.len()).await?;
+        for (n, moid) in facts.networks.iter().zip(net_moids) {
             let net = self
                 .store
                 .upsert_network(&Network {
                     id: new_uuid(),
-                    moid: format!("network-{seq}"),
+                    moid,
                     datacenter_id: host.datacenter_id.clone(),
                     name: n.name.clone(),
                     kind: n.kind.clone(),
@@ -140,9 +142,9 @@ impl Core {
         }
         // New VMs: one block of moIds and one transaction, however many there are.
         if !new.is_empty() {
-            let first = self.store.reserve_sequence("vm", new.len() as u32).await?;
-            for (i, r) in new.iter_mut().enumerate() {
-                r.moid = format!("vm-{}", first + i as i64);
+            let moids = self.moid_block("vm", new.len()).await?;
+            for (r, moid) in new.iter_mut().zip(moids) {
+                r.moid = moid;
             }
             self.store.insert_vms(&new).await?;
         }

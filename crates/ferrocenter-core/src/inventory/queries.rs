@@ -34,8 +34,12 @@ impl Core {
             }
         }
         match self.store.find_by_moid(kind, moid).await? {
-            // A running task as it is now: its progress lives in memory.
-            Some(MoidEntity::Task(t)) => Ok(Some(MoidEntity::Task(self.tasks.get(&t.id).await?))),
+            // A task stored but not yet in the moId map (between its insert and its live
+            // entry) is running: its progress lives in memory.
+            Some(MoidEntity::Task(t)) => {
+                let now = self.tasks.live(&t.id).await.unwrap_or(t);
+                Ok(Some(MoidEntity::Task(now)))
+            }
             other => Ok(other),
         }
     }

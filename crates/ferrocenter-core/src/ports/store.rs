@@ -176,6 +176,15 @@ pub trait Store: Send + Sync + 'static {
     async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError>;
     async fn list_vms(&self, host_id: Option<&str>) -> Result<Vec<VmRecord>, StoreError>;
     async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError>;
+    /// A power state a heartbeat read from a host's agent, written only if the VM is still on
+    /// that host with the power state and last operation time the heartbeat read (`seen`): a
+    /// power operation or a migration that wrote meanwhile is newer than the observation.
+    async fn record_vm_power(
+        &self,
+        seen: &VmRecord,
+        power_state: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// vCPUs and memory bytes of the powered-on VMs of each host given (hosts without any are
     /// absent): one query for a whole page of hosts.
     async fn powered_on_usage(

@@ -269,27 +269,25 @@ impl TaskEngine {
     /// store has its final state).
     pub async fn live_by_moid(&self, moid: &str) -> Option<Task> {
         let id = self.inner.live_moids.lock().unwrap().get(moid).cloned()?;
-        let live = self
-            .inner
-            .live
-            .lock()
-            .unwrap()
-            .get(&id)
-            .map(|l| l.task.clone())?;
-        let t = live.lock().await.clone();
-        Some(t)
+        self.live(&id).await
     }
 
-    pub async fn get(&self, id: &str) -> Result<Task, CoreError> {
+    /// The running task with this id as it is now; None once it has finished.
+    pub async fn live(&self, id: &str) -> Option<Task> {
         let live = self
             .inner
             .live
             .lock()
             .unwrap()
             .get(id)
-            .map(|l| l.task.clone());
-        if let Some(t) = live {
-            return Ok(t.lock().await.clone());
+            .map(|l| l.task.clone())?;
+        let t = live.lock().await.clone();
+        Some(t)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Task, CoreError> {
+        if let Some(t) = self.live(id).await {
+            return Ok(t);
         }
         self.inner
             .store

@@ -6,7 +6,7 @@ use ferrocenter_core::hosts::{
 
 use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host};
-use ferrocenter_core::ports::{MoidEntity, MoidKind};
+use ferrocenter_core::ports::MoidKind;
 use ferrocenter_core::tasks::Task;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -186,29 +186,9 @@ fn list(call: Call) -> Reply {
             return Ok(Out::Value(Value::Array(Vec::new())));
         }
         let standalone = f.and_then(|f| f.get("standalone")).and_then(Value::as_bool);
-        // The selective filters go to the store; a datacenter or cluster filter by the ids of
-        // the named moIds only (listing every cluster per call cost a millisecond per hundred).
-        let caller_ref = &caller;
-        let ids_of = |kind: MoidKind, moids: Option<Vec<String>>| async move {
-            let Some(moids) = moids else {
-                return Ok::<_, CoreError>(None);
-            };
-            let mut ids = Vec::new();
-            for m in &moids {
-                match core.find_by_moid(caller_ref, kind, m).await? {
-                    Some(MoidEntity::Datacenter(d)) => ids.push(d.id),
-                    Some(MoidEntity::Cluster(c)) => ids.push(c.id),
-                    _ => {}
-                }
-            }
-            // Nothing has these moIds: a value no id takes keeps the set non-empty.
-            if ids.is_empty() {
-                ids.push(String::new());
-            }
-            Ok(Some(ids))
-        };
-        let dc_ids = ids_of(MoidKind::Datacenter, dcs).await?;
-        let cluster_ids = ids_of(MoidKind::Cluster, clusters).await?;
+        // The selective filters go to the store.
+        let dc_ids = ids::ids_of(&call, &caller, MoidKind::Datacenter, &dcs).await?;
+        let cluster_ids = ids::ids_of(&call, &caller, MoidKind::Cluster, &clusters).await?;
         let mut q = ListQuery::<HostField> {
             limit: u32::MAX,
             ..Default::default()

@@ -58,6 +58,33 @@ pub async fn vm(call: &Call, caller: &Caller, id: &str) -> Result<VmRecord, Core
     }
 }
 
+/// The core ids of the datacenters or clusters a filter names by moId, so the filter can go
+/// to the store (listing every cluster per call cost a millisecond per hundred). None when
+/// the filter does not constrain; moIds nobody has are dropped, and when none is left a value
+/// no id takes keeps the set non-empty, so it still matches nothing.
+pub async fn ids_of(
+    call: &Call,
+    caller: &Caller,
+    kind: MoidKind,
+    moids: &Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, CoreError> {
+    let Some(moids) = moids else {
+        return Ok(None);
+    };
+    let mut ids = Vec::new();
+    for m in moids {
+        match call.state.core.find_by_moid(caller, kind, m).await? {
+            Some(MoidEntity::Datacenter(d)) => ids.push(d.id),
+            Some(MoidEntity::Cluster(c)) => ids.push(c.id),
+            _ => {}
+        }
+    }
+    if ids.is_empty() {
+        ids.push(String::new());
+    }
+    Ok(Some(ids))
+}
+
 /// A store condition `field IN values` for a filter set, when the set is given (vAPI filters
 /// become store queries rather than scans).
 pub fn one_of(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{Cluster, Datacenter, FolderKind, Host, VmRecord};
+use ferrocenter_core::ports::MoidKind;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
@@ -305,29 +306,62 @@ fn list(call: Call) -> Reply {
             set(f, "resource_pools"),
             set(f, "power_states"),
         );
-        // With a hosts filter only those hosts and their VMs are read; maps keep the joins
-        // linear (a listing of every VM joined each to a scan of every host before).
-        let all_hosts: Vec<Host> = match &hosts {
-            Some(m) if m.is_empty() => return Ok(Out::Value(Value::Array(Vec::new()))),
-            Some(_) => {
-                let q = ListQuery::<HostField> {
-                    conditions: ids::one_of(HostField::Moid, &hosts)
-                        .into_iter()
-                        .collect::<Result<_, _>>()?,
-                    limit: u32::MAX,
-                    ..Default::default()
-                };
-                core.query_hosts(&caller, &q).await?.rows
-            }
-            None => core.list_hosts(&caller, &Default::default()).await?,
+        if [&vms, &names, &dcs, &hosts, &clusters]
+            .iter()
+            .any(|s| s.as_ref().is_some_and(Vec::is_empty))
+        {
+            return Ok(Out::Value(Value::Array(Vec::new())));
+        }
+        // The host, datacenter and cluster filters go to the store, so only those hosts, and
+        // only their datacenters and clusters, are read; maps keep the joins linear (a listing
+        // of every VM joined each to a scan of every host before).
+        let dc_ids = ids::ids_of(&call, &caller, MoidKind::Datacenter, &dcs).await?;
+        let cluster_ids = ids::ids_of(&call, &caller, MoidKind::Cluster, &clusters).await?;
+        let conditions: Vec<_> = [
+            ids::one_of(HostField::Moid, &hosts),
+            ids::one_of(HostField::DatacenterId, &dc_ids),
+            ids::one_of(HostField::ClusterId, &cluster_ids),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Result<_, _>>()?;
+        let narrowed = !conditions.is_empty();
+        let all_hosts: Vec<Host> = if narrowed {
+            let q = ListQuery::<HostField> {
+                conditions,
+                limit: u32::MAX,
+                ..Default::default()
+            };
+            core.query_hosts(&caller, &q).await?.rows
+        } else {
+            core.list_hosts(&caller, &Default::default()).await?
         };
         let by_id: HashMap<&str, &Host> = all_hosts.iter().map(|h| (h.id.as_str(), h)).collect();
-        let datacenters = core.list_datacenters(&caller).await?;
+        let (datacenters, all_clusters) = if narrowed {
+            let mut dcs = HashMap::new();
+            let mut cls = HashMap::new();
+            for h in &all_hosts {
+                if !dcs.contains_key(&h.datacenter_id) {
+                    let d = core.get_datacenter(&caller, &h.datacenter_id).await?;
+                    dcs.insert(h.datacenter_id.clone(), d);
+                }
+                if let Some(c) = h.cluster_id.as_ref().filter(|c| !cls.contains_key(*c)) {
+                    cls.insert(c.clone(), core.get_cluster(&caller, c).await?);
+                }
+            }
+            (dcs.into_values().collect(), cls.into_values().collect())
+        } else {
+            (
+                core.list_datacenters(&caller).await?,
+                core.list_clusters(&caller, None).await?,
+            )
+        };
         let dc_by_id: HashMap<&str, &Datacenter> =
             datacenters.iter().map(|d| (d.id.as_str(), d)).collect();
-        let all_clusters = core.list_clusters(&caller, None).await?;
-        let cluster_by_id: HashMap<&str, &Cluster> =
-            all_clusters.iter().map(|c| (c.id.as_str(), c)).collect();
+        let cluster_by_id: HashMap<&str, &Cluster> = all_clusters
+            .iter()
+            .map(|c: &Cluster| (c.id.as_str(), c))
+            .collect();
         let vm_rows = match &hosts {
             Some(_) => {
                 let mut rows = Vec::new();
