@@ -37,6 +37,8 @@ pub struct Core {
     beats: hosts::heartbeat::Beats,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
+    /// When evaluation mode began (licensing), read from the store once.
+    evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
     me: std::sync::Weak<Core>,
 }
 
@@ -77,6 +79,7 @@ impl Core {
             beats: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),
+            evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),
             config,
             store,

@@ -2,6 +2,8 @@
 //! mode, unlimited for a number of days from the first start.
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use crate::inventory::{ConnectionState, HostFilter};
 use crate::{from_millis, to_millis, Core, CoreError};
 
@@ -32,6 +34,27 @@ fn cpu_packages(facts: &Option<serde_json::Value>) -> u32 {
 }
 
 impl Core {
+    /// When evaluation mode began: the first check stores it, later ones read it from memory
+    /// (it never changes, and every host add asks).
+    async fn evaluation_start(&self, now: OffsetDateTime) -> Result<OffsetDateTime, CoreError> {
+        self.evaluation_start
+            .get_or_try_init(|| async {
+                self.store
+                    .put_setting_if_absent(EVALUATION_START, &to_millis(now).to_string())
+                    .await?;
+                Ok::<_, CoreError>(
+                    self.store
+                        .get_setting(EVALUATION_START)
+                        .await?
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .map(from_millis)
+                        .unwrap_or(now),
+                )
+            })
+            .await
+            .copied()
+    }
+
     /// Checks that a host with `packages` CPU packages fits, besides the connected hosts other
     /// than `except_host`.
     pub async fn check_licenses(
@@ -42,16 +65,7 @@ impl Core {
         let now = self.clock.now();
         match self.config.licensing.cpu_capacity {
             None => {
-                self.store
-                    .put_setting_if_absent(EVALUATION_START, &to_millis(now).to_string())
-                    .await?;
-                let start = self
-                    .store
-                    .get_setting(EVALUATION_START)
-                    .await?
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .map(from_millis)
-                    .unwrap_or(now);
+                let start = self.evaluation_start(now).await?;
                 if now - start > self.config.licensing.evaluation {
                     return Err(CoreError::NotEnoughLicenses {
                         message: "the evaluation period has ended and no license is installed"

@@ -270,6 +270,27 @@ async fn a_datacenter_holding_clusters_or_hosts_is_deleted_only_with_force() {
 }
 
 #[tokio::test]
+async fn evaluation_mode_ends_after_its_period() {
+    let e = env_with(2, 0, |c| {
+        c.licensing = LicenseConfig {
+            cpu_capacity: None,
+            evaluation: Duration::from_secs(1),
+        }
+    })
+    .await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    add(&e, spec(&e, 0, &c)).await.unwrap();
+    // The period counts from the first check, not from each add.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    match add(&e, spec(&e, 1, &c)).await {
+        Err(CoreError::NotEnoughLicenses { message }) => {
+            assert!(message.contains("evaluation period"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn add_faults_leave_nothing_behind() {
     let e = env_with(3, 1, |c| {
         c.licensing = LicenseConfig {

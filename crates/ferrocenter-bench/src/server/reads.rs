@@ -29,6 +29,13 @@ async fn host_page(api: &Api, page: usize, start: usize, count: bool) -> anyhow:
     .await
 }
 
+/// How many hosts the inventory holds (QueryHost's `replyWithCount`).
+pub async fn count_hosts(api: &Api) -> anyhow::Result<usize> {
+    let page = host_page(api, 1, 0, true).await?;
+    page.total
+        .ok_or_else(|| anyhow::anyhow!("QueryHost with replyWithCount gave no total"))
+}
+
 /// QueryHost with `limit`/`start` until a short page; every host's ZStack uuid.
 pub async fn query_all_hosts(api: &Api, page: usize) -> anyhow::Result<Vec<String>> {
     let mut uuids = Vec::new();
