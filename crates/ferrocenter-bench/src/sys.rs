@@ -26,6 +26,39 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// The machine's CPU ticks so far: (all, stolen). Steal is time this virtual machine was ready
+/// to run and its hypervisor ran something else; a run with much of it measured a slower
+/// machine, so the report shows it beside the figures.
+fn machine_cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is in user)
+    let f: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Some((f.iter().take(8).sum(), *f.get(7)?))
+}
+
+/// Percent of the machine's CPU time stolen between laps.
+pub struct StealMeter(Option<(u64, u64)>);
+
+impl StealMeter {
+    pub fn start() -> Self {
+        StealMeter(machine_cpu_ticks())
+    }
+
+    /// Steal since the previous lap (or the start), in percent of all CPU time.
+    pub fn lap(&mut self) -> Option<f64> {
+        let now = machine_cpu_ticks()?;
+        let (total, stolen) = self.0.replace(now)?;
+        let dt = now.0.checked_sub(total).filter(|d| *d > 0)?;
+        Some(100.0 * now.1.saturating_sub(stolen) as f64 / dt as f64)
+    }
+}
+
 pub fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

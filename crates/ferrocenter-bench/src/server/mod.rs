@@ -18,7 +18,7 @@ use anyhow::Context;
 use ferrocenter_agent::simulate::{Manifest, ManifestHost};
 use serde_json::{json, Value};
 
-use crate::sys::{ferrocenter_binary, machine, tick_hz, Proc};
+use crate::sys::{ferrocenter_binary, machine, tick_hz, Proc, StealMeter};
 use api::{http_client, Api};
 use reads::Surface;
 
@@ -296,7 +296,11 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let placed = |i: usize| -> (String, ManifestHost) {
         (clusters[i / p.hosts_per_cluster].clone(), fleet[i].clone())
     };
-    let mut report = serde_json::Map::new();
+    let mut report = Report {
+        results: serde_json::Map::new(),
+        steal: serde_json::Map::new(),
+        meter: StealMeter::start(),
+    };
 
     // 1. Adds.
     eprintln!(
@@ -438,7 +442,9 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             &mut report,
             "restart",
             json!({
-                "hosts": expected,
+                // The hosts of the round that answered them all (the last round before the
+                // restart may not have met the hosts the mixed load added late).
+                "hosts": all_back.map(|a| (a.1).1).unwrap_or(expected),
                 "serving_after_s": serving_s,
                 "all_answered_after_s": all_back.map(|a| a.0),
                 "first_rounds": heartbeat_rounds(&srv).iter().take(3).map(|r| json!({"answered": r.0, "hosts": r.1, "seconds": r.2})).collect::<Vec<_>>(),
@@ -506,7 +512,8 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         "parameters": p,
         "total_s": t0.elapsed().as_secs_f64(),
         "server_peak_rss_mib_after_restart": rss,
-        "results": Value::Object(report),
+        "results": Value::Object(report.results),
+        "machine_cpu_steal_percent": Value::Object(report.steal),
     });
     println!("{}", serde_json::to_string_pretty(&full)?);
     println!();
@@ -514,10 +521,25 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The results so far, and how much CPU the hypervisor stole while each was measured (since
+/// the result before it).
+struct Report {
+    results: serde_json::Map<String, Value>,
+    steal: serde_json::Map<String, Value>,
+    meter: StealMeter,
+}
+
 /// Records a scenario's result, and prints it at once so a run cut short keeps its figures.
-fn put(report: &mut serde_json::Map<String, Value>, key: &str, v: Value) {
-    eprintln!("{key}: {v}");
-    report.insert(key.into(), v);
+fn put(report: &mut Report, key: &str, v: Value) {
+    let steal = report.meter.lap();
+    eprintln!(
+        "{key}: {v} (machine CPU steal {})",
+        steal
+            .map(|s| format!("{s:.1} %"))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    report.results.insert(key.into(), v);
+    report.steal.insert(key.into(), json!(steal));
 }
 
 /// The readable table: each figure beside its target.
@@ -567,5 +589,16 @@ fn print_table(full: &Value) {
     println!(
         "| 7. mixed load at {}/s for {} s | {:.1} completed/s, task p99 {:.0} ms, {} errors, {} skipped (entity busy) | 60/s sustained, 0 errors |",
         m["target_rate_per_s"], m["seconds"], f(&m["completed_per_s_within_window"]), f(&m["task_p99_ms"]), m["errors"], m["skipped_entity_busy"]
+    );
+    let steal: Vec<String> = full["machine_cpu_steal_percent"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k} {:.1} %", f(v)))
+        .collect();
+    println!();
+    println!(
+        "Machine CPU steal while each was measured: {}",
+        steal.join(", ")
     );
 }

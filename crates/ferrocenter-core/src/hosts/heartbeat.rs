@@ -134,6 +134,40 @@ impl Core {
         }
     }
 
+    /// Records a VM's power state as the host's agent reports it; false if the VM is unknown.
+    /// Only the power state is written, and only on the record as it was read, so a power
+    /// operation that wrote meanwhile is not undone; the record and the agent are then read
+    /// again (the agent's answer after that write is at least as new as it).
+    async fn observe_vm_power(
+        &self,
+        agent: &ferrocenter_agent_client::AgentClient,
+        host: &Host,
+        vm_uuid: &str,
+    ) -> Result<bool, CoreError> {
+        for _ in 0..3 {
+            let Some(vm) = self.store.find_vm_by_uuid(vm_uuid).await? else {
+                return Ok(false);
+            };
+            // A VM that another host holds now is that host's to report.
+            if vm.host_id != host.id {
+                return Ok(true);
+            }
+            let Ok(v) = agent.vm(vm_uuid).await else {
+                return Ok(true);
+            };
+            let seen = power_str(&v);
+            if seen == vm.power_state
+                || self
+                    .store
+                    .record_vm_power(&vm, &seen, self.clock.now())
+                    .await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(true)
+    }
+
     /// Reads the runtime and the host's events since the cursor, updating VM power states.
     async fn check_host(&self, host: &Host) -> Result<(), CoreError> {
         let agent = self.agent(host).await?;
@@ -161,20 +195,7 @@ impl Core {
         for ev in &page.events {
             match &ev.data {
                 EventData::VmPowerChanged { vm_uuid, .. } => {
-                    if let Some(vm) = self.store.find_vm_by_uuid(vm_uuid).await? {
-                        // Only the power state, and only if nothing wrote the VM since it was
-                        // read: a power operation that lands between the agent's answer and
-                        // this write must not be undone by the older observation.
-                        if vm.host_id == h.id {
-                            if let Ok(v) = agent.vm(vm_uuid).await {
-                                let seen = power_str(&v);
-                                if seen != vm.power_state {
-                                    let now = self.clock.now();
-                                    self.store.record_vm_power(&vm, &seen, now).await?;
-                                }
-                            }
-                        }
-                    } else {
+                    if !self.observe_vm_power(&agent, h, vm_uuid).await? {
                         resync = true;
                     }
                 }
