@@ -993,6 +993,59 @@ async fn standalone_hosts_and_the_smaller_operations() {
 }
 
 #[tokio::test]
+async fn an_evacuation_passes_over_a_destination_that_refuses_a_vm() {
+    let e = env(3, 0).await;
+    let c = cluster(&e, AutomationLevel::FullyAutomated).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(add(&e, spec(&e, i, &c)).await.unwrap());
+    }
+    let vm_spec =
+        |name: &str, uuid: Option<String>, gib: u64| ferrocenter_agent_client::wire::VmSpec {
+            uuid,
+            name: name.into(),
+            vcpus: 1,
+            memory_bytes: gib << 30,
+            guest_os_id: "debian12_64Guest".into(),
+            disks: vec![],
+            nics: vec![],
+            power_on: true,
+        };
+    // The destination the evacuation prefers (the most free memory) already holds a VM with
+    // the uuid of the one to move, so it refuses it ("already on this host") every time.
+    let free = |i: usize| {
+        let rt = e.fleet.agent(i).runtime();
+        rt.memory_capacity_bytes - rt.memory_used_bytes
+    };
+    if free(1) == free(2) {
+        e.fleet
+            .agent(2)
+            .create_vm(vm_spec("filler", None, 1))
+            .unwrap();
+    }
+    let preferred = if free(1) > free(2) { 1 } else { 2 };
+    let vm = e.fleet.agent(0).create_vm(vm_spec("a", None, 1)).unwrap();
+    let mut twin = vm_spec("twin", Some(vm.uuid.clone()), 1);
+    twin.power_on = false;
+    e.fleet.agent(preferred).create_vm(twin).unwrap();
+    let t = e
+        .core
+        .enter_maintenance(&e.admin, &ids[0], 20, false)
+        .await
+        .unwrap();
+    let t = wait(&e.core, &t).await;
+    assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
+    let other = 3 - preferred;
+    assert!(e
+        .fleet
+        .agent(other)
+        .vms()
+        .iter()
+        .any(|v| v.uuid == vm.uuid && v.name == "a"));
+    assert!(e.fleet.agent(0).vms().is_empty());
+}
+
+#[tokio::test]
 async fn a_destination_dying_mid_evacuation_loses_no_vm() {
     let e = env(3, 0).await;
     let c = cluster(&e, AutomationLevel::FullyAutomated).await;

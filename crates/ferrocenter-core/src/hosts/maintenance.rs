@@ -1,6 +1,6 @@
 //! Maintenance mode (seeds/001): no power-on while entering or in it; done when no VM is powered
 //! on (and none at all with evacuatePoweredOffVms); a fullyAutomated cluster evacuates.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use ferrocenter_agent_client::wire::{MigrateRequest, Runtime, Vm, VmPowerState};
@@ -23,6 +23,9 @@ struct Target {
     free: u64,
     given: usize,
 }
+
+/// (VM uuid, destination host id) pairs a destination refused during one evacuation.
+type Refused = HashSet<(String, String)>;
 
 impl Core {
     pub async fn enter_maintenance(
@@ -118,6 +121,7 @@ impl Core {
                 None => false,
             };
             let mut migrated = 0usize;
+            let mut refused = Refused::default();
             loop {
                 ctx.check()?;
                 let vms = agent.vms().await.map_err(|e| agent_fault(&host.name, e))?;
@@ -135,7 +139,9 @@ impl Core {
                 )
                 .await;
                 if automated {
-                    migrated += self.evacuate(ctx, &host, blocking, user).await?;
+                    migrated += self
+                        .evacuate(ctx, &host, blocking, user, &mut refused)
+                        .await?;
                 } else {
                     ctx.sleep(self.config.hosts.maintenance_poll).await?;
                 }
@@ -188,13 +194,15 @@ impl Core {
     }
 
     /// Migrates `vms` to other hosts of the cluster, at most `max_migrations_per_host` at once.
-    /// Returns how many moved; VMs without a destination stay, and the caller waits.
+    /// Returns how many moved; VMs without a destination stay, and the caller waits. A
+    /// destination that refused a VM is not offered it again while others can take it.
     async fn evacuate(
         &self,
         ctx: &TaskContext,
         source: &Host,
         vms: Vec<Vm>,
         user: &str,
+        refused: &mut Refused,
     ) -> Result<usize, CoreError> {
         let candidates = self
             .store
@@ -240,7 +248,9 @@ impl Core {
             // the load across the cluster instead of filling the biggest host.
             if let Some(t) = targets
                 .iter_mut()
-                .filter(|t| t.free >= need)
+                .filter(|t| {
+                    t.free >= need && !refused.contains(&(vm.uuid.clone(), t.host.id.clone()))
+                })
                 .min_by_key(|t| (t.given, std::cmp::Reverse(t.free)))
             {
                 t.free -= need;
@@ -249,6 +259,9 @@ impl Core {
             }
         }
         if queue.is_empty() {
+            // Nobody else can take them: a refusal may have been passing, so every destination
+            // is offered again after the pause.
+            refused.clear();
             ctx.sleep(self.config.hosts.maintenance_poll).await?;
             return Ok(0);
         }
@@ -265,13 +278,16 @@ impl Core {
                 let src = src.clone();
                 let source = source.clone();
                 let user = user.to_string();
-                running
-                    .spawn(async move { core.migrate_one(&src, &source, &dest, vm, &user).await });
+                running.spawn(async move {
+                    let pair = (vm.uuid.clone(), dest.id.clone());
+                    let r = core.migrate_one(&src, &source, &dest, vm, &user).await;
+                    (pair, r)
+                });
             }
             tokio::select! {
                 next = running.join_next() => match next {
                     None => break,
-                    Some(Ok(Ok(()))) => {
+                    Some(Ok((_, Ok(())))) => {
                         moved += 1;
                         ctx.progress(
                             (10 + 85 * moved / total.max(1)).min(95) as u8,
@@ -279,8 +295,9 @@ impl Core {
                         )
                         .await;
                     }
-                    Some(Ok(Err(e))) => {
+                    Some(Ok((pair, Err(e)))) => {
                         warn!(host = %source.name, error = %e, "a migration failed; the VM stays");
+                        refused.insert(pair);
                         last_err = Some(e);
                     }
                     Some(Err(e)) => last_err = Some(CoreError::internal(e.to_string())),
@@ -289,7 +306,7 @@ impl Core {
                     // Running migrations finish on their own (each leaves its VM on one host);
                     // no new ones start.
                     while let Some(r) = running.join_next().await {
-                        if matches!(r, Ok(Ok(()))) { moved += 1; }
+                        if matches!(r, Ok((_, Ok(())))) { moved += 1; }
                     }
                     ctx.check()?;
                 }
