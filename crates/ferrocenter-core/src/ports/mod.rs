@@ -3,4 +3,8 @@ mod clock;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use store::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};
+pub use store::{
+    ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
+    MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore,
+    VmStore,
+};

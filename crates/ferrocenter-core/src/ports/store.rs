@@ -1,7 +1,12 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
+use crate::inventory::query::{
+    ClusterField, DatacenterField, HostField, ListQuery, Page, TagKind, VmField,
+};
 use crate::inventory::{
     Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
     HostFilter, Network, VmRecord,
@@ -64,14 +69,53 @@ pub enum MoidEntity {
     Task(Task),
 }
 
-/// The only door to persistence. SQLite and PostgreSQL implement it with the same semantics;
-/// one test suite runs against both.
+/// The only door to persistence: every aggregate's store in one object. SQLite and PostgreSQL
+/// implement it with the same semantics; one test suite runs against both.
+///
+/// It has no methods of its own, so anything implementing every aggregate's trait is a `Store`,
+/// and callers holding an `Arc<dyn Store>` call any aggregate's methods without importing its
+/// trait.
+pub trait Store:
+    SettingsStore
+    + IdentityStore
+    + TaskStore
+    + ContainerStore
+    + HostStore
+    + VmStore
+    + DatastoreNetworkStore
+    + EventStore
+    + TagStore
+    + MoidStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: SettingsStore
+        + IdentityStore
+        + TaskStore
+        + ContainerStore
+        + HostStore
+        + VmStore
+        + DatastoreNetworkStore
+        + EventStore
+        + TagStore
+        + MoidStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The server's own small state: named settings (instance id, first-start flag), the counters
+/// vim moIds come from, and which engine keeps them.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait SettingsStore: Send + Sync {
     /// `sqlite` or `postgresql`.
     fn engine(&self) -> &'static str;
 
-    // Settings: small named values the server keeps across restarts (instance id, first-start flag).
     async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Inserts only if absent; returns whether this call inserted it.
@@ -81,8 +125,12 @@ pub trait Store: Send + Sync + 'static {
     async fn next_sequence(&self, name: &str) -> Result<i64, StoreError>;
     /// Reserves `count` (≥ 1) consecutive values of a sequence at once; the first of them.
     async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError>;
+}
 
-    // Identities.
+/// Identities: principals (users and solution accounts) per realm, groups, and membership.
+/// Roles are stored on principals and groups.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
     async fn insert_principal(&self, p: &Principal) -> Result<(), StoreError>;
     async fn find_principal(
         &self,
@@ -102,8 +150,11 @@ pub trait Store: Send + Sync + 'static {
         principal_id: &str,
     ) -> Result<bool, StoreError>;
     async fn groups_of(&self, principal_id: &str) -> Result<Vec<Group>, StoreError>;
+}
 
-    // Tasks.
+/// Tasks: their progress and outcome, kept after they end so surfaces can list recent ones.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
     async fn insert_task(&self, t: &Task) -> Result<(), StoreError>;
     /// Writes the task's mutable fields; false if it does not exist.
     async fn update_task(&self, t: &Task) -> Result<bool, StoreError>;
@@ -115,15 +166,23 @@ pub trait Store: Send + Sync + 'static {
         error: &CoreError,
         at: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+}
 
-    // Inventory. Inserts fail with Conflict on a taken unique key (names, addresses, moIds);
-    // updates return false if the row is gone.
+/// The inventory's containers: datacenters (ZStack zones), clusters and folders. Inserts fail
+/// with Conflict on a taken unique key (names, moIds); updates return false if the row is gone.
+#[async_trait]
+pub trait ContainerStore: Send + Sync {
     async fn insert_datacenter(&self, d: &Datacenter) -> Result<(), StoreError>;
     async fn get_datacenter(&self, id: &str) -> Result<Option<Datacenter>, StoreError>;
     async fn list_datacenters(&self) -> Result<Vec<Datacenter>, StoreError>;
     async fn update_datacenter(&self, d: &Datacenter) -> Result<bool, StoreError>;
     /// Refused (Conflict) while clusters or hosts are in it.
     async fn delete_datacenter(&self, id: &str) -> Result<bool, StoreError>;
+    /// Datacenters (ZStack zones) matching a query, in creation order by default.
+    async fn query_datacenters(
+        &self,
+        q: &ListQuery<DatacenterField>,
+    ) -> Result<Page<Datacenter>, StoreError>;
 
     async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError>;
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError>;
@@ -131,7 +190,28 @@ pub trait Store: Send + Sync + 'static {
     async fn update_cluster(&self, c: &Cluster) -> Result<bool, StoreError>;
     /// Refused (Conflict) while hosts are in it.
     async fn delete_cluster(&self, id: &str) -> Result<bool, StoreError>;
+    /// Clusters matching a query, in creation order by default.
+    async fn query_clusters(
+        &self,
+        q: &ListQuery<ClusterField>,
+    ) -> Result<Page<Cluster>, StoreError>;
 
+    /// Folders: names are unique under one parent (Conflict).
+    async fn insert_folder(&self, f: &Folder) -> Result<(), StoreError>;
+    async fn get_folder(&self, id: &str) -> Result<Option<Folder>, StoreError>;
+    /// The children of `parent_id`, ordered by name; None lists the root folder itself.
+    async fn list_folders(&self, parent_id: Option<&str>) -> Result<Vec<Folder>, StoreError>;
+    /// The folders of a datacenter (in no particular order).
+    async fn folders_of_datacenter(&self, datacenter_id: &str) -> Result<Vec<Folder>, StoreError>;
+    /// Refused (Conflict) while the folder has child folders.
+    async fn delete_folder(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+/// Hosts: the records operations own (placement, connection, maintenance, credentials) and
+/// what heartbeats observe (runtime, facts, event cursor), written separately. Inserts fail
+/// with Conflict on a taken name, address or moId; updates return false if the row is gone.
+#[async_trait]
+pub trait HostStore: Send + Sync {
     async fn insert_host(&self, h: &Host) -> Result<(), StoreError>;
     async fn get_host(&self, id: &str) -> Result<Option<Host>, StoreError>;
     async fn find_host_by_address(
@@ -166,7 +246,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Deletes the host with its VMs and its links to datastores and networks.
     async fn delete_host(&self, id: &str) -> Result<bool, StoreError>;
+    /// Hosts matching a query: conditions ANDed, sorted (moId order by default), paged, with
+    /// the total before paging when asked.
+    async fn query_hosts(&self, q: &ListQuery<HostField>) -> Result<Page<Host>, StoreError>;
+}
 
+/// Virtual machines: each on one host, found by id or by the hypervisor's uuid.
+#[async_trait]
+pub trait VmStore: Send + Sync {
     async fn insert_vm(&self, v: &VmRecord) -> Result<(), StoreError>;
     /// Inserts all of them in one transaction, or none.
     async fn insert_vms(&self, vms: &[VmRecord]) -> Result<(), StoreError>;
@@ -190,9 +277,15 @@ pub trait Store: Send + Sync + 'static {
     async fn powered_on_usage(
         &self,
         host_ids: &[String],
-    ) -> Result<std::collections::HashMap<String, (u64, u64)>, StoreError>;
+    ) -> Result<HashMap<String, (u64, u64)>, StoreError>;
     async fn delete_vm(&self, id: &str) -> Result<bool, StoreError>;
+    /// VMs matching a query, in creation order by default.
+    async fn query_vms(&self, q: &ListQuery<VmField>) -> Result<Page<VmRecord>, StoreError>;
+}
 
+/// Datastores and networks, unique by name per datacenter, and which hosts see them.
+#[async_trait]
+pub trait DatastoreNetworkStore: Send + Sync {
     /// Inserts the datastore, or returns the existing one with the same datacenter and name
     /// after refreshing its capacity, free space, url and kind.
     async fn upsert_datastore(&self, d: &Datastore) -> Result<Datastore, StoreError>;
@@ -207,6 +300,8 @@ pub trait Store: Send + Sync + 'static {
         datastore_ids: &[String],
     ) -> Result<(), StoreError>;
     async fn datastores_of_host(&self, host_id: &str) -> Result<Vec<Datastore>, StoreError>;
+    /// The hosts that see a datastore, ordered by moId number.
+    async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError>;
 
     async fn upsert_network(&self, n: &Network) -> Result<Network, StoreError>;
     async fn list_networks(&self, datacenter_id: Option<&str>) -> Result<Vec<Network>, StoreError>;
@@ -216,68 +311,33 @@ pub trait Store: Send + Sync + 'static {
         network_ids: &[String],
     ) -> Result<(), StoreError>;
     async fn networks_of_host(&self, host_id: &str) -> Result<Vec<Network>, StoreError>;
+    /// The hosts attached to a network, ordered by moId number.
+    async fn hosts_of_network(&self, network_id: &str) -> Result<Vec<Host>, StoreError>;
+}
 
+/// Events: an append-only log, numbered in the order written.
+#[async_trait]
+pub trait EventStore: Send + Sync {
     /// Appends an event; returns it with its assigned seq.
     async fn append_event(&self, e: &Event) -> Result<Event, StoreError>;
     /// Oldest first.
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+}
 
-    /// Folders: names are unique under one parent (Conflict).
-    async fn insert_folder(&self, f: &Folder) -> Result<(), StoreError>;
-    async fn get_folder(&self, id: &str) -> Result<Option<Folder>, StoreError>;
-    /// The children of `parent_id`, ordered by name; None lists the root folder itself.
-    async fn list_folders(&self, parent_id: Option<&str>) -> Result<Vec<Folder>, StoreError>;
-    /// The folders of a datacenter (in no particular order).
-    async fn folders_of_datacenter(&self, datacenter_id: &str) -> Result<Vec<Folder>, StoreError>;
-    /// Refused (Conflict) while the folder has child folders.
-    async fn delete_folder(&self, id: &str) -> Result<bool, StoreError>;
-
-    /// The entity of `kind` whose moId is `moid`.
-    async fn find_by_moid(
-        &self,
-        kind: MoidKind,
-        moid: &str,
-    ) -> Result<Option<MoidEntity>, StoreError>;
-    /// Hosts matching a query: conditions ANDed, sorted (moId order by default), paged, with
-    /// the total before paging when asked.
-    async fn query_hosts(
-        &self,
-        q: &crate::inventory::query::ListQuery<crate::inventory::query::HostField>,
-    ) -> Result<crate::inventory::query::Page<Host>, StoreError>;
-    /// Datacenters (ZStack zones) matching a query, in creation order by default.
-    async fn query_datacenters(
-        &self,
-        q: &crate::inventory::query::ListQuery<crate::inventory::query::DatacenterField>,
-    ) -> Result<crate::inventory::query::Page<Datacenter>, StoreError>;
-    /// Clusters matching a query, in creation order by default.
-    async fn query_clusters(
-        &self,
-        q: &crate::inventory::query::ListQuery<crate::inventory::query::ClusterField>,
-    ) -> Result<crate::inventory::query::Page<Cluster>, StoreError>;
-    /// VMs matching a query, in creation order by default.
-    async fn query_vms(
-        &self,
-        q: &crate::inventory::query::ListQuery<crate::inventory::query::VmField>,
-    ) -> Result<crate::inventory::query::Page<VmRecord>, StoreError>;
+/// What users attach to resources: ZStack tags, vim custom fields and hosts' named values.
+#[async_trait]
+pub trait TagStore: Send + Sync {
     /// Adds tags of one kind to a resource (existing ones are kept). Deleting a host, cluster
     /// or datacenter deletes its tags.
     async fn add_tags(
         &self,
         resource_id: &str,
-        kind: crate::inventory::query::TagKind,
+        kind: TagKind,
         tags: &[String],
     ) -> Result<(), StoreError>;
     /// A resource's tags of one kind, sorted.
-    async fn tags_of(
-        &self,
-        resource_id: &str,
-        kind: crate::inventory::query::TagKind,
-    ) -> Result<Vec<String>, StoreError>;
+    async fn tags_of(&self, resource_id: &str, kind: TagKind) -> Result<Vec<String>, StoreError>;
     async fn delete_tags(&self, resource_id: &str) -> Result<(), StoreError>;
-    /// The hosts that see a datastore, ordered by moId number.
-    async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError>;
-    /// The hosts attached to a network, ordered by moId number.
-    async fn hosts_of_network(&self, network_id: &str) -> Result<Vec<Host>, StoreError>;
 
     /// The field named `name`, defined with `new_key` if it does not exist yet.
     async fn ensure_custom_field(
@@ -297,4 +357,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// A host's named values, ordered by name.
     async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError>;
+}
+
+/// vim's lookup by moId, across the aggregates that have one.
+#[async_trait]
+pub trait MoidStore: Send + Sync {
+    /// The entity of `kind` whose moId is `moid`.
+    async fn find_by_moid(
+        &self,
+        kind: MoidKind,
+        moid: &str,
+    ) -> Result<Option<MoidEntity>, StoreError>;
 }

@@ -1,0 +1,140 @@
+//! `TagStore`: ZStack tags, vim custom fields and hosts' named values.
+use async_trait::async_trait;
+use ferrocenter_core::inventory::query::TagKind;
+use ferrocenter_core::inventory::CustomField;
+use ferrocenter_core::ports::{StoreError, TagStore};
+
+use super::table::{Column, Table, Value};
+use crate::rows::map_err;
+
+const CUSTOM_FIELDS: Table<CustomField> = Table {
+    name: "custom_fields",
+    columns: &[
+        Column::key("field_key", |f| Ok(Value::Int(f.key))),
+        Column::fixed("name", |f| Ok(Value::Text(&f.name))),
+        Column::fixed("mo_type", |f| Ok(Value::Text(&f.mo_type))),
+    ],
+};
+
+super::for_each_engine! {
+    impl Engine {
+        fn custom_field(row: &Row) -> Result<CustomField, StoreError> {
+            Ok(CustomField {
+                key: get(row, "field_key")?,
+                name: get(row, "name")?,
+                mo_type: get(row, "mo_type")?,
+            })
+        }
+    }
+
+    #[async_trait]
+    impl TagStore for Engine {
+        async fn add_tags(
+            &self,
+            resource_id: &str,
+            kind: TagKind,
+            tags: &[String],
+        ) -> Result<(), StoreError> {
+            if tags.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            for t in tags {
+                sqlx::query(
+                    "INSERT INTO resource_tags (resource_id, kind, tag) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(resource_id)
+                .bind(kind.as_str())
+                .bind(t)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            }
+            tx.commit().await.map_err(map_err)
+        }
+
+        async fn tags_of(&self, resource_id: &str, kind: TagKind) -> Result<Vec<String>, StoreError> {
+            sqlx::query_scalar(
+                "SELECT tag FROM resource_tags WHERE resource_id = $1 AND kind = $2 ORDER BY tag",
+            )
+            .bind(resource_id)
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)
+        }
+
+        async fn delete_tags(&self, resource_id: &str) -> Result<(), StoreError> {
+            sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1")
+                .bind(resource_id)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        }
+
+        async fn ensure_custom_field(
+            &self,
+            name: &str,
+            mo_type: &str,
+            new_key: i64,
+        ) -> Result<CustomField, StoreError> {
+            let field = CustomField {
+                key: new_key,
+                name: name.to_string(),
+                mo_type: mo_type.to_string(),
+            };
+            let sql = format!("{} ON CONFLICT (name) DO NOTHING", CUSTOM_FIELDS.insert());
+            Self::bind_values(sqlx::query(&sql), CUSTOM_FIELDS.insert_values(&field)?)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+            let row = sqlx::query(&format!(
+                "SELECT {} FROM custom_fields WHERE name = $1",
+                CUSTOM_FIELDS.select_list()
+            ))
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+            Self::custom_field(&row)
+        }
+
+        async fn list_custom_fields(&self) -> Result<Vec<CustomField>, StoreError> {
+            let rows = sqlx::query(&format!(
+                "SELECT {} FROM custom_fields ORDER BY field_key",
+                CUSTOM_FIELDS.select_list()
+            ))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            rows.iter().map(Self::custom_field).collect()
+        }
+
+        async fn set_host_value(&self, host_id: &str, name: &str, value: &str) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO host_values (host_id, name, value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (host_id, name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(host_id)
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+            Ok(())
+        }
+
+        async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+            let rows = sqlx::query("SELECT name, value FROM host_values WHERE host_id = $1 ORDER BY name")
+                .bind(host_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+            rows.iter()
+                .map(|r| Ok((get(r, "name")?, get(r, "value")?)))
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Principals, groups and membership.
+use std::sync::Arc;
+
+use ferrocenter_core::auth::{Group, Realm, Role};
+use ferrocenter_core::ports::{Store, StoreError};
+
+use crate::fixtures::{at, principal};
+use crate::Case;
+
+pub(crate) const CASES: &[(&str, Case)] = crate::cases![
+    principals_are_unique_per_realm,
+    principal_updates_and_deletes,
+    groups_and_membership,
+];
+
+async fn principals_are_unique_per_realm(s: Arc<dyn Store>) {
+    let sso = Realm::sso("vsphere.local");
+    let p = principal(sso.clone(), "alice");
+    s.insert_principal(&p).await.unwrap();
+    assert_eq!(
+        s.find_principal(&sso, "alice").await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(
+        s.find_principal(&Realm::Local, "alice").await.unwrap(),
+        None
+    );
+    match s.insert_principal(&principal(sso.clone(), "alice")).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // The same name in another realm is another principal.
+    s.insert_principal(&principal(Realm::Local, "alice"))
+        .await
+        .unwrap();
+    s.insert_principal(&principal(sso.clone(), "bob"))
+        .await
+        .unwrap();
+    let names: Vec<String> = s
+        .list_principals(&sso)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+}
+
+async fn principal_updates_and_deletes(s: Arc<dyn Store>) {
+    let mut p = principal(Realm::Local, "root");
+    s.insert_principal(&p).await.unwrap();
+    p.role = Role::SuperAdmin;
+    p.disabled = true;
+    p.password_hash = "$argon2id$other".into();
+    p.digest_verifier = None;
+    p.full_name = None;
+    p.password_changed_at = at(1_800_000_000_000);
+    assert!(s.update_principal(&p).await.unwrap());
+    assert_eq!(
+        s.find_principal(&Realm::Local, "root").await.unwrap(),
+        Some(p.clone())
+    );
+    assert!(s.delete_principal(&p.id).await.unwrap());
+    assert!(!s.delete_principal(&p.id).await.unwrap());
+    assert!(!s.update_principal(&p).await.unwrap());
+}
+
+async fn groups_and_membership(s: Arc<dyn Store>) {
+    let sso = Realm::sso("vsphere.local");
+    let p = principal(sso.clone(), "carol");
+    s.insert_principal(&p).await.unwrap();
+    let g = Group {
+        id: "g1".into(),
+        realm: sso.clone(),
+        name: "SystemConfiguration.Administrators".into(),
+        role: Some(Role::Admin),
+        description: "admins".into(),
+    };
+    let g2 = Group {
+        id: "g2".into(),
+        realm: sso.clone(),
+        name: "Readers".into(),
+        role: None,
+        description: String::new(),
+    };
+    s.insert_group(&g).await.unwrap();
+    s.insert_group(&g2).await.unwrap();
+    assert!(matches!(
+        s.insert_group(&g).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.find_group(&sso, &g.name).await.unwrap(), Some(g.clone()));
+    s.add_group_member(&g.id, &p.id).await.unwrap();
+    s.add_group_member(&g.id, &p.id).await.unwrap(); // idempotent
+    s.add_group_member(&g2.id, &p.id).await.unwrap();
+    assert_eq!(
+        s.groups_of(&p.id).await.unwrap(),
+        vec![g2.clone(), g.clone()]
+    );
+    assert!(s.remove_group_member(&g2.id, &p.id).await.unwrap());
+    assert_eq!(s.groups_of(&p.id).await.unwrap(), vec![g.clone()]);
+    // Foreign keys hold: membership of an unknown principal is refused, and deleting a
+    // principal removes its memberships.
+    assert!(s.add_group_member(&g.id, "nobody").await.is_err());
+    s.delete_principal(&p.id).await.unwrap();
+    assert!(s.groups_of(&p.id).await.unwrap().is_empty());
+}

@@ -1,0 +1,131 @@
+//! Tasks.
+use std::sync::Arc;
+
+use ferrocenter_core::model::EntityRef;
+use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
+use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::CoreError;
+
+use crate::fixtures::{at, task};
+use crate::Case;
+
+pub(crate) const CASES: &[(&str, Case)] = crate::cases![
+    tasks_round_trip_every_field,
+    task_listing_filters_and_orders,
+    unfinished_tasks_are_failed,
+];
+
+async fn tasks_round_trip_every_field(s: Arc<dyn Store>) {
+    let mut t = task("t1", "task-1", TaskState::Queued, 1_000);
+    s.insert_task(&t).await.unwrap();
+    assert_eq!(s.get_task("t1").await.unwrap(), Some(t.clone()));
+    t.state = TaskState::Error;
+    t.progress = 42;
+    t.progress_message = Some("half way".into());
+    t.result = Some(serde_json::json!({"a": [1, 2]}));
+    t.error = Some(CoreError::Timeout {
+        message: "too slow".into(),
+    });
+    t.cancelled = true;
+    t.started_at = Some(at(2_000));
+    t.completed_at = Some(at(3_000));
+    assert!(s.update_task(&t).await.unwrap());
+    assert_eq!(s.get_task("t1").await.unwrap(), Some(t.clone()));
+    let mut untargeted = task("t2", "task-2", TaskState::Success, 1_500);
+    untargeted.target = None;
+    s.insert_task(&untargeted).await.unwrap();
+    assert_eq!(s.get_task("t2").await.unwrap(), Some(untargeted));
+    assert_eq!(s.get_task("missing").await.unwrap(), None);
+    assert!(matches!(
+        s.insert_task(&t).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn task_listing_filters_and_orders(s: Arc<dyn Store>) {
+    for (i, state) in [
+        TaskState::Queued,
+        TaskState::Running,
+        TaskState::Success,
+        TaskState::Error,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut t = task(
+            &format!("t{i}"),
+            &format!("task-{i}"),
+            state,
+            1_000 + i as i64,
+        );
+        if i == 3 {
+            t.initiator = "root".into();
+            t.target = Some(EntityRef::new("host", "h2"));
+        }
+        s.insert_task(&t).await.unwrap();
+    }
+    let ids = |v: Vec<Task>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_tasks(&TaskFilter::default()).await.unwrap()),
+        ["t3", "t2", "t1", "t0"]
+    );
+    let f = TaskFilter {
+        states: vec![TaskState::Queued, TaskState::Error],
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t3", "t0"]);
+    let f = TaskFilter {
+        initiators: vec!["root".into()],
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t3"]);
+    let f = TaskFilter {
+        target_ids: vec!["h1".into()],
+        limit: Some(2),
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t2", "t1"]);
+    let f = TaskFilter {
+        ids: vec!["t0".into(), "t2".into(), "nope".into()],
+        kinds: vec!["diagnostics.sleep".into()],
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t2", "t0"]);
+}
+
+async fn unfinished_tasks_are_failed(s: Arc<dyn Store>) {
+    for (i, state) in [TaskState::Queued, TaskState::Running, TaskState::Success]
+        .into_iter()
+        .enumerate()
+    {
+        s.insert_task(&task(
+            &format!("t{i}"),
+            &format!("task-{i}"),
+            state,
+            i as i64,
+        ))
+        .await
+        .unwrap();
+    }
+    let reason = CoreError::Internal {
+        message: "server restarted".into(),
+    };
+    assert_eq!(
+        s.fail_unfinished_tasks(&reason, at(9_000)).await.unwrap(),
+        2
+    );
+    for id in ["t0", "t1"] {
+        let t = s.get_task(id).await.unwrap().unwrap();
+        assert_eq!(t.state, TaskState::Error);
+        assert_eq!(t.error, Some(reason.clone()));
+        assert_eq!(t.completed_at, Some(at(9_000)));
+    }
+    assert_eq!(
+        s.get_task("t2").await.unwrap().unwrap().state,
+        TaskState::Success
+    );
+    assert_eq!(
+        s.fail_unfinished_tasks(&reason, at(9_500)).await.unwrap(),
+        0
+    );
+}
