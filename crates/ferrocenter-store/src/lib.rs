@@ -1,6 +1,7 @@
 //! The `Store` port's implementations. SQLite is the embedded default; PostgreSQL is the engine
-//! for scale. Both run the same SQL (SQLite accepts PostgreSQL's `$n` parameters) from one
-//! macro, so their behaviour cannot drift apart; only the schema files differ in column types.
+//! for scale. Both run the same SQL (SQLite accepts PostgreSQL's `$n` parameters) from the same
+//! code, expanded once per engine, so their behaviour cannot drift apart; only the schema files
+//! differ in column types.
 
 mod migrations;
 mod open;
