@@ -1,8 +1,9 @@
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::error::Error as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -48,10 +49,10 @@ struct Endpoints {
 impl Endpoints {
     fn name_for(&self, host: &str, port: u16, pin: Option<&str>) -> String {
         let key = (host.to_ascii_lowercase(), port, pin.map(str::to_string));
-        if let Some(n) = self.by_endpoint.read().unwrap().get(&key) {
+        if let Some(n) = self.by_endpoint.read().get(&key) {
             return n.clone();
         }
-        let mut by_endpoint = self.by_endpoint.write().unwrap();
+        let mut by_endpoint = self.by_endpoint.write();
         if let Some(n) = by_endpoint.get(&key) {
             return n.clone();
         }
@@ -61,7 +62,6 @@ impl Endpoints {
         );
         self.by_name
             .write()
-            .unwrap()
             .insert(name.clone(), (key.0.clone(), key.1));
         by_endpoint.insert(key, name.clone());
         name
@@ -74,7 +74,7 @@ struct EndpointResolver(Arc<Endpoints>);
 
 impl Resolve for EndpointResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let target = self.0.by_name.read().unwrap().get(name.as_str()).cloned();
+        let target = self.0.by_name.read().get(name.as_str()).cloned();
         Box::pin(async move {
             let (host, port) = target.ok_or("unknown agent endpoint")?;
             let host = host
@@ -120,8 +120,12 @@ impl AgentConnector {
             .connect_timeout(options.connect_timeout)
             .pool_idle_timeout(options.pool_idle_timeout)
             .pool_max_idle_per_host(4)
-            .build()
-            .expect("building the agent HTTPS client");
+            .build();
+        #[allow(
+            clippy::expect_used,
+            reason = "the builder fails only on a TLS backend it cannot load; ours is preconfigured"
+        )]
+        let http = http.expect("building the agent HTTPS client");
         AgentConnector {
             shared: Arc::new(Shared {
                 http,
@@ -138,12 +142,7 @@ impl AgentConnector {
     pub fn client(&self, host: &str, port: u16, thumbprint: Option<&str>) -> AgentClient {
         let pin = thumbprint.and_then(normalize_thumbprint);
         let name = self.shared.endpoints.name_for(host, port, pin.as_deref());
-        self.shared
-            .pins
-            .expected
-            .write()
-            .unwrap()
-            .insert(name.clone(), pin);
+        self.shared.pins.expected.write().insert(name.clone(), pin);
         AgentClient {
             shared: self.shared.clone(),
             base: format!("https://{name}:{port}/api/v1"),
@@ -206,18 +205,10 @@ impl AgentClient {
             .pins
             .expected
             .read()
-            .unwrap()
             .get(&self.name)
             .cloned()
             .flatten();
-        let seen = self
-            .shared
-            .pins
-            .seen
-            .lock()
-            .unwrap()
-            .get(&self.name)
-            .cloned();
+        let seen = self.shared.pins.seen.lock().get(&self.name).cloned();
         if let Some(seen) = seen {
             if expected.as_deref() != Some(seen.thumbprint.as_str()) {
                 return AgentError::SslVerify {
@@ -258,7 +249,7 @@ impl AgentClient {
             rb = rb.json(b);
         }
         // Clear what the last handshake saw, so a verification failure reports this one.
-        self.shared.pins.seen.lock().unwrap().remove(&self.name);
+        self.shared.pins.seen.lock().remove(&self.name);
         let resp = rb.send().await.map_err(|e| self.map_transport(e))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.map_transport(e))?;
@@ -309,7 +300,7 @@ impl AgentClient {
             .await?;
         if status == StatusCode::UNAUTHORIZED && token.is_some() {
             // The agent restarted or the session idled out: log in again once.
-            self.session.lock().unwrap().token = None;
+            self.session.lock().token = None;
             let token = self.token().await?;
             let (status, resp) = self.send(method, path, body, Some(&token), timeout).await?;
             return Self::decode(status, &resp);
@@ -319,7 +310,7 @@ impl AgentClient {
 
     async fn token(&self) -> Result<String, AgentError> {
         let (token, creds) = {
-            let s = self.session.lock().unwrap();
+            let s = self.session.lock();
             (s.token.clone(), s.credentials.clone())
         };
         if let Some(t) = token {
@@ -355,7 +346,7 @@ impl AgentClient {
             .send(Method::POST, "/session", Some(&body), None, None)
             .await?;
         let r: LoginResponse = Self::decode(status, &resp)?;
-        let mut s = self.session.lock().unwrap();
+        let mut s = self.session.lock();
         s.credentials = Some((user.to_string(), password.to_string()));
         s.token = Some(r.token.clone());
         Ok(r)
@@ -364,7 +355,7 @@ impl AgentClient {
     pub async fn logout(&self) -> Result<(), AgentError> {
         self.call::<(), ()>(Method::DELETE, "/session", None, Auth::Session, None)
             .await?;
-        let mut s = self.session.lock().unwrap();
+        let mut s = self.session.lock();
         s.token = None;
         s.credentials = None;
         Ok(())

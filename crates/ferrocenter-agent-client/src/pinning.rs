@@ -1,7 +1,8 @@
 //! TLS verification by thumbprint: each endpoint gets a synthetic server name, the verifier
 //! accepts exactly the pinned certificate for that name and records what it saw otherwise.
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -86,21 +87,14 @@ impl ServerCertVerifier for PinVerifier {
         let thumbprint = sha256_thumbprint(end_entity.as_ref());
         // A leaf presented without a chain is what a self-signed agent sends.
         let self_signed = intermediates.is_empty();
-        self.pins.seen.lock().unwrap().insert(
+        self.pins.seen.lock().insert(
             name.clone(),
             Seen {
                 thumbprint: thumbprint.clone(),
                 self_signed,
             },
         );
-        let expected = self
-            .pins
-            .expected
-            .read()
-            .unwrap()
-            .get(&name)
-            .cloned()
-            .flatten();
+        let expected = self.pins.expected.read().get(&name).cloned().flatten();
         match expected {
             Some(e) if e == thumbprint => Ok(ServerCertVerified::assertion()),
             _ => Err(rustls::Error::General(format!(

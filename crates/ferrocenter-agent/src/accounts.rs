@@ -1,8 +1,9 @@
 //! Agent accounts and sessions. root's password is human-chosen and hashed with argon2id; the
 //! managing server's service account has a long random password, so a salted SHA-256 is as
 //! strong there and keeps logins cheap when thousands of hosts reconnect at once.
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use ferrocenter_agent_client::wire::ErrorCode;
 
 /// The administrator's name unless the agent was given another (a KVM host's admin need not be
 /// called root; ZStack's examples log in as `userName`).
@@ -21,12 +23,17 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 /// Service account passwords must be long: they are verified with a fast hash.
 const MIN_SERVICE_PASSWORD: usize = 16;
 
-pub fn hash_root_password(pw: &str) -> String {
+/// The root password's rule (8 to 256 bytes) and its argon2id hash: every way of setting root's
+/// password (agent start, a simulated fleet, a change through the API) comes through here.
+pub fn hash_root_password(pw: &str) -> Result<String, ApiError> {
+    if pw.len() < 8 || pw.len() > 256 {
+        return Err(ApiError::invalid("password", "must be 8 to 256 bytes long"));
+    }
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
         .hash_password(pw.as_bytes(), &salt)
-        .expect("argon2 hashing")
-        .to_string()
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("hashing the password: {e}")))
 }
 
 /// Digests of (hash, password) pairs that verified, so a correct root login costs one argon2
@@ -38,19 +45,14 @@ const VERIFIED_MAX: usize = 1024;
 
 fn verify_argon2(pw: &str, phc: &str) -> bool {
     let key: [u8; 32] = Sha256::digest(format!("{phc}\u{0}{pw}").as_bytes()).into();
-    if VERIFIED
-        .lock()
-        .unwrap()
-        .as_ref()
-        .is_some_and(|s| s.contains(&key))
-    {
+    if VERIFIED.lock().as_ref().is_some_and(|s| s.contains(&key)) {
         return true;
     }
     let ok = PasswordHash::new(phc)
         .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
         .unwrap_or(false);
     if ok {
-        let mut cache = VERIFIED.lock().unwrap();
+        let mut cache = VERIFIED.lock();
         let set = cache.get_or_insert_with(HashSet::new);
         if set.len() >= VERIFIED_MAX {
             set.clear();
@@ -203,10 +205,7 @@ impl Accounts {
 
     pub fn set_password(&mut self, name: &str, password: &str) -> Result<(), ApiError> {
         if self.is_root(name) {
-            if password.len() < 8 || password.len() > 256 {
-                return Err(ApiError::invalid("password", "must be 8 to 256 bytes long"));
-            }
-            self.state.root_hash = hash_root_password(password).into();
+            self.state.root_hash = hash_root_password(password)?.into();
         } else {
             validate_service_password(password)?;
             let salt = random_hex(16);
@@ -245,7 +244,7 @@ mod tests {
     fn accounts() -> Accounts {
         Accounts::new(AccountsState::new(
             ROOT,
-            hash_root_password("root-pass-1").into(),
+            hash_root_password("root-pass-1").unwrap().into(),
         ))
     }
 
@@ -253,7 +252,7 @@ mod tests {
     fn the_administrator_may_have_another_name() {
         let mut a = Accounts::new(AccountsState::new(
             "userName",
-            hash_root_password("password").into(),
+            hash_root_password("password").unwrap().into(),
         ));
         assert!(a.verify("userName", "password"));
         assert!(!a.verify(ROOT, "password"));

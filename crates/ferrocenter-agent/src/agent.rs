@@ -1,9 +1,10 @@
 //! One host agent: accounts, management claim, host flags, capacity, events, migrations. The
 //! HTTP layer (`api`) only parses and calls these methods.
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrocenter_agent_client::wire::*;
@@ -159,7 +160,7 @@ impl Agent {
         for vm in p.vms {
             let _ = self.driver.define_vm(vm);
         }
-        let mut i = self.inner.lock().unwrap();
+        let mut i = self.inner.lock();
         i.accounts = Accounts::new(p.accounts);
         i.claim = p.claim;
         i.maintenance = p.maintenance;
@@ -170,7 +171,7 @@ impl Agent {
     fn save(&self) {
         let Some(path) = &self.persist else { return };
         let snapshot = {
-            let i = self.inner.lock().unwrap();
+            let i = self.inner.lock();
             Persisted {
                 accounts: i.accounts.state.clone(),
                 claim: i.claim.clone(),
@@ -192,7 +193,7 @@ impl Agent {
     }
 
     fn event(&self, data: EventData) {
-        self.inner.lock().unwrap().events.push(now_ms(), data);
+        self.inner.lock().events.push(now_ms(), data);
     }
 
     pub fn about(&self) -> About {
@@ -210,7 +211,7 @@ impl Agent {
     // ---- sessions and accounts
 
     pub fn login(&self, user: &str, password: &str) -> ApiResult<LoginResponse> {
-        let mut i = self.inner.lock().unwrap();
+        let mut i = self.inner.lock();
         if !i.accounts.verify(user, password) {
             return Err(ApiError::new(ErrorCode::InvalidLogin, "login failed"));
         }
@@ -232,19 +233,18 @@ impl Agent {
     pub fn session_user(&self, token: &str) -> ApiResult<String> {
         self.inner
             .lock()
-            .unwrap()
             .accounts
             .resolve(token)
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "no valid session"))
     }
 
     pub fn logout(&self, token: &str) {
-        self.inner.lock().unwrap().accounts.close_session(token);
+        self.inner.lock().accounts.close_session(token);
     }
 
     pub fn create_account(&self, caller: &str, req: &CreateAccountRequest) -> ApiResult<Account> {
         {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             if !i.accounts.is_root(caller) {
                 return Err(ApiError::new(
                     ErrorCode::PermissionDenied,
@@ -264,7 +264,7 @@ impl Agent {
     pub fn change_password(&self, caller: &str, name: &str, password: &str) -> ApiResult<()> {
         validate_account_name(name)?;
         {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             if !i.accounts.is_root(caller) && caller != name {
                 return Err(ApiError::new(
                     ErrorCode::PermissionDenied,
@@ -286,7 +286,7 @@ impl Agent {
     /// The fleet's "change the root password" fault: as if someone changed it on the host.
     pub fn force_root_password(&self, password: &str) -> ApiResult<()> {
         let root = {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             let root = i.accounts.root_user();
             i.accounts.set_password(&root, password)?;
             root
@@ -311,7 +311,7 @@ impl Agent {
             ));
         }
         let claim = {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             if let Some(c) = &i.claim {
                 if c.server_uuid != req.server_uuid && !req.force {
                     let mut e = ApiError::new(
@@ -335,12 +335,12 @@ impl Agent {
     }
 
     pub fn current_claim(&self) -> Option<Claim> {
-        self.inner.lock().unwrap().claim.clone()
+        self.inner.lock().claim.clone()
     }
 
     pub fn release_claim(&self, server_uuid: &str) -> ApiResult<()> {
         {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             match &i.claim {
                 Some(c) if c.server_uuid == server_uuid => i.claim = None,
                 Some(_) => {
@@ -359,7 +359,7 @@ impl Agent {
 
     pub fn facts(&self) -> HostFacts {
         let d = self.driver.discover();
-        let boot_time = self.inner.lock().unwrap().boot_time;
+        let boot_time = self.inner.lock().boot_time;
         HostFacts {
             hostname: d.hostname,
             hardware: d.hardware,
@@ -426,7 +426,7 @@ impl Agent {
 
     pub fn runtime(&self) -> Runtime {
         let (cpu_cap, mem_cap) = self.capacity();
-        let i = self.inner.lock().unwrap();
+        let i = self.inner.lock();
         let (cpu, mem) = self.usage(&i);
         Runtime {
             power_state: i.power,
@@ -445,20 +445,14 @@ impl Agent {
     }
 
     fn with_migration(&self, mut vm: Vm) -> Vm {
-        vm.migrating_to = self
-            .inner
-            .lock()
-            .unwrap()
-            .migrating_out
-            .get(&vm.uuid)
-            .cloned();
+        vm.migrating_to = self.inner.lock().migrating_out.get(&vm.uuid).cloned();
         vm
     }
 
     // ---- VMs
 
     pub fn vms(&self) -> Vec<Vm> {
-        let i = self.inner.lock().unwrap();
+        let i = self.inner.lock();
         self.driver
             .list_vms()
             .into_iter()
@@ -498,7 +492,7 @@ impl Agent {
             migrating_to: None,
         };
         {
-            let i = self.inner.lock().unwrap();
+            let i = self.inner.lock();
             if spec.power_on {
                 if i.maintenance {
                     return Err(ApiError::invalid_state(
@@ -521,7 +515,7 @@ impl Agent {
 
     pub fn unregister_vm(&self, uuid: &str) -> ApiResult<Vm> {
         {
-            let i = self.inner.lock().unwrap();
+            let i = self.inner.lock();
             if i.migrating_out.contains_key(uuid) {
                 return Err(ApiError::new(ErrorCode::Busy, "the VM is being migrated"));
             }
@@ -542,7 +536,7 @@ impl Agent {
 
     pub fn power(&self, uuid: &str, action: PowerAction) -> ApiResult<Vm> {
         let (vm, changed) = {
-            let i = self.inner.lock().unwrap();
+            let i = self.inner.lock();
             if i.migrating_out.contains_key(uuid) {
                 return Err(ApiError::new(ErrorCode::Busy, "the VM is being migrated"));
             }
@@ -596,19 +590,19 @@ impl Agent {
     // ---- host operations
 
     pub fn set_maintenance(&self, enabled: bool) -> Runtime {
-        self.inner.lock().unwrap().maintenance = enabled;
+        self.inner.lock().maintenance = enabled;
         self.save();
         self.runtime()
     }
 
     pub fn set_quarantine(&self, enabled: bool) -> Runtime {
-        self.inner.lock().unwrap().quarantined = enabled;
+        self.inner.lock().quarantined = enabled;
         self.save();
         self.runtime()
     }
 
     pub fn set_lockdown(&self, mode: LockdownMode) -> Runtime {
-        self.inner.lock().unwrap().lockdown = mode;
+        self.inner.lock().lockdown = mode;
         self.save();
         self.runtime()
     }
@@ -621,7 +615,7 @@ impl Agent {
     }
 
     pub fn uptime(&self) -> Uptime {
-        let boot = self.inner.lock().unwrap().boot_time;
+        let boot = self.inner.lock().boot_time;
         Uptime {
             boot_time: boot,
             uptime_secs: ((now_ms() - boot).max(0) / 1000) as u64,
@@ -629,7 +623,7 @@ impl Agent {
     }
 
     fn require_maintenance(&self, what: &str, force: bool) -> ApiResult<()> {
-        if !force && !self.inner.lock().unwrap().maintenance {
+        if !force && !self.inner.lock().maintenance {
             return Err(ApiError::invalid_state(format!(
                 "the host must be in maintenance mode to {what} (or pass force=true)"
             )));
@@ -663,11 +657,11 @@ impl Agent {
             tokio::time::sleep(Duration::from_millis(100)).await;
             agent.faults.unreachable.store(true, Ordering::SeqCst);
             agent.power_off_all_vms();
-            agent.inner.lock().unwrap().accounts.close_all_sessions();
+            agent.inner.lock().accounts.close_all_sessions();
             tokio::time::sleep(agent.driver.reboot_time()).await;
             let boot = now_ms();
             {
-                let mut i = agent.inner.lock().unwrap();
+                let mut i = agent.inner.lock();
                 i.boot_time = boot;
                 i.power = HostPowerState::PoweredOn;
             }
@@ -687,7 +681,7 @@ impl Agent {
             tokio::time::sleep(Duration::from_millis(100)).await;
             agent.power_off_all_vms();
             {
-                let mut i = agent.inner.lock().unwrap();
+                let mut i = agent.inner.lock();
                 i.power = HostPowerState::PoweredOff;
                 i.accounts.close_all_sessions();
             }
@@ -701,7 +695,7 @@ impl Agent {
     pub fn power_on_host(&self) {
         let boot = now_ms();
         {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             if i.power != HostPowerState::PoweredOff {
                 return;
             }
@@ -714,7 +708,7 @@ impl Agent {
 
     pub fn standby(&self, action: StandbyAction) -> ApiResult<Runtime> {
         {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             match action {
                 StandbyAction::Down => {
                     if i.power == HostPowerState::StandBy {
@@ -745,7 +739,7 @@ impl Agent {
 
     /// In standby only the calls that wake or inspect the host are served.
     pub fn check_awake(&self) -> ApiResult<()> {
-        if self.inner.lock().unwrap().power == HostPowerState::StandBy {
+        if self.inner.lock().power == HostPowerState::StandBy {
             return Err(ApiError::new(
                 ErrorCode::Unavailable,
                 "the host is in standby",
@@ -755,7 +749,7 @@ impl Agent {
     }
 
     pub fn events(&self, since: u64) -> EventsPage {
-        self.inner.lock().unwrap().events.since(since, 500)
+        self.inner.lock().events.since(since, 500)
     }
 
     // ---- faults (simulated fleets)
@@ -769,7 +763,7 @@ impl Agent {
 
     pub fn exhaust_capacity(&self, on: bool) {
         let (_, cap) = self.capacity();
-        let mut i = self.inner.lock().unwrap();
+        let mut i = self.inner.lock();
         i.exhausted_bytes = 0;
         if on {
             let (_, used) = self.usage(&i);
@@ -794,7 +788,7 @@ impl Agent {
             e.0.field = e.0.field.map(|f| format!("vm.{f}"));
             e
         })?;
-        let mut i = self.inner.lock().unwrap();
+        let mut i = self.inner.lock();
         i.incoming.retain(|_, m| {
             m.created.elapsed() < INCOMING_TTL || m.state == MigrationState::Committed
         });
@@ -849,7 +843,7 @@ impl Agent {
         req: &TicketRequest,
     ) -> ApiResult<MigrationStatus> {
         let committed_vm = {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             let m = i
                 .incoming
                 .get_mut(id)
@@ -907,7 +901,7 @@ impl Agent {
             }
             self.save();
         }
-        let state = self.inner.lock().unwrap().incoming[id].state;
+        let state = self.inner.lock().incoming[id].state;
         Ok(MigrationStatus {
             migration_id: id.into(),
             state,
@@ -935,7 +929,7 @@ impl Agent {
         }
         let started = Instant::now();
         let vm = {
-            let mut i = self.inner.lock().unwrap();
+            let mut i = self.inner.lock();
             let vm = self
                 .driver
                 .get_vm(uuid)
@@ -962,7 +956,7 @@ impl Agent {
             vm,
         };
         let unfreeze = |agent: &Agent| {
-            agent.inner.lock().unwrap().migrating_out.remove(uuid);
+            agent.inner.lock().migrating_out.remove(uuid);
         };
         if let Err(e) = dest
             .migration_step(&req.migration_id, "transfer", &ticket(Some(vm.clone())))
@@ -1010,7 +1004,7 @@ impl Agent {
 
     fn finish_moved(&self, uuid: &str) {
         let _ = self.driver.undefine_vm(uuid);
-        self.inner.lock().unwrap().migrating_out.remove(uuid);
+        self.inner.lock().migrating_out.remove(uuid);
         self.save();
         info!(vm = %uuid, "VM migrated away");
     }
@@ -1031,7 +1025,7 @@ impl Agent {
                 }
                 Ok(_) | Err(AgentError::Api { .. }) => {
                     let _ = dest.migration_step(&id, "abort", &req).await;
-                    self.inner.lock().unwrap().migrating_out.remove(&uuid);
+                    self.inner.lock().migrating_out.remove(&uuid);
                     info!(vm = %uuid, "migration aborted after the destination answered again");
                     return;
                 }

@@ -61,7 +61,7 @@ fn ok<T: serde::Serialize>(v: T) -> Response {
 }
 
 fn done(r: ApiResult<Response>) -> Response {
-    r.unwrap_or_else(|e| e.into_response())
+    r.unwrap_or_else(IntoResponse::into_response)
 }
 
 fn force(q: &HashMap<String, String>) -> ApiResult<bool> {

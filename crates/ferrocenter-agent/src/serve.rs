@@ -102,7 +102,7 @@ impl<S: Send + 'static> Accept<TcpStream, S> for HostAcceptor {
 pub fn serve(
     listener: std::net::TcpListener,
     acceptor: HostAcceptor,
-) -> (Handle, JoinHandle<std::io::Result<()>>) {
+) -> (Handle, JoinHandle<io::Result<()>>) {
     let handle = Handle::new();
     // The acceptor hands each connection its host's router; this one only satisfies the type.
     let placeholder = Router::new();
@@ -151,7 +151,7 @@ pub struct RunningAgent {
     pub addr: SocketAddr,
     pub thumbprint: String,
     handle: Handle,
-    join: JoinHandle<std::io::Result<()>>,
+    join: JoinHandle<io::Result<()>>,
 }
 
 impl RunningAgent {
@@ -192,12 +192,10 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
     let accounts = match (&persisted, &opts.root_password) {
         (Some(p), _) => p.accounts.clone(),
         (None, Some(pw)) => {
-            if pw.len() < 8 || pw.len() > 256 {
-                return Err(AgentStartError::RootPasswordInvalid);
-            }
+            let hash = hash_root_password(pw).map_err(|_| AgentStartError::RootPasswordInvalid)?;
             AccountsState::new(
                 opts.root_user.as_deref().unwrap_or(crate::accounts::ROOT),
-                hash_root_password(pw).into(),
+                hash.into(),
             )
         }
         (None, None) => return Err(AgentStartError::RootPasswordRequired(opts.data_dir.clone())),

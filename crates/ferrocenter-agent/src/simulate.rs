@@ -147,13 +147,12 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
             "the fleet would run past 127.255.255.254".into(),
         ));
     }
-    if opts.root_password.len() < 8 || opts.root_password.len() > 256 {
-        return Err(SimulateError::RootPassword);
-    }
+    // One argon2 hash for the whole fleet: every agent starts with the same root password.
+    let root_hash: Arc<str> = hash_root_password(&opts.root_password)
+        .map_err(|_| SimulateError::RootPassword)?
+        .into();
     raise_fd_limit();
     let started = Instant::now();
-    // One argon2 hash for the whole fleet: every agent starts with the same root password.
-    let root_hash: Arc<str> = hash_root_password(&opts.root_password).into();
     let connector = AgentConnector::new(ConnectOptions {
         request_timeout: opts.peer_timeout,
         ..ConnectOptions::default()
@@ -304,7 +303,7 @@ async fn inject(
                 if ms > 600_000 {
                     return Err(ApiError::invalid("ms", "must be at most 600000"));
                 }
-                f.slow_ms.store(ms, Ordering::SeqCst)
+                f.slow_ms.store(ms, Ordering::SeqCst);
             }
             Fault::RefuseTls { enabled } => f.refuse_tls.store(enabled, Ordering::SeqCst),
             Fault::RootPassword { password } => agent.force_root_password(&password)?,

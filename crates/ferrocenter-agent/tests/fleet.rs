@@ -1,5 +1,7 @@
 //! A simulated fleet driven through the agent client: every endpoint, every injected fault, and
 //! migrations that fail without ever leaving a VM on both hosts or on neither.
+// Test helpers panic on a broken fixture, as a test would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;

@@ -79,7 +79,7 @@ pub fn machine() -> serde_json::Value {
         })
         .unwrap_or(0);
     json!({
-        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpus": std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(0),
         "cpu_model": cpu,
         "memory_gib": (mem_kib as f64 / 1048576.0 * 10.0).round() / 10.0,
         "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
@@ -97,7 +97,10 @@ where
     let start = Instant::now();
     let mut joins = Vec::with_capacity(n);
     for i in 0..n {
-        let permit = sem.clone().acquire_owned().await.unwrap();
+        // The semaphore is never closed, so acquiring ends only with a permit.
+        let Ok(permit) = sem.clone().acquire_owned().await else {
+            break;
+        };
         let op = op.clone();
         joins.push(tokio::spawn(async move {
             let ok = op(i).await;

@@ -177,6 +177,7 @@ impl Drop for PgCluster {
     fn drop(&mut self) {
         // SIGINT is PostgreSQL's "fast shutdown": it ends sessions and exits cleanly.
         // The child is runuser when running as root; it forwards the signal.
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGINT);
         }

@@ -1,6 +1,6 @@
 //! The simulated hypervisor: hardware from a seed, VMs in memory, timed migrations and reboots.
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use ferrocenter_agent_client::wire::*;
@@ -216,31 +216,31 @@ impl Hypervisor for SimDriver {
     }
 
     fn discover(&self) -> Discovered {
-        self.state.lock().unwrap().discovered.clone()
+        self.state.lock().discovered.clone()
     }
 
     fn set_hostname(&self, hostname: &str) {
-        self.state.lock().unwrap().discovered.hostname = hostname.to_string();
+        self.state.lock().discovered.hostname = hostname.to_string();
     }
 
     fn sensors(&self) -> BTreeMap<Sensor, SensorStatus> {
-        self.state.lock().unwrap().sensors.clone()
+        self.state.lock().sensors.clone()
     }
 
     fn set_sensor(&self, sensor: Sensor, status: SensorStatus) {
-        self.state.lock().unwrap().sensors.insert(sensor, status);
+        self.state.lock().sensors.insert(sensor, status);
     }
 
     fn list_vms(&self) -> Vec<Vm> {
-        self.state.lock().unwrap().vms.values().cloned().collect()
+        self.state.lock().vms.values().cloned().collect()
     }
 
     fn get_vm(&self, uuid: &str) -> Option<Vm> {
-        self.state.lock().unwrap().vms.get(uuid).cloned()
+        self.state.lock().vms.get(uuid).cloned()
     }
 
     fn define_vm(&self, vm: Vm) -> ApiResult<Vm> {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state.lock();
         if s.vms.contains_key(&vm.uuid) {
             return Err(ApiError::invalid_state(format!(
                 "a VM with uuid {} is already registered",
@@ -254,14 +254,13 @@ impl Hypervisor for SimDriver {
     fn undefine_vm(&self, uuid: &str) -> ApiResult<Vm> {
         self.state
             .lock()
-            .unwrap()
             .vms
             .remove(uuid)
             .ok_or_else(|| ApiError::not_found("VM", uuid))
     }
 
     fn set_power(&self, uuid: &str, state: VmPowerState) -> ApiResult<Vm> {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state.lock();
         let vm = s
             .vms
             .get_mut(uuid)
