@@ -13,7 +13,7 @@ pub fn state_from(s: &str) -> Result<TaskState, StoreError> {
     s.parse().map_err(StoreError::Corrupt)
 }
 
-pub fn json_from(s: Option<String>) -> Result<Option<serde_json::Value>, StoreError> {
+pub fn json_from(s: Option<String>) -> Result<Option<Value>, StoreError> {
     s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()
 }
@@ -23,9 +23,9 @@ pub fn error_from(s: Option<String>) -> Result<Option<CoreError>, StoreError> {
         .transpose()
 }
 
-pub fn error_to(e: &Option<CoreError>) -> Option<String> {
-    e.as_ref()
-        .map(|e| serde_json::to_string(e).expect("CoreError serialises"))
+pub fn error_to(e: Option<&CoreError>) -> Result<Option<String>, StoreError> {
+    e.map(|e| serde_json::to_string(e).map_err(|e| StoreError::Backend(e.to_string())))
+        .transpose()
 }
 
 pub fn map_err(e: sqlx::Error) -> StoreError {
@@ -76,7 +76,8 @@ pub fn strings_from(s: &str) -> Result<Vec<String>, StoreError> {
 }
 
 pub fn strings_to(v: &[String]) -> String {
-    serde_json::to_string(v).expect("strings serialise")
+    // A JSON array of strings, built as a value: rendering a value cannot fail.
+    Value::from(v.to_vec()).to_string()
 }
 
 /// An unsigned value to its BIGINT column.

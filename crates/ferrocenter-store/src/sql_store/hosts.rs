@@ -34,7 +34,7 @@ pub(super) const HOSTS: Table<Host> = Table {
         }),
         Column::mutable("state", |h| Ok(Value::Text(h.state.as_str()))),
         Column::mutable("previous_state", |h| {
-            Ok(Value::OptText(h.previous_state.map(|s| s.as_str())))
+            Ok(Value::OptText(h.previous_state.map(HostState::as_str)))
         }),
         Column::mutable("power_state", |h| Ok(Value::Text(&h.power_state))),
         Column::mutable("facts", |h| Ok(Value::OptOwned(json_to(h.facts.as_ref())))),

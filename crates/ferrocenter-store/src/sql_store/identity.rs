@@ -34,7 +34,11 @@ const GROUPS: Table<Group> = Table {
         Column::key("id", |g| Ok(Value::Text(&g.id))),
         Column::fixed("domain", |g| Ok(Value::Text(g.realm.store_key()))),
         Column::fixed("name", |g| Ok(Value::Text(&g.name))),
-        Column::mutable("role", |g| Ok(Value::OptText(g.role.map(|r| r.as_str())))),
+        Column::mutable("role", |g| {
+            Ok(Value::OptText(
+                g.role.map(ferrocenter_core::auth::Role::as_str),
+            ))
+        }),
         Column::mutable("description", |g| Ok(Value::Text(&g.description))),
     ],
 };

@@ -30,9 +30,11 @@ pub(super) const TASKS: Table<Task> = Table {
             Ok(Value::OptText(t.progress_message.as_deref()))
         }),
         Column::mutable("result", |t| {
-            Ok(Value::OptOwned(t.result.as_ref().map(|v| v.to_string())))
+            Ok(Value::OptOwned(t.result.as_ref().map(ToString::to_string)))
         }),
-        Column::mutable("error", |t| Ok(Value::OptOwned(error_to(&t.error)))),
+        Column::mutable("error", |t| {
+            Ok(Value::OptOwned(error_to(t.error.as_ref())?))
+        }),
         Column::fixed("cancelable", |t| Ok(Value::Bool(t.cancelable))),
         Column::mutable("cancelled", |t| Ok(Value::Bool(t.cancelled))),
         Column::fixed("queued_at", |t| Ok(Value::Int(to_millis(t.queued_at)))),
@@ -146,7 +148,7 @@ super::for_each_engine! {
                 "UPDATE tasks SET state = 'error', error = $1, completed_at = $2 \
                  WHERE state IN ('queued', 'running')",
             )
-            .bind(error_to(&Some(error.clone())))
+            .bind(error_to(Some(error))?)
             .bind(to_millis(at))
             .execute(&self.pool)
             .await

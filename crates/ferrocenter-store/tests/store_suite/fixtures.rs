@@ -184,7 +184,7 @@ pub(crate) fn folder(
 ) -> Folder {
     Folder {
         id: id.into(),
-        moid: format!("group-{}", id),
+        moid: format!("group-{id}"),
         parent_id: parent.map(str::to_string),
         datacenter_id: dc.map(str::to_string),
         kind,

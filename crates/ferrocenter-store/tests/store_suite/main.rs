@@ -1,5 +1,7 @@
 //! One suite, two engines: every case runs on SQLite and on PostgreSQL. One module per
 //! aggregate, as the port has one trait per aggregate (and `sql_store` one file).
+// A case fails by panicking; its helpers unwrap for the same reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
