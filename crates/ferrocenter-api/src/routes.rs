@@ -7,9 +7,20 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
-use crate::vapi::wire::Flavor;
-use crate::vapi::{self, ApiError};
-use crate::{vim, zstack, AppState};
+use ferrocenter_vapi::wire::Flavor;
+use ferrocenter_vapi::{self as vapi, ApiError};
+use ferrocenter_vim as vim;
+use ferrocenter_zstack as zstack;
+
+/// The state of every binding one listener serves.
+#[derive(Clone)]
+pub struct ListenerState {
+    pub vapi: vapi::AppState,
+    pub vim: vim::AppState,
+    pub zstack: zstack::AppState,
+    pub max_body_bytes: usize,
+    pub diagnostics: bool,
+}
 
 /// The surface a path belongs to decides the shape of its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,29 +128,31 @@ async fn log_request(req: Request, next: Next) -> Response {
     resp
 }
 
-fn finish(router: Router<AppState>, state: AppState) -> Router {
-    let limit = state.max_body_bytes;
+fn finish(router: Router, limit: usize) -> Router {
     router
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(log_request))
-        .with_state(state)
 }
 
 /// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`.
-pub fn api_router(state: AppState) -> Router {
+pub fn api_router(state: ListenerState) -> Router {
     finish(
         vapi::routes(state.diagnostics)
-            .merge(vim::routes())
-            .merge(zstack::routes()),
-        state,
+            .with_state(state.vapi)
+            .merge(vim::routes().with_state(state.vim))
+            .merge(zstack::routes().with_state(state.zstack)),
+        state.max_body_bytes,
     )
 }
 
 /// `--appliance-listen`: appliance management, authenticated with local accounts.
-pub fn appliance_router(state: AppState) -> Router {
-    finish(vapi::routes(false), state)
+pub fn appliance_router(state: ListenerState) -> Router {
+    finish(
+        vapi::routes(false).with_state(state.vapi),
+        state.max_body_bytes,
+    )
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::errors::{Answer, ApiError, Reply};
 use super::params::Params;
 use super::tasks::external_id;
 use super::wire::Flavor;
-use crate::http_util::json_body;
+use ferrocenter_http::body::json_body;
 use crate::AppState;
 
 async fn sleep(

@@ -11,7 +11,7 @@ use super::faults::{moref, VimFault};
 use super::render::API_VERSION;
 use super::reply::{no_content, ok, unset};
 use super::{methods, mo, names, props, Call};
-use crate::vapi::wire::datetime;
+use ferrocenter_http::time::datetime;
 use crate::AppState;
 
 const SESSION_HEADER: &str = "vmware-api-session-id";

@@ -4,7 +4,7 @@ use base64::Engine;
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::CoreError;
 
-use crate::http_util::cookie;
+use ferrocenter_http::body::cookie;
 use crate::AppState;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::faults::{moref, VimFault};
 use super::mo::compute_resource_moid;
-use crate::vapi::wire::datetime;
+use ferrocenter_http::time::datetime;
 
 /// The API version ferrocenter reports in AboutInfo.
 pub const API_VERSION: &str = "8.0.3.0";

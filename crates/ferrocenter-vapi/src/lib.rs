@@ -15,10 +15,22 @@ use axum::http::Method;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
 
-use crate::AppState;
 
 pub use errors::ApiError;
 use wire::Flavor;
+
+use std::sync::Arc;
+
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::Core;
+
+/// What every vAPI handler of one listener shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub listener: Listener,
+    pub max_body_bytes: usize,
+}
 
 /// Builds the router and, beside it, the table of (method, path) it serves, so tests and the
 /// coverage documentation can be checked against what is really routed.

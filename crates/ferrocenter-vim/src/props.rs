@@ -37,7 +37,7 @@ pub async fn get(ctx: &Ctx<'_>, mo: &Mo, name: &str) -> Result<Option<Value>, Vi
     }
     let v = match (mo, name) {
         (Mo::ServiceInstance, "content") => Some(super::service::service_content(ctx.state).await?),
-        (Mo::ServiceInstance, "serverClock") => Some(json!(crate::vapi::wire::datetime(
+        (Mo::ServiceInstance, "serverClock") => Some(json!(ferrocenter_http::time::datetime(
             ctx.state.core.clock.now()
         ))),
         (Mo::ServiceInstance, "capability") => Some(json!({

@@ -21,7 +21,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
-use crate::AppState;
+
+use std::sync::Arc;
+
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::Core;
+
+/// What every ZStack handler of one listener shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub listener: Listener,
+    /// ZStack jobs that finished without a task (shared by every listener).
+    pub zstack: Arc<ZsState>,
+    /// Whether this listener speaks TLS (job locations name the scheme).
+    pub tls: bool,
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

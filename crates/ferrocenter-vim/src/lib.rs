@@ -28,21 +28,24 @@ use serde_json::Value;
 pub use collector::CollectorState;
 pub use faults::{fault, VimFault};
 
-use crate::http_util::body_bytes;
-use crate::AppState;
+use ferrocenter_http::body::body_bytes;
 
-/// Releases accepted in the URL: 8.0.1.0 through 9.1.1.0.
-const OLDEST: [u32; 4] = [8, 0, 1, 0];
-const NEWEST: [u32; 4] = [9, 1, 1, 0];
+use std::sync::Arc;
 
-pub fn release_ok(r: &str) -> bool {
-    let parts: Vec<u32> = r.split('.').filter_map(|p| p.parse().ok()).collect();
-    if parts.len() != 4 || r.split('.').count() != 4 {
-        return false;
-    }
-    let v = [parts[0], parts[1], parts[2], parts[3]];
-    v >= OLDEST && v <= NEWEST
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::Core;
+
+/// What every VI/JSON handler of one listener shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub listener: Listener,
+    pub max_body_bytes: usize,
+    /// Property collectors, filters and views (shared by every listener).
+    pub vim: Arc<CollectorState>,
 }
+
+pub use ferrocenter_http::releases::release_ok;
 
 /// One VI/JSON call, parsed.
 pub struct Call {

@@ -1,5 +1,4 @@
-//! vAPI value forms shared by the REST flavours.
-use serde_json::{json, Value};
+//! The wire time format shared by vAPI and VI/JSON.
 use time::OffsetDateTime;
 
 /// RFC 3339 in UTC with exactly three fraction digits, as the vAPI runtime writes datetimes
@@ -16,27 +15,6 @@ pub fn datetime(t: OffsetDateTime) -> String {
         t.second(),
         t.millisecond()
     )
-}
-
-/// `com.vmware.vapi.std.localizable_message`.
-pub fn loc_msg(id: &str, default_message: &str, args: &[&str]) -> Value {
-    json!({ "id": id, "default_message": default_message, "args": args })
-}
-
-/// Which REST flavour a request came through: `/api` answers bare values, `/rest` wraps them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    Api,
-    Rest,
-}
-
-impl Flavor {
-    pub fn wrap(self, v: Value) -> Value {
-        match self {
-            Flavor::Api => v,
-            Flavor::Rest => json!({ "value": v }),
-        }
-    }
 }
 
 #[cfg(test)]

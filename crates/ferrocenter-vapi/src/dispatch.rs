@@ -18,7 +18,7 @@ use super::registry::{self, Call, Http, Op, Out, TaskVariant};
 use super::tasks::external_id;
 use super::types::{self, Form, Ty};
 use super::wire::Flavor;
-use crate::http_util::{body_bytes, json_body};
+use ferrocenter_http::body::{body_bytes, json_body};
 use crate::AppState;
 
 /// Runs the handler; a task-backed operation called plainly waits for its task. A reply that

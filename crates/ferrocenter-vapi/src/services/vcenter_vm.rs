@@ -556,7 +556,7 @@ fn hello(call: Call) -> Reply {
         }
         let chosen = releases
             .iter()
-            .find(|r| crate::vim::release_ok(r))
+            .find(|r| ferrocenter_http::releases::release_ok(r))
             .cloned()
             .unwrap_or_default();
         Ok(Out::Value(json!({"api_release": chosen})))

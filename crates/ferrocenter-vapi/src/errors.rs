@@ -7,7 +7,7 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::wire::{loc_msg, Flavor};
-use crate::http_util::BodyError;
+use ferrocenter_http::body::BodyError;
 
 /// Anything a vAPI request can fail with.
 #[derive(Debug)]
