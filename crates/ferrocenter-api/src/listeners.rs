@@ -75,26 +75,25 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());
-    let zstack = Arc::new(ferrocenter_zstack::ZsState::new(
-        opts.zstack_session_lifetime,
-        opts.zstack_trust_agent_on_first_use,
-    ));
+    let jobs = Arc::new(ferrocenter_zstack::JobStore::new());
     let state = |listener, tls| ListenerState {
-        vapi: ferrocenter_vapi::AppState {
+        vapi: ferrocenter_vapi::VapiState {
             core: core.clone(),
             listener,
             max_body_bytes: opts.max_body_bytes,
         },
-        vim: ferrocenter_vim::AppState {
+        vim: ferrocenter_vim::VimState {
             core: core.clone(),
             listener,
             max_body_bytes: opts.max_body_bytes,
             vim: vim.clone(),
         },
-        zstack: ferrocenter_zstack::AppState {
+        zstack: ferrocenter_zstack::ZstackState {
             core: core.clone(),
             listener,
-            zstack: zstack.clone(),
+            jobs: jobs.clone(),
+            session_lifetime: opts.zstack_session_lifetime,
+            trust_agent_on_first_use: opts.zstack_trust_agent_on_first_use,
             tls,
         },
         max_body_bytes: opts.max_body_bytes,

@@ -4,8 +4,8 @@ use base64::Engine;
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::CoreError;
 
+use crate::state::VapiState;
 use ferrocenter_http::body::cookie;
-use crate::AppState;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
@@ -47,12 +47,12 @@ pub fn credentials(headers: &HeaderMap) -> Result<Credentials, CoreError> {
 }
 
 /// Authenticates a request that needs a caller: a session, or Basic credentials for this call.
-pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, CoreError> {
+pub async fn caller(state: &VapiState, headers: &HeaderMap) -> Result<Caller, CoreError> {
     resolve(state, &credentials(headers)?).await
 }
 
 /// The caller behind credentials, however they arrived.
-pub async fn resolve(state: &AppState, creds: &Credentials) -> Result<Caller, CoreError> {
+pub async fn resolve(state: &VapiState, creds: &Credentials) -> Result<Caller, CoreError> {
     match creds {
         Credentials::Session(token) => Ok(state.core.auth.resolve_session(token)?.0),
         Credentials::Basic { user, password } => {

@@ -8,15 +8,16 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::caller::caller;
+use super::catalog::CATALOG;
 use super::errors::{Answer, ApiError, Reply};
 use super::params::Params;
 use super::tasks::external_id;
 use super::wire::Flavor;
+use crate::state::VapiState;
 use ferrocenter_http::body::json_body;
-use crate::AppState;
 
 async fn sleep(
-    state: &AppState,
+    state: &VapiState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Value, ApiError> {
@@ -42,11 +43,11 @@ async fn sleep(
         fail_message: p.string("fail_message")?,
     };
     let task = state.core.diagnostic_sleep(&caller, spec).await?;
-    Ok(json!(external_id(&task)))
+    Ok(json!(external_id(&CATALOG, &task)))
 }
 
 pub async fn api_sleep(
-    State(state): State<AppState>,
+    State(state): State<VapiState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {

@@ -13,13 +13,14 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::caller::{credentials, Credentials, SESSION_HEADER};
-use super::errors::{Answer, ApiError, Reply};
-use super::registry::{self, Call, Http, Op, Out, TaskVariant};
+use super::catalog::CATALOG;
+use super::errors::{encode_error, Answer, ApiError, Reply};
+use super::registry::{Call, Http, Op, Out, TaskVariant};
 use super::tasks::external_id;
 use super::types::{self, Form, Ty};
 use super::wire::Flavor;
+use crate::state::VapiState;
 use ferrocenter_http::body::{body_bytes, json_body};
-use crate::AppState;
 
 /// Runs the handler; a task-backed operation called plainly waits for its task. A reply that
 /// breaks a union rule is a server bug, answered as one rather than sent to a client that
@@ -38,7 +39,7 @@ async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
         other => other,
     };
     if let Out::Value(v) = &out {
-        if let Err(broken) = types::check_unions(&op.output, v, super::services::UNIONS) {
+        if let Err(broken) = types::check_unions(&op.output, v, CATALOG.unions) {
             tracing::error!(operation = %op.id(), %broken, "reply breaks a union rule");
             return Err(CoreError::internal(format!(
                 "{} produced an invalid reply: {broken}",
@@ -53,7 +54,7 @@ async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
 /// Who calls a non-public operation: an unauthenticated call ends here, before its input is
 /// read, as vCenter answers 401 before looking at arguments.
 async fn authenticate(
-    state: &AppState,
+    state: &VapiState,
     op: &Op,
     creds: &Credentials,
 ) -> Result<Option<ferrocenter_core::auth::Caller>, ApiError> {
@@ -69,7 +70,7 @@ fn resolve(service: &str, operation: &str) -> Option<(&'static Op, bool)> {
         Some(n) => (n, true),
         None => (operation, false),
     };
-    let op = registry::find(service, name)?;
+    let op = CATALOG.find(service, name)?;
     let ok = op.task == TaskVariant::Also || !as_task;
     ok.then_some((op, as_task))
 }
@@ -88,27 +89,6 @@ fn rpc_reply(body: Value) -> Response {
 
 fn protocol_error(id: Value, code: i64, message: &str) -> Response {
     rpc_reply(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}))
-}
-
-/// `{"ERROR":{"com.vmware.vapi.std.errors.<id>":{…}}}` with the typed wrappers of §2.
-pub fn encode_error(e: &ApiError) -> Value {
-    let (mapped, _) = e.fields();
-    let args: Vec<&str> = mapped.args.iter().map(String::as_str).collect();
-    let mut fields = json!({
-        "messages": [{"STRUCTURE": {"com.vmware.vapi.std.localizable_message": {
-            "id": mapped.message_id,
-            "default_message": mapped.message,
-            "args": args,
-            "params": {"OPTIONAL": null},
-            "localized": {"OPTIONAL": null},
-        }}}],
-        "data": {"OPTIONAL": null},
-        "error_type": {"OPTIONAL": mapped.id.to_ascii_uppercase()},
-    });
-    if mapped.status == StatusCode::UNAUTHORIZED {
-        fields["challenge"] = json!({"OPTIONAL": super::errors::CHALLENGE});
-    }
-    json!({"ERROR": {format!("com.vmware.vapi.std.errors.{}", mapped.id): fields}})
 }
 
 /// The security context of a JSON-RPC call; the `vmware-api-session-id` header overrides it,
@@ -147,7 +127,7 @@ fn rpc_credentials(headers: &HeaderMap, ctx: Option<&Value>) -> Result<Credentia
 /// `POST /api` with `{"jsonrpc":"2.0","method":"invoke","params":{serviceId, operationId,
 /// input, ctx},"id"}`.
 pub async fn rpc(
-    State(state): State<AppState>,
+    State(state): State<VapiState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -207,11 +187,12 @@ pub async fn rpc(
                 input,
                 as_task,
                 form: Form::Rpc,
+                catalog: &CATALOG,
             },
         )
         .await?;
         Ok::<_, ApiError>(match out {
-            Out::Task(t) => json!(external_id(&t)),
+            Out::Task(t) => json!(external_id(&CATALOG, &t)),
             Out::Session(token) => types::encode(&op.output, &json!(token), Form::Rpc),
             Out::Value(v) => types::encode(&op.output, &v, Form::Rpc),
         })
@@ -239,7 +220,7 @@ pub type PathOps = Arc<Vec<(&'static Op, Http)>>;
 /// Every REST path of the registry under `prefix` (`/api` or `/rest`), with its operations.
 pub fn rest_paths(flavor: Flavor) -> Vec<(String, PathOps)> {
     let mut by_path: Vec<(String, Vec<(&'static Op, Http)>)> = Vec::new();
-    for op in registry::all() {
+    for op in CATALOG.all() {
         let (prefix, bindings) = match flavor {
             Flavor::Api => ("/api", op.api),
             Flavor::Rest => ("/rest", op.rest_bindings()),
@@ -337,7 +318,7 @@ fn rest_input(
 pub async fn rest(
     flavor: Flavor,
     ops: PathOps,
-    state: AppState,
+    state: VapiState,
     method: Method,
     vars: HashMap<String, String>,
     pairs: Vec<(String, String)>,
@@ -387,6 +368,7 @@ pub async fn rest(
                 input,
                 as_task,
                 form,
+                catalog: &CATALOG,
             },
         )
         .await
@@ -396,7 +378,10 @@ pub async fn rest(
         Ok(Out::Session(token)) => session_created(flavor, &token, &headers),
         Ok(Out::Task(t)) => Answer {
             flavor,
-            result: Ok(Reply::Value(StatusCode::ACCEPTED, json!(external_id(&t)))),
+            result: Ok(Reply::Value(
+                StatusCode::ACCEPTED,
+                json!(external_id(&CATALOG, &t)),
+            )),
         }
         .into_response(),
         Ok(Out::Value(v)) => Answer {
@@ -440,12 +425,16 @@ fn session_created(flavor: Flavor, token: &str, headers: &HeaderMap) -> Response
 
 /// An axum handler for one REST path, bound to the methods its operations declare (others get
 /// the router's 405).
-pub fn rest_handler(
+pub fn rest_handler<S>(
     flavor: Flavor,
     ops: PathOps,
     methods: &[Method],
-) -> axum::routing::MethodRouter<AppState> {
-    let handler = move |State(state): State<AppState>,
+) -> axum::routing::MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    VapiState: axum::extract::FromRef<S>,
+{
+    let handler = move |State(state): State<VapiState>,
                         method: Method,
                         vars: RawPathParams,
                         Query(pairs): Query<Vec<(String, String)>>,

@@ -297,6 +297,27 @@ impl IntoResponse for Answer {
     }
 }
 
+/// `{"ERROR":{"com.vmware.vapi.std.errors.<id>":{…}}}` with the typed wrappers of §2.
+pub fn encode_error(e: &ApiError) -> Value {
+    let (mapped, _) = e.fields();
+    let args: Vec<&str> = mapped.args.iter().map(String::as_str).collect();
+    let mut fields = json!({
+        "messages": [{"STRUCTURE": {"com.vmware.vapi.std.localizable_message": {
+            "id": mapped.message_id,
+            "default_message": mapped.message,
+            "args": args,
+            "params": {"OPTIONAL": null},
+            "localized": {"OPTIONAL": null},
+        }}}],
+        "data": {"OPTIONAL": null},
+        "error_type": {"OPTIONAL": mapped.id.to_ascii_uppercase()},
+    });
+    if mapped.status == StatusCode::UNAUTHORIZED {
+        fields["challenge"] = json!({"OPTIONAL": CHALLENGE});
+    }
+    json!({"ERROR": {format!("com.vmware.vapi.std.errors.{}", mapped.id): fields}})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,7 +430,7 @@ mod std_error_tests {
             assert_eq!(body["type"], format!("com.vmware.vapi.std.errors.{id}"));
             assert_eq!(body["value"]["error_type"], id.to_ascii_uppercase());
             // JSON-RPC: an ERROR value named by the full id, fields typed.
-            let rpc = super::super::dispatch::encode_error(&e);
+            let rpc = encode_error(&e);
             let fields = &rpc["ERROR"][format!("com.vmware.vapi.std.errors.{id}")];
             assert_eq!(fields["error_type"]["OPTIONAL"], id.to_ascii_uppercase());
             assert_eq!(

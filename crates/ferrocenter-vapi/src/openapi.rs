@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::registry::{self, Http, Op, TaskVariant};
+use super::catalog::CATALOG;
+use super::registry::{Http, Op, TaskVariant};
 use super::types::{StructDef, Ty};
 
 /// The components name of a structure (`com.vmware.vcenter.host.summary` as is).
@@ -155,7 +156,7 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
 pub fn document() -> Value {
     let mut defs = BTreeMap::new();
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    for op in registry::all() {
+    for op in CATALOG.all() {
         for (i, b) in op.api.iter().enumerate() {
             let mut o = operation(op, b, &mut defs);
             if i > 0 {
@@ -249,7 +250,7 @@ mod tests {
     fn every_operation_and_structure_is_described() {
         let doc = document();
         let paths = doc["paths"].as_object().unwrap();
-        for op in registry::all() {
+        for op in CATALOG.all() {
             let id = format!("{}.{}", op.service, op.name);
             assert!(
                 paths.values().any(|p| p

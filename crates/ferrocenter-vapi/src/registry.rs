@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use super::caller::Credentials;
 use super::errors::ApiError;
-use super::types::{Field, Ty};
+use super::types::{Field, Ty, Union};
 
-use crate::AppState;
+use crate::state::VapiState;
 
 /// One REST binding of an operation: method, path (with `{param}` variables, relative to
 /// `/api` or `/rest`), the `?action=` it answers to, and the parameter that is the whole body.
@@ -71,7 +71,7 @@ pub type Reply = Pin<Box<dyn Future<Output = Result<Out, ApiError>> + Send>>;
 
 /// A call as every front door hands it to a handler.
 pub struct Call {
-    pub state: AppState,
+    pub state: VapiState,
     pub creds: Credentials,
     /// The caller, authenticated before the handler runs unless the operation is public.
     pub authenticated: Option<Caller>,
@@ -82,6 +82,9 @@ pub struct Call {
     /// The wire form of the door it came through, for handlers that return opaque values
     /// (a task's result is written in its operation's output type).
     pub form: super::types::Form,
+    /// Every operation served (a task's result is rendered in the output type of the
+    /// operation that started it).
+    pub catalog: &'static Catalog,
 }
 
 impl Call {
@@ -165,16 +168,29 @@ pub fn no_result(_: &Task) -> Value {
     Value::Null
 }
 
-/// Every operation served, across services.
-pub fn all() -> impl Iterator<Item = &'static Op> {
-    super::services::SERVICES.iter().flat_map(|s| s.iter())
+/// The operations served and the union rules of their replies. The registry defines what a
+/// catalog is; `catalog.rs`, above the services, lists them — so the registry never reaches
+/// into its services.
+pub struct Catalog {
+    /// Every service served, in the order the coverage table lists them.
+    pub services: &'static [&'static [Op]],
+    /// The union rules of the structures these services return, checked on every reply.
+    pub unions: &'static [&'static Union],
 }
 
-pub fn find(service: &str, operation: &str) -> Option<&'static Op> {
-    all().find(|o| o.service == service && o.name == operation)
-}
+impl Catalog {
+    /// Every operation served, across services.
+    pub fn all(&self) -> impl Iterator<Item = &'static Op> {
+        self.services.iter().flat_map(|s| s.iter())
+    }
 
-/// The operation that starts core tasks of `kind`.
-pub fn for_task_kind(kind: &str) -> Option<&'static Op> {
-    all().find(|o| o.task_kind == Some(kind))
+    pub fn find(&self, service: &str, operation: &str) -> Option<&'static Op> {
+        self.all()
+            .find(|o| o.service == service && o.name == operation)
+    }
+
+    /// The operation that starts core tasks of `kind`.
+    pub fn for_task_kind(&self, kind: &str) -> Option<&'static Op> {
+        self.all().find(|o| o.task_kind == Some(kind))
+    }
 }

@@ -5,9 +5,8 @@ use ferrocenter_core::tasks::{Task, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
-use super::dispatch::encode_error;
-use super::errors::ApiError;
-use super::registry;
+use super::errors::{encode_error, ApiError};
+use super::registry::Catalog;
 use super::types::{self, Form};
 use super::wire::{datetime, loc_msg};
 
@@ -17,8 +16,8 @@ const OTHER_OPERATIONS: &[(&str, &str, &str)] =
 const UNMAPPED_SERVICE: &str = "com.ferrocenter.tasks";
 
 /// The vAPI service and operation that start tasks of `kind`.
-fn service_operation(kind: &str) -> (&'static str, String) {
-    if let Some(op) = registry::for_task_kind(kind) {
+fn service_operation(catalog: &Catalog, kind: &str) -> (&'static str, String) {
+    if let Some(op) = catalog.for_task_kind(kind) {
         return (op.service, op.name.to_string());
     }
     OTHER_OPERATIONS
@@ -29,16 +28,17 @@ fn service_operation(kind: &str) -> (&'static str, String) {
 }
 
 /// Every (kind, service, operation) a task can be listed under.
-fn known_operations() -> Vec<(&'static str, &'static str, &'static str)> {
-    registry::all()
+fn known_operations(catalog: &Catalog) -> Vec<(&'static str, &'static str, &'static str)> {
+    catalog
+        .all()
         .filter_map(|op| op.task_kind.map(|k| (k, op.service, op.name)))
         .chain(OTHER_OPERATIONS.iter().copied())
         .collect()
 }
 
 /// vAPI task ids read `<uuid>:<serviceId>`; the part before the colon is the core id.
-pub fn external_id(t: &Task) -> String {
-    format!("{}:{}", t.id, service_operation(&t.kind).0)
+pub fn external_id(catalog: &Catalog, t: &Task) -> String {
+    format!("{}:{}", t.id, service_operation(catalog, &t.kind).0)
 }
 
 pub fn core_id(external: &str) -> &str {
@@ -85,8 +85,8 @@ fn status_from(s: &str) -> Result<Option<TaskState>, CoreError> {
 /// RUNNING has progress and start; SUCCEEDED and FAILED have progress, start and end.
 /// `result` and `error` are already in `form` (an operation's output type decides how its
 /// result is written; JSON-RPC errors are `ERROR` values).
-pub fn info(t: &Task, exclude_result: bool, form: Form) -> Value {
-    let (service, operation) = service_operation(&t.kind);
+pub fn info(catalog: &Catalog, t: &Task, exclude_result: bool, form: Form) -> Value {
+    let (service, operation) = service_operation(catalog, &t.kind);
     let mut v = json!({
         "description": loc_msg(&format!("com.ferrocenter.task.{}", t.kind), &t.description, &[]),
         "service": service,
@@ -113,7 +113,7 @@ pub fn info(t: &Task, exclude_result: bool, form: Form) -> Value {
         v["end_time"] = json!(datetime(t.completed_at.unwrap_or(t.queued_at)));
     }
     if t.state == TaskState::Success && !exclude_result {
-        match registry::for_task_kind(&t.kind) {
+        match catalog.for_task_kind(&t.kind) {
             Some(op) => {
                 let out = (op.result)(t);
                 if !out.is_null() {
@@ -162,7 +162,10 @@ fn strings(spec: &Value, name: &str) -> Result<Vec<String>, CoreError> {
 }
 
 /// Translates `cis.tasks.filter_spec` into the core's filter.
-pub fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError> {
+pub fn filter_from(
+    catalog: &Catalog,
+    spec: Option<&Value>,
+) -> Result<(TaskFilter, bool), CoreError> {
     let mut filter = TaskFilter {
         limit: Some(1000),
         ..Default::default()
@@ -188,7 +191,7 @@ pub fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError
     let services = strings(spec, "services")?;
     let operations = strings(spec, "operations")?;
     if !services.is_empty() || !operations.is_empty() {
-        filter.kinds = known_operations()
+        filter.kinds = known_operations(catalog)
             .iter()
             .filter(|(_, s, o)| {
                 (services.is_empty() || services.iter().any(|x| x == s))
@@ -227,6 +230,7 @@ pub fn filter_from(spec: Option<&Value>) -> Result<(TaskFilter, bool), CoreError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::CATALOG;
     use ferrocenter_core::model::EntityRef;
     use time::OffsetDateTime;
 
@@ -254,37 +258,39 @@ mod tests {
 
     #[test]
     fn union_rule_per_status() {
-        let pending = info(&task(TaskState::Queued), false, Form::Native);
+        let pending = info(&CATALOG, &task(TaskState::Queued), false, Form::Native);
         for absent in ["progress", "start_time", "end_time", "result", "error"] {
             assert!(pending.get(absent).is_none(), "PENDING has {absent}");
         }
-        let running = info(&task(TaskState::Running), false, Form::Native);
+        let running = info(&CATALOG, &task(TaskState::Running), false, Form::Native);
         assert!(running.get("progress").is_some() && running.get("start_time").is_some());
         assert!(running.get("end_time").is_none() && running.get("error").is_none());
-        let done = info(&task(TaskState::Success), false, Form::Native);
+        let done = info(&CATALOG, &task(TaskState::Success), false, Form::Native);
         assert_eq!(done["status"], "SUCCEEDED");
         assert_eq!(done["result"]["slept_ms"], 5);
         assert_eq!(done["cancelable"], false);
-        assert!(info(&task(TaskState::Success), true, Form::Native)
-            .get("result")
-            .is_none());
+        assert!(
+            info(&CATALOG, &task(TaskState::Success), true, Form::Native)
+                .get("result")
+                .is_none()
+        );
         assert_eq!(done["target"]["type"], "HostSystem");
     }
 
     #[test]
     fn ids_carry_the_service() {
         let t = task(TaskState::Queued);
-        assert_eq!(external_id(&t), "abc:com.ferrocenter.diagnostics");
-        assert_eq!(core_id(&external_id(&t)), "abc");
+        assert_eq!(external_id(&CATALOG, &t), "abc:com.ferrocenter.diagnostics");
+        assert_eq!(core_id(&external_id(&CATALOG, &t)), "abc");
     }
 
     #[test]
     fn bad_filters_name_the_field() {
-        let e = filter_from(Some(&json!({"status": ["DONE"]}))).unwrap_err();
+        let e = filter_from(&CATALOG, Some(&json!({"status": ["DONE"]}))).unwrap_err();
         assert!(
             matches!(e, CoreError::InvalidArgument { ref field, .. } if field == "filter_spec.status")
         );
-        let e = filter_from(Some(&json!({"tasks": "x"}))).unwrap_err();
+        let e = filter_from(&CATALOG, Some(&json!({"tasks": "x"}))).unwrap_err();
         assert!(
             matches!(e, CoreError::InvalidArgument { ref field, .. } if field == "filter_spec.tasks")
         );

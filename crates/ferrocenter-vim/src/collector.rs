@@ -2,23 +2,21 @@
 //! waiting for their changes. Filters, private collectors and views belong to the session that
 //! made them and live in memory, as vCenter's do; a client reconnecting after a restart makes
 //! new ones. Views (views.rs) are what traversals usually start from.
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
-use tokio::sync::Notify;
 
 use super::anyval::boxed;
 use super::ctx::{moref_of, opt_bool, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
+use super::filters::{collector_key, state, with_collector};
 use super::mo::{self, is_a, Mo};
-use super::{names, props};
+use super::names;
+use super::read;
+use super::session_objects::{Continuation, Filter, Snapshot};
 
-/// The shared default collector's moId; each session sees its own filters on it.
-pub const DEFAULT_COLLECTOR: &str = "propertyCollector";
 /// How often a waiting WaitForUpdatesEx looks again.
 const POLL: Duration = Duration::from_millis(100);
 /// An unset maxWaitSeconds waits at most this long, then answers "no change" (clients loop).
@@ -26,163 +24,6 @@ const LONGEST_WAIT: Duration = Duration::from_secs(600);
 /// Per-session limits, so a client that never destroys what it makes cannot exhaust memory.
 const MAX_FILTERS: usize = 1000;
 const MAX_TRAVERSAL_DEPTH: usize = 16;
-
-/// One object's reported values: property path → value (None = unset).
-type Snapshot = BTreeMap<String, Option<Value>>;
-
-struct Filter {
-    owner: String,
-    collector: String,
-    spec: Map<String, Value>,
-    partial_updates: bool,
-    /// What the last WaitForUpdatesEx reported, by `type:moId`.
-    reported: HashMap<String, (Value, Snapshot)>,
-}
-
-struct Collector {
-    owner: String,
-    version: u64,
-    cancel: Arc<Notify>,
-}
-
-/// Paged RetrievePropertiesEx results waiting for ContinueRetrievePropertiesEx.
-struct Continuation {
-    owner: String,
-    rest: Vec<Value>,
-    page: usize,
-}
-
-#[derive(Default)]
-struct Inner {
-    /// Keyed by `session/collector moId` for the default collector, by moId for private ones.
-    collectors: HashMap<String, Collector>,
-    filters: HashMap<String, Filter>,
-    continuations: HashMap<String, Continuation>,
-}
-
-#[derive(Default)]
-pub struct CollectorState {
-    inner: Mutex<Inner>,
-    next: AtomicU64,
-    pub views: super::views::ViewState,
-}
-
-impl CollectorState {
-    pub fn next_id(&self, prefix: &str) -> String {
-        format!("{prefix}-{}", self.next.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-
-    /// Forgets everything a session made (on Logout).
-    pub fn end_session(&self, owner: &str) {
-        let mut g = self.inner.lock().unwrap();
-        g.collectors.retain(|_, c| {
-            if c.owner == owner {
-                c.cancel.notify_waiters();
-                false
-            } else {
-                true
-            }
-        });
-        g.filters.retain(|_, f| f.owner != owner);
-        g.continuations.retain(|_, c| c.owner != owner);
-        drop(g);
-        self.views.end_session(owner);
-    }
-}
-
-fn state<'a>(ctx: &'a Ctx<'_>) -> &'a CollectorState {
-    &ctx.state.vim
-}
-
-fn collector_key(ctx: &Ctx<'_>, id: &str) -> String {
-    if id == DEFAULT_COLLECTOR {
-        format!("{}/{id}", ctx.session_key)
-    } else {
-        id.to_string()
-    }
-}
-
-/// The collector, created on first use for the default one; another session's is not found.
-fn with_collector<T>(
-    ctx: &Ctx<'_>,
-    id: &str,
-    f: impl FnOnce(&mut Collector) -> T,
-) -> Result<T, VimFault> {
-    let key = collector_key(ctx, id);
-    let mut g = state(ctx).inner.lock().unwrap();
-    if id == DEFAULT_COLLECTOR {
-        let c = g.collectors.entry(key).or_insert_with(|| Collector {
-            owner: ctx.session_key.clone(),
-            version: 0,
-            cancel: Arc::new(Notify::new()),
-        });
-        return Ok(f(c));
-    }
-    match g.collectors.get_mut(&key) {
-        Some(c) if c.owner == ctx.session_key => Ok(f(c)),
-        _ => Err(VimFault::not_found("PropertyCollector", id)),
-    }
-}
-
-pub fn create_collector(ctx: &Ctx<'_>) -> Value {
-    let id = state(ctx).next_id("session[ferrocenter]propertyCollector");
-    state(ctx).inner.lock().unwrap().collectors.insert(
-        id.clone(),
-        Collector {
-            owner: ctx.session_key.clone(),
-            version: 0,
-            cancel: Arc::new(Notify::new()),
-        },
-    );
-    moref("PropertyCollector", &id)
-}
-
-pub fn destroy_collector(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
-    if id == DEFAULT_COLLECTOR {
-        return Err(
-            CoreError::invalid_state("the default PropertyCollector cannot be destroyed").into(),
-        );
-    }
-    with_collector(ctx, id, |c| c.cancel.notify_waiters())?;
-    let key = collector_key(ctx, id);
-    let mut g = state(ctx).inner.lock().unwrap();
-    g.collectors.remove(&key);
-    g.filters.retain(|_, f| f.collector != key);
-    Ok(())
-}
-
-pub fn cancel_wait(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
-    with_collector(ctx, id, |c| c.cancel.notify_waiters())
-}
-
-pub fn filters_of(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault> {
-    with_collector(ctx, id, |_| ())?;
-    let key = collector_key(ctx, id);
-    let g = state(ctx).inner.lock().unwrap();
-    let mut ids: Vec<&String> = g
-        .filters
-        .iter()
-        .filter(|(_, f)| f.collector == key)
-        .map(|(id, _)| id)
-        .collect();
-    ids.sort();
-    Ok(Value::Array(
-        ids.into_iter()
-            .map(|i| moref("PropertyFilter", i))
-            .collect(),
-    ))
-}
-
-pub fn filter_property(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<Value, VimFault> {
-    let g = state(ctx).inner.lock().unwrap();
-    match g.filters.get(id) {
-        Some(f) if f.owner == ctx.session_key => Ok(match name {
-            "spec" => Value::Object(f.spec.clone()),
-            _ => json!(f.partial_updates),
-        }),
-        _ => Err(VimFault::not_found("PropertyFilter", id)),
-    }
-}
 
 pub async fn create_filter(ctx: &Ctx<'_>, collector: &str) -> Result<Value, VimFault> {
     let spec = ctx.req_obj("spec")?.clone();
@@ -215,17 +56,6 @@ pub async fn create_filter(ctx: &Ctx<'_>, collector: &str) -> Result<Value, VimF
         },
     );
     Ok(moref("PropertyFilter", &id))
-}
-
-pub fn destroy_filter(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
-    let mut g = state(ctx).inner.lock().unwrap();
-    match g.filters.get(id) {
-        Some(f) if f.owner == ctx.session_key => {
-            g.filters.remove(id);
-            Ok(())
-        }
-        _ => Err(VimFault::not_found("PropertyFilter", id)),
-    }
 }
 
 /// One object with the paths asked of it.
@@ -332,7 +162,7 @@ async fn traverse(
             continue;
         }
         let skip = opt_bool(&ts, "skip")?.unwrap_or(false);
-        let children = match props::get(ctx, from, path).await? {
+        let children = match read::get(ctx, from, path).await? {
             Some(v) => morefs_in(&v),
             None => Vec::new(),
         };
@@ -459,7 +289,7 @@ async fn read(ctx: &Ctx<'_>, w: &Wanted) -> Result<(Snapshot, Vec<Value>), VimFa
         let mut parts = path.split('.');
         let top = parts.next().unwrap_or_default().to_string();
         if !tops.contains_key(&top) {
-            match props::get(ctx, &w.mo, &top).await {
+            match read::get(ctx, &w.mo, &top).await {
                 Ok(v) => {
                     tops.insert(top.clone(), v);
                 }

@@ -4,10 +4,10 @@ use ferrocenter_core::CoreError;
 use serde_json::{Map, Value};
 
 use super::faults::VimFault;
-use crate::AppState;
+use super::state::VimState;
 
 pub struct Ctx<'a> {
-    pub state: &'a AppState,
+    pub state: &'a VimState,
     pub caller: Caller,
     /// Identifies the session (its public key, never the token) for session-private objects
     /// such as property filters.

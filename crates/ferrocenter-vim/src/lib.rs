@@ -1,139 +1,35 @@
-//! VI/JSON (vim25 over JSON) at `/sdk/vim25/{release}/{moType}/{moId}/{method or property}`.
+//! The vim binding: vim25's managed objects, properties, methods and faults over the core.
+//! Doors decode a wire format into one [`call::Call`]: today VI/JSON (`json/`), next SOAP.
 //! docs/api/vi-json.md lists what is served; every other method a served type defines answers
 //! a `NotSupported` fault naming it.
+//!
+//! Layers, each importing only those below it: the doors (`json/`) → `service` (sessions and
+//! dispatch) → `methods` → `collector` (PropertyCollector retrieval and waiting) → `read`
+//! (every object's properties) → `filters`, `views` (the session's own objects) → `props`
+//! (the inventory's properties) → `render`, `tasks`, `content`, `mo`, `names`, `ctx`,
+//! `faults`, `session_objects`.
 mod anyval;
+mod call;
 mod collector;
+mod content;
 mod ctx;
 mod faults;
+mod filters;
+mod json;
 mod methods;
 mod mo;
 mod names;
 mod props;
+mod read;
 mod render;
 mod reply;
 mod service;
+mod session_objects;
+mod state;
 mod tasks;
 mod views;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use axum::Router;
-use ferrocenter_core::CoreError;
-use serde_json::Value;
-
-pub use collector::CollectorState;
 pub use faults::{fault, VimFault};
-
-use ferrocenter_http::body::body_bytes;
-
-use std::sync::Arc;
-
-use ferrocenter_core::auth::Listener;
-use ferrocenter_core::Core;
-
-/// What every VI/JSON handler of one listener shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub core: Arc<Core>,
-    pub listener: Listener,
-    pub max_body_bytes: usize,
-    /// Property collectors, filters and views (shared by every listener).
-    pub vim: Arc<CollectorState>,
-}
-
-pub use ferrocenter_http::releases::release_ok;
-
-/// One VI/JSON call, parsed.
-pub struct Call {
-    pub method: Method,
-    pub mo_type: String,
-    pub mo_id: String,
-    pub name: String,
-    /// Method parameters keyed by name; an absent body is an empty object.
-    pub params: serde_json::Map<String, Value>,
-    pub headers: HeaderMap,
-}
-
-fn parse_params(body: &Bytes, name: &str) -> Result<serde_json::Map<String, Value>, VimFault> {
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(Default::default());
-    }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| VimFault::invalid_request(format!("the request body is not JSON: {e}")))?;
-    // A JSON null body is no parameters, like an absent one.
-    let v = if v.is_null() {
-        Value::Object(Default::default())
-    } else {
-        v
-    };
-    let Value::Object(mut m) = v else {
-        return Err(VimFault::invalid_request(
-            "the request body must be a JSON object",
-        ));
-    };
-    // Clients put `<Method>` or `<Method>RequestType` at the root; both mean the same. The
-    // WSDL names a `_Task` method's request type without the suffix
-    // (EnterMaintenanceMode_Task → EnterMaintenanceModeRequestType).
-    if let Some(t) = m.remove("_typeName") {
-        let base = name.strip_suffix("_Task").unwrap_or(name);
-        let ok = t.as_str().is_some_and(|t| {
-            t == name || t == format!("{name}RequestType") || t == format!("{base}RequestType")
-        });
-        if !ok {
-            return Err(VimFault::invalid_request(format!(
-                "the body's _typeName {t} does not match the method {name}"
-            )));
-        }
-    }
-    Ok(m)
-}
-
-async fn handle(
-    State(state): State<AppState>,
-    Path((release, mo_type, mo_id, name)): Path<(String, String, String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        if !release_ok(&release) {
-            return Err(VimFault::invalid_request(format!(
-                "release {release} is not served: use 8.0.1.0 through 9.1.1.0"
-            )));
-        }
-        let bytes = body_bytes(body, state.max_body_bytes)
-            .map_err(|e| VimFault::invalid_request(e.to_string()))?;
-        let params = if method == Method::POST {
-            parse_params(&bytes, &name)?
-        } else {
-            Default::default()
-        };
-        let call = Call {
-            method,
-            mo_type,
-            mo_id,
-            name,
-            params,
-            headers,
-        };
-        service::dispatch(&state, call).await
-    }
-    .await;
-    match result {
-        Ok(r) => r,
-        Err(f) => f.into_response(),
-    }
-}
-
-/// Any other `/sdk` path.
-pub async fn not_supported(uri: Uri) -> Response {
-    VimFault::from(CoreError::not_supported(uri.path().to_string())).into_response()
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/sdk/vim25/{release}/{mo_type}/{mo_id}/{name}", any(handle))
-}
+pub use json::{not_supported, routes};
+pub use session_objects::CollectorState;
+pub use state::VimState;

@@ -11,7 +11,7 @@ use super::ctx::{opt_bool, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, Mo};
 use super::reply::{no_content, ok, unset};
-use super::{collector, names, props, render, tasks, views};
+use super::{collector, filters, names, props, render, tasks, views};
 
 fn task_ref(t: &Task) -> Response {
     ok(moref("Task", &t.moid))
@@ -163,18 +163,18 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
             Ok(opt(collector::wait_for_updates(ctx, id).await?))
         }
         (Mo::PropertyCollector(id), "CancelWaitForUpdates") => {
-            collector::cancel_wait(ctx, id)?;
+            filters::cancel_wait(ctx, id)?;
             Ok(no_content())
         }
         (Mo::PropertyCollector(_), "CreatePropertyCollector") => {
-            Ok(ok(collector::create_collector(ctx)))
+            Ok(ok(filters::create_collector(ctx)))
         }
         (Mo::PropertyCollector(id), "DestroyPropertyCollector") => {
-            collector::destroy_collector(ctx, id)?;
+            filters::destroy_collector(ctx, id)?;
             Ok(no_content())
         }
         (Mo::PropertyFilter(id), "DestroyPropertyFilter") => {
-            collector::destroy_filter(ctx, id)?;
+            filters::destroy_filter(ctx, id)?;
             Ok(no_content())
         }
         (Mo::ViewManager, "CreateListView") => Ok(ok(views::create_list_view(ctx).await?)),

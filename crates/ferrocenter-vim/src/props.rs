@@ -1,4 +1,5 @@
-//! Property reads: `GET /{moType}/{moId}/{property}` and the PropertyCollector both come here.
+//! Property reads of the inventory and the service's singletons (`read.rs` adds the
+//! session's own objects).
 //! `Ok(None)` is an unset property.
 use std::collections::BTreeSet;
 
@@ -11,11 +12,10 @@ use ferrocenter_core::ports::TaskFilter;
 use ferrocenter_core::tasks::Task;
 use serde_json::{json, Value};
 
-use super::collector;
 use super::ctx::Ctx;
 use super::faults::{moref, VimFault};
 use super::mo::{compute_resource_moid, host_parent, pool_moid, Mo, PoolOwner};
-use super::{names, render, tasks, views};
+use super::{names, render, tasks};
 
 /// Finished tasks stay in recentTask this long, as in vCenter.
 const RECENT_TASK_SECS: i64 = 600;
@@ -36,7 +36,7 @@ pub async fn get(ctx: &Ctx<'_>, mo: &Mo, name: &str) -> Result<Option<Value>, Vi
         }
     }
     let v = match (mo, name) {
-        (Mo::ServiceInstance, "content") => Some(super::service::service_content(ctx.state).await?),
+        (Mo::ServiceInstance, "content") => Some(super::content::service_content(ctx.state).await?),
         (Mo::ServiceInstance, "serverClock") => Some(json!(ferrocenter_http::time::datetime(
             ctx.state.core.clock.now()
         ))),
@@ -63,16 +63,6 @@ pub async fn get(ctx: &Ctx<'_>, mo: &Mo, name: &str) -> Result<Option<Value>, Vi
             }
         }
         (Mo::CustomFieldsManager, "field") => Some(available_fields(ctx).await?),
-        (Mo::PropertyCollector(id), "filter") => Some(collector::filters_of(ctx, id)?),
-        (Mo::PropertyFilter(id), "spec" | "partialUpdates") => {
-            Some(collector::filter_property(ctx, id, name)?)
-        }
-        (Mo::ListView(id) | Mo::ContainerView(id), _) => {
-            match Box::pin(views::property(ctx, id, mo.type_name(), name)).await? {
-                Some(v) => Some(v),
-                None => return Err(unknown(mo, name)),
-            }
-        }
         (Mo::Task(t), "info") => Some(tasks::task_info(ctx, t).await?),
         (Mo::Task(_), "value") => Some(json!([])),
         (Mo::Task(_), "availableField") => Some(available_fields(ctx).await?),
@@ -92,7 +82,7 @@ pub async fn get(ctx: &Ctx<'_>, mo: &Mo, name: &str) -> Result<Option<Value>, Vi
 
 /// A name the type does not have is InvalidProperty; one it has that ferrocenter does not serve
 /// is NotSupported naming it.
-fn unknown(mo: &Mo, name: &str) -> VimFault {
+pub fn unknown(mo: &Mo, name: &str) -> VimFault {
     if names::defines(mo.type_name(), name) {
         ferrocenter_core::CoreError::not_supported(format!("{}.{name}", mo.type_name())).into()
     } else {

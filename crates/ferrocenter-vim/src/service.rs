@@ -6,13 +6,14 @@ use ferrocenter_core::auth::{Caller, SessionView};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
+use super::call::Call;
+use super::content::service_content;
 use super::ctx::Ctx;
-use super::faults::{moref, VimFault};
-use super::render::API_VERSION;
+use super::faults::VimFault;
 use super::reply::{no_content, ok, unset};
-use super::{methods, mo, names, props, Call};
+use super::state::VimState;
+use super::{methods, mo, names, read};
 use ferrocenter_http::time::datetime;
-use crate::AppState;
 
 const SESSION_HEADER: &str = "vmware-api-session-id";
 
@@ -47,39 +48,9 @@ fn with_session_header(mut resp: Response, token: &str) -> Response {
     resp
 }
 
-pub async fn service_content(state: &AppState) -> Result<Value, VimFault> {
-    let uuid = state.core.server_uuid().await?;
-    Ok(json!({
-        "_typeName": "ServiceContent",
-        "rootFolder": moref("Folder", "group-d1"),
-        "propertyCollector": moref("PropertyCollector", super::collector::DEFAULT_COLLECTOR),
-        "viewManager": moref("ViewManager", "ViewManager"),
-        "about": {
-            "_typeName": "AboutInfo",
-            "name": "ferrocenter",
-            "fullName": format!("ferrocenter {} (VI/JSON {API_VERSION})", env!("CARGO_PKG_VERSION")),
-            "vendor": "ferrocenter project",
-            "version": API_VERSION.rsplit_once('.').map(|(v, _)| v).unwrap_or(API_VERSION),
-            "build": env!("CARGO_PKG_VERSION"),
-            "osType": "linux-x64",
-            "productLineId": "vpx",
-            "apiType": "VirtualCenter",
-            "apiVersion": API_VERSION,
-            "instanceUuid": uuid,
-            "licenseProductName": "ferrocenter",
-            "licenseProductVersion": env!("CARGO_PKG_VERSION"),
-        },
-        "sessionManager": moref("SessionManager", "SessionManager"),
-        "taskManager": moref("TaskManager", "TaskManager"),
-        "eventManager": moref("EventManager", "EventManager"),
-        "customFieldsManager": moref("CustomFieldsManager", "CustomFieldsManager"),
-        "alarmManager": moref("AlarmManager", "AlarmManager"),
-    }))
-}
-
 /// Calls answered without a session, or None.
 async fn anonymous(
-    state: &AppState,
+    state: &VimState,
     call: &Call,
     is_post: bool,
 ) -> Result<Option<Response>, VimFault> {
@@ -151,7 +122,7 @@ async fn anonymous(
 
 /// SessionManager calls that need a session.
 fn session_method(
-    state: &AppState,
+    state: &VimState,
     ctx: &Ctx<'_>,
     token: &str,
     name: &str,
@@ -197,7 +168,7 @@ fn session_method(
     }))
 }
 
-pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault> {
+pub async fn dispatch(state: &VimState, call: Call) -> Result<Response, VimFault> {
     let is_post = call.method == Method::POST;
     if !is_post && call.method != Method::GET {
         return Err(VimFault::invalid_request(format!(
@@ -244,7 +215,7 @@ pub async fn dispatch(state: &AppState, call: Call) -> Result<Response, VimFault
     if is_post {
         methods::invoke(&ctx, &mo, name).await
     } else {
-        Ok(match props::get(&ctx, &mo, name).await? {
+        Ok(match read::get(&ctx, &mo, name).await? {
             Some(v) => ok(v),
             None => unset(),
         })

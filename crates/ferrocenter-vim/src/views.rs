@@ -1,8 +1,6 @@
 //! ViewManager's views: a ListView holds the objects it was given; a ContainerView shows what
 //! lies under a container (of some types, directly or at any depth), computed when read so it
 //! follows the inventory. Both belong to the session that made them.
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -11,36 +9,12 @@ use super::ctx::{moref_of, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, is_a, Mo};
 use super::props;
+use super::session_objects::{Kind, View, ViewState};
 
 const MAX_VIEWS: usize = 1000;
 /// Inventory depth a recursive ContainerView walks at most (root → datacenter → folders →
 /// clusters → hosts and pools → VMs is 6).
 const MAX_DEPTH: usize = 12;
-
-enum Kind {
-    List(Vec<(String, String)>),
-    Container {
-        container: (String, String),
-        types: Vec<String>,
-        recursive: bool,
-    },
-}
-
-struct View {
-    owner: String,
-    kind: Kind,
-}
-
-#[derive(Default)]
-pub struct ViewState {
-    views: Mutex<HashMap<String, View>>,
-}
-
-impl ViewState {
-    pub fn end_session(&self, owner: &str) {
-        self.views.lock().unwrap().retain(|_, v| v.owner != owner);
-    }
-}
 
 fn state<'a>(ctx: &'a Ctx<'_>) -> &'a ViewState {
     &ctx.state.vim.views

@@ -1,9 +1,10 @@
 //! Clusters: CreateCluster, QueryCluster, UpdateCluster, ChangeClusterState (applied to the
 //! cluster's hosts that are not in maintenance) and DeleteCluster (its hosts removed in a task).
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use ferrocenter_core::inventory::query::{ClusterField, Counting, ListQuery};
+use ferrocenter_core::auth::Caller;
+use ferrocenter_core::inventory::query::{ClusterField, ListQuery};
 use ferrocenter_core::inventory::{AdminState, AutomationLevel, ClusterSpec, EntityUpdate};
 use ferrocenter_core::tasks::with_task_id;
 use ferrocenter_core::CoreError;
@@ -12,63 +13,42 @@ use serde_json::{json, Value};
 use super::errors::ZsError;
 use super::jobs::Job;
 use super::jobs::{self, Wrap};
+use super::listing::Listed;
 use super::params::{no_action, Action, Create};
-use super::{listing, query, render, session};
-use crate::AppState;
+use super::state::ZstackState;
+use super::{query, render};
 
-const CLUSTER_CLASS: &str = "org.zstack.header.cluster.ClusterInventory";
+pub struct Clusters;
+
+impl Listed for Clusters {
+    type Field = ClusterField;
+    const ENTITY: &'static str = "Cluster";
+    const CLASS: &'static str = "org.zstack.header.cluster.ClusterInventory";
+
+    fn field(name: &str) -> Option<ClusterField> {
+        query::cluster_field(name)
+    }
+
+    fn id_field() -> ClusterField {
+        ClusterField::Id
+    }
+
+    async fn page(
+        state: &ZstackState,
+        caller: &Caller,
+        q: &ListQuery<ClusterField>,
+    ) -> Result<(Vec<Value>, Option<u64>), ZsError> {
+        let page = state.core.query_clusters(caller, q).await?;
+        Ok((page.rows.iter().map(render::cluster).collect(), page.total))
+    }
+}
 
 /// The hypervisor types ZStack's CreateCluster knows; ferrocenter runs KVM only.
 const HYPERVISOR_TYPES: [&str; 5] = ["KVM", "Simulator", "baremetal", "baremetal2", "xdragon"];
 
-async fn run(
-    state: &AppState,
-    headers: &HeaderMap,
-    q: ListQuery<ClusterField>,
-    fields: Option<Vec<String>>,
-) -> Result<Value, ZsError> {
-    let caller = session::caller(state, headers)?;
-    let page = state.core.query_clusters(&caller, &q).await?;
-    Ok(render::listing(
-        page.rows.iter().map(render::cluster).collect(),
-        CLUSTER_CLASS,
-        page.total,
-        q.counting == Counting::Only,
-        fields.as_deref(),
-    ))
-}
-
-pub async fn query_clusters(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
-    let r = match listing::parse(&pairs, query::cluster_field, "Cluster") {
-        Ok((q, fields)) => run(&state, &headers, q, fields).await,
-        Err(e) => Err(e),
-    };
-    listing::respond(r)
-}
-
-pub async fn get_cluster(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(uuid): Path<String>,
-) -> Response {
-    listing::respond(
-        run(
-            &state,
-            &headers,
-            listing::by_uuid(ClusterField::Id, uuid),
-            None,
-        )
-        .await,
-    )
-}
-
 /// `POST /zstack/v1/clusters`.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Job { id: job, caller }: Job,
     Create(p): Create,
@@ -108,7 +88,7 @@ pub async fn create(
 
 /// `PUT /zstack/v1/clusters/{uuid}/actions`: updateCluster, changeClusterState.
 pub async fn actions(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,
@@ -154,7 +134,7 @@ pub async fn actions(
 
 /// `DELETE /zstack/v1/clusters/{uuid}`: an unknown cluster is deleted already.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,

@@ -15,11 +15,11 @@ use super::jobs::Job;
 use super::jobs::{self, Wrap};
 use super::params::{no_action, Action, Create, Params};
 use super::render;
-use crate::AppState;
+use super::state::ZstackState;
 
 /// A task started for the job, or why it could not start.
 fn started(
-    state: &AppState,
+    state: &ZstackState,
     headers: &HeaderMap,
     job: &str,
     r: Result<Task, CoreError>,
@@ -32,7 +32,7 @@ fn started(
 }
 
 pub async fn actions(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,
@@ -121,7 +121,7 @@ pub async fn actions(
 /// UpdateHost (name, description, managementIp) and, for `kvm`, UpdateKVMHost (also
 /// username, password, sshPort): the record changes, the host is not reconnected.
 async fn update(
-    state: &AppState,
+    state: &ZstackState,
     caller: &Caller,
     uuid: &str,
     p: &Params,
@@ -145,7 +145,7 @@ async fn update(
 
 /// `PUT /zstack/v1/hosts/kvm/{uuid}/actions` with `updateKVMHost`.
 pub async fn kvm_actions(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,
@@ -165,7 +165,7 @@ const THUMBPRINT_TAG: &str = "sslThumbprint::";
 /// logged into with username and password; sshPort and the system tags (such as
 /// `pageTableExtensionDisabled`) are kept with the host.
 pub async fn add_kvm_host(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Job { id: job, caller }: Job,
     Create(p): Create,
@@ -207,7 +207,7 @@ pub async fn add_kvm_host(
             tags: p.user_tags.clone(),
             system_tags: p.system_tags.clone(),
             ssl_thumbprint: thumbprint,
-            trust_first_certificate: state.zstack.trust_agent_on_first_use,
+            trust_first_certificate: state.trust_agent_on_first_use,
             ..Default::default()
         })
     }
@@ -222,7 +222,7 @@ pub async fn add_kvm_host(
 
 /// DeleteHost: Permissive (default) or Enforcing; an unknown host is a success.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,

@@ -4,11 +4,9 @@
 //! task, under the client's `X-Job-UUID` (`tasks::with_task_id`), so it outlives a restart; a
 //! job that ends before any task exists (a refused call, a synchronous change) is kept here, in
 //! memory, for the same three hours.
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,9 +16,10 @@ use ferrocenter_core::tasks::{Task, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
+use super::caller::caller;
 use super::errors::ZsError;
-use super::{render, session};
-use crate::AppState;
+use super::render;
+use super::state::ZstackState;
 
 /// ZStack's `rest.completedApi.expiredPeriod`.
 const KEEP: Duration = Duration::from_secs(10_800);
@@ -28,30 +27,6 @@ const KEEP: Duration = Duration::from_secs(10_800);
 const MAX_EARLY: usize = 100_000;
 /// `apiTimeout` when the client sets no `X-API-Timeout` (ms; ZStack's default for AddKVMHost).
 const DEFAULT_TIMEOUT_MS: u64 = 3 * 3600 * 1000;
-
-pub struct ZsState {
-    early: Mutex<HashMap<String, (Instant, StatusCode, Value)>>,
-    /// ZStack's `identity.session.timeout`.
-    pub session_lifetime: Duration,
-    /// Whether AddKVMHost pins the agent's certificate on first contact.
-    pub trust_agent_on_first_use: bool,
-    /// Delivers `X-Web-Hook` results.
-    hooks: reqwest::Client,
-}
-
-impl ZsState {
-    pub fn new(session_lifetime: Duration, trust_agent_on_first_use: bool) -> Self {
-        ZsState {
-            early: Mutex::default(),
-            session_lifetime,
-            trust_agent_on_first_use,
-            hooks: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("a default HTTP client builds"),
-        }
-    }
-}
 
 /// ZStack's web hook retries: 15 attempts, 2 s apart.
 const HOOK_ATTEMPTS: u32 = 15;
@@ -91,12 +66,12 @@ pub fn web_hook(headers: &HeaderMap) -> Result<Option<String>, ZsError> {
 /// The job id and the caller of an asynchronous call. A malformed header is a 400 at once; a bad
 /// session ends the job, as ZStack checks it inside.
 fn job_and_caller(
-    state: &AppState,
+    state: &ZstackState,
     headers: &HeaderMap,
 ) -> Result<(String, Caller), Box<Response>> {
     let job = job_id(headers).map_err(|e| Box::new(e.into_response()))?;
     web_hook(headers).map_err(|e| Box::new(e.into_response()))?;
-    match session::caller(state, headers) {
+    match caller(state, headers) {
         Ok(c) => Ok((job, c)),
         Err(ZsError::BadRequest(m)) => Err(Box::new(ZsError::BadRequest(m).into_response())),
         Err(e) => Err(Box::new(finished(state, headers, &job, Err(e)))),
@@ -110,11 +85,15 @@ pub struct Job {
     pub caller: Caller,
 }
 
-impl FromRequestParts<AppState> for Job {
+impl<S> FromRequestParts<S> for Job
+where
+    S: Send + Sync,
+    ZstackState: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        job_and_caller(state, &parts.headers)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        job_and_caller(&ZstackState::from_ref(state), &parts.headers)
             .map(|(id, caller)| Job { id, caller })
             .map_err(|r| *r)
     }
@@ -122,7 +101,7 @@ impl FromRequestParts<AppState> for Job {
 
 /// 202 with where to poll; with `X-Web-Hook`, the result is also posted there once the job
 /// ends (with `X-Job-UUID` and `X-Job-Success`).
-pub fn accepted(state: &AppState, headers: &HeaderMap, job: &str) -> Response {
+pub fn accepted(state: &ZstackState, headers: &HeaderMap, job: &str) -> Response {
     if let Ok(Some(url)) = web_hook(headers) {
         tokio::spawn(deliver(state.clone(), job.to_string(), url));
     }
@@ -151,7 +130,7 @@ pub fn accepted(state: &AppState, headers: &HeaderMap, job: &str) -> Response {
 
 /// Records a job that ended without a task, and answers 202 as for any job.
 pub fn finished(
-    state: &AppState,
+    state: &ZstackState,
     headers: &HeaderMap,
     job: &str,
     outcome: Result<Value, ZsError>,
@@ -162,7 +141,7 @@ pub fn finished(
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.body()),
     };
     {
-        let mut g = state.zstack.early.lock().unwrap();
+        let mut g = state.jobs.early.lock().unwrap();
         if g.contains_key(job) {
             return ZsError::BadRequest(format!("duplicate job uuid[{job}]")).into_response();
         }
@@ -185,7 +164,7 @@ pub fn finished(
 /// The failure of a call that was to start a task: a taken job id is the client's error (400),
 /// anything else ends the job.
 pub fn task_refused(
-    state: &AppState,
+    state: &ZstackState,
     headers: &HeaderMap,
     job: &str,
     e: CoreError,
@@ -234,7 +213,7 @@ impl Wrap {
 }
 
 /// The result body of a finished task, as the call that started it answers.
-async fn task_result(state: &AppState, t: &Task) -> Result<Value, ZsError> {
+async fn task_result(state: &ZstackState, t: &Task) -> Result<Value, ZsError> {
     match t.kind.as_str() {
         "host.add" | "host.enterMaintenance" | "host.exitMaintenance" | "host.reconnect" => {
             match state.core.task_host(&t.id).await? {
@@ -256,8 +235,8 @@ enum Outcome {
     Expired,
 }
 
-async fn outcome(state: &AppState, uuid: &str) -> Outcome {
-    if let Some((t, status, body)) = state.zstack.early.lock().unwrap().get(uuid).cloned() {
+async fn outcome(state: &ZstackState, uuid: &str) -> Outcome {
+    if let Some((t, status, body)) = state.jobs.early.lock().unwrap().get(uuid).cloned() {
         if t.elapsed() >= KEEP {
             return Outcome::Expired;
         }
@@ -293,7 +272,7 @@ async fn outcome(state: &AppState, uuid: &str) -> Outcome {
 }
 
 /// `GET /zstack/v1/api-jobs/{uuid}`. ZStack checks no session here: the job id is the key.
-pub async fn poll(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
+pub async fn poll(State(state): State<ZstackState>, Path(uuid): Path<String>) -> Response {
     let uuid = uuid.trim().to_ascii_lowercase();
     let json = [(header::CONTENT_TYPE, "application/json")];
     match outcome(&state, &uuid).await {
@@ -309,7 +288,7 @@ pub async fn poll(State(state): State<AppState>, Path(uuid): Path<String>) -> Re
 }
 
 /// Waits for the job to end, then posts its result to the hook, retrying as ZStack does.
-async fn deliver(state: AppState, job: String, url: String) {
+async fn deliver(state: ZstackState, job: String, url: String) {
     let mut pause = Duration::from_millis(20);
     let (status, body) = loop {
         match outcome(&state, &job).await {
@@ -328,7 +307,7 @@ async fn deliver(state: AppState, job: String, url: String) {
     };
     for attempt in 1..=HOOK_ATTEMPTS {
         let sent = state
-            .zstack
+            .jobs
             .hooks
             .post(&url)
             .header("X-Job-UUID", &job)

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrocenter_core::auth::Caller;
@@ -16,25 +16,10 @@ use super::jobs;
 use super::jobs::Job;
 use super::params::{no_action, Action};
 use super::render::zs_date;
-use crate::AppState;
+use super::state::ZstackState;
 
 /// The ZStack account that stands for the server's administrator.
 const ADMIN_ACCOUNT: &str = "admin";
-
-/// The caller behind `Authorization: OAuth <session>`. A missing or malformed header is a 400
-/// (plain text); an unknown or expired session is 503 ID.1001, as ZStack answers.
-pub fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ZsError> {
-    let h = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ZsError::BadRequest("missing header 'Authorization'".into()))?
-        .to_str()
-        .map_err(|_| ZsError::BadRequest("the header 'Authorization' is not text".into()))?;
-    let token = h.strip_prefix("OAuth").ok_or_else(|| {
-        ZsError::BadRequest("the header 'Authorization' must be 'OAuth <session uuid>'".into())
-    })?;
-    let (caller, _) = state.core.auth.resolve_session(token.trim())?;
-    Ok(caller)
-}
 
 fn account_to_user(account: &str, domain: &str) -> String {
     if account == ADMIN_ACCOUNT {
@@ -45,7 +30,7 @@ fn account_to_user(account: &str, domain: &str) -> String {
 }
 
 /// `PUT /zstack/v1/accounts/login` with `{"logInByAccount": {accountName, password}}`.
-pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn login(State(state): State<ZstackState>, body: Bytes) -> Response {
     let result = async {
         let v: Value = serde_json::from_slice(&body)
             .map_err(|e| ZsError::BadRequest(format!("the body is not JSON: {e}")))?;
@@ -64,7 +49,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
         let (token, caller, expires) = state
             .core
             .auth
-            .login_digest(state.listener, &user, digest, state.zstack.session_lifetime)
+            .login_digest(state.listener, &user, digest, state.session_lifetime)
             .await
             .map_err(|e| match e {
                 CoreError::Unauthenticated => {
@@ -107,7 +92,7 @@ const RENEW_MAX: i64 = 31_536_000;
 /// `PUT /zstack/v1/accounts/sessions/{uuid}/renew` with `{"renewSession": {"duration": s}}`:
 /// the session ends `duration` seconds from now. Asynchronous, as in ZStack.
 pub async fn renew(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,
@@ -149,13 +134,13 @@ pub async fn renew(
 }
 
 /// `DELETE /zstack/v1/accounts/sessions/{uuid}`: succeeds for an unknown session too.
-pub async fn logout(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
+pub async fn logout(State(state): State<ZstackState>, Path(uuid): Path<String>) -> Response {
     let _ = state.core.auth.logout(uuid.trim());
     Json(json!({})).into_response()
 }
 
 /// `GET /zstack/v1/accounts/sessions/{uuid}/valid`.
-pub async fn validate(State(state): State<AppState>, Path(uuid): Path<String>) -> Response {
+pub async fn validate(State(state): State<ZstackState>, Path(uuid): Path<String>) -> Response {
     let valid = state.core.auth.resolve_session(uuid.trim()).is_ok();
     Json(json!({"valid": valid})).into_response()
 }

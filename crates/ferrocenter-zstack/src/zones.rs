@@ -1,9 +1,10 @@
 //! Zones (ferrocenter datacenters): CreateZone, QueryZone, UpdateZone, ChangeZoneState and
 //! DeleteZone. Creates and actions answer as jobs; a delete removes the zone's clusters and
 //! hosts in a task.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use ferrocenter_core::auth::Caller;
 use ferrocenter_core::inventory::query::{DatacenterField, ListQuery};
 use ferrocenter_core::inventory::{AdminState, DatacenterSpec, EntityUpdate};
 use ferrocenter_core::tasks::with_task_id;
@@ -13,11 +14,35 @@ use serde_json::{json, Value};
 use super::errors::ZsError;
 use super::jobs::Job;
 use super::jobs::{self, Wrap};
+use super::listing::Listed;
 use super::params::{no_action, Action, Create};
-use super::{listing, query, render, session};
-use crate::AppState;
+use super::state::ZstackState;
+use super::{query, render};
 
-const ZONE_CLASS: &str = "org.zstack.header.zone.ZoneInventory";
+pub struct Zones;
+
+impl Listed for Zones {
+    type Field = DatacenterField;
+    const ENTITY: &'static str = "Zone";
+    const CLASS: &'static str = "org.zstack.header.zone.ZoneInventory";
+
+    fn field(name: &str) -> Option<DatacenterField> {
+        query::zone_field(name)
+    }
+
+    fn id_field() -> DatacenterField {
+        DatacenterField::Id
+    }
+
+    async fn page(
+        state: &ZstackState,
+        caller: &Caller,
+        q: &ListQuery<DatacenterField>,
+    ) -> Result<(Vec<Value>, Option<u64>), ZsError> {
+        let page = state.core.query_datacenters(caller, q).await?;
+        Ok((page.rows.iter().map(render::zone).collect(), page.total))
+    }
+}
 
 /// ZStack's zone names: letters (CJK included), digits, inner spaces and `-_.():+"`.
 fn check_zone_name(name: &str) -> Result<(), ZsError> {
@@ -37,54 +62,9 @@ fn check_zone_name(name: &str) -> Result<(), ZsError> {
     }
 }
 
-async fn run(
-    state: &AppState,
-    headers: &HeaderMap,
-    q: ListQuery<DatacenterField>,
-    fields: Option<Vec<String>>,
-) -> Result<Value, ZsError> {
-    let caller = session::caller(state, headers)?;
-    let page = state.core.query_datacenters(&caller, &q).await?;
-    Ok(render::listing(
-        page.rows.iter().map(render::zone).collect(),
-        ZONE_CLASS,
-        page.total,
-        q.counting == ferrocenter_core::inventory::query::Counting::Only,
-        fields.as_deref(),
-    ))
-}
-
-pub async fn query_zones(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
-    let r = match listing::parse(&pairs, query::zone_field, "Zone") {
-        Ok((q, fields)) => run(&state, &headers, q, fields).await,
-        Err(e) => Err(e),
-    };
-    listing::respond(r)
-}
-
-pub async fn get_zone(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(uuid): Path<String>,
-) -> Response {
-    listing::respond(
-        run(
-            &state,
-            &headers,
-            listing::by_uuid(DatacenterField::Id, uuid),
-            None,
-        )
-        .await,
-    )
-}
-
 /// `POST /zstack/v1/zones`.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Job { id: job, caller }: Job,
     Create(p): Create,
@@ -109,7 +89,7 @@ pub async fn create(
 
 /// `PUT /zstack/v1/zones/{uuid}/actions`: updateZone, changeZoneState.
 pub async fn actions(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,
@@ -154,7 +134,7 @@ pub async fn actions(
 
 /// `DELETE /zstack/v1/zones/{uuid}`: an unknown zone is deleted already.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ZstackState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Job { id: job, caller }: Job,

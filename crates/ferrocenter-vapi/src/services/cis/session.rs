@@ -2,11 +2,11 @@
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
-use super::super::caller::Credentials;
-use super::super::errors::ApiError;
-use super::super::registry::{http, http_action, op, Call, Op, Out, Reply};
-use super::super::types::{field, StructDef, Ty};
-use super::super::wire::datetime;
+use crate::caller::Credentials;
+use crate::errors::ApiError;
+use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
+use crate::types::{field, StructDef, Ty};
+use crate::wire::datetime;
 
 const SESSION_INFO: StructDef = StructDef {
     name: "com.vmware.cis.session.info",

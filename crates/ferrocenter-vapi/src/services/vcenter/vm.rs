@@ -10,10 +10,10 @@ use ferrocenter_core::ports::MoidKind;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
-use super::super::errors::ApiError;
-use super::super::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
-use super::super::types::{field, Field, StructDef, Ty, Union};
-use super::vcenter_ids::{self as ids, admits, set};
+use super::ids::{self as ids, admits, set};
+use crate::errors::ApiError;
+use crate::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
+use crate::types::{field, Field, StructDef, Ty, Union};
 
 const POWER_STATES: &[&str] = &["POWERED_OFF", "POWERED_ON", "SUSPENDED"];
 

@@ -11,9 +11,9 @@ use ferrocenter_core::tasks::Task;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
-use super::super::registry::{http, op, Call, Op, Out, Reply};
-use super::super::types::{field, StructDef, Ty, Union};
-use super::vcenter_ids::{self as ids, admits, one_of, set};
+use super::ids::{self as ids, admits, one_of, set};
+use crate::registry::{http, op, Call, Op, Out, Reply};
+use crate::types::{field, StructDef, Ty, Union};
 
 const CONNECTION_STATES: &[&str] = &["CONNECTED", "DISCONNECTED", "NOT_RESPONDING"];
 const POWER_STATES: &[&str] = &["POWERED_ON", "POWERED_OFF", "STANDBY"];
@@ -73,7 +73,7 @@ pub const SUMMARY_UNION: Union = Union {
 };
 
 const SERVICE: &str = "com.vmware.vcenter.host";
-const HOST: &[super::super::types::Field] = &[field("host", Ty::Id)];
+const HOST: &[crate::types::Field] = &[field("host", Ty::Id)];
 
 pub const OPS: &[Op] = &[
     op(

@@ -5,10 +5,10 @@ use ferrocenter_core::inventory::{AutomationLevel, Folder, FolderKind};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
-use super::super::errors::ApiError;
-use super::super::registry::{http, op, Call, Op, Out, Reply};
-use super::super::types::{field, StructDef, Ty};
-use super::vcenter_ids::{self as ids, admits, set};
+use super::ids::{self as ids, admits, set};
+use crate::errors::ApiError;
+use crate::registry::{http, op, Call, Op, Out, Reply};
+use crate::types::{field, StructDef, Ty};
 
 const DC_CREATE_SPEC: StructDef = StructDef {
     name: "com.vmware.vcenter.datacenter.create_spec",

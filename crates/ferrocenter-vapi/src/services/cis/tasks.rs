@@ -1,11 +1,11 @@
 //! `com.vmware.cis.tasks`: get, list and cancel any task, whichever surface started it.
 use serde_json::{Map, Value};
 
-use super::super::errors::ApiError;
-use super::super::registry::{http, http_action, op, Call, Op, Out, Reply};
-use super::super::tasks::{core_id, external_id, filter_from, flag, info};
-use super::super::types::{field, StructDef, Ty, Union};
-use super::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
+use crate::errors::ApiError;
+use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
+use crate::services::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
+use crate::tasks::{core_id, external_id, filter_from, flag, info};
+use crate::types::{field, StructDef, Ty, Union};
 
 pub const TASK_INFO: StructDef = StructDef {
     name: "com.vmware.cis.task.info",
@@ -130,14 +130,14 @@ fn get(call: Call) -> Reply {
             .core
             .get_task(&caller, core_id(call.text("task")))
             .await?;
-        Ok(Out::Value(info(&t, exclude, call.form)))
+        Ok(Out::Value(info(call.catalog, &t, exclude, call.form)))
     })
 }
 
 fn list(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        let (filter, nothing) = filter_from(call.get("filter_spec"))?;
+        let (filter, nothing) = filter_from(call.catalog, call.get("filter_spec"))?;
         let exclude = flag(
             call.get("result_spec"),
             "exclude_result",
@@ -146,7 +146,10 @@ fn list(call: Call) -> Reply {
         let mut out = Map::new();
         if !nothing {
             for t in call.state.core.list_tasks(&caller, &filter).await? {
-                out.insert(external_id(&t), info(&t, exclude, call.form));
+                out.insert(
+                    external_id(call.catalog, &t),
+                    info(call.catalog, &t, exclude, call.form),
+                );
             }
         }
         Ok(Out::Value(Value::Object(out)))

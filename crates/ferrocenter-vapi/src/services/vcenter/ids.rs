@@ -7,7 +7,7 @@ use ferrocenter_core::ports::{MoidEntity, MoidKind};
 use ferrocenter_core::CoreError;
 use serde_json::Value;
 
-use super::super::registry::Call;
+use crate::registry::Call;
 
 async fn find(
     call: &Call,
