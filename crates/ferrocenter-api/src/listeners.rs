@@ -10,8 +10,7 @@ use ferrocenter_core::auth::Listener;
 use ferrocenter_core::Core;
 use tokio::task::JoinHandle;
 
-use crate::routes::{api_router, appliance_router};
-use crate::AppState;
+use crate::routes::{api_router, appliance_router, ListenerState};
 
 #[derive(Debug, Clone)]
 pub struct ListenerOptions {
@@ -75,17 +74,28 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     let tls = RustlsConfig::from_pem_file(&opts.cert_pem, &opts.key_pem)
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
-    let vim = Arc::new(crate::vim::CollectorState::default());
-    let zstack = Arc::new(crate::zstack::ZsState::new(
-        opts.zstack_session_lifetime,
-        opts.zstack_trust_agent_on_first_use,
-    ));
-    let state = |listener, tls| AppState {
-        vim: vim.clone(),
-        zstack: zstack.clone(),
-        tls,
-        core: core.clone(),
-        listener,
+    let vim = Arc::new(ferrocenter_vim::CollectorState::default());
+    let jobs = Arc::new(ferrocenter_zstack::JobStore::new());
+    let state = |listener, tls| ListenerState {
+        vapi: ferrocenter_vapi::VapiState {
+            core: core.clone(),
+            listener,
+            max_body_bytes: opts.max_body_bytes,
+        },
+        vim: ferrocenter_vim::VimState {
+            core: core.clone(),
+            listener,
+            max_body_bytes: opts.max_body_bytes,
+            vim: vim.clone(),
+        },
+        zstack: ferrocenter_zstack::ZstackState {
+            core: core.clone(),
+            listener,
+            jobs: jobs.clone(),
+            session_lifetime: opts.zstack_session_lifetime,
+            trust_agent_on_first_use: opts.zstack_trust_agent_on_first_use,
+            tls,
+        },
         max_body_bytes: opts.max_body_bytes,
         diagnostics: opts.diagnostics,
     };

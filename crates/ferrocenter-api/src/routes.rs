@@ -1,15 +1,44 @@
 //! The routers of each listener, and the per-surface answers for unknown paths and methods.
-use std::time::Instant;
-
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, Method, StatusCode, Uri};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use ferrocenter_http::logging::{log_request, Redact};
 
-use crate::vapi::wire::Flavor;
-use crate::vapi::{self, ApiError};
-use crate::{vim, zstack, AppState};
+use ferrocenter_vapi::wire::Flavor;
+use ferrocenter_vapi::{self as vapi, ApiError};
+use ferrocenter_vim as vim;
+use ferrocenter_zstack as zstack;
+
+/// One listener's state: each binding's own, handed to its handlers through [`FromRef`], so
+/// no binding sees another's.
+#[derive(Clone)]
+pub struct ListenerState {
+    pub vapi: vapi::VapiState,
+    pub vim: vim::VimState,
+    pub zstack: zstack::ZstackState,
+    pub max_body_bytes: usize,
+    pub diagnostics: bool,
+}
+
+impl FromRef<ListenerState> for vapi::VapiState {
+    fn from_ref(s: &ListenerState) -> Self {
+        s.vapi.clone()
+    }
+}
+
+impl FromRef<ListenerState> for vim::VimState {
+    fn from_ref(s: &ListenerState) -> Self {
+        s.vim.clone()
+    }
+}
+
+impl FromRef<ListenerState> for zstack::ZstackState {
+    fn from_ref(s: &ListenerState) -> Self {
+        s.zstack.clone()
+    }
+}
 
 /// The surface a path belongs to decides the shape of its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,51 +113,21 @@ async fn wrong_method(method: Method, uri: Uri) -> Response {
     }
 }
 
-/// ZStack puts session ids in paths (`/zstack/v1/accounts/sessions/{uuid}`); logs show the path
-/// with that segment replaced.
-fn loggable_path(path: &str) -> String {
-    const SESSIONS: &str = "/zstack/v1/accounts/sessions/";
-    match path.strip_prefix(SESSIONS) {
-        Some(rest) => {
-            let tail = rest
-                .split_once('/')
-                .map(|(_, t)| format!("/{t}"))
-                .unwrap_or_default();
-            format!("{SESSIONS}<session>{tail}")
-        }
-        None => path.to_string(),
-    }
-}
-
-/// Logs each request's method, path (never the query: it may carry credentials; never a
-/// session id), status and time taken.
-async fn log_request(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = loggable_path(req.uri().path());
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    tracing::info!(
-        %method,
-        %path,
-        status = resp.status().as_u16(),
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    resp
-}
-
-fn finish(router: Router<AppState>, state: AppState) -> Router {
+fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     let limit = state.max_body_bytes;
     router
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(
+            zstack::loggable_path as Redact,
+            log_request,
+        ))
         .with_state(state)
 }
 
 /// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`.
-pub fn api_router(state: AppState) -> Router {
+pub fn api_router(state: ListenerState) -> Router {
     finish(
         vapi::routes(state.diagnostics)
             .merge(vim::routes())
@@ -138,26 +137,13 @@ pub fn api_router(state: AppState) -> Router {
 }
 
 /// `--appliance-listen`: appliance management, authenticated with local accounts.
-pub fn appliance_router(state: AppState) -> Router {
+pub fn appliance_router(state: ListenerState) -> Router {
     finish(vapi::routes(false), state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn session_ids_in_paths_are_not_logged() {
-        assert_eq!(
-            loggable_path("/zstack/v1/accounts/sessions/0123abcd/valid"),
-            "/zstack/v1/accounts/sessions/<session>/valid"
-        );
-        assert_eq!(
-            loggable_path("/zstack/v1/accounts/sessions/0123abcd"),
-            "/zstack/v1/accounts/sessions/<session>"
-        );
-        assert_eq!(loggable_path("/zstack/v1/hosts"), "/zstack/v1/hosts");
-    }
 
     #[test]
     fn surfaces_by_prefix() {

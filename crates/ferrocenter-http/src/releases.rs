@@ -1,0 +1,16 @@
+//! The VI/JSON releases this server serves. The vim door checks each URL against them and
+//! vAPI's `vcenter.vm.guest` api-release negotiation picks from them, so both read this one
+//! list.
+
+/// Releases accepted in the URL: 8.0.1.0 through 9.1.1.0.
+const OLDEST: [u32; 4] = [8, 0, 1, 0];
+const NEWEST: [u32; 4] = [9, 1, 1, 0];
+
+pub fn release_ok(r: &str) -> bool {
+    let parts: Vec<u32> = r.split('.').filter_map(|p| p.parse().ok()).collect();
+    if parts.len() != 4 || r.split('.').count() != 4 {
+        return false;
+    }
+    let v = [parts[0], parts[1], parts[2], parts[3]];
+    v >= OLDEST && v <= NEWEST
+}

@@ -1,0 +1,24 @@
+//! The vSphere Automation API binding: REST `/api` and `/rest`, and JSON-RPC on `POST /api`.
+//!
+//! Layers, each importing only those below it: `routes` → the front doors (`dispatch`,
+//! `diagnostics`, `openapi`) → `catalog` (the services served) → `services/` (cis, vcenter,
+//! appliance: operations and their handlers) → `registry` (what an operation is), `tasks`
+//! (core tasks as cis.task.info) → `caller`, `types`, `params`, `errors`, `wire`, `state`.
+mod caller;
+mod catalog;
+mod diagnostics;
+mod dispatch;
+pub mod errors;
+pub mod openapi;
+mod params;
+mod registry;
+mod routes;
+mod services;
+mod state;
+mod tasks;
+pub mod types;
+pub mod wire;
+
+pub use errors::ApiError;
+pub use routes::{route_table, routes};
+pub use state::VapiState;

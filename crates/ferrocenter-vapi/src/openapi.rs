@@ -1,0 +1,288 @@
+//! The OpenAPI 3 document of the `/api` REST surface, generated from the operation registry
+//! (served at `GET /api/openapi.json`; checked in as docs/api/openapi.json, and a test fails
+//! when the two drift apart).
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::catalog::CATALOG;
+use super::registry::{Http, Op, TaskVariant};
+use super::types::{StructDef, Ty};
+
+/// The components name of a structure (`com.vmware.vcenter.host.summary` as is).
+fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
+    match ty {
+        Ty::String => json!({"type": "string"}),
+        Ty::Id => json!({"type": "string", "description": "an identifier"}),
+        Ty::Long => json!({"type": "integer", "format": "int64"}),
+        Ty::Double => json!({"type": "number", "format": "double"}),
+        Ty::Bool => json!({"type": "boolean"}),
+        Ty::Secret => json!({"type": "string", "format": "password"}),
+        Ty::Binary => json!({"type": "string", "format": "byte"}),
+        Ty::DateTime => json!({"type": "string", "format": "date-time"}),
+        Ty::Void | Ty::Opaque => json!({}),
+        Ty::Enum(values) => json!({"type": "string", "enum": values}),
+        Ty::Optional(inner) => schema(inner, defs),
+        Ty::List(inner) => json!({"type": "array", "items": schema(inner, defs)}),
+        Ty::Set(inner) => {
+            json!({"type": "array", "uniqueItems": true, "items": schema(inner, defs)})
+        }
+        Ty::Map(inner) => json!({"type": "object", "additionalProperties": schema(inner, defs)}),
+        Ty::Struct(def) => {
+            if defs.insert(def.name, *def).is_none() {
+                for f in def.fields {
+                    schema(&f.ty, defs);
+                }
+            }
+            json!({"$ref": format!("#/components/schemas/{}", def.name)})
+        }
+    }
+}
+
+fn struct_schema(def: &StructDef, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for f in def.fields {
+        props.insert(f.name.to_string(), schema(&f.ty, defs));
+        if !matches!(f.ty, Ty::Optional(_)) {
+            required.push(f.name);
+        }
+    }
+    let mut v = json!({"type": "object", "properties": props});
+    if !required.is_empty() {
+        v["required"] = json!(required);
+    }
+    v
+}
+
+fn path_vars(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
+    let vars = path_vars(b.path);
+    let mut parameters = Vec::new();
+    for v in &vars {
+        parameters
+            .push(json!({"name": v, "in": "path", "required": true, "schema": {"type": "string"}}));
+    }
+    let mut body_props = Map::new();
+    let mut body_required = Vec::new();
+    let mut body_direct = None;
+    for f in op.input.iter().filter(|f| !vars.contains(&f.name)) {
+        let required = !matches!(f.ty, Ty::Optional(_));
+        match b.method {
+            "GET" | "DELETE" => {
+                // Structures are flattened onto their fields in the query string.
+                let inner = match f.ty {
+                    Ty::Optional(t) => *t,
+                    t => t,
+                };
+                match inner {
+                    Ty::Struct(def) => {
+                        for sf in def.fields {
+                            parameters.push(json!({"name": sf.name, "in": "query",
+                                "required": false, "schema": schema(&sf.ty, defs)}));
+                        }
+                    }
+                    _ => parameters.push(json!({"name": f.name, "in": "query",
+                        "required": required, "schema": schema(&f.ty, defs)})),
+                }
+            }
+            _ if b.body == Some(f.name) => body_direct = Some(schema(&f.ty, defs)),
+            _ => {
+                body_props.insert(f.name.to_string(), schema(&f.ty, defs));
+                if required {
+                    body_required.push(f.name);
+                }
+            }
+        }
+    }
+    let mut o = json!({
+        "operationId": format!("{}.{}", op.service, op.name),
+        "tags": [op.service],
+        "parameters": parameters,
+    });
+    if let Some(a) = b.action {
+        o["parameters"]
+            .as_array_mut()
+            .expect("an array")
+            .push(json!({"name": "action", "in": "query", "required": true,
+                "schema": {"type": "string", "enum": [a]}}));
+    }
+    if op.task == TaskVariant::Also {
+        o["parameters"]
+            .as_array_mut()
+            .expect("an array")
+            .push(json!({
+            "name": "vmw-task", "in": "query", "required": false,
+            "description": "true: start the operation as a task and answer its id (202)",
+            "schema": {"type": "boolean"}}));
+    }
+    let body = match body_direct {
+        Some(s) => Some(s),
+        None if !body_props.is_empty() => {
+            let mut s = json!({"type": "object", "properties": body_props});
+            if !body_required.is_empty() {
+                s["required"] = json!(body_required);
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    if let Some(s) = body {
+        o["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": s}}});
+    }
+    let ok = match op.output {
+        Ty::Void => json!({"204": {"description": "done"}}),
+        ref t => json!({"200": {"description": "the result",
+            "content": {"application/json": {"schema": schema(t, defs)}}}}),
+    };
+    let mut responses = ok;
+    if op.task == TaskVariant::Also {
+        responses["202"] = json!({"description": "with vmw-task=true: the task id",
+            "content": {"application/json": {"schema": {"type": "string"}}}});
+    }
+    responses["default"] = json!({"description": "a vAPI standard error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    o["responses"] = responses;
+    o
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut defs = BTreeMap::new();
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for op in CATALOG.all() {
+        for (i, b) in op.api.iter().enumerate() {
+            let mut o = operation(op, b, &mut defs);
+            if i > 0 {
+                // A documented alias of the same operation.
+                o["operationId"] = json!(format!("{}.{}#{}", op.service, op.name, i + 1));
+            }
+            // Operations told apart by `?action=` share a path; OpenAPI allows one operation per
+            // path and method, so a second one keeps the action in its key.
+            let method = b.method.to_ascii_lowercase();
+            let plain = format!("/api{}", b.path);
+            let key = match (b.action, paths.get(&plain)) {
+                (Some(a), Some(p)) if p.contains_key(&method) => format!("{plain}?action={a}"),
+                _ => plain,
+            };
+            paths.entry(key).or_default().insert(method, o);
+        }
+    }
+    let mut schemas = Map::new();
+    // Structures reached from other structures are collected as they are met.
+    let mut seen = 0;
+    while seen != defs.len() {
+        seen = defs.len();
+        for def in defs.clone().values() {
+            let s = struct_schema(def, &mut defs);
+            schemas.insert(def.name.to_string(), s);
+        }
+    }
+    schemas.insert(
+        "Error".into(),
+        json!({"type": "object", "required": ["error_type", "messages"], "properties": {
+            "error_type": {"type": "string"},
+            "messages": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "default_message": {"type": "string"},
+                "args": {"type": "array", "items": {"type": "string"}}}}},
+            "challenge": {"type": "string"},
+            "data": {}}}),
+    );
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "ferrocenter vSphere Automation API (/api)",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Generated from ferrocenter's vAPI operation registry. The same operations are served over JSON-RPC on POST /api and under /rest.",
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "header", "name": "vmware-api-session-id"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+        "security": [{"session": []}, {"basic": []}],
+        "paths": paths,
+    })
+}
+
+/// `GET /api/openapi.json`: no session needed.
+pub async fn serve() -> axum::Json<Value> {
+    axum::Json(document())
+}
+
+/// The document as checked in: pretty-printed, with a final newline.
+pub fn pretty() -> String {
+    let mut s = serde_json::to_string_pretty(&document()).expect("a JSON value prints");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKED_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api/openapi.json");
+
+    /// docs/api/openapi.json is the generated document; `FERROCENTER_UPDATE_OPENAPI=1` rewrites
+    /// it after the registry changed.
+    #[test]
+    fn the_checked_in_document_matches_the_registry() {
+        let now = pretty();
+        if std::env::var("FERROCENTER_UPDATE_OPENAPI").as_deref() == Ok("1") {
+            std::fs::write(CHECKED_IN, &now).unwrap();
+        }
+        let kept = std::fs::read_to_string(CHECKED_IN).unwrap_or_default();
+        assert!(
+            kept == now,
+            "docs/api/openapi.json is out of date: run FERROCENTER_UPDATE_OPENAPI=1 cargo test -p ferrocenter-api openapi"
+        );
+    }
+
+    #[test]
+    fn every_operation_and_structure_is_described() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        for op in CATALOG.all() {
+            let id = format!("{}.{}", op.service, op.name);
+            assert!(
+                paths.values().any(|p| p
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .any(|o| o["operationId"] == id)),
+                "{id} is missing"
+            );
+        }
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        // Every $ref resolves.
+        for r in text.split("#/components/schemas/").skip(1) {
+            let name = r.split('"').next().unwrap();
+            assert!(schemas.contains_key(name), "unresolved $ref {name}");
+        }
+        let create = &paths["/api/vcenter/host"]["post"];
+        assert_eq!(
+            create["requestBody"]["content"]["application/json"]["schema"]["required"],
+            json!(["spec"])
+        );
+        assert_eq!(
+            schemas["com.vmware.vcenter.host.create_spec"]["properties"]["password"]["format"],
+            "password"
+        );
+        // Query parameters of a list are the filter's fields, flattened.
+        let list = &paths["/api/vcenter/host"]["get"]["parameters"];
+        assert!(list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "names"));
+    }
+}

@@ -1,0 +1,3 @@
+//! `com.vmware.cis`: sessions and tasks.
+pub mod session;
+pub mod tasks;

@@ -1,0 +1,169 @@
+//! `com.vmware.cis.tasks`: get, list and cancel any task, whichever surface started it.
+use serde_json::{Map, Value};
+
+use crate::errors::ApiError;
+use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
+use crate::services::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
+use crate::tasks::{core_id, external_id, filter_from, flag, info};
+use crate::types::{field, StructDef, Ty, Union};
+
+pub const TASK_INFO: StructDef = StructDef {
+    name: "com.vmware.cis.task.info",
+    fields: &[
+        field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
+        field("result", Ty::Optional(&Ty::Opaque)),
+        field("description", Ty::Struct(&LOCALIZABLE_MESSAGE)),
+        field("service", Ty::Id),
+        field("operation", Ty::Id),
+        field("parent", Ty::Optional(&Ty::Id)),
+        field("target", Ty::Optional(&Ty::Struct(&DYNAMIC_ID))),
+        field("status", Ty::Enum(TASK_STATUS)),
+        field("cancelable", Ty::Bool),
+        field("error", Ty::Optional(&Ty::Opaque)),
+        field("start_time", Ty::Optional(&Ty::DateTime)),
+        field("end_time", Ty::Optional(&Ty::DateTime)),
+        field("user", Ty::Optional(&Ty::String)),
+    ],
+};
+
+/// Reference §10's StdTaskRule.
+pub const TASK_INFO_UNION: Union = Union {
+    structure: "com.vmware.cis.task.info",
+    discriminant: "status",
+    cases: &[
+        ("PENDING", &[]),
+        (
+            "RUNNING",
+            &[("progress", true), ("result", false), ("start_time", true)],
+        ),
+        (
+            "BLOCKED",
+            &[("progress", true), ("result", false), ("start_time", true)],
+        ),
+        (
+            "SUCCEEDED",
+            &[
+                ("progress", true),
+                ("result", false),
+                ("start_time", true),
+                ("end_time", true),
+            ],
+        ),
+        (
+            "FAILED",
+            &[
+                ("progress", true),
+                ("result", false),
+                ("error", false),
+                ("start_time", true),
+                ("end_time", true),
+            ],
+        ),
+    ],
+};
+
+const GET_SPEC: StructDef = StructDef {
+    name: "com.vmware.cis.tasks.get_spec",
+    fields: &[
+        field("return_all", Ty::Optional(&Ty::Bool)),
+        field("exclude_result", Ty::Optional(&Ty::Bool)),
+    ],
+};
+
+const FILTER_SPEC: StructDef = StructDef {
+    name: "com.vmware.cis.tasks.filter_spec",
+    fields: &[
+        field("tasks", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("services", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("operations", Ty::Optional(&Ty::Set(&Ty::Id))),
+        field("status", Ty::Optional(&Ty::Set(&Ty::Enum(TASK_STATUS)))),
+        field("targets", Ty::Optional(&Ty::List(&Ty::Struct(&DYNAMIC_ID)))),
+        field("users", Ty::Optional(&Ty::Set(&Ty::String))),
+    ],
+};
+
+const SERVICE: &str = "com.vmware.cis.tasks";
+
+pub const OPS: &[Op] = &[
+    op(
+        SERVICE,
+        "get",
+        &[
+            field("task", Ty::Id),
+            field("spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
+        ],
+        Ty::Struct(&TASK_INFO),
+        &[http("GET", "/cis/tasks/{task}")],
+        get,
+    ),
+    // The SDK's metadata says GET; vCenter's documented form is POST ?action=list.
+    op(
+        SERVICE,
+        "list",
+        &[
+            field("filter_spec", Ty::Optional(&Ty::Struct(&FILTER_SPEC))),
+            field("result_spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
+        ],
+        Ty::Map(&Ty::Struct(&TASK_INFO)),
+        &[
+            http("GET", "/cis/tasks"),
+            http_action("POST", "/cis/tasks", "list"),
+        ],
+        list,
+    ),
+    op(
+        SERVICE,
+        "cancel",
+        &[field("task", Ty::Id)],
+        Ty::Void,
+        &[http_action("POST", "/cis/tasks/{task}", "cancel")],
+        cancel,
+    ),
+];
+
+fn get(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let exclude = flag(call.get("spec"), "exclude_result", "spec.exclude_result")?;
+        let t = call
+            .state
+            .core
+            .get_task(&caller, core_id(call.text("task")))
+            .await?;
+        Ok(Out::Value(info(call.catalog, &t, exclude, call.form)))
+    })
+}
+
+fn list(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let (filter, nothing) = filter_from(call.catalog, call.get("filter_spec"))?;
+        let exclude = flag(
+            call.get("result_spec"),
+            "exclude_result",
+            "result_spec.exclude_result",
+        )?;
+        let mut out = Map::new();
+        if !nothing {
+            for t in call.state.core.list_tasks(&caller, &filter).await? {
+                out.insert(
+                    external_id(call.catalog, &t),
+                    info(call.catalog, &t, exclude, call.form),
+                );
+            }
+        }
+        Ok(Out::Value(Value::Object(out)))
+    })
+}
+
+fn cancel(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        call.state
+            .core
+            .cancel_task(&caller, core_id(call.text("task")))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Out::Value(Value::Null))
+    })
+}

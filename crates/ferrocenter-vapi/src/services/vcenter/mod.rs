@@ -1,0 +1,5 @@
+//! `com.vmware.vcenter`: hosts, the inventory's containers and VMs.
+pub mod host;
+pub mod ids;
+pub mod inventory;
+pub mod vm;

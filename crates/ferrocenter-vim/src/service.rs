@@ -1,0 +1,223 @@
+//! ServiceInstance and SessionManager, and the dispatch of every call: anonymous calls first,
+//! then the session, the object, and the property or method.
+use axum::http::{header, HeaderValue, Method};
+use axum::response::Response;
+use ferrocenter_core::auth::{Caller, SessionView};
+use ferrocenter_core::CoreError;
+use serde_json::{json, Value};
+
+use super::call::Call;
+use super::content::service_content;
+use super::ctx::Ctx;
+use super::faults::VimFault;
+use super::reply::{no_content, ok, unset};
+use super::state::VimState;
+use super::{methods, mo, names, read};
+use ferrocenter_http::time::datetime;
+
+const SESSION_HEADER: &str = "vmware-api-session-id";
+
+fn token(call: &Call) -> Option<String> {
+    call.headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+fn user_session(caller: &Caller, view: &SessionView, call: &Call) -> Value {
+    json!({
+        "_typeName": "UserSession",
+        "key": view.key,
+        "userName": caller.domain_qualified(),
+        "fullName": caller.user,
+        "loginTime": datetime(view.created),
+        "lastActiveTime": datetime(view.last_accessed),
+        "locale": "en",
+        "messageLocale": "en",
+        "extensionSession": false,
+        "ipAddress": "",
+        "userAgent": call.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
+        "callCount": 0,
+    })
+}
+
+fn with_session_header(mut resp: Response, token: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(token) {
+        resp.headers_mut().insert(SESSION_HEADER, v);
+    }
+    resp
+}
+
+/// Calls answered without a session, or None.
+async fn anonymous(
+    state: &VimState,
+    call: &Call,
+    is_post: bool,
+) -> Result<Option<Response>, VimFault> {
+    let singleton = |t: &str| call.mo_type == t && call.mo_id == t;
+    if singleton("ServiceInstance") {
+        match (call.name.as_str(), is_post) {
+            ("content", false) | ("RetrieveServiceContent", true) => {
+                return Ok(Some(ok(service_content(state).await?)))
+            }
+            ("CurrentTime", true) | ("serverClock", false) => {
+                return Ok(Some(ok(json!(datetime(state.core.clock.now())))))
+            }
+            _ => {}
+        }
+    }
+    if !singleton("SessionManager") {
+        return Ok(None);
+    }
+    let r = match (call.name.as_str(), is_post) {
+        ("Login", true) => {
+            let p = &call.params;
+            let field = |n: &str| {
+                p.get(n)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| VimFault::from(CoreError::invalid(n, "is required")))
+            };
+            let (user, password) = (field("userName")?, field("password")?);
+            let (token, _) = match state.core.auth.login(state.listener, user, password).await {
+                Ok(t) => t,
+                Err(CoreError::Unauthenticated) => {
+                    return Err(VimFault::new(
+                        "InvalidLogin",
+                        "Cannot complete login due to an incorrect user name or password.",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let (caller, view) = state.core.auth.resolve_session(token.expose())?;
+            let body = user_session(&caller, &view, call);
+            with_session_header(ok(body), token.expose())
+        }
+        ("CloneSession", true) => {
+            let ticket = call
+                .params
+                .get("cloneTicket")
+                .and_then(Value::as_str)
+                .ok_or_else(|| VimFault::from(CoreError::invalid("cloneTicket", "is required")))?;
+            let (token, _) = state.core.auth.clone_session(ticket).map_err(|e| match e {
+                CoreError::Unauthenticated => VimFault::new(
+                    "InvalidLogin",
+                    "the clone ticket is unknown, used or expired",
+                ),
+                other => other.into(),
+            })?;
+            let (caller, view) = state.core.auth.resolve_session(token.expose())?;
+            with_session_header(ok(user_session(&caller, &view, call)), token.expose())
+        }
+        ("currentSession", false) => match token(call) {
+            None => unset(),
+            Some(t) => match state.core.auth.resolve_session(&t) {
+                Ok((caller, view)) => ok(user_session(&caller, &view, call)),
+                Err(_) => unset(),
+            },
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(r))
+}
+
+/// SessionManager calls that need a session.
+fn session_method(
+    state: &VimState,
+    ctx: &Ctx<'_>,
+    token: &str,
+    name: &str,
+) -> Result<Option<Response>, VimFault> {
+    Ok(Some(match name {
+        "AcquireCloneTicket" => ok(json!(state.core.auth.acquire_clone_ticket(token)?)),
+        "Logout" => {
+            state.core.auth.logout(token)?;
+            state.vim.end_session(&ctx.session_key);
+            no_content()
+        }
+        "SessionIsActive" => {
+            let key = ctx.req_str("sessionID")?;
+            let user = ctx.req_str("userName")?;
+            ok(json!(state.core.auth.session_is_active(
+                &ctx.caller,
+                key,
+                user
+            )?))
+        }
+        "TerminateSession" => {
+            let keys: Vec<String> = match ctx.params.get("sessionId") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+                _ => {
+                    return Err(
+                        CoreError::invalid("sessionId", "must be an array of session keys").into(),
+                    )
+                }
+            };
+            state
+                .core
+                .auth
+                .terminate_sessions(&ctx.caller, &ctx.session_key, &keys)?;
+            for k in &keys {
+                state.vim.end_session(k);
+            }
+            no_content()
+        }
+        _ => return Ok(None),
+    }))
+}
+
+pub async fn dispatch(state: &VimState, call: Call) -> Result<Response, VimFault> {
+    let is_post = call.method == Method::POST;
+    if !is_post && call.method != Method::GET {
+        return Err(VimFault::invalid_request(format!(
+            "{} is not a VI/JSON verb: properties are read with GET, methods called with POST",
+            call.method
+        )));
+    }
+    if !names::served(&call.mo_type) {
+        return Err(CoreError::not_supported(format!(
+            "{}.{} (the managed object type {} is not served)",
+            call.mo_type, call.name, call.mo_type
+        ))
+        .into());
+    }
+    if let Some(r) = anonymous(state, &call, is_post).await? {
+        return Ok(r);
+    }
+    let t = token(&call).ok_or(VimFault::from(CoreError::Unauthenticated))?;
+    let (caller, view) = state.core.auth.resolve_session(&t)?;
+    let ctx = Ctx {
+        state,
+        caller,
+        session_key: view.key,
+        params: &call.params,
+    };
+    let mo = mo::resolve(&ctx, &call.mo_type, &call.mo_id).await?;
+    let name = call.name.as_str();
+    if is_post && call.mo_type == "SessionManager" {
+        if let Some(r) = session_method(state, &ctx, &t, name)? {
+            return Ok(r);
+        }
+    }
+    if !names::defines(&call.mo_type, name) {
+        return Err(if is_post {
+            VimFault::method_not_found(&call.mo_type, &call.mo_id, name)
+        } else {
+            VimFault::new(
+                "InvalidProperty",
+                format!("{} has no property {name}", call.mo_type),
+            )
+            .with("name", json!(name))
+        });
+    }
+    if is_post {
+        methods::invoke(&ctx, &mo, name).await
+    } else {
+        Ok(match read::get(&ctx, &mo, name).await? {
+            Some(v) => ok(v),
+            None => unset(),
+        })
+    }
+}

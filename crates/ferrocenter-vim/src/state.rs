@@ -1,0 +1,16 @@
+//! What every vim handler of one listener shares.
+use std::sync::Arc;
+
+use ferrocenter_core::auth::Listener;
+use ferrocenter_core::Core;
+
+use crate::session_objects::CollectorState;
+
+#[derive(Clone)]
+pub struct VimState {
+    pub core: Arc<Core>,
+    pub listener: Listener,
+    pub max_body_bytes: usize,
+    /// Property collectors, filters and views (shared by every listener).
+    pub vim: Arc<CollectorState>,
+}
