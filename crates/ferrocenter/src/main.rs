@@ -78,7 +78,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "ferrocenter", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ferrocenter",
+                &mut std::io::stdout(),
+            );
             ExitCode::SUCCESS
         }
         Command::Manpage => {

@@ -75,11 +75,15 @@ pub fn make_dir(path: &Path) -> Result<(), StartError> {
 impl Server {
     pub async fn start(cfg: &ServeConfig) -> Result<Server, StartError> {
         make_dir(&cfg.data_dir)?;
-        let listening: Vec<_> = [Some(cfg.listen), Some(cfg.appliance_listen), cfg.http_listen]
-            .into_iter()
-            .flatten()
-            .map(|a| a.ip())
-            .collect();
+        let listening: Vec<_> = [
+            Some(cfg.listen),
+            Some(cfg.appliance_listen),
+            cfg.http_listen,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|a| a.ip())
+        .collect();
         let identity = tls::load_or_create(&cfg.data_dir.join("tls"), &listening)?;
         let url = cfg
             .database_url

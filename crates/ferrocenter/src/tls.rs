@@ -2,8 +2,8 @@
 //! data dir, and its SHA-256 thumbprint (what vSphere clients pin). An operator's own
 //! certificate and key, put in place of the generated pair, are used as they are.
 use std::fs;
-use std::net::IpAddr;
 use std::io::Write;
+use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 

@@ -181,7 +181,10 @@ async fn ca_paths_kept_absolute_and_refusals_say_what_to_do() {
     let server = format!("127.0.0.1:{}", cli.server.rsplit(':').next().unwrap());
 
     // Not trusted: the message names the presented thumbprint and --thumbprint.
-    let o = cli.run(&["login", "--server", &server, "--user", ADMIN], Some(PASSWORD));
+    let o = cli.run(
+        &["login", "--server", &server, "--user", ADMIN],
+        Some(PASSWORD),
+    );
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(

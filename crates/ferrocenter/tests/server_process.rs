@@ -379,7 +379,10 @@ async fn own_certificate_and_key_are_served_as_they_are() {
     );
     let addr = server.addrs.api;
     let r = verifying_client(ca.pem().as_bytes(), "vc.example.test", addr)
-        .post(format!("https://vc.example.test:{}/api/session", addr.port()))
+        .post(format!(
+            "https://vc.example.test:{}/api/session",
+            addr.port()
+        ))
         .basic_auth(ADMIN, Some(PASSWORD))
         .send()
         .await
@@ -389,7 +392,9 @@ async fn own_certificate_and_key_are_served_as_they_are() {
 }
 
 fn packaging(file: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging").join(file)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../packaging")
+        .join(file)
 }
 
 #[test]
@@ -419,8 +424,14 @@ fn example_systemd_units_pass_systemd_analyze_verify() {
     let mut units = Vec::new();
     for unit in ["ferrocenter.service", "ferrocenter-agent.service"] {
         let text = std::fs::read_to_string(packaging(unit)).unwrap();
-        assert!(text.contains("ExecStart=/usr/local/bin/ferrocenter "), "{unit}");
-        let text = text.replace("/usr/local/bin/ferrocenter", env!("CARGO_BIN_EXE_ferrocenter"));
+        assert!(
+            text.contains("ExecStart=/usr/local/bin/ferrocenter "),
+            "{unit}"
+        );
+        let text = text.replace(
+            "/usr/local/bin/ferrocenter",
+            env!("CARGO_BIN_EXE_ferrocenter"),
+        );
         std::fs::write(dir.path().join(unit), text).unwrap();
         units.push(dir.path().join(unit));
     }
@@ -445,9 +456,15 @@ fn completions_and_man_page_come_from_the_command_definitions() {
     };
     for shell in ["bash", "zsh", "fish"] {
         let s = run(&["completions", shell]);
-        assert!(s.contains("ferrocenter") && s.contains("maintenance"), "{shell}");
+        assert!(
+            s.contains("ferrocenter") && s.contains("maintenance"),
+            "{shell}"
+        );
     }
     let man = run(&["manpage"]);
-    assert!(man.starts_with(".ie") || man.contains(".TH ferrocenter"), "{man}");
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH ferrocenter"),
+        "{man}"
+    );
     assert!(man.contains("serve") && man.contains("login"), "{man}");
 }
