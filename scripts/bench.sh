@@ -9,4 +9,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p ferrocenter -p ferrocenter-bench
-exec ./target/release/ferrocenter-bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/ferrocenter-bench" "$@"

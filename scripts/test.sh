@@ -1,18 +1,51 @@
 #!/usr/bin/env bash
 # The whole test suite. Run as root on Debian it first installs what the tests need
-# (PostgreSQL's server binaries, tmux, cargo-nextest); elsewhere it uses what is present and the
-# PostgreSQL tests print a SKIPPED line if the binaries are missing.
+# (PostgreSQL's server binaries, tmux, systemd-analyze, the Python SDK); elsewhere it uses what
+# is present and the tests that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage() {
+    cat <<'HELP'
+Usage: bash scripts/test.sh [--quick] [--help] [NEXTEST/CARGO TEST ARGS...]
+
+Runs the workspace's tests with cargo-nextest (cargo test without it).
+
+  --quick   unit tests and the integration suites that take seconds (nextest profile `quick`
+            in .config/nextest.toml): a few minutes with a warm build. Installs nothing.
+  --help    this text; installs and runs nothing.
+
+Without --quick, as root on Debian, it first installs PostgreSQL's server binaries, tmux and
+systemd (for systemd-analyze) with apt-get, and the vSphere Automation SDK for Python in a
+virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where). Other arguments go to
+`cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'` or `--profile ci`.
+HELP
+}
+
+quick=
+case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+    --quick) quick=1; shift ;;
+esac
+
+if [ -n "$quick" ]; then
+    if cargo nextest --version >/dev/null 2>&1; then
+        exec cargo nextest run --workspace --profile quick "$@"
+    fi
+    # Without nextest: the unit tests alone.
+    exec cargo test --workspace --lib --bins "$@"
+fi
 
 need_pg() { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     if need_pg || ! command -v psql >/dev/null || ! command -v runuser >/dev/null \
-        || ! command -v tmux >/dev/null; then
-        echo "== installing PostgreSQL for the store tests, tmux for the CLI's terminal tests"
+        || ! command -v tmux >/dev/null || ! command -v systemd-analyze >/dev/null; then
+        echo "== installing PostgreSQL for the store tests, tmux for the CLI's terminal tests," \
+            "systemd-analyze for the packaging tests"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client util-linux tmux >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            postgresql postgresql-client util-linux tmux systemd >/dev/null
     fi
 fi
 
@@ -24,10 +57,16 @@ if command -v python3 >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! python3 -m venv --help >/dev/null 2>&1; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     fi
-    if ! "$SDK_VENV/bin/python" -c 'import vmware.vapi.vsphere.client' >/dev/null 2>&1; then
+    # The pins are kept beside the venv, so a changed pin reinstalls (CI keeps it in its cache).
+    if [ "$(cat "$SDK_VENV/.pins" 2>/dev/null)" != "$SDK_PACKAGES" ] \
+        || ! "$SDK_VENV/bin/python" -c 'import vmware.vapi.vsphere.client' >/dev/null 2>&1; then
         echo "== installing the vSphere Automation SDK for Python ($SDK_PACKAGES)"
-        python3 -m venv "$SDK_VENV" && "$SDK_VENV/bin/pip" install -q $SDK_PACKAGES \
-            || echo "the SDK could not be installed; its tests will say SKIPPED"
+        if [ -f "$SDK_VENV/pyvenv.cfg" ]; then rm -rf "$SDK_VENV"; fi
+        if python3 -m venv "$SDK_VENV" && "$SDK_VENV/bin/pip" install -q $SDK_PACKAGES; then
+            echo "$SDK_PACKAGES" > "$SDK_VENV/.pins"
+        else
+            echo "the SDK could not be installed; its tests will say SKIPPED"
+        fi
     fi
     if [ -x "$SDK_VENV/bin/python" ]; then
         export FERROCENTER_VAPI_PYTHON="$SDK_VENV/bin/python"

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use ferrocenter::agent_cmd::{AgentArgs, SimulateArgs};
 use ferrocenter::cli;
 use ferrocenter::config::ServeArgs;
@@ -41,6 +41,14 @@ enum Command {
     Simulate(Box<SimulateArgs>),
     /// Print the version and the API versions served.
     Version,
+    /// Print a shell completion script (e.g. `ferrocenter completions bash >
+    /// /etc/bash_completion.d/ferrocenter`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page in roff (e.g. `ferrocenter manpage > /usr/local/share/man/man1/ferrocenter.1`).
+    Manpage,
     /// Log in to a server and keep the session for the commands below.
     Login(cli::ClientArgs),
     /// End the kept session.
@@ -69,22 +77,43 @@ fn main() -> ExitCode {
             println!("ZStack: /zstack/v1 (hosts, zones, clusters, VMs read-only)");
             ExitCode::SUCCESS
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ferrocenter",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Manpage => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ferrocenter manpage: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Serve(args) => exit("serve", serve(*args)),
         Command::Agent(args) => exit("agent", agent(*args)),
         Command::Simulate(args) => exit("simulate", simulate(*args)),
-        Command::Login(a) => client(cli::login(&a)),
-        Command::Logout(a) => client(cli::logout(&a)),
-        Command::Datacenter(c) => client(cli::datacenter(&c.args, &c.command)),
-        Command::Cluster(c) => client(cli::cluster(&c.args, &c.command)),
-        Command::Host(c) => client(cli::host(&c.args, &c.command)),
-        Command::Vm(c) => client(cli::vm(&c.args, &c.command)),
-        Command::Task(c) => client(cli::task(&c.args, &c.command)),
-        Command::Event(c) => client(cli::event(&c.args, &c.command)),
+        Command::Login(a) => client(&a, cli::login(&a)),
+        Command::Logout(a) => client(&a, cli::logout(&a)),
+        Command::Datacenter(c) => client(&c.args, cli::datacenter(&c.args, &c.command)),
+        Command::Cluster(c) => client(&c.args, cli::cluster(&c.args, &c.command)),
+        Command::Host(c) => client(&c.args, cli::host(&c.args, &c.command)),
+        Command::Vm(c) => client(&c.args, cli::vm(&c.args, &c.command)),
+        Command::Task(c) => client(&c.args, cli::task(&c.args, &c.command)),
+        Command::Event(c) => client(&c.args, cli::event(&c.args, &c.command)),
     }
 }
 
 /// Runs one client command; its failure decides the exit code (see `cli`).
-fn client(f: impl std::future::Future<Output = Result<(), cli::CliError>>) -> ExitCode {
+fn client(
+    args: &cli::ClientArgs,
+    f: impl std::future::Future<Output = Result<(), cli::CliError>>,
+) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,7 +124,7 @@ fn client(f: impl std::future::Future<Output = Result<(), cli::CliError>>) -> Ex
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(f) {
+    match rt.block_on(cli::run(args, f)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrocenter: {}", e.message);

@@ -39,6 +39,11 @@ pub enum StartError {
 
 pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
 
+/// Printed when `--admin-password` meets a data dir whose accounts already exist.
+pub const ADMIN_PASSWORD_IGNORED: &str = "Note: --admin-password (admin_password) is ignored: \
+     this data dir is already initialised and its accounts keep their passwords. Use a new \
+     --data-dir to start afresh.";
+
 /// A started server.
 pub struct Server {
     pub core: Arc<Core>,
@@ -46,6 +51,8 @@ pub struct Server {
     pub thumbprint: String,
     /// Set on the first start when no password was configured: shown once, then only in the file.
     pub generated_password: Option<String>,
+    /// `--admin-password` was given but the data dir's accounts already existed.
+    pub admin_password_ignored: bool,
     listeners: Listeners,
     sweeper: tokio::task::JoinHandle<()>,
     background: tokio_util::sync::CancellationToken,
@@ -68,7 +75,16 @@ pub fn make_dir(path: &Path) -> Result<(), StartError> {
 impl Server {
     pub async fn start(cfg: &ServeConfig) -> Result<Server, StartError> {
         make_dir(&cfg.data_dir)?;
-        let identity = tls::load_or_create(&cfg.data_dir.join("tls"))?;
+        let listening: Vec<_> = [
+            Some(cfg.listen),
+            Some(cfg.appliance_listen),
+            cfg.http_listen,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|a| a.ip())
+        .collect();
+        let identity = tls::load_or_create(&cfg.data_dir.join("tls"), &listening)?;
         let url = cfg
             .database_url
             .clone()
@@ -116,7 +132,10 @@ impl Server {
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;
         core.recover_hosts().await.map_err(StartError::Recover)?;
-        let generated_password = first_start(&core, cfg).await?;
+        let FirstStart {
+            generated: generated_password,
+            admin_password_ignored,
+        } = first_start(&core, cfg).await?;
 
         let listeners = ferrocenter_api::start(
             core.clone(),
@@ -148,6 +167,7 @@ impl Server {
             addrs: listeners.addrs,
             thumbprint: identity.thumbprint,
             generated_password,
+            admin_password_ignored,
             listeners,
             sweeper,
             background,
@@ -170,6 +190,11 @@ impl Server {
             "  TLS certificate SHA-256 thumbprint: {}\n",
             self.thumbprint
         );
+        // On standard output, where the operator who passed the password is looking.
+        if self.admin_password_ignored {
+            s += ADMIN_PASSWORD_IGNORED;
+            s.push('\n');
+        }
         s
     }
 
@@ -207,8 +232,16 @@ fn load_or_create_key(data_dir: &Path) -> Result<[u8; 32], StartError> {
     }
 }
 
-/// Creates the first accounts when the store has none. Returns the password if it was generated.
-async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<Option<String>, StartError> {
+/// What the first-start step did.
+struct FirstStart {
+    /// The password, if it was generated.
+    generated: Option<String>,
+    /// A configured admin password met accounts that already exist.
+    admin_password_ignored: bool,
+}
+
+/// Creates the first accounts when the store has none.
+async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<FirstStart, StartError> {
     if core
         .store
         .get_setting("auth.initialised")
@@ -219,7 +252,10 @@ async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<Option<String>, S
         if cfg.admin_password.is_some() {
             info!("admin_password is used on first start only; ignored");
         }
-        return Ok(None);
+        return Ok(FirstStart {
+            generated: None,
+            admin_password_ignored: cfg.admin_password.is_some(),
+        });
     }
     let file = cfg.data_dir.join(INITIAL_PASSWORD_FILE);
     let (password, generated) = match &cfg.admin_password {
@@ -239,7 +275,10 @@ async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<Option<String>, S
         }
     };
     match core.auth.bootstrap(&password).await {
-        Ok(Bootstrap::Created) | Ok(Bootstrap::AlreadyInitialised) => Ok(generated),
+        Ok(Bootstrap::Created) | Ok(Bootstrap::AlreadyInitialised) => Ok(FirstStart {
+            generated,
+            admin_password_ignored: false,
+        }),
         Err(e) => Err(StartError::Bootstrap(e)),
     }
 }

@@ -1,7 +1,9 @@
 //! The server's TLS identity: a self-signed certificate made on first start and kept in the
-//! data dir, and its SHA-256 thumbprint (what vSphere clients pin).
+//! data dir, and its SHA-256 thumbprint (what vSphere clients pin). An operator's own
+//! certificate and key, put in place of the generated pair, are used as they are.
 use std::fs;
 use std::io::Write;
+use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -43,8 +45,45 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
     f.sync_all().map_err(err)
 }
 
-/// Loads the certificate in `dir`, or creates one for this machine's names.
-pub fn load_or_create(dir: &Path) -> Result<TlsIdentity, TlsError> {
+/// The names a generated certificate is valid for: loopback, the machine's host name, and every
+/// address the server listens on (a wildcard address stands for the host name alone, since
+/// clients cannot connect to 0.0.0.0 itself).
+pub fn subject_alt_names(listen: &[IpAddr]) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let mut add = |n: String| {
+        if !n.is_empty() && !names.contains(&n) {
+            names.push(n);
+        }
+    };
+    if let Some(h) = host_name() {
+        add(h);
+    }
+    for ip in listen.iter().filter(|ip| !ip.is_unspecified()) {
+        add(ip.to_string());
+    }
+    names
+}
+
+/// The kernel's host name (what `hostname` prints).
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into the buffer it is given.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Loads the certificate and key in `dir` (generated or the operator's own), or creates a
+/// self-signed pair for this machine's names and the addresses in `listen`.
+pub fn load_or_create(dir: &Path, listen: &[IpAddr]) -> Result<TlsIdentity, TlsError> {
     let cert_pem = dir.join("server.crt");
     let key_pem = dir.join("server.key");
     let mut created = false;
@@ -53,18 +92,7 @@ pub fn load_or_create(dir: &Path) -> Result<TlsIdentity, TlsError> {
             path: dir.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let mut names = vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-            "::1".to_string(),
-        ];
-        if let Ok(h) = fs::read_to_string("/etc/hostname") {
-            let h = h.trim();
-            if !h.is_empty() && !names.iter().any(|n| n == h) {
-                names.push(h.to_string());
-            }
-        }
-        let ck = rcgen::generate_simple_self_signed(names)
+        let ck = rcgen::generate_simple_self_signed(subject_alt_names(listen))
             .map_err(|e| TlsError::Generate(e.to_string()))?;
         write_private(&key_pem, ck.key_pair.serialize_pem().as_bytes())?;
         write_private(&cert_pem, ck.cert.pem().as_bytes())?;
@@ -102,13 +130,27 @@ mod tests {
     #[test]
     fn created_once_then_reused_with_the_same_thumbprint() {
         let dir = tempfile::tempdir().unwrap();
-        let a = load_or_create(dir.path()).unwrap();
+        let a = load_or_create(dir.path(), &[]).unwrap();
         assert!(a.created);
         assert_eq!(a.thumbprint.len(), 32 * 3 - 1);
         let mode = fs::metadata(&a.key_pem).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let b = load_or_create(dir.path()).unwrap();
+        let b = load_or_create(dir.path(), &[]).unwrap();
         assert!(!b.created);
         assert_eq!(a.thumbprint, b.thumbprint);
+    }
+
+    #[test]
+    fn names_hold_the_host_name_and_specific_listen_addresses_once() {
+        let names = subject_alt_names(&[
+            "127.0.0.1".parse().unwrap(),
+            "192.0.2.7".parse().unwrap(),
+            "0.0.0.0".parse().unwrap(),
+            "192.0.2.7".parse().unwrap(),
+        ]);
+        assert_eq!(&names[..3], ["localhost", "127.0.0.1", "::1"]);
+        assert!(names.contains(&host_name().unwrap()), "{names:?}");
+        assert_eq!(names.iter().filter(|n| *n == "192.0.2.7").count(), 1);
+        assert!(!names.iter().any(|n| n == "0.0.0.0"), "{names:?}");
     }
 }

@@ -171,6 +171,63 @@ async fn login_datacenters_hosts_and_exit_codes() {
     ts.stop().await;
 }
 
+/// What a new user meets: `--ca-file` given relative to one directory works from any other
+/// (the session keeps it absolute), a refused server certificate is named by its thumbprint
+/// with the option that accepts it, and a session the server no longer knows says to log in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_paths_kept_absolute_and_refusals_say_what_to_do() {
+    let ts = TestServer::start().await;
+    let cli = Cli::new(&ts);
+    let server = format!("127.0.0.1:{}", cli.server.rsplit(':').next().unwrap());
+
+    // Not trusted: the message names the presented thumbprint and --thumbprint.
+    let o = cli.run(
+        &["login", "--server", &server, "--user", ADMIN],
+        Some(PASSWORD),
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("--thumbprint {}", cli.thumbprint)),
+        "{err}"
+    );
+
+    // A relative --ca-file, from the directory that holds it.
+    let mut login = cli.command(
+        &[
+            "login",
+            "--server",
+            &server,
+            "--user",
+            ADMIN,
+            "--ca-file",
+            "tls/server.crt",
+        ],
+        &[("FERROCENTER_PASSWORD", PASSWORD)],
+    );
+    let o = login.current_dir(ts.dir.path()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = cli.config.path().join("session.json");
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        kept["ca_file"].as_str().unwrap(),
+        ts.dir.path().join("tls/server.crt").to_str().unwrap()
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut list = cli.command(&["datacenter", "list", "--output", "json"], &[]);
+    let o = list.current_dir(elsewhere.path()).output().unwrap();
+    assert_eq!(json_of(&o), serde_json::json!([]));
+
+    // The kept session ended on the server (logged out with a copy of it kept).
+    let saved = std::fs::read(&file).unwrap();
+    let o = cli.run(&["logout"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&file, saved).unwrap();
+    let err = cli.fails(&["datacenter", "list"], 3);
+    assert!(err.contains("run `ferrocenter login`"), "{err}");
+    ts.stop().await;
+}
+
 /// Polls until `f` answers something.
 fn until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();

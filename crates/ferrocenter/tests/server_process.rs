@@ -1,5 +1,7 @@
 //! The `ferrocenter` binary itself: first start, restarts, signals, bad configuration, and
-//! recovery of tasks after SIGKILL, on SQLite and on PostgreSQL.
+//! recovery of tasks after SIGKILL, on SQLite and on PostgreSQL; the server's TLS identity
+//! (the generated certificate's names, an operator's own certificate); the examples under
+//! packaging/ (config file, systemd units); completions and the man page.
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
@@ -115,7 +117,12 @@ async fn first_start_generates_a_password_once_and_sigterm_exits_zero() {
         &data,
         &[&args[..], &["--admin-password", "Other-Pass-99"]].concat(),
     );
-    let out2 = p.wait_stdout("thumbprint", Duration::from_secs(60));
+    let out2 = p.wait_stdout("is ignored", Duration::from_secs(60));
+    assert!(
+        out2.contains("--admin-password (admin_password) is ignored")
+            && out2.contains("already initialised"),
+        "{out2}"
+    );
     assert_eq!(printed_thumbprint(&out2), first_thumb);
     assert!(!out2.contains("Generated"));
     // A new client: the old one's pooled connection went away with the first process.
@@ -152,7 +159,8 @@ async fn plain_http_listener_serves_the_same_routes() {
             PASSWORD,
         ],
     );
-    p.wait_stdout("thumbprint", Duration::from_secs(60));
+    let out = p.wait_stdout("thumbprint", Duration::from_secs(60));
+    assert!(!out.contains("ignored"), "used on the first start: {out}");
     assert!(
         p.stderr().contains("unencrypted"),
         "a warning names the risk"
@@ -292,4 +300,171 @@ async fn sigkill_with_50_tasks_then_restart_on_postgresql() {
     };
     let url = cluster.create_database("fc").unwrap();
     sigkill_recovery(Some(url)).await;
+}
+
+/// A client that trusts only `ca_pem` and resolves `name` to `addr`.
+fn verifying_client(ca_pem: &[u8], name: &str, addr: std::net::SocketAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
+        .resolve(name, addr)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn host_name() -> String {
+    let out = std::process::Command::new("hostname").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn generated_certificate_names_the_listen_address_and_the_host_name() {
+    // 127.0.0.2 is not among the names every certificate carries: only --listen puts it there.
+    let ts = TestServer::start_with(|a| a.listen = Some("127.0.0.2:0".into())).await;
+    let addr = ts.server.as_ref().unwrap().addrs.api;
+    let ca = std::fs::read(ts.dir.path().join("tls/server.crt")).unwrap();
+    let host = host_name();
+    for name in ["127.0.0.2", host.as_str(), "localhost"] {
+        let r = verifying_client(&ca, name, addr)
+            .post(format!("https://{name}:{}/api/session", addr.port()))
+            .basic_auth(ADMIN, Some(PASSWORD))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(r.status(), 201, "{name}");
+    }
+    // A name it does not carry is refused, so the check above means something.
+    let r = verifying_client(&ca, "not-this-host.example", addr)
+        .get(format!("https://not-this-host.example:{}/api", addr.port()))
+        .send()
+        .await;
+    assert!(r.is_err());
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn own_certificate_and_key_are_served_as_they_are() {
+    // The operator's CA and a certificate it signed, put where the generated pair would be.
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Example Corp CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["vc.example.test".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let tls = data.path().join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let chain = format!("{}{}", cert.pem(), ca.pem());
+    std::fs::write(tls.join("server.crt"), &chain).unwrap();
+    std::fs::write(tls.join("server.key"), key.serialize_pem()).unwrap();
+
+    let dir = data.path().to_string_lossy().into_owned();
+    let ts = TestServer::start_with(|a| a.data_dir = Some(dir)).await;
+    let server = ts.server.as_ref().unwrap();
+    assert_eq!(
+        server.thumbprint,
+        ferrocenter_client::tls::der_thumbprint(cert.der())
+    );
+    assert_eq!(
+        std::fs::read_to_string(tls.join("server.crt")).unwrap(),
+        chain,
+        "left as it was"
+    );
+    let addr = server.addrs.api;
+    let r = verifying_client(ca.pem().as_bytes(), "vc.example.test", addr)
+        .post(format!(
+            "https://vc.example.test:{}/api/session",
+            addr.port()
+        ))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    ts.stop().await;
+}
+
+fn packaging(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../packaging")
+        .join(file)
+}
+
+#[test]
+fn example_config_file_is_accepted_by_the_loader() {
+    let c = ferrocenter::config::ServeArgs {
+        config: Some(packaging("ferrocenter.toml")),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    assert_eq!(c.data_dir, std::path::PathBuf::from("/var/lib/ferrocenter"));
+    assert_eq!(c.listen.to_string(), "0.0.0.0:8443");
+}
+
+#[test]
+fn example_systemd_units_pass_systemd_analyze_verify() {
+    let Ok(version) = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+    else {
+        println!("SKIPPED: systemd-analyze is not installed");
+        return;
+    };
+    assert!(version.status.success());
+    // verify insists that ExecStart's binary exists: point it at the one under test.
+    let dir = tempfile::tempdir().unwrap();
+    let mut units = Vec::new();
+    for unit in ["ferrocenter.service", "ferrocenter-agent.service"] {
+        let text = std::fs::read_to_string(packaging(unit)).unwrap();
+        assert!(
+            text.contains("ExecStart=/usr/local/bin/ferrocenter "),
+            "{unit}"
+        );
+        let text = text.replace(
+            "/usr/local/bin/ferrocenter",
+            env!("CARGO_BIN_EXE_ferrocenter"),
+        );
+        std::fs::write(dir.path().join(unit), text).unwrap();
+        units.push(dir.path().join(unit));
+    }
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&units)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_command_definitions() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrocenter"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let s = run(&["completions", shell]);
+        assert!(
+            s.contains("ferrocenter") && s.contains("maintenance"),
+            "{shell}"
+        );
+    }
+    let man = run(&["manpage"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH ferrocenter"),
+        "{man}"
+    );
+    assert!(man.contains("serve") && man.contains("login"), "{man}");
 }

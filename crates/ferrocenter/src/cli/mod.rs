@@ -7,6 +7,7 @@ mod hosts;
 mod inventory;
 mod output;
 mod resolve;
+mod server_cert;
 mod session;
 mod settings;
 mod tasks;
@@ -71,6 +72,50 @@ pub struct ClientArgs {
 pub struct CliError {
     pub code: u8,
     pub message: String,
+    /// Set where the operator can do something about it; `run` adds what.
+    pub cause: Option<Cause>,
+}
+
+/// Failures with a known remedy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The TLS handshake with the server itself refused its certificate.
+    ServerCertificate,
+    /// The server no longer knows the kept session (expired, or ended elsewhere).
+    SessionEnded,
+}
+
+/// Runs one client command; a failure with a known remedy says what to do.
+pub async fn run(
+    args: &ClientArgs,
+    command: impl std::future::Future<Output = Result<(), CliError>>,
+) -> Result<(), CliError> {
+    let Err(mut e) = command.await else {
+        return Ok(());
+    };
+    match e.cause {
+        Some(Cause::ServerCertificate) => {
+            let presented = session::server_of(args)
+                .and_then(|server| server_cert::presented_thumbprint(&server));
+            if let Some(t) = presented {
+                e.message = format!(
+                    "{}\nThe server presented a certificate with SHA-256 thumbprint {t}. If it \
+                     is the one `ferrocenter serve` printed, pass --thumbprint {t} (with \
+                     --no-verify when no CA you trust signed it), or --ca-file with the CA \
+                     certificate that signed it.",
+                    e.message
+                );
+            }
+        }
+        Some(Cause::SessionEnded) => {
+            e.message = format!(
+                "{}: the kept session has expired or was ended; run `ferrocenter login` again",
+                e.message
+            );
+        }
+        None => {}
+    }
+    Err(e)
 }
 
 impl From<ClientError> for CliError {
@@ -91,7 +136,18 @@ impl From<ClientError> for CliError {
                 message = format!("{message} ({f})");
             }
         }
-        CliError { code, message }
+        // A fault is the server speaking (an SSLVerifyFault names a host's certificate, not the
+        // server's); without one the refusal came from this client's own handshake.
+        let cause = match (e.code, e.fault.as_deref()) {
+            (ErrorCode::SslSecurity, None) => Some(Cause::ServerCertificate),
+            (_, Some("NotAuthenticated" | "UNAUTHENTICATED")) => Some(Cause::SessionEnded),
+            _ => None,
+        };
+        CliError {
+            code,
+            message,
+            cause,
+        }
     }
 }
 
@@ -100,6 +156,7 @@ pub(crate) fn usage(message: impl Into<String>) -> CliError {
     CliError {
         code: 2,
         message: message.into(),
+        cause: None,
     }
 }
 
@@ -108,5 +165,6 @@ pub(crate) fn refused(message: impl Into<String>) -> CliError {
     CliError {
         code: 4,
         message: message.into(),
+        cause: None,
     }
 }

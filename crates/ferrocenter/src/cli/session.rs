@@ -61,6 +61,26 @@ fn session_file(settings: &Settings) -> PathBuf {
     settings.config_dir.join("session.json")
 }
 
+/// The server a command talks to: the one named by flag, environment or config file, else the
+/// kept session's.
+pub(crate) fn server_of(args: &ClientArgs) -> Option<String> {
+    let settings = Settings::load(args).ok()?;
+    if let Some(s) = settings.server {
+        return Some(s);
+    }
+    let text = std::fs::read_to_string(session_file(&settings)).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v["server"].as_str().map(String::from)
+}
+
+/// A path as absolute, so a kept session works from any directory.
+fn absolute(p: &Option<PathBuf>) -> Result<Option<PathBuf>, CliError> {
+    p.as_deref()
+        .map(std::path::absolute)
+        .transpose()
+        .map_err(|e| usage(format!("cannot make the CA path absolute: {e}")))
+}
+
 /// What `login` keeps between commands. The file is the user's alone (0600).
 fn save_session(settings: &Settings, server: &str, c: &Connection) -> Result<PathBuf, CliError> {
     let dir = &settings.config_dir;
@@ -72,8 +92,8 @@ fn save_session(settings: &Settings, server: &str, c: &Connection) -> Result<Pat
         "session": c.session_token(),
         "thumbprint": tls.thumbprint,
         "no_verify": !tls.enable_ssl_certificate_check,
-        "ca_file": tls.ssl_certificate_file,
-        "ca_dir": tls.ssl_certificate_directory,
+        "ca_file": absolute(&tls.ssl_certificate_file)?,
+        "ca_dir": absolute(&tls.ssl_certificate_directory)?,
     });
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -95,6 +115,7 @@ pub(crate) fn resume(args: &ClientArgs) -> Result<Connection, CliError> {
     let text = std::fs::read_to_string(&path).map_err(|_| CliError {
         code: 3,
         message: "not logged in: run `ferrocenter login` first".into(),
+        cause: None,
     })?;
     let v: Value =
         serde_json::from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
