@@ -18,7 +18,7 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 fn read_toml<T: for<'de> Deserialize<'de> + Default>(
-    path: &Option<PathBuf>,
+    path: Option<&PathBuf>,
 ) -> Result<T, ConfigError> {
     match path {
         None => Ok(T::default()),
@@ -133,7 +133,7 @@ struct AgentFile {
 
 impl AgentArgs {
     pub fn resolve(&self) -> Result<AgentOptions, ConfigError> {
-        let file: AgentFile = read_toml(&self.config)?;
+        let file: AgentFile = read_toml(self.config.as_ref())?;
         let listen = self
             .listen
             .clone()

@@ -24,7 +24,7 @@ struct Cli {
 
 /// A client command: the connection options (global below it) and the noun's subcommand.
 #[derive(clap::Args)]
-struct Client<C: clap::Subcommand> {
+struct Client<C: Subcommand> {
     #[command(flatten)]
     args: cli::ClientArgs,
     #[command(subcommand)]
@@ -167,7 +167,7 @@ fn agent(args: AgentArgs) -> anyhow::Result<()> {
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        ferrocenter::serve::wait_for_signal().await;
+        wait_for_signal().await?;
         running.stop(std::time::Duration::from_secs(5)).await;
         anyhow::Ok(())
     })
@@ -188,7 +188,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        ferrocenter::serve::wait_for_signal().await;
+        wait_for_signal().await?;
         fleet.stop().await;
         anyhow::Ok(())
     })
@@ -214,7 +214,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         print!("{}", server.banner());
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        wait_for_signal().await;
+        wait_for_signal().await?;
         server.stop().await;
         anyhow::Ok(())
     })

@@ -283,15 +283,16 @@ async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<FirstStart, Start
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
-pub async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT; fails only if the handlers cannot be installed.
+pub async fn wait_for_signal() -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     tokio::select! {
         _ = term.recv() => info!("SIGTERM received"),
         _ = int.recv() => info!("SIGINT received"),
     }
+    Ok(())
 }
 
 /// Prints the generated password once, on standard output only.

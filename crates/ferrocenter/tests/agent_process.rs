@@ -1,4 +1,5 @@
 //! `ferrocenter agent` and `ferrocenter simulate` as processes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

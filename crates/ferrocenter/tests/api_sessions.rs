@@ -1,4 +1,5 @@
 //! Sessions over `/api` and `/rest`, lockout, timeouts, and the appliance listener's accounts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! The task engine seen through `/api/cis/tasks`: progress, per-entity queues, cancel, timeout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

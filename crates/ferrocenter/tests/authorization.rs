@@ -1,5 +1,6 @@
 //! Every route × {anonymous, operator, admin, superAdmin}. The test fails if a route is served
 //! that has no expectation here, so new routes must be added to the matrix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Malformed bodies, wrong content types, oversized bodies, unknown routes and wrong methods:
 //! each surface answers in its own shape, never with a 200 or a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::*;

@@ -1,6 +1,7 @@
 //! The operator CLI as a child process against a real server and simulated agents: every
 //! command, `--output json` parsed back, the session and config files, exit codes; and in a
 //! real terminal (tmux) the unechoed password prompt and a task's progress bar.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
@@ -274,7 +275,7 @@ async fn every_command_against_simulated_hosts() {
         if let Some(t) = thumb {
             a.extend(["--host-thumbprint", t]);
         }
-        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+        a.iter().map(ToString::to_string).collect::<Vec<_>>()
     };
     let args = add(0, &["--cluster", "C1"], None);
     let err = cli.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), 4);

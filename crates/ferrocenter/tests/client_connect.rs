@@ -1,6 +1,7 @@
 //! The client library against the real server: certificate verification by CA file, by CA
 //! directory, refused when untrusted, accepted when pinned; logins, clone tickets, and the
 //! errors' stable codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Logins with the SHA-512 digest of the password (ZStack's LogInByAccount) and sessions of
 //! fixed lifetime, against the core with a real SQLite store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! restart every host is fully registered or absent, every task is terminal, and no VM is lost
 //! or on two hosts. The server is this test binary re-run as a child process; the simulated
 //! fleet lives in the parent so it outlives the kill.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
@@ -178,6 +179,7 @@ async fn sigkill_mid_adds_and_evacuation() {
         .expect("the child server started evacuating");
     // Migrations and most adds are under way: kill it outright.
     tokio::time::sleep(Duration::from_millis(100)).await;
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGKILL);
     }

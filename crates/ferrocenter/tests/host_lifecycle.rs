@@ -1,4 +1,5 @@
 //! Host flows through the core's Rust API against simulated agents and a real SQLite store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -284,7 +285,7 @@ async fn evaluation_mode_ends_after_its_period() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     match add(&e, spec(&e, 1, &c)).await {
         Err(CoreError::NotEnoughLicenses { message }) => {
-            assert!(message.contains("evaluation period"), "{message}")
+            assert!(message.contains("evaluation period"), "{message}");
         }
         other => panic!("{other:?}"),
     }
@@ -306,7 +307,7 @@ async fn add_faults_leave_nothing_behind() {
     s.ssl_thumbprint = None;
     match add(&e, s).await {
         Err(CoreError::SslVerify { thumbprint, .. }) => {
-            assert_eq!(thumbprint, e.fleet.manifest.hosts[0].thumbprint)
+            assert_eq!(thumbprint, e.fleet.manifest.hosts[0].thumbprint);
         }
         other => panic!("{other:?}"),
     }

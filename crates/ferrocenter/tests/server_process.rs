@@ -2,6 +2,7 @@
 //! recovery of tasks after SIGKILL, on SQLite and on PostgreSQL; the server's TLS identity
 //! (the generated certificate's names, an operator's own certificate); the examples under
 //! packaging/ (config file, systemd units); completions and the man page.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

@@ -1,5 +1,6 @@
 //! Client-chosen task ids (ZStack's X-Job-UUID): the first task a call submits takes the id,
 //! a taken id starts nothing, and the task is found under it after a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ async fn a_chosen_id_names_the_first_task_of_the_call() {
     let before = core.tasks.list(&TaskFilter::default()).await.unwrap().len();
     match with_task_id(id.clone(), core.diagnostic_sleep(&admin, sleep(10))).await {
         Err(CoreError::AlreadyExists { what, name }) => {
-            assert_eq!((what.as_str(), name), ("task", id.clone()))
+            assert_eq!((what.as_str(), name), ("task", id.clone()));
         }
         other => panic!("{other:?}"),
     }

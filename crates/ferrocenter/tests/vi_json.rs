@@ -1,4 +1,5 @@
 //! VI/JSON: ServiceInstance and SessionManager over the wire conventions of the reference.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::*;

@@ -1,6 +1,7 @@
 //! VI/JSON against a real server and simulated agents: the curl user's flow, inventory and
 //! traversal, every HostSystem operation and property, the PropertyCollector, privileges, and
 //! every fault of seeds/000 and seeds/001.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

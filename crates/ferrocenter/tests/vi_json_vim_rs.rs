@@ -2,6 +2,7 @@
 //! server and simulated agents: login, add a host, read HostSystem properties, enter
 //! maintenance mode and wait for the task the way vim_rs does (ListView, PropertyCollector
 //! filter, WaitForUpdatesEx), and log out.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::time::Duration;

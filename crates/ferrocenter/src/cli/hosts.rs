@@ -229,7 +229,7 @@ pub async fn host(args: &ClientArgs, cmd: &HostCommand) -> Result<(), CliError> 
             host_task(host, "ReconnectHost_Task", body).await?;
         }
         HostCommand::Disconnect { host } => {
-            host_task(host, "DisconnectHost_Task", json!({})).await?
+            host_task(host, "DisconnectHost_Task", json!({})).await?;
         }
         HostCommand::Maintenance(MaintenanceCommand::Enter {
             host,
@@ -241,7 +241,7 @@ pub async fn host(args: &ClientArgs, cmd: &HostCommand) -> Result<(), CliError> 
                 "EnterMaintenanceMode_Task",
                 json!({"timeout": timeout, "evacuatePoweredOffVms": evacuate_powered_off}),
             )
-            .await?
+            .await?;
         }
         HostCommand::Maintenance(MaintenanceCommand::Exit { host, timeout }) => {
             host_task(
@@ -249,7 +249,7 @@ pub async fn host(args: &ClientArgs, cmd: &HostCommand) -> Result<(), CliError> 
                 "ExitMaintenanceMode_Task",
                 json!({"timeout": timeout}),
             )
-            .await?
+            .await?;
         }
         HostCommand::Remove { host } => {
             let id = resolve(&c, Kind::Host, host).await?;
@@ -266,16 +266,16 @@ pub async fn host(args: &ClientArgs, cmd: &HostCommand) -> Result<(), CliError> 
             follow(args, &c, started).await?;
         }
         HostCommand::Reboot { host, force } => {
-            host_task(host, "RebootHost_Task", json!({"force": force})).await?
+            host_task(host, "RebootHost_Task", json!({"force": force})).await?;
         }
         HostCommand::Shutdown { host, force } => {
-            host_task(host, "ShutdownHost_Task", json!({"force": force})).await?
+            host_task(host, "ShutdownHost_Task", json!({"force": force})).await?;
         }
         HostCommand::Rename { host, new_name } => {
             if new_name.trim().is_empty() {
                 return Err(usage("the new name is empty"));
             }
-            host_task(host, "Rename_Task", json!({"newName": new_name})).await?
+            host_task(host, "Rename_Task", json!({"newName": new_name})).await?;
         }
     }
     Ok(())

@@ -74,9 +74,8 @@ pub(crate) fn server_of(args: &ClientArgs) -> Option<String> {
 }
 
 /// A path as absolute, so a kept session works from any directory.
-fn absolute(p: &Option<PathBuf>) -> Result<Option<PathBuf>, CliError> {
-    p.as_deref()
-        .map(std::path::absolute)
+fn absolute(p: Option<&std::path::Path>) -> Result<Option<PathBuf>, CliError> {
+    p.map(std::path::absolute)
         .transpose()
         .map_err(|e| usage(format!("cannot make the CA path absolute: {e}")))
 }
@@ -92,8 +91,8 @@ fn save_session(settings: &Settings, server: &str, c: &Connection) -> Result<Pat
         "session": c.session_token(),
         "thumbprint": tls.thumbprint,
         "no_verify": !tls.enable_ssl_certificate_check,
-        "ca_file": absolute(&tls.ssl_certificate_file)?,
-        "ca_dir": absolute(&tls.ssl_certificate_directory)?,
+        "ca_file": absolute(tls.ssl_certificate_file.as_deref())?,
+        "ca_dir": absolute(tls.ssl_certificate_directory.as_deref())?,
     });
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()

@@ -234,6 +234,7 @@ impl Proc {
     }
 
     pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
         unsafe {
             libc::kill(self.child.id() as i32, sig);
         }
