@@ -14,6 +14,7 @@ pub mod ports;
 mod saga;
 pub mod secrets;
 pub mod tasks;
+mod vms;
 mod time_util;
 
 pub use error::CoreError;

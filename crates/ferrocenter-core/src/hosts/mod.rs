@@ -1,13 +1,12 @@
 //! Host flows: add, disconnect, reconnect, maintenance with evacuation, remove, and the host
 //! operations; each long one is a task written as ordered steps with undo.
-mod add;
+pub(crate) mod add;
 mod capacity;
-mod connection;
+pub(crate) mod connection;
 pub(crate) mod heartbeat;
-mod maintenance;
-mod ops;
+pub(crate) mod maintenance;
+pub(crate) mod config;
 mod sync;
-mod task_ops;
 
 pub(crate) use add::validate_entity_name as validate_name;
 pub use add::{certificate_thumbprint, AddHostSpec};
@@ -15,7 +14,7 @@ pub use capacity::Capacity;
 pub use connection::{IfAlready, ReconnectSpec};
 /// VM power actions, as the core's VM operations take them.
 pub use ferrocenter_agent_client::wire::PowerAction;
-pub use ops::{HostUpdate, RemoveMode, StateChange};
+pub use config::{HostUpdate, RemoveMode, StateChange};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,9 +5,9 @@
 use ferrocenter_agent_client::wire::PowerAction;
 use serde_json::json;
 
-use super::add::validate_entity_name;
-use super::agent_fault;
-use super::connection::host_task;
+use crate::hosts::add::validate_entity_name;
+use crate::hosts::agent_fault;
+use crate::hosts::connection::host_task;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{AutomationLevel, ConnectionState, HostState, VmRecord};
 use crate::model::EntityRef;
@@ -162,7 +162,7 @@ impl Core {
         }
         if action == PowerAction::On {
             // Checked again when the task runs; refusing now spares the caller a task.
-            super::ops::power_on_allowed(&self.host(&vm.host_id).await?)?;
+            crate::hosts::config::power_on_allowed(&self.host(&vm.host_id).await?)?;
         }
         let core = self.self_arc();
         let who = caller.clone();

@@ -1,0 +1,2 @@
+//! VM operations: power and migration.
+mod power;
