@@ -6,16 +6,18 @@
 pub mod auth;
 pub mod diagnostics;
 pub mod error;
+mod events;
 pub mod hosts;
 pub mod inventory;
 pub mod licensing;
 pub mod model;
+mod placement;
 pub mod ports;
 mod saga;
 pub mod secrets;
 pub mod tasks;
-mod vms;
 mod time_util;
+mod vms;
 
 pub use error::CoreError;
 pub use time_util::{from_millis, to_millis};

@@ -1,23 +1,15 @@
-//! Remove, VM power, and the smaller host operations.
-use ferrocenter_agent_client::wire::{LockdownMode, PowerAction, StandbyAction, VmPowerState};
+//! Host configuration: name, record fields, enabled/disabled, lockdown, and what a host reports
+//! about itself (uptime, connection info).
+use ferrocenter_agent_client::wire::LockdownMode;
 use serde_json::json;
 
 use super::add::validate_entity_name;
 use super::agent_fault;
 use super::connection::host_task;
-use super::sync::power_str;
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{AdminState, ConnectionState, Host, HostState, VmRecord};
+use crate::inventory::{AdminState, ConnectionState, Host, HostState};
 use crate::tasks::Task;
 use crate::{Core, CoreError};
-
-/// ZStack's deleteMode: Permissive stops the VMs and aborts on any error; Enforcing always
-/// removes the host from the inventory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoveMode {
-    Permissive,
-    Enforcing,
-}
 
 /// What an enable or disable did: changed the state at once, or started leaving maintenance.
 #[derive(Debug)]
@@ -41,7 +33,7 @@ pub struct HostUpdate {
     pub password: Option<String>,
 }
 
-fn require_connected(h: &Host) -> Result<(), CoreError> {
+pub(crate) fn require_connected(h: &Host) -> Result<(), CoreError> {
     if h.connection_state != ConnectionState::Connected {
         return Err(CoreError::invalid_state(format!(
             "host {} is {}",
@@ -52,116 +44,7 @@ fn require_connected(h: &Host) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// No VM powers on while its host enters or is in maintenance mode, or is disabled.
-pub(crate) fn power_on_allowed(host: &Host) -> Result<(), CoreError> {
-    match host.state {
-        HostState::PreMaintenance | HostState::Maintenance => {
-            Err(CoreError::invalid_state(format!(
-                "host {} is entering or in maintenance mode: VMs may not power on",
-                host.name
-            )))
-        }
-        HostState::Disabled => Err(CoreError::invalid_state(format!(
-            "host {} is disabled",
-            host.name
-        ))),
-        HostState::Enabled => Ok(()),
-    }
-}
-
 impl Core {
-    pub async fn remove_host(
-        &self,
-        caller: &Caller,
-        host_id: &str,
-        mode: RemoveMode,
-    ) -> Result<Task, CoreError> {
-        self.auth
-            .authorize(caller, Privilege::HostInventoryRemoveHostFromCluster)?;
-        let host = self.host(host_id).await?;
-        let core = self.self_arc();
-        let user = caller.user.clone();
-        self.tasks
-            .submit(
-                host_task("host.remove", &host, caller, format!("Remove host {}", host.name), false, None),
-                move |_ctx| async move {
-                    let host = core.host(&host.id).await?;
-                    let cleanup = async {
-                        let agent = core.agent(&host).await?;
-                        for vm in agent.vms().await.map_err(|e| agent_fault(&host.name, e))? {
-                            if vm.power_state != VmPowerState::PoweredOff {
-                                agent
-                                    .power(&vm.uuid, PowerAction::Off)
-                                    .await
-                                    .map_err(|e| agent_fault(&host.name, e))?;
-                            }
-                        }
-                        let uuid = core.server_uuid().await?;
-                        agent
-                            .release_claim(&uuid)
-                            .await
-                            .map_err(|e| agent_fault(&host.name, e))
-                    }
-                    .await;
-                    if let Err(e) = cleanup {
-                        if mode == RemoveMode::Permissive {
-                            return Err(e);
-                        }
-                        tracing::warn!(host = %host.name, error = %e, "removing anyway (Enforcing)");
-                    }
-                    core.store.delete_host(&host.id).await?;
-                    core.agents.forget(&host.id);
-                    core.record_event(
-                        "HostRemovedEvent",
-                        "host",
-                        &host.id,
-                        &host.name,
-                        &user,
-                        format!("Removed host {}", host.name),
-                        json!({}),
-                    )
-                    .await;
-                    Ok(json!({"host": host.id}))
-                },
-            )
-            .await
-    }
-
-    /// Powers a VM on or off through its host. Power-on is refused while the host enters or is
-    /// in maintenance mode, and on a disabled host.
-    pub async fn power_vm(
-        &self,
-        caller: &Caller,
-        vm_id: &str,
-        action: PowerAction,
-    ) -> Result<VmRecord, CoreError> {
-        let privilege = match action {
-            PowerAction::On => Privilege::VirtualMachinePowerOn,
-            _ => Privilege::VirtualMachinePowerOff,
-        };
-        self.auth.authorize(caller, privilege)?;
-        let mut vm = self
-            .store
-            .get_vm(vm_id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("VM", vm_id))?;
-        let host = self.host(&vm.host_id).await?;
-        require_connected(&host)?;
-        if action == PowerAction::On {
-            power_on_allowed(&host)?;
-        }
-        let agent = self.agent(&host).await?;
-        let v = agent
-            .power(&vm.uuid, action)
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?;
-        vm.power_state = power_str(&v);
-        vm.data = serde_json::to_value(&v).unwrap_or(vm.data);
-        vm.last_op_at = self.clock.now();
-        self.store.update_vm(&vm).await?;
-        Ok(vm)
-    }
-
     pub async fn rename_host(
         &self,
         caller: &Caller,
@@ -311,80 +194,6 @@ impl Core {
         Ok(host)
     }
 
-    /// Reboot or shutdown: refused unless the host is in maintenance mode or `force`.
-    pub async fn host_power(
-        &self,
-        caller: &Caller,
-        host_id: &str,
-        reboot: bool,
-        force: bool,
-    ) -> Result<Task, CoreError> {
-        self.auth.authorize(caller, Privilege::HostConfigPower)?;
-        let host = self.host(host_id).await?;
-        require_connected(&host)?;
-        if host.state != HostState::Maintenance && !force {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is not in maintenance mode (use force)",
-                host.name
-            )));
-        }
-        let core = self.self_arc();
-        let what = if reboot { "Reboot" } else { "Shut down" };
-        self.tasks
-            .submit(
-                host_task(
-                    if reboot {
-                        "host.reboot"
-                    } else {
-                        "host.shutdown"
-                    },
-                    &host,
-                    caller,
-                    format!("{what} host {}", host.name),
-                    false,
-                    None,
-                ),
-                move |_ctx| async move {
-                    let agent = core.agent(&host).await?;
-                    // The agent applies its own maintenance rule; the server's was checked above.
-                    let r = if reboot {
-                        agent.reboot(force).await
-                    } else {
-                        agent.shutdown(force).await
-                    };
-                    r.map_err(|e| agent_fault(&host.name, e))?;
-                    core.agents.forget(&host.id);
-                    Ok(json!({"host": host.id}))
-                },
-            )
-            .await
-    }
-
-    pub async fn host_standby(
-        &self,
-        caller: &Caller,
-        host_id: &str,
-        down: bool,
-    ) -> Result<Host, CoreError> {
-        self.auth.authorize(caller, Privilege::HostConfigPower)?;
-        let mut host = self.host(host_id).await?;
-        require_connected(&host)?;
-        let agent = self.agent(&host).await?;
-        let action = if down {
-            StandbyAction::Down
-        } else {
-            StandbyAction::Up
-        };
-        let rt = agent
-            .standby(action)
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?;
-        host.power_state = if down { "standBy" } else { "poweredOn" }.into();
-        host.runtime = serde_json::to_value(&rt).ok();
-        self.store.update_host(&host).await?;
-        Ok(host)
-    }
-
     /// Enters (normal mode) or exits lockdown. A host already in the asked mode is refused
     /// with `AlreadyInState`.
     pub async fn host_lockdown(
@@ -482,5 +291,35 @@ impl Core {
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         Ok(host)
+    }
+
+    pub async fn rename_host_task(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        new_name: &str,
+    ) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostConfigConnection)?;
+        validate_entity_name("newName", new_name)?;
+        let host = self.host(host_id).await?;
+        let core = self.self_arc();
+        let (who, name) = (caller.clone(), new_name.to_string());
+        self.tasks
+            .submit(
+                host_task(
+                    "host.rename",
+                    &host,
+                    caller,
+                    format!("Rename host {} to {new_name}", host.name),
+                    false,
+                    None,
+                ),
+                move |_ctx| async move {
+                    let h = core.rename_host(&who, &host.id, &name).await?;
+                    Ok(json!({"host": h.id}))
+                },
+            )
+            .await
     }
 }

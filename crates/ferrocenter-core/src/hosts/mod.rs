@@ -2,19 +2,22 @@
 //! operations; each long one is a task written as ordered steps with undo.
 pub(crate) mod add;
 mod capacity;
+pub(crate) mod config;
 pub(crate) mod connection;
 pub(crate) mod heartbeat;
 pub(crate) mod maintenance;
-pub(crate) mod config;
-mod sync;
+mod power;
+mod remove;
+pub(crate) mod sync;
 
 pub(crate) use add::validate_entity_name as validate_name;
 pub use add::{certificate_thumbprint, AddHostSpec};
 pub use capacity::Capacity;
+pub use config::{HostUpdate, StateChange};
 pub use connection::{IfAlready, ReconnectSpec};
 /// VM power actions, as the core's VM operations take them.
 pub use ferrocenter_agent_client::wire::PowerAction;
-pub use config::{HostUpdate, RemoveMode, StateChange};
+pub use remove::RemoveMode;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use ferrocenter_agent_client::{AgentClient, AgentConnector, AgentError};
 
-use crate::inventory::{Event, Host};
+use crate::inventory::Host;
 use crate::{Core, CoreError};
 
 #[derive(Debug, Clone)]
@@ -159,33 +162,5 @@ impl Core {
             .get_host(id)
             .await?
             .ok_or_else(|| CoreError::not_found("host", id))
-    }
-
-    /// Appends to the persisted event log.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn record_event(
-        &self,
-        kind: &str,
-        entity_kind: &str,
-        entity_id: &str,
-        entity_name: &str,
-        user: &str,
-        message: String,
-        data: serde_json::Value,
-    ) {
-        let e = Event {
-            seq: 0,
-            time: self.clock.now(),
-            kind: kind.into(),
-            entity_kind: entity_kind.into(),
-            entity_id: entity_id.into(),
-            entity_name: entity_name.into(),
-            user: user.into(),
-            message,
-            data,
-        };
-        if let Err(err) = self.store.append_event(&e).await {
-            tracing::error!(kind, error = %err, "could not record an event");
-        }
     }
 }

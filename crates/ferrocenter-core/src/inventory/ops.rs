@@ -515,4 +515,44 @@ impl Core {
         }
         Ok(())
     }
+
+    /// vim ReconfigureComputeResource_Task for a cluster's automation level.
+    pub async fn set_cluster_automation_task(
+        &self,
+        caller: &Caller,
+        cluster_id: &str,
+        level: AutomationLevel,
+    ) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostInventoryEditCluster)?;
+        let cluster = self
+            .store
+            .get_cluster(cluster_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("cluster", cluster_id))?;
+        let core = self.self_arc();
+        let who = caller.clone();
+        self.tasks
+            .submit(
+                TaskSpec {
+                    kind: "cluster.reconfigure".into(),
+                    target: Some(EntityRef::new("cluster", cluster.id.clone())),
+                    initiator: caller.user.clone(),
+                    description: format!(
+                        "Set the automation level of {} to {}",
+                        cluster.name,
+                        level.as_str()
+                    ),
+                    cancelable: false,
+                    timeout: None,
+                },
+                move |_ctx| async move {
+                    let c = core
+                        .set_cluster_automation(&who, &cluster.id, level)
+                        .await?;
+                    Ok(json!({"cluster": c.id}))
+                },
+            )
+            .await
+    }
 }

@@ -3,8 +3,7 @@
 use crate::auth::{Caller, Privilege};
 use crate::inventory::query::{HostField, ListQuery, Page};
 use crate::inventory::{
-    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
-    Network, VmRecord,
+    Cluster, CustomField, Datacenter, Datastore, Folder, Host, HostFilter, Network, VmRecord,
 };
 use crate::ports::{MoidEntity, MoidKind};
 use crate::{Core, CoreError};
@@ -214,15 +213,6 @@ impl Core {
     ) -> Result<Vec<Host>, CoreError> {
         self.may_read(caller)?;
         Ok(self.store.hosts_of_network(network_id).await?)
-    }
-
-    pub async fn list_events(
-        &self,
-        caller: &Caller,
-        filter: &EventFilter,
-    ) -> Result<Vec<Event>, CoreError> {
-        self.may_read(caller)?;
-        Ok(self.store.list_events(filter).await?)
     }
 
     pub async fn list_custom_fields(&self, caller: &Caller) -> Result<Vec<CustomField>, CoreError> {

@@ -1,2 +1,3 @@
 //! VM operations: power and migration.
+mod migrate;
 mod power;

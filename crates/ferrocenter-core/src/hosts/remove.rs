@@ -1,0 +1,76 @@
+//! Removing a host: its VMs are powered off and the claim released, then the record goes.
+use ferrocenter_agent_client::wire::{PowerAction, VmPowerState};
+use serde_json::json;
+
+use super::agent_fault;
+use super::connection::host_task;
+use crate::auth::{Caller, Privilege};
+use crate::tasks::Task;
+use crate::{Core, CoreError};
+
+/// ZStack's deleteMode: Permissive stops the VMs and aborts on any error; Enforcing always
+/// removes the host from the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveMode {
+    Permissive,
+    Enforcing,
+}
+
+impl Core {
+    pub async fn remove_host(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        mode: RemoveMode,
+    ) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostInventoryRemoveHostFromCluster)?;
+        let host = self.host(host_id).await?;
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        self.tasks
+            .submit(
+                host_task("host.remove", &host, caller, format!("Remove host {}", host.name), false, None),
+                move |_ctx| async move {
+                    let host = core.host(&host.id).await?;
+                    let cleanup = async {
+                        let agent = core.agent(&host).await?;
+                        for vm in agent.vms().await.map_err(|e| agent_fault(&host.name, e))? {
+                            if vm.power_state != VmPowerState::PoweredOff {
+                                agent
+                                    .power(&vm.uuid, PowerAction::Off)
+                                    .await
+                                    .map_err(|e| agent_fault(&host.name, e))?;
+                            }
+                        }
+                        let uuid = core.server_uuid().await?;
+                        agent
+                            .release_claim(&uuid)
+                            .await
+                            .map_err(|e| agent_fault(&host.name, e))
+                    }
+                    .await;
+                    if let Err(e) = cleanup {
+                        if mode == RemoveMode::Permissive {
+                            return Err(e);
+                        }
+                        tracing::warn!(host = %host.name, error = %e, "removing anyway (Enforcing)");
+                    }
+                    core.store.delete_host(&host.id).await?;
+                    core.agents.forget(&host.id);
+                    core.record_event(
+                        "HostRemovedEvent",
+                        "host",
+                        &host.id,
+                        &host.name,
+                        &user,
+                        format!("Removed host {}", host.name),
+                        json!({}),
+                    )
+                    .await;
+                    Ok(json!({"host": host.id}))
+                },
+            )
+            .await
+    }
+}

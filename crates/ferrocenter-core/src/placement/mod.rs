@@ -1,0 +1,4 @@
+//! Placement: where VMs go when a host is evacuated.
+mod evacuation;
+
+pub(crate) use evacuation::Refused;

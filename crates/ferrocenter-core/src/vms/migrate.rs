@@ -1,0 +1,132 @@
+//! Moving a VM to another host: the destination prepares and issues a ticket, the source sends.
+use std::time::Duration;
+
+use ferrocenter_agent_client::wire::{MigrateRequest, Vm};
+use serde_json::json;
+
+use crate::auth::{Caller, Privilege};
+use crate::hosts::agent_fault;
+use crate::hosts::sync::power_str;
+use crate::inventory::{ConnectionState, Host, HostState};
+use crate::tasks::Task;
+use crate::{Core, CoreError};
+
+impl Core {
+    /// Moves a VM to another connected host of the same datacenter that is not entering or in
+    /// maintenance mode.
+    pub async fn migrate_vm(
+        &self,
+        caller: &Caller,
+        vm_id: &str,
+        dest_host_id: &str,
+    ) -> Result<Task, CoreError> {
+        self.auth.authorize(caller, Privilege::ResourceMigrate)?;
+        let vm = self
+            .store
+            .get_vm(vm_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("VM", vm_id))?;
+        let source = self.host(&vm.host_id).await?;
+        let dest = self.host(dest_host_id).await?;
+        if dest.id == source.id {
+            return Err(CoreError::invalid(
+                "host",
+                format!("VM {} already runs on {}", vm.name, dest.name),
+            ));
+        }
+        if dest.datacenter_id != source.datacenter_id {
+            return Err(CoreError::invalid(
+                "host",
+                format!("{} is in another datacenter", dest.name),
+            ));
+        }
+        for h in [&source, &dest] {
+            if h.connection_state != ConnectionState::Connected {
+                return Err(CoreError::invalid_state(format!(
+                    "host {} is {}",
+                    h.name,
+                    h.connection_state.as_str()
+                )));
+            }
+        }
+        if matches!(
+            dest.state,
+            HostState::PreMaintenance | HostState::Maintenance | HostState::Disabled
+        ) {
+            return Err(CoreError::invalid_state(format!(
+                "host {} takes no VMs ({})",
+                dest.name,
+                dest.state.as_str()
+            )));
+        }
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        self.tasks
+            .submit(
+                Self::vm_task(
+                    "vm.migrate",
+                    &vm,
+                    caller,
+                    format!("Migrate VM {} to {}", vm.name, dest.name),
+                ),
+                move |_ctx| async move {
+                    let src = core.agent(&source).await?;
+                    let wire = src
+                        .vms()
+                        .await
+                        .map_err(|e| agent_fault(&source.name, e))?
+                        .into_iter()
+                        .find(|v| v.uuid == vm.uuid)
+                        .ok_or_else(|| CoreError::not_found("VM", &vm.name))?;
+                    core.migrate_one(&src, &source, &dest, wire, &user).await?;
+                    Ok(json!({"vm": vm.id, "host": dest.id}))
+                },
+            )
+            .await
+    }
+
+    pub(crate) async fn migrate_one(
+        &self,
+        src: &ferrocenter_agent_client::AgentClient,
+        source: &Host,
+        dest: &Host,
+        vm: Vm,
+        user: &str,
+    ) -> Result<(), CoreError> {
+        let dst = self.agent(dest).await?;
+        let ticket = dst
+            .prepare_incoming(&vm)
+            .await
+            .map_err(|e| agent_fault(&dest.name, e))?;
+        let req = MigrateRequest {
+            destination_address: dest.address.clone(),
+            destination_port: dest.port,
+            destination_thumbprint: dest.thumbprint.clone(),
+            migration_id: ticket.migration_id,
+            ticket: ticket.ticket,
+        };
+        // Generous: the copy takes memory ÷ speed on the hosts.
+        let timeout = Duration::from_secs(300 + vm.memory_bytes / (64 << 20));
+        let result = src
+            .migrate(&vm.uuid, &req, timeout)
+            .await
+            .map_err(|e| agent_fault(&source.name, e))?;
+        if let Some(mut record) = self.store.find_vm_by_uuid(&vm.uuid).await? {
+            record.host_id = dest.id.clone();
+            record.power_state = power_str(&result.vm);
+            record.last_op_at = self.clock.now();
+            self.store.update_vm(&record).await?;
+            self.record_event(
+                "VmMigratedEvent",
+                "vm",
+                &record.id,
+                &record.name,
+                user,
+                format!("Migrated {} from {} to {}", record.name, source.name, dest.name),
+                json!({"source": source.id, "destination": dest.id, "duration_ms": result.duration_ms}),
+            )
+            .await;
+        }
+        Ok(())
+    }
+}
