@@ -608,7 +608,7 @@ async fn host_prop(ctx: &Ctx<'_>, h: &Host, name: &str) -> Result<Option<Value>,
     Ok(match name {
         "runtime" => Some(render::host_runtime(h)),
         "summary" => Some(render::host_summary(h, &core.config.hosts.server_address)),
-        "hardware" => h.facts.as_ref().map(|_| render::host_hardware(h)),
+        "hardware" => h.facts.is_some().then(|| render::host_hardware(h)),
         "capability" => connected.then(render::host_capability),
         // Unset while disconnected, as vCenter does.
         "config" => {

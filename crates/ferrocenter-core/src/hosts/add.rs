@@ -1,14 +1,12 @@
 //! Adding a host (vim AddHost_Task / AddStandaloneHost_Task, ZStack AddKVMHost).
 use std::net::IpAddr;
 
-use ferrocenter_agent_client::wire::{ClaimRequest, LockdownMode};
 use rand::RngCore;
 use serde_json::json;
 
-use super::agent_fault;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::query::TagKind;
-use crate::inventory::{ConnectionState, Host, HostState};
+use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
 use crate::saga::Saga;
 use crate::tasks::{Task, TaskSpec};
@@ -72,14 +70,14 @@ pub(crate) fn validate_host_name(field: &str, h: &str) -> Result<(), CoreError> 
 
 /// The SHA-256 thumbprint of a PEM certificate (vAPI's `ssl_certificate`).
 pub fn certificate_thumbprint(field: &str, pem: &str) -> Result<String, CoreError> {
-    ferrocenter_agent_client::pem_thumbprint(pem)
+    crate::agent_door::pem_thumbprint(pem)
         .ok_or_else(|| CoreError::invalid(field, "must be a PEM certificate"))
 }
 
 /// An optional thumbprint in any common spelling, in canonical form; empty means none.
 pub(crate) fn parse_thumbprint(field: &str, t: Option<&str>) -> Result<Option<String>, CoreError> {
     match t {
-        Some(t) if !t.is_empty() => ferrocenter_agent_client::normalize_thumbprint(t)
+        Some(t) if !t.is_empty() => crate::agent_door::normalize_thumbprint(t)
             .map(Some)
             .ok_or_else(|| {
                 CoreError::invalid(field, "must be a SHA-256 thumbprint (32 hex bytes)")
@@ -102,15 +100,12 @@ pub(crate) fn validate_entity_name(field: &str, name: &str) -> Result<(), CoreEr
 }
 
 fn lockdown(s: &str) -> Result<LockdownMode, CoreError> {
-    match s {
-        "lockdownDisabled" => Ok(LockdownMode::Disabled),
-        "lockdownNormal" => Ok(LockdownMode::Normal),
-        "lockdownStrict" => Ok(LockdownMode::Strict),
-        other => Err(CoreError::invalid(
+    LockdownMode::parse_vim(s).ok_or_else(|| {
+        CoreError::invalid(
             "lockdownMode",
-            format!("'{other}' is not lockdownDisabled, lockdownNormal or lockdownStrict"),
-        )),
-    }
+            format!("'{s}' is not lockdownDisabled, lockdownNormal or lockdownStrict"),
+        )
+    })
 }
 
 fn random_secret() -> String {
@@ -270,7 +265,6 @@ impl Core {
         name: String,
         user: &str,
     ) -> Result<serde_json::Value, CoreError> {
-        let fault = |e| agent_fault(&spec.host_name, e);
         if let Some(h) = self
             .store
             .find_host_by_address(&spec.host_name, port)
@@ -279,29 +273,28 @@ impl Core {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
         ctx.progress(5, "connecting to the host").await;
-        let mut root = self
-            .connector()
-            .client(&spec.host_name, port, thumbprint.as_deref());
+        let open = |thumbprint: Option<&str>| {
+            self.open_agent(&spec.host_name, &spec.host_name, port, thumbprint)
+        };
+        let mut root = open(thumbprint.as_deref());
         let mut accepted_on_first_use = false;
         let mut pinned = thumbprint.clone();
         let about = match root.about().await {
             Ok(a) => a,
-            Err(ferrocenter_agent_client::AgentError::SslVerify {
+            Err(CoreError::SslVerify {
                 thumbprint: seen, ..
             }) if thumbprint.is_none() && spec.trust_first_certificate => {
-                root = self.connector().client(&spec.host_name, port, Some(&seen));
+                root = open(Some(&seen));
                 accepted_on_first_use = true;
                 pinned = Some(seen);
-                root.about().await.map_err(fault)?
+                root.about().await?
             }
-            Err(e) => return Err(fault(e)),
+            Err(e) => return Err(e),
         };
         let thumbprint = pinned.unwrap_or_default();
         ctx.progress(15, "logging in").await;
-        root.login(&spec.user_name, &spec.password)
-            .await
-            .map_err(fault)?;
-        let facts = root.facts().await.map_err(fault)?;
+        root.login(&spec.user_name, &spec.password).await?;
+        let facts = root.facts().await?;
         if let Some(c) = &cluster_id {
             self.check_cluster_architecture(c, &facts.architecture)
                 .await?;
@@ -312,21 +305,15 @@ impl Core {
 
         ctx.progress(35, "claiming the host").await;
         let server_uuid = self.server_uuid().await?;
-        root.claim(&ClaimRequest {
-            server_uuid: server_uuid.clone(),
-            server_address: self.config.hosts.server_address.clone(),
-            force: spec.force,
-        })
-        .await
-        .map_err(fault)?;
+        root.claim(&server_uuid, &self.config.hosts.server_address, spec.force)
+            .await?;
         {
             let root = root.clone();
             let server_uuid = server_uuid.clone();
-            saga.on_undo("claim", async move {
-                root.release_claim(&server_uuid)
-                    .await
-                    .map_err(|e| CoreError::internal(e.to_string()))
-            });
+            saga.on_undo(
+                "claim",
+                async move { root.release_claim(&server_uuid).await },
+            );
         }
 
         ctx.progress(45, "creating the service account").await;
@@ -338,21 +325,10 @@ impl Core {
             .vim_account_password
             .clone()
             .unwrap_or_else(random_secret);
-        match root.create_account(&account, &secret).await {
-            Ok(_) => {}
-            // Added before, removed, added again: the account exists; give it a new password.
-            Err(e) if e.code() == Some(ferrocenter_agent_client::wire::ErrorCode::InvalidState) => {
-                root.change_password(&account, &secret)
-                    .await
-                    .map_err(fault)?
-            }
-            Err(e) => return Err(fault(e)),
-        }
-        let service = self
-            .connector()
-            .client(&spec.host_name, port, Some(&thumbprint));
-        service.login(&account, &secret).await.map_err(fault)?;
-        let _ = root.logout().await;
+        root.ensure_service_account(&account, &secret).await?;
+        let service = open(Some(&thumbprint));
+        service.login(&account, &secret).await?;
+        root.logout().await;
 
         ctx.progress(55, "registering the host").await;
         let now = self.clock.now();
@@ -373,9 +349,7 @@ impl Core {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: Some(
-                serde_json::to_value(&facts).map_err(|e| CoreError::internal(e.to_string()))?,
-            ),
+            facts: crate::inventory::facts::to_json(&facts),
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
@@ -412,25 +386,21 @@ impl Core {
         ctx.progress(70, "discovering datastores, networks and VMs")
             .await;
         self.sync_storage_and_networks(&host, &facts).await?;
-        let vms = service.vms().await.map_err(fault)?;
+        let vms = service.vms().await?;
         self.sync_vms(&host, &vms).await?;
         if let Some(mode) = lockdown_mode {
-            service.set_lockdown(mode).await.map_err(fault)?;
+            service.set_lockdown(mode).await?;
         }
-        let runtime = service.runtime().await.map_err(fault)?;
+        let runtime = service.runtime().await?;
         let cursor = service.events(0).await.map(|p| p.next).unwrap_or(0);
 
         ctx.progress(90, "connected").await;
         host.connection_state = ConnectionState::Connected;
-        host.runtime = serde_json::to_value(&runtime).ok();
+        host.set_runtime(&runtime);
         host.event_cursor = cursor;
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
-        self.agents
-            .clients
-            .lock()
-            .unwrap()
-            .insert(host.id.clone(), service);
+        self.sessions.keep(&host.id, service);
         self.record_event(
             "HostConnectedEvent",
             "host",

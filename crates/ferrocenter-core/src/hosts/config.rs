@@ -1,13 +1,11 @@
 //! Host configuration: name, record fields, enabled/disabled, lockdown, and what a host reports
 //! about itself (uptime, connection info).
-use ferrocenter_agent_client::wire::LockdownMode;
 use serde_json::json;
 
 use super::add::validate_entity_name;
-use super::agent_fault;
 use super::connection::host_task;
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{AdminState, ConnectionState, Host, HostState};
+use crate::inventory::{AdminState, ConnectionState, Host, HostState, LockdownMode};
 use crate::tasks::Task;
 use crate::{Core, CoreError};
 
@@ -164,14 +162,9 @@ impl Core {
         }
         if let (Some(user), Some(password)) = (&u.user_name, &u.password) {
             let address = u.address.as_deref().unwrap_or(&host.address);
-            let probe = self
-                .connector()
-                .client(address, host.port, Some(&host.thumbprint));
-            probe
-                .login(user, password)
-                .await
-                .map_err(|e| agent_fault(&host.name, e))?;
-            let _ = probe.logout().await;
+            let probe = self.open_agent(&host.name, address, host.port, Some(&host.thumbprint));
+            probe.login(user, password).await?;
+            probe.logout().await;
         }
         if let Some(n) = u.name {
             host.name = n;
@@ -189,7 +182,7 @@ impl Core {
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         if moved {
-            self.agents.forget(&host.id);
+            self.sessions.forget(&host.id);
         }
         Ok(host)
     }
@@ -221,12 +214,9 @@ impl Core {
         } else {
             LockdownMode::Disabled
         };
-        let rt = agent
-            .set_lockdown(mode)
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?;
+        let rt = agent.set_lockdown(mode).await?;
         // The runtime carries the lockdown mode the surfaces report.
-        host.runtime = serde_json::to_value(&rt).ok();
+        host.set_runtime(&rt);
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         Ok(())
@@ -238,11 +228,7 @@ impl Core {
         let host = self.host(host_id).await?;
         require_connected(&host)?;
         let agent = self.agent(&host).await?;
-        Ok(agent
-            .uptime()
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?
-            .uptime_secs)
+        agent.uptime_secs().await
     }
 
     /// QueryHostConnectionInfo: the host, its VMs, datastores and networks as last synced.

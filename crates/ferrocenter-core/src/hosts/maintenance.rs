@@ -3,14 +3,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ferrocenter_agent_client::wire::{Vm, VmPowerState};
 use serde_json::json;
 use tracing::warn;
 
-use super::agent_fault;
 use super::connection::host_task;
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{AutomationLevel, ConnectionState, HostState};
+use crate::inventory::{AutomationLevel, ConnectionState, HostState, VmInfo, VmPowerState};
 use crate::placement::Refused;
 use crate::tasks::{Task, TaskContext};
 use crate::{Core, CoreError};
@@ -96,10 +94,7 @@ impl Core {
         let r = async {
             let agent = self.agent(&host).await?;
             // The host itself refuses power-on from now on.
-            agent
-                .set_maintenance(true)
-                .await
-                .map_err(|e| agent_fault(&host.name, e))?;
+            agent.set_maintenance(true).await?;
             let automated = match &host.cluster_id {
                 Some(c) => self
                     .store
@@ -112,9 +107,9 @@ impl Core {
             let mut refused = Refused::default();
             loop {
                 ctx.check()?;
-                let vms = agent.vms().await.map_err(|e| agent_fault(&host.name, e))?;
+                let vms = agent.vms().await?;
                 self.sync_vms(&host, &vms).await?;
-                let blocking: Vec<Vm> = vms
+                let blocking: Vec<VmInfo> = vms
                     .into_iter()
                     .filter(|v| evacuate_powered_off || v.power_state != VmPowerState::PoweredOff)
                     .collect();
@@ -229,10 +224,7 @@ impl Core {
                         )));
                     }
                     let agent = core.agent(&host).await?;
-                    agent
-                        .set_maintenance(false)
-                        .await
-                        .map_err(|e| agent_fault(&host.name, e))?;
+                    agent.set_maintenance(false).await?;
                     let before = host.previous_state.take();
                     host.state = then.or(before).unwrap_or(HostState::Enabled);
                     if host.state == HostState::PreMaintenance

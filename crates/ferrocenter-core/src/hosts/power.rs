@@ -1,8 +1,6 @@
 //! Host power: reboot, shutdown, and standby (at once, or as a task that waits for VMs).
-use ferrocenter_agent_client::wire::StandbyAction;
 use serde_json::json;
 
-use super::agent_fault;
 use super::config::require_connected;
 use super::connection::host_task;
 use crate::auth::{Caller, Privilege};
@@ -52,8 +50,8 @@ impl Core {
                     } else {
                         agent.shutdown(force).await
                     };
-                    r.map_err(|e| agent_fault(&host.name, e))?;
-                    core.agents.forget(&host.id);
+                    r?;
+                    core.sessions.forget(&host.id);
                     Ok(json!({"host": host.id}))
                 },
             )
@@ -70,17 +68,9 @@ impl Core {
         let mut host = self.host(host_id).await?;
         require_connected(&host)?;
         let agent = self.agent(&host).await?;
-        let action = if down {
-            StandbyAction::Down
-        } else {
-            StandbyAction::Up
-        };
-        let rt = agent
-            .standby(action)
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?;
+        let rt = agent.standby(down).await?;
         host.power_state = if down { "standBy" } else { "poweredOn" }.into();
-        host.runtime = serde_json::to_value(&rt).ok();
+        host.set_runtime(&rt);
         self.store.update_host(&host).await?;
         Ok(host)
     }

@@ -1,10 +1,10 @@
 //! Removing a host: its VMs are powered off and the claim released, then the record goes.
-use ferrocenter_agent_client::wire::{PowerAction, VmPowerState};
 use serde_json::json;
 
-use super::agent_fault;
 use super::connection::host_task;
 use crate::auth::{Caller, Privilege};
+use crate::inventory::VmPowerState;
+use crate::ports::PowerAction;
 use crate::tasks::Task;
 use crate::{Core, CoreError};
 
@@ -35,19 +35,17 @@ impl Core {
                     let host = core.host(&host.id).await?;
                     let cleanup = async {
                         let agent = core.agent(&host).await?;
-                        for vm in agent.vms().await.map_err(|e| agent_fault(&host.name, e))? {
+                        for vm in agent.vms().await? {
                             if vm.power_state != VmPowerState::PoweredOff {
                                 agent
                                     .power(&vm.uuid, PowerAction::Off)
-                                    .await
-                                    .map_err(|e| agent_fault(&host.name, e))?;
+                                    .await?;
                             }
                         }
                         let uuid = core.server_uuid().await?;
                         agent
                             .release_claim(&uuid)
                             .await
-                            .map_err(|e| agent_fault(&host.name, e))
                     }
                     .await;
                     if let Err(e) = cleanup {
@@ -57,7 +55,7 @@ impl Core {
                         tracing::warn!(host = %host.name, error = %e, "removing anyway (Enforcing)");
                     }
                     core.store.delete_host(&host.id).await?;
-                    core.agents.forget(&host.id);
+                    core.sessions.forget(&host.id);
                     core.record_event(
                         "HostRemovedEvent",
                         "host",

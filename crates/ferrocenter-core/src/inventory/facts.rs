@@ -129,7 +129,10 @@ pub struct HostFacts {
 impl HostFacts {
     /// A sensor's status; a sensor the host does not report is `Unknown`.
     pub fn sensor(&self, s: Sensor) -> SensorStatus {
-        self.sensors.get(&s).copied().unwrap_or(SensorStatus::Unknown)
+        self.sensors
+            .get(&s)
+            .copied()
+            .unwrap_or(SensorStatus::Unknown)
     }
 }
 
@@ -276,7 +279,9 @@ impl VmInfo {
 }
 
 /// A model read from a stored JSON column: absent or unreadable is `None`.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(v: Option<&serde_json::Value>) -> Option<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    v: Option<&serde_json::Value>,
+) -> Option<T> {
     v.and_then(|v| T::deserialize(v).ok())
 }
 

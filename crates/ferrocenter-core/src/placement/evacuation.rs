@@ -1,24 +1,11 @@
 //! Evacuation: migrating a host's VMs to the other hosts of its cluster.
-use std::collections::HashSet;
-
-use ferrocenter_agent_client::wire::{Runtime, Vm, VmPowerState};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::inventory::{ConnectionState, Host, HostFilter, HostState};
+use super::destinations::{choose, Refused, Target};
+use crate::inventory::{ConnectionState, Host, HostFilter, HostState, VmInfo};
 use crate::tasks::TaskContext;
 use crate::{Core, CoreError};
-
-/// Memory a candidate destination still has free, as last seen minus what this evacuation
-/// sends it, and how many VMs it was given this round.
-struct Target {
-    host: Host,
-    free: u64,
-    given: usize,
-}
-
-/// (VM uuid, destination host id) pairs a destination refused during one evacuation.
-pub(crate) type Refused = HashSet<(String, String)>;
 
 impl Core {
     /// Migrates `vms` to other hosts of the cluster, at most `max_migrations_per_host` at once.
@@ -28,7 +15,7 @@ impl Core {
         &self,
         ctx: &TaskContext,
         source: &Host,
-        vms: Vec<Vm>,
+        vms: Vec<VmInfo>,
         user: &str,
         refused: &mut Refused,
     ) -> Result<usize, CoreError> {
@@ -48,44 +35,18 @@ impl Core {
             let Ok(agent) = self.agent(&h).await else {
                 continue;
             };
-            let Ok(rt): Result<Runtime, _> = agent.runtime().await else {
+            let Ok(rt) = agent.runtime().await else {
                 continue;
             };
             if rt.in_maintenance {
                 continue;
             }
-            targets.push(Target {
-                free: rt
-                    .memory_capacity_bytes
-                    .saturating_sub(rt.memory_used_bytes),
-                host: h,
-                given: 0,
-            });
+            targets.push(Target::new(h, rt.free_memory_bytes()));
         }
         let src = self.agent(source).await?;
         let total = vms.len();
         let mut moved = 0usize;
-        let mut queue: Vec<(Vm, Host)> = Vec::new();
-        for vm in vms {
-            let need = if vm.power_state == VmPowerState::PoweredOn {
-                vm.memory_bytes
-            } else {
-                0
-            };
-            // The host given the fewest VMs so far, then the one with most free memory: spreads
-            // the load across the cluster instead of filling the biggest host.
-            if let Some(t) = targets
-                .iter_mut()
-                .filter(|t| {
-                    t.free >= need && !refused.contains(&(vm.uuid.clone(), t.host.id.clone()))
-                })
-                .min_by_key(|t| (t.given, std::cmp::Reverse(t.free)))
-            {
-                t.free -= need;
-                t.given += 1;
-                queue.push((vm, t.host.clone()));
-            }
-        }
+        let queue = choose(vms, &mut targets, refused);
         if queue.is_empty() {
             // Nobody else can take them: a refusal may have been passing, so every destination
             // is offered again after the pause.
@@ -108,7 +69,9 @@ impl Core {
                 let user = user.to_string();
                 running.spawn(async move {
                     let pair = (vm.uuid.clone(), dest.id.clone());
-                    let r = core.migrate_one(&src, &source, &dest, vm, &user).await;
+                    let r = core
+                        .migrate_one(src.as_ref(), &source, &dest, vm, &user)
+                        .await;
                     (pair, r)
                 });
             }

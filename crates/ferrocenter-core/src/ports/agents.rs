@@ -45,10 +45,17 @@ pub enum PowerAction {
 /// What happened on a host since a cursor, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
-    VmPowerChanged { vm_uuid: String },
-    SensorChanged { sensor: Sensor, status: SensorStatus },
+    VmPowerChanged {
+        vm_uuid: String,
+    },
+    SensorChanged {
+        sensor: Sensor,
+        status: SensorStatus,
+    },
     Rebooted,
-    PasswordChanged { account: String },
+    PasswordChanged {
+        account: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

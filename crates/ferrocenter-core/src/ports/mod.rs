@@ -1,6 +1,11 @@
 //! The traits the core calls out through. Each has real implementations outside the core.
+mod agents;
 mod clock;
 mod store;
 
+pub use agents::{
+    AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
+    MigrationTicket, PowerAction,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{MoidEntity, MoidKind, Store, StoreError, TaskFilter};

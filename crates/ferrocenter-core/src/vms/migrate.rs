@@ -1,13 +1,12 @@
 //! Moving a VM to another host: the destination prepares and issues a ticket, the source sends.
 use std::time::Duration;
 
-use ferrocenter_agent_client::wire::{MigrateRequest, Vm};
 use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
-use crate::hosts::agent_fault;
-use crate::hosts::sync::power_str;
-use crate::inventory::{ConnectionState, Host, HostState};
+use crate::hosts::endpoint;
+use crate::inventory::{ConnectionState, Host, HostState, VmInfo};
+use crate::ports::AgentSession;
 use crate::tasks::Task;
 use crate::{Core, CoreError};
 
@@ -73,12 +72,12 @@ impl Core {
                     let src = core.agent(&source).await?;
                     let wire = src
                         .vms()
-                        .await
-                        .map_err(|e| agent_fault(&source.name, e))?
+                        .await?
                         .into_iter()
                         .find(|v| v.uuid == vm.uuid)
                         .ok_or_else(|| CoreError::not_found("VM", &vm.name))?;
-                    core.migrate_one(&src, &source, &dest, wire, &user).await?;
+                    core.migrate_one(src.as_ref(), &source, &dest, wire, &user)
+                        .await?;
                     Ok(json!({"vm": vm.id, "host": dest.id}))
                 },
             )
@@ -87,33 +86,22 @@ impl Core {
 
     pub(crate) async fn migrate_one(
         &self,
-        src: &ferrocenter_agent_client::AgentClient,
+        src: &dyn AgentSession,
         source: &Host,
         dest: &Host,
-        vm: Vm,
+        vm: VmInfo,
         user: &str,
     ) -> Result<(), CoreError> {
         let dst = self.agent(dest).await?;
-        let ticket = dst
-            .prepare_incoming(&vm)
-            .await
-            .map_err(|e| agent_fault(&dest.name, e))?;
-        let req = MigrateRequest {
-            destination_address: dest.address.clone(),
-            destination_port: dest.port,
-            destination_thumbprint: dest.thumbprint.clone(),
-            migration_id: ticket.migration_id,
-            ticket: ticket.ticket,
-        };
+        let ticket = dst.prepare_incoming(&vm).await?;
         // Generous: the copy takes memory ÷ speed on the hosts.
         let timeout = Duration::from_secs(300 + vm.memory_bytes / (64 << 20));
         let result = src
-            .migrate(&vm.uuid, &req, timeout)
-            .await
-            .map_err(|e| agent_fault(&source.name, e))?;
+            .migrate(&vm.uuid, &endpoint(dest), ticket, timeout)
+            .await?;
         if let Some(mut record) = self.store.find_vm_by_uuid(&vm.uuid).await? {
             record.host_id = dest.id.clone();
-            record.power_state = power_str(&result.vm);
+            record.power_state = result.vm.power_state.as_str().to_string();
             record.last_op_at = self.clock.now();
             self.store.update_vm(&record).await?;
             self.record_event(

@@ -1,15 +1,13 @@
 //! VM power: on, off, suspend and reset through the VM's host, at once or as a task (vim's
 //! PowerOnVM_Task / PowerOffVM_Task check permission and state before the task exists, so a
 //! caller who may not run it gets the fault at once and no task).
-use ferrocenter_agent_client::wire::PowerAction;
 use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
-use crate::hosts::agent_fault;
 use crate::hosts::config::require_connected;
-use crate::hosts::sync::power_str;
 use crate::inventory::{Host, HostState, VmRecord};
 use crate::model::EntityRef;
+use crate::ports::PowerAction;
 use crate::tasks::{Task, TaskSpec};
 use crate::{Core, CoreError};
 
@@ -120,11 +118,8 @@ impl Core {
             power_on_allowed(&host)?;
         }
         let agent = self.agent(&host).await?;
-        let v = agent
-            .power(&vm.uuid, action)
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?;
-        vm.power_state = power_str(&v);
+        let v = agent.power(&vm.uuid, action).await?;
+        vm.power_state = v.power_state.as_str().to_string();
         vm.data = serde_json::to_value(&v).unwrap_or(vm.data);
         vm.last_op_at = self.clock.now();
         self.store.update_vm(&vm).await?;

@@ -141,10 +141,7 @@ fn connection_state(h: &Host) -> &'static str {
 }
 
 fn host_uuid(h: &Host) -> Option<String> {
-    h.facts
-        .as_ref()
-        .and_then(|f| f["hardware"]["bios_uuid"].as_str())
-        .map(String::from)
+    h.read_facts().map(|f| f.hardware.bios_uuid)
 }
 
 /// `host.summary`: `power_state` only when connected (the union rule on connection_state).
