@@ -18,6 +18,8 @@ use crate::ports::{
 };
 use crate::CoreError;
 
+/// The DNS host-name grammar, shared with the agent and the client library.
+pub(crate) use ferrocenter_agent_client::is_dns_name;
 /// How the server connects to agents (timeouts, idle pool), from the server configuration.
 pub use ferrocenter_agent_client::ConnectOptions;
 /// The certificate thumbprint forms, shared with the agent and the client library.

@@ -18,6 +18,7 @@ mod saga;
 pub mod secrets;
 pub mod tasks;
 mod time_util;
+pub mod validate;
 mod vms;
 
 pub use error::CoreError;

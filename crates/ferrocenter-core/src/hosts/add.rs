@@ -1,6 +1,4 @@
 //! Adding a host (vim AddHost_Task / AddStandaloneHost_Task, ZStack AddKVMHost).
-use std::net::IpAddr;
-
 use rand::RngCore;
 use serde_json::json;
 
@@ -10,6 +8,7 @@ use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
 use crate::saga::Saga;
 use crate::tasks::{Task, TaskSpec};
+use crate::validate;
 use crate::{Core, CoreError};
 
 /// Everything an add may carry: vim's HostConnectSpec and ZStack's AddKVMHost fields.
@@ -43,60 +42,6 @@ pub struct AddHostSpec {
     /// AddKVMHost carries no thumbprint; the credentials are what authenticates the add). The
     /// accepted thumbprint is recorded in the host's connected event.
     pub trust_first_certificate: bool,
-}
-
-/// Host names as vSphere accepts them: an IP address or a DNS name.
-pub(crate) fn validate_host_name(field: &str, h: &str) -> Result<(), CoreError> {
-    if h.parse::<IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let ok = !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::invalid(
-            field,
-            "must be an IP address or a DNS name",
-        ))
-    }
-}
-
-/// The SHA-256 thumbprint of a PEM certificate (vAPI's `ssl_certificate`).
-pub fn certificate_thumbprint(field: &str, pem: &str) -> Result<String, CoreError> {
-    crate::agent_door::pem_thumbprint(pem)
-        .ok_or_else(|| CoreError::invalid(field, "must be a PEM certificate"))
-}
-
-/// An optional thumbprint in any common spelling, in canonical form; empty means none.
-pub(crate) fn parse_thumbprint(field: &str, t: Option<&str>) -> Result<Option<String>, CoreError> {
-    match t {
-        Some(t) if !t.is_empty() => crate::agent_door::normalize_thumbprint(t)
-            .map(Some)
-            .ok_or_else(|| {
-                CoreError::invalid(field, "must be a SHA-256 thumbprint (32 hex bytes)")
-            }),
-        _ => Ok(None),
-    }
-}
-
-pub(crate) fn validate_entity_name(field: &str, name: &str) -> Result<(), CoreError> {
-    if name.trim().is_empty() || name.chars().count() > 80 {
-        return Err(CoreError::invalid(field, "must be 1 to 80 characters"));
-    }
-    if name.contains(['/', '\\', '%']) || name.chars().any(char::is_control) {
-        return Err(CoreError::invalid(
-            field,
-            "must not contain '/', '\\', '%' or control characters",
-        ));
-    }
-    Ok(())
 }
 
 fn lockdown(s: &str) -> Result<LockdownMode, CoreError> {
@@ -146,17 +91,15 @@ impl Core {
                 ))
             }
         };
-        validate_host_name("hostName", &spec.host_name)?;
-        if spec.port == Some(0) {
-            return Err(CoreError::invalid("port", "must be between 1 and 65535"));
-        }
+        validate::host_name("hostName", &spec.host_name)?;
+        validate::port_opt("port", spec.port)?;
         if spec.user_name.is_empty() {
             return Err(CoreError::invalid("userName", "is required"));
         }
         if spec.password.is_empty() {
             return Err(CoreError::invalid("password", "is required"));
         }
-        let thumbprint = parse_thumbprint("sslThumbprint", spec.ssl_thumbprint.as_deref())?;
+        let thumbprint = validate::thumbprint("sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if let Some(a) = &spec.vim_account_name {
             crate::auth::validate_account_name("vimAccountName", a)?;
         }
@@ -170,24 +113,13 @@ impl Core {
         }
         let lockdown_mode = spec.lockdown_mode.as_deref().map(lockdown).transpose()?;
         if let Some(ip) = &spec.management_ip {
-            validate_host_name("managementIp", ip)?;
+            validate::host_name("managementIp", ip)?;
         }
-        if spec.ssh_port == Some(0) {
-            return Err(CoreError::invalid("sshPort", "must be between 1 and 65535"));
-        }
+        validate::port_opt("sshPort", spec.ssh_port)?;
         let name = spec.name.clone().unwrap_or_else(|| spec.host_name.clone());
-        validate_entity_name("name", &name)?;
+        validate::entity_name("name", &name)?;
         if let Some(u) = &spec.resource_uuid {
-            if u.len() != 32
-                || !u
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-            {
-                return Err(CoreError::invalid(
-                    "resourceUuid",
-                    "must be 32 lower-case hex digits",
-                ));
-            }
+            validate::uuid("resourceUuid", u)?;
         }
         let port = spec.port.unwrap_or(self.config.hosts.default_agent_port);
         if let Some(h) = self

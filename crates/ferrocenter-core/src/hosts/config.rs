@@ -2,11 +2,11 @@
 //! about itself (uptime, connection info).
 use serde_json::json;
 
-use super::add::validate_entity_name;
 use super::connection::host_task;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{AdminState, ConnectionState, Host, HostState, LockdownMode};
 use crate::tasks::Task;
+use crate::validate;
 use crate::{Core, CoreError};
 
 /// What an enable or disable did: changed the state at once, or started leaving maintenance.
@@ -51,7 +51,7 @@ impl Core {
     ) -> Result<Host, CoreError> {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
-        validate_entity_name("newName", new_name)?;
+        validate::entity_name("newName", new_name)?;
         let mut host = self.host(host_id).await?;
         let taken = self
             .store
@@ -122,9 +122,7 @@ impl Core {
                 ));
             }
         }
-        if u.ssh_port == Some(0) {
-            return Err(CoreError::invalid("sshPort", "must be between 1 and 65535"));
-        }
+        validate::port_opt("sshPort", u.ssh_port)?;
         if u.user_name.is_some() != u.password.is_some() {
             return Err(CoreError::invalid(
                 "password",
@@ -132,7 +130,7 @@ impl Core {
             ));
         }
         if let Some(n) = &u.name {
-            validate_entity_name("name", n)?;
+            validate::entity_name("name", n)?;
             let taken = self
                 .store
                 .find_host_by_name(&host.datacenter_id, n)
@@ -146,7 +144,7 @@ impl Core {
             }
         }
         if let Some(a) = &u.address {
-            super::add::validate_host_name("managementIp", a)?;
+            validate::host_name("managementIp", a)?;
             // ZStack refuses any address already in use, the host's own included.
             if self
                 .store
@@ -287,7 +285,7 @@ impl Core {
     ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
-        validate_entity_name("newName", new_name)?;
+        validate::entity_name("newName", new_name)?;
         let host = self.host(host_id).await?;
         let core = self.self_arc();
         let (who, name) = (caller.clone(), new_name.to_string());

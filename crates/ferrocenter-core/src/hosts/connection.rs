@@ -1,12 +1,12 @@
 //! Disconnect and reconnect (seeds/000).
 use serde_json::json;
 
-use super::add::{parse_thumbprint, validate_host_name};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
 use crate::model::EntityRef;
 use crate::saga::Saga;
 use crate::tasks::{Task, TaskSpec};
+use crate::validate;
 use crate::{Core, CoreError};
 
 /// ReconnectHost's optional cnxSpec (what may change) and reconnectSpec.
@@ -154,15 +154,11 @@ impl Core {
             )));
         }
         if let Some(h) = &spec.host_name {
-            validate_host_name("cnxSpec.hostName", h)?;
+            validate::host_name("cnxSpec.hostName", h)?;
         }
-        if spec.port == Some(0) {
-            return Err(CoreError::invalid(
-                "cnxSpec.port",
-                "must be between 1 and 65535",
-            ));
-        }
-        let thumbprint = parse_thumbprint("cnxSpec.sslThumbprint", spec.ssl_thumbprint.as_deref())?;
+        validate::port_opt("cnxSpec.port", spec.port)?;
+        let thumbprint =
+            validate::thumbprint("cnxSpec.sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if spec.user_name.is_some() != spec.password.is_some() {
             return Err(CoreError::invalid(
                 "cnxSpec.password",

@@ -12,8 +12,9 @@ pub(crate) mod sync;
 
 /// VM power actions, as the core's VM operations take them.
 pub use crate::ports::PowerAction;
-pub(crate) use add::validate_entity_name as validate_name;
-pub use add::{certificate_thumbprint, AddHostSpec};
+/// Kept here for the bindings that import it from hosts.
+pub use crate::validate::certificate_thumbprint;
+pub use add::AddHostSpec;
 pub use capacity::Capacity;
 pub use config::{HostUpdate, StateChange};
 pub use connection::{IfAlready, ReconnectSpec};

@@ -2,12 +2,13 @@
 use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
-use crate::hosts::{validate_name, RemoveMode};
+use crate::hosts::RemoveMode;
 use crate::inventory::query::{ClusterField, DatacenterField, ListQuery, Page, TagKind};
 use crate::inventory::{AdminState, AutomationLevel, Cluster, Datacenter, HostFilter, HostState};
 use crate::model::{new_uuid, EntityRef};
 use crate::ports::StoreError;
 use crate::tasks::{Task, TaskSpec};
+use crate::validate::entity_name as validate_name;
 use crate::{Core, CoreError};
 
 fn taken(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
@@ -58,21 +59,7 @@ pub struct EntityUpdate {
 /// The CPU architectures ZStack clusters accept.
 pub const ARCHITECTURES: [&str; 4] = ["x86_64", "aarch64", "mips64el", "loongarch64"];
 
-/// A client-chosen id: 32 lower-case hex digits, as every ferrocenter id.
-pub(crate) fn validate_id(field: &str, id: &str) -> Result<(), CoreError> {
-    if id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(CoreError::invalid(
-            field,
-            "must be 32 lower-case hex digits",
-        ))
-    }
-}
+pub(crate) use crate::validate::uuid as validate_id;
 
 fn validate_description(d: &str) -> Result<(), CoreError> {
     if d.chars().count() > 2048 {

@@ -271,13 +271,10 @@ fn create(call: Call) -> Reply {
         let caller = call.caller().await?;
         let spec = call.get("spec").cloned().unwrap_or_default();
         let text = |k: &str| spec.get(k).and_then(Value::as_str).map(String::from);
-        let port =
-            match spec.get("port").and_then(Value::as_i64) {
-                Some(p) => Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-                    CoreError::invalid("spec.port", "must be between 1 and 65535")
-                })?),
-                None => None,
-            };
+        let port = match spec.get("port").and_then(Value::as_i64) {
+            Some(p) => Some(ferrocenter_core::validate::port("spec.port", p)?),
+            None => None,
+        };
         let mut add = AddHostSpec {
             datacenter_id: Some(
                 target_datacenter(&call, &caller, text("folder").as_deref()).await?,
