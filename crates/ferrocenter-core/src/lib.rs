@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod inventory;
 pub mod licensing;
 pub mod model;
+pub mod moids;
 mod placement;
 pub mod ports;
 mod saga;

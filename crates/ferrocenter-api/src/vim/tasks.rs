@@ -53,10 +53,10 @@ fn task_result(t: &Task) -> Option<Value> {
     let moid = t.result.as_ref()?.get("moid")?.as_str()?;
     match t.kind.as_str() {
         "host.add" => Some(moref("HostSystem", moid)),
-        "host.addStandalone" => {
-            let n = moid.trim_start_matches("host-");
-            Some(moref("ComputeResource", &format!("domain-s{n}")))
-        }
+        "host.addStandalone" => Some(moref(
+            "ComputeResource",
+            &ferrocenter_core::moids::compute_resource(moid),
+        )),
         _ => None,
     }
 }
