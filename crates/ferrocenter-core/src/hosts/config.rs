@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use super::connection::host_task;
+use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{AdminState, ConnectionState, Host, HostState, LockdownMode};
+use crate::inventory::{AdminState, Host, HostState, LockdownMode};
 use crate::tasks::Task;
 use crate::validate;
 use crate::{Core, CoreError};
@@ -29,17 +30,6 @@ pub struct HostUpdate {
     /// Credentials to check against the agent (ZStack username / password).
     pub user_name: Option<String>,
     pub password: Option<String>,
-}
-
-pub(crate) fn require_connected(h: &Host) -> Result<(), CoreError> {
-    if h.connection_state != ConnectionState::Connected {
-        return Err(CoreError::invalid_state(format!(
-            "host {} is {}",
-            h.name,
-            h.connection_state.as_str()
-        )));
-    }
-    Ok(())
 }
 
 impl Core {
@@ -196,16 +186,14 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::HostConfigConnection)?;
         let mut host = self.host(host_id).await?;
-        // Before the connection check: the mode last read is enough to answer, so a
-        // disconnected host still gets vim's AdminDisabled / AdminNotDisabled.
-        if host.in_lockdown() == enter {
-            return Err(CoreError::already_in_state(if enter {
-                format!("host {} is already in lockdown mode", host.name)
+        allowed(
+            &host,
+            if enter {
+                HostOperation::EnterLockdown
             } else {
-                format!("host {} is not in lockdown mode", host.name)
-            }));
-        }
-        require_connected(&host)?;
+                HostOperation::ExitLockdown
+            },
+        )?;
         let agent = self.agent(&host).await?;
         let mode = if enter {
             LockdownMode::Normal
@@ -224,7 +212,7 @@ impl Core {
     pub async fn host_uptime(&self, caller: &Caller, host_id: &str) -> Result<u64, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         let host = self.host(host_id).await?;
-        require_connected(&host)?;
+        allowed(&host, HostOperation::Uptime)?;
         let agent = self.agent(&host).await?;
         agent.uptime_secs().await
     }

@@ -1,6 +1,7 @@
 //! Disconnect and reconnect (seeds/000).
 use serde_json::json;
 
+use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
 use crate::model::EntityRef;
@@ -105,9 +106,7 @@ impl Core {
                 ),
                 move |_ctx| async move {
                     let mut host = core.host(&host.id).await?;
-                    if host.connection_state == ConnectionState::Disconnected {
-                        return Err(already(&host, ConnectionState::Disconnected));
-                    }
+                    allowed(&host, HostOperation::Disconnect)?;
                     host.connection_state = ConnectionState::Disconnected;
                     host.last_op_at = core.clock.now();
                     core.store.update_host(&host).await?;
@@ -233,16 +232,11 @@ impl Core {
             && port == before.port
             && spec.user_name.is_none()
             && thumbprint.is_some();
-        match before.connection_state {
-            ConnectionState::Disconnected | ConnectionState::NotResponding => {}
-            ConnectionState::Connected if only_thumbprint || spec.also_when_connected => {}
-            other => {
-                return Err(CoreError::invalid_state(format!(
-                    "host {} is {}: only a disconnected or not-responding host can be reconnected",
-                    before.name,
-                    other.as_str()
-                )))
-            }
+        // A connected host may still change its thumbprint (vim) or be connected again (ZStack).
+        let connected_and_may = before.connection_state == ConnectionState::Connected
+            && (only_thumbprint || spec.also_when_connected);
+        if !connected_and_may {
+            allowed(&before, HostOperation::Reconnect)?;
         }
         if (address != before.address || port != before.port)
             && self

@@ -7,8 +7,9 @@ use serde_json::json;
 use tracing::warn;
 
 use super::connection::host_task;
+use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{AutomationLevel, ConnectionState, HostState, VmInfo, VmPowerState};
+use crate::inventory::{AutomationLevel, HostState, VmInfo, VmPowerState};
 use crate::placement::Refused;
 use crate::tasks::{Task, TaskContext};
 use crate::{Core, CoreError};
@@ -24,14 +25,13 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::HostConfigMaintenance)?;
         let host = self.host(host_id).await?;
+        // A host already in maintenance is refused at once; the connection is checked when
+        // the task runs (vim reports that refusal in the task).
         if matches!(
             host.state,
             HostState::Maintenance | HostState::PreMaintenance
         ) {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is already in or entering maintenance mode",
-                host.name
-            )));
+            allowed(&host, HostOperation::EnterMaintenance)?;
         }
         let core = self.self_arc();
         let user = caller.user.clone();
@@ -61,22 +61,7 @@ impl Core {
         user: &str,
     ) -> Result<serde_json::Value, CoreError> {
         let mut host = self.host(host_id).await?;
-        if matches!(
-            host.state,
-            HostState::Maintenance | HostState::PreMaintenance
-        ) {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is already in or entering maintenance mode",
-                host.name
-            )));
-        }
-        if host.connection_state != ConnectionState::Connected {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is {}",
-                host.name,
-                host.connection_state.as_str()
-            )));
-        }
+        allowed(&host, HostOperation::EnterMaintenance)?;
         let previous = host.state;
         host.previous_state = Some(previous);
         host.state = HostState::PreMaintenance;
@@ -197,12 +182,7 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::HostConfigMaintenance)?;
         let host = self.host(host_id).await?;
-        if host.state != HostState::Maintenance {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is not in maintenance mode",
-                host.name
-            )));
-        }
+        allowed(&host, HostOperation::ExitMaintenance)?;
         let core = self.self_arc();
         let user = caller.user.clone();
         self.tasks
@@ -217,12 +197,7 @@ impl Core {
                 ),
                 move |_ctx| async move {
                     let mut host = core.host(&host.id).await?;
-                    if host.state != HostState::Maintenance {
-                        return Err(CoreError::invalid_state(format!(
-                            "host {} is not in maintenance mode",
-                            host.name
-                        )));
-                    }
+                    allowed(&host, HostOperation::ExitMaintenance)?;
                     let agent = core.agent(&host).await?;
                     agent.set_maintenance(false).await?;
                     let before = host.previous_state.take();

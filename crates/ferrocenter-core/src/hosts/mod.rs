@@ -4,6 +4,7 @@ pub(crate) mod add;
 mod capacity;
 pub(crate) mod config;
 pub(crate) mod connection;
+pub(crate) mod guard;
 pub(crate) mod heartbeat;
 pub(crate) mod maintenance;
 mod power;
@@ -18,6 +19,7 @@ pub use add::AddHostSpec;
 pub use capacity::Capacity;
 pub use config::{HostUpdate, StateChange};
 pub use connection::{IfAlready, ReconnectSpec};
+pub use guard::{allowed, HostOperation};
 pub use remove::RemoveMode;
 
 use std::collections::HashMap;

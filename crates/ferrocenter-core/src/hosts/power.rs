@@ -1,10 +1,10 @@
 //! Host power: reboot, shutdown, and standby (at once, or as a task that waits for VMs).
 use serde_json::json;
 
-use super::config::require_connected;
 use super::connection::host_task;
+use super::guard::{allowed, connected as require_connected, HostOperation};
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{ConnectionState, Host, HostState};
+use crate::inventory::{Host, HostState};
 use crate::tasks::Task;
 use crate::{Core, CoreError};
 
@@ -19,7 +19,14 @@ impl Core {
     ) -> Result<Task, CoreError> {
         self.auth.authorize(caller, Privilege::HostConfigPower)?;
         let host = self.host(host_id).await?;
-        require_connected(&host)?;
+        allowed(
+            &host,
+            if reboot {
+                HostOperation::Reboot
+            } else {
+                HostOperation::Shutdown
+            },
+        )?;
         if host.state != HostState::Maintenance && !force {
             return Err(CoreError::invalid_state(format!(
                 "host {} is not in maintenance mode (use force)",
@@ -86,26 +93,14 @@ impl Core {
     ) -> Result<Task, CoreError> {
         self.auth.authorize(caller, Privilege::HostConfigPower)?;
         let host = self.host(host_id).await?;
-        if host.connection_state != ConnectionState::Connected {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is {}",
-                host.name,
-                host.connection_state.as_str()
-            )));
-        }
-        let in_standby = host.power_state == "standBy";
-        if down && in_standby {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is already in standby",
-                host.name
-            )));
-        }
-        if !down && !in_standby {
-            return Err(CoreError::invalid_state(format!(
-                "host {} is not in standby",
-                host.name
-            )));
-        }
+        allowed(
+            &host,
+            if down {
+                HostOperation::StandbyDown
+            } else {
+                HostOperation::StandbyUp
+            },
+        )?;
         let core = self.self_arc();
         let who = caller.clone();
         let timeout =

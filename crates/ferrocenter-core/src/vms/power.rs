@@ -4,29 +4,13 @@
 use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
-use crate::hosts::config::require_connected;
-use crate::inventory::{Host, HostState, VmRecord};
+use crate::hosts::guard::connected as require_connected;
+use crate::hosts::{allowed, HostOperation};
+use crate::inventory::VmRecord;
 use crate::model::EntityRef;
 use crate::ports::PowerAction;
 use crate::tasks::{Task, TaskSpec};
 use crate::{Core, CoreError};
-
-/// No VM powers on while its host enters or is in maintenance mode, or is disabled.
-pub(crate) fn power_on_allowed(host: &Host) -> Result<(), CoreError> {
-    match host.state {
-        HostState::PreMaintenance | HostState::Maintenance => {
-            Err(CoreError::invalid_state(format!(
-                "host {} is entering or in maintenance mode: VMs may not power on",
-                host.name
-            )))
-        }
-        HostState::Disabled => Err(CoreError::invalid_state(format!(
-            "host {} is disabled",
-            host.name
-        ))),
-        HostState::Enabled => Ok(()),
-    }
-}
 
 impl Core {
     pub(super) fn vm_task(
@@ -74,7 +58,7 @@ impl Core {
         }
         if action == PowerAction::On {
             // Checked again when the task runs; refusing now spares the caller a task.
-            power_on_allowed(&self.host(&vm.host_id).await?)?;
+            allowed(&self.host(&vm.host_id).await?, HostOperation::PowerOnVm)?;
         }
         let core = self.self_arc();
         let who = caller.clone();
@@ -115,7 +99,7 @@ impl Core {
         let host = self.host(&vm.host_id).await?;
         require_connected(&host)?;
         if action == PowerAction::On {
-            power_on_allowed(&host)?;
+            allowed(&host, HostOperation::PowerOnVm)?;
         }
         let agent = self.agent(&host).await?;
         let v = agent.power(&vm.uuid, action).await?;
