@@ -232,38 +232,24 @@ fn created_host(t: &Task) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The datacenter a host folder belongs to; without a folder, the only datacenter.
+/// The datacenter a new host goes to (the core's rule), from the spec's folder.
 async fn target_datacenter(
     call: &Call,
     caller: &ferrocenter_core::auth::Caller,
     folder: Option<&str>,
 ) -> Result<String, CoreError> {
-    match folder {
-        Some(f) => {
-            let folder = ids::folder(call, caller, f).await?;
-            match (folder.kind, folder.datacenter_id) {
-                (FolderKind::Host, Some(dc)) => Ok(dc),
-                _ => Err(CoreError::invalid(
-                    "spec.folder",
-                    format!("{f} is not a host folder"),
-                )),
-            }
-        }
-        None => {
-            let dcs = call.state.core.list_datacenters(caller).await?;
-            match dcs.as_slice() {
-                [one] => Ok(one.id.clone()),
-                [] => Err(CoreError::invalid(
-                    "spec.folder",
-                    "there is no datacenter to add the host to",
-                )),
-                _ => Err(CoreError::invalid(
-                    "spec.folder",
-                    "is required when there are several datacenters",
-                )),
-            }
-        }
-    }
+    let resolved = match folder {
+        Some(f) => Some((f, ids::folder(call, caller, f).await?)),
+        None => None,
+    };
+    call.state
+        .core
+        .datacenter_for_new_host(
+            caller,
+            "spec.folder",
+            resolved.as_ref().map(|(f, folder)| (*f, folder)),
+        )
+        .await
 }
 
 fn create(call: Call) -> Reply {
