@@ -393,32 +393,35 @@ pub fn network_summary(n: &Network) -> Value {
 
 /// TaskInfo's method name and descriptionId for a core task kind.
 pub fn task_names(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "host.add" => ("AddHost_Task", "ClusterComputeResource.addHost"),
-        "host.addStandalone" => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
-        "host.disconnect" => ("DisconnectHost_Task", "HostSystem.disconnect"),
-        "host.reconnect" => ("ReconnectHost_Task", "HostSystem.reconnect"),
-        "host.enterMaintenance" => (
+    use ferrocenter_core::tasks::TaskKind as K;
+    match K::parse(kind) {
+        Some(K::HostAdd) => ("AddHost_Task", "ClusterComputeResource.addHost"),
+        Some(K::HostAddStandalone) => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
+        Some(K::HostDisconnect) => ("DisconnectHost_Task", "HostSystem.disconnect"),
+        Some(K::HostReconnect) => ("ReconnectHost_Task", "HostSystem.reconnect"),
+        Some(K::HostEnterMaintenance) => (
             "EnterMaintenanceMode_Task",
             "HostSystem.enterMaintenanceMode",
         ),
-        "host.exitMaintenance" => ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode"),
-        "host.remove" => ("Destroy_Task", "HostSystem.destroy"),
-        "host.reboot" => ("RebootHost_Task", "HostSystem.reboot"),
-        "host.shutdown" => ("ShutdownHost_Task", "HostSystem.shutdown"),
-        "host.rename" => ("Rename_Task", "HostSystem.rename"),
-        "host.standbyDown" => (
+        Some(K::HostExitMaintenance) => {
+            ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode")
+        }
+        Some(K::HostRemove) => ("Destroy_Task", "HostSystem.destroy"),
+        Some(K::HostReboot) => ("RebootHost_Task", "HostSystem.reboot"),
+        Some(K::HostShutdown) => ("ShutdownHost_Task", "HostSystem.shutdown"),
+        Some(K::HostRename) => ("Rename_Task", "HostSystem.rename"),
+        Some(K::HostStandbyDown) => (
             "PowerDownHostToStandBy_Task",
             "HostSystem.powerDownHostToStandBy",
         ),
-        "host.standbyUp" => (
+        Some(K::HostStandbyUp) => (
             "PowerUpHostFromStandBy_Task",
             "HostSystem.powerUpHostFromStandBy",
         ),
-        "vm.powerOn" => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
-        "vm.powerOff" => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
-        "vm.migrate" => ("MigrateVM_Task", "VirtualMachine.migrate"),
-        "cluster.reconfigure" => (
+        Some(K::VmPowerOn) => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
+        Some(K::VmPowerOff) => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
+        Some(K::VmMigrate) => ("MigrateVM_Task", "VirtualMachine.migrate"),
+        Some(K::ClusterReconfigure) => (
             "ReconfigureComputeResource_Task",
             "ClusterComputeResource.reconfigureEx",
         ),

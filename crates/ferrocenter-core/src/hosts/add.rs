@@ -7,6 +7,7 @@ use crate::inventory::query::TagKind;
 use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
 use crate::saga::Saga;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
 use crate::{Core, CoreError};
@@ -147,9 +148,9 @@ impl Core {
         let task = TaskSpec {
             // Kept apart because vim names them differently (AddHost_Task, AddStandaloneHost_Task).
             kind: if cluster_id.is_some() {
-                "host.add"
+                TaskKind::HostAdd
             } else {
-                "host.addStandalone"
+                TaskKind::HostAddStandalone
             }
             .into(),
             target: Some(EntityRef::new(

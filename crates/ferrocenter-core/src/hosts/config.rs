@@ -7,6 +7,7 @@ use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{AdminState, Host, HostState, LockdownMode};
 use crate::tasks::Task;
+use crate::tasks::TaskKind;
 use crate::validate;
 use crate::{Core, CoreError};
 
@@ -280,7 +281,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.rename",
+                    TaskKind::HostRename,
                     &host,
                     caller,
                     format!("Rename host {} to {new_name}", host.name),

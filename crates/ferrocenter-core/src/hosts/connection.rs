@@ -6,6 +6,7 @@ use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
 use crate::model::EntityRef;
 use crate::saga::Saga;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
 use crate::{Core, CoreError};
@@ -64,7 +65,7 @@ pub(crate) fn host_target(h: &Host) -> EntityRef {
 
 /// A task on the host's queue, started by `caller`.
 pub(crate) fn host_task(
-    kind: &str,
+    kind: TaskKind,
     host: &Host,
     caller: &Caller,
     description: String,
@@ -72,7 +73,7 @@ pub(crate) fn host_task(
     timeout: Option<std::time::Duration>,
 ) -> TaskSpec {
     TaskSpec {
-        kind: kind.into(),
+        kind,
         target: Some(host_target(host)),
         initiator: caller.user.clone(),
         description,
@@ -97,7 +98,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.disconnect",
+                    TaskKind::HostDisconnect,
                     &host,
                     caller,
                     format!("Disconnect host {}", host.name),
@@ -169,7 +170,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.reconnect",
+                    TaskKind::HostReconnect,
                     &host,
                     caller,
                     format!("Reconnect host {}", host.name),

@@ -11,6 +11,7 @@ use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{AutomationLevel, HostState, VmInfo, VmPowerState};
 use crate::placement::Refused;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskContext};
 use crate::{Core, CoreError};
 
@@ -38,7 +39,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.enterMaintenance",
+                    TaskKind::HostEnterMaintenance,
                     &host,
                     caller,
                     format!("Enter maintenance mode on {}", host.name),
@@ -188,7 +189,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.exitMaintenance",
+                    TaskKind::HostExitMaintenance,
                     &host,
                     caller,
                     format!("Exit maintenance mode on {}", host.name),

@@ -6,6 +6,7 @@ use super::guard::{allowed, connected as require_connected, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{Host, HostState};
 use crate::tasks::Task;
+use crate::tasks::TaskKind;
 use crate::{Core, CoreError};
 
 impl Core {
@@ -39,9 +40,9 @@ impl Core {
             .submit(
                 host_task(
                     if reboot {
-                        "host.reboot"
+                        TaskKind::HostReboot
                     } else {
-                        "host.shutdown"
+                        TaskKind::HostShutdown
                     },
                     &host,
                     caller,
@@ -109,9 +110,9 @@ impl Core {
             .submit(
                 host_task(
                     if down {
-                        "host.standbyDown"
+                        TaskKind::HostStandbyDown
                     } else {
-                        "host.standbyUp"
+                        TaskKind::HostStandbyUp
                     },
                     &host,
                     caller,

@@ -6,6 +6,7 @@ use crate::auth::{Caller, Privilege};
 use crate::inventory::VmPowerState;
 use crate::ports::PowerAction;
 use crate::tasks::Task;
+use crate::tasks::TaskKind;
 use crate::{Core, CoreError};
 
 /// ZStack's deleteMode: Permissive stops the VMs and aborts on any error; Enforcing always
@@ -30,7 +31,7 @@ impl Core {
         let user = caller.user.clone();
         self.tasks
             .submit(
-                host_task("host.remove", &host, caller, format!("Remove host {}", host.name), false, None),
+                host_task(TaskKind::HostRemove, &host, caller, format!("Remove host {}", host.name), false, None),
                 move |_ctx| async move {
                     let host = core.host(&host.id).await?;
                     let cleanup = async {

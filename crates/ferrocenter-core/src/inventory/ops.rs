@@ -7,6 +7,7 @@ use crate::inventory::query::{ClusterField, DatacenterField, ListQuery, Page, Ta
 use crate::inventory::{AdminState, AutomationLevel, Cluster, Datacenter, HostFilter, HostState};
 use crate::model::{new_uuid, EntityRef};
 use crate::ports::StoreError;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate::entity_name as validate_name;
 use crate::{Core, CoreError};
@@ -403,7 +404,7 @@ impl Core {
         self.tasks
             .submit(
                 TaskSpec {
-                    kind: "cluster.delete".into(),
+                    kind: TaskKind::ClusterDelete,
                     target: Some(EntityRef::new("cluster", c.id.clone())),
                     initiator: caller.user.clone(),
                     description: format!("Delete cluster {}", c.name),
@@ -442,7 +443,7 @@ impl Core {
         self.tasks
             .submit(
                 TaskSpec {
-                    kind: "datacenter.delete".into(),
+                    kind: TaskKind::DatacenterDelete,
                     target: Some(EntityRef::new("datacenter", d.id.clone())),
                     initiator: caller.user.clone(),
                     description: format!("Delete datacenter {}", d.name),
@@ -522,7 +523,7 @@ impl Core {
         self.tasks
             .submit(
                 TaskSpec {
-                    kind: "cluster.reconfigure".into(),
+                    kind: TaskKind::ClusterReconfigure,
                     target: Some(EntityRef::new("cluster", cluster.id.clone())),
                     initiator: caller.user.clone(),
                     description: format!(

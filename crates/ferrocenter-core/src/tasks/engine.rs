@@ -200,7 +200,7 @@ impl TaskEngine {
         let task = Task {
             id,
             moid: format!("task-{seq}"),
-            kind: spec.kind,
+            kind: spec.kind.into(),
             target: spec.target,
             initiator: spec.initiator,
             description: spec.description,

@@ -8,6 +8,7 @@ use crate::hosts::endpoint;
 use crate::inventory::{ConnectionState, Host, HostState, VmInfo};
 use crate::ports::AgentSession;
 use crate::tasks::Task;
+use crate::tasks::TaskKind;
 use crate::{Core, CoreError};
 
 impl Core {
@@ -63,7 +64,7 @@ impl Core {
         self.tasks
             .submit(
                 Self::vm_task(
-                    "vm.migrate",
+                    TaskKind::VmMigrate,
                     &vm,
                     caller,
                     format!("Migrate VM {} to {}", vm.name, dest.name),

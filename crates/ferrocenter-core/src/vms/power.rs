@@ -9,18 +9,19 @@ use crate::hosts::{allowed, HostOperation};
 use crate::inventory::VmRecord;
 use crate::model::EntityRef;
 use crate::ports::PowerAction;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::{Core, CoreError};
 
 impl Core {
     pub(super) fn vm_task(
-        kind: &str,
+        kind: TaskKind,
         vm: &VmRecord,
         caller: &Caller,
         description: String,
     ) -> TaskSpec {
         TaskSpec {
-            kind: kind.into(),
+            kind,
             target: Some(EntityRef::new("vm", vm.id.clone())),
             initiator: caller.user.clone(),
             description,
@@ -63,9 +64,9 @@ impl Core {
         let core = self.self_arc();
         let who = caller.clone();
         let (kind, what) = if action == PowerAction::On {
-            ("vm.powerOn", "Power on")
+            (TaskKind::VmPowerOn, "Power on")
         } else {
-            ("vm.powerOff", "Power off")
+            (TaskKind::VmPowerOff, "Power off")
         };
         self.tasks
             .submit(
