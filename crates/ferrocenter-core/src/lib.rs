@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod licensing;
 pub mod model;
 pub mod moids;
+mod operations_table;
 mod placement;
 pub mod ports;
 mod saga;
