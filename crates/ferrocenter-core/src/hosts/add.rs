@@ -151,8 +151,7 @@ impl Core {
                 TaskKind::HostAdd
             } else {
                 TaskKind::HostAddStandalone
-            }
-            .into(),
+            },
             target: Some(EntityRef::new(
                 "host-address",
                 format!("{}:{port}", spec.host_name),
