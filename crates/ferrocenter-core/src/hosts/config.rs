@@ -58,6 +58,8 @@ impl Core {
         host.name = new_name.to_string();
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
+        // A session names its host in the faults it reports: the next one takes the new name.
+        self.sessions.forget(&host.id);
         Ok(host)
     }
 
@@ -155,6 +157,7 @@ impl Core {
             probe.login(user, password).await?;
             probe.logout().await;
         }
+        let renamed = u.name.is_some();
         if let Some(n) = u.name {
             host.name = n;
         }
@@ -164,7 +167,8 @@ impl Core {
         if let Some(p) = u.ssh_port {
             host.ssh_port = Some(p);
         }
-        let moved = u.address.is_some();
+        // A new address, or a new name for the faults a session reports: open a fresh one.
+        let moved = u.address.is_some() || renamed;
         if let Some(a) = u.address {
             host.address = a;
         }
