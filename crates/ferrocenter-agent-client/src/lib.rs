@@ -4,11 +4,13 @@
 
 mod client;
 mod error;
+mod names;
 mod pinning;
 pub mod wire;
 
 pub use client::{AgentClient, AgentConnector, ConnectOptions};
 pub use error::AgentError;
+pub use names::is_dns_name;
 pub use pinning::{normalize_thumbprint, pem_thumbprint, sha256_thumbprint};
 
 /// This build's agent version; the client refuses agents whose API is older.

@@ -71,16 +71,7 @@ pub struct Agent {
 }
 
 fn validate_hostname(h: &str) -> ApiResult<()> {
-    let ok = !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if ok {
+    if ferrocenter_agent_client::is_dns_name(h) {
         Ok(())
     } else {
         Err(ApiError::invalid(

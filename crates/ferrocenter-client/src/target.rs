@@ -40,18 +40,6 @@ pub struct Target {
     pub path: String,
 }
 
-fn valid_dns_name(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
 impl Target {
     pub fn parse(input: &str, host_type: HostType) -> Result<Target, ClientError> {
         let s = input.trim();
@@ -138,7 +126,7 @@ fn split_authority(a: &str) -> Result<(String, Option<&str>), ClientError> {
         Some((h, p)) => (h, Some(p)),
         None => (a, None),
     };
-    if h.parse::<Ipv4Addr>().is_err() && !valid_dns_name(h) {
+    if h.parse::<Ipv4Addr>().is_err() && !ferrocenter_agent_client::is_dns_name(h) {
         return Err(ClientError::invalid(
             "host name",
             format!("'{h}' is neither an IP address nor a DNS name"),

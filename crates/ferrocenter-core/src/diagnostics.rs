@@ -10,7 +10,7 @@ use crate::model::EntityRef;
 use crate::tasks::{Task, TaskSpec};
 use crate::{Core, CoreError};
 
-pub const SLEEP_KIND: &str = "diagnostics.sleep";
+pub const SLEEP_KIND: &str = crate::tasks::TaskKind::DiagnosticsSleep.as_str();
 const MAX_MS: u64 = 3_600_000;
 
 /// A task that sleeps in ten steps, reporting progress after each.
@@ -76,7 +76,7 @@ impl Core {
             .authorize(caller, Privilege::FerrocenterDiagnostics)?;
         spec.validate()?;
         let task_spec = TaskSpec {
-            kind: SLEEP_KIND.into(),
+            kind: crate::tasks::TaskKind::DiagnosticsSleep,
             target: spec.target.clone().map(|t| EntityRef::new("diagnostic", t)),
             initiator: caller.user.clone(),
             description: format!("Sleep for {} ms", spec.duration_ms),

@@ -3,18 +3,25 @@
 //! Bindings (vAPI, VI/JSON, ZStack) translate wire requests into calls on [`Core`] and render
 //! its answers; persistence and the outside world are reached only through the [`ports`].
 
+pub mod agent_door;
 pub mod auth;
 pub mod diagnostics;
 pub mod error;
+mod events;
 pub mod hosts;
 pub mod inventory;
 pub mod licensing;
 pub mod model;
+pub mod moids;
+mod operations_table;
+mod placement;
 pub mod ports;
 mod saga;
 pub mod secrets;
 pub mod tasks;
 mod time_util;
+pub mod validate;
+mod vms;
 
 pub use error::CoreError;
 pub use time_util::{from_millis, to_millis};
@@ -22,7 +29,7 @@ pub use time_util::{from_millis, to_millis};
 use std::sync::Arc;
 
 use auth::{AuthConfig, AuthService};
-use ports::{Clock, Store};
+use ports::{Agents, Clock, Store};
 use tasks::{TaskEngine, TaskEngineConfig};
 
 /// Everything a binding needs, wired once at start.
@@ -32,8 +39,10 @@ pub struct Core {
     pub auth: AuthService,
     pub tasks: TaskEngine,
     pub config: CoreConfig,
-    connector: ferrocenter_agent_client::AgentConnector,
-    agents: hosts::AgentPool,
+    /// The door to host agents.
+    agents: Arc<dyn Agents>,
+    /// Logged-in agent sessions, one per connected host.
+    sessions: hosts::AgentPool,
     beats: hosts::heartbeat::Beats,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
@@ -51,7 +60,7 @@ pub struct CoreConfig {
     pub licensing: licensing::LicenseConfig,
     /// Seals secrets kept at rest (agent service-account passwords).
     pub secret_key: [u8; 32],
-    pub agent_connect: ferrocenter_agent_client::ConnectOptions,
+    pub agent_connect: agent_door::ConnectOptions,
 }
 
 impl Default for CoreConfig {
@@ -62,7 +71,7 @@ impl Default for CoreConfig {
             hosts: hosts::HostsConfig::default(),
             licensing: licensing::LicenseConfig::default(),
             secret_key: secrets::SecretBox::generate_key(),
-            agent_connect: ferrocenter_agent_client::ConnectOptions::default(),
+            agent_connect: agent_door::ConnectOptions::default(),
         }
     }
 }
@@ -71,11 +80,24 @@ const SERVER_UUID_KEY: &str = "server.instance_uuid";
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CoreConfig) -> Arc<Core> {
+        let agents = Arc::new(agent_door::AgentClientDoor::new(
+            config.agent_connect.clone(),
+        ));
+        Core::with_agents(store, clock, agents, config)
+    }
+
+    /// A core that reaches hosts through `agents` (tests pass a double).
+    pub fn with_agents(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        agents: Arc<dyn Agents>,
+        config: CoreConfig,
+    ) -> Arc<Core> {
         Arc::new_cyclic(|me| Core {
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
-            connector: ferrocenter_agent_client::AgentConnector::new(config.agent_connect.clone()),
-            agents: hosts::AgentPool::default(),
+            agents,
+            sessions: hosts::AgentPool::default(),
             beats: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),

@@ -69,8 +69,7 @@ fn connect_spec_port(spec: &Map<String, Value>, param: &str) -> Result<Option<u1
     }
     match opt_int(spec, "port")? {
         None | Some(-1) | Some(0) => Ok(None),
-        Some(p) if (1..=65535).contains(&p) => Ok(Some(p as u16)),
-        Some(_) => Err(CoreError::invalid(f("port"), "must be 1 to 65535").into()),
+        Some(p) => Ok(Some(ferrocenter_core::validate::port(&f("port"), p)?)),
     }
 }
 

@@ -2,6 +2,7 @@
 use ferrocenter_core::inventory::{
     Cluster, Datacenter, Datastore, Folder, Host, Network, VmRecord,
 };
+use ferrocenter_core::moids;
 use ferrocenter_core::ports::{MoidEntity, MoidKind};
 use ferrocenter_core::tasks::Task;
 use serde_json::Value;
@@ -53,20 +54,14 @@ pub const SINGLETONS: &[&str] = &[
     "AlarmManager",
 ];
 
-/// The number a moId ends with (`host-12` → 12, `domain-c7` → 7).
-fn moid_num(moid: &str) -> Option<u64> {
-    let digits = moid.len() - moid.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    moid[moid.len() - digits..].parse().ok()
-}
-
 pub fn compute_resource_moid(h: &Host) -> String {
-    format!("domain-s{}", moid_num(&h.moid).unwrap_or(0))
+    moids::compute_resource(&h.moid)
 }
 
 pub fn pool_moid(owner: &PoolOwner) -> String {
     match owner {
-        PoolOwner::Cluster(c) => format!("resgroup-c{}", moid_num(&c.moid).unwrap_or(0)),
-        PoolOwner::Standalone(h) => format!("resgroup-s{}", moid_num(&h.moid).unwrap_or(0)),
+        PoolOwner::Cluster(c) => moids::cluster_pool(&c.moid),
+        PoolOwner::Standalone(h) => moids::standalone_pool(&h.moid),
     }
 }
 
@@ -203,35 +198,32 @@ pub async fn resolve(ctx: &Ctx<'_>, mo_type: &str, mo_id: &str) -> Result<Mo, Vi
             if mo_id.starts_with("domain-c") {
                 return Box::pin(resolve(ctx, "ClusterComputeResource", mo_id)).await;
             }
-            let n = mo_id.strip_prefix("domain-s").ok_or_else(gone)?;
-            match standalone_host(ctx, n).await? {
+            let Some(moids::Derived::ComputeResource { host_moid }) = moids::parse(mo_id) else {
+                return Err(gone());
+            };
+            match standalone_host(ctx, &host_moid).await? {
                 Some(h) => Mo::ComputeResource(h),
                 None => return Err(gone()),
             }
         }
-        "ResourcePool" => {
-            if let Some(n) = mo_id.strip_prefix("resgroup-c") {
-                let id = format!("domain-c{n}");
-                match ctx
-                    .state
-                    .core
-                    .find_by_moid(&ctx.caller, MoidKind::Cluster, &id)
-                    .await?
-                {
-                    Some(MoidEntity::Cluster(c)) => {
-                        Mo::ResourcePool(PoolOwner::Cluster(Box::new(c)))
-                    }
-                    _ => return Err(gone()),
-                }
-            } else if let Some(n) = mo_id.strip_prefix("resgroup-s") {
-                match standalone_host(ctx, n).await? {
+        "ResourcePool" => match moids::parse(mo_id) {
+            Some(moids::Derived::ClusterPool { cluster_moid }) => match ctx
+                .state
+                .core
+                .find_by_moid(&ctx.caller, MoidKind::Cluster, &cluster_moid)
+                .await?
+            {
+                Some(MoidEntity::Cluster(c)) => Mo::ResourcePool(PoolOwner::Cluster(Box::new(c))),
+                _ => return Err(gone()),
+            },
+            Some(moids::Derived::StandalonePool { host_moid }) => {
+                match standalone_host(ctx, &host_moid).await? {
                     Some(h) => Mo::ResourcePool(PoolOwner::Standalone(Box::new(h))),
                     None => return Err(gone()),
                 }
-            } else {
-                return Err(gone());
             }
-        }
+            _ => return Err(gone()),
+        },
         "HostSystem" => match find(MoidKind::Host).await? {
             Some(MoidEntity::Host(h)) => Mo::Host(h),
             _ => return Err(gone()),
@@ -262,12 +254,11 @@ pub async fn resolve(ctx: &Ctx<'_>, mo_type: &str, mo_id: &str) -> Result<Mo, Vi
     Ok(mo)
 }
 
-async fn standalone_host(ctx: &Ctx<'_>, n: &str) -> Result<Option<Host>, VimFault> {
-    let id = format!("host-{n}");
+async fn standalone_host(ctx: &Ctx<'_>, host_moid: &str) -> Result<Option<Host>, VimFault> {
     match ctx
         .state
         .core
-        .find_by_moid(&ctx.caller, MoidKind::Host, &id)
+        .find_by_moid(&ctx.caller, MoidKind::Host, host_moid)
         .await?
     {
         Some(MoidEntity::Host(h)) if h.cluster_id.is_none() => Ok(Some(h)),

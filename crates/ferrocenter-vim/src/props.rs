@@ -164,34 +164,28 @@ fn entity_id(mo: &Mo) -> Option<&str> {
 
 /// Methods the host's state rules out right now, as vCenter lists them.
 fn disabled_methods(mo: &Mo) -> Vec<&'static str> {
+    use ferrocenter_core::hosts::{allowed, HostOperation as Op};
     let Mo::Host(h) = mo else { return Vec::new() };
-    let mut d = Vec::new();
-    let connected = h.connection_state == ferrocenter_core::inventory::ConnectionState::Connected;
-    if connected {
-        d.push("ReconnectHost_Task");
-    } else {
-        d.extend([
-            "DisconnectHost_Task",
-            "EnterMaintenanceMode_Task",
-            "RebootHost_Task",
-            "ShutdownHost_Task",
-            "PowerDownHostToStandBy_Task",
-            "EnterLockdownMode",
-            "ExitLockdownMode",
-            "RetrieveHardwareUptime",
-        ]);
-    }
-    match h.state {
-        HostState::Maintenance | HostState::PreMaintenance => d.push("EnterMaintenanceMode_Task"),
-        _ => d.push("ExitMaintenanceMode_Task"),
-    }
-    if h.power_state == "standBy" {
-        d.push("PowerDownHostToStandBy_Task");
-    } else {
-        d.push("PowerUpHostFromStandBy_Task");
-    }
+    // The core's guard decides; this is only vim's name for each operation.
+    let mut d: Vec<&'static str> = Op::ALL
+        .into_iter()
+        .filter(|op| allowed(h, *op).is_err())
+        .filter_map(|op| match op {
+            Op::Reconnect => Some("ReconnectHost_Task"),
+            Op::Disconnect => Some("DisconnectHost_Task"),
+            Op::EnterMaintenance => Some("EnterMaintenanceMode_Task"),
+            Op::ExitMaintenance => Some("ExitMaintenanceMode_Task"),
+            Op::Reboot => Some("RebootHost_Task"),
+            Op::Shutdown => Some("ShutdownHost_Task"),
+            Op::StandbyDown => Some("PowerDownHostToStandBy_Task"),
+            Op::StandbyUp => Some("PowerUpHostFromStandBy_Task"),
+            Op::EnterLockdown => Some("EnterLockdownMode"),
+            Op::ExitLockdown => Some("ExitLockdownMode"),
+            Op::Uptime => Some("RetrieveHardwareUptime"),
+            Op::PowerOnVm => None,
+        })
+        .collect();
     d.sort();
-    d.dedup();
     d
 }
 
@@ -598,7 +592,7 @@ async fn host_prop(ctx: &Ctx<'_>, h: &Host, name: &str) -> Result<Option<Value>,
     Ok(match name {
         "runtime" => Some(render::host_runtime(h)),
         "summary" => Some(render::host_summary(h, &core.config.hosts.server_address)),
-        "hardware" => h.facts.as_ref().map(|_| render::host_hardware(h)),
+        "hardware" => h.facts.is_some().then(|| render::host_hardware(h)),
         "capability" => connected.then(render::host_capability),
         // Unset while disconnected, as vCenter does.
         "config" => {

@@ -2,7 +2,7 @@
 //! client requires (vim_rs rejects an object missing one); values ferrocenter does not model
 //! are documented in docs/api/vi-json.md.
 use ferrocenter_core::inventory::{
-    ConnectionState, Datastore, Event, Host, HostState, Network, VmRecord,
+    ConnectionState, Datastore, Event, Host, HostFacts, HostState, Network, VmRecord,
 };
 use ferrocenter_core::tasks::{Task, TaskState};
 use serde_json::{json, Value};
@@ -14,20 +14,9 @@ use ferrocenter_http::time::datetime;
 /// The API version ferrocenter reports in AboutInfo.
 pub const API_VERSION: &str = "8.0.3.0";
 
-fn facts(h: &Host) -> &Value {
-    h.facts.as_ref().unwrap_or(&Value::Null)
-}
-
-fn rt(h: &Host) -> &Value {
-    h.runtime.as_ref().unwrap_or(&Value::Null)
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
-}
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
+/// The host's facts as last read; a host never read shows zeros and empty strings.
+fn facts(h: &Host) -> HostFacts {
+    h.read_facts().unwrap_or_default()
 }
 
 /// vim knows connected, notResponding and disconnected; an add or reconnect in flight shows as
@@ -49,7 +38,7 @@ pub fn overall_status(h: &Host) -> &'static str {
 }
 
 pub fn host_runtime(h: &Host) -> Value {
-    let r = rt(h);
+    let r = h.read_runtime();
     let mut v = json!({
         "_typeName": "HostRuntimeInfo",
         "connectionState": connection_state(h.connection_state),
@@ -59,9 +48,13 @@ pub fn host_runtime(h: &Host) -> Value {
         },
         "standbyMode": if h.power_state == "standBy" { "in" } else { "none" },
         "inMaintenanceMode": h.state == HostState::Maintenance,
-        "inQuarantineMode": r["quarantined"].as_bool().unwrap_or(false),
+        "inQuarantineMode": r.as_ref().is_some_and(|r| r.quarantined),
     });
-    if let Some(bt) = r["boot_time"].as_i64().or(facts(h)["boot_time"].as_i64()) {
+    let boot_time = match r {
+        Some(r) => Some(r.boot_time),
+        None => h.read_facts().map(|f| f.boot_time),
+    };
+    if let Some(bt) = boot_time {
         if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(bt) {
             v["bootTime"] = json!(datetime(t));
         }
@@ -70,42 +63,44 @@ pub fn host_runtime(h: &Host) -> Value {
 }
 
 pub fn host_hardware_summary(h: &Host) -> Value {
-    let hw = &facts(h)["hardware"];
+    let f = facts(h);
+    let hw = &f.hardware;
     json!({
         "_typeName": "HostHardwareSummary",
-        "vendor": s(&hw["vendor"]),
-        "model": s(&hw["model"]),
-        "uuid": s(&hw["bios_uuid"]),
-        "memorySize": u(&hw["memory_bytes"]),
-        "cpuModel": s(&hw["cpu_model"]),
-        "cpuMhz": u(&hw["cpu_mhz"]),
-        "numCpuPkgs": u(&hw["cpu_packages"]),
-        "numCpuCores": u(&hw["cpu_cores"]),
-        "numCpuThreads": u(&hw["cpu_threads"]),
-        "numNics": facts(h)["nics"].as_array().map(|a| a.len()).unwrap_or(0),
+        "vendor": hw.vendor,
+        "model": hw.model,
+        "uuid": hw.bios_uuid,
+        "memorySize": hw.memory_bytes,
+        "cpuModel": hw.cpu_model,
+        "cpuMhz": hw.cpu_mhz,
+        "numCpuPkgs": hw.cpu_packages,
+        "numCpuCores": hw.cpu_cores,
+        "numCpuThreads": hw.cpu_threads,
+        "numNics": f.nics.len(),
         "numHBAs": 0,
     })
 }
 
 /// The host's product, as its agent reports it.
 pub fn host_product(h: &Host) -> Value {
-    let hv = &facts(h)["hypervisor"];
-    let name = if s(&hv["name"]).is_empty() {
+    let f = facts(h);
+    let hv = &f.hypervisor;
+    let name = if hv.name.is_empty() {
         "KVM"
     } else {
-        s(&hv["name"])
+        hv.name.as_str()
     };
     json!({
         "_typeName": "AboutInfo",
         "name": name,
-        "fullName": format!("{name} {} (libvirt {}, QEMU {})", s(&hv["version"]), s(&hv["libvirt_version"]), s(&hv["qemu_version"])),
+        "fullName": format!("{name} {} (libvirt {}, QEMU {})", hv.version, hv.libvirt_version, hv.qemu_version),
         "vendor": "ferrocenter",
-        "version": s(&hv["version"]),
-        "build": s(&facts(h)["agent_version"]),
-        "osType": format!("linux-{}", s(&facts(h)["architecture"])),
+        "version": hv.version,
+        "build": f.agent_version,
+        "osType": format!("linux-{}", f.architecture),
         "productLineId": "kvm",
         "apiType": "HostAgent",
-        "apiVersion": s(&facts(h)["agent_version"]),
+        "apiVersion": f.agent_version,
     })
 }
 
@@ -122,17 +117,17 @@ pub fn host_config_summary(h: &Host) -> Value {
 }
 
 pub fn host_quick_stats(h: &Host) -> Value {
-    let r = rt(h);
     if h.connection_state != ConnectionState::Connected {
         return json!({"_typeName": "HostListSummaryQuickStats"});
     }
+    let r = h.read_runtime().unwrap_or_default();
     json!({
         "_typeName": "HostListSummaryQuickStats",
-        "overallCpuUsage": u(&r["cpu_used_mhz"]),
-        "overallMemoryUsage": u(&r["memory_used_bytes"]) >> 20,
+        "overallCpuUsage": r.cpu_used_mhz,
+        "overallMemoryUsage": r.memory_used_bytes >> 20,
         "distributedCpuFairness": 0,
         "distributedMemoryFairness": 0,
-        "uptime": u(&r["uptime_secs"]),
+        "uptime": r.uptime_secs,
     })
 }
 
@@ -151,24 +146,24 @@ pub fn host_summary(h: &Host, server_ip: &str) -> Value {
 }
 
 pub fn host_hardware(h: &Host) -> Value {
-    let hw = &facts(h)["hardware"];
+    let hw = facts(h).hardware;
     json!({
         "_typeName": "HostHardwareInfo",
         "systemInfo": {
             "_typeName": "HostSystemInfo",
-            "vendor": s(&hw["vendor"]),
-            "model": s(&hw["model"]),
-            "uuid": s(&hw["bios_uuid"]),
+            "vendor": hw.vendor,
+            "model": hw.model,
+            "uuid": hw.bios_uuid,
         },
         "cpuInfo": {
             "_typeName": "HostCpuInfo",
-            "numCpuPackages": u(&hw["cpu_packages"]),
-            "numCpuCores": u(&hw["cpu_cores"]),
-            "numCpuThreads": u(&hw["cpu_threads"]),
-            "hz": u(&hw["cpu_mhz"]) * 1_000_000,
+            "numCpuPackages": hw.cpu_packages,
+            "numCpuCores": hw.cpu_cores,
+            "numCpuThreads": hw.cpu_threads,
+            "hz": u64::from(hw.cpu_mhz) * 1_000_000,
         },
         "cpuPkg": [],
-        "memorySize": u(&hw["memory_bytes"]),
+        "memorySize": hw.memory_bytes,
         "smcPresent": false,
     })
 }
@@ -278,13 +273,13 @@ pub fn host_config_manager(h: &Host) -> Value {
 }
 
 pub fn licensable_resource(h: &Host) -> Value {
-    let hw = &facts(h)["hardware"];
+    let hw = facts(h).hardware;
     json!({
         "_typeName": "HostLicensableResourceInfo",
         "resource": [
-            {"_typeName": "KeyAnyValue", "key": "numCpuPackages", "value": {"_typeName": "int", "_value": u(&hw["cpu_packages"])}},
-            {"_typeName": "KeyAnyValue", "key": "numCpuCores", "value": {"_typeName": "int", "_value": u(&hw["cpu_cores"])}},
-            {"_typeName": "KeyAnyValue", "key": "memorySize", "value": {"_typeName": "long", "_value": u(&hw["memory_bytes"])}},
+            {"_typeName": "KeyAnyValue", "key": "numCpuPackages", "value": {"_typeName": "int", "_value": hw.cpu_packages}},
+            {"_typeName": "KeyAnyValue", "key": "numCpuCores", "value": {"_typeName": "int", "_value": hw.cpu_cores}},
+            {"_typeName": "KeyAnyValue", "key": "memorySize", "value": {"_typeName": "long", "_value": hw.memory_bytes}},
         ],
     })
 }
@@ -398,32 +393,35 @@ pub fn network_summary(n: &Network) -> Value {
 
 /// TaskInfo's method name and descriptionId for a core task kind.
 pub fn task_names(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "host.add" => ("AddHost_Task", "ClusterComputeResource.addHost"),
-        "host.addStandalone" => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
-        "host.disconnect" => ("DisconnectHost_Task", "HostSystem.disconnect"),
-        "host.reconnect" => ("ReconnectHost_Task", "HostSystem.reconnect"),
-        "host.enterMaintenance" => (
+    use ferrocenter_core::tasks::TaskKind as K;
+    match K::parse(kind) {
+        Some(K::HostAdd) => ("AddHost_Task", "ClusterComputeResource.addHost"),
+        Some(K::HostAddStandalone) => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
+        Some(K::HostDisconnect) => ("DisconnectHost_Task", "HostSystem.disconnect"),
+        Some(K::HostReconnect) => ("ReconnectHost_Task", "HostSystem.reconnect"),
+        Some(K::HostEnterMaintenance) => (
             "EnterMaintenanceMode_Task",
             "HostSystem.enterMaintenanceMode",
         ),
-        "host.exitMaintenance" => ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode"),
-        "host.remove" => ("Destroy_Task", "HostSystem.destroy"),
-        "host.reboot" => ("RebootHost_Task", "HostSystem.reboot"),
-        "host.shutdown" => ("ShutdownHost_Task", "HostSystem.shutdown"),
-        "host.rename" => ("Rename_Task", "HostSystem.rename"),
-        "host.standbyDown" => (
+        Some(K::HostExitMaintenance) => {
+            ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode")
+        }
+        Some(K::HostRemove) => ("Destroy_Task", "HostSystem.destroy"),
+        Some(K::HostReboot) => ("RebootHost_Task", "HostSystem.reboot"),
+        Some(K::HostShutdown) => ("ShutdownHost_Task", "HostSystem.shutdown"),
+        Some(K::HostRename) => ("Rename_Task", "HostSystem.rename"),
+        Some(K::HostStandbyDown) => (
             "PowerDownHostToStandBy_Task",
             "HostSystem.powerDownHostToStandBy",
         ),
-        "host.standbyUp" => (
+        Some(K::HostStandbyUp) => (
             "PowerUpHostFromStandBy_Task",
             "HostSystem.powerUpHostFromStandBy",
         ),
-        "vm.powerOn" => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
-        "vm.powerOff" => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
-        "vm.migrate" => ("MigrateVM_Task", "VirtualMachine.migrate"),
-        "cluster.reconfigure" => (
+        Some(K::VmPowerOn) => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
+        Some(K::VmPowerOff) => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
+        Some(K::VmMigrate) => ("MigrateVM_Task", "VirtualMachine.migrate"),
+        Some(K::ClusterReconfigure) => (
             "ReconfigureComputeResource_Task",
             "ClusterComputeResource.reconfigureEx",
         ),

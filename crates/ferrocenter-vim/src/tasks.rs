@@ -51,12 +51,13 @@ fn task_result(t: &Task) -> Option<Value> {
         return None;
     }
     let moid = t.result.as_ref()?.get("moid")?.as_str()?;
-    match t.kind.as_str() {
-        "host.add" => Some(moref("HostSystem", moid)),
-        "host.addStandalone" => {
-            let n = moid.trim_start_matches("host-");
-            Some(moref("ComputeResource", &format!("domain-s{n}")))
-        }
+    use ferrocenter_core::tasks::TaskKind as K;
+    match t.task_kind()? {
+        K::HostAdd => Some(moref("HostSystem", moid)),
+        K::HostAddStandalone => Some(moref(
+            "ComputeResource",
+            &ferrocenter_core::moids::compute_resource(moid),
+        )),
         _ => None,
     }
 }

@@ -189,10 +189,11 @@ pub enum Wrap {
 
 impl Wrap {
     fn for_kind(kind: &str) -> Wrap {
-        match kind {
-            "host.enterMaintenance" => Wrap::Maintenance,
-            "host.reconnect" => Wrap::Reconnect,
-            "host.remove" | "cluster.delete" | "datacenter.delete" => Wrap::Delete,
+        use ferrocenter_core::tasks::TaskKind as K;
+        match K::parse(kind) {
+            Some(K::HostEnterMaintenance) => Wrap::Maintenance,
+            Some(K::HostReconnect) => Wrap::Reconnect,
+            Some(K::HostRemove | K::ClusterDelete | K::DatacenterDelete) => Wrap::Delete,
             _ => Wrap::Plain,
         }
     }
@@ -214,8 +215,9 @@ impl Wrap {
 
 /// The result body of a finished task, as the call that started it answers.
 async fn task_result(state: &ZstackState, t: &Task) -> Result<Value, ZsError> {
-    match t.kind.as_str() {
-        "host.add" | "host.enterMaintenance" | "host.exitMaintenance" | "host.reconnect" => {
+    use ferrocenter_core::tasks::TaskKind as K;
+    match t.task_kind() {
+        Some(K::HostAdd | K::HostEnterMaintenance | K::HostExitMaintenance | K::HostReconnect) => {
             match state.core.task_host(&t.id).await? {
                 Some(h) => {
                     let cap = state.core.host_capacity(&h).await?;

@@ -144,11 +144,7 @@ impl Params {
     pub fn port(&self, name: &str) -> Result<Option<u16>, ZsError> {
         match self.int(name)? {
             None => Ok(None),
-            Some(n) => u16::try_from(n)
-                .ok()
-                .filter(|p| *p > 0)
-                .map(Some)
-                .ok_or_else(|| CoreError::invalid(name, "must be between 1 and 65535").into()),
+            Some(n) => Ok(Some(ferrocenter_core::validate::port(name, n)?)),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Core records as ZStack inventories. Null fields are left out, as ZStack does.
 use ferrocenter_core::hosts::Capacity;
-use ferrocenter_core::inventory::{Cluster, ConnectionState, Datacenter, Host, VmRecord};
+use ferrocenter_core::inventory::{
+    Cluster, ConnectionState, Datacenter, Host, HostFacts, Sensor, SensorStatus, VmRecord,
+};
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -25,28 +27,29 @@ pub fn host_status(c: ConnectionState) -> &'static str {
 }
 
 /// The nine hardware monitor statuses, from the agent's sensors.
-const SENSORS: [(&str, &str); 9] = [
-    ("cpuStatus", "cpu"),
-    ("memoryStatus", "memory"),
-    ("diskStatus", "disk"),
-    ("nicStatus", "nic"),
-    ("gpuStatus", "gpu"),
-    ("powerSupplyStatus", "power_supply"),
-    ("fanStatus", "fan"),
-    ("raidStatus", "raid"),
-    ("temperatureStatus", "temperature"),
+const SENSORS: [(&str, Sensor); 9] = [
+    ("cpuStatus", Sensor::Cpu),
+    ("memoryStatus", Sensor::Memory),
+    ("diskStatus", Sensor::Disk),
+    ("nicStatus", Sensor::Nic),
+    ("gpuStatus", Sensor::Gpu),
+    ("powerSupplyStatus", Sensor::PowerSupply),
+    ("fanStatus", Sensor::Fan),
+    ("raidStatus", Sensor::Raid),
+    ("temperatureStatus", Sensor::Temperature),
 ];
 
 /// A KVM host inventory with every field seeds/004 lists that ferrocenter knows.
 pub fn host(h: &Host, cap: &Capacity) -> Value {
-    let facts = h.facts.as_ref().unwrap_or(&Value::Null);
-    let hw = &facts["hardware"];
+    let facts = h.read_facts();
     let mut v = Map::new();
     let mut put = |k: &str, x: Value| {
         if !x.is_null() {
             v.insert(k.into(), x);
         }
     };
+    // A host whose facts were never read leaves out what only they tell.
+    let fact = |read: &dyn Fn(&HostFacts) -> Value| facts.as_ref().map(read).unwrap_or(Value::Null);
     put("uuid", json!(h.id));
     put("name", json!(h.name));
     put("description", json!(h.description));
@@ -58,24 +61,26 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
     put("status", json!(host_status(h.connection_state)));
     put("totalCpuCapacity", json!(cap.total_cpu_capacity));
     put("availableCpuCapacity", json!(cap.available_cpu_capacity));
-    put("cpuSockets", hw["cpu_packages"].clone());
+    put("cpuSockets", fact(&|f| json!(f.hardware.cpu_packages)));
     put("totalMemoryCapacity", json!(cap.total_memory_bytes));
     put("availableMemoryCapacity", json!(cap.available_memory_bytes));
     put("cpuNum", json!(cap.cpu_num));
-    put("architecture", facts["architecture"].clone());
-    put("hostname", facts["hostname"].clone());
-    put("ipmiAddress", facts["ipmi_address"].clone());
-    put("ipmiUsername", facts["ipmi"]["username"].clone());
-    put("ipmiPort", facts["ipmi"]["port"].clone());
-    put("ipmiPowerStatus", facts["ipmi"]["power_status"].clone());
-    put("nqn", facts["nqn"].clone());
+    put("architecture", fact(&|f| json!(f.architecture)));
+    put("hostname", fact(&|f| json!(f.hostname)));
+    put("ipmiAddress", fact(&|f| json!(f.ipmi_address)));
+    put("ipmiUsername", fact(&|f| json!(f.ipmi.username)));
+    put("ipmiPort", fact(&|f| json!(f.ipmi.port)));
+    put("ipmiPowerStatus", fact(&|f| json!(f.ipmi.power_status)));
+    put("nqn", fact(&|f| json!(f.nqn)));
     put("sshPort", json!(h.ssh_port.unwrap_or(22)));
-    put("osDistribution", facts["os_name"].clone());
-    put("osRelease", facts["os_release"].clone());
-    put("osVersion", facts["os_version"].clone());
+    put("osDistribution", fact(&|f| json!(f.os_name)));
+    put("osRelease", fact(&|f| json!(f.os_release)));
+    put("osVersion", fact(&|f| json!(f.os_version)));
     for (field, sensor) in SENSORS {
-        let s = facts["sensors"][sensor].as_str().unwrap_or("Unknown");
-        put(field, json!(s));
+        let s = facts
+            .as_ref()
+            .map_or(SensorStatus::Unknown, |f| f.sensor(sensor));
+        put(field, json!(s.as_str()));
     }
     put("createDate", json!(zs_date(h.created_at)));
     put("lastOpDate", json!(zs_date(h.last_op_at)));

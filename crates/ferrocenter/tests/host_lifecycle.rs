@@ -1,5 +1,6 @@
 //! Host flows through the core's Rust API against simulated agents and a real SQLite store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+use ferrocenter_core::hosts::PowerAction as CorePower;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -516,9 +517,9 @@ async fn maintenance_in_a_manual_cluster_waits_for_the_operator() {
     ));
     // Power-on is refused while entering, by the server and by the host.
     for v in &vms {
-        let _ = e.core.power_vm(&e.admin, &v.id, PowerAction::Off).await;
+        let _ = e.core.power_vm(&e.admin, &v.id, CorePower::Off).await;
     }
-    match e.core.power_vm(&e.admin, &vms[0].id, PowerAction::On).await {
+    match e.core.power_vm(&e.admin, &vms[0].id, CorePower::On).await {
         Err(CoreError::InvalidState { .. }) => {}
         other => panic!("{other:?}"),
     }
@@ -535,13 +536,13 @@ async fn maintenance_in_a_manual_cluster_waits_for_the_operator() {
     // In maintenance: still no power-on; exit restores it.
     assert!(e
         .core
-        .power_vm(&e.admin, &vms[0].id, PowerAction::On)
+        .power_vm(&e.admin, &vms[0].id, CorePower::On)
         .await
         .is_err());
     let t = e.core.exit_maintenance(&e.admin, &id, 0).await.unwrap();
     assert_eq!(wait(&e.core, &t).await.state, TaskState::Success);
     e.core
-        .power_vm(&e.admin, &vms[0].id, PowerAction::On)
+        .power_vm(&e.admin, &vms[0].id, CorePower::On)
         .await
         .unwrap();
     assert!(matches!(
@@ -592,12 +593,12 @@ async fn maintenance_timeout_and_cancel_restore_the_previous_state() {
     let vm = e.core.store.list_vms(Some(&id)).await.unwrap().remove(0);
     if vm.power_state == "poweredOn" {
         e.core
-            .power_vm(&e.admin, &vm.id, PowerAction::Off)
+            .power_vm(&e.admin, &vm.id, CorePower::Off)
             .await
             .unwrap();
     }
     e.core
-        .power_vm(&e.admin, &vm.id, PowerAction::On)
+        .power_vm(&e.admin, &vm.id, CorePower::On)
         .await
         .unwrap();
 }
@@ -868,20 +869,18 @@ async fn standalone_hosts_and_the_smaller_operations() {
     let vm = e.core.store.list_vms(Some(&id)).await.unwrap().remove(0);
     if vm.power_state != "poweredOn" {
         e.core
-            .power_vm(&e.admin, &vm.id, PowerAction::On)
+            .power_vm(&e.admin, &vm.id, CorePower::On)
             .await
             .unwrap();
     }
     let on = e.core.host_capacity(&h).await.unwrap();
     e.core
-        .power_vm(&e.admin, &vm.id, PowerAction::Off)
+        .power_vm(&e.admin, &vm.id, CorePower::Off)
         .await
         .unwrap();
     let off = e.core.host_capacity(&h).await.unwrap();
     assert!(matches!(
-        e.core
-            .power_vm_task(&e.admin, &vm.id, PowerAction::Off)
-            .await,
+        e.core.power_vm_task(&e.admin, &vm.id, CorePower::Off).await,
         Err(CoreError::AlreadyInState { .. })
     ));
     assert_eq!(
@@ -933,7 +932,7 @@ async fn standalone_hosts_and_the_smaller_operations() {
         .await
         .unwrap();
     assert!(matches!(
-        e.core.power_vm(&e.admin, &vm.id, PowerAction::On).await,
+        e.core.power_vm(&e.admin, &vm.id, CorePower::On).await,
         Err(CoreError::InvalidState { .. })
     ));
     e.core
@@ -947,7 +946,7 @@ async fn standalone_hosts_and_the_smaller_operations() {
     for v in e.core.store.list_vms(Some(&id)).await.unwrap() {
         if v.power_state == "poweredOn" {
             e.core
-                .power_vm(&e.admin, &v.id, PowerAction::Off)
+                .power_vm(&e.admin, &v.id, CorePower::Off)
                 .await
                 .unwrap();
         }

@@ -1,17 +1,15 @@
 //! Adding a host (vim AddHost_Task / AddStandaloneHost_Task, ZStack AddKVMHost).
-use std::net::IpAddr;
-
-use ferrocenter_agent_client::wire::{ClaimRequest, LockdownMode};
 use rand::RngCore;
 use serde_json::json;
 
-use super::agent_fault;
 use crate::auth::{Caller, Privilege};
 use crate::inventory::query::TagKind;
-use crate::inventory::{ConnectionState, Host, HostState};
+use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
 use crate::saga::Saga;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
+use crate::validate;
 use crate::{Core, CoreError};
 
 /// Everything an add may carry: vim's HostConnectSpec and ZStack's AddKVMHost fields.
@@ -47,70 +45,13 @@ pub struct AddHostSpec {
     pub trust_first_certificate: bool,
 }
 
-/// Host names as vSphere accepts them: an IP address or a DNS name.
-pub(crate) fn validate_host_name(field: &str, h: &str) -> Result<(), CoreError> {
-    if h.parse::<IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let ok = !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::invalid(
-            field,
-            "must be an IP address or a DNS name",
-        ))
-    }
-}
-
-/// The SHA-256 thumbprint of a PEM certificate (vAPI's `ssl_certificate`).
-pub fn certificate_thumbprint(field: &str, pem: &str) -> Result<String, CoreError> {
-    ferrocenter_agent_client::pem_thumbprint(pem)
-        .ok_or_else(|| CoreError::invalid(field, "must be a PEM certificate"))
-}
-
-/// An optional thumbprint in any common spelling, in canonical form; empty means none.
-pub(crate) fn parse_thumbprint(field: &str, t: Option<&str>) -> Result<Option<String>, CoreError> {
-    match t {
-        Some(t) if !t.is_empty() => ferrocenter_agent_client::normalize_thumbprint(t)
-            .map(Some)
-            .ok_or_else(|| {
-                CoreError::invalid(field, "must be a SHA-256 thumbprint (32 hex bytes)")
-            }),
-        _ => Ok(None),
-    }
-}
-
-pub(crate) fn validate_entity_name(field: &str, name: &str) -> Result<(), CoreError> {
-    if name.trim().is_empty() || name.chars().count() > 80 {
-        return Err(CoreError::invalid(field, "must be 1 to 80 characters"));
-    }
-    if name.contains(['/', '\\', '%']) || name.chars().any(char::is_control) {
-        return Err(CoreError::invalid(
-            field,
-            "must not contain '/', '\\', '%' or control characters",
-        ));
-    }
-    Ok(())
-}
-
 fn lockdown(s: &str) -> Result<LockdownMode, CoreError> {
-    match s {
-        "lockdownDisabled" => Ok(LockdownMode::Disabled),
-        "lockdownNormal" => Ok(LockdownMode::Normal),
-        "lockdownStrict" => Ok(LockdownMode::Strict),
-        other => Err(CoreError::invalid(
+    LockdownMode::parse_vim(s).ok_or_else(|| {
+        CoreError::invalid(
             "lockdownMode",
-            format!("'{other}' is not lockdownDisabled, lockdownNormal or lockdownStrict"),
-        )),
-    }
+            format!("'{s}' is not lockdownDisabled, lockdownNormal or lockdownStrict"),
+        )
+    })
 }
 
 fn random_secret() -> String {
@@ -151,17 +92,15 @@ impl Core {
                 ))
             }
         };
-        validate_host_name("hostName", &spec.host_name)?;
-        if spec.port == Some(0) {
-            return Err(CoreError::invalid("port", "must be between 1 and 65535"));
-        }
+        validate::host_name("hostName", &spec.host_name)?;
+        validate::port_opt("port", spec.port)?;
         if spec.user_name.is_empty() {
             return Err(CoreError::invalid("userName", "is required"));
         }
         if spec.password.is_empty() {
             return Err(CoreError::invalid("password", "is required"));
         }
-        let thumbprint = parse_thumbprint("sslThumbprint", spec.ssl_thumbprint.as_deref())?;
+        let thumbprint = validate::thumbprint("sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if let Some(a) = &spec.vim_account_name {
             crate::auth::validate_account_name("vimAccountName", a)?;
         }
@@ -175,24 +114,13 @@ impl Core {
         }
         let lockdown_mode = spec.lockdown_mode.as_deref().map(lockdown).transpose()?;
         if let Some(ip) = &spec.management_ip {
-            validate_host_name("managementIp", ip)?;
+            validate::host_name("managementIp", ip)?;
         }
-        if spec.ssh_port == Some(0) {
-            return Err(CoreError::invalid("sshPort", "must be between 1 and 65535"));
-        }
+        validate::port_opt("sshPort", spec.ssh_port)?;
         let name = spec.name.clone().unwrap_or_else(|| spec.host_name.clone());
-        validate_entity_name("name", &name)?;
+        validate::entity_name("name", &name)?;
         if let Some(u) = &spec.resource_uuid {
-            if u.len() != 32
-                || !u
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-            {
-                return Err(CoreError::invalid(
-                    "resourceUuid",
-                    "must be 32 lower-case hex digits",
-                ));
-            }
+            validate::uuid("resourceUuid", u)?;
         }
         let port = spec.port.unwrap_or(self.config.hosts.default_agent_port);
         if let Some(h) = self
@@ -220,11 +148,10 @@ impl Core {
         let task = TaskSpec {
             // Kept apart because vim names them differently (AddHost_Task, AddStandaloneHost_Task).
             kind: if cluster_id.is_some() {
-                "host.add"
+                TaskKind::HostAdd
             } else {
-                "host.addStandalone"
-            }
-            .into(),
+                TaskKind::HostAddStandalone
+            },
             target: Some(EntityRef::new(
                 "host-address",
                 format!("{}:{port}", spec.host_name),
@@ -270,7 +197,6 @@ impl Core {
         name: String,
         user: &str,
     ) -> Result<serde_json::Value, CoreError> {
-        let fault = |e| agent_fault(&spec.host_name, e);
         if let Some(h) = self
             .store
             .find_host_by_address(&spec.host_name, port)
@@ -279,29 +205,28 @@ impl Core {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
         ctx.progress(5, "connecting to the host").await;
-        let mut root = self
-            .connector()
-            .client(&spec.host_name, port, thumbprint.as_deref());
+        let open = |thumbprint: Option<&str>| {
+            self.open_agent(&spec.host_name, &spec.host_name, port, thumbprint)
+        };
+        let mut root = open(thumbprint.as_deref());
         let mut accepted_on_first_use = false;
         let mut pinned = thumbprint.clone();
         let about = match root.about().await {
             Ok(a) => a,
-            Err(ferrocenter_agent_client::AgentError::SslVerify {
+            Err(CoreError::SslVerify {
                 thumbprint: seen, ..
             }) if thumbprint.is_none() && spec.trust_first_certificate => {
-                root = self.connector().client(&spec.host_name, port, Some(&seen));
+                root = open(Some(&seen));
                 accepted_on_first_use = true;
                 pinned = Some(seen);
-                root.about().await.map_err(fault)?
+                root.about().await?
             }
-            Err(e) => return Err(fault(e)),
+            Err(e) => return Err(e),
         };
         let thumbprint = pinned.unwrap_or_default();
         ctx.progress(15, "logging in").await;
-        root.login(&spec.user_name, &spec.password)
-            .await
-            .map_err(fault)?;
-        let facts = root.facts().await.map_err(fault)?;
+        root.login(&spec.user_name, &spec.password).await?;
+        let facts = root.facts().await?;
         if let Some(c) = &cluster_id {
             self.check_cluster_architecture(c, &facts.architecture)
                 .await?;
@@ -312,21 +237,15 @@ impl Core {
 
         ctx.progress(35, "claiming the host").await;
         let server_uuid = self.server_uuid().await?;
-        root.claim(&ClaimRequest {
-            server_uuid: server_uuid.clone(),
-            server_address: self.config.hosts.server_address.clone(),
-            force: spec.force,
-        })
-        .await
-        .map_err(fault)?;
+        root.claim(&server_uuid, &self.config.hosts.server_address, spec.force)
+            .await?;
         {
             let root = root.clone();
             let server_uuid = server_uuid.clone();
-            saga.on_undo("claim", async move {
-                root.release_claim(&server_uuid)
-                    .await
-                    .map_err(|e| CoreError::internal(e.to_string()))
-            });
+            saga.on_undo(
+                "claim",
+                async move { root.release_claim(&server_uuid).await },
+            );
         }
 
         ctx.progress(45, "creating the service account").await;
@@ -338,21 +257,10 @@ impl Core {
             .vim_account_password
             .clone()
             .unwrap_or_else(random_secret);
-        match root.create_account(&account, &secret).await {
-            Ok(_) => {}
-            // Added before, removed, added again: the account exists; give it a new password.
-            Err(e) if e.code() == Some(ferrocenter_agent_client::wire::ErrorCode::InvalidState) => {
-                root.change_password(&account, &secret)
-                    .await
-                    .map_err(fault)?
-            }
-            Err(e) => return Err(fault(e)),
-        }
-        let service = self
-            .connector()
-            .client(&spec.host_name, port, Some(&thumbprint));
-        service.login(&account, &secret).await.map_err(fault)?;
-        let _ = root.logout().await;
+        root.ensure_service_account(&account, &secret).await?;
+        let service = open(Some(&thumbprint));
+        service.login(&account, &secret).await?;
+        root.logout().await;
 
         ctx.progress(55, "registering the host").await;
         let now = self.clock.now();
@@ -373,9 +281,7 @@ impl Core {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: Some(
-                serde_json::to_value(&facts).map_err(|e| CoreError::internal(e.to_string()))?,
-            ),
+            facts: crate::inventory::facts::to_json(&facts),
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
@@ -412,25 +318,21 @@ impl Core {
         ctx.progress(70, "discovering datastores, networks and VMs")
             .await;
         self.sync_storage_and_networks(&host, &facts).await?;
-        let vms = service.vms().await.map_err(fault)?;
+        let vms = service.vms().await?;
         self.sync_vms(&host, &vms).await?;
         if let Some(mode) = lockdown_mode {
-            service.set_lockdown(mode).await.map_err(fault)?;
+            service.set_lockdown(mode).await?;
         }
-        let runtime = service.runtime().await.map_err(fault)?;
+        let runtime = service.runtime().await?;
         let cursor = service.events(0).await.map(|p| p.next).unwrap_or(0);
 
         ctx.progress(90, "connected").await;
         host.connection_state = ConnectionState::Connected;
-        host.runtime = serde_json::to_value(&runtime).ok();
+        host.set_runtime(&runtime);
         host.event_cursor = cursor;
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
-        self.agents
-            .clients
-            .lock()
-            .unwrap()
-            .insert(host.id.clone(), service);
+        self.sessions.keep(&host.id, service);
         self.record_event(
             "HostConnectedEvent",
             "host",

@@ -33,20 +33,15 @@ impl Core {
     }
 
     fn capacity_of(&self, host: &Host, (used_cpu, used_mem): (u64, u64)) -> Capacity {
-        let hw = host.facts.as_ref().and_then(|f| f.get("hardware"));
-        let get = |k: &str| {
-            hw.and_then(|h| h.get(k))
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0)
-        };
-        let cpu_num = get("cpu_threads");
+        let hw = host.read_facts().unwrap_or_default().hardware;
+        let cpu_num = u64::from(hw.cpu_threads);
         let total_cpu = cpu_num * self.config.hosts.cpu_overcommit_ratio as u64;
-        let memory = get("memory_bytes");
+        let memory = hw.memory_bytes;
         Capacity {
             cpu_num,
             total_cpu_capacity: total_cpu,
             available_cpu_capacity: total_cpu.saturating_sub(used_cpu),
-            cpu_mhz_total: get("cpu_cores") * get("cpu_mhz"),
+            cpu_mhz_total: u64::from(hw.cpu_cores) * u64::from(hw.cpu_mhz),
             total_memory_bytes: memory,
             available_memory_bytes: memory.saturating_sub(used_mem),
         }

@@ -1,14 +1,14 @@
 //! Disconnect and reconnect (seeds/000).
-use ferrocenter_agent_client::wire::ClaimRequest;
 use serde_json::json;
 
-use super::add::{parse_thumbprint, validate_host_name};
-use super::agent_fault;
+use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
 use crate::model::EntityRef;
 use crate::saga::Saga;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
+use crate::validate;
 use crate::{Core, CoreError};
 
 /// ReconnectHost's optional cnxSpec (what may change) and reconnectSpec.
@@ -65,7 +65,7 @@ pub(crate) fn host_target(h: &Host) -> EntityRef {
 
 /// A task on the host's queue, started by `caller`.
 pub(crate) fn host_task(
-    kind: &str,
+    kind: TaskKind,
     host: &Host,
     caller: &Caller,
     description: String,
@@ -73,7 +73,7 @@ pub(crate) fn host_task(
     timeout: Option<std::time::Duration>,
 ) -> TaskSpec {
     TaskSpec {
-        kind: kind.into(),
+        kind,
         target: Some(host_target(host)),
         initiator: caller.user.clone(),
         description,
@@ -98,7 +98,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.disconnect",
+                    TaskKind::HostDisconnect,
                     &host,
                     caller,
                     format!("Disconnect host {}", host.name),
@@ -107,13 +107,11 @@ impl Core {
                 ),
                 move |_ctx| async move {
                     let mut host = core.host(&host.id).await?;
-                    if host.connection_state == ConnectionState::Disconnected {
-                        return Err(already(&host, ConnectionState::Disconnected));
-                    }
+                    allowed(&host, HostOperation::Disconnect)?;
                     host.connection_state = ConnectionState::Disconnected;
                     host.last_op_at = core.clock.now();
                     core.store.update_host(&host).await?;
-                    core.agents.forget(&host.id);
+                    core.sessions.forget(&host.id);
                     core.record_event(
                         "HostDisconnectedEvent",
                         "host",
@@ -156,15 +154,11 @@ impl Core {
             )));
         }
         if let Some(h) = &spec.host_name {
-            validate_host_name("cnxSpec.hostName", h)?;
+            validate::host_name("cnxSpec.hostName", h)?;
         }
-        if spec.port == Some(0) {
-            return Err(CoreError::invalid(
-                "cnxSpec.port",
-                "must be between 1 and 65535",
-            ));
-        }
-        let thumbprint = parse_thumbprint("cnxSpec.sslThumbprint", spec.ssl_thumbprint.as_deref())?;
+        validate::port_opt("cnxSpec.port", spec.port)?;
+        let thumbprint =
+            validate::thumbprint("cnxSpec.sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if spec.user_name.is_some() != spec.password.is_some() {
             return Err(CoreError::invalid(
                 "cnxSpec.password",
@@ -176,7 +170,7 @@ impl Core {
         self.tasks
             .submit(
                 host_task(
-                    "host.reconnect",
+                    TaskKind::HostReconnect,
                     &host,
                     caller,
                     format!("Reconnect host {}", host.name),
@@ -239,16 +233,11 @@ impl Core {
             && port == before.port
             && spec.user_name.is_none()
             && thumbprint.is_some();
-        match before.connection_state {
-            ConnectionState::Disconnected | ConnectionState::NotResponding => {}
-            ConnectionState::Connected if only_thumbprint || spec.also_when_connected => {}
-            other => {
-                return Err(CoreError::invalid_state(format!(
-                    "host {} is {}: only a disconnected or not-responding host can be reconnected",
-                    before.name,
-                    other.as_str()
-                )))
-            }
+        // A connected host may still change its thumbprint (vim) or be connected again (ZStack).
+        let connected_and_may = before.connection_state == ConnectionState::Connected
+            && (only_thumbprint || spec.also_when_connected);
+        if !connected_and_may {
+            allowed(&before, HostOperation::Reconnect)?;
         }
         if (address != before.address || port != before.port)
             && self
@@ -261,7 +250,6 @@ impl Core {
                 name: format!("{address}:{port}"),
             });
         }
-        let fault = |e| agent_fault(&before.name, e);
         let mut saga = Saga::new();
         let mut host = before.clone();
         host.connection_state = ConnectionState::Connecting;
@@ -275,79 +263,50 @@ impl Core {
         }
         let r = async {
             ctx.progress(10, "connecting to the host").await;
-            self.agents.forget(&host.id);
-            let client = self.connector().client(&address, port, Some(&new_thumb));
-            client.about().await.map_err(fault)?;
+            self.sessions.forget(&host.id);
+            let open = || self.open_agent(&before.name, &address, port, Some(&new_thumb));
+            let client = open();
+            client.about().await?;
             let mut secret = self.secrets.open(&before.agent_secret)?;
             if let (Some(u), Some(p)) = (&spec.user_name, &spec.password) {
                 ctx.progress(20, "renewing the service account").await;
-                let root = self.connector().client(&address, port, Some(&new_thumb));
-                root.login(u, p).await.map_err(fault)?;
+                let root = open();
+                root.login(u, p).await?;
                 secret = hex::encode(rand::random::<[u8; 24]>());
-                match root.create_account(&before.agent_user, &secret).await {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.code()
-                            == Some(ferrocenter_agent_client::wire::ErrorCode::InvalidState) =>
-                    {
-                        root.change_password(&before.agent_user, &secret)
-                            .await
-                            .map_err(fault)?
-                    }
-                    Err(e) => return Err(fault(e)),
-                }
+                root.ensure_service_account(&before.agent_user, &secret)
+                    .await?;
             }
             ctx.progress(30, "logging in").await;
-            client
-                .login(&before.agent_user, &secret)
-                .await
-                .map_err(fault)?;
+            client.login(&before.agent_user, &secret).await?;
             let server_uuid = self.server_uuid().await?;
             client
-                .claim(&ClaimRequest {
-                    server_uuid,
-                    server_address: self.config.hosts.server_address.clone(),
-                    force: spec.force,
-                })
-                .await
-                .map_err(fault)?;
+                .claim(&server_uuid, &self.config.hosts.server_address, spec.force)
+                .await?;
             ctx.progress(50, "re-reading hardware").await;
-            let facts = client.facts().await.map_err(fault)?;
+            let facts = client.facts().await?;
             self.check_licenses(facts.hardware.cpu_packages, Some(&before.id))
                 .await?;
             host.address = address.clone();
             host.port = port;
             host.thumbprint = new_thumb.clone();
             host.agent_secret = self.secrets.seal(&secret)?;
-            host.facts = serde_json::to_value(&facts).ok();
+            host.set_facts(&facts);
             ctx.progress(70, "re-syncing datastores, networks and VMs")
                 .await;
             self.sync_storage_and_networks(&host, &facts).await?;
-            let mut vms = client.vms().await.map_err(fault)?;
+            let mut vms = client.vms().await?;
             if spec.sync_state {
                 // A stateless host lost its VMs: register back the ones the server knows.
                 for r in self.store.list_vms(Some(&host.id)).await? {
                     if vms.iter().any(|v| v.uuid == r.uuid) {
                         continue;
                     }
-                    let known: ferrocenter_agent_client::wire::Vm =
-                        serde_json::from_value(r.data.clone())
-                            .map_err(|e| CoreError::internal(format!("stored VM {}: {e}", r.id)))?;
-                    client
-                        .create_vm(&ferrocenter_agent_client::wire::VmSpec {
-                            uuid: Some(known.uuid),
-                            name: known.name,
-                            vcpus: known.vcpus,
-                            memory_bytes: known.memory_bytes,
-                            guest_os_id: known.guest_os_id,
-                            disks: known.disks,
-                            nics: known.nics,
-                            power_on: false,
-                        })
-                        .await
-                        .map_err(fault)?;
+                    let known = r.read_info().ok_or_else(|| {
+                        CoreError::internal(format!("stored VM {} is unreadable", r.id))
+                    })?;
+                    client.register_vm(&known).await?;
                 }
-                vms = client.vms().await.map_err(fault)?;
+                vms = client.vms().await?;
             }
             self.sync_vms(&host, &vms).await?;
             // The server's settings win over changes made on the host while disconnected.
@@ -356,23 +315,13 @@ impl Core {
                 crate::inventory::HostState::Maintenance
                     | crate::inventory::HostState::PreMaintenance
             );
-            let runtime = client
-                .set_maintenance(in_maintenance)
-                .await
-                .map_err(fault)?;
-            host.runtime = serde_json::to_value(&runtime).ok();
-            host.power_state = serde_json::to_value(runtime.power_state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| "unknown".into());
+            let runtime = client.set_maintenance(in_maintenance).await?;
+            host.set_runtime(&runtime);
+            host.power_state = runtime.power_state.as_str().to_string();
             host.connection_state = ConnectionState::Connected;
             host.last_op_at = self.clock.now();
             self.store.update_host(&host).await?;
-            self.agents
-                .clients
-                .lock()
-                .unwrap()
-                .insert(host.id.clone(), client);
+            self.sessions.keep(&host.id, client);
             Ok(json!({"host": host.id, "vms": vms.len()}))
         }
         .await;

@@ -5,15 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrocenter_agent_client::wire::EventData;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::sync::power_str;
 use super::ReconnectSpec;
 use crate::auth::{Caller, Realm, Role};
 use crate::inventory::{ConnectionState, Host, HostFilter};
+use crate::ports::{AgentEvent, AgentSession};
 use crate::{Core, CoreError};
 
 #[derive(Default)]
@@ -140,7 +139,7 @@ impl Core {
     /// again (the agent's answer after that write is at least as new as it).
     async fn observe_vm_power(
         &self,
-        agent: &ferrocenter_agent_client::AgentClient,
+        agent: &dyn AgentSession,
         host: &Host,
         vm_uuid: &str,
     ) -> Result<bool, CoreError> {
@@ -155,7 +154,7 @@ impl Core {
             let Ok(v) = agent.vm(vm_uuid).await else {
                 return Ok(true);
             };
-            let seen = power_str(&v);
+            let seen = v.power_state.as_str().to_string();
             if seen == vm.power_state
                 || self
                     .store
@@ -171,14 +170,8 @@ impl Core {
     /// Reads the runtime and the host's events since the cursor, updating VM power states.
     async fn check_host(&self, host: &Host) -> Result<(), CoreError> {
         let agent = self.agent(host).await?;
-        let rt = agent
-            .runtime()
-            .await
-            .map_err(|e| super::agent_fault(&host.name, e))?;
-        let page = agent
-            .events(host.event_cursor)
-            .await
-            .map_err(|e| super::agent_fault(&host.name, e))?;
+        let rt = agent.runtime().await?;
+        let page = agent.events(host.event_cursor).await?;
         // The listed record serves a quiet heartbeat (most of them); events and resyncs work on
         // a fresh one, since an operation may have changed the host since the round began.
         let fresh;
@@ -193,14 +186,14 @@ impl Core {
         };
         let mut resync = page.truncated;
         for ev in &page.events {
-            match &ev.data {
-                EventData::VmPowerChanged { vm_uuid, .. } => {
-                    if !self.observe_vm_power(&agent, h, vm_uuid).await? {
+            match ev {
+                AgentEvent::VmPowerChanged { vm_uuid } => {
+                    if !self.observe_vm_power(agent.as_ref(), h, vm_uuid).await? {
                         resync = true;
                     }
                 }
-                EventData::Rebooted { .. } => resync = true,
-                EventData::SensorChanged { sensor, status } => {
+                AgentEvent::Rebooted => resync = true,
+                AgentEvent::SensorChanged { sensor, status } => {
                     self.record_event(
                         "HostSensorChangedEvent",
                         "host",
@@ -212,7 +205,7 @@ impl Core {
                     )
                     .await;
                 }
-                EventData::PasswordChanged { account } => {
+                AgentEvent::PasswordChanged { account } => {
                     self.record_event(
                         "AccountUpdatedEvent",
                         "host",
@@ -228,23 +221,20 @@ impl Core {
         }
         let mut facts = None;
         if resync {
-            let vms = agent
-                .vms()
-                .await
-                .map_err(|e| super::agent_fault(&host.name, e))?;
+            let vms = agent.vms().await?;
             self.sync_vms(h, &vms).await?;
             facts = agent
                 .facts()
                 .await
                 .ok()
-                .and_then(|f| serde_json::to_value(f).ok());
+                .and_then(|f| crate::inventory::facts::to_json(&f));
         }
         // Only what was observed is written: an operation may have changed the host's state
         // while this heartbeat waited on the agent.
         self.store
             .record_host_observation(
                 &h.id,
-                serde_json::to_value(&rt).ok().as_ref(),
+                crate::inventory::facts::to_json(&rt).as_ref(),
                 facts.as_ref(),
                 page.next,
             )
@@ -266,7 +256,7 @@ impl Core {
             return;
         }
         let h = host;
-        self.agents.forget(&h.id);
+        self.sessions.forget(&h.id);
         warn!(host = %h.name, error = %why, "host is not responding");
         self.record_event(
             "HostNotRespondingEvent",

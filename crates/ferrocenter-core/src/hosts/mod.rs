@@ -1,29 +1,33 @@
 //! Host flows: add, disconnect, reconnect, maintenance with evacuation, remove, and the host
 //! operations; each long one is a task written as ordered steps with undo.
-mod add;
+pub(crate) mod add;
 mod capacity;
-mod connection;
+pub(crate) mod config;
+pub(crate) mod connection;
+pub(crate) mod guard;
 pub(crate) mod heartbeat;
-mod maintenance;
-mod ops;
-mod sync;
-mod task_ops;
+pub(crate) mod maintenance;
+mod power;
+mod remove;
+pub(crate) mod sync;
 
-pub(crate) use add::validate_entity_name as validate_name;
-pub use add::{certificate_thumbprint, AddHostSpec};
-pub use capacity::Capacity;
-pub use connection::{IfAlready, ReconnectSpec};
 /// VM power actions, as the core's VM operations take them.
-pub use ferrocenter_agent_client::wire::PowerAction;
-pub use ops::{HostUpdate, RemoveMode, StateChange};
+pub use crate::ports::PowerAction;
+/// Kept here for the bindings that import it from hosts.
+pub use crate::validate::certificate_thumbprint;
+pub use add::AddHostSpec;
+pub use capacity::Capacity;
+pub use config::{HostUpdate, StateChange};
+pub use connection::{IfAlready, ReconnectSpec};
+pub use guard::{allowed, HostOperation};
+pub use remove::RemoveMode;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrocenter_agent_client::{AgentClient, AgentConnector, AgentError};
-
-use crate::inventory::{Event, Host};
+use crate::inventory::Host;
+use crate::ports::{AgentEndpoint, AgentSession};
 use crate::{Core, CoreError};
 
 #[derive(Debug, Clone)]
@@ -58,101 +62,53 @@ impl Default for HostsConfig {
     }
 }
 
-/// Logged-in agent clients, one per connected host.
+/// Logged-in agent sessions, one per connected host.
 #[derive(Default)]
 pub struct AgentPool {
-    clients: Mutex<HashMap<String, AgentClient>>,
+    clients: Mutex<HashMap<String, Arc<dyn AgentSession>>>,
 }
 
 impl AgentPool {
     pub fn forget(&self, host_id: &str) {
         self.clients.lock().unwrap().remove(host_id);
     }
-}
 
-/// The one translation of agent errors into core faults.
-pub fn agent_fault(host: &str, e: AgentError) -> CoreError {
-    match e {
-        AgentError::NoHost { reason, .. } => CoreError::NoHost {
-            name: host.to_string(),
-            reason,
-        },
-        AgentError::Timeout { .. } => CoreError::NoHost {
-            name: host.to_string(),
-            reason: "the host did not answer in time".into(),
-        },
-        AgentError::InvalidLogin => CoreError::InvalidLogin,
-        AgentError::SslVerify {
-            thumbprint,
-            self_signed,
-        } => CoreError::SslVerify {
-            thumbprint,
-            self_signed,
-        },
-        AgentError::AlreadyBeingManaged { server_address } => CoreError::AlreadyBeingManaged {
-            ip_address: server_address,
-        },
-        AgentError::NotSupportedHost {
-            product, version, ..
-        } => CoreError::NotSupportedHost { product, version },
-        AgentError::Api { body, .. } => {
-            use ferrocenter_agent_client::wire::ErrorCode as C;
-            match body.code {
-                C::InvalidArgument => {
-                    CoreError::invalid(body.field.unwrap_or_else(|| "spec".into()), body.message)
-                }
-                C::NotFound => CoreError::NotFound {
-                    what: "object on the host".into(),
-                    id: body.message,
-                },
-                C::InvalidState | C::Busy => CoreError::invalid_state(body.message),
-                C::InsufficientCapacity => CoreError::InvalidState {
-                    message: format!("insufficient capacity: {}", body.message),
-                },
-                C::Unavailable => CoreError::Unavailable {
-                    message: body.message,
-                },
-                C::NotSupported => CoreError::not_supported(body.message),
-                C::InvalidLogin | C::Unauthenticated | C::PermissionDenied => {
-                    CoreError::InvalidLogin
-                }
-                C::AlreadyBeingManaged => CoreError::AlreadyBeingManaged {
-                    ip_address: body.server_address.unwrap_or_default(),
-                },
-                C::Internal => CoreError::internal(body.message),
-            }
-        }
-        AgentError::Protocol(m) => CoreError::HostConnect {
-            name: host.to_string(),
-            reason: m,
-        },
+    pub(crate) fn keep(&self, host_id: &str, session: Arc<dyn AgentSession>) {
+        self.clients
+            .lock()
+            .unwrap()
+            .insert(host_id.to_string(), session);
     }
 }
 
 impl Core {
-    pub(crate) fn connector(&self) -> &AgentConnector {
-        &self.connector
+    /// A session to an agent that is not (or not yet) a connected host: adds, reconnects,
+    /// credential checks.
+    pub(crate) fn open_agent(
+        &self,
+        name: &str,
+        address: &str,
+        port: u16,
+        thumbprint: Option<&str>,
+    ) -> Arc<dyn AgentSession> {
+        self.agents.open(&AgentEndpoint {
+            name: name.to_string(),
+            address: address.to_string(),
+            port,
+            thumbprint: thumbprint.map(str::to_string),
+        })
     }
 
-    /// A logged-in client for a host, reusing the cached one.
-    pub(crate) async fn agent(&self, host: &Host) -> Result<AgentClient, CoreError> {
-        if let Some(c) = self.agents.clients.lock().unwrap().get(&host.id) {
+    /// A logged-in session for a host, reusing the cached one.
+    pub(crate) async fn agent(&self, host: &Host) -> Result<Arc<dyn AgentSession>, CoreError> {
+        if let Some(c) = self.sessions.clients.lock().unwrap().get(&host.id) {
             return Ok(c.clone());
         }
-        let client = self
-            .connector
-            .client(&host.address, host.port, Some(&host.thumbprint));
+        let session = self.agents.open(&endpoint(host));
         let password = self.secrets.open(&host.agent_secret)?;
-        client
-            .login(&host.agent_user, &password)
-            .await
-            .map_err(|e| agent_fault(&host.name, e))?;
-        self.agents
-            .clients
-            .lock()
-            .unwrap()
-            .insert(host.id.clone(), client.clone());
-        Ok(client)
+        session.login(&host.agent_user, &password).await?;
+        self.sessions.keep(&host.id, session.clone());
+        Ok(session)
     }
 
     pub(crate) async fn host(&self, id: &str) -> Result<Host, CoreError> {
@@ -161,32 +117,14 @@ impl Core {
             .await?
             .ok_or_else(|| CoreError::not_found("host", id))
     }
+}
 
-    /// Appends to the persisted event log.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn record_event(
-        &self,
-        kind: &str,
-        entity_kind: &str,
-        entity_id: &str,
-        entity_name: &str,
-        user: &str,
-        message: String,
-        data: serde_json::Value,
-    ) {
-        let e = Event {
-            seq: 0,
-            time: self.clock.now(),
-            kind: kind.into(),
-            entity_kind: entity_kind.into(),
-            entity_id: entity_id.into(),
-            entity_name: entity_name.into(),
-            user: user.into(),
-            message,
-            data,
-        };
-        if let Err(err) = self.store.append_event(&e).await {
-            tracing::error!(kind, error = %err, "could not record an event");
-        }
+/// Where a registered host's agent answers.
+pub(crate) fn endpoint(host: &Host) -> AgentEndpoint {
+    AgentEndpoint {
+        name: host.name.clone(),
+        address: host.address.clone(),
+        port: host.port,
+        thumbprint: Some(host.thumbprint.clone()),
     }
 }

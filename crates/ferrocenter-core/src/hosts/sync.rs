@@ -1,18 +1,9 @@
 //! Bringing the inventory in line with what a host reports: its datastores, networks and VMs.
 use std::collections::HashMap;
 
-use ferrocenter_agent_client::wire::{HostFacts, Vm};
-
-use crate::inventory::{Datastore, Host, Network, VmRecord};
+use crate::inventory::{Datastore, Host, HostFacts, Network, VmInfo, VmRecord};
 use crate::model::new_uuid;
 use crate::{Core, CoreError};
-
-pub(crate) fn power_str(vm: &Vm) -> String {
-    serde_json::to_value(vm.power_state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
-}
 
 impl Core {
     /// `n` fresh moIds of one kind (`vm-17`, `vm-18`, …) from one reservation; none asked,
@@ -81,7 +72,7 @@ impl Core {
 
     /// Makes the VM records of `host` match the agent's list: new VMs are registered, known
     /// ones refreshed (a VM that moved here keeps its id and moId), vanished ones removed.
-    pub(crate) async fn sync_vms(&self, host: &Host, vms: &[Vm]) -> Result<(), CoreError> {
+    pub(crate) async fn sync_vms(&self, host: &Host, vms: &[VmInfo]) -> Result<(), CoreError> {
         let now = self.clock.now();
         let mut known: HashMap<String, VmRecord> = self
             .store
@@ -116,7 +107,7 @@ impl Core {
                 Some(mut r) => {
                     r.host_id = host.id.clone();
                     r.name = vm.name.clone();
-                    r.power_state = power_str(vm);
+                    r.power_state = vm.power_state.as_str().to_string();
                     r.vcpus = vm.vcpus;
                     r.memory_bytes = vm.memory_bytes;
                     r.guest_os_id = vm.guest_os_id.clone();
@@ -130,7 +121,7 @@ impl Core {
                     host_id: host.id.clone(),
                     uuid: vm.uuid.clone(),
                     name: vm.name.clone(),
-                    power_state: power_str(vm),
+                    power_state: vm.power_state.as_str().to_string(),
                     vcpus: vm.vcpus,
                     memory_bytes: vm.memory_bytes,
                     guest_os_id: vm.guest_os_id.clone(),

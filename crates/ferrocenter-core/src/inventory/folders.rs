@@ -1,10 +1,10 @@
 //! vim folders: the root folder of datacenters and, in each datacenter, its host, vm, network
 //! and datastore folders, under which operators make their own.
 use crate::auth::{Caller, Privilege};
-use crate::hosts::validate_name;
 use crate::inventory::{Datacenter, Folder, FolderKind};
 use crate::model::new_uuid;
 use crate::ports::StoreError;
+use crate::validate::entity_name as validate_name;
 use crate::{Core, CoreError};
 
 const ROOT_FOLDER_KEY: &str = "inventory.root_folder";

@@ -1,5 +1,6 @@
 //! The inventory: datacenters, clusters, hosts, VMs, datastores, networks, and events.
 pub mod attributes;
+pub mod facts;
 mod folders;
 pub mod model;
 mod ops;
@@ -7,4 +8,9 @@ pub use ops::{ClusterSpec, DatacenterSpec, EntityUpdate, ARCHITECTURES};
 mod queries;
 pub mod query;
 
+pub use facts::{
+    ClaimInfo, DatastoreFacts, Hardware, HostFacts, HostPowerState, HostRuntime,
+    HypervisorVersions, Ipmi, LockdownMode, NetworkFacts, NicFacts, Sensor, SensorStatus, VmDisk,
+    VmInfo, VmNic, VmPowerState,
+};
 pub use model::*;

@@ -173,9 +173,9 @@ pub struct Host {
     pub previous_state: Option<HostState>,
     /// `poweredOn`, `standBy`, `poweredOff` or `unknown`.
     pub power_state: String,
-    /// The agent's facts (wire HostFacts) as last read.
+    /// The host's facts as last read, in the agent's JSON shape: read with `read_facts`.
     pub facts: Option<serde_json::Value>,
-    /// The agent's runtime (wire Runtime) as last read.
+    /// The host's runtime as last read, in the agent's JSON shape: read with `read_runtime`.
     pub runtime: Option<serde_json::Value>,
     pub management_ip: Option<String>,
     pub ssh_port: Option<u16>,
@@ -190,12 +190,8 @@ pub struct Host {
 impl Host {
     /// Lockdown (normal or strict) as the runtime last read shows it.
     pub fn in_lockdown(&self) -> bool {
-        use ferrocenter_agent_client::wire::LockdownMode;
-        self.runtime
-            .as_ref()
-            .and_then(|rt| rt.get("lockdown"))
-            .and_then(|m| LockdownMode::deserialize(m).ok())
-            .is_some_and(|m| m != LockdownMode::Disabled)
+        self.read_runtime()
+            .is_some_and(|rt| rt.lockdown != super::LockdownMode::Disabled)
     }
 }
 
@@ -212,7 +208,7 @@ pub struct VmRecord {
     pub vcpus: u32,
     pub memory_bytes: u64,
     pub guest_os_id: String,
-    /// The agent's full view of the VM (wire Vm).
+    /// The host's full view of the VM, in the agent's JSON shape: read with `read_info`.
     pub data: serde_json::Value,
     pub created_at: OffsetDateTime,
     pub last_op_at: OffsetDateTime,

@@ -2,12 +2,14 @@
 use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
-use crate::hosts::{validate_name, RemoveMode};
+use crate::hosts::RemoveMode;
 use crate::inventory::query::{ClusterField, DatacenterField, ListQuery, Page, TagKind};
 use crate::inventory::{AdminState, AutomationLevel, Cluster, Datacenter, HostFilter, HostState};
 use crate::model::{new_uuid, EntityRef};
 use crate::ports::StoreError;
+use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
+use crate::validate::entity_name as validate_name;
 use crate::{Core, CoreError};
 
 fn taken(what: &str, name: &str) -> impl FnOnce(StoreError) -> CoreError {
@@ -58,21 +60,7 @@ pub struct EntityUpdate {
 /// The CPU architectures ZStack clusters accept.
 pub const ARCHITECTURES: [&str; 4] = ["x86_64", "aarch64", "mips64el", "loongarch64"];
 
-/// A client-chosen id: 32 lower-case hex digits, as every ferrocenter id.
-pub(crate) fn validate_id(field: &str, id: &str) -> Result<(), CoreError> {
-    if id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(CoreError::invalid(
-            field,
-            "must be 32 lower-case hex digits",
-        ))
-    }
-}
+pub(crate) use crate::validate::uuid as validate_id;
 
 fn validate_description(d: &str) -> Result<(), CoreError> {
     if d.chars().count() > 2048 {
@@ -416,7 +404,7 @@ impl Core {
         self.tasks
             .submit(
                 TaskSpec {
-                    kind: "cluster.delete".into(),
+                    kind: TaskKind::ClusterDelete,
                     target: Some(EntityRef::new("cluster", c.id.clone())),
                     initiator: caller.user.clone(),
                     description: format!("Delete cluster {}", c.name),
@@ -455,7 +443,7 @@ impl Core {
         self.tasks
             .submit(
                 TaskSpec {
-                    kind: "datacenter.delete".into(),
+                    kind: TaskKind::DatacenterDelete,
                     target: Some(EntityRef::new("datacenter", d.id.clone())),
                     initiator: caller.user.clone(),
                     description: format!("Delete datacenter {}", d.name),
@@ -514,5 +502,45 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// vim ReconfigureComputeResource_Task for a cluster's automation level.
+    pub async fn set_cluster_automation_task(
+        &self,
+        caller: &Caller,
+        cluster_id: &str,
+        level: AutomationLevel,
+    ) -> Result<Task, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::HostInventoryEditCluster)?;
+        let cluster = self
+            .store
+            .get_cluster(cluster_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("cluster", cluster_id))?;
+        let core = self.self_arc();
+        let who = caller.clone();
+        self.tasks
+            .submit(
+                TaskSpec {
+                    kind: TaskKind::ClusterReconfigure,
+                    target: Some(EntityRef::new("cluster", cluster.id.clone())),
+                    initiator: caller.user.clone(),
+                    description: format!(
+                        "Set the automation level of {} to {}",
+                        cluster.name,
+                        level.as_str()
+                    ),
+                    cancelable: false,
+                    timeout: None,
+                },
+                move |_ctx| async move {
+                    let c = core
+                        .set_cluster_automation(&who, &cluster.id, level)
+                        .await?;
+                    Ok(json!({"cluster": c.id}))
+                },
+            )
+            .await
     }
 }

@@ -2,9 +2,9 @@
 //! these records in their own shapes; they never reach the store themselves.
 use crate::auth::{Caller, Privilege};
 use crate::inventory::query::{HostField, ListQuery, Page};
+use crate::inventory::FolderKind;
 use crate::inventory::{
-    Cluster, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host, HostFilter,
-    Network, VmRecord,
+    Cluster, CustomField, Datacenter, Datastore, Folder, Host, HostFilter, Network, VmRecord,
 };
 use crate::ports::{MoidEntity, MoidKind};
 use crate::{Core, CoreError};
@@ -216,15 +216,6 @@ impl Core {
         Ok(self.store.hosts_of_network(network_id).await?)
     }
 
-    pub async fn list_events(
-        &self,
-        caller: &Caller,
-        filter: &EventFilter,
-    ) -> Result<Vec<Event>, CoreError> {
-        self.may_read(caller)?;
-        Ok(self.store.list_events(filter).await?)
-    }
-
     pub async fn list_custom_fields(&self, caller: &Caller) -> Result<Vec<CustomField>, CoreError> {
         self.may_read(caller)?;
         Ok(self.store.list_custom_fields().await?)
@@ -238,5 +229,36 @@ impl Core {
     ) -> Result<Vec<(String, String)>, CoreError> {
         self.may_read(caller)?;
         Ok(self.store.host_values(host_id).await?)
+    }
+
+    /// The datacenter a new standalone host goes to: the one whose host folder it is added
+    /// to, or without a folder the only datacenter there is. `field` names the folder input;
+    /// `folder` is the name the caller gave and the folder it resolved to.
+    pub async fn datacenter_for_new_host(
+        &self,
+        caller: &Caller,
+        field: &str,
+        folder: Option<(&str, &Folder)>,
+    ) -> Result<String, CoreError> {
+        match folder {
+            Some((name, f)) => match (f.kind, &f.datacenter_id) {
+                (FolderKind::Host, Some(dc)) => Ok(dc.clone()),
+                _ => Err(CoreError::invalid(
+                    field,
+                    format!("{name} is not a host folder"),
+                )),
+            },
+            None => match self.list_datacenters(caller).await?.as_slice() {
+                [one] => Ok(one.id.clone()),
+                [] => Err(CoreError::invalid(
+                    field,
+                    "there is no datacenter to add the host to",
+                )),
+                _ => Err(CoreError::invalid(
+                    field,
+                    "is required when there are several datacenters",
+                )),
+            },
+        }
     }
 }

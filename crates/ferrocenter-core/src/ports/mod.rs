@@ -1,7 +1,12 @@
 //! The traits the core calls out through. Each has real implementations outside the core.
+mod agents;
 mod clock;
 mod store;
 
+pub use agents::{
+    AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
+    MigrationTicket, PowerAction,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{
     ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,

@@ -186,11 +186,7 @@ impl TaskEngine {
         }
         let id = match requested_id() {
             Some(id) => {
-                let ok = id.len() == 32
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                if !ok {
+                if !crate::validate::is_uuid(&id) {
                     return Err(CoreError::invalid(
                         "taskId",
                         "must be 32 lower-case hexadecimal digits",
@@ -204,7 +200,7 @@ impl TaskEngine {
         let task = Task {
             id,
             moid: format!("task-{seq}"),
-            kind: spec.kind,
+            kind: spec.kind.into(),
             target: spec.target,
             initiator: spec.initiator,
             description: spec.description,

@@ -1,8 +1,10 @@
 //! Tasks: every long-running operation, persisted, serialised per entity, cancelable.
 mod engine;
+mod kind;
 mod model;
 
 pub use engine::{with_task_id, TaskContext, TaskEngine, TaskEngineConfig};
+pub use kind::TaskKind;
 pub use model::{Task, TaskSpec, TaskState};
 
 use crate::auth::{Caller, Privilege};

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::TaskKind;
 use crate::model::EntityRef;
 use crate::CoreError;
 
@@ -77,10 +78,17 @@ pub struct Task {
     pub completed_at: Option<OffsetDateTime>,
 }
 
+impl Task {
+    /// The kind as the core's enum; None for a name this build does not know.
+    pub fn task_kind(&self) -> Option<TaskKind> {
+        TaskKind::parse(&self.kind)
+    }
+}
+
 /// What a caller asks the engine to run.
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
-    pub kind: String,
+    pub kind: TaskKind,
     /// Tasks with the same target run one at a time, in submission order.
     pub target: Option<EntityRef>,
     pub initiator: String,

@@ -141,10 +141,7 @@ fn connection_state(h: &Host) -> &'static str {
 }
 
 fn host_uuid(h: &Host) -> Option<String> {
-    h.facts
-        .as_ref()
-        .and_then(|f| f["hardware"]["bios_uuid"].as_str())
-        .map(String::from)
+    h.read_facts().map(|f| f.hardware.bios_uuid)
 }
 
 /// `host.summary`: `power_state` only when connected (the union rule on connection_state).
@@ -235,38 +232,24 @@ fn created_host(t: &Task) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The datacenter a host folder belongs to; without a folder, the only datacenter.
+/// The datacenter a new host goes to (the core's rule), from the spec's folder.
 async fn target_datacenter(
     call: &Call,
     caller: &ferrocenter_core::auth::Caller,
     folder: Option<&str>,
 ) -> Result<String, CoreError> {
-    match folder {
-        Some(f) => {
-            let folder = ids::folder(call, caller, f).await?;
-            match (folder.kind, folder.datacenter_id) {
-                (FolderKind::Host, Some(dc)) => Ok(dc),
-                _ => Err(CoreError::invalid(
-                    "spec.folder",
-                    format!("{f} is not a host folder"),
-                )),
-            }
-        }
-        None => {
-            let dcs = call.state.core.list_datacenters(caller).await?;
-            match dcs.as_slice() {
-                [one] => Ok(one.id.clone()),
-                [] => Err(CoreError::invalid(
-                    "spec.folder",
-                    "there is no datacenter to add the host to",
-                )),
-                _ => Err(CoreError::invalid(
-                    "spec.folder",
-                    "is required when there are several datacenters",
-                )),
-            }
-        }
-    }
+    let resolved = match folder {
+        Some(f) => Some((f, ids::folder(call, caller, f).await?)),
+        None => None,
+    };
+    call.state
+        .core
+        .datacenter_for_new_host(
+            caller,
+            "spec.folder",
+            resolved.as_ref().map(|(f, folder)| (*f, folder)),
+        )
+        .await
 }
 
 fn create(call: Call) -> Reply {
@@ -274,13 +257,10 @@ fn create(call: Call) -> Reply {
         let caller = call.caller().await?;
         let spec = call.get("spec").cloned().unwrap_or_default();
         let text = |k: &str| spec.get(k).and_then(Value::as_str).map(String::from);
-        let port =
-            match spec.get("port").and_then(Value::as_i64) {
-                Some(p) => Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-                    CoreError::invalid("spec.port", "must be between 1 and 65535")
-                })?),
-                None => None,
-            };
+        let port = match spec.get("port").and_then(Value::as_i64) {
+            Some(p) => Some(ferrocenter_core::validate::port("spec.port", p)?),
+            None => None,
+        };
         let mut add = AddHostSpec {
             datacenter_id: Some(
                 target_datacenter(&call, &caller, text("folder").as_deref()).await?,

@@ -238,10 +238,7 @@ fn dc_get(call: Call) -> Reply {
 
 /// vim's resource pool of a cluster (`resgroup-c<N>` for `domain-c<N>`).
 fn resource_pool(cluster_moid: &str) -> String {
-    format!(
-        "resgroup-c{}",
-        cluster_moid.rsplit(['c', '-']).next().unwrap_or("0")
-    )
+    ferrocenter_core::moids::cluster_pool(cluster_moid)
 }
 
 fn cluster_list(call: Call) -> Reply {

@@ -382,13 +382,8 @@ fn list(call: Call) -> Reply {
                 .cluster_id
                 .as_deref()
                 .and_then(|c| cluster_by_id.get(c).copied());
-            let pool = match cluster {
-                Some(c) => format!(
-                    "resgroup-c{}",
-                    c.moid.rsplit(['c', '-']).next().unwrap_or("0")
-                ),
-                None => format!("resgroup-s{}", h.moid.rsplit('-').next().unwrap_or("0")),
-            };
+            let pool =
+                ferrocenter_core::moids::host_pool(&h.moid, cluster.map(|c| c.moid.as_str()));
             let vm_folder = match (&folders, dc) {
                 (Some(_), Some(d)) => core
                     .datacenter_folder(&d.id, FolderKind::Vm)

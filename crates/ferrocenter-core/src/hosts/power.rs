@@ -1,0 +1,150 @@
+//! Host power: reboot, shutdown, and standby (at once, or as a task that waits for VMs).
+use serde_json::json;
+
+use super::connection::host_task;
+use super::guard::{allowed, connected as require_connected, HostOperation};
+use crate::auth::{Caller, Privilege};
+use crate::inventory::{Host, HostState};
+use crate::tasks::Task;
+use crate::tasks::TaskKind;
+use crate::{Core, CoreError};
+
+impl Core {
+    /// Reboot or shutdown: refused unless the host is in maintenance mode or `force`.
+    pub async fn host_power(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        reboot: bool,
+        force: bool,
+    ) -> Result<Task, CoreError> {
+        self.auth.authorize(caller, Privilege::HostConfigPower)?;
+        let host = self.host(host_id).await?;
+        allowed(
+            &host,
+            if reboot {
+                HostOperation::Reboot
+            } else {
+                HostOperation::Shutdown
+            },
+        )?;
+        if host.state != HostState::Maintenance && !force {
+            return Err(CoreError::invalid_state(format!(
+                "host {} is not in maintenance mode (use force)",
+                host.name
+            )));
+        }
+        let core = self.self_arc();
+        let what = if reboot { "Reboot" } else { "Shut down" };
+        self.tasks
+            .submit(
+                host_task(
+                    if reboot {
+                        TaskKind::HostReboot
+                    } else {
+                        TaskKind::HostShutdown
+                    },
+                    &host,
+                    caller,
+                    format!("{what} host {}", host.name),
+                    false,
+                    None,
+                ),
+                move |_ctx| async move {
+                    let agent = core.agent(&host).await?;
+                    // The agent applies its own maintenance rule; the server's was checked above.
+                    let r = if reboot {
+                        agent.reboot(force).await
+                    } else {
+                        agent.shutdown(force).await
+                    };
+                    r?;
+                    core.sessions.forget(&host.id);
+                    Ok(json!({"host": host.id}))
+                },
+            )
+            .await
+    }
+
+    pub async fn host_standby(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        down: bool,
+    ) -> Result<Host, CoreError> {
+        self.auth.authorize(caller, Privilege::HostConfigPower)?;
+        let mut host = self.host(host_id).await?;
+        require_connected(&host)?;
+        let agent = self.agent(&host).await?;
+        let rt = agent.standby(down).await?;
+        host.power_state = if down { "standBy" } else { "poweredOn" }.into();
+        host.set_runtime(&rt);
+        self.store.update_host(&host).await?;
+        Ok(host)
+    }
+
+    /// Standby as a task: down needs a connected host not already in standby and no powered-on
+    /// VM; up needs a host in standby.
+    pub async fn host_standby_task(
+        &self,
+        caller: &Caller,
+        host_id: &str,
+        down: bool,
+        timeout_secs: i64,
+    ) -> Result<Task, CoreError> {
+        self.auth.authorize(caller, Privilege::HostConfigPower)?;
+        let host = self.host(host_id).await?;
+        allowed(
+            &host,
+            if down {
+                HostOperation::StandbyDown
+            } else {
+                HostOperation::StandbyUp
+            },
+        )?;
+        let core = self.self_arc();
+        let who = caller.clone();
+        let timeout =
+            (timeout_secs > 0).then(|| std::time::Duration::from_secs(timeout_secs as u64));
+        self.tasks
+            .submit(
+                host_task(
+                    if down {
+                        TaskKind::HostStandbyDown
+                    } else {
+                        TaskKind::HostStandbyUp
+                    },
+                    &host,
+                    caller,
+                    format!(
+                        "{} host {}",
+                        if down {
+                            "Enter standby on"
+                        } else {
+                            "Exit standby on"
+                        },
+                        host.name
+                    ),
+                    true,
+                    timeout,
+                ),
+                move |ctx| async move {
+                    if down {
+                        // Like maintenance mode, standby waits until no VM runs on the host.
+                        loop {
+                            let vms = core.store.list_vms(Some(&host.id)).await?;
+                            if !vms.iter().any(|v| v.power_state == "poweredOn") {
+                                break;
+                            }
+                            ctx.progress(10, "waiting for powered-on VMs to stop or move")
+                                .await;
+                            ctx.sleep(core.config.hosts.maintenance_poll).await?;
+                        }
+                    }
+                    let h = core.host_standby(&who, &host.id, down).await?;
+                    Ok(json!({"host": h.id, "powerState": h.power_state}))
+                },
+            )
+            .await
+    }
+}

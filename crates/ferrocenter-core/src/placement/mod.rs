@@ -1,0 +1,5 @@
+//! Placement: where VMs go when a host is evacuated.
+mod destinations;
+mod evacuation;
+
+pub(crate) use destinations::Refused;

@@ -1,0 +1,121 @@
+//! Moving a VM to another host: the destination prepares and issues a ticket, the source sends.
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::auth::{Caller, Privilege};
+use crate::hosts::endpoint;
+use crate::inventory::{ConnectionState, Host, HostState, VmInfo};
+use crate::ports::AgentSession;
+use crate::tasks::Task;
+use crate::tasks::TaskKind;
+use crate::{Core, CoreError};
+
+impl Core {
+    /// Moves a VM to another connected host of the same datacenter that is not entering or in
+    /// maintenance mode.
+    pub async fn migrate_vm(
+        &self,
+        caller: &Caller,
+        vm_id: &str,
+        dest_host_id: &str,
+    ) -> Result<Task, CoreError> {
+        self.auth.authorize(caller, Privilege::ResourceMigrate)?;
+        let vm = self
+            .store
+            .get_vm(vm_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("VM", vm_id))?;
+        let source = self.host(&vm.host_id).await?;
+        let dest = self.host(dest_host_id).await?;
+        if dest.id == source.id {
+            return Err(CoreError::invalid(
+                "host",
+                format!("VM {} already runs on {}", vm.name, dest.name),
+            ));
+        }
+        if dest.datacenter_id != source.datacenter_id {
+            return Err(CoreError::invalid(
+                "host",
+                format!("{} is in another datacenter", dest.name),
+            ));
+        }
+        for h in [&source, &dest] {
+            if h.connection_state != ConnectionState::Connected {
+                return Err(CoreError::invalid_state(format!(
+                    "host {} is {}",
+                    h.name,
+                    h.connection_state.as_str()
+                )));
+            }
+        }
+        if matches!(
+            dest.state,
+            HostState::PreMaintenance | HostState::Maintenance | HostState::Disabled
+        ) {
+            return Err(CoreError::invalid_state(format!(
+                "host {} takes no VMs ({})",
+                dest.name,
+                dest.state.as_str()
+            )));
+        }
+        let core = self.self_arc();
+        let user = caller.user.clone();
+        self.tasks
+            .submit(
+                Self::vm_task(
+                    TaskKind::VmMigrate,
+                    &vm,
+                    caller,
+                    format!("Migrate VM {} to {}", vm.name, dest.name),
+                ),
+                move |_ctx| async move {
+                    let src = core.agent(&source).await?;
+                    let wire = src
+                        .vms()
+                        .await?
+                        .into_iter()
+                        .find(|v| v.uuid == vm.uuid)
+                        .ok_or_else(|| CoreError::not_found("VM", &vm.name))?;
+                    core.migrate_one(src.as_ref(), &source, &dest, wire, &user)
+                        .await?;
+                    Ok(json!({"vm": vm.id, "host": dest.id}))
+                },
+            )
+            .await
+    }
+
+    pub(crate) async fn migrate_one(
+        &self,
+        src: &dyn AgentSession,
+        source: &Host,
+        dest: &Host,
+        vm: VmInfo,
+        user: &str,
+    ) -> Result<(), CoreError> {
+        let dst = self.agent(dest).await?;
+        let ticket = dst.prepare_incoming(&vm).await?;
+        // Generous: the copy takes memory ÷ speed on the hosts.
+        let timeout = Duration::from_secs(300 + vm.memory_bytes / (64 << 20));
+        let result = src
+            .migrate(&vm.uuid, &endpoint(dest), ticket, timeout)
+            .await?;
+        if let Some(mut record) = self.store.find_vm_by_uuid(&vm.uuid).await? {
+            record.host_id = dest.id.clone();
+            record.power_state = result.vm.power_state.as_str().to_string();
+            record.last_op_at = self.clock.now();
+            self.store.update_vm(&record).await?;
+            self.record_event(
+                "VmMigratedEvent",
+                "vm",
+                &record.id,
+                &record.name,
+                user,
+                format!("Migrated {} from {} to {}", record.name, source.name, dest.name),
+                json!({"source": source.id, "destination": dest.id, "duration_ms": result.duration_ms}),
+            )
+            .await;
+        }
+        Ok(())
+    }
+}

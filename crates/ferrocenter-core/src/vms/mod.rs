@@ -1,0 +1,3 @@
+//! VM operations: power and migration.
+mod migrate;
+mod power;
