@@ -22,7 +22,7 @@ pub struct ListenerOptions {
     pub max_body_bytes: usize,
     pub diagnostics: bool,
     /// ZStack's `identity.session.timeout`.
-    pub zstack_session_lifetime: std::time::Duration,
+    pub zstack_session_lifetime: Duration,
     /// Whether ZStack's AddKVMHost pins the agent's certificate on first contact.
     pub zstack_trust_agent_on_first_use: bool,
 }
@@ -159,7 +159,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             "appliance_listen" => listeners.addrs.appliance = bound,
             _ => {
                 tracing::warn!(addr = %bound, "plain HTTP listener enabled: traffic on it, credentials included, is unencrypted");
-                listeners.addrs.http = Some(bound)
+                listeners.addrs.http = Some(bound);
             }
         }
         listeners.handles.push(handle);

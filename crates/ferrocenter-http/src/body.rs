@@ -34,7 +34,7 @@ pub fn json_body(
     limit: usize,
 ) -> Result<Option<serde_json::Value>, BodyError> {
     let bytes = body_bytes(body, limit)?;
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     let ct = headers

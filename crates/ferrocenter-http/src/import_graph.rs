@@ -8,6 +8,8 @@
 //! `crate::vim::props::read` names `vim/props.rs`. A `#[cfg(test)] mod … { … }` block is
 //! skipped: tests may look at their parent. Re-exports are edges like any other path, so a
 //! file names an item by the module that defines it, not through a root's `pub use`.
+// A test's helper: it panics to fail the test that calls it.
+#![allow(clippy::expect_used)]
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -448,6 +448,10 @@ where
         async move { rest(flavor, ops, state, method, vars, pairs, headers, body).await }
     };
     let mut router = axum::routing::MethodRouter::new();
+    #[allow(
+        clippy::expect_used,
+        reason = "methods come from the operations' static declarations, all standard ones"
+    )]
     for m in methods {
         let filter = axum::routing::MethodFilter::try_from(m.clone())
             .expect("declared methods are standard");

@@ -106,20 +106,20 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
         "parameters": parameters,
     });
     if let Some(a) = b.action {
-        o["parameters"]
-            .as_array_mut()
-            .expect("an array")
-            .push(json!({"name": "action", "in": "query", "required": true,
-                "schema": {"type": "string", "enum": [a]}}));
+        push_parameter(
+            &mut o,
+            json!({"name": "action", "in": "query", "required": true,
+                "schema": {"type": "string", "enum": [a]}}),
+        );
     }
     if op.task == TaskVariant::Also {
-        o["parameters"]
-            .as_array_mut()
-            .expect("an array")
-            .push(json!({
+        push_parameter(
+            &mut o,
+            json!({
             "name": "vmw-task", "in": "query", "required": false,
             "description": "true: start the operation as a task and answer its id (202)",
-            "schema": {"type": "boolean"}}));
+            "schema": {"type": "boolean"}}),
+        );
     }
     let body = match body_direct {
         Some(s) => Some(s),
@@ -218,11 +218,17 @@ pub async fn serve() -> axum::Json<Value> {
     axum::Json(document())
 }
 
+/// Adds a parameter to an operation object built with a `parameters` array.
+fn push_parameter(operation: &mut Value, parameter: Value) {
+    if let Some(list) = operation["parameters"].as_array_mut() {
+        list.push(parameter);
+    }
+}
+
 /// The document as checked in: pretty-printed, with a final newline.
 pub fn pretty() -> String {
-    let mut s = serde_json::to_string_pretty(&document()).expect("a JSON value prints");
-    s.push('\n');
-    s
+    // A value's alternate form is serde_json's pretty printer, and printing a value cannot fail.
+    format!("{:#}\n", document())
 }
 
 #[cfg(test)]

@@ -52,6 +52,10 @@ where
     for flavor in [Flavor::Api, Flavor::Rest] {
         for (path, ops) in dispatch::rest_paths(flavor) {
             let mut methods: Vec<Method> = Vec::new();
+            #[allow(
+                clippy::expect_used,
+                reason = "methods come from the operations' static declarations"
+            )]
             for (_, b) in ops.iter() {
                 let m = Method::from_bytes(b.method.as_bytes()).expect("a declared HTTP method");
                 if !methods.contains(&m) {

@@ -113,7 +113,7 @@ pub fn check_unions(ty: &Ty, v: &Value, unions: &[&Union]) -> Result<(), String>
                     }
                 }
                 for (_, fields) in u.cases.iter().filter(|(c, _)| *c != d) {
-                    for (f, _) in fields.iter() {
+                    for (f, _) in *fields {
                         if set(f) && !own.iter().any(|(o, _)| o == f) {
                             return Err(format!(
                                 "{} with {}={d} must not carry {f}",
@@ -451,7 +451,11 @@ pub fn from_query(
                 let obj = given
                     .entry(param.name.to_string())
                     .or_insert_with(|| Value::Object(Map::new()));
-                push_text(obj.as_object_mut().expect("object"), f, value, key)?;
+                // Only this arm writes a structure parameter's entry, always as an object.
+                let Some(obj) = obj.as_object_mut() else {
+                    return Err(bad(key, "is not a parameter of this operation"));
+                };
+                push_text(obj, f, value, key)?;
             }
             (None, None) => {
                 push_text(&mut given, param, value, key)?;

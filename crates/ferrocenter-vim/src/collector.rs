@@ -33,7 +33,7 @@ pub async fn create_filter(ctx: &Ctx<'_>, collector: &str) -> Result<Value, VimF
     with_collector(ctx, collector, |_| ())?;
     let key = collector_key(ctx, collector);
     let id = state(ctx).next_id("session[ferrocenter]filter");
-    let mut g = state(ctx).inner.lock().unwrap();
+    let mut g = state(ctx).inner.lock();
     if g.filters
         .values()
         .filter(|f| f.owner == ctx.session_key)
@@ -81,7 +81,7 @@ fn all_paths(t: &str) -> Vec<String> {
         "Task" => &["info"],
         _ => &[],
     };
-    let mut v: Vec<String> = own.iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = own.iter().map(ToString::to_string).collect();
     if is_a(t, "ManagedEntity") {
         v.extend(["name", "overallStatus"].map(String::from));
     }
@@ -372,7 +372,7 @@ fn page_out(ctx: &Ctx<'_>, mut objects: Vec<Value>, page: usize) -> Value {
     if objects.len() > page {
         let rest = objects.split_off(page);
         let token = state(ctx).next_id("retrieve");
-        state(ctx).inner.lock().unwrap().continuations.insert(
+        state(ctx).inner.lock().continuations.insert(
             token.clone(),
             Continuation {
                 owner: ctx.session_key.clone(),
@@ -389,7 +389,7 @@ fn page_out(ctx: &Ctx<'_>, mut objects: Vec<Value>, page: usize) -> Value {
 pub fn continue_retrieve(ctx: &Ctx<'_>, cancel: bool) -> Result<Option<Value>, VimFault> {
     let token = ctx.req_str("token")?.to_string();
     let c = {
-        let mut g = state(ctx).inner.lock().unwrap();
+        let mut g = state(ctx).inner.lock();
         match g.continuations.get(&token) {
             Some(c) if c.owner == ctx.session_key => g.continuations.remove(&token),
             _ => None,
@@ -406,7 +406,7 @@ pub fn continue_retrieve(ctx: &Ctx<'_>, cancel: bool) -> Result<Option<Value>, V
 
 /// The filters of one collector with what they last reported.
 fn filters_for(ctx: &Ctx<'_>, key: &str) -> Vec<(String, Map<String, Value>)> {
-    let g = state(ctx).inner.lock().unwrap();
+    let g = state(ctx).inner.lock();
     let mut v: Vec<_> = g
         .filters
         .iter()
@@ -429,7 +429,7 @@ pub async fn wait_for_updates(ctx: &Ctx<'_>, collector: &str) -> Result<Option<V
     let key = collector_key(ctx, collector);
     let (current, cancel) = with_collector(ctx, collector, |c| (c.version, c.cancel.clone()))?;
     if version.is_empty() {
-        let mut g = state(ctx).inner.lock().unwrap();
+        let mut g = state(ctx).inner.lock();
         for f in g.filters.values_mut().filter(|f| f.collector == key) {
             f.reported.clear();
         }
@@ -460,7 +460,7 @@ pub async fn wait_for_updates(ctx: &Ctx<'_>, collector: &str) -> Result<Option<V
                 );
             }
             let updates = {
-                let g = state(ctx).inner.lock().unwrap();
+                let g = state(ctx).inner.lock();
                 let Some(f) = g.filters.get(&fid) else {
                     continue;
                 };
@@ -476,7 +476,7 @@ pub async fn wait_for_updates(ctx: &Ctx<'_>, collector: &str) -> Result<Option<V
             snapshots.push((fid, current));
         }
         if !filter_set.is_empty() || version.is_empty() {
-            let mut g = state(ctx).inner.lock().unwrap();
+            let mut g = state(ctx).inner.lock();
             for (fid, snap) in snapshots {
                 if let Some(f) = g.filters.get_mut(&fid) {
                     f.reported = snap;

@@ -30,7 +30,7 @@ pub(crate) fn with_collector<T>(
     f: impl FnOnce(&mut Collector) -> T,
 ) -> Result<T, VimFault> {
     let key = collector_key(ctx, id);
-    let mut g = state(ctx).inner.lock().unwrap();
+    let mut g = state(ctx).inner.lock();
     if id == DEFAULT_COLLECTOR {
         let c = g.collectors.entry(key).or_insert_with(|| Collector {
             owner: ctx.session_key.clone(),
@@ -47,7 +47,7 @@ pub(crate) fn with_collector<T>(
 
 pub fn create_collector(ctx: &Ctx<'_>) -> Value {
     let id = state(ctx).next_id("session[ferrocenter]propertyCollector");
-    state(ctx).inner.lock().unwrap().collectors.insert(
+    state(ctx).inner.lock().collectors.insert(
         id.clone(),
         Collector {
             owner: ctx.session_key.clone(),
@@ -66,7 +66,7 @@ pub fn destroy_collector(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
     }
     with_collector(ctx, id, |c| c.cancel.notify_waiters())?;
     let key = collector_key(ctx, id);
-    let mut g = state(ctx).inner.lock().unwrap();
+    let mut g = state(ctx).inner.lock();
     g.collectors.remove(&key);
     g.filters.retain(|_, f| f.collector != key);
     Ok(())
@@ -79,7 +79,7 @@ pub fn cancel_wait(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
 pub fn filters_of(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault> {
     with_collector(ctx, id, |_| ())?;
     let key = collector_key(ctx, id);
-    let g = state(ctx).inner.lock().unwrap();
+    let g = state(ctx).inner.lock();
     let mut ids: Vec<&String> = g
         .filters
         .iter()
@@ -95,7 +95,7 @@ pub fn filters_of(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault> {
 }
 
 pub fn filter_property(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<Value, VimFault> {
-    let g = state(ctx).inner.lock().unwrap();
+    let g = state(ctx).inner.lock();
     match g.filters.get(id) {
         Some(f) if f.owner == ctx.session_key => Ok(match name {
             "spec" => Value::Object(f.spec.clone()),
@@ -106,7 +106,7 @@ pub fn filter_property(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<Value, Vim
 }
 
 pub fn destroy_filter(ctx: &Ctx<'_>, id: &str) -> Result<(), VimFault> {
-    let mut g = state(ctx).inner.lock().unwrap();
+    let mut g = state(ctx).inner.lock();
     match g.filters.get(id) {
         Some(f) if f.owner == ctx.session_key => {
             g.filters.remove(id);

@@ -1,8 +1,9 @@
 //! What a session makes and keeps in memory: property collectors, filters, paged results and
 //! views. Only the data lives here; `filters.rs`, `collector.rs` and `views.rs` act on it.
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
@@ -56,7 +57,7 @@ impl CollectorState {
 
     /// Forgets everything a session made (on Logout).
     pub fn end_session(&self, owner: &str) {
-        let mut g = self.inner.lock().unwrap();
+        let mut g = self.inner.lock();
         g.collectors.retain(|_, c| {
             if c.owner == owner {
                 c.cancel.notify_waiters();
@@ -93,6 +94,6 @@ pub struct ViewState {
 
 impl ViewState {
     pub fn end_session(&self, owner: &str) {
-        self.views.lock().unwrap().retain(|_, v| v.owner != owner);
+        self.views.lock().retain(|_, v| v.owner != owner);
     }
 }

@@ -47,7 +47,7 @@ fn insert(ctx: &Ctx<'_>, type_name: &str, kind: Kind) -> Result<Value, VimFault>
         .state
         .vim
         .next_id(&format!("session[ferrocenter]{}", type_name.to_lowercase()));
-    let mut g = state(ctx).views.lock().unwrap();
+    let mut g = state(ctx).views.lock();
     if g.values().filter(|v| v.owner == ctx.session_key).count() >= MAX_VIEWS {
         return Err(CoreError::invalid_state(format!(
             "this session has {MAX_VIEWS} views; destroy some first"
@@ -125,7 +125,7 @@ pub async fn modify_list_view(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault
             unresolved.push(moref(&t, &m));
         }
     }
-    let mut g = state(ctx).views.lock().unwrap();
+    let mut g = state(ctx).views.lock();
     if let Some(View {
         kind: Kind::List(objects),
         ..
@@ -143,12 +143,12 @@ pub async fn modify_list_view(ctx: &Ctx<'_>, id: &str) -> Result<Value, VimFault
 
 pub fn destroy_view(ctx: &Ctx<'_>, id: &str, type_name: &str) -> Result<(), VimFault> {
     owned(ctx, id, type_name)?;
-    state(ctx).views.lock().unwrap().remove(id);
+    state(ctx).views.lock().remove(id);
     Ok(())
 }
 
 fn owned(ctx: &Ctx<'_>, id: &str, type_name: &str) -> Result<(), VimFault> {
-    let g = state(ctx).views.lock().unwrap();
+    let g = state(ctx).views.lock();
     match g.get(id) {
         Some(v) if v.owner == ctx.session_key => Ok(()),
         _ => Err(VimFault::not_found(type_name, id)),
@@ -164,7 +164,7 @@ pub async fn property(
     name: &str,
 ) -> Result<Option<Value>, VimFault> {
     let snapshot = {
-        let g = state(ctx).views.lock().unwrap();
+        let g = state(ctx).views.lock();
         match g.get(id) {
             Some(v) if v.owner == ctx.session_key => match &v.kind {
                 Kind::List(o) => Ok(o.clone()).map(|o| (Some(o), None)),

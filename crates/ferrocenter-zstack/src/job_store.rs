@@ -1,7 +1,7 @@
 //! Where jobs that ended without a core task wait for their poll, and the client that
 //! delivers `X-Web-Hook` results. Shared by every listener.
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -13,14 +13,22 @@ pub struct JobStore {
     pub(crate) hooks: reqwest::Client,
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "the builder fails only on a TLS backend it cannot load, which is a build defect"
+)]
+fn web_hook_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a default HTTP client builds")
+}
+
 impl JobStore {
     pub fn new() -> Self {
         JobStore {
             early: Mutex::default(),
-            hooks: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("a default HTTP client builds"),
+            hooks: web_hook_client(),
         }
     }
 }

@@ -141,7 +141,7 @@ pub fn finished(
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.body()),
     };
     {
-        let mut g = state.jobs.early.lock().unwrap();
+        let mut g = state.jobs.early.lock();
         if g.contains_key(job) {
             return ZsError::BadRequest(format!("duplicate job uuid[{job}]")).into_response();
         }
@@ -238,7 +238,7 @@ enum Outcome {
 }
 
 async fn outcome(state: &ZstackState, uuid: &str) -> Outcome {
-    if let Some((t, status, body)) = state.jobs.early.lock().unwrap().get(uuid).cloned() {
+    if let Some((t, status, body)) = state.jobs.early.lock().get(uuid).cloned() {
         if t.elapsed() >= KEEP {
             return Outcome::Expired;
         }
@@ -321,7 +321,7 @@ async fn deliver(state: ZstackState, job: String, url: String) {
         match sent {
             Ok(r) if r.status().is_success() => return,
             Ok(r) => {
-                tracing::warn!(job = %job, attempt, status = %r.status(), "web hook refused the result")
+                tracing::warn!(job = %job, attempt, status = %r.status(), "web hook refused the result");
             }
             Err(e) => tracing::warn!(job = %job, attempt, error = %e, "web hook unreachable"),
         }

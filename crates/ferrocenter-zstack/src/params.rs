@@ -238,7 +238,7 @@ mod tests {
                 assert!(e.body()["error"]["details"]
                     .as_str()
                     .unwrap()
-                    .contains("clusterUuid"))
+                    .contains("clusterUuid"));
             }
             _ => panic!("expected an API error"),
         }

@@ -64,11 +64,12 @@ fn operator_list() -> String {
 /// Parses one `q` value: the first operator token found (in ZStack's order) splits it once;
 /// the name is trimmed, the value kept as is.
 pub fn parse_condition(q: &str) -> Result<RawCondition, QueryError> {
-    let (token, op) = OPERATORS
+    let Some((token, op, (name, value))) = OPERATORS
         .iter()
-        .find(|(t, _)| q.contains(t))
-        .ok_or_else(|| QueryError::NoOperator(q.to_string()))?;
-    let (name, value) = q.split_once(token).expect("the token occurs");
+        .find_map(|(t, op)| q.split_once(t).map(|pair| (t, op, pair)))
+    else {
+        return Err(QueryError::NoOperator(q.to_string()));
+    };
     let name = name.trim();
     if matches!(op, QueryOp::IsNull | QueryOp::NotNull) {
         if name.is_empty() || !value.trim().is_empty() {
@@ -130,13 +131,13 @@ pub fn parse_params(pairs: &[(String, String)]) -> Result<QueryParams, QueryErro
                 p.limit = v
                     .trim()
                     .parse()
-                    .map_err(|_| QueryError::NotAnInteger("limit", v.clone()))?
+                    .map_err(|_| QueryError::NotAnInteger("limit", v.clone()))?;
             }
             "start" => {
                 p.start = v
                     .trim()
                     .parse()
-                    .map_err(|_| QueryError::NotAnInteger("start", v.clone()))?
+                    .map_err(|_| QueryError::NotAnInteger("start", v.clone()))?;
             }
             "count" => count = v.eq_ignore_ascii_case("true"),
             "replyWithCount" => with_count = v.eq_ignore_ascii_case("true"),

@@ -20,7 +20,7 @@ use crate::service;
 use crate::state::VimState;
 
 fn parse_params(body: &Bytes, name: &str) -> Result<serde_json::Map<String, Value>, VimFault> {
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Default::default());
     }
     let v: Value = serde_json::from_slice(body)

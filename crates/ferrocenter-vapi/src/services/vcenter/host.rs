@@ -282,7 +282,7 @@ fn create(call: Call) -> Reply {
                         "spec.thumbprint",
                         "is required with THUMBPRINT verification",
                     )
-                })?)
+                })?);
             }
             Some("CERTIFICATE") => {
                 let pem = text("ssl_certificate").ok_or_else(|| {
