@@ -1,6 +1,7 @@
 //! One home per rule: each input rule moved into the core (or, for the DNS host-name grammar,
 //! into the crate the server, the agent and the client library share) refuses the same bad
 //! value with the same message through every surface that accepts it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use common::*;
