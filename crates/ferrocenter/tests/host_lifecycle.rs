@@ -371,11 +371,7 @@ async fn add_faults_leave_nothing_behind() {
         .await
         .unwrap()
         .iter()
-        .map(|h| {
-            h.facts.as_ref().unwrap()["hardware"]["cpu_packages"]
-                .as_u64()
-                .unwrap()
-        })
+        .map(|h| u64::from(h.facts.as_ref().unwrap().hardware.cpu_packages))
         .sum();
     assert!(packages <= 4);
     assert_eq!(refused, added < 3);
@@ -1266,9 +1262,7 @@ async fn reconnect_faults() {
     disconnect().await;
     let other = add(&e, spec(&e, 1, &c)).await.unwrap();
     let mut h = e.core.store.get_host(&other).await.unwrap().unwrap();
-    let mut facts = h.facts.clone().unwrap();
-    facts["hardware"]["cpu_packages"] = json!(64);
-    h.facts = Some(facts);
+    h.facts.as_mut().unwrap().hardware.cpu_packages = 64;
     e.core.store.update_host(&h).await.unwrap();
     assert!(matches!(
         reconnect(ReconnectSpec::default()).await,

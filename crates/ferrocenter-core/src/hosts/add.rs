@@ -281,7 +281,7 @@ impl Core {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: crate::inventory::facts::to_json(&facts),
+            facts: Some(facts.clone()),
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
@@ -328,7 +328,7 @@ impl Core {
 
         ctx.progress(90, "connected").await;
         host.connection_state = ConnectionState::Connected;
-        host.set_runtime(&runtime);
+        host.runtime = Some(runtime);
         host.event_cursor = cursor;
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;

@@ -207,7 +207,7 @@ impl Core {
         };
         let rt = agent.set_lockdown(mode).await?;
         // The runtime carries the lockdown mode the surfaces report.
-        host.set_runtime(&rt);
+        host.runtime = Some(rt);
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         Ok(())

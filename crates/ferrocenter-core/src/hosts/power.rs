@@ -78,7 +78,7 @@ impl Core {
         let agent = self.agent(&host).await?;
         let rt = agent.standby(down).await?;
         host.power_state = if down { "standBy" } else { "poweredOn" }.into();
-        host.set_runtime(&rt);
+        host.runtime = Some(rt);
         self.store.update_host(&host).await?;
         Ok(host)
     }

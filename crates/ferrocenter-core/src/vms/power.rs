@@ -105,7 +105,7 @@ impl Core {
         let agent = self.agent(&host).await?;
         let v = agent.power(&vm.uuid, action).await?;
         vm.power_state = v.power_state.as_str().to_string();
-        vm.data = serde_json::to_value(&v).unwrap_or(vm.data);
+        vm.info = v;
         vm.last_op_at = self.clock.now();
         self.store.update_vm(&vm).await?;
         Ok(vm)

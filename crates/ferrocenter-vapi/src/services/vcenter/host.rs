@@ -141,7 +141,7 @@ fn connection_state(h: &Host) -> &'static str {
 }
 
 fn host_uuid(h: &Host) -> Option<String> {
-    h.read_facts().map(|f| f.hardware.bios_uuid)
+    h.facts.as_ref().map(|f| f.hardware.bios_uuid.clone())
 }
 
 /// `host.summary`: `power_state` only when connected (the union rule on connection_state).
