@@ -10,7 +10,6 @@ use crate::model::EntityRef;
 use crate::tasks::{Task, TaskSpec};
 use crate::{Core, CoreError};
 
-pub const SLEEP_KIND: &str = crate::tasks::TaskKind::DiagnosticsSleep.as_str();
 const MAX_MS: u64 = 3_600_000;
 
 /// A task that sleeps in ten steps, reporting progress after each.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ferrocenter_core::inventory::{
     ConnectionState, Datastore, Event, Host, HostFacts, HostState, Network, VmRecord,
 };
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 use serde_json::{json, Value};
 
 use super::faults::{moref, VimFault};
@@ -396,36 +396,34 @@ pub fn network_summary(n: &Network) -> Value {
 }
 
 /// TaskInfo's method name and descriptionId for a core task kind.
-pub fn task_names(kind: &str) -> (&'static str, &'static str) {
+pub fn task_names(kind: TaskKind) -> (&'static str, &'static str) {
     use ferrocenter_core::tasks::TaskKind as K;
-    match K::parse(kind) {
-        Some(K::HostAdd) => ("AddHost_Task", "ClusterComputeResource.addHost"),
-        Some(K::HostAddStandalone) => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
-        Some(K::HostDisconnect) => ("DisconnectHost_Task", "HostSystem.disconnect"),
-        Some(K::HostReconnect) => ("ReconnectHost_Task", "HostSystem.reconnect"),
-        Some(K::HostEnterMaintenance) => (
+    match kind {
+        K::HostAdd => ("AddHost_Task", "ClusterComputeResource.addHost"),
+        K::HostAddStandalone => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
+        K::HostDisconnect => ("DisconnectHost_Task", "HostSystem.disconnect"),
+        K::HostReconnect => ("ReconnectHost_Task", "HostSystem.reconnect"),
+        K::HostEnterMaintenance => (
             "EnterMaintenanceMode_Task",
             "HostSystem.enterMaintenanceMode",
         ),
-        Some(K::HostExitMaintenance) => {
-            ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode")
-        }
-        Some(K::HostRemove) => ("Destroy_Task", "HostSystem.destroy"),
-        Some(K::HostReboot) => ("RebootHost_Task", "HostSystem.reboot"),
-        Some(K::HostShutdown) => ("ShutdownHost_Task", "HostSystem.shutdown"),
-        Some(K::HostRename) => ("Rename_Task", "HostSystem.rename"),
-        Some(K::HostStandbyDown) => (
+        K::HostExitMaintenance => ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode"),
+        K::HostRemove => ("Destroy_Task", "HostSystem.destroy"),
+        K::HostReboot => ("RebootHost_Task", "HostSystem.reboot"),
+        K::HostShutdown => ("ShutdownHost_Task", "HostSystem.shutdown"),
+        K::HostRename => ("Rename_Task", "HostSystem.rename"),
+        K::HostStandbyDown => (
             "PowerDownHostToStandBy_Task",
             "HostSystem.powerDownHostToStandBy",
         ),
-        Some(K::HostStandbyUp) => (
+        K::HostStandbyUp => (
             "PowerUpHostFromStandBy_Task",
             "HostSystem.powerUpHostFromStandBy",
         ),
-        Some(K::VmPowerOn) => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
-        Some(K::VmPowerOff) => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
-        Some(K::VmMigrate) => ("MigrateVM_Task", "VirtualMachine.migrate"),
-        Some(K::ClusterReconfigure) => (
+        K::VmPowerOn => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
+        K::VmPowerOff => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
+        K::VmMigrate => ("MigrateVM_Task", "VirtualMachine.migrate"),
+        K::ClusterReconfigure => (
             "ReconfigureComputeResource_Task",
             "ClusterComputeResource.reconfigureEx",
         ),
@@ -441,7 +439,7 @@ pub struct TaskEntity {
 
 /// TaskInfo with every field the task has. `result` is the Any-boxed result, if any.
 pub fn task_info(t: &Task, entity: Option<&TaskEntity>, result: Option<Value>) -> Value {
-    let (name, description_id) = task_names(&t.kind);
+    let (name, description_id) = task_names(t.kind);
     let mut v = json!({
         "_typeName": "TaskInfo",
         "key": t.moid,

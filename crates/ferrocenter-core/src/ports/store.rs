@@ -11,7 +11,7 @@ use crate::inventory::{
     Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
     HostFacts, HostFilter, HostRuntime, Network, VmRecord,
 };
-use crate::tasks::{Task, TaskState};
+use crate::tasks::{Task, TaskKind, TaskState};
 use crate::CoreError;
 
 /// Why a store call failed. The core turns these into [`CoreError`]s; callers never see SQL.
@@ -35,7 +35,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub ids: Vec<String>,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<TaskKind>,
     pub states: Vec<TaskState>,
     pub target_ids: Vec<String>,
     pub initiators: Vec<String>,

@@ -200,7 +200,7 @@ impl TaskEngine {
         let task = Task {
             id,
             moid: format!("task-{seq}"),
-            kind: spec.kind.into(),
+            kind: spec.kind,
             target: spec.target,
             initiator: spec.initiator,
             description: spec.description,

@@ -9,7 +9,7 @@ use ferrocenter_core::inventory::{
 };
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::StoreError;
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 
 pub(crate) fn at(ms: i64) -> time::OffsetDateTime {
     from_millis(ms)
@@ -34,7 +34,7 @@ pub(crate) fn task(id: &str, moid: &str, state: TaskState, queued_ms: i64) -> Ta
     Task {
         id: id.into(),
         moid: moid.into(),
-        kind: "diagnostics.sleep".into(),
+        kind: TaskKind::DiagnosticsSleep,
         target: Some(EntityRef::new("host", "h1")),
         initiator: "administrator@vsphere.local".into(),
         description: "Sleep".into(),

@@ -7,7 +7,7 @@ use ferrocenter_core::hosts::{
 use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host};
 use ferrocenter_core::ports::MoidKind;
-use ferrocenter_core::tasks::Task;
+use ferrocenter_core::tasks::{Task, TaskKind};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -85,7 +85,7 @@ pub const OPS: &[Op] = &[
         list,
     ),
     Op {
-        task_kind: Some("host.addStandalone"),
+        task_kind: Some(TaskKind::HostAddStandalone),
         result: created_host,
         ..op(
             SERVICE,
@@ -97,7 +97,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("host.remove"),
+        task_kind: Some(TaskKind::HostRemove),
         ..op(
             SERVICE,
             "delete",
@@ -108,7 +108,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("host.reconnect"),
+        task_kind: Some(TaskKind::HostReconnect),
         ..op(
             SERVICE,
             "connect",
@@ -119,7 +119,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("host.disconnect"),
+        task_kind: Some(TaskKind::HostDisconnect),
         ..op(
             SERVICE,
             "disconnect",
