@@ -3,8 +3,6 @@
 //! without touching any host.
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::auth::{Caller, Privilege};
 use crate::model::EntityRef;
 use crate::tasks::{Task, TaskSpec};
@@ -92,7 +90,9 @@ impl Core {
                 }
                 match spec.fail_message {
                     Some(m) => Err(CoreError::internal(m)),
-                    None => Ok(json!({ "slept_ms": spec.duration_ms })),
+                    None => Ok(crate::tasks::TaskResult::Slept {
+                        slept_ms: spec.duration_ms,
+                    }),
                 }
             })
             .await

@@ -13,11 +13,6 @@ pub fn state_from(s: &str) -> Result<TaskState, StoreError> {
     s.parse().map_err(StoreError::Corrupt)
 }
 
-pub fn json_from(s: Option<String>) -> Result<Option<Value>, StoreError> {
-    s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
-}
-
 pub fn error_from(s: Option<String>) -> Result<Option<CoreError>, StoreError> {
     s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()

@@ -124,7 +124,7 @@ pub fn info(catalog: &Catalog, t: &Task, exclude_result: bool, form: Form) -> Va
             }
             None => {
                 if let Some(r) = &t.result {
-                    v["result"] = r.clone();
+                    v["result"] = json!(r);
                 }
             }
         }
@@ -234,6 +234,7 @@ mod tests {
     use super::*;
     use crate::catalog::CATALOG;
     use ferrocenter_core::model::EntityRef;
+    use ferrocenter_core::tasks::TaskResult;
     use time::OffsetDateTime;
 
     fn task(state: TaskState) -> Task {
@@ -248,7 +249,7 @@ mod tests {
             state,
             progress: 40,
             progress_message: Some("m".into()),
-            result: Some(json!({"slept_ms": 5})),
+            result: Some(TaskResult::Slept { slept_ms: 5 }),
             error: None,
             cancelable: true,
             cancelled: false,

@@ -50,7 +50,7 @@ fn task_result(t: &Task) -> Option<Value> {
     if t.state != TaskState::Success {
         return None;
     }
-    let moid = t.result.as_ref()?.get("moid")?.as_str()?;
+    let moid = t.result.as_ref()?.added_host_moid()?;
     use ferrocenter_core::tasks::TaskKind as K;
     match t.kind {
         K::HostAdd => Some(moref("HostSystem", moid)),

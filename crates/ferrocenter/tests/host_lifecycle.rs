@@ -124,7 +124,7 @@ async fn add(e: &Env, s: AddHostSpec) -> Result<String, CoreError> {
     let t = e.core.add_host(&e.admin, s).await?;
     let t = wait(&e.core, &t).await;
     match t.state {
-        TaskState::Success => Ok(t.result.unwrap()["host"].as_str().unwrap().to_string()),
+        TaskState::Success => Ok(t.result.unwrap().host().unwrap().to_string()),
         _ => Err(t.error.unwrap()),
     }
 }
@@ -630,7 +630,10 @@ async fn fully_automated_cluster_evacuates_100_vms() {
         .unwrap();
     let t = wait(&e.core, &t).await;
     assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
-    assert_eq!(t.result.as_ref().unwrap()["migrated"], 100);
+    assert!(matches!(
+        t.result,
+        Some(ferrocenter_core::tasks::TaskResult::HostInMaintenance { migrated: 100, .. })
+    ));
     assert!(powered_on(&e, &ids[0]).await.is_empty());
     // Every VM is on exactly one host, in the store and on the agents.
     let mut on_agents = std::collections::HashMap::new();

@@ -196,7 +196,7 @@ impl Core {
         lockdown_mode: Option<LockdownMode>,
         name: String,
         user: &str,
-    ) -> Result<serde_json::Value, CoreError> {
+    ) -> Result<crate::tasks::TaskResult, CoreError> {
         if let Some(h) = self
             .store
             .find_host_by_address(&spec.host_name, port)
@@ -351,7 +351,11 @@ impl Core {
             }),
         )
         .await;
-        Ok(json!({"host": host.id, "moid": host.moid, "vms": vms.len()}))
+        Ok(crate::tasks::TaskResult::HostAdded {
+            host: host.id,
+            moid: host.moid,
+            vms: vms.len(),
+        })
     }
 
     /// A cluster's hosts share one CPU architecture; the first host sets it.

@@ -294,7 +294,7 @@ impl Core {
                 ),
                 move |_ctx| async move {
                     let h = core.rename_host(&who, &host.id, &name).await?;
-                    Ok(json!({"host": h.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: h.id })
                 },
             )
             .await

@@ -122,7 +122,7 @@ impl Core {
                         json!({}),
                     )
                     .await;
-                    Ok(json!({"host": host.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: host.id })
                 },
             )
             .await
@@ -220,7 +220,7 @@ impl Core {
         before: Host,
         spec: ReconnectSpec,
         thumbprint: Option<String>,
-    ) -> Result<serde_json::Value, CoreError> {
+    ) -> Result<crate::tasks::TaskResult, CoreError> {
         let address = spec
             .host_name
             .clone()
@@ -319,7 +319,10 @@ impl Core {
             host.last_op_at = self.clock.now();
             self.store.update_host(&host).await?;
             self.sessions.keep(&host.id, client);
-            Ok(json!({"host": host.id, "vms": vms.len()}))
+            Ok(crate::tasks::TaskResult::HostReconnected {
+                host: host.id,
+                vms: vms.len(),
+            })
         }
         .await;
         saga.finish(r).await

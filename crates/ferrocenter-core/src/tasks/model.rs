@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::TaskKind;
+use super::{TaskKind, TaskResult};
 use crate::model::EntityRef;
 use crate::CoreError;
 
@@ -69,7 +69,7 @@ pub struct Task {
     /// 0–100.
     pub progress: u8,
     pub progress_message: Option<String>,
-    pub result: Option<serde_json::Value>,
+    pub result: Option<TaskResult>,
     pub error: Option<CoreError>,
     pub cancelable: bool,
     pub cancelled: bool,

@@ -7,7 +7,9 @@ use ferrocenter_core::{from_millis, to_millis, CoreError};
 use time::OffsetDateTime;
 
 use super::table::{Column, Table, Value};
-use crate::rows::{enum_from, error_from, error_to, json_from, map_err, state_from};
+use crate::rows::{
+    enum_from, error_from, error_to, map_err, opt_model_from, opt_model_to, state_from,
+};
 
 /// What a task is and who asked are fixed when it is queued; its progress and outcome change.
 pub(super) const TASKS: Table<Task> = Table {
@@ -30,7 +32,7 @@ pub(super) const TASKS: Table<Task> = Table {
             Ok(Value::OptText(t.progress_message.as_deref()))
         }),
         Column::mutable("result", |t| {
-            Ok(Value::OptOwned(t.result.as_ref().map(ToString::to_string)))
+            Ok(Value::OptOwned(opt_model_to(t.result.as_ref())?))
         }),
         Column::mutable("error", |t| {
             Ok(Value::OptOwned(error_to(t.error.as_ref())?))
@@ -68,7 +70,7 @@ super::for_each_engine! {
                 state: state_from(&get::<String>(row, "state")?)?,
                 progress: progress.clamp(0, 100) as u8,
                 progress_message: get(row, "progress_message")?,
-                result: json_from(get(row, "result")?)?,
+                result: opt_model_from(get(row, "result")?)?,
                 error: error_from(get(row, "error")?)?,
                 cancelable: get(row, "cancelable")?,
                 cancelled: get(row, "cancelled")?,

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
-use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskResult, TaskState};
 use ferrocenter_core::CoreError;
 
 use crate::fixtures::{at, task};
@@ -22,7 +22,11 @@ async fn tasks_round_trip_every_field(s: Arc<dyn Store>) {
     t.state = TaskState::Error;
     t.progress = 42;
     t.progress_message = Some("half way".into());
-    t.result = Some(serde_json::json!({"a": [1, 2]}));
+    t.result = Some(TaskResult::HostAdded {
+        host: "h1".into(),
+        moid: "host-1".into(),
+        vms: 2,
+    });
     t.error = Some(CoreError::Timeout {
         message: "too slow".into(),
     });

@@ -7,7 +7,7 @@ use ferrocenter_core::hosts::{
 use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host};
 use ferrocenter_core::ports::MoidKind;
-use ferrocenter_core::tasks::{Task, TaskKind};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskResult};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -228,8 +228,8 @@ fn list(call: Call) -> Reply {
 fn created_host(t: &Task) -> Value {
     t.result
         .as_ref()
-        .map(|r| r["moid"].clone())
-        .unwrap_or(Value::Null)
+        .and_then(TaskResult::added_host_moid)
+        .map_or(Value::Null, |moid| Value::from(moid))
 }
 
 /// The datacenter a new host goes to (the core's rule), from the spec's folder.
