@@ -82,7 +82,7 @@ impl Core {
                 let used: u32 = hosts
                     .iter()
                     .filter(|h| Some(h.id.as_str()) != except_host)
-                    .map(|h| cpu_packages(h.facts.as_ref()))
+                    .map(|h| cpu_packages(h.facts.as_deref()))
                     .sum();
                 if used + packages > capacity {
                     return Err(CoreError::NotEnoughLicenses {

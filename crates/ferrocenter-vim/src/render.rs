@@ -19,7 +19,7 @@ pub const API_VERSION: &str = "8.0.3.0";
 /// The host's facts as last read; a host never read shows zeros and empty strings.
 fn facts(h: &Host) -> Cow<'_, HostFacts> {
     h.facts
-        .as_ref()
+        .as_deref()
         .map_or_else(|| Cow::Owned(HostFacts::default()), Cow::Borrowed)
 }
 
@@ -56,7 +56,7 @@ pub fn host_runtime(h: &Host) -> Value {
     });
     let boot_time = match r {
         Some(r) => Some(r.boot_time),
-        None => h.facts.as_ref().map(|f| f.boot_time),
+        None => h.facts.as_deref().map(|f| f.boot_time),
     };
     if let Some(bt) = boot_time {
         if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(bt) {

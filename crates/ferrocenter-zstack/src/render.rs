@@ -41,7 +41,7 @@ const SENSORS: [(&str, Sensor); 9] = [
 
 /// A KVM host inventory with every field seeds/004 lists that ferrocenter knows.
 pub fn host(h: &Host, cap: &Capacity) -> Value {
-    let facts = h.facts.as_ref();
+    let facts = h.facts.as_deref();
     let mut v = Map::new();
     let mut put = |k: &str, x: Value| {
         if !x.is_null() {

@@ -371,7 +371,7 @@ async fn add_faults_leave_nothing_behind() {
         .await
         .unwrap()
         .iter()
-        .map(|h| u64::from(h.facts.as_ref().unwrap().hardware.cpu_packages))
+        .map(|h| u64::from(h.facts.as_deref().unwrap().hardware.cpu_packages))
         .sum();
     assert!(packages <= 4);
     assert_eq!(refused, added < 3);

@@ -281,7 +281,7 @@ impl Core {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: Some(facts.clone()),
+            facts: Some(Box::new(facts.clone())),
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,

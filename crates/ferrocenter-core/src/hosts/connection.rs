@@ -290,7 +290,7 @@ impl Core {
             host.port = port;
             host.thumbprint = new_thumb.clone();
             host.agent_secret = self.secrets.seal(&secret)?;
-            host.facts = Some(facts.clone());
+            host.facts = Some(Box::new(facts.clone()));
             ctx.progress(70, "re-syncing datastores, networks and VMs")
                 .await;
             self.sync_storage_and_networks(&host, &facts).await?;

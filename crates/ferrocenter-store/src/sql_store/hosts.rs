@@ -40,7 +40,7 @@ pub(super) const HOSTS: Table<Host> = Table {
         }),
         Column::mutable("power_state", |h| Ok(Value::Text(&h.power_state))),
         Column::mutable("facts", |h| {
-            Ok(Value::OptOwned(opt_model_to(h.facts.as_ref())?))
+            Ok(Value::OptOwned(opt_model_to(h.facts.as_deref())?))
         }),
         Column::mutable("runtime", |h| {
             Ok(Value::OptOwned(opt_model_to(h.runtime.as_ref())?))

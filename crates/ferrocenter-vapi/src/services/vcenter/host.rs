@@ -141,7 +141,7 @@ fn connection_state(h: &Host) -> &'static str {
 }
 
 fn host_uuid(h: &Host) -> Option<String> {
-    h.facts.as_ref().map(|f| f.hardware.bios_uuid.clone())
+    h.facts.as_deref().map(|f| f.hardware.bios_uuid.clone())
 }
 
 /// `host.summary`: `power_state` only when connected (the union rule on connection_state).
@@ -229,7 +229,7 @@ fn created_host(t: &Task) -> Value {
     t.result
         .as_ref()
         .and_then(TaskResult::added_host_moid)
-        .map_or(Value::Null, |moid| Value::from(moid))
+        .map_or(Value::Null, Value::from)
 }
 
 /// The datacenter a new host goes to (the core's rule), from the spec's folder.
