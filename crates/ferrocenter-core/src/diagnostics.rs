@@ -3,14 +3,11 @@
 //! without touching any host.
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::auth::{Caller, Privilege};
 use crate::model::EntityRef;
 use crate::tasks::{Task, TaskSpec};
 use crate::{Core, CoreError};
 
-pub const SLEEP_KIND: &str = crate::tasks::TaskKind::DiagnosticsSleep.as_str();
 const MAX_MS: u64 = 3_600_000;
 
 /// A task that sleeps in ten steps, reporting progress after each.
@@ -93,7 +90,9 @@ impl Core {
                 }
                 match spec.fail_message {
                     Some(m) => Err(CoreError::internal(m)),
-                    None => Ok(json!({ "slept_ms": spec.duration_ms })),
+                    None => Ok(crate::tasks::TaskResult::Slept {
+                        slept_ms: spec.duration_ms,
+                    }),
                 }
             })
             .await

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::inventory::{ConnectionState, HostFilter};
+use crate::inventory::{ConnectionState, HostFacts, HostFilter};
 use crate::{from_millis, to_millis, Core, CoreError};
 
 #[derive(Debug, Clone)]
@@ -25,12 +25,9 @@ impl Default for LicenseConfig {
 
 const EVALUATION_START: &str = "license.evaluation_start";
 
-fn cpu_packages(facts: &Option<serde_json::Value>) -> u32 {
-    facts
-        .as_ref()
-        .and_then(|f| f.pointer("/hardware/cpu_packages"))
-        .and_then(|v| v.as_u64())
-        .unwrap_or(1) as u32
+/// A host whose facts were never read counts as one package.
+fn cpu_packages(facts: Option<&HostFacts>) -> u32 {
+    facts.map_or(1, |f| f.hardware.cpu_packages)
 }
 
 impl Core {
@@ -85,7 +82,7 @@ impl Core {
                 let used: u32 = hosts
                     .iter()
                     .filter(|h| Some(h.id.as_str()) != except_host)
-                    .map(|h| cpu_packages(&h.facts))
+                    .map(|h| cpu_packages(h.facts.as_deref()))
                     .sum();
                 if used + packages > capacity {
                     return Err(CoreError::NotEnoughLicenses {

@@ -13,11 +13,6 @@ pub fn state_from(s: &str) -> Result<TaskState, StoreError> {
     s.parse().map_err(StoreError::Corrupt)
 }
 
-pub fn json_from(s: Option<String>) -> Result<Option<Value>, StoreError> {
-    s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
-}
-
 pub fn error_from(s: Option<String>) -> Result<Option<CoreError>, StoreError> {
     s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()
@@ -66,8 +61,30 @@ pub fn value_from(s: &str) -> Result<Value, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub fn json_to(v: Option<&Value>) -> Option<String> {
-    v.map(Value::to_string)
+/// A core model kept as a JSON document (host facts and runtime, a VM's info, a task's
+/// result). Written through a `Value` so the keys come out sorted, byte for byte what the
+/// server stored when these columns held untyped JSON.
+pub fn model_to<T: serde::Serialize>(t: &T) -> Result<String, StoreError> {
+    serde_json::to_value(t)
+        .map(|v| v.to_string())
+        .map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// A core model read back from its JSON document. A document the model cannot read is
+/// corrupt, like any other column the store cannot read: every field of the models has a
+/// default, so only a damaged document fails.
+pub fn model_from<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn opt_model_to<T: serde::Serialize>(t: Option<&T>) -> Result<Option<String>, StoreError> {
+    t.map(model_to).transpose()
+}
+
+pub fn opt_model_from<T: serde::de::DeserializeOwned>(
+    s: Option<String>,
+) -> Result<Option<T>, StoreError> {
+    s.as_deref().map(model_from).transpose()
 }
 
 /// A list of strings, stored as a JSON array.
@@ -102,6 +119,28 @@ pub fn moid_number(moid: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn models_are_stored_with_sorted_keys_as_before() {
+        use ferrocenter_core::inventory::{HostRuntime, VmInfo};
+        let rt = HostRuntime::default();
+        let text = model_to(&rt).unwrap();
+        // What the server stored when the column held a serde_json::Value of the model.
+        assert_eq!(text, serde_json::to_value(&rt).unwrap().to_string());
+        assert!(
+            text.starts_with(r#"{"boot_time":0,"claim":null,"#),
+            "{text}"
+        );
+        assert_eq!(model_from::<HostRuntime>(&text).unwrap(), rt);
+        // A VM that is not migrating has no `migrating_to` key, as before.
+        assert!(!model_to(&VmInfo::default())
+            .unwrap()
+            .contains("migrating_to"));
+        assert!(matches!(
+            model_from::<HostRuntime>("not json"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
 
     #[test]
     fn moid_numbers() {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use ferrocenter_core::auth::Caller;
-use ferrocenter_core::tasks::Task;
+use ferrocenter_core::tasks::{Task, TaskKind};
 use serde_json::{Map, Value};
 
 use super::caller::Credentials;
@@ -119,7 +119,7 @@ pub struct Op {
     pub rest: Option<&'static [Http]>,
     pub task: TaskVariant,
     /// The core task kind this operation starts, so `cis.tasks` can name and render it.
-    pub task_kind: Option<&'static str>,
+    pub task_kind: Option<TaskKind>,
     /// The output of a finished task of this operation, in native form.
     pub result: fn(&Task) -> Value,
     pub handler: fn(Call) -> Reply,
@@ -190,7 +190,7 @@ impl Catalog {
     }
 
     /// The operation that starts core tasks of `kind`.
-    pub fn for_task_kind(&self, kind: &str) -> Option<&'static Op> {
+    pub fn for_task_kind(&self, kind: TaskKind) -> Option<&'static Op> {
         self.all().find(|o| o.task_kind == Some(kind))
     }
 }

@@ -1,7 +1,6 @@
 //! Core tasks as `com.vmware.cis.task.info`, their vAPI ids, and `cis.tasks` filters.
-use ferrocenter_core::diagnostics::SLEEP_KIND;
 use ferrocenter_core::ports::TaskFilter;
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -11,12 +10,15 @@ use super::types::{self, Form};
 use super::wire::{datetime, loc_msg};
 
 /// Task kinds started outside the registry (ferrocenter's diagnostics).
-const OTHER_OPERATIONS: &[(&str, &str, &str)] =
-    &[(SLEEP_KIND, "com.ferrocenter.diagnostics", "sleep")];
+const OTHER_OPERATIONS: &[(TaskKind, &str, &str)] = &[(
+    TaskKind::DiagnosticsSleep,
+    "com.ferrocenter.diagnostics",
+    "sleep",
+)];
 const UNMAPPED_SERVICE: &str = "com.ferrocenter.tasks";
 
 /// The vAPI service and operation that start tasks of `kind`.
-fn service_operation(catalog: &Catalog, kind: &str) -> (&'static str, String) {
+fn service_operation(catalog: &Catalog, kind: TaskKind) -> (&'static str, String) {
     if let Some(op) = catalog.for_task_kind(kind) {
         return (op.service, op.name.to_string());
     }
@@ -28,7 +30,7 @@ fn service_operation(catalog: &Catalog, kind: &str) -> (&'static str, String) {
 }
 
 /// Every (kind, service, operation) a task can be listed under.
-fn known_operations(catalog: &Catalog) -> Vec<(&'static str, &'static str, &'static str)> {
+fn known_operations(catalog: &Catalog) -> Vec<(TaskKind, &'static str, &'static str)> {
     catalog
         .all()
         .filter_map(|op| op.task_kind.map(|k| (k, op.service, op.name)))
@@ -38,7 +40,7 @@ fn known_operations(catalog: &Catalog) -> Vec<(&'static str, &'static str, &'sta
 
 /// vAPI task ids read `<uuid>:<serviceId>`; the part before the colon is the core id.
 pub fn external_id(catalog: &Catalog, t: &Task) -> String {
-    format!("{}:{}", t.id, service_operation(catalog, &t.kind).0)
+    format!("{}:{}", t.id, service_operation(catalog, t.kind).0)
 }
 
 pub fn core_id(external: &str) -> &str {
@@ -86,7 +88,7 @@ fn status_from(s: &str) -> Result<Option<TaskState>, CoreError> {
 /// `result` and `error` are already in `form` (an operation's output type decides how its
 /// result is written; JSON-RPC errors are `ERROR` values).
 pub fn info(catalog: &Catalog, t: &Task, exclude_result: bool, form: Form) -> Value {
-    let (service, operation) = service_operation(catalog, &t.kind);
+    let (service, operation) = service_operation(catalog, t.kind);
     let mut v = json!({
         "description": loc_msg(&format!("com.ferrocenter.task.{}", t.kind), &t.description, &[]),
         "service": service,
@@ -113,7 +115,7 @@ pub fn info(catalog: &Catalog, t: &Task, exclude_result: bool, form: Form) -> Va
         v["end_time"] = json!(datetime(t.completed_at.unwrap_or(t.queued_at)));
     }
     if t.state == TaskState::Success && !exclude_result {
-        match catalog.for_task_kind(&t.kind) {
+        match catalog.for_task_kind(t.kind) {
             Some(op) => {
                 let out = (op.result)(t);
                 if !out.is_null() {
@@ -122,7 +124,7 @@ pub fn info(catalog: &Catalog, t: &Task, exclude_result: bool, form: Form) -> Va
             }
             None => {
                 if let Some(r) = &t.result {
-                    v["result"] = r.clone();
+                    v["result"] = json!(r);
                 }
             }
         }
@@ -197,7 +199,7 @@ pub fn filter_from(
                 (services.is_empty() || services.iter().any(|x| x == s))
                     && (operations.is_empty() || operations.iter().any(|x| x == o))
             })
-            .map(|(k, _, _)| k.to_string())
+            .map(|(k, _, _)| *k)
             .collect();
         matches_nothing |= filter.kinds.is_empty();
     }
@@ -232,6 +234,7 @@ mod tests {
     use super::*;
     use crate::catalog::CATALOG;
     use ferrocenter_core::model::EntityRef;
+    use ferrocenter_core::tasks::TaskResult;
     use time::OffsetDateTime;
 
     fn task(state: TaskState) -> Task {
@@ -239,14 +242,14 @@ mod tests {
         Task {
             id: "abc".into(),
             moid: "task-1".into(),
-            kind: SLEEP_KIND.into(),
+            kind: TaskKind::DiagnosticsSleep,
             target: Some(EntityRef::new("host", "h1")),
             initiator: "administrator@vsphere.local".into(),
             description: "Sleep".into(),
             state,
             progress: 40,
             progress_message: Some("m".into()),
-            result: Some(json!({"slept_ms": 5})),
+            result: Some(TaskResult::Slept { slept_ms: 5 }),
             error: None,
             cancelable: true,
             cancelled: false,

@@ -1,10 +1,12 @@
 //! Core records as vim data objects. Every object carries `_typeName` and every field a strict
 //! client requires (vim_rs rejects an object missing one); values ferrocenter does not model
 //! are documented in docs/api/vi-json.md.
+use std::borrow::Cow;
+
 use ferrocenter_core::inventory::{
     ConnectionState, Datastore, Event, Host, HostFacts, HostState, Network, VmRecord,
 };
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 use serde_json::{json, Value};
 
 use super::faults::{moref, VimFault};
@@ -15,8 +17,10 @@ use ferrocenter_http::time::datetime;
 pub const API_VERSION: &str = "8.0.3.0";
 
 /// The host's facts as last read; a host never read shows zeros and empty strings.
-fn facts(h: &Host) -> HostFacts {
-    h.read_facts().unwrap_or_default()
+fn facts(h: &Host) -> Cow<'_, HostFacts> {
+    h.facts
+        .as_deref()
+        .map_or_else(|| Cow::Owned(HostFacts::default()), Cow::Borrowed)
 }
 
 /// vim knows connected, notResponding and disconnected; an add or reconnect in flight shows as
@@ -38,7 +42,7 @@ pub fn overall_status(h: &Host) -> &'static str {
 }
 
 pub fn host_runtime(h: &Host) -> Value {
-    let r = h.read_runtime();
+    let r = h.runtime.as_ref();
     let mut v = json!({
         "_typeName": "HostRuntimeInfo",
         "connectionState": connection_state(h.connection_state),
@@ -52,7 +56,7 @@ pub fn host_runtime(h: &Host) -> Value {
     });
     let boot_time = match r {
         Some(r) => Some(r.boot_time),
-        None => h.read_facts().map(|f| f.boot_time),
+        None => h.facts.as_deref().map(|f| f.boot_time),
     };
     if let Some(bt) = boot_time {
         if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(bt) {
@@ -120,7 +124,7 @@ pub fn host_quick_stats(h: &Host) -> Value {
     if h.connection_state != ConnectionState::Connected {
         return json!({"_typeName": "HostListSummaryQuickStats"});
     }
-    let r = h.read_runtime().unwrap_or_default();
+    let r = h.runtime.clone().unwrap_or_default();
     json!({
         "_typeName": "HostListSummaryQuickStats",
         "overallCpuUsage": r.cpu_used_mhz,
@@ -146,7 +150,7 @@ pub fn host_summary(h: &Host, server_ip: &str) -> Value {
 }
 
 pub fn host_hardware(h: &Host) -> Value {
-    let hw = facts(h).hardware;
+    let hw = &facts(h).hardware;
     json!({
         "_typeName": "HostHardwareInfo",
         "systemInfo": {
@@ -273,7 +277,7 @@ pub fn host_config_manager(h: &Host) -> Value {
 }
 
 pub fn licensable_resource(h: &Host) -> Value {
-    let hw = facts(h).hardware;
+    let hw = &facts(h).hardware;
     json!({
         "_typeName": "HostLicensableResourceInfo",
         "resource": [
@@ -392,36 +396,34 @@ pub fn network_summary(n: &Network) -> Value {
 }
 
 /// TaskInfo's method name and descriptionId for a core task kind.
-pub fn task_names(kind: &str) -> (&'static str, &'static str) {
+pub fn task_names(kind: TaskKind) -> (&'static str, &'static str) {
     use ferrocenter_core::tasks::TaskKind as K;
-    match K::parse(kind) {
-        Some(K::HostAdd) => ("AddHost_Task", "ClusterComputeResource.addHost"),
-        Some(K::HostAddStandalone) => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
-        Some(K::HostDisconnect) => ("DisconnectHost_Task", "HostSystem.disconnect"),
-        Some(K::HostReconnect) => ("ReconnectHost_Task", "HostSystem.reconnect"),
-        Some(K::HostEnterMaintenance) => (
+    match kind {
+        K::HostAdd => ("AddHost_Task", "ClusterComputeResource.addHost"),
+        K::HostAddStandalone => ("AddStandaloneHost_Task", "Folder.addStandaloneHost"),
+        K::HostDisconnect => ("DisconnectHost_Task", "HostSystem.disconnect"),
+        K::HostReconnect => ("ReconnectHost_Task", "HostSystem.reconnect"),
+        K::HostEnterMaintenance => (
             "EnterMaintenanceMode_Task",
             "HostSystem.enterMaintenanceMode",
         ),
-        Some(K::HostExitMaintenance) => {
-            ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode")
-        }
-        Some(K::HostRemove) => ("Destroy_Task", "HostSystem.destroy"),
-        Some(K::HostReboot) => ("RebootHost_Task", "HostSystem.reboot"),
-        Some(K::HostShutdown) => ("ShutdownHost_Task", "HostSystem.shutdown"),
-        Some(K::HostRename) => ("Rename_Task", "HostSystem.rename"),
-        Some(K::HostStandbyDown) => (
+        K::HostExitMaintenance => ("ExitMaintenanceMode_Task", "HostSystem.exitMaintenanceMode"),
+        K::HostRemove => ("Destroy_Task", "HostSystem.destroy"),
+        K::HostReboot => ("RebootHost_Task", "HostSystem.reboot"),
+        K::HostShutdown => ("ShutdownHost_Task", "HostSystem.shutdown"),
+        K::HostRename => ("Rename_Task", "HostSystem.rename"),
+        K::HostStandbyDown => (
             "PowerDownHostToStandBy_Task",
             "HostSystem.powerDownHostToStandBy",
         ),
-        Some(K::HostStandbyUp) => (
+        K::HostStandbyUp => (
             "PowerUpHostFromStandBy_Task",
             "HostSystem.powerUpHostFromStandBy",
         ),
-        Some(K::VmPowerOn) => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
-        Some(K::VmPowerOff) => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
-        Some(K::VmMigrate) => ("MigrateVM_Task", "VirtualMachine.migrate"),
-        Some(K::ClusterReconfigure) => (
+        K::VmPowerOn => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
+        K::VmPowerOff => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
+        K::VmMigrate => ("MigrateVM_Task", "VirtualMachine.migrate"),
+        K::ClusterReconfigure => (
             "ReconfigureComputeResource_Task",
             "ClusterComputeResource.reconfigureEx",
         ),
@@ -437,7 +439,7 @@ pub struct TaskEntity {
 
 /// TaskInfo with every field the task has. `result` is the Any-boxed result, if any.
 pub fn task_info(t: &Task, entity: Option<&TaskEntity>, result: Option<Value>) -> Value {
-    let (name, description_id) = task_names(&t.kind);
+    let (name, description_id) = task_names(t.kind);
     let mut v = json!({
         "_typeName": "TaskInfo",
         "key": t.moid,

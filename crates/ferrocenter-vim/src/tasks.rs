@@ -50,9 +50,9 @@ fn task_result(t: &Task) -> Option<Value> {
     if t.state != TaskState::Success {
         return None;
     }
-    let moid = t.result.as_ref()?.get("moid")?.as_str()?;
+    let moid = t.result.as_ref()?.added_host_moid()?;
     use ferrocenter_core::tasks::TaskKind as K;
-    match t.task_kind()? {
+    match t.kind {
         K::HostAdd => Some(moref("HostSystem", moid)),
         K::HostAddStandalone => Some(moref(
             "ComputeResource",
@@ -74,7 +74,7 @@ pub async fn cancel(ctx: &Ctx<'_>, t: &Task) -> Result<(), VimFault> {
         return Err(CoreError::not_supported(format!(
             "CancelTask on {} ({} cannot be cancelled)",
             t.moid,
-            render::task_names(&t.kind).0
+            render::task_names(t.kind).0
         ))
         .into());
     }

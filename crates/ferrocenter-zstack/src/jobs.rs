@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::model::new_uuid;
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -188,12 +188,12 @@ pub enum Wrap {
 }
 
 impl Wrap {
-    fn for_kind(kind: &str) -> Wrap {
+    fn for_kind(kind: TaskKind) -> Wrap {
         use ferrocenter_core::tasks::TaskKind as K;
-        match K::parse(kind) {
-            Some(K::HostEnterMaintenance) => Wrap::Maintenance,
-            Some(K::HostReconnect) => Wrap::Reconnect,
-            Some(K::HostRemove | K::ClusterDelete | K::DatacenterDelete) => Wrap::Delete,
+        match kind {
+            K::HostEnterMaintenance => Wrap::Maintenance,
+            K::HostReconnect => Wrap::Reconnect,
+            K::HostRemove | K::ClusterDelete | K::DatacenterDelete => Wrap::Delete,
             _ => Wrap::Plain,
         }
     }
@@ -216,8 +216,8 @@ impl Wrap {
 /// The result body of a finished task, as the call that started it answers.
 async fn task_result(state: &ZstackState, t: &Task) -> Result<Value, ZsError> {
     use ferrocenter_core::tasks::TaskKind as K;
-    match t.task_kind() {
-        Some(K::HostAdd | K::HostEnterMaintenance | K::HostExitMaintenance | K::HostReconnect) => {
+    match t.kind {
+        K::HostAdd | K::HostEnterMaintenance | K::HostExitMaintenance | K::HostReconnect => {
             match state.core.task_host(&t.id).await? {
                 Some(h) => {
                     let cap = state.core.host_capacity(&h).await?;
@@ -267,7 +267,7 @@ async fn outcome(state: &ZstackState, uuid: &str) -> Outcome {
                 .unwrap_or_else(|| CoreError::internal("the task failed without an error"));
             Outcome::Done(
                 StatusCode::SERVICE_UNAVAILABLE,
-                Wrap::for_kind(&task.kind).error(e).body(),
+                Wrap::for_kind(task.kind).error(e).body(),
             )
         }
     }

@@ -41,7 +41,7 @@ const SENSORS: [(&str, Sensor); 9] = [
 
 /// A KVM host inventory with every field seeds/004 lists that ferrocenter knows.
 pub fn host(h: &Host, cap: &Capacity) -> Value {
-    let facts = h.read_facts();
+    let facts = h.facts.as_deref();
     let mut v = Map::new();
     let mut put = |k: &str, x: Value| {
         if !x.is_null() {
@@ -49,7 +49,7 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
         }
     };
     // A host whose facts were never read leaves out what only they tell.
-    let fact = |read: &dyn Fn(&HostFacts) -> Value| facts.as_ref().map(read).unwrap_or(Value::Null);
+    let fact = |read: &dyn Fn(&HostFacts) -> Value| facts.map(read).unwrap_or(Value::Null);
     put("uuid", json!(h.id));
     put("name", json!(h.name));
     put("description", json!(h.description));
@@ -77,9 +77,7 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
     put("osRelease", fact(&|f| json!(f.os_release)));
     put("osVersion", fact(&|f| json!(f.os_version)));
     for (field, sensor) in SENSORS {
-        let s = facts
-            .as_ref()
-            .map_or(SensorStatus::Unknown, |f| f.sensor(sensor));
+        let s = facts.map_or(SensorStatus::Unknown, |f| f.sensor(sensor));
         put(field, json!(s.as_str()));
     }
     put("createDate", json!(zs_date(h.created_at)));

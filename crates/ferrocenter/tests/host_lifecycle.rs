@@ -124,7 +124,7 @@ async fn add(e: &Env, s: AddHostSpec) -> Result<String, CoreError> {
     let t = e.core.add_host(&e.admin, s).await?;
     let t = wait(&e.core, &t).await;
     match t.state {
-        TaskState::Success => Ok(t.result.unwrap()["host"].as_str().unwrap().to_string()),
+        TaskState::Success => Ok(t.result.unwrap().host().unwrap().to_string()),
         _ => Err(t.error.unwrap()),
     }
 }
@@ -371,11 +371,7 @@ async fn add_faults_leave_nothing_behind() {
         .await
         .unwrap()
         .iter()
-        .map(|h| {
-            h.facts.as_ref().unwrap()["hardware"]["cpu_packages"]
-                .as_u64()
-                .unwrap()
-        })
+        .map(|h| u64::from(h.facts.as_deref().unwrap().hardware.cpu_packages))
         .sum();
     assert!(packages <= 4);
     assert_eq!(refused, added < 3);
@@ -634,7 +630,10 @@ async fn fully_automated_cluster_evacuates_100_vms() {
         .unwrap();
     let t = wait(&e.core, &t).await;
     assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
-    assert_eq!(t.result.as_ref().unwrap()["migrated"], 100);
+    assert!(matches!(
+        t.result,
+        Some(ferrocenter_core::tasks::TaskResult::HostInMaintenance { migrated: 100, .. })
+    ));
     assert!(powered_on(&e, &ids[0]).await.is_empty());
     // Every VM is on exactly one host, in the store and on the agents.
     let mut on_agents = std::collections::HashMap::new();
@@ -1266,9 +1265,7 @@ async fn reconnect_faults() {
     disconnect().await;
     let other = add(&e, spec(&e, 1, &c)).await.unwrap();
     let mut h = e.core.store.get_host(&other).await.unwrap().unwrap();
-    let mut facts = h.facts.clone().unwrap();
-    facts["hardware"]["cpu_packages"] = json!(64);
-    h.facts = Some(facts);
+    h.facts.as_mut().unwrap().hardware.cpu_packages = 64;
     e.core.store.update_host(&h).await.unwrap();
     assert!(matches!(
         reconnect(ReconnectSpec::default()).await,

@@ -86,7 +86,7 @@ async fn zs() -> Zs {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         };
         assert_eq!(t.state, TaskState::Success, "{:?}", t.error);
-        hosts.push(t.result.unwrap()["host"].as_str().unwrap().to_string());
+        hosts.push(t.result.unwrap().host().unwrap().to_string());
     }
     let zc = ZsClient::new(ts.client.clone(), &ts.api(""), "admin", PASSWORD).await;
     Zs {

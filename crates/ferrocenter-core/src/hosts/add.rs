@@ -196,7 +196,7 @@ impl Core {
         lockdown_mode: Option<LockdownMode>,
         name: String,
         user: &str,
-    ) -> Result<serde_json::Value, CoreError> {
+    ) -> Result<crate::tasks::TaskResult, CoreError> {
         if let Some(h) = self
             .store
             .find_host_by_address(&spec.host_name, port)
@@ -281,7 +281,7 @@ impl Core {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: crate::inventory::facts::to_json(&facts),
+            facts: Some(Box::new(facts.clone())),
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
@@ -328,7 +328,7 @@ impl Core {
 
         ctx.progress(90, "connected").await;
         host.connection_state = ConnectionState::Connected;
-        host.set_runtime(&runtime);
+        host.runtime = Some(runtime);
         host.event_cursor = cursor;
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
@@ -351,7 +351,11 @@ impl Core {
             }),
         )
         .await;
-        Ok(json!({"host": host.id, "moid": host.moid, "vms": vms.len()}))
+        Ok(crate::tasks::TaskResult::HostAdded {
+            host: host.id,
+            moid: host.moid,
+            vms: vms.len(),
+        })
     }
 
     /// A cluster's hosts share one CPU architecture; the first host sets it.

@@ -33,7 +33,11 @@ impl Core {
     }
 
     fn capacity_of(&self, host: &Host, (used_cpu, used_mem): (u64, u64)) -> Capacity {
-        let hw = host.read_facts().unwrap_or_default().hardware;
+        let hw = host
+            .facts
+            .as_ref()
+            .map(|f| f.hardware.clone())
+            .unwrap_or_default();
         let cpu_num = u64::from(hw.cpu_threads);
         let total_cpu = cpu_num * self.config.hosts.cpu_overcommit_ratio as u64;
         let memory = hw.memory_bytes;

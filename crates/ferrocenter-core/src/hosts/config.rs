@@ -207,7 +207,7 @@ impl Core {
         };
         let rt = agent.set_lockdown(mode).await?;
         // The runtime carries the lockdown mode the surfaces report.
-        host.set_runtime(&rt);
+        host.runtime = Some(rt);
         host.last_op_at = self.clock.now();
         self.store.update_host(&host).await?;
         Ok(())
@@ -294,7 +294,7 @@ impl Core {
                 ),
                 move |_ctx| async move {
                     let h = core.rename_host(&who, &host.id, &name).await?;
-                    Ok(json!({"host": h.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: h.id })
                 },
             )
             .await

@@ -122,7 +122,7 @@ impl Core {
                         json!({}),
                     )
                     .await;
-                    Ok(json!({"host": host.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: host.id })
                 },
             )
             .await
@@ -220,7 +220,7 @@ impl Core {
         before: Host,
         spec: ReconnectSpec,
         thumbprint: Option<String>,
-    ) -> Result<serde_json::Value, CoreError> {
+    ) -> Result<crate::tasks::TaskResult, CoreError> {
         let address = spec
             .host_name
             .clone()
@@ -290,7 +290,7 @@ impl Core {
             host.port = port;
             host.thumbprint = new_thumb.clone();
             host.agent_secret = self.secrets.seal(&secret)?;
-            host.set_facts(&facts);
+            host.facts = Some(Box::new(facts.clone()));
             ctx.progress(70, "re-syncing datastores, networks and VMs")
                 .await;
             self.sync_storage_and_networks(&host, &facts).await?;
@@ -301,10 +301,7 @@ impl Core {
                     if vms.iter().any(|v| v.uuid == r.uuid) {
                         continue;
                     }
-                    let known = r.read_info().ok_or_else(|| {
-                        CoreError::internal(format!("stored VM {} is unreadable", r.id))
-                    })?;
-                    client.register_vm(&known).await?;
+                    client.register_vm(&r.info).await?;
                 }
                 vms = client.vms().await?;
             }
@@ -316,13 +313,16 @@ impl Core {
                     | crate::inventory::HostState::PreMaintenance
             );
             let runtime = client.set_maintenance(in_maintenance).await?;
-            host.set_runtime(&runtime);
+            host.runtime = Some(runtime.clone());
             host.power_state = runtime.power_state.as_str().to_string();
             host.connection_state = ConnectionState::Connected;
             host.last_op_at = self.clock.now();
             self.store.update_host(&host).await?;
             self.sessions.keep(&host.id, client);
-            Ok(json!({"host": host.id, "vms": vms.len()}))
+            Ok(crate::tasks::TaskResult::HostReconnected {
+                host: host.id,
+                vms: vms.len(),
+            })
         }
         .await;
         saga.finish(r).await

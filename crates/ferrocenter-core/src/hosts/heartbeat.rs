@@ -223,21 +223,12 @@ impl Core {
         if resync {
             let vms = agent.vms().await?;
             self.sync_vms(h, &vms).await?;
-            facts = agent
-                .facts()
-                .await
-                .ok()
-                .and_then(|f| crate::inventory::facts::to_json(&f));
+            facts = agent.facts().await.ok();
         }
         // Only what was observed is written: an operation may have changed the host's state
         // while this heartbeat waited on the agent.
         self.store
-            .record_host_observation(
-                &h.id,
-                crate::inventory::facts::to_json(&rt).as_ref(),
-                facts.as_ref(),
-                page.next,
-            )
+            .record_host_observation(&h.id, Some(&rt), facts.as_ref(), page.next)
             .await?;
         Ok(())
     }

@@ -60,7 +60,7 @@ impl Core {
         host_id: &str,
         evacuate_powered_off: bool,
         user: &str,
-    ) -> Result<serde_json::Value, CoreError> {
+    ) -> Result<crate::tasks::TaskResult, CoreError> {
         let mut host = self.host(host_id).await?;
         allowed(&host, HostOperation::EnterMaintenance)?;
         let previous = host.state;
@@ -134,7 +134,10 @@ impl Core {
                     json!({"migrated": migrated}),
                 )
                 .await;
-                Ok(json!({"host": host.id, "migrated": migrated}))
+                Ok(crate::tasks::TaskResult::HostInMaintenance {
+                    host: host.id,
+                    migrated,
+                })
             }
             Err(e) => {
                 // Back to where it was: the host may power VMs on again.
@@ -220,7 +223,7 @@ impl Core {
                         json!({}),
                     )
                     .await;
-                    Ok(json!({"host": host.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: host.id })
                 },
             )
             .await

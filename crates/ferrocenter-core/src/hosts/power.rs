@@ -1,5 +1,4 @@
 //! Host power: reboot, shutdown, and standby (at once, or as a task that waits for VMs).
-use serde_json::json;
 
 use super::connection::host_task;
 use super::guard::{allowed, connected as require_connected, HostOperation};
@@ -60,7 +59,7 @@ impl Core {
                     };
                     r?;
                     core.sessions.forget(&host.id);
-                    Ok(json!({"host": host.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: host.id })
                 },
             )
             .await
@@ -78,7 +77,7 @@ impl Core {
         let agent = self.agent(&host).await?;
         let rt = agent.standby(down).await?;
         host.power_state = if down { "standBy" } else { "poweredOn" }.into();
-        host.set_runtime(&rt);
+        host.runtime = Some(rt);
         self.store.update_host(&host).await?;
         Ok(host)
     }
@@ -142,7 +141,10 @@ impl Core {
                         }
                     }
                     let h = core.host_standby(&who, &host.id, down).await?;
-                    Ok(json!({"host": h.id, "powerState": h.power_state}))
+                    Ok(crate::tasks::TaskResult::HostPower {
+                        host: h.id,
+                        power_state: h.power_state,
+                    })
                 },
             )
             .await

@@ -67,7 +67,7 @@ impl Core {
                         json!({}),
                     )
                     .await;
-                    Ok(json!({"host": host.id}))
+                    Ok(crate::tasks::TaskResult::Host { host: host.id })
                 },
             )
             .await

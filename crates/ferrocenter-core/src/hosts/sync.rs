@@ -99,7 +99,6 @@ impl Core {
         };
         let mut new = Vec::new();
         for vm in vms {
-            let data = serde_json::to_value(vm).map_err(|e| CoreError::internal(e.to_string()))?;
             let existing = known
                 .remove(&vm.uuid)
                 .or_else(|| elsewhere.remove(&vm.uuid));
@@ -111,7 +110,7 @@ impl Core {
                     r.vcpus = vm.vcpus;
                     r.memory_bytes = vm.memory_bytes;
                     r.guest_os_id = vm.guest_os_id.clone();
-                    r.data = data;
+                    r.info = vm.clone();
                     r.last_op_at = now;
                     self.store.update_vm(&r).await?;
                 }
@@ -125,7 +124,7 @@ impl Core {
                     vcpus: vm.vcpus,
                     memory_bytes: vm.memory_bytes,
                     guest_os_id: vm.guest_os_id.clone(),
-                    data,
+                    info: vm.clone(),
                     created_at: now,
                     last_op_at: now,
                 }),

@@ -173,10 +173,11 @@ pub struct Host {
     pub previous_state: Option<HostState>,
     /// `poweredOn`, `standBy`, `poweredOff` or `unknown`.
     pub power_state: String,
-    /// The host's facts as last read, in the agent's JSON shape: read with `read_facts`.
-    pub facts: Option<serde_json::Value>,
-    /// The host's runtime as last read, in the agent's JSON shape: read with `read_runtime`.
-    pub runtime: Option<serde_json::Value>,
+    /// The host's facts as last read (None until the first read). Boxed: they are most of a
+    /// host's size, and hosts are passed around far more often than their facts are read.
+    pub facts: Option<Box<super::HostFacts>>,
+    /// The host's runtime as last read (None until the host first connected).
+    pub runtime: Option<super::HostRuntime>,
     pub management_ip: Option<String>,
     pub ssh_port: Option<u16>,
     pub tags: Vec<String>,
@@ -190,7 +191,8 @@ pub struct Host {
 impl Host {
     /// Lockdown (normal or strict) as the runtime last read shows it.
     pub fn in_lockdown(&self) -> bool {
-        self.read_runtime()
+        self.runtime
+            .as_ref()
             .is_some_and(|rt| rt.lockdown != super::LockdownMode::Disabled)
     }
 }
@@ -208,8 +210,8 @@ pub struct VmRecord {
     pub vcpus: u32,
     pub memory_bytes: u64,
     pub guest_os_id: String,
-    /// The host's full view of the VM, in the agent's JSON shape: read with `read_info`.
-    pub data: serde_json::Value,
+    /// The host's full view of the VM as last read.
+    pub info: super::VmInfo,
     pub created_at: OffsetDateTime,
     pub last_op_at: OffsetDateTime,
 }

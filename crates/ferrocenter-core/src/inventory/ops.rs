@@ -1,5 +1,4 @@
 //! Creating, changing and deleting datacenters (ZStack zones) and clusters.
-use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
 use crate::hosts::RemoveMode;
@@ -415,7 +414,7 @@ impl Core {
                     let hosts = core.cluster_hosts(&c.id).await?;
                     core.remove_hosts(&caller, &ctx, hosts).await?;
                     core.store.delete_cluster(&c.id).await?;
-                    Ok(json!({"cluster": c.id}))
+                    Ok(crate::tasks::TaskResult::Cluster { cluster: c.id })
                 },
             )
             .await
@@ -463,7 +462,7 @@ impl Core {
                         core.store.delete_cluster(&c.id).await?;
                     }
                     core.store.delete_datacenter(&d.id).await?;
-                    Ok(json!({"datacenter": d.id}))
+                    Ok(crate::tasks::TaskResult::Datacenter { datacenter: d.id })
                 },
             )
             .await
@@ -538,7 +537,7 @@ impl Core {
                     let c = core
                         .set_cluster_automation(&who, &cluster.id, level)
                         .await?;
-                    Ok(json!({"cluster": c.id}))
+                    Ok(crate::tasks::TaskResult::Cluster { cluster: c.id })
                 },
             )
             .await

@@ -9,9 +9,9 @@ use crate::inventory::query::{
 };
 use crate::inventory::{
     Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
-    HostFilter, Network, VmRecord,
+    HostFacts, HostFilter, HostRuntime, Network, VmRecord,
 };
-use crate::tasks::{Task, TaskState};
+use crate::tasks::{Task, TaskKind, TaskState};
 use crate::CoreError;
 
 /// Why a store call failed. The core turns these into [`CoreError`]s; callers never see SQL.
@@ -35,7 +35,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub ids: Vec<String>,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<TaskKind>,
     pub states: Vec<TaskState>,
     pub target_ids: Vec<String>,
     pub initiators: Vec<String>,
@@ -233,8 +233,8 @@ pub trait HostStore: Send + Sync {
     async fn record_host_observation(
         &self,
         id: &str,
-        runtime: Option<&serde_json::Value>,
-        facts: Option<&serde_json::Value>,
+        runtime: Option<&HostRuntime>,
+        facts: Option<&HostFacts>,
         event_cursor: u64,
     ) -> Result<bool, StoreError>;
     /// Moves the connection state from `from` to `to` only if it is still `from`; whether it did.

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use super::model::{Task, TaskSpec, TaskState};
+use super::TaskResult;
 
 use crate::model::new_uuid;
 use crate::ports::{Clock, Store, StoreError, TaskFilter};
@@ -177,7 +178,7 @@ impl TaskEngine {
     pub async fn submit<F, Fut>(&self, spec: TaskSpec, body: F) -> Result<Task, CoreError>
     where
         F: FnOnce(TaskContext) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<serde_json::Value, CoreError>> + Send + 'static,
+        Fut: Future<Output = Result<TaskResult, CoreError>> + Send + 'static,
     {
         if !self.inner.accepting.load(Ordering::SeqCst) {
             return Err(CoreError::Unavailable {
@@ -200,7 +201,7 @@ impl TaskEngine {
         let task = Task {
             id,
             moid: format!("task-{seq}"),
-            kind: spec.kind.into(),
+            kind: spec.kind,
             target: spec.target,
             initiator: spec.initiator,
             description: spec.description,
@@ -416,11 +417,7 @@ fn shutdown_error() -> CoreError {
     }
 }
 
-fn finish(
-    task: &mut Task,
-    outcome: Result<serde_json::Value, CoreError>,
-    now: time::OffsetDateTime,
-) {
+fn finish(task: &mut Task, outcome: Result<TaskResult, CoreError>, now: time::OffsetDateTime) {
     task.completed_at = Some(now);
     match outcome {
         Ok(v) => {
@@ -444,7 +441,7 @@ async fn run<F, Fut>(
     body: F,
 ) where
     F: FnOnce(TaskContext) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<serde_json::Value, CoreError>> + Send + 'static,
+    Fut: Future<Output = Result<TaskResult, CoreError>> + Send + 'static,
 {
     let id = ctx.id.clone();
     let shared = ctx.task.clone();
@@ -503,10 +500,10 @@ async fn execute<F, Fut>(
     body: F,
     token: &CancellationToken,
     reason: &Arc<Mutex<Option<CoreError>>>,
-) -> Result<serde_json::Value, CoreError>
+) -> Result<TaskResult, CoreError>
 where
     F: FnOnce(TaskContext) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<serde_json::Value, CoreError>> + Send + 'static,
+    Fut: Future<Output = Result<TaskResult, CoreError>> + Send + 'static,
 {
     let fut = body(ctx);
     tokio::pin!(fut);

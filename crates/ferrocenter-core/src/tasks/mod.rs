@@ -2,10 +2,12 @@
 mod engine;
 mod kind;
 mod model;
+mod result;
 
 pub use engine::{with_task_id, TaskContext, TaskEngine, TaskEngineConfig};
 pub use kind::TaskKind;
 pub use model::{Task, TaskSpec, TaskState};
+pub use result::TaskResult;
 
 use crate::auth::{Caller, Privilege};
 use crate::ports::TaskFilter;
@@ -38,7 +40,7 @@ impl Core {
         match task.target {
             Some(t) if t.kind == "host" => Ok(self.store.get_host(&t.id).await?),
             // An add targets the address; the host it made is in its result.
-            _ => match task.result.as_ref().and_then(|r| r["host"].as_str()) {
+            _ => match task.result.as_ref().and_then(TaskResult::host) {
                 Some(id) => Ok(self.store.get_host(id).await?),
                 None => Ok(None),
             },

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::TaskKind;
+use super::{TaskKind, TaskResult};
 use crate::model::EntityRef;
 use crate::CoreError;
 
@@ -53,14 +53,14 @@ impl FromStr for TaskState {
     }
 }
 
-/// A task as stored and shown. `kind` is the core operation (`host.add`,
-/// `diagnostics.sleep`); bindings map it to their own names.
+/// A task as stored and shown. `kind` is the core operation; bindings map it to their own
+/// names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     pub id: String,
     /// vim's `task-N`.
     pub moid: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub target: Option<EntityRef>,
     /// Login name of the user who started it.
     pub initiator: String,
@@ -69,20 +69,13 @@ pub struct Task {
     /// 0–100.
     pub progress: u8,
     pub progress_message: Option<String>,
-    pub result: Option<serde_json::Value>,
+    pub result: Option<TaskResult>,
     pub error: Option<CoreError>,
     pub cancelable: bool,
     pub cancelled: bool,
     pub queued_at: OffsetDateTime,
     pub started_at: Option<OffsetDateTime>,
     pub completed_at: Option<OffsetDateTime>,
-}
-
-impl Task {
-    /// The kind as the core's enum; None for a name this build does not know.
-    pub fn task_kind(&self) -> Option<TaskKind> {
-        TaskKind::parse(&self.kind)
-    }
 }
 
 /// What a caller asks the engine to run.

@@ -79,7 +79,10 @@ impl Core {
                         .ok_or_else(|| CoreError::not_found("VM", &vm.name))?;
                     core.migrate_one(src.as_ref(), &source, &dest, wire, &user)
                         .await?;
-                    Ok(json!({"vm": vm.id, "host": dest.id}))
+                    Ok(crate::tasks::TaskResult::VmMigrated {
+                        vm: vm.id,
+                        host: dest.id,
+                    })
                 },
             )
             .await

@@ -1,7 +1,6 @@
 //! VM power: on, off, suspend and reset through the VM's host, at once or as a task (vim's
 //! PowerOnVM_Task / PowerOffVM_Task check permission and state before the task exists, so a
 //! caller who may not run it gets the fault at once and no task).
-use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
 use crate::hosts::guard::connected as require_connected;
@@ -73,7 +72,10 @@ impl Core {
                 Self::vm_task(kind, &vm, caller, format!("{what} VM {}", vm.name)),
                 move |_ctx| async move {
                     let v = core.power_vm(&who, &vm.id, action).await?;
-                    Ok(json!({"vm": v.id, "powerState": v.power_state}))
+                    Ok(crate::tasks::TaskResult::VmPower {
+                        vm: v.id,
+                        power_state: v.power_state,
+                    })
                 },
             )
             .await
@@ -105,7 +107,7 @@ impl Core {
         let agent = self.agent(&host).await?;
         let v = agent.power(&vm.uuid, action).await?;
         vm.power_state = v.power_state.as_str().to_string();
-        vm.data = serde_json::to_value(&v).unwrap_or(vm.data);
+        vm.info = v;
         vm.last_op_at = self.clock.now();
         self.store.update_vm(&vm).await?;
         Ok(vm)

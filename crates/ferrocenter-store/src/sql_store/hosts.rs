@@ -1,14 +1,16 @@
 //! `HostStore`: hosts, what operations write and what heartbeats observe.
 use async_trait::async_trait;
 use ferrocenter_core::inventory::query::{HostField, ListQuery, Page};
-use ferrocenter_core::inventory::{ConnectionState, Host, HostFilter, HostState};
+use ferrocenter_core::inventory::{
+    ConnectionState, Host, HostFacts, HostFilter, HostRuntime, HostState,
+};
 use ferrocenter_core::ports::{HostStore, StoreError, TagStore};
 use ferrocenter_core::{from_millis, to_millis};
 
 use super::table::{Column, Table, Value};
 use crate::rows::{
-    bigint_from, bigint_to, enum_from, json_from, json_to, map_err, moid_number, strings_from,
-    strings_to,
+    bigint_from, bigint_to, enum_from, map_err, moid_number, opt_model_from, opt_model_to,
+    strings_from, strings_to,
 };
 
 /// Everything but the identity and creation time is written by an update; `moid_num` orders
@@ -37,9 +39,11 @@ pub(super) const HOSTS: Table<Host> = Table {
             Ok(Value::OptText(h.previous_state.map(HostState::as_str)))
         }),
         Column::mutable("power_state", |h| Ok(Value::Text(&h.power_state))),
-        Column::mutable("facts", |h| Ok(Value::OptOwned(json_to(h.facts.as_ref())))),
+        Column::mutable("facts", |h| {
+            Ok(Value::OptOwned(opt_model_to(h.facts.as_deref())?))
+        }),
         Column::mutable("runtime", |h| {
-            Ok(Value::OptOwned(json_to(h.runtime.as_ref())))
+            Ok(Value::OptOwned(opt_model_to(h.runtime.as_ref())?))
         }),
         Column::mutable("management_ip", |h| {
             Ok(Value::OptText(h.management_ip.as_deref()))
@@ -83,8 +87,8 @@ super::for_each_engine! {
                     .map(|s| enum_from(&s, HostState::parse, "host state"))
                     .transpose()?,
                 power_state: get(row, "power_state")?,
-                facts: json_from(get(row, "facts")?)?,
-                runtime: json_from(get(row, "runtime")?)?,
+                facts: opt_model_from(get(row, "facts")?)?,
+                runtime: opt_model_from(get(row, "runtime")?)?,
                 management_ip: get(row, "management_ip")?,
                 ssh_port: get::<Option<i64>>(row, "ssh_port")?
                     .map(|p| bigint_from(p, "ssh_port"))
@@ -209,8 +213,8 @@ super::for_each_engine! {
         async fn record_host_observation(
             &self,
             id: &str,
-            runtime: Option<&serde_json::Value>,
-            facts: Option<&serde_json::Value>,
+            runtime: Option<&HostRuntime>,
+            facts: Option<&HostFacts>,
             event_cursor: u64,
         ) -> Result<bool, StoreError> {
             // Facts are large and change only on a resync: kept unless given.
@@ -219,8 +223,8 @@ super::for_each_engine! {
                  event_cursor = $4 WHERE id = $1",
             )
             .bind(id)
-            .bind(json_to(runtime))
-            .bind(json_to(facts))
+            .bind(opt_model_to(runtime)?)
+            .bind(opt_model_to(facts)?)
             .bind(bigint_to(event_cursor, "event_cursor")?)
             .execute(&self.pool)
             .await

@@ -2,12 +2,14 @@
 use async_trait::async_trait;
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{StoreError, TaskFilter, TaskStore};
-use ferrocenter_core::tasks::Task;
+use ferrocenter_core::tasks::{Task, TaskKind};
 use ferrocenter_core::{from_millis, to_millis, CoreError};
 use time::OffsetDateTime;
 
 use super::table::{Column, Table, Value};
-use crate::rows::{error_from, error_to, json_from, map_err, state_from};
+use crate::rows::{
+    enum_from, error_from, error_to, map_err, opt_model_from, opt_model_to, state_from,
+};
 
 /// What a task is and who asked are fixed when it is queued; its progress and outcome change.
 pub(super) const TASKS: Table<Task> = Table {
@@ -15,7 +17,7 @@ pub(super) const TASKS: Table<Task> = Table {
     columns: &[
         Column::key("id", |t| Ok(Value::Text(&t.id))),
         Column::fixed("moid", |t| Ok(Value::Text(&t.moid))),
-        Column::fixed("kind", |t| Ok(Value::Text(&t.kind))),
+        Column::fixed("kind", |t| Ok(Value::Text(t.kind.as_str()))),
         Column::fixed("target_kind", |t| {
             Ok(Value::OptText(t.target.as_ref().map(|e| e.kind.as_str())))
         }),
@@ -30,7 +32,7 @@ pub(super) const TASKS: Table<Task> = Table {
             Ok(Value::OptText(t.progress_message.as_deref()))
         }),
         Column::mutable("result", |t| {
-            Ok(Value::OptOwned(t.result.as_ref().map(ToString::to_string)))
+            Ok(Value::OptOwned(opt_model_to(t.result.as_ref())?))
         }),
         Column::mutable("error", |t| {
             Ok(Value::OptOwned(error_to(t.error.as_ref())?))
@@ -56,7 +58,9 @@ super::for_each_engine! {
             Ok(Task {
                 id: get(row, "id")?,
                 moid: get(row, "moid")?,
-                kind: get(row, "kind")?,
+                // An unknown name is corrupt, as for every enum column: only this server
+                // writes the table, and the names are pinned (TaskKind's round-trip test).
+                kind: enum_from(&get::<String>(row, "kind")?, TaskKind::parse, "task kind")?,
                 target: match (target_kind, target_id) {
                     (Some(k), Some(i)) => Some(EntityRef::new(k, i)),
                     _ => None,
@@ -66,7 +70,7 @@ super::for_each_engine! {
                 state: state_from(&get::<String>(row, "state")?)?,
                 progress: progress.clamp(0, 100) as u8,
                 progress_message: get(row, "progress_message")?,
-                result: json_from(get(row, "result")?)?,
+                result: opt_model_from(get(row, "result")?)?,
                 error: error_from(get(row, "error")?)?,
                 cancelable: get(row, "cancelable")?,
                 cancelled: get(row, "cancelled")?,
@@ -126,7 +130,7 @@ super::for_each_engine! {
                 sep.push_unseparated(")");
             };
             any_of(&mut q, "id", filter.ids.clone());
-            any_of(&mut q, "kind", filter.kinds.clone());
+            any_of(&mut q, "kind", filter.kinds.iter().map(|k| k.as_str().to_string()).collect());
             any_of(&mut q, "state", filter.states.iter().map(|s| s.as_str().to_string()).collect());
             any_of(&mut q, "target_id", filter.target_ids.clone());
             any_of(&mut q, "initiator", filter.initiators.clone());

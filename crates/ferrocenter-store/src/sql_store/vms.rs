@@ -10,7 +10,7 @@ use sqlx::Row as _;
 use time::OffsetDateTime;
 
 use super::table::{Column, Table, Value};
-use crate::rows::{bigint_from, bigint_to, map_err, value_from};
+use crate::rows::{bigint_from, bigint_to, map_err, model_from, model_to};
 
 pub(super) const VMS: Table<VmRecord> = Table {
     name: "vms",
@@ -26,7 +26,7 @@ pub(super) const VMS: Table<VmRecord> = Table {
             Ok(Value::Int(bigint_to(v.memory_bytes, "memory_bytes")?))
         }),
         Column::mutable("guest_os_id", |v| Ok(Value::Text(&v.guest_os_id))),
-        Column::mutable("data", |v| Ok(Value::Owned(v.data.to_string()))),
+        Column::mutable("data", |v| Ok(Value::Owned(model_to(&v.info)?))),
         Column::fixed("created_at", |v| Ok(Value::Int(to_millis(v.created_at)))),
         Column::mutable("last_op_at", |v| Ok(Value::Int(to_millis(v.last_op_at)))),
     ],
@@ -45,7 +45,7 @@ super::for_each_engine! {
                 vcpus: bigint_from(get(row, "vcpus")?, "vcpus")?,
                 memory_bytes: bigint_from(get(row, "memory_bytes")?, "memory_bytes")?,
                 guest_os_id: get(row, "guest_os_id")?,
-                data: value_from(&get::<String>(row, "data")?)?,
+                info: model_from(&get::<String>(row, "data")?)?,
                 created_at: from_millis(get(row, "created_at")?),
                 last_op_at: from_millis(get(row, "last_op_at")?),
             })

@@ -2,12 +2,14 @@
 use ferrocenter_core::auth::{Principal, Realm, Role};
 use ferrocenter_core::from_millis;
 use ferrocenter_core::inventory::{
-    AdminState, AutomationLevel, Cluster, ConnectionState, Datacenter, Datastore, Event, Folder,
-    FolderKind, Host, HostState, Network, VmRecord,
+    AdminState, AutomationLevel, ClaimInfo, Cluster, ConnectionState, Datacenter, Datastore,
+    DatastoreFacts, Event, Folder, FolderKind, Hardware, Host, HostFacts, HostPowerState,
+    HostRuntime, HostState, HypervisorVersions, Ipmi, LockdownMode, Network, NetworkFacts,
+    NicFacts, Sensor, SensorStatus, VmDisk, VmInfo, VmNic, VmPowerState, VmRecord,
 };
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::StoreError;
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 
 pub(crate) fn at(ms: i64) -> time::OffsetDateTime {
     from_millis(ms)
@@ -32,7 +34,7 @@ pub(crate) fn task(id: &str, moid: &str, state: TaskState, queued_ms: i64) -> Ta
     Task {
         id: id.into(),
         moid: moid.into(),
-        kind: "diagnostics.sleep".into(),
+        kind: TaskKind::DiagnosticsSleep,
         target: Some(EntityRef::new("host", "h1")),
         initiator: "administrator@vsphere.local".into(),
         description: "Sleep".into(),
@@ -120,7 +122,25 @@ pub(crate) fn vm(id: &str, moid: &str, host_id: &str, uuid: &str, name: &str) ->
         vcpus: 2,
         memory_bytes: 4 << 30,
         guest_os_id: "ubuntu64Guest".into(),
-        data: serde_json::json!({"name": name, "disks": [{"size": 10}]}),
+        info: VmInfo {
+            uuid: uuid.into(),
+            name: name.into(),
+            vcpus: 2,
+            memory_bytes: 4 << 30,
+            power_state: VmPowerState::PoweredOff,
+            guest_os_id: "ubuntu64Guest".into(),
+            disks: vec![VmDisk {
+                label: "Hard disk 1".into(),
+                capacity_bytes: 10 << 30,
+                datastore: "local".into(),
+            }],
+            nics: vec![VmNic {
+                label: "Network adapter 1".into(),
+                mac: "52:54:00:12:34:56".into(),
+                network: "default".into(),
+            }],
+            migrating_to: None,
+        },
         created_at: at(1_700_000_003_000),
         last_op_at: at(1_700_000_003_100),
     }
@@ -191,5 +211,98 @@ pub(crate) fn folder(
         name: name.into(),
         created_at: at(1_700_000_000_000),
         last_op_at: at(1_700_000_000_500),
+    }
+}
+
+/// Facts with only the CPU package count set.
+pub(crate) fn cpus(packages: u32) -> HostFacts {
+    HostFacts {
+        hardware: Hardware {
+            cpu_packages: packages,
+            ..Hardware::default()
+        },
+        ..HostFacts::default()
+    }
+}
+
+/// Facts with every field set away from its default, so a round trip shows each one kept.
+pub(crate) fn full_facts() -> HostFacts {
+    HostFacts {
+        hostname: "kvm2.ünïcode.lab".into(),
+        hardware: Hardware {
+            vendor: "Dell".into(),
+            model: "R750".into(),
+            bios_uuid: "4c4c4544-0042".into(),
+            cpu_model: "EPYC 9654".into(),
+            cpu_packages: 2,
+            cpu_cores: 96,
+            cpu_threads: 192,
+            cpu_mhz: 2400,
+            memory_bytes: u64::MAX,
+        },
+        architecture: "x86_64".into(),
+        os_name: "Debian".into(),
+        os_version: "12".into(),
+        hypervisor: HypervisorVersions {
+            name: "KVM".into(),
+            version: "8.2".into(),
+            libvirt_version: "9.0.0".into(),
+            qemu_version: "7.2.0".into(),
+        },
+        nics: vec![NicFacts {
+            name: "eth0".into(),
+            mac: "52:54:00:00:00:01".into(),
+            speed_mbps: 25_000,
+            link_up: true,
+        }],
+        datastores: vec![DatastoreFacts {
+            name: "local".into(),
+            url: "file:///var/lib/libvirt/images".into(),
+            kind: "dir".into(),
+            capacity_bytes: 1 << 40,
+            free_bytes: 1 << 39,
+        }],
+        networks: vec![NetworkFacts {
+            name: "vlan42".into(),
+            kind: "bridge".into(),
+            vlan: Some(42),
+        }],
+        boot_time: -1,
+        sensors: [
+            (Sensor::Cpu, SensorStatus::Normal),
+            (Sensor::Fan, SensorStatus::Error),
+        ]
+        .into_iter()
+        .collect(),
+        ipmi_address: Some("10.1.0.2".into()),
+        ipmi: Ipmi {
+            username: Some("root".into()),
+            port: Some(623),
+            power_status: Some("POWER_ON".into()),
+        },
+        os_release: Some("bookworm".into()),
+        nqn: Some("nqn.2014-08.org.nvmexpress:uuid:1".into()),
+        agent_version: "0.1.0".into(),
+    }
+}
+
+pub(crate) fn full_runtime() -> HostRuntime {
+    HostRuntime {
+        power_state: HostPowerState::StandBy,
+        in_maintenance: true,
+        lockdown: LockdownMode::Strict,
+        quarantined: true,
+        boot_time: 1_700_000_000,
+        uptime_secs: 12_345,
+        cpu_capacity_mhz: 460_800,
+        cpu_used_mhz: 1_000,
+        memory_capacity_bytes: 1 << 40,
+        memory_used_bytes: 1 << 30,
+        vm_count: 7,
+        claim: Some(ClaimInfo {
+            server_uuid: "s-1".into(),
+            server_address: "vc.lab".into(),
+            claimed_at: 1_700_000_000,
+        }),
     }
 }

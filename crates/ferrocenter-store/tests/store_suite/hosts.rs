@@ -1,10 +1,14 @@
 //! Hosts.
 use std::sync::Arc;
 
-use ferrocenter_core::inventory::{ConnectionState, Host, HostFilter, HostState, VmRecord};
+use ferrocenter_core::inventory::{
+    ConnectionState, Host, HostFacts, HostFilter, HostRuntime, HostState, VmRecord,
+};
 use ferrocenter_core::ports::Store;
 
-use crate::fixtures::{at, cluster, conflict, datacenter, datastore, host, network, vm};
+use crate::fixtures::{
+    at, cluster, conflict, cpus, datacenter, datastore, full_facts, full_runtime, host, network, vm,
+};
 use crate::Case;
 
 pub(crate) const CASES: &[(&str, Case)] = crate::cases![
@@ -43,13 +47,8 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
         state: HostState::PreMaintenance,
         previous_state: Some(HostState::Disabled),
         power_state: "standBy".into(),
-        facts: Some(serde_json::json!({
-            "cpu": {"model": "EPYC", "cores": 64, "ghz": 2.45},
-            "nics": ["eth0", "eth1"],
-            "secure_boot": true,
-            "note": null,
-        })),
-        runtime: Some(serde_json::json!({"uptime": 12345, "load": [0.5, 0.25]})),
+        facts: Some(Box::new(full_facts())),
+        runtime: Some(full_runtime()),
         management_ip: Some("192.168.1.2".into()),
         ssh_port: Some(2222),
         tags: vec!["gpu".into(), "rack:4".into()],
@@ -84,8 +83,14 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
     updated.state = HostState::Maintenance;
     updated.previous_state = Some(HostState::Enabled);
     updated.power_state = "poweredOff".into();
-    updated.facts = Some(serde_json::json!({"k": "v"}));
-    updated.runtime = Some(serde_json::json!([1, 2, 3]));
+    updated.facts = Some(Box::new(HostFacts {
+        hostname: "k".into(),
+        ..HostFacts::default()
+    }));
+    updated.runtime = Some(HostRuntime {
+        vm_count: 3,
+        ..HostRuntime::default()
+    });
     updated.management_ip = Some("fe80::1".into());
     updated.ssh_port = Some(22);
     updated.tags = vec!["a".into()];
@@ -173,7 +178,7 @@ async fn heartbeat_writes_leave_operation_fields_alone(s: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut h = host("h1", "host-1", "dc1", "10.0.0.1");
-    h.facts = Some(serde_json::json!({"cpu": 8}));
+    h.facts = Some(Box::new(cpus(8)));
     s.insert_host(&h).await.unwrap();
     // An operation puts the host in maintenance and disconnects it…
     let mut op = h.clone();
@@ -181,7 +186,10 @@ async fn heartbeat_writes_leave_operation_fields_alone(s: Arc<dyn Store>) {
     op.connection_state = ConnectionState::Disconnected;
     assert!(s.update_host(&op).await.unwrap());
     // …while a heartbeat that read it before records what it saw.
-    let rt = serde_json::json!({"uptime": 42});
+    let rt = HostRuntime {
+        uptime_secs: 42,
+        ..HostRuntime::default()
+    };
     assert!(s
         .record_host_observation("h1", Some(&rt), None, 17)
         .await
@@ -192,11 +200,14 @@ async fn heartbeat_writes_leave_operation_fields_alone(s: Arc<dyn Store>) {
     assert_eq!(got.runtime, Some(rt.clone()));
     assert_eq!(got.event_cursor, 17);
     assert_eq!(got.facts, h.facts, "facts are kept unless given");
-    let facts = serde_json::json!({"cpu": 16});
+    let facts = cpus(16);
     s.record_host_observation("h1", Some(&rt), Some(&facts), 18)
         .await
         .unwrap();
-    assert_eq!(s.get_host("h1").await.unwrap().unwrap().facts, Some(facts));
+    assert_eq!(
+        s.get_host("h1").await.unwrap().unwrap().facts,
+        Some(Box::new(facts))
+    );
     assert!(!s
         .record_host_observation("nope", Some(&rt), None, 1)
         .await

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use ferrocenter_core::model::EntityRef;
 use ferrocenter_core::ports::{Store, StoreError, TaskFilter};
-use ferrocenter_core::tasks::{Task, TaskState};
+use ferrocenter_core::tasks::{Task, TaskKind, TaskResult, TaskState};
 use ferrocenter_core::CoreError;
 
 use crate::fixtures::{at, task};
@@ -22,7 +22,11 @@ async fn tasks_round_trip_every_field(s: Arc<dyn Store>) {
     t.state = TaskState::Error;
     t.progress = 42;
     t.progress_message = Some("half way".into());
-    t.result = Some(serde_json::json!({"a": [1, 2]}));
+    t.result = Some(TaskResult::HostAdded {
+        host: "h1".into(),
+        moid: "host-1".into(),
+        vms: 2,
+    });
     t.error = Some(CoreError::Timeout {
         message: "too slow".into(),
     });
@@ -35,6 +39,21 @@ async fn tasks_round_trip_every_field(s: Arc<dyn Store>) {
     untargeted.target = None;
     s.insert_task(&untargeted).await.unwrap();
     assert_eq!(s.get_task("t2").await.unwrap(), Some(untargeted));
+    // Every kind reads back as itself.
+    for (i, kind) in TaskKind::ALL.iter().enumerate() {
+        let mut k = task(
+            &format!("k{i}"),
+            &format!("task-k{i}"),
+            TaskState::Queued,
+            500,
+        );
+        k.kind = *kind;
+        s.insert_task(&k).await.unwrap();
+        assert_eq!(
+            s.get_task(&k.id).await.unwrap().map(|t| t.kind),
+            Some(*kind)
+        );
+    }
     assert_eq!(s.get_task("missing").await.unwrap(), None);
     assert!(matches!(
         s.insert_task(&t).await,
@@ -87,7 +106,7 @@ async fn task_listing_filters_and_orders(s: Arc<dyn Store>) {
     assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t2", "t1"]);
     let f = TaskFilter {
         ids: vec!["t0".into(), "t2".into(), "nope".into()],
-        kinds: vec!["diagnostics.sleep".into()],
+        kinds: vec![TaskKind::DiagnosticsSleep],
         ..Default::default()
     };
     assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t2", "t0"]);

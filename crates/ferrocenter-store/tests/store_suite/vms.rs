@@ -94,7 +94,8 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     v.vcpus = 8;
     v.memory_bytes = 16 << 30;
     v.guest_os_id = "rhel9_64Guest".into();
-    v.data = serde_json::json!({"changed": true});
+    v.info.name = "web2".into();
+    v.info.migrating_to = Some("h3".into());
     v.last_op_at = at(1_800_000_000_000);
     assert!(s.update_vm(&v).await.unwrap());
     assert_eq!(s.get_vm("v1").await.unwrap(), Some(v.clone()));
@@ -127,7 +128,7 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
         ("suspended", later)
     );
     assert_eq!(
-        got.data, op.data,
+        got.info, op.info,
         "only the power state and its time are written"
     );
     let mut moved = got.clone();

@@ -7,7 +7,7 @@ use ferrocenter_core::hosts::{
 use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{ConnectionState, FolderKind, Host};
 use ferrocenter_core::ports::MoidKind;
-use ferrocenter_core::tasks::Task;
+use ferrocenter_core::tasks::{Task, TaskKind, TaskResult};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -85,7 +85,7 @@ pub const OPS: &[Op] = &[
         list,
     ),
     Op {
-        task_kind: Some("host.addStandalone"),
+        task_kind: Some(TaskKind::HostAddStandalone),
         result: created_host,
         ..op(
             SERVICE,
@@ -97,7 +97,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("host.remove"),
+        task_kind: Some(TaskKind::HostRemove),
         ..op(
             SERVICE,
             "delete",
@@ -108,7 +108,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("host.reconnect"),
+        task_kind: Some(TaskKind::HostReconnect),
         ..op(
             SERVICE,
             "connect",
@@ -119,7 +119,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("host.disconnect"),
+        task_kind: Some(TaskKind::HostDisconnect),
         ..op(
             SERVICE,
             "disconnect",
@@ -141,7 +141,7 @@ fn connection_state(h: &Host) -> &'static str {
 }
 
 fn host_uuid(h: &Host) -> Option<String> {
-    h.read_facts().map(|f| f.hardware.bios_uuid)
+    h.facts.as_deref().map(|f| f.hardware.bios_uuid.clone())
 }
 
 /// `host.summary`: `power_state` only when connected (the union rule on connection_state).
@@ -228,8 +228,8 @@ fn list(call: Call) -> Reply {
 fn created_host(t: &Task) -> Value {
     t.result
         .as_ref()
-        .map(|r| r["moid"].clone())
-        .unwrap_or(Value::Null)
+        .and_then(TaskResult::added_host_moid)
+        .map_or(Value::Null, Value::from)
 }
 
 /// The datacenter a new host goes to (the core's rule), from the spec's folder.

@@ -2,6 +2,7 @@
 //! `.folder` (list).
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::inventory::{AutomationLevel, Folder, FolderKind};
+use ferrocenter_core::tasks::TaskKind;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -101,7 +102,7 @@ pub const OPS: &[Op] = &[
         dc_create,
     ),
     Op {
-        task_kind: Some("datacenter.delete"),
+        task_kind: Some(TaskKind::DatacenterDelete),
         ..op(
             DATACENTER,
             "delete",

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use ferrocenter_core::inventory::query::{HostField, ListQuery};
 use ferrocenter_core::inventory::{Cluster, Datacenter, FolderKind, Host, VmRecord};
 use ferrocenter_core::ports::MoidKind;
+use ferrocenter_core::tasks::TaskKind;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
@@ -199,7 +200,7 @@ pub const OPS: &[Op] = &[
     ),
     Op {
         task: TaskVariant::Also,
-        task_kind: Some("vm.migrate"),
+        task_kind: Some(TaskKind::VmMigrate),
         ..op(
             VM_SERVICE,
             "relocate",
@@ -226,7 +227,7 @@ pub const OPS: &[Op] = &[
         power_get,
     ),
     Op {
-        task_kind: Some("vm.powerOn"),
+        task_kind: Some(TaskKind::VmPowerOn),
         ..op(
             POWER,
             "start",
@@ -237,7 +238,7 @@ pub const OPS: &[Op] = &[
         )
     },
     Op {
-        task_kind: Some("vm.powerOff"),
+        task_kind: Some(TaskKind::VmPowerOff),
         ..op(
             POWER,
             "stop",
