@@ -238,9 +238,8 @@ async fn the_host_name_grammar_refuses_a_label_ending_in_a_hyphen_everywhere() {
         .unwrap_err();
     assert_eq!(e, CoreError::invalid("hostName", HOST_RULE));
     // The vAPI surface.
-    let r = w
-        .ts
-        .call(
+    let r =
+        w.ts.call(
             Method::POST,
             "/api/vcenter/host",
             Some(&w.token),
@@ -311,9 +310,8 @@ async fn the_port_range_is_one_rule_with_one_message() {
     }
     let w = World::start(62).await;
     // The vAPI surface.
-    let r = w
-        .ts
-        .call(
+    let r =
+        w.ts.call(
             Method::POST,
             "/api/vcenter/host",
             Some(&w.token),

@@ -29,7 +29,9 @@ pub async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let r = ts.call(method, &format!("{BASE}/{path}"), token, body).await;
+    let r = ts
+        .call(method, &format!("{BASE}/{path}"), token, body)
+        .await;
     let status = r.status().as_u16();
     if status != 204 {
         assert_eq!(
