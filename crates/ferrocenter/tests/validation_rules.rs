@@ -7,6 +7,7 @@
 //! InvalidName carrying the name (its own fault for names) and any other bad value with
 //! InvalidArgument naming the field in `invalidProperty`; ZStack answers 503 SYS.1007. Both carry
 //! the core's message, the field spelled as that surface's caller spelled it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
 use std::sync::Arc;
