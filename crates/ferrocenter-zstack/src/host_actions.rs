@@ -172,6 +172,8 @@ pub async fn add_kvm_host(
 ) -> Response {
     let spec = async {
         let ip = p.required("managementIp")?;
+        // The core checks the address as hostName first; the ZStack caller spelled it managementIp.
+        ferrocenter_core::validate::host_name("managementIp", &ip)?;
         let cluster = p.required("clusterUuid")?;
         let name = p.required("name")?;
         let user = p.required("username")?;

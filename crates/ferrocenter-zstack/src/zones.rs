@@ -44,8 +44,10 @@ impl Listed for Zones {
     }
 }
 
-/// ZStack's zone names: letters (CJK included), digits, inner spaces and `-_.():+"`.
+/// ZStack's zone names: letters (CJK included), digits, inner spaces and `-_.():+"`. What the
+/// core's entity-name rule refuses is refused with its message first.
 fn check_zone_name(name: &str) -> Result<(), ZsError> {
+    ferrocenter_core::validate::entity_name("name", name)?;
     let ok = name.trim() == name
         && !name.is_empty()
         && name

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::vim::{self, moref, path_of, BASE};
 use common::*;
 use ferrocenter::config::ServeArgs;
 use ferrocenter_agent::simulate::Fleet;
@@ -13,8 +14,6 @@ use ferrocenter_agent_client::wire::PowerAction;
 use ferrocenter_core::auth::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const BASE: &str = "/sdk/vim25/8.0.3.0";
 
 struct Env {
     ts: TestServer,
@@ -40,18 +39,6 @@ async fn env(hosts: usize, vms: usize) -> Env {
     env_with(hosts, vms, |_, _| {}).await
 }
 
-fn moref(t: &str, v: &str) -> Value {
-    json!({"_typeName": "ManagedObjectReference", "type": t, "value": v})
-}
-
-fn path_of(r: &Value) -> String {
-    format!(
-        "{}/{}",
-        r["type"].as_str().unwrap(),
-        r["value"].as_str().unwrap()
-    )
-}
-
 impl Env {
     async fn call_as(
         &self,
@@ -60,25 +47,7 @@ impl Env {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let r = self
-            .ts
-            .call(method, &format!("{BASE}/{path}"), token, body)
-            .await;
-        let status = r.status().as_u16();
-        if status != 204 {
-            assert_eq!(
-                r.headers().get("content-type").map(|v| v.to_str().unwrap()),
-                Some("application/json"),
-                "{path}"
-            );
-        }
-        let text = r.text().await.unwrap();
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (status, v)
+        vim::call(&self.ts, token, method, path, body).await
     }
 
     /// A method call; `Value::Null` sends no body at all, as vim_rs does for methods without
@@ -109,10 +78,7 @@ impl Env {
 
     /// A fault answer: HTTP 500 with the bare fault object.
     async fn fault(&self, path: &str, body: Value) -> Value {
-        let (s, v) = self.post(path, body).await;
-        assert_eq!(s, 500, "{path}: {v}");
-        assert!(v["faultMessage"][0]["message"].is_string(), "{v}");
-        v
+        vim::fault(&self.ts, &self.token, path, body).await
     }
 
     /// Polls Task.info until the task finishes.

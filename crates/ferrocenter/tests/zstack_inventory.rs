@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::zstack::{ZsClient, SEED_HOST_FIELDS};
+use common::zstack::{code, details, ZsClient, SEED_HOST_FIELDS};
 use common::*;
 use ferrocenter_testkit::free_port;
 use reqwest::Method;
@@ -17,14 +17,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
 const DELETE: Method = Method::DELETE;
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
-}
-
-fn details(v: &Value) -> String {
-    v["error"]["details"].as_str().unwrap_or("").to_string()
-}
 
 fn uuids(invs: &[Value]) -> Vec<String> {
     let mut u: Vec<String> = invs

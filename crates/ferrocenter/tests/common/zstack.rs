@@ -43,6 +43,16 @@ pub const SEED_HOST_FIELDS: [&str; 32] = [
     "temperatureStatus",
 ];
 
+/// The ZStack error code of a failed API call.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+/// The details of a failed API call: the case, naming the field for argument errors.
+pub fn details(v: &Value) -> String {
+    v["error"]["details"].as_str().unwrap_or("").to_string()
+}
+
 pub struct ZsClient {
     pub client: Client,
     /// `https://host:port` or `http://host:port`.
