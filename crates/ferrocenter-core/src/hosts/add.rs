@@ -6,7 +6,7 @@ use crate::auth::{Caller, Privilege};
 use crate::inventory::query::TagKind;
 use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
-use crate::saga::Saga;
+use crate::saga::UndoLog;
 use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
@@ -163,7 +163,7 @@ impl Core {
         };
         self.tasks
             .submit(task, move |ctx| async move {
-                let mut saga = Saga::new();
+                let mut saga = UndoLog::new();
                 let r = core
                     .add_steps(
                         &ctx,
@@ -187,7 +187,7 @@ impl Core {
     async fn add_steps(
         &self,
         ctx: &crate::tasks::TaskContext,
-        saga: &mut Saga,
+        saga: &mut UndoLog,
         spec: AddHostSpec,
         datacenter_id: String,
         cluster_id: Option<String>,

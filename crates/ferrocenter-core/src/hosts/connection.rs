@@ -5,7 +5,7 @@ use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
 use crate::model::EntityRef;
-use crate::saga::Saga;
+use crate::saga::UndoLog;
 use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
@@ -250,7 +250,7 @@ impl Core {
                 name: format!("{address}:{port}"),
             });
         }
-        let mut saga = Saga::new();
+        let mut saga = UndoLog::new();
         let mut host = before.clone();
         host.connection_state = ConnectionState::Connecting;
         self.store.update_host(&host).await?;
