@@ -36,8 +36,8 @@ pub struct Saga<S: 'static> {
 }
 
 /// How a drill disturbs a run (tests only; a real run has neither).
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Drill {
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Drill {
     /// Fail right after the step at this index has succeeded.
     pub fail_after: Option<usize>,
     /// Run every action a second time after it succeeded.
@@ -57,6 +57,7 @@ impl<S: Send + 'static> Saga<S> {
         self.run_drilled(state, ctx, Drill::default()).await
     }
 
+    #[cfg_attr(not(any(test, feature = "test-support")), allow(dead_code))]
     pub(crate) async fn run_drilled(
         &self,
         state: &mut S,
@@ -112,39 +113,42 @@ impl<S: Send + 'static> Saga<S> {
     }
 }
 
-/// The undo list of flows not yet written as named steps: each change registers how to take it
-/// back, and a failure unwinds them in reverse.
-#[derive(Default)]
-pub struct UndoLog {
-    undo: Vec<(&'static str, StepFutureOwned)>,
-}
+/// Drills set on a core through the `test-support` feature: flow name → how to disturb its
+/// next runs. Not compiled into a production build.
+#[cfg(feature = "test-support")]
+pub(crate) type Drills = std::sync::Mutex<std::collections::HashMap<&'static str, Drill>>;
 
-type StepFutureOwned = StepFuture<'static>;
-
-impl UndoLog {
-    pub fn new() -> UndoLog {
-        UndoLog::default()
-    }
-
-    /// Registers how to undo the step just done. The future runs only if the flow fails.
-    pub fn on_undo<F>(&mut self, step: &'static str, undo: F)
-    where
-        F: Future<Output = Result<(), CoreError>> + Send + 'static,
-    {
-        self.undo.push((step, Box::pin(undo)));
-    }
-
-    /// Ends the flow: on error, runs the undos in reverse (a failing undo is logged and the rest
-    /// still run) and passes the error on.
-    pub async fn finish<T>(self, r: Result<T, CoreError>) -> Result<T, CoreError> {
-        if r.is_err() {
-            for (step, undo) in self.undo.into_iter().rev() {
-                if let Err(e) = undo.await {
-                    warn!(step, error = %e, "undo of a step failed");
-                }
-            }
+impl crate::Core {
+    /// Runs a flow's saga; with the `test-support` feature, under the drill set for it.
+    pub(crate) async fn run_saga<S: Send + 'static>(
+        &self,
+        saga: &Saga<S>,
+        state: &mut S,
+        ctx: Option<&TaskContext>,
+    ) -> Result<(), CoreError> {
+        #[cfg(feature = "test-support")]
+        {
+            let drill = self
+                .drills
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(saga.name)
+                .copied()
+                .unwrap_or_default();
+            saga.run_drilled(state, ctx, drill).await
         }
-        r
+        #[cfg(not(feature = "test-support"))]
+        saga.run(state, ctx).await
+    }
+
+    /// Disturbs the next runs of the flow named `flow` (a saga's name) until set back to
+    /// `Drill::default()`.
+    #[cfg(feature = "test-support")]
+    pub fn drill(&self, flow: &'static str, drill: Drill) {
+        self.drills
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(flow, drill);
     }
 }
 
