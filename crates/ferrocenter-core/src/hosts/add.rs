@@ -341,10 +341,22 @@ pub static ADD: Saga<Adding> = Saga {
             undo: Some(delete_service_account),
         },
         Step {
+            name: "service login",
+            note: "logging in with the service account",
+            action: service_login,
+            undo: Some(service_logout),
+        },
+        Step {
             name: "host record",
             note: "registering the host",
             action: host_record,
             undo: Some(delete_host_record),
+        },
+        Step {
+            name: "tags",
+            note: "registering the host",
+            action: tags,
+            undo: None,
         },
         Step {
             name: "inventory",
@@ -482,9 +494,24 @@ fn service_account(st: &mut Adding) -> StepFuture<'_> {
             .await?;
         // A second run finds the account the first one made: still this add's to take back.
         st.account_created |= created;
+        Ok(())
+    })
+}
+
+fn service_login(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
         let service = st.open(st.thumbprint.as_deref());
         service.login(&st.account, &st.secret).await?;
         st.service = Some(service);
+        Ok(())
+    })
+}
+
+fn service_logout(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        if let Some(s) = st.service.take() {
+            s.logout().await;
+        }
         Ok(())
     })
 }
@@ -493,9 +520,6 @@ fn service_account(st: &mut Adding) -> StepFuture<'_> {
 /// add gave it: the agent does not reveal the old one).
 fn delete_service_account(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
-        if let Some(s) = st.service.take() {
-            s.logout().await;
-        }
         if !st.account_created {
             return Ok(());
         }
@@ -552,13 +576,19 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             Err(e) => return Err(e.into()),
         }
         st.host = Some(host);
-        let host = st.host()?;
-        core.store
-            .add_tags(&host.id, TagKind::System, &spec.system_tags)
+        Ok(())
+    })
+}
+
+/// Tags go with the host record when it is taken back.
+fn tags(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let store = &st.core.store;
+        let id = &st.host()?.id;
+        store
+            .add_tags(id, TagKind::System, &st.spec.system_tags)
             .await?;
-        core.store
-            .add_tags(&host.id, TagKind::User, &spec.tags)
-            .await?;
+        store.add_tags(id, TagKind::User, &st.spec.tags).await?;
         Ok(())
     })
 }

@@ -320,10 +320,16 @@ pub static RECONNECT: Saga<Reconnecting> = Saga {
     name: "host reconnect",
     steps: &[
         Step {
-            name: "connecting",
+            name: "connecting state",
             note: "connecting to the host",
             action: connecting,
             undo: Some(restore_record),
+        },
+        Step {
+            name: "connect",
+            note: "connecting to the host",
+            action: connect,
+            undo: None,
         },
         Step {
             name: "service account",
@@ -362,6 +368,12 @@ fn connecting(st: &mut Reconnecting) -> StepFuture<'_> {
     Box::pin(async move {
         st.host.connection_state = ConnectionState::Connecting;
         st.core.store.update_host(&st.host).await?;
+        Ok(())
+    })
+}
+
+fn connect(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
         st.core.sessions.forget(&st.host.id);
         let client = st.open();
         client.about().await?;
