@@ -384,6 +384,18 @@ impl AgentClient {
         .await
     }
 
+    /// Deletes a service account (root only).
+    pub async fn delete_account(&self, name: &str) -> Result<(), AgentError> {
+        self.call::<(), ()>(
+            Method::DELETE,
+            &format!("/accounts/{name}"),
+            None,
+            Auth::Session,
+            None,
+        )
+        .await
+    }
+
     pub async fn claim(&self, req: &ClaimRequest) -> Result<Claim, AgentError> {
         self.call(Method::POST, "/claim", Some(req), Auth::Session, None)
             .await

@@ -222,6 +222,21 @@ impl Accounts {
         Ok(())
     }
 
+    /// Deletes a service account and ends its sessions; the administrator cannot be deleted.
+    pub fn remove_service(&mut self, name: &str) -> Result<(), ApiError> {
+        if self.is_root(name) {
+            return Err(ApiError::invalid_state(
+                "the administrator cannot be deleted",
+            ));
+        }
+        self.state
+            .service
+            .remove(name)
+            .ok_or_else(|| ApiError::not_found("account", name))?;
+        self.sessions.retain(|_, (u, _)| u != name);
+        Ok(())
+    }
+
     pub fn exists(&self, name: &str) -> bool {
         self.is_root(name) || self.state.service.contains_key(name)
     }

@@ -274,6 +274,29 @@ impl Agent {
         Ok(())
     }
 
+    /// Deletes a service account (root only): how a server takes back an add that failed.
+    pub fn delete_account(&self, caller: &str, name: &str) -> ApiResult<()> {
+        validate_account_name(name)?;
+        {
+            let mut i = self.inner.lock();
+            if !i.accounts.is_root(caller) {
+                return Err(ApiError::new(
+                    ErrorCode::PermissionDenied,
+                    "only the administrator may delete accounts",
+                ));
+            }
+            i.accounts.remove_service(name)?;
+        }
+        self.save();
+        info!(account = %name, "service account deleted");
+        Ok(())
+    }
+
+    /// Whether an account of this name exists (tests check what a failed add left behind).
+    pub fn has_account(&self, name: &str) -> bool {
+        self.inner.lock().accounts.exists(name)
+    }
+
     /// The fleet's "change the root password" fault: as if someone changed it on the host.
     pub fn force_root_password(&self, password: &str) -> ApiResult<()> {
         let root = {

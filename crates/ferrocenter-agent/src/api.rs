@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use ferrocenter_agent_client::wire::*;
 use serde::de::DeserializeOwned;
@@ -111,6 +111,14 @@ async fn change_password(
         let user = caller(&a, &headers)?;
         let req: ChangePasswordRequest = parse(&body)?;
         a.change_password(&user, &name, &req.password)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })())
+}
+
+async fn delete_account(State(a): S, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    done((|| {
+        let user = caller(&a, &headers)?;
+        a.delete_account(&user, &name)?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })())
 }
@@ -322,6 +330,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/api/v1/about", get(about))
         .route("/api/v1/session", post(login).delete(logout))
         .route("/api/v1/accounts", post(create_account))
+        .route("/api/v1/accounts/{name}", delete(delete_account))
         .route("/api/v1/accounts/{name}/password", put(change_password))
         .route(
             "/api/v1/claim",

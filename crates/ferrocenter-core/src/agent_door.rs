@@ -123,16 +123,24 @@ impl AgentSession for ClientSession {
         let _ = self.client.logout().await;
     }
 
-    async fn ensure_service_account(&self, name: &str, password: &str) -> Result<(), CoreError> {
+    async fn ensure_service_account(&self, name: &str, password: &str) -> Result<bool, CoreError> {
         match self.client.create_account(name, password).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             // The agent answers InvalidState for an account that exists.
             Err(e) if e.code() == Some(ErrorCode::InvalidState) => self
                 .client
                 .change_password(name, password)
                 .await
+                .map(|()| false)
                 .map_err(self.fault()),
             Err(e) => Err(self.fault()(e)),
+        }
+    }
+
+    async fn delete_service_account(&self, name: &str) -> Result<(), CoreError> {
+        match self.client.delete_account(name).await {
+            Err(e) if e.code() == Some(ErrorCode::NotFound) => Ok(()),
+            r => r.map_err(self.fault()),
         }
     }
 

@@ -16,7 +16,7 @@ pub mod moids;
 mod operations_table;
 mod placement;
 pub mod ports;
-mod saga;
+pub mod saga;
 pub mod secrets;
 pub mod tasks;
 mod time_util;
@@ -49,6 +49,9 @@ pub struct Core {
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
     me: std::sync::Weak<Core>,
+    /// Step-failure drills of the flows (tests only).
+    #[cfg(feature = "test-support")]
+    drills: saga::Drills,
 }
 
 /// Tunables of the core, filled from the server configuration.
@@ -103,6 +106,8 @@ impl Core {
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),
+            #[cfg(feature = "test-support")]
+            drills: saga::Drills::default(),
             config,
             store,
             clock,

@@ -6,7 +6,11 @@ use crate::auth::{Caller, Privilege};
 use crate::inventory::query::TagKind;
 use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
-use crate::saga::Saga;
+use std::sync::Arc;
+
+use crate::inventory::HostFacts;
+use crate::ports::{AgentAbout, AgentSession};
+use crate::saga::{Saga, Step, StepFuture};
 use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
@@ -163,120 +167,394 @@ impl Core {
         };
         self.tasks
             .submit(task, move |ctx| async move {
-                let mut saga = Saga::new();
-                let r = core
-                    .add_steps(
-                        &ctx,
-                        &mut saga,
-                        spec,
-                        datacenter_id,
-                        cluster_id,
-                        port,
-                        thumbprint,
-                        lockdown_mode,
-                        name,
-                        &user,
-                    )
-                    .await;
-                saga.finish(r).await
+                let mut st = Adding {
+                    core: core.clone(),
+                    spec,
+                    datacenter_id,
+                    cluster_id,
+                    port,
+                    thumbprint,
+                    lockdown_mode,
+                    name,
+                    root: None,
+                    about: None,
+                    accepted_on_first_use: false,
+                    facts: None,
+                    set_architecture: false,
+                    server_uuid: String::new(),
+                    account: String::new(),
+                    secret: String::new(),
+                    account_created: false,
+                    service: None,
+                    host: None,
+                    lockdown_before: None,
+                    vms: 0,
+                };
+                let r = core.run_saga(&ADD, &mut st, Some(&ctx)).await;
+                if let Some(root) = &st.root {
+                    root.logout().await;
+                }
+                r?;
+                let (Some(host), Some(about)) = (&st.host, &st.about) else {
+                    return Err(CoreError::internal("host add ended without its host"));
+                };
+                core.record_event(
+                    "HostConnectedEvent",
+                    "host",
+                    &host.id,
+                    &host.name,
+                    &user,
+                    format!(
+                        "Connected to {} ({} {})",
+                        host.name, about.product, about.version
+                    ),
+                    json!({
+                        "address": host.address,
+                        "port": host.port,
+                        "thumbprint": host.thumbprint,
+                        "acceptedOnFirstUse": st.accepted_on_first_use,
+                    }),
+                )
+                .await;
+                Ok(crate::tasks::TaskResult::HostAdded {
+                    host: host.id.clone(),
+                    moid: host.moid.clone(),
+                    vms: st.vms,
+                })
             })
             .await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn add_steps(
+    /// A cluster's hosts share one CPU architecture; the first host sets it (then true).
+    async fn check_cluster_architecture(
         &self,
-        ctx: &crate::tasks::TaskContext,
-        saga: &mut Saga,
-        spec: AddHostSpec,
-        datacenter_id: String,
-        cluster_id: Option<String>,
-        port: u16,
-        thumbprint: Option<String>,
-        lockdown_mode: Option<LockdownMode>,
-        name: String,
-        user: &str,
-    ) -> Result<crate::tasks::TaskResult, CoreError> {
-        if let Some(h) = self
+        cluster_id: &str,
+        arch: &str,
+    ) -> Result<bool, CoreError> {
+        let Some(mut c) = self.store.get_cluster(cluster_id).await? else {
+            return Err(CoreError::not_found("cluster", cluster_id));
+        };
+        match &c.architecture {
+            Some(a) if a != arch => Err(CoreError::invalid_state(format!(
+                "the host's CPU architecture {arch} differs from cluster {}'s {a}",
+                c.name
+            ))),
+            Some(_) => Ok(false),
+            None => {
+                c.architecture = Some(arch.to_string());
+                self.store.update_cluster(&c).await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// The add flow's state: the request, then what each step learns for the ones after it.
+pub struct Adding {
+    core: Arc<Core>,
+    spec: AddHostSpec,
+    datacenter_id: String,
+    cluster_id: Option<String>,
+    port: u16,
+    /// The thumbprint to pin: the request's, or the one accepted on first use.
+    thumbprint: Option<String>,
+    lockdown_mode: Option<LockdownMode>,
+    name: String,
+    /// The administrator's session, open until the flow ends.
+    root: Option<Arc<dyn AgentSession>>,
+    about: Option<AgentAbout>,
+    accepted_on_first_use: bool,
+    facts: Option<HostFacts>,
+    /// This add gave the cluster its CPU architecture.
+    set_architecture: bool,
+    server_uuid: String,
+    account: String,
+    secret: String,
+    /// The service account did not exist before this add.
+    account_created: bool,
+    service: Option<Arc<dyn AgentSession>>,
+    host: Option<Host>,
+    /// The host's lockdown mode before this add changed it.
+    lockdown_before: Option<LockdownMode>,
+    vms: usize,
+}
+
+impl Adding {
+    fn open(&self, thumbprint: Option<&str>) -> Arc<dyn AgentSession> {
+        let a = &self.spec.host_name;
+        self.core.open_agent(a, a, self.port, thumbprint)
+    }
+
+    fn root(&self) -> Result<&Arc<dyn AgentSession>, CoreError> {
+        self.root
+            .as_ref()
+            .ok_or_else(|| CoreError::internal("host add: no session to the host"))
+    }
+
+    fn service(&self) -> Result<&Arc<dyn AgentSession>, CoreError> {
+        self.service
+            .as_ref()
+            .ok_or_else(|| CoreError::internal("host add: no service session"))
+    }
+
+    fn host(&self) -> Result<&Host, CoreError> {
+        self.host
+            .as_ref()
+            .ok_or_else(|| CoreError::internal("host add: no host record"))
+    }
+}
+
+/// Adding a host, step by step.
+pub static ADD: Saga<Adding> = Saga {
+    name: "host add",
+    steps: &[
+        Step {
+            name: "connect",
+            note: "connecting to the host",
+            action: connect,
+            undo: None,
+        },
+        Step {
+            name: "log in",
+            note: "logging in",
+            action: log_in,
+            undo: None,
+        },
+        Step {
+            name: "cluster architecture",
+            note: "checking the cluster's CPU architecture",
+            action: cluster_architecture,
+            undo: Some(forget_architecture),
+        },
+        Step {
+            name: "licenses",
+            note: "checking licenses",
+            action: licenses,
+            undo: None,
+        },
+        Step {
+            name: "claim",
+            note: "claiming the host",
+            action: claim,
+            undo: Some(release_claim),
+        },
+        Step {
+            name: "service account",
+            note: "creating the service account",
+            action: service_account,
+            undo: Some(delete_service_account),
+        },
+        Step {
+            name: "service login",
+            note: "logging in with the service account",
+            action: service_login,
+            undo: Some(service_logout),
+        },
+        Step {
+            name: "host record",
+            note: "registering the host",
+            action: host_record,
+            undo: Some(delete_host_record),
+        },
+        Step {
+            name: "tags",
+            note: "registering the host",
+            action: tags,
+            undo: None,
+        },
+        Step {
+            name: "inventory",
+            note: "discovering datastores, networks and VMs",
+            action: inventory,
+            undo: None,
+        },
+        Step {
+            name: "lockdown",
+            note: "setting lockdown mode",
+            action: lockdown_step,
+            undo: Some(restore_lockdown),
+        },
+        Step {
+            name: "connected",
+            note: "connected",
+            action: connected,
+            undo: Some(forget_session),
+        },
+    ],
+};
+
+fn connect(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        if let Some(h) = st
+            .core
             .store
-            .find_host_by_address(&spec.host_name, port)
+            .find_host_by_address(&st.spec.host_name, st.port)
             .await?
         {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
-        ctx.progress(5, "connecting to the host").await;
-        let open = |thumbprint: Option<&str>| {
-            self.open_agent(&spec.host_name, &spec.host_name, port, thumbprint)
-        };
-        let mut root = open(thumbprint.as_deref());
-        let mut accepted_on_first_use = false;
-        let mut pinned = thumbprint.clone();
+        let mut root = st.open(st.thumbprint.as_deref());
         let about = match root.about().await {
             Ok(a) => a,
             Err(CoreError::SslVerify {
                 thumbprint: seen, ..
-            }) if thumbprint.is_none() && spec.trust_first_certificate => {
-                root = open(Some(&seen));
-                accepted_on_first_use = true;
-                pinned = Some(seen);
+            }) if st.thumbprint.is_none() && st.spec.trust_first_certificate => {
+                root = st.open(Some(&seen));
+                st.accepted_on_first_use = true;
+                st.thumbprint = Some(seen);
                 root.about().await?
             }
             Err(e) => return Err(e),
         };
-        let thumbprint = pinned.unwrap_or_default();
-        ctx.progress(15, "logging in").await;
-        root.login(&spec.user_name, &spec.password).await?;
-        let facts = root.facts().await?;
-        if let Some(c) = &cluster_id {
-            self.check_cluster_architecture(c, &facts.architecture)
+        st.about = Some(about);
+        st.root = Some(root);
+        Ok(())
+    })
+}
+
+fn log_in(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let root = st.root()?;
+        root.login(&st.spec.user_name, &st.spec.password).await?;
+        st.facts = Some(root.facts().await?);
+        Ok(())
+    })
+}
+
+fn facts(st: &Adding) -> Result<&HostFacts, CoreError> {
+    st.facts
+        .as_ref()
+        .ok_or_else(|| CoreError::internal("host add: no facts"))
+}
+
+fn cluster_architecture(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        if let Some(c) = &st.cluster_id {
+            let set = st
+                .core
+                .check_cluster_architecture(c, &facts(st)?.architecture)
                 .await?;
+            st.set_architecture |= set;
         }
-        ctx.progress(25, "checking licenses").await;
-        self.check_licenses(facts.hardware.cpu_packages, None)
-            .await?;
+        Ok(())
+    })
+}
 
-        ctx.progress(35, "claiming the host").await;
-        let server_uuid = self.server_uuid().await?;
-        root.claim(&server_uuid, &self.config.hosts.server_address, spec.force)
-            .await?;
-        {
-            let root = root.clone();
-            let server_uuid = server_uuid.clone();
-            saga.on_undo(
-                "claim",
-                async move { root.release_claim(&server_uuid).await },
-            );
+fn forget_architecture(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let (true, Some(id)) = (st.set_architecture, &st.cluster_id) else {
+            return Ok(());
+        };
+        if let Some(mut c) = st.core.store.get_cluster(id).await? {
+            c.architecture = None;
+            st.core.store.update_cluster(&c).await?;
         }
+        Ok(())
+    })
+}
 
-        ctx.progress(45, "creating the service account").await;
-        let account = spec
-            .vim_account_name
-            .clone()
-            .unwrap_or_else(|| format!("ferrocenter-{}", &server_uuid[..8]));
-        let secret = spec
-            .vim_account_password
-            .clone()
-            .unwrap_or_else(random_secret);
-        root.ensure_service_account(&account, &secret).await?;
-        let service = open(Some(&thumbprint));
-        service.login(&account, &secret).await?;
-        root.logout().await;
+fn licenses(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let packages = facts(st)?.hardware.cpu_packages;
+        st.core.check_licenses(packages, None).await
+    })
+}
 
-        ctx.progress(55, "registering the host").await;
-        let now = self.clock.now();
-        let seq = self.store.next_sequence("host").await?;
-        let mut host = Host {
+fn claim(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        st.server_uuid = st.core.server_uuid().await?;
+        let c = &st.core;
+        st.root()?
+            .claim(
+                &st.server_uuid,
+                &c.config.hosts.server_address,
+                st.spec.force,
+            )
+            .await
+    })
+}
+
+fn release_claim(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move { st.root()?.release_claim(&st.server_uuid).await })
+}
+
+fn service_account(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        if st.account.is_empty() {
+            st.account = st
+                .spec
+                .vim_account_name
+                .clone()
+                .unwrap_or_else(|| format!("ferrocenter-{}", &st.server_uuid[..8]));
+            st.secret = st
+                .spec
+                .vim_account_password
+                .clone()
+                .unwrap_or_else(random_secret);
+        }
+        let created = st
+            .root()?
+            .ensure_service_account(&st.account, &st.secret)
+            .await?;
+        // A second run finds the account the first one made: still this add's to take back.
+        st.account_created |= created;
+        Ok(())
+    })
+}
+
+fn service_login(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let service = st.open(st.thumbprint.as_deref());
+        service.login(&st.account, &st.secret).await?;
+        st.service = Some(service);
+        Ok(())
+    })
+}
+
+fn service_logout(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        if let Some(s) = st.service.take() {
+            s.logout().await;
+        }
+        Ok(())
+    })
+}
+
+/// An account this add created goes; one that existed before stays (with the password this
+/// add gave it: the agent does not reveal the old one).
+fn delete_service_account(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        if !st.account_created {
+            return Ok(());
+        }
+        st.root()?.delete_service_account(&st.account).await
+    })
+}
+
+fn host_record(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        if let Some(h) = &st.host {
+            if core.store.get_host(&h.id).await?.is_some() {
+                return Ok(());
+            }
+        }
+        let spec = &st.spec;
+        let facts = facts(st)?;
+        let now = core.clock.now();
+        let seq = core.store.next_sequence("host").await?;
+        let host = Host {
             id: spec.resource_uuid.clone().unwrap_or_else(new_uuid),
             moid: format!("host-{seq}"),
-            datacenter_id,
-            cluster_id,
-            name: name.clone(),
+            datacenter_id: st.datacenter_id.clone(),
+            cluster_id: st.cluster_id.clone(),
+            name: st.name.clone(),
             description: spec.description.clone().unwrap_or_default(),
             address: spec.host_name.clone(),
-            port,
-            thumbprint: thumbprint.clone(),
-            agent_user: account,
-            agent_secret: self.secrets.seal(&secret)?,
+            port: st.port,
+            thumbprint: st.thumbprint.clone().unwrap_or_default(),
+            agent_user: st.account.clone(),
+            agent_secret: core.secrets.seal(&st.secret)?,
             connection_state: ConnectionState::Connecting,
             state: HostState::Enabled,
             previous_state: None,
@@ -291,7 +569,7 @@ impl Core {
             created_at: now,
             last_op_at: now,
         };
-        match self.store.insert_host(&host).await {
+        match core.store.insert_host(&host).await {
             Ok(()) => {}
             Err(crate::ports::StoreError::Conflict(_)) => {
                 return Err(CoreError::AlreadyExists {
@@ -301,83 +579,90 @@ impl Core {
             }
             Err(e) => return Err(e.into()),
         }
-        {
-            let store = self.store.clone();
-            let id = host.id.clone();
-            saga.on_undo("host record", async move {
-                store.delete_host(&id).await.map(|_| ()).map_err(Into::into)
-            });
-        }
-        self.store
-            .add_tags(&host.id, TagKind::System, &spec.system_tags)
-            .await?;
-        self.store
-            .add_tags(&host.id, TagKind::User, &spec.tags)
-            .await?;
+        st.host = Some(host);
+        Ok(())
+    })
+}
 
-        ctx.progress(70, "discovering datastores, networks and VMs")
-            .await;
-        self.sync_storage_and_networks(&host, &facts).await?;
-        let vms = service.vms().await?;
-        self.sync_vms(&host, &vms).await?;
-        if let Some(mode) = lockdown_mode {
-            service.set_lockdown(mode).await?;
+/// Tags go with the host record when it is taken back.
+fn tags(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let store = &st.core.store;
+        let id = &st.host()?.id;
+        store
+            .add_tags(id, TagKind::System, &st.spec.system_tags)
+            .await?;
+        store.add_tags(id, TagKind::User, &st.spec.tags).await?;
+        Ok(())
+    })
+}
+
+/// The record goes with its VMs, datastore and network links and tags.
+fn delete_host_record(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let id = st.host()?.id.clone();
+        st.core.store.delete_host(&id).await?;
+        Ok(())
+    })
+}
+
+fn inventory(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let host = st.host()?;
+        core.sync_storage_and_networks(host, facts(st)?).await?;
+        let vms = st.service()?.vms().await?;
+        core.sync_vms(host, &vms).await?;
+        st.vms = vms.len();
+        Ok(())
+    })
+}
+
+fn lockdown_step(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let Some(mode) = st.lockdown_mode else {
+            return Ok(());
+        };
+        let service = st.service()?.clone();
+        if st.lockdown_before.is_none() {
+            st.lockdown_before = Some(service.runtime().await?.lockdown);
         }
+        service.set_lockdown(mode).await?;
+        Ok(())
+    })
+}
+
+fn restore_lockdown(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let Some(mode) = st.lockdown_before else {
+            return Ok(());
+        };
+        st.service()?.set_lockdown(mode).await?;
+        Ok(())
+    })
+}
+
+fn connected(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let service = st.service()?.clone();
         let runtime = service.runtime().await?;
         let cursor = service.events(0).await.map(|p| p.next).unwrap_or(0);
-
-        ctx.progress(90, "connected").await;
+        let mut host = st.host()?.clone();
         host.connection_state = ConnectionState::Connected;
         host.runtime = Some(runtime);
         host.event_cursor = cursor;
-        host.last_op_at = self.clock.now();
-        self.store.update_host(&host).await?;
-        self.sessions.keep(&host.id, service);
-        self.record_event(
-            "HostConnectedEvent",
-            "host",
-            &host.id,
-            &host.name,
-            user,
-            format!(
-                "Connected to {} ({} {})",
-                host.name, about.product, about.version
-            ),
-            json!({
-                "address": host.address,
-                "port": host.port,
-                "thumbprint": host.thumbprint,
-                "acceptedOnFirstUse": accepted_on_first_use,
-            }),
-        )
-        .await;
-        Ok(crate::tasks::TaskResult::HostAdded {
-            host: host.id,
-            moid: host.moid,
-            vms: vms.len(),
-        })
-    }
+        host.last_op_at = core.clock.now();
+        core.store.update_host(&host).await?;
+        core.sessions.keep(&host.id, service);
+        st.host = Some(host);
+        Ok(())
+    })
+}
 
-    /// A cluster's hosts share one CPU architecture; the first host sets it.
-    async fn check_cluster_architecture(
-        &self,
-        cluster_id: &str,
-        arch: &str,
-    ) -> Result<(), CoreError> {
-        let Some(mut c) = self.store.get_cluster(cluster_id).await? else {
-            return Err(CoreError::not_found("cluster", cluster_id));
-        };
-        match &c.architecture {
-            Some(a) if a != arch => Err(CoreError::invalid_state(format!(
-                "the host's CPU architecture {arch} differs from cluster {}'s {a}",
-                c.name
-            ))),
-            Some(_) => Ok(()),
-            None => {
-                c.architecture = Some(arch.to_string());
-                self.store.update_cluster(&c).await?;
-                Ok(())
-            }
-        }
-    }
+fn forget_session(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        st.core.sessions.forget(&st.host()?.id);
+        Ok(())
+    })
 }

@@ -5,7 +5,12 @@ use super::guard::{allowed, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host};
 use crate::model::EntityRef;
-use crate::saga::Saga;
+use std::sync::Arc;
+
+use crate::inventory::HostFacts;
+use crate::ports::AgentSession;
+use crate::saga::{Saga, Step, StepFuture};
+use crate::tasks::TaskContext;
 use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
@@ -179,9 +184,7 @@ impl Core {
                 ),
                 move |ctx| async move {
                     let before = core.host(&host.id).await?;
-                    let r = core
-                        .reconnect_steps(&ctx, before.clone(), spec, thumbprint)
-                        .await;
+                    let r = core.reconnect(&ctx, before.clone(), spec, thumbprint).await;
                     match &r {
                         Ok(_) => {
                             core.record_event(
@@ -214,9 +217,10 @@ impl Core {
             .await
     }
 
-    async fn reconnect_steps(
+    /// The checks that change nothing, then the saga.
+    async fn reconnect(
         &self,
-        ctx: &crate::tasks::TaskContext,
+        ctx: &TaskContext,
         before: Host,
         spec: ReconnectSpec,
         thumbprint: Option<String>,
@@ -250,81 +254,272 @@ impl Core {
                 name: format!("{address}:{port}"),
             });
         }
-        let mut saga = Saga::new();
-        let mut host = before.clone();
-        host.connection_state = ConnectionState::Connecting;
-        self.store.update_host(&host).await?;
-        {
-            let store = self.store.clone();
-            let b = before.clone();
-            saga.on_undo("connection state", async move {
-                store.update_host(&b).await.map(|_| ()).map_err(Into::into)
-            });
-        }
-        let r = async {
-            ctx.progress(10, "connecting to the host").await;
-            self.sessions.forget(&host.id);
-            let open = || self.open_agent(&before.name, &address, port, Some(&new_thumb));
-            let client = open();
-            client.about().await?;
-            let mut secret = self.secrets.open(&before.agent_secret)?;
-            if let (Some(u), Some(p)) = (&spec.user_name, &spec.password) {
-                ctx.progress(20, "renewing the service account").await;
-                let root = open();
-                root.login(u, p).await?;
-                secret = hex::encode(rand::random::<[u8; 24]>());
-                root.ensure_service_account(&before.agent_user, &secret)
-                    .await?;
-            }
-            ctx.progress(30, "logging in").await;
-            client.login(&before.agent_user, &secret).await?;
-            let server_uuid = self.server_uuid().await?;
-            client
-                .claim(&server_uuid, &self.config.hosts.server_address, spec.force)
-                .await?;
-            ctx.progress(50, "re-reading hardware").await;
-            let facts = client.facts().await?;
-            self.check_licenses(facts.hardware.cpu_packages, Some(&before.id))
-                .await?;
-            host.address = address.clone();
-            host.port = port;
-            host.thumbprint = new_thumb.clone();
-            host.agent_secret = self.secrets.seal(&secret)?;
-            host.facts = Some(Box::new(facts.clone()));
-            ctx.progress(70, "re-syncing datastores, networks and VMs")
-                .await;
-            self.sync_storage_and_networks(&host, &facts).await?;
-            let mut vms = client.vms().await?;
-            if spec.sync_state {
-                // A stateless host lost its VMs: register back the ones the server knows.
-                for r in self.store.list_vms(Some(&host.id)).await? {
-                    if vms.iter().any(|v| v.uuid == r.uuid) {
-                        continue;
-                    }
-                    client.register_vm(&r.info).await?;
-                }
-                vms = client.vms().await?;
-            }
-            self.sync_vms(&host, &vms).await?;
-            // The server's settings win over changes made on the host while disconnected.
-            let in_maintenance = matches!(
-                host.state,
-                crate::inventory::HostState::Maintenance
-                    | crate::inventory::HostState::PreMaintenance
-            );
-            let runtime = client.set_maintenance(in_maintenance).await?;
-            host.runtime = Some(runtime.clone());
-            host.power_state = runtime.power_state.as_str().to_string();
-            host.connection_state = ConnectionState::Connected;
-            host.last_op_at = self.clock.now();
-            self.store.update_host(&host).await?;
-            self.sessions.keep(&host.id, client);
-            Ok(crate::tasks::TaskResult::HostReconnected {
-                host: host.id,
-                vms: vms.len(),
-            })
-        }
-        .await;
-        saga.finish(r).await
+        let mut st = Reconnecting {
+            core: self.self_arc(),
+            host: before.clone(),
+            before,
+            spec,
+            address,
+            port,
+            thumbprint: new_thumb,
+            client: None,
+            secret: None,
+            renewed: None,
+            facts: None,
+            vms: 0,
+        };
+        self.run_saga(&RECONNECT, &mut st, Some(ctx)).await?;
+        Ok(crate::tasks::TaskResult::HostReconnected {
+            host: st.host.id,
+            vms: st.vms,
+        })
     }
+}
+
+/// The reconnect flow's state: the record before, the working copy the steps fill in.
+pub struct Reconnecting {
+    core: Arc<Core>,
+    before: Host,
+    host: Host,
+    spec: ReconnectSpec,
+    address: String,
+    port: u16,
+    thumbprint: String,
+    client: Option<Arc<dyn AgentSession>>,
+    /// The service account's password from now on.
+    secret: Option<String>,
+    /// The password a renewal replaced, to put back on undo.
+    renewed: Option<String>,
+    facts: Option<HostFacts>,
+    vms: usize,
+}
+
+impl Reconnecting {
+    fn open(&self) -> Arc<dyn AgentSession> {
+        self.core.open_agent(
+            &self.before.name,
+            &self.address,
+            self.port,
+            Some(&self.thumbprint),
+        )
+    }
+
+    fn client(&self) -> Result<Arc<dyn AgentSession>, CoreError> {
+        self.client
+            .clone()
+            .ok_or_else(|| CoreError::internal("host reconnect: no session to the host"))
+    }
+
+    fn root_credentials(&self) -> Option<(&str, &str)> {
+        match (&self.spec.user_name, &self.spec.password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            _ => None,
+        }
+    }
+}
+
+/// Reconnecting a host, step by step; undone, the host record is as it was.
+pub static RECONNECT: Saga<Reconnecting> = Saga {
+    name: "host reconnect",
+    steps: &[
+        Step {
+            name: "connecting state",
+            note: "connecting to the host",
+            action: connecting,
+            undo: Some(restore_record),
+        },
+        Step {
+            name: "connect",
+            note: "connecting to the host",
+            action: connect,
+            undo: None,
+        },
+        Step {
+            name: "service account",
+            note: "renewing the service account",
+            action: renew_account,
+            undo: Some(restore_account),
+        },
+        Step {
+            name: "log in",
+            note: "logging in",
+            action: log_in,
+            undo: None,
+        },
+        Step {
+            name: "hardware",
+            note: "re-reading hardware",
+            action: hardware,
+            undo: None,
+        },
+        Step {
+            name: "inventory",
+            note: "re-syncing datastores, networks and VMs",
+            action: inventory,
+            undo: None,
+        },
+        Step {
+            name: "connected",
+            note: "connected",
+            action: connected,
+            undo: Some(forget_session),
+        },
+    ],
+};
+
+fn connecting(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        st.host.connection_state = ConnectionState::Connecting;
+        st.core.store.update_host(&st.host).await?;
+        Ok(())
+    })
+}
+
+fn connect(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        st.core.sessions.forget(&st.host.id);
+        let client = st.open();
+        client.about().await?;
+        st.client = Some(client);
+        Ok(())
+    })
+}
+
+fn restore_record(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        st.core.store.update_host(&st.before).await?;
+        Ok(())
+    })
+}
+
+/// With root's credentials, the service account gets a new password.
+fn renew_account(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        let Some((u, p)) = st.root_credentials() else {
+            return Ok(());
+        };
+        let root = st.open();
+        root.login(u, p).await?;
+        let old = st.core.secrets.open(&st.before.agent_secret)?;
+        let secret = st
+            .secret
+            .get_or_insert_with(|| hex::encode(rand::random::<[u8; 24]>()))
+            .clone();
+        root.ensure_service_account(&st.before.agent_user, &secret)
+            .await?;
+        root.logout().await;
+        st.renewed = Some(old);
+        Ok(())
+    })
+}
+
+fn restore_account(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        let (Some(old), Some((u, p))) = (st.renewed.clone(), st.root_credentials()) else {
+            return Ok(());
+        };
+        let root = st.open();
+        root.login(u, p).await?;
+        let r = root
+            .ensure_service_account(&st.before.agent_user, &old)
+            .await;
+        root.logout().await;
+        r.map(|_| ())
+    })
+}
+
+fn log_in(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let secret = match &st.secret {
+            Some(s) => s.clone(),
+            None => core.secrets.open(&st.before.agent_secret)?,
+        };
+        let client = st.client()?;
+        client.login(&st.before.agent_user, &secret).await?;
+        let server_uuid = core.server_uuid().await?;
+        client
+            .claim(
+                &server_uuid,
+                &core.config.hosts.server_address,
+                st.spec.force,
+            )
+            .await
+    })
+}
+
+fn hardware(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let facts = st.client()?.facts().await?;
+        core.check_licenses(facts.hardware.cpu_packages, Some(&st.before.id))
+            .await?;
+        let secret = match &st.secret {
+            Some(s) => s.clone(),
+            None => core.secrets.open(&st.before.agent_secret)?,
+        };
+        let host = &mut st.host;
+        host.address = st.address.clone();
+        host.port = st.port;
+        host.thumbprint = st.thumbprint.clone();
+        host.agent_secret = core.secrets.seal(&secret)?;
+        host.facts = Some(Box::new(facts.clone()));
+        st.facts = Some(facts);
+        Ok(())
+    })
+}
+
+fn inventory(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let client = st.client()?;
+        let host = &st.host;
+        let facts = st
+            .facts
+            .as_ref()
+            .ok_or_else(|| CoreError::internal("host reconnect: no facts"))?;
+        core.sync_storage_and_networks(host, facts).await?;
+        let mut vms = client.vms().await?;
+        if st.spec.sync_state {
+            // A stateless host lost its VMs: register back the ones the server knows.
+            for r in core.store.list_vms(Some(&host.id)).await? {
+                if vms.iter().any(|v| v.uuid == r.uuid) {
+                    continue;
+                }
+                client.register_vm(&r.info).await?;
+            }
+            vms = client.vms().await?;
+        }
+        core.sync_vms(host, &vms).await?;
+        st.vms = vms.len();
+        Ok(())
+    })
+}
+
+fn connected(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let client = st.client()?;
+        // The server's settings win over changes made on the host while disconnected.
+        let in_maintenance = matches!(
+            st.host.state,
+            crate::inventory::HostState::Maintenance | crate::inventory::HostState::PreMaintenance
+        );
+        let runtime = client.set_maintenance(in_maintenance).await?;
+        let host = &mut st.host;
+        host.runtime = Some(runtime.clone());
+        host.power_state = runtime.power_state.as_str().to_string();
+        host.connection_state = ConnectionState::Connected;
+        host.last_op_at = core.clock.now();
+        core.store.update_host(host).await?;
+        core.sessions.keep(&host.id, client);
+        Ok(())
+    })
+}
+
+fn forget_session(st: &mut Reconnecting) -> StepFuture<'_> {
+    Box::pin(async move {
+        st.core.sessions.forget(&st.host.id);
+        Ok(())
+    })
 }

@@ -1,5 +1,6 @@
 //! Host flows: add, disconnect, reconnect, maintenance with evacuation, remove, and the host
-//! operations; each long one is a task written as ordered steps with undo.
+//! operations. Add, reconnect and entering maintenance are sagas of named steps (`ADD`,
+//! `RECONNECT`, `ENTER_MAINTENANCE`; see `crate::saga`).
 pub(crate) mod add;
 mod capacity;
 pub(crate) mod config;
@@ -15,11 +16,12 @@ pub(crate) mod sync;
 pub use crate::ports::PowerAction;
 /// Kept here for the bindings that import it from hosts.
 pub use crate::validate::certificate_thumbprint;
-pub use add::AddHostSpec;
+pub use add::{AddHostSpec, Adding, ADD};
 pub use capacity::Capacity;
 pub use config::{HostUpdate, StateChange};
-pub use connection::{IfAlready, ReconnectSpec};
+pub use connection::{IfAlready, ReconnectSpec, Reconnecting, RECONNECT};
 pub use guard::{allowed, HostOperation};
+pub use maintenance::{Entering, ENTER_MAINTENANCE};
 pub use remove::RemoveMode;
 
 use std::collections::HashMap;

@@ -90,8 +90,10 @@ pub trait AgentSession: Send + Sync {
     async fn logout(&self);
 
     /// The server's service account: created, or given this password if it exists already
-    /// (a host added before, removed, and added again).
-    async fn ensure_service_account(&self, name: &str, password: &str) -> Result<(), CoreError>;
+    /// (a host added before, removed, and added again). True when it was created.
+    async fn ensure_service_account(&self, name: &str, password: &str) -> Result<bool, CoreError>;
+    /// Deletes a service account; one that is already gone is no error.
+    async fn delete_service_account(&self, name: &str) -> Result<(), CoreError>;
     /// Records this server as the host's manager; `force` takes it from another server.
     async fn claim(
         &self,

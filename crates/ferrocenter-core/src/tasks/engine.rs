@@ -80,6 +80,7 @@ pub struct TaskEngine {
 }
 
 /// Handed to a task body: progress reporting and cooperative cancellation.
+#[derive(Clone)]
 pub struct TaskContext {
     task: Arc<tokio::sync::Mutex<Task>>,
     cancel: CancellationToken,

@@ -1,0 +1,197 @@
+//! The step-failure drill over the real entry points: each saga fails after every step in
+//! turn and must leave nothing behind; then every step runs twice and the flow still succeeds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::{add, cluster, env, finish, spec, Env};
+use ferrocenter_core::hosts::{IfAlready, ReconnectSpec, ADD, ENTER_MAINTENANCE, RECONNECT};
+use ferrocenter_core::inventory::{AutomationLevel, ConnectionState, HostFilter, HostState};
+use ferrocenter_core::saga::Drill;
+
+fn fail_after(i: usize) -> Drill {
+    Drill {
+        fail_after: Some(i),
+        twice: false,
+    }
+}
+
+const TWICE: Drill = Drill {
+    fail_after: None,
+    twice: true,
+};
+
+/// What a failed add left: host rows, VMs, datastore and network links, tags, a claim, the
+/// service account, the cluster's architecture.
+async fn left_by_add(e: &Env, cluster_id: &str, account: &str) -> Vec<String> {
+    let store = &e.core.store;
+    let mut left = Vec::new();
+    let hosts = store.list_hosts(&HostFilter::default()).await.unwrap();
+    for h in &hosts {
+        left.push(format!("host row {}", h.id));
+        if !store.datastores_of_host(&h.id).await.unwrap().is_empty() {
+            left.push("datastore links".into());
+        }
+        if !store.networks_of_host(&h.id).await.unwrap().is_empty() {
+            left.push("network links".into());
+        }
+    }
+    let vms = store.list_vms(None).await.unwrap();
+    if !vms.is_empty() {
+        left.push(format!("{} VM rows", vms.len()));
+    }
+    let agent = e.fleet.agent(0);
+    if agent.current_claim().is_some() {
+        left.push("the claim on the agent".into());
+    }
+    if agent.has_account(account) {
+        left.push(format!("service account {account} on the agent"));
+    }
+    if agent.runtime().lockdown != ferrocenter_agent_client::wire::LockdownMode::Disabled {
+        left.push("lockdown on the agent".into());
+    }
+    let c = store.get_cluster(cluster_id).await.unwrap().unwrap();
+    if c.architecture.is_some() {
+        left.push("the cluster's architecture".into());
+    }
+    left
+}
+
+#[tokio::test]
+async fn add_undoes_every_step_and_runs_each_twice() {
+    let e = env(1, 3, 2).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let account = format!("ferrocenter-{}", &e.core.server_uuid().await.unwrap()[..8]);
+    let mut s = spec(&e, 0, &c);
+    s.lockdown_mode = Some("lockdownNormal".into());
+    s.tags = vec!["t1".into()];
+    let names: Vec<_> = ADD.step_names().collect();
+    assert!(names.len() >= 8, "{names:?}");
+    for (i, step) in names.iter().enumerate() {
+        e.core.drill(ADD.name, fail_after(i));
+        let err = add(&e, s.clone()).await.unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("after step {step}")),
+            "{step}: {err}"
+        );
+        let left = left_by_add(&e, &c, &account).await;
+        assert!(
+            left.is_empty(),
+            "host add: failing after step {step} left behind: {}",
+            left.join("; ")
+        );
+    }
+    e.core.drill(ADD.name, TWICE);
+    let id = add(&e, s).await.expect("every step run twice");
+    e.core.drill(ADD.name, Drill::default());
+    let h = e.core.store.get_host(&id).await.unwrap().unwrap();
+    assert_eq!(h.connection_state, ConnectionState::Connected);
+    assert_eq!(e.core.store.list_vms(Some(&id)).await.unwrap().len(), 3);
+    assert_eq!(
+        e.core
+            .store
+            .list_hosts(&HostFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn reconnect_undoes_every_step_and_runs_each_twice() {
+    let e = env(1, 2, 3).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let id = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let t = e
+        .core
+        .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+        .await
+        .unwrap();
+    finish(&e.core, t).await.unwrap();
+    let before = e.core.store.get_host(&id).await.unwrap().unwrap();
+    let renew = ReconnectSpec {
+        user_name: Some("root".into()),
+        password: Some(common::ROOT_PW.into()),
+        ..ReconnectSpec::default()
+    };
+    for (i, step) in RECONNECT.step_names().enumerate() {
+        e.core.drill(RECONNECT.name, fail_after(i));
+        let t = e
+            .core
+            .reconnect_host(&e.admin, &id, renew.clone())
+            .await
+            .unwrap();
+        let err = finish(&e.core, t).await.unwrap_err();
+        assert!(
+            err.to_string().contains("injected failure"),
+            "{step}: {err}"
+        );
+        let now = e.core.store.get_host(&id).await.unwrap().unwrap();
+        assert_eq!(
+            now, before,
+            "host reconnect: failing after step {step} changed the record"
+        );
+    }
+    // The stored secret still opens the service account: a plain reconnect works.
+    e.core.drill(RECONNECT.name, Drill::default());
+    let t = e
+        .core
+        .reconnect_host(&e.admin, &id, ReconnectSpec::default())
+        .await
+        .unwrap();
+    finish(&e.core, t)
+        .await
+        .expect("the service account's password was put back");
+    let t = e
+        .core
+        .disconnect_host(&e.admin, &id, IfAlready::StartTask)
+        .await
+        .unwrap();
+    finish(&e.core, t).await.unwrap();
+    e.core.drill(RECONNECT.name, TWICE);
+    let t = e.core.reconnect_host(&e.admin, &id, renew).await.unwrap();
+    finish(&e.core, t).await.expect("every step run twice");
+    let h = e.core.store.get_host(&id).await.unwrap().unwrap();
+    assert_eq!(h.connection_state, ConnectionState::Connected);
+}
+
+#[tokio::test]
+async fn enter_maintenance_undoes_every_step_and_runs_each_twice() {
+    let e = env(2, 1, 4).await;
+    let c = cluster(&e, AutomationLevel::FullyAutomated).await;
+    let id = add(&e, spec(&e, 0, &c)).await.unwrap();
+    add(&e, spec(&e, 1, &c)).await.unwrap();
+    for (i, step) in ENTER_MAINTENANCE.step_names().enumerate() {
+        e.core.drill(ENTER_MAINTENANCE.name, fail_after(i));
+        let t = e
+            .core
+            .enter_maintenance(&e.admin, &id, 0, true)
+            .await
+            .unwrap();
+        let err = finish(&e.core, t).await.unwrap_err();
+        assert!(
+            err.to_string().contains("injected failure"),
+            "{step}: {err}"
+        );
+        let h = e.core.store.get_host(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (h.state, h.previous_state),
+            (HostState::Enabled, None),
+            "host enter maintenance: failing after step {step}"
+        );
+        assert!(
+            !e.fleet.agent(0).runtime().in_maintenance,
+            "host enter maintenance: failing after step {step} left the agent in maintenance"
+        );
+    }
+    e.core.drill(ENTER_MAINTENANCE.name, TWICE);
+    let t = e
+        .core
+        .enter_maintenance(&e.admin, &id, 0, true)
+        .await
+        .unwrap();
+    finish(&e.core, t).await.expect("every step run twice");
+    let h = e.core.store.get_host(&id).await.unwrap().unwrap();
+    assert_eq!(h.state, HostState::Maintenance);
+    assert!(e.fleet.agent(0).runtime().in_maintenance);
+}
