@@ -85,8 +85,7 @@ impl Core {
                 let step = Duration::from_millis(spec.duration_ms / 10);
                 for i in 1..=10u8 {
                     ctx.sleep(step).await?;
-                    ctx.progress(i * 10, format!("slept {} of 10 steps", i))
-                        .await;
+                    ctx.progress(i * 10, format!("slept {i} of 10 steps")).await;
                 }
                 match spec.fail_message {
                     Some(m) => Err(CoreError::internal(m)),

@@ -132,6 +132,10 @@ impl Core {
     }
 
     /// The shared handle to this core, for work that outlives a call (task bodies).
+    #[allow(
+        clippy::expect_used,
+        reason = "a Core is only ever made inside its Arc (new_cyclic), and &self keeps it alive"
+    )]
     pub(crate) fn self_arc(&self) -> Arc<Core> {
         self.me
             .upgrade()

@@ -17,6 +17,10 @@ impl std::fmt::Debug for SecretBox {
 }
 
 impl SecretBox {
+    #[allow(
+        clippy::expect_used,
+        reason = "AES-256-GCM takes any 32-byte key, and the type holds exactly 32 bytes"
+    )]
     pub fn new(key: &[u8; 32]) -> SecretBox {
         SecretBox {
             key: LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key")),
@@ -25,6 +29,10 @@ impl SecretBox {
     }
 
     /// A fresh random key.
+    #[allow(
+        clippy::expect_used,
+        reason = "without the system's randomness no key can be made, and nothing may run unsealed"
+    )]
     pub fn generate_key() -> [u8; 32] {
         let mut k = [0u8; 32];
         SystemRandom::new().fill(&mut k).expect("system randomness");

@@ -1,6 +1,6 @@
 //! Failed-login counting: N failures within a window lock an account name for a while.
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -48,13 +48,13 @@ impl Lockout {
     }
 
     pub fn is_locked(&self, key: &str, now: OffsetDateTime) -> bool {
-        let entries = self.entries.lock().unwrap();
+        let entries = self.entries.lock();
         matches!(entries.get(key).and_then(|e| e.locked_until), Some(until) if until > now)
     }
 
     /// Records a failure; returns true if this failure locked the name.
     pub fn record_failure(&self, key: &str, now: OffsetDateTime) -> bool {
-        let mut entries = self.entries.lock().unwrap();
+        let mut entries = self.entries.lock();
         if entries.len() > PRUNE_ABOVE {
             let window = self.policy.window;
             entries.retain(|_, e| {
@@ -76,7 +76,7 @@ impl Lockout {
     }
 
     pub fn record_success(&self, key: &str) {
-        self.entries.lock().unwrap().remove(key);
+        self.entries.lock().remove(key);
     }
 }
 

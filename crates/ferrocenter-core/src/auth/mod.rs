@@ -266,13 +266,12 @@ impl AuthService {
         username: &str,
         secret: Secret<'_>,
     ) -> Result<Caller, CoreError> {
-        let (realm, name) = match parse_login_name(
+        let Ok((realm, name)) = parse_login_name(
             username,
             listener == Listener::Appliance,
             &self.config.sso_domain,
-        ) {
-            Ok(v) => v,
-            Err(_) => return Err(CoreError::Unauthenticated),
+        ) else {
+            return Err(CoreError::Unauthenticated);
         };
         let key = format!("{}|{}", realm.store_key(), name);
         let now = self.clock.now();
@@ -489,7 +488,7 @@ async fn verify_blocking(password: String, hash: String) -> Result<bool, CoreErr
 /// `VSPHERE.LOCAL\name` (how vim shows users) as `name@vsphere.local` (how sessions hold them).
 fn qualified_to_upn(user: &str) -> String {
     match user.split_once('\\') {
-        Some((domain, name)) => format!("{}@{}", name, domain).to_ascii_lowercase(),
+        Some((domain, name)) => format!("{name}@{domain}").to_ascii_lowercase(),
         None => user.to_ascii_lowercase(),
     }
 }

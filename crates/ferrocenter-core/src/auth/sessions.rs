@@ -1,8 +1,8 @@
 //! Sessions: random tokens with an idle timeout and an absolute lifetime, held in memory.
 //!
 //! Like vCenter, a restart ends every session; clients log in again.
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use rand::RngCore;
@@ -101,7 +101,7 @@ impl Sessions {
         now: OffsetDateTime,
         duration: Duration,
     ) -> Option<OffsetDateTime> {
-        let mut live = self.live.lock().unwrap();
+        let mut live = self.live.lock();
         let s = live.get_mut(token)?;
         if self.expired(s, now) {
             live.remove(token);
@@ -123,7 +123,7 @@ impl Sessions {
         let token = hex::encode(bytes);
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let key = hex::encode(bytes);
-        self.live.lock().unwrap().insert(
+        self.live.lock().insert(
             token.clone(),
             Session {
                 key,
@@ -148,7 +148,7 @@ impl Sessions {
 
     /// The caller behind a live token, marking the session used. Expired sessions are removed.
     pub fn resolve(&self, token: &str, now: OffsetDateTime) -> Option<(Caller, SessionView)> {
-        let mut live = self.live.lock().unwrap();
+        let mut live = self.live.lock();
         let expired = match live.get(token) {
             None => return None,
             Some(s) => self.expired(s, now),
@@ -171,7 +171,7 @@ impl Sessions {
 
     /// The user of the live session named by `key`, if any.
     pub fn user_of_key(&self, key: &str, now: OffsetDateTime) -> Option<String> {
-        let live = self.live.lock().unwrap();
+        let live = self.live.lock();
         live.values()
             .find(|s| s.key == key && !self.expired(s, now))
             .map(|s| s.caller.user.clone())
@@ -179,25 +179,25 @@ impl Sessions {
 
     /// Ends the session named by `key`; false if there is none.
     pub fn remove_key(&self, key: &str) -> bool {
-        let mut live = self.live.lock().unwrap();
+        let mut live = self.live.lock();
         let before = live.len();
         live.retain(|_, s| s.key != key);
         live.len() != before
     }
 
     pub fn remove(&self, token: &str) -> bool {
-        self.live.lock().unwrap().remove(token).is_some()
+        self.live.lock().remove(token).is_some()
     }
 
     /// Drops expired sessions; returns how many. Called periodically so idle ones free memory.
     pub fn sweep(&self, now: OffsetDateTime) -> usize {
-        let mut live = self.live.lock().unwrap();
+        let mut live = self.live.lock();
         let before = live.len();
         live.retain(|_, s| !self.expired(s, now));
         before - live.len()
     }
 
     pub fn count(&self) -> usize {
-        self.live.lock().unwrap().len()
+        self.live.lock().len()
     }
 }

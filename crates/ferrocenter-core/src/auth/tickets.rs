@@ -1,8 +1,8 @@
 //! Clone tickets (seeds/002, vim AcquireCloneTicket/CloneSession): a one-time secret, valid for
 //! a short while, that gives a new connection the identity of an existing session without a
 //! password. A ticket dies when used, when it expires, or when its session ends.
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use rand::RngCore;
@@ -21,7 +21,7 @@ impl Tickets {
         let mut b = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut b);
         let ticket = format!("cst-{}", hex::encode(b));
-        let mut live = self.live.lock().unwrap();
+        let mut live = self.live.lock();
         live.retain(|_, (_, exp)| *exp > now);
         live.insert(
             ticket.clone(),
@@ -32,7 +32,7 @@ impl Tickets {
 
     /// The session a ticket was issued for; the ticket is consumed either way.
     pub fn redeem(&self, ticket: &str, now: OffsetDateTime) -> Option<String> {
-        let (token, exp) = self.live.lock().unwrap().remove(ticket)?;
+        let (token, exp) = self.live.lock().remove(ticket)?;
         (exp > now).then_some(token)
     }
 }

@@ -196,7 +196,7 @@ impl Core {
                                 format!("Reconnected to {}", before.name),
                                 json!({}),
                             )
-                            .await
+                            .await;
                         }
                         Err(e) => {
                             core.record_event(
@@ -208,7 +208,7 @@ impl Core {
                                 format!("Cannot reconnect to {}: {e}", before.name),
                                 json!({}),
                             )
-                            .await
+                            .await;
                         }
                     }
                     r

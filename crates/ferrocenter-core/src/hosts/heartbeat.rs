@@ -1,8 +1,9 @@
 //! Heartbeats: every connected host is checked on an interval. After `heartbeat_failures`
 //! misses it is notResponding; the server keeps trying with backoff and reconnects a host that
 //! answers again, unless its credentials no longer work, which is recorded and ends the retries.
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -71,7 +72,10 @@ impl Core {
                 continue;
             }
             let core = self.clone();
-            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            // The semaphore is never closed, so acquiring ends only with a permit.
+            let Ok(permit) = sem.clone().acquire_owned().await else {
+                break;
+            };
             joins.push(tokio::spawn(async move {
                 let answered = core.beat(h).await;
                 drop(permit);
@@ -99,7 +103,7 @@ impl Core {
     async fn beat(self: &Arc<Self>, host: Host) -> bool {
         if host.connection_state == ConnectionState::NotResponding {
             let skip = {
-                let mut m = self.beats.misses.lock().unwrap();
+                let mut m = self.beats.misses.lock();
                 let e = m.entry(host.id.clone()).or_insert((0, 0));
                 if e.1 > 0 {
                     e.1 -= 1;
@@ -115,12 +119,12 @@ impl Core {
         }
         match self.check_host(&host).await {
             Ok(()) => {
-                self.beats.misses.lock().unwrap().remove(&host.id);
+                self.beats.misses.lock().remove(&host.id);
                 true
             }
             Err(e) => {
                 let misses = {
-                    let mut m = self.beats.misses.lock().unwrap();
+                    let mut m = self.beats.misses.lock();
                     let entry = m.entry(host.id.clone()).or_insert((0, 0));
                     entry.0 += 1;
                     entry.0
@@ -264,12 +268,11 @@ impl Core {
     /// A not-responding host that answers again is reconnected; if its credentials no longer
     /// work, that is recorded and the server stops trying (the host becomes disconnected).
     async fn try_reconnect(self: &Arc<Self>, host: Host) {
-        let task = match self
+        let Ok(task) = self
             .reconnect_host(&system_caller(), &host.id, ReconnectSpec::default())
             .await
-        {
-            Ok(t) => t,
-            Err(_) => return,
+        else {
+            return;
         };
         let mut done = None;
         for _ in 0..600 {
@@ -284,7 +287,7 @@ impl Core {
         let Some(t) = done else { return };
         match t.error {
             None => {
-                self.beats.misses.lock().unwrap().remove(&host.id);
+                self.beats.misses.lock().remove(&host.id);
                 info!(host = %host.name, "host answered again and was reconnected");
             }
             Some(CoreError::InvalidLogin) => {
@@ -308,7 +311,7 @@ impl Core {
             }
             Some(_) => {
                 // Back off: wait 1, 2, 4, then 8 intervals between tries.
-                let mut m = self.beats.misses.lock().unwrap();
+                let mut m = self.beats.misses.lock();
                 let e = m.entry(host.id.clone()).or_insert((0, 0));
                 e.0 = e.0.saturating_add(1);
                 e.1 = (1u32 << e.0.min(4).saturating_sub(1)).min(8);

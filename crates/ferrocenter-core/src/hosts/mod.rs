@@ -24,8 +24,9 @@ pub use guard::{allowed, HostOperation};
 pub use maintenance::{Entering, ENTER_MAINTENANCE};
 pub use remove::RemoveMode;
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::inventory::Host;
@@ -72,14 +73,11 @@ pub struct AgentPool {
 
 impl AgentPool {
     pub fn forget(&self, host_id: &str) {
-        self.clients.lock().unwrap().remove(host_id);
+        self.clients.lock().remove(host_id);
     }
 
     pub(crate) fn keep(&self, host_id: &str, session: Arc<dyn AgentSession>) {
-        self.clients
-            .lock()
-            .unwrap()
-            .insert(host_id.to_string(), session);
+        self.clients.lock().insert(host_id.to_string(), session);
     }
 }
 
@@ -103,7 +101,7 @@ impl Core {
 
     /// A logged-in session for a host, reusing the cached one.
     pub(crate) async fn agent(&self, host: &Host) -> Result<Arc<dyn AgentSession>, CoreError> {
-        if let Some(c) = self.sessions.clients.lock().unwrap().get(&host.id) {
+        if let Some(c) = self.sessions.clients.lock().get(&host.id) {
             return Ok(c.clone());
         }
         let session = self.agents.open(&endpoint(host));

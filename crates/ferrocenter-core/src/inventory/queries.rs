@@ -145,8 +145,8 @@ impl Core {
     pub async fn query_vms(
         &self,
         caller: &Caller,
-        q: &crate::inventory::query::ListQuery<crate::inventory::query::VmField>,
-    ) -> Result<crate::inventory::query::Page<VmRecord>, CoreError> {
+        q: &ListQuery<crate::inventory::query::VmField>,
+    ) -> Result<Page<VmRecord>, CoreError> {
         self.may_read(caller)?;
         Ok(self.store.query_vms(q).await?)
     }

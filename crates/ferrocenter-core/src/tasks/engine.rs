@@ -1,7 +1,8 @@
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -114,7 +115,7 @@ impl TaskContext {
 
     /// Resolves when the task is asked to stop.
     pub async fn stopped(&self) {
-        self.cancel.cancelled().await
+        self.cancel.cancelled().await;
     }
 
     /// Sleeps, returning early with the stop reason if the task is asked to stop.
@@ -126,13 +127,9 @@ impl TaskContext {
     }
 
     fn stop_reason(&self) -> CoreError {
-        self.reason
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or(CoreError::Cancelled {
-                message: "the task was cancelled".into(),
-            })
+        self.reason.lock().clone().unwrap_or(CoreError::Cancelled {
+            message: "the task was cancelled".into(),
+        })
     }
 }
 
@@ -235,9 +232,8 @@ impl TaskEngine {
         self.inner
             .live_moids
             .lock()
-            .unwrap()
             .insert(task.moid.clone(), task.id.clone());
-        self.inner.live.lock().unwrap().insert(
+        self.inner.live.lock().insert(
             task.id.clone(),
             Live {
                 cancel: cancel.clone(),
@@ -249,7 +245,7 @@ impl TaskEngine {
         let queue_key = task
             .target
             .as_ref()
-            .map(|t| t.queue_key())
+            .map(super::super::model::EntityRef::queue_key)
             .unwrap_or_else(|| format!("task/{}", task.id));
         let ctx = TaskContext {
             task: shared,
@@ -266,19 +262,13 @@ impl TaskEngine {
     /// The running task with this moId as it is now; None once it has finished (then the
     /// store has its final state).
     pub async fn live_by_moid(&self, moid: &str) -> Option<Task> {
-        let id = self.inner.live_moids.lock().unwrap().get(moid).cloned()?;
+        let id = self.inner.live_moids.lock().get(moid).cloned()?;
         self.live(&id).await
     }
 
     /// The running task with this id as it is now; None once it has finished.
     pub async fn live(&self, id: &str) -> Option<Task> {
-        let live = self
-            .inner
-            .live
-            .lock()
-            .unwrap()
-            .get(id)
-            .map(|l| l.task.clone())?;
+        let live = self.inner.live.lock().get(id).map(|l| l.task.clone())?;
         let t = live.lock().await.clone();
         Some(t)
     }
@@ -312,7 +302,7 @@ impl TaskEngine {
         let mut tasks = self.inner.store.list_tasks(filter).await?;
         // Running tasks as they are now (progress is kept in memory).
         let live: Vec<(usize, Arc<tokio::sync::Mutex<Task>>)> = {
-            let live = self.inner.live.lock().unwrap();
+            let live = self.inner.live.lock();
             tasks
                 .iter()
                 .enumerate()
@@ -328,7 +318,7 @@ impl TaskEngine {
     /// Asks a task to stop. A queued task never starts; a running one must be cancelable.
     pub async fn cancel(&self, id: &str, requested_by: &str) -> Result<(), CoreError> {
         let entry = {
-            let live = self.inner.live.lock().unwrap();
+            let live = self.inner.live.lock();
             live.get(id).map(|l| {
                 (
                     l.cancel.clone(),
@@ -356,7 +346,7 @@ impl TaskEngine {
                 "task {id} is running and cannot be cancelled"
             )));
         }
-        reason.lock().unwrap().get_or_insert(CoreError::Cancelled {
+        reason.lock().get_or_insert(CoreError::Cancelled {
             message: format!("cancelled by {requested_by}"),
         });
         token.cancel();
@@ -365,7 +355,7 @@ impl TaskEngine {
     }
 
     pub fn running_count(&self) -> usize {
-        self.inner.live.lock().unwrap().len()
+        self.inner.live.lock().len()
     }
 
     /// Stops accepting tasks, asks every live task to stop, waits up to `grace`, and records
@@ -376,12 +366,11 @@ impl TaskEngine {
             .inner
             .live
             .lock()
-            .unwrap()
             .values()
             .map(|l| (l.cancel.clone(), l.reason.clone()))
             .collect();
         for (token, reason) in live {
-            reason.lock().unwrap().get_or_insert(shutdown_error());
+            reason.lock().get_or_insert(shutdown_error());
             token.cancel();
         }
         self.inner.tracker.close();
@@ -393,7 +382,6 @@ impl TaskEngine {
                 .inner
                 .live
                 .lock()
-                .unwrap()
                 .values()
                 .map(|l| l.task.clone())
                 .collect();
@@ -450,7 +438,7 @@ async fn run<F, Fut>(
     let reason = ctx.reason.clone();
 
     let queue = {
-        let mut queues = inner.queues.lock().unwrap();
+        let mut queues = inner.queues.lock();
         queues.entry(queue_key.clone()).or_default().clone()
     };
     // Waiting for the entity's queue is the "queued" state; a stop request ends the wait.
@@ -481,9 +469,9 @@ async fn run<F, Fut>(
         persist(&inner, &t).await;
         t.moid.clone()
     };
-    inner.live_moids.lock().unwrap().remove(&moid);
-    inner.live.lock().unwrap().remove(&id);
-    let mut queues = inner.queues.lock().unwrap();
+    inner.live_moids.lock().remove(&moid);
+    inner.live.lock().remove(&id);
+    let mut queues = inner.queues.lock();
     if queues
         .get(&queue_key)
         .is_some_and(|q| Arc::strong_count(q) == 2)
@@ -518,7 +506,7 @@ where
     tokio::select! {
         r = &mut fut => return r,
         _ = deadline => {
-            reason.lock().unwrap().get_or_insert(CoreError::Timeout {
+            reason.lock().get_or_insert(CoreError::Timeout {
                 message: format!("the task did not finish within {} s", timeout.unwrap_or_default().as_secs()),
             });
             token.cancel();
@@ -526,13 +514,9 @@ where
         _ = token.cancelled() => {}
     }
     // Phase 2: the body has been told to stop and gets a bounded time to unwind its steps.
-    let stop = reason
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap_or(CoreError::Cancelled {
-            message: "the task was cancelled".into(),
-        });
+    let stop = reason.lock().clone().unwrap_or(CoreError::Cancelled {
+        message: "the task was cancelled".into(),
+    });
     match tokio::time::timeout(inner.config.unwind_grace, &mut fut).await {
         // A body that noticed the stop reports it in its own words unless it reports the
         // generic cancel; the recorded reason (timeout, shutdown) is more precise then.
