@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ClientError, ErrorCode};
 use crate::target::{HostType, Target};
-use crate::tls::{is_tls_failure, TlsSettings};
+use crate::tls::{is_tls_failure, PresentedCertificate, TlsSettings};
 
 /// The VI/JSON release this client speaks.
 pub const RELEASE: &str = "8.0.3.0";
@@ -59,6 +59,8 @@ impl ConnectOptions {
 #[derive(Debug)]
 pub struct Connection {
     http: reqwest::Client,
+    /// The certificate the server presented, named when it is refused.
+    presented: PresentedCertificate,
     base: String,
     session: String,
     pub target: Target,
@@ -71,15 +73,22 @@ pub struct Connection {
 /// The agent's session header.
 const AGENT_SESSION_HEADER: &str = "x-agent-session";
 
-fn transport_error(e: reqwest::Error, target: &Target) -> ClientError {
+fn transport_error(
+    e: reqwest::Error,
+    target: &Target,
+    presented: &PresentedCertificate,
+) -> ClientError {
     if is_tls_failure(&e) {
-        return ClientError::new(
+        let mut err = ClientError::new(
             ErrorCode::SslSecurity,
             format!(
                 "the certificate of {} could not be verified: {e}",
                 target.host
             ),
         );
+        // Named as an SSLVerifyFault names it, so a caller can compare it and pin it.
+        err.detail = presented.thumbprint().map(|t| json!({"thumbprint": t}));
+        return err;
     }
     ClientError::new(
         ErrorCode::HostNotReachable,
@@ -88,12 +97,17 @@ fn transport_error(e: reqwest::Error, target: &Target) -> ClientError {
 }
 
 /// The HTTP client for one connection: these TLS settings, this timeout.
-fn http_client(tls: &TlsSettings, timeout: Duration) -> Result<reqwest::Client, ClientError> {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls.client_config()?)
+fn http_client(
+    tls: &TlsSettings,
+    timeout: Duration,
+) -> Result<(reqwest::Client, PresentedCertificate), ClientError> {
+    let (config, presented) = tls.client_config()?;
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
         .timeout(timeout)
         .build()
-        .map_err(|e| ClientError::invalid("TLS", e))
+        .map_err(|e| ClientError::invalid("TLS", e))?;
+    Ok((http, presented))
 }
 
 /// Where a management server's VI/JSON methods live.
@@ -173,9 +187,9 @@ impl Connection {
                 return Err(ClientError::invalid("user", "is required"));
             }
         }
-        let http = http_client(&opts.tls, opts.timeout)?;
+        let (http, presented) = http_client(&opts.tls, opts.timeout)?;
         if opts.host_type == HostType::HostAgent {
-            return Self::connect_agent(http, target, credentials).await;
+            return Self::connect_agent(http, presented, target, credentials).await;
         }
         let base = vim_base(&target);
         let (method, body) = match &credentials {
@@ -189,7 +203,7 @@ impl Connection {
             .json(&body)
             .send()
             .await
-            .map_err(|e| transport_error(e, &target))?;
+            .map_err(|e| transport_error(e, &target, &presented))?;
         let status = r.status();
         let session = r
             .headers()
@@ -203,13 +217,19 @@ impl Connection {
         let session = session.ok_or_else(|| {
             ClientError::new(ErrorCode::Server, "the server answered without a session")
         })?;
-        Ok(Connection::to_server(http, target, session))
+        Ok(Connection::to_server(http, presented, target, session))
     }
 
     /// A management-server connection with a session already open.
-    fn to_server(http: reqwest::Client, target: Target, session: String) -> Connection {
+    fn to_server(
+        http: reqwest::Client,
+        presented: PresentedCertificate,
+        target: Target,
+        session: String,
+    ) -> Connection {
         Connection {
             http,
+            presented,
             base: vim_base(&target),
             session,
             target,
@@ -221,6 +241,7 @@ impl Connection {
     /// A host agent directly: its own login, and a warning when a server manages the host.
     async fn connect_agent(
         http: reqwest::Client,
+        presented: PresentedCertificate,
         target: Target,
         credentials: Credentials,
     ) -> Result<Connection, ClientError> {
@@ -236,7 +257,7 @@ impl Connection {
             .json(&json!({"user": user, "password": password}))
             .send()
             .await
-            .map_err(|e| transport_error(e, &target))?;
+            .map_err(|e| transport_error(e, &target, &presented))?;
         let ok = r.status().is_success();
         let v: Value = r.json().await.unwrap_or(Value::Null);
         if !ok {
@@ -245,6 +266,7 @@ impl Connection {
         let session = v["token"].as_str().unwrap_or_default().to_string();
         let mut c = Connection {
             http,
+            presented,
             base,
             session,
             target,
@@ -304,12 +326,12 @@ impl Connection {
         let r = rb
             .send()
             .await
-            .map_err(|e| transport_error(e, &self.target))?;
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?;
         let ok = r.status().is_success();
         let text = r
             .text()
             .await
-            .map_err(|e| transport_error(e, &self.target))?;
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?;
         Ok((ok, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
@@ -326,7 +348,7 @@ impl Connection {
             .header(SESSION_HEADER, &self.session)
             .send()
             .await
-            .map_err(|e| transport_error(e, &self.target))?;
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?;
         self.answer(r).await
     }
 
@@ -345,7 +367,7 @@ impl Connection {
             .json(&body)
             .send()
             .await
-            .map_err(|e| transport_error(e, &self.target))?;
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?;
         self.answer(r).await
     }
 
@@ -354,7 +376,7 @@ impl Connection {
         let text = r
             .text()
             .await
-            .map_err(|e| transport_error(e, &self.target))?;
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?;
         let v: Value = if text.is_empty() {
             Value::Null
         } else {
@@ -422,11 +444,8 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Connection, ClientError> {
         let target = Target::parse(host, HostType::ManagementServer)?;
-        Ok(Connection::to_server(
-            http_client(tls, timeout)?,
-            target,
-            session,
-        ))
+        let (http, presented) = http_client(tls, timeout)?;
+        Ok(Connection::to_server(http, presented, target, session))
     }
 
     /// The session token, for saving (never print it).

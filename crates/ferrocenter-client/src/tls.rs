@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -83,8 +85,11 @@ impl TlsSettings {
         Ok(s)
     }
 
-    /// The rustls configuration these settings ask for.
-    pub fn client_config(&self) -> Result<rustls::ClientConfig, ClientError> {
+    /// The rustls configuration these settings ask for, and where connections made with it
+    /// record the certificate the server presented (so a refusal can name its thumbprint).
+    pub fn client_config(
+        &self,
+    ) -> Result<(rustls::ClientConfig, PresentedCertificate), ClientError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let pin = match &self.thumbprint {
             Some(t) => Some(normalize_thumbprint(t).ok_or_else(|| {
@@ -107,17 +112,20 @@ impl TlsSettings {
         } else {
             None
         };
+        let presented = PresentedCertificate::default();
         let verifier = Verifier {
             chain,
             pin,
             provider: provider.clone(),
+            presented: presented.clone(),
         };
-        Ok(rustls::ClientConfig::builder_with_provider(provider)
+        let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| ClientError::invalid("TLS", e))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth())
+            .with_no_client_auth();
+        Ok((config, presented))
     }
 
     fn roots(&self) -> Result<RootCertStore, ClientError> {
@@ -173,12 +181,25 @@ fn add_pem_file(roots: &mut RootCertStore, path: &Path, key: &str) -> Result<(),
     Ok(())
 }
 
+/// The SHA-256 thumbprint of the last certificate a server presented to connections made with
+/// one configuration, whether or not it was accepted: what vSphere's SSLVerifyFault reports, so
+/// that an operator can compare it and pin it.
+#[derive(Debug, Clone, Default)]
+pub struct PresentedCertificate(Arc<Mutex<Option<String>>>);
+
+impl PresentedCertificate {
+    pub fn thumbprint(&self) -> Option<String> {
+        self.0.lock().clone()
+    }
+}
+
 /// The chain (when checking) and the pinned thumbprint (when given) must both agree.
 #[derive(Debug)]
 struct Verifier {
     chain: Option<Arc<WebPkiServerVerifier>>,
     pin: Option<String>,
     provider: Arc<CryptoProvider>,
+    presented: PresentedCertificate,
 }
 
 impl ServerCertVerifier for Verifier {
@@ -190,8 +211,10 @@ impl ServerCertVerifier for Verifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let presented = der_thumbprint(end_entity.as_ref());
+        *self.presented.0.lock() = Some(presented.clone());
         if let Some(pin) = &self.pin {
-            if der_thumbprint(end_entity.as_ref()) != *pin {
+            if presented != *pin {
                 return Err(rustls::Error::General(
                     "the server's certificate does not match the pinned thumbprint".into(),
                 ));

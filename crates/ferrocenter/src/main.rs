@@ -98,22 +98,19 @@ fn main() -> ExitCode {
         Command::Serve(args) => exit("serve", serve(*args)),
         Command::Agent(args) => exit("agent", agent(*args)),
         Command::Simulate(args) => exit("simulate", simulate(*args)),
-        Command::Login(a) => client(&a, cli::login(&a)),
-        Command::Logout(a) => client(&a, cli::logout(&a)),
-        Command::Datacenter(c) => client(&c.args, cli::datacenter(&c.args, &c.command)),
-        Command::Cluster(c) => client(&c.args, cli::cluster(&c.args, &c.command)),
-        Command::Host(c) => client(&c.args, cli::host(&c.args, &c.command)),
-        Command::Vm(c) => client(&c.args, cli::vm(&c.args, &c.command)),
-        Command::Task(c) => client(&c.args, cli::task(&c.args, &c.command)),
-        Command::Event(c) => client(&c.args, cli::event(&c.args, &c.command)),
+        Command::Login(a) => client(cli::login(&a)),
+        Command::Logout(a) => client(cli::logout(&a)),
+        Command::Datacenter(c) => client(cli::datacenter(&c.args, &c.command)),
+        Command::Cluster(c) => client(cli::cluster(&c.args, &c.command)),
+        Command::Host(c) => client(cli::host(&c.args, &c.command)),
+        Command::Vm(c) => client(cli::vm(&c.args, &c.command)),
+        Command::Task(c) => client(cli::task(&c.args, &c.command)),
+        Command::Event(c) => client(cli::event(&c.args, &c.command)),
     }
 }
 
 /// Runs one client command; its failure decides the exit code (see `cli`).
-fn client(
-    args: &cli::ClientArgs,
-    f: impl std::future::Future<Output = Result<(), cli::CliError>>,
-) -> ExitCode {
+fn client(f: impl std::future::Future<Output = Result<(), cli::CliError>>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -124,7 +121,7 @@ fn client(
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(cli::run(args, f)) {
+    match rt.block_on(cli::run(f)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrocenter: {}", e.message);

@@ -122,6 +122,12 @@ async fn certificates_are_verified_by_ca_file_directory_or_pin() {
             .await
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::SslSecurity, "{e}");
+        // The refusal names the certificate presented, as an SSLVerifyFault does.
+        assert_eq!(
+            e.detail.as_ref().map(|d| d["thumbprint"].clone()),
+            Some(serde_json::json!(pki.server_thumbprint)),
+            "{e:?}"
+        );
     }
 
     // Pinned: verification off only with the server's thumbprint; another pin is refused.
@@ -139,6 +145,11 @@ async fn certificates_are_verified_by_ca_file_directory_or_pin() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::SslSecurity, "{e}");
+    assert_eq!(
+        e.detail.as_ref().map(|d| d["thumbprint"].clone()),
+        Some(serde_json::json!(pki.server_thumbprint)),
+        "{e:?}"
+    );
     let off = TlsSettings {
         enable_ssl_certificate_check: false,
         ..Default::default()

@@ -7,7 +7,6 @@ mod hosts;
 mod inventory;
 mod output;
 mod resolve;
-mod server_cert;
 mod session;
 mod settings;
 mod tasks;
@@ -77,35 +76,31 @@ pub struct CliError {
 }
 
 /// Failures with a known remedy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
-    /// The TLS handshake with the server itself refused its certificate.
-    ServerCertificate,
+    /// The TLS handshake with the server itself refused its certificate; the thumbprint of the
+    /// one it presented, when the handshake got that far.
+    ServerCertificate { presented: Option<String> },
     /// The server no longer knows the kept session (expired, or ended elsewhere).
     SessionEnded,
 }
 
 /// Runs one client command; a failure with a known remedy says what to do.
 pub async fn run(
-    args: &ClientArgs,
     command: impl std::future::Future<Output = Result<(), CliError>>,
 ) -> Result<(), CliError> {
     let Err(mut e) = command.await else {
         return Ok(());
     };
-    match e.cause {
-        Some(Cause::ServerCertificate) => {
-            let presented = session::server_of(args)
-                .and_then(|server| server_cert::presented_thumbprint(&server));
-            if let Some(t) = presented {
-                e.message = format!(
-                    "{}\nThe server presented a certificate with SHA-256 thumbprint {t}. If it \
-                     is the one `ferrocenter serve` printed, pass --thumbprint {t} (with \
-                     --no-verify when no CA you trust signed it), or --ca-file with the CA \
-                     certificate that signed it.",
-                    e.message
-                );
-            }
+    match e.cause.take() {
+        Some(Cause::ServerCertificate { presented: Some(t) }) => {
+            e.message = format!(
+                "{}\nThe server presented a certificate with SHA-256 thumbprint {t}. If it \
+                 is the one `ferrocenter serve` printed, pass --thumbprint {t} (with \
+                 --no-verify when no CA you trust signed it), or --ca-file with the CA \
+                 certificate that signed it.",
+                e.message
+            );
         }
         Some(Cause::SessionEnded) => {
             e.message = format!(
@@ -113,7 +108,7 @@ pub async fn run(
                 e.message
             );
         }
-        None => {}
+        Some(Cause::ServerCertificate { presented: None }) | None => {}
     }
     Err(e)
 }
@@ -139,7 +134,13 @@ impl From<ClientError> for CliError {
         // A fault is the server speaking (an SSLVerifyFault names a host's certificate, not the
         // server's); without one the refusal came from this client's own handshake.
         let cause = match (e.code, e.fault.as_deref()) {
-            (ErrorCode::SslSecurity, None) => Some(Cause::ServerCertificate),
+            (ErrorCode::SslSecurity, None) => Some(Cause::ServerCertificate {
+                presented: e
+                    .detail
+                    .as_ref()
+                    .and_then(|d| d["thumbprint"].as_str())
+                    .map(String::from),
+            }),
             (_, Some("NotAuthenticated" | "UNAUTHENTICATED")) => Some(Cause::SessionEnded),
             _ => None,
         };

@@ -61,18 +61,6 @@ fn session_file(settings: &Settings) -> PathBuf {
     settings.config_dir.join("session.json")
 }
 
-/// The server a command talks to: the one named by flag, environment or config file, else the
-/// kept session's.
-pub(crate) fn server_of(args: &ClientArgs) -> Option<String> {
-    let settings = Settings::load(args).ok()?;
-    if let Some(s) = settings.server {
-        return Some(s);
-    }
-    let text = std::fs::read_to_string(session_file(&settings)).ok()?;
-    let v: Value = serde_json::from_str(&text).ok()?;
-    v["server"].as_str().map(String::from)
-}
-
 /// A path as absolute, so a kept session works from any directory.
 fn absolute(p: Option<&std::path::Path>) -> Result<Option<PathBuf>, CliError> {
     p.map(std::path::absolute)
