@@ -281,6 +281,26 @@ mod tests {
     }
 
     #[test]
+    fn deleting_a_service_account_refuses_root_unknown_and_bad_names() {
+        let mut a = accounts();
+        a.create_service("vpxuser-1", "0123456789abcdef0123")
+            .unwrap();
+        let root = a.remove_service(ROOT).unwrap_err().0;
+        assert_eq!(root.code, ErrorCode::InvalidState, "{}", root.message);
+        let ghost = a.remove_service("ghost").unwrap_err().0;
+        assert_eq!(ghost.code, ErrorCode::NotFound, "{}", ghost.message);
+        let bad = validate_account_name("a/b").unwrap_err().0;
+        assert_eq!(
+            (bad.code, bad.field.as_deref()),
+            (ErrorCode::InvalidArgument, Some("name"))
+        );
+        a.remove_service("vpxuser-1").unwrap();
+        assert!(!a.exists("vpxuser-1"));
+        assert!(!a.verify("vpxuser-1", "0123456789abcdef0123"));
+        assert!(a.verify(ROOT, "root-pass-1"), "root is untouched");
+    }
+
+    #[test]
     fn root_and_service_logins() {
         let mut a = accounts();
         assert!(a.verify(ROOT, "root-pass-1"));
