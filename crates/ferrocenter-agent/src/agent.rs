@@ -726,8 +726,8 @@ impl Agent {
         }
         self.faults.unreachable.store(false, Ordering::SeqCst);
         self.event(EventData::Rebooted {
-                boot_time: boot_secs(boot),
-            });
+            boot_time: boot_secs(boot),
+        });
     }
 
     pub fn standby(&self, action: StandbyAction) -> ApiResult<Runtime> {

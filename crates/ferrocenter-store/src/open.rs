@@ -133,7 +133,9 @@ fn check_sqlite_file(path: &Path, expect: Expect) -> Result<(), OpenError> {
                 bytes,
             });
         }
-        return Err(corrupt("it does not start with SQLite's file header".into()));
+        return Err(corrupt(
+            "it does not start with SQLite's file header".into(),
+        ));
     }
     Ok(())
 }
@@ -176,8 +178,8 @@ fn is_corruption(e: &sqlx::Error) -> bool {
 }
 
 async fn open_sqlite_as(url: &str, expect: Expect) -> Result<SqliteStore, OpenError> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| OpenError::Connect(e.to_string()))?;
+    let options =
+        SqliteConnectOptions::from_str(url).map_err(|e| OpenError::Connect(e.to_string()))?;
     let path = options.get_filename().to_path_buf();
     let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
     if !in_memory {

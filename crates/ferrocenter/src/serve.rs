@@ -115,7 +115,11 @@ impl Server {
         let store = match opened {
             Ok(s) => s,
             Err(e) if e.is_damage() => {
-                return Err(store_identity::damaged(&e, &cfg.data_dir, recorded.as_ref()))
+                return Err(store_identity::damaged(
+                    &e,
+                    &cfg.data_dir,
+                    recorded.as_ref(),
+                ))
             }
             Err(e) => return Err(e.into()),
         };

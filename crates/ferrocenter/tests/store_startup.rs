@@ -98,10 +98,7 @@ async fn an_emptied_or_missing_database_in_an_initialised_data_dir_is_refused_an
         err.contains(&db.display().to_string()) && err.contains("empty"),
         "names the file and what is wrong: {err}"
     );
-    assert!(
-        err.contains("backup"),
-        "says what to do: {err}"
-    );
+    assert!(err.contains("backup"), "says what to do: {err}");
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as it was");
 
     // A crash (the write-ahead log holds the latest writes), then the file emptied: the log
@@ -239,7 +236,9 @@ async fn a_clean_stop_leaves_no_write_ahead_log() {
         written += w.await.unwrap();
     }
     let after = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-    println!("{written} datacenters written under load; write-ahead log after the stop: {after} bytes");
+    println!(
+        "{written} datacenters written under load; write-ahead log after the stop: {after} bytes"
+    );
     assert_eq!(after, 0, "the log was folded into the database at stop");
 
     // Nothing was lost by it.

@@ -1365,3 +1365,49 @@ async fn boot_time_and_server_power_operations_show_at_once() {
         "shut down, at once: {rt}"
     );
 }
+
+/// A host whose agent is gone is removed once it is disconnected or not responding, as vCenter
+/// removes it: the agent's release is tried and, unreachable, skipped with a warning event.
+#[tokio::test]
+async fn a_host_whose_agent_is_gone_is_removed_once_disconnected_or_not_responding() {
+    use std::sync::atomic::Ordering;
+    let e = env(2, 1).await;
+    let (_, folder) = e.datacenter("dc-gone").await;
+    let c = e.cluster(&folder, "c-gone", "manual").await;
+    let h = e.add(&c, 0).await;
+    let m = |h: &Value, op: &str| format!("{}/{op}", path_of(h));
+    // The agent goes away for good (connections refused), then the host is disconnected.
+    e.fleet
+        .agent(0)
+        .faults
+        .unreachable
+        .store(true, Ordering::SeqCst);
+    e.succeed(&m(&h, "DisconnectHost_Task"), json!({})).await;
+    e.succeed(&m(&h, "Destroy_Task"), json!({})).await;
+    let (s, f) = e.get(&format!("{}/name", path_of(&h))).await;
+    assert_eq!(
+        (s, f["_typeName"].as_str()),
+        (500, Some("ManagedObjectNotFound")),
+        "{f}"
+    );
+    let (core, admin) = e.ts.core_admin().await;
+    let warned = core
+        .list_events(&admin, &ferrocenter_core::inventory::EventFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .any(|ev| {
+            ev.kind == "GeneralHostWarningEvent" && ev.message.contains("could not be reached")
+        });
+    assert!(warned, "the skipped release is recorded");
+
+    // A host shut down through the server is not responding; it is removed too.
+    let h2 = e.add(&c, 1).await;
+    e.succeed(&m(&h2, "ShutdownHost_Task"), json!({"force": true}))
+        .await;
+    // Let the simulated host go away (it answers for 100 ms after accepting).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    e.succeed(&m(&h2, "Destroy_Task"), json!({})).await;
+    let (s, _) = e.get(&format!("{}/name", path_of(&h2))).await;
+    assert_eq!(s, 500);
+}

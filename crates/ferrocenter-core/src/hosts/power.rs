@@ -4,10 +4,10 @@ use super::connection::host_task;
 use super::guard::{allowed, connected as require_connected, HostOperation};
 use crate::auth::{Caller, Privilege};
 use crate::inventory::{ConnectionState, Host, HostState};
-use serde_json::json;
 use crate::tasks::Task;
 use crate::tasks::TaskKind;
 use crate::{Core, CoreError};
+use serde_json::json;
 
 impl Core {
     /// Reboot or shutdown: refused unless the host is in maintenance mode or `force`.
