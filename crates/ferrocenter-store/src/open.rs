@@ -169,7 +169,7 @@ async fn quick_check(pool: &sqlx::SqlitePool, path: &Path) -> Result<(), OpenErr
 /// SQLite's answer for a file that is damaged or not a database at all.
 fn is_corruption(e: &sqlx::Error) -> bool {
     e.as_database_error()
-        .and_then(|d| d.code())
+        .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|c| {
             // SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with any extended bits.
             let code = c.parse::<i64>().unwrap_or(0) & 0xff;

@@ -48,10 +48,9 @@ pub fn read(data_dir: &Path) -> Result<Option<StoreIdentity>, StartError> {
     toml::from_str(&text).map(Some).map_err(|e| {
         refused(
             format!("{} is unreadable: {e}", file.display()),
-            format!(
-                "Restore it from a backup of this data dir, or delete it to have this start \
-                 record the store it finds (only if that store is the right one)."
-            ),
+            "Restore it from a backup of this data dir, or delete it to have this start \
+             record the store it finds (only if that store is the right one)."
+                .to_string(),
         )
     })
 }
