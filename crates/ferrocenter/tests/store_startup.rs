@@ -266,3 +266,18 @@ async fn a_clean_stop_leaves_no_write_ahead_log() {
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(30)).code(), Some(0));
 }
+
+#[tokio::test]
+async fn another_servers_database_in_an_initialised_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for data in [&a, &b] {
+        let (mut p, _) = start(data);
+        p.signal(libc::SIGTERM);
+        assert_eq!(p.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    }
+    // b's database restored into a by mistake: a's secret.key could not open its hosts.
+    std::fs::copy(b.join("ferrocenter.db"), a.join("ferrocenter.db")).unwrap();
+    let err = expect_refusal(&a);
+    assert!(err.contains("belongs to server"), "{err}");
+}
