@@ -214,7 +214,12 @@ async fn open_sqlite_as(url: &str, expect: Expect) -> Result<SqliteStore, OpenEr
             }
         })?;
     if !in_memory {
+        let started = std::time::Instant::now();
         quick_check(&pool, &path).await?;
+        tracing::info!(
+            seconds = format!("{:.3}", started.elapsed().as_secs_f64()),
+            "database integrity check (quick_check) passed"
+        );
     }
     let store = SqliteStore::new(pool);
     store.migrate().await?;

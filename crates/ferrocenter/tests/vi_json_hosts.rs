@@ -1339,6 +1339,18 @@ async fn boot_time_and_server_power_operations_show_at_once() {
         (Some("notResponding"), Some("unknown")),
         "rebooting, at once: {rt}"
     );
+    // vAPI shows the same at once: NOT_RESPONDING, and (the union rule) no power state.
+    let r =
+        e.ts.call(
+            Method::GET,
+            &format!("/api/vcenter/host?hosts={}", h["value"].as_str().unwrap()),
+            Some(&e.token),
+            None,
+        )
+        .await;
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list[0]["connection_state"], "NOT_RESPONDING", "{list}");
+    assert!(list[0].get("power_state").is_none(), "{list}");
     // Back after the simulated reboot: heartbeats reconnect it, with its new boot time.
     let mut back = Value::Null;
     for _ in 0..300 {
