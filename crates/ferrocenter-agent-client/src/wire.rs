@@ -189,6 +189,7 @@ pub struct HostFacts {
     pub nics: Vec<Nic>,
     pub datastores: Vec<Datastore>,
     pub networks: Vec<Network>,
+    /// Unix seconds.
     pub boot_time: i64,
     pub sensors: BTreeMap<Sensor, SensorStatus>,
     pub ipmi_address: Option<String>,
@@ -234,6 +235,7 @@ pub struct Runtime {
     pub in_maintenance: bool,
     pub lockdown: LockdownMode,
     pub quarantined: bool,
+    /// Unix seconds.
     pub boot_time: i64,
     pub uptime_secs: u64,
     pub cpu_capacity_mhz: u64,
@@ -348,6 +350,7 @@ pub struct RenameRequest {
 /// `GET /api/v1/host/uptime`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Uptime {
+    /// Unix seconds.
     pub boot_time: i64,
     pub uptime_secs: u64,
 }
@@ -365,6 +368,7 @@ pub enum EventData {
         status: SensorStatus,
     },
     Rebooted {
+        /// Unix seconds.
         boot_time: i64,
     },
     PasswordChanged {

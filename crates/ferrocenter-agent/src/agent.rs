@@ -28,6 +28,12 @@ pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// The boot time as the wire carries it: Unix seconds (kept in milliseconds inside, for
+/// uptime).
+fn boot_secs(boot_ms: i64) -> i64 {
+    boot_ms.div_euclid(1000)
+}
+
 struct Incoming {
     ticket: String,
     vm: Vm,
@@ -384,7 +390,7 @@ impl Agent {
             nics: d.nics,
             datastores: d.datastores,
             networks: d.networks,
-            boot_time,
+            boot_time: boot_secs(boot_time),
             sensors: self.driver.sensors(),
             ipmi_address: d.ipmi_address,
             ipmi: d.ipmi,
@@ -447,7 +453,7 @@ impl Agent {
             in_maintenance: i.maintenance,
             lockdown: i.lockdown,
             quarantined: i.quarantined,
-            boot_time: i.boot_time,
+            boot_time: boot_secs(i.boot_time),
             uptime_secs: ((now_ms() - i.boot_time).max(0) / 1000) as u64,
             cpu_capacity_mhz: cpu_cap,
             cpu_used_mhz: cpu,
@@ -631,7 +637,7 @@ impl Agent {
     pub fn uptime(&self) -> Uptime {
         let boot = self.inner.lock().boot_time;
         Uptime {
-            boot_time: boot,
+            boot_time: boot_secs(boot),
             uptime_secs: ((now_ms() - boot).max(0) / 1000) as u64,
         }
     }
@@ -679,7 +685,9 @@ impl Agent {
                 i.boot_time = boot;
                 i.power = HostPowerState::PoweredOn;
             }
-            agent.event(EventData::Rebooted { boot_time: boot });
+            agent.event(EventData::Rebooted {
+                boot_time: boot_secs(boot),
+            });
             agent.faults.unreachable.store(false, Ordering::SeqCst);
             agent.save();
             info!("host rebooted");
@@ -717,7 +725,9 @@ impl Agent {
             i.boot_time = boot;
         }
         self.faults.unreachable.store(false, Ordering::SeqCst);
-        self.event(EventData::Rebooted { boot_time: boot });
+        self.event(EventData::Rebooted {
+            boot_time: boot_secs(boot),
+        });
     }
 
     pub fn standby(&self, action: StandbyAction) -> ApiResult<Runtime> {

@@ -79,7 +79,9 @@ impl Default for CoreConfig {
     }
 }
 
-const SERVER_UUID_KEY: &str = "server.instance_uuid";
+/// The setting that holds this server's identity (`Core::server_uuid`): the uuid its agents are claimed
+/// with, and the identity a data dir records of its store.
+pub const SERVER_UUID_KEY: &str = "server.instance_uuid";
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CoreConfig) -> Arc<Core> {

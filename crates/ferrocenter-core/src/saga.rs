@@ -42,6 +42,9 @@ pub struct Drill {
     pub fail_after: Option<usize>,
     /// Run every action a second time after it succeeded.
     pub twice: bool,
+    /// Stop right after the step at this index has succeeded, undoing nothing: what a killed
+    /// process leaves for recovery at the next start.
+    pub crash_after: Option<usize>,
 }
 
 /// The error a drill injects after a step.
@@ -91,6 +94,12 @@ impl<S: Send + 'static> Saga<S> {
                 self.unwind(state, i + 1).await;
                 return Err(injected_failure(step.name));
             }
+            if drill.crash_after == Some(i) {
+                return Err(CoreError::internal(format!(
+                    "injected crash after step {}",
+                    step.name
+                )));
+            }
         }
         Ok(())
     }
@@ -105,6 +114,12 @@ impl<S: Send + 'static> Saga<S> {
                 }
             }
         }
+    }
+
+    /// Runs every step's undo, last first, for a run a killed process cut short: each undo
+    /// takes back only what the state (rebuilt from what was persisted) says was done.
+    pub(crate) async fn take_back(&self, state: &mut S) {
+        self.unwind(state, self.steps.len()).await;
     }
 
     /// The steps' names, in order.
@@ -179,7 +194,7 @@ pub(crate) mod drill {
             let mut state = fresh().await;
             let drill = Drill {
                 fail_after: Some(i),
-                twice: false,
+                ..Drill::default()
             };
             let r = saga.run_drilled(&mut state, None, drill).await;
             assert!(
@@ -197,8 +212,8 @@ pub(crate) mod drill {
         }
         let mut state = fresh().await;
         let drill = Drill {
-            fail_after: None,
             twice: true,
+            ..Drill::default()
         };
         if let Err(e) = saga.run_drilled(&mut state, None, drill).await {
             panic!("{}: running every step twice failed: {e}", saga.name);

@@ -11,13 +11,14 @@ use ferrocenter_core::saga::Drill;
 fn fail_after(i: usize) -> Drill {
     Drill {
         fail_after: Some(i),
-        twice: false,
+        ..Drill::default()
     }
 }
 
 const TWICE: Drill = Drill {
     fail_after: None,
     twice: true,
+    crash_after: None,
 };
 
 /// What a failed add left: host rows, VMs, datastore and network links, tags, a claim, the
@@ -194,4 +195,70 @@ async fn enter_maintenance_undoes_every_step_and_runs_each_twice() {
     let h = e.core.store.get_host(&id).await.unwrap().unwrap();
     assert_eq!(h.state, HostState::Maintenance);
     assert!(e.fleet.agent(0).runtime().in_maintenance);
+}
+
+/// A server killed during an add leaves the host record `connecting`; the next start takes the
+/// add back with the saga's own undos, the claim's included, so the agent is free for any
+/// server (before, the record went and the claim stayed: another server needed `force`).
+#[tokio::test]
+async fn recovery_takes_back_an_add_cut_short_and_releases_its_claim() {
+    let e = env(1, 2, 5).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let agent = e.fleet.agent(0);
+    let names: Vec<_> = ADD.step_names().collect();
+    // From the host record on, the store holds what the undos need (address, thumbprint, the
+    // service account); the last step's end is a finished add.
+    let first = names.iter().position(|n| *n == "host record").unwrap();
+    for (i, step) in names.iter().enumerate().take(names.len() - 1).skip(first) {
+        e.core.drill(
+            ADD.name,
+            Drill {
+                crash_after: Some(i),
+                ..Drill::default()
+            },
+        );
+        let err = add(&e, spec(&e, 0, &c)).await.unwrap_err();
+        assert!(err.to_string().contains("injected crash"), "{step}: {err}");
+        assert!(
+            agent.current_claim().is_some(),
+            "{step}: the crash left the claim"
+        );
+        let (removed, _) = e.core.recover_hosts().await.unwrap();
+        assert_eq!(removed, 1, "{step}");
+        assert!(
+            agent.current_claim().is_none(),
+            "crash after step {step}: recovery left the agent claimed"
+        );
+        let hosts = e
+            .core
+            .store
+            .list_hosts(&HostFilter::default())
+            .await
+            .unwrap();
+        assert!(hosts.is_empty(), "{step}: {hosts:?}");
+    }
+    e.core.drill(ADD.name, Drill::default());
+
+    // Another server (its own store, so its own identity) adds the host without force.
+    let dir = tempfile::tempdir().unwrap();
+    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.path().join("b.db").display()))
+        .await
+        .unwrap();
+    let other = ferrocenter_core::Core::new(
+        store,
+        std::sync::Arc::new(ferrocenter_core::ports::SystemClock),
+        ferrocenter_core::CoreConfig::default(),
+    );
+    let dc = other.create_datacenter(&e.admin, "dc-b", "").await.unwrap();
+    let mut s = spec(&e, 0, "");
+    s.cluster_id = None;
+    s.datacenter_id = Some(dc.id);
+    let t = other.add_host(&e.admin, s).await.unwrap();
+    finish(&other, t)
+        .await
+        .expect("a second server adds the host without force");
+    assert_eq!(
+        agent.current_claim().unwrap().server_uuid,
+        other.server_uuid().await.unwrap()
+    );
 }

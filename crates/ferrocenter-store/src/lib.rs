@@ -8,5 +8,7 @@ mod open;
 mod rows;
 mod sql_store;
 
-pub use open::{default_sqlite_url, open, open_postgres, open_sqlite, redact, OpenError};
+pub use open::{
+    default_sqlite_url, open, open_existing, open_postgres, open_sqlite, redact, OpenError,
+};
 pub use sql_store::{PostgresStore, SqliteStore};

@@ -135,7 +135,10 @@ fn exit(command: &str, r: anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrocenter {command}: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(
+                e.downcast_ref::<ferrocenter::serve::StartError>()
+                    .map_or(2, ferrocenter::serve::StartError::exit_code),
+            )
         }
     }
 }

@@ -16,9 +16,10 @@ use ferrocenter_core::ports::SystemClock;
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
 use ferrocenter_core::{Core, CoreConfig, CoreError};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::ServeConfig;
+use crate::store_identity::{self, StoreIdentity};
 use crate::tls;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Store(#[from] ferrocenter_store::OpenError),
+    /// The store is missing, empty, corrupt or not this data dir's: starting would lose data.
+    #[error("refusing to start: {problem}.\n{advice}")]
+    StoreRefused { problem: String, advice: String },
     #[error("first-start setup failed: {0}")]
     Bootstrap(CoreError),
     #[error("task recovery failed: {0}")]
@@ -36,6 +40,20 @@ pub enum StartError {
     #[error(transparent)]
     Listen(#[from] ferrocenter_api::ServeError),
 }
+
+impl StartError {
+    /// The process's exit code: 65 (EX_DATAERR) when the store was refused, so that a service
+    /// manager can tell it from a configuration error (2) and not restart into it.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::StoreRefused { .. } => EXIT_STORE_REFUSED,
+            _ => 2,
+        }
+    }
+}
+
+/// See [`StartError::exit_code`].
+pub const EXIT_STORE_REFUSED: u8 = 65;
 
 pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
 
@@ -89,8 +107,32 @@ impl Server {
             .database_url
             .clone()
             .unwrap_or_else(|| ferrocenter_store::default_sqlite_url(&cfg.data_dir));
-        let store = ferrocenter_store::open(&url).await?;
-        info!(engine = store.engine(), "store opened");
+        let recorded = store_identity::read(&cfg.data_dir)?;
+        let opened = match &recorded {
+            Some(_) => ferrocenter_store::open_existing(&url).await,
+            None => ferrocenter_store::open(&url).await,
+        };
+        let store = match opened {
+            Ok(s) => s,
+            Err(e) if e.is_damage() => {
+                return Err(store_identity::damaged(
+                    &e,
+                    &cfg.data_dir,
+                    recorded.as_ref(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(r) = &recorded {
+            store_identity::verify(
+                store.as_ref(),
+                r,
+                &cfg.data_dir,
+                &ferrocenter_store::redact(&url),
+            )
+            .await?;
+        }
+        info!(engine = store.engine(), "store opened and checked");
         let core = Core::new(
             store,
             Arc::new(SystemClock),
@@ -136,6 +178,20 @@ impl Server {
             generated: generated_password,
             admin_password_ignored,
         } = first_start(&core, cfg).await?;
+        if recorded.is_none() {
+            let server_uuid = core.server_uuid().await.map_err(StartError::Bootstrap)?;
+            store_identity::write(
+                &cfg.data_dir,
+                &StoreIdentity {
+                    server_uuid,
+                    engine: core.store.engine().to_string(),
+                    database: ferrocenter_store::redact(&url),
+                    initialised_at: time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                },
+            )?;
+        }
 
         let listeners = ferrocenter_api::start(
             core.clone(),
@@ -198,8 +254,8 @@ impl Server {
         s
     }
 
-    /// Stops accepting, lets requests and tasks finish within the grace period, and records any
-    /// task still unfinished as failed.
+    /// Stops accepting, lets requests and tasks finish within the grace period, records any
+    /// task still unfinished as failed, and leaves the store as one file (no write-ahead log).
     pub async fn stop(self) {
         info!(grace_s = self.grace.as_secs(), "shutting down");
         self.sweeper.abort();
@@ -208,6 +264,9 @@ impl Server {
             self.listeners.shutdown(self.grace),
             self.core.tasks.shutdown(self.grace)
         );
+        if let Err(e) = self.core.store.checkpoint().await {
+            warn!(error = %e, "the store's write-ahead log was not emptied at stop");
+        }
         info!("stopped");
     }
 }

@@ -1306,3 +1306,120 @@ async fn privileges_per_method() {
     );
     e.ts.stop().await;
 }
+
+/// The host's boot time as its agent reports it (`HostRuntimeInfo.bootTime`, Unix seconds).
+fn boot_time(rt: &Value) -> i64 {
+    let s = rt["bootTime"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no bootTime in {rt}"));
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp()
+}
+
+/// A reboot or shutdown through the server shows at once (vim: notResponding, powerState
+/// unknown while rebooting, poweredOff after a shutdown the server asked for), not only when
+/// heartbeats notice; the host's boot time is shown, and a new one after the reboot.
+#[tokio::test]
+async fn boot_time_and_server_power_operations_show_at_once() {
+    let e = env_with(2, 0, |a, _| a.heartbeat_interval_secs = Some("1".into())).await;
+    let (_, folder) = e.datacenter("dc-power").await;
+    let c = e.cluster(&folder, "c-power", "manual").await;
+    let h = e.add(&c, 0).await;
+    let rt = e.prop(&h, "runtime").await;
+    let booted = boot_time(&rt);
+    assert_eq!(booted, e.fleet.agent(0).runtime().boot_time, "{rt}");
+
+    let m = |h: &Value, op: &str| format!("{}/{op}", path_of(h));
+    e.succeed(&m(&h, "RebootHost_Task"), json!({"force": true}))
+        .await;
+    let rt = e.prop(&h, "runtime").await;
+    assert_eq!(
+        (rt["connectionState"].as_str(), rt["powerState"].as_str()),
+        (Some("notResponding"), Some("unknown")),
+        "rebooting, at once: {rt}"
+    );
+    // vAPI shows the same at once: NOT_RESPONDING, and (the union rule) no power state.
+    let r =
+        e.ts.call(
+            Method::GET,
+            &format!("/api/vcenter/host?hosts={}", h["value"].as_str().unwrap()),
+            Some(&e.token),
+            None,
+        )
+        .await;
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list[0]["connection_state"], "NOT_RESPONDING", "{list}");
+    assert!(list[0].get("power_state").is_none(), "{list}");
+    // Back after the simulated reboot: heartbeats reconnect it, with its new boot time.
+    let mut back = Value::Null;
+    for _ in 0..300 {
+        back = e.prop(&h, "runtime").await;
+        if back["connectionState"] == "connected"
+            && back["bootTime"].is_string()
+            && boot_time(&back) > booted
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(back["connectionState"], "connected", "{back}");
+    assert_eq!(back["powerState"], "poweredOn");
+    assert!(boot_time(&back) > booted, "a new boot time: {back}");
+
+    let h2 = e.add(&c, 1).await;
+    e.succeed(&m(&h2, "ShutdownHost_Task"), json!({"force": true}))
+        .await;
+    let rt = e.prop(&h2, "runtime").await;
+    assert_eq!(
+        (rt["connectionState"].as_str(), rt["powerState"].as_str()),
+        (Some("notResponding"), Some("poweredOff")),
+        "shut down, at once: {rt}"
+    );
+}
+
+/// A host whose agent is gone is removed once it is disconnected or not responding, as vCenter
+/// removes it: the agent's release is tried and, unreachable, skipped with a warning event.
+#[tokio::test]
+async fn a_host_whose_agent_is_gone_is_removed_once_disconnected_or_not_responding() {
+    use std::sync::atomic::Ordering;
+    let e = env(2, 1).await;
+    let (_, folder) = e.datacenter("dc-gone").await;
+    let c = e.cluster(&folder, "c-gone", "manual").await;
+    let h = e.add(&c, 0).await;
+    let m = |h: &Value, op: &str| format!("{}/{op}", path_of(h));
+    // The agent goes away for good (connections refused), then the host is disconnected.
+    e.fleet
+        .agent(0)
+        .faults
+        .unreachable
+        .store(true, Ordering::SeqCst);
+    e.succeed(&m(&h, "DisconnectHost_Task"), json!({})).await;
+    e.succeed(&m(&h, "Destroy_Task"), json!({})).await;
+    let (s, f) = e.get(&format!("{}/name", path_of(&h))).await;
+    assert_eq!(
+        (s, f["_typeName"].as_str()),
+        (500, Some("ManagedObjectNotFound")),
+        "{f}"
+    );
+    let (core, admin) = e.ts.core_admin().await;
+    let warned = core
+        .list_events(&admin, &ferrocenter_core::inventory::EventFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .any(|ev| {
+            ev.kind == "GeneralHostWarningEvent" && ev.message.contains("could not be reached")
+        });
+    assert!(warned, "the skipped release is recorded");
+
+    // A host shut down through the server is not responding; it is removed too.
+    let h2 = e.add(&c, 1).await;
+    e.succeed(&m(&h2, "ShutdownHost_Task"), json!({"force": true}))
+        .await;
+    // Let the simulated host go away (it answers for 100 ms after accepting).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    e.succeed(&m(&h2, "Destroy_Task"), json!({})).await;
+    let (s, _) = e.get(&format!("{}/name", path_of(&h2))).await;
+    assert_eq!(s, 500);
+}

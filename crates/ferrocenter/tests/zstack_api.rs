@@ -416,3 +416,47 @@ async fn host_actions_and_delete_through_jobs() {
     );
     z.ts.stop().await;
 }
+
+/// DeleteHost (Permissive, the default) removes a disconnected host whose agent is gone, as
+/// ZStack does; the skipped release of the agent is recorded as a warning event.
+#[tokio::test]
+async fn deleting_a_disconnected_host_whose_agent_is_gone() {
+    let z = zs().await;
+    let web1 = z.hosts[0].clone();
+    z.fleet
+        .agent(0)
+        .faults
+        .unreachable
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (core, admin) = z.ts.core_admin().await;
+    let t = core
+        .disconnect_host(&admin, &web1, ferrocenter_core::hosts::IfAlready::StartTask)
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if core.tasks.get(&t.id).await.unwrap().state.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (s, v) = z
+        .sdk(Method::DELETE, &format!("/zstack/v1/hosts/{web1}"), None)
+        .await;
+    assert_eq!((s, &v), (200, &json!({})), "{v}");
+    assert_eq!(z.names("sort=name").await, ["db-01", "web-02"]);
+    let events = core
+        .list_events(
+            &admin,
+            &ferrocenter_core::inventory::EventFilter {
+                entity_id: Some(web1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "GeneralHostWarningEvent"),
+        "{events:?}"
+    );
+    z.ts.stop().await;
+}

@@ -478,6 +478,60 @@ fn release_claim(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move { st.root()?.release_claim(&st.server_uuid).await })
 }
 
+/// Takes back an add that a killed process left half-done: its host record is still
+/// `connecting`, without runtime. The administrator's session died with the process; the record
+/// holds what the undos need instead (address, port, thumbprint, the service account, which
+/// may release the claim too), so the add's own undos run as after a failure: the claim is
+/// released and the record goes with its VMs, links and tags. An agent that cannot be reached
+/// keeps its claim (a warning names the host); the record goes all the same.
+pub(super) async fn take_back_abandoned(core: &Arc<Core>, host: Host) -> Result<(), CoreError> {
+    let session = core.open_agent(&host.name, &host.address, host.port, Some(&host.thumbprint));
+    let secret = core.secrets.open(&host.agent_secret)?;
+    let logged_in = match session.login(&host.agent_user, &secret).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(host = %host.name, error = %e,
+                "an add cut short by a restart: its agent cannot be reached, so its claim stays");
+            false
+        }
+    };
+    let id = host.id.clone();
+    let mut st = Adding {
+        core: core.clone(),
+        spec: AddHostSpec {
+            host_name: host.address.clone(),
+            ..AddHostSpec::default()
+        },
+        datacenter_id: host.datacenter_id.clone(),
+        cluster_id: host.cluster_id.clone(),
+        port: host.port,
+        thumbprint: Some(host.thumbprint.clone()),
+        lockdown_mode: None,
+        name: host.name.clone(),
+        root: logged_in.then(|| session.clone()),
+        about: None,
+        accepted_on_first_use: false,
+        facts: None,
+        set_architecture: false,
+        server_uuid: core.server_uuid().await?,
+        account: host.agent_user.clone(),
+        secret,
+        // Whether the account predates the add is not recorded: it stays, as one that did.
+        account_created: false,
+        service: None,
+        host: Some(host),
+        lockdown_before: None,
+        vms: 0,
+    };
+    ADD.take_back(&mut st).await;
+    if logged_in {
+        session.logout().await;
+    }
+    // The record must go even if its undo failed, or the next start would find it again.
+    core.store.delete_host(&id).await?;
+    Ok(())
+}
+
 fn service_account(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
         if st.account.is_empty() {

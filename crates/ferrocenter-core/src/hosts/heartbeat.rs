@@ -348,7 +348,7 @@ impl Core {
         let (mut removed, mut disconnected) = (0, 0);
         for mut h in stuck {
             if h.runtime.is_none() {
-                self.store.delete_host(&h.id).await?;
+                super::add::take_back_abandoned(&self.self_arc(), h).await?;
                 removed += 1;
             } else {
                 h.connection_state = ConnectionState::Disconnected;

@@ -3,10 +3,11 @@
 use super::connection::host_task;
 use super::guard::{allowed, connected as require_connected, HostOperation};
 use crate::auth::{Caller, Privilege};
-use crate::inventory::{Host, HostState};
+use crate::inventory::{ConnectionState, Host, HostState};
 use crate::tasks::Task;
 use crate::tasks::TaskKind;
 use crate::{Core, CoreError};
+use serde_json::json;
 
 impl Core {
     /// Reboot or shutdown: refused unless the host is in maintenance mode or `force`.
@@ -34,6 +35,7 @@ impl Core {
             )));
         }
         let core = self.self_arc();
+        let user = caller.user.clone();
         let what = if reboot { "Reboot" } else { "Shut down" };
         self.tasks
             .submit(
@@ -59,10 +61,47 @@ impl Core {
                     };
                     r?;
                     core.sessions.forget(&host.id);
+                    core.mark_going_away(&host.id, reboot, &user).await?;
                     Ok(crate::tasks::TaskResult::Host { host: host.id })
                 },
             )
             .await
+    }
+
+    /// A host that accepted a reboot or shutdown goes away: shown so at once rather than
+    /// connected and powered on until heartbeats miss it. vim's states: not responding, with
+    /// power unknown while it reboots, and poweredOff after a shutdown the server asked for.
+    /// Heartbeats reconnect it when it answers again (with its new boot time).
+    async fn mark_going_away(
+        &self,
+        host_id: &str,
+        reboot: bool,
+        user: &str,
+    ) -> Result<(), CoreError> {
+        let Some(mut h) = self.store.get_host(host_id).await? else {
+            return Ok(());
+        };
+        if h.connection_state == ConnectionState::Connected {
+            h.connection_state = ConnectionState::NotResponding;
+        }
+        h.power_state = if reboot { "unknown" } else { "poweredOff" }.into();
+        h.last_op_at = self.clock.now();
+        self.store.update_host(&h).await?;
+        self.record_event(
+            "HostShutdownEvent",
+            "host",
+            &h.id,
+            &h.name,
+            user,
+            format!(
+                "Host {} is {}",
+                h.name,
+                if reboot { "rebooting" } else { "shutting down" }
+            ),
+            json!({"reason": if reboot { "reboot" } else { "shutdown" }}),
+        )
+        .await;
+        Ok(())
     }
 
     pub async fn host_standby(

@@ -125,6 +125,11 @@ pub trait SettingsStore: Send + Sync {
     async fn next_sequence(&self, name: &str) -> Result<i64, StoreError>;
     /// Reserves `count` (≥ 1) consecutive values of a sequence at once; the first of them.
     async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError>;
+
+    /// At a clean stop: folds an engine's write-ahead log into the database and empties it, so
+    /// that the data at rest is one file (SQLite); a no-op where the engine keeps no such log
+    /// beside the data (PostgreSQL manages its own).
+    async fn checkpoint(&self) -> Result<(), StoreError>;
 }
 
 /// Identities: principals (users and solution accounts) per realm, groups, and membership.

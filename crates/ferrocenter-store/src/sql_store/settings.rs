@@ -70,5 +70,22 @@ super::for_each_engine! {
             .map_err(map_err)?;
             Ok(last - count + 1)
         }
+
+        async fn checkpoint(&self) -> Result<(), StoreError> {
+            let Some(sql) = Self::CHECKPOINT else {
+                return Ok(());
+            };
+            let row = sqlx::query(sql)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+            let busy: i64 = get(&row, "busy")?;
+            if busy != 0 {
+                return Err(StoreError::Backend(
+                    "the write-ahead log could not be emptied: a connection still reads".into(),
+                ));
+            }
+            Ok(())
+        }
     }
 }
