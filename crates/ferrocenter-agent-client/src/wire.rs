@@ -370,6 +370,26 @@ pub enum EventData {
     PasswordChanged {
         account: String,
     },
+    /// A migration this host took part in has ended, whether or not the server that asked for
+    /// it was still there to hear the answer: the source reports committed (the VM now runs on
+    /// the destination) or aborted (it stays here, no longer frozen); the destination reports
+    /// the VM it took in.
+    MigrationEnded {
+        vm_uuid: String,
+        role: MigrationRole,
+        outcome: MigrationState,
+        /// The destination's `address:port`, on the source's report.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        destination: Option<String>,
+    },
+}
+
+/// Which end of a migration a host was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationRole {
+    Source,
+    Destination,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

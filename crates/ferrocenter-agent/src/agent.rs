@@ -909,10 +909,16 @@ impl Agent {
             self.driver.define_vm(vm)?;
             if powered {
                 self.event(EventData::VmPowerChanged {
-                    vm_uuid: uuid,
+                    vm_uuid: uuid.clone(),
                     power_state: VmPowerState::PoweredOn,
                 });
             }
+            self.event(EventData::MigrationEnded {
+                vm_uuid: uuid,
+                role: MigrationRole::Destination,
+                outcome: MigrationState::Committed,
+                destination: None,
+            });
             self.save();
         }
         let state = self.inner.lock().incoming[id].state;
@@ -927,6 +933,10 @@ impl Agent {
     /// Moves a VM to a prepared destination. The destination's commit is the switch-over: before
     /// it the VM stays here; after it the VM is removed here. If the commit's outcome cannot be
     /// learned, the VM stays here frozen (no power operations) until the destination answers.
+    ///
+    /// The migration runs as a task of its own, so a server that goes away mid-request (its
+    /// connection dropped, the handler cancelled) leaves it to finish or abort here; either
+    /// way the freeze is lifted and a `MigrationEnded` event tells the server what happened.
     pub async fn migrate_out(
         self: &Arc<Self>,
         uuid: &str,
@@ -941,7 +951,7 @@ impl Agent {
                 "must be a SHA-256 thumbprint (32 hex bytes)",
             ));
         }
-        let started = Instant::now();
+        let destination = format!("{}:{}", req.destination_address, req.destination_port);
         let vm = {
             let mut i = self.inner.lock();
             let vm = self
@@ -954,12 +964,37 @@ impl Agent {
                     "a migration of this VM is already running",
                 ));
             }
-            i.migrating_out.insert(
-                uuid.to_string(),
-                format!("{}:{}", req.destination_address, req.destination_port),
-            );
+            i.migrating_out
+                .insert(uuid.to_string(), destination.clone());
             vm
         };
+        let freeze = Freeze {
+            agent: self.clone(),
+            uuid: uuid.to_string(),
+            destination,
+            outcome: MigrationState::Aborted,
+            hold: false,
+        };
+        let agent = self.clone();
+        tokio::spawn(async move { agent.send_vm(vm, req, freeze).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(ApiError::new(
+                    ErrorCode::Internal,
+                    format!("the migration stopped: {e}"),
+                ))
+            })
+    }
+
+    /// The source's side of a migration, detached from the request that asked for it.
+    async fn send_vm(
+        self: Arc<Self>,
+        vm: Vm,
+        req: MigrateRequest,
+        mut freeze: Freeze,
+    ) -> ApiResult<MigrationResult> {
+        let started = Instant::now();
+        let uuid = vm.uuid.clone();
         let dest = self.connector.client(
             &req.destination_address,
             req.destination_port,
@@ -969,14 +1004,14 @@ impl Agent {
             ticket: req.ticket.clone(),
             vm,
         };
-        let unfreeze = |agent: &Agent| {
-            agent.inner.lock().migrating_out.remove(uuid);
-        };
         if let Err(e) = dest
             .migration_step(&req.migration_id, "transfer", &ticket(Some(vm.clone())))
             .await
         {
-            unfreeze(self);
+            // Whatever the destination holds for this migration is released (best effort).
+            let _ = dest
+                .migration_step(&req.migration_id, "abort", &ticket(None))
+                .await;
             return Err(dest_error("transfer", e));
         }
         tokio::time::sleep(self.driver.transfer_time(&vm)).await;
@@ -985,7 +1020,8 @@ impl Agent {
             .await
         {
             Ok(_) => {
-                self.finish_moved(uuid);
+                freeze.outcome = MigrationState::Committed;
+                self.finish_moved(&uuid);
                 Ok(MigrationResult {
                     vm,
                     duration_ms: started.elapsed().as_millis() as u64,
@@ -996,18 +1032,13 @@ impl Agent {
                 let _ = dest
                     .migration_step(&req.migration_id, "abort", &ticket(None))
                     .await;
-                unfreeze(self);
                 Err(dest_error("commit", e))
             }
             Err(e) => {
                 warn!(vm = %uuid, error = %e, "migration commit outcome unknown; VM frozen until the destination answers");
                 let agent = self.clone();
-                let (uuid, id, t) = (
-                    uuid.to_string(),
-                    req.migration_id.clone(),
-                    req.ticket.clone(),
-                );
-                tokio::spawn(async move { agent.resolve_uncertain(dest, uuid, id, t).await });
+                let (id, t) = (req.migration_id.clone(), req.ticket.clone());
+                tokio::spawn(async move { agent.resolve_uncertain(dest, freeze, id, t).await });
                 Err(ApiError::new(
                     ErrorCode::Unavailable,
                     format!("the destination stopped answering during the switch-over ({e}); the VM stays on this host, frozen, until the destination answers"),
@@ -1018,7 +1049,6 @@ impl Agent {
 
     fn finish_moved(&self, uuid: &str) {
         let _ = self.driver.undefine_vm(uuid);
-        self.inner.lock().migrating_out.remove(uuid);
         self.save();
         info!(vm = %uuid, "VM migrated away");
     }
@@ -1026,7 +1056,7 @@ impl Agent {
     async fn resolve_uncertain(
         self: Arc<Self>,
         dest: ferrocenter_agent_client::AgentClient,
-        uuid: String,
+        mut freeze: Freeze,
         id: String,
         ticket: String,
     ) {
@@ -1034,18 +1064,49 @@ impl Agent {
         for _ in 0..720 {
             match dest.migration_step(&id, "status", &req).await {
                 Ok(s) if s.state == MigrationState::Committed => {
-                    self.finish_moved(&uuid);
+                    freeze.outcome = MigrationState::Committed;
+                    self.finish_moved(&freeze.uuid);
                     return;
                 }
                 Ok(_) | Err(AgentError::Api { .. }) => {
                     let _ = dest.migration_step(&id, "abort", &req).await;
-                    self.inner.lock().migrating_out.remove(&uuid);
-                    info!(vm = %uuid, "migration aborted after the destination answered again");
+                    info!(vm = %freeze.uuid, "migration aborted after the destination answered again");
                     return;
                 }
                 Err(_) => tokio::time::sleep(Duration::from_secs(5)).await,
             }
         }
+        // An hour without an answer: whether the destination committed is unknowable here, so
+        // the VM stays frozen rather than risk running on two hosts; an operator decides.
+        warn!(vm = %freeze.uuid, "the destination never answered; the VM stays frozen");
+        freeze.hold = true;
+    }
+}
+
+/// A VM frozen for a migration away: dropped, however the migration ended (finished, failed,
+/// or its task cancelled or panicking), it lifts the freeze and records the outcome as an event.
+struct Freeze {
+    agent: Arc<Agent>,
+    uuid: String,
+    destination: String,
+    /// What dropping it reports; `Committed` once the destination has the VM.
+    outcome: MigrationState,
+    /// The outcome could not be learned: the VM stays frozen.
+    hold: bool,
+}
+
+impl Drop for Freeze {
+    fn drop(&mut self) {
+        if self.hold {
+            return;
+        }
+        self.agent.inner.lock().migrating_out.remove(&self.uuid);
+        self.agent.event(EventData::MigrationEnded {
+            vm_uuid: self.uuid.clone(),
+            role: MigrationRole::Source,
+            outcome: self.outcome,
+            destination: Some(std::mem::take(&mut self.destination)),
+        });
     }
 }
 

@@ -98,6 +98,22 @@ fn core_event(d: &wire::EventData) -> Result<AgentEvent, CoreError> {
         wire::EventData::PasswordChanged { account } => AgentEvent::PasswordChanged {
             account: account.clone(),
         },
+        wire::EventData::MigrationEnded {
+            vm_uuid,
+            role,
+            outcome,
+            destination,
+        } => AgentEvent::MigrationEnded {
+            vm_uuid: vm_uuid.clone(),
+            committed: *outcome == wire::MigrationState::Committed,
+            destination: match role {
+                wire::MigrationRole::Source => destination.as_deref().and_then(|d| {
+                    let (host, port) = d.rsplit_once(':')?;
+                    Some((host.to_string(), port.parse().ok()?))
+                }),
+                wire::MigrationRole::Destination => None,
+            },
+        },
     })
 }
 

@@ -197,6 +197,18 @@ impl Core {
                     }
                 }
                 AgentEvent::Rebooted => resync = true,
+                AgentEvent::MigrationEnded {
+                    committed,
+                    destination,
+                    ..
+                } => {
+                    // The destination adopts the VM's record first, so that it keeps its id
+                    // and moId rather than being dropped here and registered anew there.
+                    if let (true, Some((address, port))) = (committed, destination) {
+                        self.resync_host_at(address, *port).await;
+                    }
+                    resync = true;
+                }
                 AgentEvent::SensorChanged { sensor, status } => {
                     self.record_event(
                         "HostSensorChangedEvent",
@@ -235,6 +247,25 @@ impl Core {
             .record_host_observation(&h.id, Some(&rt), facts.as_ref(), page.next)
             .await?;
         Ok(())
+    }
+
+    /// Brings the VM records of the host at `address:port` in line with its agent, if it is a
+    /// connected host of this server; a failure leaves that host's own heartbeat to do it.
+    async fn resync_host_at(&self, address: &str, port: u16) {
+        let Ok(Some(host)) = self.store.find_host_by_address(address, port).await else {
+            return;
+        };
+        if host.connection_state != ConnectionState::Connected {
+            return;
+        }
+        let synced = async {
+            let vms = self.agent(&host).await?.vms().await?;
+            self.sync_vms(&host, &vms).await
+        }
+        .await;
+        if let Err(e) = synced {
+            warn!(host = %host.name, error = %e, "could not resync a migration's destination");
+        }
     }
 
     async fn mark_not_responding(&self, host: &Host, why: &CoreError) {
