@@ -337,6 +337,15 @@ async fn every_command_against_simulated_hosts() {
             .any(|e| e["type"] == "EnteredMaintenanceModeEvent"),
         "{ev}"
     );
+    // A cluster's events include its hosts'.
+    let ev = cli.json(&["event", "list", "--cluster", "C1"]);
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "EnteredMaintenanceModeEvent"),
+        "{ev}"
+    );
     let ev = cli.json(&["event", "list", "--type", "HostConnectedEvent"]);
     assert!(ev.as_array().unwrap().len() >= 3, "{ev}");
     assert!(ev
