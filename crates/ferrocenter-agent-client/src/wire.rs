@@ -268,7 +268,12 @@ pub struct VmNic {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vm {
+    /// The BIOS uuid: the VM's name on this host's API (clones share it).
     pub uuid: String,
+    /// Unique per VM instance, made when the VM is defined and kept across migrations; how a
+    /// server tells clones apart. Absent from a VM saved by an older agent.
+    #[serde(default)]
+    pub instance_uuid: String,
     pub name: String,
     pub vcpus: u32,
     pub memory_bytes: u64,

@@ -148,7 +148,12 @@ impl Agent {
     /// Restores what a previous run saved.
     pub fn restore(&self, p: Persisted) {
         self.driver.set_hostname(&p.hostname);
-        for vm in p.vms {
+        for mut vm in p.vms {
+            // Saved before VMs had instance uuids: the BIOS uuid stands in, as it does in a
+            // server's records of that time.
+            if vm.instance_uuid.is_empty() {
+                vm.instance_uuid = vm.uuid.clone();
+            }
             let _ = self.driver.define_vm(vm);
         }
         let mut i = self.inner.lock();
@@ -492,6 +497,7 @@ impl Agent {
                 .uuid
                 .clone()
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            instance_uuid: uuid::Uuid::new_v4().to_string(),
             name: spec.name.clone(),
             vcpus: spec.vcpus,
             memory_bytes: spec.memory_bytes,

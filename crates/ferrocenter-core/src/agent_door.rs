@@ -487,6 +487,7 @@ mod tests {
         );
         let vm = wire::Vm {
             uuid: "x".into(),
+            instance_uuid: "i".into(),
             name: "vm".into(),
             vcpus: 2,
             memory_bytes: 3,

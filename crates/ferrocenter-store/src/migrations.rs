@@ -54,6 +54,11 @@ pub const SQLITE: &[Migration] = &[
         name: "vm_usage_index",
         sql: include_str!("../migrations/0008_vm_usage_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "vm_instance_uuid",
+        sql: include_str!("../migrations/sqlite/0009_vm_instance_uuid.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -99,6 +104,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "vm_usage_index",
         sql: include_str!("../migrations/0008_vm_usage_index.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "vm_instance_uuid",
+        sql: include_str!("../migrations/postgres/0009_vm_instance_uuid.sql"),
     },
 ];
 

@@ -187,6 +187,8 @@ impl SimDriver {
         (0..count)
             .map(|i| Vm {
                 uuid: uuid_from(&mut rng),
+                // Not drawn from `rng`, which would change every seeded figure after it.
+                instance_uuid: uuid::Uuid::new_v4().to_string(),
                 name: format!("{hostname}-vm{i:03}"),
                 vcpus: [1, 2, 2, 4][rng.gen_range(0..4)],
                 memory_bytes: [1u64, 2, 4, 8][rng.gen_range(0..4)] << 30,

@@ -148,13 +148,10 @@ impl Core {
         vm_uuid: &str,
     ) -> Result<bool, CoreError> {
         for _ in 0..3 {
-            let Some(vm) = self.store.find_vm_by_uuid(vm_uuid).await? else {
+            // The agent names VMs by BIOS uuid, which only its own host's VMs make unique.
+            let Some(vm) = self.store.find_vm_on_host(&host.id, vm_uuid).await? else {
                 return Ok(false);
             };
-            // A VM that another host holds now is that host's to report.
-            if vm.host_id != host.id {
-                return Ok(true);
-            }
             let Ok(v) = agent.vm(vm_uuid).await else {
                 return Ok(true);
             };

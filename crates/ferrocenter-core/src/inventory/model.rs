@@ -202,8 +202,11 @@ pub struct VmRecord {
     pub id: String,
     pub moid: String,
     pub host_id: String,
-    /// The VM's own uuid (as the agent knows it).
+    /// The VM's BIOS uuid (as the agent knows it on its host; clones share it).
     pub uuid: String,
+    /// The VM's identity: unique per VM instance, kept across migrations (vim
+    /// `config.instanceUuid`).
+    pub instance_uuid: String,
     pub name: String,
     /// `poweredOn`, `poweredOff`, `suspended`.
     pub power_state: String,
