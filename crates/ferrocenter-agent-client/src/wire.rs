@@ -291,6 +291,9 @@ pub struct Vm {
 pub struct VmSpec {
     #[serde(default)]
     pub uuid: Option<String>,
+    /// Registering a VM a server knows: the instance uuid it had (else the agent makes one).
+    #[serde(default)]
+    pub instance_uuid: Option<String>,
     pub name: String,
     pub vcpus: u32,
     pub memory_bytes: u64,

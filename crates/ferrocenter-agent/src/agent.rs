@@ -99,6 +99,11 @@ fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
             return Err(ApiError::invalid("uuid", "is not a UUID"));
         }
     }
+    if let Some(u) = &spec.instance_uuid {
+        if uuid::Uuid::parse_str(u).is_err() {
+            return Err(ApiError::invalid("instance_uuid", "is not a UUID"));
+        }
+    }
     if spec.guest_os_id.is_empty() || spec.guest_os_id.len() > 64 {
         return Err(ApiError::invalid(
             "guest_os_id",
@@ -497,7 +502,10 @@ impl Agent {
                 .uuid
                 .clone()
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            instance_uuid: uuid::Uuid::new_v4().to_string(),
+            instance_uuid: spec
+                .instance_uuid
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             name: spec.name.clone(),
             vcpus: spec.vcpus,
             memory_bytes: spec.memory_bytes,
@@ -796,6 +804,7 @@ impl Agent {
     pub fn prepare_incoming(&self, vm: Vm) -> ApiResult<IncomingTicket> {
         validate_spec(&VmSpec {
             uuid: Some(vm.uuid.clone()),
+            instance_uuid: None,
             name: vm.name.clone(),
             vcpus: vm.vcpus,
             memory_bytes: vm.memory_bytes,

@@ -264,6 +264,7 @@ impl AgentSession for ClientSession {
         self.client
             .create_vm(&wire::VmSpec {
                 uuid: Some(known.uuid),
+                instance_uuid: Some(known.instance_uuid),
                 name: known.name,
                 vcpus: known.vcpus,
                 memory_bytes: known.memory_bytes,

@@ -92,6 +92,7 @@ async fn sigkill_one_second_into_maintenance_leaves_no_vm_frozen() {
             .agent(0)
             .create_vm(VmSpec {
                 uuid: None,
+                instance_uuid: None,
                 name: format!("crash-{i}"),
                 vcpus: 1,
                 memory_bytes: 2 << 30,

@@ -21,6 +21,7 @@ async fn vms_sharing_a_bios_uuid_on_two_hosts_are_two_vms_on_every_surface() {
             .agent(i)
             .create_vm(VmSpec {
                 uuid: Some(BIOS_UUID.into()),
+                instance_uuid: None,
                 name: name.into(),
                 vcpus: 1,
                 memory_bytes: 1 << 30,
