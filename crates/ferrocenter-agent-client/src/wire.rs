@@ -270,7 +270,12 @@ pub struct VmNic {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vm {
+    /// The BIOS uuid: the VM's name on this host's API (clones share it).
     pub uuid: String,
+    /// Unique per VM instance, made when the VM is defined and kept across migrations; how a
+    /// server tells clones apart. Absent from a VM saved by an older agent.
+    #[serde(default)]
+    pub instance_uuid: String,
     pub name: String,
     pub vcpus: u32,
     pub memory_bytes: u64,
@@ -288,6 +293,9 @@ pub struct Vm {
 pub struct VmSpec {
     #[serde(default)]
     pub uuid: Option<String>,
+    /// Registering a VM a server knows: the instance uuid it had (else the agent makes one).
+    #[serde(default)]
+    pub instance_uuid: Option<String>,
     pub name: String,
     pub vcpus: u32,
     pub memory_bytes: u64,
@@ -374,6 +382,26 @@ pub enum EventData {
     PasswordChanged {
         account: String,
     },
+    /// A migration this host took part in has ended, whether or not the server that asked for
+    /// it was still there to hear the answer: the source reports committed (the VM now runs on
+    /// the destination) or aborted (it stays here, no longer frozen); the destination reports
+    /// the VM it took in.
+    MigrationEnded {
+        vm_uuid: String,
+        role: MigrationRole,
+        outcome: MigrationState,
+        /// The destination's `address:port`, on the source's report.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        destination: Option<String>,
+    },
+}
+
+/// Which end of a migration a host was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationRole {
+    Source,
+    Destination,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -105,6 +105,11 @@ fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
             return Err(ApiError::invalid("uuid", "is not a UUID"));
         }
     }
+    if let Some(u) = &spec.instance_uuid {
+        if uuid::Uuid::parse_str(u).is_err() {
+            return Err(ApiError::invalid("instance_uuid", "is not a UUID"));
+        }
+    }
     if spec.guest_os_id.is_empty() || spec.guest_os_id.len() > 64 {
         return Err(ApiError::invalid(
             "guest_os_id",
@@ -154,7 +159,12 @@ impl Agent {
     /// Restores what a previous run saved.
     pub fn restore(&self, p: Persisted) {
         self.driver.set_hostname(&p.hostname);
-        for vm in p.vms {
+        for mut vm in p.vms {
+            // Saved before VMs had instance uuids: the BIOS uuid stands in, as it does in a
+            // server's records of that time.
+            if vm.instance_uuid.is_empty() {
+                vm.instance_uuid = vm.uuid.clone();
+            }
             let _ = self.driver.define_vm(vm);
         }
         let mut i = self.inner.lock();
@@ -498,6 +508,10 @@ impl Agent {
                 .uuid
                 .clone()
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            instance_uuid: spec
+                .instance_uuid
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             name: spec.name.clone(),
             vcpus: spec.vcpus,
             memory_bytes: spec.memory_bytes,
@@ -800,6 +814,7 @@ impl Agent {
     pub fn prepare_incoming(&self, vm: Vm) -> ApiResult<IncomingTicket> {
         validate_spec(&VmSpec {
             uuid: Some(vm.uuid.clone()),
+            instance_uuid: None,
             name: vm.name.clone(),
             vcpus: vm.vcpus,
             memory_bytes: vm.memory_bytes,
@@ -919,10 +934,16 @@ impl Agent {
             self.driver.define_vm(vm)?;
             if powered {
                 self.event(EventData::VmPowerChanged {
-                    vm_uuid: uuid,
+                    vm_uuid: uuid.clone(),
                     power_state: VmPowerState::PoweredOn,
                 });
             }
+            self.event(EventData::MigrationEnded {
+                vm_uuid: uuid,
+                role: MigrationRole::Destination,
+                outcome: MigrationState::Committed,
+                destination: None,
+            });
             self.save();
         }
         let state = self.inner.lock().incoming[id].state;
@@ -937,6 +958,10 @@ impl Agent {
     /// Moves a VM to a prepared destination. The destination's commit is the switch-over: before
     /// it the VM stays here; after it the VM is removed here. If the commit's outcome cannot be
     /// learned, the VM stays here frozen (no power operations) until the destination answers.
+    ///
+    /// The migration runs as a task of its own, so a server that goes away mid-request (its
+    /// connection dropped, the handler cancelled) leaves it to finish or abort here; either
+    /// way the freeze is lifted and a `MigrationEnded` event tells the server what happened.
     pub async fn migrate_out(
         self: &Arc<Self>,
         uuid: &str,
@@ -951,7 +976,7 @@ impl Agent {
                 "must be a SHA-256 thumbprint (32 hex bytes)",
             ));
         }
-        let started = Instant::now();
+        let destination = format!("{}:{}", req.destination_address, req.destination_port);
         let vm = {
             let mut i = self.inner.lock();
             let vm = self
@@ -964,12 +989,37 @@ impl Agent {
                     "a migration of this VM is already running",
                 ));
             }
-            i.migrating_out.insert(
-                uuid.to_string(),
-                format!("{}:{}", req.destination_address, req.destination_port),
-            );
+            i.migrating_out
+                .insert(uuid.to_string(), destination.clone());
             vm
         };
+        let freeze = Freeze {
+            agent: self.clone(),
+            uuid: uuid.to_string(),
+            destination,
+            outcome: MigrationState::Aborted,
+            hold: false,
+        };
+        let agent = self.clone();
+        tokio::spawn(async move { agent.send_vm(vm, req, freeze).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(ApiError::new(
+                    ErrorCode::Internal,
+                    format!("the migration stopped: {e}"),
+                ))
+            })
+    }
+
+    /// The source's side of a migration, detached from the request that asked for it.
+    async fn send_vm(
+        self: Arc<Self>,
+        vm: Vm,
+        req: MigrateRequest,
+        mut freeze: Freeze,
+    ) -> ApiResult<MigrationResult> {
+        let started = Instant::now();
+        let uuid = vm.uuid.clone();
         let dest = self.connector.client(
             &req.destination_address,
             req.destination_port,
@@ -979,14 +1029,14 @@ impl Agent {
             ticket: req.ticket.clone(),
             vm,
         };
-        let unfreeze = |agent: &Agent| {
-            agent.inner.lock().migrating_out.remove(uuid);
-        };
         if let Err(e) = dest
             .migration_step(&req.migration_id, "transfer", &ticket(Some(vm.clone())))
             .await
         {
-            unfreeze(self);
+            // Whatever the destination holds for this migration is released (best effort).
+            let _ = dest
+                .migration_step(&req.migration_id, "abort", &ticket(None))
+                .await;
             return Err(dest_error("transfer", e));
         }
         tokio::time::sleep(self.driver.transfer_time(&vm)).await;
@@ -995,7 +1045,8 @@ impl Agent {
             .await
         {
             Ok(_) => {
-                self.finish_moved(uuid);
+                freeze.outcome = MigrationState::Committed;
+                self.finish_moved(&uuid);
                 Ok(MigrationResult {
                     vm,
                     duration_ms: started.elapsed().as_millis() as u64,
@@ -1006,18 +1057,13 @@ impl Agent {
                 let _ = dest
                     .migration_step(&req.migration_id, "abort", &ticket(None))
                     .await;
-                unfreeze(self);
                 Err(dest_error("commit", e))
             }
             Err(e) => {
                 warn!(vm = %uuid, error = %e, "migration commit outcome unknown; VM frozen until the destination answers");
                 let agent = self.clone();
-                let (uuid, id, t) = (
-                    uuid.to_string(),
-                    req.migration_id.clone(),
-                    req.ticket.clone(),
-                );
-                tokio::spawn(async move { agent.resolve_uncertain(dest, uuid, id, t).await });
+                let (id, t) = (req.migration_id.clone(), req.ticket.clone());
+                tokio::spawn(async move { agent.resolve_uncertain(dest, freeze, id, t).await });
                 Err(ApiError::new(
                     ErrorCode::Unavailable,
                     format!("the destination stopped answering during the switch-over ({e}); the VM stays on this host, frozen, until the destination answers"),
@@ -1028,7 +1074,6 @@ impl Agent {
 
     fn finish_moved(&self, uuid: &str) {
         let _ = self.driver.undefine_vm(uuid);
-        self.inner.lock().migrating_out.remove(uuid);
         self.save();
         info!(vm = %uuid, "VM migrated away");
     }
@@ -1036,7 +1081,7 @@ impl Agent {
     async fn resolve_uncertain(
         self: Arc<Self>,
         dest: ferrocenter_agent_client::AgentClient,
-        uuid: String,
+        mut freeze: Freeze,
         id: String,
         ticket: String,
     ) {
@@ -1044,18 +1089,49 @@ impl Agent {
         for _ in 0..720 {
             match dest.migration_step(&id, "status", &req).await {
                 Ok(s) if s.state == MigrationState::Committed => {
-                    self.finish_moved(&uuid);
+                    freeze.outcome = MigrationState::Committed;
+                    self.finish_moved(&freeze.uuid);
                     return;
                 }
                 Ok(_) | Err(AgentError::Api { .. }) => {
                     let _ = dest.migration_step(&id, "abort", &req).await;
-                    self.inner.lock().migrating_out.remove(&uuid);
-                    info!(vm = %uuid, "migration aborted after the destination answered again");
+                    info!(vm = %freeze.uuid, "migration aborted after the destination answered again");
                     return;
                 }
                 Err(_) => tokio::time::sleep(Duration::from_secs(5)).await,
             }
         }
+        // An hour without an answer: whether the destination committed is unknowable here, so
+        // the VM stays frozen rather than risk running on two hosts; an operator decides.
+        warn!(vm = %freeze.uuid, "the destination never answered; the VM stays frozen");
+        freeze.hold = true;
+    }
+}
+
+/// A VM frozen for a migration away: dropped, however the migration ended (finished, failed,
+/// or its task cancelled or panicking), it lifts the freeze and records the outcome as an event.
+struct Freeze {
+    agent: Arc<Agent>,
+    uuid: String,
+    destination: String,
+    /// What dropping it reports; `Committed` once the destination has the VM.
+    outcome: MigrationState,
+    /// The outcome could not be learned: the VM stays frozen.
+    hold: bool,
+}
+
+impl Drop for Freeze {
+    fn drop(&mut self) {
+        if self.hold {
+            return;
+        }
+        self.agent.inner.lock().migrating_out.remove(&self.uuid);
+        self.agent.event(EventData::MigrationEnded {
+            vm_uuid: self.uuid.clone(),
+            role: MigrationRole::Source,
+            outcome: self.outcome,
+            destination: Some(std::mem::take(&mut self.destination)),
+        });
     }
 }
 

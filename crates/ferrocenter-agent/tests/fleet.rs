@@ -332,6 +332,7 @@ async fn vm_lifecycle_capacity_and_events() {
     let s = managed(&c, &f, 0).await;
     let spec = |name: &str, gib: u64, on: bool| VmSpec {
         uuid: None,
+        instance_uuid: None,
         name: name.into(),
         vcpus: 2,
         memory_bytes: gib << 30,
@@ -369,6 +370,7 @@ async fn vm_lifecycle_capacity_and_events() {
         (
             VmSpec {
                 uuid: Some("not-a-uuid".into()),
+                instance_uuid: None,
                 ..spec("a", 1, false)
             },
             "uuid",
@@ -384,6 +386,7 @@ async fn vm_lifecycle_capacity_and_events() {
     let e = s
         .create_vm(&VmSpec {
             uuid: Some(vm.uuid.clone()),
+            instance_uuid: None,
             ..spec("dup", 1, false)
         })
         .await

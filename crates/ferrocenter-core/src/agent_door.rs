@@ -98,6 +98,22 @@ fn core_event(d: &wire::EventData) -> Result<AgentEvent, CoreError> {
         wire::EventData::PasswordChanged { account } => AgentEvent::PasswordChanged {
             account: account.clone(),
         },
+        wire::EventData::MigrationEnded {
+            vm_uuid,
+            role,
+            outcome,
+            destination,
+        } => AgentEvent::MigrationEnded {
+            vm_uuid: vm_uuid.clone(),
+            committed: *outcome == wire::MigrationState::Committed,
+            destination: match role {
+                wire::MigrationRole::Source => destination.as_deref().and_then(|d| {
+                    let (host, port) = d.rsplit_once(':')?;
+                    Some((host.to_string(), port.parse().ok()?))
+                }),
+                wire::MigrationRole::Destination => None,
+            },
+        },
     })
 }
 
@@ -248,6 +264,7 @@ impl AgentSession for ClientSession {
         self.client
             .create_vm(&wire::VmSpec {
                 uuid: Some(known.uuid),
+                instance_uuid: Some(known.instance_uuid),
                 name: known.name,
                 vcpus: known.vcpus,
                 memory_bytes: known.memory_bytes,
@@ -471,6 +488,7 @@ mod tests {
         );
         let vm = wire::Vm {
             uuid: "x".into(),
+            instance_uuid: "i".into(),
             name: "vm".into(),
             vcpus: 2,
             memory_bytes: 3,

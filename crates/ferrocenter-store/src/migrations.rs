@@ -54,6 +54,11 @@ pub const SQLITE: &[Migration] = &[
         name: "vm_usage_index",
         sql: include_str!("../migrations/0008_vm_usage_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "vm_instance_uuid",
+        sql: include_str!("../migrations/sqlite/0009_vm_instance_uuid.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -100,6 +105,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "vm_usage_index",
         sql: include_str!("../migrations/0008_vm_usage_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "vm_instance_uuid",
+        sql: include_str!("../migrations/postgres/0009_vm_instance_uuid.sql"),
+    },
 ];
 
 pub const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -119,5 +129,65 @@ mod tests {
         }
         let names = |l: &[Migration]| l.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
         assert_eq!(names(SQLITE), names(POSTGRES));
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::str::FromStr;
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+
+    use super::{CREATE_LEDGER, SQLITE};
+
+    /// A database at version 8 holding a VM: after version 9 the VM's instance uuid is its
+    /// BIOS uuid (what the agent also takes for a VM saved before), and the VM reads back.
+    #[tokio::test]
+    async fn vms_recorded_before_instance_uuids_take_their_bios_uuid() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fc.db").display());
+        let mut c = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query(CREATE_LEDGER).execute(&mut c).await.unwrap();
+        for m in SQLITE.iter().filter(|m| m.version <= 8) {
+            sqlx::raw_sql(m.sql).execute(&mut c).await.unwrap();
+            sqlx::query("INSERT INTO schema_migrations VALUES ($1, $2, 0)")
+                .bind(m.version)
+                .bind(m.name)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO datacenters (id, moid, name, created_at, last_op_at) \
+             VALUES ('dc', 'datacenter-1', 'DC', 0, 0);
+             INSERT INTO hosts (id, moid, moid_num, datacenter_id, name, address, port, \
+             thumbprint, agent_user, agent_secret, connection_state, state, power_state, \
+             created_at, last_op_at) VALUES ('h', 'host-2', 2, 'dc', 'h', 'h.example', 443, \
+             '', '', '', 'connected', 'Enabled', 'poweredOn', 0, 0);
+             INSERT INTO vms (id, moid, host_id, uuid, name, power_state, vcpus, memory_bytes, \
+             guest_os_id, data, created_at, last_op_at) VALUES ('v', 'vm-3', 'h', \
+             '4c4c4544-0001', 'old', 'poweredOff', 1, 1073741824, 'otherLinux64Guest', \
+             '{\"uuid\":\"4c4c4544-0001\",\"name\":\"old\"}', 0, 0);",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        drop(c);
+        let store = crate::open(&url).await.unwrap();
+        let vm = store
+            .find_vm_by_instance_uuid("4c4c4544-0001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((vm.id.as_str(), vm.uuid.as_str()), ("v", "4c4c4544-0001"));
+        assert_eq!(vm.info.identity(), "4c4c4544-0001");
+        assert_eq!(store.list_vms(Some("h")).await.unwrap().len(), 1);
     }
 }

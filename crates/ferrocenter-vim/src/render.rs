@@ -363,7 +363,7 @@ pub fn vm_summary(v: &VmRecord, host: Option<&Host>, connection: &str) -> Value 
             "memorySizeMB": v.memory_bytes >> 20,
             "numCpu": v.vcpus,
             "uuid": v.uuid,
-            "instanceUuid": v.uuid,
+            "instanceUuid": v.instance_uuid,
             "guestId": v.guest_os_id,
         },
         "quickStats": {"_typeName": "VirtualMachineQuickStats", "guestHeartbeatStatus": "gray"},

@@ -1,10 +1,10 @@
 //! Task, TaskManager and EventManager.
-use ferrocenter_core::inventory::{Event, EventFilter};
+use ferrocenter_core::inventory::{Event, EventFilter, EventScope};
 use ferrocenter_core::tasks::{Task, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
-use super::ctx::{moref_of, opt_int, opt_obj, Ctx};
+use super::ctx::{moref_of, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, Mo};
 use super::render::{self, TaskEntity};
@@ -115,6 +115,17 @@ pub async fn query_events(ctx: &Ctx<'_>) -> Result<Value, VimFault> {
             VimFault::from(CoreError::invalid("filter.entity.entity", "is required"))
         })?;
         let (t, id) = moref_of(e, "filter.entity.entity")?;
+        filter.scope = match opt_str(by, "recursion")? {
+            None | Some("self") => EventScope::Entity,
+            Some("children" | "all") => EventScope::WithContents,
+            Some(_) => {
+                return Err(CoreError::invalid(
+                    "filter.entity.recursion",
+                    "must be self, children or all",
+                )
+                .into())
+            }
+        };
         filter.entity_id = Some(match mo::resolve(ctx, &t, &id).await? {
             Mo::Host(h) => h.id,
             Mo::Vm(v) => v.id,

@@ -5,94 +5,12 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::cli::*;
 use common::*;
-use ferrocenter_client::tls::der_thumbprint;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use serde_json::Value;
-
-struct Cli {
-    config: tempfile::TempDir,
-    server: String,
-    thumbprint: String,
-}
-
-impl Cli {
-    fn new(ts: &TestServer) -> Cli {
-        let pem = std::fs::read(ts.dir.path().join("tls/server.crt")).unwrap();
-        let der = CertificateDer::from_pem_slice(&pem).unwrap();
-        Cli {
-            config: tempfile::tempdir().unwrap(),
-            server: ts.api("").trim_start_matches("https://").to_string(),
-            thumbprint: der_thumbprint(der.as_ref()),
-        }
-    }
-
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ferrocenter"));
-        c.args(args)
-            .env("FERROCENTER_CONFIG_DIR", self.config.path())
-            .env_remove("FERROCENTER_SERVER")
-            .env_remove("FERROCENTER_USER")
-            .env_remove("FERROCENTER_PASSWORD")
-            .env_remove("FERROCENTER_HOST_PASSWORD");
-        c.envs(env.iter().copied());
-        c
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.command(args, env).output().unwrap()
-    }
-
-    fn run(&self, args: &[&str], password: Option<&str>) -> Output {
-        match password {
-            Some(p) => self.run_env(args, &[("FERROCENTER_PASSWORD", p)]),
-            None => self.run_env(args, &[]),
-        }
-    }
-
-    /// A command that must succeed, its `--output json` parsed.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        json_of(&self.run_env(&all, &[("FERROCENTER_HOST_PASSWORD", ROOT_PW)]))
-    }
-
-    /// A command that must fail with `code`; its standard error.
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let o = self.run_env(args, &[("FERROCENTER_HOST_PASSWORD", ROOT_PW)]);
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
-        err
-    }
-
-    fn login_args(&self) -> Vec<&str> {
-        vec![
-            "login",
-            "--server",
-            &self.server,
-            "--user",
-            ADMIN,
-            "--no-verify",
-            "--thumbprint",
-            &self.thumbprint,
-        ]
-    }
-
-    fn login(&self, password: &str) -> Output {
-        self.run(&self.login_args(), Some(password))
-    }
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&o.stdout));
-    })
-}
 
 // The server runs in this process; the CLI runs as a child process the test waits on, so the
 // server needs threads of its own.
@@ -227,18 +145,6 @@ async fn ca_paths_kept_absolute_and_refusals_say_what_to_do() {
     let err = cli.fails(&["datacenter", "list"], 3);
     assert!(err.contains("run `ferrocenter login`"), "{err}");
     ts.stop().await;
-}
-
-/// Polls until `f` answers something.
-fn until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,6 +338,15 @@ async fn every_command_against_simulated_hosts() {
 
     // Events: one host's, one type's.
     let ev = cli.json(&["event", "list", "--host", "kvm-a"]);
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "EnteredMaintenanceModeEvent"),
+        "{ev}"
+    );
+    // A cluster's events include its hosts'.
+    let ev = cli.json(&["event", "list", "--cluster", "C1"]);
     assert!(
         ev.as_array()
             .unwrap()

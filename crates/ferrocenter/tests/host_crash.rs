@@ -140,6 +140,7 @@ async fn sigkill_mid_adds_and_evacuation() {
             .agent(0)
             .create_vm(VmSpec {
                 uuid: None,
+                instance_uuid: None,
                 name: format!("evac-{i}"),
                 vcpus: 1,
                 memory_bytes: 2 << 30,

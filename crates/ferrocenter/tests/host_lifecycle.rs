@@ -437,6 +437,7 @@ async fn reconnect_rules() {
     agent
         .create_vm(ferrocenter_agent_client::wire::VmSpec {
             uuid: None,
+            instance_uuid: None,
             name: "made-while-away".into(),
             vcpus: 1,
             memory_bytes: 1 << 30,
@@ -613,6 +614,7 @@ async fn fully_automated_cluster_evacuates_100_vms() {
         agent
             .create_vm(ferrocenter_agent_client::wire::VmSpec {
                 uuid: None,
+                instance_uuid: None,
                 name: format!("evac-{i:03}"),
                 vcpus: 1,
                 memory_bytes: 512 << 20,
@@ -1002,6 +1004,7 @@ async fn an_evacuation_passes_over_a_destination_that_refuses_a_vm() {
     let vm_spec =
         |name: &str, uuid: Option<String>, gib: u64| ferrocenter_agent_client::wire::VmSpec {
             uuid,
+            instance_uuid: None,
             name: name.into(),
             vcpus: 1,
             memory_bytes: gib << 30,
@@ -1056,6 +1059,7 @@ async fn a_destination_dying_mid_evacuation_loses_no_vm() {
     for i in 0..16 {
         src.create_vm(ferrocenter_agent_client::wire::VmSpec {
             uuid: None,
+            instance_uuid: None,
             name: format!("big-{i:02}"),
             vcpus: 2,
             // 8 GiB at 64 GiB/s: each copy takes 125 ms, long enough to be cut.
@@ -1295,6 +1299,7 @@ async fn evacuating_powered_off_vms_and_shutdown() {
             .agent(0)
             .create_vm(ferrocenter_agent_client::wire::VmSpec {
                 uuid: None,
+                instance_uuid: None,
                 name: format!("mixed-{i}"),
                 vcpus: 1,
                 memory_bytes: 1 << 30,

@@ -403,6 +403,32 @@ async fn inventory_objects_and_vms() {
         .collect();
     assert!(kinds.contains(&"HostConnectedEvent"), "{kinds:?}");
     assert_eq!(events[0]["host"]["host"], a);
+    // Events of the cluster: with recursion "all", its hosts' and their VMs' too; with
+    // "self", only the cluster's own.
+    let of_cluster = |recursion: &str| json!({"filter": {"_typeName": "EventFilterSpec", "entity": {"_typeName": "EventFilterSpecByEntity", "entity": cluster, "recursion": recursion}}});
+    let kinds_of = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["_typeName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = e
+        .ok("EventManager/EventManager/QueryEvents", of_cluster("all"))
+        .await;
+    let all_kinds = kinds_of(&all);
+    assert!(
+        all_kinds.iter().any(|k| k == "HostConnectedEvent")
+            && all_kinds.iter().any(|k| k == "VmMigratedEvent"),
+        "{all_kinds:?}"
+    );
+    let own = e
+        .ok("EventManager/EventManager/QueryEvents", of_cluster("self"))
+        .await;
+    assert!(
+        !kinds_of(&own).iter().any(|k| k == "HostConnectedEvent"),
+        "{own}"
+    );
     let latest = e.get("EventManager/EventManager/latestEvent").await.1;
     assert!(latest["key"].as_i64().unwrap() >= events[0]["key"].as_i64().unwrap());
     // Destroying the standalone host goes through its ComputeResource.

@@ -184,9 +184,13 @@ impl SimDriver {
     /// `count` VMs with sizes drawn from `seed`, named after the host.
     pub fn seed_vms(seed: u64, hostname: &str, count: usize) -> Vec<Vm> {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x005e_ed0f_0000);
+        // Instance uuids from a stream of their own, so that adding them changed none of the
+        // seeded figures drawn from `rng`.
+        let mut instances = StdRng::seed_from_u64(seed ^ 0x0015_7a9c_e000);
         (0..count)
             .map(|i| Vm {
                 uuid: uuid_from(&mut rng),
+                instance_uuid: uuid_from(&mut instances),
                 name: format!("{hostname}-vm{i:03}"),
                 vcpus: [1, 2, 2, 4][rng.gen_range(0..4)],
                 memory_bytes: [1u64, 2, 4, 8][rng.gen_range(0..4)] << 30,

@@ -148,13 +148,10 @@ impl Core {
         vm_uuid: &str,
     ) -> Result<bool, CoreError> {
         for _ in 0..3 {
-            let Some(vm) = self.store.find_vm_by_uuid(vm_uuid).await? else {
+            // The agent names VMs by BIOS uuid, which only its own host's VMs make unique.
+            let Some(vm) = self.store.find_vm_on_host(&host.id, vm_uuid).await? else {
                 return Ok(false);
             };
-            // A VM that another host holds now is that host's to report.
-            if vm.host_id != host.id {
-                return Ok(true);
-            }
             let Ok(v) = agent.vm(vm_uuid).await else {
                 return Ok(true);
             };
@@ -197,6 +194,18 @@ impl Core {
                     }
                 }
                 AgentEvent::Rebooted => resync = true,
+                AgentEvent::MigrationEnded {
+                    committed,
+                    destination,
+                    ..
+                } => {
+                    // The destination adopts the VM's record first, so that it keeps its id
+                    // and moId rather than being dropped here and registered anew there.
+                    if let (true, Some((address, port))) = (committed, destination) {
+                        self.resync_host_at(address, *port).await;
+                    }
+                    resync = true;
+                }
                 AgentEvent::SensorChanged { sensor, status } => {
                     self.record_event(
                         "HostSensorChangedEvent",
@@ -235,6 +244,25 @@ impl Core {
             .record_host_observation(&h.id, Some(&rt), facts.as_ref(), page.next)
             .await?;
         Ok(())
+    }
+
+    /// Brings the VM records of the host at `address:port` in line with its agent, if it is a
+    /// connected host of this server; a failure leaves that host's own heartbeat to do it.
+    async fn resync_host_at(&self, address: &str, port: u16) {
+        let Ok(Some(host)) = self.store.find_host_by_address(address, port).await else {
+            return;
+        };
+        if host.connection_state != ConnectionState::Connected {
+            return;
+        }
+        let synced = async {
+            let vms = self.agent(&host).await?.vms().await?;
+            self.sync_vms(&host, &vms).await
+        }
+        .await;
+        if let Err(e) = synced {
+            warn!(host = %host.name, error = %e, "could not resync a migration's destination");
+        }
     }
 
     async fn mark_not_responding(&self, host: &Host, why: &CoreError) {

@@ -71,7 +71,8 @@ impl Core {
     }
 
     /// Makes the VM records of `host` match the agent's list: new VMs are registered, known
-    /// ones refreshed (a VM that moved here keeps its id and moId), vanished ones removed.
+    /// ones refreshed (a VM that moved here keeps its id and moId), vanished ones removed. VMs
+    /// are matched by instance uuid, so clones sharing a BIOS uuid stay apart.
     pub(crate) async fn sync_vms(&self, host: &Host, vms: &[VmInfo]) -> Result<(), CoreError> {
         let now = self.clock.now();
         let mut known: HashMap<String, VmRecord> = self
@@ -79,32 +80,33 @@ impl Core {
             .list_vms(Some(&host.id))
             .await?
             .into_iter()
-            .map(|v| (v.uuid.clone(), v))
+            .map(|v| (v.instance_uuid.clone(), v))
             .collect();
         // VMs the host has that are not on record here: moved from another host, or new.
         let unknown: Vec<String> = vms
             .iter()
-            .filter(|v| !known.contains_key(&v.uuid))
-            .map(|v| v.uuid.clone())
+            .filter(|v| !known.contains_key(v.identity()))
+            .map(|v| v.identity().to_string())
             .collect();
         let mut elsewhere: HashMap<String, VmRecord> = if unknown.is_empty() {
             HashMap::new()
         } else {
             self.store
-                .find_vms_by_uuids(&unknown)
+                .find_vms_by_instance_uuids(&unknown)
                 .await?
                 .into_iter()
-                .map(|v| (v.uuid.clone(), v))
+                .map(|v| (v.instance_uuid.clone(), v))
                 .collect()
         };
         let mut new = Vec::new();
         for vm in vms {
             let existing = known
-                .remove(&vm.uuid)
-                .or_else(|| elsewhere.remove(&vm.uuid));
+                .remove(vm.identity())
+                .or_else(|| elsewhere.remove(vm.identity()));
             match existing {
                 Some(mut r) => {
                     r.host_id = host.id.clone();
+                    r.uuid = vm.uuid.clone();
                     r.name = vm.name.clone();
                     r.power_state = vm.power_state.as_str().to_string();
                     r.vcpus = vm.vcpus;
@@ -119,6 +121,7 @@ impl Core {
                     moid: String::new(),
                     host_id: host.id.clone(),
                     uuid: vm.uuid.clone(),
+                    instance_uuid: vm.identity().to_string(),
                     name: vm.name.clone(),
                     power_state: vm.power_state.as_str().to_string(),
                     vcpus: vm.vcpus,

@@ -254,7 +254,10 @@ pub struct VmNic {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VmInfo {
+    /// The BIOS uuid: how the host's agent names the VM; clones share it.
     pub uuid: String,
+    /// Unique per VM instance, kept across migrations; empty from an agent too old to say.
+    pub instance_uuid: String,
     pub name: String,
     pub vcpus: u32,
     pub memory_bytes: u64,
@@ -268,6 +271,16 @@ pub struct VmInfo {
 }
 
 impl VmInfo {
+    /// What tells this VM apart from every other: its instance uuid, or for an agent that
+    /// reports none, its BIOS uuid (what records made before instance uuids were keyed by).
+    pub fn identity(&self) -> &str {
+        if self.instance_uuid.is_empty() {
+            &self.uuid
+        } else {
+            &self.instance_uuid
+        }
+    }
+
     /// Memory the VM needs on a destination: only a running VM takes memory.
     pub fn running_memory_bytes(&self) -> u64 {
         if self.power_state == VmPowerState::PoweredOn {

@@ -202,8 +202,11 @@ pub struct VmRecord {
     pub id: String,
     pub moid: String,
     pub host_id: String,
-    /// The VM's own uuid (as the agent knows it).
+    /// The VM's BIOS uuid (as the agent knows it on its host; clones share it).
     pub uuid: String,
+    /// The VM's identity: unique per VM instance, kept across migrations (vim
+    /// `config.instanceUuid`).
+    pub instance_uuid: String,
     pub name: String,
     /// `poweredOn`, `poweredOff`, `suspended`.
     pub power_state: String,
@@ -272,10 +275,24 @@ pub struct HostFilter {
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub entity_id: Option<String>,
+    /// Whether the events of what `entity_id` contains count too.
+    pub scope: EventScope,
     pub kind: Option<String>,
     /// Only events with a larger seq.
     pub after_seq: Option<i64>,
     pub limit: Option<u32>,
+}
+
+/// Which events of an entity a listing returns (vim's EventFilterSpecRecursionOption: `self`,
+/// or `children`/`all`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EventScope {
+    /// The entity's own events.
+    #[default]
+    Entity,
+    /// Its own and those of what it contains: a datacenter's clusters, hosts and VMs; a
+    /// cluster's hosts and the VMs on them; a host's VMs.
+    WithContents,
 }
 
 /// What a vim Folder holds (its childType): datacenters at the root, and in each datacenter a

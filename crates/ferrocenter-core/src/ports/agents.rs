@@ -56,6 +56,14 @@ pub enum AgentEvent {
     PasswordChanged {
         account: String,
     },
+    /// A migration ended on this host, seen or not by the server that started it.
+    MigrationEnded {
+        vm_uuid: String,
+        /// The VM now runs on the destination (else it stayed on the source).
+        committed: bool,
+        /// Reported by the destination's `address:port` when this host was the source.
+        destination: Option<(String, u16)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -262,10 +262,24 @@ pub trait VmStore: Send + Sync {
     async fn insert_vm(&self, v: &VmRecord) -> Result<(), StoreError>;
     /// Inserts all of them in one transaction, or none.
     async fn insert_vms(&self, vms: &[VmRecord]) -> Result<(), StoreError>;
-    /// The VMs with these uuids, wherever they are.
-    async fn find_vms_by_uuids(&self, uuids: &[String]) -> Result<Vec<VmRecord>, StoreError>;
+    /// The VMs with these instance uuids, wherever they are.
+    async fn find_vms_by_instance_uuids(
+        &self,
+        uuids: &[String],
+    ) -> Result<Vec<VmRecord>, StoreError>;
     async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError>;
-    async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError>;
+    /// The VM with this instance uuid (its identity), wherever it is.
+    async fn find_vm_by_instance_uuid(
+        &self,
+        instance_uuid: &str,
+    ) -> Result<Option<VmRecord>, StoreError>;
+    /// The VM a host knows by this BIOS uuid (what the host's agent names it by; another host
+    /// may have a VM with the same one, a clone).
+    async fn find_vm_on_host(
+        &self,
+        host_id: &str,
+        uuid: &str,
+    ) -> Result<Option<VmRecord>, StoreError>;
     async fn list_vms(&self, host_id: Option<&str>) -> Result<Vec<VmRecord>, StoreError>;
     async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError>;
     /// A power state a heartbeat read from a host's agent, written only if the VM is still on

@@ -103,7 +103,7 @@ impl Core {
         let result = src
             .migrate(&vm.uuid, &endpoint(dest), ticket, timeout)
             .await?;
-        if let Some(mut record) = self.store.find_vm_by_uuid(&vm.uuid).await? {
+        if let Some(mut record) = self.store.find_vm_by_instance_uuid(vm.identity()).await? {
             record.host_id = dest.id.clone();
             record.power_state = result.vm.power_state.as_str().to_string();
             record.last_op_at = self.clock.now();

@@ -1,6 +1,6 @@
 //! `EventStore`: the event log.
 use async_trait::async_trait;
-use ferrocenter_core::inventory::{Event, EventFilter};
+use ferrocenter_core::inventory::{Event, EventFilter, EventScope};
 use ferrocenter_core::ports::{EventStore, StoreError};
 use ferrocenter_core::{from_millis, to_millis};
 
@@ -57,9 +57,31 @@ super::for_each_engine! {
                 "SELECT {} FROM events WHERE 1 = 1",
                 EVENTS.select_list()
             ));
-            if let Some(entity) = &filter.entity_id {
-                q.push(" AND entity_id = ");
-                q.push_bind(entity.clone());
+            match (&filter.entity_id, filter.scope) {
+                (None, _) => {}
+                (Some(entity), EventScope::Entity) => {
+                    q.push(" AND entity_id = ");
+                    q.push_bind(entity.clone());
+                }
+                (Some(entity), EventScope::WithContents) => {
+                    // What an entity contains, by the columns that place it: clusters and
+                    // hosts in a datacenter, hosts in a cluster, VMs on those hosts.
+                    q.push(" AND (entity_id = ");
+                    q.push_bind(entity.clone());
+                    q.push(" OR entity_id IN (SELECT id FROM clusters WHERE datacenter_id = ");
+                    q.push_bind(entity.clone());
+                    q.push(") OR entity_id IN (SELECT id FROM hosts WHERE cluster_id = ");
+                    q.push_bind(entity.clone());
+                    q.push(" OR datacenter_id = ");
+                    q.push_bind(entity.clone());
+                    q.push(") OR entity_id IN (SELECT vms.id FROM vms JOIN hosts ON hosts.id = vms.host_id WHERE hosts.id = ");
+                    q.push_bind(entity.clone());
+                    q.push(" OR hosts.cluster_id = ");
+                    q.push_bind(entity.clone());
+                    q.push(" OR hosts.datacenter_id = ");
+                    q.push_bind(entity.clone());
+                    q.push("))");
+                }
             }
             if let Some(kind) = &filter.kind {
                 q.push(" AND kind = ");

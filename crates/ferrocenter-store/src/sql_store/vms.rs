@@ -19,6 +19,7 @@ pub(super) const VMS: Table<VmRecord> = Table {
         Column::fixed("moid", |v| Ok(Value::Text(&v.moid))),
         Column::mutable("host_id", |v| Ok(Value::Text(&v.host_id))),
         Column::mutable("uuid", |v| Ok(Value::Text(&v.uuid))),
+        Column::fixed("instance_uuid", |v| Ok(Value::Text(&v.instance_uuid))),
         Column::mutable("name", |v| Ok(Value::Text(&v.name))),
         Column::mutable("power_state", |v| Ok(Value::Text(&v.power_state))),
         Column::mutable("vcpus", |v| Ok(Value::Int(i64::from(v.vcpus)))),
@@ -40,6 +41,7 @@ super::for_each_engine! {
                 moid: get(row, "moid")?,
                 host_id: get(row, "host_id")?,
                 uuid: get(row, "uuid")?,
+                instance_uuid: get(row, "instance_uuid")?,
                 name: get(row, "name")?,
                 power_state: get(row, "power_state")?,
                 vcpus: bigint_from(get(row, "vcpus")?, "vcpus")?,
@@ -70,14 +72,14 @@ super::for_each_engine! {
             tx.commit().await.map_err(map_err)
         }
 
-        async fn find_vms_by_uuids(
+        async fn find_vms_by_instance_uuids(
             &self,
             uuids: &[String],
         ) -> Result<Vec<VmRecord>, StoreError> {
             let mut out = Vec::new();
             for chunk in uuids.chunks(500) {
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                    "SELECT {} FROM vms WHERE uuid IN (",
+                    "SELECT {} FROM vms WHERE instance_uuid IN (",
                     VMS.select_list()
                 ));
                 let mut sep = q.separated(", ");
@@ -101,12 +103,35 @@ super::for_each_engine! {
             row.as_ref().map(Self::vm).transpose()
         }
 
-        async fn find_vm_by_uuid(&self, uuid: &str) -> Result<Option<VmRecord>, StoreError> {
-            let row = sqlx::query(&format!("SELECT {} FROM vms WHERE uuid = $1", VMS.select_list()))
-                .bind(uuid)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err)?;
+        async fn find_vm_by_instance_uuid(
+            &self,
+            instance_uuid: &str,
+        ) -> Result<Option<VmRecord>, StoreError> {
+            let row = sqlx::query(&format!(
+                "SELECT {} FROM vms WHERE instance_uuid = $1",
+                VMS.select_list()
+            ))
+            .bind(instance_uuid)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+            row.as_ref().map(Self::vm).transpose()
+        }
+
+        async fn find_vm_on_host(
+            &self,
+            host_id: &str,
+            uuid: &str,
+        ) -> Result<Option<VmRecord>, StoreError> {
+            let row = sqlx::query(&format!(
+                "SELECT {} FROM vms WHERE host_id = $1 AND uuid = $2 ORDER BY id LIMIT 1",
+                VMS.select_list()
+            ))
+            .bind(host_id)
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
             row.as_ref().map(Self::vm).transpose()
         }
 

@@ -1,13 +1,14 @@
 //! The event log.
 use std::sync::Arc;
 
-use ferrocenter_core::inventory::{Event, EventFilter};
+use ferrocenter_core::inventory::{Event, EventFilter, EventScope};
 use ferrocenter_core::ports::Store;
 
-use crate::fixtures::event;
+use crate::fixtures::{cluster, datacenter, event, host, vm};
 use crate::Case;
 
-pub(crate) const CASES: &[(&str, Case)] = crate::cases![events_append_and_filter];
+pub(crate) const CASES: &[(&str, Case)] =
+    crate::cases![events_append_and_filter, events_of_what_an_entity_holds];
 
 async fn events_append_and_filter(s: Arc<dyn Store>) {
     let mut appended = Vec::new();
@@ -66,6 +67,7 @@ async fn events_append_and_filter(s: Arc<dyn Store>) {
         kind: Some("HostConnectedEvent".into()),
         after_seq: Some(seq(0)),
         limit: Some(10),
+        ..Default::default()
     };
     assert_eq!(seqs(s.list_events(&f).await.unwrap()), [seq(3)]);
     let f = EventFilter {
@@ -89,4 +91,57 @@ async fn events_append_and_filter(s: Arc<dyn Store>) {
     got.dedup();
     assert_eq!(got.len(), 20);
     assert!(got[0] > seq(4));
+}
+
+/// A cluster's events with its contents are its own, its hosts' and their VMs'; not another
+/// cluster's; a datacenter's take in everything placed in it.
+async fn events_of_what_an_entity_holds(s: Arc<dyn Store>) {
+    s.insert_datacenter(&datacenter("dc", "datacenter-1", "DC"))
+        .await
+        .unwrap();
+    for (id, name) in [("c1", "C1"), ("c2", "C2")] {
+        s.insert_cluster(&cluster(id, &format!("domain-{id}"), "dc", name))
+            .await
+            .unwrap();
+    }
+    for (id, c) in [("h1", "c1"), ("h2", "c2")] {
+        let mut h = host(id, &format!("host-{id}"), "dc", &format!("{id}.example"));
+        h.cluster_id = Some(c.into());
+        s.insert_host(&h).await.unwrap();
+    }
+    s.insert_vm(&vm("v1", "vm-1", "h1", "u1", "one"))
+        .await
+        .unwrap();
+    s.insert_vm(&vm("v2", "vm-2", "h2", "u2", "two"))
+        .await
+        .unwrap();
+    for (i, entity) in ["c1", "h1", "v1", "c2", "h2", "v2", "dc"]
+        .iter()
+        .enumerate()
+    {
+        s.append_event(&event("E", entity, i as i64)).await.unwrap();
+    }
+    let entities = |id: &str, scope| {
+        let s = s.clone();
+        let f = EventFilter {
+            entity_id: Some(id.into()),
+            scope,
+            ..Default::default()
+        };
+        async move {
+            s.list_events(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.entity_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(entities("c1", EventScope::Entity).await, ["c1"]);
+    assert_eq!(
+        entities("c1", EventScope::WithContents).await,
+        ["c1", "h1", "v1"]
+    );
+    assert_eq!(entities("h2", EventScope::WithContents).await, ["h2", "v2"]);
+    assert_eq!(entities("dc", EventScope::WithContents).await.len(), 7);
 }

@@ -117,6 +117,7 @@ pub(crate) fn vm(id: &str, moid: &str, host_id: &str, uuid: &str, name: &str) ->
         moid: moid.into(),
         host_id: host_id.into(),
         uuid: uuid.into(),
+        instance_uuid: uuid.into(),
         name: name.into(),
         power_state: "poweredOff".into(),
         vcpus: 2,
@@ -124,6 +125,7 @@ pub(crate) fn vm(id: &str, moid: &str, host_id: &str, uuid: &str, name: &str) ->
         guest_os_id: "ubuntu64Guest".into(),
         info: VmInfo {
             uuid: uuid.into(),
+            instance_uuid: uuid.into(),
             name: name.into(),
             vcpus: 2,
             memory_bytes: 4 << 30,

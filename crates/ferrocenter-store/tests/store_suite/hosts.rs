@@ -374,7 +374,7 @@ async fn deleting_a_host_removes_its_vms_and_links(s: Arc<dyn Store>) {
     assert!(!s.delete_host("h1").await.unwrap());
     assert_eq!(s.get_host("h1").await.unwrap(), None);
     assert_eq!(s.get_vm("v1").await.unwrap(), None);
-    assert_eq!(s.find_vm_by_uuid("u2").await.unwrap(), None);
+    assert_eq!(s.find_vm_by_instance_uuid("u2").await.unwrap(), None);
     assert!(s.list_vms(Some("h1")).await.unwrap().is_empty());
     assert!(s.datastores_of_host("h1").await.unwrap().is_empty());
     assert!(s.networks_of_host("h1").await.unwrap().is_empty());

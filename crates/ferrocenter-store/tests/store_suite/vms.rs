@@ -24,10 +24,10 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     s.insert_vm(&v).await.unwrap();
     assert_eq!(s.get_vm("v1").await.unwrap(), Some(v.clone()));
     assert_eq!(
-        s.find_vm_by_uuid("4c4c4544-0042").await.unwrap(),
+        s.find_vm_by_instance_uuid("4c4c4544-0042").await.unwrap(),
         Some(v.clone())
     );
-    assert_eq!(s.find_vm_by_uuid("nope").await.unwrap(), None);
+    assert_eq!(s.find_vm_by_instance_uuid("nope").await.unwrap(), None);
     assert_eq!(s.get_vm("nope").await.unwrap(), None);
     // uuid, moId and id are unique.
     conflict(
@@ -73,7 +73,7 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut found = s
-        .find_vms_by_uuids(&["u4".into(), "u5".into(), "u3".into(), "none".into()])
+        .find_vms_by_instance_uuids(&["u4".into(), "u5".into(), "u3".into(), "none".into()])
         .await
         .unwrap();
     found.sort_by(|a, b| a.id.cmp(&b.id));
@@ -99,11 +99,25 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     v.last_op_at = at(1_800_000_000_000);
     assert!(s.update_vm(&v).await.unwrap());
     assert_eq!(s.get_vm("v1").await.unwrap(), Some(v.clone()));
-    assert_eq!(s.find_vm_by_uuid("4c4c4544-0042").await.unwrap(), None);
+    // The instance uuid is the VM's identity and stays; the BIOS uuid names it on its host.
+    assert_eq!(
+        s.find_vm_by_instance_uuid("4c4c4544-0042").await.unwrap(),
+        Some(v.clone())
+    );
+    assert_eq!(
+        s.find_vm_on_host("h2", "4c4c4544-0042").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.find_vm_on_host("h2", "new-uuid").await.unwrap(),
+        Some(v.clone())
+    );
     assert_eq!(names(s.list_vms(Some("h2")).await.unwrap()), ["web2", "zz"]);
-    let mut clash = v.clone();
-    clash.uuid = "u2".into();
-    conflict(s.update_vm(&clash).await);
+    // A clone shares another VM's BIOS uuid; its instance uuid keeps them two VMs.
+    let mut clone = v.clone();
+    clone.uuid = "u2".into();
+    assert!(s.update_vm(&clone).await.unwrap());
+    assert_eq!(s.find_vm_on_host("h2", "u2").await.unwrap(), Some(clone));
     assert!(!s
         .update_vm(&vm("nope", "vm-9", "h1", "u9", "x"))
         .await
@@ -113,7 +127,7 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     assert_eq!(names(s.list_vms(None).await.unwrap()), ["app", "zz"]);
 
     // A heartbeat's power observation lands only on the VM as it read it.
-    let seen = s.find_vm_by_uuid("u2").await.unwrap().unwrap();
+    let seen = s.find_vm_by_instance_uuid("u2").await.unwrap().unwrap();
     let mut op = seen.clone();
     op.power_state = "poweredOn".into();
     op.last_op_at = at(1_800_000_001_000);

@@ -54,7 +54,8 @@ pub async fn event(args: &ClientArgs, cmd: &EventCommand) -> Result<(), CliError
         filter["entity"] = json!({
             "_typeName": "EventFilterSpecByEntity",
             "entity": moref(ty, &id),
-            "recursion": "self",
+            // A cluster's or datacenter's events are also those of what it holds.
+            "recursion": "all",
         });
     }
     if let Some(k) = &a.kind {

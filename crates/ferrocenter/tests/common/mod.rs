@@ -2,6 +2,7 @@
 //! client, and users of each role.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod vim;
 pub mod zstack;
 

@@ -425,7 +425,7 @@ fn get(call: Call) -> Reply {
         Ok(Out::Value(json!({
             "guest_OS": guest_os(&vm.guest_os_id),
             "name": vm.name,
-            "identity": {"name": vm.name, "bios_uuid": vm.uuid, "instance_uuid": vm.uuid},
+            "identity": {"name": vm.name, "bios_uuid": vm.uuid, "instance_uuid": vm.instance_uuid},
             "power_state": power_state(&vm),
             "hardware": {"version": "VMX_21", "upgrade_policy": "NEVER", "upgrade_status": "NONE"},
             "boot": {"type": "BIOS", "delay": 0, "retry": false, "retry_delay": 10000,
