@@ -137,7 +137,8 @@ impl Core {
         }
     }
 
-    /// Records a VM's power state as the host's agent reports it; false if the VM is unknown.
+    /// Records a VM's power state as the host's agent reports it; false if the VM is unknown
+    /// here (not on record, or on record at another host): the host is then resynced.
     /// Only the power state is written, and only on the record as it was read, so a power
     /// operation that wrote meanwhile is not undone; the record and the agent are then read
     /// again (the agent's answer after that write is at least as new as it).
@@ -151,9 +152,12 @@ impl Core {
             let Some(vm) = self.store.find_vm_by_uuid(vm_uuid).await? else {
                 return Ok(false);
             };
-            // A VM that another host holds now is that host's to report.
+            // The record places the VM on another host but this host reports it: a migration
+            // the inventory missed (its write failed, or the server died after the agents'
+            // switch-over). The source no longer has the VM to report, so this host resyncs;
+            // an old event of a VM that since left is harmless, the resync reads what is here.
             if vm.host_id != host.id {
-                return Ok(true);
+                return Ok(false);
             }
             let Ok(v) = agent.vm(vm_uuid).await else {
                 return Ok(true);

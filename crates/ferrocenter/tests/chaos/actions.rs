@@ -160,9 +160,13 @@ pub fn draw(rng: &mut StdRng, agents: usize, vms: usize, disk_full: bool) -> Act
             via: pick(rng, &[Surface::Vapi, Surface::Vim]),
         },
         74..=80 => {
-            return Action::Fault(Fault::KillServer {
-                after_ms: rng.gen_range(0..1500),
-            })
+            // Half of the kills come almost at once, to meet short flows (an add) in flight.
+            let after_ms = if rng.gen_bool(0.5) {
+                rng.gen_range(0..150)
+            } else {
+                rng.gen_range(150..1500)
+            };
+            return Action::Fault(Fault::KillServer { after_ms });
         }
         81..=86 => {
             return Action::Fault(Fault::AgentStop {

@@ -157,6 +157,17 @@ pub struct World {
 impl World {
     pub fn log(&mut self, line: impl Into<String>) {
         let line = format!("step {:>4}: {}", self.step, line.into());
+        // `FERROCENTER_CHAOS_LOG=<file>` follows a long run as it goes.
+        if let Ok(path) = std::env::var("FERROCENTER_CHAOS_LOG") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "[seed {}] {line}", self.settings.seed);
+            }
+        }
         self.report.log.push(line);
     }
 
