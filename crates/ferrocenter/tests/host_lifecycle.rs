@@ -776,6 +776,46 @@ async fn heartbeats_mark_not_responding_and_reconnect_when_the_host_returns() {
     );
 }
 
+/// A migration the inventory did not record (the server's write failed on a full disk, or the
+/// server died after the agents' switch-over) is learnt from the destination's events: found by
+/// the fault-and-invariant suite (docs/reliability.md, seed 20261206).
+#[tokio::test]
+async fn a_migration_the_inventory_missed_is_learnt_from_the_destination() {
+    let e = env(2, 1).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let a = add(&e, spec(&e, 0, &c)).await.unwrap();
+    let b = add(&e, spec(&e, 1, &c)).await.unwrap();
+    let vm = e.core.store.list_vms(Some(&a)).await.unwrap().remove(0);
+    let wire = e.fleet.agent(0).vm(&vm.uuid).unwrap();
+    assert_eq!(wire.power_state, VmPowerState::PoweredOn);
+    // The agents move it between themselves; the server records nothing.
+    let ticket = e.fleet.agent(1).prepare_incoming(wire).unwrap();
+    let dest = &e.fleet.manifest.hosts[1];
+    e.fleet
+        .agent(0)
+        .migrate_out(
+            &vm.uuid,
+            ferrocenter_agent_client::wire::MigrateRequest {
+                destination_address: dest.address.clone(),
+                destination_port: dest.port,
+                destination_thumbprint: dest.thumbprint.clone(),
+                migration_id: ticket.migration_id,
+                ticket: ticket.ticket,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(e.fleet.agent(0).vms().is_empty());
+    for _ in 0..3 {
+        e.core.heartbeat_round().await;
+    }
+    let after = e.core.store.get_vm(&vm.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.host_id, b,
+        "the inventory places the VM where the agents hold it"
+    );
+}
+
 #[tokio::test]
 async fn an_add_cut_short_by_a_restart_leaves_no_host() {
     let e = env(1, 1).await;

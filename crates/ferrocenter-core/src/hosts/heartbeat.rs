@@ -137,7 +137,8 @@ impl Core {
         }
     }
 
-    /// Records a VM's power state as the host's agent reports it; false if the VM is unknown.
+    /// Records a VM's power state as the host's agent reports it; false if the VM is unknown
+    /// here (not on record, or on record at another host): the host is then resynced.
     /// Only the power state is written, and only on the record as it was read, so a power
     /// operation that wrote meanwhile is not undone; the record and the agent are then read
     /// again (the agent's answer after that write is at least as new as it).
@@ -148,7 +149,10 @@ impl Core {
         vm_uuid: &str,
     ) -> Result<bool, CoreError> {
         for _ in 0..3 {
-            // The agent names VMs by BIOS uuid, which only its own host's VMs make unique.
+            // The agent names VMs by BIOS uuid, which only its own host's VMs make unique. A VM
+            // this host reports but the record places elsewhere is a migration the inventory
+            // missed (its write failed, or the server died after the agents' switch-over): not
+            // found here, so the host resyncs.
             let Some(vm) = self.store.find_vm_on_host(&host.id, vm_uuid).await? else {
                 return Ok(false);
             };
