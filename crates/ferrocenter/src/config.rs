@@ -49,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FERROCENTER_SESSION_MAX_LIFETIME_SECS", value_name = "S")]
     pub session_max_lifetime_secs: Option<String>,
     /// Failed logins from one address that lock an account for that address [default: 5].
-    /// Each failure first doubles the wait before the next attempt (1 s, 2 s, 4 s, …).
+    /// After a free first failure, each doubles the wait before the next attempt (1 s, 2 s, …).
     #[arg(long, env = "FERROCENTER_LOCKOUT_MAX_FAILURES", value_name = "N")]
     pub lockout_max_failures: Option<String>,
     /// Window in which failures are counted, in seconds [default: 900].

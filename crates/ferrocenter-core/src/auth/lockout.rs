@@ -1,7 +1,8 @@
 //! Failed-login counting that does not hand an attacker a denial of service.
 //!
-//! Failures count per (account, source address): after each one the next attempt from that
-//! source must wait a delay that doubles per failure (`backoff_base`, capped at `backoff_cap`),
+//! Failures count per (account, source address). A first failure is free (a typo retried at
+//! once works); after each further one the next attempt from that source must wait a delay
+//! that doubles per failure (`backoff_base`, capped at `backoff_cap`),
 //! and `max_failures` of them within `window` lock the account for that source for `duration`
 //! (vSphere 8 hardening: lock after 3–5 failures, unlock after 15 minutes). Someone guessing
 //! from elsewhere therefore cannot lock the administrator out. A backstop counts the account's
@@ -26,7 +27,7 @@ pub struct LockoutPolicy {
     pub window: Duration,
     /// How long a lock lasts.
     pub duration: Duration,
-    /// The wait after a source's first failure; it doubles with each further failure.
+    /// The wait after a source's second failure; it doubles with each further failure.
     pub backoff_base: Duration,
     /// The longest wait between two attempts before the lock.
     pub backoff_cap: Duration,
@@ -112,9 +113,13 @@ impl Lockout {
             && open(counts.by_account.get(account))
     }
 
-    /// The wait before the next attempt after `n` failures (1-based), before the lock.
+    /// The wait before the next attempt after `n` failures (1-based), before the lock: none
+    /// after the first, then `backoff_base` doubling.
     fn backoff(&self, n: u32) -> Duration {
-        let factor = 1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX);
+        if n < 2 {
+            return Duration::ZERO;
+        }
+        let factor = 1u32.checked_shl(n - 2).unwrap_or(u32::MAX);
         self.policy
             .backoff_base
             .saturating_mul(factor)
@@ -157,7 +162,7 @@ impl Lockout {
             return Failure::LockedForSource;
         }
         let wait = self.backoff(n);
-        entry.closed_until = Some(now + wait);
+        entry.closed_until = (!wait.is_zero()).then_some(now + wait);
         Failure::Delayed(wait)
     }
 
@@ -196,13 +201,19 @@ mod tests {
     #[test]
     fn the_wait_doubles_per_failure_then_five_lock_for_fifteen_minutes() {
         let l = Lockout::new(LockoutPolicy::default());
+        assert_eq!(
+            l.record_failure("u", ip(1), t(0)),
+            Failure::Delayed(Duration::ZERO),
+            "a first failure is free"
+        );
+        assert!(l.admits("u", ip(1), t(0)));
         let mut at = 0;
-        for (i, wait) in [1, 2, 4, 8].into_iter().enumerate() {
+        for (i, wait) in [1, 2, 4].into_iter().enumerate() {
             assert_eq!(
                 l.record_failure("u", ip(1), t(at)),
                 Failure::Delayed(Duration::from_secs(wait)),
                 "failure {}",
-                i + 1
+                i + 2
             );
             assert!(!l.admits("u", ip(1), t(at + wait as i64 - 1)));
             at += wait as i64;
@@ -217,7 +228,11 @@ mod tests {
             l.admits("u", ip(1), t(at + 900)),
             "unlocked after 15 minutes"
         );
-        // After the unlock the count starts again: one failure is a one-second wait.
+        // After the unlock the count starts again: one failure is free, two a one-second wait.
+        assert_eq!(
+            l.record_failure("u", ip(1), t(at + 900)),
+            Failure::Delayed(Duration::ZERO)
+        );
         assert_eq!(
             l.record_failure("u", ip(1), t(at + 900)),
             Failure::Delayed(Duration::from_secs(1))
@@ -274,7 +289,8 @@ mod tests {
         }
         assert_eq!(
             l.record_failure("u", ip(1), t(30 + 901)),
-            Failure::Delayed(Duration::from_secs(1))
+            Failure::Delayed(Duration::ZERO),
+            "counted as a first failure"
         );
     }
 
@@ -287,7 +303,7 @@ mod tests {
         l.record_success("u", ip(1));
         assert_eq!(
             l.record_failure("u", ip(1), t(500)),
-            Failure::Delayed(Duration::from_secs(1))
+            Failure::Delayed(Duration::ZERO)
         );
         for i in 0..5 {
             l.record_failure("u", ip(2), t(600 + i * 100));
