@@ -83,6 +83,8 @@ pub enum ErrorCode {
     NotSupported,
     Unavailable,
     Internal,
+    /// Too many login attempts from the caller's address (HTTP 429 with `Retry-After`).
+    TooManyRequests,
 }
 
 /// Every error body.
@@ -95,6 +97,9 @@ pub struct ErrorBody {
     /// With `already_being_managed`: the address of the server that holds the claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_address: Option<String>,
+    /// With `too_many_requests`: seconds until the next attempt is taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! HTTP layer (`api`) only parses and calls these methods.
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use ferrocenter_agent_client::wire::*;
 use ferrocenter_agent_client::{AgentConnector, AgentError, AGENT_VERSION};
+use ferrocenter_http::login_limit::{LoginLimiter, LoginRate};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::{info, warn};
@@ -73,8 +75,17 @@ pub struct Agent {
     pub faults: Arc<Faults>,
     connector: AgentConnector,
     persist: Option<PathBuf>,
+    /// Root and service-account logins per source address (the server's limiter).
+    login_budget: LoginLimiter,
     inner: Mutex<Inner>,
 }
+
+/// The agent's login budget: 10 attempts at once, then 10 a minute per address. The server's
+/// own logins succeed and are given back, so only guessing spends it.
+pub const AGENT_LOGIN_RATE: LoginRate = LoginRate {
+    burst: 10,
+    per_minute: 10,
+};
 
 fn validate_hostname(h: &str) -> ApiResult<()> {
     if ferrocenter_agent_client::is_dns_name(h) {
@@ -140,6 +151,7 @@ impl Agent {
             faults: Arc::new(Faults::default()),
             connector,
             persist,
+            login_budget: LoginLimiter::new(AGENT_LOGIN_RATE),
             inner: Mutex::new(Inner {
                 accounts: Accounts::new(accounts),
                 claim: None,
@@ -217,10 +229,22 @@ impl Agent {
 
     // ---- sessions and accounts
 
-    pub fn login(&self, user: &str, password: &str) -> ApiResult<LoginResponse> {
+    /// Checks a login from `peer` (None: in-process callers), within the address's budget.
+    pub fn login(
+        &self,
+        user: &str,
+        password: &str,
+        peer: Option<IpAddr>,
+    ) -> ApiResult<LoginResponse> {
+        if let Some(p) = peer {
+            self.login_budget.admit(p).map_err(ApiError::throttled)?;
+        }
         let mut i = self.inner.lock();
         if !i.accounts.verify(user, password) {
             return Err(ApiError::new(ErrorCode::InvalidLogin, "login failed"));
+        }
+        if let Some(p) = peer {
+            self.login_budget.refund(p);
         }
         if i.accounts.is_root(user) && i.lockdown != LockdownMode::Disabled {
             // Lockdown closes direct root access; the managing server's account still works.

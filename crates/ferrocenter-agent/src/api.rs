@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use ferrocenter_agent_client::wire::*;
+use ferrocenter_http::peer::Peer;
 use serde::de::DeserializeOwned;
 
 use crate::agent::Agent;
@@ -76,10 +77,10 @@ async fn about(State(a): S) -> Response {
     ok(a.about())
 }
 
-async fn login(State(a): S, body: Bytes) -> Response {
+async fn login(State(a): S, Peer(peer): Peer, body: Bytes) -> Response {
     done((|| {
         let req: LoginRequest = parse(&body)?;
-        Ok(ok(a.login(&req.user, &req.password)?))
+        Ok(ok(a.login(&req.user, &req.password, peer)?))
     })())
 }
 

@@ -3,6 +3,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrocenter_agent_client::wire::{ErrorBody, ErrorCode};
+use ferrocenter_http::login_limit::{retry_after_secs, Throttled};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError(pub ErrorBody);
@@ -14,6 +15,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             server_address: None,
+            retry_after_secs: None,
         })
     }
 
@@ -44,13 +46,26 @@ impl ApiError {
             ErrorCode::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         }
+    }
+
+    /// A login refused by the per-address budget (the limiter the server uses too).
+    pub fn throttled(t: Throttled) -> Self {
+        let mut e = ApiError::new(ErrorCode::TooManyRequests, t.to_string());
+        e.0.retry_after_secs = Some(retry_after_secs(t.retry_after));
+        e
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.0)).into_response()
+        let mut resp = (self.status(), Json(&self.0)).into_response();
+        if let Some(secs) = self.0.retry_after_secs {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

@@ -10,7 +10,8 @@ use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::{Extension, Router};
 use axum_server::accept::Accept;
 use axum_server::Handle;
 use ferrocenter_agent_client::{AgentConnector, ConnectOptions};
@@ -82,10 +83,16 @@ impl<S: Send + 'static> Accept<TcpStream, S> for HostAcceptor {
                 .ok()
                 .and_then(|a| self.hosts.get(&a.ip()).cloned()),
         };
+        let peer = stream.peer_addr();
         Box::pin(async move {
             let host = host.ok_or_else(|| {
                 io::Error::new(io::ErrorKind::ConnectionRefused, "no host at this address")
             })?;
+            // The caller's address, for the login budget (`ferrocenter_http::peer`).
+            let router = match peer {
+                Ok(p) => host.router.layer(Extension(ConnectInfo(p))),
+                Err(_) => host.router,
+            };
             let stream = faults::gate(&host.agent.faults, stream)?;
             let tls = tokio::time::timeout(
                 Duration::from_secs(10),
@@ -93,7 +100,7 @@ impl<S: Send + 'static> Accept<TcpStream, S> for HostAcceptor {
             )
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-            Ok((tls, host.router))
+            Ok((tls, router))
         })
     }
 }

@@ -6,8 +6,10 @@
 //! lives here.
 
 pub mod listeners;
+mod login_budget;
 mod routes;
 
+pub use ferrocenter_http::login_limit::LoginRate;
 pub use ferrocenter_vapi as vapi;
 pub use ferrocenter_vim as vim;
 pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners, ServeError};

@@ -8,7 +8,10 @@ use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 use ferrocenter_core::auth::Listener;
 use ferrocenter_core::Core;
+use ferrocenter_http::login_limit::{LoginLimiter, LoginRate};
 use tokio::task::JoinHandle;
+
+use crate::login_budget::LoginBudget;
 
 use crate::routes::{api_router, appliance_router, ListenerState};
 
@@ -25,6 +28,8 @@ pub struct ListenerOptions {
     pub zstack_session_lifetime: Duration,
     /// Whether ZStack's AddKVMHost pins the agent's certificate on first contact.
     pub zstack_trust_agent_on_first_use: bool,
+    /// Login attempts per source address, shared by every listener and surface.
+    pub login_rate: LoginRate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,8 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     let tls = RustlsConfig::from_pem_file(&opts.cert_pem, &opts.key_pem)
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
+    core.auth
+        .set_login_throttle(Arc::new(LoginBudget(LoginLimiter::new(opts.login_rate))));
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());
     let jobs = Arc::new(ferrocenter_zstack::JobStore::new());
     let state = |listener, tls| ListenerState {
@@ -141,7 +148,8 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         };
         let bound = listener.local_addr().unwrap_or(addr);
         let handle = Handle::new();
-        let service = router.into_make_service();
+        // The peer address reaches handlers, which pass it to logins (budget and lockout).
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let join = match tls {
             Some(tls) => tokio::spawn(
                 axum_server::from_tcp_rustls(listener, tls)

@@ -138,7 +138,7 @@ pub fn api_router(state: ListenerState) -> Router {
 
 /// `--appliance-listen`: appliance management, authenticated with local accounts.
 pub fn appliance_router(state: ListenerState) -> Router {
-    finish(vapi::routes(false), state)
+    finish(vapi::appliance_routes(), state)
 }
 
 #[cfg(test)]

@@ -368,6 +368,10 @@ fn agent_fault(host: &str, e: AgentError) -> CoreError {
                 C::Unavailable => CoreError::Unavailable {
                     message: body.message,
                 },
+                // The host's own login budget (guessing at its root password from here).
+                C::TooManyRequests => CoreError::Unavailable {
+                    message: format!("the host refused the login: {}", body.message),
+                },
                 C::NotSupported => CoreError::not_supported(body.message),
                 C::InvalidLogin | C::Unauthenticated | C::PermissionDenied => {
                     CoreError::InvalidLogin

@@ -26,6 +26,15 @@ pub enum CoreError {
     /// No valid credentials or session. Deliberately says nothing about which part was wrong.
     #[error("authentication required: the credentials or session are missing, wrong or expired")]
     Unauthenticated,
+    /// Too many login attempts: from this address (its budget is spent), or at once on the
+    /// server (the password-hash workers are all busy). Answered with each surface's "too many
+    /// requests" form and `Retry-After`.
+    #[error("too many login attempts{scope}; retry after {retry_after_secs} s")]
+    TooManyLoginAttempts {
+        /// " from this address" or " at once".
+        scope: String,
+        retry_after_secs: u64,
+    },
     /// Authenticated, but the caller's role lacks the privilege.
     #[error("permission denied: the privilege {privilege} is required")]
     NoPermission { privilege: String },

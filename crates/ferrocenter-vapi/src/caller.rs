@@ -1,4 +1,6 @@
 //! Who is calling: a session (header, or cookie for `/rest`) or Basic credentials per call.
+use std::net::IpAddr;
+
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use ferrocenter_core::auth::Caller;
@@ -13,11 +15,16 @@ pub const SESSION_HEADER: &str = "vmware-api-session-id";
 #[derive(Clone)]
 pub enum Credentials {
     Session(String),
-    Basic { user: String, password: String },
+    /// `peer` is the caller's address, which the login budget and lockout count by.
+    Basic {
+        user: String,
+        password: String,
+        peer: Option<IpAddr>,
+    },
     None,
 }
 
-pub fn credentials(headers: &HeaderMap) -> Result<Credentials, CoreError> {
+pub fn credentials(headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Credentials, CoreError> {
     if let Some(v) = headers.get(SESSION_HEADER) {
         let token = v.to_str().map_err(|_| CoreError::Unauthenticated)?;
         return Ok(Credentials::Session(token.trim().to_string()));
@@ -34,6 +41,7 @@ pub fn credentials(headers: &HeaderMap) -> Result<Credentials, CoreError> {
             return Ok(Credentials::Basic {
                 user: user.to_string(),
                 password: password.to_string(),
+                peer,
             });
         }
         // SAML bearer/holder-of-key (`SIGN …`) and other schemes need the SSO token service,
@@ -47,19 +55,31 @@ pub fn credentials(headers: &HeaderMap) -> Result<Credentials, CoreError> {
 }
 
 /// Authenticates a request that needs a caller: a session, or Basic credentials for this call.
-pub async fn caller(state: &VapiState, headers: &HeaderMap) -> Result<Caller, CoreError> {
-    resolve(state, &credentials(headers)?).await
+pub async fn caller(
+    state: &VapiState,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<Caller, CoreError> {
+    resolve(state, &credentials(headers, peer)?).await
 }
 
 /// The caller behind credentials, however they arrived.
 pub async fn resolve(state: &VapiState, creds: &Credentials) -> Result<Caller, CoreError> {
     match creds {
-        Credentials::Session(token) => Ok(state.core.auth.resolve_session(token)?.0),
-        Credentials::Basic { user, password } => {
+        Credentials::Session(token) => Ok(state
+            .core
+            .auth
+            .resolve_session(state.origin(None), token)?
+            .0),
+        Credentials::Basic {
+            user,
+            password,
+            peer,
+        } => {
             state
                 .core
                 .auth
-                .authenticate(state.listener, user, password)
+                .authenticate(state.origin(*peer), user, password)
                 .await
         }
         Credentials::None => Err(CoreError::Unauthenticated),

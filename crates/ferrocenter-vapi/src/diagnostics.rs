@@ -15,13 +15,15 @@ use super::tasks::external_id;
 use super::wire::Flavor;
 use crate::state::VapiState;
 use ferrocenter_http::body::json_body;
+use ferrocenter_http::peer::Peer;
 
 async fn sleep(
     state: &VapiState,
     headers: &HeaderMap,
+    peer: Peer,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Value, ApiError> {
-    let caller = caller(state, headers).await?;
+    let caller = caller(state, headers, peer.0).await?;
     let body = json_body(headers, body, state.max_body_bytes)?.unwrap_or(json!({}));
     let p = Params::new(
         &body,
@@ -48,12 +50,13 @@ async fn sleep(
 
 pub async fn api_sleep(
     State(state): State<VapiState>,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     Answer {
         flavor: Flavor::Api,
-        result: sleep(&state, &headers, body)
+        result: sleep(&state, &headers, peer, body)
             .await
             .map(|v| Reply::Value(StatusCode::ACCEPTED, v)),
     }

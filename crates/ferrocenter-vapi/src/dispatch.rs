@@ -2,6 +2,7 @@
 //! `/api/…` and REST `/rest/…` (curl users). Each decodes the operation's input from its own
 //! form, runs the one handler, and encodes the output or the error in its own form.
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -21,6 +22,7 @@ use super::types::{self, Form, Ty};
 use super::wire::Flavor;
 use crate::state::VapiState;
 use ferrocenter_http::body::{body_bytes, json_body};
+use ferrocenter_http::peer::Peer;
 
 /// Runs the handler; a task-backed operation called plainly waits for its task. A reply that
 /// breaks a union rule is a server bug, answered as one rather than sent to a client that
@@ -93,7 +95,11 @@ fn protocol_error(id: Value, code: i64, message: &str) -> Response {
 
 /// The security context of a JSON-RPC call; the `vmware-api-session-id` header overrides it,
 /// as the vAPI runtime's own server does.
-fn rpc_credentials(headers: &HeaderMap, ctx: Option<&Value>) -> Result<Credentials, ApiError> {
+fn rpc_credentials(
+    headers: &HeaderMap,
+    ctx: Option<&Value>,
+    peer: Option<IpAddr>,
+) -> Result<Credentials, ApiError> {
     if let Some(v) = headers.get(SESSION_HEADER) {
         let token = v.to_str().map_err(|_| CoreError::Unauthenticated)?;
         return Ok(Credentials::Session(token.trim().to_string()));
@@ -109,6 +115,7 @@ fn rpc_credentials(headers: &HeaderMap, ctx: Option<&Value>) -> Result<Credentia
         Some("com.vmware.vapi.std.security.user_pass") => Ok(Credentials::Basic {
             user: text("userName").unwrap_or_default(),
             password: text("password").unwrap_or_default(),
+            peer,
         }),
         Some("com.vmware.vapi.std.security.session_id") => {
             Ok(Credentials::Session(text("sessionId").unwrap_or_default()))
@@ -128,6 +135,7 @@ fn rpc_credentials(headers: &HeaderMap, ctx: Option<&Value>) -> Result<Credentia
 /// input, ctx},"id"}`.
 pub async fn rpc(
     State(state): State<VapiState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -165,7 +173,7 @@ pub async fn rpc(
     let result = async {
         let (op, as_task) = resolve(service, operation)
             .ok_or_else(|| ApiError::OperationNotFound(format!("{service}.{operation}")))?;
-        let creds = rpc_credentials(&headers, params.and_then(|p| p.get("ctx")))?;
+        let creds = rpc_credentials(&headers, params.and_then(|p| p.get("ctx")), peer)?;
         let authenticated = authenticate(&state, op, &creds).await?;
         let input = params
             .and_then(|p| p.get("input"))
@@ -323,6 +331,7 @@ pub async fn rest(
     vars: HashMap<String, String>,
     pairs: Vec<(String, String)>,
     headers: HeaderMap,
+    peer: Option<IpAddr>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let action = query_value(&pairs, "action").or_else(|| query_value(&pairs, "~action"));
@@ -351,7 +360,7 @@ pub async fn rest(
                 op.id()
             )));
         }
-        let creds = credentials(&headers)?;
+        let creds = credentials(&headers, peer)?;
         let authenticated = authenticate(&state, op, &creds).await?;
         let parts = RestParts {
             vars: &vars,
@@ -438,6 +447,7 @@ where
                         method: Method,
                         vars: RawPathParams,
                         Query(pairs): Query<Vec<(String, String)>>,
+                        Peer(peer): Peer,
                         headers: HeaderMap,
                         body: Result<Bytes, BytesRejection>| {
         let ops = ops.clone();
@@ -445,7 +455,7 @@ where
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        async move { rest(flavor, ops, state, method, vars, pairs, headers, body).await }
+        async move { rest(flavor, ops, state, method, vars, pairs, headers, peer, body).await }
     };
     let mut router = axum::routing::MethodRouter::new();
     #[allow(

@@ -133,6 +133,15 @@ impl ApiError {
                         message: "Unable to authenticate user".into(),
                         args: vec![],
                     },
+                    // No standard vAPI error says "too many requests"; vCenter answers a
+                    // spent allowance with unable_to_allocate_resource. The status is 429 so
+                    // that HTTP clients back off, with Retry-After.
+                    CoreError::TooManyLoginAttempts { .. } => m(
+                        "unable_to_allocate_resource",
+                        StatusCode::TOO_MANY_REQUESTS,
+                        msg,
+                        vec![],
+                    ),
                     CoreError::NoPermission { privilege } => Mapped {
                         id: "unauthorized",
                         status: StatusCode::FORBIDDEN,
@@ -256,6 +265,13 @@ impl ApiError {
                 HeaderValue::from_static(CHALLENGE),
             );
         }
+        if let ApiError::Core(CoreError::TooManyLoginAttempts {
+            retry_after_secs, ..
+        }) = self
+        {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         resp.headers_mut().insert(
             "vapi-error",
             HeaderValue::from_str(&mapped.id.to_ascii_uppercase())
@@ -326,6 +342,14 @@ mod tests {
     fn every_core_error_has_a_row() {
         let cases = [
             (CoreError::not_found("task", "x"), "not_found", 404),
+            (
+                CoreError::TooManyLoginAttempts {
+                    scope: " from this address".into(),
+                    retry_after_secs: 2,
+                },
+                "unable_to_allocate_resource",
+                429,
+            ),
             (CoreError::invalid("f", "bad"), "invalid_argument", 400),
             (
                 CoreError::invalid_state("no"),
@@ -378,13 +402,18 @@ mod tests {
             (CoreError::internal("i"), "internal_server_error", 500),
         ];
         for (e, id, status) in cases {
+            let throttled = matches!(e, CoreError::TooManyLoginAttempts { .. });
             let m = ApiError::Core(e).mapped();
             assert_eq!((m.id, m.status.as_u16()), (id, status));
-            assert_eq!(
-                m.status,
-                std_status(m.id),
-                "{id} disagrees with the §7 table"
-            );
+            // Login refusals alone answer 429 instead of the error's §7 status, so that HTTP
+            // clients back off (docs/api/vapi.md).
+            if !throttled {
+                assert_eq!(
+                    m.status,
+                    std_status(m.id),
+                    "{id} disagrees with the §7 table"
+                );
+            }
         }
     }
 

@@ -1,9 +1,10 @@
 //! The vSphere Automation API binding: REST `/api` and `/rest`, and JSON-RPC on `POST /api`.
 //!
 //! Layers, each importing only those below it: `routes` → the front doors (`dispatch`,
-//! `diagnostics`, `openapi`) → `catalog` (the services served) → `services/` (cis, vcenter,
+//! `diagnostics`, `accounts`, `openapi`) → `catalog` (the services served) → `services/` (cis, vcenter,
 //! appliance: operations and their handlers) → `registry` (what an operation is), `tasks`
 //! (core tasks as cis.task.info) → `caller`, `types`, `params`, `errors`, `wire`, `state`.
+mod accounts;
 mod caller;
 mod catalog;
 mod diagnostics;
@@ -20,5 +21,5 @@ pub mod types;
 pub mod wire;
 
 pub use errors::ApiError;
-pub use routes::{route_table, routes};
+pub use routes::{appliance_routes, route_table, routes};
 pub use state::VapiState;

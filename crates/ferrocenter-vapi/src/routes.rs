@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::state::VapiState;
 use crate::wire::Flavor;
-use crate::{diagnostics, dispatch, openapi};
+use crate::{accounts, diagnostics, dispatch, openapi};
 
 /// Builds the router and, beside it, the table of (method, path) it serves, so tests and the
 /// coverage documentation can be checked against what is really routed.
@@ -84,6 +84,22 @@ where
     VapiState: FromRef<S>,
 {
     build(diagnostics).router
+}
+
+/// The vAPI routes of the appliance listener: every vAPI route, and the account unlock only
+/// the appliance's root may call.
+pub fn appliance_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    VapiState: FromRef<S>,
+{
+    build(false)
+        .add(
+            accounts::UNLOCK_PATH,
+            &[Method::POST],
+            post(accounts::api_unlock),
+        )
+        .router
 }
 
 /// The (method, path) pairs [`routes`] serves.

@@ -11,4 +11,6 @@ pub struct Call {
     /// Method parameters keyed by name; an absent body is an empty object.
     pub params: serde_json::Map<String, Value>,
     pub headers: HeaderMap,
+    /// The caller's address (logins are counted by it).
+    pub peer: Option<std::net::IpAddr>,
 }

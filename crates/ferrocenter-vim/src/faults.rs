@@ -11,6 +11,8 @@ pub struct VimFault {
     pub type_name: &'static str,
     pub fields: Map<String, Value>,
     pub message: String,
+    /// Refusals for too many logins answer 429 with `Retry-After` instead of 500.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl VimFault {
@@ -19,6 +21,7 @@ impl VimFault {
             type_name,
             fields: Map::new(),
             message: message.into(),
+            retry_after_secs: None,
         }
     }
 
@@ -88,6 +91,14 @@ impl From<CoreError> for VimFault {
             CoreError::Unauthenticated => {
                 VimFault::new("NotAuthenticated", "the session is not authenticated")
             }
+            // vim has no fault for a spent login allowance; RequestCanceled with the reason,
+            // sent with HTTP 429 and Retry-After, tells HTTP clients to back off.
+            CoreError::TooManyLoginAttempts {
+                retry_after_secs, ..
+            } => VimFault {
+                retry_after_secs: Some(retry_after_secs),
+                ..VimFault::new("RequestCanceled", msg)
+            },
             CoreError::NoPermission { privilege } => {
                 VimFault::new("NoPermission", msg).with("privilegeId", json!(privilege))
             }
@@ -126,12 +137,21 @@ impl From<CoreError> for VimFault {
 
 impl IntoResponse for VimFault {
     fn into_response(self) -> Response {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
+        let status = match self.retry_after_secs {
+            Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut resp = (
+            status,
             [(header::CONTENT_TYPE, "application/json")],
             self.body().to_string(),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 

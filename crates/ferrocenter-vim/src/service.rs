@@ -78,7 +78,12 @@ async fn anonymous(
                     .ok_or_else(|| VimFault::from(CoreError::invalid(n, "is required")))
             };
             let (user, password) = (field("userName")?, field("password")?);
-            let (token, _) = match state.core.auth.login(state.listener, user, password).await {
+            let (token, _) = match state
+                .core
+                .auth
+                .login(state.origin(call.peer), user, password)
+                .await
+            {
                 Ok(t) => t,
                 Err(CoreError::Unauthenticated) => {
                     return Err(VimFault::new(
@@ -88,7 +93,10 @@ async fn anonymous(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let (caller, view) = state.core.auth.resolve_session(token.expose())?;
+            let (caller, view) = state
+                .core
+                .auth
+                .resolve_session(state.origin(None), token.expose())?;
             let body = user_session(&caller, &view, call);
             with_session_header(ok(body), token.expose())
         }
@@ -98,19 +106,26 @@ async fn anonymous(
                 .get("cloneTicket")
                 .and_then(Value::as_str)
                 .ok_or_else(|| VimFault::from(CoreError::invalid("cloneTicket", "is required")))?;
-            let (token, _) = state.core.auth.clone_session(ticket).map_err(|e| match e {
-                CoreError::Unauthenticated => VimFault::new(
-                    "InvalidLogin",
-                    "the clone ticket is unknown, used or expired",
-                ),
-                other => other.into(),
-            })?;
-            let (caller, view) = state.core.auth.resolve_session(token.expose())?;
+            let (token, _) = state
+                .core
+                .auth
+                .clone_session(state.origin(None), ticket)
+                .map_err(|e| match e {
+                    CoreError::Unauthenticated => VimFault::new(
+                        "InvalidLogin",
+                        "the clone ticket is unknown, used or expired",
+                    ),
+                    other => other.into(),
+                })?;
+            let (caller, view) = state
+                .core
+                .auth
+                .resolve_session(state.origin(None), token.expose())?;
             with_session_header(ok(user_session(&caller, &view, call)), token.expose())
         }
         ("currentSession", false) => match token(call) {
             None => unset(),
-            Some(t) => match state.core.auth.resolve_session(&t) {
+            Some(t) => match state.core.auth.resolve_session(state.origin(None), &t) {
                 Ok((caller, view)) => ok(user_session(&caller, &view, call)),
                 Err(_) => unset(),
             },
@@ -128,9 +143,12 @@ fn session_method(
     name: &str,
 ) -> Result<Option<Response>, VimFault> {
     Ok(Some(match name {
-        "AcquireCloneTicket" => ok(json!(state.core.auth.acquire_clone_ticket(token)?)),
+        "AcquireCloneTicket" => ok(json!(state
+            .core
+            .auth
+            .acquire_clone_ticket(state.origin(None), token)?)),
         "Logout" => {
-            state.core.auth.logout(token)?;
+            state.core.auth.logout(state.origin(None), token)?;
             state.vim.end_session(&ctx.session_key);
             no_content()
         }
@@ -187,7 +205,7 @@ pub async fn dispatch(state: &VimState, call: Call) -> Result<Response, VimFault
         return Ok(r);
     }
     let t = token(&call).ok_or(VimFault::from(CoreError::Unauthenticated))?;
-    let (caller, view) = state.core.auth.resolve_session(&t)?;
+    let (caller, view) = state.core.auth.resolve_session(state.origin(None), &t)?;
     let ctx = Ctx {
         state,
         caller,

@@ -1,7 +1,8 @@
 //! What every vim handler of one listener shares.
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use ferrocenter_core::auth::Listener;
+use ferrocenter_core::auth::{Listener, Origin, SessionKind};
 use ferrocenter_core::Core;
 
 use crate::session_objects::CollectorState;
@@ -13,4 +14,11 @@ pub struct VimState {
     pub max_body_bytes: usize,
     /// Property collectors, filters and views (shared by every listener).
     pub vim: Arc<CollectorState>,
+}
+
+impl VimState {
+    /// A request to this listener from `peer`: vim shares vSphere sessions with vAPI.
+    pub fn origin(&self, peer: Option<IpAddr>) -> Origin {
+        Origin::new(self.listener, SessionKind::Vsphere, peer)
+    }
 }

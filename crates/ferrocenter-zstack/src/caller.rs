@@ -16,6 +16,9 @@ pub fn caller(state: &ZstackState, headers: &HeaderMap) -> Result<Caller, ZsErro
     let token = h.strip_prefix("OAuth").ok_or_else(|| {
         ZsError::BadRequest("the header 'Authorization' must be 'OAuth <session uuid>'".into())
     })?;
-    let (caller, _) = state.core.auth.resolve_session(token.trim())?;
+    let (caller, _) = state
+        .core
+        .auth
+        .resolve_session(state.origin(None), token.trim())?;
     Ok(caller)
 }

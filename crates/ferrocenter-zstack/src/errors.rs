@@ -15,6 +15,12 @@ pub enum ZsError {
         details: String,
         cause: Option<Box<ZsError>>,
     },
+    /// Too many login attempts: HTTP 429 with `Retry-After`, the API error shape with
+    /// SYS.1006 and details that name the limit.
+    Throttled {
+        details: String,
+        retry_after_secs: u64,
+    },
 }
 
 /// The fixed description of each code, as ZStack's error-code files give them (paraphrased).
@@ -51,7 +57,7 @@ impl ZsError {
             ZsError::BadRequest(m) => {
                 json!({"error": {"code": "SYS.1007", "description": description("SYS.1007"), "details": m}})
             }
-            ZsError::Api { .. } => json!({"error": self.object()}),
+            ZsError::Api { .. } | ZsError::Throttled { .. } => json!({"error": self.object()}),
         }
     }
 
@@ -72,6 +78,9 @@ impl ZsError {
                 }
                 v
             }
+            ZsError::Throttled { details, .. } => {
+                json!({"code": "SYS.1006", "description": description("SYS.1006"), "details": details})
+            }
         }
     }
 }
@@ -80,6 +89,14 @@ impl From<CoreError> for ZsError {
     fn from(e: CoreError) -> Self {
         let details = e.to_string();
         let code = match e {
+            CoreError::TooManyLoginAttempts {
+                retry_after_secs, ..
+            } => {
+                return ZsError::Throttled {
+                    details,
+                    retry_after_secs,
+                }
+            }
             CoreError::NotFound { .. } => "SYS.1003",
             // A second host at the same address: ZStack's "there has been a host having
             // managementIp" is an argument error.
@@ -114,6 +131,21 @@ impl IntoResponse for ZsError {
                 m,
             )
                 .into_response(),
+            ZsError::Throttled {
+                retry_after_secs, ..
+            } => {
+                let mut resp = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    self.body().to_string(),
+                )
+                    .into_response();
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(retry_after_secs),
+                );
+                resp
+            }
             api => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, "application/json")],

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::CoreError;
+use ferrocenter_http::peer::Peer;
 use serde_json::{json, Value};
 
 use super::errors::ZsError;
@@ -30,7 +31,7 @@ fn account_to_user(account: &str, domain: &str) -> String {
 }
 
 /// `PUT /zstack/v1/accounts/login` with `{"logInByAccount": {accountName, password}}`.
-pub async fn login(State(state): State<ZstackState>, body: Bytes) -> Response {
+pub async fn login(State(state): State<ZstackState>, Peer(peer): Peer, body: Bytes) -> Response {
     let result = async {
         let v: Value = serde_json::from_slice(&body)
             .map_err(|e| ZsError::BadRequest(format!("the body is not JSON: {e}")))?;
@@ -49,7 +50,7 @@ pub async fn login(State(state): State<ZstackState>, body: Bytes) -> Response {
         let (token, caller, expires) = state
             .core
             .auth
-            .login_digest(state.listener, &user, digest, state.session_lifetime)
+            .login_digest(state.origin(peer), &user, digest, state.session_lifetime)
             .await
             .map_err(|e| match e {
                 CoreError::Unauthenticated => {
@@ -115,17 +116,18 @@ pub async fn renew(
         };
         let token = uuid.trim();
         // Only the session's own holder renews it.
-        let (owner, _) = state.core.auth.resolve_session(token)?;
+        let (owner, _) = state.core.auth.resolve_session(state.origin(None), token)?;
         if owner.principal_id != caller.principal_id {
             return Err(ZsError::api(
                 "ID.1002",
                 "a session can be renewed only by its own holder",
             ));
         }
-        let expires = state
-            .core
-            .auth
-            .renew_session(token, Duration::from_secs(duration as u64))?;
+        let expires = state.core.auth.renew_session(
+            state.origin(None),
+            token,
+            Duration::from_secs(duration as u64),
+        )?;
         let now = state.core.clock.now();
         Ok(json!({"inventory": inventory(token, &caller, expires, now)}))
     }
@@ -135,12 +137,16 @@ pub async fn renew(
 
 /// `DELETE /zstack/v1/accounts/sessions/{uuid}`: succeeds for an unknown session too.
 pub async fn logout(State(state): State<ZstackState>, Path(uuid): Path<String>) -> Response {
-    let _ = state.core.auth.logout(uuid.trim());
+    let _ = state.core.auth.logout(state.origin(None), uuid.trim());
     Json(json!({})).into_response()
 }
 
 /// `GET /zstack/v1/accounts/sessions/{uuid}/valid`.
 pub async fn validate(State(state): State<ZstackState>, Path(uuid): Path<String>) -> Response {
-    let valid = state.core.auth.resolve_session(uuid.trim()).is_ok();
+    let valid = state
+        .core
+        .auth
+        .resolve_session(state.origin(None), uuid.trim())
+        .is_ok();
     Json(json!({"valid": valid})).into_response()
 }

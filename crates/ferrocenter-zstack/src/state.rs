@@ -1,8 +1,9 @@
 //! What every ZStack handler of one listener shares.
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrocenter_core::auth::Listener;
+use ferrocenter_core::auth::{Listener, Origin, SessionKind};
 use ferrocenter_core::Core;
 
 use crate::job_store::JobStore;
@@ -19,4 +20,11 @@ pub struct ZstackState {
     pub trust_agent_on_first_use: bool,
     /// Whether this listener speaks TLS (job locations name the scheme).
     pub tls: bool,
+}
+
+impl ZstackState {
+    /// A request to this listener from `peer`: ZStack sessions are a kind of their own.
+    pub fn origin(&self, peer: Option<IpAddr>) -> Origin {
+        Origin::new(self.listener, SessionKind::Zstack, peer)
+    }
 }

@@ -91,7 +91,8 @@ pub struct AgentArgs {
     /// A TOML file with any of these settings (keys in snake_case).
     #[arg(long, env = "FERROCENTER_AGENT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// HTTPS address of the agent API [default: 0.0.0.0:8444].
+    /// HTTPS address of the agent API [default: 0.0.0.0:8444]. Every address by default, since
+    /// the server must reach the agent; give the host's management address to narrow it.
     #[arg(long, env = "FERROCENTER_AGENT_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
     /// Agent state and certificate [default: ./ferrocenter-agent-data].

@@ -1,5 +1,6 @@
 //! `ferrocenter serve` configuration: command-line flags, `FERROCENTER_<FLAG>` environment
 //! variables and a TOML file, in that order of precedence, over built-in defaults.
+use ferrocenter_api::LoginRate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,15 +48,23 @@ pub struct ServeArgs {
     /// Seconds a session may live at most [default: 86400].
     #[arg(long, env = "FERROCENTER_SESSION_MAX_LIFETIME_SECS", value_name = "S")]
     pub session_max_lifetime_secs: Option<String>,
-    /// Failed logins that lock an account [default: 5].
+    /// Failed logins from one address that lock an account for that address [default: 5].
+    /// After a free first failure, each doubles the wait before the next attempt (1 s, 2 s, …).
     #[arg(long, env = "FERROCENTER_LOCKOUT_MAX_FAILURES", value_name = "N")]
     pub lockout_max_failures: Option<String>,
-    /// Window in which failures are counted, in seconds [default: 180].
+    /// Window in which failures are counted, in seconds [default: 900].
     #[arg(long, env = "FERROCENTER_LOCKOUT_WINDOW_SECS", value_name = "S")]
     pub lockout_window_secs: Option<String>,
-    /// How long a locked account stays locked, in seconds [default: 300].
+    /// How long a locked account stays locked, in seconds [default: 900].
     #[arg(long, env = "FERROCENTER_LOCKOUT_DURATION_SECS", value_name = "S")]
     pub lockout_duration_secs: Option<String>,
+    /// Login attempts one address may make at once before it must wait [default: 30].
+    #[arg(long, env = "FERROCENTER_LOGIN_RATE_BURST", value_name = "N")]
+    pub login_rate_burst: Option<String>,
+    /// Login attempts one address regains per minute [default: 30]. Successful logins do not
+    /// count.
+    #[arg(long, env = "FERROCENTER_LOGIN_RATE_PER_MIN", value_name = "N")]
+    pub login_rate_per_min: Option<String>,
     /// Seconds given to requests and tasks in flight at shutdown [default: 10].
     #[arg(long, env = "FERROCENTER_SHUTDOWN_GRACE_SECS", value_name = "S")]
     pub shutdown_grace_secs: Option<String>,
@@ -122,6 +131,8 @@ struct FileConfig {
     lockout_max_failures: Option<u32>,
     lockout_window_secs: Option<u64>,
     lockout_duration_secs: Option<u64>,
+    login_rate_burst: Option<u32>,
+    login_rate_per_min: Option<u32>,
     shutdown_grace_secs: Option<u64>,
     max_body_bytes: Option<u64>,
     log_level: Option<String>,
@@ -152,6 +163,7 @@ pub struct ServeConfig {
     pub lockout_max_failures: u32,
     pub lockout_window: Duration,
     pub lockout_duration: Duration,
+    pub login_rate: LoginRate,
     pub shutdown_grace: Duration,
     pub max_body_bytes: usize,
     pub log_level: String,
@@ -350,16 +362,32 @@ impl ServeArgs {
         }
         let lockout_window = secs(
             "lockout_window_secs",
-            pick_num!(lockout_window_secs, u64, 180),
+            pick_num!(lockout_window_secs, u64, 900),
             1,
             day,
         )?;
         let lockout_duration = secs(
             "lockout_duration_secs",
-            pick_num!(lockout_duration_secs, u64, 300),
+            pick_num!(lockout_duration_secs, u64, 900),
             1,
             day,
         )?;
+        let login_rate = LoginRate {
+            burst: pick_num!(login_rate_burst, u32, 30),
+            per_minute: pick_num!(login_rate_per_min, u32, 30),
+        };
+        if login_rate.burst == 0 || login_rate.burst > 100_000 {
+            return Err(invalid(
+                "login_rate_burst",
+                format!("{} is outside 1..=100000", login_rate.burst),
+            ));
+        }
+        if login_rate.per_minute > 1_000_000 {
+            return Err(invalid(
+                "login_rate_per_min",
+                format!("{} is above 1000000", login_rate.per_minute),
+            ));
+        }
         let shutdown_grace = secs(
             "shutdown_grace_secs",
             pick_num!(shutdown_grace_secs, u64, 10),
@@ -455,6 +483,7 @@ impl ServeArgs {
             lockout_max_failures,
             lockout_window,
             lockout_duration,
+            login_rate,
             shutdown_grace,
             max_body_bytes: max_body_bytes as usize,
             log_level,

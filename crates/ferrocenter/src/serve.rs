@@ -146,6 +146,7 @@ impl Server {
                         max_failures: cfg.lockout_max_failures,
                         window: cfg.lockout_window,
                         duration: cfg.lockout_duration,
+                        ..LockoutPolicy::default()
                     },
                     ..AuthConfig::default()
                 },
@@ -205,6 +206,7 @@ impl Server {
                 diagnostics: cfg.enable_diagnostics,
                 zstack_session_lifetime: cfg.zstack_session_timeout,
                 zstack_trust_agent_on_first_use: cfg.zstack_trust_agent_on_first_use,
+                login_rate: cfg.login_rate,
             },
         )
         .await?;

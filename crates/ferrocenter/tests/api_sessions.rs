@@ -109,10 +109,13 @@ async fn five_failures_lock_the_account_until_the_lockout_passes() {
     assert_eq!(try_login(PASSWORD).await, 401);
     tokio::time::sleep(Duration::from_millis(2200)).await;
     assert_eq!(try_login(PASSWORD).await, 201);
-    // A success resets the count: four more failures do not lock.
-    for _ in 0..4 {
-        assert_eq!(try_login("wrong-password").await, 401);
-    }
+    // A success resets the count: the next failure is a first one again (no wait), and two
+    // more cost a one-second backoff, not a lock.
+    assert_eq!(try_login("wrong-password").await, 401);
+    assert_eq!(try_login(PASSWORD).await, 201);
+    assert_eq!(try_login("wrong-password").await, 401);
+    assert_eq!(try_login("wrong-password").await, 401);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(try_login(PASSWORD).await, 201);
     ts.stop().await;
 }

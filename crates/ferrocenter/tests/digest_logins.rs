@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrocenter_core::auth::password::digest_hex;
-use ferrocenter_core::auth::{Listener, Realm, Role};
+use ferrocenter_core::auth::{Listener, Origin, Realm, Role, SessionKind};
 use ferrocenter_core::ports::ManualClock;
 use ferrocenter_core::{Core, CoreConfig, CoreError};
 
@@ -107,61 +107,46 @@ async fn accounts_older_than_digests_get_one_at_their_next_password_login() {
 #[tokio::test]
 async fn fixed_sessions_end_on_time_however_used_and_renew() {
     let (core, clock, _dir) = core().await;
+    let zs = Origin::new(Listener::Api, SessionKind::Zstack, None);
     let (token, caller, end) = core
         .auth
-        .login_digest(
-            Listener::Api,
-            ADMIN,
-            &digest_hex(PW),
-            Duration::from_secs(7200),
-        )
+        .login_digest(zs, ADMIN, &digest_hex(PW), Duration::from_secs(7200))
         .await
         .unwrap();
     assert_eq!(caller.user, ADMIN);
-    let (_, view) = core.auth.resolve_session(token.expose()).unwrap();
+    let (_, view) = core.auth.resolve_session(zs, token.expose()).unwrap();
     assert_eq!(view.expires_at, Some(end));
-    // Used every 30 minutes, it still ends after two hours (no sliding).
-    for _ in 0..3 {
-        clock.advance(Duration::from_secs(1800));
-        core.auth.resolve_session(token.expose()).unwrap();
+    // Used within every idle timeout (30 minutes), it still ends after two hours (no sliding).
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(1790));
+        core.auth.resolve_session(zs, token.expose()).unwrap();
     }
-    clock.advance(Duration::from_secs(1799));
     let renewed = core
         .auth
-        .renew_session(token.expose(), Duration::from_secs(600))
+        .renew_session(zs, token.expose(), Duration::from_secs(600))
         .unwrap();
     assert!(renewed > end);
     clock.advance(Duration::from_secs(599));
-    assert!(core.auth.resolve_session(token.expose()).is_ok());
+    assert!(core.auth.resolve_session(zs, token.expose()).is_ok());
     clock.advance(Duration::from_secs(1));
     assert_eq!(
-        core.auth.resolve_session(token.expose()).map(|_| ()),
+        core.auth.resolve_session(zs, token.expose()).map(|_| ()),
         Err(CoreError::Unauthenticated)
     );
     assert!(core
         .auth
-        .renew_session(token.expose(), Duration::from_secs(60))
+        .renew_session(zs, token.expose(), Duration::from_secs(60))
         .is_err());
     // Wrong digests count toward the lockout like wrong passwords.
     for _ in 0..5 {
         let _ = core
             .auth
-            .login_digest(
-                Listener::Api,
-                ADMIN,
-                &digest_hex("nope"),
-                Duration::from_secs(60),
-            )
+            .login_digest(zs, ADMIN, &digest_hex("nope"), Duration::from_secs(60))
             .await;
     }
     assert!(core
         .auth
-        .login_digest(
-            Listener::Api,
-            ADMIN,
-            &digest_hex(PW),
-            Duration::from_secs(60)
-        )
+        .login_digest(zs, ADMIN, &digest_hex(PW), Duration::from_secs(60))
         .await
         .is_err());
 }

@@ -1,4 +1,5 @@
 //! Identities, sessions, roles and the one authorization check every binding goes through.
+mod admission;
 mod identity;
 mod lockout;
 pub mod password;
@@ -6,15 +7,19 @@ mod roles;
 mod sessions;
 mod tickets;
 
+pub use admission::{default_hash_workers, HashGate, LoginThrottle};
 pub use identity::{parse_login_name, validate_account_name, Group, Principal, Realm};
-pub use lockout::{Lockout, LockoutPolicy};
+pub use lockout::{Failure, Lockout, LockoutPolicy};
 pub use password::{generate_password, hash_password, validate_new_password, verify_password};
 pub use roles::{
     privileges_of, Privilege, Role, ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP,
 };
-pub use sessions::{SessionPolicy, SessionToken, SessionView, Sessions};
+pub use sessions::{SessionKind, SessionPolicy, SessionToken, SessionView, Sessions};
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tracing::{info, warn};
 
@@ -31,11 +36,42 @@ pub enum Listener {
     Appliance,
 }
 
+/// Where a request arrives: the listener, the kind of session its surface uses, and the
+/// caller's address. Logins are counted per address, and a session is found only by requests
+/// of its own kind on its own listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub listener: Listener,
+    pub kind: SessionKind,
+    pub peer: Option<IpAddr>,
+}
+
+impl Origin {
+    pub fn new(listener: Listener, kind: SessionKind, peer: Option<IpAddr>) -> Self {
+        Origin {
+            listener,
+            kind,
+            peer,
+        }
+    }
+}
+
+/// A vSphere-kind request of unknown address (in-process callers and tests).
+impl From<Listener> for Origin {
+    fn from(listener: Listener) -> Self {
+        Origin::new(listener, SessionKind::Vsphere, None)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub sso_domain: String,
     pub sessions: SessionPolicy,
     pub lockout: LockoutPolicy,
+    /// Password hashes computed at once, at most.
+    pub hash_workers: usize,
+    /// How long a login waits for a hashing slot before it is refused.
+    pub hash_wait: Duration,
 }
 
 impl Default for AuthConfig {
@@ -44,6 +80,8 @@ impl Default for AuthConfig {
             sso_domain: DEFAULT_SSO_DOMAIN.to_string(),
             sessions: SessionPolicy::default(),
             lockout: LockoutPolicy::default(),
+            hash_workers: default_hash_workers(),
+            hash_wait: Duration::from_secs(2),
         }
     }
 }
@@ -94,6 +132,11 @@ pub struct AuthService {
     sessions: Sessions,
     lockout: Lockout,
     tickets: tickets::Tickets,
+    hashing: HashGate,
+    /// The edge's per-address login budget, plugged in by the listeners.
+    throttle: OnceLock<Arc<dyn LoginThrottle>>,
+    /// Password verifications run: every login attempt costs one, locked or not.
+    verifications: AtomicU64,
 }
 
 impl AuthService {
@@ -102,6 +145,9 @@ impl AuthService {
             sessions: Sessions::new(config.sessions),
             lockout: Lockout::new(config.lockout),
             tickets: Default::default(),
+            hashing: HashGate::new(config.hash_workers, config.hash_wait),
+            throttle: OnceLock::new(),
+            verifications: AtomicU64::new(0),
             store,
             clock,
             config,
@@ -110,6 +156,22 @@ impl AuthService {
 
     pub fn sso_domain(&self) -> &str {
         &self.config.sso_domain
+    }
+
+    /// Plugs in the edge's per-address login budget; the first one set stays.
+    pub fn set_login_throttle(&self, throttle: Arc<dyn LoginThrottle>) {
+        let _ = self.throttle.set(throttle);
+    }
+
+    async fn hash(&self, secret: String) -> Result<String, CoreError> {
+        self.hashing.run(move || hash_password(&secret)).await?
+    }
+
+    async fn verify(&self, secret: String, hash: String) -> Result<bool, CoreError> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        self.hashing
+            .run(move || verify_password(&secret, &hash))
+            .await
     }
 
     /// First start: the SSO domain with `administrator` in superAdmin, the groups of table 4-2,
@@ -195,8 +257,8 @@ impl AuthService {
     ) -> Result<Principal, CoreError> {
         validate_account_name("username", name)?;
         validate_new_password("password", password)?;
-        let hash = hash_blocking(password.to_string()).await?;
-        let verifier = hash_blocking(password::digest_hex(password)).await?;
+        let hash = self.hash(password.to_string()).await?;
+        let verifier = self.hash(password::digest_hex(password)).await?;
         let now = self.clock.now();
         let p = Principal {
             id: new_uuid(),
@@ -239,11 +301,11 @@ impl AuthService {
     /// account is missing, disabled, locked or the password is wrong.
     pub async fn authenticate(
         &self,
-        listener: Listener,
+        origin: impl Into<Origin>,
         username: &str,
         password: &str,
     ) -> Result<Caller, CoreError> {
-        self.check_secret(listener, username, Secret::Password(password))
+        self.check_secret(origin.into(), username, Secret::Password(password))
             .await
     }
 
@@ -252,51 +314,70 @@ impl AuthService {
     /// log in once with the password.
     pub async fn authenticate_digest(
         &self,
-        listener: Listener,
+        origin: impl Into<Origin>,
         username: &str,
         digest: &str,
     ) -> Result<Caller, CoreError> {
-        self.check_secret(listener, username, Secret::Digest(digest))
+        self.check_secret(origin.into(), username, Secret::Digest(digest))
             .await
     }
 
+    /// The one password check. Every attempt takes from its address's budget first, and
+    /// every attempt that gets past it pays one password verification — an unknown name, a
+    /// locked account or one waiting out its backoff too — so the answer's timing reveals
+    /// neither existence nor a lock.
     async fn check_secret(
         &self,
-        listener: Listener,
+        origin: Origin,
         username: &str,
         secret: Secret<'_>,
     ) -> Result<Caller, CoreError> {
-        let Ok((realm, name)) = parse_login_name(
-            username,
-            listener == Listener::Appliance,
-            &self.config.sso_domain,
-        ) else {
-            return Err(CoreError::Unauthenticated);
-        };
-        let key = format!("{}|{}", realm.store_key(), name);
-        let now = self.clock.now();
-        if self.lockout.is_locked(&key, now) {
-            warn!(user = %username_for_log(&name, &realm), "login refused: account locked");
-            return Err(CoreError::Unauthenticated);
+        let throttle = origin.peer.zip(self.throttle.get());
+        if let Some((peer, t)) = throttle {
+            t.admit(peer)
+                .map_err(|wait| CoreError::TooManyLoginAttempts {
+                    scope: " from this address".into(),
+                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+                })?;
         }
-        let principal = self.store.find_principal(&realm, &name).await?;
-        let stored = principal.as_ref().and_then(|p| match secret {
-            Secret::Password(_) => Some(p.password_hash.clone()),
-            Secret::Digest(_) => p.digest_verifier.clone(),
-        });
         let given = match secret {
             Secret::Password(pw) => pw.to_string(),
             // Digests are compared in one spelling.
             Secret::Digest(d) => d.trim().to_ascii_lowercase(),
         };
+        let Ok((realm, name)) = parse_login_name(
+            username,
+            origin.listener == Listener::Appliance,
+            &self.config.sso_domain,
+        ) else {
+            self.verify(given, password::decoy_hash().to_string())
+                .await?;
+            return Err(CoreError::Unauthenticated);
+        };
+        let key = format!("{}|{}", realm.store_key(), name);
+        let now = self.clock.now();
+        let open = self.lockout.admits(&key, origin.peer, now);
+        let principal = self.store.find_principal(&realm, &name).await?;
+        let stored = principal.as_ref().and_then(|p| match secret {
+            Secret::Password(_) => Some(p.password_hash.clone()),
+            Secret::Digest(_) => p.digest_verifier.clone(),
+        });
         let hash = stored.unwrap_or_else(|| password::decoy_hash().to_string());
-        let ok = verify_blocking(given, hash).await?;
+        let ok = self.verify(given, hash).await?;
+        if ok && !open {
+            // The right secret during a lock or backoff: refused like a wrong one, not counted.
+            warn!(user = %username_for_log(&name, &realm), "login refused: account locked or waiting out its backoff for this address");
+            return Err(CoreError::Unauthenticated);
+        }
         match principal {
             Some(mut p) if ok && !p.disabled => {
-                self.lockout.record_success(&key);
+                self.lockout.record_success(&key, origin.peer);
+                if let Some((peer, t)) = throttle {
+                    t.succeeded(peer);
+                }
                 if let (Secret::Password(pw), None) = (secret, &p.digest_verifier) {
                     // Accounts made before digest logins get their verifier on first use.
-                    p.digest_verifier = Some(hash_blocking(password::digest_hex(pw)).await?);
+                    p.digest_verifier = Some(self.hash(password::digest_hex(pw)).await?);
                     self.store.update_principal(&p).await?;
                 }
                 let role = self.effective_role(&p).await?;
@@ -308,10 +389,16 @@ impl AuthService {
                 })
             }
             _ => {
-                if self.lockout.record_failure(&key, now) {
-                    warn!(user = %username_for_log(&name, &realm), "account locked after repeated login failures");
-                } else {
-                    info!(user = %username_for_log(&name, &realm), "login failed");
+                let user = username_for_log(&name, &realm);
+                let peer = origin.peer.map(|p| p.to_string()).unwrap_or_default();
+                match self.lockout.record_failure(&key, origin.peer, now) {
+                    Failure::Delayed(_) => info!(%user, %peer, "login failed"),
+                    Failure::LockedForSource => {
+                        warn!(%user, %peer, "account locked for this address after repeated login failures");
+                    }
+                    Failure::LockedEverywhere => {
+                        warn!(%user, "account locked for every address: too many login failures from all addresses together");
+                    }
                 }
                 Err(CoreError::Unauthenticated)
             }
@@ -331,73 +418,107 @@ impl AuthService {
     /// Authenticates and opens a session.
     pub async fn login(
         &self,
-        listener: Listener,
+        origin: impl Into<Origin>,
         username: &str,
         password: &str,
     ) -> Result<(SessionToken, Caller), CoreError> {
-        let caller = self.authenticate(listener, username, password).await?;
-        let token = self.sessions.create(caller.clone(), self.clock.now());
+        let origin = origin.into();
+        let caller = self.authenticate(origin, username, password).await?;
+        let token = self.sessions.create(
+            caller.clone(),
+            origin.kind,
+            origin.listener,
+            self.clock.now(),
+        );
         info!(user = %caller.user, "session opened");
         Ok((token, caller))
     }
 
-    /// Digest login with a session of fixed lifetime (ZStack's, not sliding). Returns the
-    /// token, the caller and when the session ends.
+    /// Digest login with a session of fixed lifetime (ZStack's, not sliding), capped by the
+    /// absolute lifetime and ended earlier by the idle timeout. Returns the token, the caller
+    /// and when the session ends at the latest.
     pub async fn login_digest(
         &self,
-        listener: Listener,
+        origin: Origin,
         username: &str,
         digest: &str,
-        lifetime: std::time::Duration,
+        lifetime: Duration,
     ) -> Result<(SessionToken, Caller, time::OffsetDateTime), CoreError> {
-        let caller = self.authenticate_digest(listener, username, digest).await?;
+        let caller = self.authenticate_digest(origin, username, digest).await?;
         let now = self.clock.now();
-        let (token, expires) = self.sessions.create_fixed(caller.clone(), now, lifetime);
+        let (token, expires) =
+            self.sessions
+                .create_fixed(caller.clone(), origin.kind, origin.listener, now, lifetime);
         info!(user = %caller.user, "session opened (digest login)");
         Ok((token, caller, expires))
     }
 
-    /// Moves a fixed-lifetime session's end to `duration` from now; returns the new end.
+    /// Moves a fixed-lifetime session's end to `duration` from now, never past the absolute
+    /// lifetime; returns the new end. Only a fixed-lifetime session of the origin's kind on
+    /// its listener is renewed (a vSphere session never is).
     pub fn renew_session(
         &self,
+        origin: Origin,
         token: &str,
-        duration: std::time::Duration,
+        duration: Duration,
     ) -> Result<time::OffsetDateTime, CoreError> {
         self.sessions
-            .renew(token, self.clock.now(), duration)
+            .renew(
+                token,
+                origin.kind,
+                origin.listener,
+                self.clock.now(),
+                duration,
+            )
             .ok_or(CoreError::Unauthenticated)
     }
 
-    /// The caller behind a session token; touching it resets the idle timer.
-    pub fn resolve_session(&self, token: &str) -> Result<(Caller, SessionView), CoreError> {
+    /// The caller behind a session token of the origin's kind made on its listener; touching
+    /// it resets the idle timer.
+    pub fn resolve_session(
+        &self,
+        origin: impl Into<Origin>,
+        token: &str,
+    ) -> Result<(Caller, SessionView), CoreError> {
+        let origin = origin.into();
         self.sessions
-            .resolve(token, self.clock.now())
+            .resolve(token, origin.kind, origin.listener, self.clock.now())
             .ok_or(CoreError::Unauthenticated)
     }
 
     /// A one-time clone ticket for the session behind `token`.
-    pub fn acquire_clone_ticket(&self, token: &str) -> Result<String, CoreError> {
-        self.resolve_session(token)?;
+    pub fn acquire_clone_ticket(&self, origin: Origin, token: &str) -> Result<String, CoreError> {
+        self.resolve_session(origin, token)?;
         Ok(self.tickets.issue(token, self.clock.now()))
     }
 
     /// Opens a new session with the identity of the ticket's session. A used, expired or
     /// unknown ticket, or one whose session has ended, is refused like a wrong password.
-    pub fn clone_session(&self, ticket: &str) -> Result<(SessionToken, Caller), CoreError> {
+    pub fn clone_session(
+        &self,
+        origin: Origin,
+        ticket: &str,
+    ) -> Result<(SessionToken, Caller), CoreError> {
         let source = self
             .tickets
             .redeem(ticket, self.clock.now())
             .ok_or(CoreError::InvalidLogin)?;
         let (caller, _) = self
-            .resolve_session(&source)
+            .resolve_session(origin, &source)
             .map_err(|_| CoreError::InvalidLogin)?;
-        let token = self.sessions.create(caller.clone(), self.clock.now());
+        let token = self.sessions.create(
+            caller.clone(),
+            origin.kind,
+            origin.listener,
+            self.clock.now(),
+        );
         info!(user = %caller.user, "session cloned from a ticket");
         Ok((token, caller))
     }
 
-    pub fn logout(&self, token: &str) -> Result<(), CoreError> {
-        if self.sessions.remove(token) {
+    pub fn logout(&self, origin: impl Into<Origin>, token: &str) -> Result<(), CoreError> {
+        let origin = origin.into();
+        if self.sessions.remove(token, origin.kind, origin.listener) {
             Ok(())
         } else {
             Err(CoreError::Unauthenticated)
@@ -446,6 +567,37 @@ impl AuthService {
         Ok(())
     }
 
+    /// Ends every lock, backoff and failure count of an SSO account, so its owner can log in
+    /// at once. A ferrocenter extension (no vSphere API unlocks before issue 19): only the
+    /// appliance's local `root`, on the appliance listener, may call it — the account that
+    /// still works when the SSO administrator is locked out.
+    pub fn unlock_account(
+        &self,
+        caller: &Caller,
+        origin: Origin,
+        username: &str,
+    ) -> Result<bool, CoreError> {
+        if !(caller.realm == Realm::Local
+            && caller.user == ROOT
+            && origin.listener == Listener::Appliance)
+        {
+            return Err(CoreError::NoPermission {
+                privilege: UNLOCK_PRIVILEGE.to_string(),
+            });
+        }
+        let (realm, name) = parse_login_name(username, false, &self.config.sso_domain)
+            .map_err(|_| CoreError::invalid("user", "is not an SSO account name (name@domain)"))?;
+        let key = format!("{}|{}", realm.store_key(), name);
+        let had = self.lockout.unlock(&key);
+        info!(user = %username_for_log(&name, &realm), by = %caller.user, "account unlocked");
+        Ok(had)
+    }
+
+    /// Password verifications run so far (each login attempt runs exactly one).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
     pub fn sweep_sessions(&self) -> usize {
         self.sessions.sweep(self.clock.now())
     }
@@ -473,17 +625,8 @@ fn username_for_log(name: &str, realm: &Realm) -> String {
     }
 }
 
-async fn hash_blocking(password: String) -> Result<String, CoreError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| CoreError::internal(format!("hashing task failed: {e}")))?
-}
-
-async fn verify_blocking(password: String, hash: String) -> Result<bool, CoreError> {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| CoreError::internal(format!("verification task failed: {e}")))
-}
+/// What `unlock_account` answers callers other than the appliance's root with.
+pub const UNLOCK_PRIVILEGE: &str = "Ferrocenter.Accounts.Unlock";
 
 /// `VSPHERE.LOCAL\name` (how vim shows users) as `name@vsphere.local` (how sessions hold them).
 fn qualified_to_upn(user: &str) -> String {

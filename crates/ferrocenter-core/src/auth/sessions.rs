@@ -1,5 +1,11 @@
 //! Sessions: random tokens with an idle timeout and an absolute lifetime, held in memory.
 //!
+//! Each session has a kind (vSphere: vAPI and vim share it; ZStack) and the listener it was made
+//! on, and is found only by a request of the same kind on the same listener: a ZStack token is
+//! no vAPI token, and the appliance's `root` session does not reach the main listener. Every
+//! session, ZStack's fixed-lifetime ones too, ends at the idle timeout and at the absolute
+//! lifetime.
+//!
 //! Like vCenter, a restart ends every session; clients log in again.
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -8,7 +14,7 @@ use std::time::Duration;
 use rand::RngCore;
 use time::OffsetDateTime;
 
-use super::Caller;
+use super::{Caller, Listener};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -23,6 +29,15 @@ impl Default for SessionPolicy {
             max_lifetime: Duration::from_secs(24 * 60 * 60),
         }
     }
+}
+
+/// Which protocol family a session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// vAPI (`/api`, `/rest`, JSON-RPC) and vim (`/sdk`): vCenter shares these sessions.
+    Vsphere,
+    /// ZStack (`/zstack`): LogInByAccount's fixed-lifetime sessions.
+    Zstack,
 }
 
 /// What a caller may learn about its own session.
@@ -42,7 +57,9 @@ pub struct SessionView {
 struct Session {
     key: String,
     caller: Caller,
-    /// A fixed end (ZStack sessions), instead of the idle timeout and lifetime.
+    kind: SessionKind,
+    listener: Listener,
+    /// A fixed end (ZStack sessions), before the idle timeout and lifetime if earlier.
     expires_at: Option<OffsetDateTime>,
     created: OffsetDateTime,
     last_accessed: OffsetDateTime,
@@ -79,42 +96,60 @@ impl Sessions {
         }
     }
 
-    pub fn create(&self, caller: Caller, now: OffsetDateTime) -> SessionToken {
-        self.insert(caller, now, None)
+    pub fn create(
+        &self,
+        caller: Caller,
+        kind: SessionKind,
+        listener: Listener,
+        now: OffsetDateTime,
+    ) -> SessionToken {
+        self.insert(caller, kind, listener, now, None)
     }
 
-    /// A session that ends at a fixed time, whatever its use.
+    /// A session that ends at a fixed time, or earlier at the idle timeout; the end is capped
+    /// by the absolute lifetime.
     pub fn create_fixed(
         &self,
         caller: Caller,
+        kind: SessionKind,
+        listener: Listener,
         now: OffsetDateTime,
         lifetime: Duration,
     ) -> (SessionToken, OffsetDateTime) {
-        let end = now + lifetime;
-        (self.insert(caller, now, Some(end)), end)
+        let end = now + lifetime.min(self.policy.max_lifetime);
+        (self.insert(caller, kind, listener, now, Some(end)), end)
     }
 
-    /// Moves a fixed session's end to `duration` from now.
+    /// Moves a fixed-lifetime session's end to `duration` from now, never past its absolute
+    /// lifetime. Only sessions of `kind` on `listener` are found.
     pub fn renew(
         &self,
         token: &str,
+        kind: SessionKind,
+        listener: Listener,
         now: OffsetDateTime,
         duration: Duration,
     ) -> Option<OffsetDateTime> {
         let mut live = self.live.lock();
         let s = live.get_mut(token)?;
+        if s.kind != kind || s.listener != listener || s.expires_at.is_none() {
+            return None;
+        }
         if self.expired(s, now) {
             live.remove(token);
             return None;
         }
-        let end = now + duration;
+        let end = (now + duration).min(s.created + self.policy.max_lifetime);
         s.expires_at = Some(end);
+        s.last_accessed = now;
         Some(end)
     }
 
     fn insert(
         &self,
         caller: Caller,
+        kind: SessionKind,
+        listener: Listener,
         now: OffsetDateTime,
         expires_at: Option<OffsetDateTime>,
     ) -> SessionToken {
@@ -128,6 +163,8 @@ impl Sessions {
             Session {
                 key,
                 caller,
+                kind,
+                listener,
                 expires_at,
                 created: now,
                 last_accessed: now,
@@ -137,20 +174,24 @@ impl Sessions {
     }
 
     fn expired(&self, s: &Session, now: OffsetDateTime) -> bool {
-        match s.expires_at {
-            Some(end) => now >= end,
-            None => {
-                now - s.last_accessed >= self.policy.idle_timeout
-                    || now - s.created >= self.policy.max_lifetime
-            }
-        }
+        s.expires_at.is_some_and(|end| now >= end)
+            || now - s.last_accessed >= self.policy.idle_timeout
+            || now - s.created >= self.policy.max_lifetime
     }
 
-    /// The caller behind a live token, marking the session used. Expired sessions are removed.
-    pub fn resolve(&self, token: &str, now: OffsetDateTime) -> Option<(Caller, SessionView)> {
+    /// The caller behind a live token of `kind` made on `listener`, marking the session used.
+    /// Expired sessions are removed; another kind's or listener's session is not found.
+    pub fn resolve(
+        &self,
+        token: &str,
+        kind: SessionKind,
+        listener: Listener,
+        now: OffsetDateTime,
+    ) -> Option<(Caller, SessionView)> {
         let mut live = self.live.lock();
         let expired = match live.get(token) {
             None => return None,
+            Some(s) if s.kind != kind || s.listener != listener => return None,
             Some(s) => self.expired(s, now),
         };
         if expired {
@@ -185,8 +226,13 @@ impl Sessions {
         live.len() != before
     }
 
-    pub fn remove(&self, token: &str) -> bool {
-        self.live.lock().remove(token).is_some()
+    /// Ends the session behind `token` if it is of `kind` and was made on `listener`.
+    pub fn remove(&self, token: &str, kind: SessionKind, listener: Listener) -> bool {
+        let mut live = self.live.lock();
+        match live.get(token) {
+            Some(s) if s.kind == kind && s.listener == listener => live.remove(token).is_some(),
+            _ => false,
+        }
     }
 
     /// Drops expired sessions; returns how many. Called periodically so idle ones free memory.

@@ -11,6 +11,7 @@ use axum::routing::any;
 use axum::Router;
 use ferrocenter_core::CoreError;
 use ferrocenter_http::body::body_bytes;
+use ferrocenter_http::peer::Peer;
 use ferrocenter_http::releases::release_ok;
 use serde_json::Value;
 
@@ -57,6 +58,7 @@ async fn handle(
     State(state): State<VimState>,
     Path((release, mo_type, mo_id, name)): Path<(String, String, String, String)>,
     method: Method,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -80,6 +82,7 @@ async fn handle(
             name,
             params,
             headers,
+            peer,
         };
         service::dispatch(&state, call).await
     }

@@ -62,12 +62,16 @@ pub const OPS: &[Op] = &[
 fn create(call: Call) -> Reply {
     Box::pin(async move {
         match &call.creds {
-            Credentials::Basic { user, password } => {
+            Credentials::Basic {
+                user,
+                password,
+                peer,
+            } => {
                 let (token, _) = call
                     .state
                     .core
                     .auth
-                    .login(call.state.listener, user, password)
+                    .login(call.state.origin(*peer), user, password)
                     .await?;
                 Ok(Out::Session(token.expose().to_string()))
             }
@@ -86,7 +90,11 @@ fn session_token(call: &Call) -> Result<&str, ApiError> {
 fn get(call: Call) -> Reply {
     Box::pin(async move {
         let token = session_token(&call)?;
-        let (caller, view) = call.state.core.auth.resolve_session(token)?;
+        let (caller, view) = call
+            .state
+            .core
+            .auth
+            .resolve_session(call.state.origin(None), token)?;
         Ok(Out::Value(json!({
             "user": caller.domain_qualified(),
             "created_time": datetime(view.created),
@@ -98,7 +106,10 @@ fn get(call: Call) -> Reply {
 fn delete(call: Call) -> Reply {
     Box::pin(async move {
         let token = session_token(&call)?;
-        call.state.core.auth.logout(token)?;
+        call.state
+            .core
+            .auth
+            .logout(call.state.origin(None), token)?;
         Ok(Out::Value(Value::Null))
     })
 }
