@@ -25,6 +25,8 @@ pub struct ListenerOptions {
     pub zstack_session_lifetime: Duration,
     /// Whether ZStack's AddKVMHost pins the agent's certificate on first contact.
     pub zstack_trust_agent_on_first_use: bool,
+    /// Where ZStack's `X-Web-Hook` may send results (none by default).
+    pub zstack_web_hooks: ferrocenter_zstack::HookDestinations,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub struct BoundAddrs {
 
 pub struct Listeners {
     pub addrs: BoundAddrs,
+    /// ZStack's jobs that ended without a task, shared by every listener.
+    pub zstack_jobs: Arc<ferrocenter_zstack::JobStore>,
     handles: Vec<Handle>,
     joins: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -75,7 +79,9 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());
-    let jobs = Arc::new(ferrocenter_zstack::JobStore::new());
+    let jobs = Arc::new(ferrocenter_zstack::JobStore::new(
+        opts.zstack_web_hooks.clone(),
+    ));
     let state = |listener, tls| ListenerState {
         vapi: ferrocenter_vapi::VapiState {
             core: core.clone(),
@@ -105,6 +111,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             appliance: opts.appliance_listen,
             http: None,
         },
+        zstack_jobs: jobs.clone(),
         handles: vec![],
         joins: vec![],
     };
