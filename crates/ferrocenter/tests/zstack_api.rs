@@ -411,3 +411,32 @@ async fn host_actions_and_delete_through_jobs() {
     );
     z.ts.stop().await;
 }
+
+/// ZStack stores null for a description never given: `is null` finds those hosts, `not null`
+/// the others, and the inventory leaves the field out.
+#[tokio::test]
+async fn description_is_null_until_given() {
+    let z = zs().await;
+    assert_eq!(
+        z.names("q=description is null&sort=name").await,
+        ["db-01", "web-01", "web-02"]
+    );
+    assert!(z.names("q=description not null").await.is_empty());
+    let (_, v) = z.get(&format!("/zstack/v1/hosts/{}", z.hosts[0])).await;
+    assert!(v["inventories"][0].get("description").is_none(), "{v}");
+    let (s, v) = z
+        .sdk(
+            Method::PUT,
+            &format!("/zstack/v1/hosts/{}/actions", z.hosts[0]),
+            Some(json!({"updateHost": {"description": "rack 4"}})),
+        )
+        .await;
+    assert_eq!((s, &v["inventory"]["description"]), (200, &json!("rack 4")));
+    assert_eq!(z.names("q=description not null").await, ["web-01"]);
+    assert_eq!(
+        z.names("q=description is null&sort=name").await,
+        ["db-01", "web-02"]
+    );
+    assert_eq!(z.names("q=description=rack 4").await, ["web-01"]);
+    z.ts.stop().await;
+}

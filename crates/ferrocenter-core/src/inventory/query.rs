@@ -90,6 +90,7 @@ pub enum HostField {
     /// The vim/vAPI id (`host-12`).
     Moid,
     Name,
+    /// Null when never given (empty), as ZStack stores it: `is null` finds those hosts.
     Description,
     DatacenterId,
     ClusterId,
