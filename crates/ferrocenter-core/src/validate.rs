@@ -22,7 +22,9 @@ const NAME_FORBIDDEN: &[(char, char)] = &[
 ];
 
 fn forbidden_in_name(c: char) -> bool {
-    NAME_FORBIDDEN.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
+    NAME_FORBIDDEN
+        .iter()
+        .any(|(lo, hi)| (*lo..=*hi).contains(&c))
 }
 
 /// An inventory name: 1 to [`NAME_MAX_CHARS`] characters, not only white space, none of
@@ -150,12 +152,21 @@ mod tests {
 
     #[test]
     fn names_refuse_bidirectional_overrides_and_the_pattern_says_so() {
-        for bad in ["evil\u{202e}gnp.exe", "a\u{2066}b", "a\u{85}b", "a\tb", "  "] {
+        for bad in [
+            "evil\u{202e}gnp.exe",
+            "a\u{2066}b",
+            "a\u{85}b",
+            "a\tb",
+            "  ",
+        ] {
             assert!(entity_name("name", bad).is_err(), "{bad:?}");
         }
         entity_name("name", "Zürich rack 4 (α)").unwrap();
         let p = entity_name_pattern();
-        assert!(p.contains("\\u202a-\\u202e") && p.contains("\\u002f"), "{p}");
+        assert!(
+            p.contains("\\u202a-\\u202e") && p.contains("\\u002f"),
+            "{p}"
+        );
     }
 
     #[test]

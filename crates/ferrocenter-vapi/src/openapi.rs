@@ -262,10 +262,22 @@ mod tests {
         let doc = document();
         let field = |s: &str, f: &str| doc["components"]["schemas"][s]["properties"][f].clone();
         let cases = [
-            ("com.vmware.vcenter.datacenter.create_spec", "name", Rule::EntityName),
-            ("com.vmware.vcenter.host.create_spec", "hostname", Rule::HostName),
+            (
+                "com.vmware.vcenter.datacenter.create_spec",
+                "name",
+                Rule::EntityName,
+            ),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "hostname",
+                Rule::HostName,
+            ),
             ("com.vmware.vcenter.host.create_spec", "port", Rule::Port),
-            ("com.vmware.vcenter.host.create_spec", "thumbprint", Rule::Thumbprint),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "thumbprint",
+                Rule::Thumbprint,
+            ),
         ];
         for (s, f, rule) in cases {
             assert_eq!(field(s, f), rule.schema(), "{s}.{f}");
@@ -278,7 +290,20 @@ mod tests {
         assert_eq!(name["maxLength"], validate::NAME_MAX_CHARS);
         assert_eq!(name["minLength"], 1);
         let re = regex::Regex::new(name["pattern"].as_str().unwrap()).unwrap();
-        for n in ["dc 1", "Zürich", "a-b_c.d (e)", "x/y", "50%", "a\\b", "a\u{202e}b", "a\u{2069}", "a\nb", "a\u{9f}", " ", ""] {
+        for n in [
+            "dc 1",
+            "Zürich",
+            "a-b_c.d (e)",
+            "x/y",
+            "50%",
+            "a\\b",
+            "a\u{202e}b",
+            "a\u{2069}",
+            "a\nb",
+            "a\u{9f}",
+            " ",
+            "",
+        ] {
             assert_eq!(
                 re.is_match(n),
                 validate::entity_name("name", n).is_ok(),
@@ -286,7 +311,10 @@ mod tests {
             );
         }
         let port = field(cases[2].0, "port");
-        assert_eq!((port["minimum"].as_i64(), port["maximum"].as_i64()), (Some(1), Some(65_535)));
+        assert_eq!(
+            (port["minimum"].as_i64(), port["maximum"].as_i64()),
+            (Some(1), Some(65_535))
+        );
         for p in [0, 1, 65_535, 65_536] {
             let in_schema = (validate::PORT_MIN..=validate::PORT_MAX).contains(&p);
             assert_eq!(in_schema, validate::port("port", p).is_ok(), "{p}");
@@ -298,7 +326,14 @@ mod tests {
         let re = regex::Regex::new(tp["pattern"].as_str().unwrap()).unwrap();
         let hex = "AB".repeat(32);
         let colons = vec!["ab"; 32].join(":");
-        for t in [hex.as_str(), colons.as_str(), "", "AB:CD", &"AB".repeat(33), "zz"] {
+        for t in [
+            hex.as_str(),
+            colons.as_str(),
+            "",
+            "AB:CD",
+            &"AB".repeat(33),
+            "zz",
+        ] {
             assert_eq!(
                 re.is_match(t),
                 validate::thumbprint("t", Some(t)).is_ok(),

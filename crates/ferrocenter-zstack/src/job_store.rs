@@ -185,7 +185,10 @@ mod tests {
         }
         assert_eq!(jobs.len(), 10);
         assert!(jobs.get("j14").is_none() && jobs.get("j15").is_some());
-        assert!(!jobs.insert("j24", (now, StatusCode::OK, json!({})), 10), "taken");
+        assert!(
+            !jobs.insert("j24", (now, StatusCode::OK, json!({})), 10),
+            "taken"
+        );
         // Expired jobs go at the next insert.
         let later = now + KEEP;
         assert!(jobs.insert("new", (later, StatusCode::OK, json!({})), 10));

@@ -3,7 +3,9 @@
 //! wrong JSON type, is the REST layer's 400; a missing or invalid value is the API's error
 //! (SYS.1007 inside the job), as ZStack checks them there.
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::CoreError;
 use serde_json::{Map, Value};
@@ -196,6 +198,22 @@ impl Params {
     }
 }
 
+/// A body the listener could not take: over its limit, ZStack's JSON error with 413 (the
+/// REST layer's plain text would leave SDKs without an error code); broken, a 400.
+pub fn body_refused(e: BytesRejection) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let mut r = ZsError::api(
+            "SYS.1007",
+            "the request body exceeds the server's limit (setting max_body_bytes)",
+        )
+        .into_response();
+        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        r
+    } else {
+        ZsError::BadRequest(e.body_text()).into_response()
+    }
+}
+
 /// A create body (`{"params": …, "systemTags": …, "userTags": …}`), as an extractor.
 pub struct Create(pub Params);
 
@@ -205,7 +223,7 @@ impl<S: Send + Sync> FromRequest<S> for Create {
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let body = Bytes::from_request(req, state)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(body_refused)?;
         Params::create(&body)
             .map(Create)
             .map_err(IntoResponse::into_response)
@@ -223,7 +241,7 @@ impl<S: Send + Sync> FromRequest<S> for Action {
         let path = req.uri().path().trim_start_matches("/zstack").to_string();
         let body = Bytes::from_request(req, state)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(body_refused)?;
         match Params::action(&body) {
             Ok(Some((name, p))) => Ok(Action(name, p)),
             Ok(None) => Err(no_action(&path)),
@@ -297,10 +315,12 @@ mod tests {
 
     #[test]
     fn names_are_text() {
-        let p = Params::create(br#"{"params":{"name":1e19,"description":true,"ok":"x"}}"#)
-            .unwrap();
+        let p = Params::create(br#"{"params":{"name":1e19,"description":true,"ok":"x"}}"#).unwrap();
         assert!(matches!(p.string("name"), Err(ZsError::BadRequest(m)) if m.contains("name")));
-        assert!(matches!(p.required_string("description"), Err(ZsError::BadRequest(_))));
+        assert!(matches!(
+            p.required_string("description"),
+            Err(ZsError::BadRequest(_))
+        ));
         assert_eq!(p.string("ok").unwrap().as_deref(), Some("x"));
     }
 }

@@ -41,7 +41,11 @@ impl RawCondition {
             .iter()
             .find(|(_, op)| *op == self.op)
             .map_or("", |(t, _)| t);
-        format!("{}{token}{}", self.name, self.value.as_deref().unwrap_or(""))
+        format!(
+            "{}{token}{}",
+            self.name,
+            self.value.as_deref().unwrap_or("")
+        )
     }
 }
 
@@ -336,8 +340,7 @@ pub fn build_query<F: QueryField>(
             (Some(v), _) => vec![typed(f, v).map_err(bad)?],
         };
         values_total += values.len();
-        conditions
-            .push(Condition::new(f, c.op, values, &c.name).map_err(|e| bad(e.to_string()))?);
+        conditions.push(Condition::new(f, c.op, values, &c.name).map_err(|e| bad(e.to_string()))?);
     }
     ferrocenter_core::inventory::query::check_size(conditions.len(), values_total)
         .map_err(QueryError::TooLarge)?;

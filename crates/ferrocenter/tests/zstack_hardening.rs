@@ -146,7 +146,10 @@ async fn web_hooks_go_only_to_allowed_destinations() {
         .await;
     assert_eq!((s, &v["inventory"]["name"]), (200, &json!("z4")), "{v}");
     let posts = count_posts(&mut hooks, Duration::from_secs(3)).await;
-    assert_eq!(posts, 1, "the result is posted once to an allowed destination");
+    assert_eq!(
+        posts, 1,
+        "the result is posted once to an allowed destination"
+    );
     ts.stop().await;
 }
 
@@ -165,7 +168,11 @@ async fn unauthenticated_calls_create_no_jobs() {
                 format!("/zstack/v1/zones/{zone}/actions"),
                 json!({"changeZoneState": {"stateEvent": "disable"}}),
             ),
-            _ => (Method::DELETE, format!("/zstack/v1/zones/{zone}"), json!({})),
+            _ => (
+                Method::DELETE,
+                format!("/zstack/v1/zones/{zone}"),
+                json!({}),
+            ),
         };
         let (s, v) = send(&ts, method, &path, bogus, &[], body).await;
         assert_eq!((s, code(&v)), (503, "ID.1001"), "{path}: {v}");
@@ -191,7 +198,10 @@ async fn queries_bound_their_conditions_and_show_no_store_text() {
         assert!(!text.contains(leak), "{leak} in {text}");
     }
     assert_eq!((s, code(&v)), (503, "SYS.1007"), "{v}");
-    assert!(details(&v).contains("[q]") || details(&v).contains("'q'"), "{v}");
+    assert!(
+        details(&v).contains("[q]") || details(&v).contains("'q'"),
+        "{v}"
+    );
     // A hundred conditions still run.
     let some: String = (0..100)
         .map(|i| format!("q=name!=n{i}"))
@@ -245,11 +255,7 @@ async fn names_must_be_strings_in_one_action_and_plain_text() {
         assert!(v.as_str().unwrap().contains(field), "{v}");
     }
     let (s, v) = admin
-        .sdk(
-            Method::POST,
-            "/zstack/v1/zones",
-            Some(zone_body("plain")),
-        )
+        .sdk(Method::POST, "/zstack/v1/zones", Some(zone_body("plain")))
         .await;
     assert_eq!(s, 200, "{v}");
     let zone = v["inventory"]["uuid"].as_str().unwrap().to_string();
