@@ -1,6 +1,7 @@
 //! The core's input rules as vAPI fields carry them. A field typed `Ty::Rule(r)` is checked by
-//! the core's validator while it is decoded, and the OpenAPI document states the same rule
-//! (lengths, pattern, range) from the core's constants: one rule, so the two cannot drift.
+//! the core's validator in the operation (after authorization), and the OpenAPI document
+//! states the same rule (lengths, pattern, range) from the core's constants: one rule, so the
+//! two cannot drift.
 use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -26,27 +27,26 @@ impl Rule {
         Rule::Thumbprint,
     ];
 
-    /// The native value, checked; the error names the field by `path`.
+    /// The native value, type-checked only: the rule itself is applied by the core operation,
+    /// after it has authorized the caller (so a caller without the privilege learns nothing
+    /// about its input); the error names the field by `path`.
     pub fn decode(self, v: &Value, path: &str) -> Result<Value, CoreError> {
         let path = if path.is_empty() { "input" } else { path };
-        if self == Rule::Port {
-            let n = v
-                .as_i64()
-                .ok_or_else(|| CoreError::invalid(path, "must be an integer"))?;
-            return validate::port(path, n).map(|p| json!(p));
+        let typed = if self == Rule::Port {
+            v.is_i64()
+        } else {
+            v.is_string()
+        };
+        if typed {
+            Ok(v.clone())
+        } else {
+            let want = if self == Rule::Port {
+                "an integer"
+            } else {
+                "a string"
+            };
+            Err(CoreError::invalid(path, format!("must be {want}")))
         }
-        let s = v
-            .as_str()
-            .ok_or_else(|| CoreError::invalid(path, "must be a string"))?;
-        match self {
-            Rule::EntityName => validate::entity_name(path, s)?,
-            Rule::HostName => validate::host_name(path, s)?,
-            Rule::Thumbprint => {
-                validate::thumbprint(path, Some(s))?;
-            }
-            Rule::Port => {}
-        }
-        Ok(v.clone())
     }
 
     /// The rule as a JSON schema.
