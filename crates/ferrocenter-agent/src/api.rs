@@ -317,6 +317,26 @@ async fn wrong_method() -> Response {
     r
 }
 
+/// Reads every body before the handler: one over `MAX_BODY` is drained and refused (413, as
+/// an ApiError naming `body`), so the client reads the answer rather than a reset.
+async fn bounded_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match ferrocenter_http::body::read_limited(body, MAX_BODY).await {
+        Ok(b) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(b)))
+                .await
+        }
+        Err(e) => {
+            let too_large = matches!(e, ferrocenter_http::body::BodyError::TooLarge { .. });
+            let mut r = ApiError::invalid("body", e).into_response();
+            if too_large {
+                *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            }
+            r
+        }
+    }
+}
+
 /// The "answer slowly" fault.
 async fn slow(State(a): S, req: Request, next: Next) -> Response {
     let ms = a.faults.slow_ms.load(Ordering::Relaxed);
@@ -354,6 +374,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .fallback(unknown)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(bounded_body))
         .layer(middleware::from_fn_with_state(agent.clone(), slow))
         .with_state(agent)
 }

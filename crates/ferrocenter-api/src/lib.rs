@@ -12,4 +12,5 @@ mod routes;
 pub use ferrocenter_http::login_limit::LoginRate;
 pub use ferrocenter_vapi as vapi;
 pub use ferrocenter_vim as vim;
+pub use ferrocenter_zstack::HookDestinations;
 pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners, ServeError};

@@ -30,6 +30,8 @@ pub struct ListenerOptions {
     pub zstack_trust_agent_on_first_use: bool,
     /// Login attempts per source address, shared by every listener and surface.
     pub login_rate: LoginRate,
+    /// Where ZStack's `X-Web-Hook` may send results (none by default).
+    pub zstack_web_hooks: ferrocenter_zstack::HookDestinations,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,8 @@ pub struct BoundAddrs {
 
 pub struct Listeners {
     pub addrs: BoundAddrs,
+    /// ZStack's jobs that ended without a task, shared by every listener.
+    pub zstack_jobs: Arc<ferrocenter_zstack::JobStore>,
     handles: Vec<Handle>,
     joins: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -82,7 +86,9 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     core.auth
         .set_login_throttle(Arc::new(LoginBudget(LoginLimiter::new(opts.login_rate))));
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());
-    let jobs = Arc::new(ferrocenter_zstack::JobStore::new());
+    let jobs = Arc::new(ferrocenter_zstack::JobStore::new(
+        opts.zstack_web_hooks.clone(),
+    ));
     let state = |listener, tls| ListenerState {
         vapi: ferrocenter_vapi::VapiState {
             core: core.clone(),
@@ -112,6 +118,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             appliance: opts.appliance_listen,
             http: None,
         },
+        zstack_jobs: jobs.clone(),
         handles: vec![],
         joins: vec![],
     };

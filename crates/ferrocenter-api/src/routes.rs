@@ -1,5 +1,5 @@
 //! The routers of each listener, and the per-surface answers for unknown paths and methods.
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -113,12 +113,26 @@ async fn wrong_method(method: Method, uri: Uri) -> Response {
     }
 }
 
+/// Reads every body before the handler (see `ferrocenter_http::body::bounded`): one over the
+/// limit is drained, so the client reads the surface's refusal rather than a reset.
+async fn bounded_body(
+    State(limit): State<usize>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    match ferrocenter_http::body::bounded(req, limit).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => plain(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
 fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     let limit = state.max_body_bytes;
     router
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(limit, bounded_body))
         .layer(middleware::from_fn_with_state(
             zstack::loggable_path as Redact,
             log_request,

@@ -125,13 +125,19 @@ impl CoreError {
     }
 }
 
+/// A store failure as callers see it: its category only. The store's own text (SQL, the
+/// engine's message, file paths) goes to the server log, never to a client.
 impl From<crate::ports::StoreError> for CoreError {
     fn from(e: crate::ports::StoreError) -> Self {
+        use crate::ports::StoreError as S;
+        tracing::error!(error = %e, "store call failed");
         match e {
-            crate::ports::StoreError::Unavailable(m) => CoreError::Unavailable { message: m },
-            other => CoreError::Internal {
-                message: other.to_string(),
+            S::Unavailable(_) => CoreError::Unavailable {
+                message: "the database cannot be reached".into(),
             },
+            S::Conflict(_) => CoreError::internal("a stored record clashes with another"),
+            S::Corrupt(_) => CoreError::internal("stored data could not be read back"),
+            S::Backend(_) => CoreError::internal("the database refused the request"),
         }
     }
 }
@@ -149,6 +155,22 @@ mod tests {
             r#"{"kind":"invalid_argument","field":"hostName","reason":"must not be empty"}"#
         );
         assert_eq!(serde_json::from_str::<CoreError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn store_text_stays_in_the_log() {
+        use crate::ports::StoreError as S;
+        for e in [
+            S::Backend("error returned from database: near \"SELECT\": syntax error".into()),
+            S::Unavailable("pool timed out connecting to /var/lib/x.db".into()),
+            S::Corrupt("column hosts.facts: expected value at line 1".into()),
+            S::Conflict("UNIQUE constraint failed: hosts.address".into()),
+        ] {
+            let shown = CoreError::from(e).to_string();
+            for leak in ["SELECT", "database:", "/var/lib", "hosts.", "UNIQUE"] {
+                assert!(!shown.contains(leak), "{leak} in {shown}");
+            }
+        }
     }
 
     #[test]

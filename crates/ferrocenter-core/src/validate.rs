@@ -5,18 +5,61 @@ use std::net::IpAddr;
 
 use crate::CoreError;
 
-/// An inventory name: 1 to 80 characters, none of `/`, `\`, `%` or a control character.
+/// The longest inventory name, in characters.
+pub const NAME_MAX_CHARS: usize = 80;
+
+/// Characters no inventory name may hold: `/`, `\` and `%` (paths and escapes), control
+/// characters (C0, DEL, C1), and the bidirectional embeddings, overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069) that make a name display other than it is stored.
+const NAME_FORBIDDEN: &[(char, char)] = &[
+    ('/', '/'),
+    ('\\', '\\'),
+    ('%', '%'),
+    ('\u{0}', '\u{1f}'),
+    ('\u{7f}', '\u{9f}'),
+    ('\u{202a}', '\u{202e}'),
+    ('\u{2066}', '\u{2069}'),
+];
+
+fn forbidden_in_name(c: char) -> bool {
+    NAME_FORBIDDEN
+        .iter()
+        .any(|(lo, hi)| (*lo..=*hi).contains(&c))
+}
+
+/// An inventory name: 1 to [`NAME_MAX_CHARS`] characters, not only white space, none of
+/// [`NAME_FORBIDDEN`].
 pub fn entity_name(field: &str, name: &str) -> Result<(), CoreError> {
-    if name.trim().is_empty() || name.chars().count() > 80 {
-        return Err(CoreError::invalid(field, "must be 1 to 80 characters"));
-    }
-    if name.contains(['/', '\\', '%']) || name.chars().any(char::is_control) {
+    if name.trim().is_empty() || name.chars().count() > NAME_MAX_CHARS {
         return Err(CoreError::invalid(
             field,
-            "must not contain '/', '\\', '%' or control characters",
+            format!("must be 1 to {NAME_MAX_CHARS} characters"),
+        ));
+    }
+    if name.chars().any(forbidden_in_name) {
+        return Err(CoreError::invalid(
+            field,
+            "must not contain '/', '\\', '%', control characters or bidirectional overrides",
         ));
     }
     Ok(())
+}
+
+/// The name rule as an ECMA-262 regular expression, for API schemas (length aside: that is
+/// `maxLength`): at least one character that is neither white space nor forbidden, and no
+/// forbidden one.
+pub fn entity_name_pattern() -> String {
+    let class: String = NAME_FORBIDDEN
+        .iter()
+        .map(|(lo, hi)| {
+            if lo == hi {
+                format!("\\u{:04x}", *lo as u32)
+            } else {
+                format!("\\u{:04x}-\\u{:04x}", *lo as u32, *hi as u32)
+            }
+        })
+        .collect();
+    format!("^[^{class}]*[^\\s{class}][^{class}]*$")
 }
 
 /// Host names as vSphere accepts them: an IP address or a DNS name (RFC 1123; the grammar is
@@ -32,13 +75,26 @@ pub fn host_name(field: &str, h: &str) -> Result<(), CoreError> {
     }
 }
 
-/// A TCP port: 1 to 65535.
+/// The lowest and highest TCP port.
+pub const PORT_MIN: i64 = 1;
+pub const PORT_MAX: i64 = 65_535;
+
+/// A TCP port: [`PORT_MIN`] to [`PORT_MAX`].
 pub fn port(field: &str, p: i64) -> Result<u16, CoreError> {
     u16::try_from(p)
         .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| CoreError::invalid(field, "must be between 1 and 65535"))
+        .filter(|p| i64::from(*p) >= PORT_MIN)
+        .ok_or_else(|| {
+            CoreError::invalid(field, format!("must be between {PORT_MIN} and {PORT_MAX}"))
+        })
 }
+
+/// The longest host name: a DNS name has at most 253 characters (an IP address fewer).
+pub const HOST_NAME_MAX_CHARS: usize = 253;
+
+/// [`thumbprint`]'s spellings as an ECMA-262 regular expression, for API schemas: empty (none),
+/// or 32 bytes of hex with `:`, ` ` or `-` anywhere between the digits.
+pub const THUMBPRINT_PATTERN: &str = "^(|[-: ]*([0-9A-Fa-f][-: ]*){64})$";
 
 /// An optional port already narrowed to u16: 0 is refused.
 pub fn port_opt(field: &str, p: Option<u16>) -> Result<(), CoreError> {
@@ -92,6 +148,25 @@ mod tests {
 
     fn message(r: Result<impl std::fmt::Debug, CoreError>) -> String {
         r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn names_refuse_bidirectional_overrides_and_the_pattern_says_so() {
+        for bad in [
+            "evil\u{202e}gnp.exe",
+            "a\u{2066}b",
+            "a\u{85}b",
+            "a\tb",
+            "  ",
+        ] {
+            assert!(entity_name("name", bad).is_err(), "{bad:?}");
+        }
+        entity_name("name", "Zürich rack 4 (α)").unwrap();
+        let p = entity_name_pattern();
+        assert!(
+            p.contains("\\u202a-\\u202e") && p.contains("\\u002f"),
+            "{p}"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Layers, each importing only those below it: `routes` → the front doors (`dispatch`,
 //! `diagnostics`, `accounts`, `openapi`) → `catalog` (the services served) → `services/` (cis, vcenter,
 //! appliance: operations and their handlers) → `registry` (what an operation is), `tasks`
-//! (core tasks as cis.task.info) → `caller`, `types`, `params`, `errors`, `wire`, `state`.
+//! (core tasks as cis.task.info) → `caller`, `types`, `params`, `errors`, `wire`, `state` →
+//! `rules` (the core's input rules as field types).
 mod accounts;
 mod caller;
 mod catalog;
@@ -14,6 +15,7 @@ pub mod openapi;
 mod params;
 mod registry;
 mod routes;
+pub mod rules;
 mod services;
 mod state;
 mod tasks;

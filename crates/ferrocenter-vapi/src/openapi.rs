@@ -22,6 +22,7 @@ fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Val
         Ty::DateTime => json!({"type": "string", "format": "date-time"}),
         Ty::Void | Ty::Opaque => json!({}),
         Ty::Enum(values) => json!({"type": "string", "enum": values}),
+        Ty::Rule(r) => r.schema(),
         Ty::Optional(inner) => schema(inner, defs),
         Ty::List(inner) => json!({"type": "array", "items": schema(inner, defs)}),
         Ty::Set(inner) => {
@@ -250,6 +251,95 @@ mod tests {
             kept == now,
             "docs/api/openapi.json is out of date: run FERROCENTER_UPDATE_OPENAPI=1 cargo test -p ferrocenter-api openapi"
         );
+    }
+
+    /// Every field a core rule checks carries that rule in the document: the lengths, range and
+    /// pattern are the rule's, and the pattern accepts and refuses what the validator does.
+    #[test]
+    fn validated_fields_carry_their_rules() {
+        use crate::rules::Rule;
+        use ferrocenter_core::validate;
+        let doc = document();
+        let field = |s: &str, f: &str| doc["components"]["schemas"][s]["properties"][f].clone();
+        let cases = [
+            (
+                "com.vmware.vcenter.datacenter.create_spec",
+                "name",
+                Rule::EntityName,
+            ),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "hostname",
+                Rule::HostName,
+            ),
+            ("com.vmware.vcenter.host.create_spec", "port", Rule::Port),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "thumbprint",
+                Rule::Thumbprint,
+            ),
+        ];
+        for (s, f, rule) in cases {
+            assert_eq!(field(s, f), rule.schema(), "{s}.{f}");
+        }
+        // Each rule is declared somewhere.
+        for rule in Rule::ALL {
+            assert!(cases.iter().any(|c| c.2 == rule), "{rule:?} is on no field");
+        }
+        let name = field(cases[0].0, "name");
+        assert_eq!(name["maxLength"], validate::NAME_MAX_CHARS);
+        assert_eq!(name["minLength"], 1);
+        let re = regex::Regex::new(name["pattern"].as_str().unwrap()).unwrap();
+        for n in [
+            "dc 1",
+            "Zürich",
+            "a-b_c.d (e)",
+            "x/y",
+            "50%",
+            "a\\b",
+            "a\u{202e}b",
+            "a\u{2069}",
+            "a\nb",
+            "a\u{9f}",
+            " ",
+            "",
+        ] {
+            assert_eq!(
+                re.is_match(n),
+                validate::entity_name("name", n).is_ok(),
+                "pattern and rule disagree on {n:?}"
+            );
+        }
+        let port = field(cases[2].0, "port");
+        assert_eq!(
+            (port["minimum"].as_i64(), port["maximum"].as_i64()),
+            (Some(1), Some(65_535))
+        );
+        for p in [0, 1, 65_535, 65_536] {
+            let in_schema = (validate::PORT_MIN..=validate::PORT_MAX).contains(&p);
+            assert_eq!(in_schema, validate::port("port", p).is_ok(), "{p}");
+        }
+        let host = field(cases[1].0, "hostname");
+        assert_eq!(host["maxLength"], validate::HOST_NAME_MAX_CHARS);
+        assert!(validate::host_name("h", &"a".repeat(validate::HOST_NAME_MAX_CHARS + 1)).is_err());
+        let tp = field(cases[3].0, "thumbprint");
+        let re = regex::Regex::new(tp["pattern"].as_str().unwrap()).unwrap();
+        let hex = "AB".repeat(32);
+        let colons = vec!["ab"; 32].join(":");
+        for t in [
+            hex.as_str(),
+            colons.as_str(),
+            "",
+            "AB:CD",
+            &"AB".repeat(33),
+            "zz",
+        ] {
+            assert_eq!(
+                re.is_match(t),
+                validate::thumbprint("t", Some(t)).is_ok(),
+                "pattern and rule disagree on {t:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
+use crate::rules::Rule;
+
 /// A vAPI type. `&'static` links keep declarations `const`.
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
@@ -34,6 +36,8 @@ pub enum Ty {
     /// Keys are strings on every wire ferrocenter serves.
     Map(&'static Ty),
     Struct(&'static StructDef),
+    /// A string or integer the core's rule checks (names, host names, ports, thumbprints).
+    Rule(Rule),
 }
 
 #[derive(Debug)]
@@ -207,6 +211,7 @@ pub fn decode(ty: &Ty, v: &Value, form: Form, path: &str) -> Result<Value, CoreE
         },
         Ty::Void => Ok(Value::Null),
         Ty::Opaque => Ok(v.clone()),
+        Ty::Rule(r) => r.decode(v, path),
         Ty::Enum(values) => match v.as_str() {
             Some(s) if values.contains(&s) => Ok(v.clone()),
             Some(s) => Err(bad(
@@ -412,6 +417,11 @@ pub fn from_text(ty: &Ty, s: &str, path: &str) -> Result<Value, CoreError> {
         Ty::Enum(_) | Ty::String | Ty::Id | Ty::Secret | Ty::DateTime | Ty::Binary => {
             decode(ty, &json!(s), Form::Native, path)
         }
+        Ty::Rule(Rule::Port) => s
+            .parse::<i64>()
+            .map_err(|_| bad(path, "must be an integer"))
+            .and_then(|n| decode(ty, &json!(n), Form::Native, path)),
+        Ty::Rule(_) => decode(ty, &json!(s), Form::Native, path),
         _ => Err(bad(path, "cannot be given as text")),
     }
 }

@@ -55,7 +55,7 @@ pub async fn create(
 ) -> Response {
     let outcome = async {
         let zone = p.required("zoneUuid")?;
-        let name = p.required("name")?;
+        let name = p.required_string("name")?;
         let hypervisor = p.required("hypervisorType")?;
         if !HYPERVISOR_TYPES.contains(&hypervisor.as_str()) {
             return Err(CoreError::invalid(
@@ -70,7 +70,7 @@ pub async fn create(
         let spec = ClusterSpec {
             datacenter_id: zone,
             name,
-            description: p.text("description")?.unwrap_or_default(),
+            description: p.string("description")?.unwrap_or_default(),
             automation_level: AutomationLevel::FullyAutomated,
             hypervisor_type: Some(hypervisor),
             kind: p.text("type")?,
@@ -99,8 +99,8 @@ pub async fn actions(
         "updateCluster" => {
             async {
                 let u = EntityUpdate {
-                    name: p.text("name")?,
-                    description: p.text("description")?,
+                    name: p.string("name")?,
+                    description: p.string("description")?,
                 };
                 Ok(core.update_cluster(&caller, &uuid, u).await?)
             }

@@ -52,6 +52,17 @@ impl ZsError {
         }
     }
 
+    /// An invalid session (ID.1001) or a missing privilege (ID.1002).
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self,
+            ZsError::Api {
+                code: "ID.1001" | "ID.1002",
+                ..
+            }
+        )
+    }
+
     pub fn body(&self) -> Value {
         match self {
             ZsError::BadRequest(m) => {

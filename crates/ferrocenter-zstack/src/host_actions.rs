@@ -128,8 +128,8 @@ async fn update(
     kvm: bool,
 ) -> Result<Value, ZsError> {
     let mut u = HostUpdate {
-        name: p.text("name")?,
-        description: p.text("description")?,
+        name: p.string("name")?,
+        description: p.string("description")?,
         address: p.text("managementIp")?,
         ..Default::default()
     };
@@ -175,7 +175,7 @@ pub async fn add_kvm_host(
         // The core checks the address as hostName first; the ZStack caller spelled it managementIp.
         ferrocenter_core::validate::host_name("managementIp", &ip)?;
         let cluster = p.required("clusterUuid")?;
-        let name = p.required("name")?;
+        let name = p.required_string("name")?;
         let user = p.required("username")?;
         let password = p.required("password")?;
         let ssh_port = p.port("sshPort")?.unwrap_or(22);
@@ -204,7 +204,7 @@ pub async fn add_kvm_host(
             password,
             ssh_port: Some(ssh_port),
             name: Some(name),
-            description: p.text("description")?,
+            description: p.string("description")?,
             resource_uuid: p.text("resourceUuid")?,
             tags: p.user_tags.clone(),
             system_tags: p.system_tags.clone(),

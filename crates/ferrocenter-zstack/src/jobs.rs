@@ -3,7 +3,11 @@
 //! error, 404 in plain text once unknown or expired). A job that starts a core task is that
 //! task, under the client's `X-Job-UUID` (`tasks::with_task_id`), so it outlives a restart; a
 //! job that ends before any task exists (a refused call, a synchronous change) is kept here, in
-//! memory, for the same three hours.
+//! memory, for the same three hours (at most `MAX_JOBS` of them).
+//!
+//! Unlike ZStack, a call without a valid session, or one the caller lacks the privilege for,
+//! creates no job: its ID.1001 or ID.1002 is the answer at once, so that callers who cannot
+//! act cannot fill memory or make the server post anywhere.
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRef, FromRequestParts, Path, State};
@@ -16,15 +20,14 @@ use ferrocenter_core::tasks::{Task, TaskKind, TaskState};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
+use reqwest::Url;
+
 use super::caller::caller;
 use super::errors::ZsError;
+use super::job_store::{loggable_url, KEEP, MAX_JOBS};
 use super::render;
 use super::state::ZstackState;
 
-/// ZStack's `rest.completedApi.expiredPeriod`.
-const KEEP: Duration = Duration::from_secs(10_800);
-/// Jobs kept in memory at most; the oldest go first.
-const MAX_EARLY: usize = 100_000;
 /// `apiTimeout` when the client sets no `X-API-Timeout` (ms; ZStack's default for AddKVMHost).
 const DEFAULT_TIMEOUT_MS: u64 = 3 * 3600 * 1000;
 
@@ -49,37 +52,50 @@ pub fn job_id(headers: &HeaderMap) -> Result<String, ZsError> {
     }
 }
 
-/// The `X-Web-Hook` URL of a request, if any: http or https only.
-pub fn web_hook(headers: &HeaderMap) -> Result<Option<String>, ZsError> {
+/// The `X-Web-Hook` URL of a request, if any: http or https only. Its query is never shown
+/// (it may carry the receiver's token).
+pub fn web_hook(headers: &HeaderMap) -> Result<Option<Url>, ZsError> {
     let Some(v) = headers.get("X-Web-Hook") else {
         return Ok(None);
     };
-    let url = v.to_str().unwrap_or("").trim();
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(url.to_string())),
-        _ => Err(ZsError::BadRequest(format!(
-            "invalid header[X-Web-Hook]: '{url}' is not an http or https URL"
-        ))),
+    match Url::parse(v.to_str().unwrap_or("").trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(Some(u)),
+        _ => Err(ZsError::BadRequest(
+            "invalid header[X-Web-Hook]: not an http or https URL".into(),
+        )),
     }
 }
 
-/// The job id and the caller of an asynchronous call. A malformed header is a 400 at once; a bad
-/// session ends the job, as ZStack checks it inside.
+/// The job id and the caller of an asynchronous call. A malformed header is a 400, a bad
+/// session 503 ID.1001, both at once and without a job. A web hook needs a caller who may
+/// change the inventory (the core's rule) and a destination the server allows.
 fn job_and_caller(
     state: &ZstackState,
     headers: &HeaderMap,
 ) -> Result<(String, Caller), Box<Response>> {
-    let job = job_id(headers).map_err(|e| Box::new(e.into_response()))?;
-    web_hook(headers).map_err(|e| Box::new(e.into_response()))?;
-    match caller(state, headers) {
-        Ok(c) => Ok((job, c)),
-        Err(ZsError::BadRequest(m)) => Err(Box::new(ZsError::BadRequest(m).into_response())),
-        Err(e) => Err(Box::new(finished(state, headers, &job, Err(e)))),
+    let refuse = |e: ZsError| Box::new(e.into_response());
+    let job = job_id(headers).map_err(refuse)?;
+    let hook = web_hook(headers).map_err(refuse)?;
+    let caller = caller(state, headers).map_err(refuse)?;
+    if let Some(url) = hook {
+        state
+            .core
+            .auth
+            .authorize_web_hook(&caller)
+            .map_err(|e| refuse(e.into()))?;
+        if !state.jobs.destinations.allows(&url) {
+            return Err(refuse(ZsError::BadRequest(format!(
+                "invalid header[X-Web-Hook]: {} is not a destination this server allows \
+                 (setting zstack_web_hook_allow)",
+                loggable_url(&url)
+            ))));
+        }
     }
+    Ok((job, caller))
 }
 
 /// The job of an asynchronous call and who makes it, as an extractor: a malformed `X-Job-UUID`
-/// or `X-Web-Hook` is a 400 at once; a bad session ends the job (202, then 503 on the poll).
+/// or `X-Web-Hook`, a bad session, or a web hook the caller may not have, is answered at once.
 pub struct Job {
     pub id: String,
     pub caller: Caller,
@@ -102,8 +118,12 @@ where
 /// 202 with where to poll; with `X-Web-Hook`, the result is also posted there once the job
 /// ends (with `X-Job-UUID` and `X-Job-Success`).
 pub fn accepted(state: &ZstackState, headers: &HeaderMap, job: &str) -> Response {
+    // The extractor checked caller and destination; the destination is checked again here so
+    // that no path to a delivery skips it.
     if let Ok(Some(url)) = web_hook(headers) {
-        tokio::spawn(deliver(state.clone(), job.to_string(), url));
+        if state.jobs.destinations.allows(&url) {
+            tokio::spawn(deliver(state.clone(), job.to_string(), url));
+        }
     }
     let host = headers
         .get(header::HOST)
@@ -137,26 +157,18 @@ pub fn finished(
 ) -> Response {
     let (status, body) = match outcome {
         Ok(v) => (StatusCode::OK, v),
-        Err(ZsError::BadRequest(m)) => return ZsError::BadRequest(m).into_response(),
+        Err(e @ ZsError::BadRequest(_)) => return e.into_response(),
+        // Who may not act gets no job (and no web hook): the answer is the error.
+        Err(e) if e.is_auth_failure() => return e.into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.body()),
     };
-    {
-        let mut g = state.jobs.early.lock();
-        if g.contains_key(job) {
-            return ZsError::BadRequest(format!("duplicate job uuid[{job}]")).into_response();
-        }
-        let now = Instant::now();
-        g.retain(|_, (t, _, _)| now.duration_since(*t) < KEEP);
-        if g.len() >= MAX_EARLY {
-            if let Some(oldest) = g
-                .iter()
-                .min_by_key(|(_, (t, _, _))| *t)
-                .map(|(k, _)| k.clone())
-            {
-                g.remove(&oldest);
-            }
-        }
-        g.insert(job.to_string(), (now, status, body));
+    let recorded = state
+        .jobs
+        .early
+        .lock()
+        .insert(job, (Instant::now(), status, body), MAX_JOBS);
+    if !recorded {
+        return ZsError::BadRequest(format!("duplicate job uuid[{job}]")).into_response();
     }
     accepted(state, headers, job)
 }
@@ -238,7 +250,8 @@ enum Outcome {
 }
 
 async fn outcome(state: &ZstackState, uuid: &str) -> Outcome {
-    if let Some((t, status, body)) = state.jobs.early.lock().get(uuid).cloned() {
+    let held = state.jobs.early.lock().get(uuid);
+    if let Some((t, status, body)) = held {
         if t.elapsed() >= KEEP {
             return Outcome::Expired;
         }
@@ -290,7 +303,7 @@ pub async fn poll(State(state): State<ZstackState>, Path(uuid): Path<String>) ->
 }
 
 /// Waits for the job to end, then posts its result to the hook, retrying as ZStack does.
-async fn deliver(state: ZstackState, job: String, url: String) {
+async fn deliver(state: ZstackState, job: String, url: Url) {
     let mut pause = Duration::from_millis(20);
     let (status, body) = loop {
         match outcome(&state, &job).await {
@@ -307,11 +320,12 @@ async fn deliver(state: ZstackState, job: String, url: String) {
     } else {
         "false"
     };
+    let destination = loggable_url(&url);
     for attempt in 1..=HOOK_ATTEMPTS {
         let sent = state
             .jobs
             .hooks
-            .post(&url)
+            .post(url.clone())
             .header("X-Job-UUID", &job)
             .header("X-Job-Success", success)
             .header(header::CONTENT_TYPE, "application/json")
@@ -321,9 +335,12 @@ async fn deliver(state: ZstackState, job: String, url: String) {
         match sent {
             Ok(r) if r.status().is_success() => return,
             Ok(r) => {
-                tracing::warn!(job = %job, attempt, status = %r.status(), "web hook refused the result");
+                tracing::warn!(job = %job, attempt, %destination, status = %r.status(), "web hook refused the result");
             }
-            Err(e) => tracing::warn!(job = %job, attempt, error = %e, "web hook unreachable"),
+            // reqwest's error names the URL, query included: it is left out.
+            Err(e) => {
+                tracing::warn!(job = %job, attempt, %destination, error = %e.without_url(), "web hook unreachable");
+            }
         }
         tokio::time::sleep(HOOK_PAUSE).await;
     }

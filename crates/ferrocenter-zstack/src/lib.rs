@@ -22,6 +22,6 @@ mod state;
 mod vms;
 mod zones;
 
-pub use job_store::JobStore;
+pub use job_store::{BadDestination, HookDestinations, JobStore, MAX_JOBS};
 pub use routes::{loggable_path, no_api_mapping, routes};
 pub use state::ZstackState;

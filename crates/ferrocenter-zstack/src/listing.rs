@@ -81,9 +81,10 @@ pub async fn get<L: Listed>(
 
 fn query_fault(e: QueryError) -> ZsError {
     match e {
-        // ZStack runs these and fails inside: an unknown field is an internal error (503).
-        QueryError::UnknownField(..) | QueryError::BadValue(..) => {
-            ZsError::api("SYS.1000", e.to_string())
+        // ZStack fails these inside the query with an internal error (SYS.1000); they are the
+        // caller's mistakes, so they are argument errors naming the condition.
+        QueryError::BadCondition(..) | QueryError::BadSort(..) | QueryError::TooLarge(..) => {
+            ZsError::api("SYS.1007", e.to_string())
         }
         other => ZsError::BadRequest(other.to_string()),
     }

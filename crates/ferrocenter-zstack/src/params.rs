@@ -3,7 +3,9 @@
 //! wrong JSON type, is the REST layer's 400; a missing or invalid value is the API's error
 //! (SYS.1007 inside the job), as ZStack checks them there.
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::CoreError;
 use serde_json::{Map, Value};
@@ -73,12 +75,18 @@ impl Params {
         };
         let system_tags = strings(top.get("systemTags"), "systemTags")?;
         let user_tags = strings(top.get("userTags"), "userTags")?;
-        let Some((name, fields)) = top
+        let mut actions = top
             .into_iter()
-            .find(|(k, _)| k != "systemTags" && k != "userTags")
-        else {
+            .filter(|(k, _)| k != "systemTags" && k != "userTags");
+        let Some((name, fields)) = actions.next() else {
             return Ok(None);
         };
+        // ZStack picks one handler by the key; a second key would be dropped unseen.
+        if let Some((other, _)) = actions.next() {
+            return Err(ZsError::BadRequest(format!(
+                "the body holds more than one action: '{name}' and '{other}'; send one per request"
+            )));
+        }
         let map = match fields {
             Value::Object(m) => m,
             Value::Null => Map::new(),
@@ -111,6 +119,24 @@ impl Params {
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
             Some(_) => Err(type_error(name, "a string")),
+        }
+    }
+
+    /// A name or description: JSON text only. ZStack's reader would store a number or boolean
+    /// as its text ("1.8446744073709552e+19"), which nobody meant as a name.
+    pub fn string(&self, name: &str) -> Result<Option<String>, ZsError> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(type_error(name, "a string")),
+        }
+    }
+
+    /// A required name: JSON text, not empty.
+    pub fn required_string(&self, name: &str) -> Result<String, ZsError> {
+        match self.string(name)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(CoreError::invalid(name, "is required").into()),
         }
     }
 
@@ -172,6 +198,22 @@ impl Params {
     }
 }
 
+/// A body the listener could not take: over its limit, ZStack's JSON error with 413 (the
+/// REST layer's plain text would leave SDKs without an error code); broken, a 400.
+pub fn body_refused(e: BytesRejection) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let mut r = ZsError::api(
+            "SYS.1007",
+            "the request body exceeds the server's limit (setting max_body_bytes)",
+        )
+        .into_response();
+        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        r
+    } else {
+        ZsError::BadRequest(e.body_text()).into_response()
+    }
+}
+
 /// A create body (`{"params": …, "systemTags": …, "userTags": …}`), as an extractor.
 pub struct Create(pub Params);
 
@@ -181,7 +223,7 @@ impl<S: Send + Sync> FromRequest<S> for Create {
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let body = Bytes::from_request(req, state)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(body_refused)?;
         Params::create(&body)
             .map(Create)
             .map_err(IntoResponse::into_response)
@@ -199,7 +241,7 @@ impl<S: Send + Sync> FromRequest<S> for Action {
         let path = req.uri().path().trim_start_matches("/zstack").to_string();
         let body = Bytes::from_request(req, state)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(body_refused)?;
         match Params::action(&body) {
             Ok(Some((name, p))) => Ok(Action(name, p)),
             Ok(None) => Err(no_action(&path)),
@@ -265,5 +307,20 @@ mod tests {
         assert_eq!(name, "changeZoneState");
         assert!(!p.enable_or_disable().unwrap());
         assert!(Params::action(b"{}").unwrap().is_none());
+        match Params::action(br#"{"a":{},"systemTags":[],"b":{}}"#) {
+            Err(ZsError::BadRequest(m)) => assert!(m.contains("'a'") && m.contains("'b'"), "{m}"),
+            _ => panic!("two actions must be refused"),
+        }
+    }
+
+    #[test]
+    fn names_are_text() {
+        let p = Params::create(br#"{"params":{"name":1e19,"description":true,"ok":"x"}}"#).unwrap();
+        assert!(matches!(p.string("name"), Err(ZsError::BadRequest(m)) if m.contains("name")));
+        assert!(matches!(
+            p.required_string("description"),
+            Err(ZsError::BadRequest(_))
+        ));
+        assert_eq!(p.string("ok").unwrap().as_deref(), Some("x"));
     }
 }

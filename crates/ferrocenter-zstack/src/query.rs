@@ -34,6 +34,21 @@ pub struct RawCondition {
     pub value: Option<String>,
 }
 
+impl RawCondition {
+    /// The condition as the caller wrote it (name trimmed), for errors.
+    fn written(&self) -> String {
+        let token = OPERATORS
+            .iter()
+            .find(|(_, op)| *op == self.op)
+            .map_or("", |(t, _)| t);
+        format!(
+            "{}{token}{}",
+            self.name,
+            self.value.as_deref().unwrap_or("")
+        )
+    }
+}
+
 /// Why a query was refused before it ran (HTTP 400, plain text), or which field is unknown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
@@ -47,10 +62,15 @@ pub enum QueryError {
     EmptyFields,
     #[error("Invalid query parameter[sort]: the field name is empty")]
     EmptySort,
-    #[error("unknown query field[{0}] of {1}")]
-    UnknownField(String, &'static str),
-    #[error("invalid value[{1}] of the query field[{0}]: {2}")]
-    BadValue(String, String, String),
+    /// A condition that names no field of the entity, or whose value or operator does not fit
+    /// the field; `0` is the condition as written.
+    #[error("Invalid query parameter[q]: the condition '{0}' {1}")]
+    BadCondition(String, String),
+    #[error("Invalid query parameter[sort]: '{0}' {1}")]
+    BadSort(String, String),
+    /// More conditions or values than one query may carry (the core's bound).
+    #[error("Invalid query parameter[q]: {0}")]
+    TooLarge(String),
 }
 
 fn operator_list() -> String {
@@ -265,8 +285,9 @@ fn date_millis(v: &str) -> Option<i64> {
     Some((t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-fn typed<F: QueryField>(field: F, name: &str, v: &str) -> Result<QueryValue, QueryError> {
-    let bad = |what: &str| QueryError::BadValue(name.to_string(), v.to_string(), what.into());
+/// A condition's value typed by its field; the error says what the field takes.
+fn typed<F: QueryField>(field: F, v: &str) -> Result<QueryValue, String> {
+    let bad = |what: &str| format!("has the value '{v}', which is not {what}");
     match field.kind() {
         ValueKind::Text => Ok(QueryValue::Text(v.to_string())),
         ValueKind::Int => v
@@ -285,41 +306,51 @@ fn typed<F: QueryField>(field: F, name: &str, v: &str) -> Result<QueryValue, Que
     }
 }
 
+/// Whether the operator can compare values of this kind: patterns need text.
+fn fits(op: QueryOp, kind: ValueKind) -> bool {
+    !matches!(op, QueryOp::Like | QueryOp::NotLike) || kind == ValueKind::Text
+}
+
 /// The core query for a listing of `entity`, whose field names `field` maps.
 pub fn build_query<F: QueryField>(
     p: &QueryParams,
     field: fn(&str) -> Option<F>,
     entity: &'static str,
 ) -> Result<ListQuery<F>, QueryError> {
-    let field = |n: &str| field(n).ok_or_else(|| QueryError::UnknownField(n.into(), entity));
+    let unknown = || format!("names no field of {entity}");
+    let mut values_total = 0usize;
     let mut conditions = Vec::new();
     for c in &p.conditions {
-        let f = field(&c.name)?;
+        let bad = |reason: String| QueryError::BadCondition(c.written(), reason);
+        let f = field(&c.name).ok_or_else(|| bad(unknown()))?;
+        if !fits(c.op, f.kind()) {
+            return Err(bad(format!(
+                "uses a pattern operator on {}, which is not text",
+                c.name
+            )));
+        }
         let values = match (&c.value, c.op) {
             (None, _) => Vec::new(),
             // `in` lists split on every comma.
             (Some(v), QueryOp::In | QueryOp::NotIn) => v
                 .split(',')
-                .map(|x| typed(f, &c.name, x))
-                .collect::<Result<_, _>>()?,
-            (Some(v), _) => vec![typed(f, &c.name, v)?],
+                .map(|x| typed(f, x))
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            (Some(v), _) => vec![typed(f, v).map_err(bad)?],
         };
-        conditions.push(Condition::new(f, c.op, values, &c.name).map_err(|e| {
-            QueryError::BadValue(
-                c.name.clone(),
-                c.value.clone().unwrap_or_default(),
-                e.to_string(),
-            )
-        })?);
+        values_total += values.len();
+        conditions.push(Condition::new(f, c.op, values, &c.name).map_err(|e| bad(e.to_string()))?);
     }
+    ferrocenter_core::inventory::query::check_size(conditions.len(), values_total)
+        .map_err(QueryError::TooLarge)?;
     let sort = match &p.sort {
         Some((n, asc)) => {
-            let f = field(n)?;
+            let f = field(n).ok_or_else(|| QueryError::BadSort(n.clone(), unknown()))?;
             if !f.sortable() {
-                return Err(QueryError::BadValue(
-                    "sort".into(),
+                return Err(QueryError::BadSort(
                     n.clone(),
-                    "tags cannot be sorted on".into(),
+                    "is a tag, which cannot be sorted on".into(),
                 ));
             }
             Some((f, *asc))
@@ -483,17 +514,30 @@ mod tests {
         let bad = parse_params(&pairs(&[("q", "noSuchField=1")])).unwrap();
         assert_eq!(
             host_query(&bad).unwrap_err(),
-            QueryError::UnknownField("noSuchField".into(), "Host")
+            QueryError::BadCondition("noSuchField=1".into(), "names no field of Host".into())
         );
-        let bad = parse_params(&pairs(&[("q", "createDate>yesterday")])).unwrap();
-        assert!(matches!(
-            host_query(&bad).unwrap_err(),
-            QueryError::BadValue(..)
-        ));
+        for (q, written) in [
+            ("createDate>yesterday", "createDate>yesterday"),
+            ("sshPort~=2%", "sshPort~=2%"),
+            ("description is null", ""),
+        ] {
+            let p = parse_params(&pairs(&[("q", q)])).unwrap();
+            match host_query(&p) {
+                Err(QueryError::BadCondition(c, _)) => assert_eq!(c, written),
+                Ok(_) => assert!(written.is_empty(), "{q}"),
+                Err(e) => panic!("{q}: {e}"),
+            }
+        }
         let bad = parse_params(&pairs(&[("sort", "password")])).unwrap();
         assert!(matches!(
             host_query(&bad).unwrap_err(),
-            QueryError::UnknownField(..)
+            QueryError::BadSort(..)
         ));
+        let many: Vec<(String, String)> = (0..101)
+            .map(|i| ("q".to_string(), format!("name!=n{i}")))
+            .collect();
+        let e = host_query(&parse_params(&many).unwrap()).unwrap_err();
+        assert!(matches!(e, QueryError::TooLarge(_)), "{e}");
+        assert!(e.to_string().contains("[q]"), "{e}");
     }
 }

@@ -52,7 +52,10 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
     let fact = |read: &dyn Fn(&HostFacts) -> Value| facts.map(read).unwrap_or(Value::Null);
     put("uuid", json!(h.id));
     put("name", json!(h.name));
-    put("description", json!(h.description));
+    // A description never given is null in ZStack, so left out (and `is null` in queries).
+    if !h.description.is_empty() {
+        put("description", json!(h.description));
+    }
     put("zoneUuid", json!(h.datacenter_id));
     put("clusterUuid", json!(h.cluster_id));
     put("managementIp", json!(h.address));

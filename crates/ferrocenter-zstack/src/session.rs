@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,7 @@ use serde_json::{json, Value};
 use super::errors::ZsError;
 use super::jobs;
 use super::jobs::Job;
-use super::params::{no_action, Action};
+use super::params::{body_refused, no_action, Action};
 use super::render::zs_date;
 use super::state::ZstackState;
 
@@ -31,7 +32,15 @@ fn account_to_user(account: &str, domain: &str) -> String {
 }
 
 /// `PUT /zstack/v1/accounts/login` with `{"logInByAccount": {accountName, password}}`.
-pub async fn login(State(state): State<ZstackState>, Peer(peer): Peer, body: Bytes) -> Response {
+pub async fn login(
+    State(state): State<ZstackState>,
+    Peer(peer): Peer,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_refused(e),
+    };
     let result = async {
         let v: Value = serde_json::from_slice(&body)
             .map_err(|e| ZsError::BadRequest(format!("the body is not JSON: {e}")))?;

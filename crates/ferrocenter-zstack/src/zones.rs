@@ -72,11 +72,11 @@ pub async fn create(
     Create(p): Create,
 ) -> Response {
     let outcome = async {
-        let name = p.required("name")?;
+        let name = p.required_string("name")?;
         check_zone_name(&name)?;
         let spec = DatacenterSpec {
             name,
-            description: p.text("description")?.unwrap_or_default(),
+            description: p.string("description")?.unwrap_or_default(),
             is_default: p.boolean("isDefault")?.unwrap_or(false),
             id: p.text("resourceUuid")?,
             system_tags: p.system_tags.clone(),
@@ -101,13 +101,13 @@ pub async fn actions(
     let outcome = match action.as_str() {
         "updateZone" => {
             async {
-                let name = p.text("name")?;
+                let name = p.string("name")?;
                 if let Some(n) = &name {
                     check_zone_name(n)?;
                 }
                 let u = EntityUpdate {
                     name,
-                    description: p.text("description")?,
+                    description: p.string("description")?,
                 };
                 Ok(core.update_datacenter(&caller, &uuid, u).await?)
             }

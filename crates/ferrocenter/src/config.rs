@@ -114,6 +114,16 @@ pub struct ServeArgs {
     /// adds need the system tag `sslThumbprint::<thumbprint>` [default: true].
     #[arg(long, env = "FERROCENTER_ZSTACK_TRUST_AGENT_ON_FIRST_USE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub zstack_trust_agent_on_first_use: Option<String>,
+    /// URL prefixes ZStack's `X-Web-Hook` may name, comma-separated (scheme, host, port and
+    /// path, e.g. https://hooks.example.com:8443/zstack); a web hook to anywhere else is
+    /// refused [default: none].
+    #[arg(
+        long,
+        env = "FERROCENTER_ZSTACK_WEB_HOOK_ALLOW",
+        value_name = "URLS",
+        value_delimiter = ','
+    )]
+    pub zstack_web_hook_allow: Option<Vec<String>>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -146,6 +156,7 @@ struct FileConfig {
     zstack_session_timeout_secs: Option<u64>,
     agent_port: Option<u64>,
     zstack_trust_agent_on_first_use: Option<bool>,
+    zstack_web_hook_allow: Option<Vec<String>>,
 }
 
 /// A resolved, validated configuration.
@@ -177,6 +188,7 @@ pub struct ServeConfig {
     pub zstack_session_timeout: Duration,
     pub agent_port: u16,
     pub zstack_trust_agent_on_first_use: bool,
+    pub zstack_web_hooks: ferrocenter_api::HookDestinations,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -447,6 +459,18 @@ impl ServeArgs {
             Some(v) => boolean("zstack_trust_agent_on_first_use", v)?,
             None => file.zstack_trust_agent_on_first_use.unwrap_or(true),
         };
+        let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
+            &self
+                .zstack_web_hook_allow
+                .clone()
+                .or(file.zstack_web_hook_allow)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty())
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| invalid("zstack_web_hook_allow", e.to_string()))?;
         let max_migrations_per_host = pick_num!(max_migrations_per_host, u64, 8);
         if !(1..=64).contains(&max_migrations_per_host) {
             return Err(invalid(
@@ -497,6 +521,7 @@ impl ServeArgs {
             zstack_session_timeout,
             agent_port: agent_port as u16,
             zstack_trust_agent_on_first_use,
+            zstack_web_hooks,
         })
     }
 }
@@ -621,6 +646,13 @@ mod tests {
                     ..Default::default()
                 },
                 "max_body_bytes:",
+            ),
+            (
+                ServeArgs {
+                    zstack_web_hook_allow: Some(vec!["http://hooks.example/?token=x".into()]),
+                    ..Default::default()
+                },
+                "zstack_web_hook_allow:",
             ),
             (
                 ServeArgs {

@@ -91,6 +91,11 @@ pub fn make_dir(path: &Path) -> Result<(), StartError> {
 }
 
 impl Server {
+    /// ZStack jobs held in memory (those that ended without a core task).
+    pub fn zstack_job_count(&self) -> usize {
+        self.listeners.zstack_jobs.len()
+    }
+
     pub async fn start(cfg: &ServeConfig) -> Result<Server, StartError> {
         make_dir(&cfg.data_dir)?;
         let listening: Vec<_> = [
@@ -207,6 +212,7 @@ impl Server {
                 zstack_session_lifetime: cfg.zstack_session_timeout,
                 zstack_trust_agent_on_first_use: cfg.zstack_trust_agent_on_first_use,
                 login_rate: cfg.login_rate,
+                zstack_web_hooks: cfg.zstack_web_hooks.clone(),
             },
         )
         .await?;

@@ -27,7 +27,8 @@ use serde_json::{json, Value};
 const BAD_HOST: &str = "kvm-.lab";
 const HOST_RULE: &str = "must be an IP address or a DNS name";
 const PORT_RULE: &str = "must be between 1 and 65535";
-const NAME_RULE: &str = "must not contain '/', '\\', '%' or control characters";
+const NAME_RULE: &str =
+    "must not contain '/', '\\', '%', control characters or bidirectional overrides";
 const THUMBPRINT_RULE: &str = "must be a SHA-256 thumbprint (32 hex bytes)";
 const UUID_RULE: &str = "must be 32 lower-case hex digits";
 

@@ -4,15 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use common::zstack::{code, details, ZsClient, SEED_HOST_FIELDS};
+use common::zstack::{code, details, hook_receiver, ZsClient, SEED_HOST_FIELDS};
 use common::*;
 use ferrocenter_testkit::free_port;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
@@ -27,56 +25,16 @@ fn uuids(invs: &[Value]) -> Vec<String> {
     u
 }
 
-/// A one-shot-per-connection HTTP receiver for web hooks: each request's headers and body.
-async fn hook_receiver() -> (
-    String,
-    tokio::sync::mpsc::Receiver<(HashMap<String, String>, Value)>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let (head_len, headers) = loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "the hook request ended early");
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let text = String::from_utf8_lossy(&buf[..i]).to_string();
-                    let headers: HashMap<String, String> = text
-                        .lines()
-                        .skip(1)
-                        .filter_map(|l| l.split_once(':'))
-                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-                        .collect();
-                    break (i + 4, headers);
-                }
-            };
-            let len: usize = headers["content-length"].parse().unwrap();
-            while buf.len() < head_len + len {
-                let n = sock.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let body = serde_json::from_slice(&buf[head_len..head_len + len]).unwrap();
-            sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            let _ = tx.send((headers, body)).await;
-        }
-    });
-    (url, rx)
-}
-
 #[tokio::test]
 async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
     let fleet = sim_fleet(3, 3, 6, 21).await;
     let port = fleet.manifest.hosts[0].port;
-    let ts = TestServer::start_with(|a| a.agent_port = Some(port.to_string())).await;
+    let (url, mut hooks) = hook_receiver().await;
+    let ts = TestServer::start_with(|a| {
+        a.agent_port = Some(port.to_string());
+        a.zstack_web_hook_allow = Some(vec![url.clone()]);
+    })
+    .await;
     let zc = ZsClient::new(ts.client.clone(), &ts.api(""), "admin", PASSWORD).await;
     let ip = |i: usize| fleet.manifest.hosts[i].address.clone();
 
@@ -331,7 +289,8 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
         .await;
     assert_eq!((s, &v["inventories"][0]["uuid"]), (200, &vms0[0]["uuid"]));
     let (s, v) = zc.get("/zstack/v1/vm-instances?q=cpuNum=many").await;
-    assert_eq!((s, code(&v)), (503, "SYS.1000"), "{v}");
+    assert_eq!((s, code(&v)), (503, "SYS.1007"), "{v}");
+    assert!(details(&v).contains("cpuNum=many"), "{v}");
 
     // ---- UpdateHost and UpdateKVMHost change the record only.
     let act = |path: String, body: Value| {
@@ -466,8 +425,7 @@ async fn zones_clusters_and_kvm_hosts_through_the_sdk() {
     assert_eq!((s, code(&v)), (503, "SYS.1007"));
     assert!(details(&v).contains("duration"), "{v}");
 
-    // ---- X-Web-Hook: the result is posted once the job ends.
-    let (url, mut hooks) = hook_receiver().await;
+    // ---- X-Web-Hook (an allowed destination): the result is posted once the job ends.
     let (s, v) = zc
         .sdk_with(
             PUT,

@@ -606,6 +606,20 @@ impl AuthService {
         self.sessions.count()
     }
 
+    /// Whether the caller may have the server post a result to a URL it names (ZStack's
+    /// `X-Web-Hook`): the server then sends requests on the caller's behalf, so only a caller
+    /// whose role may change the inventory (the role every operation that runs as a job
+    /// needs) may ask for it.
+    pub fn authorize_web_hook(&self, caller: &Caller) -> Result<(), CoreError> {
+        if caller.role >= Role::Admin {
+            Ok(())
+        } else {
+            Err(CoreError::NoPermission {
+                privilege: format!("of the {} role (web hooks)", Role::Admin),
+            })
+        }
+    }
+
     /// The one authorization check. Every core operation calls it with the privilege it needs.
     pub fn authorize(&self, caller: &Caller, privilege: Privilege) -> Result<(), CoreError> {
         if caller.role.grants(privilege) {

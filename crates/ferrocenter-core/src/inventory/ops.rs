@@ -167,6 +167,7 @@ impl Core {
         q: &ListQuery<DatacenterField>,
     ) -> Result<Page<Datacenter>, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
+        q.check_size("conditions")?;
         Ok(self.store.query_datacenters(q).await?)
     }
 
@@ -176,6 +177,7 @@ impl Core {
         q: &ListQuery<ClusterField>,
     ) -> Result<Page<Cluster>, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
+        q.check_size("conditions")?;
         Ok(self.store.query_clusters(q).await?)
     }
 

@@ -65,6 +65,7 @@ impl Core {
         q: &ListQuery<HostField>,
     ) -> Result<Page<Host>, CoreError> {
         self.may_read(caller)?;
+        q.check_size("conditions")?;
         Ok(self.store.query_hosts(q).await?)
     }
 
@@ -148,6 +149,7 @@ impl Core {
         q: &ListQuery<crate::inventory::query::VmField>,
     ) -> Result<Page<VmRecord>, CoreError> {
         self.may_read(caller)?;
+        q.check_size("conditions")?;
         Ok(self.store.query_vms(q).await?)
     }
 

@@ -90,6 +90,7 @@ pub enum HostField {
     /// The vim/vAPI id (`host-12`).
     Moid,
     Name,
+    /// Null when never given (empty), as ZStack stores it: `is null` finds those hosts.
     Description,
     DatacenterId,
     ClusterId,
@@ -245,6 +246,36 @@ impl<F: Copy> Condition<F> {
     }
 }
 
+/// Conditions one listing may carry: the store ANDs them into one expression, and the
+/// engines bound its depth (SQLite: 1000).
+pub const MAX_CONDITIONS: usize = 100;
+/// Values one listing may carry across its conditions (`in` lists), each a bound parameter
+/// (SQLite allows 32766, PostgreSQL 65535).
+pub const MAX_VALUES: usize = 10_000;
+
+/// The size every listing keeps to; the reason names the bound.
+pub fn check_size(conditions: usize, values: usize) -> Result<(), String> {
+    if conditions > MAX_CONDITIONS {
+        return Err(format!(
+            "at most {MAX_CONDITIONS} conditions, not {conditions}"
+        ));
+    }
+    if values > MAX_VALUES {
+        return Err(format!(
+            "at most {MAX_VALUES} values across the conditions, not {values}"
+        ));
+    }
+    Ok(())
+}
+
+impl<F> ListQuery<F> {
+    /// [`check_size`] for a query already built; `field` names where the caller wrote it.
+    pub fn check_size(&self, field: &str) -> Result<(), CoreError> {
+        let values = self.conditions.iter().map(|c| c.values.len()).sum();
+        check_size(self.conditions.len(), values).map_err(|r| CoreError::invalid(field, r))
+    }
+}
+
 /// Whether a listing also counts, or only counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Counting {
@@ -289,6 +320,26 @@ pub struct Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listings_are_bounded() {
+        let c = |n: usize, values: usize| ListQuery::<HostField> {
+            conditions: (0..n)
+                .map(|_| Condition {
+                    field: HostField::Name,
+                    op: QueryOp::In,
+                    values: vec![QueryValue::Text("a".into()); values],
+                })
+                .collect(),
+            ..Default::default()
+        };
+        assert!(c(MAX_CONDITIONS, 1).check_size("q").is_ok());
+        match c(MAX_CONDITIONS + 1, 1).check_size("q") {
+            Err(CoreError::InvalidArgument { field, .. }) => assert_eq!(field, "q"),
+            other => panic!("{other:?}"),
+        }
+        assert!(c(2, MAX_VALUES / 2 + 1).check_size("q").is_err());
+    }
 
     #[test]
     fn values_must_fit_the_operator() {

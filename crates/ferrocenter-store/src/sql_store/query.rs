@@ -38,7 +38,8 @@ impl SqlField for HostField {
             HostField::Id => "id",
             HostField::Moid => "moid",
             HostField::Name => "name",
-            HostField::Description => "description",
+            // A description never given is stored empty and compares as null (ZStack's null).
+            HostField::Description => "NULLIF(description, '')",
             HostField::DatacenterId => "datacenter_id",
             HostField::ClusterId => "cluster_id",
             HostField::Address => "address",

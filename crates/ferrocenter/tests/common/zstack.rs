@@ -1,7 +1,10 @@
 //! A ZStack client that behaves like ZStack's own Python SDK (reference §5.2): a fresh
 //! `X-Job-UUID` on every request, `Authorization: OAuth <session>`, and a 202 polled at the
 //! `location` of its body until 200 or 503 — any other answer is an error.
+use std::collections::HashMap;
 use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use ferrocenter_core::auth::password::digest_hex;
 use reqwest::{Client, Method};
@@ -197,4 +200,49 @@ impl ZsClient {
         }
         panic!("job {job} did not finish");
     }
+}
+
+/// A one-shot-per-connection HTTP receiver for web hooks: each request's headers and body.
+pub async fn hook_receiver() -> (
+    String,
+    tokio::sync::mpsc::Receiver<(HashMap<String, String>, Value)>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head_len, headers) = loop {
+                let n = sock.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "the hook request ended early");
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let text = String::from_utf8_lossy(&buf[..i]).to_string();
+                    let headers: HashMap<String, String> = text
+                        .lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                        .collect();
+                    break (i + 4, headers);
+                }
+            };
+            let len: usize = headers["content-length"].parse().unwrap();
+            while buf.len() < head_len + len {
+                let n = sock.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = serde_json::from_slice(&buf[head_len..head_len + len]).unwrap();
+            sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let _ = tx.send((headers, body)).await;
+        }
+    });
+    (url, rx)
 }

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::ids::{self as ids, admits, one_of, set};
 use crate::registry::{http, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::types::{field, StructDef, Ty, Union};
 
 const CONNECTION_STATES: &[&str] = &["CONNECTED", "DISCONNECTED", "NOT_RESPONDING"];
@@ -22,13 +23,13 @@ const VERIFICATIONS: &[&str] = &["NONE", "THUMBPRINT", "CERTIFICATE"];
 const CREATE_SPEC: StructDef = StructDef {
     name: "com.vmware.vcenter.host.create_spec",
     fields: &[
-        field("hostname", Ty::String),
-        field("port", Ty::Optional(&Ty::Long)),
+        field("hostname", Ty::Rule(Rule::HostName)),
+        field("port", Ty::Optional(&Ty::Rule(Rule::Port))),
         field("user_name", Ty::String),
         field("password", Ty::Secret),
         field("folder", Ty::Optional(&Ty::Id)),
         field("thumbprint_verification", Ty::Enum(VERIFICATIONS)),
-        field("thumbprint", Ty::Optional(&Ty::String)),
+        field("thumbprint", Ty::Optional(&Ty::Rule(Rule::Thumbprint))),
         field("ssl_certificate", Ty::Optional(&Ty::String)),
         field("force_add", Ty::Optional(&Ty::Bool)),
     ],

@@ -9,12 +9,13 @@ use serde_json::{json, Value};
 use super::ids::{self as ids, admits, set};
 use crate::errors::ApiError;
 use crate::registry::{http, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::types::{field, StructDef, Ty};
 
 const DC_CREATE_SPEC: StructDef = StructDef {
     name: "com.vmware.vcenter.datacenter.create_spec",
     fields: &[
-        field("name", Ty::String),
+        field("name", Ty::Rule(Rule::EntityName)),
         field("folder", Ty::Optional(&Ty::Id)),
     ],
 };
