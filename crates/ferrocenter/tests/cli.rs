@@ -272,8 +272,8 @@ async fn every_command_against_simulated_hosts() {
         cli.json(&["host", "reboot", "kvm-a"])[0]["state"],
         "success"
     );
-    // The reboot task ends when the host accepts it; the host then shows as not responding at
-    // once, and until heartbeats reconnect it, it is refused (InvalidState) or does not answer
+    // The reboot task ends when the host has gone away; the host then shows as not responding
+    // at once, and until heartbeats reconnect it, it is refused (InvalidState) or does not answer
     // (NoHost), as in vSphere.
     assert_eq!(
         cli.json(&["host", "show", "kvm-a"])["connection_state"],

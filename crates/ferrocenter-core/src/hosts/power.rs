@@ -60,6 +60,15 @@ impl Core {
                         agent.shutdown(force).await
                     };
                     r?;
+                    // An agent answers for a moment after accepting: marked before it has gone,
+                    // the host could be reconnected by a heartbeat to the system about to go
+                    // away. Bounded, so a host slow to go still shows going away.
+                    for _ in 0..50 {
+                        if agent.uptime_secs().await.is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
                     core.sessions.forget(&host.id);
                     core.mark_going_away(&host.id, reboot, &user).await?;
                     Ok(crate::tasks::TaskResult::Host { host: host.id })
