@@ -649,6 +649,20 @@ mod tests {
             ),
             (
                 ServeArgs {
+                    login_rate_burst: Some("0".into()),
+                    ..Default::default()
+                },
+                "login_rate_burst:",
+            ),
+            (
+                ServeArgs {
+                    login_rate_per_min: Some("9999999".into()),
+                    ..Default::default()
+                },
+                "login_rate_per_min:",
+            ),
+            (
+                ServeArgs {
                     zstack_web_hook_allow: Some(vec!["http://hooks.example/?token=x".into()]),
                     ..Default::default()
                 },

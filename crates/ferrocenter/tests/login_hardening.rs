@@ -432,6 +432,21 @@ async fn lockout_is_per_source_backs_off_and_root_can_unlock() {
         .unwrap();
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
     assert_eq!(login_from(&ts, attacker, PASSWORD).await, 201, "unlocked");
+    // A missing or malformed account name is refused, naming `user`.
+    for bad in [json!({}), json!({"user": ""}), json!({"user": 7})] {
+        let r = ts
+            .client
+            .post(ts.appliance("/api/ferrocenter/accounts/unlock"))
+            .header("vmware-api-session-id", &root)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("user"), "{bad}: {body}");
+    }
     // The administrator cannot call the unlock on the main listener.
     let admin = ts.login(ADMIN).await;
     let r = ts
