@@ -366,6 +366,12 @@ async fn every_command_against_simulated_hosts() {
     let v = cli.json(&["host", "remove", &h(2).address]);
     assert_eq!(v[0]["state"], "success", "{v}");
     assert_eq!(cli.json(&["host", "list"]).as_array().unwrap().len(), 2);
+    // Heartbeats reconnect the rebooted host on their own schedule, and it has been seen to go
+    // not responding once more after leaving maintenance (not yet explained); the shutdown
+    // needs it connected.
+    until("kvm-a to be connected", Duration::from_secs(30), || {
+        (cli.json(&["host", "show", "kvm-a"])["connection_state"] == "connected").then_some(())
+    });
     let v = cli.json(&["host", "shutdown", "kvm-a", "--force"]);
     assert_eq!(v[0]["state"], "success", "{v}");
 
