@@ -74,11 +74,18 @@ fn plain(status: StatusCode, text: String) -> Response {
         .into_response()
 }
 
+/// An unknown `/api` or `/rest` path: an operation of the API not served yet is named as such.
+fn vapi_not_found(method: &Method, uri: &Uri, flavor: Flavor) -> Response {
+    match vapi::planned_at(method.as_str(), uri.path()) {
+        Some(id) => vapi::errors::not_served(&id).render(flavor),
+        None => ApiError::OperationNotFound(format!("{method} {}", uri.path())).render(flavor),
+    }
+}
+
 async fn unknown_path(method: Method, uri: Uri) -> Response {
-    let what = format!("{method} {}", uri.path());
     match surface(uri.path()) {
-        Surface::Api => ApiError::OperationNotFound(what).render(Flavor::Api),
-        Surface::Rest => ApiError::OperationNotFound(what).render(Flavor::Rest),
+        Surface::Api => vapi_not_found(&method, &uri, Flavor::Api),
+        Surface::Rest => vapi_not_found(&method, &uri, Flavor::Rest),
         Surface::Sdk => vim::not_supported(uri).await,
         Surface::Zstack => zstack::no_api_mapping(uri).await,
         Surface::Other => plain(

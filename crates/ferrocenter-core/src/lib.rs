@@ -4,6 +4,7 @@
 //! its answers; persistence and the outside world are reached only through the [`ports`].
 
 pub mod agent_door;
+pub mod appliance;
 pub mod auth;
 pub mod diagnostics;
 pub mod error;
@@ -29,7 +30,7 @@ pub use time_util::{from_millis, to_millis};
 use std::sync::Arc;
 
 use auth::{AuthConfig, AuthService};
-use ports::{Agents, Clock, Store};
+use ports::{Agents, Clock, Lifecycle, NoMachine, Store, SystemProbe};
 use tasks::{TaskEngine, TaskEngineConfig};
 
 /// Everything a binding needs, wired once at start.
@@ -41,6 +42,8 @@ pub struct Core {
     pub config: CoreConfig,
     /// The door to host agents.
     agents: Arc<dyn Agents>,
+    /// The machine the server runs on (appliance health, statistics, shutdown).
+    pub machine: Machine,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     beats: hosts::heartbeat::Beats,
@@ -83,6 +86,31 @@ impl Default for CoreConfig {
 /// with, and the identity a data dir records of its store.
 pub const SERVER_UUID_KEY: &str = "server.instance_uuid";
 
+/// The machine ports: what the appliance services read and may do.
+#[derive(Clone)]
+pub struct Machine {
+    pub probe: Arc<dyn SystemProbe>,
+    pub lifecycle: Arc<dyn Lifecycle>,
+}
+
+impl Default for Machine {
+    /// No machine: the appliance reports no data and refuses actions.
+    fn default() -> Self {
+        Machine {
+            probe: Arc::new(NoMachine),
+            lifecycle: Arc::new(NoMachine),
+        }
+    }
+}
+
+/// Every port a core calls out through.
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub agents: Arc<dyn Agents>,
+    pub machine: Machine,
+}
+
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: CoreConfig) -> Arc<Core> {
         let agents = Arc::new(agent_door::AgentClientDoor::new(
@@ -98,7 +126,27 @@ impl Core {
         agents: Arc<dyn Agents>,
         config: CoreConfig,
     ) -> Arc<Core> {
+        Core::assemble(
+            Ports {
+                store,
+                clock,
+                agents,
+                machine: Machine::default(),
+            },
+            config,
+        )
+    }
+
+    /// A core over all of its ports (the server passes the real machine).
+    pub fn assemble(ports: Ports, config: CoreConfig) -> Arc<Core> {
+        let Ports {
+            store,
+            clock,
+            agents,
+            machine,
+        } = ports;
         Arc::new_cyclic(|me| Core {
+            machine,
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
             agents,

@@ -1,22 +1,45 @@
-//! The services served: the one list the front doors, the OpenAPI document and task rendering
-//! read. It sits above both the registry and the services, so neither imports the other
-//! backwards.
-use super::registry::Catalog;
-use super::services::{cis, vcenter};
+//! The services served on each listener: the one list the front doors, the OpenAPI document and
+//! task rendering read. It sits above both the registry and the services, so neither imports
+//! the other backwards.
+//!
+//! The main listener (443) serves everything; the appliance listener (5480) serves what the
+//! management guide puts there — `appliance.*`, `cis.session` and `cis.tasks` (and, in a later
+//! issue, `vcenter.deployment`) — and not the `vcenter.*` inventory.
+use ferrocenter_core::auth::Listener;
 
-/// Every service served, in the order the coverage table lists them.
-pub static CATALOG: Catalog = Catalog {
-    services: &[
-        cis::session::OPS,
-        cis::tasks::OPS,
-        vcenter::host::OPS,
-        vcenter::inventory::OPS,
-        vcenter::vm::OPS,
-    ],
-    unions: &[
-        &cis::tasks::TASK_INFO_UNION,
-        &vcenter::host::SUMMARY_UNION,
-        &vcenter::vm::POWER_INFO_UNION,
-        &vcenter::vm::BOOT_INFO_UNION,
-    ],
+use super::registry::{Catalog, Op};
+use super::services::{appliance, cis, vcenter};
+use super::types::Union;
+
+const CIS: &[&[Op]] = &[cis::session::OPS, cis::tasks::OPS];
+const CIS_UNIONS: &[&Union] = &[&cis::tasks::TASK_INFO_UNION];
+const VCENTER: &[&[Op]] = &[
+    vcenter::host::OPS,
+    vcenter::inventory::OPS,
+    vcenter::vm::OPS,
+];
+const VCENTER_UNIONS: &[&Union] = &[
+    &vcenter::host::SUMMARY_UNION,
+    &vcenter::vm::POWER_INFO_UNION,
+    &vcenter::vm::BOOT_INFO_UNION,
+];
+
+/// Every service the main listener serves, in the order the coverage table lists them.
+pub static MAIN: Catalog = Catalog {
+    groups: &[CIS, VCENTER, appliance::SERVICES],
+    unions: &[CIS_UNIONS, VCENTER_UNIONS, appliance::UNIONS],
 };
+
+/// The appliance listener's services.
+pub static APPLIANCE: Catalog = Catalog {
+    groups: &[CIS, appliance::SERVICES],
+    unions: &[CIS_UNIONS, appliance::UNIONS],
+};
+
+/// The catalog a listener serves.
+pub fn for_listener(listener: Listener) -> &'static Catalog {
+    match listener {
+        Listener::Appliance => &APPLIANCE,
+        Listener::Api => &MAIN,
+    }
+}

@@ -8,7 +8,6 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
 use super::caller::caller;
-use super::catalog::CATALOG;
 use super::errors::{Answer, ApiError, Reply};
 use super::params::Params;
 use super::tasks::external_id;
@@ -45,7 +44,7 @@ async fn sleep(
         fail_message: p.string("fail_message")?,
     };
     let task = state.core.diagnostic_sleep(&caller, spec).await?;
-    Ok(json!(external_id(&CATALOG, &task)))
+    Ok(json!(external_id(state.catalog, &task)))
 }
 
 pub async fn api_sleep(

@@ -14,9 +14,8 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::caller::{credentials, Credentials, SESSION_HEADER};
-use super::catalog::CATALOG;
 use super::errors::{encode_error, Answer, ApiError, Reply};
-use super::registry::{Call, Http, Op, Out, TaskVariant};
+use super::registry::{Call, Catalog, Http, Op, Out, TaskVariant};
 use super::tasks::external_id;
 use super::types::{self, Form, Ty};
 use super::wire::Flavor;
@@ -29,6 +28,7 @@ use ferrocenter_http::peer::Peer;
 /// would reject it.
 async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
     let state = call.state.clone();
+    let catalog = call.catalog;
     let as_task = call.as_task;
     let out = match (op.handler)(call).await? {
         Out::Task(t) if !as_task => {
@@ -41,7 +41,8 @@ async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
         other => other,
     };
     if let Out::Value(v) = &out {
-        if let Err(broken) = types::check_unions(&op.output, v, CATALOG.unions) {
+        let unions: Vec<_> = catalog.union_rules().collect();
+        if let Err(broken) = types::check_unions(&op.output, v, &unions) {
             tracing::error!(operation = %op.id(), %broken, "reply breaks a union rule");
             return Err(CoreError::internal(format!(
                 "{} produced an invalid reply: {broken}",
@@ -67,14 +68,34 @@ async fn authenticate(
 }
 
 /// The operation a name calls, with or without `$task`.
-fn resolve(service: &str, operation: &str) -> Option<(&'static Op, bool)> {
+fn resolve(
+    catalog: &'static Catalog,
+    service: &str,
+    operation: &str,
+) -> Result<(&'static Op, bool), ApiError> {
     let (name, as_task) = match operation.strip_suffix("$task") {
         Some(n) => (n, true),
         None => (operation, false),
     };
-    let op = CATALOG.find(service, name)?;
-    let ok = op.task == TaskVariant::Also || !as_task;
-    ok.then_some((op, as_task))
+    let not_found = || {
+        if !std::ptr::eq(catalog, &super::catalog::MAIN)
+            && super::catalog::MAIN.find(service, name).is_some()
+        {
+            return ApiError::Std {
+                id: "operation_not_found",
+                message: format!(
+                    "{service}.{name} is served on the main listener, not on this one"
+                ),
+            };
+        }
+        super::services::appliance::planned::not_found(service, operation)
+    };
+    let op = catalog.find(service, name).ok_or_else(not_found)?;
+    if op.task == TaskVariant::Also || !as_task {
+        Ok((op, as_task))
+    } else {
+        Err(not_found())
+    }
 }
 
 // ---- JSON-RPC
@@ -171,8 +192,7 @@ pub async fn rpc(
         }
     }
     let result = async {
-        let (op, as_task) = resolve(service, operation)
-            .ok_or_else(|| ApiError::OperationNotFound(format!("{service}.{operation}")))?;
+        let (op, as_task) = resolve(state.catalog, service, operation)?;
         let creds = rpc_credentials(&headers, params.and_then(|p| p.get("ctx")), peer)?;
         let authenticated = authenticate(&state, op, &creds).await?;
         let input = params
@@ -195,12 +215,12 @@ pub async fn rpc(
                 input,
                 as_task,
                 form: Form::Rpc,
-                catalog: &CATALOG,
+                catalog: state.catalog,
             },
         )
         .await?;
         Ok::<_, ApiError>(match out {
-            Out::Task(t) => json!(external_id(&CATALOG, &t)),
+            Out::Task(t) => json!(external_id(state.catalog, &t)),
             Out::Session(token) => types::encode(&op.output, &json!(token), Form::Rpc),
             Out::Value(v) => types::encode(&op.output, &v, Form::Rpc),
         })
@@ -226,9 +246,9 @@ pub async fn rpc(
 pub type PathOps = Arc<Vec<(&'static Op, Http)>>;
 
 /// Every REST path of the registry under `prefix` (`/api` or `/rest`), with its operations.
-pub fn rest_paths(flavor: Flavor) -> Vec<(String, PathOps)> {
+pub fn rest_paths(catalog: &'static Catalog, flavor: Flavor) -> Vec<(String, PathOps)> {
     let mut by_path: Vec<(String, Vec<(&'static Op, Http)>)> = Vec::new();
-    for op in CATALOG.all() {
+    for op in catalog.all() {
         let (prefix, bindings) = match flavor {
             Flavor::Api => ("/api", op.api),
             Flavor::Rest => ("/rest", op.rest_bindings()),
@@ -377,7 +397,7 @@ pub async fn rest(
                 input,
                 as_task,
                 form,
-                catalog: &CATALOG,
+                catalog: state.catalog,
             },
         )
         .await
@@ -389,7 +409,7 @@ pub async fn rest(
             flavor,
             result: Ok(Reply::Value(
                 StatusCode::ACCEPTED,
-                json!(external_id(&CATALOG, &t)),
+                json!(external_id(state.catalog, &t)),
             )),
         }
         .into_response(),

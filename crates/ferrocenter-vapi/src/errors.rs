@@ -470,3 +470,12 @@ mod std_error_tests {
         }
     }
 }
+
+/// `operation_not_found` for an operation of the vSphere API that ferrocenter does not serve
+/// yet, so a caller can tell it from a misspelt name.
+pub fn not_served(id: &str) -> ApiError {
+    ApiError::Std {
+        id: "operation_not_found",
+        message: format!("{id} is part of the vSphere API but ferrocenter does not serve it yet"),
+    }
+}

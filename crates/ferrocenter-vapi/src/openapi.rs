@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::catalog::CATALOG;
+use super::catalog;
+use super::registry::Catalog;
 use super::registry::{Http, Op, TaskVariant};
 use super::types::{StructDef, Ty};
+use crate::state::VapiState;
 
 /// The components name of a structure (`com.vmware.vcenter.host.summary` as is).
 fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
@@ -153,11 +155,16 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
     o
 }
 
-/// The whole document.
+/// The whole document of the main listener's `/api`.
 pub fn document() -> Value {
+    document_of(&catalog::MAIN)
+}
+
+/// The document of one listener's catalog.
+fn document_of(catalog: &'static Catalog) -> Value {
     let mut defs = BTreeMap::new();
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    for op in CATALOG.all() {
+    for op in catalog.all() {
         for (i, b) in op.api.iter().enumerate() {
             let mut o = operation(op, b, &mut defs);
             if i > 0 {
@@ -214,9 +221,11 @@ pub fn document() -> Value {
     })
 }
 
-/// `GET /api/openapi.json`: no session needed.
-pub async fn serve() -> axum::Json<Value> {
-    axum::Json(document())
+/// `GET /api/openapi.json`: no session needed; each listener describes what it serves.
+pub async fn serve(
+    axum::extract::State(state): axum::extract::State<VapiState>,
+) -> axum::Json<Value> {
+    axum::Json(document_of(state.catalog))
 }
 
 /// Adds a parameter to an operation object built with a `parameters` array.
@@ -346,7 +355,7 @@ mod tests {
     fn every_operation_and_structure_is_described() {
         let doc = document();
         let paths = doc["paths"].as_object().unwrap();
-        for op in CATALOG.all() {
+        for op in catalog::MAIN.all() {
             let id = format!("{}.{}", op.service, op.name);
             assert!(
                 paths.values().any(|p| p

@@ -172,16 +172,25 @@ pub fn no_result(_: &Task) -> Value {
 /// catalog is; `catalog.rs`, above the services, lists them — so the registry never reaches
 /// into its services.
 pub struct Catalog {
-    /// Every service served, in the order the coverage table lists them.
-    pub services: &'static [&'static [Op]],
+    /// Every service served, by API (cis, vcenter, appliance), in the order the coverage table
+    /// lists them.
+    pub groups: &'static [&'static [&'static [Op]]],
     /// The union rules of the structures these services return, checked on every reply.
-    pub unions: &'static [&'static Union],
+    pub unions: &'static [&'static [&'static Union]],
 }
 
 impl Catalog {
     /// Every operation served, across services.
     pub fn all(&self) -> impl Iterator<Item = &'static Op> {
-        self.services.iter().flat_map(|s| s.iter())
+        self.groups
+            .iter()
+            .flat_map(|g| g.iter())
+            .flat_map(|s| s.iter())
+    }
+
+    /// Every union rule of the replies.
+    pub fn union_rules(&self) -> impl Iterator<Item = &'static Union> {
+        self.unions.iter().flat_map(|g| g.iter().copied())
     }
 
     pub fn find(&self, service: &str, operation: &str) -> Option<&'static Op> {

@@ -5,6 +5,8 @@ use axum::http::Method;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
 
+use crate::catalog;
+use crate::registry::Catalog;
 use crate::state::VapiState;
 use crate::wire::Flavor;
 use crate::{accounts, diagnostics, dispatch, openapi};
@@ -34,7 +36,7 @@ where
     }
 }
 
-fn build<S>(diagnostics: bool) -> Routes<S>
+fn build<S>(catalog: &'static Catalog, diagnostics: bool) -> Routes<S>
 where
     S: Clone + Send + Sync + 'static,
     VapiState: FromRef<S>,
@@ -50,7 +52,7 @@ where
         axum::routing::get(openapi::serve),
     );
     for flavor in [Flavor::Api, Flavor::Rest] {
-        for (path, ops) in dispatch::rest_paths(flavor) {
+        for (path, ops) in dispatch::rest_paths(catalog, flavor) {
             let mut methods: Vec<Method> = Vec::new();
             #[allow(
                 clippy::expect_used,
@@ -83,17 +85,17 @@ where
     S: Clone + Send + Sync + 'static,
     VapiState: FromRef<S>,
 {
-    build(diagnostics).router
+    build(&catalog::MAIN, diagnostics).router
 }
 
-/// The vAPI routes of the appliance listener: every vAPI route, and the account unlock only
-/// the appliance's root may call.
+/// The vAPI routes of the appliance listener: its catalog's, and the account unlock only the
+/// appliance's root may call.
 pub fn appliance_routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     VapiState: FromRef<S>,
 {
-    build(false)
+    build(&catalog::APPLIANCE, false)
         .add(
             accounts::UNLOCK_PATH,
             &[Method::POST],
@@ -104,5 +106,16 @@ where
 
 /// The (method, path) pairs [`routes`] serves.
 pub fn route_table(diagnostics: bool) -> Vec<(Method, String)> {
-    build::<VapiState>(diagnostics).table
+    build::<VapiState>(&catalog::MAIN, diagnostics).table
+}
+
+/// The (method, path) pairs [`appliance_routes`] serves.
+pub fn appliance_route_table() -> Vec<(Method, String)> {
+    build::<VapiState>(&catalog::APPLIANCE, false)
+        .add(
+            accounts::UNLOCK_PATH,
+            &[Method::POST],
+            post(accounts::api_unlock),
+        )
+        .table
 }

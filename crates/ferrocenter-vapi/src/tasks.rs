@@ -232,7 +232,7 @@ pub fn filter_from(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::CATALOG;
+    use crate::catalog::MAIN as CATALOG;
     use ferrocenter_core::model::EntityRef;
     use ferrocenter_core::tasks::TaskResult;
     use time::OffsetDateTime;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_api::{BoundAddrs, ListenerOptions, Listeners};
+use ferrocenter_core::agent_door::AgentClientDoor;
 use ferrocenter_core::auth::{
     generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
 };
@@ -15,7 +16,8 @@ use ferrocenter_core::licensing::LicenseConfig;
 use ferrocenter_core::ports::SystemClock;
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
-use ferrocenter_core::{Core, CoreConfig, CoreError};
+use ferrocenter_core::{Core, CoreConfig, CoreError, Ports};
+use ferrocenter_system::MachineOptions;
 use tracing::{info, warn};
 
 use crate::config::ServeConfig;
@@ -138,9 +140,18 @@ impl Server {
             .await?;
         }
         info!(engine = store.engine(), "store opened and checked");
-        let core = Core::new(
-            store,
-            Arc::new(SystemClock),
+        let agent_connect = ConnectOptions {
+            request_timeout: cfg.agent_request_timeout,
+            pool_idle_timeout: cfg.agent_idle_timeout,
+            ..ConnectOptions::default()
+        };
+        let core = Core::assemble(
+            Ports {
+                store,
+                clock: Arc::new(SystemClock),
+                agents: Arc::new(AgentClientDoor::new(agent_connect.clone())),
+                machine: ferrocenter_system::machine(&MachineOptions::default()),
+            },
             CoreConfig {
                 auth: AuthConfig {
                     sessions: SessionPolicy {
@@ -171,11 +182,7 @@ impl Server {
                     ..LicenseConfig::default()
                 },
                 secret_key: load_or_create_key(&cfg.data_dir)?,
-                agent_connect: ConnectOptions {
-                    request_timeout: cfg.agent_request_timeout,
-                    pool_idle_timeout: cfg.agent_idle_timeout,
-                    ..ConnectOptions::default()
-                },
+                agent_connect,
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;

@@ -1,6 +1,7 @@
 //! The traits the core calls out through. Each has real implementations outside the core.
 mod agents;
 mod clock;
+mod machine;
 mod store;
 
 pub use agents::{
@@ -8,6 +9,10 @@ pub use agents::{
     MigrationTicket, PowerAction,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use machine::{
+    CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
+    NoMachine, ProcessAction, SystemProbe, SystemReadings,
+};
 pub use store::{
     ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
     MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore,

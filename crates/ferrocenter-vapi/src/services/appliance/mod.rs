@@ -1,3 +1,14 @@
-//! `com.vmware.appliance`: filled by the appliance issue (health, monitoring, backup, restore,
-//! logging, support bundles, infraprofile, FIPS, update, deployment, LCM), one module per
-//! service, each listed in `catalog.rs` like the others.
+//! `com.vmware.appliance`: the appliance management services (health, monitoring, local
+//! accounts, services, shutdown, firewall; later backup, restore, logging, support bundles,
+//! infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
+//! operation of the SDK that is not served yet, so a call to one is told so by name.
+pub mod planned;
+
+use crate::registry::Op;
+use crate::types::Union;
+
+/// The appliance services served, in the order the coverage table lists them.
+pub const SERVICES: &[&[Op]] = &[];
+
+/// The union rules of the appliance services' replies.
+pub const UNIONS: &[&Union] = &[];

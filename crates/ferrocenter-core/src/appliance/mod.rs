@@ -1,0 +1,7 @@
+//! The appliance management plane (management guide, chapters 4 and 6 and on): the rules behind
+//! `com.vmware.appliance.*`, one module per capability. What they need from the machine comes
+//! through `ports::SystemProbe` and `ports::Lifecycle`; statistics persist through the Store.
+//!
+//! Authorization follows table 4-2 through the privileges of `auth::roles`: operators read
+//! (`System.Read`), admins change configuration and control services (`Appliance.Administer`),
+//! superAdmin alone manages accounts (`Appliance.ManageAccounts`).

@@ -1,0 +1,16 @@
+//! The real adapters of the core's machine ports (`ferrocenter_core::ports::SystemProbe` and
+//! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on.
+use ferrocenter_core::Machine;
+
+/// What the server gives the machine adapters.
+#[derive(Debug, Clone, Default)]
+pub struct MachineOptions {
+    /// Reboot and power-off act on the machine itself only when this is set; otherwise they
+    /// restart or stop the ferrocenter process.
+    pub allow_machine_actions: bool,
+}
+
+/// The machine ports for a running server.
+pub fn machine(_options: &MachineOptions) -> Machine {
+    Machine::default()
+}
