@@ -44,6 +44,8 @@ pub struct Core {
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     beats: hosts::heartbeat::Beats,
+    /// Claims adds left on agents without a host record, and their retries.
+    claims: hosts::claims::Claims,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
@@ -104,6 +106,7 @@ impl Core {
             agents,
             sessions: hosts::AgentPool::default(),
             beats: Default::default(),
+            claims: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),

@@ -3,6 +3,7 @@
 //! `RECONNECT`, `ENTER_MAINTENANCE`; see `crate::saga`).
 pub(crate) mod add;
 mod capacity;
+pub(crate) mod claims;
 pub(crate) mod config;
 pub(crate) mod connection;
 pub(crate) mod guard;
@@ -18,6 +19,7 @@ pub use crate::ports::PowerAction;
 pub use crate::validate::certificate_thumbprint;
 pub use add::{AddHostSpec, Adding, ADD};
 pub use capacity::Capacity;
+pub use claims::ClaimIntent;
 pub use config::{HostUpdate, StateChange};
 pub use connection::{IfAlready, ReconnectSpec, Reconnecting, RECONNECT};
 pub use guard::{allowed, HostOperation};

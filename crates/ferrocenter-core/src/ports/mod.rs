@@ -9,7 +9,7 @@ pub use agents::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{
-    ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
-    MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore,
-    VmStore,
+    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
+    MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,
+    TaskStore, VmStore,
 };
