@@ -46,6 +46,8 @@ pub struct Core {
     beats: hosts::heartbeat::Beats,
     /// Claims adds left on agents without a host record, and their retries.
     claims: hosts::claims::Claims,
+    /// Migrations and host removals under way, which exclude each other.
+    in_flight: hosts::in_flight::InFlight,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
@@ -107,6 +109,7 @@ impl Core {
             sessions: hosts::AgentPool::default(),
             beats: Default::default(),
             claims: Default::default(),
+            in_flight: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),
