@@ -47,6 +47,10 @@ pub struct Core {
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     beats: hosts::heartbeat::Beats,
+    /// Claims adds left on agents without a host record, and their retries.
+    claims: hosts::claims::Claims,
+    /// Migrations and host removals under way, which exclude each other.
+    in_flight: hosts::in_flight::InFlight,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
@@ -152,6 +156,8 @@ impl Core {
             agents,
             sessions: hosts::AgentPool::default(),
             beats: Default::default(),
+            claims: Default::default(),
+            in_flight: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),

@@ -54,6 +54,10 @@ async fn left_by_add(e: &Env, cluster_id: &str, account: &str) -> Vec<String> {
     if c.architecture.is_some() {
         left.push("the cluster's architecture".into());
     }
+    let intents = store.list_claim_intents().await.unwrap();
+    if !intents.is_empty() {
+        left.push(format!("{} claim intents", intents.len()));
+    }
     left
 }
 
@@ -197,19 +201,20 @@ async fn enter_maintenance_undoes_every_step_and_runs_each_twice() {
     assert!(e.fleet.agent(0).runtime().in_maintenance);
 }
 
-/// A server killed during an add leaves the host record `connecting`; the next start takes the
-/// add back with the saga's own undos, the claim's included, so the agent is free for any
-/// server (before, the record went and the claim stayed: another server needed `force`).
+/// A server killed during an add, after any step: the next start leaves the agent unclaimed
+/// and the inventory without the host. Before the host record, what the store holds of the
+/// claim is its intent (written before the claim, sealed credentials and all); from the host
+/// record on, the record `connecting`, which the saga's own undos take back. Before either,
+/// the record went and the claim stayed: another server needed `force`.
 #[tokio::test]
 async fn recovery_takes_back_an_add_cut_short_and_releases_its_claim() {
     let e = env(1, 2, 5).await;
     let c = cluster(&e, AutomationLevel::Manual).await;
     let agent = e.fleet.agent(0);
     let names: Vec<_> = ADD.step_names().collect();
-    // From the host record on, the store holds what the undos need (address, thumbprint, the
-    // service account); the last step's end is a finished add.
-    let first = names.iter().position(|n| *n == "host record").unwrap();
-    for (i, step) in names.iter().enumerate().take(names.len() - 1).skip(first) {
+    let record = names.iter().position(|n| *n == "host record").unwrap();
+    // The last step's end is a finished add.
+    for (i, step) in names.iter().enumerate().take(names.len() - 1) {
         e.core.drill(
             ADD.name,
             Drill {
@@ -219,12 +224,14 @@ async fn recovery_takes_back_an_add_cut_short_and_releases_its_claim() {
         );
         let err = add(&e, spec(&e, 0, &c)).await.unwrap_err();
         assert!(err.to_string().contains("injected crash"), "{step}: {err}");
-        assert!(
+        let claimed = names.iter().position(|n| *n == "claim").unwrap();
+        assert_eq!(
             agent.current_claim().is_some(),
-            "{step}: the crash left the claim"
+            i >= claimed,
+            "{step}: the crash left the claim from the claim step on"
         );
         let (removed, _) = e.core.recover_hosts().await.unwrap();
-        assert_eq!(removed, 1, "{step}");
+        assert_eq!(removed, usize::from(i >= record), "{step}");
         assert!(
             agent.current_claim().is_none(),
             "crash after step {step}: recovery left the agent claimed"
@@ -236,6 +243,8 @@ async fn recovery_takes_back_an_add_cut_short_and_releases_its_claim() {
             .await
             .unwrap();
         assert!(hosts.is_empty(), "{step}: {hosts:?}");
+        let intents = e.core.store.list_claim_intents().await.unwrap();
+        assert!(intents.is_empty(), "{step}: {intents:?}");
     }
     e.core.drill(ADD.name, Drill::default());
 
@@ -261,4 +270,70 @@ async fn recovery_takes_back_an_add_cut_short_and_releases_its_claim() {
         agent.current_claim().unwrap().server_uuid,
         other.server_uuid().await.unwrap()
     );
+}
+
+/// The claim intent holds the add's credentials sealed, never in the clear.
+#[tokio::test]
+async fn a_claim_intent_keeps_the_password_sealed() {
+    let e = env(1, 0, 7).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let claim = ADD.step_names().position(|n| n == "claim").unwrap();
+    e.core.drill(
+        ADD.name,
+        Drill {
+            crash_after: Some(claim),
+            ..Drill::default()
+        },
+    );
+    add(&e, spec(&e, 0, &c)).await.unwrap_err();
+    let intents = e.core.store.list_claim_intents().await.unwrap();
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    let i = &intents[0];
+    let h = &e.fleet.manifest.hosts[0];
+    assert_eq!(
+        (i.address.as_str(), i.port, i.agent_user.as_str()),
+        (h.address.as_str(), h.port, "root")
+    );
+    assert!(i.task_id.is_some());
+    assert!(!i.agent_secret.contains(common::ROOT_PW));
+    assert!(
+        !format!("{i:?}").contains(&i.agent_secret),
+        "Debug hides it"
+    );
+}
+
+/// An agent that does not answer when the server starts keeps its claim for the moment; the
+/// intent stays, and a heartbeat round releases the claim once the agent answers.
+#[tokio::test]
+async fn a_claim_left_on_an_agent_that_is_away_is_released_when_it_answers() {
+    let e = env(1, 0, 8).await;
+    let c = cluster(&e, AutomationLevel::Manual).await;
+    let agent = e.fleet.agent(0);
+    let claim = ADD.step_names().position(|n| n == "claim").unwrap();
+    e.core.drill(
+        ADD.name,
+        Drill {
+            crash_after: Some(claim),
+            ..Drill::default()
+        },
+    );
+    add(&e, spec(&e, 0, &c)).await.unwrap_err();
+    e.core.drill(ADD.name, Drill::default());
+    agent
+        .faults
+        .stop_answering
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    e.core.recover_hosts().await.unwrap();
+    assert!(agent.current_claim().is_some());
+    assert_eq!(e.core.store.list_claim_intents().await.unwrap().len(), 1);
+    agent.faults.clear();
+    let mut rounds = 0;
+    while agent.current_claim().is_some()
+        || !e.core.store.list_claim_intents().await.unwrap().is_empty()
+    {
+        assert!(rounds < 200, "no heartbeat round released the claim");
+        e.core.heartbeat_round().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        rounds += 1;
+    }
 }

@@ -1,9 +1,10 @@
-//! SIGKILL of the real server binary one second into an evacuation (enter maintenance on a host
-//! of a fully automated cluster with six running VMs), then a restart on the same data dir: the
-//! agents finish or abort the migrations they were driving without the server, and once they
-//! have, no VM is left "being migrated", every VM is on exactly one host in the server's
-//! inventory and where the agents hold it, a new maintenance entry completes, and every VM
-//! powers off. Driven through the operator CLI, as an operator would.
+//! SIGKILL of the real server binary in the middle of a host flow, then a restart on the same
+//! data dir. One second into an evacuation (enter maintenance on a host of a fully automated
+//! cluster with six running VMs): the agents finish or abort the migrations they were driving
+//! without the server, and once they have, no VM is left "being migrated", every VM is on
+//! exactly one host in the server's inventory and where the agents hold it, a new maintenance
+//! entry completes, and every VM powers off. Between an add's claim of the agent and its host
+//! record: the restart releases the claim. Driven through the operator CLI, as an operator would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -198,6 +199,83 @@ async fn sigkill_one_second_into_maintenance_leaves_no_vm_frozen() {
     let (agents, frozen) = agents_view(&fleet, &hosts);
     assert!(frozen.is_empty());
     assert_eq!(server_view(&cli, &hosts), agents);
+    p.signal(libc::SIGTERM);
+    p.wait_exit(Duration::from_secs(30));
+    fleet.stop().await;
+}
+
+/// The add claims the agent, then the server is killed before it writes the host record: the
+/// agent answers every request 2 s late (the fleet's slowness fault), so the add's next request
+/// after the claim (the service account) has not even reached the agent when the kill comes.
+/// Before claim intents, the restart found nothing of the add and the agent stayed claimed by a
+/// server that does not list it (another server needed `force`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_claim_and_host_record_leaves_no_claim() {
+    let fleet = sim_fleet(1, 1, 14, 78).await;
+    let agent = fleet.agent(0);
+    let h = &fleet.manifest.hosts[0];
+    let port = h.port.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (api, app) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let (mut p, cli) = start_server(&data, &api, &app);
+    cli.json(&["datacenter", "create", "DC"]);
+    let add = [
+        "host",
+        "add",
+        &h.address,
+        "--port",
+        &port,
+        "--datacenter",
+        "DC",
+        "--host-thumbprint",
+        &h.thumbprint,
+    ];
+    agent
+        .faults
+        .slow_ms
+        .store(2000, std::sync::atomic::Ordering::SeqCst);
+    let mut no_wait = add.to_vec();
+    no_wait.push("--no-wait");
+    cli.json(&no_wait);
+    let start = Instant::now();
+    while agent.current_claim().is_none() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the add never claimed the agent"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    p.signal(libc::SIGKILL);
+    p.wait_exit(Duration::from_secs(10));
+    drop(p);
+    assert!(
+        agent.current_claim().is_some(),
+        "the kill came after the claim"
+    );
+    assert!(
+        !agent.has_account(&format!(
+            "ferrocenter-{}",
+            &agent.current_claim().unwrap().server_uuid[..8]
+        )),
+        "the kill came before the service account, so before the host record"
+    );
+    agent.faults.clear();
+
+    let (mut p, cli) = start_server(&data, &api, &app);
+    // Recovery runs before the server listens.
+    assert!(
+        agent.current_claim().is_none(),
+        "the restart released the claim"
+    );
+    assert_eq!(cli.json(&["host", "list"]), serde_json::json!([]));
+    // The host adds again, without force.
+    let v = cli.json(&add);
+    assert_eq!(v[0]["state"], "success", "{v}");
+    assert!(agent.current_claim().is_some());
     p.signal(libc::SIGTERM);
     p.wait_exit(Duration::from_secs(30));
     fleet.stop().await;

@@ -622,3 +622,120 @@ async fn standard_errors_through_json_rpc_and_rest() {
     assert_eq!(rpc_error(&v["result"]), "unauthenticated");
     ts.stop().await;
 }
+
+/// `DELETE /api/vcenter/host/{host}` while a VM migrates to the host (relocate as a task, the
+/// destination's agent slowed through the fleet's fault) answers vCenter's refusal:
+/// `NOT_ALLOWED_IN_CURRENT_STATE` naming the migration; once the migration has ended the host
+/// goes.
+#[tokio::test]
+async fn removing_a_host_a_migration_reaches_is_not_allowed_in_current_state() {
+    let fleet = sim_fleet(2, 1, 10, 47).await;
+    let ts = TestServer::start().await;
+    let api = Api {
+        token: ts.login(ADMIN).await,
+        ts: &ts,
+    };
+    let (_, dc) = api
+        .call(
+            Method::POST,
+            "/api/vcenter/datacenter",
+            Some(json!({"spec": {"name": "DC0"}})),
+        )
+        .await;
+    let (_, info) = api
+        .call(
+            Method::GET,
+            &format!("/api/vcenter/datacenter/{}", dc.as_str().unwrap()),
+            None,
+        )
+        .await;
+    let folder = info["host_folder"].as_str().unwrap().to_string();
+    let mut hosts = Vec::new();
+    for h in &fleet.manifest.hosts {
+        let (s, host) = api
+            .call(
+                Method::POST,
+                "/api/vcenter/host",
+                Some(
+                    json!({"spec": {"hostname": h.address, "port": h.port, "user_name": "root",
+                "password": ROOT_PW, "folder": folder,
+                "thumbprint_verification": "THUMBPRINT", "thumbprint": h.thumbprint}}),
+                ),
+            )
+            .await;
+        assert_eq!(s, 200, "{host}");
+        hosts.push(host.as_str().unwrap().to_string());
+    }
+    let (_, vms) = api
+        .call(
+            Method::GET,
+            &format!("/api/vcenter/vm?hosts={}", hosts[0]),
+            None,
+        )
+        .await;
+    let (vm, vm_name) = (
+        vms[0]["vm"].as_str().unwrap().to_string(),
+        vms[0]["name"].as_str().unwrap().to_string(),
+    );
+    fleet
+        .agent(1)
+        .faults
+        .slow_ms
+        .store(3000, std::sync::atomic::Ordering::SeqCst);
+    let (s, task) = api
+        .call(
+            Method::POST,
+            &format!("/api/vcenter/vm/{vm}?action=relocate&vmw-task=true"),
+            Some(json!({"spec": {"placement": {"host": hosts[1]}}})),
+        )
+        .await;
+    assert_eq!(s, 202, "{task}");
+    let task = task.as_str().unwrap().to_string();
+    let mut waited = 0;
+    while !fleet
+        .agent(0)
+        .vms()
+        .iter()
+        .any(|v| v.migrating_to.is_some())
+    {
+        assert!(waited < 600, "the migration never started");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let (s, v) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/vcenter/host/{}", hosts[1]),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error_type"], "NOT_ALLOWED_IN_CURRENT_STATE", "{v}");
+    let message = v["messages"][0]["default_message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(&format!("VM {vm_name} is migrating to it")),
+        "{v}"
+    );
+    fleet.agent(1).faults.clear();
+    let mut status = Value::Null;
+    for _ in 0..600 {
+        let (_, info) = api
+            .call(Method::GET, &format!("/api/cis/tasks/{task}"), None)
+            .await;
+        status = info["status"].clone();
+        if status == "SUCCEEDED" || status == "FAILED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "SUCCEEDED");
+    let (s, v) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/vcenter/host/{}", hosts[1]),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    ts.stop().await;
+}

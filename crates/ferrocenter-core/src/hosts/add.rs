@@ -8,6 +8,7 @@ use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
 use std::sync::Arc;
 
+use super::claims::ClaimIntent;
 use crate::inventory::HostFacts;
 use crate::ports::{AgentAbout, AgentSession};
 use crate::saga::{Saga, Step, StepFuture};
@@ -182,6 +183,9 @@ impl Core {
                     facts: None,
                     set_architecture: false,
                     server_uuid: String::new(),
+                    task_id: Some(ctx.id().to_string()),
+                    intent: None,
+                    claimed: false,
                     account: String::new(),
                     secret: String::new(),
                     account_created: false,
@@ -268,6 +272,12 @@ pub struct Adding {
     /// This add gave the cluster its CPU architecture.
     set_architecture: bool,
     server_uuid: String,
+    /// The add's task, named by its claim intent.
+    task_id: Option<String>,
+    /// Stored before the claim, until the host record holds what it holds.
+    intent: Option<ClaimIntent>,
+    /// The agent holds this server's claim (made by this add and not released).
+    claimed: bool,
     account: String,
     secret: String,
     /// The service account did not exist before this add.
@@ -331,6 +341,12 @@ pub static ADD: Saga<Adding> = Saga {
             note: "checking licenses",
             action: licenses,
             undo: None,
+        },
+        Step {
+            name: "claim intent",
+            note: "claiming the host",
+            action: record_claim_intent,
+            undo: Some(drop_claim_intent),
         },
         Step {
             name: "claim",
@@ -460,6 +476,47 @@ fn licenses(st: &mut Adding) -> StepFuture<'_> {
     })
 }
 
+/// Before the claim, the store learns how to reach the agent and release it (the credentials
+/// of this add, sealed): a process killed before the host record is written leaves this, and
+/// the next start releases the claim with it (`claims.rs`).
+fn record_claim_intent(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let core = st.core.clone();
+        let intent = match &st.intent {
+            Some(i) => i.clone(),
+            None => ClaimIntent {
+                id: new_uuid(),
+                task_id: st.task_id.clone(),
+                address: st.spec.host_name.clone(),
+                port: st.port,
+                thumbprint: st.thumbprint.clone().unwrap_or_default(),
+                agent_user: st.spec.user_name.clone(),
+                agent_secret: core.secrets.seal(&st.spec.password)?,
+                created_at: core.clock.now(),
+            },
+        };
+        core.write_claim_intent(&intent).await?;
+        st.intent = Some(intent);
+        Ok(())
+    })
+}
+
+/// Once the claim is released the intent goes; a claim that could not be released keeps it
+/// (stored again if the host record had dropped it), so recovery tries again.
+fn drop_claim_intent(st: &mut Adding) -> StepFuture<'_> {
+    Box::pin(async move {
+        let Some(intent) = &st.intent else {
+            return Ok(());
+        };
+        if st.claimed {
+            st.core.store.put_claim_intent(intent).await?;
+        } else {
+            st.core.store.delete_claim_intent(&intent.id).await?;
+        }
+        Ok(())
+    })
+}
+
 fn claim(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
         st.server_uuid = st.core.server_uuid().await?;
@@ -470,12 +527,23 @@ fn claim(st: &mut Adding) -> StepFuture<'_> {
                 &c.config.hosts.server_address,
                 st.spec.force,
             )
-            .await
+            .await?;
+        st.claimed = true;
+        Ok(())
     })
 }
 
+/// A claim already gone counts as released.
 fn release_claim(st: &mut Adding) -> StepFuture<'_> {
-    Box::pin(async move { st.root()?.release_claim(&st.server_uuid).await })
+    Box::pin(async move {
+        match st.root()?.release_claim(&st.server_uuid).await {
+            Ok(()) | Err(CoreError::NotFound { .. }) => {
+                st.claimed = false;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    })
 }
 
 /// Takes back an add that a killed process left half-done: its host record is still
@@ -483,7 +551,8 @@ fn release_claim(st: &mut Adding) -> StepFuture<'_> {
 /// holds what the undos need instead (address, port, thumbprint, the service account, which
 /// may release the claim too), so the add's own undos run as after a failure: the claim is
 /// released and the record goes with its VMs, links and tags. An agent that cannot be reached
-/// keeps its claim (a warning names the host); the record goes all the same.
+/// keeps its claim for now: the record goes all the same, and a claim intent made of it stays
+/// (the claim intent's undo keeps an unreleased one) for the heartbeats to release later.
 pub(super) async fn take_back_abandoned(core: &Arc<Core>, host: Host) -> Result<(), CoreError> {
     let session = core.open_agent(&host.name, &host.address, host.port, Some(&host.thumbprint));
     let secret = core.secrets.open(&host.agent_secret)?;
@@ -491,11 +560,25 @@ pub(super) async fn take_back_abandoned(core: &Arc<Core>, host: Host) -> Result<
         Ok(()) => true,
         Err(e) => {
             tracing::warn!(host = %host.name, error = %e,
-                "an add cut short by a restart: its agent cannot be reached, so its claim stays");
+                "an add cut short by a restart: its agent cannot be reached, so its claim is released later");
             false
         }
     };
     let id = host.id.clone();
+    let intent = ClaimIntent {
+        id: new_uuid(),
+        task_id: None,
+        address: host.address.clone(),
+        port: host.port,
+        thumbprint: host.thumbprint.clone(),
+        agent_user: host.agent_user.clone(),
+        agent_secret: host.agent_secret.clone(),
+        created_at: core.clock.now(),
+    };
+    // Stored before the record can go: whatever the undos manage, the claim is never left
+    // without something in the store that leads to it. The claim intent's undo drops it once
+    // the claim is released.
+    core.store.put_claim_intent(&intent).await?;
     let mut st = Adding {
         core: core.clone(),
         spec: AddHostSpec {
@@ -514,6 +597,10 @@ pub(super) async fn take_back_abandoned(core: &Arc<Core>, host: Host) -> Result<
         facts: None,
         set_architecture: false,
         server_uuid: core.server_uuid().await?,
+        task_id: None,
+        intent: Some(intent),
+        // The record says the add got past its claim.
+        claimed: true,
         account: host.agent_user.clone(),
         secret,
         // Whether the account predates the add is not recorded: it stays, as one that did.
@@ -590,6 +677,7 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
         let core = st.core.clone();
         if let Some(h) = &st.host {
             if core.store.get_host(&h.id).await?.is_some() {
+                forget_intent(st).await;
                 return Ok(());
             }
         }
@@ -634,8 +722,19 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             Err(e) => return Err(e.into()),
         }
         st.host = Some(host);
+        forget_intent(st).await;
         Ok(())
     })
+}
+
+/// The host record holds what the intent held. Dropping it is best effort: an intent left
+/// beside a record of the same agent is dropped by recovery without a release.
+async fn forget_intent(st: &Adding) {
+    if let Some(i) = &st.intent {
+        if let Err(e) = st.core.store.delete_claim_intent(&i.id).await {
+            tracing::warn!(host = %st.name, error = %e, "a claim intent outlives its host record");
+        }
+    }
 }
 
 /// Tags go with the host record when it is taken back.

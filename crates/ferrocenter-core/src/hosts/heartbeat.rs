@@ -89,6 +89,7 @@ impl Core {
                 answered += 1;
             }
         }
+        self.retry_left_claims();
         if checked > 0 {
             info!(
                 answered,
@@ -355,7 +356,8 @@ impl Core {
 impl Core {
     /// At start: a host left `connecting` by a killed process is either an add that never
     /// finished (no runtime read yet), which is removed so it is absent rather than half-added,
-    /// or a reconnect, which leaves it disconnected.
+    /// or a reconnect, which leaves it disconnected. Then the claims adds left without a host
+    /// record are released (`claims.rs`).
     pub async fn recover_hosts(&self) -> Result<(usize, usize), CoreError> {
         let stuck = self
             .store
@@ -392,6 +394,14 @@ impl Core {
             warn!(
                 removed,
                 disconnected, "recovered hosts left connecting by the previous process"
+            );
+        }
+        // After the take-backs, so that a claim their records held is released once.
+        let claims = self.self_arc().release_left_claims(false).await;
+        if claims > 0 {
+            warn!(
+                claims,
+                "released the claims adds of the previous process left without a host record"
             );
         }
         Ok((removed, disconnected))

@@ -3,10 +3,12 @@
 //! `RECONNECT`, `ENTER_MAINTENANCE`; see `crate::saga`).
 pub(crate) mod add;
 mod capacity;
+pub(crate) mod claims;
 pub(crate) mod config;
 pub(crate) mod connection;
 pub(crate) mod guard;
 pub(crate) mod heartbeat;
+pub(crate) mod in_flight;
 pub(crate) mod maintenance;
 mod power;
 mod remove;
@@ -18,6 +20,7 @@ pub use crate::ports::PowerAction;
 pub use crate::validate::certificate_thumbprint;
 pub use add::{AddHostSpec, Adding, ADD};
 pub use capacity::Capacity;
+pub use claims::ClaimIntent;
 pub use config::{HostUpdate, StateChange};
 pub use connection::{IfAlready, ReconnectSpec, Reconnecting, RECONNECT};
 pub use guard::{allowed, HostOperation};

@@ -1,5 +1,6 @@
 //! Removing a host: its VMs are powered off and the claim released, then the record goes; a
-//! host already cut off from its agent goes even when its agent cannot be reached.
+//! host already cut off from its agent goes even when its agent cannot be reached. A host that
+//! a migration leaves or reaches is not removed (`in_flight.rs`).
 use serde_json::json;
 
 use super::connection::host_task;
@@ -42,6 +43,7 @@ impl Core {
                 ),
                 move |_ctx| async move {
                     let host = core.host(&host.id).await?;
+                    let _removing = core.in_flight.begin_removal(&host)?;
                     let cleanup = async {
                         let agent = core.agent(&host).await?;
                         for vm in agent.vms().await? {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::auth::{Group, Principal, Realm};
+use crate::hosts::ClaimIntent;
 use crate::inventory::query::{
     ClusterField, DatacenterField, HostField, ListQuery, Page, TagKind, VmField,
 };
@@ -81,6 +82,7 @@ pub trait Store:
     + TaskStore
     + ContainerStore
     + HostStore
+    + ClaimStore
     + VmStore
     + DatastoreNetworkStore
     + EventStore
@@ -98,6 +100,7 @@ impl<T> Store for T where
         + TaskStore
         + ContainerStore
         + HostStore
+        + ClaimStore
         + VmStore
         + DatastoreNetworkStore
         + EventStore
@@ -254,6 +257,18 @@ pub trait HostStore: Send + Sync {
     /// Hosts matching a query: conditions ANDed, sorted (moId order by default), paged, with
     /// the total before paging when asked.
     async fn query_hosts(&self, q: &ListQuery<HostField>) -> Result<Page<Host>, StoreError>;
+}
+
+/// Claims an add is making on agents, kept from before the claim until the host record holds
+/// what they hold, so that a claim a killed process left can still be released.
+#[async_trait]
+pub trait ClaimStore: Send + Sync {
+    /// Stores the intent; one with the same id already stored is kept as it is.
+    async fn put_claim_intent(&self, c: &ClaimIntent) -> Result<(), StoreError>;
+    /// Whether it was there.
+    async fn delete_claim_intent(&self, id: &str) -> Result<bool, StoreError>;
+    /// Oldest first.
+    async fn list_claim_intents(&self) -> Result<Vec<ClaimIntent>, StoreError>;
 }
 
 /// Virtual machines: each on one host, found by id or by the hypervisor's uuid.

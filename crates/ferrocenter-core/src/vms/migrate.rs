@@ -96,6 +96,10 @@ impl Core {
         vm: VmInfo,
         user: &str,
     ) -> Result<(), CoreError> {
+        let _under_way = self.in_flight.begin_migration(source, dest, &vm.name)?;
+        // A removal that ended before this migration began took its host from the store.
+        self.host(&source.id).await?;
+        self.host(&dest.id).await?;
         let dst = self.agent(dest).await?;
         let ticket = dst.prepare_incoming(&vm).await?;
         // Generous: the copy takes memory ÷ speed on the hosts.

@@ -19,6 +19,7 @@ macro_rules! cases {
     };
 }
 
+mod claims;
 mod containers;
 mod datastores_networks;
 mod events;
@@ -40,6 +41,7 @@ fn cases() -> impl Iterator<Item = &'static (&'static str, Case)> {
         tasks::CASES,
         containers::CASES,
         hosts::CASES,
+        claims::CASES,
         vms::CASES,
         datastores_networks::CASES,
         events::CASES,
