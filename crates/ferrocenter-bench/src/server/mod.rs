@@ -70,9 +70,19 @@ impl Params {
 
 const ROOT_PW: &str = "Bench-Root-1";
 const ADMIN_PW: &str = "Bench-Admin-1";
-/// The first fleet's port; each further fleet takes the next one.
-const FLEET_PORT: u16 = 18444;
-const EVAC_PORT: u16 = 18440;
+/// Where the search for the fleets' ports starts: the evacuation fleet takes the first free
+/// run's first port, fleet k the one after it plus k.
+const FIRST_PORT: u16 = 18440;
+
+/// The first of `n` consecutive ports that can all be bound on every address now: a fleet
+/// listens on 0.0.0.0, so a port another program holds on any address would stop it.
+fn free_ports(n: u16) -> anyhow::Result<u16> {
+    let bindable = |p: u16| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok();
+    (FIRST_PORT..u16::MAX - n)
+        .step_by(usize::from(n))
+        .find(|&base| (base..base + n).all(bindable))
+        .ok_or_else(|| anyhow::anyhow!("no {n} consecutive free ports from {FIRST_PORT}"))
+}
 /// Hosts per `simulate` process: each connected host holds one descriptor there, and this
 /// machine caps a process at 20,000.
 const HOSTS_PER_FLEET: usize = 15_000;
@@ -200,9 +210,12 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         "== starting simulated fleets ({fleet_hosts} hosts × {} VMs; 1 host × {} VMs)",
         p.vms_per_host, p.evacuate_vms
     );
+    let fleets = fleet_hosts.div_ceil(HOSTS_PER_FLEET);
+    let evac_port = free_ports(u16::try_from(fleets + 1)?)?;
+    let fleet_port = evac_port + 1;
     let mut fleet_procs = Vec::new();
     let mut fleet = Vec::with_capacity(fleet_hosts);
-    for k in 0..fleet_hosts.div_ceil(HOSTS_PER_FLEET) {
+    for k in 0..fleets {
         let hosts = HOSTS_PER_FLEET.min(fleet_hosts - k * HOSTS_PER_FLEET);
         let (proc_, m) = start_fleet(
             &bin,
@@ -212,7 +225,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
                 hosts,
                 vms: p.vms_per_host,
                 base: &format!("127.{}.0.1", 64 + k),
-                port: FLEET_PORT + k as u16,
+                port: fleet_port + k as u16,
                 mib_per_s: 65536,
                 seed: 1 + k as u64,
             },
@@ -229,7 +242,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             hosts: 1,
             vms: p.evacuate_vms,
             base: "127.63.0.1",
-            port: EVAC_PORT,
+            port: evac_port,
             mib_per_s: p.evacuate_mib_per_s,
             seed: 1000,
         },
@@ -258,7 +271,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         s("--max-migrations-per-host"),
         s(p.max_migrations_per_host),
         s("--agent-port"),
-        s(FLEET_PORT),
+        s(fleet_port),
     ];
     if let Some(c) = &pg {
         args.push(s("--database-url"));
