@@ -46,6 +46,9 @@ pub struct Core {
     pub machine: Machine,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
+    /// Serialises changes to the local accounts and their policy, so that two concurrent
+    /// changes cannot each leave the other as the last superAdmin and then both go through.
+    account_writes: tokio::sync::Mutex<()>,
     beats: hosts::heartbeat::Beats,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
@@ -151,6 +154,7 @@ impl Core {
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
             agents,
             sessions: hosts::AgentPool::default(),
+            account_writes: tokio::sync::Mutex::new(()),
             beats: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),

@@ -59,6 +59,11 @@ pub const SQLITE: &[Migration] = &[
         name: "vm_instance_uuid",
         sql: include_str!("../migrations/sqlite/0009_vm_instance_uuid.sql"),
     },
+    Migration {
+        version: 10,
+        name: "local_accounts",
+        sql: include_str!("../migrations/0010_local_accounts.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -109,6 +114,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "vm_instance_uuid",
         sql: include_str!("../migrations/postgres/0009_vm_instance_uuid.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "local_accounts",
+        sql: include_str!("../migrations/0010_local_accounts.sql"),
     },
 ];
 
