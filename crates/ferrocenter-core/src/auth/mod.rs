@@ -637,7 +637,7 @@ impl AuthService {
     }
 
     /// Ends every lock, backoff and failure count of an SSO account, so its owner can log in
-    /// at once. A ferrocenter extension (no vSphere API unlocks before issue 19): only the
+    /// at once. A ferrocenter extension (vSphere's local accounts API unlocks nothing): only the
     /// appliance's local `root`, on the appliance listener, may call it — the account that
     /// still works when the SSO administrator is locked out.
     pub fn unlock_account(
