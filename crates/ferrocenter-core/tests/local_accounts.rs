@@ -48,7 +48,7 @@ async fn env() -> Env {
 fn config(password: &str, roles: &[&str]) -> AccountConfig {
     AccountConfig {
         password: Some(password.into()),
-        roles: Some(roles.iter().map(|r| r.to_string()).collect()),
+        roles: Some(roles.iter().map(ToString::to_string).collect()),
         ..Default::default()
     }
 }
@@ -566,7 +566,7 @@ async fn bad_input_names_the_field_and_changes_nothing() {
     ] {
         match core.password_policy_set(&e.root, p).await {
             Err(CoreError::NotSupported { operation }) => {
-                assert!(operation.contains(names), "{operation}")
+                assert!(operation.contains(names), "{operation}");
             }
             other => panic!("expected unsupported, got {other:?}"),
         }

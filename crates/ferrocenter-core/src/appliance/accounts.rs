@@ -255,7 +255,7 @@ fn is_self(caller: &Caller, name: &str) -> bool {
 
 impl Core {
     /// The global password policy as stored (its defaults until one is set).
-    pub async fn password_policy(&self) -> Result<PasswordPolicy, CoreError> {
+    async fn password_policy(&self) -> Result<PasswordPolicy, CoreError> {
         match self.store.get_setting(POLICY_KEY).await? {
             Some(json) => serde_json::from_str(&json).map_err(|e| {
                 CoreError::internal(format!("the stored password policy is unreadable: {e}"))
