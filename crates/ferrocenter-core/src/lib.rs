@@ -46,6 +46,9 @@ pub struct Core {
     pub machine: Machine,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
+    /// Serialises changes to the local accounts and their policy, so that two concurrent
+    /// changes cannot each leave the other as the last superAdmin and then both go through.
+    account_writes: tokio::sync::Mutex<()>,
     beats: hosts::heartbeat::Beats,
     /// Claims adds left on agents without a host record, and their retries.
     claims: hosts::claims::Claims,
@@ -155,6 +158,7 @@ impl Core {
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
             agents,
             sessions: hosts::AgentPool::default(),
+            account_writes: tokio::sync::Mutex::new(()),
             beats: Default::default(),
             claims: Default::default(),
             in_flight: Default::default(),

@@ -64,6 +64,11 @@ pub const SQLITE: &[Migration] = &[
         name: "claim_intents",
         sql: include_str!("../migrations/0010_claim_intents.sql"),
     },
+    Migration {
+        version: 11,
+        name: "local_accounts",
+        sql: include_str!("../migrations/0011_local_accounts.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -119,6 +124,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "claim_intents",
         sql: include_str!("../migrations/0010_claim_intents.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "local_accounts",
+        sql: include_str!("../migrations/0011_local_accounts.sql"),
     },
 ];
 

@@ -1,6 +1,7 @@
 //! `POST /api/ferrocenter/accounts/unlock` with `{"user": "name@domain"}`, served on the
 //! appliance listener only: the local `root` ends an SSO account's lockout. A ferrocenter
-//! extension (docs/api/vapi.md): vSphere has no such call before the accounts API of issue 19.
+//! extension (docs/api/vapi.md): vSphere's `local_accounts` API manages local accounts and
+//! unlocks none.
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;

@@ -122,8 +122,69 @@ fn rows() -> Vec<Row> {
             ),
             row(Method::POST, p("/vcenter/system"), [401, 200, 200, 200]),
         ]);
+        // Local accounts: every role reads; only superAdmin changes (a weak password, an
+        // unknown account: the permission check comes first).
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/local-accounts"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/local-accounts/{username}"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/local-accounts/{username}"),
+                [401, 403, 403, 400],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/local-accounts/{username}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::PATCH,
+                p("/appliance/local-accounts/{username}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::DELETE,
+                p("/appliance/local-accounts/{username}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/local-accounts/global-policy"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/local-accounts/global-policy"),
+                [401, 403, 403, done],
+            ),
+        ]);
     }
     rows
+}
+
+/// The account and body a local-accounts route is called with in the matrix: reads name
+/// `root`, changes an account that does not exist or a password too short.
+fn accounts_request(method: &Method, path: &str) -> (&'static str, Option<Value>) {
+    let config = |password: &str| json!({"config": {"password": password, "roles": ["operator"]}});
+    match method.as_str() {
+        "GET" => ("root", None),
+        "POST" => ("newcomer", Some(config("short"))),
+        "PUT" if path.ends_with("global-policy") => (
+            "",
+            Some(json!({"policy": {"max_days": 90, "min_days": 0, "warn_days": 7}})),
+        ),
+        "PUT" => ("nobody", Some(config("Good-Pass-12"))),
+        "PATCH" => ("nobody", Some(json!({"config": {}}))),
+        _ => ("nobody", None),
+    }
 }
 
 /// The query string and body a vcenter route is called with in the matrix.
@@ -230,8 +291,10 @@ async fn every_route_for_every_role() {
             } else {
                 dc0.moid.clone()
             };
+            let (account, account_body) = accounts_request(&row.method, row.path);
             let path = row
                 .path
+                .replace("{username}", account)
                 .replace("{task}", &task)
                 .replace("{datacenter}", &doomed)
                 .replace("{cluster}", &c0.moid)
@@ -251,6 +314,7 @@ async fn every_route_for_every_role() {
                 ("POST", "/api/ferrocenter/diagnostics/sleep") => {
                     (path, Some(json!({"duration_ms": 1})))
                 }
+                (_, p) if p.contains("/appliance/local-accounts") => (path, account_body),
                 (m, p) if p.contains("/vcenter/") => {
                     let (query, body) = vcenter_request(&row.method, p, n, &host_folder);
                     let _ = m;

@@ -94,3 +94,143 @@ async fn the_official_python_sdk_drives_hosts_vms_and_tasks() {
     assert_eq!(core.auth.session_count(), sessions_before);
     ts.stop().await;
 }
+
+/// `com.vmware.appliance_client.LocalAccounts` and `local_accounts_client.Policy` through the
+/// official SDK (tests/vapi_sdk/local_accounts.py): root on the appliance listener manages
+/// accounts and the policy; an operator it made logs in there, reads, is refused
+/// `Unauthorized` on changes and changes its own password; disabled and expired accounts cannot
+/// log in; the last superAdmin stays; root's password changes through the API; the SSO
+/// administrator manages local accounts on the main listener and an SSO operator only reads.
+#[tokio::test]
+async fn the_official_python_sdk_manages_local_accounts_on_both_listeners() {
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let ts = TestServer::start().await;
+    let sso_operator = ts
+        .user("watcher", ferrocenter_core::auth::Role::Operator)
+        .await;
+    let host_port = |url: String| url.trim_start_matches("https://").to_string();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vapi_sdk/local_accounts.py"
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(&python)
+            .args([
+                script,
+                &host_port(ts.appliance("")),
+                &host_port(ts.api("")),
+                PASSWORD,
+                ADMIN,
+                PASSWORD,
+                &sso_operator,
+            ])
+            .output(),
+    )
+    .await
+    .expect("the SDK run ended")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the SDK run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let refused = |what: &str, field: &str| json!([what, field]);
+    assert_eq!(v["list_before"], json!(["root"]));
+    assert_eq!(v["root"]["roles"], json!(["superAdmin"]));
+    assert_eq!(v["root"]["enabled"], true);
+    assert_eq!(v["root"]["expires_at"], Value::Null);
+    assert_eq!(
+        v["policy"],
+        json!({"max_days": 90, "min_days": 0, "warn_days": 7, "lockout_after": 5,
+               "minimum_length": 8})
+    );
+    let alice = &v["alice"];
+    assert_eq!(alice["roles"], json!(["operator"]));
+    assert_eq!(alice["fullname"], "Alice Operator");
+    assert_eq!(alice["email"], "alice@example.com");
+    assert_eq!(alice["enabled"], true);
+    assert_eq!(alice["has_password"], true);
+    assert_eq!(alice["changed"], true);
+    assert_eq!(alice["max_days"], 90);
+    assert!(alice["expires_at"].is_string(), "{alice}");
+    assert_eq!(v["create_again"], refused("AlreadyExists", "alice"));
+    assert_eq!(v["bad_role"], refused("InvalidArgument", "config.roles[1]"));
+    assert_eq!(v["bad_name"], refused("InvalidArgument", "username"));
+    assert_eq!(
+        v["weak_password"],
+        refused("InvalidArgument", "config.password")
+    );
+    assert_eq!(v["bad_email"], refused("InvalidArgument", "config.email"));
+    assert_eq!(v["missing"], refused("NotFound", "nobody"));
+    assert_eq!(v["delete_missing"], refused("NotFound", "nobody"));
+    assert_eq!(v["list_after_refusals"], json!(["alice", "root"]));
+    assert_eq!(v["after_update"]["fullname"], "Alice O.");
+    assert_eq!(v["after_update"]["email"], "alice@example.com");
+    assert_eq!(v["after_set"]["fullname"], Value::Null);
+    assert_eq!(v["after_set"]["email"], Value::Null);
+
+    assert_eq!(v["operator_list"], json!(["alice", "root"]));
+    assert_eq!(v["operator_get_root"], json!(["superAdmin"]));
+    assert_eq!(v["operator_policy"], 90);
+    let unauthorized = refused("Unauthorized", "Appliance.ManageAccounts");
+    for k in [
+        "operator_create",
+        "operator_promotes_itself",
+        "operator_deletes_root",
+        "operator_sets_policy",
+    ] {
+        assert_eq!(v[k], unauthorized, "{k}");
+    }
+    assert_eq!(
+        v["operator_own_password_no_old"],
+        refused("InvalidArgument", "config.old_password")
+    );
+    assert_eq!(v["operator_new_password_login"], "ok");
+
+    assert_eq!(v["disabled_login"], "Unauthenticated");
+    assert_eq!(v["enabled_login"], "ok");
+    assert_eq!(v["expired"]["expires_at"], "2020-01-01T00:00:00");
+    assert_eq!(v["expired_login"], "Unauthenticated");
+
+    assert_eq!(v["delete_root"][0], "NotAllowedInCurrentState");
+    assert_eq!(v["demote_root"], refused("InvalidArgument", "config.roles"));
+    assert_eq!(
+        v["disable_root"],
+        refused("InvalidArgument", "config.enabled")
+    );
+
+    assert_eq!(v["policy_after_set"], json!([60, 10]));
+    assert_eq!(v["alice_days_after_policy"], 60);
+    assert_eq!(v["policy_lockout"][0], "Unsupported");
+    assert!(v["policy_lockout"][1]
+        .as_str()
+        .unwrap()
+        .contains("policy.failed_attempt_count_before_account_lockout"));
+    assert_eq!(
+        v["policy_bad_days"],
+        refused("InvalidArgument", "policy.max_days")
+    );
+
+    assert_eq!(
+        v["root_no_old"],
+        refused("InvalidArgument", "config.old_password")
+    );
+    assert_eq!(v["root_new_login"], "ok");
+    assert_eq!(v["root_old_login"], "Unauthenticated");
+    assert_eq!(v["list_after_delete"], json!(["carol", "dave", "root"]));
+    assert_eq!(v["deleted_session"][0], "Unauthenticated");
+
+    assert_eq!(v["main_list"], json!(["carol", "dave", "root"]));
+    assert_eq!(v["main_erin"], json!(["superAdmin"]));
+    assert_eq!(v["root_reset_login"], "ok");
+    assert_eq!(v["main_after_delete"], json!(["carol", "dave", "root"]));
+    assert_eq!(v["sso_operator_list"], json!(["carol", "dave", "root"]));
+    assert_eq!(v["sso_operator_create"], unauthorized);
+    ts.stop().await;
+}

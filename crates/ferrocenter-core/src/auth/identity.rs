@@ -54,12 +54,95 @@ pub struct Principal {
     /// The role given to this principal directly; groups may raise it.
     pub role: Role,
     pub full_name: Option<String>,
+    pub email: Option<String>,
     pub disabled: bool,
     pub created_at: OffsetDateTime,
     pub password_changed_at: OffsetDateTime,
+    /// When the password expires (local accounts; SSO users' passwords never do).
+    pub aging: PasswordAging,
+}
+
+/// The days of a password's life, as `chage` keeps them: `None` is no restriction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordDays {
+    /// Days after a change before the account's owner may change it again.
+    pub min: Option<i64>,
+    /// Days after a change when the password expires (if it expires at all).
+    pub max: Option<i64>,
+    /// Days before expiry from which the owner is warned (reported; ferrocenter has no
+    /// interactive login to show the warning in).
+    pub warn: Option<i64>,
+}
+
+/// How a principal's password expires. The default never expires: accounts made before
+/// password aging existed, the SSO users, and the `root` of the first start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PasswordAging {
+    /// Whether the password expires at all.
+    pub expires: bool,
+    /// An expiry set explicitly; without one the password expires `days.max` after a change.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Whether the account is reported inactive `inactive_days` after the expiry.
+    pub inactive_after_expiry: bool,
+    pub inactive_days: Option<i64>,
+    pub days: PasswordDays,
+}
+
+/// Why a principal whose password was right may not log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    Disabled,
+    PasswordExpired,
+}
+
+impl LoginRefusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginRefusal::Disabled => "the account is disabled",
+            LoginRefusal::PasswordExpired => "the password has expired",
+        }
+    }
 }
 
 impl Principal {
+    /// When the password expires: never unless aging says it does; then the explicit date, or
+    /// `days.max` after the last change.
+    pub fn password_expires_at(&self) -> Option<OffsetDateTime> {
+        let a = &self.aging;
+        if !a.expires {
+            return None;
+        }
+        a.expires_at.or_else(|| {
+            a.days.max.and_then(|d| {
+                self.password_changed_at
+                    .checked_add(time::Duration::days(d))
+            })
+        })
+    }
+
+    /// When the account goes inactive after its password expired, if it does.
+    pub fn inactive_at(&self) -> Option<OffsetDateTime> {
+        if !self.aging.inactive_after_expiry {
+            return None;
+        }
+        let days = self.aging.inactive_days.unwrap_or(0);
+        self.password_expires_at()?
+            .checked_add(time::Duration::days(days))
+    }
+
+    /// The rule every login applies after the password matched: a disabled account, or one
+    /// whose password has expired, cannot log in (there is no interactive "change your
+    /// password now" on an API, so expiry ends logins at once rather than at `inactive_at`).
+    pub fn login_refusal(&self, now: OffsetDateTime) -> Option<LoginRefusal> {
+        if self.disabled {
+            Some(LoginRefusal::Disabled)
+        } else if self.password_expires_at().is_some_and(|e| e <= now) {
+            Some(LoginRefusal::PasswordExpired)
+        } else {
+            None
+        }
+    }
+
     /// `administrator@vsphere.local` for SSO users, the bare name for local accounts.
     pub fn login_name(&self) -> String {
         match &self.realm {
@@ -123,7 +206,7 @@ pub fn validate_account_name(field: &str, name: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn validate_domain_name(field: &str, domain: &str) -> Result<(), CoreError> {
+pub(crate) fn validate_domain_name(field: &str, domain: &str) -> Result<(), CoreError> {
     let ok = !domain.is_empty()
         && domain.len() <= 253
         && domain.split('.').all(|label| {

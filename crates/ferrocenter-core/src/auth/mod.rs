@@ -8,9 +8,15 @@ mod sessions;
 mod tickets;
 
 pub use admission::{default_hash_workers, HashGate, LoginThrottle};
-pub use identity::{parse_login_name, validate_account_name, Group, Principal, Realm};
+pub(crate) use identity::validate_domain_name;
+pub use identity::{
+    parse_login_name, validate_account_name, Group, LoginRefusal, PasswordAging, PasswordDays,
+    Principal, Realm,
+};
 pub use lockout::{Failure, Lockout, LockoutPolicy};
-pub use password::{generate_password, hash_password, validate_new_password, verify_password};
+pub use password::{
+    generate_password, hash_password, validate_new_password, verify_password, PasswordRule,
+};
 pub use roles::{
     privileges_of, Privilege, Role, ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP,
 };
@@ -255,31 +261,90 @@ impl AuthService {
         role: Role,
         full_name: Option<String>,
     ) -> Result<Principal, CoreError> {
+        let mut p = self.new_principal(realm, name, password, role).await?;
+        p.full_name = full_name;
+        self.insert_principal(&p).await?;
+        Ok(p)
+    }
+
+    /// A principal not stored yet: the name checked and lower-cased, the password checked
+    /// against the floor every password meets and hashed; enabled, its password never
+    /// expiring. The caller adjusts it and stores it with [`AuthService::insert_principal`].
+    pub async fn new_principal(
+        &self,
+        realm: Realm,
+        name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<Principal, CoreError> {
         validate_account_name("username", name)?;
         validate_new_password("password", password)?;
-        let hash = self.hash(password.to_string()).await?;
-        let verifier = self.hash(password::digest_hex(password)).await?;
+        let (hash, verifier) = self.hash_credentials(password).await?;
         let now = self.clock.now();
-        let p = Principal {
+        Ok(Principal {
             id: new_uuid(),
             realm,
             name: name.to_ascii_lowercase(),
             password_hash: hash,
             digest_verifier: Some(verifier),
             role,
-            full_name,
+            full_name: None,
+            email: None,
             disabled: false,
             created_at: now,
             password_changed_at: now,
-        };
-        match self.store.insert_principal(&p).await {
-            Ok(()) => Ok(p),
+            aging: PasswordAging::default(),
+        })
+    }
+
+    /// Stores a new principal; a taken name is `AlreadyExists`.
+    pub async fn insert_principal(&self, p: &Principal) -> Result<(), CoreError> {
+        match self.store.insert_principal(p).await {
+            Ok(()) => Ok(()),
             Err(StoreError::Conflict(_)) => Err(CoreError::AlreadyExists {
                 what: "user".into(),
                 name: p.login_name(),
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The password's hash and the verifier of its digest (digest logins), computed within
+    /// the hashing bound. The caller has checked the password against its rule.
+    pub async fn hash_credentials(&self, password: &str) -> Result<(String, String), CoreError> {
+        let hash = self.hash(password.to_string()).await?;
+        let verifier = self.hash(password::digest_hex(password)).await?;
+        Ok((hash, verifier))
+    }
+
+    /// Whether `password` is the principal's current one, for a change that must prove it
+    /// (`old_password`). Counted like a login from no known address: wrong answers back off
+    /// and lock this check (not logins from real addresses), so a stolen session cannot be
+    /// used to guess the password at hashing speed.
+    pub async fn verify_current_password(
+        &self,
+        p: &Principal,
+        password: &str,
+    ) -> Result<bool, CoreError> {
+        let key = format!("{}|{}", p.realm.store_key(), p.name);
+        let now = self.clock.now();
+        let open = self.lockout.admits(&key, None, now);
+        let ok = self
+            .verify(password.to_string(), p.password_hash.clone())
+            .await?;
+        if ok && open {
+            self.lockout.record_success(&key, None);
+            return Ok(true);
+        }
+        if !ok {
+            self.lockout.record_failure(&key, None, now);
+        }
+        Ok(false)
+    }
+
+    /// Ends every session of a principal (its access changed under it); how many ended.
+    pub fn end_sessions_of(&self, principal_id: &str) -> usize {
+        self.sessions.remove_principal(principal_id)
     }
 
     pub async fn add_to_group(
@@ -298,7 +363,7 @@ impl AuthService {
     }
 
     /// Checks a name and password. Every failure is the same `Unauthenticated`, whether the
-    /// account is missing, disabled, locked or the password is wrong.
+    /// account is missing, disabled, locked, its password expired or wrong.
     pub async fn authenticate(
         &self,
         origin: impl Into<Origin>,
@@ -369,8 +434,12 @@ impl AuthService {
             warn!(user = %username_for_log(&name, &realm), "login refused: account locked or waiting out its backoff for this address");
             return Err(CoreError::Unauthenticated);
         }
+        let refusal = principal.as_ref().and_then(|p| p.login_refusal(now));
+        if let (true, Some(why)) = (ok, refusal) {
+            info!(user = %username_for_log(&name, &realm), "login refused: {}", why.as_str());
+        }
         match principal {
-            Some(mut p) if ok && !p.disabled => {
+            Some(mut p) if ok && refusal.is_none() => {
                 self.lockout.record_success(&key, origin.peer);
                 if let Some((peer, t)) = throttle {
                     t.succeeded(peer);
@@ -568,7 +637,7 @@ impl AuthService {
     }
 
     /// Ends every lock, backoff and failure count of an SSO account, so its owner can log in
-    /// at once. A ferrocenter extension (no vSphere API unlocks before issue 19): only the
+    /// at once. A ferrocenter extension (vSphere's local accounts API unlocks nothing): only the
     /// appliance's local `root`, on the appliance listener, may call it — the account that
     /// still works when the SSO administrator is locked out.
     pub fn unlock_account(

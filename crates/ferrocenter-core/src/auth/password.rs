@@ -65,24 +65,90 @@ pub fn generate_password(len: usize) -> String {
     }
 }
 
+/// The fewest characters any password set through ferrocenter may have.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// The longest password, in bytes (argon2 takes longer ones, but nothing needs them).
+pub const PASSWORD_MAX_BYTES: usize = 256;
+
+/// What a new password must hold. The default is the floor every password meets; the local
+/// accounts' policy may raise it (`appliance::accounts`), never lower it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordRule {
+    pub min_length: usize,
+    pub min_uppercase: usize,
+    pub min_lowercase: usize,
+    pub min_digits: usize,
+    /// Characters that are neither letters nor digits.
+    pub min_special: usize,
+}
+
+impl Default for PasswordRule {
+    fn default() -> Self {
+        PasswordRule {
+            min_length: PASSWORD_MIN_CHARS,
+            min_uppercase: 0,
+            min_lowercase: 0,
+            min_digits: 0,
+            min_special: 0,
+        }
+    }
+}
+
+impl PasswordRule {
+    /// Checks `password`; the error names `field` and says what is missing, never the password.
+    pub fn check(&self, field: &str, password: &str) -> Result<(), CoreError> {
+        let min_length = self.min_length.max(PASSWORD_MIN_CHARS);
+        if password.chars().count() < min_length {
+            return Err(CoreError::invalid(
+                field,
+                format!("must be at least {min_length} characters long"),
+            ));
+        }
+        if password.len() > PASSWORD_MAX_BYTES {
+            return Err(CoreError::invalid(
+                field,
+                format!("must be at most {PASSWORD_MAX_BYTES} bytes long"),
+            ));
+        }
+        if password.chars().any(char::is_control) {
+            return Err(CoreError::invalid(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        let count = |f: fn(&char) -> bool| password.chars().filter(f).count();
+        for (least, have, what) in [
+            (
+                self.min_uppercase,
+                count(|c| c.is_uppercase()),
+                "upper-case letters",
+            ),
+            (
+                self.min_lowercase,
+                count(|c| c.is_lowercase()),
+                "lower-case letters",
+            ),
+            (self.min_digits, count(|c| c.is_numeric()), "digits"),
+            (
+                self.min_special,
+                count(|c| !c.is_alphanumeric()),
+                "characters other than letters and digits",
+            ),
+        ] {
+            if have < least {
+                return Err(CoreError::invalid(
+                    field,
+                    format!("must contain at least {least} {what}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The minimum a password set through ferrocenter must meet.
 pub fn validate_new_password(field: &str, password: &str) -> Result<(), CoreError> {
-    if password.chars().count() < 8 {
-        return Err(CoreError::invalid(
-            field,
-            "must be at least 8 characters long",
-        ));
-    }
-    if password.len() > 256 {
-        return Err(CoreError::invalid(field, "must be at most 256 bytes long"));
-    }
-    if password.chars().any(char::is_control) {
-        return Err(CoreError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+    PasswordRule::default().check(field, password)
 }
 
 #[cfg(test)]
@@ -106,6 +172,38 @@ mod tests {
         assert_eq!(a.len(), 20);
         assert_ne!(a, b);
         assert!(validate_new_password("p", &a).is_ok());
+    }
+
+    #[test]
+    fn a_raised_rule_counts_each_class() {
+        let rule = PasswordRule {
+            min_length: 10,
+            min_uppercase: 2,
+            min_lowercase: 1,
+            min_digits: 2,
+            min_special: 1,
+        };
+        assert!(rule.check("p", "AB-cd12xyz").is_ok());
+        for (bad, says) in [
+            ("AB-cd12xy", "at least 10 characters"),
+            ("Ab-cd12xyz", "2 upper-case"),
+            ("AB-CD12XYZ", "1 lower-case"),
+            ("AB-cd1xyzw", "2 digits"),
+            ("ABccd12xyz", "1 characters other than"),
+        ] {
+            let e = rule.check("config.password", bad).unwrap_err().to_string();
+            assert!(
+                e.contains("config.password") && e.contains(says),
+                "{bad}: {e}"
+            );
+            assert!(!e.contains(bad));
+        }
+        // A policy cannot lower the floor.
+        let low = PasswordRule {
+            min_length: 1,
+            ..Default::default()
+        };
+        assert!(low.check("p", "short").is_err());
     }
 
     #[test]

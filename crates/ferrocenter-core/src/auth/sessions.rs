@@ -226,6 +226,14 @@ impl Sessions {
         live.len() != before
     }
 
+    /// Ends every session of the principal; how many there were.
+    pub fn remove_principal(&self, principal_id: &str) -> usize {
+        let mut live = self.live.lock();
+        let before = live.len();
+        live.retain(|_, s| s.caller.principal_id != principal_id);
+        before - live.len()
+    }
+
     /// Ends the session behind `token` if it is of `kind` and was made on `listener`.
     pub fn remove(&self, token: &str, kind: SessionKind, listener: Listener) -> bool {
         let mut live = self.live.lock();

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::auth::{Group, Principal, Realm};
+use crate::auth::{Group, PasswordDays, Principal, Realm};
 use crate::hosts::ClaimIntent;
 use crate::inventory::query::{
     ClusterField, DatacenterField, HostField, ListQuery, Page, TagKind, VmField,
@@ -146,8 +146,17 @@ pub trait IdentityStore: Send + Sync {
         name: &str,
     ) -> Result<Option<Principal>, StoreError>;
     async fn list_principals(&self, realm: &Realm) -> Result<Vec<Principal>, StoreError>;
-    /// Replaces the mutable fields (password hash, role, full name, disabled); false if absent.
+    /// Replaces the mutable fields (password hash, role, full name, e-mail, disabled, password
+    /// aging); false if absent.
     async fn update_principal(&self, p: &Principal) -> Result<bool, StoreError>;
+    /// Gives every principal of the realm these password days and writes the setting that
+    /// records them (the local accounts' policy), in one transaction.
+    async fn set_password_days(
+        &self,
+        realm: &Realm,
+        days: PasswordDays,
+        setting: (&str, &str),
+    ) -> Result<(), StoreError>;
     async fn delete_principal(&self, id: &str) -> Result<bool, StoreError>;
     async fn insert_group(&self, g: &Group) -> Result<(), StoreError>;
     async fn find_group(&self, realm: &Realm, name: &str) -> Result<Option<Group>, StoreError>;

@@ -1,6 +1,6 @@
 //! `IdentityStore`: principals, groups and membership.
 use async_trait::async_trait;
-use ferrocenter_core::auth::{Group, Principal, Realm};
+use ferrocenter_core::auth::{Group, PasswordAging, PasswordDays, Principal, Realm};
 use ferrocenter_core::ports::{IdentityStore, StoreError};
 use ferrocenter_core::{from_millis, to_millis};
 
@@ -25,6 +25,20 @@ const PRINCIPALS: Table<Principal> = Table {
         Column::mutable("digest_verifier", |p| {
             Ok(Value::OptText(p.digest_verifier.as_deref()))
         }),
+        Column::mutable("email", |p| Ok(Value::OptText(p.email.as_deref()))),
+        Column::mutable("password_expires", |p| Ok(Value::Bool(p.aging.expires))),
+        Column::mutable("password_expires_at", |p| {
+            Ok(Value::OptInt(p.aging.expires_at.map(to_millis)))
+        }),
+        Column::mutable("inactive_after_expiry", |p| {
+            Ok(Value::Bool(p.aging.inactive_after_expiry))
+        }),
+        Column::mutable("inactive_days", |p| {
+            Ok(Value::OptInt(p.aging.inactive_days))
+        }),
+        Column::mutable("min_days", |p| Ok(Value::OptInt(p.aging.days.min))),
+        Column::mutable("max_days", |p| Ok(Value::OptInt(p.aging.days.max))),
+        Column::mutable("warn_days", |p| Ok(Value::OptInt(p.aging.days.warn))),
     ],
 };
 
@@ -54,9 +68,21 @@ super::for_each_engine! {
                 digest_verifier: get(row, "digest_verifier")?,
                 role: role_from(&get::<String>(row, "role")?)?,
                 full_name: get(row, "full_name")?,
+                email: get(row, "email")?,
                 disabled: get(row, "disabled")?,
                 created_at: from_millis(get(row, "created_at")?),
                 password_changed_at: from_millis(get(row, "password_changed_at")?),
+                aging: PasswordAging {
+                    expires: get(row, "password_expires")?,
+                    expires_at: get::<Option<i64>>(row, "password_expires_at")?.map(from_millis),
+                    inactive_after_expiry: get(row, "inactive_after_expiry")?,
+                    inactive_days: get(row, "inactive_days")?,
+                    days: PasswordDays {
+                        min: get(row, "min_days")?,
+                        max: get(row, "max_days")?,
+                        warn: get(row, "warn_days")?,
+                    },
+                },
             })
         }
 
@@ -120,6 +146,36 @@ super::for_each_engine! {
                 .await
                 .map_err(map_err)?;
             Ok(r.rows_affected() == 1)
+        }
+
+        async fn set_password_days(
+            &self,
+            realm: &Realm,
+            days: PasswordDays,
+            setting: (&str, &str),
+        ) -> Result<(), StoreError> {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            sqlx::query(
+                "UPDATE principals SET min_days = $1, max_days = $2, warn_days = $3 \
+                 WHERE domain = $4",
+            )
+            .bind(days.min)
+            .bind(days.max)
+            .bind(days.warn)
+            .bind(realm.store_key())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(setting.0)
+            .bind(setting.1)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)
         }
 
         async fn delete_principal(&self, id: &str) -> Result<bool, StoreError> {

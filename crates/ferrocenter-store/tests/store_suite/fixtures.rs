@@ -1,5 +1,5 @@
 //! Records every case builds on, with fixed values so round trips compare whole structs.
-use ferrocenter_core::auth::{Principal, Realm, Role};
+use ferrocenter_core::auth::{PasswordAging, PasswordDays, Principal, Realm, Role};
 use ferrocenter_core::from_millis;
 use ferrocenter_core::inventory::{
     AdminState, AutomationLevel, ClaimInfo, Cluster, ConnectionState, Datacenter, Datastore,
@@ -24,9 +24,21 @@ pub(crate) fn principal(realm: Realm, name: &str) -> Principal {
         digest_verifier: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$ZGln".into()),
         role: Role::Operator,
         full_name: Some("Full Name".into()),
+        email: Some("name@example.com".into()),
         disabled: false,
         created_at: at(1_700_000_000_000),
         password_changed_at: at(1_700_000_000_500),
+        aging: PasswordAging {
+            expires: true,
+            expires_at: None,
+            inactive_after_expiry: true,
+            inactive_days: Some(3),
+            days: PasswordDays {
+                min: Some(1),
+                max: Some(90),
+                warn: Some(7),
+            },
+        },
     }
 }
 

@@ -1,7 +1,7 @@
 //! Principals, groups and membership.
 use std::sync::Arc;
 
-use ferrocenter_core::auth::{Group, Realm, Role};
+use ferrocenter_core::auth::{Group, PasswordAging, PasswordDays, Realm, Role};
 use ferrocenter_core::ports::{Store, StoreError};
 
 use crate::fixtures::{at, principal};
@@ -10,6 +10,7 @@ use crate::Case;
 pub(crate) const CASES: &[(&str, Case)] = crate::cases![
     principals_are_unique_per_realm,
     principal_updates_and_deletes,
+    password_days_apply_to_a_realm_with_their_setting,
     groups_and_membership,
 ];
 
@@ -54,7 +55,19 @@ async fn principal_updates_and_deletes(s: Arc<dyn Store>) {
     p.password_hash = "$argon2id$other".into();
     p.digest_verifier = None;
     p.full_name = None;
+    p.email = None;
     p.password_changed_at = at(1_800_000_000_000);
+    p.aging = PasswordAging {
+        expires: true,
+        expires_at: Some(at(1_900_000_000_000)),
+        inactive_after_expiry: false,
+        inactive_days: None,
+        days: PasswordDays {
+            min: None,
+            max: Some(99_999),
+            warn: None,
+        },
+    };
     assert!(s.update_principal(&p).await.unwrap());
     assert_eq!(
         s.find_principal(&Realm::Local, "root").await.unwrap(),
@@ -63,6 +76,44 @@ async fn principal_updates_and_deletes(s: Arc<dyn Store>) {
     assert!(s.delete_principal(&p.id).await.unwrap());
     assert!(!s.delete_principal(&p.id).await.unwrap());
     assert!(!s.update_principal(&p).await.unwrap());
+}
+
+async fn password_days_apply_to_a_realm_with_their_setting(s: Arc<dyn Store>) {
+    let sso = Realm::sso("vsphere.local");
+    let local = principal(Realm::Local, "ops");
+    let other = principal(Realm::Local, "root");
+    let user = principal(sso.clone(), "ops");
+    for p in [&local, &other, &user] {
+        s.insert_principal(p).await.unwrap();
+    }
+    let days = PasswordDays {
+        min: Some(2),
+        max: None,
+        warn: Some(14),
+    };
+    s.set_password_days(&Realm::Local, days, ("accounts.policy", "{\"v\":1}"))
+        .await
+        .unwrap();
+    for name in ["ops", "root"] {
+        let got = s
+            .find_principal(&Realm::Local, name)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.aging.days, days);
+        // Nothing else of the account changes.
+        assert_eq!(got.aging.expires, local.aging.expires);
+        assert_eq!(got.email, local.email);
+    }
+    assert_eq!(
+        s.find_principal(&sso, "ops").await.unwrap(),
+        Some(user),
+        "another realm is untouched"
+    );
+    assert_eq!(
+        s.get_setting("accounts.policy").await.unwrap().as_deref(),
+        Some("{\"v\":1}")
+    );
 }
 
 async fn groups_and_membership(s: Arc<dyn Store>) {
