@@ -94,7 +94,6 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             core: core.clone(),
             listener,
             max_body_bytes: opts.max_body_bytes,
-            catalog: ferrocenter_vapi::catalog_for(listener),
         },
         vim: ferrocenter_vim::VimState {
             core: core.clone(),

@@ -44,7 +44,10 @@ async fn sleep(
         fail_message: p.string("fail_message")?,
     };
     let task = state.core.diagnostic_sleep(&caller, spec).await?;
-    Ok(json!(external_id(state.catalog, &task)))
+    Ok(json!(external_id(
+        super::catalog::for_listener(state.listener),
+        &task
+    )))
 }
 
 pub async fn api_sleep(

@@ -192,7 +192,11 @@ pub async fn rpc(
         }
     }
     let result = async {
-        let (op, as_task) = resolve(state.catalog, service, operation)?;
+        let (op, as_task) = resolve(
+            super::catalog::for_listener(state.listener),
+            service,
+            operation,
+        )?;
         let creds = rpc_credentials(&headers, params.and_then(|p| p.get("ctx")), peer)?;
         let authenticated = authenticate(&state, op, &creds).await?;
         let input = params
@@ -215,12 +219,15 @@ pub async fn rpc(
                 input,
                 as_task,
                 form: Form::Rpc,
-                catalog: state.catalog,
+                catalog: super::catalog::for_listener(state.listener),
             },
         )
         .await?;
         Ok::<_, ApiError>(match out {
-            Out::Task(t) => json!(external_id(state.catalog, &t)),
+            Out::Task(t) => json!(external_id(
+                super::catalog::for_listener(state.listener),
+                &t
+            )),
             Out::Session(token) => types::encode(&op.output, &json!(token), Form::Rpc),
             Out::Value(v) => types::encode(&op.output, &v, Form::Rpc),
         })
@@ -397,7 +404,7 @@ pub async fn rest(
                 input,
                 as_task,
                 form,
-                catalog: state.catalog,
+                catalog: super::catalog::for_listener(state.listener),
             },
         )
         .await
@@ -409,7 +416,10 @@ pub async fn rest(
             flavor,
             result: Ok(Reply::Value(
                 StatusCode::ACCEPTED,
-                json!(external_id(state.catalog, &t)),
+                json!(external_id(
+                    super::catalog::for_listener(state.listener),
+                    &t
+                )),
             )),
         }
         .into_response(),

@@ -22,7 +22,6 @@ mod tasks;
 pub mod types;
 pub mod wire;
 
-pub use catalog::for_listener as catalog_for;
 pub use errors::ApiError;
 pub use registry::Catalog;
 pub use routes::{appliance_route_table, appliance_routes, route_table, routes};

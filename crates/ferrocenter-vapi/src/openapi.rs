@@ -225,7 +225,7 @@ fn document_of(catalog: &'static Catalog) -> Value {
 pub async fn serve(
     axum::extract::State(state): axum::extract::State<VapiState>,
 ) -> axum::Json<Value> {
-    axum::Json(document_of(state.catalog))
+    axum::Json(document_of(catalog::for_listener(state.listener)))
 }
 
 /// Adds a parameter to an operation object built with a `parameters` array.

@@ -6,15 +6,11 @@ use std::net::IpAddr;
 use ferrocenter_core::auth::{Listener, Origin, SessionKind};
 use ferrocenter_core::Core;
 
-use crate::registry::Catalog;
-
 #[derive(Clone)]
 pub struct VapiState {
     pub core: Arc<Core>,
     pub listener: Listener,
     pub max_body_bytes: usize,
-    /// The services this listener serves (`catalog::for_listener`).
-    pub catalog: &'static Catalog,
 }
 
 impl VapiState {
