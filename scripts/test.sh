@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite. Run as root on Debian it first installs what the tests need
-# (PostgreSQL's server binaries, tmux, systemd-analyze, the Python SDK); elsewhere it uses what
+# (PostgreSQL's server binaries, tmux, systemd-analyze, the Python SDK, schemathesis); elsewhere it uses what
 # is present and the tests that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,8 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
 
 Without --quick, as root on Debian, it first installs PostgreSQL's server binaries, tmux and
 systemd (for systemd-analyze) with apt-get, and the vSphere Automation SDK for Python in a
-virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where). Other arguments go to
+virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where) and schemathesis in one
+beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where). Other arguments go to
 `cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'` or `--profile ci`.
 HELP
 }
@@ -70,6 +71,23 @@ if command -v python3 >/dev/null; then
     fi
     if [ -x "$SDK_VENV/bin/python" ]; then
         export FERROCENTER_VAPI_PYTHON="$SDK_VENV/bin/python"
+    fi
+    # schemathesis, pinned, in a virtualenv beside the SDK's: the OpenAPI conformance test runs
+    # its `st` against the real server and finds it through FERROCENTER_SCHEMATHESIS.
+    ST_VENV="${FERROCENTER_SCHEMATHESIS_VENV:-$(dirname "$SDK_VENV")/schemathesis}"
+    ST_PACKAGES="schemathesis==4.32.5"
+    if [ "$(cat "$ST_VENV/.pins" 2>/dev/null)" != "$ST_PACKAGES" ] \
+        || ! "$ST_VENV/bin/st" --version >/dev/null 2>&1; then
+        echo "== installing schemathesis ($ST_PACKAGES)"
+        if [ -f "$ST_VENV/pyvenv.cfg" ]; then rm -rf "$ST_VENV"; fi
+        if python3 -m venv "$ST_VENV" && "$ST_VENV/bin/pip" install -q $ST_PACKAGES; then
+            echo "$ST_PACKAGES" > "$ST_VENV/.pins"
+        else
+            echo "schemathesis could not be installed; the OpenAPI conformance test will say SKIPPED"
+        fi
+    fi
+    if [ -x "$ST_VENV/bin/st" ]; then
+        export FERROCENTER_SCHEMATHESIS="$ST_VENV/bin/st"
     fi
 fi
 

@@ -10,7 +10,7 @@ pub mod wire;
 
 pub use client::{AgentClient, AgentConnector, ConnectOptions};
 pub use error::AgentError;
-pub use names::is_dns_name;
+pub use names::{is_dns_name, DNS_NAME_PATTERN};
 pub use pinning::{normalize_thumbprint, pem_thumbprint, sha256_thumbprint};
 
 /// This build's agent version; the client refuses agents whose API is older.

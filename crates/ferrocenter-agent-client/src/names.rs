@@ -1,6 +1,11 @@
 //! The DNS host-name grammar (RFC 1123), written once for the server, the agent and the client
 //! library, which all depend on this crate.
 
+/// [`is_dns_name`]'s labels as an ECMA-262 regular expression, for API schemas (the 253
+/// characters in all are the schema's `maxLength`).
+pub const DNS_NAME_PATTERN: &str =
+    "^[0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?(\\.[0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?)*$";
+
 /// Whether `h` is a DNS host name: dot-separated labels of 1 to 63 letters, digits and `-`,
 /// none starting or ending with `-`, at most 253 characters in all.
 pub fn is_dns_name(h: &str) -> bool {

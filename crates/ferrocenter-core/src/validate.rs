@@ -75,6 +75,22 @@ pub fn host_name(field: &str, h: &str) -> Result<(), CoreError> {
     }
 }
 
+/// [`host_name`]'s DNS names as an ECMA-262 regular expression (an IP address is the other
+/// form a schema allows).
+pub const DNS_NAME_PATTERN: &str = ferrocenter_agent_client::DNS_NAME_PATTERN;
+
+/// The fewest characters of a credential a host is added with (its user name and password):
+/// one, as an empty one is no credential.
+pub const CREDENTIAL_MIN_CHARS: usize = 1;
+
+/// A credential a host is added with: at least [`CREDENTIAL_MIN_CHARS`] characters.
+pub fn credential(field: &str, value: &str) -> Result<(), CoreError> {
+    if value.chars().count() < CREDENTIAL_MIN_CHARS {
+        return Err(CoreError::invalid(field, "is required"));
+    }
+    Ok(())
+}
+
 /// The lowest and highest TCP port.
 pub const PORT_MIN: i64 = 1;
 pub const PORT_MAX: i64 = 65_535;

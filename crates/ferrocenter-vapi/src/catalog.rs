@@ -19,6 +19,7 @@ const VCENTER: &[&[Op]] = &[
     vcenter::vm::OPS,
 ];
 const VCENTER_UNIONS: &[&Union] = &[
+    &vcenter::host::CREATE_SPEC_UNION,
     &vcenter::host::SUMMARY_UNION,
     &vcenter::vm::POWER_INFO_UNION,
     &vcenter::vm::BOOT_INFO_UNION,

@@ -23,12 +23,14 @@ use crate::state::VapiState;
 use ferrocenter_http::body::{body_bytes, json_body};
 use ferrocenter_http::peer::Peer;
 
-/// Runs the handler; a task-backed operation called plainly waits for its task. A reply that
-/// breaks a union rule is a server bug, answered as one rather than sent to a client that
-/// would reject it.
+/// Runs the handler; a task-backed operation called plainly waits for its task. An input that
+/// breaks a union rule is the caller's argument error; a reply that breaks one is a server bug,
+/// answered as one rather than sent to a client that would reject it.
 async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
-    let state = call.state.clone();
     let catalog = call.catalog;
+    let unions: Vec<_> = catalog.union_rules().collect();
+    types::check_input_unions(op.input, &call.input, &unions)?;
+    let state = call.state.clone();
     let as_task = call.as_task;
     let out = match (op.handler)(call).await? {
         Out::Task(t) if !as_task => {
@@ -41,7 +43,6 @@ async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
         other => other,
     };
     if let Out::Value(v) = &out {
-        let unions: Vec<_> = catalog.union_rules().collect();
         if let Err(broken) = types::check_unions(&op.output, v, &unions) {
             tracing::error!(operation = %op.id(), %broken, "reply breaks a union rule");
             return Err(CoreError::internal(format!(

@@ -8,8 +8,32 @@ use serde_json::{json, Map, Value};
 use super::catalog;
 use super::registry::Catalog;
 use super::registry::{Http, Op, TaskVariant};
-use super::types::{StructDef, Ty};
+use super::types::{self, StructDef, Ty, Union};
 use crate::state::VapiState;
+
+/// An unset optional may be sent as `null` (the server takes it as unset). A `$ref` takes no
+/// sibling keywords in OpenAPI 3.0, so a nullable reference is wrapped in `allOf`; an `enum`
+/// must list null itself (OpenAPI 3.0.3, `nullable`).
+fn nullable(mut s: Value) -> Value {
+    if s.get("$ref").is_some() {
+        return json!({"allOf": [s], "nullable": true});
+    }
+    if let Some(values) = s.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    }
+    if let Some(o) = s.as_object_mut() {
+        o.insert("nullable".into(), json!(true));
+    }
+    s
+}
+
+/// A query parameter's schema: absent is unset, and a query string has no null.
+fn query_schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
+    match ty {
+        Ty::Optional(inner) => query_schema(inner, defs),
+        t => schema(t, defs),
+    }
+}
 
 /// The components name of a structure (`com.vmware.vcenter.host.summary` as is).
 fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
@@ -25,7 +49,7 @@ fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Val
         Ty::Void | Ty::Opaque => json!({}),
         Ty::Enum(values) => json!({"type": "string", "enum": values}),
         Ty::Rule(r) => r.schema(),
-        Ty::Optional(inner) => schema(inner, defs),
+        Ty::Optional(inner) => nullable(schema(inner, defs)),
         Ty::List(inner) => json!({"type": "array", "items": schema(inner, defs)}),
         Ty::Set(inner) => {
             json!({"type": "array", "uniqueItems": true, "items": schema(inner, defs)})
@@ -42,7 +66,11 @@ fn schema(ty: &Ty, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Val
     }
 }
 
-fn struct_schema(def: &StructDef, defs: &mut BTreeMap<&'static str, &'static StructDef>) -> Value {
+fn struct_schema(
+    def: &StructDef,
+    catalog: &Catalog,
+    defs: &mut BTreeMap<&'static str, &'static StructDef>,
+) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     for f in def.fields {
@@ -51,11 +79,91 @@ fn struct_schema(def: &StructDef, defs: &mut BTreeMap<&'static str, &'static Str
             required.push(f.name);
         }
     }
-    let mut v = json!({"type": "object", "properties": props});
+    // The server refuses a field a structure does not declare (naming it).
+    let mut v = json!({"type": "object", "properties": props, "additionalProperties": false});
     if !required.is_empty() {
         v["required"] = json!(required);
     }
+    let unions: Vec<Value> = catalog
+        .union_rules()
+        .filter(|u| u.structure == def.name)
+        .map(|u| union_schema(u, def, defs))
+        .collect();
+    match unions.len() {
+        0 => {}
+        1 => v["oneOf"] = unions[0]["oneOf"].clone(),
+        _ => v["allOf"] = json!(unions),
+    }
     v
+}
+
+/// A union rule (reference §2) as `oneOf`, one schema per value of the discriminant: the fields
+/// its case requires are set (not null), the fields only other cases list are unset (absent or
+/// null); a value no case lists has none of them.
+fn union_schema(
+    u: &Union,
+    def: &StructDef,
+    defs: &mut BTreeMap<&'static str, &'static StructDef>,
+) -> Value {
+    let mut members: Vec<&str> = Vec::new();
+    for (_, fields) in u.cases {
+        for (f, _) in *fields {
+            if !members.contains(f) {
+                members.push(f);
+            }
+        }
+    }
+    let ty_of = |name: &str| {
+        def.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| match f.ty {
+                Ty::Optional(inner) => *inner,
+                t => t,
+            })
+    };
+    let unset = json!({"nullable": true, "enum": [null]});
+    let mut cases = Vec::new();
+    for (value, own) in u.cases {
+        let mut props = Map::new();
+        props.insert(u.discriminant.into(), json!({"enum": [value]}));
+        let mut required = Vec::new();
+        for f in &members {
+            match own.iter().find(|(o, _)| o == f) {
+                Some((_, true)) => {
+                    required.push(*f);
+                    if let Some(t) = ty_of(f) {
+                        props.insert((*f).into(), schema(&t, defs));
+                    }
+                }
+                Some((_, false)) => {}
+                None => {
+                    props.insert((*f).into(), unset.clone());
+                }
+            }
+        }
+        let mut case = json!({"properties": props});
+        if !required.is_empty() {
+            case["required"] = json!(required);
+        }
+        cases.push(case);
+    }
+    if let Some(Ty::Enum(values)) = ty_of(u.discriminant) {
+        let rest: Vec<&str> = values
+            .iter()
+            .copied()
+            .filter(|v| !u.cases.iter().any(|(c, _)| c == v))
+            .collect();
+        if !rest.is_empty() {
+            let mut props = Map::new();
+            props.insert(u.discriminant.into(), json!({"enum": rest}));
+            for f in &members {
+                props.insert((*f).into(), unset.clone());
+            }
+            cases.push(json!({"properties": props}));
+        }
+    }
+    json!({"oneOf": cases})
 }
 
 fn path_vars(path: &str) -> Vec<&str> {
@@ -74,31 +182,39 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
     let mut body_props = Map::new();
     let mut body_required = Vec::new();
     let mut body_direct = None;
+    let mut body_needed = false;
     for f in op.input.iter().filter(|f| !vars.contains(&f.name)) {
         let required = !matches!(f.ty, Ty::Optional(_));
         match b.method {
             "GET" | "DELETE" => {
-                // Structures are flattened onto their fields in the query string.
+                // Structures are flattened onto their fields in the query string; a field that
+                // cannot be written as text (a structure) is not a query parameter (the server
+                // refuses it).
                 let inner = match f.ty {
                     Ty::Optional(t) => *t,
                     t => t,
                 };
                 match inner {
                     Ty::Struct(def) => {
-                        for sf in def.fields {
+                        for sf in def.fields.iter().filter(|sf| types::given_as_text(&sf.ty)) {
                             parameters.push(json!({"name": sf.name, "in": "query",
-                                "required": false, "schema": schema(&sf.ty, defs)}));
+                                "required": false, "schema": query_schema(&sf.ty, defs)}));
                         }
                     }
-                    _ => parameters.push(json!({"name": f.name, "in": "query",
-                        "required": required, "schema": schema(&f.ty, defs)})),
+                    t if types::given_as_text(&t) => parameters.push(json!({"name": f.name,
+                        "in": "query", "required": required, "schema": query_schema(&f.ty, defs)})),
+                    _ => {}
                 }
             }
-            _ if b.body == Some(f.name) => body_direct = Some(schema(&f.ty, defs)),
+            _ if b.body == Some(f.name) => {
+                body_direct = Some(schema(&f.ty, defs));
+                body_needed = required;
+            }
             _ => {
                 body_props.insert(f.name.to_string(), schema(&f.ty, defs));
                 if required {
                     body_required.push(f.name);
+                    body_needed = true;
                 }
             }
         }
@@ -127,7 +243,8 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
     let body = match body_direct {
         Some(s) => Some(s),
         None if !body_props.is_empty() => {
-            let mut s = json!({"type": "object", "properties": body_props});
+            let mut s = json!({"type": "object", "properties": body_props,
+                "additionalProperties": false});
             if !body_required.is_empty() {
                 s["required"] = json!(body_required);
             }
@@ -136,8 +253,9 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
         None => None,
     };
     if let Some(s) = body {
+        // With only optional parameters the body may be left out (all unset).
         o["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": s}}});
+            json!({"required": body_needed, "content": {"application/json": {"schema": s}}});
     }
     let ok = match op.output {
         Ty::Void => json!({"204": {"description": "done"}}),
@@ -188,7 +306,7 @@ fn document_of(catalog: &'static Catalog) -> Value {
     while seen != defs.len() {
         seen = defs.len();
         for def in defs.clone().values() {
-            let s = struct_schema(def, &mut defs);
+            let s = struct_schema(def, catalog, &mut defs);
             schemas.insert(def.name.to_string(), s);
         }
     }
@@ -258,7 +376,7 @@ mod tests {
         let kept = std::fs::read_to_string(CHECKED_IN).unwrap_or_default();
         assert!(
             kept == now,
-            "docs/api/openapi.json is out of date: run FERROCENTER_UPDATE_OPENAPI=1 cargo test -p ferrocenter-api openapi"
+            "docs/api/openapi.json is out of date: run FERROCENTER_UPDATE_OPENAPI=1 cargo test -p ferrocenter-vapi openapi"
         );
     }
 
@@ -287,9 +405,28 @@ mod tests {
                 "thumbprint",
                 Rule::Thumbprint,
             ),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "user_name",
+                Rule::UserName,
+            ),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "password",
+                Rule::Password,
+            ),
+            (
+                "com.vmware.vcenter.system.hello_spec",
+                "api_releases",
+                Rule::ApiReleases,
+            ),
         ];
         for (s, f, rule) in cases {
-            assert_eq!(field(s, f), rule.schema(), "{s}.{f}");
+            let mut want = rule.schema();
+            if s == "com.vmware.vcenter.host.create_spec" && ["port", "thumbprint"].contains(&f) {
+                want["nullable"] = json!(true);
+            }
+            assert_eq!(field(s, f), want, "{s}.{f}");
         }
         // Each rule is declared somewhere.
         for rule in Rule::ALL {
@@ -331,6 +468,61 @@ mod tests {
         let host = field(cases[1].0, "hostname");
         assert_eq!(host["maxLength"], validate::HOST_NAME_MAX_CHARS);
         assert!(validate::host_name("h", &"a".repeat(validate::HOST_NAME_MAX_CHARS + 1)).is_err());
+        // A host name is a DNS name (the pattern) or an IPv6 address (the format); an IPv4
+        // address is a DNS name by the grammar.
+        let dns = regex::Regex::new(host["anyOf"][0]["pattern"].as_str().unwrap()).unwrap();
+        assert_eq!(host["anyOf"][1]["format"], "ipv6");
+        let label = "a".repeat(63);
+        for h in [
+            "kvm-1.lab",
+            "10.0.0.1",
+            "1host",
+            label.as_str(),
+            &format!("{label}a"),
+            "-a",
+            "a-",
+            "kvm-.lab",
+            "a..b",
+            "a_b",
+            "a b",
+            ".a",
+            "a.",
+            "0",
+            "ö",
+            "",
+        ] {
+            assert_eq!(
+                dns.is_match(h),
+                validate::host_name("h", h).is_ok(),
+                "pattern and rule disagree on {h:?}"
+            );
+        }
+        for ip in ["::1", "fe80::1", "::ffff:10.0.0.1"] {
+            assert!(validate::host_name("h", ip).is_ok(), "{ip}");
+        }
+        // Credentials: at least one character.
+        for f in ["user_name", "password"] {
+            assert_eq!(
+                field("com.vmware.vcenter.host.create_spec", f)["minLength"],
+                1
+            );
+            assert!(validate::credential(f, "").is_err());
+            assert!(validate::credential(f, "x").is_ok());
+        }
+        let releases = field(cases[6].0, "api_releases");
+        assert_eq!(
+            (releases["minItems"].as_u64(), releases["maxItems"].as_u64()),
+            (Some(1), Some(crate::rules::RELEASES_MAX as u64))
+        );
+        let ok = |n: usize, len: usize| {
+            crate::rules::api_releases("r", &vec!["8".repeat(len); n]).is_ok()
+        };
+        let max = crate::rules::RELEASE_ID_MAX_CHARS;
+        assert_eq!(releases["items"]["maxLength"], max);
+        assert!(ok(1, max) && ok(crate::rules::RELEASES_MAX, 1));
+        assert!(!ok(0, 1) && !ok(crate::rules::RELEASES_MAX + 1, 1) && !ok(1, max + 1));
+        // A long release of multi-byte characters is refused, not cut inside a character.
+        assert!(crate::rules::api_releases("r", &["é".repeat(max + 1)]).is_err());
         let tp = field(cases[3].0, "thumbprint");
         let re = regex::Regex::new(tp["pattern"].as_str().unwrap()).unwrap();
         let hex = "AB".repeat(32);
@@ -382,12 +574,40 @@ mod tests {
             schemas["com.vmware.vcenter.host.create_spec"]["properties"]["password"]["format"],
             "password"
         );
-        // Query parameters of a list are the filter's fields, flattened.
+        // Query parameters of a list are the filter's fields, flattened; a set says its elements
+        // are unique (the decoder refuses a repeated one).
         let list = &paths["/api/vcenter/host"]["get"]["parameters"];
-        assert!(list
+        let names = list
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["name"] == "names"));
+            .find(|p| p["name"] == "names")
+            .unwrap();
+        assert_eq!(names["schema"]["uniqueItems"], true);
+        assert!(names["schema"].get("nullable").is_none());
+        // A filter field that is a list of structures cannot be written in a query string.
+        let tasks = paths["/api/cis/tasks"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        assert!(tasks.iter().any(|p| p["name"] == "users"));
+        assert!(!tasks.iter().any(|p| p["name"] == "targets"));
+        // A body of optional parameters only may be left out; one with a required one may not.
+        let task_list = &paths["/api/cis/tasks"]["post"]["requestBody"];
+        assert_eq!(task_list["required"], false);
+        assert_eq!(create["requestBody"]["required"], true);
+        // Structures and bodies declare every field the server takes; optionals may be null.
+        let spec = &schemas["com.vmware.vcenter.host.create_spec"];
+        assert_eq!(spec["additionalProperties"], false);
+        assert_eq!(spec["properties"]["folder"]["nullable"], true);
+        assert!(spec["properties"]["hostname"].get("nullable").is_none());
+        assert_eq!(
+            create["requestBody"]["content"]["application/json"]["schema"]["additionalProperties"],
+            false
+        );
+        // Datacenters are made in the root folder only.
+        assert_eq!(
+            schemas["com.vmware.vcenter.datacenter.create_spec"]["properties"]["folder"]["enum"],
+            json!([ferrocenter_core::inventory::ROOT_FOLDER_MOID, null])
+        );
     }
 }

@@ -168,14 +168,15 @@ pub fn no_result(_: &Task) -> Value {
     Value::Null
 }
 
-/// The operations served and the union rules of their replies. The registry defines what a
-/// catalog is; `catalog.rs`, above the services, lists them — so the registry never reaches
-/// into its services.
+/// The operations served and the union rules of their inputs and replies. The registry defines
+/// what a catalog is; `catalog.rs`, above the services, lists them — so the registry never
+/// reaches into its services.
 pub struct Catalog {
     /// Every service served, by API (cis, vcenter, appliance), in the order the coverage table
     /// lists them.
     pub groups: &'static [&'static [&'static [Op]]],
-    /// The union rules of the structures these services return, checked on every reply.
+    /// The union rules of the structures these services take and return, checked on every
+    /// input and reply.
     pub unions: &'static [&'static [&'static Union]],
 }
 

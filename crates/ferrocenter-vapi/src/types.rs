@@ -79,24 +79,64 @@ pub struct Union {
     pub cases: &'static [(&'static str, &'static [(&'static str, bool)])],
 }
 
+/// A value that breaks a union rule: the field (its path in the value), and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnionBreak {
+    pub structure: &'static str,
+    pub field: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for UnionBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} {}", self.structure, self.field, self.reason)
+    }
+}
+
 /// Checks every union rule in `unions` that applies to `v` or to a structure inside it; the
-/// error names the structure, the case and the field.
-pub fn check_unions(ty: &Ty, v: &Value, unions: &[&Union]) -> Result<(), String> {
+/// error names the structure, the field (by its path under `path`) and the case.
+pub fn check_unions(ty: &Ty, v: &Value, unions: &[&Union]) -> Result<(), UnionBreak> {
+    unions_at(ty, v, unions, "")
+}
+
+/// The union rules on an operation's input: a break is the caller's argument error, naming the
+/// field.
+pub fn check_input_unions(
+    fields: &[Field],
+    given: &Map<String, Value>,
+    unions: &[&Union],
+) -> Result<(), CoreError> {
+    for f in fields {
+        if let Some(v) = given.get(f.name) {
+            unions_at(&f.ty, v, unions, f.name).map_err(|b| bad(&b.field, &b.reason))?;
+        }
+    }
+    Ok(())
+}
+
+fn unions_at(ty: &Ty, v: &Value, unions: &[&Union], path: &str) -> Result<(), UnionBreak> {
     match ty {
         Ty::Optional(inner) => {
             if v.is_null() {
                 Ok(())
             } else {
-                check_unions(inner, v, unions)
+                unions_at(inner, v, unions, path)
             }
         }
         Ty::List(inner) | Ty::Set(inner) => v
             .as_array()
-            .map(|a| a.iter().try_for_each(|x| check_unions(inner, x, unions)))
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .try_for_each(|(i, x)| unions_at(inner, x, unions, &format!("{path}[{i}]")))
+            })
             .unwrap_or(Ok(())),
         Ty::Map(inner) => v
             .as_object()
-            .map(|o| o.values().try_for_each(|x| check_unions(inner, x, unions)))
+            .map(|o| {
+                o.iter()
+                    .try_for_each(|(k, x)| unions_at(inner, x, unions, &join(path, k)))
+            })
             .unwrap_or(Ok(())),
         Ty::Struct(def) => {
             for u in unions.iter().filter(|u| u.structure == def.name) {
@@ -108,28 +148,27 @@ pub fn check_unions(ty: &Ty, v: &Value, unions: &[&Union]) -> Result<(), String>
                     .map(|(_, f)| *f)
                     .unwrap_or(&[]);
                 let set = |f: &str| v.get(f).is_some_and(|x| !x.is_null());
+                let broken = |f: &str, reason: &str| UnionBreak {
+                    structure: def.name,
+                    field: join(path, f),
+                    reason: format!("{reason} with {} {d}", u.discriminant),
+                };
                 for (f, required) in own {
                     if *required && !set(f) {
-                        return Err(format!(
-                            "{} with {}={d} needs {f}",
-                            def.name, u.discriminant
-                        ));
+                        return Err(broken(f, "is required"));
                     }
                 }
                 for (_, fields) in u.cases.iter().filter(|(c, _)| *c != d) {
                     for (f, _) in *fields {
                         if set(f) && !own.iter().any(|(o, _)| o == f) {
-                            return Err(format!(
-                                "{} with {}={d} must not carry {f}",
-                                def.name, u.discriminant
-                            ));
+                            return Err(broken(f, "must be unset"));
                         }
                     }
                 }
             }
             for f in def.fields {
                 if let Some(x) = v.get(f.name) {
-                    check_unions(&f.ty, x, unions)?;
+                    unions_at(&f.ty, x, unions, &join(path, f.name))?;
                 }
             }
             Ok(())
@@ -211,7 +250,7 @@ pub fn decode(ty: &Ty, v: &Value, form: Form, path: &str) -> Result<Value, CoreE
         },
         Ty::Void => Ok(Value::Null),
         Ty::Opaque => Ok(v.clone()),
-        Ty::Rule(r) => r.decode(v, path),
+        Ty::Rule(r) => r.decode(v, form, path),
         Ty::Enum(values) => match v.as_str() {
             Some(s) if values.contains(&s) => Ok(v.clone()),
             Some(s) => Err(bad(
@@ -221,12 +260,17 @@ pub fn decode(ty: &Ty, v: &Value, form: Form, path: &str) -> Result<Value, CoreE
             None => Err(bad(path, "must be a string")),
         },
         Ty::List(inner) | Ty::Set(inner) => match v {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| decode(inner, x, form, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+            Value::Array(items) => {
+                let items = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| decode(inner, x, form, &format!("{path}[{i}]")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if matches!(ty, Ty::Set(_)) {
+                    unique(&items, path)?;
+                }
+                Ok(Value::Array(items))
+            }
             _ => Err(bad(path, "must be a list")),
         },
         Ty::Map(inner) => {
@@ -283,6 +327,19 @@ pub fn decode(ty: &Ty, v: &Value, form: Form, path: &str) -> Result<Value, CoreE
             decode_fields(def.fields, fields, form, path).map(Value::Object)
         }
     }
+}
+
+/// A set holds each element once: the vAPI runtime refuses a list with a repeated element where a
+/// set is declared ("List contains duplicate element … Cannot convert to a set"), and the OpenAPI
+/// document says `uniqueItems`.
+fn unique(items: &[Value], path: &str) -> Result<(), CoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for x in items {
+        if !seen.insert(x.to_string()) {
+            return Err(bad(path, &format!("is a set and holds {x} more than once")));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes named fields (a structure's, or an operation's parameters).
@@ -394,6 +451,34 @@ pub fn encode(ty: &Ty, v: &Value, form: Form) -> Value {
             }
         }
         _ => v.clone(),
+    }
+}
+
+/// Whether a value of `ty` can be given in a query string: a scalar, or a list or set of
+/// scalars (one `key=value` pair per element). [`from_query`] refuses the others, and the OpenAPI
+/// document leaves them out of an operation's query parameters.
+pub fn given_as_text(ty: &Ty) -> bool {
+    match ty {
+        Ty::Optional(inner) => given_as_text(inner),
+        Ty::List(e) | Ty::Set(e) => !matches!(e, Ty::List(_) | Ty::Set(_)) && given_as_text(e),
+        _ => scalar_text(ty),
+    }
+}
+
+fn scalar_text(ty: &Ty) -> bool {
+    match ty {
+        Ty::Optional(inner) => scalar_text(inner),
+        Ty::Long
+        | Ty::Double
+        | Ty::Bool
+        | Ty::Enum(_)
+        | Ty::String
+        | Ty::Id
+        | Ty::Secret
+        | Ty::DateTime
+        | Ty::Binary => true,
+        Ty::Rule(r) => r.is_scalar(),
+        Ty::Void | Ty::Opaque | Ty::List(_) | Ty::Set(_) | Ty::Map(_) | Ty::Struct(_) => false,
     }
 }
 
@@ -575,13 +660,25 @@ mod tests {
                         {"host": "h", "state": "DISCONNECTED", "tags": {}}]);
         assert!(check_unions(&ty, &ok, &[&RULE]).is_ok());
         let missing = json!([{"host": "h", "state": "CONNECTED", "tags": {}}]);
-        assert!(check_unions(&ty, &missing, &[&RULE])
-            .unwrap_err()
-            .contains("needs power"));
+        let b = check_unions(&ty, &missing, &[&RULE]).unwrap_err();
+        assert_eq!(
+            (b.field.as_str(), b.reason.as_str()),
+            ("[0].power", "is required with state CONNECTED")
+        );
         let extra = json!([{"host": "h", "state": "DISCONNECTED", "power": "ON", "tags": {}}]);
-        assert!(check_unions(&ty, &extra, &[&RULE])
-            .unwrap_err()
-            .contains("must not carry power"));
+        let b = check_unions(&ty, &extra, &[&RULE]).unwrap_err();
+        assert_eq!(
+            (b.field.as_str(), b.reason.as_str()),
+            ("[0].power", "must be unset with state DISCONNECTED")
+        );
+        // On an input, a break is an argument error naming the field by its path.
+        let params = [field("spec", Ty::Struct(&SUMMARY))];
+        let mut given = Map::new();
+        given.insert("spec".into(), missing[0].clone());
+        assert_eq!(
+            check_input_unions(&params, &given, &[&RULE]).unwrap_err(),
+            CoreError::invalid("spec.power", "is required with state CONNECTED")
+        );
     }
 
     #[test]
@@ -645,6 +742,68 @@ mod tests {
             "t"
         )
         .is_ok());
+    }
+
+    /// A set holds each element once, in every form (the vAPI runtime refuses a repeated one);
+    /// a list may repeat.
+    #[test]
+    fn sets_refuse_repeated_elements() {
+        let set = Ty::Set(&Ty::String);
+        for form in [Form::Native, Form::Legacy, Form::Rpc] {
+            assert!(matches!(
+                decode(&set, &json!(["a", "b", "a"]), form, "filter.names"),
+                Err(CoreError::InvalidArgument { field, .. }) if field == "filter.names"
+            ));
+            assert!(decode(&set, &json!(["a", "b"]), form, "f").is_ok());
+            assert!(decode(&Ty::List(&Ty::String), &json!(["a", "a"]), form, "f").is_ok());
+        }
+        let params = [field("filter", Ty::Optional(&Ty::Struct(&FILTER)))];
+        let given = from_query(
+            &params,
+            &[("names".into(), "a".into()), ("names".into(), "a".into())],
+            &[],
+        )
+        .unwrap();
+        assert!(matches!(
+            decode_fields(&params, &given, Form::Native, ""),
+            Err(CoreError::InvalidArgument { field, .. }) if field == "filter.names"
+        ));
+    }
+
+    /// What `given_as_text` calls text is what `from_text` reads, element by element for a list.
+    #[test]
+    fn text_forms_are_the_ones_read_from_text() {
+        static ENUM: [&str; 1] = ["A"];
+        static SCALARS: [(Ty, &str); 8] = [
+            (Ty::String, "x"),
+            (Ty::Id, "x"),
+            (Ty::Long, "1"),
+            (Ty::Double, "1.5"),
+            (Ty::Bool, "true"),
+            (Ty::Enum(&ENUM), "A"),
+            (Ty::Rule(Rule::Port), "443"),
+            (Ty::Rule(Rule::EntityName), "x"),
+        ];
+        for (ty, text) in &SCALARS {
+            assert!(given_as_text(ty), "{ty:?}");
+            assert!(from_text(ty, text, "p").is_ok(), "{ty:?}");
+            assert!(given_as_text(&Ty::Set(ty)) && given_as_text(&Ty::Optional(ty)));
+        }
+        for ty in [
+            Ty::Struct(&FILTER),
+            Ty::List(&Ty::Struct(&FILTER)),
+            Ty::Map(&Ty::String),
+            Ty::List(&Ty::List(&Ty::String)),
+            Ty::Rule(Rule::ApiReleases),
+            Ty::Opaque,
+        ] {
+            assert!(!given_as_text(&ty), "{ty:?}");
+            let elem = match ty {
+                Ty::List(e) => e,
+                _ => &ty,
+            };
+            assert!(from_text(elem, "x", "p").is_err(), "{ty:?}");
+        }
     }
 
     #[test]

@@ -99,12 +99,8 @@ impl Core {
         };
         validate::host_name("hostName", &spec.host_name)?;
         validate::port_opt("port", spec.port)?;
-        if spec.user_name.is_empty() {
-            return Err(CoreError::invalid("userName", "is required"));
-        }
-        if spec.password.is_empty() {
-            return Err(CoreError::invalid("password", "is required"));
-        }
+        validate::credential("userName", &spec.user_name)?;
+        validate::credential("password", &spec.password)?;
         let thumbprint = validate::thumbprint("sslThumbprint", spec.ssl_thumbprint.as_deref())?;
         if let Some(a) = &spec.vim_account_name {
             crate::auth::validate_account_name("vimAccountName", a)?;

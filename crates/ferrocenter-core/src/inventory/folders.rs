@@ -9,6 +9,9 @@ use crate::{Core, CoreError};
 
 const ROOT_FOLDER_KEY: &str = "inventory.root_folder";
 
+/// The root folder's moId, the same in every vCenter.
+pub const ROOT_FOLDER_MOID: &str = "group-d1";
+
 impl Core {
     /// The root folder (`group-d1`, "Datacenters"), made on first use.
     pub async fn root_folder(&self) -> Result<Folder, CoreError> {
@@ -20,7 +23,7 @@ impl Core {
         let now = self.clock.now();
         let root = Folder {
             id: new_uuid(),
-            moid: "group-d1".into(),
+            moid: ROOT_FOLDER_MOID.into(),
             parent_id: None,
             datacenter_id: None,
             kind: FolderKind::Datacenter,

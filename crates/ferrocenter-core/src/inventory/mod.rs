@@ -2,6 +2,7 @@
 pub mod attributes;
 pub mod facts;
 mod folders;
+pub use folders::ROOT_FOLDER_MOID;
 pub mod model;
 mod ops;
 pub use ops::{ClusterSpec, DatacenterSpec, EntityUpdate, ARCHITECTURES};

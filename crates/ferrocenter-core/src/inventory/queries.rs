@@ -2,14 +2,12 @@
 //! these records in their own shapes; they never reach the store themselves.
 use crate::auth::{Caller, Privilege};
 use crate::inventory::query::{HostField, ListQuery, Page};
-use crate::inventory::FolderKind;
 use crate::inventory::{
     Cluster, CustomField, Datacenter, Datastore, Folder, Host, HostFilter, Network, VmRecord,
 };
+use crate::inventory::{FolderKind, ROOT_FOLDER_MOID};
 use crate::ports::{MoidEntity, MoidKind};
 use crate::{Core, CoreError};
-
-const ROOT_FOLDER_MOID: &str = "group-d1";
 
 impl Core {
     fn may_read(&self, caller: &Caller) -> Result<(), CoreError> {

@@ -1,7 +1,9 @@
 //! `com.vmware.vcenter.datacenter` (create, delete, list, get), `.cluster` (list, get) and
 //! `.folder` (list).
 use ferrocenter_core::auth::Caller;
-use ferrocenter_core::inventory::{AutomationLevel, Folder, FolderKind};
+use ferrocenter_core::inventory::{
+    AutomationLevel, Folder, FolderKind, ROOT_FOLDER_MOID as ROOT_FOLDER,
+};
 use ferrocenter_core::tasks::TaskKind;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -16,7 +18,8 @@ const DC_CREATE_SPEC: StructDef = StructDef {
     name: "com.vmware.vcenter.datacenter.create_spec",
     fields: &[
         field("name", Ty::Rule(Rule::EntityName)),
-        field("folder", Ty::Optional(&Ty::Id)),
+        // Datacenters live in the root folder; operator folders at the root are not modelled.
+        field("folder", Ty::Optional(&Ty::Enum(&[ROOT_FOLDER]))),
     ],
 };
 const DC_FILTER_SPEC: StructDef = StructDef {
@@ -164,22 +167,10 @@ pub const OPS: &[Op] = &[
     ),
 ];
 
-const ROOT_FOLDER: &str = "group-d1";
-
 fn dc_create(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
         let spec = call.get("spec").cloned().unwrap_or_default();
-        // Datacenters live in the root folder; operator folders at the root are not modelled.
-        if let Some(f) = spec.get("folder").and_then(Value::as_str) {
-            if f != ROOT_FOLDER {
-                return Err(CoreError::invalid(
-                    "spec.folder",
-                    format!("datacenters can be created only in the root folder {ROOT_FOLDER}"),
-                )
-                .into());
-            }
-        }
         let name = spec.get("name").and_then(Value::as_str).unwrap_or("");
         let d = call.state.core.create_datacenter(&caller, name, "").await?;
         Ok(Out::Value(json!(d.moid)))

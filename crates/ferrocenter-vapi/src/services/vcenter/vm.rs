@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 use super::ids::{self as ids, admits, set};
 use crate::errors::ApiError;
 use crate::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
+use crate::rules::{self, Rule};
 use crate::types::{field, Field, StructDef, Ty, Union};
 
 const POWER_STATES: &[&str] = &["POWERED_OFF", "POWERED_ON", "SUSPENDED"];
@@ -148,7 +149,7 @@ const POWER_INFO: StructDef = StructDef {
 };
 const HELLO_SPEC: StructDef = StructDef {
     name: "com.vmware.vcenter.system.hello_spec",
-    fields: &[field("api_releases", Ty::List(&Ty::String))],
+    fields: &[field("api_releases", Ty::Rule(Rule::ApiReleases))],
 };
 const HELLO_RESULT: StructDef = StructDef {
     name: "com.vmware.vcenter.system.hello_result",
@@ -442,7 +443,8 @@ fn get(call: Call) -> Reply {
 }
 
 /// Moves a VM to `spec.placement.host` (a live migration). Storage and folder moves are not
-/// modelled: naming another datastore, disk placement or folder is refused as unsupported.
+/// modelled, nor a destination the server picks: naming another datastore, disk placement or
+/// folder, or no host, is refused as unsupported (the request is valid vAPI).
 fn relocate(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
@@ -461,11 +463,7 @@ fn relocate(call: Call) -> Reply {
             return Err(CoreError::not_supported("VM.relocate spec.disks").into());
         }
         let Some(host_moid) = placement["host"].as_str() else {
-            return Err(CoreError::invalid(
-                "spec.placement.host",
-                "is required: ferrocenter relocates a VM to a named host",
-            )
-            .into());
+            return Err(CoreError::not_supported("VM.relocate without spec.placement.host").into());
         };
         let dest = ids::host(&call, &caller, host_moid).await?;
         if let Some(c) = placement["cluster"].as_str() {
@@ -538,18 +536,7 @@ fn hello(call: Call) -> Reply {
                     .collect()
             })
             .unwrap_or_default();
-        if releases.is_empty() || releases.len() > 128 {
-            return Err(
-                CoreError::invalid("spec.api_releases", "must list 1 to 128 release ids").into(),
-            );
-        }
-        if let Some(long) = releases.iter().find(|r| r.len() > 64) {
-            return Err(CoreError::invalid(
-                "spec.api_releases",
-                format!("'{}…' is longer than 64 characters", &long[..16]),
-            )
-            .into());
-        }
+        rules::api_releases("spec.api_releases", &releases)?;
         let chosen = releases
             .iter()
             .find(|r| ferrocenter_http::releases::release_ok(r))
