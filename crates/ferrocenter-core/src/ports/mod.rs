@@ -14,7 +14,7 @@ pub use machine::{
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
 pub use store::{
-    ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
+    ContainerStore, DatabaseSize, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
     MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore,
     VmStore,
 };
