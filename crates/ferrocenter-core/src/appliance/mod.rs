@@ -5,3 +5,5 @@
 //! Authorization follows table 4-2 through the privileges of `auth::roles`: operators read
 //! (`System.Read`), admins change configuration and control services (`Appliance.Administer`),
 //! superAdmin alone manages accounts (`Appliance.ManageAccounts`).
+
+pub mod health;
