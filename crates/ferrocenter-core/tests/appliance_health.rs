@@ -40,7 +40,10 @@ impl SystemProbe for FixedProbe {
         self.readings.lock().clone()
     }
     async fn space_at(&self, path: &Path) -> Result<FilesystemReading, MachineError> {
-        assert!(path.ends_with("t.db"), "asked for the store's file: {path:?}");
+        assert!(
+            path.ends_with("t.db"),
+            "asked for the store's file: {path:?}"
+        );
         self.space.lock().clone()
     }
 }

@@ -239,7 +239,11 @@ mod tests {
         assert!(r.uptime_seconds > 0);
         // This test process holds at least a megabyte, and less than all memory.
         assert!(r.process_rss_bytes > 1 << 20 && r.process_rss_bytes < r.mem_total_bytes);
-        assert!(r.interfaces.iter().any(|i| i.name == "lo"), "{:?}", r.interfaces);
+        assert!(
+            r.interfaces.iter().any(|i| i.name == "lo"),
+            "{:?}",
+            r.interfaces
+        );
         // The root filesystem is a local disk on any machine that runs these tests, and no
         // kernel or memory filesystem is taken for one.
         assert!(!r.filesystems.is_empty());

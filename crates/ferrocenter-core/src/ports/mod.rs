@@ -14,7 +14,7 @@ pub use machine::{
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
 pub use store::{
-    ContainerStore, DatabaseSize, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
-    MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore,
-    VmStore,
+    ContainerStore, DatabaseSize, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
+    MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,
+    TaskStore, VmStore,
 };

@@ -144,16 +144,16 @@ impl SqliteStore {
 impl PostgresStore {
     /// `pg_database_size`, and the data directory when the server is on this machine.
     async fn measure(&self) -> Result<DatabaseSize, StoreError> {
-        let (size, server): (i64, Option<String>) = sqlx::query_as(
-            "SELECT pg_database_size(current_database()), host(inet_server_addr())",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let (size, server): (i64, Option<String>) =
+            sqlx::query_as("SELECT pg_database_size(current_database()), host(inet_server_addr())")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
         // No server address means a Unix socket, so the same machine; a loopback address too.
-        let local = server
-            .as_deref()
-            .is_none_or(|a| a.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+        let local = server.as_deref().is_none_or(|a| {
+            a.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+        });
         let location = if local {
             // Reading data_directory needs superuser or pg_read_all_settings; without it the
             // place stays unknown rather than failing the measurement.

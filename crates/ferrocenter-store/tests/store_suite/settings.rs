@@ -5,8 +5,7 @@ use ferrocenter_core::ports::Store;
 
 use crate::Case;
 
-pub(crate) const CASES: &[(&str, Case)] =
-    crate::cases![
+pub(crate) const CASES: &[(&str, Case)] = crate::cases![
     settings_round_trip,
     sequences_count_from_one_per_name,
     database_size_is_measured_where_it_lives

@@ -413,10 +413,7 @@ impl Core {
         levels.insert(0, (Component::System, system));
         HealthReport {
             checked_at: now,
-            levels: levels
-                .into_iter()
-                .map(|(c, (l, m))| (c, l, m))
-                .collect(),
+            levels: levels.into_iter().map(|(c, (l, m))| (c, l, m)).collect(),
             database,
         }
     }

@@ -308,7 +308,12 @@ pub fn storage(r: &SystemReadings) -> Finding {
 /// SQLite VACUUM) would no longer fit.
 pub fn database_storage(db: &DatabaseSize, fs: &FilesystemReading) -> Finding {
     let mut f = Finding::green();
-    filesystem_reason(&mut f, "databasestorage.used", fs, ", which holds the database,");
+    filesystem_reason(
+        &mut f,
+        "databasestorage.used",
+        fs,
+        ", which holds the database,",
+    );
     if fs.available_bytes < db.bytes {
         let args = vec![mib(db.bytes), fs.mount.clone(), mib(fs.available_bytes)];
         f.add(

@@ -51,7 +51,8 @@ impl Core {
         caller: &Caller,
         update: HealthCheckSettingsUpdate,
     ) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         let _one_at_a_time = self.health.settings.lock().await;
         let mut s = self.read_health_check_settings().await?;
         if let Some(v) = update.db_health_check_state_manual_backup {

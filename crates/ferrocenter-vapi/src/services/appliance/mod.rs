@@ -2,13 +2,14 @@
 //! accounts, services, shutdown, firewall; later backup, restore, logging, support bundles,
 //! infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
+pub mod health;
 pub mod planned;
 
 use crate::registry::Op;
 use crate::types::Union;
 
 /// The appliance services served, in the order the coverage table lists them.
-pub const SERVICES: &[&[Op]] = &[];
+pub const SERVICES: &[&[Op]] = &[health::OPS];
 
 /// The union rules of the appliance services' replies.
 pub const UNIONS: &[&Union] = &[];
