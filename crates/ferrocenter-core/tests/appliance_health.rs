@@ -294,7 +294,7 @@ async fn storage_is_its_fullest_filesystem_and_names_each_one_over() {
             total_bytes: 100 * GIB,
             used_bytes: 76 * GIB,
             available_bytes: 19 * GIB,
-        }]
+        }];
     });
     assert_eq!(e.level(Component::Storage).await, Yellow);
     e.set(|r| r.filesystems.clear());
