@@ -13,8 +13,9 @@ pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
+pub use store::DatabaseSize;
 pub use store::{
-    ContainerStore, DatabaseSize, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
-    MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,
-    TaskStore, VmStore,
+    ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore, MoidEntity,
+    MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore,
+    VmStore,
 };
