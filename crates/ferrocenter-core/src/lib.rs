@@ -44,6 +44,8 @@ pub struct Core {
     agents: Arc<dyn Agents>,
     /// The machine the server runs on (appliance health, statistics, shutdown).
     pub machine: Machine,
+    /// The last health evaluation (appliance health).
+    health: appliance::health::HealthState,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     /// Serialises changes to the local accounts and their policy, so that two concurrent
@@ -154,6 +156,7 @@ impl Core {
         } = ports;
         Arc::new_cyclic(|me| Core {
             machine,
+            health: Default::default(),
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
             agents,

@@ -1,6 +1,12 @@
 //! The real adapters of the core's machine ports (`ferrocenter_core::ports::SystemProbe` and
 //! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on.
+mod probe;
+
+use std::sync::Arc;
+
 use ferrocenter_core::Machine;
+
+pub use probe::ProcProbe;
 
 /// What the server gives the machine adapters.
 #[derive(Debug, Clone, Default)]
@@ -12,5 +18,8 @@ pub struct MachineOptions {
 
 /// The machine ports for a running server.
 pub fn machine(_options: &MachineOptions) -> Machine {
-    Machine::default()
+    Machine {
+        probe: Arc::new(ProcProbe),
+        ..Machine::default()
+    }
 }

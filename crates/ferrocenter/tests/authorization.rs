@@ -166,6 +166,28 @@ fn rows() -> Vec<Row> {
                 [401, 403, 403, done],
             ),
         ]);
+        // Appliance health: every role reads; the settings change needs Appliance.Administer.
+        for path in [
+            "/appliance/health/applmgmt",
+            "/appliance/health/database",
+            "/appliance/health/database-storage",
+            "/appliance/health/load",
+            "/appliance/health/mem",
+            "/appliance/health/software-packages",
+            "/appliance/health/storage",
+            "/appliance/health/swap",
+            "/appliance/health/system",
+            "/appliance/health/system/lastcheck",
+            "/appliance/health/{item}/messages",
+            "/appliance/health/settings",
+        ] {
+            rows.push(row(Method::GET, p(path), [401, 200, 200, 200]));
+        }
+        rows.push(row(
+            Method::PATCH,
+            p("/appliance/health/settings"),
+            [401, 403, done, done],
+        ));
     }
     rows
 }
@@ -299,7 +321,8 @@ async fn every_route_for_every_role() {
                 .replace("{datacenter}", &doomed)
                 .replace("{cluster}", &c0.moid)
                 .replace("{host}", "host-999")
-                .replace("{vm}", "vm-999");
+                .replace("{vm}", "vm-999")
+                .replace("{item}", "system");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,
@@ -315,6 +338,10 @@ async fn every_route_for_every_role() {
                     (path, Some(json!({"duration_ms": 1})))
                 }
                 (_, p) if p.contains("/appliance/local-accounts") => (path, account_body),
+                ("PATCH", p) if p.ends_with("/appliance/health/settings") => (
+                    path,
+                    Some(json!({"health_settings": {"db_health_check_state_manual_backup": true}})),
+                ),
                 (m, p) if p.contains("/vcenter/") => {
                     let (query, body) = vcenter_request(&row.method, p, n, &host_folder);
                     let _ = m;

@@ -7,3 +7,4 @@
 //! superAdmin alone manages accounts (`Appliance.ManageAccounts`).
 
 pub mod accounts;
+pub mod health;

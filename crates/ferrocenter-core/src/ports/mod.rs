@@ -13,6 +13,7 @@ pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
+pub use store::DatabaseSize;
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
     MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,

@@ -133,6 +133,23 @@ pub trait SettingsStore: Send + Sync {
     /// that the data at rest is one file (SQLite); a no-op where the engine keeps no such log
     /// beside the data (PostgreSQL manages its own).
     async fn checkpoint(&self) -> Result<(), StoreError>;
+
+    /// How much room the database takes, measured by the engine itself, and where its files
+    /// lie on this machine when that can be known (appliance health weighs it against the
+    /// free space there).
+    async fn database_size(&self) -> Result<DatabaseSize, StoreError>;
+}
+
+/// The database's size and place, as [`SettingsStore::database_size`] measures them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSize {
+    /// SQLite: the pages in use (page count × page size) plus the write-ahead log beside the
+    /// file; PostgreSQL: `pg_database_size` of this database.
+    pub bytes: u64,
+    /// SQLite: the database file. PostgreSQL: the server's data directory, only when the
+    /// server runs on this machine (a Unix socket or a loopback address) and lets this user
+    /// read the setting; otherwise unknown.
+    pub location: Option<std::path::PathBuf>,
 }
 
 /// Identities: principals (users and solution accounts) per realm, groups, and membership.

@@ -354,6 +354,11 @@ impl TaskEngine {
         Ok(())
     }
 
+    /// Whether new tasks are accepted: true until [`TaskEngine::shutdown`] begins.
+    pub fn is_accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::SeqCst)
+    }
+
     pub fn running_count(&self) -> usize {
         self.inner.live.lock().len()
     }

@@ -1,7 +1,10 @@
 //! `SettingsStore`: named settings and sequences.
-use async_trait::async_trait;
-use ferrocenter_core::ports::{SettingsStore, StoreError};
+use std::path::PathBuf;
 
+use async_trait::async_trait;
+use ferrocenter_core::ports::{DatabaseSize, SettingsStore, StoreError};
+
+use super::{PostgresStore, SqliteStore};
 use crate::rows::map_err;
 
 super::for_each_engine! {
@@ -87,5 +90,84 @@ super::for_each_engine! {
             }
             Ok(())
         }
+
+        async fn database_size(&self) -> Result<DatabaseSize, StoreError> {
+            self.measure().await
+        }
+    }
+}
+
+/// Bytes as the engines count them, which is never negative.
+fn bytes(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl SqliteStore {
+    /// The file's pages and the write-ahead log beside it: what the database takes on disk.
+    async fn measure(&self) -> Result<DatabaseSize, StoreError> {
+        let pages: i64 = sqlx::query_scalar(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let file: Option<String> =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        // An in-memory database has no file (SQLite names it "").
+        let location = file.filter(|f| !f.is_empty()).map(PathBuf::from);
+        let wal = match &location {
+            Some(path) => {
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                match tokio::fs::metadata(&wal).await {
+                    Ok(m) => m.len(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+                    Err(e) => {
+                        return Err(StoreError::Backend(format!(
+                            "the write-ahead log's size could not be read: {e}"
+                        )))
+                    }
+                }
+            }
+            None => 0,
+        };
+        Ok(DatabaseSize {
+            bytes: bytes(pages) + wal,
+            location,
+        })
+    }
+}
+
+impl PostgresStore {
+    /// `pg_database_size`, and the data directory when the server is on this machine.
+    async fn measure(&self) -> Result<DatabaseSize, StoreError> {
+        let (size, server): (i64, Option<String>) =
+            sqlx::query_as("SELECT pg_database_size(current_database()), host(inet_server_addr())")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        // No server address means a Unix socket, so the same machine; a loopback address too.
+        let local = server.as_deref().is_none_or(|a| {
+            a.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+        });
+        let location = if local {
+            // Reading data_directory needs superuser or pg_read_all_settings; without it the
+            // place stays unknown rather than failing the measurement.
+            sqlx::query_scalar::<_, String>("SELECT current_setting('data_directory')")
+                .fetch_one(&self.pool)
+                .await
+                .ok()
+                .map(PathBuf::from)
+        } else {
+            None
+        };
+        Ok(DatabaseSize {
+            bytes: bytes(size),
+            location,
+        })
     }
 }

@@ -5,8 +5,11 @@ use ferrocenter_core::ports::Store;
 
 use crate::Case;
 
-pub(crate) const CASES: &[(&str, Case)] =
-    crate::cases![settings_round_trip, sequences_count_from_one_per_name];
+pub(crate) const CASES: &[(&str, Case)] = crate::cases![
+    settings_round_trip,
+    sequences_count_from_one_per_name,
+    database_size_is_measured_where_it_lives
+];
 
 async fn settings_round_trip(s: Arc<dyn Store>) {
     assert_eq!(s.get_setting("a").await.unwrap(), None);
@@ -41,4 +44,36 @@ async fn sequences_count_from_one_per_name(s: Arc<dyn Store>) {
     assert_eq!(s.next_sequence("vm").await.unwrap(), 31);
     assert_eq!(s.reserve_sequence("fresh", 5).await.unwrap(), 1);
     assert_eq!(s.next_sequence("fresh").await.unwrap(), 6);
+}
+
+async fn database_size_is_measured_where_it_lives(s: Arc<dyn Store>) {
+    let before = s.database_size().await.unwrap();
+    assert!(before.bytes > 0, "{before:?}");
+    // Both suites run the engine on this machine, so the place is known and is there.
+    let place = before.location.clone().expect("a local database's place");
+    assert!(place.exists(), "{place:?}");
+    match s.engine() {
+        "sqlite" => assert!(place.is_file(), "the database file: {place:?}"),
+        _ => assert!(place.is_dir(), "the data directory: {place:?}"),
+    }
+    // Four megabytes of settings make the database measurably larger. The values are
+    // pseudo-random, so PostgreSQL cannot compress them away.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..256 {
+        let value: String = (0..16384)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 90) as u8)
+            })
+            .collect();
+        s.put_setting(&format!("bulk.{i}"), &value).await.unwrap();
+    }
+    let after = s.database_size().await.unwrap();
+    assert!(
+        after.bytes >= before.bytes + 4_000_000,
+        "{before:?} then {after:?}"
+    );
+    assert_eq!(after.location, before.location);
 }
