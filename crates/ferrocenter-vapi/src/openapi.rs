@@ -176,8 +176,12 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
     let vars = path_vars(b.path);
     let mut parameters = Vec::new();
     for v in &vars {
-        parameters
-            .push(json!({"name": v, "in": "path", "required": true, "schema": {"type": "string"}}));
+        // A path value a core rule checks states that rule; any other is an identifier.
+        let schema = match op.input.iter().find(|f| f.name == *v).map(|f| f.ty) {
+            Some(Ty::Rule(r)) if r.is_scalar() => r.schema(),
+            _ => json!({"type": "string"}),
+        };
+        parameters.push(json!({"name": v, "in": "path", "required": true, "schema": schema}));
     }
     let mut body_props = Map::new();
     let mut body_required = Vec::new();
@@ -421,16 +425,90 @@ mod tests {
                 Rule::ApiReleases,
             ),
         ];
-        for (s, f, rule) in cases {
+        // Optional fields: the rule, nullable.
+        const CONFIG: &str = "com.vmware.appliance.local_accounts.config";
+        const POLICY: &str = "com.vmware.appliance.local_accounts.policy.info";
+        let optional = [
+            ("com.vmware.vcenter.host.create_spec", "port", Rule::Port),
+            (
+                "com.vmware.vcenter.host.create_spec",
+                "thumbprint",
+                Rule::Thumbprint,
+            ),
+            (CONFIG, "full_name", Rule::DisplayText),
+            (CONFIG, "email", Rule::Email),
+            (
+                CONFIG,
+                "max_days_between_password_change",
+                Rule::PasswordDays,
+            ),
+            (
+                "com.vmware.appliance.local_accounts.update_config",
+                "roles",
+                Rule::AccountRoles,
+            ),
+            (POLICY, "min_days", Rule::PasswordDays),
+            (POLICY, "minimum_special_char_count", Rule::CharCount),
+            (POLICY, "minimum_length", Rule::MinimumLength),
+        ];
+        for (s, f, rule) in cases
+            .iter()
+            .copied()
+            .chain([(CONFIG, "roles", Rule::AccountRoles)])
+        {
             let mut want = rule.schema();
-            if s == "com.vmware.vcenter.host.create_spec" && ["port", "thumbprint"].contains(&f) {
+            if optional.iter().any(|o| (o.0, o.1) == (s, f)) {
                 want["nullable"] = json!(true);
             }
             assert_eq!(field(s, f), want, "{s}.{f}");
         }
+        for (s, f, rule) in optional {
+            let mut want = rule.schema();
+            want["nullable"] = json!(true);
+            assert_eq!(field(s, f), want, "{s}.{f}");
+        }
+        // A path parameter carries its rule too.
+        let username = doc["paths"]["/api/appliance/local-accounts/{username}"]["get"]
+            ["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "username")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(username, Rule::AccountName.schema());
+        // The account name pattern accepts and refuses what the core's rule does.
+        let re = regex::Regex::new(username["pattern"].as_str().unwrap()).unwrap();
+        for n in [
+            "root", "a.b_c-d", "_x", ".x", "-x", "a b", "a/b", "é", "x-", "A9", "a@b", "",
+        ] {
+            assert_eq!(
+                re.is_match(n),
+                ferrocenter_core::auth::validate_account_name("username", n).is_ok(),
+                "{n:?}"
+            );
+        }
+        // Display text: control characters are refused, anything else printable is not.
+        let text = Rule::DisplayText.schema();
+        let re = regex::Regex::new(text["pattern"].as_str().unwrap()).unwrap();
+        for (t, ok) in [
+            ("Ada Lovelace", true),
+            ("Zürich 名前", true),
+            ("a\tb", false),
+            ("a\u{7f}", false),
+            ("a\u{85}", false),
+            ("a\u{a0}b", true),
+        ] {
+            assert_eq!(re.is_match(t), ok, "{t:?}");
+            assert_eq!(!t.chars().any(char::is_control), ok, "{t:?}");
+        }
         // Each rule is declared somewhere.
         for rule in Rule::ALL {
-            assert!(cases.iter().any(|c| c.2 == rule), "{rule:?} is on no field");
+            assert!(
+                cases.iter().chain(&optional).any(|c| c.2 == rule)
+                    || [Rule::AccountRoles, Rule::AccountName].contains(&rule),
+                "{rule:?} is on no field"
+            );
         }
         let name = field(cases[0].0, "name");
         assert_eq!(name["maxLength"], validate::NAME_MAX_CHARS);

@@ -1,12 +1,16 @@
 //! The input rules as vAPI fields carry them. A field typed `Ty::Rule(r)` is checked by the
 //! core's validator in the operation (after authorization), and the OpenAPI document states the
 //! same rule (lengths, pattern, range) from the core's constants: one rule, so the two cannot
-//! drift. `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
+//! drift (`types::decode_rule` type-checks such a value on decode). `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
+use ferrocenter_core::appliance::accounts;
+use ferrocenter_core::auth::{
+    self,
+    password::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS},
+    Role,
+};
 use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
-
-use crate::types::{self, Form, Ty};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
@@ -25,7 +29,24 @@ pub enum Rule {
     /// `system.hello`'s releases: this binding's own bound ([`api_releases`]), as hello reaches
     /// no core operation.
     ApiReleases,
+    /// A local account's name (`auth::validate_account_name`).
+    AccountName,
+    /// A local account's roles: at least one of operator, admin, superAdmin.
+    AccountRoles,
+    /// Free text shown to people: a full name (`appliance::accounts`' text rule).
+    DisplayText,
+    /// An e-mail address, `name@domain` (`appliance::accounts`' e-mail rule).
+    Email,
+    /// A day count of password aging: -1 (no restriction) to `accounts::DAYS_MAX`.
+    PasswordDays,
+    /// A character count of the password policy: -1 (no requirement) to the longest password.
+    CharCount,
+    /// The policy's minimum password length: -1 (the floor) or the floor to the longest password.
+    MinimumLength,
 }
+
+/// No control character (Unicode category Cc), as the core's text rules refuse them.
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 /// At most this many releases in a hello, each at most [`RELEASE_ID_MAX_CHARS`] characters.
 pub const RELEASES_MAX: usize = 128;
@@ -55,7 +76,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 14] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -63,33 +84,18 @@ impl Rule {
         Rule::UserName,
         Rule::Password,
         Rule::ApiReleases,
+        Rule::AccountName,
+        Rule::AccountRoles,
+        Rule::DisplayText,
+        Rule::Email,
+        Rule::PasswordDays,
+        Rule::CharCount,
+        Rule::MinimumLength,
     ];
-
-    /// The native value, type-checked only: the rule itself is applied by the operation, after
-    /// it has authorized the caller (so a caller without the privilege learns nothing about its
-    /// input); the error names the field by `path`.
-    pub fn decode(self, v: &Value, form: Form, path: &str) -> Result<Value, CoreError> {
-        let path = if path.is_empty() { "input" } else { path };
-        let (typed, want) = match self {
-            Rule::Port => (v.is_i64(), "an integer"),
-            // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
-            Rule::Password => return types::decode(&Ty::Secret, v, form, path),
-            Rule::ApiReleases => (
-                v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
-                "a list of strings",
-            ),
-            _ => (v.is_string(), "a string"),
-        };
-        if typed {
-            Ok(v.clone())
-        } else {
-            Err(CoreError::invalid(path, format!("must be {want}")))
-        }
-    }
 
     /// Whether the value is one text value (so it can be given in a query string).
     pub fn is_scalar(self) -> bool {
-        self != Rule::ApiReleases
+        !matches!(self, Rule::ApiReleases | Rule::AccountRoles)
     }
 
     /// The rule as a JSON schema.
@@ -132,6 +138,50 @@ impl Rule {
                 "minItems": 1,
                 "maxItems": RELEASES_MAX,
                 "items": {"type": "string", "maxLength": RELEASE_ID_MAX_CHARS},
+            }),
+            Rule::AccountName => json!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": auth::ACCOUNT_NAME_MAX_CHARS,
+                "pattern": auth::ACCOUNT_NAME_PATTERN,
+            }),
+            Rule::AccountRoles => json!({
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "string",
+                    "enum": Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                },
+            }),
+            Rule::DisplayText => json!({
+                "type": "string",
+                "maxLength": accounts::TEXT_MAX_CHARS,
+                "pattern": NO_CONTROL_CHARACTERS,
+            }),
+            Rule::Email => json!({
+                "type": "string",
+                "format": "email",
+                "maxLength": accounts::TEXT_MAX_CHARS,
+            }),
+            Rule::PasswordDays => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": accounts::DAYS_MIN,
+                "maximum": accounts::DAYS_MAX,
+            }),
+            Rule::CharCount => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": -1,
+                "maximum": PASSWORD_MAX_BYTES,
+            }),
+            Rule::MinimumLength => json!({
+                "type": "integer",
+                "format": "int64",
+                "anyOf": [
+                    {"enum": [-1]},
+                    {"minimum": PASSWORD_MIN_CHARS, "maximum": PASSWORD_MAX_BYTES},
+                ],
             }),
         }
     }

@@ -154,10 +154,10 @@ async fn json_rpc_envelope_errors() {
     )
     .await;
     assert_eq!(v["error"]["code"], -32602);
-    let body = "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"id\":\"5\",\"params\":{\"serviceId\":\"com.vmware.appliance.health.system\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-input\":{}}},\"ctx\":{}}}";
+    let body = "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"id\":\"5\",\"params\":{\"serviceId\":\"com.vmware.appliance.recovery.backup.job\",\"operationId\":\"list\",\"input\":{\"STRUCTURE\":{\"operation-input\":{}}},\"ctx\":{}}}";
     let v = post(body, vec![("vapi-service", "com.vmware.other")]).await;
     assert_eq!(v["error"]["code"], -31001);
-    let v = post(body, vec![("vapi-operation", "list")]).await;
+    let v = post(body, vec![("vapi-operation", "get")]).await;
     assert_eq!(v["error"]["code"], -31001);
     // A well-formed call to an operation not served yet: a vAPI error naming it, id echoed.
     let v = post(body, vec![]).await;
@@ -168,6 +168,6 @@ async fn json_rpc_envelope_errors() {
     assert!(msg["default_message"]
         .as_str()
         .unwrap()
-        .contains("com.vmware.appliance.health.system.get"));
+        .contains("com.vmware.appliance.recovery.backup.job.list"));
     ts.stop().await;
 }

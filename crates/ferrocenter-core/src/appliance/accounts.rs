@@ -38,7 +38,7 @@ pub const DAYS_MIN: i64 = -1;
 pub const DAYS_MAX: i64 = 99_999;
 
 /// Full names and e-mail addresses, at most this many characters.
-const TEXT_MAX_CHARS: usize = 256;
+pub const TEXT_MAX_CHARS: usize = 256;
 
 /// An account's configuration as `create`, `set` and `update` give it. `create` and `set`
 /// replace the account (password and roles required; unset fields take their defaults: the

@@ -189,9 +189,18 @@ pub fn parse_login_name(
 }
 
 /// Account names: 1–64 characters from letters, digits, `.`, `_` and `-`, not starting with `-`.
+/// The longest local account name.
+pub const ACCOUNT_NAME_MAX_CHARS: usize = 64;
+
+/// [`validate_account_name`]'s characters as a pattern (the OpenAPI document states it).
+pub const ACCOUNT_NAME_PATTERN: &str = "^[A-Za-z0-9._][A-Za-z0-9._-]*$";
+
 pub fn validate_account_name(field: &str, name: &str) -> Result<(), CoreError> {
-    if name.is_empty() || name.len() > 64 {
-        return Err(CoreError::invalid(field, "must be 1 to 64 characters long"));
+    if name.is_empty() || name.len() > ACCOUNT_NAME_MAX_CHARS {
+        return Err(CoreError::invalid(
+            field,
+            format!("must be 1 to {ACCOUNT_NAME_MAX_CHARS} characters long"),
+        ));
     }
     if name.starts_with('-')
         || !name

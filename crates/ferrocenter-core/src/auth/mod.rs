@@ -11,7 +11,7 @@ pub use admission::{default_hash_workers, HashGate, LoginThrottle};
 pub(crate) use identity::validate_domain_name;
 pub use identity::{
     parse_login_name, validate_account_name, Group, LoginRefusal, PasswordAging, PasswordDays,
-    Principal, Realm,
+    Principal, Realm, ACCOUNT_NAME_MAX_CHARS, ACCOUNT_NAME_PATTERN,
 };
 pub use lockout::{Failure, Lockout, LockoutPolicy};
 pub use password::{

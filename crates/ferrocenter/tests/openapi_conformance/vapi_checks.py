@@ -22,6 +22,47 @@ BEYOND_SCHEMA = {
     # The content of a certificate: a string is a PEM certificate only if its armour holds a
     # parsable DER certificate.
     ("POST /api/vcenter/host", "spec.ssl_certificate"),
+    # Local accounts: the name 'global-policy' is reserved in any letter case (its REST path is
+    # the policy's), which a pattern without look-ahead cannot state.
+    ("POST /api/appliance/local-accounts/{username}", "username"),
+}
+ACCOUNT_WRITES = (
+    "POST /api/appliance/local-accounts/{username}",
+    "PUT /api/appliance/local-accounts/{username}",
+    "PATCH /api/appliance/local-accounts/{username}",
+)
+BEYOND_SCHEMA |= {
+    (op, field)
+    for op in ACCOUNT_WRITES
+    for field in (
+        # The password must meet the policy in force, which the server holds.
+        "config.password",
+        # Changing one's own password needs the current one.
+        "config.old_password",
+        # min_days must not exceed max_days (given or the policy's); an expiry date needs an
+        # expiring password: rules between fields.
+        "config.min_days_between_password_change",
+        "config.password_expires_at",
+        # The last local superAdmin that can log in may not be demoted, disabled or expired:
+        # a rule over the other accounts.
+        "config.roles",
+        "config.enabled",
+        "config.password_expires",
+        "config.max_days_between_password_change",
+        # An e-mail's domain is at most 253 characters of labels of at most 63, beyond the
+        # format's own check.
+        "config.email",
+    )
+}
+BEYOND_SCHEMA |= {
+    ("PUT /api/appliance/local-accounts/global-policy", field)
+    for field in (
+        # min_days must not exceed max_days; max_days may not expire every superAdmin's
+        # password; the character counts together must fit the longest password.
+        "policy.min_days",
+        "policy.max_days",
+        "policy.minimum_special_char_count",
+    )
 }
 
 

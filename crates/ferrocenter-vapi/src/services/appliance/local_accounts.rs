@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::registry::{http, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::types::{field, Field, StructDef, Ty};
 use crate::wire::datetime;
 
@@ -16,6 +17,9 @@ const ACCOUNT_PATH: &str = "/appliance/local-accounts/{username}";
 const POLICY_PATH: &str = "/appliance/local-accounts/global-policy";
 
 const LONG: Ty = Ty::Optional(&Ty::Long);
+const DAYS: Ty = Ty::Optional(&Ty::Rule(Rule::PasswordDays));
+const COUNT: Ty = Ty::Optional(&Ty::Rule(Rule::CharCount));
+const NAME: Ty = Ty::Rule(Rule::AccountName);
 
 const INFO: StructDef = StructDef {
     name: "com.vmware.appliance.local_accounts.info",
@@ -40,8 +44,8 @@ macro_rules! config_fields {
         &[
             field("password", $password),
             field("old_password", Ty::Optional(&Ty::Secret)),
-            field("full_name", Ty::Optional(&Ty::String)),
-            field("email", Ty::Optional(&Ty::String)),
+            field("full_name", Ty::Optional(&Ty::Rule(Rule::DisplayText))),
+            field("email", Ty::Optional(&Ty::Rule(Rule::Email))),
             field("roles", $roles),
             field("enabled", Ty::Optional(&Ty::Bool)),
             field("password_expires", Ty::Optional(&Ty::Bool)),
@@ -50,50 +54,56 @@ macro_rules! config_fields {
                 "inactive_after_password_expiration",
                 Ty::Optional(&Ty::Bool),
             ),
-            field("days_after_password_expiration", LONG),
-            field("min_days_between_password_change", LONG),
-            field("max_days_between_password_change", LONG),
-            field("warn_days_before_password_expiration", LONG),
+            field("days_after_password_expiration", DAYS),
+            field("min_days_between_password_change", DAYS),
+            field("max_days_between_password_change", DAYS),
+            field("warn_days_before_password_expiration", DAYS),
         ]
     };
 }
 
 const CONFIG: StructDef = StructDef {
     name: "com.vmware.appliance.local_accounts.config",
-    fields: config_fields!(Ty::Secret, Ty::List(&Ty::Id)),
+    fields: config_fields!(Ty::Secret, Ty::Rule(Rule::AccountRoles)),
 };
 
 const UPDATE_CONFIG: StructDef = StructDef {
     name: "com.vmware.appliance.local_accounts.update_config",
-    fields: config_fields!(Ty::Optional(&Ty::Secret), Ty::Optional(&Ty::List(&Ty::Id))),
+    fields: config_fields!(
+        Ty::Optional(&Ty::Secret),
+        Ty::Optional(&Ty::Rule(Rule::AccountRoles))
+    ),
 };
 
 const POLICY_INFO: StructDef = StructDef {
     name: "com.vmware.appliance.local_accounts.policy.info",
     fields: &[
-        field("max_days", LONG),
-        field("min_days", LONG),
-        field("warn_days", LONG),
+        field("max_days", DAYS),
+        field("min_days", DAYS),
+        field("warn_days", DAYS),
         field("prior_password_remember_count", LONG),
         field("failed_attempt_count_before_account_lockout", LONG),
         field("length_of_lockout_period_in_seconds", LONG),
         field("fail_interval_between_attempts", LONG),
-        field("minimum_length", LONG),
-        field("minimum_uppercase_char_count", LONG),
-        field("minimum_lowercase_char_count", LONG),
-        field("minimum_numerics_char_count", LONG),
-        field("minimum_special_char_count", LONG),
+        field(
+            "minimum_length",
+            Ty::Optional(&Ty::Rule(Rule::MinimumLength)),
+        ),
+        field("minimum_uppercase_char_count", COUNT),
+        field("minimum_lowercase_char_count", COUNT),
+        field("minimum_numerics_char_count", COUNT),
+        field("minimum_special_char_count", COUNT),
         field("managed_at_fleet", Ty::Optional(&Ty::Bool)),
     ],
 };
 
-const USERNAME: &[Field] = &[field("username", Ty::Id)];
+const USERNAME: &[Field] = &[field("username", NAME)];
 
 pub const OPS: &[Op] = &[
     op(
         SERVICE,
         "get",
-        &[field("username", Ty::String)],
+        USERNAME,
         Ty::Struct(&INFO),
         &[http("GET", ACCOUNT_PATH)],
         get,
@@ -110,7 +120,7 @@ pub const OPS: &[Op] = &[
         SERVICE,
         "create",
         &[
-            field("username", Ty::Id),
+            field("username", NAME),
             field("config", Ty::Struct(&CONFIG)),
         ],
         Ty::Void,
@@ -121,7 +131,7 @@ pub const OPS: &[Op] = &[
         SERVICE,
         "set",
         &[
-            field("username", Ty::Id),
+            field("username", NAME),
             field("config", Ty::Struct(&CONFIG)),
         ],
         Ty::Void,
@@ -132,7 +142,7 @@ pub const OPS: &[Op] = &[
         SERVICE,
         "update",
         &[
-            field("username", Ty::Id),
+            field("username", NAME),
             field("config", Ty::Struct(&UPDATE_CONFIG)),
         ],
         Ty::Void,
