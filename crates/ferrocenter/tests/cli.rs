@@ -273,8 +273,8 @@ async fn every_command_against_simulated_hosts() {
         "success"
     );
     // The reboot task ends when the host has gone away; the host then shows as not responding
-    // at once, and until heartbeats reconnect it, it is refused (InvalidState) or does not answer
-    // (NoHost), as in vSphere.
+    // at once, and until heartbeats reconnect it, leaving maintenance is refused (InvalidState
+    // naming notResponding) or the host does not answer (NoHost), as in vSphere.
     assert_eq!(
         cli.json(&["host", "show", "kvm-a"])["connection_state"],
         "notResponding"
@@ -293,6 +293,12 @@ async fn every_command_against_simulated_hosts() {
             }
             o.status.success().then_some(())
         },
+    );
+    // It left maintenance only once reconnected, so it stays connected (it once flapped back
+    // to not responding when it could leave while not responding).
+    assert_eq!(
+        cli.json(&["host", "show", "kvm-a"])["connection_state"],
+        "connected"
     );
 
     // Disconnect and reconnect.
