@@ -15,6 +15,9 @@ pub enum ApiError {
     Core(CoreError),
     /// The request itself is malformed (body, content type, parameters).
     InvalidRequest(String),
+    /// The body is over the listener's limit: `invalid_request`, with HTTP's own 413 so a
+    /// client that only reads the status knows not to send it again as it is.
+    BodyTooLarge(String),
     /// No operation at this path (or the operation is unknown).
     OperationNotFound(String),
     /// Any other standard error of the table below, by id.
@@ -71,7 +74,10 @@ impl From<CoreError> for ApiError {
 
 impl From<BodyError> for ApiError {
     fn from(e: BodyError) -> Self {
-        ApiError::InvalidRequest(e.to_string())
+        match e {
+            BodyError::TooLarge { .. } => ApiError::BodyTooLarge(e.to_string()),
+            _ => ApiError::InvalidRequest(e.to_string()),
+        }
     }
 }
 
@@ -217,6 +223,12 @@ impl ApiError {
             ApiError::InvalidRequest(msg) => m(
                 "invalid_request",
                 StatusCode::BAD_REQUEST,
+                msg.clone(),
+                vec![],
+            ),
+            ApiError::BodyTooLarge(msg) => m(
+                "invalid_request",
+                StatusCode::PAYLOAD_TOO_LARGE,
                 msg.clone(),
                 vec![],
             ),

@@ -13,6 +13,9 @@ pub struct VimFault {
     pub message: String,
     /// Refusals for too many logins answer 429 with `Retry-After` instead of 500.
     pub retry_after_secs: Option<u64>,
+    /// A body over the listener's limit answers 413 instead of 500, so a client that only
+    /// reads the status knows not to send it again as it is.
+    pub too_large: bool,
 }
 
 impl VimFault {
@@ -22,6 +25,15 @@ impl VimFault {
             fields: Map::new(),
             message: message.into(),
             retry_after_secs: None,
+            too_large: false,
+        }
+    }
+
+    /// InvalidRequest for a body over the limit, sent with HTTP 413.
+    pub fn body_too_large(message: impl Into<String>) -> Self {
+        VimFault {
+            too_large: true,
+            ..VimFault::invalid_request(message)
         }
     }
 
@@ -139,6 +151,7 @@ impl IntoResponse for VimFault {
     fn into_response(self) -> Response {
         let status = match self.retry_after_secs {
             Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None if self.too_large => StatusCode::PAYLOAD_TOO_LARGE,
             None => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut resp = (

@@ -636,8 +636,35 @@ async fn every_host_system_method_and_property() {
         .await;
     e.succeed(&m("RebootHost_Task"), json!({"force": false}))
         .await;
-    // The task ends when the host accepts; the simulated host is away 100 + 300 ms after.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // The task ends when the host has gone away: not responding, it cannot leave maintenance
+    // mode until it is connected again (InvalidState naming its state; disabledMethod says so).
+    let f = e
+        .fault(&m("ExitMaintenanceMode_Task"), json!({"timeout": 0}))
+        .await;
+    assert_eq!(f["_typeName"], "InvalidState", "{f}");
+    let msg = vim::message(&f);
+    assert!(
+        msg.contains("is notResponding") || msg.contains("is connecting"),
+        "{f}"
+    );
+    assert!(e
+        .prop(&h, "disabledMethod")
+        .await
+        .as_array()
+        .unwrap()
+        .contains(&json!("ExitMaintenanceMode_Task")));
+    // The simulated host is back 100 + 300 ms later; reconnected, it leaves maintenance.
+    let mut tries = 0;
+    while e.prop(&h, "runtime").await["connectionState"] != "connected" {
+        // A heartbeat may reconnect it first, and then the call is refused.
+        let (s, task) = e.post(&m("ReconnectHost_Task"), json!({})).await;
+        if s == 200 {
+            e.wait(&task).await;
+        }
+        tries += 1;
+        assert!(tries < 50, "the rebooted host never reconnected");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     e.succeed(&m("ExitMaintenanceMode_Task"), json!({"timeout": 0}))
         .await;
     // Disconnect: connection state, config unset; reconnect.

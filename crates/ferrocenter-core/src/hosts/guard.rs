@@ -93,6 +93,17 @@ pub fn allowed(h: &Host, op: HostOperation) -> Result<(), CoreError> {
                     h.name
                 )));
             }
+            // Right after a reboot the host is not responding until heartbeats reconnect it;
+            // an exit run then changed an agent the server had not reconnected (its VMs and
+            // runtime not read again), leaving the record and the host apart, and the host
+            // flapped to not responding once out of maintenance.
+            if h.connection_state != ConnectionState::Connected {
+                return Err(CoreError::invalid_state(format!(
+                    "host {} is {}: it can leave maintenance mode once it is connected again",
+                    h.name,
+                    h.connection_state.as_str()
+                )));
+            }
             Ok(())
         }
         Op::Reboot | Op::Shutdown | Op::Uptime => connected(h),

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use ferrocenter_core::CoreError;
-use ferrocenter_http::body::body_bytes;
+use ferrocenter_http::body::{body_bytes, BodyError};
 use ferrocenter_http::peer::Peer;
 use ferrocenter_http::releases::release_ok;
 use serde_json::Value;
@@ -68,8 +68,10 @@ async fn handle(
                 "release {release} is not served: use 8.0.1.0 through 9.1.1.0"
             )));
         }
-        let bytes = body_bytes(body, state.max_body_bytes)
-            .map_err(|e| VimFault::invalid_request(e.to_string()))?;
+        let bytes = body_bytes(body, state.max_body_bytes).map_err(|e| match e {
+            BodyError::TooLarge { .. } => VimFault::body_too_large(e.to_string()),
+            _ => VimFault::invalid_request(e.to_string()),
+        })?;
         let params = if method == Method::POST {
             parse_params(&bytes, &name)?
         } else {

@@ -111,6 +111,8 @@ pub async fn perform(w: &mut World, op: &Op) {
             };
             send_via(w, what, via, via == Surface::Zstack, method, path, body).await;
         }
+        // Leaving maintenance is refused while the host is not connected (its agent stopped,
+        // or it rebooted): an answer like any refusal.
         Op::EnterMaintenance { agent, via } | Op::ExitMaintenance { agent, via } => {
             let enter = matches!(op, Op::EnterMaintenance { .. });
             let Some((uuid, moid)) = host_ids(w, &view, agent) else {
