@@ -20,6 +20,8 @@ pub struct ListenerState {
     pub zstack: zstack::ZstackState,
     pub max_body_bytes: usize,
     pub diagnostics: bool,
+    /// Set when `enable_metrics` is: requests are counted and `/metrics` is served.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl FromRef<ListenerState> for vapi::VapiState {
@@ -135,7 +137,9 @@ async fn bounded_body(
 
 fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     let limit = state.max_body_bytes;
-    router
+    let metrics = state.metrics.clone();
+    let router = router
+        .merge(crate::operator::routes(metrics.is_some()))
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
@@ -143,8 +147,15 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
         .layer(middleware::from_fn_with_state(
             zstack::loggable_path as Redact,
             log_request,
-        ))
-        .with_state(state)
+        ));
+    let router = match metrics {
+        Some(m) => router.layer(middleware::from_fn_with_state(
+            m,
+            crate::metrics::count_requests,
+        )),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`.

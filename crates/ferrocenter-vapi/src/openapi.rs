@@ -420,10 +420,27 @@ mod tests {
                 "api_releases",
                 Rule::ApiReleases,
             ),
+            (
+                "com.vmware.appliance.networking.firewall.inbound.rule",
+                "address",
+                Rule::IpAddress,
+            ),
+            (
+                "com.vmware.appliance.networking.firewall.inbound.rule",
+                "prefix",
+                Rule::PrefixLength,
+            ),
+            (
+                "com.vmware.appliance.networking.firewall.inbound.rule",
+                "interface_name",
+                Rule::InterfaceName,
+            ),
         ];
         for (s, f, rule) in cases {
             let mut want = rule.schema();
-            if s == "com.vmware.vcenter.host.create_spec" && ["port", "thumbprint"].contains(&f) {
+            if s == "com.vmware.vcenter.host.create_spec" && ["port", "thumbprint"].contains(&f)
+                || f == "interface_name"
+            {
                 want["nullable"] = json!(true);
             }
             assert_eq!(field(s, f), want, "{s}.{f}");

@@ -2,6 +2,7 @@
 //! core's validator in the operation (after authorization), and the OpenAPI document states the
 //! same rule (lengths, pattern, range) from the core's constants: one rule, so the two cannot
 //! drift. `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
+use ferrocenter_core::appliance::firewall;
 use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -25,6 +26,13 @@ pub enum Rule {
     /// `system.hello`'s releases: this binding's own bound ([`api_releases`]), as hello reaches
     /// no core operation.
     ApiReleases,
+    /// A firewall rule's address: IPv4 or IPv6 (`appliance::firewall`).
+    IpAddress,
+    /// A firewall rule's prefix length: 0 to 128; an IPv4 rule's at most 32, which no schema
+    /// of one field can say (`appliance::firewall`).
+    PrefixLength,
+    /// A network interface's name (`appliance::firewall::interface_name`).
+    InterfaceName,
 }
 
 /// At most this many releases in a hello, each at most [`RELEASE_ID_MAX_CHARS`] characters.
@@ -55,7 +63,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 10] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -63,6 +71,9 @@ impl Rule {
         Rule::UserName,
         Rule::Password,
         Rule::ApiReleases,
+        Rule::IpAddress,
+        Rule::PrefixLength,
+        Rule::InterfaceName,
     ];
 
     /// The native value, type-checked only: the rule itself is applied by the operation, after
@@ -71,7 +82,7 @@ impl Rule {
     pub fn decode(self, v: &Value, form: Form, path: &str) -> Result<Value, CoreError> {
         let path = if path.is_empty() { "input" } else { path };
         let (typed, want) = match self {
-            Rule::Port => (v.is_i64(), "an integer"),
+            Rule::Port | Rule::PrefixLength => (v.is_i64(), "an integer"),
             // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
             Rule::Password => return types::decode(&Ty::Secret, v, form, path),
             Rule::ApiReleases => (
@@ -132,6 +143,25 @@ impl Rule {
                 "minItems": 1,
                 "maxItems": RELEASES_MAX,
                 "items": {"type": "string", "maxLength": RELEASE_ID_MAX_CHARS},
+            }),
+            Rule::IpAddress => json!({
+                "type": "string",
+                "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+                "description": "an IPv4 or IPv6 address",
+            }),
+            Rule::PrefixLength => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": firewall::IPV6_PREFIX_MAX,
+                "description": format!(
+                    "the network's prefix length: at most {} for an IPv4 address",
+                    firewall::IPV4_PREFIX_MAX
+                ),
+            }),
+            Rule::InterfaceName => json!({
+                "type": "string",
+                "pattern": firewall::INTERFACE_NAME_PATTERN,
             }),
         }
     }
