@@ -174,7 +174,10 @@ impl RuleSet {
                 v4,
                 mapped: !v4 && prefix >= 96 && (addr >> 32) == 0xffff,
                 policy: r.policy,
-                interface: r.interface_name.clone(),
+                interface: r
+                    .interface_name
+                    .clone()
+                    .filter(|n| !all_interfaces(Some(n))),
             });
         }
         Ok(RuleSet { rules, compiled })
@@ -220,13 +223,23 @@ impl RuleSet {
     }
 }
 
+/// Whether a rule's `interface_name` means every interface: unset, empty (the SDK: "an empty
+/// string indicates that the rule applies to all interfaces") or `*` (its example table).
+fn all_interfaces(name: Option<&str>) -> bool {
+    matches!(name, None | Some("" | "*"))
+}
+
 /// An interface name as `ip link` names them: 1 to 15 of the characters letters, digits, `_`,
-/// `.` and `-` (Linux allows more, but nothing that an administrator types into a rule).
+/// `.` and `-` (Linux allows more, but nothing that an administrator types into a rule); or
+/// empty or `*` for every interface.
 pub fn interface_name(name: &str) -> Result<(), String> {
+    if all_interfaces(Some(name)) {
+        return Ok(());
+    }
     let n = name.chars().count();
-    if n == 0 || n > INTERFACE_NAME_MAX_CHARS {
+    if n > INTERFACE_NAME_MAX_CHARS {
         return Err(format!(
-            "an interface name has 1 to {INTERFACE_NAME_MAX_CHARS} characters"
+            "an interface name has at most {INTERFACE_NAME_MAX_CHARS} characters"
         ));
     }
     if !name
@@ -234,14 +247,15 @@ pub fn interface_name(name: &str) -> Result<(), String> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
     {
         return Err(format!(
-            "'{name}' is not an interface name (letters, digits, '_', '.' and '-')"
+            "'{name}' is not an interface name (letters, digits, '_', '.' and '-'; empty or '*' \
+             for every interface)"
         ));
     }
     Ok(())
 }
 
 /// The pattern of [`interface_name`], for documents.
-pub const INTERFACE_NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,15}$";
+pub const INTERFACE_NAME_PATTERN: &str = r"^(|\*|[A-Za-z0-9_.-]{1,15})$";
 
 /// The rules in force, swapped whole by a change.
 #[derive(Default)]
@@ -410,7 +424,13 @@ mod tests {
         assert!(RuleSet::compile(vec![rule("fe80::", 128, Policy::Accept)]).is_ok());
         let mut named = rule("10.0.0.1", 32, Policy::Accept);
         named.interface_name = Some("eth 0".into());
-        assert!(err(vec![named]).contains("rules[0].interface_name"));
+        assert!(err(vec![named.clone()]).contains("rules[0].interface_name"));
+        // Empty and `*` name every interface.
+        for all in ["", "*"] {
+            named.interface_name = Some(all.into());
+            let set = RuleSet::compile(vec![named.clone()]).unwrap();
+            assert_eq!(v(&set, "10.0.0.1"), (Verdict::Accept, Some(0)));
+        }
     }
 
     #[test]
