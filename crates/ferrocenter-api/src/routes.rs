@@ -139,7 +139,6 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     let limit = state.max_body_bytes;
     let metrics = state.metrics.clone();
     let router = router
-        .merge(crate::operator::routes(metrics.is_some()))
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
@@ -147,7 +146,9 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
         .layer(middleware::from_fn_with_state(
             zstack::loggable_path as Redact,
             log_request,
-        ));
+        ))
+        // After the request log: probes every few seconds would drown it.
+        .merge(crate::operator::routes(metrics.is_some()));
     let router = match metrics {
         Some(m) => router.layer(middleware::from_fn_with_state(
             m,
