@@ -5,21 +5,29 @@
 //! or an address: a status, the reasons for not being ready, and counts.
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use ferrocenter_core::Core;
 use serde_json::json;
 
-use crate::routes::ListenerState;
+use crate::metrics::Metrics;
+
+/// What the operator's endpoints read, taken from a listener's state.
+#[derive(Clone)]
+pub struct OperatorState {
+    pub core: Arc<Core>,
+    pub metrics: Option<Arc<Metrics>>,
+}
 
 async fn healthz() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok").into_response()
 }
 
-async fn readyz(State(state): State<ListenerState>) -> Response {
-    let r = state.vapi.core.readiness().await;
+async fn readyz(State(state): State<OperatorState>) -> Response {
+    let r = state.core.readiness().await;
     let part = |p: &Result<(), String>| match p {
         Ok(()) => json!({"ready": true}),
         Err(e) => json!({"ready": false, "reason": e}),
@@ -41,16 +49,20 @@ async fn readyz(State(state): State<ListenerState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics(State(state): State<ListenerState>) -> Response {
+async fn metrics(State(state): State<OperatorState>) -> Response {
     match state.metrics {
-        Some(m) => crate::metrics::serve(m, Arc::clone(&state.vapi.core)).await,
+        Some(m) => crate::metrics::serve(m, state.core).await,
         // Routed only when enabled; kept for a router built otherwise.
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
 /// The operator's routes; `/metrics` only when metrics are enabled.
-pub fn routes(metrics_enabled: bool) -> Router<ListenerState> {
+pub fn routes<S>(metrics_enabled: bool) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    OperatorState: FromRef<S>,
+{
     let r = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));

@@ -36,6 +36,15 @@ impl FromRef<ListenerState> for vim::VimState {
     }
 }
 
+impl FromRef<ListenerState> for crate::operator::OperatorState {
+    fn from_ref(s: &ListenerState) -> Self {
+        crate::operator::OperatorState {
+            core: s.vapi.core.clone(),
+            metrics: s.metrics.clone(),
+        }
+    }
+}
+
 impl FromRef<ListenerState> for zstack::ZstackState {
     fn from_ref(s: &ListenerState) -> Self {
         s.zstack.clone()
