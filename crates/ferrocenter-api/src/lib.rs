@@ -5,8 +5,11 @@
 //! shapes; each owns one table mapping core errors to its faults. No rule of the control plane
 //! lives here.
 
+mod accept_hook;
 pub mod listeners;
 mod login_budget;
+mod metrics;
+mod operator;
 mod routes;
 
 pub use ferrocenter_http::login_limit::LoginRate;

@@ -11,6 +11,7 @@ use ferrocenter_core::Core;
 use ferrocenter_http::login_limit::{LoginLimiter, LoginRate};
 use tokio::task::JoinHandle;
 
+use crate::accept_hook::FirewallAcceptor;
 use crate::login_budget::LoginBudget;
 
 use crate::routes::{api_router, appliance_router, ListenerState};
@@ -32,6 +33,8 @@ pub struct ListenerOptions {
     pub login_rate: LoginRate,
     /// Where ZStack's `X-Web-Hook` may send results (none by default).
     pub zstack_web_hooks: ferrocenter_zstack::HookDestinations,
+    /// Serve Prometheus metrics at `/metrics` (`enable_metrics`).
+    pub metrics: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,9 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     let jobs = Arc::new(ferrocenter_zstack::JobStore::new(
         opts.zstack_web_hooks.clone(),
     ));
+    let metrics = opts
+        .metrics
+        .then(|| Arc::new(crate::metrics::Metrics::default()));
     let state = |listener, tls| ListenerState {
         vapi: ferrocenter_vapi::VapiState {
             core: core.clone(),
@@ -111,6 +117,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         },
         max_body_bytes: opts.max_body_bytes,
         diagnostics: opts.diagnostics,
+        metrics: metrics.clone(),
     };
     let mut listeners = Listeners {
         addrs: BoundAddrs {
@@ -157,14 +164,18 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         let handle = Handle::new();
         // The peer address reaches handlers, which pass it to logins (budget and lockout).
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        // The inbound firewall sees each connection before anything is read from it.
+        let firewall = FirewallAcceptor::new(core.clone(), key, metrics.clone());
         let join = match tls {
             Some(tls) => tokio::spawn(
                 axum_server::from_tcp_rustls(listener, tls)
+                    .map(|a| a.acceptor(firewall))
                     .handle(handle.clone())
                     .serve(service),
             ),
             None => tokio::spawn(
                 axum_server::from_tcp(listener)
+                    .acceptor(firewall)
                     .handle(handle.clone())
                     .serve(service),
             ),

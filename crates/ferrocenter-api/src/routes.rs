@@ -20,6 +20,8 @@ pub struct ListenerState {
     pub zstack: zstack::ZstackState,
     pub max_body_bytes: usize,
     pub diagnostics: bool,
+    /// Set when `enable_metrics` is: requests are counted and `/metrics` is served.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl FromRef<ListenerState> for vapi::VapiState {
@@ -31,6 +33,15 @@ impl FromRef<ListenerState> for vapi::VapiState {
 impl FromRef<ListenerState> for vim::VimState {
     fn from_ref(s: &ListenerState) -> Self {
         s.vim.clone()
+    }
+}
+
+impl FromRef<ListenerState> for crate::operator::OperatorState {
+    fn from_ref(s: &ListenerState) -> Self {
+        crate::operator::OperatorState {
+            core: s.vapi.core.clone(),
+            metrics: s.metrics.clone(),
+        }
     }
 }
 
@@ -135,7 +146,8 @@ async fn bounded_body(
 
 fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     let limit = state.max_body_bytes;
-    router
+    let metrics = state.metrics.clone();
+    let router = router
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
@@ -144,7 +156,16 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
             zstack::loggable_path as Redact,
             log_request,
         ))
-        .with_state(state)
+        // After the request log: probes every few seconds would drown it.
+        .merge(crate::operator::routes(metrics.is_some()));
+    let router = match metrics {
+        Some(m) => router.layer(middleware::from_fn_with_state(
+            m,
+            crate::metrics::count_requests,
+        )),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`.

@@ -15,6 +15,7 @@ pub mod licensing;
 pub mod model;
 pub mod moids;
 mod operations_table;
+pub mod operator;
 mod placement;
 pub mod ports;
 pub mod saga;
@@ -46,6 +47,8 @@ pub struct Core {
     pub machine: Machine,
     /// The last health evaluation (appliance health).
     health: appliance::health::HealthState,
+    /// The inbound firewall rules every listener consults.
+    firewall: appliance::firewall::FirewallState,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     /// Serialises changes to the local accounts and their policy, so that two concurrent
@@ -157,6 +160,7 @@ impl Core {
         Arc::new_cyclic(|me| Core {
             machine,
             health: Default::default(),
+            firewall: Default::default(),
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
             agents,

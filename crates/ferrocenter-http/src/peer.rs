@@ -21,3 +21,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
         ))
     }
 }
+
+/// The local address a connection was accepted on, put into every request of the connection
+/// by the listener (the inbound firewall's `interface_name` and its lock-out check need it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAddr(pub SocketAddr);
+
+/// The local address of the request's connection; `None` where the listener did not record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Local(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Local {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Local(parts.extensions.get::<LocalAddr>().map(|l| l.0.ip())))
+    }
+}

@@ -1,5 +1,6 @@
 //! The real adapters of the core's machine ports (`ferrocenter_core::ports::SystemProbe` and
 //! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on.
+mod interfaces;
 mod probe;
 
 use std::sync::Arc;

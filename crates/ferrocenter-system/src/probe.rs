@@ -220,6 +220,10 @@ impl SystemProbe for ProcProbe {
         let path = path.to_path_buf();
         blocking(move || space_at_now(path)).await
     }
+
+    fn interface_of(&self, ip: std::net::IpAddr) -> Option<String> {
+        crate::interfaces::interface_of(ip)
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use super::types::{self, Form, Ty};
 use super::wire::Flavor;
 use crate::state::VapiState;
 use ferrocenter_http::body::{body_bytes, json_body};
-use ferrocenter_http::peer::Peer;
+use ferrocenter_http::peer::{Local, Peer};
 
 /// Runs the handler; a task-backed operation called plainly waits for its task. An input that
 /// breaks a union rule is the caller's argument error; a reply that breaks one is a server bug,
@@ -158,6 +158,7 @@ fn rpc_credentials(
 pub async fn rpc(
     State(state): State<VapiState>,
     Peer(peer): Peer,
+    Local(local): Local,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -219,6 +220,8 @@ pub async fn rpc(
                 authenticated,
                 input,
                 as_task,
+                peer,
+                local,
                 form: Form::Rpc,
                 catalog: super::catalog::for_listener(state.listener),
             },
@@ -359,7 +362,7 @@ pub async fn rest(
     vars: HashMap<String, String>,
     pairs: Vec<(String, String)>,
     headers: HeaderMap,
-    peer: Option<IpAddr>,
+    (peer, local): (Option<IpAddr>, Option<IpAddr>),
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let action = query_value(&pairs, "action").or_else(|| query_value(&pairs, "~action"));
@@ -404,6 +407,8 @@ pub async fn rest(
                 authenticated,
                 input,
                 as_task,
+                peer,
+                local,
                 form,
                 catalog: super::catalog::for_listener(state.listener),
             },
@@ -479,6 +484,7 @@ where
                         vars: RawPathParams,
                         Query(pairs): Query<Vec<(String, String)>>,
                         Peer(peer): Peer,
+                        Local(local): Local,
                         headers: HeaderMap,
                         body: Result<Bytes, BytesRejection>| {
         let ops = ops.clone();
@@ -486,7 +492,20 @@ where
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        async move { rest(flavor, ops, state, method, vars, pairs, headers, peer, body).await }
+        async move {
+            rest(
+                flavor,
+                ops,
+                state,
+                method,
+                vars,
+                pairs,
+                headers,
+                (peer, local),
+                body,
+            )
+            .await
+        }
     };
     let mut router = axum::routing::MethodRouter::new();
     #[allow(

@@ -424,6 +424,21 @@ mod tests {
                 "api_releases",
                 Rule::ApiReleases,
             ),
+            (
+                "com.vmware.appliance.networking.firewall.inbound.rule",
+                "address",
+                Rule::IpAddress,
+            ),
+            (
+                "com.vmware.appliance.networking.firewall.inbound.rule",
+                "prefix",
+                Rule::PrefixLength,
+            ),
+            (
+                "com.vmware.appliance.networking.firewall.inbound.rule",
+                "interface_name",
+                Rule::InterfaceName,
+            ),
         ];
         // Optional fields: the rule, nullable.
         const CONFIG: &str = "com.vmware.appliance.local_accounts.config";
@@ -457,7 +472,7 @@ mod tests {
             .chain([(CONFIG, "roles", Rule::AccountRoles)])
         {
             let mut want = rule.schema();
-            if optional.iter().any(|o| (o.0, o.1) == (s, f)) {
+            if optional.iter().any(|o| (o.0, o.1) == (s, f)) || f == "interface_name" {
                 want["nullable"] = json!(true);
             }
             assert_eq!(field(s, f), want, "{s}.{f}");

@@ -79,6 +79,10 @@ pub struct Call {
     pub input: Map<String, Value>,
     /// Called as `<op>$task`.
     pub as_task: bool,
+    /// The caller's address, and the local address its connection came in on (`None` where
+    /// the listener did not record them).
+    pub peer: Option<std::net::IpAddr>,
+    pub local: Option<std::net::IpAddr>,
     /// The wire form of the door it came through, for handlers that return opaque values
     /// (a task's result is written in its operation's output type).
     pub form: super::types::Form,

@@ -2,7 +2,7 @@
 //! core's validator in the operation (after authorization), and the OpenAPI document states the
 //! same rule (lengths, pattern, range) from the core's constants: one rule, so the two cannot
 //! drift (`types::decode_rule` type-checks such a value on decode). `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
-use ferrocenter_core::appliance::accounts;
+use ferrocenter_core::appliance::{accounts, firewall};
 use ferrocenter_core::auth::{
     self,
     password::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS},
@@ -43,6 +43,13 @@ pub enum Rule {
     CharCount,
     /// The policy's minimum password length: -1 (the floor) or the floor to the longest password.
     MinimumLength,
+    /// A firewall rule's address: IPv4 or IPv6 (`appliance::firewall`).
+    IpAddress,
+    /// A firewall rule's prefix length: 0 to 128; an IPv4 rule's at most 32, which no schema
+    /// of one field can say (`appliance::firewall`).
+    PrefixLength,
+    /// A network interface's name (`appliance::firewall::interface_name`).
+    InterfaceName,
 }
 
 /// No control character (Unicode category Cc), as the core's text rules refuse them.
@@ -76,7 +83,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 17] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -91,6 +98,9 @@ impl Rule {
         Rule::PasswordDays,
         Rule::CharCount,
         Rule::MinimumLength,
+        Rule::IpAddress,
+        Rule::PrefixLength,
+        Rule::InterfaceName,
     ];
 
     /// Whether the value is one text value (so it can be given in a query string).
@@ -182,6 +192,25 @@ impl Rule {
                     {"enum": [-1]},
                     {"minimum": PASSWORD_MIN_CHARS, "maximum": PASSWORD_MAX_BYTES},
                 ],
+            }),
+            Rule::IpAddress => json!({
+                "type": "string",
+                "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+                "description": "an IPv4 or IPv6 address",
+            }),
+            Rule::PrefixLength => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": firewall::IPV6_PREFIX_MAX,
+                "description": format!(
+                    "the network's prefix length: at most {} for an IPv4 address",
+                    firewall::IPV4_PREFIX_MAX
+                ),
+            }),
+            Rule::InterfaceName => json!({
+                "type": "string",
+                "pattern": firewall::INTERFACE_NAME_PATTERN,
             }),
         }
     }

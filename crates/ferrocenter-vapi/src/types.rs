@@ -195,7 +195,11 @@ pub enum Form {
 fn decode_rule(rule: Rule, v: &Value, form: Form, path: &str) -> Result<Value, CoreError> {
     let path = if path.is_empty() { "input" } else { path };
     let (typed, want) = match rule {
-        Rule::Port | Rule::PasswordDays | Rule::CharCount | Rule::MinimumLength => {
+        Rule::Port
+        | Rule::PasswordDays
+        | Rule::CharCount
+        | Rule::MinimumLength
+        | Rule::PrefixLength => {
             (v.is_i64(), "an integer")
         }
         // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.

@@ -98,6 +98,9 @@ pub struct ServeArgs {
     /// Serve ferrocenter's diagnostic operations (a sleep task) [default: false].
     #[arg(long, env = "FERROCENTER_ENABLE_DIAGNOSTICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_diagnostics: Option<String>,
+    /// Serve Prometheus metrics at /metrics on every listener, unauthenticated [default: false].
+    #[arg(long, env = "FERROCENTER_ENABLE_METRICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_metrics: Option<String>,
     /// Port of the host agents when an add names none (ZStack's AddKVMHost never does)
     /// [default: 8444].
     #[arg(long, env = "FERROCENTER_AGENT_PORT", value_name = "PORT")]
@@ -147,6 +150,7 @@ struct FileConfig {
     max_body_bytes: Option<u64>,
     log_level: Option<String>,
     enable_diagnostics: Option<bool>,
+    enable_metrics: Option<bool>,
     heartbeat_interval_secs: Option<u64>,
     agent_request_timeout_secs: Option<u64>,
     agent_idle_timeout_secs: Option<u64>,
@@ -179,6 +183,7 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub log_level: String,
     pub enable_diagnostics: bool,
+    pub enable_metrics: bool,
     pub heartbeat_interval: Duration,
     pub agent_request_timeout: Duration,
     pub agent_idle_timeout: Duration,
@@ -424,6 +429,10 @@ impl ServeArgs {
             Some(v) => boolean("enable_diagnostics", v)?,
             None => file.enable_diagnostics.unwrap_or(false),
         };
+        let enable_metrics = match &self.enable_metrics {
+            Some(v) => boolean("enable_metrics", v)?,
+            None => file.enable_metrics.unwrap_or(false),
+        };
         let heartbeat_interval = secs(
             "heartbeat_interval_secs",
             pick_num!(heartbeat_interval_secs, u64, 60),
@@ -512,6 +521,7 @@ impl ServeArgs {
             max_body_bytes: max_body_bytes as usize,
             log_level,
             enable_diagnostics,
+            enable_metrics,
             heartbeat_interval,
             agent_request_timeout,
             agent_idle_timeout,

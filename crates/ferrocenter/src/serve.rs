@@ -187,6 +187,8 @@ impl Server {
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;
         core.recover_hosts().await.map_err(StartError::Recover)?;
+        // Before any listener accepts: the stored inbound firewall rules apply from the start.
+        core.load_firewall().await.map_err(StartError::Bootstrap)?;
         let FirstStart {
             generated: generated_password,
             admin_password_ignored,
@@ -220,6 +222,7 @@ impl Server {
                 zstack_trust_agent_on_first_use: cfg.zstack_trust_agent_on_first_use,
                 login_rate: cfg.login_rate,
                 zstack_web_hooks: cfg.zstack_web_hooks.clone(),
+                metrics: cfg.enable_metrics,
             },
         )
         .await?;

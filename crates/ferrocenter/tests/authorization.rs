@@ -188,6 +188,19 @@ fn rows() -> Vec<Row> {
             p("/appliance/health/settings"),
             [401, 403, done, done],
         ));
+        // The inbound firewall: every role reads; a change needs Appliance.Administer.
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/networking/firewall/inbound"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/networking/firewall/inbound"),
+                [401, 403, done, done],
+            ),
+        ]);
     }
     rows
 }
@@ -338,6 +351,13 @@ async fn every_route_for_every_role() {
                     (path, Some(json!({"duration_ms": 1})))
                 }
                 (_, p) if p.contains("/appliance/local-accounts") => (path, account_body),
+                ("PUT", p) if p.ends_with("/appliance/networking/firewall/inbound") => (
+                    path,
+                    // A documentation network (RFC 5737): refuses no test client.
+                    Some(
+                        json!({"rules": [{"address": "192.0.2.0", "prefix": 24, "policy": "IGNORE"}]}),
+                    ),
+                ),
                 ("PATCH", p) if p.ends_with("/appliance/health/settings") => (
                     path,
                     Some(json!({"health_settings": {"db_health_check_state_manual_backup": true}})),

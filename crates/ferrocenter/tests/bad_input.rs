@@ -40,10 +40,11 @@ async fn vapi_rest_rejects_bad_bodies_with_invalid_request() {
         .unwrap()
         .contains("Content-Type"));
     let big = format!("{{\"x\":\"{}\"}}", "a".repeat(4096));
+    // Too large: HTTP 413, in vAPI's own error shape.
     let (s, v) = send("application/json", big.into_bytes()).await;
     assert_eq!(
         (s, v["error_type"].as_str()),
-        (400, Some("INVALID_REQUEST"))
+        (413, Some("INVALID_REQUEST"))
     );
     assert!(v["messages"][0]["default_message"]
         .as_str()

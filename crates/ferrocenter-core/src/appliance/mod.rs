@@ -7,4 +7,5 @@
 //! superAdmin alone manages accounts (`Appliance.ManageAccounts`).
 
 pub mod accounts;
+pub mod firewall;
 pub mod health;

@@ -20,6 +20,16 @@ use crate::{Core, CoreError};
 pub(crate) struct Beats {
     /// Consecutive misses per host, and for notResponding hosts the ticks to skip (backoff).
     misses: Mutex<HashMap<String, (u32, u32)>>,
+    /// The last round that checked hosts (the operator's metrics).
+    last_round: Mutex<Option<HeartbeatRound>>,
+}
+
+/// How long one heartbeat round took, over how many hosts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeartbeatRound {
+    pub seconds: f64,
+    pub hosts: usize,
+    pub answered: usize,
 }
 
 fn system_caller() -> Caller {
@@ -32,6 +42,11 @@ fn system_caller() -> Caller {
 }
 
 impl Core {
+    /// The last heartbeat round, once one has run.
+    pub fn last_heartbeat_round(&self) -> Option<HeartbeatRound> {
+        *self.beats.last_round.lock()
+    }
+
     /// Starts the heartbeat loop; it runs until `stop` is cancelled.
     pub fn start_heartbeats(
         self: &Arc<Self>,
@@ -90,6 +105,11 @@ impl Core {
             }
         }
         self.retry_left_claims();
+        *self.beats.last_round.lock() = Some(HeartbeatRound {
+            seconds: started.elapsed().as_secs_f64(),
+            hosts: checked,
+            answered,
+        });
         if checked > 0 {
             info!(
                 answered,

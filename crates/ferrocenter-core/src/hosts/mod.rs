@@ -8,6 +8,7 @@ pub(crate) mod config;
 pub(crate) mod connection;
 pub(crate) mod guard;
 pub(crate) mod heartbeat;
+pub use heartbeat::HeartbeatRound;
 pub(crate) mod in_flight;
 pub(crate) mod maintenance;
 mod power;

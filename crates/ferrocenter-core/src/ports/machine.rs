@@ -74,6 +74,13 @@ pub trait SystemProbe: Send + Sync + 'static {
     async fn read(&self) -> Result<SystemReadings, MachineError>;
     /// Free and total bytes of the filesystem holding `path` (the store's file, the data dir).
     async fn space_at(&self, path: &std::path::Path) -> Result<FilesystemReading, MachineError>;
+    /// The name of the network interface that holds the local address `ip` (the inbound
+    /// firewall's `interface_name`), `None` when no interface does or it cannot be read. Called
+    /// on the accept path, so it must be quick and must not block for long.
+    fn interface_of(&self, ip: std::net::IpAddr) -> Option<String> {
+        let _ = ip;
+        None
+    }
 }
 
 /// What may be done to the server process.

@@ -194,6 +194,9 @@ pub trait TaskStore: Send + Sync {
     async fn update_task(&self, t: &Task) -> Result<bool, StoreError>;
     async fn get_task(&self, id: &str) -> Result<Option<Task>, StoreError>;
     async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>, StoreError>;
+    /// How many tasks are recorded in each state (`TaskState::as_str`), states with none left
+    /// out: one grouped count, for the operator's metrics.
+    async fn count_tasks_by_state(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Ends every queued or running task with `error`; returns how many it ended.
     async fn fail_unfinished_tasks(
         &self,

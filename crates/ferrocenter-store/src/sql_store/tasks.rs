@@ -143,6 +143,18 @@ super::for_each_engine! {
             rows.iter().map(Self::task).collect()
         }
 
+        async fn count_tasks_by_state(&self) -> Result<Vec<(String, u64)>, StoreError> {
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state ORDER BY state")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+            Ok(rows
+                .into_iter()
+                .map(|(s, n)| (s, u64::try_from(n).unwrap_or(0)))
+                .collect())
+        }
+
         async fn fail_unfinished_tasks(
             &self,
             error: &CoreError,

@@ -110,6 +110,17 @@ async fn task_listing_filters_and_orders(s: Arc<dyn Store>) {
         ..Default::default()
     };
     assert_eq!(ids(s.list_tasks(&f).await.unwrap()), ["t2", "t0"]);
+    // One grouped count per state, for the operator's metrics.
+    s.insert_task(&task("t4", "task-4", TaskState::Success, 1_004))
+        .await
+        .unwrap();
+    let counts = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+        v.iter().map(|(k, n)| ((*k).to_string(), *n)).collect()
+    };
+    assert_eq!(
+        s.count_tasks_by_state().await.unwrap(),
+        counts(&[("error", 1), ("queued", 1), ("running", 1), ("success", 2)])
+    );
 }
 
 async fn unfinished_tasks_are_failed(s: Arc<dyn Store>) {

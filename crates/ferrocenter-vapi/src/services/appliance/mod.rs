@@ -2,6 +2,7 @@
 //! accounts, services, shutdown, firewall; later backup, restore, logging, support bundles,
 //! infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
+pub mod firewall;
 pub mod health;
 pub mod local_accounts;
 pub mod planned;
@@ -10,7 +11,7 @@ use crate::registry::Op;
 use crate::types::Union;
 
 /// The appliance services served, in the order the coverage table lists them.
-pub const SERVICES: &[&[Op]] = &[health::OPS, local_accounts::OPS];
+pub const SERVICES: &[&[Op]] = &[health::OPS, local_accounts::OPS, firewall::OPS];
 
 /// The union rules of the appliance services' replies.
 pub const UNIONS: &[&Union] = &[];

@@ -391,18 +391,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/shutdown",
     ),
     (
-        "com.vmware.appliance.networking.firewall.inbound",
-        "set",
-        "PUT",
-        "/appliance/networking/firewall/inbound",
-    ),
-    (
-        "com.vmware.appliance.networking.firewall.inbound",
-        "get",
-        "GET",
-        "/appliance/networking/firewall/inbound",
-    ),
-    (
         "com.vmware.vcenter.deployment",
         "get",
         "GET",

@@ -1,0 +1,39 @@
+//! Runs a script of tests/vapi_sdk/ with the official vSphere Automation SDK for Python
+//! (`FERROCENTER_VAPI_PYTHON`, installed by scripts/test.sh) and reads the one JSON object it
+//! prints.
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The SDK's Python; `None` (the test says SKIPPED) outside CI when it is not installed.
+pub fn sdk_python() -> Option<String> {
+    match std::env::var("FERROCENTER_VAPI_PYTHON") {
+        Ok(p) if std::path::Path::new(&p).exists() => Some(p),
+        _ if std::env::var("CI").is_ok() => {
+            panic!("FERROCENTER_VAPI_PYTHON is not set in CI: scripts/test.sh installs the SDK")
+        }
+        _ => None,
+    }
+}
+
+/// `python tests/vapi_sdk/SCRIPT ARGS…`, which must succeed and print one JSON object.
+pub async fn run_sdk_script(python: &str, script: &str, args: &[&str]) -> Value {
+    let path = format!("{}/tests/vapi_sdk/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(python)
+            .arg(&path)
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("the SDK run ended")
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{script}: {e}: {stdout}"))
+}
