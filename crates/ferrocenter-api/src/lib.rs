@@ -5,6 +5,7 @@
 //! shapes; each owns one table mapping core errors to its faults. No rule of the control plane
 //! lives here.
 
+mod listener_service;
 pub mod listeners;
 mod login_budget;
 mod routes;

@@ -2,6 +2,7 @@
 //! core's validator in the operation (after authorization), and the OpenAPI document states the
 //! same rule (lengths, pattern, range) from the core's constants: one rule, so the two cannot
 //! drift. `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
+use ferrocenter_core::appliance::shutdown;
 use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -25,6 +26,10 @@ pub enum Rule {
     /// `system.hello`'s releases: this binding's own bound ([`api_releases`]), as hello reaches
     /// no core operation.
     ApiReleases,
+    /// An appliance shutdown's delay in minutes (`appliance::shutdown::delay`).
+    ShutdownDelay,
+    /// An appliance shutdown's reason (`appliance::shutdown::reason`).
+    ShutdownReason,
 }
 
 /// At most this many releases in a hello, each at most [`RELEASE_ID_MAX_CHARS`] characters.
@@ -55,7 +60,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 9] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -63,6 +68,8 @@ impl Rule {
         Rule::UserName,
         Rule::Password,
         Rule::ApiReleases,
+        Rule::ShutdownDelay,
+        Rule::ShutdownReason,
     ];
 
     /// The native value, type-checked only: the rule itself is applied by the operation, after
@@ -71,7 +78,7 @@ impl Rule {
     pub fn decode(self, v: &Value, form: Form, path: &str) -> Result<Value, CoreError> {
         let path = if path.is_empty() { "input" } else { path };
         let (typed, want) = match self {
-            Rule::Port => (v.is_i64(), "an integer"),
+            Rule::Port | Rule::ShutdownDelay => (v.is_i64(), "an integer"),
             // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
             Rule::Password => return types::decode(&Ty::Secret, v, form, path),
             Rule::ApiReleases => (
@@ -126,6 +133,16 @@ impl Rule {
                 "type": "string",
                 "format": "password",
                 "minLength": validate::CREDENTIAL_MIN_CHARS,
+            }),
+            Rule::ShutdownDelay => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": shutdown::DELAY_MAX_MINUTES,
+            }),
+            Rule::ShutdownReason => json!({
+                "type": "string",
+                "maxLength": shutdown::REASON_MAX_CHARS,
             }),
             Rule::ApiReleases => json!({
                 "type": "array",

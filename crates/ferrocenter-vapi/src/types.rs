@@ -502,7 +502,7 @@ pub fn from_text(ty: &Ty, s: &str, path: &str) -> Result<Value, CoreError> {
         Ty::Enum(_) | Ty::String | Ty::Id | Ty::Secret | Ty::DateTime | Ty::Binary => {
             decode(ty, &json!(s), Form::Native, path)
         }
-        Ty::Rule(Rule::Port) => s
+        Ty::Rule(Rule::Port | Rule::ShutdownDelay) => s
             .parse::<i64>()
             .map_err(|_| bad(path, "must be an integer"))
             .and_then(|n| decode(ty, &json!(n), Form::Native, path)),

@@ -8,3 +8,5 @@
 
 pub mod accounts;
 pub mod health;
+pub mod services;
+pub mod shutdown;
