@@ -428,9 +428,24 @@ mod tests {
             }
             assert_eq!(field(s, f), want, "{s}.{f}");
         }
+        // The shutdown's rules are on an operation's own parameters, in its request body.
+        let shutdown = [("delay", Rule::ShutdownDelay), ("reason", Rule::ShutdownReason)];
+        for path in ["/api/appliance/shutdown/reboot", "/api/appliance/shutdown/poweroff"] {
+            for (f, rule) in shutdown {
+                assert_eq!(
+                    doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+                        ["schema"]["properties"][f],
+                    rule.schema(),
+                    "{path} {f}"
+                );
+            }
+        }
         // Each rule is declared somewhere.
         for rule in Rule::ALL {
-            assert!(cases.iter().any(|c| c.2 == rule), "{rule:?} is on no field");
+            assert!(
+                cases.iter().any(|c| c.2 == rule) || shutdown.iter().any(|c| c.1 == rule),
+                "{rule:?} is on no field"
+            );
         }
         let name = field(cases[0].0, "name");
         assert_eq!(name["maxLength"], validate::NAME_MAX_CHARS);

@@ -2,7 +2,7 @@
 //! core's validator in the operation (after authorization), and the OpenAPI document states the
 //! same rule (lengths, pattern, range) from the core's constants: one rule, so the two cannot
 //! drift. `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
-use ferrocenter_core::appliance::shutdown;
+use ferrocenter_core::appliance::shutdown::{DELAY_MAX_MINUTES, REASON_MAX_CHARS};
 use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -138,11 +138,11 @@ impl Rule {
                 "type": "integer",
                 "format": "int64",
                 "minimum": 0,
-                "maximum": shutdown::DELAY_MAX_MINUTES,
+                "maximum": DELAY_MAX_MINUTES,
             }),
             Rule::ShutdownReason => json!({
                 "type": "string",
-                "maxLength": shutdown::REASON_MAX_CHARS,
+                "maxLength": REASON_MAX_CHARS,
             }),
             Rule::ApiReleases => json!({
                 "type": "array",

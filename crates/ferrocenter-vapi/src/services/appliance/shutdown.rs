@@ -3,6 +3,7 @@
 use ferrocenter_core::appliance::shutdown::ShutdownAction;
 use serde_json::{json, Value};
 
+use crate::errors::ApiError;
 use crate::registry::{http, op, Call, Op, Out, Reply};
 use crate::rules::Rule;
 use crate::types::{field, Field, StructDef, Ty};
@@ -71,7 +72,7 @@ fn get(call: Call) -> Reply {
     })
 }
 
-async fn schedule(call: Call, action: ShutdownAction) -> Result<Out, crate::ApiError> {
+async fn schedule(call: Call, action: ShutdownAction) -> Result<Out, ApiError> {
     let caller = call.caller().await?;
     let delay = call.get("delay").and_then(Value::as_i64).unwrap_or(0);
     call.state
