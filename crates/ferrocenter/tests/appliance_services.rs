@@ -215,11 +215,11 @@ async fn curl_lists_services_and_is_refused_stopping_its_own_listener() {
     )
     .await;
     assert_eq!(status, 204);
-    let sleep = json!({"spec": {"duration_ms": 10}});
+    let sleep = json!({"duration_ms": 10});
     let (status, err) = call(
         &ts,
         Method::POST,
-        ts.api("/api/ferrocenter/diagnostics/sleep?vmw-task=true"),
+        ts.api("/api/ferrocenter/diagnostics/sleep"),
         &admin,
         Some(sleep.clone()),
     )
@@ -238,7 +238,7 @@ async fn curl_lists_services_and_is_refused_stopping_its_own_listener() {
     let (status, err) = call(
         &ts,
         Method::POST,
-        ts.api("/api/ferrocenter/diagnostics/sleep?vmw-task=true"),
+        ts.api("/api/ferrocenter/diagnostics/sleep"),
         &admin,
         Some(sleep),
     )
