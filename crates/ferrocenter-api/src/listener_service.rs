@@ -137,9 +137,7 @@ impl Component for ListenerService {
     }
 
     async fn start(&self) -> Result<(), ComponentError> {
-        self.unit
-            .start()
-            .map_err(|e| ComponentError(e.to_string()))
+        self.unit.start().map_err(|e| ComponentError(e.to_string()))
     }
 
     async fn stop(&self) -> Result<(), ComponentError> {

@@ -63,7 +63,10 @@ pub struct Listeners {
 
 /// Binds the socket here rather than inside the server task, so a failure is reported at once
 /// and names the key.
-pub(crate) fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, ServeError> {
+pub(crate) fn bind(
+    key: &'static str,
+    addr: SocketAddr,
+) -> Result<std::net::TcpListener, ServeError> {
     let fail = |e: std::io::Error| ServeError::Bind {
         key,
         addr,

@@ -263,10 +263,7 @@ async fn a_stopped_task_engine_takes_no_task_and_lets_running_ones_finish() {
     // The running task goes on: STOPPING until it ends.
     assert_eq!(e.state(TASK_ENGINE), ComponentState::Stopping);
     let err = submit_sleep(&e.core).await.unwrap_err();
-    assert!(
-        err.to_string().contains("task engine is stopped"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("task engine is stopped"), "{err}");
     eventually("the running task's end", || {
         e.state(TASK_ENGINE) == ComponentState::Stopped
     })
@@ -288,7 +285,10 @@ async fn a_stopped_task_engine_takes_no_task_and_lets_running_ones_finish() {
 async fn the_heartbeat_loop_really_ends_and_starts_again() {
     let e = env().await;
     let err = e.core.service_start(&e.admin, HEARTBEAT).await.unwrap_err();
-    assert!(err.to_string().contains("has not started heartbeats"), "{err}");
+    assert!(
+        err.to_string().contains("has not started heartbeats"),
+        "{err}"
+    );
     let server = CancellationToken::new();
     e.core.start_heartbeats(server.clone());
     assert_eq!(e.state(HEARTBEAT), ComponentState::Started);
@@ -386,7 +386,10 @@ async fn a_pending_reboot_is_shown_and_cancelled_and_never_acts() {
     );
     e.core.shutdown_cancel(&e.admin).unwrap();
     let c = e.core.shutdown_get(&e.operator).unwrap();
-    assert_eq!((c.action.as_str(), c.reason.as_str(), c.shutdown_time), ("", "", None));
+    assert_eq!(
+        (c.action.as_str(), c.reason.as_str(), c.shutdown_time),
+        ("", "", None)
+    );
     // Cancelling nothing is no error.
     e.core.shutdown_cancel(&e.admin).unwrap();
     settle().await;

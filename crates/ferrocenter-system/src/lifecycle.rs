@@ -61,8 +61,7 @@ impl Lifecycle for SystemLifecycle {
     async fn machine(&self, action: MachineAction) -> Result<(), MachineError> {
         if !self.allow_machine_actions {
             return Err(MachineError::Unavailable(
-                "acting on the machine is not allowed (appliance_machine_actions is false)"
-                    .into(),
+                "acting on the machine is not allowed (appliance_machine_actions is false)".into(),
             ));
         }
         let verb = match action {

@@ -429,8 +429,14 @@ mod tests {
             assert_eq!(field(s, f), want, "{s}.{f}");
         }
         // The shutdown's rules are on an operation's own parameters, in its request body.
-        let shutdown = [("delay", Rule::ShutdownDelay), ("reason", Rule::ShutdownReason)];
-        for path in ["/api/appliance/shutdown/reboot", "/api/appliance/shutdown/poweroff"] {
+        let shutdown = [
+            ("delay", Rule::ShutdownDelay),
+            ("reason", Rule::ShutdownReason),
+        ];
+        for path in [
+            "/api/appliance/shutdown/reboot",
+            "/api/appliance/shutdown/poweroff",
+        ] {
             for (f, rule) in shutdown {
                 assert_eq!(
                     doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-
 use common::sdk::{run_sdk, sdk_python};
 use common::*;
 use ferrocenter_core::auth::Role;

@@ -151,7 +151,13 @@ impl Core {
     /// Every service, by name.
     pub fn services_list(&self, caller: &Caller) -> Result<Vec<ServiceInfo>, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
-        Ok(self.services.entries.read().iter().map(|e| e.info()).collect())
+        Ok(self
+            .services
+            .entries
+            .read()
+            .iter()
+            .map(|e| e.info())
+            .collect())
     }
 
     /// One service; an unknown name is not found, named.
@@ -162,7 +168,8 @@ impl Core {
 
     /// Starts a service; one already started is left as it is.
     pub async fn service_start(&self, caller: &Caller, name: &str) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         run(&*self.services.find(name)?, Control::Start).await
     }
 
@@ -194,7 +201,8 @@ impl Core {
         via: Listener,
         control: Control,
     ) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         let entry = self.services.find(name)?;
         if entry.component.listener() == Some(via) {
             let what = if control == Control::Stop {

@@ -109,7 +109,8 @@ impl Core {
         delay_minutes: i64,
         why: &str,
     ) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         let wait = delay(delay_minutes)?;
         reason(why)?;
         let at = self.clock.now() + wait;
@@ -162,7 +163,8 @@ impl Core {
 
     /// Drops the pending action; nothing pending is not an error.
     pub fn shutdown_cancel(&self, caller: &Caller) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         let dropped = {
             let mut pending = self.shutdown.pending.lock();
             let p = pending.take();
@@ -184,7 +186,10 @@ impl Core {
     async fn shutdown_now(&self, action: ShutdownAction) {
         let lifecycle = &self.machine.lifecycle;
         let done = if lifecycle.acts_on_machine() {
-            warn!(action = action.as_str(), "appliance shutdown: the machine now");
+            warn!(
+                action = action.as_str(),
+                "appliance shutdown: the machine now"
+            );
             lifecycle
                 .machine(match action {
                     ShutdownAction::Reboot => MachineAction::Reboot,
