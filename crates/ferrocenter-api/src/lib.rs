@@ -5,13 +5,15 @@
 //! shapes; each owns one table mapping core errors to its faults. No rule of the control plane
 //! lives here.
 
+mod bind;
 mod listener_service;
 pub mod listeners;
 mod login_budget;
 mod routes;
 
+pub use bind::ServeError;
 pub use ferrocenter_http::login_limit::LoginRate;
 pub use ferrocenter_vapi as vapi;
 pub use ferrocenter_vim as vim;
 pub use ferrocenter_zstack::HookDestinations;
-pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners, ServeError};
+pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners};

@@ -14,7 +14,7 @@ use ferrocenter_core::ports::{Component, ComponentError, ComponentState};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::listeners::{bind, ServeError};
+use crate::bind::{bind, ServeError};
 
 pub(crate) struct ListenerUnit {
     /// The configuration key of its address (`listen`).

@@ -10,6 +10,7 @@ use ferrocenter_core::ports::Component;
 use ferrocenter_core::Core;
 use ferrocenter_http::login_limit::{LoginLimiter, LoginRate};
 
+use crate::bind::{bind, ServeError};
 use crate::listener_service::{ListenerService, ListenerUnit};
 use crate::login_budget::LoginBudget;
 
@@ -34,18 +35,6 @@ pub struct ListenerOptions {
     pub zstack_web_hooks: ferrocenter_zstack::HookDestinations,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("{key}: cannot listen on {addr}: {reason}")]
-    Bind {
-        key: &'static str,
-        addr: SocketAddr,
-        reason: String,
-    },
-    #[error("the TLS certificate or key cannot be loaded: {0}")]
-    Tls(String),
-}
-
 /// The addresses actually bound (port 0 picks a free port).
 #[derive(Debug, Clone, Copy)]
 pub struct BoundAddrs {
@@ -59,22 +48,6 @@ pub struct Listeners {
     /// ZStack's jobs that ended without a task, shared by every listener.
     pub zstack_jobs: Arc<ferrocenter_zstack::JobStore>,
     units: Vec<Arc<ListenerUnit>>,
-}
-
-/// Binds the socket here rather than inside the server task, so a failure is reported at once
-/// and names the key.
-pub(crate) fn bind(
-    key: &'static str,
-    addr: SocketAddr,
-) -> Result<std::net::TcpListener, ServeError> {
-    let fail = |e: std::io::Error| ServeError::Bind {
-        key,
-        addr,
-        reason: e.to_string(),
-    };
-    let l = std::net::TcpListener::bind(addr).map_err(fail)?;
-    l.set_nonblocking(true).map_err(fail)?;
-    Ok(l)
 }
 
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot

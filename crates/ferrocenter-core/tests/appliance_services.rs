@@ -102,8 +102,12 @@ async fn env() -> Env {
 }
 
 impl Env {
-    fn state(&self, name: &str) -> ComponentState {
-        self.core.service_get(&self.operator, name).unwrap().state
+    async fn state(&self, name: &str) -> ComponentState {
+        self.core
+            .service_get(&self.operator, name)
+            .await
+            .unwrap()
+            .state
     }
 }
 
@@ -167,9 +171,9 @@ async fn settle() {
     }
 }
 
-async fn eventually(what: &str, f: impl Fn() -> bool) {
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, f: impl Fn() -> F) {
     for _ in 0..500 {
-        if f() {
+        if f().await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -183,15 +187,16 @@ async fn the_core_lists_its_own_components_and_refuses_unknown_names() {
     let names: Vec<String> = e
         .core
         .services_list(&e.operator)
+        .await
         .unwrap()
         .into_iter()
         .map(|s| s.name)
         .collect();
     assert_eq!(names, [HEARTBEAT, TASK_ENGINE]);
-    assert_eq!(e.state(TASK_ENGINE), ComponentState::Started);
+    assert_eq!(e.state(TASK_ENGINE).await, ComponentState::Started);
     // A core without its server has no heartbeat loop running.
-    assert_eq!(e.state(HEARTBEAT), ComponentState::Stopped);
-    let err = e.core.service_get(&e.operator, "vpxd").unwrap_err();
+    assert_eq!(e.state(HEARTBEAT).await, ComponentState::Stopped);
+    let err = e.core.service_get(&e.operator, "vpxd").await.unwrap_err();
     assert_eq!(err.to_string(), "service 'vpxd' was not found");
     let err = e
         .core
@@ -204,7 +209,7 @@ async fn the_core_lists_its_own_components_and_refuses_unknown_names() {
 #[tokio::test]
 async fn operators_read_and_only_administrators_control() {
     let e = env().await;
-    assert!(e.core.services_list(&e.operator).is_ok());
+    assert!(e.core.services_list(&e.operator).await.is_ok());
     for r in [
         e.core
             .service_stop(&e.operator, TASK_ENGINE, Listener::Api)
@@ -219,17 +224,18 @@ async fn operators_read_and_only_administrators_control() {
             "{r:?}"
         );
     }
-    assert_eq!(e.state(TASK_ENGINE), ComponentState::Started);
+    assert_eq!(e.state(TASK_ENGINE).await, ComponentState::Started);
     assert!(matches!(
         e.core
-            .shutdown_schedule(&e.operator, ShutdownAction::Reboot, 5, "x"),
+            .shutdown_schedule(&e.operator, ShutdownAction::Reboot, 5, "x")
+            .await,
         Err(CoreError::NoPermission { .. })
     ));
     assert!(matches!(
-        e.core.shutdown_cancel(&e.operator),
+        e.core.shutdown_cancel(&e.operator).await,
         Err(CoreError::NoPermission { .. })
     ));
-    assert_eq!(e.core.shutdown_get(&e.operator).unwrap().action, "");
+    assert_eq!(e.core.shutdown_get(&e.operator).await.unwrap().action, "");
 }
 
 async fn submit_sleep(core: &Core) -> Result<(), CoreError> {
@@ -261,15 +267,15 @@ async fn a_stopped_task_engine_takes_no_task_and_lets_running_ones_finish() {
         .await
         .unwrap();
     // The running task goes on: STOPPING until it ends.
-    assert_eq!(e.state(TASK_ENGINE), ComponentState::Stopping);
+    assert_eq!(e.state(TASK_ENGINE).await, ComponentState::Stopping);
     let err = submit_sleep(&e.core).await.unwrap_err();
     assert!(err.to_string().contains("task engine is stopped"), "{err}");
-    eventually("the running task's end", || {
-        e.state(TASK_ENGINE) == ComponentState::Stopped
+    eventually("the running task's end", || async {
+        e.state(TASK_ENGINE).await == ComponentState::Stopped
     })
     .await;
     e.core.service_start(&e.admin, TASK_ENGINE).await.unwrap();
-    assert_eq!(e.state(TASK_ENGINE), ComponentState::Started);
+    assert_eq!(e.state(TASK_ENGINE).await, ComponentState::Started);
     submit_sleep(&e.core).await.unwrap();
     // Shutdown is for good: the service cannot start the engine again.
     e.core.tasks.shutdown(Duration::from_secs(2)).await;
@@ -291,28 +297,28 @@ async fn the_heartbeat_loop_really_ends_and_starts_again() {
     );
     let server = CancellationToken::new();
     e.core.start_heartbeats(server.clone());
-    assert_eq!(e.state(HEARTBEAT), ComponentState::Started);
+    assert_eq!(e.state(HEARTBEAT).await, ComponentState::Started);
     e.core
         .service_stop(&e.admin, HEARTBEAT, Listener::Appliance)
         .await
         .unwrap();
     // Stop returns once the loop's task has ended.
-    assert_eq!(e.state(HEARTBEAT), ComponentState::Stopped);
+    assert_eq!(e.state(HEARTBEAT).await, ComponentState::Stopped);
     e.core
         .service_stop(&e.admin, HEARTBEAT, Listener::Appliance)
         .await
         .unwrap();
     e.core.service_start(&e.admin, HEARTBEAT).await.unwrap();
-    assert_eq!(e.state(HEARTBEAT), ComponentState::Started);
+    assert_eq!(e.state(HEARTBEAT).await, ComponentState::Started);
     e.core
         .service_restart(&e.admin, HEARTBEAT, Listener::Api)
         .await
         .unwrap();
-    assert_eq!(e.state(HEARTBEAT), ComponentState::Started);
+    assert_eq!(e.state(HEARTBEAT).await, ComponentState::Started);
     // The server's shutdown ends it for good.
     server.cancel();
-    eventually("the loop's end", || {
-        e.state(HEARTBEAT) == ComponentState::Stopped
+    eventually("the loop's end", || async {
+        e.state(HEARTBEAT).await == ComponentState::Stopped
     })
     .await;
     let err = e.core.service_start(&e.admin, HEARTBEAT).await.unwrap_err();
@@ -327,19 +333,25 @@ async fn transitions_are_reported_and_taken_one_at_a_time() {
     let core = e.core.clone();
     let admin = e.admin.clone();
     let stop = tokio::spawn(async move { core.service_stop(&admin, "gate", Listener::Api).await });
-    eventually("STOPPING", || e.state("gate") == ComponentState::Stopping).await;
+    eventually("STOPPING", || async {
+        e.state("gate").await == ComponentState::Stopping
+    })
+    .await;
     let core = e.core.clone();
     let admin = e.admin.clone();
     let start = tokio::spawn(async move { core.service_start(&admin, "gate").await });
     tokio::time::sleep(Duration::from_millis(50)).await;
     // The start waits for the stop's end.
-    assert_eq!(e.state("gate"), ComponentState::Stopping);
+    assert_eq!(e.state("gate").await, ComponentState::Stopping);
     gate.open.add_permits(1);
     stop.await.unwrap().unwrap();
-    eventually("STARTING", || e.state("gate") == ComponentState::Starting).await;
+    eventually("STARTING", || async {
+        e.state("gate").await == ComponentState::Starting
+    })
+    .await;
     gate.open.add_permits(1);
     start.await.unwrap().unwrap();
-    assert_eq!(e.state("gate"), ComponentState::Started);
+    assert_eq!(e.state("gate").await, ComponentState::Started);
     assert_eq!(*gate.calls.lock(), ["stop", "start"]);
 }
 
@@ -363,13 +375,13 @@ async fn a_call_does_not_stop_or_restart_the_listener_it_came_through() {
         assert!(err.to_string().contains("'appliance-listener'"), "{err}");
     }
     assert!(gate.calls.lock().is_empty());
-    assert_eq!(e.state("appliance-listener"), ComponentState::Started);
+    assert_eq!(e.state("appliance-listener").await, ComponentState::Started);
     // Through the other listener it stops.
     e.core
         .service_stop(&e.admin, "appliance-listener", Listener::Api)
         .await
         .unwrap();
-    assert_eq!(e.state("appliance-listener"), ComponentState::Stopped);
+    assert_eq!(e.state("appliance-listener").await, ComponentState::Stopped);
 }
 
 #[tokio::test]
@@ -377,22 +389,23 @@ async fn a_pending_reboot_is_shown_and_cancelled_and_never_acts() {
     let e = env().await;
     e.core
         .shutdown_schedule(&e.admin, ShutdownAction::Reboot, 5, "kernel update")
+        .await
         .unwrap();
-    let c = e.core.shutdown_get(&e.operator).unwrap();
+    let c = e.core.shutdown_get(&e.operator).await.unwrap();
     assert_eq!(c.action, "reboot");
     assert_eq!(c.reason, "kernel update");
     assert_eq!(
         c.shutdown_time,
         Some(e.clock.now() + Duration::from_secs(300))
     );
-    e.core.shutdown_cancel(&e.admin).unwrap();
-    let c = e.core.shutdown_get(&e.operator).unwrap();
+    e.core.shutdown_cancel(&e.admin).await.unwrap();
+    let c = e.core.shutdown_get(&e.operator).await.unwrap();
     assert_eq!(
         (c.action.as_str(), c.reason.as_str(), c.shutdown_time),
         ("", "", None)
     );
     // Cancelling nothing is no error.
-    e.core.shutdown_cancel(&e.admin).unwrap();
+    e.core.shutdown_cancel(&e.admin).await.unwrap();
     settle().await;
     tokio::time::pause();
     tokio::time::advance(Duration::from_secs(600)).await;
@@ -405,11 +418,16 @@ async fn the_delay_is_waited_and_a_new_request_replaces_the_pending_one() {
     let e = env().await;
     e.core
         .shutdown_schedule(&e.admin, ShutdownAction::Reboot, 1, "first")
+        .await
         .unwrap();
     e.core
         .shutdown_schedule(&e.admin, ShutdownAction::PowerOff, 2, "second")
+        .await
         .unwrap();
-    assert_eq!(e.core.shutdown_get(&e.admin).unwrap().action, "poweroff");
+    assert_eq!(
+        e.core.shutdown_get(&e.admin).await.unwrap().action,
+        "poweroff"
+    );
     // The timers start when their tasks first run: let them, then stop the clock.
     settle().await;
     tokio::time::pause();
@@ -420,7 +438,7 @@ async fn the_delay_is_waited_and_a_new_request_replaces_the_pending_one() {
     tokio::time::advance(Duration::from_secs(31)).await;
     settle().await;
     assert_eq!(*e.lifecycle.process.lock(), [ProcessAction::Stop]);
-    assert_eq!(e.core.shutdown_get(&e.admin).unwrap().action, "");
+    assert_eq!(e.core.shutdown_get(&e.admin).await.unwrap().action, "");
 }
 
 #[tokio::test]
@@ -428,16 +446,24 @@ async fn a_delay_of_zero_acts_at_once_on_the_process_unless_the_machine_is_allow
     let e = env().await;
     e.core
         .shutdown_schedule(&e.admin, ShutdownAction::Reboot, 0, "now")
+        .await
         .unwrap();
-    eventually("the restart", || !e.lifecycle.process.lock().is_empty()).await;
+    eventually("the restart", || async {
+        !e.lifecycle.process.lock().is_empty()
+    })
+    .await;
     assert_eq!(*e.lifecycle.process.lock(), [ProcessAction::Restart]);
     assert!(e.lifecycle.machine.lock().is_empty());
 
     let e = env_with(true).await;
     e.core
         .shutdown_schedule(&e.admin, ShutdownAction::PowerOff, 0, "")
+        .await
         .unwrap();
-    eventually("the power-off", || !e.lifecycle.machine.lock().is_empty()).await;
+    eventually("the power-off", || async {
+        !e.lifecycle.machine.lock().is_empty()
+    })
+    .await;
     assert_eq!(*e.lifecycle.machine.lock(), [MachineAction::PowerOff]);
     assert!(e.lifecycle.process.lock().is_empty());
 }
@@ -453,15 +479,17 @@ async fn bad_delays_and_reasons_are_refused_by_name_and_nothing_is_pending() {
         let err = e
             .core
             .shutdown_schedule(&e.admin, ShutdownAction::Reboot, delay, &reason)
+            .await
             .unwrap_err();
         assert!(
             matches!(err, CoreError::InvalidArgument { field: ref f, .. } if f == field),
             "{err}"
         );
     }
-    assert_eq!(e.core.shutdown_get(&e.admin).unwrap().action, "");
+    assert_eq!(e.core.shutdown_get(&e.admin).await.unwrap().action, "");
     e.core
         .shutdown_schedule(&e.admin, ShutdownAction::Reboot, DELAY_MAX_MINUTES, "")
+        .await
         .unwrap();
-    e.core.shutdown_cancel(&e.admin).unwrap();
+    e.core.shutdown_cancel(&e.admin).await.unwrap();
 }

@@ -133,7 +133,7 @@ async fn the_official_sdk_controls_services_and_shutdown_on_both_listeners() {
     }
     assert_eq!(v["other_before"], "connected");
     let (core, admin) = ts.core_admin().await;
-    for s in core.services_list(&admin).unwrap() {
+    for s in core.services_list(&admin).await.unwrap() {
         assert_eq!(s.state.as_str(), "STARTED", "{}", s.name);
     }
     ts.stop().await;

@@ -149,7 +149,7 @@ async fn run(entry: &Entry, control: Control) -> Result<(), CoreError> {
 
 impl Core {
     /// Every service, by name.
-    pub fn services_list(&self, caller: &Caller) -> Result<Vec<ServiceInfo>, CoreError> {
+    pub async fn services_list(&self, caller: &Caller) -> Result<Vec<ServiceInfo>, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         Ok(self
             .services
@@ -161,7 +161,7 @@ impl Core {
     }
 
     /// One service; an unknown name is not found, named.
-    pub fn service_get(&self, caller: &Caller, name: &str) -> Result<ServiceInfo, CoreError> {
+    pub async fn service_get(&self, caller: &Caller, name: &str) -> Result<ServiceInfo, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         Ok(self.services.find(name)?.info())
     }

@@ -85,7 +85,7 @@ pub fn reason(text: &str) -> Result<(), CoreError> {
 
 impl Core {
     /// The pending action, if any.
-    pub fn shutdown_get(&self, caller: &Caller) -> Result<ShutdownConfig, CoreError> {
+    pub async fn shutdown_get(&self, caller: &Caller) -> Result<ShutdownConfig, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         Ok(match &*self.shutdown.pending.lock() {
             Some(p) => ShutdownConfig {
@@ -102,7 +102,7 @@ impl Core {
     }
 
     /// Schedules `action` in `delay_minutes`, replacing whatever was pending.
-    pub fn shutdown_schedule(
+    pub async fn shutdown_schedule(
         &self,
         caller: &Caller,
         action: ShutdownAction,
@@ -162,7 +162,7 @@ impl Core {
     }
 
     /// Drops the pending action; nothing pending is not an error.
-    pub fn shutdown_cancel(&self, caller: &Caller) -> Result<(), CoreError> {
+    pub async fn shutdown_cancel(&self, caller: &Caller) -> Result<(), CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceAdminister)?;
         let dropped = {

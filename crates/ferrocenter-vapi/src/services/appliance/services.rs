@@ -72,7 +72,7 @@ fn info(s: &ServiceInfo) -> Value {
 fn list(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        let all = call.state.core.services_list(&caller)?;
+        let all = call.state.core.services_list(&caller).await?;
         let map: Map<String, Value> = all.iter().map(|s| (s.name.clone(), info(s))).collect();
         Ok(Out::Value(Value::Object(map)))
     })
@@ -81,7 +81,11 @@ fn list(call: Call) -> Reply {
 fn get(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        let s = call.state.core.service_get(&caller, call.text("service"))?;
+        let s = call
+            .state
+            .core
+            .service_get(&caller, call.text("service"))
+            .await?;
         Ok(Out::Value(info(&s)))
     })
 }

@@ -63,7 +63,7 @@ pub const OPS: &[Op] = &[
 fn get(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        let c = call.state.core.shutdown_get(&caller)?;
+        let c = call.state.core.shutdown_get(&caller).await?;
         let mut v = json!({"action": c.action, "reason": c.reason});
         if let Some(at) = c.shutdown_time {
             v["shutdown_time"] = json!(datetime(at));
@@ -77,7 +77,8 @@ async fn schedule(call: Call, action: ShutdownAction) -> Result<Out, ApiError> {
     let delay = call.get("delay").and_then(Value::as_i64).unwrap_or(0);
     call.state
         .core
-        .shutdown_schedule(&caller, action, delay, call.text("reason"))?;
+        .shutdown_schedule(&caller, action, delay, call.text("reason"))
+        .await?;
     Ok(Out::Value(Value::Null))
 }
 
@@ -92,7 +93,7 @@ fn poweroff(call: Call) -> Reply {
 fn cancel(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        call.state.core.shutdown_cancel(&caller)?;
+        call.state.core.shutdown_cancel(&caller).await?;
         Ok(Out::Value(Value::Null))
     })
 }
