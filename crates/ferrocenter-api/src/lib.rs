@@ -6,14 +6,17 @@
 //! lives here.
 
 mod accept_hook;
+mod bind;
+mod listener_service;
 pub mod listeners;
 mod login_budget;
 mod metrics;
 mod operator;
 mod routes;
 
+pub use bind::ServeError;
 pub use ferrocenter_http::login_limit::LoginRate;
 pub use ferrocenter_vapi as vapi;
 pub use ferrocenter_vim as vim;
 pub use ferrocenter_zstack::HookDestinations;
-pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners, ServeError};
+pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners};

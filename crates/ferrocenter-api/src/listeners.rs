@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
-use axum_server::Handle;
 use ferrocenter_core::auth::Listener;
+use ferrocenter_core::ports::Component;
 use ferrocenter_core::Core;
 use ferrocenter_http::login_limit::{LoginLimiter, LoginRate};
-use tokio::task::JoinHandle;
 
 use crate::accept_hook::FirewallAcceptor;
+use crate::bind::{bind, ServeError};
+use crate::listener_service::{ListenerService, ListenerUnit};
 use crate::login_budget::LoginBudget;
 
 use crate::routes::{api_router, appliance_router, ListenerState};
@@ -37,18 +38,6 @@ pub struct ListenerOptions {
     pub metrics: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("{key}: cannot listen on {addr}: {reason}")]
-    Bind {
-        key: &'static str,
-        addr: SocketAddr,
-        reason: String,
-    },
-    #[error("the TLS certificate or key cannot be loaded: {0}")]
-    Tls(String),
-}
-
 /// The addresses actually bound (port 0 picks a free port).
 #[derive(Debug, Clone, Copy)]
 pub struct BoundAddrs {
@@ -61,21 +50,7 @@ pub struct Listeners {
     pub addrs: BoundAddrs,
     /// ZStack's jobs that ended without a task, shared by every listener.
     pub zstack_jobs: Arc<ferrocenter_zstack::JobStore>,
-    handles: Vec<Handle>,
-    joins: Vec<JoinHandle<std::io::Result<()>>>,
-}
-
-/// Binds the socket here rather than inside the server task, so a failure is reported at once
-/// and names the key.
-fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, ServeError> {
-    let fail = |e: std::io::Error| ServeError::Bind {
-        key,
-        addr,
-        reason: e.to_string(),
-    };
-    let l = std::net::TcpListener::bind(addr).map_err(fail)?;
-    l.set_nonblocking(true).map_err(fail)?;
-    Ok(l)
+    units: Vec<Arc<ListenerUnit>>,
 }
 
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
@@ -126,20 +101,21 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             http: None,
         },
         zstack_jobs: jobs.clone(),
-        handles: vec![],
-        joins: vec![],
+        units: vec![],
     };
 
     let mut specs = vec![
         (
             "listen",
             opts.listen,
+            Listener::Api,
             Some(tls.clone()),
             api_router(state(Listener::Api, true)),
         ),
         (
             "appliance_listen",
             opts.appliance_listen,
+            Listener::Appliance,
             Some(tls.clone()),
             appliance_router(state(Listener::Appliance, true)),
         ),
@@ -148,11 +124,12 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         specs.push((
             "http_listen",
             addr,
+            Listener::Api,
             None,
             api_router(state(Listener::Api, false)),
         ));
     }
-    for (key, addr, tls, router) in specs {
+    for (key, addr, kind, tls, router) in specs {
         let listener = match bind(key, addr) {
             Ok(l) => l,
             Err(e) => {
@@ -161,25 +138,10 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             }
         };
         let bound = listener.local_addr().unwrap_or(addr);
-        let handle = Handle::new();
-        // The peer address reaches handlers, which pass it to logins (budget and lockout).
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        // The inbound firewall sees each connection before anything is read from it.
+        // The inbound firewall sees each connection before anything is read from it, also
+        // after the listener is stopped and started again as a service.
         let firewall = FirewallAcceptor::new(core.clone(), key, metrics.clone());
-        let join = match tls {
-            Some(tls) => tokio::spawn(
-                axum_server::from_tcp_rustls(listener, tls)
-                    .map(|a| a.acceptor(firewall))
-                    .handle(handle.clone())
-                    .serve(service),
-            ),
-            None => tokio::spawn(
-                axum_server::from_tcp(listener)
-                    .acceptor(firewall)
-                    .handle(handle.clone())
-                    .serve(service),
-            ),
-        };
+        let unit = ListenerUnit::serve(key, (listener, bound), kind, tls, router, firewall);
         match key {
             "listen" => listeners.addrs.api = bound,
             "appliance_listen" => listeners.addrs.appliance = bound,
@@ -188,8 +150,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
                 listeners.addrs.http = Some(bound);
             }
         }
-        listeners.handles.push(handle);
-        listeners.joins.push(join);
+        listeners.units.push(Arc::new(unit));
     }
     Ok(listeners)
 }
@@ -197,11 +158,26 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
 impl Listeners {
     /// Stops accepting connections and lets requests in flight finish within `grace`.
     pub async fn shutdown(self, grace: Duration) {
-        for h in &self.handles {
-            h.graceful_shutdown(Some(grace));
+        let mut stops = tokio::task::JoinSet::new();
+        for u in self.units {
+            stops.spawn(async move { u.stop(grace).await });
         }
-        for j in self.joins {
-            let _ = tokio::time::timeout(grace + Duration::from_secs(1), j).await;
-        }
+        while stops.join_next().await.is_some() {}
+    }
+
+    /// The main and appliance listeners as appliance services (`api-listener`,
+    /// `appliance-listener`), stopped by the service with `grace` for requests in flight. The
+    /// plain HTTP listener is not one: it shares the main listener's routes and sessions.
+    pub fn components(&self, grace: Duration) -> Vec<Arc<dyn Component>> {
+        self.units
+            .iter()
+            .filter(|u| u.key != "http_listen")
+            .map(|u| {
+                Arc::new(ListenerService {
+                    unit: u.clone(),
+                    grace,
+                }) as Arc<dyn Component>
+            })
+            .collect()
     }
 }

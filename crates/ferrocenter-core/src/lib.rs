@@ -49,6 +49,10 @@ pub struct Core {
     health: appliance::health::HealthState,
     /// The inbound firewall rules every listener consults.
     firewall: appliance::firewall::FirewallState,
+    /// The server's components, started and stopped as appliance services.
+    pub services: appliance::services::Services,
+    /// The pending reboot or power-off (appliance shutdown).
+    shutdown: appliance::shutdown::ShutdownState,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     /// Serialises changes to the local accounts and their policy, so that two concurrent
@@ -157,12 +161,15 @@ impl Core {
             agents,
             machine,
         } = ports;
+        let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
             machine,
             health: Default::default(),
             firewall: Default::default(),
+            services: appliance::services::Services::new(me.clone(), tasks.clone()),
+            shutdown: Default::default(),
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
-            tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
+            tasks,
             agents,
             sessions: hosts::AgentPool::default(),
             account_writes: tokio::sync::Mutex::new(()),

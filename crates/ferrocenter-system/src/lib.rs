@@ -1,12 +1,14 @@
 //! The real adapters of the core's machine ports (`ferrocenter_core::ports::SystemProbe` and
 //! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on.
 mod interfaces;
+mod lifecycle;
 mod probe;
 
 use std::sync::Arc;
 
 use ferrocenter_core::Machine;
 
+pub use lifecycle::{reexec, ProcessRequests, SystemLifecycle, EXIT_RESTART};
 pub use probe::ProcProbe;
 
 /// What the server gives the machine adapters.
@@ -17,10 +19,15 @@ pub struct MachineOptions {
     pub allow_machine_actions: bool,
 }
 
-/// The machine ports for a running server.
-pub fn machine(_options: &MachineOptions) -> Machine {
-    Machine {
-        probe: Arc::new(ProcProbe),
-        ..Machine::default()
-    }
+/// The machine ports for a running server, and where its main loop hears that the process is
+/// to restart or stop.
+pub fn machine(options: &MachineOptions) -> (Machine, ProcessRequests) {
+    let (lifecycle, requests) = SystemLifecycle::new(options.allow_machine_actions);
+    (
+        Machine {
+            probe: Arc::new(ProcProbe),
+            lifecycle: Arc::new(lifecycle),
+        },
+        requests,
+    )
 }

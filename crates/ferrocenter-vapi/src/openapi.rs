@@ -517,10 +517,29 @@ mod tests {
             assert_eq!(re.is_match(t), ok, "{t:?}");
             assert_eq!(!t.chars().any(char::is_control), ok, "{t:?}");
         }
+        // The shutdown's rules are on an operation's own parameters, in its request body.
+        let shutdown = [
+            ("delay", Rule::ShutdownDelay),
+            ("reason", Rule::ShutdownReason),
+        ];
+        for path in [
+            "/api/appliance/shutdown/reboot",
+            "/api/appliance/shutdown/poweroff",
+        ] {
+            for (f, rule) in shutdown {
+                assert_eq!(
+                    doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+                        ["schema"]["properties"][f],
+                    rule.schema(),
+                    "{path} {f}"
+                );
+            }
+        }
         // Each rule is declared somewhere.
         for rule in Rule::ALL {
             assert!(
                 cases.iter().chain(&optional).any(|c| c.2 == rule)
+                    || shutdown.iter().any(|c| c.1 == rule)
                     || [Rule::AccountRoles, Rule::AccountName].contains(&rule),
                 "{rule:?} is on no field"
             );

@@ -2,6 +2,7 @@
 //! core's validator in the operation (after authorization), and the OpenAPI document states the
 //! same rule (lengths, pattern, range) from the core's constants: one rule, so the two cannot
 //! drift (`types::decode_rule` type-checks such a value on decode). `ApiReleases` is the one bound of this binding's own (hello reaches no core operation).
+use ferrocenter_core::appliance::shutdown::{DELAY_MAX_MINUTES, REASON_MAX_CHARS};
 use ferrocenter_core::appliance::{accounts, firewall};
 use ferrocenter_core::auth::{
     self,
@@ -50,6 +51,10 @@ pub enum Rule {
     PrefixLength,
     /// A network interface's name (`appliance::firewall::interface_name`).
     InterfaceName,
+    /// An appliance shutdown's delay in minutes (`appliance::shutdown::delay`).
+    ShutdownDelay,
+    /// An appliance shutdown's reason (`appliance::shutdown::reason`).
+    ShutdownReason,
 }
 
 /// No control character (Unicode category Cc), as the core's text rules refuse them.
@@ -83,7 +88,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 19] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -101,6 +106,8 @@ impl Rule {
         Rule::IpAddress,
         Rule::PrefixLength,
         Rule::InterfaceName,
+        Rule::ShutdownDelay,
+        Rule::ShutdownReason,
     ];
 
     /// Whether the value is one text value (so it can be given in a query string).
@@ -207,6 +214,16 @@ impl Rule {
                     "the network's prefix length: at most {} for an IPv4 address",
                     firewall::IPV4_PREFIX_MAX
                 ),
+            }),
+            Rule::ShutdownDelay => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": DELAY_MAX_MINUTES,
+            }),
+            Rule::ShutdownReason => json!({
+                "type": "string",
+                "maxLength": REASON_MAX_CHARS,
             }),
             Rule::InterfaceName => json!({
                 "type": "string",

@@ -127,6 +127,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub zstack_web_hook_allow: Option<Vec<String>>,
+    /// Let the appliance's reboot and power-off act on the machine (systemctl reboot,
+    /// poweroff) rather than restart or stop the ferrocenter process [default: false].
+    #[arg(long, env = "FERROCENTER_APPLIANCE_MACHINE_ACTIONS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub appliance_machine_actions: Option<String>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -161,6 +165,7 @@ struct FileConfig {
     agent_port: Option<u64>,
     zstack_trust_agent_on_first_use: Option<bool>,
     zstack_web_hook_allow: Option<Vec<String>>,
+    appliance_machine_actions: Option<bool>,
 }
 
 /// A resolved, validated configuration.
@@ -194,6 +199,8 @@ pub struct ServeConfig {
     pub agent_port: u16,
     pub zstack_trust_agent_on_first_use: bool,
     pub zstack_web_hooks: ferrocenter_api::HookDestinations,
+    /// The appliance's reboot and power-off act on the machine, not the process.
+    pub appliance_machine_actions: bool,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -468,6 +475,10 @@ impl ServeArgs {
             Some(v) => boolean("zstack_trust_agent_on_first_use", v)?,
             None => file.zstack_trust_agent_on_first_use.unwrap_or(true),
         };
+        let appliance_machine_actions = match &self.appliance_machine_actions {
+            Some(v) => boolean("appliance_machine_actions", v)?,
+            None => file.appliance_machine_actions.unwrap_or(false),
+        };
         let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
             &self
                 .zstack_web_hook_allow
@@ -532,6 +543,7 @@ impl ServeArgs {
             agent_port: agent_port as u16,
             zstack_trust_agent_on_first_use,
             zstack_web_hooks,
+            appliance_machine_actions,
         })
     }
 }
@@ -556,6 +568,7 @@ mod tests {
         assert_eq!(c.lockout_max_failures, 5);
         assert_eq!(c.max_body_bytes, 10 * 1024 * 1024);
         assert!(!c.enable_diagnostics);
+        assert!(!c.appliance_machine_actions);
         assert_eq!(c.agent_request_timeout, Duration::from_secs(30));
         assert_eq!(c.agent_idle_timeout, Duration::from_secs(90));
         assert_eq!(c.zstack_session_timeout, Duration::from_secs(7200));

@@ -10,6 +10,7 @@ use ferrocenter::agent_cmd::{AgentArgs, SimulateArgs};
 use ferrocenter::cli;
 use ferrocenter::config::ServeArgs;
 use ferrocenter::serve::{announce_generated_password, wait_for_signal, Server};
+use ferrocenter_core::ports::ProcessAction;
 
 #[derive(Parser)]
 #[command(
@@ -206,16 +207,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ferrocenter_agent::simulate::raise_fd_limit();
     let _log_guard = ferrocenter::logging::init(&cfg.log_level, &cfg.data_dir.join("logs"))
         .map_err(|e| anyhow::anyhow!("data_dir: cannot create the logs directory: {e}"))?;
-    runtime()?.block_on(async {
-        let server = Server::start(&cfg).await?;
+    let ending = runtime()?.block_on(async {
+        let mut server = Server::start(&cfg).await?;
         if let Some(pw) = &server.generated_password {
             announce_generated_password(&cfg.data_dir, pw);
         }
         print!("{}", server.banner());
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        wait_for_signal().await?;
+        // An appliance reboot or power-off stops the same way a signal does.
+        let ending = tokio::select! {
+            r = wait_for_signal() => { r?; None }
+            action = server.process_requests.next() => Some(action),
+        };
         server.stop().await;
-        anyhow::Ok(())
-    })
+        anyhow::Ok(ending)
+    })?;
+    if ending == Some(ProcessAction::Restart) {
+        drop(_log_guard);
+        let e = ferrocenter_system::reexec();
+        eprintln!(
+            "ferrocenter serve: cannot run the binary again for the appliance reboot: {e}; \
+             exiting with {} for the service manager to restart it",
+            ferrocenter_system::EXIT_RESTART
+        );
+        std::process::exit(i32::from(ferrocenter_system::EXIT_RESTART));
+    }
+    Ok(())
 }

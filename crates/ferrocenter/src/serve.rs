@@ -17,7 +17,7 @@ use ferrocenter_core::ports::SystemClock;
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
 use ferrocenter_core::{Core, CoreConfig, CoreError, Ports};
-use ferrocenter_system::MachineOptions;
+use ferrocenter_system::{MachineOptions, ProcessRequests};
 use tracing::{info, warn};
 
 use crate::config::ServeConfig;
@@ -73,6 +73,8 @@ pub struct Server {
     pub generated_password: Option<String>,
     /// `--admin-password` was given but the data dir's accounts already existed.
     pub admin_password_ignored: bool,
+    /// Where an appliance reboot or power-off asks this process to restart or stop.
+    pub process_requests: ProcessRequests,
     listeners: Listeners,
     sweeper: tokio::task::JoinHandle<()>,
     background: tokio_util::sync::CancellationToken,
@@ -145,12 +147,15 @@ impl Server {
             pool_idle_timeout: cfg.agent_idle_timeout,
             ..ConnectOptions::default()
         };
+        let (machine, process_requests) = ferrocenter_system::machine(&MachineOptions {
+            allow_machine_actions: cfg.appliance_machine_actions,
+        });
         let core = Core::assemble(
             Ports {
                 store,
                 clock: Arc::new(SystemClock),
                 agents: Arc::new(AgentClientDoor::new(agent_connect.clone())),
-                machine: ferrocenter_system::machine(&MachineOptions::default()),
+                machine,
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -226,6 +231,10 @@ impl Server {
             },
         )
         .await?;
+        for listener in listeners.components(cfg.shutdown_grace) {
+            core.services.register(listener);
+        }
+        // The statistics collector registers here (core.services.register) when it exists.
         let sweep_core = core.clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -242,6 +251,7 @@ impl Server {
             thumbprint: identity.thumbprint,
             generated_password,
             admin_password_ignored,
+            process_requests,
             listeners,
             sweeper,
             background,

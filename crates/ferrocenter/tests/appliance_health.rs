@@ -7,8 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use std::time::Duration;
-
+use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
 use ferrocenter_core::auth::Role;
 use reqwest::Method;
@@ -27,34 +26,8 @@ fn composite(levels: &[&str]) -> &'static str {
     "green"
 }
 
-fn sdk_python() -> Option<String> {
-    match std::env::var("FERROCENTER_VAPI_PYTHON") {
-        Ok(p) if std::path::Path::new(&p).exists() => Some(p),
-        _ if std::env::var("CI").is_ok() => {
-            panic!("FERROCENTER_VAPI_PYTHON is not set in CI: scripts/test.sh installs the SDK")
-        }
-        _ => None,
-    }
-}
-
-async fn run_sdk(python: &str, server: &str, user: &str) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vapi_sdk/health.py");
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(python)
-            .args([script, server, user, PASSWORD])
-            .output(),
-    )
-    .await
-    .expect("the SDK run ended")
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the SDK run as {user} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap()
+async fn run_health(python: &str, server: &str, user: &str) -> Value {
+    run_sdk_script(python, "health.py", &[server, user, PASSWORD]).await
 }
 
 /// What must hold of any health the SDK read from this machine.
@@ -169,7 +142,7 @@ async fn the_official_sdk_reads_health_on_both_listeners_and_only_admins_change_
         (&main, ADMIN, true),
         (&main, operator.as_str(), false),
     ] {
-        let v = run_sdk(&python, server, user).await;
+        let v = run_health(&python, server, user).await;
         eprintln!("{user} on {server}: {v}");
         check_health(&v, user);
         let before = &v["settings_before"];

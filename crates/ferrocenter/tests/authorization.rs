@@ -201,6 +201,26 @@ fn rows() -> Vec<Row> {
                 [401, 403, done, done],
             ),
         ]);
+        // Appliance services and shutdown: every role reads; control needs
+        // Appliance.Administer. The heartbeat loop is the service controlled (harmless to
+        // stop); a shutdown is scheduled an hour out, replaced, then cancelled.
+        for path in [
+            "/appliance/services",
+            "/appliance/services/{service}",
+            "/appliance/shutdown",
+        ] {
+            rows.push(row(Method::GET, p(path), [401, 200, 200, 200]));
+        }
+        for path in [
+            "/appliance/services/{service}/start",
+            "/appliance/services/{service}/stop",
+            "/appliance/services/{service}/restart",
+            "/appliance/shutdown/reboot",
+            "/appliance/shutdown/poweroff",
+            "/appliance/shutdown/cancel",
+        ] {
+            rows.push(row(Method::POST, p(path), [401, 403, done, done]));
+        }
     }
     rows
 }
@@ -335,7 +355,8 @@ async fn every_route_for_every_role() {
                 .replace("{cluster}", &c0.moid)
                 .replace("{host}", "host-999")
                 .replace("{vm}", "vm-999")
-                .replace("{item}", "system");
+                .replace("{item}", "system")
+                .replace("{service}", "heartbeat");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,
@@ -357,6 +378,10 @@ async fn every_route_for_every_role() {
                     Some(
                         json!({"rules": [{"address": "192.0.2.0", "prefix": 24, "policy": "IGNORE"}]}),
                     ),
+                ),
+                ("POST", p) if p.ends_with("/reboot") || p.ends_with("/poweroff") => (
+                    path,
+                    Some(json!({"delay": 60, "reason": "authorization matrix"})),
                 ),
                 ("PATCH", p) if p.ends_with("/appliance/health/settings") => (
                     path,

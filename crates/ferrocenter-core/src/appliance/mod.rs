@@ -9,3 +9,5 @@
 pub mod accounts;
 pub mod firewall;
 pub mod health;
+pub mod services;
+pub mod shutdown;

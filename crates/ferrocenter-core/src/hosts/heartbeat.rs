@@ -47,8 +47,14 @@ impl Core {
         *self.beats.last_round.lock()
     }
 
-    /// Starts the heartbeat loop; it runs until `stop` is cancelled.
-    pub fn start_heartbeats(
+    /// Starts the heartbeat loop (the appliance service `heartbeat`); it runs until `stop` is
+    /// cancelled, or the service is stopped.
+    pub fn start_heartbeats(&self, stop: CancellationToken) {
+        self.services.start_heartbeats(stop);
+    }
+
+    /// The loop itself, until `stop` is cancelled.
+    pub(crate) fn spawn_heartbeat_loop(
         self: &Arc<Self>,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {

@@ -100,6 +100,11 @@ pub enum MachineAction {
 /// Acts on the server process and, where configured, the machine.
 #[async_trait]
 pub trait Lifecycle: Send + Sync + 'static {
+    /// Whether a reboot or power-off acts on the machine (configured so) rather than on the
+    /// server process.
+    fn acts_on_machine(&self) -> bool {
+        false
+    }
     async fn process(&self, action: ProcessAction) -> Result<(), MachineError>;
     async fn machine(&self, action: MachineAction) -> Result<(), MachineError>;
 }

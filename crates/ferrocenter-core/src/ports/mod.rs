@@ -1,6 +1,7 @@
 //! The traits the core calls out through. Each has real implementations outside the core.
 mod agents;
 mod clock;
+mod component;
 mod machine;
 mod store;
 
@@ -9,6 +10,7 @@ pub use agents::{
     MigrationTicket, PowerAction,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use component::{Component, ComponentError, ComponentState};
 pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,

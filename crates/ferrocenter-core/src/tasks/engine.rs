@@ -180,7 +180,13 @@ impl TaskEngine {
     {
         if !self.inner.accepting.load(Ordering::SeqCst) {
             return Err(CoreError::Unavailable {
-                message: "the server is shutting down".into(),
+                message: if self.inner.tracker.is_closed() {
+                    "the server is shutting down".into()
+                } else {
+                    "the task engine is stopped (appliance service task-engine); start it to \
+                     run tasks"
+                        .into()
+                },
             });
         }
         let id = match requested_id() {
@@ -357,6 +363,22 @@ impl TaskEngine {
     /// Whether new tasks are accepted: true until [`TaskEngine::shutdown`] begins.
     pub fn is_accepting(&self) -> bool {
         self.inner.accepting.load(Ordering::SeqCst)
+    }
+
+    /// Stops taking new tasks; those already running go on to their end. What stopping the
+    /// appliance service `task-engine` does.
+    pub fn pause(&self) {
+        self.inner.accepting.store(false, Ordering::SeqCst);
+    }
+
+    /// Takes new tasks again after [`TaskEngine::pause`]; false once shutdown has begun, which
+    /// is for good.
+    pub fn resume(&self) -> bool {
+        if self.inner.tracker.is_closed() {
+            return false;
+        }
+        self.inner.accepting.store(true, Ordering::SeqCst);
+        true
     }
 
     pub fn running_count(&self) -> usize {

@@ -358,7 +358,8 @@ impl Core {
                     "applmgmt.stopping".into(),
                     text(
                         "applmgmt.stopping",
-                        "The server is shutting down: its task engine accepts no more tasks.",
+                        "The task engine accepts no tasks: it is stopped (appliance service \
+                         task-engine) or the server is shutting down.",
                         Vec::new(),
                     ),
                     None,

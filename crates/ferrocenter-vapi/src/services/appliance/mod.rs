@@ -6,12 +6,20 @@ pub mod firewall;
 pub mod health;
 pub mod local_accounts;
 pub mod planned;
+pub mod services;
+pub mod shutdown;
 
 use crate::registry::Op;
 use crate::types::Union;
 
 /// The appliance services served, in the order the coverage table lists them.
-pub const SERVICES: &[&[Op]] = &[health::OPS, local_accounts::OPS, firewall::OPS];
+pub const SERVICES: &[&[Op]] = &[
+    health::OPS,
+    local_accounts::OPS,
+    services::OPS,
+    shutdown::OPS,
+    firewall::OPS,
+];
 
 /// The union rules of the appliance services' replies.
 pub const UNIONS: &[&Union] = &[];
