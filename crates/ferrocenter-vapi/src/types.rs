@@ -200,9 +200,7 @@ fn decode_rule(rule: Rule, v: &Value, form: Form, path: &str) -> Result<Value, C
         | Rule::CharCount
         | Rule::MinimumLength
         | Rule::PrefixLength
-        | Rule::ShutdownDelay => {
-            (v.is_i64(), "an integer")
-        }
+        | Rule::ShutdownDelay => (v.is_i64(), "an integer"),
         // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
         Rule::Password => return decode(&Ty::Secret, v, form, path),
         Rule::ApiReleases | Rule::AccountRoles => (
