@@ -46,6 +46,8 @@ pub struct Core {
     pub machine: Machine,
     /// The last health evaluation (appliance health).
     health: appliance::health::HealthState,
+    /// The statistics collector's last reading and the monitored items with history.
+    monitoring: appliance::monitoring::MonitoringState,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     /// Serialises changes to the local accounts and their policy, so that two concurrent
@@ -157,6 +159,7 @@ impl Core {
         Arc::new_cyclic(|me| Core {
             machine,
             health: Default::default(),
+            monitoring: Default::default(),
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks: TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone()),
             agents,

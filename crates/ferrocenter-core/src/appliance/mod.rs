@@ -8,3 +8,4 @@
 
 pub mod accounts;
 pub mod health;
+pub mod monitoring;

@@ -4,13 +4,14 @@
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod health;
 pub mod local_accounts;
+pub mod monitoring;
 pub mod planned;
 
 use crate::registry::Op;
 use crate::types::Union;
 
 /// The appliance services served, in the order the coverage table lists them.
-pub const SERVICES: &[&[Op]] = &[health::OPS, local_accounts::OPS];
+pub const SERVICES: &[&[Op]] = &[health::OPS, monitoring::OPS, local_accounts::OPS];
 
 /// The union rules of the appliance services' replies.
 pub const UNIONS: &[&Union] = &[];
