@@ -82,7 +82,7 @@ const FIXED: &[(&str, &str, &str, &str, &str)] = &[
 ];
 
 /// (id prefix, name, units, description) of each filesystem's items.
-const PER_FILESYSTEM: &[(&str, &str, &str, &str)] = &[
+const PER_FILESYSTEM: [(&str, &str, &str, &str); 3] = [
     (
         "storage.used.filesystem.",
         "Filesystem used",
@@ -104,7 +104,7 @@ const PER_FILESYSTEM: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// (id prefix, name, units, description) of each network interface's items.
-const PER_INTERFACE: &[(&str, &str, &str, &str)] = &[
+const PER_INTERFACE: [(&str, &str, &str, &str); 8] = [
     ("net.rx.activity.", "Received", KB_PER_S, "Bytes received per second, in KB."),
     ("net.tx.activity.", "Transmitted", KB_PER_S, "Bytes transmitted per second, in KB."),
     ("net.rx.packetRate.", "Packets received", PACKETS_PER_S, "Packets received per second."),
@@ -161,8 +161,8 @@ pub fn describe(id: &str) -> Option<Item> {
             })
         })
     };
-    family(PER_FILESYSTEM, "storage", "filesystem")
-        .or_else(|| family(PER_INTERFACE, "network", "interface"))
+    family(&PER_FILESYSTEM, "storage", "filesystem")
+        .or_else(|| family(&PER_INTERFACE, "network", "interface"))
 }
 
 /// The ids of a filesystem's items, in catalogue order: used, total size, utilization.

@@ -36,7 +36,7 @@ pub fn minute(prev: Option<&SystemReadings>, now: &SystemReadings, at: i64) -> V
     let swap_used = now.swap_total_bytes.saturating_sub(now.swap_free_bytes);
     push("swap.usage", swap_used as f64 / KIB);
     push("swap.util", percent(swap_used, now.swap_total_bytes));
-    for (id, v) in ["load.1min", "load.5min", "load.15min"].iter().zip(now.load) {
+    for (id, v) in ["load.1min", "load.5min", "load.15min"].into_iter().zip(now.load) {
         push(id, v);
     }
     let Some(prev) = prev else {
@@ -73,7 +73,7 @@ pub fn minute(prev: Option<&SystemReadings>, now: &SystemReadings, at: i64) -> V
         ];
         for (id, (a, b, unit)) in ids.iter().zip(counters) {
             if let Some(d) = delta(a, b) {
-                push(id, d as f64 / unit / seconds);
+                push(id.as_str(), d as f64 / unit / seconds);
             }
         }
     }

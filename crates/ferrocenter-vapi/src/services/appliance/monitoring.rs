@@ -103,7 +103,7 @@ fn item_data(d: ItemData) -> Value {
 fn request(call: &Call) -> Result<DataRequest, CoreError> {
     let r = call.get("item").cloned().unwrap_or_default();
     let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let time = |k: &str| {
+    let when = |k: &str| {
         OffsetDateTime::parse(&text(k), &time::format_description::well_known::Rfc3339)
             .map_err(|_| CoreError::invalid(format!("item.{k}"), "must be an RFC 3339 date and time"))
     };
@@ -119,8 +119,8 @@ fn request(call: &Call) -> Result<DataRequest, CoreError> {
             .unwrap_or_default(),
         interval: text("interval"),
         function: text("function"),
-        start_time: time("start_time")?,
-        end_time: time("end_time")?,
+        start_time: when("start_time")?,
+        end_time: when("end_time")?,
     })
 }
 
