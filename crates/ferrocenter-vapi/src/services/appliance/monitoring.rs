@@ -18,7 +18,9 @@ const FUNCTION: Ty = Ty::Enum(&["COUNT", "MAX", "AVG", "MIN"]);
 const DATA_REQUEST: StructDef = StructDef {
     name: "com.vmware.appliance.monitoring.monitored_item_data_request",
     fields: &[
-        field("names", Ty::List(&Ty::Id)),
+        // A list in a query string cannot say it is empty: an absent `names` is no names (the
+        // SDK always sends the list, which an optional takes as it is).
+        field("names", Ty::Optional(&Ty::List(&Ty::Id))),
         field("interval", INTERVAL),
         field("function", FUNCTION),
         field("start_time", Ty::DateTime),
