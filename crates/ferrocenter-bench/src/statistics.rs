@@ -36,16 +36,29 @@ const DAY: i64 = 86_400;
 /// per-ten-minutes).
 fn default_items(fs: usize, ifs: usize) -> (Vec<String>, Vec<String>) {
     let mut minute: Vec<String> = [
-        "cpu.util", "mem.usage", "mem.total", "mem.util", "swap.usage", "swap.util", "load.1min",
-        "load.5min", "load.15min",
+        "cpu.util",
+        "mem.usage",
+        "mem.total",
+        "mem.util",
+        "swap.usage",
+        "swap.util",
+        "load.1min",
+        "load.5min",
+        "load.15min",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     for i in 0..ifs {
         for k in [
-            "rx.activity", "tx.activity", "rx.packetRate", "tx.packetRate", "rx.error",
-            "tx.error", "rx.drop", "tx.drop",
+            "rx.activity",
+            "tx.activity",
+            "rx.packetRate",
+            "tx.packetRate",
+            "rx.error",
+            "tx.error",
+            "rx.drop",
+            "tx.drop",
         ] {
             minute.push(format!("net.{k}.eth{i}"));
         }
@@ -224,8 +237,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let cpu0 = process_cpu();
     core.prune_statistics().await?;
     let prune = process_cpu() - cpu0;
-    let collector_percent =
-        (per_round.as_secs_f64() + prune.as_secs_f64() / 60.0) / 60.0 * 100.0;
+    let collector_percent = (per_round.as_secs_f64() + prune.as_secs_f64() / 60.0) / 60.0 * 100.0;
 
     let now = clock.now();
     let req = |names: &[&str], interval: &str, from: OffsetDateTime| DataRequest {
@@ -239,9 +251,16 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let year_ago = now - Duration::from_secs((p.days * DAY) as u64);
     let q5 = req(&["cpu.util"], "MINUTES5", day_ago);
     let qday = req(&["cpu.util"], "DAY1", year_ago);
-    let q30 = req(&["mem.util"], "MINUTES30", now - Duration::from_secs(7 * DAY as u64));
+    let q30 = req(
+        &["mem.util"],
+        "MINUTES30",
+        now - Duration::from_secs(7 * DAY as u64),
+    );
     let q6 = req(&["mem.util"], "HOURS6", year_ago);
-    assert_eq!(core.monitoring_query(&caller, &qday).await?[0].data.len() as i64, p.days + 1);
+    assert_eq!(
+        core.monitoring_query(&caller, &qday).await?[0].data.len() as i64,
+        p.days + 1
+    );
 
     let mut times: Vec<(&str, Vec<Duration>)> = Vec::new();
     macro_rules! measure {
@@ -256,12 +275,30 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         }};
     }
     measure!("monitoring.list", core.monitoring_list(&caller).await?);
-    measure!("monitoring.get", core.monitoring_get(&caller, "net.rx.activity.eth0").await?);
-    measure!("query MINUTES5 over a day", core.monitoring_query(&caller, &q5).await?);
-    measure!("query MINUTES30 over 7 days", core.monitoring_query(&caller, &q30).await?);
-    measure!("query HOURS6 over 396 days", core.monitoring_query(&caller, &q6).await?);
-    measure!("query DAY1 over 396 days", core.monitoring_query(&caller, &qday).await?);
-    measure!("health.system.get", core.health_level(&caller, Component::System).await?);
+    measure!(
+        "monitoring.get",
+        core.monitoring_get(&caller, "net.rx.activity.eth0").await?
+    );
+    measure!(
+        "query MINUTES5 over a day",
+        core.monitoring_query(&caller, &q5).await?
+    );
+    measure!(
+        "query MINUTES30 over 7 days",
+        core.monitoring_query(&caller, &q30).await?
+    );
+    measure!(
+        "query HOURS6 over 396 days",
+        core.monitoring_query(&caller, &q6).await?
+    );
+    measure!(
+        "query DAY1 over 396 days",
+        core.monitoring_query(&caller, &qday).await?
+    );
+    measure!(
+        "health.system.get",
+        core.health_level(&caller, Component::System).await?
+    );
     // A fresh evaluation each call: what the first call of each 10 s window pays.
     measure!("health.system.get (evaluating)", {
         clock.advance(MAX_AGE);
@@ -270,7 +307,10 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
 
     let mut calls = serde_json::Map::new();
     println!("statistics: {} hosts, {} days, {} samples written in {history_s:.0} s (hosts {hosts_s:.0} s)", p.hosts, p.days, samples);
-    println!("  database: {:.1} MB in all, {stats_mb:.1} MB of statistics (SQLite)", size as f64 / 1e6);
+    println!(
+        "  database: {:.1} MB in all, {stats_mb:.1} MB of statistics (SQLite)",
+        size as f64 / 1e6
+    );
     println!(
         "  collector: {:.2} ms CPU per round ({:.2} ms wall), prune {:.1} ms: {collector_percent:.4} % of a core",
         per_round.as_secs_f64() * 1e3,

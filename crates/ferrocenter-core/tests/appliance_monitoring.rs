@@ -13,8 +13,8 @@ use ferrocenter_core::agent_door::{AgentClientDoor, ConnectOptions};
 use ferrocenter_core::appliance::monitoring::{DataRequest, StatsCollector};
 use ferrocenter_core::auth::{Caller, Realm, Role};
 use ferrocenter_core::ports::{
-    Clock, CpuTimes, FilesystemReading, InterfaceReading, MachineError, ManualClock,
-    SystemProbe, SystemReadings,
+    Clock, CpuTimes, FilesystemReading, InterfaceReading, MachineError, ManualClock, SystemProbe,
+    SystemReadings,
 };
 use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
 use time::macros::datetime;
@@ -183,12 +183,28 @@ async fn storage_at_five_minutes_alternates_values_and_empty_strings() {
         )
         .await
         .unwrap();
-    assert_eq!(q[0].start_time, datetime!(2026-01-05 10:30 UTC), "aligned down");
-    assert_eq!(q[0].end_time, datetime!(2026-01-05 11:02 UTC), "not adjusted");
+    assert_eq!(
+        q[0].start_time,
+        datetime!(2026-01-05 10:30 UTC),
+        "aligned down"
+    );
+    assert_eq!(
+        q[0].end_time,
+        datetime!(2026-01-05 11:02 UTC),
+        "not adjusted"
+    );
     let kb = |gib: u64| (gib * GIB / 1024).to_string();
     assert_eq!(
         q[0].data,
-        vec![kb(10), "".into(), kb(20), "".into(), kb(30), "".into(), kb(40)]
+        vec![
+            kb(10),
+            "".into(),
+            kb(20),
+            "".into(),
+            kb(30),
+            "".into(),
+            kb(40)
+        ]
     );
     // At MINUTES30, 10:30–10:59:59 holds three samples and 11:00 one.
     assert_eq!(
@@ -211,9 +227,18 @@ async fn storage_at_five_minutes_alternates_values_and_empty_strings() {
 async fn minute_items_count_and_roll_up_per_interval() {
     let e = env().await;
     e.collect(14).await; // 10:31:17 … 10:44:17
-    let (from, to) = (datetime!(2026-01-05 10:20 UTC), datetime!(2026-01-05 10:50 UTC));
+    let (from, to) = (
+        datetime!(2026-01-05 10:20 UTC),
+        datetime!(2026-01-05 10:50 UTC),
+    );
     let q = e
-        .query(&["mem.util", "cpu.util", "net.rx.activity.eth0"], "MINUTES5", "COUNT", from, to)
+        .query(
+            &["mem.util", "cpu.util", "net.rx.activity.eth0"],
+            "MINUTES5",
+            "COUNT",
+            from,
+            to,
+        )
         .await
         .unwrap();
     assert_eq!(q[0], strs(&["", "", "4", "5", "5", "", ""]));
@@ -224,7 +249,8 @@ async fn minute_items_count_and_roll_up_per_interval() {
         strs(&["", "", "25", "25", "25", "", ""])
     );
     assert_eq!(
-        e.one("net.rx.activity.eth0", "MINUTES30", "MAX", from, to).await,
+        e.one("net.rx.activity.eth0", "MINUTES30", "MAX", from, to)
+            .await,
         strs(&["", "1"]),
         "60 KiB a minute is 1 KB/s, read from the 30-minute aggregates"
     );
@@ -235,8 +261,14 @@ async fn minute_items_count_and_roll_up_per_interval() {
     );
     // HOURS2, HOURS6 and DAY1 fold the same samples.
     for interval in ["HOURS2", "HOURS6", "DAY1"] {
-        assert_eq!(e.one("mem.util", interval, "COUNT", from, to).await, strs(&["14"]));
-        assert_eq!(e.one("mem.util", interval, "AVG", from, to).await, strs(&["25"]));
+        assert_eq!(
+            e.one("mem.util", interval, "COUNT", from, to).await,
+            strs(&["14"])
+        );
+        assert_eq!(
+            e.one("mem.util", interval, "AVG", from, to).await,
+            strs(&["25"])
+        );
     }
 }
 
@@ -248,21 +280,42 @@ async fn retention_answers_what_exists_and_pruning_keeps_the_aggregates() {
     e.collect(3).await;
     let year_ago = datetime!(2024-12-01 00:00 UTC);
     let days = e
-        .one("mem.util", "DAY1", "COUNT", year_ago, datetime!(2026-01-06 12:00 UTC))
+        .one(
+            "mem.util",
+            "DAY1",
+            "COUNT",
+            year_ago,
+            datetime!(2026-01-06 12:00 UTC),
+        )
         .await;
     assert_eq!(days.len(), 402);
     assert_eq!(days[400], "3");
-    assert!(days.iter().enumerate().all(|(i, d)| i == 400 || d.is_empty()));
+    assert!(days
+        .iter()
+        .enumerate()
+        .all(|(i, d)| i == 400 || d.is_empty()));
 
     e.clock.advance(Duration::from_secs(8 * 86_400));
     assert!(e.core.prune_statistics().await.unwrap() >= 3);
-    let (from, to) = (datetime!(2026-01-05 10:30 UTC), datetime!(2026-01-05 10:59 UTC));
-    assert_eq!(e.one("mem.util", "MINUTES5", "COUNT", from, to).await[0], "");
-    assert_eq!(e.one("mem.util", "MINUTES30", "COUNT", from, to).await, strs(&["3"]));
+    let (from, to) = (
+        datetime!(2026-01-05 10:30 UTC),
+        datetime!(2026-01-05 10:59 UTC),
+    );
+    assert_eq!(
+        e.one("mem.util", "MINUTES5", "COUNT", from, to).await[0],
+        ""
+    );
+    assert_eq!(
+        e.one("mem.util", "MINUTES30", "COUNT", from, to).await,
+        strs(&["3"])
+    );
     // Past the retention the aggregates go too.
     e.clock.advance(Duration::from_secs(400 * 86_400));
     e.core.prune_statistics().await.unwrap();
-    assert_eq!(e.one("mem.util", "MINUTES30", "COUNT", from, to).await, strs(&[""]));
+    assert_eq!(
+        e.one("mem.util", "MINUTES30", "COUNT", from, to).await,
+        strs(&[""])
+    );
 }
 
 #[tokio::test]
@@ -280,7 +333,11 @@ async fn items_are_listed_described_and_the_unknown_refused_by_name() {
     assert!(!before.iter().any(|i| i.starts_with("net.")), "{before:?}");
     e.collect(2).await;
     let after = e.core.monitoring_list(&e.operator).await.unwrap();
-    for id in ["net.rx.activity.eth0", "storage.util.filesystem.root", "storage.used.database"] {
+    for id in [
+        "net.rx.activity.eth0",
+        "storage.util.filesystem.root",
+        "storage.used.database",
+    ] {
         assert!(after.iter().any(|i| i.id == id), "{id}");
     }
     let i = e
@@ -289,7 +346,10 @@ async fn items_are_listed_described_and_the_unknown_refused_by_name() {
         .await
         .unwrap();
     assert_eq!((i.units, i.instance.as_str()), ("percent", "root"));
-    let e404 = e.core.monitoring_get(&e.operator, "net.rx.activity.eth9").await;
+    let e404 = e
+        .core
+        .monitoring_get(&e.operator, "net.rx.activity.eth9")
+        .await;
     assert!(matches!(e404, Err(CoreError::NotFound { .. })), "{e404:?}");
 
     let t = START;
@@ -297,12 +357,25 @@ async fn items_are_listed_described_and_the_unknown_refused_by_name() {
         Err(CoreError::InvalidArgument { field, reason }) => format!("{field}: {reason}"),
         other => panic!("{other:?}"),
     };
-    let msg = field(e.query(&["cpu.util", "disk.util"], "MINUTES5", "MAX", t, t).await);
-    assert!(msg.starts_with("item.names[1]") && msg.contains("disk.util"), "{msg}");
-    assert!(field(e.query(&["cpu.util"], "MINUTES1", "MAX", t, t).await).starts_with("item.interval"));
-    assert!(field(e.query(&["cpu.util"], "MINUTES5", "SUM", t, t).await).starts_with("item.function"));
+    let msg = field(
+        e.query(&["cpu.util", "disk.util"], "MINUTES5", "MAX", t, t)
+            .await,
+    );
+    assert!(
+        msg.starts_with("item.names[1]") && msg.contains("disk.util"),
+        "{msg}"
+    );
+    assert!(
+        field(e.query(&["cpu.util"], "MINUTES1", "MAX", t, t).await).starts_with("item.interval")
+    );
+    assert!(
+        field(e.query(&["cpu.util"], "MINUTES5", "SUM", t, t).await).starts_with("item.function")
+    );
     let later = t + Duration::from_secs(1);
-    assert!(field(e.query(&["cpu.util"], "MINUTES5", "MAX", later, t).await).starts_with("item.start_time"));
+    assert!(
+        field(e.query(&["cpu.util"], "MINUTES5", "MAX", later, t).await)
+            .starts_with("item.start_time")
+    );
     // No names, no answers.
     assert_eq!(e.query(&[], "DAY1", "MAX", t, t).await.unwrap().len(), 0);
 }

@@ -20,11 +20,21 @@ fn check(v: &Value, who: &str) {
         .iter()
         .map(|i| i["id"].as_str().unwrap())
         .collect();
-    for id in ["cpu.util", "mem.usage", "mem.total", "mem.util", "swap.util", "load.1min"] {
+    for id in [
+        "cpu.util",
+        "mem.usage",
+        "mem.total",
+        "mem.util",
+        "swap.util",
+        "load.1min",
+    ] {
         assert!(ids.contains(&id), "{who}: {id} in {ids:?}");
     }
     // The first round (at start) took the filesystems: the root filesystem's items are listed.
-    assert!(ids.contains(&"storage.util.filesystem.root"), "{who}: {ids:?}");
+    assert!(
+        ids.contains(&"storage.util.filesystem.root"),
+        "{who}: {ids:?}"
+    );
     assert_eq!(
         v["get"],
         serde_json::json!({"id": "cpu.util", "units": "percent", "category": "cpu"})
@@ -52,11 +62,18 @@ fn check(v: &Value, who: &str) {
         assert!(values[0].is_empty(), "12 minutes before the start: {d}");
     }
     let usage = q[1]["data"].as_array().unwrap();
-    let kb = usage.iter().find_map(|x| x.as_str().filter(|s| !s.is_empty())).unwrap();
-    assert!(kb.parse::<u64>().unwrap() > 1024, "mem.usage in whole KB: {kb}");
+    let kb = usage
+        .iter()
+        .find_map(|x| x.as_str().filter(|s| !s.is_empty()))
+        .unwrap();
+    assert!(
+        kb.parse::<u64>().unwrap() > 1024,
+        "mem.usage in whole KB: {kb}"
+    );
     let db = q[2]["data"].as_array().unwrap();
     assert!(
-        db.iter().any(|x| x.as_str().is_some_and(|s| s.parse::<u64>().is_ok())),
+        db.iter()
+            .any(|x| x.as_str().is_some_and(|s| s.parse::<u64>().is_ok())),
         "the database's size was sampled at start: {db:?}"
     );
     // COUNT per day: one day (or two across midnight), at least one sample each item.
@@ -71,7 +88,9 @@ fn check(v: &Value, who: &str) {
     }
     let unknown = v["unknown_name"].as_str().unwrap();
     assert!(
-        unknown.starts_with("InvalidArgument") && unknown.contains("item.names[1]") && unknown.contains("disk.util"),
+        unknown.starts_with("InvalidArgument")
+            && unknown.contains("item.names[1]")
+            && unknown.contains("disk.util"),
         "{who}: {unknown}"
     );
     let order = v["start_after_end"].as_str().unwrap();
@@ -136,8 +155,14 @@ async fn curl_queries_statistics_and_bad_input_is_named() {
     let (status, data) = get(&ts, ts.api(q), &op).await;
     assert_eq!(status, 200, "{data}");
     assert_eq!(data[0]["name"], "mem.util");
-    assert_eq!(data[0]["start_time"], "2026-01-01T10:00:00.000Z", "aligned down");
-    assert_eq!(data[0]["end_time"], "2026-01-01T14:00:00.000Z", "not adjusted");
+    assert_eq!(
+        data[0]["start_time"], "2026-01-01T10:00:00.000Z",
+        "aligned down"
+    );
+    assert_eq!(
+        data[0]["end_time"], "2026-01-01T14:00:00.000Z",
+        "not adjusted"
+    );
     assert_eq!(
         data[1]["data"],
         serde_json::json!(["", "", ""]),
@@ -146,8 +171,10 @@ async fn curl_queries_statistics_and_bad_input_is_named() {
     // No names (a query string cannot carry an empty list): no answers.
     let (status, none) = get(
         &ts,
-        ts.api("/api/appliance/monitoring/query?interval=DAY1&function=MAX\
-                &start_time=2026-01-01T00:00:00Z&end_time=2026-01-01T00:00:00Z"),
+        ts.api(
+            "/api/appliance/monitoring/query?interval=DAY1&function=MAX\
+                &start_time=2026-01-01T00:00:00Z&end_time=2026-01-01T00:00:00Z",
+        ),
         &op,
     )
     .await;
@@ -177,13 +204,43 @@ async fn curl_queries_statistics_and_bad_input_is_named() {
     };
     let (t0, t1) = ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z");
     for (query, field) in [
-        (q("cpu.util,nosuch.item", "MINUTES5", "MAX", t0, Some(t1)), "item.names[1]"),
-        (q("cpu.util", "MINUTES1", "MAX", t0, Some(t1)), "item.interval"),
-        (q("cpu.util", "MINUTES5", "SUM", t0, Some(t1)), "item.function"),
-        (q("cpu.util", "MINUTES5", "MAX", "2026-01-02T00:00:00Z", Some(t1)), "item.start_time"),
-        (q("cpu.util", "MINUTES5", "MAX", "yesterday", Some(t1)), "item.start_time"),
+        (
+            q("cpu.util,nosuch.item", "MINUTES5", "MAX", t0, Some(t1)),
+            "item.names[1]",
+        ),
+        (
+            q("cpu.util", "MINUTES1", "MAX", t0, Some(t1)),
+            "item.interval",
+        ),
+        (
+            q("cpu.util", "MINUTES5", "SUM", t0, Some(t1)),
+            "item.function",
+        ),
+        (
+            q(
+                "cpu.util",
+                "MINUTES5",
+                "MAX",
+                "2026-01-02T00:00:00Z",
+                Some(t1),
+            ),
+            "item.start_time",
+        ),
+        (
+            q("cpu.util", "MINUTES5", "MAX", "yesterday", Some(t1)),
+            "item.start_time",
+        ),
         (q("cpu.util", "MINUTES5", "MAX", t0, None), "item.end_time"),
-        (q("cpu.util", "MINUTES5", "MAX", "1900-01-01T00:00:00Z", Some(t1)), "item.end_time"),
+        (
+            q(
+                "cpu.util",
+                "MINUTES5",
+                "MAX",
+                "1900-01-01T00:00:00Z",
+                Some(t1),
+            ),
+            "item.end_time",
+        ),
     ] {
         let (status, err) = get(
             &ts,
@@ -202,7 +259,12 @@ async fn curl_queries_statistics_and_bad_input_is_named() {
         .post_basic(ts.appliance("/api/session"), "root", PASSWORD)
         .await;
     let root: String = r.json().await.unwrap();
-    let (status, item) = get(&ts, ts.appliance("/api/appliance/monitoring/cpu.util"), &root).await;
+    let (status, item) = get(
+        &ts,
+        ts.appliance("/api/appliance/monitoring/cpu.util"),
+        &root,
+    )
+    .await;
     assert_eq!(status, 200, "{item}");
     ts.stop().await;
 }

@@ -14,9 +14,9 @@ pub use machine::{
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
 pub use store::DatabaseSize;
-pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
     MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,
     TaskStore, VmStore,
 };
+pub use store::{StatBucket, StatSample, StatSpan, StatsStore};

@@ -79,13 +79,16 @@ async fn samples_fold_into_aggregates_and_read_back_per_interval(s: Arc<dyn Stor
         .unwrap();
     assert_eq!(
         half,
-        [
-            bucket(0, 3, 45.5, 5.5, 30.0),
-            bucket(12, 1, 1.0, 1.0, 1.0)
-        ]
+        [bucket(0, 3, 45.5, 5.5, 30.0), bucket(12, 1, 1.0, 1.0, 1.0)]
     );
     let days = s
-        .stat_buckets("cpu.util", StatSpan::Day, DAY - 86_400, DAY + 86_400, 86_400)
+        .stat_buckets(
+            "cpu.util",
+            StatSpan::Day,
+            DAY - 86_400,
+            DAY + 86_400,
+            86_400,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -109,9 +112,12 @@ async fn a_second_sample_at_the_same_second_is_ignored_everywhere(s: Arc<dyn Sto
     s.record_stats(&[sample("cpu.util", DAY, 10.0)])
         .await
         .unwrap();
-    s.record_stats(&[sample("cpu.util", DAY, 99.0), sample("cpu.util", DAY + 60, 20.0)])
-        .await
-        .unwrap();
+    s.record_stats(&[
+        sample("cpu.util", DAY, 99.0),
+        sample("cpu.util", DAY + 60, 20.0),
+    ])
+    .await
+    .unwrap();
     for span in [StatSpan::Raw, StatSpan::HalfHour, StatSpan::Day] {
         assert_eq!(
             s.stat_buckets("cpu.util", span, DAY, DAY + 86_399, 86_400)
@@ -137,7 +143,10 @@ async fn pruning_drops_raw_samples_and_old_aggregates_separately(s: Arc<dyn Stor
     assert_eq!(all(StatSpan::HalfHour).await.unwrap().len(), 2);
     // Aggregates before the second day go: one half hour and one day.
     assert_eq!(s.prune_stats(DAY, DAY + 86_400).await.unwrap(), 2);
-    assert_eq!(all(StatSpan::HalfHour).await.unwrap(), [bucket(1, 1, 20.0, 20.0, 20.0)]);
+    assert_eq!(
+        all(StatSpan::HalfHour).await.unwrap(),
+        [bucket(1, 1, 20.0, 20.0, 20.0)]
+    );
     assert_eq!(all(StatSpan::Day).await.unwrap().len(), 1);
     assert_eq!(s.stat_items().await.unwrap(), ["cpu.util"], "items stay");
 }

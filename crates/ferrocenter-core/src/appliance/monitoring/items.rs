@@ -105,14 +105,54 @@ const PER_FILESYSTEM: [(&str, &str, &str, &str); 3] = [
 
 /// (id prefix, name, units, description) of each network interface's items.
 const PER_INTERFACE: [(&str, &str, &str, &str); 8] = [
-    ("net.rx.activity.", "Received", KB_PER_S, "Bytes received per second, in KB."),
-    ("net.tx.activity.", "Transmitted", KB_PER_S, "Bytes transmitted per second, in KB."),
-    ("net.rx.packetRate.", "Packets received", PACKETS_PER_S, "Packets received per second."),
-    ("net.tx.packetRate.", "Packets transmitted", PACKETS_PER_S, "Packets transmitted per second."),
-    ("net.rx.error.", "Receive errors", ERRORS_PER_S, "Receive errors per second."),
-    ("net.tx.error.", "Transmit errors", ERRORS_PER_S, "Transmit errors per second."),
-    ("net.rx.drop.", "Received packets dropped", DROPS_PER_S, "Received packets dropped per second."),
-    ("net.tx.drop.", "Transmitted packets dropped", DROPS_PER_S, "Transmitted packets dropped per second."),
+    (
+        "net.rx.activity.",
+        "Received",
+        KB_PER_S,
+        "Bytes received per second, in KB.",
+    ),
+    (
+        "net.tx.activity.",
+        "Transmitted",
+        KB_PER_S,
+        "Bytes transmitted per second, in KB.",
+    ),
+    (
+        "net.rx.packetRate.",
+        "Packets received",
+        PACKETS_PER_S,
+        "Packets received per second.",
+    ),
+    (
+        "net.tx.packetRate.",
+        "Packets transmitted",
+        PACKETS_PER_S,
+        "Packets transmitted per second.",
+    ),
+    (
+        "net.rx.error.",
+        "Receive errors",
+        ERRORS_PER_S,
+        "Receive errors per second.",
+    ),
+    (
+        "net.tx.error.",
+        "Transmit errors",
+        ERRORS_PER_S,
+        "Transmit errors per second.",
+    ),
+    (
+        "net.rx.drop.",
+        "Received packets dropped",
+        DROPS_PER_S,
+        "Received packets dropped per second.",
+    ),
+    (
+        "net.tx.drop.",
+        "Transmitted packets dropped",
+        DROPS_PER_S,
+        "Transmitted packets dropped per second.",
+    ),
 ];
 
 /// The ids of the fixed items, in catalogue order.
@@ -149,17 +189,19 @@ pub fn describe(id: &str) -> Option<Item> {
     let family = |table: &'static [(&'static str, &'static str, &'static str, &'static str)],
                   category: &'static str,
                   what: &str| {
-        table.iter().find_map(|&(prefix, name, units, description)| {
-            let instance = id.strip_prefix(prefix)?;
-            valid_instance(instance).then(|| Item {
-                id: id.into(),
-                name: format!("{name}, {what} {instance}"),
-                units,
-                category,
-                instance: instance.into(),
-                description: description.into(),
+        table
+            .iter()
+            .find_map(|&(prefix, name, units, description)| {
+                let instance = id.strip_prefix(prefix)?;
+                valid_instance(instance).then(|| Item {
+                    id: id.into(),
+                    name: format!("{name}, {what} {instance}"),
+                    units,
+                    category,
+                    instance: instance.into(),
+                    description: description.into(),
+                })
             })
-        })
     };
     family(&PER_FILESYSTEM, "storage", "filesystem")
         .or_else(|| family(&PER_INTERFACE, "network", "interface"))
@@ -219,13 +261,21 @@ mod tests {
     #[test]
     fn families_are_described_from_the_id() {
         let i = describe("storage.util.filesystem.var_log").unwrap();
-        assert_eq!((i.units, i.category, i.instance.as_str()), (PERCENT, "storage", "var_log"));
+        assert_eq!(
+            (i.units, i.category, i.instance.as_str()),
+            (PERCENT, "storage", "var_log")
+        );
         let i = describe("net.rx.activity.eth0").unwrap();
         assert_eq!((i.units, i.instance.as_str()), ("KB/s", "eth0"));
         assert_eq!(describe("cpu.util").unwrap().units, PERCENT);
         assert!(describe("mem.util").unwrap().instance.is_empty());
         assert!(describe("mem.usage").unwrap().integral());
-        for bad in ["disk.util", "storage.util.filesystem.", "net.rx.activity.a/b", ""] {
+        for bad in [
+            "disk.util",
+            "storage.util.filesystem.",
+            "net.rx.activity.a/b",
+            "",
+        ] {
             assert_eq!(describe(bad), None, "{bad}");
         }
     }
@@ -236,7 +286,10 @@ mod tests {
         assert_eq!(filesystem_instance("/var/log"), "var_log");
         assert_eq!(filesystem_instance("/mnt/a b"), "mnt_a_b");
         assert_eq!(interface_instance("eth0.100"), "eth0.100");
-        for id in filesystem_ids("var_log").iter().chain(&interface_ids("eth0")) {
+        for id in filesystem_ids("var_log")
+            .iter()
+            .chain(&interface_ids("eth0"))
+        {
             assert!(describe(id).is_some(), "{id}");
         }
     }

@@ -127,7 +127,10 @@ impl Core {
         let interval = Interval::parse(&req.interval).ok_or_else(|| {
             CoreError::invalid(
                 "item.interval",
-                format!("'{}' is not one of MINUTES5, MINUTES30, HOURS2, HOURS6, DAY1", req.interval),
+                format!(
+                    "'{}' is not one of MINUTES5, MINUTES30, HOURS2, HOURS6, DAY1",
+                    req.interval
+                ),
             )
         })?;
         let function = Function::parse(&req.function).ok_or_else(|| {
@@ -153,7 +156,13 @@ impl Core {
         for item in found {
             let buckets = self
                 .store
-                .stat_buckets(&item.id, interval.span(), plan.origin, plan.last(), plan.width)
+                .stat_buckets(
+                    &item.id,
+                    interval.span(),
+                    plan.origin,
+                    plan.last(),
+                    plan.width,
+                )
                 .await?;
             out.push(ItemData {
                 data: query::values(&plan, &buckets, function, item.integral()),

@@ -138,7 +138,12 @@ pub fn plan(start: OffsetDateTime, end: OffsetDateTime, width: i64) -> Result<Pl
 }
 
 /// One value per planned interval: the function over the interval's samples, or `''`.
-pub fn values(plan: &Plan, buckets: &[StatBucket], function: Function, integral: bool) -> Vec<String> {
+pub fn values(
+    plan: &Plan,
+    buckets: &[StatBucket],
+    function: Function,
+    integral: bool,
+) -> Vec<String> {
     let len = usize::try_from(plan.count).unwrap_or(0);
     let mut out = vec![String::new(); len];
     for b in buckets {
@@ -194,18 +199,50 @@ mod tests {
     /// intervals run 10:00–10:59:59.999, 11:00–11:59:59.999, 12:00–12:59:59.999.
     #[test]
     fn the_start_is_aligned_down_to_a_utc_multiple_of_the_interval() {
-        let p = plan(datetime!(2025-03-04 10:31 UTC), datetime!(2025-03-04 12:45 UTC), 3600).unwrap();
+        let p = plan(
+            datetime!(2025-03-04 10:31 UTC),
+            datetime!(2025-03-04 12:45 UTC),
+            3600,
+        )
+        .unwrap();
         assert_eq!(p.origin, datetime!(2025-03-04 10:00 UTC).unix_timestamp());
         assert_eq!(p.count, 3);
-        assert_eq!(p.last(), datetime!(2025-03-04 12:59:59 UTC).unix_timestamp());
+        assert_eq!(
+            p.last(),
+            datetime!(2025-03-04 12:59:59 UTC).unix_timestamp()
+        );
         // Already aligned: unchanged.
-        let p = plan(datetime!(2025-03-04 10:00 UTC), datetime!(2025-03-04 10:59 UTC), 3600).unwrap();
-        assert_eq!((p.origin, p.count), (datetime!(2025-03-04 10:00 UTC).unix_timestamp(), 1));
+        let p = plan(
+            datetime!(2025-03-04 10:00 UTC),
+            datetime!(2025-03-04 10:59 UTC),
+            3600,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.origin, p.count),
+            (datetime!(2025-03-04 10:00 UTC).unix_timestamp(), 1)
+        );
         // DAY1 aligns to UTC midnight, HOURS6 to 00, 06, 12, 18 UTC.
-        let p = plan(datetime!(2025-03-04 10:31 +02:00), datetime!(2025-03-06 00:00 UTC), 86_400).unwrap();
-        assert_eq!((p.origin, p.count), (datetime!(2025-03-04 00:00 UTC).unix_timestamp(), 3));
-        let p = plan(datetime!(2025-03-04 17:59:59.9 UTC), datetime!(2025-03-04 18:00 UTC), 21_600).unwrap();
-        assert_eq!((p.origin, p.count), (datetime!(2025-03-04 12:00 UTC).unix_timestamp(), 2));
+        let p = plan(
+            datetime!(2025-03-04 10:31 +02:00),
+            datetime!(2025-03-06 00:00 UTC),
+            86_400,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.origin, p.count),
+            (datetime!(2025-03-04 00:00 UTC).unix_timestamp(), 3)
+        );
+        let p = plan(
+            datetime!(2025-03-04 17:59:59.9 UTC),
+            datetime!(2025-03-04 18:00 UTC),
+            21_600,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.origin, p.count),
+            (datetime!(2025-03-04 12:00 UTC).unix_timestamp(), 2)
+        );
     }
 
     /// The end is not adjusted: an end on an interval's first second adds one more value than
@@ -213,19 +250,47 @@ mod tests {
     /// MINUTES5, has 13).
     #[test]
     fn the_end_is_not_adjusted_and_may_add_one_more_value() {
-        let p = plan(datetime!(2025-01-01 00:00 UTC), datetime!(2025-01-01 01:02:03.456 UTC), 300).unwrap();
+        let p = plan(
+            datetime!(2025-01-01 00:00 UTC),
+            datetime!(2025-01-01 01:02:03.456 UTC),
+            300,
+        )
+        .unwrap();
         assert_eq!(p.count, 13);
-        let p = plan(datetime!(2025-01-01 10:00 UTC), datetime!(2025-01-01 12:00 UTC), 3600).unwrap();
-        assert_eq!(p.count, 3, "10:00, 11:00 and the 12:00 interval holding the end");
-        let p = plan(datetime!(2025-01-01 10:00 UTC), datetime!(2025-01-01 10:00 UTC), 300).unwrap();
+        let p = plan(
+            datetime!(2025-01-01 10:00 UTC),
+            datetime!(2025-01-01 12:00 UTC),
+            3600,
+        )
+        .unwrap();
+        assert_eq!(
+            p.count, 3,
+            "10:00, 11:00 and the 12:00 interval holding the end"
+        );
+        let p = plan(
+            datetime!(2025-01-01 10:00 UTC),
+            datetime!(2025-01-01 10:00 UTC),
+            300,
+        )
+        .unwrap();
         assert_eq!(p.count, 1);
     }
 
     #[test]
     fn a_start_after_the_end_is_refused_naming_the_start() {
-        let e = plan(datetime!(2025-01-01 10:00:01 UTC), datetime!(2025-01-01 10:00 UTC), 300).unwrap_err();
+        let e = plan(
+            datetime!(2025-01-01 10:00:01 UTC),
+            datetime!(2025-01-01 10:00 UTC),
+            300,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("item.start_time"), "{e}");
-        let e = plan(datetime!(1990-01-01 0:00 UTC), datetime!(2025-01-01 10:00 UTC), 300).unwrap_err();
+        let e = plan(
+            datetime!(1990-01-01 0:00 UTC),
+            datetime!(2025-01-01 10:00 UTC),
+            300,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("item.end_time"), "{e}");
     }
 
@@ -233,15 +298,29 @@ mod tests {
     /// interval (5 minutes) is half the sample period (storage, 10 minutes).
     #[test]
     fn intervals_without_samples_are_empty_strings() {
-        let p = Plan { origin: 0, width: 300, count: 5 };
+        let p = Plan {
+            origin: 0,
+            width: 300,
+            count: 5,
+        };
         let b = [bucket(0, &[10.0]), bucket(2, &[20.0]), bucket(4, &[30.5])];
-        assert_eq!(values(&p, &b, Function::Max, false), ["10", "", "20", "", "30.5"]);
-        assert_eq!(values(&p, &b, Function::Count, false), ["1", "", "1", "", "1"]);
+        assert_eq!(
+            values(&p, &b, Function::Max, false),
+            ["10", "", "20", "", "30.5"]
+        );
+        assert_eq!(
+            values(&p, &b, Function::Count, false),
+            ["1", "", "1", "", "1"]
+        );
     }
 
     #[test]
     fn functions_roll_up_each_interval() {
-        let p = Plan { origin: 0, width: 300, count: 2 };
+        let p = Plan {
+            origin: 0,
+            width: 300,
+            count: 2,
+        };
         let b = [bucket(0, &[1.0, 2.0, 4.5]), bucket(1, &[1024.4, 1024.6])];
         assert_eq!(values(&p, &b, Function::Count, false), ["3", "2"]);
         assert_eq!(values(&p, &b, Function::Max, false), ["4.5", "1024.6"]);

@@ -1,7 +1,10 @@
 //! Readings of the machine turned into samples of the monitored items. Sizes are snapshots;
 //! CPU utilization and network rates are computed between two readings (the probe reads
 //! cumulative counters), so the first reading after start gives none of them.
-#![allow(clippy::cast_precision_loss, reason = "statistics are f64; counters fit well within its 52-bit mantissa for years")]
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "statistics are f64; counters fit well within its 52-bit mantissa for years"
+)]
 
 use crate::ports::{StatSample, SystemReadings};
 
@@ -36,7 +39,10 @@ pub fn minute(prev: Option<&SystemReadings>, now: &SystemReadings, at: i64) -> V
     let swap_used = now.swap_total_bytes.saturating_sub(now.swap_free_bytes);
     push("swap.usage", swap_used as f64 / KIB);
     push("swap.util", percent(swap_used, now.swap_total_bytes));
-    for (id, v) in ["load.1min", "load.5min", "load.15min"].into_iter().zip(now.load) {
+    for (id, v) in ["load.1min", "load.5min", "load.15min"]
+        .into_iter()
+        .zip(now.load)
+    {
         push(id, v);
     }
     let Some(prev) = prev else {
@@ -165,7 +171,10 @@ mod tests {
     fn filesystems_and_the_database_every_ten_minutes() {
         let s = ten_minutes(&readings(0, 0, 0, 0), Some(2048), 0);
         assert_eq!(value(&s, "storage.util.filesystem.root"), Some(25.0));
-        assert_eq!(value(&s, "storage.totalsize.filesystem.root"), Some(102_400.0));
+        assert_eq!(
+            value(&s, "storage.totalsize.filesystem.root"),
+            Some(102_400.0)
+        );
         assert_eq!(value(&s, "storage.used.database"), Some(2.0));
     }
 }

@@ -104,10 +104,16 @@ fn item_data(d: ItemData) -> Value {
 /// The decoded `item` (types already checked by the registry) as the core takes it.
 fn request(call: &Call) -> Result<DataRequest, CoreError> {
     let r = call.get("item").cloned().unwrap_or_default();
-    let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |k: &str| {
+        r.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let when = |k: &str| {
-        OffsetDateTime::parse(&text(k), &time::format_description::well_known::Rfc3339)
-            .map_err(|_| CoreError::invalid(format!("item.{k}"), "must be an RFC 3339 date and time"))
+        OffsetDateTime::parse(&text(k), &time::format_description::well_known::Rfc3339).map_err(
+            |_| CoreError::invalid(format!("item.{k}"), "must be an RFC 3339 date and time"),
+        )
     };
     Ok(DataRequest {
         names: r
@@ -141,7 +147,9 @@ fn list(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
         let items = call.state.core.monitoring_list(&caller).await?;
-        Ok(Out::Value(Value::Array(items.into_iter().map(item).collect())))
+        Ok(Out::Value(Value::Array(
+            items.into_iter().map(item).collect(),
+        )))
     })
 }
 
