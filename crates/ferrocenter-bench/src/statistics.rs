@@ -47,7 +47,7 @@ fn default_items(fs: usize, ifs: usize) -> (Vec<String>, Vec<String>) {
         "load.15min",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(ToString::to_string)
     .collect();
     for i in 0..ifs {
         for k in [
@@ -241,7 +241,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
 
     let now = clock.now();
     let req = |names: &[&str], interval: &str, from: OffsetDateTime| DataRequest {
-        names: names.iter().map(|s| s.to_string()).collect(),
+        names: names.iter().map(ToString::to_string).collect(),
         interval: interval.into(),
         function: "AVG".into(),
         start_time: from,

@@ -129,7 +129,7 @@ impl Env {
         end: OffsetDateTime,
     ) -> Result<Vec<Vec<String>>, CoreError> {
         let req = DataRequest {
-            names: names.iter().map(|s| s.to_string()).collect(),
+            names: names.iter().map(ToString::to_string).collect(),
             interval: interval.into(),
             function: function.into(),
             start_time: start,
@@ -160,7 +160,7 @@ impl Env {
 }
 
 fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(ToString::to_string).collect()
 }
 
 /// Storage is sampled every ten minutes: at MINUTES5 every second value is empty. The start,
