@@ -449,6 +449,8 @@ pub enum StatSpan {
     Raw,
     /// 30-minute aggregates, starting at UTC multiples of 30 minutes.
     HalfHour,
+    /// 6-hour aggregates, starting at 00, 06, 12 and 18 UTC.
+    SixHours,
     /// Daily aggregates, starting at UTC midnight.
     Day,
 }
@@ -459,6 +461,7 @@ impl StatSpan {
         match self {
             StatSpan::Raw => 0,
             StatSpan::HalfHour => 1800,
+            StatSpan::SixHours => 21_600,
             StatSpan::Day => 86_400,
         }
     }
@@ -475,11 +478,11 @@ pub struct StatBucket {
     pub max: f64,
 }
 
-/// Appliance statistics: raw samples for days, and 30-minute and daily aggregates for the
-/// whole retention, which writing a sample updates in the same transaction.
+/// Appliance statistics: raw samples for days, and 30-minute, 6-hour and daily aggregates for
+/// the whole retention, which writing a sample updates in the same transaction.
 #[async_trait]
 pub trait StatsStore: Send + Sync {
-    /// Writes the samples and folds each into its 30-minute and daily aggregates, all in one
+    /// Writes the samples and folds each into its aggregates (every span but raw), all in one
     /// transaction. A sample of an item at a second already written replaces nothing (the
     /// first is kept).
     async fn record_stats(&self, samples: &[StatSample]) -> Result<(), StoreError>;

@@ -1,5 +1,5 @@
 //! `StatsStore`: appliance statistics. A sample is written with its item's number (made on the
-//! item's first sample) and folded into the item's 30-minute and daily aggregates in the same
+//! item's first sample) and folded into the item's 30-minute, 6-hour and daily aggregates in the same
 //! transaction, so the aggregates never lag the samples and no rollup job is needed; pruning
 //! deletes by item, along the primary keys.
 use std::collections::BTreeSet;
@@ -8,6 +8,9 @@ use async_trait::async_trait;
 use ferrocenter_core::ports::{StatBucket, StatSample, StatSpan, StatsStore, StoreError};
 
 use crate::rows::map_err;
+
+/// The spans every sample is folded into.
+const AGGREGATES: [StatSpan; 3] = [StatSpan::HalfHour, StatSpan::SixHours, StatSpan::Day];
 
 const ADD_ITEM: &str = "INSERT INTO stat_items (id) VALUES ($1) ON CONFLICT (id) DO NOTHING";
 
@@ -60,7 +63,7 @@ super::for_each_engine! {
                 if added.rows_affected() == 0 {
                     continue;
                 }
-                for span in [StatSpan::HalfHour, StatSpan::Day] {
+                for span in AGGREGATES {
                     let width = span.seconds();
                     sqlx::query(FOLD)
                         .bind(&s.item)
@@ -88,7 +91,9 @@ super::for_each_engine! {
             }
             let q = match span {
                 StatSpan::Raw => sqlx::query(RAW_BUCKETS),
-                StatSpan::HalfHour | StatSpan::Day => sqlx::query(AGGREGATE_BUCKETS),
+                StatSpan::HalfHour | StatSpan::SixHours | StatSpan::Day => {
+                    sqlx::query(AGGREGATE_BUCKETS)
+                }
             };
             let rows = q
                 .bind(item)
@@ -139,7 +144,7 @@ super::for_each_engine! {
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                for span in [StatSpan::HalfHour, StatSpan::Day] {
+                for span in AGGREGATES {
                     gone += sqlx::query(
                         "DELETE FROM stat_aggregates WHERE item = $1 AND span = $2 AND bucket < $3",
                     )

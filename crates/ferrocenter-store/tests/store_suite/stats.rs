@@ -118,7 +118,12 @@ async fn a_second_sample_at_the_same_second_is_ignored_everywhere(s: Arc<dyn Sto
     ])
     .await
     .unwrap();
-    for span in [StatSpan::Raw, StatSpan::HalfHour, StatSpan::Day] {
+    for span in [
+        StatSpan::Raw,
+        StatSpan::HalfHour,
+        StatSpan::SixHours,
+        StatSpan::Day,
+    ] {
         assert_eq!(
             s.stat_buckets("cpu.util", span, DAY, DAY + 86_399, 86_400)
                 .await
@@ -141,8 +146,8 @@ async fn pruning_drops_raw_samples_and_old_aggregates_separately(s: Arc<dyn Stor
     let all = |span| s.stat_buckets("cpu.util", span, DAY, DAY + 86_400, 86_400);
     assert_eq!(all(StatSpan::Raw).await.unwrap().len(), 1);
     assert_eq!(all(StatSpan::HalfHour).await.unwrap().len(), 2);
-    // Aggregates before the second day go: one half hour and one day.
-    assert_eq!(s.prune_stats(DAY, DAY + 86_400).await.unwrap(), 2);
+    // Aggregates before the second day go: one half hour, one six hours and one day.
+    assert_eq!(s.prune_stats(DAY, DAY + 86_400).await.unwrap(), 3);
     assert_eq!(
         all(StatSpan::HalfHour).await.unwrap(),
         [bucket(1, 1, 20.0, 20.0, 20.0)]

@@ -4,9 +4,9 @@
 //! (`collector`).
 //!
 //! Samples persist through `ports::StatsStore`: raw for [`RAW_RETENTION`], and folded as they
-//! are written into 30-minute and daily aggregates kept for [`RETENTION`] (about 13 months).
-//! A MINUTES5 query reads raw samples; MINUTES30, HOURS2 and HOURS6 read the 30-minute
-//! aggregates; DAY1 reads the daily ones, so a year of daily values is a year of rows.
+//! are written into 30-minute, 6-hour and daily aggregates kept for [`RETENTION`] (about 13
+//! months). A MINUTES5 query reads raw samples; MINUTES30 and HOURS2 the 30-minute aggregates;
+//! HOURS6 the 6-hour ones; DAY1 the daily ones, so a year of daily values is a year of rows.
 //!
 //! The ids of items with history (filesystems, interfaces) are kept in memory after the first
 //! read of the store, so checking a query's names costs no store round trip.

@@ -57,7 +57,8 @@ impl Interval {
     pub fn span(self) -> StatSpan {
         match self {
             Interval::Minutes5 => StatSpan::Raw,
-            Interval::Minutes30 | Interval::Hours2 | Interval::Hours6 => StatSpan::HalfHour,
+            Interval::Minutes30 | Interval::Hours2 => StatSpan::HalfHour,
+            Interval::Hours6 => StatSpan::SixHours,
             Interval::Day1 => StatSpan::Day,
         }
     }
