@@ -2,6 +2,7 @@
 //! readable table. Figures are printed, never asserted.
 mod fleet;
 mod server;
+mod statistics;
 mod sys;
 
 use std::path::PathBuf;
@@ -40,6 +41,24 @@ enum Scenario {
     /// The server at scale: adds, listing, gets per surface, evacuation, steady state,
     /// restart, mixed load (see docs/performance.md).
     Server(Box<ServerArgs>),
+    /// Appliance statistics: 13 months of history on SQLite, the collector's cost, and the
+    /// monitoring and health calls with 10,000 hosts in the store (docs/performance.md).
+    Statistics {
+        #[arg(long, default_value_t = 10_000)]
+        hosts: usize,
+        /// Days of history (the retention is 396).
+        #[arg(long, default_value_t = 396)]
+        days: i64,
+        #[arg(long, default_value_t = 4)]
+        filesystems: usize,
+        #[arg(long, default_value_t = 2)]
+        interfaces: usize,
+        /// Calls measured per operation.
+        #[arg(long, default_value_t = 500)]
+        calls: usize,
+        #[arg(long, default_value_t = 300)]
+        collector_rounds: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -122,6 +141,21 @@ fn main() -> anyhow::Result<()> {
                 port,
             ))
         }
+        Scenario::Statistics {
+            hosts,
+            days,
+            filesystems,
+            interfaces,
+            calls,
+            collector_rounds,
+        } => rt.block_on(statistics::run(statistics::Params {
+            hosts,
+            days,
+            filesystems,
+            interfaces,
+            calls,
+            collector_rounds,
+        })),
         Scenario::Server(a) => {
             let p = server::Params {
                 hosts: a.hosts,

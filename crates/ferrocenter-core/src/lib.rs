@@ -53,6 +53,8 @@ pub struct Core {
     pub services: appliance::services::Services,
     /// The pending reboot or power-off (appliance shutdown).
     shutdown: appliance::shutdown::ShutdownState,
+    /// The statistics collector's last reading and the monitored items with history.
+    monitoring: appliance::monitoring::MonitoringState,
     /// Logged-in agent sessions, one per connected host.
     sessions: hosts::AgentPool,
     /// Serialises changes to the local accounts and their policy, so that two concurrent
@@ -168,6 +170,7 @@ impl Core {
             firewall: Default::default(),
             services: appliance::services::Services::new(me.clone(), tasks.clone()),
             shutdown: Default::default(),
+            monitoring: Default::default(),
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks,
             agents,

@@ -69,6 +69,14 @@ pub const SQLITE: &[Migration] = &[
         name: "local_accounts",
         sql: include_str!("../migrations/0011_local_accounts.sql"),
     },
+    Migration {
+        version: 12,
+        name: "statistics",
+        sql: concat!(
+            include_str!("../migrations/0012_statistics.sql"),
+            include_str!("../migrations/sqlite/0012_statistics.sql"),
+        ),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -129,6 +137,14 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "local_accounts",
         sql: include_str!("../migrations/0011_local_accounts.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "statistics",
+        sql: concat!(
+            include_str!("../migrations/0012_statistics.sql"),
+            include_str!("../migrations/postgres/0012_statistics.sql"),
+        ),
     },
 ];
 

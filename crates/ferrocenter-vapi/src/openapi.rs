@@ -201,8 +201,12 @@ fn operation(op: &Op, b: &Http, defs: &mut BTreeMap<&'static str, &'static Struc
                 match inner {
                     Ty::Struct(def) => {
                         for sf in def.fields.iter().filter(|sf| types::given_as_text(&sf.ty)) {
+                            // A field of a required structure is required, unless it is a list
+                            // (a query string cannot carry an empty one).
+                            let needed = required
+                                && !matches!(sf.ty, Ty::Optional(_) | Ty::List(_) | Ty::Set(_));
                             parameters.push(json!({"name": sf.name, "in": "query",
-                                "required": false, "schema": query_schema(&sf.ty, defs)}));
+                                "required": needed, "schema": query_schema(&sf.ty, defs)}));
                         }
                     }
                     t if types::given_as_text(&t) => parameters.push(json!({"name": f.name,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_api::{BoundAddrs, ListenerOptions, Listeners};
 use ferrocenter_core::agent_door::AgentClientDoor;
+use ferrocenter_core::appliance::monitoring::StatsCollector;
 use ferrocenter_core::auth::{
     generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
 };
@@ -79,6 +80,8 @@ pub struct Server {
     sweeper: tokio::task::JoinHandle<()>,
     background: tokio_util::sync::CancellationToken,
     grace: Duration,
+    /// Appliance statistics, sampled from the start (`appliance.monitoring`).
+    pub statistics: Arc<StatsCollector>,
 }
 
 /// Creates the data dir (and parents) readable by the owner only.
@@ -234,7 +237,6 @@ impl Server {
         for listener in listeners.components(cfg.shutdown_grace) {
             core.services.register(listener);
         }
-        // The statistics collector registers here (core.services.register) when it exists.
         let sweep_core = core.clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -245,7 +247,11 @@ impl Server {
         });
         let background = tokio_util::sync::CancellationToken::new();
         core.start_heartbeats(background.clone());
+        let statistics = Arc::new(StatsCollector::new(core.clone()));
+        statistics.start();
+        core.services.register(statistics.clone());
         Ok(Server {
+            statistics,
             core,
             addrs: listeners.addrs,
             thumbprint: identity.thumbprint,
@@ -288,6 +294,7 @@ impl Server {
         info!(grace_s = self.grace.as_secs(), "shutting down");
         self.sweeper.abort();
         self.background.cancel();
+        self.statistics.stop().await;
         let (_, ()) = tokio::join!(
             self.listeners.shutdown(self.grace),
             self.core.tasks.shutdown(self.grace)

@@ -17,10 +17,11 @@ use ferrocenter_testkit::free_port;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "api-listener",
     "appliance-listener",
     "heartbeat",
+    "statistics-collector",
     "task-engine",
 ];
 
@@ -191,6 +192,29 @@ async fn curl_lists_services_and_is_refused_stopping_its_own_listener() {
     )
     .await;
     assert_eq!(status, 403, "{err}");
+    // The statistics collector stops and starts as a service.
+    for (action, state) in [("stop", "STOPPED"), ("start", "STARTED")] {
+        let (status, err) = call(
+            &ts,
+            Method::POST,
+            ts.api(&format!(
+                "/api/appliance/services/statistics-collector/{action}"
+            )),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, 204, "{action}: {err}");
+        let (_, info) = call(
+            &ts,
+            Method::GET,
+            ts.api("/api/appliance/services/statistics-collector"),
+            &op,
+            None,
+        )
+        .await;
+        assert_eq!(info["state"], state, "{action}: {info}");
+    }
     let (status, err) = call(
         &ts,
         Method::POST,

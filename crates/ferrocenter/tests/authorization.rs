@@ -188,6 +188,14 @@ fn rows() -> Vec<Row> {
             p("/appliance/health/settings"),
             [401, 403, done, done],
         ));
+        // Statistics: every role reads.
+        for path in [
+            "/appliance/monitoring",
+            "/appliance/monitoring/{stat_id}",
+            "/appliance/monitoring/query",
+        ] {
+            rows.push(row(Method::GET, p(path), [401, 200, 200, 200]));
+        }
         // The inbound firewall: every role reads; a change needs Appliance.Administer.
         rows.extend([
             row(
@@ -356,7 +364,8 @@ async fn every_route_for_every_role() {
                 .replace("{host}", "host-999")
                 .replace("{vm}", "vm-999")
                 .replace("{item}", "system")
-                .replace("{service}", "heartbeat");
+                .replace("{service}", "heartbeat")
+                .replace("{stat_id}", "cpu.util");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,
@@ -368,6 +377,13 @@ async fn every_route_for_every_role() {
                     (format!("{path}?action=list"), Some(json!({})))
                 }
                 ("POST", p) if p.ends_with("{task}") => (format!("{path}?action=cancel"), None),
+                ("GET", p) if p.ends_with("/monitoring/query") => (
+                    format!(
+                        "{path}?names=cpu.util&interval=MINUTES5&function=AVG\
+                         &start_time=2026-01-01T00:00:00Z&end_time=2026-01-01T01:00:00Z"
+                    ),
+                    None,
+                ),
                 ("POST", "/api/ferrocenter/diagnostics/sleep") => {
                     (path, Some(json!({"duration_ms": 1})))
                 }

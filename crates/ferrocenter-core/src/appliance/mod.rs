@@ -9,5 +9,6 @@
 pub mod accounts;
 pub mod firewall;
 pub mod health;
+pub mod monitoring;
 pub mod services;
 pub mod shutdown;

@@ -21,3 +21,4 @@ pub use store::{
     MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,
     TaskStore, VmStore,
 };
+pub use store::{StatBucket, StatSample, StatSpan, StatsStore};

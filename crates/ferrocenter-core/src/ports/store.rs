@@ -88,6 +88,7 @@ pub trait Store:
     + EventStore
     + TagStore
     + MoidStore
+    + StatsStore
     + Send
     + Sync
     + 'static
@@ -106,6 +107,7 @@ impl<T> Store for T where
         + EventStore
         + TagStore
         + MoidStore
+        + StatsStore
         + Send
         + Sync
         + 'static
@@ -431,4 +433,77 @@ pub trait MoidStore: Send + Sync {
         kind: MoidKind,
         moid: &str,
     ) -> Result<Option<MoidEntity>, StoreError>;
+}
+
+/// One statistic read at one moment (appliance monitoring).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatSample {
+    /// The monitored item's id (`cpu.util`).
+    pub item: String,
+    /// Seconds since the Unix epoch, UTC.
+    pub at: i64,
+    pub value: f64,
+}
+
+/// Which copy of the statistics a read uses: the raw samples (kept for days), or the
+/// aggregates every sample is folded into as it is written (kept for the whole retention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatSpan {
+    Raw,
+    /// 30-minute aggregates, starting at UTC multiples of 30 minutes.
+    HalfHour,
+    /// 6-hour aggregates, starting at 00, 06, 12 and 18 UTC.
+    SixHours,
+    /// Daily aggregates, starting at UTC midnight.
+    Day,
+}
+
+impl StatSpan {
+    /// The width of one aggregate in seconds (a raw sample has none: 0).
+    pub fn seconds(self) -> i64 {
+        match self {
+            StatSpan::Raw => 0,
+            StatSpan::HalfHour => 1800,
+            StatSpan::SixHours => 21_600,
+            StatSpan::Day => 86_400,
+        }
+    }
+}
+
+/// The samples of one interval of a query, aggregated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatBucket {
+    /// Which interval: 0 is the one starting at the read's origin.
+    pub index: i64,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Appliance statistics: raw samples for days, and 30-minute, 6-hour and daily aggregates for
+/// the whole retention, which writing a sample updates in the same transaction.
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// Writes the samples and folds each into its aggregates (every span but raw), all in one
+    /// transaction. A sample of an item at a second already written replaces nothing (the
+    /// first is kept).
+    async fn record_stats(&self, samples: &[StatSample]) -> Result<(), StoreError>;
+    /// The samples of `item` from `span` between `from` and `to` (seconds, both inclusive; an
+    /// aggregate is taken when it starts in them), grouped into intervals of `width` seconds
+    /// from `from`: only intervals holding samples, in order.
+    async fn stat_buckets(
+        &self,
+        item: &str,
+        span: StatSpan,
+        from: i64,
+        to: i64,
+        width: i64,
+    ) -> Result<Vec<StatBucket>, StoreError>;
+    /// Every item that has statistics, in no particular order.
+    async fn stat_items(&self) -> Result<Vec<String>, StoreError>;
+    /// Deletes raw samples taken before `raw_before` and aggregates starting before
+    /// `aggregates_before` (seconds); how many rows went.
+    async fn prune_stats(&self, raw_before: i64, aggregates_before: i64)
+        -> Result<u64, StoreError>;
 }

@@ -67,6 +67,7 @@ mod identity;
 mod moids;
 mod query;
 mod settings;
+mod stats;
 mod table;
 mod tags;
 mod tasks;

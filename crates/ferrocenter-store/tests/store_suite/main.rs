@@ -29,6 +29,7 @@ mod identity;
 mod moids;
 mod queries;
 mod settings;
+mod stats;
 mod tags;
 mod tasks;
 mod vms;
@@ -48,6 +49,7 @@ fn cases() -> impl Iterator<Item = &'static (&'static str, Case)> {
         tags::CASES,
         moids::CASES,
         queries::CASES,
+        stats::CASES,
     ]
     .into_iter()
     .flatten()

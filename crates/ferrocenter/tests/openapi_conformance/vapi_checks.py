@@ -13,7 +13,7 @@ import schemathesis
 
 REQUEST_ERRORS = {"INVALID_ARGUMENT", "INVALID_REQUEST", "UNEXPECTED_INPUT"}
 
-# Argument errors no schema can state: (operation, field).
+# Argument errors no schema can state: (operation, field); a list index in the field is `[*]`.
 BEYOND_SCHEMA = {
     # The inventory: a host goes to the datacenter of the host folder named, or without one to
     # the only datacenter there is; an id naming another kind of folder, or none while there are
@@ -30,6 +30,12 @@ BEYOND_SCHEMA = {
     # is IPv4 — a bound on one field that depends on another. List indexes are left out
     # (`rules[2].prefix` is listed as `rules[].prefix`).
     ("PUT /api/appliance/networking/firewall/inbound", "rules[].prefix"),
+    # Statistics: an item id must name a monitored item (the catalogue depends on the machine's
+    # filesystems and interfaces); the start must not be after the end; and one item's answer
+    # holds at most 13 months of five-minute intervals (a longer span is refused naming the end).
+    ("GET /api/appliance/monitoring/query", "item.names[]"),
+    ("GET /api/appliance/monitoring/query", "item.start_time"),
+    ("GET /api/appliance/monitoring/query", "item.end_time"),
 }
 ACCOUNT_WRITES = (
     "POST /api/appliance/local-accounts/{username}",

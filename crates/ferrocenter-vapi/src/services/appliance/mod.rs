@@ -5,6 +5,7 @@
 pub mod firewall;
 pub mod health;
 pub mod local_accounts;
+pub mod monitoring;
 pub mod planned;
 pub mod services;
 pub mod shutdown;
@@ -15,6 +16,7 @@ use crate::types::Union;
 /// The appliance services served, in the order the coverage table lists them.
 pub const SERVICES: &[&[Op]] = &[
     health::OPS,
+    monitoring::OPS,
     local_accounts::OPS,
     services::OPS,
     shutdown::OPS,

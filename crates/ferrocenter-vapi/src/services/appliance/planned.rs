@@ -7,24 +7,6 @@
 /// (service id, operation, method, `/api` path).
 pub const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "com.vmware.appliance.monitoring",
-        "query",
-        "GET",
-        "/appliance/monitoring/query",
-    ),
-    (
-        "com.vmware.appliance.monitoring",
-        "list",
-        "GET",
-        "/appliance/monitoring",
-    ),
-    (
-        "com.vmware.appliance.monitoring",
-        "get",
-        "GET",
-        "/appliance/monitoring/{stat_id}",
-    ),
-    (
         "com.vmware.appliance.recovery",
         "get",
         "GET",

@@ -1,0 +1,7 @@
+-- Appliance statistics (management API `monitoring`). Items are numbered in stat_items so the
+-- sample and aggregate rows hold a small integer, not the id text. stat_samples keeps raw
+-- samples for days; every sample is also folded, as it is written, into stat_aggregates: one
+-- row per item per 30 minutes (span 1800), per 6 hours (span 21600) and per day
+-- (span 86400), kept about 13 months.
+-- Times are seconds since the Unix epoch, UTC. The tables are engine-specific (the item
+-- number's type; SQLite stores the rows WITHOUT ROWID, keyed by item and time, half the size).
