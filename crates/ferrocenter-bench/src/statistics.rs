@@ -213,7 +213,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             store: store.clone(),
             clock: clock.clone(),
             agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
-            machine: ferrocenter_system::machine(&Default::default()),
+            machine: ferrocenter_system::machine(&Default::default()).0,
         },
         CoreConfig::default(),
     );
