@@ -66,6 +66,13 @@ fn check_admin_run(v: &Value, own: &str, other: &str) {
         v["after_cancel"],
         json!({"action": "", "reason": "", "time": false})
     );
+    assert_eq!(v["poweroff"], Value::Null, "{v}");
+    assert_eq!(
+        v["pending_poweroff"],
+        json!({"action": "poweroff", "reason": "sdk poweroff test"}),
+        "{v}"
+    );
+    assert_eq!(v["after_poweroff_cancel"], "", "{v}");
     assert_eq!(v["bad_delay"]["error"], "InvalidArgument", "{v}");
     assert!(v["bad_delay"]["message"]
         .as_str()

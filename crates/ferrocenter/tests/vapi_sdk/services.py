@@ -112,6 +112,12 @@ def main():
             after = shutdown.get()
             out["after_cancel"] = {"action": after.action, "reason": after.reason,
                                    "time": after.shutdown_time is not None}
+            # A power-off replaces nothing pending now; it too is cancelled.
+            out["poweroff"] = refused(lambda: shutdown.poweroff(45, "sdk poweroff test"))
+            off = shutdown.get()
+            out["pending_poweroff"] = {"action": off.action, "reason": off.reason}
+            shutdown.cancel()
+            out["after_poweroff_cancel"] = shutdown.get().action
         out["bad_delay"] = refused(lambda: shutdown.poweroff(-1, "x"))
     print(json.dumps(out))
 
