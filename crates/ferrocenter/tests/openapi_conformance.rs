@@ -80,14 +80,7 @@ async fn the_server_keeps_to_its_openapi_document() {
             .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
-    let doc: Value = c
-        .get(format!("{base}/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&api, "/api/openapi.json", &token).await;
     let operations: usize = doc["paths"]
         .as_object()
         .unwrap()

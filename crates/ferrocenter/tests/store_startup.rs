@@ -222,25 +222,8 @@ async fn a_clean_stop_leaves_no_write_ahead_log() {
 
     // Nothing was lost by it.
     let (mut p, api) = start(&data);
-    let c = client();
-    let token: String = c
-        .post(format!("https://{api}/api/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let dcs: serde_json::Value = c
-        .get(format!("https://{api}/api/vcenter/datacenter"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = login_at(&api, ADMIN).await;
+    let dcs = get_json(&api, "/api/vcenter/datacenter", &token).await;
     assert!(dcs.as_array().unwrap().len() >= 20 + written, "{dcs}");
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(30)).code(), Some(0));

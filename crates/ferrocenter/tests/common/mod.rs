@@ -239,6 +239,19 @@ pub async fn login_at(addr: &str, user: &str) -> String {
     r.json().await.unwrap()
 }
 
+/// `GET https://{addr}{path}` with a session: the JSON answer.
+pub async fn get_json(addr: &str, path: &str, token: &str) -> Value {
+    client()
+        .get(format!("https://{addr}{path}"))
+        .header("vmware-api-session-id", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The thumbprint a server or agent printed at start.
 pub fn printed_thumbprint(out: &str) -> String {
     out.lines()
