@@ -3,8 +3,10 @@
 //! client socket bound to either reaches a listener on 127.0.0.1). The official Python SDK sets
 //! the rules (`Inbound(stub_config).set([...])`); connections from the refused address are
 //! closed before the TLS handshake on both listeners while the other address is served; the
-//! rules survive a restart; a bad prefix and a rule set that would lock the caller out are
-//! refused naming the field or the rule, and change nothing.
+//! rules survive a restart of the server and a stop and start of the appliance listener as an
+//! appliance service (`appliance-listener`, its socket bound again); a bad prefix and a rule
+//! set that would lock the caller out are refused naming the field or the rule, and change
+//! nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -15,7 +17,6 @@ use std::time::Duration;
 
 use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
-use ferrocenter_testkit::free_port;
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
@@ -74,21 +75,18 @@ struct Addrs {
     appliance: SocketAddr,
 }
 
+impl Addrs {
+    /// Free ports on 127.0.0.1, kept across restarts of the server.
+    fn free() -> Addrs {
+        Addrs {
+            api: free_local_addr().parse().unwrap(),
+            appliance: free_local_addr().parse().unwrap(),
+        }
+    }
+}
+
 fn start(data: &Path, a: &Addrs) -> Proc {
-    let (api, app) = (a.api.to_string(), a.appliance.to_string());
-    let mut p = spawn_server(
-        data,
-        &[
-            "--listen",
-            &api,
-            "--appliance-listen",
-            &app,
-            "--admin-password",
-            PASSWORD,
-        ],
-    );
-    p.wait_stdout("thumbprint", Duration::from_secs(60));
-    p
+    serve_at(data, &a.api.to_string(), &a.appliance.to_string(), &[])
 }
 
 fn stop(mut p: Proc) {
@@ -122,10 +120,7 @@ async fn sdk_rules_refuse_one_loopback_address_before_tls_and_survive_a_restart(
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let a = Addrs {
-        api: format!("{NEAR}:{}", free_port()).parse().unwrap(),
-        appliance: format!("{NEAR}:{}", free_port()).parse().unwrap(),
-    };
+    let a = Addrs::free();
     let p = start(&data, &a);
     check_listeners(&a, Met::Open).await;
 
@@ -235,4 +230,65 @@ async fn curl_sets_and_reads_rules_and_an_operator_only_reads() {
         .await;
     assert_eq!(r.json::<Value>().await.unwrap()["value"], rules["rules"]);
     ts.stop().await;
+}
+
+/// `METHOD https://{to}{path}` with a session, from 127.0.0.1, which must succeed.
+async fn call_ok(
+    method: reqwest::Method,
+    to: SocketAddr,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) {
+    let mut rb = client()
+        .request(method, format!("https://{to}{path}"))
+        .header("vmware-api-session-id", token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status();
+    assert!(
+        status.is_success(),
+        "{path}: {status} {}",
+        r.text().await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_stopped_and_started_as_a_service_keeps_the_firewall() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let a = Addrs::free();
+    let p = start(&data, &a);
+    let token = login_at(&a.api.to_string(), ADMIN).await;
+    let rules = json!({"rules": [rule(FAR, 32, "REJECT", None)]});
+    let path = "/api/appliance/networking/firewall/inbound";
+    call_ok(reqwest::Method::PUT, a.api, path, &token, Some(rules)).await;
+    check_listeners(&a, Met::Reset).await;
+
+    // Through the main listener: the appliance listener stopped (its port refuses
+    // connections), then started again on a new socket.
+    let svc = "/api/appliance/services/appliance-listener";
+    call_ok(
+        reqwest::Method::POST,
+        a.api,
+        &format!("{svc}/stop"),
+        &token,
+        None,
+    )
+    .await;
+    let refused = tokio::net::TcpStream::connect(a.appliance).await;
+    assert!(refused.is_err(), "the stopped listener took a connection");
+    call_ok(
+        reqwest::Method::POST,
+        a.api,
+        &format!("{svc}/start"),
+        &token,
+        None,
+    )
+    .await;
+    // The started listener still refuses 127.0.0.2 before TLS and serves 127.0.0.1.
+    check_listeners(&a, Met::Reset).await;
+    stop(p);
 }

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
 use ferrocenter_core::auth::Role;
-use ferrocenter_testkit::free_port;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -311,35 +310,11 @@ fn starts(p: &Proc) -> usize {
 async fn reboot_restarts_the_process_and_poweroff_stops_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let api = format!("127.0.0.1:{}", free_port());
-    let app = format!("127.0.0.1:{}", free_port());
-    let mut p = spawn_server(
-        &data,
-        &[
-            "--listen",
-            &api,
-            "--appliance-listen",
-            &app,
-            "--admin-password",
-            PASSWORD,
-            "--shutdown-grace-secs",
-            "2",
-        ],
-    );
-    p.wait_stdout("thumbprint", Duration::from_secs(60));
+    let (api, app) = (free_local_addr(), free_local_addr());
+    let mut p = serve_at(&data, &api, &app, &["--shutdown-grace-secs", "2"]);
     let pid = p.child.id();
     let c = client();
-    let login = || async {
-        let r = c
-            .post(format!("https://{api}/api/session"))
-            .basic_auth(ADMIN, Some(PASSWORD))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json::<String>().await.unwrap()
-    };
-    let token = login().await;
+    let token = login_at(&api, ADMIN).await;
     let r = c
         .post(format!("https://{api}/api/vcenter/datacenter"))
         .header("vmware-api-session-id", &token)
@@ -379,27 +354,11 @@ async fn reboot_restarts_the_process_and_poweroff_stops_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let token = login().await;
-    let dcs: Value = c
-        .get(format!("https://{api}/api/vcenter/datacenter"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = login_at(&api, ADMIN).await;
+    let dcs = get_json(&api, "/api/vcenter/datacenter", &token).await;
     assert_eq!(dcs[0]["name"], "DC-kept", "{dcs}");
     // The pending action did not survive the restart.
-    let got: Value = c
-        .get(format!("https://{api}/api/appliance/shutdown"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = get_json(&api, "/api/appliance/shutdown", &token).await;
     assert_eq!(got["action"], "");
 
     let r = c

@@ -11,7 +11,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ferrocenter_testkit::free_port;
 use serde_json::{json, Value};
 
 fn schemathesis() -> Option<String> {
@@ -41,30 +40,11 @@ async fn the_server_keeps_to_its_openapi_document() {
     let fleet = sim_fleet(3, 2, 19, 1816).await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let api = format!("127.0.0.1:{}", free_port());
-    let app = format!("127.0.0.1:{}", free_port());
-    let mut p = spawn_server(
-        &data,
-        &[
-            "--listen",
-            &api,
-            "--appliance-listen",
-            &app,
-            "--admin-password",
-            PASSWORD,
-        ],
-    );
-    p.wait_stdout("thumbprint", Duration::from_secs(60));
+    let api = free_local_addr();
+    let mut p = serve_at(&data, &api, &free_local_addr(), &[]);
     let base = format!("https://{api}");
     let c = client();
-    let r = c
-        .post(format!("{base}/api/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let token: String = r.json().await.unwrap();
+    let token = login_at(&api, ADMIN).await;
     let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
         let mut rb = c
             .request(method, format!("{base}{path}"))
@@ -100,14 +80,7 @@ async fn the_server_keeps_to_its_openapi_document() {
             .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
-    let doc: Value = c
-        .get(format!("{base}/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&api, "/api/openapi.json", &token).await;
     let operations: usize = doc["paths"]
         .as_object()
         .unwrap()

@@ -8,41 +8,20 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use ferrocenter_testkit::free_port;
 use serde_json::json;
 
 /// `ferrocenter serve`'s exit code for a store it refuses to start on (EX_DATAERR).
 const STORE_REFUSED: i32 = 65;
 
 fn start(data: &Path) -> (Proc, String) {
-    let api = format!("127.0.0.1:{}", free_port());
-    let app = format!("127.0.0.1:{}", free_port());
-    let mut p = spawn_server(
-        data,
-        &[
-            "--listen",
-            &api,
-            "--appliance-listen",
-            &app,
-            "--admin-password",
-            PASSWORD,
-        ],
-    );
-    p.wait_stdout("thumbprint", Duration::from_secs(60));
-    (p, api)
+    let api = free_local_addr();
+    (serve_at(data, &api, &free_local_addr(), &[]), api)
 }
 
 /// Creates `n` datacenters through vAPI: rows the store must keep.
 async fn write_datacenters(api: &str, n: usize) {
     let c = client();
-    let r = c
-        .post(format!("https://{api}/api/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let token: String = r.json().await.unwrap();
+    let token = login_at(api, ADMIN).await;
     for i in 0..n {
         let r = c
             .post(format!("https://{api}/api/vcenter/datacenter"))
@@ -243,25 +222,8 @@ async fn a_clean_stop_leaves_no_write_ahead_log() {
 
     // Nothing was lost by it.
     let (mut p, api) = start(&data);
-    let c = client();
-    let token: String = c
-        .post(format!("https://{api}/api/session"))
-        .basic_auth(ADMIN, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let dcs: serde_json::Value = c
-        .get(format!("https://{api}/api/vcenter/datacenter"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = login_at(&api, ADMIN).await;
+    let dcs = get_json(&api, "/api/vcenter/datacenter", &token).await;
     assert!(dcs.as_array().unwrap().len() >= 20 + written, "{dcs}");
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(30)).code(), Some(0));

@@ -7,20 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use std::time::Duration;
-
+use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
 use serde_json::{json, Value};
-
-fn sdk_python() -> Option<String> {
-    match std::env::var("FERROCENTER_VAPI_PYTHON") {
-        Ok(p) if std::path::Path::new(&p).exists() => Some(p),
-        _ if std::env::var("CI").is_ok() => {
-            panic!("FERROCENTER_VAPI_PYTHON is not set in CI: scripts/test.sh installs the SDK")
-        }
-        _ => None,
-    }
-}
 
 #[tokio::test]
 async fn the_official_python_sdk_drives_hosts_vms_and_tasks() {
@@ -47,24 +36,8 @@ async fn the_official_python_sdk_drives_hosts_vms_and_tasks() {
     .unwrap();
     let sessions_before = core.auth.session_count();
     let server = ts.api("").trim_start_matches("https://").to_string();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vapi_sdk/flow.py");
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(&python)
-            .args([script, &server, ADMIN, PASSWORD])
-            .arg(&fleet_file)
-            .output(),
-    )
-    .await
-    .expect("the SDK run ended")
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the SDK run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let fleet_file = fleet_file.to_string_lossy();
+    let v = run_sdk_script(&python, "flow.py", &[&server, ADMIN, PASSWORD, &fleet_file]).await;
     assert_eq!(v["hello"], "8.0.3.0");
     assert_eq!(v["datacenters"], json!(["DC0"]));
     assert_eq!(v["host_folders"], json!([v["host_folder"]]));
@@ -112,34 +85,19 @@ async fn the_official_python_sdk_manages_local_accounts_on_both_listeners() {
         .user("watcher", ferrocenter_core::auth::Role::Operator)
         .await;
     let host_port = |url: String| url.trim_start_matches("https://").to_string();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vapi_sdk/local_accounts.py"
-    );
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(&python)
-            .args([
-                script,
-                &host_port(ts.appliance("")),
-                &host_port(ts.api("")),
-                PASSWORD,
-                ADMIN,
-                PASSWORD,
-                &sso_operator,
-            ])
-            .output(),
+    let v = run_sdk_script(
+        &python,
+        "local_accounts.py",
+        &[
+            &host_port(ts.appliance("")),
+            &host_port(ts.api("")),
+            PASSWORD,
+            ADMIN,
+            PASSWORD,
+            &sso_operator,
+        ],
     )
-    .await
-    .expect("the SDK run ended")
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the SDK run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    .await;
     let refused = |what: &str, field: &str| json!([what, field]);
     assert_eq!(v["list_before"], json!(["root"]));
     assert_eq!(v["root"]["roles"], json!(["superAdmin"]));

@@ -203,6 +203,55 @@ pub fn spawn_server(data_dir: &Path, extra: &[&str]) -> Proc {
     spawn_ferrocenter(&args, data_dir)
 }
 
+/// `127.0.0.1:PORT` with a port free now.
+pub fn free_local_addr() -> String {
+    format!("127.0.0.1:{}", ferrocenter_testkit::free_port())
+}
+
+/// The server binary on `api` and `appliance` with the test administrator password, once it
+/// printed its thumbprint (it serves from then on).
+pub fn serve_at(data_dir: &Path, api: &str, appliance: &str, extra: &[&str]) -> Proc {
+    let args: Vec<&str> = [
+        "--listen",
+        api,
+        "--appliance-listen",
+        appliance,
+        "--admin-password",
+        PASSWORD,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .collect();
+    let mut p = spawn_server(data_dir, &args);
+    p.wait_stdout("thumbprint", Duration::from_secs(60));
+    p
+}
+
+/// Logs `user` (with the test password) in on `https://{addr}/api/session`: the session id.
+pub async fn login_at(addr: &str, user: &str) -> String {
+    let r = client()
+        .post(format!("https://{addr}/api/session"))
+        .basic_auth(user, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "login of {user} on {addr}");
+    r.json().await.unwrap()
+}
+
+/// `GET https://{addr}{path}` with a session: the JSON answer.
+pub async fn get_json(addr: &str, path: &str, token: &str) -> Value {
+    client()
+        .get(format!("https://{addr}{path}"))
+        .header("vmware-api-session-id", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The thumbprint a server or agent printed at start.
 pub fn printed_thumbprint(out: &str) -> String {
     out.lines()
