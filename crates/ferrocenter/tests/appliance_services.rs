@@ -146,89 +146,59 @@ async fn the_official_sdk_controls_services_and_shutdown_on_both_listeners() {
     ts.stop().await;
 }
 
-async fn call(
-    ts: &TestServer,
-    method: Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = ts
-        .client
-        .request(method, url)
-        .header("vmware-api-session-id", token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn curl_lists_services_and_is_refused_stopping_its_own_listener() {
     let ts = TestServer::start().await;
     let admin = ts.login(ADMIN).await;
     let op = ts.login(&ts.user("curlsvcop", Role::Operator).await).await;
-    let (status, list) = call(
-        &ts,
-        Method::GET,
-        ts.api("/api/appliance/services"),
-        &op,
-        None,
-    )
-    .await;
+    let (status, list) = ts
+        .call_json(Method::GET, "/api/appliance/services", &op, None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(list["task-engine"]["state"], "STARTED", "{list}");
-    let (status, wrapped) = call(
-        &ts,
-        Method::GET,
-        ts.api("/rest/appliance/services/heartbeat"),
-        &op,
-        None,
-    )
-    .await;
+    let (status, wrapped) = ts
+        .call_json(Method::GET, "/rest/appliance/services/heartbeat", &op, None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(wrapped["value"]["state"], "STARTED", "{wrapped}");
-    let (status, err) = call(
-        &ts,
-        Method::POST,
-        ts.api("/api/appliance/services/heartbeat/stop"),
-        &op,
-        None,
-    )
-    .await;
-    assert_eq!(status, 403, "{err}");
-    // The statistics collector stops and starts as a service.
-    for (action, state) in [("stop", "STOPPED"), ("start", "STARTED")] {
-        let (status, err) = call(
-            &ts,
+    let (status, err) = ts
+        .call_json(
             Method::POST,
-            ts.api(&format!(
-                "/api/appliance/services/statistics-collector/{action}"
-            )),
-            &admin,
-            None,
-        )
-        .await;
-        assert_eq!(status, 204, "{action}: {err}");
-        let (_, info) = call(
-            &ts,
-            Method::GET,
-            ts.api("/api/appliance/services/statistics-collector"),
+            "/api/appliance/services/heartbeat/stop",
             &op,
             None,
         )
         .await;
+    assert_eq!(status, 403, "{err}");
+    // The statistics collector stops and starts as a service.
+    for (action, state) in [("stop", "STOPPED"), ("start", "STARTED")] {
+        let (status, err) = ts
+            .call_json(
+                Method::POST,
+                &format!("/api/appliance/services/statistics-collector/{action}"),
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, 204, "{action}: {err}");
+        let (_, info) = ts
+            .call_json(
+                Method::GET,
+                "/api/appliance/services/statistics-collector",
+                &op,
+                None,
+            )
+            .await;
         assert_eq!(info["state"], state, "{action}: {info}");
     }
-    let (status, err) = call(
-        &ts,
-        Method::POST,
-        ts.api("/api/appliance/services/api-listener/stop"),
-        &admin,
-        None,
-    )
-    .await;
+    let (status, err) = ts
+        .call_json(
+            Method::POST,
+            "/api/appliance/services/api-listener/stop",
+            &admin,
+            None,
+        )
+        .await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["error_type"], "NOT_ALLOWED_IN_CURRENT_STATE");
     assert!(err["messages"][0]["default_message"]
@@ -236,62 +206,57 @@ async fn curl_lists_services_and_is_refused_stopping_its_own_listener() {
         .unwrap()
         .contains("'api-listener'"));
     // The task engine stopped: tasks are refused, saying so; started, they run again.
-    let (status, _) = call(
-        &ts,
-        Method::POST,
-        ts.api("/api/appliance/services/task-engine/stop"),
-        &admin,
-        None,
-    )
-    .await;
+    let (status, _) = ts
+        .call_json(
+            Method::POST,
+            "/api/appliance/services/task-engine/stop",
+            &admin,
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
     let sleep = json!({"duration_ms": 10});
-    let (status, err) = call(
-        &ts,
-        Method::POST,
-        ts.api("/api/ferrocenter/diagnostics/sleep"),
-        &admin,
-        Some(sleep.clone()),
-    )
-    .await;
+    let (status, err) = ts
+        .call_json(
+            Method::POST,
+            "/api/ferrocenter/diagnostics/sleep",
+            &admin,
+            Some(sleep.clone()),
+        )
+        .await;
     assert_eq!(status, 503, "{err}");
     assert!(err.to_string().contains("task engine is stopped"), "{err}");
-    let (status, _) = call(
-        &ts,
-        Method::POST,
-        ts.api("/rest/appliance/services/task-engine/start"),
-        &admin,
-        None,
-    )
-    .await;
+    let (status, _) = ts
+        .call_json(
+            Method::POST,
+            "/rest/appliance/services/task-engine/start",
+            &admin,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, err) = call(
-        &ts,
-        Method::POST,
-        ts.api("/api/ferrocenter/diagnostics/sleep"),
-        &admin,
-        Some(sleep),
-    )
-    .await;
+    let (status, err) = ts
+        .call_json(
+            Method::POST,
+            "/api/ferrocenter/diagnostics/sleep",
+            &admin,
+            Some(sleep),
+        )
+        .await;
     assert!(status < 300, "{status} {err}");
     // Shutdown: nothing pending; a bad delay names the field.
-    let (status, got) = call(
-        &ts,
-        Method::GET,
-        ts.api("/api/appliance/shutdown"),
-        &op,
-        None,
-    )
-    .await;
+    let (status, got) = ts
+        .call_json(Method::GET, "/api/appliance/shutdown", &op, None)
+        .await;
     assert_eq!((status, got), (200, json!({"action": "", "reason": ""})));
-    let (status, err) = call(
-        &ts,
-        Method::POST,
-        ts.api("/api/appliance/shutdown/reboot"),
-        &admin,
-        Some(json!({"delay": 100000, "reason": "x"})),
-    )
-    .await;
+    let (status, err) = ts
+        .call_json(
+            Method::POST,
+            "/api/appliance/shutdown/reboot",
+            &admin,
+            Some(json!({"delay": 100000, "reason": "x"})),
+        )
+        .await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["error_type"], "INVALID_ARGUMENT");
     assert!(err.to_string().contains("delay"), "{err}");

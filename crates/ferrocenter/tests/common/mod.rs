@@ -139,6 +139,18 @@ impl TestServer {
         rb.send().await.unwrap()
     }
 
+    /// `call` with a session, read as (status, JSON body or null).
+    pub async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let r = self.call(method, path, Some(token), body).await;
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
             s.stop().await;

@@ -10,19 +10,11 @@ import sys
 import warnings
 from datetime import datetime, timezone
 
-import requests
-import urllib3
-
 from com.vmware.appliance import health_client
 from com.vmware.appliance_client import Health, HealthCheckSettings
 from com.vmware.vapi.std.errors_client import NotFound, Unauthorized
-from vmware.vapi.lib.connect import get_requests_connector
-from vmware.vapi.security.client.security_context_filter import (
-    LegacySecurityContextFilter,
-)
-from vmware.vapi.security.session import create_session_security_context
-from vmware.vapi.stdlib.client.factories import StubConfigurationFactory
-from vmware.vapi.vsphere.client import create_vsphere_client
+
+from sdk_session import appliance_stub
 
 ITEMS = [
     "system",
@@ -43,29 +35,10 @@ def text(m):
 
 def main():
     server, user, password = sys.argv[1:4]
-    urllib3.disable_warnings()
     # HealthCheckSettings is deprecated in 9.1 and warns; the warning is not the point here.
     warnings.simplefilter("ignore", DeprecationWarning)
-    session = requests.Session()
-    session.verify = False
-    session.trust_env = False
     out = {}
-    with create_vsphere_client(
-        server=server, username=user, password=password, session=session
-    ) as client:
-        stub = StubConfigurationFactory.new_std_configuration(
-            get_requests_connector(
-                session=session,
-                url="https://" + server + "/api",
-                provider_filter_chain=[
-                    LegacySecurityContextFilter(
-                        security_context=create_session_security_context(
-                            client.get_session_id()
-                        )
-                    )
-                ],
-            )
-        )
+    with appliance_stub(server, user, password) as stub:
         # One evaluation answers for 10 s; reading everything again when the reads straddled
         # two makes every answer come from one evaluation, so they can be compared.
         for _ in range(3):

@@ -10,18 +10,10 @@ import datetime
 import json
 import sys
 
-import requests
-import urllib3
-
 from com.vmware.appliance_client import Monitoring
 from com.vmware.vapi.std.errors_client import Error
-from vmware.vapi.lib.connect import get_requests_connector
-from vmware.vapi.security.client.security_context_filter import (
-    LegacySecurityContextFilter,
-)
-from vmware.vapi.security.session import create_session_security_context
-from vmware.vapi.stdlib.client.factories import StubConfigurationFactory
-from vmware.vapi.vsphere.client import create_vsphere_client
+
+from sdk_session import appliance_stub
 
 
 def fault(f):
@@ -34,27 +26,8 @@ def fault(f):
 
 def main():
     server, user, password = sys.argv[1:4]
-    urllib3.disable_warnings()
-    session = requests.Session()
-    session.verify = False
-    session.trust_env = False
     out = {}
-    with create_vsphere_client(
-        server=server, username=user, password=password, session=session
-    ) as client:
-        stub = StubConfigurationFactory.new_std_configuration(
-            get_requests_connector(
-                session=session,
-                url="https://" + server + "/api",
-                provider_filter_chain=[
-                    LegacySecurityContextFilter(
-                        security_context=create_session_security_context(
-                            client.get_session_id()
-                        )
-                    )
-                ],
-            )
-        )
+    with appliance_stub(server, user, password) as stub:
         mon = Monitoring(stub)
         out["list"] = [
             {

@@ -11,17 +11,9 @@ import socket
 import sys
 import time
 
-import requests
-import urllib3
-
 from com.vmware.appliance_client import Services, Shutdown
-from vmware.vapi.lib.connect import get_requests_connector
-from vmware.vapi.security.client.security_context_filter import (
-    LegacySecurityContextFilter,
-)
-from vmware.vapi.security.session import create_session_security_context
-from vmware.vapi.stdlib.client.factories import StubConfigurationFactory
-from vmware.vapi.vsphere.client import create_vsphere_client
+
+from sdk_session import appliance_stub
 
 
 def refused(f):
@@ -48,27 +40,8 @@ def connects(address):
 
 def main():
     server, user, password, own, other, other_address = sys.argv[1:7]
-    urllib3.disable_warnings()
-    session = requests.Session()
-    session.verify = False
-    session.trust_env = False
     out = {}
-    with create_vsphere_client(
-        server=server, username=user, password=password, session=session
-    ) as client:
-        stub = StubConfigurationFactory.new_std_configuration(
-            get_requests_connector(
-                session=session,
-                url="https://" + server + "/api",
-                provider_filter_chain=[
-                    LegacySecurityContextFilter(
-                        security_context=create_session_security_context(
-                            client.get_session_id()
-                        )
-                    )
-                ],
-            )
-        )
+    with appliance_stub(server, user, password) as stub:
         services = Services(stub)
         state = lambda name: str(services.get(name).state)
         out["list"] = {
