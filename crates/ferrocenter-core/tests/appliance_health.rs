@@ -3,21 +3,22 @@
 //! of its boundary; the composite, the messages, the evaluation's reuse, the check settings
 //! and their authorization are checked through the core's operations.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferrocenter_core::agent_door::{AgentClientDoor, ConnectOptions};
 use ferrocenter_core::appliance::health::{
     Component, DatabaseStatus, HealthCheckSettings, HealthCheckSettingsUpdate, HealthLevel,
     Severity, MAX_AGE,
 };
-use ferrocenter_core::auth::{Caller, Realm, Role};
+use ferrocenter_core::auth::{Caller, Role};
 use ferrocenter_core::ports::{
     Clock, CpuTimes, FilesystemReading, MachineError, ManualClock, SystemProbe, SystemReadings,
 };
-use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
+use ferrocenter_core::{Core, CoreConfig, CoreError, Machine};
 use parking_lot::Mutex;
 use time::OffsetDateTime;
 use HealthLevel::*;
@@ -89,20 +90,8 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
-fn caller(role: Role) -> Caller {
-    Caller {
-        principal_id: format!("p-{role}"),
-        user: format!("{role}@vsphere.local"),
-        realm: Realm::sso("vsphere.local"),
-        role,
-    }
-}
-
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
     let probe = Arc::new(FixedProbe {
         readings: Mutex::new(Ok(calm())),
         space: Mutex::new(Ok(fs("/", 50))),
@@ -111,24 +100,21 @@ async fn env() -> Env {
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
     ));
-    let core = Core::assemble(
-        Ports {
-            store,
-            clock: clock.clone(),
-            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
-            machine: Machine {
-                probe: probe.clone(),
-                ..Machine::default()
-            },
+    let core = common::appliance_core(
+        dir.path(),
+        clock.clone(),
+        Machine {
+            probe: probe.clone(),
+            ..Machine::default()
         },
-        CoreConfig::default(),
-    );
+    )
+    .await;
     Env {
         core,
         probe,
         clock,
-        admin: caller(Role::Admin),
-        operator: caller(Role::Operator),
+        admin: common::sso_caller(Role::Admin),
+        operator: common::sso_caller(Role::Operator),
         _dir: dir,
     }
 }
@@ -401,7 +387,7 @@ async fn a_core_without_a_machine_reports_gray_saying_there_is_no_data() {
         Arc::new(ferrocenter_core::ports::SystemClock),
         CoreConfig::default(),
     );
-    let op = caller(Role::Operator);
+    let op = common::sso_caller(Role::Operator);
     for c in [
         Component::Load,
         Component::Mem,

@@ -4,19 +4,20 @@
 //! of the interval, the end not adjusted, `''` for intervals without samples (every second one
 //! for storage at MINUTES5), and a query reaching past the retention answering what exists.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferrocenter_core::agent_door::{AgentClientDoor, ConnectOptions};
 use ferrocenter_core::appliance::monitoring::{DataRequest, StatsCollector};
-use ferrocenter_core::auth::{Caller, Realm, Role};
+use ferrocenter_core::auth::{Caller, Role};
 use ferrocenter_core::ports::{
     Clock, CpuTimes, FilesystemReading, InterfaceReading, MachineError, ManualClock, SystemProbe,
     SystemReadings,
 };
-use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
+use ferrocenter_core::{Core, CoreError, Machine};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -78,34 +79,23 @@ const START: OffsetDateTime = datetime!(2026-01-05 10:31:17 UTC);
 
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
     let clock = Arc::new(ManualClock::new(START));
-    let core = Core::assemble(
-        Ports {
-            store,
-            clock: clock.clone(),
-            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
-            machine: Machine {
-                probe: Arc::new(MovingProbe {
-                    clock: clock.clone(),
-                    start: START,
-                }),
-                ..Machine::default()
-            },
+    let core = common::appliance_core(
+        dir.path(),
+        clock.clone(),
+        Machine {
+            probe: Arc::new(MovingProbe {
+                clock: clock.clone(),
+                start: START,
+            }),
+            ..Machine::default()
         },
-        CoreConfig::default(),
-    );
+    )
+    .await;
     Env {
         core,
         clock,
-        operator: Caller {
-            principal_id: "p-operator".into(),
-            user: "operator@vsphere.local".into(),
-            realm: Realm::sso("vsphere.local"),
-            role: Role::Operator,
-        },
+        operator: common::sso_caller(Role::Operator),
         _dir: dir,
     }
 }

@@ -4,20 +4,21 @@
 //! the heartbeat loop really ends), authorization, and the pending reboot or power-off (its
 //! delay on tokio's clock, cancel, replace, the machine only when the lifecycle says so).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ferrocenter_core::agent_door::{AgentClientDoor, ConnectOptions};
 use ferrocenter_core::appliance::services::{HEARTBEAT, TASK_ENGINE};
 use ferrocenter_core::appliance::shutdown::{ShutdownAction, DELAY_MAX_MINUTES};
-use ferrocenter_core::auth::{Caller, Listener, Realm, Role};
+use ferrocenter_core::auth::{Caller, Listener, Role};
 use ferrocenter_core::ports::{
     Clock, Component, ComponentError, ComponentState, Lifecycle, MachineAction, MachineError,
     ManualClock, NoMachine, ProcessAction,
 };
 use ferrocenter_core::tasks::{TaskKind, TaskResult, TaskSpec};
-use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
+use ferrocenter_core::{Core, CoreError, Machine};
 use parking_lot::Mutex;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -54,20 +55,8 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
-fn caller(role: Role) -> Caller {
-    Caller {
-        principal_id: format!("p-{role}"),
-        user: format!("{role}@vsphere.local"),
-        realm: Realm::sso("vsphere.local"),
-        role,
-    }
-}
-
 async fn env_with(machine_allowed: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
     ));
@@ -75,24 +64,21 @@ async fn env_with(machine_allowed: bool) -> Env {
         machine_allowed,
         ..Recorder::default()
     });
-    let core = Core::assemble(
-        Ports {
-            store,
-            clock: clock.clone(),
-            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
-            machine: Machine {
-                probe: Arc::new(NoMachine),
-                lifecycle: lifecycle.clone(),
-            },
+    let core = common::appliance_core(
+        dir.path(),
+        clock.clone(),
+        Machine {
+            probe: Arc::new(NoMachine),
+            lifecycle: lifecycle.clone(),
         },
-        CoreConfig::default(),
-    );
+    )
+    .await;
     Env {
         core,
         clock,
         lifecycle,
-        admin: caller(Role::Admin),
-        operator: caller(Role::Operator),
+        admin: common::sso_caller(Role::Admin),
+        operator: common::sso_caller(Role::Operator),
         _dir: dir,
     }
 }

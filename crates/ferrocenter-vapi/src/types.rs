@@ -402,12 +402,16 @@ fn base64_ok(s: &str) -> bool {
 }
 
 fn check_datetime(s: &str, path: &str) -> Result<(), CoreError> {
+    parse_datetime(s, path).map(|_| ())
+}
+
+/// A `DateTime` value as the core takes it; the error names the field by `path`.
+pub fn parse_datetime(s: &str, path: &str) -> Result<time::OffsetDateTime, CoreError> {
     // RFC 3339 separates date and time with `T` (the time crate also takes a space; vAPI not).
     let t_separated = matches!(s.as_bytes().get(10), Some(b'T' | b't'));
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
         .filter(|_| t_separated)
-        .map(|_| ())
         .ok_or_else(|| bad(path, "must be an RFC 3339 date and time"))
 }
 

@@ -7,12 +7,13 @@ use std::time::Duration;
 use ferrocenter_agent::driver::sim::SimOptions;
 use ferrocenter_agent::simulate::{start_fleet, Fleet, SimulateOptions};
 use ferrocenter_agent_client::ConnectOptions;
+use ferrocenter_core::agent_door::AgentClientDoor;
 use ferrocenter_core::auth::{Caller, Realm, Role};
 use ferrocenter_core::hosts::{AddHostSpec, HostsConfig};
 use ferrocenter_core::inventory::AutomationLevel;
-use ferrocenter_core::ports::SystemClock;
+use ferrocenter_core::ports::{ManualClock, SystemClock};
 use ferrocenter_core::tasks::{Task, TaskResult, TaskState};
-use ferrocenter_core::{Core, CoreConfig, CoreError};
+use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
 
 pub const ROOT_PW: &str = "Root-Pass-1";
 
@@ -68,6 +69,37 @@ pub async fn env(hosts: usize, vms: usize, net: u8) -> Env {
             role: Role::SuperAdmin,
         },
         _dir: dir,
+    }
+}
+
+/// A core over a real SQLite store in `dir`, on `clock`, with `machine` and no hosts: where the
+/// appliance tests start.
+pub async fn appliance_core(
+    dir: &std::path::Path,
+    clock: Arc<ManualClock>,
+    machine: Machine,
+) -> Arc<Core> {
+    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
+        .await
+        .unwrap();
+    Core::assemble(
+        Ports {
+            store,
+            clock,
+            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
+            machine,
+        },
+        CoreConfig::default(),
+    )
+}
+
+/// A caller of the SSO domain with `role`.
+pub fn sso_caller(role: Role) -> Caller {
+    Caller {
+        principal_id: format!("p-{role}"),
+        user: format!("{role}@vsphere.local"),
+        realm: Realm::sso("vsphere.local"),
+        role,
     }
 }
 

@@ -4,11 +4,10 @@
 use ferrocenter_core::appliance::accounts::{AccountConfig, AccountInfo, PolicyInfo};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 use crate::registry::{http, op, Call, Op, Out, Reply};
 use crate::rules::Rule;
-use crate::types::{field, Field, StructDef, Ty};
+use crate::types::{field, parse_datetime, Field, StructDef, Ty};
 use crate::wire::datetime;
 
 const SERVICE: &str = "com.vmware.appliance.local_accounts";
@@ -223,19 +222,9 @@ fn config(call: &Call) -> Result<AccountConfig, CoreError> {
     let text = |k: &str| c.get(k).and_then(Value::as_str).map(String::from);
     let long = |k: &str| c.get(k).and_then(Value::as_i64);
     let flag = |k: &str| c.get(k).and_then(Value::as_bool);
-    let expires_at = match text("password_expires_at") {
-        Some(s) => Some(
-            OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).map_err(
-                |_| {
-                    CoreError::invalid(
-                        "config.password_expires_at",
-                        "must be an RFC 3339 date and time",
-                    )
-                },
-            )?,
-        ),
-        None => None,
-    };
+    let expires_at = text("password_expires_at")
+        .map(|s| parse_datetime(&s, "config.password_expires_at"))
+        .transpose()?;
     Ok(AccountConfig {
         password: text("password"),
         old_password: text("old_password"),

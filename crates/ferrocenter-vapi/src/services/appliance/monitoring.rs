@@ -4,10 +4,9 @@
 use ferrocenter_core::appliance::monitoring::{DataRequest, Item, ItemData};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::registry::{http, op, Call, Op, Out, Reply};
-use crate::types::{field, StructDef, Ty};
+use crate::types::{field, parse_datetime, StructDef, Ty};
 use crate::wire::datetime;
 
 const SERVICE: &str = "com.vmware.appliance.monitoring";
@@ -110,11 +109,7 @@ fn request(call: &Call) -> Result<DataRequest, CoreError> {
             .unwrap_or_default()
             .to_string()
     };
-    let when = |k: &str| {
-        OffsetDateTime::parse(&text(k), &time::format_description::well_known::Rfc3339).map_err(
-            |_| CoreError::invalid(format!("item.{k}"), "must be an RFC 3339 date and time"),
-        )
-    };
+    let when = |k: &str| parse_datetime(&text(k), &format!("item.{k}"));
     Ok(DataRequest {
         names: r
             .get("names")
