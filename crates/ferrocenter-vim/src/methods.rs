@@ -1,6 +1,5 @@
 //! Method calls on inventory objects, hosts, VMs, tasks, events, views and collectors. Each
 //! arm parses the parameters, calls one core operation and renders its answer.
-use axum::response::Response;
 use ferrocenter_core::hosts::{AddHostSpec, IfAlready, PowerAction, ReconnectSpec, RemoveMode};
 use ferrocenter_core::inventory::{AutomationLevel, FolderKind};
 use ferrocenter_core::tasks::Task;
@@ -10,10 +9,10 @@ use serde_json::{json, Map, Value};
 use super::ctx::{opt_bool, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, Mo};
-use super::reply::{no_content, ok, unset};
+use super::reply::{no_content, ok, unset, Reply};
 use super::{collector, filters, names, props, render, tasks, views};
 
-fn task_ref(t: &Task) -> Response {
+fn task_ref(t: &Task) -> Reply {
     ok(moref("Task", &t.moid))
 }
 
@@ -98,7 +97,7 @@ async fn add_host(
     ctx: &Ctx<'_>,
     mut spec: AddHostSpec,
     connected: bool,
-) -> Result<Response, VimFault> {
+) -> Result<Reply, VimFault> {
     if !connected {
         return Err(not_supported_field(
             "asConnected=false",
@@ -137,7 +136,7 @@ fn automation_level(
     }
 }
 
-pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, VimFault> {
+pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Reply, VimFault> {
     let core = &ctx.state.core;
     let c = &ctx.caller;
     match (mo, method) {
@@ -325,7 +324,7 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Response, Vi
     }
 }
 
-fn opt(v: Option<Value>) -> Response {
+fn opt(v: Option<Value>) -> Reply {
     match v {
         Some(v) => ok(v),
         None => unset(),
@@ -358,7 +357,7 @@ async fn host_method(
     ctx: &Ctx<'_>,
     h: &ferrocenter_core::inventory::Host,
     method: &str,
-) -> Result<Response, VimFault> {
+) -> Result<Reply, VimFault> {
     let core = &ctx.state.core;
     let c = &ctx.caller;
     match method {

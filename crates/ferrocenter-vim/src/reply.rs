@@ -1,23 +1,41 @@
-//! The three success shapes of VI/JSON: a JSON value (200), an unset value (200, empty body),
-//! and a void method (204).
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+//! What the binding answers, whichever door rendered it: a value, an unset value, or nothing
+//! (a void method). VI/JSON renders these as 200 with a JSON body, 200 with an empty body and
+//! 204; SOAP as a `returnval`, an empty response element, and an empty response element.
 use serde_json::Value;
 
-pub fn ok(v: Value) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
+#[derive(Debug)]
+pub enum Reply {
+    Value(Value),
+    Unset,
+    Void,
 }
 
-/// An unset value or a null result: 200 with an empty body, which clients read as "none".
-pub fn unset() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")]).into_response()
+pub fn ok(v: Value) -> Reply {
+    Reply::Value(v)
 }
 
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
+/// An unset value or a null result, which clients read as "none".
+pub fn unset() -> Reply {
+    Reply::Unset
+}
+
+pub fn no_content() -> Reply {
+    Reply::Void
+}
+
+/// A reply and, after a login or a session clone, the new session's token, which each door
+/// hands back its own way (VI/JSON: the `vmware-api-session-id` header; SOAP: the
+/// `vmware_soap_session` cookie). The token is a secret: it is never logged.
+pub struct Answer {
+    pub reply: Reply,
+    pub new_session: Option<String>,
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Self {
+        Answer {
+            reply,
+            new_session: None,
+        }
+    }
 }

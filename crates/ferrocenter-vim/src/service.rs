@@ -1,7 +1,6 @@
 //! ServiceInstance and SessionManager, and the dispatch of every call: anonymous calls first,
 //! then the session, the object, and the property or method.
-use axum::http::{header, HeaderValue, Method};
-use axum::response::Response;
+use axum::http::{header, Method};
 use ferrocenter_core::auth::{Caller, SessionView};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -10,12 +9,12 @@ use super::call::Call;
 use super::content::service_content;
 use super::ctx::Ctx;
 use super::faults::VimFault;
-use super::reply::{no_content, ok, unset};
+use super::reply::{no_content, ok, unset, Answer, Reply};
 use super::state::VimState;
 use super::{methods, mo, names, read};
 use ferrocenter_http::time::datetime;
 
-const SESSION_HEADER: &str = "vmware-api-session-id";
+pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
 fn token(call: &Call) -> Option<String> {
     call.headers
@@ -41,11 +40,11 @@ fn user_session(caller: &Caller, view: &SessionView, call: &Call) -> Value {
     })
 }
 
-fn with_session_header(mut resp: Response, token: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(token) {
-        resp.headers_mut().insert(SESSION_HEADER, v);
+fn with_session(reply: Reply, token: &str) -> Answer {
+    Answer {
+        reply,
+        new_session: Some(token.to_string()),
     }
-    resp
 }
 
 /// Calls answered without a session, or None.
@@ -53,15 +52,15 @@ async fn anonymous(
     state: &VimState,
     call: &Call,
     is_post: bool,
-) -> Result<Option<Response>, VimFault> {
+) -> Result<Option<Answer>, VimFault> {
     let singleton = |t: &str| call.mo_type == t && call.mo_id == t;
     if singleton("ServiceInstance") {
         match (call.name.as_str(), is_post) {
             ("content", false) | ("RetrieveServiceContent", true) => {
-                return Ok(Some(ok(service_content(state).await?)))
+                return Ok(Some(ok(service_content(state).await?).into()))
             }
             ("CurrentTime", true) | ("serverClock", false) => {
-                return Ok(Some(ok(json!(datetime(state.core.clock.now())))))
+                return Ok(Some(ok(json!(datetime(state.core.clock.now()))).into()))
             }
             _ => {}
         }
@@ -98,7 +97,7 @@ async fn anonymous(
                 .auth
                 .resolve_session(state.origin(None), token.expose())?;
             let body = user_session(&caller, &view, call);
-            with_session_header(ok(body), token.expose())
+            with_session(ok(body), token.expose())
         }
         ("CloneSession", true) => {
             let ticket = call
@@ -121,13 +120,13 @@ async fn anonymous(
                 .core
                 .auth
                 .resolve_session(state.origin(None), token.expose())?;
-            with_session_header(ok(user_session(&caller, &view, call)), token.expose())
+            with_session(ok(user_session(&caller, &view, call)), token.expose())
         }
         ("currentSession", false) => match token(call) {
-            None => unset(),
+            None => unset().into(),
             Some(t) => match state.core.auth.resolve_session(state.origin(None), &t) {
-                Ok((caller, view)) => ok(user_session(&caller, &view, call)),
-                Err(_) => unset(),
+                Ok((caller, view)) => ok(user_session(&caller, &view, call)).into(),
+                Err(_) => unset().into(),
             },
         },
         _ => return Ok(None),
@@ -141,7 +140,7 @@ fn session_method(
     ctx: &Ctx<'_>,
     token: &str,
     name: &str,
-) -> Result<Option<Response>, VimFault> {
+) -> Result<Option<Reply>, VimFault> {
     Ok(Some(match name {
         "AcquireCloneTicket" => ok(json!(state
             .core
@@ -186,7 +185,7 @@ fn session_method(
     }))
 }
 
-pub async fn dispatch(state: &VimState, call: Call) -> Result<Response, VimFault> {
+pub async fn dispatch(state: &VimState, call: Call) -> Result<Answer, VimFault> {
     let is_post = call.method == Method::POST;
     if !is_post && call.method != Method::GET {
         return Err(VimFault::invalid_request(format!(
@@ -216,7 +215,7 @@ pub async fn dispatch(state: &VimState, call: Call) -> Result<Response, VimFault
     let name = call.name.as_str();
     if is_post && call.mo_type == "SessionManager" {
         if let Some(r) = session_method(state, &ctx, &t, name)? {
-            return Ok(r);
+            return Ok(r.into());
         }
     }
     if !names::defines(&call.mo_type, name) {
@@ -230,12 +229,13 @@ pub async fn dispatch(state: &VimState, call: Call) -> Result<Response, VimFault
             .with("name", json!(name))
         });
     }
-    if is_post {
-        methods::invoke(&ctx, &mo, name).await
+    Ok(if is_post {
+        methods::invoke(&ctx, &mo, name).await?
     } else {
-        Ok(match read::get(&ctx, &mo, name).await? {
+        match read::get(&ctx, &mo, name).await? {
             Some(v) => ok(v),
             None => unset(),
-        })
+        }
     }
+    .into())
 }

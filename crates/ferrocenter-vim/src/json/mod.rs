@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::call::Call;
 use crate::faults::VimFault;
+use crate::reply::{Answer, Reply};
 use crate::service;
 use crate::state::VimState;
 
@@ -90,9 +91,27 @@ async fn handle(
     }
     .await;
     match result {
-        Ok(r) => r,
+        Ok(a) => render(a),
         Err(f) => f.into_response(),
     }
+}
+
+/// VI/JSON's three success shapes: a JSON value (200), an unset value (200, empty body), and a
+/// void method (204); a new session's token goes in the `vmware-api-session-id` header.
+fn render(answer: Answer) -> Response {
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    let mut resp = match answer.reply {
+        Reply::Value(v) => (StatusCode::OK, json, v.to_string()).into_response(),
+        Reply::Unset => (StatusCode::OK, json).into_response(),
+        Reply::Void => StatusCode::NO_CONTENT.into_response(),
+    };
+    if let Some(v) = answer
+        .new_session
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+    {
+        resp.headers_mut().insert(service::SESSION_HEADER, v);
+    }
+    resp
 }
 
 /// Any other `/sdk` path.
