@@ -9,4 +9,5 @@ pub mod logging;
 pub mod login_limit;
 pub mod peer;
 pub mod releases;
+pub mod soap;
 pub mod time;
