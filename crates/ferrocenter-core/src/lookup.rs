@@ -414,7 +414,11 @@ mod tests {
         assert_eq!(kept.endpoints.len(), 1);
         assert_eq!(kept.endpoints[0].url, "https://vc.example.com/other");
         assert_eq!(
-            RegistrationFilter::default().apply(&r).unwrap().endpoints.len(),
+            RegistrationFilter::default()
+                .apply(&r)
+                .unwrap()
+                .endpoints
+                .len(),
             2
         );
     }

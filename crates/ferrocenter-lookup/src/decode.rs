@@ -108,10 +108,12 @@ fn receiver_of(method: &str) -> Option<(&'static str, &'static str)> {
 
 pub fn decode(body: &Element) -> Result<Request, DecodeError> {
     let method = body.name.as_str();
-    let this = body
-        .child("_this")
-        .filter(|t| ours(t))
-        .map(|t| (t.attr("type").unwrap_or("").to_string(), t.text.trim().to_string()));
+    let this = body.child("_this").filter(|t| ours(t)).map(|t| {
+        (
+            t.attr("type").unwrap_or("").to_string(),
+            t.text.trim().to_string(),
+        )
+    });
     let Some(op) = operation(method).filter(|_| body.ns == NS) else {
         if body.ns == NS && NOT_SERVED.contains(&method) {
             return Err(DecodeError::NotServed(method.into()));
@@ -176,10 +178,13 @@ mod tests {
         let xml = format!(
             r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns0="urn:lookup"><s:Body>{inner}</s:Body></s:Envelope>"#
         );
-        read_envelope(xml.as_bytes(), Limits::default()).unwrap().body
+        read_envelope(xml.as_bytes(), Limits::default())
+            .unwrap()
+            .body
     }
 
-    const REG: &str = r#"<ns0:_this type="LookupServiceRegistration">ServiceRegistration</ns0:_this>"#;
+    const REG: &str =
+        r#"<ns0:_this type="LookupServiceRegistration">ServiceRegistration</ns0:_this>"#;
 
     #[test]
     fn the_seeds_requests_decode() {
@@ -195,10 +200,7 @@ mod tests {
             panic!("{r:?}")
         };
         assert_eq!(f.node_id.as_deref(), Some("n1"));
-        assert_eq!(
-            f.service_type.unwrap().type_.as_deref(),
-            Some("cs.vapi")
-        );
+        assert_eq!(f.service_type.unwrap().type_.as_deref(), Some("cs.vapi"));
         assert_eq!(f.endpoint_type.unwrap().type_, None);
         assert_eq!(
             decode(&body(&format!("<ns0:List>{REG}</ns0:List>"))),
@@ -227,20 +229,21 @@ mod tests {
             e(&format!("<x:List xmlns:x=\"urn:vim25\">{REG}</x:List>")),
             DecodeError::MethodNotFound { method, .. } if method == "{urn:vim25}List"
         ));
-        assert_eq!(
-            e("<ns0:List/>"),
-            DecodeError::Missing("List._this".into())
-        );
+        assert_eq!(e("<ns0:List/>"), DecodeError::Missing("List._this".into()));
         assert_eq!(
             e(&format!("<ns0:Get>{REG}</ns0:Get>")),
             DecodeError::Missing("Get.serviceId".into())
         );
         assert_eq!(
-            e(r#"<ns0:List><ns0:_this type="LookupServiceRegistration">other</ns0:_this></ns0:List>"#),
+            e(
+                r#"<ns0:List><ns0:_this type="LookupServiceRegistration">other</ns0:_this></ns0:List>"#
+            ),
             DecodeError::NoSuchObject("LookupServiceRegistration".into(), "other".into())
         );
         assert!(matches!(
-            e(r#"<ns0:List><ns0:_this type="LookupServiceInstance">ServiceInstance</ns0:_this></ns0:List>"#),
+            e(
+                r#"<ns0:List><ns0:_this type="LookupServiceInstance">ServiceInstance</ns0:_this></ns0:List>"#
+            ),
             DecodeError::MethodNotFound { .. }
         ));
         assert_eq!(

@@ -123,12 +123,14 @@ mod tests {
         write_fields(
             &mut out,
             "LookupServiceRegistrationServiceType",
-            &[("type", Value::str("cs.vapi")), ("product", Value::str("a&b"))],
+            &[
+                ("type", Value::str("cs.vapi")),
+                ("product", Value::str("a&b")),
+            ],
         )
         .unwrap();
         assert_eq!(
-            out,
-            "<product>a&amp;b</product><type>cs.vapi</type>",
+            out, "<product>a&amp;b</product><type>cs.vapi</type>",
             "declared order, escaped"
         );
         let bad = |fields: Vec<(&'static str, Value)>| {

@@ -94,7 +94,10 @@ impl From<DecodeError> for LookupFault {
         match e {
             DecodeError::MethodNotFound { method, receiver } => {
                 let (t, v) = receiver.unwrap_or_else(|| {
-                    (SERVICE_INSTANCE.0.to_string(), SERVICE_INSTANCE.1.to_string())
+                    (
+                        SERVICE_INSTANCE.0.to_string(),
+                        SERVICE_INSTANCE.1.to_string(),
+                    )
                 });
                 LookupFault::new(
                     "MethodNotFound",
@@ -111,7 +114,9 @@ impl From<DecodeError> for LookupFault {
                 message,
                 vec![("obj", Value::MoRef(t, v))],
             ),
-            DecodeError::Missing(ref p) | DecodeError::Unexpected(ref p) | DecodeError::NotText(ref p) => {
+            DecodeError::Missing(ref p)
+            | DecodeError::Unexpected(ref p)
+            | DecodeError::NotText(ref p) => {
                 let p = p.clone();
                 LookupFault::new(
                     "InvalidArgument",

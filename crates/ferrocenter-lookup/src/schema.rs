@@ -10,8 +10,7 @@ pub const SOAP_ACTION: &str = "urn:lookup/2.0";
 
 /// The managed objects and their fixed ids (`LookupServiceContent` names them).
 pub const SERVICE_INSTANCE: (&str, &str) = ("LookupServiceInstance", "ServiceInstance");
-pub const SERVICE_REGISTRATION: (&str, &str) =
-    ("LookupServiceRegistration", "ServiceRegistration");
+pub const SERVICE_REGISTRATION: (&str, &str) = ("LookupServiceRegistration", "ServiceRegistration");
 pub const LOOKUP_SERVICE: (&str, &str) = ("LookupLookupService", "lookupService");
 pub const DEPLOYMENT_INFORMATION: (&str, &str) = (
     "LookupDeploymentInformationService",
@@ -255,20 +254,14 @@ pub const OPERATIONS: &[Operation] = &[
             "filterCriteria",
             Ty::Data("LookupServiceRegistrationFilter"),
         )],
-        returns: Some(many(
-            "returnval",
-            Ty::Data("LookupServiceRegistrationInfo"),
-        )),
+        returns: Some(many("returnval", Ty::Data("LookupServiceRegistrationInfo"))),
         faults: &["RuntimeFault"],
     },
     Operation {
         name: "Get",
         receiver: SERVICE_REGISTRATION,
         params: &[one("serviceId", S)],
-        returns: Some(one(
-            "returnval",
-            Ty::Data("LookupServiceRegistrationInfo"),
-        )),
+        returns: Some(one("returnval", Ty::Data("LookupServiceRegistrationInfo"))),
         faults: &["LookupFaultEntryNotFoundFault", "RuntimeFault"],
     },
     Operation {

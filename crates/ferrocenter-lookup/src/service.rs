@@ -62,7 +62,10 @@ async fn answer(s: &LookupState, body: &[u8]) -> Result<String, LookupFault> {
         Request::RetrieveServiceContent => ("RetrieveServiceContent", service_content()),
         Request::List(filter) => {
             let found = s.core.lookup_list(&s.advertised, filter.as_ref()).await?;
-            ("List", Value::List(found.iter().map(registration).collect()))
+            (
+                "List",
+                Value::List(found.iter().map(registration).collect()),
+            )
         }
         Request::Get(id) => {
             let r = s.core.lookup_get(&s.advertised, &id).await?;

@@ -1,6 +1,7 @@
 //! `ferrocenter serve` configuration: command-line flags, `FERROCENTER_<FLAG>` environment
 //! variables and a TOML file, in that order of precedence, over built-in defaults.
 use ferrocenter_api::LoginRate;
+use ferrocenter_core::lookup::ExternalAddress;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,12 @@ pub struct ServeArgs {
     /// Plain HTTP serving the same routes as --listen (off unless set). Unencrypted.
     #[arg(long, env = "FERROCENTER_HTTP_LISTEN", value_name = "ADDR")]
     pub http_listen: Option<String>,
+    /// Host name or address (and port) clients reach the server at: HOST, HOST:PORT or
+    /// [IPv6]:PORT. The Lookup Service's registrations name their URLs with it [default: the
+    /// --listen address, or this machine's host name when that is a wildcard; the port defaults
+    /// to --listen's].
+    #[arg(long, env = "FERROCENTER_EXTERNAL_ADDRESS", value_name = "HOST[:PORT]")]
+    pub external_address: Option<String>,
     /// sqlite://PATH or postgres://… [default: a SQLite file in the data dir].
     #[arg(
         long,
@@ -141,6 +148,7 @@ struct FileConfig {
     listen: Option<String>,
     appliance_listen: Option<String>,
     http_listen: Option<String>,
+    external_address: Option<String>,
     database_url: Option<String>,
     admin_password: Option<String>,
     session_idle_timeout_secs: Option<u64>,
@@ -175,6 +183,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub appliance_listen: SocketAddr,
     pub http_listen: Option<SocketAddr>,
+    /// Where clients reach the server (`external_address`); None: the default (`serve.rs`).
+    pub external_address: Option<ExternalAddress>,
     /// None: the SQLite file in the data dir.
     pub database_url: Option<String>,
     pub admin_password: Option<String>,
@@ -337,6 +347,19 @@ impl ServeArgs {
             .or(file.http_listen.as_deref())
             .filter(|s| !s.is_empty())
             .map(|v| addr("http_listen", v))
+            .transpose()?;
+        let external_address = self
+            .external_address
+            .as_deref()
+            .or(file.external_address.as_deref())
+            .map(|v| {
+                ExternalAddress::parse(v).map_err(|e| match e {
+                    ferrocenter_core::CoreError::InvalidArgument { reason, .. } => {
+                        invalid("external_address", format!("'{v}': {reason}"))
+                    }
+                    other => invalid("external_address", other.to_string()),
+                })
+            })
             .transpose()?;
         let database_url = self.database_url.clone().or(file.database_url);
         if let Some(url) = &database_url {
@@ -520,6 +543,7 @@ impl ServeArgs {
             listen,
             appliance_listen,
             http_listen,
+            external_address,
             database_url,
             admin_password,
             session_idle_timeout,
@@ -626,6 +650,20 @@ mod tests {
                     ..Default::default()
                 },
                 "http_listen:",
+            ),
+            (
+                ServeArgs {
+                    external_address: Some("0.0.0.0".into()),
+                    ..Default::default()
+                },
+                "external_address:",
+            ),
+            (
+                ServeArgs {
+                    external_address: Some("vc.example.com:0".into()),
+                    ..Default::default()
+                },
+                "external_address:",
             ),
             (
                 ServeArgs {
