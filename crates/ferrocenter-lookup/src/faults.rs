@@ -151,3 +151,97 @@ pub fn encoding(e: crate::encode::EncodeError) -> LookupFault {
         )],
     )
 }
+
+/// Mutated requests (bytes flipped, dropped, duplicated, truncated) never panic the envelope
+/// reader, the decoder or the fault encoder: each is a request or one fault.
+#[cfg(test)]
+mod fuzz {
+    use super::LookupFault;
+    use crate::decode::decode;
+    use ferrocenter_http::soap::{read_envelope, Limits};
+
+    /// xorshift64*: reproducible without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    const SEEDS: &[&str] = &[
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><List xmlns="urn:lookup"><_this type="LookupServiceRegistration">ServiceRegistration</_this><filterCriteria><nodeId>n</nodeId><serviceType><product>com.vmware.cis</product><type>cs.vapi</type></serviceType><endpointType><protocol>vmomi</protocol></endpointType></filterCriteria></List></s:Body></s:Envelope>"#,
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Get xmlns="urn:lookup"><_this type="LookupServiceRegistration">ServiceRegistration</_this><serviceId>a&amp;b</serviceId></Get></s:Body></s:Envelope>"#,
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header/><s:Body><RetrieveServiceContent xmlns="urn:lookup"><_this type="LookupServiceInstance">ServiceInstance</_this></RetrieveServiceContent></s:Body></s:Envelope>"#,
+    ];
+    const PIECES: &[&[u8]] = &[
+        b"<",
+        b">",
+        b"/",
+        b"&",
+        b";",
+        b"\"",
+        b"'",
+        b"<!DOCTYPE x [<!ENTITY a \"b\">]>",
+        b"&a;",
+        b"&#0;",
+        b"&#x110000;",
+        b"<![CDATA[",
+        b"]]>",
+        b"xmlns:p=\"\"",
+        b"p:",
+        b"\xff\xfe",
+        b"\0",
+    ];
+
+    #[test]
+    fn mutated_requests_are_requests_or_faults() {
+        let mut rng = Rng(0x5EED_1007_u64);
+        let limits = Limits {
+            max_depth: 16,
+            max_elements: 1_000,
+        };
+        let mut tried = 0usize;
+        let (mut decoded, mut faults) = (0usize, 0usize);
+        for _ in 0..20_000 {
+            let mut doc = SEEDS[rng.below(SEEDS.len())].as_bytes().to_vec();
+            for _ in 0..=rng.below(4) {
+                let at = rng.below(doc.len() + 1);
+                match rng.below(4) {
+                    0 if at < doc.len() => doc[at] = (rng.next() & 0xff) as u8,
+                    1 => {
+                        let end = (at + rng.below(16)).min(doc.len());
+                        doc.drain(at..end);
+                    }
+                    2 => {
+                        let p = PIECES[rng.below(PIECES.len())];
+                        doc.splice(at..at, p.iter().copied());
+                    }
+                    _ => doc.truncate(at),
+                }
+            }
+            tried += 1;
+            match read_envelope(&doc, limits) {
+                Err(e) => {
+                    assert!(LookupFault::from(e).xml().contains("<soapenv:Fault>"));
+                    faults += 1;
+                }
+                Ok(env) => match decode(&env.body) {
+                    Ok(_) => decoded += 1,
+                    Err(e) => {
+                        assert!(LookupFault::from(e).xml().contains("<soapenv:Fault>"));
+                        faults += 1;
+                    }
+                },
+            }
+        }
+        eprintln!("lookup decoder fuzz: {tried} inputs, {decoded} requests, {faults} faults");
+        assert_eq!(tried, decoded + faults);
+        assert!(decoded > 0 && faults > 0);
+    }
+}

@@ -183,8 +183,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub appliance_listen: SocketAddr,
     pub http_listen: Option<SocketAddr>,
-    /// Where clients reach the server (`external_address`); None: the default (`serve.rs`).
-    pub external_address: Option<ExternalAddress>,
+    /// Where clients reach the server (`external_address`): as configured, else the `listen`
+    /// address, or this machine's host name (which the generated certificate names) when that
+    /// is a wildcard. Without a port, the main listener's bound port is meant.
+    pub external_address: ExternalAddress,
     /// None: the SQLite file in the data dir.
     pub database_url: Option<String>,
     pub admin_password: Option<String>,
@@ -348,19 +350,26 @@ impl ServeArgs {
             .filter(|s| !s.is_empty())
             .map(|v| addr("http_listen", v))
             .transpose()?;
-        let external_address = self
+        let external_address = match self
             .external_address
             .as_deref()
             .or(file.external_address.as_deref())
-            .map(|v| {
-                ExternalAddress::parse(v).map_err(|e| match e {
-                    ferrocenter_core::CoreError::InvalidArgument { reason, .. } => {
-                        invalid("external_address", format!("'{v}': {reason}"))
-                    }
-                    other => invalid("external_address", other.to_string()),
-                })
-            })
-            .transpose()?;
+        {
+            Some(v) => ExternalAddress::parse(v).map_err(|e| match e {
+                ferrocenter_core::CoreError::InvalidArgument { reason, .. } => {
+                    invalid("external_address", format!("'{v}': {reason}"))
+                }
+                other => invalid("external_address", other.to_string()),
+            })?,
+            None if listen.ip().is_unspecified() => ExternalAddress {
+                host: crate::tls::host_name().unwrap_or_else(|| "localhost".into()),
+                port: None,
+            },
+            None => ExternalAddress {
+                host: listen.ip().to_string(),
+                port: None,
+            },
+        };
         let database_url = self.database_url.clone().or(file.database_url);
         if let Some(url) = &database_url {
             let ok = url.starts_with("sqlite:")
@@ -597,6 +606,41 @@ mod tests {
         assert_eq!(c.agent_idle_timeout, Duration::from_secs(90));
         assert_eq!(c.zstack_session_timeout, Duration::from_secs(7200));
         assert!(c.zstack_trust_agent_on_first_use);
+        assert_eq!(
+            c.external_address,
+            ExternalAddress {
+                host: "127.0.0.1".into(),
+                port: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_external_address_is_never_a_wildcard() {
+        let wild = ServeArgs {
+            listen: Some("0.0.0.0:8443".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            wild.external_address.host,
+            crate::tls::host_name().unwrap_or_else(|| "localhost".into())
+        );
+        let named = ServeArgs {
+            listen: Some("0.0.0.0:8443".into()),
+            external_address: Some("VC.example.com:443".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            named.external_address,
+            ExternalAddress {
+                host: "vc.example.com".into(),
+                port: Some(443)
+            }
+        );
     }
 
     #[test]

@@ -14,7 +14,6 @@ use ferrocenter_core::auth::{
 };
 use ferrocenter_core::hosts::HostsConfig;
 use ferrocenter_core::licensing::LicenseConfig;
-use ferrocenter_core::lookup::ExternalAddress;
 use ferrocenter_core::ports::SystemClock;
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
@@ -96,21 +95,6 @@ pub fn make_dir(path: &Path) -> Result<(), StartError> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
-}
-
-/// Where clients reach the server: `external_address`, else the main listener's address, or
-/// this machine's host name (which the generated certificate names) when that is a wildcard.
-fn external_address(cfg: &ServeConfig) -> ExternalAddress {
-    if let Some(a) = &cfg.external_address {
-        return a.clone();
-    }
-    let ip = cfg.listen.ip();
-    let host = if ip.is_unspecified() {
-        tls::host_name().unwrap_or_else(|| "localhost".into())
-    } else {
-        ip.to_string()
-    };
-    ExternalAddress { host, port: None }
 }
 
 impl Server {
@@ -247,7 +231,7 @@ impl Server {
                 login_rate: cfg.login_rate,
                 zstack_web_hooks: cfg.zstack_web_hooks.clone(),
                 metrics: cfg.enable_metrics,
-                external_address: external_address(cfg),
+                external_address: cfg.external_address.clone(),
                 ssl_trust: vec![identity.cert_base64.clone()],
             },
         )
