@@ -15,6 +15,9 @@ pub const SITE_ID: &str = "default-first-site";
 pub const INSTANCE_NAME_ATTRIBUTE: &str = "com.vmware.vim.vcenter.instanceName";
 /// The product namespace of the vCenter services of table 2-2.
 pub const PRODUCT_CIS: &str = "com.vmware.cis";
+/// The longest service id `Get` looks up (ids are uuids with a suffix); a longer one is refused
+/// rather than echoed back in a not-found fault.
+pub const MAX_SERVICE_ID_CHARS: usize = 256;
 
 /// The address clients reach this server at: a DNS name or an IP address, and the port when it
 /// is not the main listener's. URLs leave out `:443`.
@@ -297,6 +300,12 @@ impl Core {
         advertised: &Advertised,
         service_id: &str,
     ) -> Result<Registration, CoreError> {
+        if service_id.chars().count() > MAX_SERVICE_ID_CHARS {
+            return Err(CoreError::invalid(
+                "serviceId",
+                format!("is longer than {MAX_SERVICE_ID_CHARS} characters"),
+            ));
+        }
         let node_id = self.server_uuid().await?;
         registrations(&node_id, advertised)
             .into_iter()

@@ -106,23 +106,32 @@ fn receiver_of(method: &str) -> Option<(&'static str, &'static str)> {
     operation(method).map(|o| o.receiver)
 }
 
+/// What a fault echoes of the request is cut to this many characters, so an answer is never
+/// much larger than the fault itself whatever the request held.
+const ECHO_CHARS: usize = 256;
+
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(ECHO_CHARS) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
 pub fn decode(body: &Element) -> Result<Request, DecodeError> {
     let method = body.name.as_str();
-    let this = body.child("_this").filter(|t| ours(t)).map(|t| {
-        (
-            t.attr("type").unwrap_or("").to_string(),
-            t.text.trim().to_string(),
-        )
-    });
+    let this = body
+        .child("_this")
+        .filter(|t| ours(t))
+        .map(|t| (clip(t.attr("type").unwrap_or("")), clip(t.text.trim())));
     let Some(op) = operation(method).filter(|_| body.ns == NS) else {
         if body.ns == NS && NOT_SERVED.contains(&method) {
             return Err(DecodeError::NotServed(method.into()));
         }
-        let name = if body.ns == NS || body.ns.is_empty() {
+        let name = clip(&if body.ns == NS || body.ns.is_empty() {
             method.to_string()
         } else {
             format!("{{{}}}{method}", body.ns)
-        };
+        });
         return Err(DecodeError::MethodNotFound {
             method: name,
             receiver: this,
@@ -212,6 +221,19 @@ mod tests {
             ))),
             Ok(Request::Get("abc".into()))
         );
+    }
+
+    #[test]
+    fn echoed_values_are_clipped() {
+        let long = "x".repeat(10_000);
+        let e = decode(&body(&format!(
+            r#"<ns0:List><ns0:_this type="LookupServiceRegistration">{long}</ns0:_this></ns0:List>"#
+        )))
+        .unwrap_err();
+        let DecodeError::NoSuchObject(_, v) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(v.chars().count(), ECHO_CHARS + 1);
     }
 
     #[test]

@@ -206,6 +206,15 @@ async fn bad_input_answers_soap_faults() {
             "<name>nope</name>",
             Some("LookupFaultEntryNotFoundFaultFault"),
         ),
+        (
+            "huge service id",
+            envelope(&format!(
+                r#"<Get xmlns="urn:lookup">{reg}<serviceId>{}</serviceId></Get>"#,
+                "x".repeat(100_000)
+            )),
+            "<invalidProperty>serviceId</invalidProperty>",
+            Some("InvalidArgumentFault"),
+        ),
         ("entity bomb", bomb, "document type declarations", None),
         ("deep", envelope(&deep), "nests deeper than 16", None),
     ];
@@ -213,6 +222,10 @@ async fn bad_input_answers_soap_faults() {
         let (status, ct, reply) = post(&ts, body).await;
         assert_eq!(status, 500, "{what}: {reply}");
         assert_eq!(ct, "text/xml; charset=utf-8", "{what}");
+        assert!(
+            reply.len() < 4096,
+            "{what}: a fault echoes at most a clipped request"
+        );
         assert!(reply.contains("<soapenv:Fault>"), "{what}: {reply}");
         assert!(reply.contains(says), "{what}: {reply}");
         if let Some(d) = detail {
