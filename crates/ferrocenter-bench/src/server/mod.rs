@@ -368,7 +368,12 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         let uuids = Arc::new(reads::query_all_hosts(&api, 1000).await?);
         let moids_arc = Arc::new(moids.clone());
         let mut gets = serde_json::Map::new();
-        for surface in [Surface::ZStack, Surface::ViJson, Surface::Soap, Surface::Vapi] {
+        for surface in [
+            Surface::ZStack,
+            Surface::ViJson,
+            Surface::Soap,
+            Surface::Vapi,
+        ] {
             eprintln!(
                 "== 3. get one host on {} ({} clients, {} s)",
                 surface.name(),
