@@ -1,18 +1,17 @@
 //! Data object and enum types that served methods take. A field ferrocenter ignores is still
 //! declared when clients send it, so it decodes with its type.
 use super::decl::Ty::{self, Any, Bool, Data, DateTime, Enum, Int, Long, MoRef, Str};
-use super::decl::{arr, opt, req, req_arr, DataType, EnumType, Field};
-
-const fn data(
-    name: &'static str,
-    base: Option<&'static str>,
-    fields: &'static [Field],
-) -> DataType {
-    DataType { name, base, fields }
-}
+use super::decl::{arr, data, opt, req, req_arr, DataType, EnumType, Field};
 
 pub static DATA_TYPES: &[DataType] = &[
-    data("DynamicData", None, &[]),
+    data(
+        "DynamicData",
+        None,
+        &[
+            opt("dynamicType", Str),
+            arr("dynamicProperty", Data("DynamicProperty")),
+        ],
+    ),
     // PropertyCollector.
     data(
         "PropertyFilterSpec",
@@ -251,12 +250,19 @@ pub static ENUMS: &[EnumType] = &[
     },
 ];
 
+/// A data type of any table: requests', results', events' or faults'.
 pub fn data_type(name: &str) -> Option<&'static DataType> {
-    DATA_TYPES.iter().find(|d| d.name == name)
+    super::DATA_TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|d| d.name == name)
 }
 
 pub fn enum_type(name: &str) -> Option<&'static EnumType> {
-    ENUMS.iter().find(|e| e.name == name)
+    super::ENUM_TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|e| e.name == name)
 }
 
 impl DataType {

@@ -6,6 +6,7 @@
 mod decode;
 mod encode;
 mod session;
+mod wsdl;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -159,4 +160,5 @@ where
     Router::new()
         .route("/sdk", post(handle))
         .route("/sdk/vimServiceVersions.xml", get(service_versions))
+        .merge(wsdl::routes())
 }
