@@ -3,8 +3,8 @@
 //! declared array-ness and a value of the declared kind. Tests walk rendered answers with it.
 use serde_json::{Map, Value};
 
-use super::data::{data_type, enum_type};
 use super::decl::{Field, Ty};
+use super::tables::{data_type, enum_type};
 
 /// `Type.field: why` for each part of a rendered value (an answer, a property value, a fault
 /// body) the declarations do not describe; empty when they describe all of it.

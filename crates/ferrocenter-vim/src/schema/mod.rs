@@ -12,32 +12,13 @@ mod fault_types;
 mod methods;
 mod raises;
 mod results;
+mod tables;
 
 pub use check::undeclared;
-pub use data::{data_type, enum_type};
 pub use decl::{DataType, EnumType, Field, Ty};
 pub use methods::{method, METHODS};
 pub use raises::raises;
-
-/// Every data type table, in the order the WSDL lists them.
-pub static DATA_TABLES: &[&[DataType]] = &[
-    data::DATA_TYPES,
-    results::RESULT_TYPES,
-    events::EVENT_TYPES,
-    fault_types::FAULT_TYPES,
-];
-
-pub static ENUM_TABLES: &[&[EnumType]] = &[data::ENUMS, results::RESULT_ENUMS];
-
-/// Every declared data type.
-pub fn data_types() -> impl Iterator<Item = &'static DataType> {
-    DATA_TABLES.iter().flat_map(|t| t.iter())
-}
-
-/// Every declared enum.
-pub fn enum_types() -> impl Iterator<Item = &'static EnumType> {
-    ENUM_TABLES.iter().flat_map(|t| t.iter())
-}
+pub use tables::{data_type, data_types, enum_type, enum_types};
 
 #[cfg(test)]
 mod tests {
