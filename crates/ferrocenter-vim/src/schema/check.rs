@@ -127,7 +127,9 @@ fn field(v: &Value, f: &Field, at: &str, out: &mut Vec<String>) {
             }
         }
         (true, _) => out.push(format!("{at}: declared an array, rendered {v}")),
-        (false, Value::Array(_)) => out.push(format!("{at}: rendered an array, declared one")),
+        (false, Value::Array(_)) => {
+            out.push(format!("{at}: rendered an array, declared a single value"))
+        }
         (false, _) => scalar_or_object(v, f.ty, at, out),
     }
 }
