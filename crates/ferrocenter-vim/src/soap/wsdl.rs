@@ -3,7 +3,8 @@
 //! messages, port type and binding), whose schema includes `vim-messagetypes.xsd` (each
 //! method's `{Method}RequestType`) and `vim-types.xsd` (data types, enums, `ArrayOf{T}`),
 //! which includes `core-types.xsd` (the types every vmodl service shares) and
-//! `query-types.xsd` (the PropertyCollector's). pyVmomi needs none of it; suds and zeep
+//! `query-types.xsd` (the PropertyCollector's). Each file includes what it refers to, since
+//! suds resolves each included schema on its own. pyVmomi needs none of it; suds and zeep
 //! build their clients from it.
 use std::fmt::Write;
 
@@ -101,10 +102,10 @@ pub fn file(name: &str, host: &str) -> Option<String> {
     Some(match name {
         "vimService.wsdl" => service(host),
         "vim.wsdl" => vim_wsdl(),
-        "vim-messagetypes.xsd" => schema_file(&[], &message_types()),
+        "vim-messagetypes.xsd" => schema_file(&["vim-types.xsd"], &message_types()),
         "vim-types.xsd" => schema_file(&["core-types.xsd", "query-types.xsd"], &types(Part::Vim)),
         "core-types.xsd" => schema_file(&[], &types(Part::Core)),
-        "query-types.xsd" => schema_file(&[], &types(Part::Query)),
+        "query-types.xsd" => schema_file(&["core-types.xsd"], &types(Part::Query)),
         _ => return None,
     })
 }
