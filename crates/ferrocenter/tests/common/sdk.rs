@@ -1,24 +1,35 @@
-//! Runs a script of tests/vapi_sdk/ with the official vSphere Automation SDK for Python
-//! (`FERROCENTER_VAPI_PYTHON`, installed by scripts/test.sh) and reads the one JSON object it
-//! prints.
+//! Runs Python client scripts against the server: tests/vapi_sdk/ with the official vSphere
+//! Automation SDK for Python (`FERROCENTER_VAPI_PYTHON`), tests/lookup_soap/ with suds
+//! (`FERROCENTER_SOAP_PYTHON`); scripts/test.sh installs both. Each script prints one JSON object.
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// The SDK's Python; `None` (the test says SKIPPED) outside CI when it is not installed.
-pub fn sdk_python() -> Option<String> {
-    match std::env::var("FERROCENTER_VAPI_PYTHON") {
+/// The Python that `var` names; `None` (the test says SKIPPED) outside CI when it is not
+/// installed, a failure in CI.
+pub fn python_from_env(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(p) if std::path::Path::new(&p).exists() => Some(p),
         _ if std::env::var("CI").is_ok() => {
-            panic!("FERROCENTER_VAPI_PYTHON is not set in CI: scripts/test.sh installs the SDK")
+            panic!("{var} is not set in CI: scripts/test.sh installs its virtualenv")
         }
         _ => None,
     }
 }
 
+/// The SDK's Python.
+pub fn sdk_python() -> Option<String> {
+    python_from_env("FERROCENTER_VAPI_PYTHON")
+}
+
 /// `python tests/vapi_sdk/SCRIPT ARGS…`, which must succeed and print one JSON object.
 pub async fn run_sdk_script(python: &str, script: &str, args: &[&str]) -> Value {
-    let path = format!("{}/tests/vapi_sdk/{script}", env!("CARGO_MANIFEST_DIR"));
+    run_script(python, "vapi_sdk", script, args).await
+}
+
+/// `python tests/DIR/SCRIPT ARGS…`, which must succeed and print one JSON object.
+pub async fn run_script(python: &str, dir: &str, script: &str, args: &[&str]) -> Value {
+    let path = format!("{}/tests/{dir}/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new(python)
@@ -27,7 +38,7 @@ pub async fn run_sdk_script(python: &str, script: &str, args: &[&str]) -> Value 
             .output(),
     )
     .await
-    .expect("the SDK run ended")
+    .expect("the script ended")
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
