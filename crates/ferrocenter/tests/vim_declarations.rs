@@ -64,7 +64,7 @@ impl Env {
 fn morefs(v: &Value, out: &mut Vec<Value>) {
     match v {
         Value::Object(o) if o.get("_typeName") == Some(&json!("ManagedObjectReference")) => {
-            out.push(v.clone())
+            out.push(v.clone());
         }
         Value::Object(o) => o.values().for_each(|x| morefs(x, out)),
         Value::Array(a) => a.iter().for_each(|x| morefs(x, out)),

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::sdk::run_sdk_script;
+use common::sdk::{python_from_env, run_script};
 use common::*;
 use reqwest::Method;
 
@@ -49,26 +49,20 @@ async fn every_file_is_served_as_xml() {
     assert_ne!(none.status(), 200);
 }
 
-/// The vim SOAP clients' Python (a venv with suds-community 1.2.0); `None` (the test says
-/// SKIPPED) when it is not set. scripts/test.sh does not install it yet, so CI skips too.
-fn soap_python() -> Option<String> {
-    std::env::var("FERROCENTER_SOAP_PYTHON")
-        .ok()
-        .filter(|p| std::path::Path::new(p).exists())
-}
-
 #[tokio::test]
 async fn suds_builds_a_client_from_the_wsdl_and_calls() {
-    let Some(python) = soap_python() else {
+    let Some(python) = python_from_env("FERROCENTER_SOAP_PYTHON") else {
         eprintln!("SKIPPED: FERROCENTER_SOAP_PYTHON is not set");
         return;
     };
     let ts = TestServer::start().await;
     let base = ts.api("");
-    let out = run_sdk_script(
+    let ca = ts.dir.path().join("tls/server.crt");
+    let out = run_script(
         &python,
-        "../vim_soap/wsdl_client.py",
-        &[&base, ADMIN, PASSWORD],
+        "vim_soap",
+        "wsdl_client.py",
+        &[&base, ca.to_str().unwrap(), ADMIN, PASSWORD],
     )
     .await;
     assert_eq!(out["apiType"], "VirtualCenter", "{out}");

@@ -92,12 +92,9 @@ fn data(v: &Value, expected: Option<&str>, at: &str, out: &mut Vec<String>) {
         out.push(format!("{at}: {v} is not a data object"));
         return;
     };
-    let t = match o.get("_typeName").and_then(Value::as_str).or(expected) {
-        Some(t) => t,
-        None => {
-            out.push(format!("{at}: a data object without _typeName"));
-            return;
-        }
+    let Some(t) = o.get("_typeName").and_then(Value::as_str).or(expected) else {
+        out.push(format!("{at}: a data object without _typeName"));
+        return;
     };
     let Some(d) = data_type(t) else {
         out.push(format!("{t}: not declared (at {at})"));
@@ -128,7 +125,7 @@ fn field(v: &Value, f: &Field, at: &str, out: &mut Vec<String>) {
         }
         (true, _) => out.push(format!("{at}: declared an array, rendered {v}")),
         (false, Value::Array(_)) => {
-            out.push(format!("{at}: rendered an array, declared a single value"))
+            out.push(format!("{at}: rendered an array, declared a single value"));
         }
         (false, _) => scalar_or_object(v, f.ty, at, out),
     }

@@ -1,9 +1,10 @@
 """A WSDL-driven SOAP client (suds) against ferrocenter's /sdk: it builds its client from
 https://SERVER/sdk/vimService.wsdl alone, then calls RetrieveServiceContent, Login (the session
 cookie kept by suds' cookie jar) and RetrievePropertiesEx of the root folder's name, and prints
-one JSON object. The test server's certificate is self-signed: verification is turned off.
+one JSON object. The server's self-signed certificate is trusted from CA_FILE (the certificate
+itself) and verified, host name included.
 
-usage: wsdl_client.py https://HOST:PORT USER PASSWORD
+usage: wsdl_client.py https://HOST:PORT CA_FILE USER PASSWORD
 """
 import json
 import ssl
@@ -11,21 +12,26 @@ import sys
 import urllib.request
 
 from suds.client import Client
-from suds.transport.https import HttpAuthenticated
+from suds.transport.https import HttpTransport
 
 
-class UnverifiedHttps(HttpAuthenticated):
-    """suds' transport (cookie jar included) with certificate verification off."""
+class CaFileHttps(HttpTransport):
+    """suds' transport (its cookie jar keeps the session) trusting the certificate in CA_FILE."""
+
+    def __init__(self, ca_file):
+        super().__init__()
+        self.ca_file = ca_file
 
     def u2handlers(self):
         handlers = super().u2handlers()
-        handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
+        context = ssl.create_default_context(cafile=self.ca_file)
+        handlers.append(urllib.request.HTTPSHandler(context=context))
         return handlers
 
 
 def main():
-    base, user, password = sys.argv[1:4]
-    client = Client(base + "/sdk/vimService.wsdl", transport=UnverifiedHttps(), cache=None)
+    base, ca_file, user, password = sys.argv[1:5]
+    client = Client(base + "/sdk/vimService.wsdl", transport=CaFileHttps(ca_file), cache=None)
     service = client.service
 
     def moref(kind, value):
