@@ -51,6 +51,22 @@ impl DataType {
         None
     }
 
+    /// The position of field `name` in the type's `xsd:sequence` (the bases' fields first),
+    /// the order a strict WSDL client reads them in.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        let mut chain = Vec::new();
+        let mut t = Some(self);
+        while let Some(d) = t {
+            chain.push(d);
+            t = d.base.and_then(data_type);
+        }
+        chain
+            .iter()
+            .rev()
+            .flat_map(|d| d.fields.iter())
+            .position(|f| f.name == name)
+    }
+
     /// Whether this type is `ancestor` or derives from it.
     pub fn is_a(&self, ancestor: &str) -> bool {
         let mut t = Some(self);
