@@ -1,6 +1,6 @@
 //! The check that the declarations tell the truth about what the binding renders: every
 //! `_typeName` declared, every field a declared field of its type (or a base's), with the
-//! declared array-ness and a value of the declared kind. Tests walk rendered answers with it.
+//! declared array-ness and a value of the declared kind, and every required field there. Tests walk rendered answers with it.
 use serde_json::{Map, Value};
 
 use super::decl::{Field, Ty};
@@ -110,6 +110,15 @@ fn data(v: &Value, expected: Option<&str>, at: &str, out: &mut Vec<String>) {
             Some(f) => field(val, f, &format!("{t}.{k}"), out),
             None => out.push(format!("{t}.{k}: not declared")),
         }
+    } // A field declared required (minOccurs 1 in the WSDL) must be there.
+    let mut base = Some(d);
+    while let Some(b) = base {
+        for f in b.fields.iter().filter(|f| f.required) {
+            if o.get(f.name).is_none_or(Value::is_null) {
+                out.push(format!("{t}.{}: declared required, not rendered", f.name));
+            }
+        }
+        base = b.base.and_then(data_type);
     }
 }
 
@@ -195,7 +204,8 @@ mod tests {
                 .any(|m| m.starts_with("ObjectContent.propSet: declared an array")),
             "{found:?}"
         );
-        let wrong_enum = json!({"_typeName": "HostRuntimeInfo", "connectionState": "sleepy", "inMaintenanceMode": false});
+        let wrong_enum = json!({"_typeName": "HostRuntimeInfo", "connectionState": "sleepy",
+            "powerState": "poweredOn", "inMaintenanceMode": false});
         assert_eq!(undeclared(&wrong_enum).len(), 1);
         assert_eq!(undeclared(&json!({"_typeName": "NoSuchThing"})).len(), 1);
     }
@@ -292,5 +302,31 @@ mod tests {
         assert_eq!(undeclared(&f), Vec::<String>::new());
         let f = VimFault::not_found("HostSystem", "host-1").body();
         assert_eq!(undeclared(&f), Vec::<String>::new());
+    }
+
+    /// Every declared event kind, as the binding renders it, is what its declaration says.
+    #[test]
+    fn every_declared_event_renders_as_declared() {
+        use super::super::data_types;
+        let mut found = Vec::new();
+        for d in data_types().filter(|d| d.is_a("Event")) {
+            let e = ferrocenter_core::inventory::Event {
+                seq: 7,
+                time: time::OffsetDateTime::UNIX_EPOCH,
+                kind: d.name.to_string(),
+                entity_kind: "host".into(),
+                entity_id: "h".into(),
+                entity_name: "h".into(),
+                user: "u".into(),
+                message: "m".into(),
+                data: Value::Null,
+            };
+            found.extend(undeclared(&crate::render::event(
+                &e,
+                None,
+                Some(("DC0", "datacenter-1")),
+            )));
+        }
+        assert!(found.is_empty(), "{found:#?}");
     }
 }
