@@ -446,3 +446,26 @@ pub fn defines(t: &str, name: &str) -> bool {
 pub fn served(t: &str) -> bool {
     t == "HostSystem" || TYPES.iter().any(|(ty, _)| *ty == t)
 }
+
+/// Every property vim defines on a served type `t` (methods left out), for callers that read
+/// them all.
+pub fn properties(t: &str) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = if t == "HostSystem" {
+        HOST_SYSTEM.to_vec()
+    } else {
+        TYPES
+            .iter()
+            .filter(|(ty, _)| {
+                *ty == t || (t == "ClusterComputeResource" && *ty == "ComputeResource")
+            })
+            .flat_map(|(_, n)| n.iter().copied())
+            .chain(if is_entity(t) { ENTITY } else { &[] }.iter().copied())
+            .collect()
+    };
+    all.retain(|n| {
+        n.starts_with(|c: char| c.is_ascii_lowercase()) && crate::schema::method(n).is_none()
+    });
+    all.sort_unstable();
+    all.dedup();
+    all
+}
