@@ -304,16 +304,50 @@ mod tests {
         assert_eq!(undeclared(&f), Vec::<String>::new());
     }
 
+    /// Core kinds vim25 names otherwise, or not at all, reach vim clients as vim25 types, and
+    /// a client's filter by the vim25 name finds the core's kind.
+    #[test]
+    fn core_event_kinds_map_to_vim25_types_and_back() {
+        use crate::render::{core_event_kind, vim_event_type};
+        assert_eq!(
+            vim_event_type("HostNotRespondingEvent"),
+            ("HostConnectionLostEvent", None)
+        );
+        assert_eq!(
+            core_event_kind("HostConnectionLostEvent"),
+            "HostNotRespondingEvent"
+        );
+        assert_eq!(
+            vim_event_type("HostSensorChangedEvent"),
+            ("EventEx", Some("HostSensorChangedEvent"))
+        );
+        assert_eq!(
+            core_event_kind("HostSensorChangedEvent"),
+            "HostSensorChangedEvent"
+        );
+        assert_eq!(
+            vim_event_type("HostConnectedEvent"),
+            ("HostConnectedEvent", None)
+        );
+        assert_eq!(vim_event_type("EventEx"), ("EventEx", Some("EventEx")));
+    }
+
     /// Every declared event kind, as the binding renders it, is what its declaration says.
     #[test]
     fn every_declared_event_renders_as_declared() {
         use super::super::data_types;
         let mut found = Vec::new();
-        for d in data_types().filter(|d| d.is_a("Event")) {
+        // The declared kinds (EventEx is what other kinds become) and the core's kinds that
+        // vim25 names otherwise or not at all.
+        let kinds = data_types()
+            .filter(|d| d.is_a("Event") && d.name != "EventEx")
+            .map(|d| d.name)
+            .chain(["HostNotRespondingEvent", "HostSensorChangedEvent"]);
+        for kind in kinds {
             let e = ferrocenter_core::inventory::Event {
                 seq: 7,
                 time: time::OffsetDateTime::UNIX_EPOCH,
-                kind: d.name.to_string(),
+                kind: kind.to_string(),
                 entity_kind: "host".into(),
                 entity_id: "h".into(),
                 entity_name: "h".into(),

@@ -1,6 +1,7 @@
 //! The events the event log holds (QueryEvents, EventManager.latestEvent), with the fields the
 //! binding renders. Every kind the core records is declared: `undeclared` would name one that
-//! is not. Two kinds are ferrocenter's own, not vim25's (marked below). vim25 requires a few
+//! is not: the core's kinds that vim25 names otherwise are rendered as vim25's
+//! (`render::vim_event_type`). vim25 requires a few
 //! fields the event log does not hold (`VmEvent.template`, `VmMigratedEvent.sourceHost`,
 //! `GeneralEvent.message`, `HostShutdownEvent.reason`, `AccountUpdatedEvent.spec` and
 //! `.group`): they are not rendered, so they are not declared.
@@ -68,8 +69,21 @@ pub static EVENT_TYPES: &[DataType] = &[
     data("ExitMaintenanceModeEvent", Some("HostEvent"), &[]),
     data("AccountUpdatedEvent", Some("HostEvent"), &[]),
     data("VmMigratedEvent", Some("VmEvent"), &[]),
-    // Not vim25 types: the core records these kinds (an agent that stopped answering, a
-    // sensor change). vim25 clients that know only vim25's types cannot read them.
-    data("HostNotRespondingEvent", Some("HostEvent"), &[]),
-    data("HostSensorChangedEvent", Some("HostEvent"), &[]),
+    // The core's HostNotRespondingEvent (an agent that stopped answering) is vim25's
+    // HostConnectionLostEvent.
+    data("HostConnectionLostEvent", Some("HostEvent"), &[]),
+    // vim25's extensible event: a kind the core records that vim25 has no type for (a sensor
+    // change) goes as an EventEx whose eventTypeId is the kind.
+    data(
+        "EventEx",
+        Some("Event"),
+        &[
+            req("eventTypeId", Str),
+            opt("severity", Str),
+            opt("message", Str),
+            opt("objectId", Str),
+            opt("objectType", Str),
+            opt("objectName", Str),
+        ],
+    ),
 ];
