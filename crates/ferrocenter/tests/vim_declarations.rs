@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use common::vim::{self, path_of};
 use common::*;
@@ -48,15 +47,11 @@ impl Env {
         }
     }
 
+    /// The finished task's info, checked.
     async fn wait(&mut self, task: &Value) -> Value {
-        for _ in 0..600 {
-            let info = self.prop(task, "info").await;
-            if matches!(info["state"].as_str(), Some("success" | "error")) {
-                return info;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("task {task} did not finish");
+        let info = vim::finished_task(&self.ts, &self.token, task).await;
+        self.check(&format!("{}/info", path_of(task)), &info);
+        info
     }
 }
 

@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use common::soap_wire::{self, call_body, SoapAnswer};
 use common::vim::{self as vj, moref, path_of};
@@ -347,14 +346,7 @@ impl Env {
     }
 
     async fn task_info(&self, task: &Value) -> Value {
-        for _ in 0..600 {
-            let info = self.prop(task, "info").await;
-            if matches!(info["state"].as_str(), Some("success" | "error")) {
-                return info;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("task {task} did not finish");
+        vj::finished_task(&self.ts, &self.token, task).await
     }
 
     /// Runs `method` through VI/JSON on `a` and through SOAP on its twin `b`; asserts the two
