@@ -154,6 +154,7 @@ const TYPES: &[(&str, &[&str])] = &[
             "UnregisterAndDestroy_Task",
             "childEntity",
             "childType",
+            "externallyManagedFolderInfo",
             "namespace",
         ],
     ),
