@@ -1,4 +1,8 @@
-//! The one lookup over every table of declarations.
+//! The one lookup over every table of declarations. The SOAP door looks types up for every
+//! object it writes and reads, so names and field positions are indexed once.
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::decl::Ty::{self, Data, Enum, MoRef};
 use super::decl::{DataType, EnumType, Field};
 use super::{data, events, fault_types, results};
@@ -25,11 +29,34 @@ pub fn enum_types() -> impl Iterator<Item = &'static EnumType> {
 
 /// A data type of any table: requests', results', events' or faults'.
 pub fn data_type(name: &str) -> Option<&'static DataType> {
-    DATA_TABLES
-        .iter()
-        .flat_map(|t| t.iter())
-        .find(|d| d.name == name)
+    BY_NAME.get(name).copied()
 }
+
+static BY_NAME: LazyLock<HashMap<&'static str, &'static DataType>> =
+    LazyLock::new(|| data_types().map(|d| (d.name, d)).collect());
+
+/// Each type's fields (its bases' first) by their position in its `xsd:sequence`.
+static POSITIONS: LazyLock<HashMap<&'static str, HashMap<&'static str, usize>>> =
+    LazyLock::new(|| {
+        data_types()
+            .map(|d| {
+                let mut chain = Vec::new();
+                let mut t = Some(d);
+                while let Some(x) = t {
+                    chain.push(x);
+                    t = x.base.and_then(data_type);
+                }
+                let order = chain
+                    .iter()
+                    .rev()
+                    .flat_map(|x| x.fields.iter())
+                    .enumerate()
+                    .map(|(i, f)| (f.name, i))
+                    .collect();
+                (d.name, order)
+            })
+            .collect()
+    });
 
 pub fn enum_type(name: &str) -> Option<&'static EnumType> {
     ENUM_TABLES
@@ -54,17 +81,7 @@ impl DataType {
     /// The position of field `name` in the type's `xsd:sequence` (the bases' fields first),
     /// the order a strict WSDL client reads them in.
     pub fn position(&self, name: &str) -> Option<usize> {
-        let mut chain = Vec::new();
-        let mut t = Some(self);
-        while let Some(d) = t {
-            chain.push(d);
-            t = d.base.and_then(data_type);
-        }
-        chain
-            .iter()
-            .rev()
-            .flat_map(|d| d.fields.iter())
-            .position(|f| f.name == name)
+        POSITIONS.get(self.name)?.get(name).copied()
     }
 
     /// Whether this type is `ancestor` or derives from it.
