@@ -1,33 +1,55 @@
-//! Runs a script of tests/vapi_sdk/ with the official vSphere Automation SDK for Python
-//! (`FERROCENTER_VAPI_PYTHON`, installed by scripts/test.sh) and reads the one JSON object it
-//! prints.
+//! Runs Python scripts of the official clients against the real server and reads the one JSON
+//! object each prints: tests/vapi_sdk/ with the vSphere Automation SDK for Python
+//! (`FERROCENTER_VAPI_PYTHON`) and tests/vim_soap/ with pyVmomi (`FERROCENTER_SOAP_PYTHON`),
+//! both installed in virtualenvs by scripts/test.sh.
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// The SDK's Python; `None` (the test says SKIPPED) outside CI when it is not installed.
-pub fn sdk_python() -> Option<String> {
-    match std::env::var("FERROCENTER_VAPI_PYTHON") {
+/// The python named by the environment variable `var`; `None` (the test says SKIPPED) outside
+/// CI when it is not installed, a panic in CI, where scripts/test.sh installs it.
+fn python_from(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(p) if std::path::Path::new(&p).exists() => Some(p),
         _ if std::env::var("CI").is_ok() => {
-            panic!("FERROCENTER_VAPI_PYTHON is not set in CI: scripts/test.sh installs the SDK")
+            panic!("{var} is not set in CI: scripts/test.sh installs its virtualenv")
         }
         _ => None,
     }
 }
 
+/// The vSphere Automation SDK's Python.
+pub fn sdk_python() -> Option<String> {
+    python_from("FERROCENTER_VAPI_PYTHON")
+}
+
+/// pyVmomi's (and suds') Python.
+pub fn soap_python() -> Option<String> {
+    python_from("FERROCENTER_SOAP_PYTHON")
+}
+
 /// `python tests/vapi_sdk/SCRIPT ARGS…`, which must succeed and print one JSON object.
 pub async fn run_sdk_script(python: &str, script: &str, args: &[&str]) -> Value {
-    let path = format!("{}/tests/vapi_sdk/{script}", env!("CARGO_MANIFEST_DIR"));
+    run_script(python, "vapi_sdk", script, args).await
+}
+
+/// `python tests/vim_soap/SCRIPT ARGS…`, as `run_sdk_script`.
+pub async fn run_soap_script(python: &str, script: &str, args: &[&str]) -> Value {
+    run_script(python, "vim_soap", script, args).await
+}
+
+async fn run_script(python: &str, dir: &str, script: &str, args: &[&str]) -> Value {
+    let path = format!("{}/tests/{dir}/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new(python)
             .arg(&path)
             .args(args)
+            .kill_on_drop(true)
             .output(),
     )
     .await
-    .expect("the SDK run ended")
+    .unwrap_or_else(|_| panic!("{script} {args:?} did not end within 120 s"))
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -1,0 +1,202 @@
+//! The unmodified pyVmomi (PyPI `pyvmomi` 9.1.1.0) against the real server's vim25 SOAP door
+//! (`POST /sdk`) and a simulated fleet, as a vSphere automation script drives vCenter:
+//! `SmartConnect` with certificate verification off and on (the server's certificate trusted
+//! from a file), `RetrieveContent`, a datacenter and a fully automated cluster, `AddHost_Task`
+//! refused with `SSLVerifyFault` and retried with the thumbprint it carried, `WaitForTask`,
+//! maintenance with evacuation, `ReconnectHost_Task` to a changed port, a `ContainerView` read
+//! through the `PropertyCollector`, `WaitForUpdatesEx` seeing a power change, faults as
+//! pyVmomi's exception classes, and `Disconnect` ending the session on the server.
+//! `scripts/test.sh` installs pyVmomi in a virtualenv and names its python in
+//! `FERROCENTER_SOAP_PYTHON`; tests/vim_soap/flow.py is the script.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::sdk::{run_soap_script, soap_python};
+use common::*;
+use ferrocenter_agent_client::wire::PowerAction;
+use serde_json::{json, Value};
+
+const HOSTS: usize = 3;
+const VMS: usize = 2;
+
+#[tokio::test]
+async fn pyvmomi_drives_hosts_maintenance_views_and_updates_over_soap() {
+    let Some(python) = soap_python() else {
+        eprintln!("SKIPPED: pyVmomi is not installed (scripts/test.sh installs it)");
+        return;
+    };
+    let fleet = sim_fleet(HOSTS, VMS, 23, 97).await;
+    // Every VM starts powered on: maintenance has running VMs to move, and a power-off to see.
+    for i in 0..HOSTS {
+        let a = fleet.agent(i);
+        for v in a.vms() {
+            let _ = a.power(&v.uuid, PowerAction::On);
+        }
+    }
+    let ts = TestServer::start().await;
+    let (core, _) = ts.core_admin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_file = dir.path().join("fleet.json");
+    let hosts: Vec<Value> = fleet
+        .manifest
+        .hosts
+        .iter()
+        .map(|h| json!({"address": h.address, "port": h.port, "thumbprint": h.thumbprint}))
+        .collect();
+    // The server's generated certificate names 127.0.0.1, the address the script connects to.
+    let ca_file = ts.dir.path().join("tls/server.crt");
+    std::fs::write(
+        &fleet_file,
+        json!({"hosts": hosts, "root_password": ROOT_PW, "ca_file": ca_file}).to_string(),
+    )
+    .unwrap();
+    let sessions_before = core.auth.session_count();
+    let server = ts.api("").trim_start_matches("https://").to_string();
+    let v = run_soap_script(
+        &python,
+        "flow.py",
+        &[&server, ADMIN, PASSWORD, &fleet_file.to_string_lossy()],
+    )
+    .await;
+    let errors = v["errors"].as_object().unwrap();
+    assert!(
+        errors.is_empty(),
+        "pyVmomi failed in {} step(s):\n{}\nwhat it saw: {v:#}",
+        errors.len(),
+        errors
+            .iter()
+            .map(|(k, e)| format!("== {k}\n{}", e.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // Connection: verified through the CA file; refused against the system's roots.
+    assert_eq!(v["verified"]["user"], ADMIN, "{v}");
+    assert_eq!(v["untrusted"], "SSLCertVerificationError");
+    assert_eq!(v["bad_login"], "InvalidLogin");
+    assert_eq!(v["soap_action"], "urn:vim25/8.0.3.0");
+    let about = &v["about"];
+    assert_eq!(about["apiType"], "VirtualCenter");
+    assert_eq!(about["apiVersion"], v["verified"]["apiVersion"]);
+    assert!(about["apiVersion"].as_str().unwrap().starts_with("8.0"));
+    assert_eq!(about["rootFolderType"], "Folder");
+    assert_eq!(about["rootFolder"], "group-d1");
+    assert_eq!(about["user"], ADMIN);
+
+    assert_eq!(
+        v["datacenter"],
+        json!({"type": "Datacenter", "name": "DC0"})
+    );
+    assert_eq!(v["root_children"], json!(["DC0"]));
+    assert_eq!(
+        v["cluster"],
+        json!({"type": "ClusterComputeResource", "name": "C0", "behavior": "fullyAutomated"})
+    );
+
+    // The add without a thumbprint failed with the host's in an SSLVerifyFault.
+    let first = &fleet.manifest.hosts[0];
+    assert_eq!(
+        v["add_without_thumbprint"],
+        json!({"fault": "SSLVerifyFault", "thumbprint": first.thumbprint, "selfSigned": true,
+               "task_state": "error", "task_error": "SSLVerifyFault"})
+    );
+    let task = &v["add_task"];
+    assert_eq!(task["state"], "success");
+    assert_eq!(task["descriptionId"], "ClusterComputeResource.addHost");
+    assert_eq!(task["name"], "AddHost_Task");
+    assert_eq!(task["result_type"], "HostSystem");
+    let added = v["hosts"].as_array().unwrap();
+    assert_eq!(added.len(), HOSTS);
+    let host_ids: Vec<&str> = added.iter().map(|h| h["moid"].as_str().unwrap()).collect();
+    for (h, m) in added.iter().zip(&fleet.manifest.hosts) {
+        assert_eq!(h["state"], "connected", "{h}");
+        assert_eq!(h["parent"], task["cluster"], "{h}");
+        assert_eq!(h["thumbprint"], m.thumbprint, "{h}");
+        assert_eq!(h["vms"], VMS, "{h}");
+    }
+    let mut sorted_ids = host_ids.clone();
+    sorted_ids.sort();
+    assert_eq!(v["cluster_hosts"], json!(sorted_ids));
+
+    // Maintenance moved both running VMs off the host; it left maintenance again.
+    let m = &v["maintenance"];
+    assert_eq!(m["host"], host_ids[0]);
+    assert_eq!(m["in_maintenance"], true);
+    assert_eq!(m["vms_before"], VMS);
+    assert_eq!(m["vms_left"], 0);
+    let vm_hosts = m["vm_hosts_after"].as_array().unwrap();
+    assert_eq!(vm_hosts.len(), VMS);
+    assert!(
+        vm_hosts
+            .iter()
+            .all(|h| h != host_ids[0] && host_ids.contains(&h.as_str().unwrap())),
+        "{m}"
+    );
+    assert_eq!(m["in_maintenance_after_exit"], false);
+
+    // Reconnected at another port: refused while connected, then reached through it.
+    let r = &v["reconnect"];
+    assert_eq!(r["while_connected"], "InvalidState", "{r}");
+    assert_eq!(r["disconnected"], "disconnected");
+    assert_eq!(r["state"], "connected");
+    assert_eq!(r["port"], r["new_port"]);
+    assert_ne!(r["port"], first.port);
+    assert_eq!(r["through_forwarder"], true);
+
+    // The ContainerView through the PropertyCollector: every host (one page each) and VM.
+    let mut view_hosts = host_ids.clone();
+    view_hosts.sort();
+    assert_eq!(v["view_hosts"], json!(view_hosts));
+    let pc_hosts = v["pc_hosts"].as_object().unwrap();
+    assert_eq!(pc_hosts.len(), HOSTS);
+    assert_eq!(v["pc_host_pages"], HOSTS);
+    for (h, want) in added.iter().zip(&fleet.manifest.hosts) {
+        let got = &pc_hosts[h["moid"].as_str().unwrap()];
+        assert_eq!(got["name"], h["name"], "{got}");
+        assert_eq!(got["name"], want.address, "{got}");
+        assert_eq!(got["state"], "connected", "{got}");
+    }
+    let pc_vms = v["pc_vms"].as_object().unwrap();
+    assert_eq!(pc_vms.len(), HOSTS * VMS);
+    let mut per_host: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (moid, vm) in pc_vms {
+        assert!(vm["name"].as_str().is_some_and(|n| !n.is_empty()), "{vm}");
+        assert_eq!(vm["power"], "poweredOn", "{vm}");
+        per_host
+            .entry(vm["host"].as_str().unwrap().to_string())
+            .or_default()
+            .push(moid.clone());
+    }
+    for (host, vms) in &per_host {
+        let listed = pc_hosts[host.as_str()]["vms"].as_array().unwrap();
+        let mut vms = vms.clone();
+        vms.sort();
+        assert_eq!(listed, &vms.iter().map(|s| json!(s)).collect::<Vec<_>>());
+    }
+    assert_eq!(per_host.get(host_ids[0]), None, "host 0 was emptied");
+
+    // WaitForUpdatesEx: the initial state, then the power-off; nothing more after.
+    let w = &v["wait_updates"];
+    assert_eq!(
+        w["changes"],
+        json!([
+            ["runtime.powerState", "poweredOn"],
+            ["runtime.powerState", "poweredOff"]
+        ]),
+        "{w}"
+    );
+    assert_eq!(w["kinds"], json!(["enter", "modify"]), "{w}");
+    assert_eq!(w["quiet"], Value::Null);
+    assert_eq!(w["filters"], 1);
+
+    assert_eq!(v["not_supported"], "NotSupported");
+    assert_eq!(v["unknown_method"], "MethodNotFound");
+    assert_eq!(v["missing_object"], "ManagedObjectNotFound");
+
+    // Disconnect logged out: no session of the script is left on the server.
+    assert_eq!(v["session_after_disconnect"], Value::Null);
+    assert_eq!(core.auth.session_count(), sessions_before);
+    ts.stop().await;
+}
