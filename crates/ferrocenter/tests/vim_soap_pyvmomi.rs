@@ -76,11 +76,27 @@ async fn pyvmomi_drives_hosts_maintenance_views_and_updates_over_soap() {
     assert_eq!(v["verified"]["user"], ADMIN, "{v}");
     assert_eq!(v["untrusted"], "SSLCertVerificationError");
     assert_eq!(v["bad_login"], "InvalidLogin");
-    assert_eq!(v["soap_action"], "urn:vim25/8.0.3.0");
+    // SmartConnect chose the newest release /sdk/vimServiceVersions.xml names, the one
+    // ServiceContent.about gives.
+    let versions = &v["service_versions"];
+    assert_eq!(versions["status"], 200, "{versions}");
+    assert_eq!(versions["root"], "namespaces");
+    assert_eq!(versions["format"], "1.0");
+    let vim25 = &versions["namespaces"][0];
+    assert_eq!(vim25["name"], "urn:vim25", "{versions}");
+    let newest = vim25["version"].as_str().unwrap();
+    assert!(
+        vim25["prior"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("8.0.1.0")),
+        "{versions}"
+    );
+    assert_eq!(v["soap_action"], format!("urn:vim25/{newest}"));
     let about = &v["about"];
     assert_eq!(about["apiType"], "VirtualCenter");
-    assert_eq!(about["apiVersion"], v["verified"]["apiVersion"]);
-    assert!(about["apiVersion"].as_str().unwrap().starts_with("8.0"));
+    assert_eq!(about["apiVersion"], newest);
+    assert_eq!(v["verified"]["apiVersion"], newest);
     assert_eq!(about["rootFolderType"], "Folder");
     assert_eq!(about["rootFolder"], "group-d1");
     assert_eq!(about["user"], ADMIN);

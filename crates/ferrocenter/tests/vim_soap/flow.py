@@ -8,12 +8,14 @@ did not expect is recorded under "errors" with the step's name and the run goes 
 run shows every failure (the test asserts "errors" is empty). Faults that are the point of a
 step are recorded by their vim type name.
 """
+import http.client
 import json
 import socket
 import ssl
 import sys
 import threading
 import traceback
+from xml.etree import ElementTree
 
 from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
@@ -146,6 +148,28 @@ def main():
     port = int(port)
     hosts_spec = fleet["hosts"]
     root_pw = fleet["root_password"]
+
+    # What SmartConnect negotiates from: the one document it reads before any call.
+    def advertised():
+        c = http.client.HTTPSConnection(host, port, context=ssl._create_unverified_context())
+        c.request("GET", "/sdk/vimServiceVersions.xml")
+        r = c.getresponse()
+        doc = ElementTree.fromstring(r.read())
+        out["service_versions"] = {
+            "status": r.status,
+            "root": doc.tag,
+            "format": doc.get("version"),
+            "namespaces": [
+                {
+                    "name": ns.findtext("name"),
+                    "version": ns.findtext("version"),
+                    "prior": [v.text for v in ns.findall("priorVersions/version")],
+                }
+                for ns in doc.findall("namespace")
+            ],
+        }
+
+    step("service_versions", advertised)
 
     # Certificate verification on: the server's certificate trusted from a file, the name
     # checked against the address connected to.
