@@ -14,3 +14,21 @@ pub fn release_ok(r: &str) -> bool {
     let v = [parts[0], parts[1], parts[2], parts[3]];
     v >= OLDEST && v <= NEWEST
 }
+
+/// The vim25 releases VMware published within the served range, oldest first: what
+/// `/sdk/vimServiceVersions.xml` lists, so a SOAP client picks one it knows.
+pub const PUBLISHED: &[&str] = &[
+    "8.0.1.0", "8.0.2.0", "8.0.3.0", "8.0.3.1", "9.0.0.0", "9.1.0.0", "9.1.0.1", "9.1.1.0",
+];
+
+#[cfg(test)]
+mod published_tests {
+    use super::*;
+
+    #[test]
+    fn published_releases_are_served_and_end_at_the_newest() {
+        assert!(PUBLISHED.iter().all(|r| release_ok(r)));
+        assert_eq!(PUBLISHED.last(), Some(&"9.1.1.0"));
+        assert_eq!(PUBLISHED.first(), Some(&"8.0.1.0"));
+    }
+}

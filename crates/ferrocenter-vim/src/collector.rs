@@ -417,15 +417,34 @@ fn filters_for(ctx: &Ctx<'_>, key: &str) -> Vec<(String, Map<String, Value>)> {
     v
 }
 
-/// WaitForUpdatesEx: the changes since `version` ("" or unset: everything, as `enter`), or
-/// None when nothing changed within maxWaitSeconds.
-pub async fn wait_for_updates(ctx: &Ctx<'_>, collector: &str) -> Result<Option<Value>, VimFault> {
+/// The three ways of asking a collector for changes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// WaitForUpdatesEx: up to `options.maxWaitSeconds` (unset: 10 minutes).
+    Ex,
+    /// WaitForUpdates (pyVmomi's WaitForTask uses it): until something changes.
+    UntilChanged,
+    /// CheckForUpdates: no waiting.
+    Check,
+}
+
+/// The changes since `version` ("" or unset: everything, as `enter`), or None when nothing
+/// changed within the wait.
+pub async fn wait_for_updates(
+    ctx: &Ctx<'_>,
+    collector: &str,
+    how: Wait,
+) -> Result<Option<Value>, VimFault> {
     let version = ctx.opt_str("version")?.unwrap_or("").to_string();
-    let max_wait = ctx
-        .opt_obj("options")?
-        .map(|o| opt_int(o, "maxWaitSeconds"))
-        .transpose()?
-        .flatten();
+    let max_wait = match how {
+        Wait::Ex => ctx
+            .opt_obj("options")?
+            .map(|o| opt_int(o, "maxWaitSeconds"))
+            .transpose()?
+            .flatten(),
+        Wait::UntilChanged => None,
+        Wait::Check => Some(0),
+    };
     let key = collector_key(ctx, collector);
     let (current, cancel) = with_collector(ctx, collector, |c| (c.version, c.cancel.clone()))?;
     if version.is_empty() {
@@ -442,6 +461,7 @@ pub async fn wait_for_updates(ctx: &Ctx<'_>, collector: &str) -> Result<Option<V
     let deadline = match max_wait {
         Some(s) if s <= 0 => Some(Duration::ZERO),
         Some(s) => Some(Duration::from_secs(s as u64)),
+        None if how == Wait::UntilChanged => None,
         None => Some(LONGEST_WAIT),
     };
     let started = Instant::now();

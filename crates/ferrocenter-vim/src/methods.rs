@@ -157,9 +157,24 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Reply, VimFa
             collector::continue_retrieve(ctx, true)?;
             Ok(no_content())
         }
-        (Mo::PropertyCollector(id), "WaitForUpdatesEx") => {
-            Ok(opt(collector::wait_for_updates(ctx, id).await?))
-        }
+        (Mo::PropertyCollector(id), "WaitForUpdatesEx") => Ok(opt(collector::wait_for_updates(
+            ctx,
+            id,
+            collector::Wait::Ex,
+        )
+        .await?)),
+        (Mo::PropertyCollector(id), "WaitForUpdates") => Ok(opt(collector::wait_for_updates(
+            ctx,
+            id,
+            collector::Wait::UntilChanged,
+        )
+        .await?)),
+        (Mo::PropertyCollector(id), "CheckForUpdates") => Ok(opt(collector::wait_for_updates(
+            ctx,
+            id,
+            collector::Wait::Check,
+        )
+        .await?)),
         (Mo::PropertyCollector(id), "CancelWaitForUpdates") => {
             filters::cancel_wait(ctx, id)?;
             Ok(no_content())

@@ -1,6 +1,6 @@
 //! A SOAP 1.1 request envelope: its optional header and the one element in its body.
+use super::namespaces::NS_SOAPENV;
 use super::tree::{parse, Element, Limits, XmlError};
-use super::NS_SOAPENV;
 
 const NS_SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 

@@ -6,13 +6,11 @@
 //! entities and character references, and a document type declaration is refused outright, so
 //! an entity bomb or an external entity is a fault before anything is expanded.
 pub mod envelope;
+pub mod namespaces;
 pub mod tree;
 pub mod write;
 
 pub use envelope::{read_envelope, Envelope};
+pub use namespaces::{NS_SOAPENV, NS_XSD, NS_XSI};
 pub use tree::{parse, Element, Limits, XmlError};
 pub use write::{envelope, escape, fault_envelope};
-
-pub const NS_SOAPENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
-pub const NS_XSD: &str = "http://www.w3.org/2001/XMLSchema";

@@ -5,6 +5,8 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{QName, ResolveResult};
 use quick_xml::NsReader;
 
+use super::namespaces::NS_XSI;
+
 /// Bounds a document must keep (its size is bounded by the listener's body limit).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -70,7 +72,7 @@ impl Element {
 
     /// `xsi:nil="true"`.
     pub fn is_nil(&self) -> bool {
-        self.attr(&format!("{{{}}}nil", super::NS_XSI))
+        self.attr(&format!("{{{}}}nil", NS_XSI))
             .is_some_and(|v| v == "true" || v == "1")
     }
 }
@@ -111,7 +113,7 @@ fn open(reader: &NsReader<&[u8]>, e: &BytesStart<'_>) -> Result<Element, XmlErro
             other => malformed(other),
         })?;
         let value = value.into_owned();
-        if ans == super::NS_XSI && local == "type" {
+        if ans == NS_XSI && local == "type" {
             let (tns, tlocal) = reader.resolve_element(QName(value.as_bytes()));
             el.xsi_type = Some((
                 namespace(tns)?,

@@ -1,7 +1,7 @@
 //! Writing response envelopes and faults.
 use std::borrow::Cow;
 
-use super::{NS_SOAPENV, NS_XSD, NS_XSI};
+use super::namespaces::{NS_SOAPENV, NS_XSD, NS_XSI};
 
 /// Text and attribute values escaped for XML.
 pub fn escape(s: &str) -> Cow<'_, str> {
@@ -36,7 +36,8 @@ pub fn fault_envelope(code: &str, message: &str, detail: Option<&str>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soap::{read_envelope, Limits};
+    use crate::soap::envelope::read_envelope;
+    use crate::soap::tree::Limits;
 
     #[test]
     fn a_fault_reads_back() {

@@ -1,0 +1,299 @@
+//! Data object and enum types that served methods take. A field ferrocenter ignores is still
+//! declared when clients send it, so it decodes with its type.
+use super::decl::Ty::{self, Any, Bool, Data, DateTime, Enum, Int, Long, MoRef, Str};
+use super::decl::{arr, opt, req, req_arr, DataType, EnumType, Field};
+
+const fn data(
+    name: &'static str,
+    base: Option<&'static str>,
+    fields: &'static [Field],
+) -> DataType {
+    DataType { name, base, fields }
+}
+
+pub static DATA_TYPES: &[DataType] = &[
+    data("DynamicData", None, &[]),
+    // PropertyCollector.
+    data(
+        "PropertyFilterSpec",
+        Some("DynamicData"),
+        &[
+            req_arr("propSet", Data("PropertySpec")),
+            req_arr("objectSet", Data("ObjectSpec")),
+            opt("reportMissingObjectsInResults", Bool),
+        ],
+    ),
+    data(
+        "PropertySpec",
+        Some("DynamicData"),
+        &[req("type", Str), opt("all", Bool), arr("pathSet", Str)],
+    ),
+    data(
+        "ObjectSpec",
+        Some("DynamicData"),
+        &[
+            req("obj", MoRef),
+            opt("skip", Bool),
+            arr("selectSet", Data("SelectionSpec")),
+        ],
+    ),
+    data("SelectionSpec", Some("DynamicData"), &[opt("name", Str)]),
+    data(
+        "TraversalSpec",
+        Some("SelectionSpec"),
+        &[
+            req("type", Str),
+            req("path", Str),
+            opt("skip", Bool),
+            arr("selectSet", Data("SelectionSpec")),
+        ],
+    ),
+    data(
+        "RetrieveOptions",
+        Some("DynamicData"),
+        &[opt("maxObjects", Int)],
+    ),
+    data(
+        "WaitOptions",
+        Some("DynamicData"),
+        &[opt("maxWaitSeconds", Int), opt("maxObjectUpdates", Int)],
+    ),
+    // Hosts.
+    data(
+        "HostConnectSpec",
+        Some("DynamicData"),
+        &[
+            opt("hostName", Str),
+            opt("port", Int),
+            opt("sslThumbprint", Str),
+            opt("userName", Str),
+            opt("password", Str),
+            opt("vmFolder", MoRef),
+            req("force", Bool),
+            opt("vimAccountName", Str),
+            opt("vimAccountPassword", Str),
+            opt("managementIp", Str),
+            opt("lockdownMode", Enum("HostLockdownMode")),
+            opt("hostGateway", Data("HostGatewaySpec")),
+            opt("sslCertificate", Str),
+        ],
+    ),
+    data(
+        "HostGatewaySpec",
+        Some("DynamicData"),
+        &[
+            req("gatewayType", Str),
+            opt("gatewayId", Str),
+            opt("trustVerificationToken", Str),
+            arr("hostAuthParams", Data("KeyValue")),
+        ],
+    ),
+    data(
+        "KeyValue",
+        Some("DynamicData"),
+        &[req("key", Str), req("value", Str)],
+    ),
+    data(
+        "HostSystemReconnectSpec",
+        Some("DynamicData"),
+        &[opt("syncState", Bool)],
+    ),
+    data(
+        "HostMaintenanceSpec",
+        Some("DynamicData"),
+        &[
+            opt("vsanMode", Data("VsanHostDecommissionMode")),
+            opt("purpose", Str),
+        ],
+    ),
+    data(
+        "VsanHostDecommissionMode",
+        Some("DynamicData"),
+        &[req("objectAction", Str)],
+    ),
+    data(
+        "HostFlagInfo",
+        Some("DynamicData"),
+        &[opt("backgroundSnapshotsEnabled", Bool)],
+    ),
+    // Clusters.
+    data(
+        "ComputeResourceConfigSpec",
+        Some("DynamicData"),
+        &[
+            opt("vmSwapPlacement", Str),
+            opt("spbmEnabled", Bool),
+            opt("defaultHardwareVersionKey", Str),
+            opt("maximumHardwareVersionKey", Str),
+        ],
+    ),
+    data(
+        "ClusterConfigSpecEx",
+        Some("ComputeResourceConfigSpec"),
+        &[
+            opt("dasConfig", Data("ClusterDasConfigInfo")),
+            opt("drsConfig", Data("ClusterDrsConfigInfo")),
+            opt("inHciWorkflow", Bool),
+        ],
+    ),
+    data(
+        "ClusterConfigSpec",
+        Some("DynamicData"),
+        &[
+            opt("dasConfig", Data("ClusterDasConfigInfo")),
+            opt("drsConfig", Data("ClusterDrsConfigInfo")),
+        ],
+    ),
+    data(
+        "ClusterDasConfigInfo",
+        Some("DynamicData"),
+        &[
+            opt("enabled", Bool),
+            opt("vmMonitoring", Str),
+            opt("hostMonitoring", Str),
+            opt("vmComponentProtecting", Str),
+            opt("failoverLevel", Int),
+            opt("admissionControlEnabled", Bool),
+        ],
+    ),
+    data(
+        "ClusterDrsConfigInfo",
+        Some("DynamicData"),
+        &[
+            opt("enabled", Bool),
+            opt("enableVmBehaviorOverrides", Bool),
+            opt("defaultVmBehavior", Enum("DrsBehavior")),
+            opt("vmotionRate", Int),
+            opt("scaleDescendantsShares", Str),
+            arr("option", Data("OptionValue")),
+        ],
+    ),
+    data(
+        "OptionValue",
+        Some("DynamicData"),
+        &[req("key", Str), opt("value", Any)],
+    ),
+    // Events.
+    data(
+        "EventFilterSpec",
+        Some("DynamicData"),
+        &[
+            opt("entity", Data("EventFilterSpecByEntity")),
+            opt("time", Data("EventFilterSpecByTime")),
+            opt("userName", Data("EventFilterSpecByUsername")),
+            opt("eventChainId", Int),
+            opt("alarm", MoRef),
+            opt("scheduledTask", MoRef),
+            opt("disableFullMessage", Bool),
+            arr("category", Str),
+            arr("type", Str),
+            arr("tag", Str),
+            arr("eventTypeId", Str),
+            opt("maxCount", Int),
+            opt("delayedInit", Bool),
+        ],
+    ),
+    data(
+        "EventFilterSpecByEntity",
+        Some("DynamicData"),
+        &[
+            req("entity", MoRef),
+            req("recursion", Enum("EventFilterSpecRecursionOption")),
+        ],
+    ),
+    data(
+        "EventFilterSpecByTime",
+        Some("DynamicData"),
+        &[opt("beginTime", DateTime), opt("endTime", DateTime)],
+    ),
+    data(
+        "EventFilterSpecByUsername",
+        Some("DynamicData"),
+        &[req("systemUser", Bool), arr("userList", Str)],
+    ),
+    data(
+        "LocalizableMessage",
+        Some("DynamicData"),
+        &[
+            req("key", Str),
+            arr("arg", Data("KeyAnyValue")),
+            opt("message", Str),
+        ],
+    ),
+    data(
+        "KeyAnyValue",
+        Some("DynamicData"),
+        &[req("key", Str), req("value", Any)],
+    ),
+    data("LongValue", Some("DynamicData"), &[req("value", Long)]),
+];
+
+pub static ENUMS: &[EnumType] = &[
+    EnumType {
+        name: "DrsBehavior",
+        values: &["manual", "partiallyAutomated", "fullyAutomated"],
+    },
+    EnumType {
+        name: "HostLockdownMode",
+        values: &["lockdownDisabled", "lockdownNormal", "lockdownStrict"],
+    },
+    EnumType {
+        name: "EventFilterSpecRecursionOption",
+        values: &["self", "children", "all"],
+    },
+    EnumType {
+        name: "VirtualMachineMovePriority",
+        values: &["lowPriority", "highPriority", "defaultPriority"],
+    },
+    EnumType {
+        name: "VirtualMachinePowerState",
+        values: &["poweredOff", "poweredOn", "suspended"],
+    },
+];
+
+pub fn data_type(name: &str) -> Option<&'static DataType> {
+    DATA_TYPES.iter().find(|d| d.name == name)
+}
+
+pub fn enum_type(name: &str) -> Option<&'static EnumType> {
+    ENUMS.iter().find(|e| e.name == name)
+}
+
+impl DataType {
+    /// A field of this type or of one of its bases.
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        let mut t = Some(self);
+        while let Some(d) = t {
+            if let Some(f) = d.fields.iter().find(|f| f.name == name) {
+                return Some(f);
+            }
+            t = d.base.and_then(data_type);
+        }
+        None
+    }
+
+    /// Whether this type is `ancestor` or derives from it.
+    pub fn is_a(&self, ancestor: &str) -> bool {
+        let mut t = Some(self);
+        while let Some(d) = t {
+            if d.name == ancestor {
+                return true;
+            }
+            t = d.base.and_then(data_type);
+        }
+        false
+    }
+}
+
+impl Ty {
+    /// A vim type by name: a data object, an enum, or a MoRef.
+    pub fn from_vim(name: &str) -> Option<Ty> {
+        if name == "ManagedObjectReference" {
+            return Some(MoRef);
+        }
+        if let Some(d) = data_type(name) {
+            return Some(Data(d.name));
+        }
+        enum_type(name).map(|e| Enum(e.name))
+    }
+}

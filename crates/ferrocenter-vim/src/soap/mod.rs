@@ -1,0 +1,162 @@
+//! The SOAP door (vim25 over SOAP 1.1) at `POST /sdk`: reads the envelope, decodes the body
+//! element into a [`Call`] by the declarations in `schema`, hands it to the binding
+//! (`service.rs`) like VI/JSON does, and writes the answer or the fault. Sessions ride the
+//! `vmware_soap_session` cookie. `GET /sdk/vimServiceVersions.xml` lists the releases, which
+//! pyVmomi reads before it connects.
+mod decode;
+mod encode;
+mod session;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use ferrocenter_http::body::{body_bytes, BodyError};
+use ferrocenter_http::peer::Peer;
+use ferrocenter_http::releases::{release_ok, PUBLISHED};
+use ferrocenter_http::soap::{envelope, read_envelope, Limits};
+
+use crate::call::Call;
+use crate::faults::VimFault;
+use crate::reply::Answer;
+use crate::service;
+use crate::state::VimState;
+
+const XML: &str = "text/xml; charset=utf-8";
+
+/// `SOAPAction: "urn:vim25/<release>"` names the release; without one the call is served.
+fn check_release(headers: &HeaderMap) -> Result<(), VimFault> {
+    let Some(action) = headers.get("soapaction").and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let action = action.trim().trim_matches('"');
+    match action.strip_prefix("urn:vim25/") {
+        Some(r) if !release_ok(r) => Err(VimFault::invalid_request(format!(
+            "release {r} is not served: use 8.0.1.0 through 9.1.1.0"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn handle(
+    State(state): State<VimState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut method_name = None;
+    let result = async {
+        check_release(&headers)?;
+        let bytes = body_bytes(body, state.max_body_bytes).map_err(|e| match e {
+            BodyError::TooLarge { .. } => VimFault::body_too_large(e.to_string()),
+            _ => VimFault::invalid_request(e.to_string()),
+        })?;
+        let env = read_envelope(&bytes, Limits::default())
+            .map_err(|e| VimFault::invalid_request(e.to_string()))?;
+        let d = decode::decode(&env.body)?;
+        method_name = Some(d.name.clone());
+        // SOAP has no GET: clients read a property with the generic `Fetch(prop)` (pyVmomi
+        // reads every property that way), which is VI/JSON's property read.
+        let (verb, name, params) = if d.name == "Fetch" {
+            let prop = d
+                .params
+                .get("prop")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| {
+                    VimFault::from(ferrocenter_core::CoreError::invalid("prop", "is required"))
+                })?;
+            (Method::GET, prop.to_string(), Default::default())
+        } else {
+            (Method::POST, d.name, d.params)
+        };
+        let call = Call {
+            method: verb,
+            mo_type: d.mo_type,
+            mo_id: d.mo_id,
+            name,
+            params,
+            headers: session::with_token_header(headers),
+            peer,
+        };
+        service::dispatch(&state, call).await
+    }
+    .await;
+    match (result, method_name) {
+        (Ok(a), Some(name)) => render(&name, a),
+        (Ok(_), None) => unreachable_fault(),
+        (Err(f), _) => render_fault(f),
+    }
+}
+
+fn unreachable_fault() -> Response {
+    render_fault(VimFault::new(
+        "SystemError",
+        "the call was answered without a method",
+    ))
+}
+
+fn render(method: &str, answer: Answer) -> Response {
+    let xml = envelope(&encode::response(method, &answer.reply));
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, XML)], xml).into_response();
+    if let Some(v) = answer
+        .new_session
+        .and_then(|t| HeaderValue::from_str(&session::set_cookie(&t)).ok())
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Faults are HTTP 500 (SOAP 1.1), except a spent login budget (429 with `Retry-After`) and a
+/// body over the limit (413), as on VI/JSON.
+fn render_fault(f: VimFault) -> Response {
+    let status = match f.retry_after_secs {
+        Some(_) => StatusCode::TOO_MANY_REQUESTS,
+        None if f.too_large => StatusCode::PAYLOAD_TOO_LARGE,
+        None => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let retry = f.retry_after_secs;
+    let mut resp = (status, [(header::CONTENT_TYPE, XML)], encode::fault(&f)).into_response();
+    if let Some(secs) = retry {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+/// The releases a client may ask for, in the form pyVmomi and govc read.
+async fn service_versions() -> Response {
+    let (newest, prior) = PUBLISHED.split_last().unwrap_or((&"9.1.1.0", &[]));
+    let prior: String = prior
+        .iter()
+        .rev()
+        .map(|v| format!("\n      <version>{v}</version>"))
+        .collect();
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" ?>
+<namespaces version="1.0">
+  <namespace>
+    <name>urn:vim25</name>
+    <version>{newest}</version>
+    <priorVersions>{prior}
+    </priorVersions>
+  </namespace>
+</namespaces>
+"#
+    );
+    ([(header::CONTENT_TYPE, XML)], xml).into_response()
+}
+
+/// The SOAP routes, for any router whose state hands out a [`VimState`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    VimState: FromRef<S>,
+{
+    Router::new()
+        .route("/sdk", post(handle))
+        .route("/sdk/vimServiceVersions.xml", get(service_versions))
+}
