@@ -220,3 +220,89 @@ async fn pyvmomi_drives_hosts_maintenance_views_and_updates_over_soap() {
     assert_eq!(core.auth.session_count(), sessions_before);
     ts.stop().await;
 }
+
+/// Both doors give the same answer: every property pyVmomi knows on every kind of object the
+/// server serves (inventory, host, VM, task, managers, a view), read through SOAP with pyVmomi
+/// and through VI/JSON in the same session (tests/vim_soap/properties.py), answers the same
+/// value or the same fault, and pyVmomi can read every answer (its data objects are strict: an
+/// element vim does not define fails the call).
+#[tokio::test]
+async fn every_property_reads_the_same_through_soap_and_vi_json() {
+    let Some(python) = soap_python() else {
+        eprintln!("SKIPPED: pyVmomi is not installed (scripts/test.sh installs it)");
+        return;
+    };
+    let fleet = sim_fleet(2, 2, 24, 98).await;
+    for i in 0..2 {
+        let a = fleet.agent(i);
+        for v in a.vms() {
+            let _ = a.power(&v.uuid, PowerAction::On);
+        }
+    }
+    let ts = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_file = dir.path().join("fleet.json");
+    let hosts: Vec<Value> = fleet
+        .manifest
+        .hosts
+        .iter()
+        .map(|h| json!({"address": h.address, "port": h.port, "thumbprint": h.thumbprint}))
+        .collect();
+    std::fs::write(
+        &fleet_file,
+        json!({"hosts": hosts, "root_password": ROOT_PW}).to_string(),
+    )
+    .unwrap();
+    let server = ts.api("").trim_start_matches("https://").to_string();
+    let v = run_soap_script(
+        &python,
+        "properties.py",
+        &[&server, ADMIN, PASSWORD, &fleet_file.to_string_lossy()],
+    )
+    .await;
+    let list = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    };
+    let errors = v["errors"].as_object().unwrap();
+    assert!(errors.is_empty(), "steps failed: {errors:#?}");
+    let client = list("client_errors");
+    let mismatches = list("mismatches");
+    assert!(
+        client.is_empty() && mismatches.is_empty(),
+        "pyVmomi could not read {} answer(s):\n{}\n\nthe doors differ on {} read(s):\n{}",
+        client.len(),
+        client.join("\n"),
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    let reads = v["reads"].as_array().unwrap();
+    let ok = reads.iter().filter(|r| r["soap"] == "ok").count();
+    eprintln!(
+        "{} property reads compared, {ok} answered a value",
+        reads.len()
+    );
+    // Whole objects through RetrievePropertiesEx(all=True), events and recent tasks.
+    assert_eq!(v["retrieve_all"]["objects"], 2, "{}", v["retrieve_all"]);
+    assert_eq!(v["retrieve_all"]["missing"], json!([]));
+    assert!(v["retrieve_all"]["props"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("summary")));
+    assert!(v["event_types"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("HostConnectedEvent")));
+    assert_eq!(
+        v["recent_tasks"],
+        json!([
+            "ClusterComputeResource.addHost",
+            "VirtualMachine.migrate",
+            "VirtualMachine.powerOff"
+        ])
+    );
+    ts.stop().await;
+}
