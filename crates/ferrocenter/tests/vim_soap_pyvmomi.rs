@@ -306,3 +306,66 @@ async fn every_property_reads_the_same_through_soap_and_vi_json() {
     );
     ts.stop().await;
 }
+
+/// Sessions and waits as pyVmomi scripts use them: a clone ticket logs a second connection in
+/// once, SessionIsActive and TerminateSession; Timedout and RequestCanceled from tasks through
+/// WaitForTask; InvalidArgument naming the field; CancelWaitForUpdates from another thread;
+/// InvalidCollectorVersion; Logout (tests/vim_soap/sessions.py).
+#[tokio::test]
+async fn sessions_waits_and_task_faults_through_pyvmomi() {
+    let Some(python) = soap_python() else {
+        eprintln!("SKIPPED: pyVmomi is not installed (scripts/test.sh installs it)");
+        return;
+    };
+    let fleet = sim_fleet(1, 1, 25, 99).await;
+    let a = fleet.agent(0);
+    for v in a.vms() {
+        let _ = a.power(&v.uuid, PowerAction::On);
+    }
+    let ts = TestServer::start().await;
+    let (core, _) = ts.core_admin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_file = dir.path().join("fleet.json");
+    let h = &fleet.manifest.hosts[0];
+    std::fs::write(
+        &fleet_file,
+        json!({"hosts": [{"address": h.address, "port": h.port, "thumbprint": h.thumbprint}],
+               "root_password": ROOT_PW})
+        .to_string(),
+    )
+    .unwrap();
+    let sessions_before = core.auth.session_count();
+    let server = ts.api("").trim_start_matches("https://").to_string();
+    let v = run_soap_script(
+        &python,
+        "sessions.py",
+        &[&server, ADMIN, PASSWORD, &fleet_file.to_string_lossy()],
+    )
+    .await;
+    let errors = v["errors"].as_object().unwrap();
+    assert!(errors.is_empty(), "steps failed: {errors:#?}\n{v:#}");
+    assert_eq!(v["clock_skew_under_a_minute"], true);
+    let c = &v["clone"];
+    assert_eq!(c["user"], r"VSPHERE.LOCAL\administrator", "{c}");
+    assert_eq!(c["same_key"], false);
+    assert_eq!(c["ticket_again"], "InvalidLogin");
+    assert_eq!(c["active"], true);
+    assert_eq!(c["active_after_terminate"], false);
+    assert_eq!(c["current_after_terminate"], Value::Null);
+    assert_eq!(c["call_after_terminate"], "NotAuthenticated");
+    assert_eq!(v["timedout"], "Timedout");
+    assert_eq!(v["timedout_in_maintenance"], false);
+    assert_eq!(v["cancelable"], true);
+    assert_eq!(v["cancelled"], "RequestCanceled");
+    assert_eq!(v["cancelled_flag"], true);
+    assert_eq!(v["cancel_again"], "InvalidState");
+    assert_eq!(v["bad_port"], json!(["InvalidArgument", "cnxSpec.port"]));
+    assert_eq!(v["bad_name"][0], "InvalidName", "{v}");
+    assert_eq!(v["renamed"], "renamed-by-pyvmomi");
+    assert_eq!(v["cancel_wait"], "RequestCanceled");
+    assert_eq!(v["old_version"], "InvalidCollectorVersion");
+    assert_eq!(v["destroyed_collector"], "ManagedObjectNotFound");
+    assert_eq!(v["after_logout"], "NotAuthenticated");
+    assert_eq!(core.auth.session_count(), sessions_before);
+    ts.stop().await;
+}
