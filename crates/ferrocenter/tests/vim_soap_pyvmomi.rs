@@ -310,7 +310,7 @@ async fn every_property_reads_the_same_through_soap_and_vi_json() {
 /// Sessions and waits as pyVmomi scripts use them: a clone ticket logs a second connection in
 /// once, SessionIsActive and TerminateSession; Timedout and RequestCanceled from tasks through
 /// WaitForTask; InvalidArgument naming the field; CancelWaitForUpdates from another thread;
-/// InvalidCollectorVersion; Logout (tests/vim_soap/sessions.py).
+/// InvalidCollectorVersion; Logout; a session joined by its id (tests/vim_soap/sessions.py).
 #[tokio::test]
 async fn sessions_waits_and_task_faults_through_pyvmomi() {
     let Some(python) = soap_python() else {
@@ -366,6 +366,10 @@ async fn sessions_waits_and_task_faults_through_pyvmomi() {
     assert_eq!(v["old_version"], "InvalidCollectorVersion");
     assert_eq!(v["destroyed_collector"], "ManagedObjectNotFound");
     assert_eq!(v["after_logout"], "NotAuthenticated");
+    assert_eq!(
+        v["reused"],
+        json!({"user": r"VSPHERE.LOCAL\administrator", "same_key": true})
+    );
     assert_eq!(core.auth.session_count(), sessions_before);
     ts.stop().await;
 }

@@ -190,6 +190,21 @@ def main():
         out["after_logout"] = fault_of(lambda: other.content.rootFolder.childEntity)
 
     step("logout", logout)
+
+    # SmartConnect(sessionId=…) joins a session without logging in: pyVmomi sends the id as
+    # the cookie's quoted value.
+    def reuse():
+        again = SmartConnect(
+            host=host, port=port, sessionId=si._stub.GetSessionId(),
+            disableSslCertValidation=True,
+        )
+        out["reused"] = {
+            "user": again.content.sessionManager.currentSession.userName,
+            "same_key": again.content.sessionManager.currentSession.key
+            == sm.currentSession.key,
+        }
+
+    step("reuse", reuse)
     Disconnect(si)
     print(json.dumps(out, default=str))
 
