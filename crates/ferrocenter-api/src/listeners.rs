@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
 use ferrocenter_core::auth::Listener;
+use ferrocenter_core::lookup::{Advertised, ExternalAddress};
 use ferrocenter_core::ports::Component;
 use ferrocenter_core::Core;
 use ferrocenter_http::login_limit::{LoginLimiter, LoginRate};
@@ -36,6 +37,11 @@ pub struct ListenerOptions {
     pub zstack_web_hooks: ferrocenter_zstack::HookDestinations,
     /// Serve Prometheus metrics at `/metrics` (`enable_metrics`).
     pub metrics: bool,
+    /// Where clients reach the server (`external_address`), named by the Lookup Service's
+    /// registrations; without a port, the main listener's bound port.
+    pub external_address: ExternalAddress,
+    /// The server certificate as base64 DER, the registrations' `sslTrust`.
+    pub ssl_trust: Vec<String>,
 }
 
 /// The addresses actually bound (port 0 picks a free port).
@@ -54,7 +60,7 @@ pub struct Listeners {
 }
 
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
-/// bind; the ones already started are stopped again.
+/// bind; nothing is served then (every socket is bound before any is served).
 pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners, ServeError> {
     // Only one crypto provider is compiled in; installing it twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -70,6 +76,34 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     let metrics = opts
         .metrics
         .then(|| Arc::new(crate::metrics::Metrics::default()));
+    // Every socket is bound before any router is made: the Lookup Service's registrations name
+    // the main listener's port, which is only known once it is bound (port 0 picks one).
+    let mut wanted = vec![
+        ("listen", opts.listen, Listener::Api, Some(tls.clone())),
+        (
+            "appliance_listen",
+            opts.appliance_listen,
+            Listener::Appliance,
+            Some(tls.clone()),
+        ),
+    ];
+    if let Some(addr) = opts.http_listen {
+        wanted.push(("http_listen", addr, Listener::Api, None));
+    }
+    let mut bound_sockets = Vec::with_capacity(wanted.len());
+    for (key, addr, kind, tls) in wanted {
+        let listener = bind(key, addr)?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        bound_sockets.push((key, listener, bound, kind, tls));
+    }
+    let api_port = bound_sockets
+        .iter()
+        .find(|s| s.0 == "listen")
+        .map_or(opts.listen.port(), |s| s.2.port());
+    let advertised = Arc::new(Advertised {
+        address: opts.external_address.with_default_port(api_port),
+        ssl_trust: opts.ssl_trust.clone(),
+    });
     let state = |listener, tls| ListenerState {
         vapi: ferrocenter_vapi::VapiState {
             core: core.clone(),
@@ -90,6 +124,10 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             trust_agent_on_first_use: opts.zstack_trust_agent_on_first_use,
             tls,
         },
+        lookup: ferrocenter_lookup::LookupState {
+            core: core.clone(),
+            advertised: advertised.clone(),
+        },
         max_body_bytes: opts.max_body_bytes,
         diagnostics: opts.diagnostics,
         metrics: metrics.clone(),
@@ -104,40 +142,11 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         units: vec![],
     };
 
-    let mut specs = vec![
-        (
-            "listen",
-            opts.listen,
-            Listener::Api,
-            Some(tls.clone()),
-            api_router(state(Listener::Api, true)),
-        ),
-        (
-            "appliance_listen",
-            opts.appliance_listen,
-            Listener::Appliance,
-            Some(tls.clone()),
-            appliance_router(state(Listener::Appliance, true)),
-        ),
-    ];
-    if let Some(addr) = opts.http_listen {
-        specs.push((
-            "http_listen",
-            addr,
-            Listener::Api,
-            None,
-            api_router(state(Listener::Api, false)),
-        ));
-    }
-    for (key, addr, kind, tls, router) in specs {
-        let listener = match bind(key, addr) {
-            Ok(l) => l,
-            Err(e) => {
-                listeners.shutdown(Duration::from_secs(1)).await;
-                return Err(e);
-            }
+    for (key, listener, bound, kind, tls) in bound_sockets {
+        let router = match key {
+            "appliance_listen" => appliance_router(state(Listener::Appliance, true)),
+            _ => api_router(state(Listener::Api, tls.is_some())),
         };
-        let bound = listener.local_addr().unwrap_or(addr);
         // The inbound firewall sees each connection before anything is read from it, also
         // after the listener is stopped and started again as a service.
         let firewall = FirewallAcceptor::new(core.clone(), key, metrics.clone());

@@ -150,6 +150,8 @@ pub fn surface_of(path: &str) -> &'static str {
         "vi-json"
     } else if under("/zstack") {
         "zstack"
+    } else if under("/lookupservice") {
+        "lookup"
     } else {
         "other"
     }
@@ -270,6 +272,7 @@ mod tests {
         assert_eq!(surface_of("/rest/com/vmware"), "vapi");
         assert_eq!(surface_of("/sdk"), "vi-json");
         assert_eq!(surface_of("/zstack/v1/hosts"), "zstack");
+        assert_eq!(surface_of("/lookupservice/sdk"), "lookup");
         assert_eq!(surface_of("/apix"), "other");
         assert_eq!(surface_of("/healthz"), "other");
     }

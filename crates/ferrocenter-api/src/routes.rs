@@ -18,6 +18,7 @@ pub struct ListenerState {
     pub vapi: vapi::VapiState,
     pub vim: vim::VimState,
     pub zstack: zstack::ZstackState,
+    pub lookup: ferrocenter_lookup::LookupState,
     pub max_body_bytes: usize,
     pub diagnostics: bool,
     /// Set when `enable_metrics` is: requests are counted and `/metrics` is served.
@@ -42,6 +43,12 @@ impl FromRef<ListenerState> for crate::operator::OperatorState {
             core: s.vapi.core.clone(),
             metrics: s.metrics.clone(),
         }
+    }
+}
+
+impl FromRef<ListenerState> for ferrocenter_lookup::LookupState {
+    fn from_ref(s: &ListenerState) -> Self {
+        s.lookup.clone()
     }
 }
 
@@ -168,12 +175,13 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     router.with_state(state)
 }
 
-/// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`.
+/// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`, `/lookupservice`.
 pub fn api_router(state: ListenerState) -> Router {
     finish(
         vapi::routes(state.diagnostics)
             .merge(vim::routes())
-            .merge(zstack::routes()),
+            .merge(zstack::routes())
+            .merge(ferrocenter_lookup::routes()),
         state,
     )
 }

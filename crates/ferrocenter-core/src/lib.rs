@@ -12,6 +12,7 @@ mod events;
 pub mod hosts;
 pub mod inventory;
 pub mod licensing;
+pub mod lookup;
 pub mod model;
 pub mod moids;
 mod operations_table;

@@ -1,6 +1,7 @@
 //! `ferrocenter serve` configuration: command-line flags, `FERROCENTER_<FLAG>` environment
 //! variables and a TOML file, in that order of precedence, over built-in defaults.
 use ferrocenter_api::LoginRate;
+use ferrocenter_core::lookup::ExternalAddress;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,12 @@ pub struct ServeArgs {
     /// Plain HTTP serving the same routes as --listen (off unless set). Unencrypted.
     #[arg(long, env = "FERROCENTER_HTTP_LISTEN", value_name = "ADDR")]
     pub http_listen: Option<String>,
+    /// Host name or address (and port) clients reach the server at: HOST, HOST:PORT or
+    /// [IPv6]:PORT. The Lookup Service's registrations name their URLs with it [default: the
+    /// --listen address, or this machine's host name when that is a wildcard; the port defaults
+    /// to --listen's].
+    #[arg(long, env = "FERROCENTER_EXTERNAL_ADDRESS", value_name = "HOST[:PORT]")]
+    pub external_address: Option<String>,
     /// sqlite://PATH or postgres://… [default: a SQLite file in the data dir].
     #[arg(
         long,
@@ -141,6 +148,7 @@ struct FileConfig {
     listen: Option<String>,
     appliance_listen: Option<String>,
     http_listen: Option<String>,
+    external_address: Option<String>,
     database_url: Option<String>,
     admin_password: Option<String>,
     session_idle_timeout_secs: Option<u64>,
@@ -175,6 +183,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub appliance_listen: SocketAddr,
     pub http_listen: Option<SocketAddr>,
+    /// Where clients reach the server (`external_address`): as configured, else the `listen`
+    /// address, or this machine's host name (which the generated certificate names) when that
+    /// is a wildcard. Without a port, the main listener's bound port is meant.
+    pub external_address: ExternalAddress,
     /// None: the SQLite file in the data dir.
     pub database_url: Option<String>,
     pub admin_password: Option<String>,
@@ -338,6 +350,26 @@ impl ServeArgs {
             .filter(|s| !s.is_empty())
             .map(|v| addr("http_listen", v))
             .transpose()?;
+        let external_address = match self
+            .external_address
+            .as_deref()
+            .or(file.external_address.as_deref())
+        {
+            Some(v) => ExternalAddress::parse(v).map_err(|e| match e {
+                ferrocenter_core::CoreError::InvalidArgument { reason, .. } => {
+                    invalid("external_address", format!("'{v}': {reason}"))
+                }
+                other => invalid("external_address", other.to_string()),
+            })?,
+            None if listen.ip().is_unspecified() => ExternalAddress {
+                host: crate::tls::host_name().unwrap_or_else(|| "localhost".into()),
+                port: None,
+            },
+            None => ExternalAddress {
+                host: listen.ip().to_string(),
+                port: None,
+            },
+        };
         let database_url = self.database_url.clone().or(file.database_url);
         if let Some(url) = &database_url {
             let ok = url.starts_with("sqlite:")
@@ -520,6 +552,7 @@ impl ServeArgs {
             listen,
             appliance_listen,
             http_listen,
+            external_address,
             database_url,
             admin_password,
             session_idle_timeout,
@@ -573,6 +606,41 @@ mod tests {
         assert_eq!(c.agent_idle_timeout, Duration::from_secs(90));
         assert_eq!(c.zstack_session_timeout, Duration::from_secs(7200));
         assert!(c.zstack_trust_agent_on_first_use);
+        assert_eq!(
+            c.external_address,
+            ExternalAddress {
+                host: "127.0.0.1".into(),
+                port: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_external_address_is_never_a_wildcard() {
+        let wild = ServeArgs {
+            listen: Some("0.0.0.0:8443".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            wild.external_address.host,
+            crate::tls::host_name().unwrap_or_else(|| "localhost".into())
+        );
+        let named = ServeArgs {
+            listen: Some("0.0.0.0:8443".into()),
+            external_address: Some("VC.example.com:443".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            named.external_address,
+            ExternalAddress {
+                host: "vc.example.com".into(),
+                port: Some(443)
+            }
+        );
     }
 
     #[test]
@@ -626,6 +694,20 @@ mod tests {
                     ..Default::default()
                 },
                 "http_listen:",
+            ),
+            (
+                ServeArgs {
+                    external_address: Some("0.0.0.0".into()),
+                    ..Default::default()
+                },
+                "external_address:",
+            ),
+            (
+                ServeArgs {
+                    external_address: Some("vc.example.com:0".into()),
+                    ..Default::default()
+                },
+                "external_address:",
             ),
             (
                 ServeArgs {

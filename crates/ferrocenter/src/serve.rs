@@ -231,6 +231,8 @@ impl Server {
                 login_rate: cfg.login_rate,
                 zstack_web_hooks: cfg.zstack_web_hooks.clone(),
                 metrics: cfg.enable_metrics,
+                external_address: cfg.external_address.clone(),
+                ssl_trust: vec![identity.cert_base64.clone()],
             },
         )
         .await?;

@@ -25,6 +25,8 @@ pub struct TlsIdentity {
     pub key_pem: PathBuf,
     /// `AB:CD:…`, 32 bytes as upper-case hex pairs.
     pub thumbprint: String,
+    /// The certificate (the first of the file) as base64 DER: the Lookup Service's `sslTrust`.
+    pub cert_base64: String,
     pub created: bool,
 }
 
@@ -69,7 +71,7 @@ pub fn subject_alt_names(listen: &[IpAddr]) -> Vec<String> {
 }
 
 /// The kernel's host name (what `hostname` prints).
-fn host_name() -> Option<String> {
+pub fn host_name() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into the buffer it is given.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -102,7 +104,7 @@ pub fn load_or_create(dir: &Path, listen: &[IpAddr]) -> Result<TlsIdentity, TlsE
         path: cert_pem.clone(),
         reason: e.to_string(),
     })?;
-    let der = first_pem_block(&pem).ok_or_else(|| TlsError::Read {
+    let (cert_base64, der) = first_pem_block(&pem).ok_or_else(|| TlsError::Read {
         path: cert_pem.clone(),
         reason: "no PEM certificate in the file".into(),
     })?;
@@ -110,16 +112,21 @@ pub fn load_or_create(dir: &Path, listen: &[IpAddr]) -> Result<TlsIdentity, TlsE
         cert_pem,
         key_pem,
         thumbprint: sha256_thumbprint(&der),
+        cert_base64,
         created,
     })
 }
 
-fn first_pem_block(pem: &str) -> Option<Vec<u8>> {
+/// The first certificate of a PEM file: its base64 text and the DER it decodes to.
+fn first_pem_block(pem: &str) -> Option<(String, Vec<u8>)> {
     let start = pem.find("-----BEGIN CERTIFICATE-----")?;
     let rest = &pem[start + "-----BEGIN CERTIFICATE-----".len()..];
     let end = rest.find("-----END CERTIFICATE-----")?;
     let b64: String = rest[..end].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .ok()?;
+    Some((b64, der))
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl Element {
 
     /// `xsi:nil="true"`.
     pub fn is_nil(&self) -> bool {
-        self.attr(&format!("{{{}}}nil", NS_XSI))
+        self.attr(&format!("{{{NS_XSI}}}nil"))
             .is_some_and(|v| v == "true" || v == "1")
     }
 }

@@ -23,9 +23,9 @@ pub fn response(method: &str, reply: &Reply) -> String {
     out
 }
 
-/// A vim fault as SOAP 1.1 puts it: `ServerFaultCode`, the message, and `<{Type}Fault>` in the
-/// detail carrying the fault's fields.
-pub fn fault(f: &VimFault) -> String {
+/// A vim fault as SOAP 1.1 puts it: the fault code (vim's `ServerFaultCode` for its own
+/// faults), the message, and `<{Type}Fault>` in the detail carrying the fault's fields.
+pub fn fault(f: &VimFault, code: &str) -> String {
     let body = f.body();
     let mut detail = format!(
         r#"<{t}Fault xmlns="{NS_VIM}" xsi:type="{t}">"#,
@@ -37,7 +37,7 @@ pub fn fault(f: &VimFault) -> String {
         }
     }
     let _ = write!(detail, "</{}Fault>", f.type_name);
-    fault_envelope("ServerFaultCode", &f.message, Some(&detail))
+    fault_envelope(code, &f.message, Some(&detail))
 }
 
 /// Writes `v` as element(s) named `tag`: an array as repeated elements, null as nothing.
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn a_fault_carries_its_fields_in_detail() {
         let f = VimFault::new("SSLVerifyFault", "bad cert").with("thumbprint", json!("AB:CD"));
-        let x = fault(&f);
+        let x = fault(&f, "ServerFaultCode");
         assert!(x.contains("<faultcode>ServerFaultCode</faultcode>"));
         assert!(
             x.contains(r#"<SSLVerifyFaultFault xmlns="urn:vim25" xsi:type="SSLVerifyFault">"#),

@@ -5,6 +5,8 @@
 //! pyVmomi reads before it connects.
 mod decode;
 mod encode;
+#[cfg(test)]
+mod fuzz;
 mod session;
 
 use axum::body::Bytes;
@@ -14,6 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use ferrocenter_core::CoreError;
 use ferrocenter_http::body::{body_bytes, BodyError};
 use ferrocenter_http::peer::Peer;
 use ferrocenter_http::releases::{release_ok, PUBLISHED};
@@ -41,61 +44,64 @@ fn check_release(headers: &HeaderMap) -> Result<(), VimFault> {
     }
 }
 
+/// SOAP 1.1's fault code for a fault of the binding: vim's own.
+const SERVER_FAULT: &str = "ServerFaultCode";
+
 async fn handle(
     State(state): State<VimState>,
     Peer(peer): Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut method_name = None;
-    let result = async {
-        check_release(&headers)?;
-        let bytes = body_bytes(body, state.max_body_bytes).map_err(|e| match e {
-            BodyError::TooLarge { .. } => VimFault::body_too_large(e.to_string()),
-            _ => VimFault::invalid_request(e.to_string()),
-        })?;
-        let env = read_envelope(&bytes, Limits::default())
-            .map_err(|e| VimFault::invalid_request(e.to_string()))?;
-        let d = decode::decode(&env.body)?;
-        method_name = Some(d.name.clone());
-        // SOAP has no GET: clients read a property with the generic `Fetch(prop)` (pyVmomi
-        // reads every property that way), which is VI/JSON's property read.
-        let (verb, name, params) = if d.name == "Fetch" {
-            let prop = d
-                .params
-                .get("prop")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| {
-                    VimFault::from(ferrocenter_core::CoreError::invalid("prop", "is required"))
-                })?;
-            (Method::GET, prop.to_string(), Default::default())
-        } else {
-            (Method::POST, d.name, d.params)
-        };
-        let call = Call {
-            method: verb,
-            mo_type: d.mo_type,
-            mo_id: d.mo_id,
-            name,
-            params,
-            headers: session::with_token_header(headers),
-            peer,
-        };
-        service::dispatch(&state, call).await
-    }
-    .await;
-    match (result, method_name) {
-        (Ok(a), Some(name)) => render(&name, a),
-        (Ok(_), None) => unreachable_fault(),
-        (Err(f), _) => render_fault(f),
+    match answer(&state, peer, headers, body).await {
+        Ok((method, a)) => render(&method, a),
+        Err((f, code)) => render_fault(f, code),
     }
 }
 
-fn unreachable_fault() -> Response {
-    render_fault(VimFault::new(
-        "SystemError",
-        "the call was answered without a method",
-    ))
+/// The method's name and the binding's answer, or a fault and its SOAP fault code.
+async fn answer(
+    state: &VimState,
+    peer: Option<std::net::IpAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(String, Answer), (VimFault, &'static str)> {
+    let server = |f: VimFault| (f, SERVER_FAULT);
+    check_release(&headers).map_err(server)?;
+    let bytes = body_bytes(body, state.max_body_bytes).map_err(|e| {
+        server(match e {
+            BodyError::TooLarge { .. } => VimFault::body_too_large(e.to_string()),
+            _ => VimFault::invalid_request(e.to_string()),
+        })
+    })?;
+    // What cannot be read as an envelope is the client's fault (SOAP's `Client` or
+    // `VersionMismatch`); the detail still says InvalidRequest, which vim clients map.
+    let env = read_envelope(&bytes, Limits::default())
+        .map_err(|e| (VimFault::invalid_request(e.to_string()), e.fault_code()))?;
+    let d = decode::decode(&env.body).map_err(server)?;
+    // SOAP has no GET: clients read a property with the generic `Fetch(prop)` (pyVmomi reads
+    // every property that way), which is VI/JSON's property read.
+    let (verb, name, params) = if d.name == "Fetch" {
+        let prop = d
+            .params
+            .get("prop")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| server(CoreError::invalid("prop", "is required").into()))?;
+        (Method::GET, prop.to_string(), Default::default())
+    } else {
+        (Method::POST, d.name.clone(), d.params)
+    };
+    let call = Call {
+        method: verb,
+        mo_type: d.mo_type,
+        mo_id: d.mo_id,
+        name,
+        params,
+        headers: session::with_token_header(headers),
+        peer,
+    };
+    let a = service::dispatch(state, call).await.map_err(server)?;
+    Ok((d.name, a))
 }
 
 fn render(method: &str, answer: Answer) -> Response {
@@ -112,14 +118,19 @@ fn render(method: &str, answer: Answer) -> Response {
 
 /// Faults are HTTP 500 (SOAP 1.1), except a spent login budget (429 with `Retry-After`) and a
 /// body over the limit (413), as on VI/JSON.
-fn render_fault(f: VimFault) -> Response {
+fn render_fault(f: VimFault, code: &str) -> Response {
     let status = match f.retry_after_secs {
         Some(_) => StatusCode::TOO_MANY_REQUESTS,
         None if f.too_large => StatusCode::PAYLOAD_TOO_LARGE,
         None => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let retry = f.retry_after_secs;
-    let mut resp = (status, [(header::CONTENT_TYPE, XML)], encode::fault(&f)).into_response();
+    let mut resp = (
+        status,
+        [(header::CONTENT_TYPE, XML)],
+        encode::fault(&f, code),
+    )
+        .into_response();
     if let Some(secs) = retry {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

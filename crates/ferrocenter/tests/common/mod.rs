@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod sdk;
+pub mod soap_wire;
 pub mod vim;
 pub mod zstack;
 

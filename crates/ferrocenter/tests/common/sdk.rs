@@ -1,14 +1,14 @@
-//! Runs Python scripts of the official clients against the real server and reads the one JSON
-//! object each prints: tests/vapi_sdk/ with the vSphere Automation SDK for Python
-//! (`FERROCENTER_VAPI_PYTHON`) and tests/vim_soap/ with pyVmomi (`FERROCENTER_SOAP_PYTHON`),
-//! both installed in virtualenvs by scripts/test.sh.
+//! Runs Python client scripts against the server: tests/vapi_sdk/ with the official vSphere
+//! Automation SDK for Python (`FERROCENTER_VAPI_PYTHON`), tests/vim_soap/ with pyVmomi and
+//! tests/lookup_soap/ with suds (both `FERROCENTER_SOAP_PYTHON`); scripts/test.sh installs them
+//! in virtualenvs. Each script prints one JSON object.
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// The python named by the environment variable `var`; `None` (the test says SKIPPED) outside
-/// CI when it is not installed, a panic in CI, where scripts/test.sh installs it.
-fn python_from(var: &str) -> Option<String> {
+/// The Python that `var` names; `None` (the test says SKIPPED) outside CI when it is not
+/// installed, a failure in CI, where scripts/test.sh installs it.
+pub fn python_from_env(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(p) if std::path::Path::new(&p).exists() => Some(p),
         _ if std::env::var("CI").is_ok() => {
@@ -20,12 +20,12 @@ fn python_from(var: &str) -> Option<String> {
 
 /// The vSphere Automation SDK's Python.
 pub fn sdk_python() -> Option<String> {
-    python_from("FERROCENTER_VAPI_PYTHON")
+    python_from_env("FERROCENTER_VAPI_PYTHON")
 }
 
-/// pyVmomi's (and suds') Python.
+/// The SOAP clients' Python (pyVmomi, suds).
 pub fn soap_python() -> Option<String> {
-    python_from("FERROCENTER_SOAP_PYTHON")
+    python_from_env("FERROCENTER_SOAP_PYTHON")
 }
 
 /// `python tests/vapi_sdk/SCRIPT ARGS…`, which must succeed and print one JSON object.
@@ -38,7 +38,8 @@ pub async fn run_soap_script(python: &str, script: &str, args: &[&str]) -> Value
     run_script(python, "vim_soap", script, args).await
 }
 
-async fn run_script(python: &str, dir: &str, script: &str, args: &[&str]) -> Value {
+/// `python tests/DIR/SCRIPT ARGS…`, which must succeed and print one JSON object.
+pub async fn run_script(python: &str, dir: &str, script: &str, args: &[&str]) -> Value {
     let path = format!("{}/tests/{dir}/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::time::timeout(
         Duration::from_secs(120),
