@@ -163,16 +163,20 @@ def main():
 
         def wait():
             try:
-                pc.WaitForUpdatesEx(version, PC.WaitOptions())
+                pc.WaitForUpdatesEx(version, PC.WaitOptions(maxWaitSeconds=30))
                 seen["result"] = "returned"
             except vmodl.MethodFault as e:
                 seen["result"] = vim_name(e)
 
-        waiter = threading.Thread(target=wait)
+        waiter = threading.Thread(target=wait, daemon=True)
         waiter.start()
-        time.sleep(0.5)
-        pc.CancelWaitForUpdates()
-        waiter.join(10)
+        # A cancel only ends a wait in progress: repeat it until the waiter has been reached.
+        for _ in range(50):
+            time.sleep(0.2)
+            pc.CancelWaitForUpdates()
+            waiter.join(0.2)
+            if not waiter.is_alive():
+                break
         out["cancel_wait"] = seen.get("result", "still waiting")
         out["old_version"] = fault_of(lambda: pc.WaitForUpdatesEx("0", PC.WaitOptions()))
         pc.Destroy()
