@@ -223,11 +223,12 @@ async fn pyvmomi_drives_hosts_maintenance_views_and_updates_over_soap() {
 
 /// Both doors give the same answer: every property pyVmomi knows on every kind of object the
 /// server serves (inventory, host, VM, task, managers, a view), read through SOAP with pyVmomi
-/// and through VI/JSON in the same session (tests/vim_soap/properties.py), answers the same
+/// and through VI/JSON in the same session (tests/vim_soap/both_doors.py), answers the same
 /// value or the same fault, and pyVmomi can read every answer (its data objects are strict: an
-/// element vim does not define fails the call).
+/// element vim does not define fails the call); every method with a required parameter, called
+/// without its arguments, answers the same fault through both.
 #[tokio::test]
-async fn every_property_reads_the_same_through_soap_and_vi_json() {
+async fn every_property_and_method_answers_the_same_through_soap_and_vi_json() {
     let Some(python) = soap_python() else {
         eprintln!("SKIPPED: pyVmomi is not installed (scripts/test.sh installs it)");
         return;
@@ -256,7 +257,7 @@ async fn every_property_reads_the_same_through_soap_and_vi_json() {
     let server = ts.api("").trim_start_matches("https://").to_string();
     let v = run_soap_script(
         &python,
-        "properties.py",
+        "both_doors.py",
         &[&server, ADMIN, PASSWORD, &fleet_file.to_string_lossy()],
     )
     .await;
@@ -278,6 +279,12 @@ async fn every_property_reads_the_same_through_soap_and_vi_json() {
         client.join("\n"),
         mismatches.len(),
         mismatches.join("\n")
+    );
+    let calls = v["calls"].as_array().unwrap();
+    assert!(calls.len() > 40, "{} calls compared", calls.len());
+    assert!(
+        calls.iter().all(|c| c["soap"].is_string()),
+        "a call without its required arguments succeeded: {calls:?}"
     );
     let reads = v["reads"].as_array().unwrap();
     let ok = reads.iter().filter(|r| r["soap"] == "ok").count();

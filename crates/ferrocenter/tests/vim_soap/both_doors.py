@@ -1,11 +1,14 @@
-"""Reads every property pyVmomi knows on every kind of object ferrocenter serves, through the
-SOAP door with pyVmomi and through VI/JSON in the same session, and compares the two answers.
+"""Both doors, one answer: on every kind of object ferrocenter serves, reads every property
+pyVmomi knows, and calls every method pyVmomi knows that has a required parameter without its
+arguments, through the SOAP door with pyVmomi and through VI/JSON in the same session, and
+compares the two answers.
 
-Usage: properties.py SERVER USER PASSWORD FLEET_JSON
+Usage: both_doors.py SERVER USER PASSWORD FLEET_JSON
 FLEET_JSON: {"hosts": [{"address", "port", "thumbprint"}, ...], "root_password": ...}
 Prints one JSON object: "errors" (steps that failed), "reads" (one per object and property:
-what each door answered, normalised), "client_errors" (answers pyVmomi could not read) and
-"mismatches" (reads where the doors differ).
+what each door answered, normalised), "calls" (one per object and method: the fault each door
+answered), "client_errors" (answers pyVmomi could not read) and "mismatches" (reads or calls
+where the doors differ).
 """
 import base64
 import datetime
@@ -20,9 +23,9 @@ import urllib.parse
 from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask, WaitForTasks
 from pyVmomi import Iso8601, vim, vmodl
-from pyVmomi.VmomiSupport import DataObject, ManagedMethod, ManagedObject
+from pyVmomi.VmomiSupport import F_OPTIONAL, DataObject, ManagedMethod, ManagedObject
 
-out = {"errors": {}, "reads": [], "client_errors": [], "mismatches": []}
+out = {"errors": {}, "reads": [], "calls": [], "client_errors": [], "mismatches": []}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 SKIP = ("dynamicType", "dynamicProperty")
 
@@ -161,10 +164,18 @@ class Json:
         self.user_agent = user_agent
 
     def get(self, mo_type, moid, prop):
-        path = self.base + "/".join(urllib.parse.quote(p, safe="") for p in (mo_type, moid, prop))
+        return self.request("GET", mo_type, moid, prop, None)
+
+    def post(self, mo_type, moid, method):
+        return self.request("POST", mo_type, moid, method, b"{}")
+
+    def request(self, verb, mo_type, moid, name, body):
+        path = self.base + "/".join(urllib.parse.quote(p, safe="") for p in (mo_type, moid, name))
         # pyVmomi's User-Agent: UserSession.userAgent is read from the request.
         headers = {"vmware-api-session-id": self.session, "User-Agent": self.user_agent}
-        self.conn.request("GET", path, headers=headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        self.conn.request(verb, path, body=body, headers=headers)
         r = self.conn.getresponse()
         body = r.read()
         v = json.loads(body) if body else None
@@ -215,6 +226,31 @@ def compare(doors, obj, label):
                 )
             for c in type_conflicts(soap[1], js[1]):
                 out["mismatches"].append("%s: vim type %s" % (where, c))
+
+
+def call_soap(obj, info):
+    """The method called with none of its arguments (pyVmomi itself would insist on them)."""
+    try:
+        obj._stub.InvokeMethod(obj, info, ())
+        return ("ok", None)
+    except vmodl.MethodFault as e:
+        return ("fault", vim_name(e))
+    except Exception as e:  # noqa: BLE001 - what pyVmomi could not read
+        return ("client", "%s: %s" % (type(e).__name__, e))
+
+
+def compare_calls(doors, obj, label):
+    for info in type(obj)._methodInfo.values():
+        if all(p.flags & F_OPTIONAL for p in info.params):
+            continue  # nothing required: the call could act
+        soap = call_soap(obj, info)
+        js = doors.post(obj._wsdlName, obj._moId, info.wsdlName)
+        where = "%s.%s()" % (label, info.wsdlName)
+        out["calls"].append({"object": label, "method": info.wsdlName, "soap": soap[1], "json": js[1]})
+        if soap[0] == "client":
+            out["client_errors"].append("%s: %s" % (where, soap[1]))
+        elif soap != js:
+            out["mismatches"].append("%s: SOAP %s %s, VI/JSON %s %s" % (where, soap[0], soap[1], js[0], js[1]))
 
 
 def main():
@@ -290,6 +326,8 @@ def main():
     out["objects"] = [label for label, _ in objects]
     for label, obj in objects:
         step("read " + label, lambda: compare(doors, obj, label))
+    for label, obj in objects:
+        step("call " + label, lambda: compare_calls(doors, obj, label))
 
     # Whole objects at once: RetrievePropertiesEx with all=True through the view.
     def retrieve_all():
