@@ -18,8 +18,17 @@ pub fn release_ok(r: &str) -> bool {
 /// The vim25 releases VMware published within the served range, oldest first: what
 /// `/sdk/vimServiceVersions.xml` lists, so a SOAP client picks one it knows.
 pub const PUBLISHED: &[&str] = &[
-    "8.0.1.0", "8.0.2.0", "8.0.3.0", "8.0.3.1", "9.0.0.0", "9.1.0.0", "9.1.0.1", "9.1.1.0",
+    "8.0.1.0",
+    "8.0.2.0",
+    "8.0.3.0",
+    "8.0.3.1",
+    "9.0.0.0",
+    "9.1.0.0",
+    "9.1.0.1",
+    NEWEST_PUBLISHED,
 ];
+
+pub const NEWEST_PUBLISHED: &str = "9.1.1.0";
 
 #[cfg(test)]
 mod published_tests {

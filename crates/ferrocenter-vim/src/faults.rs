@@ -3,6 +3,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ferrocenter_core::CoreError;
+use ferrocenter_http::releases::{NEWEST_PUBLISHED, PUBLISHED};
 use serde_json::{json, Map, Value};
 
 /// A vim fault: its type name, its own fields, and a message.
@@ -44,6 +45,14 @@ impl VimFault {
 
     pub fn invalid_request(message: impl Into<String>) -> Self {
         VimFault::new("InvalidRequest", message)
+    }
+
+    /// A release outside the range served, named in the URL (VI/JSON) or SOAPAction (SOAP).
+    pub fn release_not_served(release: &str) -> Self {
+        VimFault::invalid_request(format!(
+            "release {release} is not served: use {} through {}",
+            PUBLISHED[0], NEWEST_PUBLISHED
+        ))
     }
 
     pub fn method_not_found(mo_type: &str, mo_id: &str, method: &str) -> Self {

@@ -13,8 +13,10 @@ use super::faults::{moref, VimFault};
 use super::mo::compute_resource_moid;
 use ferrocenter_http::time::datetime;
 
-/// The API version ferrocenter reports in AboutInfo.
-pub const API_VERSION: &str = "8.0.3.0";
+/// The API version ferrocenter reports in AboutInfo: the newest release it serves, which is
+/// the one `/sdk/vimServiceVersions.xml` names first, so a client that negotiated it sees the
+/// same version in `about.apiVersion`.
+pub const API_VERSION: &str = ferrocenter_http::releases::NEWEST_PUBLISHED;
 
 /// The host's facts as last read; a host never read shows zeros and empty strings.
 fn facts(h: &Host) -> Cow<'_, HostFacts> {

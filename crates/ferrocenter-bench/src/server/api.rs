@@ -15,6 +15,8 @@ pub struct Api {
     pub http: Client,
     pub base: String,
     vim_session: String,
+    /// The SOAP door's `vmware_soap_session` cookie, as sent back.
+    soap_cookie: String,
     vapi_session: String,
     zstack_session: String,
 }
@@ -43,6 +45,7 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| anyhow!("VI/JSON login answered {}", r.status()))?
             .to_string();
+        let soap_cookie = soap_login(&http, base, password).await?;
         let vapi_session: String = http
             .post(format!("{base}/api/session"))
             .basic_auth(ADMIN, Some(password))
@@ -67,6 +70,7 @@ impl Api {
             http,
             base: base.to_string(),
             vim_session,
+            soap_cookie,
             vapi_session,
             zstack_session,
         })
@@ -116,6 +120,29 @@ impl Api {
             Some(body),
         )
         .await
+    }
+
+    /// One host's summary through SOAP `RetrievePropertiesEx`, as pyVmomi asks for it; the
+    /// response's length (the body is checked for a result, not parsed).
+    pub async fn soap_host_summary(&self, moid: &str) -> anyhow::Result<usize> {
+        let body = soap_envelope(&format!(
+            r#"<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>HostSystem</type><all>false</all><pathSet>summary</pathSet></propSet><objectSet><obj type="HostSystem">{moid}</obj><skip>false</skip></objectSet></specSet><options/></RetrievePropertiesEx>"#
+        ));
+        let r = self
+            .http
+            .post(format!("{}/sdk", self.base))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", "urn:vim25/8.0.3.0")
+            .header("Cookie", &self.soap_cookie)
+            .body(body)
+            .send()
+            .await?;
+        let status = r.status();
+        let text = r.text().await?;
+        if !status.is_success() || !text.contains("<returnval") {
+            bail!("SOAP RetrievePropertiesEx {moid}: {status}");
+        }
+        Ok(text.len())
     }
 
     /// A VI/JSON property.
@@ -198,4 +225,31 @@ impl Api {
         let info = self.wait_task(&t).await?;
         Ok((info, start.elapsed()))
     }
+}
+
+fn soap_envelope(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+/// Logs in on the SOAP door; the session cookie to send back.
+async fn soap_login(http: &Client, base: &str, password: &str) -> anyhow::Result<String> {
+    let body = soap_envelope(&format!(
+        r#"<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>{ADMIN}</userName><password>{password}</password></Login>"#
+    ));
+    let r = http
+        .post(format!("{base}/sdk"))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(body)
+        .send()
+        .await?;
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or_else(|| anyhow!("SOAP login answered {}", r.status()))?
+        .to_string();
+    Ok(cookie)
 }

@@ -368,7 +368,12 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         let uuids = Arc::new(reads::query_all_hosts(&api, 1000).await?);
         let moids_arc = Arc::new(moids.clone());
         let mut gets = serde_json::Map::new();
-        for surface in [Surface::ZStack, Surface::ViJson, Surface::Vapi] {
+        for surface in [
+            Surface::ZStack,
+            Surface::ViJson,
+            Surface::Soap,
+            Surface::Vapi,
+        ] {
             eprintln!(
                 "== 3. get one host on {} ({} clients, {} s)",
                 surface.name(),
@@ -593,10 +598,15 @@ fn print_table(full: &Value) {
         f(&l["parallel"]["mean_s"]),
         l["parallel"]["pages_in_flight"]
     );
-    for s in ["zstack", "vi_json", "vapi"] {
+    for s in ["zstack", "vi_json", "soap", "vapi"] {
         let g = &r["get_host"][s];
+        let target = if s == "soap" {
+            "within 1.5 × vi_json's p99 and req/s"
+        } else {
+            "p99 < 10 ms, ≥ 5,000 req/s"
+        };
         println!(
-            "| 3. get one host, {s} ({} clients) | p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s, {} errors | p99 < 10 ms, ≥ 5,000 req/s |",
+            "| 3. get one host, {s} ({} clients) | p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s, {} errors | {target} |",
             g["clients"], f(&g["p50_ms"]), f(&g["p99_ms"]), f(&g["requests_per_s"]), g["errors"]
         );
     }

@@ -120,6 +120,8 @@ pub enum Surface {
     ViJson,
     /// `GET /api/vcenter/host?hosts={moid}` (vAPI has no host get; the filtered list is it).
     Vapi,
+    /// `POST /sdk` RetrievePropertiesEx of `summary` (vim25 over SOAP, as pyVmomi asks).
+    Soap,
 }
 
 impl Surface {
@@ -128,6 +130,7 @@ impl Surface {
             Surface::ZStack => "zstack",
             Surface::ViJson => "vi_json",
             Surface::Vapi => "vapi",
+            Surface::Soap => "soap",
         }
     }
 }
@@ -159,6 +162,10 @@ pub async fn get_one(
                         api.vapi_get(&format!("/vcenter/host?hosts={}", moids[i]))
                             .await
                     }
+                    Surface::Soap => api
+                        .soap_host_summary(&moids[i])
+                        .await
+                        .map(|n| Value::from(n as u64)),
                 };
                 match r {
                     Ok(v) if !v.is_null() => lat.push(t.elapsed().as_secs_f64() * 1000.0),

@@ -65,9 +65,7 @@ async fn handle(
 ) -> Response {
     let result = async {
         if !release_ok(&release) {
-            return Err(VimFault::invalid_request(format!(
-                "release {release} is not served: use 8.0.1.0 through 9.1.1.0"
-            )));
+            return Err(VimFault::release_not_served(&release));
         }
         let bytes = body_bytes(body, state.max_body_bytes).map_err(|e| match e {
             BodyError::TooLarge { .. } => VimFault::body_too_large(e.to_string()),

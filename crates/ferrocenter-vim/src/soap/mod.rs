@@ -37,9 +37,7 @@ fn check_release(headers: &HeaderMap) -> Result<(), VimFault> {
     };
     let action = action.trim().trim_matches('"');
     match action.strip_prefix("urn:vim25/") {
-        Some(r) if !release_ok(r) => Err(VimFault::invalid_request(format!(
-            "release {r} is not served: use 8.0.1.0 through 9.1.1.0"
-        ))),
+        Some(r) if !release_ok(r) => Err(VimFault::release_not_served(r)),
         _ => Ok(()),
     }
 }
