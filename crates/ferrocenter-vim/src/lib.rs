@@ -33,6 +33,8 @@ mod views;
 
 pub use faults::{fault, VimFault};
 pub use json::not_supported;
+pub use names::properties;
+pub use schema::undeclared;
 pub use session_objects::CollectorState;
 pub use state::VimState;
 

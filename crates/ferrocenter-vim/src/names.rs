@@ -200,7 +200,16 @@ const TYPES: &[(&str, &[&str])] = &[
             "ApplyRecommendation",
             "PlaceVm",
             "EnterMaintenanceMode",
+            "ClusterEnterMaintenanceMode",
+            "ConfigureHCI_Task",
+            "CancelRecommendation",
+            "FindRulesForVm",
+            "SetCryptoMode",
             "action",
+            "actionHistory",
+            "configManagerEnabled",
+            "hciConfig",
+            "networkBootMode",
             "configuration",
             "drsFault",
             "drsRecommendation",
@@ -217,7 +226,12 @@ const TYPES: &[(&str, &[&str])] = &[
             "ImportVApp",
             "MoveIntoResourcePool",
             "UpdateConfig",
+            "UpdateChildResourceConfiguration",
+            "CreateChildVM_Task",
+            "RegisterChildVM_Task",
+            "childConfiguration",
             "config",
+            "namespace",
             "owner",
             "resourcePool",
             "runtime",
@@ -239,7 +253,29 @@ const TYPES: &[(&str, &[&str])] = &[
             "ReconfigVM_Task",
             "CloneVM_Task",
             "CreateSnapshot_Task",
+            "CreateSnapshotEx_Task",
             "UnregisterVM",
+            "AnswerVM",
+            "CustomizeVM_Task",
+            "CheckCustomizationSpec",
+            "InstantClone_Task",
+            "MarkAsVirtualMachine",
+            "AcquireTicket",
+            "SetScreenResolution",
+            "MakePrimaryVM_Task",
+            "DisableSecondaryVM_Task",
+            "EnableSecondaryVM_Task",
+            "SetDisplayTopology",
+            "StartRecording_Task",
+            "StartReplaying_Task",
+            "PromoteDisks_Task",
+            "PutUsbScanCodes",
+            "QueryChangedDiskAreas",
+            "reloadVirtualMachineFromPath_Task",
+            "AttachDisk_Task",
+            "DetachDisk_Task",
+            "capability",
+            "parentVApp",
             "config",
             "datastore",
             "environmentBrowser",
@@ -263,6 +299,7 @@ const TYPES: &[(&str, &[&str])] = &[
             "RefreshDatastore",
             "RenameDatastore",
             "DestroyDatastore",
+            "UpdateVirtualMachineFiles_Task",
             "browser",
             "capability",
             "host",
@@ -408,4 +445,27 @@ pub fn defines(t: &str, name: &str) -> bool {
 /// Whether ferrocenter serves objects of this type at all.
 pub fn served(t: &str) -> bool {
     t == "HostSystem" || TYPES.iter().any(|(ty, _)| *ty == t)
+}
+
+/// Every property vim defines on a served type `t` (methods left out), for callers that read
+/// them all.
+pub fn properties(t: &str) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = if t == "HostSystem" {
+        HOST_SYSTEM.to_vec()
+    } else {
+        TYPES
+            .iter()
+            .filter(|(ty, _)| {
+                *ty == t || (t == "ClusterComputeResource" && *ty == "ComputeResource")
+            })
+            .flat_map(|(_, n)| n.iter().copied())
+            .chain(if is_entity(t) { ENTITY } else { &[] }.iter().copied())
+            .collect()
+    };
+    all.retain(|n| {
+        n.starts_with(|c: char| c.is_ascii_lowercase()) && crate::schema::method(n).is_none()
+    });
+    all.sort_unstable();
+    all.dedup();
+    all
 }

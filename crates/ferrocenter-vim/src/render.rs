@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::faults::{moref, VimFault};
 use super::mo::compute_resource_moid;
+use super::schema;
 use ferrocenter_http::time::datetime;
 
 /// The API version ferrocenter reports in AboutInfo: the newest release it serves, which is
@@ -484,9 +485,34 @@ pub fn task_info(t: &Task, entity: Option<&TaskEntity>, result: Option<Value>) -
 }
 
 /// A vim Event from the event log. Host events carry the host argument.
+/// vim25's type for an event kind the core records, and for an EventEx its eventTypeId: the
+/// kind itself when vim25 declares it (schema/events.rs), vim25's name where it differs, an
+/// EventEx naming the kind otherwise — so vim25 clients can read every event.
+pub fn vim_event_type(kind: &str) -> (&str, Option<&str>) {
+    if let Some((_, vim)) = RENAMED_EVENTS.iter().find(|(core, _)| *core == kind) {
+        return (vim, None);
+    }
+    match kind {
+        k if k != "EventEx" && schema::data_type(k).is_some_and(|d| d.is_a("Event")) => (k, None),
+        k => ("EventEx", Some(k)),
+    }
+}
+
+/// The core's kind for a type or eventTypeId a vim client filters by.
+pub fn core_event_kind(vim: &str) -> &str {
+    RENAMED_EVENTS
+        .iter()
+        .find(|(_, v)| *v == vim)
+        .map_or(vim, |(core, _)| core)
+}
+
+/// Core kinds vim25 names otherwise: (core, vim25).
+const RENAMED_EVENTS: &[(&str, &str)] = &[("HostNotRespondingEvent", "HostConnectionLostEvent")];
+
 pub fn event(e: &Event, host: Option<&Host>, datacenter: Option<(&str, &str)>) -> Value {
+    let (vim_type, extended) = vim_event_type(&e.kind);
     let mut v = json!({
-        "_typeName": e.kind,
+        "_typeName": vim_type,
         "key": e.seq,
         "chainId": e.seq,
         "createdTime": datetime(e.time),
@@ -505,6 +531,10 @@ pub fn event(e: &Event, host: Option<&Host>, datacenter: Option<(&str, &str)>) -
     }
     if let Some((name, moid)) = datacenter {
         v["datacenter"] = json!({"_typeName": "DatacenterEventArgument", "name": name, "datacenter": moref("Datacenter", moid)});
+    }
+    if let Some(id) = extended {
+        v["eventTypeId"] = json!(id);
+        v["message"] = json!(e.message);
     }
     v
 }

@@ -153,14 +153,16 @@ pub async fn query_events(ctx: &Ctx<'_>) -> Result<Value, VimFault> {
             .collect(),
         _ => Vec::new(),
     };
-    if types.len() == 1 {
-        filter.kind = Some(types[0].clone());
+    // Clients name vim25's types (and an EventEx's eventTypeId); the log holds core kinds.
+    let kinds: Vec<&str> = types.iter().map(|t| render::core_event_kind(t)).collect();
+    if kinds.len() == 1 {
+        filter.kind = Some(kinds[0].to_string());
     }
     let events = ctx.state.core.list_events(&ctx.caller, &filter).await?;
     let mut out = Vec::new();
     for e in events
         .iter()
-        .filter(|e| types.is_empty() || types.contains(&e.kind))
+        .filter(|e| kinds.is_empty() || kinds.contains(&e.kind.as_str()))
     {
         out.push(render_event(ctx, e).await?);
     }

@@ -83,15 +83,7 @@ impl Env {
 
     /// Polls Task.info until the task finishes.
     async fn wait(&self, task: &Value) -> Value {
-        assert_eq!(task["type"], "Task", "{task}");
-        for _ in 0..600 {
-            let info = self.prop(task, "info").await;
-            if matches!(info["state"].as_str(), Some("success" | "error")) {
-                return info;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("task {task} did not finish");
+        vim::finished_task(&self.ts, &self.token, task).await
     }
 
     async fn succeed(&self, path: &str, body: Value) -> Value {

@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use common::soap_wire::{self, call_body, SoapAnswer};
 use common::vim::{self as vj, moref, path_of};
@@ -70,6 +69,9 @@ const IDENTITY: &[&str] = &[
     "ipAddress",
     "localizedMessage",
     "locked",
+    "obj",
+    "receiver",
+    "filter",
 ];
 
 fn strip_xsd(t: &str) -> String {
@@ -91,7 +93,10 @@ fn norm_json(v: &Value, mask: &[&str]) -> Vec<Norm> {
             if let (Some(t), Some(inner)) = (t, o.get("_value")) {
                 // A boxed Any: its type and its value(s).
                 let mut f = BTreeMap::new();
-                f.insert("_value".into(), norm_json(inner, mask));
+                let items = norm_json(inner, mask);
+                if !items.is_empty() {
+                    f.insert("_value".into(), items);
+                }
                 return vec![Norm::Obj(Some(strip_xsd(t)), f)];
             }
             let mut f = BTreeMap::new();
@@ -341,14 +346,7 @@ impl Env {
     }
 
     async fn task_info(&self, task: &Value) -> Value {
-        for _ in 0..600 {
-            let info = self.prop(task, "info").await;
-            if matches!(info["state"].as_str(), Some("success" | "error")) {
-                return info;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("task {task} did not finish");
+        vj::finished_task(&self.ts, &self.token, task).await
     }
 
     /// Runs `method` through VI/JSON on `a` and through SOAP on its twin `b`; asserts the two
@@ -859,5 +857,416 @@ async fn both_doors_answer_alike() {
     .await;
     env.twin(&h1, &h3, "Destroy_Task", Value::Null, Value::Null)
         .await;
+    env.ts.stop().await;
+}
+
+/// A moref out of a one-value answer.
+fn moref_of(a: &Answer) -> Value {
+    match a {
+        Answer::Value(v) => match v.first() {
+            Some(Norm::MoRef(t, id)) => moref(t, id),
+            other => panic!("not a MoRef: {other:?}"),
+        },
+        f => panic!("{f:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sessions_collectors_standalone_hosts_and_power_alike() {
+    let fleet = sim_fleet(2, 1, 32, 9).await;
+    let ts = TestServer::start().await;
+    let token = ts.login(ADMIN).await;
+    let cookie = soap_wire::login(&ts).await;
+    let env = Env {
+        ts,
+        fleet,
+        token,
+        cookie,
+    };
+    let sm = moref("SessionManager", "SessionManager");
+    let root = moref("Folder", "group-d1");
+
+    // Sessions: a clone ticket and its session, SessionIsActive, TerminateSession, Logout.
+    // Tickets are secrets, different each time: both doors hand out the same kind.
+    let soap_ticket = env
+        .soap_call(
+            Some(&env.cookie),
+            &sm,
+            "AcquireCloneTicket",
+            &Value::Null,
+            &[],
+        )
+        .await;
+    assert!(
+        matches!(soap_ticket, Answer::Value(ref v) if matches!(&v[..], [Norm::Text(t)] if t.starts_with("cst-"))),
+        "{soap_ticket:?}"
+    );
+    let ticket_json = env
+        .vj_call(&sm, "AcquireCloneTicket", &Value::Null, &[])
+        .await;
+    let ticket = match ticket_json {
+        Answer::Value(ref v) => match &v[0] {
+            Norm::Text(t) => t.clone(),
+            o => panic!("{o:?}"),
+        },
+        ref f => panic!("{f:?}"),
+    };
+    // A ticket made on one door clones a session on the other; a used ticket is refused alike.
+    let cloned = soap_wire::post(
+        &env.ts,
+        call_body(
+            "CloneSession",
+            "SessionManager",
+            "SessionManager",
+            &format!("<cloneTicket>{ticket}</cloneTicket>"),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(cloned.status, 200, "{}", cloned.text);
+    let clone_cookie = cloned
+        .set_cookie
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let again_soap = from_soap(
+        &soap_wire::post(
+            &env.ts,
+            call_body(
+                "CloneSession",
+                "SessionManager",
+                "SessionManager",
+                &format!("<cloneTicket>{ticket}</cloneTicket>"),
+            ),
+            None,
+        )
+        .await,
+        VOLATILE,
+    );
+    let (s, v) = env
+        .json(
+            None,
+            Method::POST,
+            "SessionManager/SessionManager/CloneSession",
+            Some(json!({"cloneTicket": ticket})),
+        )
+        .await;
+    assert_eq!(from_vi_json(s, &v, VOLATILE), again_soap);
+    assert!(matches!(again_soap, Answer::Fault(ref t, _) if t == "InvalidLogin"));
+    let key_of = |v: &Value| v["key"].as_str().unwrap().to_string();
+    let (_, mine) = env
+        .json(
+            Some(&env.token),
+            Method::GET,
+            "SessionManager/SessionManager/currentSession",
+            None,
+        )
+        .await;
+    let clone_view = env
+        .soap_call(
+            Some(&clone_cookie),
+            &sm,
+            "Fetch",
+            &json!({"prop": "currentSession"}),
+            VOLATILE,
+        )
+        .await;
+    assert!(matches!(clone_view, Answer::Value(ref v) if !v.is_empty()));
+    let active = json!({"sessionID": key_of(&mine), "userName": ADMIN});
+    env.same_call(&sm, "SessionIsActive", active).await;
+    env.same_call(
+        &sm,
+        "SessionIsActive",
+        json!({"sessionID": "no-such-key", "userName": ADMIN}),
+    )
+    .await;
+    // Terminating one's own session is refused alike; an unknown key alike.
+    let own_json = env
+        .vj_call(
+            &sm,
+            "TerminateSession",
+            &json!({"sessionId": [key_of(&mine)]}),
+            VOLATILE,
+        )
+        .await;
+    assert!(
+        matches!(own_json, Answer::Fault(ref t, _) if t == "InvalidArgument"),
+        "{own_json:?}"
+    );
+    env.same_call(&sm, "TerminateSession", json!({"sessionId": ["nope"]}))
+        .await;
+
+    // Collectors, filters and views: each door makes its own, and they answer alike.
+    let pc = moref("PropertyCollector", "propertyCollector");
+    env.twin(
+        &pc,
+        &pc,
+        "CreatePropertyCollector",
+        Value::Null,
+        Value::Null,
+    )
+    .await;
+    let vm_mgr = moref("ViewManager", "ViewManager");
+    let lv_params = json!({"obj": [root]});
+    env.twin(
+        &vm_mgr,
+        &vm_mgr,
+        "CreateListView",
+        lv_params.clone(),
+        lv_params.clone(),
+    )
+    .await;
+    let lv_a = moref_of(
+        &env.vj_call(&vm_mgr, "CreateListView", &lv_params, &[])
+            .await,
+    );
+    let lv_b = moref_of(
+        &env.soap_call(
+            Some(&env.cookie),
+            &vm_mgr,
+            "CreateListView",
+            &lv_params,
+            &[],
+        )
+        .await,
+    );
+    let modify = json!({"add": [moref("HostSystem", "host-404")], "remove": [root]});
+    env.twin(&lv_a, &lv_b, "ModifyListView", modify.clone(), modify)
+        .await;
+    env.twin(&lv_a, &lv_b, "DestroyView", Value::Null, Value::Null)
+        .await;
+    env.twin(&lv_a, &lv_b, "DestroyView", Value::Null, Value::Null)
+        .await;
+    let filter = json!({"spec": {"_typeName": "PropertyFilterSpec",
+        "propSet": [{"_typeName": "PropertySpec", "type": "Folder", "pathSet": ["name", "childEntity"]}],
+        "objectSet": [{"_typeName": "ObjectSpec", "obj": root}]}, "partialUpdates": false});
+    let pc_a = moref_of(
+        &env.vj_call(&pc, "CreatePropertyCollector", &Value::Null, &[])
+            .await,
+    );
+    let pc_b = moref_of(
+        &env.soap_call(
+            Some(&env.cookie),
+            &pc,
+            "CreatePropertyCollector",
+            &Value::Null,
+            &[],
+        )
+        .await,
+    );
+    env.twin(&pc_a, &pc_b, "CreateFilter", filter.clone(), filter)
+        .await;
+    let wait0 =
+        json!({"version": "", "options": {"_typeName": "WaitOptions", "maxWaitSeconds": 0}});
+    env.twin(&pc_a, &pc_b, "WaitForUpdatesEx", wait0.clone(), wait0)
+        .await;
+    let quiet =
+        json!({"version": "1", "options": {"_typeName": "WaitOptions", "maxWaitSeconds": 0}});
+    env.twin(&pc_a, &pc_b, "WaitForUpdatesEx", quiet.clone(), quiet)
+        .await;
+    env.twin(
+        &pc_a,
+        &pc_b,
+        "CheckForUpdates",
+        json!({"version": "1"}),
+        json!({"version": "1"}),
+    )
+    .await;
+    env.twin(
+        &pc_a,
+        &pc_b,
+        "CheckForUpdates",
+        json!({"version": "7"}),
+        json!({"version": "7"}),
+    )
+    .await;
+    let filters_a = env.prop(&pc_a, "filter").await;
+    let (s, v) = env
+        .json(
+            Some(&env.token),
+            Method::GET,
+            &format!("{}/filter", path_of(&pc_b)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 500, "another session's collector is not found: {v}");
+    let filter_b = moref_of(
+        &env.soap_call(
+            Some(&env.cookie),
+            &pc_b,
+            "Fetch",
+            &json!({"prop": "filter"}),
+            &[],
+        )
+        .await,
+    );
+    env.twin(
+        &filters_a[0],
+        &filter_b,
+        "DestroyPropertyFilter",
+        Value::Null,
+        Value::Null,
+    )
+    .await;
+    env.twin(
+        &pc_a,
+        &pc_b,
+        "CancelWaitForUpdates",
+        Value::Null,
+        Value::Null,
+    )
+    .await;
+    env.twin(
+        &pc_a,
+        &pc_b,
+        "DestroyPropertyCollector",
+        Value::Null,
+        Value::Null,
+    )
+    .await;
+    let paged = json!({"specSet": [{"_typeName": "PropertyFilterSpec",
+        "propSet": [{"_typeName": "PropertySpec", "type": "Folder", "pathSet": ["name"]}],
+        "objectSet": [{"_typeName": "ObjectSpec", "obj": root}]}], "options": {"_typeName": "RetrieveOptions", "maxObjects": 1}});
+    env.same_call(&pc, "RetrievePropertiesEx", paged).await;
+    env.same_call(
+        &pc,
+        "ContinueRetrievePropertiesEx",
+        json!({"token": "no-such-token"}),
+    )
+    .await;
+    env.same_call(
+        &pc,
+        "CancelRetrievePropertiesEx",
+        json!({"token": "no-such-token"}),
+    )
+    .await;
+
+    // Standalone hosts, folders and the older CreateCluster.
+    let dc = moref_of(
+        &env.vj_call(&root, "CreateDatacenter", &json!({"name": "DC"}), &[])
+            .await,
+    );
+    let hf = env.prop(&dc, "hostFolder").await;
+    env.twin(
+        &hf,
+        &hf,
+        "CreateFolder",
+        json!({"name": "fa"}),
+        json!({"name": "fb"}),
+    )
+    .await;
+    env.twin(
+        &hf,
+        &hf,
+        "CreateCluster",
+        json!({"name": "ca", "spec": {"_typeName": "ClusterConfigSpec"}}),
+        json!({"name": "cb", "spec": {"_typeName": "ClusterConfigSpec"}}),
+    )
+    .await;
+    let spec = |i: usize| {
+        let h = &env.fleet.manifest.hosts[i];
+        json!({"spec": {"_typeName": "HostConnectSpec", "hostName": h.address, "port": h.port, "userName": "root", "password": ROOT_PW, "force": false, "sslThumbprint": h.thumbprint}, "addConnected": true})
+    };
+    let (ia, ib) = env
+        .twin(&hf, &hf, "AddStandaloneHost_Task", spec(0), spec(1))
+        .await;
+    let (cr_a, cr_b) = (ia["result"].clone(), ib["result"].clone());
+    assert_eq!(cr_a["type"], "ComputeResource");
+    let ha = env.prop(&cr_a, "host").await[0].clone();
+    let hb = env.prop(&cr_b, "host").await[0].clone();
+    let cfm = moref("CustomFieldsManager", "CustomFieldsManager");
+    let am = moref("AlarmManager", "AlarmManager");
+    env.twin(
+        &ha,
+        &hb,
+        "setCustomValue",
+        json!({"key": "team", "value": "a"}),
+        json!({"key": "team", "value": "a"}),
+    )
+    .await;
+    env.twin(
+        &cfm,
+        &cfm,
+        "SetField",
+        json!({"entity": ha, "key": 1, "value": "b"}),
+        json!({"entity": hb, "key": 1, "value": "b"}),
+    )
+    .await;
+    env.twin(
+        &am,
+        &am,
+        "EnableAlarmActions",
+        json!({"entity": ha, "enabled": false}),
+        json!({"entity": hb, "enabled": false}),
+    )
+    .await;
+    env.twin(
+        &am,
+        &am,
+        "AreAlarmActionsEnabled",
+        json!({"entity": ha}),
+        json!({"entity": hb}),
+    )
+    .await;
+    env.twin(&ha, &hb, "Destroy_Task", Value::Null, Value::Null)
+        .await;
+    // Standby waits for the host's VMs to stop: stop them first.
+    let vm_a = env.prop(&ha, "vm").await[0].clone();
+    let vm_b = env.prop(&hb, "vm").await[0].clone();
+    env.twin(&vm_a, &vm_b, "PowerOffVM_Task", Value::Null, Value::Null)
+        .await;
+    env.twin(
+        &ha,
+        &hb,
+        "PowerDownHostToStandBy_Task",
+        json!({"timeoutSec": 30}),
+        json!({"timeoutSec": 30}),
+    )
+    .await;
+    env.twin(
+        &ha,
+        &hb,
+        "PowerDownHostToStandBy_Task",
+        json!({"timeoutSec": 30}),
+        json!({"timeoutSec": 30}),
+    )
+    .await;
+    env.twin(
+        &ha,
+        &hb,
+        "PowerUpHostFromStandBy_Task",
+        json!({"timeoutSec": 30}),
+        json!({"timeoutSec": 30}),
+    )
+    .await;
+    env.twin(
+        &ha,
+        &hb,
+        "ShutdownHost_Task",
+        json!({"force": true}),
+        json!({"force": true}),
+    )
+    .await;
+    env.twin(&cr_a, &cr_b, "Destroy_Task", Value::Null, Value::Null)
+        .await;
+
+    // Logout ends the session on both doors alike: the next call is NotAuthenticated.
+    env.twin(&sm, &sm, "Logout", Value::Null, Value::Null).await;
+    let after_json = env
+        .vj_call(&root, "CreateFolder", &json!({"name": "x"}), VOLATILE)
+        .await;
+    let after_soap = env
+        .soap_call(
+            Some(&env.cookie),
+            &root,
+            "CreateFolder",
+            &json!({"name": "x"}),
+            VOLATILE,
+        )
+        .await;
+    assert_eq!(after_json, after_soap);
+    assert!(matches!(after_json, Answer::Fault(ref t, _) if t == "NotAuthenticated"));
     env.ts.stop().await;
 }

@@ -445,9 +445,13 @@ impl AuthService {
                     t.succeeded(peer);
                 }
                 if let (Secret::Password(pw), None) = (secret, &p.digest_verifier) {
-                    // Accounts made before digest logins get their verifier on first use.
-                    p.digest_verifier = Some(self.hash(password::digest_hex(pw)).await?);
-                    self.store.update_principal(&p).await?;
+                    // Accounts made before digest logins get their verifier on first use: only
+                    // that field, and only if the password is still the one just checked.
+                    let verifier = self.hash(password::digest_hex(pw)).await?;
+                    self.store
+                        .set_digest_verifier_if_unset(&p.id, &p.password_hash, &verifier)
+                        .await?;
+                    p.digest_verifier = Some(verifier);
                 }
                 let role = self.effective_role(&p).await?;
                 Ok(Caller {

@@ -168,6 +168,15 @@ pub trait IdentityStore: Send + Sync {
     /// Replaces the mutable fields (password hash, role, full name, e-mail, disabled, password
     /// aging); false if absent.
     async fn update_principal(&self, p: &Principal) -> Result<bool, StoreError>;
+    /// Sets the digest verifier of principal `id` if it has none and its password hash is still
+    /// `password_hash` (the one the verifier was derived from); false otherwise. Nothing else of
+    /// the record is written, so a login's backfill cannot undo a change made meanwhile.
+    async fn set_digest_verifier_if_unset(
+        &self,
+        id: &str,
+        password_hash: &str,
+        verifier: &str,
+    ) -> Result<bool, StoreError>;
     /// Gives every principal of the realm these password days and writes the setting that
     /// records them (the local accounts' policy), in one transaction.
     async fn set_password_days(

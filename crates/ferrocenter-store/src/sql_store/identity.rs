@@ -148,6 +148,25 @@ super::for_each_engine! {
             Ok(r.rows_affected() == 1)
         }
 
+        async fn set_digest_verifier_if_unset(
+            &self,
+            id: &str,
+            password_hash: &str,
+            verifier: &str,
+        ) -> Result<bool, StoreError> {
+            let r = sqlx::query(
+                "UPDATE principals SET digest_verifier = $1 \
+                 WHERE id = $2 AND digest_verifier IS NULL AND password_hash = $3",
+            )
+            .bind(verifier)
+            .bind(id)
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+            Ok(r.rows_affected() == 1)
+        }
+
         async fn set_password_days(
             &self,
             realm: &Realm,

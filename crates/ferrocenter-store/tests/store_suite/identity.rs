@@ -10,6 +10,7 @@ use crate::Case;
 pub(crate) const CASES: &[(&str, Case)] = crate::cases![
     principals_are_unique_per_realm,
     principal_updates_and_deletes,
+    a_digest_verifier_is_set_only_once_and_only_for_its_password,
     password_days_apply_to_a_realm_with_their_setting,
     groups_and_membership,
 ];
@@ -76,6 +77,41 @@ async fn principal_updates_and_deletes(s: Arc<dyn Store>) {
     assert!(s.delete_principal(&p.id).await.unwrap());
     assert!(!s.delete_principal(&p.id).await.unwrap());
     assert!(!s.update_principal(&p).await.unwrap());
+}
+
+async fn a_digest_verifier_is_set_only_once_and_only_for_its_password(s: Arc<dyn Store>) {
+    let mut p = principal(Realm::Local, "old");
+    p.digest_verifier = None;
+    s.insert_principal(&p).await.unwrap();
+    // Another writer changed the password meanwhile: the backfill for the old one is refused.
+    assert!(!s
+        .set_digest_verifier_if_unset(&p.id, "$argon2id$stale", "$argon2id$v1")
+        .await
+        .unwrap());
+    let mut changed = p.clone();
+    changed.full_name = Some("Changed Meanwhile".into());
+    assert!(s.update_principal(&changed).await.unwrap());
+    assert!(s
+        .set_digest_verifier_if_unset(&p.id, &p.password_hash, "$argon2id$v1")
+        .await
+        .unwrap());
+    // Only the verifier was written: the concurrent change survives.
+    let now = s
+        .find_principal(&Realm::Local, "old")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.digest_verifier.as_deref(), Some("$argon2id$v1"));
+    assert_eq!(now.full_name.as_deref(), Some("Changed Meanwhile"));
+    // Set once: a second backfill does not replace it.
+    assert!(!s
+        .set_digest_verifier_if_unset(&p.id, &p.password_hash, "$argon2id$v2")
+        .await
+        .unwrap());
+    assert!(!s
+        .set_digest_verifier_if_unset("no-such-id", &p.password_hash, "$argon2id$v2")
+        .await
+        .unwrap());
 }
 
 async fn password_days_apply_to_a_realm_with_their_setting(s: Arc<dyn Store>) {

@@ -1,18 +1,17 @@
 //! Data object and enum types that served methods take. A field ferrocenter ignores is still
 //! declared when clients send it, so it decodes with its type.
-use super::decl::Ty::{self, Any, Bool, Data, DateTime, Enum, Int, Long, MoRef, Str};
-use super::decl::{arr, opt, req, req_arr, DataType, EnumType, Field};
-
-const fn data(
-    name: &'static str,
-    base: Option<&'static str>,
-    fields: &'static [Field],
-) -> DataType {
-    DataType { name, base, fields }
-}
+use super::decl::Ty::{Any, Bool, Data, DateTime, Enum, Int, Long, MoRef, Str};
+use super::decl::{arr, data, opt, req, req_arr, DataType, EnumType};
 
 pub static DATA_TYPES: &[DataType] = &[
-    data("DynamicData", None, &[]),
+    data(
+        "DynamicData",
+        None,
+        &[
+            opt("dynamicType", Str),
+            arr("dynamicProperty", Data("DynamicProperty")),
+        ],
+    ),
     // PropertyCollector.
     data(
         "PropertyFilterSpec",
@@ -250,50 +249,3 @@ pub static ENUMS: &[EnumType] = &[
         values: &["poweredOff", "poweredOn", "suspended"],
     },
 ];
-
-pub fn data_type(name: &str) -> Option<&'static DataType> {
-    DATA_TYPES.iter().find(|d| d.name == name)
-}
-
-pub fn enum_type(name: &str) -> Option<&'static EnumType> {
-    ENUMS.iter().find(|e| e.name == name)
-}
-
-impl DataType {
-    /// A field of this type or of one of its bases.
-    pub fn field(&self, name: &str) -> Option<&'static Field> {
-        let mut t = Some(self);
-        while let Some(d) = t {
-            if let Some(f) = d.fields.iter().find(|f| f.name == name) {
-                return Some(f);
-            }
-            t = d.base.and_then(data_type);
-        }
-        None
-    }
-
-    /// Whether this type is `ancestor` or derives from it.
-    pub fn is_a(&self, ancestor: &str) -> bool {
-        let mut t = Some(self);
-        while let Some(d) = t {
-            if d.name == ancestor {
-                return true;
-            }
-            t = d.base.and_then(data_type);
-        }
-        false
-    }
-}
-
-impl Ty {
-    /// A vim type by name: a data object, an enum, or a MoRef.
-    pub fn from_vim(name: &str) -> Option<Ty> {
-        if name == "ManagedObjectReference" {
-            return Some(MoRef);
-        }
-        if let Some(d) = data_type(name) {
-            return Some(Data(d.name));
-        }
-        enum_type(name).map(|e| Enum(e.name))
-    }
-}

@@ -56,8 +56,6 @@ pub struct Field {
     pub name: &'static str,
     pub ty: Ty,
     pub array: bool,
-    // Read by the WSDL writer, which lands next (minOccurs).
-    #[allow(dead_code)]
     pub required: bool,
 }
 
@@ -105,6 +103,14 @@ pub struct DataType {
     pub fields: &'static [Field],
 }
 
+pub const fn data(
+    name: &'static str,
+    base: Option<&'static str>,
+    fields: &'static [Field],
+) -> DataType {
+    DataType { name, base, fields }
+}
+
 #[derive(Debug)]
 pub struct EnumType {
     pub name: &'static str,
@@ -116,8 +122,6 @@ pub struct EnumType {
 pub struct Method {
     pub name: &'static str,
     pub params: &'static [Field],
-    // Read by the WSDL writer, which lands next.
-    #[allow(dead_code)]
     pub returns: Option<Field>,
 }
 

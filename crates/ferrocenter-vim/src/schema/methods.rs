@@ -15,6 +15,11 @@ const fn ret(ty: Ty) -> Option<Field> {
     Some(req("returnval", ty))
 }
 
+/// A result that is unset when there is nothing to answer (no objects, no change).
+const fn ret_opt(ty: Ty) -> Option<Field> {
+    Some(opt("returnval", ty))
+}
+
 const fn ret_arr(ty: Ty) -> Option<Field> {
     Some(arr("returnval", ty))
 }
@@ -205,7 +210,7 @@ pub static METHODS: &[Method] = &[
             req_arr("specSet", Data("PropertyFilterSpec")),
             req("options", Data("RetrieveOptions")),
         ],
-        ret(Data("RetrieveResult")),
+        ret_opt(Data("RetrieveResult")),
     ),
     m(
         "RetrieveProperties",
@@ -221,7 +226,7 @@ pub static METHODS: &[Method] = &[
     m(
         "WaitForUpdatesEx",
         &[opt("version", Str), opt("options", Data("WaitOptions"))],
-        ret(Data("UpdateSet")),
+        ret_opt(Data("UpdateSet")),
     ),
     m(
         "WaitForUpdates",
@@ -231,7 +236,7 @@ pub static METHODS: &[Method] = &[
     m(
         "CheckForUpdates",
         &[opt("version", Str)],
-        ret(Data("UpdateSet")),
+        ret_opt(Data("UpdateSet")),
     ),
     m("CancelWaitForUpdates", &[], None),
     m("CreatePropertyCollector", &[], ret(MoRef)),

@@ -1,19 +1,24 @@
 //! The wire declarations of what the vim binding serves: each served method's parameters and
-//! result, and the data types its requests carry. The SOAP door types what it decodes by them
-//! (SOAP leaves a value's type out when it is the declared one), and the WSDL is written from
-//! them, so neither is maintained by hand. Names and types are vim25's.
+//! result, the data types its requests carry (`data`), the ones its answers and property
+//! values carry (`results`, `events`), and the faults it raises (`fault_types`). The SOAP door
+//! types what it decodes by them (SOAP leaves a value's type out when it is the declared one),
+//! the WSDL is written from them, and `undeclared` checks a rendered value against them, so
+//! none of these is maintained by hand. Names and types are vim25's.
+mod check;
 mod data;
 mod decl;
+mod events;
+mod fault_types;
 mod methods;
+mod raises;
+mod results;
+mod tables;
 
-pub use data::{data_type, enum_type};
-pub use decl::{Field, Ty};
-pub use methods::method;
-// The whole tables: the WSDL writer's input (next), and the tables' own checks.
-#[cfg(test)]
-use data::{DATA_TYPES, ENUMS};
-#[cfg(test)]
-use methods::METHODS;
+pub use check::undeclared;
+pub use decl::{DataType, EnumType, Field, Ty};
+pub use methods::{method, METHODS};
+pub use raises::raises;
+pub use tables::{data_type, data_types, enum_type, enum_types};
 
 #[cfg(test)]
 mod tests {
@@ -26,7 +31,7 @@ mod tests {
             Ty::Enum(n) => assert!(enum_type(n).is_some(), "{at}: no enum {n}"),
             _ => {}
         };
-        for d in DATA_TYPES {
+        for d in data_types() {
             if let Some(b) = d.base {
                 assert!(data_type(b).is_some(), "{}: no base {b}", d.name);
             }
@@ -35,7 +40,7 @@ mod tests {
             }
         }
         for m in METHODS {
-            for f in m.params {
+            for f in m.params.iter().chain(m.returns.iter()) {
                 check(f.ty, &format!("{}({})", m.name, f.name));
             }
         }
@@ -43,8 +48,8 @@ mod tests {
 
     #[test]
     fn names_are_unique() {
-        let mut names: Vec<&str> = DATA_TYPES.iter().map(|d| d.name).collect();
-        names.extend(ENUMS.iter().map(|e| e.name));
+        let mut names: Vec<&str> = data_types().map(|d| d.name).collect();
+        names.extend(enum_types().map(|e| e.name));
         let n = names.len();
         names.sort();
         names.dedup();

@@ -32,7 +32,7 @@ pub fn fault(f: &VimFault, code: &str) -> String {
         t = f.type_name
     );
     if let Value::Object(o) = &body {
-        for (k, v) in o.iter().filter(|(k, _)| *k != "_typeName") {
+        for (k, v) in in_sequence(o) {
             element(&mut detail, k, v);
         }
     }
@@ -77,7 +77,7 @@ pub fn element(out: &mut String, tag: &str, v: &Value) {
                             let _ = write!(out, "<{tag}>");
                         }
                     }
-                    for (k, val) in o.iter().filter(|(k, _)| *k != "_typeName") {
+                    for (k, val) in in_sequence(o) {
                         element(out, k, val);
                     }
                     let _ = write!(out, "</{tag}>");
@@ -88,6 +88,20 @@ pub fn element(out: &mut String, tag: &str, v: &Value) {
             let _ = write!(out, "<{tag}>{}</{tag}>", escape(&text(scalar)));
         }
     }
+}
+
+/// A data object's fields in its declared type's sequence order (the WSDL's), which strict
+/// clients require; fields of an undeclared type keep their order.
+fn in_sequence(o: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut fields: Vec<(&String, &Value)> = o.iter().filter(|(k, _)| *k != "_typeName").collect();
+    let declared = o
+        .get("_typeName")
+        .and_then(Value::as_str)
+        .and_then(crate::schema::data_type);
+    if let Some(d) = declared {
+        fields.sort_by_key(|(k, _)| d.position(k).unwrap_or(usize::MAX));
+    }
+    fields
 }
 
 fn localized_fault(out: &mut String, tag: &str, fault: &Value) {
@@ -101,7 +115,7 @@ fn localized_fault(out: &mut String, tag: &str, fault: &Value) {
             .and_then(Value::as_str)
             .unwrap_or("MethodFault");
         let _ = write!(out, r#"<fault xsi:type="{}">"#, escape(t));
-        for (k, val) in o.iter().filter(|(k, _)| *k != "_typeName") {
+        for (k, val) in in_sequence(o) {
             element(out, k, val);
         }
         out.push_str("</fault>");
@@ -204,6 +218,25 @@ mod tests {
         assert!(out.contains(r#"<val xsi:type="ArrayOfManagedObjectReference"><ManagedObjectReference xsi:type="ManagedObjectReference" type="VirtualMachine">vm-1</ManagedObjectReference></val>"#), "{out}");
         assert!(
             out.contains(r#"<val xsi:type="ArrayOfInt"><int>1</int><int>2</int></val>"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn fields_go_in_the_declared_order() {
+        let mut out = String::new();
+        let v = json!({"_typeName": "TaskReasonUser", "userName": "u", "dynamicType": "x"});
+        element(&mut out, "reason", &v);
+        assert!(
+            out.find("<dynamicType>").unwrap() < out.find("<userName>").unwrap(),
+            "{out}"
+        );
+        let mut out = String::new();
+        let v = json!({"_typeName": "AboutInfo", "apiType": "VirtualCenter", "name": "n", "version": "1"});
+        element(&mut out, "about", &v);
+        let at = |t: &str| out.find(t).unwrap();
+        assert!(
+            at("<name>") < at("<version>") && at("<version>") < at("<apiType>"),
             "{out}"
         );
     }

@@ -8,6 +8,7 @@ mod encode;
 #[cfg(test)]
 mod fuzz;
 mod session;
+mod wsdl;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -168,4 +169,5 @@ where
     Router::new()
         .route("/sdk", post(handle))
         .route("/sdk/vimServiceVersions.xml", get(service_versions))
+        .merge(wsdl::routes())
 }

@@ -1,7 +1,8 @@
 //! The SOAP session cookie, `vmware_soap_session`. The binding reads a session from the
 //! `vmware-api-session-id` header; the door moves the cookie's token there. The token is a
 //! secret: it is never logged.
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
+use ferrocenter_http::body::cookie;
 
 use crate::service::SESSION_HEADER;
 
@@ -10,14 +11,8 @@ pub const COOKIE: &str = "vmware_soap_session";
 /// The session token in a `Cookie` header. pyVmomi sends back the whole `Set-Cookie` value it
 /// was given (`vmware_soap_session="…"; Path=/; HttpOnly; Secure`), so attributes are skipped.
 pub fn token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| k.trim() == COOKIE)
-        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+    cookie(headers, COOKIE)
+        .map(|v| v.trim().trim_matches('"').to_string())
         .filter(|t| !t.is_empty())
 }
 
@@ -37,6 +32,7 @@ pub fn set_cookie(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[test]
     fn the_token_is_read_from_a_cookie_or_an_echoed_set_cookie() {

@@ -1,5 +1,7 @@
 //! VI/JSON as a curl user drives it: a method is a POST on `BASE/<type>/<moid>/<method>` and a
 //! property a GET on `BASE/<type>/<moid>/<name>`, with the session `TestServer::login` answers.
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -62,4 +64,19 @@ pub async fn fault(ts: &TestServer, token: &str, path: &str, body: Value) -> Val
 /// The message of a fault.
 pub fn message(f: &Value) -> &str {
     f["faultMessage"][0]["message"].as_str().unwrap_or_default()
+}
+
+/// Polls a task's `info` until the task finishes; the finished TaskInfo.
+pub async fn finished_task(ts: &TestServer, token: &str, task: &Value) -> Value {
+    assert_eq!(task["type"], "Task", "{task}");
+    let path = format!("{}/info", path_of(task));
+    for _ in 0..600 {
+        let (s, info) = call(ts, Some(token), Method::GET, &path, None).await;
+        assert_eq!(s, 200, "{path}: {info}");
+        if matches!(info["state"].as_str(), Some("success" | "error")) {
+            return info;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {task} did not finish");
 }
