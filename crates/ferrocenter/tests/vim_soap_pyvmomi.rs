@@ -219,6 +219,11 @@ async fn pyvmomi_drives_hosts_maintenance_views_and_updates_over_soap() {
     ts.stop().await;
 }
 
+/// Members vim defines that the server still calls unknown (InvalidProperty): a server defect
+/// reported to the SOAP door's author (Folder.externallyManagedFolderInfo, vim 9.0); remove it
+/// here once names.rs lists it.
+const VIM_DEFINES_BUT_UNKNOWN: &[&str] = &["externallyManagedFolderInfo"];
+
 /// Both doors give the same answer: every property pyVmomi knows on every kind of object the
 /// server serves (inventory, host, VM, task, managers, a view), read through SOAP with pyVmomi
 /// and through VI/JSON in the same session (tests/vim_soap/both_doors.py), answers the same
@@ -284,6 +289,30 @@ async fn every_property_and_method_answers_the_same_through_soap_and_vi_json() {
         calls.iter().all(|c| c["soap"].is_string()),
         "a call without its required arguments succeeded: {calls:?}"
     );
+    // vim defines every method and property pyVmomi knows on these types: one not implemented
+    // is NotSupported, never MethodNotFound or InvalidProperty.
+    let name = |v: &Value, member: &str| {
+        format!(
+            "{}.{}",
+            v["object"].as_str().unwrap(),
+            v[member].as_str().unwrap()
+        )
+    };
+    let unknown: Vec<String> = calls
+        .iter()
+        .filter(|c| c["soap"] == "MethodNotFound")
+        .map(|c| name(c, "method"))
+        .chain(
+            v["reads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["fault"] == "InvalidProperty")
+                .map(|r| name(r, "prop"))
+                .filter(|n| !VIM_DEFINES_BUT_UNKNOWN.contains(&n.rsplit('.').next().unwrap())),
+        )
+        .collect();
+    assert!(unknown.is_empty(), "vim defines these: {unknown:?}");
     let reads = v["reads"].as_array().unwrap();
     let ok = reads.iter().filter(|r| r["soap"] == "ok").count();
     eprintln!(
