@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite. Run as root on Debian it first installs what the tests need
-# (PostgreSQL's server binaries, tmux, systemd-analyze, the Python SDK, schemathesis); elsewhere it uses what
+# (PostgreSQL's server binaries, tmux, systemd-analyze, the Python SDK, schemathesis, pyVmomi); elsewhere it uses what
 # is present and the tests that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +17,9 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
 
 Without --quick, as root on Debian, it first installs PostgreSQL's server binaries, tmux and
 systemd (for systemd-analyze) with apt-get, and the vSphere Automation SDK for Python in a
-virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where) and schemathesis in one
-beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where). Other arguments go to
+virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where), schemathesis in one
+beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where) and pyVmomi with suds-community, the
+SOAP clients, in another (FERROCENTER_SOAP_VENV overrides where). Other arguments go to
 `cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'` or `--profile ci`.
 HELP
 }
@@ -88,6 +89,35 @@ if command -v python3 >/dev/null; then
     fi
     if [ -x "$ST_VENV/bin/st" ]; then
         export FERROCENTER_SCHEMATHESIS="$ST_VENV/bin/st"
+    fi
+    # pyVmomi (vim25 over SOAP) and suds (the Lookup Service's WSDL client), pinned, in a
+    # virtualenv beside the SDK's: the SOAP tests find its python through FERROCENTER_SOAP_PYTHON.
+    SOAP_VENV="${FERROCENTER_SOAP_VENV:-$(dirname "$SDK_VENV")/vim-soap}"
+    SOAP_PACKAGES="pyvmomi==9.1.1.0 suds-community==1.2.0"
+    # A venv made by hand with exactly these versions is kept; its pins are written down.
+    soap_installed() {
+        "$SOAP_VENV/bin/python" - "$SOAP_PACKAGES" >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+import pyVim.connect, pyVmomi, suds.client  # noqa: F401
+for pin in sys.argv[1].split():
+    name, want = pin.split("==")
+    assert version(name) == want, pin
+PY
+    }
+    if ! soap_installed; then
+        echo "== installing pyVmomi and suds ($SOAP_PACKAGES)"
+        if [ -f "$SOAP_VENV/pyvenv.cfg" ]; then rm -rf "$SOAP_VENV"; fi
+        if python3 -m venv "$SOAP_VENV" && "$SOAP_VENV/bin/pip" install -q $SOAP_PACKAGES; then
+            echo "$SOAP_PACKAGES" > "$SOAP_VENV/.pins"
+        else
+            echo "pyVmomi could not be installed; the SOAP client tests will say SKIPPED"
+        fi
+    elif [ "$(cat "$SOAP_VENV/.pins" 2>/dev/null)" != "$SOAP_PACKAGES" ]; then
+        echo "$SOAP_PACKAGES" > "$SOAP_VENV/.pins" 2>/dev/null || true
+    fi
+    if [ -x "$SOAP_VENV/bin/python" ]; then
+        export FERROCENTER_SOAP_PYTHON="$SOAP_VENV/bin/python"
     fi
 fi
 

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::sdk::{python_from_env, run_script};
+use common::sdk::{run_script, soap_python};
 use common::*;
 use serde_json::json;
 
@@ -41,7 +41,7 @@ fn api_port(ts: &TestServer) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn suds_runs_the_seeds_lookup_examples() {
-    let Some(python) = python_from_env("FERROCENTER_SOAP_PYTHON") else {
+    let Some(python) = soap_python() else {
         eprintln!("SKIPPED: suds (the vim-soap virtualenv) is not installed");
         return;
     };

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::sdk::{python_from_env, run_script};
+use common::sdk::{run_soap_script, soap_python};
 use common::*;
 use reqwest::Method;
 
@@ -51,16 +51,15 @@ async fn every_file_is_served_as_xml() {
 
 #[tokio::test]
 async fn suds_builds_a_client_from_the_wsdl_and_calls() {
-    let Some(python) = python_from_env("FERROCENTER_SOAP_PYTHON") else {
+    let Some(python) = soap_python() else {
         eprintln!("SKIPPED: FERROCENTER_SOAP_PYTHON is not set");
         return;
     };
     let ts = TestServer::start().await;
     let base = ts.api("");
     let ca = ts.dir.path().join("tls/server.crt");
-    let out = run_script(
+    let out = run_soap_script(
         &python,
-        "vim_soap",
         "wsdl_client.py",
         &[&base, ca.to_str().unwrap(), ADMIN, PASSWORD],
     )

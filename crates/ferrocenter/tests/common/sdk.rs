@@ -1,12 +1,13 @@
 //! Runs Python client scripts against the server: tests/vapi_sdk/ with the official vSphere
-//! Automation SDK for Python (`FERROCENTER_VAPI_PYTHON`), tests/lookup_soap/ with suds
-//! (`FERROCENTER_SOAP_PYTHON`); scripts/test.sh installs both. Each script prints one JSON object.
+//! Automation SDK for Python (`FERROCENTER_VAPI_PYTHON`), tests/vim_soap/ with pyVmomi and
+//! tests/lookup_soap/ with suds (both `FERROCENTER_SOAP_PYTHON`); scripts/test.sh installs them
+//! in virtualenvs. Each script prints one JSON object.
 use std::time::Duration;
 
 use serde_json::Value;
 
 /// The Python that `var` names; `None` (the test says SKIPPED) outside CI when it is not
-/// installed, a failure in CI.
+/// installed, a failure in CI, where scripts/test.sh installs it.
 pub fn python_from_env(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(p) if std::path::Path::new(&p).exists() => Some(p),
@@ -17,14 +18,24 @@ pub fn python_from_env(var: &str) -> Option<String> {
     }
 }
 
-/// The SDK's Python.
+/// The vSphere Automation SDK's Python.
 pub fn sdk_python() -> Option<String> {
     python_from_env("FERROCENTER_VAPI_PYTHON")
+}
+
+/// The SOAP clients' Python (pyVmomi, suds).
+pub fn soap_python() -> Option<String> {
+    python_from_env("FERROCENTER_SOAP_PYTHON")
 }
 
 /// `python tests/vapi_sdk/SCRIPT ARGS…`, which must succeed and print one JSON object.
 pub async fn run_sdk_script(python: &str, script: &str, args: &[&str]) -> Value {
     run_script(python, "vapi_sdk", script, args).await
+}
+
+/// `python tests/vim_soap/SCRIPT ARGS…`, as `run_sdk_script`.
+pub async fn run_soap_script(python: &str, script: &str, args: &[&str]) -> Value {
+    run_script(python, "vim_soap", script, args).await
 }
 
 /// `python tests/DIR/SCRIPT ARGS…`, which must succeed and print one JSON object.
@@ -35,10 +46,11 @@ pub async fn run_script(python: &str, dir: &str, script: &str, args: &[&str]) ->
         tokio::process::Command::new(python)
             .arg(&path)
             .args(args)
+            .kill_on_drop(true)
             .output(),
     )
     .await
-    .expect("the script ended")
+    .unwrap_or_else(|_| panic!("{script} {args:?} did not end within 120 s"))
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
