@@ -1,6 +1,7 @@
 //! Domain XML for the two test guests, and the kernel guest's heartbeat.
 //!
-//! Both are `type='kvm'` domains without disks. The firmware-only guest boots SeaBIOS, finds
+//! Both are domains without disks, of type `kvm`, except that the kernel guest falls back to
+//! `qemu` (TCG) where `/dev/kvm` cannot run a stock kernel at speed ([`DomainType::for_stock_kernel`]). The firmware-only guest boots SeaBIOS, finds
 //! nothing to boot and keeps running, which is enough for power operations. The kernel guest
 //! boots [`GuestImage`] with its address on the kernel command line, is attached to the host's
 //! `vmnet` network (bridged onto `br0`, so on the test subnet), and answers
@@ -36,6 +37,44 @@ pub fn firmware_guest_xml(name: &str) -> String {
     )
 }
 
+/// How libvirt runs a guest: `kvm` (through /dev/kvm) or `qemu` (TCG, QEMU's emulator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainType {
+    /// `<domain type='kvm'>`.
+    Kvm,
+    /// `<domain type='qemu'>`.
+    Qemu,
+}
+
+impl DomainType {
+    /// The value of `<domain type=…>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainType::Kvm => "kvm",
+            DomainType::Qemu => "qemu",
+        }
+    }
+
+    /// The type under which a stock Debian kernel boots in seconds here: `kvm`, unless
+    /// `/dev/kvm` is provided by PVM (the `kvm_pvm` module, software nested virtualization
+    /// without VMX/SVM), which runs only PVM-enabled guest kernels natively and emulates any
+    /// other one so slowly that Debian's kernel is still decompressing minutes later; then
+    /// `qemu`. `FERROCENTER_KVM_GUEST_TYPE=kvm|qemu` overrides the choice.
+    pub fn for_stock_kernel() -> DomainType {
+        match std::env::var("FERROCENTER_KVM_GUEST_TYPE").as_deref() {
+            Ok("kvm") => return DomainType::Kvm,
+            Ok("qemu") => return DomainType::Qemu,
+            _ => {}
+        }
+        let module = |m: &str| std::path::Path::new("/sys/module").join(m).exists();
+        if module("kvm_pvm") && !module("kvm_intel") && !module("kvm_amd") {
+            DomainType::Qemu
+        } else {
+            DomainType::Kvm
+        }
+    }
+}
+
 /// The kernel guest: a name, its address on the test subnet and the gateway (the root side).
 #[derive(Debug, Clone)]
 pub struct KernelGuest {
@@ -45,6 +84,8 @@ pub struct KernelGuest {
     pub address: Ipv4Addr,
     /// Default route; the harness's root-namespace address.
     pub gateway: Ipv4Addr,
+    /// `kvm`, or `qemu` where KVM cannot run a stock kernel ([`DomainType::for_stock_kernel`]).
+    pub domain_type: DomainType,
 }
 
 impl KernelGuest {
@@ -55,9 +96,10 @@ impl KernelGuest {
             name,
             address,
             gateway,
+            domain_type,
         } = self;
         format!(
-            "<domain type='kvm'>
+            "<domain type='{domain_type}'>
   <name>{name}</name>
   <memory unit='MiB'>{GUEST_MEMORY_MIB}</memory>
   <vcpu>1</vcpu>
@@ -65,7 +107,7 @@ impl KernelGuest {
     <type arch='x86_64'>hvm</type>
     <kernel>{kernel}</kernel>
     <initrd>{initrd}</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 ferro.name={name} ferro.ip={address}/24 ferro.gw={gateway}</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 mitigations=off ferro.name={name} ferro.ip={address}/24 ferro.gw={gateway}</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -84,6 +126,7 @@ impl KernelGuest {
   </devices>
 </domain>
 ",
+            domain_type = domain_type.as_str(),
             kernel = image.kernel.display(),
             initrd = image.initrd.display(),
         )

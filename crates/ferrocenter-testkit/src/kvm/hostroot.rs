@@ -25,6 +25,10 @@ pub(crate) const PRIVATE_DIRS: &[(&str, &str)] = &[
 
 /// The host's `/etc/shadow`, a copy with the harness's root password.
 const SHADOW: &str = "shadow";
+/// The host's `/etc/hosts`: the machine's plus every host of the harness, so that a hostname
+/// lookup (libvirt makes them during migration) never waits for a DNS server the test
+/// subnet cannot reach.
+const HOSTS: &str = "hosts";
 
 /// Where, in the root namespace, the host's view of `path` lives (e.g. its libvirt socket).
 pub(crate) fn source_of(host_dir: &Path, path: &str) -> Option<PathBuf> {
@@ -42,6 +46,9 @@ pub(crate) fn create_dirs(host_dir: &Path) -> Result<(), KvmError> {
             .and_then(|()| fs::create_dir_all(target))
             .map_err(|e| KvmError::setup(&format!("mkdir {target}"), e.to_string()))?;
     }
+    // QEMU's logs (and the guests' serial logs) go here; Debian's package makes it.
+    fs::create_dir_all(host_dir.join("log-libvirt/qemu"))
+        .map_err(|e| KvmError::setup("mkdir log-libvirt/qemu", e.to_string()))?;
     fs::create_dir_all(host_dir.join("logs"))
         .map_err(|e| KvmError::setup("mkdir logs", e.to_string()))?;
     Ok(())
@@ -67,6 +74,19 @@ pub(crate) fn write_shadow(host_dir: &Path, root_hash: &str) -> Result<(), KvmEr
         .map_err(|e| KvmError::setup("shadow copy", e.to_string()))
 }
 
+/// Writes the host's `/etc/hosts`: the machine's, then `address hostname` for each host.
+pub(crate) fn write_hosts(
+    host_dir: &Path,
+    hosts: &[(std::net::Ipv4Addr, String)],
+) -> Result<(), KvmError> {
+    let mut out = fs::read_to_string("/etc/hosts").unwrap_or_default();
+    out.push_str("\n# ferrocenter test hosts\n");
+    for (address, name) in hosts {
+        out.push_str(&format!("{address} {name}\n"));
+    }
+    fs::write(host_dir.join(HOSTS), out).map_err(|e| KvmError::setup("hosts copy", e.to_string()))
+}
+
 /// Starts the holder in `netns`: it bind mounts the private paths, sets `hostname`, and sleeps.
 /// Returns once the mounts are in place.
 pub(crate) fn start_holder(
@@ -83,8 +103,9 @@ pub(crate) fn start_holder(
         ));
     }
     script.push_str(&format!(
-        "mount --bind '{}' /etc/shadow\nhostname '{hostname}'\ntouch '{}'\nexec sleep infinity\n",
+        "mount --bind '{}' /etc/shadow\nmount --bind '{}' /etc/hosts\nhostname '{hostname}'\ntouch '{}'\nexec sleep infinity\n",
         host_dir.join(SHADOW).display(),
+        host_dir.join(HOSTS).display(),
         ready.display()
     ));
     let log = fs::File::create(host_dir.join("logs/holder.log"))
@@ -101,7 +122,10 @@ pub(crate) fn start_holder(
     while !ready.exists() {
         if let Ok(Some(status)) = child.try_wait() {
             let log = fs::read_to_string(host_dir.join("logs/holder.log")).unwrap_or_default();
-            return Err(KvmError::setup("namespace holder", format!("{status}: {log}")));
+            return Err(KvmError::setup(
+                "namespace holder",
+                format!("{status}: {log}"),
+            ));
         }
         if Instant::now() > deadline {
             let _ = child.kill();

@@ -34,7 +34,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-pub use guest::{boot_id, firmware_guest_xml, heartbeat, KernelGuest, GUEST_MEMORY_MIB};
+pub use guest::{
+    boot_id, firmware_guest_xml, heartbeat, DomainType, KernelGuest, GUEST_MEMORY_MIB,
+};
 pub use image::GuestImage;
 pub use libvirtd::{GUEST_NETWORK, STORAGE_POOL};
 pub use netns::HOST_BRIDGE;
@@ -115,9 +117,12 @@ impl TestHosts {
         let client_pki = slot.dir.join("client-pki");
         ca.write_client_pkipath(&client_pki)?;
 
+        let names: Vec<(Ipv4Addr, String)> = (0..n)
+            .map(|i| (host_address(&slot, i), host_name(&slot, i)))
+            .collect();
         let mut prepared = Vec::new();
         for i in 0..n {
-            prepared.push(prepare_host(&slot, &ca, i)?);
+            prepared.push(prepare_host(&slot, &ca, i, &names)?);
         }
         let started: Vec<Result<TestHost, KvmError>> = std::thread::scope(|s| {
             let handles: Vec<_> = prepared
@@ -220,7 +225,10 @@ impl Footprint {
         let mut left = Vec::new();
         let listed = cmd::stdout(&mut cmd::ip(&["netns", "list"])).unwrap_or_default();
         for (name, _) in &self.netns {
-            if listed.lines().any(|l| l.split_whitespace().next() == Some(name)) {
+            if listed
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(name))
+            {
                 left.push(format!("network namespace {name}"));
             }
         }
@@ -270,15 +278,29 @@ struct Prepared {
     dir: PathBuf,
 }
 
-fn prepare_host(slot: &Slot, ca: &tls::Ca, i: usize) -> Result<Prepared, KvmError> {
+fn host_name(slot: &Slot, i: usize) -> String {
+    format!("fc{}-host{i}", slot.k)
+}
+
+fn host_address(slot: &Slot, i: usize) -> Ipv4Addr {
+    slot.address(2 + i as u8)
+}
+
+fn prepare_host(
+    slot: &Slot,
+    ca: &tls::Ca,
+    i: usize,
+    all: &[(Ipv4Addr, String)],
+) -> Result<Prepared, KvmError> {
     let netns = slot.netns(i);
-    let hostname = format!("fc{}-host{i}", slot.k);
-    let address = slot.address(2 + i as u8);
+    let hostname = host_name(slot, i);
+    let address = host_address(slot, i);
     let dir = slot.dir.join(format!("host{i}"));
     let host_uuid = random_uuid()?;
     let root_password = random_password()?;
     hostroot::create_dirs(&dir)?;
     hostroot::write_shadow(&dir, &password_hash(&root_password)?)?;
+    hostroot::write_hosts(&dir, all)?;
     libvirtd::write_config(&dir.join("etc-libvirt"), &host_uuid, address)?;
     sshd::write_config(&dir.join("etc-ssh"))?;
     ca.write_host_pki(&dir.join("etc-pki"), address, &hostname)?;
@@ -318,7 +340,10 @@ impl Prepared {
         if reported != host.host_uuid {
             return Err(KvmError::setup(
                 "libvirtd host_uuid",
-                format!("configured {}, capabilities report {reported}", host.host_uuid),
+                format!(
+                    "configured {}, capabilities report {reported}",
+                    host.host_uuid
+                ),
             ));
         }
         host.daemons
