@@ -289,3 +289,73 @@ fn migrate(from: &TestHost, to: &TestHost, name: &str, mode: &[&str]) {
     );
     assert!(!virsh_out(from, &["list", "--all", "--name"]).contains(name));
 }
+
+/// Set in the child process of `a_killed_run_is_cleaned_by_the_next_start`.
+const CHILD_ENV: &str = "FERROCENTER_KVM_HARNESS_CHILD";
+
+/// Not a test on its own: the process a test kills. Starts a host, prints what it made, waits.
+#[test]
+fn child_starts_a_host_and_waits_to_be_killed() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let hosts = TestHosts::start(1).expect("child's host");
+    println!("NETNS {}", hosts.hosts()[0].netns());
+    println!("READY");
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+#[test]
+fn a_killed_run_is_cleaned_by_the_next_start() {
+    let missing = missing_prerequisites();
+    if !missing.is_empty() {
+        println!("SKIPPED: {}", missing.join(", "));
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_starts_a_host_and_waits_to_be_killed",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut netns = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(ns) = line.strip_prefix("NETNS ") {
+            netns = Some(ns.to_string());
+        }
+        if line == "READY" {
+            break;
+        }
+    }
+    let netns = netns.expect("the child started a host");
+    // SIGKILL: no destructor runs, as when nextest kills a test that hangs.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Its namespace and daemons are left behind. (The next harness may reuse both the name and,
+    // since the kernel recycles namespace inode numbers, the inode: its processes tell.)
+    assert!(std::path::Path::new(&format!("/run/netns/{netns}")).exists());
+    let out = Command::new("ip")
+        .args(["netns", "pids", &netns])
+        .output()
+        .unwrap();
+    let pids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(!pids.is_empty(), "and its daemons");
+    // The next harness to start cleans the dead run's slot.
+    let Some(hosts) = hosts(1) else { return };
+    for pid in &pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} of the killed run ended"
+        );
+    }
+    teardown(hosts);
+}

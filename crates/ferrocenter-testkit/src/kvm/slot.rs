@@ -69,18 +69,18 @@ fn subnet_in_use(k: u8) -> bool {
 }
 
 impl Slot {
-    /// Takes the lowest free slot, first cleaning the slots of owners that are gone.
+    /// Takes the lowest free slot, after cleaning every slot whose owner is gone.
     pub(crate) fn take() -> Result<Slot, KvmError> {
         locked(|| {
             for k in 0..=254u8 {
                 let dir = Path::new(BASE).join(k.to_string());
-                if dir.exists() {
-                    if owner_alive(&dir) {
-                        continue;
-                    }
+                if dir.exists() && !owner_alive(&dir) {
                     clean(k, &dir);
                 }
-                if subnet_in_use(k) || names_in_use(k) {
+            }
+            for k in 0..=254u8 {
+                let dir = Path::new(BASE).join(k.to_string());
+                if dir.exists() || subnet_in_use(k) || names_in_use(k) {
                     continue;
                 }
                 fs::create_dir_all(&dir).map_err(|e| KvmError::setup("slot dir", e.to_string()))?;
