@@ -94,8 +94,42 @@ fn set_keys(path: &Path, keys: &[(&str, String)]) -> Result<(), KvmError> {
     fs::write(path, out).map_err(|e| KvmError::setup(&path.display().to_string(), e.to_string()))
 }
 
+/// Where a host's libvirtd caches what it probed of QEMU (seconds of work per start).
+const CAPS_CACHE: &str = "cache-libvirt/qemu/capabilities";
+
+/// The probe results of an earlier host, shared by every later one. libvirt checks each
+/// cached file against the QEMU binary, its own version and the kernel, and probes again when
+/// one no longer matches, so a stale seed costs only the probe it would have made anyway.
+fn caps_seed() -> std::path::PathBuf {
+    Path::new(super::slot::BASE).join("qemu-capabilities")
+}
+
+fn copy_xml_files(from: &Path, to: &Path) {
+    let Ok(entries) = fs::read_dir(from) else {
+        return;
+    };
+    if fs::create_dir_all(to).is_err() {
+        return;
+    }
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "xml") {
+            // Written beside, then renamed: a concurrent reader sees a whole file or none.
+            let tmp = to.join(format!(
+                ".{}.{}",
+                entry.file_name().to_string_lossy(),
+                std::process::id()
+            ));
+            if fs::copy(&path, &tmp).is_ok() {
+                let _ = fs::rename(&tmp, to.join(entry.file_name()));
+            }
+        }
+    }
+}
+
 /// Starts libvirtd in the host's namespaces and waits until it answers on its socket.
 pub(crate) fn start(holder: u32, host_dir: &Path, uri: &str) -> Result<Child, KvmError> {
+    copy_xml_files(&caps_seed(), &host_dir.join(CAPS_CACHE));
     let log_path = host_dir.join("logs/libvirtd.log");
     let log =
         fs::File::create(&log_path).map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?;
@@ -124,6 +158,7 @@ pub(crate) fn start(holder: u32, host_dir: &Path, uri: &str) -> Result<Child, Kv
             .output()
             .is_ok_and(|o| o.status.success())
         {
+            copy_xml_files(&host_dir.join(CAPS_CACHE), &caps_seed());
             return Ok(child);
         }
         if Instant::now() > deadline {

@@ -13,7 +13,7 @@ use super::cmd::{ip, quiet, stdout};
 use super::KvmError;
 
 /// Where slots live: host roots (libvirt state, pool images) can grow, so not in /run's tmpfs.
-const BASE: &str = "/var/tmp/ferrocenter-kvm";
+pub(crate) const BASE: &str = "/var/tmp/ferrocenter-kvm";
 
 /// The second octet of every test subnet: `10.231.<slot>.0/24`.
 const SUBNET_OCTET: u8 = 231;
