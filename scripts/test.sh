@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite. Run as root on Debian it first installs what the tests need
-# (PostgreSQL's server binaries, tmux, systemd-analyze, the Python SDK, schemathesis, pyVmomi); elsewhere it uses what
-# is present and the tests that need what is missing print a SKIPPED line.
+# (PostgreSQL's server binaries, tmux, systemd-analyze, libvirt, QEMU and sshd for the KVM test
+# hosts, the Python SDK, schemathesis, pyVmomi); elsewhere it uses what is present and the tests
+# that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,16 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
             in .config/nextest.toml): a few minutes with a warm build. Installs nothing.
   --help    this text; installs and runs nothing.
 
-Without --quick, as root on Debian, it first installs PostgreSQL's server binaries, tmux and
-systemd (for systemd-analyze) with apt-get, and the vSphere Automation SDK for Python in a
-virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where), schemathesis in one
-beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where) and pyVmomi with suds-community, the
-SOAP clients, in another (FERROCENTER_SOAP_VENV overrides where). Other arguments go to
-`cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'` or `--profile ci`.
+Without --quick, as root on Debian, it first installs with apt-get PostgreSQL's server
+binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
+QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
+busybox-static, cpio and sshpass, starting no daemon system-wide (the tests download the kernel
+guest's Debian kernel package into /var/cache/ferrocenter-ci/kvm-guest, never install it); then
+the vSphere Automation SDK for Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV
+overrides where), schemathesis in one beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where)
+and pyVmomi with suds-community, the SOAP clients, in another (FERROCENTER_SOAP_VENV overrides
+where). Other arguments go to `cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'`
+or `--profile ci`.
 HELP
 }
 
@@ -49,6 +54,56 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             postgresql postgresql-client util-linux tmux systemd >/dev/null
     fi
+fi
+
+# The KVM test hosts (crates/ferrocenter-testkit/src/kvm, docs/kvm-hosts.md): QEMU, libvirt and
+# sshd, which each test host runs in its own namespaces, busybox-static and cpio for the kernel
+# guest's initramfs, sshpass for the password login test.
+KVM_PACKAGES="qemu-system-x86 libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
+    openssh-server openssh-client iproute2 util-linux openssl busybox-static cpio sshpass"
+need_kvm() {
+    local c
+    for c in qemu-system-x86_64 libvirtd virsh pkg-config sshd ssh-keygen ip nsenter cpio sshpass; do
+        command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || return 0
+    done
+    [ -f /usr/include/libvirt/libvirt.h ] || return 0
+    [ "$(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null)" = "install ok installed" ] || return 0
+    return 1
+}
+kvm_daemons() { pgrep -x 'libvirtd|virtlogd|virtlockd|virtqemud|sshd' 2>/dev/null | sort || true; }
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if need_kvm; then
+        echo "== installing QEMU, libvirt, sshd and busybox-static for the KVM test hosts"
+        # Without systemd the packages' maintainer scripts would start libvirtd and sshd
+        # system-wide through invoke-rc.d; a policy-rc.d that refuses every start keeps them
+        # stopped (and is removed afterwards unless it was already there).
+        before=$(kvm_daemons)
+        own_policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            $KVM_PACKAGES >/dev/null
+        if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+        # A daemon the installation started anyway (a systemd machine ignores policy-rc.d) is
+        # stopped: the tests' hosts run their own, and a system-wide one would only get in the way.
+        new=$(comm -13 <(echo "$before") <(kvm_daemons))
+        if [ -n "$new" ]; then
+            if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+                systemctl stop libvirtd.service libvirtd.socket libvirtd-ro.socket \
+                    libvirtd-admin.socket virtlogd.service virtlogd.socket virtlockd.socket \
+                    ssh.service ssh.socket 2>/dev/null || true
+            else
+                kill $new 2>/dev/null || true
+            fi
+        fi
+    fi
+    # The kernel guest's image is built from linux-image-amd64 (apt-get download): the package
+    # lists must know it.
+    if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then apt-get update -qq; fi
 fi
 
 # The official vSphere Automation SDK for Python, pinned, in a virtualenv under target/: the vAPI
