@@ -241,7 +241,7 @@ impl Footprint {
             }
         }
         for pid in &self.pids {
-            if Path::new(&format!("/proc/{pid}")).exists() {
+            if running(*pid) {
                 left.push(format!("process {pid}"));
             }
         }
@@ -265,6 +265,16 @@ impl Footprint {
         }
         left
     }
+}
+
+/// Whether `pid` is a process that has not exited. A zombie has: it waits only to be reaped by
+/// whichever process inherited it, which may be slow to do so.
+fn running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string))
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 /// A host whose files are written and network is up, before its daemons start.
