@@ -281,6 +281,19 @@ fn migrate(from: &TestHost, to: &TestHost, name: &str, mode: &[&str]) {
         to.hostname(),
         t.elapsed().as_secs_f64()
     );
+    // libvirt's own figures for the job (the destination keeps them), printed, not asserted.
+    let job = to
+        .virsh(&["domjobinfo", "--completed", name])
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&job.stdout).lines() {
+        if line.starts_with("Time elapsed:") || line.starts_with("Total downtime:") {
+            println!(
+                "  {}",
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
     assert_eq!(domstate(to, name).as_deref(), Some("running"));
     assert_eq!(
         domstate(from, name),
