@@ -31,7 +31,18 @@ pub fn missing_prerequisites() -> Vec<String> {
         missing.push("/dev/kvm (KVM, or nested KVM in a VM)".to_string());
     }
     missing.extend(missing_programs(PROGRAMS));
+    if missing.is_empty() && !can_create_namespaces() {
+        missing.push("permission to create namespaces (CAP_SYS_ADMIN, CAP_NET_ADMIN)".to_string());
+    }
     missing
+}
+
+/// Whether this process may create network, mount and UTS namespaces (a container may forbid it).
+fn can_create_namespaces() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--net", "--mount", "--uts", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// What is missing to build or use the kernel guest's image, on top of
