@@ -7,7 +7,8 @@ use std::process::{Child, Command};
 use super::slot::Slot;
 use super::{hostroot, libvirtd, netns, secrets, sshd, tls, KvmError, SSH_PORT};
 
-/// One test host. Its daemons run until the [`TestHosts`] it belongs to is dropped.
+/// One test host. Its daemons run until the [`TestHosts`](super::TestHosts) it belongs to is
+/// dropped.
 pub struct TestHost {
     index: usize,
     hostname: String,
@@ -83,8 +84,8 @@ impl Prepared {
             holder,
             daemons: Vec::new(),
         };
-        // On an early return `host` is dropped with its children still running; the slot's
-        // cleanup kills them through their namespace.
+        // On an early return `host` is dropped, which stops what it started; the slot's cleanup
+        // kills anything else in its namespace.
         let uri = host.libvirt_uri();
         host.daemons
             .push(libvirtd::start(host.holder.id(), &host.dir, &uri)?);
@@ -114,9 +115,9 @@ impl TestHost {
             .collect()
     }
 
-    /// Kills the daemons and the holder (QEMU, which libvirtd daemonized, is left for the
-    /// slot's cleanup, which kills everything in the namespace).
-    pub(crate) fn stop(&mut self) {
+    /// Kills and reaps the daemons and the holder (QEMU, which libvirtd daemonized, is left for
+    /// the slot's cleanup, which kills everything in the namespace).
+    fn stop(&mut self) {
         for child in self
             .daemons
             .iter_mut()
@@ -206,5 +207,11 @@ impl TestHost {
     /// `virsh -q -c <libvirt_uri> <args>`, run from the root namespace.
     pub fn virsh(&self, args: &[&str]) -> Command {
         libvirtd::virsh(&self.libvirt_uri(), args)
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -163,10 +163,8 @@ impl TestHosts {
 
 impl Drop for TestHosts {
     fn drop(&mut self) {
-        for h in &mut self.hosts {
-            h.stop();
-        }
-        // The slot's drop kills what the daemons left in the namespaces (QEMU), then deletes
-        // the namespaces, links and dir.
+        // Hosts first (each stops its daemons), then `slot`'s own drop kills what the daemons
+        // left in the namespaces (QEMU) and deletes the namespaces, links and dir.
+        self.hosts.clear();
     }
 }
