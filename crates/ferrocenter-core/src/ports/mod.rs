@@ -2,12 +2,16 @@
 mod agents;
 mod clock;
 mod component;
+mod installer;
 mod machine;
 mod store;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
     MigrationTicket, PowerAction,
+};
+pub use installer::{
+    AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget, Supervision,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
