@@ -37,7 +37,8 @@ pub fn init_state(
             thumbprint: id.thumbprint,
         });
     }
-    let hash = hash_root_password(root_password).map_err(|_| AgentStartError::RootPasswordInvalid)?;
+    let hash =
+        hash_root_password(root_password).map_err(|_| AgentStartError::RootPasswordInvalid)?;
     let state = Persisted {
         accounts: AccountsState::new(root_user, hash.into()),
         claim: None,
@@ -70,16 +71,17 @@ mod tests {
             panic!("{first:?}")
         };
         let state: Persisted =
-            serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
         let saved = serde_json::to_string(&state.accounts).unwrap();
         assert!(saved.contains("admin"), "{saved}");
-        assert!(!saved.contains("first-password"), "the password is stored hashed");
+        assert!(
+            !saved.contains("first-password"),
+            "the password is stored hashed"
+        );
         let again = init_state(dir.path(), "other", "second-password").unwrap();
         assert_eq!(again, Initialised::Kept { thumbprint });
         let kept: Persisted =
-            serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
         assert_eq!(serde_json::to_string(&kept.accounts).unwrap(), saved);
         assert!(matches!(
             init_state(tempfile::tempdir().unwrap().path(), "admin", "short"),

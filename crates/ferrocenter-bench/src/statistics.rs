@@ -119,6 +119,7 @@ async fn insert_hosts(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()> {
                 management_ip: None,
                 ssh_port: None,
                 ssh_host_key: None,
+                ssh_user: None,
                 tags: Vec::new(),
                 system_tags: Vec::new(),
                 event_cursor: 0,

@@ -119,10 +119,17 @@ impl SshInstaller {
                 std::env::consts::ARCH
             )));
         }
-        if get("kvm") != "yes" || get("virt") != "yes" {
-            return Err(SshError::Unsuitable(
-                "KVM is not available: /dev/kvm is missing or the CPU has no vmx/svm flag (enable virtualization in the firmware and load kvm_intel or kvm_amd)".into(),
-            ));
+        // /dev/kvm, not the CPU flags: a nested hypervisor may hide vmx/svm from /proc/cpuinfo
+        // and still offer KVM.
+        if get("kvm") != "yes" {
+            let hint = if get("virt") == "yes" {
+                "load kvm_intel or kvm_amd"
+            } else {
+                "the CPU shows no vmx/svm flag: enable virtualization in the firmware, then load kvm_intel or kvm_amd"
+            };
+            return Err(SshError::Unsuitable(format!(
+                "KVM is not available: /dev/kvm is missing ({hint})"
+            )));
         }
         if layout.driver == "libvirt" && get("libvirt") != "yes" {
             return Err(SshError::Unsuitable(

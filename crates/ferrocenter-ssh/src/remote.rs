@@ -149,18 +149,24 @@ systemctl restart ferrocenter-agent.service
 umask 022
 cat > {script} <<'LOOP'
 #!/bin/sh
-# Keeps the ferrocenter agent running on a host without systemd.
+# Keeps the ferrocenter agent running on a host without systemd; TERM stops both.
 echo $$ > {pid}
+child=
+trap 'if [ -n "$child" ]; then kill "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM INT
 while :; do
-  {command} >> {log} 2>&1 || true
+  {command} >> {log} 2>&1 &
+  child=$!
+  wait "$child" || true
+  child=
   sleep 2
 done
 LOOP
 chmod 755 {script}
 if [ -f {pid} ]; then
   old=$(cat {pid})
-  kill -TERM -- "-$old" 2>/dev/null || true
-  i=0; while kill -0 -- "-$old" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  if kill "$old" 2>/dev/null; then
+    i=0; while kill -0 "$old" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  fi
 fi
 setsid -f sh {script} </dev/null >/dev/null 2>&1
 "#

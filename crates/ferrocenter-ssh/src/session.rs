@@ -106,9 +106,11 @@ impl Session {
             inactivity_timeout: Some(command_timeout),
             ..client::Config::default()
         });
-        let connected =
-            tokio::time::timeout(connect_timeout, client::connect_stream(config, stream, handler))
-                .await;
+        let connected = tokio::time::timeout(
+            connect_timeout,
+            client::connect_stream(config, stream, handler),
+        )
+        .await;
         let presented = seen.lock().clone();
         let mut handle = match connected {
             Err(_) => return Err(SshError::Protocol("the SSH handshake timed out".into())),

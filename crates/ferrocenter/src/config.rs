@@ -95,7 +95,11 @@ pub struct ServeArgs {
     pub agent_idle_timeout_secs: Option<String>,
     /// The driver of agents installed over SSH (a host added with SSH credentials and no
     /// agent): libvirt or sim [default: libvirt].
-    #[arg(long, env = "FERROCENTER_BOOTSTRAP_AGENT_DRIVER", value_name = "DRIVER")]
+    #[arg(
+        long,
+        env = "FERROCENTER_BOOTSTRAP_AGENT_DRIVER",
+        value_name = "DRIVER"
+    )]
     pub bootstrap_agent_driver: Option<String>,
     /// The agent binary installed over SSH [default: this server's own executable].
     #[arg(long, env = "FERROCENTER_BOOTSTRAP_AGENT_BINARY", value_name = "FILE")]

@@ -480,7 +480,7 @@ async fn bootstrap(st: &mut Adding, agent_reason: &str) -> Result<(), CoreError>
 }
 
 /// A freshly started agent takes a moment to listen: its `about` is asked again for up to 30 s.
-async fn wait_for_agent(root: &Arc<dyn AgentSession>) -> Result<AgentAbout, CoreError> {
+pub(super) async fn wait_for_agent(root: &Arc<dyn AgentSession>) -> Result<AgentAbout, CoreError> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         match root.about().await {
@@ -772,6 +772,7 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
             ssh_host_key: st.ssh_host_key.clone(),
+            ssh_user: st.ssh_host_key.as_ref().map(|_| spec.user_name.clone()),
             tags: spec.tags.clone(),
             system_tags: spec.system_tags.clone(),
             event_cursor: 0,

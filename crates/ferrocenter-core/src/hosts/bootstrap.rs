@@ -97,10 +97,7 @@ impl Core {
         install: &AgentInstall,
     ) -> Result<Installed, CoreError> {
         let key = self.server_ssh_key().await?;
-        let installed = self
-            .installer
-            .install(target, login, &key, install)
-            .await?;
+        let installed = self.installer.install(target, login, &key, install).await?;
         tracing::info!(
             host = %target.name,
             host_key = %installed.host_key,
@@ -124,7 +121,12 @@ mod tests {
             Some(good.to_string())
         );
         assert_eq!(pinned_host_key(&["other::x".into()]).unwrap(), None);
-        for bad in ["MD5:aa:bb", "SHA256:", "SHA256:short", "SHA256:not base64 at all!!!!!!!!!!!!!!!!!!!!!"] {
+        for bad in [
+            "MD5:aa:bb",
+            "SHA256:",
+            "SHA256:short",
+            "SHA256:not base64 at all!!!!!!!!!!!!!!!!!!!!!",
+        ] {
             let e = pinned_host_key(&[format!("{SSH_HOST_KEY_TAG}{bad}")]).unwrap_err();
             assert!(
                 matches!(&e, CoreError::InvalidArgument { field, .. } if field == "systemTags"),

@@ -21,9 +21,14 @@ pub struct SshTarget {
 /// How to log in. A password is used for this login only and never kept.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SshLogin {
-    Password { user: String, password: String },
+    Password {
+        user: String,
+        password: String,
+    },
     /// The server's own key, which a password login left in the account's authorized keys.
-    ServerKey { user: String },
+    ServerKey {
+        user: String,
+    },
 }
 
 impl std::fmt::Debug for SshLogin {

@@ -10,11 +10,12 @@ pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
     MigrationTicket, PowerAction,
 };
-pub use installer::{
-    AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget, Supervision,
-};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
+pub use installer::{
+    AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,
+    Supervision,
+};
 pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
