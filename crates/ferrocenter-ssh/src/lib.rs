@@ -131,7 +131,8 @@ impl SshInstaller {
                 "KVM is not available: /dev/kvm is missing ({hint})"
             )));
         }
-        if layout.driver == "libvirt" && get("libvirt") != "yes" {
+        // A KVM host is one libvirt runs, whichever driver the agent is given.
+        if get("libvirt") != "yes" {
             return Err(SshError::Unsuitable(
                 "libvirt is not running: qemu:///system does not answer (install libvirt-daemon-system and start libvirtd)".into(),
             ));

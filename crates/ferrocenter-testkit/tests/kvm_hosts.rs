@@ -82,8 +82,18 @@ fn hosts_have_their_own_uuid_hostname_and_sshd() {
         .iter()
         .map(|h| {
             let caps = virsh_out(h, &["capabilities"]);
-            let uuid = caps.split("<uuid>").nth(1).unwrap().split("</uuid>").next().unwrap();
-            assert_eq!(uuid, h.host_uuid(), "libvirt reports the configured host_uuid");
+            let uuid = caps
+                .split("<uuid>")
+                .nth(1)
+                .unwrap()
+                .split("</uuid>")
+                .next()
+                .unwrap();
+            assert_eq!(
+                uuid,
+                h.host_uuid(),
+                "libvirt reports the configured host_uuid"
+            );
             uuid.to_string()
         })
         .collect();
@@ -105,8 +115,15 @@ fn hosts_have_their_own_uuid_hostname_and_sshd() {
         b.tls_uri(),
         hosts.client_pki_dir().display()
     );
-    let out = Command::new("virsh").args(["-c", &tls, "hostname"]).output().unwrap();
-    assert!(out.status.success(), "virsh over TLS: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("virsh")
+        .args(["-c", &tls, "hostname"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "virsh over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), b.hostname());
     // A real password login, if sshpass is there (scripts/test.sh installs it).
     if Command::new("sshpass").arg("-V").output().is_ok() {
@@ -114,14 +131,24 @@ fn hosts_have_their_own_uuid_hostname_and_sshd() {
             let out = Command::new("sshpass")
                 .arg("-e")
                 .env("SSHPASS", h.root_password())
-                .args(["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+                .args([
+                    "ssh",
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                ])
                 .args(["-o", "PubkeyAuthentication=no", "-o", "ConnectTimeout=5"])
                 .args(["-p", &h.ssh_port().to_string()])
                 .arg(format!("root@{}", h.address()))
                 .arg("hostname")
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "ssh login: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "ssh login: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), h.hostname());
         }
     } else {
@@ -168,7 +195,10 @@ fn kernel_guest_answers_migrates_live_and_shuts_down() {
     let first = wait_for("heartbeat after boot", Duration::from_secs(60), || {
         heartbeat(guest.address).ok()
     });
-    println!("kernel guest answered in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "kernel guest answered in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     assert!(first.contains("name=kg0"), "heartbeat {first:?}");
     let boot = boot_id(&first).unwrap().to_string();
 
@@ -203,7 +233,11 @@ fn kernel_guest_answers_migrates_live_and_shuts_down() {
     );
     assert!(answered.load(Ordering::Relaxed) > 0);
     let after = heartbeat(guest.address).expect("heartbeat after migrations");
-    assert_eq!(boot_id(&after), Some(boot.as_str()), "same boot: not restarted");
+    assert_eq!(
+        boot_id(&after),
+        Some(boot.as_str()),
+        "same boot: not restarted"
+    );
 
     // Guest shutdown through ACPI: the guest's acpid powers it off.
     let t = Instant::now();
@@ -219,7 +253,13 @@ fn kernel_guest_answers_migrates_live_and_shuts_down() {
 fn migrate(from: &TestHost, to: &TestHost, name: &str, mode: &[&str]) {
     let t = Instant::now();
     let out = from
-        .virsh(&["migrate", "--live", "--p2p", "--persistent", "--undefinesource"])
+        .virsh(&[
+            "migrate",
+            "--live",
+            "--p2p",
+            "--persistent",
+            "--undefinesource",
+        ])
         .args(mode)
         .args([name, &to.tls_uri()])
         .output()
@@ -238,6 +278,10 @@ fn migrate(from: &TestHost, to: &TestHost, name: &str, mode: &[&str]) {
         t.elapsed().as_secs_f64()
     );
     assert_eq!(domstate(to, name).as_deref(), Some("running"));
-    assert_eq!(domstate(from, name), None, "source no longer has the domain");
+    assert_eq!(
+        domstate(from, name),
+        None,
+        "source no longer has the domain"
+    );
     assert!(!virsh_out(from, &["list", "--all", "--name"]).contains(name));
 }

@@ -21,6 +21,10 @@ pub(crate) const PRIVATE_DIRS: &[(&str, &str)] = &[
     ("/var/cache/libvirt", "cache-libvirt"),
     ("/etc/ssh", "etc-ssh"),
     ("/etc/pki", "etc-pki"),
+    // Where ferrocenter's SSH bootstrap installs its agent, and root's authorized keys.
+    ("/opt/ferrocenter-agent", "opt-ferrocenter-agent"),
+    ("/var/lib/ferrocenter-agent", "lib-ferrocenter-agent"),
+    ("/root/.ssh", "root-ssh"),
 ];
 
 /// The host's `/etc/shadow`, a copy with the harness's root password.
@@ -101,7 +105,10 @@ pub(crate) fn start_holder(
     while !ready.exists() {
         if let Ok(Some(status)) = child.try_wait() {
             let log = fs::read_to_string(host_dir.join("logs/holder.log")).unwrap_or_default();
-            return Err(KvmError::setup("namespace holder", format!("{status}: {log}")));
+            return Err(KvmError::setup(
+                "namespace holder",
+                format!("{status}: {log}"),
+            ));
         }
         if Instant::now() > deadline {
             let _ = child.kill();

@@ -57,7 +57,8 @@ while true; do sleep 3600; done
 "#;
 
 /// What busybox acpid runs on the power button (event PWRF, code 00000080).
-const POWER_BUTTON: &str = "#!/bin/sh\necho 'ferro-guest: power button, powering off'\nsync\npoweroff -f\n";
+const POWER_BUTTON: &str =
+    "#!/bin/sh\necho 'ferro-guest: power button, powering off'\nsync\npoweroff -f\n";
 
 /// The kernel guest's boot files, ready for a domain's `<kernel>` and `<initrd>`.
 #[derive(Debug, Clone)]
@@ -155,7 +156,10 @@ fn build(work: &Path, out: &Path) -> Result<(), KvmError> {
         .map_err(io("kernel package /boot"))?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
         .ok_or_else(|| KvmError::setup(&pkg, "no /boot/vmlinuz-*"))?;
     let modules_dir = fs::read_dir(tree.join("lib/modules"))
         .map_err(io("kernel package /lib/modules"))?
@@ -174,14 +178,20 @@ fn build(work: &Path, out: &Path) -> Result<(), KvmError> {
         fs::copy(path, stage.join(format!("lib/modules/{name}.ko"))).map_err(io("module copy"))?;
     }
     let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
-    write_exec(&stage.join("init"), &INIT.replace("@MODULES@", &names.join(" ")))?;
+    write_exec(
+        &stage.join("init"),
+        &INIT.replace("@MODULES@", &names.join(" ")),
+    )?;
     write_exec(&stage.join("etc/acpi/PWRF/00000080"), POWER_BUTTON)?;
 
     let partial = work.join("out");
     fs::create_dir_all(&partial).map_err(io("guest output dir"))?;
     let cpio = File::create(partial.join("initrd.img")).map_err(io("initrd.img"))?;
     run(Command::new("sh")
-        .args(["-c", "find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet"])
+        .args([
+            "-c",
+            "find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet",
+        ])
         .current_dir(&stage)
         .stdout(cpio))?;
     fs::copy(&vmlinuz, partial.join("vmlinuz")).map_err(io("vmlinuz"))?;

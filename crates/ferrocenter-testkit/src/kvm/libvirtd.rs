@@ -43,7 +43,10 @@ pub(crate) fn write_config(etc: &Path, host_uuid: &str, address: Ipv4Addr) -> Re
         ("tls_allowed_dn_list", format!("[\"{CLIENT_DN}\"]")),
         ("auth_unix_rw", "\"none\"".into()),
         ("auth_unix_ro", "\"none\"".into()),
-        ("key_file", "\"/etc/pki/libvirt/private/serverkey.pem\"".into()),
+        (
+            "key_file",
+            "\"/etc/pki/libvirt/private/serverkey.pem\"".into(),
+        ),
         ("cert_file", "\"/etc/pki/libvirt/servercert.pem\"".into()),
         ("ca_file", "\"/etc/pki/CA/cacert.pem\"".into()),
     ];
@@ -94,13 +97,17 @@ fn set_keys(path: &Path, keys: &[(&str, String)]) -> Result<(), KvmError> {
 /// Starts libvirtd in the host's namespaces and waits until it answers on its socket.
 pub(crate) fn start(holder: u32, host_dir: &Path, uri: &str) -> Result<Child, KvmError> {
     let log_path = host_dir.join("logs/libvirtd.log");
-    let log = fs::File::create(&log_path).map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?;
+    let log =
+        fs::File::create(&log_path).map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?;
     let mut child = command_in(holder, "libvirtd")
         .arg("--listen")
         .arg("--pid-file")
         .arg(host_dir.join("libvirtd.pid"))
         .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?)
+        .stdout(
+            log.try_clone()
+                .map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?,
+        )
         .stderr(log)
         .spawn()
         .map_err(|e| KvmError::setup("libvirtd", e.to_string()))?;
@@ -108,9 +115,15 @@ pub(crate) fn start(holder: u32, host_dir: &Path, uri: &str) -> Result<Child, Kv
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             let log = fs::read_to_string(&log_path).unwrap_or_default();
-            return Err(KvmError::setup("libvirtd", format!("exited with {status}: {log}")));
+            return Err(KvmError::setup(
+                "libvirtd",
+                format!("exited with {status}: {log}"),
+            ));
         }
-        if virsh(uri, &["version"]).output().is_ok_and(|o| o.status.success()) {
+        if virsh(uri, &["version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return Ok(child);
         }
         if Instant::now() > deadline {
@@ -163,5 +176,7 @@ pub(crate) fn capabilities_host_uuid(uri: &str) -> Result<String, KvmError> {
         .nth(1)
         .and_then(|rest| rest.split("</uuid>").next())
         .map(str::to_string)
-        .ok_or_else(|| KvmError::setup("virsh capabilities", "no <uuid> in the host's capabilities"))
+        .ok_or_else(|| {
+            KvmError::setup("virsh capabilities", "no <uuid> in the host's capabilities")
+        })
 }

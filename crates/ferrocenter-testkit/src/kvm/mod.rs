@@ -220,7 +220,10 @@ impl Footprint {
         let mut left = Vec::new();
         let listed = cmd::stdout(&mut cmd::ip(&["netns", "list"])).unwrap_or_default();
         for (name, _) in &self.netns {
-            if listed.lines().any(|l| l.split_whitespace().next() == Some(name)) {
+            if listed
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(name))
+            {
                 left.push(format!("network namespace {name}"));
             }
         }
@@ -318,7 +321,10 @@ impl Prepared {
         if reported != host.host_uuid {
             return Err(KvmError::setup(
                 "libvirtd host_uuid",
-                format!("configured {}, capabilities report {reported}", host.host_uuid),
+                format!(
+                    "configured {}, capabilities report {reported}",
+                    host.host_uuid
+                ),
             ));
         }
         host.daemons
@@ -392,6 +398,35 @@ impl TestHost {
     /// `root_path("/var/log/libvirt/qemu")`.
     pub fn log_dir(&self) -> PathBuf {
         self.dir.join("logs")
+    }
+
+    /// Stops the host's libvirtd (TERM, by the pid it wrote) and waits until it is gone, as a
+    /// host whose libvirt is down; teardown copes with its absence.
+    pub fn stop_libvirtd(&self) -> Result<(), KvmError> {
+        let pid_file = self.dir.join("libvirtd.pid");
+        let pid: i32 = fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| {
+                KvmError::setup("stop libvirtd", format!("no pid in {}", pid_file.display()))
+            })?;
+        // SAFETY: TERM to the pid this host's libvirtd wrote.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        // The harness holds the daemon as a child it reaps only at teardown: a zombie is gone.
+        let running = || {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|st| st.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+                .unwrap_or(false)
+        };
+        while running() {
+            if std::time::Instant::now() > deadline {
+                return Err(KvmError::setup("stop libvirtd", "still running after 15 s"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(())
     }
 
     /// A command that runs `program` inside the host (its network, mount and UTS namespaces).

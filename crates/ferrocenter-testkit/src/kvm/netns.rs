@@ -39,7 +39,13 @@ pub(crate) fn create_host_network(
     run(&mut ip(&[
         "link", "add", &root_end, "type", "veth", "peer", "name", &host_end,
     ]))?;
-    run(&mut ip(&["link", "set", &root_end, "master", &slot.bridge()]))?;
+    run(&mut ip(&[
+        "link",
+        "set",
+        &root_end,
+        "master",
+        &slot.bridge(),
+    ]))?;
     run(&mut ip(&["link", "set", &root_end, "up"]))?;
     run(&mut ip(&["link", "set", &host_end, "netns", &ns]))?;
     let in_ns = |args: &[&str]| {
@@ -54,6 +60,12 @@ pub(crate) fn create_host_network(
     in_ns(&["link", "set", "lo", "up"])?;
     in_ns(&["link", "set", "eth0", "up"])?;
     in_ns(&["link", "set", HOST_BRIDGE, "up"])?;
-    in_ns(&["route", "add", "default", "via", &slot.address(1).to_string()])?;
+    in_ns(&[
+        "route",
+        "add",
+        "default",
+        "via",
+        &slot.address(1).to_string(),
+    ])?;
     Ok(())
 }

@@ -16,11 +16,8 @@ const PROGRAMS: &[(&str, &str)] = &[
 ];
 
 /// Programs only building the kernel guest's image needs (the firmware-only guest does not).
-const IMAGE_PROGRAMS: &[(&str, &str)] = &[
-    ("apt-get", "apt"),
-    ("dpkg-deb", "dpkg"),
-    ("cpio", "cpio"),
-];
+const IMAGE_PROGRAMS: &[(&str, &str)] =
+    &[("apt-get", "apt"), ("dpkg-deb", "dpkg"), ("cpio", "cpio")];
 
 /// What is missing for [`super::TestHosts`]: empty when hosts can start. Each entry names the
 /// missing piece and how to get it, ready for a `SKIPPED:` line.

@@ -39,7 +39,16 @@ pub(crate) fn write_config(etc: &Path) -> Result<(), KvmError> {
     for kind in ["ed25519", "ecdsa"] {
         let key = etc.join(format!("ssh_host_{kind}_key"));
         run(Command::new("ssh-keygen")
-            .args(["-q", "-N", "", "-t", kind, "-C", "ferrocenter-test-host", "-f"])
+            .args([
+                "-q",
+                "-N",
+                "",
+                "-t",
+                kind,
+                "-C",
+                "ferrocenter-test-host",
+                "-f",
+            ])
             .arg(&key))?;
     }
     Ok(())
@@ -66,7 +75,10 @@ pub(crate) fn start(holder: u32, host_dir: &Path, address: Ipv4Addr) -> Result<C
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             let log = fs::read_to_string(host_dir.join("logs/sshd.log")).unwrap_or_default();
-            return Err(KvmError::setup("sshd", format!("exited with {status}: {log}")));
+            return Err(KvmError::setup(
+                "sshd",
+                format!("exited with {status}: {log}"),
+            ));
         }
         if banner(address, SSH_PORT).is_ok() {
             return Ok(child);

@@ -64,8 +64,10 @@ impl Ca {
         address: Ipv4Addr,
         hostname: &str,
     ) -> Result<(), KvmError> {
-        let (server, server_key) =
-            self.issue(&address.to_string(), vec![address.to_string(), hostname.to_string()])?;
+        let (server, server_key) = self.issue(
+            &address.to_string(),
+            vec![address.to_string(), hostname.to_string()],
+        )?;
         let (client, client_key) = self.issue(
             CLIENT_DN.trim_start_matches("CN="),
             vec!["ferrocenter-kvm-client".to_string()],
