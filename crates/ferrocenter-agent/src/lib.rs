@@ -9,6 +9,7 @@ pub mod driver;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod init;
 pub mod serve;
 pub mod simulate;
 pub mod tls;

@@ -118,6 +118,8 @@ async fn insert_hosts(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()> {
                 runtime: None,
                 management_ip: None,
                 ssh_port: None,
+                ssh_host_key: None,
+                ssh_user: None,
                 tags: Vec::new(),
                 system_tags: Vec::new(),
                 event_cursor: 0,
@@ -214,6 +216,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             clock: clock.clone(),
             agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
             machine: ferrocenter_system::machine(&Default::default()).0,
+            installer: None,
         },
         CoreConfig::default(),
     );

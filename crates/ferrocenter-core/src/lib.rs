@@ -32,7 +32,7 @@ pub use time_util::{from_millis, to_millis};
 use std::sync::Arc;
 
 use auth::{AuthConfig, AuthService};
-use ports::{Agents, Clock, Lifecycle, NoMachine, Store, SystemProbe};
+use ports::{Agents, Clock, HostInstaller, Lifecycle, NoInstaller, NoMachine, Store, SystemProbe};
 use tasks::{TaskEngine, TaskEngineConfig};
 
 /// Everything a binding needs, wired once at start.
@@ -44,6 +44,8 @@ pub struct Core {
     pub config: CoreConfig,
     /// The door to host agents.
     agents: Arc<dyn Agents>,
+    /// Installs agents over SSH on hosts that have none yet.
+    installer: Arc<dyn HostInstaller>,
     /// The machine the server runs on (appliance health, statistics, shutdown).
     pub machine: Machine,
     /// The last health evaluation (appliance health).
@@ -128,6 +130,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub agents: Arc<dyn Agents>,
     pub machine: Machine,
+    /// None: bootstrap over SSH is not supported.
+    pub installer: Option<Arc<dyn HostInstaller>>,
 }
 
 impl Core {
@@ -151,6 +155,7 @@ impl Core {
                 clock,
                 agents,
                 machine: Machine::default(),
+                installer: None,
             },
             config,
         )
@@ -163,6 +168,7 @@ impl Core {
             clock,
             agents,
             machine,
+            installer,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
@@ -175,6 +181,7 @@ impl Core {
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),
             tasks,
             agents,
+            installer: installer.unwrap_or_else(|| Arc::new(NoInstaller)),
             sessions: hosts::AgentPool::default(),
             account_writes: tokio::sync::Mutex::new(()),
             beats: Default::default(),

@@ -77,6 +77,11 @@ pub const SQLITE: &[Migration] = &[
             include_str!("../migrations/sqlite/0012_statistics.sql"),
         ),
     },
+    Migration {
+        version: 13,
+        name: "host_ssh_keys",
+        sql: include_str!("../migrations/0013_host_ssh_keys.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -145,6 +150,11 @@ pub const POSTGRES: &[Migration] = &[
             include_str!("../migrations/0012_statistics.sql"),
             include_str!("../migrations/postgres/0012_statistics.sql"),
         ),
+    },
+    Migration {
+        version: 13,
+        name: "host_ssh_keys",
+        sql: include_str!("../migrations/0013_host_ssh_keys.sql"),
     },
 ];
 

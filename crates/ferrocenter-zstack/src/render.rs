@@ -76,6 +76,7 @@ pub fn host(h: &Host, cap: &Capacity) -> Value {
     put("ipmiPowerStatus", fact(&|f| json!(f.ipmi.power_status)));
     put("nqn", fact(&|f| json!(f.nqn)));
     put("sshPort", json!(h.ssh_port.unwrap_or(22)));
+    put("username", json!(h.ssh_user));
     put("osDistribution", fact(&|f| json!(f.os_name)));
     put("osRelease", fact(&|f| json!(f.os_release)));
     put("osVersion", fact(&|f| json!(f.os_version)));

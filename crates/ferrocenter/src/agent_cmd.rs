@@ -115,6 +115,14 @@ pub struct AgentArgs {
     /// Seed of the simulated hardware [default: derived from the hostname].
     #[arg(long, env = "FERROCENTER_AGENT_SEED", value_name = "S")]
     pub seed: Option<String>,
+    /// Read root's password from the first line of standard input (kept out of the command
+    /// line and the environment).
+    #[arg(long)]
+    pub root_password_stdin: bool,
+    /// Write a new agent's state (administrator account, certificate) and exit; an agent that
+    /// has state keeps it. The SSH bootstrap runs this before it starts the service.
+    #[arg(long)]
+    pub init_only: bool,
     #[command(flatten)]
     pub sim: SimArgs,
 }

@@ -93,6 +93,17 @@ pub struct ServeArgs {
     /// process's descriptor limit needs this), at the cost of a TLS handshake per heartbeat.
     #[arg(long, env = "FERROCENTER_AGENT_IDLE_TIMEOUT_SECS", value_name = "S")]
     pub agent_idle_timeout_secs: Option<String>,
+    /// The driver of agents installed over SSH (a host added with SSH credentials and no
+    /// agent): libvirt or sim [default: libvirt].
+    #[arg(
+        long,
+        env = "FERROCENTER_BOOTSTRAP_AGENT_DRIVER",
+        value_name = "DRIVER"
+    )]
+    pub bootstrap_agent_driver: Option<String>,
+    /// The agent binary installed over SSH [default: this server's own executable].
+    #[arg(long, env = "FERROCENTER_BOOTSTRAP_AGENT_BINARY", value_name = "FILE")]
+    pub bootstrap_agent_binary: Option<PathBuf>,
     /// Concurrent migrations out of a host being evacuated [default: 8].
     #[arg(long, env = "FERROCENTER_MAX_MIGRATIONS_PER_HOST", value_name = "N")]
     pub max_migrations_per_host: Option<String>,
@@ -166,6 +177,8 @@ struct FileConfig {
     heartbeat_interval_secs: Option<u64>,
     agent_request_timeout_secs: Option<u64>,
     agent_idle_timeout_secs: Option<u64>,
+    bootstrap_agent_driver: Option<String>,
+    bootstrap_agent_binary: Option<PathBuf>,
     max_migrations_per_host: Option<u64>,
     cpu_overcommit_ratio: Option<u64>,
     license_cpu_packages: Option<u64>,
@@ -204,6 +217,9 @@ pub struct ServeConfig {
     pub heartbeat_interval: Duration,
     pub agent_request_timeout: Duration,
     pub agent_idle_timeout: Duration,
+    pub bootstrap_agent_driver: String,
+    /// None: this server's own executable.
+    pub bootstrap_agent_binary: Option<PathBuf>,
     pub max_migrations_per_host: usize,
     pub cpu_overcommit_ratio: u32,
     pub license_cpu_packages: Option<u32>,
@@ -490,6 +506,21 @@ impl ServeArgs {
             1,
             3600,
         )?;
+        let bootstrap_agent_driver = self
+            .bootstrap_agent_driver
+            .clone()
+            .or(file.bootstrap_agent_driver)
+            .unwrap_or_else(|| "libvirt".into());
+        if !matches!(bootstrap_agent_driver.as_str(), "libvirt" | "sim") {
+            return Err(invalid(
+                "bootstrap_agent_driver",
+                format!("'{bootstrap_agent_driver}' is not libvirt or sim"),
+            ));
+        }
+        let bootstrap_agent_binary = self
+            .bootstrap_agent_binary
+            .clone()
+            .or(file.bootstrap_agent_binary);
         let zstack_session_timeout = secs(
             "zstack_session_timeout_secs",
             pick_num!(zstack_session_timeout_secs, u64, 7200),
@@ -569,6 +600,8 @@ impl ServeArgs {
             heartbeat_interval,
             agent_request_timeout,
             agent_idle_timeout,
+            bootstrap_agent_driver,
+            bootstrap_agent_binary,
             max_migrations_per_host: max_migrations_per_host as usize,
             cpu_overcommit_ratio: cpu_overcommit_ratio as u32,
             license_cpu_packages: license_cpu_packages.map(|n| n as u32),

@@ -151,10 +151,34 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn agent(args: AgentArgs) -> anyhow::Result<()> {
-    let opts = args.resolve()?;
+    let mut opts = args.resolve()?;
     // SAFETY: umask only changes this process's file creation mask.
     unsafe {
         libc::umask(0o077);
+    }
+    if args.root_password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        opts.root_password = Some(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if args.init_only {
+        let Some(password) = opts.root_password.as_deref() else {
+            anyhow::bail!("--init-only needs root's password (--root-password-stdin)");
+        };
+        let user = opts
+            .root_user
+            .as_deref()
+            .unwrap_or(ferrocenter_agent::accounts::ROOT);
+        let done = ferrocenter_agent::init::init_state(&opts.data_dir, user, password)?;
+        match done {
+            ferrocenter_agent::init::Initialised::New { thumbprint } => {
+                println!("agent state written; TLS certificate SHA-256 thumbprint: {thumbprint}")
+            }
+            ferrocenter_agent::init::Initialised::Kept { thumbprint } => println!(
+                "agent state kept (already initialised); TLS certificate SHA-256 thumbprint: {thumbprint}"
+            ),
+        }
+        return Ok(());
     }
     std::fs::create_dir_all(&opts.data_dir)?;
     let _log_guard = ferrocenter::logging::init("info", &opts.data_dir.join("logs"))?;

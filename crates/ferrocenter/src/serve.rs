@@ -42,6 +42,8 @@ pub enum StartError {
     Recover(CoreError),
     #[error(transparent)]
     Listen(#[from] ferrocenter_api::ServeError),
+    #[error("agent bootstrap: {0}")]
+    Installer(#[from] ferrocenter_ssh::SshError),
 }
 
 impl StartError {
@@ -159,6 +161,7 @@ impl Server {
                 clock: Arc::new(SystemClock),
                 agents: Arc::new(AgentClientDoor::new(agent_connect.clone())),
                 machine,
+                installer: Some(installer(&cfg)?),
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -400,4 +403,16 @@ pub fn announce_generated_password(data_dir: &Path, pw: &str) {
          It is also in {} (mode 0600). Change it after logging in.",
         data_dir.join(INITIAL_PASSWORD_FILE).display()
     );
+}
+
+/// The SSH installer of agents, as configured.
+fn installer(
+    cfg: &ServeConfig,
+) -> Result<Arc<dyn ferrocenter_core::ports::HostInstaller>, StartError> {
+    let mut config = ferrocenter_ssh::InstallerConfig::this_server()?;
+    if let Some(b) = &cfg.bootstrap_agent_binary {
+        config.agent_binary = b.clone();
+    }
+    config.layout.driver = cfg.bootstrap_agent_driver.clone();
+    Ok(Arc::new(ferrocenter_ssh::SshInstaller::new(config)))
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::claims::ClaimIntent;
 use crate::inventory::HostFacts;
-use crate::ports::{AgentAbout, AgentSession};
+use crate::ports::{AgentAbout, AgentInstall, AgentSession, SshLogin, SshTarget};
 use crate::saga::{Saga, Step, StepFuture};
 use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
@@ -118,6 +118,7 @@ impl Core {
             validate::host_name("managementIp", ip)?;
         }
         validate::port_opt("sshPort", spec.ssh_port)?;
+        let ssh_pin = super::bootstrap::pinned_host_key(&spec.system_tags)?;
         let name = spec.name.clone().unwrap_or_else(|| spec.host_name.clone());
         validate::entity_name("name", &name)?;
         if let Some(u) = &spec.resource_uuid {
@@ -189,6 +190,8 @@ impl Core {
                     host: None,
                     lockdown_before: None,
                     vms: 0,
+                    ssh_pin,
+                    ssh_host_key: None,
                 };
                 let r = core.run_saga(&ADD, &mut st, Some(&ctx)).await;
                 if let Some(root) = &st.root {
@@ -252,6 +255,10 @@ impl Core {
 /// The add flow's state: the request, then what each step learns for the ones after it.
 pub struct Adding {
     core: Arc<Core>,
+    /// The SSH host key the caller pinned (system tag `sshHostKey::`), for a bootstrap.
+    ssh_pin: Option<String>,
+    /// The SSH host key a bootstrap met, recorded on the host.
+    ssh_host_key: Option<String>,
     spec: AddHostSpec,
     datacenter_id: String,
     cluster_id: Option<String>,
@@ -406,7 +413,14 @@ fn connect(st: &mut Adding) -> StepFuture<'_> {
             return Err(CoreError::AlreadyConnected { name: h.name });
         }
         let mut root = st.open(st.thumbprint.as_deref());
-        let about = match root.about().await {
+        let first = match root.about().await {
+            Err(CoreError::NoHost { reason, .. }) if st.may_bootstrap() => {
+                bootstrap(st, &reason).await?;
+                wait_for_agent(&root).await
+            }
+            other => other,
+        };
+        let about = match first {
             Ok(a) => a,
             Err(CoreError::SslVerify {
                 thumbprint: seen, ..
@@ -422,6 +436,60 @@ fn connect(st: &mut Adding) -> StepFuture<'_> {
         st.root = Some(root);
         Ok(())
     })
+}
+
+impl Adding {
+    /// A host added with an SSH port (ZStack's AddKVMHost always has one) whose agent does not
+    /// answer gets one installed, when this server can install agents.
+    fn may_bootstrap(&self) -> bool {
+        self.spec.ssh_port.is_some() && self.core.can_bootstrap()
+    }
+}
+
+/// Installs the agent over SSH with the add's credentials; they become the agent's
+/// administrator login, which the next step uses as for any other host.
+async fn bootstrap(st: &mut Adding, agent_reason: &str) -> Result<(), CoreError> {
+    let ssh_port = st.spec.ssh_port.unwrap_or(22);
+    let target = SshTarget {
+        name: st.name.clone(),
+        address: st.spec.host_name.clone(),
+        port: ssh_port,
+        host_key: st.ssh_pin.clone(),
+    };
+    let login = SshLogin::Password {
+        user: st.spec.user_name.clone(),
+        password: st.spec.password.clone(),
+    };
+    let install = AgentInstall {
+        agent_port: st.port,
+        admin_user: st.spec.user_name.clone(),
+        admin_password: Some(st.spec.password.clone()),
+    };
+    match st.core.install_agent(&target, &login, &install).await {
+        Ok(installed) => {
+            st.ssh_host_key = Some(installed.host_key);
+            Ok(())
+        }
+        // Neither an agent nor SSH: the host is not there (or not yet), as without bootstrap.
+        Err(CoreError::NoHost { reason, .. }) => Err(CoreError::NoHost {
+            name: st.name.clone(),
+            reason: format!("{agent_reason}; SSH on port {ssh_port}: {reason}"),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// A freshly started agent takes a moment to listen: its `about` is asked again for up to 30 s.
+pub(super) async fn wait_for_agent(root: &Arc<dyn AgentSession>) -> Result<AgentAbout, CoreError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match root.about().await {
+            Err(CoreError::NoHost { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn log_in(st: &mut Adding) -> StepFuture<'_> {
@@ -602,9 +670,11 @@ pub(super) async fn take_back_abandoned(core: &Arc<Core>, host: Host) -> Result<
         // Whether the account predates the add is not recorded: it stays, as one that did.
         account_created: false,
         service: None,
+        ssh_host_key: host.ssh_host_key.clone(),
         host: Some(host),
         lockdown_before: None,
         vms: 0,
+        ssh_pin: None,
     };
     ADD.take_back(&mut st).await;
     if logged_in {
@@ -701,6 +771,8 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
+            ssh_host_key: st.ssh_host_key.clone(),
+            ssh_user: st.ssh_host_key.as_ref().map(|_| spec.user_name.clone()),
             tags: spec.tags.clone(),
             system_tags: spec.system_tags.clone(),
             event_cursor: 0,

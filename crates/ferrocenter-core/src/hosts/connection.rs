@@ -8,13 +8,14 @@ use crate::model::EntityRef;
 use std::sync::Arc;
 
 use crate::inventory::HostFacts;
-use crate::ports::AgentSession;
+use crate::ports::{AgentInstall, AgentSession, SshLogin, SshTarget};
 use crate::saga::{Saga, Step, StepFuture};
 use crate::tasks::TaskContext;
 use crate::tasks::TaskKind;
 use crate::tasks::{Task, TaskSpec};
 use crate::validate;
 use crate::{Core, CoreError};
+use ferrocenter_agent_client::AGENT_VERSION;
 
 /// ReconnectHost's optional cnxSpec (what may change) and reconnectSpec.
 #[derive(Debug, Clone, Default)]
@@ -379,10 +380,52 @@ fn connect(st: &mut Reconnecting) -> StepFuture<'_> {
     Box::pin(async move {
         st.core.sessions.forget(&st.host.id);
         let client = st.open();
-        client.about().await?;
+        let outdated = match client.about().await {
+            Ok(about) if about.version == AGENT_VERSION => None,
+            Ok(about) => Some(format!(
+                "its agent is version {}, this server's is {AGENT_VERSION}",
+                about.version
+            )),
+            Err(CoreError::NoHost { reason, .. }) if st.may_reinstall() => Some(reason),
+            Err(e) => return Err(e),
+        };
+        if let Some(why) = outdated.filter(|_| st.may_reinstall()) {
+            reinstall(st, &why).await?;
+            super::add::wait_for_agent(&client).await?;
+        }
         st.client = Some(client);
         Ok(())
     })
+}
+
+impl Reconnecting {
+    /// A host whose agent this server installed over SSH gets it installed again, with the
+    /// server's own key, when the agent is out of date or does not answer (seeds/000).
+    fn may_reinstall(&self) -> bool {
+        self.host.ssh_host_key.is_some()
+            && self.host.ssh_user.is_some()
+            && self.core.can_bootstrap()
+    }
+}
+
+async fn reinstall(st: &mut Reconnecting, why: &str) -> Result<(), CoreError> {
+    let user = st.host.ssh_user.clone().unwrap_or_default();
+    tracing::info!(host = %st.host.name, reason = why, "reinstalling the agent over SSH");
+    let target = SshTarget {
+        name: st.host.name.clone(),
+        address: st.address.clone(),
+        port: st.host.ssh_port.unwrap_or(22),
+        host_key: st.host.ssh_host_key.clone(),
+    };
+    let install = AgentInstall {
+        agent_port: st.port,
+        admin_user: user.clone(),
+        admin_password: st.spec.password.clone(),
+    };
+    st.core
+        .install_agent(&target, &SshLogin::ServerKey { user }, &install)
+        .await?;
+    Ok(())
 }
 
 fn restore_record(st: &mut Reconnecting) -> StepFuture<'_> {

@@ -2,6 +2,7 @@
 //! operations. Add, reconnect and entering maintenance are sagas of named steps (`ADD`,
 //! `RECONNECT`, `ENTER_MAINTENANCE`; see `crate::saga`).
 pub(crate) mod add;
+pub mod bootstrap;
 mod capacity;
 pub(crate) mod claims;
 pub(crate) mod config;

@@ -180,6 +180,12 @@ pub struct Host {
     pub runtime: Option<super::HostRuntime>,
     pub management_ip: Option<String>,
     pub ssh_port: Option<u16>,
+    /// SHA-256 fingerprint of the host's SSH key, recorded when the server installed the agent
+    /// over SSH and checked on every later SSH login.
+    pub ssh_host_key: Option<String>,
+    /// The account the agent was installed through (ZStack's `username`), for reinstalls with
+    /// the server's key.
+    pub ssh_user: Option<String>,
     pub tags: Vec<String>,
     pub system_tags: Vec<String>,
     /// Event cursor on the agent.

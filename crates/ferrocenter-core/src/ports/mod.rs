@@ -2,6 +2,7 @@
 mod agents;
 mod clock;
 mod component;
+mod installer;
 mod machine;
 mod store;
 
@@ -11,6 +12,10 @@ pub use agents::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
+pub use installer::{
+    AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,
+    Supervision,
+};
 pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,

@@ -88,6 +88,7 @@ pub async fn appliance_core(
             clock,
             agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
             machine,
+            installer: None,
         },
         CoreConfig::default(),
     )

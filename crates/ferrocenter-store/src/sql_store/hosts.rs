@@ -49,6 +49,10 @@ pub(super) const HOSTS: Table<Host> = Table {
             Ok(Value::OptText(h.management_ip.as_deref()))
         }),
         Column::mutable("ssh_port", |h| Ok(Value::OptInt(h.ssh_port.map(i64::from)))),
+        Column::mutable("ssh_host_key", |h| {
+            Ok(Value::OptText(h.ssh_host_key.as_deref()))
+        }),
+        Column::mutable("ssh_user", |h| Ok(Value::OptText(h.ssh_user.as_deref()))),
         Column::mutable("tags", |h| Ok(Value::Owned(strings_to(&h.tags)))),
         Column::mutable("system_tags", |h| {
             Ok(Value::Owned(strings_to(&h.system_tags)))
@@ -93,6 +97,8 @@ super::for_each_engine! {
                 ssh_port: get::<Option<i64>>(row, "ssh_port")?
                     .map(|p| bigint_from(p, "ssh_port"))
                     .transpose()?,
+                ssh_host_key: get(row, "ssh_host_key")?,
+                ssh_user: get(row, "ssh_user")?,
                 tags: strings_from(&get::<String>(row, "tags")?)?,
                 system_tags: strings_from(&get::<String>(row, "system_tags")?)?,
                 event_cursor: bigint_from(get(row, "event_cursor")?, "event_cursor")?,

@@ -115,6 +115,8 @@ pub(crate) fn host(id: &str, moid: &str, dc: &str, address: &str) -> Host {
         runtime: None,
         management_ip: None,
         ssh_port: None,
+        ssh_host_key: None,
+        ssh_user: None,
         tags: Vec::new(),
         system_tags: Vec::new(),
         event_cursor: 0,

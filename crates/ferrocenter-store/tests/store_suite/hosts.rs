@@ -51,6 +51,8 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
         runtime: Some(full_runtime()),
         management_ip: Some("192.168.1.2".into()),
         ssh_port: Some(2222),
+        ssh_host_key: Some("SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s".into()),
+        ssh_user: Some("root".into()),
         tags: vec!["gpu".into(), "rack:4".into()],
         system_tags: vec!["ferrocenter:managed".into()],
         event_cursor: i64::MAX as u64,
@@ -93,6 +95,8 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
     });
     updated.management_ip = Some("fe80::1".into());
     updated.ssh_port = Some(22);
+    updated.ssh_host_key = Some("SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU".into());
+    updated.ssh_user = Some("deploy".into());
     updated.tags = vec!["a".into()];
     updated.system_tags = vec!["b".into(), "c".into()];
     updated.event_cursor = 77;
@@ -106,6 +110,8 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
     cleared.runtime = None;
     cleared.management_ip = None;
     cleared.ssh_port = None;
+    cleared.ssh_host_key = None;
+    cleared.ssh_user = None;
     cleared.tags = Vec::new();
     cleared.system_tags = Vec::new();
     assert!(s.update_host(&cleared).await.unwrap());

@@ -90,7 +90,7 @@ impl Footprint {
 
 /// Whether `pid` is a process that has not exited. A zombie has: it waits only to be reaped by
 /// whichever process inherited it, which may be slow to do so.
-fn running(pid: u32) -> bool {
+pub(crate) fn running(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rfind(')')
             .and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string))

@@ -194,6 +194,28 @@ impl TestHost {
         self.dir.join("logs")
     }
 
+    /// Stops the host's libvirtd (TERM, by the pid it wrote) and waits until it is gone, as a
+    /// host whose libvirt is down; teardown copes with its absence.
+    pub fn stop_libvirtd(&self) -> Result<(), KvmError> {
+        let pid_file = self.dir.join("libvirtd.pid");
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| {
+                KvmError::setup("stop libvirtd", format!("no pid in {}", pid_file.display()))
+            })?;
+        // SAFETY: TERM to the pid this host's libvirtd wrote.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while super::footprint::running(pid) {
+            if std::time::Instant::now() > deadline {
+                return Err(KvmError::setup("stop libvirtd", "still running after 15 s"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
     /// A command that runs `program` inside the host (its network, mount and UTS namespaces).
     pub fn command(&self, program: &str) -> Command {
         hostroot::command_in(self.holder.id(), program)

@@ -21,6 +21,10 @@ pub(crate) const PRIVATE_DIRS: &[(&str, &str)] = &[
     ("/var/cache/libvirt", "cache-libvirt"),
     ("/etc/ssh", "etc-ssh"),
     ("/etc/pki", "etc-pki"),
+    // Where ferrocenter's SSH bootstrap installs its agent, and root's authorized keys.
+    ("/opt/ferrocenter-agent", "opt-ferrocenter-agent"),
+    ("/var/lib/ferrocenter-agent", "lib-ferrocenter-agent"),
+    ("/root/.ssh", "root-ssh"),
 ];
 
 /// The host's `/etc/shadow`, a copy with the harness's root password.
