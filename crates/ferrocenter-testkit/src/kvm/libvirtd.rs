@@ -49,6 +49,11 @@ pub(crate) fn write_config(etc: &Path, host_uuid: &str, address: Ipv4Addr) -> Re
         ),
         ("cert_file", "\"/etc/pki/libvirt/servercert.pem\"".into()),
         ("ca_file", "\"/etc/pki/CA/cacert.pem\"".into()),
+        // Keepalives from clients (a migration's source among them) tolerate minutes without an
+        // answer: on a loaded two-core CI machine a starved libvirtd missed the default 5 × 5 s
+        // and a migration failed with "client socket is closed".
+        ("keepalive_interval", "30".into()),
+        ("keepalive_count", "10".into()),
     ];
     let ip = address.to_string();
     let qemu = [
@@ -68,6 +73,9 @@ pub(crate) fn write_config(etc: &Path, host_uuid: &str, address: Ipv4Addr) -> Re
         ("migration_host", format!("\"{ip}\"")),
         ("default_tls_x509_cert_dir", "\"/etc/pki/qemu\"".into()),
         ("default_tls_x509_verify", "1".into()),
+        // The peer-to-peer migration connection's own keepalive (see libvirtd's above).
+        ("keepalive_interval", "30".into()),
+        ("keepalive_count", "10".into()),
     ];
     set_keys(&etc.join("libvirtd.conf"), &libvirtd)?;
     set_keys(&etc.join("qemu.conf"), &qemu)?;
