@@ -170,14 +170,13 @@ fn agent(args: AgentArgs) -> anyhow::Result<()> {
             .as_deref()
             .unwrap_or(ferrocenter_agent::accounts::ROOT);
         let done = ferrocenter_agent::init::init_state(&opts.data_dir, user, password)?;
-        match done {
-            ferrocenter_agent::init::Initialised::New { thumbprint } => {
-                println!("agent state written; TLS certificate SHA-256 thumbprint: {thumbprint}")
+        let (what, thumbprint) = match done {
+            ferrocenter_agent::init::Initialised::New { thumbprint } => ("written", thumbprint),
+            ferrocenter_agent::init::Initialised::Kept { thumbprint } => {
+                ("kept (already initialised)", thumbprint)
             }
-            ferrocenter_agent::init::Initialised::Kept { thumbprint } => println!(
-                "agent state kept (already initialised); TLS certificate SHA-256 thumbprint: {thumbprint}"
-            ),
-        }
+        };
+        println!("agent state {what}; TLS certificate SHA-256 thumbprint: {thumbprint}");
         return Ok(());
     }
     std::fs::create_dir_all(&opts.data_dir)?;

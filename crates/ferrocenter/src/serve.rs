@@ -161,7 +161,7 @@ impl Server {
                 clock: Arc::new(SystemClock),
                 agents: Arc::new(AgentClientDoor::new(agent_connect.clone())),
                 machine,
-                installer: Some(installer(&cfg)?),
+                installer: Some(installer(cfg)?),
             },
             CoreConfig {
                 auth: AuthConfig {

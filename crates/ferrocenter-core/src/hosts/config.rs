@@ -14,9 +14,9 @@ use crate::{Core, CoreError};
 /// What an enable or disable did: changed the state at once, or started leaving maintenance.
 #[derive(Debug)]
 pub enum StateChange {
-    Done(Host),
+    Done(Box<Host>),
     /// The task that leaves maintenance mode into the asked state.
-    Started(Task),
+    Started(Box<Task>),
 }
 
 /// Fields of a host record an operator may change (ZStack UpdateHost / UpdateKVMHost); unset
@@ -83,7 +83,7 @@ impl Core {
             HostState::Maintenance => self
                 .exit_maintenance_to(caller, host_id, 0, Some(target))
                 .await
-                .map(StateChange::Started),
+                .map(|t| StateChange::Started(Box::new(t))),
             HostState::PreMaintenance => Err(CoreError::invalid_state(format!(
                 "host {} is entering maintenance mode; cancel that task first",
                 host.name
@@ -91,7 +91,7 @@ impl Core {
             _ => self
                 .set_host_admin_state(caller, host_id, want)
                 .await
-                .map(StateChange::Done),
+                .map(|h| StateChange::Done(Box::new(h))),
         }
     }
 
