@@ -276,7 +276,8 @@ fn create_volume(
             ),
             e,
         );
-        if f.0.code == ErrorCode::Internal {
+        let m = f.0.message.to_ascii_lowercase();
+        if m.contains("no space") || m.contains("not enough space") {
             f.0.code = ErrorCode::InsufficientCapacity;
         }
         f

@@ -17,9 +17,13 @@ use crate::driver::DriverEvent;
 
 static EVENT_LOOP: Once = Once::new();
 
-/// Registers libvirt's default event loop and runs it on a thread (once per process).
+/// Registers libvirt's default event loop and runs it on a thread, and silences libvirt's
+/// own error printing (once per process).
 pub(super) fn start_event_loop() {
     EVENT_LOOP.call_once(|| {
+        // libvirt prints every error to stderr by default; the driver reports them itself
+        // (and expects some, such as a lookup of a name that is free).
+        virt::error::clear_error_callback();
         if let Err(e) = virt::event::event_register_default_impl() {
             warn!(error = %e.message(), "libvirt's event loop could not be registered");
             return;
