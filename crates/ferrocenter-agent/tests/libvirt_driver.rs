@@ -201,9 +201,13 @@ impl Drop for Libvirtd {
 }
 
 async fn agent_on(uri: &str) -> Arc<Agent> {
+    agent_with(LibvirtDriver::new(uri)).await
+}
+
+async fn agent_with(driver: LibvirtDriver) -> Arc<Agent> {
     let hash = hash_root_password(ROOT_PW).unwrap();
     Agent::start(
-        Arc::new(LibvirtDriver::new(uri)),
+        Arc::new(driver),
         "test-host",
         AccountsState::new("root", hash.into()),
         AgentConnector::new(ConnectOptions::default()),
@@ -531,6 +535,42 @@ async fn the_https_api_of_an_agent_started_with_the_libvirt_driver() {
     c.unregister_vm(&vm.uuid).await.unwrap();
     assert!(lv.domains().is_empty() && lv.volumes().is_empty());
     running.stop(Duration::from_secs(2)).await;
+}
+
+/// Without libvirt's events the driver polls domain states, and changes still reach the
+/// agent's event log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polled_domain_states_feed_the_event_log() {
+    let Some(lv) = Libvirtd::start("libvirt polling") else {
+        return;
+    };
+    let agent = agent_with(LibvirtDriver::polling(&lv.uri)).await;
+    let vm = agent
+        .create_vm(spec("fc-poll-1", vec![], vec![]))
+        .await
+        .unwrap();
+    let c = lv.connect();
+    let dom = Domain::lookup_by_uuid_string(&c, &vm.uuid).unwrap();
+    let since = cursor(&agent);
+    dom.create().unwrap();
+    await_event(&agent, &vm.uuid, since, VmPowerState::PoweredOn).await;
+    let since = cursor(&agent);
+    dom.suspend().unwrap();
+    await_event(&agent, &vm.uuid, since, VmPowerState::Suspended).await;
+    let since = cursor(&agent);
+    dom.destroy().unwrap();
+    await_event(&agent, &vm.uuid, since, VmPowerState::PoweredOff).await;
+    // A domain removed behind the agent's back leaves its view.
+    dom.undefine().unwrap();
+    let started = Instant::now();
+    while !agent.vms().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            agent.vms()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

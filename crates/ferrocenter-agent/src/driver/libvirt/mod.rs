@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     tx: UnboundedSender<DriverEvent>,
     /// Domain events could not be registered on the current connection: poll instead.
     polling: std::sync::atomic::AtomicBool,
+    /// Subscribe to libvirt's domain events (else always poll).
+    use_events: bool,
 }
 
 /// libvirt's answer as an agent fault.
@@ -88,7 +90,7 @@ impl Shared {
             )
         })?;
         let c = Arc::new(Conn(c));
-        let polling = !events::watch(&c, self.tx.clone());
+        let polling = !self.use_events || !events::watch(&c, self.tx.clone());
         if polling {
             warn!(uri = %self.uri, "libvirt domain events unavailable; polling domain states");
         }
@@ -121,6 +123,16 @@ impl LibvirtDriver {
     /// A driver for the libvirt at `uri`. It connects on first use and from a supervising
     /// thread, so an agent starts (and reports the fault) while libvirt is down.
     pub fn new(uri: &str) -> LibvirtDriver {
+        Self::with_events(uri, true)
+    }
+
+    /// A driver that polls domain states rather than subscribing to libvirt's events: what
+    /// `new` falls back to when libvirt cannot deliver events.
+    pub fn polling(uri: &str) -> LibvirtDriver {
+        Self::with_events(uri, false)
+    }
+
+    fn with_events(uri: &str, use_events: bool) -> LibvirtDriver {
         let (tx, rx) = unbounded_channel();
         let shared = Arc::new(Shared {
             uri: uri.to_string(),
@@ -128,6 +140,7 @@ impl LibvirtDriver {
             opening: Mutex::new(()),
             tx,
             polling: std::sync::atomic::AtomicBool::new(false),
+            use_events,
         });
         let weak = Arc::downgrade(&shared);
         let _ = std::thread::Builder::new()
@@ -173,7 +186,7 @@ fn supervise(shared: Weak<Shared>) {
             s.check_alive();
             match s.conn() {
                 Ok(c) if s.polling.load(std::sync::atomic::Ordering::SeqCst) => {
-                    events::poll(&c.0, &mut last, &s.tx)
+                    events::poll(&c.0, &mut last, &s.tx);
                 }
                 Ok(_) => {}
                 Err(_) => last.clear(),

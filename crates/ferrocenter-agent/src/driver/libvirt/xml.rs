@@ -30,7 +30,7 @@ fn open(e: &BytesStart<'_>) -> Node {
                 (
                     local(a.key.as_ref()),
                     a.unescape_value()
-                        .map(|v| v.into_owned())
+                        .map(std::borrow::Cow::into_owned)
                         .unwrap_or_default(),
                 )
             })
@@ -48,10 +48,18 @@ pub fn parse(text: &str) -> Result<Node, String> {
             Event::Start(e) => stack.push(open(&e)),
             Event::Empty(e) => {
                 let n = open(&e);
-                stack.last_mut().expect("root").children.push(n);
+                stack
+                    .last_mut()
+                    .ok_or("unbalanced document")?
+                    .children
+                    .push(n);
             }
             Event::End(_) => {
-                let n = stack.pop().expect("open element");
+                // The bottom of the stack is the document itself, never closed by an end tag.
+                if stack.len() < 2 {
+                    return Err("unbalanced document".into());
+                }
+                let n = stack.pop().ok_or("unbalanced document")?;
                 stack
                     .last_mut()
                     .ok_or("unbalanced document")?
