@@ -176,8 +176,16 @@ PY
     fi
 fi
 
-if cargo nextest --version >/dev/null 2>&1; then
-    exec cargo nextest run --workspace --no-fail-fast "$@"
+# The agent's libvirt driver (cargo feature `libvirt`) and its tests against a real libvirtd
+# build where libvirt's development files are installed.
+features=()
+if pkg-config --exists libvirt 2>/dev/null; then
+    features=(--features ferrocenter/libvirt)
 else
-    exec cargo test --workspace --no-fail-fast "$@"
+    echo "libvirt-dev and pkg-config are missing: the agent's libvirt driver and its tests are left out"
+fi
+if cargo nextest --version >/dev/null 2>&1; then
+    exec cargo nextest run --workspace "${features[@]}" --no-fail-fast "$@"
+else
+    exec cargo test --workspace "${features[@]}" --no-fail-fast "$@"
 fi

@@ -325,6 +325,9 @@ pub enum PowerAction {
     Off,
     Suspend,
     Reset,
+    /// Ask the guest to shut down (ACPI power button); the VM is off once the guest says so,
+    /// reported by a `vm_power_changed` event.
+    Shutdown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

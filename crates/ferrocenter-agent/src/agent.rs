@@ -1,7 +1,18 @@
 //! One host agent: accounts, management claim, host flags, capacity, events, migrations. The
 //! HTTP layer (`api`) only parses and calls these methods.
+//!
+//! The hypervisor is reached through the async driver port and never under `inner`'s lock
+//! (a `parking_lot` guard is not `Send`, so a handler future that held one across an `.await`
+//! would not compile). The agent keeps its own view of the driver's VMs (`Inner::vms`), updated
+//! when its operations finish and from the driver's events; reads and the admission rules work
+//! on that view under the lock. An operation on a VM first takes the VM under the lock (`busy`:
+//! a second operation, a migration or a delete of it is refused as `busy`), with the memory a
+//! power-on needs reserved, then calls the driver without the lock, then records the outcome
+//! under the lock again. So admission counts every VM that is on or on its way on, maintenance
+//! refuses power-ons from the moment it is set (and waits for those already admitted before it
+//! answers), and a frozen VM (migrating away) is never powered, reconfigured or deleted.
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -16,7 +27,7 @@ use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::accounts::{validate_account_name, Accounts, AccountsState};
-use crate::driver::Hypervisor;
+use crate::driver::{Discovered, DriverEvent, Hypervisor, Resize};
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventLog;
 use crate::faults::Faults;
@@ -43,6 +54,61 @@ struct Incoming {
     created: Instant,
 }
 
+/// A VM taken for an operation. Dropped without `Agent::settle` (the request was cancelled
+/// mid-call), it releases the VM and marks it to be read again on the driver's next event.
+struct Taken<'a> {
+    agent: &'a Agent,
+    uuid: String,
+    done: bool,
+}
+
+impl<'a> Taken<'a> {
+    fn new(agent: &'a Agent, uuid: &str) -> Self {
+        Taken {
+            agent,
+            uuid: uuid.to_string(),
+            done: false,
+        }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        {
+            let mut i = self.agent.inner.lock();
+            i.busy.remove(&self.uuid);
+            i.stale.insert(self.uuid.clone());
+            i.generation += 1;
+        }
+        self.agent.op_ended.notify_waiters();
+    }
+}
+
+/// What a finished VM operation left.
+enum Settled {
+    /// The VM as it is now.
+    Now(Vm),
+    /// The VM was removed (as it was).
+    Gone(Vm),
+}
+
+/// Feeds the driver's events into the agent until the driver or the agent goes away.
+async fn follow_driver(
+    agent: std::sync::Weak<Agent>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<DriverEvent>,
+) {
+    while let Some(ev) = rx.recv().await {
+        let Some(agent) = agent.upgrade() else { return };
+        match ev {
+            DriverEvent::VmChanged { uuid } => agent.refresh_vm(&uuid).await,
+            DriverEvent::Resync => agent.resync().await,
+        }
+    }
+}
+
 /// What survives an agent restart.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Persisted {
@@ -52,7 +118,30 @@ pub struct Persisted {
     pub lockdown: LockdownMode,
     pub quarantined: bool,
     pub hostname: String,
+    /// The VMs of a driver that forgets them (the simulator); empty otherwise.
+    #[serde(default)]
     pub vms: Vec<Vm>,
+}
+
+impl Persisted {
+    /// The saved VMs, upgraded: those saved before VMs had instance uuids take their BIOS uuid,
+    /// as they do in a server's records of that time.
+    pub fn take_vms(&mut self) -> Vec<Vm> {
+        let mut vms = std::mem::take(&mut self.vms);
+        for vm in &mut vms {
+            if vm.instance_uuid.is_empty() {
+                vm.instance_uuid = vm.uuid.clone();
+            }
+        }
+        vms
+    }
+}
+
+/// A VM operation in flight (the VM is taken until it ends).
+struct Op {
+    what: &'static str,
+    /// Memory a power-on holds until it has happened.
+    reserved_bytes: u64,
 }
 
 struct Inner {
@@ -68,6 +157,19 @@ struct Inner {
     migrating_out: HashMap<String, String>,
     /// Memory made unavailable by the "exhaust capacity" fault.
     exhausted_bytes: u64,
+    /// The name the host answers to (renames are the agent's, not the OS's).
+    hostname: String,
+    /// CPU (MHz) and memory of the host, from the last discovery.
+    capacity: (u64, u64),
+    /// The agent's view of the driver's VMs.
+    vms: BTreeMap<String, Vm>,
+    /// VM operations in flight, by VM uuid.
+    busy: HashMap<String, Op>,
+    /// VMs whose driver events arrived while they were busy: read again when the op ends.
+    stale: HashSet<String>,
+    /// Bumped whenever an operation records its outcome, so a driver event read before it is
+    /// not applied over it.
+    generation: u64,
 }
 
 pub struct Agent {
@@ -78,6 +180,8 @@ pub struct Agent {
     /// Root and service-account logins per source address (the server's limiter).
     login_budget: LoginLimiter,
     inner: Mutex<Inner>,
+    /// Woken when a VM operation ends (maintenance waits for admitted power-ons).
+    op_ended: tokio::sync::Notify,
 }
 
 /// The agent's login budget: 10 attempts at once, then 10 a minute per address. The server's
@@ -98,14 +202,18 @@ fn validate_hostname(h: &str) -> ApiResult<()> {
     }
 }
 
+const MAX_VCPUS: u32 = 768;
+const MIN_MEMORY: u64 = 4 << 20;
+const MAX_MEMORY: u64 = 24 << 40;
+
 fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
     if spec.name.trim().is_empty() || spec.name.len() > 80 {
         return Err(ApiError::invalid("name", "must be 1 to 80 characters"));
     }
-    if spec.vcpus == 0 || spec.vcpus > 768 {
+    if spec.vcpus == 0 || spec.vcpus > MAX_VCPUS {
         return Err(ApiError::invalid("vcpus", "must be between 1 and 768"));
     }
-    if spec.memory_bytes < (4 << 20) || spec.memory_bytes > (24 << 40) {
+    if !(MIN_MEMORY..=MAX_MEMORY).contains(&spec.memory_bytes) {
         return Err(ApiError::invalid(
             "memory_bytes",
             "must be between 4 MiB and 24 TiB",
@@ -138,15 +246,46 @@ fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
     Ok(())
 }
 
+fn capacity_of(d: &Discovered) -> (u64, u64) {
+    let hw = &d.hardware;
+    (hw.cpu_cores as u64 * hw.cpu_mhz as u64, hw.memory_bytes)
+}
+
 impl Agent {
-    pub fn new(
+    /// An agent over `driver`: reads the host and its VMs, then follows the driver's events.
+    /// A hypervisor that cannot be reached yet leaves the agent running with no VMs and no
+    /// capacity, `hostname` as its name, until the driver connects and asks for a resync.
+    pub async fn start(
         driver: Arc<dyn Hypervisor>,
+        hostname: &str,
         accounts: AccountsState,
         connector: AgentConnector,
         persist: Option<PathBuf>,
         uptime: Duration,
-    ) -> Agent {
-        Agent {
+    ) -> Arc<Agent> {
+        let discovered = driver.discover().await;
+        let vms = match driver.list_vms().await {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(error = %e.0.message, "cannot list the hypervisor's VMs yet");
+                Vec::new()
+            }
+        };
+        let mut boot_time = now_ms() - uptime.as_millis() as i64;
+        let (hostname, capacity) = match &discovered {
+            Ok(d) => {
+                if let Some(b) = d.boot_time {
+                    boot_time = b * 1000;
+                }
+                (d.hostname.clone(), capacity_of(d))
+            }
+            Err(e) => {
+                warn!(error = %e.0.message, "cannot read the host's facts yet");
+                (hostname.to_string(), (0, 0))
+            }
+        };
+        let events = driver.subscribe();
+        let agent = Arc::new(Agent {
             driver,
             faults: Arc::new(Faults::default()),
             connector,
@@ -159,27 +298,31 @@ impl Agent {
                 maintenance: false,
                 lockdown: LockdownMode::Disabled,
                 quarantined: false,
-                boot_time: now_ms() - uptime.as_millis() as i64,
+                boot_time,
                 events: EventLog::default(),
                 incoming: HashMap::new(),
                 migrating_out: HashMap::new(),
                 exhausted_bytes: 0,
+                hostname,
+                capacity,
+                vms: vms.into_iter().map(|v| (v.uuid.clone(), v)).collect(),
+                busy: HashMap::new(),
+                stale: HashSet::new(),
+                generation: 0,
             }),
+            op_ended: tokio::sync::Notify::new(),
+        });
+        if let Some(rx) = events {
+            tokio::spawn(follow_driver(Arc::downgrade(&agent), rx));
         }
+        agent
     }
 
-    /// Restores what a previous run saved.
+    /// Restores what a previous run saved (a simulator's VMs go to its driver before `start`:
+    /// `Persisted::take_vms`).
     pub fn restore(&self, p: Persisted) {
-        self.driver.set_hostname(&p.hostname);
-        for mut vm in p.vms {
-            // Saved before VMs had instance uuids: the BIOS uuid stands in, as it does in a
-            // server's records of that time.
-            if vm.instance_uuid.is_empty() {
-                vm.instance_uuid = vm.uuid.clone();
-            }
-            let _ = self.driver.define_vm(vm);
-        }
         let mut i = self.inner.lock();
+        i.hostname = p.hostname;
         i.accounts = Accounts::new(p.accounts);
         i.claim = p.claim;
         i.maintenance = p.maintenance;
@@ -197,8 +340,12 @@ impl Agent {
                 maintenance: i.maintenance,
                 lockdown: i.lockdown,
                 quarantined: i.quarantined,
-                hostname: self.driver.discover().hostname,
-                vms: self.driver.list_vms(),
+                hostname: i.hostname.clone(),
+                vms: if self.driver.capabilities().persistent_vms {
+                    Vec::new()
+                } else {
+                    i.vms.values().cloned().collect()
+                },
             }
         };
         let tmp = path.with_extension("tmp");
@@ -411,11 +558,21 @@ impl Agent {
 
     // ---- facts and runtime
 
-    pub fn facts(&self) -> HostFacts {
-        let d = self.driver.discover();
-        let boot_time = self.inner.lock().boot_time;
-        HostFacts {
-            hostname: d.hostname,
+    /// The host's name as the agent reports it.
+    pub fn hostname(&self) -> String {
+        self.inner.lock().hostname.clone()
+    }
+
+    /// What the host is, read from the driver now (a datastore's free space changes).
+    pub async fn facts(&self) -> ApiResult<HostFacts> {
+        let d = self.driver.discover().await?;
+        let (hostname, boot_time) = {
+            let mut i = self.inner.lock();
+            i.capacity = capacity_of(&d);
+            (i.hostname.clone(), i.boot_time)
+        };
+        Ok(HostFacts {
+            hostname,
             hardware: d.hardware,
             architecture: d.architecture,
             os_name: d.os_name,
@@ -425,25 +582,21 @@ impl Agent {
             datastores: d.datastores,
             networks: d.networks,
             boot_time: boot_secs(boot_time),
-            sensors: self.driver.sensors(),
+            sensors: d.sensors,
             ipmi_address: d.ipmi_address,
             ipmi: d.ipmi,
             os_release: d.os_release,
             nqn: d.nqn,
             agent_version: AGENT_VERSION.into(),
-        }
+        })
     }
 
-    fn capacity(&self) -> (u64, u64) {
-        let hw = self.driver.discover().hardware;
-        (hw.cpu_cores as u64 * hw.cpu_mhz as u64, hw.memory_bytes)
-    }
-
-    /// Memory and CPU in use: powered-on VMs, incoming reservations, and the exhaustion fault.
+    /// Memory and CPU in use: powered-on VMs, power-ons under way, incoming reservations, and
+    /// the exhaustion fault.
     fn usage(&self, i: &Inner) -> (u64, u64) {
-        let vms = self.driver.list_vms();
-        let on = vms
-            .iter()
+        let on = i
+            .vms
+            .values()
             .filter(|v| v.power_state == VmPowerState::PoweredOn);
         let cpu: u64 = on.clone().map(|v| v.vcpus as u64 * MHZ_PER_VCPU).sum();
         let mem: u64 = on.map(|v| v.memory_bytes).sum::<u64>()
@@ -458,12 +611,13 @@ impl Agent {
                 .filter(|m| m.vm.power_state == VmPowerState::PoweredOn)
                 .map(|m| m.vm.memory_bytes)
                 .sum::<u64>()
+            + i.busy.values().map(|o| o.reserved_bytes).sum::<u64>()
             + i.exhausted_bytes;
         (cpu, mem)
     }
 
     fn admit(&self, i: &Inner, memory: u64) -> ApiResult<()> {
-        let (_, cap) = self.capacity();
+        let (_, cap) = i.capacity;
         let (_, used) = self.usage(i);
         if used.saturating_add(memory) > cap {
             return Err(ApiError::new(
@@ -479,8 +633,8 @@ impl Agent {
     }
 
     pub fn runtime(&self) -> Runtime {
-        let (cpu_cap, mem_cap) = self.capacity();
         let i = self.inner.lock();
+        let (cpu_cap, mem_cap) = i.capacity;
         let (cpu, mem) = self.usage(&i);
         Runtime {
             power_state: i.power,
@@ -493,7 +647,7 @@ impl Agent {
             cpu_used_mhz: cpu,
             memory_capacity_bytes: mem_cap,
             memory_used_bytes: mem,
-            vm_count: self.driver.list_vms().len() as u32,
+            vm_count: i.vms.len() as u32,
             claim: i.claim.clone(),
         }
     }
@@ -507,10 +661,10 @@ impl Agent {
 
     pub fn vms(&self) -> Vec<Vm> {
         let i = self.inner.lock();
-        self.driver
-            .list_vms()
-            .into_iter()
-            .map(|mut v| {
+        i.vms
+            .values()
+            .map(|v| {
+                let mut v = v.clone();
                 v.migrating_to = i.migrating_out.get(&v.uuid).cloned();
                 v
             })
@@ -519,13 +673,105 @@ impl Agent {
 
     pub fn vm(&self, uuid: &str) -> ApiResult<Vm> {
         let vm = self
-            .driver
-            .get_vm(uuid)
+            .inner
+            .lock()
+            .vms
+            .get(uuid)
+            .cloned()
             .ok_or_else(|| ApiError::not_found("VM", uuid))?;
         Ok(self.with_migration(vm))
     }
 
-    pub fn create_vm(&self, spec: VmSpec) -> ApiResult<Vm> {
+    /// Takes a VM for an operation (see the module's comment): refused while it migrates away
+    /// or another operation on it runs.
+    fn take(
+        &self,
+        i: &mut Inner,
+        uuid: &str,
+        what: &'static str,
+        reserved_bytes: u64,
+    ) -> ApiResult<()> {
+        if i.migrating_out.contains_key(uuid) {
+            return Err(ApiError::new(ErrorCode::Busy, "the VM is being migrated"));
+        }
+        if let Some(op) = i.busy.get(uuid) {
+            return Err(ApiError::new(
+                ErrorCode::Busy,
+                format!("another operation on this VM is running ({})", op.what),
+            ));
+        }
+        i.busy.insert(
+            uuid.to_string(),
+            Op {
+                what,
+                reserved_bytes,
+            },
+        );
+        Ok(())
+    }
+
+    /// Ends an operation on a VM: records what the driver answered and releases the VM. A
+    /// failed operation reads the VM again, since a hypervisor may have done part of it.
+    async fn settle(&self, mut taken: Taken<'_>, outcome: ApiResult<Settled>) -> ApiResult<Vm> {
+        let outcome = match outcome {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                let now = self.driver.get_vm(&taken.uuid).await;
+                Err((e, now))
+            }
+        };
+        taken.done = true;
+        let stale = {
+            let mut i = self.inner.lock();
+            i.busy.remove(&taken.uuid);
+            i.generation += 1;
+            let stale = i.stale.remove(&taken.uuid);
+            match &outcome {
+                Ok(Settled::Now(vm)) => self.observe(&mut i, vm.clone()),
+                Ok(Settled::Gone(vm)) => {
+                    i.vms.remove(&vm.uuid);
+                }
+                Err((_, Ok(Some(vm)))) => self.observe(&mut i, vm.clone()),
+                Err((_, Ok(None))) => {
+                    i.vms.remove(&taken.uuid);
+                }
+                Err((_, Err(_))) => {}
+            }
+            stale
+        };
+        self.op_ended.notify_waiters();
+        if stale {
+            self.refresh_vm(&taken.uuid).await;
+        }
+        self.save();
+        match outcome {
+            Ok(Settled::Now(vm) | Settled::Gone(vm)) => Ok(vm),
+            Err((e, _)) => Err(e),
+        }
+    }
+
+    /// Records a VM as the driver reports it; a change of power state is an event (a VM new to
+    /// the agent counts as powered off before).
+    fn observe(&self, i: &mut Inner, mut vm: Vm) {
+        vm.migrating_to = None;
+        let before = i
+            .vms
+            .get(&vm.uuid)
+            .map(|v| v.power_state)
+            .unwrap_or(VmPowerState::PoweredOff);
+        if before != vm.power_state {
+            i.events.push(
+                now_ms(),
+                EventData::VmPowerChanged {
+                    vm_uuid: vm.uuid.clone(),
+                    power_state: vm.power_state,
+                },
+            );
+        }
+        i.vms.insert(vm.uuid.clone(), vm);
+    }
+
+    pub async fn create_vm(&self, spec: VmSpec) -> ApiResult<Vm> {
         validate_spec(&spec)?;
         let vm = Vm {
             uuid: spec
@@ -549,8 +795,9 @@ impl Agent {
             nics: spec.nics.clone(),
             migrating_to: None,
         };
-        {
-            let i = self.inner.lock();
+        let taken = {
+            let mut i = self.inner.lock();
+            let mut reserve = 0;
             if spec.power_on {
                 if i.maintenance {
                     return Err(ApiError::invalid_state(
@@ -558,98 +805,225 @@ impl Agent {
                     ));
                 }
                 self.admit(&i, vm.memory_bytes)?;
+                reserve = vm.memory_bytes;
             }
-            self.driver.define_vm(vm.clone())?;
-        }
-        if spec.power_on {
-            self.event(EventData::VmPowerChanged {
-                vm_uuid: vm.uuid.clone(),
-                power_state: VmPowerState::PoweredOn,
-            });
-        }
-        self.save();
-        Ok(vm)
+            if i.vms.contains_key(&vm.uuid) {
+                return Err(ApiError::invalid_state(format!(
+                    "a VM with uuid {} is already registered",
+                    vm.uuid
+                )));
+            }
+            self.take(&mut i, &vm.uuid, "create", reserve)?;
+            Taken::new(self, &vm.uuid)
+        };
+        let r = self.driver.define_vm(vm).await.map(Settled::Now);
+        self.settle(taken, r).await
     }
 
-    pub fn unregister_vm(&self, uuid: &str) -> ApiResult<Vm> {
-        {
-            let i = self.inner.lock();
+    /// Deletes a powered-off VM and its disks.
+    pub async fn unregister_vm(&self, uuid: &str) -> ApiResult<Vm> {
+        let taken = {
+            let mut i = self.inner.lock();
             if i.migrating_out.contains_key(uuid) {
                 return Err(ApiError::new(ErrorCode::Busy, "the VM is being migrated"));
             }
-            let vm = self
-                .driver
-                .get_vm(uuid)
+            let vm = i
+                .vms
+                .get(uuid)
                 .ok_or_else(|| ApiError::not_found("VM", uuid))?;
             if vm.power_state == VmPowerState::PoweredOn {
                 return Err(ApiError::invalid_state(
                     "power the VM off before unregistering it",
                 ));
             }
-        }
-        let vm = self.driver.undefine_vm(uuid)?;
-        self.save();
-        Ok(vm)
+            self.take(&mut i, uuid, "delete", 0)?;
+            Taken::new(self, uuid)
+        };
+        let r = self.driver.undefine_vm(uuid).await.map(Settled::Gone);
+        self.settle(taken, r).await
     }
 
-    pub fn power(&self, uuid: &str, action: PowerAction) -> ApiResult<Vm> {
-        let (vm, changed) = {
-            let i = self.inner.lock();
+    /// Changes vCPUs and memory of a powered-off VM.
+    pub async fn reconfigure_vm(&self, uuid: &str, resize: Resize) -> ApiResult<Vm> {
+        if let Some(v) = resize.vcpus {
+            if v == 0 || v > MAX_VCPUS {
+                return Err(ApiError::invalid("vcpus", "must be between 1 and 768"));
+            }
+        }
+        if let Some(m) = resize.memory_bytes {
+            if !(MIN_MEMORY..=MAX_MEMORY).contains(&m) {
+                return Err(ApiError::invalid(
+                    "memory_bytes",
+                    "must be between 4 MiB and 24 TiB",
+                ));
+            }
+        }
+        let taken = {
+            let mut i = self.inner.lock();
+            let vm = i
+                .vms
+                .get(uuid)
+                .ok_or_else(|| ApiError::not_found("VM", uuid))?;
+            if vm.power_state != VmPowerState::PoweredOff {
+                return Err(ApiError::invalid_state(
+                    "power the VM off before changing its CPUs or memory",
+                ));
+            }
+            self.take(&mut i, uuid, "reconfigure", 0)?;
+            Taken::new(self, uuid)
+        };
+        let r = self
+            .driver
+            .reconfigure(uuid, resize)
+            .await
+            .map(Settled::Now);
+        let vm = self.settle(taken, r).await?;
+        Ok(self.with_migration(vm))
+    }
+
+    pub async fn power(&self, uuid: &str, action: PowerAction) -> ApiResult<Vm> {
+        let taken = {
+            let mut i = self.inner.lock();
             if i.migrating_out.contains_key(uuid) {
                 return Err(ApiError::new(ErrorCode::Busy, "the VM is being migrated"));
             }
-            let vm = self
-                .driver
-                .get_vm(uuid)
+            let vm = i
+                .vms
+                .get(uuid)
                 .ok_or_else(|| ApiError::not_found("VM", uuid))?;
-            let target = match (action, vm.power_state) {
+            let mut reserve = 0;
+            match (action, vm.power_state) {
                 (PowerAction::On, VmPowerState::PoweredOn) => {
                     return Err(ApiError::invalid_state("the VM is already powered on"))
                 }
-                (PowerAction::On, _) => {
+                (PowerAction::On, state) => {
                     if i.maintenance {
                         return Err(ApiError::invalid_state(
                             "the host is in maintenance mode: VMs may not power on",
                         ));
                     }
-                    if vm.power_state == VmPowerState::PoweredOff {
+                    if state == VmPowerState::PoweredOff {
                         self.admit(&i, vm.memory_bytes)?;
+                        reserve = vm.memory_bytes;
                     }
-                    VmPowerState::PoweredOn
                 }
                 (PowerAction::Off, VmPowerState::PoweredOff) => {
                     return Err(ApiError::invalid_state("the VM is already powered off"))
                 }
-                (PowerAction::Off, _) => VmPowerState::PoweredOff,
-                (PowerAction::Suspend, VmPowerState::PoweredOn) => VmPowerState::Suspended,
+                (PowerAction::Off, _) => {}
+                (PowerAction::Suspend, VmPowerState::PoweredOn) => {}
                 (PowerAction::Suspend, _) => {
                     return Err(ApiError::invalid_state(
                         "only a powered-on VM can be suspended",
                     ))
                 }
-                (PowerAction::Reset, VmPowerState::PoweredOn) => VmPowerState::PoweredOn,
+                (PowerAction::Reset, VmPowerState::PoweredOn) => {}
                 (PowerAction::Reset, _) => {
                     return Err(ApiError::invalid_state("only a powered-on VM can be reset"))
                 }
-            };
-            let changed = target != vm.power_state;
-            (self.driver.set_power(uuid, target)?, changed)
+                (PowerAction::Shutdown, VmPowerState::PoweredOn) => {}
+                (PowerAction::Shutdown, _) => {
+                    return Err(ApiError::invalid_state(
+                        "only a powered-on VM's guest can be shut down",
+                    ))
+                }
+            }
+            self.take(&mut i, uuid, "power", reserve)?;
+            Taken::new(self, uuid)
         };
-        if changed {
-            self.event(EventData::VmPowerChanged {
-                vm_uuid: uuid.into(),
-                power_state: vm.power_state,
-            });
-            self.save();
+        let r = self.driver.power(uuid, action).await.map(Settled::Now);
+        let vm = self.settle(taken, r).await?;
+        Ok(self.with_migration(vm))
+    }
+
+    // ---- the driver's events
+
+    /// Reads one VM again after the driver saw it change. A VM an operation holds is left to
+    /// that operation (which reads it again when it ends); an answer overtaken by an operation
+    /// that ended meanwhile is read again.
+    async fn refresh_vm(&self, uuid: &str) {
+        for _ in 0..3 {
+            let generation = {
+                let mut i = self.inner.lock();
+                if i.busy.contains_key(uuid) || i.migrating_out.contains_key(uuid) {
+                    i.stale.insert(uuid.to_string());
+                    return;
+                }
+                i.generation
+            };
+            let now = self.driver.get_vm(uuid).await;
+            let mut i = self.inner.lock();
+            if i.generation != generation {
+                continue;
+            }
+            match now {
+                Ok(Some(vm)) => self.observe(&mut i, vm),
+                Ok(None) => {
+                    i.vms.remove(uuid);
+                }
+                Err(e) => warn!(vm = %uuid, error = %e.0.message, "cannot read a changed VM"),
+            }
+            return;
         }
-        Ok(vm)
+    }
+
+    /// Reads every VM and the host's capacity again (the driver reconnected).
+    async fn resync(&self) {
+        if let Ok(d) = self.driver.discover().await {
+            self.inner.lock().capacity = capacity_of(&d);
+        }
+        for _ in 0..3 {
+            let generation = self.inner.lock().generation;
+            let Ok(listed) = self.driver.list_vms().await else {
+                return;
+            };
+            let mut i = self.inner.lock();
+            if i.generation != generation {
+                continue;
+            }
+            let held =
+                |i: &Inner, u: &str| i.busy.contains_key(u) || i.migrating_out.contains_key(u);
+            let present: HashSet<String> = listed.iter().map(|v| v.uuid.clone()).collect();
+            let gone: Vec<String> = i
+                .vms
+                .keys()
+                .filter(|u| !present.contains(*u) && !held(&i, u))
+                .cloned()
+                .collect();
+            for u in gone {
+                i.vms.remove(&u);
+            }
+            for vm in listed {
+                if !held(&i, &vm.uuid) {
+                    self.observe(&mut i, vm);
+                }
+            }
+            return;
+        }
     }
 
     // ---- host operations
 
-    pub fn set_maintenance(&self, enabled: bool) -> Runtime {
+    /// Entering maintenance refuses power-ons at once and answers once those admitted before
+    /// it have happened, so that what the server evacuates next includes them.
+    pub async fn set_maintenance(&self, enabled: bool) -> Runtime {
         self.inner.lock().maintenance = enabled;
         self.save();
+        if enabled {
+            loop {
+                let ended = self.op_ended.notified();
+                if !self
+                    .inner
+                    .lock()
+                    .busy
+                    .values()
+                    .any(|o| o.reserved_bytes > 0)
+                {
+                    break;
+                }
+                ended.await;
+            }
+        }
         self.runtime()
     }
 
@@ -665,11 +1039,11 @@ impl Agent {
         self.runtime()
     }
 
-    pub fn rename(&self, hostname: &str) -> ApiResult<HostFacts> {
+    pub async fn rename(&self, hostname: &str) -> ApiResult<HostFacts> {
         validate_hostname(hostname)?;
-        self.driver.set_hostname(hostname);
+        self.inner.lock().hostname = hostname.to_string();
         self.save();
-        Ok(self.facts())
+        self.facts().await
     }
 
     pub fn uptime(&self) -> Uptime {
@@ -689,34 +1063,53 @@ impl Agent {
         Ok(())
     }
 
-    fn power_off_all_vms(&self) {
-        for vm in self.driver.list_vms() {
-            if vm.power_state != VmPowerState::PoweredOff
-                && self
-                    .driver
-                    .set_power(&vm.uuid, VmPowerState::PoweredOff)
-                    .is_ok()
-            {
-                self.event(EventData::VmPowerChanged {
-                    vm_uuid: vm.uuid,
-                    power_state: VmPowerState::PoweredOff,
-                });
+    async fn power_off_all_vms(&self) {
+        let on: Vec<String> = {
+            let i = self.inner.lock();
+            i.vms
+                .values()
+                .filter(|v| v.power_state != VmPowerState::PoweredOff)
+                .map(|v| v.uuid.clone())
+                .collect()
+        };
+        for uuid in on {
+            if let Ok(vm) = self.driver.power(&uuid, PowerAction::Off).await {
+                let mut i = self.inner.lock();
+                i.generation += 1;
+                self.observe(&mut i, vm);
             }
         }
     }
 
-    /// Reboots: VMs stop, the host is unreachable for the driver's reboot time, then comes back
-    /// with a new boot time, no sessions, and a `rebooted` event.
+    fn require_host_power(&self, what: &str) -> ApiResult<()> {
+        if self.driver.capabilities().host_power {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotSupported,
+                format!(
+                    "the {} driver does not {what} the host; do it on the host itself",
+                    self.driver.name()
+                ),
+            ))
+        }
+    }
+
+    /// Reboots: VMs stop, the host is unreachable until the driver says it is back, then comes
+    /// back with a new boot time, no sessions, and a `rebooted` event.
     pub fn reboot(self: &Arc<Self>, force: bool) -> ApiResult<()> {
+        self.require_host_power("reboot")?;
         self.require_maintenance("reboot", force)?;
         let agent = self.clone();
         tokio::spawn(async move {
             // Let the answer to this request leave before the host goes away.
             tokio::time::sleep(Duration::from_millis(100)).await;
             agent.faults.unreachable.store(true, Ordering::SeqCst);
-            agent.power_off_all_vms();
+            agent.power_off_all_vms().await;
             agent.inner.lock().accounts.close_all_sessions();
-            tokio::time::sleep(agent.driver.reboot_time()).await;
+            if let Err(e) = agent.driver.reboot_host().await {
+                warn!(error = %e.0.message, "the host did not reboot");
+            }
             let boot = now_ms();
             {
                 let mut i = agent.inner.lock();
@@ -735,11 +1128,12 @@ impl Agent {
 
     /// Shuts down: VMs stop and the host stops answering until it is powered on again.
     pub fn shutdown(self: &Arc<Self>, force: bool) -> ApiResult<()> {
+        self.require_host_power("shut down")?;
         self.require_maintenance("shut down", force)?;
         let agent = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            agent.power_off_all_vms();
+            agent.power_off_all_vms().await;
             {
                 let mut i = agent.inner.lock();
                 i.power = HostPowerState::PoweredOff;
@@ -776,11 +1170,10 @@ impl Agent {
                     if i.power == HostPowerState::StandBy {
                         return Err(ApiError::invalid_state("the host is already in standby"));
                     }
-                    if self
-                        .driver
-                        .list_vms()
-                        .iter()
+                    if i.vms
+                        .values()
                         .any(|v| v.power_state == VmPowerState::PoweredOn)
+                        || i.busy.values().any(|o| o.reserved_bytes > 0)
                     {
                         return Err(ApiError::invalid_state(
                             "VMs are powered on: migrate or power them off before standby",
@@ -816,16 +1209,14 @@ impl Agent {
 
     // ---- faults (simulated fleets)
 
-    pub fn set_sensor(&self, sensor: Sensor, status: SensorStatus) {
-        if self.driver.sensors().get(&sensor) != Some(&status) {
-            self.driver.set_sensor(sensor, status);
-            self.event(EventData::SensorChanged { sensor, status });
-        }
+    /// Records a sensor's new status, which the driver now reports.
+    pub fn note_sensor(&self, sensor: Sensor, status: SensorStatus) {
+        self.event(EventData::SensorChanged { sensor, status });
     }
 
     pub fn exhaust_capacity(&self, on: bool) {
-        let (_, cap) = self.capacity();
         let mut i = self.inner.lock();
+        let (_, cap) = i.capacity;
         i.exhausted_bytes = 0;
         if on {
             let (_, used) = self.usage(&i);
@@ -835,7 +1226,22 @@ impl Agent {
 
     // ---- migrations: destination side
 
+    fn require_migration(&self) -> ApiResult<()> {
+        if self.driver.capabilities().migration {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotSupported,
+                format!(
+                    "migration is not supported by the {} driver yet",
+                    self.driver.name()
+                ),
+            ))
+        }
+    }
+
     pub fn prepare_incoming(&self, vm: Vm) -> ApiResult<IncomingTicket> {
+        self.require_migration()?;
         validate_spec(&VmSpec {
             uuid: Some(vm.uuid.clone()),
             instance_uuid: None,
@@ -860,7 +1266,7 @@ impl Agent {
                 "the host is in maintenance mode: it takes no VMs",
             ));
         }
-        if self.driver.get_vm(&vm.uuid).is_some()
+        if i.vms.contains_key(&vm.uuid)
             || i.incoming.values().any(|m| {
                 m.vm.uuid == vm.uuid
                     && matches!(
@@ -899,7 +1305,7 @@ impl Agent {
     }
 
     /// A step the source drives, authenticated by the ticket the destination issued.
-    pub fn incoming_step(
+    pub async fn incoming_step(
         &self,
         id: &str,
         step: &str,
@@ -953,14 +1359,12 @@ impl Agent {
             }
         };
         if let Some(vm) = committed_vm {
-            let powered = vm.power_state == VmPowerState::PoweredOn;
             let uuid = vm.uuid.clone();
-            self.driver.define_vm(vm)?;
-            if powered {
-                self.event(EventData::VmPowerChanged {
-                    vm_uuid: uuid.clone(),
-                    power_state: VmPowerState::PoweredOn,
-                });
+            let vm = self.driver.define_vm(vm).await?;
+            {
+                let mut i = self.inner.lock();
+                i.generation += 1;
+                self.observe(&mut i, vm);
             }
             self.event(EventData::MigrationEnded {
                 vm_uuid: uuid,
@@ -1000,17 +1404,25 @@ impl Agent {
                 "must be a SHA-256 thumbprint (32 hex bytes)",
             ));
         }
+        self.require_migration()?;
         let destination = format!("{}:{}", req.destination_address, req.destination_port);
         let vm = {
             let mut i = self.inner.lock();
-            let vm = self
-                .driver
-                .get_vm(uuid)
+            let vm = i
+                .vms
+                .get(uuid)
+                .cloned()
                 .ok_or_else(|| ApiError::not_found("VM", uuid))?;
             if i.migrating_out.contains_key(uuid) {
                 return Err(ApiError::new(
                     ErrorCode::Busy,
                     "a migration of this VM is already running",
+                ));
+            }
+            if let Some(op) = i.busy.get(uuid) {
+                return Err(ApiError::new(
+                    ErrorCode::Busy,
+                    format!("another operation on this VM is running ({})", op.what),
                 ));
             }
             i.migrating_out
@@ -1063,14 +1475,19 @@ impl Agent {
                 .await;
             return Err(dest_error("transfer", e));
         }
-        tokio::time::sleep(self.driver.transfer_time(&vm)).await;
+        if let Err(e) = self.driver.transfer(&vm).await {
+            let _ = dest
+                .migration_step(&req.migration_id, "abort", &ticket(None))
+                .await;
+            return Err(e);
+        }
         match dest
             .migration_step(&req.migration_id, "commit", &ticket(None))
             .await
         {
             Ok(_) => {
                 freeze.outcome = MigrationState::Committed;
-                self.finish_moved(&uuid);
+                self.finish_moved(&uuid).await;
                 Ok(MigrationResult {
                     vm,
                     duration_ms: started.elapsed().as_millis() as u64,
@@ -1096,8 +1513,15 @@ impl Agent {
         }
     }
 
-    fn finish_moved(&self, uuid: &str) {
-        let _ = self.driver.undefine_vm(uuid);
+    async fn finish_moved(&self, uuid: &str) {
+        if let Err(e) = self.driver.undefine_vm(uuid).await {
+            warn!(vm = %uuid, error = %e.0.message, "the migrated VM could not be removed here");
+        }
+        {
+            let mut i = self.inner.lock();
+            i.generation += 1;
+            i.vms.remove(uuid);
+        }
         self.save();
         info!(vm = %uuid, "VM migrated away");
     }
@@ -1114,7 +1538,7 @@ impl Agent {
             match dest.migration_step(&id, "status", &req).await {
                 Ok(s) if s.state == MigrationState::Committed => {
                     freeze.outcome = MigrationState::Committed;
-                    self.finish_moved(&freeze.uuid);
+                    self.finish_moved(&freeze.uuid).await;
                     return;
                 }
                 Ok(_) | Err(AgentError::Api { .. }) => {

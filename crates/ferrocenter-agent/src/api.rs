@@ -73,6 +73,21 @@ fn force(q: &HashMap<String, String>) -> ApiResult<bool> {
     }
 }
 
+/// Runs a VM operation as a task of its own, so a caller that goes away mid-request does not
+/// cut it short between the hypervisor's change and the agent recording it.
+async fn detached<T, F>(f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+{
+    tokio::spawn(f).await.unwrap_or_else(|e| {
+        Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("the operation stopped: {e}"),
+        ))
+    })
+}
+
 async fn about(State(a): S) -> Response {
     ok(a.about())
 }
@@ -155,7 +170,12 @@ async fn release_claim(
 }
 
 async fn facts(State(a): S, headers: HeaderMap) -> Response {
-    done(ready(&a, &headers).map(|_| ok(a.facts())))
+    let r = async {
+        ready(&a, &headers)?;
+        Ok(ok(a.facts().await?))
+    }
+    .await;
+    done(r)
 }
 
 async fn runtime(State(a): S, headers: HeaderMap) -> Response {
@@ -168,11 +188,14 @@ async fn list_vms(State(a): S, headers: HeaderMap) -> Response {
 }
 
 async fn create_vm(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
-    done((|| {
+    let r = async {
         ready(&a, &headers)?;
         let spec: VmSpec = parse(&body)?;
-        Ok((StatusCode::CREATED, Json(a.create_vm(spec)?)).into_response())
-    })())
+        let vm = detached(async move { a.create_vm(spec).await }).await?;
+        Ok((StatusCode::CREATED, Json(vm)).into_response())
+    }
+    .await;
+    done(r)
 }
 
 async fn get_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
@@ -183,18 +206,27 @@ async fn get_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Re
 }
 
 async fn delete_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
-    done((|| {
+    let r = async {
         ready(&a, &headers)?;
-        Ok(ok(a.unregister_vm(&uuid)?))
-    })())
+        Ok(ok(
+            detached(async move { a.unregister_vm(&uuid).await }).await?
+        ))
+    }
+    .await;
+    done(r)
 }
 
 async fn power(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    done((|| {
+    let r = async {
         ready(&a, &headers)?;
         let req: PowerRequest = parse(&body)?;
-        Ok(ok(a.power(&uuid, req.action)?))
-    })())
+        Ok(ok(detached(
+            async move { a.power(&uuid, req.action).await },
+        )
+        .await?))
+    }
+    .await;
+    done(r)
 }
 
 async fn migrate(
@@ -225,11 +257,16 @@ async fn incoming_step(
     Path((id, step)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    done((|| {
+    let r = async {
         a.check_awake()?;
         let req: TicketRequest = parse(&body)?;
-        Ok(ok(a.incoming_step(&id, &step, &req)?))
-    })())
+        Ok(ok(detached(async move {
+            a.incoming_step(&id, &step, &req).await
+        })
+        .await?))
+    }
+    .await;
+    done(r)
 }
 
 async fn set_flag(
@@ -238,16 +275,22 @@ async fn set_flag(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    done((|| {
+    let r = async {
         ready(&a, &headers)?;
         match flag.as_str() {
-            "maintenance" => Ok(ok(a.set_maintenance(parse::<FlagRequest>(&body)?.enabled))),
+            "maintenance" => Ok(ok(a
+                .set_maintenance(parse::<FlagRequest>(&body)?.enabled)
+                .await)),
             "quarantine" => Ok(ok(a.set_quarantine(parse::<FlagRequest>(&body)?.enabled))),
             "lockdown" => Ok(ok(a.set_lockdown(parse::<LockdownRequest>(&body)?.mode))),
-            "name" => Ok(ok(a.rename(&parse::<RenameRequest>(&body)?.hostname)?)),
+            "name" => Ok(ok(a
+                .rename(&parse::<RenameRequest>(&body)?.hostname)
+                .await?)),
             other => Err(ApiError::not_found("host setting", other)),
         }
-    })())
+    }
+    .await;
+    done(r)
 }
 
 async fn reboot(

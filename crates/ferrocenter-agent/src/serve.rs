@@ -24,6 +24,7 @@ use tracing::info;
 use crate::accounts::{hash_root_password, AccountsState};
 use crate::agent::{Agent, Persisted};
 use crate::driver::sim::{SimDriver, SimOptions};
+use crate::driver::Hypervisor;
 use crate::faults::{self, FaultyStream};
 use crate::{api, tls};
 
@@ -123,13 +124,23 @@ pub fn serve(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverKind {
     Sim,
-    Libvirt,
+    /// libvirt at this URI (`qemu:///system` on a host).
+    Libvirt {
+        uri: String,
+    },
 }
+
+/// The URI `--driver libvirt` connects to unless told otherwise.
+pub const DEFAULT_LIBVIRT_URI: &str = "qemu:///system";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentStartError {
-    #[error("driver: the libvirt driver is not available yet; use --driver sim")]
-    LibvirtNotAvailable,
+    #[error(
+        "driver: this ferrocenter was built without the libvirt driver; build it with the cargo \
+         feature `libvirt` (`cargo install --locked --path crates/ferrocenter --features libvirt`, \
+         which needs libvirt-dev and pkg-config), or use --driver sim"
+    )]
+    LibvirtNotBuilt,
     #[error("root_password: required on the first start (no state in {0})")]
     RootPasswordRequired(PathBuf),
     #[error("root_password: must be 8 to 256 bytes long")]
@@ -192,13 +203,14 @@ pub(crate) fn hostname() -> String {
 
 /// Starts a standalone agent: state and certificate in the data dir, restored on restart.
 pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartError> {
-    if opts.driver == DriverKind::Libvirt {
-        return Err(AgentStartError::LibvirtNotAvailable);
+    #[cfg(not(feature = "libvirt"))]
+    if let DriverKind::Libvirt { .. } = opts.driver {
+        return Err(AgentStartError::LibvirtNotBuilt);
     }
     std::fs::create_dir_all(&opts.data_dir)
         .map_err(|e| AgentStartError::DataDir(format!("{}: {e}", opts.data_dir.display())))?;
     let state_file = opts.data_dir.join("state.json");
-    let persisted: Option<Persisted> = std::fs::read(&state_file)
+    let mut persisted: Option<Persisted> = std::fs::read(&state_file)
         .ok()
         .map(|b| serde_json::from_slice(&b))
         .transpose()
@@ -209,7 +221,19 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         })
     });
-    let driver = Arc::new(SimDriver::new(seed, &host, opts.sim.clone()));
+    let driver: Arc<dyn Hypervisor> = match &opts.driver {
+        DriverKind::Sim => {
+            let sim = SimDriver::new(seed, &host, opts.sim.clone());
+            if let Some(p) = persisted.as_mut() {
+                sim.insert_vms(p.take_vms());
+            }
+            Arc::new(sim)
+        }
+        #[cfg(feature = "libvirt")]
+        DriverKind::Libvirt { uri } => Arc::new(crate::driver::libvirt::LibvirtDriver::new(uri)),
+        #[cfg(not(feature = "libvirt"))]
+        DriverKind::Libvirt { .. } => return Err(AgentStartError::LibvirtNotBuilt),
+    };
     let accounts = match (&persisted, &opts.root_password) {
         (Some(p), _) => p.accounts.clone(),
         (None, Some(pw)) => {
@@ -221,13 +245,15 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
         }
         (None, None) => return Err(AgentStartError::RootPasswordRequired(opts.data_dir.clone())),
     };
-    let agent = Arc::new(Agent::new(
+    let agent = Agent::start(
         driver,
+        &host,
         accounts,
         AgentConnector::new(ConnectOptions::default()),
         Some(state_file),
         Duration::from_secs(0),
-    ));
+    )
+    .await;
     if let Some(p) = persisted {
         agent.restore(p);
     }

@@ -21,7 +21,6 @@ use tokio::task::JoinHandle;
 use crate::accounts::{hash_root_password, AccountsState};
 use crate::agent::Agent;
 use crate::driver::sim::{SimDriver, SimOptions};
-use crate::driver::Hypervisor;
 use crate::error::ApiError;
 use crate::{serve, tls};
 
@@ -62,6 +61,8 @@ pub struct Manifest {
 pub struct Fleet {
     pub manifest: Manifest,
     agents: Vec<Arc<Agent>>,
+    /// Each host's simulated hypervisor, for the faults only a simulator has.
+    sims: Vec<Arc<SimDriver>>,
     server: (Handle, JoinHandle<std::io::Result<()>>),
     control: (Handle, JoinHandle<std::io::Result<()>>),
     pub startup: Duration,
@@ -165,6 +166,7 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
     ))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(opts.port);
     let mut members = Vec::with_capacity(opts.hosts);
+    let mut sims = Vec::with_capacity(opts.hosts);
     let mut by_ip = std::collections::HashMap::with_capacity(opts.hosts);
     let mut hosts = Vec::with_capacity(opts.hosts);
     for index in 0..opts.hosts {
@@ -172,16 +174,17 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
         let hostname = format!("esx-{:05}.sim", index + 1);
         let seed = opts.seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
         let driver = Arc::new(SimDriver::new(seed, &hostname, opts.sim.clone()));
-        for vm in SimDriver::seed_vms(seed, &hostname, opts.vms_per_host) {
-            let _ = driver.define_vm(vm);
-        }
-        let agent = Arc::new(Agent::new(
-            driver,
+        driver.insert_vms(SimDriver::seed_vms(seed, &hostname, opts.vms_per_host));
+        let agent = Agent::start(
+            driver.clone(),
+            &hostname,
             AccountsState::new(&opts.root_user, root_hash.clone()),
             connector.clone(),
             None,
             Duration::from_secs(3600 + seed % 86_400),
-        ));
+        )
+        .await;
+        sims.push(driver);
         let id =
             tls::generate(vec![hostname.clone(), ip.to_string()]).map_err(SimulateError::Tls)?;
         let config = tls::server_config(&id).map_err(SimulateError::Tls)?;
@@ -197,7 +200,14 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
         members.push(agent);
     }
     let server = serve::serve(listener, serve::HostAcceptor::fleet(by_ip));
-    let agents: Arc<Vec<Arc<Agent>>> = Arc::new(members.clone());
+    let agents: Arc<Vec<Member>> = Arc::new(
+        members
+            .iter()
+            .cloned()
+            .zip(sims.iter().cloned())
+            .map(|(agent, sim)| Member { agent, sim })
+            .collect(),
+    );
     let control_listener = bind(opts.control)?;
     let control_addr = control_listener.local_addr().unwrap_or(opts.control);
     let handle = Handle::new();
@@ -216,6 +226,7 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
             hosts,
         },
         agents: members,
+        sims,
         server,
         control: (handle, join),
         startup: started.elapsed(),
@@ -225,6 +236,11 @@ pub async fn start_fleet(opts: SimulateOptions) -> Result<Fleet, SimulateError> 
 impl Fleet {
     pub fn agent(&self, index: usize) -> &Arc<Agent> {
         &self.agents[index]
+    }
+
+    /// The simulated hypervisor of one host.
+    pub fn sim(&self, index: usize) -> &Arc<SimDriver> {
+        &self.sims[index]
     }
 
     pub fn write_manifest(&self, path: &PathBuf) -> std::io::Result<()> {
@@ -273,17 +289,23 @@ pub enum Fault {
     Clear,
 }
 
-async fn list(State(agents): State<Arc<Vec<Arc<Agent>>>>) -> Response {
+/// One host of the fleet as the control endpoint sees it.
+struct Member {
+    agent: Arc<Agent>,
+    sim: Arc<SimDriver>,
+}
+
+async fn list(State(agents): State<Arc<Vec<Member>>>) -> Response {
     let v: Vec<_> = agents
         .iter()
         .enumerate()
-        .map(|(i, a)| serde_json::json!({"index": i, "hostname": a.facts().hostname, "runtime": a.runtime()}))
+        .map(|(i, m)| serde_json::json!({"index": i, "hostname": m.agent.hostname(), "runtime": m.agent.runtime()}))
         .collect();
     Json(v).into_response()
 }
 
 async fn inject(
-    State(agents): State<Arc<Vec<Arc<Agent>>>>,
+    State(agents): State<Arc<Vec<Member>>>,
     Path(index): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -291,7 +313,7 @@ async fn inject(
         let i: usize = index
             .parse()
             .map_err(|_| ApiError::invalid("index", "must be a host index from the manifest"))?;
-        let agent = agents
+        let Member { agent, sim } = agents
             .get(i)
             .ok_or_else(|| ApiError::not_found("host index", &index))?;
         let fault: Fault =
@@ -309,7 +331,11 @@ async fn inject(
             Fault::RootPassword { password } => agent.force_root_password(&password)?,
             Fault::Reboot => agent.reboot(true)?,
             Fault::PowerOn => agent.power_on_host(),
-            Fault::Sensor { sensor, status } => agent.set_sensor(sensor, status),
+            Fault::Sensor { sensor, status } => {
+                if sim.set_sensor(sensor, status) {
+                    agent.note_sensor(sensor, status);
+                }
+            }
             Fault::ExhaustCapacity { enabled } => agent.exhaust_capacity(enabled),
             Fault::ApiVersion { api_version } => f
                 .api_version

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferrocenter_agent::driver::sim::SimOptions;
-use ferrocenter_agent::serve::{AgentOptions, DriverKind};
+use ferrocenter_agent::serve::{AgentOptions, DriverKind, DEFAULT_LIBVIRT_URI};
 use ferrocenter_agent::simulate::SimulateOptions;
 use serde::Deserialize;
 
@@ -109,9 +109,13 @@ pub struct AgentArgs {
     /// The administrator account's name, set on the first start [default: root].
     #[arg(long, env = "FERROCENTER_ROOT_USER", value_name = "NAME")]
     pub root_user: Option<String>,
-    /// Hypervisor driver: sim or libvirt [default: sim].
+    /// Hypervisor driver: sim or libvirt [default: sim]. libvirt needs a ferrocenter built with
+    /// the cargo feature `libvirt`.
     #[arg(long, env = "FERROCENTER_AGENT_DRIVER", value_name = "DRIVER")]
     pub driver: Option<String>,
+    /// The libvirt connection URI of `--driver libvirt` [default: qemu:///system].
+    #[arg(long, env = "FERROCENTER_LIBVIRT_URI", value_name = "URI")]
+    pub libvirt_uri: Option<String>,
     /// Seed of the simulated hardware [default: derived from the hostname].
     #[arg(long, env = "FERROCENTER_AGENT_SEED", value_name = "S")]
     pub seed: Option<String>,
@@ -135,6 +139,7 @@ struct AgentFile {
     root_password: Option<String>,
     root_user: Option<String>,
     driver: Option<String>,
+    libvirt_uri: Option<String>,
     seed: Option<u64>,
     migration_mib_per_sec: Option<u64>,
     reboot_secs: Option<u64>,
@@ -159,7 +164,15 @@ impl AgentArgs {
             .as_str()
         {
             "sim" => DriverKind::Sim,
-            "libvirt" => DriverKind::Libvirt,
+            "libvirt" => DriverKind::Libvirt {
+                uri: match self.libvirt_uri.clone().or(file.libvirt_uri) {
+                    Some(u) if u.trim().is_empty() => {
+                        return Err(invalid("libvirt_uri", "must not be empty"))
+                    }
+                    Some(u) => u,
+                    None => DEFAULT_LIBVIRT_URI.into(),
+                },
+            },
             other => {
                 return Err(invalid(
                     "driver",

@@ -149,6 +149,7 @@ async fn sigkill_mid_adds_and_evacuation() {
                 nics: vec![],
                 power_on: true,
             })
+            .await
             .unwrap();
     }
     let total_vms = HOSTS * 2 + 30;

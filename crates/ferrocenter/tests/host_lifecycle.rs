@@ -446,8 +446,9 @@ async fn reconnect_rules() {
             nics: vec![],
             power_on: false,
         })
+        .await
         .unwrap();
-    agent.set_maintenance(true);
+    agent.set_maintenance(true).await;
     let t = e
         .core
         .reconnect_host(&e.admin, &id, ReconnectSpec::default())
@@ -524,6 +525,7 @@ async fn maintenance_in_a_manual_cluster_waits_for_the_operator() {
         .fleet
         .agent(0)
         .power(&vms[0].uuid, PowerAction::On)
+        .await
         .unwrap_err();
     assert_eq!(direct.0.code, ErrorCode::InvalidState);
     let t = wait(&e.core, &t).await;
@@ -623,6 +625,7 @@ async fn fully_automated_cluster_evacuates_100_vms() {
                 nics: vec![],
                 power_on: true,
             })
+            .await
             .unwrap();
     }
     let t = e
@@ -754,7 +757,7 @@ async fn heartbeats_mark_not_responding_and_reconnect_when_the_host_returns() {
     } else {
         PowerAction::On
     };
-    e.fleet.agent(1).power(&vm.uuid, action).unwrap();
+    e.fleet.agent(1).power(&vm.uuid, action).await.unwrap();
     e.core.heartbeat_round().await;
     let after = e.core.store.get_vm(&vm.id).await.unwrap().unwrap();
     assert_ne!(after.power_state, vm.power_state);
@@ -1063,13 +1066,19 @@ async fn an_evacuation_passes_over_a_destination_that_refuses_a_vm() {
         e.fleet
             .agent(2)
             .create_vm(vm_spec("filler", None, 1))
+            .await
             .unwrap();
     }
     let preferred = if free(1) > free(2) { 1 } else { 2 };
-    let vm = e.fleet.agent(0).create_vm(vm_spec("a", None, 1)).unwrap();
+    let vm = e
+        .fleet
+        .agent(0)
+        .create_vm(vm_spec("a", None, 1))
+        .await
+        .unwrap();
     let mut twin = vm_spec("twin", Some(vm.uuid.clone()), 1);
     twin.power_on = false;
-    e.fleet.agent(preferred).create_vm(twin).unwrap();
+    e.fleet.agent(preferred).create_vm(twin).await.unwrap();
     let t = e
         .core
         .enter_maintenance(&e.admin, &ids[0], 20, false)
@@ -1109,6 +1118,7 @@ async fn a_destination_dying_mid_evacuation_loses_no_vm() {
             nics: vec![],
             power_on: true,
         })
+        .await
         .unwrap();
     }
     let t = e
@@ -1348,6 +1358,7 @@ async fn evacuating_powered_off_vms_and_shutdown() {
                 nics: vec![],
                 power_on: on,
             })
+            .await
             .unwrap();
     }
     // Without evacuatePoweredOffVms, powered-off VMs may stay.
@@ -1404,9 +1415,9 @@ async fn sync_state_registers_lost_vms_back_and_vm_connection_follows_the_host()
     let agent = e.fleet.agent(0);
     for v in agent.vms() {
         if v.power_state != VmPowerState::PoweredOff {
-            agent.power(&v.uuid, PowerAction::Off).unwrap();
+            agent.power(&v.uuid, PowerAction::Off).await.unwrap();
         }
-        agent.unregister_vm(&v.uuid).unwrap();
+        agent.unregister_vm(&v.uuid).await.unwrap();
     }
     let t = e
         .core

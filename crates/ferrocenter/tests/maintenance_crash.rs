@@ -102,6 +102,7 @@ async fn sigkill_one_second_into_maintenance_leaves_no_vm_frozen() {
                 nics: vec![],
                 power_on: true,
             })
+            .await
             .unwrap();
     }
     let hosts: Vec<String> = (0..3)

@@ -27,7 +27,7 @@ async fn env_with(hosts: usize, vms: usize, tweak: impl FnOnce(&mut ServeArgs, &
     for i in 0..hosts {
         let a = fleet.agent(i);
         for v in a.vms() {
-            let _ = a.power(&v.uuid, PowerAction::On);
+            let _ = a.power(&v.uuid, PowerAction::On).await;
         }
     }
     let ts = TestServer::start_with(|a| tweak(a, &fleet)).await;
@@ -1075,7 +1075,7 @@ async fn property_collector_waits_and_retrieves() {
 async fn seed_faults_through_vi_json() {
     let e = env_with(3, 1, |a, fleet| {
         // Room for the larger of hosts 0 and 1, not for both.
-        let p = |i: usize| fleet.agent(i).facts().hardware.cpu_packages;
+        let p = |i: usize| fleet.sim(i).discovered().hardware.cpu_packages;
         a.license_cpu_packages = Some(p(0).max(p(1)).to_string());
         // A host that stops answering is NoHost after this long.
         a.agent_request_timeout_secs = Some("2".into());

@@ -131,7 +131,8 @@ async fn vim_rs_adds_a_host_and_enters_maintenance() {
     for v in fleet.agent(0).vms() {
         let _ = fleet
             .agent(0)
-            .power(&v.uuid, ferrocenter_agent_client::wire::PowerAction::Off);
+            .power(&v.uuid, ferrocenter_agent_client::wire::PowerAction::Off)
+            .await;
     }
     let task = host
         .enter_maintenance_mode_task(0, None, None)

@@ -32,7 +32,7 @@ async fn pyvmomi_drives_hosts_maintenance_views_and_updates_over_soap() {
     for i in 0..HOSTS {
         let a = fleet.agent(i);
         for v in a.vms() {
-            let _ = a.power(&v.uuid, PowerAction::On);
+            let _ = a.power(&v.uuid, PowerAction::On).await;
         }
     }
     let ts = TestServer::start().await;
@@ -240,7 +240,7 @@ async fn every_property_and_method_answers_the_same_through_soap_and_vi_json() {
     for i in 0..2 {
         let a = fleet.agent(i);
         for v in a.vms() {
-            let _ = a.power(&v.uuid, PowerAction::On);
+            let _ = a.power(&v.uuid, PowerAction::On).await;
         }
     }
     let ts = TestServer::start().await;
@@ -354,7 +354,7 @@ async fn sessions_waits_and_task_faults_through_pyvmomi() {
     let fleet = sim_fleet(1, 1, 25, 99).await;
     let a = fleet.agent(0);
     for v in a.vms() {
-        let _ = a.power(&v.uuid, PowerAction::On);
+        let _ = a.power(&v.uuid, PowerAction::On).await;
     }
     let ts = TestServer::start().await;
     let (core, _) = ts.core_admin().await;

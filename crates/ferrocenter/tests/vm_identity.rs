@@ -30,6 +30,7 @@ async fn vms_sharing_a_bios_uuid_on_two_hosts_are_two_vms_on_every_surface() {
                 nics: vec![],
                 power_on: true,
             })
+            .await
             .unwrap();
     }
     let ts = TestServer::start().await;

@@ -279,7 +279,9 @@ async fn host_actions_and_delete_through_jobs() {
     // The cluster is manual: power web-01's VM off so maintenance completes.
     let a = z.fleet.agent(0);
     for v in a.vms() {
-        let _ = a.power(&v.uuid, ferrocenter_agent_client::wire::PowerAction::Off);
+        let _ = a
+            .power(&v.uuid, ferrocenter_agent_client::wire::PowerAction::Off)
+            .await;
     }
     let act = |body: Value| {
         let (z, p) = (&z, format!("/zstack/v1/hosts/{web1}/actions"));

@@ -7,7 +7,10 @@ use ferrocenter_agent_client::wire::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{Discovered, Hypervisor};
+use async_trait::async_trait;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::{Capabilities, Discovered, DriverEvent, Hypervisor, Resize};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone)]
@@ -167,6 +170,8 @@ impl SimDriver {
                 rng.gen::<u16>() & 0xfff,
                 rng.gen::<u64>() & 0xffff_ffff_ffff
             )),
+            sensors: BTreeMap::new(),
+            boot_time: None,
         };
         SimDriver {
             state: Mutex::new(State {
@@ -214,36 +219,69 @@ impl SimDriver {
     }
 }
 
+impl SimDriver {
+    // ---- the simulator's own controls (not part of the driver port)
+
+    /// Defines VMs as given, without the agent (seeding a fleet, restoring saved VMs). VMs whose
+    /// uuid is already defined are skipped.
+    pub fn insert_vms(&self, vms: impl IntoIterator<Item = Vm>) {
+        let mut s = self.state.lock();
+        for vm in vms {
+            s.vms.entry(vm.uuid.clone()).or_insert(vm);
+        }
+    }
+
+    /// Sets a sensor (the fleet's sensor fault); true when its status changed.
+    pub fn set_sensor(&self, sensor: Sensor, status: SensorStatus) -> bool {
+        self.state.lock().sensors.insert(sensor, status) != Some(status)
+    }
+
+    /// How long moving this VM's memory to another host takes.
+    pub fn transfer_time(&self, vm: &Vm) -> Duration {
+        let rate = self.options.migration_bytes_per_sec.max(1);
+        Duration::from_secs_f64(vm.memory_bytes as f64 / rate as f64)
+    }
+
+    /// The simulated host as its driver reports it, read without the agent (tests).
+    pub fn discovered(&self) -> Discovered {
+        let s = self.state.lock();
+        let mut d = s.discovered.clone();
+        d.sensors = s.sensors.clone();
+        d
+    }
+}
+
+#[async_trait]
 impl Hypervisor for SimDriver {
     fn name(&self) -> &'static str {
         "sim"
     }
 
-    fn discover(&self) -> Discovered {
-        self.state.lock().discovered.clone()
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            migration: true,
+            host_power: true,
+            persistent_vms: false,
+        }
     }
 
-    fn set_hostname(&self, hostname: &str) {
-        self.state.lock().discovered.hostname = hostname.to_string();
+    fn subscribe(&self) -> Option<UnboundedReceiver<DriverEvent>> {
+        None
     }
 
-    fn sensors(&self) -> BTreeMap<Sensor, SensorStatus> {
-        self.state.lock().sensors.clone()
+    async fn discover(&self) -> ApiResult<Discovered> {
+        Ok(self.discovered())
     }
 
-    fn set_sensor(&self, sensor: Sensor, status: SensorStatus) {
-        self.state.lock().sensors.insert(sensor, status);
+    async fn list_vms(&self) -> ApiResult<Vec<Vm>> {
+        Ok(self.state.lock().vms.values().cloned().collect())
     }
 
-    fn list_vms(&self) -> Vec<Vm> {
-        self.state.lock().vms.values().cloned().collect()
+    async fn get_vm(&self, uuid: &str) -> ApiResult<Option<Vm>> {
+        Ok(self.state.lock().vms.get(uuid).cloned())
     }
 
-    fn get_vm(&self, uuid: &str) -> Option<Vm> {
-        self.state.lock().vms.get(uuid).cloned()
-    }
-
-    fn define_vm(&self, vm: Vm) -> ApiResult<Vm> {
+    async fn define_vm(&self, vm: Vm) -> ApiResult<Vm> {
         let mut s = self.state.lock();
         if s.vms.contains_key(&vm.uuid) {
             return Err(ApiError::invalid_state(format!(
@@ -255,7 +293,7 @@ impl Hypervisor for SimDriver {
         Ok(vm)
     }
 
-    fn undefine_vm(&self, uuid: &str) -> ApiResult<Vm> {
+    async fn undefine_vm(&self, uuid: &str) -> ApiResult<Vm> {
         self.state
             .lock()
             .vms
@@ -263,23 +301,44 @@ impl Hypervisor for SimDriver {
             .ok_or_else(|| ApiError::not_found("VM", uuid))
     }
 
-    fn set_power(&self, uuid: &str, state: VmPowerState) -> ApiResult<Vm> {
+    async fn power(&self, uuid: &str, action: PowerAction) -> ApiResult<Vm> {
         let mut s = self.state.lock();
         let vm = s
             .vms
             .get_mut(uuid)
             .ok_or_else(|| ApiError::not_found("VM", uuid))?;
-        vm.power_state = state;
+        vm.power_state = match action {
+            // A simulated guest obeys at once.
+            PowerAction::On | PowerAction::Reset => VmPowerState::PoweredOn,
+            PowerAction::Off | PowerAction::Shutdown => VmPowerState::PoweredOff,
+            PowerAction::Suspend => VmPowerState::Suspended,
+        };
         Ok(vm.clone())
     }
 
-    fn transfer_time(&self, vm: &Vm) -> Duration {
-        let rate = self.options.migration_bytes_per_sec.max(1);
-        Duration::from_secs_f64(vm.memory_bytes as f64 / rate as f64)
+    async fn reconfigure(&self, uuid: &str, resize: Resize) -> ApiResult<Vm> {
+        let mut s = self.state.lock();
+        let vm = s
+            .vms
+            .get_mut(uuid)
+            .ok_or_else(|| ApiError::not_found("VM", uuid))?;
+        if let Some(v) = resize.vcpus {
+            vm.vcpus = v;
+        }
+        if let Some(m) = resize.memory_bytes {
+            vm.memory_bytes = m;
+        }
+        Ok(vm.clone())
     }
 
-    fn reboot_time(&self) -> Duration {
-        self.options.reboot_time
+    async fn transfer(&self, vm: &Vm) -> ApiResult<()> {
+        tokio::time::sleep(self.transfer_time(vm)).await;
+        Ok(())
+    }
+
+    async fn reboot_host(&self) -> ApiResult<()> {
+        tokio::time::sleep(self.options.reboot_time).await;
+        Ok(())
     }
 }
 
@@ -289,9 +348,9 @@ mod tests {
 
     #[test]
     fn hardware_is_a_function_of_the_seed() {
-        let a = SimDriver::new(7, "h1", SimOptions::default()).discover();
-        let b = SimDriver::new(7, "h1", SimOptions::default()).discover();
-        let c = SimDriver::new(8, "h1", SimOptions::default()).discover();
+        let a = SimDriver::new(7, "h1", SimOptions::default()).discovered();
+        let b = SimDriver::new(7, "h1", SimOptions::default()).discovered();
+        let c = SimDriver::new(8, "h1", SimOptions::default()).discovered();
         assert_eq!(a, b);
         assert_ne!(a.hardware.bios_uuid, c.hardware.bios_uuid);
         assert_eq!(
