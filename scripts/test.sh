@@ -14,6 +14,8 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
 
   --quick   unit tests and the integration suites that take seconds (nextest profile `quick`
             in .config/nextest.toml): a few minutes with a warm build. Installs nothing.
+  --install-only
+            installs what the tests need (below), then exits without building or testing.
   --help    this text; installs and runs nothing.
 
 Without --quick, as root on Debian, it first installs with apt-get PostgreSQL's server
@@ -30,9 +32,11 @@ HELP
 }
 
 quick=
+install_only=
 case "${1:-}" in
     -h|--help) usage; exit 0 ;;
     --quick) quick=1; shift ;;
+    --install-only) install_only=1; shift ;;
 esac
 
 if [ -n "$quick" ]; then
@@ -174,6 +178,10 @@ PY
     if [ -x "$SOAP_VENV/bin/python" ]; then
         export FERROCENTER_SOAP_PYTHON="$SOAP_VENV/bin/python"
     fi
+fi
+
+if [ -n "$install_only" ]; then
+    exit 0
 fi
 
 # The agent's libvirt driver (cargo feature `libvirt`) and its tests against a real libvirtd
