@@ -278,6 +278,14 @@ impl AgentSession for ClientSession {
             .map_err(self.fault())
     }
 
+    async fn unregister_vm(&self, uuid: &str) -> Result<(), CoreError> {
+        self.client
+            .unregister_vm(uuid)
+            .await
+            .map(|_| ())
+            .map_err(self.fault())
+    }
+
     async fn power(&self, uuid: &str, action: PowerAction) -> Result<VmInfo, CoreError> {
         recast(
             &self

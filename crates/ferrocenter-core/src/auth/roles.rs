@@ -93,6 +93,8 @@ pub enum Privilege {
     FolderCreate,
     VirtualMachinePowerOn,
     VirtualMachinePowerOff,
+    VirtualMachineCreate,
+    VirtualMachineDelete,
     /// Change the appliance's configuration (services, networking, shutdown).
     ApplianceAdminister,
     /// Add or alter accounts; the guide reserves this for superAdmin.
@@ -102,7 +104,7 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 28] = [
+    pub const ALL: [Privilege; 30] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
@@ -128,6 +130,8 @@ impl Privilege {
         Privilege::FolderCreate,
         Privilege::VirtualMachinePowerOn,
         Privilege::VirtualMachinePowerOff,
+        Privilege::VirtualMachineCreate,
+        Privilege::VirtualMachineDelete,
         Privilege::ApplianceAdminister,
         Privilege::ApplianceManageAccounts,
         Privilege::FerrocenterDiagnostics,
@@ -160,6 +164,8 @@ impl Privilege {
             Privilege::FolderCreate => "Folder.Create",
             Privilege::VirtualMachinePowerOn => "VirtualMachine.Interact.PowerOn",
             Privilege::VirtualMachinePowerOff => "VirtualMachine.Interact.PowerOff",
+            Privilege::VirtualMachineCreate => "VirtualMachine.Inventory.Create",
+            Privilege::VirtualMachineDelete => "VirtualMachine.Inventory.Delete",
             Privilege::ApplianceAdminister => "Appliance.Administer",
             Privilege::ApplianceManageAccounts => "Appliance.ManageAccounts",
             Privilege::FerrocenterDiagnostics => "Ferrocenter.Diagnostics",

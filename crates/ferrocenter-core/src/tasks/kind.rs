@@ -47,6 +47,8 @@ task_kinds! {
     VmPowerOn = "vm.powerOn",
     VmPowerOff = "vm.powerOff",
     VmMigrate = "vm.migrate",
+    VmCreate = "vm.create",
+    VmDelete = "vm.delete",
     ClusterReconfigure = "cluster.reconfigure",
     ClusterDelete = "cluster.delete",
     DatacenterDelete = "datacenter.delete",
