@@ -3,9 +3,9 @@
 //! steps: a failure after the host defined the VM undefines it again, so nothing is left
 //! half-made.
 //!
-//! Fields are named as vim's `VirtualMachineConfigSpec` spells them (`name`, `numCPUs`,
-//! `memoryMB`, `guestId`, `files.datastore`, `deviceChange[i]…`) plus the placement arguments
-//! (`host`, `cluster`, `datacenter`, `pool`); other surfaces rename them with their own table.
+//! Fields are named by the core (`name`, `cpus`, `memory_mib`, `guest_os`, `datastore`,
+//! `disks[i].capacity`, `disks[i].datastore`, `nics[i].network`, and for placement `host`,
+//! `cluster`, `datacenter`, `placement`); each surface renames them with its own table.
 use std::sync::Arc;
 
 use serde_json::json;
@@ -192,13 +192,13 @@ impl Core {
         validate::entity_name("name", &spec.name)?;
         if !(1..=VCPUS_MAX).contains(&spec.vcpus) {
             return Err(CoreError::invalid(
-                "numCPUs",
+                "cpus",
                 format!("must be between 1 and {VCPUS_MAX}"),
             ));
         }
         if !(MEMORY_MIB_MIN..=MEMORY_MIB_MAX).contains(&spec.memory_mib) {
             return Err(CoreError::invalid(
-                "memoryMB",
+                "memory_mib",
                 format!("must be between {MEMORY_MIB_MIN} and {MEMORY_MIB_MAX} MiB"),
             ));
         }
@@ -208,14 +208,14 @@ impl Core {
             || !guest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             return Err(CoreError::invalid(
-                "guestId",
+                "guest_os",
                 "must be 1 to 64 letters, digits or '_'",
             ));
         }
         for (i, d) in spec.disks.iter().enumerate() {
             if d.capacity_bytes <= 0 {
                 return Err(CoreError::invalid(
-                    format!("deviceChange[{i}].device.capacityInBytes"),
+                    format!("disks[{i}].capacity"),
                     "must be positive",
                 ));
             }
@@ -273,7 +273,7 @@ impl Core {
         };
         let Some(datacenter_id) = datacenter_id else {
             return Err(CoreError::invalid(
-                "pool",
+                "placement",
                 "name where the VM goes: a host, a cluster or a datacenter",
             ));
         };
@@ -288,14 +288,14 @@ impl Core {
                 .ok_or_else(|| CoreError::invalid(field, format!("no datastore {id} here")))
         };
         let vm_ds = match &spec.datastore_id {
-            Some(d) => Some(find_ds("files.datastore".into(), d)?),
+            Some(d) => Some(find_ds("datastore".into(), d)?),
             None => None,
         };
         let mut disk_ds = Vec::new();
         for (i, d) in spec.disks.iter().enumerate() {
             disk_ds.push(match &d.datastore_id {
                 Some(id) => Some(find_ds(
-                    format!("deviceChange[{i}].device.backing.datastore"),
+                    format!("disks[{i}].datastore"),
                     id,
                 )?),
                 None => None,
@@ -310,7 +310,7 @@ impl Core {
                     .cloned()
                     .ok_or_else(|| {
                         CoreError::invalid(
-                            format!("deviceChange[{i}].device.backing.network"),
+                            format!("nics[{i}].network"),
                             format!("no network {} here", n.network_id),
                         )
                     })?,
@@ -358,7 +358,7 @@ impl Core {
         for (i, (d, ds)) in spec.disks.iter().zip(disk_ds).enumerate() {
             let Some(ds) = ds.map(|d| d.name).or_else(|| home.clone()) else {
                 return Err(CoreError::invalid(
-                    "files.datastore",
+                    "datastore",
                     format!("host {} has no datastore for the disks", chosen.host.name),
                 ));
             };
@@ -417,11 +417,11 @@ impl Core {
         }
         let seen = self.store.datastores_of_host(&h.id).await?;
         for (field, d) in vm_ds
-            .map(|d| ("files.datastore".to_string(), d))
+            .map(|d| ("datastore".to_string(), d))
             .into_iter()
             .chain(disk_ds.iter().enumerate().filter_map(|(i, d)| {
                 d.as_ref()
-                    .map(|d| (format!("deviceChange[{i}].device.backing.datastore"), d))
+                    .map(|d| (format!("disks[{i}].datastore"), d))
             }))
         {
             if !seen.iter().any(|s| s.id == d.id) {
@@ -435,7 +435,7 @@ impl Core {
         for (i, n) in nets.iter().enumerate() {
             if !attached.iter().any(|a| a.id == n.id) {
                 return Err(CoreError::invalid(
-                    format!("deviceChange[{i}].device.backing.network"),
+                    format!("nics[{i}].network"),
                     format!("host {} is not on network {}", h.name, n.name),
                 ));
             }

@@ -106,6 +106,15 @@ pub static METHODS: &[Method] = &[
         &[req("key", Str), req("value", Str)],
         None,
     ),
+    m(
+        "CreateVM_Task",
+        &[
+            req("config", Data("VirtualMachineConfigSpec")),
+            req("pool", MoRef),
+            opt("host", MoRef),
+        ],
+        TASK,
+    ),
     // VirtualMachine.
     m("PowerOnVM_Task", &[opt("host", MoRef)], TASK),
     m("PowerOffVM_Task", &[], TASK),

@@ -1,0 +1,378 @@
+//! VM lifecycle on every surface over simulated hosts: a VM created through vim (VI/JSON),
+//! vAPI or ZStack is defined on a host agent and seen through all three surfaces; deleted, it is
+//! gone from the agent; bad input names the field; a create that fails part-way leaves nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use std::sync::Arc;
+
+use common::vim::{self, call, moref, path_of};
+use common::zstack::ZsClient;
+use common::*;
+use ferrocenter_agent::simulate::Fleet;
+use ferrocenter_core::auth::Caller;
+use ferrocenter_core::inventory::{EventFilter, FolderKind};
+use ferrocenter_core::Core;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A server managing a two-host cluster `C0` of datacenter `DC0`.
+struct Env {
+    fleet: Fleet,
+    ts: TestServer,
+    core: Arc<Core>,
+    admin: Caller,
+    token: String,
+    dc_id: String,
+    cluster_moid: String,
+    vm_folder: String,
+    datastore: (String, String),
+    network: (String, String, String),
+}
+
+async fn env(octet: u8) -> Env {
+    let fleet = sim_fleet(2, 0, octet, 71).await;
+    let ts = TestServer::start().await;
+    let (core, admin) = ts.core_admin().await;
+    let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
+    let cl = core
+        .create_cluster(
+            &admin,
+            &dc.id,
+            "C0",
+            ferrocenter_core::inventory::AutomationLevel::FullyAutomated,
+            "",
+        )
+        .await
+        .unwrap();
+    for h in &fleet.manifest.hosts {
+        let t = core
+            .add_host(
+                &admin,
+                ferrocenter_core::hosts::AddHostSpec {
+                    cluster_id: Some(cl.id.clone()),
+                    host_name: h.address.clone(),
+                    port: Some(h.port),
+                    ssl_thumbprint: Some(h.thumbprint.clone()),
+                    user_name: "root".into(),
+                    password: ROOT_PW.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let t = core.tasks.wait(&t.id).await.unwrap();
+        assert!(t.error.is_none(), "{:?}", t.error);
+    }
+    let vm_folder = core
+        .datacenter_folder(&dc.id, FolderKind::Vm)
+        .await
+        .unwrap()
+        .moid;
+    // A datastore and a network every host sees.
+    let hosts = core.list_hosts(&admin, &Default::default()).await.unwrap();
+    let ds = core.datastores_of_host(&admin, &hosts[0].id).await.unwrap();
+    let ds = ds.into_iter().next().unwrap();
+    let nets = core.networks_of_host(&admin, &hosts[0].id).await.unwrap();
+    let net = nets.into_iter().next().unwrap();
+    let token = ts.login(ADMIN).await;
+    Env {
+        fleet,
+        core,
+        admin,
+        token,
+        dc_id: dc.id,
+        cluster_moid: cl.moid,
+        vm_folder,
+        datastore: (ds.moid, ds.name),
+        network: (net.moid, net.name, net.id),
+        ts,
+    }
+}
+
+impl Env {
+    /// Which agent has a VM named `name` (and how many do).
+    fn agents_with(&self, name: &str) -> Vec<usize> {
+        (0..self.fleet.manifest.hosts.len())
+            .filter(|i| self.fleet.agent(*i).vms().iter().any(|v| v.name == name))
+            .collect()
+    }
+
+    async fn vapi_names(&self) -> Vec<String> {
+        let listed: Value = self
+            .ts
+            .call(Method::GET, "/api/vcenter/vm", Some(&self.token), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    async fn zstack(&self) -> ZsClient {
+        ZsClient::new(
+            self.ts.client.clone(),
+            &self.ts.api(""),
+            "admin",
+            PASSWORD,
+        )
+        .await
+    }
+
+    async fn zstack_names(&self) -> Vec<String> {
+        self.zstack()
+            .await
+            .inventories("/zstack/v1/vm-instances")
+            .await
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    async fn vim_names(&self) -> Vec<String> {
+        let (s, children) = call(
+            &self.ts,
+            Some(&self.token),
+            Method::GET,
+            &format!("Folder/{}/childEntity", self.vm_folder),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{children}");
+        let mut out = Vec::new();
+        for c in children.as_array().unwrap() {
+            let (_, name) = call(
+                &self.ts,
+                Some(&self.token),
+                Method::GET,
+                &format!("{}/name", path_of(c)),
+                None,
+            )
+            .await;
+            out.push(name.as_str().unwrap().to_string());
+        }
+        out
+    }
+
+    /// Whether every surface lists `name` (or none does).
+    async fn seen_everywhere(&self, name: &str, present: bool) {
+        let n = name.to_string();
+        assert_eq!(self.vapi_names().await.contains(&n), present, "vAPI, {name}");
+        assert_eq!(self.vim_names().await.contains(&n), present, "vim, {name}");
+        assert_eq!(self.zstack_names().await.contains(&n), present, "ZStack, {name}");
+        assert_eq!(
+            self.agents_with(name).len(),
+            usize::from(present),
+            "agents, {name}"
+        );
+    }
+
+    async fn event_kinds(&self, entity_name: &str) -> Vec<String> {
+        self.core
+            .list_events(&self.admin, &EventFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entity_name == entity_name)
+            .map(|e| e.kind)
+            .collect()
+    }
+}
+
+fn config_spec(name: &str, cpus: i64, e: &Env) -> Value {
+    json!({
+        "_typeName": "VirtualMachineConfigSpec",
+        "name": name,
+        "guestId": "debian12_64Guest",
+        "numCPUs": cpus,
+        "memoryMB": 512,
+        "files": {"_typeName": "VirtualMachineFileInfo", "vmPathName": format!("[{}]", e.datastore.1)},
+        "deviceChange": [
+            {"_typeName": "VirtualDeviceConfigSpec", "operation": "add",
+             "device": {"_typeName": "ParaVirtualSCSIController", "key": 1000, "busNumber": 0,
+                        "sharedBus": "noSharing"}},
+            {"_typeName": "VirtualDeviceConfigSpec", "operation": "add", "fileOperation": "create",
+             "device": {"_typeName": "VirtualDisk", "key": -1, "controllerKey": 1000,
+                        "unitNumber": 0, "capacityInKB": 1 << 20,
+                        "backing": {"_typeName": "VirtualDiskFlatVer2BackingInfo",
+                                    "fileName": "", "diskMode": "persistent",
+                                    "thinProvisioned": true}}},
+            {"_typeName": "VirtualDeviceConfigSpec", "operation": "add",
+             "device": {"_typeName": "VirtualVmxnet3", "key": -2,
+                        "backing": {"_typeName": "VirtualEthernetCardNetworkBackingInfo",
+                                    "deviceName": e.network.1,
+                                    "network": moref("Network", &e.network.0)}}},
+        ],
+    })
+}
+
+async fn create_vm_task(e: &Env, config: Value) -> (u16, Value) {
+    call(
+        &e.ts,
+        Some(&e.token),
+        Method::POST,
+        &format!("Folder/{}/CreateVM_Task", e.vm_folder),
+        Some(json!({
+            "config": config,
+            "pool": moref("ResourcePool", &format!("resgroup-c{}",
+                ferrocenter_core::moids::number(&e.cluster_moid).unwrap())),
+        })),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vim_creates_and_destroys_vms_on_the_hosts() {
+    let e = env(40).await;
+
+    // Created through CreateVM_Task: the task's result and entity are the new VM.
+    let (s, task) = create_vm_task(&e, config_spec("web-1", 2, &e)).await;
+    assert_eq!(s, 200, "{task}");
+    let info = vim::finished_task(&e.ts, &e.token, &task).await;
+    assert_eq!(info["state"], "success", "{info}");
+    assert_eq!(info["descriptionId"], "Folder.createVm", "{info}");
+    let vm = info["result"].clone();
+    assert_eq!(vm["type"], "VirtualMachine", "{info}");
+    let (_, summary) = call(
+        &e.ts,
+        Some(&e.token),
+        Method::GET,
+        &format!("{}/summary", path_of(&vm)),
+        None,
+    )
+    .await;
+    assert_eq!(summary["config"]["numCpu"], 2, "{summary}");
+    assert_eq!(summary["config"]["memorySizeMB"], 512, "{summary}");
+    e.seen_everywhere("web-1", true).await;
+    let on = e.agents_with("web-1")[0];
+    let agent_vm = e
+        .fleet
+        .agent(on)
+        .vms()
+        .into_iter()
+        .find(|v| v.name == "web-1")
+        .unwrap();
+    assert_eq!(agent_vm.vcpus, 2);
+    assert_eq!(agent_vm.memory_bytes, 512 << 20);
+    assert_eq!(agent_vm.disks.len(), 1, "{agent_vm:?}");
+    assert_eq!(agent_vm.disks[0].capacity_bytes, 1 << 30);
+    assert_eq!(agent_vm.disks[0].datastore, e.datastore.1);
+    assert_eq!(agent_vm.nics.len(), 1);
+    assert_eq!(agent_vm.nics[0].network, e.network.1);
+
+    // The same name again: DuplicateName, and nothing new anywhere.
+    let (s, task) = create_vm_task(&e, config_spec("web-1", 1, &e)).await;
+    assert_eq!(s, 500, "{task}");
+    assert_eq!(task["_typeName"], "DuplicateName", "{task}");
+    assert_eq!(e.agents_with("web-1").len(), 1);
+
+    // Bad input names the field as the spec spells it.
+    let mut no_name = config_spec("x", 1, &e);
+    no_name.as_object_mut().unwrap().remove("name");
+    for (config, field) in [
+        (config_spec("zero", 0, &e), "config.numCPUs"),
+        (no_name, "config.name"),
+        (
+            {
+                let mut c = config_spec("bad-net", 1, &e);
+                c["deviceChange"][2]["device"]["backing"]["network"] =
+                    moref("Network", "network-9999");
+                c
+            },
+            "config.deviceChange[2].device.backing.network",
+        ),
+        (
+            {
+                let mut c = config_spec("bad-ds", 1, &e);
+                c["files"]["vmPathName"] = json!("[no-such-datastore]");
+                c
+            },
+            "config.files.vmPathName",
+        ),
+        (
+            {
+                let mut c = config_spec("bad-disk", 1, &e);
+                c["deviceChange"][1]["device"]["capacityInKB"] = json!(-5);
+                c
+            },
+            "config.deviceChange[1].device.capacityInKB",
+        ),
+    ] {
+        let (s, f) = create_vm_task(&e, config).await;
+        assert_eq!(s, 500, "{field}: {f}");
+        assert_eq!(f["_typeName"], "InvalidArgument", "{field}: {f}");
+        assert_eq!(f["invalidProperty"], field, "{f}");
+    }
+    let (s, f) = call(
+        &e.ts,
+        Some(&e.token),
+        Method::POST,
+        &format!("Folder/{}/CreateVM_Task", e.vm_folder),
+        Some(json!({"config": config_spec("bad-host", 1, &e),
+                    "pool": moref("ResourcePool", "resgroup-c9999")})),
+    )
+    .await;
+    assert_eq!(s, 500, "{f}");
+    for name in ["zero", "x", "bad-net", "bad-ds", "bad-disk", "bad-host"] {
+        assert!(e.agents_with(name).is_empty(), "{name} was defined");
+    }
+
+    // A powered-on VM is not destroyed (InvalidState); powered off, it is, from its host too.
+    let t = call(
+        &e.ts,
+        Some(&e.token),
+        Method::POST,
+        &format!("{}/PowerOnVM_Task", path_of(&vm)),
+        Some(json!({})),
+    )
+    .await
+    .1;
+    assert_eq!(vim::finished_task(&e.ts, &e.token, &t).await["state"], "success");
+    let f = vim::fault(&e.ts, &e.token, &format!("{}/Destroy_Task", path_of(&vm)), json!({})).await;
+    assert_eq!(f["_typeName"], "InvalidState", "{f}");
+    assert_eq!(e.agents_with("web-1").len(), 1);
+    let t = call(
+        &e.ts,
+        Some(&e.token),
+        Method::POST,
+        &format!("{}/PowerOffVM_Task", path_of(&vm)),
+        Some(json!({})),
+    )
+    .await
+    .1;
+    assert_eq!(vim::finished_task(&e.ts, &e.token, &t).await["state"], "success");
+    let (s, t) = call(
+        &e.ts,
+        Some(&e.token),
+        Method::POST,
+        &format!("{}/Destroy_Task", path_of(&vm)),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let info = vim::finished_task(&e.ts, &e.token, &t).await;
+    assert_eq!(info["state"], "success", "{info}");
+    e.seen_everywhere("web-1", false).await;
+    assert_eq!(
+        e.event_kinds("web-1").await,
+        ["VmCreatedEvent", "VmRemovedEvent"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_the_host_refuses_leaves_nothing_behind() {
+    let e = env(41).await;
+    // 80 characters pass the inventory's name rule; 160 bytes are more than the agent takes.
+    let long = "é".repeat(80);
+    let (s, task) = create_vm_task(&e, config_spec(&long, 1, &e)).await;
+    assert_eq!(s, 200, "{task}");
+    let info = vim::finished_task(&e.ts, &e.token, &task).await;
+    assert_eq!(info["state"], "error", "{info}");
+    assert!(e.agents_with(&long).is_empty());
+    assert!(!e.vapi_names().await.contains(&long));
+}
