@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
+use common::sdk::{run_sdk_script, sdk_python};
 use common::vim::{self, call, moref, path_of};
 use common::zstack::ZsClient;
 use common::*;
@@ -23,7 +24,6 @@ struct Env {
     core: Arc<Core>,
     admin: Caller,
     token: String,
-    dc_id: String,
     cluster_moid: String,
     vm_folder: String,
     datastore: (String, String),
@@ -69,7 +69,7 @@ async fn env(octet: u8) -> Env {
         .await
         .unwrap()
         .moid;
-    // A datastore and a network every host sees.
+    // A datastore and a network of the first host (datastores are local to each host).
     let hosts = core.list_hosts(&admin, &Default::default()).await.unwrap();
     let ds = core.datastores_of_host(&admin, &hosts[0].id).await.unwrap();
     let ds = ds.into_iter().next().unwrap();
@@ -81,7 +81,6 @@ async fn env(octet: u8) -> Env {
         core,
         admin,
         token,
-        dc_id: dc.id,
         cluster_moid: cl.moid,
         vm_folder,
         datastore: (ds.moid, ds.name),
@@ -375,4 +374,129 @@ async fn a_create_the_host_refuses_leaves_nothing_behind() {
     assert_eq!(info["state"], "error", "{info}");
     assert!(e.agents_with(&long).is_empty());
     assert!(!e.vapi_names().await.contains(&long));
+}
+
+/// The official SDK (JSON-RPC) creates a VM on the cluster and deletes it; faults name fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_vapi_sdk_creates_and_deletes_a_vm() {
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let e = env(42).await;
+    let server = e.ts.api("").trim_start_matches("https://").to_string();
+    let v = run_sdk_script(
+        &python,
+        "vm_lifecycle.py",
+        &[
+            &server,
+            ADMIN,
+            PASSWORD,
+            &e.vm_folder,
+            &e.cluster_moid,
+            &e.datastore.0,
+            &e.network.0,
+        ],
+    )
+    .await;
+    assert!(v["created"].as_str().unwrap().starts_with("vm-"), "{v}");
+    assert_eq!(v["name"], "sdk-vm-1", "{v}");
+    assert_eq!(v["guest_os"], "DEBIAN_12_64", "{v}");
+    assert_eq!(v["cpu"], 2, "{v}");
+    assert_eq!(v["memory"], 512, "{v}");
+    assert_eq!(v["listed"], json!(["sdk-vm-1"]), "{v}");
+    assert_eq!(v["duplicate"]["error"], "AlreadyExists", "{v}");
+    assert_eq!(v["zero_cpus"]["error"], "InvalidArgument", "{v}");
+    assert_eq!(v["zero_cpus"]["args"], json!(["spec.cpu.count"]), "{v}");
+    assert_eq!(v["unknown_network"]["error"], "InvalidArgument", "{v}");
+    assert_eq!(
+        v["unknown_network"]["args"],
+        json!(["spec.nics[0].backing.network"]),
+        "{v}"
+    );
+    assert_eq!(v["delete_running"]["error"], "NotAllowedInCurrentState", "{v}");
+    assert_eq!(v["after_delete"], json!([]), "{v}");
+    e.seen_everywhere("sdk-vm-1", false).await;
+    for name in ["sdk-zero", "sdk-bad-net"] {
+        assert!(e.agents_with(name).is_empty(), "{name}");
+    }
+    assert_eq!(
+        e.event_kinds("sdk-vm-1").await,
+        ["VmCreatedEvent", "VmRemovedEvent"]
+    );
+}
+
+/// `/api` takes the create spec as the body and answers the new VM's id; `/rest` wraps both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vapi_rest_creates_on_a_host_and_deletes() {
+    let e = env(43).await;
+    let hosts = e.core.list_hosts(&e.admin, &Default::default()).await.unwrap();
+    let spec = |name: &str| {
+        json!({
+            "name": name,
+            "guest_OS": "OTHER_LINUX_64",
+            "placement": {"folder": e.vm_folder, "host": hosts[0].moid, "datastore": e.datastore.0},
+            "cpu": {"count": 1},
+            "memory": {"size_MiB": 256},
+            "nics": [{"backing": {"type": "STANDARD_PORTGROUP", "network": e.network.0}}],
+        })
+    };
+    let r = e
+        .ts
+        .call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(spec("api-vm")))
+        .await;
+    let status = r.status();
+    assert_eq!(status, 200, "{}", r.text().await.unwrap());
+    let id: Value = r.json().await.unwrap();
+    let id = id.as_str().unwrap().to_string();
+    assert!(id.starts_with("vm-"));
+    e.seen_everywhere("api-vm", true).await;
+    // On the host named (whose datastore it is), not elsewhere.
+    let named = e
+        .fleet
+        .manifest
+        .hosts
+        .iter()
+        .position(|h| h.address == hosts[0].address)
+        .unwrap();
+    assert_eq!(e.agents_with("api-vm"), [named]);
+
+    let r = e
+        .ts
+        .call(
+            Method::POST,
+            "/rest/vcenter/vm",
+            Some(&e.token),
+            Some(json!({"spec": spec("rest-vm")})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let rest: Value = r.json().await.unwrap();
+    let rest_id = rest["value"].as_str().unwrap().to_string();
+    e.seen_everywhere("rest-vm", true).await;
+
+    // Missing name, unknown datastore: 400 naming the field.
+    let mut no_name = spec("x");
+    no_name.as_object_mut().unwrap().remove("name");
+    let mut bad_ds = spec("bad-ds");
+    bad_ds["placement"]["datastore"] = json!("datastore-9999");
+    for (body, field) in [(no_name, "spec.name"), (bad_ds, "spec.placement.datastore")] {
+        let r = e
+            .ts
+            .call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(body))
+            .await;
+        assert_eq!(r.status(), 400, "{field}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error_type"], "INVALID_ARGUMENT", "{err}");
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+
+    for (path, name) in [
+        (format!("/api/vcenter/vm/{id}"), "api-vm"),
+        (format!("/rest/vcenter/vm/{rest_id}"), "rest-vm"),
+    ] {
+        let r = e.ts.call(Method::DELETE, &path, Some(&e.token), None).await;
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        e.seen_everywhere(name, false).await;
+    }
 }
