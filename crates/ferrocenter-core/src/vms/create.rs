@@ -49,6 +49,8 @@ pub struct NewNic {
 /// cluster to the host; at least one of them is needed, and those given must agree.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VmCreateSpec {
+    /// The VM's id, when the caller chooses it (ZStack's resourceUuid): 32 lower-case hex.
+    pub id: Option<String>,
     pub name: String,
     pub guest_os_id: Option<String>,
     pub datacenter_id: Option<String>,
@@ -79,6 +81,19 @@ impl Core {
             self.auth
                 .authorize(caller, Privilege::VirtualMachinePowerOn)?;
         }
+        let id = match &spec.id {
+            Some(id) => {
+                validate::uuid("id", id)?;
+                if self.store.get_vm(id).await?.is_some() {
+                    return Err(CoreError::AlreadyExists {
+                        what: "VM".into(),
+                        name: id.clone(),
+                    });
+                }
+                id.clone()
+            }
+            None => new_uuid(),
+        };
         let Placed { host, info } = self.place_new_vm(&spec).await?;
         self.vm_names_free(&host.datacenter_id, &info.name).await?;
         let core = self.self_arc();
@@ -96,7 +111,7 @@ impl Core {
                     timeout: None,
                 },
                 move |ctx| async move {
-                    let vm = core.define_new_vm(&who, &host, info, &ctx).await?;
+                    let vm = core.define_new_vm(&who, &host, id, info, &ctx).await?;
                     if power_on {
                         ctx.progress(80, "powering on").await;
                         // The VM stays, powered off, if it cannot power on (vCenter's
@@ -117,6 +132,7 @@ impl Core {
         &self,
         caller: &Caller,
         host: &Host,
+        id: String,
         info: VmInfo,
         ctx: &crate::tasks::TaskContext,
     ) -> Result<VmRecord, CoreError> {
@@ -130,6 +146,7 @@ impl Core {
         let mut st = Creating {
             core: self.self_arc(),
             host,
+            id,
             info,
             agent: None,
             record: None,
@@ -454,6 +471,8 @@ fn new_mac() -> String {
 pub struct Creating {
     core: Arc<Core>,
     host: Host,
+    /// The record's id, chosen before the steps run.
+    id: String,
     info: VmInfo,
     agent: Option<Arc<dyn AgentSession>>,
     record: Option<VmRecord>,
@@ -515,7 +534,7 @@ fn record(s: &mut Creating) -> StepFuture<'_> {
             .ok_or_else(|| CoreError::internal("no moId reserved"))?;
         let info = &s.info;
         let r = VmRecord {
-            id: new_uuid(),
+            id: s.id.clone(),
             moid,
             host_id: s.host.id.clone(),
             uuid: info.uuid.clone(),
