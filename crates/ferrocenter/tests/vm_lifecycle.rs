@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::sdk::{run_sdk_script, sdk_python};
 use common::vim::{self, call, moref, path_of};
-use common::zstack::ZsClient;
+use common::zstack::{uuid_hex, ZsClient};
 use common::*;
 use ferrocenter_agent::simulate::Fleet;
 use ferrocenter_core::auth::Caller;
@@ -499,4 +499,112 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
         assert!(r.status().is_success(), "{path}: {}", r.status());
         e.seen_everywhere(name, false).await;
     }
+}
+
+/// ZStack: CreateVmInstance starts the VM on a host of the cluster (InstantStart), Destroy
+/// stops and removes it with its disks, Expunge of a VM that is gone succeeds; offerings and
+/// images ferrocenter has not are refused naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstack_creates_destroys_and_expunges_vms() {
+    let e = env(44).await;
+    let zc = e.zstack().await;
+    let cluster = e
+        .core
+        .list_clusters(&e.admin, None)
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let body = |name: &str| {
+        json!({"params": {
+            "name": name,
+            "cpuNum": 2,
+            "memorySize": 256u64 << 20,
+            "rootDiskSize": 1u64 << 30,
+            "dataDiskSizes": [2u64 << 30],
+            "l3NetworkUuids": [e.network.2],
+            "clusterUuid": cluster,
+        }})
+    };
+    let (s, v) = zc
+        .sdk(Method::POST, "/zstack/v1/vm-instances", Some(body("zs-vm-1")))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let inv = &v["inventory"];
+    assert_eq!(inv["name"], "zs-vm-1", "{v}");
+    assert_eq!(inv["state"], "Running", "{v}");
+    assert_eq!(inv["cpuNum"], 2, "{v}");
+    assert_eq!(inv["memorySize"], 256u64 << 20, "{v}");
+    assert_eq!(inv["clusterUuid"], cluster.as_str(), "{v}");
+    let uuid = inv["uuid"].as_str().unwrap().to_string();
+    e.seen_everywhere("zs-vm-1", true).await;
+    let on = e.agents_with("zs-vm-1")[0];
+    let agent_vm = e
+        .fleet
+        .agent(on)
+        .vms()
+        .into_iter()
+        .find(|v| v.name == "zs-vm-1")
+        .unwrap();
+    let sizes: Vec<u64> = agent_vm.disks.iter().map(|d| d.capacity_bytes).collect();
+    assert_eq!(sizes, [1 << 30, 2 << 30]);
+    assert_eq!(agent_vm.nics[0].network, e.network.1);
+
+    // Refusals name the field (SYS.1007), and leave nothing.
+    let mut offering = body("zs-offering");
+    offering["params"]["instanceOfferingUuid"] = json!(uuid_hex());
+    let mut image = body("zs-image");
+    image["params"]["imageUuid"] = json!(uuid_hex());
+    let mut no_cpu = body("zs-nocpu");
+    no_cpu["params"].as_object_mut().unwrap().remove("cpuNum");
+    let mut zero = body("zs-zero");
+    zero["params"]["cpuNum"] = json!(0);
+    let mut bad_net = body("zs-badnet");
+    bad_net["params"]["l3NetworkUuids"] = json!([uuid_hex()]);
+    let mut bad_root = body("zs-badroot");
+    bad_root["params"]["rootDiskSize"] = json!(0);
+    let mut bad_host = body("zs-badhost");
+    bad_host["params"]["hostUuid"] = json!(uuid_hex());
+    for (b, field) in [
+        (offering, "instanceOfferingUuid"),
+        (image, "imageUuid"),
+        (no_cpu, "cpuNum"),
+        (zero, "cpuNum"),
+        (bad_net, "l3NetworkUuids[0]"),
+        (bad_root, "rootDiskSize"),
+        (bad_host, "hostUuid"),
+        (body("zs-vm-1"), "zs-vm-1"),
+    ] {
+        let (s, v) = zc.sdk(Method::POST, "/zstack/v1/vm-instances", Some(b)).await;
+        assert_eq!(s, 503, "{field}: {v}");
+        assert_eq!(v["error"]["code"], "SYS.1007", "{field}: {v}");
+        assert!(
+            v["error"]["details"].as_str().unwrap().contains(field),
+            "{field}: {v}"
+        );
+    }
+    assert_eq!(e.agents_with("zs-vm-1").len(), 1);
+    assert_eq!(e.zstack_names().await, ["zs-vm-1"]);
+
+    // Expunging a VM that was not destroyed is refused; destroying a running VM stops and
+    // removes it; expunging it then is a success.
+    let action = format!("/zstack/v1/vm-instances/{uuid}/actions");
+    let (s, v) = zc
+        .sdk(Method::PUT, &action, Some(json!({"expungeVmInstance": {}})))
+        .await;
+    assert_eq!(s, 503, "{v}");
+    assert_eq!(e.agents_with("zs-vm-1").len(), 1);
+    let (s, v) = zc
+        .sdk(Method::DELETE, &format!("/zstack/v1/vm-instances/{uuid}"), None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    e.seen_everywhere("zs-vm-1", false).await;
+    let (s, v) = zc
+        .sdk(Method::PUT, &action, Some(json!({"expungeVmInstance": {}})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        e.event_kinds("zs-vm-1").await,
+        ["VmCreatedEvent", "VmRemovedEvent"]
+    );
 }
