@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::sdk::{run_sdk_script, sdk_python};
+use common::sdk::{run_sdk_script, run_soap_script, sdk_python, soap_python};
 use common::vim::{self, call, moref, path_of};
 use common::zstack::{uuid_hex, ZsClient};
 use common::*;
@@ -605,6 +605,35 @@ async fn zstack_creates_destroys_and_expunges_vms() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         e.event_kinds("zs-vm-1").await,
+        ["VmCreatedEvent", "VmRemovedEvent"]
+    );
+}
+
+/// pyVmomi over SOAP: CreateVM_Task with a ConfigSpec as a script builds it (controller,
+/// thin disk, vmxnet3 on a network), the VM in the folder, faults as pyVmomi's classes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyvmomi_creates_and_destroys_a_vm_over_soap() {
+    let Some(python) = soap_python() else {
+        eprintln!("SKIPPED: pyVmomi is not installed (scripts/test.sh installs it)");
+        return;
+    };
+    let e = env(45).await;
+    let server = e.ts.api("").trim_start_matches("https://").to_string();
+    let v = run_soap_script(&python, "vm_lifecycle.py", &[&server, ADMIN, PASSWORD])
+        .await;
+    assert_eq!(v["result_type"], "VirtualMachine", "{v}");
+    assert_eq!(v["name"], "py-vm-1", "{v}");
+    assert_eq!(v["cpus"], 2, "{v}");
+    assert_eq!(v["memory"], 256, "{v}");
+    assert_eq!(v["in_folder"], true, "{v}");
+    assert_eq!(v["duplicate"], "DuplicateName", "{v}");
+    assert_eq!(v["zero_cpus"]["fault"], "InvalidArgument", "{v}");
+    assert_eq!(v["zero_cpus"]["property"], "config.numCPUs", "{v}");
+    assert_eq!(v["destroy_running"]["fault"], "InvalidState", "{v}");
+    assert_eq!(v["after"], json!([]), "{v}");
+    e.seen_everywhere("py-vm-1", false).await;
+    assert_eq!(
+        e.event_kinds("py-vm-1").await,
         ["VmCreatedEvent", "VmRemovedEvent"]
     );
 }
