@@ -52,7 +52,10 @@ fn task_result(t: &Task) -> Option<Value> {
     }
     use ferrocenter_core::tasks::TaskKind as K;
     if t.kind == K::VmCreate {
-        return Some(moref("VirtualMachine", t.result.as_ref()?.created_vm_moid()?));
+        return Some(moref(
+            "VirtualMachine",
+            t.result.as_ref()?.created_vm_moid()?,
+        ));
     }
     let moid = t.result.as_ref()?.added_host_moid()?;
     match t.kind {

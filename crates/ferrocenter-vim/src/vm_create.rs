@@ -136,10 +136,12 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
     let datastores = core.list_datastores(c, Some(&datacenter_id)).await?;
     let networks = core.list_networks(c, Some(&datacenter_id)).await?;
     let ds_named = |field: &str, name: &str| -> Result<&Datastore, VimFault> {
-        datastores
-            .iter()
-            .find(|d| d.name == name)
-            .ok_or_else(|| invalid(field, format!("no datastore named {name} in the datacenter")))
+        datastores.iter().find(|d| d.name == name).ok_or_else(|| {
+            invalid(
+                field,
+                format!("no datastore named {name} in the datacenter"),
+            )
+        })
     };
     if let Some(files) = opt_obj(config, "files")? {
         if let Some(path) = opt_str(files, "vmPathName")? {
@@ -164,7 +166,10 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
             .ok_or_else(|| invalid(at(""), "must be a VirtualDeviceConfigSpec"))?;
         let op = opt_str(ch, "operation")?.unwrap_or("add");
         if op != "add" {
-            return Err(invalid(at(".operation"), "a new VM's devices can only be added"));
+            return Err(invalid(
+                at(".operation"),
+                "a new VM's devices can only be added",
+            ));
         }
         let device = opt_obj(ch, "device")?.ok_or_else(|| invalid(at(".device"), "is required"))?;
         let ty = opt_str(device, "_typeName")?.unwrap_or("");
@@ -197,7 +202,10 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
                         &at(".device.backing.datastore"),
                     )?;
                     let d = datastores.iter().find(|d| d.moid == id).ok_or_else(|| {
-                        invalid(at(".device.backing.datastore"), format!("no datastore {id}"))
+                        invalid(
+                            at(".device.backing.datastore"),
+                            format!("no datastore {id}"),
+                        )
                     })?;
                     disk.datastore_id = Some(d.id.clone());
                 } else if let Some(name) = opt_str(b, "fileName")?.and_then(bracketed) {
@@ -215,8 +223,9 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
             let net: &Network = match b.get("network").filter(|v| !v.is_null()) {
                 Some(n) => {
                     let (_, id) = moref_of(
-                        n.as_object()
-                            .ok_or_else(|| invalid(format!("{field}.network"), "must be a MoRef"))?,
+                        n.as_object().ok_or_else(|| {
+                            invalid(format!("{field}.network"), "must be a MoRef")
+                        })?,
                         &format!("{field}.network"),
                     )?;
                     networks.iter().find(|n| n.moid == id).ok_or_else(|| {
@@ -224,9 +233,8 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
                     })?
                 }
                 None => {
-                    let name = opt_str(b, "deviceName")?.ok_or_else(|| {
-                        invalid(format!("{field}.network"), "name the network")
-                    })?;
+                    let name = opt_str(b, "deviceName")?
+                        .ok_or_else(|| invalid(format!("{field}.network"), "name the network"))?;
                     networks.iter().find(|n| n.name == name).ok_or_else(|| {
                         invalid(
                             format!("{field}.deviceName"),
@@ -242,11 +250,7 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
         } else if is_a(ty, "VirtualController") {
             // The host gives the VM its controllers.
         } else {
-            return Err(CoreError::not_supported(format!(
-                "{} of type {ty}",
-                at(".device")
-            ))
-            .into());
+            return Err(CoreError::not_supported(format!("{} of type {ty}", at(".device"))).into());
         }
     }
     Ok((spec, origins))
@@ -268,8 +272,14 @@ mod tests {
             nics: vec![2, 3],
         };
         assert_eq!(o.name("cpus"), "config.numCPUs");
-        assert_eq!(o.name("disks[0].capacity"), "config.deviceChange[1].device.capacityInKB");
-        assert_eq!(o.name("nics[1].network"), "config.deviceChange[3].device.backing.network");
+        assert_eq!(
+            o.name("disks[0].capacity"),
+            "config.deviceChange[1].device.capacityInKB"
+        );
+        assert_eq!(
+            o.name("nics[1].network"),
+            "config.deviceChange[3].device.backing.network"
+        );
         assert_eq!(bracketed("[local] vm/vm.vmx"), Some("local"));
         assert_eq!(bracketed("local"), None);
     }

@@ -145,7 +145,12 @@ fn read_spec(p: &Params) -> Result<(VmCreateSpec, Origins), ZsError> {
             .collect(),
         power_on,
     };
-    Ok((spec, Origins { root: root.is_some() }))
+    Ok((
+        spec,
+        Origins {
+            root: root.is_some(),
+        },
+    ))
 }
 
 /// `POST /zstack/v1/vm-instances`: the job is the core's create task.
@@ -204,9 +209,7 @@ async fn remove(
         Ok(_) => {
             let r = with_task_id(
                 job.to_string(),
-                state
-                    .core
-                    .delete_vm(caller, uuid, IfPoweredOn::PowerOff),
+                state.core.delete_vm(caller, uuid, IfPoweredOn::PowerOff),
             )
             .await;
             match r {

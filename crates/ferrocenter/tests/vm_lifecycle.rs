@@ -13,6 +13,7 @@ use common::*;
 use ferrocenter_agent::simulate::Fleet;
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::inventory::{EventFilter, FolderKind};
+use ferrocenter_core::saga::Drill;
 use ferrocenter_core::Core;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -114,13 +115,7 @@ impl Env {
     }
 
     async fn zstack(&self) -> ZsClient {
-        ZsClient::new(
-            self.ts.client.clone(),
-            &self.ts.api(""),
-            "admin",
-            PASSWORD,
-        )
-        .await
+        ZsClient::new(self.ts.client.clone(), &self.ts.api(""), "admin", PASSWORD).await
     }
 
     async fn zstack_names(&self) -> Vec<String> {
@@ -161,9 +156,17 @@ impl Env {
     /// Whether every surface lists `name` (or none does).
     async fn seen_everywhere(&self, name: &str, present: bool) {
         let n = name.to_string();
-        assert_eq!(self.vapi_names().await.contains(&n), present, "vAPI, {name}");
+        assert_eq!(
+            self.vapi_names().await.contains(&n),
+            present,
+            "vAPI, {name}"
+        );
         assert_eq!(self.vim_names().await.contains(&n), present, "vim, {name}");
-        assert_eq!(self.zstack_names().await.contains(&n), present, "ZStack, {name}");
+        assert_eq!(
+            self.zstack_names().await.contains(&n),
+            present,
+            "ZStack, {name}"
+        );
         assert_eq!(
             self.agents_with(name).len(),
             usize::from(present),
@@ -331,8 +334,17 @@ async fn vim_creates_and_destroys_vms_on_the_hosts() {
     )
     .await
     .1;
-    assert_eq!(vim::finished_task(&e.ts, &e.token, &t).await["state"], "success");
-    let f = vim::fault(&e.ts, &e.token, &format!("{}/Destroy_Task", path_of(&vm)), json!({})).await;
+    assert_eq!(
+        vim::finished_task(&e.ts, &e.token, &t).await["state"],
+        "success"
+    );
+    let f = vim::fault(
+        &e.ts,
+        &e.token,
+        &format!("{}/Destroy_Task", path_of(&vm)),
+        json!({}),
+    )
+    .await;
     assert_eq!(f["_typeName"], "InvalidState", "{f}");
     assert_eq!(e.agents_with("web-1").len(), 1);
     let t = call(
@@ -344,7 +356,10 @@ async fn vim_creates_and_destroys_vms_on_the_hosts() {
     )
     .await
     .1;
-    assert_eq!(vim::finished_task(&e.ts, &e.token, &t).await["state"], "success");
+    assert_eq!(
+        vim::finished_task(&e.ts, &e.token, &t).await["state"],
+        "success"
+    );
     let (s, t) = call(
         &e.ts,
         Some(&e.token),
@@ -364,7 +379,7 @@ async fn vim_creates_and_destroys_vms_on_the_hosts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_create_the_host_refuses_leaves_nothing_behind() {
+async fn a_create_that_fails_part_way_leaves_nothing_behind() {
     let e = env(41).await;
     // 80 characters pass the inventory's name rule; 160 bytes are more than the agent takes.
     let long = "é".repeat(80);
@@ -374,6 +389,33 @@ async fn a_create_the_host_refuses_leaves_nothing_behind() {
     assert_eq!(info["state"], "error", "{info}");
     assert!(e.agents_with(&long).is_empty());
     assert!(!e.vapi_names().await.contains(&long));
+
+    // The host defined the VM, then recording it failed (or a failure came right after):
+    // the saga's undos take both back.
+    for step in [0, 1] {
+        e.core.drill(
+            "vm create",
+            Drill {
+                fail_after: Some(step),
+                ..Drill::default()
+            },
+        );
+        let (s, task) = create_vm_task(&e, config_spec("half-made", 1, &e)).await;
+        assert_eq!(s, 200, "{task}");
+        let info = vim::finished_task(&e.ts, &e.token, &task).await;
+        assert_eq!(info["state"], "error", "{info}");
+        assert!(
+            info["error"].to_string().contains("injected failure"),
+            "{info}"
+        );
+        e.seen_everywhere("half-made", false).await;
+    }
+    // The name was released: the same create, undisturbed, succeeds.
+    e.core.drill("vm create", Drill::default());
+    let (_, task) = create_vm_task(&e, config_spec("half-made", 1, &e)).await;
+    let info = vim::finished_task(&e.ts, &e.token, &task).await;
+    assert_eq!(info["state"], "success", "{info}");
+    e.seen_everywhere("half-made", true).await;
 }
 
 /// The official SDK (JSON-RPC) creates a VM on the cluster and deletes it; faults name fields.
@@ -414,7 +456,10 @@ async fn the_official_vapi_sdk_creates_and_deletes_a_vm() {
         json!(["spec.nics[0].backing.network"]),
         "{v}"
     );
-    assert_eq!(v["delete_running"]["error"], "NotAllowedInCurrentState", "{v}");
+    assert_eq!(
+        v["delete_running"]["error"], "NotAllowedInCurrentState",
+        "{v}"
+    );
     assert_eq!(v["after_delete"], json!([]), "{v}");
     e.seen_everywhere("sdk-vm-1", false).await;
     for name in ["sdk-zero", "sdk-bad-net"] {
@@ -430,7 +475,11 @@ async fn the_official_vapi_sdk_creates_and_deletes_a_vm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vapi_rest_creates_on_a_host_and_deletes() {
     let e = env(43).await;
-    let hosts = e.core.list_hosts(&e.admin, &Default::default()).await.unwrap();
+    let hosts = e
+        .core
+        .list_hosts(&e.admin, &Default::default())
+        .await
+        .unwrap();
     let spec = |name: &str| {
         json!({
             "name": name,
@@ -441,9 +490,13 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
             "nics": [{"backing": {"type": "STANDARD_PORTGROUP", "network": e.network.0}}],
         })
     };
-    let r = e
-        .ts
-        .call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(spec("api-vm")))
+    let r =
+        e.ts.call(
+            Method::POST,
+            "/api/vcenter/vm",
+            Some(&e.token),
+            Some(spec("api-vm")),
+        )
         .await;
     let status = r.status();
     assert_eq!(status, 200, "{}", r.text().await.unwrap());
@@ -461,9 +514,8 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
         .unwrap();
     assert_eq!(e.agents_with("api-vm"), [named]);
 
-    let r = e
-        .ts
-        .call(
+    let r =
+        e.ts.call(
             Method::POST,
             "/rest/vcenter/vm",
             Some(&e.token),
@@ -481,10 +533,9 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
     let mut bad_ds = spec("bad-ds");
     bad_ds["placement"]["datastore"] = json!("datastore-9999");
     for (body, field) in [(no_name, "spec.name"), (bad_ds, "spec.placement.datastore")] {
-        let r = e
-            .ts
-            .call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(body))
-            .await;
+        let r =
+            e.ts.call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(body))
+                .await;
         assert_eq!(r.status(), 400, "{field}");
         let err: Value = r.json().await.unwrap();
         assert_eq!(err["error_type"], "INVALID_ARGUMENT", "{err}");
@@ -527,7 +578,11 @@ async fn zstack_creates_destroys_and_expunges_vms() {
         }})
     };
     let (s, v) = zc
-        .sdk(Method::POST, "/zstack/v1/vm-instances", Some(body("zs-vm-1")))
+        .sdk(
+            Method::POST,
+            "/zstack/v1/vm-instances",
+            Some(body("zs-vm-1")),
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     let inv = &v["inventory"];
@@ -575,7 +630,9 @@ async fn zstack_creates_destroys_and_expunges_vms() {
         (bad_host, "hostUuid"),
         (body("zs-vm-1"), "zs-vm-1"),
     ] {
-        let (s, v) = zc.sdk(Method::POST, "/zstack/v1/vm-instances", Some(b)).await;
+        let (s, v) = zc
+            .sdk(Method::POST, "/zstack/v1/vm-instances", Some(b))
+            .await;
         assert_eq!(s, 503, "{field}: {v}");
         assert_eq!(v["error"]["code"], "SYS.1007", "{field}: {v}");
         assert!(
@@ -595,7 +652,11 @@ async fn zstack_creates_destroys_and_expunges_vms() {
     assert_eq!(s, 503, "{v}");
     assert_eq!(e.agents_with("zs-vm-1").len(), 1);
     let (s, v) = zc
-        .sdk(Method::DELETE, &format!("/zstack/v1/vm-instances/{uuid}"), None)
+        .sdk(
+            Method::DELETE,
+            &format!("/zstack/v1/vm-instances/{uuid}"),
+            None,
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     e.seen_everywhere("zs-vm-1", false).await;
@@ -619,8 +680,7 @@ async fn pyvmomi_creates_and_destroys_a_vm_over_soap() {
     };
     let e = env(45).await;
     let server = e.ts.api("").trim_start_matches("https://").to_string();
-    let v = run_soap_script(&python, "vm_lifecycle.py", &[&server, ADMIN, PASSWORD])
-        .await;
+    let v = run_soap_script(&python, "vm_lifecycle.py", &[&server, ADMIN, PASSWORD]).await;
     assert_eq!(v["result_type"], "VirtualMachine", "{v}");
     assert_eq!(v["name"], "py-vm-1", "{v}");
     assert_eq!(v["cpus"], 2, "{v}");

@@ -136,9 +136,7 @@ impl Core {
         info: VmInfo,
         ctx: &crate::tasks::TaskContext,
     ) -> Result<VmRecord, CoreError> {
-        let _name = self
-            .vm_name_book
-            .reserve(&host.datacenter_id, &info.name)?;
+        let _name = self.vm_name_book.reserve(&host.datacenter_id, &info.name)?;
         // Checked again under the reservation: a create that finished meanwhile took it.
         self.vm_names_free(&host.datacenter_id, &info.name).await?;
         let host = self.host(&host.id).await?;
@@ -161,7 +159,10 @@ impl Core {
             &record.id,
             &record.name,
             &caller.user,
-            format!("Created virtual machine {} on {}", record.name, st.host.name),
+            format!(
+                "Created virtual machine {} on {}",
+                record.name, st.host.name
+            ),
             json!({"host": st.host.id}),
         )
         .await;
@@ -222,7 +223,9 @@ impl Core {
         let guest = spec.guest_os_id.as_deref().unwrap_or(DEFAULT_GUEST);
         if guest.is_empty()
             || guest.len() > 64
-            || !guest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || !guest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             return Err(CoreError::invalid(
                 "guest_os",
@@ -241,7 +244,10 @@ impl Core {
         let mut datacenter_id = spec.datacenter_id.clone();
         if let Some(d) = &datacenter_id {
             if self.store.get_datacenter(d).await?.is_none() {
-                return Err(CoreError::invalid("datacenter", format!("no datacenter {d}")));
+                return Err(CoreError::invalid(
+                    "datacenter",
+                    format!("no datacenter {d}"),
+                ));
             }
         }
         let cluster = match &spec.cluster_id {
@@ -311,10 +317,7 @@ impl Core {
         let mut disk_ds = Vec::new();
         for (i, d) in spec.disks.iter().enumerate() {
             disk_ds.push(match &d.datastore_id {
-                Some(id) => Some(find_ds(
-                    format!("disks[{i}].datastore"),
-                    id,
-                )?),
+                Some(id) => Some(find_ds(format!("disks[{i}].datastore"), id)?),
                 None => None,
             });
         }
@@ -367,7 +370,9 @@ impl Core {
         let Some(chosen) = choose_host(fit, if spec.power_on { need } else { 0 }) else {
             return Err(match why {
                 Some(e) => CoreError::invalid_state(format!("no host can take the VM: {e}")),
-                None => CoreError::invalid_state("no host can take the VM: the place named has none"),
+                None => {
+                    CoreError::invalid_state("no host can take the VM: the place named has none")
+                }
             });
         };
         let home = vm_ds.map(|d| d.name).or(chosen.first_ds);
@@ -436,10 +441,12 @@ impl Core {
         for (field, d) in vm_ds
             .map(|d| ("datastore".to_string(), d))
             .into_iter()
-            .chain(disk_ds.iter().enumerate().filter_map(|(i, d)| {
-                d.as_ref()
-                    .map(|d| (format!("disks[{i}].datastore"), d))
-            }))
+            .chain(
+                disk_ds
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| d.as_ref().map(|d| (format!("disks[{i}].datastore"), d))),
+            )
         {
             if !seen.iter().any(|s| s.id == d.id) {
                 return Err(CoreError::invalid(
@@ -548,7 +555,17 @@ fn record(s: &mut Creating) -> StepFuture<'_> {
             created_at: now,
             last_op_at: now,
         };
-        s.core.store.insert_vm(&r).await?;
+        if let Err(e) = s.core.store.insert_vm(&r).await {
+            // A heartbeat's resync that ran between the define and now registered the VM
+            // itself: that record is this VM's.
+            match s.core.store.find_vm_by_instance_uuid(&r.instance_uuid).await? {
+                Some(found) if found.host_id == r.host_id => {
+                    s.record = Some(found);
+                    return Ok(());
+                }
+                _ => return Err(e.into()),
+            }
+        }
         s.record = Some(r);
         Ok(())
     })

@@ -262,7 +262,10 @@ pub static DATA_TYPES: &[DataType] = &[
         Some("DynamicData"),
         &[
             opt("operation", Enum("VirtualDeviceConfigSpecOperation")),
-            opt("fileOperation", Enum("VirtualDeviceConfigSpecFileOperation")),
+            opt(
+                "fileOperation",
+                Enum("VirtualDeviceConfigSpecFileOperation"),
+            ),
             req("device", Data("VirtualDevice")),
         ],
     ),
@@ -329,7 +332,11 @@ pub static DATA_TYPES: &[DataType] = &[
     data("VirtualPCNet32", Some("VirtualEthernetCard"), &[]),
     data("VirtualVmxnet", Some("VirtualEthernetCard"), &[]),
     data("VirtualVmxnet3", Some("VirtualVmxnet"), &[]),
-    data("VirtualController", Some("VirtualDevice"), &[opt("busNumber", Int)]),
+    data(
+        "VirtualController",
+        Some("VirtualDevice"),
+        &[opt("busNumber", Int)],
+    ),
     data(
         "VirtualSCSIController",
         Some("VirtualController"),
@@ -338,9 +345,21 @@ pub static DATA_TYPES: &[DataType] = &[
             req("sharedBus", Enum("VirtualSCSISharing")),
         ],
     ),
-    data("VirtualLsiLogicController", Some("VirtualSCSIController"), &[]),
-    data("VirtualLsiLogicSASController", Some("VirtualSCSIController"), &[]),
-    data("ParaVirtualSCSIController", Some("VirtualSCSIController"), &[]),
+    data(
+        "VirtualLsiLogicController",
+        Some("VirtualSCSIController"),
+        &[],
+    ),
+    data(
+        "VirtualLsiLogicSASController",
+        Some("VirtualSCSIController"),
+        &[],
+    ),
+    data(
+        "ParaVirtualSCSIController",
+        Some("VirtualSCSIController"),
+        &[],
+    ),
 ];
 
 pub static ENUMS: &[EnumType] = &[

@@ -290,11 +290,22 @@ async fn read_spec(call: &Call, caller: &Caller, spec: &Value) -> Result<VmCreat
         }
     }
     if let Some(d) = text(&p["datastore"]) {
-        match moid_entity(call, caller, MoidKind::Datastore, "spec.placement.datastore", &d)
-            .await?
+        match moid_entity(
+            call,
+            caller,
+            MoidKind::Datastore,
+            "spec.placement.datastore",
+            &d,
+        )
+        .await?
         {
             MoidEntity::Datastore(ds) => out.datastore_id = Some(ds.id),
-            _ => return Err(invalid("spec.placement.datastore", format!("no datastore {d}"))),
+            _ => {
+                return Err(invalid(
+                    "spec.placement.datastore",
+                    format!("no datastore {d}"),
+                ))
+            }
         }
     }
     for (i, d) in spec["disks"].as_array().into_iter().flatten().enumerate() {
@@ -374,7 +385,13 @@ mod tests {
     #[test]
     fn core_fields_are_named_as_the_spec_spells_them() {
         assert_eq!(spec_field("cpus"), "spec.cpu.count");
-        assert_eq!(spec_field("disks[2].capacity"), "spec.disks[2].new_vmdk.capacity");
-        assert_eq!(spec_field("nics[0].network"), "spec.nics[0].backing.network");
+        assert_eq!(
+            spec_field("disks[2].capacity"),
+            "spec.disks[2].new_vmdk.capacity"
+        );
+        assert_eq!(
+            spec_field("nics[0].network"),
+            "spec.nics[0].backing.network"
+        );
     }
 }
