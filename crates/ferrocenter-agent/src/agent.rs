@@ -592,6 +592,40 @@ impl Agent {
         Ok(vm)
     }
 
+    /// A powered-off VM's vCPUs and memory, within the limits a new VM has.
+    pub fn reconfigure_vm(&self, uuid: &str, r: &VmReconfigure) -> ApiResult<Vm> {
+        if r.vcpus.is_some_and(|v| v == 0 || v > 768) {
+            return Err(ApiError::invalid("vcpus", "must be between 1 and 768"));
+        }
+        if r
+            .memory_bytes
+            .is_some_and(|m| !((4 << 20)..=(24 << 40)).contains(&m))
+        {
+            return Err(ApiError::invalid(
+                "memory_bytes",
+                "must be between 4 MiB and 24 TiB",
+            ));
+        }
+        let vm = {
+            let i = self.inner.lock();
+            if i.migrating_out.contains_key(uuid) {
+                return Err(ApiError::new(ErrorCode::Busy, "the VM is being migrated"));
+            }
+            let vm = self
+                .driver
+                .get_vm(uuid)
+                .ok_or_else(|| ApiError::not_found("VM", uuid))?;
+            if vm.power_state != VmPowerState::PoweredOff {
+                return Err(ApiError::invalid_state(
+                    "power the VM off before changing its CPUs or memory",
+                ));
+            }
+            self.driver.reconfigure_vm(uuid, r.vcpus, r.memory_bytes)?
+        };
+        self.save();
+        Ok(vm)
+    }
+
     pub fn power(&self, uuid: &str, action: PowerAction) -> ApiResult<Vm> {
         let (vm, changed) = {
             let i = self.inner.lock();

@@ -189,6 +189,19 @@ async fn delete_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) ->
     })())
 }
 
+async fn reconfigure_vm(
+    State(a): S,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        let r: VmReconfigure = parse(&body)?;
+        Ok(ok(a.reconfigure_vm(&uuid, &r)?))
+    })())
+}
+
 async fn power(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     done((|| {
         ready(&a, &headers)?;
@@ -360,7 +373,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/api/v1/facts", get(facts))
         .route("/api/v1/runtime", get(runtime))
         .route("/api/v1/vms", get(list_vms).post(create_vm))
-        .route("/api/v1/vms/{uuid}", get(get_vm).delete(delete_vm))
+        .route(
+            "/api/v1/vms/{uuid}",
+            get(get_vm).delete(delete_vm).patch(reconfigure_vm),
+        )
         .route("/api/v1/vms/{uuid}/power", post(power))
         .route("/api/v1/vms/{uuid}/migrate", post(migrate))
         .route("/api/v1/migrations", post(prepare_incoming))

@@ -278,6 +278,25 @@ impl AgentSession for ClientSession {
             .map_err(self.fault())
     }
 
+    async fn reconfigure_vm(
+        &self,
+        uuid: &str,
+        vcpus: Option<u32>,
+        memory_bytes: Option<u64>,
+    ) -> Result<VmInfo, CoreError> {
+        let r = wire::VmReconfigure {
+            vcpus,
+            memory_bytes,
+        };
+        recast(
+            &self
+                .client
+                .reconfigure_vm(uuid, &r)
+                .await
+                .map_err(self.fault())?,
+        )
+    }
+
     async fn unregister_vm(&self, uuid: &str) -> Result<(), CoreError> {
         self.client
             .unregister_vm(uuid)

@@ -325,6 +325,15 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Reply, VimFa
         (Mo::Vm(v), "Destroy_Task") => Ok(task_ref(
             &core.delete_vm(c, &v.id, IfPoweredOn::Refuse).await?,
         )),
+        (Mo::Vm(v), "ReconfigVM_Task") => {
+            let u = vm_create::reconfigure(ctx.req_obj("spec")?)?;
+            Ok(task_ref(
+                &core
+                    .reconfigure_vm(c, &v.id, u)
+                    .await
+                    .map_err(vm_create::reconfigure_fault)?,
+            ))
+        }
         (Mo::Vm(v), "PowerOnVM_Task") => Ok(task_ref(
             &core.power_vm_task(c, &v.id, PowerAction::On).await?,
         )),

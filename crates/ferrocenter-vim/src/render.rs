@@ -428,6 +428,7 @@ pub fn task_names(kind: TaskKind) -> (&'static str, &'static str) {
         K::VmMigrate => ("MigrateVM_Task", "VirtualMachine.migrate"),
         K::VmCreate => ("CreateVM_Task", "Folder.createVm"),
         K::VmDelete => ("Destroy_Task", "VirtualMachine.destroy"),
+        K::VmReconfigure => ("ReconfigVM_Task", "VirtualMachine.reconfigure"),
         K::ClusterReconfigure => (
             "ReconfigureComputeResource_Task",
             "ClusterComputeResource.reconfigureEx",

@@ -1,12 +1,12 @@
-//! `Folder.CreateVM_Task(config, pool, host)`: a `VirtualMachineConfigSpec` read into the
+//! `Folder.CreateVM_Task(config, pool, host)` (and `ReconfigVM_Task`'s CPUs and memory): a `VirtualMachineConfigSpec` read into the
 //! core's create spec. Disks (`VirtualDisk` added with `fileOperation` create) and network
 //! adapters (any `VirtualEthernetCard` on a network backing) become the VM's; controllers are
 //! accepted and left to the host. The core names fields its own way; vim callers see them as
 //! the spec spells them (`config.numCPUs`, `config.deviceChange[3].device.backing.network`).
 use ferrocenter_core::inventory::{Datastore, Folder, FolderKind, Network};
-use ferrocenter_core::vms::{NewDisk, NewNic, VmCreateSpec};
+use ferrocenter_core::vms::{NewDisk, NewNic, VmCreateSpec, VmHardwareUpdate};
 use ferrocenter_core::CoreError;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::ctx::{moref_of, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::VimFault;
@@ -254,6 +254,42 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
         }
     }
     Ok((spec, origins))
+}
+
+/// ReconfigVM_Task's spec: numCPUs and memoryMB of a powered-off VM; anything else set is
+/// NotSupported, naming it.
+pub fn reconfigure(spec: &Map<String, Value>) -> Result<VmHardwareUpdate, VimFault> {
+    for (k, val) in spec {
+        if val.is_null() || matches!(k.as_str(), "_typeName" | "numCPUs" | "memoryMB" | "changeVersion") {
+            continue;
+        }
+        if val.as_array().is_some_and(Vec::is_empty) {
+            continue;
+        }
+        return Err(CoreError::not_supported(format!(
+            "ReconfigVM_Task spec.{k} (only numCPUs and memoryMB of a powered-off VM)"
+        ))
+        .into());
+    }
+    Ok(VmHardwareUpdate {
+        vcpus: opt_int(spec, "numCPUs")?,
+        memory_mib: opt_int(spec, "memoryMB")?,
+    })
+}
+
+/// A reconfigure's core fault, its field named as the spec spells it.
+pub fn reconfigure_fault(e: CoreError) -> VimFault {
+    match e {
+        CoreError::InvalidArgument { field, reason } => {
+            let field = match field.as_str() {
+                "cpus" => "spec.numCPUs".to_string(),
+                "memory_mib" => "spec.memoryMB".to_string(),
+                _ => field,
+            };
+            CoreError::invalid(field, reason).into()
+        }
+        e => e.into(),
+    }
 }
 
 /// Whether the declared type `ty` is `base` or derives from it.

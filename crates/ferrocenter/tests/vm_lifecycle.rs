@@ -542,6 +542,44 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
         assert!(err.to_string().contains(field), "{field}: {err}");
     }
 
+    // CPUs and memory of the powered-off VM, on its host too; a bad count names the field.
+    let on_agent = |name: &str| {
+        e.fleet
+            .agent(named)
+            .vms()
+            .into_iter()
+            .find(|v| v.name == name)
+            .unwrap()
+    };
+    for (path, body) in [
+        (format!("/api/vcenter/vm/{id}/hardware/cpu"), json!({"count": 3})),
+        (
+            format!("/rest/vcenter/vm/{id}/hardware/memory"),
+            json!({"spec": {"size_MiB": 768}}),
+        ),
+    ] {
+        let r = e
+            .ts
+            .call(Method::PATCH, &path, Some(&e.token), Some(body))
+            .await;
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+    let vm = on_agent("api-vm");
+    assert_eq!((vm.vcpus, vm.memory_bytes), (3, 768 << 20));
+    let r = e
+        .ts
+        .call(
+            Method::PATCH,
+            &format!("/api/vcenter/vm/{id}/hardware/cpu"),
+            Some(&e.token),
+            Some(json!({"count": 0})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().await.unwrap();
+    assert!(err.to_string().contains("spec.count"), "{err}");
+    assert_eq!(on_agent("api-vm").vcpus, 3);
+
     for (path, name) in [
         (format!("/api/vcenter/vm/{id}"), "api-vm"),
         (format!("/rest/vcenter/vm/{rest_id}"), "rest-vm"),
@@ -689,11 +727,13 @@ async fn pyvmomi_creates_and_destroys_a_vm_over_soap() {
     assert_eq!(v["duplicate"], "DuplicateName", "{v}");
     assert_eq!(v["zero_cpus"]["fault"], "InvalidArgument", "{v}");
     assert_eq!(v["zero_cpus"]["property"], "config.numCPUs", "{v}");
+    assert_eq!(v["reconfigured"], json!([3, 384]), "{v}");
+    assert_eq!(v["reconfigure_running"]["fault"], "InvalidState", "{v}");
     assert_eq!(v["destroy_running"]["fault"], "InvalidState", "{v}");
     assert_eq!(v["after"], json!([]), "{v}");
     e.seen_everywhere("py-vm-1", false).await;
     assert_eq!(
         e.event_kinds("py-vm-1").await,
-        ["VmCreatedEvent", "VmRemovedEvent"]
+        ["VmCreatedEvent", "VmReconfiguredEvent", "VmRemovedEvent"]
     );
 }

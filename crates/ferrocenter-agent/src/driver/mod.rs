@@ -45,6 +45,13 @@ pub trait Hypervisor: Send + Sync + 'static {
     fn define_vm(&self, vm: Vm) -> ApiResult<Vm>;
     fn undefine_vm(&self, uuid: &str) -> ApiResult<Vm>;
     fn set_power(&self, uuid: &str, state: VmPowerState) -> ApiResult<Vm>;
+    /// Changes a defined VM's vCPUs and memory (the caller checked it is powered off).
+    fn reconfigure_vm(
+        &self,
+        uuid: &str,
+        vcpus: Option<u32>,
+        memory_bytes: Option<u64>,
+    ) -> ApiResult<Vm>;
     /// How long moving this VM's memory to another host takes.
     fn transfer_time(&self, vm: &Vm) -> Duration;
     /// How long the host is unreachable while it reboots.

@@ -273,6 +273,26 @@ impl Hypervisor for SimDriver {
         Ok(vm.clone())
     }
 
+    fn reconfigure_vm(
+        &self,
+        uuid: &str,
+        vcpus: Option<u32>,
+        memory_bytes: Option<u64>,
+    ) -> ApiResult<Vm> {
+        let mut s = self.state.lock();
+        let vm = s
+            .vms
+            .get_mut(uuid)
+            .ok_or_else(|| ApiError::not_found("VM", uuid))?;
+        if let Some(v) = vcpus {
+            vm.vcpus = v;
+        }
+        if let Some(m) = memory_bytes {
+            vm.memory_bytes = m;
+        }
+        Ok(vm.clone())
+    }
+
     fn transfer_time(&self, vm: &Vm) -> Duration {
         let rate = self.options.migration_bytes_per_sec.max(1);
         Duration::from_secs_f64(vm.memory_bytes as f64 / rate as f64)

@@ -95,6 +95,8 @@ pub enum Privilege {
     VirtualMachinePowerOff,
     VirtualMachineCreate,
     VirtualMachineDelete,
+    VirtualMachineConfigCpuCount,
+    VirtualMachineConfigMemory,
     /// Change the appliance's configuration (services, networking, shutdown).
     ApplianceAdminister,
     /// Add or alter accounts; the guide reserves this for superAdmin.
@@ -104,7 +106,7 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 30] = [
+    pub const ALL: [Privilege; 32] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
@@ -132,6 +134,8 @@ impl Privilege {
         Privilege::VirtualMachinePowerOff,
         Privilege::VirtualMachineCreate,
         Privilege::VirtualMachineDelete,
+        Privilege::VirtualMachineConfigCpuCount,
+        Privilege::VirtualMachineConfigMemory,
         Privilege::ApplianceAdminister,
         Privilege::ApplianceManageAccounts,
         Privilege::FerrocenterDiagnostics,
@@ -166,6 +170,8 @@ impl Privilege {
             Privilege::VirtualMachinePowerOff => "VirtualMachine.Interact.PowerOff",
             Privilege::VirtualMachineCreate => "VirtualMachine.Inventory.Create",
             Privilege::VirtualMachineDelete => "VirtualMachine.Inventory.Delete",
+            Privilege::VirtualMachineConfigCpuCount => "VirtualMachine.Config.CPUCount",
+            Privilege::VirtualMachineConfigMemory => "VirtualMachine.Config.Memory",
             Privilege::ApplianceAdminister => "Appliance.Administer",
             Privilege::ApplianceManageAccounts => "Appliance.ManageAccounts",
             Privilege::FerrocenterDiagnostics => "Ferrocenter.Diagnostics",

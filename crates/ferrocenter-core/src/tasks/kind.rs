@@ -49,6 +49,7 @@ task_kinds! {
     VmMigrate = "vm.migrate",
     VmCreate = "vm.create",
     VmDelete = "vm.delete",
+    VmReconfigure = "vm.reconfigure",
     ClusterReconfigure = "cluster.reconfigure",
     ClusterDelete = "cluster.delete",
     DatacenterDelete = "datacenter.delete",

@@ -49,8 +49,8 @@ pub enum TaskResult {
         vm: String,
         moid: String,
     },
-    /// A VM deleted.
-    VmRemoved {
+    /// Any other VM operation (delete, reconfigure): the VM it acted on.
+    Vm {
         vm: String,
     },
     Cluster {

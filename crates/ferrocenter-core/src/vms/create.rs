@@ -14,7 +14,8 @@ use crate::auth::{Caller, Privilege};
 use crate::hosts::guard::connected as require_connected;
 use crate::hosts::{allowed, HostOperation};
 use crate::inventory::{
-    Datastore, Host, HostState, Network, VmDisk, VmInfo, VmNic, VmPowerState, VmRecord,
+    Datastore, Host, HostRuntime, HostState, Network, VmDisk, VmInfo, VmNic, VmPowerState,
+    VmRecord,
 };
 use crate::model::{new_uuid, EntityRef};
 use crate::placement::new_vm::{choose_host, Candidate};
@@ -358,7 +359,7 @@ impl Core {
                 .await
             {
                 Ok(first_ds) => fit.push(Candidate {
-                    free_memory: h.runtime.as_ref().map_or(0, |r| r.free_memory_bytes()),
+                    free_memory: h.runtime.as_ref().map_or(0, HostRuntime::free_memory_bytes),
                     first_ds,
                     host: h,
                 }),

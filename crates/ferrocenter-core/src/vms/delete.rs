@@ -80,7 +80,7 @@ impl Core {
                         json!({"host": host.id}),
                     )
                     .await;
-                    Ok(TaskResult::VmRemoved { vm: vm.id })
+                    Ok(TaskResult::Vm { vm: vm.id })
                 },
             )
             .await

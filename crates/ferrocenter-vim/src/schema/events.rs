@@ -71,6 +71,7 @@ pub static EVENT_TYPES: &[DataType] = &[
     data("VmMigratedEvent", Some("VmEvent"), &[]),
     data("VmCreatedEvent", Some("VmEvent"), &[]),
     data("VmRemovedEvent", Some("VmEvent"), &[]),
+    data("VmReconfiguredEvent", Some("VmEvent"), &[]),
     // The core's HostNotRespondingEvent (an agent that stopped answering) is vim25's
     // HostConnectionLostEvent.
     data("HostConnectionLostEvent", Some("HostEvent"), &[]),

@@ -116,6 +116,11 @@ pub static METHODS: &[Method] = &[
         TASK,
     ),
     // VirtualMachine.
+    m(
+        "ReconfigVM_Task",
+        &[req("spec", Data("VirtualMachineConfigSpec"))],
+        TASK,
+    ),
     m("PowerOnVM_Task", &[opt("host", MoRef)], TASK),
     m("PowerOffVM_Task", &[], TASK),
     m(

@@ -27,6 +27,7 @@ static RAISES: &[(&str, &[&str])] = &[
         "CreateVM_Task",
         &["DuplicateName", "InvalidName", "InvalidState"],
     ),
+    ("ReconfigVM_Task", &["InvalidState"]),
     ("PowerOnVM_Task", &["InvalidState"]),
     ("PowerOffVM_Task", &["InvalidState"]),
     ("MigrateVM_Task", &["InvalidState"]),

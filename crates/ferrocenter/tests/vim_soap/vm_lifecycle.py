@@ -96,7 +96,12 @@ def main():
         out["zero_cpus"] = fault_of(
             lambda: dc.vmFolder.CreateVM_Task(config=spec("py-zero", 0), pool=cluster.resourcePool)
         )
+        WaitForTask(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=3, memoryMB=384)))
+        out["reconfigured"] = [vm.summary.config.numCpu, vm.summary.config.memorySizeMB]
         WaitForTask(vm.PowerOnVM_Task())
+        out["reconfigure_running"] = fault_of(
+            lambda: vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=4))
+        )
         out["destroy_running"] = fault_of(lambda: vm.Destroy_Task())
         WaitForTask(vm.PowerOffVM_Task())
         WaitForTask(vm.Destroy_Task())

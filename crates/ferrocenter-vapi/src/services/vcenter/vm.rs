@@ -250,6 +250,46 @@ pub const OPS: &[Op] = &[
             relocate,
         )
     },
+    Op {
+        task_kind: Some(TaskKind::VmReconfigure),
+        rest: Some(&[http("PATCH", "/vcenter/vm/{vm}/hardware/cpu")]),
+        ..op(
+            "com.vmware.vcenter.vm.hardware.cpu",
+            "update",
+            &[
+                field("vm", Ty::Id),
+                field("spec", Ty::Struct(&vm_create::CPU_UPDATE)),
+            ],
+            Ty::Void,
+            &[Http {
+                method: "PATCH",
+                path: "/vcenter/vm/{vm}/hardware/cpu",
+                action: None,
+                body: Some("spec"),
+            }],
+            vm_create::update_cpu,
+        )
+    },
+    Op {
+        task_kind: Some(TaskKind::VmReconfigure),
+        rest: Some(&[http("PATCH", "/vcenter/vm/{vm}/hardware/memory")]),
+        ..op(
+            "com.vmware.vcenter.vm.hardware.memory",
+            "update",
+            &[
+                field("vm", Ty::Id),
+                field("spec", Ty::Struct(&vm_create::MEMORY_UPDATE)),
+            ],
+            Ty::Void,
+            &[Http {
+                method: "PATCH",
+                path: "/vcenter/vm/{vm}/hardware/memory",
+                action: None,
+                body: Some("spec"),
+            }],
+            vm_create::update_memory,
+        )
+    },
     op(
         POWER,
         "get",

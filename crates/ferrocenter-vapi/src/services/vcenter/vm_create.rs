@@ -7,7 +7,7 @@ use ferrocenter_core::auth::Caller;
 use ferrocenter_core::moids::{self, Derived};
 use ferrocenter_core::ports::{MoidEntity, MoidKind};
 use ferrocenter_core::tasks::{Task, TaskResult};
-use ferrocenter_core::vms::{IfPoweredOn, NewDisk, NewNic, VmCreateSpec};
+use ferrocenter_core::vms::{IfPoweredOn, NewDisk, NewNic, VmCreateSpec, VmHardwareUpdate};
 use ferrocenter_core::CoreError;
 use serde_json::Value;
 
@@ -27,7 +27,7 @@ const PLACEMENT: StructDef = StructDef {
         field("datastore", Ty::Optional(&Ty::Id)),
     ],
 };
-const CPU: StructDef = StructDef {
+pub const CPU_UPDATE: StructDef = StructDef {
     name: "com.vmware.vcenter.vm.hardware.cpu.update_spec",
     fields: &[
         field("count", Ty::Optional(&Ty::Long)),
@@ -36,7 +36,7 @@ const CPU: StructDef = StructDef {
         field("hot_remove_enabled", Ty::Optional(&Ty::Bool)),
     ],
 };
-const MEMORY: StructDef = StructDef {
+pub const MEMORY_UPDATE: StructDef = StructDef {
     name: "com.vmware.vcenter.vm.hardware.memory.update_spec",
     fields: &[
         field("size_MiB", Ty::Optional(&Ty::Long)),
@@ -111,8 +111,8 @@ pub const CREATE_SPEC: StructDef = StructDef {
         field("hardware_version", Ty::Optional(&Ty::String)),
         field("boot", Ty::Optional(&Ty::Opaque)),
         field("boot_devices", OPAQUE_LIST),
-        field("cpu", Ty::Optional(&Ty::Struct(&CPU))),
-        field("memory", Ty::Optional(&Ty::Struct(&MEMORY))),
+        field("cpu", Ty::Optional(&Ty::Struct(&CPU_UPDATE))),
+        field("memory", Ty::Optional(&Ty::Struct(&MEMORY_UPDATE))),
         field("disks", Ty::Optional(&Ty::List(&Ty::Struct(&DISK)))),
         field("nics", Ty::Optional(&Ty::List(&Ty::Struct(&NIC)))),
         field("cdroms", OPAQUE_LIST),
@@ -363,6 +363,62 @@ pub fn delete(call: Call) -> Reply {
                 .await?,
         ))
     })
+}
+
+/// `vm.hardware.cpu.update` and `vm.hardware.memory.update` of a powered-off VM: `count` and
+/// `size_MiB`; hot-add settings are not modelled (`unsupported` when set to true).
+async fn update_hardware(call: Call, cpu: bool) -> Result<Out, crate::errors::ApiError> {
+    let caller = call.caller().await?;
+    let vm = ids::vm(&call, &caller, call.text("vm")).await?;
+    let spec = call.get("spec").cloned().unwrap_or_default();
+    for flag in ["hot_add_enabled", "hot_remove_enabled"] {
+        if spec[flag].as_bool() == Some(true) {
+            return Err(CoreError::not_supported(format!("spec.{flag}")).into());
+        }
+    }
+    let u = if cpu {
+        if spec["cores_per_socket"].as_i64().is_some_and(|c| c != 1) {
+            return Err(CoreError::not_supported("spec.cores_per_socket other than 1").into());
+        }
+        VmHardwareUpdate {
+            vcpus: Some(spec["count"].as_i64().ok_or_else(|| invalid("spec.count", "is required"))?),
+            memory_mib: None,
+        }
+    } else {
+        VmHardwareUpdate {
+            vcpus: None,
+            memory_mib: Some(
+                spec["size_MiB"]
+                    .as_i64()
+                    .ok_or_else(|| invalid("spec.size_MiB", "is required"))?,
+            ),
+        }
+    };
+    let task = call
+        .state
+        .core
+        .reconfigure_vm(&caller, &vm.id, u)
+        .await
+        .map_err(|e| match e {
+            CoreError::InvalidArgument { field, reason } => CoreError::invalid(
+                match field.as_str() {
+                    "cpus" => "spec.count",
+                    "memory_mib" => "spec.size_MiB",
+                    other => other,
+                },
+                reason,
+            ),
+            e => e,
+        })?;
+    Ok(Out::task(task))
+}
+
+pub fn update_cpu(call: Call) -> Reply {
+    Box::pin(update_hardware(call, true))
+}
+
+pub fn update_memory(call: Call) -> Reply {
+    Box::pin(update_hardware(call, false))
 }
 
 #[cfg(test)]
