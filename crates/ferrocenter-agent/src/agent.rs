@@ -597,8 +597,7 @@ impl Agent {
         if r.vcpus.is_some_and(|v| v == 0 || v > 768) {
             return Err(ApiError::invalid("vcpus", "must be between 1 and 768"));
         }
-        if r
-            .memory_bytes
+        if r.memory_bytes
             .is_some_and(|m| !((4 << 20)..=(24 << 40)).contains(&m))
         {
             return Err(ApiError::invalid(

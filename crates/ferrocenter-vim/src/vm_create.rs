@@ -260,7 +260,12 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
 /// NotSupported, naming it.
 pub fn reconfigure(spec: &Map<String, Value>) -> Result<VmHardwareUpdate, VimFault> {
     for (k, val) in spec {
-        if val.is_null() || matches!(k.as_str(), "_typeName" | "numCPUs" | "memoryMB" | "changeVersion") {
+        if val.is_null()
+            || matches!(
+                k.as_str(),
+                "_typeName" | "numCPUs" | "memoryMB" | "changeVersion"
+            )
+        {
             continue;
         }
         if val.as_array().is_some_and(Vec::is_empty) {

@@ -552,23 +552,24 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
             .unwrap()
     };
     for (path, body) in [
-        (format!("/api/vcenter/vm/{id}/hardware/cpu"), json!({"count": 3})),
+        (
+            format!("/api/vcenter/vm/{id}/hardware/cpu"),
+            json!({"count": 3}),
+        ),
         (
             format!("/rest/vcenter/vm/{id}/hardware/memory"),
             json!({"spec": {"size_MiB": 768}}),
         ),
     ] {
-        let r = e
-            .ts
-            .call(Method::PATCH, &path, Some(&e.token), Some(body))
-            .await;
+        let r =
+            e.ts.call(Method::PATCH, &path, Some(&e.token), Some(body))
+                .await;
         assert!(r.status().is_success(), "{path}: {}", r.status());
     }
     let vm = on_agent("api-vm");
     assert_eq!((vm.vcpus, vm.memory_bytes), (3, 768 << 20));
-    let r = e
-        .ts
-        .call(
+    let r =
+        e.ts.call(
             Method::PATCH,
             &format!("/api/vcenter/vm/{id}/hardware/cpu"),
             Some(&e.token),

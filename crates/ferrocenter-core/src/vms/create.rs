@@ -14,8 +14,7 @@ use crate::auth::{Caller, Privilege};
 use crate::hosts::guard::connected as require_connected;
 use crate::hosts::{allowed, HostOperation};
 use crate::inventory::{
-    Datastore, Host, HostRuntime, HostState, Network, VmDisk, VmInfo, VmNic, VmPowerState,
-    VmRecord,
+    Datastore, Host, HostRuntime, HostState, Network, VmDisk, VmInfo, VmNic, VmPowerState, VmRecord,
 };
 use crate::model::{new_uuid, EntityRef};
 use crate::placement::new_vm::{choose_host, Candidate};
@@ -559,7 +558,12 @@ fn record(s: &mut Creating) -> StepFuture<'_> {
         if let Err(e) = s.core.store.insert_vm(&r).await {
             // A heartbeat's resync that ran between the define and now registered the VM
             // itself: that record is this VM's.
-            match s.core.store.find_vm_by_instance_uuid(&r.instance_uuid).await? {
+            match s
+                .core
+                .store
+                .find_vm_by_instance_uuid(&r.instance_uuid)
+                .await?
+            {
                 Some(found) if found.host_id == r.host_id => {
                     s.record = Some(found);
                     return Ok(());

@@ -43,7 +43,10 @@ impl Core {
                 .authorize(caller, Privilege::VirtualMachineConfigMemory)?;
         }
         if u.vcpus.is_none() && u.memory_mib.is_none() {
-            return Err(CoreError::invalid("cpus", "name the vCPUs or the memory to set"));
+            return Err(CoreError::invalid(
+                "cpus",
+                "name the vCPUs or the memory to set",
+            ));
         }
         if u.vcpus.is_some_and(|v| !(1..=VCPUS_MAX).contains(&v)) {
             return Err(CoreError::invalid(
@@ -51,8 +54,7 @@ impl Core {
                 format!("must be between 1 and {VCPUS_MAX}"),
             ));
         }
-        if u
-            .memory_mib
+        if u.memory_mib
             .is_some_and(|m| !(MEMORY_MIB_MIN..=MEMORY_MIB_MAX).contains(&m))
         {
             return Err(CoreError::invalid(

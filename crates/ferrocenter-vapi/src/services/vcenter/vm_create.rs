@@ -381,7 +381,11 @@ async fn update_hardware(call: Call, cpu: bool) -> Result<Out, crate::errors::Ap
             return Err(CoreError::not_supported("spec.cores_per_socket other than 1").into());
         }
         VmHardwareUpdate {
-            vcpus: Some(spec["count"].as_i64().ok_or_else(|| invalid("spec.count", "is required"))?),
+            vcpus: Some(
+                spec["count"]
+                    .as_i64()
+                    .ok_or_else(|| invalid("spec.count", "is required"))?,
+            ),
             memory_mib: None,
         }
     } else {
