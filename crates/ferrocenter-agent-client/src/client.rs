@@ -460,6 +460,17 @@ impl AgentClient {
         .await
     }
 
+    pub async fn reconfigure_vm(&self, uuid: &str, r: &VmReconfigure) -> Result<Vm, AgentError> {
+        self.call(
+            Method::PATCH,
+            &format!("/vms/{uuid}"),
+            Some(r),
+            Auth::Session,
+            None,
+        )
+        .await
+    }
+
     pub async fn power(&self, uuid: &str, action: PowerAction) -> Result<Vm, AgentError> {
         self.call(
             Method::POST,

@@ -314,6 +314,15 @@ pub struct VmSpec {
     pub power_on: bool,
 }
 
+/// `PATCH /api/v1/vms/{uuid}`: a powered-off VM's vCPUs and memory; unset fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VmReconfigure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcpus: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+}
+
 fn default_guest() -> String {
     "otherLinux64Guest".into()
 }

@@ -16,6 +16,7 @@ use ferrocenter_http::peer::Peer;
 use serde::de::DeserializeOwned;
 
 use crate::agent::Agent;
+use crate::driver::Resize;
 use crate::error::{ApiError, ApiResult};
 
 type S = State<Arc<Agent>>;
@@ -216,6 +217,28 @@ async fn delete_vm(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) ->
     done(r)
 }
 
+async fn reconfigure_vm(
+    State(a): S,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let r = async {
+        ready(&a, &headers)?;
+        let r: VmReconfigure = parse(&body)?;
+        let resize = Resize {
+            vcpus: r.vcpus,
+            memory_bytes: r.memory_bytes,
+        };
+        Ok(ok(detached(async move {
+            a.reconfigure_vm(&uuid, resize).await
+        })
+        .await?))
+    }
+    .await;
+    done(r)
+}
+
 async fn power(State(a): S, Path(uuid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let r = async {
         ready(&a, &headers)?;
@@ -403,7 +426,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/api/v1/facts", get(facts))
         .route("/api/v1/runtime", get(runtime))
         .route("/api/v1/vms", get(list_vms).post(create_vm))
-        .route("/api/v1/vms/{uuid}", get(get_vm).delete(delete_vm))
+        .route(
+            "/api/v1/vms/{uuid}",
+            get(get_vm).delete(delete_vm).patch(reconfigure_vm),
+        )
         .route("/api/v1/vms/{uuid}/power", post(power))
         .route("/api/v1/vms/{uuid}/migrate", post(migrate))
         .route("/api/v1/migrations", post(prepare_incoming))

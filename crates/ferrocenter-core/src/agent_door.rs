@@ -278,6 +278,33 @@ impl AgentSession for ClientSession {
             .map_err(self.fault())
     }
 
+    async fn reconfigure_vm(
+        &self,
+        uuid: &str,
+        vcpus: Option<u32>,
+        memory_bytes: Option<u64>,
+    ) -> Result<VmInfo, CoreError> {
+        let r = wire::VmReconfigure {
+            vcpus,
+            memory_bytes,
+        };
+        recast(
+            &self
+                .client
+                .reconfigure_vm(uuid, &r)
+                .await
+                .map_err(self.fault())?,
+        )
+    }
+
+    async fn unregister_vm(&self, uuid: &str) -> Result<(), CoreError> {
+        self.client
+            .unregister_vm(uuid)
+            .await
+            .map(|_| ())
+            .map_err(self.fault())
+    }
+
     async fn power(&self, uuid: &str, action: PowerAction) -> Result<VmInfo, CoreError> {
         recast(
             &self

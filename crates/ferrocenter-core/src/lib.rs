@@ -24,7 +24,7 @@ pub mod secrets;
 pub mod tasks;
 mod time_util;
 pub mod validate;
-mod vms;
+pub mod vms;
 
 pub use error::CoreError;
 pub use time_util::{from_millis, to_millis};
@@ -68,6 +68,8 @@ pub struct Core {
     claims: hosts::claims::Claims,
     /// Migrations and host removals under way, which exclude each other.
     in_flight: hosts::in_flight::InFlight,
+    /// VM names creates are using.
+    vm_name_book: vms::names::NameBook,
     secrets: secrets::SecretBox,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
@@ -187,6 +189,7 @@ impl Core {
             beats: Default::default(),
             claims: Default::default(),
             in_flight: Default::default(),
+            vm_name_book: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),

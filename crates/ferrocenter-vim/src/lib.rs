@@ -30,6 +30,7 @@ mod soap;
 mod state;
 mod tasks;
 mod views;
+mod vm_create;
 
 pub use faults::{fault, VimFault};
 pub use json::not_supported;

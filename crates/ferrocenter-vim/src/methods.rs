@@ -10,7 +10,8 @@ use super::ctx::{opt_bool, opt_int, opt_obj, opt_str, Ctx};
 use super::faults::{moref, VimFault};
 use super::mo::{self, Mo};
 use super::reply::{no_content, ok, unset, Reply};
-use super::{collector, filters, names, props, render, tasks, views};
+use super::{collector, filters, names, props, render, tasks, views, vm_create};
+use ferrocenter_core::vms::IfPoweredOn;
 
 fn task_ref(t: &Task) -> Reply {
     ok(moref("Task", &t.moid))
@@ -311,6 +312,28 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Reply, VimFa
         (Mo::Host(h), _) => host_method(ctx, h, method).await,
 
         // VMs.
+        (Mo::Folder(f), "CreateVM_Task") => {
+            let (spec, origins) = vm_create::spec(ctx, f).await?;
+            Ok(task_ref(
+                &core
+                    .create_vm(c, spec)
+                    .await
+                    .map_err(|e| origins.fault(e))?,
+            ))
+        }
+        // vCenter refuses a powered-on VM with InvalidPowerState (an InvalidState).
+        (Mo::Vm(v), "Destroy_Task") => Ok(task_ref(
+            &core.delete_vm(c, &v.id, IfPoweredOn::Refuse).await?,
+        )),
+        (Mo::Vm(v), "ReconfigVM_Task") => {
+            let u = vm_create::reconfigure(ctx.req_obj("spec")?)?;
+            Ok(task_ref(
+                &core
+                    .reconfigure_vm(c, &v.id, u)
+                    .await
+                    .map_err(vm_create::reconfigure_fault)?,
+            ))
+        }
         (Mo::Vm(v), "PowerOnVM_Task") => Ok(task_ref(
             &core.power_vm_task(c, &v.id, PowerAction::On).await?,
         )),

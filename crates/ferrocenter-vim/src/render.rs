@@ -426,6 +426,9 @@ pub fn task_names(kind: TaskKind) -> (&'static str, &'static str) {
         K::VmPowerOn => ("PowerOnVM_Task", "VirtualMachine.powerOn"),
         K::VmPowerOff => ("PowerOffVM_Task", "VirtualMachine.powerOff"),
         K::VmMigrate => ("MigrateVM_Task", "VirtualMachine.migrate"),
+        K::VmCreate => ("CreateVM_Task", "Folder.createVm"),
+        K::VmDelete => ("Destroy_Task", "VirtualMachine.destroy"),
+        K::VmReconfigure => ("ReconfigVM_Task", "VirtualMachine.reconfigure"),
         K::ClusterReconfigure => (
             "ReconfigureComputeResource_Task",
             "ClusterComputeResource.reconfigureEx",

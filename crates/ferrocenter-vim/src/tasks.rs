@@ -50,8 +50,14 @@ fn task_result(t: &Task) -> Option<Value> {
     if t.state != TaskState::Success {
         return None;
     }
-    let moid = t.result.as_ref()?.added_host_moid()?;
     use ferrocenter_core::tasks::TaskKind as K;
+    if t.kind == K::VmCreate {
+        return Some(moref(
+            "VirtualMachine",
+            t.result.as_ref()?.created_vm_moid()?,
+        ));
+    }
+    let moid = t.result.as_ref()?.added_host_moid()?;
     match t.kind {
         K::HostAdd => Some(moref("HostSystem", moid)),
         K::HostAddStandalone => Some(moref(

@@ -238,6 +238,10 @@ async fn task_result(state: &ZstackState, t: &Task) -> Result<Value, ZsError> {
                 None => Ok(json!({})),
             }
         }
+        K::VmCreate => match state.core.task_vm(&t.id).await? {
+            Some((vm, host)) => Ok(json!({"inventory": render::vm(&vm, host.as_ref())})),
+            None => Ok(json!({})),
+        },
         _ => Ok(json!({})),
     }
 }

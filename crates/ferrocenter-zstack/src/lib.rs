@@ -19,6 +19,7 @@ mod render;
 mod routes;
 mod session;
 mod state;
+mod vm_actions;
 mod vms;
 mod zones;
 

@@ -148,6 +148,28 @@ impl Params {
         }
     }
 
+    /// A list of strings (uuids); absent is empty.
+    pub fn list(&self, name: &str) -> Result<Vec<String>, ZsError> {
+        strings(self.map.get(name), name)
+    }
+
+    /// A list of integers (sizes), each a number or a string of digits; absent is empty.
+    pub fn ints(&self, name: &str) -> Result<Vec<i64>, ZsError> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| match x {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                })
+                .collect::<Option<Vec<i64>>>()
+                .ok_or_else(|| type_error(name, "a list of integers")),
+            Some(_) => Err(type_error(name, "a list of integers")),
+        }
+    }
+
     /// An integer field; a string of digits is read as the number (seeds/004's curl example
     /// sends `"sshPort":"22"`).
     pub fn int(&self, name: &str) -> Result<Option<i64>, ZsError> {

@@ -1,4 +1,4 @@
-//! The ZStack routes: sessions, zones, clusters, hosts, read-only VMs and jobs
+//! The ZStack routes: sessions, zones, clusters, hosts, VMs (create, destroy, expunge) and jobs
 //! (docs/api/zstack.md); any other path answers as ZStack answers a path it has no API for.
 use axum::extract::FromRef;
 use axum::http::{header, StatusCode, Uri};
@@ -11,7 +11,7 @@ use crate::hosts::Hosts;
 use crate::state::ZstackState;
 use crate::vms::Vms;
 use crate::zones::{self, Zones};
-use crate::{host_actions, jobs, listing, session};
+use crate::{host_actions, jobs, listing, session, vm_actions};
 
 /// The ZStack routes, for any router whose state hands out a [`ZstackState`].
 pub fn routes<S>() -> Router<S>
@@ -51,8 +51,18 @@ where
             get(listing::get::<Clusters>).delete(clusters::delete),
         )
         .route("/zstack/v1/clusters/{uuid}/actions", put(clusters::actions))
-        .route("/zstack/v1/vm-instances", get(listing::query::<Vms>))
-        .route("/zstack/v1/vm-instances/{uuid}", get(listing::get::<Vms>))
+        .route(
+            "/zstack/v1/vm-instances",
+            get(listing::query::<Vms>).post(vm_actions::create),
+        )
+        .route(
+            "/zstack/v1/vm-instances/{uuid}",
+            get(listing::get::<Vms>).delete(vm_actions::destroy),
+        )
+        .route(
+            "/zstack/v1/vm-instances/{uuid}/actions",
+            put(vm_actions::actions),
+        )
         .route("/zstack/v1/hosts", get(listing::query::<Hosts>))
         .route("/zstack/v1/hosts/kvm", post(host_actions::add_kvm_host))
         .route(

@@ -105,6 +105,19 @@ fn rows() -> Vec<Row> {
             row(Method::GET, p("/vcenter/vm"), [401, 200, 200, 200]),
             row(Method::GET, p("/vcenter/vm/{vm}"), [401, 404, 404, 404]),
             row(Method::POST, p("/vcenter/vm/{vm}"), [401, 404, 404, 404]),
+            // Creating needs VirtualMachine.Inventory.Create (admin); the spec names no place.
+            row(Method::POST, p("/vcenter/vm"), [401, 403, 400, 400]),
+            row(Method::DELETE, p("/vcenter/vm/{vm}"), [401, 404, 404, 404]),
+            row(
+                Method::PATCH,
+                p("/vcenter/vm/{vm}/hardware/cpu"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::PATCH,
+                p("/vcenter/vm/{vm}/hardware/memory"),
+                [401, 404, 404, 404],
+            ),
             row(
                 Method::GET,
                 p("/vcenter/vm/{vm}/power"),
@@ -268,6 +281,33 @@ fn vcenter_request(
                                  "folder": host_folder}}),
             ),
         ),
+        // `/api` takes the create spec as the body, `/rest` wraps it.
+        ("POST", "/vcenter/vm") => {
+            let spec = json!({"name": format!("vm-{n}"), "guest_OS": "OTHER_LINUX_64"});
+            (
+                "",
+                Some(if path.starts_with("/api") {
+                    spec
+                } else {
+                    json!({ "spec": spec })
+                }),
+            )
+        }
+        ("PATCH", "/vcenter/vm/{vm}/hardware/cpu" | "/vcenter/vm/{vm}/hardware/memory") => {
+            let spec = if tail.ends_with("cpu") {
+                json!({"count": 2})
+            } else {
+                json!({"size_MiB": 512})
+            };
+            (
+                "",
+                Some(if path.starts_with("/api") {
+                    spec
+                } else {
+                    json!({ "spec": spec })
+                }),
+            )
+        }
         ("POST", "/vcenter/datacenter") => ("", Some(json!({"spec": {"name": format!("dc-{n}")}}))),
         ("POST", "/vcenter/vm/{vm}") => (
             "?action=relocate",

@@ -93,6 +93,10 @@ pub enum Privilege {
     FolderCreate,
     VirtualMachinePowerOn,
     VirtualMachinePowerOff,
+    VirtualMachineCreate,
+    VirtualMachineDelete,
+    VirtualMachineConfigCpuCount,
+    VirtualMachineConfigMemory,
     /// Change the appliance's configuration (services, networking, shutdown).
     ApplianceAdminister,
     /// Add or alter accounts; the guide reserves this for superAdmin.
@@ -102,7 +106,7 @@ pub enum Privilege {
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 28] = [
+    pub const ALL: [Privilege; 32] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
@@ -128,6 +132,10 @@ impl Privilege {
         Privilege::FolderCreate,
         Privilege::VirtualMachinePowerOn,
         Privilege::VirtualMachinePowerOff,
+        Privilege::VirtualMachineCreate,
+        Privilege::VirtualMachineDelete,
+        Privilege::VirtualMachineConfigCpuCount,
+        Privilege::VirtualMachineConfigMemory,
         Privilege::ApplianceAdminister,
         Privilege::ApplianceManageAccounts,
         Privilege::FerrocenterDiagnostics,
@@ -160,6 +168,10 @@ impl Privilege {
             Privilege::FolderCreate => "Folder.Create",
             Privilege::VirtualMachinePowerOn => "VirtualMachine.Interact.PowerOn",
             Privilege::VirtualMachinePowerOff => "VirtualMachine.Interact.PowerOff",
+            Privilege::VirtualMachineCreate => "VirtualMachine.Inventory.Create",
+            Privilege::VirtualMachineDelete => "VirtualMachine.Inventory.Delete",
+            Privilege::VirtualMachineConfigCpuCount => "VirtualMachine.Config.CPUCount",
+            Privilege::VirtualMachineConfigMemory => "VirtualMachine.Config.Memory",
             Privilege::ApplianceAdminister => "Appliance.Administer",
             Privilege::ApplianceManageAccounts => "Appliance.ManageAccounts",
             Privilege::FerrocenterDiagnostics => "Ferrocenter.Diagnostics",

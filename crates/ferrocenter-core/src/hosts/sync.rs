@@ -8,7 +8,7 @@ use crate::{Core, CoreError};
 impl Core {
     /// `n` fresh moIds of one kind (`vm-17`, `vm-18`, …) from one reservation; none asked,
     /// none reserved.
-    async fn moid_block(&self, kind: &str, n: usize) -> Result<Vec<String>, CoreError> {
+    pub(crate) async fn moid_block(&self, kind: &str, n: usize) -> Result<Vec<String>, CoreError> {
         if n == 0 {
             return Ok(Vec::new());
         }

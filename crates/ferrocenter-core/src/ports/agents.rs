@@ -127,6 +127,15 @@ pub trait AgentSession: Send + Sync {
     async fn vm(&self, uuid: &str) -> Result<VmInfo, CoreError>;
     /// Registers a VM the server knows back on a host that lost it, powered off.
     async fn register_vm(&self, vm: &VmInfo) -> Result<(), CoreError>;
+    /// A powered-off VM's vCPUs and memory; unset ones stay.
+    async fn reconfigure_vm(
+        &self,
+        uuid: &str,
+        vcpus: Option<u32>,
+        memory_bytes: Option<u64>,
+    ) -> Result<VmInfo, CoreError>;
+    /// Removes a powered-off VM from its host, with its disks.
+    async fn unregister_vm(&self, uuid: &str) -> Result<(), CoreError>;
     async fn power(&self, uuid: &str, action: PowerAction) -> Result<VmInfo, CoreError>;
 
     /// On the destination: reserve room for `vm` and issue the ticket the source presents.

@@ -47,6 +47,24 @@ impl Core {
         }
     }
 
+    /// The VM a create task made, as it is now, with its host; as `task_host`, holding the
+    /// task's id is what lets a caller read it.
+    pub async fn task_vm(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<(crate::inventory::VmRecord, Option<crate::inventory::Host>)>, CoreError>
+    {
+        let task = self.tasks.get(task_id).await?;
+        let Some(TaskResult::VmCreated { vm, .. }) = task.result else {
+            return Ok(None);
+        };
+        let Some(vm) = self.store.get_vm(&vm).await? else {
+            return Ok(None);
+        };
+        let host = self.store.get_host(&vm.host_id).await?;
+        Ok(Some((vm, host)))
+    }
+
     /// Cancels a task. Its initiator may always cancel it; anyone else needs Global.CancelTask.
     pub async fn cancel_task(&self, caller: &Caller, id: &str) -> Result<(), CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;

@@ -44,6 +44,15 @@ pub enum TaskResult {
         vm: String,
         host: String,
     },
+    /// A VM created: its id and its vim moId.
+    VmCreated {
+        vm: String,
+        moid: String,
+    },
+    /// Any other VM operation (delete, reconfigure): the VM it acted on.
+    Vm {
+        vm: String,
+    },
     Cluster {
         cluster: String,
     },
@@ -66,6 +75,14 @@ impl TaskResult {
             | TaskResult::HostPower { host, .. }
             | TaskResult::Host { host }
             | TaskResult::VmMigrated { host, .. } => Some(host),
+            _ => None,
+        }
+    }
+
+    /// The vim moId of the VM a create made.
+    pub fn created_vm_moid(&self) -> Option<&str> {
+        match self {
+            TaskResult::VmCreated { moid, .. } => Some(moid),
             _ => None,
         }
     }
@@ -94,6 +111,8 @@ mod tests {
             r#"{"host":"h"}"#,
             r#"{"powerState":"poweredOn","vm":"v"}"#,
             r#"{"host":"h","vm":"v"}"#,
+            r#"{"moid":"vm-1","vm":"v"}"#,
+            r#"{"vm":"v"}"#,
             r#"{"cluster":"c"}"#,
             r#"{"datacenter":"d"}"#,
             r#"{"slept_ms":10}"#,

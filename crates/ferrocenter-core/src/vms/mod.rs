@@ -1,3 +1,11 @@
-//! VM operations: power and migration.
+//! VM operations: create, delete, reconfigure, power and migration.
+mod create;
+mod delete;
 mod migrate;
+pub(crate) mod names;
 mod power;
+mod reconfigure;
+
+pub use create::{NewDisk, NewNic, VmCreateSpec, CREATE, DEFAULT_GUEST, VCPUS_MAX};
+pub use delete::IfPoweredOn;
+pub use reconfigure::VmHardwareUpdate;

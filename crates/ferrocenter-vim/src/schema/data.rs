@@ -225,6 +225,141 @@ pub static DATA_TYPES: &[DataType] = &[
         &[req("key", Str), req("value", Any)],
     ),
     data("LongValue", Some("DynamicData"), &[req("value", Long)]),
+    // VMs: what CreateVM_Task reads.
+    data(
+        "VirtualMachineConfigSpec",
+        Some("DynamicData"),
+        &[
+            opt("changeVersion", Str),
+            opt("name", Str),
+            opt("version", Str),
+            opt("uuid", Str),
+            opt("instanceUuid", Str),
+            opt("guestId", Str),
+            opt("annotation", Str),
+            opt("files", Data("VirtualMachineFileInfo")),
+            opt("numCPUs", Int),
+            opt("numCoresPerSocket", Int),
+            opt("memoryMB", Long),
+            opt("memoryHotAddEnabled", Bool),
+            opt("cpuHotAddEnabled", Bool),
+            opt("firmware", Str),
+            arr("deviceChange", Data("VirtualDeviceConfigSpec")),
+        ],
+    ),
+    data(
+        "VirtualMachineFileInfo",
+        Some("DynamicData"),
+        &[
+            opt("vmPathName", Str),
+            opt("snapshotDirectory", Str),
+            opt("suspendDirectory", Str),
+            opt("logDirectory", Str),
+        ],
+    ),
+    data(
+        "VirtualDeviceConfigSpec",
+        Some("DynamicData"),
+        &[
+            opt("operation", Enum("VirtualDeviceConfigSpecOperation")),
+            opt(
+                "fileOperation",
+                Enum("VirtualDeviceConfigSpecFileOperation"),
+            ),
+            req("device", Data("VirtualDevice")),
+        ],
+    ),
+    data(
+        "Description",
+        Some("DynamicData"),
+        &[req("label", Str), req("summary", Str)],
+    ),
+    data(
+        "VirtualDevice",
+        Some("DynamicData"),
+        &[
+            req("key", Int),
+            opt("deviceInfo", Data("Description")),
+            opt("backing", Data("VirtualDeviceBackingInfo")),
+            opt("controllerKey", Int),
+            opt("unitNumber", Int),
+        ],
+    ),
+    data("VirtualDeviceBackingInfo", Some("DynamicData"), &[]),
+    data(
+        "VirtualDeviceFileBackingInfo",
+        Some("VirtualDeviceBackingInfo"),
+        &[req("fileName", Str), opt("datastore", MoRef)],
+    ),
+    data(
+        "VirtualDiskFlatVer2BackingInfo",
+        Some("VirtualDeviceFileBackingInfo"),
+        &[
+            req("diskMode", Str),
+            opt("split", Bool),
+            opt("writeThrough", Bool),
+            opt("thinProvisioned", Bool),
+            opt("eagerlyScrub", Bool),
+            opt("uuid", Str),
+        ],
+    ),
+    data(
+        "VirtualDeviceDeviceBackingInfo",
+        Some("VirtualDeviceBackingInfo"),
+        &[req("deviceName", Str), opt("useAutoDetect", Bool)],
+    ),
+    data(
+        "VirtualEthernetCardNetworkBackingInfo",
+        Some("VirtualDeviceDeviceBackingInfo"),
+        &[],
+    ),
+    data(
+        "VirtualDisk",
+        Some("VirtualDevice"),
+        &[req("capacityInKB", Long), opt("capacityInBytes", Long)],
+    ),
+    data(
+        "VirtualEthernetCard",
+        Some("VirtualDevice"),
+        &[
+            opt("addressType", Str),
+            opt("macAddress", Str),
+            opt("wakeOnLanEnabled", Bool),
+        ],
+    ),
+    data("VirtualE1000", Some("VirtualEthernetCard"), &[]),
+    data("VirtualE1000e", Some("VirtualEthernetCard"), &[]),
+    data("VirtualPCNet32", Some("VirtualEthernetCard"), &[]),
+    data("VirtualVmxnet", Some("VirtualEthernetCard"), &[]),
+    data("VirtualVmxnet3", Some("VirtualVmxnet"), &[]),
+    data(
+        "VirtualController",
+        Some("VirtualDevice"),
+        &[opt("busNumber", Int)],
+    ),
+    data(
+        "VirtualSCSIController",
+        Some("VirtualController"),
+        &[
+            opt("hotAddRemove", Bool),
+            req("sharedBus", Enum("VirtualSCSISharing")),
+        ],
+    ),
+    data(
+        "VirtualLsiLogicController",
+        Some("VirtualSCSIController"),
+        &[],
+    ),
+    data(
+        "VirtualLsiLogicSASController",
+        Some("VirtualSCSIController"),
+        &[],
+    ),
+    data(
+        "ParaVirtualSCSIController",
+        Some("VirtualSCSIController"),
+        &[],
+    ),
 ];
 
 pub static ENUMS: &[EnumType] = &[
@@ -243,6 +378,18 @@ pub static ENUMS: &[EnumType] = &[
     EnumType {
         name: "VirtualMachineMovePriority",
         values: &["lowPriority", "highPriority", "defaultPriority"],
+    },
+    EnumType {
+        name: "VirtualDeviceConfigSpecOperation",
+        values: &["add", "remove", "edit"],
+    },
+    EnumType {
+        name: "VirtualDeviceConfigSpecFileOperation",
+        values: &["create", "destroy", "replace"],
+    },
+    EnumType {
+        name: "VirtualSCSISharing",
+        values: &["noSharing", "virtualSharing", "physicalSharing"],
     },
     EnumType {
         name: "VirtualMachinePowerState",

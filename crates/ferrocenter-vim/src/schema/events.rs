@@ -69,6 +69,9 @@ pub static EVENT_TYPES: &[DataType] = &[
     data("ExitMaintenanceModeEvent", Some("HostEvent"), &[]),
     data("AccountUpdatedEvent", Some("HostEvent"), &[]),
     data("VmMigratedEvent", Some("VmEvent"), &[]),
+    data("VmCreatedEvent", Some("VmEvent"), &[]),
+    data("VmRemovedEvent", Some("VmEvent"), &[]),
+    data("VmReconfiguredEvent", Some("VmEvent"), &[]),
     // The core's HostNotRespondingEvent (an agent that stopped answering) is vim25's
     // HostConnectionLostEvent.
     data("HostConnectionLostEvent", Some("HostEvent"), &[]),

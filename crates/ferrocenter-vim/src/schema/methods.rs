@@ -106,7 +106,21 @@ pub static METHODS: &[Method] = &[
         &[req("key", Str), req("value", Str)],
         None,
     ),
+    m(
+        "CreateVM_Task",
+        &[
+            req("config", Data("VirtualMachineConfigSpec")),
+            req("pool", MoRef),
+            opt("host", MoRef),
+        ],
+        TASK,
+    ),
     // VirtualMachine.
+    m(
+        "ReconfigVM_Task",
+        &[req("spec", Data("VirtualMachineConfigSpec"))],
+        TASK,
+    ),
     m("PowerOnVM_Task", &[opt("host", MoRef)], TASK),
     m("PowerOffVM_Task", &[], TASK),
     m(

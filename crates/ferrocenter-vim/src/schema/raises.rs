@@ -23,6 +23,11 @@ static RAISES: &[(&str, &[&str])] = &[
     ),
     ("Rename_Task", &["DuplicateName", "InvalidName"]),
     ("Destroy_Task", &["VimFault"]),
+    (
+        "CreateVM_Task",
+        &["DuplicateName", "InvalidName", "InvalidState"],
+    ),
+    ("ReconfigVM_Task", &["InvalidState"]),
     ("PowerOnVM_Task", &["InvalidState"]),
     ("PowerOffVM_Task", &["InvalidState"]),
     ("MigrateVM_Task", &["InvalidState"]),

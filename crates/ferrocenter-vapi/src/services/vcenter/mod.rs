@@ -3,3 +3,4 @@ pub mod host;
 pub mod ids;
 pub mod inventory;
 pub mod vm;
+pub mod vm_create;

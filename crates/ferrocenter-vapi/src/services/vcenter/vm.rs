@@ -1,4 +1,4 @@
-//! `com.vmware.vcenter.VM` (list, get, relocate and relocate$task), `com.vmware.vcenter.vm.power`
+//! `com.vmware.vcenter.VM` (list, get, create, delete, relocate and relocate$task), `com.vmware.vcenter.vm.power`
 //! (get, start, stop) and `com.vmware.vcenter.system` (hello).
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::hosts::PowerAction;
@@ -12,6 +12,7 @@ use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::ids::{self as ids, admits, set};
+use super::vm_create;
 use crate::errors::ApiError;
 use crate::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
 use crate::rules::{self, Rule};
@@ -200,6 +201,36 @@ pub const OPS: &[Op] = &[
         get,
     ),
     Op {
+        task_kind: Some(TaskKind::VmCreate),
+        result: vm_create::created_vm,
+        rest: Some(&[http("POST", "/vcenter/vm")]),
+        ..op(
+            VM_SERVICE,
+            "create",
+            &[field("spec", Ty::Struct(&vm_create::CREATE_SPEC))],
+            Ty::Id,
+            // `/api` takes the spec as the body, `/rest` wraps it as {"spec": …}.
+            &[Http {
+                method: "POST",
+                path: "/vcenter/vm",
+                action: None,
+                body: Some("spec"),
+            }],
+            vm_create::create,
+        )
+    },
+    Op {
+        task_kind: Some(TaskKind::VmDelete),
+        ..op(
+            VM_SERVICE,
+            "delete",
+            VM,
+            Ty::Void,
+            &[http("DELETE", "/vcenter/vm/{vm}")],
+            vm_create::delete,
+        )
+    },
+    Op {
         task: TaskVariant::Also,
         task_kind: Some(TaskKind::VmMigrate),
         ..op(
@@ -217,6 +248,46 @@ pub const OPS: &[Op] = &[
                 body: None,
             }],
             relocate,
+        )
+    },
+    Op {
+        task_kind: Some(TaskKind::VmReconfigure),
+        rest: Some(&[http("PATCH", "/vcenter/vm/{vm}/hardware/cpu")]),
+        ..op(
+            "com.vmware.vcenter.vm.hardware.cpu",
+            "update",
+            &[
+                field("vm", Ty::Id),
+                field("spec", Ty::Struct(&vm_create::CPU_UPDATE)),
+            ],
+            Ty::Void,
+            &[Http {
+                method: "PATCH",
+                path: "/vcenter/vm/{vm}/hardware/cpu",
+                action: None,
+                body: Some("spec"),
+            }],
+            vm_create::update_cpu,
+        )
+    },
+    Op {
+        task_kind: Some(TaskKind::VmReconfigure),
+        rest: Some(&[http("PATCH", "/vcenter/vm/{vm}/hardware/memory")]),
+        ..op(
+            "com.vmware.vcenter.vm.hardware.memory",
+            "update",
+            &[
+                field("vm", Ty::Id),
+                field("spec", Ty::Struct(&vm_create::MEMORY_UPDATE)),
+            ],
+            Ty::Void,
+            &[Http {
+                method: "PATCH",
+                path: "/vcenter/vm/{vm}/hardware/memory",
+                action: None,
+                body: Some("spec"),
+            }],
+            vm_create::update_memory,
         )
     },
     op(
@@ -273,7 +344,7 @@ fn power_state(vm: &VmRecord) -> &'static str {
 }
 
 /// vim guest ids as vAPI's GuestOS names: `debian12_64Guest` → `DEBIAN_12_64`.
-fn guest_os(id: &str) -> String {
+pub(super) fn guest_os(id: &str) -> String {
     let base = id.strip_suffix("Guest").unwrap_or(id);
     let mut out = String::new();
     let mut prev: Option<char> = None;
