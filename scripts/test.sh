@@ -63,11 +63,11 @@ fi
 # The KVM test hosts (crates/ferrocenter-testkit/src/kvm, docs/kvm-hosts.md): QEMU, libvirt and
 # sshd, which each test host runs in its own namespaces, busybox-static and cpio for the kernel
 # guest's initramfs, sshpass for the password login test.
-KVM_PACKAGES="qemu-system-x86 libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
+KVM_PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
     openssh-server openssh-client iproute2 util-linux openssl busybox-static cpio sshpass"
 need_kvm() {
     local c
-    for c in qemu-system-x86_64 libvirtd virsh pkg-config sshd ssh-keygen ip nsenter cpio sshpass; do
+    for c in qemu-system-x86_64 qemu-img libvirtd virsh pkg-config sshd ssh-keygen ip nsenter cpio sshpass; do
         command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || return 0
     done
     [ -f /usr/include/libvirt/libvirt.h ] || return 0

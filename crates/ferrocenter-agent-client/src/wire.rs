@@ -264,6 +264,10 @@ pub struct VmDisk {
     pub label: String,
     pub capacity_bytes: u64,
     pub datastore: String,
+    /// The image the disk is made from, copied into it (absent: an empty disk). On the libvirt
+    /// driver, a volume's name in the disk's storage pool or a volume's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -242,6 +242,14 @@ fn validate_spec(spec: &VmSpec) -> ApiResult<()> {
                 "must be positive",
             ));
         }
+        if let Some(image) = &d.image {
+            if image.is_empty() || image.len() > 1024 {
+                return Err(ApiError::invalid(
+                    &format!("disks[{i}].image"),
+                    "must be 1 to 1024 characters",
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -341,6 +341,7 @@ async fn vm_lifecycle_capacity_and_events() {
             label: "Hard disk 1".into(),
             capacity_bytes: 10 << 30,
             datastore: "nfs-shared-01".into(),
+            image: None,
         }],
         nics: vec![],
         power_on: on,

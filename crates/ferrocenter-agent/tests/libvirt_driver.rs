@@ -236,6 +236,7 @@ fn disk(n: usize, capacity_bytes: u64) -> VmDisk {
         label: format!("Hard disk {n}"),
         capacity_bytes,
         datastore: POOL.into(),
+        image: None,
     }
 }
 
@@ -457,6 +458,71 @@ async fn facts_vm_lifecycle_events_and_faults() {
     assert_eq!(e.0.field.as_deref(), Some("disks[0].datastore"), "{e:?}");
     assert_eq!((lv.volumes(), lv.domains()), (vols, doms));
     assert_eq!(agent.vms().len(), 1);
+
+    // A disk from an image: a copy of the image's volume, as large as asked.
+    {
+        let c = lv.connect();
+        let p = StoragePool::lookup_by_name(&c, POOL).unwrap();
+        virt::storage_vol::StorageVol::create_xml(
+            &p,
+            "<volume><name>base.qcow2</name><capacity unit='bytes'>67108864</capacity>\
+             <target><format type='qcow2'/></target></volume>",
+            0,
+        )
+        .unwrap();
+    }
+    let from_image = VmDisk {
+        image: Some("base.qcow2".into()),
+        ..disk(1, 128 << 20)
+    };
+    let imaged = agent
+        .create_vm(spec("fc-vm-5", vec![from_image.clone()], vec![]))
+        .await
+        .unwrap();
+    assert_eq!(imaged.disks, vec![from_image.clone()]);
+    assert!(lv
+        .volumes()
+        .contains(&format!("{}-disk1.qcow2", imaged.uuid)));
+    let e = agent
+        .create_vm(spec(
+            "fc-vm-6",
+            vec![VmDisk {
+                image: Some("no-such-image".into()),
+                ..from_image.clone()
+            }],
+            vec![],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.0.field.as_deref(), Some("disks[0].image"), "{e:?}");
+    let e = agent
+        .create_vm(spec(
+            "fc-vm-7",
+            vec![VmDisk {
+                capacity_bytes: 1 << 20,
+                ..from_image
+            }],
+            vec![],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.0.field.as_deref(),
+        Some("disks[0].capacity_bytes"),
+        "{e:?}"
+    );
+    agent.unregister_vm(&imaged.uuid).await.unwrap();
+    assert!(!lv
+        .volumes()
+        .contains(&format!("{}-disk1.qcow2", imaged.uuid)));
+    {
+        let c = lv.connect();
+        let p = StoragePool::lookup_by_name(&c, POOL).unwrap();
+        virt::storage_vol::StorageVol::lookup_by_name(&p, "base.qcow2")
+            .unwrap()
+            .delete(0)
+            .unwrap();
+    }
 
     // Migration is not this driver's yet.
     let e = agent.prepare_incoming(vm.clone()).unwrap_err();

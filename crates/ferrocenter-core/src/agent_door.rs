@@ -529,6 +529,7 @@ mod tests {
                 label: "d".into(),
                 capacity_bytes: 1,
                 datastore: "local".into(),
+                image: None,
             }],
             nics: vec![wire::VmNic {
                 label: "n".into(),

@@ -207,6 +207,7 @@ impl SimDriver {
                     label: "Hard disk 1".into(),
                     capacity_bytes: [20u64, 40, 80][rng.gen_range(0..3)] << 30,
                     datastore: "nfs-shared-01".into(),
+                    image: None,
                 }],
                 nics: vec![VmNic {
                     label: "Network adapter 1".into(),

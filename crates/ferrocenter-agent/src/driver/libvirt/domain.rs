@@ -84,14 +84,15 @@ fn read_vm(c: &Connect, d: &Domain) -> ApiResult<Vm> {
     })?;
     let uuid = doc.text_at("uuid").unwrap_or_default();
     let meta = doc.at("metadata/vm");
-    let label = |kind: &str, key: &str, value: &str| {
+    let recorded = |kind: &str, key: &str, value: &str, attr: &str| {
         meta.and_then(|m| {
             m.children(kind)
                 .find(|n| n.attr(key) == Some(value))
-                .and_then(|n| n.attr("label"))
+                .and_then(|n| n.attr(attr))
                 .map(str::to_string)
         })
     };
+    let label = |kind: &str, key: &str, value: &str| recorded(kind, key, value, "label");
     let disks = disk_nodes(&doc)
         .into_iter()
         .enumerate()
@@ -114,6 +115,7 @@ fn read_vm(c: &Connect, d: &Domain) -> ApiResult<Vm> {
                     .map(|i| i.capacity)
                     .unwrap_or(0),
                 datastore,
+                image: recorded("disk", "target", target, "image"),
             }
         })
         .collect();
@@ -233,8 +235,8 @@ fn volume_xml(name: &str, capacity: u64) -> String {
     )
 }
 
-/// Creates one empty qcow2 volume, refusing a disk larger than the pool's free space (thin
-/// volumes could overcommit it; ferrocenter does not).
+/// Creates one qcow2 volume, empty or a copy of its image, refusing a disk larger than the
+/// pool's free space (thin volumes could overcommit it; ferrocenter does not).
 fn create_volume(
     c: &Connect,
     i: usize,
@@ -267,7 +269,48 @@ fn create_volume(
             ),
         ));
     }
-    StorageVol::create_xml(&pool, &volume_xml(name, disk.capacity_bytes), 0).map_err(|e| {
+    let xml = volume_xml(name, disk.capacity_bytes);
+    let made = match &disk.image {
+        None => StorageVol::create_xml(&pool, &xml, 0),
+        Some(image) => {
+            let src = StorageVol::lookup_by_name(&pool, image)
+                .or_else(|_| StorageVol::lookup_by_path(c, image))
+                .map_err(|_| {
+                    ApiError::invalid(
+                        &format!("disks[{i}].image"),
+                        format!(
+                            "no volume '{image}' in storage pool '{}', nor at that path",
+                            disk.datastore
+                        ),
+                    )
+                })?;
+            let size = src.get_info().map_err(|e| fault("image", e))?.capacity;
+            if size > disk.capacity_bytes {
+                return Err(ApiError::invalid(
+                    &format!("disks[{i}].capacity_bytes"),
+                    format!("is smaller than its image ({size} bytes)"),
+                ));
+            }
+            // A copy keeps the image's size: grown to the disk's afterwards.
+            StorageVol::create_xml_from(&pool, &xml, &src, 0).and_then(|v| {
+                let grown = match v.get_info() {
+                    Ok(info) if info.capacity < disk.capacity_bytes => {
+                        v.resize(disk.capacity_bytes, 0).map(drop)
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                match grown {
+                    Ok(()) => Ok(v),
+                    Err(e) => {
+                        let _ = v.delete(0);
+                        Err(e)
+                    }
+                }
+            })
+        }
+    };
+    made.map_err(|e| {
         let mut f = fault(
             &format!(
                 "creating disk {} in storage pool '{}'",
@@ -294,8 +337,13 @@ fn domain_xml(vm: &Vm, arch: &str, volumes: &[(String, String)]) -> String {
     let mut devices = String::new();
     for (i, (d, (pool, vol))) in vm.disks.iter().zip(volumes).enumerate() {
         let dev = format!("vd{}", (b'a' + i as u8) as char);
+        let image = d
+            .image
+            .as_ref()
+            .map(|i| format!(" image='{}'", esc(i)))
+            .unwrap_or_default();
         meta.push_str(&format!(
-            "<fc:disk target='{dev}' label='{}'/>",
+            "<fc:disk target='{dev}' label='{}'{image}/>",
             esc(&d.label)
         ));
         devices.push_str(&format!(
@@ -517,6 +565,7 @@ mod tests {
                 label: "Hard disk 1".into(),
                 capacity_bytes: 1 << 30,
                 datastore: "default".into(),
+                image: Some("base.qcow2".into()),
             }],
             nics: vec![VmNic {
                 label: "Network adapter 1".into(),
