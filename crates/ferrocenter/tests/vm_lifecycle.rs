@@ -527,12 +527,14 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
     let rest_id = rest["value"].as_str().unwrap().to_string();
     e.seen_everywhere("rest-vm", true).await;
 
-    // Missing name, unknown datastore: 400 naming the field.
-    let mut no_name = spec("x");
-    no_name.as_object_mut().unwrap().remove("name");
+    // An empty name, unknown datastore: 400 naming the field.
+    let empty_name = spec("");
     let mut bad_ds = spec("bad-ds");
     bad_ds["placement"]["datastore"] = json!("datastore-9999");
-    for (body, field) in [(no_name, "spec.name"), (bad_ds, "spec.placement.datastore")] {
+    for (body, field) in [
+        (empty_name, "spec.name"),
+        (bad_ds, "spec.placement.datastore"),
+    ] {
         let r =
             e.ts.call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(body))
                 .await;
@@ -566,6 +568,18 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
                 .await;
         assert!(r.status().is_success(), "{path}: {}", r.status());
     }
+    let vm = on_agent("api-vm");
+    assert_eq!((vm.vcpus, vm.memory_bytes), (3, 768 << 20));
+    // An update spec that sets nothing changes nothing, and succeeds.
+    let r =
+        e.ts.call(
+            Method::PATCH,
+            &format!("/api/vcenter/vm/{id}/hardware/memory"),
+            Some(&e.token),
+            Some(json!({})),
+        )
+        .await;
+    assert!(r.status().is_success(), "empty update: {}", r.status());
     let vm = on_agent("api-vm");
     assert_eq!((vm.vcpus, vm.memory_bytes), (3, 768 << 20));
     let r =

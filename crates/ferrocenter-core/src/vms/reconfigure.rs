@@ -42,12 +42,9 @@ impl Core {
             self.auth
                 .authorize(caller, Privilege::VirtualMachineConfigMemory)?;
         }
-        if u.vcpus.is_none() && u.memory_mib.is_none() {
-            return Err(CoreError::invalid(
-                "cpus",
-                "name the vCPUs or the memory to set",
-            ));
-        }
+        // An update that sets nothing changes nothing and succeeds, as vCenter's does (vAPI's
+        // update specs and vim's ReconfigVM_Task leave every unset field as it is).
+        let nothing = u.vcpus.is_none() && u.memory_mib.is_none();
         if u.vcpus.is_some_and(|v| !(1..=VCPUS_MAX).contains(&v)) {
             return Err(CoreError::invalid(
                 "cpus",
@@ -67,7 +64,9 @@ impl Core {
             .get_vm(vm_id)
             .await?
             .ok_or_else(|| CoreError::not_found("VM", vm_id))?;
-        refuse_running(&vm)?;
+        if !nothing {
+            refuse_running(&vm)?;
+        }
         let core = self.self_arc();
         let user = caller.user.clone();
         self.tasks
@@ -79,6 +78,9 @@ impl Core {
                     format!("Reconfigure VM {}", vm.name),
                 ),
                 move |_ctx| async move {
+                    if nothing {
+                        return Ok(TaskResult::Vm { vm: vm.id });
+                    }
                     let mut vm = core
                         .store
                         .get_vm(&vm.id)

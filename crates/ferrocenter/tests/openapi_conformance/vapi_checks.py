@@ -36,6 +36,26 @@ BEYOND_SCHEMA = {
     ("GET /api/appliance/monitoring/query", "item.names[]"),
     ("GET /api/appliance/monitoring/query", "item.start_time"),
     ("GET /api/appliance/monitoring/query", "item.end_time"),
+    # VMs: a new VM must be placed (a host, a cluster, a resource pool, or a folder of a
+    # datacenter, each naming one that exists: which one is enough depends on the others and on
+    # the inventory), its name is unique in its datacenter, its datastore and networks must be
+    # the chosen host's, its size is within the hypervisor's bounds (1–768 vCPUs, 4 MiB–24 TiB),
+    # which vAPI's `long` does not carry, and its guest OS is an identifier (the document keeps
+    # vSphere's open-ended guest OS enumeration as a string).
+    ("POST /api/vcenter/vm", "spec.placement"),
+    ("POST /api/vcenter/vm", "spec.placement.folder"),
+    ("POST /api/vcenter/vm", "spec.placement.host"),
+    ("POST /api/vcenter/vm", "spec.placement.cluster"),
+    ("POST /api/vcenter/vm", "spec.placement.datastore"),
+    ("POST /api/vcenter/vm", "spec.placement.resource_pool"),
+    ("POST /api/vcenter/vm", "spec.name"),
+    ("POST /api/vcenter/vm", "spec.guest_OS"),
+    ("POST /api/vcenter/vm", "spec.cpu.count"),
+    ("POST /api/vcenter/vm", "spec.memory.size_MiB"),
+    ("POST /api/vcenter/vm", "spec.disks[].new_vmdk.capacity"),
+    ("POST /api/vcenter/vm", "spec.nics[].backing.network"),
+    ("PATCH /api/vcenter/vm/{vm}/hardware/cpu", "spec.count"),
+    ("PATCH /api/vcenter/vm/{vm}/hardware/memory", "spec.size_MiB"),
 }
 ACCOUNT_WRITES = (
     "POST /api/appliance/local-accounts/{username}",

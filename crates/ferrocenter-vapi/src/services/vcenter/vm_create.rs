@@ -234,7 +234,8 @@ async fn read_spec(call: &Call, caller: &Caller, spec: &Value) -> Result<VmCreat
     let p = &spec["placement"];
     let text = |v: &Value| v.as_str().map(String::from);
     let mut out = VmCreateSpec {
-        name: text(&spec["name"]).ok_or_else(|| invalid("spec.name", "is required"))?,
+        // Unset, the server names it (the vSphere API's "a default name will be generated").
+        name: text(&spec["name"]).unwrap_or_else(default_vm_name),
         guest_os_id: text(&spec["guest_OS"]).map(|g| guest_id(&g)),
         vcpus: spec["cpu"]["count"].as_i64().unwrap_or(1),
         memory_mib: spec["memory"]["size_MiB"].as_i64().unwrap_or(1024),
@@ -365,8 +366,17 @@ pub fn delete(call: Call) -> Reply {
     })
 }
 
+/// A name for a VM created without one: unique enough not to meet another.
+fn default_vm_name() -> String {
+    format!(
+        "Virtual Machine {}",
+        &ferrocenter_core::model::new_uuid()[..8]
+    )
+}
+
 /// `vm.hardware.cpu.update` and `vm.hardware.memory.update` of a powered-off VM: `count` and
-/// `size_MiB`; hot-add settings are not modelled (`unsupported` when set to true).
+/// `size_MiB` (unset: unchanged); hot-add settings are not modelled (`unsupported` when set to
+/// true).
 async fn update_hardware(call: Call, cpu: bool) -> Result<Out, crate::errors::ApiError> {
     let caller = call.caller().await?;
     let vm = ids::vm(&call, &caller, call.text("vm")).await?;
@@ -381,21 +391,13 @@ async fn update_hardware(call: Call, cpu: bool) -> Result<Out, crate::errors::Ap
             return Err(CoreError::not_supported("spec.cores_per_socket other than 1").into());
         }
         VmHardwareUpdate {
-            vcpus: Some(
-                spec["count"]
-                    .as_i64()
-                    .ok_or_else(|| invalid("spec.count", "is required"))?,
-            ),
+            vcpus: spec["count"].as_i64(),
             memory_mib: None,
         }
     } else {
         VmHardwareUpdate {
             vcpus: None,
-            memory_mib: Some(
-                spec["size_MiB"]
-                    .as_i64()
-                    .ok_or_else(|| invalid("spec.size_MiB", "is required"))?,
-            ),
+            memory_mib: spec["size_MiB"].as_i64(),
         }
     };
     let task = call
