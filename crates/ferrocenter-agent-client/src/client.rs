@@ -599,6 +599,32 @@ impl AgentClient {
         .await
     }
 
+    /// How far the migration of `uuid` away from this host has come.
+    pub async fn migration_progress(&self, uuid: &str) -> Result<MigrationProgress, AgentError> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/vms/{uuid}/migration"),
+            None,
+            Auth::Session,
+            None,
+        )
+        .await
+    }
+
+    /// Asks the hypervisor to abandon the migration of `uuid` away from this host; answers
+    /// at once (the `migrate` call in flight then fails), or `invalid_state` past the
+    /// switch-over.
+    pub async fn cancel_migration(&self, uuid: &str) -> Result<MigrationProgress, AgentError> {
+        self.call::<(), _>(
+            Method::DELETE,
+            &format!("/vms/{uuid}/migration"),
+            None,
+            Auth::Session,
+            None,
+        )
+        .await
+    }
+
     /// Source → destination steps, authenticated by the ticket.
     pub async fn migration_step(
         &self,

@@ -471,6 +471,19 @@ pub struct MigrationResult {
     pub duration_ms: u64,
 }
 
+/// `GET /api/v1/vms/{uuid}/migration` on the source: how far a migration away has come, as
+/// the hypervisor counts it (memory and, for local disks, disk bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationProgress {
+    /// The destination agent's `address:port`.
+    pub destination: String,
+    /// Bytes sent so far and the total the hypervisor expects (0 until it knows).
+    pub processed_bytes: u64,
+    pub total_bytes: u64,
+    /// 0–99 while copying; the switch-over is the migration's end, not a percentage.
+    pub percent: u8,
+}
+
 /// Source → destination calls carry the ticket instead of a session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TicketRequest {

@@ -27,7 +27,9 @@ use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::accounts::{validate_account_name, Accounts, AccountsState};
-use crate::driver::{Discovered, DriverEvent, Hypervisor, Resize};
+use crate::driver::{
+    Discovered, DriverEvent, Hypervisor, Resize, TransferProgress, TransferTarget,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventLog;
 use crate::faults::Faults;
@@ -155,6 +157,8 @@ struct Inner {
     events: EventLog,
     incoming: HashMap<String, Incoming>,
     migrating_out: HashMap<String, String>,
+    /// How far each migration away has come, by VM uuid (while it copies).
+    progress: HashMap<String, TransferProgress>,
     /// Memory made unavailable by the "exhaust capacity" fault.
     exhausted_bytes: u64,
     /// The name the host answers to (renames are the agent's, not the OS's).
@@ -310,6 +314,7 @@ impl Agent {
                 events: EventLog::default(),
                 incoming: HashMap::new(),
                 migrating_out: HashMap::new(),
+                progress: HashMap::new(),
                 exhausted_bytes: 0,
                 hostname,
                 capacity,
@@ -1368,7 +1373,7 @@ impl Agent {
         };
         if let Some(vm) = committed_vm {
             let uuid = vm.uuid.clone();
-            let vm = self.driver.define_vm(vm).await?;
+            let vm = self.driver.receive(vm).await?;
             {
                 let mut i = self.inner.lock();
                 i.generation += 1;
@@ -1455,6 +1460,36 @@ impl Agent {
             })
     }
 
+    /// How far the migration of `uuid` away from this host has come.
+    pub fn migration_progress(&self, uuid: &str) -> ApiResult<MigrationProgress> {
+        let i = self.inner.lock();
+        let destination = i
+            .migrating_out
+            .get(uuid)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("migration of VM", uuid))?;
+        let p = i.progress.get(uuid).copied().unwrap_or_default();
+        let percent = match p.total_bytes {
+            0 => 0,
+            t => (p.processed_bytes.min(t) * 99 / t) as u8,
+        };
+        Ok(MigrationProgress {
+            destination,
+            processed_bytes: p.processed_bytes,
+            total_bytes: p.total_bytes,
+            percent,
+        })
+    }
+
+    /// Asks the driver to abandon the migration of `uuid`; the `migrate` call in flight then
+    /// fails and the VM stays here.
+    pub async fn cancel_migration(&self, uuid: &str) -> ApiResult<MigrationProgress> {
+        let now = self.migration_progress(uuid)?;
+        self.driver.cancel_transfer(uuid).await?;
+        info!(vm = %uuid, "migration cancel requested");
+        Ok(now)
+    }
+
     /// The source's side of a migration, detached from the request that asked for it.
     async fn send_vm(
         self: Arc<Self>,
@@ -1483,11 +1518,45 @@ impl Agent {
                 .await;
             return Err(dest_error("transfer", e));
         }
-        if let Err(e) = self.driver.transfer(&vm).await {
+        let sink = {
+            let agent = Arc::downgrade(&self);
+            let uuid = uuid.clone();
+            Arc::new(move |p: TransferProgress| {
+                if let Some(a) = agent.upgrade() {
+                    let mut i = a.inner.lock();
+                    if i.migrating_out.contains_key(&uuid) {
+                        i.progress.insert(uuid.clone(), p);
+                    }
+                }
+            })
+        };
+        let target = TransferTarget {
+            address: req.destination_address.clone(),
+        };
+        let transferred = self.driver.transfer(&vm, &target, sink).await;
+        self.inner.lock().progress.remove(&uuid);
+        if let Err(e) = transferred {
             let _ = dest
                 .migration_step(&req.migration_id, "abort", &ticket(None))
                 .await;
             return Err(e);
+        }
+        if self.driver.capabilities().transfer_switches_over {
+            // The hypervisor has moved the VM: it is the destination's now, whatever the
+            // commit answers (a destination agent that misses it adopts the VM from its
+            // hypervisor's events).
+            freeze.outcome = MigrationState::Committed;
+            self.finish_moved(&uuid).await;
+            if let Err(e) = dest
+                .migration_step(&req.migration_id, "commit", &ticket(None))
+                .await
+            {
+                warn!(vm = %uuid, error = %e, "the destination did not take the commit; it adopts the VM from its hypervisor");
+            }
+            return Ok(MigrationResult {
+                vm,
+                duration_ms: started.elapsed().as_millis() as u64,
+            });
         }
         match dest
             .migration_step(&req.migration_id, "commit", &ticket(None))
@@ -1522,8 +1591,13 @@ impl Agent {
     }
 
     async fn finish_moved(&self, uuid: &str) {
-        if let Err(e) = self.driver.undefine_vm(uuid).await {
-            warn!(vm = %uuid, error = %e.0.message, "the migrated VM could not be removed here");
+        // A hypervisor that switched over has already taken the VM away from here.
+        let here = !self.driver.capabilities().transfer_switches_over
+            || matches!(self.driver.get_vm(uuid).await, Ok(Some(_)));
+        if here {
+            if let Err(e) = self.driver.undefine_vm(uuid).await {
+                warn!(vm = %uuid, error = %e.0.message, "the migrated VM could not be removed here");
+            }
         }
         {
             let mut i = self.inner.lock();

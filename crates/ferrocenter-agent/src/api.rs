@@ -267,6 +267,24 @@ async fn migrate(
     done(r)
 }
 
+async fn migration_progress(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
+    done((|| {
+        ready(&a, &headers)?;
+        Ok(ok(a.migration_progress(&uuid)?))
+    })())
+}
+
+async fn cancel_migration(State(a): S, Path(uuid): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        ready(&a, &headers)?;
+        Ok(ok(
+            detached(async move { a.cancel_migration(&uuid).await }).await?
+        ))
+    }
+    .await;
+    done(r)
+}
+
 async fn prepare_incoming(State(a): S, headers: HeaderMap, body: Bytes) -> Response {
     done((|| {
         ready(&a, &headers)?;
@@ -432,6 +450,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         )
         .route("/api/v1/vms/{uuid}/power", post(power))
         .route("/api/v1/vms/{uuid}/migrate", post(migrate))
+        .route(
+            "/api/v1/vms/{uuid}/migration",
+            get(migration_progress).delete(cancel_migration),
+        )
         .route("/api/v1/migrations", post(prepare_incoming))
         .route("/api/v1/migrations/{id}/{step}", post(incoming_step))
         .route("/api/v1/host/{flag}", put(set_flag))

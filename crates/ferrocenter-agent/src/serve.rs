@@ -127,6 +127,12 @@ pub enum DriverKind {
     /// libvirt at this URI (`qemu:///system` on a host).
     Libvirt {
         uri: String,
+        /// `kvm` or `qemu`; `None` chooses by the host's KVM modules.
+        domain_type: Option<String>,
+        /// `tls` (the default) or `tunnelled`.
+        migration: Option<String>,
+        /// A destination's libvirtd, `{address}` standing for its address.
+        migration_uri: Option<String>,
     },
 }
 
@@ -230,7 +236,27 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
             Arc::new(sim)
         }
         #[cfg(feature = "libvirt")]
-        DriverKind::Libvirt { uri } => Arc::new(crate::driver::libvirt::LibvirtDriver::new(uri)),
+        DriverKind::Libvirt {
+            uri,
+            domain_type,
+            migration,
+            migration_uri,
+        } => {
+            use crate::driver::libvirt::{DomainType, LibvirtOptions, MigrationTransport};
+            let mut o = LibvirtOptions::new(uri);
+            o.domain_type = match domain_type.as_deref() {
+                Some("kvm") => Some(DomainType::Kvm),
+                Some("qemu") => Some(DomainType::Qemu),
+                _ => None,
+            };
+            if let Some(t) = migration.as_deref().and_then(MigrationTransport::parse) {
+                o.migration = t;
+            }
+            if let Some(u) = migration_uri {
+                o.migration_uri = u.clone();
+            }
+            Arc::new(crate::driver::libvirt::LibvirtDriver::configured(o))
+        }
         #[cfg(not(feature = "libvirt"))]
         DriverKind::Libvirt { .. } => return Err(AgentStartError::LibvirtNotBuilt),
     };

@@ -549,6 +549,9 @@ async fn the_https_api_of_an_agent_started_with_the_libvirt_driver() {
         root_password: Some(ROOT_PW.into()),
         driver: DriverKind::Libvirt {
             uri: lv.uri.clone(),
+            domain_type: None,
+            migration: None,
+            migration_uri: None,
         },
         seed: None,
         sim: Default::default(),

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::inventory::{HostFacts, HostRuntime, LockdownMode, VmInfo};
 use crate::ports::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
-    MigrationTicket, PowerAction,
+    MigrationProgress, MigrationTicket, PowerAction,
 };
 use crate::CoreError;
 
@@ -350,6 +350,27 @@ impl AgentSession for ClientSession {
             vm: recast(&r.vm)?,
             duration_ms: r.duration_ms,
         })
+    }
+
+    async fn migration_progress(&self, vm_uuid: &str) -> Result<MigrationProgress, CoreError> {
+        let p = self
+            .client
+            .migration_progress(vm_uuid)
+            .await
+            .map_err(self.fault())?;
+        Ok(MigrationProgress {
+            processed_bytes: p.processed_bytes,
+            total_bytes: p.total_bytes,
+            percent: p.percent,
+        })
+    }
+
+    async fn cancel_migration(&self, vm_uuid: &str) -> Result<(), CoreError> {
+        self.client
+            .cancel_migration(vm_uuid)
+            .await
+            .map(|_| ())
+            .map_err(self.fault())
     }
 }
 

@@ -116,6 +116,18 @@ pub struct AgentArgs {
     /// The libvirt connection URI of `--driver libvirt` [default: qemu:///system].
     #[arg(long, env = "FERROCENTER_LIBVIRT_URI", value_name = "URI")]
     pub libvirt_uri: Option<String>,
+    /// The domain type of VMs `--driver libvirt` defines: auto, kvm or qemu [default: auto,
+    /// which is kvm where the kvm_intel or kvm_amd module is loaded and qemu otherwise].
+    #[arg(long, env = "FERROCENTER_LIBVIRT_DOMAIN_TYPE", value_name = "TYPE")]
+    pub libvirt_domain_type: Option<String>,
+    /// How live migrations travel: tls (QEMU's stream over TLS; copies local disks) or
+    /// tunnelled (inside libvirtd's connection) [default: tls].
+    #[arg(long, env = "FERROCENTER_LIBVIRT_MIGRATION", value_name = "MODE")]
+    pub libvirt_migration: Option<String>,
+    /// A destination's libvirtd, `{address}` standing for the destination host's address
+    /// [default: qemu+tls://{address}/system].
+    #[arg(long, env = "FERROCENTER_LIBVIRT_MIGRATION_URI", value_name = "URI")]
+    pub libvirt_migration_uri: Option<String>,
     /// Seed of the simulated hardware [default: derived from the hostname].
     #[arg(long, env = "FERROCENTER_AGENT_SEED", value_name = "S")]
     pub seed: Option<String>,
@@ -140,6 +152,9 @@ struct AgentFile {
     root_user: Option<String>,
     driver: Option<String>,
     libvirt_uri: Option<String>,
+    libvirt_domain_type: Option<String>,
+    libvirt_migration: Option<String>,
+    libvirt_migration_uri: Option<String>,
     seed: Option<u64>,
     migration_mib_per_sec: Option<u64>,
     reboot_secs: Option<u64>,
@@ -171,6 +186,44 @@ impl AgentArgs {
                     }
                     Some(u) => u,
                     None => DEFAULT_LIBVIRT_URI.into(),
+                },
+                domain_type: match self
+                    .libvirt_domain_type
+                    .clone()
+                    .or(file.libvirt_domain_type)
+                {
+                    None => None,
+                    Some(t) if t == "auto" => None,
+                    Some(t) if t == "kvm" || t == "qemu" => Some(t),
+                    Some(t) => {
+                        return Err(invalid(
+                            "libvirt_domain_type",
+                            format!("'{t}' is not auto, kvm or qemu"),
+                        ))
+                    }
+                },
+                migration: match self.libvirt_migration.clone().or(file.libvirt_migration) {
+                    None => None,
+                    Some(m) if m == "tls" || m == "tunnelled" => Some(m),
+                    Some(m) => {
+                        return Err(invalid(
+                            "libvirt_migration",
+                            format!("'{m}' is not tls or tunnelled"),
+                        ))
+                    }
+                },
+                migration_uri: match self
+                    .libvirt_migration_uri
+                    .clone()
+                    .or(file.libvirt_migration_uri)
+                {
+                    Some(u) if !u.contains("{address}") => {
+                        return Err(invalid(
+                            "libvirt_migration_uri",
+                            "must contain {address} (the destination host's address)",
+                        ))
+                    }
+                    u => u,
                 },
             },
             other => {

@@ -13,6 +13,7 @@ pub mod libvirt;
 pub mod sim;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferrocenter_agent_client::wire::{
@@ -57,7 +58,27 @@ pub struct Capabilities {
     /// The hypervisor keeps its VMs across agent restarts; otherwise the agent saves them in
     /// its state file and hands them back on start.
     pub persistent_vms: bool,
+    /// `transfer` itself is the switch-over: when it returns Ok the VM runs at the destination
+    /// and no longer here (libvirt's peer-to-peer migration), so the destination's commit only
+    /// adopts it. Otherwise the destination's commit is the switch-over.
+    pub transfer_switches_over: bool,
 }
+
+/// Where a migration goes: the destination host's management address, as the server knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferTarget {
+    pub address: String,
+}
+
+/// Bytes a transfer has sent and the total the hypervisor expects (0 while unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferProgress {
+    pub processed_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// Where a driver reports a transfer's progress; called from any thread.
+pub type ProgressSink = Arc<dyn Fn(TransferProgress) + Send + Sync>;
 
 /// A change the driver saw on the hypervisor that the agent did not make (a guest that powered
 /// itself off, `virsh` used behind the agent's back).
@@ -97,8 +118,16 @@ pub trait Hypervisor: Send + Sync + 'static {
     /// Changes vCPUs and memory of a powered-off VM.
     async fn reconfigure(&self, uuid: &str, resize: Resize) -> ApiResult<Vm>;
     /// Moves the VM's running state to the destination of an agent-to-agent migration
-    /// (`Capabilities::migration`).
-    async fn transfer(&self, vm: &Vm) -> ApiResult<()>;
+    /// (`Capabilities::migration`), reporting progress as it goes. A failure leaves the VM
+    /// here as it was.
+    async fn transfer(&self, vm: &Vm, to: &TransferTarget, progress: ProgressSink)
+        -> ApiResult<()>;
+    /// Abandons the transfer of `uuid` in flight (its `transfer` then fails); `invalid_state`
+    /// when none is running or it is past the point of no return.
+    async fn cancel_transfer(&self, uuid: &str) -> ApiResult<()>;
+    /// On the destination, at the commit: the VM as this host now holds it. A driver whose
+    /// transfer switches over finds it already here; any other defines it.
+    async fn receive(&self, vm: Vm) -> ApiResult<Vm>;
     /// Reboots the machine; returns once it is back (`Capabilities::host_power`).
     async fn reboot_host(&self) -> ApiResult<()>;
 }

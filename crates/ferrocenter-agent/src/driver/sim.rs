@@ -10,7 +10,10 @@ use rand::{Rng, SeedableRng};
 use async_trait::async_trait;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Capabilities, Discovered, DriverEvent, Hypervisor, Resize};
+use super::{
+    Capabilities, Discovered, DriverEvent, Hypervisor, ProgressSink, Resize, TransferProgress,
+    TransferTarget,
+};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ struct State {
 pub struct SimDriver {
     state: Mutex<State>,
     options: SimOptions,
+    /// Transfers in flight, by VM uuid: notified to abandon them.
+    transfers: Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Notify>>>,
 }
 
 const PROFILES: &[(&str, &str, &str, u32, u32, u32)] = &[
@@ -183,6 +188,7 @@ impl SimDriver {
                 vms: BTreeMap::new(),
             }),
             options,
+            transfers: Mutex::default(),
         }
     }
 
@@ -263,6 +269,7 @@ impl Hypervisor for SimDriver {
             migration: true,
             host_power: true,
             persistent_vms: false,
+            transfer_switches_over: false,
         }
     }
 
@@ -332,9 +339,53 @@ impl Hypervisor for SimDriver {
         Ok(vm.clone())
     }
 
-    async fn transfer(&self, vm: &Vm) -> ApiResult<()> {
-        tokio::time::sleep(self.transfer_time(vm)).await;
-        Ok(())
+    /// Sleeps for the copy's time, reporting progress each tenth of it; a cancel ends it.
+    async fn transfer(
+        &self,
+        vm: &Vm,
+        _to: &TransferTarget,
+        progress: ProgressSink,
+    ) -> ApiResult<()> {
+        let cancel = std::sync::Arc::new(tokio::sync::Notify::new());
+        self.transfers
+            .lock()
+            .insert(vm.uuid.clone(), cancel.clone());
+        let total = vm.memory_bytes;
+        let step = self.transfer_time(vm) / 10;
+        let copy = async {
+            for i in 1..=10u64 {
+                tokio::time::sleep(step).await;
+                progress(TransferProgress {
+                    processed_bytes: total / 10 * i,
+                    total_bytes: total,
+                });
+            }
+        };
+        let r = tokio::select! {
+            _ = copy => Ok(()),
+            _ = cancel.notified() => Err(ApiError::new(
+                ErrorCode::InvalidState,
+                "the migration was cancelled; the VM stays on this host",
+            )),
+        };
+        self.transfers.lock().remove(&vm.uuid);
+        r
+    }
+
+    async fn cancel_transfer(&self, uuid: &str) -> ApiResult<()> {
+        match self.transfers.lock().get(uuid) {
+            Some(n) => {
+                n.notify_one();
+                Ok(())
+            }
+            None => Err(ApiError::invalid_state(format!(
+                "no migration of VM {uuid} is copying"
+            ))),
+        }
+    }
+
+    async fn receive(&self, vm: Vm) -> ApiResult<Vm> {
+        self.define_vm(vm).await
     }
 
     async fn reboot_host(&self) -> ApiResult<()> {

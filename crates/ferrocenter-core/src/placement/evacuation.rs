@@ -70,7 +70,7 @@ impl Core {
                 running.spawn(async move {
                     let pair = (vm.uuid.clone(), dest.id.clone());
                     let r = core
-                        .migrate_one(src.as_ref(), &source, &dest, vm, &user)
+                        .migrate_one(src.as_ref(), &source, &dest, vm, &user, None)
                         .await;
                     (pair, r)
                 });

@@ -89,6 +89,15 @@ pub struct Migrated {
     pub duration_ms: u64,
 }
 
+/// How far a migration away from a host has come, as its hypervisor counts bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrationProgress {
+    pub processed_bytes: u64,
+    pub total_bytes: u64,
+    /// 0–99 while copying.
+    pub percent: u8,
+}
+
 /// One agent, through one (lazily logged-in) session.
 #[async_trait]
 pub trait AgentSession: Send + Sync {
@@ -148,4 +157,8 @@ pub trait AgentSession: Send + Sync {
         ticket: MigrationTicket,
         timeout: Duration,
     ) -> Result<Migrated, CoreError>;
+    /// On the source: how far the migration of `vm_uuid` has come.
+    async fn migration_progress(&self, vm_uuid: &str) -> Result<MigrationProgress, CoreError>;
+    /// On the source: abandon the migration of `vm_uuid` (its `migrate` then fails).
+    async fn cancel_migration(&self, vm_uuid: &str) -> Result<(), CoreError>;
 }

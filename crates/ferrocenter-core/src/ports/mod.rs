@@ -8,7 +8,7 @@ mod store;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
-    MigrationTicket, PowerAction,
+    MigrationProgress, MigrationTicket, PowerAction,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};

@@ -2,12 +2,14 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tracing::warn;
 
 use crate::auth::{Caller, Privilege};
 use crate::hosts::endpoint;
 use crate::inventory::{ConnectionState, Host, HostState, VmInfo};
-use crate::ports::AgentSession;
+use crate::ports::{AgentSession, Migrated};
 use crate::tasks::Task;
+use crate::tasks::TaskContext;
 use crate::tasks::TaskKind;
 use crate::{Core, CoreError};
 
@@ -61,30 +63,30 @@ impl Core {
         }
         let core = self.self_arc();
         let user = caller.user.clone();
+        let mut spec = Self::vm_task(
+            TaskKind::VmMigrate,
+            &vm,
+            caller,
+            format!("Migrate VM {} to {}", vm.name, dest.name),
+        );
+        // Until the switch-over the hypervisor can abandon the copy.
+        spec.cancelable = true;
         self.tasks
-            .submit(
-                Self::vm_task(
-                    TaskKind::VmMigrate,
-                    &vm,
-                    caller,
-                    format!("Migrate VM {} to {}", vm.name, dest.name),
-                ),
-                move |_ctx| async move {
-                    let src = core.agent(&source).await?;
-                    let wire = src
-                        .vms()
-                        .await?
-                        .into_iter()
-                        .find(|v| v.uuid == vm.uuid)
-                        .ok_or_else(|| CoreError::not_found("VM", &vm.name))?;
-                    core.migrate_one(src.as_ref(), &source, &dest, wire, &user)
-                        .await?;
-                    Ok(crate::tasks::TaskResult::VmMigrated {
-                        vm: vm.id,
-                        host: dest.id,
-                    })
-                },
-            )
+            .submit(spec, move |ctx| async move {
+                let src = core.agent(&source).await?;
+                let wire = src
+                    .vms()
+                    .await?
+                    .into_iter()
+                    .find(|v| v.uuid == vm.uuid)
+                    .ok_or_else(|| CoreError::not_found("VM", &vm.name))?;
+                core.migrate_one(src.as_ref(), &source, &dest, wire, &user, Some(&ctx))
+                    .await?;
+                Ok(crate::tasks::TaskResult::VmMigrated {
+                    vm: vm.id,
+                    host: dest.id,
+                })
+            })
             .await
     }
 
@@ -95,6 +97,7 @@ impl Core {
         dest: &Host,
         vm: VmInfo,
         user: &str,
+        ctx: Option<&TaskContext>,
     ) -> Result<(), CoreError> {
         let _under_way = self.in_flight.begin_migration(source, dest, &vm.name)?;
         // A removal that ended before this migration began took its host from the store.
@@ -104,9 +107,12 @@ impl Core {
         let ticket = dst.prepare_incoming(&vm).await?;
         // Generous: the copy takes memory ÷ speed on the hosts.
         let timeout = Duration::from_secs(300 + vm.memory_bytes / (64 << 20));
-        let result = src
-            .migrate(&vm.uuid, &endpoint(dest), ticket, timeout)
-            .await?;
+        let to = endpoint(dest);
+        let migrating = src.migrate(&vm.uuid, &to, ticket, timeout);
+        let result = match ctx {
+            None => migrating.await?,
+            Some(ctx) => follow(src, &vm, ctx, migrating).await?,
+        };
         if let Some(mut record) = self.store.find_vm_by_instance_uuid(vm.identity()).await? {
             record.host_id = dest.id.clone();
             record.power_state = result.vm.power_state.as_str().to_string();
@@ -124,5 +130,51 @@ impl Core {
             .await;
         }
         Ok(())
+    }
+}
+
+/// Waits for a migration, reporting the source's progress on the task each second and asking
+/// the source to abandon it when the task is cancelled. A cancel that comes after the
+/// switch-over is too late: the migration's own outcome stands.
+async fn follow(
+    src: &dyn AgentSession,
+    vm: &VmInfo,
+    ctx: &TaskContext,
+    migrating: impl std::future::Future<Output = Result<Migrated, CoreError>>,
+) -> Result<Migrated, CoreError> {
+    tokio::pin!(migrating);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut cancelled = false;
+    loop {
+        tokio::select! {
+            r = &mut migrating => {
+                return match r {
+                    Err(e) if cancelled => Err(ctx.check().err().unwrap_or(e)),
+                    r => r,
+                };
+            }
+            _ = tick.tick() => {
+                if let Ok(p) = src.migration_progress(&vm.uuid).await {
+                    if p.total_bytes > 0 {
+                        ctx.progress(
+                            5 + p.percent * 9 / 10,
+                            format!(
+                                "copied {} of {} MiB",
+                                p.processed_bytes >> 20,
+                                p.total_bytes >> 20
+                            ),
+                        )
+                        .await;
+                    }
+                }
+            }
+            _ = ctx.stopped(), if !cancelled => {
+                cancelled = true;
+                if let Err(e) = src.cancel_migration(&vm.uuid).await {
+                    warn!(vm = %vm.uuid, error = %e, "the migration could not be cancelled");
+                }
+            }
+        }
     }
 }

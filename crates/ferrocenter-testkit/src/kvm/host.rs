@@ -19,6 +19,8 @@ pub struct TestHost {
     dir: PathBuf,
     holder: Child,
     daemons: Vec<Child>,
+    /// libvirtds started again after a stop or kill.
+    restarted: std::sync::Mutex<Vec<Child>>,
 }
 
 /// A host whose files are written and network is up, before its daemons start.
@@ -83,6 +85,7 @@ impl Prepared {
             dir: self.dir,
             holder,
             daemons: Vec::new(),
+            restarted: std::sync::Mutex::new(Vec::new()),
         };
         // On an early return `host` is dropped, which stops what it started; the slot's cleanup
         // kills anything else in its namespace.
@@ -109,8 +112,10 @@ impl Prepared {
 impl TestHost {
     /// The holder's and the daemons' pids.
     pub(crate) fn pids(&self) -> Vec<u32> {
+        let restarted = self.restarted.lock().unwrap_or_else(|e| e.into_inner());
         std::iter::once(&self.holder)
             .chain(&self.daemons)
+            .chain(restarted.iter())
             .map(Child::id)
             .collect()
     }
@@ -118,9 +123,11 @@ impl TestHost {
     /// Kills and reaps the daemons and the holder (QEMU, which libvirtd daemonized, is left for
     /// the slot's cleanup, which kills everything in the namespace).
     fn stop(&mut self) {
-        for child in self
-            .daemons
+        let mut restarted =
+            std::mem::take(&mut *self.restarted.lock().unwrap_or_else(|e| e.into_inner()));
+        for child in restarted
             .iter_mut()
+            .chain(self.daemons.iter_mut())
             .chain(std::iter::once(&mut self.holder))
         {
             let _ = child.kill();
@@ -197,6 +204,26 @@ impl TestHost {
     /// Stops the host's libvirtd (TERM, by the pid it wrote) and waits until it is gone, as a
     /// host whose libvirt is down; teardown copes with its absence.
     pub fn stop_libvirtd(&self) -> Result<(), KvmError> {
+        self.signal_libvirtd(libc::SIGTERM)
+    }
+
+    /// Kills the host's libvirtd outright (KILL), as a crash: its QEMU processes keep running,
+    /// and a libvirtd started again ([`TestHost::start_libvirtd`]) finds them.
+    pub fn kill_libvirtd(&self) -> Result<(), KvmError> {
+        self.signal_libvirtd(libc::SIGKILL)
+    }
+
+    /// Starts the host's libvirtd again after a stop or kill and waits until it answers.
+    pub fn start_libvirtd(&self) -> Result<(), KvmError> {
+        let child = libvirtd::start(self.holder.id(), &self.dir, &self.libvirt_uri())?;
+        self.restarted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
+        Ok(())
+    }
+
+    fn signal_libvirtd(&self, signal: i32) -> Result<(), KvmError> {
         let pid_file = self.dir.join("libvirtd.pid");
         let pid: u32 = std::fs::read_to_string(&pid_file)
             .ok()
@@ -204,8 +231,8 @@ impl TestHost {
             .ok_or_else(|| {
                 KvmError::setup("stop libvirtd", format!("no pid in {}", pid_file.display()))
             })?;
-        // SAFETY: TERM to the pid this host's libvirtd wrote.
-        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        // SAFETY: a signal to the pid this host's libvirtd wrote.
+        unsafe { libc::kill(pid as i32, signal) };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while super::footprint::running(pid) {
             if std::time::Instant::now() > deadline {

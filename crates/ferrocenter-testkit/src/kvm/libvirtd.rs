@@ -139,8 +139,12 @@ fn copy_xml_files(from: &Path, to: &Path) {
 pub(crate) fn start(holder: u32, host_dir: &Path, uri: &str) -> Result<Child, KvmError> {
     copy_xml_files(&caps_seed(), &host_dir.join(CAPS_CACHE));
     let log_path = host_dir.join("logs/libvirtd.log");
-    let log =
-        fs::File::create(&log_path).map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?;
+    // Appended to: a libvirtd started again keeps its predecessor's log.
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| KvmError::setup("libvirtd log", e.to_string()))?;
     let mut child = command_in(holder, "libvirtd")
         .arg("--listen")
         .arg("--pid-file")

@@ -51,7 +51,7 @@ fn bytes(n: &Node) -> u64 {
 }
 
 /// The volume behind a disk element: by pool and volume name, or by file path.
-fn disk_volume(c: &Connect, disk: &Node) -> Option<StorageVol> {
+pub(super) fn disk_volume(c: &Connect, disk: &Node) -> Option<StorageVol> {
     let src = disk.child("source")?;
     match (src.attr("pool"), src.attr("volume"), src.attr("file")) {
         (Some(pool), Some(vol), _) => {
@@ -64,7 +64,7 @@ fn disk_volume(c: &Connect, disk: &Node) -> Option<StorageVol> {
 }
 
 /// The domain's disk elements (CD-ROMs and floppies are not the VM's disks).
-fn disk_nodes(doc: &Node) -> Vec<&Node> {
+pub(super) fn disk_nodes(doc: &Node) -> Vec<&Node> {
     doc.child("devices")
         .map(|d| {
             d.children("disk")
@@ -178,7 +178,7 @@ fn lookup(c: &Connect, uuid: &str) -> ApiResult<Option<Domain>> {
     }
 }
 
-fn domain(c: &Connect, uuid: &str) -> ApiResult<Domain> {
+pub(super) fn domain(c: &Connect, uuid: &str) -> ApiResult<Domain> {
     lookup(c, uuid)?.ok_or_else(|| ApiError::not_found("VM", uuid))
 }
 
@@ -199,8 +199,11 @@ pub fn list(c: &Connect) -> ApiResult<Vec<Vm>> {
     Ok(out)
 }
 
+/// The VM of `uuid`, if this host holds it: a transient domain (such as one arriving by
+/// migration, persistent only once libvirt finishes it) is not yet a VM of this host.
 pub fn get(c: &Connect, uuid: &str) -> ApiResult<Option<Vm>> {
     match lookup(c, uuid)? {
+        Some(d) if !d.is_persistent().unwrap_or(true) => Ok(None),
         Some(d) => match read_vm(c, &d) {
             Ok(vm) => Ok(Some(vm)),
             Err(e) if e.0.code == ErrorCode::NotFound => Ok(None),
@@ -327,7 +330,34 @@ fn create_volume(
     })
 }
 
-fn domain_xml(vm: &Vm, arch: &str, volumes: &[(String, String)]) -> String {
+/// How libvirt runs the VMs it defines: `kvm`, or `qemu` (TCG, QEMU's emulator) on a host
+/// whose `/dev/kvm` cannot run ordinary guests at speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainType {
+    Kvm,
+    Qemu,
+}
+
+impl DomainType {
+    fn as_str(self) -> &'static str {
+        match self {
+            DomainType::Kvm => "kvm",
+            DomainType::Qemu => "qemu",
+        }
+    }
+
+    /// The CPU the guest sees: the host's own under KVM (migration needs hosts alike, which
+    /// ferrocenter's clusters are meant to be); QEMU's default model under TCG, which cannot
+    /// pass the host's through.
+    fn cpu(self) -> &'static str {
+        match self {
+            DomainType::Kvm => "<cpu mode='host-passthrough'/>",
+            DomainType::Qemu => "",
+        }
+    }
+}
+
+fn domain_xml(vm: &Vm, kind: DomainType, arch: &str, volumes: &[(String, String)]) -> String {
     let mut meta = format!(
         "<fc:vm xmlns:fc='{METADATA_NS}'><fc:instance-uuid>{}</fc:instance-uuid>\
          <fc:guest-os-id>{}</fc:guest-os-id>",
@@ -371,16 +401,18 @@ fn domain_xml(vm: &Vm, arch: &str, volumes: &[(String, String)]) -> String {
     }
     meta.push_str("</fc:vm>");
     format!(
-        "<domain type='kvm'><name>{name}</name><uuid>{uuid}</uuid>\
+        "<domain type='{kind}'><name>{name}</name><uuid>{uuid}</uuid>\
          <metadata>{meta}</metadata>\
          <memory unit='b'>{mem}</memory><currentMemory unit='b'>{mem}</currentMemory>\
          <vcpu placement='static'>{vcpus}</vcpu>\
          <os><type arch='{arch}' machine='q35'>hvm</type><boot dev='hd'/></os>\
-         <features><acpi/><apic/></features><cpu mode='host-passthrough'/>\
+         <features><acpi/><apic/></features>{cpu}\
          <clock offset='utc'/><on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot>\
          <on_crash>destroy</on_crash>\
          <devices>{devices}<serial type='pty'/><console type='pty'/>\
          <memballoon model='virtio'/></devices></domain>",
+        kind = kind.as_str(),
+        cpu = kind.cpu(),
         name = esc(&vm.name),
         uuid = esc(&vm.uuid),
         mem = vm.memory_bytes,
@@ -398,7 +430,7 @@ fn host_arch(c: &Connect) -> String {
 
 /// Defines the VM: checks name, uuid and networks, creates its volumes one by one, defines the
 /// domain and starts it if asked; whatever it made is removed again when a step fails.
-pub fn define(c: &Connect, vm: &Vm) -> ApiResult<Vm> {
+pub fn define(c: &Connect, vm: &Vm, kind: DomainType) -> ApiResult<Vm> {
     if Domain::lookup_by_name(c, &vm.name).is_ok() {
         return Err(ApiError::invalid(
             "name",
@@ -446,7 +478,7 @@ pub fn define(c: &Connect, vm: &Vm) -> ApiResult<Vm> {
             }
         }
     }
-    let dom = match Domain::define_xml(c, &domain_xml(vm, &host_arch(c), &volumes)) {
+    let dom = match Domain::define_xml(c, &domain_xml(vm, kind, &host_arch(c), &volumes)) {
         Ok(d) => d,
         Err(e) => {
             remove_volumes(c, &made);
@@ -574,7 +606,12 @@ mod tests {
             }],
             migrating_to: None,
         };
-        let x = domain_xml(&vm, "x86_64", &[("default".into(), "v.qcow2".into())]);
+        let x = domain_xml(
+            &vm,
+            DomainType::Kvm,
+            "x86_64",
+            &[("default".into(), "v.qcow2".into())],
+        );
         let doc = xml::parse(&x).unwrap();
         assert_eq!(doc.text_at("name").as_deref(), Some("web<1>"));
         assert_eq!(bytes(doc.child("memory").unwrap()), 256 << 20);

@@ -9,7 +9,11 @@
 mod domain;
 mod events;
 mod facts;
+mod migrate;
 pub mod xml;
+
+pub use domain::DomainType;
+pub use migrate::{destination_uri, MigrationTransport};
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -22,7 +26,9 @@ use tracing::{info, warn};
 use virt::connect::Connect;
 use virt::error::ErrorNumber;
 
-use super::{Capabilities, Discovered, DriverEvent, Hypervisor, Resize};
+use super::{
+    Capabilities, Discovered, DriverEvent, Hypervisor, ProgressSink, Resize, TransferTarget,
+};
 use crate::error::{ApiError, ApiResult};
 
 /// How often the supervisor checks the connection (and polls domains when events are off).
@@ -114,25 +120,79 @@ impl Shared {
     }
 }
 
+/// The URI of a destination's libvirtd unless configured otherwise: TLS on its address.
+pub const DEFAULT_MIGRATION_URI: &str = "qemu+tls://{address}/system";
+
+/// How the driver connects, defines VMs and migrates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibvirtOptions {
+    /// This host's libvirt (`qemu:///system`).
+    pub uri: String,
+    /// `None`: `kvm` where the host has hardware-assisted KVM, else `qemu` (see
+    /// [`LibvirtOptions::domain_type`]).
+    pub domain_type: Option<DomainType>,
+    pub migration: MigrationTransport,
+    /// A destination's libvirtd, `{address}` standing for its management address.
+    pub migration_uri: String,
+}
+
+impl LibvirtOptions {
+    pub fn new(uri: &str) -> LibvirtOptions {
+        LibvirtOptions {
+            uri: uri.to_string(),
+            domain_type: None,
+            migration: MigrationTransport::Tls,
+            migration_uri: DEFAULT_MIGRATION_URI.into(),
+        }
+    }
+
+    /// The domain type VMs get: as configured, else `kvm` when the CPU's KVM module
+    /// (`kvm_intel`, `kvm_amd`) is loaded and `qemu` otherwise — a `/dev/kvm` without them
+    /// (PVM's software nested virtualization, for one) runs only guests built for it.
+    pub fn domain_type(&self) -> DomainType {
+        self.domain_type.unwrap_or_else(|| {
+            let module = |m: &str| std::path::Path::new("/sys/module").join(m).exists();
+            if module("kvm_intel") || module("kvm_amd") {
+                DomainType::Kvm
+            } else {
+                DomainType::Qemu
+            }
+        })
+    }
+}
+
 pub struct LibvirtDriver {
     shared: Arc<Shared>,
     events: Mutex<Option<UnboundedReceiver<DriverEvent>>>,
+    domain_type: DomainType,
+    migration: MigrationTransport,
+    migration_uri: String,
 }
 
 impl LibvirtDriver {
     /// A driver for the libvirt at `uri`. It connects on first use and from a supervising
     /// thread, so an agent starts (and reports the fault) while libvirt is down.
     pub fn new(uri: &str) -> LibvirtDriver {
-        Self::with_events(uri, true)
+        Self::with_options(LibvirtOptions::new(uri), true)
     }
 
     /// A driver that polls domain states rather than subscribing to libvirt's events: what
     /// `new` falls back to when libvirt cannot deliver events.
     pub fn polling(uri: &str) -> LibvirtDriver {
-        Self::with_events(uri, false)
+        Self::with_options(LibvirtOptions::new(uri), false)
     }
 
-    fn with_events(uri: &str, use_events: bool) -> LibvirtDriver {
+    /// A driver as configured.
+    pub fn configured(options: LibvirtOptions) -> LibvirtDriver {
+        Self::with_options(options, true)
+    }
+
+    fn with_options(options: LibvirtOptions, use_events: bool) -> LibvirtDriver {
+        let domain_type = options.domain_type();
+        if domain_type == DomainType::Qemu && options.domain_type.is_none() {
+            warn!("no hardware-assisted KVM (kvm_intel or kvm_amd) on this host: VMs run under QEMU's emulator");
+        }
+        let uri = options.uri.as_str();
         let (tx, rx) = unbounded_channel();
         let shared = Arc::new(Shared {
             uri: uri.to_string(),
@@ -149,6 +209,9 @@ impl LibvirtDriver {
         LibvirtDriver {
             shared,
             events: Mutex::new(Some(rx)),
+            domain_type,
+            migration: options.migration,
+            migration_uri: options.migration_uri,
         }
     }
 
@@ -211,9 +274,10 @@ impl Hypervisor for LibvirtDriver {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            migration: false,
+            migration: true,
             host_power: false,
             persistent_vms: true,
+            transfer_switches_over: true,
         }
     }
 
@@ -235,7 +299,9 @@ impl Hypervisor for LibvirtDriver {
     }
 
     async fn define_vm(&self, vm: Vm) -> ApiResult<Vm> {
-        self.blocking(move |_, c| domain::define(c, &vm)).await
+        let kind = self.domain_type;
+        self.blocking(move |_, c| domain::define(c, &vm, kind))
+            .await
     }
 
     async fn undefine_vm(&self, uuid: &str) -> ApiResult<Vm> {
@@ -255,8 +321,34 @@ impl Hypervisor for LibvirtDriver {
             .await
     }
 
-    async fn transfer(&self, _vm: &Vm) -> ApiResult<()> {
-        Err(not_supported("migration"))
+    async fn transfer(
+        &self,
+        vm: &Vm,
+        to: &TransferTarget,
+        progress: ProgressSink,
+    ) -> ApiResult<()> {
+        let (vm, to) = (vm.clone(), to.clone());
+        let dest_uri = destination_uri(&self.migration_uri, &to.address);
+        let transport = self.migration;
+        self.blocking(move |_, c| migrate::transfer(c, &vm, &to, &dest_uri, transport, progress))
+            .await
+    }
+
+    async fn cancel_transfer(&self, uuid: &str) -> ApiResult<()> {
+        let uuid = uuid.to_string();
+        self.blocking(move |_, c| migrate::cancel(c, &uuid)).await
+    }
+
+    async fn receive(&self, vm: Vm) -> ApiResult<Vm> {
+        let uuid = vm.uuid.clone();
+        self.blocking(move |_, c| domain::get(c, &uuid))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidState,
+                    format!("VM {} has not arrived on this host", vm.uuid),
+                )
+            })
     }
 
     async fn reboot_host(&self) -> ApiResult<()> {
