@@ -95,7 +95,7 @@ pub struct GuestImage {
     pub kernel: PathBuf,
     /// The initramfs (uncompressed newc cpio).
     pub initrd: PathBuf,
-    /// A raw disk image (about 16 MiB) that boots [`GuestImage::kernel`] and
+    /// A raw disk image (about 15 MiB) that boots [`GuestImage::kernel`] and
     /// [`GuestImage::initrd`] without `ferro.` parameters: a FAT filesystem from sector 0 (no
     /// partition table) with SYSLINUX in its boot sector, which SeaBIOS boots like any disk.
     /// Copy it (`qemu-img convert` to qcow2 is fine); the guest never writes to it.
