@@ -21,7 +21,7 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
 Without --quick, as root on Debian, it first installs with apt-get PostgreSQL's server
 binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
 QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
-busybox-static, cpio and sshpass, starting no daemon system-wide (the tests download the kernel
+busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, starting no daemon system-wide (the tests download the kernel
 guest's Debian kernel package into /var/cache/ferrocenter-ci/kvm-guest, never install it); then
 the vSphere Automation SDK for Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV
 overrides where), schemathesis in one beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where)
@@ -62,12 +62,15 @@ fi
 
 # The KVM test hosts (crates/ferrocenter-testkit/src/kvm, docs/kvm-hosts.md): QEMU, libvirt and
 # sshd, which each test host runs in its own namespaces, busybox-static and cpio for the kernel
-# guest's initramfs, sshpass for the password login test.
+# guest's initramfs, dosfstools, mtools and syslinux for its bootable disk image, sshpass for the
+# password login test.
 KVM_PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
-    openssh-server openssh-client iproute2 util-linux openssl busybox-static cpio sshpass"
+    openssh-server openssh-client iproute2 util-linux openssl busybox-static cpio dosfstools mtools
+    syslinux sshpass"
 need_kvm() {
     local c
-    for c in qemu-system-x86_64 qemu-img libvirtd virsh pkg-config sshd ssh-keygen ip nsenter cpio sshpass; do
+    for c in qemu-system-x86_64 qemu-img libvirtd virsh pkg-config sshd ssh-keygen ip nsenter cpio \
+        mkfs.vfat mcopy syslinux sshpass; do
         command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || return 0
     done
     [ -f /usr/include/libvirt/libvirt.h ] || return 0

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrocenter_testkit::kvm::{
-    boot_id, firmware_guest_xml, heartbeat, missing_guest_prerequisites, missing_prerequisites,
-    ssh_banner, DomainType, GuestImage, KernelGuest, TestHost, TestHosts,
+    boot_id, firmware_guest_xml, heartbeat, heartbeat_uuid, missing_guest_prerequisites,
+    missing_prerequisites, ssh_banner, DiskGuest, DomainType, GuestImage, KernelGuest, TestHost,
+    TestHosts, STORAGE_POOL,
 };
 
 /// Starts `n` hosts, or prints why not and returns None.
@@ -250,6 +251,101 @@ fn kernel_guest_answers_migrates_live_and_shuts_down() {
         (domstate(a, &guest.name).as_deref() == Some("shut off")).then_some(())
     });
     println!("guest shut down in {:.1} s", t.elapsed().as_secs_f64());
+    teardown(hosts);
+}
+
+#[test]
+fn disk_guest_boots_without_a_command_line_and_answers_at_its_macs_address() {
+    let missing = missing_guest_prerequisites();
+    if !missing.is_empty() {
+        println!("SKIPPED: {}", missing.join(", "));
+        return;
+    }
+    let Some(hosts) = hosts(1) else { return };
+    let t = Instant::now();
+    let image = GuestImage::prepare().expect("guest image");
+    println!("guest image ready in {:.1} s", t.elapsed().as_secs_f64());
+    let disk_bytes = std::fs::metadata(&image.disk).unwrap().len();
+    println!("disk image: {} MiB", disk_bytes >> 20);
+    let h = &hosts.hosts()[0];
+
+    // As a management API makes a VM's disk from an image: the image is a volume in the pool,
+    // the disk a qcow2 copy of it, larger than the image.
+    h.import_volume(&image.disk, "ferro-guest.raw")
+        .expect("image volume");
+    let copy = "dg0-disk1.qcow2";
+    let volume_xml = format!(
+        "<volume><name>{copy}</name><capacity unit='bytes'>{}</capacity>\
+         <target><format type='qcow2'/></target></volume>",
+        disk_bytes * 4
+    );
+    let xml_path = std::env::temp_dir().join(format!("dg0-vol-{}.xml", std::process::id()));
+    std::fs::write(&xml_path, volume_xml).unwrap();
+    virsh_out(
+        h,
+        &[
+            "vol-create-from",
+            STORAGE_POOL,
+            xml_path.to_str().unwrap(),
+            "ferro-guest.raw",
+            "--inputpool",
+            STORAGE_POOL,
+        ],
+    );
+    std::fs::remove_file(&xml_path).unwrap();
+
+    let guest = DiskGuest {
+        name: "dg0".into(),
+        mac: hosts.guest_mac(0),
+        pool: STORAGE_POOL.into(),
+        volume: copy.into(),
+        format: "qcow2".into(),
+        domain_type: DomainType::for_stock_kernel(),
+    };
+    println!("disk guest domain type: {}", guest.domain_type.as_str());
+    let t = Instant::now();
+    define_and_start(h, &guest.name, &guest.domain_xml());
+    let domain_uuid = virsh_out(h, &["domuuid", &guest.name]);
+    let beat = wait_for("heartbeat after boot", Duration::from_secs(90), || {
+        hosts.guest_heartbeat_by_mac(&guest.mac).ok()
+    });
+    println!(
+        "disk guest answered at its link-local address in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        heartbeat_uuid(&beat).map(str::to_ascii_lowercase),
+        Some(domain_uuid.to_ascii_lowercase()),
+        "the heartbeat comes from the domain started: {beat:?}"
+    );
+    let name = format!("name=guest-{}", guest.mac.replace(':', ""));
+    assert!(beat.lines().any(|l| l == name), "{name} in {beat:?}");
+    assert!(
+        beat.lines().any(|l| l == format!("mac={}", guest.mac)),
+        "{beat:?}"
+    );
+    assert!(boot_id(&beat).is_some_and(|b| !b.is_empty()), "{beat:?}");
+    // Nothing gave it an IPv4 address: the serial log shows it came up on link-local only.
+    let serial = h
+        .root_path("/var/log/libvirt/qemu")
+        .join(format!("{}-serial.log", guest.name));
+    let log = std::fs::read_to_string(&serial).unwrap_or_default();
+    assert!(
+        log.contains("ip=link-local"),
+        "serial console {}: {log}",
+        serial.display()
+    );
+
+    let t = Instant::now();
+    virsh_out(h, &["shutdown", &guest.name]);
+    wait_for("disk guest shut off", Duration::from_secs(60), || {
+        (domstate(h, &guest.name).as_deref() == Some("shut off")).then_some(())
+    });
+    println!("disk guest shut down in {:.1} s", t.elapsed().as_secs_f64());
+    assert!(
+        hosts.guest_heartbeat_by_mac(&guest.mac).is_err(),
+        "no heartbeat once it is off"
+    );
     teardown(hosts);
 }
 

@@ -195,6 +195,31 @@ impl TestHost {
         self.root_path("/var/lib/libvirt/images")
     }
 
+    /// Copies the file `source` (e.g. [`super::GuestImage::disk`]) into the storage pool
+    /// [`super::STORAGE_POOL`] as the volume `volume` and refreshes the pool so libvirt lists
+    /// it; returns the volume's path as the host sees it.
+    pub fn import_volume(
+        &self,
+        source: &std::path::Path,
+        volume: &str,
+    ) -> Result<PathBuf, KvmError> {
+        if volume.is_empty() || volume.contains('/') || volume.starts_with('.') {
+            return Err(KvmError::setup(
+                "import_volume",
+                format!("volume name {volume:?}"),
+            ));
+        }
+        let dest = self.images_dir().join(volume);
+        std::fs::copy(source, &dest).map_err(|e| {
+            KvmError::setup(
+                &format!("copy {} to {}", source.display(), dest.display()),
+                e.to_string(),
+            )
+        })?;
+        super::cmd::run(&mut self.virsh(&["pool-refresh", super::STORAGE_POOL]))?;
+        Ok(PathBuf::from("/var/lib/libvirt/images").join(volume))
+    }
+
     /// Where the host's daemons write their logs (libvirtd.log, sshd.log); guest logs are in
     /// `root_path("/var/log/libvirt/qemu")`.
     pub fn log_dir(&self) -> PathBuf {

@@ -1,9 +1,12 @@
 //! The kernel guest's boot files: the kernel of Debian's `linux-image-amd64` (downloaded with
 //! `apt-get download` and unpacked with `dpkg-deb -x`, never installed) and an initramfs (newc
 //! cpio, made with the `cpio` tool) holding a static busybox, the NIC and power-button modules,
-//! and an init that sets a static address from the kernel command line, serves a heartbeat
-//! over HTTP and powers off on the ACPI power button. Built once into a cache dir (under a lock,
-//! since tests build concurrently) and reused until the init script or module list changes.
+//! and an init that sets a static address from the kernel command line (or, without one, is
+//! reached at its MAC's IPv6 link-local address), serves a heartbeat over HTTP and powers off
+//! on the ACPI power button; and a bootable disk image of the same guest for domains that boot
+//! from a disk and have no command line. Built once into a cache dir (under a lock, since tests
+//! build concurrently) and reused until the init script, module list or boot loader
+//! configuration changes.
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
@@ -33,7 +36,7 @@ mount -t sysfs sys /sys
 for m in @MODULES@; do
     insmod /lib/modules/$m.ko || echo "ferro-guest: insmod $m failed"
 done
-ip= gw= name=guest
+ip= gw= name=
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         ferro.ip=*) ip=${arg#ferro.ip=} ;;
@@ -41,34 +44,62 @@ for arg in $(cat /proc/cmdline); do
         ferro.name=*) name=${arg#ferro.name=} ;;
     esac
 done
-hostname "$name"
 ip link set lo up
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-ip addr add "$ip" dev eth0
+mac=$(cat /sys/class/net/eth0/address)
+# Booted from the disk image there is no command line to name the guest: its MAC does, and
+# the kernel's EUI-64 link-local address (from the same MAC) is how it is reached.
+[ -n "$name" ] || name=guest-$(echo "$mac" | tr -d :)
+hostname "$name"
+[ -n "$ip" ] && ip addr add "$ip" dev eth0
 ip link set eth0 up
 [ -n "$gw" ] && ip route add default via "$gw"
 mkdir -p /www
-{ echo "name=$name"; echo "boot_id=$(cat /proc/sys/kernel/random/boot_id)"; } > /www/heartbeat
+{
+    echo "name=$name"
+    echo "boot_id=$(cat /proc/sys/kernel/random/boot_id)"
+    # The SMBIOS system uuid, which libvirt sets to the domain's uuid.
+    echo "uuid=$(cat /sys/class/dmi/id/product_uuid)"
+    echo "mac=$mac"
+} > /www/heartbeat
+# Without an address to bind, busybox binds [::]:80, which takes IPv4 as well.
 httpd -p 80 -h /www
 # In the foreground (backgrounded here), logging to the console: as a daemon it would
 # need /var/log for its log file.
 acpid -d -c /etc/acpi &
-echo "ferro-guest: up name=$name ip=$ip"
+echo "ferro-guest: up name=$name ip=${ip:-link-local} mac=$mac"
 while true; do sleep 3600; done
 "#;
+
+/// The disk image's boot loader configuration: the same kernel and initramfs, with no `ferro.`
+/// parameters.
+const SYSLINUX_CFG: &str = "DEFAULT guest
+PROMPT 0
+TIMEOUT 0
+LABEL guest
+  KERNEL vmlinuz
+  INITRD initrd.img
+  APPEND console=ttyS0 quiet panic=-1 mitigations=off
+";
 
 /// What busybox acpid runs on the power button (event PWRF, code 00000080).
 const POWER_BUTTON: &str =
     "#!/bin/sh\necho 'ferro-guest: power button, powering off'\nsync\npoweroff -f\n";
 
-/// The kernel guest's boot files, ready for a domain's `<kernel>` and `<initrd>`.
+/// The kernel guest's boot files, ready for a domain's `<kernel>` and `<initrd>`, and the same
+/// guest as a bootable disk.
 #[derive(Debug, Clone)]
 pub struct GuestImage {
     /// The Debian kernel (`vmlinuz`).
     pub kernel: PathBuf,
     /// The initramfs (uncompressed newc cpio).
     pub initrd: PathBuf,
+    /// A raw disk image (about 15 MiB) that boots [`GuestImage::kernel`] and
+    /// [`GuestImage::initrd`] without `ferro.` parameters: a FAT filesystem from sector 0 (no
+    /// partition table) with SYSLINUX in its boot sector, which SeaBIOS boots like any disk.
+    /// Copy it (`qemu-img convert` to qcow2 is fine); the guest never writes to it.
+    pub disk: PathBuf,
 }
 
 /// Where built images are kept: `FERROCENTER_KVM_GUEST_CACHE`, else CI's cache dir, else the
@@ -91,6 +122,7 @@ fn recipe_hash() -> String {
     for b in INIT
         .bytes()
         .chain(POWER_BUTTON.bytes())
+        .chain(SYSLINUX_CFG.bytes())
         .chain(MODULES.join(",").into_bytes())
     {
         h ^= u64::from(b);
@@ -113,8 +145,12 @@ impl GuestImage {
         let image = GuestImage {
             kernel: dir.join("vmlinuz"),
             initrd: dir.join("initrd.img"),
+            disk: dir.join("disk.img"),
         };
-        if !(image.kernel.exists() && image.initrd.exists()) {
+        if ![&image.kernel, &image.initrd, &image.disk]
+            .iter()
+            .all(|p| p.exists())
+        {
             let work = root.join("build");
             let _ = fs::remove_dir_all(&work);
             let built = build(&work, &dir);
@@ -197,9 +233,50 @@ fn build(work: &Path, out: &Path) -> Result<(), KvmError> {
         .current_dir(&stage)
         .stdout(cpio))?;
     fs::copy(&vmlinuz, partial.join("vmlinuz")).map_err(io("vmlinuz"))?;
+    build_disk(work, &partial)?;
     let _ = fs::remove_dir_all(out);
     fs::rename(&partial, out).map_err(io("guest cache dir"))?;
     Ok(())
+}
+
+/// `out/disk.img` from `out/vmlinuz` and `out/initrd.img`, made without mounting anything (no
+/// loop device, which a container may not have): `mkfs.vfat` formats the image file, `mcopy`
+/// writes the files into it, and `syslinux --install` (which works on a FAT image through
+/// mtools) writes its loader into the boot sector and `ldlinux.sys`/`ldlinux.c32` into the
+/// filesystem. A FAT filesystem without partition table boots from sector 0 under SeaBIOS.
+fn build_disk(work: &Path, out: &Path) -> Result<(), KvmError> {
+    const MIB: u64 = 1 << 20;
+    let (kernel, initrd) = (out.join("vmlinuz"), out.join("initrd.img"));
+    let payload: u64 = [&kernel, &initrd]
+        .iter()
+        .map(|p| fs::metadata(p).map(|m| m.len()))
+        .sum::<std::io::Result<u64>>()
+        .map_err(io("guest boot files"))?;
+    // The payload, SYSLINUX (~200 KiB) and FAT's own tables, with room to spare.
+    let kib = (payload / MIB + 4) * 1024;
+    let disk = out.join("disk.img");
+    let cfg = work.join("syslinux.cfg");
+    fs::write(&cfg, SYSLINUX_CFG).map_err(io("syslinux.cfg"))?;
+    run(Command::new(program("mkfs.vfat"))
+        .args(["-C", "-n", "FERROGUEST"])
+        .arg(&disk)
+        .arg(kib.to_string()))?;
+    run(Command::new("mcopy")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .arg("-i")
+        .arg(&disk)
+        .args([&kernel, &initrd, &cfg])
+        .arg("::/"))?;
+    run(Command::new("syslinux")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .arg("--install")
+        .arg(&disk))?;
+    Ok(())
+}
+
+/// `name` from the sbin directories if PATH lacks them (a non-login root shell).
+fn program(name: &str) -> PathBuf {
+    super::prereq::find_program(name).unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn write_exec(path: &Path, content: &str) -> Result<(), KvmError> {

@@ -35,7 +35,8 @@ use std::path::{Path, PathBuf};
 
 pub use footprint::Footprint;
 pub use guest::{
-    boot_id, firmware_guest_xml, heartbeat, DomainType, KernelGuest, GUEST_MEMORY_MIB,
+    boot_id, firmware_guest_xml, heartbeat, heartbeat_link_local, heartbeat_uuid,
+    link_local_address, DiskGuest, DomainType, KernelGuest, GUEST_MEMORY_MIB,
 };
 pub use host::TestHost;
 pub use image::GuestImage;
@@ -152,6 +153,26 @@ impl TestHosts {
     /// Guest address number `n` (0..150) on the test subnet (`.100 + n`).
     pub fn guest_address(&self, n: u8) -> Ipv4Addr {
         self.slot.address(100u8.saturating_add(n.min(150)))
+    }
+
+    /// A MAC for guest number `n` on this harness's segment, `52:54:00:fc:<slot>:<n>` (QEMU's
+    /// prefix; unique among the guests of concurrently running harnesses as well).
+    pub fn guest_mac(&self, n: u8) -> String {
+        format!("52:54:00:fc:{:02x}:{n:02x}", self.slot.k)
+    }
+
+    /// The bridge in the root namespace that every host's `br0`, and so every guest, is on
+    /// (`fc<k>br`). It has IPv6 on, so guests are reached at their link-local addresses
+    /// through it.
+    pub fn root_bridge(&self) -> String {
+        self.slot.bridge()
+    }
+
+    /// The heartbeat of the guest whose NIC has `mac` ([`DiskGuest`], or any guest booted
+    /// without an address), asked at its MAC's IPv6 link-local address through
+    /// [`TestHosts::root_bridge`] ([`heartbeat_link_local`]).
+    pub fn guest_heartbeat_by_mac(&self, mac: &str) -> std::io::Result<String> {
+        heartbeat_link_local(mac, &self.slot.bridge())
     }
 
     /// A libvirt `pkipath` dir (`cacert.pem`, `clientcert.pem`, `clientkey.pem`) for clients in

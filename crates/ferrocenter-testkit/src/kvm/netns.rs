@@ -11,10 +11,13 @@ use super::KvmError;
 /// The bridge inside every host namespace that guests are attached to.
 pub const HOST_BRIDGE: &str = "br0";
 
-/// Creates the root bridge with the root side's address `.1/24`.
+/// Creates the root bridge with the root side's address `.1/24` and IPv6 on, so that it gets a
+/// link-local address through which guests without an IPv4 address (booted from the disk
+/// image) are reached at theirs.
 pub(crate) fn create_root_bridge(slot: &Slot) -> Result<(), KvmError> {
     let br = slot.bridge();
     run(&mut ip(&["link", "add", &br, "type", "bridge"]))?;
+    enable_ipv6(&br)?;
     run(&mut ip(&[
         "addr",
         "add",
@@ -68,4 +71,14 @@ pub(crate) fn create_host_network(
         &slot.address(1).to_string(),
     ])?;
     Ok(())
+}
+
+/// Turns IPv6 on for `link` where the machine disabled it by default; a kernel without IPv6
+/// (no /proc/sys/net/ipv6) is left as it is, and only link-local heartbeats fail there.
+fn enable_ipv6(link: &str) -> Result<(), KvmError> {
+    let knob = format!("/proc/sys/net/ipv6/conf/{link}/disable_ipv6");
+    if !std::path::Path::new(&knob).exists() {
+        return Ok(());
+    }
+    std::fs::write(&knob, "0").map_err(|e| KvmError::setup(&knob, e.to_string()))
 }

@@ -15,9 +15,17 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("openssl", "openssl"),
 ];
 
-/// Programs only building the kernel guest's image needs (the firmware-only guest does not).
-const IMAGE_PROGRAMS: &[(&str, &str)] =
-    &[("apt-get", "apt"), ("dpkg-deb", "dpkg"), ("cpio", "cpio")];
+/// Programs only building the kernel guest's image needs (the firmware-only guest does not):
+/// the kernel package's tools, the initramfs's `cpio`, and for the disk image a FAT
+/// filesystem (`mkfs.vfat`), the tools that write into it unmounted (`mcopy`) and SYSLINUX.
+const IMAGE_PROGRAMS: &[(&str, &str)] = &[
+    ("apt-get", "apt"),
+    ("dpkg-deb", "dpkg"),
+    ("cpio", "cpio"),
+    ("mkfs.vfat", "dosfstools"),
+    ("mcopy", "mtools"),
+    ("syslinux", "syslinux"),
+];
 
 /// What is missing for [`super::TestHosts`]: empty when hosts can start. Each entry names the
 /// missing piece and how to get it, ready for a `SKIPPED:` line.
@@ -46,7 +54,8 @@ fn can_create_namespaces() -> bool {
 }
 
 /// What is missing to build or use the kernel guest's image, on top of
-/// [`missing_prerequisites`]: `busybox-static` and the tools that unpack a kernel package.
+/// [`missing_prerequisites`]: `busybox-static`, the tools that unpack a kernel package and
+/// those that make the bootable disk image.
 pub fn missing_guest_prerequisites() -> Vec<String> {
     let mut missing = missing_programs(IMAGE_PROGRAMS);
     if !super::image::busybox_is_static() {
