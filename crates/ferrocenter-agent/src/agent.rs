@@ -159,6 +159,8 @@ struct Inner {
     migrating_out: HashMap<String, String>,
     /// How far each migration away has come, by VM uuid (while it copies).
     progress: HashMap<String, TransferProgress>,
+    /// Abandoned incoming migrations whose leftovers the hypervisor could not remove yet.
+    discards: Vec<Vm>,
     /// Memory made unavailable by the "exhaust capacity" fault.
     exhausted_bytes: u64,
     /// The name the host answers to (renames are the agent's, not the OS's).
@@ -186,6 +188,9 @@ pub struct Agent {
     inner: Mutex<Inner>,
     /// Woken when a VM operation ends (maintenance waits for admitted power-ons).
     op_ended: tokio::sync::Notify,
+    /// One save at a time: concurrent ones would share the temporary file, and an older
+    /// snapshot could land after a newer one.
+    saving: Mutex<()>,
 }
 
 /// The agent's login budget: 10 attempts at once, then 10 a minute per address. The server's
@@ -315,6 +320,7 @@ impl Agent {
                 incoming: HashMap::new(),
                 migrating_out: HashMap::new(),
                 progress: HashMap::new(),
+                discards: Vec::new(),
                 exhausted_bytes: 0,
                 hostname,
                 capacity,
@@ -324,6 +330,7 @@ impl Agent {
                 generation: 0,
             }),
             op_ended: tokio::sync::Notify::new(),
+            saving: Mutex::new(()),
         });
         if let Some(rx) = events {
             tokio::spawn(follow_driver(Arc::downgrade(&agent), rx));
@@ -345,6 +352,7 @@ impl Agent {
 
     fn save(&self) {
         let Some(path) = &self.persist else { return };
+        let _saving = self.saving.lock();
         let snapshot = {
             let i = self.inner.lock();
             Persisted {
@@ -985,6 +993,10 @@ impl Agent {
         if let Ok(d) = self.driver.discover().await {
             self.inner.lock().capacity = capacity_of(&d);
         }
+        let discards = std::mem::take(&mut self.inner.lock().discards);
+        for vm in discards {
+            self.discard_incoming(vm).await;
+        }
         for _ in 0..3 {
             let generation = self.inner.lock().generation;
             let Ok(listed) = self.driver.list_vms().await else {
@@ -1324,6 +1336,7 @@ impl Agent {
         step: &str,
         req: &TicketRequest,
     ) -> ApiResult<MigrationStatus> {
+        let mut aborted = None;
         let committed_vm = {
             let mut i = self.inner.lock();
             let m = i
@@ -1360,6 +1373,7 @@ impl Agent {
                 ("commit", MigrationState::Committed) => None,
                 ("abort", MigrationState::Prepared | MigrationState::Transferring) => {
                     m.state = MigrationState::Aborted;
+                    aborted = Some(m.vm.clone());
                     None
                 }
                 ("abort", MigrationState::Aborted) => None,
@@ -1371,6 +1385,9 @@ impl Agent {
                 (other, _) => return Err(ApiError::not_found("migration step", other)),
             }
         };
+        if let Some(vm) = aborted {
+            self.discard_incoming(vm).await;
+        }
         if let Some(vm) = committed_vm {
             let uuid = vm.uuid.clone();
             let vm = self.driver.receive(vm).await?;
@@ -1392,6 +1409,15 @@ impl Agent {
             migration_id: id.into(),
             state,
         })
+    }
+
+    /// Removes what an abandoned incoming migration left on the hypervisor (disks it made
+    /// ready); kept and tried again when the driver reconnects if the hypervisor is away.
+    async fn discard_incoming(&self, vm: Vm) {
+        if let Err(e) = self.driver.discard_incoming(&vm).await {
+            warn!(vm = %vm.uuid, error = %e.0.message, "an abandoned migration's leftovers stay until the hypervisor answers");
+            self.inner.lock().discards.push(vm);
+        }
     }
 
     // ---- migrations: source side

@@ -352,6 +352,21 @@ impl AgentSession for ClientSession {
         })
     }
 
+    async fn abort_incoming(&self, ticket: &MigrationTicket) -> Result<(), CoreError> {
+        self.client
+            .migration_step(
+                &ticket.migration_id,
+                "abort",
+                &wire::TicketRequest {
+                    ticket: ticket.ticket.clone(),
+                    vm: None,
+                },
+            )
+            .await
+            .map(|_| ())
+            .map_err(self.fault())
+    }
+
     async fn migration_progress(&self, vm_uuid: &str) -> Result<MigrationProgress, CoreError> {
         let p = self
             .client

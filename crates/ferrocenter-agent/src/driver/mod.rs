@@ -128,6 +128,9 @@ pub trait Hypervisor: Send + Sync + 'static {
     /// On the destination, at the commit: the VM as this host now holds it. A driver whose
     /// transfer switches over finds it already here; any other defines it.
     async fn receive(&self, vm: Vm) -> ApiResult<Vm>;
+    /// On the destination, after an abort: removes what the hypervisor made ready for `vm`
+    /// (disks created ahead of the copy), unless the VM is here after all.
+    async fn discard_incoming(&self, vm: &Vm) -> ApiResult<()>;
     /// Reboots the machine; returns once it is back (`Capabilities::host_power`).
     async fn reboot_host(&self) -> ApiResult<()>;
 }

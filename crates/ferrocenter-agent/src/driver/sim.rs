@@ -388,6 +388,11 @@ impl Hypervisor for SimDriver {
         self.define_vm(vm).await
     }
 
+    /// Nothing is made before the commit here.
+    async fn discard_incoming(&self, _vm: &Vm) -> ApiResult<()> {
+        Ok(())
+    }
+
     async fn reboot_host(&self) -> ApiResult<()> {
         tokio::time::sleep(self.options.reboot_time).await;
         Ok(())

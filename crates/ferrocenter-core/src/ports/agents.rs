@@ -157,6 +157,8 @@ pub trait AgentSession: Send + Sync {
         ticket: MigrationTicket,
         timeout: Duration,
     ) -> Result<Migrated, CoreError>;
+    /// On the destination: release what was prepared for a migration that failed.
+    async fn abort_incoming(&self, ticket: &MigrationTicket) -> Result<(), CoreError>;
     /// On the source: how far the migration of `vm_uuid` has come.
     async fn migration_progress(&self, vm_uuid: &str) -> Result<MigrationProgress, CoreError>;
     /// On the source: abandon the migration of `vm_uuid` (its `migrate` then fails).

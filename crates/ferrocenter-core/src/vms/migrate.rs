@@ -108,10 +108,21 @@ impl Core {
         // Generous: the copy takes memory ÷ speed on the hosts.
         let timeout = Duration::from_secs(300 + vm.memory_bytes / (64 << 20));
         let to = endpoint(dest);
-        let migrating = src.migrate(&vm.uuid, &to, ticket, timeout);
+        let migrating = src.migrate(&vm.uuid, &to, ticket.clone(), timeout);
         let result = match ctx {
-            None => migrating.await?,
-            Some(ctx) => follow(src, &vm, ctx, migrating).await?,
+            None => migrating.await,
+            Some(ctx) => follow(src, &vm, ctx, migrating).await,
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // The source aborts the destination itself when it can; a source that died
+                // cannot, and what the destination made ready would stay.
+                if let Err(a) = dst.abort_incoming(&ticket).await {
+                    warn!(vm = %vm.uuid, error = %a, "the destination's side of a failed migration was not released");
+                }
+                return Err(e);
+            }
         };
         if let Some(mut record) = self.store.find_vm_by_instance_uuid(vm.identity()).await? {
             record.host_id = dest.id.clone();

@@ -213,6 +213,42 @@ pub fn get(c: &Connect, uuid: &str) -> ApiResult<Option<Vm>> {
     }
 }
 
+/// The volume of a VM's disk `i` (0-based) in its pool.
+fn volume_name(uuid: &str, i: usize) -> String {
+    format!("{uuid}-disk{}.qcow2", i + 1)
+}
+
+/// Removes the volumes a VM's disks would have, when no domain of that uuid exists here (what
+/// libvirt made ready for a migration that was abandoned).
+pub fn discard_volumes(c: &Connect, vm: &Vm) -> ApiResult<()> {
+    if let Some(d) = lookup(c, &vm.uuid)? {
+        if d.is_persistent().unwrap_or(true) {
+            // Arrived after all: the VM is this host's now.
+            return Ok(());
+        }
+        // The paused, transient domain of the incoming copy, which a libvirtd restarted
+        // mid-migration keeps: destroying it removes it.
+        match d.destroy() {
+            Ok(()) => warn!(vm = %vm.uuid, "removed the domain an abandoned migration left"),
+            // libvirt removed it itself meanwhile.
+            Err(e) if e.code() == ErrorNumber::NoDomain => {}
+            Err(e) => return Err(fault("removing an abandoned migration's domain", e)),
+        }
+    }
+    for (i, d) in vm.disks.iter().enumerate() {
+        let Ok(pool) = StoragePool::lookup_by_name(c, &d.datastore) else {
+            continue;
+        };
+        let _ = pool.refresh(0);
+        if let Ok(v) = StorageVol::lookup_by_name(&pool, &volume_name(&vm.uuid, i)) {
+            v.delete(0)
+                .map_err(|e| fault("removing an abandoned migration's disk", e))?;
+            warn!(vm = %vm.uuid, pool = %d.datastore, "removed the disk an abandoned migration left");
+        }
+    }
+    Ok(())
+}
+
 /// A volume the define made, removed again if the define fails.
 struct Made {
     pool: String,
@@ -458,7 +494,7 @@ pub fn define(c: &Connect, vm: &Vm, kind: DomainType) -> ApiResult<Vm> {
     let mut made: Vec<Made> = Vec::new();
     let mut volumes = Vec::new();
     for (i, d) in vm.disks.iter().enumerate() {
-        let name = format!("{}-disk{}.qcow2", vm.uuid, i + 1);
+        let name = volume_name(&vm.uuid, i);
         let pending: u64 = vm.disks[..i]
             .iter()
             .filter(|p| p.datastore == d.datastore)

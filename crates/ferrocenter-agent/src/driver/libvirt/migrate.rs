@@ -206,7 +206,9 @@ fn check_destination(dest: &Connect, vm: &Vm) -> ApiResult<()> {
 /// Reports the job's progress every half second until the migration call returns.
 fn watch(d: &Domain, done: &AtomicBool, progress: &ProgressSink) {
     while !done.load(Ordering::SeqCst) {
-        if let Ok(s) = d.get_job_stats(0) {
+        // virDomainGetJobInfo, not the typed-parameter call: the binding's wrapper of the
+        // latter mishandles the empty answer libvirt gives before the job starts.
+        if let Ok(s) = d.get_job_info() {
             let total = s.data_total.unwrap_or(0);
             if total > 0 {
                 progress(TransferProgress {

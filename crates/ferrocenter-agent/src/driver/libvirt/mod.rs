@@ -339,6 +339,12 @@ impl Hypervisor for LibvirtDriver {
         self.blocking(move |_, c| migrate::cancel(c, &uuid)).await
     }
 
+    async fn discard_incoming(&self, vm: &Vm) -> ApiResult<()> {
+        let vm = vm.clone();
+        self.blocking(move |_, c| domain::discard_volumes(c, &vm))
+            .await
+    }
+
     async fn receive(&self, vm: Vm) -> ApiResult<Vm> {
         let uuid = vm.uuid.clone();
         self.blocking(move |_, c| domain::get(c, &uuid))
