@@ -451,6 +451,9 @@ async fn a_create_that_fails_part_way_leaves_nothing_behind() {
     assert_eq!(s, 200, "{task}");
     let info = vim::finished_task(&e.ts, &e.token, &task).await;
     assert_eq!(info["state"], "error", "{info}");
+    // The host refused it inside the task; the fault still names the spec's field.
+    assert_eq!(info["error"]["_typeName"], "InvalidArgument", "{info}");
+    assert_eq!(info["error"]["invalidProperty"], "config.name", "{info}");
     assert!(e.agents_with(&long).is_empty());
     assert!(!e.vapi_names().await.contains(&long));
 
@@ -615,8 +618,11 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
     let empty_name = spec("");
     let mut bad_ds = spec("bad-ds");
     bad_ds["placement"]["datastore"] = json!("datastore-9999");
+    // 160 bytes: refused by the host, inside the create's task, named as the spec spells it.
+    let too_long_for_host = spec(&"é".repeat(80));
     for (body, field) in [
         (empty_name, "spec.name"),
+        (too_long_for_host, "spec.name"),
         (bad_ds, "spec.placement.datastore"),
     ] {
         let r =
