@@ -68,6 +68,25 @@ fn recast<T: Serialize, U: DeserializeOwned>(t: &T) -> Result<U, CoreError> {
         .map_err(|e| CoreError::internal(format!("agent answer: {e}")))
 }
 
+/// A refusal of a VM spec names the agent's field (`disks[0].capacity_bytes`); the core's
+/// callers know the core's names (`disks[0].capacity`), which each surface renames its own way.
+/// A disk the host refuses as smaller than its image is only known there.
+fn spec_fields_as_core_names(e: CoreError) -> CoreError {
+    let CoreError::InvalidArgument { field, reason } = e else {
+        return e;
+    };
+    let field = match field.as_str() {
+        "vcpus" => "cpus".to_string(),
+        "memory_bytes" => "memory_mib".to_string(),
+        "guest_os_id" => "guest_os".to_string(),
+        f => match f.strip_suffix(".capacity_bytes") {
+            Some(disk) if disk.starts_with("disks[") => format!("{disk}.capacity"),
+            _ => field,
+        },
+    };
+    CoreError::InvalidArgument { field, reason }
+}
+
 fn wire_power(a: PowerAction) -> wire::PowerAction {
     match a {
         PowerAction::On => wire::PowerAction::On,
@@ -275,7 +294,7 @@ impl AgentSession for ClientSession {
             })
             .await
             .map(|_| ())
-            .map_err(self.fault())
+            .map_err(|e| spec_fields_as_core_names(agent_fault(&self.name, e)))
     }
 
     async fn reconfigure_vm(
@@ -516,6 +535,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_refused_spec_names_the_core_field() {
+        let named = |f: &str| match spec_fields_as_core_names(CoreError::invalid(f, "why")) {
+            CoreError::InvalidArgument { field, .. } => field,
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(named("disks[2].capacity_bytes"), "disks[2].capacity");
+        assert_eq!(named("disks[0].image"), "disks[0].image");
+        assert_eq!(named("vcpus"), "cpus");
+        assert_eq!(named("memory_bytes"), "memory_mib");
+    }
+
     /// The core models keep the agent's JSON shape exactly: what the store held before still
     /// reads, and what is written now is what was written before.
     #[test]
@@ -565,7 +596,7 @@ mod tests {
                 label: "d".into(),
                 capacity_bytes: 1,
                 datastore: "local".into(),
-                image: None,
+                image: Some("debian-12.qcow2".into()),
             }],
             nics: vec![wire::VmNic {
                 label: "n".into(),

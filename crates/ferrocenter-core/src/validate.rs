@@ -62,6 +62,29 @@ pub fn entity_name_pattern() -> String {
     format!("^[^{class}]*[^\\s{class}][^{class}]*$")
 }
 
+/// The longest disk image name, in bytes (a file name's limit on Linux, NAME_MAX).
+pub const IMAGE_NAME_MAX_BYTES: usize = 255;
+
+/// What [`disk_image`] accepts, as its refusals say it.
+pub const IMAGE_NAME_RULE: &str = "must be the name of a file on the disk's datastore: 1 to 255 \
+     bytes, without '/', '\\', '..' or control characters";
+
+/// A disk image: the name of a file (a volume) directly on the disk's datastore, never a path,
+/// so a caller reaches nothing outside the datastores it may use.
+pub fn disk_image(field: &str, name: &str) -> Result<(), CoreError> {
+    let ok = !name.trim().is_empty()
+        && name.len() <= IMAGE_NAME_MAX_BYTES
+        && !name.contains("..")
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(field, IMAGE_NAME_RULE))
+    }
+}
+
 /// Host names as vSphere accepts them: an IP address or a DNS name (RFC 1123; the grammar is
 /// shared with the agent and the client library).
 pub fn host_name(field: &str, h: &str) -> Result<(), CoreError> {
@@ -164,6 +187,32 @@ mod tests {
 
     fn message(r: Result<impl std::fmt::Debug, CoreError>) -> String {
         r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn disk_images_are_names_on_the_datastore_never_paths() {
+        for good in ["debian-12.qcow2", "base image.raw", "a.b.vmdk"] {
+            assert!(disk_image("disks[0].image", good).is_ok(), "{good:?}");
+        }
+        let long = "x".repeat(IMAGE_NAME_MAX_BYTES + 1);
+        for bad in [
+            "",
+            " ",
+            "../etc/shadow",
+            "..",
+            "dir/base.qcow2",
+            "/var/lib/x",
+            "a\\b",
+            "a\nb",
+            long.as_str(),
+        ] {
+            let e = message(disk_image("disks[0].image", bad));
+            assert!(e.contains("disks[0].image"), "{bad:?}: {e}");
+            assert!(
+                e.contains("name of a file on the disk's datastore"),
+                "{bad:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -314,12 +314,8 @@ pub async fn invoke(ctx: &Ctx<'_>, mo: &Mo, method: &str) -> Result<Reply, VimFa
         // VMs.
         (Mo::Folder(f), "CreateVM_Task") => {
             let (spec, origins) = vm_create::spec(ctx, f).await?;
-            Ok(task_ref(
-                &core
-                    .create_vm(c, spec)
-                    .await
-                    .map_err(|e| origins.fault(e))?,
-            ))
+            let names = std::sync::Arc::new(move |f: &str| origins.name(f));
+            Ok(task_ref(&core.create_vm_named(c, spec, names).await?))
         }
         // vCenter refuses a powered-on VM with InvalidPowerState (an InvalidState).
         (Mo::Vm(v), "Destroy_Task") => Ok(task_ref(

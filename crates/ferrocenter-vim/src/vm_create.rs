@@ -1,10 +1,12 @@
 //! `Folder.CreateVM_Task(config, pool, host)` (and `ReconfigVM_Task`'s CPUs and memory): a `VirtualMachineConfigSpec` read into the
-//! core's create spec. Disks (`VirtualDisk` added with `fileOperation` create) and network
-//! adapters (any `VirtualEthernetCard` on a network backing) become the VM's; controllers are
+//! core's create spec. Disks (`VirtualDisk` added with `fileOperation` create: empty; without a
+//! `fileOperation` and a `backing.fileName` of `[datastore] name`: a copy of that image, since
+//! ferrocenter has no shared disks to attach) and network adapters (any `VirtualEthernetCard`
+//! on a network backing) become the VM's; controllers are
 //! accepted and left to the host. The core names fields its own way; vim callers see them as
 //! the spec spells them (`config.numCPUs`, `config.deviceChange[3].device.backing.network`).
 use ferrocenter_core::inventory::{Datastore, Folder, FolderKind, Network};
-use ferrocenter_core::vms::{NewDisk, NewNic, VmCreateSpec, VmHardwareUpdate};
+use ferrocenter_core::vms::{datastore_path, NewDisk, NewNic, VmCreateSpec, VmHardwareUpdate};
 use ferrocenter_core::CoreError;
 use serde_json::{Map, Value};
 
@@ -14,33 +16,45 @@ use super::mo::{self, Mo, PoolOwner};
 use super::schema;
 
 /// Where each core disk and NIC came from in `deviceChange`, to name fields as the caller did.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Origins {
-    disks: Vec<usize>,
+    disks: Vec<DiskOrigin>,
     nics: Vec<usize>,
+}
+
+/// A disk's change, and whether its datastore was named by `backing.fileName` (else by
+/// `backing.datastore`, or not at all).
+#[derive(Clone, Copy)]
+struct DiskOrigin {
+    at: usize,
+    ds_in_file_name: bool,
 }
 
 impl Origins {
     /// A core field as the caller spelled it.
-    fn name(&self, core: &str) -> String {
-        let indexed = |rest: &str, list: &[usize], what: &str| -> Option<String> {
+    pub fn name(&self, core: &str) -> String {
+        let indexed = |rest: &str, at: &dyn Fn(usize) -> Option<(usize, bool)>| {
             let (i, tail) = rest.split_once(']')?;
-            let at = list.get(i.parse::<usize>().ok()?)?;
+            let (at, ds_in_file_name) = at(i.parse::<usize>().ok()?)?;
             let tail = match tail {
                 ".capacity" => ".device.capacityInKB",
+                ".datastore" if ds_in_file_name => ".device.backing.fileName",
                 ".datastore" => ".device.backing.datastore",
+                ".image" => ".device.backing.fileName",
                 ".network" => ".device.backing.network",
                 other => other,
             };
-            Some(format!("config.deviceChange[{at}]{tail}{what}"))
+            Some(format!("config.deviceChange[{at}]{tail}"))
         };
         if let Some(rest) = core.strip_prefix("disks[") {
-            if let Some(n) = indexed(rest, &self.disks, "") {
+            let disk = |i: usize| self.disks.get(i).map(|d| (d.at, d.ds_in_file_name));
+            if let Some(n) = indexed(rest, &disk) {
                 return n;
             }
         }
         if let Some(rest) = core.strip_prefix("nics[") {
-            if let Some(n) = indexed(rest, &self.nics, "") {
+            let nic = |i: usize| self.nics.get(i).map(|at| (*at, false));
+            if let Some(n) = indexed(rest, &nic) {
                 return n;
             }
         }
@@ -56,16 +70,6 @@ impl Origins {
         }
         .to_string()
     }
-
-    /// A core fault with its field renamed.
-    pub fn fault(&self, e: CoreError) -> VimFault {
-        match e {
-            CoreError::InvalidArgument { field, reason } => {
-                CoreError::invalid(self.name(&field), reason).into()
-            }
-            e => e.into(),
-        }
-    }
 }
 
 fn invalid(field: impl Into<String>, why: impl Into<String>) -> VimFault {
@@ -74,9 +78,7 @@ fn invalid(field: impl Into<String>, why: impl Into<String>) -> VimFault {
 
 /// The datastore a `[name] path` file name is on.
 fn bracketed(path: &str) -> Option<&str> {
-    let rest = path.trim_start().strip_prefix('[')?;
-    let (name, _) = rest.split_once(']')?;
-    Some(name.trim())
+    datastore_path::split(path).map(|(ds, _)| ds)
 }
 
 /// Reads a CreateVM_Task call into the core's spec, with where each device came from.
@@ -182,18 +184,43 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
                 (_, Some(k)) => k.saturating_mul(1024),
                 _ => return Err(invalid(at(".device.capacityInKB"), "is required")),
             };
-            if opt_str(ch, "fileOperation")? != Some("create") {
-                return Err(CoreError::not_supported(format!(
-                    "{} without fileOperation create (attaching existing disks)",
-                    at("")
-                ))
-                .into());
-            }
+            let file_name = match backing {
+                Some(b) => opt_str(b, "fileName")?,
+                None => None,
+            };
             let mut disk = NewDisk {
                 capacity_bytes: capacity,
-                datastore_id: None,
+                ..Default::default()
             };
-            if let Some(b) = backing {
+            let mut ds_in_file_name = false;
+            match opt_str(ch, "fileOperation")? {
+                Some("create") => {}
+                // vSphere attaches the existing disk; ferrocenter has no shared disks, so the
+                // VM gets a new disk that is a copy of that file, an image on the datastore.
+                None => {
+                    let field = at(".device.backing.fileName");
+                    let (ds, image) = file_name
+                        .and_then(datastore_path::split)
+                        .filter(|(ds, image)| !ds.is_empty() && !image.is_empty())
+                        .ok_or_else(|| {
+                            invalid(
+                                &field,
+                                "name the image the new disk is copied from: [datastore] name \
+                                 (or set fileOperation create for an empty disk)",
+                            )
+                        })?;
+                    disk.datastore_id = Some(ds_named(&field, ds)?.id.clone());
+                    disk.image = Some(image.to_string());
+                    ds_in_file_name = true;
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        at(".fileOperation"),
+                        "must be create (an empty disk) or unset (a copy of an image)",
+                    ))
+                }
+            }
+            if let (Some(b), None) = (backing, &disk.image) {
                 if let Some(ds) = b.get("datastore").filter(|v| !v.is_null()) {
                     let (_, id) = moref_of(
                         ds.as_object().ok_or_else(|| {
@@ -208,14 +235,18 @@ pub async fn spec(ctx: &Ctx<'_>, folder: &Folder) -> Result<(VmCreateSpec, Origi
                         )
                     })?;
                     disk.datastore_id = Some(d.id.clone());
-                } else if let Some(name) = opt_str(b, "fileName")?.and_then(bracketed) {
+                } else if let Some(name) = file_name.and_then(bracketed) {
                     if !name.is_empty() {
                         disk.datastore_id =
                             Some(ds_named(&at(".device.backing.fileName"), name)?.id.clone());
+                        ds_in_file_name = true;
                     }
                 }
             }
-            origins.disks.push(i);
+            origins.disks.push(DiskOrigin {
+                at: i,
+                ds_in_file_name,
+            });
             spec.disks.push(disk);
         } else if is_a(ty, "VirtualEthernetCard") {
             let field = at(".device.backing");
@@ -309,9 +340,30 @@ mod tests {
     #[test]
     fn fields_are_named_as_the_caller_sent_them() {
         let o = Origins {
-            disks: vec![1],
+            disks: vec![
+                DiskOrigin {
+                    at: 1,
+                    ds_in_file_name: false,
+                },
+                DiskOrigin {
+                    at: 4,
+                    ds_in_file_name: true,
+                },
+            ],
             nics: vec![2, 3],
         };
+        assert_eq!(
+            o.name("disks[1].image"),
+            "config.deviceChange[4].device.backing.fileName"
+        );
+        assert_eq!(
+            o.name("disks[1].datastore"),
+            "config.deviceChange[4].device.backing.fileName"
+        );
+        assert_eq!(
+            o.name("disks[0].datastore"),
+            "config.deviceChange[1].device.backing.datastore"
+        );
         assert_eq!(o.name("cpus"), "config.numCPUs");
         assert_eq!(
             o.name("disks[0].capacity"),

@@ -113,13 +113,13 @@ fn read_spec(p: &Params) -> Result<(VmCreateSpec, Origins), ZsError> {
         .into_iter()
         .map(|b| NewDisk {
             capacity_bytes: b,
-            datastore_id: None,
+            ..Default::default()
         })
         .collect();
     for b in p.ints("dataDiskSizes")? {
         disks.push(NewDisk {
             capacity_bytes: b,
-            datastore_id: None,
+            ..Default::default()
         });
     }
     let spec = VmCreateSpec {

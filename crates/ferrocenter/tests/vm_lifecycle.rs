@@ -1,6 +1,7 @@
 //! VM lifecycle on every surface over simulated hosts: a VM created through vim (VI/JSON),
 //! vAPI or ZStack is defined on a host agent and seen through all three surfaces; deleted, it is
-//! gone from the agent; bad input names the field; a create that fails part-way leaves nothing.
+//! gone from the agent; a disk made from an image reaches the host with the image's name; bad
+//! input names the field; a create that fails part-way leaves nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -213,6 +214,32 @@ fn config_spec(name: &str, cpus: i64, e: &Env) -> Value {
     })
 }
 
+/// [`config_spec`] with its disk a copy of `file` (`[datastore] name`): no fileOperation.
+fn image_config_spec(name: &str, file: &str, e: &Env) -> Value {
+    let mut c = config_spec(name, 1, e);
+    let disk = c["deviceChange"][1].as_object_mut().unwrap();
+    disk.remove("fileOperation");
+    disk["device"]["backing"]["fileName"] = json!(file);
+    c
+}
+
+/// The image of each disk of the VM named `name`, as its host holds it.
+fn images_on_host(e: &Env, name: &str) -> Vec<(Option<String>, String, u64)> {
+    let on = e.agents_with(name);
+    assert_eq!(on.len(), 1, "{name} on {on:?}");
+    let vm = e
+        .fleet
+        .agent(on[0])
+        .vms()
+        .into_iter()
+        .find(|v| v.name == name)
+        .unwrap();
+    vm.disks
+        .into_iter()
+        .map(|d| (d.image, d.datastore, d.capacity_bytes))
+        .collect()
+}
+
 async fn create_vm_task(e: &Env, config: Value) -> (u16, Value) {
     call(
         &e.ts,
@@ -324,6 +351,43 @@ async fn vim_creates_and_destroys_vms_on_the_hosts() {
         assert!(e.agents_with(name).is_empty(), "{name} was defined");
     }
 
+    // A VirtualDisk without fileOperation whose backing names a file: a copy of that image.
+    let image = format!("[{}] debian-12.qcow2", e.datastore.1);
+    let (s, task) = create_vm_task(&e, image_config_spec("from-image", &image, &e)).await;
+    assert_eq!(s, 200, "{task}");
+    let info = vim::finished_task(&e.ts, &e.token, &task).await;
+    assert_eq!(info["state"], "success", "{info}");
+    assert_eq!(
+        images_on_host(&e, "from-image"),
+        [(
+            Some("debian-12.qcow2".to_string()),
+            e.datastore.1.clone(),
+            1 << 30
+        )]
+    );
+    let file_name = "config.deviceChange[1].device.backing.fileName";
+    for file in [
+        "[no-such-datastore] debian-12.qcow2".to_string(),
+        format!("[{}] ../etc/shadow", e.datastore.1),
+        format!("[{}] images/base.qcow2", e.datastore.1),
+        format!("[{}]", e.datastore.1),
+        "debian-12.qcow2".to_string(),
+    ] {
+        let (s, f) = create_vm_task(&e, image_config_spec("bad-image", &file, &e)).await;
+        assert_eq!(s, 500, "{file}: {f}");
+        assert_eq!(f["_typeName"], "InvalidArgument", "{file}: {f}");
+        assert_eq!(f["invalidProperty"], file_name, "{file}: {f}");
+    }
+    let mut replace = config_spec("bad-op", 1, &e);
+    replace["deviceChange"][1]["fileOperation"] = json!("replace");
+    let (_, f) = create_vm_task(&e, replace).await;
+    assert_eq!(
+        f["invalidProperty"], "config.deviceChange[1].fileOperation",
+        "{f}"
+    );
+    assert!(e.agents_with("bad-image").is_empty());
+    assert!(e.agents_with("bad-op").is_empty());
+
     // A powered-on VM is not destroyed (InvalidState); powered off, it is, from its host too.
     let t = call(
         &e.ts,
@@ -387,6 +451,9 @@ async fn a_create_that_fails_part_way_leaves_nothing_behind() {
     assert_eq!(s, 200, "{task}");
     let info = vim::finished_task(&e.ts, &e.token, &task).await;
     assert_eq!(info["state"], "error", "{info}");
+    // The host refused it inside the task; the fault still names the spec's field.
+    assert_eq!(info["error"]["_typeName"], "InvalidArgument", "{info}");
+    assert_eq!(info["error"]["invalidProperty"], "config.name", "{info}");
     assert!(e.agents_with(&long).is_empty());
     assert!(!e.vapi_names().await.contains(&long));
 
@@ -438,10 +505,30 @@ async fn the_official_vapi_sdk_creates_and_deletes_a_vm() {
             &e.cluster_moid,
             &e.datastore.0,
             &e.network.0,
+            &e.datastore.1,
         ],
     )
     .await;
     assert!(v["created"].as_str().unwrap().starts_with("vm-"), "{v}");
+    // The VMDK_FILE backing: a disk copied from that image, of new_vmdk's default size.
+    assert!(v["image_vm"].as_str().unwrap().starts_with("vm-"), "{v}");
+    assert_eq!(
+        images_on_host(&e, "sdk-image-vm"),
+        [(
+            Some("debian-12.qcow2".to_string()),
+            e.datastore.1.clone(),
+            16 << 30
+        )]
+    );
+    for key in ["image_unknown_datastore", "image_path", "image_empty"] {
+        assert_eq!(v[key]["error"], "InvalidArgument", "{key}: {v}");
+        assert_eq!(
+            v[key]["args"],
+            json!(["spec.disks[0].backing.vmdk_file"]),
+            "{key}: {v}"
+        );
+    }
+    assert!(e.agents_with("sdk-bad-image").is_empty());
     assert_eq!(v["name"], "sdk-vm-1", "{v}");
     assert_eq!(v["guest_os"], "DEBIAN_12_64", "{v}");
     assert_eq!(v["cpu"], 2, "{v}");
@@ -531,8 +618,11 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
     let empty_name = spec("");
     let mut bad_ds = spec("bad-ds");
     bad_ds["placement"]["datastore"] = json!("datastore-9999");
+    // 160 bytes: refused by the host, inside the create's task, named as the spec spells it.
+    let too_long_for_host = spec(&"é".repeat(80));
     for (body, field) in [
         (empty_name, "spec.name"),
+        (too_long_for_host, "spec.name"),
         (bad_ds, "spec.placement.datastore"),
     ] {
         let r =
@@ -543,6 +633,51 @@ async fn vapi_rest_creates_on_a_host_and_deletes() {
         assert_eq!(err["error_type"], "INVALID_ARGUMENT", "{err}");
         assert!(err.to_string().contains(field), "{field}: {err}");
     }
+
+    // A disk copied from an image on the host's datastore, grown to new_vmdk's capacity.
+    let mut from_image = spec("api-image-vm");
+    let image_disk = |file: &str| {
+        json!([{"backing": {"type": "VMDK_FILE", "vmdk_file": file},
+                "new_vmdk": {"capacity": 2u64 << 30}}])
+    };
+    from_image["disks"] = image_disk(&format!("[{}] debian-12.qcow2", e.datastore.1));
+    let r =
+        e.ts.call(
+            Method::POST,
+            "/api/vcenter/vm",
+            Some(&e.token),
+            Some(from_image),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(
+        images_on_host(&e, "api-image-vm"),
+        [(
+            Some("debian-12.qcow2".to_string()),
+            e.datastore.1.clone(),
+            2 << 30
+        )]
+    );
+    for file in [
+        "[no-such-datastore] debian-12.qcow2".to_string(),
+        format!("[{}] ../x", e.datastore.1),
+        format!("[{}] ", e.datastore.1),
+        "debian-12.qcow2".to_string(),
+    ] {
+        let mut body = spec("bad-image");
+        body["disks"] = image_disk(&file);
+        let r =
+            e.ts.call(Method::POST, "/api/vcenter/vm", Some(&e.token), Some(body))
+                .await;
+        assert_eq!(r.status(), 400, "{file}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error_type"], "INVALID_ARGUMENT", "{file}: {err}");
+        assert!(
+            err.to_string().contains("spec.disks[0].backing.vmdk_file"),
+            "{file}: {err}"
+        );
+    }
+    assert!(e.agents_with("bad-image").is_empty());
 
     // CPUs and memory of the powered-off VM, on its host too; a bad count names the field.
     let on_agent = |name: &str| {
@@ -747,6 +882,19 @@ async fn pyvmomi_creates_and_destroys_a_vm_over_soap() {
     assert_eq!(v["destroy_running"]["fault"], "InvalidState", "{v}");
     assert_eq!(v["after"], json!([]), "{v}");
     e.seen_everywhere("py-vm-1", false).await;
+    // A VirtualDisk without fileOperation: a copy of the image its backing's fileName names.
+    assert_eq!(v["image_vm"], "py-image-vm", "{v}");
+    let (image, _, capacity) = images_on_host(&e, "py-image-vm").remove(0);
+    assert_eq!(image.as_deref(), Some("debian-12.qcow2"));
+    assert_eq!(capacity, 2 << 30);
+    for key in ["image_unknown_datastore", "image_path", "image_empty"] {
+        assert_eq!(v[key]["fault"], "InvalidArgument", "{key}: {v}");
+        assert_eq!(
+            v[key]["property"], "config.deviceChange[1].device.backing.fileName",
+            "{key}: {v}"
+        );
+    }
+    assert!(e.agents_with("py-bad").is_empty());
     assert_eq!(
         e.event_kinds("py-vm-1").await,
         ["VmCreatedEvent", "VmReconfiguredEvent", "VmRemovedEvent"]

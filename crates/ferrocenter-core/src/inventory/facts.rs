@@ -240,6 +240,9 @@ pub struct VmDisk {
     pub label: String,
     pub capacity_bytes: u64,
     pub datastore: String,
+    /// The image the disk was made from, a name on its datastore (absent: made empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

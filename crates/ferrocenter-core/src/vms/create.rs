@@ -4,7 +4,7 @@
 //! half-made.
 //!
 //! Fields are named by the core (`name`, `cpus`, `memory_mib`, `guest_os`, `datastore`,
-//! `disks[i].capacity`, `disks[i].datastore`, `nics[i].network`, and for placement `host`,
+//! `disks[i].capacity`, `disks[i].datastore`, `disks[i].image`, `nics[i].network`, and for placement `host`,
 //! `cluster`, `datacenter`, `placement`); each surface renames them with its own table.
 use std::sync::Arc;
 
@@ -32,11 +32,16 @@ pub const MEMORY_MIB_MAX: i64 = 24 << 20;
 /// The guest a VM gets when the spec names none.
 pub const DEFAULT_GUEST: &str = "otherLinux64Guest";
 
-/// A new disk: its size, and the datastore it goes to (the VM's own when None).
+/// A new disk: its size, the datastore it goes to (the VM's own when None), and the image it
+/// is a copy of (empty when None).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewDisk {
+    /// Required even with an image: the host grows the copy to it, and refuses a size below
+    /// the image's (`disks[i].capacity`), which only the host knows.
     pub capacity_bytes: i64,
     pub datastore_id: Option<String>,
+    /// A file (volume) name on the disk's datastore ([`validate::disk_image`]).
+    pub image: Option<String>,
 }
 
 /// A new network adapter on a network.
@@ -66,6 +71,21 @@ pub struct VmCreateSpec {
     pub power_on: bool,
 }
 
+/// How a surface spells the core's fields (`disks[0].image` → `config.deviceChange[1].device.
+/// backing.fileName`): refusals name the field as the caller sent it, those the host makes
+/// inside the task (a disk smaller than its image) as much as those made before.
+pub type FieldNames = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+fn renamed(names: &FieldNames, e: CoreError) -> CoreError {
+    match e {
+        CoreError::InvalidArgument { field, reason } => CoreError::InvalidArgument {
+            field: names(&field),
+            reason,
+        },
+        e => e,
+    }
+}
+
 /// A spec checked against the inventory: the host chosen and the VM as the host will hold it.
 struct Placed {
     host: Host,
@@ -74,7 +94,30 @@ struct Placed {
 
 impl Core {
     /// Creates a VM as a task; the spec is checked and the host chosen before the task exists.
+    /// Fields are named the core's way.
     pub async fn create_vm(&self, caller: &Caller, spec: VmCreateSpec) -> Result<Task, CoreError> {
+        self.create_vm_named(caller, spec, Arc::new(str::to_string))
+            .await
+    }
+
+    /// [`Core::create_vm`], its refusals (the task's too) naming fields by `names`.
+    pub async fn create_vm_named(
+        &self,
+        caller: &Caller,
+        spec: VmCreateSpec,
+        names: FieldNames,
+    ) -> Result<Task, CoreError> {
+        self.submit_create(caller, spec, names.clone())
+            .await
+            .map_err(|e| renamed(&names, e))
+    }
+
+    async fn submit_create(
+        &self,
+        caller: &Caller,
+        spec: VmCreateSpec,
+        names: FieldNames,
+    ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::VirtualMachineCreate)?;
         if spec.power_on {
@@ -111,7 +154,10 @@ impl Core {
                     timeout: None,
                 },
                 move |ctx| async move {
-                    let vm = core.define_new_vm(&who, &host, id, info, &ctx).await?;
+                    let vm = core
+                        .define_new_vm(&who, &host, id, info, &ctx)
+                        .await
+                        .map_err(|e| renamed(&names, e))?;
                     if power_on {
                         ctx.progress(80, "powering on").await;
                         // The VM stays, powered off, if it cannot power on (vCenter's
@@ -238,6 +284,9 @@ impl Core {
                     format!("disks[{i}].capacity"),
                     "must be positive",
                 ));
+            }
+            if let Some(image) = &d.image {
+                validate::disk_image(&format!("disks[{i}].image"), image)?;
             }
         }
         // The named containers exist and agree.
@@ -388,6 +437,7 @@ impl Core {
                 label: format!("Hard disk {}", i + 1),
                 capacity_bytes: d.capacity_bytes as u64,
                 datastore: ds,
+                image: d.image.clone(),
             });
         }
         let nics = nets

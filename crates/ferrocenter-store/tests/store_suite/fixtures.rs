@@ -149,6 +149,7 @@ pub(crate) fn vm(id: &str, moid: &str, host_id: &str, uuid: &str, name: &str) ->
                 label: "Hard disk 1".into(),
                 capacity_bytes: 10 << 30,
                 datastore: "local".into(),
+                image: None,
             }],
             nics: vec![VmNic {
                 label: "Network adapter 1".into(),

@@ -41,7 +41,9 @@ BEYOND_SCHEMA = {
     # the inventory), its name is unique in its datacenter, its datastore and networks must be
     # the chosen host's, its size is within the hypervisor's bounds (1–768 vCPUs, 4 MiB–24 TiB),
     # which vAPI's `long` does not carry, and its guest OS is an identifier (the document keeps
-    # vSphere's open-ended guest OS enumeration as a string).
+    # vSphere's open-ended guest OS enumeration as a string). A disk is new_vmdk or a backing
+    # (one of two fields), and a backing's vmdk_file is `[datastore] name`: a datastore the chosen
+    # host sees and an image's file name on it.
     ("POST /api/vcenter/vm", "spec.placement"),
     ("POST /api/vcenter/vm", "spec.placement.folder"),
     ("POST /api/vcenter/vm", "spec.placement.host"),
@@ -53,6 +55,8 @@ BEYOND_SCHEMA = {
     ("POST /api/vcenter/vm", "spec.cpu.count"),
     ("POST /api/vcenter/vm", "spec.memory.size_MiB"),
     ("POST /api/vcenter/vm", "spec.disks[].new_vmdk.capacity"),
+    ("POST /api/vcenter/vm", "spec.disks[]"),
+    ("POST /api/vcenter/vm", "spec.disks[].backing.vmdk_file"),
     ("POST /api/vcenter/vm", "spec.nics[].backing.network"),
     ("PATCH /api/vcenter/vm/{vm}/hardware/cpu", "spec.count"),
     ("PATCH /api/vcenter/vm/{vm}/hardware/memory", "spec.size_MiB"),

@@ -1,8 +1,9 @@
 """Creates and deletes a VM with the unmodified official vSphere Automation SDK for Python.
 
-Usage: vm_lifecycle.py SERVER USER PASSWORD FOLDER CLUSTER DATASTORE NETWORK
+Usage: vm_lifecycle.py SERVER USER PASSWORD FOLDER CLUSTER DATASTORE NETWORK DATASTORE_NAME
 Prints one JSON object with what the SDK saw; faults that are the point are recorded by their
-class name and the field they name.
+class name and the field they name. Leaves one VM, sdk-image-vm, whose disk is a copy of the
+image debian-12.qcow2 on the datastore, for the caller to find on its host.
 """
 import json
 import sys
@@ -31,21 +32,28 @@ def fault(call):
 
 
 def main():
-    server, user, password, folder, cluster, datastore, network = sys.argv[1:8]
+    server, user, password, folder, cluster, datastore, network, ds_name = sys.argv[1:9]
     urllib3.disable_warnings()
     session = requests.Session()
     session.verify = False
     session.trust_env = False
     out = {}
 
-    def spec(name, cpus=2, net=network):
+    def from_image(vmdk_file):
+        return [
+            Disk.CreateSpec(
+                backing=Disk.BackingSpec(type=Disk.BackingType.VMDK_FILE, vmdk_file=vmdk_file)
+            )
+        ]
+
+    def spec(name, cpus=2, net=network, disks=None):
         return VM.CreateSpec(
             name=name,
             guest_os=GuestOS.DEBIAN_12_64,
             placement=VM.PlacementSpec(folder=folder, cluster=cluster, datastore=datastore),
             cpu=Cpu.UpdateSpec(count=cpus),
             memory=Memory.UpdateSpec(size_mib=512),
-            disks=[Disk.CreateSpec(new_vmdk=Disk.VmdkCreateSpec(capacity=1 << 30))],
+            disks=disks or [Disk.CreateSpec(new_vmdk=Disk.VmdkCreateSpec(capacity=1 << 30))],
             nics=[
                 Ethernet.CreateSpec(
                     backing=Ethernet.BackingSpec(
@@ -77,6 +85,16 @@ def main():
         v.vm.Power.stop(vm)
         v.VM.delete(vm)
         out["after_delete"] = [s.vm for s in v.VM.list(VM.FilterSpec(vms={vm}))]
+
+        # A disk copied from an image on the datastore (the SDK's VMDK_FILE backing).
+        image = "[%s] debian-12.qcow2" % ds_name
+        out["image_vm"] = v.VM.create(spec("sdk-image-vm", disks=from_image(image)))
+        for key, path in [
+            ("image_unknown_datastore", "[no-such-datastore] debian-12.qcow2"),
+            ("image_path", "[%s] ../etc/shadow" % ds_name),
+            ("image_empty", "[%s]" % ds_name),
+        ]:
+            out[key] = fault(lambda: v.VM.create(spec("sdk-bad-image", disks=from_image(path))))
     print(json.dumps(out))
 
 

@@ -3,6 +3,8 @@
 Usage: vm_lifecycle.py SERVER USER PASSWORD
 The server manages datacenter DC0 with cluster C0. Prints one JSON object with what pyVmomi
 saw; faults that are the point are recorded by their vim type name (and invalidProperty).
+Leaves one VM, py-image-vm, whose disk is a copy of the image debian-12.qcow2 on the first
+host's datastore (a VirtualDisk without fileOperation), for the caller to find on its host.
 """
 import json
 import sys
@@ -47,7 +49,7 @@ def main():
         ds = first.datastore[0]
         net = first.network[0]
 
-        def spec(name, cpus=1, network=net):
+        def spec(name, cpus=1, network=net, image=None):
             scsi = vim.vm.device.VirtualDeviceSpec(
                 operation=vim.vm.device.VirtualDeviceSpec.Operation.add,
                 device=vim.vm.device.ParaVirtualSCSIController(
@@ -57,14 +59,16 @@ def main():
             )
             disk = vim.vm.device.VirtualDeviceSpec(
                 operation=vim.vm.device.VirtualDeviceSpec.Operation.add,
-                fileOperation=vim.vm.device.VirtualDeviceSpec.FileOperation.create,
                 device=vim.vm.device.VirtualDisk(
                     key=-1, controllerKey=1000, unitNumber=0, capacityInKB=2 * 1024 * 1024,
                     backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-                        diskMode="persistent", thinProvisioned=True, fileName="",
+                        diskMode="persistent", thinProvisioned=True, fileName=image or "",
                     ),
                 ),
             )
+            if image is None:
+                # An empty disk; without fileOperation, ferrocenter copies the image named.
+                disk.fileOperation = vim.vm.device.VirtualDeviceSpec.FileOperation.create
             nic = vim.vm.device.VirtualDeviceSpec(
                 operation=vim.vm.device.VirtualDeviceSpec.Operation.add,
                 device=vim.vm.device.VirtualVmxnet3(
@@ -106,6 +110,20 @@ def main():
         WaitForTask(vm.PowerOffVM_Task())
         WaitForTask(vm.Destroy_Task())
         out["after"] = [v.name for v in dc.vmFolder.childEntity]
+
+        pool = cluster.resourcePool
+        image = "[%s] debian-12.qcow2" % ds.name
+        task = dc.vmFolder.CreateVM_Task(config=spec("py-image-vm", image=image), pool=pool)
+        WaitForTask(task)
+        out["image_vm"] = task.info.result.name
+        for key, path in [
+            ("image_unknown_datastore", "[no-such-datastore] debian-12.qcow2"),
+            ("image_path", "[%s] ../etc/shadow" % ds.name),
+            ("image_empty", "[%s]" % ds.name),
+        ]:
+            out[key] = fault_of(
+                lambda: dc.vmFolder.CreateVM_Task(config=spec("py-bad", image=path), pool=pool)
+            )
     finally:
         Disconnect(si)
     print(json.dumps(out))

@@ -1,13 +1,16 @@
 //! `com.vmware.vcenter.VM` create and delete: `VM.CreateSpec` as the official SDK sends it,
-//! read into the core's create spec. New disks (`new_vmdk`) and network adapters on a network
-//! become the VM's; SCSI adapters are accepted and left to the host; devices ferrocenter does
+//! read into the core's create spec. New disks (`new_vmdk`), disks copied from an image (a
+//! `VMDK_FILE` backing: ferrocenter has no shared disks, so the file named is an image the new
+//! disk is a copy of) and network adapters on a network become the VM's; SCSI adapters are accepted and left to the host; devices ferrocenter does
 //! not model (CD-ROMs, floppies, serial and parallel ports, boot order, storage policies) are
 //! refused as unsupported when given.
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::moids::{self, Derived};
 use ferrocenter_core::ports::{MoidEntity, MoidKind};
 use ferrocenter_core::tasks::{Task, TaskResult};
-use ferrocenter_core::vms::{IfPoweredOn, NewDisk, NewNic, VmCreateSpec, VmHardwareUpdate};
+use ferrocenter_core::vms::{
+    datastore_path, IfPoweredOn, NewDisk, NewNic, VmCreateSpec, VmHardwareUpdate,
+};
 use ferrocenter_core::CoreError;
 use serde_json::Value;
 
@@ -51,6 +54,13 @@ const VMDK: StructDef = StructDef {
         field("storage_policy", Ty::Optional(&Ty::Opaque)),
     ],
 };
+const DISK_BACKING: StructDef = StructDef {
+    name: "com.vmware.vcenter.vm.hardware.disk.backing_spec",
+    fields: &[
+        field("type", Ty::Enum(&["VMDK_FILE"])),
+        field("vmdk_file", Ty::Optional(&Ty::String)),
+    ],
+};
 const DISK: StructDef = StructDef {
     name: "com.vmware.vcenter.vm.hardware.disk.create_spec",
     fields: &[
@@ -62,7 +72,7 @@ const DISK: StructDef = StructDef {
         field("scsi", Ty::Optional(&Ty::Opaque)),
         field("sata", Ty::Optional(&Ty::Opaque)),
         field("nvme", Ty::Optional(&Ty::Opaque)),
-        field("backing", Ty::Optional(&Ty::Opaque)),
+        field("backing", Ty::Optional(&Ty::Struct(&DISK_BACKING))),
         field("new_vmdk", Ty::Optional(&Ty::Struct(&VMDK))),
     ],
 };
@@ -131,6 +141,9 @@ pub const CREATE_SPEC: StructDef = StructDef {
 fn spec_field(core: &str) -> String {
     for (prefix, tail_from, tail_to) in [
         ("disks[", ".capacity", ".new_vmdk.capacity"),
+        // Only a disk from an image names its datastore, in its backing's file.
+        ("disks[", ".datastore", ".backing.vmdk_file"),
+        ("disks[", ".image", ".backing.vmdk_file"),
         ("nics[", ".network", ".backing.network"),
     ] {
         if let Some(rest) = core.strip_prefix(prefix) {
@@ -152,15 +165,6 @@ fn spec_field(core: &str) -> String {
         other => return format!("spec.{other}"),
     }
     .to_string()
-}
-
-fn renamed(e: CoreError) -> CoreError {
-    match e {
-        CoreError::InvalidArgument { field, reason } => {
-            CoreError::invalid(spec_field(&field), reason)
-        }
-        e => e,
-    }
 }
 
 /// vAPI's GuestOS names as vim guest ids: `DEBIAN_12_64` → `debian12_64Guest` (the inverse of
@@ -311,16 +315,25 @@ async fn read_spec(call: &Call, caller: &Caller, spec: &Value) -> Result<VmCreat
     }
     for (i, d) in spec["disks"].as_array().into_iter().flatten().enumerate() {
         let vmdk = &d["new_vmdk"];
-        if vmdk.is_null() {
-            return Err(CoreError::not_supported(format!(
-                "VM.create spec.disks[{i}] without new_vmdk (attaching existing disks)"
-            )));
+        let backing = &d["backing"];
+        if vmdk.is_null() && backing.is_null() {
+            return Err(invalid(
+                &format!("spec.disks[{i}]"),
+                "needs new_vmdk (an empty disk) or backing (a copy of an image)",
+            ));
         }
-        out.disks.push(NewDisk {
-            // vSphere's default for a new VMDK without a capacity.
+        let mut disk = NewDisk {
+            // vSphere's default for a new VMDK without a capacity; a copy of an image is grown
+            // to new_vmdk's capacity when both are given.
             capacity_bytes: vmdk["capacity"].as_i64().unwrap_or(16 << 30),
-            datastore_id: None,
-        });
+            ..Default::default()
+        };
+        if !backing.is_null() {
+            let (ds, image) = image_backing(call, caller, &out, i, backing).await?;
+            disk.datastore_id = Some(ds);
+            disk.image = Some(image);
+        }
+        out.disks.push(disk);
     }
     for (i, n) in spec["nics"].as_array().into_iter().flatten().enumerate() {
         let field = format!("spec.nics[{i}].backing.network");
@@ -335,6 +348,44 @@ async fn read_spec(call: &Call, caller: &Caller, spec: &Value) -> Result<VmCreat
     Ok(out)
 }
 
+/// A disk's `VMDK_FILE` backing, `[datastore] name`: the datastore (by name, in the datacenter
+/// the placement is in) and the image's name on it, which the core checks.
+async fn image_backing(
+    call: &Call,
+    caller: &Caller,
+    out: &VmCreateSpec,
+    i: usize,
+    backing: &Value,
+) -> Result<(String, String), CoreError> {
+    let field = format!("spec.disks[{i}].backing.vmdk_file");
+    let Some(path) = backing["vmdk_file"].as_str() else {
+        return Err(invalid(&field, "is required with type VMDK_FILE"));
+    };
+    let Some((ds_name, image)) = datastore_path::split(path) else {
+        return Err(invalid(&field, "must be [datastore] name"));
+    };
+    let core = &call.state.core;
+    let datacenter = match (&out.datacenter_id, &out.host_id, &out.cluster_id) {
+        (Some(dc), _, _) => Some(dc.clone()),
+        (None, Some(h), _) => Some(core.get_host(caller, h).await?.datacenter_id),
+        (None, None, Some(c)) => Some(core.get_cluster(caller, c).await?.datacenter_id),
+        (None, None, None) => None,
+    };
+    let Some(datacenter) = datacenter else {
+        return Err(invalid(
+            "spec.placement",
+            "name where the VM goes: a folder, a host or a cluster",
+        ));
+    };
+    let ds = core
+        .list_datastores(caller, Some(&datacenter))
+        .await?
+        .into_iter()
+        .find(|d| d.name == ds_name)
+        .ok_or_else(|| invalid(&field, format!("no datastore named '{ds_name}' here")))?;
+    Ok((ds.id, image.to_string()))
+}
+
 pub fn created_vm(t: &Task) -> Value {
     t.result
         .as_ref()
@@ -347,8 +398,9 @@ pub fn create(call: Call) -> Reply {
         let caller = call.caller().await?;
         let spec = call.get("spec").cloned().unwrap_or_default();
         let spec = read_spec(&call, &caller, &spec).await?;
-        let task = call.state.core.create_vm(&caller, spec).await;
-        Ok(Out::task(task.map_err(renamed)?))
+        let names = std::sync::Arc::new(spec_field);
+        let task = call.state.core.create_vm_named(&caller, spec, names).await;
+        Ok(Out::task(task?))
     })
 }
 
@@ -450,6 +502,14 @@ mod tests {
         assert_eq!(
             spec_field("disks[2].capacity"),
             "spec.disks[2].new_vmdk.capacity"
+        );
+        assert_eq!(
+            spec_field("disks[1].image"),
+            "spec.disks[1].backing.vmdk_file"
+        );
+        assert_eq!(
+            spec_field("disks[1].datastore"),
+            "spec.disks[1].backing.vmdk_file"
         );
         assert_eq!(
             spec_field("nics[0].network"),
