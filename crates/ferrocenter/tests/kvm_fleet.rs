@@ -19,10 +19,14 @@ use ferrocenter_core::auth::Caller;
 use ferrocenter_core::inventory::{AutomationLevel, FolderKind, Host, VmRecord};
 use ferrocenter_core::Core;
 use ferrocenter_testkit::kvm::{
-    missing_guest_prerequisites, missing_prerequisites, GuestImage, TestHost, TestHosts,
+    boot_id, heartbeat_uuid, missing_guest_prerequisites, missing_prerequisites, GuestImage,
+    TestHost, TestHosts,
 };
 use reqwest::Method;
 use serde_json::json;
+
+/// The guest's bootable disk image, as a volume in each host's pool `default`.
+const GUEST_IMAGE: &str = "ferro-guest.raw";
 
 /// What the test needs to find again.
 struct Fleet {
@@ -143,7 +147,9 @@ async fn start_fleet() -> Option<Fleet> {
                                      "managementIp": h.address().to_string(),
                                      "clusterUuid": cl.id, "username": "root",
                                      "password": h.root_password(), "sshPort": h.ssh_port()}});
-        let (s, v) = zc.sdk(Method::POST, "/zstack/v1/hosts/kvm", Some(body)).await;
+        let (s, v) = zc
+            .sdk(Method::POST, "/zstack/v1/hosts/kvm", Some(body))
+            .await;
         assert_eq!(s, 200, "AddKVMHost {}: {v}", h.hostname());
         assert_eq!(v["inventory"]["status"], "Connected", "{v}");
         println!(
@@ -218,7 +224,10 @@ async fn create_on_every_surface(f: &Fleet) -> Vec<String> {
         "placement": {"folder": f.vm_folder, "host": h0.moid, "datastore": ds_moid},
         "cpu": {"count": 1},
         "memory": {"size_MiB": 256},
-        "disks": [{"new_vmdk": {"capacity": 64u64 << 20}}],
+        // The bootable guest disk: a 64 MiB disk copied from the image on the datastore.
+        "disks": [{"new_vmdk": {"capacity": 64u64 << 20},
+                   "backing": {"type": "VMDK_FILE",
+                               "vmdk_file": format!("[{ds_name}] {GUEST_IMAGE}")}}],
         "nics": [{"backing": {"type": "STANDARD_PORTGROUP", "network": net_moid}}],
     });
     let r =
@@ -253,12 +262,13 @@ async fn create_on_every_surface(f: &Fleet) -> Vec<String> {
             {"_typeName": "VirtualDeviceConfigSpec", "operation": "add",
              "device": {"_typeName": "ParaVirtualSCSIController", "key": 1000, "busNumber": 0,
                         "sharedBus": "noSharing"}},
-            {"_typeName": "VirtualDeviceConfigSpec", "operation": "add", "fileOperation": "create",
+            // No fileOperation and a file name: a disk copied from that image.
+            {"_typeName": "VirtualDeviceConfigSpec", "operation": "add",
              "device": {"_typeName": "VirtualDisk", "key": -1, "controllerKey": 1000,
                         "unitNumber": 0, "capacityInKB": 64 << 10,
                         "backing": {"_typeName": "VirtualDiskFlatVer2BackingInfo",
-                                    "fileName": "", "diskMode": "persistent",
-                                    "thinProvisioned": true}}},
+                                    "fileName": format!("[{ds_name}] {GUEST_IMAGE}"),
+                                    "diskMode": "persistent", "thinProvisioned": true}}},
             {"_typeName": "VirtualDeviceConfigSpec", "operation": "add",
              "device": {"_typeName": "VirtualVmxnet3", "key": -2,
                         "backing": {"_typeName": "VirtualEthernetCardNetworkBackingInfo",
@@ -271,8 +281,10 @@ async fn create_on_every_surface(f: &Fleet) -> Vec<String> {
         Some(&f.token),
         Method::POST,
         &format!("Folder/{}/CreateVM_Task", f.vm_folder),
-        Some(json!({"config": config, "pool": moref("ResourcePool", &f.pool_moid),
-                    "host": moref("HostSystem", &h0.moid)})),
+        Some(
+            json!({"config": config, "pool": moref("ResourcePool", &f.pool_moid),
+                    "host": moref("HostSystem", &h0.moid)}),
+        ),
     )
     .await;
     assert_eq!(s, 200, "{task}");
@@ -297,9 +309,8 @@ async fn create_on_every_surface(f: &Fleet) -> Vec<String> {
 
     // ZStack: CreateVmInstance on host 0 (started by default).
     let t = Instant::now();
-    let (s, v) = f
-        .zc
-        .sdk(
+    let (s, v) =
+        f.zc.sdk(
             Method::POST,
             "/zstack/v1/vm-instances",
             Some(json!({"params": {
@@ -392,11 +403,13 @@ fn agent_pid(h: &TestHost) -> Option<i32> {
 async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
     let Some(f) = start_fleet().await else { return };
     let _logs = LogsOnFailure(&f);
-    // Boot files for later guests are made while nothing else runs.
-    tokio::task::spawn_blocking(GuestImage::prepare)
+    let image = tokio::task::spawn_blocking(GuestImage::prepare)
         .await
         .unwrap()
         .expect("guest image");
+    host(&f, 0)
+        .import_volume(&image.disk, GUEST_IMAGE)
+        .expect("the guest image on host 0");
     let names = create_on_every_surface(&f).await;
     let mut vms = Vec::new();
     for n in &names {
@@ -405,12 +418,29 @@ async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
         assert_eq!(holders(&f, &vm.uuid), [0], "{n} only on host 0");
         vms.push(vm);
     }
+    // The VMs made from the image boot the guest kernel, which answers at its MAC's address.
+    let t = Instant::now();
+    let mut boots = Vec::new();
+    for vm in &vms[..2] {
+        let mac = vm.info.nics[0].mac.clone();
+        let beat = wait_until(
+            "the guest's heartbeat",
+            Duration::from_secs(240),
+            async || f.hosts.guest_heartbeat_by_mac(&mac).ok(),
+        )
+        .await;
+        assert_eq!(heartbeat_uuid(&beat), Some(vm.uuid.as_str()), "{beat}");
+        boots.push((mac, boot_id(&beat).unwrap().to_string()));
+    }
+    println!(
+        "guests booted from the image answered within {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // Maintenance on host 0 through ZStack: libvirt live-migrates every running VM to host 1.
     let t = Instant::now();
-    let (s, v) = f
-        .zc
-        .sdk(
+    let (s, v) =
+        f.zc.sdk(
             Method::PUT,
             &format!("/zstack/v1/hosts/{}/actions", f.records[0].id),
             Some(json!({"changeHostState": {"stateEvent": "maintain"}})),
@@ -427,15 +457,22 @@ async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
         assert_eq!(domstate(host(&f, 1), &vm.uuid).as_deref(), Some("running"));
         assert_eq!(placed_on(&f, vm).await, 1, "{} placed on host 1", vm.name);
     }
+    // The guests kept running through the move: the same boot answers.
+    for (mac, boot) in &boots {
+        let beat = f
+            .hosts
+            .guest_heartbeat_by_mac(mac)
+            .expect("heartbeat after the move");
+        assert_eq!(boot_id(&beat), Some(boot.as_str()), "not restarted: {beat}");
+    }
     // Their disks moved with them: none left on host 0.
     assert!(
         !volumes(host(&f, 0)).iter().any(|v| v.ends_with(".qcow2")),
         "host 0 keeps {:?}",
         volumes(host(&f, 0))
     );
-    let (s, v) = f
-        .zc
-        .sdk(
+    let (s, v) =
+        f.zc.sdk(
             Method::PUT,
             &format!("/zstack/v1/hosts/{}/actions", f.records[0].id),
             Some(json!({"changeHostState": {"stateEvent": "enable"}})),
@@ -456,13 +493,20 @@ async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
     tokio::task::block_in_place(|| host(&f, 0).start_libvirtd()).unwrap();
     assert_eq!(holders(&f, &vm.uuid), [1]);
     assert_eq!(domstate(src, &vm.uuid).as_deref(), Some("running"));
-    assert_eq!(domstate(host(&f, 0), &vm.uuid), None, "nothing left on host 0");
     assert_eq!(placed_on(&f, vm).await, 1);
-    // The disk libvirt made ready on host 0 goes once its libvirtd is back.
-    wait_until("host 0 to drop the abandoned disk", Duration::from_secs(30), async || {
-        (!volumes(host(&f, 0)).iter().any(|v| v.starts_with(&vm.uuid))).then_some(())
-    })
+    // The paused incoming domain and the disk libvirt made ready on host 0 go once its
+    // libvirtd is back (the agent discards them when it reconnects).
+    wait_until(
+        "host 0 to drop the abandoned migration",
+        Duration::from_secs(30),
+        async || {
+            (domstate(host(&f, 0), &vm.uuid).is_none()
+                && !volumes(host(&f, 0)).iter().any(|v| v.starts_with(&vm.uuid)))
+            .then_some(())
+        },
+    )
     .await;
+    assert_eq!(holders(&f, &vm.uuid), [1]);
 
     // The source's agent killed mid-migration: libvirt finishes or abandons the move on its
     // own; either way the VM runs on exactly one host and the inventory follows it there.
@@ -484,20 +528,29 @@ async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
     println!("after the agent kill the VM runs on host {on}");
     // The agent's supervisor starts it again.
     let agent_addr = std::net::SocketAddr::from((src.address(), 8444));
-    wait_until("the agent on host 1 again", Duration::from_secs(60), async || {
-        std::net::TcpStream::connect_timeout(&agent_addr, Duration::from_secs(1))
-            .ok()
-            .map(drop)
-    })
+    wait_until(
+        "the agent on host 1 again",
+        Duration::from_secs(60),
+        async || {
+            std::net::TcpStream::connect_timeout(&agent_addr, Duration::from_secs(1))
+                .ok()
+                .map(drop)
+        },
+    )
     .await;
-    wait_until("the inventory to follow", Duration::from_secs(90), async || {
-        (placed_on(&f, vm).await == on).then_some(())
-    })
+    wait_until(
+        "the inventory to follow",
+        Duration::from_secs(90),
+        async || (placed_on(&f, vm).await == on).then_some(()),
+    )
     .await;
     // Nothing of the VM on the host that does not run it.
     let other = 1 - on;
     wait_until("no leftover disk", Duration::from_secs(30), async || {
-        (!volumes(host(&f, other)).iter().any(|v| v.starts_with(&vm.uuid))).then_some(())
+        (!volumes(host(&f, other))
+            .iter()
+            .any(|v| v.starts_with(&vm.uuid)))
+        .then_some(())
     })
     .await;
 
@@ -510,18 +563,16 @@ async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
         .collect();
     println!("volumes before the deletes: {disks_before:?}");
     // ZStack: destroy (stops it) and expunge.
-    let (s, v) = f
-        .zc
-        .sdk(
+    let (s, v) =
+        f.zc.sdk(
             Method::DELETE,
             &format!("/zstack/v1/vm-instances/{}", zs.id),
             None,
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = f
-        .zc
-        .sdk(
+    let (s, v) =
+        f.zc.sdk(
             Method::PUT,
             &format!("/zstack/v1/vm-instances/{}/actions", zs.id),
             Some(json!({"expungeVmInstance": {}})),

@@ -112,7 +112,10 @@ impl Prepared {
 impl TestHost {
     /// The holder's and the daemons' pids.
     pub(crate) fn pids(&self) -> Vec<u32> {
-        let restarted = self.restarted.lock().unwrap_or_else(|e| e.into_inner());
+        let restarted = self
+            .restarted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::iter::once(&self.holder)
             .chain(&self.daemons)
             .chain(restarted.iter())
@@ -123,8 +126,12 @@ impl TestHost {
     /// Kills and reaps the daemons and the holder (QEMU, which libvirtd daemonized, is left for
     /// the slot's cleanup, which kills everything in the namespace).
     fn stop(&mut self) {
-        let mut restarted =
-            std::mem::take(&mut *self.restarted.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut restarted = std::mem::take(
+            &mut *self
+                .restarted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         for child in restarted
             .iter_mut()
             .chain(self.daemons.iter_mut())
@@ -243,7 +250,7 @@ impl TestHost {
         let child = libvirtd::start(self.holder.id(), &self.dir, &self.libvirt_uri())?;
         self.restarted
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(child);
         Ok(())
     }
