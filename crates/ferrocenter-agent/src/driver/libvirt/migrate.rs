@@ -186,18 +186,28 @@ pub fn transfer(
 /// What the destination must have for the VM: each NIC's network.
 fn check_destination(dest: &Connect, vm: &Vm) -> ApiResult<()> {
     for (i, n) in vm.nics.iter().enumerate() {
-        if let Err(e) = virt::network::Network::lookup_by_name(dest, &n.network) {
-            return Err(if e.code() == ErrorNumber::NoNetwork {
-                ApiError::invalid(
-                    &format!("vm.nics[{i}].network"),
+        let field = format!("vm.nics[{i}].network");
+        match virt::network::Network::lookup_by_name(dest, &n.network) {
+            Ok(net) if net.is_active().unwrap_or(false) => {}
+            Ok(_) => {
+                return Err(ApiError::invalid(
+                    &field,
+                    format!(
+                        "the destination's network '{}' for the VM's NIC is not active",
+                        n.network
+                    ),
+                ))
+            }
+            Err(e) if e.code() == ErrorNumber::NoNetwork => {
+                return Err(ApiError::invalid(
+                    &field,
                     format!(
                         "the destination has no network named '{}' for the VM's NIC",
                         n.network
                     ),
-                )
-            } else {
-                fault("the destination's networks", e)
-            });
+                ))
+            }
+            Err(e) => return Err(fault("the destination's networks", e)),
         }
     }
     Ok(())
