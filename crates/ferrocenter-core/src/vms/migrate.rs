@@ -169,7 +169,7 @@ async fn follow(
                 if let Ok(p) = src.migration_progress(&vm.uuid).await {
                     if p.total_bytes > 0 {
                         ctx.progress(
-                            5 + p.percent * 9 / 10,
+                            5 + (u16::from(p.percent.min(99)) * 9 / 10) as u8,
                             format!(
                                 "copied {} of {} MiB",
                                 p.processed_bytes >> 20,
