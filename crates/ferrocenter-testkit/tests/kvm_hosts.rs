@@ -359,6 +359,11 @@ fn migrate(from: &TestHost, to: &TestHost, name: &str, mode: &[&str]) {
             "--p2p",
             "--persistent",
             "--undefinesource",
+            // Converges on a loaded machine: throttle a guest that dirties memory faster
+            // than the copy, and pause it to finish after a minute.
+            "--auto-converge",
+            "--timeout",
+            "60",
         ])
         .args(mode)
         .args([name, &to.tls_uri()])

@@ -223,6 +223,30 @@ async fn add_kvm_host_installs_the_agent_over_ssh() {
     assert!(details(&v).contains("libvirt is not running"), "{v}");
     assert_eq!(count().await, 1);
 
+    // A host without KVM (its /dev/kvm hidden under a regular file, in that host's mount
+    // namespace only): refused, naming it, with nothing installed.
+    h1.start_libvirtd().unwrap();
+    let hide = h1.root_path("/var/lib/libvirt/no-kvm");
+    std::fs::write(&hide, b"").unwrap();
+    let mount = h1
+        .command("mount")
+        .args(["--bind", "/var/lib/libvirt/no-kvm", "/dev/kvm"])
+        .status()
+        .unwrap();
+    assert!(
+        mount.success(),
+        "bind-mount over /dev/kvm on {}",
+        h1.hostname()
+    );
+    let _ = std::fs::remove_file(h1.root_path("/opt/ferrocenter-agent/ferrocenter"));
+    let (s, v) = add_kvm_host(&zc, &cluster, h1, "kvm-1", h1.root_password(), json!([])).await;
+    assert_eq!((s, code(&v)), (503, "HOST.1003"), "{v}");
+    assert!(details(&v).contains("/dev/kvm"), "{v}");
+    assert_eq!(count().await, 1);
+    assert!(!h1.root_path("/opt/ferrocenter-agent/ferrocenter").exists());
+    let umount = h1.command("umount").arg("/dev/kvm").status().unwrap();
+    assert!(umount.success());
+
     ts.stop().await;
     for h in [h0, h1] {
         stop_agent(h).await;

@@ -108,7 +108,9 @@ pub fn transfer(
         | sys::VIR_MIGRATE_UNDEFINE_SOURCE;
     let mut params = MigrateParameters::default();
     if active {
-        flags |= sys::VIR_MIGRATE_LIVE;
+        // Auto-converge: a guest that dirties memory faster than the link carries is slowed
+        // down until the copy catches up, rather than the migration running forever.
+        flags |= sys::VIR_MIGRATE_LIVE | sys::VIR_MIGRATE_AUTO_CONVERGE;
         match transport {
             MigrationTransport::Tls => {
                 flags |= sys::VIR_MIGRATE_TLS;
