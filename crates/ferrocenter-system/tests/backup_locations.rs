@@ -1,6 +1,8 @@
 //! Each backup location type against a real server on loopback (crates/ferrocenter-testkit's
 //! file_servers): check, a multi-megabyte put into nested directories, list, get byte for byte,
 //! recursive delete seen on the server's disk, a wrong password and an unreachable port.
+// Test helpers panic on a broken fixture, as a test would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -42,11 +44,20 @@ async fn round_trip(target: &BackupLocations, location: &Location, on_disk: &Pat
     let data = random_bytes(SIZE);
     let mut body: &[u8] = &data;
     target
-        .put(location, "sys-1/2026-12-06/common.tar.zst", &mut body, data.len() as u64)
+        .put(
+            location,
+            "sys-1/2026-12-06/common.tar.zst",
+            &mut body,
+            data.len() as u64,
+        )
         .await
         .unwrap();
     let stored = on_disk.join("sys-1/2026-12-06/common.tar.zst");
-    assert_eq!(sha(&std::fs::read(&stored).unwrap()), sha(&data), "the server holds the bytes");
+    assert_eq!(
+        sha(&std::fs::read(&stored).unwrap()),
+        sha(&data),
+        "the server holds the bytes"
+    );
 
     let listed = target.list(location, "sys-1/2026-12-06").await.unwrap();
     assert_eq!(listed.len(), 1, "{listed:?}");
@@ -69,20 +80,28 @@ async fn round_trip(target: &BackupLocations, location: &Location, on_disk: &Pat
         .get(location, "sys-1/nothing-here.tar", &mut Vec::new())
         .await
         .unwrap_err();
-    assert!(matches!(missing, LocationError::NotFound { .. }), "{missing:?}");
+    assert!(
+        matches!(missing, LocationError::NotFound { .. }),
+        "{missing:?}"
+    );
 
     target.mkdirs(location, "sys-1/empty/deeper").await.unwrap();
     assert!(on_disk.join("sys-1/empty/deeper").is_dir());
 
     // Retention removes a whole archive directory.
     target.delete(location, "sys-1").await.unwrap();
-    assert!(!on_disk.join("sys-1").exists(), "the directory is gone from the server");
+    assert!(
+        !on_disk.join("sys-1").exists(),
+        "the directory is gone from the server"
+    );
     assert!(target.list(location, "").await.unwrap().is_empty());
 }
 
 async fn wrong_password(target: &BackupLocations, location: &Location) {
     let user = location.user.clone().unwrap();
-    let wrong = location.clone().with_login(user.clone(), "not-the-password-7");
+    let wrong = location
+        .clone()
+        .with_login(user.clone(), "not-the-password-7");
     let err = target.check(&wrong).await.unwrap_err();
     match &err {
         LocationError::AuthRefused { user: named } => assert_eq!(named, &user),
@@ -113,7 +132,9 @@ fn under(home: &Path, rest: &str) -> (String, PathBuf) {
 
 #[tokio::test]
 async fn ftp_location() {
-    let Some(server) = FtpServer::start(false) else { return };
+    let Some(server) = FtpServer::start(false) else {
+        return;
+    };
     let target = targets(None);
     let (path, on_disk) = under(&server.user.home, "backups/ftp");
     let location = Location::new(LocationType::Ftp, server.url(&path))
@@ -125,7 +146,9 @@ async fn ftp_location() {
 
 #[tokio::test]
 async fn ftps_location() {
-    let Some(server) = FtpServer::start(true) else { return };
+    let Some(server) = FtpServer::start(true) else {
+        return;
+    };
     let ca = server.tls.as_ref().unwrap().ca_der.clone();
     let target = targets(Some(&ca));
     let (path, on_disk) = under(&server.user.home, "backups/ftps");
@@ -134,8 +157,11 @@ async fn ftps_location() {
     round_trip(&target, &location, &on_disk).await;
     wrong_password(&target, &location).await;
     // Plain FTP to a server that requires TLS for logins is refused, not silently sent clear.
-    let plain = Location::new(LocationType::Ftp, server.url(&path).replacen("ftps", "ftp", 1))
-        .with_login(&server.user.name, &server.user.password);
+    let plain = Location::new(
+        LocationType::Ftp,
+        server.url(&path).replacen("ftps", "ftp", 1),
+    )
+    .with_login(&server.user.name, &server.user.password);
     assert!(target.check(&plain).await.is_err());
     // An untrusted certificate fails the handshake.
     let untrusting = targets(None);
@@ -145,7 +171,9 @@ async fn ftps_location() {
 
 #[tokio::test]
 async fn sftp_location() {
-    let Some(server) = SshServer::start() else { return };
+    let Some(server) = SshServer::start() else {
+        return;
+    };
     let target = targets(None);
     let (path, on_disk) = under(&server.user.home, "backups/sftp");
     let location = Location::new(LocationType::Sftp, server.url("sftp", &path))
@@ -157,7 +185,9 @@ async fn sftp_location() {
 
 #[tokio::test]
 async fn scp_location() {
-    let Some(server) = SshServer::start() else { return };
+    let Some(server) = SshServer::start() else {
+        return;
+    };
     let target = targets(None);
     let (path, on_disk) = under(&server.user.home, "backups/scp dir");
     let location = Location::new(
@@ -172,7 +202,9 @@ async fn scp_location() {
 
 #[tokio::test]
 async fn http_webdav_location() {
-    let Some(server) = WebDavServer::start(false) else { return };
+    let Some(server) = WebDavServer::start(false) else {
+        return;
+    };
     let target = targets(None);
     let location = Location::new(LocationType::Http, server.url("/backups/http"))
         .with_login(&server.user.name, &server.user.password);
@@ -183,7 +215,9 @@ async fn http_webdav_location() {
 
 #[tokio::test]
 async fn https_webdav_location() {
-    let Some(server) = WebDavServer::start(true) else { return };
+    let Some(server) = WebDavServer::start(true) else {
+        return;
+    };
     let ca = server.tls.as_ref().unwrap().ca_der.clone();
     let target = targets(Some(&ca));
     let location = Location::new(LocationType::Https, server.url("/backups/https"))
@@ -214,15 +248,26 @@ async fn path_location() {
         .put(&location, "../outside", &mut &b"x"[..], 1)
         .await
         .unwrap_err();
-    assert!(matches!(escape, LocationError::Invalid { .. }), "{escape:?}");
+    assert!(
+        matches!(escape, LocationError::Invalid { .. }),
+        "{escape:?}"
+    );
 }
 
 #[tokio::test]
 async fn smb_and_nfs_are_refused_with_their_reason() {
     let target = targets(None);
     for (kind, url, reason) in [
-        (LocationType::Smb, "smb://127.0.0.1/share/backups", ferrocenter_system::SMB_UNSUPPORTED),
-        (LocationType::Nfs, "nfs://127.0.0.1/export/backups", ferrocenter_system::NFS_UNSUPPORTED),
+        (
+            LocationType::Smb,
+            "smb://127.0.0.1/share/backups",
+            ferrocenter_system::SMB_UNSUPPORTED,
+        ),
+        (
+            LocationType::Nfs,
+            "nfs://127.0.0.1/export/backups",
+            ferrocenter_system::NFS_UNSUPPORTED,
+        ),
     ] {
         let location = Location::new(kind, url).with_login("u", "p");
         match target.check(&location).await.unwrap_err() {

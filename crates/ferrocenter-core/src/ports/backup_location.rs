@@ -182,8 +182,11 @@ pub trait BackupTarget: Send + Sync {
     ) -> Result<u64, LocationError>;
 
     /// The entries of the directory `dir` (`""` for the location itself), without `.` and `..`.
-    async fn list(&self, location: &Location, dir: &str)
-        -> Result<Vec<LocationEntry>, LocationError>;
+    async fn list(
+        &self,
+        location: &Location,
+        dir: &str,
+    ) -> Result<Vec<LocationEntry>, LocationError>;
 
     /// Removes a file, or a directory with everything under it.
     async fn delete(&self, location: &Location, path: &str) -> Result<(), LocationError>;
@@ -196,7 +199,10 @@ pub trait BackupTarget: Send + Sync {
 /// never leave the location.
 pub fn location_path_components(path: &str) -> Result<Vec<&str>, LocationError> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.iter().any(|p| *p == ".." || *p == "." || p.contains('\0')) {
+    if parts
+        .iter()
+        .any(|p| *p == ".." || *p == "." || p.contains('\0'))
+    {
         return Err(LocationError::Invalid {
             reason: format!("the path {path:?} must stay inside the location"),
         });

@@ -30,7 +30,11 @@ impl Ftp {
 
     async fn open(&self, location: &Location) -> Result<(Conn, Endpoint), LocationError> {
         let secure = location.kind == LocationType::Ftps;
-        let endpoint = Endpoint::parse(location, if secure { &["ftps", "ftp"] } else { &["ftp"] }, 21)?;
+        let endpoint = Endpoint::parse(
+            location,
+            if secure { &["ftps", "ftp"] } else { &["ftp"] },
+            21,
+        )?;
         let stream = tokio::time::timeout(
             self.timeout,
             tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)),
@@ -60,7 +64,8 @@ impl Ftp {
         match conn.login(user.as_str(), password.as_str()).await {
             Ok(()) => {}
             Err(FtpError::UnexpectedResponse(r))
-                if matches!(r.status, Status::NotLoggedIn | Status::LoggedIn) || r.status.code() == 530 =>
+                if matches!(r.status, Status::NotLoggedIn | Status::LoggedIn)
+                    || r.status.code() == 530 =>
             {
                 return Err(LocationError::AuthRefused { user });
             }
@@ -101,7 +106,11 @@ fn on_path(endpoint: &Endpoint, path: &str, writing: bool, e: FtpError) -> Locat
 }
 
 /// Creates each missing directory of `components` from the root.
-async fn mkdirs_in(conn: &mut Conn, endpoint: &Endpoint, components: &[String]) -> Result<(), LocationError> {
+async fn mkdirs_in(
+    conn: &mut Conn,
+    endpoint: &Endpoint,
+    components: &[String],
+) -> Result<(), LocationError> {
     let mut path = String::new();
     for part in components {
         path.push('/');
@@ -116,7 +125,11 @@ async fn mkdirs_in(conn: &mut Conn, endpoint: &Endpoint, components: &[String]) 
     Ok(())
 }
 
-async fn list_in(conn: &mut Conn, endpoint: &Endpoint, dir: &str) -> Result<Vec<LocationEntry>, LocationError> {
+async fn list_in(
+    conn: &mut Conn,
+    endpoint: &Endpoint,
+    dir: &str,
+) -> Result<Vec<LocationEntry>, LocationError> {
     // CWD first: LIST of a missing directory answers an empty listing on some servers.
     conn.cwd(dir)
         .await
@@ -135,7 +148,11 @@ async fn list_in(conn: &mut Conn, endpoint: &Endpoint, dir: &str) -> Result<Vec<
         }
         entries.push(LocationEntry {
             name: file.name().to_string(),
-            size: if file.is_directory() { 0 } else { file.size() as u64 },
+            size: if file.is_directory() {
+                0
+            } else {
+                file.size() as u64
+            },
             is_dir: file.is_directory(),
         });
     }
@@ -189,7 +206,12 @@ impl BackupTarget for Ftp {
     ) -> Result<(), LocationError> {
         let (mut conn, endpoint) = self.open(location).await?;
         let components = endpoint.components(path)?;
-        mkdirs_in(&mut conn, &endpoint, &components[..components.len().saturating_sub(1)]).await?;
+        mkdirs_in(
+            &mut conn,
+            &endpoint,
+            &components[..components.len().saturating_sub(1)],
+        )
+        .await?;
         let target = endpoint.absolute(path)?;
         let mut body = body;
         conn.put_file(&target, &mut body)

@@ -47,13 +47,14 @@ impl LocationTrust {
     }
 }
 
-/// Why SMB is refused, for the error and the docs.
-pub const SMB_UNSUPPORTED: &str = "no maintained pure-Rust SMB2/3 client has been adopted yet \
-     (libsmbclient would bring a C library and its threads into the server); back up to SFTP, \
-     FTPS or HTTPS instead";
-/// Why NFS is refused.
-pub const NFS_UNSUPPORTED: &str = "no sound userspace NFS client exists for Rust, and mounting \
-     needs root and the kernel client; mount the export and use a PATH location instead";
+/// Why SMB is refused, for the error and the docs (docs/backup-restore.md "Locations" has the
+/// evaluation: the pure-Rust `smb` crate's current release cannot share a build with russh, its
+/// previous one brings some eighty crates; libsmbclient is C).
+pub const SMB_UNSUPPORTED: &str = "ferrocenter has no SMB client built in; mount the share \
+     (mount -t cifs) and back up to a PATH location, or use SFTP, FTPS or HTTPS";
+/// Why NFS is refused (no sound userspace NFS client in Rust; mounting is the kernel's job).
+pub const NFS_UNSUPPORTED: &str = "ferrocenter has no NFS client built in; mount the export \
+     (mount -t nfs) and back up to a PATH location, or use SFTP, FTPS or HTTPS";
 
 /// Every location type behind one [`BackupTarget`].
 pub struct BackupLocations {
@@ -148,7 +149,11 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn parse(location: &Location, schemes: &[&str], default_port: u16) -> Result<Self, LocationError> {
+    fn parse(
+        location: &Location,
+        schemes: &[&str],
+        default_port: u16,
+    ) -> Result<Self, LocationError> {
         let invalid = |reason: String| LocationError::Invalid { reason };
         let url = url::Url::parse(&location.url)
             .map_err(|e| invalid(format!("{:?} is not a URL: {e}", location.url)))?;
@@ -192,7 +197,11 @@ impl Endpoint {
     /// The components of `relative` under the base directory.
     fn components(&self, relative: &str) -> Result<Vec<String>, LocationError> {
         let mut all = self.base.clone();
-        all.extend(location_path_components(relative)?.into_iter().map(str::to_string));
+        all.extend(
+            location_path_components(relative)?
+                .into_iter()
+                .map(str::to_string),
+        );
         Ok(all)
     }
 

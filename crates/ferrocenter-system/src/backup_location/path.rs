@@ -44,7 +44,9 @@ fn io_error(path: &std::path::Path, writing: bool, e: std::io::Error) -> Locatio
     let shown = path.display().to_string();
     match e.kind() {
         ErrorKind::NotFound => LocationError::NotFound { path: shown },
-        ErrorKind::PermissionDenied | ErrorKind::StorageFull | ErrorKind::ReadOnlyFilesystem
+        ErrorKind::PermissionDenied
+        | ErrorKind::StorageFull
+        | ErrorKind::ReadOnlyFilesystem
         | ErrorKind::QuotaExceeded => LocationError::WriteRefused {
             path: shown,
             reason: e.to_string(),

@@ -119,8 +119,12 @@ impl BackupTarget for Scp {
             made?;
             let target = endpoint.absolute(path)?;
             let name = file_name_of(path)?;
-            let stream = exec_stream(&handle, &endpoint, &format!("scp -t {}", shell_quote(&target)))
-                .await?;
+            let stream = exec_stream(
+                &handle,
+                &endpoint,
+                &format!("scp -t {}", shell_quote(&target)),
+            )
+            .await?;
             let mut stream = BufReader::new(stream);
             read_ack(&mut stream, &target, true).await?;
             stream
@@ -137,8 +141,16 @@ impl BackupTarget for Scp {
                     reason: format!("the archive part ended after {sent} of {len} bytes"),
                 });
             }
-            stream.get_mut().write_all(&[0]).await.map_err(|e| broken(&target, e))?;
-            stream.get_mut().flush().await.map_err(|e| broken(&target, e))?;
+            stream
+                .get_mut()
+                .write_all(&[0])
+                .await
+                .map_err(|e| broken(&target, e))?;
+            stream
+                .get_mut()
+                .flush()
+                .await
+                .map_err(|e| broken(&target, e))?;
             read_ack(&mut stream, &target, true).await?;
             let _ = stream.get_mut().shutdown().await;
             Ok(())
@@ -158,11 +170,23 @@ impl BackupTarget for Scp {
         let (handle, endpoint) = ssh::login(location, SCHEMES, self.timeout).await?;
         let result = async {
             let source = endpoint.absolute(path)?;
-            let stream = exec_stream(&handle, &endpoint, &format!("scp -f {}", shell_quote(&source)))
-                .await?;
+            let stream = exec_stream(
+                &handle,
+                &endpoint,
+                &format!("scp -f {}", shell_quote(&source)),
+            )
+            .await?;
             let mut stream = BufReader::new(stream);
-            stream.get_mut().write_all(&[0]).await.map_err(|e| broken(&source, e))?;
-            stream.get_mut().flush().await.map_err(|e| broken(&source, e))?;
+            stream
+                .get_mut()
+                .write_all(&[0])
+                .await
+                .map_err(|e| broken(&source, e))?;
+            stream
+                .get_mut()
+                .flush()
+                .await
+                .map_err(|e| broken(&source, e))?;
             let mut header = String::new();
             stream
                 .read_line(&mut header)
@@ -183,8 +207,16 @@ impl BackupTarget for Scp {
                     })
                 }
             };
-            stream.get_mut().write_all(&[0]).await.map_err(|e| broken(&source, e))?;
-            stream.get_mut().flush().await.map_err(|e| broken(&source, e))?;
+            stream
+                .get_mut()
+                .write_all(&[0])
+                .await
+                .map_err(|e| broken(&source, e))?;
+            stream
+                .get_mut()
+                .flush()
+                .await
+                .map_err(|e| broken(&source, e))?;
             let n = tokio::io::copy(&mut (&mut stream).take(len), sink)
                 .await
                 .map_err(|e| broken(&source, e))?;
@@ -194,7 +226,11 @@ impl BackupTarget for Scp {
                 });
             }
             read_ack(&mut stream, &source, false).await?;
-            stream.get_mut().write_all(&[0]).await.map_err(|e| broken(&source, e))?;
+            stream
+                .get_mut()
+                .write_all(&[0])
+                .await
+                .map_err(|e| broken(&source, e))?;
             let _ = stream.get_mut().shutdown().await;
             sink.flush().await.map_err(|e| broken(&source, e))?;
             Ok(n)
@@ -209,15 +245,24 @@ impl BackupTarget for Scp {
         location: &Location,
         dir: &str,
     ) -> Result<Vec<LocationEntry>, LocationError> {
-        SftpConn::open(location, SCHEMES, self.timeout).await?.list(dir).await
+        SftpConn::open(location, SCHEMES, self.timeout)
+            .await?
+            .list(dir)
+            .await
     }
 
     async fn delete(&self, location: &Location, path: &str) -> Result<(), LocationError> {
-        SftpConn::open(location, SCHEMES, self.timeout).await?.delete(path).await
+        SftpConn::open(location, SCHEMES, self.timeout)
+            .await?
+            .delete(path)
+            .await
     }
 
     async fn mkdirs(&self, location: &Location, dir: &str) -> Result<(), LocationError> {
-        SftpConn::open(location, SCHEMES, self.timeout).await?.mkdirs(dir).await
+        SftpConn::open(location, SCHEMES, self.timeout)
+            .await?
+            .mkdirs(dir)
+            .await
     }
 }
 

@@ -53,7 +53,10 @@ pub(super) fn on_path(path: &str, writing: bool, e: SftpError) -> LocationError 
     }
 }
 
-pub(super) async fn mkdirs_in(sftp: &SftpSession, components: &[String]) -> Result<(), LocationError> {
+pub(super) async fn mkdirs_in(
+    sftp: &SftpSession,
+    components: &[String],
+) -> Result<(), LocationError> {
     let mut path = String::new();
     for part in components {
         path.push('/');
@@ -75,7 +78,10 @@ pub(super) async fn mkdirs_in(sftp: &SftpSession, components: &[String]) -> Resu
     Ok(())
 }
 
-pub(super) async fn list_in(sftp: &SftpSession, dir: &str) -> Result<Vec<LocationEntry>, LocationError> {
+pub(super) async fn list_in(
+    sftp: &SftpSession,
+    dir: &str,
+) -> Result<Vec<LocationEntry>, LocationError> {
     let read = sftp
         .read_dir(dir)
         .await
@@ -156,7 +162,10 @@ impl SftpConn {
     }
 
     /// Closes the connection and hands back `result`.
-    pub(super) async fn finish<T>(self, result: Result<T, LocationError>) -> Result<T, LocationError> {
+    pub(super) async fn finish<T>(
+        self,
+        result: Result<T, LocationError>,
+    ) -> Result<T, LocationError> {
         let _ = self.session.close().await;
         ssh::close(self.handle).await;
         result
@@ -205,7 +214,11 @@ impl BackupTarget for Sftp {
         let conn = SftpConn::open(location, SCHEMES, self.timeout).await?;
         let result = async {
             let components = conn.endpoint.components(path)?;
-            mkdirs_in(&conn.session, &components[..components.len().saturating_sub(1)]).await?;
+            mkdirs_in(
+                &conn.session,
+                &components[..components.len().saturating_sub(1)],
+            )
+            .await?;
             let target = conn.endpoint.absolute(path)?;
             let mut file = conn
                 .session
@@ -216,7 +229,9 @@ impl BackupTarget for Sftp {
                 path: target.clone(),
                 reason: e.to_string(),
             };
-            tokio::io::copy(body, &mut file).await.map_err(write_refused)?;
+            tokio::io::copy(body, &mut file)
+                .await
+                .map_err(write_refused)?;
             file.shutdown().await.map_err(write_refused)?;
             Ok(())
         }
@@ -254,14 +269,23 @@ impl BackupTarget for Sftp {
         location: &Location,
         dir: &str,
     ) -> Result<Vec<LocationEntry>, LocationError> {
-        SftpConn::open(location, SCHEMES, self.timeout).await?.list(dir).await
+        SftpConn::open(location, SCHEMES, self.timeout)
+            .await?
+            .list(dir)
+            .await
     }
 
     async fn delete(&self, location: &Location, path: &str) -> Result<(), LocationError> {
-        SftpConn::open(location, SCHEMES, self.timeout).await?.delete(path).await
+        SftpConn::open(location, SCHEMES, self.timeout)
+            .await?
+            .delete(path)
+            .await
     }
 
     async fn mkdirs(&self, location: &Location, dir: &str) -> Result<(), LocationError> {
-        SftpConn::open(location, SCHEMES, self.timeout).await?.mkdirs(dir).await
+        SftpConn::open(location, SCHEMES, self.timeout)
+            .await?
+            .mkdirs(dir)
+            .await
     }
 }

@@ -64,7 +64,10 @@ pub(super) async fn login(
 }
 
 /// The SFTP subsystem on a logged-in connection.
-pub(super) async fn sftp(handle: &SshHandle, endpoint: &Endpoint) -> Result<SftpSession, LocationError> {
+pub(super) async fn sftp(
+    handle: &SshHandle,
+    endpoint: &Endpoint,
+) -> Result<SftpSession, LocationError> {
     let proto = |e: &dyn std::fmt::Display| LocationError::Protocol {
         reason: format!("{}: SFTP: {e}", endpoint.address()),
     };

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrocenter_core::ports::{
-    BackupTarget, GetSink, Location, LocationEntry, LocationError, LocationType, PutBody,
+    BackupTarget, GetSink, Location, LocationEntry, LocationError, LocationSecret, LocationType,
+    PutBody,
 };
 use quick_xml::events::Event;
 use reqwest::{Method, StatusCode};
@@ -60,9 +61,11 @@ impl WebDav {
         let (endpoint, mut url) = self.target(location)?;
         let components = endpoint.components(relative)?;
         {
-            let mut segments = url.path_segments_mut().map_err(|()| LocationError::Invalid {
-                reason: format!("{:?} cannot hold a path", location.url),
-            })?;
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| LocationError::Invalid {
+                    reason: format!("{:?} cannot hold a path", location.url),
+                })?;
             segments.clear();
             for c in &components {
                 segments.push(c);
@@ -74,10 +77,17 @@ impl WebDav {
         Ok((endpoint, url))
     }
 
-    fn request(&self, location: &Location, method: Method, url: url::Url) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        location: &Location,
+        method: Method,
+        url: url::Url,
+    ) -> reqwest::RequestBuilder {
         let builder = self.client.request(method, url);
         match &location.user {
-            Some(user) => builder.basic_auth(user, location.password.as_ref().map(|p| p.expose())),
+            Some(user) => {
+                builder.basic_auth(user, location.password.as_ref().map(LocationSecret::expose))
+            }
             None => builder,
         }
     }
@@ -114,9 +124,11 @@ impl WebDav {
             let relative = components[base_len.min(depth)..depth].join("/");
             let (_, mut url) = self.url_of(location, "", true)?;
             {
-                let mut segments = url.path_segments_mut().map_err(|()| LocationError::Invalid {
-                    reason: "no path".into(),
-                })?;
+                let mut segments =
+                    url.path_segments_mut()
+                        .map_err(|()| LocationError::Invalid {
+                            reason: "no path".into(),
+                        })?;
                 segments.clear();
                 for c in &components[..depth] {
                     segments.push(c);
@@ -124,7 +136,11 @@ impl WebDav {
                 segments.push("");
             }
             let response = self
-                .send(location, &endpoint, self.request(location, Method::from_bytes(b"MKCOL").unwrap_or(Method::PUT), url))
+                .send(
+                    location,
+                    &endpoint,
+                    self.request(location, dav_method(b"MKCOL")?, url),
+                )
                 .await?;
             match response.status() {
                 s if s.is_success() => {}
@@ -135,6 +151,13 @@ impl WebDav {
         }
         Ok(())
     }
+}
+
+/// A WebDAV method reqwest has no constant for.
+fn dav_method(name: &[u8]) -> Result<Method, LocationError> {
+    Method::from_bytes(name).map_err(|e| LocationError::Protocol {
+        reason: e.to_string(),
+    })
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -278,7 +301,11 @@ impl BackupTarget for WebDav {
     ) -> Result<u64, LocationError> {
         let (endpoint, url) = self.url_of(location, path, false)?;
         let mut response = self
-            .send(location, &endpoint, self.request(location, Method::GET, url))
+            .send(
+                location,
+                &endpoint,
+                self.request(location, Method::GET, url),
+            )
             .await?;
         if !response.status().is_success() {
             return Err(refused(path, response.status(), false));
@@ -302,9 +329,7 @@ impl BackupTarget for WebDav {
     ) -> Result<Vec<LocationEntry>, LocationError> {
         let (endpoint, url) = self.url_of(location, dir, true)?;
         let listed_path = super::percent_decode(url.path());
-        let method = Method::from_bytes(b"PROPFIND").map_err(|e| LocationError::Protocol {
-            reason: e.to_string(),
-        })?;
+        let method = dav_method(b"PROPFIND")?;
         let request = self
             .request(location, method, url)
             .header("Depth", "1")
@@ -334,9 +359,7 @@ impl BackupTarget for WebDav {
                 s if s.is_success() => return Ok(()),
                 // A collection named without its trailing slash (nginx answers 409).
                 StatusCode::CONFLICT if !as_dir => continue,
-                StatusCode::NOT_FOUND => {
-                    return Err(LocationError::NotFound { path: path.into() })
-                }
+                StatusCode::NOT_FOUND => return Err(LocationError::NotFound { path: path.into() }),
                 s => return Err(refused(path, s, true)),
             }
         }
@@ -363,8 +386,16 @@ mod tests {
         assert_eq!(
             entries,
             vec![
-                LocationEntry { name: "a file".into(), size: 42, is_dir: false },
-                LocationEntry { name: "sub".into(), size: 0, is_dir: true },
+                LocationEntry {
+                    name: "a file".into(),
+                    size: 42,
+                    is_dir: false
+                },
+                LocationEntry {
+                    name: "sub".into(),
+                    size: 0,
+                    is_dir: true
+                },
             ]
         );
     }

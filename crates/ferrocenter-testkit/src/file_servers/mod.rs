@@ -24,7 +24,10 @@ use std::path::Path;
 fn program(what: &str, candidates: &[&str]) -> Option<String> {
     let found = candidates.iter().find(|c| Path::new(c).exists());
     if found.is_none() {
-        println!("SKIPPED: {what} is not installed ({})", candidates.join(" or "));
+        println!(
+            "SKIPPED: {what} is not installed ({})",
+            candidates.join(" or ")
+        );
     }
     found.map(|s| (*s).to_string())
 }

@@ -11,7 +11,12 @@ pub(super) struct Daemon {
 impl Daemon {
     /// Spawns `command` and waits until `port` on loopback accepts a connection; panics with the
     /// daemon's log tail if it exits or never listens.
-    pub(super) fn spawn(name: &'static str, mut command: Command, port: u16, log: &std::path::Path) -> Daemon {
+    pub(super) fn spawn(
+        name: &'static str,
+        mut command: Command,
+        port: u16,
+        log: &std::path::Path,
+    ) -> Daemon {
         let out = std::fs::File::create(log).expect("creating the daemon's log");
         let err = out.try_clone().expect("cloning the log handle");
         let child = command

@@ -63,7 +63,17 @@ impl ThrowawayUser {
         let home_str = home.to_str().unwrap().to_string();
         run_locked(
             "useradd",
-            &["--no-create-home", "--home-dir", &home_str, "--shell", "/bin/sh", "--no-user-group", "--gid", "users", &name],
+            &[
+                "--no-create-home",
+                "--home-dir",
+                &home_str,
+                "--shell",
+                "/bin/sh",
+                "--no-user-group",
+                "--gid",
+                "users",
+                &name,
+            ],
             None,
         );
         // The password on chpasswd's stdin, never in argv.

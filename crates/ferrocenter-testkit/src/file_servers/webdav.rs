@@ -29,7 +29,10 @@ impl WebDavServer {
             return None;
         }
         let nginx = program("nginx", &["/usr/sbin/nginx"])?;
-        program("nginx's dav-ext module (libnginx-mod-http-dav-ext)", &[DAV_EXT])?;
+        program(
+            "nginx's dav-ext module (libnginx-mod-http-dav-ext)",
+            &[DAV_EXT],
+        )?;
         let dir = tempfile::tempdir().unwrap();
         let user = ThrowawayUser::create(dir.path());
         let port = crate::free_port();
@@ -66,7 +69,11 @@ impl WebDavServer {
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let mut command = Command::new(nginx);
-        command.arg("-c").arg(&conf_path).arg("-e").arg(dir.path().join("error.log"));
+        command
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.path().join("error.log"));
         let daemon = Daemon::spawn("nginx", command, port, &dir.path().join("nginx.log"));
         Some(WebDavServer {
             port,
