@@ -111,6 +111,12 @@ async fn wrong_password(target: &BackupLocations, location: &Location) {
     assert!(err.to_string().contains(&user), "{err}");
 }
 
+/// A location the server's user may not write: `check` fails as a refused write.
+async fn write_refused(target: &BackupLocations, location: &Location) {
+    let err = target.check(location).await.unwrap_err();
+    assert!(matches!(err, LocationError::WriteRefused { .. }), "{err:?}");
+}
+
 async fn unreachable(target: &BackupLocations, kind: LocationType, scheme: &str) {
     // A port that was free a moment ago and has nobody listening.
     let port = ferrocenter_testkit::free_port();
@@ -142,6 +148,10 @@ async fn ftp_location() {
     round_trip(&target, &location, &on_disk).await;
     wrong_password(&target, &location).await;
     unreachable(&target, LocationType::Ftp, "ftp").await;
+    // /proc takes no directories from anyone.
+    let mut refused = location.clone();
+    refused.url = server.url("/proc/ferrocenter-backups");
+    write_refused(&target, &refused).await;
 }
 
 #[tokio::test]
@@ -181,6 +191,9 @@ async fn sftp_location() {
     round_trip(&target, &location, &on_disk).await;
     wrong_password(&target, &location).await;
     unreachable(&target, LocationType::Sftp, "sftp").await;
+    let mut refused = location.clone();
+    refused.url = server.url("sftp", "/proc/ferrocenter-backups");
+    write_refused(&target, &refused).await;
 }
 
 #[tokio::test]
@@ -198,6 +211,9 @@ async fn scp_location() {
     round_trip(&target, &location, &on_disk).await;
     wrong_password(&target, &location).await;
     unreachable(&target, LocationType::Scp, "scp").await;
+    let mut refused = location.clone();
+    refused.url = server.url("scp", "/proc/ferrocenter-backups");
+    write_refused(&target, &refused).await;
 }
 
 #[tokio::test]
@@ -211,6 +227,11 @@ async fn http_webdav_location() {
     round_trip(&target, &location, &server.user.home.join("backups/http")).await;
     wrong_password(&target, &location).await;
     unreachable(&target, LocationType::Http, "http").await;
+    // A directory owned by root: nginx's workers (the throwaway user) cannot write in it.
+    std::fs::create_dir(server.user.home.join("read-only")).unwrap();
+    let mut refused = location.clone();
+    refused.url = server.url("/read-only/backups");
+    write_refused(&target, &refused).await;
 }
 
 #[tokio::test]
@@ -239,6 +260,11 @@ async fn path_location() {
         format!("file://{}", on_disk.to_str().unwrap()),
     );
     target.check(&as_url).await.unwrap();
+    write_refused(
+        &target,
+        &Location::new(LocationType::Path, "/proc/ferrocenter-backups"),
+    )
+    .await;
     let relative = Location::new(LocationType::Path, "backups");
     assert!(matches!(
         target.check(&relative).await.unwrap_err(),

@@ -63,10 +63,8 @@ impl Ftp {
             .to_string();
         match conn.login(user.as_str(), password.as_str()).await {
             Ok(()) => {}
-            Err(FtpError::UnexpectedResponse(r))
-                if matches!(r.status, Status::NotLoggedIn | Status::LoggedIn)
-                    || r.status.code() == 530 =>
-            {
+            // 530: not logged in.
+            Err(FtpError::UnexpectedResponse(r)) if r.status.code() == 530 => {
                 return Err(LocationError::AuthRefused { user });
             }
             Err(e) => return Err(protocol(&endpoint, e)),

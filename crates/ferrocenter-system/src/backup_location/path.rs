@@ -43,18 +43,11 @@ fn resolve(location: &Location, relative: &str) -> Result<PathBuf, LocationError
 fn io_error(path: &std::path::Path, writing: bool, e: std::io::Error) -> LocationError {
     let shown = path.display().to_string();
     match e.kind() {
-        ErrorKind::NotFound => LocationError::NotFound { path: shown },
-        ErrorKind::PermissionDenied
-        | ErrorKind::StorageFull
-        | ErrorKind::ReadOnlyFilesystem
-        | ErrorKind::QuotaExceeded => LocationError::WriteRefused {
-            path: shown,
-            reason: e.to_string(),
-        },
         _ if writing => LocationError::WriteRefused {
             path: shown,
             reason: e.to_string(),
         },
+        ErrorKind::NotFound => LocationError::NotFound { path: shown },
         _ => LocationError::Protocol {
             reason: format!("{shown}: {e}"),
         },
