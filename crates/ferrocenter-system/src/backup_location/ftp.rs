@@ -11,7 +11,7 @@ use ferrocenter_core::ports::{
 use suppaftp::list::File as ListedFile;
 use suppaftp::tokio::{AsyncRustlsConnector, AsyncRustlsFtpStream};
 use suppaftp::types::FileType;
-use suppaftp::{FtpError, Status};
+use suppaftp::FtpError;
 use tokio::io::AsyncWriteExt;
 
 use super::{probe_write, Endpoint};
