@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. Run as root on Debian it first installs what the tests need
 # (PostgreSQL's server binaries, tmux, systemd-analyze, libvirt, QEMU and sshd for the KVM test
-# hosts, the Python SDK, schemathesis, pyVmomi); elsewhere it uses what is present and the tests
+# hosts, vsftpd and nginx with WebDAV for the backup locations, the Python SDK, schemathesis, pyVmomi); elsewhere it uses what is present and the tests
 # that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,8 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
 Without --quick, as root on Debian, it first installs with apt-get PostgreSQL's server
 binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
 QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
-busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, starting no daemon system-wide (the tests download the kernel
+busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, and for the backup location
+tests vsftpd, nginx-light and libnginx-mod-http-dav-ext, starting no daemon system-wide (the tests download the kernel
 guest's Debian kernel package into /var/cache/ferrocenter-ci/kvm-guest, never install it); then
 the vSphere Automation SDK for Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV
 overrides where), schemathesis in one beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where)
@@ -111,6 +112,38 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     # The kernel guest's image is built from linux-image-amd64 (apt-get download): the package
     # lists must know it.
     if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then apt-get update -qq; fi
+fi
+
+# The backup locations' file servers (crates/ferrocenter-testkit/src/file_servers): vsftpd for
+# FTP and FTPS, nginx with the DAV modules for WebDAV over HTTP and HTTPS (sshd, for SFTP and SCP,
+# comes with the KVM packages above). The tests run each on a loopback port with their own
+# configuration; none may run system-wide.
+FILE_SERVER_PACKAGES="vsftpd nginx-light libnginx-mod-http-dav-ext"
+file_server_daemons() { pgrep -x 'vsftpd|nginx' 2>/dev/null | sort || true; }
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if [ ! -x /usr/sbin/vsftpd ] || [ ! -x /usr/sbin/nginx ] \
+        || [ ! -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ]; then
+        echo "== installing vsftpd and nginx with the DAV modules for the backup location tests"
+        before=$(file_server_daemons)
+        own_policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            $FILE_SERVER_PACKAGES >/dev/null
+        if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+        new=$(comm -13 <(echo "$before") <(file_server_daemons))
+        if [ -n "$new" ]; then
+            if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+                systemctl stop vsftpd.service nginx.service 2>/dev/null || true
+            else
+                kill $new 2>/dev/null || true
+            fi
+        fi
+    fi
 fi
 
 # The official vSphere Automation SDK for Python, pinned, in a virtualenv under target/: the vAPI

@@ -1,5 +1,7 @@
 //! The real adapters of the core's machine ports (`ferrocenter_core::ports::SystemProbe` and
-//! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on.
+//! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on; and the
+//! backup locations' adapters (`BackupTarget`).
+mod backup_location;
 mod interfaces;
 mod lifecycle;
 mod probe;
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use ferrocenter_core::Machine;
 
+pub use backup_location::{BackupLocations, LocationTrust, NFS_UNSUPPORTED, SMB_UNSUPPORTED};
 pub use lifecycle::{reexec, ProcessRequests, SystemLifecycle, EXIT_RESTART};
 pub use probe::ProcProbe;
 

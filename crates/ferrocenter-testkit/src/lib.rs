@@ -1,6 +1,7 @@
 //! Test harness shared by the workspace's integration tests.
 // A harness that cannot set up its fixture has nothing to report but a panic, as a test would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+pub mod file_servers;
 pub mod kvm;
 pub mod pg;
 

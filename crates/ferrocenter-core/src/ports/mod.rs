@@ -1,5 +1,6 @@
 //! The traits the core calls out through. Each has real implementations outside the core.
 mod agents;
+mod backup_location;
 mod clock;
 mod component;
 mod installer;
@@ -9,6 +10,10 @@ mod store;
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
     MigrationProgress, MigrationTicket, PowerAction,
+};
+pub use backup_location::{
+    location_path_components, BackupTarget, GetSink, Location, LocationEntry, LocationError,
+    LocationSecret, LocationType, PutBody,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
