@@ -8,12 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ferrocenter_core::auth::{Group, Realm, Role};
-use ferrocenter_core::inventory::{EventFilter, FolderKind, HostFilter};
 use ferrocenter_core::inventory::query::TagKind;
+use ferrocenter_core::inventory::{EventFilter, FolderKind, HostFilter};
 use ferrocenter_core::ports::{Cell, StatSample, Store, StoreError, TableSink};
-use ferrocenter_core::recovery::{
-    self, parts::SEALED_COLUMNS, BackupSpec, PartId, RecoveryError,
-};
+use ferrocenter_core::recovery::{self, parts::SEALED_COLUMNS, BackupSpec, PartId, RecoveryError};
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskState;
 use ferrocenter_testkit::pg::PgCluster;
@@ -34,7 +32,10 @@ fn now() -> time::OffsetDateTime {
 /// networks, events, tasks and statistics.
 async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
     let sealer = SecretBox::new(key);
-    store.put_setting("server.instance_uuid", "0123abcd").await.unwrap();
+    store
+        .put_setting("server.instance_uuid", "0123abcd")
+        .await
+        .unwrap();
     store.reserve_sequence("host", 100).await.unwrap();
     let p = fixtures::principal(Realm::sso("vsphere.local"), "administrator");
     store.insert_principal(&p).await.unwrap();
@@ -57,23 +58,53 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
         .unwrap();
     // The child is inserted first in no order an export keeps: restore must cope either way.
     store
-        .insert_folder(&fixtures::folder("root", None, None, FolderKind::Datacenter, "Datacenters"))
+        .insert_folder(&fixtures::folder(
+            "root",
+            None,
+            None,
+            FolderKind::Datacenter,
+            "Datacenters",
+        ))
         .await
         .unwrap();
     store
-        .insert_folder(&fixtures::folder("hf", Some("root"), Some("dc1"), FolderKind::Host, "host"))
+        .insert_folder(&fixtures::folder(
+            "hf",
+            Some("root"),
+            Some("dc1"),
+            FolderKind::Host,
+            "host",
+        ))
         .await
         .unwrap();
     store
-        .insert_folder(&fixtures::folder("sub", Some("hf"), Some("dc1"), FolderKind::Host, "sub"))
+        .insert_folder(&fixtures::folder(
+            "sub",
+            Some("hf"),
+            Some("dc1"),
+            FolderKind::Host,
+            "sub",
+        ))
         .await
         .unwrap();
     let ds = store
-        .upsert_datastore(&fixtures::datastore("ds1", "datastore-4", "dc1", "local", 1 << 30))
+        .upsert_datastore(&fixtures::datastore(
+            "ds1",
+            "datastore-4",
+            "dc1",
+            "local",
+            1 << 30,
+        ))
         .await
         .unwrap();
     let net = store
-        .upsert_network(&fixtures::network("n1", "network-5", "dc1", "default", Some(10)))
+        .upsert_network(&fixtures::network(
+            "n1",
+            "network-5",
+            "dc1",
+            "default",
+            Some(10),
+        ))
         .await
         .unwrap();
     let field = store
@@ -89,7 +120,7 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
         );
         h.cluster_id = (i % 2 == 0).then(|| "c1".to_string());
         h.agent_secret = sealer.seal(&format!("service-password-{i}")).unwrap();
-        h.facts = Some(fixtures::full_facts());
+        h.facts = Some(Box::new(fixtures::full_facts()));
         h.runtime = Some(fixtures::full_runtime());
         h.tags = vec![format!("rack:{i}")];
         store.insert_host(&h).await.unwrap();
@@ -98,7 +129,11 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
             .await
             .unwrap();
         store
-            .set_host_value(&h.id, &format!("field:{}", field.key), &format!("owner {i}"))
+            .set_host_value(
+                &h.id,
+                &format!("field:{}", field.key),
+                &format!("owner {i}"),
+            )
             .await
             .unwrap();
         store
@@ -122,7 +157,11 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
             .collect();
         store.insert_vms(&vms).await.unwrap();
         store
-            .append_event(&fixtures::event("HostConnectedEvent", &h.id, 1_700_000_100_000 + i as i64))
+            .append_event(&fixtures::event(
+                "HostConnectedEvent",
+                &h.id,
+                1_700_000_100_000 + i as i64,
+            ))
             .await
             .unwrap();
     }
@@ -131,14 +170,27 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
         .enumerate()
     {
         store
-            .insert_task(&fixtures::task(&format!("t{n}"), &format!("task-{n}"), state, 1_700_000_000_000 + n as i64))
+            .insert_task(&fixtures::task(
+                &format!("t{n}"),
+                &format!("task-{n}"),
+                state,
+                1_700_000_000_000 + n as i64,
+            ))
             .await
             .unwrap();
     }
     store
         .record_stats(&[
-            StatSample { item: "cpu.util".into(), at: 1_700_000_000, value: 12.5 },
-            StatSample { item: "mem.util".into(), at: 1_700_000_000, value: 40.0 },
+            StatSample {
+                item: "cpu.util".into(),
+                at: 1_700_000_000,
+                value: 12.5,
+            },
+            StatSample {
+                item: "mem.util".into(),
+                at: 1_700_000_000,
+                value: 40.0,
+            },
         ])
         .await
         .unwrap();
@@ -219,7 +271,10 @@ async fn records(store: &Arc<dyn Store>) -> Vec<String> {
         out.push(format!("{} {} {} {}", v.id, v.moid, v.name, v.host_id));
     }
     for e in store.list_events(&EventFilter::default()).await.unwrap() {
-        out.push(format!("{} {} {} {}", e.seq, e.kind, e.entity_id, e.message));
+        out.push(format!(
+            "{} {} {} {}",
+            e.seq, e.kind, e.entity_id, e.message
+        ));
     }
     out.sort();
     out
@@ -243,7 +298,11 @@ fn spec(password: Option<&str>) -> BackupSpec<'_> {
 /// the credentials), and compares both.
 async fn round_trip(from: Arc<dyn Store>, to: Arc<dyn Store>, password: Option<&str>, dir: &Path) {
     let key_from = [7u8; 32];
-    let key_to = if password.is_some() { [9u8; 32] } else { key_from };
+    let key_to = if password.is_some() {
+        [9u8; 32]
+    } else {
+        key_from
+    };
     populate(&from, &key_from).await;
     // What the fresh store had of its own is replaced.
     to.put_setting("only.in.target", "x").await.unwrap();
@@ -264,7 +323,10 @@ async fn round_trip(from: Arc<dyn Store>, to: Arc<dyn Store>, password: Option<&
     recovery::restore_archive(&*to, &key_to, &opened, None)
         .await
         .unwrap();
-    let (a, b) = (contents(&from, &key_from).await, contents(&to, &key_to).await);
+    let (a, b) = (
+        contents(&from, &key_from).await,
+        contents(&to, &key_to).await,
+    );
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (table, rows) in &a {
         assert_eq!(rows, &b[table], "table {table}");
@@ -274,10 +336,14 @@ async fn round_trip(from: Arc<dyn Store>, to: Arc<dyn Store>, password: Option<&
     assert_eq!(to.get_setting("only.in.target").await.unwrap(), None);
     // Generated keys go on past the restored rows.
     let e = to
-        .append_event(&fixtures::event("HostDisconnectedEvent", "h0", 1_700_000_200_000))
+        .append_event(&fixtures::event(
+            "HostDisconnectedEvent",
+            "h0",
+            1_700_000_200_000,
+        ))
         .await
         .unwrap();
-    assert_eq!(e.seq, HOSTS as u64 + 1);
+    assert_eq!(e.seq, HOSTS as i64 + 1);
     assert_eq!(to.next_sequence("host").await.unwrap(), 101);
 }
 
@@ -307,10 +373,28 @@ async fn across_engines_both_ways() {
     };
     // SQLite to PostgreSQL, encrypted.
     let from = fresh_sqlite(dir.path(), "s.db").await;
-    round_trip(from, pg("restored").await, Some("pw"), &dir.path().join("sp")).await;
+    round_trip(
+        from,
+        pg("restored").await,
+        Some("pw"),
+        &dir.path().join("sp"),
+    )
+    .await;
     // PostgreSQL to SQLite, plain, and PostgreSQL to PostgreSQL.
-    round_trip(pg("source").await, fresh_sqlite(dir.path(), "t.db").await, None, &dir.path().join("ps")).await;
-    round_trip(pg("source2").await, pg("target2").await, Some("pw2"), &dir.path().join("pp")).await;
+    round_trip(
+        pg("source").await,
+        fresh_sqlite(dir.path(), "t.db").await,
+        None,
+        &dir.path().join("ps"),
+    )
+    .await;
+    round_trip(
+        pg("source2").await,
+        pg("target2").await,
+        Some("pw2"),
+        &dir.path().join("pp"),
+    )
+    .await;
 }
 
 async fn small_archive(dir: &Path, password: Option<&str>) -> std::path::PathBuf {
@@ -393,13 +477,23 @@ async fn newer_archives_are_refused_naming_both_versions() {
         .unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, RecoveryError::SchemaNewer { .. }), "{text}");
-    assert!(text.contains("9.9.9") && text.contains(&format!("schema version {}", here + 1)), "{text}");
+    assert!(
+        text.contains("9.9.9") && text.contains(&format!("schema version {}", here + 1)),
+        "{text}"
+    );
     assert!(text.contains(&format!("schema version {here}")), "{text}");
-    assert!(target.list_hosts(&HostFilter::default()).await.unwrap().is_empty());
+    assert!(target
+        .list_hosts(&HostFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
     edit_manifest(&archive, |v| v["format"] = 2.into());
     assert!(matches!(
         recovery::open_archive(&archive, None),
-        Err(RecoveryError::FormatNewer { archive: 2, here: 1 })
+        Err(RecoveryError::FormatNewer {
+            archive: 2,
+            here: 1
+        })
     ));
 }
 
@@ -413,7 +507,11 @@ async fn without_a_password_credentials_need_the_same_server_key() {
         .await
         .unwrap_err();
     assert!(matches!(e, RecoveryError::SecretKeyMismatch), "{e}");
-    assert!(target.list_hosts(&HostFilter::default()).await.unwrap().is_empty());
+    assert!(target
+        .list_hosts(&HostFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// A part whose checksum holds but whose rows do not fit the store (rewritten with a fixed
@@ -423,7 +521,8 @@ async fn a_failed_restore_leaves_the_store_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let archive = small_archive(dir.path(), None).await;
     let path = archive.join("common.jsonl.zst");
-    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&path).unwrap()).unwrap()).unwrap();
+    let text =
+        String::from_utf8(zstd::decode_all(std::fs::File::open(&path).unwrap()).unwrap()).unwrap();
     // A VM on a host the archive does not hold: the reference fails at commit.
     let broken = text.replacen("\"h0\",\"4c4c4544", "\"nohost\",\"4c4c4544", 1);
     assert_ne!(broken, text, "the VM row's host id was found");
@@ -444,10 +543,17 @@ async fn a_failed_restore_leaves_the_store_untouched() {
     let target = fresh_sqlite(dir.path(), "target.db").await;
     target.put_setting("kept", "yes").await.unwrap();
     let opened = recovery::open_archive(&archive, None).unwrap();
-    recovery::restore_archive(&*target, &[7u8; 32], &opened, None)
+    let e = recovery::restore_archive(&*target, &[7u8; 32], &opened, None)
         .await
         .unwrap_err();
-    assert_eq!(target.get_setting("kept").await.unwrap().as_deref(), Some("yes"));
+    assert!(
+        matches!(&e, RecoveryError::Store(StoreError::Conflict(_))),
+        "{e}"
+    );
+    assert_eq!(
+        target.get_setting("kept").await.unwrap().as_deref(),
+        Some("yes")
+    );
     assert!(target.list_vms(None).await.unwrap().is_empty());
 }
 
@@ -456,27 +562,117 @@ async fn part_sizes_are_estimated_before_a_backup() {
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_sqlite(dir.path(), "s.db").await;
     populate(&store, &[7u8; 32]).await;
+    for table in store.data_tables().await.unwrap() {
+        assert!(
+            recovery::parts::part_of(&table).is_some(),
+            "{table} has no part"
+        );
+    }
     let sizes = recovery::part_sizes(&*store).await.unwrap();
     let common = sizes.iter().find(|s| s.id == PartId::Common).unwrap();
     let seat = sizes.iter().find(|s| s.id == PartId::Seat).unwrap();
-    assert!(common.rows >= (HOSTS * (VMS_PER_HOST + 1)) as u64, "{common:?}");
+    assert!(
+        common.rows >= (HOSTS * (VMS_PER_HOST + 1)) as u64,
+        "{common:?}"
+    );
     assert!(seat.rows >= HOSTS as u64 + 3, "{seat:?}");
     let m = recovery::write_archive(
         &*store,
         &[7u8; 32],
         &dir.path().join("a"),
-        &BackupSpec { parts: vec![PartId::Common], password: None, comment: String::new() },
+        &BackupSpec {
+            parts: vec![PartId::Common],
+            password: None,
+            comment: String::new(),
+        },
         now(),
     )
     .await
     .unwrap();
     // Only common was asked for; the estimate bounds what zstd wrote.
     assert_eq!(m.parts.len(), 1);
-    assert!(m.parts[0].bytes < common.bytes, "{} vs {}", m.parts[0].bytes, common.bytes);
+    assert!(
+        m.parts[0].bytes < common.bytes,
+        "{} vs {}",
+        m.parts[0].bytes,
+        common.bytes
+    );
     println!(
         "estimated common {} KiB, seat {} KiB; written common {} bytes",
         common.kib(),
         seat.kib(),
         m.parts[0].bytes
     );
+}
+
+/// Figures, not assertions: archive size and seconds to back up and restore an inventory of
+/// `FERROCENTER_BENCH_HOSTS` hosts (10,000) with ten VMs each, on SQLite.
+#[tokio::test]
+#[ignore = "benchmark: cargo test -p ferrocenter-store --test backup -- --ignored --nocapture"]
+async fn benchmark_backup_and_restore() {
+    let hosts: usize = std::env::var("FERROCENTER_BENCH_HOSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_sqlite(dir.path(), "big.db").await;
+    let key = [7u8; 32];
+    let sealer = SecretBox::new(&key);
+    store
+        .insert_datacenter(&fixtures::datacenter("dc1", "datacenter-2", "DC"))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    for i in 0..hosts {
+        let mut h = fixtures::host(
+            &format!("h{i}"),
+            &format!("host-{}", 10 + i),
+            "dc1",
+            &format!("esx{i}.example"),
+        );
+        h.agent_secret = sealer.seal("service-password").unwrap();
+        h.facts = Some(Box::new(fixtures::full_facts()));
+        store.insert_host(&h).await.unwrap();
+        let vms: Vec<_> = (0..10)
+            .map(|j| {
+                fixtures::vm(
+                    &format!("v{i}-{j}"),
+                    &format!("vm-{}", 100_000 + i * 10 + j),
+                    &h.id,
+                    &format!("4c4c4544-{i:06}-{j:04}"),
+                    &format!("vm {i}.{j}"),
+                )
+            })
+            .collect();
+        store.insert_vms(&vms).await.unwrap();
+    }
+    println!(
+        "generated {hosts} hosts and {} VMs in {:.1} s",
+        hosts * 10,
+        started.elapsed().as_secs_f64()
+    );
+    let sizes = recovery::part_sizes(&*store).await.unwrap();
+    println!("estimated: {sizes:?}");
+    for pw in [None, Some("bench password")] {
+        let archive = dir.path().join(format!("archive-{}", pw.is_some()));
+        let started = std::time::Instant::now();
+        let m = recovery::write_archive(&*store, &key, &archive, &spec(pw), now())
+            .await
+            .unwrap();
+        let backup = started.elapsed().as_secs_f64();
+        let bytes: u64 = m.parts.iter().map(|p| p.bytes).sum();
+        let target = fresh_sqlite(dir.path(), &format!("restored-{}.db", pw.is_some())).await;
+        let started = std::time::Instant::now();
+        let opened = recovery::open_archive(&archive, pw).unwrap();
+        recovery::restore_archive(&*target, &key, &opened, None)
+            .await
+            .unwrap();
+        let restore = started.elapsed().as_secs_f64();
+        assert_eq!(target.list_vms(None).await.unwrap().len(), hosts * 10);
+        println!(
+            "encrypted={}: archive {:.1} MiB, backup {backup:.1} s, restore {restore:.1} s",
+            pw.is_some(),
+            bytes as f64 / 1_048_576.0
+        );
+    }
 }

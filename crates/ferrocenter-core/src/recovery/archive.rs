@@ -41,7 +41,10 @@ impl Reseal<'_> {
                     .from
                     .open(sealed)
                     .map_err(|_| RecoveryError::SecretUnreadable)?;
-                *sealed = self.to.seal(&plain).map_err(|_| RecoveryError::SecretUnreadable)?;
+                *sealed = self
+                    .to
+                    .seal(&plain)
+                    .map_err(|_| RecoveryError::SecretUnreadable)?;
             }
         }
         Ok(())
@@ -218,17 +221,17 @@ impl<'a> PartWriter<'a> {
     pub fn finish(mut self) -> Result<PartEntry, RecoveryError> {
         self.write_line(&Line::End { rows: self.rows })?;
         let io = io_at(&self.path);
-        let out = self.out.take().ok_or_else(|| io(io::Error::other("finished twice")))?;
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| io(io::Error::other("finished twice")))?;
         let sealing = out.finish().map_err(&io)?;
         let mut hashing = match sealing {
             Sealing::Plain(h) => h,
             Sealing::Encrypted(e) => e.finish().map_err(&io)?,
         };
         hashing.flush().map_err(&io)?;
-        let file = hashing
-            .inner
-            .into_inner()
-            .map_err(|e| io(e.into_error()))?;
+        let file = hashing.inner.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(&io)?;
         Ok(PartEntry {
             id: self.part.as_str().into(),
@@ -380,10 +383,13 @@ impl<'a> PartReader<'a> {
     /// The next line: a `Line`, or `None` for a row (left in `buf`).
     fn read_line(&mut self) -> Result<Option<Line>, RecoveryError> {
         self.buf.clear();
-        let n = self.lines.read_line(&mut self.buf).map_err(|e| RecoveryError::Corrupt {
-            part: self.part.clone(),
-            detail: e.to_string(),
-        })?;
+        let n = self
+            .lines
+            .read_line(&mut self.buf)
+            .map_err(|e| RecoveryError::Corrupt {
+                part: self.part.clone(),
+                detail: e.to_string(),
+            })?;
         if n == 0 {
             return Err(self.corrupt("it ends before its end line (truncated)"));
         }

@@ -62,8 +62,9 @@ impl BackupKeys {
                 kdf.algorithm
             )));
         }
-        let salt = hex::decode(&kdf.salt)
-            .map_err(|_| RecoveryError::NotAnArchive("the key derivation salt is not hex".into()))?;
+        let salt = hex::decode(&kdf.salt).map_err(|_| {
+            RecoveryError::NotAnArchive("the key derivation salt is not hex".into())
+        })?;
         let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
             .map_err(|e| RecoveryError::NotAnArchive(format!("key derivation parameters: {e}")))?;
         let mut master = [0u8; 32];
@@ -111,7 +112,9 @@ impl BackupKeys {
         let raw = hex::decode(&enc.check)
             .map_err(|_| RecoveryError::NotAnArchive("the password check is not hex".into()))?;
         if raw.len() < 24 {
-            return Err(RecoveryError::NotAnArchive("the password check is too short".into()));
+            return Err(RecoveryError::NotAnArchive(
+                "the password check is too short".into(),
+            ));
         }
         let (nonce, sealed) = raw.split_at(24);
         match XChaCha20Poly1305::new(Key::from_slice(&keys.parts))
@@ -127,7 +130,12 @@ impl BackupKeys {
         &self.secrets
     }
 
-    pub fn encryptor<W: Write>(&self, nonce: &[u8; STREAM_NONCE], aad: &str, out: W) -> EncryptWriter<W> {
+    pub fn encryptor<W: Write>(
+        &self,
+        nonce: &[u8; STREAM_NONCE],
+        aad: &str,
+        out: W,
+    ) -> EncryptWriter<W> {
         let cipher = XChaCha20Poly1305::new(Key::from_slice(&self.parts));
         EncryptWriter {
             stream: Some(EncryptorBE32::from_aead(cipher, nonce.as_slice().into())),
@@ -223,7 +231,10 @@ pub struct DecryptReader<R: BufRead> {
 }
 
 fn opening_failed() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, "an encrypted chunk does not open")
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "an encrypted chunk does not open",
+    )
 }
 
 impl<R: BufRead> DecryptReader<R> {
@@ -291,11 +302,17 @@ mod tests {
         if sealed.len() > CHUNK + TAG {
             let cut = &sealed[..CHUNK + TAG];
             let mut out = Vec::new();
-            assert!(keys.decryptor(&nonce, "common", cut).read_to_end(&mut out).is_err());
+            assert!(keys
+                .decryptor(&nonce, "common", cut)
+                .read_to_end(&mut out)
+                .is_err());
         }
         // Another part's id does not open it.
         let mut out = Vec::new();
-        assert!(keys.decryptor(&nonce, "seat", sealed.as_slice()).read_to_end(&mut out).is_err());
+        assert!(keys
+            .decryptor(&nonce, "seat", sealed.as_slice())
+            .read_to_end(&mut out)
+            .is_err());
     }
 
     #[test]

@@ -110,7 +110,11 @@ pub async fn part_sizes(store: &dyn Store) -> Result<Vec<PartSize>, RecoveryErro
     let mut out = Vec::new();
     for id in PartId::ALL {
         let tables = parts::tables_of(&[id]);
-        let mut size = PartSize { id, rows: 0, bytes: 0 };
+        let mut size = PartSize {
+            id,
+            rows: 0,
+            bytes: 0,
+        };
         for t in store.table_sizes(&tables).await? {
             size.rows += t.rows;
             size.bytes += t.bytes + t.rows * (PER_ROW + PER_VALUE * t.columns);
@@ -257,7 +261,9 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), RecoveryError> {
     };
     let text = serde_json::to_vec_pretty(m).map_err(|e| RecoveryError::Crypto(e.to_string()))?;
     std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)
 }
 
@@ -274,9 +280,11 @@ pub struct OpenedArchive {
 pub fn open_archive(dir: &Path, password: Option<&str>) -> Result<OpenedArchive, RecoveryError> {
     let path = dir.join(manifest::MANIFEST_FILE);
     let text = std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            RecoveryError::NotAnArchive(format!("{} has no {}", dir.display(), manifest::MANIFEST_FILE))
-        }
+        std::io::ErrorKind::NotFound => RecoveryError::NotAnArchive(format!(
+            "{} has no {}",
+            dir.display(),
+            manifest::MANIFEST_FILE
+        )),
         _ => RecoveryError::Io {
             path: path.clone(),
             source: e,
@@ -296,7 +304,10 @@ pub fn open_archive(dir: &Path, password: Option<&str>) -> Result<OpenedArchive,
         }
     })?;
     if m.product != manifest::PRODUCT {
-        return Err(RecoveryError::NotAnArchive(format!("made by '{}'", m.product)));
+        return Err(RecoveryError::NotAnArchive(format!(
+            "made by '{}'",
+            m.product
+        )));
     }
     if m.format > manifest::FORMAT {
         return Err(RecoveryError::FormatNewer {
@@ -314,7 +325,10 @@ pub fn open_archive(dir: &Path, password: Option<&str>) -> Result<OpenedArchive,
             return Err(RecoveryError::UnknownPart(part.id.clone()));
         }
         if part.file.contains('/') || part.file.starts_with('.') {
-            return Err(RecoveryError::NotAnArchive(format!("part file '{}'", part.file)));
+            return Err(RecoveryError::NotAnArchive(format!(
+                "part file '{}'",
+                part.file
+            )));
         }
         let (sha, bytes) = archive::hash_file(&dir.join(&part.file))?;
         if sha != part.sha256 || bytes != part.bytes {
@@ -367,9 +381,11 @@ pub async fn check_restorable(
         });
     }
     if let SecretsSeal::ServerKey { key_id } = &m.secrets {
-        let holds_secrets = m.parts.iter().flat_map(|p| &p.tables).any(|t| {
-            t.rows > 0 && parts::SEALED_COLUMNS.iter().any(|(s, _)| *s == t.name)
-        });
+        let holds_secrets = m
+            .parts
+            .iter()
+            .flat_map(|p| &p.tables)
+            .any(|t| t.rows > 0 && parts::SEALED_COLUMNS.iter().any(|(s, _)| *s == t.name));
         if holds_secrets && *key_id != crypto::server_key_id(secret_key) {
             return Err(RecoveryError::SecretKeyMismatch);
         }
@@ -389,7 +405,10 @@ pub async fn restore_archive(
     check_restorable(store, secret_key, a).await?;
     let m = &a.manifest;
     if let Some(only) = only {
-        if let Some(missing) = only.iter().find(|p| !m.parts.iter().any(|e| e.id == p.as_str())) {
+        if let Some(missing) = only
+            .iter()
+            .find(|p| !m.parts.iter().any(|e| e.id == p.as_str()))
+        {
             return Err(RecoveryError::PartNotInArchive(missing.as_str().into()));
         }
     }

@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use ferrocenter_core::ports::{
-    BackupStore, Cell, StoreError, TableSink, TableSize, TableSource,
-};
+use ferrocenter_core::ports::{BackupStore, Cell, StoreError, TableSink, TableSize, TableSource};
 use futures_util::TryStreamExt;
 
 use super::{PostgresStore, SqliteStore};
@@ -48,7 +46,10 @@ fn fit(cell: Cell, kind: Kind, table: &str, column: &str) -> Result<Cell, StoreE
         (Cell::Null, _) => Cell::Null,
         (Cell::Int(i), Kind::Int) => Cell::Int(i),
         (Cell::Int(i), Kind::Bool) => Cell::Bool(i != 0),
-        #[allow(clippy::cast_precision_loss, reason = "a whole number read into a real column")]
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "a whole number read into a real column"
+        )]
         (Cell::Int(i), Kind::Real) => Cell::Real(i as f64),
         (Cell::Int(i), Kind::Text) => Cell::Text(i.to_string()),
         (Cell::Bool(b), Kind::Bool) => Cell::Bool(b),
@@ -76,8 +77,7 @@ fn quoted(name: &str) -> String {
 impl SqliteStore {
     const TABLES_SQL: &'static str = "SELECT name FROM sqlite_master WHERE type = 'table' \
          AND name NOT LIKE 'sqlite%' AND name <> 'schema_migrations' ORDER BY name";
-    const COLUMNS_SQL: &'static str =
-        "SELECT name, type FROM pragma_table_info($1) ORDER BY cid";
+    const COLUMNS_SQL: &'static str = "SELECT name, type FROM pragma_table_info($1) ORDER BY cid";
     /// A deferred transaction's first read fixes its snapshot (WAL mode).
     const SNAPSHOT: Option<&'static str> = None;
     /// References checked at commit, so rows go in whatever order the archive has them.
