@@ -438,8 +438,13 @@ impl<'a> PartReader<'a> {
         }
         match self.read_line()? {
             None => {
-                let mut cells: Vec<Cell> = serde_json::from_str(&self.buf)
+                let values: Vec<serde_json::Value> = serde_json::from_str(&self.buf)
                     .map_err(|e| self.corrupt(&format!("an unreadable row: {e}")))?;
+                let mut cells = values
+                    .into_iter()
+                    .map(cell_of)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| self.corrupt("a row holds a list or an object"))?;
                 if let Some(reseal) = &self.reseal {
                     for &i in &self.sealed {
                         if let Some(c) = cells.get_mut(i) {
@@ -465,6 +470,22 @@ impl<'a> PartReader<'a> {
             Some(Line::Part { .. }) => Err(self.corrupt("a second header")),
         }
     }
+}
+
+/// A row's value as a cell. Read through `Value` rather than `Cell`'s untagged derive, which
+/// buffers every value and tries each variant in turn: a restore reads millions of them.
+fn cell_of(v: serde_json::Value) -> Option<Cell> {
+    use serde_json::Value;
+    Some(match v {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Cell::Int(i),
+            None => Cell::Real(n.as_f64()?),
+        },
+        Value::String(s) => Cell::Text(s),
+        Value::Array(_) | Value::Object(_) => return None,
+    })
 }
 
 /// The parts of an archive read one after the other.
