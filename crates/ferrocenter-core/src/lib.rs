@@ -19,6 +19,7 @@ mod operations_table;
 pub mod operator;
 mod placement;
 pub mod ports;
+pub mod recovery;
 pub mod saga;
 pub mod secrets;
 pub mod tasks;

@@ -26,6 +26,7 @@ pub use machine::{
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
 pub use store::DatabaseSize;
+pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
     MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,

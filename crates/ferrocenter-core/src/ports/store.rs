@@ -89,6 +89,7 @@ pub trait Store:
     + TagStore
     + MoidStore
     + StatsStore
+    + BackupStore
     + Send
     + Sync
     + 'static
@@ -108,6 +109,7 @@ impl<T> Store for T where
         + TagStore
         + MoidStore
         + StatsStore
+        + BackupStore
         + Send
         + Sync
         + 'static
@@ -515,4 +517,71 @@ pub trait StatsStore: Send + Sync {
     /// `aggregates_before` (seconds); how many rows went.
     async fn prune_stats(&self, raw_before: i64, aggregates_before: i64)
         -> Result<u64, StoreError>;
+}
+
+/// One stored value in an engine-neutral form: what a backup carries, so that an archive made
+/// from SQLite restores into PostgreSQL and the other way round. Serialised as plain JSON.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// How big a table is, measured by the engine (`BackupStore::table_sizes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSize {
+    pub table: String,
+    pub rows: u64,
+    pub columns: u64,
+    /// The bytes of its values written as text: the size of its rows in an archive before
+    /// compression (an upper bound of what they take compressed).
+    pub bytes: u64,
+}
+
+/// Where an export writes: tables one after the other, each a header then its rows. An error
+/// stops the export; the sink keeps its own cause for its caller.
+pub trait TableSink {
+    fn begin_table(&mut self, table: &str, columns: &[String]) -> Result<(), StoreError>;
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), StoreError>;
+}
+
+/// What an import reads: tables one after the other, each a header then its rows until `None`.
+pub trait TableSource {
+    /// The next table and its columns, or `None` at the end.
+    fn next_table(&mut self) -> Result<Option<(String, Vec<String>)>, StoreError>;
+    /// The next row of the current table, or `None` at its end.
+    fn next_row(&mut self) -> Result<Option<Vec<Cell>>, StoreError>;
+}
+
+/// Backup and restore: the store's tables exported from one consistent snapshot, and a whole
+/// content replaced in one transaction. Which table belongs to which part of a backup is the
+/// core's rule (`recovery::parts`); the store only moves rows.
+#[async_trait]
+pub trait BackupStore: Send + Sync {
+    /// The schema version the store is at (its last migration).
+    async fn schema_version(&self) -> Result<i64, StoreError>;
+    /// Every table holding the server's data, without the engine's and the migrations' own.
+    async fn data_tables(&self) -> Result<Vec<String>, StoreError>;
+    /// Row counts and value bytes of these tables.
+    async fn table_sizes(&self, tables: &[String]) -> Result<Vec<TableSize>, StoreError>;
+    /// Writes these tables, in this order, all read from one snapshot (SQLite: one read
+    /// transaction; PostgreSQL: one REPEATABLE READ, READ ONLY transaction), so that writes
+    /// going on meanwhile are either wholly in or wholly out.
+    async fn export_tables(
+        &self,
+        tables: &[String],
+        sink: &mut (dyn TableSink + Send),
+    ) -> Result<(), StoreError>;
+    /// In one transaction: empties every table of `clear`, then inserts what `source` holds
+    /// (each of its tables must be one of `clear`), and moves generated keys past the rows
+    /// inserted. A failure leaves the store as it was.
+    async fn import_tables(
+        &self,
+        clear: &[String],
+        source: &mut (dyn TableSource + Send),
+    ) -> Result<(), StoreError>;
 }

@@ -58,6 +58,7 @@ macro_rules! engine_prelude {
 use engine_prelude;
 use for_each_engine;
 
+mod backup;
 mod claims;
 mod containers;
 mod datastores_networks;
