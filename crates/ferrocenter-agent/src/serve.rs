@@ -1,4 +1,5 @@
 //! Serving one agent on a socket, and the standalone `ferrocenter agent` process.
+use crate::driver::libvirt_settings::{DomainType, MigrationTransport};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,10 +128,9 @@ pub enum DriverKind {
     /// libvirt at this URI (`qemu:///system` on a host).
     Libvirt {
         uri: String,
-        /// `kvm` or `qemu`; `None` chooses by the host's KVM modules.
-        domain_type: Option<String>,
-        /// `tls` (the default) or `tunnelled`.
-        migration: Option<String>,
+        /// `None` chooses by the host's KVM modules.
+        domain_type: Option<DomainType>,
+        migration: MigrationTransport,
         /// A destination's libvirtd, `{address}` standing for its address.
         migration_uri: Option<String>,
     },
@@ -242,16 +242,9 @@ pub async fn start_agent(opts: AgentOptions) -> Result<RunningAgent, AgentStartE
             migration,
             migration_uri,
         } => {
-            use crate::driver::libvirt::{DomainType, LibvirtOptions, MigrationTransport};
-            let mut o = LibvirtOptions::new(uri);
-            o.domain_type = match domain_type.as_deref() {
-                Some("kvm") => Some(DomainType::Kvm),
-                Some("qemu") => Some(DomainType::Qemu),
-                _ => None,
-            };
-            if let Some(t) = migration.as_deref().and_then(MigrationTransport::parse) {
-                o.migration = t;
-            }
+            let mut o = crate::driver::libvirt::LibvirtOptions::new(uri);
+            o.domain_type = *domain_type;
+            o.migration = *migration;
             if let Some(u) = migration_uri {
                 o.migration_uri = u.clone();
             }

@@ -550,7 +550,7 @@ async fn the_https_api_of_an_agent_started_with_the_libvirt_driver() {
         driver: DriverKind::Libvirt {
             uri: lv.uri.clone(),
             domain_type: None,
-            migration: None,
+            migration: Default::default(),
             migration_uri: None,
         },
         seed: None,

@@ -3,6 +3,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ferrocenter_agent::driver::libvirt_settings::{
+    check_migration_uri, DomainType, MigrationTransport,
+};
 use ferrocenter_agent::driver::sim::SimOptions;
 use ferrocenter_agent::serve::{AgentOptions, DriverKind, DEFAULT_LIBVIRT_URI};
 use ferrocenter_agent::simulate::SimulateOptions;
@@ -192,38 +195,26 @@ impl AgentArgs {
                     .clone()
                     .or(file.libvirt_domain_type)
                 {
-                    None => None,
-                    Some(t) if t == "auto" => None,
-                    Some(t) if t == "kvm" || t == "qemu" => Some(t),
                     Some(t) => {
-                        return Err(invalid(
-                            "libvirt_domain_type",
-                            format!("'{t}' is not auto, kvm or qemu"),
-                        ))
+                        DomainType::parse(&t).map_err(|r| invalid("libvirt_domain_type", r))?
                     }
+                    None => None,
                 },
                 migration: match self.libvirt_migration.clone().or(file.libvirt_migration) {
-                    None => None,
-                    Some(m) if m == "tls" || m == "tunnelled" => Some(m),
-                    Some(m) => {
-                        return Err(invalid(
-                            "libvirt_migration",
-                            format!("'{m}' is not tls or tunnelled"),
-                        ))
-                    }
+                    Some(m) => MigrationTransport::parse(&m)
+                        .map_err(|r| invalid("libvirt_migration", r))?,
+                    None => MigrationTransport::default(),
                 },
                 migration_uri: match self
                     .libvirt_migration_uri
                     .clone()
                     .or(file.libvirt_migration_uri)
                 {
-                    Some(u) if !u.contains("{address}") => {
-                        return Err(invalid(
-                            "libvirt_migration_uri",
-                            "must contain {address} (the destination host's address)",
-                        ))
+                    Some(u) => {
+                        check_migration_uri(&u).map_err(|r| invalid("libvirt_migration_uri", r))?;
+                        Some(u)
                     }
-                    u => u,
+                    None => None,
                 },
             },
             other => {
@@ -376,5 +367,60 @@ mod tests {
         .resolve()
         .unwrap();
         assert_eq!(ok.root_user.as_deref(), Some("ops.admin-1"));
+    }
+
+    #[test]
+    fn bad_libvirt_settings_are_refused_naming_the_option() {
+        let libvirt = || AgentArgs {
+            driver: Some("libvirt".into()),
+            ..Default::default()
+        };
+        let cases: [(&str, AgentArgs); 3] = [
+            (
+                "libvirt_domain_type:",
+                AgentArgs {
+                    libvirt_domain_type: Some("xen".into()),
+                    ..libvirt()
+                },
+            ),
+            (
+                "libvirt_migration:",
+                AgentArgs {
+                    libvirt_migration: Some("tcp".into()),
+                    ..libvirt()
+                },
+            ),
+            (
+                "libvirt_migration_uri:",
+                AgentArgs {
+                    libvirt_migration_uri: Some("qemu+tls://10.0.0.1/system".into()),
+                    ..libvirt()
+                },
+            ),
+        ];
+        for (field, args) in cases {
+            let Err(e) = args.resolve() else {
+                panic!("{field} accepted")
+            };
+            let msg = e.to_string();
+            assert!(msg.starts_with(field), "{field} {msg}");
+        }
+        let ok = AgentArgs {
+            libvirt_domain_type: Some("qemu".into()),
+            libvirt_migration: Some("tunnelled".into()),
+            libvirt_migration_uri: Some("qemu+tls://{address}:16515/system".into()),
+            ..libvirt()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            ok.driver,
+            DriverKind::Libvirt {
+                uri: DEFAULT_LIBVIRT_URI.into(),
+                domain_type: Some(DomainType::Qemu),
+                migration: MigrationTransport::Tunnelled,
+                migration_uri: Some("qemu+tls://{address}:16515/system".into()),
+            }
+        );
     }
 }

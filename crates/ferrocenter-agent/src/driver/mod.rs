@@ -10,6 +10,7 @@
 //! admission, maintenance and migration-freeze rules hold without it.
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
+pub mod libvirt_settings;
 pub mod sim;
 
 use std::collections::BTreeMap;

@@ -15,6 +15,7 @@ use virt::sys;
 
 use super::fault;
 use super::xml::{self, esc, Node};
+use crate::driver::libvirt_settings::DomainType;
 use crate::driver::Resize;
 use crate::error::{ApiError, ApiResult};
 
@@ -366,33 +367,6 @@ fn create_volume(
     })
 }
 
-/// How libvirt runs the VMs it defines: `kvm`, or `qemu` (TCG, QEMU's emulator) on a host
-/// whose `/dev/kvm` cannot run ordinary guests at speed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DomainType {
-    Kvm,
-    Qemu,
-}
-
-impl DomainType {
-    fn as_str(self) -> &'static str {
-        match self {
-            DomainType::Kvm => "kvm",
-            DomainType::Qemu => "qemu",
-        }
-    }
-
-    /// The CPU the guest sees: the host's own under KVM (migration needs hosts alike, which
-    /// ferrocenter's clusters are meant to be); QEMU's default model under TCG, which cannot
-    /// pass the host's through.
-    fn cpu(self) -> &'static str {
-        match self {
-            DomainType::Kvm => "<cpu mode='host-passthrough'/>",
-            DomainType::Qemu => "",
-        }
-    }
-}
-
 fn domain_xml(vm: &Vm, kind: DomainType, arch: &str, volumes: &[(String, String)]) -> String {
     let mut meta = format!(
         "<fc:vm xmlns:fc='{METADATA_NS}'><fc:instance-uuid>{}</fc:instance-uuid>\
@@ -448,7 +422,7 @@ fn domain_xml(vm: &Vm, kind: DomainType, arch: &str, volumes: &[(String, String)
          <devices>{devices}<serial type='pty'/><console type='pty'/>\
          <memballoon model='virtio'/></devices></domain>",
         kind = kind.as_str(),
-        cpu = kind.cpu(),
+        cpu = kind.cpu_xml(),
         name = esc(&vm.name),
         uuid = esc(&vm.uuid),
         mem = vm.memory_bytes,

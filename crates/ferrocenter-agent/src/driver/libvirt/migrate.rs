@@ -20,30 +20,9 @@ use virt::sys;
 
 use super::domain::{disk_nodes, disk_volume, domain};
 use super::{fault, xml};
+use crate::driver::libvirt_settings::MigrationTransport;
 use crate::driver::{ProgressSink, TransferProgress, TransferTarget};
 use crate::error::{ApiError, ApiResult};
-
-/// How the migration's data travels between the hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MigrationTransport {
-    /// QEMU's own migration stream (and the disks' NBD stream) over TLS, to the destination's
-    /// address (`VIR_MIGRATE_TLS`); QEMU reads its certificates from `/etc/pki/qemu`.
-    #[default]
-    Tls,
-    /// Inside libvirtd's own TLS connection (`VIR_MIGRATE_TUNNELLED`): one port, no QEMU
-    /// certificates, but libvirt cannot copy local disks this way.
-    Tunnelled,
-}
-
-impl MigrationTransport {
-    pub fn parse(s: &str) -> Option<MigrationTransport> {
-        match s {
-            "tls" => Some(MigrationTransport::Tls),
-            "tunnelled" | "tunneled" => Some(MigrationTransport::Tunnelled),
-            _ => None,
-        }
-    }
-}
 
 /// The destination libvirtd's URI for a host at `address`: `{address}` in the template is
 /// replaced (an IPv6 address gets its brackets).

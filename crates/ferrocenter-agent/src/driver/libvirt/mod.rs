@@ -12,8 +12,8 @@ mod facts;
 mod migrate;
 pub mod xml;
 
-pub use domain::DomainType;
-pub use migrate::{destination_uri, MigrationTransport};
+pub use super::libvirt_settings::{DomainType, MigrationTransport, DEFAULT_MIGRATION_URI};
+pub use migrate::destination_uri;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -119,9 +119,6 @@ impl Shared {
         }
     }
 }
-
-/// The URI of a destination's libvirtd unless configured otherwise: TLS on its address.
-pub const DEFAULT_MIGRATION_URI: &str = "qemu+tls://{address}/system";
 
 /// How the driver connects, defines VMs and migrates them.
 #[derive(Debug, Clone, PartialEq, Eq)]
