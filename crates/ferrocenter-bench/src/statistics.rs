@@ -217,6 +217,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
             machine: ferrocenter_system::machine(&Default::default()).0,
             installer: None,
+            backup_target: None,
         },
         CoreConfig::default(),
     );

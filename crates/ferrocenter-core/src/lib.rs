@@ -72,6 +72,10 @@ pub struct Core {
     /// VM names creates are using.
     vm_name_book: vms::names::NameBook,
     secrets: secrets::SecretBox,
+    /// Where backup archives are written and read (`recovery`).
+    backup_target: Arc<dyn ports::BackupTarget>,
+    /// The backup or restore running, if any.
+    recovery: recovery::RecoveryState,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
@@ -91,6 +95,7 @@ pub struct CoreConfig {
     /// Seals secrets kept at rest (agent service-account passwords).
     pub secret_key: [u8; 32],
     pub agent_connect: agent_door::ConnectOptions,
+    pub recovery: recovery::RecoveryConfig,
 }
 
 impl Default for CoreConfig {
@@ -102,6 +107,7 @@ impl Default for CoreConfig {
             licensing: licensing::LicenseConfig::default(),
             secret_key: secrets::SecretBox::generate_key(),
             agent_connect: agent_door::ConnectOptions::default(),
+            recovery: recovery::RecoveryConfig::default(),
         }
     }
 }
@@ -135,6 +141,8 @@ pub struct Ports {
     pub machine: Machine,
     /// None: bootstrap over SSH is not supported.
     pub installer: Option<Arc<dyn HostInstaller>>,
+    /// None: no backup location is reachable (every location type is refused).
+    pub backup_target: Option<Arc<dyn ports::BackupTarget>>,
 }
 
 impl Core {
@@ -159,6 +167,7 @@ impl Core {
                 agents,
                 machine: Machine::default(),
                 installer: None,
+                backup_target: None,
             },
             config,
         )
@@ -172,6 +181,7 @@ impl Core {
             agents,
             machine,
             installer,
+            backup_target,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
@@ -192,6 +202,8 @@ impl Core {
             in_flight: Default::default(),
             vm_name_book: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
+            backup_target: backup_target.unwrap_or_else(|| Arc::new(ports::NoBackupTarget)),
+            recovery: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),

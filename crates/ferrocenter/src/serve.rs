@@ -15,6 +15,7 @@ use ferrocenter_core::auth::{
 use ferrocenter_core::hosts::HostsConfig;
 use ferrocenter_core::licensing::LicenseConfig;
 use ferrocenter_core::ports::SystemClock;
+use ferrocenter_core::recovery::RecoveryConfig;
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
 use ferrocenter_core::{Core, CoreConfig, CoreError, Ports};
@@ -162,6 +163,12 @@ impl Server {
                 agents: Arc::new(AgentClientDoor::new(agent_connect.clone())),
                 machine,
                 installer: Some(installer(cfg)?),
+                backup_target: Some(Arc::new(
+                    ferrocenter_system::BackupLocations::new(
+                        ferrocenter_system::LocationTrust::default(),
+                    )
+                    .map_err(|e| StartError::Bootstrap(CoreError::from(e)))?,
+                )),
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -194,6 +201,10 @@ impl Server {
                 },
                 secret_key: load_or_create_key(&cfg.data_dir)?,
                 agent_connect,
+                recovery: RecoveryConfig {
+                    work_dir: cfg.data_dir.clone(),
+                    system_name: ferrocenter_system::host_name(),
+                },
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;

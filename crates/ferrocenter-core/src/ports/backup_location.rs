@@ -195,6 +195,56 @@ pub trait BackupTarget: Send + Sync {
     async fn mkdirs(&self, location: &Location, dir: &str) -> Result<(), LocationError>;
 }
 
+/// No location reachable: what a core built without the system adapters gets. Every call is
+/// refused naming the location type.
+pub struct NoBackupTarget;
+
+impl NoBackupTarget {
+    fn refuse(location: &Location) -> LocationError {
+        LocationError::Unsupported {
+            kind: location.kind,
+            reason: "this server was built without backup location adapters".into(),
+        }
+    }
+}
+
+#[async_trait]
+impl BackupTarget for NoBackupTarget {
+    async fn check(&self, location: &Location) -> Result<(), LocationError> {
+        Err(Self::refuse(location))
+    }
+    async fn put(
+        &self,
+        location: &Location,
+        _: &str,
+        _: PutBody<'_>,
+        _: u64,
+    ) -> Result<(), LocationError> {
+        Err(Self::refuse(location))
+    }
+    async fn get(
+        &self,
+        location: &Location,
+        _: &str,
+        _: GetSink<'_>,
+    ) -> Result<u64, LocationError> {
+        Err(Self::refuse(location))
+    }
+    async fn list(
+        &self,
+        location: &Location,
+        _: &str,
+    ) -> Result<Vec<LocationEntry>, LocationError> {
+        Err(Self::refuse(location))
+    }
+    async fn delete(&self, location: &Location, _: &str) -> Result<(), LocationError> {
+        Err(Self::refuse(location))
+    }
+    async fn mkdirs(&self, location: &Location, _: &str) -> Result<(), LocationError> {
+        Err(Self::refuse(location))
+    }
+}
+
 /// Splits a relative path into its non-empty components, refusing `..` and `.` so a path can
 /// never leave the location.
 pub fn location_path_components(path: &str) -> Result<Vec<&str>, LocationError> {

@@ -13,7 +13,7 @@ pub use agents::{
 };
 pub use backup_location::{
     location_path_components, BackupTarget, GetSink, Location, LocationEntry, LocationError,
-    LocationSecret, LocationType, PutBody,
+    LocationSecret, LocationType, NoBackupTarget, PutBody,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};

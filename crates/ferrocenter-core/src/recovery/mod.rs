@@ -5,9 +5,12 @@
 //! complete one, and one file per part. The locations an archive is sent to, the jobs and the
 //! schedules are built on this; docs/backup-restore.md describes the format.
 mod archive;
+pub mod backup_job;
 mod crypto;
+mod errors;
 pub mod manifest;
 pub mod parts;
+mod state;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,8 @@ use time::OffsetDateTime;
 
 pub use manifest::{Manifest, SecretsSeal};
 pub use parts::{PartId, PartInfo};
+pub use state::RecoveryConfig;
+pub(crate) use state::RecoveryState;
 
 use crate::ports::{Store, StoreError};
 use crate::secrets::SecretBox;

@@ -54,6 +54,8 @@ task_kinds! {
     ClusterDelete = "cluster.delete",
     DatacenterDelete = "datacenter.delete",
     DiagnosticsSleep = "diagnostics.sleep",
+    /// A backup of the server (`recovery.backup.job`).
+    ApplianceBackup = "appliance.backup",
 }
 
 impl fmt::Display for TaskKind {

@@ -63,6 +63,10 @@ pub enum TaskResult {
     Slept {
         slept_ms: u64,
     },
+    /// A backup written to its location.
+    Backup {
+        backup: crate::recovery::backup_job::BackupOutcome,
+    },
 }
 
 impl TaskResult {

@@ -89,6 +89,7 @@ pub async fn appliance_core(
             agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
             machine,
             installer: None,
+            backup_target: None,
         },
         CoreConfig::default(),
     )
