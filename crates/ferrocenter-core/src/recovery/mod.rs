@@ -8,6 +8,7 @@ mod archive;
 pub mod backup_job;
 mod crypto;
 mod errors;
+pub mod layout;
 pub mod manifest;
 pub mod parts;
 mod state;
