@@ -291,6 +291,7 @@ fn spec(password: Option<&str>) -> BackupSpec<'_> {
         parts: vec![PartId::Common, PartId::Seat],
         password,
         comment: "round trip".into(),
+        system_name: "vc-test".into(),
     }
 }
 
@@ -584,6 +585,7 @@ async fn part_sizes_are_estimated_before_a_backup() {
             parts: vec![PartId::Common],
             password: None,
             comment: String::new(),
+            system_name: String::new(),
         },
         now(),
     )

@@ -15,7 +15,7 @@ use ferrocenter_core::auth::{
 use ferrocenter_core::hosts::HostsConfig;
 use ferrocenter_core::licensing::LicenseConfig;
 use ferrocenter_core::ports::SystemClock;
-use ferrocenter_core::recovery::RecoveryConfig;
+use ferrocenter_core::recovery::{restore_job, RecoveryConfig};
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskEngineConfig;
 use ferrocenter_core::{Core, CoreConfig, CoreError, Ports};
@@ -122,6 +122,15 @@ impl Server {
             .database_url
             .clone()
             .unwrap_or_else(|| ferrocenter_store::default_sqlite_url(&cfg.data_dir));
+        // A restore replaced the store with another instance's: the data dir records its
+        // identity now, before the store is checked against the record.
+        if let Some(uuid) = restore_job::pending_identity(&cfg.data_dir) {
+            if let Some(mut r) = store_identity::read(&cfg.data_dir)? {
+                r.server_uuid = uuid;
+                store_identity::write(&cfg.data_dir, &r)?;
+            }
+            restore_job::identity_recorded(&cfg.data_dir);
+        }
         let recorded = store_identity::read(&cfg.data_dir)?;
         let opened = match &recorded {
             Some(_) => ferrocenter_store::open_existing(&url).await,
@@ -263,6 +272,7 @@ impl Server {
         });
         let background = tokio_util::sync::CancellationToken::new();
         core.start_heartbeats(background.clone());
+        core.resume_after_restore().await;
         let statistics = Arc::new(StatsCollector::new(core.clone()));
         statistics.start();
         core.services.register(statistics.clone());

@@ -216,6 +216,7 @@ impl Core {
             parts: parts.to_vec(),
             password: req.backup_password.as_ref().map(LocationSecret::expose),
             comment: req.comment.clone().unwrap_or_default(),
+            system_name: self.config.recovery.system_name.clone(),
         };
         let m = write_archive(
             self.store.as_ref(),

@@ -24,6 +24,9 @@ pub struct Manifest {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub comment: String,
+    /// The name of the server that made it (`restore.metadata.boxname`).
+    #[serde(default)]
+    pub system_name: String,
     pub parts: Vec<PartEntry>,
     /// Absent: the parts are compressed, not encrypted.
     pub encryption: Option<Encryption>,

@@ -5,12 +5,16 @@
 //! complete one, and one file per part. The locations an archive is sent to, the jobs and the
 //! schedules are built on this; docs/backup-restore.md describes the format.
 mod archive;
+pub mod archives;
 pub mod backup_job;
 mod crypto;
 mod errors;
 pub mod layout;
 pub mod manifest;
 pub mod parts;
+pub mod reconcile;
+mod request;
+pub mod restore_job;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +24,7 @@ use time::OffsetDateTime;
 
 pub use manifest::{Manifest, SecretsSeal};
 pub use parts::{PartId, PartInfo};
+pub use request::{location_type_of, request_location};
 pub use state::RecoveryConfig;
 pub(crate) use state::RecoveryState;
 
@@ -139,6 +144,8 @@ pub struct BackupSpec<'a> {
     /// stored.
     pub password: Option<&'a str>,
     pub comment: String,
+    /// The server's name, recorded in the manifest.
+    pub system_name: String,
 }
 
 /// The parts asked for by id, `common` always among them.
@@ -240,6 +247,7 @@ pub async fn write_archive(
             .format(&Rfc3339)
             .map_err(|e| RecoveryError::Crypto(e.to_string()))?,
         comment: spec.comment.clone(),
+        system_name: spec.system_name.clone(),
         parts: entries,
         encryption,
         secrets: if keys.is_some() {

@@ -30,6 +30,8 @@ impl Default for RecoveryConfig {
 #[derive(Default)]
 pub(crate) struct RecoveryState {
     running: Arc<Mutex<Option<&'static str>>>,
+    pub(crate) restore: super::restore_job::RestoreState,
+    pub(crate) reconcile: super::reconcile::ReconcileState,
 }
 
 /// Held by the running job; dropping it frees the slot.

@@ -7,6 +7,7 @@ pub mod health;
 pub mod local_accounts;
 pub mod monitoring;
 pub mod planned;
+pub mod recovery;
 pub mod services;
 pub mod shutdown;
 
@@ -21,6 +22,7 @@ pub const SERVICES: &[&[Op]] = &[
     services::OPS,
     shutdown::OPS,
     firewall::OPS,
+    recovery::OPS,
 ];
 
 /// The union rules of the appliance services' replies.

@@ -7,60 +7,6 @@
 /// (service id, operation, method, `/api` path).
 pub const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "com.vmware.appliance.recovery",
-        "get",
-        "GET",
-        "/appliance/recovery",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup",
-        "validate",
-        "POST",
-        "/appliance/recovery/backup/validate",
-    ),
-    (
-        "com.vmware.appliance.recovery.restore",
-        "validate",
-        "POST",
-        "/appliance/recovery/restore/validate",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.job",
-        "cancel",
-        "POST",
-        "/appliance/recovery/backup/job/{id}/cancel",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.job",
-        "create",
-        "POST",
-        "/appliance/recovery/backup/job",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.job",
-        "list",
-        "GET",
-        "/appliance/recovery/backup/job",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.job",
-        "get",
-        "GET",
-        "/appliance/recovery/backup/job/{id}",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.parts",
-        "list",
-        "GET",
-        "/appliance/recovery/backup/parts",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.parts",
-        "get",
-        "GET",
-        "/appliance/recovery/backup/parts/{id}",
-    ),
-    (
         "com.vmware.appliance.recovery.backup.schedules",
         "list",
         "GET",
@@ -95,60 +41,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "delete",
         "DELETE",
         "/appliance/recovery/backup/schedules/{schedule}",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.system_name",
-        "list",
-        "GET",
-        "/appliance/recovery/backup/system-name",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.job.details",
-        "list",
-        "GET",
-        "/appliance/recovery/backup/job/details",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.system_name.archive",
-        "get",
-        "GET",
-        "/appliance/recovery/backup/system-name/{systemName}/archives/{archive}",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.system_name.archive",
-        "list",
-        "GET",
-        "/appliance/recovery/backup/system-name/{systemName}/archives",
-    ),
-    (
-        "com.vmware.appliance.recovery.restore.job",
-        "cancel",
-        "POST",
-        "/appliance/recovery/restore/job/cancel",
-    ),
-    (
-        "com.vmware.appliance.recovery.restore.job",
-        "create",
-        "POST",
-        "/appliance/recovery/restore/job",
-    ),
-    (
-        "com.vmware.appliance.recovery.restore.job",
-        "get",
-        "GET",
-        "/appliance/recovery/restore/job",
-    ),
-    (
-        "com.vmware.appliance.recovery.reconciliation.job",
-        "create",
-        "POST",
-        "/appliance/recovery/reconciliation/job",
-    ),
-    (
-        "com.vmware.appliance.recovery.reconciliation.job",
-        "get",
-        "GET",
-        "/appliance/recovery/reconciliation/job",
     ),
     (
         "com.vmware.appliance.logging.forwarding",
@@ -566,16 +458,16 @@ mod tests {
     #[test]
     fn planned_operations_are_named_and_typos_are_not() {
         assert_eq!(
-            planned_at("POST", "/api/appliance/recovery/backup/job/abc/cancel").as_deref(),
-            Some("com.vmware.appliance.recovery.backup.job.cancel")
+            planned_at("POST", "/api/appliance/logging/forwarding?action=test").as_deref(),
+            Some("com.vmware.appliance.logging.forwarding.test")
         );
-        assert_eq!(planned_at("GET", "/api/appliance/recovery/nope"), None);
+        assert_eq!(planned_at("GET", "/api/appliance/logging/nope"), None);
         assert!(matches!(
-            not_found("com.vmware.appliance.recovery.backup.job", "create$task"),
+            not_found("com.vmware.appliance.logging.forwarding", "set$task"),
             ApiError::Std { .. }
         ));
         assert!(matches!(
-            not_found("com.vmware.appliance.recovery.backup.jobs", "create"),
+            not_found("com.vmware.appliance.logging.forwardings", "set"),
             ApiError::OperationNotFound(_)
         ));
     }
