@@ -296,6 +296,12 @@ async fn smb_location() {
     )
     .await;
     wrong_password(&target, &location).await;
+    // `DOMAIN\\user`: the server's workgroup named before the user.
+    let in_domain = Location::new(LocationType::Smb, location.url.clone()).with_login(
+        format!("WORKGROUP\\{}", server.user.name),
+        &server.user.password,
+    );
+    target.check(&in_domain).await.unwrap();
     unreachable(&target, LocationType::Smb, "smb").await;
     // A directory owned by root: smbd acts as the throwaway user, who cannot write in it.
     std::fs::create_dir(server.user.home.join("read-only")).unwrap();
