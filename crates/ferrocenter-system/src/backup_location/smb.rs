@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrocenter_core::ports::{
-    BackupTarget, GetSink, Location, LocationEntry, LocationError, PutBody,
+    location_path_components, BackupTarget, GetSink, Location, LocationEntry, LocationError,
+    PutBody,
 };
 use pavao::{SmbClient, SmbCredentials, SmbError, SmbMode, SmbOpenOptions, SmbOptions};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -78,7 +79,7 @@ impl Share {
     fn components(&self, relative: &str) -> Result<Vec<String>, LocationError> {
         let mut all = self.base.clone();
         all.extend(
-            super::location_path_components(relative)?
+            location_path_components(relative)?
                 .into_iter()
                 .map(str::to_string),
         );
@@ -316,14 +317,14 @@ impl Smb {
     async fn with_session<T: Send + 'static>(
         &self,
         location: &Location,
-        work: impl FnOnce(&Session, &Share) -> Result<T, LocationError> + Send + 'static,
+        work: impl FnOnce(&Session) -> Result<T, LocationError> + Send + 'static,
     ) -> Result<T, LocationError> {
         let share = Share::parse(location)?;
         let location = location.clone();
         let timeout = self.timeout;
         blocking(move || {
             let session = Session::open(&location, &share, timeout)?;
-            work(&session, &share)
+            work(&session)
         })
         .await
     }
@@ -412,17 +413,18 @@ impl BackupTarget for Smb {
         body: PutBody<'_>,
         len: u64,
     ) -> Result<(), LocationError> {
-        let components = Share::parse(location)?.components(path)?;
-        if components.is_empty() {
+        let share = Share::parse(location)?;
+        let components = share.components(path)?;
+        if location_path_components(path)?.is_empty() {
             return Err(LocationError::Invalid {
                 reason: "an empty file path".into(),
             });
         }
-        let parent = Share::parse(location)?.components(&parent_of(path))?;
+        let parent = share.components(&parent_of(path))?;
         let (tx, rx) = mpsc::channel::<Piece>(CHUNKS_IN_FLIGHT);
         let worker = {
             let components = components.clone();
-            self.with_session(location, move |session, _| {
+            self.with_session(location, move |session| {
                 session.mkdirs(&parent)?;
                 write_pieces(session, &components, rx)
             })
@@ -468,7 +470,7 @@ impl BackupTarget for Smb {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
         let worker = {
             let components = components.clone();
-            self.with_session(location, move |session, _| {
+            self.with_session(location, move |session| {
                 read_pieces(session, &components, tx)
             })
         };
@@ -496,7 +498,7 @@ impl BackupTarget for Smb {
         dir: &str,
     ) -> Result<Vec<LocationEntry>, LocationError> {
         let components = Share::parse(location)?.components(dir)?;
-        self.with_session(location, move |session, _| session.list(&components))
+        self.with_session(location, move |session| session.list(&components))
             .await
     }
 
@@ -507,13 +509,13 @@ impl BackupTarget for Smb {
                 reason: "deleting the share's root is refused".into(),
             });
         }
-        self.with_session(location, move |session, _| session.delete(&components))
+        self.with_session(location, move |session| session.delete(&components))
             .await
     }
 
     async fn mkdirs(&self, location: &Location, dir: &str) -> Result<(), LocationError> {
         let components = Share::parse(location)?.components(dir)?;
-        self.with_session(location, move |session, _| session.mkdirs(&components))
+        self.with_session(location, move |session| session.mkdirs(&components))
             .await
     }
 }
