@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite. Run as root on Debian it first installs what the tests need
-# (PostgreSQL's server binaries, tmux, systemd-analyze, libvirt, QEMU and sshd for the KVM test
-# hosts, vsftpd and nginx with WebDAV for the backup locations, the Python SDK, schemathesis, pyVmomi); elsewhere it uses what is present and the tests
-# that need what is missing print a SKIPPED line.
+# The whole test suite. Run as root on Debian it first installs what the build and the tests
+# need (libsmbclient's development files, which the SMB backup location links; PostgreSQL's
+# server binaries, tmux, systemd-analyze, libvirt, QEMU and sshd for the KVM test hosts, vsftpd,
+# nginx with WebDAV and samba for the backup locations, the Python SDK, schemathesis, pyVmomi);
+# elsewhere it uses what is present and the tests that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,17 +19,19 @@ Runs the workspace's tests with cargo-nextest (cargo test without it).
             installs what the tests need (below), then exits without building or testing.
   --help    this text; installs and runs nothing.
 
-Without --quick, as root on Debian, it first installs with apt-get PostgreSQL's server
+Without --quick, as root on Debian, it first installs with apt-get libsmbclient-dev and
+pkg-config (needed to build: the SMB backup location links libsmbclient), PostgreSQL's server
 binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
 QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
 busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, and for the backup location
-tests vsftpd, nginx-light and libnginx-mod-http-dav-ext, starting no daemon system-wide (the tests download the kernel
-guest's Debian kernel package into /var/cache/ferrocenter-ci/kvm-guest, never install it); then
-the vSphere Automation SDK for Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV
-overrides where), schemathesis in one beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where)
-and pyVmomi with suds-community, the SOAP clients, in another (FERROCENTER_SOAP_VENV overrides
-where). Other arguments go to `cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'`
-or `--profile ci`.
+tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, starting no daemon
+system-wide (the tests download the kernel guest's Debian kernel package into
+/var/cache/ferrocenter-ci/kvm-guest, never install it); then the vSphere Automation SDK for
+Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where),
+schemathesis in one beside it (FERROCENTER_SCHEMATHESIS_VENV overrides where) and pyVmomi with
+suds-community, the SOAP clients, in another (FERROCENTER_SOAP_VENV overrides where). Other
+arguments go to `cargo nextest run`, e.g. `bash scripts/test.sh -E 'test(login)'` or
+`--profile ci`.
 HELP
 }
 
@@ -46,6 +49,17 @@ if [ -n "$quick" ]; then
     fi
     # Without nextest: the unit tests alone.
     exec cargo test --workspace --lib --bins "$@"
+fi
+
+# Needed to build at all: the SMB backup location (crates/ferrocenter-system, the pavao crate)
+# links Samba's libsmbclient, found through pkg-config.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! pkg-config --exists smbclient 2>/dev/null; then
+        echo "== installing libsmbclient-dev and pkg-config (the SMB backup location links libsmbclient)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            libsmbclient-dev pkg-config >/dev/null
+    fi
 fi
 
 need_pg() { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
@@ -115,15 +129,19 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 
 # The backup locations' file servers (crates/ferrocenter-testkit/src/file_servers): vsftpd for
-# FTP and FTPS, nginx with the DAV modules for WebDAV over HTTP and HTTPS (sshd, for SFTP and SCP,
-# comes with the KVM packages above). The tests run each on a loopback port with their own
-# configuration; none may run system-wide.
-FILE_SERVER_PACKAGES="vsftpd nginx-light libnginx-mod-http-dav-ext"
-file_server_daemons() { pgrep -x 'vsftpd|nginx' 2>/dev/null | sort || true; }
+# FTP and FTPS, nginx with the DAV modules for WebDAV over HTTP and HTTPS, samba's smbd for SMB
+# (sshd, for SFTP and SCP, comes with the KVM packages above). The tests run each on a loopback
+# port with their own configuration; none may run system-wide, and samba's packages would start
+# smbd, nmbd and samba-ad-dc.
+FILE_SERVER_PACKAGES="vsftpd nginx-light libnginx-mod-http-dav-ext samba"
+file_server_daemons() {
+    pgrep -x 'vsftpd|nginx|smbd|nmbd|samba|samba-dcerpcd|winbindd' 2>/dev/null | sort || true
+}
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     if [ ! -x /usr/sbin/vsftpd ] || [ ! -x /usr/sbin/nginx ] \
-        || [ ! -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ]; then
-        echo "== installing vsftpd and nginx with the DAV modules for the backup location tests"
+        || [ ! -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ] \
+        || [ ! -x /usr/sbin/smbd ] || [ ! -x /usr/bin/smbpasswd ]; then
+        echo "== installing vsftpd, nginx with the DAV modules and samba for the backup location tests"
         before=$(file_server_daemons)
         own_policy=
         if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -138,7 +156,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         new=$(comm -13 <(echo "$before") <(file_server_daemons))
         if [ -n "$new" ]; then
             if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-                systemctl stop vsftpd.service nginx.service 2>/dev/null || true
+                systemctl stop vsftpd.service nginx.service smbd.service nmbd.service \
+                    samba-ad-dc.service 2>/dev/null || true
+                systemctl disable smbd.service nmbd.service samba-ad-dc.service 2>/dev/null || true
             else
                 kill $new 2>/dev/null || true
             fi

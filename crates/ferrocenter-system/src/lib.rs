@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use ferrocenter_core::Machine;
 
-pub use backup_location::{BackupLocations, LocationTrust, NFS_UNSUPPORTED, SMB_UNSUPPORTED};
+pub use backup_location::{BackupLocations, LocationTrust, NFS_UNSUPPORTED};
 pub use lifecycle::{reexec, ProcessRequests, SystemLifecycle, EXIT_RESTART};
 pub use probe::ProcProbe;
 

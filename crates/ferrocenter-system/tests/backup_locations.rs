@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ferrocenter_core::ports::{BackupTarget, Location, LocationError, LocationType};
 use ferrocenter_system::{BackupLocations, LocationTrust};
-use ferrocenter_testkit::file_servers::{FtpServer, SshServer, WebDavServer};
+use ferrocenter_testkit::file_servers::{FtpServer, SmbServer, SshServer, WebDavServer};
 use sha2::{Digest, Sha256};
 
 const SIZE: usize = 5 * 1024 * 1024 + 123;
@@ -281,31 +281,54 @@ async fn path_location() {
 }
 
 #[tokio::test]
-async fn smb_and_nfs_are_refused_with_their_reason() {
+async fn smb_location() {
+    let Some(server) = SmbServer::start() else {
+        return;
+    };
     let target = targets(None);
-    for (kind, url, reason) in [
-        (
-            LocationType::Smb,
-            "smb://127.0.0.1/share/backups",
-            ferrocenter_system::SMB_UNSUPPORTED,
-        ),
-        (
-            LocationType::Nfs,
-            "nfs://127.0.0.1/export/backups",
-            ferrocenter_system::NFS_UNSUPPORTED,
-        ),
-    ] {
-        let location = Location::new(kind, url).with_login("u", "p");
-        match target.check(&location).await.unwrap_err() {
-            LocationError::Unsupported { kind: k, reason: r } => {
-                assert_eq!(k, kind);
-                assert_eq!(r, reason);
-            }
-            other => panic!("{kind}: expected unsupported, got {other:?}"),
+    // A space in the directory: the URL's escape is decoded, and sent escaped to libsmbclient.
+    let location = Location::new(LocationType::Smb, server.url("/backups/smb%20dir"))
+        .with_login(&server.user.name, &server.user.password);
+    round_trip(
+        &target,
+        &location,
+        &server.user.home.join("backups/smb dir"),
+    )
+    .await;
+    wrong_password(&target, &location).await;
+    // `DOMAIN\\user`: the server's workgroup named before the user.
+    let in_domain = Location::new(LocationType::Smb, location.url.clone()).with_login(
+        format!("WORKGROUP\\{}", server.user.name),
+        &server.user.password,
+    );
+    target.check(&in_domain).await.unwrap();
+    unreachable(&target, LocationType::Smb, "smb").await;
+    // A directory owned by root: smbd acts as the throwaway user, who cannot write in it.
+    std::fs::create_dir(server.user.home.join("read-only")).unwrap();
+    let mut refused = location.clone();
+    refused.url = server.url("/read-only/backups");
+    write_refused(&target, &refused).await;
+    // A share the server does not offer.
+    let mut no_share = location.clone();
+    no_share.url = format!("smb://127.0.0.1:{}/no-such-share/backups", server.port);
+    let err = target.check(&no_share).await.unwrap_err();
+    assert!(matches!(err, LocationError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn nfs_is_refused_with_its_reason() {
+    let target = targets(None);
+    let location =
+        Location::new(LocationType::Nfs, "nfs://127.0.0.1/export/backups").with_login("u", "p");
+    match target.check(&location).await.unwrap_err() {
+        LocationError::Unsupported { kind, reason } => {
+            assert_eq!(kind, LocationType::Nfs);
+            assert_eq!(reason, ferrocenter_system::NFS_UNSUPPORTED);
         }
-        assert!(matches!(
-            target.list(&location, "").await.unwrap_err(),
-            LocationError::Unsupported { .. }
-        ));
+        other => panic!("expected unsupported, got {other:?}"),
     }
+    assert!(matches!(
+        target.list(&location, "").await.unwrap_err(),
+        LocationError::Unsupported { .. }
+    ));
 }

@@ -4,6 +4,7 @@ mod ftp;
 mod path;
 mod scp;
 mod sftp;
+mod smb;
 mod ssh;
 mod webdav;
 
@@ -47,11 +48,6 @@ impl LocationTrust {
     }
 }
 
-/// Why SMB is refused, for the error and the docs (docs/backup-restore.md "Locations" has the
-/// evaluation: the pure-Rust `smb` crate's current release cannot share a build with russh, its
-/// previous one brings some eighty crates; libsmbclient is C).
-pub const SMB_UNSUPPORTED: &str = "ferrocenter has no SMB client built in; mount the share \
-     (mount -t cifs) and back up to a PATH location, or use SFTP, FTPS or HTTPS";
 /// Why NFS is refused (no sound userspace NFS client in Rust; mounting is the kernel's job).
 pub const NFS_UNSUPPORTED: &str = "ferrocenter has no NFS client built in; mount the export \
      (mount -t nfs) and back up to a PATH location, or use SFTP, FTPS or HTTPS";
@@ -62,6 +58,7 @@ pub struct BackupLocations {
     sftp: sftp::Sftp,
     scp: scp::Scp,
     webdav: webdav::WebDav,
+    smb: smb::Smb,
     path: path::LocalPath,
 }
 
@@ -73,6 +70,7 @@ impl BackupLocations {
             sftp: sftp::Sftp::new(timeout),
             scp: scp::Scp::new(timeout),
             webdav: webdav::WebDav::new(&trust, timeout)?,
+            smb: smb::Smb::new(timeout),
             path: path::LocalPath,
         })
     }
@@ -83,11 +81,8 @@ impl BackupLocations {
             LocationType::Sftp => Ok(&self.sftp),
             LocationType::Scp => Ok(&self.scp),
             LocationType::Http | LocationType::Https => Ok(&self.webdav),
+            LocationType::Smb => Ok(&self.smb),
             LocationType::Path => Ok(&self.path),
-            LocationType::Smb => Err(LocationError::Unsupported {
-                kind,
-                reason: SMB_UNSUPPORTED.into(),
-            }),
             LocationType::Nfs => Err(LocationError::Unsupported {
                 kind,
                 reason: NFS_UNSUPPORTED.into(),

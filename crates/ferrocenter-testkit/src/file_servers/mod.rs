@@ -1,18 +1,20 @@
 //! Real file servers for the backup location tests, each on a loopback port with throwaway
 //! configuration under a temporary directory: vsftpd (FTP, explicit FTPS), OpenSSH's sshd (SFTP,
-//! SCP) and nginx with its DAV modules (WebDAV over HTTP and HTTPS). They log in a throwaway
+//! SCP), nginx with its DAV modules (WebDAV over HTTP and HTTPS) and Samba's smbd (SMB). They log in a throwaway
 //! system user ([`ThrowawayUser`]) created for the server and removed when it stops.
 //!
 //! Each `start` returns `None` after printing `SKIPPED: <what is missing>` when the program or
 //! root is missing; the server stops (SIGTERM, then SIGKILL) when the value is dropped.
 mod ftp;
 mod process;
+mod smb;
 mod sshd;
 mod tls;
 mod user;
 mod webdav;
 
 pub use ftp::FtpServer;
+pub use smb::{SmbServer, SMB_SHARE};
 pub use sshd::SshServer;
 pub use tls::TestCertificate;
 pub use user::ThrowawayUser;
