@@ -217,6 +217,7 @@ impl Server {
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;
+        core.clear_recovery_staging();
         core.recover_hosts().await.map_err(StartError::Recover)?;
         // Before any listener accepts: the stored inbound firewall rules apply from the start.
         core.load_firewall().await.map_err(StartError::Bootstrap)?;

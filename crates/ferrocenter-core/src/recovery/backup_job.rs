@@ -288,6 +288,19 @@ impl Core {
         })
     }
 
+    /// At start: staging left by a backup or restore the previous process did not finish
+    /// (its task is failed by the task engine's recovery) is removed.
+    pub fn clear_recovery_staging(&self) {
+        for d in ["backup-staging", "restore-staging"] {
+            let dir = self.config.recovery.work_dir.join(d);
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => warn!(dir = %dir.display(), "removed the staging a stopped backup or restore left"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => warn!(dir = %dir.display(), error = %e, "could not remove a stopped backup's staging"),
+            }
+        }
+    }
+
     /// `backup.validate`: what `job.create` would check, without starting: the parts, the
     /// location (reachable, credentials, writable) and that it holds no archive already.
     pub async fn backup_validate(
