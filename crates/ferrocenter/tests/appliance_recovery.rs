@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
+use std::os::unix::fs::OpenOptionsExt;
 use ferrocenter_core::auth::Role;
 use serde_json::{json, Value};
 
@@ -198,4 +199,269 @@ async fn backup_over_smb_and_restore_from_it_through_the_sdk() {
     )
     .await;
     assert!(server.user.home.join("backups/vc1/manifest.json").is_file());
+}
+
+async fn rest(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut rb = client
+        .request(method, url)
+        .header("vmware-api-session-id", token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls a backup job until `done` says so; panics with the last answer after a minute.
+async fn poll_job(addr: &str, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let url = format!("https://{addr}/api/appliance/recovery/backup/job/{id}");
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let (status, v) = rest(&client(), reqwest::Method::GET, url.clone(), token, None).await;
+        assert_eq!(status, 200, "{v}");
+        if done(&v) {
+            return v;
+        }
+        last = v;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("backup job {id} never got there: {last}");
+}
+
+fn sending(v: &Value) -> bool {
+    v["state"] == "INPROGRESS" && v["messages"].to_string().contains("Sending common")
+}
+
+/// A location whose first part file is a FIFO nobody reads: the job blocks while sending it,
+/// deterministically, so a test can cancel it or kill the server then. `handle` is a second
+/// name of the FIFO outside the location, to release the writer afterwards.
+fn stalling_location(root: &std::path::Path) -> (String, std::path::PathBuf) {
+    let loc = root.join("stalls");
+    std::fs::create_dir_all(&loc).unwrap();
+    let fifo = loc.join("common.jsonl.zst");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let handle = root.join("fifo-handle");
+    std::fs::hard_link(&fifo, &handle).unwrap();
+    (loc.to_string_lossy().into_owned(), handle)
+}
+
+fn job_body(location: &str) -> Value {
+    json!({"piece": {"parts": [], "location_type": "PATH", "location": location}})
+}
+
+#[tokio::test]
+async fn a_cancelled_backup_removes_what_it_sent_and_fails() {
+    let ts = TestServer::start().await;
+    let addr = ts.api("").trim_start_matches("https://").to_string();
+    let token = ts.login(ADMIN).await;
+    let root = tempfile::tempdir().unwrap();
+    let (loc, handle) = stalling_location(root.path());
+    let (status, job) = rest(
+        &ts.client,
+        reqwest::Method::POST,
+        ts.api("/api/appliance/recovery/backup/job"),
+        &token,
+        Some(job_body(&loc)),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    poll_job(&addr, &token, &id, sending).await;
+    // A second job waits for none: one backup or restore at a time.
+    let other = root.path().join("other").to_string_lossy().into_owned();
+    let (status, busy) = rest(
+        &ts.client,
+        reqwest::Method::POST,
+        ts.api("/api/appliance/recovery/backup/job"),
+        &token,
+        Some(job_body(&other)),
+    )
+    .await;
+    assert_eq!(status, 400, "{busy}");
+    assert_eq!(busy["error_type"], "NOT_ALLOWED_IN_CURRENT_STATE", "{busy}");
+    let (status, r) = rest(
+        &ts.client,
+        reqwest::Method::POST,
+        ts.api(&format!("/api/appliance/recovery/backup/job/{id}/cancel")),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["status"], "OK", "{r}");
+    let done = poll_job(&addr, &token, &id, |v| v["state"] != "INPROGRESS").await;
+    assert_eq!(done["state"], "FAILED", "{done}");
+    assert!(done["messages"].to_string().contains("cancel"), "{done}");
+    // Nothing is left at the location: the file it was sending is removed, no manifest.
+    let left: Vec<_> = std::fs::read_dir(&loc).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Cancelling an ended job changes nothing.
+    let (_, again) = rest(
+        &ts.client,
+        reqwest::Method::POST,
+        ts.api(&format!("/api/appliance/recovery/backup/job/{id}/cancel")),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(again["status"], "FAIL", "{again}");
+    // Release the writer still blocked opening the FIFO.
+    let _reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&handle)
+        .unwrap();
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_killed_during_a_backup_fails_the_job_at_its_next_start() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let (loc, _handle) = stalling_location(root.path());
+    let (api, appliance) = (free_local_addr(), free_local_addr());
+    let mut server = serve_at(data.path(), &api, &appliance, &[]);
+    let token = login_at(&api, ADMIN).await;
+    let (status, job) = rest(
+        &client(),
+        reqwest::Method::POST,
+        format!("https://{api}/api/appliance/recovery/backup/job"),
+        &token,
+        Some(job_body(&loc)),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    poll_job(&api, &token, &id, sending).await;
+    let staging = data.path().join("backup-staging").join(&id);
+    assert!(staging.is_dir(), "the archive is staged before it is sent");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+
+    let (api, appliance) = (free_local_addr(), free_local_addr());
+    let _server = serve_at(data.path(), &api, &appliance, &[]);
+    let token = login_at(&api, ADMIN).await;
+    let v = poll_job(&api, &token, &id, |_| true).await;
+    assert_eq!(v["state"], "FAILED", "{v}");
+    assert!(v.get("end_time").is_some(), "{v}");
+    assert!(!staging.exists(), "the staging of the killed backup is removed at start");
+    assert!(
+        !std::path::Path::new(&loc).join("manifest.json").exists(),
+        "no archive is marked complete"
+    );
+}
+
+/// A tampered part, an archive from a newer ferrocenter: `validate` and the job refuse them
+/// by name, and the fresh server's store is untouched.
+#[tokio::test]
+async fn damaged_and_newer_archives_are_refused_and_change_nothing() {
+    let source = TestServer::start().await;
+    let token = source.login(ADMIN).await;
+    let root = tempfile::tempdir().unwrap();
+    let good = root.path().join("good");
+    let (status, job) = rest(
+        &source.client,
+        reqwest::Method::POST,
+        source.api("/api/appliance/recovery/backup/job"),
+        &token,
+        Some(job_body(good.to_str().unwrap())),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let addr = source.api("").trim_start_matches("https://").to_string();
+    let done = poll_job(&addr, &token, job["id"].as_str().unwrap(), |v| {
+        v["state"] != "INPROGRESS"
+    })
+    .await;
+    assert_eq!(done["state"], "SUCCEEDED", "{done}");
+    source.stop().await;
+
+    let copy = |name: &str| {
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(&good).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+        dir
+    };
+    let tampered = copy("tampered");
+    let part = tampered.join("common.jsonl.zst");
+    let mut bytes = std::fs::read(&part).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&part, bytes).unwrap();
+    let newer = copy("newer");
+    let mpath = newer.join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    m["schema_version"] = json!(m["schema_version"].as_i64().unwrap() + 1);
+    m["version"] = json!("99.0.0");
+    std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+
+    let fresh = TestServer::start().await;
+    let piece = |dir: &std::path::Path| {
+        json!({"piece": {"location_type": "PATH", "location": dir.to_str().unwrap()}})
+    };
+    let post = |path: &str, body: Value| {
+        fresh
+            .client
+            .post(fresh.appliance(path))
+            .basic_auth("root", Some(PASSWORD))
+            .json(&body)
+            .send()
+    };
+    let r = post("/api/appliance/recovery/restore/validate", piece(&tampered))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error_type"], "INVALID_ARGUMENT", "{v}");
+    assert!(v.to_string().contains("checksum"), "{v}");
+    assert!(v.to_string().contains("common"), "{v}");
+
+    let r = post("/api/appliance/recovery/restore/validate", piece(&newer))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["applicable"], false, "{v}");
+    assert!(v["messages"].to_string().contains("99.0.0"), "{v}");
+
+    for dir in [&tampered, &newer] {
+        let r = post("/api/appliance/recovery/restore/job", piece(dir))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let mut state = Value::Null;
+        for _ in 0..300 {
+            state = fresh
+                .client
+                .get(fresh.appliance("/api/appliance/recovery/restore/job"))
+                .basic_auth("root", Some(PASSWORD))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if state["state"] != "INPROGRESS" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(state["state"], "FAILED", "{state}");
+    }
+    // The fresh server is as it was: its administrator logs in, its settings are its own.
+    let token = fresh.login(ADMIN).await;
+    assert!(!token.is_empty());
+    fresh.stop().await;
 }
