@@ -34,13 +34,3 @@ pub fn machine(options: &MachineOptions) -> (Machine, ProcessRequests) {
         requests,
     )
 }
-
-/// This machine's host name (the kernel's), or `ferrocenter` when it cannot be read: what a
-/// server files its scheduled backups under (`recovery.backup.system_name`).
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "ferrocenter".into())
-}

@@ -149,6 +149,10 @@ pub struct ServeArgs {
     /// poweroff) rather than restart or stop the ferrocenter process [default: false].
     #[arg(long, env = "FERROCENTER_APPLIANCE_MACHINE_ACTIONS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub appliance_machine_actions: Option<String>,
+    /// PEM file of CA certificates that FTPS and HTTPS backup locations may chain to, besides
+    /// the public web roots (an organisation's own CA).
+    #[arg(long, env = "FERROCENTER_BACKUP_CA_FILE", value_name = "PATH")]
+    pub backup_ca_file: Option<String>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -187,6 +191,7 @@ struct FileConfig {
     zstack_trust_agent_on_first_use: Option<bool>,
     zstack_web_hook_allow: Option<Vec<String>>,
     appliance_machine_actions: Option<bool>,
+    backup_ca_file: Option<String>,
 }
 
 /// A resolved, validated configuration.
@@ -229,6 +234,8 @@ pub struct ServeConfig {
     pub zstack_web_hooks: ferrocenter_api::HookDestinations,
     /// The appliance's reboot and power-off act on the machine, not the process.
     pub appliance_machine_actions: bool,
+    /// DER certificates from `backup_ca_file`.
+    pub backup_trusted_ca: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -248,6 +255,22 @@ impl std::fmt::Debug for ServeConfig {
             )
             .finish_non_exhaustive()
     }
+}
+
+/// The certificates of a PEM file, refused naming the key when it holds none or is unreadable.
+fn read_ca_file(path: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid("backup_ca_file", format!("{path}: {e}")))?;
+    if certs.is_empty() {
+        return Err(invalid(
+            "backup_ca_file",
+            format!("{path} holds no PEM certificate"),
+        ));
+    }
+    Ok(certs.into_iter().map(|c| c.as_ref().to_vec()).collect())
 }
 
 /// A setting that cannot be used; the message starts with the key.
@@ -542,6 +565,14 @@ impl ServeArgs {
             Some(v) => boolean("appliance_machine_actions", v)?,
             None => file.appliance_machine_actions.unwrap_or(false),
         };
+        let backup_trusted_ca = match self
+            .backup_ca_file
+            .as_deref()
+            .or(file.backup_ca_file.as_deref())
+        {
+            Some(path) => read_ca_file(path)?,
+            None => Vec::new(),
+        };
         let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
             &self
                 .zstack_web_hook_allow
@@ -610,6 +641,7 @@ impl ServeArgs {
             zstack_trust_agent_on_first_use,
             zstack_web_hooks,
             appliance_machine_actions,
+            backup_trusted_ca,
         })
     }
 }

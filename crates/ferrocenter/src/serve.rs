@@ -173,9 +173,9 @@ impl Server {
                 machine,
                 installer: Some(installer(cfg)?),
                 backup_target: Some(Arc::new(
-                    ferrocenter_system::BackupLocations::new(
-                        ferrocenter_system::LocationTrust::default(),
-                    )
+                    ferrocenter_system::BackupLocations::new(ferrocenter_system::LocationTrust {
+                        extra_roots_der: cfg.backup_trusted_ca.clone(),
+                    })
                     .map_err(|e| StartError::Bootstrap(CoreError::from(e)))?,
                 )),
             },
@@ -212,7 +212,7 @@ impl Server {
                 agent_connect,
                 recovery: RecoveryConfig {
                     work_dir: cfg.data_dir.clone(),
-                    system_name: ferrocenter_system::host_name(),
+                    system_name: tls::host_name().unwrap_or_else(|| "ferrocenter".into()),
                 },
             },
         );

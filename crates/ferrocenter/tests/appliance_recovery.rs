@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
-use std::os::unix::fs::OpenOptionsExt;
 use ferrocenter_core::auth::Role;
 use serde_json::{json, Value};
+use std::os::unix::fs::OpenOptionsExt;
 
 const RESTORED_USER: &str = "restored-op";
 
@@ -36,8 +36,12 @@ async fn inventory(addr: &str, token: &str) -> Value {
     Value::Object(out)
 }
 
-async fn backed_up_server(fleet: &ferrocenter_agent::simulate::Fleet) -> TestServer {
-    let ts = TestServer::start().await;
+async fn backed_up_server(
+    fleet: &ferrocenter_agent::simulate::Fleet,
+    ca_file: Option<&str>,
+) -> TestServer {
+    let ca = ca_file.map(String::from);
+    let ts = TestServer::start_with(|a| a.backup_ca_file = ca).await;
     let (core, admin) = ts.core_admin().await;
     let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
     for h in &fleet.manifest.hosts {
@@ -66,8 +70,18 @@ async fn backed_up_server(fleet: &ferrocenter_agent::simulate::Fleet) -> TestSer
 /// Backs up `ts` to the location, stops it, restores a fresh server process from it, and
 /// compares. `location` names the archive's directory.
 async fn round_trip(python: &str, location_args: &[&str], fleet_octet: u8) {
+    round_trip_trusting(python, location_args, fleet_octet, None).await;
+}
+
+/// As `round_trip`, both servers trusting the CA in `ca_file` for FTPS and HTTPS.
+async fn round_trip_trusting(
+    python: &str,
+    location_args: &[&str],
+    fleet_octet: u8,
+    ca_file: Option<&str>,
+) {
     let fleet = sim_fleet(2, 3, fleet_octet, 77).await;
-    let ts = backed_up_server(&fleet).await;
+    let ts = backed_up_server(&fleet, ca_file).await;
     let main = ts.api("").trim_start_matches("https://").to_string();
     let token = ts.login(ADMIN).await;
     let before = inventory(&main, &token).await;
@@ -100,7 +114,10 @@ async fn round_trip(python: &str, location_args: &[&str], fleet_octet: u8) {
 
     let dir = tempfile::tempdir().unwrap();
     let (api, appliance) = (free_local_addr(), free_local_addr());
-    let mut fresh = serve_at(dir.path(), &api, &appliance, &[]);
+    let extra: Vec<&str> = ca_file
+        .map(|f| vec!["--backup-ca-file", f])
+        .unwrap_or_default();
+    let mut fresh = serve_at(dir.path(), &api, &appliance, &extra);
     let mut args = vec!["restore", appliance.as_str(), PASSWORD];
     args.extend_from_slice(location_args);
     let r = run_sdk_script(python, "recovery.py", &args).await;
@@ -353,7 +370,10 @@ async fn a_server_killed_during_a_backup_fails_the_job_at_its_next_start() {
     let v = poll_job(&api, &token, &id, |_| true).await;
     assert_eq!(v["state"], "FAILED", "{v}");
     assert!(v.get("end_time").is_some(), "{v}");
-    assert!(!staging.exists(), "the staging of the killed backup is removed at start");
+    assert!(
+        !staging.exists(),
+        "the staging of the killed backup is removed at start"
+    );
     assert!(
         !std::path::Path::new(&loc).join("manifest.json").exists(),
         "no archive is marked complete"
@@ -408,9 +428,7 @@ async fn damaged_and_newer_archives_are_refused_and_change_nothing() {
     std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
 
     let fresh = TestServer::start().await;
-    let piece = |dir: &std::path::Path| {
-        json!({"piece": {"location_type": "PATH", "location": dir.to_str().unwrap()}})
-    };
+    let piece = |dir: &std::path::Path| json!({"piece": {"location_type": "PATH", "location": dir.to_str().unwrap()}});
     let post = |path: &str, body: Value| {
         fresh
             .client
@@ -464,4 +482,73 @@ async fn damaged_and_newer_archives_are_refused_and_change_nothing() {
     let token = fresh.login(ADMIN).await;
     assert!(!token.is_empty());
     fresh.stop().await;
+}
+
+/// FTP, FTPS, SCP, HTTP (WebDAV) and HTTPS to vsftpd, OpenSSH and nginx on loopback ports: the
+/// same round trip per type (root needed for the throwaway users; `SKIPPED` without it).
+#[tokio::test]
+async fn backup_over_ftp_ftps_scp_and_webdav_and_restore_through_the_sdk() {
+    use ferrocenter_testkit::file_servers::{FtpServer, SshServer, WebDavServer};
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    for tls in [false, true] {
+        let Some(server) = FtpServer::start(tls) else {
+            eprintln!("SKIPPED: vsftpd and root are needed for the FTP locations");
+            return;
+        };
+        let dir = server.user.home.join("backups/vc1");
+        let url = server.url(dir.to_str().unwrap());
+        let ca = server
+            .tls
+            .as_ref()
+            .map(|t| t.ca_pem_path.to_string_lossy().into_owned());
+        let kind = if tls { "FTPS" } else { "FTP" };
+        round_trip_trusting(
+            &python,
+            &[kind, &url, &server.user.name, &server.user.password],
+            24 + u8::from(tls),
+            ca.as_deref(),
+        )
+        .await;
+        assert!(dir.join("manifest.json").is_file(), "{kind}");
+    }
+    let Some(ssh) = SshServer::start() else {
+        eprintln!("SKIPPED: sshd and root are needed for the SCP location");
+        return;
+    };
+    let dir = ssh.user.home.join("backups/vc1");
+    let url = ssh.url("scp", dir.to_str().unwrap());
+    round_trip(
+        &python,
+        &["SCP", &url, &ssh.user.name, &ssh.user.password],
+        26,
+    )
+    .await;
+    assert!(dir.join("manifest.json").is_file(), "SCP");
+    drop(ssh);
+    for tls in [false, true] {
+        let Some(server) = WebDavServer::start(tls) else {
+            eprintln!("SKIPPED: nginx with WebDAV and root are needed for the HTTP locations");
+            return;
+        };
+        let url = server.url("/backups/vc1");
+        let ca = server
+            .tls
+            .as_ref()
+            .map(|t| t.ca_pem_path.to_string_lossy().into_owned());
+        let kind = if tls { "HTTPS" } else { "HTTP" };
+        round_trip_trusting(
+            &python,
+            &[kind, &url, &server.user.name, &server.user.password],
+            27 + u8::from(tls),
+            ca.as_deref(),
+        )
+        .await;
+        assert!(
+            server.user.home.join("backups/vc1/manifest.json").is_file(),
+            "{kind}"
+        );
+    }
 }

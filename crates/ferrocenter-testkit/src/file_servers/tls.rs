@@ -6,12 +6,14 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsage
 pub struct TestCertificate {
     /// The CA's certificate (DER), which the client trusts.
     pub ca_der: Vec<u8>,
+    /// The same CA as a PEM file (what a server's `backup_ca_file` names).
+    pub ca_pem_path: PathBuf,
     pub cert_pem_path: PathBuf,
     pub key_pem_path: PathBuf,
 }
 
 impl TestCertificate {
-    /// Writes `server.pem` and `server.key` into `dir`.
+    /// Writes `server.pem`, `server.key` and `ca.pem` into `dir`.
     pub fn create(dir: &Path) -> TestCertificate {
         let mut ca_params = CertificateParams::new(Vec::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -32,8 +34,11 @@ impl TestCertificate {
         let key_pem_path = dir.join("server.key");
         std::fs::write(&cert_pem_path, cert.pem()).unwrap();
         std::fs::write(&key_pem_path, key.serialize_pem()).unwrap();
+        let ca_pem_path = dir.join("ca.pem");
+        std::fs::write(&ca_pem_path, ca.pem()).unwrap();
         TestCertificate {
             ca_der: ca.der().to_vec(),
+            ca_pem_path,
             cert_pem_path,
             key_pem_path,
         }
