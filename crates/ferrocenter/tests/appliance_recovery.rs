@@ -19,6 +19,93 @@ use std::os::unix::fs::OpenOptionsExt;
 
 const RESTORED_USER: &str = "restored-op";
 
+/// What the store holds that a restore must bring back, field by field: hosts and VMs (ids,
+/// moIds, names, placement, states), their user tags, and the events. Sealed secrets differ by
+/// design (each server seals with its own key) and are left out.
+#[derive(Debug, PartialEq)]
+struct StoreView {
+    hosts: Vec<String>,
+    vms: Vec<String>,
+    tags: Vec<(String, Vec<String>)>,
+    events: Vec<String>,
+}
+
+async fn store_view(store: &dyn ferrocenter_core::ports::Store) -> StoreView {
+    use ferrocenter_core::inventory::query::TagKind;
+    use ferrocenter_core::inventory::{EventFilter, HostFilter};
+    let mut hosts = Vec::new();
+    let mut ids = Vec::new();
+    for h in store.list_hosts(&HostFilter::default()).await.unwrap() {
+        hosts.push(format!(
+            "{} {} {} {:?} {} {:?} {}:{} {} {} {:?} {:?} {}",
+            h.id,
+            h.moid,
+            h.datacenter_id,
+            h.cluster_id,
+            h.name,
+            h.description,
+            h.address,
+            h.port,
+            h.thumbprint,
+            h.agent_user,
+            h.connection_state,
+            h.state,
+            h.power_state
+        ));
+        ids.push(h.id);
+    }
+    let mut vms = Vec::new();
+    for v in store.list_vms(None).await.unwrap() {
+        vms.push(format!(
+            "{} {} {} {} {} {} {} {} {} {}",
+            v.id,
+            v.moid,
+            v.host_id,
+            v.uuid,
+            v.instance_uuid,
+            v.name,
+            v.power_state,
+            v.vcpus,
+            v.memory_bytes,
+            v.guest_os_id
+        ));
+        ids.push(v.id);
+    }
+    let mut tags = Vec::new();
+    for id in ids {
+        tags.push((id.clone(), store.tags_of(&id, TagKind::User).await.unwrap()));
+    }
+    let events = store
+        .list_events(&EventFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {} {} {} {} {} {}",
+                e.seq,
+                e.time,
+                e.kind,
+                e.entity_kind,
+                e.entity_id,
+                e.entity_name,
+                e.user,
+                e.message,
+                e.data
+            )
+        })
+        .collect();
+    hosts.sort();
+    vms.sort();
+    tags.sort();
+    StoreView {
+        hosts,
+        vms,
+        tags,
+        events,
+    }
+}
+
 /// The inventory as vAPI lists it, sorted, for a field-by-field comparison.
 async fn inventory(addr: &str, token: &str) -> Value {
     let mut out = serde_json::Map::new();
@@ -64,6 +151,27 @@ async fn backed_up_server(
         assert!(t.error.is_none(), "{:?}", t.error);
     }
     ts.user(RESTORED_USER, Role::Operator).await;
+    let tag = |name: &str| vec!["restore-me".to_string(), format!("name::{name}")];
+    for h in core.store.list_hosts(&Default::default()).await.unwrap() {
+        core.store
+            .add_tags(
+                &h.id,
+                ferrocenter_core::inventory::query::TagKind::User,
+                &tag(&h.name),
+            )
+            .await
+            .unwrap();
+    }
+    for v in core.store.list_vms(None).await.unwrap() {
+        core.store
+            .add_tags(
+                &v.id,
+                ferrocenter_core::inventory::query::TagKind::User,
+                &tag(&v.name),
+            )
+            .await
+            .unwrap();
+    }
     ts
 }
 
@@ -109,7 +217,12 @@ async fn round_trip_trusting(
     assert_eq!(b["second_job_same_place"], "InvalidArgument");
     assert_eq!(b["bad_part"], "InvalidArgument");
     assert_eq!(b["missing_job"], "NotFound");
+    if location_args.len() > 3 {
+        assert_eq!(b["wrong_location_password"], "InvalidArgument", "{b}");
+    }
     // The backed-up instance is off before the restore, as the seed requires.
+    let view_before = store_view(ts.core_admin().await.0.store.as_ref()).await;
+    assert!(!view_before.events.is_empty());
     ts.stop().await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -146,6 +259,22 @@ async fn round_trip_trusting(
     assert_eq!(after, before, "the restored inventory differs");
     fresh.signal(libc::SIGTERM);
     fresh.wait_exit(Duration::from_secs(30));
+    // Field by field in the restored store: the same hosts, VMs and tags; every event the
+    // backed-up server had, in order, before those the restored one recorded since.
+    let store =
+        ferrocenter_store::open_existing(&ferrocenter_store::default_sqlite_url(dir.path()))
+            .await
+            .unwrap();
+    let view_after = store_view(store.as_ref()).await;
+    assert_eq!(view_after.hosts, view_before.hosts);
+    assert_eq!(view_after.vms, view_before.vms);
+    assert_eq!(view_after.tags, view_before.tags);
+    assert!(view_after.tags.iter().all(|(_, t)| t.len() == 2));
+    assert_eq!(
+        view_after.events[..view_before.events.len()],
+        view_before.events[..],
+        "the backed-up events"
+    );
 }
 
 #[tokio::test]
@@ -551,4 +680,83 @@ async fn backup_over_ftp_ftps_scp_and_webdav_and_restore_through_the_sdk() {
             "{kind}"
         );
     }
+}
+
+/// A location that is full, and one nobody answers at: the job is refused or fails naming what
+/// failed, and nothing is reported complete. The full disk is a 64 KiB tmpfs (root needed to
+/// mount it; `SKIPPED` without).
+#[tokio::test]
+async fn a_full_or_unreachable_location_fails_by_name() {
+    let ts = TestServer::start().await;
+    let addr = ts.api("").trim_start_matches("https://").to_string();
+    let token = ts.login(ADMIN).await;
+    let post = |body: Value| {
+        rest(
+            &ts.client,
+            reqwest::Method::POST,
+            ts.api("/api/appliance/recovery/backup/job"),
+            &token,
+            Some(body),
+        )
+    };
+    let (status, v) = post(json!({"piece": {"parts": [], "location_type": "FTP",
+        "location": "ftp://127.0.0.1:1/backups", "location_user": "u",
+        "location_password": "p"}}))
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error_type"], "INVALID_ARGUMENT", "{v}");
+    assert!(v.to_string().contains("'location'"), "{v}");
+    assert!(v.to_string().contains("127.0.0.1:1"), "{v}");
+    assert!(!v.to_string().contains("\"p\""), "{v}");
+
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: root is needed to mount a small tmpfs as a full disk");
+        ts.stop().await;
+        return;
+    }
+    let mnt = tempfile::tempdir().unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(mnt.path())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "mount tmpfs");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.path().to_path_buf());
+    // Leave a few hundred bytes: the probe file fits, the archive's parts do not.
+    let filler = mnt.path().join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0u8; 4096];
+    loop {
+        if std::io::Write::write_all(&mut f, &chunk).is_err() {
+            break;
+        }
+    }
+    drop(f);
+    let loc = mnt.path().join("backups");
+    std::fs::create_dir_all(&loc).unwrap_or(());
+    let (status, v) = post(job_body(loc.to_str().unwrap())).await;
+    let done = if status == 200 {
+        poll_job(&addr, &token, v["id"].as_str().unwrap(), |v| {
+            v["state"] != "INPROGRESS"
+        })
+        .await
+    } else {
+        // The probe did not fit either: refused before starting, naming the location.
+        assert_eq!(v["error_type"], "INVALID_ARGUMENT", "{v}");
+        v
+    };
+    assert_ne!(done["state"], "SUCCEEDED", "{done}");
+    let text = done.to_string();
+    assert!(
+        text.contains("No space left") || text.contains("space"),
+        "{done}"
+    );
+    assert!(!loc.join("manifest.json").exists());
+    ts.stop().await;
 }

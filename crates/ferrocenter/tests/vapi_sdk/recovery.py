@@ -114,6 +114,10 @@ def backup(argv):
         parts=["nope"], location_type=loc_type, location=loc + "-other",
         location_user=loc_user, location_password=loc_pw)))
     out["missing_job"] = fault(lambda: job.get("0" * 32))
+    if loc_pw is not None:
+        out["wrong_location_password"] = fault(lambda: job.create(Job.BackupRequest(
+            parts=[], location_type=loc_type, location=loc + "-other",
+            location_user=loc_user, location_password=loc_pw + "-wrong")))
     Session(cfg).delete()
     print(json.dumps(out))
 

@@ -472,15 +472,17 @@ fn text_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
-/// The location of a request: its type, URL and login, as the core reads them.
-fn location(v: &Value, kind_field: Option<&str>, prefix: &str) -> Result<Location, CoreError> {
+/// The location of a request: its type, URL and login, as the core reads them. Faults name
+/// the field as the request structures spell it (`location`, `location_type`), as the core's
+/// faults of the location itself (`location`, `location_password`) do.
+fn location(v: &Value, kind_field: Option<&str>) -> Result<Location, CoreError> {
     let url = text_of(v, "location").unwrap_or_default();
     let kind = match kind_field.and_then(|k| text_of(v, k)) {
         Some(k) => k
             .parse::<LocationType>()
-            .map_err(|e| CoreError::invalid(format!("{prefix}location_type"), e.to_string()))?,
+            .map_err(|e| CoreError::invalid("location_type", e.to_string()))?,
         None => recovery::location_type_of(url)
-            .map_err(|e| CoreError::invalid(format!("{prefix}location"), e.to_string()))?,
+            .map_err(|e| CoreError::invalid("location", e.to_string()))?,
     };
     recovery::request_location(
         kind,
@@ -488,12 +490,6 @@ fn location(v: &Value, kind_field: Option<&str>, prefix: &str) -> Result<Locatio
         text_of(v, "location_user"),
         text_of(v, "location_password").map(LocationSecret::new),
     )
-    .map_err(|e| match e {
-        CoreError::InvalidArgument { field, reason } => {
-            CoreError::invalid(format!("{prefix}{field}"), reason)
-        }
-        e => e,
-    })
 }
 
 fn backup_request(call: &Call) -> Result<BackupRequest, CoreError> {
@@ -510,7 +506,7 @@ fn backup_request(call: &Call) -> Result<BackupRequest, CoreError> {
             })
             .unwrap_or_default(),
         backup_password: text_of(&p, "backup_password").map(LocationSecret::new),
-        location: location(&p, Some("location_type"), "piece.")?,
+        location: location(&p, Some("location_type"))?,
         comment: text_of(&p, "comment").map(String::from),
         job_type: BackupJobType::Manual,
     })
@@ -522,14 +518,14 @@ fn restore_request(call: &Call) -> Result<RestoreRequest, CoreError> {
         if !parts.is_empty() {
             // The seed: "You cannot specify optional parts for the restore operation."
             return Err(CoreError::invalid(
-                "piece.parts",
+                "parts",
                 "a restore takes every part the archive holds; leave parts unset",
             ));
         }
     }
     Ok(RestoreRequest {
         backup_password: text_of(&p, "backup_password").map(LocationSecret::new),
-        location: location(&p, Some("location_type"), "piece.")?,
+        location: location(&p, Some("location_type"))?,
         ignore_warnings: p
             .get("ignore_warnings")
             .and_then(Value::as_bool)
@@ -801,7 +797,7 @@ fn system_name_list(call: Call) -> Reply {
     Box::pin(async move {
         let c = caller(&call).await?;
         let spec = call.get("loc_spec").cloned().unwrap_or_default();
-        let loc = location(&spec, None, "loc_spec.")?;
+        let loc = location(&spec, None)?;
         let names = call.state.core.backup_system_names(&c, &loc).await?;
         Ok(Out::Value(json!(names)))
     })
@@ -828,7 +824,7 @@ fn archive_list(call: Call) -> Reply {
     Box::pin(async move {
         let c = caller(&call).await?;
         let spec = call.get("loc_spec").cloned().unwrap_or_default();
-        let loc = location(&spec, None, "loc_spec.")?;
+        let loc = location(&spec, None)?;
         let filter = archive_filter(call.get("filter_spec"))?;
         let list = call
             .state
@@ -845,7 +841,7 @@ fn archive_get(call: Call) -> Reply {
     Box::pin(async move {
         let c = caller(&call).await?;
         let spec = call.get("spec").cloned().unwrap_or_default();
-        let loc = location(&spec, None, "spec.")?;
+        let loc = location(&spec, None)?;
         let a = call
             .state
             .core
