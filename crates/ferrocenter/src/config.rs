@@ -262,7 +262,7 @@ fn read_ca_file(path: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|e| invalid("backup_ca_file", format!("{path}: {e}")))?;
     if certs.is_empty() {
         return Err(invalid(

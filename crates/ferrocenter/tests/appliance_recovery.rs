@@ -116,7 +116,7 @@ async fn inventory(addr: &str, token: &str) -> Value {
     ] {
         let mut v = get_json(addr, path, token).await;
         if let Some(a) = v.as_array_mut() {
-            a.sort_by_key(|x| x.to_string());
+            a.sort_by_key(ToString::to_string);
         }
         out.insert(path.into(), v);
     }
@@ -709,6 +709,7 @@ async fn a_full_or_unreachable_location_fails_by_name() {
     assert!(v.to_string().contains("127.0.0.1:1"), "{v}");
     assert!(!v.to_string().contains("\"p\""), "{v}");
 
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: root is needed to mount a small tmpfs as a full disk");
         ts.stop().await;

@@ -295,11 +295,11 @@ impl Core {
             let dir = self.config.recovery.work_dir.join(d);
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {
-                    warn!(dir = %dir.display(), "removed the staging a stopped backup or restore left")
+                    warn!(dir = %dir.display(), "removed the staging a stopped backup or restore left");
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    warn!(dir = %dir.display(), error = %e, "could not remove a stopped backup's staging")
+                    warn!(dir = %dir.display(), error = %e, "could not remove a stopped backup's staging");
                 }
             }
         }
