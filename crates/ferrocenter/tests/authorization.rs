@@ -242,8 +242,120 @@ fn rows() -> Vec<Row> {
         ] {
             rows.push(row(Method::POST, p(path), [401, 403, done, done]));
         }
+        // Backup and restore: reads for every role; backups need Appliance.Administer, a
+        // restore Appliance.ManageAccounts. The location (/proc/ferrocenter-authz) holds
+        // nothing and takes no writes, so nothing starts: validate answers FAIL, a job is
+        // refused, a listing is not found.
+        for path in [
+            "/appliance/recovery",
+            "/appliance/recovery/backup/job",
+            "/appliance/recovery/backup/job/details",
+            "/appliance/recovery/backup/parts",
+            "/appliance/recovery/backup/parts/{id}",
+            "/appliance/recovery/restore/job",
+            "/appliance/recovery/reconciliation/job",
+        ] {
+            rows.push(row(Method::GET, p(path), [401, 200, 200, 200]));
+        }
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/recovery/backup/job/{id}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/backup/job/{id}/cancel"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/backup/validate"),
+                [401, 403, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/backup/job"),
+                [401, 403, 400, 400],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/recovery/backup/system-name"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/recovery/backup/system-name/{system_name}/archives"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/recovery/backup/system-name/{system_name}/archives/{archive}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/restore/validate"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/restore/job"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/restore/job/cancel"),
+                [401, 403, 403, 200],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/reconciliation/job"),
+                [401, 403, 200, 200],
+            ),
+        ]);
     }
     rows
+}
+
+/// The query or body a recovery route is called with in the matrix: a location that holds
+/// nothing and takes no writes.
+fn recovery_request(method: &Method, path: &str) -> (String, Option<Value>) {
+    const NOWHERE: &str = "/proc/ferrocenter-authz";
+    let rest = path.starts_with("/rest");
+    let path = path
+        .replace(
+            "{id}",
+            if path.contains("/parts/") {
+                "common"
+            } else {
+                "no-such-job"
+            },
+        )
+        .replace("{system_name}", "vc1")
+        .replace("{archive}", "S_0.1.0_20260101-000000");
+    let piece = json!({"piece": {"parts": [], "location_type": "PATH", "location": NOWHERE}});
+    match method.as_str() {
+        "GET" if path.contains("/system-name") => {
+            let key = match (rest, path.contains("/archives/")) {
+                (false, _) => "location",
+                (true, true) => "spec.location",
+                (true, false) => "loc_spec.location",
+            };
+            (format!("{path}?{key}={NOWHERE}"), None)
+        }
+        "POST"
+            if path.ends_with("/validate")
+                || path.ends_with("/restore/job")
+                || path.ends_with("/backup/job") =>
+        {
+            (path, Some(piece))
+        }
+        "POST" if path.ends_with("/reconciliation/job") => {
+            (path, Some(json!({"spec": {"ignore_warnings": true}})))
+        }
+        _ => (path, None),
+    }
 }
 
 /// The account and body a local-accounts route is called with in the matrix: reads name
@@ -428,6 +540,9 @@ async fn every_route_for_every_role() {
                     (path, Some(json!({"duration_ms": 1})))
                 }
                 (_, p) if p.contains("/appliance/local-accounts") => (path, account_body),
+                (_, p) if p.contains("/appliance/recovery/") => {
+                    recovery_request(&row.method, &path)
+                }
                 ("PUT", p) if p.ends_with("/appliance/networking/firewall/inbound") => (
                     path,
                     // A documentation network (RFC 5737): refuses no test client.

@@ -255,6 +255,8 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
         self.refuse_unless_fresh().await?;
+        // A location without an archive is said at once, not in the job's end state.
+        read_manifest(self.backup_target.as_ref(), &req.location, "").await?;
         let guard = self.recovery.claim("restore")?;
         let token = CancellationToken::new();
         *self.recovery.restore.cancel.lock() = Some(token.clone());
