@@ -1,9 +1,8 @@
 //! The parts of a backup and which store tables each holds. `common` is everything a restored
 //! server needs to be the same server (inventory, identities and groups, settings and moId
 //! counters, the hosts' sealed service-account credentials, the claims in flight, the backup
-//! schedules); `seat` is
-//! the history a server can live without (statistics, events, tasks), as vCenter's optional
-//! "Statistics, Events and Tasks" part.
+//! schedules); `seat` is the history a server can live without (statistics, events, tasks), as
+//! vCenter's optional "Statistics, Events and Tasks" part.
 use serde::Serialize;
 
 /// A part of a backup.
