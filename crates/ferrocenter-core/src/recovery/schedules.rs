@@ -19,7 +19,7 @@ use tracing::{info, warn};
 use super::backup_job::{BackupJob, BackupJobType, BackupRequest};
 use super::layout::{archive_name, below, parse_archive_name};
 use super::manifest::this_version;
-use super::{parse_parts, PartId};
+use super::{location_type_of, parse_parts, request_location, PartId};
 use crate::auth::{Caller, Privilege};
 use crate::ports::{Location, LocationSecret, LocationType, StoreError};
 use crate::tasks::TaskState;
@@ -151,38 +151,6 @@ pub fn next_due(r: &Recurrence, after: OffsetDateTime) -> OffsetDateTime {
     after + time::Duration::days(7)
 }
 
-/// The location type a schedule's URL names (create_spec has no `location_type`): the scheme,
-/// or `PATH` for an absolute directory or a `file://` URL.
-pub fn location_type_of(url: &str) -> Result<LocationType, CoreError> {
-    let bad = || {
-        CoreError::invalid(
-            "spec.location",
-            format!(
-                "{url:?} is not a backup location: give a URL (ftp, ftps, http, https, scp, \
-                 sftp, smb, nfs) or an absolute directory"
-            ),
-        )
-    };
-    if url.starts_with('/') || url.starts_with("file:///") {
-        return Ok(LocationType::Path);
-    }
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    match scheme.to_ascii_lowercase().as_str() {
-        "ftp" => Ok(LocationType::Ftp),
-        "ftps" => Ok(LocationType::Ftps),
-        "http" => Ok(LocationType::Http),
-        "https" => Ok(LocationType::Https),
-        "scp" => Ok(LocationType::Scp),
-        "sftp" => Ok(LocationType::Sftp),
-        "smb" => Ok(LocationType::Smb),
-        "nfs" => Ok(LocationType::Nfs),
-        _ => Err(bad()),
-    }
-}
-
 /// A schedule id: 1 to 64 letters, digits, `.`, `_` or `-`.
 fn check_id(id: &str) -> Result<(), CoreError> {
     let ok = !id.is_empty()
@@ -294,7 +262,7 @@ impl Core {
                 .filter(|p| p.info().selected_by_default)
                 .map(|p| p.as_str().to_string())
                 .collect(),
-            location_type: location_type_of(&location)?,
+            location_type: location_type_of(&location).map_err(|e| under_spec(e.into()))?,
             location,
             location_user: None,
             location_password: None,
@@ -330,7 +298,7 @@ impl Core {
             if l.trim().is_empty() {
                 return Err(CoreError::invalid("spec.location", "must not be empty"));
             }
-            s.location_type = location_type_of(l)?;
+            s.location_type = location_type_of(l).map_err(|e| under_spec(e.into()))?;
             s.location = l.clone();
         }
         s.updated_at = self.clock.now();
@@ -387,16 +355,20 @@ impl Core {
         Ok(())
     }
 
-    /// The schedule's location with its credentials opened.
+    /// The schedule's location with its credentials opened, read as every request's is.
     fn location_of(&self, s: &BackupSchedule) -> Result<Location, CoreError> {
-        let mut loc = Location::new(s.location_type, s.location.clone());
-        loc.user = s.location_user.clone();
-        loc.password = s
+        let password = s
             .location_password
             .as_deref()
             .map(|p| self.secrets.open(p).map(LocationSecret::new))
             .transpose()?;
-        Ok(loc)
+        request_location(
+            s.location_type,
+            &s.location,
+            s.location_user.as_deref(),
+            password,
+        )
+        .map_err(under_spec)
     }
 
     async fn schedule(&self, id: &str) -> Result<BackupSchedule, CoreError> {
@@ -633,21 +605,6 @@ mod tests {
             next_due(&weekdays, datetime!(2026-12-07 04:00:00 UTC)),
             datetime!(2026-12-11 03:30:00 UTC)
         );
-    }
-
-    #[test]
-    fn locations_infer_their_type() {
-        assert_eq!(location_type_of("/srv/b").unwrap(), LocationType::Path);
-        assert_eq!(location_type_of("file:///srv/b").unwrap(), LocationType::Path);
-        assert_eq!(location_type_of("SFTP://h/b").unwrap(), LocationType::Sftp);
-        assert_eq!(location_type_of("smb://h/s").unwrap(), LocationType::Smb);
-        for bad in ["gopher://h/x", "relative/dir", "ftp://", "file://relative"] {
-            let e = location_type_of(bad).unwrap_err();
-            assert!(
-                matches!(&e, CoreError::InvalidArgument { field, .. } if field == "spec.location"),
-                "{bad}: {e}"
-            );
-        }
     }
 
     #[test]
