@@ -209,7 +209,11 @@ async fn a_schedule_fires_keeps_max_count_catches_up_once_and_stops_when_disable
     .unwrap();
     clock.advance(DAY);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(job_count(&core).await, 4, "a disabled schedule does not fire");
+    assert_eq!(
+        job_count(&core).await,
+        4,
+        "a disabled schedule does not fire"
+    );
 
     // `run` runs it now all the same, and retention still applies.
     let before = archives(&backups);
@@ -231,7 +235,11 @@ async fn a_schedule_fires_keeps_max_count_catches_up_once_and_stops_when_disable
         core.backup_schedule_get(&who, "daily").await,
         Err(CoreError::NotFound { .. })
     ));
-    assert_eq!(archives(&backups).len(), 2, "deleting a schedule keeps its archives");
+    assert_eq!(
+        archives(&backups).len(),
+        2,
+        "deleting a schedule keeps its archives"
+    );
 }
 
 fn field(r: Result<(), CoreError>) -> String {
@@ -372,10 +380,7 @@ async fn bad_fields_are_refused_naming_them() {
     ));
     // An operator reads schedules but does not change them.
     let operator = admin(Role::Operator);
-    assert_eq!(
-        core.backup_schedule_list(&operator).await.unwrap().len(),
-        1
-    );
+    assert_eq!(core.backup_schedule_list(&operator).await.unwrap().len(), 1);
     assert!(matches!(
         core.backup_schedule_delete(&operator, "s1").await,
         Err(CoreError::NoPermission { .. })

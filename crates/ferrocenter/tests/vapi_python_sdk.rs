@@ -229,7 +229,10 @@ async fn the_official_python_sdk_manages_backup_schedules() {
         v["bad_hour"],
         json!(["InvalidArgument", "spec.recurrence_info.hour"])
     );
-    assert_eq!(v["bad_location"], json!(["InvalidArgument", "spec.location"]));
+    assert_eq!(
+        v["bad_location"],
+        json!(["InvalidArgument", "spec.location"])
+    );
     assert_eq!(
         v["bad_max_count"],
         json!(["InvalidArgument", "spec.retention_info.max_count"])
@@ -255,7 +258,11 @@ async fn the_official_python_sdk_manages_backup_schedules() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(archives.len(), 1, "{archives:?}");
-    let name = archives[0].file_name().unwrap().to_string_lossy().to_string();
+    let name = archives[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     assert!(name.starts_with("S_"), "{name}");
     assert!(archives[0].join("manifest.json").is_file());
 }

@@ -8,11 +8,11 @@ use crate::hosts::ClaimIntent;
 use crate::inventory::query::{
     ClusterField, DatacenterField, HostField, ListQuery, Page, TagKind, VmField,
 };
-use crate::recovery::schedules::BackupSchedule;
 use crate::inventory::{
     Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
     HostFacts, HostFilter, HostRuntime, Network, VmRecord,
 };
+use crate::recovery::schedules::BackupSchedule;
 use crate::tasks::{Task, TaskKind, TaskState};
 use crate::CoreError;
 

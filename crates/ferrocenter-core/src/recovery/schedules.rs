@@ -350,7 +350,10 @@ impl Core {
         }
         if reaches_location {
             let loc = self.location_of(s)?;
-            self.backup_target.check(&loc).await.map_err(|e| under_spec(e.into()))?;
+            self.backup_target
+                .check(&loc)
+                .await
+                .map_err(|e| under_spec(e.into()))?;
         }
         Ok(())
     }
@@ -546,12 +549,13 @@ impl Core {
     }
 
     async fn fire(&self, s: &BackupSchedule) {
-        let skipped = |why: String| {
-            format!("Scheduled backup {} did not run: {why}", s.id)
-        };
+        let skipped = |why: String| format!("Scheduled backup {} did not run: {why}", s.id);
         let message = match self.recovery.busy() {
             Some(busy) => skipped(format!("{busy}; it runs at its next due time")),
-            None => match self.run_schedule(s, &format!("schedule {}", s.id), None).await {
+            None => match self
+                .run_schedule(s, &format!("schedule {}", s.id), None)
+                .await
+            {
                 Ok(_) => return,
                 Err(e) => skipped(e.to_string()),
             },

@@ -37,7 +37,9 @@ const BACKUP_SCHEDULES: Table<BackupSchedule> = Table {
         }),
         Column::mutable("enable", |s| Ok(Value::Bool(s.enable))),
         Column::mutable("recurrence_hour", |s| {
-            Ok(Value::OptInt(s.recurrence.as_ref().map(|r| i64::from(r.hour))))
+            Ok(Value::OptInt(
+                s.recurrence.as_ref().map(|r| i64::from(r.hour)),
+            ))
         }),
         Column::mutable("recurrence_minute", |s| {
             Ok(Value::OptInt(

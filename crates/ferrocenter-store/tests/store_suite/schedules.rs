@@ -67,13 +67,20 @@ async fn backup_schedules_round_trip_update_run_and_delete(s: Arc<dyn Store>) {
     changed.created_at = at(1);
     assert!(s.update_backup_schedule(&changed).await.unwrap());
     changed.created_at = a.created_at;
-    assert_eq!(s.get_backup_schedule("a").await.unwrap(), Some(changed.clone()));
+    assert_eq!(
+        s.get_backup_schedule("a").await.unwrap(),
+        Some(changed.clone())
+    );
     assert!(s
         .record_backup_schedule_run("a", at(1_700_000_200_000))
         .await
         .unwrap());
     assert_eq!(
-        s.get_backup_schedule("a").await.unwrap().unwrap().last_run_at,
+        s.get_backup_schedule("a")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_run_at,
         Some(at(1_700_000_200_000))
     );
     assert!(s.delete_backup_schedule("a").await.unwrap());

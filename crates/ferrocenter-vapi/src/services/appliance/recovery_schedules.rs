@@ -2,9 +2,7 @@
 //! over the core's `recovery::schedules`, which holds every rule and names the bad field.
 //! `fast_backup` is accepted and ignored, as `backup.job.create` does.
 use ferrocenter_core::ports::LocationSecret;
-use ferrocenter_core::recovery::schedules::{
-    day_name, RecurrenceSpec, ScheduleInfo, ScheduleSpec,
-};
+use ferrocenter_core::recovery::schedules::{day_name, RecurrenceSpec, ScheduleInfo, ScheduleSpec};
 use serde_json::{json, Map, Value};
 
 use super::recovery::{backup_job_status, BACKUP_JOB_STATUS};
@@ -268,7 +266,10 @@ fn delete(call: Call) -> Reply {
 fn run(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        let comment = call.get("comment").and_then(Value::as_str).map(String::from);
+        let comment = call
+            .get("comment")
+            .and_then(Value::as_str)
+            .map(String::from);
         let job = call
             .state
             .core
