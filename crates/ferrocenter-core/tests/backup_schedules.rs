@@ -2,7 +2,8 @@
 //! manual clock: a schedule fires at its due minute and its archives land under
 //! `<location>/<system name>/S_*` on disk; retention keeps the newest `max_count`; a due time
 //! missed while no scheduler ran fires once when one starts; a disabled schedule does not fire;
-//! bad fields are refused naming them.
+//! a run due while another backup runs is skipped until the next due time; bad fields are
+//! refused naming them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::Path;
 use std::sync::Arc;
@@ -11,9 +12,10 @@ use std::time::Duration;
 use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_core::agent_door::AgentClientDoor;
 use ferrocenter_core::auth::{Caller, Realm, Role};
-use ferrocenter_core::ports::{Clock, LocationSecret, ManualClock};
-use ferrocenter_core::recovery::backup_job::{BackupJobType, JobState};
-use ferrocenter_core::recovery::schedules::{RecurrenceSpec, ScheduleSpec};
+use ferrocenter_core::inventory::EventFilter;
+use ferrocenter_core::ports::{Clock, Location, LocationSecret, LocationType, ManualClock};
+use ferrocenter_core::recovery::backup_job::{BackupJobType, BackupRequest, JobState};
+use ferrocenter_core::recovery::schedules::{RecurrenceSpec, ScheduleSpec, SKIPPED_EVENT};
 use ferrocenter_core::recovery::RecoveryConfig;
 use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
 use ferrocenter_system::{BackupLocations, LocationTrust};
@@ -385,4 +387,115 @@ async fn bad_fields_are_refused_naming_them() {
         core.backup_schedule_delete(&operator, "s1").await,
         Err(CoreError::NoPermission { .. })
     ));
+}
+
+/// A directory whose first part file is a FIFO nobody reads: a backup into it blocks while
+/// sending that file. The second path is another name of the FIFO, to release the writer.
+fn stalling_location(root: &Path) -> (String, std::path::PathBuf) {
+    let loc = root.join("stalls");
+    std::fs::create_dir_all(&loc).unwrap();
+    let fifo = loc.join("common.jsonl.zst");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let handle = root.join("fifo-handle");
+    std::fs::hard_link(&fifo, &handle).unwrap();
+    (loc.display().to_string(), handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_due_while_a_backup_runs_is_skipped_until_the_next_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-07 09:59:30 UTC)));
+    let core = core(dir.path(), clock.clone()).await;
+    let who = admin(Role::SuperAdmin);
+    core.backup_schedule_create(
+        &who,
+        "daily",
+        ScheduleSpec {
+            location: Some(backups.display().to_string()),
+            recurrence: Some(RecurrenceSpec {
+                minute: 0,
+                hour: 10,
+                days: None,
+            }),
+            ..ScheduleSpec::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (stall, handle) = stalling_location(dir.path());
+    let manual = core
+        .backup_job_create(
+            &who,
+            BackupRequest {
+                parts: Vec::new(),
+                backup_password: None,
+                location: Location::new(LocationType::Path, stall),
+                comment: None,
+                job_type: BackupJobType::Manual,
+            },
+        )
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    core.start_backup_schedules(stop.clone());
+    clock.advance(Duration::from_secs(31));
+    let skipped = || async {
+        core.list_events(
+            &who,
+            &EventFilter {
+                kind: Some(SKIPPED_EVENT.into()),
+                ..EventFilter::default()
+            },
+        )
+        .await
+        .unwrap()
+    };
+    for _ in 0..200 {
+        if !skipped().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let events = skipped().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].entity_id, "daily");
+    assert!(
+        events[0].message.contains("backup job is running"),
+        "{}",
+        events[0].message
+    );
+    assert_eq!(job_count(&core).await, 1, "the due run was skipped");
+
+    core.backup_job_cancel(&who, &manual.id).await.unwrap();
+    // The writer blocked in opening the FIFO goes once something reads it.
+    std::thread::spawn(move || {
+        let _ =
+            std::io::Read::read_to_end(&mut std::fs::File::open(handle).unwrap(), &mut Vec::new());
+    });
+    for _ in 0..200 {
+        let j = core.backup_job_get(&who, &manual.id).await.unwrap();
+        if j.state != JobState::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        job_count(&core).await,
+        1,
+        "a skipped run waits for the next due time"
+    );
+    assert!(archives(&backups).is_empty());
+
+    clock.advance(DAY);
+    let next = stamp(clock.now());
+    archives_become(&backups, &[next]).await;
+    assert_eq!(job_count(&core).await, 2);
+    assert_eq!(skipped().await.len(), 1);
+    stop.cancel();
 }

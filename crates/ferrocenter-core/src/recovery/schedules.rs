@@ -562,7 +562,7 @@ impl Core {
         };
         warn!(schedule = %s.id, "{message}");
         self.record_event(
-            "BackupScheduleSkipped",
+            SKIPPED_EVENT,
             "backup_schedule",
             &s.id,
             &s.id,
@@ -573,6 +573,9 @@ impl Core {
         .await;
     }
 }
+
+/// The event a skipped run records (vim shows it as an `EventEx` of this type id).
+pub const SKIPPED_EVENT: &str = "com.ferrocenter.recovery.backup.schedule.skipped";
 
 /// How often the scheduler looks at the clock by default.
 pub const DEFAULT_SCHEDULE_CHECK: Duration = Duration::from_secs(5);
