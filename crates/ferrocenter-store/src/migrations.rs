@@ -82,6 +82,11 @@ pub const SQLITE: &[Migration] = &[
         name: "host_ssh_keys",
         sql: include_str!("../migrations/0013_host_ssh_keys.sql"),
     },
+    Migration {
+        version: 14,
+        name: "backup_schedules",
+        sql: include_str!("../migrations/0014_backup_schedules.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -155,6 +160,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "host_ssh_keys",
         sql: include_str!("../migrations/0013_host_ssh_keys.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "backup_schedules",
+        sql: include_str!("../migrations/0014_backup_schedules.sql"),
     },
 ];
 

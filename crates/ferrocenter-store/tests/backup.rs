@@ -10,7 +10,8 @@ use std::sync::Arc;
 use ferrocenter_core::auth::{Group, Realm, Role};
 use ferrocenter_core::inventory::query::TagKind;
 use ferrocenter_core::inventory::{EventFilter, FolderKind, HostFilter};
-use ferrocenter_core::ports::{Cell, StatSample, Store, StoreError, TableSink};
+use ferrocenter_core::ports::{Cell, LocationType, StatSample, Store, StoreError, TableSink};
+use ferrocenter_core::recovery::schedules::{BackupSchedule, Recurrence};
 use ferrocenter_core::recovery::{self, parts::SEALED_COLUMNS, BackupSpec, PartId, RecoveryError};
 use ferrocenter_core::secrets::SecretBox;
 use ferrocenter_core::tasks::TaskState;
@@ -48,6 +49,47 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
     };
     store.insert_group(&g).await.unwrap();
     store.add_group_member("g1", &p.id).await.unwrap();
+    // A schedule with both passwords sealed, and one without any.
+    store
+        .insert_backup_schedule(&BackupSchedule {
+            id: "nightly".into(),
+            parts: vec!["common".into(), "seat".into()],
+            location: "sftp://backup.example/srv".into(),
+            location_type: LocationType::Sftp,
+            location_user: Some("bk".into()),
+            location_password: Some(sealer.seal("location-password").unwrap()),
+            backup_password: Some(sealer.seal("archive-password").unwrap()),
+            enable: true,
+            recurrence: Some(Recurrence {
+                minute: 30,
+                hour: 2,
+                days: vec![time::Weekday::Monday, time::Weekday::Friday],
+            }),
+            max_count: Some(3),
+            created_at: now(),
+            updated_at: now(),
+            last_run_at: Some(now()),
+        })
+        .await
+        .unwrap();
+    store
+        .insert_backup_schedule(&BackupSchedule {
+            id: "by-hand".into(),
+            parts: vec!["common".into()],
+            location: "/srv/backups".into(),
+            location_type: LocationType::Path,
+            location_user: None,
+            location_password: None,
+            backup_password: None,
+            enable: false,
+            recurrence: None,
+            max_count: None,
+            created_at: now(),
+            updated_at: now(),
+            last_run_at: None,
+        })
+        .await
+        .unwrap();
     store
         .insert_datacenter(&fixtures::datacenter("dc1", "datacenter-2", "DC"))
         .await
@@ -269,6 +311,9 @@ async fn records(store: &Arc<dyn Store>) -> Vec<String> {
     }
     for v in store.list_vms(None).await.unwrap() {
         out.push(format!("{} {} {} {}", v.id, v.moid, v.name, v.host_id));
+    }
+    for s in store.list_backup_schedules().await.unwrap() {
+        out.push(format!("{s:?}"));
     }
     for e in store.list_events(&EventFilter::default()).await.unwrap() {
         out.push(format!(

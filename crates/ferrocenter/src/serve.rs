@@ -213,6 +213,7 @@ impl Server {
                 recovery: RecoveryConfig {
                     work_dir: cfg.data_dir.clone(),
                     system_name: tls::host_name().unwrap_or_else(|| "ferrocenter".into()),
+                    ..RecoveryConfig::default()
                 },
             },
         );
@@ -274,6 +275,7 @@ impl Server {
         let background = tokio_util::sync::CancellationToken::new();
         core.start_heartbeats(background.clone());
         core.resume_after_restore().await;
+        core.start_backup_schedules(background.clone());
         let statistics = Arc::new(StatsCollector::new(core.clone()));
         statistics.start();
         core.services.register(statistics.clone());

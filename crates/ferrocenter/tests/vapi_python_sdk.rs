@@ -192,3 +192,77 @@ async fn the_official_python_sdk_manages_local_accounts_on_both_listeners() {
     assert_eq!(v["sso_operator_create"], unauthorized);
     ts.stop().await;
 }
+
+/// `com.vmware.appliance.recovery.backup_client.Schedules` through the official SDK
+/// (tests/vapi_sdk/backup_schedules.py), as the guide's "Schedule a Backup Job": a schedule to
+/// a PATH location is created, read, listed, updated and run; the run's archive lands on disk
+/// under `<location>/<system name>/S_*`; bad fields are refused naming them; it is deleted.
+#[tokio::test]
+async fn the_official_python_sdk_manages_backup_schedules() {
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let ts = TestServer::start().await;
+    let backups = tempfile::tempdir().unwrap();
+    let location = backups.path().join("nightly").display().to_string();
+    let server = ts.api("").trim_start_matches("https://").to_string();
+    let v = run_sdk_script(
+        &python,
+        "backup_schedules.py",
+        &[&server, ADMIN, PASSWORD, &location],
+    )
+    .await;
+    let expected = json!({
+        "parts": ["common", "seat"],
+        "location": location,
+        "location_user": null,
+        "enable": true,
+        "time": [2, 30],
+        "days": ["MONDAY", "FRIDAY"],
+        "max_count": 3,
+    });
+    assert_eq!(v["get"], expected);
+    assert_eq!(v["list"], json!({ "nightly": expected }));
+    assert_eq!(v["create_again"], json!(["AlreadyExists", "nightly"]));
+    assert_eq!(
+        v["bad_hour"],
+        json!(["InvalidArgument", "spec.recurrence_info.hour"])
+    );
+    assert_eq!(
+        v["bad_location"],
+        json!(["InvalidArgument", "spec.location"])
+    );
+    assert_eq!(
+        v["bad_max_count"],
+        json!(["InvalidArgument", "spec.retention_info.max_count"])
+    );
+    assert_eq!(v["after_update"]["enable"], false);
+    assert_eq!(v["after_update"]["time"], json!([23, 5]));
+    assert_eq!(v["after_update"]["days"], json!([]));
+    assert_eq!(v["after_update"]["max_count"], 1);
+    assert_eq!(v["run_state"], "INPROGRESS");
+    assert_eq!(v["run_end"], "SUCCEEDED", "{}", v["run_messages"]);
+    assert_eq!(v["missing"], json!(["NotFound", "nobody"]));
+    assert_eq!(v["run_missing"], json!(["NotFound", "nobody"]));
+    assert_eq!(v["list_after_delete"], json!([]));
+    assert_eq!(v["delete_missing"], json!(["NotFound", "nightly"]));
+    // The run's archive, under the server's system name, holds its manifest.
+    let systems: Vec<_> = std::fs::read_dir(&location)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(systems.len(), 1, "{systems:?}");
+    let archives: Vec<_> = std::fs::read_dir(&systems[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let name = archives[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(name.starts_with("S_"), "{name}");
+    assert!(archives[0].join("manifest.json").is_file());
+}

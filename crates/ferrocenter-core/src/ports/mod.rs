@@ -29,7 +29,7 @@ pub use store::DatabaseSize;
 pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
-    MoidEntity, MoidKind, MoidStore, SettingsStore, Store, StoreError, TagStore, TaskFilter,
-    TaskStore, VmStore,
+    MoidEntity, MoidKind, MoidStore, ScheduleStore, SettingsStore, Store, StoreError, TagStore,
+    TaskFilter, TaskStore, VmStore,
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};

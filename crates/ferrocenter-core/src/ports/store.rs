@@ -12,6 +12,7 @@ use crate::inventory::{
     Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
     HostFacts, HostFilter, HostRuntime, Network, VmRecord,
 };
+use crate::recovery::schedules::BackupSchedule;
 use crate::tasks::{Task, TaskKind, TaskState};
 use crate::CoreError;
 
@@ -90,6 +91,7 @@ pub trait Store:
     + MoidStore
     + StatsStore
     + BackupStore
+    + ScheduleStore
     + Send
     + Sync
     + 'static
@@ -110,6 +112,7 @@ impl<T> Store for T where
         + MoidStore
         + StatsStore
         + BackupStore
+        + ScheduleStore
         + Send
         + Sync
         + 'static
@@ -584,4 +587,25 @@ pub trait BackupStore: Send + Sync {
         clear: &[String],
         source: &mut (dyn TableSource + Send),
     ) -> Result<(), StoreError>;
+}
+
+/// Backup schedules (`recovery.backup.schedules`): what a schedule runs, where, and when it last
+/// ran. Passwords arrive sealed by the core; the store never sees them in the clear.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Conflict when the id is taken.
+    async fn insert_backup_schedule(&self, s: &BackupSchedule) -> Result<(), StoreError>;
+    async fn get_backup_schedule(&self, id: &str) -> Result<Option<BackupSchedule>, StoreError>;
+    /// Ordered by id.
+    async fn list_backup_schedules(&self) -> Result<Vec<BackupSchedule>, StoreError>;
+    /// Writes everything but the id, `created_at` and `last_run_at`; false if it is gone.
+    async fn update_backup_schedule(&self, s: &BackupSchedule) -> Result<bool, StoreError>;
+    /// Whether it was there.
+    async fn delete_backup_schedule(&self, id: &str) -> Result<bool, StoreError>;
+    /// Sets `last_run_at`; false if it is gone.
+    async fn record_backup_schedule_run(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

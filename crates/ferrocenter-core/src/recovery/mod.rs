@@ -15,6 +15,7 @@ pub mod parts;
 pub mod reconcile;
 mod request;
 pub mod restore_job;
+pub mod schedules;
 mod state;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! The parts of a backup and which store tables each holds. `common` is everything a restored
 //! server needs to be the same server (inventory, identities and groups, settings and moId
-//! counters, the hosts' sealed service-account credentials, the claims in flight); `seat` is
-//! the history a server can live without (statistics, events, tasks), as vCenter's optional
-//! "Statistics, Events and Tasks" part.
+//! counters, the hosts' sealed service-account credentials, the claims in flight, the backup
+//! schedules); `seat` is the history a server can live without (statistics, events, tasks), as
+//! vCenter's optional "Statistics, Events and Tasks" part.
 use serde::Serialize;
 
 /// A part of a backup.
@@ -52,7 +52,8 @@ pub static COMMON: PartInfo = PartInfo {
     id: PartId::Common,
     name: "Inventory and configuration",
     description: "Inventory, identities and groups, settings and moId counters, host \
-                  service-account credentials (sealed), claims in flight",
+                  service-account credentials (sealed), claims in flight, backup schedules \
+                  (passwords sealed)",
     optional: false,
     selected_by_default: true,
     tables: &[
@@ -74,6 +75,7 @@ pub static COMMON: PartInfo = PartInfo {
         "host_values",
         "resource_tags",
         "claim_intents",
+        "backup_schedules",
     ],
 };
 
@@ -101,8 +103,12 @@ pub fn part_of(table: &str) -> Option<PartId> {
 
 /// Columns holding secrets sealed with the server's `secret.key`: opened and sealed again under
 /// the backup password's key on the way into an archive, and back on the way out.
-pub const SEALED_COLUMNS: &[(&str, &str)] =
-    &[("hosts", "agent_secret"), ("claim_intents", "agent_secret")];
+pub const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("hosts", "agent_secret"),
+    ("claim_intents", "agent_secret"),
+    ("backup_schedules", "location_password"),
+    ("backup_schedules", "backup_password"),
+];
 
 pub(crate) fn tables_of(parts: &[PartId]) -> Vec<String> {
     PartId::ALL

@@ -16,6 +16,8 @@ pub struct RecoveryConfig {
     /// `recovery.backup.system_name`: the directory a schedule's archives go into under its
     /// location. The server gives its host name.
     pub system_name: String,
+    /// How often the backup scheduler looks at the clock (`schedules`).
+    pub schedule_check: std::time::Duration,
 }
 
 impl Default for RecoveryConfig {
@@ -23,6 +25,7 @@ impl Default for RecoveryConfig {
         RecoveryConfig {
             work_dir: std::env::temp_dir().join("ferrocenter-recovery"),
             system_name: "ferrocenter".into(),
+            schedule_check: super::schedules::DEFAULT_SCHEDULE_CHECK,
         }
     }
 }

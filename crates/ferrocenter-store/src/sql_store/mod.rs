@@ -67,6 +67,7 @@ mod hosts;
 mod identity;
 mod moids;
 mod query;
+mod schedules;
 mod settings;
 mod stats;
 mod table;

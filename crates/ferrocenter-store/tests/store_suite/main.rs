@@ -28,6 +28,7 @@ mod hosts;
 mod identity;
 mod moids;
 mod queries;
+mod schedules;
 mod settings;
 mod stats;
 mod tags;
@@ -50,6 +51,7 @@ fn cases() -> impl Iterator<Item = &'static (&'static str, Case)> {
         moids::CASES,
         queries::CASES,
         stats::CASES,
+        schedules::CASES,
     ]
     .into_iter()
     .flatten()

@@ -1,6 +1,6 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
-//! accounts, services, shutdown, firewall; later backup, restore, logging, support bundles,
-//! infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
+//! accounts, services, shutdown, firewall, backup and restore, backup schedules; later logging,
+//! support bundles, infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod firewall;
 pub mod health;
@@ -8,6 +8,7 @@ pub mod local_accounts;
 pub mod monitoring;
 pub mod planned;
 pub mod recovery;
+pub mod recovery_schedules;
 pub mod services;
 pub mod shutdown;
 
@@ -23,6 +24,7 @@ pub const SERVICES: &[&[Op]] = &[
     shutdown::OPS,
     firewall::OPS,
     recovery::OPS,
+    recovery_schedules::OPS,
 ];
 
 /// The union rules of the appliance services' replies.

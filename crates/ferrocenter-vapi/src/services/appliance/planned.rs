@@ -7,42 +7,6 @@
 /// (service id, operation, method, `/api` path).
 pub const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "com.vmware.appliance.recovery.backup.schedules",
-        "list",
-        "GET",
-        "/appliance/recovery/backup/schedules",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.schedules",
-        "run",
-        "POST",
-        "/appliance/recovery/backup/schedules/{schedule}?action=run",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.schedules",
-        "get",
-        "GET",
-        "/appliance/recovery/backup/schedules/{schedule}",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.schedules",
-        "create",
-        "POST",
-        "/appliance/recovery/backup/schedules/{schedule}",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.schedules",
-        "update",
-        "PUT",
-        "/appliance/recovery/backup/schedules/update/{schedule}",
-    ),
-    (
-        "com.vmware.appliance.recovery.backup.schedules",
-        "delete",
-        "DELETE",
-        "/appliance/recovery/backup/schedules/{schedule}",
-    ),
-    (
         "com.vmware.appliance.logging.forwarding",
         "test",
         "POST",
