@@ -313,6 +313,33 @@ fn rows() -> Vec<Row> {
                 p("/appliance/recovery/reconciliation/job"),
                 [401, 403, 200, 200],
             ),
+            // Schedules: a schedule that does not exist, and a new one at the location that
+            // takes no writes (refused when its location is checked).
+            row(
+                Method::GET,
+                p("/appliance/recovery/backup/schedules"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/recovery/backup/schedules/{schedule}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/recovery/backup/schedules/{schedule}"),
+                [401, 403, 400, 400],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/recovery/backup/schedules/update/{schedule}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::DELETE,
+                p("/appliance/recovery/backup/schedules/{schedule}"),
+                [401, 403, 404, 404],
+            ),
         ]);
     }
     rows
@@ -333,7 +360,8 @@ fn recovery_request(method: &Method, path: &str) -> (String, Option<Value>) {
             },
         )
         .replace("{system_name}", "vc1")
-        .replace("{archive}", "S_0.1.0_20260101-000000");
+        .replace("{archive}", "S_0.1.0_20260101-000000")
+        .replace("{schedule}", "no-such-schedule");
     let piece = json!({"piece": {"parts": [], "location_type": "PATH", "location": NOWHERE}});
     match method.as_str() {
         "GET" if path.contains("/system-name") => {
@@ -350,6 +378,9 @@ fn recovery_request(method: &Method, path: &str) -> (String, Option<Value>) {
                 || path.ends_with("/backup/job") =>
         {
             (path, Some(piece))
+        }
+        "POST" | "PUT" if path.contains("/schedules/") => {
+            (path, Some(json!({"spec": {"location": NOWHERE}})))
         }
         "POST" if path.ends_with("/reconciliation/job") => {
             (path, Some(json!({"spec": {"ignore_warnings": true}})))

@@ -122,12 +122,27 @@ pub struct CheckResult {
     pub messages: Vec<String>,
 }
 
-/// The task description names the location, so a job the server lost in a crash still says
-/// where it was going.
+/// The task description names the location and who started the job, so a running job, and
+/// one the server lost in a crash, still say where it was going and for whom.
 const DESCRIPTION_PREFIX: &str = "Back up ferrocenter to ";
+const SCHEDULED_PREFIX: &str = "Scheduled backup of ferrocenter to ";
 
-fn description(location: &Location) -> String {
-    format!("{DESCRIPTION_PREFIX}{}", location.url)
+fn description(location: &Location, job_type: BackupJobType) -> String {
+    match job_type {
+        BackupJobType::Manual => format!("{DESCRIPTION_PREFIX}{}", location.url),
+        BackupJobType::Scheduled => format!("{SCHEDULED_PREFIX}{}", location.url),
+    }
+}
+
+/// The type and location a description names.
+fn from_description(d: &str) -> (BackupJobType, &str) {
+    match d.strip_prefix(SCHEDULED_PREFIX) {
+        Some(url) => (BackupJobType::Scheduled, url),
+        None => (
+            BackupJobType::Manual,
+            d.strip_prefix(DESCRIPTION_PREFIX).unwrap_or_default(),
+        ),
+    }
 }
 
 /// Where a job's archive is staged before it is uploaded.
@@ -174,7 +189,7 @@ impl Core {
                     kind: TaskKind::ApplianceBackup,
                     target: None,
                     initiator: initiator.to_string(),
-                    description: description(&loc),
+                    description: description(&loc, req.job_type),
                     cancelable: true,
                     timeout: None,
                 },
@@ -436,14 +451,12 @@ fn job_of(t: &Task) -> BackupJob {
         progress: t.progress,
         start_time: t.started_at.unwrap_or(t.queued_at),
         end_time: t.completed_at,
-        location: outcome.map(|o| o.location.clone()).unwrap_or_else(|| {
-            t.description
-                .strip_prefix(DESCRIPTION_PREFIX)
-                .unwrap_or_default()
-                .to_string()
-        }),
+        location: outcome.map_or_else(
+            || from_description(&t.description).1.to_string(),
+            |o| o.location.clone(),
+        ),
         location_user: outcome.map(|o| o.location_user.clone()).unwrap_or_default(),
-        job_type: outcome.map_or(BackupJobType::Manual, |o| o.job_type),
+        job_type: outcome.map_or_else(|| from_description(&t.description).0, |o| o.job_type),
         size: outcome.map(|o| o.size),
         cancelable: t.cancelable && !t.state.is_finished(),
         cancelled: t.cancelled,
