@@ -60,6 +60,16 @@ BEYOND_SCHEMA = {
     ("POST /api/vcenter/vm", "spec.nics[].backing.network"),
     ("PATCH /api/vcenter/vm/{vm}/hardware/cpu", "spec.count"),
     ("PATCH /api/vcenter/vm/{vm}/hardware/memory", "spec.size_MiB"),
+    # Backup locations: a location is a URL whose scheme names a location type (or an absolute
+    # path), and the server there must answer, take the login and hold what is asked for; a
+    # backup password must open the archive. That depends on the world outside the request.
+    ("GET /api/appliance/recovery/backup/system-name", "location"),
+    ("GET /api/appliance/recovery/backup/system-name/{system_name}/archives", "location"),
+    ("GET /api/appliance/recovery/backup/system-name/{system_name}/archives/{archive}", "location"),
+    ("POST /api/appliance/recovery/restore/validate", "location"),
+    ("POST /api/appliance/recovery/restore/validate", "location_password"),
+    ("POST /api/appliance/recovery/restore/validate", "backup_password"),
+    ("POST /api/appliance/recovery/restore/validate", "parts"),
 }
 ACCOUNT_WRITES = (
     "POST /api/appliance/local-accounts/{username}",
