@@ -1,6 +1,7 @@
 //! `ferrocenter-bench`: runs scenarios against real processes and prints one JSON report and a
 //! readable table. Figures are printed, never asserted.
 mod fleet;
+mod recovery;
 mod server;
 mod statistics;
 mod sys;
@@ -41,6 +42,32 @@ enum Scenario {
     /// The server at scale: adds, listing, gets per surface, evacuation, steady state,
     /// restart, mixed load (see docs/performance.md).
     Server(Box<ServerArgs>),
+    /// Backup and restore (issue 22): a server with `hosts` hosts and their VMs backs itself
+    /// up while clients get VMs by id, then a fresh server is restored from the archive
+    /// (docs/performance.md).
+    BackupRestore {
+        #[arg(long, default_value_t = 10_000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 10)]
+        vms_per_host: usize,
+        #[arg(long, default_value_t = 64)]
+        hosts_per_cluster: usize,
+        /// Concurrent clients getting VMs by id before and during the backup.
+        #[arg(long, default_value_t = 12)]
+        get_clients: usize,
+        /// Seconds of gets measured before the backup starts.
+        #[arg(long, default_value_t = 10.0)]
+        baseline_seconds: f64,
+        /// Without a backup password (the archive is not encrypted).
+        #[arg(long)]
+        plain: bool,
+        /// 200 hosts, for a quick smoke run.
+        #[arg(long)]
+        quick: bool,
+        /// The ferrocenter binary [default: next to this one].
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
     /// Appliance statistics: 13 months of history on SQLite, the collector's cost, and the
     /// monitoring and health calls with 10,000 hosts in the store (docs/performance.md).
     Statistics {
@@ -141,6 +168,24 @@ fn main() -> anyhow::Result<()> {
                 port,
             ))
         }
+        Scenario::BackupRestore {
+            hosts,
+            vms_per_host,
+            hosts_per_cluster,
+            get_clients,
+            baseline_seconds,
+            plain,
+            quick,
+            binary,
+        } => rt.block_on(recovery::run(recovery::Params {
+            hosts: if quick { 200 } else { hosts },
+            vms_per_host,
+            hosts_per_cluster,
+            get_clients,
+            baseline_seconds: if quick { 2.0 } else { baseline_seconds },
+            encrypt: !plain,
+            binary,
+        })),
         Scenario::Statistics {
             hosts,
             days,

@@ -5,10 +5,10 @@
 //! evacuation (4), the mixed load (7), restart (6), then grow to `list_hosts` and list them all
 //! through QueryHost (2). One JSON report and a table at the end.
 mod add;
-mod api;
+pub(crate) mod api;
 mod evacuate;
 mod mixed;
-mod reads;
+pub(crate) mod reads;
 
 use std::path::PathBuf;
 use std::sync::Arc;
