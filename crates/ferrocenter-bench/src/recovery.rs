@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use ferrocenter_core::inventory::{
-    ConnectionState, Event, Hardware, Host, HostFacts, HostState, HypervisorVersions,
-    NicFacts, VmDisk, VmInfo, VmNic, VmPowerState, VmRecord,
+    ConnectionState, Event, Hardware, Host, HostFacts, HostState, HypervisorVersions, NicFacts,
+    VmDisk, VmInfo, VmNic, VmPowerState, VmRecord,
 };
 use ferrocenter_core::ports::Store;
 use ferrocenter_core::secrets::SecretBox;
@@ -102,7 +102,12 @@ fn facts(i: usize) -> HostFacts {
         hardware: Hardware {
             vendor: "Dell Inc.".into(),
             model: "PowerEdge R650".into(),
-            bios_uuid: format!("4c4c4544-{:04x}-{:04x}-8053-b4c04f{:06x}", i >> 16, i & 0xffff, i),
+            bios_uuid: format!(
+                "4c4c4544-{:04x}-{:04x}-8053-b4c04f{:06x}",
+                i >> 16,
+                i & 0xffff,
+                i
+            ),
             cpu_model: "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz".into(),
             cpu_packages: 2,
             cpu_cores: 64,
@@ -154,7 +159,9 @@ async fn populate(
 ) -> anyhow::Result<()> {
     let sealer = SecretBox::new(key);
     let now = OffsetDateTime::now_utc();
-    let first_host = store.reserve_sequence("host", u32::try_from(p.hosts)?).await?;
+    let first_host = store
+        .reserve_sequence("host", u32::try_from(p.hosts)?)
+        .await?;
     let first_vm = store
         .reserve_sequence("vm", u32::try_from(p.hosts * p.vms_per_host)?)
         .await?;
@@ -376,10 +383,8 @@ async fn first_heartbeat_round(p: &mut Proc) -> anyhow::Result<String> {
 
 pub async fn run(p: Params) -> anyhow::Result<()> {
     let bin = ferrocenter_binary(p.binary.clone());
-    let dir = std::env::temp_dir().join(format!(
-        "ferrocenter-bench-recovery-{}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("ferrocenter-bench-recovery-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let t_all = Instant::now();
     let http = http_client()?;
@@ -470,6 +475,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs_f64(p.baseline_seconds)).await;
     let location = dir.join("archive").join("bench");
     let cpu0 = srv.cpu_ticks();
+    let rss_before = srv.rss_kib() as f64 / 1024.0;
     let backup_start = Instant::now();
     let created: Value = post_json(
         &api.http,
@@ -568,10 +574,14 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         anyhow::ensure!(!fresh.exited(), "the restored server exited");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let restore_peak_rss = fresh.peak_rss_kib() as f64 / 1024.0;
     // The reconciliation the restore starts: every host's agent is asked (none answers here).
     let rec = loop {
-        let v = get_json(&http, &format!("{}{RECONCILIATION_JOB}", b.appliance), &root).await?;
+        let v = get_json(
+            &http,
+            &format!("{}{RECONCILIATION_JOB}", b.appliance),
+            &root,
+        )
+        .await?;
         let st = v["status"].as_str().unwrap_or("").to_string();
         if st == "SUCCEEDED" || st == "FAILED" || restore_start.elapsed().as_secs() > 900 {
             break json!({"status": st, "after_restore_start_s": restore_start.elapsed().as_secs_f64()});
@@ -593,18 +603,18 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         "results": {
             "inventory": {"hosts": p.hosts, "vms": p.hosts * p.vms_per_host,
                 "clusters": n_clusters, "written_through_store_s": populated_s,
-                "part_common": sizes, "part_seat": seat},
+                "part_common_kib": sizes, "part_seat_kib": seat},
             "backup": {"seconds": backup_s, "state": final_state,
                 "archive_bytes": archive_bytes, "archive_mib": archive_bytes as f64 / 1_048_576.0,
                 "files": files.iter().map(|(n, b)| json!({"name": n, "bytes": b})).collect::<Vec<_>>(),
                 "encrypted": p.encrypt, "parts": ["common", "seat"],
-                "server_cpu_s": backup_cpu_s, "server_peak_rss_mib": backup_peak_rss},
+                "server_cpu_s": backup_cpu_s, "server_rss_before_mib": rss_before,
+                "server_peak_rss_mib": backup_peak_rss},
             "gets_vm_by_id": {"clients": p.get_clients, "before_backup": before,
                 "during_backup": during, "errors": get_errors},
             "restore": {"seconds": restore_s, "state": restored["state"],
                 "polls_unanswered_during_restart": unanswered,
                 "host_list_answered_after_s": listed_s,
-                "server_peak_rss_mib": restore_peak_rss,
                 "reconciliation": rec},
         },
         "machine_cpu_steal_percent": Value::Object(steal),
@@ -628,9 +638,7 @@ async fn vm_moids(api: &Api, n: usize) -> anyhow::Result<Vec<String>> {
         .strip_prefix("vm-")
         .and_then(|n| n.parse().ok())
         .context("VM moId")?;
-    Ok((0..n as i64)
-        .map(|n| format!("vm-{}", base + n))
-        .collect())
+    Ok((0..n as i64).map(|n| format!("vm-{}", base + n)).collect())
 }
 
 #[derive(Clone)]
@@ -690,14 +698,20 @@ fn print_table(full: &Value) {
     let r = &full["results"];
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let (b, g, rs) = (&r["backup"], &r["gets_vm_by_id"], &r["restore"]);
-    println!("| backup and restore, {} hosts, {} VMs (SQLite) | measured | target |", r["inventory"]["hosts"], r["inventory"]["vms"]);
+    println!(
+        "| backup and restore, {} hosts, {} VMs (SQLite) | measured | target |",
+        r["inventory"]["hosts"], r["inventory"]["vms"]
+    );
     println!("|---|---|---|");
     println!(
         "| backup job (common + seat{}, PATH), start → SUCCEEDED | {:.1} s, archive {:.1} MiB in {} files, server CPU {:.1} s | < 30 s |",
         if b["encrypted"] == true { ", encrypted" } else { "" },
         f(&b["seconds"]), f(&b["archive_mib"]), b["files"].as_array().map_or(0, Vec::len), f(&b["server_cpu_s"])
     );
-    for (label, w) in [("before the backup", &g["before_backup"]), ("during the backup", &g["during_backup"])] {
+    for (label, w) in [
+        ("before the backup", &g["before_backup"]),
+        ("during the backup", &g["during_backup"]),
+    ] {
         println!(
             "| GET /api/vcenter/vm/{{vm}}, {} clients, {label} | p50 {:.2} ms, p99 {:.2} ms, max {:.0} ms, {:.0} req/s | answers while a backup runs |",
             g["clients"], f(&w["p50_ms"]), f(&w["p99_ms"]), f(&w["max_ms"]), f(&w["requests_per_s"])
@@ -713,12 +727,12 @@ fn print_table(full: &Value) {
     );
     println!(
         "| reconciliation after the restore (no agent answers here) | {} after {:.1} s | — |",
-        rs["reconciliation"]["status"], f(&rs["reconciliation"]["after_restore_start_s"])
+        rs["reconciliation"]["status"],
+        f(&rs["reconciliation"]["after_restore_start_s"])
     );
     println!();
     println!(
         "Get errors: {}. Machine CPU steal: {}",
-        g["errors"],
-        full["machine_cpu_steal_percent"]
+        g["errors"], full["machine_cpu_steal_percent"]
     );
 }
