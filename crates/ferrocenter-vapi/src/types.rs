@@ -589,6 +589,19 @@ pub fn from_query(
             _ => return Err(bad(key, "is not a parameter of this operation")),
         }
     }
+    // A structure all of whose fields may be left out leaves no trace in a query string when
+    // it is empty (the SDK's REST form of `filter_spec` with nothing set): it is given, empty.
+    for p in params {
+        if let Ty::Struct(def) = p.ty {
+            let nothing_required = def
+                .fields
+                .iter()
+                .all(|f| matches!(f.ty, Ty::Optional(_) | Ty::List(_) | Ty::Set(_)));
+            if nothing_required && !given.contains_key(p.name) {
+                given.insert(p.name.to_string(), Value::Object(Map::new()));
+            }
+        }
+    }
     Ok(given)
 }
 
@@ -880,5 +893,24 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn an_empty_structure_with_nothing_required_is_given_empty() {
+        const NEEDS_NAME: StructDef = StructDef {
+            name: "t.needs_name",
+            fields: &[field("name", Ty::String)],
+        };
+        let params = [
+            field("filter", Ty::Struct(&FILTER)),
+            field("spec", Ty::Struct(&NEEDS_NAME)),
+        ];
+        let given = from_query(&params, &[], &[]).unwrap();
+        // Nothing in the query: the filter (every field optional) is there, empty; the spec,
+        // which needs a name, is not, so decoding says it is required.
+        assert_eq!(given.get("filter"), Some(&json!({})));
+        assert!(!given.contains_key("spec"));
+        let e = decode_fields(&params, &given, Form::Native, "").unwrap_err();
+        assert!(e.to_string().contains("spec"), "{e}");
     }
 }

@@ -385,9 +385,7 @@ pub const OPS: &[Op] = &[
         &[
             field("loc_spec", Ty::Struct(&LOCATION_SPEC)),
             field("system_name", Ty::Id),
-            // Required in the SDK's metadata; every field of it is optional, and a REST query
-            // with none of them carries no trace of it, so an absent one reads as empty.
-            field("filter_spec", Ty::Optional(&Ty::Struct(&ARCHIVE_FILTER))),
+            field("filter_spec", Ty::Struct(&ARCHIVE_FILTER)),
         ],
         Ty::List(&Ty::Struct(&ARCHIVE_SUMMARY)),
         &[http(
