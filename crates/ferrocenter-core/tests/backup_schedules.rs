@@ -60,8 +60,8 @@ fn admin(role: Role) -> Caller {
     }
 }
 
-/// The scheduled archives on disk, oldest first; each holds its manifest.
-fn archives(backups: &Path) -> Vec<String> {
+/// The scheduled archives' directories on disk, oldest first, complete or still being written.
+fn listed(backups: &Path) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(backups.join(SYSTEM)) else {
         return Vec::new();
     };
@@ -70,6 +70,20 @@ fn archives(backups: &Path) -> Vec<String> {
         .filter(|n| n.starts_with("S_"))
         .collect();
     names.sort();
+    names
+}
+
+fn complete(backups: &Path, name: &str) -> bool {
+    backups
+        .join(SYSTEM)
+        .join(name)
+        .join("manifest.json")
+        .is_file()
+}
+
+/// The scheduled archives on disk, oldest first; each holds its manifest.
+fn archives(backups: &Path) -> Vec<String> {
+    let names = listed(backups);
     for n in &names {
         assert!(
             backups.join(SYSTEM).join(n).join("manifest.json").is_file(),
@@ -107,10 +121,12 @@ async fn job_count(core: &Core) -> usize {
         .len()
 }
 
-/// Waits until the archives on disk are `expected`.
+/// Waits until the archives on disk are `expected`, each complete (a run's directory appears
+/// before its manifest, which is written last).
 async fn archives_become(backups: &Path, expected: &[String]) {
     for _ in 0..200 {
-        if archives(backups) == expected {
+        let names = listed(backups);
+        if names == expected && names.iter().all(|n| complete(backups, n)) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
