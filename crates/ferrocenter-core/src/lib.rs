@@ -76,6 +76,8 @@ pub struct Core {
     backup_target: Arc<dyn ports::BackupTarget>,
     /// The backup or restore running, if any.
     recovery: recovery::RecoveryState,
+    /// The infrastructure profile validation or import running, if any.
+    infraprofile: appliance::infraprofile::InfraprofileState,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
@@ -204,6 +206,7 @@ impl Core {
             secrets: secrets::SecretBox::new(&config.secret_key),
             backup_target: backup_target.unwrap_or_else(|| Arc::new(ports::NoBackupTarget)),
             recovery: Default::default(),
+            infraprofile: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),

@@ -56,6 +56,10 @@ task_kinds! {
     DiagnosticsSleep = "diagnostics.sleep",
     /// A backup of the server (`recovery.backup.job`).
     ApplianceBackup = "appliance.backup",
+    /// A validation of an infrastructure profile document (`infraprofile.configs.validate`).
+    ApplianceProfileValidate = "appliance.infraprofile.validate",
+    /// An import of infrastructure profiles (`infraprofile.configs.import_profile`).
+    ApplianceProfileImport = "appliance.infraprofile.import",
 }
 
 impl fmt::Display for TaskKind {

@@ -67,6 +67,14 @@ pub enum TaskResult {
     Backup {
         backup: crate::recovery::backup_job::BackupOutcome,
     },
+    /// An infrastructure profile document validated.
+    ProfileValidation {
+        validation: crate::appliance::infraprofile::ValidationOutcome,
+    },
+    /// Infrastructure profiles imported: what was imported.
+    ProfileImport {
+        imported: String,
+    },
 }
 
 impl TaskResult {

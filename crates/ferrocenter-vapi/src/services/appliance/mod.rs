@@ -4,6 +4,7 @@
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod firewall;
 pub mod health;
+pub mod infraprofile;
 pub mod local_accounts;
 pub mod monitoring;
 pub mod planned;
@@ -25,6 +26,7 @@ pub const SERVICES: &[&[Op]] = &[
     firewall::OPS,
     recovery::OPS,
     recovery_schedules::OPS,
+    infraprofile::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
