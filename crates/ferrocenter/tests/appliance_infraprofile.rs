@@ -137,6 +137,18 @@ async fn an_import_that_fails_while_applying_changes_nothing() {
     );
     assert_eq!(read().await, before);
 
+    // Two different actions name no single operation.
+    let (s, v) = ts
+        .call_json(
+            Method::POST,
+            &format!("{PATH}?action=export&action=import"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["messages"][0]["args"][0], "action", "{v}");
+
     // An unknown profile name is not found, naming it.
     let (s, v) = ts
         .call_json(
