@@ -62,8 +62,9 @@ pub struct Listeners {
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
 /// bind; nothing is served then (every socket is bound before any is served).
 pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners, ServeError> {
-    // Only one crypto provider is compiled in; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // The server chose its provider (global FIPS or not) before starting the listeners;
+    // `from_pem_file` builds on the process's provider.
+    let _ = ferrocenter_tls::provider();
     let tls = RustlsConfig::from_pem_file(&opts.cert_pem, &opts.key_pem)
         .await
         .map_err(|e| ServeError::Tls(e.to_string()))?;

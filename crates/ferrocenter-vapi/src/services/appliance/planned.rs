@@ -73,18 +73,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/infraprofile/configs?action=import&vmw-task=true",
     ),
     (
-        "com.vmware.appliance.system.security.global_fips",
-        "get",
-        "GET",
-        "/appliance/system/global-fips",
-    ),
-    (
-        "com.vmware.appliance.system.security.global_fips",
-        "update",
-        "PUT",
-        "/appliance/system/global-fips",
-    ),
-    (
         "com.vmware.appliance.update",
         "get",
         "GET",
