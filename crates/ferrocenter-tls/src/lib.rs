@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
+use rustls::ServerConfig;
 
 /// What a health line and the log call the provider in use.
 pub const FIPS_PROVIDER: &str = "aws-lc-rs FIPS module";
@@ -26,6 +27,42 @@ pub enum TlsProviderError {
         installed: &'static str,
         wanted: &'static str,
     },
+    #[error("TLS configuration: {0}")]
+    Config(String),
+}
+
+/// A server configuration on the process's provider for a certificate chain and key in PEM
+/// (HTTP/2 and HTTP/1.1 offered by ALPN). In FIPS mode it must come out FIPS-compliant
+/// (rustls's `fips()`: the provider and extended master secret required), or it is refused.
+pub fn server_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<ServerConfig, TlsProviderError> {
+    server_config_on(provider(), cert_pem, key_pem)
+}
+
+fn server_config_on(
+    provider: Arc<CryptoProvider>,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<ServerConfig, TlsProviderError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |e: &dyn std::fmt::Display| TlsProviderError::Config(e.to_string());
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| bad(&e))?;
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| bad(&e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if provider.fips() && !config.fips() {
+        return Err(TlsProviderError::Config(
+            "the server configuration is not FIPS-compliant".into(),
+        ));
+    }
+    Ok(config)
 }
 
 /// The provider for a mode. With `fips`, only the suites and key exchanges the FIPS module
@@ -118,6 +155,19 @@ mod tests {
             .with_root_certificates(roots)
             .with_no_client_auth();
         assert!(client.fips());
+    }
+
+    #[test]
+    fn server_configurations_are_fips_exactly_on_the_fips_provider() {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (cert, key) = (ck.cert.pem(), ck.key_pair.serialize_pem());
+        let on = |fips| server_config_on(tls_provider(fips), cert.as_bytes(), key.as_bytes());
+        assert!(on(true).unwrap().fips());
+        assert!(!on(false).unwrap().fips());
+        assert!(matches!(
+            server_config_on(tls_provider(true), cert.as_bytes(), b"not a key"),
+            Err(TlsProviderError::Config(_))
+        ));
     }
 
     #[test]

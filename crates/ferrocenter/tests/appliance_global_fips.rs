@@ -5,7 +5,8 @@
 //! listeners: ChaCha20-Poly1305 (TLS 1.3 and 1.2) and a bare X25519 key exchange, accepted
 //! before, are refused, while AES-GCM is accepted. curl disables it again as the seed shows
 //! (GET and PUT /api/appliance/system/global-fips), the process restarts, and ChaCha20 is
-//! accepted again.
+//! accepted again. In FIPS mode the server also adds and connects a (simulated) host's agent,
+//! whose client is on the FIPS module as well.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -202,6 +203,50 @@ async fn enabling_global_fips_restarts_the_server_on_the_fips_module_and_disabli
     assert_eq!(again, json!({"updated": true}));
     assert_eq!(curl_get_fips(&appliance), json!({"enabled": true}));
 
+    // The agent client runs on the FIPS module too: a host's agent (ring, AES-GCM over P-256)
+    // is added and connected through it.
+    let fleet = sim_fleet(1, 1, 41, 7).await;
+    let h = &fleet.manifest.hosts[0];
+    let c = client();
+    let token = login_at(&api, ADMIN).await;
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut rb = c
+            .request(method, format!("https://{api}{path}"))
+            .header("vmware-api-session-id", &token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send()
+    };
+    let r = call(
+        reqwest::Method::POST,
+        "/api/vcenter/datacenter",
+        Some(json!({"spec": {"name": "DC0"}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let folders: Value = call(reqwest::Method::GET, "/api/vcenter/folder?type=HOST", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let spec = json!({"spec": {"hostname": h.address, "port": h.port, "user_name": "root",
+        "password": ROOT_PW, "thumbprint_verification": "THUMBPRINT",
+        "thumbprint": h.thumbprint, "folder": folders[0]["folder"]}});
+    let r = call(reqwest::Method::POST, "/api/vcenter/host", Some(spec))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let hosts: Value = call(reqwest::Method::GET, "/api/vcenter/host", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hosts[0]["connection_state"], "CONNECTED", "{hosts}");
+
     // Disable with curl as the seed shows it.
     let token = curl_login(&api);
     let (code, body) = curl(&[
@@ -228,4 +273,5 @@ async fn enabling_global_fips_restarts_the_server_on_the_fips_module_and_disabli
     assert!(server.child.try_wait().unwrap().is_none());
     server.signal(libc::SIGTERM);
     server.wait_exit(Duration::from_secs(30));
+    fleet.stop().await;
 }

@@ -62,10 +62,7 @@ fn update(call: Call) -> Reply {
             .get("spec")
             .and_then(|s| s.get("enabled"))
             .and_then(Value::as_bool);
-        call.state
-            .core
-            .global_fips_update(&caller, enabled)
-            .await?;
+        call.state.core.global_fips_update(&caller, enabled).await?;
         Ok(Out::Value(Value::Null))
     })
 }
