@@ -70,7 +70,7 @@ fn server_config_on(
 pub fn tls_provider(fips: bool) -> Arc<CryptoProvider> {
     if fips {
         let mut p = rustls::crypto::default_fips_provider();
-        p.cipher_suites.retain(|s| s.fips());
+        p.cipher_suites.retain(rustls::SupportedCipherSuite::fips);
         p.kx_groups.retain(|k| k.fips());
         Arc::new(p)
     } else {
