@@ -61,6 +61,17 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             libsmbclient-dev pkg-config >/dev/null
     fi
 fi
+# Also to build at all: global FIPS (crates/ferrocenter-tls) compiles AWS-LC's FIPS module
+# (aws-lc-fips-sys) from source with cmake and Go; its test drives openssl s_client and curl.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! command -v cmake >/dev/null || ! command -v go >/dev/null \
+        || ! command -v openssl >/dev/null || ! command -v curl >/dev/null; then
+        echo "== installing cmake and golang-go (AWS-LC's FIPS module), openssl and curl"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            cmake golang-go openssl curl >/dev/null
+    fi
+fi
 
 need_pg() { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 

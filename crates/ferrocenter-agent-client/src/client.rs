@@ -107,10 +107,16 @@ pub struct AgentConnector {
 
 impl AgentConnector {
     pub fn new(options: ConnectOptions) -> AgentConnector {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let pins = Arc::new(Pins::default());
         let endpoints = Arc::new(Endpoints::default());
-        let tls = rustls::ClientConfig::builder()
+        let tls = rustls::ClientConfig::builder_with_provider(ferrocenter_tls::provider())
+            .with_safe_default_protocol_versions();
+        #[allow(
+            clippy::expect_used,
+            reason = "both of the process's providers support TLS 1.2 and 1.3"
+        )]
+        let tls = tls
+            .expect("the TLS provider supports the default protocol versions")
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(PinVerifier::new(pins.clone())))
             .with_no_client_auth();

@@ -69,7 +69,7 @@ impl PinVerifier {
     pub fn new(pins: Arc<Pins>) -> Self {
         PinVerifier {
             pins,
-            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            provider: ferrocenter_tls::provider(),
         }
     }
 }

@@ -55,7 +55,7 @@ fn pem_der(pem: &str) -> Option<Vec<u8>> {
 pub fn server_config(id: &Identity) -> Result<Arc<rustls::ServerConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = ferrocenter_tls::provider();
     let certs = CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;

@@ -62,11 +62,14 @@ pub struct Listeners {
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
 /// bind; nothing is served then (every socket is bound before any is served).
 pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners, ServeError> {
-    // Only one crypto provider is compiled in; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = RustlsConfig::from_pem_file(&opts.cert_pem, &opts.key_pem)
-        .await
+    // On the provider the server chose (global FIPS or not) before starting the listeners.
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| ServeError::Tls(format!("{}: {e}", p.display())))
+    };
+    let config = ferrocenter_tls::server_config(&read(&opts.cert_pem)?, &read(&opts.key_pem)?)
         .map_err(|e| ServeError::Tls(e.to_string()))?;
+    tracing::info!(fips = config.fips(), "listeners' TLS configuration built");
+    let tls = RustlsConfig::from_config(Arc::new(config));
     core.auth
         .set_login_throttle(Arc::new(LoginBudget(LoginLimiter::new(opts.login_rate))));
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());

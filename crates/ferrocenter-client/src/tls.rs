@@ -90,7 +90,7 @@ impl TlsSettings {
     pub fn client_config(
         &self,
     ) -> Result<(rustls::ClientConfig, PresentedCertificate), ClientError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = ferrocenter_tls::provider();
         let pin = match &self.thumbprint {
             Some(t) => Some(normalize_thumbprint(t).ok_or_else(|| {
                 ClientError::invalid("thumbprint", "must be a SHA-256 thumbprint (32 hex bytes)")

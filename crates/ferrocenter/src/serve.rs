@@ -8,6 +8,7 @@ use std::time::Duration;
 use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_api::{BoundAddrs, ListenerOptions, Listeners};
 use ferrocenter_core::agent_door::AgentClientDoor;
+use ferrocenter_core::appliance::global_fips;
 use ferrocenter_core::appliance::monitoring::StatsCollector;
 use ferrocenter_core::auth::{
     generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
@@ -45,6 +46,8 @@ pub enum StartError {
     Listen(#[from] ferrocenter_api::ServeError),
     #[error("agent bootstrap: {0}")]
     Installer(#[from] ferrocenter_ssh::SshError),
+    #[error("global FIPS: {0}")]
+    Fips(String),
 }
 
 impl StartError {
@@ -73,6 +76,8 @@ pub struct Server {
     pub core: Arc<Core>,
     pub addrs: BoundAddrs,
     pub thumbprint: String,
+    /// The TLS crypto provider every listener and client of this process uses.
+    pub tls_provider: &'static str,
     /// Set on the first start when no password was configured: shown once, then only in the file.
     pub generated_password: Option<String>,
     /// `--admin-password` was given but the data dir's accounts already existed.
@@ -157,6 +162,18 @@ impl Server {
             .await?;
         }
         info!(engine = store.engine(), "store opened and checked");
+        // Before any TLS configuration or HTTPS client exists: they all take the process's
+        // provider, which global FIPS decides.
+        let fips = global_fips::stored(store.as_ref())
+            .await
+            .map_err(|e| StartError::Fips(e.to_string()))?;
+        ferrocenter_tls::install(fips).map_err(|e| StartError::Fips(e.to_string()))?;
+        let tls_provider = ferrocenter_tls::name(&ferrocenter_tls::provider());
+        info!(
+            global_fips = fips,
+            provider = tls_provider,
+            "TLS crypto provider chosen"
+        );
         let agent_connect = ConnectOptions {
             request_timeout: cfg.agent_request_timeout,
             pool_idle_timeout: cfg.agent_idle_timeout,
@@ -284,6 +301,7 @@ impl Server {
             core,
             addrs: listeners.addrs,
             thumbprint: identity.thumbprint,
+            tls_provider,
             generated_password,
             admin_password_ignored,
             process_requests,
@@ -306,8 +324,8 @@ impl Server {
             s += &format!("  plain HTTP (unencrypted):      http://{h}\n");
         }
         s += &format!(
-            "  TLS certificate SHA-256 thumbprint: {}\n",
-            self.thumbprint
+            "  TLS certificate SHA-256 thumbprint: {}\n  TLS crypto provider: {}\n",
+            self.thumbprint, self.tls_provider
         );
         // On standard output, where the operator who passed the password is looking.
         if self.admin_password_ignored {

@@ -236,6 +236,20 @@ fn rows() -> Vec<Row> {
                 [401, 403, 200, 200],
             ),
         ]);
+        // Global FIPS: every role reads; a change needs Appliance.Administer. The value set is
+        // the one in force, so nothing restarts.
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/system/global-fips"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/system/global-fips"),
+                [401, 403, done, done],
+            ),
+        ]);
         // Appliance services and shutdown: every role reads; control needs
         // Appliance.Administer. The heartbeat loop is the service controlled (harmless to
         // stop); a shutdown is scheduled an hour out, replaced, then cancelled.
@@ -597,6 +611,15 @@ async fn every_route_for_every_role() {
                     Some(
                         json!({"rules": [{"address": "192.0.2.0", "prefix": 24, "policy": "IGNORE"}]}),
                     ),
+                ),
+                ("PUT", p) if p.ends_with("/appliance/system/global-fips") => (
+                    path,
+                    // `/api` takes the spec as the body, `/rest` wraps it.
+                    Some(if p.starts_with("/rest") {
+                        json!({"spec": {"enabled": false}})
+                    } else {
+                        json!({"enabled": false})
+                    }),
                 ),
                 ("POST", p) if p.ends_with("/reboot") || p.ends_with("/poweroff") => (
                     path,

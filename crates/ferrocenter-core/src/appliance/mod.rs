@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod firewall;
+pub mod global_fips;
 pub mod health;
 pub mod infraprofile;
 pub mod monitoring;

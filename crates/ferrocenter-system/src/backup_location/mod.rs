@@ -36,7 +36,7 @@ impl LocationTrust {
                     reason: format!("a trusted certificate is unusable: {e}"),
                 })?;
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = ferrocenter_tls::provider();
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| LocationError::Invalid {

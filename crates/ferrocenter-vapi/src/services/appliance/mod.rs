@@ -1,8 +1,9 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
-//! accounts, services, shutdown, firewall, backup and restore, backup schedules; later logging,
-//! support bundles, infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
+//! accounts, services, shutdown, firewall, backup and restore, backup schedules, global FIPS;
+//! later logging, support bundles, infraprofile, update), one module per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod firewall;
+pub mod global_fips;
 pub mod health;
 pub mod infraprofile;
 pub mod local_accounts;
@@ -27,6 +28,7 @@ pub const SERVICES: &[&[Op]] = &[
     recovery::OPS,
     recovery_schedules::OPS,
     infraprofile::OPS,
+    global_fips::OPS,
 ];
 
 /// The union rules of the appliance services' replies.

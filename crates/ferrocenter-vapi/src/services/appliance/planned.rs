@@ -49,16 +49,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/support-bundle/components",
     ),
     (
-        "com.vmware.appliance.system.security.global_fips",
-        "get",
-        "GET",
-        "/appliance/system/global-fips",
-    ),
-    (
-        "com.vmware.appliance.system.security.global_fips",
-        "update",
-        "PUT",
-        "/appliance/system/global-fips",
     ),
     (
         "com.vmware.appliance.update",
