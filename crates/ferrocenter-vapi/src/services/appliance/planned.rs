@@ -49,8 +49,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/support-bundle/components",
     ),
     (
-    ),
-    (
         "com.vmware.appliance.update",
         "get",
         "GET",
