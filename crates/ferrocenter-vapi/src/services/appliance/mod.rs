@@ -5,6 +5,7 @@
 pub mod firewall;
 pub mod health;
 pub mod local_accounts;
+pub mod logging_forwarding;
 pub mod monitoring;
 pub mod planned;
 pub mod recovery;
@@ -25,7 +26,8 @@ pub const SERVICES: &[&[Op]] = &[
     firewall::OPS,
     recovery::OPS,
     recovery_schedules::OPS,
+    logging_forwarding::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
-pub const UNIONS: &[&Union] = &[];
+pub const UNIONS: &[&Union] = &[&logging_forwarding::CONNECTION_STATUS_UNION];
