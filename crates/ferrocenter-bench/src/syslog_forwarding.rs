@@ -23,7 +23,6 @@ pub struct Params {
 
 /// A receiver thread: counts frames until stopped.
 struct Receiver {
-    frames: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     tid: Arc<AtomicU64>,
     thread: std::thread::JoinHandle<()>,
@@ -115,7 +114,6 @@ fn start_receiver(port: u16, frames: Arc<AtomicU64>) -> anyhow::Result<Receiver>
         }
     });
     Ok(Receiver {
-        frames,
         stop,
         tid,
         thread,
