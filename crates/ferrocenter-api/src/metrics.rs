@@ -276,8 +276,14 @@ impl Metrics {
                 protocol: c.target.protocol.as_str(),
             };
             self.syslog.sent.get_or_create(&labels).set(gauge(c.sent));
-            self.syslog.dropped.get_or_create(&labels).set(gauge(c.dropped));
-            self.syslog.queued.get_or_create(&labels).set(gauge(c.queued));
+            self.syslog
+                .dropped
+                .get_or_create(&labels)
+                .set(gauge(c.dropped));
+            self.syslog
+                .queued
+                .get_or_create(&labels)
+                .set(gauge(c.queued));
             self.syslog
                 .queued_bytes
                 .get_or_create(&labels)

@@ -107,17 +107,17 @@ fn start_receiver(port: u16, frames: Arc<AtomicU64>) -> anyhow::Result<Receiver>
                         buf.extend_from_slice(&chunk[..n]);
                         f.fetch_add(count_frames(&mut buf), Ordering::Relaxed);
                     }
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
                     Err(_) => conn = None,
                 }
             }
         }
     });
-    Ok(Receiver {
-        stop,
-        tid,
-        thread,
-    })
+    Ok(Receiver { stop, tid, thread })
 }
 
 impl Receiver {
@@ -136,7 +136,12 @@ async fn log_for(rate: u64, seconds: u64, next: &mut u64) -> u64 {
     for _ in 0..seconds * 100 {
         tick.tick().await;
         for _ in 0..per_tick {
-            tracing::info!(seq = *next, host = "host-0042", vm = "vm-1234", "a benchmark record of the log forwarding");
+            tracing::info!(
+                seq = *next,
+                host = "host-0042",
+                vm = "vm-1234",
+                "a benchmark record of the log forwarding"
+            );
             *next += 1;
             sent += 1;
         }
@@ -146,7 +151,9 @@ async fn log_for(rate: u64, seconds: u64, next: &mut u64) -> u64 {
 
 pub async fn run(p: Params) -> anyhow::Result<()> {
     let forwarder = SyslogForwarder::default();
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(forwarder.layer()))?;
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(forwarder.layer()),
+    )?;
     let port = ferrocenter_testkit::free_port();
     let frames = Arc::new(AtomicU64::new(0));
     let rx = start_receiver(port, frames.clone())?;

@@ -70,7 +70,10 @@ impl SyslogReceiver {
             return None;
         }
         for (module, package) in MODULES {
-            if !MODULE_DIRS.iter().any(|d| Path::new(d).join(module).exists()) {
+            if !MODULE_DIRS
+                .iter()
+                .any(|d| Path::new(d).join(module).exists())
+            {
                 println!("SKIPPED: rsyslog's {module} is not installed (Debian package {package})");
                 return None;
             }
@@ -149,7 +152,12 @@ impl SyslogReceiver {
             .arg(self.path("rsyslog.conf"))
             .arg("-i")
             .arg(self.path("rsyslogd.pid"));
-        let daemon = Daemon::spawn("rsyslogd", command, self.tcp_port, &self.path("rsyslogd.out"));
+        let daemon = Daemon::spawn(
+            "rsyslogd",
+            command,
+            self.tcp_port,
+            &self.path("rsyslogd.out"),
+        );
         let deadline = Instant::now() + Duration::from_secs(15);
         for port in [self.tls_port, self.relp_port] {
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -182,7 +190,11 @@ impl SyslogReceiver {
     pub fn wait_for(&self, input: Input, needle: &str, limit: Duration) -> Option<String> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(l) = self.received(input).into_iter().find(|l| l.contains(needle)) {
+            if let Some(l) = self
+                .received(input)
+                .into_iter()
+                .find(|l| l.contains(needle))
+            {
                 return Some(l);
             }
             if Instant::now() > deadline {

@@ -272,10 +272,7 @@ fn read_ca_file(key: &'static str, path: &str) -> Result<Vec<Vec<u8>>, ConfigErr
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|e| invalid(key, format!("{path}: {e}")))?;
     if certs.is_empty() {
-        return Err(invalid(
-            key,
-            format!("{path} holds no PEM certificate"),
-        ));
+        return Err(invalid(key, format!("{path} holds no PEM certificate")));
     }
     Ok(certs.into_iter().map(|c| c.as_ref().to_vec()).collect())
 }

@@ -341,7 +341,9 @@ impl Server {
 
 /// The key that seals secrets at rest, made on first start (`DATA/secret.key`, mode 0600).
 /// The process's syslog forwarder, trusting `syslog_ca_file` for TLS receivers.
-fn syslog_forwarder(cfg: &ServeConfig) -> Result<Arc<dyn ferrocenter_core::ports::LogForwarder>, StartError> {
+fn syslog_forwarder(
+    cfg: &ServeConfig,
+) -> Result<Arc<dyn ferrocenter_core::ports::LogForwarder>, StartError> {
     let forwarder = crate::logging::forwarder().clone();
     forwarder
         .trust(&cfg.syslog_trusted_ca)

@@ -112,20 +112,43 @@ async fn records_reach_rsyslog_over_udp_tcp_tls_and_relp() {
     // Bad input over /api: refused naming the field, nothing stored.
     let bad = [
         (
-            json!([target("127.0.0.1", 1, "UDP"), target("127.0.0.1", 2, "UDP"),
-                   target("127.0.0.1", 3, "UDP"), target("127.0.0.1", 4, "UDP")]),
+            json!([
+                target("127.0.0.1", 1, "UDP"),
+                target("127.0.0.1", 2, "UDP"),
+                target("127.0.0.1", 3, "UDP"),
+                target("127.0.0.1", 4, "UDP")
+            ]),
             "cfg_list",
         ),
         (json!([target("127.0.0.1", 0, "TCP")]), "cfg_list[0].port"),
-        (json!([target("127.0.0.1", 514, "UDP"), target("127.0.0.1", 70000, "TCP")]), "cfg_list[1].port"),
+        (
+            json!([
+                target("127.0.0.1", 514, "UDP"),
+                target("127.0.0.1", 70000, "TCP")
+            ]),
+            "cfg_list[1].port",
+        ),
         (json!([target("127.0.0.1", 514, "SCTP")]), "protocol"),
-        (json!([target("not a host!", 514, "TCP")]), "cfg_list[0].hostname"),
+        (
+            json!([target("not a host!", 514, "TCP")]),
+            "cfg_list[0].hostname",
+        ),
     ];
     for (cfg_list, field) in bad {
-        let (status, body) = call(&api, reqwest::Method::PUT, path, &token, Some(json!({"cfg_list": cfg_list}))).await;
+        let (status, body) = call(
+            &api,
+            reqwest::Method::PUT,
+            path,
+            &token,
+            Some(json!({"cfg_list": cfg_list})),
+        )
+        .await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error_type"], "INVALID_ARGUMENT", "{body}");
-        assert!(body.to_string().contains(field), "{field} not named in {body}");
+        assert!(
+            body.to_string().contains(field),
+            "{field} not named in {body}"
+        );
         let (_, now) = call(&api, reqwest::Method::GET, path, &token, None).await;
         assert_eq!(now, json!([]));
     }
@@ -147,21 +170,60 @@ async fn records_reach_rsyslog_over_udp_tcp_tls_and_relp() {
         assert_eq!(v["four"]["class"], "InvalidArgument", "{v}");
         assert_eq!(v["after_four"], json!([]));
         assert_eq!(v["bad_port"]["class"], "InvalidArgument", "{v}");
-        assert!(v["bad_port"]["message"].as_str().unwrap().contains("cfg_list[1].port"), "{v}");
+        assert!(
+            v["bad_port"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cfg_list[1].port"),
+            "{v}"
+        );
         assert_eq!(v["after_bad_port"], json!([]));
         assert_eq!(v["after_set"], json!([udp, tcp, tls]));
-        let states: Vec<&str> = v["test"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+        let states: Vec<&str> = v["test"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
         assert_eq!(states, ["UNKNOWN", "UP", "UP"], "{v}");
     } else {
-        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed; setting over /api");
-        let (status, body) = call(&api, reqwest::Method::PUT, path, &token, Some(json!({"cfg_list": [udp, tcp, tls]}))).await;
+        eprintln!(
+            "SKIPPED: the vSphere Automation SDK for Python is not installed; setting over /api"
+        );
+        let (status, body) = call(
+            &api,
+            reqwest::Method::PUT,
+            path,
+            &token,
+            Some(json!({"cfg_list": [udp, tcp, tls]})),
+        )
+        .await;
         assert_eq!(status, 204, "{body}");
-        let (status, body) = call(&api, reqwest::Method::POST, &format!("{path}?action=test"), &token, Some(json!({"send_test_message": true}))).await;
+        let (status, body) = call(
+            &api,
+            reqwest::Method::POST,
+            &format!("{path}?action=test"),
+            &token,
+            Some(json!({"send_test_message": true})),
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
-        let states: Vec<&str> = body.as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
+        let states: Vec<&str> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
         assert_eq!(states, ["UNKNOWN", "UP", "UP"], "{body}");
     }
-    let (_, rest) = call(&api, reqwest::Method::GET, "/rest/appliance/logging/forwarding", &token, None).await;
+    let (_, rest) = call(
+        &api,
+        reqwest::Method::GET,
+        "/rest/appliance/logging/forwarding",
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(rest["value"], json!([udp, tcp, tls]));
 
     // A login with a wrong password and a good one: records, never with the password.
@@ -190,20 +252,44 @@ async fn records_reach_rsyslog_over_udp_tcp_tls_and_relp() {
         let c = parse(&changed);
         check_header(&c, pid);
         assert_eq!(c.msgid, "log_forwarding");
-        assert!(c.rest.contains("target=\"ferrocenter_core::appliance::log_forwarding\""), "{changed}");
+        assert!(
+            c.rest
+                .contains("target=\"ferrocenter_core::appliance::log_forwarding\""),
+            "{changed}"
+        );
         assert!(c.rest.contains(&format!("user=\"{ADMIN}\"")), "{changed}");
-        assert!(c.rest.contains(&format!("TCP 127.0.0.1:{}", rx.tcp_port)), "{changed}");
+        assert!(
+            c.rest.contains(&format!("TCP 127.0.0.1:{}", rx.tcp_port)),
+            "{changed}"
+        );
     }
 
     // RELP, beyond the SDK's enumeration, over /api.
     let relp = target("127.0.0.1", rx.relp_port.into(), "RELP");
-    let (status, body) = call(&api, reqwest::Method::PUT, path, &token, Some(json!({"cfg_list": [tcp, relp]}))).await;
+    let (status, body) = call(
+        &api,
+        reqwest::Method::PUT,
+        path,
+        &token,
+        Some(json!({"cfg_list": [tcp, relp]})),
+    )
+    .await;
     assert_eq!(status, 204, "{body}");
     let (_, now) = call(&api, reqwest::Method::GET, path, &token, None).await;
     assert_eq!(now, json!([tcp, relp]));
-    let (status, body) = call(&api, reqwest::Method::POST, &format!("{path}?action=test"), &token, Some(json!({"send_test_message": true}))).await;
+    let (status, body) = call(
+        &api,
+        reqwest::Method::POST,
+        &format!("{path}?action=test"),
+        &token,
+        Some(json!({"send_test_message": true})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!([{"hostname": "127.0.0.1", "state": "UP"}, {"hostname": "127.0.0.1", "state": "UP"}]));
+    assert_eq!(
+        body,
+        json!([{"hostname": "127.0.0.1", "state": "UP"}, {"hostname": "127.0.0.1", "state": "UP"}])
+    );
     let test = rx
         .wait_for(Input::Relp, "forwarding test message", WAIT)
         .unwrap_or_else(|| panic!("no test message over RELP: {}", rx.log()));
@@ -215,28 +301,49 @@ async fn records_reach_rsyslog_over_udp_tcp_tls_and_relp() {
 
     // The receiver down: the stream receivers are DOWN, naming their address.
     rx.stop();
-    let (_, body) = call(&api, reqwest::Method::POST, &format!("{path}?action=test"), &token, Some(json!({}))).await;
+    let (_, body) = call(
+        &api,
+        reqwest::Method::POST,
+        &format!("{path}?action=test"),
+        &token,
+        Some(json!({})),
+    )
+    .await;
     let statuses = body.as_array().unwrap();
     for (s, port) in statuses.iter().zip([rx.tcp_port, rx.relp_port]) {
         assert_eq!(s["state"], "DOWN", "{body}");
         assert!(
-            s["message"]["default_message"].as_str().unwrap().contains(&format!("127.0.0.1:{port}")),
+            s["message"]["default_message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("127.0.0.1:{port}")),
             "{body}"
         );
     }
     rx.start_again();
     // Records logged while it was down arrive once it is back (the queue held them).
-    let (status, _) = call(&api, reqwest::Method::PUT, path, &token, Some(json!({"cfg_list": [tcp, relp, udp]}))).await;
+    let (status, _) = call(
+        &api,
+        reqwest::Method::PUT,
+        path,
+        &token,
+        Some(json!({"cfg_list": [tcp, relp, udp]})),
+    )
+    .await;
     assert_eq!(status, 204);
     assert!(
-        rx.wait_for(Input::Relp, &format!("UDP 127.0.0.1:{}", rx.udp_port), WAIT).is_some(),
+        rx.wait_for(Input::Relp, &format!("UDP 127.0.0.1:{}", rx.udp_port), WAIT)
+            .is_some(),
         "RELP did not resume: {}",
         rx.log()
     );
 
     for input in Input::ALL {
         for line in rx.received(input) {
-            assert!(!line.contains(PASSWORD) && !line.contains(WRONG_PASSWORD), "a password reached rsyslog: {line}");
+            assert!(
+                !line.contains(PASSWORD) && !line.contains(WRONG_PASSWORD),
+                "a password reached rsyslog: {line}"
+            );
         }
     }
     let mut p = p;

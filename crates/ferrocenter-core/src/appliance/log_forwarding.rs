@@ -108,7 +108,9 @@ pub fn hostname(name: &str) -> Result<(), String> {
             && !l.ends_with('-')
     };
     // An all-numeric dotted name that is no address (999.1.1.1) is a mistake, not a host.
-    let numeric = bare.split('.').all(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    let numeric = bare
+        .split('.')
+        .all(|l| l.bytes().all(|b| b.is_ascii_digit()));
     if bare.is_empty() || bare.len() > 253 || numeric || !bare.split('.').all(label_ok) {
         return Err(format!(
             "'{name}' is neither an IP address nor a host name (RFC 1123: labels of letters, \
@@ -129,7 +131,9 @@ pub fn validate(specs: Vec<ForwardTargetSpec>) -> Result<Vec<ForwardTarget>, Cor
             ),
         ));
     }
-    let bad = |i: usize, f: &str, reason: String| CoreError::invalid(format!("cfg_list[{i}].{f}"), reason);
+    let bad = |i: usize, f: &str, reason: String| {
+        CoreError::invalid(format!("cfg_list[{i}].{f}"), reason)
+    };
     let mut targets: Vec<ForwardTarget> = Vec::with_capacity(specs.len());
     for (i, s) in specs.into_iter().enumerate() {
         hostname(&s.hostname).map_err(|r| bad(i, "hostname", r))?;
@@ -150,7 +154,11 @@ pub fn validate(specs: Vec<ForwardTargetSpec>) -> Result<Vec<ForwardTarget>, Cor
             protocol,
         };
         if targets.contains(&t) {
-            return Err(bad(i, "hostname", format!("{} over {} is listed twice", t.address(), protocol.as_str())));
+            return Err(bad(
+                i,
+                "hostname",
+                format!("{} over {} is listed twice", t.address(), protocol.as_str()),
+            ));
         }
         targets.push(t);
     }
@@ -202,7 +210,8 @@ impl Core {
         caller: &Caller,
         specs: Vec<ForwardTargetSpec>,
     ) -> Result<(), CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         let targets = validate(specs)?;
         let text = serde_json::to_string(&targets)
             .map_err(|e| CoreError::internal(format!("{KEY} could not be written: {e}")))?;
@@ -237,7 +246,8 @@ impl Core {
         caller: &Caller,
         send_test_message: bool,
     ) -> Result<Vec<ConnectionStatus>, CoreError> {
-        self.auth.authorize(caller, Privilege::ApplianceAdminister)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         let targets = self.read_log_forwarding().await?;
         let states = self
             .log_forwarding
@@ -281,10 +291,26 @@ mod tests {
 
     #[test]
     fn hostnames() {
-        for ok in ["10.0.0.1", "::1", "fe80::1", "syslog", "log-1.example.com", "a.b.c."] {
+        for ok in [
+            "10.0.0.1",
+            "::1",
+            "fe80::1",
+            "syslog",
+            "log-1.example.com",
+            "a.b.c.",
+        ] {
             assert!(hostname(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-a.com", "a-.com", "a..b", "under_score.com", "999.1.1.1", "a b", "é.com"] {
+        for bad in [
+            "",
+            "-a.com",
+            "a-.com",
+            "a..b",
+            "under_score.com",
+            "999.1.1.1",
+            "a b",
+            "é.com",
+        ] {
             assert!(hostname(bad).is_err(), "{bad}");
         }
         assert!(hostname(&"a".repeat(64)).is_err());
@@ -300,7 +326,12 @@ mod tests {
         .unwrap();
         assert_eq!(ok[2].protocol, Protocol::Relp);
         assert_eq!(ok[2].address(), "[::1]:2514");
-        let four = vec![spec("a", 1, "TCP"), spec("b", 1, "TCP"), spec("c", 1, "TCP"), spec("d", 1, "TCP")];
+        let four = vec![
+            spec("a", 1, "TCP"),
+            spec("b", 1, "TCP"),
+            spec("c", 1, "TCP"),
+            spec("d", 1, "TCP"),
+        ];
         assert_eq!(field_of(validate(four).unwrap_err()), "cfg_list");
         for (s, f) in [
             (spec("h", 0, "TCP"), "cfg_list[1].port"),

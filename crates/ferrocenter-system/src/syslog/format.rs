@@ -22,9 +22,8 @@ pub const APP_NAME: &str = "ferrocenter";
 pub const MESSAGE_MAX_BYTES: usize = 8 * 1024;
 
 /// RFC 5424's TIMESTAMP: RFC 3339 in UTC with microseconds (TIME-SECFRAC has at most six).
-const TIMESTAMP: &[FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const TIMESTAMP: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// Severity from the tracing level (RFC 5424 table 2).
 pub fn severity(level: &tracing::Level) -> u8 {
@@ -57,11 +56,7 @@ pub struct Origin {
 /// RFC 5424 names: printable US-ASCII without space, at most `max` characters; `-` when empty.
 fn name(s: &str, max: usize, out: &mut String) {
     let start = out.len();
-    out.extend(
-        s.chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(max),
-    );
+    out.extend(s.chars().filter(char::is_ascii_graphic).take(max));
     if out.len() == start {
         out.push('-');
     }
@@ -184,6 +179,8 @@ mod tests {
         };
         let out = rfc5424(&origin, &r);
         assert!(out.len() <= MESSAGE_MAX_BYTES);
-        assert!(String::from_utf8(out).unwrap().contains(" - [ferrocenter@32473"));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains(" - [ferrocenter@32473"));
     }
 }

@@ -204,7 +204,10 @@ async fn work(
             .fetch_sub(message.len() as u64, Ordering::Relaxed);
         // Until the message is taken: reconnect, with backoff, as often as it takes.
         loop {
-            if connection.as_ref().is_some_and(transport::Connection::peer_closed) {
+            if connection
+                .as_ref()
+                .is_some_and(transport::Connection::peer_closed)
+            {
                 connection = None;
             }
             let c = match connection.as_mut() {
@@ -303,8 +306,11 @@ impl LogForwarder for SyslogForwarder {
                 };
                 if send {
                     if let Err(e) = c.send(&message).await {
-                        state =
-                            ConnectionState::Down(transport::reason(t, "sending a test message to", e));
+                        state = ConnectionState::Down(transport::reason(
+                            t,
+                            "sending a test message to",
+                            e,
+                        ));
                     }
                 }
                 c.close().await;

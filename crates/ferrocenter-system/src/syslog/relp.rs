@@ -56,7 +56,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Relp<S> {
 
     /// One command and its `rsp`: the response's data after the `200` status.
     async fn command(&mut self, command: &str, data: &[u8]) -> io::Result<String> {
-        self.txnr = if self.txnr >= TXNR_MAX { 1 } else { self.txnr + 1 };
+        self.txnr = if self.txnr >= TXNR_MAX {
+            1
+        } else {
+            self.txnr + 1
+        };
         let mut frame = format!("{} {command} {}", self.txnr, data.len()).into_bytes();
         if !data.is_empty() {
             frame.push(b' ');
@@ -66,31 +70,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Relp<S> {
         let stream = self.io.get_mut();
         stream.write_all(&frame).await?;
         stream.flush().await?;
-        loop {
-            let (txnr, cmd, data) = self.read_frame().await?;
-            if cmd == "serverclose" {
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "the RELP receiver closed the session",
-                ));
-            }
-            if cmd != "rsp" || txnr != self.txnr {
-                return Err(protocol(format!(
-                    "unexpected RELP frame {txnr} {cmd} while waiting for the answer to {}",
-                    self.txnr
-                )));
-            }
-            let text = String::from_utf8_lossy(&data).into_owned();
-            if command == "close" && text.is_empty() {
-                return Ok(text);
-            }
-            return match text.get(..3) {
-                Some("200") => Ok(text),
-                _ => Err(protocol(format!(
-                    "the RELP receiver refused {command}: {}",
-                    text.lines().next().unwrap_or_default()
-                ))),
-            };
+        let (txnr, cmd, data) = self.read_frame().await?;
+        if cmd == "serverclose" {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the RELP receiver closed the session",
+            ));
+        }
+        if cmd != "rsp" || txnr != self.txnr {
+            return Err(protocol(format!(
+                "unexpected RELP frame {txnr} {cmd} while waiting for the answer to {}",
+                self.txnr
+            )));
+        }
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if command == "close" && text.is_empty() {
+            return Ok(text);
+        }
+        match text.get(..3) {
+            Some("200") => Ok(text),
+            _ => Err(protocol(format!(
+                "the RELP receiver refused {command}: {}",
+                text.lines().next().unwrap_or_default()
+            ))),
         }
     }
 

@@ -53,7 +53,11 @@ pub async fn connect(
                     .await?
                     .next()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
-                let local = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let local = if addr.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
                 let s = UdpSocket::bind(local).await?;
                 s.connect(addr).await?;
                 Connection::Udp(s)

@@ -40,7 +40,11 @@ const CONNECTION_STATUS: StructDef = StructDef {
 pub const CONNECTION_STATUS_UNION: Union = Union {
     structure: "com.vmware.appliance.logging.forwarding.connection_status",
     discriminant: "state",
-    cases: &[("DOWN", &[("message", true)]), ("UP", &[]), ("UNKNOWN", &[])],
+    cases: &[
+        ("DOWN", &[("message", true)]),
+        ("UP", &[]),
+        ("UNKNOWN", &[]),
+    ],
 };
 
 pub const OPS: &[Op] = &[
@@ -104,7 +108,9 @@ fn get(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
         let targets = call.state.core.log_forwarding(&caller).await?;
-        Ok(Out::Value(Value::Array(targets.iter().map(render).collect())))
+        Ok(Out::Value(Value::Array(
+            targets.iter().map(render).collect(),
+        )))
     })
 }
 
