@@ -5,7 +5,8 @@
 //! with a test message; RELP, beyond the SDK's enumeration, is set over `/api`. rsyslog receives
 //! the server's own records over each protocol; their RFC 5424 header and structured data are
 //! checked, and no password the test used reaches it. With the receiver stopped, a test reports
-//! the stream receivers DOWN naming their address; bad input over `/api` names the field.
+//! the stream receivers DOWN naming their address, and the queued records arrive once it is back;
+//! the metrics count what each receiver took; bad input over `/api` names the field.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
@@ -104,7 +105,12 @@ async fn records_reach_rsyslog_over_udp_tcp_tls_and_relp() {
     let api = free_local_addr();
     let appliance = free_local_addr();
     let ca = rx.certificate.ca_pem_path.display().to_string();
-    let p = serve_at(&data, &api, &appliance, &["--syslog-ca-file", &ca]);
+    let p = serve_at(
+        &data,
+        &api,
+        &appliance,
+        &["--syslog-ca-file", &ca, "--enable-metrics"],
+    );
     let pid = p.child.id();
     let token = login_at(&api, ADMIN).await;
     let path = "/api/appliance/logging/forwarding";
@@ -336,6 +342,28 @@ async fn records_reach_rsyslog_over_udp_tcp_tls_and_relp() {
             .is_some(),
         "RELP did not resume: {}",
         rx.log()
+    );
+
+    // The metrics count what each receiver took.
+    let metrics = client()
+        .get(format!("https://{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sent = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("ferrocenter_syslog_sent_messages{") && l.contains("protocol=\"RELP\"")
+        })
+        .unwrap_or_else(|| panic!("no RELP figure in the metrics:\n{metrics}"));
+    let n: f64 = sent.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 1.0, "{sent}");
+    assert!(
+        metrics.contains("ferrocenter_syslog_dropped_messages{"),
+        "{metrics}"
     );
 
     for input in Input::ALL {
