@@ -57,16 +57,14 @@ impl Drop for Receiver {
 
 impl Receiver {
     fn offer(&self, message: &Message) {
-        match self.queue.try_send(message.clone()) {
-            Ok(()) => {
-                self.counters.queued.fetch_add(1, Ordering::Relaxed);
-                self.counters
-                    .queued_bytes
-                    .fetch_add(message.len() as u64, Ordering::Relaxed);
-            }
-            Err(_) => {
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        // Counted before the send, so the worker's decrement never comes first.
+        let len = message.len() as u64;
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.counters.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        if self.queue.try_send(message.clone()).is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            self.counters.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
