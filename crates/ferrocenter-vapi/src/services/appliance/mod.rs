@@ -1,5 +1,5 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
-//! accounts, services, shutdown, firewall, backup and restore, backup schedules; later logging,
+//! accounts, services, shutdown, firewall, backup and restore, backup schedules, syslog forwarding; later
 //! support bundles, infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod firewall;
