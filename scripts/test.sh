@@ -2,7 +2,7 @@
 # The whole test suite. Run as root on Debian it first installs what the build and the tests
 # need (libsmbclient's development files, which the SMB backup location links; PostgreSQL's
 # server binaries, tmux, systemd-analyze, libvirt, QEMU and sshd for the KVM test hosts, vsftpd,
-# nginx with WebDAV and samba for the backup locations, the Python SDK, schemathesis, pyVmomi);
+# nginx with WebDAV and samba for the backup locations, rsyslog with its TLS and RELP modules for syslog forwarding, the Python SDK, schemathesis, pyVmomi);
 # elsewhere it uses what is present and the tests that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ pkg-config (needed to build: the SMB backup location links libsmbclient), Postgr
 binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
 QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
 busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, and for the backup location
-tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, starting no daemon
+tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, and for syslog forwarding rsyslog, rsyslog-gnutls and rsyslog-relp, starting no daemon
 system-wide (the tests download the kernel guest's Debian kernel package into
 /var/cache/ferrocenter-ci/kvm-guest, never install it); then the vSphere Automation SDK for
 Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where),
@@ -174,6 +174,26 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
                 kill $new 2>/dev/null || true
             fi
         fi
+    fi
+fi
+
+# Syslog forwarding's receiver (crates/ferrocenter-testkit/src/syslog.rs): rsyslog with its
+# TLS (gnutls) and RELP modules, run by the tests on loopback ports with their own
+# configuration; the system-wide daemon the package would start is kept from starting.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if [ ! -x /usr/sbin/rsyslogd ] || ! ls /usr/lib/*/rsyslog/imrelp.so >/dev/null 2>&1 \
+        || ! ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1; then
+        echo "== installing rsyslog, rsyslog-gnutls and rsyslog-relp for the syslog forwarding tests"
+        own_policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            rsyslog rsyslog-gnutls rsyslog-relp >/dev/null
+        if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
     fi
 fi
 

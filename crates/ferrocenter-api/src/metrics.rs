@@ -2,7 +2,9 @@
 //! `prometheus-client` crate: requests and their latencies per API surface, connections the
 //! inbound firewall let in or refused — counted as they happen — and, read from the core when
 //! scraped, tasks by state, hosts by connection state, the last heartbeat round and the store's
-//! answer time. Counts and timings only: no label carries a user, a host or a path.
+//! answer time, and the syslog forwarding's delivery figures per receiver. Counts and timings
+//! only: no label carries a user, a host or a path (a syslog receiver is labelled by its
+//! position in the configuration and its protocol).
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,7 +45,23 @@ struct StateLabel {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SyslogLabels {
+    /// The receiver's position in `appliance.logging.forwarding` (0 to 2).
+    receiver: String,
+    protocol: &'static str,
+}
+
 type Seconds = Gauge<f64, AtomicU64>;
+
+/// The syslog forwarding's figures, read from the forwarder when scraped.
+#[derive(Default)]
+struct SyslogFigures {
+    sent: Family<SyslogLabels, Gauge>,
+    dropped: Family<SyslogLabels, Gauge>,
+    queued: Family<SyslogLabels, Gauge>,
+    queued_bytes: Family<SyslogLabels, Gauge>,
+}
 
 /// Every metric, registered once per server.
 pub struct Metrics {
@@ -57,6 +75,7 @@ pub struct Metrics {
     heartbeat_hosts: Gauge,
     heartbeat_answered: Gauge,
     store_seconds: Seconds,
+    syslog: SyslogFigures,
 }
 
 /// The task states of `TaskState::as_str`, reported as 0 when none is recorded.
@@ -126,7 +145,33 @@ impl Default for Metrics {
             "The store's answer time to a trivial query, measured when scraped",
             store_seconds.clone(),
         );
+        let syslog = SyslogFigures::default();
+        for (name, help, family) in [
+            (
+                "ferrocenter_syslog_sent_messages",
+                "Log messages a syslog receiver took since it was configured, by receiver",
+                &syslog.sent,
+            ),
+            (
+                "ferrocenter_syslog_dropped_messages",
+                "Log messages dropped because a syslog receiver's queue was full, by receiver",
+                &syslog.dropped,
+            ),
+            (
+                "ferrocenter_syslog_queued_messages",
+                "Log messages waiting for a syslog receiver",
+                &syslog.queued,
+            ),
+            (
+                "ferrocenter_syslog_queued_bytes",
+                "Bytes of log messages waiting for a syslog receiver",
+                &syslog.queued_bytes,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         Metrics {
+            syslog,
             registry,
             requests,
             latency,
@@ -216,6 +261,33 @@ impl Metrics {
         }
         if let Some(d) = figures.store_latency {
             self.store_seconds.set(d.as_secs_f64());
+        }
+        for family in [
+            &self.syslog.sent,
+            &self.syslog.dropped,
+            &self.syslog.queued,
+            &self.syslog.queued_bytes,
+        ] {
+            family.clear();
+        }
+        for (i, c) in core.log_forwarding_counters().iter().enumerate() {
+            let labels = SyslogLabels {
+                receiver: i.to_string(),
+                protocol: c.target.protocol.as_str(),
+            };
+            self.syslog.sent.get_or_create(&labels).set(gauge(c.sent));
+            self.syslog
+                .dropped
+                .get_or_create(&labels)
+                .set(gauge(c.dropped));
+            self.syslog
+                .queued
+                .get_or_create(&labels)
+                .set(gauge(c.queued));
+            self.syslog
+                .queued_bytes
+                .get_or_create(&labels)
+                .set(gauge(c.queued_bytes));
         }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)

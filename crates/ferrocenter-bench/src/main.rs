@@ -5,6 +5,7 @@ mod recovery;
 mod server;
 mod statistics;
 mod sys;
+mod syslog_forwarding;
 
 use std::path::PathBuf;
 
@@ -67,6 +68,19 @@ enum Scenario {
         /// The ferrocenter binary [default: next to this one].
         #[arg(long)]
         binary: Option<PathBuf>,
+    },
+    /// Syslog forwarding (issue 23): records at `rate`/s to a TCP receiver for `seconds`, then
+    /// the receiver down for `down_seconds` (docs/performance.md).
+    SyslogForwarding {
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        #[arg(long, default_value_t = 30)]
+        down_seconds: u64,
+        /// 5 s up and 12 s down, for a smoke run.
+        #[arg(long)]
+        quick: bool,
     },
     /// Appliance statistics: 13 months of history on SQLite, the collector's cost, and the
     /// monitoring and health calls with 10,000 hosts in the store (docs/performance.md).
@@ -185,6 +199,16 @@ fn main() -> anyhow::Result<()> {
             baseline_seconds: if quick { 2.0 } else { baseline_seconds },
             encrypt: !plain,
             binary,
+        })),
+        Scenario::SyslogForwarding {
+            rate,
+            seconds,
+            down_seconds,
+            quick,
+        } => rt.block_on(syslog_forwarding::run(syslog_forwarding::Params {
+            rate,
+            up_seconds: if quick { 5 } else { seconds },
+            down_seconds: if quick { 12 } else { down_seconds },
         })),
         Scenario::Statistics {
             hosts,

@@ -53,6 +53,8 @@ pub struct Core {
     health: appliance::health::HealthState,
     /// The inbound firewall rules every listener consults.
     firewall: appliance::firewall::FirewallState,
+    /// The remote syslog receivers' port (syslog forwarding).
+    log_forwarding: appliance::log_forwarding::LogForwardingState,
     /// The server's components, started and stopped as appliance services.
     pub services: appliance::services::Services,
     /// The pending reboot or power-off (appliance shutdown).
@@ -145,6 +147,8 @@ pub struct Ports {
     pub installer: Option<Arc<dyn HostInstaller>>,
     /// None: no backup location is reachable (every location type is refused).
     pub backup_target: Option<Arc<dyn ports::BackupTarget>>,
+    /// None: no log forwarding (tests of the core alone).
+    pub log_forwarder: Option<Arc<dyn ports::LogForwarder>>,
 }
 
 impl Core {
@@ -170,6 +174,7 @@ impl Core {
                 machine: Machine::default(),
                 installer: None,
                 backup_target: None,
+                log_forwarder: None,
             },
             config,
         )
@@ -184,12 +189,16 @@ impl Core {
             machine,
             installer,
             backup_target,
+            log_forwarder,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
             machine,
             health: Default::default(),
             firewall: Default::default(),
+            log_forwarding: appliance::log_forwarding::LogForwardingState::new(
+                log_forwarder.unwrap_or_else(|| Arc::new(ports::NoLogForwarder)),
+            ),
             services: appliance::services::Services::new(me.clone(), tasks.clone()),
             shutdown: Default::default(),
             monitoring: Default::default(),

@@ -5,6 +5,7 @@ mod backup_location;
 mod interfaces;
 mod lifecycle;
 mod probe;
+pub mod syslog;
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 pub mod file_servers;
 pub mod kvm;
 pub mod pg;
+pub mod syslog;
 
 use std::net::TcpListener;
 

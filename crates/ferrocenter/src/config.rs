@@ -153,6 +153,10 @@ pub struct ServeArgs {
     /// the public web roots (an organisation's own CA).
     #[arg(long, env = "FERROCENTER_BACKUP_CA_FILE", value_name = "PATH")]
     pub backup_ca_file: Option<String>,
+    /// PEM file of CA certificates that TLS syslog receivers may chain to, besides the public
+    /// web roots.
+    #[arg(long, env = "FERROCENTER_SYSLOG_CA_FILE", value_name = "PATH")]
+    pub syslog_ca_file: Option<String>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -192,6 +196,7 @@ struct FileConfig {
     zstack_web_hook_allow: Option<Vec<String>>,
     appliance_machine_actions: Option<bool>,
     backup_ca_file: Option<String>,
+    syslog_ca_file: Option<String>,
 }
 
 /// A resolved, validated configuration.
@@ -236,6 +241,8 @@ pub struct ServeConfig {
     pub appliance_machine_actions: bool,
     /// DER certificates from `backup_ca_file`.
     pub backup_trusted_ca: Vec<Vec<u8>>,
+    /// DER certificates from `syslog_ca_file`.
+    pub syslog_trusted_ca: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -258,17 +265,14 @@ impl std::fmt::Debug for ServeConfig {
 }
 
 /// The certificates of a PEM file, refused naming the key when it holds none or is unreadable.
-fn read_ca_file(path: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
+fn read_ca_file(key: &'static str, path: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(|e| invalid("backup_ca_file", format!("{path}: {e}")))?;
+        .map_err(|e| invalid(key, format!("{path}: {e}")))?;
     if certs.is_empty() {
-        return Err(invalid(
-            "backup_ca_file",
-            format!("{path} holds no PEM certificate"),
-        ));
+        return Err(invalid(key, format!("{path} holds no PEM certificate")));
     }
     Ok(certs.into_iter().map(|c| c.as_ref().to_vec()).collect())
 }
@@ -570,7 +574,15 @@ impl ServeArgs {
             .as_deref()
             .or(file.backup_ca_file.as_deref())
         {
-            Some(path) => read_ca_file(path)?,
+            Some(path) => read_ca_file("backup_ca_file", path)?,
+            None => Vec::new(),
+        };
+        let syslog_trusted_ca = match self
+            .syslog_ca_file
+            .as_deref()
+            .or(file.syslog_ca_file.as_deref())
+        {
+            Some(path) => read_ca_file("syslog_ca_file", path)?,
             None => Vec::new(),
         };
         let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
@@ -642,6 +654,7 @@ impl ServeArgs {
             zstack_web_hooks,
             appliance_machine_actions,
             backup_trusted_ca,
+            syslog_trusted_ca,
         })
     }
 }

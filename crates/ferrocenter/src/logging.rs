@@ -1,6 +1,9 @@
 //! Structured logs: human-readable on stderr, JSON lines in `DATA/logs/`.
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::OnceLock;
+
+use ferrocenter_system::syslog::SyslogForwarder;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
@@ -23,9 +26,19 @@ pub fn init(level: &str, logs_dir: &Path) -> std::io::Result<WorkerGuard> {
         .json()
         .with_writer(file_writer)
         .with_filter(filter());
+    // The same records as the JSON file go to the remote syslog receivers, if any.
+    let syslog = forwarder().layer().with_filter(filter());
     let _ = tracing_subscriber::registry()
         .with(stderr)
         .with(file)
+        .with(syslog)
         .try_init();
     Ok(guard)
+}
+
+/// The process's syslog forwarder: fed by the subscriber `init` installs, configured by the
+/// core through its `LogForwarder` port.
+pub fn forwarder() -> &'static SyslogForwarder {
+    static FORWARDER: OnceLock<SyslogForwarder> = OnceLock::new();
+    FORWARDER.get_or_init(SyslogForwarder::default)
 }

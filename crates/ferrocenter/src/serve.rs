@@ -195,6 +195,7 @@ impl Server {
                     })
                     .map_err(|e| StartError::Bootstrap(CoreError::from(e)))?,
                 )),
+                log_forwarder: Some(syslog_forwarder(cfg)?),
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -239,6 +240,9 @@ impl Server {
         core.recover_hosts().await.map_err(StartError::Recover)?;
         // Before any listener accepts: the stored inbound firewall rules apply from the start.
         core.load_firewall().await.map_err(StartError::Bootstrap)?;
+        core.load_log_forwarding()
+            .await
+            .map_err(StartError::Bootstrap)?;
         let FirstStart {
             generated: generated_password,
             admin_password_ignored,
@@ -354,6 +358,17 @@ impl Server {
 }
 
 /// The key that seals secrets at rest, made on first start (`DATA/secret.key`, mode 0600).
+/// The process's syslog forwarder, trusting `syslog_ca_file` for TLS receivers.
+fn syslog_forwarder(
+    cfg: &ServeConfig,
+) -> Result<Arc<dyn ferrocenter_core::ports::LogForwarder>, StartError> {
+    let forwarder = crate::logging::forwarder().clone();
+    forwarder
+        .trust(&cfg.syslog_trusted_ca)
+        .map_err(|e| StartError::Bootstrap(CoreError::invalid("syslog_ca_file", e)))?;
+    Ok(Arc::new(forwarder))
+}
+
 fn load_or_create_key(data_dir: &Path) -> Result<[u8; 32], StartError> {
     let path = data_dir.join("secret.key");
     let err = |reason: String| StartError::DataDir {

@@ -250,6 +250,25 @@ fn rows() -> Vec<Row> {
                 [401, 403, done, done],
             ),
         ]);
+        // Syslog forwarding: every role reads; a change or a test needs
+        // Appliance.Administer (set to no receiver, tested with none).
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/logging/forwarding"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/logging/forwarding"),
+                [401, 403, done, done],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/logging/forwarding"),
+                [401, 403, 200, 200],
+            ),
+        ]);
         // Appliance services and shutdown: every role reads; control needs
         // Appliance.Administer. The heartbeat loop is the service controlled (harmless to
         // stop); a shutdown is scheduled an hour out, replaced, then cancelled.
@@ -611,6 +630,13 @@ async fn every_route_for_every_role() {
                     Some(
                         json!({"rules": [{"address": "192.0.2.0", "prefix": 24, "policy": "IGNORE"}]}),
                     ),
+                ),
+                ("PUT", p) if p.ends_with("/appliance/logging/forwarding") => {
+                    (path, Some(json!({"cfg_list": []})))
+                }
+                ("POST", p) if p.ends_with("/appliance/logging/forwarding") => (
+                    format!("{path}?action=test"),
+                    Some(json!({"send_test_message": false})),
                 ),
                 ("PUT", p) if p.ends_with("/appliance/system/global-fips") => (
                     path,

@@ -11,6 +11,7 @@ pub mod firewall;
 pub mod global_fips;
 pub mod health;
 pub mod infraprofile;
+pub mod log_forwarding;
 pub mod monitoring;
 pub mod services;
 pub mod shutdown;

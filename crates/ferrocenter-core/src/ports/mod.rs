@@ -4,6 +4,7 @@ mod backup_location;
 mod clock;
 mod component;
 mod installer;
+mod log_forwarding;
 mod machine;
 mod store;
 
@@ -21,6 +22,7 @@ pub use installer::{
     AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,
     Supervision,
 };
+pub use log_forwarding::{ForwardCounters, LogForwarder, NoLogForwarder};
 pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,

@@ -6,7 +6,7 @@
 //! Each `start` returns `None` after printing `SKIPPED: <what is missing>` when the program or
 //! root is missing; the server stops (SIGTERM, then SIGKILL) when the value is dropped.
 mod ftp;
-mod process;
+pub(crate) mod process;
 mod smb;
 mod sshd;
 mod tls;

@@ -3,7 +3,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(super) struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     name: &'static str,
 }
@@ -11,7 +11,7 @@ pub(super) struct Daemon {
 impl Daemon {
     /// Spawns `command` and waits until `port` on loopback accepts a connection; panics with the
     /// daemon's log tail if it exits or never listens.
-    pub(super) fn spawn(
+    pub(crate) fn spawn(
         name: &'static str,
         mut command: Command,
         port: u16,

@@ -1,12 +1,14 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
-//! accounts, services, shutdown, firewall, backup and restore, backup schedules, global FIPS;
-//! later logging, support bundles, infraprofile, update), one module per service. `planned.rs` lists every appliance
+//! accounts, services, shutdown, firewall, backup and restore, backup schedules, syslog
+//! forwarding, support bundles, infrastructure profiles, global FIPS; later update), one module
+//! per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod firewall;
 pub mod global_fips;
 pub mod health;
 pub mod infraprofile;
 pub mod local_accounts;
+pub mod logging_forwarding;
 pub mod monitoring;
 pub mod planned;
 pub mod recovery;
@@ -29,7 +31,8 @@ pub const SERVICES: &[&[Op]] = &[
     recovery_schedules::OPS,
     infraprofile::OPS,
     global_fips::OPS,
+    logging_forwarding::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
-pub const UNIONS: &[&Union] = &[];
+pub const UNIONS: &[&Union] = &[&logging_forwarding::CONNECTION_STATUS_UNION];

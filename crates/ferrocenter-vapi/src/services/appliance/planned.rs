@@ -7,24 +7,6 @@
 /// (service id, operation, method, `/api` path).
 pub const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "com.vmware.appliance.logging.forwarding",
-        "test",
-        "POST",
-        "/appliance/logging/forwarding?action=test",
-    ),
-    (
-        "com.vmware.appliance.logging.forwarding",
-        "set",
-        "PUT",
-        "/appliance/logging/forwarding",
-    ),
-    (
-        "com.vmware.appliance.logging.forwarding",
-        "get",
-        "GET",
-        "/appliance/logging/forwarding",
-    ),
-    (
         "com.vmware.appliance.support_bundle",
         "list",
         "GET",
@@ -386,16 +368,16 @@ mod tests {
     #[test]
     fn planned_operations_are_named_and_typos_are_not() {
         assert_eq!(
-            planned_at("POST", "/api/appliance/logging/forwarding?action=test").as_deref(),
-            Some("com.vmware.appliance.logging.forwarding.test")
+            planned_at("POST", "/api/appliance/update?action=cancel").as_deref(),
+            Some("com.vmware.appliance.update.cancel")
         );
-        assert_eq!(planned_at("GET", "/api/appliance/logging/nope"), None);
+        assert_eq!(planned_at("GET", "/api/appliance/update/nope"), None);
         assert!(matches!(
-            not_found("com.vmware.appliance.logging.forwarding", "set$task"),
+            not_found("com.vmware.appliance.update", "get$task"),
             ApiError::Std { .. }
         ));
         assert!(matches!(
-            not_found("com.vmware.appliance.logging.forwardings", "set"),
+            not_found("com.vmware.appliance.updatez", "get"),
             ApiError::OperationNotFound(_)
         ));
     }
