@@ -218,6 +218,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             machine: ferrocenter_system::machine(&Default::default()).0,
             installer: None,
             backup_target: None,
+            support_sources: None,
         },
         CoreConfig::default(),
     );

@@ -76,6 +76,10 @@ pub struct Core {
     backup_target: Arc<dyn ports::BackupTarget>,
     /// The backup or restore running, if any.
     recovery: recovery::RecoveryState,
+    /// Where support bundles read the server's logs and configuration.
+    support_sources: Arc<dyn ports::SupportSources>,
+    /// The support bundle being made, if any, and the bundles' records.
+    support_bundles: appliance::support_bundle::SupportBundleState,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
@@ -96,6 +100,7 @@ pub struct CoreConfig {
     pub secret_key: [u8; 32],
     pub agent_connect: agent_door::ConnectOptions,
     pub recovery: recovery::RecoveryConfig,
+    pub support_bundle: appliance::support_bundle::SupportBundleConfig,
 }
 
 impl Default for CoreConfig {
@@ -108,6 +113,7 @@ impl Default for CoreConfig {
             secret_key: secrets::SecretBox::generate_key(),
             agent_connect: agent_door::ConnectOptions::default(),
             recovery: recovery::RecoveryConfig::default(),
+            support_bundle: Default::default(),
         }
     }
 }
@@ -143,6 +149,8 @@ pub struct Ports {
     pub installer: Option<Arc<dyn HostInstaller>>,
     /// None: no backup location is reachable (every location type is refused).
     pub backup_target: Option<Arc<dyn ports::BackupTarget>>,
+    /// None: support bundles hold no logs and no configuration.
+    pub support_sources: Option<Arc<dyn ports::SupportSources>>,
 }
 
 impl Core {
@@ -168,6 +176,7 @@ impl Core {
                 machine: Machine::default(),
                 installer: None,
                 backup_target: None,
+                support_sources: None,
             },
             config,
         )
@@ -182,6 +191,7 @@ impl Core {
             machine,
             installer,
             backup_target,
+            support_sources,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
@@ -204,6 +214,9 @@ impl Core {
             secrets: secrets::SecretBox::new(&config.secret_key),
             backup_target: backup_target.unwrap_or_else(|| Arc::new(ports::NoBackupTarget)),
             recovery: Default::default(),
+            support_sources: support_sources
+                .unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
+            support_bundles: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),

@@ -39,6 +39,7 @@ async fn core(dir: &Path, clock: Arc<ManualClock>) -> Arc<Core> {
             backup_target: Some(Arc::new(
                 BackupLocations::new(LocationTrust::default()).unwrap(),
             )),
+            support_sources: None,
         },
         CoreConfig {
             recovery: RecoveryConfig {

@@ -12,3 +12,4 @@ pub mod health;
 pub mod monitoring;
 pub mod services;
 pub mod shutdown;
+pub mod support_bundle;

@@ -6,6 +6,7 @@ mod component;
 mod installer;
 mod machine;
 mod store;
+mod support;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
@@ -33,3 +34,4 @@ pub use store::{
     TaskFilter, TaskStore, VmStore,
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
+pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};

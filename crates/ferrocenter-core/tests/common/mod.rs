@@ -90,6 +90,7 @@ pub async fn appliance_core(
             machine,
             installer: None,
             backup_target: None,
+            support_sources: None,
         },
         CoreConfig::default(),
     )

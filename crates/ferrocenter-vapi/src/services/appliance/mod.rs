@@ -1,6 +1,6 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
-//! accounts, services, shutdown, firewall, backup and restore, backup schedules; later logging,
-//! support bundles, infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
+//! accounts, services, shutdown, firewall, backup and restore, backup schedules, support bundles; later logging,
+//! infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod firewall;
 pub mod health;
@@ -11,6 +11,7 @@ pub mod recovery;
 pub mod recovery_schedules;
 pub mod services;
 pub mod shutdown;
+pub mod support_bundle;
 
 use crate::registry::Op;
 use crate::types::Union;
@@ -25,7 +26,8 @@ pub const SERVICES: &[&[Op]] = &[
     firewall::OPS,
     recovery::OPS,
     recovery_schedules::OPS,
+    support_bundle::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
-pub const UNIONS: &[&Union] = &[];
+pub const UNIONS: &[&Union] = &[&support_bundle::INFO_UNION];

@@ -25,30 +25,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/logging/forwarding",
     ),
     (
-        "com.vmware.appliance.support_bundle",
-        "list",
-        "GET",
-        "/appliance/support-bundle",
-    ),
-    (
-        "com.vmware.appliance.support_bundle",
-        "create$task",
-        "POST",
-        "/appliance/support-bundle?vmw-task=true",
-    ),
-    (
-        "com.vmware.appliance.support_bundle",
-        "delete",
-        "DELETE",
-        "/appliance/support-bundle/{id}",
-    ),
-    (
-        "com.vmware.appliance.support_bundle.components",
-        "get",
-        "GET",
-        "/appliance/support-bundle/components",
-    ),
-    (
         "com.vmware.appliance.infraprofile.configs",
         "list",
         "GET",
