@@ -85,9 +85,14 @@ fn words(key: &str) -> Vec<String> {
 /// Whether a key names a secret.
 pub fn secret_key(key: &str) -> bool {
     let w = words(key);
-    let lower = key.to_ascii_lowercase();
+    // Without separators, so `session-id`, `api_key` and `Private-Key` read as one word.
+    let squashed: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     w.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
-        || SECRET_INSIDE.iter().any(|s| lower.contains(s))
+        || SECRET_INSIDE.iter().any(|s| squashed.contains(s))
 }
 
 /// Fragments that name a secret even inside a longer word (`adminpassword`, `apitokens`).
