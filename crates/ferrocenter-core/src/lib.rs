@@ -214,8 +214,7 @@ impl Core {
             secrets: secrets::SecretBox::new(&config.secret_key),
             backup_target: backup_target.unwrap_or_else(|| Arc::new(ports::NoBackupTarget)),
             recovery: Default::default(),
-            support_sources: support_sources
-                .unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
+            support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
             support_bundles: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),

@@ -43,7 +43,12 @@ pub fn resolve(data_dir: &Path, g: Given) -> Result<SupportBundleConfig, ConfigE
     let url_lifetime = span("support_bundle_url_lifetime_secs", g.url_lifetime_secs)?;
     let retention = span("support_bundle_retention_secs", g.retention_secs)?;
     let mut partitions = vec![("data".to_string(), data_dir.join(BUNDLES_DIR))];
-    for entry in g.partitions.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+    for entry in g
+        .partitions
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+    {
         let key = "support_bundle_partitions";
         let (name, dir) = entry
             .split_once('=')

@@ -417,7 +417,10 @@ async fn selection_partition_bad_input_and_the_appliance_listener() {
     assert_eq!(s, 400);
     assert!(v.to_string().contains("spec.components.ferrocenter"), "{v}");
     let op = ts
-        .login(&ts.user("sbop", ferrocenter_core::auth::Role::Operator).await)
+        .login(
+            &ts.user("sbop", ferrocenter_core::auth::Role::Operator)
+                .await,
+        )
         .await;
     let (s, _) = create(&ts, &op, json!({"description": "x"})).await;
     assert_eq!(s, 403, "an operator reads bundles but does not make them");
@@ -457,12 +460,26 @@ async fn selection_partition_bad_input_and_the_appliance_listener() {
             .collect()
     );
 
+    // An event of the test's, with a secret in its data, for the next bundle.
+    let (core, _) = ts.core_admin().await;
+    core.record_event(
+        "SupportCaseTestEvent",
+        "datacenter",
+        "datacenter-0",
+        "DC-support",
+        ADMIN,
+        "made by the support bundle test".into(),
+        json!({"password": "Event-Secret-3", "note": "kept"}),
+    )
+    .await;
+
     // Made on the appliance listener (root, basic auth): its URL names that listener.
     let r = ts
         .client
         .post(ts.appliance("/api/appliance/support-bundle?vmw-task=true"))
         .basic_auth("root", Some(PASSWORD))
-        .json(&json!({"description": "from 5480", "components": {"ferrocenter": ["store"]}}))
+        .json(&json!({"description": "from 5480",
+                      "components": {"ferrocenter": ["store", "tasks-events"]}}))
         .send()
         .await
         .unwrap();
@@ -476,13 +493,36 @@ async fn selection_partition_bad_input_and_the_appliance_listener() {
         .find(|b| b["description"] == "from 5480")
         .unwrap();
     let url = b["url"].as_str().unwrap();
-    assert!(url.starts_with(&ts.appliance("/support-bundle/download/")), "{url}");
+    assert!(
+        url.starts_with(&ts.appliance("/support-bundle/download/")),
+        "{url}"
+    );
     let main = ts.api(&format!(
         "/support-bundle/{}",
         url.split_once("/support-bundle/").unwrap().1
     ));
     assert_eq!(ts.client.get(main).send().await.unwrap().status(), 404);
-    assert_eq!(ts.client.get(url).send().await.unwrap().status(), 200);
+    let r = ts.client.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let tgz = scratch.path().join("appliance.tgz");
+    std::fs::write(&tgz, r.bytes().await.unwrap()).unwrap();
+    let files = files_under(&untar(&tgz, &scratch.path().join("y")));
+    let (_, events) = files
+        .iter()
+        .find(|(n, _)| n.ends_with("tasks-events/events.json"))
+        .unwrap();
+    let events: Value = serde_json::from_slice(events).unwrap();
+    let mine = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "SupportCaseTestEvent")
+        .unwrap_or_else(|| panic!("{events}"));
+    assert_eq!(mine["data"]["note"], "kept");
+    assert_eq!(mine["data"]["password"], "<redacted>");
+    assert!(files
+        .iter()
+        .all(|(_, b)| !contains(b, b"Event-Secret-3")));
     assert_eq!(
         ts.client
             .get(ts.api("/support-bundle/download/0123"))

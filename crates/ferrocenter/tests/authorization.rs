@@ -340,7 +340,7 @@ fn rows() -> Vec<Row> {
                 p("/appliance/recovery/backup/schedules/{schedule}"),
                 [401, 403, 404, 404],
             ),
-                   // Support bundles: every role reads; making (at a partition that does not exist,
+            // Support bundles: every role reads; making (at a partition that does not exist,
             // so nothing is made) and deleting need Appliance.Administer.
             row(
                 Method::GET,

@@ -62,7 +62,10 @@ impl Manifest {
 pub fn catalogue() -> BTreeMap<String, Vec<String>> {
     BTreeMap::from([(
         GROUP.to_string(),
-        Manifest::ALL.iter().map(|m| m.as_str().to_string()).collect(),
+        Manifest::ALL
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
     )])
 }
 

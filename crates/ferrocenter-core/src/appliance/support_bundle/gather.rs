@@ -84,7 +84,8 @@ impl Core {
         for (i, m) in job.manifests.iter().enumerate() {
             ctx.check()?;
             let pct = 5 + u8::try_from(i * 80 / total).unwrap_or(80);
-            ctx.progress(pct, format!("Collecting {}", m.as_str())).await;
+            ctx.progress(pct, format!("Collecting {}", m.as_str()))
+                .await;
             entries.extend(self.collect(*m, caller).await?);
         }
         if job.content != ContentType::Logs {

@@ -187,8 +187,7 @@ fn token_hash(token: &str) -> String {
 fn check_authority(a: &str) -> Result<(), CoreError> {
     let ok = !a.is_empty()
         && a.len() <= 255
-        && a
-            .chars()
+        && a.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
     if ok {
         Ok(())
@@ -224,11 +223,9 @@ impl Core {
         let manifests = catalogue::select(spec.components.as_ref(), content)?;
         let cfg = &self.config.support_bundle;
         let (partition, dir) = match &spec.partition {
-            None => cfg
-                .partitions
-                .first()
-                .cloned()
-                .ok_or_else(|| CoreError::invalid("spec.partition", "no partition is configured"))?,
+            None => cfg.partitions.first().cloned().ok_or_else(|| {
+                CoreError::invalid("spec.partition", "no partition is configured")
+            })?,
             Some(p) => cfg
                 .partitions
                 .iter()
@@ -313,10 +310,7 @@ impl Core {
                     failure_reason: None,
                     token_hash: Some(token_hash(&token)),
                     token_sealed: Some(self.secrets.seal(&token)?),
-                    url_base: Some(format!(
-                        "{}://{}",
-                        job.origin.scheme, job.origin.authority
-                    )),
+                    url_base: Some(format!("{}://{}", job.origin.scheme, job.origin.authority)),
                     listener: Some(records::listener_name(job.origin.listener).into()),
                     url_expires_ms: Some(crate::to_millis(
                         self.clock.now() + self.config.support_bundle.url_lifetime,
@@ -480,7 +474,9 @@ impl Core {
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => warn!(file = %p.display(), error = %e, "could not remove a support bundle"),
+                Err(e) => {
+                    warn!(file = %p.display(), error = %e, "could not remove a support bundle");
+                }
             }
         }
     }
@@ -509,7 +505,8 @@ impl Core {
         };
         let usable = !r.downloaded
             && r.listener.as_deref() == Some(records::listener_name(listener))
-            && r.url_expires_ms.is_some_and(|e| now < crate::from_millis(e));
+            && r.url_expires_ms
+                .is_some_and(|e| now < crate::from_millis(e));
         if !usable {
             return Err(gone());
         }

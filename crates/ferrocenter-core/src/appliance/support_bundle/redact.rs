@@ -240,7 +240,13 @@ mod tests {
         ] {
             assert!(secret_key(k), "{k}");
         }
-        for k in ["listen", "keyboard", "monkey_count", "log_level", "data_dir"] {
+        for k in [
+            "listen",
+            "keyboard",
+            "monkey_count",
+            "log_level",
+            "data_dir",
+        ] {
             assert!(!secret_key(k), "{k}");
         }
     }

@@ -37,10 +37,7 @@ const CREATE_SPEC: StructDef = StructDef {
     name: "com.vmware.appliance.support_bundle.create_spec",
     fields: &[
         field("description", Ty::String),
-        field(
-            "components",
-            Ty::Optional(&Ty::Map(&Ty::List(&Ty::String))),
-        ),
+        field("components", Ty::Optional(&Ty::Map(&Ty::List(&Ty::String)))),
         field("content_type", Ty::Optional(&Ty::Enum(CONTENT_TYPE))),
         field("partition", Ty::Optional(&Ty::String)),
     ],
@@ -216,25 +213,22 @@ fn create(call: Call) -> Reply {
         let caller = call.caller().await?;
         let spec = call.get("spec").cloned().unwrap_or(Value::Null);
         let text = |k: &str| spec.get(k).and_then(Value::as_str).map(str::to_string);
-        let components = spec
-            .get("components")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        let names = v
-                            .as_array()
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(Value::as_str)
-                                    .map(str::to_string)
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        (k.clone(), names)
-                    })
-                    .collect::<BTreeMap<String, Vec<String>>>()
-            });
+        let components = spec.get("components").and_then(Value::as_object).map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let names = v
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (k.clone(), names)
+                })
+                .collect::<BTreeMap<String, Vec<String>>>()
+        });
         let origin = RequestOrigin {
             listener: call.state.listener,
             scheme: "https",
