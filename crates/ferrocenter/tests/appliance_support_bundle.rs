@@ -520,9 +520,7 @@ async fn selection_partition_bad_input_and_the_appliance_listener() {
         .unwrap_or_else(|| panic!("{events}"));
     assert_eq!(mine["data"]["note"], "kept");
     assert_eq!(mine["data"]["password"], "<redacted>");
-    assert!(files
-        .iter()
-        .all(|(_, b)| !contains(b, b"Event-Secret-3")));
+    assert!(files.iter().all(|(_, b)| !contains(b, b"Event-Secret-3")));
     assert_eq!(
         ts.client
             .get(ts.api("/support-bundle/download/0123"))
@@ -625,5 +623,56 @@ async fn a_bundle_over_the_size_limit_fails_and_leaves_nothing() {
         )
         .await;
     assert_eq!(s, 400, "{v}");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn one_bundle_at_a_time_and_a_cancelled_one_leaves_nothing() {
+    let ts = TestServer::start().await;
+    // A large log file (real JSON lines, as the server writes them) keeps the first bundle
+    // busy redacting it while the second create and the cancel arrive.
+    let logs = ts.dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut text = String::new();
+    for i in 0..400_000 {
+        text.push_str(&format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"level\":\"INFO\",\"fields\":{{\"message\":\"filler {i}\"}}}}\n"
+        ));
+    }
+    std::fs::write(logs.join("ferrocenter.log.2026-01-01"), text).unwrap();
+    let token = ts.login(ADMIN).await;
+    let (s, first) = create(&ts, &token, json!({"description": "slow"})).await;
+    assert_eq!(s, 202, "{first}");
+    let (s, v) = create(&ts, &token, json!({"description": "second"})).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error_type"], "NOT_ALLOWED_IN_CURRENT_STATE", "{v}");
+    let id = first.as_str().unwrap();
+    let r = ts
+        .call(
+            Method::POST,
+            &format!("/api/cis/tasks/{id}?action=cancel"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let t = wait_task(&ts, &token, id, Duration::from_secs(120)).await;
+    assert_eq!(t["status"], "FAILED", "{t}");
+    let b = list(&ts, &token).await;
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(b[0]["status"], "CANCELLED");
+    assert!(b[0].get("url").is_none());
+    let dir = ts.dir.path().join("support-bundles");
+    assert!(dir_files(&dir).is_empty(), "{:?}", dir_files(&dir));
+    // The slot is free again.
+    let (s, v) = create(
+        &ts,
+        &token,
+        json!({"description": "after", "components": {"ferrocenter": ["store"]}}),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let t = wait_task(&ts, &token, v.as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(t["status"], "SUCCEEDED", "{t}");
     ts.stop().await;
 }

@@ -46,18 +46,31 @@ fn json_entry(path: &str, v: &Value) -> Entry {
     }
 }
 
-/// A log file, line by line: JSON lines redacted by key, other lines as text.
-fn redact_log(bytes: &[u8]) -> Vec<u8> {
+/// Lines redacted between two looks at the task's cancel and the runtime's other work.
+const LINES_PER_STEP: usize = 5_000;
+
+/// One log line: a JSON line redacted by key, any other line as text.
+fn redact_line(line: &str, out: &mut String) {
+    match serde_json::from_str::<Value>(line) {
+        Ok(v) => out.push_str(&redact::value(&v).to_string()),
+        Err(_) => out.push_str(&redact::text(line)),
+    }
+    out.push('\n');
+}
+
+/// A log file, line by line, stopping when the task is cancelled: a large log must not hold
+/// a cancel (or a runtime thread) until it is done.
+async fn redact_log(ctx: &TaskContext, bytes: &[u8]) -> Result<Vec<u8>, CoreError> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(v) => out.push_str(&redact::value(&v).to_string()),
-            Err(_) => out.push_str(&redact::text(line)),
+    for (i, line) in text.lines().enumerate() {
+        redact_line(line, &mut out);
+        if i % LINES_PER_STEP == LINES_PER_STEP - 1 {
+            ctx.check()?;
+            tokio::task::yield_now().await;
         }
-        out.push('\n');
     }
-    out.into_bytes()
+    Ok(out.into_bytes())
 }
 
 /// A log's name as a path inside the bundle: its last component only.
@@ -86,7 +99,7 @@ impl Core {
             let pct = 5 + u8::try_from(i * 80 / total).unwrap_or(80);
             ctx.progress(pct, format!("Collecting {}", m.as_str()))
                 .await;
-            entries.extend(self.collect(*m, caller).await?);
+            entries.extend(self.collect(ctx, *m, caller).await?);
         }
         if job.content != ContentType::Logs {
             entries.push(Entry {
@@ -142,7 +155,12 @@ impl Core {
         }
     }
 
-    async fn collect(&self, m: Manifest, caller: &Caller) -> Result<Vec<Entry>, CoreError> {
+    async fn collect(
+        &self,
+        ctx: &TaskContext,
+        m: Manifest,
+        caller: &Caller,
+    ) -> Result<Vec<Entry>, CoreError> {
         let dir = m.as_str();
         Ok(match m {
             Manifest::Logs => {
@@ -163,7 +181,7 @@ impl Core {
                         .map_err(|e| err("logs", e))?;
                     out.push(Entry {
                         path,
-                        bytes: redact_log(&bytes),
+                        bytes: redact_log(ctx, &bytes).await?,
                     });
                 }
                 out
@@ -355,10 +373,12 @@ mod tests {
 
     #[test]
     fn log_lines_are_redacted_and_names_kept_inside() {
-        let out = redact_log(
-            b"{\"fields\":{\"password\":\"P1\",\"message\":\"x\"}}\nplain pwd=P2 here\n",
+        let mut out = String::new();
+        redact_line(
+            "{\"fields\":{\"password\":\"P1\",\"message\":\"x\"}}",
+            &mut out,
         );
-        let out = String::from_utf8(out).unwrap();
+        redact_line("plain pwd=P2 here", &mut out);
         assert!(!out.contains("P1") && !out.contains("P2"), "{out}");
         assert_eq!(log_path("../../etc/passwd").as_deref(), Some("logs/passwd"));
         assert_eq!(log_path("..").as_deref(), None);
