@@ -102,13 +102,44 @@ async fn follow_driver(
     agent: std::sync::Weak<Agent>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<DriverEvent>,
 ) {
-    while let Some(ev) = rx.recv().await {
+    loop {
+        // Leftovers of an abandoned migration are tried again on a timer as well as on a
+        // reconnect: a libvirtd that just restarted may still be tearing the incoming copy down
+        // or starting its pools when the reconnect's attempt runs.
+        let pending = agent
+            .upgrade()
+            .is_some_and(|a| !a.inner.lock().discards.is_empty());
+        let ev = if pending {
+            match tokio::time::timeout(DISCARD_RETRY, rx.recv()).await {
+                Ok(ev) => ev,
+                Err(_) => {
+                    let Some(agent) = agent.upgrade() else { return };
+                    agent.retry_discards().await;
+                    continue;
+                }
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(ev) = ev else { return };
         let Some(agent) = agent.upgrade() else { return };
         match ev {
             DriverEvent::VmChanged { uuid } => agent.refresh_vm(&uuid).await,
             DriverEvent::Resync => agent.resync().await,
         }
     }
+}
+
+/// How often the leftovers of an abandoned migration are tried again while the hypervisor
+/// refuses to remove them, and for how many tries (five minutes) before they are left to the
+/// operator with a warning naming them.
+const DISCARD_RETRY: Duration = Duration::from_secs(2);
+const DISCARD_TRIES: u32 = 150;
+
+/// An abandoned incoming migration whose leftovers are not removed yet.
+struct Discard {
+    vm: Vm,
+    tries: u32,
 }
 
 /// What survives an agent restart.
@@ -160,7 +191,7 @@ struct Inner {
     /// How far each migration away has come, by VM uuid (while it copies).
     progress: HashMap<String, TransferProgress>,
     /// Abandoned incoming migrations whose leftovers the hypervisor could not remove yet.
-    discards: Vec<Vm>,
+    discards: Vec<Discard>,
     /// Memory made unavailable by the "exhaust capacity" fault.
     exhausted_bytes: u64,
     /// The name the host answers to (renames are the agent's, not the OS's).
@@ -993,10 +1024,7 @@ impl Agent {
         if let Ok(d) = self.driver.discover().await {
             self.inner.lock().capacity = capacity_of(&d);
         }
-        let discards = std::mem::take(&mut self.inner.lock().discards);
-        for vm in discards {
-            self.discard_incoming(vm).await;
-        }
+        self.retry_discards().await;
         for _ in 0..3 {
             let generation = self.inner.lock().generation;
             let Ok(listed) = self.driver.list_vms().await else {
@@ -1414,10 +1442,29 @@ impl Agent {
     /// Removes what an abandoned incoming migration left on the hypervisor (disks it made
     /// ready); kept and tried again when the driver reconnects if the hypervisor is away.
     async fn discard_incoming(&self, vm: Vm) {
-        if let Err(e) = self.driver.discard_incoming(&vm).await {
-            warn!(vm = %vm.uuid, error = %e.0.message, "an abandoned migration's leftovers stay until the hypervisor answers");
-            self.inner.lock().discards.push(vm);
+        self.try_discard(Discard { vm, tries: 0 }).await;
+    }
+
+    async fn retry_discards(&self) {
+        let discards = std::mem::take(&mut self.inner.lock().discards);
+        for d in discards {
+            self.try_discard(d).await;
         }
+    }
+
+    async fn try_discard(&self, mut d: Discard) {
+        let Err(e) = self.driver.discard_incoming(&d.vm).await else {
+            return;
+        };
+        d.tries += 1;
+        if d.tries >= DISCARD_TRIES {
+            warn!(vm = %d.vm.uuid, error = %e.0.message, "gave up removing an abandoned migration's leftovers: remove its disks by hand");
+            return;
+        }
+        if d.tries == 1 {
+            warn!(vm = %d.vm.uuid, error = %e.0.message, "an abandoned migration's leftovers stay until the hypervisor answers");
+        }
+        self.inner.lock().discards.push(d);
     }
 
     // ---- migrations: source side

@@ -80,6 +80,8 @@ pub struct Core {
     support_sources: Arc<dyn ports::SupportSources>,
     /// The support bundle being made, if any, and the bundles' records.
     support_bundles: appliance::support_bundle::SupportBundleState,
+    /// The infrastructure profile validation or import running, if any.
+    infraprofile: appliance::infraprofile::InfraprofileState,
     server_uuid: tokio::sync::OnceCell<String>,
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
@@ -216,6 +218,7 @@ impl Core {
             recovery: Default::default(),
             support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
             support_bundles: Default::default(),
+            infraprofile: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),

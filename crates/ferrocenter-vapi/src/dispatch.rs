@@ -366,6 +366,22 @@ pub async fn rest(
     (peer, local): (Option<IpAddr>, Option<IpAddr>),
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // One operation per request: two different `action`s name no single one. (The same one
+    // twice is what a client of the OpenAPI document sends for the operations whose path there
+    // carries its `?action=` to keep it apart from its siblings.)
+    let mut actions = pairs
+        .iter()
+        .filter(|(k, _)| k == "action" || k == "~action")
+        .map(|(_, v)| v);
+    if let Some(first) = actions.next() {
+        if actions.any(|a| a != first) {
+            return ApiError::Core(CoreError::invalid(
+                "action",
+                "is given more than once with different values",
+            ))
+            .render(flavor);
+        }
+    }
     let action = query_value(&pairs, "action").or_else(|| query_value(&pairs, "~action"));
     let Some((op, binding)) = ops
         .iter()

@@ -302,7 +302,15 @@ fn document_of(catalog: &'static Catalog) -> Value {
             let method = b.method.to_ascii_lowercase();
             let plain = format!("/api{}", b.path);
             let key = match (b.action, paths.get(&plain)) {
-                (Some(a), Some(p)) if p.contains_key(&method) => format!("{plain}?action={a}"),
+                (Some(a), Some(p)) if p.contains_key(&method) => {
+                    // The action is then part of the path: declared again as a parameter, a
+                    // client would send it twice, or a generated request leave it out while
+                    // the path still carries it.
+                    if let Some(params) = o["parameters"].as_array_mut() {
+                        params.retain(|p| p["name"] != "action");
+                    }
+                    format!("{plain}?action={a}")
+                }
                 _ => plain,
             };
             paths.entry(key).or_default().insert(method, o);

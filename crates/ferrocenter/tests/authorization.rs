@@ -222,6 +222,20 @@ fn rows() -> Vec<Row> {
                 [401, 403, done, done],
             ),
         ]);
+        // Infrastructure profiles: every role lists them; an export (of a server without
+        // secrets: no key needed) needs Appliance.Administer.
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/infraprofile/configs"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/infraprofile/configs"),
+                [401, 403, 200, 200],
+            ),
+        ]);
         // Appliance services and shutdown: every role reads; control needs
         // Appliance.Administer. The heartbeat loop is the service controlled (harmless to
         // stop); a shutdown is scheduled an hour out, replaced, then cancelled.
@@ -609,6 +623,9 @@ async fn every_route_for_every_role() {
                 }
                 (_, p) if p.contains("/appliance/recovery/") => {
                     recovery_request(&row.method, &path)
+                }
+                ("POST", p) if p.ends_with("/appliance/infraprofile/configs") => {
+                    (format!("{path}?action=export"), None)
                 }
                 ("PUT", p) if p.ends_with("/appliance/networking/firewall/inbound") => (
                     path,

@@ -266,3 +266,140 @@ async fn the_official_python_sdk_manages_backup_schedules() {
     assert!(name.starts_with("S_"), "{name}");
     assert!(archives[0].join("manifest.json").is_file());
 }
+
+/// `com.vmware.appliance.infraprofile_client.Configs` through the official SDK
+/// (tests/vapi_sdk/infraprofile.py), as the guide's "Performing Infrastructure Profile
+/// Management Operations": server A's firewall rules, password policy, backup schedule (with a
+/// backup password, exported only encrypted) and a cluster's DRS level are exported, validated
+/// and imported into server B, whose settings then match A's; a document with a wrong schema
+/// version or values out of range is reported by validation and its import refused whole,
+/// leaving B as it was.
+#[tokio::test]
+async fn the_official_python_sdk_exports_and_imports_infrastructure_profiles() {
+    use ferrocenter_core::inventory::AutomationLevel;
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    let mut cluster_b = None;
+    for (ts, level) in [
+        (&a, AutomationLevel::FullyAutomated),
+        (&b, AutomationLevel::Manual),
+    ] {
+        let (core, admin) = ts.core_admin().await;
+        let dc = core.create_datacenter(&admin, "dc1", "").await.unwrap();
+        let c = core
+            .create_cluster(&admin, &dc.id, "c1", level, "")
+            .await
+            .unwrap();
+        cluster_b = Some((core, admin, c.id));
+    }
+    let level_b = || async {
+        let (core, admin, id) = cluster_b.as_ref().unwrap();
+        core.get_cluster(admin, id).await.unwrap().automation_level
+    };
+    let backups = tempfile::tempdir().unwrap();
+    let location = backups.path().join("nightly").display().to_string();
+    let server = |ts: &TestServer| ts.api("").trim_start_matches("https://").to_string();
+    let v = run_sdk_script(
+        &python,
+        "infraprofile.py",
+        &[&server(&a), &server(&b), ADMIN, PASSWORD, &location],
+    )
+    .await;
+    let names: Vec<&str> = v["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "AuthManagement",
+            "ApplianceManagement",
+            "InventoryManagement"
+        ]
+    );
+    assert_eq!(
+        v["export_without_key"],
+        json!(["InvalidArgument", "spec.encryption_key"])
+    );
+    assert_eq!(v["export_unknown_profile"][0], "NotFound");
+    // The document: its schema, A's settings, the backup password sealed, never in clear.
+    let doc = &v["document"];
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["product"], "ferrocenter");
+    assert_eq!(doc["description"], "from A");
+    assert!(doc["encryption"]["kdf"]["salt"].is_string(), "{doc}");
+    assert_eq!(v["secret_in_clear"], false);
+    let schedule = &doc["profiles"]["ApplianceManagement"]["backup_schedules"][0];
+    assert_eq!(schedule["id"], "nightly");
+    assert!(
+        schedule["backup_password"]["sealed"].is_string(),
+        "{schedule}"
+    );
+    assert_eq!(
+        doc["profiles"]["InventoryManagement"]["clusters"],
+        json!([{"datacenter": "dc1", "name": "c1", "automation_level": "fullyAutomated"}])
+    );
+    // Validation on B: valid, saying what the import would change.
+    assert_eq!(v["validate"]["status"], "VALID", "{}", v["validate"]);
+    let info = v["validate"]["info"].to_string();
+    assert!(
+        info.contains("backup schedule nightly will be created"),
+        "{info}"
+    );
+    assert!(info.contains("cluster dc1/c1 will be set"), "{info}");
+    // Broken documents name what is wrong.
+    let errors = |k: &str| {
+        assert_eq!(v[k]["status"], "INVALID", "{k}: {}", v[k]);
+        v[k]["errors"].to_string()
+    };
+    assert!(errors("validate_wrong_schema").contains("schema_version"));
+    let e = errors("validate_out_of_range");
+    assert!(
+        e.contains("ApplianceManagement.firewall_inbound[1].prefix"),
+        "{e}"
+    );
+    assert!(
+        e.contains("AuthManagement.local_accounts_policy.max_days"),
+        "{e}"
+    );
+    assert!(errors("validate_without_key").contains("encryption_key"));
+    assert!(errors("validate_wrong_key").contains("encryption_key"));
+    // Their imports fail and change nothing.
+    assert_eq!(
+        v["import_out_of_range"][0], "FAILED",
+        "{}",
+        v["import_out_of_range"]
+    );
+    assert_eq!(v["import_wrong_schema"][0], "FAILED");
+    assert_eq!(v["b_after_refusals"], v["b_before"]);
+    // The import: B's settings are A's.
+    assert_eq!(v["import"][0], "SUCCEEDED", "{}", v["import"]);
+    assert_ne!(v["b_before"], v["a"]);
+    assert_eq!(v["b_after"], v["a"]);
+    // (The script ran to its end before these checks: B's cluster was manual when it began.)
+    assert_eq!(level_b().await, AutomationLevel::FullyAutomated);
+    // The imported schedule opens its backup password with B's key: a run succeeds.
+    let (core, admin, _) = cluster_b.as_ref().unwrap();
+    let job = core
+        .backup_schedule_run(admin, "nightly", None)
+        .await
+        .unwrap();
+    let done = core.tasks.wait(&job.id).await.unwrap();
+    assert_eq!(
+        done.state,
+        ferrocenter_core::tasks::TaskState::Success,
+        "{:?}",
+        done.error
+    );
+    // The import is in B's event log.
+    let events = core.list_events(admin, &Default::default()).await.unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "com.ferrocenter.infraprofile.imported"));
+}

@@ -608,6 +608,11 @@ impl Core {
         Ok(())
     }
 
+    /// Whether `policy.set` would take `info` (its fields; not the check against the accounts).
+    pub(crate) fn check_password_policy(&self, info: &PolicyInfo) -> Result<(), CoreError> {
+        self.policy_from(info).map(|_| ())
+    }
+
     /// The policy a `policy.set` asks for, every field checked; fields ferrocenter does not
     /// enforce are refused unless they ask for what it does.
     fn policy_from(&self, info: &PolicyInfo) -> Result<PasswordPolicy, CoreError> {

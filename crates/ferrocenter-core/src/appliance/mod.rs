@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod firewall;
 pub mod health;
+pub mod infraprofile;
 pub mod monitoring;
 pub mod services;
 pub mod shutdown;

@@ -7,7 +7,7 @@
 mod archive;
 pub mod archives;
 pub mod backup_job;
-mod crypto;
+pub(crate) mod crypto;
 mod errors;
 pub mod layout;
 pub mod manifest;

@@ -201,6 +201,28 @@ fn check_max_count(n: i64) -> Result<u32, CoreError> {
 }
 
 /// The request's fields are named under `spec.` in a schedule's errors.
+/// The checks `create` makes of a whole spec short of reaching its location: what an
+/// infrastructure profile's validation asks of the schedules it carries.
+pub(crate) fn check_spec_offline(id: &str, spec: &ScheduleSpec) -> Result<(), CoreError> {
+    check_id(id)?;
+    let location = spec
+        .location
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+        .ok_or_else(|| CoreError::invalid("spec.location", "is required"))?;
+    location_type_of(location).map_err(|e| under_spec(e.into()))?;
+    if let Some(parts) = &spec.parts {
+        parse_parts(parts).map_err(|e| under_spec(e.into()))?;
+    }
+    if let Some(r) = &spec.recurrence {
+        check_recurrence(r)?;
+    }
+    if let Some(n) = spec.max_count {
+        check_max_count(n)?;
+    }
+    Ok(())
+}
+
 fn under_spec(e: CoreError) -> CoreError {
     match e {
         CoreError::InvalidArgument { field, reason } if !field.starts_with("spec.") => {

@@ -58,6 +58,10 @@ task_kinds! {
     ApplianceBackup = "appliance.backup",
     /// A support bundle being made (`appliance.support_bundle.create$task`).
     ApplianceSupportBundle = "appliance.supportBundle",
+    /// A validation of an infrastructure profile document (`infraprofile.configs.validate`).
+    ApplianceProfileValidate = "appliance.infraprofile.validate",
+    /// An import of infrastructure profiles (`infraprofile.configs.import_profile`).
+    ApplianceProfileImport = "appliance.infraprofile.import",
 }
 
 impl fmt::Display for TaskKind {

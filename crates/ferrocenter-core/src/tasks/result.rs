@@ -71,6 +71,14 @@ pub enum TaskResult {
     SupportBundle {
         support_bundle: String,
     },
+    /// An infrastructure profile document validated.
+    ProfileValidation {
+        validation: crate::appliance::infraprofile::ValidationOutcome,
+    },
+    /// Infrastructure profiles imported: what was imported.
+    ProfileImport {
+        imported: String,
+    },
 }
 
 impl TaskResult {

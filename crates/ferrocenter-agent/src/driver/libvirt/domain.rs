@@ -223,9 +223,12 @@ fn volume_name(uuid: &str, i: usize) -> String {
 /// libvirt made ready for a migration that was abandoned).
 pub fn discard_volumes(c: &Connect, vm: &Vm) -> ApiResult<()> {
     if let Some(d) = lookup(c, &vm.uuid)? {
-        if d.is_persistent().unwrap_or(true) {
+        match d.is_persistent() {
             // Arrived after all: the VM is this host's now.
-            return Ok(());
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.code() == ErrorNumber::NoDomain => {}
+            Err(e) => return Err(fault("looking at an abandoned migration's domain", e)),
         }
         // The paused, transient domain of the incoming copy, which a libvirtd restarted
         // mid-migration keeps: destroying it removes it.
@@ -240,6 +243,14 @@ pub fn discard_volumes(c: &Connect, vm: &Vm) -> ApiResult<()> {
         let Ok(pool) = StoragePool::lookup_by_name(c, &d.datastore) else {
             continue;
         };
+        // A libvirtd that just started may not have started its pools yet: a volume of an
+        // inactive pool cannot be looked at, so the discard is tried again later.
+        if !pool.is_active().unwrap_or(false) {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                format!("storage pool {} is not active yet", d.datastore),
+            ));
+        }
         let _ = pool.refresh(0);
         if let Ok(v) = StorageVol::lookup_by_name(&pool, &volume_name(&vm.uuid, i)) {
             v.delete(0)

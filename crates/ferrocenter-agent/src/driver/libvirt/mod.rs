@@ -222,7 +222,9 @@ impl LibvirtDriver {
         tokio::task::spawn_blocking(move || {
             let c = shared.conn()?;
             let r = f(&shared, &c.0);
-            if matches!(&r, Err(e) if e.0.code == ErrorCode::Unavailable) {
+            // A connection libvirtd closed fails calls with an internal error ("client socket
+            // is closed") rather than a connection error, so any failure checks it.
+            if r.is_err() {
                 shared.check_alive();
             }
             r

@@ -1,9 +1,11 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
-//! accounts, services, shutdown, firewall, backup and restore, backup schedules, support bundles; later logging,
-//! infraprofile, FIPS, update), one module per service. `planned.rs` lists every appliance
-//! operation of the SDK that is not served yet, so a call to one is told so by name.
+//! accounts, services, shutdown, firewall, backup and restore, backup schedules, support
+//! bundles, infrastructure profiles; later logging, FIPS, update), one module per service.
+//! `planned.rs` lists every appliance operation of the SDK that is not served yet, so a call to
+//! one is told so by name.
 pub mod firewall;
 pub mod health;
+pub mod infraprofile;
 pub mod local_accounts;
 pub mod monitoring;
 pub mod planned;
@@ -27,6 +29,7 @@ pub const SERVICES: &[&[Op]] = &[
     recovery::OPS,
     recovery_schedules::OPS,
     support_bundle::OPS,
+    infraprofile::OPS,
 ];
 
 /// The union rules of the appliance services' replies.

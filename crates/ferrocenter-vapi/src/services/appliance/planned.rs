@@ -25,30 +25,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/logging/forwarding",
     ),
     (
-        "com.vmware.appliance.infraprofile.configs",
-        "list",
-        "GET",
-        "/appliance/infraprofile/configs",
-    ),
-    (
-        "com.vmware.appliance.infraprofile.configs",
-        "export",
-        "POST",
-        "/appliance/infraprofile/configs?action=export",
-    ),
-    (
-        "com.vmware.appliance.infraprofile.configs",
-        "validate$task",
-        "POST",
-        "/appliance/infraprofile/configs?action=validate&vmw-task=true",
-    ),
-    (
-        "com.vmware.appliance.infraprofile.configs",
-        "import_profile$task",
-        "POST",
-        "/appliance/infraprofile/configs?action=import&vmw-task=true",
-    ),
-    (
         "com.vmware.appliance.system.security.global_fips",
         "get",
         "GET",

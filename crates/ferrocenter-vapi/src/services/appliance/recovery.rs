@@ -2,7 +2,6 @@
 //! the schedules: `recovery_schedules.rs`) over the core's `recovery`: jobs, parts, what is on
 //! a location, restore and reconciliation. Every rule is the core's; this module reads the
 //! request and renders the answer.
-use ferrocenter_core::auth::Caller;
 use ferrocenter_core::ports::{Location, LocationSecret, LocationType};
 use ferrocenter_core::recovery::archives::{ArchiveFilter, ArchiveInfo};
 use ferrocenter_core::recovery::backup_job::{
@@ -673,20 +672,16 @@ fn reconcile_info(i: &ReconcileInfo) -> Value {
     v
 }
 
-async fn caller(call: &Call) -> Result<Caller, crate::errors::ApiError> {
-    call.caller().await
-}
-
 fn recovery_get(call: Call) -> Reply {
     Box::pin(async move {
-        caller(&call).await?;
+        call.caller().await?;
         Ok(Out::Value(json!({"supported": true})))
     })
 }
 
 fn backup_validate(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let req = backup_request(&call)?;
         let r = call.state.core.backup_validate(&c, &req).await?;
         Ok(Out::Value(check_result(&r, "backup.validate")))
@@ -695,7 +690,7 @@ fn backup_validate(call: Call) -> Reply {
 
 fn job_create(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let req = backup_request(&call)?;
         let j = call.state.core.backup_job_create(&c, req).await?;
         Ok(Out::Value(backup_job_status(&j)))
@@ -704,7 +699,7 @@ fn job_create(call: Call) -> Reply {
 
 fn job_list(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let jobs = call.state.core.backup_job_list(&c).await?;
         Ok(Out::Value(json!(jobs
             .iter()
@@ -715,7 +710,7 @@ fn job_list(call: Call) -> Reply {
 
 fn job_get(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let j = call.state.core.backup_job_get(&c, call.text("id")).await?;
         Ok(Out::Value(backup_job_status(&j)))
     })
@@ -723,7 +718,7 @@ fn job_get(call: Call) -> Reply {
 
 fn job_cancel(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let r = call
             .state
             .core
@@ -735,7 +730,7 @@ fn job_cancel(call: Call) -> Reply {
 
 fn details_list(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let wanted: Option<Vec<String>> = call
             .get("filter")
             .and_then(|f| f.get("jobs"))
@@ -773,7 +768,7 @@ fn part_value(id: PartId) -> Value {
 
 fn parts_list(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let ids = call.state.core.backup_parts(&c).await?;
         Ok(Out::Value(Value::Array(
             ids.into_iter().map(part_value).collect(),
@@ -783,7 +778,7 @@ fn parts_list(call: Call) -> Reply {
 
 fn parts_get(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let kib = call
             .state
             .core
@@ -795,7 +790,7 @@ fn parts_get(call: Call) -> Reply {
 
 fn system_name_list(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let spec = call.get("loc_spec").cloned().unwrap_or_default();
         let loc = location(&spec, None)?;
         let names = call.state.core.backup_system_names(&c, &loc).await?;
@@ -822,7 +817,7 @@ fn archive_filter(f: Option<&Value>) -> Result<ArchiveFilter, CoreError> {
 
 fn archive_list(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let spec = call.get("loc_spec").cloned().unwrap_or_default();
         let loc = location(&spec, None)?;
         let filter = archive_filter(call.get("filter_spec"))?;
@@ -839,7 +834,7 @@ fn archive_list(call: Call) -> Reply {
 
 fn archive_get(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let spec = call.get("spec").cloned().unwrap_or_default();
         let loc = location(&spec, None)?;
         let a = call
@@ -860,7 +855,7 @@ fn archive_get(call: Call) -> Reply {
 
 fn restore_validate(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let req = restore_request(&call)?;
         let m = call.state.core.restore_validate(&c, &req).await?;
         Ok(Out::Value(restore_metadata(&m)))
@@ -869,7 +864,7 @@ fn restore_validate(call: Call) -> Reply {
 
 fn restore_create(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let req = restore_request(&call)?;
         let s = call.state.core.restore_job_create(&c, req).await?;
         Ok(Out::Value(restore_status(&s)))
@@ -878,7 +873,7 @@ fn restore_create(call: Call) -> Reply {
 
 fn restore_get(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let s = call.state.core.restore_job_get(&c).await?;
         Ok(Out::Value(restore_status(&s)))
     })
@@ -886,7 +881,7 @@ fn restore_get(call: Call) -> Reply {
 
 fn restore_cancel(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let r = call.state.core.restore_job_cancel(&c).await?;
         Ok(Out::Value(check_result(&r, "restore.job.cancel")))
     })
@@ -894,7 +889,7 @@ fn restore_cancel(call: Call) -> Reply {
 
 fn reconciliation_create(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let ignore = call
             .get("spec")
             .and_then(|s| s.get("ignore_warnings"))
@@ -907,7 +902,7 @@ fn reconciliation_create(call: Call) -> Reply {
 
 fn reconciliation_get(call: Call) -> Reply {
     Box::pin(async move {
-        let c = caller(&call).await?;
+        let c = call.caller().await?;
         let i = call.state.core.reconciliation_get(&c).await?;
         Ok(Out::Value(reconcile_info(&i)))
     })
