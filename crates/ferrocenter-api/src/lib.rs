@@ -7,6 +7,7 @@
 
 mod accept_hook;
 mod bind;
+mod downloads;
 mod listener_service;
 pub mod listeners;
 mod login_budget;

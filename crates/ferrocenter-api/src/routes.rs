@@ -158,9 +158,10 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(crate::downloads::host_from_authority))
         .layer(middleware::from_fn_with_state(limit, bounded_body))
         .layer(middleware::from_fn_with_state(
-            zstack::loggable_path as Redact,
+            crate::downloads::loggable_path as Redact,
             log_request,
         ))
         // After the request log: probes every few seconds would drown it.
@@ -181,14 +182,18 @@ pub fn api_router(state: ListenerState) -> Router {
         vapi::routes(state.diagnostics)
             .merge(vim::routes())
             .merge(zstack::routes())
-            .merge(ferrocenter_lookup::routes()),
+            .merge(ferrocenter_lookup::routes())
+            .merge(crate::downloads::routes()),
         state,
     )
 }
 
 /// `--appliance-listen`: appliance management, authenticated with local accounts.
 pub fn appliance_router(state: ListenerState) -> Router {
-    finish(vapi::appliance_routes(), state)
+    finish(
+        vapi::appliance_routes().merge(crate::downloads::routes()),
+        state,
+    )
 }
 
 #[cfg(test)]

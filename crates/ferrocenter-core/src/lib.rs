@@ -78,6 +78,10 @@ pub struct Core {
     backup_target: Arc<dyn ports::BackupTarget>,
     /// The backup or restore running, if any.
     recovery: recovery::RecoveryState,
+    /// Where support bundles read the server's logs and configuration.
+    support_sources: Arc<dyn ports::SupportSources>,
+    /// The support bundle being made, if any, and the bundles' records.
+    support_bundles: appliance::support_bundle::SupportBundleState,
     /// The infrastructure profile validation or import running, if any.
     infraprofile: appliance::infraprofile::InfraprofileState,
     server_uuid: tokio::sync::OnceCell<String>,
@@ -100,6 +104,7 @@ pub struct CoreConfig {
     pub secret_key: [u8; 32],
     pub agent_connect: agent_door::ConnectOptions,
     pub recovery: recovery::RecoveryConfig,
+    pub support_bundle: appliance::support_bundle::SupportBundleConfig,
 }
 
 impl Default for CoreConfig {
@@ -112,6 +117,7 @@ impl Default for CoreConfig {
             secret_key: secrets::SecretBox::generate_key(),
             agent_connect: agent_door::ConnectOptions::default(),
             recovery: recovery::RecoveryConfig::default(),
+            support_bundle: Default::default(),
         }
     }
 }
@@ -149,6 +155,8 @@ pub struct Ports {
     pub backup_target: Option<Arc<dyn ports::BackupTarget>>,
     /// None: no log forwarding (tests of the core alone).
     pub log_forwarder: Option<Arc<dyn ports::LogForwarder>>,
+    /// None: support bundles hold no logs and no configuration.
+    pub support_sources: Option<Arc<dyn ports::SupportSources>>,
 }
 
 impl Core {
@@ -175,6 +183,7 @@ impl Core {
                 installer: None,
                 backup_target: None,
                 log_forwarder: None,
+                support_sources: None,
             },
             config,
         )
@@ -190,6 +199,7 @@ impl Core {
             installer,
             backup_target,
             log_forwarder,
+            support_sources,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
@@ -215,6 +225,8 @@ impl Core {
             secrets: secrets::SecretBox::new(&config.secret_key),
             backup_target: backup_target.unwrap_or_else(|| Arc::new(ports::NoBackupTarget)),
             recovery: Default::default(),
+            support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
+            support_bundles: Default::default(),
             infraprofile: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             evaluation_start: tokio::sync::OnceCell::new(),

@@ -224,6 +224,7 @@ pub async fn rpc(
                 local,
                 form: Form::Rpc,
                 catalog: super::catalog::for_listener(state.listener),
+                host: host_header(&headers),
             },
         )
         .await?;
@@ -427,6 +428,7 @@ pub async fn rest(
                 local,
                 form,
                 catalog: super::catalog::for_listener(state.listener),
+                host: host_header(&headers),
             },
         )
         .await
@@ -534,4 +536,13 @@ where
         router = router.on(filter, handler.clone());
     }
     router
+}
+
+/// The `Host` a request named, for answers that give the client a URL back on the same
+/// listener (a support bundle's download).
+fn host_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }

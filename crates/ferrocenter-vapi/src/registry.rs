@@ -89,6 +89,8 @@ pub struct Call {
     /// Every operation served (a task's result is rendered in the output type of the
     /// operation that started it).
     pub catalog: &'static Catalog,
+    /// The `Host` header, where the request had one.
+    pub host: Option<String>,
 }
 
 impl Call {

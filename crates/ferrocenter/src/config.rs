@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// Flags of `ferrocenter serve`. Every one is optional here so that the file and the defaults
 /// can fill what the command line and environment leave unset.
-#[derive(Debug, Default, Clone, clap::Args)]
+#[derive(Debug, Default, Clone, clap::Args, serde::Serialize)]
 pub struct ServeArgs {
     /// A TOML file with any of the settings below (keys in snake_case).
     #[arg(long, env = "FERROCENTER_CONFIG", value_name = "FILE")]
@@ -157,6 +157,32 @@ pub struct ServeArgs {
     /// web roots.
     #[arg(long, env = "FERROCENTER_SYSLOG_CA_FILE", value_name = "PATH")]
     pub syslog_ca_file: Option<String>,
+    /// Largest support bundle written, compressed, in bytes [default: 1073741824].
+    #[arg(long, env = "FERROCENTER_SUPPORT_BUNDLE_MAX_BYTES", value_name = "N")]
+    pub support_bundle_max_bytes: Option<String>,
+    /// Seconds a support bundle's download URL stays valid [default: 3600].
+    #[arg(
+        long,
+        env = "FERROCENTER_SUPPORT_BUNDLE_URL_LIFETIME_SECS",
+        value_name = "S"
+    )]
+    pub support_bundle_url_lifetime_secs: Option<String>,
+    /// Seconds a support bundle is kept before the sweep removes it [default: 604800].
+    #[arg(
+        long,
+        env = "FERROCENTER_SUPPORT_BUNDLE_RETENTION_SECS",
+        value_name = "S"
+    )]
+    pub support_bundle_retention_secs: Option<String>,
+    /// More partitions support bundles may be written to, as NAME=DIR, comma-separated;
+    /// `data` (DATA/support-bundles) is always one and the default.
+    #[arg(
+        long,
+        env = "FERROCENTER_SUPPORT_BUNDLE_PARTITIONS",
+        value_name = "NAME=DIR",
+        value_delimiter = ','
+    )]
+    pub support_bundle_partitions: Option<Vec<String>>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -197,6 +223,10 @@ struct FileConfig {
     appliance_machine_actions: Option<bool>,
     backup_ca_file: Option<String>,
     syslog_ca_file: Option<String>,
+    support_bundle_max_bytes: Option<u64>,
+    support_bundle_url_lifetime_secs: Option<u64>,
+    support_bundle_retention_secs: Option<u64>,
+    support_bundle_partitions: Option<Vec<String>>,
 }
 
 /// A resolved, validated configuration.
@@ -243,6 +273,12 @@ pub struct ServeConfig {
     pub backup_trusted_ca: Vec<Vec<u8>>,
     /// DER certificates from `syslog_ca_file`.
     pub syslog_trusted_ca: Vec<Vec<u8>>,
+    /// `support_bundle_*`: partitions, size limit, URL lifetime, retention.
+    pub support_bundle: ferrocenter_core::appliance::support_bundle::SupportBundleConfig,
+    /// The configuration as given on the command line and in the environment, and the file,
+    /// for support bundles (which redact them).
+    pub given: serde_json::Value,
+    pub config_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -286,7 +322,7 @@ pub enum ConfigError {
     File { path: PathBuf, reason: String },
 }
 
-fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key,
         reason: reason.into(),
@@ -621,7 +657,24 @@ impl ServeArgs {
                 "must be between 1 and 1000000",
             ));
         }
+        let support_bundle = crate::support::resolve(
+            &data_dir,
+            crate::support::Given {
+                max_bytes: pick_num!(support_bundle_max_bytes, u64, 1 << 30),
+                url_lifetime_secs: pick_num!(support_bundle_url_lifetime_secs, u64, 3600),
+                retention_secs: pick_num!(support_bundle_retention_secs, u64, 604_800),
+                partitions: self
+                    .support_bundle_partitions
+                    .clone()
+                    .or(file.support_bundle_partitions)
+                    .unwrap_or_default(),
+            },
+        )?;
+        let given = serde_json::to_value(self).unwrap_or_default();
         Ok(ServeConfig {
+            support_bundle,
+            given,
+            config_file: self.config.clone(),
             data_dir,
             listen,
             appliance_listen,

@@ -6,4 +6,5 @@ pub mod config;
 pub mod logging;
 pub mod serve;
 pub mod store_identity;
+pub mod support;
 pub mod tls;

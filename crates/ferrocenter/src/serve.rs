@@ -196,6 +196,11 @@ impl Server {
                     .map_err(|e| StartError::Bootstrap(CoreError::from(e)))?,
                 )),
                 log_forwarder: Some(syslog_forwarder(cfg)?),
+                support_sources: Some(Arc::new(crate::support::ServerSources {
+                    logs_dir: cfg.data_dir.join(crate::support::LOGS_DIR),
+                    given: cfg.given.clone(),
+                    config_file: cfg.config_file.clone(),
+                })),
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -233,10 +238,12 @@ impl Server {
                     system_name: tls::host_name().unwrap_or_else(|| "ferrocenter".into()),
                     ..RecoveryConfig::default()
                 },
+                support_bundle: cfg.support_bundle.clone(),
             },
         );
         core.tasks.recover().await.map_err(StartError::Recover)?;
         core.clear_recovery_staging();
+        core.clear_support_bundle_partials();
         core.recover_hosts().await.map_err(StartError::Recover)?;
         // Before any listener accepts: the stored inbound firewall rules apply from the start.
         core.load_firewall().await.map_err(StartError::Bootstrap)?;
@@ -297,6 +304,7 @@ impl Server {
         core.start_heartbeats(background.clone());
         core.resume_after_restore().await;
         core.start_backup_schedules(background.clone());
+        core.start_support_bundle_sweeper(background.clone());
         let statistics = Arc::new(StatsCollector::new(core.clone()));
         statistics.start();
         core.services.register(statistics.clone());

@@ -387,6 +387,28 @@ fn rows() -> Vec<Row> {
                 p("/appliance/recovery/backup/schedules/{schedule}"),
                 [401, 403, 404, 404],
             ),
+            // Support bundles: every role reads; making (at a partition that does not exist,
+            // so nothing is made) and deleting need Appliance.Administer.
+            row(
+                Method::GET,
+                p("/appliance/support-bundle"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/support-bundle/components"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/support-bundle"),
+                [401, 403, 400, 400],
+            ),
+            row(
+                Method::DELETE,
+                p("/appliance/support-bundle/{id}"),
+                [401, 403, 404, 404],
+            ),
         ]);
     }
     rows
@@ -618,6 +640,20 @@ async fn every_route_for_every_role() {
                     (path, Some(json!({"duration_ms": 1})))
                 }
                 (_, p) if p.contains("/appliance/local-accounts") => (path, account_body),
+                ("POST", p) if p.ends_with("/appliance/support-bundle") => {
+                    let spec = json!({"description": "authz", "partition": "nowhere"});
+                    (
+                        path,
+                        Some(if p.starts_with("/api") {
+                            spec
+                        } else {
+                            json!({ "spec": spec })
+                        }),
+                    )
+                }
+                ("DELETE", p) if p.contains("/appliance/support-bundle/") => {
+                    (path.replace("{id}", "no-such-bundle"), None)
+                }
                 (_, p) if p.contains("/appliance/recovery/") => {
                     recovery_request(&row.method, &path)
                 }

@@ -15,3 +15,4 @@ pub mod log_forwarding;
 pub mod monitoring;
 pub mod services;
 pub mod shutdown;
+pub mod support_bundle;

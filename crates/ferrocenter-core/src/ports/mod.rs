@@ -7,6 +7,7 @@ mod installer;
 mod log_forwarding;
 mod machine;
 mod store;
+mod support;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
@@ -35,3 +36,4 @@ pub use store::{
     TaskFilter, TaskStore, VmStore,
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
+pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};

@@ -56,6 +56,8 @@ task_kinds! {
     DiagnosticsSleep = "diagnostics.sleep",
     /// A backup of the server (`recovery.backup.job`).
     ApplianceBackup = "appliance.backup",
+    /// A support bundle being made (`appliance.support_bundle.create$task`).
+    ApplianceSupportBundle = "appliance.supportBundle",
     /// A validation of an infrastructure profile document (`infraprofile.configs.validate`).
     ApplianceProfileValidate = "appliance.infraprofile.validate",
     /// An import of infrastructure profiles (`infraprofile.configs.import_profile`).

@@ -67,6 +67,10 @@ pub enum TaskResult {
     Backup {
         backup: crate::recovery::backup_job::BackupOutcome,
     },
+    /// A support bundle made: its id (`appliance.support_bundle`).
+    SupportBundle {
+        support_bundle: String,
+    },
     /// An infrastructure profile document validated.
     ProfileValidation {
         validation: crate::appliance::infraprofile::ValidationOutcome,
@@ -128,6 +132,7 @@ mod tests {
             r#"{"cluster":"c"}"#,
             r#"{"datacenter":"d"}"#,
             r#"{"slept_ms":10}"#,
+            r#"{"support_bundle":"b"}"#,
         ];
         let mut seen = std::collections::HashSet::new();
         for text in stored {

@@ -15,6 +15,7 @@ pub mod recovery;
 pub mod recovery_schedules;
 pub mod services;
 pub mod shutdown;
+pub mod support_bundle;
 
 use crate::registry::Op;
 use crate::types::Union;
@@ -29,10 +30,14 @@ pub const SERVICES: &[&[Op]] = &[
     firewall::OPS,
     recovery::OPS,
     recovery_schedules::OPS,
+    support_bundle::OPS,
     infraprofile::OPS,
     global_fips::OPS,
     logging_forwarding::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
-pub const UNIONS: &[&Union] = &[&logging_forwarding::CONNECTION_STATUS_UNION];
+pub const UNIONS: &[&Union] = &[
+    &logging_forwarding::CONNECTION_STATUS_UNION,
+    &support_bundle::INFO_UNION,
+];

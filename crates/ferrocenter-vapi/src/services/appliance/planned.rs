@@ -7,30 +7,6 @@
 /// (service id, operation, method, `/api` path).
 pub const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "com.vmware.appliance.support_bundle",
-        "list",
-        "GET",
-        "/appliance/support-bundle",
-    ),
-    (
-        "com.vmware.appliance.support_bundle",
-        "create$task",
-        "POST",
-        "/appliance/support-bundle?vmw-task=true",
-    ),
-    (
-        "com.vmware.appliance.support_bundle",
-        "delete",
-        "DELETE",
-        "/appliance/support-bundle/{id}",
-    ),
-    (
-        "com.vmware.appliance.support_bundle.components",
-        "get",
-        "GET",
-        "/appliance/support-bundle/components",
-    ),
-    (
         "com.vmware.appliance.update",
         "get",
         "GET",
