@@ -10,19 +10,20 @@ use axum::Router;
 use ferrocenter_core::appliance::support_bundle::DOWNLOAD_PATH;
 use ferrocenter_core::CoreError;
 
-use crate::routes::ListenerState;
+use ferrocenter_vapi::VapiState;
 
-pub fn routes() -> Router<ListenerState> {
+/// The download routes of a listener whose state hands out the vAPI binding's (which knows
+/// the core and which listener it is).
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    VapiState: axum::extract::FromRef<S>,
+{
     Router::new().route(&format!("{DOWNLOAD_PATH}{{token}}"), get(download))
 }
 
-async fn download(State(s): State<ListenerState>, Path(token): Path<String>) -> Response {
-    match s
-        .vapi
-        .core
-        .support_bundle_download(s.vapi.listener, &token)
-        .await
-    {
+async fn download(State(s): State<VapiState>, Path(token): Path<String>) -> Response {
+    match s.core.support_bundle_download(s.listener, &token).await {
         Ok(d) => {
             let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(d.file));
             (

@@ -451,6 +451,16 @@ mod tests {
                 "interface_name",
                 Rule::InterfaceName,
             ),
+            (
+                "com.vmware.appliance.logging.forwarding.config",
+                "hostname",
+                Rule::HostName,
+            ),
+            (
+                "com.vmware.appliance.logging.forwarding.config",
+                "port",
+                Rule::Port,
+            ),
         ];
         // Optional fields: the rule, nullable.
         const CONFIG: &str = "com.vmware.appliance.local_accounts.config";
@@ -547,11 +557,16 @@ mod tests {
                 );
             }
         }
+        // A structure flattened into the query string carries its rules on its parameters.
+        let size = &doc["paths"]["/api/appliance/support-bundle"]["get"]["parameters"][0];
+        assert_eq!(size["name"], "size");
+        assert_eq!(size["schema"], Rule::IterationSize.schema());
         // Each rule is declared somewhere.
         for rule in Rule::ALL {
             assert!(
                 cases.iter().chain(&optional).any(|c| c.2 == rule)
                     || shutdown.iter().any(|c| c.1 == rule)
+                    || rule == Rule::IterationSize
                     || [Rule::AccountRoles, Rule::AccountName].contains(&rule),
                 "{rule:?} is on no field"
             );

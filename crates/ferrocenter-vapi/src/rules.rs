@@ -55,6 +55,8 @@ pub enum Rule {
     ShutdownDelay,
     /// An appliance shutdown's reason (`appliance::shutdown::reason`).
     ShutdownReason,
+    /// A list's `iteration.size`: at least 1 (`appliance::support_bundle`).
+    IterationSize,
 }
 
 /// No control character (Unicode category Cc), as the core's text rules refuse them.
@@ -88,7 +90,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -108,6 +110,7 @@ impl Rule {
         Rule::InterfaceName,
         Rule::ShutdownDelay,
         Rule::ShutdownReason,
+        Rule::IterationSize,
     ];
 
     /// Whether the value is one text value (so it can be given in a query string).
@@ -220,6 +223,11 @@ impl Rule {
                 "format": "int64",
                 "minimum": 0,
                 "maximum": DELAY_MAX_MINUTES,
+            }),
+            Rule::IterationSize => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": ferrocenter_core::appliance::support_bundle::ITERATION_SIZE_MIN,
             }),
             Rule::ShutdownReason => json!({
                 "type": "string",

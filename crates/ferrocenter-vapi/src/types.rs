@@ -200,7 +200,8 @@ fn decode_rule(rule: Rule, v: &Value, form: Form, path: &str) -> Result<Value, C
         | Rule::CharCount
         | Rule::MinimumLength
         | Rule::PrefixLength
-        | Rule::ShutdownDelay => (v.is_i64(), "an integer"),
+        | Rule::ShutdownDelay
+        | Rule::IterationSize => (v.is_i64(), "an integer"),
         // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
         Rule::Password => return decode(&Ty::Secret, v, form, path),
         Rule::ApiReleases | Rule::AccountRoles => (
@@ -533,7 +534,7 @@ pub fn from_text(ty: &Ty, s: &str, path: &str) -> Result<Value, CoreError> {
         Ty::Enum(_) | Ty::String | Ty::Id | Ty::Secret | Ty::DateTime | Ty::Binary => {
             decode(ty, &json!(s), Form::Native, path)
         }
-        Ty::Rule(Rule::Port | Rule::ShutdownDelay) => s
+        Ty::Rule(Rule::Port | Rule::ShutdownDelay | Rule::IterationSize) => s
             .parse::<i64>()
             .map_err(|_| bad(path, "must be an integer"))
             .and_then(|n| decode(ty, &json!(n), Form::Native, path)),

@@ -269,7 +269,8 @@ async fn the_official_python_sdk_manages_backup_schedules() {
 
 /// `com.vmware.appliance.infraprofile_client.Configs` through the official SDK
 /// (tests/vapi_sdk/infraprofile.py), as the guide's "Performing Infrastructure Profile
-/// Management Operations": server A's firewall rules, password policy, backup schedule (with a
+/// Management Operations": server A's firewall rules, syslog receivers, password policy,
+/// global FIPS (off), backup schedule (with a
 /// backup password, exported only encrypted) and a cluster's DRS level are exported, validated
 /// and imported into server B, whose settings then match A's; a document with a wrong schema
 /// version or values out of range is reported by validation and its import refused whole,
@@ -333,6 +334,14 @@ async fn the_official_python_sdk_exports_and_imports_infrastructure_profiles() {
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["product"], "ferrocenter");
     assert_eq!(doc["description"], "from A");
+    assert_eq!(
+        doc["profiles"]["ApplianceManagement"]["syslog_forwarding"],
+        json!([
+            {"hostname": "127.0.0.1", "port": 5514, "protocol": "UDP"},
+            {"hostname": "logs.example.com", "port": 6514, "protocol": "TLS"},
+        ])
+    );
+    assert_eq!(doc["profiles"]["ApplianceManagement"]["global_fips"], false);
     assert!(doc["encryption"]["kdf"]["salt"].is_string(), "{doc}");
     assert_eq!(v["secret_in_clear"], false);
     let schedule = &doc["profiles"]["ApplianceManagement"]["backup_schedules"][0];

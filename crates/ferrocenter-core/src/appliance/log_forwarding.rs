@@ -93,33 +93,6 @@ pub struct ConnectionStatus {
     pub state: ConnectionState,
 }
 
-/// A host name as RFC 1123 allows (labels of letters, digits and hyphens, 1 to 63 characters,
-/// not starting or ending with a hyphen; 253 characters in all; a trailing dot allowed), or
-/// an IPv4 or IPv6 address.
-pub fn hostname(name: &str) -> Result<(), String> {
-    if name.parse::<IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let bare = name.strip_suffix('.').unwrap_or(name);
-    let label_ok = |l: &str| {
-        (1..=63).contains(&l.len())
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    // An all-numeric dotted name that is no address (999.1.1.1) is a mistake, not a host.
-    let numeric = bare
-        .split('.')
-        .all(|l| l.bytes().all(|b| b.is_ascii_digit()));
-    if bare.is_empty() || bare.len() > 253 || numeric || !bare.split('.').all(label_ok) {
-        return Err(format!(
-            "'{name}' is neither an IP address nor a host name (RFC 1123: labels of letters, \
-             digits and hyphens)"
-        ));
-    }
-    Ok(())
-}
-
 /// Checks every receiver, naming the first bad field (`cfg_list[1].port`).
 pub fn validate(specs: Vec<ForwardTargetSpec>) -> Result<Vec<ForwardTarget>, CoreError> {
     if specs.len() > TARGETS_MAX {
@@ -136,11 +109,8 @@ pub fn validate(specs: Vec<ForwardTargetSpec>) -> Result<Vec<ForwardTarget>, Cor
     };
     let mut targets: Vec<ForwardTarget> = Vec::with_capacity(specs.len());
     for (i, s) in specs.into_iter().enumerate() {
-        hostname(&s.hostname).map_err(|r| bad(i, "hostname", r))?;
-        let port = u16::try_from(s.port)
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| bad(i, "port", format!("{} is not a port (1 to 65535)", s.port)))?;
+        crate::validate::host_name(&format!("cfg_list[{i}].hostname"), &s.hostname)?;
+        let port = crate::validate::port(&format!("cfg_list[{i}].port"), s.port)?;
         let protocol = Protocol::parse(&s.protocol).ok_or_else(|| {
             bad(
                 i,
@@ -287,33 +257,6 @@ mod tests {
             CoreError::InvalidArgument { field, .. } => field,
             other => panic!("not invalid_argument: {other:?}"),
         }
-    }
-
-    #[test]
-    fn hostnames() {
-        for ok in [
-            "10.0.0.1",
-            "::1",
-            "fe80::1",
-            "syslog",
-            "log-1.example.com",
-            "a.b.c.",
-        ] {
-            assert!(hostname(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "-a.com",
-            "a-.com",
-            "a..b",
-            "under_score.com",
-            "999.1.1.1",
-            "a b",
-            "é.com",
-        ] {
-            assert!(hostname(bad).is_err(), "{bad}");
-        }
-        assert!(hostname(&"a".repeat(64)).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 """Drives ferrocenter's infrastructure profiles with the unmodified official vSphere Automation
 SDK for Python (`com.vmware.appliance.infraprofile_client.Configs`), as the management guide's
 "Performing Infrastructure Profile Management Operations": server A is configured (firewall
-rules, the local accounts' password policy, a backup schedule with a backup password), its
+rules, syslog receivers, the local accounts' password policy, a backup schedule with a
+backup password), its
 profiles are exported, validated on server B (`validate_task`), and imported there
 (`import_profile_task`); then broken documents are validated and refused.
 
@@ -14,6 +15,7 @@ import time
 
 from com.vmware.appliance.infraprofile_client import Configs
 from com.vmware.appliance.local_accounts_client import Policy
+from com.vmware.appliance.logging_client import Forwarding
 from com.vmware.appliance.networking.firewall_client import Inbound
 from com.vmware.appliance.recovery.backup_client import Schedules
 from com.vmware.cis.task_client import Status
@@ -46,6 +48,9 @@ def settings(stub):
             for r in Inbound(stub).get()
         ],
         "policy": [p.max_days, p.min_days, p.warn_days, p.minimum_length],
+        "syslog": [
+            [c.hostname, c.port, str(c.protocol)] for c in Forwarding(stub).get()
+        ],
         "schedules": {
             k: {
                 "parts": sorted(v.parts),
@@ -100,6 +105,16 @@ def main():
             [
                 Inbound.Rule(address="10.9.8.0", prefix=24, policy=Inbound.Policy("REJECT")),
                 Inbound.Rule(address="10.9.7.5", prefix=32, policy=Inbound.Policy("ACCEPT")),
+            ]
+        )
+        Forwarding(a).set(
+            [
+                Forwarding.Config(
+                    hostname="127.0.0.1", port=5514, protocol=Forwarding.Protocol.UDP
+                ),
+                Forwarding.Config(
+                    hostname="logs.example.com", port=6514, protocol=Forwarding.Protocol.TLS
+                ),
             ]
         )
         p = Policy(a).get()

@@ -110,8 +110,8 @@ fn profile_info(name: &str) -> &'static str {
              server's configuration and must match it)"
         }
         APPLIANCE => {
-            "Appliance settings: the inbound firewall rules and the backup schedules (their \
-             passwords exported only under an encryption key)"
+            "Appliance settings: the inbound firewall rules, the syslog receivers, the backup \
+             schedules (their passwords exported only under an encryption key) and global FIPS"
         }
         _ => "Inventory: the clusters' DRS automation levels, by datacenter and cluster name",
     }

@@ -9,6 +9,7 @@ use super::document::{SealedSecret, SecretCodec, APPLIANCE, AUTH, INVENTORY};
 use super::Notifications;
 use crate::appliance::accounts::PolicyInfo;
 use crate::appliance::firewall::{CallOrigin, FirewallRule, RuleSet};
+use crate::appliance::log_forwarding::{self, ForwardTarget, ForwardTargetSpec};
 use crate::auth::Caller;
 use crate::inventory::AutomationLevel;
 use crate::ports::LocationSecret;
@@ -26,6 +27,39 @@ pub struct ApplianceProfile {
     /// The backup schedules (this server's become exactly these).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_schedules: Option<Vec<ProfileSchedule>>,
+    /// The syslog receivers (`logging.forwarding`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syslog_forwarding: Option<Vec<ProfileSyslogTarget>>,
+    /// Global FIPS (`system.security.global_fips`); a change restarts the server, applied last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_fips: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSyslogTarget {
+    pub hostname: String,
+    pub port: i64,
+    /// `TCP`, `UDP`, `TLS` or `RELP`.
+    pub protocol: String,
+}
+
+impl ProfileSyslogTarget {
+    fn spec(&self) -> ForwardTargetSpec {
+        ForwardTargetSpec {
+            hostname: self.hostname.clone(),
+            port: self.port,
+            protocol: self.protocol.clone(),
+        }
+    }
+
+    fn of(t: &ForwardTarget) -> ProfileSyslogTarget {
+        ProfileSyslogTarget {
+            hostname: t.hostname.clone(),
+            port: i64::from(t.port),
+            protocol: t.protocol.as_str().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -302,6 +336,14 @@ impl Core {
             let mut schedules = self.store.list_backup_schedules().await?;
             schedules.sort_by(|a, b| a.id.cmp(&b.id));
             out.appliance = Some(ApplianceProfile {
+                syslog_forwarding: Some(
+                    self.log_forwarding(caller)
+                        .await?
+                        .iter()
+                        .map(ProfileSyslogTarget::of)
+                        .collect(),
+                ),
+                global_fips: Some(self.global_fips_get(caller).await?.enabled),
                 firewall_inbound: Some(self.firewall_inbound(caller).await?),
                 backup_schedules: Some(
                     schedules
@@ -358,6 +400,21 @@ impl Core {
                 match RuleSet::compile(rules.clone()) {
                     Ok(_) => n.info(format!("{prefix} will be {} rule(s)", rules.len())),
                     Err(e) => n.error(at(&prefix, e)),
+                }
+            }
+            if let Some(targets) = &a.syslog_forwarding {
+                let prefix = format!("{APPLIANCE}.syslog_forwarding");
+                match log_forwarding::validate(targets.iter().map(|t| t.spec()).collect()) {
+                    Ok(_) => n.info(format!("{prefix} will be {} receiver(s)", targets.len())),
+                    Err(e) => n.error(at(&prefix, e)),
+                }
+            }
+            if let Some(enabled) = a.global_fips {
+                if enabled != crate::appliance::global_fips::stored(self.store.as_ref()).await? {
+                    n.warning(format!(
+                        "global FIPS will be {}: the server restarts once the import is done",
+                        if enabled { "enabled" } else { "disabled" }
+                    ));
                 }
             }
             if let Some(schedules) = &a.backup_schedules {
@@ -440,6 +497,10 @@ impl Core {
                 self.set_firewall_inbound(caller, origin, rules.clone())
                     .await?;
             }
+            if let Some(targets) = &a.syslog_forwarding {
+                self.set_log_forwarding(caller, targets.iter().map(|t| t.spec()).collect())
+                    .await?;
+            }
             if let Some(schedules) = &a.backup_schedules {
                 let here = self.store.list_backup_schedules().await?;
                 for h in here
@@ -479,6 +540,10 @@ impl Core {
                 }
             }
         }
+        // Last: a change restarts the server once this import's task has answered.
+        if let Some(enabled) = p.appliance.as_ref().and_then(|a| a.global_fips) {
+            self.global_fips_update(caller, Some(enabled)).await?;
+        }
         Ok(())
     }
 
@@ -503,6 +568,13 @@ impl Core {
                 rules.clone(),
             )
             .await?;
+        }
+        if let Some(targets) = &before.syslog {
+            let specs = targets
+                .iter()
+                .map(|t| ProfileSyslogTarget::of(t).spec())
+                .collect();
+            self.set_log_forwarding(caller, specs).await?;
         }
         if let Some(schedules) = &before.schedules {
             for s in self.store.list_backup_schedules().await? {
@@ -538,6 +610,9 @@ impl Core {
             if a.backup_schedules.is_some() {
                 s.schedules = Some(self.store.list_backup_schedules().await?);
             }
+            if a.syslog_forwarding.is_some() {
+                s.syslog = Some(self.log_forwarding(caller).await?);
+            }
         }
         if p.inventory.as_ref().is_some_and(|i| i.clusters.is_some()) {
             s.cluster_levels = self
@@ -558,5 +633,6 @@ pub(super) struct Snapshot {
     policy: Option<PolicyInfo>,
     firewall: Option<Vec<FirewallRule>>,
     schedules: Option<Vec<BackupSchedule>>,
+    syslog: Option<Vec<ForwardTarget>>,
     cluster_levels: Vec<(String, AutomationLevel)>,
 }

@@ -199,6 +199,9 @@ fn check_authority(a: &str) -> Result<(), CoreError> {
     }
 }
 
+/// The fewest bundles a `list` may be asked for (`iteration.size`).
+pub const ITERATION_SIZE_MIN: i64 = 1;
+
 impl Core {
     /// `components.get`: the catalogue, group → manifests.
     pub async fn support_bundle_components(
@@ -374,11 +377,11 @@ impl Core {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         let limit = match size {
             None => usize::MAX,
-            Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+            Some(n) if n >= ITERATION_SIZE_MIN => usize::try_from(n).unwrap_or(usize::MAX),
             Some(n) => {
                 return Err(CoreError::invalid(
                     "iteration.size",
-                    format!("{n}: must be at least 1"),
+                    format!("{n}: must be at least {ITERATION_SIZE_MIN}"),
                 ))
             }
         };

@@ -8,6 +8,7 @@ use ferrocenter_core::appliance::log_forwarding::{
 use serde_json::{json, Value};
 
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::services::std_types::LOCALIZABLE_MESSAGE;
 use crate::types::{field, StructDef, Ty, Union};
 use crate::wire::loc_msg;
@@ -22,8 +23,8 @@ const STATES: &[&str] = &["UP", "DOWN", "UNKNOWN"];
 const CONFIG: StructDef = StructDef {
     name: "com.vmware.appliance.logging.forwarding.config",
     fields: &[
-        field("hostname", Ty::String),
-        field("port", Ty::Long),
+        field("hostname", Ty::Rule(Rule::HostName)),
+        field("port", Ty::Rule(Rule::Port)),
         field("protocol", Ty::Enum(PROTOCOLS)),
     ],
 };

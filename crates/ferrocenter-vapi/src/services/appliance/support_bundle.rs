@@ -9,6 +9,7 @@ use ferrocenter_core::appliance::support_bundle::{
 use serde_json::{json, Value};
 
 use crate::registry::{http, op, Call, Http, Op, Out, Reply, TaskVariant};
+use crate::rules::Rule;
 use crate::services::std_types::LOCALIZABLE_MESSAGE;
 use crate::types::{field, StructDef, Ty, Union};
 use crate::wire::{datetime, loc_msg};
@@ -22,7 +23,7 @@ const CONTENT_TYPE: &[&str] = &["LOGS", "CORES", "ALL"];
 
 const ITERATION_SPEC: StructDef = StructDef {
     name: "com.vmware.appliance.support_bundle.iteration_spec",
-    fields: &[field("size", Ty::Optional(&Ty::Long))],
+    fields: &[field("size", Ty::Optional(&Ty::Rule(Rule::IterationSize)))],
 };
 
 const FILTER_SPEC: StructDef = StructDef {
