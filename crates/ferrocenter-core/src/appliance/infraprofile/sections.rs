@@ -404,7 +404,9 @@ impl Core {
             }
             if let Some(targets) = &a.syslog_forwarding {
                 let prefix = format!("{APPLIANCE}.syslog_forwarding");
-                match log_forwarding::validate(targets.iter().map(|t| t.spec()).collect()) {
+                match log_forwarding::validate(
+                    targets.iter().map(ProfileSyslogTarget::spec).collect(),
+                ) {
                     Ok(_) => n.info(format!("{prefix} will be {} receiver(s)", targets.len())),
                     Err(e) => n.error(at(&prefix, e)),
                 }
@@ -498,8 +500,11 @@ impl Core {
                     .await?;
             }
             if let Some(targets) = &a.syslog_forwarding {
-                self.set_log_forwarding(caller, targets.iter().map(|t| t.spec()).collect())
-                    .await?;
+                self.set_log_forwarding(
+                    caller,
+                    targets.iter().map(ProfileSyslogTarget::spec).collect(),
+                )
+                .await?;
             }
             if let Some(schedules) = &a.backup_schedules {
                 let here = self.store.list_backup_schedules().await?;
