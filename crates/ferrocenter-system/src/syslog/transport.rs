@@ -88,11 +88,21 @@ pub async fn connect(
     }
 }
 
-/// `LEN SP MSG`.
-fn octet_counted(message: &[u8]) -> Vec<u8> {
-    let mut frame = format!("{} ", message.len()).into_bytes();
-    frame.extend_from_slice(message);
-    frame
+/// Appends `LEN SP MSG` to `out`.
+fn octet_counted(message: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(message.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(message);
+}
+
+/// The octet-counted frames of `messages`, one after the other.
+fn frames(messages: &[impl AsRef<[u8]>]) -> Vec<u8> {
+    let len = messages.iter().map(|m| m.as_ref().len() + 6).sum();
+    let mut out = Vec::with_capacity(len);
+    for m in messages {
+        octet_counted(m.as_ref(), &mut out);
+    }
+    out
 }
 
 impl Connection {
@@ -110,15 +120,33 @@ impl Connection {
     }
 
     pub async fn send(&mut self, message: &[u8]) -> io::Result<()> {
+        self.send_all(&[message]).await
+    }
+
+    /// Sends messages in order, within one [`SEND_TIMEOUT`]: over TCP and TLS all their frames
+    /// in one write, so that a burst of records costs one system call rather than one each.
+    /// On an error it is unknown how many arrived; the caller sends them all again (at least
+    /// once, as a plain TCP syslog sender can promise no better).
+    pub async fn send_all(&mut self, messages: &[impl AsRef<[u8]>]) -> io::Result<()> {
         let work = async {
             match self {
-                Connection::Udp(s) => s.send(message).await.map(drop),
-                Connection::Tcp(s) => s.write_all(&octet_counted(message)).await,
+                Connection::Udp(s) => {
+                    for m in messages {
+                        s.send(m.as_ref()).await?;
+                    }
+                    Ok(())
+                }
+                Connection::Tcp(s) => s.write_all(&frames(messages)).await,
                 Connection::Tls(s) => {
-                    s.write_all(&octet_counted(message)).await?;
+                    s.write_all(&frames(messages)).await?;
                     s.flush().await
                 }
-                Connection::Relp(r) => r.syslog(message).await,
+                Connection::Relp(r) => {
+                    for m in messages {
+                        r.syslog(m.as_ref()).await?;
+                    }
+                    Ok(())
+                }
             }
         };
         tokio::time::timeout(SEND_TIMEOUT, work)
