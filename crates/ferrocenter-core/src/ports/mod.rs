@@ -3,6 +3,7 @@ mod agents;
 mod backup_location;
 mod clock;
 mod component;
+mod federation;
 mod installer;
 mod log_forwarding;
 mod machine;
@@ -23,6 +24,9 @@ pub use installer::{
     AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,
     Supervision,
 };
+pub use federation::{
+    BindPassword, FederationError, LdapDirectory, LdapEntry, LdapTarget, NoFederation, OidcFetcher,
+};
 pub use log_forwarding::{ForwardCounters, LogForwarder, NoLogForwarder};
 pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
@@ -31,7 +35,8 @@ pub use machine::{
 pub use store::DatabaseSize;
 pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
 pub use store::{
-    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
+    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore,
+    IdentityProviderStore, IdentityStore,
     MoidEntity, MoidKind, MoidStore, ScheduleStore, SettingsStore, Store, StoreError, TagStore,
     TaskFilter, TaskStore, VmStore,
 };

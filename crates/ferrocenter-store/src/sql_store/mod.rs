@@ -67,6 +67,7 @@ mod hosts;
 mod identity;
 mod moids;
 mod query;
+mod identity_providers;
 mod schedules;
 mod settings;
 mod stats;
