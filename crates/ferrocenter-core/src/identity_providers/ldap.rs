@@ -248,14 +248,19 @@ pub fn escape_filter_value(v: &str) -> String {
 }
 
 /// Users whose account name, common name, UPN or mail contain `q` (all users when empty).
+/// Active Directory's people are `objectCategory=person` (which leaves computers out, though
+/// they are `objectClass=user` too); OpenLDAP's are inetOrgPerson or posixAccount. A directory
+/// evaluates an attribute it does not know as undefined, which an OR skips — so no NOT here,
+/// where undefined would drop every entry.
 pub fn user_filter(q: &str) -> String {
-    let classes = "(|(objectClass=user)(objectClass=person)(objectClass=inetOrgPerson))";
+    let classes =
+        "(|(objectCategory=person)(objectClass=inetOrgPerson)(objectClass=posixAccount))";
     if q.is_empty() {
-        return format!("(&{classes}(!(objectClass=computer)))");
+        return classes.to_string();
     }
     let q = escape_filter_value(q);
     format!(
-        "(&{classes}(!(objectClass=computer))(|(sAMAccountName=*{q}*)(uid=*{q}*)(cn=*{q}*)(userPrincipalName=*{q}*)(mail=*{q}*)))"
+        "(&{classes}(|(sAMAccountName=*{q}*)(uid=*{q}*)(cn=*{q}*)(userPrincipalName=*{q}*)(mail=*{q}*)))"
     )
 }
 
@@ -446,6 +451,6 @@ mod tests {
     fn filters_escape_what_the_caller_types() {
         assert_eq!(escape_filter_value("a*(b)\\"), "a\\2a\\28b\\29\\5c");
         assert!(group_filter("adm)(cn=*").contains("adm\\29\\28cn=\\2a"));
-        assert!(user_filter("").starts_with("(&"));
+        assert!(!user_filter("").contains('!'));
     }
 }

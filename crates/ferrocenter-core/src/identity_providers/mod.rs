@@ -414,7 +414,13 @@ impl Core {
                 CoreError::internal(format!("the OIDC provider {id} has no OIDC settings"))
             })?;
             let (settings, secret) = oidc::settings_for_update(current, o)?;
-            config.oidc = Some(self.discover(settings, &roots).await?);
+            // The SDK sends an `oidc` part with every Oidc update (its union rule); only a
+            // discovery endpoint given is fetched and checked again.
+            config.oidc = Some(if o.discovery_endpoint.is_some() {
+                self.discover(settings, &roots).await?
+            } else {
+                settings
+            });
             if let Some(s) = secret {
                 record.client_secret = Some(self.secrets.seal(&s)?);
             }

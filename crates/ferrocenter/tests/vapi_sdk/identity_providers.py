@@ -85,7 +85,8 @@ def main():
             for s in providers.list()
         ]
         providers.update(pid, Providers.UpdateSpec(
-            config_tag=Providers.ConfigType.Oidc, name="ADFS renamed"))
+            config_tag=Providers.ConfigType.Oidc, name="ADFS renamed",
+            oidc=Providers.OidcUpdateSpec()))
         out["renamed"] = providers.get(pid).name
         providers.delete(pid)
         out["after_delete"] = [s.provider for s in providers.list()]
