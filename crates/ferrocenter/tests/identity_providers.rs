@@ -14,8 +14,7 @@ use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
 use ferrocenter_core::auth::Role;
 use ferrocenter_testkit::identity::{
-    OidcProvider, Slapd, StaticJson, ADMINS_GROUP, GROUPS_DN, READER_DN, READER_PASSWORD,
-    USERS_DN,
+    OidcProvider, Slapd, StaticJson, ADMINS_GROUP, GROUPS_DN, READER_DN, READER_PASSWORD, USERS_DN,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -96,7 +95,10 @@ async fn providers_with_the_guides_parameters() {
         )
         .await;
     let m = refusal(s, &b);
-    assert!(m.contains("spec.active_directory_over_ldap.password"), "{m}");
+    assert!(
+        m.contains("spec.active_directory_over_ldap.password"),
+        "{m}"
+    );
     assert!(!m.contains("wrong-password"), "{m}");
     let (s, b) = ts
         .call_json(
@@ -107,7 +109,10 @@ async fn providers_with_the_guides_parameters() {
         )
         .await;
     let m = refusal(s, &b);
-    assert!(m.contains("spec.active_directory_over_ldap.cert_chain"), "{m}");
+    assert!(
+        m.contains("spec.active_directory_over_ldap.cert_chain"),
+        "{m}"
+    );
     // LDAPS with a chain that is not the directory's: the TLS handshake fails on the endpoint.
     let other_ca = {
         let dir = tempfile::tempdir().unwrap();
@@ -131,7 +136,10 @@ async fn providers_with_the_guides_parameters() {
             r#"{"issuer": "{base}", "authorization_endpoint": "{base}/authorize",
                 "token_endpoint": "{base}/token", "jwks_uri": "{base}/jwks.json"}"#,
         ),
-        ("jwks.json", r#"{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#),
+        (
+            "jwks.json",
+            r#"{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#,
+        ),
     ])
     .unwrap();
     let (s, b) = ts
@@ -145,7 +153,10 @@ async fn providers_with_the_guides_parameters() {
         )
         .await;
     let m = refusal(s, &b);
-    assert!(m.contains("spec.oidc.discovery_endpoint") && m.contains("JWKS"), "{m}");
+    assert!(
+        m.contains("spec.oidc.discovery_endpoint") && m.contains("JWKS"),
+        "{m}"
+    );
     let (s, b) = ts.call_json(Method::GET, PROVIDERS, &token, None).await;
     assert_eq!((s, b), (200, json!([])));
 
@@ -161,11 +172,19 @@ async fn providers_with_the_guides_parameters() {
     assert_eq!(s, 200, "{first}");
     let first = first.as_str().unwrap().to_string();
     let r = ts
-        .call(Method::GET, &format!("{PROVIDERS}/{first}"), Some(&token), None)
+        .call(
+            Method::GET,
+            &format!("{PROVIDERS}/{first}"),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
-    assert!(!text.contains(CLIENT_SECRET) && !text.contains(READER_PASSWORD), "{text}");
+    assert!(
+        !text.contains(CLIENT_SECRET) && !text.contains(READER_PASSWORD),
+        "{text}"
+    );
     let info: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(info["config_tag"], "Oidc");
     assert_eq!(info["name"], "Microsoft ADFS");
@@ -173,7 +192,10 @@ async fn providers_with_the_guides_parameters() {
     assert_eq!(info["upn_claim"], "upn");
     assert_eq!(info["groups_claim"], "group");
     assert_eq!(info["oidc"]["issuer"], oidc.issuer());
-    assert_eq!(info["oidc"]["public_key_uri"], format!("{}/jwks", oidc.issuer()));
+    assert_eq!(
+        info["oidc"]["public_key_uri"],
+        format!("{}/jwks", oidc.issuer())
+    );
     assert_eq!(info["oidc"]["client_secret"], "");
     assert_eq!(info["idm_protocol"], "LDAP");
     assert_eq!(info["active_directory_over_ldap"]["password"], "");
@@ -188,7 +210,12 @@ async fn providers_with_the_guides_parameters() {
     second_spec["config_tag"] = json!("Oidc");
     second_spec["name"] = json!("LDAPS directory");
     let (s, second) = ts
-        .call_json(Method::POST, PROVIDERS, &token, Some(json!({ "spec": second_spec })))
+        .call_json(
+            Method::POST,
+            PROVIDERS,
+            &token,
+            Some(json!({ "spec": second_spec })),
+        )
         .await;
     assert_eq!(s, 200, "{second}");
     let second = second.as_str().unwrap().to_string();
@@ -196,7 +223,12 @@ async fn providers_with_the_guides_parameters() {
     third_spec["is_default"] = json!(true);
     third_spec["name"] = json!("Third");
     let (s, third) = ts
-        .call_json(Method::POST, PROVIDERS, &token, Some(json!({ "spec": third_spec })))
+        .call_json(
+            Method::POST,
+            PROVIDERS,
+            &token,
+            Some(json!({ "spec": third_spec })),
+        )
         .await;
     assert_eq!(s, 200, "{third}");
     let third = third.as_str().unwrap().to_string();
@@ -215,7 +247,11 @@ async fn providers_with_the_guides_parameters() {
     let (_, list) = ts.call_json(Method::GET, PROVIDERS, &token, None).await;
     assert_eq!(
         defaults(&list),
-        vec![(first.clone(), false), (second.clone(), false), (third.clone(), true)]
+        vec![
+            (first.clone(), false),
+            (second.clone(), false),
+            (third.clone(), true)
+        ]
     );
     assert_eq!(list[0]["oidc"]["discovery_endpoint"], discovery);
 
@@ -233,7 +269,11 @@ async fn providers_with_the_guides_parameters() {
     let (_, list) = ts.call_json(Method::GET, PROVIDERS, &token, None).await;
     assert_eq!(
         defaults(&list),
-        vec![(first.clone(), false), (second.clone(), true), (third.clone(), false)]
+        vec![
+            (first.clone(), false),
+            (second.clone(), true),
+            (third.clone(), false)
+        ]
     );
     assert_eq!(list[1]["name"], "Renamed");
     let (s, b) = ts
@@ -241,9 +281,11 @@ async fn providers_with_the_guides_parameters() {
             Method::PATCH,
             &format!("{PROVIDERS}/{second}"),
             &token,
-            Some(json!({"spec": {"config_tag": "Oidc", "active_directory_over_ldap": {
+            Some(
+                json!({"spec": {"config_tag": "Oidc", "active_directory_over_ldap": {
                 "user_name": READER_DN, "password": "nope", "users_base_dn": USERS_DN,
-                "groups_base_dn": GROUPS_DN, "server_endpoints": [slapd.ldaps_url()]}}})),
+                "groups_base_dn": GROUPS_DN, "server_endpoints": [slapd.ldaps_url()]}}}),
+            ),
         )
         .await;
     assert!(refusal(s, &b).contains("password"));
@@ -303,13 +345,21 @@ async fn providers_with_the_guides_parameters() {
         .await;
     assert_eq!(s, 200, "{root}");
     let (_, roots) = ts
-        .call_json(Method::GET, "/api/vcenter/identity/trusted-roots", &token, None)
+        .call_json(
+            Method::GET,
+            "/api/vcenter/identity/trusted-roots",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(roots[0]["root"], root);
     let (s, _) = ts
         .call_json(
             Method::DELETE,
-            &format!("/api/vcenter/identity/trusted-roots/{}", root.as_str().unwrap()),
+            &format!(
+                "/api/vcenter/identity/trusted-roots/{}",
+                root.as_str().unwrap()
+            ),
             &token,
             None,
         )
@@ -327,7 +377,9 @@ async fn providers_with_the_guides_parameters() {
             Method::PATCH,
             &format!("{PROVIDERS}/{first}"),
             &token,
-            Some(json!({"spec": {"config_tag": "Oidc", "oidc": {"discovery_endpoint": discovery}}})),
+            Some(
+                json!({"spec": {"config_tag": "Oidc", "oidc": {"discovery_endpoint": discovery}}}),
+            ),
         )
         .await;
     assert!(refusal(s, &b).contains("spec.oidc.discovery_endpoint"));

@@ -92,7 +92,10 @@ fn endpoints(given: &[String]) -> Result<Vec<String>, CoreError> {
         .map(|(i, e)| {
             let field = format!("{F}.server_endpoints[{i}]");
             let u = url::Url::parse(e.trim()).map_err(|_| {
-                CoreError::invalid(&field, format!("'{e}' is not ldap://host:port or ldaps://host:port"))
+                CoreError::invalid(
+                    &field,
+                    format!("'{e}' is not ldap://host:port or ldaps://host:port"),
+                )
             })?;
             let path_ok = matches!(u.path(), "" | "/");
             if !matches!(u.scheme(), "ldap" | "ldaps")
@@ -137,7 +140,9 @@ fn chain(given: &[String]) -> Result<Vec<String>, CoreError> {
                         .map(|l| String::from_utf8_lossy(l).into_owned())
                         .collect::<Vec<_>>()
                         .join("\n");
-                    Ok(format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"))
+                    Ok(format!(
+                        "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+                    ))
                 }
                 _ => Err(CoreError::invalid(
                     format!("{F}.cert_chain.cert_chain[{i}]"),
@@ -174,7 +179,10 @@ pub(crate) fn settings_for_create(s: &LdapSpec) -> Result<(LdapSettings, BindPas
         .ok_or_else(|| CoreError::invalid(format!("{F}.password"), "is required"))?;
     let settings = LdapSettings {
         user_name: text("user_name", &s.user_name)?,
-        users_base_dn: dn(&format!("{F}.users_base_dn"), &text("users_base_dn", &s.users_base_dn)?)?,
+        users_base_dn: dn(
+            &format!("{F}.users_base_dn"),
+            &text("users_base_dn", &s.users_base_dn)?,
+        )?,
         groups_base_dn: dn(
             &format!("{F}.groups_base_dn"),
             &text("groups_base_dn", &s.groups_base_dn)?,
@@ -214,7 +222,10 @@ pub(crate) fn settings_for_update(
     let password = match (&s.password, current_password) {
         (Some(p), _) if !p.expose().is_empty() => p.clone(),
         (Some(_), _) => {
-            return Err(CoreError::invalid(format!("{F}.password"), "must not be empty"))
+            return Err(CoreError::invalid(
+                format!("{F}.password"),
+                "must not be empty",
+            ))
         }
         (None, Some(p)) => BindPassword::new(p),
         (None, None) => return Err(CoreError::invalid(format!("{F}.password"), "is required")),
@@ -253,8 +264,7 @@ pub fn escape_filter_value(v: &str) -> String {
 /// evaluates an attribute it does not know as undefined, which an OR skips — so no NOT here,
 /// where undefined would drop every entry.
 pub fn user_filter(q: &str) -> String {
-    let classes =
-        "(|(objectCategory=person)(objectClass=inetOrgPerson)(objectClass=posixAccount))";
+    let classes = "(|(objectCategory=person)(objectClass=inetOrgPerson)(objectClass=posixAccount))";
     if q.is_empty() {
         return classes.to_string();
     }
@@ -291,7 +301,13 @@ impl Core {
         password: &BindPassword,
     ) -> Result<(), CoreError> {
         for (i, e) in s.server_endpoints.iter().enumerate() {
-            match self.federation.ports.ldap.check_bind(&target(s, e, password)).await {
+            match self
+                .federation
+                .ports
+                .ldap
+                .check_bind(&target(s, e, password))
+                .await
+            {
                 Ok(()) => {}
                 Err(FederationError::InvalidCredentials) => {
                     return Err(CoreError::invalid(
@@ -332,7 +348,11 @@ impl Core {
         limit: usize,
     ) -> Result<Vec<LdapEntry>, CoreError> {
         let (s, password) = self.directory_of(id).await?;
-        let base = if users { &s.users_base_dn } else { &s.groups_base_dn };
+        let base = if users {
+            &s.users_base_dn
+        } else {
+            &s.groups_base_dn
+        };
         let limit = limit.clamp(1, SEARCH_LIMIT_MAX);
         let mut last = None;
         for e in &s.server_endpoints {
@@ -368,7 +388,14 @@ impl Core {
     ) -> Result<Vec<DirectoryUser>, CoreError> {
         self.auth
             .authorize(caller, Privilege::VcIdentityProvidersRead)?;
-        let attrs = ["sAMAccountName", "uid", "cn", "displayName", "userPrincipalName", "mail"];
+        let attrs = [
+            "sAMAccountName",
+            "uid",
+            "cn",
+            "displayName",
+            "userPrincipalName",
+            "mail",
+        ];
         let found = self
             .directory_search(id, true, &user_filter(query), &attrs, limit)
             .await?;
@@ -421,7 +448,7 @@ mod tests {
             password: Some(BindPassword::new("pw")),
             users_base_dn: Some("ou=users,dc=example,dc=com".into()),
             groups_base_dn: Some("ou=groups,dc=example,dc=com".into()),
-            server_endpoints: Some(endpoints.iter().map(|e| e.to_string()).collect()),
+            server_endpoints: Some(endpoints.iter().map(ToString::to_string).collect()),
             cert_chain: chain,
         }
     }
@@ -436,15 +463,22 @@ mod tests {
     #[test]
     fn endpoints_and_chain_rules() {
         assert!(settings_for_create(&spec(&["ldap://dc1:389"], None)).is_ok());
-        let e = settings_for_create(&spec(&["ldap://dc1:389", "ldaps://dc2:636"], None)).unwrap_err();
+        let e =
+            settings_for_create(&spec(&["ldap://dc1:389", "ldaps://dc2:636"], None)).unwrap_err();
         assert_eq!(field(e), "spec.active_directory_over_ldap.cert_chain");
         let e = settings_for_create(&spec(&[], None)).unwrap_err();
         assert_eq!(field(e), "spec.active_directory_over_ldap.server_endpoints");
         let e = settings_for_create(&spec(&["ldap://dc1", "http://dc2"], None)).unwrap_err();
-        assert_eq!(field(e), "spec.active_directory_over_ldap.server_endpoints[1]");
+        assert_eq!(
+            field(e),
+            "spec.active_directory_over_ldap.server_endpoints[1]"
+        );
         let e = settings_for_create(&spec(&["ldaps://dc2:636"], Some(vec!["junk".into()])))
             .unwrap_err();
-        assert_eq!(field(e), "spec.active_directory_over_ldap.cert_chain.cert_chain[0]");
+        assert_eq!(
+            field(e),
+            "spec.active_directory_over_ldap.cert_chain.cert_chain[0]"
+        );
     }
 
     #[test]

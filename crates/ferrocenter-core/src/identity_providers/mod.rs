@@ -490,8 +490,9 @@ impl Core {
     }
 
     fn config_json(&self, c: &ProviderConfig) -> Result<String, CoreError> {
-        serde_json::to_string(c)
-            .map_err(|e| CoreError::internal(format!("an identity provider cannot be written: {e}")))
+        serde_json::to_string(c).map_err(|e| {
+            CoreError::internal(format!("an identity provider cannot be written: {e}"))
+        })
     }
 
     async fn provider_changed(&self, caller: &Caller, r: &ProviderRecord, what: &str) {

@@ -213,7 +213,9 @@ pub fn check_discovery(discovery_endpoint: &str, doc: &Value) -> Result<Discover
         let v = text(k)?;
         match url::Url::parse(&v) {
             Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => Ok(v),
-            _ => Err(format!("the discovery document's {k} '{v}' is not an http(s) URL")),
+            _ => Err(format!(
+                "the discovery document's {k} '{v}' is not an http(s) URL"
+            )),
         }
     };
     let issuer = url("issuer")?;
@@ -262,7 +264,10 @@ pub fn check_jwks(doc: &Value) -> Result<usize, String> {
         .ok_or("the JWKS has no keys array")?;
     let mut usable = 0;
     for (i, k) in keys.iter().enumerate() {
-        if k.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
+        if k.get("use")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u != "sig")
+        {
             continue;
         }
         match k.get("kty").and_then(Value::as_str) {
@@ -271,7 +276,9 @@ pub fn check_jwks(doc: &Value) -> Result<usize, String> {
                 b64_field(k, "e", i)?;
                 let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
                 if bits < 2048 {
-                    return Err(format!("key {i} is RSA of {bits} bits; at least 2048 are needed"));
+                    return Err(format!(
+                        "key {i} is RSA of {bits} bits; at least 2048 are needed"
+                    ));
                 }
             }
             Some("EC") => {
@@ -314,14 +321,17 @@ impl Core {
             .get_json(&s.discovery_endpoint, roots)
             .await
             .map_err(|e| unreachable(FIELD, &s.discovery_endpoint, e))?;
-        let found =
-            check_discovery(&s.discovery_endpoint, &doc).map_err(|r| CoreError::invalid(FIELD, r))?;
+        let found = check_discovery(&s.discovery_endpoint, &doc)
+            .map_err(|r| CoreError::invalid(FIELD, r))?;
         let jwks = fetch
             .get_json(&found.public_key_uri, roots)
             .await
             .map_err(|e| unreachable(FIELD, &found.public_key_uri, e))?;
         check_jwks(&jwks).map_err(|r| {
-            CoreError::invalid(FIELD, format!("the JWKS at '{}': {r}", found.public_key_uri))
+            CoreError::invalid(
+                FIELD,
+                format!("the JWKS at '{}': {r}", found.public_key_uri),
+            )
         })?;
         s.discovered = Some(found);
         Ok(s)
@@ -363,18 +373,28 @@ mod tests {
     fn discovery_needs_its_issuer_and_endpoints() {
         let ep = "https://idp.example.com/adfs/.well-known/openid-configuration";
         let d = check_discovery(ep, &doc()).unwrap();
-        assert_eq!(d.public_key_uri, "https://idp.example.com/adfs/discovery/keys");
+        assert_eq!(
+            d.public_key_uri,
+            "https://idp.example.com/adfs/discovery/keys"
+        );
         let other = "https://other.example.com/.well-known/openid-configuration";
-        assert!(check_discovery(other, &doc()).unwrap_err().contains("issuer"));
+        assert!(check_discovery(other, &doc())
+            .unwrap_err()
+            .contains("issuer"));
         let mut no_jwks = doc();
         no_jwks.as_object_mut().unwrap().remove("jwks_uri");
-        assert!(check_discovery(ep, &no_jwks).unwrap_err().contains("jwks_uri"));
+        assert!(check_discovery(ep, &no_jwks)
+            .unwrap_err()
+            .contains("jwks_uri"));
     }
 
     #[test]
     fn jwks_needs_a_complete_signing_key() {
         let n = URL_SAFE_NO_PAD.encode([0xc3u8; 256]);
-        assert_eq!(check_jwks(&json!({"keys": [{"kty": "RSA", "n": n, "e": "AQAB"}]})), Ok(1));
+        assert_eq!(
+            check_jwks(&json!({"keys": [{"kty": "RSA", "n": n, "e": "AQAB"}]})),
+            Ok(1)
+        );
         let short = URL_SAFE_NO_PAD.encode([0xc3u8; 64]);
         assert!(check_jwks(&json!({"keys": [{"kty": "RSA", "n": short, "e": "AQAB"}]})).is_err());
         assert!(check_jwks(&json!({"keys": []})).is_err());

@@ -40,7 +40,12 @@ impl Core {
 
     /// The PEMs the provider connections trust besides the system's roots.
     pub(super) async fn provider_root_pems(&self) -> Result<Vec<String>, CoreError> {
-        Ok(self.read_roots().await?.into_iter().map(|r| r.pem).collect())
+        Ok(self
+            .read_roots()
+            .await?
+            .into_iter()
+            .map(|r| r.pem)
+            .collect())
     }
 
     pub async fn identity_trusted_roots(

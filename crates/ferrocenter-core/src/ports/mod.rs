@@ -20,12 +20,12 @@ pub use backup_location::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
+pub use federation::{
+    BindPassword, FederationError, LdapDirectory, LdapEntry, LdapTarget, NoFederation, OidcFetcher,
+};
 pub use installer::{
     AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,
     Supervision,
-};
-pub use federation::{
-    BindPassword, FederationError, LdapDirectory, LdapEntry, LdapTarget, NoFederation, OidcFetcher,
 };
 pub use log_forwarding::{ForwardCounters, LogForwarder, NoLogForwarder};
 pub use machine::{
@@ -36,9 +36,8 @@ pub use store::DatabaseSize;
 pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore,
-    IdentityProviderStore, IdentityStore,
-    MoidEntity, MoidKind, MoidStore, ScheduleStore, SettingsStore, Store, StoreError, TagStore,
-    TaskFilter, TaskStore, VmStore,
+    IdentityProviderStore, IdentityStore, MoidEntity, MoidKind, MoidStore, ScheduleStore,
+    SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore, VmStore,
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{Group, PasswordDays, Principal, Realm};
 use crate::hosts::ClaimIntent;
+use crate::identity_providers::ProviderRecord;
 use crate::inventory::query::{
     ClusterField, DatacenterField, HostField, ListQuery, Page, TagKind, VmField,
 };
@@ -12,7 +13,6 @@ use crate::inventory::{
     Cluster, ConnectionState, CustomField, Datacenter, Datastore, Event, EventFilter, Folder, Host,
     HostFacts, HostFilter, HostRuntime, Network, VmRecord,
 };
-use crate::identity_providers::ProviderRecord;
 use crate::recovery::schedules::BackupSchedule;
 use crate::tasks::{Task, TaskKind, TaskState};
 use crate::CoreError;
@@ -620,8 +620,7 @@ pub trait IdentityProviderStore: Send + Sync {
     /// Conflict when the id is taken. With `is_default` set, every other provider is made
     /// non-default in the same transaction.
     async fn insert_identity_provider(&self, p: &ProviderRecord) -> Result<(), StoreError>;
-    async fn get_identity_provider(&self, id: &str)
-        -> Result<Option<ProviderRecord>, StoreError>;
+    async fn get_identity_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError>;
     /// Ordered by creation, then id.
     async fn list_identity_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
     /// Writes everything but the id and `created_at` (and clears the others' default as insert

@@ -44,7 +44,9 @@ impl OidcFetcher for HttpOidcFetcher {
             .map_err(|e| FederationError::Unreachable(chain_text(&e)))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(FederationError::Refused(format!("it answered HTTP {status}")));
+            return Err(FederationError::Refused(format!(
+                "it answered HTTP {status}"
+            )));
         }
         if resp.content_length().is_some_and(|n| n > BODY_MAX as u64) {
             return Err(FederationError::Refused("the answer is too large".into()));

@@ -41,10 +41,7 @@ fn pem_certs(pems: &[String]) -> Result<Vec<CertificateDer<'static>>, String> {
 
 /// A TLS client configuration trusting `roots` (and, with `system`, the web's and the system's
 /// roots too).
-fn client_config(
-    roots: &[String],
-    system: bool,
-) -> Result<Arc<rustls::ClientConfig>, String> {
+fn client_config(roots: &[String], system: bool) -> Result<Arc<rustls::ClientConfig>, String> {
     let mut store = rustls::RootCertStore::empty();
     if system {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());

@@ -179,7 +179,10 @@ const OAUTH2_UPDATE_SPEC: StructDef = StructDef {
         field("client_secret", Ty::Optional(&Ty::String)),
         field("claim_map", Ty::Optional(&CLAIM_MAP)),
         field("issuer", Ty::Optional(&Ty::String)),
-        field("authentication_method", Ty::Optional(&Ty::Enum(AUTH_METHODS))),
+        field(
+            "authentication_method",
+            Ty::Optional(&Ty::Enum(AUTH_METHODS)),
+        ),
         field("auth_query_params", Ty::Optional(&QUERY_PARAMS)),
     ],
 };
@@ -548,17 +551,20 @@ fn spec(call: &Call) -> ProviderSpec {
             client_secret: text(o, "client_secret"),
             claim_map: claim_map(o.get("claim_map")),
         }),
-        oauth2: s.get("oauth2").filter(|v| v.is_object()).map(|o| Oauth2Spec {
-            auth_endpoint: text(o, "auth_endpoint"),
-            token_endpoint: text(o, "token_endpoint"),
-            public_key_uri: text(o, "public_key_uri"),
-            client_id: text(o, "client_id"),
-            client_secret: text(o, "client_secret"),
-            claim_map: claim_map(o.get("claim_map")),
-            issuer: text(o, "issuer"),
-            authentication_method: text(o, "authentication_method"),
-            auth_query_params: query_params(o.get("auth_query_params")),
-        }),
+        oauth2: s
+            .get("oauth2")
+            .filter(|v| v.is_object())
+            .map(|o| Oauth2Spec {
+                auth_endpoint: text(o, "auth_endpoint"),
+                token_endpoint: text(o, "token_endpoint"),
+                public_key_uri: text(o, "public_key_uri"),
+                client_id: text(o, "client_id"),
+                client_secret: text(o, "client_secret"),
+                claim_map: claim_map(o.get("claim_map")),
+                issuer: text(o, "issuer"),
+                authentication_method: text(o, "authentication_method"),
+                auth_query_params: query_params(o.get("auth_query_params")),
+            }),
         idm_protocol: text(&s, "idm_protocol"),
         active_directory_over_ldap: s
             .get("active_directory_over_ldap")
@@ -719,4 +725,3 @@ fn search_groups(call: Call) -> Reply {
         Ok(Out::Value(Value::Array(found.iter().map(group).collect())))
     })
 }
-
