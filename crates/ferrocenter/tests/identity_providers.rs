@@ -186,6 +186,19 @@ async fn providers_with_the_guides_parameters() {
         "{text}"
     );
     let info: Value = serde_json::from_str(&text).unwrap();
+    // At rest the secrets are sealed: neither is in the stored row.
+    let (core, _) = ts.core_admin().await;
+    let row = core
+        .store
+        .get_identity_provider(&first)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = [row.client_secret.unwrap(), row.ldap_password.unwrap()];
+    for (s, plain) in sealed.iter().zip([CLIENT_SECRET, READER_PASSWORD]) {
+        assert!(!s.contains(plain) && !s.is_empty());
+    }
+    assert!(!row.config.contains(CLIENT_SECRET) && !row.config.contains(READER_PASSWORD));
     assert_eq!(info["config_tag"], "Oidc");
     assert_eq!(info["name"], "Microsoft ADFS");
     assert_eq!(info["is_default"], true);
