@@ -8,6 +8,7 @@ mod log_forwarding;
 mod machine;
 mod store;
 mod support;
+mod token_crypto;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
@@ -37,3 +38,4 @@ pub use store::{
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};
+pub use token_crypto::{Assertion, Confirmation, SigningIdentity, TokenCrypto, TokenCryptoError};
