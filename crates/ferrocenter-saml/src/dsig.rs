@@ -115,8 +115,23 @@ pub fn check_signed_info(signature: &Node, allowed_methods: &[&str]) -> Result<V
     Ok(ids)
 }
 
+// libxmlsec1's error reporter, not in the `xmlsec` crate's bindings.
+extern "C" {
+    fn xmlSecErrorsSetCallback(callback: Option<unsafe extern "C" fn()>);
+}
+
+/// libxmlsec1 prints every failed check to stderr by default; a forged token is an expected
+/// event that the core logs once, in its own words.
+fn quiet_library_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: a null callback is documented as "no reporting"; it is set once, after the
+    // library was initialised (XmlSecSignatureContext::new does that) and before any use here.
+    ONCE.call_once(|| unsafe { xmlSecErrorsSetCallback(None) });
+}
+
 fn context(key: XmlSecKey) -> XmlSecSignatureContext {
     let mut ctx = XmlSecSignatureContext::new();
+    quiet_library_errors();
     ctx.insert_key(key);
     // SAFETY: the context is alive and owned here; only same-document references resolve,
     // so a signature cannot pull in a file or URL.

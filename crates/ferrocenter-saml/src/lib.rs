@@ -12,9 +12,13 @@ mod assertion;
 mod crypto;
 mod dom;
 mod dsig;
+mod sts;
+mod wssec;
 
 pub use assertion::confirmation_certificate;
 pub use crypto::XmlSecTokens;
+pub use wssec::{presented_token, PresentedToken};
+pub use sts::{routes, StsFault, StsState, SIGNING_CERTIFICATES_PATH, STS_PATH, STS_PATH_ALIAS};
 
 #[cfg(test)]
 mod tests;

@@ -399,7 +399,13 @@ impl Core {
                 (self.auth.authenticate(origin, username, password).await?, None)
             }
             TokenCredential::Token { xml } => {
-                (self.verify_saml_token(xml, None, req.proof).await?.caller, None)
+                let v = self.verify_saml_token(xml, None, req.proof).await?;
+                // A bearer token is traded only through Renew (if renewable) or ActAs (if
+                // delegatable): otherwise a five-minute token would buy a thirty-day one.
+                if v.assertion.confirmation == Confirmation::Bearer {
+                    return Err(refuse("token-by-token with a bearer token"));
+                }
+                (v.caller, None)
             }
             TokenCredential::ActAs { xml } => {
                 // The presented token is the subject's; the requester only proves the key.
