@@ -286,10 +286,16 @@ pub fn registrations(node_id: &str, advertised: &Advertised) -> Vec<Registration
                 type_: "cs.identity".into(),
             },
             service_version: "2.0".into(),
-            endpoints: vec![endpoint("/sts/STSService", "wsTrust", "com.vmware.cis.cs.identity.sso")],
+            endpoints: vec![endpoint(
+                "/sts/STSService",
+                "wsTrust",
+                "com.vmware.cis.cs.identity.sso",
+            )],
             attributes: vec![],
             name: "Security Token Service".into(),
-            description: format!("ferrocenter {version}: the SSO domain's security token service (WS-Trust 1.3)"),
+            description: format!(
+                "ferrocenter {version}: the SSO domain's security token service (WS-Trust 1.3)"
+            ),
         },
     ]
 }
@@ -396,7 +402,10 @@ mod tests {
             "com.vmware.cis.cs.identity.sso",
         ));
         assert_eq!(sso.len(), 1);
-        assert_eq!(sso[0].endpoints[0].url, "https://vc.example.com/sts/STSService");
+        assert_eq!(
+            sso[0].endpoints[0].url,
+            "https://vc.example.com/sts/STSService"
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ const DELEGATION_NS: &str = "urn:oasis:names:tc:SAML:2.0:conditions:delegation";
 const RESTRICTION_COUNT: u32 = 10;
 
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
+    let t = t
+        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap_or(t);
     t.to_offset(time::UtcOffset::UTC)
         .format(&Rfc3339)
         .unwrap_or_default()
@@ -181,10 +183,12 @@ fn signed_root(doc: &Document) -> Result<(Node, Node), TokenCryptoError> {
     let id = dsig::register_id(doc, &root, "ID", None).map_err(malformed)?;
     let sig = dom::only_child(&root, NS_DS, "Signature")
         .map_err(|e| bad_sig(format!("Signature: {e}")))?;
-    let refs = dsig::check_signed_info(&sig, &[RSA_SHA256, RSA_SHA512, ECDSA_SHA256])
-        .map_err(bad_sig)?;
+    let refs =
+        dsig::check_signed_info(&sig, &[RSA_SHA256, RSA_SHA512, ECDSA_SHA256]).map_err(bad_sig)?;
     if refs != [id] {
-        return Err(bad_sig("the signature does not reference the assertion itself"));
+        return Err(bad_sig(
+            "the signature does not reference the assertion itself",
+        ));
     }
     Ok((root, sig))
 }

@@ -91,9 +91,7 @@ pub fn refuse_unsigned_nodes(node: &Node) -> Result<(), String> {
     for c in node.get_child_nodes() {
         match c.get_type() {
             Some(NodeType::CommentNode) => return Err("a comment is not accepted".into()),
-            Some(NodeType::PiNode) => {
-                return Err("a processing instruction is not accepted".into())
-            }
+            Some(NodeType::PiNode) => return Err("a processing instruction is not accepted".into()),
             Some(NodeType::EntityRefNode) | Some(NodeType::EntityNode) => {
                 return Err("an entity is not accepted".into())
             }

@@ -75,7 +75,10 @@ pub fn register_id(
 /// What a `ds:SignedInfo` must say for us to accept it: exclusive C14N, an accepted signature
 /// method, and references — each to `#id` in the same document, with only the enveloped and
 /// exclusive C14N transforms and a SHA-2 digest. Returns the referenced ids in order.
-pub fn check_signed_info(signature: &Node, allowed_methods: &[&str]) -> Result<Vec<String>, String> {
+pub fn check_signed_info(
+    signature: &Node,
+    allowed_methods: &[&str],
+) -> Result<Vec<String>, String> {
     let si = dom::only_child(signature, NS_DS, "SignedInfo")?;
     let c14n = dom::only_child(&si, NS_DS, "CanonicalizationMethod")?;
     if c14n.get_property_no_ns("Algorithm").as_deref() != Some(EXC_C14N) {
@@ -96,7 +99,9 @@ pub fn check_signed_info(signature: &Node, allowed_methods: &[&str]) -> Result<V
         let id = uri
             .strip_prefix('#')
             .filter(|i| !i.is_empty())
-            .ok_or_else(|| format!("the reference '{uri}' is not to an element of this document"))?;
+            .ok_or_else(|| {
+                format!("the reference '{uri}' is not to an element of this document")
+            })?;
         if let Some(t) = dom::optional_child(r, NS_DS, "Transforms")? {
             for tr in t.get_child_elements() {
                 let a = tr.get_property_no_ns("Algorithm").unwrap_or_default();
@@ -136,8 +141,7 @@ fn context(key: XmlSecKey) -> XmlSecSignatureContext {
     // SAFETY: the context is alive and owned here; only same-document references resolve,
     // so a signature cannot pull in a file or URL.
     unsafe {
-        (*ctx.as_ptr()).enabledReferenceUris =
-            bindings::xmlSecTransformUriTypeSameDocument;
+        (*ctx.as_ptr()).enabledReferenceUris = bindings::xmlSecTransformUriTypeSameDocument;
     }
     ctx
 }

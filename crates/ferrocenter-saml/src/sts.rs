@@ -174,10 +174,9 @@ async fn answer(core: &Core, origin: Origin, body: &[u8]) -> Result<String, Faul
             .map_err(fault_of)?
     } else {
         let credential = match &d.credential {
-            Credential::Password { username, password } => TokenCredential::Password {
-                username,
-                password,
-            },
+            Credential::Password { username, password } => {
+                TokenCredential::Password { username, password }
+            }
             Credential::Token(xml) => TokenCredential::Token { xml },
             Credential::ActAs(xml) => TokenCredential::ActAs { xml },
             Credential::Renew(_) => return Err(invalid("RenewTarget belongs to a Renew request")),
@@ -217,7 +216,10 @@ fn decode(xml: &str, now: OffsetDateTime) -> Result<Decoded, Fault> {
     // to hold a key.
     let proof = wssec::verify_request(&doc, &env, now).map_err(|e| {
         tracing::info!("token request refused: {e}");
-        (StsFault::FailedAuthentication, "Authentication failed".to_string())
+        (
+            StsFault::FailedAuthentication,
+            "Authentication failed".to_string(),
+        )
     })?;
     let body = dom::only_child(&env, NS_SOAP, "Body").map_err(invalid)?;
     let rst = dom::only_child(&body, NS_WST, "RequestSecurityToken").map_err(invalid)?;
@@ -225,11 +227,14 @@ fn decode(xml: &str, now: OffsetDateTime) -> Result<Decoded, Fault> {
     if let Some(t) = child("TokenType")? {
         let t = dom::text(&t).map_err(invalid)?;
         if t != TOKEN_TYPE {
-            return Err(invalid(format!("TokenType {t} is not issued: only {TOKEN_TYPE}")));
+            return Err(invalid(format!(
+                "TokenType {t} is not issued: only {TOKEN_TYPE}"
+            )));
         }
     }
-    let request_type = dom::text(&child("RequestType")?.ok_or_else(|| invalid("RequestType is missing"))?)
-        .map_err(invalid)?;
+    let request_type =
+        dom::text(&child("RequestType")?.ok_or_else(|| invalid("RequestType is missing"))?)
+            .map_err(invalid)?;
     let renew = match request_type.as_str() {
         ISSUE => false,
         RENEW => true,
@@ -258,7 +263,13 @@ fn decode(xml: &str, now: OffsetDateTime) -> Result<Decoded, Fault> {
             other => return Err(invalid(format!("KeyType {other} is not supported"))),
         },
     };
-    let audience = match dom::children(&rst, "http://schemas.xmlsoap.org/ws/2004/09/policy", "AppliesTo").first() {
+    let audience = match dom::children(
+        &rst,
+        "http://schemas.xmlsoap.org/ws/2004/09/policy",
+        "AppliesTo",
+    )
+    .first()
+    {
         Some(a) => Some(address_in(a).ok_or_else(|| invalid("AppliesTo names no Address"))?),
         None => None,
     };

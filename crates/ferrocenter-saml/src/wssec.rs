@@ -64,8 +64,13 @@ pub fn verify_request(
             return Err("the request's signature does not cover the Timestamp".into());
         }
     }
-    if refs.iter().any(|r| *r != body_id && Some(r) != ts_id.as_ref()) {
-        return Err("the request's signature references something other than Body and Timestamp".into());
+    if refs
+        .iter()
+        .any(|r| *r != body_id && Some(r) != ts_id.as_ref())
+    {
+        return Err(
+            "the request's signature references something other than Body and Timestamp".into(),
+        );
     }
     let cert = signing_certificate(doc, &security, &sig)?;
     dsig::verify(&sig, dsig::cert_key_der(&cert)?)?;
@@ -83,7 +88,10 @@ pub struct PresentedToken {
 /// Reads the token a SOAP envelope presents and checks the request's signature (Body and
 /// Timestamp, with the token's holder-of-key certificate). `Ok(None)`: no token. The token
 /// itself is not verified here: pass both to `Core::verify_saml_token`.
-pub fn presented_token(envelope_xml: &str, now: OffsetDateTime) -> Result<Option<PresentedToken>, String> {
+pub fn presented_token(
+    envelope_xml: &str,
+    now: OffsetDateTime,
+) -> Result<Option<PresentedToken>, String> {
     let doc = dom::parse(envelope_xml)?;
     let env = doc
         .get_root_element()
@@ -141,7 +149,11 @@ mod tests {
 
     /// A request signed as pyVmomi signs token requests: a BinarySecurityToken with the
     /// certificate, a signature over the listed references made with `signer`'s key.
-    fn signed_request(signer: &SigningIdentity, carried: &SigningIdentity, refs: &[&str]) -> String {
+    fn signed_request(
+        signer: &SigningIdentity,
+        carried: &SigningIdentity,
+        refs: &[&str],
+    ) -> String {
         let now = OffsetDateTime::now_utc();
         let references: String = refs
             .iter()
@@ -233,6 +245,8 @@ mod tests {
         let doc = dom::parse(&xml).unwrap();
         let env = doc.get_root_element().unwrap();
         let later = OffsetDateTime::now_utc() + Duration::minutes(1) + TIMESTAMP_TOLERANCE;
-        assert!(verify_request(&doc, &env, later).unwrap_err().contains("expired"));
+        assert!(verify_request(&doc, &env, later)
+            .unwrap_err()
+            .contains("expired"));
     }
 }

@@ -65,7 +65,11 @@ fn password(pw: &str) -> TokenRequest<'_> {
 }
 
 async fn bearer(e: &Env) -> String {
-    e.core.issue_token(Listener::Api, &password(PW)).await.unwrap().xml
+    e.core
+        .issue_token(Listener::Api, &password(PW))
+        .await
+        .unwrap()
+        .xml
 }
 
 /// Moves the test clock forward.
@@ -92,7 +96,10 @@ async fn a_token_is_valid_only_inside_its_window_give_or_take_the_tolerance() {
 
     // Not yet valid: more than the tolerance before NotBefore.
     assert_eq!(
-        e.core.verify_saml_token(&xml, None, None).await.unwrap_err(),
+        e.core
+            .verify_saml_token(&xml, None, None)
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated
     );
     // Inside the tolerance on either side.
@@ -103,7 +110,10 @@ async fn a_token_is_valid_only_inside_its_window_give_or_take_the_tolerance() {
     // Expired.
     advance(&e.clock, Duration::seconds(1));
     assert_eq!(
-        e.core.verify_saml_token(&xml, None, None).await.unwrap_err(),
+        e.core
+            .verify_saml_token(&xml, None, None)
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated
     );
 }
@@ -115,7 +125,10 @@ async fn the_requested_lifetime_is_honoured_under_the_cap_and_capped_above_it() 
     let mut req = password(PW);
     req.lifetime = Some((now, now + Duration::seconds(90)));
     let t = e.core.issue_token(Listener::Api, &req).await.unwrap();
-    assert_eq!(t.assertion.not_on_or_after - t.assertion.not_before, Duration::seconds(90));
+    assert_eq!(
+        t.assertion.not_on_or_after - t.assertion.not_before,
+        Duration::seconds(90)
+    );
     req.lifetime = Some((now, now + Duration::days(2)));
     let t = e.core.issue_token(Listener::Api, &req).await.unwrap();
     assert_eq!(
@@ -180,7 +193,10 @@ async fn holder_of_key_needs_the_bound_certificate_as_proof() {
     );
     for proof in [None, Some(&[0x30, 0x00][..])] {
         assert_eq!(
-            e.core.verify_saml_token(&xml, None, proof).await.unwrap_err(),
+            e.core
+                .verify_saml_token(&xml, None, proof)
+                .await
+                .unwrap_err(),
             CoreError::Unauthenticated
         );
     }
@@ -201,7 +217,10 @@ async fn renewal_and_delegation_follow_the_flags_the_token_was_issued_with() {
         ..password(PW)
     };
     assert_eq!(
-        e.core.issue_token(Listener::Api, &act_as).await.unwrap_err(),
+        e.core
+            .issue_token(Listener::Api, &act_as)
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated,
         "ActAs with a token that is not delegatable"
     );
@@ -213,7 +232,10 @@ async fn renewal_and_delegation_follow_the_flags_the_token_was_issued_with() {
         ..password(PW)
     };
     assert_eq!(
-        e.core.issue_token(Listener::Api, &by_token).await.unwrap_err(),
+        e.core
+            .issue_token(Listener::Api, &by_token)
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated,
         "a bearer token does not buy a holder-of-key token by token-by-token"
     );
@@ -257,14 +279,28 @@ async fn wrong_passwords_on_token_requests_lock_the_account_as_logins_do() {
         advance(&e.clock, Duration::seconds(61));
     }
     assert_eq!(
-        e.core.issue_token(Listener::Api, &password(PW)).await.unwrap_err(),
+        e.core
+            .issue_token(Listener::Api, &password(PW))
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated,
         "the right password while locked"
     );
     // A password login sees the same lock: one count for both doors.
-    assert!(e.core.auth.authenticate(Listener::Api, ADMIN, PW).await.is_err());
-    advance(&e.clock, Duration::seconds(policy.duration.as_secs() as i64 + 1));
-    e.core.issue_token(Listener::Api, &password(PW)).await.unwrap();
+    assert!(e
+        .core
+        .auth
+        .authenticate(Listener::Api, ADMIN, PW)
+        .await
+        .is_err());
+    advance(
+        &e.clock,
+        Duration::seconds(policy.duration.as_secs() as i64 + 1),
+    );
+    e.core
+        .issue_token(Listener::Api, &password(PW))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -279,20 +315,31 @@ async fn the_signing_key_survives_a_restart_and_rotation_keeps_old_tokens_valid(
 
     // Another process on the same store and secret key: same key, the token still verifies.
     let again = core_on(&e.db, e.clock.clone(), e.config.clone()).await;
-    assert_eq!(again.token_signing_certificates().await.unwrap(), first_certs);
+    assert_eq!(
+        again.token_signing_certificates().await.unwrap(),
+        first_certs
+    );
     again
         .verify_saml_token(&old, None, Some(CLIENT_CERT))
         .await
         .unwrap();
 
     // Rotation is the SSO administrator's; an operator is refused.
-    let admin = e.core.auth.authenticate(Listener::Api, ADMIN, PW).await.unwrap();
+    let admin = e
+        .core
+        .auth
+        .authenticate(Listener::Api, ADMIN, PW)
+        .await
+        .unwrap();
     let operator = Caller {
         role: ferrocenter_core::auth::Role::Operator,
         ..admin.clone()
     };
     assert!(matches!(
-        e.core.rotate_token_signing_key(&operator).await.unwrap_err(),
+        e.core
+            .rotate_token_signing_key(&operator)
+            .await
+            .unwrap_err(),
         CoreError::NoPermission { .. }
     ));
     let new_cert = e.core.rotate_token_signing_key(&admin).await.unwrap();
@@ -304,14 +351,25 @@ async fn the_signing_key_survives_a_restart_and_rotation_keeps_old_tokens_valid(
         .verify_saml_token(&old, None, Some(CLIENT_CERT))
         .await
         .unwrap();
-    let fresh = e.core.issue_token(Listener::Api, &password(PW)).await.unwrap().xml;
+    let fresh = e
+        .core
+        .issue_token(Listener::Api, &password(PW))
+        .await
+        .unwrap()
+        .xml;
     assert!(fresh.contains(&new_cert.lines().nth(1).unwrap()[..40]));
     again.verify_saml_token(&fresh, None, None).await.unwrap();
     // Once every token the old key signed has expired, its certificate is no longer trusted.
     let p = e.core.token_policy();
-    advance(&e.clock, p.max_hok_lifetime + p.clock_tolerance + Duration::seconds(1));
+    advance(
+        &e.clock,
+        p.max_hok_lifetime + p.clock_tolerance + Duration::seconds(1),
+    );
     let later = core_on(&e.db, e.clock.clone(), e.config.clone()).await;
-    assert_eq!(later.token_signing_certificates().await.unwrap(), vec![new_cert]);
+    assert_eq!(
+        later.token_signing_certificates().await.unwrap(),
+        vec![new_cert]
+    );
 }
 
 #[tokio::test]
@@ -319,7 +377,12 @@ async fn a_token_of_a_disabled_account_is_refused() {
     let e = env().await;
     let xml = bearer(&e).await;
     // The subject is looked up at every check: a token outlives no account.
-    let caller = e.core.verify_saml_token(&xml, None, None).await.unwrap().caller;
+    let caller = e
+        .core
+        .verify_saml_token(&xml, None, None)
+        .await
+        .unwrap()
+        .caller;
     let store = ferrocenter_store::open(&e.db).await.unwrap();
     let mut p = store
         .find_principal(&caller.realm, "administrator")
@@ -329,7 +392,10 @@ async fn a_token_of_a_disabled_account_is_refused() {
     p.disabled = true;
     assert!(store.update_principal(&p).await.unwrap());
     assert_eq!(
-        e.core.verify_saml_token(&xml, None, None).await.unwrap_err(),
+        e.core
+            .verify_saml_token(&xml, None, None)
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated
     );
 }

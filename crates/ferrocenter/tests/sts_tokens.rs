@@ -58,7 +58,10 @@ async fn pyvmomi_gets_bearer_and_holder_of_key_tokens_that_the_server_verifies()
 
     // Holder-of-key: bound to the script's certificate, valid only with proof of its key.
     let hok = v["hok"].as_str().unwrap();
-    let h = core.verify_saml_token(hok, None, Some(&cert)).await.unwrap();
+    let h = core
+        .verify_saml_token(hok, None, Some(&cert))
+        .await
+        .unwrap();
     assert_eq!(h.caller.user, ADMIN);
     assert_eq!(
         h.assertion.confirmation,
@@ -81,14 +84,19 @@ async fn pyvmomi_gets_bearer_and_holder_of_key_tokens_that_the_server_verifies()
     let last = other.len() - 1;
     other[last] ^= 1;
     assert_eq!(
-        core.verify_saml_token(hok, None, Some(&other)).await.unwrap_err(),
+        core.verify_saml_token(hok, None, Some(&other))
+            .await
+            .unwrap_err(),
         CoreError::Unauthenticated,
         "proof with another certificate"
     );
 
     // Token by token: signed with the holder-of-key token's key, bound to the same certificate.
     let again = v["hok_by_hok"].as_str().unwrap();
-    let a = core.verify_saml_token(again, None, Some(&cert)).await.unwrap();
+    let a = core
+        .verify_saml_token(again, None, Some(&cert))
+        .await
+        .unwrap();
     assert_eq!(a.caller.user, ADMIN);
     assert_ne!(a.assertion.id, h.assertion.id);
 
@@ -96,9 +104,14 @@ async fn pyvmomi_gets_bearer_and_holder_of_key_tokens_that_the_server_verifies()
     for (case, what) in [
         ("wrong_password", "a wrong password"),
         ("no_credential", "a signed request naming no user"),
-        ("not_delegatable", "ActAs with a token not issued delegatable"),
+        (
+            "not_delegatable",
+            "ActAs with a token not issued delegatable",
+        ),
     ] {
-        let code = v[case]["code"].as_str().unwrap_or_else(|| panic!("{what}: {v}"));
+        let code = v[case]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: {v}"));
         assert_eq!(code, "wst:FailedAuthentication", "{what}: {v}");
     }
     // No secret in the answer.

@@ -15,9 +15,7 @@ use tracing::{info, warn};
 
 use super::{parse_login_name, Caller, Origin};
 use crate::model::new_uuid;
-use crate::ports::{
-    Assertion, Confirmation, SigningIdentity, TokenCrypto, TokenCryptoError,
-};
+use crate::ports::{Assertion, Confirmation, SigningIdentity, TokenCrypto, TokenCryptoError};
 use crate::{Core, CoreError};
 
 /// The setting holding the signing keys: the current key (sealed) and certificate, and the
@@ -170,9 +168,12 @@ impl Core {
     }
 
     fn token_crypto(&self) -> Result<&Arc<dyn TokenCrypto>, CoreError> {
-        self.tokens.crypto.get().ok_or_else(|| CoreError::NotSupported {
-            operation: "SAML tokens (no token crypto adapter is configured)".into(),
-        })
+        self.tokens
+            .crypto
+            .get()
+            .ok_or_else(|| CoreError::NotSupported {
+                operation: "SAML tokens (no token crypto adapter is configured)".into(),
+            })
     }
 
     /// The issuer name every token of this domain carries.
@@ -204,7 +205,11 @@ impl Core {
                 let json = serde_json::to_string(&fresh)
                     .map_err(|e| CoreError::internal(format!("signing keys: {e}")))?;
                 // Several servers may start at once on one database: the first key stays.
-                if self.store.put_setting_if_absent(SIGNING_KEYS_KEY, &json).await? {
+                if self
+                    .store
+                    .put_setting_if_absent(SIGNING_KEYS_KEY, &json)
+                    .await?
+                {
                     info!("made the SSO domain's token signing key");
                 }
                 self.store
@@ -251,7 +256,10 @@ impl Core {
         // Replacing the key that vouches for every token is the SSO administrator's act.
         if caller.role < super::Role::SuperAdmin {
             return Err(CoreError::NoPermission {
-                privilege: format!("of the {} role (token signing keys)", super::Role::SuperAdmin),
+                privilege: format!(
+                    "of the {} role (token signing keys)",
+                    super::Role::SuperAdmin
+                ),
             });
         }
         self.signing_keys().await?;
@@ -395,9 +403,10 @@ impl Core {
             Confirmation::Bearer
         };
         let (caller, delegate) = match req.credential {
-            TokenCredential::Password { username, password } => {
-                (self.auth.authenticate(origin, username, password).await?, None)
-            }
+            TokenCredential::Password { username, password } => (
+                self.auth.authenticate(origin, username, password).await?,
+                None,
+            ),
             TokenCredential::Token { xml } => {
                 let v = self.verify_saml_token(xml, None, req.proof).await?;
                 // A bearer token is traded only through Renew (if renewable) or ActAs (if
@@ -444,8 +453,14 @@ impl Core {
             delegatable: a.delegatable,
             audience: a.audiences.first().map(String::as_str),
         };
-        self.sign_for(&v.caller, a.confirmation.clone(), lifetime, &req, a.delegate)
-            .await
+        self.sign_for(
+            &v.caller,
+            a.confirmation.clone(),
+            lifetime,
+            &req,
+            a.delegate,
+        )
+        .await
     }
 
     /// The requested lifetime, capped by policy; none asked gives the default.

@@ -71,8 +71,11 @@ pub trait TokenCrypto: Send + Sync + 'static {
     /// A new key pair and a self-signed certificate naming the SSO domain.
     fn generate_identity(&self, domain: &str) -> Result<SigningIdentity, TokenCryptoError>;
     /// The assertion as XML, signed (enveloped XML-DSig, exclusive C14N) with `key`.
-    fn sign(&self, assertion: &Assertion, key: &SigningIdentity)
-        -> Result<String, TokenCryptoError>;
+    fn sign(
+        &self,
+        assertion: &Assertion,
+        key: &SigningIdentity,
+    ) -> Result<String, TokenCryptoError>;
     /// Reads `xml` as one signed assertion and returns what it says, only if its signature
     /// covers the whole assertion and verifies under one of `trusted` (PEM certificates); the
     /// caller checks times, audience and proof.
