@@ -344,7 +344,7 @@ fn response(t: &IssuedToken) -> String {
             r#"<wsu:Created xmlns:wsu="{wsu}">{created}</wsu:Created><wsu:Expires xmlns:wsu="{wsu}">{expires}</wsu:Expires></wst:Lifetime>"#,
             r#"<wst:RequestedSecurityToken>{token}</wst:RequestedSecurityToken>"#,
             r#"<wst:Renewing Allow="{renew}" OK="false"/><wst:Delegatable>{deleg}</wst:Delegatable>"#,
-            r#"<wst:KeyType>{kt}</wst:KeyType><wst:SignatureAlgorithm>http://www.w3.org/2001/04/xmldsig-more#rsa-sha256</wst:SignatureAlgorithm>"#,
+            r#"<wst:KeyType>{kt}</wst:KeyType><wst:SignatureAlgorithm>{alg}</wst:SignatureAlgorithm>"#,
             r#"</wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection></S:Body></S:Envelope>"#
         ),
         soap = NS_SOAP,
@@ -357,5 +357,11 @@ fn response(t: &IssuedToken) -> String {
         renew = a.renewable,
         deleg = a.delegatable,
         kt = key_type,
+        // The algorithm the token is really signed with (the domain key's kind).
+        alg = if t.xml.contains(crate::dsig::ECDSA_SHA256) {
+            crate::dsig::ECDSA_SHA256
+        } else {
+            crate::dsig::RSA_SHA256
+        },
     )
 }
