@@ -73,6 +73,19 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     fi
 fi
 
+# Also to build at all: the security token service (crates/ferrocenter-saml) signs and verifies
+# XML with libxmlsec1 over libxml2 (OpenSSL engine), through bindgen bindings made at build
+# time, which need libclang.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! pkg-config --exists xmlsec1-openssl libxml-2.0 2>/dev/null \
+        || ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1; then
+        echo "== installing libxmlsec1-dev, libxml2-dev and libclang-dev (XML signatures of SAML tokens)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            libxmlsec1-dev libxmlsec1-openssl libxml2-dev libclang-dev pkg-config >/dev/null
+    fi
+fi
+
 need_pg() { ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -258,14 +271,15 @@ if command -v python3 >/dev/null; then
     fi
     # pyVmomi (vim25 over SOAP) and suds (the Lookup Service's WSDL client), pinned, in a
     # virtualenv beside the SDK's: the SOAP tests find its python through FERROCENTER_SOAP_PYTHON.
+    # lxml and cryptography are what pyVmomi's token client (pyVim.sso) imports.
     SOAP_VENV="${FERROCENTER_SOAP_VENV:-$(dirname "$SDK_VENV")/vim-soap}"
-    SOAP_PACKAGES="pyvmomi==9.1.1.0 suds-community==1.2.0"
+    SOAP_PACKAGES="pyvmomi==9.1.1.0 suds-community==1.2.0 lxml==6.2.1 cryptography==51.0.1"
     # A venv made by hand with exactly these versions is kept; its pins are written down.
     soap_installed() {
         "$SOAP_VENV/bin/python" - "$SOAP_PACKAGES" >/dev/null 2>&1 <<'PY'
 import sys
 from importlib.metadata import version
-import pyVim.connect, pyVmomi, suds.client  # noqa: F401
+import pyVim.connect, pyVim.sso, pyVmomi, suds.client  # noqa: F401
 for pin in sys.argv[1].split():
     name, want = pin.split("==")
     assert version(name) == want, pin

@@ -72,6 +72,11 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     let tls = RustlsConfig::from_config(Arc::new(config));
     core.auth
         .set_login_throttle(Arc::new(LoginBudget(LoginLimiter::new(opts.login_rate))));
+    core.set_token_crypto(Arc::new(ferrocenter_saml::XmlSecTokens));
+    // The SSO domain's signing key is made on first start, not on the first token request.
+    if let Err(e) = core.token_signing_certificates().await {
+        tracing::warn!("the token signing key is not ready: {e}");
+    }
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());
     let jobs = Arc::new(ferrocenter_zstack::JobStore::new(
         opts.zstack_web_hooks.clone(),
@@ -131,6 +136,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             core: core.clone(),
             advertised: advertised.clone(),
         },
+        sts: ferrocenter_saml::StsState { core: core.clone() },
         max_body_bytes: opts.max_body_bytes,
         diagnostics: opts.diagnostics,
         metrics: metrics.clone(),

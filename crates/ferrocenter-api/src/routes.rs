@@ -19,6 +19,7 @@ pub struct ListenerState {
     pub vim: vim::VimState,
     pub zstack: zstack::ZstackState,
     pub lookup: ferrocenter_lookup::LookupState,
+    pub sts: ferrocenter_saml::StsState,
     pub max_body_bytes: usize,
     pub diagnostics: bool,
     /// Set when `enable_metrics` is: requests are counted and `/metrics` is served.
@@ -49,6 +50,12 @@ impl FromRef<ListenerState> for crate::operator::OperatorState {
 impl FromRef<ListenerState> for ferrocenter_lookup::LookupState {
     fn from_ref(s: &ListenerState) -> Self {
         s.lookup.clone()
+    }
+}
+
+impl FromRef<ListenerState> for ferrocenter_saml::StsState {
+    fn from_ref(s: &ListenerState) -> Self {
+        s.sts.clone()
     }
 }
 
@@ -176,13 +183,14 @@ fn finish(router: Router<ListenerState>, state: ListenerState) -> Router {
     router.with_state(state)
 }
 
-/// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`, `/lookupservice`.
+/// `--listen` and `--http-listen`: `/api`, `/rest`, `/sdk`, `/zstack`, `/lookupservice`, `/sts`.
 pub fn api_router(state: ListenerState) -> Router {
     finish(
         vapi::routes(state.diagnostics)
             .merge(vim::routes())
             .merge(zstack::routes())
             .merge(ferrocenter_lookup::routes())
+            .merge(ferrocenter_saml::routes())
             .merge(crate::downloads::routes()),
         state,
     )

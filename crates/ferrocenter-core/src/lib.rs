@@ -77,6 +77,8 @@ pub struct Core {
     /// VM names creates are using.
     vm_name_book: vms::names::NameBook,
     secrets: secrets::SecretBox,
+    /// The security token service's adapter and signing keys (`auth::tokens`).
+    tokens: auth::tokens::TokenState,
     /// Where backup archives are written and read (`recovery`).
     backup_target: Arc<dyn ports::BackupTarget>,
     /// The backup or restore running, if any.
@@ -231,6 +233,7 @@ impl Core {
             in_flight: Default::default(),
             vm_name_book: Default::default(),
             secrets: secrets::SecretBox::new(&config.secret_key),
+            tokens: Default::default(),
             backup_target: backup_target.unwrap_or_else(|| Arc::new(ports::NoBackupTarget)),
             recovery: Default::default(),
             support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),

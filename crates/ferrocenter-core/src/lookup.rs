@@ -224,8 +224,8 @@ fn vapi_service_id(node_id: &str) -> String {
     format!("{node_id}:cs.vapi")
 }
 
-/// This server's registrations, as table 2-2 gives them. SSO (`cs.identity`/`wsTrust`) is not
-/// among them: ferrocenter has no token service yet.
+/// This server's registrations, as table 2-2 gives them, with the security token service as
+/// vCenter registers it (`cs.identity`, endpoint type `wsTrust`).
 pub fn registrations(node_id: &str, advertised: &Advertised) -> Vec<Registration> {
     let origin = advertised.address.https_origin();
     let endpoint = |path: &str, protocol: &str, type_: &str| Endpoint {
@@ -275,6 +275,27 @@ pub fn registrations(node_id: &str, advertised: &Advertised) -> Vec<Registration
             attributes: vec![],
             name: "vSphere Automation".into(),
             description: format!("ferrocenter {version}: the vSphere Automation API"),
+        },
+        Registration {
+            service_id: format!("{node_id}:cs.identity"),
+            site_id: SITE_ID.into(),
+            node_id: node_id.into(),
+            owner_id: "ferrocenter".into(),
+            service_type: ServiceType {
+                product: PRODUCT_CIS.into(),
+                type_: "cs.identity".into(),
+            },
+            service_version: "2.0".into(),
+            endpoints: vec![endpoint(
+                "/sts/STSService",
+                "wsTrust",
+                "com.vmware.cis.cs.identity.sso",
+            )],
+            attributes: vec![],
+            name: "Security Token Service".into(),
+            description: format!(
+                "ferrocenter {version}: the SSO domain's security token service (WS-Trust 1.3)"
+            ),
         },
     ]
 }
@@ -374,20 +395,23 @@ mod tests {
             }]
         );
         assert_eq!(vim[0].service_id, "node-1");
-        // SSO is not registered until a token service exists.
         let sso = list(&filter(
             "com.vmware.cis",
             "cs.identity",
             "wsTrust",
             "com.vmware.cis.cs.identity.sso",
         ));
-        assert!(sso.is_empty());
+        assert_eq!(sso.len(), 1);
+        assert_eq!(
+            sso[0].endpoints[0].url,
+            "https://vc.example.com/sts/STSService"
+        );
     }
 
     #[test]
     fn every_set_field_must_match_and_unset_fields_match_anything() {
-        assert_eq!(list(&RegistrationFilter::default()).len(), 2);
-        assert_eq!(list(&filter("com.vmware.cis", "", "", "")).len(), 2);
+        assert_eq!(list(&RegistrationFilter::default()).len(), 3);
+        assert_eq!(list(&filter("com.vmware.cis", "", "", "")).len(), 3);
         assert_eq!(list(&filter("", "", "vmomi", "")).len(), 1);
         // One field wrong is enough to exclude: each field is part of the AND.
         assert!(list(&filter("com.vmware.cis", "cs.vapi", "vmomi", "")).is_empty());
@@ -397,13 +421,13 @@ mod tests {
             node_id: Some(id.into()),
             ..Default::default()
         };
-        assert_eq!(list(&node("node-1")).len(), 2);
+        assert_eq!(list(&node("node-1")).len(), 3);
         assert!(list(&node("node-2")).is_empty());
         let site = |id: &str| RegistrationFilter {
             site_id: Some(id.into()),
             ..Default::default()
         };
-        assert_eq!(list(&site(SITE_ID)).len(), 2);
+        assert_eq!(list(&site(SITE_ID)).len(), 3);
         assert!(list(&site("elsewhere")).is_empty());
     }
 

@@ -67,6 +67,7 @@ async fn suds_runs_the_seeds_lookup_examples() {
     .await;
     let api = format!("https://localhost:{port}/api");
     let sdk = format!("https://localhost:{port}/sdk");
+    let sts = format!("https://localhost:{port}/sts/STSService");
     assert_eq!(
         v["service_registration"],
         json!(["LookupServiceRegistration", "ServiceRegistration"])
@@ -77,14 +78,13 @@ async fn suds_runs_the_seeds_lookup_examples() {
     assert_eq!(v["vapi_ssl_trust"], 1, "the server certificate");
     assert_eq!(v["vim_url"], json!(sdk));
     assert_eq!(v["vim_count"], 1);
-    assert_eq!(
-        v["sso_count"], 0,
-        "no token service yet: SSO is not registered"
-    );
+    assert_eq!(v["sso_count"], 1, "the security token service");
+    assert_eq!(v["sso_url"], json!(sts));
     assert_eq!(v["other_node_count"], 0);
     assert_eq!(
         v["all"],
         json!([
+            ["com.vmware.cis", "cs.identity", "wsTrust", sts],
             ["com.vmware.cis", "cs.vapi", "vapi.json.https.public", api],
             ["com.vmware.cis", "vcenterserver", "vmomi", sdk],
         ])

@@ -6,6 +6,7 @@ pub mod password;
 mod roles;
 mod sessions;
 mod tickets;
+pub mod tokens;
 
 pub use admission::{default_hash_workers, HashGate, LoginThrottle};
 pub(crate) use identity::validate_domain_name;

@@ -9,6 +9,7 @@ mod log_forwarding;
 mod machine;
 mod store;
 mod support;
+mod token_crypto;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
@@ -41,3 +42,4 @@ pub use store::{
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};
+pub use token_crypto::{Assertion, Confirmation, SigningIdentity, TokenCrypto, TokenCryptoError};

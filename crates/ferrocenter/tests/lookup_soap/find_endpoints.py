@@ -136,6 +136,7 @@ print(json.dumps({
     "vim_url": vim_infos[0].serviceEndpoints[0].url,
     "vim_count": len(vim_infos),
     "sso_count": len(sso_infos),
+    "sso_url": sso_infos[0].serviceEndpoints[0].url if sso_infos else None,
     "other_node_count": len(other_node),
     "all": sorted(
         [i.serviceType.product, i.serviceType.type, i.serviceEndpoints[0].endpointType.protocol,

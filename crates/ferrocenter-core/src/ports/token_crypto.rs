@@ -1,0 +1,83 @@
+//! The signing and checking of SAML assertions. XML canonicalisation and signatures are a wire
+//! matter with a C library behind them, so the core reaches them through this port; the rules
+//! (who, for how long, which flags, which audience, which key is proven) stay in
+//! `auth::tokens`. The real implementation is `ferrocenter-saml` (libxmlsec1).
+use time::OffsetDateTime;
+
+/// A signing key and its certificate, both PEM.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningIdentity {
+    pub key_pem: String,
+    pub cert_pem: String,
+}
+
+impl std::fmt::Debug for SigningIdentity {
+    // The private key never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningIdentity")
+            .field("cert_pem", &self.cert_pem)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the subject proves it is the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Whoever holds the token.
+    Bearer,
+    /// Whoever proves possession of this certificate's key (DER).
+    HolderOfKey { certificate_der: Vec<u8> },
+}
+
+/// What an assertion says, as the core decides it (to sign) or reads it back (once verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assertion {
+    /// The assertion's `ID` (an NCName).
+    pub id: String,
+    /// The token service that issued it (its URL-like name).
+    pub issuer: String,
+    /// `user@domain` (UPN format).
+    pub subject: String,
+    /// The SSO domain the subject belongs to.
+    pub domain: String,
+    /// The subject's groups, `domain\name`.
+    pub groups: Vec<String>,
+    pub issued_at: OffsetDateTime,
+    pub not_before: OffsetDateTime,
+    pub not_on_or_after: OffsetDateTime,
+    /// Relying parties the token is meant for; empty means any.
+    pub audiences: Vec<String>,
+    pub confirmation: Confirmation,
+    pub renewable: bool,
+    pub delegatable: bool,
+    /// Who acts for the subject when the token was issued by delegation (ActAs).
+    pub delegate: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenCryptoError {
+    /// the token is not well-formed: {0}
+    #[error("the token is not well-formed: {0}")]
+    Malformed(String),
+    /// the token's signature is missing, does not cover the assertion, or does not verify
+    #[error("the token's signature does not verify: {0}")]
+    BadSignature(String),
+    /// the signing key could not be made or used
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+pub trait TokenCrypto: Send + Sync + 'static {
+    /// A new key pair and a self-signed certificate naming the SSO domain.
+    fn generate_identity(&self, domain: &str) -> Result<SigningIdentity, TokenCryptoError>;
+    /// The assertion as XML, signed (enveloped XML-DSig, exclusive C14N) with `key`.
+    fn sign(
+        &self,
+        assertion: &Assertion,
+        key: &SigningIdentity,
+    ) -> Result<String, TokenCryptoError>;
+    /// Reads `xml` as one signed assertion and returns what it says, only if its signature
+    /// covers the whole assertion and verifies under one of `trusted` (PEM certificates); the
+    /// caller checks times, audience and proof.
+    fn verify(&self, xml: &str, trusted: &[String]) -> Result<Assertion, TokenCryptoError>;
+}
