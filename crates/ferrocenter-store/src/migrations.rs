@@ -87,6 +87,11 @@ pub const SQLITE: &[Migration] = &[
         name: "backup_schedules",
         sql: include_str!("../migrations/0014_backup_schedules.sql"),
     },
+    Migration {
+        version: 15,
+        name: "sso_users",
+        sql: include_str!("../migrations/0015_sso_users.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -165,6 +170,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 14,
         name: "backup_schedules",
         sql: include_str!("../migrations/0014_backup_schedules.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "sso_users",
+        sql: include_str!("../migrations/0015_sso_users.sql"),
     },
 ];
 
