@@ -46,13 +46,15 @@ impl Core {
     fn sso_name(&self, field: &str, raw: &str) -> Result<String, CoreError> {
         let name = match raw.rsplit_once('@') {
             Some((name, domain)) if domain.eq_ignore_ascii_case(self.auth.sso_domain()) => name,
-            Some((_, domain)) => return Err(CoreError::invalid(
-                field,
-                format!(
+            Some((_, domain)) => {
+                return Err(CoreError::invalid(
+                    field,
+                    format!(
                     "is in the domain '{domain}'; only the local SSO domain ({}) is managed here",
                     self.auth.sso_domain()
                 ),
-            )),
+                ))
+            }
             None => raw,
         };
         validate_account_name(field, name)?;
