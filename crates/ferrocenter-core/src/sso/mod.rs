@@ -42,23 +42,11 @@ impl Core {
         Realm::sso(self.auth.sso_domain())
     }
 
-    /// A user or group name as given: bare, or `name@domain` of the local SSO domain.
+    /// A user or group name of the local SSO domain, as the account name rule allows (bare:
+    /// the domain is implied, so the OpenAPI document's pattern and this check agree).
     fn sso_name(&self, field: &str, raw: &str) -> Result<String, CoreError> {
-        let name = match raw.rsplit_once('@') {
-            Some((name, domain)) if domain.eq_ignore_ascii_case(self.auth.sso_domain()) => name,
-            Some((_, domain)) => {
-                return Err(CoreError::invalid(
-                    field,
-                    format!(
-                    "is in the domain '{domain}'; only the local SSO domain ({}) is managed here",
-                    self.auth.sso_domain()
-                ),
-                ))
-            }
-            None => raw,
-        };
-        validate_account_name(field, name)?;
-        Ok(name.to_string())
+        validate_account_name(field, raw)?;
+        Ok(raw.to_string())
     }
 
     async fn sso_setting<T: serde::de::DeserializeOwned + Default>(

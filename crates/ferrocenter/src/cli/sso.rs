@@ -82,9 +82,10 @@ fn secret(var: &str, prompt: &str) -> Result<String, CliError> {
     }
 }
 
-/// A name as a path segment (names hold letters, digits, `.`, `_`, `-` and an `@domain`).
-fn segment(name: &str) -> String {
-    name.replace('@', "%40")
+/// A name as a path segment: a bare name of the server's domain (`alice@vsphere.local` is
+/// taken as `alice`).
+fn segment(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
 }
 
 pub async fn sso(args: &ClientArgs, cmd: &SsoCommand) -> Result<(), CliError> {
@@ -252,7 +253,7 @@ async fn group(args: &ClientArgs, cmd: &GroupCommand) -> Result<(), CliError> {
             c.api(
                 "POST",
                 &format!("{}?action=add-members", at(group)),
-                Some(json!({ "users": users })),
+                Some(json!({ "users": users.iter().map(|u| segment(u)).collect::<Vec<_>>() })),
             )
             .await?;
             eprintln!("added to {group}: {}", users.join(", "));
@@ -261,7 +262,7 @@ async fn group(args: &ClientArgs, cmd: &GroupCommand) -> Result<(), CliError> {
             c.api(
                 "POST",
                 &format!("{}?action=remove-members", at(group)),
-                Some(json!({ "users": users })),
+                Some(json!({ "users": users.iter().map(|u| segment(u)).collect::<Vec<_>>() })),
             )
             .await?;
             eprintln!("removed from {group}: {}", users.join(", "));
