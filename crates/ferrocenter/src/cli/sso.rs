@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use super::session::{prompt_secret, resume};
-use super::{output, CliError, ClientArgs};
+use super::{output, CliError, ClientArgs, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum SsoCommand {
@@ -88,6 +88,21 @@ fn segment(name: &str) -> &str {
     name.split('@').next().unwrap_or(name)
 }
 
+/// The listed objects; for a table, the list `key` of each as one comma-separated cell.
+fn joined(out: Output, v: &Value, key: &str) -> Vec<Value> {
+    let mut rows = v.as_array().cloned().unwrap_or_default();
+    if out == Output::Table {
+        for r in &mut rows {
+            let names: Vec<&str> = r[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            r[key] = json!(names.join(","));
+        }
+    }
+    rows
+}
+
 pub async fn sso(args: &ClientArgs, cmd: &SsoCommand) -> Result<(), CliError> {
     match cmd {
         SsoCommand::User(u) => user(args, u).await,
@@ -101,26 +116,9 @@ async fn user(args: &ClientArgs, cmd: &UserCommand) -> Result<(), CliError> {
     match cmd {
         UserCommand::List => {
             let v = c.api("GET", "/ferrocenter/sso/users", None).await?;
-            let rows: Vec<Value> = v
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|mut u| {
-                    u["groups"] = json!(u["groups"]
-                        .as_array()
-                        .map(|g| g
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default());
-                    u
-                })
-                .collect();
             output::rows(
                 args.output,
-                &rows,
+                &joined(args.output, &v, "groups"),
                 &[
                     "name",
                     "full_name",
@@ -212,24 +210,11 @@ async fn group(args: &ClientArgs, cmd: &GroupCommand) -> Result<(), CliError> {
     match cmd {
         GroupCommand::List => {
             let v = c.api("GET", "/ferrocenter/sso/groups", None).await?;
-            let rows: Vec<Value> = v
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|mut g| {
-                    g["members"] = json!(g["members"]
-                        .as_array()
-                        .map(|m| m
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default());
-                    g
-                })
-                .collect();
-            output::rows(args.output, &rows, &["name", "role", "built_in", "members"]);
+            output::rows(
+                args.output,
+                &joined(args.output, &v, "members"),
+                &["name", "role", "built_in", "members"],
+            );
         }
         GroupCommand::Add { name, description } => {
             let mut spec = json!({ "name": name });
