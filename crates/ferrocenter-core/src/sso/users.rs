@@ -6,9 +6,7 @@ use tracing::info;
 
 use super::{SsoPasswordPolicy, EVENT_ENTITY};
 use crate::appliance::accounts::{email, text};
-use crate::auth::{
-    Caller, PasswordAging, PasswordDays, Principal, Privilege, Realm, Role, ADMINISTRATOR,
-};
+use crate::auth::{Caller, PasswordAging, PasswordDays, Principal, Privilege, Role, ADMINISTRATOR};
 use crate::{Core, CoreError};
 
 /// An SSO user as the API shows it (never a password or its hash).
@@ -372,7 +370,7 @@ impl Core {
         current: &str,
         new: &str,
     ) -> Result<(), CoreError> {
-        if !matches!(&caller.realm, Realm::Sso { .. }) || caller.realm != self.sso_realm() {
+        if caller.realm != self.sso_realm() {
             return Err(CoreError::invalid_state(
                 "only users of the local SSO domain change their password here; local accounts \
                  use appliance local_accounts.update",
