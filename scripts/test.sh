@@ -2,7 +2,7 @@
 # The whole test suite. Run as root on Debian it first installs what the build and the tests
 # need (libsmbclient's development files, which the SMB backup location links; PostgreSQL's
 # server binaries, tmux, systemd-analyze, libvirt, QEMU and sshd for the KVM test hosts, vsftpd,
-# nginx with WebDAV and samba for the backup locations, rsyslog with its TLS and RELP modules for syslog forwarding, the Python SDK, schemathesis, pyVmomi);
+# nginx with WebDAV and samba for the backup locations, rsyslog with its TLS and RELP modules for syslog forwarding, slapd and oidc-provider-mock for identity federation, the Python SDK, schemathesis, pyVmomi);
 # elsewhere it uses what is present and the tests that need what is missing print a SKIPPED line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ pkg-config (needed to build: the SMB backup location links libsmbclient), Postgr
 binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
 QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
 busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, and for the backup location
-tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, and for syslog forwarding rsyslog, rsyslog-gnutls and rsyslog-relp, starting no daemon
+tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, and for syslog forwarding rsyslog, rsyslog-gnutls and rsyslog-relp, and for identity federation slapd and ldap-utils, starting no daemon
 system-wide (the tests download the kernel guest's Debian kernel package into
 /var/cache/ferrocenter-ci/kvm-guest, never install it); then the vSphere Automation SDK for
 Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where),
@@ -197,6 +197,26 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     fi
 fi
 
+# Identity federation's directory (crates/ferrocenter-testkit/src/identity.rs): OpenLDAP's slapd
+# and its tools, run by the tests on loopback ports with their own configuration and database;
+# the system-wide daemon the package would start is kept from starting and left unconfigured.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if [ ! -x /usr/sbin/slapd ] || [ ! -x /usr/sbin/slapadd ]; then
+        echo "== installing slapd and ldap-utils for the identity provider tests"
+        own_policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
+        echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            slapd ldap-utils >/dev/null
+        if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+    fi
+fi
+
 # The official vSphere Automation SDK for Python, pinned, in a virtualenv under target/: the vAPI
 # client tests run it and find it through FERROCENTER_VAPI_PYTHON.
 SDK_VENV="${FERROCENTER_VAPI_SDK_VENV:-$PWD/target/vapi-sdk}"
@@ -264,6 +284,24 @@ PY
     fi
     if [ -x "$SOAP_VENV/bin/python" ]; then
         export FERROCENTER_SOAP_PYTHON="$SOAP_VENV/bin/python"
+    fi
+    # oidc-provider-mock, pinned, in a virtualenv beside the SDK's: the identity provider tests
+    # start it on loopback for discovery, JWKS and tokens, and find it through
+    # FERROCENTER_OIDC_PROVIDER_MOCK. (0.4 needs a newer Python than CI's 3.11.)
+    OIDC_VENV="${FERROCENTER_OIDC_VENV:-$(dirname "$SDK_VENV")/oidc-provider-mock}"
+    OIDC_PACKAGES="oidc-provider-mock==0.3.4"
+    if [ "$(cat "$OIDC_VENV/.pins" 2>/dev/null)" != "$OIDC_PACKAGES" ] \
+        || ! [ -x "$OIDC_VENV/bin/oidc-provider-mock" ]; then
+        echo "== installing oidc-provider-mock ($OIDC_PACKAGES)"
+        if [ -f "$OIDC_VENV/pyvenv.cfg" ]; then rm -rf "$OIDC_VENV"; fi
+        if python3 -m venv "$OIDC_VENV" && "$OIDC_VENV/bin/pip" install -q $OIDC_PACKAGES; then
+            echo "$OIDC_PACKAGES" > "$OIDC_VENV/.pins"
+        else
+            echo "oidc-provider-mock could not be installed; the identity provider tests will say SKIPPED"
+        fi
+    fi
+    if [ -x "$OIDC_VENV/bin/oidc-provider-mock" ]; then
+        export FERROCENTER_OIDC_PROVIDER_MOCK="$OIDC_VENV/bin/oidc-provider-mock"
     fi
 fi
 

@@ -219,6 +219,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             installer: None,
             backup_target: None,
             log_forwarder: None,
+            federation: None,
             support_sources: None,
         },
         CoreConfig::default(),

@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod error;
 mod events;
 pub mod hosts;
+pub mod identity_providers;
 pub mod inventory;
 pub mod licensing;
 pub mod lookup;
@@ -54,6 +55,8 @@ pub struct Core {
     health: appliance::health::HealthState,
     /// The inbound firewall rules every listener consults.
     firewall: appliance::firewall::FirewallState,
+    /// The identity providers' ports and serialised changes (federation).
+    federation: identity_providers::FederationState,
     /// The remote syslog receivers' port (syslog forwarding).
     log_forwarding: appliance::log_forwarding::LogForwardingState,
     /// The server's components, started and stopped as appliance services.
@@ -158,6 +161,8 @@ pub struct Ports {
     pub log_forwarder: Option<Arc<dyn ports::LogForwarder>>,
     /// None: support bundles hold no logs and no configuration.
     pub support_sources: Option<Arc<dyn ports::SupportSources>>,
+    /// None: identity providers cannot be checked, so none can be created.
+    pub federation: Option<identity_providers::FederationPorts>,
 }
 
 impl Core {
@@ -185,6 +190,7 @@ impl Core {
                 backup_target: None,
                 log_forwarder: None,
                 support_sources: None,
+                federation: None,
             },
             config,
         )
@@ -201,6 +207,7 @@ impl Core {
             backup_target,
             log_forwarder,
             support_sources,
+            federation,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
@@ -211,6 +218,7 @@ impl Core {
                 log_forwarder.unwrap_or_else(|| Arc::new(ports::NoLogForwarder)),
             ),
             services: appliance::services::Services::new(me.clone(), tasks.clone()),
+            federation: identity_providers::FederationState::new(federation.unwrap_or_default()),
             shutdown: Default::default(),
             monitoring: Default::default(),
             auth: AuthService::new(store.clone(), clock.clone(), config.auth.clone()),

@@ -40,6 +40,7 @@ async fn core(dir: &Path, clock: Arc<ManualClock>) -> Arc<Core> {
                 BackupLocations::new(LocationTrust::default()).unwrap(),
             )),
             log_forwarder: None,
+            federation: None,
             support_sources: None,
         },
         CoreConfig {

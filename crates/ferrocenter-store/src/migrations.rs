@@ -89,8 +89,13 @@ pub const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 15,
+        name: "identity_providers",
+        sql: include_str!("../migrations/0015_identity_providers.sql"),
+    },
+    Migration {
+        version: 16,
         name: "sso_users",
-        sql: include_str!("../migrations/0015_sso_users.sql"),
+        sql: include_str!("../migrations/0016_sso_users.sql"),
     },
 ];
 
@@ -173,8 +178,13 @@ pub const POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 15,
+        name: "identity_providers",
+        sql: include_str!("../migrations/0015_identity_providers.sql"),
+    },
+    Migration {
+        version: 16,
         name: "sso_users",
-        sql: include_str!("../migrations/0015_sso_users.sql"),
+        sql: include_str!("../migrations/0016_sso_users.sql"),
     },
 ];
 

@@ -2,6 +2,7 @@
 //! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on; and the
 //! backup locations' adapters (`BackupTarget`).
 mod backup_location;
+pub mod federation;
 mod interfaces;
 mod lifecycle;
 mod probe;

@@ -2,6 +2,7 @@
 // A harness that cannot set up its fixture has nothing to report but a panic, as a test would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod file_servers;
+pub mod identity;
 pub mod kvm;
 pub mod pg;
 pub mod syslog;

@@ -17,12 +17,17 @@ const VCENTER: &[&[Op]] = &[
     vcenter::host::OPS,
     vcenter::inventory::OPS,
     vcenter::vm::OPS,
+    vcenter::identity_providers::OPS,
+    vcenter::identity_providers::ROOTS_OPS,
+    vcenter::identity_providers::DIRECTORY_OPS,
 ];
 const VCENTER_UNIONS: &[&Union] = &[
     &vcenter::host::CREATE_SPEC_UNION,
     &vcenter::host::SUMMARY_UNION,
     &vcenter::vm::POWER_INFO_UNION,
     &vcenter::vm::BOOT_INFO_UNION,
+    &vcenter::identity_providers::SUMMARY_UNION,
+    &vcenter::identity_providers::INFO_UNION,
 ];
 
 /// ferrocenter's own SSO administration (users, groups, policies): the main listener only.

@@ -196,6 +196,7 @@ impl Server {
                     .map_err(|e| StartError::Bootstrap(CoreError::from(e)))?,
                 )),
                 log_forwarder: Some(syslog_forwarder(cfg)?),
+                federation: Some(ferrocenter_system::federation::federation()),
                 support_sources: Some(Arc::new(crate::support::ServerSources {
                     logs_dir: cfg.data_dir.join(crate::support::LOGS_DIR),
                     given: cfg.given.clone(),

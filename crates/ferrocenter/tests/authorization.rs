@@ -67,6 +67,54 @@ fn rows() -> Vec<Row> {
             |path: &str| -> &'static str { Box::leak(format!("{prefix}{path}").into_boxed_str()) };
         rows.extend([
             row(Method::GET, p("/vcenter/host"), [401, 200, 200, 200]),
+            // Identity providers: reading needs VcIdentityProviders.Read (admin), changing
+            // VcIdentityProviders.Manage (superAdmin). A provider and a trusted root that do
+            // not exist; a create without its oidc part and a root that is not PEM.
+            row(
+                Method::GET,
+                p("/vcenter/identity/providers"),
+                [401, 403, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/identity/providers"),
+                [401, 403, 403, 400],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/identity/providers/{provider}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::PATCH,
+                p("/vcenter/identity/providers/{provider}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::DELETE,
+                p("/vcenter/identity/providers/{provider}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/identity/providers/{provider}/directory"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/identity/trusted-roots"),
+                [401, 403, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/identity/trusted-roots"),
+                [401, 403, 403, 400],
+            ),
+            row(
+                Method::DELETE,
+                p("/vcenter/identity/trusted-roots/{root}"),
+                [401, 403, 403, 404],
+            ),
             row(Method::POST, p("/vcenter/host"), [401, 403, 400, 400]),
             row(
                 Method::DELETE,
@@ -615,6 +663,16 @@ fn vcenter_request(
 ) -> (&'static str, Option<Value>) {
     let tail = path.trim_start_matches("/api").trim_start_matches("/rest");
     match (method.as_str(), tail) {
+        ("POST", "/vcenter/identity/providers") => {
+            ("", Some(json!({"spec": {"config_tag": "Oidc"}})))
+        }
+        ("PATCH", "/vcenter/identity/providers/{provider}") => {
+            ("", Some(json!({"spec": {"config_tag": "Oidc"}})))
+        }
+        ("POST", "/vcenter/identity/providers/{provider}/directory") => {
+            ("?action=search-users", Some(json!({"query": "a"})))
+        }
+        ("POST", "/vcenter/identity/trusted-roots") => ("", Some(json!({"cert_text": "junk"}))),
         // Well-formed but unusable: admins pass the permission check and fail on the name.
         ("POST", "/vcenter/host") => (
             "",
@@ -748,7 +806,9 @@ async fn every_route_for_every_role() {
                 .replace("{vm}", "vm-999")
                 .replace("{item}", "system")
                 .replace("{service}", "heartbeat")
-                .replace("{stat_id}", "cpu.util");
+                .replace("{stat_id}", "cpu.util")
+                .replace("{provider}", "no-such-provider")
+                .replace("{root}", "no-such-root");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,

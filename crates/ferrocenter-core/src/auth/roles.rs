@@ -103,10 +103,14 @@ pub enum Privilege {
     ApplianceManageAccounts,
     /// ferrocenter's own diagnostic operations.
     FerrocenterDiagnostics,
+    /// Read the identity provider configuration (management guide, chapter 3, federation).
+    VcIdentityProvidersRead,
+    /// Create, update or delete identity providers.
+    VcIdentityProvidersManage,
 }
 
 impl Privilege {
-    pub const ALL: [Privilege; 32] = [
+    pub const ALL: [Privilege; 34] = [
         Privilege::SystemAnonymous,
         Privilege::SystemView,
         Privilege::SystemRead,
@@ -139,6 +143,8 @@ impl Privilege {
         Privilege::ApplianceAdminister,
         Privilege::ApplianceManageAccounts,
         Privilege::FerrocenterDiagnostics,
+        Privilege::VcIdentityProvidersRead,
+        Privilege::VcIdentityProvidersManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,19 +181,23 @@ impl Privilege {
             Privilege::ApplianceAdminister => "Appliance.Administer",
             Privilege::ApplianceManageAccounts => "Appliance.ManageAccounts",
             Privilege::FerrocenterDiagnostics => "Ferrocenter.Diagnostics",
+            Privilege::VcIdentityProvidersRead => "VcIdentityProviders.Read",
+            Privilege::VcIdentityProvidersManage => "VcIdentityProviders.Manage",
         }
     }
 
     /// The least role holding this privilege. Operators view and report; admins change the
-    /// inventory and configuration; only superAdmin manages accounts and diagnostics.
+    /// inventory and configuration; only superAdmin manages accounts and diagnostics, and the
+    /// identity providers, which decide who may log in at all (the guide: administrators
+    /// "cannot manage user accounts").
     pub fn minimum_role(self) -> Role {
         match self {
             Privilege::SystemAnonymous | Privilege::SystemView | Privilege::SystemRead => {
                 Role::Operator
             }
-            Privilege::ApplianceManageAccounts | Privilege::FerrocenterDiagnostics => {
-                Role::SuperAdmin
-            }
+            Privilege::ApplianceManageAccounts
+            | Privilege::FerrocenterDiagnostics
+            | Privilege::VcIdentityProvidersManage => Role::SuperAdmin,
             _ => Role::Admin,
         }
     }

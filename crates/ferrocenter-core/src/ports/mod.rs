@@ -3,6 +3,7 @@ mod agents;
 mod backup_location;
 mod clock;
 mod component;
+mod federation;
 mod installer;
 mod log_forwarding;
 mod machine;
@@ -19,6 +20,9 @@ pub use backup_location::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
+pub use federation::{
+    BindPassword, FederationError, LdapDirectory, LdapEntry, LdapTarget, NoFederation, OidcFetcher,
+};
 pub use installer::{
     AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,
     Supervision,
@@ -31,9 +35,9 @@ pub use machine::{
 pub use store::DatabaseSize;
 pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
 pub use store::{
-    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore, IdentityStore,
-    MoidEntity, MoidKind, MoidStore, ScheduleStore, SettingsStore, Store, StoreError, TagStore,
-    TaskFilter, TaskStore, VmStore,
+    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore,
+    IdentityProviderStore, IdentityStore, MoidEntity, MoidKind, MoidStore, ScheduleStore,
+    SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore, VmStore,
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{Group, PasswordDays, Principal, Realm};
 use crate::hosts::ClaimIntent;
+use crate::identity_providers::ProviderRecord;
 use crate::inventory::query::{
     ClusterField, DatacenterField, HostField, ListQuery, Page, TagKind, VmField,
 };
@@ -92,6 +93,7 @@ pub trait Store:
     + StatsStore
     + BackupStore
     + ScheduleStore
+    + IdentityProviderStore
     + Send
     + Sync
     + 'static
@@ -113,6 +115,7 @@ impl<T> Store for T where
         + StatsStore
         + BackupStore
         + ScheduleStore
+        + IdentityProviderStore
         + Send
         + Sync
         + 'static
@@ -625,4 +628,21 @@ pub trait ScheduleStore: Send + Sync {
         id: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+}
+
+/// External identity providers (`vcenter.identity.providers`). The configuration is the core's
+/// JSON; secrets arrive sealed by the core.
+#[async_trait]
+pub trait IdentityProviderStore: Send + Sync {
+    /// Conflict when the id is taken. With `is_default` set, every other provider is made
+    /// non-default in the same transaction.
+    async fn insert_identity_provider(&self, p: &ProviderRecord) -> Result<(), StoreError>;
+    async fn get_identity_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError>;
+    /// Ordered by creation, then id.
+    async fn list_identity_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
+    /// Writes everything but the id and `created_at` (and clears the others' default as insert
+    /// does); false if it is gone.
+    async fn update_identity_provider(&self, p: &ProviderRecord) -> Result<bool, StoreError>;
+    /// Whether it was there.
+    async fn delete_identity_provider(&self, id: &str) -> Result<bool, StoreError>;
 }

@@ -77,6 +77,7 @@ pub static COMMON: PartInfo = PartInfo {
         "resource_tags",
         "claim_intents",
         "backup_schedules",
+        "identity_providers",
     ],
 };
 
@@ -109,6 +110,8 @@ pub const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("claim_intents", "agent_secret"),
     ("backup_schedules", "location_password"),
     ("backup_schedules", "backup_password"),
+    ("identity_providers", "client_secret"),
+    ("identity_providers", "ldap_password"),
 ];
 
 pub(crate) fn tables_of(parts: &[PartId]) -> Vec<String> {

@@ -91,6 +91,7 @@ pub async fn appliance_core(
             installer: None,
             backup_target: None,
             log_forwarder: None,
+            federation: None,
             support_sources: None,
         },
         CoreConfig::default(),

@@ -65,6 +65,7 @@ mod datastores_networks;
 mod events;
 mod hosts;
 mod identity;
+mod identity_providers;
 mod moids;
 mod query;
 mod schedules;

@@ -1,5 +1,5 @@
 //! Every operation of the official SDK's appliance services, and of the vcenter management
-//! services (deployment, LCM, identity providers), that ferrocenter does not serve yet, from the
+//! services (deployment, LCM), that ferrocenter does not serve yet, from the
 //! SDK's metadata (`shared/reference/vapi.md` §10). A call to one answers `operation_not_found`
 //! saying it is not served yet, not the answer a misspelt name gets. A row goes when its
 //! operation is served: a test fails while an operation is both served and listed here.
@@ -263,36 +263,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "get",
         "GET",
         "/vcenter/lcm/reports/{report}",
-    ),
-    (
-        "com.vmware.vcenter.identity.providers",
-        "list",
-        "GET",
-        "/vcenter/identity/providers",
-    ),
-    (
-        "com.vmware.vcenter.identity.providers",
-        "get",
-        "GET",
-        "/vcenter/identity/providers/{providerid}",
-    ),
-    (
-        "com.vmware.vcenter.identity.providers",
-        "create",
-        "POST",
-        "/vcenter/identity/providers",
-    ),
-    (
-        "com.vmware.vcenter.identity.providers",
-        "update",
-        "PATCH",
-        "/vcenter/identity/providers/{providerid}",
-    ),
-    (
-        "com.vmware.vcenter.identity.providers",
-        "delete",
-        "DELETE",
-        "/vcenter/identity/providers/{providerid}",
     ),
 ];
 

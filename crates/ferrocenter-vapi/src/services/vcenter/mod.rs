@@ -1,5 +1,6 @@
 //! `com.vmware.vcenter`: hosts, the inventory's containers and VMs.
 pub mod host;
+pub mod identity_providers;
 pub mod ids;
 pub mod inventory;
 pub mod vm;
