@@ -23,6 +23,7 @@ pub mod ports;
 pub mod recovery;
 pub mod saga;
 pub mod secrets;
+pub mod sso;
 pub mod tasks;
 mod time_util;
 pub mod validate;

@@ -92,6 +92,11 @@ pub const SQLITE: &[Migration] = &[
         name: "identity_providers",
         sql: include_str!("../migrations/0015_identity_providers.sql"),
     },
+    Migration {
+        version: 16,
+        name: "sso_users",
+        sql: include_str!("../migrations/0016_sso_users.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -175,6 +180,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 15,
         name: "identity_providers",
         sql: include_str!("../migrations/0015_identity_providers.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "sso_users",
+        sql: include_str!("../migrations/0016_sso_users.sql"),
     },
 ];
 

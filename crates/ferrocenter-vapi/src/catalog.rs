@@ -8,7 +8,7 @@
 use ferrocenter_core::auth::Listener;
 
 use super::registry::{Catalog, Op};
-use super::services::{appliance, cis, vcenter};
+use super::services::{appliance, cis, sso, vcenter};
 use super::types::Union;
 
 const CIS: &[&[Op]] = &[cis::session::OPS, cis::tasks::OPS];
@@ -30,10 +30,13 @@ const VCENTER_UNIONS: &[&Union] = &[
     &vcenter::identity_providers::INFO_UNION,
 ];
 
+/// ferrocenter's own SSO administration (users, groups, policies): the main listener only.
+const SSO: &[&[Op]] = &[sso::OPS];
+
 /// Every service the main listener serves, in the order the coverage table lists them.
 pub static MAIN: Catalog = Catalog {
-    groups: &[CIS, VCENTER, appliance::SERVICES],
-    unions: &[CIS_UNIONS, VCENTER_UNIONS, appliance::UNIONS],
+    groups: &[CIS, VCENTER, appliance::SERVICES, SSO],
+    unions: &[CIS_UNIONS, VCENTER_UNIONS, appliance::UNIONS, &[]],
 };
 
 /// The appliance listener's services.

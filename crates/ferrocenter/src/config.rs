@@ -59,7 +59,7 @@ pub struct ServeArgs {
     /// After a free first failure, each doubles the wait before the next attempt (1 s, 2 s, …).
     #[arg(long, env = "FERROCENTER_LOCKOUT_MAX_FAILURES", value_name = "N")]
     pub lockout_max_failures: Option<String>,
-    /// Window in which failures are counted, in seconds [default: 900].
+    /// Window in which failures are counted, in seconds [default: 180].
     #[arg(long, env = "FERROCENTER_LOCKOUT_WINDOW_SECS", value_name = "S")]
     pub lockout_window_secs: Option<String>,
     /// How long a locked account stays locked, in seconds [default: 900].
@@ -497,7 +497,7 @@ impl ServeArgs {
         }
         let lockout_window = secs(
             "lockout_window_secs",
-            pick_num!(lockout_window_secs, u64, 900),
+            pick_num!(lockout_window_secs, u64, 180),
             1,
             day,
         )?;

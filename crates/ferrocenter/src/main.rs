@@ -66,6 +66,8 @@ enum Command {
     Task(Client<cli::TaskCommand>),
     /// Events.
     Event(Client<cli::EventCommand>),
+    /// Single sign-on: users and groups of the server's SSO domain.
+    Sso(Client<cli::SsoCommand>),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Vm(c) => client(cli::vm(&c.args, &c.command)),
         Command::Task(c) => client(cli::task(&c.args, &c.command)),
         Command::Event(c) => client(cli::event(&c.args, &c.command)),
+        Command::Sso(c) => client(cli::sso(&c.args, &c.command)),
     }
 }
 

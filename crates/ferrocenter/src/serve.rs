@@ -251,6 +251,10 @@ impl Server {
         core.load_log_forwarding()
             .await
             .map_err(StartError::Bootstrap)?;
+        // The stored SSO lockout policy replaces the configuration's before any login.
+        core.apply_stored_sso_policies()
+            .await
+            .map_err(StartError::Bootstrap)?;
         let FirstStart {
             generated: generated_password,
             admin_password_ignored,
@@ -466,7 +470,11 @@ pub fn announce_generated_password(data_dir: &Path, pw: &str) {
     let _ = writeln!(
         out,
         "Generated the initial password of administrator@vsphere.local and root: {pw}\n\
-         It is also in {} (mode 0600). Change it after logging in.",
+         It is also in {} (mode 0600). Change it after logging in:\n  \
+         ferrocenter login --server <this server> --user administrator@vsphere.local\n  \
+         ferrocenter sso user passwd\n\
+         (it asks for the current and the new password; root's is changed through the \
+         appliance API, local_accounts.update).",
         data_dir.join(INITIAL_PASSWORD_FILE).display()
     );
 }

@@ -227,6 +227,91 @@ fn rows() -> Vec<Row> {
                 [401, 403, 403, done],
             ),
         ]);
+        // SSO users, groups and policies: every role reads; changes need
+        // Appliance.ManageAccounts (superAdmin), called on names that do not exist or with
+        // input the core refuses. Anyone may change their own password (a weak new one here).
+        rows.extend([
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/users"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/sso/users"),
+                [401, 403, 403, 400],
+            ),
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/users/{name}"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PATCH,
+                p("/ferrocenter/sso/users/{name}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::DELETE,
+                p("/ferrocenter/sso/users/{name}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/sso/users/{name}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/sso/self"),
+                [401, 400, 400, 400],
+            ),
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/groups"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/sso/groups"),
+                [401, 403, 403, 400],
+            ),
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/groups/{name}"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::DELETE,
+                p("/ferrocenter/sso/groups/{name}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/sso/groups/{name}"),
+                [401, 403, 403, 404],
+            ),
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/password-policy"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/ferrocenter/sso/password-policy"),
+                [401, 403, 403, done],
+            ),
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/lockout-policy"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/ferrocenter/sso/lockout-policy"),
+                [401, 403, 403, done],
+            ),
+        ]);
         // Appliance health: every role reads; the settings change needs Appliance.Administer.
         for path in [
             "/appliance/health/applmgmt",
@@ -523,6 +608,52 @@ fn accounts_request(method: &Method, path: &str) -> (&'static str, Option<Value>
     }
 }
 
+/// The path and body an SSO route is called with in the matrix: reads name what exists,
+/// changes name what does not or carry input the core refuses, policies are set to their
+/// defaults.
+fn sso_request(method: &Method, path: &str) -> (String, Option<Value>) {
+    let groups = path.contains("/sso/groups");
+    let name = match (method.as_str(), groups) {
+        ("GET", false) => "administrator",
+        ("GET", true) => "SystemConfiguration.Administrators",
+        _ => "nobody",
+    };
+    let path = path.replace("{name}", name);
+    match method.as_str() {
+        "POST" if path.ends_with("/sso/users") => (
+            path,
+            Some(json!({"spec": {"name": "newcomer", "password": "short"}})),
+        ),
+        "POST" if path.ends_with("/sso/groups") => {
+            (path, Some(json!({"spec": {"name": "not a name!"}})))
+        }
+        "POST" if path.ends_with("/sso/self") => (
+            format!("{path}?action=change-password"),
+            Some(json!({"current_password": PASSWORD, "new_password": "short"})),
+        ),
+        "POST" if groups => (
+            format!("{path}?action=add-members"),
+            Some(json!({"users": ["nobody"]})),
+        ),
+        "POST" => (format!("{path}?action=unlock"), None),
+        "PATCH" => (path, Some(json!({"spec": {"full_name": "N. Body"}}))),
+        "PUT" if path.ends_with("password-policy") => (
+            path,
+            Some(
+                json!({"policy": {"min_length": 15, "max_length": 20, "min_uppercase": 1,
+                "min_lowercase": 1, "min_numeric": 1, "min_special": 1, "history": 5,
+                "max_lifetime_days": 90}}),
+            ),
+        ),
+        "PUT" => (
+            path,
+            Some(json!({"policy": {"max_failed_attempts": 5,
+                "failed_attempt_interval_secs": 180, "auto_unlock_secs": 900}})),
+        ),
+        _ => (path, None),
+    }
+}
+
 /// The query string and body a vcenter route is called with in the matrix.
 fn vcenter_request(
     method: &Method,
@@ -700,6 +831,7 @@ async fn every_route_for_every_role() {
                     (path, Some(json!({"duration_ms": 1})))
                 }
                 (_, p) if p.contains("/appliance/local-accounts") => (path, account_body),
+                (_, p) if p.contains("/ferrocenter/sso/") => sso_request(&row.method, &path),
                 ("POST", p) if p.ends_with("/appliance/support-bundle") => {
                     let spec = json!({"description": "authz", "partition": "nowhere"});
                     (

@@ -84,6 +84,10 @@ async fn first_start_generates_a_password_once_and_sigterm_exits_zero() {
         0o600
     );
     assert!(out.contains(&pw), "the generated password is printed once");
+    assert!(
+        out.contains("ferrocenter sso user passwd"),
+        "the first-start message says how to change the password: {out}"
+    );
     assert!(out.contains(&format!("https://{api}")) && out.contains(&format!("https://{app}")));
     assert!(
         !p.stderr().contains(&pw),

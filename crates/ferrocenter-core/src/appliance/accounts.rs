@@ -194,7 +194,7 @@ fn roles(field: &str, given: &[String]) -> Result<Role, CoreError> {
 }
 
 /// Free text shown to people: at most 256 characters, no control characters; empty is none.
-fn text(field: &str, v: &str) -> Result<Option<String>, CoreError> {
+pub(crate) fn text(field: &str, v: &str) -> Result<Option<String>, CoreError> {
     if v.chars().count() > TEXT_MAX_CHARS {
         return Err(CoreError::invalid(
             field,
@@ -211,7 +211,7 @@ fn text(field: &str, v: &str) -> Result<Option<String>, CoreError> {
 }
 
 /// `local@domain`: one `@`, no white space, a domain name after it.
-fn email(field: &str, v: &str) -> Result<Option<String>, CoreError> {
+pub(crate) fn email(field: &str, v: &str) -> Result<Option<String>, CoreError> {
     let Some(v) = text(field, v)? else {
         return Ok(None);
     };
@@ -345,6 +345,7 @@ impl Core {
             role: Role::Operator,
             full_name: None,
             email: None,
+            description: None,
             disabled: false,
             created_at: self.clock.now(),
             password_changed_at: self.clock.now(),
@@ -552,7 +553,7 @@ impl Core {
     pub async fn password_policy_get(&self, caller: &Caller) -> Result<PolicyInfo, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         let p = self.password_policy().await?;
-        let lockout = &self.config.auth.lockout;
+        let lockout = &self.auth.lockout_policy();
         let some_count = |n: usize| (n > 0).then_some(n as i64);
         Ok(PolicyInfo {
             max_days: p.days.max,
@@ -685,7 +686,7 @@ impl Core {
                 "policy.managed_at_fleet (fleet-managed password policies)",
             ));
         }
-        let lockout = &self.config.auth.lockout;
+        let lockout = &self.auth.lockout_policy();
         for (field, given, now, key) in [
             (
                 "policy.failed_attempt_count_before_account_lockout",
@@ -708,8 +709,9 @@ impl Core {
         ] {
             if given.is_some_and(|g| g != now) {
                 return Err(CoreError::not_supported(format!(
-                    "changing {field} through the API (it is the server's configuration key \
-                     {key}, now {now})"
+                    "changing {field} through local_accounts.policy (the lockout policy is \
+                     com.ferrocenter.sso.lockout_policy, starting from the configuration key \
+                     {key}; now {now})"
                 )));
             }
         }

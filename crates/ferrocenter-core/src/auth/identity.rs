@@ -55,6 +55,8 @@ pub struct Principal {
     pub role: Role,
     pub full_name: Option<String>,
     pub email: Option<String>,
+    /// What the account is for (SSO users; shown to administrators).
+    pub description: Option<String>,
     pub disabled: bool,
     pub created_at: OffsetDateTime,
     pub password_changed_at: OffsetDateTime,

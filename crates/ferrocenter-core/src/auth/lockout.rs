@@ -4,7 +4,7 @@
 //! once works); after each further one the next attempt from that source must wait a delay
 //! that doubles per failure (`backoff_base`, capped at `backoff_cap`),
 //! and `max_failures` of them within `window` lock the account for that source for `duration`
-//! (vSphere 8 hardening: lock after 3–5 failures, unlock after 15 minutes). Someone guessing
+//! (vSphere 8 hardening: 5 failures within 180 s lock, unlock after 15 minutes). Someone guessing
 //! from elsewhere therefore cannot lock the administrator out. A backstop counts the account's
 //! failures from every source together: `account_max_failures` of them (a much higher number,
 //! against guessing spread over many addresses) lock the account everywhere. A lock ends by
@@ -39,7 +39,7 @@ impl Default for LockoutPolicy {
     fn default() -> Self {
         LockoutPolicy {
             max_failures: 5,
-            window: Duration::from_secs(15 * 60),
+            window: Duration::from_secs(180),
             duration: Duration::from_secs(15 * 60),
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
@@ -83,7 +83,8 @@ struct Counts {
 
 #[derive(Debug, Default)]
 pub struct Lockout {
-    policy: LockoutPolicy,
+    /// Set at start from the configuration, then from the stored SSO lockout policy.
+    policy: Mutex<LockoutPolicy>,
     counts: Mutex<Counts>,
 }
 
@@ -100,9 +101,18 @@ fn source_key(account: &str, source: Option<IpAddr>) -> String {
 impl Lockout {
     pub fn new(policy: LockoutPolicy) -> Self {
         Lockout {
-            policy,
+            policy: Mutex::new(policy),
             counts: Mutex::new(Counts::default()),
         }
+    }
+
+    pub fn policy(&self) -> LockoutPolicy {
+        *self.policy.lock()
+    }
+
+    /// Replaces the policy; counts and locks already made keep their times.
+    pub fn set_policy(&self, policy: LockoutPolicy) {
+        *self.policy.lock() = policy;
     }
 
     /// Whether an attempt on `account` from `source` may succeed now (no lock, no backoff).
@@ -120,10 +130,8 @@ impl Lockout {
             return Duration::ZERO;
         }
         let factor = 1u32.checked_shl(n - 2).unwrap_or(u32::MAX);
-        self.policy
-            .backoff_base
-            .saturating_mul(factor)
-            .min(self.policy.backoff_cap)
+        let p = self.policy();
+        p.backoff_base.saturating_mul(factor).min(p.backoff_cap)
     }
 
     /// Records a failed attempt on `account` from `source`.
@@ -133,7 +141,7 @@ impl Lockout {
         source: Option<IpAddr>,
         now: OffsetDateTime,
     ) -> Failure {
-        let p = self.policy;
+        let p = self.policy();
         let mut counts = self.counts.lock();
         if counts.by_source.len() + counts.by_account.len() > PRUNE_ABOVE {
             counts.by_source.retain(|_, e| e.live(now, p.window));
@@ -248,7 +256,7 @@ mod tests {
         });
         let mut last = Failure::Delayed(Duration::ZERO);
         for i in 0..40 {
-            last = l.record_failure("u", ip(1), t(i * 100));
+            last = l.record_failure("u", ip(1), t(i));
         }
         assert_eq!(last, Failure::Delayed(Duration::from_secs(60)));
     }
@@ -257,7 +265,7 @@ mod tests {
     fn a_lock_from_one_source_leaves_others_open() {
         let l = Lockout::new(LockoutPolicy::default());
         for i in 0..5 {
-            l.record_failure("admin", ip(66), t(i * 100));
+            l.record_failure("admin", ip(66), t(i * 10));
         }
         assert!(!l.admits("admin", ip(66), t(500)));
         assert!(l.admits("admin", ip(1), t(500)));
@@ -295,6 +303,18 @@ mod tests {
     }
 
     #[test]
+    fn a_new_policy_applies_to_the_next_failure() {
+        let l = Lockout::new(LockoutPolicy::default());
+        l.set_policy(LockoutPolicy {
+            max_failures: 2,
+            ..LockoutPolicy::default()
+        });
+        l.record_failure("u", ip(1), t(0));
+        assert_eq!(l.record_failure("u", ip(1), t(1)), Failure::LockedForSource);
+        assert_eq!(l.policy().max_failures, 2);
+    }
+
+    #[test]
     fn success_resets_the_source_count_and_unlock_ends_everything() {
         let l = Lockout::new(LockoutPolicy::default());
         for i in 0..4 {
@@ -306,7 +326,7 @@ mod tests {
             Failure::Delayed(Duration::ZERO)
         );
         for i in 0..5 {
-            l.record_failure("u", ip(2), t(600 + i * 100));
+            l.record_failure("u", ip(2), t(600 + i * 10));
         }
         assert!(!l.admits("u", ip(2), t(1100)));
         assert!(l.unlock("u"));

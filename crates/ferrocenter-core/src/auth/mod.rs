@@ -291,6 +291,7 @@ impl AuthService {
             role,
             full_name: None,
             email: None,
+            description: None,
             disabled: false,
             created_at: now,
             password_changed_at: now,
@@ -665,6 +666,29 @@ impl AuthService {
         let had = self.lockout.unlock(&key);
         info!(user = %username_for_log(&name, &realm), by = %caller.user, "account unlocked");
         Ok(had)
+    }
+
+    /// The lockout policy logins are counted against now.
+    pub fn lockout_policy(&self) -> LockoutPolicy {
+        self.lockout.policy()
+    }
+
+    /// Replaces the lockout policy (the stored SSO policy, at start and when it is set).
+    pub fn set_lockout_policy(&self, policy: LockoutPolicy) {
+        self.lockout.set_policy(policy);
+    }
+
+    /// Ends every lock, backoff and failure count of the account; whether there was any.
+    /// The caller has authorized the unlock (`sso::users`, `unlock_account`).
+    pub fn clear_lockout(&self, realm: &Realm, name: &str) -> bool {
+        self.lockout
+            .unlock(&format!("{}|{}", realm.store_key(), name))
+    }
+
+    /// Whether `password` matches a stored hash (a password history's), within the hashing
+    /// bound; not counted as a login.
+    pub async fn password_matches(&self, password: &str, hash: &str) -> Result<bool, CoreError> {
+        self.verify(password.to_string(), hash.to_string()).await
     }
 
     /// Password verifications run so far (each login attempt runs exactly one).

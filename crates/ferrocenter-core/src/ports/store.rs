@@ -203,6 +203,23 @@ pub trait IdentityStore: Send + Sync {
         principal_id: &str,
     ) -> Result<bool, StoreError>;
     async fn groups_of(&self, principal_id: &str) -> Result<Vec<Group>, StoreError>;
+    /// The groups of a realm, by name.
+    async fn list_groups(&self, realm: &Realm) -> Result<Vec<Group>, StoreError>;
+    /// Deletes a group and its memberships (not its members); false if absent.
+    async fn delete_group(&self, id: &str) -> Result<bool, StoreError>;
+    /// The principals in a group, by name.
+    async fn group_members(&self, group_id: &str) -> Result<Vec<Principal>, StoreError>;
+    /// The hashes of a principal's earlier passwords, newest first.
+    async fn password_history(&self, principal_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Writes `p` (its new password) and, in the same transaction, records `replaced_hash`
+    /// (the password it replaces) in its history, keeping the newest `keep` entries; false if
+    /// the principal is absent (then nothing is written).
+    async fn update_principal_password(
+        &self,
+        p: &Principal,
+        replaced_hash: &str,
+        keep: usize,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Tasks: their progress and outcome, kept after they end so surfaces can list recent ones.

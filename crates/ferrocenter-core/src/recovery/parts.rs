@@ -62,6 +62,7 @@ pub static COMMON: PartInfo = PartInfo {
         "principals",
         "principal_groups",
         "group_members",
+        "password_history",
         "datacenters",
         "clusters",
         "folders",

@@ -26,6 +26,9 @@ const PRINCIPALS: Table<Principal> = Table {
             Ok(Value::OptText(p.digest_verifier.as_deref()))
         }),
         Column::mutable("email", |p| Ok(Value::OptText(p.email.as_deref()))),
+        Column::mutable("description", |p| {
+            Ok(Value::OptText(p.description.as_deref()))
+        }),
         Column::mutable("password_expires", |p| Ok(Value::Bool(p.aging.expires))),
         Column::mutable("password_expires_at", |p| {
             Ok(Value::OptInt(p.aging.expires_at.map(to_millis)))
@@ -69,6 +72,7 @@ super::for_each_engine! {
                 role: role_from(&get::<String>(row, "role")?)?,
                 full_name: get(row, "full_name")?,
                 email: get(row, "email")?,
+                description: get(row, "description")?,
                 disabled: get(row, "disabled")?,
                 created_at: from_millis(get(row, "created_at")?),
                 password_changed_at: from_millis(get(row, "password_changed_at")?),
@@ -265,6 +269,113 @@ super::for_each_engine! {
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::group).collect()
+        }
+
+        async fn list_groups(&self, realm: &Realm) -> Result<Vec<Group>, StoreError> {
+            let rows = sqlx::query(&format!(
+                "SELECT {} FROM principal_groups WHERE domain = $1 ORDER BY name",
+                GROUPS.select_list()
+            ))
+            .bind(realm.store_key())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            rows.iter().map(Self::group).collect()
+        }
+
+        async fn delete_group(&self, id: &str) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let r = sqlx::query("DELETE FROM principal_groups WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            Ok(r.rows_affected() == 1)
+        }
+
+        async fn group_members(&self, group_id: &str) -> Result<Vec<Principal>, StoreError> {
+            let rows = sqlx::query(&format!(
+                "SELECT {} \
+                 FROM principals p JOIN group_members m ON m.principal_id = p.id \
+                 WHERE m.group_id = $1 ORDER BY p.name",
+                PRINCIPALS.select_list_as("p")
+            ))
+            .bind(group_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            rows.iter().map(Self::principal).collect()
+        }
+
+        async fn password_history(&self, principal_id: &str) -> Result<Vec<String>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT password_hash FROM password_history WHERE principal_id = $1 \
+                 ORDER BY replaced_at DESC",
+            )
+            .bind(principal_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            rows.iter().map(|r| get(r, "password_hash")).collect()
+        }
+
+        async fn update_principal_password(
+            &self,
+            p: &Principal,
+            replaced_hash: &str,
+            keep: usize,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            let sql = PRINCIPALS.update();
+            let r = Self::bind_values(sqlx::query(&sql), PRINCIPALS.update_values(p)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            if r.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO password_history (principal_id, password_hash, replaced_at) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(&p.id)
+            .bind(replaced_hash)
+            .bind(to_millis(p.password_changed_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let kept: Vec<i64> = sqlx::query_scalar(
+                "SELECT replaced_at FROM password_history WHERE principal_id = $1 \
+                 ORDER BY replaced_at DESC",
+            )
+            .bind(&p.id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if let Some(oldest_kept) = kept.get(keep.saturating_sub(1)).filter(|_| keep > 0) {
+                sqlx::query(
+                    "DELETE FROM password_history WHERE principal_id = $1 AND replaced_at < $2",
+                )
+                .bind(&p.id)
+                .bind(oldest_kept)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            } else if keep == 0 {
+                sqlx::query("DELETE FROM password_history WHERE principal_id = $1")
+                    .bind(&p.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            }
+            tx.commit().await.map_err(map_err)?;
+            Ok(true)
         }
     }
 }

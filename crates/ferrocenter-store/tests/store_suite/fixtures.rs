@@ -25,6 +25,7 @@ pub(crate) fn principal(realm: Realm, name: &str) -> Principal {
         role: Role::Operator,
         full_name: Some("Full Name".into()),
         email: Some("name@example.com".into()),
+        description: Some("what it is for".into()),
         disabled: false,
         created_at: at(1_700_000_000_000),
         password_changed_at: at(1_700_000_000_500),

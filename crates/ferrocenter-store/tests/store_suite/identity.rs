@@ -13,6 +13,8 @@ pub(crate) const CASES: &[(&str, Case)] = crate::cases![
     a_digest_verifier_is_set_only_once_and_only_for_its_password,
     password_days_apply_to_a_realm_with_their_setting,
     groups_and_membership,
+    groups_are_listed_and_deleted_with_their_memberships,
+    a_password_change_keeps_the_newest_history,
 ];
 
 async fn principals_are_unique_per_realm(s: Arc<dyn Store>) {
@@ -191,4 +193,83 @@ async fn groups_and_membership(s: Arc<dyn Store>) {
     assert!(s.add_group_member(&g.id, "nobody").await.is_err());
     s.delete_principal(&p.id).await.unwrap();
     assert!(s.groups_of(&p.id).await.unwrap().is_empty());
+}
+
+async fn groups_are_listed_and_deleted_with_their_memberships(s: Arc<dyn Store>) {
+    let sso = Realm::sso("vsphere.local");
+    let alice = principal(sso.clone(), "alice");
+    s.insert_principal(&alice).await.unwrap();
+    for name in ["ops", "admins"] {
+        s.insert_group(&Group {
+            id: format!("g-{name}"),
+            realm: sso.clone(),
+            name: name.into(),
+            role: None,
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+        s.add_group_member(&format!("g-{name}"), &alice.id)
+            .await
+            .unwrap();
+    }
+    let names: Vec<String> = s
+        .list_groups(&sso)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["admins", "ops"]);
+    assert_eq!(s.list_groups(&Realm::Local).await.unwrap(), vec![]);
+    assert_eq!(s.group_members("g-ops").await.unwrap(), vec![alice.clone()]);
+    assert!(s.delete_group("g-ops").await.unwrap());
+    assert!(!s.delete_group("g-ops").await.unwrap());
+    let left: Vec<String> = s
+        .groups_of(&alice.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(left, ["admins"], "the member stays, in its other groups");
+    assert!(s.find_principal(&sso, "alice").await.unwrap().is_some());
+}
+
+async fn a_password_change_keeps_the_newest_history(s: Arc<dyn Store>) {
+    let sso = Realm::sso("vsphere.local");
+    let mut p = principal(sso.clone(), "carol");
+    s.insert_principal(&p).await.unwrap();
+    for i in 1..=4 {
+        let replaced = p.password_hash.clone();
+        p.password_hash = format!("$argon2id$hash-{i}");
+        p.password_changed_at = at(1_800_000_000_000 + i * 1000);
+        assert!(s.update_principal_password(&p, &replaced, 2).await.unwrap());
+    }
+    assert_eq!(
+        s.password_history(&p.id).await.unwrap(),
+        ["$argon2id$hash-3", "$argon2id$hash-2"],
+        "the newest two replaced hashes, newest first"
+    );
+    assert_eq!(
+        s.find_principal(&sso, "carol")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$hash-4"
+    );
+    // An absent principal: nothing written.
+    let ghost = principal(sso.clone(), "ghost");
+    assert!(!s.update_principal_password(&ghost, "x", 2).await.unwrap());
+    assert_eq!(
+        s.password_history(&ghost.id).await.unwrap(),
+        Vec::<String>::new()
+    );
+    // Deleting the principal takes its history.
+    assert!(s.delete_principal(&p.id).await.unwrap());
+    assert_eq!(
+        s.password_history(&p.id).await.unwrap(),
+        Vec::<String>::new()
+    );
 }

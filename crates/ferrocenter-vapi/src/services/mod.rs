@@ -2,5 +2,6 @@
 //! API they belong to. `catalog.rs` lists the ones served.
 pub mod appliance;
 pub mod cis;
+pub mod sso;
 pub mod std_types;
 pub mod vcenter;

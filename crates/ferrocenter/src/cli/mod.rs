@@ -9,6 +9,7 @@ mod output;
 mod resolve;
 mod session;
 mod settings;
+mod sso;
 mod tasks;
 mod vms;
 
@@ -21,6 +22,7 @@ pub use events::{event, EventCommand};
 pub use hosts::{host, HostCommand};
 pub use inventory::{cluster, datacenter, ClusterCommand, DatacenterCommand};
 pub use session::{login, logout};
+pub use sso::{sso, SsoCommand};
 pub use tasks::{task, TaskCommand};
 pub use vms::{vm, VmCommand};
 
