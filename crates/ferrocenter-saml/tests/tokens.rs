@@ -401,3 +401,44 @@ async fn a_token_of_a_disabled_account_is_refused() {
         CoreError::Unauthenticated
     );
 }
+
+#[tokio::test]
+async fn forged_tokens_make_the_keys_be_read_again_at_most_once_per_floor() {
+    use ferrocenter_core::auth::tokens::KEY_REREAD_FLOOR;
+    let e = env().await;
+    let again = core_on(&e.db, e.clock.clone(), e.config.clone()).await;
+    again
+        .verify_saml_token(&bearer(&e).await, None, None)
+        .await
+        .unwrap();
+    // A token of another domain's key fails its signature: `again` reads the keys again.
+    let foreign = env().await;
+    let forged = bearer(&foreign).await;
+    assert_eq!(
+        again
+            .verify_saml_token(&forged, None, None)
+            .await
+            .unwrap_err(),
+        CoreError::Unauthenticated
+    );
+    // The key is rotated on the other server. Within the floor, `again` does not read the store
+    // again for a token it cannot verify (so forged tokens cannot make it read at every request),
+    // and a token of the new key is refused until the floor has passed.
+    let admin = e
+        .core
+        .auth
+        .authenticate(Listener::Api, ADMIN, PW)
+        .await
+        .unwrap();
+    e.core.rotate_token_signing_key(&admin).await.unwrap();
+    let fresh = bearer(&e).await;
+    assert_eq!(
+        again
+            .verify_saml_token(&fresh, None, None)
+            .await
+            .unwrap_err(),
+        CoreError::Unauthenticated
+    );
+    advance(&e.clock, KEY_REREAD_FLOOR);
+    again.verify_saml_token(&fresh, None, None).await.unwrap();
+}

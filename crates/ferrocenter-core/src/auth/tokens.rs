@@ -129,7 +129,14 @@ pub struct TokenState {
     crypto: OnceLock<Arc<dyn TokenCrypto>>,
     keys: parking_lot::Mutex<Option<Keys>>,
     policy: parking_lot::RwLock<TokenPolicy>,
+    /// When a token that failed its signature last made this server read the keys again.
+    reread_at: parking_lot::Mutex<Option<OffsetDateTime>>,
 }
+
+/// A token failing its signature makes the server read the signing keys again (another server
+/// of the database may have rotated them) at most this often, so that forged tokens cannot turn
+/// every request into a store read.
+pub const KEY_REREAD_FLOOR: Duration = Duration::seconds(5);
 
 #[derive(Clone)]
 struct Keys {
@@ -312,9 +319,13 @@ impl Core {
         let keys = self.signing_keys().await?;
         let assertion = match crypto.verify(xml, &keys.trusted) {
             // Another server of a shared database may have rotated the key: read it again once.
-            Err(TokenCryptoError::BadSignature(_)) => {
-                let keys = self.reload_signing_keys().await?;
-                crypto.verify(xml, &keys.trusted)
+            Err(TokenCryptoError::BadSignature(e)) => {
+                if self.may_reread_keys() {
+                    let keys = self.reload_signing_keys().await?;
+                    crypto.verify(xml, &keys.trusted)
+                } else {
+                    Err(TokenCryptoError::BadSignature(e))
+                }
             }
             other => other,
         }
@@ -322,6 +333,18 @@ impl Core {
         self.check_assertion(&assertion, expected_audience, proof)?;
         let caller = self.caller_of(&assertion).await?;
         Ok(VerifiedToken { caller, assertion })
+    }
+
+    /// Whether a failed signature may make this server read the keys again now; if so, the
+    /// time is taken so that the next one within [`KEY_REREAD_FLOOR`] may not.
+    fn may_reread_keys(&self) -> bool {
+        let now = self.clock.now();
+        let mut at = self.tokens.reread_at.lock();
+        if at.is_some_and(|t| now - t < KEY_REREAD_FLOOR) {
+            return false;
+        }
+        *at = Some(now);
+        true
     }
 
     /// The rules a signed assertion must meet beyond its signature.
