@@ -3,6 +3,7 @@
 mod fleet;
 mod recovery;
 mod server;
+mod sso;
 mod statistics;
 mod sys;
 mod syslog_forwarding;
@@ -99,6 +100,20 @@ enum Scenario {
         calls: usize,
         #[arg(long, default_value_t = 300)]
         collector_rounds: u64,
+    },
+    /// Single sign-on (issue 24): password logins, bearer token issue and sessions created
+    /// from a token, each for `seconds` with `concurrency` clients (docs/performance.md).
+    Sso {
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// 3 s per way in, for a smoke run.
+        #[arg(long)]
+        quick: bool,
+        /// The ferrocenter binary [default: next to this one].
+        #[arg(long)]
+        binary: Option<PathBuf>,
     },
 }
 
@@ -224,6 +239,16 @@ fn main() -> anyhow::Result<()> {
             interfaces,
             calls,
             collector_rounds,
+        })),
+        Scenario::Sso {
+            seconds,
+            concurrency,
+            quick,
+            binary,
+        } => rt.block_on(sso::run(sso::Params {
+            seconds: if quick { 3.0 } else { seconds },
+            concurrency,
+            binary,
         })),
         Scenario::Server(a) => {
             let p = server::Params {

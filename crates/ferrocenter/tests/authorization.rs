@@ -311,6 +311,18 @@ fn rows() -> Vec<Row> {
                 p("/ferrocenter/sso/lockout-policy"),
                 [401, 403, 403, done],
             ),
+            // The token signing certificates are public to every session; replacing the key
+            // is the SSO administrator's act.
+            row(
+                Method::GET,
+                p("/ferrocenter/sso/signing-certificates"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/sso/signing-certificates"),
+                [401, 403, 403, 200],
+            ),
         ]);
         // Appliance health: every role reads; the settings change needs Appliance.Administer.
         for path in [
@@ -631,6 +643,9 @@ fn sso_request(method: &Method, path: &str) -> (String, Option<Value>) {
             format!("{path}?action=change-password"),
             Some(json!({"current_password": PASSWORD, "new_password": "short"})),
         ),
+        "POST" if path.ends_with("/sso/signing-certificates") => {
+            (format!("{path}?action=rotate"), None)
+        }
         "POST" if groups => (
             format!("{path}?action=add-members"),
             Some(json!({"users": ["nobody"]})),

@@ -587,3 +587,123 @@ async fn the_cli_adds_a_user_who_changes_their_password() {
     assert_eq!(dave_login(DAVE_3).status.code(), Some(3));
     ts.stop().await;
 }
+
+/// Issues a five-minute bearer token for the administrator through the core's token service.
+async fn admin_token(core: &ferrocenter_core::Core) -> String {
+    use ferrocenter_core::auth::tokens::{TokenCredential, TokenRequest};
+    let req = TokenRequest {
+        credential: TokenCredential::Password {
+            username: ADMIN,
+            password: PASSWORD,
+        },
+        proof: None,
+        holder_of_key: false,
+        lifetime: None,
+        renewable: false,
+        delegatable: false,
+        audience: None,
+    };
+    core.issue_token(ferrocenter_core::auth::Listener::Api, &req)
+        .await
+        .unwrap()
+        .xml
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_rotates_the_token_signing_key_and_old_tokens_stay_valid() {
+    let ts = TestServer::start().await;
+    let cli = Cli::new(&ts);
+    let o = cli.login(PASSWORD);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (core, _) = ts.core_admin().await;
+    let before = admin_token(&core).await;
+
+    let list = || json_of(&cli.run_env(&["sso", "signing-key", "list", "--output", "json"], &[]));
+    let v = list();
+    let first = v.as_array().unwrap();
+    assert_eq!(first.len(), 1, "{v}");
+    assert_eq!(first[0]["current"], true);
+    let old_pem = first[0]["certificate"].as_str().unwrap().to_string();
+    assert!(
+        old_pem.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{old_pem}"
+    );
+
+    let o = cli.run_env(&["sso", "signing-key", "rotate"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let new_pem = String::from_utf8(o.stdout).unwrap();
+    assert!(new_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_ne!(new_pem.trim(), old_pem.trim());
+
+    // The new certificate is current, the old one retired but still trusted: on the API, the
+    // CLI and the relying parties' PEM download alike.
+    let v = list();
+    let after = v.as_array().unwrap();
+    assert_eq!(after.len(), 2, "{v}");
+    assert_eq!(
+        after[0]["certificate"].as_str().unwrap().trim(),
+        new_pem.trim()
+    );
+    assert_eq!(after[0]["current"], true);
+    assert_eq!(
+        after[1]["certificate"].as_str().unwrap().trim(),
+        old_pem.trim()
+    );
+    assert_eq!(after[1]["current"], false);
+    let pem = ts
+        .client
+        .get(ts.api("/sts/signing-certificates"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pem.starts_with(new_pem.trim()), "{pem}");
+    assert!(pem.contains(old_pem.trim()));
+
+    // A token signed before the rotation verifies until it expires; a new one is signed with
+    // the new key (it verifies, and its signature names the new certificate).
+    let old = core.verify_saml_token(&before, None, None).await.unwrap();
+    assert_eq!(old.caller.user, ADMIN);
+    let after_token = admin_token(&core).await;
+    core.verify_saml_token(&after_token, None, None)
+        .await
+        .unwrap();
+    let body = |pem: &str| -> String {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+    };
+    assert!(
+        after_token.contains(&body(&new_pem)),
+        "signed under the new certificate"
+    );
+    assert!(!before.contains(&body(&new_pem)));
+
+    // Only a superAdmin rotates: an administrator is refused (exit 4) and nothing changes.
+    let adminish = ts.user("erin", Role::Admin).await;
+    let erin = Cli::to(&cli.server, &cli.thumbprint);
+    let o = erin.run(
+        &[
+            "login",
+            "--server",
+            &erin.server,
+            "--user",
+            &adminish,
+            "--no-verify",
+            "--thumbprint",
+            &erin.thumbprint,
+        ],
+        Some(PASSWORD),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = erin.run_env(&["sso", "signing-key", "rotate"], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(list().as_array().unwrap().len(), 2);
+}

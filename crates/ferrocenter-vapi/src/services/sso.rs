@@ -18,6 +18,7 @@ const SELF: &str = "com.ferrocenter.sso.users.self";
 const GROUPS: &str = "com.ferrocenter.sso.groups";
 const PASSWORD_POLICY: &str = "com.ferrocenter.sso.password_policy";
 const LOCKOUT_POLICY: &str = "com.ferrocenter.sso.lockout_policy";
+const SIGNING_CERTIFICATES: &str = "com.ferrocenter.sso.signing_certificates";
 
 const USERS_PATH: &str = "/ferrocenter/sso/users";
 const USER_PATH: &str = "/ferrocenter/sso/users/{name}";
@@ -26,6 +27,7 @@ const GROUPS_PATH: &str = "/ferrocenter/sso/groups";
 const GROUP_PATH: &str = "/ferrocenter/sso/groups/{name}";
 const PASSWORD_POLICY_PATH: &str = "/ferrocenter/sso/password-policy";
 const LOCKOUT_POLICY_PATH: &str = "/ferrocenter/sso/lockout-policy";
+const SIGNING_CERTIFICATES_PATH: &str = "/ferrocenter/sso/signing-certificates";
 
 const NAME: Ty = Ty::Rule(Rule::AccountName);
 const TEXT: Ty = Ty::Optional(&Ty::Rule(Rule::DisplayText));
@@ -104,6 +106,11 @@ const LOCKOUT_POLICY_INFO: StructDef = StructDef {
         field("failed_attempt_interval_secs", Ty::Long),
         field("auto_unlock_secs", Ty::Long),
     ],
+};
+
+const SIGNING_CERTIFICATE_INFO: StructDef = StructDef {
+    name: "com.ferrocenter.sso.signing_certificates.info",
+    fields: &[field("certificate", Ty::String), field("current", Ty::Bool)],
 };
 
 const BY_NAME: &[Field] = &[field("name", NAME)];
@@ -275,6 +282,22 @@ pub const OPS: &[Op] = &[
         Ty::Void,
         &[http("PUT", LOCKOUT_POLICY_PATH)],
         lockout_policy_set,
+    ),
+    op(
+        SIGNING_CERTIFICATES,
+        "list",
+        &[],
+        Ty::List(&Ty::Struct(&SIGNING_CERTIFICATE_INFO)),
+        &[http("GET", SIGNING_CERTIFICATES_PATH)],
+        signing_certificates_list,
+    ),
+    op(
+        SIGNING_CERTIFICATES,
+        "rotate",
+        &[],
+        Ty::String,
+        &[http_action("POST", SIGNING_CERTIFICATES_PATH, "rotate")],
+        signing_key_rotate,
     ),
 ];
 
@@ -610,5 +633,26 @@ fn lockout_policy_set(call: Call) -> Reply {
         };
         call.state.core.sso_lockout_policy_set(&caller, p).await?;
         Ok(Out::Value(Value::Null))
+    })
+}
+
+fn signing_certificates_list(call: Call) -> Reply {
+    Box::pin(async move {
+        call.caller().await?;
+        let all = call.state.core.token_signing_certificates().await?;
+        Ok(Out::Value(Value::Array(
+            all.into_iter()
+                .enumerate()
+                .map(|(i, pem)| json!({"certificate": pem, "current": i == 0}))
+                .collect(),
+        )))
+    })
+}
+
+fn signing_key_rotate(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let cert = call.state.core.rotate_token_signing_key(&caller).await?;
+        Ok(Out::Value(json!(cert)))
     })
 }

@@ -17,6 +17,18 @@ pub enum SsoCommand {
     /// SystemConfiguration.BashShellAdministrators superAdmin.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// The certificates SAML tokens are signed under, and rotation of the signing key.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// The certificates relying parties trust tokens under (PEM), the current one first.
+    List,
+    /// Replace the signing key (superAdmin): new tokens are signed with a new key; tokens
+    /// signed with the old one stay valid until they expire. Prints the new certificate.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,7 +119,40 @@ pub async fn sso(args: &ClientArgs, cmd: &SsoCommand) -> Result<(), CliError> {
     match cmd {
         SsoCommand::User(u) => user(args, u).await,
         SsoCommand::Group(g) => group(args, g).await,
+        SsoCommand::SigningKey(k) => signing_key(args, k).await,
     }
+}
+
+async fn signing_key(args: &ClientArgs, cmd: &SigningKeyCommand) -> Result<(), CliError> {
+    let c = resume(args)?;
+    match cmd {
+        SigningKeyCommand::List => {
+            let v = c
+                .api("GET", "/ferrocenter/sso/signing-certificates", None)
+                .await?;
+            if args.output == Output::Table {
+                for cert in v.as_array().into_iter().flatten() {
+                    let current = cert["current"].as_bool() == Some(true);
+                    println!("# {}", if current { "current" } else { "retired" });
+                    print!("{}", cert["certificate"].as_str().unwrap_or_default());
+                }
+            } else {
+                output::object(args.output, &v);
+            }
+        }
+        SigningKeyCommand::Rotate => {
+            let v = c
+                .api(
+                    "POST",
+                    "/ferrocenter/sso/signing-certificates?action=rotate",
+                    None,
+                )
+                .await?;
+            print!("{}", v.as_str().unwrap_or_default());
+            eprintln!("token signing key rotated");
+        }
+    }
+    Ok(())
 }
 
 async fn user(args: &ClientArgs, cmd: &UserCommand) -> Result<(), CliError> {
