@@ -5,6 +5,7 @@
 //! header (`KeyIdentifier` of type SAMLID, pyVmomi's `add_saml_context`).
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use ferrocenter_core::ports::{PresentedToken, RequestSignature};
 use libxml::tree::{Document, Node};
 use time::{Duration, OffsetDateTime};
 
@@ -30,6 +31,16 @@ pub fn verify_request(
     envelope: &Node,
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>, String> {
+    Ok(request_signature(doc, envelope, now)?.map(|s| s.certificate_der))
+}
+
+/// The request's signature once it verified: [`verify_request`] with the signature's value
+/// and the Timestamp's end, which a relying party needs to refuse the same request twice.
+fn request_signature(
+    doc: &Document,
+    envelope: &Node,
+    now: OffsetDateTime,
+) -> Result<Option<RequestSignature>, String> {
     let Some(security) = security_header(envelope)? else {
         return Ok(None);
     };
@@ -39,7 +50,7 @@ pub fn verify_request(
     let body = dom::only_child(envelope, NS_SOAP, "Body")?;
     let body_id = dsig::register_id(doc, &body, "Id", Some(NS_WSU))?;
     let timestamp = dom::optional_child(&security, NS_WSU, "Timestamp")?;
-    let ts_id = match &timestamp {
+    let (ts_id, accepted_until) = match &timestamp {
         Some(ts) => {
             let id = dsig::register_id(doc, ts, "Id", Some(NS_WSU))?;
             let expires = parse_time(&dom::text(&dom::only_child(ts, NS_WSU, "Expires")?)?)?;
@@ -51,9 +62,9 @@ pub fn verify_request(
                     return Err("the request's Timestamp is in the future".into());
                 }
             }
-            Some(id)
+            (Some(id), Some(expires + TIMESTAMP_TOLERANCE))
         }
-        None => None,
+        None => (None, None),
     };
     let refs = dsig::check_signed_info(&sig, &[RSA_SHA256, RSA_SHA512, ECDSA_SHA256])?;
     if !refs.contains(&body_id) {
@@ -74,20 +85,19 @@ pub fn verify_request(
     }
     let cert = signing_certificate(doc, &security, &sig)?;
     dsig::verify(&sig, dsig::cert_key_der(&cert)?)?;
-    Ok(Some(cert))
-}
-
-/// A SAML token presented in a SOAP request's Security header (vim `LoginByToken`, pyVmomi's
-/// `add_saml_context`), with the certificate whose key signed the request, if it was signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresentedToken {
-    pub assertion_xml: String,
-    pub proof: Option<Vec<u8>>,
+    let value: String = dom::text(&dom::only_child(&sig, NS_DS, "SignatureValue")?)?
+        .split_whitespace()
+        .collect();
+    Ok(Some(RequestSignature {
+        certificate_der: cert,
+        value,
+        accepted_until,
+    }))
 }
 
 /// Reads the token a SOAP envelope presents and checks the request's signature (Body and
 /// Timestamp, with the token's holder-of-key certificate). `Ok(None)`: no token. The token
-/// itself is not verified here: pass both to `Core::verify_saml_token`.
+/// itself is not verified here: the core does that (`Core::login_by_token`).
 pub fn presented_token(
     envelope_xml: &str,
     now: OffsetDateTime,
@@ -103,10 +113,10 @@ pub fn presented_token(
     let Some(token) = dom::optional_child(&security, NS_SAML, "Assertion")? else {
         return Ok(None);
     };
-    let proof = verify_request(&doc, &env, now)?;
+    let signature = request_signature(&doc, &env, now)?;
     Ok(Some(PresentedToken {
         assertion_xml: doc.node_to_string(&token),
-        proof,
+        signature,
     }))
 }
 

@@ -6,6 +6,7 @@ pub mod password;
 mod roles;
 mod sessions;
 mod tickets;
+mod token_sessions;
 pub mod tokens;
 
 pub use admission::{default_hash_workers, HashGate, LoginThrottle};
@@ -22,6 +23,7 @@ pub use roles::{
     privileges_of, Privilege, Role, ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP,
 };
 pub use sessions::{SessionKind, SessionPolicy, SessionToken, SessionView, Sessions};
+pub use token_sessions::TokenLogin;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -399,14 +401,7 @@ impl AuthService {
         username: &str,
         secret: Secret<'_>,
     ) -> Result<Caller, CoreError> {
-        let throttle = origin.peer.zip(self.throttle.get());
-        if let Some((peer, t)) = throttle {
-            t.admit(peer)
-                .map_err(|wait| CoreError::TooManyLoginAttempts {
-                    scope: " from this address".into(),
-                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
-                })?;
-        }
+        let throttle = self.admit_attempt(origin)?;
         let given = match secret {
             Secret::Password(pw) => pw.to_string(),
             // Digests are compared in one spelling.
@@ -478,6 +473,55 @@ impl AuthService {
                 Err(CoreError::Unauthenticated)
             }
         }
+    }
+
+    /// Takes one login attempt from the origin's address budget (every kind of login spends
+    /// it); the throttle and address to give it back to when the login succeeds.
+    fn admit_attempt(
+        &self,
+        origin: Origin,
+    ) -> Result<Option<(IpAddr, &Arc<dyn LoginThrottle>)>, CoreError> {
+        let throttle = origin.peer.zip(self.throttle.get());
+        if let Some((peer, t)) = throttle {
+            t.admit(peer)
+                .map_err(|wait| CoreError::TooManyLoginAttempts {
+                    scope: " from this address".into(),
+                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+                })?;
+        }
+        Ok(throttle)
+    }
+
+    /// The address budget a token login spends before its token is read (`login_by_token`).
+    pub(crate) fn admit_token_attempt(&self, origin: Origin) -> Result<(), CoreError> {
+        self.admit_attempt(origin).map(|_| ())
+    }
+
+    /// Opens a session for a caller a verified token speaks for (`Core::login_by_token`),
+    /// under Login's rules: an account locked for this address (or everywhere) is refused
+    /// like a wrong credential; the session is of the origin's kind, on its listener. A token
+    /// login neither counts as a failure nor clears the password failures.
+    pub(crate) fn open_token_session(
+        &self,
+        origin: Origin,
+        caller: Caller,
+    ) -> Result<SessionToken, CoreError> {
+        let name = caller.user.split('@').next().unwrap_or(&caller.user);
+        let key = format!("{}|{}", caller.realm.store_key(), name);
+        let now = self.clock.now();
+        if !self.lockout.admits(&key, origin.peer, now) {
+            warn!(user = %caller.user, "token login refused: account locked or waiting out its backoff for this address");
+            return Err(CoreError::Unauthenticated);
+        }
+        if let (Some(peer), Some(t)) = (origin.peer, self.throttle.get()) {
+            t.succeeded(peer);
+        }
+        let user = caller.user.clone();
+        let token = self
+            .sessions
+            .create(caller, origin.kind, origin.listener, now);
+        info!(%user, "session opened (token login)");
+        Ok(token)
     }
 
     async fn effective_role(&self, p: &Principal) -> Result<Role, CoreError> {
