@@ -3,7 +3,8 @@
 //! token for a user name and password, a holder-of-key token bound to a certificate the script
 //! makes (ActAs the bearer token, the request signed with the certificate's key), a token for
 //! that token, and WS-Trust faults. Every token the client got is then checked by the server's
-//! own verifier, with and without the proof a holder-of-key token needs.
+//! own verifier, with and without the proof a holder-of-key token needs. Then vim
+//! `LoginByToken` with such tokens over SOAP (pyVmomi) and VI/JSON (reqwest), and its refusals.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 

@@ -401,7 +401,7 @@ impl AuthService {
         username: &str,
         secret: Secret<'_>,
     ) -> Result<Caller, CoreError> {
-        let throttle = self.admit_attempt(origin)?;
+        let admitted = self.admit_attempt(origin)?;
         let given = match secret {
             Secret::Password(pw) => pw.to_string(),
             // Digests are compared in one spelling.
@@ -438,9 +438,7 @@ impl AuthService {
         match principal {
             Some(mut p) if ok && refusal.is_none() => {
                 self.lockout.record_success(&key, origin.peer);
-                if let Some((peer, t)) = throttle {
-                    t.succeeded(peer);
-                }
+                self.attempt_succeeded(admitted);
                 if let (Secret::Password(pw), None) = (secret, &p.digest_verifier) {
                     // Accounts made before digest logins get their verifier on first use: only
                     // that field, and only if the password is still the one just checked.
@@ -476,20 +474,24 @@ impl AuthService {
     }
 
     /// Takes one login attempt from the origin's address budget (every kind of login spends
-    /// it); the throttle and address to give it back to when the login succeeds.
-    fn admit_attempt(
-        &self,
-        origin: Origin,
-    ) -> Result<Option<(IpAddr, &Arc<dyn LoginThrottle>)>, CoreError> {
-        let throttle = origin.peer.zip(self.throttle.get());
-        if let Some((peer, t)) = throttle {
-            t.admit(peer)
-                .map_err(|wait| CoreError::TooManyLoginAttempts {
-                    scope: " from this address".into(),
-                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
-                })?;
+    /// it); the address to give it back to when the login succeeds ([`Self::attempt_succeeded`]).
+    fn admit_attempt(&self, origin: Origin) -> Result<Option<IpAddr>, CoreError> {
+        let Some((peer, t)) = origin.peer.zip(self.throttle.get()) else {
+            return Ok(None);
+        };
+        t.admit(peer)
+            .map_err(|wait| CoreError::TooManyLoginAttempts {
+                scope: " from this address".into(),
+                retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+            })?;
+        Ok(Some(peer))
+    }
+
+    /// Gives an admitted attempt back to its address's budget.
+    fn attempt_succeeded(&self, admitted: Option<IpAddr>) {
+        if let (Some(peer), Some(t)) = (admitted, self.throttle.get()) {
+            t.succeeded(peer);
         }
-        Ok(throttle)
     }
 
     /// The address budget a token login spends before its token is read (`login_by_token`).
@@ -513,9 +515,7 @@ impl AuthService {
             warn!(user = %caller.user, "token login refused: account locked or waiting out its backoff for this address");
             return Err(CoreError::Unauthenticated);
         }
-        if let (Some(peer), Some(t)) = (origin.peer, self.throttle.get()) {
-            t.succeeded(peer);
-        }
+        self.attempt_succeeded(origin.peer);
         let user = caller.user.clone();
         let token = self
             .sessions
