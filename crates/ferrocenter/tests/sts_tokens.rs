@@ -305,4 +305,35 @@ async fn pyvmomi_logs_in_by_token_and_bad_tokens_are_refused() {
     assert_eq!(f["_typeName"], "InvalidLogin", "{f}");
     let f = fault(login(None).await.unwrap()).await;
     assert_eq!(f["_typeName"], "InvalidLogin", "{f}");
+
+    // Login's lockout holds for token logins: an account locked for this address by wrong
+    // passwords is refused with a token issued before, and logs in again once unlocked.
+    let locked = ts.user("lockeduser", Role::Operator).await;
+    let token = issue(&core, &locked, None, None).await.xml;
+    core.auth
+        .set_lockout_policy(ferrocenter_core::auth::LockoutPolicy {
+            max_failures: 2,
+            ..Default::default()
+        });
+    for _ in 0..2 {
+        let r = ts
+            .post_basic(ts.api("/api/session"), &locked, "not-the-password")
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    let f = fault(
+        login(Some(format!("Bearer {}", b64(&token))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(f["_typeName"], "InvalidLogin", "locked: {f}");
+    assert!(core.auth.clear_lockout(
+        &ferrocenter_core::auth::Realm::sso("vsphere.local"),
+        "lockeduser"
+    ));
+    let r = login(Some(format!("Bearer {}", b64(&token))))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "unlocked");
 }
