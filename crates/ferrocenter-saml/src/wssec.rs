@@ -164,6 +164,16 @@ mod tests {
         carried: &SigningIdentity,
         refs: &[&str],
     ) -> String {
+        signed_request_with(signer, carried, refs, "")
+    }
+
+    /// [`signed_request`] with `token` (a SAML assertion) in the Security header too.
+    fn signed_request_with(
+        signer: &SigningIdentity,
+        carried: &SigningIdentity,
+        refs: &[&str],
+        token: &str,
+    ) -> String {
         let now = OffsetDateTime::now_utc();
         let references: String = refs
             .iter()
@@ -178,7 +188,7 @@ mod tests {
             concat!(
                 r#"<S:Envelope xmlns:S="{soap}"><S:Header><wsse:Security xmlns:wsse="{wsse}" xmlns:wsu="{wsu}">"#,
                 r#"<wsu:Timestamp wsu:Id="ts"><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp>"#,
-                r#"<wsse:BinarySecurityToken wsu:Id="bst">{cert}</wsse:BinarySecurityToken>"#,
+                r#"<wsse:BinarySecurityToken wsu:Id="bst">{cert}</wsse:BinarySecurityToken>{token}"#,
                 r#"<ds:Signature xmlns:ds="{ds}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/>"#,
                 r#"<ds:SignatureMethod Algorithm="{ecdsa}"/>{references}</ds:SignedInfo><ds:SignatureValue/>"#,
                 r##"<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#bst"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature>"##,
@@ -194,6 +204,7 @@ mod tests {
             expires = format_time(now + Duration::minutes(1)),
             cert = pem_body(&carried.cert_pem),
             references = references,
+            token = token,
         );
         let doc = dom::parse(&xml).unwrap();
         let env = doc.get_root_element().unwrap();
@@ -258,5 +269,50 @@ mod tests {
         assert!(verify_request(&doc, &env, later)
             .unwrap_err()
             .contains("expired"));
+    }
+
+    #[test]
+    fn the_presented_token_comes_with_the_signature_that_proves_and_dates_it() {
+        let domain = XmlSecTokens.generate_identity("vsphere.local").unwrap();
+        let client = XmlSecTokens.generate_identity("client").unwrap();
+        let now = OffsetDateTime::now_utc();
+        let token = XmlSecTokens
+            .sign(
+                &ferrocenter_core::ports::Assertion {
+                    id: "_t1".into(),
+                    issuer: "urn:ferrocenter:sso:vsphere.local".into(),
+                    subject: "administrator@vsphere.local".into(),
+                    domain: "vsphere.local".into(),
+                    groups: vec![],
+                    issued_at: now,
+                    not_before: now,
+                    not_on_or_after: now + Duration::minutes(5),
+                    audiences: vec![],
+                    confirmation: ferrocenter_core::ports::Confirmation::Bearer,
+                    renewable: false,
+                    delegatable: false,
+                    delegate: None,
+                },
+                &domain,
+            )
+            .unwrap();
+        let xml = signed_request_with(&client, &client, &["body", "ts"], &token);
+        let p = XmlSecTokens
+            .presented_in_envelope(&xml, now)
+            .unwrap()
+            .expect("a token");
+        assert!(p.assertion_xml.contains("_t1"));
+        let sig = p.signature.expect("the request's signature");
+        assert_eq!(sig.certificate_der, der(&client));
+        assert!(!sig.value.is_empty());
+        let until = sig.accepted_until.expect("a Timestamp");
+        assert!(until > now + TIMESTAMP_TOLERANCE && until <= now + Duration::minutes(7));
+        // The same envelope with its Body changed proves nothing: refused, not unsigned.
+        assert!(XmlSecTokens
+            .presented_in_envelope(&xml.replace("hello", "bye"), now)
+            .is_err());
+        // No token in the header: nothing presented.
+        let bare = signed_request(&client, &client, &["body", "ts"]);
+        assert_eq!(XmlSecTokens.presented_in_envelope(&bare, now), Ok(None));
     }
 }
