@@ -95,9 +95,13 @@ impl Core {
         let caller = self.caller_of(&assertion).await?;
         if let Some(sig) = &signature {
             // A signed request without a Timestamp could be sent again for ever.
-            let until = sig
+            let stamped = sig
                 .accepted_until
                 .ok_or_else(|| refuse("a signed LoginByToken without a signed Timestamp"))?;
+            // Once the token has expired the request is refused anyway: no need to remember it
+            // longer, however far its Timestamp reaches.
+            let until =
+                stamped.min(assertion.not_on_or_after + self.token_policy().clock_tolerance);
             if !self.tokens.replays.first_use(sig, until, now) {
                 return Err(refuse("a signed LoginByToken request sent again"));
             }
