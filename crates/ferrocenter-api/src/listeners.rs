@@ -112,6 +112,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         address: opts.external_address.with_default_port(api_port),
         ssl_trust: opts.ssl_trust.clone(),
     });
+    let vim_url: Arc<str> = format!("{}/sdk", advertised.address.https_origin()).into();
     let state = |listener, tls| ListenerState {
         vapi: ferrocenter_vapi::VapiState {
             core: core.clone(),
@@ -123,6 +124,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             listener,
             max_body_bytes: opts.max_body_bytes,
             vim: vim.clone(),
+            service_url: vim_url.clone(),
         },
         zstack: ferrocenter_zstack::ZstackState {
             core: core.clone(),

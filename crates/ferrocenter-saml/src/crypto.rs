@@ -1,9 +1,11 @@
 //! The core's [`TokenCrypto`] port over libxmlsec1, with signing identities made by rcgen.
-use ferrocenter_core::ports::{Assertion, SigningIdentity, TokenCrypto, TokenCryptoError};
+use ferrocenter_core::ports::{
+    Assertion, PresentedToken, SigningIdentity, TokenCrypto, TokenCryptoError,
+};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use time::{Duration, OffsetDateTime};
 
-use crate::assertion;
+use crate::{assertion, wssec};
 
 /// How long a signing certificate is valid: rotation, not expiry, is how keys are replaced.
 const CERT_VALIDITY: Duration = Duration::days(3650);
@@ -37,5 +39,13 @@ impl TokenCrypto for XmlSecTokens {
 
     fn verify(&self, xml: &str, trusted: &[String]) -> Result<Assertion, TokenCryptoError> {
         assertion::verify(xml, trusted)
+    }
+
+    fn presented_in_envelope(
+        &self,
+        envelope: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<PresentedToken>, TokenCryptoError> {
+        wssec::presented_token(envelope, now).map_err(TokenCryptoError::BadSignature)
     }
 }

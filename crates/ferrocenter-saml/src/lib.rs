@@ -18,7 +18,7 @@ mod wssec;
 pub use assertion::confirmation_certificate;
 pub use crypto::XmlSecTokens;
 pub use sts::{routes, StsFault, StsState, SIGNING_CERTIFICATES_PATH, STS_PATH, STS_PATH_ALIAS};
-pub use wssec::{presented_token, PresentedToken};
+pub use wssec::presented_token;
 
 #[cfg(test)]
 mod tests;

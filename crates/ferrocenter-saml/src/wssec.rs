@@ -5,6 +5,7 @@
 //! header (`KeyIdentifier` of type SAMLID, pyVmomi's `add_saml_context`).
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use ferrocenter_core::ports::{PresentedToken, RequestSignature};
 use libxml::tree::{Document, Node};
 use time::{Duration, OffsetDateTime};
 
@@ -30,6 +31,16 @@ pub fn verify_request(
     envelope: &Node,
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>, String> {
+    Ok(request_signature(doc, envelope, now)?.map(|s| s.certificate_der))
+}
+
+/// The request's signature once it verified: [`verify_request`] with the signature's value
+/// and the Timestamp's end, which a relying party needs to refuse the same request twice.
+fn request_signature(
+    doc: &Document,
+    envelope: &Node,
+    now: OffsetDateTime,
+) -> Result<Option<RequestSignature>, String> {
     let Some(security) = security_header(envelope)? else {
         return Ok(None);
     };
@@ -39,7 +50,7 @@ pub fn verify_request(
     let body = dom::only_child(envelope, NS_SOAP, "Body")?;
     let body_id = dsig::register_id(doc, &body, "Id", Some(NS_WSU))?;
     let timestamp = dom::optional_child(&security, NS_WSU, "Timestamp")?;
-    let ts_id = match &timestamp {
+    let (ts_id, accepted_until) = match &timestamp {
         Some(ts) => {
             let id = dsig::register_id(doc, ts, "Id", Some(NS_WSU))?;
             let expires = parse_time(&dom::text(&dom::only_child(ts, NS_WSU, "Expires")?)?)?;
@@ -51,9 +62,9 @@ pub fn verify_request(
                     return Err("the request's Timestamp is in the future".into());
                 }
             }
-            Some(id)
+            (Some(id), Some(expires + TIMESTAMP_TOLERANCE))
         }
-        None => None,
+        None => (None, None),
     };
     let refs = dsig::check_signed_info(&sig, &[RSA_SHA256, RSA_SHA512, ECDSA_SHA256])?;
     if !refs.contains(&body_id) {
@@ -74,20 +85,19 @@ pub fn verify_request(
     }
     let cert = signing_certificate(doc, &security, &sig)?;
     dsig::verify(&sig, dsig::cert_key_der(&cert)?)?;
-    Ok(Some(cert))
-}
-
-/// A SAML token presented in a SOAP request's Security header (vim `LoginByToken`, pyVmomi's
-/// `add_saml_context`), with the certificate whose key signed the request, if it was signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresentedToken {
-    pub assertion_xml: String,
-    pub proof: Option<Vec<u8>>,
+    let value: String = dom::text(&dom::only_child(&sig, NS_DS, "SignatureValue")?)?
+        .split_whitespace()
+        .collect();
+    Ok(Some(RequestSignature {
+        certificate_der: cert,
+        value,
+        accepted_until,
+    }))
 }
 
 /// Reads the token a SOAP envelope presents and checks the request's signature (Body and
 /// Timestamp, with the token's holder-of-key certificate). `Ok(None)`: no token. The token
-/// itself is not verified here: pass both to `Core::verify_saml_token`.
+/// itself is not verified here: the core does that (`Core::login_by_token`).
 pub fn presented_token(
     envelope_xml: &str,
     now: OffsetDateTime,
@@ -103,10 +113,10 @@ pub fn presented_token(
     let Some(token) = dom::optional_child(&security, NS_SAML, "Assertion")? else {
         return Ok(None);
     };
-    let proof = verify_request(&doc, &env, now)?;
+    let signature = request_signature(&doc, &env, now)?;
     Ok(Some(PresentedToken {
         assertion_xml: doc.node_to_string(&token),
-        proof,
+        signature,
     }))
 }
 
@@ -154,6 +164,16 @@ mod tests {
         carried: &SigningIdentity,
         refs: &[&str],
     ) -> String {
+        signed_request_with(signer, carried, refs, "")
+    }
+
+    /// [`signed_request`] with `token` (a SAML assertion) in the Security header too.
+    fn signed_request_with(
+        signer: &SigningIdentity,
+        carried: &SigningIdentity,
+        refs: &[&str],
+        token: &str,
+    ) -> String {
         let now = OffsetDateTime::now_utc();
         let references: String = refs
             .iter()
@@ -168,7 +188,7 @@ mod tests {
             concat!(
                 r#"<S:Envelope xmlns:S="{soap}"><S:Header><wsse:Security xmlns:wsse="{wsse}" xmlns:wsu="{wsu}">"#,
                 r#"<wsu:Timestamp wsu:Id="ts"><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp>"#,
-                r#"<wsse:BinarySecurityToken wsu:Id="bst">{cert}</wsse:BinarySecurityToken>"#,
+                r#"<wsse:BinarySecurityToken wsu:Id="bst">{cert}</wsse:BinarySecurityToken>{token}"#,
                 r#"<ds:Signature xmlns:ds="{ds}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/>"#,
                 r#"<ds:SignatureMethod Algorithm="{ecdsa}"/>{references}</ds:SignedInfo><ds:SignatureValue/>"#,
                 r##"<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#bst"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature>"##,
@@ -184,6 +204,7 @@ mod tests {
             expires = format_time(now + Duration::minutes(1)),
             cert = pem_body(&carried.cert_pem),
             references = references,
+            token = token,
         );
         let doc = dom::parse(&xml).unwrap();
         let env = doc.get_root_element().unwrap();
@@ -248,5 +269,50 @@ mod tests {
         assert!(verify_request(&doc, &env, later)
             .unwrap_err()
             .contains("expired"));
+    }
+
+    #[test]
+    fn the_presented_token_comes_with_the_signature_that_proves_and_dates_it() {
+        let domain = XmlSecTokens.generate_identity("vsphere.local").unwrap();
+        let client = XmlSecTokens.generate_identity("client").unwrap();
+        let now = OffsetDateTime::now_utc();
+        let token = XmlSecTokens
+            .sign(
+                &ferrocenter_core::ports::Assertion {
+                    id: "_t1".into(),
+                    issuer: "urn:ferrocenter:sso:vsphere.local".into(),
+                    subject: "administrator@vsphere.local".into(),
+                    domain: "vsphere.local".into(),
+                    groups: vec![],
+                    issued_at: now,
+                    not_before: now,
+                    not_on_or_after: now + Duration::minutes(5),
+                    audiences: vec![],
+                    confirmation: ferrocenter_core::ports::Confirmation::Bearer,
+                    renewable: false,
+                    delegatable: false,
+                    delegate: None,
+                },
+                &domain,
+            )
+            .unwrap();
+        let xml = signed_request_with(&client, &client, &["body", "ts"], &token);
+        let p = XmlSecTokens
+            .presented_in_envelope(&xml, now)
+            .unwrap()
+            .expect("a token");
+        assert!(p.assertion_xml.contains("_t1"));
+        let sig = p.signature.expect("the request's signature");
+        assert_eq!(sig.certificate_der, der(&client));
+        assert!(!sig.value.is_empty());
+        let until = sig.accepted_until.expect("a Timestamp");
+        assert!(until > now + TIMESTAMP_TOLERANCE && until <= now + Duration::minutes(7));
+        // The same envelope with its Body changed proves nothing: refused, not unsigned.
+        assert!(XmlSecTokens
+            .presented_in_envelope(&xml.replace("hello", "bye"), now)
+            .is_err());
+        // No token in the header: nothing presented.
+        let bare = signed_request(&client, &client, &["body", "ts"]);
+        assert_eq!(XmlSecTokens.presented_in_envelope(&bare, now), Ok(None));
     }
 }

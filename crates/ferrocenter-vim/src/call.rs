@@ -13,4 +13,7 @@ pub struct Call {
     pub headers: HeaderMap,
     /// The caller's address (logins are counted by it).
     pub peer: Option<std::net::IpAddr>,
+    /// The whole SOAP envelope, kept for `LoginByToken` only: its WS-Security header carries
+    /// the token and the request's signature covers the Body. `None` on VI/JSON.
+    pub envelope: Option<String>,
 }

@@ -14,6 +14,9 @@ pub struct VimState {
     pub max_body_bytes: usize,
     /// Property collectors, filters and views (shared by every listener).
     pub vim: Arc<CollectorState>,
+    /// This service's URL as the Lookup Service registers it (`https://<external
+    /// address>/sdk`): the audience a token must name to log in here, when it names any.
+    pub service_url: Arc<str>,
 }
 
 impl VimState {

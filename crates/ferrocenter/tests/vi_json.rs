@@ -255,7 +255,7 @@ async fn faults_follow_the_wire_conventions() {
     let (_, _, _, b) = vim(
         &ts,
         Method::POST,
-        "/SessionManager/SessionManager/LoginByToken",
+        "/SessionManager/SessionManager/ImpersonateUser",
         Some(&t),
         None,
     )

@@ -6,6 +6,7 @@ pub mod password;
 mod roles;
 mod sessions;
 mod tickets;
+mod token_sessions;
 pub mod tokens;
 
 pub use admission::{default_hash_workers, HashGate, LoginThrottle};
@@ -22,6 +23,7 @@ pub use roles::{
     privileges_of, Privilege, Role, ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP,
 };
 pub use sessions::{SessionKind, SessionPolicy, SessionToken, SessionView, Sessions};
+pub use token_sessions::TokenLogin;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -399,14 +401,7 @@ impl AuthService {
         username: &str,
         secret: Secret<'_>,
     ) -> Result<Caller, CoreError> {
-        let throttle = origin.peer.zip(self.throttle.get());
-        if let Some((peer, t)) = throttle {
-            t.admit(peer)
-                .map_err(|wait| CoreError::TooManyLoginAttempts {
-                    scope: " from this address".into(),
-                    retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
-                })?;
-        }
+        let admitted = self.admit_attempt(origin)?;
         let given = match secret {
             Secret::Password(pw) => pw.to_string(),
             // Digests are compared in one spelling.
@@ -443,9 +438,7 @@ impl AuthService {
         match principal {
             Some(mut p) if ok && refusal.is_none() => {
                 self.lockout.record_success(&key, origin.peer);
-                if let Some((peer, t)) = throttle {
-                    t.succeeded(peer);
-                }
+                self.attempt_succeeded(admitted);
                 if let (Secret::Password(pw), None) = (secret, &p.digest_verifier) {
                     // Accounts made before digest logins get their verifier on first use: only
                     // that field, and only if the password is still the one just checked.
@@ -478,6 +471,57 @@ impl AuthService {
                 Err(CoreError::Unauthenticated)
             }
         }
+    }
+
+    /// Takes one login attempt from the origin's address budget (every kind of login spends
+    /// it); the address to give it back to when the login succeeds ([`Self::attempt_succeeded`]).
+    fn admit_attempt(&self, origin: Origin) -> Result<Option<IpAddr>, CoreError> {
+        let Some((peer, t)) = origin.peer.zip(self.throttle.get()) else {
+            return Ok(None);
+        };
+        t.admit(peer)
+            .map_err(|wait| CoreError::TooManyLoginAttempts {
+                scope: " from this address".into(),
+                retry_after_secs: wait.as_millis().div_ceil(1000).max(1) as u64,
+            })?;
+        Ok(Some(peer))
+    }
+
+    /// Gives an admitted attempt back to its address's budget.
+    fn attempt_succeeded(&self, admitted: Option<IpAddr>) {
+        if let (Some(peer), Some(t)) = (admitted, self.throttle.get()) {
+            t.succeeded(peer);
+        }
+    }
+
+    /// The address budget a token login spends before its token is read (`login_by_token`).
+    pub(crate) fn admit_token_attempt(&self, origin: Origin) -> Result<(), CoreError> {
+        self.admit_attempt(origin).map(|_| ())
+    }
+
+    /// Opens a session for a caller a verified token speaks for (`Core::login_by_token`),
+    /// under Login's rules: an account locked for this address (or everywhere) is refused
+    /// like a wrong credential; the session is of the origin's kind, on its listener. A token
+    /// login neither counts as a failure nor clears the password failures.
+    pub(crate) fn open_token_session(
+        &self,
+        origin: Origin,
+        caller: Caller,
+    ) -> Result<SessionToken, CoreError> {
+        let name = caller.user.split('@').next().unwrap_or(&caller.user);
+        let key = format!("{}|{}", caller.realm.store_key(), name);
+        let now = self.clock.now();
+        if !self.lockout.admits(&key, origin.peer, now) {
+            warn!(user = %caller.user, "token login refused: account locked or waiting out its backoff for this address");
+            return Err(CoreError::Unauthenticated);
+        }
+        self.attempt_succeeded(origin.peer);
+        let user = caller.user.clone();
+        let token = self
+            .sessions
+            .create(caller, origin.kind, origin.listener, now);
+        info!(%user, "session opened (token login)");
+        Ok(token)
     }
 
     async fn effective_role(&self, p: &Principal) -> Result<Role, CoreError> {

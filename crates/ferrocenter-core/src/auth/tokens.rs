@@ -127,6 +127,8 @@ struct RetiredCert {
 #[derive(Default)]
 pub struct TokenState {
     crypto: OnceLock<Arc<dyn TokenCrypto>>,
+    /// Signed token logins seen, by request signature, until their Timestamp lapses.
+    pub(super) replays: super::token_sessions::SeenRequests,
     keys: parking_lot::Mutex<Option<Keys>>,
     policy: parking_lot::RwLock<TokenPolicy>,
     /// When a token that failed its signature last made this server read the keys again.
@@ -144,7 +146,7 @@ struct Keys {
     trusted: Vec<String>,
 }
 
-fn crypto_error(e: TokenCryptoError) -> CoreError {
+pub(super) fn crypto_error(e: TokenCryptoError) -> CoreError {
     match e {
         TokenCryptoError::Signing(m) => CoreError::internal(format!("token signing: {m}")),
         // Why a token was refused is logged, never told: every refusal is the same answer.
@@ -155,7 +157,7 @@ fn crypto_error(e: TokenCryptoError) -> CoreError {
     }
 }
 
-fn refuse(why: &str) -> CoreError {
+pub(super) fn refuse(why: &str) -> CoreError {
     info!("token refused: {why}");
     CoreError::Unauthenticated
 }
@@ -174,7 +176,7 @@ impl Core {
         *self.tokens.policy.write() = policy;
     }
 
-    fn token_crypto(&self) -> Result<&Arc<dyn TokenCrypto>, CoreError> {
+    pub(super) fn token_crypto(&self) -> Result<&Arc<dyn TokenCrypto>, CoreError> {
         self.tokens
             .crypto
             .get()
@@ -315,9 +317,18 @@ impl Core {
         expected_audience: Option<&str>,
         proof: Option<&[u8]>,
     ) -> Result<VerifiedToken, CoreError> {
+        let assertion = self.signed_assertion(xml).await?;
+        self.check_assertion(&assertion, expected_audience, proof)?;
+        let caller = self.caller_of(&assertion).await?;
+        Ok(VerifiedToken { caller, assertion })
+    }
+
+    /// What a token says, once its signature verified under a key of this domain; nothing
+    /// else is checked yet.
+    pub(super) async fn signed_assertion(&self, xml: &str) -> Result<Assertion, CoreError> {
         let crypto = self.token_crypto()?;
         let keys = self.signing_keys().await?;
-        let assertion = match crypto.verify(xml, &keys.trusted) {
+        match crypto.verify(xml, &keys.trusted) {
             // Another server of a shared database may have rotated the key: read it again once.
             Err(TokenCryptoError::BadSignature(e)) => {
                 if self.may_reread_keys() {
@@ -329,10 +340,7 @@ impl Core {
             }
             other => other,
         }
-        .map_err(crypto_error)?;
-        self.check_assertion(&assertion, expected_audience, proof)?;
-        let caller = self.caller_of(&assertion).await?;
-        Ok(VerifiedToken { caller, assertion })
+        .map_err(crypto_error)
     }
 
     /// Whether a failed signature may make this server read the keys again now; if so, the
@@ -348,7 +356,7 @@ impl Core {
     }
 
     /// The rules a signed assertion must meet beyond its signature.
-    fn check_assertion(
+    pub(super) fn check_assertion(
         &self,
         a: &Assertion,
         expected_audience: Option<&str>,
@@ -384,7 +392,7 @@ impl Core {
     }
 
     /// The subject as a caller, with the role its account and groups give it now.
-    async fn caller_of(&self, a: &Assertion) -> Result<Caller, CoreError> {
+    pub(super) async fn caller_of(&self, a: &Assertion) -> Result<Caller, CoreError> {
         let (realm, name) = parse_login_name(&a.subject, false, self.auth.sso_domain())
             .map_err(|_| refuse("subject is not a user of this domain"))?;
         let p = self

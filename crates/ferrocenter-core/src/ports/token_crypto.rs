@@ -67,6 +67,29 @@ pub enum TokenCryptoError {
     Signing(String),
 }
 
+/// A SAML token a SOAP request presents in its WS-Security header (vim `LoginByToken`), as
+/// the adapter read it; the token itself is not verified yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedToken {
+    /// The assertion as it stood in the header.
+    pub assertion_xml: String,
+    /// The request's own signature, when it had one and it verified.
+    pub signature: Option<RequestSignature>,
+}
+
+/// A request signature that verified: over the SOAP Body and the `wsu:Timestamp`, with the key
+/// of the certificate it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSignature {
+    /// The certificate (DER) whose key signed the request: a holder-of-key token's proof.
+    pub certificate_der: Vec<u8>,
+    /// The `SignatureValue` as sent: the same value twice is the same request sent again.
+    pub value: String,
+    /// The last moment the adapter would accept this request: its signed Timestamp's
+    /// `Expires` plus the clock tolerance; `None` when it carries no Timestamp.
+    pub accepted_until: Option<OffsetDateTime>,
+}
+
 pub trait TokenCrypto: Send + Sync + 'static {
     /// A new key pair and a self-signed certificate naming the SSO domain.
     fn generate_identity(&self, domain: &str) -> Result<SigningIdentity, TokenCryptoError>;
@@ -80,4 +103,12 @@ pub trait TokenCrypto: Send + Sync + 'static {
     /// covers the whole assertion and verifies under one of `trusted` (PEM certificates); the
     /// caller checks times, audience and proof.
     fn verify(&self, xml: &str, trusted: &[String]) -> Result<Assertion, TokenCryptoError>;
+    /// Reads the SAML token in a SOAP envelope's `wsse:Security` header and checks the
+    /// request's signature (Body and a current Timestamp) when it is signed. `Ok(None)`: the
+    /// envelope presents no token. A signature that does not verify is `BadSignature`.
+    fn presented_in_envelope(
+        &self,
+        envelope: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<PresentedToken>, TokenCryptoError>;
 }

@@ -84,6 +84,7 @@ async fn handle(
             params,
             headers,
             peer,
+            envelope: None,
         };
         service::dispatch(&state, call).await
     }

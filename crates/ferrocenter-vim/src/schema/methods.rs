@@ -42,6 +42,11 @@ pub static METHODS: &[Method] = &[
         ],
         ret(Data("UserSession")),
     ),
+    m(
+        "LoginByToken",
+        &[opt("locale", Str)],
+        ret(Data("UserSession")),
+    ),
     m("Logout", &[], None),
     m("AcquireCloneTicket", &[], ret(Str)),
     m(

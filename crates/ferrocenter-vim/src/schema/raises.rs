@@ -2,6 +2,7 @@
 //! WSDL's operations list them: vim25's declared faults that the binding actually raises.
 static RAISES: &[(&str, &[&str])] = &[
     ("Login", &["InvalidLogin"]),
+    ("LoginByToken", &["InvalidLogin"]),
     ("CloneSession", &["InvalidLogin"]),
     ("TerminateSession", &["NotFound"]),
     ("CreateDatacenter", &["DuplicateName", "InvalidName"]),

@@ -90,6 +90,15 @@ async fn answer(
     } else {
         (Method::POST, d.name.clone(), d.params)
     };
+    // LoginByToken's credential is the envelope itself (the token in its Security header, the
+    // request's signature over its Body): the core reads it whole.
+    let envelope = if d.name == "LoginByToken" {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| server(VimFault::invalid_request("the envelope is not UTF-8")))?;
+        Some(text.to_string())
+    } else {
+        None
+    };
     let call = Call {
         method: verb,
         mo_type: d.mo_type,
@@ -98,6 +107,7 @@ async fn answer(
         params,
         headers: session::with_token_header(headers),
         peer,
+        envelope,
     };
     let a = service::dispatch(state, call).await.map_err(server)?;
     Ok((d.name, a))
