@@ -5,9 +5,9 @@
 //!   a session asked for (the access-token type, or none named); no delegation (`actor_token`);
 //! - the provider is the one whose issuer the token names; its signature is checked by the
 //!   [`JwtVerifier`](crate::ports::JwtVerifier) port against the provider's JWKS, which is
-//!   cached and fetched again when a token names a key it does not hold (key rotation) — at
-//!   most once per [`KEY_REFETCH_FLOOR`], so that forged `kid`s cannot make every request a
-//!   fetch;
+//!   cached and fetched again when a token names a key it does not hold, or names none and
+//!   fails (key rotation) — at most once per [`KEY_REFETCH_FLOOR`] per provider, so that
+//!   forged tokens cannot make every request a fetch;
 //! - `iss` is the provider's issuer, `aud` holds its `client_id`, `exp` (required) and `nbf`
 //!   are kept give or take the token policy's clock tolerance;
 //! - the user is the provider's `upn_claim` (`user@domain`); their groups are the
@@ -295,6 +295,7 @@ impl Core {
     async fn verified_claims(
         &self,
         token: &str,
+        names_key: bool,
         r: &ProviderRecord,
         c: &ProviderConfig,
     ) -> Result<Value, CoreError> {
@@ -304,11 +305,16 @@ impl Core {
         };
         match jwt.verify(token, &jwks) {
             Ok(claims) => Ok(claims),
-            // The provider may have rotated its key: fetch the set again, once.
-            Err(JwtError::UnknownKey) => match self.provider_keys(r, c, true).await? {
-                Some(jwks) => jwt.verify(token, &jwks).map_err(refuse),
-                None => Err(refuse(JwtError::UnknownKey)),
-            },
+            // The provider may have rotated its key: fetch the set again, once. A token naming
+            // no `kid` cannot tell a new key from a forgery, so its failure refetches too.
+            Err(e)
+                if e == JwtError::UnknownKey || (e == JwtError::BadSignature && !names_key) =>
+            {
+                match self.provider_keys(r, c, true).await? {
+                    Some(jwks) => jwt.verify(token, &jwks).map_err(refuse),
+                    None => Err(refuse(e)),
+                }
+            }
             Err(e) => Err(refuse(e)),
         }
     }
@@ -368,7 +374,12 @@ impl Core {
             .to_string();
         let (record, config) = self.provider_for_issuer(&iss).await?;
         let claims = self
-            .verified_claims(&req.subject_token, &record, &config)
+            .verified_claims(
+                &req.subject_token,
+                unverified.kid.is_some(),
+                &record,
+                &config,
+            )
             .await?;
         let (issuer, client_id) = issuer_and_client(&config)
             .ok_or_else(|| CoreError::internal("the provider has no issuer"))?;
