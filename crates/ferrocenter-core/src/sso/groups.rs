@@ -88,16 +88,25 @@ impl Core {
         &self,
         groups: &[String],
     ) -> Result<Option<Role>, CoreError> {
-        let mut role = None;
-        for (name, members) in self.external_members().await? {
-            if !members.iter().any(|m| groups.contains(m)) {
-                continue;
-            }
-            if let Some(g) = self.store.find_group(&self.sso_realm(), &name).await? {
-                role = role.max(g.role);
-            }
+        let holding: Vec<String> = self
+            .external_members()
+            .await?
+            .into_iter()
+            .filter(|(_, members)| members.iter().any(|m| groups.contains(m)))
+            .map(|(name, _)| name)
+            .collect();
+        if holding.is_empty() {
+            return Ok(None);
         }
-        Ok(role)
+        // The setting keys groups lower-case; the store keeps their spelling.
+        Ok(self
+            .store
+            .list_groups(&self.sso_realm())
+            .await?
+            .into_iter()
+            .filter(|g| holding.contains(&g.name.to_lowercase()))
+            .filter_map(|g| g.role)
+            .max())
     }
 
     async fn sso_group_view(&self, g: Group) -> Result<SsoGroup, CoreError> {
