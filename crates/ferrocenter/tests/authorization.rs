@@ -682,8 +682,10 @@ fn vcenter_request(
         ("POST", "/vcenter/identity/trusted-roots") => ("", Some(json!({"cert_text": "junk"}))),
         ("POST", "/vcenter/tokenservice/token-exchange") => (
             "",
-            Some(json!({"spec": {"grant_type": "password", "subject_token": "x.y.z",
-                                 "subject_token_type": "urn:ietf:params:oauth:token-type:id_token"}})),
+            Some(
+                json!({"spec": {"grant_type": "password", "subject_token": "x.y.z",
+                                 "subject_token_type": "urn:ietf:params:oauth:token-type:id_token"}}),
+            ),
         ),
         // Well-formed but unusable: admins pass the permission check and fail on the name.
         ("POST", "/vcenter/host") => (

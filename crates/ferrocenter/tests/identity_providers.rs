@@ -617,7 +617,13 @@ async fn federated_users_get_the_roles_of_their_mapped_groups() {
 
     // alice is in vcenter-admins (slapd): her token buys an admin session, which creates a
     // datacenter (admin only) and is named as her.
-    let alice = id_token(&oidc, client_id, "alice", json!({"upn": "alice@example.com"})).await;
+    let alice = id_token(
+        &oidc,
+        client_id,
+        "alice",
+        json!({"upn": "alice@example.com"}),
+    )
+    .await;
     let (s, b) = exchange(&ts, &alice).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["token_type"], "Bearer", "{b}");
@@ -659,13 +665,18 @@ async fn federated_users_get_the_roles_of_their_mapped_groups() {
         let v = run_sdk_script(&python, "token_exchange.py", &[&server, &alice, &bob]).await;
         assert_eq!(v["token_type"], "Bearer", "{v}");
         assert!(
-            v["datacenter"].as_str().unwrap_or_default().starts_with("datacenter-"),
+            v["datacenter"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("datacenter-"),
             "{v}"
         );
         assert_eq!(v["unmapped"], "Unauthorized", "{v}");
         assert_eq!(v["tampered"], "Unauthenticated", "{v}");
     } else {
-        println!("SKIPPED (SDK part): FERROCENTER_VAPI_PYTHON is not set (the vSphere Automation SDK)");
+        println!(
+            "SKIPPED (SDK part): FERROCENTER_VAPI_PYTHON is not set (the vSphere Automation SDK)"
+        );
     }
 
     // The groups claim, when the token carries one, is used instead of the directory: carol
@@ -682,8 +693,20 @@ async fn federated_users_get_the_roles_of_their_mapped_groups() {
 
     // Wrongly signed, for another client, expired: refused as unauthenticated, with nothing
     // of the token in the answer.
-    let wrong_audience = id_token(&oidc, "another-app", "alice", json!({"upn": "alice@example.com"})).await;
-    let expired = id_token(&expiring, client_id, "alice", json!({"upn": "alice@example.com"})).await;
+    let wrong_audience = id_token(
+        &oidc,
+        "another-app",
+        "alice",
+        json!({"upn": "alice@example.com"}),
+    )
+    .await;
+    let expired = id_token(
+        &expiring,
+        client_id,
+        "alice",
+        json!({"upn": "alice@example.com"}),
+    )
+    .await;
     for (what, t) in [
         ("a bad signature", tampered(&alice)),
         ("another audience", wrong_audience),
@@ -702,7 +725,13 @@ async fn federated_users_get_the_roles_of_their_mapped_groups() {
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     oidc.stop();
     oidc.start_again();
-    let again = id_token(&oidc, client_id, "alice", json!({"upn": "alice@example.com"})).await;
+    let again = id_token(
+        &oidc,
+        client_id,
+        "alice",
+        json!({"upn": "alice@example.com"}),
+    )
+    .await;
     let (s, b) = exchange(&ts, &again).await;
     assert_eq!(s, 200, "after a key rotation: {b}");
 
@@ -716,7 +745,13 @@ async fn federated_users_get_the_roles_of_their_mapped_groups() {
         )
         .await;
     assert_eq!(s, 204, "{b}");
-    let later = id_token(&oidc, client_id, "alice", json!({"upn": "alice@example.com"})).await;
+    let later = id_token(
+        &oidc,
+        client_id,
+        "alice",
+        json!({"upn": "alice@example.com"}),
+    )
+    .await;
     let (s, b) = exchange(&ts, &later).await;
     assert_eq!(s, 403, "{b}");
 

@@ -151,7 +151,14 @@ fn issuer_and_client(c: &ProviderConfig) -> Option<(&str, &str)> {
 
 fn jwks_uri(c: &ProviderConfig) -> Option<&str> {
     match c.config_tag {
-        ConfigTag::Oidc => Some(c.oidc.as_ref()?.discovered.as_ref()?.public_key_uri.as_str()),
+        ConfigTag::Oidc => Some(
+            c.oidc
+                .as_ref()?
+                .discovered
+                .as_ref()?
+                .public_key_uri
+                .as_str(),
+        ),
         ConfigTag::Oauth2 => Some(c.oauth2.as_ref()?.public_key_uri.as_str()),
     }
 }
@@ -184,7 +191,10 @@ pub fn check_claims(
     now: OffsetDateTime,
     tolerance: Duration,
 ) -> Result<(), CoreError> {
-    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !same_issuer(iss, issuer) {
         return Err(refuse("issued by another provider"));
     }
@@ -244,7 +254,9 @@ impl Core {
                 return Ok((r, c));
             }
         }
-        Err(refuse(format!("no identity provider has the issuer '{iss}'")))
+        Err(refuse(format!(
+            "no identity provider has the issuer '{iss}'"
+        )))
     }
 
     /// The provider's JWKS: the cached one, or fetched (first use, or `refetch` and the
@@ -307,9 +319,7 @@ impl Core {
             Ok(claims) => Ok(claims),
             // The provider may have rotated its key: fetch the set again, once. A token naming
             // no `kid` cannot tell a new key from a forgery, so its failure refetches too.
-            Err(e)
-                if e == JwtError::UnknownKey || (e == JwtError::BadSignature && !names_key) =>
-            {
+            Err(e) if e == JwtError::UnknownKey || (e == JwtError::BadSignature && !names_key) => {
                 match self.provider_keys(r, c, true).await? {
                     Some(jwks) => jwt.verify(token, &jwks).map_err(refuse),
                     None => Err(refuse(e)),
@@ -335,9 +345,7 @@ impl Core {
         }
         let local = upn.split('@').next().unwrap_or(upn);
         let (u, l) = (escape_filter_value(upn), escape_filter_value(local));
-        let filter = format!(
-            "(|(userPrincipalName={u})(mail={u})(sAMAccountName={l})(uid={l}))"
-        );
+        let filter = format!("(|(userPrincipalName={u})(mail={u})(sAMAccountName={l})(uid={l}))");
         let users = self
             .directory_search(&r.id, true, &filter, &["uid"], 2)
             .await?;
@@ -348,7 +356,13 @@ impl Core {
         let dn = escape_filter_value(&user.dn);
         let filter = format!("(|(member={dn})(uniqueMember={dn})(memberUid={l}))");
         let groups = self
-            .directory_search(&r.id, false, &filter, &["cn"], super::ldap::SEARCH_LIMIT_MAX)
+            .directory_search(
+                &r.id,
+                false,
+                &filter,
+                &["cn"],
+                super::ldap::SEARCH_LIMIT_MAX,
+            )
             .await?;
         Ok(groups
             .into_iter()
@@ -397,7 +411,9 @@ impl Core {
             .filter(|u| !u.is_empty() && !u.chars().any(char::is_control))
             .ok_or_else(|| refuse(format!("it has no {} claim", config.upn_claim)))?
             .to_lowercase();
-        let Some((_, domain)) = upn.split_once('@').filter(|(n, d)| !n.is_empty() && !d.is_empty())
+        let Some((_, domain)) = upn
+            .split_once('@')
+            .filter(|(n, d)| !n.is_empty() && !d.is_empty())
         else {
             return Err(refuse(format!(
                 "its {} claim is not user@domain",

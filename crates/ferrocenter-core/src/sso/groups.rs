@@ -119,7 +119,11 @@ impl Core {
         Ok(SsoGroup {
             built_in: BUILT_IN.contains(&g.name.as_str()),
             domain: g.realm.store_key().to_string(),
-            members: members.into_iter().map(|p| p.name).chain(external).collect(),
+            members: members
+                .into_iter()
+                .map(|p| p.name)
+                .chain(external)
+                .collect(),
             name: g.name,
             description: g.description,
             role: g.role,
