@@ -180,7 +180,7 @@ impl OidcProvider {
             daemon: None,
             dir: tempfile::tempdir().expect("a temporary directory"),
             program,
-            args: args.iter().map(|a| a.to_string()).collect(),
+            args: args.iter().map(ToString::to_string).collect(),
             port: crate::free_port(),
         };
         p.start_again();
