@@ -154,11 +154,18 @@ pub struct OidcProvider {
     daemon: Option<Daemon>,
     dir: tempfile::TempDir,
     program: PathBuf,
+    args: Vec<String>,
     pub port: u16,
 }
 
 impl OidcProvider {
     pub fn start() -> Option<OidcProvider> {
+        Self::start_with_args(&[])
+    }
+
+    /// Started with more of its options (e.g. `--token-max-age=-3600`, whose tokens are
+    /// born expired).
+    pub fn start_with_args(args: &[&str]) -> Option<OidcProvider> {
         let program = std::env::var_os("FERROCENTER_OIDC_PROVIDER_MOCK")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(OIDC_MOCK));
@@ -173,6 +180,7 @@ impl OidcProvider {
             daemon: None,
             dir: tempfile::tempdir().expect("a temporary directory"),
             program,
+            args: args.iter().map(ToString::to_string).collect(),
             port: crate::free_port(),
         };
         p.start_again();
@@ -189,7 +197,8 @@ impl OidcProvider {
             .arg("--host")
             .arg("127.0.0.1")
             .arg("--port")
-            .arg(self.port.to_string());
+            .arg(self.port.to_string())
+            .args(&self.args);
         self.daemon = Some(Daemon::spawn(
             "oidc-provider-mock",
             command,

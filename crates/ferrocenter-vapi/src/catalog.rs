@@ -20,6 +20,7 @@ const VCENTER: &[&[Op]] = &[
     vcenter::identity_providers::OPS,
     vcenter::identity_providers::ROOTS_OPS,
     vcenter::identity_providers::DIRECTORY_OPS,
+    vcenter::tokenservice::OPS,
 ];
 const VCENTER_UNIONS: &[&Union] = &[
     &vcenter::host::CREATE_SPEC_UNION,

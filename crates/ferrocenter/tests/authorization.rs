@@ -115,6 +115,13 @@ fn rows() -> Vec<Row> {
                 p("/vcenter/identity/trusted-roots/{root}"),
                 [401, 403, 403, 404],
             ),
+            // The token exchange takes no session: its subject token is the credential. A
+            // request with another grant type is refused alike for every caller.
+            row(
+                Method::POST,
+                p("/vcenter/tokenservice/token-exchange"),
+                [400, 400, 400, 400],
+            ),
             row(Method::POST, p("/vcenter/host"), [401, 403, 400, 400]),
             row(
                 Method::DELETE,
@@ -688,6 +695,13 @@ fn vcenter_request(
             ("?action=search-users", Some(json!({"query": "a"})))
         }
         ("POST", "/vcenter/identity/trusted-roots") => ("", Some(json!({"cert_text": "junk"}))),
+        ("POST", "/vcenter/tokenservice/token-exchange") => (
+            "",
+            Some(
+                json!({"spec": {"grant_type": "password", "subject_token": "x.y.z",
+                                 "subject_token_type": "urn:ietf:params:oauth:token-type:id_token"}}),
+            ),
+        ),
         // Well-formed but unusable: admins pass the permission check and fail on the name.
         ("POST", "/vcenter/host") => (
             "",

@@ -553,6 +553,13 @@ impl AuthService {
         Ok((token, caller))
     }
 
+    /// Opens a session for a caller the core has already established another way (a token
+    /// exchange); never reachable from a binding with a caller it made up.
+    pub(crate) fn open_session(&self, origin: Origin, caller: Caller) -> SessionToken {
+        self.sessions
+            .create(caller, origin.kind, origin.listener, self.clock.now())
+    }
+
     /// Digest login with a session of fixed lifetime (ZStack's, not sliding), capped by the
     /// absolute lifetime and ended earlier by the idle timeout. Returns the token, the caller
     /// and when the session ends at the latest.

@@ -339,7 +339,7 @@ impl Core {
     }
 
     /// Searches the first endpoint that answers.
-    async fn directory_search(
+    pub(super) async fn directory_search(
         &self,
         id: &str,
         users: bool,

@@ -5,8 +5,9 @@
 //! ([`oidc`]: the discovery document and its JWKS; [`ldap`]: a bind with the given account),
 //! the secrets sealed at rest and never returned, and the provider trusted roots ([`roots`]).
 //!
-//! A provider is consulted only by these operations (and later by the token exchange): local
-//! logins never reach it, so one going down changes nothing for them.
+//! A provider is consulted only by these operations and by the token exchange ([`exchange`]):
+//! local logins never reach it, so one going down changes nothing for them.
+pub mod exchange;
 pub mod ldap;
 pub mod oidc;
 pub mod roots;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::auth::{Caller, Privilege};
-use crate::ports::{LdapDirectory, NoFederation, OidcFetcher};
+use crate::ports::{JwtVerifier, LdapDirectory, NoFederation, OidcFetcher};
 use crate::{Core, CoreError};
 
 pub use ldap::{DirectoryGroup, DirectoryUser, LdapSettings, LdapSpec};
@@ -160,6 +161,7 @@ pub struct ProviderSpec {
 pub struct FederationPorts {
     pub oidc: Arc<dyn OidcFetcher>,
     pub ldap: Arc<dyn LdapDirectory>,
+    pub jwt: Arc<dyn JwtVerifier>,
 }
 
 impl Default for FederationPorts {
@@ -168,6 +170,7 @@ impl Default for FederationPorts {
         FederationPorts {
             oidc: Arc::new(NoFederation),
             ldap: Arc::new(NoFederation),
+            jwt: Arc::new(NoFederation),
         }
     }
 }
@@ -176,6 +179,8 @@ impl Default for FederationPorts {
 pub struct FederationState {
     ports: FederationPorts,
     writes: tokio::sync::Mutex<()>,
+    /// Each provider's JWKS as last fetched for a token exchange.
+    keys: exchange::KeyCache,
 }
 
 impl FederationState {
@@ -183,6 +188,7 @@ impl FederationState {
         FederationState {
             ports,
             writes: tokio::sync::Mutex::new(()),
+            keys: Default::default(),
         }
     }
 }
@@ -469,6 +475,7 @@ impl Core {
         if !self.store.update_identity_provider(&record).await? {
             return Err(CoreError::not_found("identity provider", id));
         }
+        self.federation.keys.forget(id);
         self.provider_changed(caller, &record, "updated").await;
         Ok(())
     }
@@ -485,6 +492,7 @@ impl Core {
         if !self.store.delete_identity_provider(id).await? {
             return Err(CoreError::not_found("identity provider", id));
         }
+        self.federation.keys.forget(id);
         self.provider_changed(caller, &record, "deleted").await;
         Ok(())
     }

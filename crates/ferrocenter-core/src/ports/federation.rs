@@ -88,6 +88,45 @@ pub trait LdapDirectory: Send + Sync {
     ) -> Result<Vec<LdapEntry>, FederationError>;
 }
 
+/// Why a JSON Web Token was not accepted by the signature check. The core answers every one
+/// the same way to the caller; the reason only reaches the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    /// Not three base64url parts of JSON, or a header without an algorithm.
+    #[error("the token is not a well-formed JWT: {0}")]
+    Malformed(String),
+    /// The algorithm is not an asymmetric signature this server accepts (`none`, HMAC…).
+    #[error("the token's algorithm {0} is not accepted")]
+    Algorithm(String),
+    /// No key of the set has the token's `kid` (or, without one, fits its algorithm).
+    #[error("no key of the provider's key set matches the token")]
+    UnknownKey,
+    /// A key matched and the signature does not verify with it.
+    #[error("the token's signature does not verify")]
+    BadSignature,
+    /// No adapter is wired.
+    #[error("token verification is not available on this server")]
+    NotAvailable,
+}
+
+/// A token's header and claims read without checking anything: enough to choose the provider
+/// and its key. Nothing here may be trusted before [`JwtVerifier::verify`] succeeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnverifiedJwt {
+    pub alg: String,
+    pub kid: Option<String>,
+    pub claims: serde_json::Value,
+}
+
+/// A JOSE library's JWS signature check (RFC 7515/7519) against a JWKS (RFC 7517). It checks
+/// the signature only: which issuer, audience and validity window are acceptable is the core's
+/// rule.
+pub trait JwtVerifier: Send + Sync {
+    fn inspect(&self, token: &str) -> Result<UnverifiedJwt, JwtError>;
+    /// The claims, once the signature verifies with the key of `jwks` the token names.
+    fn verify(&self, token: &str, jwks: &serde_json::Value) -> Result<serde_json::Value, JwtError>;
+}
+
 /// No federation wired (tests of the core alone): every call says so.
 pub struct NoFederation;
 
@@ -113,5 +152,15 @@ impl LdapDirectory for NoFederation {
         _: usize,
     ) -> Result<Vec<LdapEntry>, FederationError> {
         Err(FederationError::NotAvailable)
+    }
+}
+
+impl JwtVerifier for NoFederation {
+    fn inspect(&self, _: &str) -> Result<UnverifiedJwt, JwtError> {
+        Err(JwtError::NotAvailable)
+    }
+
+    fn verify(&self, _: &str, _: &serde_json::Value) -> Result<serde_json::Value, JwtError> {
+        Err(JwtError::NotAvailable)
     }
 }

@@ -22,7 +22,8 @@ pub use backup_location::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, ComponentError, ComponentState};
 pub use federation::{
-    BindPassword, FederationError, LdapDirectory, LdapEntry, LdapTarget, NoFederation, OidcFetcher,
+    BindPassword, FederationError, JwtError, JwtVerifier, LdapDirectory, LdapEntry, LdapTarget,
+    NoFederation, OidcFetcher, UnverifiedJwt,
 };
 pub use installer::{
     AgentInstall, HostInstaller, Installed, NoInstaller, ServerKey, SshLogin, SshTarget,

@@ -1,10 +1,13 @@
 //! The identity federation ports' real adapters: [`HttpOidcFetcher`] reads a provider's
 //! discovery document and JWKS with reqwest; [`Ldap3Directory`] binds to and searches an LDAP
-//! directory with the `ldap3` crate (plain LDAP, or LDAPS trusting only the chain given).
+//! directory with the `ldap3` crate (plain LDAP, or LDAPS trusting only the chain given);
+//! [`JoseJwtVerifier`] checks a provider-issued token's signature with the `jsonwebtoken` crate.
 mod http;
+mod jwt;
 mod ldap;
 
 pub use http::HttpOidcFetcher;
+pub use jwt::JoseJwtVerifier;
 pub use ldap::Ldap3Directory;
 
 use std::sync::Arc;
@@ -16,11 +19,12 @@ use rustls::pki_types::CertificateDer;
 /// The system's CA bundle (Debian's path), trusted beside the web's roots.
 const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// Both adapters, for a running server.
+/// The adapters, for a running server.
 pub fn federation() -> FederationPorts {
     FederationPorts {
         oidc: Arc::new(HttpOidcFetcher::default()),
         ldap: Arc::new(Ldap3Directory::default()),
+        jwt: Arc::new(JoseJwtVerifier),
     }
 }
 

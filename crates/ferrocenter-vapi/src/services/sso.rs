@@ -114,7 +114,9 @@ const SIGNING_CERTIFICATE_INFO: StructDef = StructDef {
 };
 
 const BY_NAME: &[Field] = &[field("name", NAME)];
-const MEMBERS: &[Field] = &[field("name", NAME), field("users", Ty::List(&NAME))];
+/// A member is a local user (the account name rule) or a federated group `domain\group`:
+/// one schema cannot say both, so the core checks each name and names the bad one.
+const MEMBERS: &[Field] = &[field("name", NAME), field("users", Ty::List(&Ty::String))];
 
 pub const OPS: &[Op] = &[
     op(

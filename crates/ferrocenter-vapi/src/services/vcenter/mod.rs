@@ -3,5 +3,6 @@ pub mod host;
 pub mod identity_providers;
 pub mod ids;
 pub mod inventory;
+pub mod tokenservice;
 pub mod vm;
 pub mod vm_create;
