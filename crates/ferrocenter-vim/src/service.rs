@@ -78,6 +78,24 @@ fn bearer_token(headers: &HeaderMap) -> Result<String, VimFault> {
         })
 }
 
+/// vCenter's words for any refused login: they do not say which part was wrong.
+const BAD_CREDENTIALS: &str = "Cannot complete login due to an incorrect user name or password.";
+
+/// A refused login is vim's `InvalidLogin`; other errors keep their own fault.
+fn invalid_login(message: &'static str) -> impl FnOnce(CoreError) -> VimFault {
+    move |e| match e {
+        CoreError::Unauthenticated => VimFault::new("InvalidLogin", message),
+        other => other.into(),
+    }
+}
+
+/// The answer to a login that opened session `token`: its `UserSession`, and the session
+/// handed to the client.
+fn logged_in(state: &VimState, call: &Call, token: &str) -> Result<Answer, VimFault> {
+    let (caller, view) = state.core.auth.resolve_session(state.origin(None), token)?;
+    Ok(with_session(ok(user_session(&caller, &view, call)), token))
+}
+
 fn with_session(reply: Reply, token: &str) -> Answer {
     Answer {
         reply,
@@ -115,27 +133,13 @@ async fn anonymous(
                     .ok_or_else(|| VimFault::from(CoreError::invalid(n, "is required")))
             };
             let (user, password) = (field("userName")?, field("password")?);
-            let (token, _) = match state
+            let (token, _) = state
                 .core
                 .auth
                 .login(state.origin(call.peer), user, password)
                 .await
-            {
-                Ok(t) => t,
-                Err(CoreError::Unauthenticated) => {
-                    return Err(VimFault::new(
-                        "InvalidLogin",
-                        "Cannot complete login due to an incorrect user name or password.",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let (caller, view) = state
-                .core
-                .auth
-                .resolve_session(state.origin(None), token.expose())?;
-            let body = user_session(&caller, &view, call);
-            with_session(ok(body), token.expose())
+                .map_err(invalid_login(BAD_CREDENTIALS))?;
+            logged_in(state, call, token.expose())?
         }
         ("LoginByToken", true) => {
             let bare;
@@ -150,18 +154,8 @@ async fn anonymous(
                 .core
                 .login_by_token(state.origin(call.peer), presented, Some(&state.service_url))
                 .await
-                .map_err(|e| match e {
-                    CoreError::Unauthenticated => VimFault::new(
-                        "InvalidLogin",
-                        "Cannot complete login due to an incorrect user name or password.",
-                    ),
-                    other => other.into(),
-                })?;
-            let (caller, view) = state
-                .core
-                .auth
-                .resolve_session(state.origin(None), token.expose())?;
-            with_session(ok(user_session(&caller, &view, call)), token.expose())
+                .map_err(invalid_login(BAD_CREDENTIALS))?;
+            logged_in(state, call, token.expose())?
         }
         ("CloneSession", true) => {
             let ticket = call
@@ -173,18 +167,10 @@ async fn anonymous(
                 .core
                 .auth
                 .clone_session(state.origin(None), ticket)
-                .map_err(|e| match e {
-                    CoreError::Unauthenticated => VimFault::new(
-                        "InvalidLogin",
-                        "the clone ticket is unknown, used or expired",
-                    ),
-                    other => other.into(),
-                })?;
-            let (caller, view) = state
-                .core
-                .auth
-                .resolve_session(state.origin(None), token.expose())?;
-            with_session(ok(user_session(&caller, &view, call)), token.expose())
+                .map_err(invalid_login(
+                    "the clone ticket is unknown, used or expired",
+                ))?;
+            logged_in(state, call, token.expose())?
         }
         ("currentSession", false) => match token(call) {
             None => unset().into(),
