@@ -1,5 +1,7 @@
 //! The core's [`TokenCrypto`] port over libxmlsec1, with signing identities made by rcgen.
-use ferrocenter_core::ports::{Assertion, SigningIdentity, TokenCrypto, TokenCryptoError};
+use ferrocenter_core::ports::{
+    Assertion, RequestSignatureAlgorithm, SigningIdentity, TokenCrypto, TokenCryptoError,
+};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use time::{Duration, OffsetDateTime};
 
@@ -37,5 +39,15 @@ impl TokenCrypto for XmlSecTokens {
 
     fn verify(&self, xml: &str, trusted: &[String]) -> Result<Assertion, TokenCryptoError> {
         assertion::verify(xml, trusted)
+    }
+
+    fn verify_request_signature(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: RequestSignatureAlgorithm,
+        certificate_der: &[u8],
+    ) -> Result<(), TokenCryptoError> {
+        crate::request_signature::verify(message, signature, algorithm, certificate_der)
     }
 }

@@ -6,6 +6,7 @@ pub mod password;
 mod roles;
 mod sessions;
 mod tickets;
+pub mod token_sessions;
 pub mod tokens;
 
 pub use admission::{default_hash_workers, HashGate, LoginThrottle};

@@ -174,7 +174,7 @@ impl Core {
         *self.tokens.policy.write() = policy;
     }
 
-    fn token_crypto(&self) -> Result<&Arc<dyn TokenCrypto>, CoreError> {
+    pub(super) fn token_crypto(&self) -> Result<&Arc<dyn TokenCrypto>, CoreError> {
         self.tokens
             .crypto
             .get()
@@ -315,9 +315,17 @@ impl Core {
         expected_audience: Option<&str>,
         proof: Option<&[u8]>,
     ) -> Result<VerifiedToken, CoreError> {
+        let assertion = self.signed_assertion(xml).await?;
+        self.accept_assertion(assertion, expected_audience, proof)
+            .await
+    }
+
+    /// What a token says, once its signature verified under a certificate of this domain;
+    /// nothing else is checked yet.
+    pub(super) async fn signed_assertion(&self, xml: &str) -> Result<Assertion, CoreError> {
         let crypto = self.token_crypto()?;
         let keys = self.signing_keys().await?;
-        let assertion = match crypto.verify(xml, &keys.trusted) {
+        match crypto.verify(xml, &keys.trusted) {
             // Another server of a shared database may have rotated the key: read it again once.
             Err(TokenCryptoError::BadSignature(e)) => {
                 if self.may_reread_keys() {
@@ -329,7 +337,16 @@ impl Core {
             }
             other => other,
         }
-        .map_err(crypto_error)?;
+        .map_err(crypto_error)
+    }
+
+    /// A signed assertion that meets every rule beyond its signature, as the caller it names.
+    pub(super) async fn accept_assertion(
+        &self,
+        assertion: Assertion,
+        expected_audience: Option<&str>,
+        proof: Option<&[u8]>,
+    ) -> Result<VerifiedToken, CoreError> {
         self.check_assertion(&assertion, expected_audience, proof)?;
         let caller = self.caller_of(&assertion).await?;
         Ok(VerifiedToken { caller, assertion })

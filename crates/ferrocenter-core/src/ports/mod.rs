@@ -42,4 +42,7 @@ pub use store::{
 };
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};
-pub use token_crypto::{Assertion, Confirmation, SigningIdentity, TokenCrypto, TokenCryptoError};
+pub use token_crypto::{
+    Assertion, Confirmation, RequestSignatureAlgorithm, SigningIdentity, TokenCrypto,
+    TokenCryptoError,
+};
