@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from com.vmware.cis_client import Session
 from com.vmware.vapi.std.errors_client import Error
 from com.vmware.vcenter_client import Datacenter
 from vmware.vapi.bindings.datetime_helper import DateTimeConverter
@@ -83,13 +84,25 @@ def hok_context(token, key_file, algorithm):
 
 def session_of(server, **kw):
     """What `create_vsphere_client` with these credentials gets: the session's user and the
-    datacenters it lists, or the class of the error it met."""
+    datacenters it lists."""
+    with create_vsphere_client(server=server, session=http_session(), **kw) as c:
+        return {"user": c.session_svc.get().user,
+                "datacenters": len(c.vcenter.Datacenter.list())}
+
+
+def refused(server, sec_ctx):
+    """The class of the error `cis.session.create` meets with this context — the call
+    `create_vsphere_client` makes first (whose client object cannot be collected cleanly once
+    that call has failed, so the service is called as it calls it)."""
     try:
-        with create_vsphere_client(server=server, session=http_session(), **kw) as c:
-            return {"user": c.session_svc.get().user,
-                    "datacenters": len(c.vcenter.Datacenter.list())}
+        Session(stub(server, sec_ctx)).create()
+        return {"class": "none"}
     except Error as e:
         return {"class": type(e).__name__}
+
+
+def bearer(token):
+    return sso.create_saml_bearer_security_context(token)
 
 
 def per_call(server, sec_ctx):
@@ -150,24 +163,25 @@ def run(server, d):
     out = {
         "bearer": session_of(server, bearer_token=tok["bearer"]),
         "hok": session_of(server, hok_token=tok["hok"], private_key=key),
-        "bearer_per_call": per_call(server, sso.create_saml_bearer_security_context(tok["bearer"])),
+        "bearer_per_call": per_call(server, bearer(tok["bearer"])),
         "hok_per_call": {alg: per_call(server, hok_context(tok["hok"], key, alg))
                          for alg in ("RS256", "RS384", "RS512")},
-        "forged": session_of(server, bearer_token=tok["forged"]),
-        "expired": session_of(server, bearer_token=tok["expired"]),
-        "tampered": session_of(server, bearer_token=tok["tampered"]),
-        "disabled": session_of(server, bearer_token=tok["disabled"]),
-        "hok_as_bearer": session_of(server, bearer_token=tok["hok"]),
-        "bearer_as_hok": session_of(server, hok_token=tok["bearer"], private_key=key),
-        "hok_wrong_key": session_of(server, hok_token=tok["hok"], private_key=other),
+        "forged": refused(server, bearer(tok["forged"])),
+        "expired": refused(server, bearer(tok["expired"])),
+        "tampered": refused(server, bearer(tok["tampered"])),
+        "disabled": refused(server, bearer(tok["disabled"])),
+        "hok_as_bearer": refused(server, bearer(tok["hok"])),
+        "bearer_as_hok": refused(server, sso.create_saml_security_context(tok["bearer"], key)),
+        "hok_wrong_key": refused(server, sso.create_saml_security_context(tok["hok"], other)),
     }
     now = datetime.datetime.utcnow()
+    hok = sso.create_saml_security_context(tok["hok"], key)
     out["hok_expired_timestamp"] = with_timestamp(
         now - datetime.timedelta(minutes=30), now - datetime.timedelta(minutes=10),
-        lambda: session_of(server, hok_token=tok["hok"], private_key=key))
+        lambda: refused(server, hok))
     out["hok_future_timestamp"] = with_timestamp(
         now + datetime.timedelta(minutes=10), now + datetime.timedelta(minutes=20),
-        lambda: session_of(server, hok_token=tok["hok"], private_key=key))
+        lambda: refused(server, hok))
     out["hok_replay"] = replay(server, tok["hok"], key)
     return out
 
