@@ -17,11 +17,26 @@ pub fn verify(
         .map_err(|e| TokenCryptoError::Malformed(format!("the bound certificate: {e}")))?;
     let spki = cert.public_key();
     let (key_type, ring_alg): (_, &'static dyn VerificationAlgorithm) = match algorithm {
-        A::Rs256 => (OID_PKCS1_RSAENCRYPTION, &signature::RSA_PKCS1_2048_8192_SHA256),
-        A::Rs384 => (OID_PKCS1_RSAENCRYPTION, &signature::RSA_PKCS1_2048_8192_SHA384),
-        A::Rs512 => (OID_PKCS1_RSAENCRYPTION, &signature::RSA_PKCS1_2048_8192_SHA512),
-        A::Es256 => (OID_KEY_TYPE_EC_PUBLIC_KEY, &signature::ECDSA_P256_SHA256_FIXED),
-        A::Es384 => (OID_KEY_TYPE_EC_PUBLIC_KEY, &signature::ECDSA_P384_SHA384_FIXED),
+        A::Rs256 => (
+            OID_PKCS1_RSAENCRYPTION,
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+        ),
+        A::Rs384 => (
+            OID_PKCS1_RSAENCRYPTION,
+            &signature::RSA_PKCS1_2048_8192_SHA384,
+        ),
+        A::Rs512 => (
+            OID_PKCS1_RSAENCRYPTION,
+            &signature::RSA_PKCS1_2048_8192_SHA512,
+        ),
+        A::Es256 => (
+            OID_KEY_TYPE_EC_PUBLIC_KEY,
+            &signature::ECDSA_P256_SHA256_FIXED,
+        ),
+        A::Es384 => (
+            OID_KEY_TYPE_EC_PUBLIC_KEY,
+            &signature::ECDSA_P384_SHA384_FIXED,
+        ),
     };
     if spki.algorithm.algorithm != key_type {
         return Err(TokenCryptoError::BadSignature(format!(

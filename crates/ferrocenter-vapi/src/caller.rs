@@ -171,12 +171,7 @@ pub async fn resolve(state: &VapiState, creds: &Credentials) -> Result<Caller, C
                 .authenticate(state.origin(*peer), user, password)
                 .await
         }
-        Credentials::Saml(saml) => {
-            state
-                .core
-                .token_caller(&saml.presentation(), None)
-                .await
-        }
+        Credentials::Saml(saml) => state.core.token_caller(&saml.presentation(), None).await,
         Credentials::None => Err(CoreError::Unauthenticated),
     }
 }

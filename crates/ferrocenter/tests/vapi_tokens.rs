@@ -127,7 +127,11 @@ async fn sdk_and_rest_sessions_with_saml_tokens() {
     let (status, info) = ts
         .call_json(reqwest::Method::GET, "/api/session", &session, None)
         .await;
-    assert_eq!((status, &info["user"]), (200, &json!(ADMIN_QUALIFIED)), "{info}");
+    assert_eq!(
+        (status, &info["user"]),
+        (200, &json!(ADMIN_QUALIFIED)),
+        "{info}"
+    );
     let r = post_sign(&ts, "/rest/com/vmware/cis/session", &sign_header(&bearer)).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
@@ -158,11 +162,7 @@ async fn sdk_and_rest_sessions_with_saml_tokens() {
         ("not base64", "SIGN token=\"%%%\"".into()),
     ] {
         let (status, kind) = error_type(post_sign(&ts, "/api/session", &auth).await).await;
-        assert_eq!(
-            (status, kind.as_str()),
-            (401, "UNAUTHENTICATED"),
-            "{case}"
-        );
+        assert_eq!((status, kind.as_str()), (401, "UNAUTHENTICATED"), "{case}");
         let (status, kind) =
             error_type(post_sign(&ts, "/rest/com/vmware/cis/session", &auth).await).await;
         assert_eq!(

@@ -174,7 +174,9 @@ impl Core {
         let now = self.clock.now();
         let tol = self.token_policy().clock_tolerance;
         if r.expires <= r.created {
-            return Err(refuse("a signed request whose window ends before it starts"));
+            return Err(refuse(
+                "a signed request whose window ends before it starts",
+            ));
         }
         if r.expires - r.created > MAX_REQUEST_VALIDITY {
             return Err(refuse("a signed request valid for too long"));
