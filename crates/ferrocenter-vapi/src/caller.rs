@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use ferrocenter_core::auth::token_sessions::{SignedRequest, TokenPresentation};
+use ferrocenter_core::auth::signed_requests::{SignedRequest, TokenPresentation};
 use ferrocenter_core::auth::Caller;
 use ferrocenter_core::CoreError;
 use serde_json::Value;

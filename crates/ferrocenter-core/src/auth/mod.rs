@@ -5,8 +5,8 @@ mod lockout;
 pub mod password;
 mod roles;
 mod sessions;
+pub mod signed_requests;
 mod tickets;
-pub mod token_sessions;
 pub mod tokens;
 
 pub use admission::{default_hash_workers, HashGate, LoginThrottle};
