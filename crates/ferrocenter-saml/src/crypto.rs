@@ -1,6 +1,7 @@
 //! The core's [`TokenCrypto`] port over libxmlsec1, with signing identities made by rcgen.
 use ferrocenter_core::ports::{
-    Assertion, PresentedToken, SigningIdentity, TokenCrypto, TokenCryptoError,
+    Assertion, PresentedToken, RequestSignatureAlgorithm, SigningIdentity, TokenCrypto,
+    TokenCryptoError,
 };
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use time::{Duration, OffsetDateTime};
@@ -47,5 +48,15 @@ impl TokenCrypto for XmlSecTokens {
         now: OffsetDateTime,
     ) -> Result<Option<PresentedToken>, TokenCryptoError> {
         wssec::presented_token(envelope, now).map_err(TokenCryptoError::BadSignature)
+    }
+
+    fn verify_request_signature(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: RequestSignatureAlgorithm,
+        certificate_der: &[u8],
+    ) -> Result<(), TokenCryptoError> {
+        crate::request_signature::verify(message, signature, algorithm, certificate_der)
     }
 }

@@ -12,6 +12,7 @@ mod assertion;
 mod crypto;
 mod dom;
 mod dsig;
+mod request_signature;
 mod sts;
 mod wssec;
 

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
-use super::caller::{credentials, Credentials, SESSION_HEADER};
+use base64::Engine;
+
+use super::caller::{credentials, Credentials, RequestProof, SamlCredential, SESSION_HEADER};
 use super::errors::{encode_error, Answer, ApiError, Reply};
 use super::registry::{Call, Catalog, Http, Op, Out, TaskVariant};
 use super::tasks::external_id;
@@ -115,19 +117,19 @@ fn protocol_error(id: Value, code: i64, message: &str) -> Response {
     rpc_reply(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}))
 }
 
-/// The security context of a JSON-RPC call; the `vmware-api-session-id` header overrides it,
-/// as the vAPI runtime's own server does.
+/// The security context of a JSON-RPC call (`params.ctx.securityCtx` of `req`); the
+/// `vmware-api-session-id` header overrides it, as the vAPI runtime's own server does.
 fn rpc_credentials(
     headers: &HeaderMap,
-    ctx: Option<&Value>,
+    req: &Value,
     peer: Option<IpAddr>,
 ) -> Result<Credentials, ApiError> {
     if let Some(v) = headers.get(SESSION_HEADER) {
         let token = v.to_str().map_err(|_| CoreError::Unauthenticated)?;
         return Ok(Credentials::Session(token.trim().to_string()));
     }
-    let Some(sec) = ctx
-        .and_then(|c| c.get("securityCtx"))
+    let Some(sec) = req
+        .pointer("/params/ctx/securityCtx")
         .filter(|s| !s.is_null())
     else {
         return Ok(Credentials::None);
@@ -142,15 +144,55 @@ fn rpc_credentials(
         Some("com.vmware.vapi.std.security.session_id") => {
             Ok(Credentials::Session(text("sessionId").unwrap_or_default()))
         }
-        // SAML tokens need the SSO token service, which ferrocenter does not have yet.
-        Some(
-            "com.vmware.vapi.std.security.saml_bearer_token"
-            | "com.vmware.vapi.std.security.saml_hok_token",
-        ) => Err(ApiError::Core(CoreError::Unauthenticated)),
+        Some("com.vmware.vapi.std.security.saml_bearer_token") => {
+            Ok(Credentials::Saml(Box::new(SamlCredential {
+                token: text("samlToken").ok_or(CoreError::Unauthenticated)?,
+                proof: None,
+            })))
+        }
+        Some("com.vmware.vapi.std.security.saml_hok_token") => {
+            Ok(Credentials::Saml(Box::new(signed_request(req, sec)?)))
+        }
         _ => Err(ApiError::InvalidRequest(
             "ctx.securityCtx.schemeId is not a known security scheme".into(),
         )),
     }
+}
+
+/// A `saml_hok_token` context as the vAPI runtime's signer writes it: `signatureAlgorithm`,
+/// `timestamp{created,expires}` and `signature{samlToken,value}`, where `value` signs the
+/// whole request without `signature`. Anything missing or unreadable is unauthenticated.
+fn signed_request(req: &Value, sec: &Value) -> Result<SamlCredential, CoreError> {
+    let field = |v: &Value, path: &str| -> Result<String, CoreError> {
+        v.pointer(path)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or(CoreError::Unauthenticated)
+    };
+    let time = |path: &str| -> Result<time::OffsetDateTime, CoreError> {
+        time::OffsetDateTime::parse(
+            &field(sec, path)?,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| CoreError::Unauthenticated)
+    };
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(field(sec, "/signature/value")?.as_bytes())
+        .map_err(|_| CoreError::Unauthenticated)?;
+    let mut unsigned = req.clone();
+    if let Some(Value::Object(ctx)) = unsigned.pointer_mut("/params/ctx/securityCtx") {
+        ctx.remove("signature");
+    }
+    Ok(SamlCredential {
+        token: field(sec, "/signature/samlToken")?,
+        proof: Some(RequestProof {
+            algorithm: field(sec, "/signatureAlgorithm")?,
+            created: time("/timestamp/created")?,
+            expires: time("/timestamp/expires")?,
+            signature,
+            unsigned,
+        }),
+    })
 }
 
 /// `POST /api` with `{"jsonrpc":"2.0","method":"invoke","params":{serviceId, operationId,
@@ -199,7 +241,7 @@ pub async fn rpc(
             service,
             operation,
         )?;
-        let creds = rpc_credentials(&headers, params.and_then(|p| p.get("ctx")), peer)?;
+        let creds = rpc_credentials(&headers, &req, peer)?;
         let authenticated = authenticate(&state, op, &creds).await?;
         let input = params
             .and_then(|p| p.get("input"))

@@ -80,7 +80,7 @@ async fn bad_credentials_get_401_with_the_vapi_body_and_reveal_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    // SAML token schemes are recognised and refused until the SSO token service exists.
+    // A `SIGN` header whose token is no signed assertion is refused.
     let r = ts
         .client
         .get(ts.api("/api/session"))

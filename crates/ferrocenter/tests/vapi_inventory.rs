@@ -604,7 +604,7 @@ async fn standard_errors_through_json_rpc_and_rest() {
         "DC0",
         "{v}"
     );
-    // SAML schemes are recognised and refused until ferrocenter has an SSO token service.
+    // A SAML context whose token is no signed assertion of this domain is refused.
     let r = ts
         .client
         .post(ts.api("/api"))

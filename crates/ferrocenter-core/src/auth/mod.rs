@@ -5,6 +5,7 @@ mod lockout;
 pub mod password;
 mod roles;
 mod sessions;
+pub mod signed_requests;
 mod tickets;
 mod token_sessions;
 pub mod tokens;
@@ -499,6 +500,23 @@ impl AuthService {
         self.admit_attempt(origin).map(|_| ())
     }
 
+    /// Whether the subject of a verified token may act from `origin` now: an account locked for
+    /// this address (or everywhere), or waiting out its backoff, is refused like a wrong
+    /// credential, for a session as for a single call.
+    pub(crate) fn admit_token_subject(
+        &self,
+        origin: Origin,
+        caller: &Caller,
+    ) -> Result<(), CoreError> {
+        let name = caller.user.split('@').next().unwrap_or(&caller.user);
+        let key = format!("{}|{}", caller.realm.store_key(), name);
+        if !self.lockout.admits(&key, origin.peer, self.clock.now()) {
+            warn!(user = %caller.user, "token refused: account locked or waiting out its backoff for this address");
+            return Err(CoreError::Unauthenticated);
+        }
+        Ok(())
+    }
+
     /// Opens a session for a caller a verified token speaks for (`Core::login_by_token`),
     /// under Login's rules: an account locked for this address (or everywhere) is refused
     /// like a wrong credential; the session is of the origin's kind, on its listener. A token
@@ -508,13 +526,8 @@ impl AuthService {
         origin: Origin,
         caller: Caller,
     ) -> Result<SessionToken, CoreError> {
-        let name = caller.user.split('@').next().unwrap_or(&caller.user);
-        let key = format!("{}|{}", caller.realm.store_key(), name);
+        self.admit_token_subject(origin, &caller)?;
         let now = self.clock.now();
-        if !self.lockout.admits(&key, origin.peer, now) {
-            warn!(user = %caller.user, "token login refused: account locked or waiting out its backoff for this address");
-            return Err(CoreError::Unauthenticated);
-        }
         self.attempt_succeeded(origin.peer);
         let user = caller.user.clone();
         let token = self

@@ -318,13 +318,12 @@ impl Core {
         proof: Option<&[u8]>,
     ) -> Result<VerifiedToken, CoreError> {
         let assertion = self.signed_assertion(xml).await?;
-        self.check_assertion(&assertion, expected_audience, proof)?;
-        let caller = self.caller_of(&assertion).await?;
-        Ok(VerifiedToken { caller, assertion })
+        self.accept_assertion(assertion, expected_audience, proof)
+            .await
     }
 
-    /// What a token says, once its signature verified under a key of this domain; nothing
-    /// else is checked yet.
+    /// What a token says, once its signature verified under a certificate of this domain;
+    /// nothing else is checked yet.
     pub(super) async fn signed_assertion(&self, xml: &str) -> Result<Assertion, CoreError> {
         let crypto = self.token_crypto()?;
         let keys = self.signing_keys().await?;
@@ -341,6 +340,18 @@ impl Core {
             other => other,
         }
         .map_err(crypto_error)
+    }
+
+    /// A signed assertion that meets every rule beyond its signature, as the caller it names.
+    pub(super) async fn accept_assertion(
+        &self,
+        assertion: Assertion,
+        expected_audience: Option<&str>,
+        proof: Option<&[u8]>,
+    ) -> Result<VerifiedToken, CoreError> {
+        self.check_assertion(&assertion, expected_audience, proof)?;
+        let caller = self.caller_of(&assertion).await?;
+        Ok(VerifiedToken { caller, assertion })
     }
 
     /// Whether a failed signature may make this server read the keys again now; if so, the

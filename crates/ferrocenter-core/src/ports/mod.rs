@@ -44,6 +44,6 @@ pub use store::{
 pub use store::{StatBucket, StatSample, StatSpan, StatsStore};
 pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};
 pub use token_crypto::{
-    Assertion, Confirmation, PresentedToken, RequestSignature, SigningIdentity, TokenCrypto,
-    TokenCryptoError,
+    Assertion, Confirmation, PresentedToken, RequestSignature, RequestSignatureAlgorithm,
+    SigningIdentity, TokenCrypto, TokenCryptoError,
 };

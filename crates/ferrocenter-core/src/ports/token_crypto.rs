@@ -90,6 +90,33 @@ pub struct RequestSignature {
     pub accepted_until: Option<OffsetDateTime>,
 }
 
+/// How a client signed a request with the key of its holder-of-key token: the JWS names the
+/// vAPI runtime sends as `signatureAlgorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestSignatureAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, -384, -512.
+    Rs256,
+    Rs384,
+    Rs512,
+    /// ECDSA with P-256/SHA-256 and P-384/SHA-384 (the signature as JWS writes it, `r‖s`).
+    Es256,
+    Es384,
+}
+
+impl RequestSignatureAlgorithm {
+    /// The algorithm a JWS name (`RS256`, …) names, if it is one this server verifies.
+    pub fn from_jws(name: &str) -> Option<Self> {
+        Some(match name {
+            "RS256" => Self::Rs256,
+            "RS384" => Self::Rs384,
+            "RS512" => Self::Rs512,
+            "ES256" => Self::Es256,
+            "ES384" => Self::Es384,
+            _ => return None,
+        })
+    }
+}
+
 pub trait TokenCrypto: Send + Sync + 'static {
     /// A new key pair and a self-signed certificate naming the SSO domain.
     fn generate_identity(&self, domain: &str) -> Result<SigningIdentity, TokenCryptoError>;
@@ -111,4 +138,14 @@ pub trait TokenCrypto: Send + Sync + 'static {
         envelope: &str,
         now: OffsetDateTime,
     ) -> Result<Option<PresentedToken>, TokenCryptoError>;
+    /// Whether `signature` is `algorithm`'s signature of `message` by the key of the
+    /// certificate `certificate_der` (a holder-of-key token's, proving its possession).
+    /// `BadSignature` when it is not; `Malformed` when the certificate cannot be read.
+    fn verify_request_signature(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+        algorithm: RequestSignatureAlgorithm,
+        certificate_der: &[u8],
+    ) -> Result<(), TokenCryptoError>;
 }

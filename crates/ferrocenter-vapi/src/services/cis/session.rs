@@ -1,4 +1,4 @@
-//! `com.vmware.cis.session`: create (user and password, or Basic), get, delete.
+//! `com.vmware.cis.session`: create (user and password, Basic, or a SAML token), get, delete.
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
 
@@ -72,6 +72,14 @@ fn create(call: Call) -> Reply {
                     .core
                     .auth
                     .login(call.state.origin(*peer), user, password)
+                    .await?;
+                Ok(Out::Session(token.expose().to_string()))
+            }
+            Credentials::Saml(saml) => {
+                let (token, _) = call
+                    .state
+                    .core
+                    .login_with_token(call.state.origin(call.peer), &saml.presentation(), None)
                     .await?;
                 Ok(Out::Session(token.expose().to_string()))
             }
