@@ -233,7 +233,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         ADMIN_PW,
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(ToString::to_string)
     .collect();
     let mut srv = Proc::spawn(&bin, &args, &dir, "server")?;
     let out = srv.stdout.clone();
