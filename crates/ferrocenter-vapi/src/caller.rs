@@ -1,6 +1,5 @@
 //! Who is calling: a session (header, or cookie for `/rest`), Basic credentials per call, or a
 //! SAML token of the SSO domain (JSON-RPC security context, or `Authorization: SIGN`).
-use std::io::Read;
 use std::net::IpAddr;
 
 use axum::http::{header, HeaderMap};
@@ -13,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::state::VapiState;
 use ferrocenter_http::body::cookie;
+use ferrocenter_http::saml_header;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
@@ -68,48 +68,23 @@ impl SamlCredential {
     }
 }
 
-/// The largest assertion a `SIGN` header may inflate to: a token is a few kilobytes, and a
-/// gzip bomb must not cost more than this.
-const MAX_ASSERTION_BYTES: u64 = 256 * 1024;
-
 /// `Authorization: SIGN token="<base64 of the gzipped assertion>"` (vCenter's form). The
 /// holder-of-key form's request signature (`signature_alg`, `signature`, `nonce`,
-/// `bodyhash`) is not verified here, so such a header is refused rather than read as bearer.
-fn sign_header(params: &str) -> Result<Credentials, CoreError> {
-    let mut token = None;
-    for part in params.split(',') {
-        let Some((k, v)) = part.split_once('=') else {
-            continue;
-        };
-        let k = k.trim();
-        let v = v.trim().trim_matches('"');
-        match k {
-            "token" => token = Some(v.to_string()),
-            "signature" | "signature_alg" | "nonce" | "bodyhash" => {
-                tracing::info!("token refused: holder-of-key in an Authorization header is not supported; use the JSON-RPC saml_hok_token context");
-                return Err(CoreError::Unauthenticated);
-            }
-            _ => {}
+/// `bodyhash`) is not verified, so such a header is refused rather than read as bearer.
+fn sign_header(value: &str) -> Result<Credentials, CoreError> {
+    match saml_header::assertion_in(value, false) {
+        Ok(Some(token)) => Ok(Credentials::Saml(Box::new(SamlCredential {
+            token,
+            proof: None,
+        }))),
+        Ok(None) => Err(CoreError::Unauthenticated),
+        Err(e) => {
+            tracing::info!(
+                "token refused: {e}; use the JSON-RPC saml_hok_token context for holder-of-key"
+            );
+            Err(CoreError::Unauthenticated)
         }
     }
-    let encoded = token.ok_or(CoreError::Unauthenticated)?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(encoded.as_bytes())
-        .map_err(|_| CoreError::Unauthenticated)?;
-    let mut xml = String::new();
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .take(MAX_ASSERTION_BYTES)
-            .read_to_string(&mut xml)
-            .map_err(|_| CoreError::Unauthenticated)?;
-    } else {
-        // Some clients send the assertion base64-encoded but not compressed.
-        xml = String::from_utf8(raw).map_err(|_| CoreError::Unauthenticated)?;
-    }
-    Ok(Credentials::Saml(Box::new(SamlCredential {
-        token: xml,
-        proof: None,
-    })))
 }
 
 pub fn credentials(headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Credentials, CoreError> {
@@ -133,7 +108,7 @@ pub fn credentials(headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Credenti
             });
         }
         if scheme.eq_ignore_ascii_case("sign") {
-            return sign_header(rest);
+            return sign_header(v);
         }
         return Err(CoreError::Unauthenticated);
     }

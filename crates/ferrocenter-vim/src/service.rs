@@ -12,6 +12,7 @@ use super::faults::VimFault;
 use super::reply::{no_content, ok, unset, Answer, Reply};
 use super::state::VimState;
 use super::{methods, mo, names, read};
+use ferrocenter_http::saml_header;
 use ferrocenter_http::time::datetime;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
@@ -40,42 +41,24 @@ fn user_session(caller: &Caller, view: &SessionView, call: &Call) -> Value {
     })
 }
 
-/// The SAML token a VI/JSON `LoginByToken` presents: `Authorization: Bearer <token>`, the
-/// assertion's XML base64-encoded (or as is). VMware documents no JSON transport for the
-/// token, so this is ferrocenter's; a holder-of-key token cannot log in this way (nothing
+/// The SAML token a VI/JSON `LoginByToken` presents in its `Authorization` header:
+/// `Bearer <base64 of the assertion>` (or the XML itself), or vAPI REST's
+/// `SIGN token="<base64 of the gzipped assertion>"`. VMware documents no JSON transport for the
+/// token, so these are ferrocenter's; a holder-of-key token cannot log in this way (nothing
 /// carries its signature), and the core says so.
 fn bearer_token(headers: &HeaderMap) -> Result<String, VimFault> {
-    use base64::Engine;
-    let missing = || {
-        VimFault::new(
-            "InvalidLogin",
-            "LoginByToken over VI/JSON takes the SAML token in an Authorization: Bearer header",
-        )
-    };
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(missing)?;
-    let (scheme, rest) = value.trim().split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(missing());
+        .unwrap_or_default();
+    match saml_header::assertion_in(value, true) {
+        Ok(Some(xml)) => Ok(xml),
+        Ok(None) => Err(VimFault::new(
+            "InvalidLogin",
+            "LoginByToken over VI/JSON takes the SAML token in an Authorization: Bearer (or SIGN) header",
+        )),
+        Err(e) => Err(VimFault::new("InvalidLogin", e.to_string())),
     }
-    let rest = rest.trim();
-    if rest.starts_with('<') {
-        return Ok(rest.to_string());
-    }
-    let compact: String = rest.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            VimFault::new(
-                "InvalidLogin",
-                "the Authorization: Bearer value is neither a SAML assertion nor one in base64",
-            )
-        })
 }
 
 /// vCenter's words for any refused login: they do not say which part was wrong.

@@ -283,6 +283,29 @@ async fn pyvmomi_logs_in_by_token_and_bad_tokens_are_refused() {
         .unwrap();
     assert_eq!(current["key"], body["key"]);
     let b64 = |xml: &str| base64::engine::general_purpose::STANDARD.encode(xml);
+    // vAPI REST's form works here too: the assertion gzipped, base64, in `SIGN token="…"`.
+    let bearer_xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(v["bearer_b64"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bearer_xml.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let r = login(Some(format!(
+        "SIGN token=\"{}\"",
+        base64::engine::general_purpose::STANDARD.encode(gz)
+    )))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "SIGN form");
+    let signed: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(signed["userName"], r"VSPHERE.LOCAL\administrator");
+    assert_ne!(signed["key"], body["key"], "a session of its own");
     let fault = |r: reqwest::Response| async move {
         assert_eq!(r.status(), 500);
         r.json::<serde_json::Value>().await.unwrap()
