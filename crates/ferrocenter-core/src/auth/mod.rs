@@ -331,7 +331,7 @@ impl AuthService {
         p: &Principal,
         password: &str,
     ) -> Result<bool, CoreError> {
-        let key = format!("{}|{}", p.realm.store_key(), p.name);
+        let key = lockout_key(&p.realm, &p.name);
         let now = self.clock.now();
         let open = self.lockout.admits(&key, None, now);
         let ok = self
@@ -417,7 +417,7 @@ impl AuthService {
                 .await?;
             return Err(CoreError::Unauthenticated);
         };
-        let key = format!("{}|{}", realm.store_key(), name);
+        let key = lockout_key(&realm, &name);
         let now = self.clock.now();
         let open = self.lockout.admits(&key, origin.peer, now);
         let principal = self.store.find_principal(&realm, &name).await?;
@@ -509,7 +509,7 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<(), CoreError> {
         let name = caller.user.split('@').next().unwrap_or(&caller.user);
-        let key = format!("{}|{}", caller.realm.store_key(), name);
+        let key = lockout_key(&caller.realm, name);
         if !self.lockout.admits(&key, origin.peer, self.clock.now()) {
             warn!(user = %caller.user, "token refused: account locked or waiting out its backoff for this address");
             return Err(CoreError::Unauthenticated);
@@ -517,7 +517,8 @@ impl AuthService {
         Ok(())
     }
 
-    /// Opens a session for a caller a verified token speaks for (`Core::login_by_token`),
+    /// Opens a session for a caller a verified token speaks for (`Core::login_by_token`,
+    /// `Core::login_with_token`, `Core::exchange_token`),
     /// under Login's rules: an account locked for this address (or everywhere) is refused
     /// like a wrong credential; the session is of the origin's kind, on its listener. A token
     /// login neither counts as a failure nor clears the password failures.
@@ -564,13 +565,6 @@ impl AuthService {
         );
         info!(user = %caller.user, "session opened");
         Ok((token, caller))
-    }
-
-    /// Opens a session for a caller the core has already established another way (a token
-    /// exchange); never reachable from a binding with a caller it made up.
-    pub(crate) fn open_session(&self, origin: Origin, caller: Caller) -> SessionToken {
-        self.sessions
-            .create(caller, origin.kind, origin.listener, self.clock.now())
     }
 
     /// Digest login with a session of fixed lifetime (ZStack's, not sliding), capped by the
@@ -726,7 +720,7 @@ impl AuthService {
         }
         let (realm, name) = parse_login_name(username, false, &self.config.sso_domain)
             .map_err(|_| CoreError::invalid("user", "is not an SSO account name (name@domain)"))?;
-        let key = format!("{}|{}", realm.store_key(), name);
+        let key = lockout_key(&realm, &name);
         let had = self.lockout.unlock(&key);
         info!(user = %username_for_log(&name, &realm), by = %caller.user, "account unlocked");
         Ok(had)
@@ -745,8 +739,7 @@ impl AuthService {
     /// Ends every lock, backoff and failure count of the account; whether there was any.
     /// The caller has authorized the unlock (`sso::users`, `unlock_account`).
     pub fn clear_lockout(&self, realm: &Realm, name: &str) -> bool {
-        self.lockout
-            .unlock(&format!("{}|{}", realm.store_key(), name))
+        self.lockout.unlock(&lockout_key(realm, name))
     }
 
     /// Whether `password` matches a stored hash (a password history's), within the hashing
@@ -792,6 +785,11 @@ impl AuthService {
             })
         }
     }
+}
+
+/// The key lockout counts an account under: its realm and its name in that realm.
+fn lockout_key(realm: &Realm, name: &str) -> String {
+    format!("{}|{}", realm.store_key(), name)
 }
 
 fn username_for_log(name: &str, realm: &Realm) -> String {

@@ -378,6 +378,9 @@ impl Core {
         req: &ExchangeRequest,
     ) -> Result<Exchanged, CoreError> {
         check_request(req)?;
+        // Anyone may call this, and a token may cost a JWKS fetch and a directory search:
+        // the address budget every token login spends applies.
+        self.auth.admit_token_attempt(origin)?;
         let jwt = &self.federation.ports.jwt;
         let unverified = jwt.inspect(&req.subject_token).map_err(refuse)?;
         let iss = unverified
@@ -443,7 +446,7 @@ impl Core {
             realm: Realm::sso(domain),
             role,
         };
-        let session = self.auth.open_session(origin, caller.clone());
+        let session = self.auth.open_token_session(origin, caller.clone())?;
         info!(user = %upn, provider = %record.id, %role, "federated session opened by token exchange");
         Ok(Exchanged {
             session,
