@@ -6,6 +6,7 @@
 pub mod agent_door;
 pub mod appliance;
 pub mod auth;
+pub mod deployment;
 pub mod diagnostics;
 pub mod error;
 mod events;
@@ -91,6 +92,8 @@ pub struct Core {
     /// The infrastructure profile validation or import running, if any.
     infraprofile: appliance::infraprofile::InfraprofileState,
     server_uuid: tokio::sync::OnceCell<String>,
+    /// Whether the server is set up, and the setup running (`deployment`).
+    deployment: deployment::DeploymentState,
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
     me: std::sync::Weak<Core>,
@@ -131,6 +134,9 @@ impl Default for CoreConfig {
 /// The setting that holds this server's identity (`Core::server_uuid`): the uuid its agents are claimed
 /// with, and the identity a data dir records of its store.
 pub const SERVER_UUID_KEY: &str = "server.instance_uuid";
+
+/// The appliance service that is the main listener (`api-listener`), which a setup starts.
+pub const API_LISTENER: &str = "api-listener";
 
 /// The machine ports: what the appliance services read and may do.
 #[derive(Clone)]
@@ -241,6 +247,7 @@ impl Core {
             support_bundles: Default::default(),
             infraprofile: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
+            deployment: Default::default(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),
             #[cfg(feature = "test-support")]

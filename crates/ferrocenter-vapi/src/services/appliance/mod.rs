@@ -3,6 +3,7 @@
 //! forwarding, support bundles, infrastructure profiles, global FIPS; later update), one module
 //! per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
+pub mod deployment;
 pub mod firewall;
 pub mod global_fips;
 pub mod health;
@@ -34,10 +35,13 @@ pub const SERVICES: &[&[Op]] = &[
     infraprofile::OPS,
     global_fips::OPS,
     logging_forwarding::OPS,
+    deployment::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
 pub const UNIONS: &[&Union] = &[
     &logging_forwarding::CONNECTION_STATUS_UNION,
     &support_bundle::INFO_UNION,
+    &deployment::INFO_UNION,
+    &deployment::TASK_UNION,
 ];

@@ -97,18 +97,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/update/staged",
     ),
     (
-        "com.vmware.vcenter.deployment",
-        "get",
-        "GET",
-        "/vcenter/deployment",
-    ),
-    (
-        "com.vmware.vcenter.deployment",
-        "rollback",
-        "POST",
-        "/vcenter/deployment?action=rollback",
-    ),
-    (
         "com.vmware.vcenter.deployment.import_history",
         "get",
         "GET",
@@ -137,42 +125,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "cancel",
         "POST",
         "/vcenter/deployment/history?action=cancel",
-    ),
-    (
-        "com.vmware.vcenter.deployment.install",
-        "get",
-        "GET",
-        "/vcenter/deployment/install",
-    ),
-    (
-        "com.vmware.vcenter.deployment.install",
-        "check",
-        "POST",
-        "/vcenter/deployment/install?action=check",
-    ),
-    (
-        "com.vmware.vcenter.deployment.install",
-        "start",
-        "POST",
-        "/vcenter/deployment/install?action=start",
-    ),
-    (
-        "com.vmware.vcenter.deployment.install",
-        "cancel",
-        "POST",
-        "/vcenter/deployment/install?action=cancel",
-    ),
-    (
-        "com.vmware.vcenter.deployment.question",
-        "get",
-        "GET",
-        "/vcenter/deployment/question",
-    ),
-    (
-        "com.vmware.vcenter.deployment.question",
-        "answer",
-        "POST",
-        "/vcenter/deployment/question?action=answer",
     ),
     (
         "com.vmware.vcenter.deployment.upgrade",
