@@ -35,7 +35,9 @@ pub use machine::{
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
 pub use store::DatabaseSize;
-pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
+pub use store::{
+    AppendBatch, BackupStore, Cell, KeyLookup, OnConflict, TableSink, TableSize, TableSource,
+};
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore,
     IdentityProviderStore, IdentityStore, MoidEntity, MoidKind, MoidStore, ScheduleStore,
