@@ -499,3 +499,112 @@ async fn a_damaged_staging_blocks_the_import_until_it_is_put_back() {
     assert_eq!(p["done"], done["progress"]["total"]);
     target.stop().await;
 }
+
+/// The server process killed mid-import: at its next start the import is BLOCKED saying the
+/// server stopped, and resumed it continues from the last batch written — every row once.
+#[tokio::test]
+async fn a_server_killed_mid_import_resumes_from_its_last_batch() {
+    let source = TestServer::start().await;
+    let (core, admin) = source.core_admin().await;
+    make_history(&core, &admin, "source", 3, SOURCE_EVENTS).await;
+    let archive = tempfile::tempdir().unwrap();
+    let at = archive.path().join("vc1");
+    backup(
+        &source,
+        json!({"parts": ["seat"], "location_type": "PATH", "location": at.to_str().unwrap()}),
+    )
+    .await;
+    let (source_tasks, source_events) = listings(&core, &admin).await;
+    source.stop().await;
+
+    // Staged by an in-process server, which then stops: the binary takes its data directory.
+    let mut staging = TestServer::start().await;
+    let (core, admin) = staging.core_admin().await;
+    make_history(&core, &admin, "target", 2, 3).await;
+    let (own_tasks, own_events) = listings(&core, &admin).await;
+    core.stage_history_import(
+        &admin,
+        HistorySource::Directory {
+            path: at.clone(),
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    core.store.put_setting(BATCH_ROWS_KEY, "5").await.unwrap();
+    core.store.put_setting(BATCH_PAUSE_KEY, "50").await.unwrap();
+    drop((core, admin));
+    staging.server.take().unwrap().stop().await;
+    let data = staging.dir.path().to_path_buf();
+
+    let (api, appliance) = (free_local_addr(), free_local_addr());
+    let mut server = serve_at(&data, &api, &appliance, &[]);
+    let token = login_at(&api, ADMIN).await;
+    let r = client()
+        .post(format!("https://{api}{HISTORY}?action=start"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // Some batches in, then SIGKILL.
+    for _ in 0..600 {
+        let v = get_json(&api, HISTORY, &token).await;
+        assert_eq!(status(&v), "RUNNING", "{v}");
+        if v["progress"]["completed"].as_u64().unwrap() >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.signal(libc::SIGKILL);
+    server.wait_exit(Duration::from_secs(30));
+
+    let mut server = serve_at(&data, &api, &appliance, &[]);
+    let token = login_at(&api, ADMIN).await;
+    let blocked = get_json(&api, HISTORY, &token).await;
+    assert_eq!(status(&blocked), "BLOCKED", "{blocked}");
+    let why = blocked["result"]["warnings"][0]["message"]["default_message"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("server stopped"), "{why}");
+    let completed = blocked["progress"]["completed"].as_u64().unwrap();
+    assert!(completed >= 20, "{blocked}");
+    let r = client()
+        .post(format!("https://{appliance}/rest/vcenter/deployment/history?action=resume"))
+        .basic_auth("root", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut last = Value::Null;
+    for _ in 0..1200 {
+        last = get_json(&api, HISTORY, &token).await;
+        if status(&last) != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&last), "SUCCEEDED", "{last}");
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(30));
+
+    // In the store: every row once, though a batch was being written when the server died.
+    let store = ferrocenter_store::open_existing(&ferrocenter_store::default_sqlite_url(&data))
+        .await
+        .unwrap();
+    let tasks: Vec<(String, String)> = store
+        .list_tasks(&TaskFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.moid))
+        .collect();
+    let events: Vec<(String, i64)> = store
+        .list_events(&EventFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.message, e.time.unix_timestamp()))
+        .collect();
+    assert_merged(&tasks, &events, &source_tasks, &source_events, &own_tasks, &own_events);
+}
