@@ -608,3 +608,72 @@ async fn a_server_killed_mid_import_resumes_from_its_last_batch() {
         .collect();
     assert_merged(&tasks, &events, &source_tasks, &source_events, &own_tasks, &own_events);
 }
+
+/// The official SDK's `ImportHistory` on both listeners: the guide's sample flow (pause a
+/// RUNNING import, resume a paused one) as root on the appliance listener, and a cancel as the
+/// SSO administrator on the main listener.
+#[tokio::test]
+async fn the_official_python_sdk_pauses_resumes_and_cancels_an_import() {
+    use common::sdk::{run_sdk_script, sdk_python};
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let source = TestServer::start().await;
+    let (core, admin) = source.core_admin().await;
+    make_history(&core, &admin, "source", 3, 100).await;
+    let archive = tempfile::tempdir().unwrap();
+    let at = archive.path().join("vc1");
+    backup(
+        &source,
+        json!({"parts": ["seat"], "location_type": "PATH", "location": at.to_str().unwrap()}),
+    )
+    .await;
+    source.stop().await;
+
+    let target = TestServer::start().await;
+    let (core, admin) = target.core_admin().await;
+    let stage = || async {
+        core.stage_history_import(
+            &admin,
+            HistorySource::Directory {
+                path: at.clone(),
+                password: None,
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let summary = stage().await;
+    core.store.put_setting(BATCH_ROWS_KEY, "5").await.unwrap();
+    core.store.put_setting(BATCH_PAUSE_KEY, "20").await.unwrap();
+    let host_port = |url: String| url.trim_start_matches("https://").to_string();
+    let appliance = host_port(target.appliance(""));
+    let v = run_sdk_script(&python, "import_history.py", &[&appliance, "root", PASSWORD, "run"]).await;
+    assert_eq!(v["before"]["status"], "PENDING", "{v}");
+    assert_eq!(v["before"]["service"], "com.vmware.vcenter.deployment.import_history");
+    assert_eq!(v["pause_pending"], "NotAllowedInCurrentState");
+    assert_eq!(v["started"]["status"], "RUNNING", "{v}");
+    assert_eq!(v["started"]["description"], "History by the SDK");
+    assert_eq!(v["started"]["total"], summary.total);
+    assert_eq!(v["start_again"], "AlreadyInDesiredState");
+    assert_eq!(v["paused"]["status"], "BLOCKED", "{v}");
+    assert!(v["paused"]["info"][0].as_str().unwrap().contains("Paused by root"), "{v}");
+    assert_eq!(v["pause_again"], "AlreadyInDesiredState");
+    assert_eq!(v["ended"]["status"], "SUCCEEDED", "{v}");
+    assert_eq!(v["ended"]["completed"], summary.total);
+    assert_eq!(v["ended"]["has_end_time"], true);
+    assert_eq!(v["resume_ended"], "NotAllowedInCurrentState");
+
+    stage().await;
+    let main = host_port(target.api(""));
+    let v = run_sdk_script(&python, "import_history.py", &[&main, ADMIN, PASSWORD, "cancel"]).await;
+    assert_eq!(v["started"]["status"], "RUNNING", "{v}");
+    assert_eq!(v["started"]["description"], "vCenter Server history import");
+    assert_eq!(v["cancelled"]["status"], "FAILED", "{v}");
+    assert_eq!(v["cancelled"]["error"], "Canceled", "{v}");
+    assert_eq!(v["cancelled"]["cancelable"], false);
+    assert_eq!(v["resume_cancelled"], "NotAllowedInCurrentState");
+    assert_eq!(v["cancel_again"], "AlreadyInDesiredState");
+    target.stop().await;
+}
