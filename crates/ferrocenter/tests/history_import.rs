@@ -132,17 +132,12 @@ async fn act(ts: &TestServer, token: &str, action: &str, body: Option<Value>) ->
 async fn act_as_root(ts: &TestServer, action: &str) -> (u16, Value) {
     let r = ts
         .client
-        .post(ts.appliance(&format!(
-            "/rest/vcenter/deployment/history?action={action}"
-        )))
+        .post(ts.appliance(&format!("/rest/vcenter/deployment/history?action={action}")))
         .basic_auth("root", Some(PASSWORD))
         .send()
         .await
         .unwrap();
-    (
-        r.status().as_u16(),
-        r.json().await.unwrap_or(Value::Null),
-    )
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 async fn get_as_root(ts: &TestServer) -> Value {
@@ -278,12 +273,18 @@ async fn history_from_a_backup_merges_into_a_live_server_over_both_listeners() {
     assert_eq!(staged["events"], source_events.len() as u64);
     assert_eq!(staged["stat_samples"], source_samples);
     // Staging changed no row.
-    assert_eq!(listings(&core, &admin).await, (own_tasks.clone(), own_events.clone()));
+    assert_eq!(
+        listings(&core, &admin).await,
+        (own_tasks.clone(), own_events.clone())
+    );
     assert_eq!(core.store.get_setting(JOB_KEY).await.unwrap(), None);
 
     // Small, slow batches: the import is still running when it is paused.
     core.store.put_setting(BATCH_ROWS_KEY, "5").await.unwrap();
-    core.store.put_setting(BATCH_PAUSE_KEY, "100").await.unwrap();
+    core.store
+        .put_setting(BATCH_PAUSE_KEY, "100")
+        .await
+        .unwrap();
     let pending = get(&target, &token).await;
     assert_eq!(status(&pending), "PENDING", "{pending}");
     for absent in ["progress", "start_time", "end_time", "result", "error"] {
@@ -298,18 +299,27 @@ async fn history_from_a_backup_merges_into_a_live_server_over_both_listeners() {
         "{pending}"
     );
     let (code, r) = act(&target, &token, "pause", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("NOT_ALLOWED_IN_CURRENT_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("NOT_ALLOWED_IN_CURRENT_STATE"))
+    );
 
     let spec = json!({"spec": {"name": "moved-history", "description": "History of the old vc"}});
     let (code, r) = act(&target, &token, "start", Some(spec)).await;
     assert_eq!(code, 204, "{r}");
     let running = get(&target, &token).await;
     assert_eq!(status(&running), "RUNNING", "{running}");
-    assert_eq!(running["description"]["default_message"], "History of the old vc");
+    assert_eq!(
+        running["description"]["default_message"],
+        "History of the old vc"
+    );
     assert_eq!(running["progress"]["total"], summary.total);
     assert!(running.get("start_time").is_some() && running.get("end_time").is_none());
     let (code, r) = act(&target, &token, "start", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("ALREADY_IN_DESIRED_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("ALREADY_IN_DESIRED_STATE"))
+    );
 
     let (code, r) = act(&target, &token, "pause", None).await;
     assert_eq!(code, 204, "{r}");
@@ -317,15 +327,30 @@ async fn history_from_a_backup_merges_into_a_live_server_over_both_listeners() {
     assert_eq!(status(&paused), "BLOCKED", "{paused}");
     assert!(paused.get("error").is_none(), "{paused}");
     let note = &paused["result"]["info"][0];
-    assert!(note["message"]["default_message"].as_str().unwrap().contains("Paused by"), "{paused}");
+    assert!(
+        note["message"]["default_message"]
+            .as_str()
+            .unwrap()
+            .contains("Paused by"),
+        "{paused}"
+    );
     let (code, r) = act(&target, &token, "pause", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("ALREADY_IN_DESIRED_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("ALREADY_IN_DESIRED_STATE"))
+    );
     let (code, r) = act(&target, &token, "start", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("NOT_ALLOWED_IN_CURRENT_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("NOT_ALLOWED_IN_CURRENT_STATE"))
+    );
     // While it is paused nothing more comes in.
     let at_pause = get(&target, &token).await["progress"]["completed"].clone();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(get(&target, &token).await["progress"]["completed"], at_pause);
+    assert_eq!(
+        get(&target, &token).await["progress"]["completed"],
+        at_pause
+    );
     assert!(at_pause.as_u64().unwrap() < summary.total, "{at_pause}");
     // The server serves meanwhile, and its new rows are kept too.
     core.record_event(
@@ -364,14 +389,32 @@ async fn history_from_a_backup_merges_into_a_live_server_over_both_listeners() {
             .into_iter()
             .filter(|(m, _)| m == "target event while paused"),
     );
-    assert_merged(&tasks, &events, &source_tasks, &source_events, &own_tasks, &own_events);
+    assert_merged(
+        &tasks,
+        &events,
+        &source_tasks,
+        &source_events,
+        &own_tasks,
+        &own_events,
+    );
     assert!(rows(&core, "stat_samples").await >= own_samples.max(source_samples));
     // Tasks the source had not finished (its backup's own) are closed here.
-    let all = core.list_tasks(&admin, &TaskFilter::default()).await.unwrap();
-    assert!(all.iter().all(|t| t.state.is_finished()), "an unfinished task was imported");
+    let all = core
+        .list_tasks(&admin, &TaskFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        all.iter().all(|t| t.state.is_finished()),
+        "an unfinished task was imported"
+    );
     // The cis.tasks listing holds the imported tasks too.
     let (code, listed) = target
-        .call_json(Method::POST, "/api/cis/tasks?action=list", &token, Some(json!({})))
+        .call_json(
+            Method::POST,
+            "/api/cis/tasks?action=list",
+            &token,
+            Some(json!({})),
+        )
         .await;
     assert_eq!(code, 200, "{listed}");
     let listed = listed.to_string();
@@ -381,16 +424,26 @@ async fn history_from_a_backup_merges_into_a_live_server_over_both_listeners() {
     // A completed import cannot change any more.
     for action in ["start", "pause", "resume"] {
         let (code, r) = act(&target, &token, action, None).await;
-        assert_eq!((code, r["error_type"].as_str()), (400, Some("NOT_ALLOWED_IN_CURRENT_STATE")), "{action}");
+        assert_eq!(
+            (code, r["error_type"].as_str()),
+            (400, Some("NOT_ALLOWED_IN_CURRENT_STATE")),
+            "{action}"
+        );
     }
 
     // A second staging is cancelled: FAILED for good.
     core.store.put_setting(BATCH_ROWS_KEY, "5").await.unwrap();
-    core.store.put_setting(BATCH_PAUSE_KEY, "100").await.unwrap();
+    core.store
+        .put_setting(BATCH_PAUSE_KEY, "100")
+        .await
+        .unwrap();
     core.stage_history_import(&admin, stage()).await.unwrap();
     assert_eq!(status(&get(&target, &token).await), "PENDING");
     let (code, r) = act(&target, &token, "cancel", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("NOT_ALLOWED_IN_CURRENT_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("NOT_ALLOWED_IN_CURRENT_STATE"))
+    );
     let (code, _) = act(&target, &token, "start", None).await;
     assert_eq!(code, 204);
     let (code, r) = act(&target, &token, "cancel", None).await;
@@ -400,9 +453,15 @@ async fn history_from_a_backup_merges_into_a_live_server_over_both_listeners() {
     assert_eq!(failed["error"]["error_type"], "CANCELED", "{failed}");
     assert!(failed.get("end_time").is_some());
     let (code, r) = act(&target, &token, "resume", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("NOT_ALLOWED_IN_CURRENT_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("NOT_ALLOWED_IN_CURRENT_STATE"))
+    );
     let (code, r) = act(&target, &token, "cancel", None).await;
-    assert_eq!((code, r["error_type"].as_str()), (400, Some("ALREADY_IN_DESIRED_STATE")));
+    assert_eq!(
+        (code, r["error_type"].as_str()),
+        (400, Some("ALREADY_IN_DESIRED_STATE"))
+    );
     let (code, r) = act_as_root(&target, "resume").await;
     assert_eq!(code, 400, "{r}");
     assert_eq!(status(&get(&target, &token).await), "FAILED");
@@ -479,7 +538,10 @@ async fn a_damaged_staging_blocks_the_import_until_it_is_put_back() {
     let why = blocked["result"]["errors"][0]["message"]["default_message"]
         .as_str()
         .unwrap();
-    assert!(why.contains("events.jsonl.zst") && why.contains("checksum"), "{why}");
+    assert!(
+        why.contains("events.jsonl.zst") && why.contains("checksum"),
+        "{why}"
+    );
     // The tasks before it are in; not one event of the damaged file.
     let (tasks, events) = listings(&core, &admin).await;
     assert_eq!(tasks.len(), own_tasks.len() + source_tasks.len());
@@ -491,7 +553,14 @@ async fn a_damaged_staging_blocks_the_import_until_it_is_put_back() {
     let done = wait_for(&target, &token, |v| status(v) != "RUNNING").await;
     assert_eq!(status(&done), "SUCCEEDED", "{done}");
     let (tasks, events) = listings(&core, &admin).await;
-    assert_merged(&tasks, &events, &source_tasks, &source_events, &own_tasks, &own_events);
+    assert_merged(
+        &tasks,
+        &events,
+        &source_tasks,
+        &source_events,
+        &own_tasks,
+        &own_events,
+    );
     // The progress record is this import's, at its end.
     let p: Value =
         serde_json::from_str(&core.store.get_setting(PROGRESS_KEY).await.unwrap().unwrap())
@@ -570,7 +639,9 @@ async fn a_server_killed_mid_import_resumes_from_its_last_batch() {
     let completed = blocked["progress"]["completed"].as_u64().unwrap();
     assert!(completed >= 20, "{blocked}");
     let r = client()
-        .post(format!("https://{appliance}/rest/vcenter/deployment/history?action=resume"))
+        .post(format!(
+            "https://{appliance}/rest/vcenter/deployment/history?action=resume"
+        ))
         .basic_auth("root", Some(PASSWORD))
         .send()
         .await
@@ -606,7 +677,14 @@ async fn a_server_killed_mid_import_resumes_from_its_last_batch() {
         .into_iter()
         .map(|e| (e.message, e.time.unix_timestamp()))
         .collect();
-    assert_merged(&tasks, &events, &source_tasks, &source_events, &own_tasks, &own_events);
+    assert_merged(
+        &tasks,
+        &events,
+        &source_tasks,
+        &source_events,
+        &own_tasks,
+        &own_events,
+    );
 }
 
 /// The official SDK's `ImportHistory` on both listeners: the guide's sample flow (pause a
@@ -649,16 +727,30 @@ async fn the_official_python_sdk_pauses_resumes_and_cancels_an_import() {
     core.store.put_setting(BATCH_PAUSE_KEY, "20").await.unwrap();
     let host_port = |url: String| url.trim_start_matches("https://").to_string();
     let appliance = host_port(target.appliance(""));
-    let v = run_sdk_script(&python, "import_history.py", &[&appliance, "root", PASSWORD, "run"]).await;
+    let v = run_sdk_script(
+        &python,
+        "import_history.py",
+        &[&appliance, "root", PASSWORD, "run"],
+    )
+    .await;
     assert_eq!(v["before"]["status"], "PENDING", "{v}");
-    assert_eq!(v["before"]["service"], "com.vmware.vcenter.deployment.import_history");
+    assert_eq!(
+        v["before"]["service"],
+        "com.vmware.vcenter.deployment.import_history"
+    );
     assert_eq!(v["pause_pending"], "NotAllowedInCurrentState");
     assert_eq!(v["started"]["status"], "RUNNING", "{v}");
     assert_eq!(v["started"]["description"], "History by the SDK");
     assert_eq!(v["started"]["total"], summary.total);
     assert_eq!(v["start_again"], "AlreadyInDesiredState");
     assert_eq!(v["paused"]["status"], "BLOCKED", "{v}");
-    assert!(v["paused"]["info"][0].as_str().unwrap().contains("Paused by root"), "{v}");
+    assert!(
+        v["paused"]["info"][0]
+            .as_str()
+            .unwrap()
+            .contains("Paused by root"),
+        "{v}"
+    );
     assert_eq!(v["pause_again"], "AlreadyInDesiredState");
     assert_eq!(v["ended"]["status"], "SUCCEEDED", "{v}");
     assert_eq!(v["ended"]["completed"], summary.total);
@@ -667,7 +759,12 @@ async fn the_official_python_sdk_pauses_resumes_and_cancels_an_import() {
 
     stage().await;
     let main = host_port(target.api(""));
-    let v = run_sdk_script(&python, "import_history.py", &[&main, ADMIN, PASSWORD, "cancel"]).await;
+    let v = run_sdk_script(
+        &python,
+        "import_history.py",
+        &[&main, ADMIN, PASSWORD, "cancel"],
+    )
+    .await;
     assert_eq!(v["started"]["status"], "RUNNING", "{v}");
     assert_eq!(v["started"]["description"], "vCenter Server history import");
     assert_eq!(v["cancelled"]["status"], "FAILED", "{v}");

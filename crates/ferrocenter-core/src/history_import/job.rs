@@ -104,8 +104,12 @@ async fn import(core: &Core, stop: &CancellationToken) -> Result<Ended, String> 
             done: 0,
         });
     while let Some(t) = staged.tables.get(p.table) {
-        let rule = rule_of(&t.name)
-            .ok_or_else(|| format!("the staged table '{}' is not one this server imports", t.name))?;
+        let rule = rule_of(&t.name).ok_or_else(|| {
+            format!(
+                "the staged table '{}' is not one this server imports",
+                t.name
+            )
+        })?;
         let (from, table, d) = (p.offset, t.clone(), dir.clone());
         let mut reader = tokio::task::spawn_blocking(move || TableReader::open(&d, &table, from))
             .await

@@ -333,7 +333,8 @@ impl Core {
                     ),
                 ));
             }
-            staged::stage(&opened, &into, id).map_err(|e| CoreError::invalid("location", e.to_string()))
+            staged::stage(&opened, &into, id)
+                .map_err(|e| CoreError::invalid("location", e.to_string()))
         })
         .await
         .map_err(|e| CoreError::internal(format!("staging stopped: {e}")));
@@ -347,7 +348,10 @@ impl Core {
         };
         let dir = self.history_dir();
         let io = |e: std::io::Error| {
-            CoreError::internal(format!("cannot stage the history in {}: {e}", dir.display()))
+            CoreError::internal(format!(
+                "cannot stage the history in {}: {e}",
+                dir.display()
+            ))
         };
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io)?;
@@ -388,7 +392,10 @@ impl Core {
                 staged: summary,
             });
         };
-        let p = self.history_progress().await?.filter(|p| p.staging == r.staging);
+        let p = self
+            .history_progress()
+            .await?
+            .filter(|p| p.staging == r.staging);
         let done = p.as_ref().map_or(0, |p| p.done);
         let table = match (&staged, &p, status) {
             (Some(s), Some(p), Status::Running | Status::Blocked) => {

@@ -110,8 +110,8 @@ pub fn read(dir: &Path) -> Result<Option<Staged>, StagedError> {
 /// remove.
 pub fn stage(a: &OpenedArchive, dir: &Path, id: String) -> Result<Staged, StagedError> {
     std::fs::create_dir_all(dir).map_err(io_at(dir))?;
-    let mut source = recovery::read_part(a, PartId::Seat)
-        .map_err(|e| StagedError::Archive(e.to_string()))?;
+    let mut source =
+        recovery::read_part(a, PartId::Seat).map_err(|e| StagedError::Archive(e.to_string()))?;
     // A statistics item's number in the source, to its id.
     let mut items: HashMap<i64, String> = HashMap::new();
     let mut tables = Vec::new();
@@ -145,7 +145,8 @@ pub fn stage(a: &OpenedArchive, dir: &Path, id: String) -> Result<Staged, Staged
             rows += 1;
             if table == "stat_items" {
                 if let (Some(n), Some(i)) = (num_col, id_col) {
-                    if let (Some(Cell::Int(num)), Some(Cell::Text(id))) = (cells.get(n), cells.get(i))
+                    if let (Some(Cell::Int(num)), Some(Cell::Text(id))) =
+                        (cells.get(n), cells.get(i))
                     {
                         items.insert(*num, id.clone());
                     }
@@ -176,7 +177,9 @@ pub fn stage(a: &OpenedArchive, dir: &Path, id: String) -> Result<Staged, Staged
             out.write_all(&line).map_err(io_at(&path))?;
         }
         let inner = out.finish().map_err(io_at(&path))?;
-        let f = inner.into_inner().map_err(|e| io_at(&path)(e.into_error()))?;
+        let f = inner
+            .into_inner()
+            .map_err(|e| io_at(&path)(e.into_error()))?;
         f.sync_all().map_err(io_at(&path))?;
         tables.push(StagedTable {
             name: table,

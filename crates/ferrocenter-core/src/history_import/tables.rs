@@ -139,13 +139,14 @@ async fn close_tasks(
             .ok_or_else(|| CoreError::internal(format!("the staged tasks have no column {name}")))
     };
     let (moid, state, error) = (col("moid")?, col("state")?, col("error")?);
-    let (queued, started, completed) = (col("queued_at")?, col("started_at")?, col("completed_at")?);
+    let (queued, started, completed) =
+        (col("queued_at")?, col("started_at")?, col("completed_at")?);
     let cancelable = col("cancelable")?;
     let count = u32::try_from(rows.len())
         .map_err(|_| CoreError::internal("a batch of tasks too large".to_string()))?;
     let first = store.reserve_sequence("task", count).await?;
-    let failed = serde_json::to_string(&unfinished())
-        .map_err(|e| CoreError::internal(e.to_string()))?;
+    let failed =
+        serde_json::to_string(&unfinished()).map_err(|e| CoreError::internal(e.to_string()))?;
     for (n, row) in (first..).zip(rows.iter_mut()) {
         if row.len() != columns.len() {
             return Err(CoreError::internal(format!(

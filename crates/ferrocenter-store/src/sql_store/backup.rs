@@ -496,26 +496,38 @@ super::for_each_engine! {
             let conflict = match batch.on_conflict {
                 OnConflict::Fail => String::new(),
                 OnConflict::Skip { key } => {
-                    if !key.iter().all(|c| known_column(c)) {
-                        return Err(StoreError::Backend(format!("{table}: an unknown key column")));
+                    if !key.iter().all(&known_column) {
+                        return Err(StoreError::Backend(format!(
+                            "{table}: an unknown key column"
+                        )));
                     }
                     let key: Vec<String> = key.iter().map(|c| quoted(c)).collect();
                     format!(" ON CONFLICT ({}) DO NOTHING", key.join(", "))
                 }
-                OnConflict::Fold { key, sum, least, greatest } => {
-                    if !key.iter().chain(sum).chain(least).chain(greatest).all(|c| known_column(c)) {
-                        return Err(StoreError::Backend(format!("{table}: an unknown column to fold")));
+                OnConflict::Fold {
+                    key,
+                    sum,
+                    least,
+                    greatest,
+                } => {
+                    let mut named = key.iter().chain(sum).chain(least).chain(greatest);
+                    if !named.all(&known_column) {
+                        return Err(StoreError::Backend(format!(
+                            "{table}: an unknown column to fold"
+                        )));
                     }
                     let t = quoted(table);
                     let mut sets: Vec<String> = sum
                         .iter()
                         .map(|c| format!("{q} = {t}.{q} + excluded.{q}", q = quoted(c)))
                         .collect();
-                    // CASE rather than LEAST/GREATEST or two-argument MIN/MAX: both engines read it.
+                    // CASE rather than LEAST/GREATEST (PostgreSQL) or two-argument MIN/MAX
+                    // (SQLite): both engines read it.
                     for (which, op) in [(least, "<"), (greatest, ">")] {
                         sets.extend(which.iter().map(|c| {
                             format!(
-                                "{q} = CASE WHEN excluded.{q} {op} {t}.{q} THEN excluded.{q} ELSE {t}.{q} END",
+                                "{q} = CASE WHEN excluded.{q} {op} {t}.{q} \
+                                 THEN excluded.{q} ELSE {t}.{q} END",
                                 q = quoted(c)
                             )
                         }));

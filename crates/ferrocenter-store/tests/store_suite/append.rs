@@ -75,7 +75,10 @@ async fn appended_events_get_new_keys_after_the_live_ones(s: Arc<dyn Store>) {
     );
     assert_eq!(all[2].message, "second");
     assert_eq!(
-        s.get_setting("history_import.progress").await.unwrap().as_deref(),
+        s.get_setting("history_import.progress")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("1")
     );
 }
@@ -148,7 +151,13 @@ async fn statistics_merge_by_item_id_skipping_and_folding_taken_keys(s: Arc<dyn 
         .unwrap();
     assert_eq!(raw.len(), 2);
     assert_eq!((raw[0].sum, raw[1].sum), (10.0, 20.0));
-    assert_eq!(s.stat_buckets("mem.util", StatSpan::Raw, DAY, DAY + 3600, 60).await.unwrap().len(), 1);
+    assert_eq!(
+        s.stat_buckets("mem.util", StatSpan::Raw, DAY, DAY + 3600, 60)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // The live aggregates appended again under the item's id fold into themselves: counts and
     // totals double, the extremes stay.
     let mut live = Rows(Vec::new());
@@ -197,7 +206,9 @@ async fn statistics_merge_by_item_id_skipping_and_folding_taken_keys(s: Arc<dyn 
 }
 
 async fn a_refused_batch_leaves_no_row_and_no_progress(s: Arc<dyn Store>) {
-    s.put_setting("history_import.progress", "before").await.unwrap();
+    s.put_setting("history_import.progress", "before")
+        .await
+        .unwrap();
     let r = s
         .append_rows(AppendBatch {
             table: "stat_items",
@@ -211,7 +222,10 @@ async fn a_refused_batch_leaves_no_row_and_no_progress(s: Arc<dyn Store>) {
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
     assert!(s.stat_items().await.unwrap().is_empty());
     assert_eq!(
-        s.get_setting("history_import.progress").await.unwrap().as_deref(),
+        s.get_setting("history_import.progress")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("before")
     );
     // A column the store does not have is refused before any SQL is made of it.

@@ -20,7 +20,10 @@ const NOTIFICATION: StructDef = StructDef {
         field("id", Ty::String),
         field("time", Ty::Optional(&Ty::DateTime)),
         field("message", Ty::Struct(&LOCALIZABLE_MESSAGE)),
-        field("resolution", Ty::Optional(&Ty::Struct(&LOCALIZABLE_MESSAGE))),
+        field(
+            "resolution",
+            Ty::Optional(&Ty::Struct(&LOCALIZABLE_MESSAGE)),
+        ),
     ],
 };
 
@@ -28,8 +31,14 @@ const NOTIFICATIONS: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.notifications",
     fields: &[
         field("info", Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION)))),
-        field("warnings", Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION)))),
-        field("errors", Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION)))),
+        field(
+            "warnings",
+            Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION))),
+        ),
+        field(
+            "errors",
+            Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION))),
+        ),
     ],
 };
 
@@ -95,7 +104,14 @@ const CREATE_SPEC: StructDef = StructDef {
 };
 
 pub const OPS: &[Op] = &[
-    op(SERVICE, "get", &[], Ty::Struct(&INFO), &[http("GET", PATH)], get),
+    op(
+        SERVICE,
+        "get",
+        &[],
+        Ty::Struct(&INFO),
+        &[http("GET", PATH)],
+        get,
+    ),
     op(
         SERVICE,
         "start",
@@ -213,10 +229,7 @@ fn start(call: Call) -> Reply {
                 description: text("description"),
             }
         });
-        call.state
-            .core
-            .history_import_start(&caller, spec)
-            .await?;
+        call.state.core.history_import_start(&caller, spec).await?;
         Ok(Out::Value(Value::Null))
     })
 }
