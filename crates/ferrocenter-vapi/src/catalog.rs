@@ -3,8 +3,9 @@
 //! the other backwards.
 //!
 //! The main listener (443) serves everything; the appliance listener (5480) serves what the
-//! management guide puts there — `appliance.*`, `cis.session` and `cis.tasks` (and, in a later
-//! issue, `vcenter.deployment`) — and not the `vcenter.*` inventory.
+//! management guide puts there — `appliance.*`, `cis.session`, `cis.tasks` and
+//! `vcenter.deployment.import_history` (declared with the appliance services) — and not the
+//! `vcenter.*` inventory.
 use ferrocenter_core::auth::Listener;
 
 use super::registry::{Catalog, Op};

@@ -366,7 +366,8 @@ impl Core {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
         let record = self.history_record().await?;
-        let staged = self.staged_history()?;
+        // A damaged staged.json reads as none staged: the record still says where it is.
+        let staged = self.staged_history().ok().flatten();
         let status = status_of(record.as_ref(), staged.as_ref());
         let summary = staged.as_ref().map(StagedSummary::from);
         let record = record.filter(|_| status != Status::Pending);
