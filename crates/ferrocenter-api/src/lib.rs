@@ -20,4 +20,4 @@ pub use ferrocenter_http::login_limit::LoginRate;
 pub use ferrocenter_vapi as vapi;
 pub use ferrocenter_vim as vim;
 pub use ferrocenter_zstack::HookDestinations;
-pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners};
+pub use listeners::{start, BoundAddrs, ListenerOptions, Listeners, TlsReload};

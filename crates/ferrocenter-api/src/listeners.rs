@@ -42,6 +42,9 @@ pub struct ListenerOptions {
     pub external_address: ExternalAddress,
     /// The server certificate as base64 DER, the registrations' `sslTrust`.
     pub ssl_trust: Vec<String>,
+    /// The server awaits its setup: the main listener's address is taken but it does not
+    /// listen until the setup starts it (the `api-listener` service); no plain HTTP listener.
+    pub await_setup: bool,
 }
 
 /// The addresses actually bound (port 0 picks a free port).
@@ -57,6 +60,22 @@ pub struct Listeners {
     /// ZStack's jobs that ended without a task, shared by every listener.
     pub zstack_jobs: Arc<ferrocenter_zstack::JobStore>,
     units: Vec<Arc<ListenerUnit>>,
+    /// Every HTTPS listener's TLS configuration (one, shared): a new certificate reaches them
+    /// all through it.
+    pub tls: TlsReload,
+}
+
+/// Serves a new certificate on every HTTPS listener, for connections accepted from now on.
+#[derive(Clone)]
+pub struct TlsReload(RustlsConfig);
+
+impl TlsReload {
+    pub fn reload(&self, cert_pem: &[u8], key_pem: &[u8]) -> Result<(), ServeError> {
+        let config = ferrocenter_tls::server_config(cert_pem, key_pem)
+            .map_err(|e| ServeError::Tls(e.to_string()))?;
+        self.0.reload_from_config(Arc::new(config));
+        Ok(())
+    }
 }
 
 /// Binds every listener and starts serving. Fails, naming the configuration key, if one cannot
@@ -73,9 +92,12 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
     core.auth
         .set_login_throttle(Arc::new(LoginBudget(LoginLimiter::new(opts.login_rate))));
     core.set_token_crypto(Arc::new(ferrocenter_saml::XmlSecTokens));
-    // The SSO domain's signing key is made on first start, not on the first token request.
-    if let Err(e) = core.token_signing_certificates().await {
-        tracing::warn!("the token signing key is not ready: {e}");
+    // The SSO domain's signing key is made on first start, not on the first token request;
+    // a server awaiting its setup does not know its domain yet (the setup makes the key).
+    if core.is_configured() {
+        if let Err(e) = core.token_signing_certificates().await {
+            tracing::warn!("the token signing key is not ready: {e}");
+        }
     }
     let vim = Arc::new(ferrocenter_vim::CollectorState::default());
     let jobs = Arc::new(ferrocenter_zstack::JobStore::new(
@@ -95,7 +117,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
             Some(tls.clone()),
         ),
     ];
-    if let Some(addr) = opts.http_listen {
+    if let Some(addr) = opts.http_listen.filter(|_| !opts.await_setup) {
         wanted.push(("http_listen", addr, Listener::Api, None));
     }
     let mut bound_sockets = Vec::with_capacity(wanted.len());
@@ -151,6 +173,7 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         },
         zstack_jobs: jobs.clone(),
         units: vec![],
+        tls: TlsReload(tls.clone()),
     };
 
     for (key, listener, bound, kind, tls) in bound_sockets {
@@ -162,6 +185,9 @@ pub async fn start(core: Arc<Core>, opts: &ListenerOptions) -> Result<Listeners,
         // after the listener is stopped and started again as a service.
         let firewall = FirewallAcceptor::new(core.clone(), key, metrics.clone());
         let unit = ListenerUnit::serve(key, (listener, bound), kind, tls, router, firewall);
+        if key == "listen" && opts.await_setup {
+            unit.stop(Duration::ZERO).await;
+        }
         match key {
             "listen" => listeners.addrs.api = bound,
             "appliance_listen" => listeners.addrs.appliance = bound,

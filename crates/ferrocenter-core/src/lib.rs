@@ -6,6 +6,7 @@
 pub mod agent_door;
 pub mod appliance;
 pub mod auth;
+pub mod deployment;
 pub mod diagnostics;
 pub mod error;
 mod events;
@@ -94,6 +95,8 @@ pub struct Core {
     /// The deferred history import's operations and job (`history_import`).
     history_import: history_import::HistoryImportState,
     server_uuid: tokio::sync::OnceCell<String>,
+    /// Whether the server is set up, and the setup running (`deployment`).
+    deployment: deployment::DeploymentState,
     /// When evaluation mode began (licensing), read from the store once.
     evaluation_start: tokio::sync::OnceCell<time::OffsetDateTime>,
     me: std::sync::Weak<Core>,
@@ -134,6 +137,9 @@ impl Default for CoreConfig {
 /// The setting that holds this server's identity (`Core::server_uuid`): the uuid its agents are claimed
 /// with, and the identity a data dir records of its store.
 pub const SERVER_UUID_KEY: &str = "server.instance_uuid";
+
+/// The appliance service that is the main listener (`api-listener`), which a setup starts.
+pub const API_LISTENER: &str = "api-listener";
 
 /// The machine ports: what the appliance services read and may do.
 #[derive(Clone)]
@@ -245,6 +251,7 @@ impl Core {
             infraprofile: Default::default(),
             history_import: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
+            deployment: Default::default(),
             evaluation_start: tokio::sync::OnceCell::new(),
             me: me.clone(),
             #[cfg(feature = "test-support")]

@@ -29,6 +29,8 @@ use ferrocenter_http::peer::{Local, Peer};
 /// breaks a union rule is the caller's argument error; a reply that breaks one is a server bug,
 /// answered as one rather than sent to a client that would reject it.
 async fn run(op: &'static Op, call: Call) -> Result<Out, ApiError> {
+    // A server awaiting its setup serves the deployment's operations only.
+    call.state.core.admit_before_setup(op.service)?;
     let catalog = call.catalog;
     let unions: Vec<_> = catalog.union_rules().collect();
     types::check_input_unions(op.input, &call.input, &unions)?;

@@ -55,7 +55,7 @@ pub async fn login(
                 .ok_or_else(|| ZsError::from(CoreError::invalid(n, "is required")))
         };
         let (account, digest) = (field("accountName")?, field("password")?);
-        let user = account_to_user(account, state.core.auth.sso_domain());
+        let user = account_to_user(account, &state.core.auth.sso_domain());
         let (token, caller, expires) = state
             .core
             .auth

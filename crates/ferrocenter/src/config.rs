@@ -49,6 +49,19 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+    /// Start unconfigured: only the appliance listener serves, for local root, until the setup
+    /// is done through `vcenter.deployment.install` (docs/deployment.md) [default: false].
+    #[arg(long, env = "FERROCENTER_AWAIT_SETUP", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub await_setup: Option<String>,
+    /// The password of the local root account while the server awaits its setup (required
+    /// with --await-setup on a data dir not set up yet).
+    #[arg(
+        long,
+        env = "FERROCENTER_ROOT_PASSWORD",
+        value_name = "PW",
+        hide_env_values = true
+    )]
+    pub root_password: Option<String>,
     /// Seconds a session may stay unused [default: 1800].
     #[arg(long, env = "FERROCENTER_SESSION_IDLE_TIMEOUT_SECS", value_name = "S")]
     pub session_idle_timeout_secs: Option<String>,
@@ -196,6 +209,8 @@ struct FileConfig {
     external_address: Option<String>,
     database_url: Option<String>,
     admin_password: Option<String>,
+    await_setup: Option<bool>,
+    root_password: Option<String>,
     session_idle_timeout_secs: Option<u64>,
     session_max_lifetime_secs: Option<u64>,
     lockout_max_failures: Option<u32>,
@@ -243,6 +258,10 @@ pub struct ServeConfig {
     /// None: the SQLite file in the data dir.
     pub database_url: Option<String>,
     pub admin_password: Option<String>,
+    /// Start unconfigured and wait for `vcenter.deployment.install`.
+    pub await_setup: bool,
+    /// Local root's password while awaiting setup.
+    pub root_password: Option<String>,
     pub session_idle_timeout: Duration,
     pub session_max_lifetime: Duration,
     pub lockout_max_failures: u32,
@@ -295,6 +314,11 @@ impl std::fmt::Debug for ServeConfig {
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<set>"),
+            )
+            .field("await_setup", &self.await_setup)
+            .field(
+                "root_password",
+                &self.root_password.as_ref().map(|_| "<set>"),
             )
             .finish_non_exhaustive()
     }
@@ -468,6 +492,15 @@ impl ServeArgs {
         if let Some(pw) = &admin_password {
             ferrocenter_core::auth::validate_new_password("admin_password", pw)
                 .map_err(|e| invalid("admin_password", e.to_string()))?;
+        }
+        let await_setup = match &self.await_setup {
+            Some(v) => boolean("await_setup", v)?,
+            None => file.await_setup.unwrap_or(false),
+        };
+        let root_password = self.root_password.clone().or(file.root_password);
+        if let Some(pw) = &root_password {
+            ferrocenter_core::auth::validate_new_password("root_password", pw)
+                .map_err(|e| invalid("root_password", e.to_string()))?;
         }
         let day = 7 * 24 * 3600;
         let session_idle_timeout = secs(
@@ -682,6 +715,8 @@ impl ServeArgs {
             external_address,
             database_url,
             admin_password,
+            await_setup,
+            root_password,
             session_idle_timeout,
             session_max_lifetime,
             lockout_max_failures,

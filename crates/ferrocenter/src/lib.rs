@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod serve;
+pub mod setup_host;
 pub mod store_identity;
 pub mod support;
 pub mod tls;

@@ -11,8 +11,9 @@ use ferrocenter_core::agent_door::AgentClientDoor;
 use ferrocenter_core::appliance::global_fips;
 use ferrocenter_core::appliance::monitoring::StatsCollector;
 use ferrocenter_core::auth::{
-    generate_password, AuthConfig, Bootstrap, LockoutPolicy, SessionPolicy,
+    generate_password, AuthConfig, Bootstrap, LockoutPolicy, Realm, SessionPolicy, ROOT,
 };
+use ferrocenter_core::deployment::{ApplianceState, StartMode};
 use ferrocenter_core::hosts::HostsConfig;
 use ferrocenter_core::licensing::LicenseConfig;
 use ferrocenter_core::ports::SystemClock;
@@ -48,6 +49,8 @@ pub enum StartError {
     Installer(#[from] ferrocenter_ssh::SshError),
     #[error("global FIPS: {0}")]
     Fips(String),
+    #[error("root_password: required to await the setup (--root-password, FERROCENTER_ROOT_PASSWORD or the configuration file): the local root is who sets the server up")]
+    RootPassword,
 }
 
 impl StartError {
@@ -82,6 +85,9 @@ pub struct Server {
     pub generated_password: Option<String>,
     /// `--admin-password` was given but the data dir's accounts already existed.
     pub admin_password_ignored: bool,
+    /// Started awaiting its setup (`vcenter.deployment.install`): only the appliance listener
+    /// serves until then.
+    pub awaiting_setup: bool,
     /// Where an appliance reboot or power-off asks this process to restart or stop.
     pub process_requests: ProcessRequests,
     listeners: Listeners,
@@ -242,6 +248,29 @@ impl Server {
                 support_bundle: cfg.support_bundle.clone(),
             },
         );
+        // A data dir that records its store is set up; otherwise --await-setup (or a setup by
+        // API begun earlier, which the store records) keeps the server waiting for one.
+        let mode = if recorded.is_none() && cfg.await_setup {
+            StartMode::AwaitSetup
+        } else {
+            if recorded.is_some() && cfg.await_setup {
+                info!("await_setup is ignored: this data dir is already set up");
+            }
+            StartMode::SetUp
+        };
+        let setup_host = Arc::new(crate::setup_host::DataDirSetup {
+            data_dir: cfg.data_dir.clone(),
+            listening: listening.clone(),
+            engine: core.store.engine().to_string(),
+            database: ferrocenter_store::redact(&url),
+            reload: Default::default(),
+        });
+        core.set_setup_host(setup_host.clone());
+        let deployment = core
+            .open_deployment(mode)
+            .await
+            .map_err(StartError::Bootstrap)?;
+        let awaiting = deployment != ApplianceState::Configured;
         core.tasks.recover().await.map_err(StartError::Recover)?;
         core.clear_recovery_staging();
         core.clear_support_bundle_partials();
@@ -261,8 +290,12 @@ impl Server {
         let FirstStart {
             generated: generated_password,
             admin_password_ignored,
-        } = first_start(&core, cfg).await?;
-        if recorded.is_none() {
+        } = if awaiting {
+            setup_root(&core, cfg).await?
+        } else {
+            first_start(&core, cfg).await?
+        };
+        if recorded.is_none() && !awaiting {
             let server_uuid = core.server_uuid().await.map_err(StartError::Bootstrap)?;
             store_identity::write(
                 &cfg.data_dir,
@@ -294,9 +327,11 @@ impl Server {
                 metrics: cfg.enable_metrics,
                 external_address: cfg.external_address.clone(),
                 ssl_trust: vec![identity.cert_base64.clone()],
+                await_setup: awaiting,
             },
         )
         .await?;
+        let _ = setup_host.reload.set(listeners.tls.clone());
         for listener in listeners.components(cfg.shutdown_grace) {
             core.services.register(listener);
         }
@@ -324,6 +359,7 @@ impl Server {
             tls_provider,
             generated_password,
             admin_password_ignored,
+            awaiting_setup: awaiting,
             process_requests,
             listeners,
             sweeper,
@@ -334,6 +370,20 @@ impl Server {
 
     /// The lines every start prints: where to connect and which certificate to expect.
     pub fn banner(&self) -> String {
+        if self.awaiting_setup {
+            return format!(
+                "ferrocenter {} is awaiting setup\n  appliance management:          https://{}\n  \
+                 set it up: POST https://{}/rest/vcenter/deployment/install?action=start (as root; docs/deployment.md)\n  \
+                 API (/api /rest /sdk /zstack) once set up: https://{}\n  \
+                 TLS certificate SHA-256 thumbprint: {}\n  TLS crypto provider: {}\n",
+                env!("CARGO_PKG_VERSION"),
+                self.addrs.appliance,
+                self.addrs.appliance,
+                self.addrs.api,
+                self.thumbprint,
+                self.tls_provider
+            );
+        }
         let mut s = format!(
             "ferrocenter {} is serving\n  API (/api /rest /sdk /zstack): https://{}\n  appliance management:          https://{}\n",
             env!("CARGO_PKG_VERSION"),
@@ -453,6 +503,31 @@ async fn first_start(core: &Core, cfg: &ServeConfig) -> Result<FirstStart, Start
         }),
         Err(e) => Err(StartError::Bootstrap(e)),
     }
+}
+
+/// A server awaiting its setup: only the local root, with the configured password (given
+/// again, it replaces the one the store holds, so the operator of this machine gets in even
+/// on a store another instance left).
+async fn setup_root(core: &Core, cfg: &ServeConfig) -> Result<FirstStart, StartError> {
+    let root = core
+        .store
+        .find_principal(&Realm::Local, ROOT)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.into()))?;
+    match (&cfg.root_password, root) {
+        (Some(pw), _) => {
+            core.auth
+                .set_root_password(pw)
+                .await
+                .map_err(StartError::Bootstrap)?;
+        }
+        (None, Some(_)) => {}
+        (None, None) => return Err(StartError::RootPassword),
+    }
+    Ok(FirstStart {
+        generated: None,
+        admin_password_ignored: cfg.admin_password.is_some(),
+    })
 }
 
 /// Waits for SIGTERM or SIGINT; fails only if the handlers cannot be installed.

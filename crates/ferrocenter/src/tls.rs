@@ -86,20 +86,47 @@ pub fn host_name() -> Option<String> {
 /// Loads the certificate and key in `dir` (generated or the operator's own), or creates a
 /// self-signed pair for this machine's names and the addresses in `listen`.
 pub fn load_or_create(dir: &Path, listen: &[IpAddr]) -> Result<TlsIdentity, TlsError> {
-    let cert_pem = dir.join("server.crt");
+    let cert_pem = cert_path(dir);
     let key_pem = dir.join("server.key");
     let mut created = false;
     if !cert_pem.exists() || !key_pem.exists() {
-        fs::create_dir_all(dir).map_err(|e| TlsError::Write {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        let ck = rcgen::generate_simple_self_signed(subject_alt_names(listen))
-            .map_err(|e| TlsError::Generate(e.to_string()))?;
-        write_private(&key_pem, ck.key_pair.serialize_pem().as_bytes())?;
-        write_private(&cert_pem, ck.cert.pem().as_bytes())?;
+        generate(dir, listen)?;
         created = true;
     }
+    read_identity(cert_pem, key_pem, created)
+}
+
+/// Where the server certificate is (`DIR/server.crt`).
+pub fn cert_path(dir: &Path) -> PathBuf {
+    dir.join("server.crt")
+}
+
+/// Replaces the certificate and key with new self-signed ones naming this machine.
+pub fn regenerate(dir: &Path, listen: &[IpAddr]) -> Result<TlsIdentity, TlsError> {
+    generate(dir, listen)?;
+    read_identity(cert_path(dir), dir.join("server.key"), true)
+}
+
+fn generate(dir: &Path, listen: &[IpAddr]) -> Result<(), TlsError> {
+    fs::create_dir_all(dir).map_err(|e| TlsError::Write {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let ck = rcgen::generate_simple_self_signed(subject_alt_names(listen))
+        .map_err(|e| TlsError::Generate(e.to_string()))?;
+    // The key first: a certificate never stands beside a key that is not its own for long.
+    write_private(
+        &dir.join("server.key"),
+        ck.key_pair.serialize_pem().as_bytes(),
+    )?;
+    write_private(&cert_path(dir), ck.cert.pem().as_bytes())
+}
+
+fn read_identity(
+    cert_pem: PathBuf,
+    key_pem: PathBuf,
+    created: bool,
+) -> Result<TlsIdentity, TlsError> {
     let pem = fs::read_to_string(&cert_pem).map_err(|e| TlsError::Read {
         path: cert_pem.clone(),
         reason: e.to_string(),

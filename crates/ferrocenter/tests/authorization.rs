@@ -453,6 +453,22 @@ fn rows() -> Vec<Row> {
         ] {
             rows.push(row(Method::POST, p(path), [401, 403, done, done]));
         }
+        // The deployment (set up silently on first start): superAdmin only. No setup runs and
+        // none failed, so every action is in the wrong state (400).
+        rows.push(row(
+            Method::GET,
+            p("/vcenter/deployment"),
+            [401, 403, 403, 200],
+        ));
+        for (method, path) in [
+            (Method::POST, "/vcenter/deployment"),
+            (Method::GET, "/vcenter/deployment/install"),
+            (Method::POST, "/vcenter/deployment/install"),
+            (Method::GET, "/vcenter/deployment/question"),
+            (Method::POST, "/vcenter/deployment/question"),
+        ] {
+            rows.push(row(method, p(path), [401, 403, 403, 400]));
+        }
         // Backup and restore: reads for every role; backups need Appliance.Administer, a
         // restore Appliance.ManageAccounts. The location (/proc/ferrocenter-authz) holds
         // nothing and takes no writes, so nothing starts: validate answers FAIL, a job is
@@ -927,6 +943,17 @@ async fn every_route_for_every_role() {
                 ("POST", p) if p.ends_with("/vcenter/deployment/history") => {
                     (format!("{path}?action=pause"), None)
                 }
+                ("POST", p) if p.ends_with("/vcenter/deployment") => {
+                    (format!("{path}?action=rollback"), None)
+                }
+                ("POST", p) if p.ends_with("/vcenter/deployment/install") => {
+                    (format!("{path}?action=cancel"), None)
+                }
+                ("POST", p) if p.ends_with("/vcenter/deployment/question") => (
+                    format!("{path}?action=answer"),
+                    Some(json!({"spec": {"question_id": "store.reuse", "answer_val": "YES"}})),
+                ),
+                (_, p) if p.contains("/vcenter/deployment") => (path, None),
                 (m, p) if p.contains("/vcenter/") => {
                     let (query, body) = vcenter_request(&row.method, p, n, &host_folder);
                     let _ = m;

@@ -92,6 +92,23 @@ impl Services {
             .ok_or_else(|| CoreError::not_found("service", name))
     }
 
+    /// Starts a registered component by name (a setup starting the main listener); nothing if
+    /// none has that name (a core without listeners).
+    pub(crate) async fn start_by_name(&self, name: &str) -> Result<(), CoreError> {
+        match self.find(name) {
+            Ok(entry) => run(&entry, Control::Start).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Stops a registered component by name; nothing if none has that name.
+    pub(crate) async fn stop_by_name(&self, name: &str) -> Result<(), CoreError> {
+        match self.find(name) {
+            Ok(entry) => run(&entry, Control::Stop).await,
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Starts the heartbeat loop under `stop`: cancelling it ends the loop for good (server
     /// shutdown), as does a stop of the service until it is started again.
     pub(crate) fn start_heartbeats(&self, stop: CancellationToken) {

@@ -147,6 +147,9 @@ pub struct AuthService {
     throttle: OnceLock<Arc<dyn LoginThrottle>>,
     /// Password verifications run: every login attempt costs one, locked or not.
     verifications: AtomicU64,
+    /// The SSO domain's name: the configured one until a setup (`deployment`) names another,
+    /// which the store then keeps (`sso.domain_name`).
+    domain: parking_lot::RwLock<String>,
 }
 
 impl AuthService {
@@ -158,14 +161,25 @@ impl AuthService {
             hashing: HashGate::new(config.hash_workers, config.hash_wait),
             throttle: OnceLock::new(),
             verifications: AtomicU64::new(0),
+            domain: parking_lot::RwLock::new(config.sso_domain.clone()),
             store,
             clock,
             config,
         }
     }
 
-    pub fn sso_domain(&self) -> &str {
-        &self.config.sso_domain
+    pub fn sso_domain(&self) -> String {
+        self.domain.read().clone()
+    }
+
+    /// Back to the configured SSO domain's name (a rollback emptied the store).
+    pub fn reset_sso_domain(&self) {
+        *self.domain.write() = self.config.sso_domain.clone();
+    }
+
+    /// Names the SSO domain (a setup's `sso_domain_name`, or the stored one at start).
+    pub fn set_sso_domain(&self, name: &str) {
+        *self.domain.write() = name.to_ascii_lowercase();
     }
 
     /// Plugs in the edge's per-address login budget; the first one set stays.
@@ -187,11 +201,32 @@ impl AuthService {
     /// First start: the SSO domain with `administrator` in superAdmin, the groups of table 4-2,
     /// and the local account `root`, all with `password`. Later starts change nothing.
     pub async fn bootstrap(&self, password: &str) -> Result<Bootstrap, CoreError> {
-        if self.store.get_setting(INITIALISED_KEY).await?.is_some() {
+        if self.is_initialised().await? {
             return Ok(Bootstrap::AlreadyInitialised);
         }
         validate_new_password("admin_password", password)?;
-        let sso = Realm::sso(&self.config.sso_domain);
+        self.make_domain(password).await?;
+        self.ensure_principal(Realm::Local, ROOT, password, Role::SuperAdmin)
+            .await?;
+        self.mark_initialised().await?;
+        info!(domain = %self.sso_domain(), "created the SSO domain, its administrator and the local root account");
+        Ok(Bootstrap::Created)
+    }
+
+    /// Whether the store holds a set-up SSO domain (a first start or a setup made it).
+    pub async fn is_initialised(&self) -> Result<bool, CoreError> {
+        Ok(self.store.get_setting(INITIALISED_KEY).await?.is_some())
+    }
+
+    /// Records that the SSO domain is set up: later starts leave the accounts alone.
+    pub async fn mark_initialised(&self) -> Result<(), CoreError> {
+        Ok(self.store.put_setting(INITIALISED_KEY, "1").await?)
+    }
+
+    /// The SSO domain's groups of table 4-2 and `administrator` (superAdmin, in both groups)
+    /// with `admin_password`; an `administrator` already there is given that password.
+    pub async fn make_domain(&self, admin_password: &str) -> Result<(), CoreError> {
+        let sso = Realm::sso(self.sso_domain());
         for (name, role, description) in [
             (
                 ADMINISTRATORS_GROUP,
@@ -217,7 +252,7 @@ impl AuthService {
             }
         }
         let admin = self
-            .ensure_principal(sso.clone(), ADMINISTRATOR, password, Role::SuperAdmin)
+            .set_or_create(sso.clone(), ADMINISTRATOR, admin_password)
             .await?;
         for g in [ADMINISTRATORS_GROUP, BASH_SHELL_ADMINISTRATORS_GROUP] {
             let group = self
@@ -235,11 +270,34 @@ impl AuthService {
                 self.store.add_group_member(&group.id, &admin.id).await?;
             }
         }
-        self.ensure_principal(Realm::Local, ROOT, password, Role::SuperAdmin)
-            .await?;
-        self.store.put_setting(INITIALISED_KEY, "1").await?;
-        info!(domain = %self.config.sso_domain, "created the SSO domain, its administrator and the local root account");
-        Ok(Bootstrap::Created)
+        Ok(())
+    }
+
+    /// The local `root` with this password: created (superAdmin) if absent, else given it.
+    pub async fn set_root_password(&self, password: &str) -> Result<Principal, CoreError> {
+        self.set_or_create(Realm::Local, ROOT, password).await
+    }
+
+    /// A superAdmin account with this password, enabled: created if absent, else updated.
+    async fn set_or_create(
+        &self,
+        realm: Realm,
+        name: &str,
+        password: &str,
+    ) -> Result<Principal, CoreError> {
+        let Some(mut p) = self.store.find_principal(&realm, name).await? else {
+            return self
+                .create_principal(realm, name, password, Role::SuperAdmin, None)
+                .await;
+        };
+        validate_new_password("password", password)?;
+        let (hash, verifier) = self.hash_credentials(password).await?;
+        p.password_hash = hash;
+        p.digest_verifier = Some(verifier);
+        p.role = Role::SuperAdmin;
+        p.disabled = false;
+        self.store.update_principal(&p).await?;
+        Ok(p)
     }
 
     async fn ensure_principal(
@@ -411,7 +469,7 @@ impl AuthService {
         let Ok((realm, name)) = parse_login_name(
             username,
             origin.listener == Listener::Appliance,
-            &self.config.sso_domain,
+            &self.sso_domain(),
         ) else {
             self.verify(given, password::decoy_hash().to_string())
                 .await?;
@@ -718,7 +776,7 @@ impl AuthService {
                 privilege: UNLOCK_PRIVILEGE.to_string(),
             });
         }
-        let (realm, name) = parse_login_name(username, false, &self.config.sso_domain)
+        let (realm, name) = parse_login_name(username, false, &self.sso_domain())
             .map_err(|_| CoreError::invalid("user", "is not an SSO account name (name@domain)"))?;
         let key = lockout_key(&realm, &name);
         let had = self.lockout.unlock(&key);

@@ -198,13 +198,19 @@ impl Core {
         self.reload_signing_keys().await
     }
 
+    /// Drops the signing keys held in memory: the next use reads (or makes) the stored ones.
+    /// A setup that emptied the store or renamed the domain calls it.
+    pub(crate) fn forget_signing_keys(&self) {
+        *self.tokens.keys.lock() = None;
+    }
+
     async fn reload_signing_keys(&self) -> Result<Keys, CoreError> {
         let stored = match self.store.get_setting(SIGNING_KEYS_KEY).await? {
             Some(s) => s,
             None => {
                 let crypto = self.token_crypto()?;
                 let id = crypto
-                    .generate_identity(self.auth.sso_domain())
+                    .generate_identity(&self.auth.sso_domain())
                     .map_err(crypto_error)?;
                 let fresh = StoredKeys {
                     current_key_sealed: self.secrets.seal(&id.key_pem)?,
@@ -274,7 +280,7 @@ impl Core {
         self.signing_keys().await?;
         let crypto = self.token_crypto()?;
         let id = crypto
-            .generate_identity(self.auth.sso_domain())
+            .generate_identity(&self.auth.sso_domain())
             .map_err(crypto_error)?;
         let now = self.clock.now().unix_timestamp();
         let keep = self.token_policy().retired_keep().whole_seconds();
@@ -378,7 +384,7 @@ impl Core {
         if a.issuer != self.token_issuer() {
             return Err(refuse("issued by another token service"));
         }
-        if !a.domain.eq_ignore_ascii_case(self.auth.sso_domain()) {
+        if !a.domain.eq_ignore_ascii_case(&self.auth.sso_domain()) {
             return Err(refuse("of another SSO domain"));
         }
         if now + tol < a.not_before {
@@ -404,7 +410,7 @@ impl Core {
 
     /// The subject as a caller, with the role its account and groups give it now.
     pub(super) async fn caller_of(&self, a: &Assertion) -> Result<Caller, CoreError> {
-        let (realm, name) = parse_login_name(&a.subject, false, self.auth.sso_domain())
+        let (realm, name) = parse_login_name(&a.subject, false, &self.auth.sso_domain())
             .map_err(|_| refuse("subject is not a user of this domain"))?;
         let p = self
             .store

@@ -7,6 +7,7 @@ mod federation;
 mod installer;
 mod log_forwarding;
 mod machine;
+mod setup_host;
 mod store;
 mod support;
 mod token_crypto;
@@ -34,6 +35,7 @@ pub use machine::{
     CpuTimes, FilesystemReading, InterfaceReading, Lifecycle, MachineAction, MachineError,
     NoMachine, ProcessAction, SystemProbe, SystemReadings,
 };
+pub use setup_host::{NoSetupHost, SetupHost, SetupHostError};
 pub use store::DatabaseSize;
 pub use store::{
     AppendBatch, BackupStore, Cell, KeyLookup, OnConflict, TableSink, TableSize, TableSource,

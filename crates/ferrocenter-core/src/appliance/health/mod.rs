@@ -124,7 +124,7 @@ impl Component {
 
 /// A localizable text: a stable id, the English text with its arguments filled in, and the
 /// arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Text {
     pub id: String,
     pub default_message: String,

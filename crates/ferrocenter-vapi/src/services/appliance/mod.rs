@@ -1,9 +1,10 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
 //! accounts, services, shutdown, firewall, backup and restore, backup schedules, syslog
 //! forwarding, support bundles, infrastructure profiles, global FIPS; later update), and
-//! `vcenter.deployment.import_history` (deferred history import), one module per service.
+//! `vcenter.deployment` (setup, and the deferred history import), one module per service.
 //! `planned.rs` lists every appliance operation of the SDK that is not served yet, so a call to
 //! one is told so by name.
+pub mod deployment;
 pub mod deployment_history;
 pub mod firewall;
 pub mod global_fips;
@@ -36,6 +37,7 @@ pub const SERVICES: &[&[Op]] = &[
     infraprofile::OPS,
     global_fips::OPS,
     logging_forwarding::OPS,
+    deployment::OPS,
     deployment_history::OPS,
 ];
 
@@ -43,5 +45,7 @@ pub const SERVICES: &[&[Op]] = &[
 pub const UNIONS: &[&Union] = &[
     &logging_forwarding::CONNECTION_STATUS_UNION,
     &support_bundle::INFO_UNION,
+    &deployment::INFO_UNION,
+    &deployment::TASK_UNION,
     &deployment_history::INFO_UNION,
 ];

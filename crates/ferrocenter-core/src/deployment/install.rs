@@ -1,0 +1,719 @@
+//! Install stage 2 (`deployment.install`): check a spec, and set the server up from it as
+//! steps with progress — the store (reuse or wipe another instance's data), the server
+//! certificate (regenerate one that does not name this machine), the SSO domain with its
+//! administrator and the groups of table 4-2, then the services (the main listener). The
+//! questions on the way are the decisions an operator owns (`questions`).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{validate_new_password, Caller, Privilege};
+use crate::{Core, CoreError};
+
+use super::questions::{Question, QuestionType};
+use super::{
+    record, text, ApplianceState, Deployment, Notification, Notifications, Operation, Progress,
+    StepStatus, Subtask,
+};
+
+/// `install.install_spec`, read. The password is never stored nor shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSpec {
+    pub sso_domain_name: String,
+    #[serde(skip)]
+    pub sso_admin_password: String,
+    pub ceip_enabled: bool,
+    pub auto_answer: bool,
+}
+
+/// `deployment.check_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInfo {
+    pub ok: bool,
+    pub result: Notifications,
+}
+
+/// One thing wrong with a spec, by the field's path as the caller spelled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub reason: String,
+}
+
+/// The setup's steps, in order: (name, what its progress message says is starting).
+const STEPS: &[(&str, &str)] = &[
+    ("validate", "the setup checks"),
+    ("store", "the store"),
+    ("certificate", "the server certificate"),
+    ("sso", "the SSO domain"),
+    ("services", "the services"),
+];
+
+/// Fields of each object of the spec; any other is refused by name.
+const TOP: &[&str] = &["vcsa_embedded", "auto_answer"];
+const EMBEDDED: &[&str] = &["standalone", "replicated", "ceip_enabled"];
+const STANDALONE: &[&str] = &["sso_admin_password", "sso_domain_name"];
+
+fn unknown_fields(v: &Value, path: &str, known: &[&str], out: &mut Vec<Problem>) {
+    if let Some(m) = v.as_object() {
+        for k in m.keys().filter(|k| !known.contains(&k.as_str())) {
+            out.push(Problem {
+                field: format!("{path}{k}"),
+                reason: "is not a field of the install spec".into(),
+            });
+        }
+    }
+}
+
+/// A DNS name of at least two labels, each 1–63 letters, digits or inner hyphens.
+fn domain_problem(name: &str) -> Option<String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    if name.len() > 253 || labels.len() < 2 {
+        return Some(format!(
+            "'{name}' is not a domain name of two labels or more (like vsphere.local)"
+        ));
+    }
+    labels.iter().find_map(|l| {
+        let ok = (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-');
+        (!ok).then(|| {
+            format!(
+                "'{name}' is not a domain name: the label '{l}' must be 1 to 63 letters, digits \
+                 or inner hyphens"
+            )
+        })
+    })
+}
+
+impl InstallSpec {
+    /// Reads `spec` (its JSON form), naming every field that is wrong.
+    pub fn parse(spec: &Value) -> Result<InstallSpec, Vec<Problem>> {
+        let mut problems = vec![];
+        let mut problem = |field: &str, reason: String| {
+            problems.push(Problem {
+                field: field.into(),
+                reason,
+            });
+        };
+        if !spec.is_object() {
+            problem("spec", "must be an install spec (an object)".into());
+            return Err(problems);
+        }
+        let mut unknown = vec![];
+        unknown_fields(spec, "", TOP, &mut unknown);
+        let auto_answer = match spec.get("auto_answer") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                problem("auto_answer", "must be true or false".into());
+                false
+            }
+        };
+        let embedded = spec.get("vcsa_embedded").filter(|v| !v.is_null());
+        let Some(embedded) = embedded else {
+            problem("vcsa_embedded", "is required".into());
+            problems.extend(unknown);
+            return Err(problems);
+        };
+        unknown_fields(embedded, "vcsa_embedded.", EMBEDDED, &mut unknown);
+        let ceip_enabled = match embedded.get("ceip_enabled") {
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                problem("vcsa_embedded.ceip_enabled", "must be true or false".into());
+                false
+            }
+            None => {
+                problem("vcsa_embedded.ceip_enabled", "is required".into());
+                false
+            }
+        };
+        if embedded.get("replicated").is_some_and(|v| !v.is_null()) {
+            problem(
+                "vcsa_embedded.replicated",
+                "joining a partner's SSO domain is not supported: ferrocenter servers do not \
+                 share SSO domains yet; set up a standalone domain"
+                    .into(),
+            );
+        }
+        let standalone = embedded.get("standalone").filter(|v| !v.is_null());
+        let mut domain = crate::auth::DEFAULT_SSO_DOMAIN.to_string();
+        let mut password = String::new();
+        match standalone {
+            None => {
+                if embedded.get("replicated").is_none_or(Value::is_null) {
+                    problem("vcsa_embedded.standalone", "is required".into());
+                }
+            }
+            Some(s) => {
+                unknown_fields(s, "vcsa_embedded.standalone.", STANDALONE, &mut unknown);
+                match s.get("sso_domain_name") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(d)) => {
+                        domain = d.trim().to_ascii_lowercase();
+                        if let Some(why) = domain_problem(&domain) {
+                            problem("vcsa_embedded.standalone.sso_domain_name", why);
+                        }
+                    }
+                    Some(_) => problem(
+                        "vcsa_embedded.standalone.sso_domain_name",
+                        "must be a string".into(),
+                    ),
+                }
+                match s.get("sso_admin_password") {
+                    Some(Value::String(p)) => {
+                        password = p.clone();
+                        if let Err(CoreError::InvalidArgument { reason, .. }) =
+                            validate_new_password("sso_admin_password", p)
+                        {
+                            problem("vcsa_embedded.standalone.sso_admin_password", reason);
+                        }
+                    }
+                    Some(_) => problem(
+                        "vcsa_embedded.standalone.sso_admin_password",
+                        "must be a string".into(),
+                    ),
+                    None => problem(
+                        "vcsa_embedded.standalone.sso_admin_password",
+                        "is required".into(),
+                    ),
+                }
+            }
+        }
+        problems.extend(unknown);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(InstallSpec {
+            sso_domain_name: domain,
+            sso_admin_password: password,
+            ceip_enabled,
+            auto_answer,
+        })
+    }
+}
+
+fn notification(id: &str, message: super::Text, now: time::OffsetDateTime) -> Notification {
+    Notification {
+        id: id.to_string(),
+        time: Some(now),
+        message,
+        resolution: None,
+    }
+}
+
+fn problem_notification(p: &Problem, now: time::OffsetDateTime) -> Notification {
+    notification(
+        "com.ferrocenter.deployment.install.invalid_field",
+        text(
+            "com.ferrocenter.deployment.install.invalid_field",
+            format!("{}: {}", p.field, p.reason),
+            vec![p.field.clone(), p.reason.clone()],
+        ),
+        now,
+    )
+}
+
+/// What a step found, for its `result`.
+#[derive(Default)]
+struct Found(Notifications);
+
+impl Found {
+    fn info(&mut self, id: &str, message: String, now: time::OffsetDateTime) {
+        let t = text(id, message, vec![]);
+        self.0.info.push(notification(id, t, now));
+    }
+    fn warning(&mut self, id: &str, message: String, now: time::OffsetDateTime) {
+        let t = text(id, message, vec![]);
+        self.0.warnings.push(notification(id, t, now));
+    }
+}
+
+fn starting(step: &str) -> super::Text {
+    let what = STEPS
+        .iter()
+        .find(|(n, _)| *n == step)
+        .map_or(step, |(_, w)| *w);
+    text(
+        "install.ciscommon.component.starting",
+        format!("Starting {what}..."),
+        vec![what.to_string()],
+    )
+}
+
+impl Core {
+    fn require_initialized(&self) -> Result<(), CoreError> {
+        let state = self.deployment_state();
+        if state != ApplianceState::Initialized {
+            return Err(CoreError::invalid_state(format!(
+                "the server can be set up only when INITIALIZED; it is {}",
+                state.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// `install.check`: every problem of the spec as an error naming its field, and what the
+    /// setup will ask. Changes nothing.
+    pub async fn install_check(
+        &self,
+        caller: &Caller,
+        spec: &Value,
+    ) -> Result<CheckInfo, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::ApplianceManageAccounts)?;
+        self.require_initialized()?;
+        let now = self.clock.now();
+        let mut result = Notifications::default();
+        if let Err(problems) = InstallSpec::parse(spec) {
+            result.errors = problems
+                .iter()
+                .map(|p| problem_notification(p, now))
+                .collect();
+        }
+        if self.auth.is_initialised().await? {
+            result.warnings.push(notification(
+                "com.ferrocenter.deployment.install.store_in_use",
+                text(
+                    "com.ferrocenter.deployment.install.store_in_use",
+                    "The store already holds another instance's data: the setup will ask \
+                     whether to reuse or wipe it (question store.reuse).",
+                    vec![],
+                ),
+                now,
+            ));
+        }
+        if let Some(why) = self.certificate_mismatch() {
+            result.warnings.push(notification(
+                "com.ferrocenter.deployment.install.certificate_name",
+                text(
+                    "com.ferrocenter.deployment.install.certificate_name",
+                    format!("{why}: the setup will ask whether to regenerate it (question certificate.regenerate)."),
+                    vec![],
+                ),
+                now,
+            ));
+        }
+        Ok(CheckInfo {
+            ok: result.errors.is_empty(),
+            result,
+        })
+    }
+
+    /// `install.get`: the spec of the install that ran or runs, its password withheld.
+    pub async fn install_get(&self, caller: &Caller) -> Result<InstallSpec, CoreError> {
+        let d = self.deployment_get(caller).await?;
+        match (d.operation, d.install_spec) {
+            (Some(Operation::Install), Some(spec)) => Ok(spec),
+            _ => Err(CoreError::invalid_state(format!(
+                "no install has run: the deployment is {}",
+                d.state.as_str()
+            ))),
+        }
+    }
+
+    /// `install.start`: checks the spec, records the setup as running and runs it in the
+    /// background; `get` follows it.
+    pub async fn install_start(&self, caller: &Caller, spec: &Value) -> Result<(), CoreError> {
+        self.auth
+            .authorize(caller, Privilege::ApplianceManageAccounts)?;
+        let spec = InstallSpec::parse(spec).map_err(|problems| {
+            let first = problems[0].clone();
+            CoreError::InvalidArgument {
+                field: format!("spec.{}", first.field),
+                reason: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        })?;
+        self.require_initialized()?;
+        let now = self.clock.now();
+        let subtasks: BTreeMap<String, Subtask> = STEPS
+            .iter()
+            .map(|(name, what)| {
+                (
+                    name.to_string(),
+                    Subtask {
+                        description: text(
+                            &format!("com.ferrocenter.deployment.install.step.{name}"),
+                            format!("Set up {what}."),
+                            vec![],
+                        ),
+                        status: StepStatus::Pending,
+                        progress: None,
+                        result: None,
+                        start_time: None,
+                        end_time: None,
+                        error: None,
+                    },
+                )
+            })
+            .collect();
+        let cancel = CancellationToken::new();
+        {
+            // The state check and the move to CONFIG_IN_PROGRESS under one lock: two starts
+            // at once cannot both begin.
+            let mut cur = self.deployment.current.lock();
+            if cur.as_ref().map(|d| d.state) != Some(ApplianceState::Initialized) {
+                drop(cur);
+                return self.require_initialized();
+            }
+            *cur = Some(Deployment {
+                state: ApplianceState::ConfigInProgress,
+                operation: Some(Operation::Install),
+                description: text(
+                    "com.vmware.vcenter.deploy.task.description.op.install",
+                    "Install ferrocenter.",
+                    vec![],
+                ),
+                status: StepStatus::Running,
+                cancelable: true,
+                progress: Some(Progress {
+                    completed: 0,
+                    total: STEPS.len() as u64,
+                    message: starting(STEPS[0].0),
+                }),
+                subtask_order: STEPS.iter().map(|(n, _)| n.to_string()).collect(),
+                subtasks,
+                start_time: Some(now),
+                end_time: None,
+                error: None,
+                user: Some(caller.user.clone()),
+                install_spec: Some(spec.clone()),
+                questions: vec![],
+            });
+            *self.deployment.cancel.lock() = Some(cancel.clone());
+        }
+        self.update_deployment(|_| {}).await?;
+        tracing::info!(user = %caller.user, domain = %spec.sso_domain_name, auto_answer = spec.auto_answer, "setup started");
+        let core = self.self_arc();
+        tokio::spawn(async move {
+            let outcome = core.run_install(&spec, &cancel).await;
+            core.finish_install(outcome).await;
+        });
+        Ok(())
+    }
+
+    /// `install.cancel`: stops the setup at its next step (or question); it ends FAILED.
+    pub async fn install_cancel(&self, caller: &Caller) -> Result<(), CoreError> {
+        let d = self.deployment_get(caller).await?;
+        if !d.state.in_progress() || d.operation != Some(Operation::Install) {
+            return Err(CoreError::invalid_state(format!(
+                "no install is running: the deployment is {}",
+                d.state.as_str()
+            )));
+        }
+        if !d.cancelable {
+            return Err(CoreError::invalid_state(
+                "the setup is starting the services and can no longer be cancelled",
+            ));
+        }
+        if let Some(c) = self.deployment.cancel.lock().as_ref() {
+            c.cancel();
+        }
+        tracing::info!(user = %caller.user, "setup cancel requested");
+        Ok(())
+    }
+
+    /// Why the server certificate does not suit this machine, if it does not.
+    fn certificate_mismatch(&self) -> Option<String> {
+        let host = self.deployment.host();
+        let name = host.host_name()?;
+        let names = host.certificate_names().ok()?;
+        (!names.iter().any(|n| n.eq_ignore_ascii_case(&name))).then(|| {
+            format!(
+                "The server certificate names {} but not this machine's name {name}",
+                if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
+    }
+
+    async fn step(&self, name: &str, cancel: &CancellationToken) -> Result<(), CoreError> {
+        if cancel.is_cancelled() {
+            return Err(CoreError::Cancelled {
+                message: format!("the setup was cancelled before the step '{name}'"),
+            });
+        }
+        let now = self.clock.now();
+        let last = name == "services";
+        self.update_deployment(|d| {
+            if let Some(t) = d.subtasks.get_mut(name) {
+                t.status = StepStatus::Running;
+                t.start_time = Some(now);
+            }
+            if let Some(p) = d.progress.as_mut() {
+                p.message = starting(name);
+            }
+            // Once the services start, the server is becoming set up: no turning back.
+            if last {
+                d.cancelable = false;
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn step_done(&self, name: &str, found: Found) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        self.update_deployment(|d| {
+            if let Some(t) = d.subtasks.get_mut(name) {
+                t.status = StepStatus::Succeeded;
+                t.end_time = Some(now);
+                t.progress = Some(Progress {
+                    completed: 1,
+                    total: 1,
+                    message: text(
+                        "com.vmware.vcenter.deploy.task.complete.success",
+                        "Task has completed successfully.",
+                        vec![],
+                    ),
+                });
+                t.result = (!found.0.is_empty()).then_some(found.0);
+            }
+            if let Some(p) = d.progress.as_mut() {
+                p.completed += 1;
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn run_install(
+        &self,
+        spec: &InstallSpec,
+        cancel: &CancellationToken,
+    ) -> Result<(), CoreError> {
+        let now = || self.clock.now();
+        // validate: what can have changed since the spec was checked at start.
+        self.step("validate", cancel).await?;
+        validate_new_password("sso_admin_password", &spec.sso_admin_password)?;
+        self.step_done("validate", Found::default()).await?;
+
+        self.step("store", cancel).await?;
+        let mut found = Found::default();
+        let mut reuse = false;
+        if self.auth.is_initialised().await? {
+            let uuid = self
+                .store
+                .get_setting(crate::SERVER_UUID_KEY)
+                .await?
+                .unwrap_or_else(|| "unknown".into());
+            let hosts = self
+                .store
+                .count_hosts(&crate::inventory::model::HostFilter::default())
+                .await?;
+            let q = Question::new(
+                "store.reuse",
+                QuestionType::YesNo,
+                "YES",
+                text(
+                    "com.ferrocenter.deployment.question.store_reuse",
+                    format!(
+                        "The store already holds the data of another ferrocenter instance \
+                         (server {uuid}, {hosts} hosts). Reuse it (YES: keep its inventory, \
+                         accounts and history) or wipe it (NO: start empty)?"
+                    ),
+                    vec![uuid.clone(), hosts.to_string()],
+                ),
+            );
+            if self.ask(q, spec.auto_answer, cancel).await? == "YES" {
+                reuse = true;
+                found.info(
+                    "com.ferrocenter.deployment.install.store_reused",
+                    format!("Reused the store of server {uuid}."),
+                    now(),
+                );
+            } else {
+                record::wipe_store(self).await?;
+                // The wipe took the record with it.
+                self.update_deployment(|_| {}).await?;
+                found.info(
+                    "com.ferrocenter.deployment.install.store_wiped",
+                    format!("Wiped the store of server {uuid}."),
+                    now(),
+                );
+            }
+        }
+        self.server_uuid().await?;
+        self.step_done("store", found).await?;
+
+        self.step("certificate", cancel).await?;
+        let mut found = Found::default();
+        if let Some(why) = self.certificate_mismatch() {
+            let q = Question::new(
+                "certificate.regenerate",
+                QuestionType::YesNo,
+                "YES",
+                text(
+                    "com.ferrocenter.deployment.question.certificate_regenerate",
+                    format!("{why}. Regenerate it (YES) or keep it (NO)?"),
+                    vec![],
+                ),
+            );
+            if self.ask(q, spec.auto_answer, cancel).await? == "YES" {
+                let thumbprint = self
+                    .deployment
+                    .host()
+                    .regenerate_certificate()
+                    .map_err(|e| {
+                        CoreError::internal(format!("regenerating the certificate: {e}"))
+                    })?;
+                found.info(
+                    "com.ferrocenter.deployment.install.certificate_regenerated",
+                    format!("Made a new server certificate (SHA-256 thumbprint {thumbprint})."),
+                    now(),
+                );
+            } else {
+                found.warning(
+                    "com.ferrocenter.deployment.install.certificate_kept",
+                    format!("{why}; kept as asked."),
+                    now(),
+                );
+            }
+        }
+        self.step_done("certificate", found).await?;
+
+        self.step("sso", cancel).await?;
+        let mut found = Found::default();
+        if reuse {
+            let stored = self.auth.sso_domain();
+            if stored != spec.sso_domain_name {
+                found.warning(
+                    "com.ferrocenter.deployment.install.domain_kept",
+                    format!(
+                        "The reused store's SSO domain is {stored}; it stays (the spec named {}).",
+                        spec.sso_domain_name
+                    ),
+                    now(),
+                );
+            }
+        } else {
+            record::save_domain(self, &spec.sso_domain_name).await?;
+        }
+        self.auth.make_domain(&spec.sso_admin_password).await?;
+        self.store
+            .put_setting(
+                "ceip.enabled",
+                if spec.ceip_enabled { "true" } else { "false" },
+            )
+            .await?;
+        self.auth.mark_initialised().await?;
+        self.token_signing_certificates().await?;
+        found.info(
+            "com.ferrocenter.deployment.install.domain",
+            format!(
+                "The SSO domain {} is set up; administrator@{} is its administrator.",
+                self.auth.sso_domain(),
+                self.auth.sso_domain()
+            ),
+            now(),
+        );
+        self.step_done("sso", found).await?;
+
+        self.step("services", cancel).await?;
+        let mut found = Found::default();
+        let uuid = self.server_uuid().await?;
+        self.deployment
+            .host()
+            .record_store_identity(&uuid)
+            .map_err(|e| CoreError::internal(format!("recording the store: {e}")))?;
+        loop {
+            match self.services.start_by_name(crate::API_LISTENER).await {
+                Ok(()) => break,
+                Err(e) => {
+                    let q = Question::new(
+                        "services.listen",
+                        QuestionType::AbortRetryIgnore,
+                        "ABORT",
+                        text(
+                            "com.ferrocenter.deployment.question.services_listen",
+                            format!(
+                                "The main listener could not start: {e}. Abort the setup, \
+                                 retry, or ignore (finish the setup with the main listener \
+                                 stopped; start it later as the service api-listener)?"
+                            ),
+                            vec![e.to_string()],
+                        ),
+                    );
+                    match self.ask(q, spec.auto_answer, cancel).await?.as_str() {
+                        "RETRY" => continue,
+                        "IGNORE" => {
+                            found.warning(
+                                "com.ferrocenter.deployment.install.listener_stopped",
+                                format!("The main listener is stopped: {e}."),
+                                now(),
+                            );
+                            break;
+                        }
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+        self.step_done("services", found).await?;
+        Ok(())
+    }
+
+    async fn finish_install(&self, outcome: Result<(), CoreError>) {
+        *self.deployment.cancel.lock() = None;
+        let now = self.clock.now();
+        let failed = outcome.as_ref().err().map(|e| {
+            text(
+                "com.vmware.vcenter.deploy.task.failed",
+                format!("The setup failed: {e}"),
+                vec![e.to_string()],
+            )
+        });
+        let result = self
+            .update_deployment(|d| {
+                d.end_time = Some(now);
+                d.cancelable = false;
+                d.questions.clear();
+                match &failed {
+                    None => {
+                        d.state = ApplianceState::Configured;
+                        d.status = StepStatus::Succeeded;
+                        d.progress = Some(Progress {
+                            completed: STEPS.len() as u64,
+                            total: STEPS.len() as u64,
+                            message: text(
+                                "com.vmware.vcenter.deploy.task.complete.success",
+                                "Task has completed successfully.",
+                                vec![],
+                            ),
+                        });
+                    }
+                    Some(why) => {
+                        d.state = ApplianceState::Failed;
+                        d.status = StepStatus::Failed;
+                        d.error = Some(why.clone());
+                        if let Some(p) = d.progress.as_mut() {
+                            p.message = why.clone();
+                        }
+                        for t in d.subtasks.values_mut() {
+                            if t.status == StepStatus::Running {
+                                t.status = StepStatus::Failed;
+                                t.end_time = Some(now);
+                                t.error = Some(why.clone());
+                            }
+                        }
+                    }
+                }
+            })
+            .await;
+        match (&outcome, result) {
+            (_, Err(e)) => tracing::error!(error = %e, "the setup's end could not be recorded"),
+            (Ok(()), Ok(_)) => tracing::info!("setup done: CONFIGURED"),
+            (Err(e), Ok(_)) => tracing::warn!(error = %e, "setup FAILED"),
+        }
+    }
+}
