@@ -120,7 +120,9 @@ async fn history(store: &dyn Store, who: &str, events: usize, tasks: usize) -> a
         ]
     })
     .await?;
-    store.reserve_sequence("task", u32::try_from(tasks + 1)?).await?;
+    store
+        .reserve_sequence("task", u32::try_from(tasks + 1)?)
+        .await?;
     // A day of per-minute samples of a few items, folded into their aggregates.
     for chunk in (0..1440i64).collect::<Vec<_>>().chunks(60) {
         let samples: Vec<StatSample> = chunk
