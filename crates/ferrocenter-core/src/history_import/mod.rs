@@ -687,3 +687,55 @@ fn remove_staged(dir: &Path, staging: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(staging: &str, status: Status) -> Record {
+        Record {
+            staging: staging.into(),
+            status,
+            name: DEFAULT_NAME.into(),
+            description: DEFAULT_DESCRIPTION.into(),
+            user: None,
+            started_ms: None,
+            ended_ms: None,
+            total: 0,
+            blocked: None,
+            error: None,
+        }
+    }
+
+    fn staged(id: &str) -> Staged {
+        Staged {
+            id: id.into(),
+            source: "vc1".into(),
+            backup_time: "2026-12-07T00:00:00Z".into(),
+            schema_version: 1,
+            tables: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_staging_the_record_does_not_import_is_pending() {
+        assert_eq!(status_of(None, None), Status::Pending);
+        assert_eq!(status_of(None, Some(&staged("a"))), Status::Pending);
+        let done = record("a", Status::Succeeded);
+        assert_eq!(
+            status_of(Some(&done), Some(&staged("a"))),
+            Status::Succeeded
+        );
+        assert_eq!(status_of(Some(&done), Some(&staged("b"))), Status::Pending);
+        // The staged files gone (imported, or cancelled): the record says.
+        assert_eq!(status_of(Some(&done), None), Status::Succeeded);
+        let blocked = record("a", Status::Blocked);
+        assert_eq!(status_of(Some(&blocked), None), Status::Blocked);
+    }
+
+    #[test]
+    fn times_keep_their_milliseconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_765_000_000_123_000_000).unwrap();
+        assert_eq!(at(ms(t)), t);
+    }
+}
