@@ -628,6 +628,7 @@ async fn before_the_setup_only_the_deployment_and_sessions_are_served_to_root() 
     // 400: question get and answer with no question raised; install.get before a setup;
     // cancel with nothing running; rollback when not FAILED.
     for (method, path, body) in [
+        (Method::GET, "/rest/vcenter/deployment/install", None),
         (Method::GET, "/rest/vcenter/deployment/question", None),
         (
             Method::POST,
