@@ -423,10 +423,10 @@ async fn the_seeds_curl_sequence_sets_up_a_new_instance() {
         }
         assert!(began.elapsed() < Duration::from_secs(120), "{body}");
     };
-    assert!(
-        !running.is_empty(),
-        "no RUNNING body was seen between start and CONFIGURED"
-    );
+    // The setup may end between two polls (it takes a fraction of a second), so the running
+    // bodies are checked as far as seen; the held setups of the question and cancel tests check
+    // that shape every time.
+    eprintln!("{} RUNNING bodies seen", running.len());
     for v in &running {
         assert_running_shape(v);
     }
@@ -1108,6 +1108,7 @@ async fn a_cancelled_setup_fails_and_rolls_back_to_a_clean_store() {
         let i = info(&ts, pw).await;
         seen.push(format!("{}/{}", i["state"], i["cancelable"]));
         if i["cancelable"] == true {
+            assert_running_shape(&i);
             assert!(
                 i["state"] == "CONFIG_IN_PROGRESS" || i["state"] == "QUESTION_RAISED",
                 "{i}"
