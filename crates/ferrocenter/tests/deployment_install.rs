@@ -1087,7 +1087,7 @@ async fn a_taken_address_retried_once_free_goes_on() {
 // Cancel.
 
 #[tokio::test]
-async fn a_cancelled_setup_fails_and_rolls_back_to_a_clean_store() {
+async fn a_cancelled_setup_fails_and_rolls_back_keeping_data_it_was_not_told_to_wipe() {
     let dir = tempfile::tempdir().unwrap();
     used_data_dir(dir.path()).await;
     let ts = start_awaiting(dir, PASSWORD, |_| {}).await;
@@ -1142,8 +1142,8 @@ async fn a_cancelled_setup_fails_and_rolls_back_to_a_clean_store() {
             .contains("cancel"),
         "the error says cancelled: {failed}"
     );
-    // Rollback: INITIALIZED, root still logs in, and a new setup on a clean store asks nothing
-    // about earlier data.
+    // Rollback: INITIALIZED, root still logs in. The cancel came before store.reuse was
+    // answered, so the other instance's data stays and the next setup asks again; NO wipes it.
     let (status, reply) = root_call(
         &ts,
         Method::POST,
@@ -1154,12 +1154,18 @@ async fn a_cancelled_setup_fails_and_rolls_back_to_a_clean_store() {
     .await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(info(&ts, pw).await["state"], "INITIALIZED");
+    let asked = std::sync::Mutex::new(Vec::new());
     let run = setup(&ts, pw, spec("vsphere.local", SSO_PW, false), &|id| {
-        assert_ne!(id, "store.reuse", "the rollback left data in the store");
-        Some("YES".to_string())
+        asked.lock().unwrap().push(id.to_string());
+        Some(if id == "store.reuse" { "NO" } else { "YES" }.to_string())
     })
     .await;
     assert_configured(&run.last);
+    assert!(
+        asked.lock().unwrap().iter().any(|q| q == "store.reuse"),
+        "the rollback kept the other instance's data, so the setup asks about it: {:?}",
+        asked.lock().unwrap()
+    );
     let token = main_login(&ts, ADMIN, SSO_PW).await;
     assert_eq!(datacenters(&ts, &token).await, Vec::<String>::new());
     ts.stop().await;

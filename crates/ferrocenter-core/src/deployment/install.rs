@@ -332,6 +332,7 @@ impl Core {
             }
         })?;
         self.require_initialized()?;
+        let kept_data = self.auth.is_initialised().await?;
         let now = self.clock.now();
         let subtasks: BTreeMap<String, Subtask> = STEPS
             .iter()
@@ -386,6 +387,7 @@ impl Core {
                 user: Some(caller.user.clone()),
                 install_spec: Some(spec.clone()),
                 questions: vec![],
+                kept_data,
             });
             *self.deployment.cancel.lock() = Some(cancel.clone());
         }
@@ -534,8 +536,8 @@ impl Core {
                 );
             } else {
                 record::wipe_store(self).await?;
-                // The wipe took the record with it.
-                self.update_deployment(|_| {}).await?;
+                // The wipe took the record with it; what remains is this setup's.
+                self.update_deployment(|d| d.kept_data = false).await?;
                 found.info(
                     "com.ferrocenter.deployment.install.store_wiped",
                     format!("Wiped the store of server {uuid}."),

@@ -175,6 +175,10 @@ pub struct Deployment {
     pub install_spec: Option<install::InstallSpec>,
     /// The questions waiting for an answer (QUESTION_RAISED).
     pub questions: Vec<Question>,
+    /// The store held another instance's data when the setup began and the setup did not wipe
+    /// it: a rollback leaves it (the operator never agreed to lose it).
+    #[serde(default)]
+    pub kept_data: bool,
 }
 
 impl Deployment {
@@ -198,6 +202,7 @@ impl Deployment {
             user: None,
             install_spec: None,
             questions: vec![],
+            kept_data: false,
         }
     }
 
@@ -395,7 +400,8 @@ impl Core {
         Ok(d)
     }
 
-    /// `deployment.rollback`: from FAILED back to INITIALIZED, the store emptied but for root.
+    /// `deployment.rollback`: from FAILED back to INITIALIZED, the store emptied but for root
+    /// — unless it held another instance's data the setup was not told to wipe, which stays.
     pub async fn deployment_rollback(&self, caller: &Caller) -> Result<(), CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
@@ -412,7 +418,17 @@ impl Core {
             .forget_store_identity()
             .map_err(|e| CoreError::internal(e.to_string()))?;
         self.services.stop_by_name(crate::API_LISTENER).await?;
-        record::wipe_store(self).await?;
+        let kept = self
+            .deployment
+            .current
+            .lock()
+            .as_ref()
+            .is_some_and(|d| d.kept_data);
+        if kept {
+            tracing::info!("rollback: the store keeps the other instance's data it held");
+        } else {
+            record::wipe_store(self).await?;
+        }
         let mut d = Deployment::initialized();
         d.operation = Some(Operation::Rollback);
         d.description = text(
