@@ -107,8 +107,9 @@ fn union_schema(
 ) -> Value {
     let mut members: Vec<&str> = Vec::new();
     for (_, fields) in u.cases {
+        // A shared rule (StdTaskRule) may name a field this structure does not have.
         for (f, _) in *fields {
-            if !members.contains(f) {
+            if def.fields.iter().any(|d| d.name == *f) && !members.contains(f) {
                 members.push(f);
             }
         }

@@ -10,8 +10,10 @@ use serde_json::{json, Map, Value};
 
 use crate::errors::{encode_error, ApiError};
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
-use crate::services::std_types::{LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
-use crate::types::{self, field, Form, StructDef, Ty, Union};
+use crate::services::std_types::{
+    task_fields, LOCALIZABLE_MESSAGE, PROGRESS, STD_TASK_RULE, TASK_COMMON,
+};
+use crate::types::{self, field, Field, Form, StructDef, Ty, Union};
 use crate::wire::datetime;
 
 const SERVICE: &str = "com.vmware.vcenter.deployment";
@@ -29,7 +31,7 @@ const APPLIANCE_STATE: &[&str] = &[
 const CHECK_STATUS: &[&str] = &["SUCCESS", "FAILED"];
 const QUESTION_TYPE: &[&str] = &["YES_NO", "OK_CANCEL", "ABORT_RETRY_IGNORE"];
 
-const NOTIFICATION: StructDef = StructDef {
+pub(crate) const NOTIFICATION: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.notification",
     fields: &[
         field("id", Ty::String),
@@ -42,7 +44,7 @@ const NOTIFICATION: StructDef = StructDef {
     ],
 };
 
-const NOTIFICATIONS: StructDef = StructDef {
+pub(crate) const NOTIFICATIONS: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.notifications",
     fields: &[
         field("info", Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION)))),
@@ -57,49 +59,18 @@ const NOTIFICATIONS: StructDef = StructDef {
     ],
 };
 
-/// The fields of `cis.task.common` the deployment's structures embed.
-macro_rules! task_common {
-    () => {
-        [
-            field("description", Ty::Struct(&LOCALIZABLE_MESSAGE)),
-            field("service", Ty::Id),
-            field("operation", Ty::Id),
-            field("parent", Ty::Optional(&Ty::Id)),
-            field("status", Ty::Enum(TASK_STATUS)),
-            field("cancelable", Ty::Bool),
-            field("error", Ty::Optional(&Ty::Opaque)),
-            field("start_time", Ty::Optional(&Ty::DateTime)),
-            field("end_time", Ty::Optional(&Ty::DateTime)),
-            field("user", Ty::Optional(&Ty::String)),
-        ]
-    };
-}
+/// A step of a deployment (`deployment.task`), shaped as `import_history.info` is.
+pub(crate) const TASK_FIELDS: [Field; 13] = task_fields(Ty::Optional(&Ty::Struct(&NOTIFICATIONS)));
 
 const TASK: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.task",
-    fields: &{
-        let c = task_common!();
-        [
-            field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
-            field("result", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            c[4],
-            c[5],
-            c[6],
-            c[7],
-            c[8],
-            c[9],
-        ]
-    },
+    fields: &TASK_FIELDS,
 };
 
 const INFO: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.info",
     fields: &{
-        let c = task_common!();
+        let c = TASK_COMMON;
         [
             field("state", Ty::Enum(APPLIANCE_STATE)),
             field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
@@ -115,6 +86,7 @@ const INFO: StructDef = StructDef {
             c[7],
             c[8],
             c[9],
+            c[10],
         ]
     },
 };
@@ -123,24 +95,7 @@ const INFO: StructDef = StructDef {
 pub const INFO_UNION: Union = Union {
     structure: "com.vmware.vcenter.deployment.info",
     discriminant: "status",
-    cases: &[
-        ("PENDING", &[]),
-        ("RUNNING", &[("progress", true), ("start_time", true)]),
-        ("BLOCKED", &[("progress", true), ("start_time", true)]),
-        (
-            "SUCCEEDED",
-            &[("progress", true), ("start_time", true), ("end_time", true)],
-        ),
-        (
-            "FAILED",
-            &[
-                ("progress", true),
-                ("error", false),
-                ("start_time", true),
-                ("end_time", true),
-            ],
-        ),
-    ],
+    cases: STD_TASK_RULE,
 };
 
 pub const TASK_UNION: Union = Union {

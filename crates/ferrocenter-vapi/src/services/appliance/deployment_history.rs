@@ -7,58 +7,16 @@ use serde_json::{json, Value};
 
 use crate::errors::{encode_error, ApiError};
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
-use crate::services::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
+use crate::services::std_types::STD_TASK_RULE;
 use crate::types::{field, Form, StructDef, Ty, Union};
 use crate::wire::{datetime, loc_msg};
 
 const SERVICE: &str = "com.vmware.vcenter.deployment.import_history";
 const PATH: &str = "/vcenter/deployment/history";
 
-const NOTIFICATION: StructDef = StructDef {
-    name: "com.vmware.vcenter.deployment.notification",
-    fields: &[
-        field("id", Ty::String),
-        field("time", Ty::Optional(&Ty::DateTime)),
-        field("message", Ty::Struct(&LOCALIZABLE_MESSAGE)),
-        field(
-            "resolution",
-            Ty::Optional(&Ty::Struct(&LOCALIZABLE_MESSAGE)),
-        ),
-    ],
-};
-
-const NOTIFICATIONS: StructDef = StructDef {
-    name: "com.vmware.vcenter.deployment.notifications",
-    fields: &[
-        field("info", Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION)))),
-        field(
-            "warnings",
-            Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION))),
-        ),
-        field(
-            "errors",
-            Ty::Optional(&Ty::List(&Ty::Struct(&NOTIFICATION))),
-        ),
-    ],
-};
-
 const INFO: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.import_history.info",
-    fields: &[
-        field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
-        field("result", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
-        field("description", Ty::Struct(&LOCALIZABLE_MESSAGE)),
-        field("service", Ty::Id),
-        field("operation", Ty::Id),
-        field("parent", Ty::Optional(&Ty::Id)),
-        field("target", Ty::Optional(&Ty::Struct(&DYNAMIC_ID))),
-        field("status", Ty::Enum(TASK_STATUS)),
-        field("cancelable", Ty::Bool),
-        field("error", Ty::Optional(&Ty::Opaque)),
-        field("start_time", Ty::Optional(&Ty::DateTime)),
-        field("end_time", Ty::Optional(&Ty::DateTime)),
-        field("user", Ty::Optional(&Ty::String)),
-    ],
+    fields: &super::deployment::TASK_FIELDS,
 };
 
 /// The SDK's rule for `import_history.info` (reference §10's StdTaskRule): a BLOCKED import
@@ -66,36 +24,7 @@ const INFO: StructDef = StructDef {
 pub const INFO_UNION: Union = Union {
     structure: "com.vmware.vcenter.deployment.import_history.info",
     discriminant: "status",
-    cases: &[
-        ("PENDING", &[]),
-        (
-            "RUNNING",
-            &[("progress", true), ("result", false), ("start_time", true)],
-        ),
-        (
-            "BLOCKED",
-            &[("progress", true), ("result", false), ("start_time", true)],
-        ),
-        (
-            "SUCCEEDED",
-            &[
-                ("progress", true),
-                ("result", false),
-                ("start_time", true),
-                ("end_time", true),
-            ],
-        ),
-        (
-            "FAILED",
-            &[
-                ("progress", true),
-                ("result", false),
-                ("error", false),
-                ("start_time", true),
-                ("end_time", true),
-            ],
-        ),
-    ],
+    cases: STD_TASK_RULE,
 };
 
 const CREATE_SPEC: StructDef = StructDef {

@@ -3,63 +3,20 @@ use serde_json::{Map, Value};
 
 use crate::errors::ApiError;
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
-use crate::services::std_types::{DYNAMIC_ID, LOCALIZABLE_MESSAGE, PROGRESS, TASK_STATUS};
+use crate::services::std_types::{task_fields, DYNAMIC_ID, STD_TASK_RULE, TASK_STATUS};
 use crate::tasks::{core_id, external_id, filter_from, flag, info};
 use crate::types::{field, StructDef, Ty, Union};
 
 pub const TASK_INFO: StructDef = StructDef {
     name: "com.vmware.cis.task.info",
-    fields: &[
-        field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
-        field("result", Ty::Optional(&Ty::Opaque)),
-        field("description", Ty::Struct(&LOCALIZABLE_MESSAGE)),
-        field("service", Ty::Id),
-        field("operation", Ty::Id),
-        field("parent", Ty::Optional(&Ty::Id)),
-        field("target", Ty::Optional(&Ty::Struct(&DYNAMIC_ID))),
-        field("status", Ty::Enum(TASK_STATUS)),
-        field("cancelable", Ty::Bool),
-        field("error", Ty::Optional(&Ty::Opaque)),
-        field("start_time", Ty::Optional(&Ty::DateTime)),
-        field("end_time", Ty::Optional(&Ty::DateTime)),
-        field("user", Ty::Optional(&Ty::String)),
-    ],
+    fields: &task_fields(Ty::Optional(&Ty::Opaque)),
 };
 
 /// Reference §10's StdTaskRule.
 pub const TASK_INFO_UNION: Union = Union {
     structure: "com.vmware.cis.task.info",
     discriminant: "status",
-    cases: &[
-        ("PENDING", &[]),
-        (
-            "RUNNING",
-            &[("progress", true), ("result", false), ("start_time", true)],
-        ),
-        (
-            "BLOCKED",
-            &[("progress", true), ("result", false), ("start_time", true)],
-        ),
-        (
-            "SUCCEEDED",
-            &[
-                ("progress", true),
-                ("result", false),
-                ("start_time", true),
-                ("end_time", true),
-            ],
-        ),
-        (
-            "FAILED",
-            &[
-                ("progress", true),
-                ("result", false),
-                ("error", false),
-                ("start_time", true),
-                ("end_time", true),
-            ],
-        ),
-    ],
+    cases: STD_TASK_RULE,
 };
 
 const GET_SPEC: StructDef = StructDef {
