@@ -14,7 +14,7 @@ use crate::services::std_types::{
     task_fields, LOCALIZABLE_MESSAGE, PROGRESS, STD_TASK_RULE, TASK_COMMON,
 };
 use crate::types::{self, field, Field, Form, StructDef, Ty, Union};
-use crate::wire::datetime;
+use crate::wire::{datetime, text_msg};
 
 const SERVICE: &str = "com.vmware.vcenter.deployment";
 const INSTALL: &str = "com.vmware.vcenter.deployment.install";
@@ -245,21 +245,17 @@ pub const OPS: &[Op] = &[
     ),
 ];
 
-fn msg(t: &Text) -> Value {
-    json!({"id": t.id, "default_message": t.default_message, "args": t.args})
-}
-
 fn progress(p: &Progress) -> Value {
-    json!({"total": p.total, "completed": p.completed, "message": msg(&p.message)})
+    json!({"total": p.total, "completed": p.completed, "message": text_msg(&p.message)})
 }
 
 fn notification(n: &Notification) -> Value {
-    let mut v = json!({"id": n.id, "message": msg(&n.message)});
+    let mut v = json!({"id": n.id, "message": text_msg(&n.message)});
     if let Some(t) = n.time {
         v["time"] = json!(datetime(t));
     }
     if let Some(r) = &n.resolution {
-        v["resolution"] = msg(r);
+        v["resolution"] = text_msg(r);
     }
     v
 }
@@ -326,7 +322,7 @@ fn common(
 
 fn subtask(t: &Subtask, service: &str, operation: &str, form: Form) -> Value {
     let mut v = json!({
-        "description": msg(&t.description),
+        "description": text_msg(&t.description),
         "service": service,
         "operation": operation,
         "cancelable": false,
@@ -357,7 +353,7 @@ fn info(d: &Deployment, form: Form) -> Value {
     };
     let mut v = json!({
         "state": d.state.as_str(),
-        "description": msg(&d.description),
+        "description": text_msg(&d.description),
         "service": service,
         "operation": operation,
         "cancelable": d.cancelable,
@@ -462,7 +458,7 @@ fn install_cancel(call: Call) -> Reply {
 fn question(q: &Question) -> Value {
     json!({
         "id": q.id,
-        "question": msg(&q.question),
+        "question": text_msg(&q.question),
         "type": q.kind.as_str(),
         "default_answer": q.default_answer,
         "possible_answers": q.possible_answers(),

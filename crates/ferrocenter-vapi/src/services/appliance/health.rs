@@ -3,7 +3,7 @@
 //! `com.vmware.appliance.health_check_settings` (get, update). The rules are the core's
 //! (`appliance::health`); this renders them.
 use ferrocenter_core::appliance::health::{
-    Component, HealthCheckSettings, HealthCheckSettingsUpdate, HealthMessage, Text,
+    Component, HealthCheckSettings, HealthCheckSettingsUpdate, HealthMessage,
 };
 use serde_json::{json, Value};
 
@@ -11,7 +11,7 @@ use crate::errors::ApiError;
 use crate::registry::{http, op, Call, Op, Out, Reply};
 use crate::services::std_types::LOCALIZABLE_MESSAGE;
 use crate::types::{field, StructDef, Ty};
-use crate::wire::{datetime, loc_msg};
+use crate::wire::{datetime, text_msg};
 
 /// Every component's `health_level` enumeration has these values, in the SDK's order.
 const LEVELS: &[&str] = &["orange", "gray", "green", "red", "yellow"];
@@ -225,11 +225,6 @@ fn lastcheck(call: Call) -> Reply {
     })
 }
 
-fn text(t: &Text) -> Value {
-    let args: Vec<&str> = t.args.iter().map(String::as_str).collect();
-    loc_msg(&t.id, &t.default_message, &args)
-}
-
 fn database(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
@@ -237,7 +232,7 @@ fn database(call: Call) -> Reply {
         let messages: Vec<Value> = db
             .messages
             .iter()
-            .map(|m| json!({"severity": m.severity.as_str(), "message": text(&m.message)}))
+            .map(|m| json!({"severity": m.severity.as_str(), "message": text_msg(&m.message)}))
             .collect();
         Ok(Out::Value(
             json!({"status": db.status.as_str(), "messages": messages}),
@@ -246,9 +241,9 @@ fn database(call: Call) -> Reply {
 }
 
 fn notification(m: &HealthMessage) -> Value {
-    let mut v = json!({"id": m.id, "time": datetime(m.time), "message": text(&m.message)});
+    let mut v = json!({"id": m.id, "time": datetime(m.time), "message": text_msg(&m.message)});
     if let Some(r) = &m.resolution {
-        v["resolution"] = text(r);
+        v["resolution"] = text_msg(r);
     }
     v
 }
