@@ -15,6 +15,7 @@
 pub mod install;
 pub mod questions;
 mod record;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -243,6 +244,8 @@ pub(crate) struct DeploymentState {
     /// Cancels the running setup.
     cancel: Mutex<Option<CancellationToken>>,
     host: OnceLock<Arc<dyn SetupHost>>,
+    /// The upgrade's own state (`upgrade`).
+    pub(crate) upgrade: upgrade::UpgradeState,
 }
 
 impl DeploymentState {
@@ -336,6 +339,18 @@ impl Core {
             .lock()
             .as_ref()
             .map_or(ApplianceState::Configured, |d| d.state)
+    }
+
+    /// A setup (install or upgrade) begins only from INITIALIZED.
+    pub(crate) fn require_awaiting_setup(&self) -> Result<(), CoreError> {
+        let state = self.deployment_state();
+        if state != ApplianceState::Initialized {
+            return Err(CoreError::invalid_state(format!(
+                "the server can be set up only when INITIALIZED; it is {}",
+                state.as_str()
+            )));
+        }
+        Ok(())
     }
 
     /// Whether the server is set up (and serves everything).

@@ -4,6 +4,7 @@
 //! per service. `planned.rs` lists every appliance
 //! operation of the SDK that is not served yet, so a call to one is told so by name.
 pub mod deployment;
+pub mod deployment_upgrade;
 pub mod firewall;
 pub mod global_fips;
 pub mod health;
@@ -36,6 +37,7 @@ pub const SERVICES: &[&[Op]] = &[
     global_fips::OPS,
     logging_forwarding::OPS,
     deployment::OPS,
+    deployment_upgrade::OPS,
 ];
 
 /// The union rules of the appliance services' replies.
