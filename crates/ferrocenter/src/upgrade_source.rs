@@ -6,9 +6,13 @@ use async_trait::async_trait;
 use ferrocenter_client::{
     ClientError, ConnectOptions, Connection, Credentials, ErrorCode, TlsSettings,
 };
+use std::io::Write;
+
 use ferrocenter_core::ports::{
-    SourceAbout, SourceAddress, SourceSession, UpgradeSourceError, UpgradeSources,
+    SourceAbout, SourceAddress, SourceExport, SourceSession, UpgradeSourceError, UpgradeSources,
+    EXPORT_DOWNLOAD_PATH,
 };
+use serde_json::json;
 
 pub struct ClientSources;
 
@@ -56,7 +60,8 @@ impl UpgradeSources for ClientSources {
             thumbprint: Some(at.thumbprint.clone()),
             ..TlsSettings::default()
         };
-        opts.timeout = std::time::Duration::from_secs(30);
+        // An export of a large inventory is written before its call answers.
+        opts.timeout = std::time::Duration::from_secs(600);
         let c = Connection::connect(opts).await.map_err(source_error)?;
         Ok(Box::new(ClientSession { c }))
     }
@@ -80,5 +85,60 @@ impl SourceSession for ClientSession {
                  ferrocenter server?"
             ))
         })
+    }
+
+    async fn export_create(
+        &self,
+        password: &str,
+        history: bool,
+    ) -> Result<SourceExport, UpgradeSourceError> {
+        let v = self
+            .c
+            .api(
+                "POST",
+                "/ferrocenter/deployment/export",
+                Some(json!({"spec": {"password": password, "history": history}})),
+            )
+            .await
+            .map_err(source_error)?;
+        serde_json::from_value(v)
+            .map_err(|e| UpgradeSourceError::Refused(format!("its export answer: {e}")))
+    }
+
+    async fn download(
+        &self,
+        export: &SourceExport,
+        file: &str,
+        dest: &std::path::Path,
+    ) -> Result<u64, UpgradeSourceError> {
+        let io = |e: std::io::Error| {
+            UpgradeSourceError::Refused(format!("cannot write {}: {e}", dest.display()))
+        };
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dest).map_err(io)?);
+        let n = self
+            .c
+            .download(
+                &format!("{EXPORT_DOWNLOAD_PATH}{}/{file}", export.token),
+                |chunk| out.write_all(chunk),
+            )
+            .await
+            .map_err(source_error)?;
+        out.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
+        Ok(n)
+    }
+
+    async fn export_delete(&self, export: &str) -> Result<(), UpgradeSourceError> {
+        self.c
+            .api(
+                "DELETE",
+                &format!("/ferrocenter/deployment/export/{export}"),
+                None,
+            )
+            .await
+            .map(|_| ())
+            .map_err(source_error)
     }
 }

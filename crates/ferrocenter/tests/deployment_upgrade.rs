@@ -208,3 +208,254 @@ async fn check_reaches_the_source_with_its_certificate_pinned() {
     target.stop().await;
     source.stop().await;
 }
+
+/// A source managing `fleet`: a datacenter with a cluster holding the first host, the others
+/// standalone; hosts heartbeat every second, so a claim taken from it is seen at once.
+async fn populated_source(fleet: &ferrocenter_agent::simulate::Fleet) -> TestServer {
+    let ts = TestServer::start_with(|a| a.heartbeat_interval_secs = Some("1".into())).await;
+    let (core, admin) = ts.core_admin().await;
+    let dc = core.create_datacenter(&admin, "DC-Up", "").await.unwrap();
+    let cluster = core
+        .create_cluster(
+            &admin,
+            &dc.id,
+            "Cluster-Up",
+            ferrocenter_core::inventory::AutomationLevel::FullyAutomated,
+            "",
+        )
+        .await
+        .unwrap();
+    for (i, h) in fleet.manifest.hosts.iter().enumerate() {
+        let t = core
+            .add_host(
+                &admin,
+                ferrocenter_core::hosts::AddHostSpec {
+                    cluster_id: (i == 0).then(|| cluster.id.clone()),
+                    datacenter_id: (i != 0).then(|| dc.id.clone()),
+                    host_name: h.address.clone(),
+                    port: Some(h.port),
+                    ssl_thumbprint: Some(h.thumbprint.clone()),
+                    user_name: "root".into(),
+                    password: ROOT_PW.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let t = core.tasks.wait(&t.id).await.unwrap();
+        assert!(t.error.is_none(), "{:?}", t.error);
+    }
+    ts
+}
+
+/// The inventory by names: datacenters, clusters, hosts, VMs.
+async fn names(addr: &str, token: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for (path, key) in [
+        ("/api/vcenter/datacenter", "name"),
+        ("/api/vcenter/cluster", "name"),
+        ("/api/vcenter/host", "name"),
+        ("/api/vcenter/vm", "name"),
+    ] {
+        let v = get_json(addr, path, token).await;
+        let mut ns: Vec<String> = v
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: {v}"))
+            .iter()
+            .map(|e| e[key].as_str().unwrap().to_string())
+            .collect();
+        ns.sort();
+        out.insert(path.into(), json!(ns));
+    }
+    Value::Object(out)
+}
+
+/// Every host's connection state as `/api/vcenter/host` lists it.
+async fn host_states(addr: &str, token: &str) -> Vec<String> {
+    get_json(addr, "/api/vcenter/host", token)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["connection_state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Follows the target's deployment until CONFIGURED or FAILED. Root's password is the
+/// source's once the import ran (the source's root is the target's root then): after one
+/// refusal of the setup password, the source's is used.
+async fn follow(target: &TestServer) -> Value {
+    let mut pw = ROOT_SETUP_PW;
+    let start = std::time::Instant::now();
+    loop {
+        let (status, v) = root_call(target, Method::GET, "/api/vcenter/deployment", pw, None).await;
+        if status == 401 && pw == ROOT_SETUP_PW {
+            pw = PASSWORD;
+            continue;
+        }
+        assert_eq!(status, 200, "{v}");
+        let state = v["state"].as_str().unwrap().to_string();
+        if state == "CONFIGURED" || state == "FAILED" {
+            return v;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the upgrade did not end: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The upgrade exports left on a server (under its backup staging).
+fn exports_left(ts: &TestServer) -> Vec<String> {
+    std::fs::read_dir(ts.dir.path().join("backup-staging"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("upgrade-export-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn upgrade_moves_the_inventory_accounts_and_hosts_to_the_target() {
+    let fleet = sim_fleet(3, 2, 31, 91).await;
+    let source = populated_source(&fleet).await;
+    let source_addr = source.api("").trim_start_matches("https://").to_string();
+    let source_token = source.login(ADMIN).await;
+    let before = names(&source_addr, &source_token).await;
+    assert_eq!(before["/api/vcenter/host"].as_array().unwrap().len(), 3);
+    assert_eq!(before["/api/vcenter/vm"].as_array().unwrap().len(), 6);
+    let target = start_target().await;
+    let (host, port) = api_addr(&source);
+
+    let (status, v) = root_call(
+        &target,
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(spec(&host, port, &thumbprint(&source), PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let done = follow(&target).await;
+    assert_eq!(done["state"], "CONFIGURED", "{done:#}");
+    assert_eq!(done["operation"], "UPGRADE");
+    let hosts_step = &done["subtasks"]["hosts"];
+    assert_eq!(hosts_step["status"], "SUCCEEDED", "{done:#}");
+    assert_eq!(
+        hosts_step["result"]["info"].as_array().map(Vec::len),
+        Some(3),
+        "one notification per host moved: {hosts_step}"
+    );
+    assert!(
+        hosts_step["result"].get("warnings").is_none(),
+        "{hosts_step}"
+    );
+
+    // The source's SSO administrator logs in on the target's main listener, which serves the
+    // same inventory, every host connected to the target.
+    let target_addr = target.api("").trim_start_matches("https://").to_string();
+    let target_token = login_at(&target_addr, ADMIN).await;
+    assert_eq!(names(&target_addr, &target_token).await, before);
+    assert_eq!(
+        host_states(&target_addr, &target_token).await,
+        vec!["CONNECTED"; 3]
+    );
+    // upgrade.get shows the spec, no password.
+    let (status, g) = root_call(
+        &target,
+        Method::GET,
+        "/rest/vcenter/deployment/upgrade",
+        PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{g}");
+    assert_eq!(g["value"]["source_appliance"]["hostname"], host.as_str());
+    assert!(!g.to_string().contains(PASSWORD), "{g}");
+
+    // The source finds its claims taken: every host disconnected there, with an event naming
+    // the new manager; its export is gone.
+    let start = std::time::Instant::now();
+    while host_states(&source_addr, &source_token).await != vec!["DISCONNECTED"; 3] {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the source still manages hosts: {:?}",
+            host_states(&source_addr, &source_token).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (core, _) = source.core_admin().await;
+    let events = core.store.list_events(&Default::default()).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message.contains("managed by another server now")),
+        "no event names the new manager"
+    );
+    assert!(
+        exports_left(&source).is_empty(),
+        "{:?}",
+        exports_left(&source)
+    );
+    // The target keeps managing them: its heartbeats find the claims its own.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        host_states(&target_addr, &target_token).await,
+        vec!["CONNECTED"; 3]
+    );
+
+    target.stop().await;
+    source.stop().await;
+    drop(fleet);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upgrade_failing_halfway_leaves_the_source_in_charge() {
+    let fleet = sim_fleet(2, 1, 32, 92).await;
+    let source = populated_source(&fleet).await;
+    let source_addr = source.api("").trim_start_matches("https://").to_string();
+    let source_token = source.login(ADMIN).await;
+    let target = start_target().await;
+    let (host, port) = api_addr(&source);
+    // The root password is checked once the source's accounts are imported, after the export
+    // and download: the upgrade fails there, halfway.
+    let mut body = spec(&host, port, &thumbprint(&source), PASSWORD);
+    body["spec"]["source_appliance"]["root_password"] = json!("Not-The-Root-Pass-1");
+    let (status, v) = root_call(
+        &target,
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let done = follow(&target).await;
+    assert_eq!(done["state"], "FAILED", "{done:#}");
+    assert_eq!(
+        done["subtasks"]["export"]["status"], "SUCCEEDED",
+        "{done:#}"
+    );
+    assert_eq!(done["subtasks"]["import"]["status"], "FAILED", "{done:#}");
+    assert_eq!(done["subtasks"]["hosts"]["status"], "PENDING", "{done:#}");
+    assert!(done.to_string().contains("root_password"), "{done:#}");
+
+    // The source is untouched: it manages every host still, and its export is removed.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        host_states(&source_addr, &source_token).await,
+        vec!["CONNECTED"; 2]
+    );
+    assert!(
+        exports_left(&source).is_empty(),
+        "{:?}",
+        exports_left(&source)
+    );
+
+    target.stop().await;
+    source.stop().await;
+    drop(fleet);
+}

@@ -51,5 +51,6 @@ pub use token_crypto::{
     SigningIdentity, TokenCrypto, TokenCryptoError,
 };
 pub use upgrade_source::{
-    NoUpgradeSources, SourceAbout, SourceAddress, SourceSession, UpgradeSourceError, UpgradeSources,
+    ExportFile, NoUpgradeSources, SourceAbout, SourceAddress, SourceExport, SourceSession,
+    UpgradeSourceError, UpgradeSources, EXPORT_DOWNLOAD_PATH,
 };

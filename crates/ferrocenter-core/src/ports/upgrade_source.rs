@@ -47,6 +47,36 @@ pub struct SourceAbout {
     pub vms: u64,
 }
 
+/// One file of an export, as the source lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFile {
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// An export the source made for an upgrade (`com.ferrocenter.deployment.export.create`): a
+/// backup archive in a directory of its own, encrypted under the password the upgrade gave,
+/// downloadable file by file under `token` until it is deleted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceExport {
+    pub export: String,
+    /// The download's credential: never logged.
+    pub token: String,
+    pub files: Vec<ExportFile>,
+}
+
+impl std::fmt::Debug for SourceExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceExport")
+            .field("export", &self.export)
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a source serves an export's files: `{EXPORT_DOWNLOAD_PATH}{token}/{file}`.
+pub const EXPORT_DOWNLOAD_PATH: &str = "/ferrocenter/upgrade-export/";
+
 /// Opens sessions on sources.
 #[async_trait]
 pub trait UpgradeSources: Send + Sync {
@@ -63,6 +93,21 @@ pub trait UpgradeSources: Send + Sync {
 #[async_trait]
 pub trait SourceSession: Send + Sync {
     async fn about(&self) -> Result<SourceAbout, UpgradeSourceError>;
+    /// Has the source export its data (`history` adds the seat part) under `password`.
+    async fn export_create(
+        &self,
+        password: &str,
+        history: bool,
+    ) -> Result<SourceExport, UpgradeSourceError>;
+    /// Downloads one file of an export into `dest`; returns its bytes.
+    async fn download(
+        &self,
+        export: &SourceExport,
+        file: &str,
+        dest: &std::path::Path,
+    ) -> Result<u64, UpgradeSourceError>;
+    /// Has the source remove the export (its files are gone once this returns).
+    async fn export_delete(&self, export: &str) -> Result<(), UpgradeSourceError>;
 }
 
 /// No way to reach a source (a core without a server around it).

@@ -12,8 +12,12 @@ pub mod check;
 mod record;
 pub mod source;
 pub mod spec;
+mod start;
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use crate::auth::Caller;
 use crate::deployment::Operation;
@@ -21,12 +25,15 @@ use crate::ports::{NoUpgradeSources, UpgradeSources};
 use crate::{Core, CoreError};
 
 pub use check::{SourceInfo, UpgradeCheck};
+pub use source::ExportDownload;
 pub use spec::{DataSet, History, UpgradeSpec};
 
 /// What the upgrade needs beyond the deployment's record.
 #[derive(Default)]
 pub(crate) struct UpgradeState {
     sources: OnceLock<Arc<dyn UpgradeSources>>,
+    /// Exports made while this server is a source, by id.
+    exports: Mutex<HashMap<String, source::ExportEntry>>,
 }
 
 impl Core {

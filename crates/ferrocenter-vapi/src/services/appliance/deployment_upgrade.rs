@@ -113,6 +113,32 @@ const SOURCE_ABOUT: StructDef = StructDef {
     ],
 };
 
+const EXPORT_SPEC: StructDef = StructDef {
+    name: "com.ferrocenter.deployment.export.create_spec",
+    fields: &[
+        // The backup password the archive is encrypted under: the upgrade's target makes it.
+        field("password", Ty::Secret),
+        // With the history (the backup part `seat`).
+        field("history", Ty::Optional(&Ty::Bool)),
+    ],
+};
+
+const EXPORT_FILE: StructDef = StructDef {
+    name: "com.ferrocenter.deployment.export.file",
+    fields: &[field("name", Ty::String), field("bytes", Ty::Long)],
+};
+
+/// An export: its id, the token its files are downloaded under (`EXPORT_DOWNLOAD_PATH`),
+/// and its files, `manifest.json` last.
+const EXPORT_INFO: StructDef = StructDef {
+    name: "com.ferrocenter.deployment.export.info",
+    fields: &[
+        field("export", Ty::Id),
+        field("token", Ty::String),
+        field("files", Ty::List(&Ty::Struct(&EXPORT_FILE))),
+    ],
+};
+
 pub const OPS: &[Op] = &[
     op(
         UPGRADE,
@@ -131,6 +157,38 @@ pub const OPS: &[Op] = &[
         Ty::Struct(&CHECK_INFO),
         &[http_action("POST", "/vcenter/deployment/upgrade", "check")],
         upgrade_check,
+    ),
+    op(
+        UPGRADE,
+        "start",
+        &[field("spec", Ty::Struct(&UPGRADE_SPEC))],
+        Ty::Void,
+        &[http_action("POST", "/vcenter/deployment/upgrade", "start")],
+        upgrade_start,
+    ),
+    op(
+        UPGRADE,
+        "cancel",
+        &[],
+        Ty::Void,
+        &[http_action("POST", "/vcenter/deployment/upgrade", "cancel")],
+        upgrade_cancel,
+    ),
+    op(
+        EXPORT,
+        "create",
+        &[field("spec", Ty::Struct(&EXPORT_SPEC))],
+        Ty::Struct(&EXPORT_INFO),
+        &[http("POST", "/ferrocenter/deployment/export")],
+        export_create,
+    ),
+    op(
+        EXPORT,
+        "delete",
+        &[field("export", Ty::Id)],
+        Ty::Void,
+        &[http("DELETE", "/ferrocenter/deployment/export/{export}")],
+        export_delete,
     ),
     op(
         EXPORT,
@@ -232,5 +290,53 @@ fn export_source(call: Call) -> Reply {
         let caller = call.caller().await?;
         let a = call.state.core.upgrade_source_about(&caller).await?;
         Ok(Out::Value(about_value(&a)))
+    })
+}
+
+fn upgrade_start(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let spec = call.get("spec").cloned().unwrap_or(Value::Null);
+        call.state.core.upgrade_start(&caller, &spec).await?;
+        Ok(Out::Value(Value::Null))
+    })
+}
+
+fn upgrade_cancel(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        call.state.core.upgrade_cancel(&caller).await?;
+        Ok(Out::Value(Value::Null))
+    })
+}
+
+fn export_create(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let spec = call.get("spec").cloned().unwrap_or(Value::Null);
+        let password = spec.get("password").and_then(Value::as_str).unwrap_or("");
+        let history = spec
+            .get("history")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let e = call
+            .state
+            .core
+            .upgrade_export_create(&caller, password, history)
+            .await?;
+        Ok(Out::Value(json!({
+            "export": e.export,
+            "token": e.token,
+            "files": e.files.iter().map(|f| json!({"name": f.name, "bytes": f.bytes})).collect::<Vec<_>>(),
+        })))
+    })
+}
+
+fn export_delete(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let id = call.get("export").and_then(Value::as_str).unwrap_or("");
+        call.state.core.upgrade_export_delete(&caller, id).await?;
+        Ok(Out::Value(Value::Null))
     })
 }

@@ -1,0 +1,574 @@
+//! `upgrade.start` and `upgrade.cancel`: the move itself, as steps with progress recorded in
+//! the deployment record (a kill leaves a record the next start turns into FAILED):
+//!
+//! 1. `validate` — the source reached again (pinned, logged in) and checked as `check` does;
+//! 2. `export` — the source writes a backup archive through its backup machinery, encrypted
+//!    under a password this server generates for the move, and this server downloads it over
+//!    the same pinned connection; the source removes its copy whatever happens;
+//! 3. `import` — the archive's `common` part replaces this store's content in one transaction
+//!    (restore's import: secrets sealed again under this server's key), keeping this server's
+//!    own uuid and deployment record, then what the core holds in memory is read again;
+//! 4. `history` — the source's history (the `seat` part) is handed to the history import;
+//! 5. `services` — the store recorded as the data dir's own, the main listener started;
+//! 6. `hosts` — last, host by host: each agent is claimed for this server with the imported
+//!    service account (`force`), so until its claim moves the source still manages it.
+//!
+//! Nothing before `import` changes this server; nothing at all changes the source but the
+//! claims in `hosts` (and its export, removed at once).
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::auth::{generate_password, Caller, Listener, Privilege};
+use crate::deployment::{
+    record as deployment_record, text, ApplianceState, Deployment, Notifications, Operation,
+    Progress, StepStatus, Subtask,
+};
+use crate::inventory::{ConnectionState, Host, HostFilter};
+use crate::ports::SourceSession;
+use crate::recovery::{open_archive, restore_archive, PartId};
+use crate::{Core, CoreError};
+
+use super::check::{about_problems, invalid_spec, notification, source_problem};
+use super::record;
+use super::spec::UpgradeSpec;
+
+/// The steps, in order: (name, what its progress message says is starting).
+const STEPS: &[(&str, &str)] = &[
+    ("validate", "the upgrade checks"),
+    ("export", "the source's export"),
+    ("import", "the source's configuration and inventory"),
+    ("history", "the source's history"),
+    ("services", "the services"),
+    ("hosts", "moving the hosts"),
+];
+
+/// Hosts claimed at once.
+const HOSTS_AT_ONCE: usize = 64;
+
+/// The length of the password the export is encrypted under (made here, never stored).
+const EXPORT_PASSWORD_LEN: usize = 40;
+
+fn starting(step: &str) -> crate::appliance::health::Text {
+    let what = STEPS
+        .iter()
+        .find(|(n, _)| *n == step)
+        .map_or(step, |(_, w)| *w);
+    text(
+        "install.ciscommon.component.starting",
+        format!("Starting {what}..."),
+        vec![what.to_string()],
+    )
+}
+
+/// Where the downloaded archive waits on this server: under the restore staging, which a
+/// start clears, so a killed upgrade leaves nothing behind.
+fn staging(core: &Core, id: &str) -> PathBuf {
+    core.config
+        .recovery
+        .work_dir
+        .join("restore-staging")
+        .join(format!("upgrade-{id}"))
+}
+
+impl Core {
+    /// `upgrade.start`: checks the spec, records the upgrade as running and runs it in the
+    /// background; `deployment.get` follows it.
+    pub async fn upgrade_start(&self, caller: &Caller, spec: &Value) -> Result<(), CoreError> {
+        self.auth
+            .authorize(caller, Privilege::ApplianceManageAccounts)?;
+        let spec = UpgradeSpec::parse(spec).map_err(|p| invalid_spec(&p))?;
+        self.require_awaiting_setup()?;
+        let now = self.clock.now();
+        let subtasks: BTreeMap<String, Subtask> = STEPS
+            .iter()
+            .map(|(name, what)| {
+                (
+                    name.to_string(),
+                    Subtask {
+                        description: text(
+                            &format!("com.ferrocenter.deployment.upgrade.step.{name}"),
+                            format!("Upgrade: {what}."),
+                            vec![],
+                        ),
+                        status: StepStatus::Pending,
+                        progress: None,
+                        result: None,
+                        start_time: None,
+                        end_time: None,
+                        error: None,
+                    },
+                )
+            })
+            .collect();
+        let cancel = CancellationToken::new();
+        {
+            // The state check and the move to CONFIG_IN_PROGRESS under one lock: two starts
+            // (of an install or an upgrade) cannot both begin.
+            let mut cur = self.deployment.current.lock();
+            if cur.as_ref().map(|d| d.state) != Some(ApplianceState::Initialized) {
+                drop(cur);
+                return self.require_awaiting_setup();
+            }
+            *cur = Some(Deployment {
+                state: ApplianceState::ConfigInProgress,
+                operation: Some(Operation::Upgrade),
+                description: text(
+                    "com.vmware.vcenter.deploy.task.description.op.upgrade",
+                    format!("Upgrade from {}.", spec.hostname),
+                    vec![spec.hostname.clone()],
+                ),
+                status: StepStatus::Running,
+                cancelable: true,
+                progress: Some(Progress {
+                    completed: 0,
+                    total: STEPS.len() as u64,
+                    message: starting(STEPS[0].0),
+                }),
+                subtask_order: STEPS.iter().map(|(n, _)| n.to_string()).collect(),
+                subtasks,
+                start_time: Some(now),
+                end_time: None,
+                error: None,
+                user: Some(caller.user.clone()),
+                install_spec: None,
+                questions: vec![],
+            });
+            *self.deployment.cancel.lock() = Some(cancel.clone());
+        }
+        self.update_deployment(|_| {}).await?;
+        record::save_spec(self, &spec).await?;
+        info!(user = %caller.user, source = %spec.hostname, port = spec.https_port, "upgrade started");
+        let core = self.self_arc();
+        tokio::spawn(async move {
+            let outcome = core.run_upgrade(&spec, &cancel).await;
+            core.finish_upgrade(outcome).await;
+        });
+        Ok(())
+    }
+
+    /// `upgrade.cancel`: stops the upgrade at its next step; it ends FAILED. Once the
+    /// services start it can no longer be cancelled.
+    pub async fn upgrade_cancel(&self, caller: &Caller) -> Result<(), CoreError> {
+        let d = self.deployment_get(caller).await?;
+        if !d.state.in_progress() || d.operation != Some(Operation::Upgrade) {
+            return Err(CoreError::invalid_state(format!(
+                "no upgrade is running: the deployment is {}",
+                d.state.as_str()
+            )));
+        }
+        if !d.cancelable {
+            return Err(CoreError::invalid_state(
+                "the upgrade is starting the services or moving the hosts and can no longer \
+                 be cancelled",
+            ));
+        }
+        if let Some(c) = self.deployment.cancel.lock().as_ref() {
+            c.cancel();
+        }
+        info!(user = %caller.user, "upgrade cancel requested");
+        Ok(())
+    }
+
+    async fn upgrade_step(&self, name: &str, cancel: &CancellationToken) -> Result<(), CoreError> {
+        if cancel.is_cancelled() {
+            return Err(CoreError::Cancelled {
+                message: format!("the upgrade was cancelled before the step '{name}'"),
+            });
+        }
+        let now = self.clock.now();
+        let final_part = matches!(name, "services" | "hosts");
+        self.update_deployment(|d| {
+            if let Some(t) = d.subtasks.get_mut(name) {
+                t.status = StepStatus::Running;
+                t.start_time = Some(now);
+            }
+            if let Some(p) = d.progress.as_mut() {
+                p.message = starting(name);
+            }
+            if final_part {
+                d.cancelable = false;
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn upgrade_step_done(&self, name: &str, found: Notifications) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        self.update_deployment(|d| {
+            if let Some(t) = d.subtasks.get_mut(name) {
+                t.status = StepStatus::Succeeded;
+                t.end_time = Some(now);
+                t.progress = Some(Progress {
+                    completed: 1,
+                    total: 1,
+                    message: text(
+                        "com.vmware.vcenter.deploy.task.complete.success",
+                        "Task has completed successfully.",
+                        vec![],
+                    ),
+                });
+                t.result = (!found.is_empty()).then_some(found);
+            }
+            if let Some(p) = d.progress.as_mut() {
+                p.completed += 1;
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn run_upgrade(
+        &self,
+        spec: &UpgradeSpec,
+        cancel: &CancellationToken,
+    ) -> Result<(), CoreError> {
+        let id = crate::model::new_uuid();
+        let dir = staging(self, &id);
+        let r = self.upgrade_steps(spec, cancel, &dir).await;
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                warn!(dir = %dir.display(), error = %e, "could not remove the upgrade's staging");
+            }
+        }
+        r
+    }
+
+    async fn upgrade_steps(
+        &self,
+        spec: &UpgradeSpec,
+        cancel: &CancellationToken,
+        dir: &Path,
+    ) -> Result<(), CoreError> {
+        let now = || self.clock.now();
+        let fail = |e: crate::ports::UpgradeSourceError| {
+            let p = source_problem(spec, &e);
+            CoreError::invalid(format!("spec.{}", p.field), p.reason)
+        };
+
+        self.upgrade_step("validate", cancel).await?;
+        let source = self.open_source(spec).await.map_err(fail)?;
+        let about = source.about().await.map_err(fail)?;
+        if let Some(p) = about_problems(&about, self.store.schema_version().await?).first() {
+            return Err(CoreError::invalid(format!("spec.{}", p.field), &p.reason));
+        }
+        // This server's own uuid, before the import brings the source's.
+        let own_uuid = self.server_uuid().await?;
+        let mut found = Notifications::default();
+        found.info.push(notification(
+            "com.ferrocenter.deployment.upgrade.source",
+            format!(
+                "The source {} (server {}) runs ferrocenter {} and manages {} hosts and {} VMs.",
+                spec.hostname, about.server_uuid, about.version, about.hosts, about.vms
+            ),
+            now(),
+        ));
+        self.upgrade_step_done("validate", found).await?;
+
+        self.upgrade_step("export", cancel).await?;
+        let password = generate_password(EXPORT_PASSWORD_LEN);
+        let bytes = self
+            .download_export(source.as_ref(), spec, &password, dir)
+            .await?;
+        let mut found = Notifications::default();
+        found.info.push(notification(
+            "com.ferrocenter.deployment.upgrade.exported",
+            format!(
+                "The source exported its data ({bytes} bytes, encrypted); its copy is removed."
+            ),
+            now(),
+        ));
+        self.upgrade_step_done("export", found).await?;
+
+        self.upgrade_step("import", cancel).await?;
+        let found = self.import_source(spec, dir, &password, &own_uuid).await?;
+        self.upgrade_step_done("import", found).await?;
+
+        self.upgrade_step("history", cancel).await?;
+        let found = self.hand_over_history(spec, dir, &password);
+        self.upgrade_step_done("history", found).await?;
+
+        self.upgrade_step("services", cancel).await?;
+        self.deployment
+            .host()
+            .record_store_identity(&own_uuid)
+            .map_err(|e| CoreError::internal(format!("recording the store: {e}")))?;
+        self.services.start_by_name(crate::API_LISTENER).await?;
+        self.upgrade_step_done("services", Notifications::default())
+            .await?;
+
+        self.upgrade_step("hosts", cancel).await?;
+        let found = self.move_hosts(&own_uuid).await?;
+        self.upgrade_step_done("hosts", found).await?;
+        Ok(())
+    }
+
+    /// Has the source export, downloads every file into `dir`, and has the source remove its
+    /// export whether the download worked or not. Returns the bytes downloaded.
+    async fn download_export(
+        &self,
+        source: &dyn SourceSession,
+        spec: &UpgradeSpec,
+        password: &str,
+        dir: &Path,
+    ) -> Result<u64, CoreError> {
+        let fail = |e: crate::ports::UpgradeSourceError| {
+            let p = source_problem(spec, &e);
+            CoreError::invalid(format!("spec.{}", p.field), p.reason)
+        };
+        let export = source
+            .export_create(password, spec.history.is_some())
+            .await
+            .map_err(fail)?;
+        let got = async {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CoreError::internal(format!("cannot stage the export in {}: {e}", dir.display()))
+            })?;
+            let mut total = 0;
+            for f in &export.files {
+                if f.name.contains('/') || f.name.starts_with('.') {
+                    return Err(CoreError::internal(format!(
+                        "the source named an export file '{}' outside its directory",
+                        f.name
+                    )));
+                }
+                total += source
+                    .download(&export, &f.name, &dir.join(&f.name))
+                    .await
+                    .map_err(fail)?;
+            }
+            Ok(total)
+        }
+        .await;
+        if let Err(e) = source.export_delete(&export.export).await {
+            warn!(export = %export.export, error = %e, "the source did not remove its upgrade export");
+        }
+        got
+    }
+
+    /// Replaces this store's content with the archive's `common` part, keeping this server's
+    /// uuid and deployment record, then reads again what the core holds in memory.
+    async fn import_source(
+        &self,
+        spec: &UpgradeSpec,
+        dir: &Path,
+        password: &str,
+        own_uuid: &str,
+    ) -> Result<Notifications, CoreError> {
+        let opened = open_archive(dir, Some(password))?;
+        restore_archive(
+            self.store.as_ref(),
+            &self.config.secret_key,
+            &opened,
+            Some(&[PartId::Common]),
+        )
+        .await?;
+        // The import brought the source's settings: this server keeps its own uuid (agents
+        // are claimed for it) and its deployment record and spec.
+        self.store
+            .put_setting(crate::SERVER_UUID_KEY, own_uuid)
+            .await?;
+        self.update_deployment(|_| {}).await?;
+        record::save_spec(self, spec).await?;
+        match self
+            .store
+            .get_setting(deployment_record::DOMAIN_KEY)
+            .await?
+        {
+            Some(d) => self.auth.set_sso_domain(&d),
+            None => self.auth.reset_sso_domain(),
+        }
+        self.forget_signing_keys();
+        self.load_firewall().await?;
+        self.load_log_forwarding().await?;
+        self.apply_stored_sso_policies().await?;
+        self.store
+            .put_setting(
+                "ceip.enabled",
+                if spec.ceip_enabled { "true" } else { "false" },
+            )
+            .await?;
+        // The source's root is this server's root now: the spec's root_password must open it.
+        if self
+            .auth
+            .authenticate(Listener::Appliance, crate::auth::ROOT, &spec.root_password)
+            .await
+            .is_err()
+        {
+            return Err(CoreError::invalid(
+                "spec.source_appliance.root_password",
+                "is not the password of the source's root, which is this server's root now \
+                 (the store holds the source's data: roll back and start again with the right \
+                 one)",
+            ));
+        }
+        let hosts = self.store.count_hosts(&HostFilter::default()).await?;
+        let mut found = Notifications::default();
+        found.info.push(notification(
+            "com.ferrocenter.deployment.upgrade.imported",
+            format!(
+                "Imported the source's configuration and inventory ({hosts} hosts); the SSO \
+                 domain is {}.",
+                self.auth.sso_domain()
+            ),
+            self.clock.now(),
+        ));
+        Ok(found)
+    }
+
+    /// CALL POINT of the history import (`crate::history_import`, built on the branch
+    /// history-import): the staged archive in `dir` holds the source's `seat` part, encrypted
+    /// under `password`. Once that module is here, this stages it
+    /// (`stage_history_import(…, HistorySource::Directory { path: dir, password })`) and,
+    /// unless `defer_import`, imports it before the server is CONFIGURED; deferred, the import
+    /// starts by itself once it is. Until then the history stays behind, and says so.
+    fn hand_over_history(&self, spec: &UpgradeSpec, _dir: &Path, _password: &str) -> Notifications {
+        let mut found = Notifications::default();
+        if let Some(h) = &spec.history {
+            found.warnings.push(notification(
+                "com.ferrocenter.deployment.upgrade.history_not_imported",
+                format!(
+                    "The source's history ({}) was exported but not imported: this build \
+                     has no history import yet.",
+                    h.data_set.as_str()
+                ),
+                self.clock.now(),
+            ));
+        }
+        found
+    }
+
+    /// Claims every host's agent for this server with the imported service account, a
+    /// bounded number at once: info per host moved, a warning per host not moved (the source
+    /// still manages it).
+    async fn move_hosts(&self, own_uuid: &str) -> Result<Notifications, CoreError> {
+        let hosts = self.store.list_hosts(&HostFilter::default()).await?;
+        let sem = Arc::new(tokio::sync::Semaphore::new(HOSTS_AT_ONCE));
+        let mut joins = tokio::task::JoinSet::new();
+        for h in hosts {
+            let core = self.self_arc();
+            let uuid = own_uuid.to_string();
+            let sem = sem.clone();
+            joins.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let r = core.move_host(&h, &uuid).await;
+                (h, r)
+            });
+        }
+        let mut found = Notifications::default();
+        while let Some(j) = joins.join_next().await {
+            let Ok((h, r)) = j else { continue };
+            let now = self.clock.now();
+            match r {
+                Ok(state) => found.info.push(notification(
+                    "com.ferrocenter.deployment.upgrade.host_moved",
+                    format!(
+                        "Host {} ({}:{}) is managed by this server now ({}).",
+                        h.name,
+                        h.address,
+                        h.port,
+                        state.as_str()
+                    ),
+                    now,
+                )),
+                Err(e) => found.warnings.push(notification(
+                    "com.ferrocenter.deployment.upgrade.host_not_moved",
+                    format!(
+                        "Host {} ({}:{}) was not moved: {e}. The source still manages it; \
+                         reconnect it here with force once it answers.",
+                        h.name, h.address, h.port
+                    ),
+                    now,
+                )),
+            }
+        }
+        found
+            .info
+            .sort_by(|a, b| a.message.default_message.cmp(&b.message.default_message));
+        found
+            .warnings
+            .sort_by(|a, b| a.message.default_message.cmp(&b.message.default_message));
+        Ok(found)
+    }
+
+    /// One host: its agent logged in to with the service account and claimed (`force`); a
+    /// host the source had connected is connected here, one it had disconnected stays so.
+    async fn move_host(&self, h: &Host, own_uuid: &str) -> Result<ConnectionState, CoreError> {
+        let agent = self.agents.open(&crate::hosts::endpoint(h));
+        let password = self.secrets.open(&h.agent_secret)?;
+        agent.login(&h.agent_user, &password).await?;
+        agent
+            .claim(own_uuid, &self.config.hosts.server_address, true)
+            .await?;
+        let state = match h.connection_state {
+            ConnectionState::Disconnected => ConnectionState::Disconnected,
+            _ => ConnectionState::Connected,
+        };
+        if state != h.connection_state {
+            let mut moved = h.clone();
+            moved.connection_state = state;
+            moved.last_op_at = self.clock.now();
+            self.store.update_host(&moved).await?;
+        }
+        Ok(state)
+    }
+
+    async fn finish_upgrade(&self, outcome: Result<(), CoreError>) {
+        *self.deployment.cancel.lock() = None;
+        let now = self.clock.now();
+        let failed = outcome.as_ref().err().map(|e| {
+            text(
+                "com.vmware.vcenter.deploy.task.failed",
+                format!("The upgrade failed: {e}"),
+                vec![e.to_string()],
+            )
+        });
+        let result = self
+            .update_deployment(|d| {
+                d.end_time = Some(now);
+                d.cancelable = false;
+                d.questions.clear();
+                match &failed {
+                    None => {
+                        d.state = ApplianceState::Configured;
+                        d.status = StepStatus::Succeeded;
+                        d.progress = Some(Progress {
+                            completed: STEPS.len() as u64,
+                            total: STEPS.len() as u64,
+                            message: text(
+                                "com.vmware.vcenter.deploy.task.complete.success",
+                                "Task has completed successfully.",
+                                vec![],
+                            ),
+                        });
+                    }
+                    Some(why) => {
+                        d.state = ApplianceState::Failed;
+                        d.status = StepStatus::Failed;
+                        d.error = Some(why.clone());
+                        if let Some(p) = d.progress.as_mut() {
+                            p.message = why.clone();
+                        }
+                        for t in d.subtasks.values_mut() {
+                            if t.status == StepStatus::Running {
+                                t.status = StepStatus::Failed;
+                                t.end_time = Some(now);
+                                t.error = Some(why.clone());
+                            }
+                        }
+                    }
+                }
+            })
+            .await;
+        match (&outcome, result) {
+            (_, Err(e)) => tracing::error!(error = %e, "the upgrade's end could not be recorded"),
+            (Ok(()), Ok(_)) => info!("upgrade done: CONFIGURED"),
+            (Err(e), Ok(_)) => warn!(error = %e, "upgrade FAILED"),
+        }
+    }
+}
