@@ -459,3 +459,103 @@ async fn an_upgrade_failing_halfway_leaves_the_source_in_charge() {
     source.stop().await;
     drop(fleet);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_target_killed_mid_upgrade_is_failed_and_the_source_keeps_its_hosts() {
+    let fleet = sim_fleet(2, 1, 33, 93).await;
+    let source = populated_source(&fleet).await;
+    let source_addr = source.api("").trim_start_matches("https://").to_string();
+    let source_token = source.login(ADMIN).await;
+    // Travels with the import: the target pauses before each host's claim.
+    let (core, _) = source.core_admin().await;
+    core.store
+        .put_setting(
+            ferrocenter_core::deployment::upgrade::start::HOST_PAUSE_KEY,
+            "5000",
+        )
+        .await
+        .unwrap();
+    let (host, port) = api_addr(&source);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (api, appliance) = (free_local_addr(), free_local_addr());
+    let args = [
+        "--listen",
+        api.as_str(),
+        "--appliance-listen",
+        appliance.as_str(),
+        "--await-setup",
+        "--root-password",
+        ROOT_SETUP_PW,
+    ];
+    let mut target = spawn_server(dir.path(), &args);
+    target.wait_stdout("thumbprint", std::time::Duration::from_secs(60));
+    let call = |method: Method, path: &str, pw: &str, body: Option<Value>| {
+        let mut rb = client()
+            .request(method, format!("https://{appliance}{path}"))
+            .basic_auth("root", Some(pw.to_string()));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, v) = call(
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(spec(&host, port, &thumbprint(&source), PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    // Killed while the hosts step waits before its claims (root is the source's by then).
+    let start = std::time::Instant::now();
+    loop {
+        let (status, d) = call(Method::GET, "/api/vcenter/deployment", PASSWORD, None).await;
+        if status == 200 && d["subtasks"]["hosts"]["status"] == "RUNNING" {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "never reached the hosts step: {status} {d}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    target.signal(libc::SIGKILL);
+    target.wait_exit(std::time::Duration::from_secs(10));
+
+    let mut target = spawn_server(dir.path(), &args);
+    target.wait_stdout("thumbprint", std::time::Duration::from_secs(60));
+    // Started again with --root-password, root has the operator's password again.
+    let (status, d) = call(Method::GET, "/api/vcenter/deployment", ROOT_SETUP_PW, None).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["state"], "FAILED", "{d:#}");
+    assert_eq!(d["subtasks"]["hosts"]["status"], "FAILED", "{d:#}");
+    // No claim had moved: the source manages every host still.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        host_states(&source_addr, &source_token).await,
+        vec!["CONNECTED"; 2]
+    );
+    // A rollback brings the target back to INITIALIZED.
+    let (status, v) = call(
+        Method::POST,
+        "/api/vcenter/deployment?action=rollback",
+        ROOT_SETUP_PW,
+        None,
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {v}");
+    let (_, d) = call(Method::GET, "/api/vcenter/deployment", ROOT_SETUP_PW, None).await;
+    assert_eq!(d["state"], "INITIALIZED", "{d:#}");
+
+    target.signal(libc::SIGTERM);
+    target.wait_exit(std::time::Duration::from_secs(30));
+    source.stop().await;
+    drop(fleet);
+}

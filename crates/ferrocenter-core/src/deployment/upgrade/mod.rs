@@ -12,7 +12,7 @@ pub mod check;
 mod record;
 pub mod source;
 pub mod spec;
-mod start;
+pub mod start;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};

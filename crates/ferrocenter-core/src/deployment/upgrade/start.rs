@@ -50,6 +50,12 @@ const STEPS: &[(&str, &str)] = &[
 /// Hosts claimed at once.
 const HOSTS_AT_ONCE: usize = 64;
 
+/// A pause before each host's claim in milliseconds (default 0, at most a minute), read from
+/// the store once the import ran (so set on the source): lets an operator, or a test, watch
+/// or interrupt a move host by host.
+pub const HOST_PAUSE_KEY: &str = "deployment.upgrade.host_pause_ms";
+const MAX_HOST_PAUSE_MS: u64 = 60_000;
+
 /// The length of the password the export is encrypted under (made here, never stored).
 const EXPORT_PASSWORD_LEN: usize = 40;
 
@@ -448,6 +454,14 @@ impl Core {
     /// still manages it).
     async fn move_hosts(&self, own_uuid: &str) -> Result<Notifications, CoreError> {
         let hosts = self.store.list_hosts(&HostFilter::default()).await?;
+        let pause = std::time::Duration::from_millis(
+            self.store
+                .get_setting(HOST_PAUSE_KEY)
+                .await?
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                .min(MAX_HOST_PAUSE_MS),
+        );
         let sem = Arc::new(tokio::sync::Semaphore::new(HOSTS_AT_ONCE));
         let mut joins = tokio::task::JoinSet::new();
         for h in hosts {
@@ -456,6 +470,7 @@ impl Core {
             let sem = sem.clone();
             joins.spawn(async move {
                 let _permit = sem.acquire_owned().await;
+                tokio::time::sleep(pause).await;
                 let r = core.move_host(&h, &uuid).await;
                 (h, r)
             });
