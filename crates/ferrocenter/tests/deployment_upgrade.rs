@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
+use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
 use ferrocenter::serve::Server;
 use reqwest::Method;
@@ -558,4 +559,55 @@ async fn a_target_killed_mid_upgrade_is_failed_and_the_source_keeps_its_hosts() 
     target.wait_exit(std::time::Duration::from_secs(30));
     source.stop().await;
     drop(fleet);
+}
+
+/// The official SDK's `Upgrade.check` (JSON-RPC) against a target, as the guide's stage 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_official_sdk_checks_an_upgrade_spec() {
+    let Some(python) = sdk_python() else {
+        println!("SKIPPED: the vSphere Automation SDK for Python (FERROCENTER_VAPI_PYTHON)");
+        return;
+    };
+    let source = TestServer::start().await;
+    let target = start_target().await;
+    let (host, port) = api_addr(&source);
+    let appliance = target
+        .appliance("")
+        .trim_start_matches("https://")
+        .to_string();
+    let (right, wrong) = (thumbprint(&source), thumbprint(&target));
+    let port = port.to_string();
+    let out = run_sdk_script(
+        &python,
+        "upgrade.py",
+        &[
+            &appliance,
+            ROOT_SETUP_PW,
+            &host,
+            &port,
+            &right,
+            &wrong,
+            ADMIN,
+            PASSWORD,
+        ],
+    )
+    .await;
+    assert_eq!(out["status"], "SUCCESS", "{out}");
+    assert_eq!(out["source_info"]["hostname"], host.as_str(), "{out}");
+    assert_eq!(out["source_info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(out["source_info"]["deployment_type"], "VCSA_EMBEDDED");
+    assert_eq!(out["source_info"]["deployment_size"], "TINY");
+    assert_eq!(out["source_info"]["sso_domain_name"], "vsphere.local");
+    assert_eq!(out["wrong_status"], "FAILED", "{out}");
+    let errors = out["wrong_errors"].to_string();
+    assert!(
+        errors.contains("source_appliance.ssl_thumbprint") && errors.contains(&right),
+        "{errors}"
+    );
+    assert_eq!(
+        out["get_before_upgrade"], "NotAllowedInCurrentState",
+        "{out}"
+    );
+    target.stop().await;
+    source.stop().await;
 }
