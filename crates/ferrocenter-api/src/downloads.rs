@@ -123,5 +123,10 @@ mod tests {
         let p = loggable_path(&format!("{DOWNLOAD_PATH}{}", "ab".repeat(32)));
         assert!(!p.contains("abab"), "{p}");
         assert_eq!(loggable_path("/api/session"), "/api/session");
+        let p = loggable_path(&format!(
+            "{EXPORT_DOWNLOAD_PATH}{}/manifest.json",
+            "cd".repeat(32)
+        ));
+        assert!(!p.contains("cdcd"), "{p}");
     }
 }
