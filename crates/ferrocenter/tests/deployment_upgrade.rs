@@ -543,6 +543,27 @@ async fn a_target_killed_mid_upgrade_is_failed_and_the_source_keeps_its_hosts() 
         host_states(&source_addr, &source_token).await,
         vec!["CONNECTED"; 2]
     );
+    // Say the killed attempt had claimed the first host: the source lets it go.
+    let target_uuid = ferrocenter::store_identity::read(dir.path())
+        .unwrap()
+        .expect("the services step recorded the store")
+        .server_uuid;
+    fleet
+        .agent(0)
+        .claim(&ferrocenter_agent_client::wire::ClaimRequest {
+            server_uuid: target_uuid,
+            server_address: "127.0.0.1".into(),
+            force: true,
+        })
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !host_states(&source_addr, &source_token)
+        .await
+        .contains(&"DISCONNECTED".to_string())
+    {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     // A rollback brings the target back to INITIALIZED.
     let (status, v) = call(
         Method::POST,
@@ -554,6 +575,42 @@ async fn a_target_killed_mid_upgrade_is_failed_and_the_source_keeps_its_hosts() 
     assert!(status == 200 || status == 204, "{status} {v}");
     let (_, d) = call(Method::GET, "/api/vcenter/deployment", ROOT_SETUP_PW, None).await;
     assert_eq!(d["state"], "INITIALIZED", "{d:#}");
+
+    // Run again (no pause): every host is the target's and connected there, the one the
+    // failed attempt had taken too, though the source recorded it disconnected.
+    core.store
+        .put_setting(
+            ferrocenter_core::deployment::upgrade::start::HOST_PAUSE_KEY,
+            "0",
+        )
+        .await
+        .unwrap();
+    let (status, v) = call(
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(spec(&host, port, &thumbprint(&source), PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let start = std::time::Instant::now();
+    loop {
+        let (status, d) = call(Method::GET, "/api/vcenter/deployment", PASSWORD, None).await;
+        if status == 200 && d["state"] == "CONFIGURED" {
+            break;
+        }
+        assert!(
+            status != 200 || d["state"] != "FAILED",
+            "the second attempt failed: {d:#}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "{status} {d}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let target_token = login_at(&api, ADMIN).await;
+    assert_eq!(host_states(&api, &target_token).await, vec!["CONNECTED"; 2]);
 
     target.signal(libc::SIGTERM);
     target.wait_exit(std::time::Duration::from_secs(30));

@@ -427,6 +427,10 @@ impl Core {
             .forget_store_identity()
             .map_err(|e| CoreError::internal(e.to_string()))?;
         self.services.stop_by_name(crate::API_LISTENER).await?;
+        // Read before the wipe, which puts it back: a server keeps its uuid across a
+        // rollback even in a process that had not read it yet (the agents an upgrade claimed
+        // before it failed name it).
+        self.server_uuid().await?;
         record::wipe_store(self).await?;
         let mut d = Deployment::initialized();
         d.operation = Some(Operation::Rollback);

@@ -512,16 +512,23 @@ impl Core {
     }
 
     /// One host: its agent logged in to with the service account and claimed (`force`); a
-    /// host the source had connected is connected here, one it had disconnected stays so.
+    /// host the source had connected is connected here, one it had disconnected stays so —
+    /// unless its agent is this server's already: an earlier attempt claimed it before it
+    /// failed, and the source let it go for that reason alone.
     async fn move_host(&self, h: &Host, own_uuid: &str) -> Result<ConnectionState, CoreError> {
         let agent = self.agents.open(&crate::hosts::endpoint(h));
         let password = self.secrets.open(&h.agent_secret)?;
         agent.login(&h.agent_user, &password).await?;
+        let ours_already = agent
+            .runtime()
+            .await?
+            .claim
+            .is_some_and(|c| c.server_uuid == own_uuid);
         agent
             .claim(own_uuid, &self.config.hosts.server_address, true)
             .await?;
         let state = match h.connection_state {
-            ConnectionState::Disconnected => ConnectionState::Disconnected,
+            ConnectionState::Disconnected if !ours_already => ConnectionState::Disconnected,
             _ => ConnectionState::Connected,
         };
         if state != h.connection_state {
