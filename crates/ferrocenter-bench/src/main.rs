@@ -1,6 +1,7 @@
 //! `ferrocenter-bench`: runs scenarios against real processes and prints one JSON report and a
 //! readable table. Figures are printed, never asserted.
 mod fleet;
+mod history_import;
 mod recovery;
 mod server;
 mod sso;
@@ -100,6 +101,20 @@ enum Scenario {
         calls: usize,
         #[arg(long, default_value_t = 300)]
         collector_rounds: u64,
+    },
+    /// Deferred history import: a source's events, tasks and statistics archived, staged
+    /// and imported into a live server's store (docs/deployment-history.md).
+    HistoryImport {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 100_000)]
+        tasks: usize,
+        /// Rows per batch (`history_import.batch_rows`).
+        #[arg(long, default_value_t = 500)]
+        batch_rows: usize,
+        /// 50,000 events and 5,000 tasks, for a smoke run.
+        #[arg(long)]
+        quick: bool,
     },
     /// Single sign-on (issue 24): password logins, bearer token issue and sessions created
     /// from a token, each for `seconds` with `concurrency` clients (docs/performance.md).
@@ -214,6 +229,16 @@ fn main() -> anyhow::Result<()> {
             baseline_seconds: if quick { 2.0 } else { baseline_seconds },
             encrypt: !plain,
             binary,
+        })),
+        Scenario::HistoryImport {
+            events,
+            tasks,
+            batch_rows,
+            quick,
+        } => rt.block_on(history_import::run(history_import::Params {
+            events: if quick { 50_000 } else { events },
+            tasks: if quick { 5_000 } else { tasks },
+            batch_rows,
         })),
         Scenario::SyslogForwarding {
             rate,

@@ -10,6 +10,7 @@ pub mod deployment;
 pub mod diagnostics;
 pub mod error;
 mod events;
+pub mod history_import;
 pub mod hosts;
 pub mod identity_providers;
 pub mod inventory;
@@ -91,6 +92,8 @@ pub struct Core {
     support_bundles: appliance::support_bundle::SupportBundleState,
     /// The infrastructure profile validation or import running, if any.
     infraprofile: appliance::infraprofile::InfraprofileState,
+    /// The deferred history import's operations and job (`history_import`).
+    history_import: history_import::HistoryImportState,
     server_uuid: tokio::sync::OnceCell<String>,
     /// Whether the server is set up, and the setup running (`deployment`).
     deployment: deployment::DeploymentState,
@@ -246,6 +249,7 @@ impl Core {
             support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
             support_bundles: Default::default(),
             infraprofile: Default::default(),
+            history_import: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),
             deployment: Default::default(),
             evaluation_start: tokio::sync::OnceCell::new(),

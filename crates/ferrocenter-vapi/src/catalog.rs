@@ -3,8 +3,9 @@
 //! the other backwards.
 //!
 //! The main listener (443) serves everything; the appliance listener (5480) serves what the
-//! management guide puts there — `appliance.*` (with `vcenter.deployment`, which the appliance
-//! services carry), `cis.session` and `cis.tasks` — and not the `vcenter.*` inventory.
+//! management guide puts there — `appliance.*` (with `vcenter.deployment` and its history
+//! import, which the appliance services carry), `cis.session` and `cis.tasks` — and not the
+//! `vcenter.*` inventory.
 use ferrocenter_core::auth::Listener;
 
 use super::registry::{Catalog, Op};

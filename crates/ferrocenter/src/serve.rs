@@ -276,6 +276,9 @@ impl Server {
         core.clear_recovery_staging();
         core.clear_support_bundle_partials();
         core.recover_hosts().await.map_err(StartError::Recover)?;
+        core.recover_history_import()
+            .await
+            .map_err(StartError::Recover)?;
         // Before any listener accepts: the stored inbound firewall rules apply from the start.
         core.load_firewall().await.map_err(StartError::Bootstrap)?;
         core.load_log_forwarding()

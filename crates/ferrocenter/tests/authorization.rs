@@ -67,6 +67,18 @@ fn rows() -> Vec<Row> {
             |path: &str| -> &'static str { Box::leak(format!("{prefix}{path}").into_boxed_str()) };
         rows.extend([
             row(Method::GET, p("/vcenter/host"), [401, 200, 200, 200]),
+            // The deferred history import: superAdmin alone, reading included. Nothing is
+            // staged, so a pause is refused in its state.
+            row(
+                Method::GET,
+                p("/vcenter/deployment/history"),
+                [401, 403, 403, 200],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/deployment/history"),
+                [401, 403, 403, 400],
+            ),
             // Identity providers: reading needs VcIdentityProviders.Read (admin), changing
             // VcIdentityProviders.Manage (superAdmin). A provider and a trusted root that do
             // not exist; a create without its oidc part and a root that is not PEM.
@@ -950,6 +962,9 @@ async fn every_route_for_every_role() {
                     path,
                     Some(json!({"health_settings": {"db_health_check_state_manual_backup": true}})),
                 ),
+                ("POST", p) if p.ends_with("/vcenter/deployment/history") => {
+                    (format!("{path}?action=pause"), None)
+                }
                 ("POST", p) if p.ends_with("/vcenter/deployment") => {
                     (format!("{path}?action=rollback"), None)
                 }

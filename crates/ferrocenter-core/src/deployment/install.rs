@@ -332,6 +332,7 @@ impl Core {
             }
         })?;
         self.require_initialized()?;
+        let kept_data = self.auth.is_initialised().await?;
         let now = self.clock.now();
         let subtasks: BTreeMap<String, Subtask> = STEPS
             .iter()
@@ -386,6 +387,7 @@ impl Core {
                 user: Some(caller.user.clone()),
                 install_spec: Some(spec.clone()),
                 questions: vec![],
+                kept_data,
             });
             *self.deployment.cancel.lock() = Some(cancel.clone());
         }
@@ -534,8 +536,8 @@ impl Core {
                 );
             } else {
                 record::wipe_store(self).await?;
-                // The wipe took the record with it.
-                self.update_deployment(|_| {}).await?;
+                // The wipe took the record with it; what remains is this setup's.
+                self.update_deployment(|d| d.kept_data = false).await?;
                 found.info(
                     "com.ferrocenter.deployment.install.store_wiped",
                     format!("Wiped the store of server {uuid}."),
@@ -714,6 +716,77 @@ impl Core {
             (_, Err(e)) => tracing::error!(error = %e, "the setup's end could not be recorded"),
             (Ok(()), Ok(_)) => tracing::info!("setup done: CONFIGURED"),
             (Err(e), Ok(_)) => tracing::warn!(error = %e, "setup FAILED"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(spec: Value) -> Vec<String> {
+        InstallSpec::parse(&spec)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_spec_reads_with_its_domain_and_answers() {
+        let s = InstallSpec::parse(&json!({"vcsa_embedded": {"ceip_enabled": true,
+            "standalone": {"sso_domain_name": "Corp.Local", "sso_admin_password": "Adm1n-Pass-123!"}},
+            "auto_answer": true}))
+        .unwrap();
+        assert_eq!(s.sso_domain_name, "corp.local");
+        assert!(s.auto_answer && s.ceip_enabled);
+        let s = InstallSpec::parse(&json!({"vcsa_embedded": {"ceip_enabled": false,
+            "standalone": {"sso_admin_password": "Adm1n-Pass-123!"}}}))
+        .unwrap();
+        assert_eq!(s.sso_domain_name, "vsphere.local");
+        assert!(!s.auto_answer);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        assert_eq!(
+            fields(json!({"vcsa_embedded": {"ceip_enabled": true,
+                "standalone": {"sso_domain_name": "bad domain!", "sso_admin_password": "short"}},
+                "colour": "blue"})),
+            vec![
+                "vcsa_embedded.standalone.sso_domain_name",
+                "vcsa_embedded.standalone.sso_admin_password",
+                "colour",
+            ]
+        );
+        assert_eq!(
+            fields(
+                json!({"vcsa_embedded": {"ceip_enabled": true, "replicated": {
+                "partner_hostname": "p", "sso_admin_password": "Adm1n-Pass-123!"}}})
+            ),
+            vec!["vcsa_embedded.replicated"]
+        );
+        assert_eq!(
+            fields(
+                json!({"vcsa_embedded": {"standalone": {"sso_admin_password": "Adm1n-Pass-123!",
+                "extra": 1}}})
+            ),
+            vec![
+                "vcsa_embedded.ceip_enabled",
+                "vcsa_embedded.standalone.extra"
+            ]
+        );
+        assert_eq!(fields(json!({})), vec!["vcsa_embedded"]);
+        assert_eq!(fields(json!("x")), vec!["spec"]);
+    }
+
+    #[test]
+    fn domain_names_need_two_proper_labels() {
+        assert!(domain_problem("vsphere.local").is_none());
+        assert!(domain_problem("a-b.example.org").is_none());
+        for bad in ["local", "-a.local", "a..local", "a_b.local", "a.local-"] {
+            assert!(domain_problem(bad).is_some(), "{bad}");
         }
     }
 }

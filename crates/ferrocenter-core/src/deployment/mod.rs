@@ -176,6 +176,10 @@ pub struct Deployment {
     pub install_spec: Option<install::InstallSpec>,
     /// The questions waiting for an answer (QUESTION_RAISED).
     pub questions: Vec<Question>,
+    /// The store held another instance's data when the setup began and the setup did not wipe
+    /// it: a rollback leaves it (the operator never agreed to lose it).
+    #[serde(default)]
+    pub kept_data: bool,
 }
 
 impl Deployment {
@@ -199,6 +203,7 @@ impl Deployment {
             user: None,
             install_spec: None,
             questions: vec![],
+            kept_data: false,
         }
     }
 
@@ -410,7 +415,8 @@ impl Core {
         Ok(d)
     }
 
-    /// `deployment.rollback`: from FAILED back to INITIALIZED, the store emptied but for root.
+    /// `deployment.rollback`: from FAILED back to INITIALIZED, the store emptied but for root
+    /// — unless it held another instance's data the setup was not told to wipe, which stays.
     pub async fn deployment_rollback(&self, caller: &Caller) -> Result<(), CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
@@ -431,7 +437,17 @@ impl Core {
         // rollback even in a process that had not read it yet (the agents an upgrade claimed
         // before it failed name it).
         self.server_uuid().await?;
-        record::wipe_store(self).await?;
+        let kept = self
+            .deployment
+            .current
+            .lock()
+            .as_ref()
+            .is_some_and(|d| d.kept_data);
+        if kept {
+            tracing::info!("rollback: the store keeps the other instance's data it held");
+        } else {
+            record::wipe_store(self).await?;
+        }
         let mut d = Deployment::initialized();
         d.operation = Some(Operation::Rollback);
         d.description = text(

@@ -38,7 +38,9 @@ pub use machine::{
 };
 pub use setup_host::{NoSetupHost, SetupHost, SetupHostError};
 pub use store::DatabaseSize;
-pub use store::{BackupStore, Cell, TableSink, TableSize, TableSource};
+pub use store::{
+    AppendBatch, BackupStore, Cell, KeyLookup, OnConflict, TableSink, TableSize, TableSource,
+};
 pub use store::{
     ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore,
     IdentityProviderStore, IdentityStore, MoidEntity, MoidKind, MoidStore, ScheduleStore,

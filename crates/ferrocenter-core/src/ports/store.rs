@@ -580,6 +580,47 @@ pub trait TableSource {
     fn next_row(&mut self) -> Result<Option<Vec<Cell>>, StoreError>;
 }
 
+/// How an appended row meets a row already holding its key (`BackupStore::append_rows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// No taken key is expected: one fails the batch (`StoreError::Conflict`).
+    Fail,
+    /// The row already there stays; the appended one is left out.
+    Skip { key: &'static [&'static str] },
+    /// The appended row is folded into the one already there: `sum` columns added, `least`
+    /// the smaller, `greatest` the larger; its other columns keep their value.
+    Fold {
+        key: &'static [&'static str],
+        sum: &'static [&'static str],
+        least: &'static [&'static str],
+        greatest: &'static [&'static str],
+    },
+}
+
+/// An appended column whose value names a row of another table by one of its unique columns
+/// (`by`): the store writes that row's `key` instead, looked up in the same statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLookup {
+    pub column: &'static str,
+    pub table: &'static str,
+    pub key: &'static str,
+    pub by: &'static str,
+}
+
+/// Rows appended to a live table in one transaction (`BackupStore::append_rows`).
+#[derive(Debug, Clone)]
+pub struct AppendBatch<'a> {
+    pub table: &'a str,
+    /// The columns the cells are for, by name; a column left out takes its default (a
+    /// generated key is given by the store).
+    pub columns: &'a [String],
+    pub rows: Vec<Vec<Cell>>,
+    pub lookups: &'a [KeyLookup],
+    pub on_conflict: OnConflict,
+    /// A setting (key, value) written in the same transaction.
+    pub progress: (&'a str, &'a str),
+}
+
 /// Backup and restore: the store's tables exported from one consistent snapshot, and a whole
 /// content replaced in one transaction. Which table belongs to which part of a backup is the
 /// core's rule (`recovery::parts`); the store only moves rows.
@@ -607,6 +648,13 @@ pub trait BackupStore: Send + Sync {
         clear: &[String],
         source: &mut (dyn TableSource + Send),
     ) -> Result<(), StoreError>;
+    /// In one transaction: appends `batch.rows` to `batch.table` without emptying anything
+    /// (the live server's own rows stay), meeting taken keys by `batch.on_conflict`, and writes
+    /// the setting `batch.progress` — so a batch is in the store exactly when the caller's
+    /// record of its progress says so, and a batch imported again after a crash is never
+    /// doubled. Generated keys left out of `batch.columns` are the store's to give. Returns how
+    /// many rows were inserted or folded (rows skipped on a taken key are not counted).
+    async fn append_rows(&self, batch: AppendBatch<'_>) -> Result<u64, StoreError>;
 }
 
 /// Backup schedules (`recovery.backup.schedules`): what a schedule runs, where, and when it last

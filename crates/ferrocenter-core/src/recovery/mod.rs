@@ -360,6 +360,22 @@ pub fn open_archive(dir: &Path, password: Option<&str>) -> Result<OpenedArchive,
     })
 }
 
+/// The rows of one part of an opened archive, in the archive's order: what a history import
+/// stages (`history_import`), without touching the store.
+pub(crate) fn read_part(
+    a: &OpenedArchive,
+    part: PartId,
+) -> Result<ArchiveSource<'_>, RecoveryError> {
+    let m = &a.manifest;
+    let entry = m
+        .parts
+        .iter()
+        .find(|e| e.id == part.as_str())
+        .ok_or_else(|| RecoveryError::PartNotInArchive(part.as_str().into()))?;
+    let reader = PartReader::open(&a.dir, entry, a.keys.as_ref(), None, m.schema_version)?;
+    Ok(ArchiveSource::new(vec![reader]))
+}
+
 /// Checks that this store can take the archive: the same schema version (a newer archive is
 /// refused naming both versions), and host credentials this server can open.
 pub async fn check_restorable(

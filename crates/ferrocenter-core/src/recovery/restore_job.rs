@@ -122,7 +122,7 @@ pub fn identity_recorded(work_dir: &Path) {
 }
 
 /// Fetches the archive at `location` into `dir`: the manifest, then each part it names.
-async fn fetch_archive(
+pub(crate) async fn fetch_archive(
     target: &dyn BackupTarget,
     location: &Location,
     dir: &Path,

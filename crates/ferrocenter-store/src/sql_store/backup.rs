@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use ferrocenter_core::ports::{BackupStore, Cell, StoreError, TableSink, TableSize, TableSource};
+use ferrocenter_core::ports::{
+    AppendBatch, BackupStore, Cell, OnConflict, StoreError, TableSink, TableSize, TableSource,
+};
 use futures_util::TryStreamExt;
 
 use super::{PostgresStore, SqliteStore};
@@ -206,6 +208,58 @@ super::for_each_engine! {
         Ok(())
     }
 
+    /// Appends a chunk of rows in one statement: lookup columns as subqueries on their
+    /// table, taken keys met by the conflict rule. How many rows it inserted or folded.
+    async fn append_chunk(
+        c: &mut Conn,
+        table: &str,
+        columns: &[(String, Kind, Option<String>)],
+        conflict: &str,
+        rows: &mut Vec<Vec<Cell>>,
+    ) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let names: Vec<String> = columns.iter().map(|(n, _, _)| quoted(n)).collect();
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", quoted(table), names.join(", "));
+        let mut n = 0;
+        for r in 0..rows.len() {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for (k, (_, _, lookup)) in columns.iter().enumerate() {
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                match lookup {
+                    Some(select) => sql.push_str(&format!("({select}${n})")),
+                    None => sql.push_str(&format!("${n}")),
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(conflict);
+        let mut q = sqlx::query(&sql);
+        for row in rows.drain(..) {
+            for (cell, (_, kind, _)) in row.into_iter().zip(columns) {
+                q = match (cell, kind) {
+                    (Cell::Null, Kind::Int) => q.bind(None::<i64>),
+                    (Cell::Null, Kind::Bool) => q.bind(None::<bool>),
+                    (Cell::Null, Kind::Real) => q.bind(None::<f64>),
+                    (Cell::Null, Kind::Text) => q.bind(None::<String>),
+                    (Cell::Int(i), _) => q.bind(i),
+                    (Cell::Bool(b), _) => q.bind(b),
+                    (Cell::Real(f), _) => q.bind(f),
+                    (Cell::Text(s), _) => q.bind(s),
+                };
+            }
+        }
+        let done = q.execute(&mut *c).await.map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
     #[async_trait]
     impl BackupStore for Engine {
         async fn schema_version(&self) -> Result<i64, StoreError> {
@@ -400,6 +454,126 @@ super::for_each_engine! {
             }
             tx.commit().await.map_err(map_err)?;
             Ok(())
+        }
+
+        async fn append_rows(&self, batch: AppendBatch<'_>) -> Result<u64, StoreError> {
+            let table = batch.table;
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            let known = tables(&mut tx).await?;
+            let mut named = vec![table.to_string()];
+            named.extend(batch.lookups.iter().map(|l| l.table.to_string()));
+            check_known(&known, &named)?;
+            let target: HashMap<String, Kind> =
+                columns(&mut tx, table).await?.into_iter().collect();
+            let mut cols = Vec::with_capacity(batch.columns.len());
+            for name in batch.columns {
+                let Some(kind) = target.get(name) else {
+                    return Err(StoreError::Backend(format!(
+                        "the column {table}.{name} is not in this store"
+                    )));
+                };
+                let mut col = (name.clone(), *kind, None);
+                if let Some(l) = batch.lookups.iter().find(|l| l.column == name) {
+                    let other: HashMap<String, Kind> =
+                        columns(&mut tx, l.table).await?.into_iter().collect();
+                    let (Some(by), true) = (other.get(l.by), other.contains_key(l.key)) else {
+                        return Err(StoreError::Backend(format!(
+                            "{}.{} or {}.{} is not in this store",
+                            l.table, l.key, l.table, l.by
+                        )));
+                    };
+                    col.1 = *by;
+                    col.2 = Some(format!(
+                        "SELECT {} FROM {} WHERE {} = ",
+                        quoted(l.key),
+                        quoted(l.table),
+                        quoted(l.by)
+                    ));
+                }
+                cols.push(col);
+            }
+            let known_column = |c: &&str| target.contains_key(*c);
+            let conflict = match batch.on_conflict {
+                OnConflict::Fail => String::new(),
+                OnConflict::Skip { key } => {
+                    if !key.iter().all(&known_column) {
+                        return Err(StoreError::Backend(format!(
+                            "{table}: an unknown key column"
+                        )));
+                    }
+                    let key: Vec<String> = key.iter().map(|c| quoted(c)).collect();
+                    format!(" ON CONFLICT ({}) DO NOTHING", key.join(", "))
+                }
+                OnConflict::Fold {
+                    key,
+                    sum,
+                    least,
+                    greatest,
+                } => {
+                    let mut named = key.iter().chain(sum).chain(least).chain(greatest);
+                    if !named.all(&known_column) {
+                        return Err(StoreError::Backend(format!(
+                            "{table}: an unknown column to fold"
+                        )));
+                    }
+                    let t = quoted(table);
+                    let mut sets: Vec<String> = sum
+                        .iter()
+                        .map(|c| format!("{q} = {t}.{q} + excluded.{q}", q = quoted(c)))
+                        .collect();
+                    // CASE rather than LEAST/GREATEST (PostgreSQL) or two-argument MIN/MAX
+                    // (SQLite): both engines read it.
+                    for (which, op) in [(least, "<"), (greatest, ">")] {
+                        sets.extend(which.iter().map(|c| {
+                            format!(
+                                "{q} = CASE WHEN excluded.{q} {op} {t}.{q} \
+                                 THEN excluded.{q} ELSE {t}.{q} END",
+                                q = quoted(c)
+                            )
+                        }));
+                    }
+                    let key: Vec<String> = key.iter().map(|c| quoted(c)).collect();
+                    format!(
+                        " ON CONFLICT ({}) DO UPDATE SET {}",
+                        key.join(", "),
+                        sets.join(", ")
+                    )
+                }
+            };
+            let per_chunk = (MAX_PARAMETERS / cols.len().max(1)).clamp(1, MAX_BATCH_ROWS);
+            let mut chunk = Vec::with_capacity(per_chunk);
+            let mut done = 0;
+            for row in batch.rows {
+                if row.len() != cols.len() {
+                    return Err(StoreError::Corrupt(format!(
+                        "a row of {table} has {} values for {} columns",
+                        row.len(),
+                        cols.len()
+                    )));
+                }
+                let fitted = row
+                    .into_iter()
+                    .zip(&cols)
+                    .map(|(cell, (name, kind, _))| fit(cell, *kind, table, name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                chunk.push(fitted);
+                if chunk.len() >= per_chunk {
+                    done += append_chunk(&mut tx, table, &cols, &conflict, &mut chunk).await?;
+                }
+            }
+            done += append_chunk(&mut tx, table, &cols, &conflict, &mut chunk).await?;
+            let (key, value) = batch.progress;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            Ok(done)
         }
     }
 }

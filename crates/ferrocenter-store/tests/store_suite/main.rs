@@ -19,6 +19,7 @@ macro_rules! cases {
     };
 }
 
+mod append;
 mod claims;
 mod containers;
 mod datastores_networks;
@@ -52,6 +53,7 @@ fn cases() -> impl Iterator<Item = &'static (&'static str, Case)> {
         queries::CASES,
         stats::CASES,
         schedules::CASES,
+        append::CASES,
     ]
     .into_iter()
     .flatten()

@@ -143,6 +143,8 @@ impl Core {
                 user: Some(caller.user.clone()),
                 install_spec: None,
                 questions: vec![],
+                // The import replaces the store's content: a rollback empties it.
+                kept_data: false,
             });
             *self.deployment.cancel.lock() = Some(cancel.clone());
         }

@@ -1,9 +1,11 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
 //! accounts, services, shutdown, firewall, backup and restore, backup schedules, syslog
-//! forwarding, support bundles, infrastructure profiles, global FIPS; later update), one module
-//! per service. `planned.rs` lists every appliance
-//! operation of the SDK that is not served yet, so a call to one is told so by name.
+//! forwarding, support bundles, infrastructure profiles, global FIPS; later update), and
+//! `vcenter.deployment` (setup, and the deferred history import), one module per service.
+//! `planned.rs` lists every appliance operation of the SDK that is not served yet, so a call to
+//! one is told so by name.
 pub mod deployment;
+pub mod deployment_history;
 pub mod deployment_upgrade;
 pub mod firewall;
 pub mod global_fips;
@@ -37,6 +39,7 @@ pub const SERVICES: &[&[Op]] = &[
     global_fips::OPS,
     logging_forwarding::OPS,
     deployment::OPS,
+    deployment_history::OPS,
     deployment_upgrade::OPS,
 ];
 
@@ -46,4 +49,5 @@ pub const UNIONS: &[&Union] = &[
     &support_bundle::INFO_UNION,
     &deployment::INFO_UNION,
     &deployment::TASK_UNION,
+    &deployment_history::INFO_UNION,
 ];

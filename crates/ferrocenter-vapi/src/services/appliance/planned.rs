@@ -97,36 +97,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/update/staged",
     ),
     (
-        "com.vmware.vcenter.deployment.import_history",
-        "get",
-        "GET",
-        "/vcenter/deployment/history",
-    ),
-    (
-        "com.vmware.vcenter.deployment.import_history",
-        "start",
-        "POST",
-        "/vcenter/deployment/history?action=start",
-    ),
-    (
-        "com.vmware.vcenter.deployment.import_history",
-        "pause",
-        "POST",
-        "/vcenter/deployment/history?action=pause",
-    ),
-    (
-        "com.vmware.vcenter.deployment.import_history",
-        "resume",
-        "POST",
-        "/vcenter/deployment/history?action=resume",
-    ),
-    (
-        "com.vmware.vcenter.deployment.import_history",
-        "cancel",
-        "POST",
-        "/vcenter/deployment/history?action=cancel",
-    ),
-    (
         "com.vmware.vcenter.lcm.discovery.associated_products",
         "list",
         "GET",
