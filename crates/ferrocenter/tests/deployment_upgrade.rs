@@ -354,6 +354,43 @@ async fn upgrade_moves_the_inventory_accounts_and_hosts_to_the_target() {
         hosts_step["result"].get("warnings").is_none(),
         "{hosts_step}"
     );
+    // The history (defer_import false) came before CONFIGURED: the source's events are here.
+    assert!(
+        done["subtasks"]["history"]["result"]
+            .to_string()
+            .contains("Imported the source's history"),
+        "{done:#}"
+    );
+    let source_events = source
+        .core_admin()
+        .await
+        .0
+        .store
+        .list_events(&Default::default())
+        .await
+        .unwrap();
+    let target_events = target
+        .server
+        .as_ref()
+        .unwrap()
+        .core
+        .store
+        .list_events(&Default::default())
+        .await
+        .unwrap();
+    assert!(source_events.iter().any(|e| e.kind == "HostConnectedEvent"));
+    for e in source_events
+        .iter()
+        .filter(|e| e.kind == "HostConnectedEvent")
+    {
+        assert!(
+            target_events
+                .iter()
+                .any(|t| t.kind == e.kind && t.message == e.message),
+            "the source's event {} is not on the target",
+            e.message
+        );
+    }
 
     // The source's SSO administrator logs in on the target's main listener, which serves the
     // same inventory, every host connected to the target.

@@ -8,7 +8,8 @@
 //! 3. `import` — the archive's `common` part replaces this store's content in one transaction
 //!    (restore's import: secrets sealed again under this server's key), keeping this server's
 //!    own uuid and deployment record, then what the core holds in memory is read again;
-//! 4. `history` — the source's history (the `seat` part) is handed to the history import;
+//! 4. `history` — the source's history (the `seat` part) is staged for the history import and
+//!    imported now, or once CONFIGURED with `defer_import`;
 //! 5. `services` — the store recorded as the data dir's own, the main listener started;
 //! 6. `hosts` — last, host by host: each agent is claimed for this server with the imported
 //!    service account (`force`), so until its claim moves the source still manages it.
@@ -23,12 +24,14 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::auth::{generate_password, Caller, Listener, Privilege};
+use crate::auth::{generate_password, Caller, Listener, Privilege, Realm, Role};
 use crate::deployment::{
     record as deployment_record, text, ApplianceState, Deployment, Notifications, Operation,
     Progress, StepStatus, Subtask,
 };
+use crate::history_import::{HistorySource, Status as HistoryStatus};
 use crate::inventory::{ConnectionState, Host, HostFilter};
+use crate::ports::LocationSecret;
 use crate::ports::SourceSession;
 use crate::recovery::{open_archive, restore_archive, PartId};
 use crate::{Core, CoreError};
@@ -152,9 +155,14 @@ impl Core {
         record::save_spec(self, &spec).await?;
         info!(user = %caller.user, source = %spec.hostname, port = spec.https_port, "upgrade started");
         let core = self.self_arc();
+        let user = caller.user.clone();
         tokio::spawn(async move {
-            let outcome = core.run_upgrade(&spec, &cancel).await;
+            let outcome = core.run_upgrade(&spec, &cancel, &user).await;
+            let configured = outcome.is_ok();
             core.finish_upgrade(outcome).await;
+            if configured && spec.history.is_some_and(|h| h.defer_import) {
+                core.start_deferred_history(&user).await;
+            }
         });
         Ok(())
     }
@@ -235,10 +243,11 @@ impl Core {
         &self,
         spec: &UpgradeSpec,
         cancel: &CancellationToken,
+        user: &str,
     ) -> Result<(), CoreError> {
         let id = crate::model::new_uuid();
         let dir = staging(self, &id);
-        let r = self.upgrade_steps(spec, cancel, &dir).await;
+        let r = self.upgrade_steps(spec, cancel, &dir, user).await;
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 warn!(dir = %dir.display(), error = %e, "could not remove the upgrade's staging");
@@ -252,6 +261,7 @@ impl Core {
         spec: &UpgradeSpec,
         cancel: &CancellationToken,
         dir: &Path,
+        user: &str,
     ) -> Result<(), CoreError> {
         let now = || self.clock.now();
         let fail = |e: crate::ports::UpgradeSourceError| {
@@ -298,7 +308,7 @@ impl Core {
         self.upgrade_step_done("import", found).await?;
 
         self.upgrade_step("history", cancel).await?;
-        let found = self.hand_over_history(spec, dir, &password);
+        let found = self.hand_over_history(spec, dir, &password, user).await?;
         self.upgrade_step_done("history", found).await?;
 
         self.upgrade_step("services", cancel).await?;
@@ -429,26 +439,86 @@ impl Core {
         Ok(found)
     }
 
-    /// CALL POINT of the history import (`crate::history_import`, built on the branch
-    /// history-import): the staged archive in `dir` holds the source's `seat` part, encrypted
-    /// under `password`. Once that module is here, this stages it
-    /// (`stage_history_import(…, HistorySource::Directory { path: dir, password })`) and,
-    /// unless `defer_import`, imports it before the server is CONFIGURED; deferred, the import
-    /// starts by itself once it is. Until then the history stays behind, and says so.
-    fn hand_over_history(&self, spec: &UpgradeSpec, _dir: &Path, _password: &str) -> Notifications {
+    /// The upgrade acting on behalf of `user` who started it, after the import (whose
+    /// accounts may not hold that user any more).
+    fn upgrade_caller(user: &str) -> Caller {
+        Caller {
+            principal_id: "system".into(),
+            user: user.to_string(),
+            realm: Realm::Local,
+            role: Role::SuperAdmin,
+        }
+    }
+
+    /// Hands the source's history (the `seat` part of the archive in `dir`) to the history
+    /// import (`crate::history_import`): staged now; imported before the server is CONFIGURED,
+    /// or, with `defer_import`, started by itself once it is.
+    async fn hand_over_history(
+        &self,
+        spec: &UpgradeSpec,
+        dir: &Path,
+        password: &str,
+        user: &str,
+    ) -> Result<Notifications, CoreError> {
         let mut found = Notifications::default();
-        if let Some(h) = &spec.history {
-            found.warnings.push(notification(
-                "com.ferrocenter.deployment.upgrade.history_not_imported",
+        let Some(h) = &spec.history else {
+            return Ok(found);
+        };
+        let caller = Self::upgrade_caller(user);
+        let staged = self
+            .stage_history_import(
+                &caller,
+                HistorySource::Directory {
+                    path: dir.to_path_buf(),
+                    password: Some(LocationSecret::new(password)),
+                },
+            )
+            .await?;
+        if h.defer_import {
+            found.info.push(notification(
+                "com.ferrocenter.deployment.upgrade.history_staged",
                 format!(
-                    "The source's history ({}) was exported but not imported: this build \
-                     has no history import yet.",
-                    h.data_set.as_str()
+                    "The source's history ({} rows) is staged; its import starts once the \
+                     server is set up (vcenter.deployment.import_history).",
+                    staged.total
                 ),
                 self.clock.now(),
             ));
+            return Ok(found);
         }
-        found
+        self.history_import_start(&caller, None).await?;
+        loop {
+            let info = self.history_import_get(&caller).await?;
+            match info.status {
+                HistoryStatus::Succeeded => break,
+                HistoryStatus::Failed | HistoryStatus::Blocked => {
+                    return Err(CoreError::internal(format!(
+                        "the history import stopped ({})",
+                        info.status.as_str()
+                    )))
+                }
+                HistoryStatus::Pending | HistoryStatus::Running => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            }
+        }
+        found.info.push(notification(
+            "com.ferrocenter.deployment.upgrade.history_imported",
+            format!("Imported the source's history ({} rows).", staged.total),
+            self.clock.now(),
+        ));
+        Ok(found)
+    }
+
+    /// After a deferred upgrade is CONFIGURED: the staged history starts importing.
+    async fn start_deferred_history(&self, user: &str) {
+        match self
+            .history_import_start(&Self::upgrade_caller(user), None)
+            .await
+        {
+            Ok(()) => info!("the upgrade's deferred history import started"),
+            Err(e) => warn!(error = %e, "the upgrade's deferred history import did not start"),
+        }
     }
 
     /// Claims every host's agent for this server with the imported service account, a
