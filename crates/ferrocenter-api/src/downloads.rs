@@ -1,13 +1,16 @@
 //! Files the server hands out by an unguessable URL rather than a session: support bundles
 //! (`appliance.support_bundle`). The token in the path is the credential, so it is served only
 //! on the listener that made the bundle, once, before it expires (the core's rules), and it
-//! never reaches the request log.
+//! never reaches the request log. An upgrade's export (`deployment::upgrade`) is served the
+//! same way: its token, handed only to the upgrade's target over its pinned session, is the
+//! credential of its files.
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ferrocenter_core::appliance::support_bundle::DOWNLOAD_PATH;
+use ferrocenter_core::ports::EXPORT_DOWNLOAD_PATH;
 use ferrocenter_core::CoreError;
 
 use ferrocenter_vapi::VapiState;
@@ -19,7 +22,34 @@ where
     S: Clone + Send + Sync + 'static,
     VapiState: axum::extract::FromRef<S>,
 {
-    Router::new().route(&format!("{DOWNLOAD_PATH}{{token}}"), get(download))
+    Router::new()
+        .route(&format!("{DOWNLOAD_PATH}{{token}}"), get(download))
+        .route(
+            &format!("{EXPORT_DOWNLOAD_PATH}{{token}}/{{file}}"),
+            get(export_file),
+        )
+}
+
+async fn export_file(
+    State(s): State<VapiState>,
+    Path((token, file)): Path<(String, String)>,
+) -> Response {
+    match s.core.upgrade_export_file(&token, &file).await {
+        Ok(d) => {
+            let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(d.file));
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (header::CONTENT_LENGTH, d.size.to_string()),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "no such export file\n").into_response(),
+    }
 }
 
 async fn download(State(s): State<VapiState>, Path(token): Path<String>) -> Response {
@@ -75,6 +105,9 @@ pub async fn host_from_authority(
 /// A path as the request log shows it: a download's token and a ZStack session id are
 /// replaced.
 pub fn loggable_path(path: &str) -> String {
+    if path.starts_with(EXPORT_DOWNLOAD_PATH) {
+        return format!("{EXPORT_DOWNLOAD_PATH}<token>");
+    }
     match path.strip_prefix(DOWNLOAD_PATH) {
         Some(_) => format!("{DOWNLOAD_PATH}<token>"),
         None => ferrocenter_zstack::loggable_path(path),
@@ -90,5 +123,10 @@ mod tests {
         let p = loggable_path(&format!("{DOWNLOAD_PATH}{}", "ab".repeat(32)));
         assert!(!p.contains("abab"), "{p}");
         assert_eq!(loggable_path("/api/session"), "/api/session");
+        let p = loggable_path(&format!(
+            "{EXPORT_DOWNLOAD_PATH}{}/manifest.json",
+            "cd".repeat(32)
+        ));
+        assert!(!p.contains("cdcd"), "{p}");
     }
 }

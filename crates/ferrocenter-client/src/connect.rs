@@ -397,16 +397,7 @@ impl Connection {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ClientError> {
-        let origin = format!(
-            "{}://{}:{}",
-            self.target.scheme,
-            if self.target.host.contains(':') {
-                format!("[{}]", self.target.host)
-            } else {
-                self.target.host.clone()
-            },
-            self.target.port
-        );
+        let origin = self.origin();
         let (ok, v) = self
             .send(method, &format!("{origin}/api{path}"), SESSION_HEADER, body)
             .await?;
@@ -434,6 +425,57 @@ impl Connection {
             fault: (!kind.is_empty()).then_some(kind),
             detail: v.is_object().then(|| v.clone()),
         })
+    }
+
+    /// `GET path` on the server's origin (same pinned connection, same session), the body
+    /// handed to `sink` as it arrives; returns its bytes. For files a server serves outside
+    /// its APIs (an upgrade's export).
+    pub async fn download(
+        &self,
+        path: &str,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<u64, ClientError> {
+        let url = format!("{}{path}", self.origin());
+        let mut r = self
+            .http
+            .get(url)
+            .header(SESSION_HEADER, &self.session)
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?;
+        if !r.status().is_success() {
+            return Err(ClientError::new(
+                if r.status() == reqwest::StatusCode::NOT_FOUND {
+                    ErrorCode::NotFound
+                } else {
+                    ErrorCode::Server
+                },
+                format!("the server answered {} for the download", r.status()),
+            ));
+        }
+        let mut total = 0u64;
+        while let Some(chunk) = r
+            .chunk()
+            .await
+            .map_err(|e| transport_error(e, &self.target, &self.presented))?
+        {
+            sink(&chunk).map_err(|e| ClientError::invalid("download", e))?;
+            total += chunk.len() as u64;
+        }
+        Ok(total)
+    }
+
+    fn origin(&self) -> String {
+        format!(
+            "{}://{}:{}",
+            self.target.scheme,
+            if self.target.host.contains(':') {
+                format!("[{}]", self.target.host)
+            } else {
+                self.target.host.clone()
+            },
+            self.target.port
+        )
     }
 
     /// Picks up a session saved earlier (the CLI keeps one between commands).

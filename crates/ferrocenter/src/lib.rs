@@ -9,3 +9,4 @@ pub mod setup_host;
 pub mod store_identity;
 pub mod support;
 pub mod tls;
+pub mod upgrade_source;

@@ -266,6 +266,7 @@ impl Server {
             reload: Default::default(),
         });
         core.set_setup_host(setup_host.clone());
+        core.set_upgrade_sources(Arc::new(crate::upgrade_source::ClientSources));
         let deployment = core
             .open_deployment(mode)
             .await

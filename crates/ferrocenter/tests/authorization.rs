@@ -466,9 +466,30 @@ fn rows() -> Vec<Row> {
             (Method::POST, "/vcenter/deployment/install"),
             (Method::GET, "/vcenter/deployment/question"),
             (Method::POST, "/vcenter/deployment/question"),
+            (Method::GET, "/vcenter/deployment/upgrade"),
+            (Method::POST, "/vcenter/deployment/upgrade"),
         ] {
             rows.push(row(method, p(path), [401, 403, 403, 400]));
         }
+        // A server as an upgrade's source: superAdmin only. It describes itself; an export
+        // with a password too short is refused (400), a missing one is not found.
+        rows.extend([
+            row(
+                Method::GET,
+                p("/ferrocenter/deployment/export/source"),
+                [401, 403, 403, 200],
+            ),
+            row(
+                Method::POST,
+                p("/ferrocenter/deployment/export"),
+                [401, 403, 403, 400],
+            ),
+            row(
+                Method::DELETE,
+                p("/ferrocenter/deployment/export/{export}"),
+                [401, 403, 403, 404],
+            ),
+        ]);
         // Backup and restore: reads for every role; backups need Appliance.Administer, a
         // restore Appliance.ManageAccounts. The location (/proc/ferrocenter-authz) holds
         // nothing and takes no writes, so nothing starts: validate answers FAIL, a job is
@@ -865,7 +886,8 @@ async fn every_route_for_every_role() {
                 .replace("{service}", "heartbeat")
                 .replace("{stat_id}", "cpu.util")
                 .replace("{provider}", "no-such-provider")
-                .replace("{root}", "no-such-root");
+                .replace("{root}", "no-such-root")
+                .replace("{export}", "no-such-export");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,
@@ -952,6 +974,13 @@ async fn every_route_for_every_role() {
                 ("POST", p) if p.ends_with("/vcenter/deployment/question") => (
                     format!("{path}?action=answer"),
                     Some(json!({"spec": {"question_id": "store.reuse", "answer_val": "YES"}})),
+                ),
+                ("POST", p) if p.ends_with("/vcenter/deployment/upgrade") => {
+                    (format!("{path}?action=cancel"), None)
+                }
+                ("POST", p) if p.ends_with("/ferrocenter/deployment/export") => (
+                    path,
+                    Some(json!({"spec": {"password": "short", "history": false}})),
                 ),
                 (_, p) if p.contains("/vcenter/deployment") => (path, None),
                 (m, p) if p.contains("/vcenter/") => {

@@ -3,7 +3,6 @@
 //! certificate (regenerate one that does not name this machine), the SSO domain with its
 //! administrator and the groups of table 4-2, then the services (the main listener). The
 //! questions on the way are the decisions an operator owns (`questions`).
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,10 +12,8 @@ use crate::auth::{validate_new_password, Caller, Privilege};
 use crate::{Core, CoreError};
 
 use super::questions::{Question, QuestionType};
-use super::{
-    record, text, ApplianceState, Deployment, Notification, Notifications, Operation, Progress,
-    StepStatus, Subtask,
-};
+use super::steps::{Begin, Plan};
+use super::{record, text, Notification, Notifications, Operation};
 
 /// `install.install_spec`, read. The password is never stored nor shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,14 +39,21 @@ pub struct Problem {
     pub reason: String,
 }
 
-/// The setup's steps, in order: (name, what its progress message says is starting).
-const STEPS: &[(&str, &str)] = &[
-    ("validate", "the setup checks"),
-    ("store", "the store"),
-    ("certificate", "the server certificate"),
-    ("sso", "the SSO domain"),
-    ("services", "the services"),
-];
+/// The install's steps.
+const PLAN: Plan = Plan {
+    kind: "install",
+    noun: "setup",
+    title: "Set up",
+    steps: &[
+        ("validate", "the setup checks"),
+        ("store", "the store"),
+        ("certificate", "the server certificate"),
+        ("sso", "the SSO domain"),
+        ("services", "the services"),
+    ],
+    // Once the services start, the server is becoming set up: no turning back.
+    no_return_from: "services",
+};
 
 /// Fields of each object of the spec; any other is refused by name.
 const TOP: &[&str] = &["vcsa_embedded", "auto_answer"];
@@ -232,30 +236,7 @@ impl Found {
     }
 }
 
-fn starting(step: &str) -> super::Text {
-    let what = STEPS
-        .iter()
-        .find(|(n, _)| *n == step)
-        .map_or(step, |(_, w)| *w);
-    text(
-        "install.ciscommon.component.starting",
-        format!("Starting {what}..."),
-        vec![what.to_string()],
-    )
-}
-
 impl Core {
-    fn require_initialized(&self) -> Result<(), CoreError> {
-        let state = self.deployment_state();
-        if state != ApplianceState::Initialized {
-            return Err(CoreError::invalid_state(format!(
-                "the server can be set up only when INITIALIZED; it is {}",
-                state.as_str()
-            )));
-        }
-        Ok(())
-    }
-
     /// `install.check`: every problem of the spec as an error naming its field, and what the
     /// setup will ask. Changes nothing.
     pub async fn install_check(
@@ -265,7 +246,7 @@ impl Core {
     ) -> Result<CheckInfo, CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
-        self.require_initialized()?;
+        self.require_awaiting_setup()?;
         let now = self.clock.now();
         let mut result = Notifications::default();
         if let Err(problems) = InstallSpec::parse(spec) {
@@ -331,95 +312,36 @@ impl Core {
                     .join("; "),
             }
         })?;
-        self.require_initialized()?;
+        self.require_awaiting_setup()?;
         let kept_data = self.auth.is_initialised().await?;
-        let now = self.clock.now();
-        let subtasks: BTreeMap<String, Subtask> = STEPS
-            .iter()
-            .map(|(name, what)| {
-                (
-                    name.to_string(),
-                    Subtask {
-                        description: text(
-                            &format!("com.ferrocenter.deployment.install.step.{name}"),
-                            format!("Set up {what}."),
-                            vec![],
-                        ),
-                        status: StepStatus::Pending,
-                        progress: None,
-                        result: None,
-                        start_time: None,
-                        end_time: None,
-                        error: None,
-                    },
-                )
-            })
-            .collect();
-        let cancel = CancellationToken::new();
-        {
-            // The state check and the move to CONFIG_IN_PROGRESS under one lock: two starts
-            // at once cannot both begin.
-            let mut cur = self.deployment.current.lock();
-            if cur.as_ref().map(|d| d.state) != Some(ApplianceState::Initialized) {
-                drop(cur);
-                return self.require_initialized();
-            }
-            *cur = Some(Deployment {
-                state: ApplianceState::ConfigInProgress,
-                operation: Some(Operation::Install),
-                description: text(
-                    "com.vmware.vcenter.deploy.task.description.op.install",
-                    "Install ferrocenter.",
-                    vec![],
-                ),
-                status: StepStatus::Running,
-                cancelable: true,
-                progress: Some(Progress {
-                    completed: 0,
-                    total: STEPS.len() as u64,
-                    message: starting(STEPS[0].0),
-                }),
-                subtask_order: STEPS.iter().map(|(n, _)| n.to_string()).collect(),
-                subtasks,
-                start_time: Some(now),
-                end_time: None,
-                error: None,
-                user: Some(caller.user.clone()),
-                install_spec: Some(spec.clone()),
-                questions: vec![],
-                kept_data,
-            });
-            *self.deployment.cancel.lock() = Some(cancel.clone());
-        }
-        self.update_deployment(|_| {}).await?;
+        let cancel = self
+            .begin_setup(
+                &PLAN,
+                Begin {
+                    operation: Operation::Install,
+                    description: text(
+                        "com.vmware.vcenter.deploy.task.description.op.install",
+                        "Install ferrocenter.",
+                        vec![],
+                    ),
+                    user: caller.user.clone(),
+                    install_spec: Some(spec.clone()),
+                    kept_data,
+                },
+            )
+            .await?;
         tracing::info!(user = %caller.user, domain = %spec.sso_domain_name, auto_answer = spec.auto_answer, "setup started");
         let core = self.self_arc();
         tokio::spawn(async move {
             let outcome = core.run_install(&spec, &cancel).await;
-            core.finish_install(outcome).await;
+            core.finish_setup(&PLAN, &outcome).await;
         });
         Ok(())
     }
 
     /// `install.cancel`: stops the setup at its next step (or question); it ends FAILED.
     pub async fn install_cancel(&self, caller: &Caller) -> Result<(), CoreError> {
-        let d = self.deployment_get(caller).await?;
-        if !d.state.in_progress() || d.operation != Some(Operation::Install) {
-            return Err(CoreError::invalid_state(format!(
-                "no install is running: the deployment is {}",
-                d.state.as_str()
-            )));
-        }
-        if !d.cancelable {
-            return Err(CoreError::invalid_state(
-                "the setup is starting the services and can no longer be cancelled",
-            ));
-        }
-        if let Some(c) = self.deployment.cancel.lock().as_ref() {
-            c.cancel();
-        }
-        tracing::info!(user = %caller.user, "setup cancel requested");
-        Ok(())
+        self.cancel_setup(caller, Operation::Install, &PLAN).await
     }
 
     /// Why the server certificate does not suit this machine, if it does not.
@@ -439,56 +361,6 @@ impl Core {
         })
     }
 
-    async fn step(&self, name: &str, cancel: &CancellationToken) -> Result<(), CoreError> {
-        if cancel.is_cancelled() {
-            return Err(CoreError::Cancelled {
-                message: format!("the setup was cancelled before the step '{name}'"),
-            });
-        }
-        let now = self.clock.now();
-        let last = name == "services";
-        self.update_deployment(|d| {
-            if let Some(t) = d.subtasks.get_mut(name) {
-                t.status = StepStatus::Running;
-                t.start_time = Some(now);
-            }
-            if let Some(p) = d.progress.as_mut() {
-                p.message = starting(name);
-            }
-            // Once the services start, the server is becoming set up: no turning back.
-            if last {
-                d.cancelable = false;
-            }
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn step_done(&self, name: &str, found: Found) -> Result<(), CoreError> {
-        let now = self.clock.now();
-        self.update_deployment(|d| {
-            if let Some(t) = d.subtasks.get_mut(name) {
-                t.status = StepStatus::Succeeded;
-                t.end_time = Some(now);
-                t.progress = Some(Progress {
-                    completed: 1,
-                    total: 1,
-                    message: text(
-                        "com.vmware.vcenter.deploy.task.complete.success",
-                        "Task has completed successfully.",
-                        vec![],
-                    ),
-                });
-                t.result = (!found.0.is_empty()).then_some(found.0);
-            }
-            if let Some(p) = d.progress.as_mut() {
-                p.completed += 1;
-            }
-        })
-        .await?;
-        Ok(())
-    }
-
     async fn run_install(
         &self,
         spec: &InstallSpec,
@@ -496,11 +368,11 @@ impl Core {
     ) -> Result<(), CoreError> {
         let now = || self.clock.now();
         // validate: what can have changed since the spec was checked at start.
-        self.step("validate", cancel).await?;
+        self.begin_step(&PLAN, "validate", cancel).await?;
         validate_new_password("sso_admin_password", &spec.sso_admin_password)?;
-        self.step_done("validate", Found::default()).await?;
+        self.end_step("validate", Notifications::default()).await?;
 
-        self.step("store", cancel).await?;
+        self.begin_step(&PLAN, "store", cancel).await?;
         let mut found = Found::default();
         let mut reuse = false;
         if self.auth.is_initialised().await? {
@@ -546,9 +418,9 @@ impl Core {
             }
         }
         self.server_uuid().await?;
-        self.step_done("store", found).await?;
+        self.end_step("store", found.0).await?;
 
-        self.step("certificate", cancel).await?;
+        self.begin_step(&PLAN, "certificate", cancel).await?;
         let mut found = Found::default();
         if let Some(why) = self.certificate_mismatch() {
             let q = Question::new(
@@ -582,9 +454,9 @@ impl Core {
                 );
             }
         }
-        self.step_done("certificate", found).await?;
+        self.end_step("certificate", found.0).await?;
 
-        self.step("sso", cancel).await?;
+        self.begin_step(&PLAN, "sso", cancel).await?;
         let mut found = Found::default();
         if reuse {
             let stored = self.auth.sso_domain();
@@ -619,9 +491,9 @@ impl Core {
             ),
             now(),
         );
-        self.step_done("sso", found).await?;
+        self.end_step("sso", found.0).await?;
 
-        self.step("services", cancel).await?;
+        self.begin_step(&PLAN, "services", cancel).await?;
         let mut found = Found::default();
         let uuid = self.server_uuid().await?;
         self.deployment
@@ -661,62 +533,8 @@ impl Core {
                 }
             }
         }
-        self.step_done("services", found).await?;
+        self.end_step("services", found.0).await?;
         Ok(())
-    }
-
-    async fn finish_install(&self, outcome: Result<(), CoreError>) {
-        *self.deployment.cancel.lock() = None;
-        let now = self.clock.now();
-        let failed = outcome.as_ref().err().map(|e| {
-            text(
-                "com.vmware.vcenter.deploy.task.failed",
-                format!("The setup failed: {e}"),
-                vec![e.to_string()],
-            )
-        });
-        let result = self
-            .update_deployment(|d| {
-                d.end_time = Some(now);
-                d.cancelable = false;
-                d.questions.clear();
-                match &failed {
-                    None => {
-                        d.state = ApplianceState::Configured;
-                        d.status = StepStatus::Succeeded;
-                        d.progress = Some(Progress {
-                            completed: STEPS.len() as u64,
-                            total: STEPS.len() as u64,
-                            message: text(
-                                "com.vmware.vcenter.deploy.task.complete.success",
-                                "Task has completed successfully.",
-                                vec![],
-                            ),
-                        });
-                    }
-                    Some(why) => {
-                        d.state = ApplianceState::Failed;
-                        d.status = StepStatus::Failed;
-                        d.error = Some(why.clone());
-                        if let Some(p) = d.progress.as_mut() {
-                            p.message = why.clone();
-                        }
-                        for t in d.subtasks.values_mut() {
-                            if t.status == StepStatus::Running {
-                                t.status = StepStatus::Failed;
-                                t.end_time = Some(now);
-                                t.error = Some(why.clone());
-                            }
-                        }
-                    }
-                }
-            })
-            .await;
-        match (&outcome, result) {
-            (_, Err(e)) => tracing::error!(error = %e, "the setup's end could not be recorded"),
-            (Ok(()), Ok(_)) => tracing::info!("setup done: CONFIGURED"),
-            (Err(e), Ok(_)) => tracing::warn!(error = %e, "setup FAILED"),
-        }
     }
 }
 

@@ -15,6 +15,8 @@
 pub mod install;
 pub mod questions;
 mod record;
+pub(crate) mod steps;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -248,6 +250,8 @@ pub(crate) struct DeploymentState {
     /// Cancels the running setup.
     cancel: Mutex<Option<CancellationToken>>,
     host: OnceLock<Arc<dyn SetupHost>>,
+    /// The upgrade's own state (`upgrade`).
+    pub(crate) upgrade: upgrade::UpgradeState,
 }
 
 impl DeploymentState {
@@ -418,6 +422,10 @@ impl Core {
             .forget_store_identity()
             .map_err(|e| CoreError::internal(e.to_string()))?;
         self.services.stop_by_name(crate::API_LISTENER).await?;
+        // Read before the wipe, which puts it back: a server keeps its uuid across a
+        // rollback even in a process that had not read it yet (the agents an upgrade claimed
+        // before it failed name it).
+        self.server_uuid().await?;
         let kept = self
             .deployment
             .current

@@ -75,6 +75,11 @@ impl Core {
     /// summary line is how an operator (and the scale benchmark) sees that every host answered,
     /// for example after a restart.
     pub async fn heartbeat_round(self: &Arc<Self>) {
+        // A server not set up manages no host: during an upgrade its store holds the source's
+        // hosts, whose agents the source still holds until the upgrade claims them.
+        if !self.is_configured() {
+            return;
+        }
         let started = std::time::Instant::now();
         let hosts = match self.store.list_hosts(&HostFilter::default()).await {
             Ok(h) => h,
@@ -203,6 +208,12 @@ impl Core {
     async fn check_host(&self, host: &Host) -> Result<(), CoreError> {
         let agent = self.agent(host).await?;
         let rt = agent.runtime().await?;
+        if let Some(claim) = &rt.claim {
+            if claim.server_uuid != self.server_uuid().await? {
+                self.lose_to_another_server(host, claim).await;
+                return Ok(());
+            }
+        }
         let page = agent.events(host.event_cursor).await?;
         // The listed record serves a quiet heartbeat (most of them); events and resyncs work on
         // a fresh one, since an operation may have changed the host since the round began.
@@ -294,6 +305,39 @@ impl Core {
         if let Err(e) = synced {
             warn!(host = %host.name, error = %e, "could not resync a migration's destination");
         }
+    }
+
+    /// The agent is claimed by another server now (an upgrade moved the host, or another
+    /// server added it with `force`): this server no longer manages it, rather than fight
+    /// for it. The host becomes disconnected, with an event naming its new manager; a
+    /// reconnect (with `force`) takes it back.
+    async fn lose_to_another_server(&self, host: &Host, claim: &crate::inventory::ClaimInfo) {
+        let moved = self
+            .store
+            .transition_host_connection(
+                &host.id,
+                ConnectionState::Connected,
+                ConnectionState::Disconnected,
+            )
+            .await;
+        if !matches!(moved, Ok(true)) {
+            return;
+        }
+        self.sessions.forget(&host.id);
+        warn!(host = %host.name, manager = %claim.server_address, "host is managed by another server now: disconnected");
+        self.record_event(
+            "HostDisconnectedEvent",
+            "host",
+            &host.id,
+            &host.name,
+            "system",
+            format!(
+                "Host {} is managed by another server now (server {} at {}): disconnected",
+                host.name, claim.server_uuid, claim.server_address
+            ),
+            json!({"managed_by": claim.server_uuid, "manager_address": claim.server_address}),
+        )
+        .await;
     }
 
     async fn mark_not_responding(&self, host: &Host, why: &CoreError) {

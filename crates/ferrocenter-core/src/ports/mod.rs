@@ -11,6 +11,7 @@ mod setup_host;
 mod store;
 mod support;
 mod token_crypto;
+mod upgrade_source;
 
 pub use agents::{
     AgentAbout, AgentEndpoint, AgentEvent, AgentEvents, AgentSession, Agents, Migrated,
@@ -50,4 +51,8 @@ pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};
 pub use token_crypto::{
     Assertion, Confirmation, PresentedToken, RequestSignature, RequestSignatureAlgorithm,
     SigningIdentity, TokenCrypto, TokenCryptoError,
+};
+pub use upgrade_source::{
+    ExportFile, NoUpgradeSources, SourceAbout, SourceAddress, SourceExport, SourceSession,
+    UpgradeSourceError, UpgradeSources, EXPORT_DOWNLOAD_PATH,
 };

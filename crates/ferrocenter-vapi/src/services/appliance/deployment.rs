@@ -140,11 +140,15 @@ const INSTALL_SPEC: StructDef = StructDef {
     ],
 };
 
-const CHECK_INFO: StructDef = StructDef {
+pub(super) const CHECK_INFO: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.check_info",
     fields: &[
         field("status", Ty::Enum(CHECK_STATUS)),
         field("result", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
+        field(
+            "source_info",
+            Ty::Optional(&Ty::Struct(&super::deployment_upgrade::SOURCE_INFO)),
+        ),
     ],
 };
 
@@ -260,7 +264,7 @@ fn notification(n: &Notification) -> Value {
     v
 }
 
-fn notifications(n: &Notifications) -> Value {
+pub(super) fn notifications(n: &Notifications) -> Value {
     let mut v = json!({});
     for (name, list) in [
         ("info", &n.info),

@@ -6,6 +6,7 @@
 //! one is told so by name.
 pub mod deployment;
 pub mod deployment_history;
+pub mod deployment_upgrade;
 pub mod firewall;
 pub mod global_fips;
 pub mod health;
@@ -39,6 +40,7 @@ pub const SERVICES: &[&[Op]] = &[
     logging_forwarding::OPS,
     deployment::OPS,
     deployment_history::OPS,
+    deployment_upgrade::OPS,
 ];
 
 /// The union rules of the appliance services' replies.

@@ -97,30 +97,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/update/staged",
     ),
     (
-        "com.vmware.vcenter.deployment.upgrade",
-        "get",
-        "GET",
-        "/vcenter/deployment/upgrade",
-    ),
-    (
-        "com.vmware.vcenter.deployment.upgrade",
-        "check",
-        "POST",
-        "/vcenter/deployment/upgrade?action=check",
-    ),
-    (
-        "com.vmware.vcenter.deployment.upgrade",
-        "start",
-        "POST",
-        "/vcenter/deployment/upgrade?action=start",
-    ),
-    (
-        "com.vmware.vcenter.deployment.upgrade",
-        "cancel",
-        "POST",
-        "/vcenter/deployment/upgrade?action=cancel",
-    ),
-    (
         "com.vmware.vcenter.lcm.discovery.associated_products",
         "list",
         "GET",

@@ -1,0 +1,292 @@
+//! `upgrade.check`: reads the spec, reaches the source with its certificate pinned, logs in as
+//! its SSO administrator, and checks that it can be taken over by this build. Changes nothing,
+//! here or on the source.
+use std::cmp::Ordering;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::auth::{Caller, Privilege};
+use crate::deployment::install::Problem;
+use crate::deployment::{text, ApplianceState, Notification, Notifications};
+use crate::ports::{SourceAbout, SourceAddress, SourceSession, UpgradeSourceError};
+use crate::recovery::manifest;
+use crate::{Core, CoreError};
+
+use super::spec::UpgradeSpec;
+
+/// `deployment.source_info`, as ferrocenter fills it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInfo {
+    pub hostname: String,
+    pub version: String,
+    /// `appliance_size` by the hosts it manages (vCenter's sizes: tiny up to 10 hosts, small
+    /// 100, medium 400, large 1,000, xlarge beyond).
+    pub deployment_size: &'static str,
+    pub sso_domain_name: String,
+    pub about: SourceAbout,
+}
+
+/// `deployment.check_info` of an upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeCheck {
+    pub ok: bool,
+    pub result: Notifications,
+    /// Set once the source was reached and read.
+    pub source: Option<SourceInfo>,
+}
+
+pub(crate) fn size_for(hosts: u64) -> &'static str {
+    match hosts {
+        0..=10 => "TINY",
+        11..=100 => "SMALL",
+        101..=400 => "MEDIUM",
+        401..=1000 => "LARGE",
+        _ => "XLARGE",
+    }
+}
+
+/// Compares dotted version numbers (`0.1.0`, `1.2`), a missing part being 0; a part that is
+/// not a number compares as text.
+pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
+    let parts = |s: &str| -> Vec<String> {
+        s.split(['.', '-', '+'])
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (pa, pb) = (parts(a), parts(b));
+    for i in 0..pa.len().max(pb.len()) {
+        let x = pa.get(i).map_or("0", String::as_str);
+        let y = pb.get(i).map_or("0", String::as_str);
+        let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => x.cmp(y),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+pub(crate) fn notification(id: &str, message: String, now: OffsetDateTime) -> Notification {
+    Notification {
+        id: id.to_string(),
+        time: Some(now),
+        message: text(id, message, vec![]),
+        resolution: None,
+    }
+}
+
+pub(crate) fn field_error(field: &str, reason: &str, now: OffsetDateTime) -> Notification {
+    let id = "com.ferrocenter.deployment.upgrade.invalid_field";
+    Notification {
+        id: id.to_string(),
+        time: Some(now),
+        message: text(
+            id,
+            format!("{field}: {reason}"),
+            vec![field.to_string(), reason.to_string()],
+        ),
+        resolution: None,
+    }
+}
+
+/// The spec's problems as one invalid-argument error naming the first field.
+pub(crate) fn invalid_spec(problems: &[Problem]) -> CoreError {
+    CoreError::InvalidArgument {
+        field: format!("spec.{}", problems.first().map_or("", |p| p.field.as_str())),
+        reason: problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.reason))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// A source that could not be used, as the problem of the spec field it is about.
+pub(crate) fn source_problem(spec: &UpgradeSpec, e: &UpgradeSourceError) -> Problem {
+    let (field, reason) = match e {
+        UpgradeSourceError::Unreachable(why) => (
+            "source_appliance.hostname",
+            format!(
+                "the source {}:{} cannot be reached: {why}",
+                spec.hostname, spec.https_port
+            ),
+        ),
+        UpgradeSourceError::Thumbprint { seen } => (
+            "source_appliance.ssl_thumbprint",
+            format!(
+                "the source {}:{} presented a certificate whose SHA-256 thumbprint is {}, not \
+                 {}: check that it is the server meant, then give its thumbprint",
+                spec.hostname,
+                spec.https_port,
+                seen.as_deref().unwrap_or("(unread)"),
+                spec.ssl_thumbprint
+            ),
+        ),
+        UpgradeSourceError::Login(why) => (
+            "source_appliance.sso_admin_password",
+            format!(
+                "the source refused the login of {}: {why}",
+                spec.sso_admin_username
+            ),
+        ),
+        UpgradeSourceError::Refused(why) => (
+            "source_appliance",
+            format!("the source refused the upgrade's call: {why}"),
+        ),
+    };
+    Problem {
+        field: field.to_string(),
+        reason,
+    }
+}
+
+/// Whether this build can take over a source that says `about` of itself.
+pub(crate) fn about_problems(about: &SourceAbout, here_schema: i64) -> Vec<Problem> {
+    let mut out = vec![];
+    let here = manifest::this_version();
+    if about.state != ApplianceState::Configured.as_str() {
+        out.push(Problem {
+            field: "source_appliance".into(),
+            reason: format!(
+                "the source's deployment is {}: only a CONFIGURED server can be upgraded",
+                about.state
+            ),
+        });
+    }
+    if compare_versions(&about.version, here) == Ordering::Greater {
+        out.push(Problem {
+            field: "source_appliance".into(),
+            reason: format!(
+                "the source runs ferrocenter {}, newer than this ferrocenter {here}: upgrade \
+                 to a build at least as new",
+                about.version
+            ),
+        });
+    } else if about.schema_version != here_schema {
+        out.push(Problem {
+            field: "source_appliance".into(),
+            reason: format!(
+                "the source's store is at schema version {}, this ferrocenter's at {here_schema}: \
+                 moving a store between schema versions is not supported yet; upgrade the \
+                 source in place to {here} first",
+                about.schema_version
+            ),
+        });
+    }
+    out
+}
+
+impl Core {
+    /// Connects to and logs in on the spec's source.
+    pub(crate) async fn open_source(
+        &self,
+        spec: &UpgradeSpec,
+    ) -> Result<Box<dyn SourceSession>, UpgradeSourceError> {
+        self.upgrade_sources()
+            .open(
+                &SourceAddress {
+                    hostname: spec.hostname.clone(),
+                    port: spec.https_port,
+                    thumbprint: spec.ssl_thumbprint.clone(),
+                },
+                &spec.sso_admin_username,
+                &spec.sso_admin_password,
+            )
+            .await
+    }
+
+    /// `upgrade.check`: every problem of the spec and of the source as an error naming its
+    /// field, and what the source is. Changes nothing.
+    pub async fn upgrade_check(
+        &self,
+        caller: &Caller,
+        spec: &Value,
+    ) -> Result<UpgradeCheck, CoreError> {
+        self.auth
+            .authorize(caller, Privilege::ApplianceManageAccounts)?;
+        self.require_awaiting_setup()?;
+        let now = self.clock.now();
+        let mut result = Notifications::default();
+        let fail = |problems: Vec<Problem>, mut result: Notifications| {
+            result.errors.extend(
+                problems
+                    .iter()
+                    .map(|p| field_error(&p.field, &p.reason, now)),
+            );
+            UpgradeCheck {
+                ok: false,
+                result,
+                source: None,
+            }
+        };
+        let spec = match UpgradeSpec::parse(spec) {
+            Ok(s) => s,
+            Err(problems) => return Ok(fail(problems, result)),
+        };
+        let session = match self.open_source(&spec).await {
+            Ok(s) => s,
+            Err(e) => return Ok(fail(vec![source_problem(&spec, &e)], result)),
+        };
+        let about = match session.about().await {
+            Ok(a) => a,
+            Err(e) => return Ok(fail(vec![source_problem(&spec, &e)], result)),
+        };
+        let problems = about_problems(&about, self.store.schema_version().await?);
+        result.info.push(notification(
+            "com.ferrocenter.deployment.upgrade.source",
+            format!(
+                "The source {} (server {}) runs ferrocenter {} with the SSO domain {}; it \
+                 manages {} hosts and {} VMs, which the upgrade moves to this server.",
+                spec.hostname,
+                about.server_uuid,
+                about.version,
+                about.sso_domain_name,
+                about.hosts,
+                about.vms
+            ),
+            now,
+        ));
+        if spec.history.is_none() {
+            result.warnings.push(notification(
+                "com.ferrocenter.deployment.upgrade.no_history",
+                "The spec names no history: the source's tasks, events and statistics stay \
+                 behind."
+                    .into(),
+                now,
+            ));
+        }
+        let source = SourceInfo {
+            hostname: spec.hostname.clone(),
+            version: about.version.clone(),
+            deployment_size: size_for(about.hosts),
+            sso_domain_name: about.sso_domain_name.clone(),
+            about,
+        };
+        let mut check = fail(problems, result);
+        check.ok = check.result.errors.is_empty();
+        check.source = Some(source);
+        Ok(check)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_by_number() {
+        assert_eq!(compare_versions("0.10.0", "0.9.9"), Ordering::Greater);
+        assert_eq!(compare_versions("1.0", "1.0.0"), Ordering::Equal);
+        assert_eq!(compare_versions("0.1.0", "0.2.0"), Ordering::Less);
+    }
+
+    #[test]
+    fn sizes_follow_host_counts() {
+        assert_eq!(size_for(0), "TINY");
+        assert_eq!(size_for(101), "MEDIUM");
+        assert_eq!(size_for(10_000), "XLARGE");
+    }
+}
