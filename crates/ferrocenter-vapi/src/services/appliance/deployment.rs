@@ -140,15 +140,30 @@ const INSTALL_SPEC: StructDef = StructDef {
     ],
 };
 
+const APPLIANCE_TYPE: &[&str] = &["VCSA_EMBEDDED", "VCSA_EXTERNAL", "PSC_EXTERNAL"];
+const APPLIANCE_SIZE: &[&str] = &["TINY", "SMALL", "MEDIUM", "LARGE", "XLARGE"];
+/// `deployment.source_info`: what ferrocenter knows of a source (no disk or data-migration
+/// estimates: the fields are optional and left unset).
+pub(super) const SOURCE_INFO: StructDef = StructDef {
+    name: "com.vmware.vcenter.deployment.source_info",
+    fields: &[
+        field("hostname", Ty::String),
+        field("version", Ty::String),
+        field("deployment_type", Ty::Enum(APPLIANCE_TYPE)),
+        field("deployment_size", Ty::Enum(APPLIANCE_SIZE)),
+        field("sso_domain_name", Ty::String),
+        field("active_directory_domain", Ty::String),
+        field("dns_servers", Ty::List(&Ty::String)),
+        field("replicated_partners", Ty::Optional(&Ty::List(&Ty::String))),
+    ],
+};
+
 pub(super) const CHECK_INFO: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.check_info",
     fields: &[
         field("status", Ty::Enum(CHECK_STATUS)),
         field("result", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
-        field(
-            "source_info",
-            Ty::Optional(&Ty::Struct(&super::deployment_upgrade::SOURCE_INFO)),
-        ),
+        field("source_info", Ty::Optional(&Ty::Struct(&SOURCE_INFO))),
     ],
 };
 

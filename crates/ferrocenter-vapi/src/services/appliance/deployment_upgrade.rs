@@ -13,25 +13,7 @@ use crate::types::{self, field, Form, StructDef, Ty};
 const UPGRADE: &str = "com.vmware.vcenter.deployment.upgrade";
 const EXPORT: &str = "com.ferrocenter.deployment.export";
 
-const APPLIANCE_TYPE: &[&str] = &["VCSA_EMBEDDED", "VCSA_EXTERNAL", "PSC_EXTERNAL"];
-const APPLIANCE_SIZE: &[&str] = &["TINY", "SMALL", "MEDIUM", "LARGE", "XLARGE"];
 const HISTORY_OPTION: &[&str] = &["EVENTS_TASKS", "ALL"];
-
-/// `deployment.source_info`: what ferrocenter knows of a source (no disk or data-migration
-/// estimates: the fields are optional and left unset).
-pub(super) const SOURCE_INFO: StructDef = StructDef {
-    name: "com.vmware.vcenter.deployment.source_info",
-    fields: &[
-        field("hostname", Ty::String),
-        field("version", Ty::String),
-        field("deployment_type", Ty::Enum(APPLIANCE_TYPE)),
-        field("deployment_size", Ty::Enum(APPLIANCE_SIZE)),
-        field("sso_domain_name", Ty::String),
-        field("active_directory_domain", Ty::String),
-        field("dns_servers", Ty::List(&Ty::String)),
-        field("replicated_partners", Ty::Optional(&Ty::List(&Ty::String))),
-    ],
-};
 
 const LOCATION_SPEC: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.location_spec",
