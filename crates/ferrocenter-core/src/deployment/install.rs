@@ -12,8 +12,9 @@ use crate::auth::{validate_new_password, Caller, Privilege};
 use crate::{Core, CoreError};
 
 use super::questions::{Question, QuestionType};
+use super::spec_problems::{field_error, invalid_spec, reason, Problem, SpecReader};
 use super::steps::{Begin, Plan};
-use super::{record, text, Notification, Notifications, Operation};
+use super::{record, text, Notifications, Operation};
 
 /// `install.install_spec`, read. The password is never stored nor shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,13 +31,6 @@ pub struct InstallSpec {
 pub struct CheckInfo {
     pub ok: bool,
     pub result: Notifications,
-}
-
-/// One thing wrong with a spec, by the field's path as the caller spelled it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub field: String,
-    pub reason: String,
 }
 
 /// The install's steps.
@@ -59,17 +53,6 @@ const PLAN: Plan = Plan {
 const TOP: &[&str] = &["vcsa_embedded", "auto_answer"];
 const EMBEDDED: &[&str] = &["standalone", "replicated", "ceip_enabled"];
 const STANDALONE: &[&str] = &["sso_admin_password", "sso_domain_name"];
-
-fn unknown_fields(v: &Value, path: &str, known: &[&str], out: &mut Vec<Problem>) {
-    if let Some(m) = v.as_object() {
-        for k in m.keys().filter(|k| !known.contains(&k.as_str())) {
-            out.push(Problem {
-                field: format!("{path}{k}"),
-                reason: "is not a field of the install spec".into(),
-            });
-        }
-    }
-}
 
 /// A DNS name of at least two labels, each 1–63 letters, digits or inner hyphens.
 fn domain_problem(name: &str) -> Option<String> {
@@ -96,143 +79,64 @@ fn domain_problem(name: &str) -> Option<String> {
 impl InstallSpec {
     /// Reads `spec` (its JSON form), naming every field that is wrong.
     pub fn parse(spec: &Value) -> Result<InstallSpec, Vec<Problem>> {
-        let mut problems = vec![];
-        let mut problem = |field: &str, reason: String| {
-            problems.push(Problem {
-                field: field.into(),
-                reason,
-            });
-        };
-        if !spec.is_object() {
-            problem("spec", "must be an install spec (an object)".into());
-            return Err(problems);
+        let mut r = SpecReader::new("install");
+        if !r.top(spec, TOP) {
+            return r.finish(|| unreachable!("a spec that is not an object has a problem"));
         }
-        let mut unknown = vec![];
-        unknown_fields(spec, "", TOP, &mut unknown);
-        let auto_answer = match spec.get("auto_answer") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                problem("auto_answer", "must be true or false".into());
-                false
-            }
-        };
-        let embedded = spec.get("vcsa_embedded").filter(|v| !v.is_null());
-        let Some(embedded) = embedded else {
-            problem("vcsa_embedded", "is required".into());
-            problems.extend(unknown);
-            return Err(problems);
-        };
-        unknown_fields(embedded, "vcsa_embedded.", EMBEDDED, &mut unknown);
-        let ceip_enabled = match embedded.get("ceip_enabled") {
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                problem("vcsa_embedded.ceip_enabled", "must be true or false".into());
-                false
-            }
-            None => {
-                problem("vcsa_embedded.ceip_enabled", "is required".into());
-                false
-            }
-        };
-        if embedded.get("replicated").is_some_and(|v| !v.is_null()) {
-            problem(
-                "vcsa_embedded.replicated",
-                "joining a partner's SSO domain is not supported: ferrocenter servers do not \
-                 share SSO domains yet; set up a standalone domain"
-                    .into(),
-            );
-        }
-        let standalone = embedded.get("standalone").filter(|v| !v.is_null());
+        let auto_answer = r
+            .boolean(spec, "auto_answer", "auto_answer")
+            .unwrap_or(false);
+        let mut ceip_enabled = false;
         let mut domain = crate::auth::DEFAULT_SSO_DOMAIN.to_string();
         let mut password = String::new();
-        match standalone {
-            None => {
-                if embedded.get("replicated").is_none_or(Value::is_null) {
-                    problem("vcsa_embedded.standalone", "is required".into());
+        match r.object(spec, "vcsa_embedded", EMBEDDED) {
+            None => r.problem("vcsa_embedded", "is required"),
+            Some(embedded) => {
+                ceip_enabled = r
+                    .boolean(embedded, "ceip_enabled", "vcsa_embedded.ceip_enabled")
+                    .unwrap_or(false);
+                if !SpecReader::given(embedded, "ceip_enabled") {
+                    r.problem("vcsa_embedded.ceip_enabled", "is required");
                 }
-            }
-            Some(s) => {
-                unknown_fields(s, "vcsa_embedded.standalone.", STANDALONE, &mut unknown);
-                match s.get("sso_domain_name") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::String(d)) => {
-                        domain = d.trim().to_ascii_lowercase();
-                        if let Some(why) = domain_problem(&domain) {
-                            problem("vcsa_embedded.standalone.sso_domain_name", why);
+                let replicated = SpecReader::given(embedded, "replicated");
+                if replicated {
+                    r.problem(
+                        "vcsa_embedded.replicated",
+                        "joining a partner's SSO domain is not supported: ferrocenter servers \
+                         do not share SSO domains yet; set up a standalone domain",
+                    );
+                }
+                let path = "vcsa_embedded.standalone";
+                match r.object(embedded, path, STANDALONE) {
+                    None if !replicated && !SpecReader::given(embedded, "standalone") => {
+                        r.problem(path, "is required")
+                    }
+                    None => {}
+                    Some(s) => {
+                        let field = "vcsa_embedded.standalone.sso_domain_name";
+                        if let Some(d) = r.string(s, "sso_domain_name", field, false) {
+                            domain = d.trim().to_ascii_lowercase();
+                            if let Some(why) = domain_problem(&domain) {
+                                r.problem(field, why);
+                            }
+                        }
+                        let field = "vcsa_embedded.standalone.sso_admin_password";
+                        if let Some(p) = r.string(s, "sso_admin_password", field, true) {
+                            if let Err(e) = validate_new_password("sso_admin_password", &p) {
+                                r.problem(field, reason(e));
+                            }
+                            password = p;
                         }
                     }
-                    Some(_) => problem(
-                        "vcsa_embedded.standalone.sso_domain_name",
-                        "must be a string".into(),
-                    ),
-                }
-                match s.get("sso_admin_password") {
-                    Some(Value::String(p)) => {
-                        password = p.clone();
-                        if let Err(CoreError::InvalidArgument { reason, .. }) =
-                            validate_new_password("sso_admin_password", p)
-                        {
-                            problem("vcsa_embedded.standalone.sso_admin_password", reason);
-                        }
-                    }
-                    Some(_) => problem(
-                        "vcsa_embedded.standalone.sso_admin_password",
-                        "must be a string".into(),
-                    ),
-                    None => problem(
-                        "vcsa_embedded.standalone.sso_admin_password",
-                        "is required".into(),
-                    ),
                 }
             }
         }
-        problems.extend(unknown);
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(InstallSpec {
+        r.finish(|| InstallSpec {
             sso_domain_name: domain,
             sso_admin_password: password,
             ceip_enabled,
             auto_answer,
         })
-    }
-}
-
-fn notification(id: &str, message: super::Text, now: time::OffsetDateTime) -> Notification {
-    Notification {
-        id: id.to_string(),
-        time: Some(now),
-        message,
-        resolution: None,
-    }
-}
-
-fn problem_notification(p: &Problem, now: time::OffsetDateTime) -> Notification {
-    notification(
-        "com.ferrocenter.deployment.install.invalid_field",
-        text(
-            "com.ferrocenter.deployment.install.invalid_field",
-            format!("{}: {}", p.field, p.reason),
-            vec![p.field.clone(), p.reason.clone()],
-        ),
-        now,
-    )
-}
-
-/// What a step found, for its `result`.
-#[derive(Default)]
-struct Found(Notifications);
-
-impl Found {
-    fn info(&mut self, id: &str, message: String, now: time::OffsetDateTime) {
-        let t = text(id, message, vec![]);
-        self.0.info.push(notification(id, t, now));
-    }
-    fn warning(&mut self, id: &str, message: String, now: time::OffsetDateTime) {
-        let t = text(id, message, vec![]);
-        self.0.warnings.push(notification(id, t, now));
     }
 }
 
@@ -252,31 +156,26 @@ impl Core {
         if let Err(problems) = InstallSpec::parse(spec) {
             result.errors = problems
                 .iter()
-                .map(|p| problem_notification(p, now))
+                .map(|p| field_error("install", p, now))
                 .collect();
         }
         if self.auth.is_initialised().await? {
-            result.warnings.push(notification(
+            result.add_warning(
                 "com.ferrocenter.deployment.install.store_in_use",
-                text(
-                    "com.ferrocenter.deployment.install.store_in_use",
-                    "The store already holds another instance's data: the setup will ask \
-                     whether to reuse or wipe it (question store.reuse).",
-                    vec![],
-                ),
+                "The store already holds another instance's data: the setup will ask whether \
+                 to reuse or wipe it (question store.reuse).",
                 now,
-            ));
+            );
         }
         if let Some(why) = self.certificate_mismatch() {
-            result.warnings.push(notification(
+            result.add_warning(
                 "com.ferrocenter.deployment.install.certificate_name",
-                text(
-                    "com.ferrocenter.deployment.install.certificate_name",
-                    format!("{why}: the setup will ask whether to regenerate it (question certificate.regenerate)."),
-                    vec![],
+                format!(
+                    "{why}: the setup will ask whether to regenerate it (question \
+                     certificate.regenerate)."
                 ),
                 now,
-            ));
+            );
         }
         Ok(CheckInfo {
             ok: result.errors.is_empty(),
@@ -301,17 +200,7 @@ impl Core {
     pub async fn install_start(&self, caller: &Caller, spec: &Value) -> Result<(), CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
-        let spec = InstallSpec::parse(spec).map_err(|problems| {
-            let first = problems[0].clone();
-            CoreError::InvalidArgument {
-                field: format!("spec.{}", first.field),
-                reason: problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.reason))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            }
-        })?;
+        let spec = InstallSpec::parse(spec).map_err(|p| invalid_spec(&p))?;
         self.require_awaiting_setup()?;
         let kept_data = self.auth.is_initialised().await?;
         let cancel = self
@@ -373,7 +262,7 @@ impl Core {
         self.end_step("validate", Notifications::default()).await?;
 
         self.begin_step(&PLAN, "store", cancel).await?;
-        let mut found = Found::default();
+        let mut found = Notifications::default();
         let mut reuse = false;
         if self.auth.is_initialised().await? {
             let uuid = self
@@ -401,7 +290,7 @@ impl Core {
             );
             if self.ask(q, spec.auto_answer, cancel).await? == "YES" {
                 reuse = true;
-                found.info(
+                found.add_info(
                     "com.ferrocenter.deployment.install.store_reused",
                     format!("Reused the store of server {uuid}."),
                     now(),
@@ -410,7 +299,7 @@ impl Core {
                 record::wipe_store(self).await?;
                 // The wipe took the record with it; what remains is this setup's.
                 self.update_deployment(|d| d.kept_data = false).await?;
-                found.info(
+                found.add_info(
                     "com.ferrocenter.deployment.install.store_wiped",
                     format!("Wiped the store of server {uuid}."),
                     now(),
@@ -418,10 +307,10 @@ impl Core {
             }
         }
         self.server_uuid().await?;
-        self.end_step("store", found.0).await?;
+        self.end_step("store", found).await?;
 
         self.begin_step(&PLAN, "certificate", cancel).await?;
-        let mut found = Found::default();
+        let mut found = Notifications::default();
         if let Some(why) = self.certificate_mismatch() {
             let q = Question::new(
                 "certificate.regenerate",
@@ -441,27 +330,27 @@ impl Core {
                     .map_err(|e| {
                         CoreError::internal(format!("regenerating the certificate: {e}"))
                     })?;
-                found.info(
+                found.add_info(
                     "com.ferrocenter.deployment.install.certificate_regenerated",
                     format!("Made a new server certificate (SHA-256 thumbprint {thumbprint})."),
                     now(),
                 );
             } else {
-                found.warning(
+                found.add_warning(
                     "com.ferrocenter.deployment.install.certificate_kept",
                     format!("{why}; kept as asked."),
                     now(),
                 );
             }
         }
-        self.end_step("certificate", found.0).await?;
+        self.end_step("certificate", found).await?;
 
         self.begin_step(&PLAN, "sso", cancel).await?;
-        let mut found = Found::default();
+        let mut found = Notifications::default();
         if reuse {
             let stored = self.auth.sso_domain();
             if stored != spec.sso_domain_name {
-                found.warning(
+                found.add_warning(
                     "com.ferrocenter.deployment.install.domain_kept",
                     format!(
                         "The reused store's SSO domain is {stored}; it stays (the spec named {}).",
@@ -482,7 +371,7 @@ impl Core {
             .await?;
         self.auth.mark_initialised().await?;
         self.token_signing_certificates().await?;
-        found.info(
+        found.add_info(
             "com.ferrocenter.deployment.install.domain",
             format!(
                 "The SSO domain {} is set up; administrator@{} is its administrator.",
@@ -491,10 +380,10 @@ impl Core {
             ),
             now(),
         );
-        self.end_step("sso", found.0).await?;
+        self.end_step("sso", found).await?;
 
         self.begin_step(&PLAN, "services", cancel).await?;
-        let mut found = Found::default();
+        let mut found = Notifications::default();
         let uuid = self.server_uuid().await?;
         self.deployment
             .host()
@@ -521,7 +410,7 @@ impl Core {
                     match self.ask(q, spec.auto_answer, cancel).await?.as_str() {
                         "RETRY" => continue,
                         "IGNORE" => {
-                            found.warning(
+                            found.add_warning(
                                 "com.ferrocenter.deployment.install.listener_stopped",
                                 format!("The main listener is stopped: {e}."),
                                 now(),
@@ -533,7 +422,7 @@ impl Core {
                 }
             }
         }
-        self.end_step("services", found.0).await?;
+        self.end_step("services", found).await?;
         Ok(())
     }
 }

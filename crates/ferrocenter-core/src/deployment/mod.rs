@@ -15,6 +15,7 @@
 pub mod install;
 pub mod questions;
 mod record;
+pub mod spec_problems;
 pub(crate) mod steps;
 pub mod upgrade;
 
@@ -128,6 +129,19 @@ impl Notifications {
     pub fn is_empty(&self) -> bool {
         self.info.is_empty() && self.warnings.is_empty() && self.errors.is_empty()
     }
+
+    pub(crate) fn add_info(&mut self, id: &str, message: impl Into<String>, now: OffsetDateTime) {
+        self.info.push(notification(id, message, now));
+    }
+
+    pub(crate) fn add_warning(
+        &mut self,
+        id: &str,
+        message: impl Into<String>,
+        now: OffsetDateTime,
+    ) {
+        self.warnings.push(notification(id, message, now));
+    }
 }
 
 /// `vcenter.deployment.notification`.
@@ -229,6 +243,20 @@ pub(crate) fn text(id: &str, default_message: impl Into<String>, args: Vec<Strin
         id: id.to_string(),
         default_message: default_message.into(),
         args,
+    }
+}
+
+/// A notification whose message has the same id and no arguments.
+pub(crate) fn notification(
+    id: &str,
+    message: impl Into<String>,
+    now: OffsetDateTime,
+) -> Notification {
+    Notification {
+        id: id.to_string(),
+        time: Some(now),
+        message: text(id, message, vec![]),
+        resolution: None,
     }
 }
 

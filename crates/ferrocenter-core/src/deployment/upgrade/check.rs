@@ -4,11 +4,10 @@
 use std::cmp::Ordering;
 
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::auth::{Caller, Privilege};
-use crate::deployment::install::Problem;
-use crate::deployment::{text, ApplianceState, Notification, Notifications};
+use crate::deployment::spec_problems::{field_error, Problem};
+use crate::deployment::{notification, ApplianceState, Notifications};
 use crate::ports::{SourceAbout, SourceAddress, SourceSession, UpgradeSourceError};
 use crate::recovery::manifest;
 use crate::{Core, CoreError};
@@ -67,41 +66,6 @@ pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
         }
     }
     Ordering::Equal
-}
-
-pub(crate) fn notification(id: &str, message: String, now: OffsetDateTime) -> Notification {
-    Notification {
-        id: id.to_string(),
-        time: Some(now),
-        message: text(id, message, vec![]),
-        resolution: None,
-    }
-}
-
-pub(crate) fn field_error(field: &str, reason: &str, now: OffsetDateTime) -> Notification {
-    let id = "com.ferrocenter.deployment.upgrade.invalid_field";
-    Notification {
-        id: id.to_string(),
-        time: Some(now),
-        message: text(
-            id,
-            format!("{field}: {reason}"),
-            vec![field.to_string(), reason.to_string()],
-        ),
-        resolution: None,
-    }
-}
-
-/// The spec's problems as one invalid-argument error naming the first field.
-pub(crate) fn invalid_spec(problems: &[Problem]) -> CoreError {
-    CoreError::InvalidArgument {
-        field: format!("spec.{}", problems.first().map_or("", |p| p.field.as_str())),
-        reason: problems
-            .iter()
-            .map(|p| format!("{}: {}", p.field, p.reason))
-            .collect::<Vec<_>>()
-            .join("; "),
-    }
 }
 
 /// A source that could not be used, as the problem of the spec field it is about.
@@ -211,11 +175,9 @@ impl Core {
         let now = self.clock.now();
         let mut result = Notifications::default();
         let fail = |problems: Vec<Problem>, mut result: Notifications| {
-            result.errors.extend(
-                problems
-                    .iter()
-                    .map(|p| field_error(&p.field, &p.reason, now)),
-            );
+            result
+                .errors
+                .extend(problems.iter().map(|p| field_error("upgrade", p, now)));
             UpgradeCheck {
                 ok: false,
                 result,
@@ -250,13 +212,12 @@ impl Core {
             now,
         ));
         if spec.history.is_none() {
-            result.warnings.push(notification(
+            result.add_warning(
                 "com.ferrocenter.deployment.upgrade.no_history",
                 "The spec names no history: the source's tasks, events and statistics stay \
-                 behind."
-                    .into(),
+                 behind.",
                 now,
-            ));
+            );
         }
         let source = SourceInfo {
             hostname: spec.hostname.clone(),

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::deployment::install::Problem;
+use crate::deployment::spec_problems::{reason, Problem, SpecReader};
 use crate::validate;
 
 /// `history_migration_option`.
@@ -96,111 +96,26 @@ const EMBEDDED: &[&str] = &["ceip_enabled"];
 /// The main listener's port when the spec names none.
 pub const DEFAULT_PORT: u16 = 443;
 
-struct Reader {
-    problems: Vec<Problem>,
-}
-
-impl Reader {
-    fn problem(&mut self, field: &str, reason: impl Into<String>) {
-        self.problems.push(Problem {
-            field: field.to_string(),
-            reason: reason.into(),
-        });
-    }
-
-    fn object<'a>(&mut self, v: &'a Value, path: &str, known: &[&str]) -> Option<&'a Value> {
-        let got = v.get(path.rsplit('.').next().unwrap_or(path));
-        self.object_at(got, path, known)
-    }
-
-    fn object_at<'a>(
-        &mut self,
-        got: Option<&'a Value>,
-        path: &str,
-        known: &[&str],
-    ) -> Option<&'a Value> {
-        match got {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => {
-                for k in m.keys().filter(|k| !known.contains(&k.as_str())) {
-                    self.problem(&format!("{path}.{k}"), "is not a field of the upgrade spec");
-                }
-                got
-            }
-            Some(_) => {
-                self.problem(path, "must be an object");
-                None
-            }
-        }
-    }
-
-    fn string(&mut self, v: &Value, key: &str, path: &str, required: bool) -> Option<String> {
-        match v.get(key) {
-            None | Some(Value::Null) => {
-                if required {
-                    self.problem(path, "is required");
-                }
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.problem(path, "must be a string");
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, v: &Value, key: &str, path: &str) -> Option<bool> {
-        match v.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                self.problem(path, "must be true or false");
-                None
-            }
-        }
-    }
-
-    fn reason(e: crate::CoreError) -> String {
-        match e {
-            crate::CoreError::InvalidArgument { reason, .. } => reason,
-            e => e.to_string(),
-        }
-    }
-}
-
 impl UpgradeSpec {
     /// Reads `spec` (its JSON form), naming every field that is wrong.
     pub fn parse(spec: &Value) -> Result<UpgradeSpec, Vec<Problem>> {
-        let mut r = Reader { problems: vec![] };
-        if !spec.is_object() {
-            r.problem("spec", "must be an upgrade spec (an object)");
-            return Err(r.problems);
-        }
-        for k in spec
-            .as_object()
-            .into_iter()
-            .flat_map(|m| m.keys())
-            .filter(|k| !TOP.contains(&k.as_str()))
-        {
-            r.problem(k, "is not a field of the upgrade spec");
+        let mut r = SpecReader::new("upgrade");
+        if !r.top(spec, TOP) {
+            return r.finish(|| unreachable!("a spec that is not an object has a problem"));
         }
         let auto_answer = r
             .boolean(spec, "auto_answer", "auto_answer")
             .unwrap_or(false);
         r.boolean(spec, "skip_products_prechecks", "skip_products_prechecks");
         r.string(spec, "export_directory", "export_directory", false);
-        if spec.get("psc").is_some_and(|v| !v.is_null()) {
+        if SpecReader::given(spec, "psc") {
             r.problem(
                 "psc",
                 "ferrocenter has no external Platform Services Controller: upgrade an \
                  embedded deployment (vcsa_embedded)",
             );
         }
-        if spec
-            .get("replicated_partner_hostname")
-            .is_some_and(|v| !v.is_null())
-        {
+        if SpecReader::given(spec, "replicated_partner_hostname") {
             r.problem(
                 "replicated_partner_hostname",
                 "ferrocenter servers do not share SSO domains: there is no partner to join",
@@ -220,7 +135,7 @@ impl UpgradeSpec {
                 if let Some(h) = r.string(s, "hostname", &p("hostname"), true) {
                     match validate::host_name(&p("hostname"), h.trim()) {
                         Ok(()) => hostname = h.trim().to_string(),
-                        Err(e) => r.problem(&p("hostname"), Reader::reason(e)),
+                        Err(e) => r.problem(&p("hostname"), reason(e)),
                     }
                 }
                 match s.get("https_port") {
@@ -228,7 +143,7 @@ impl UpgradeSpec {
                     Some(v) => match v.as_i64() {
                         Some(n) => match validate::port(&p("https_port"), n) {
                             Ok(n) => https_port = n,
-                            Err(e) => r.problem(&p("https_port"), Reader::reason(e)),
+                            Err(e) => r.problem(&p("https_port"), reason(e)),
                         },
                         None => r.problem(&p("https_port"), "must be a port number"),
                     },
@@ -247,13 +162,13 @@ impl UpgradeSpec {
                         match validate::thumbprint(&p("ssl_thumbprint"), Some(t.as_str())) {
                             Ok(Some(t)) => thumbprint = t,
                             Ok(None) => r.problem(&p("ssl_thumbprint"), "is required"),
-                            Err(e) => r.problem(&p("ssl_thumbprint"), Reader::reason(e)),
+                            Err(e) => r.problem(&p("ssl_thumbprint"), reason(e)),
                         }
                     }
                     (None, Some(pem)) => {
                         match validate::certificate_thumbprint(&p("ssl_certificate"), &pem) {
                             Ok(t) => thumbprint = t,
-                            Err(e) => r.problem(&p("ssl_certificate"), Reader::reason(e)),
+                            Err(e) => r.problem(&p("ssl_certificate"), reason(e)),
                         }
                     }
                     (None, None) => r.problem(
@@ -321,7 +236,7 @@ impl UpgradeSpec {
             Some(e) => match r.boolean(e, "ceip_enabled", "vcsa_embedded.ceip_enabled") {
                 Some(b) => b,
                 None => {
-                    if e.get("ceip_enabled").is_none_or(Value::is_null) {
+                    if !SpecReader::given(e, "ceip_enabled") {
                         r.problem("vcsa_embedded.ceip_enabled", "is required");
                     }
                     false
@@ -329,10 +244,7 @@ impl UpgradeSpec {
             },
         };
 
-        if !r.problems.is_empty() {
-            return Err(r.problems);
-        }
-        Ok(UpgradeSpec {
+        r.finish(|| UpgradeSpec {
             hostname,
             https_port,
             ssl_thumbprint: thumbprint,

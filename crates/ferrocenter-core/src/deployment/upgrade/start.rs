@@ -24,8 +24,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::auth::{generate_password, Caller, Listener, Privilege, Realm, Role};
+use crate::deployment::spec_problems::invalid_spec;
 use crate::deployment::steps::{Begin, Plan};
-use crate::deployment::{record as deployment_record, text, Notifications, Operation};
+use crate::deployment::{
+    notification, record as deployment_record, text, Notifications, Operation,
+};
 use crate::history_import::{HistorySource, Status as HistoryStatus};
 use crate::inventory::{ConnectionState, Host, HostFilter};
 use crate::ports::LocationSecret;
@@ -33,7 +36,7 @@ use crate::ports::SourceSession;
 use crate::recovery::{open_archive, restore_archive, PartId};
 use crate::{Core, CoreError};
 
-use super::check::{about_problems, invalid_spec, notification, source_problem};
+use super::check::{about_problems, source_problem};
 use super::record;
 use super::spec::UpgradeSpec;
 
