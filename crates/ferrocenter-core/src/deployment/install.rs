@@ -109,7 +109,7 @@ impl InstallSpec {
                 let path = "vcsa_embedded.standalone";
                 match r.object(embedded, path, STANDALONE) {
                     None if !replicated && !SpecReader::given(embedded, "standalone") => {
-                        r.problem(path, "is required")
+                        r.problem(path, "is required");
                     }
                     None => {}
                     Some(s) => {
