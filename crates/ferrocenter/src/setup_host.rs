@@ -67,6 +67,12 @@ impl SetupHost for DataDirSetup {
             r.reload(&read(&identity.cert_pem)?, &read(&identity.key_pem)?)
                 .map_err(fail)?;
         }
+        // The start banner printed the old thumbprint: say the new one where it was read.
+        tracing::info!(thumbprint = %identity.thumbprint, "the server certificate was regenerated and loaded");
+        println!(
+            "ferrocenter: the server certificate was regenerated; its SHA-256 thumbprint is now {}",
+            identity.thumbprint
+        );
         Ok(identity.thumbprint)
     }
 
