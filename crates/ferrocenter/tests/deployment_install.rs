@@ -15,51 +15,18 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use common::deployment::*;
 use common::*;
-use ferrocenter::config::ServeArgs;
 use ferrocenter::serve::Server;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-/// Local root's password while the server awaits its setup.
-const ROOT_SETUP_PW: &str = "Root-Setup-Pass-1";
 /// The SSO administrator's password the install specs set.
 const SSO_PW: &str = "Sso-Admin-Pass-1";
 
 /// A name no test machine is called: a certificate for it does not name this host.
 const FOREIGN_NAME: &str = "elsewhere.invalid";
-
-fn await_setup(a: &mut ServeArgs, root_password: &str) {
-    a.await_setup = Some("true".into());
-    a.root_password = Some(root_password.into());
-    a.admin_password = None;
-    // The main listener's address must be known before it listens: a fixed free port.
-    a.listen = Some(free_local_addr());
-}
-
-/// A server awaiting its setup on the data dir `dir`, with `root_password` for local root.
-async fn start_awaiting(
-    dir: tempfile::TempDir,
-    root_password: &str,
-    tweak: impl FnOnce(&mut ServeArgs),
-) -> TestServer {
-    let mut a = args(dir.path());
-    await_setup(&mut a, root_password);
-    tweak(&mut a);
-    let cfg = a.resolve().unwrap();
-    let server = Server::start(&cfg).await.unwrap();
-    assert_eq!(
-        server.addrs.api.to_string(),
-        a.listen.clone().unwrap(),
-        "addrs.api is the address the main listener will take"
-    );
-    TestServer {
-        server: Some(server),
-        dir,
-        client: client(),
-    }
-}
 
 fn api_addr(ts: &TestServer) -> String {
     ts.api("").trim_start_matches("https://").to_string()
@@ -69,23 +36,16 @@ fn appliance_addr(ts: &TestServer) -> String {
     ts.appliance("").trim_start_matches("https://").to_string()
 }
 
-/// A call on the appliance listener as root with Basic credentials: status and JSON body.
-async fn root_call(
-    ts: &TestServer,
-    method: Method,
-    path: &str,
-    password: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = ts
-        .client
-        .request(method, ts.appliance(path))
-        .basic_auth("root", Some(password));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+/// `POST /rest/vcenter/deployment/install?action=start` with `body` as root.
+async fn install_start(ts: &TestServer, pw: &str, body: Value) -> (u16, Value) {
+    root_call(
+        ts,
+        Method::POST,
+        "/rest/vcenter/deployment/install?action=start",
+        pw,
+        Some(body),
+    )
+    .await
 }
 
 /// `GET /rest/vcenter/deployment`'s value.
@@ -103,26 +63,6 @@ fn spec(domain: &str, password: &str, auto_answer: bool) -> Value {
         },
         "auto_answer": auto_answer
     }})
-}
-
-/// The text of a vAPI error or notification message, with its arguments.
-fn message_text(m: &Value) -> String {
-    format!(
-        "{} {}",
-        m["default_message"].as_str().unwrap_or_default(),
-        m["args"]
-    )
-}
-
-/// The `/rest` error body's type, e.g. `com.vmware.vapi.std.errors.invalid_argument`, and the
-/// text of its messages.
-fn rest_error(body: &Value) -> (String, String) {
-    let kind = body["type"].as_str().unwrap_or_default().to_string();
-    let text = body["value"]["messages"]
-        .as_array()
-        .map(|ms| ms.iter().map(message_text).collect::<Vec<_>>().join(" | "))
-        .unwrap_or_else(|| body.to_string());
-    (kind, text)
 }
 
 /// What a setup went through: every state and info it showed, every question it raised.
@@ -204,14 +144,7 @@ async fn setup(
     body: Value,
     answer: &dyn Fn(&str) -> Option<String>,
 ) -> Run {
-    let (status, reply) = root_call(
-        ts,
-        Method::POST,
-        "/rest/vcenter/deployment/install?action=start",
-        pw,
-        Some(body),
-    )
-    .await;
+    let (status, reply) = install_start(ts, pw, body).await;
     assert_eq!(status, 200, "install.start: {reply}");
     follow(ts, pw, answer).await
 }
@@ -514,14 +447,7 @@ async fn bad_specs_are_named_and_change_nothing() {
         assert_eq!(info(&ts, pw).await["state"], "INITIALIZED");
 
         // start refuses the same spec, naming the field, and changes nothing either.
-        let (status, reply) = root_call(
-            &ts,
-            Method::POST,
-            "/rest/vcenter/deployment/install?action=start",
-            pw,
-            Some(body),
-        )
-        .await;
+        let (status, reply) = install_start(&ts, pw, body).await;
         assert_eq!(status, 400, "start with a bad {field}: {reply}");
         let (kind, text) = rest_error(&reply);
         // A replicated instance is refused as unsupported, which vAPI may also say so.
@@ -693,14 +619,7 @@ async fn before_the_setup_only_the_deployment_and_sessions_are_served_to_root() 
         root_call(&ts, Method::GET, "/api/appliance/health/system", pw, None).await;
     assert_eq!(status, 200, "{reply}");
     // A configured instance refuses another start and rollback.
-    let (status, reply) = root_call(
-        &ts,
-        Method::POST,
-        "/rest/vcenter/deployment/install?action=start",
-        pw,
-        Some(spec("vsphere.local", SSO_PW, true)),
-    )
-    .await;
+    let (status, reply) = install_start(&ts, pw, spec("vsphere.local", SSO_PW, true)).await;
     assert_eq!(status, 400, "{reply}");
     assert_eq!(
         rest_error(&reply).0,
@@ -833,14 +752,7 @@ async fn questions_are_raised_and_answered_by_hand() {
     // account answers whichever way the store question goes.
     let ts = start_awaiting(dir, PASSWORD, |_| {}).await;
     let pw = PASSWORD;
-    let (status, _) = root_call(
-        &ts,
-        Method::POST,
-        "/rest/vcenter/deployment/install?action=start",
-        pw,
-        Some(spec("vsphere.local", SSO_PW, false)),
-    )
-    .await;
+    let (status, _) = install_start(&ts, pw, spec("vsphere.local", SSO_PW, false)).await;
     assert_eq!(status, 200);
 
     // Wait for the first question and try the wrong answers on it.
@@ -916,14 +828,7 @@ async fn questions_are_raised_and_answered_by_hand() {
     assert_eq!(got["value"]["auto_answer"], false, "{got}");
     assert!(!got.to_string().contains(SSO_PW), "{got}");
     // A second start while one runs is refused.
-    let (status, _) = root_call(
-        &ts,
-        Method::POST,
-        "/rest/vcenter/deployment/install?action=start",
-        pw,
-        Some(spec("vsphere.local", SSO_PW, false)),
-    )
-    .await;
+    let (status, _) = install_start(&ts, pw, spec("vsphere.local", SSO_PW, false)).await;
     assert_eq!(status, 400);
 
     // NO to both: the store is wiped, the certificate kept.
@@ -1030,14 +935,7 @@ async fn a_taken_address_aborted_fails_and_rollback_allows_a_new_setup() {
     assert!(!failed["error"].is_null(), "{failed}");
     assert!(failed["end_time"].is_string(), "{failed}");
     // FAILED is final for install.start.
-    let (status, reply) = root_call(
-        &ts,
-        Method::POST,
-        "/rest/vcenter/deployment/install?action=start",
-        pw,
-        Some(spec("vsphere.local", SSO_PW, true)),
-    )
-    .await;
+    let (status, reply) = install_start(&ts, pw, spec("vsphere.local", SSO_PW, true)).await;
     assert_eq!(status, 400, "{reply}");
     assert_eq!(
         rest_error(&reply).0,
@@ -1092,14 +990,7 @@ async fn a_cancelled_setup_fails_and_rolls_back_keeping_data_it_was_not_told_to_
     used_data_dir(dir.path()).await;
     let ts = start_awaiting(dir, PASSWORD, |_| {}).await;
     let pw = PASSWORD;
-    let (status, _) = root_call(
-        &ts,
-        Method::POST,
-        "/rest/vcenter/deployment/install?action=start",
-        pw,
-        Some(spec("vsphere.local", SSO_PW, false)),
-    )
-    .await;
+    let (status, _) = install_start(&ts, pw, spec("vsphere.local", SSO_PW, false)).await;
     assert_eq!(status, 200);
     // Held on its first question; cancel as soon as the info says it can be.
     let began = Instant::now();

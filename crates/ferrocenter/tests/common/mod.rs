@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod deployment;
 pub mod sdk;
 pub mod soap_wire;
 pub mod vim;
