@@ -964,6 +964,17 @@ async fn a_deferred_history_import_is_paused_resumed_and_a_second_one_cancelled(
         messages.iter().any(|m| !here.contains(m)),
         "every event came though the import was cancelled"
     );
+    // And after a restart of the target (set up now: it starts serving).
+    let mut target = target;
+    target.server.take().unwrap().stop().await;
+    let again = args(target.dir.path()).resolve().unwrap();
+    target.server = Some(Server::start(&again).await.unwrap());
+    let (status, restarted) = import_history(&target, None).await;
+    assert_eq!(status, 200, "{restarted}");
+    assert_eq!(status_of(&restarted), "FAILED", "{restarted:#}");
+    assert_eq!(restarted["progress"]["completed"].as_u64(), Some(at));
+    let (status, v) = import_history(&target, Some("resume")).await;
+    assert_eq!(status, 400, "resume after a restart: {v}");
     target.stop().await;
     source.stop().await;
 }
