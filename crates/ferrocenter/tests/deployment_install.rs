@@ -905,19 +905,6 @@ async fn auto_answer_takes_every_default_without_asking() {
 // (iv) The main listener's address is taken: ABORT fails the setup, rollback and a new start
 // set it up; RETRY after freeing the address goes on.
 
-fn assert_listen_question(q: &Value) {
-    assert_eq!(q["id"], "services.listen", "{q}");
-    assert_eq!(q["type"], "ABORT_RETRY_IGNORE", "{q}");
-    assert_eq!(q["default_answer"], "ABORT", "{q}");
-    let answers: HashSet<&str> = q["possible_answers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    assert_eq!(answers, HashSet::from(["ABORT", "RETRY", "IGNORE"]), "{q}");
-}
-
 #[tokio::test]
 async fn a_taken_address_aborted_fails_and_rollback_allows_a_new_setup() {
     let ts = start_awaiting(tempfile::tempdir().unwrap(), ROOT_SETUP_PW, |_| {}).await;

@@ -5,28 +5,15 @@
 mod common;
 
 use common::sdk::{run_sdk_script, sdk_python};
+use common::deployment::*;
 use common::*;
 use ferrocenter::serve::Server;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// Local root's password on the target while it awaits its setup.
-const ROOT_SETUP_PW: &str = "Root-Setup-Pass-1";
-
 /// A server awaiting its setup.
 async fn start_target() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut a = args(dir.path());
-    a.await_setup = Some("true".into());
-    a.root_password = Some(ROOT_SETUP_PW.into());
-    a.admin_password = None;
-    a.listen = Some(free_local_addr());
-    let server = Server::start(&a.resolve().unwrap()).await.unwrap();
-    TestServer {
-        server: Some(server),
-        dir,
-        client: client(),
-    }
+    start_awaiting(tempfile::tempdir().unwrap(), ROOT_SETUP_PW, |_| {}).await
 }
 
 fn thumbprint(ts: &TestServer) -> String {
@@ -36,25 +23,6 @@ fn thumbprint(ts: &TestServer) -> String {
 fn api_addr(ts: &TestServer) -> (String, u16) {
     let a = ts.server.as_ref().unwrap().addrs.api;
     (a.ip().to_string(), a.port())
-}
-
-/// A call on the appliance listener as root with Basic credentials: status and JSON body.
-async fn root_call(
-    ts: &TestServer,
-    method: Method,
-    path: &str,
-    password: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = ts
-        .client
-        .request(method, ts.appliance(path))
-        .basic_auth("root", Some(password));
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 fn spec(host: &str, port: u16, thumbprint: &str, password: &str) -> Value {
@@ -328,19 +296,17 @@ async fn upgrade_moves_the_inventory_accounts_and_hosts_to_the_target() {
     let before = names(&source_addr, &source_token).await;
     assert_eq!(before["/api/vcenter/host"].as_array().unwrap().len(), 3);
     assert_eq!(before["/api/vcenter/vm"].as_array().unwrap().len(), 6);
+    let messages = add_history(&source, "moved", 20).await;
     let target = start_target().await;
-    let (host, port) = api_addr(&source);
+    let (host, _) = api_addr(&source);
 
-    let (status, v) = root_call(
+    // Events and tasks only: the source's statistics stay behind.
+    let done = upgrade_with(
         &target,
-        Method::POST,
-        "/rest/vcenter/deployment/upgrade?action=start",
-        ROOT_SETUP_PW,
-        Some(spec(&host, port, &thumbprint(&source), PASSWORD)),
+        &source,
+        json!({"data_set": "EVENTS_TASKS", "defer_import": false}),
     )
     .await;
-    assert_eq!(status, 200, "{v}");
-    let done = follow(&target).await;
     assert_eq!(done["state"], "CONFIGURED", "{done:#}");
     assert_eq!(done["operation"], "UPGRADE");
     let hosts_step = &done["subtasks"]["hosts"];
@@ -379,6 +345,13 @@ async fn upgrade_moves_the_inventory_accounts_and_hosts_to_the_target() {
         .await
         .unwrap();
     assert!(source_events.iter().any(|e| e.kind == "HostConnectedEvent"));
+    let here = event_messages(&target).await;
+    assert!(messages.iter().all(|m| here.contains(m)));
+    let items = core_of(&target).store.stat_items().await.unwrap();
+    assert!(
+        !items.iter().any(|i| i == SOURCE_ONLY_ITEM),
+        "EVENTS_TASKS brought the source's statistics: {items:?}"
+    );
     for e in source_events
         .iter()
         .filter(|e| e.kind == "HostConnectedEvent")
@@ -702,6 +675,397 @@ async fn the_official_sdk_checks_an_upgrade_spec() {
         out["get_before_upgrade"], "NotAllowedInCurrentState",
         "{out}"
     );
+    target.stop().await;
+    source.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// History: a deferred import (paused, resumed, completed; a second one cancelled) and the
+// history's data set.
+
+/// An item of statistics no server samples by itself: only the source's history brings it.
+const SOURCE_ONLY_ITEM: &str = "upgrade.test.source_only";
+
+/// Gives `source` a history beyond its fleet's: `events` events and samples of
+/// [`SOURCE_ONLY_ITEM`]; returns the events' messages.
+async fn add_history(source: &TestServer, label: &str, events: usize) -> Vec<String> {
+    let (core, _) = source.core_admin().await;
+    let mut messages = Vec::new();
+    for i in 0..events {
+        let message = format!("{label} history event {i}");
+        core.record_event(
+            "upgradeHistoryTest",
+            "host",
+            "history-host",
+            "history host",
+            ADMIN,
+            message.clone(),
+            json!({ "i": i }),
+        )
+        .await;
+        messages.push(message);
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let samples: Vec<_> = (0..40)
+        .map(|i| ferrocenter_core::ports::StatSample {
+            item: SOURCE_ONLY_ITEM.into(),
+            at: now - 60 * (40 - i),
+            value: i as f64,
+        })
+        .collect();
+    core.store.record_stats(&samples).await.unwrap();
+    messages
+}
+
+/// The history import's settings on `ts`, read by its next import's batches; set on a source
+/// they travel with the upgrade's import.
+async fn history_pace(ts: &TestServer, batch_rows: usize, pause_ms: u64) {
+    use ferrocenter_core::history_import::{BATCH_PAUSE_KEY, BATCH_ROWS_KEY};
+    let core = &ts.server.as_ref().unwrap().core;
+    core.store
+        .put_setting(BATCH_ROWS_KEY, &batch_rows.to_string())
+        .await
+        .unwrap();
+    core.store
+        .put_setting(BATCH_PAUSE_KEY, &pause_ms.to_string())
+        .await
+        .unwrap();
+}
+
+/// `vcenter.deployment.import_history` on the target's appliance listener, as its root (the
+/// source's root once upgraded): `get` when `action` is None.
+async fn import_history(target: &TestServer, action: Option<&str>) -> (u16, Value) {
+    match action {
+        None => {
+            root_call(
+                target,
+                Method::GET,
+                "/api/vcenter/deployment/history",
+                PASSWORD,
+                None,
+            )
+            .await
+        }
+        Some(a) => {
+            root_call(
+                target,
+                Method::POST,
+                &format!("/api/vcenter/deployment/history?action={a}"),
+                PASSWORD,
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// Polls the import until `done` holds (two minutes at most).
+async fn import_until(target: &TestServer, done: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (status, v) = import_history(target, None).await;
+        assert_eq!(status, 200, "{v}");
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the history import never got there: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts an upgrade of `target` from `source` with `history` and follows it to its end.
+async fn upgrade_with(target: &TestServer, source: &TestServer, history: Value) -> Value {
+    let (host, port) = api_addr(source);
+    let mut body = spec(&host, port, &thumbprint(source), PASSWORD);
+    body["spec"]["history"] = history;
+    let (status, v) = root_call(
+        target,
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    follow(target).await
+}
+
+fn core_of(ts: &TestServer) -> &std::sync::Arc<ferrocenter_core::Core> {
+    &ts.server.as_ref().unwrap().core
+}
+
+async fn event_messages(ts: &TestServer) -> std::collections::HashSet<String> {
+    core_of(ts)
+        .store
+        .list_events(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect()
+}
+
+fn status_of(v: &Value) -> &str {
+    v["status"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deferred_history_import_is_paused_resumed_and_a_second_one_cancelled() {
+    let fleet = sim_fleet(1, 1, 34, 94).await;
+    let source = populated_source(&fleet).await;
+    let messages = add_history(&source, "first", 300).await;
+    // Small, paced batches (set on the source, they come with the import): the import lasts
+    // long enough to be paused.
+    history_pace(&source, 10, 150).await;
+    let target = start_target().await;
+
+    let done = upgrade_with(
+        &target,
+        &source,
+        json!({"data_set": "ALL", "defer_import": true}),
+    )
+    .await;
+    assert_eq!(done["state"], "CONFIGURED", "{done:#}");
+    assert!(
+        done["subtasks"]["history"]["result"]
+            .to_string()
+            .contains("is staged"),
+        "{done:#}"
+    );
+    // The import starts by itself once CONFIGURED, while the server serves.
+    let running = import_until(&target, |v| status_of(v) != "PENDING").await;
+    assert_eq!(status_of(&running), "RUNNING", "{running:#}");
+    let target_addr = target.api("").trim_start_matches("https://").to_string();
+    let target_token = login_at(&target_addr, ADMIN).await;
+    assert_eq!(
+        host_states(&target_addr, &target_token).await,
+        vec!["CONNECTED"]
+    );
+
+    let (status, v) = import_history(&target, Some("pause")).await;
+    assert_eq!(status, 204, "{v}");
+    import_until(&target, |v| status_of(v) == "BLOCKED").await;
+    // The batch being written when it was paused lands; then nothing more.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, paused) = import_history(&target, None).await;
+    assert_eq!(status_of(&paused), "BLOCKED", "{paused:#}");
+    let total = paused["progress"]["total"].as_u64().unwrap();
+    let at = paused["progress"]["completed"].as_u64().unwrap();
+    assert!(at < total, "paused after the end: {paused:#}");
+    assert!(
+        paused["result"]["info"].to_string().contains("Paused by"),
+        "{paused:#}"
+    );
+    // Paused, it stays where it is.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (_, still) = import_history(&target, None).await;
+    assert_eq!(status_of(&still), "BLOCKED", "{still:#}");
+    assert_eq!(
+        still["progress"]["completed"].as_u64(),
+        Some(at),
+        "{still:#}"
+    );
+    let (status, v) = import_history(&target, Some("pause")).await;
+    assert_eq!(status, 400, "a second pause: {v}");
+
+    history_pace(&target, 100, 0).await;
+    let (status, v) = import_history(&target, Some("resume")).await;
+    assert_eq!(status, 204, "{v}");
+    let succeeded = import_until(&target, |v| !matches!(status_of(v), "RUNNING" | "PENDING")).await;
+    assert_eq!(status_of(&succeeded), "SUCCEEDED", "{succeeded:#}");
+    assert_eq!(
+        succeeded["progress"]["completed"].as_u64(),
+        Some(total),
+        "{succeeded:#}"
+    );
+    // The source's history is on the target: its events, and (data set ALL) its statistics.
+    let here = event_messages(&target).await;
+    let missing: Vec<_> = messages.iter().filter(|m| !here.contains(*m)).collect();
+    assert!(missing.is_empty(), "{} events missing", missing.len());
+    let items = core_of(&target).store.stat_items().await.unwrap();
+    assert!(items.iter().any(|i| i == SOURCE_ONLY_ITEM), "{items:?}");
+    target.stop().await;
+    source.stop().await;
+    drop(fleet);
+
+    // A second instance moved with a deferred import, cancelled: FAILED for good.
+    let source = TestServer::start().await;
+    let messages = add_history(&source, "second", 300).await;
+    history_pace(&source, 10, 150).await;
+    let target = start_target().await;
+    let done = upgrade_with(
+        &target,
+        &source,
+        json!({"data_set": "EVENTS_TASKS", "defer_import": true}),
+    )
+    .await;
+    assert_eq!(done["state"], "CONFIGURED", "{done:#}");
+    let running = import_until(&target, |v| status_of(v) != "PENDING").await;
+    assert_eq!(status_of(&running), "RUNNING", "{running:#}");
+    let (status, v) = import_history(&target, Some("cancel")).await;
+    assert_eq!(status, 204, "{v}");
+    let (_, failed) = import_history(&target, None).await;
+    assert_eq!(status_of(&failed), "FAILED", "{failed:#}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, failed) = import_history(&target, None).await;
+    assert_eq!(failed["error"]["error_type"], "CANCELED", "{failed:#}");
+    let at = failed["progress"]["completed"].as_u64().unwrap();
+    assert!(
+        at < failed["progress"]["total"].as_u64().unwrap(),
+        "{failed:#}"
+    );
+    for action in ["resume", "start"] {
+        let (status, v) = import_history(&target, Some(action)).await;
+        assert_eq!(status, 400, "{action} after cancel: {v}");
+        assert_eq!(v["error_type"], "NOT_ALLOWED_IN_CURRENT_STATE", "{v}");
+    }
+    // A while later it is still FAILED and imported nothing more.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, later) = import_history(&target, None).await;
+    assert_eq!(status_of(&later), "FAILED", "{later:#}");
+    assert_eq!(later["progress"]["completed"].as_u64(), Some(at));
+    let here = event_messages(&target).await;
+    assert!(
+        messages.iter().any(|m| !here.contains(m)),
+        "every event came though the import was cancelled"
+    );
+    // And after a restart of the target (set up now: it starts serving).
+    let mut target = target;
+    target.server.take().unwrap().stop().await;
+    let again = args(target.dir.path()).resolve().unwrap();
+    target.server = Some(Server::start(&again).await.unwrap());
+    let (status, restarted) = import_history(&target, None).await;
+    assert_eq!(status, 200, "{restarted}");
+    assert_eq!(status_of(&restarted), "FAILED", "{restarted:#}");
+    assert_eq!(restarted["progress"]["completed"].as_u64(), Some(at));
+    let (status, v) = import_history(&target, Some("resume")).await;
+    assert_eq!(status, 400, "resume after a restart: {v}");
+    target.stop().await;
+    source.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Questions: a target whose main listener cannot bind asks `services.listen`, as an install does.
+
+/// How an upgrade went: the questions it raised (each as `question.get` listed it) and its end.
+struct Answered {
+    questions: Vec<Value>,
+    last: Value,
+}
+
+/// Follows the target's upgrade to CONFIGURED or FAILED, answering each question raised with
+/// what `answer` says for its id.
+async fn follow_answering(
+    target: &TestServer,
+    answer: &(dyn Fn(&str) -> String + Sync),
+) -> Answered {
+    let mut pw = ROOT_SETUP_PW;
+    let mut questions = Vec::new();
+    let start = std::time::Instant::now();
+    loop {
+        let (status, v) = root_call(target, Method::GET, "/api/vcenter/deployment", pw, None).await;
+        if status == 401 && pw == ROOT_SETUP_PW {
+            pw = PASSWORD;
+            continue;
+        }
+        assert_eq!(status, 200, "{v}");
+        match v["state"].as_str().unwrap() {
+            "CONFIGURED" | "FAILED" => return Answered { questions, last: v },
+            "QUESTION_RAISED" => {
+                let (status, q) = root_call(
+                    target,
+                    Method::GET,
+                    "/rest/vcenter/deployment/question",
+                    pw,
+                    None,
+                )
+                .await;
+                assert_eq!(status, 200, "{q}");
+                let q = q["value"]["questions"][0].clone();
+                let id = q["id"].as_str().unwrap().to_string();
+                questions.push(q);
+                let (status, r) = root_call(
+                    target,
+                    Method::POST,
+                    "/rest/vcenter/deployment/question?action=answer",
+                    pw,
+                    Some(json!({"spec": {"question_id": id, "answer_val": answer(&id)}})),
+                )
+                .await;
+                assert_eq!(status, 200, "{r}");
+            }
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the upgrade did not end: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_taken_main_listener_asks_whether_to_abort_retry_or_ignore() {
+    let source = TestServer::start().await;
+    let (host, port) = api_addr(&source);
+
+    // With auto_answer the default, ABORT, fails the upgrade at its services step, unasked.
+    let target = start_target().await;
+    let main = target.api("").trim_start_matches("https://").to_string();
+    let squatter = std::net::TcpListener::bind(&main).unwrap();
+    let (status, v) = root_call(
+        &target,
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(spec(&host, port, &thumbprint(&source), PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let run = follow_answering(&target, &|id| panic!("asked {id} with auto_answer")).await;
+    assert!(run.questions.is_empty());
+    let failed = &run.last;
+    assert_eq!(failed["state"], "FAILED", "{failed:#}");
+    assert_eq!(
+        failed["subtasks"]["services"]["status"], "FAILED",
+        "{failed:#}"
+    );
+    assert_eq!(
+        failed["subtasks"]["hosts"]["status"], "PENDING",
+        "{failed:#}"
+    );
+    drop(squatter);
+    target.stop().await;
+
+    // Asked by hand: RETRY once the address is free goes on to CONFIGURED.
+    let target = start_target().await;
+    let main = target.api("").trim_start_matches("https://").to_string();
+    let squatter = std::sync::Mutex::new(Some(std::net::TcpListener::bind(&main).unwrap()));
+    let mut body = spec(&host, port, &thumbprint(&source), PASSWORD);
+    body["spec"]["auto_answer"] = json!(false);
+    let (status, v) = root_call(
+        &target,
+        Method::POST,
+        "/rest/vcenter/deployment/upgrade?action=start",
+        ROOT_SETUP_PW,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let run = follow_answering(&target, &|id| {
+        assert_eq!(id, "services.listen");
+        squatter.lock().unwrap().take();
+        "RETRY".to_string()
+    })
+    .await;
+    assert_eq!(run.questions.len(), 1, "{:?}", run.questions);
+    assert_listen_question(&run.questions[0]);
+    assert_eq!(run.last["state"], "CONFIGURED", "{:#}", run.last);
+    assert_eq!(run.last["subtasks"]["services"]["status"], "SUCCEEDED");
+    login_at(&main, ADMIN).await;
     target.stop().await;
     source.stop().await;
 }

@@ -389,38 +389,11 @@ impl Core {
             .host()
             .record_store_identity(&uuid)
             .map_err(|e| CoreError::internal(format!("recording the store: {e}")))?;
-        loop {
-            match self.services.start_by_name(crate::API_LISTENER).await {
-                Ok(()) => break,
-                Err(e) => {
-                    let q = Question::new(
-                        "services.listen",
-                        QuestionType::AbortRetryIgnore,
-                        "ABORT",
-                        text(
-                            "com.ferrocenter.deployment.question.services_listen",
-                            format!(
-                                "The main listener could not start: {e}. Abort the setup, \
-                                 retry, or ignore (finish the setup with the main listener \
-                                 stopped; start it later as the service api-listener)?"
-                            ),
-                            vec![e.to_string()],
-                        ),
-                    );
-                    match self.ask(q, spec.auto_answer, cancel).await?.as_str() {
-                        "RETRY" => continue,
-                        "IGNORE" => {
-                            found.add_warning(
-                                "com.ferrocenter.deployment.install.listener_stopped",
-                                format!("The main listener is stopped: {e}."),
-                                now(),
-                            );
-                            break;
-                        }
-                        _ => return Err(e),
-                    }
-                }
-            }
+        if let Some(stopped) = self
+            .start_main_listener(&PLAN, spec.auto_answer, cancel)
+            .await?
+        {
+            found.warnings.push(stopped);
         }
         self.end_step("services", found).await?;
         Ok(())

@@ -10,8 +10,10 @@ use crate::appliance::health::Text;
 use crate::{Core, CoreError};
 
 use super::install::InstallSpec;
+use super::questions::{Question, QuestionType};
 use super::{
-    text, ApplianceState, Deployment, Notifications, Operation, Progress, StepStatus, Subtask,
+    notification, text, ApplianceState, Deployment, Notification, Notifications, Operation,
+    Progress, StepStatus, Subtask,
 };
 
 /// A setup's steps.
@@ -229,6 +231,48 @@ impl Core {
         })
         .await?;
         Ok(())
+    }
+
+    /// The `services` step's main listener, for either setup: when it cannot start, the
+    /// `services.listen` question (ABORT_RETRY_IGNORE, default ABORT) decides — abort the
+    /// setup with the error, retry, or go on with the listener stopped, which is the warning
+    /// returned.
+    pub(super) async fn start_main_listener(
+        &self,
+        plan: &Plan,
+        auto_answer: bool,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Notification>, CoreError> {
+        loop {
+            let e = match self.services.start_by_name(crate::API_LISTENER).await {
+                Ok(()) => return Ok(None),
+                Err(e) => e,
+            };
+            let q = Question::new(
+                "services.listen",
+                QuestionType::AbortRetryIgnore,
+                "ABORT",
+                text(
+                    "com.ferrocenter.deployment.question.services_listen",
+                    format!(
+                        "The main listener could not start: {e}. Abort the {}, retry, or \
+                         ignore (finish the {} with the main listener stopped; start it later \
+                         as the service api-listener)?",
+                        plan.noun, plan.noun
+                    ),
+                    vec![e.to_string()],
+                ),
+            );
+            match self.ask(q, auto_answer, cancel).await?.as_str() {
+                "RETRY" => continue,
+                "IGNORE" => {
+                    let id = format!("com.ferrocenter.deployment.{}.listener_stopped", plan.kind);
+                    let stopped = format!("The main listener is stopped: {e}.");
+                    return Ok(Some(notification(&id, stopped, self.clock.now())));
+                }
+                _ => return Err(e),
+            }
+        }
     }
 
     /// Writes the setup's end: CONFIGURED, or FAILED with the error on the step that ran.

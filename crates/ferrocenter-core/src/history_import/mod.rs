@@ -38,6 +38,7 @@ use crate::ports::{Location, LocationSecret};
 use crate::recovery::open_archive;
 use crate::{Core, CoreError};
 use staged::Staged;
+pub use tables::HistoryTables;
 
 /// The import's record: status, who started it, why it is blocked or failed.
 pub const JOB_KEY: &str = "history_import.job";
@@ -286,6 +287,18 @@ impl Core {
         caller: &Caller,
         source: HistorySource,
     ) -> Result<StagedSummary, CoreError> {
+        self.stage_history_tables(caller, source, HistoryTables::All)
+            .await
+    }
+
+    /// [`Core::stage_history_import`] of only the tables `which` takes: an upgrade whose
+    /// `data_set` is EVENTS_TASKS stages no statistics.
+    pub async fn stage_history_tables(
+        &self,
+        caller: &Caller,
+        source: HistorySource,
+        which: HistoryTables,
+    ) -> Result<StagedSummary, CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceManageAccounts)?;
         let _ops = self.history_import.ops.lock().await;
@@ -333,7 +346,7 @@ impl Core {
                     ),
                 ));
             }
-            staged::stage(&opened, &into, id)
+            staged::stage(&opened, &into, id, which)
                 .map_err(|e| CoreError::invalid("location", e.to_string()))
         })
         .await

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::tables::{rule_of, ITEM_COLUMN};
+use super::tables::{rule_of, HistoryTables, ITEM_COLUMN};
 use crate::ports::{Cell, StoreError, TableSource};
 use crate::recovery::{self, OpenedArchive, PartId, RecoveryError};
 
@@ -105,10 +105,15 @@ pub fn read(dir: &Path) -> Result<Option<Staged>, StagedError> {
     }
 }
 
-/// Writes the archive's `seat` part into `dir` (made; it must not hold a staging), then its
-/// `staged.json`. Touches no store row. On failure what was written is left for the caller to
-/// remove.
-pub fn stage(a: &OpenedArchive, dir: &Path, id: String) -> Result<Staged, StagedError> {
+/// Writes the archive's `seat` part into `dir` (made; it must not hold a staging) — of it only
+/// the tables `which` takes — then its `staged.json`. Touches no store row. On failure what was
+/// written is left for the caller to remove.
+pub fn stage(
+    a: &OpenedArchive,
+    dir: &Path,
+    id: String,
+    which: HistoryTables,
+) -> Result<Staged, StagedError> {
     std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     let mut source =
         recovery::read_part(a, PartId::Seat).map_err(|e| StagedError::Archive(e.to_string()))?;
@@ -123,8 +128,19 @@ pub fn stage(a: &OpenedArchive, dir: &Path, id: String) -> Result<Staged, Staged
         let Some((table, columns)) = next else {
             break;
         };
-        if rule_of(&table).is_none() {
+        let Some(rule) = rule_of(&table) else {
             return Err(StagedError::UnknownTable(table));
+        };
+        if !which.takes(rule) {
+            // The part is one stream: a table left out is read past.
+            loop {
+                match source.next_row() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return Err(archive_error(source.take_error(), e)),
+                }
+            }
+            continue;
         }
         let file = format!("{table}.jsonl.zst");
         let path = dir.join(&file);

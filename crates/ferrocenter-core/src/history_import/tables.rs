@@ -42,6 +42,28 @@ pub struct TableRule {
     pub on_conflict: OnConflict,
     /// What the progress message calls its rows.
     pub label: &'static str,
+    /// A statistics table: left out of a history of events and tasks only.
+    pub statistics: bool,
+}
+
+/// Which history a staging takes (the upgrade spec's `history.data_set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryTables {
+    /// Tasks, events and statistics.
+    #[default]
+    All,
+    /// Tasks and events: the statistics tables are left out.
+    EventsTasks,
+}
+
+impl HistoryTables {
+    /// Whether `rule`'s table is part of this history.
+    pub fn takes(self, rule: &TableRule) -> bool {
+        match self {
+            HistoryTables::All => true,
+            HistoryTables::EventsTasks => !rule.statistics,
+        }
+    }
 }
 
 static RULES: &[TableRule] = &[
@@ -51,6 +73,7 @@ static RULES: &[TableRule] = &[
         lookups: &[],
         on_conflict: OnConflict::Skip { key: &["id"] },
         label: "tasks",
+        statistics: false,
     },
     TableRule {
         table: "events",
@@ -58,6 +81,7 @@ static RULES: &[TableRule] = &[
         lookups: &[],
         on_conflict: OnConflict::Fail,
         label: "events",
+        statistics: false,
     },
     TableRule {
         table: "stat_items",
@@ -65,6 +89,7 @@ static RULES: &[TableRule] = &[
         lookups: &[],
         on_conflict: OnConflict::Skip { key: &["id"] },
         label: "statistics items",
+        statistics: true,
     },
     TableRule {
         table: "stat_samples",
@@ -74,6 +99,7 @@ static RULES: &[TableRule] = &[
             key: &[ITEM_COLUMN, "at"],
         },
         label: "statistics samples",
+        statistics: true,
     },
     TableRule {
         table: "stat_aggregates",
@@ -86,6 +112,7 @@ static RULES: &[TableRule] = &[
             greatest: &["high"],
         },
         label: "statistics aggregates",
+        statistics: true,
     },
 ];
 
@@ -171,4 +198,29 @@ async fn close_tasks(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_and_tasks_leave_every_statistics_table_out() {
+        let taken = |which: HistoryTables| -> Vec<&str> {
+            RULES
+                .iter()
+                .filter(|r| which.takes(r))
+                .map(|r| r.table)
+                .collect()
+        };
+        assert_eq!(taken(HistoryTables::EventsTasks), ["tasks", "events"]);
+        assert_eq!(
+            taken(HistoryTables::All),
+            RULES.iter().map(|r| r.table).collect::<Vec<_>>()
+        );
+        // Whatever a statistics table is called, the flag says so.
+        for r in RULES {
+            assert_eq!(r.statistics, r.table.starts_with("stat_"), "{}", r.table);
+        }
+    }
 }

@@ -80,3 +80,18 @@ pub fn rest_error(body: &Value) -> (String, String) {
         .unwrap_or_else(|| body.to_string());
     (kind, text)
 }
+
+/// The `services.listen` question as a setup raises it when the main listener cannot start.
+pub fn assert_listen_question(q: &Value) {
+    assert_eq!(q["id"], "services.listen", "{q}");
+    assert_eq!(q["type"], "ABORT_RETRY_IGNORE", "{q}");
+    assert_eq!(q["default_answer"], "ABORT", "{q}");
+    let mut answers: Vec<&str> = q["possible_answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    answers.sort_unstable();
+    assert_eq!(answers, ["ABORT", "IGNORE", "RETRY"], "{q}");
+}

@@ -8,9 +8,11 @@
 //! 3. `import` — the archive's `common` part replaces this store's content in one transaction
 //!    (restore's import: secrets sealed again under this server's key), keeping this server's
 //!    own uuid and deployment record, then what the core holds in memory is read again;
-//! 4. `history` — the source's history (the `seat` part) is staged for the history import and
-//!    imported now, or once CONFIGURED with `defer_import`;
-//! 5. `services` — the store recorded as the data dir's own, the main listener started;
+//! 4. `history` — the source's history (the `seat` part; without its statistics for
+//!    EVENTS_TASKS) is staged for the history import and imported now, or once CONFIGURED with
+//!    `defer_import`;
+//! 5. `services` — the store recorded as the data dir's own, the main listener started (when
+//!    it cannot bind, the question `services.listen` decides, as in an install);
 //! 6. `hosts` — last, host by host: each agent is claimed for this server with the imported
 //!    service account (`force`), so until its claim moves the source still manages it.
 //!
@@ -29,7 +31,7 @@ use crate::deployment::steps::{Begin, Plan};
 use crate::deployment::{
     notification, record as deployment_record, text, Notifications, Operation,
 };
-use crate::history_import::{HistorySource, Status as HistoryStatus};
+use crate::history_import::{HistorySource, HistoryTables, Status as HistoryStatus};
 use crate::inventory::{ConnectionState, Host, HostFilter};
 use crate::ports::LocationSecret;
 use crate::ports::SourceSession;
@@ -38,7 +40,7 @@ use crate::{Core, CoreError};
 
 use super::check::{about_problems, source_problem};
 use super::record;
-use super::spec::UpgradeSpec;
+use super::spec::{DataSet, UpgradeSpec};
 
 /// The upgrade's steps.
 const PLAN: Plan = Plan {
@@ -201,8 +203,12 @@ impl Core {
             .host()
             .record_store_identity(&own_uuid)
             .map_err(|e| CoreError::internal(format!("recording the store: {e}")))?;
-        self.services.start_by_name(crate::API_LISTENER).await?;
-        self.end_step("services", Notifications::default()).await?;
+        let mut found = Notifications::default();
+        found.warnings.extend(
+            self.start_main_listener(&PLAN, spec.auto_answer, cancel)
+                .await?,
+        );
+        self.end_step("services", found).await?;
 
         self.begin_step(&PLAN, "hosts", cancel).await?;
         let found = self.move_hosts(&own_uuid).await?;
@@ -349,13 +355,20 @@ impl Core {
             return Ok(found);
         };
         let caller = Self::upgrade_caller(user);
+        // EVENTS_TASKS: the export still holds the whole `seat` part; staging leaves the
+        // statistics out.
+        let which = match h.data_set {
+            DataSet::All => HistoryTables::All,
+            DataSet::EventsTasks => HistoryTables::EventsTasks,
+        };
         let staged = self
-            .stage_history_import(
+            .stage_history_tables(
                 &caller,
                 HistorySource::Directory {
                     path: dir.to_path_buf(),
                     password: Some(LocationSecret::new(password)),
                 },
+                which,
             )
             .await?;
         if h.defer_import {
