@@ -46,7 +46,9 @@ const ROOT_SETUP_PW: &str = "Bench-Root-Setup-1";
 /// Hosts per `simulate` process: each of its hosts holds a connection from the source and one
 /// from the target, under this machine's cap of 20,000 descriptors per process.
 const HOSTS_PER_FLEET: usize = 5_000;
-const STEPS: [&str; 6] = ["validate", "export", "import", "history", "services", "hosts"];
+const STEPS: [&str; 6] = [
+    "validate", "export", "import", "history", "services", "hosts",
+];
 
 fn s(v: impl ToString) -> String {
     v.to_string()
@@ -285,8 +287,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, h)| (clusters[i / p.hosts_per_cluster].clone(), h.clone()))
         .collect();
-    let (added, _) =
-        add::add_many(&api, placed, p.add_concurrency, crate::server::ROOT_PW).await;
+    let (added, _) = add::add_many(&api, placed, p.add_concurrency, crate::server::ROOT_PW).await;
     eprintln!("   {added:?}");
     anyhow::ensure!(added.errors == 0, "{} adds failed", added.errors);
     src.stop()?;
@@ -344,7 +345,10 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     eprintln!("== starting the target (awaiting its setup)");
     let tgt = target.start(&bin, "target", "thumbprint").await?;
     // Once the thumbprint is printed the appliance listener may still be binding.
-    let (h, url) = (&http, &format!("{}/api/vcenter/deployment", target.appliance));
+    let (h, url) = (
+        &http,
+        &format!("{}/api/vcenter/deployment", target.appliance),
+    );
     until(
         Instant::now(),
         Duration::from_secs(60),
@@ -572,10 +576,7 @@ fn print_table(full: &Value) {
         f(&h["events"]["rows_per_s"])
     );
     println!();
-    println!(
-        "Machine CPU steal: {}",
-        full["machine_cpu_steal_percent"]
-    );
+    println!("Machine CPU steal: {}", full["machine_cpu_steal_percent"]);
 }
 
 #[cfg(test)]
@@ -603,7 +604,10 @@ mod tests {
         let r = table_rate(&s, "events");
         assert_eq!(r["rows"], 400);
         assert_eq!(r["seconds"], 1.0);
-        assert!(table_rate(&s, "tasks").is_null(), "one look measures no rate");
+        assert!(
+            table_rate(&s, "tasks").is_null(),
+            "one look measures no rate"
+        );
         assert!(table_rate(&s, "nothing").is_null());
     }
 
