@@ -77,7 +77,7 @@ impl Server {
             s("--heartbeat-interval-secs"),
             s(heartbeat_secs),
         ];
-        args.extend(extra.iter().map(|a| s(a)));
+        args.extend(extra.iter().map(s));
         Server {
             args,
             dir: dir.to_path_buf(),
@@ -223,7 +223,7 @@ fn table_rate(samples: &[ImportSample], table: &str) -> Value {
     let mut it = samples
         .iter()
         .filter(|x| x.table == table && x.status == "RUNNING");
-    let (Some(a), Some(b)) = (it.next(), it.last()) else {
+    let (Some(a), Some(b)) = (it.next(), it.next_back()) else {
         return Value::Null;
     };
     let (rows, secs) = (b.completed.saturating_sub(a.completed), b.at_s - a.at_s);
@@ -594,7 +594,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tables_rate_spans_the_looks_around_it() {
+    fn a_tables_rate_runs_from_its_first_look_to_its_last() {
         let s = vec![
             sample(0.0, 0, "tasks"),
             sample(1.0, 100, "events"),
