@@ -8,6 +8,7 @@
 #   bash scripts/bench.sh backup-restore    # back up and restore 10,000 hosts, 100,000 VMs
 #   bash scripts/bench.sh sso               # password logins beside SAML token issue and use
 #   bash scripts/bench.sh history-import    # import 1,000,000 events of history into a live store
+#   bash scripts/bench.sh upgrade           # move an instance of 10,000 hosts into a fresh server
 # It prints one JSON report and a table. Figures are printed, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."

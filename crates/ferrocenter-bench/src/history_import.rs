@@ -63,7 +63,12 @@ async fn fill(
     Ok(())
 }
 
-async fn history(store: &dyn Store, who: &str, events: usize, tasks: usize) -> anyhow::Result<()> {
+pub(crate) async fn history(
+    store: &dyn Store,
+    who: &str,
+    events: usize,
+    tasks: usize,
+) -> anyhow::Result<()> {
     let event_columns = names(&[
         "time",
         "kind",

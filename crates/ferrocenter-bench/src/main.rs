@@ -8,6 +8,7 @@ mod sso;
 mod statistics;
 mod sys;
 mod syslog_forwarding;
+mod upgrade;
 
 use std::path::PathBuf;
 
@@ -124,6 +125,31 @@ enum Scenario {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
         /// 3 s per way in, for a smoke run.
+        #[arg(long)]
+        quick: bool,
+        /// The ferrocenter binary [default: next to this one].
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
+    /// Upgrade (move, issue 25): a source managing `hosts` simulated hosts moved into a fresh
+    /// `--await-setup` server with a deferred history import (docs/performance.md).
+    Upgrade {
+        #[arg(long, default_value_t = 10_000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 10)]
+        vms_per_host: usize,
+        #[arg(long, default_value_t = 64)]
+        hosts_per_cluster: usize,
+        /// Concurrent clients adding the source's hosts (setup, not measured).
+        #[arg(long, default_value_t = 32)]
+        add_concurrency: usize,
+        /// Events written into the source's store beside those of its own adds.
+        #[arg(long, default_value_t = 200_000)]
+        history_events: usize,
+        /// Both servers' heartbeat interval.
+        #[arg(long, default_value_t = 60)]
+        heartbeat_secs: u64,
+        /// 200 hosts and 20,000 extra events, for a quick smoke run.
         #[arg(long)]
         quick: bool,
         /// The ferrocenter binary [default: next to this one].
@@ -273,6 +299,24 @@ fn main() -> anyhow::Result<()> {
         } => rt.block_on(sso::run(sso::Params {
             seconds: if quick { 3.0 } else { seconds },
             concurrency,
+            binary,
+        })),
+        Scenario::Upgrade {
+            hosts,
+            vms_per_host,
+            hosts_per_cluster,
+            add_concurrency,
+            history_events,
+            heartbeat_secs,
+            quick,
+            binary,
+        } => rt.block_on(upgrade::run(upgrade::Params {
+            hosts: if quick { 200 } else { hosts },
+            vms_per_host,
+            hosts_per_cluster,
+            add_concurrency,
+            history_events: if quick { 20_000 } else { history_events },
+            heartbeat_secs: if quick { 10 } else { heartbeat_secs },
             binary,
         })),
         Scenario::Server(a) => {

@@ -4,7 +4,7 @@
 //! Order: add `hosts` (1), steady state with heartbeats (5), one host by id on each surface (3),
 //! evacuation (4), the mixed load (7), restart (6), then grow to `list_hosts` and list them all
 //! through QueryHost (2). One JSON report and a table at the end.
-mod add;
+pub(crate) mod add;
 pub(crate) mod api;
 mod evacuate;
 mod mixed;
@@ -68,7 +68,7 @@ impl Params {
     }
 }
 
-const ROOT_PW: &str = "Bench-Root-1";
+pub(crate) const ROOT_PW: &str = "Bench-Root-1";
 const ADMIN_PW: &str = "Bench-Admin-1";
 /// Where the search for the fleets' ports starts: the evacuation fleet takes the first free
 /// run's first port, fleet k the one after it plus k.
@@ -76,7 +76,7 @@ const FIRST_PORT: u16 = 18440;
 
 /// The first of `n` consecutive ports that can all be bound on every address now: a fleet
 /// listens on 0.0.0.0, so a port another program holds on any address would stop it.
-fn free_ports(n: u16) -> anyhow::Result<u16> {
+pub(crate) fn free_ports(n: u16) -> anyhow::Result<u16> {
     let bindable = |p: u16| std::net::TcpListener::bind(("0.0.0.0", p)).is_ok();
     (FIRST_PORT..u16::MAX - n)
         .step_by(usize::from(n))
@@ -97,20 +97,20 @@ fn s(v: impl ToString) -> String {
 }
 
 /// A simulated fleet to start: `hosts` × `vms` on addresses from `base`, one port.
-struct FleetSpec<'a> {
-    name: &'a str,
-    hosts: usize,
-    vms: usize,
-    base: &'a str,
-    port: u16,
-    mib_per_s: u64,
+pub(crate) struct FleetSpec<'a> {
+    pub name: &'a str,
+    pub hosts: usize,
+    pub vms: usize,
+    pub base: &'a str,
+    pub port: u16,
+    pub mib_per_s: u64,
     /// Distinct per process: hosts of two processes with one seed would report the same VM
     /// uuids, and the inventory keys VMs by uuid (the evacuation host's VMs became the first
     /// host's, and one evacuation later chased a VM onto a host that already had its twin).
-    seed: u64,
+    pub seed: u64,
 }
 
-async fn start_fleet(
+pub(crate) async fn start_fleet(
     bin: &std::path::Path,
     dir: &std::path::Path,
     f: FleetSpec<'_>,
@@ -196,6 +196,36 @@ fn heartbeat_rounds(p: &Proc) -> Vec<(usize, usize, f64)> {
             ))
         })
         .collect()
+}
+
+/// The inventory's containers through VI/JSON: one datacenter "DC" and `n` fully automated
+/// clusters in it; the clusters' moIds.
+pub(crate) async fn datacenter_with_clusters(api: &Api, n: usize) -> anyhow::Result<Vec<String>> {
+    let dc = api
+        .vim(
+            "Folder",
+            "group-d1",
+            "CreateDatacenter",
+            json!({"name": "DC"}),
+        )
+        .await?;
+    let dc = dc["value"].as_str().context("datacenter")?.to_string();
+    let folder = api.vim_get("Datacenter", &dc, "hostFolder").await?;
+    let folder = folder["value"].as_str().context("hostFolder")?.to_string();
+    let mut clusters = Vec::with_capacity(n);
+    for k in 0..n {
+        let c = api
+            .vim(
+                "Folder",
+                &folder,
+                "CreateClusterEx",
+                json!({"name": format!("C{k:03}"), "spec": {"_typeName": "ClusterConfigSpecEx",
+                    "drsConfig": {"defaultVmBehavior": "fullyAutomated"}}}),
+            )
+            .await?;
+        clusters.push(c["value"].as_str().context("cluster")?.to_string());
+    }
+    Ok(clusters)
 }
 
 pub async fn run(p: Params) -> anyhow::Result<()> {
@@ -289,32 +319,8 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let mut srv = server.start(&bin, 1).await?;
     let api = Api::login(http_client()?, &server.base, ADMIN_PW).await?;
 
-    // The inventory: one datacenter, fully automated clusters of `hosts_per_cluster`.
-    let dc = api
-        .vim(
-            "Folder",
-            "group-d1",
-            "CreateDatacenter",
-            json!({"name": "DC"}),
-        )
-        .await?;
-    let dc = dc["value"].as_str().context("datacenter")?.to_string();
-    let folder = api.vim_get("Datacenter", &dc, "hostFolder").await?;
-    let folder = folder["value"].as_str().context("hostFolder")?.to_string();
-    let n_clusters = fleet_hosts.div_ceil(p.hosts_per_cluster);
-    let mut clusters = Vec::with_capacity(n_clusters);
-    for k in 0..n_clusters {
-        let c = api
-            .vim(
-                "Folder",
-                &folder,
-                "CreateClusterEx",
-                json!({"name": format!("C{k:03}"), "spec": {"_typeName": "ClusterConfigSpecEx",
-                    "drsConfig": {"defaultVmBehavior": "fullyAutomated"}}}),
-            )
-            .await?;
-        clusters.push(c["value"].as_str().context("cluster")?.to_string());
-    }
+    let clusters =
+        datacenter_with_clusters(&api, fleet_hosts.div_ceil(p.hosts_per_cluster)).await?;
     let placed = |i: usize| -> (String, ManifestHost) {
         (clusters[i / p.hosts_per_cluster].clone(), fleet[i].clone())
     };

@@ -36,6 +36,15 @@ pub async fn count_hosts(api: &Api) -> anyhow::Result<usize> {
         .ok_or_else(|| anyhow::anyhow!("QueryHost with replyWithCount gave no total"))
 }
 
+/// How many hosts QueryHost finds with the condition `q` (e.g. `status=Connected`).
+pub async fn count_hosts_where(api: &Api, q: &str) -> anyhow::Result<usize> {
+    let page: HostPage = api
+        .zstack_get_as(&format!("/hosts?limit=1&start=0&replyWithCount=true&q={q}"))
+        .await?;
+    page.total
+        .ok_or_else(|| anyhow::anyhow!("QueryHost with replyWithCount gave no total"))
+}
+
 /// QueryHost with `limit`/`start` until a short page; every host's ZStack uuid.
 pub async fn query_all_hosts(api: &Api, page: usize) -> anyhow::Result<Vec<String>> {
     let mut uuids = Vec::new();
