@@ -361,6 +361,8 @@ pub trait VmStore: Send + Sync {
         uuid: &str,
     ) -> Result<Option<VmRecord>, StoreError>;
     async fn list_vms(&self, host_id: Option<&str>) -> Result<Vec<VmRecord>, StoreError>;
+    /// How many VMs the inventory holds, without reading them.
+    async fn count_vms(&self) -> Result<u64, StoreError>;
     async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError>;
     /// A power state a heartbeat read from a host's agent, written only if the VM is still on
     /// that host with the power state and last operation time the heartbeat read (`seen`): a

@@ -147,6 +147,14 @@ super::for_each_engine! {
             rows.iter().map(Self::vm).collect()
         }
 
+        async fn count_vms(&self) -> Result<u64, StoreError> {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vms")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+            bigint_from(n, "VM count")
+        }
+
         async fn powered_on_usage(
             &self,
             host_ids: &[String],

@@ -47,6 +47,7 @@ async fn vms_round_trip_and_unique_uuid(s: Arc<dyn Store>) {
     let names = |v: Vec<VmRecord>| v.into_iter().map(|v| v.name).collect::<Vec<_>>();
     assert_eq!(names(s.list_vms(Some("h1")).await.unwrap()), ["app", "web"]);
     assert_eq!(names(s.list_vms(None).await.unwrap()), ["app", "web", "zz"]);
+    assert_eq!(s.count_vms().await.unwrap(), 3);
     // Powered-on usage per host, in one query: only powered-on VMs count.
     let mut v2 = s.get_vm("v2").await.unwrap().unwrap();
     v2.power_state = "poweredOn".into();
