@@ -169,6 +169,9 @@ impl ClientSession {
     /// `EXPORT_LIMIT`. Each poll also keeps the source from sweeping the export.
     async fn wait_export(&self, id: &str) -> Result<Vec<ExportFile>, UpgradeSourceError> {
         let deadline = tokio::time::Instant::now() + EXPORT_LIMIT;
+        // A small store is written in milliseconds: the first polls come quickly, then every
+        // EXPORT_POLL.
+        let mut pause = std::time::Duration::from_millis(20);
         loop {
             let v = self
                 .c
@@ -195,14 +198,15 @@ impl ClientSession {
                     info.progress
                 )));
             }
-            tokio::time::sleep(EXPORT_POLL).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(EXPORT_POLL);
         }
     }
 }
 
 /// Where the source's exports are (`com.ferrocenter.deployment.export`).
 const EXPORT_PATH: &str = "/ferrocenter/deployment/export";
-/// How often the export is polled while the source writes it.
+/// How often, at most, the export is polled while the source writes it.
 const EXPORT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// How long the source may take to write its export.
 const EXPORT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60 * 60);
