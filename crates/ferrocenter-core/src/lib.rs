@@ -117,6 +117,8 @@ pub struct CoreConfig {
     pub agent_connect: agent_door::ConnectOptions,
     pub recovery: recovery::RecoveryConfig,
     pub support_bundle: appliance::support_bundle::SupportBundleConfig,
+    /// How long an upgrade's export is kept for a target that stopped asking.
+    pub upgrade_export: deployment::upgrade::ExportConfig,
 }
 
 impl Default for CoreConfig {
@@ -130,6 +132,7 @@ impl Default for CoreConfig {
             agent_connect: agent_door::ConnectOptions::default(),
             recovery: recovery::RecoveryConfig::default(),
             support_bundle: Default::default(),
+            upgrade_export: Default::default(),
         }
     }
 }

@@ -246,6 +246,7 @@ impl Server {
                     ..RecoveryConfig::default()
                 },
                 support_bundle: cfg.support_bundle.clone(),
+                upgrade_export: Default::default(),
             },
         );
         // A data dir that records its store is set up; otherwise --await-setup (or a setup by
@@ -349,6 +350,7 @@ impl Server {
         core.resume_after_restore().await;
         core.start_backup_schedules(background.clone());
         core.start_support_bundle_sweeper(background.clone());
+        core.start_upgrade_export_sweeper(background.clone());
         let statistics = Arc::new(StatsCollector::new(core.clone()));
         statistics.start();
         core.services.register(statistics.clone());

@@ -472,7 +472,8 @@ fn rows() -> Vec<Row> {
             rows.push(row(method, p(path), [401, 403, 403, 400]));
         }
         // A server as an upgrade's source: superAdmin only. It describes itself; an export
-        // with a password too short is refused (400), a missing one is not found.
+        // with a password too short is refused (400), a missing one is not found (get and
+        // delete).
         rows.extend([
             row(
                 Method::GET,
@@ -483,6 +484,11 @@ fn rows() -> Vec<Row> {
                 Method::POST,
                 p("/ferrocenter/deployment/export"),
                 [401, 403, 403, 400],
+            ),
+            row(
+                Method::GET,
+                p("/ferrocenter/deployment/export/{export}"),
+                [401, 403, 403, 404],
             ),
             row(
                 Method::DELETE,

@@ -54,9 +54,9 @@ pub struct ExportFile {
     pub bytes: u64,
 }
 
-/// An export the source made for an upgrade (`com.ferrocenter.deployment.export.create`): a
+/// An export the source made for an upgrade (`com.ferrocenter.deployment.export`), written: a
 /// backup archive in a directory of its own, encrypted under the password the upgrade gave,
-/// downloadable file by file under `token` until it is deleted.
+/// downloadable file by file under `token` until it is deleted (or swept, idle).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceExport {
     pub export: String,
@@ -93,7 +93,10 @@ pub trait UpgradeSources: Send + Sync {
 #[async_trait]
 pub trait SourceSession: Send + Sync {
     async fn about(&self) -> Result<SourceAbout, UpgradeSourceError>;
-    /// Has the source export its data (`history` adds the seat part) under `password`.
+    /// Has the source export its data (`history` adds the seat part) under `password`, and
+    /// returns once the export is written: the source writes it as a job, which the adapter
+    /// starts and polls (`com.ferrocenter.deployment.export` `create`, then `get`), so no
+    /// request stays open meanwhile. A FAILED export is an error naming it.
     async fn export_create(
         &self,
         password: &str,

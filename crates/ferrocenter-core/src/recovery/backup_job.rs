@@ -145,6 +145,13 @@ fn from_description(d: &str) -> (BackupJobType, &str) {
     }
 }
 
+/// An archive written into a staging directory.
+pub(crate) struct StagedArchive {
+    pub manifest: super::Manifest,
+    /// Its files and their sizes, `manifest.json` last.
+    pub files: Vec<(String, u64)>,
+}
+
 /// Where a job's archive is staged before it is uploaded.
 pub(crate) fn staging_dir(work_dir: &Path, job: &str) -> PathBuf {
     work_dir.join("backup-staging").join(job)
@@ -219,6 +226,39 @@ impl Core {
         result
     }
 
+    /// Writes an archive of the store into `dir` from one snapshot, and lists its files with
+    /// their sizes, `manifest.json` last. Stops as soon as the task is asked to (what was
+    /// written is left for the caller, who owns `dir`, to remove). A backup then uploads the
+    /// files; an upgrade's export keeps them for its target to download.
+    pub(crate) async fn stage_archive(
+        &self,
+        ctx: &TaskContext,
+        spec: &BackupSpec<'_>,
+        dir: &Path,
+    ) -> Result<StagedArchive, CoreError> {
+        ctx.progress(5, "Reading the store").await;
+        let m = ctx
+            .or_stop(write_archive(
+                self.store.as_ref(),
+                &self.config.secret_key,
+                dir,
+                spec,
+                self.clock.now(),
+            ))
+            .await??;
+        let mut files: Vec<(String, u64)> =
+            m.parts.iter().map(|p| (p.file.clone(), p.bytes)).collect();
+        let manifest_len = std::fs::metadata(dir.join(manifest::MANIFEST_FILE))
+            .map_err(|e| RecoveryError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })?
+            .len();
+        files.push((manifest::MANIFEST_FILE.to_string(), manifest_len));
+        ctx.check()?;
+        Ok(StagedArchive { manifest: m, files })
+    }
+
     async fn backup_into(
         &self,
         ctx: &TaskContext,
@@ -226,31 +266,13 @@ impl Core {
         parts: &[super::PartId],
         staging: &Path,
     ) -> Result<TaskResult, CoreError> {
-        ctx.progress(5, "Reading the store").await;
         let spec = BackupSpec {
             parts: parts.to_vec(),
             password: req.backup_password.as_ref().map(LocationSecret::expose),
             comment: req.comment.clone().unwrap_or_default(),
             system_name: self.config.recovery.system_name.clone(),
         };
-        let m = write_archive(
-            self.store.as_ref(),
-            &self.config.secret_key,
-            staging,
-            &spec,
-            self.clock.now(),
-        )
-        .await?;
-        ctx.check()?;
-        let mut files: Vec<(String, u64)> =
-            m.parts.iter().map(|p| (p.file.clone(), p.bytes)).collect();
-        let manifest_len = std::fs::metadata(staging.join(manifest::MANIFEST_FILE))
-            .map_err(|e| RecoveryError::Io {
-                path: staging.to_path_buf(),
-                source: e,
-            })?
-            .len();
-        files.push((manifest::MANIFEST_FILE.to_string(), manifest_len));
+        let StagedArchive { manifest: m, files } = self.stage_archive(ctx, &spec, staging).await?;
         let total: u64 = files.iter().map(|f| f.1).sum();
         let target = self.backup_target.clone();
         let mut sent = Vec::new();

@@ -118,6 +118,15 @@ impl TaskContext {
         self.cancel.cancelled().await;
     }
 
+    /// Runs `f` unless the task is asked to stop first; then `f` is dropped and the stop
+    /// reason returned.
+    pub async fn or_stop<F: Future>(&self, f: F) -> Result<F::Output, CoreError> {
+        tokio::select! {
+            r = f => Ok(r),
+            _ = self.cancel.cancelled() => Err(self.stop_reason()),
+        }
+    }
+
     /// Sleeps, returning early with the stop reason if the task is asked to stop.
     pub async fn sleep(&self, d: Duration) -> Result<(), CoreError> {
         tokio::select! {

@@ -62,6 +62,8 @@ task_kinds! {
     ApplianceProfileValidate = "appliance.infraprofile.validate",
     /// An import of infrastructure profiles (`infraprofile.configs.import_profile`).
     ApplianceProfileImport = "appliance.infraprofile.import",
+    /// An export of the server for an upgrade's target (`com.ferrocenter.deployment.export`).
+    DeploymentExport = "deployment.export",
 }
 
 impl fmt::Display for TaskKind {

@@ -79,6 +79,10 @@ pub enum TaskResult {
     ProfileImport {
         imported: String,
     },
+    /// An export for an upgrade written: its files, `manifest.json` last.
+    UpgradeExport {
+        export_files: Vec<crate::ports::ExportFile>,
+    },
 }
 
 impl TaskResult {
@@ -133,6 +137,7 @@ mod tests {
             r#"{"datacenter":"d"}"#,
             r#"{"slept_ms":10}"#,
             r#"{"support_bundle":"b"}"#,
+            r#"{"export_files":[{"bytes":3,"name":"manifest.json"}]}"#,
         ];
         let mut seen = std::collections::HashSet::new();
         for text in stored {

@@ -6,9 +6,12 @@
 //! - `spec`: the upgrade spec, every problem named by its field;
 //! - `check`: `upgrade.check`, which changes nothing: the spec, the source reached and
 //!   logged in to, its state and version against this build's;
-//! - `source`: what a server answers when it is the source of an upgrade
+//! - `source`: what a server says of itself when it is the source of an upgrade
+//!   (`com.ferrocenter.deployment.export.source`);
+//! - `export`: the export a source writes for its target, as a job the target polls
 //!   (`com.ferrocenter.deployment.export`).
 pub mod check;
+pub mod export;
 mod record;
 pub mod source;
 pub mod spec;
@@ -25,7 +28,9 @@ use crate::ports::{NoUpgradeSources, UpgradeSources};
 use crate::{Core, CoreError};
 
 pub use check::{SourceInfo, UpgradeCheck};
-pub use source::ExportDownload;
+pub use export::{
+    ExportConfig, ExportCreated, ExportDownload, ExportReader, ExportState, UpgradeExport,
+};
 pub use spec::{DataSet, History, UpgradeSpec};
 
 /// What the upgrade needs beyond the deployment's record.
@@ -33,7 +38,10 @@ pub use spec::{DataSet, History, UpgradeSpec};
 pub(crate) struct UpgradeState {
     sources: OnceLock<Arc<dyn UpgradeSources>>,
     /// Exports made while this server is a source, by id.
-    exports: Mutex<HashMap<String, source::ExportEntry>>,
+    exports: Mutex<HashMap<String, export::ExportEntry>>,
+    /// Exports wait before writing while this is set (tests only: a RUNNING export to act on).
+    #[cfg(feature = "test-support")]
+    hold_exports: std::sync::atomic::AtomicBool,
 }
 
 impl Core {

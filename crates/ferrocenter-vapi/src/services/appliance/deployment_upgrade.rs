@@ -1,7 +1,7 @@
 //! `com.vmware.vcenter.deployment.upgrade` (get, check; seeds/003 chapter 5, upgrade stage 2)
 //! over the core's `deployment::upgrade`, and ferrocenter's own
 //! `com.ferrocenter.deployment.export` that a server serves when it is an upgrade's source.
-use ferrocenter_core::deployment::upgrade::{UpgradeCheck, UpgradeSpec};
+use ferrocenter_core::deployment::upgrade::{UpgradeCheck, UpgradeExport, UpgradeSpec};
 use ferrocenter_core::ports::SourceAbout;
 use serde_json::{json, Value};
 
@@ -9,6 +9,7 @@ use super::deployment::{notifications, CHECK_INFO};
 use crate::errors::ApiError;
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
 use crate::types::{self, field, Form, StructDef, Ty};
+use crate::wire::datetime;
 
 const UPGRADE: &str = "com.vmware.vcenter.deployment.upgrade";
 const EXPORT: &str = "com.ferrocenter.deployment.export";
@@ -110,14 +111,31 @@ const EXPORT_FILE: StructDef = StructDef {
     fields: &[field("name", Ty::String), field("bytes", Ty::Long)],
 };
 
-/// An export: its id, the token its files are downloaded under (`EXPORT_DOWNLOAD_PATH`),
-/// and its files, `manifest.json` last.
+const EXPORT_STATE: &[&str] = &["RUNNING", "SUCCEEDED", "FAILED"];
+
+/// An export just started: its id, its state, and the token its files are downloaded under
+/// (`EXPORT_DOWNLOAD_PATH`), which only `create` answers.
+const EXPORT_CREATED: StructDef = StructDef {
+    name: "com.ferrocenter.deployment.export.created",
+    fields: &[
+        field("export", Ty::Id),
+        field("token", Ty::String),
+        field("state", Ty::Enum(EXPORT_STATE)),
+    ],
+};
+
+/// Where an export stands: RUNNING with its progress, SUCCEEDED with its files
+/// (`manifest.json` last), FAILED with the error; and when it is removed unless asked for.
 const EXPORT_INFO: StructDef = StructDef {
     name: "com.ferrocenter.deployment.export.info",
     fields: &[
         field("export", Ty::Id),
-        field("token", Ty::String),
+        field("state", Ty::Enum(EXPORT_STATE)),
+        field("progress", Ty::Long),
+        field("message", Ty::Optional(&Ty::String)),
         field("files", Ty::List(&Ty::Struct(&EXPORT_FILE))),
+        field("error", Ty::Optional(&Ty::String)),
+        field("expires_at", Ty::DateTime),
     ],
 };
 
@@ -160,9 +178,17 @@ pub const OPS: &[Op] = &[
         EXPORT,
         "create",
         &[field("spec", Ty::Struct(&EXPORT_SPEC))],
-        Ty::Struct(&EXPORT_INFO),
+        Ty::Struct(&EXPORT_CREATED),
         &[http("POST", "/ferrocenter/deployment/export")],
         export_create,
+    ),
+    op(
+        EXPORT,
+        "get",
+        &[field("export", Ty::Id)],
+        Ty::Struct(&EXPORT_INFO),
+        &[http("GET", "/ferrocenter/deployment/export/{export}")],
+        export_get,
     ),
     op(
         EXPORT,
@@ -301,16 +327,42 @@ fn export_create(call: Call) -> Reply {
             .get("history")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let e = call
+        let c = call
             .state
             .core
             .upgrade_export_create(&caller, password, history)
             .await?;
         Ok(Out::Value(json!({
-            "export": e.export,
-            "token": e.token,
-            "files": e.files.iter().map(|f| json!({"name": f.name, "bytes": f.bytes})).collect::<Vec<_>>(),
+            "export": c.export.export,
+            "token": c.token,
+            "state": c.export.state.as_str(),
         })))
+    })
+}
+
+fn export_info(e: &UpgradeExport) -> Value {
+    let mut v = json!({
+        "export": e.export,
+        "state": e.state.as_str(),
+        "progress": e.progress,
+        "files": e.files.iter().map(|f| json!({"name": f.name, "bytes": f.bytes})).collect::<Vec<_>>(),
+        "expires_at": datetime(e.expires_at),
+    });
+    if let Some(m) = &e.message {
+        v["message"] = json!(m);
+    }
+    if let Some(err) = &e.error {
+        v["error"] = json!(err);
+    }
+    v
+}
+
+fn export_get(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let id = call.get("export").and_then(Value::as_str).unwrap_or("");
+        let e = call.state.core.upgrade_export_get(&caller, id).await?;
+        Ok(Out::Value(export_info(&e)))
     })
 }
 
