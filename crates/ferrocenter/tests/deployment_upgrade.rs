@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::sdk::{run_sdk_script, sdk_python};
 use common::deployment::*;
+use common::sdk::{run_sdk_script, sdk_python};
 use common::*;
 use ferrocenter::serve::Server;
 use reqwest::Method;
