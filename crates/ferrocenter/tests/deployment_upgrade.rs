@@ -128,6 +128,41 @@ async fn check_reaches_the_source_with_its_certificate_pinned() {
     assert_eq!(si["sso_domain_name"], "vsphere.local");
     assert_eq!(si["active_directory_domain"], "");
     assert_eq!(si["dns_servers"], json!([]));
+    // Estimates from the source's sizes: the more history, the more to move; deferred, only
+    // the core is imported before the target serves.
+    let m = &si["data_migration_info"];
+    let t = |k: &str, f: &str| m[k][f].as_f64().unwrap_or_else(|| panic!("{k}.{f}: {m}"));
+    for k in ["core", "core_events_tasks", "all"] {
+        assert!(t(k, "estimated_export_time") >= 1.0, "{m}");
+        assert!(t(k, "estimated_import_time") >= 1.0, "{m}");
+        assert!(t(k, "required_free_disk_space_on_source") > 0.0, "{m}");
+    }
+    let space = |k: &str| t(k, "required_free_disk_space_on_source");
+    assert!(space("core") <= space("core_events_tasks"), "{m}");
+    assert!(space("core_events_tasks") <= space("all"), "{m}");
+    assert_eq!(space("all_with_deferred"), space("all"), "{m}");
+    assert_eq!(
+        t("all_with_deferred", "estimated_import_time"),
+        t("core", "estimated_import_time"),
+        "{m}"
+    );
+    // The source's disk: the filesystem of its work directory.
+    let disk = &si["disk_info"][0];
+    assert!(
+        disk["mount_point"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('/')),
+        "{si}"
+    );
+    let (size, used, free) = (
+        disk["size"].as_f64().unwrap(),
+        disk["used"].as_f64().unwrap(),
+        disk["free"].as_f64().unwrap(),
+    );
+    assert!(
+        size > 0.0 && used > 0.0 && free > 0.0 && used + free <= size * 1.01,
+        "{disk}"
+    );
 
     // Nothing changed: the target still awaits its setup, no upgrade has run.
     let (status, d) = root_call(
@@ -677,6 +712,25 @@ async fn the_official_sdk_checks_an_upgrade_spec() {
     assert_eq!(out["source_info"]["deployment_type"], "VCSA_EMBEDDED");
     assert_eq!(out["source_info"]["deployment_size"], "TINY");
     assert_eq!(out["source_info"]["sso_domain_name"], "vsphere.local");
+    // The SDK reads the estimates and the disk as its types say.
+    let m = &out["source_info"]["data_migration_info"];
+    assert!(
+        m["all"]["estimated_import_time"].as_i64().unwrap() >= 1,
+        "{out}"
+    );
+    assert!(
+        m["all"]["required_free_disk_space_on_source"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{out}"
+    );
+    assert!(
+        out["source_info"]["disk_mount_points"][0]
+            .as_str()
+            .is_some(),
+        "{out}"
+    );
     assert_eq!(out["wrong_status"], "FAILED", "{out}");
     let errors = out["wrong_errors"].to_string();
     assert!(

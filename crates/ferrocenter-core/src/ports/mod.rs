@@ -53,6 +53,6 @@ pub use token_crypto::{
     SigningIdentity, TokenCrypto, TokenCryptoError,
 };
 pub use upgrade_source::{
-    ExportFile, NoUpgradeSources, SourceAbout, SourceAddress, SourceExport, SourceSession,
-    UpgradeSourceError, UpgradeSources, EXPORT_DOWNLOAD_PATH,
+    ExportFile, NoUpgradeSources, SourceAbout, SourceAddress, SourceData, SourceDisk, SourceExport,
+    SourceSession, UpgradeSourceError, UpgradeSources, EXPORT_DOWNLOAD_PATH,
 };

@@ -45,6 +45,33 @@ pub struct SourceAbout {
     pub server_uuid: String,
     pub hosts: u64,
     pub vms: u64,
+    /// The sizes of its data (absent from a source older than these fields: all zero).
+    #[serde(default)]
+    pub data: SourceData,
+    /// The filesystem it writes its export on, when it could read it.
+    #[serde(default)]
+    pub disk: Option<SourceDisk>,
+}
+
+/// A source's data by what an upgrade takes of it, in bytes as written into an archive before
+/// compression (an upper bound of what they take compressed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceData {
+    /// Configuration, identities and inventory (the backup part `common`).
+    pub core_bytes: u64,
+    /// Its events and tasks.
+    pub events_tasks_bytes: u64,
+    /// Its statistics.
+    pub statistics_bytes: u64,
+}
+
+/// The filesystem holding a source's work directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceDisk {
+    pub mount_point: String,
+    pub size_bytes: u64,
+    pub used_bytes: u64,
+    pub free_bytes: u64,
 }
 
 /// One file of an export, as the source lists it.

@@ -29,7 +29,7 @@ pub use request::{location_type_of, request_location};
 pub use state::RecoveryConfig;
 pub(crate) use state::RecoveryState;
 
-use crate::ports::{Store, StoreError};
+use crate::ports::{Store, StoreError, TableSize};
 use crate::secrets::SecretBox;
 use archive::{ArchiveSink, ArchiveSource, PartReader, PartWriter, Reseal};
 use crypto::BackupKeys;
@@ -117,6 +117,12 @@ impl PartSize {
 const PER_VALUE: u64 = 3;
 const PER_ROW: u64 = 3;
 
+/// A table's estimated size in an archive before compression: its values, and JSON's
+/// punctuation around each value and row.
+pub(crate) fn archived_bytes(t: &TableSize) -> u64 {
+    t.bytes + t.rows * (PER_ROW + PER_VALUE * t.columns)
+}
+
 /// The estimated size of each part, from the store's row counts and value bytes.
 pub async fn part_sizes(store: &dyn Store) -> Result<Vec<PartSize>, RecoveryError> {
     let mut out = Vec::new();
@@ -129,7 +135,7 @@ pub async fn part_sizes(store: &dyn Store) -> Result<Vec<PartSize>, RecoveryErro
         };
         for t in store.table_sizes(&tables).await? {
             size.rows += t.rows;
-            size.bytes += t.bytes + t.rows * (PER_ROW + PER_VALUE * t.columns);
+            size.bytes += archived_bytes(&t);
         }
         out.push(size);
     }

@@ -65,6 +65,18 @@ def main():
             "sso_domain_name": si.sso_domain_name,
             "active_directory_domain": si.active_directory_domain,
             "dns_servers": list(si.dns_servers),
+            "data_migration_info": {
+                k: {
+                    "estimated_export_time": getattr(si.data_migration_info, k).estimated_export_time,
+                    "estimated_import_time": getattr(si.data_migration_info, k).estimated_import_time,
+                    # The SDK decodes doubles as Decimal.
+                    "required_free_disk_space_on_source": float(
+                        getattr(si.data_migration_info, k).required_free_disk_space_on_source
+                    ),
+                }
+                for k in ("core", "core_events_tasks", "all")
+            },
+            "disk_mount_points": [d.mount_point for d in (si.disk_info or [])],
         }
         bad = upgrade.check(spec(host, int(port), wrong, user, pw))
         out["wrong_status"] = str(bad.status)

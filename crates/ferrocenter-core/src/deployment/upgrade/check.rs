@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::auth::{Caller, Privilege};
 use crate::deployment::spec_problems::{field_error, Problem};
 use crate::deployment::{notification, ApplianceState, Notifications};
-use crate::ports::{SourceAbout, SourceAddress, SourceSession, UpgradeSourceError};
+use crate::ports::{SourceAbout, SourceAddress, SourceData, SourceSession, UpgradeSourceError};
 use crate::recovery::manifest;
 use crate::{Core, CoreError};
 
@@ -23,7 +23,61 @@ pub struct SourceInfo {
     /// 100, medium 400, large 1,000, xlarge beyond).
     pub deployment_size: &'static str,
     pub sso_domain_name: String,
+    /// `data_migration_info`: `None` for a source that does not report its sizes.
+    pub migration: Option<DataMigration>,
     pub about: SourceAbout,
+}
+
+/// `deployment.data_migration_estimate`: seconds to export (and download) and to import a
+/// data set, and the bytes its export may take on the source (the archive before
+/// compression: an upper bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationEstimate {
+    pub export_seconds: u64,
+    pub import_seconds: u64,
+    pub source_bytes: u64,
+}
+
+/// `deployment.data_migration_info`, per history choice; `…_with_deferred` count only what
+/// comes before the server serves (the history is imported afterwards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataMigration {
+    pub core: MigrationEstimate,
+    pub core_events_tasks: MigrationEstimate,
+    pub all: MigrationEstimate,
+    pub core_events_tasks_with_deferred: MigrationEstimate,
+    pub all_with_deferred: MigrationEstimate,
+}
+
+/// Archive bytes (before compression) per second that a source exports and a target
+/// downloads, and that a target imports: the upgrade benchmark's 10,000-host move on two
+/// cores (docs/performance.md), rounded down.
+const EXPORT_BYTES_PER_SECOND: u64 = 16 << 20;
+const IMPORT_BYTES_PER_SECOND: u64 = 12 << 20;
+
+fn seconds(bytes: u64, per_second: u64) -> u64 {
+    bytes.div_ceil(per_second).max(1)
+}
+
+/// The estimates for a source's data; `None` when it reports none (an older source).
+pub(crate) fn migration_for(d: &SourceData) -> Option<DataMigration> {
+    if d.core_bytes == 0 {
+        return None;
+    }
+    let estimate = |exported: u64, imported_first: u64| MigrationEstimate {
+        export_seconds: seconds(exported, EXPORT_BYTES_PER_SECOND),
+        import_seconds: seconds(imported_first, IMPORT_BYTES_PER_SECOND),
+        source_bytes: exported,
+    };
+    let events_tasks = d.core_bytes + d.events_tasks_bytes;
+    let all = events_tasks + d.statistics_bytes;
+    Some(DataMigration {
+        core: estimate(d.core_bytes, d.core_bytes),
+        core_events_tasks: estimate(events_tasks, events_tasks),
+        all: estimate(all, all),
+        core_events_tasks_with_deferred: estimate(events_tasks, d.core_bytes),
+        all_with_deferred: estimate(all, d.core_bytes),
+    })
 }
 
 /// `deployment.check_info` of an upgrade.
@@ -224,6 +278,7 @@ impl Core {
             version: about.version.clone(),
             deployment_size: size_for(about.hosts),
             sso_domain_name: about.sso_domain_name.clone(),
+            migration: migration_for(&about.data),
             about,
         };
         let mut check = fail(problems, result);
@@ -236,6 +291,26 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn estimates_count_what_each_choice_moves_and_when() {
+        assert_eq!(migration_for(&SourceData::default()), None);
+        let m = migration_for(&SourceData {
+            core_bytes: 120 << 20,
+            events_tasks_bytes: 48 << 20,
+            statistics_bytes: 24 << 20,
+        })
+        .unwrap();
+        assert_eq!(m.core.source_bytes, 120 << 20);
+        assert_eq!(m.all.source_bytes, 192 << 20);
+        assert_eq!((m.core.export_seconds, m.core.import_seconds), (8, 10));
+        assert_eq!((m.all.export_seconds, m.all.import_seconds), (12, 16));
+        assert_eq!(m.core_events_tasks.import_seconds, 14);
+        // Deferred: everything is exported, only the core is imported before serving.
+        assert_eq!(m.all_with_deferred.export_seconds, 12);
+        assert_eq!(m.all_with_deferred.import_seconds, 10);
+        assert_eq!(m.core_events_tasks_with_deferred.source_bytes, 168 << 20);
+    }
 
     #[test]
     fn versions_compare_by_number() {

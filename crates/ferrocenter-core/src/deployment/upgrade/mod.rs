@@ -27,7 +27,7 @@ use crate::deployment::Operation;
 use crate::ports::{NoUpgradeSources, UpgradeSources};
 use crate::{Core, CoreError};
 
-pub use check::{SourceInfo, UpgradeCheck};
+pub use check::{DataMigration, MigrationEstimate, SourceInfo, UpgradeCheck};
 pub use export::{
     ExportConfig, ExportCreated, ExportDownload, ExportReader, ExportState, UpgradeExport,
 };

@@ -142,8 +142,43 @@ const INSTALL_SPEC: StructDef = StructDef {
 
 const APPLIANCE_TYPE: &[&str] = &["VCSA_EMBEDDED", "VCSA_EXTERNAL", "PSC_EXTERNAL"];
 const APPLIANCE_SIZE: &[&str] = &["TINY", "SMALL", "MEDIUM", "LARGE", "XLARGE"];
-/// `deployment.source_info`: what ferrocenter knows of a source (no disk or data-migration
-/// estimates: the fields are optional and left unset).
+const MIGRATION_ESTIMATE: StructDef = StructDef {
+    name: "com.vmware.vcenter.deployment.data_migration_estimate",
+    fields: &[
+        field("estimated_export_time", Ty::Long),
+        field("estimated_import_time", Ty::Long),
+        field("required_free_disk_space_on_source", Ty::Double),
+    ],
+};
+
+const DATA_MIGRATION_INFO: StructDef = StructDef {
+    name: "com.vmware.vcenter.deployment.data_migration_info",
+    fields: &[
+        field("core", Ty::Struct(&MIGRATION_ESTIMATE)),
+        field("core_events_tasks", Ty::Struct(&MIGRATION_ESTIMATE)),
+        field("all", Ty::Struct(&MIGRATION_ESTIMATE)),
+        field(
+            "core_events_tasks_with_deferred",
+            Ty::Optional(&Ty::Struct(&MIGRATION_ESTIMATE)),
+        ),
+        field(
+            "all_with_deferred",
+            Ty::Optional(&Ty::Struct(&MIGRATION_ESTIMATE)),
+        ),
+    ],
+};
+
+const DISK_INFO: StructDef = StructDef {
+    name: "com.vmware.vcenter.deployment.disk_info",
+    fields: &[
+        field("used", Ty::Double),
+        field("free", Ty::Double),
+        field("size", Ty::Double),
+        field("mount_point", Ty::String),
+    ],
+};
+
+/// `deployment.source_info`: what ferrocenter knows of a source.
 pub(super) const SOURCE_INFO: StructDef = StructDef {
     name: "com.vmware.vcenter.deployment.source_info",
     fields: &[
@@ -154,6 +189,14 @@ pub(super) const SOURCE_INFO: StructDef = StructDef {
         field("sso_domain_name", Ty::String),
         field("active_directory_domain", Ty::String),
         field("dns_servers", Ty::List(&Ty::String)),
+        field(
+            "data_migration_info",
+            Ty::Optional(&Ty::Struct(&DATA_MIGRATION_INFO)),
+        ),
+        field(
+            "disk_info",
+            Ty::Optional(&Ty::List(&Ty::Struct(&DISK_INFO))),
+        ),
         field("replicated_partners", Ty::Optional(&Ty::List(&Ty::String))),
     ],
 };

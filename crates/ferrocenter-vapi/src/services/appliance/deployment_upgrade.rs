@@ -1,7 +1,9 @@
 //! `com.vmware.vcenter.deployment.upgrade` (get, check; seeds/003 chapter 5, upgrade stage 2)
 //! over the core's `deployment::upgrade`, and ferrocenter's own
 //! `com.ferrocenter.deployment.export` that a server serves when it is an upgrade's source.
-use ferrocenter_core::deployment::upgrade::{UpgradeCheck, UpgradeExport, UpgradeSpec};
+use ferrocenter_core::deployment::upgrade::{
+    MigrationEstimate, UpgradeCheck, UpgradeExport, UpgradeSpec,
+};
 use ferrocenter_core::ports::SourceAbout;
 use serde_json::{json, Value};
 
@@ -93,6 +95,29 @@ const SOURCE_ABOUT: StructDef = StructDef {
         field("server_uuid", Ty::String),
         field("hosts", Ty::Long),
         field("vms", Ty::Long),
+        field("data", Ty::Optional(&Ty::Struct(&SOURCE_DATA))),
+        field("disk", Ty::Optional(&Ty::Struct(&SOURCE_DISK))),
+    ],
+};
+
+/// A source's data by what an upgrade takes, in archive bytes before compression.
+const SOURCE_DATA: StructDef = StructDef {
+    name: "com.ferrocenter.deployment.export.source_data",
+    fields: &[
+        field("core_bytes", Ty::Long),
+        field("events_tasks_bytes", Ty::Long),
+        field("statistics_bytes", Ty::Long),
+    ],
+};
+
+/// The filesystem a source writes its export on.
+const SOURCE_DISK: StructDef = StructDef {
+    name: "com.ferrocenter.deployment.export.source_disk",
+    fields: &[
+        field("mount_point", Ty::String),
+        field("size_bytes", Ty::Long),
+        field("used_bytes", Ty::Long),
+        field("free_bytes", Ty::Long),
     ],
 };
 
@@ -233,8 +258,39 @@ fn check_info(c: &UpgradeCheck) -> Value {
             "active_directory_domain": "",
             "dns_servers": [],
         });
+        if let Some(m) = &s.migration {
+            v["source_info"]["data_migration_info"] = json!({
+                "core": estimate(&m.core),
+                "core_events_tasks": estimate(&m.core_events_tasks),
+                "all": estimate(&m.all),
+                "core_events_tasks_with_deferred": estimate(&m.core_events_tasks_with_deferred),
+                "all_with_deferred": estimate(&m.all_with_deferred),
+            });
+        }
+        if let Some(d) = &s.about.disk {
+            v["source_info"]["disk_info"] = json!([{
+                "used": gib(d.used_bytes),
+                "free": gib(d.free_bytes),
+                "size": gib(d.size_bytes),
+                "mount_point": d.mount_point,
+            }]);
+        }
     }
     v
+}
+
+/// The SDK's disk figures are GB (taken as GiB).
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1u32 << 30)
+}
+
+/// Times in seconds; the space in GB as `disk_info` gives it.
+fn estimate(e: &MigrationEstimate) -> Value {
+    json!({
+        "estimated_export_time": e.export_seconds,
+        "estimated_import_time": e.import_seconds,
+        "required_free_disk_space_on_source": gib(e.source_bytes),
+    })
 }
 
 fn upgrade_check(call: Call) -> Reply {
@@ -290,6 +346,8 @@ fn about_value(a: &SourceAbout) -> Value {
         "server_uuid": a.server_uuid,
         "hosts": a.hosts,
         "vms": a.vms,
+        "data": a.data,
+        "disk": a.disk,
     })
 }
 
