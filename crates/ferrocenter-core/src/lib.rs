@@ -27,6 +27,7 @@ pub mod saga;
 pub mod secrets;
 pub mod sso;
 pub mod tasks;
+mod ticker;
 mod time_util;
 pub mod validate;
 pub mod vms;

@@ -14,6 +14,7 @@ use super::ReconnectSpec;
 use crate::auth::{Caller, Realm, Role};
 use crate::inventory::{ConnectionState, Host, HostFilter};
 use crate::ports::{AgentEvent, AgentSession};
+use crate::ticker::Ticker;
 use crate::{Core, CoreError};
 
 #[derive(Default)]
@@ -60,13 +61,9 @@ impl Core {
     ) -> tokio::task::JoinHandle<()> {
         let core = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(core.config.hosts.heartbeat_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => core.heartbeat_round().await,
-                    _ = stop.cancelled() => return,
-                }
+            let mut ticker = Ticker::new(core.config.hosts.heartbeat_interval, stop);
+            while ticker.next().await {
+                core.heartbeat_round().await;
             }
         })
     }

@@ -23,6 +23,7 @@ use super::{location_type_of, parse_parts, request_location, PartId};
 use crate::auth::{Caller, Privilege};
 use crate::ports::{Location, LocationSecret, LocationType, StoreError};
 use crate::tasks::TaskState;
+use crate::ticker::Ticker;
 use crate::{Core, CoreError};
 
 /// When a schedule runs: at `hour:minute` UTC on `days` (every day when empty).
@@ -533,13 +534,9 @@ impl Core {
             // The due times each schedule was last fired (or skipped) at, in this process: a
             // restart starts empty, which is what makes a missed run fire once at start.
             let mut fired: HashMap<String, OffsetDateTime> = HashMap::new();
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => core.schedule_round(&mut fired).await,
-                    () = stop.cancelled() => return,
-                }
+            let mut ticker = Ticker::new(every, stop);
+            while ticker.next().await {
+                core.schedule_round(&mut fired).await;
             }
         });
     }

@@ -31,6 +31,7 @@ pub use records::{CreationStatus, Record};
 
 use crate::auth::{Caller, Listener, Privilege};
 use crate::tasks::{Task, TaskContext, TaskKind, TaskResult, TaskSpec};
+use crate::ticker::Ticker;
 use crate::{Core, CoreError};
 
 /// Where download URLs point, on the listener that made the bundle: this prefix, then the
@@ -549,16 +550,10 @@ impl Core {
         let core = self.self_arc();
         let every = self.config.support_bundle.sweep_every;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = core.support_bundle_sweep().await {
-                            warn!(error = %e, "support bundle sweep failed");
-                        }
-                    }
-                    () = stop.cancelled() => return,
+            let mut ticker = Ticker::new(every, stop);
+            while ticker.next().await {
+                if let Err(e) = core.support_bundle_sweep().await {
+                    warn!(error = %e, "support bundle sweep failed");
                 }
             }
         });

@@ -19,6 +19,7 @@ use crate::ports::{ExportFile, LocationSecret};
 use crate::recovery::backup_job::{staging_dir, StagedArchive};
 use crate::recovery::{BackupSpec, PartId};
 use crate::tasks::{with_task_id, Task, TaskContext, TaskKind, TaskResult, TaskSpec, TaskState};
+use crate::ticker::Ticker;
 use crate::{Core, CoreError};
 
 /// How long exports are kept for a target that stopped asking.
@@ -425,15 +426,9 @@ impl Core {
         let core = self.self_arc();
         let every = self.config.upgrade_export.sweep_every;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        core.upgrade_export_sweep().await;
-                    }
-                    () = stop.cancelled() => return,
-                }
+            let mut ticker = Ticker::new(every, stop);
+            while ticker.next().await {
+                core.upgrade_export_sweep().await;
             }
         });
     }
