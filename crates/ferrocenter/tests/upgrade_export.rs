@@ -226,6 +226,18 @@ async fn only_the_superadmin_exports_and_an_unknown_export_is_not_found() {
     let done = follow(&ts, &token, &id).await;
     assert_eq!(done["state"], "SUCCEEDED", "{done}");
 
+    // A password too short to protect the archive, or none, is refused by name; nothing is
+    // written.
+    for spec in [json!({"password": "short"}), json!({"history": true})] {
+        let (status, v) = ts
+            .call_json(Method::POST, EXPORT, &token, Some(json!({ "spec": spec })))
+            .await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["error_type"], "INVALID_ARGUMENT", "{v}");
+        assert!(v.to_string().contains("spec.password"), "{v}");
+    }
+    assert_eq!(exports_left(&ts).len(), 1, "only the written export");
+
     for method in [Method::GET, Method::DELETE] {
         let (status, v) = ts
             .call_json(
