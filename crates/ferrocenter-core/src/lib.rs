@@ -26,6 +26,7 @@ pub mod recovery;
 pub mod saga;
 pub mod secrets;
 pub mod sso;
+mod staging;
 pub mod tasks;
 mod ticker;
 mod time_util;

@@ -694,11 +694,7 @@ fn remove_staged(dir: &Path, staging: &str) {
         Ok(Some(s)) if s.id == staging => {}
         _ => return,
     }
-    if let Err(e) = std::fs::remove_dir_all(dir) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            warn!(error = %e, dir = %dir.display(), "the imported history's staged files stay");
-        }
-    }
+    crate::staging::remove_dir(dir, "the imported history's staged files");
 }
 
 #[cfg(test)]

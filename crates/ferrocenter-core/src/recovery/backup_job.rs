@@ -218,11 +218,7 @@ impl Core {
     ) -> Result<TaskResult, CoreError> {
         let staging = staging_dir(&self.config.recovery.work_dir, ctx.id());
         let result = self.backup_into(ctx, &req, &parts, &staging).await;
-        if let Err(e) = std::fs::remove_dir_all(&staging) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                warn!(dir = %staging.display(), error = %e, "could not remove a backup's staging directory");
-            }
-        }
+        crate::staging::remove_dir(&staging, "a backup's staging directory");
         result
     }
 

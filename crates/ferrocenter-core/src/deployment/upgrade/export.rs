@@ -254,7 +254,7 @@ impl Core {
                 })
             }
             other => {
-                remove_dir(&dir);
+                crate::staging::remove_dir(&dir, "an upgrade export");
                 match other {
                     Err(e) => Err(e),
                     Ok(_) => Err(CoreError::Cancelled {
@@ -394,7 +394,7 @@ impl Core {
                 let _ = self.tasks.wait(id).await;
             }
         }
-        remove_dir(&e.dir);
+        crate::staging::remove_dir(&e.dir, "an upgrade export");
     }
 
     /// Removes the exports idle for longer than `ExportConfig::idle` (a file being downloaded
@@ -431,13 +431,5 @@ impl Core {
                 core.upgrade_export_sweep().await;
             }
         });
-    }
-}
-
-fn remove_dir(dir: &std::path::Path) {
-    if let Err(err) = std::fs::remove_dir_all(dir) {
-        if err.kind() != std::io::ErrorKind::NotFound {
-            warn!(dir = %dir.display(), error = %err, "could not remove an upgrade export");
-        }
     }
 }

@@ -135,11 +135,7 @@ impl Core {
         let id = crate::model::new_uuid();
         let dir = staging(self, &id);
         let r = self.upgrade_steps(spec, cancel, &dir, user).await;
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                warn!(dir = %dir.display(), error = %e, "could not remove the upgrade's staging");
-            }
-        }
+        crate::staging::remove_dir(&dir, "the upgrade's staging");
         r
     }
 
