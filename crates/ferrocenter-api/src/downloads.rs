@@ -3,13 +3,15 @@
 //! on the listener that made the bundle, once, before it expires (the core's rules), and it
 //! never reaches the request log. An upgrade's export (`deployment::upgrade`) is served the
 //! same way: its token, handed only to the upgrade's target over its pinned session, is the
-//! credential of its files.
+//! credential of its files; and so are LCM reports (`lcm.reports.get` hands out the URL),
+//! each URL until it expires.
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ferrocenter_core::appliance::support_bundle::DOWNLOAD_PATH;
+use ferrocenter_core::lcm::reports::DOWNLOAD_PATH as REPORT_DOWNLOAD_PATH;
 use ferrocenter_core::ports::EXPORT_DOWNLOAD_PATH;
 use ferrocenter_core::CoreError;
 
@@ -24,6 +26,10 @@ where
 {
     Router::new()
         .route(&format!("{DOWNLOAD_PATH}{{token}}"), get(download))
+        .route(
+            &format!("{REPORT_DOWNLOAD_PATH}{{token}}"),
+            get(report_download),
+        )
         .route(
             &format!("{EXPORT_DOWNLOAD_PATH}{{token}}/{{file}}"),
             get(export_file),
@@ -49,6 +55,33 @@ async fn export_file(
                 .into_response()
         }
         Err(_) => (StatusCode::NOT_FOUND, "no such export file\n").into_response(),
+    }
+}
+
+async fn report_download(State(s): State<VapiState>, Path(token): Path<String>) -> Response {
+    match s.core.lcm_report_download(&token).await {
+        Ok(f) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", f.name),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            f.csv,
+        )
+            .into_response(),
+        Err(CoreError::NotFound { .. }) => (
+            StatusCode::NOT_FOUND,
+            "no such report download: it has expired or never existed\n",
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "report download failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the download failed\n").into_response()
+        }
     }
 }
 
@@ -108,6 +141,9 @@ pub fn loggable_path(path: &str) -> String {
     if path.starts_with(EXPORT_DOWNLOAD_PATH) {
         return format!("{EXPORT_DOWNLOAD_PATH}<token>");
     }
+    if path.starts_with(REPORT_DOWNLOAD_PATH) {
+        return format!("{REPORT_DOWNLOAD_PATH}<token>");
+    }
     match path.strip_prefix(DOWNLOAD_PATH) {
         Some(_) => format!("{DOWNLOAD_PATH}<token>"),
         None => ferrocenter_zstack::loggable_path(path),
@@ -128,5 +164,7 @@ mod tests {
             "cd".repeat(32)
         ));
         assert!(!p.contains("cdcd"), "{p}");
+        let p = loggable_path(&format!("{REPORT_DOWNLOAD_PATH}{}", "ef".repeat(32)));
+        assert!(!p.contains("efef"), "{p}");
     }
 }

@@ -8,12 +8,14 @@ pub mod appliance;
 pub mod auth;
 pub mod deployment;
 pub mod diagnostics;
+pub mod download_token;
 pub mod error;
 mod events;
 pub mod history_import;
 pub mod hosts;
 pub mod identity_providers;
 pub mod inventory;
+pub mod lcm;
 pub mod licensing;
 pub mod lookup;
 pub mod model;
@@ -92,6 +94,8 @@ pub struct Core {
     support_sources: Arc<dyn ports::SupportSources>,
     /// The support bundle being made, if any, and the bundles' records.
     support_bundles: appliance::support_bundle::SupportBundleState,
+    /// Serialised changes to the associated products and the reports (`lcm`).
+    lcm: lcm::LcmState,
     /// The infrastructure profile validation or import running, if any.
     infraprofile: appliance::infraprofile::InfraprofileState,
     /// The deferred history import's operations and job (`history_import`).
@@ -121,6 +125,8 @@ pub struct CoreConfig {
     pub support_bundle: appliance::support_bundle::SupportBundleConfig,
     /// How long an upgrade's export is kept for a target that stopped asking.
     pub upgrade_export: deployment::upgrade::ExportConfig,
+    /// Update planning: how long a report's download URL works.
+    pub lcm: lcm::LcmConfig,
 }
 
 impl Default for CoreConfig {
@@ -135,6 +141,7 @@ impl Default for CoreConfig {
             recovery: recovery::RecoveryConfig::default(),
             support_bundle: Default::default(),
             upgrade_export: Default::default(),
+            lcm: Default::default(),
         }
     }
 }
@@ -253,6 +260,7 @@ impl Core {
             recovery: Default::default(),
             support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
             support_bundles: Default::default(),
+            lcm: Default::default(),
             infraprofile: Default::default(),
             history_import: Default::default(),
             server_uuid: tokio::sync::OnceCell::new(),

@@ -4,8 +4,9 @@
 //!
 //! The main listener (443) serves everything; the appliance listener (5480) serves what the
 //! management guide puts there — `appliance.*` (with `vcenter.deployment` and its history
-//! import, which the appliance services carry), `cis.session` and `cis.tasks` — and not the
-//! `vcenter.*` inventory.
+//! import, which the appliance services carry), `cis.session` and `cis.tasks`, and update
+//! planning (`vcenter.lcm`, whose tasks the guide polls there) — and not the `vcenter.*`
+//! inventory.
 use ferrocenter_core::auth::Listener;
 
 use super::registry::{Catalog, Op};
@@ -32,19 +33,22 @@ const VCENTER_UNIONS: &[&Union] = &[
     &vcenter::identity_providers::INFO_UNION,
 ];
 
+/// Update planning (`vcenter.lcm`): served on both listeners.
+const LCM: &[&[Op]] = &[vcenter::lcm::OPS];
+
 /// ferrocenter's own SSO administration (users, groups, policies): the main listener only.
 const SSO: &[&[Op]] = &[sso::OPS];
 
 /// Every service the main listener serves, in the order the coverage table lists them.
 pub static MAIN: Catalog = Catalog {
-    groups: &[CIS, VCENTER, appliance::SERVICES, SSO],
-    unions: &[CIS_UNIONS, VCENTER_UNIONS, appliance::UNIONS, &[]],
+    groups: &[CIS, VCENTER, LCM, appliance::SERVICES, SSO],
+    unions: &[CIS_UNIONS, VCENTER_UNIONS, &[], appliance::UNIONS, &[]],
 };
 
 /// The appliance listener's services.
 pub static APPLIANCE: Catalog = Catalog {
-    groups: &[CIS, appliance::SERVICES],
-    unions: &[CIS_UNIONS, appliance::UNIONS],
+    groups: &[CIS, LCM, appliance::SERVICES],
+    unions: &[CIS_UNIONS, &[], appliance::UNIONS],
 };
 
 /// The catalog a listener serves.

@@ -17,7 +17,7 @@ use base64::Engine;
 
 use super::caller::{credentials, Credentials, RequestProof, SamlCredential, SESSION_HEADER};
 use super::errors::{encode_error, Answer, ApiError, Reply};
-use super::registry::{Call, Catalog, Http, Op, Out, TaskVariant};
+use super::registry::{BodyAlias, Call, Catalog, Http, Op, Out, TaskVariant};
 use super::tasks::external_id;
 use super::types::{self, Form, Ty};
 use super::wire::Flavor;
@@ -355,7 +355,7 @@ fn rest_input(
     let mut given = match binding.method {
         "GET" | "DELETE" => types::from_query(op.input, pairs, &["action", "~action", "vmw-task"])?,
         _ => {
-            let body = json_body(headers, body, limit)?;
+            let body = json_body(headers, body, limit)?.map(|b| unalias(op, binding, b));
             match (binding.body, body) {
                 (Some(p), Some(b)) => {
                     let mut m = Map::new();
@@ -395,6 +395,57 @@ fn rest_input(
         given.insert(name.clone(), types::from_text(&f.ty, value, name)?);
     }
     Ok(types::decode_fields(op.input, &given, form, "")?)
+}
+
+/// Whether a parameter's structure (plain or optional) has a field of this name.
+fn has_field(ty: &Ty, name: &str) -> bool {
+    match ty {
+        Ty::Optional(t) => has_field(t, name),
+        Ty::Struct(def) => def.fields.iter().any(|f| f.name == name),
+        _ => false,
+    }
+}
+
+/// A REST body with the operation's documented aliases (`BodyAlias`) read as the SDK's shape.
+fn unalias(op: &Op, binding: &Http, mut body: Value) -> Value {
+    for alias in op.body_alias {
+        match *alias {
+            BodyAlias::Wrapped => {
+                let Some(p) = binding.body else { continue };
+                let own_field = op
+                    .input
+                    .iter()
+                    .find(|f| f.name == p)
+                    .is_some_and(|f| has_field(&f.ty, p));
+                let inner = match &body {
+                    Value::Object(m) if m.len() == 1 && !own_field => m.get(p).cloned(),
+                    _ => None,
+                };
+                if let Some(inner) = inner {
+                    body = inner;
+                }
+            }
+            BodyAlias::Field {
+                param,
+                alias,
+                field,
+            } => {
+                let target = match binding.body {
+                    Some(p) if p == param => Some(&mut body),
+                    Some(_) => None,
+                    None => body.get_mut(param),
+                };
+                if let Some(Value::Object(m)) = target {
+                    if !m.contains_key(field) {
+                        if let Some(v) = m.remove(alias) {
+                            m.insert(field.to_string(), v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    body
 }
 
 /// A REST call at one of the registry's paths: the method and `?action=` pick the operation.
@@ -439,7 +490,8 @@ pub async fn rest(
         ))
         .render(flavor);
     };
-    let as_task = flavor == Flavor::Api && query_value(&pairs, "vmw-task") == Some("true");
+    let vmw_task = query_value(&pairs, "vmw-task");
+    let as_task = flavor == Flavor::Api && vmw_task == Some("true");
     let form = match flavor {
         Flavor::Api => Form::Native,
         Flavor::Rest => Form::Legacy,
@@ -454,6 +506,16 @@ pub async fn rest(
         }
         let creds = credentials(&headers, peer)?;
         let authenticated = authenticate(&state, op, &creds).await?;
+        if let Some(v) = vmw_task.filter(|v| !matches!(*v, "true" | "false")) {
+            return Err(CoreError::invalid(
+                "vmw-task",
+                format!(
+                    "'{}' is neither true nor false",
+                    v.chars().take(32).collect::<String>()
+                ),
+            )
+            .into());
+        }
         let parts = RestParts {
             vars: &vars,
             pairs: &pairs,

@@ -462,6 +462,16 @@ mod tests {
                 "port",
                 Rule::Port,
             ),
+            (
+                "com.vmware.vcenter.lcm.discovery.associated_products.create_spec",
+                "product_name",
+                Rule::LcmProductName,
+            ),
+            (
+                "com.vmware.vcenter.lcm.discovery.associated_products.create_spec",
+                "version",
+                Rule::LcmVersion,
+            ),
         ];
         // Optional fields: the rule, nullable.
         const CONFIG: &str = "com.vmware.appliance.local_accounts.config";
@@ -488,6 +498,11 @@ mod tests {
             (POLICY, "min_days", Rule::PasswordDays),
             (POLICY, "minimum_special_char_count", Rule::CharCount),
             (POLICY, "minimum_length", Rule::MinimumLength),
+            (
+                "com.vmware.vcenter.lcm.discovery.associated_products.update_spec",
+                "deployments",
+                Rule::LcmDeployments,
+            ),
         ];
         for (s, f, rule) in cases
             .iter()

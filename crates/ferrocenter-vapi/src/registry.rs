@@ -43,6 +43,24 @@ pub const fn http_action(method: &'static str, path: &'static str, action: &'sta
     }
 }
 
+/// A documented alias of an operation's REST body: a shape the management guide's curl lines
+/// send that the SDK does not, read as the SDK's. `dispatch.rs` applies an operation's
+/// aliases before it decodes the body, so the handler and the core see one input.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyAlias {
+    /// `{"<param>": value}` where the binding takes the parameter's value as the whole body
+    /// (the guide's `{"spec": {…}}` on `/api`). Read only when the parameter's structure has
+    /// no field of that name and the wrapper is the body's only key.
+    Wrapped,
+    /// A field of the parameter `param` sent as `alias`, read as `field` when `field` is not
+    /// also given (the guide's `name` for `product_name`).
+    Field {
+        param: &'static str,
+        alias: &'static str,
+        field: &'static str,
+    },
+}
+
 /// Whether an operation also exists as `<op>$task`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskVariant {
@@ -132,6 +150,8 @@ pub struct Op {
     /// Takes whatever credentials come (session create, get, delete); every other operation
     /// authenticates its caller before its input is even read.
     pub public: bool,
+    /// The documented aliases of its REST body (none for most).
+    pub body_alias: &'static [BodyAlias],
 }
 
 /// An operation with the usual defaults: served under `/rest` at the `/api` paths, no task
@@ -156,6 +176,7 @@ pub const fn op(
         result: no_result,
         handler,
         public: false,
+        body_alias: &[],
     }
 }
 

@@ -9,6 +9,7 @@ use ferrocenter_core::auth::{
     password::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS},
     Role,
 };
+use ferrocenter_core::lcm;
 use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Value};
@@ -57,6 +58,14 @@ pub enum Rule {
     ShutdownReason,
     /// A list's `iteration.size`: at least 1 (`appliance::support_bundle`).
     IterationSize,
+    /// An associated product's name: a product of the LCM catalog (`lcm::products`).
+    LcmProductName,
+    /// A product or ferrocenter version (`lcm::products::version_form`; the catalog's lines
+    /// are checked in the operation).
+    LcmVersion,
+    /// Where an associated product runs: addresses or DNS names, none twice
+    /// (`lcm::products::deployments`).
+    LcmDeployments,
 }
 
 /// No control character (Unicode category Cc), as the core's text rules refuse them.
@@ -90,7 +99,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 23] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -111,11 +120,17 @@ impl Rule {
         Rule::ShutdownDelay,
         Rule::ShutdownReason,
         Rule::IterationSize,
+        Rule::LcmProductName,
+        Rule::LcmVersion,
+        Rule::LcmDeployments,
     ];
 
     /// Whether the value is one text value (so it can be given in a query string).
     pub fn is_scalar(self) -> bool {
-        !matches!(self, Rule::ApiReleases | Rule::AccountRoles)
+        !matches!(
+            self,
+            Rule::ApiReleases | Rule::AccountRoles | Rule::LcmDeployments
+        )
     }
 
     /// The rule as a JSON schema.
@@ -232,6 +247,25 @@ impl Rule {
             Rule::ShutdownReason => json!({
                 "type": "string",
                 "maxLength": REASON_MAX_CHARS,
+            }),
+            Rule::LcmProductName => json!({
+                "type": "string",
+                "enum": lcm::catalog::catalog()
+                    .associable()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>(),
+            }),
+            Rule::LcmVersion => json!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": lcm::products::VERSION_MAX_CHARS,
+                "pattern": lcm::products::VERSION_PATTERN,
+            }),
+            Rule::LcmDeployments => json!({
+                "type": "array",
+                "maxItems": lcm::products::DEPLOYMENTS_MAX,
+                "uniqueItems": true,
+                "items": Rule::HostName.schema(),
             }),
             Rule::InterfaceName => json!({
                 "type": "string",

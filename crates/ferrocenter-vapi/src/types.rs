@@ -204,7 +204,7 @@ fn decode_rule(rule: Rule, v: &Value, form: Form, path: &str) -> Result<Value, C
         | Rule::IterationSize => (v.is_i64(), "an integer"),
         // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
         Rule::Password => return decode(&Ty::Secret, v, form, path),
-        Rule::ApiReleases | Rule::AccountRoles => (
+        Rule::ApiReleases | Rule::AccountRoles | Rule::LcmDeployments => (
             v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
             "a list of strings",
         ),

@@ -196,6 +196,13 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub support_bundle_partitions: Option<Vec<String>>,
+    /// Seconds an LCM report's download URL (`reports.get`) stays valid [default: 3600].
+    #[arg(
+        long,
+        env = "FERROCENTER_LCM_REPORT_URL_LIFETIME_SECS",
+        value_name = "S"
+    )]
+    pub lcm_report_url_lifetime_secs: Option<String>,
 }
 
 /// The TOML file: the same keys, typed.
@@ -242,6 +249,7 @@ struct FileConfig {
     support_bundle_url_lifetime_secs: Option<u64>,
     support_bundle_retention_secs: Option<u64>,
     support_bundle_partitions: Option<Vec<String>>,
+    lcm_report_url_lifetime_secs: Option<u64>,
 }
 
 /// A resolved, validated configuration.
@@ -294,6 +302,8 @@ pub struct ServeConfig {
     pub syslog_trusted_ca: Vec<Vec<u8>>,
     /// `support_bundle_*`: partitions, size limit, URL lifetime, retention.
     pub support_bundle: ferrocenter_core::appliance::support_bundle::SupportBundleConfig,
+    /// `lcm_report_url_lifetime_secs`.
+    pub lcm: ferrocenter_core::lcm::LcmConfig,
     /// The configuration as given on the command line and in the environment, and the file,
     /// for support bundles (which redact them).
     pub given: serde_json::Value,
@@ -703,9 +713,20 @@ impl ServeArgs {
                     .unwrap_or_default(),
             },
         )?;
+        let lcm_lifetime = pick_num!(lcm_report_url_lifetime_secs, u64, 3600);
+        if !(1..=366 * 86_400).contains(&lcm_lifetime) {
+            return Err(invalid(
+                "lcm_report_url_lifetime_secs",
+                format!("{lcm_lifetime} is outside 1..=31622400"),
+            ));
+        }
+        let lcm = ferrocenter_core::lcm::LcmConfig {
+            report_url_lifetime: Duration::from_secs(lcm_lifetime),
+        };
         let given = serde_json::to_value(self).unwrap_or_default();
         Ok(ServeConfig {
             support_bundle,
+            lcm,
             given,
             config_file: self.config.clone(),
             data_dir,

@@ -65,6 +65,61 @@ fn rows() -> Vec<Row> {
         let done = if prefix == "/api" { 204 } else { 200 };
         let p =
             |path: &str| -> &'static str { Box::leak(format!("{prefix}{path}").into_boxed_str()) };
+        // Update planning: every role reads and makes reports (a report is a reading of the
+        // fleet); associating, changing and dissociating products needs Appliance.Administer.
+        // The product and report named do not exist; the product created is not in the catalog.
+        rows.extend([
+            row(
+                Method::GET,
+                p("/vcenter/lcm/discovery/product-catalog"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/lcm/discovery/associated-products"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/lcm/discovery/associated-products"),
+                [401, 403, 400, 400],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/lcm/discovery/associated-products/{product}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::PATCH,
+                p("/vcenter/lcm/discovery/associated-products/{product}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::DELETE,
+                p("/vcenter/lcm/discovery/associated-products/{product}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/lcm/discovery/products/{product}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::DELETE,
+                p("/vcenter/lcm/discovery/products/{product}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/lcm/discovery/interop-report"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/lcm/reports/{report}"),
+                [401, 404, 404, 404],
+            ),
+        ]);
         rows.extend([
             row(Method::GET, p("/vcenter/host"), [401, 200, 200, 200]),
             // The deferred history import: superAdmin alone, reading included. Nothing is
@@ -750,6 +805,14 @@ fn vcenter_request(
             ("?action=search-users", Some(json!({"query": "a"})))
         }
         ("POST", "/vcenter/identity/trusted-roots") => ("", Some(json!({"cert_text": "junk"}))),
+        // `{"spec": …}` is the `/rest` form and a documented alias of the `/api` one.
+        ("POST", "/vcenter/lcm/discovery/associated-products") => (
+            "",
+            Some(json!({"spec": {"product_name": "Oracle", "version": "19"}})),
+        ),
+        ("PATCH", "/vcenter/lcm/discovery/associated-products/{product}") => {
+            ("", Some(json!({"spec": {"deployments": []}})))
+        }
         ("POST", "/vcenter/tokenservice/token-exchange") => (
             "",
             Some(
@@ -893,7 +956,9 @@ async fn every_route_for_every_role() {
                 .replace("{stat_id}", "cpu.util")
                 .replace("{provider}", "no-such-provider")
                 .replace("{root}", "no-such-root")
-                .replace("{export}", "no-such-export");
+                .replace("{export}", "no-such-export")
+                .replace("{product}", "no-such-product")
+                .replace("{report}", "no-such-report");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,

@@ -64,6 +64,8 @@ task_kinds! {
     ApplianceProfileImport = "appliance.infraprofile.import",
     /// An export of the server for an upgrade's target (`com.ferrocenter.deployment.export`).
     DeploymentExport = "deployment.export",
+    /// An interoperability report (`vcenter.lcm.discovery.interop_report.create$task`).
+    LcmInteropReport = "lcm.interopReport",
 }
 
 impl fmt::Display for TaskKind {

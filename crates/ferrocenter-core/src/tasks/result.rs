@@ -83,6 +83,10 @@ pub enum TaskResult {
     UpgradeExport {
         export_files: Vec<crate::ports::ExportFile>,
     },
+    /// An interoperability report made: the report and its CSV's id (`lcm`).
+    LcmInteropReport {
+        interop_report: Box<crate::lcm::InteropOutcome>,
+    },
 }
 
 impl TaskResult {

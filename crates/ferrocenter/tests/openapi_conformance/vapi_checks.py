@@ -70,6 +70,15 @@ BEYOND_SCHEMA = {
     ("POST /api/appliance/recovery/restore/validate", "location_password"),
     ("POST /api/appliance/recovery/restore/validate", "backup_password"),
     ("POST /api/appliance/recovery/restore/validate", "parts"),
+    # Update planning: a version must be in one of the product's release lines in the catalog
+    # (a rule between two fields), deployments are compared without letter case, and a product
+    # discovered from the hosts cannot be changed.
+    ("POST /api/vcenter/lcm/discovery/associated-products", "spec.version"),
+    ("POST /api/vcenter/lcm/discovery/associated-products", "spec.deployments[]"),
+    ("PATCH /api/vcenter/lcm/discovery/associated-products/{product}", "spec.deployments[]"),
+    ("PATCH /api/vcenter/lcm/discovery/associated-products/{product}", "product"),
+    ("DELETE /api/vcenter/lcm/discovery/associated-products/{product}", "product"),
+    ("DELETE /api/vcenter/lcm/discovery/products/{product}", "product"),
 }
 ACCOUNT_WRITES = (
     "POST /api/appliance/local-accounts/{username}",

@@ -20,8 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -30,6 +28,7 @@ pub use catalogue::{catalogue, Manifest, GROUP};
 pub use records::{CreationStatus, Record};
 
 use crate::auth::{Caller, Listener, Privilege};
+use crate::download_token::{check_authority, hash as token_hash};
 use crate::tasks::{Task, TaskContext, TaskKind, TaskResult, TaskSpec};
 use crate::ticker::Ticker;
 use crate::{Core, CoreError};
@@ -107,16 +106,7 @@ pub struct CreateSpec {
     pub partition: Option<String>,
 }
 
-/// Where a request for a bundle came in: its download URL is served on the same listener, at
-/// the address the client used.
-#[derive(Debug, Clone)]
-pub struct RequestOrigin {
-    pub listener: Listener,
-    /// `https` or `http`.
-    pub scheme: &'static str,
-    /// The `Host` the client used (`name:port`).
-    pub authority: String,
-}
+pub use crate::download_token::RequestOrigin;
 
 /// What `list` filters on.
 #[derive(Debug, Clone, Default)]
@@ -177,26 +167,6 @@ impl SupportBundleState {
         }
         *r = true;
         Ok(Claim(self.running.clone()))
-    }
-}
-
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A `Host` value that is a name or address and an optional port, nothing else.
-fn check_authority(a: &str) -> Result<(), CoreError> {
-    let ok = !a.is_empty()
-        && a.len() <= 255
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::invalid(
-            "Host",
-            "the request's Host header is not a host name or address with a port",
-        ))
     }
 }
 
@@ -296,11 +266,7 @@ impl Core {
         let made = self.make_bundle(ctx, caller, &id, &job, started).await;
         let record = match &made {
             Ok(w) => {
-                let token = {
-                    let mut b = [0u8; 32];
-                    rand::rngs::OsRng.fill_bytes(&mut b);
-                    hex::encode(b)
-                };
+                let token = crate::download_token::mint();
                 Record {
                     id: id.clone(),
                     description: job.description.clone(),
@@ -494,7 +460,7 @@ impl Core {
         token: &str,
     ) -> Result<BundleDownload, CoreError> {
         let gone = || CoreError::not_found("download", "support bundle");
-        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !crate::download_token::well_formed(token) {
             return Err(gone());
         }
         let hash = token_hash(token);

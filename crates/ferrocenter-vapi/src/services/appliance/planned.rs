@@ -97,48 +97,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/update/staged",
     ),
     (
-        "com.vmware.vcenter.lcm.discovery.associated_products",
-        "list",
-        "GET",
-        "/vcenter/lcm/discovery/associated-products",
-    ),
-    (
-        "com.vmware.vcenter.lcm.discovery.associated_products",
-        "create",
-        "POST",
-        "/vcenter/lcm/discovery/associated-products",
-    ),
-    (
-        "com.vmware.vcenter.lcm.discovery.associated_products",
-        "get",
-        "GET",
-        "/vcenter/lcm/discovery/associated-products/{product}",
-    ),
-    (
-        "com.vmware.vcenter.lcm.discovery.associated_products",
-        "update",
-        "PATCH",
-        "/vcenter/lcm/discovery/associated-products/{product}",
-    ),
-    (
-        "com.vmware.vcenter.lcm.discovery.associated_products",
-        "delete",
-        "DELETE",
-        "/vcenter/lcm/discovery/associated-products/{product}",
-    ),
-    (
-        "com.vmware.vcenter.lcm.discovery.interop_report",
-        "create$task",
-        "POST",
-        "/vcenter/lcm/discovery/interop-report?vmw-task=true",
-    ),
-    (
-        "com.vmware.vcenter.lcm.discovery.product_catalog",
-        "list",
-        "GET",
-        "/vcenter/lcm/discovery/product-catalog",
-    ),
-    (
         "com.vmware.vcenter.lcm.update.pending",
         "list",
         "GET",
@@ -155,12 +113,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "create$task",
         "POST",
         "/vcenter/lcm/update/pending/{version}/precheck-report?vmw-task=true",
-    ),
-    (
-        "com.vmware.vcenter.lcm.reports",
-        "get",
-        "GET",
-        "/vcenter/lcm/reports/{report}",
     ),
 ];
 
