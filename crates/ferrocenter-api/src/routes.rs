@@ -101,7 +101,8 @@ fn plain(status: StatusCode, text: String) -> Response {
 
 /// An unknown `/api` or `/rest` path: an operation of the API not served yet is named as such.
 fn vapi_not_found(method: &Method, uri: &Uri, flavor: Flavor) -> Response {
-    match vapi::planned_at(method.as_str(), uri.path()) {
+    let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    match vapi::planned_at(method.as_str(), target) {
         Some(id) => vapi::errors::not_served(&id).render(flavor),
         None => ApiError::OperationNotFound(format!("{method} {}", uri.path())).render(flavor),
     }

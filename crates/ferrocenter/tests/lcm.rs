@@ -46,15 +46,16 @@ async fn server_with_hosts(
     ts
 }
 
-/// `curl -k -u USER:PASSWORD` as the seed writes it: (status, body).
-fn curl(method: &str, url: &str, body: Option<&str>) -> (u16, String) {
-    let mut c = std::process::Command::new("curl");
+/// `curl -k -u USER:PASSWORD` as the seed writes it: (status, body). Run without blocking:
+/// the server answering it is in this process, on this runtime.
+async fn curl(method: &str, url: &str, body: Option<&str>) -> (u16, String) {
+    let mut c = tokio::process::Command::new("curl");
     c.args(["-sk", "-X", method, "-w", "\n%{http_code}", url])
         .args(["-u", &format!("{ADMIN}:{PASSWORD}")]);
     if let Some(b) = body {
         c.args(["-H", "Content-Type: application/json", "-d", b]);
     }
-    let out = c.output().unwrap();
+    let out = c.output().await.unwrap();
     assert!(out.status.success(), "curl {method} {url}");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap();
@@ -85,7 +86,7 @@ async fn the_seeds_curl_lines_plan_updates() {
     let api = |p: &str| ts.api(&format!("/api/vcenter/lcm{p}"));
 
     // Example: List Product Catalog.
-    let (code, body) = curl("GET", &api("/discovery/product-catalog"), None);
+    let (code, body) = curl("GET", &api("/discovery/product-catalog"), None).await;
     assert_eq!(code, 200, "{body}");
     let catalog = json_of(&body);
     let names: Vec<&str> = catalog
@@ -108,7 +109,7 @@ async fn the_seeds_curl_lines_plan_updates() {
     assert!(!names.contains(&"ferrocenter server"));
 
     // Example: List Products Registered with vCenter Server: discovered from the hosts.
-    let (code, body) = curl("GET", &api("/discovery/associated-products"), None);
+    let (code, body) = curl("GET", &api("/discovery/associated-products"), None).await;
     assert_eq!(code, 200, "{body}");
     let listed = json_of(&body);
     let find = |id: &str| {
@@ -143,7 +144,8 @@ async fn the_seeds_curl_lines_plan_updates() {
         "POST",
         &api("/discovery/associated-products"),
         Some(r#"{"name" :"vRealize Automation", "version": "6.8.9"}"#),
-    );
+    )
+    .await;
     assert_eq!(code, 400, "{body}");
     let e = json_of(&body);
     assert_eq!(e["error_type"], "INVALID_ARGUMENT");
@@ -153,15 +155,21 @@ async fn the_seeds_curl_lines_plan_updates() {
         "POST",
         &api("/discovery/associated-products"),
         Some(r#"{"name" :"PostgreSQL", "version": "16.4"}"#),
-    );
+    )
+    .await;
     assert_eq!(code / 100, 2, "{body}");
     assert_eq!(json_of(&body), "org.postgresql-16.4");
 
     // Example: Get Product Details, at the guide's path.
-    let (code, body) = curl("GET", &api("/discovery/products/com.vmware.vRA-6.8.9"), None);
+    let (code, body) = curl(
+        "GET",
+        &api("/discovery/products/com.vmware.vRA-6.8.9"),
+        None,
+    )
+    .await;
     assert_eq!(code, 404, "{body}");
     assert_eq!(json_of(&body)["error_type"], "NOT_FOUND");
-    let (code, body) = curl("GET", &api("/discovery/products/org.postgresql-16.4"), None);
+    let (code, body) = curl("GET", &api("/discovery/products/org.postgresql-16.4"), None).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(json_of(&body)["auto"], false);
 
@@ -170,22 +178,30 @@ async fn the_seeds_curl_lines_plan_updates() {
         "PATCH",
         &api("/discovery/associated-products/com.vmware.vRealOrche_7.3.1"),
         Some(r#"{"spec":{"deployments": ["192.0.2.10"]}}"#),
-    );
+    )
+    .await;
     assert_eq!(code, 404, "{body}");
     let (code, body) = curl(
         "PATCH",
         &api("/discovery/associated-products/org.postgresql-16.4"),
         Some(r#"{"spec":{"deployments": ["192.0.2.10"]}}"#),
-    );
+    )
+    .await;
     assert_eq!(code / 100, 2, "{body}");
-    let (_, body) = curl("GET", &api("/discovery/associated-products/org.postgresql-16.4"), None);
+    let (_, body) = curl(
+        "GET",
+        &api("/discovery/associated-products/org.postgresql-16.4"),
+        None,
+    )
+    .await;
     assert_eq!(json_of(&body)["deployments"], json!(["192.0.2.10"]));
     // A discovered product cannot be changed.
     let (code, body) = curl(
         "PATCH",
         &api("/discovery/associated-products/org.libvirt-9.0.0"),
         Some(r#"{"spec":{"deployments": []}}"#),
-    );
+    )
+    .await;
     assert_eq!(code, 400, "{body}");
     assert!(message(&json_of(&body)).contains("'product'"), "{body}");
 
@@ -195,7 +211,8 @@ async fn the_seeds_curl_lines_plan_updates() {
         "POST",
         &api("/discovery/interop-report?vmw-task=true"),
         Some(r#"{"spec":{"target_version":"6.7.0.2000"}}"#),
-    );
+    )
+    .await;
     assert_eq!(code, 202, "{body}");
     let task = json_of(&body).as_str().unwrap().to_string();
     assert!(
@@ -213,7 +230,8 @@ async fn the_seeds_curl_lines_plan_updates() {
         "POST",
         &api("/discovery/interop-report?vmw-task=true"),
         Some(&format!(r#"{{"spec":{{"target_version":"{VERSION}"}}}}"#)),
-    );
+    )
+    .await;
     assert_eq!(code, 202, "{body}");
     let task = json_of(&body).as_str().unwrap().to_string();
 
@@ -223,29 +241,40 @@ async fn the_seeds_curl_lines_plan_updates() {
         "GET",
         &ts.appliance("/rest/cis/tasks/3f77223f-1edb-4992-9c48-2d75d7b3b91d:com.vmware.vcenter.lcm.update.precheck_report"),
         None,
-    );
+    ).await;
     assert_eq!(code, 404, "{body}");
     wait_done(&ts, &token, &task).await;
-    let (code, body) = curl("GET", &ts.appliance(&format!("/rest/cis/tasks/{task}")), None);
+    let (code, body) = curl(
+        "GET",
+        &ts.appliance(&format!("/rest/cis/tasks/{task}")),
+        None,
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
     let info = json_of(&body);
     assert_eq!(info["value"]["status"], "SUCCEEDED", "{info}");
     let result = &info["value"]["result"];
-    assert_eq!(result["report"]["summary"]["incompatible_count"], 0, "{result}");
+    assert_eq!(
+        result["report"]["summary"]["incompatible_count"], 0,
+        "{result}"
+    );
     // libvirt, QEMU and the agent from the hosts, and PostgreSQL 16.4 by hand: all work with
     // this version.
-    assert_eq!(result["report"]["summary"]["compatible_count"], 4, "{result}");
+    assert_eq!(
+        result["report"]["summary"]["compatible_count"], 4,
+        "{result}"
+    );
     let csv_id = result["csv_report"].as_str().unwrap().to_string();
 
     // Example: Get Report — the seed's report does not exist; this one does.
-    let (code, body) = curl("GET", &api("/reports/abcd123_report.csv"), None);
+    let (code, body) = curl("GET", &api("/reports/abcd123_report.csv"), None).await;
     assert_eq!(code, 404, "{body}");
-    let (code, body) = curl("GET", &api(&format!("/reports/{csv_id}")), None);
+    let (code, body) = curl("GET", &api(&format!("/reports/{csv_id}")), None).await;
     assert_eq!(code, 200, "{body}");
     let location = json_of(&body);
     let uri = location["uri"].as_str().unwrap();
     assert!(uri.contains("/lcm/reports/download/"), "{uri}");
-    let (code, csv) = curl("GET", uri, None);
+    let (code, csv) = curl("GET", uri, None).await;
     assert_eq!(code, 200);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
@@ -253,22 +282,48 @@ async fn the_seeds_curl_lines_plan_updates() {
         "product,version,installed_product,auto,deployments,target_product,target_version,compatible,compatible_releases"
     );
     assert_eq!(lines.len(), 5, "{csv}");
-    assert!(lines.contains(&format!(
-        "libvirt,9.0.0,org.libvirt-9.0.0,true,{},ferrocenter server,{VERSION},true,9;10;11",
-        host_names.join(";")
-    ).as_str()), "{csv}");
+    assert!(
+        lines.contains(
+            &format!(
+                "libvirt,9.0.0,org.libvirt-9.0.0,true,{},ferrocenter server,{VERSION},true,9;10;11",
+                host_names.join(";")
+            )
+            .as_str()
+        ),
+        "{csv}"
+    );
     assert!(lines.contains(&format!(
         "PostgreSQL,16.4,org.postgresql-16.4,false,192.0.2.10,ferrocenter server,{VERSION},true,14;15;16;17"
     ).as_str()), "{csv}");
 
     // Example: Delete a Product, at the guide's path.
-    let (code, _) = curl("DELETE", &api("/discovery/products/com.vmware.vRA-6.8.9"), None);
+    let (code, _) = curl(
+        "DELETE",
+        &api("/discovery/products/com.vmware.vRA-6.8.9"),
+        None,
+    )
+    .await;
     assert_eq!(code, 404);
-    let (code, body) = curl("DELETE", &api("/discovery/products/org.postgresql-16.4"), None);
+    let (code, body) = curl(
+        "DELETE",
+        &api("/discovery/products/org.postgresql-16.4"),
+        None,
+    )
+    .await;
     assert_eq!(code / 100, 2, "{body}");
-    let (code, _) = curl("GET", &api("/discovery/associated-products/org.postgresql-16.4"), None);
+    let (code, _) = curl(
+        "GET",
+        &api("/discovery/associated-products/org.postgresql-16.4"),
+        None,
+    )
+    .await;
     assert_eq!(code, 404);
-    let (code, body) = curl("DELETE", &api("/discovery/associated-products/org.qemu-7.2.0"), None);
+    let (code, body) = curl(
+        "DELETE",
+        &api("/discovery/associated-products/org.qemu-7.2.0"),
+        None,
+    )
+    .await;
     assert_eq!(code, 400, "{body}");
 
     // Examples: List Available Updates, Get Update Details, Run Update Pre-Checks — these need
@@ -276,11 +331,17 @@ async fn the_seeds_curl_lines_plan_updates() {
     for (method, path) in [
         ("GET", "/update/pending"),
         ("GET", "/update/pending/7.0.0.20000"),
-        ("POST", "/update/pending/7.0.0.50000/precheck-report?vmw-task=true"),
+        (
+            "POST",
+            "/update/pending/7.0.0.50000/precheck-report?vmw-task=true",
+        ),
     ] {
-        let (code, body) = curl(method, &api(path), None);
+        let (code, body) = curl(method, &api(path), None).await;
         assert_eq!(code, 404, "{method} {path}: {body}");
-        assert!(body.contains("not served yet"), "{method} {path}: {body}");
+        assert!(
+            body.contains("does not serve it yet"),
+            "{method} {path}: {body}"
+        );
     }
     ts.stop().await;
 }
@@ -332,7 +393,12 @@ async fn report_urls_expire_and_only_ten_reports_are_kept() {
     assert!(uri.ends_with(tok));
     // The store keeps only the token's hash.
     let (core, _) = ts.core_admin().await;
-    let kept = core.store.get_setting("lcm.reports").await.unwrap().unwrap();
+    let kept = core
+        .store
+        .get_setting("lcm.reports")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!kept.contains(tok));
     let r = ts.client.get(&uri).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -374,17 +440,28 @@ async fn bad_input_names_its_field_and_operators_only_read() {
     let create = |spec: Value| json!({ "product_name": spec["p"], "version": spec["v"], "deployments": spec["d"] });
     for (spec, field) in [
         (json!({"p": "Oracle", "v": "19"}), "spec.product_name"),
-        (json!({"p": "ferrocenter server", "v": VERSION}), "spec.product_name"),
+        (
+            json!({"p": "ferrocenter server", "v": VERSION}),
+            "spec.product_name",
+        ),
         (json!({"p": "PostgreSQL", "v": "12.1"}), "spec.version"),
         (json!({"p": "PostgreSQL", "v": "16 beta"}), "spec.version"),
-        (json!({"p": "PostgreSQL", "v": "16", "d": ["ok.lab", "bad host!"]}), "spec.deployments[1]"),
-        (json!({"p": "PostgreSQL", "v": "16", "d": ["a.lab", "A.lab"]}), "spec.deployments[1]"),
+        (
+            json!({"p": "PostgreSQL", "v": "16", "d": ["ok.lab", "bad host!"]}),
+            "spec.deployments[1]",
+        ),
+        (
+            json!({"p": "PostgreSQL", "v": "16", "d": ["a.lab", "A.lab"]}),
+            "spec.deployments[1]",
+        ),
     ] {
         let mut body = create(spec.clone());
         if spec.get("d").is_none() {
             body.as_object_mut().unwrap().remove("deployments");
         }
-        let (code, e) = ts.call_json(Method::POST, PRODUCTS, &admin, Some(body)).await;
+        let (code, e) = ts
+            .call_json(Method::POST, PRODUCTS, &admin, Some(body))
+            .await;
         assert_eq!(code, 400, "{spec}: {e}");
         assert_eq!(e["error_type"], "INVALID_ARGUMENT", "{e}");
         assert!(message(&e).contains(field), "{spec}: {e}");
@@ -406,13 +483,21 @@ async fn bad_input_names_its_field_and_operators_only_read() {
     let (code, e) = ts
         .call_json(Method::POST, PRODUCTS, &admin, Some(good))
         .await;
-    assert_eq!((code, e["error_type"].as_str()), (400, Some("ALREADY_EXISTS")));
+    assert_eq!(
+        (code, e["error_type"].as_str()),
+        (400, Some("ALREADY_EXISTS"))
+    );
     let path = format!("{PRODUCTS}/{}", id.as_str().unwrap());
     let (code, got) = ts.call_json(Method::GET, &path, &operator, None).await;
     assert_eq!(code, 200);
     assert_eq!(got["version"], "0.7.2");
     let (code, _) = ts
-        .call_json(Method::PATCH, &path, &operator, Some(json!({"deployments": []})))
+        .call_json(
+            Method::PATCH,
+            &path,
+            &operator,
+            Some(json!({"deployments": []})),
+        )
         .await;
     assert_eq!(code, 403);
     let (code, _) = ts.call_json(Method::DELETE, &path, &operator, None).await;
@@ -485,7 +570,10 @@ async fn the_official_python_sdk_plans_an_update() {
     let ts = server_with_hosts(&fleet, |_| {}).await;
     let server = ts.api("").trim_start_matches("https://").to_string();
     let v = run_sdk_script(&python, "lcm.py", &[&server, ADMIN, PASSWORD, VERSION]).await;
-    assert_eq!(v["catalog"]["PostgreSQL"], json!(["13", "14", "15", "16", "17"]));
+    assert_eq!(
+        v["catalog"]["PostgreSQL"],
+        json!(["13", "14", "15", "16", "17"])
+    );
     assert_eq!(v["catalog"]["pyVmomi"], json!(["8.0.3.0", "9.1.1.0"]));
     let before: Vec<&str> = v["before"]
         .as_array()
@@ -520,7 +608,10 @@ async fn the_official_python_sdk_plans_an_update() {
     assert_eq!(v["token_in_uri"], true);
     assert_eq!(v["download"][0], 200);
     let csv = v["download"][1].as_str().unwrap();
-    assert!(csv.contains("libvirt,8.0.0,org.libvirt-8.0.0,false,,ferrocenter server"), "{csv}");
+    assert!(
+        csv.contains("libvirt,8.0.0,org.libvirt-8.0.0,false,,ferrocenter server"),
+        "{csv}"
+    );
     assert_eq!(v["missing_report"][0], "NotFound");
     assert!(!v["after_delete"]
         .as_array()

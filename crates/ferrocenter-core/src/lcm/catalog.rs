@@ -112,7 +112,10 @@ mod tests {
                     .unwrap_or_else(|| panic!("matrix names {name}, not in the catalog"));
                 assert_ne!(name, SERVER_PRODUCT);
                 for v in versions {
-                    assert!(p.versions.contains(v), "matrix: {name} {v} not in the catalog");
+                    assert!(
+                        p.versions.contains(v),
+                        "matrix: {name} {v} not in the catalog"
+                    );
                 }
             }
             for name in i.notes.keys() {

@@ -270,7 +270,10 @@ mod tests {
         assert_eq!(lines[0], CSV_COLUMNS.join(","));
         assert_eq!(
             lines[1],
-            format!("libvirt,9.0.0,x-9.0.0,true,h1;h2,ferrocenter server,{},true,9;10;11", catalog::SERVER_VERSION)
+            format!(
+                "libvirt,9.0.0,x-9.0.0,true,h1;h2,ferrocenter server,{},true,9;10;11",
+                catalog::SERVER_VERSION
+            )
         );
         assert!(lines[2].contains(",false,"), "{}", lines[2]);
         let unknown = build("6.7.0.2000", vec![product("libvirt", "9.0.0", true)], 0);

@@ -95,8 +95,7 @@ pub fn version_form(field: &str, v: &str) -> Result<(), CoreError> {
     let ok = !v.is_empty()
         && v.chars().count() <= VERSION_MAX_CHARS
         && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '_' | '-'));
     if ok {
         Ok(())

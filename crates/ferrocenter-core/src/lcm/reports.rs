@@ -175,7 +175,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_it() {
-        assert_eq!(csv_line(&["a", "b c", "d,e", "f\"g"]), "a,b c,\"d,e\",\"f\"\"g\"\r\n");
+        assert_eq!(
+            csv_line(&["a", "b c", "d,e", "f\"g"]),
+            "a,b c,\"d,e\",\"f\"\"g\"\r\n"
+        );
         assert_eq!(csv_field("=1+1"), "'=1+1");
     }
 }

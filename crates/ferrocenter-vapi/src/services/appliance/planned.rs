@@ -123,7 +123,7 @@ fn planned_op(service: &str, operation: &str) -> Option<String> {
     let name = operation.strip_suffix("$task").unwrap_or(operation);
     PLANNED
         .iter()
-        .find(|(s, o, _, _)| *s == service && *o == name)
+        .find(|(s, o, _, _)| *s == service && o.strip_suffix("$task").unwrap_or(o) == name)
         .map(|(s, o, _, _)| format!("{s}.{o}"))
 }
 
@@ -137,14 +137,28 @@ fn path_fits(template: &str, path: &str) -> bool {
             .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b)
 }
 
-/// The planned operation at a REST path under `/api` or `/rest`, if it is one.
-pub fn planned_at(method: &str, path: &str) -> Option<String> {
+/// The planned operation at a REST path under `/api` or `/rest` (with its query, which tells
+/// operations told apart by `?action=` apart), if it is one. A template's other query keys
+/// (`vmw-task=true`) do not pick an operation.
+pub fn planned_at(method: &str, path_and_query: &str) -> Option<String> {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     let rest = path
         .strip_prefix("/api")
         .or_else(|| path.strip_prefix("/rest"))?;
     PLANNED
         .iter()
-        .find(|(_, _, m, p)| *m == method && path_fits(p, rest))
+        .find(|(_, _, m, p)| {
+            let (template, tq) = p.split_once('?').unwrap_or((p, ""));
+            let action_fits = match tq.strip_prefix("action=") {
+                Some(a) => query
+                    .split('&')
+                    .any(|kv| kv.strip_prefix("action=") == Some(a)),
+                None => true,
+            };
+            *m == method && path_fits(template, rest) && action_fits
+        })
         .map(|(s, o, _, _)| format!("{s}.{o}"))
 }
 
@@ -168,6 +182,21 @@ mod tests {
             Some("com.vmware.appliance.update.cancel")
         );
         assert_eq!(planned_at("GET", "/api/appliance/update/nope"), None);
+        assert_eq!(
+            planned_at(
+                "POST",
+                "/api/vcenter/lcm/update/pending/7.0.0.50000/precheck-report?vmw-task=true"
+            )
+            .as_deref(),
+            Some("com.vmware.vcenter.lcm.update.precheck_report.create$task")
+        );
+        assert!(matches!(
+            not_found(
+                "com.vmware.vcenter.lcm.update.precheck_report",
+                "create$task"
+            ),
+            ApiError::Std { .. }
+        ));
         assert!(matches!(
             not_found("com.vmware.appliance.update", "get$task"),
             ApiError::Std { .. }
