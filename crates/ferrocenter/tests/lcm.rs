@@ -17,32 +17,9 @@ use serde_json::{json, Value};
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A server managing `fleet`'s hosts (libvirt 9.0.0, QEMU 7.2.0 and this agent on each).
-async fn server_with_hosts(
-    fleet: &ferrocenter_agent::simulate::Fleet,
-    tweak: impl FnOnce(&mut ferrocenter::config::ServeArgs),
-) -> TestServer {
-    let ts = TestServer::start_with(tweak).await;
-    let (core, admin) = ts.core_admin().await;
-    let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
-    for h in &fleet.manifest.hosts {
-        let t = core
-            .add_host(
-                &admin,
-                ferrocenter_core::hosts::AddHostSpec {
-                    datacenter_id: Some(dc.id.clone()),
-                    host_name: h.address.clone(),
-                    port: Some(h.port),
-                    ssl_thumbprint: Some(h.thumbprint.clone()),
-                    user_name: "root".into(),
-                    password: ROOT_PW.into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let t = core.tasks.wait(&t.id).await.unwrap();
-        assert!(t.error.is_none(), "{:?}", t.error);
-    }
+async fn server_with_hosts(fleet: &ferrocenter_agent::simulate::Fleet) -> TestServer {
+    let ts = TestServer::start().await;
+    add_fleet_to_dc0(&ts, fleet).await;
     ts
 }
 
@@ -82,7 +59,7 @@ async fn wait_done(ts: &TestServer, token: &str, id: &str) -> Value {
 #[tokio::test]
 async fn the_seeds_curl_lines_plan_updates() {
     let fleet = sim_fleet(2, 0, 23, 41).await;
-    let ts = server_with_hosts(&fleet, |_| {}).await;
+    let ts = server_with_hosts(&fleet).await;
     let api = |p: &str| ts.api(&format!("/api/vcenter/lcm{p}"));
 
     // Example: List Product Catalog.
@@ -567,7 +544,7 @@ async fn the_official_python_sdk_plans_an_update() {
         return;
     };
     let fleet = sim_fleet(2, 0, 24, 43).await;
-    let ts = server_with_hosts(&fleet, |_| {}).await;
+    let ts = server_with_hosts(&fleet).await;
     let server = ts.api("").trim_start_matches("https://").to_string();
     let v = run_sdk_script(&python, "lcm.py", &[&server, ADMIN, PASSWORD, VERSION]).await;
     assert_eq!(

@@ -374,3 +374,29 @@ pub async fn sim_fleet_with(
     .await
     .unwrap()
 }
+
+/// Adds every host of `fleet` to a new datacenter `DC0` through the core, as the administrator,
+/// each add waited for and required to succeed.
+pub async fn add_fleet_to_dc0(ts: &TestServer, fleet: &ferrocenter_agent::simulate::Fleet) {
+    let (core, admin) = ts.core_admin().await;
+    let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
+    for h in &fleet.manifest.hosts {
+        let t = core
+            .add_host(
+                &admin,
+                ferrocenter_core::hosts::AddHostSpec {
+                    datacenter_id: Some(dc.id.clone()),
+                    host_name: h.address.clone(),
+                    port: Some(h.port),
+                    ssl_thumbprint: Some(h.thumbprint.clone()),
+                    user_name: "root".into(),
+                    password: ROOT_PW.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let t = core.tasks.wait(&t.id).await.unwrap();
+        assert!(t.error.is_none(), "{:?}", t.error);
+    }
+}
