@@ -30,8 +30,10 @@ mod staging;
 pub mod tasks;
 mod ticker;
 mod time_util;
+pub mod update;
 pub mod validate;
 pub mod vms;
+pub mod weekly;
 
 pub use error::CoreError;
 pub use time_util::{from_millis, to_millis};
@@ -121,6 +123,8 @@ pub struct CoreConfig {
     pub support_bundle: appliance::support_bundle::SupportBundleConfig,
     /// How long an upgrade's export is kept for a target that stopped asking.
     pub upgrade_export: deployment::upgrade::ExportConfig,
+    /// The update service's default repository and schedule clock.
+    pub update: update::UpdateConfig,
 }
 
 impl Default for CoreConfig {
@@ -135,6 +139,7 @@ impl Default for CoreConfig {
             recovery: recovery::RecoveryConfig::default(),
             support_bundle: Default::default(),
             upgrade_export: Default::default(),
+            update: Default::default(),
         }
     }
 }

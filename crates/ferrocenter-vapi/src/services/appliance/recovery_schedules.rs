@@ -12,7 +12,8 @@ use crate::types::{field, Field, StructDef, Ty};
 const SERVICE: &str = "com.vmware.appliance.recovery.backup.schedules";
 const PATH: &str = "/appliance/recovery/backup/schedules/{schedule}";
 
-const DAYS: &[&str] = &[
+/// `day_of_week` of the schedules and of the update policy.
+pub(crate) const DAYS: &[&str] = &[
     "MONDAY",
     "TUESDAY",
     "WEDNESDAY",
