@@ -37,16 +37,24 @@ pub fn parse_day(name: &str) -> Option<Weekday> {
         .map(|(w, _)| *w)
 }
 
+/// The last hour of a day and minute of an hour a weekly time may name.
+pub const HOUR_MAX: u8 = 23;
+pub const MINUTE_MAX: u8 = 59;
+
 /// `hour` (0–23) and `minute` (0–59) of a request, errors naming `<at>.hour` or `<at>.minute`.
 pub fn check_time(at: &str, hour: i64, minute: i64) -> Result<(u8, u8), CoreError> {
     let hour = u8::try_from(hour)
         .ok()
-        .filter(|h| *h < 24)
-        .ok_or_else(|| CoreError::invalid(format!("{at}.hour"), "must be 0 to 23"))?;
+        .filter(|h| *h <= HOUR_MAX)
+        .ok_or_else(|| {
+            CoreError::invalid(format!("{at}.hour"), format!("must be 0 to {HOUR_MAX}"))
+        })?;
     let minute = u8::try_from(minute)
         .ok()
-        .filter(|m| *m < 60)
-        .ok_or_else(|| CoreError::invalid(format!("{at}.minute"), "must be 0 to 59"))?;
+        .filter(|m| *m <= MINUTE_MAX)
+        .ok_or_else(|| {
+            CoreError::invalid(format!("{at}.minute"), format!("must be 0 to {MINUTE_MAX}"))
+        })?;
     Ok((hour, minute))
 }
 

@@ -9,8 +9,8 @@ use ferrocenter_core::auth::{
     password::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS},
     Role,
 };
-use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
+use ferrocenter_core::{validate, weekly};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,10 @@ pub enum Rule {
     ShutdownReason,
     /// A list's `iteration.size`: at least 1 (`appliance::support_bundle`).
     IterationSize,
+    /// The hour of a weekly time, 0 to 23 (`weekly::check_time`).
+    Hour,
+    /// The minute of a weekly time, 0 to 59 (`weekly::check_time`).
+    Minute,
 }
 
 /// No control character (Unicode category Cc), as the core's text rules refuse them.
@@ -90,7 +94,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 22] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -111,6 +115,8 @@ impl Rule {
         Rule::ShutdownDelay,
         Rule::ShutdownReason,
         Rule::IterationSize,
+        Rule::Hour,
+        Rule::Minute,
     ];
 
     /// Whether the value is one text value (so it can be given in a query string).
@@ -228,6 +234,18 @@ impl Rule {
                 "type": "integer",
                 "format": "int64",
                 "minimum": ferrocenter_core::appliance::support_bundle::ITERATION_SIZE_MIN,
+            }),
+            Rule::Hour => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": weekly::HOUR_MAX,
+            }),
+            Rule::Minute => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": weekly::MINUTE_MAX,
             }),
             Rule::ShutdownReason => json!({
                 "type": "string",

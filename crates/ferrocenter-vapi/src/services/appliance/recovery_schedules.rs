@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::recovery::{backup_job_status, BACKUP_JOB_STATUS};
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::types::{field, Field, StructDef, Ty};
 
 const SERVICE: &str = "com.vmware.appliance.recovery.backup.schedules";
@@ -26,8 +27,8 @@ pub(crate) const DAYS: &[&str] = &[
 const RECURRENCE_INFO: StructDef = StructDef {
     name: "com.vmware.appliance.recovery.backup.schedules.recurrence_info",
     fields: &[
-        field("minute", Ty::Long),
-        field("hour", Ty::Long),
+        field("minute", Ty::Rule(Rule::Minute)),
+        field("hour", Ty::Rule(Rule::Hour)),
         field("days", Ty::Optional(&Ty::List(&Ty::Enum(DAYS)))),
     ],
 };

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::recovery_schedules::DAYS;
 use crate::registry::{http, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::types::{field, StructDef, Ty};
 
 const SERVICE: &str = "com.vmware.appliance.update.policy";
@@ -17,8 +18,8 @@ const TIME: StructDef = StructDef {
     name: "com.vmware.appliance.update.policy.time",
     fields: &[
         field("day", Ty::Enum(DAYS)),
-        field("hour", Ty::Long),
-        field("minute", Ty::Long),
+        field("hour", Ty::Rule(Rule::Hour)),
+        field("minute", Ty::Rule(Rule::Minute)),
     ],
 };
 
