@@ -32,8 +32,10 @@ mod staging;
 pub mod tasks;
 mod ticker;
 mod time_util;
+pub mod update;
 pub mod validate;
 pub mod vms;
+pub mod weekly;
 
 pub use error::CoreError;
 pub use time_util::{from_millis, to_millis};
@@ -127,6 +129,8 @@ pub struct CoreConfig {
     pub upgrade_export: deployment::upgrade::ExportConfig,
     /// Update planning: how long a report's download URL works.
     pub lcm: lcm::LcmConfig,
+    /// The update service's default repository and schedule clock.
+    pub update: update::UpdateConfig,
 }
 
 impl Default for CoreConfig {
@@ -142,6 +146,7 @@ impl Default for CoreConfig {
             support_bundle: Default::default(),
             upgrade_export: Default::default(),
             lcm: Default::default(),
+            update: Default::default(),
         }
     }
 }

@@ -472,6 +472,21 @@ mod tests {
                 "version",
                 Rule::LcmVersion,
             ),
+            (
+                "com.vmware.appliance.update.policy.time",
+                "hour",
+                Rule::Hour,
+            ),
+            (
+                "com.vmware.appliance.update.policy.time",
+                "minute",
+                Rule::Minute,
+            ),
+            (
+                "com.vmware.appliance.recovery.backup.schedules.recurrence_info",
+                "hour",
+                Rule::Hour,
+            ),
         ];
         // Optional fields: the rule, nullable.
         const CONFIG: &str = "com.vmware.appliance.local_accounts.config";

@@ -10,8 +10,8 @@ use ferrocenter_core::auth::{
     Role,
 };
 use ferrocenter_core::lcm;
-use ferrocenter_core::validate;
 use ferrocenter_core::CoreError;
+use ferrocenter_core::{validate, weekly};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub enum Rule {
     /// Where an associated product runs: addresses or DNS names, none twice
     /// (`lcm::products::deployments`).
     LcmDeployments,
+    /// The hour of a weekly time, 0 to 23 (`weekly::check_time`).
+    Hour,
+    /// The minute of a weekly time, 0 to 59 (`weekly::check_time`).
+    Minute,
 }
 
 /// No control character (Unicode category Cc), as the core's text rules refuse them.
@@ -99,7 +103,7 @@ pub fn api_releases(path: &str, releases: &[String]) -> Result<(), CoreError> {
 
 impl Rule {
     /// Every rule, for the document's test.
-    pub const ALL: [Rule; 23] = [
+    pub const ALL: [Rule; 25] = [
         Rule::EntityName,
         Rule::HostName,
         Rule::Port,
@@ -123,6 +127,8 @@ impl Rule {
         Rule::LcmProductName,
         Rule::LcmVersion,
         Rule::LcmDeployments,
+        Rule::Hour,
+        Rule::Minute,
     ];
 
     /// Whether the value is one text value (so it can be given in a query string).
@@ -243,6 +249,18 @@ impl Rule {
                 "type": "integer",
                 "format": "int64",
                 "minimum": ferrocenter_core::appliance::support_bundle::ITERATION_SIZE_MIN,
+            }),
+            Rule::Hour => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": weekly::HOUR_MAX,
+            }),
+            Rule::Minute => json!({
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "maximum": weekly::MINUTE_MAX,
             }),
             Rule::ShutdownReason => json!({
                 "type": "string",

@@ -201,7 +201,9 @@ fn decode_rule(rule: Rule, v: &Value, form: Form, path: &str) -> Result<Value, C
         | Rule::MinimumLength
         | Rule::PrefixLength
         | Rule::ShutdownDelay
-        | Rule::IterationSize => (v.is_i64(), "an integer"),
+        | Rule::IterationSize
+        | Rule::Hour
+        | Rule::Minute => (v.is_i64(), "an integer"),
         // A secret, in JSON-RPC wrapped as `{"SECRET": …}`.
         Rule::Password => return decode(&Ty::Secret, v, form, path),
         Rule::ApiReleases | Rule::AccountRoles | Rule::LcmDeployments => (

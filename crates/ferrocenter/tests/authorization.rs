@@ -488,6 +488,20 @@ fn rows() -> Vec<Row> {
                 [401, 403, 200, 200],
             ),
         ]);
+        // The update policy: every role reads; a change needs Appliance.Administer (set to
+        // the default, no repository and no schedule).
+        rows.extend([
+            row(
+                Method::GET,
+                p("/appliance/update/policy"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::PUT,
+                p("/appliance/update/policy"),
+                [401, 403, done, done],
+            ),
+        ]);
         // Appliance services and shutdown: every role reads; control needs
         // Appliance.Administer. The heartbeat loop is the service controlled (harmless to
         // stop); a shutdown is scheduled an hour out, replaced, then cancelled.
@@ -1008,6 +1022,10 @@ async fn every_route_for_every_role() {
                     Some(
                         json!({"rules": [{"address": "192.0.2.0", "prefix": 24, "policy": "IGNORE"}]}),
                     ),
+                ),
+                ("PUT", p) if p.ends_with("/appliance/update/policy") => (
+                    path,
+                    Some(json!({"policy": {"check_schedule": [], "auto_stage": false}})),
                 ),
                 ("PUT", p) if p.ends_with("/appliance/logging/forwarding") => {
                     (path, Some(json!({"cfg_list": []})))

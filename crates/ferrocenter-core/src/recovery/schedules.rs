@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use time::{OffsetDateTime, Time, UtcOffset, Weekday};
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -24,15 +24,9 @@ use crate::auth::{Caller, Privilege};
 use crate::ports::{Location, LocationSecret, LocationType, StoreError};
 use crate::tasks::TaskState;
 use crate::ticker::Ticker;
+use crate::weekly::check_time;
+pub use crate::weekly::{day_name, next_due, parse_day, Recurrence};
 use crate::{Core, CoreError};
-
-/// When a schedule runs: at `hour:minute` UTC on `days` (every day when empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recurrence {
-    pub minute: u8,
-    pub hour: u8,
-    pub days: Vec<Weekday>,
-}
 
 /// A schedule as stored. The passwords are sealed with the server's secret key.
 #[derive(Clone, PartialEq, Eq)]
@@ -109,49 +103,6 @@ pub struct ScheduleInfo {
     pub last_run_at: Option<OffsetDateTime>,
 }
 
-const DAYS: [(Weekday, &str); 7] = [
-    (Weekday::Monday, "MONDAY"),
-    (Weekday::Tuesday, "TUESDAY"),
-    (Weekday::Wednesday, "WEDNESDAY"),
-    (Weekday::Thursday, "THURSDAY"),
-    (Weekday::Friday, "FRIDAY"),
-    (Weekday::Saturday, "SATURDAY"),
-    (Weekday::Sunday, "SUNDAY"),
-];
-
-/// The vAPI name of a day (`MONDAY`).
-pub fn day_name(d: Weekday) -> &'static str {
-    DAYS.iter()
-        .find(|(w, _)| *w == d)
-        .map_or("MONDAY", |(_, n)| n)
-}
-
-/// A day from its vAPI name, in any case.
-pub fn parse_day(name: &str) -> Option<Weekday> {
-    DAYS.iter()
-        .find(|(_, n)| n.eq_ignore_ascii_case(name))
-        .map(|(w, _)| *w)
-}
-
-/// The first time after `after` the recurrence names.
-pub fn next_due(r: &Recurrence, after: OffsetDateTime) -> OffsetDateTime {
-    let after = after.to_offset(UtcOffset::UTC);
-    let at = Time::from_hms(r.hour, r.minute, 0).unwrap_or(Time::MIDNIGHT);
-    let mut day = after.date();
-    // Eight days always reach a named weekday after `after`.
-    for _ in 0..8 {
-        let t = day.with_time(at).assume_utc();
-        if t > after && (r.days.is_empty() || r.days.contains(&day.weekday())) {
-            return t;
-        }
-        match day.next_day() {
-            Some(d) => day = d,
-            None => break,
-        }
-    }
-    after + time::Duration::days(7)
-}
-
 /// A schedule id: 1 to 64 letters, digits, `.`, `_` or `-`.
 fn check_id(id: &str) -> Result<(), CoreError> {
     let ok = !id.is_empty()
@@ -170,14 +121,7 @@ fn check_id(id: &str) -> Result<(), CoreError> {
 }
 
 fn check_recurrence(r: &RecurrenceSpec) -> Result<Recurrence, CoreError> {
-    let hour = u8::try_from(r.hour)
-        .ok()
-        .filter(|h| *h < 24)
-        .ok_or_else(|| CoreError::invalid("spec.recurrence_info.hour", "must be 0 to 23"))?;
-    let minute = u8::try_from(r.minute)
-        .ok()
-        .filter(|m| *m < 60)
-        .ok_or_else(|| CoreError::invalid("spec.recurrence_info.minute", "must be 0 to 59"))?;
+    let (hour, minute) = check_time("spec.recurrence_info", r.hour, r.minute)?;
     let mut days = Vec::new();
     for name in r.days.iter().flatten() {
         let d = parse_day(name).ok_or_else(|| {
@@ -602,36 +546,7 @@ pub const DEFAULT_SCHEDULE_CHECK: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
-
-    fn daily(hour: u8, minute: u8) -> Recurrence {
-        Recurrence {
-            minute,
-            hour,
-            days: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn next_due_is_strictly_after_and_on_a_named_day() {
-        let r = daily(3, 30);
-        let t = datetime!(2026-12-06 03:30:00 UTC);
-        assert_eq!(next_due(&r, t), datetime!(2026-12-07 03:30:00 UTC));
-        assert_eq!(
-            next_due(&r, datetime!(2026-12-06 03:29:59 UTC)),
-            datetime!(2026-12-06 03:30:00 UTC)
-        );
-        // 2026-12-06 is a Sunday.
-        let weekdays = Recurrence {
-            days: vec![Weekday::Monday, Weekday::Friday],
-            ..r
-        };
-        assert_eq!(next_due(&weekdays, t), datetime!(2026-12-07 03:30:00 UTC));
-        assert_eq!(
-            next_due(&weekdays, datetime!(2026-12-07 04:00:00 UTC)),
-            datetime!(2026-12-11 03:30:00 UTC)
-        );
-    }
+    use time::Weekday;
 
     #[test]
     fn recurrence_fields_are_named() {

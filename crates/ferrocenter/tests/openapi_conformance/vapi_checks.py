@@ -79,6 +79,14 @@ BEYOND_SCHEMA = {
     ("PATCH /api/vcenter/lcm/discovery/associated-products/{product}", "product"),
     ("DELETE /api/vcenter/lcm/discovery/associated-products/{product}", "product"),
     ("DELETE /api/vcenter/lcm/discovery/products/{product}", "product"),
+    # The update policy: a repository URL is http or https with a host and no login inside it;
+    # a password needs a username, staging automatically needs a check schedule, and a check
+    # time is listed once: rules between fields or on a URL's parts.
+    ("PUT /api/appliance/update/policy", "policy.custom_URL"),
+    ("PUT /api/appliance/update/policy", "policy.username"),
+    ("PUT /api/appliance/update/policy", "policy.password"),
+    ("PUT /api/appliance/update/policy", "policy.auto_stage"),
+    ("PUT /api/appliance/update/policy", "policy.check_schedule[]"),
 }
 ACCOUNT_WRITES = (
     "POST /api/appliance/local-accounts/{username}",

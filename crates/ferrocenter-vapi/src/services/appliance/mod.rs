@@ -1,6 +1,6 @@
 //! `com.vmware.appliance`: the appliance management services (health, monitoring, local
 //! accounts, services, shutdown, firewall, backup and restore, backup schedules, syslog
-//! forwarding, support bundles, infrastructure profiles, global FIPS; later update), and
+//! forwarding, support bundles, infrastructure profiles, global FIPS, the update policy), and
 //! `vcenter.deployment` (setup, and the deferred history import), one module per service.
 //! `planned.rs` lists every appliance operation of the SDK that is not served yet, so a call to
 //! one is told so by name.
@@ -20,6 +20,7 @@ pub mod recovery_schedules;
 pub mod services;
 pub mod shutdown;
 pub mod support_bundle;
+pub mod update_policy;
 
 use crate::registry::Op;
 use crate::types::Union;
@@ -38,6 +39,7 @@ pub const SERVICES: &[&[Op]] = &[
     infraprofile::OPS,
     global_fips::OPS,
     logging_forwarding::OPS,
+    update_policy::OPS,
     deployment::OPS,
     deployment_history::OPS,
     deployment_upgrade::OPS,

@@ -73,18 +73,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/update/pending?action=rollback",
     ),
     (
-        "com.vmware.appliance.update.policy",
-        "get",
-        "GET",
-        "/appliance/update/policy",
-    ),
-    (
-        "com.vmware.appliance.update.policy",
-        "set",
-        "PUT",
-        "/appliance/update/policy",
-    ),
-    (
         "com.vmware.appliance.update.staged",
         "get",
         "GET",

@@ -7,12 +7,14 @@ use serde_json::{json, Map, Value};
 
 use super::recovery::{backup_job_status, BACKUP_JOB_STATUS};
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
+use crate::rules::Rule;
 use crate::types::{field, Field, StructDef, Ty};
 
 const SERVICE: &str = "com.vmware.appliance.recovery.backup.schedules";
 const PATH: &str = "/appliance/recovery/backup/schedules/{schedule}";
 
-const DAYS: &[&str] = &[
+/// `day_of_week` of the schedules and of the update policy.
+pub(crate) const DAYS: &[&str] = &[
     "MONDAY",
     "TUESDAY",
     "WEDNESDAY",
@@ -25,8 +27,8 @@ const DAYS: &[&str] = &[
 const RECURRENCE_INFO: StructDef = StructDef {
     name: "com.vmware.appliance.recovery.backup.schedules.recurrence_info",
     fields: &[
-        field("minute", Ty::Long),
-        field("hour", Ty::Long),
+        field("minute", Ty::Rule(Rule::Minute)),
+        field("hour", Ty::Rule(Rule::Hour)),
         field("days", Ty::Optional(&Ty::List(&Ty::Enum(DAYS)))),
     ],
 };
