@@ -30,7 +30,9 @@ mod staging;
 pub mod tasks;
 mod ticker;
 mod time_util;
+pub mod update;
 pub mod validate;
+pub mod version;
 pub mod vms;
 
 pub use error::CoreError;
@@ -121,6 +123,8 @@ pub struct CoreConfig {
     pub support_bundle: appliance::support_bundle::SupportBundleConfig,
     /// How long an upgrade's export is kept for a target that stopped asking.
     pub upgrade_export: deployment::upgrade::ExportConfig,
+    /// Update repositories: the keys they must be signed with.
+    pub update: update::UpdateConfig,
 }
 
 impl Default for CoreConfig {
@@ -135,6 +139,7 @@ impl Default for CoreConfig {
             recovery: recovery::RecoveryConfig::default(),
             support_bundle: Default::default(),
             upgrade_export: Default::default(),
+            update: Default::default(),
         }
     }
 }
