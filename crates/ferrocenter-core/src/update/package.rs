@@ -20,7 +20,7 @@ pub fn build_package(
     out: &Path,
 ) -> Result<(u64, String), UpdateError> {
     let file = File::create(out).map_err(|e| UpdateError::io(out, e))?;
-    let encoder = zstd::stream::Encoder::new(file, 19).map_err(|e| UpdateError::io(out, e))?;
+    let encoder = zstd::stream::Encoder::new(file, 3).map_err(|e| UpdateError::io(out, e))?;
     let mut tar = tar::Builder::new(encoder);
     for (name, path) in files {
         if !super::manifest::plain_name(name) {
@@ -116,9 +116,11 @@ pub fn unpack(package: &Path, dir: &Path, limit: u64) -> Result<Vec<PathBuf>, Up
                 out.sync_all().map_err(|e| UpdateError::io(&target, e))?;
                 written.push(path);
             }
-            other => return Err(refuse(format!(
+            other => {
+                return Err(refuse(format!(
                 "the entry {shown:?} is a {other:?}; only regular files and directories are taken"
-            ))),
+            )))
+            }
         }
     }
     Ok(written)
