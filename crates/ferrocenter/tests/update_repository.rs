@@ -3,6 +3,7 @@
 //! directory, from an ISO image the tool wrote and one Debian's xorriso wrote, and from nginx
 //! over HTTP and HTTPS with basic authentication; tampered, foreign-signed, corrupted, older and
 //! not-applicable repositories refused with their cause.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;

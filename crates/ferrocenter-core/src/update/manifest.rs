@@ -404,7 +404,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named_by_its_path() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+        type Change = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "manifest.severity:",
                 Box::new(|v| v["severity"] = "HUGE".into()),

@@ -24,7 +24,10 @@ fn entry_name(entry: &hadris_iso::read::DirEntry) -> String {
         return nm;
     }
     let raw = entry.name();
-    let text = if raw.len() >= 2 && raw.len() % 2 == 0 && raw.iter().step_by(2).any(|b| *b == 0) {
+    let text = if raw.len() >= 2
+        && raw.len().is_multiple_of(2)
+        && raw.iter().step_by(2).any(|b| *b == 0)
+    {
         let units: Vec<u16> = raw
             .chunks(2)
             .map(|c| u16::from_be_bytes([c[0], c[1]]))
