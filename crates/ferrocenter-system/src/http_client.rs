@@ -33,7 +33,7 @@ pub(crate) fn client(
     builder.build().map_err(|e| e.to_string())
 }
 
-/// An error and its causes, `: `-separated (reqwest's own text says only "error sending request").
+/// An error and its causes, `: `-separated (reqwest and rustls hide the useful part in sources).
 pub(crate) fn source_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
