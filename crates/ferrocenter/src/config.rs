@@ -858,8 +858,45 @@ mod tests {
     }
 
     #[test]
+    fn update_trusted_keys_are_base64_keys_or_files() {
+        let (key, _) = ferrocenter_core::update::SigningKey::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.pub");
+        std::fs::write(&file, key.public_key().to_base64()).unwrap();
+        let c = ServeArgs {
+            update_trusted_keys: Some(vec![
+                key.public_key().to_base64(),
+                format!(" {} ", file.display()),
+            ]),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            c.update.trusted_keys.keys(),
+            &[key.public_key(), key.public_key()]
+        );
+        let none = ServeArgs::default().resolve().unwrap();
+        assert!(none.update.trusted_keys.is_empty());
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    update_trusted_keys: Some(vec!["/nonexistent/release.key.pub".into()]),
+                    ..Default::default()
+                },
+                "update_trusted_keys: /nonexistent/release.key.pub:",
+            ),
+            (
+                ServeArgs {
+                    update_ca_file: Some("/nonexistent/ca.pem".into()),
+                    ..Default::default()
+                },
+                "update_ca_file:",
+            ),
             (
                 ServeArgs {
                     agent_request_timeout_secs: Some("0".into()),
