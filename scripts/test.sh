@@ -24,7 +24,7 @@ pkg-config (needed to build: the SMB backup location links libsmbclient), Postgr
 binaries, tmux and systemd (for systemd-analyze), and for the KVM test hosts (docs/kvm-hosts.md)
 QEMU, libvirt (daemon, clients, libvirt-dev, pkg-config), openssh-server, iproute2,
 busybox-static, cpio, dosfstools, mtools, syslinux and sshpass, and for the backup location
-tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, and for syslog forwarding rsyslog, rsyslog-gnutls and rsyslog-relp, and for identity federation slapd and ldap-utils, starting no daemon
+tests vsftpd, nginx-light, libnginx-mod-http-dav-ext and samba, and for syslog forwarding rsyslog, rsyslog-gnutls and rsyslog-relp, and for identity federation slapd and ldap-utils, starting no daemon (and xorriso for the update repositories' ISO images)
 system-wide (the tests download the kernel guest's Debian kernel package into
 /var/cache/ferrocenter-ci/kvm-guest, never install it); then the vSphere Automation SDK for
 Python in a virtualenv under target/ (FERROCENTER_VAPI_SDK_VENV overrides where),
@@ -187,6 +187,18 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
                 kill $new 2>/dev/null || true
             fi
         fi
+    fi
+fi
+
+# Update repositories as ISO 9660 images (crates/ferrocenter/tests/update_repository.rs): the
+# test reads an image made by Debian's xorriso, as an operator would make one, besides the
+# images ferrocenter's own `update-repo build --iso` writes.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! command -v xorriso >/dev/null; then
+        echo "== installing xorriso (ISO images of update repositories)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            xorriso >/dev/null
     fi
 fi
 

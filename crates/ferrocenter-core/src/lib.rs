@@ -34,6 +34,7 @@ mod ticker;
 mod time_util;
 pub mod update;
 pub mod validate;
+pub mod version;
 pub mod vms;
 pub mod weekly;
 
@@ -129,7 +130,7 @@ pub struct CoreConfig {
     pub upgrade_export: deployment::upgrade::ExportConfig,
     /// Update planning: how long a report's download URL works.
     pub lcm: lcm::LcmConfig,
-    /// The update service's default repository and schedule clock.
+    /// The update service: trusted keys, default repository, schedule clock.
     pub update: update::UpdateConfig,
 }
 

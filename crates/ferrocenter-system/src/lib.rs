@@ -1,12 +1,14 @@
 //! The real adapters of the core's machine ports (`ferrocenter_core::ports::SystemProbe` and
 //! `Lifecycle`): the twin of `ferrocenter-store` for the machine the server runs on; and the
-//! backup locations' adapters (`BackupTarget`).
+//! backup locations' adapters (`BackupTarget`); the update repositories' (`UpdateSources`).
 mod backup_location;
 pub mod federation;
+mod http_client;
 mod interfaces;
 mod lifecycle;
 mod probe;
 pub mod syslog;
+pub mod update_source;
 
 use std::sync::Arc;
 

@@ -170,6 +170,20 @@ pub struct ServeArgs {
     /// web roots.
     #[arg(long, env = "FERROCENTER_SYSLOG_CA_FILE", value_name = "PATH")]
     pub syslog_ca_file: Option<String>,
+    /// Public keys update repositories must be signed with, comma-separated: each a base64
+    /// Ed25519 key as `update-repo keygen` prints it, or the path of a file holding one (its
+    /// `.pub` file) [default: none, so every repository is refused].
+    #[arg(
+        long,
+        env = "FERROCENTER_UPDATE_TRUSTED_KEYS",
+        value_name = "KEYS",
+        value_delimiter = ','
+    )]
+    pub update_trusted_keys: Option<Vec<String>>,
+    /// PEM file of CA certificates that HTTPS update repositories may chain to, besides the
+    /// public web roots.
+    #[arg(long, env = "FERROCENTER_UPDATE_CA_FILE", value_name = "PATH")]
+    pub update_ca_file: Option<String>,
     /// Largest support bundle written, compressed, in bytes [default: 1073741824].
     #[arg(long, env = "FERROCENTER_SUPPORT_BUNDLE_MAX_BYTES", value_name = "N")]
     pub support_bundle_max_bytes: Option<String>,
@@ -245,6 +259,8 @@ struct FileConfig {
     appliance_machine_actions: Option<bool>,
     backup_ca_file: Option<String>,
     syslog_ca_file: Option<String>,
+    update_trusted_keys: Option<Vec<String>>,
+    update_ca_file: Option<String>,
     support_bundle_max_bytes: Option<u64>,
     support_bundle_url_lifetime_secs: Option<u64>,
     support_bundle_retention_secs: Option<u64>,
@@ -300,6 +316,10 @@ pub struct ServeConfig {
     pub backup_trusted_ca: Vec<Vec<u8>>,
     /// DER certificates from `syslog_ca_file`.
     pub syslog_trusted_ca: Vec<Vec<u8>>,
+    /// `update_trusted_keys`.
+    pub update: ferrocenter_core::update::UpdateConfig,
+    /// DER certificates from `update_ca_file`.
+    pub update_trusted_ca: Vec<Vec<u8>>,
     /// `support_bundle_*`: partitions, size limit, URL lifetime, retention.
     pub support_bundle: ferrocenter_core::appliance::support_bundle::SupportBundleConfig,
     /// `lcm_report_url_lifetime_secs`.
@@ -664,6 +684,33 @@ impl ServeArgs {
             Some(path) => read_ca_file("syslog_ca_file", path)?,
             None => Vec::new(),
         };
+        let update_trusted_ca = match self
+            .update_ca_file
+            .as_deref()
+            .or(file.update_ca_file.as_deref())
+        {
+            Some(path) => read_ca_file("update_ca_file", path)?,
+            None => Vec::new(),
+        };
+        let update_keys: Vec<String> = self
+            .update_trusted_keys
+            .clone()
+            .or(file.update_trusted_keys)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty())
+            .collect();
+        let update = ferrocenter_core::update::UpdateConfig {
+            trusted_keys: ferrocenter_core::update::TrustedKeys::from_entries(&update_keys)
+                .map_err(|e| match e {
+                    ferrocenter_core::update::UpdateError::Key { entry, reason } => {
+                        invalid("update_trusted_keys", format!("{entry}: {reason}"))
+                    }
+                    other => invalid("update_trusted_keys", other.to_string()),
+                })?,
+            ..Default::default()
+        };
         let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
             &self
                 .zstack_web_hook_allow
@@ -764,6 +811,8 @@ impl ServeArgs {
             appliance_machine_actions,
             backup_trusted_ca,
             syslog_trusted_ca,
+            update,
+            update_trusted_ca,
         })
     }
 }
@@ -831,8 +880,45 @@ mod tests {
     }
 
     #[test]
+    fn update_trusted_keys_are_base64_keys_or_files() {
+        let (key, _) = ferrocenter_core::update::SigningKey::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.pub");
+        std::fs::write(&file, key.public_key().to_base64()).unwrap();
+        let c = ServeArgs {
+            update_trusted_keys: Some(vec![
+                key.public_key().to_base64(),
+                format!(" {} ", file.display()),
+            ]),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            c.update.trusted_keys.keys(),
+            &[key.public_key(), key.public_key()]
+        );
+        let none = ServeArgs::default().resolve().unwrap();
+        assert!(none.update.trusted_keys.is_empty());
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    update_trusted_keys: Some(vec!["/nonexistent/release.key.pub".into()]),
+                    ..Default::default()
+                },
+                "update_trusted_keys: /nonexistent/release.key.pub:",
+            ),
+            (
+                ServeArgs {
+                    update_ca_file: Some("/nonexistent/ca.pem".into()),
+                    ..Default::default()
+                },
+                "update_ca_file:",
+            ),
             (
                 ServeArgs {
                     agent_request_timeout_secs: Some("0".into()),

@@ -9,4 +9,5 @@ pub mod setup_host;
 pub mod store_identity;
 pub mod support;
 pub mod tls;
+pub mod update_repo;
 pub mod upgrade_source;

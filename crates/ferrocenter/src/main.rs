@@ -68,6 +68,9 @@ enum Command {
     Event(Client<cli::EventCommand>),
     /// Single sign-on: users and groups of the server's SSO domain.
     Sso(Client<cli::SsoCommand>),
+    /// Make signed update repositories of ferrocenter (docs/update.md).
+    #[command(subcommand)]
+    UpdateRepo(ferrocenter::update_repo::UpdateRepoCommand),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         Command::Task(c) => client(cli::task(&c.args, &c.command)),
         Command::Event(c) => client(cli::event(&c.args, &c.command)),
         Command::Sso(c) => client(cli::sso(&c.args, &c.command)),
+        Command::UpdateRepo(c) => exit("update-repo", ferrocenter::update_repo::run(&c)),
     }
 }
 

@@ -248,7 +248,7 @@ impl Server {
                 support_bundle: cfg.support_bundle.clone(),
                 upgrade_export: Default::default(),
                 lcm: cfg.lcm.clone(),
-                update: Default::default(),
+                update: cfg.update.clone(),
             },
         );
         // A data dir that records its store is set up; otherwise --await-setup (or a setup by

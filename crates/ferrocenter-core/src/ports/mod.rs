@@ -11,6 +11,7 @@ mod setup_host;
 mod store;
 mod support;
 mod token_crypto;
+mod update_source;
 mod upgrade_source;
 
 pub use agents::{
@@ -51,6 +52,10 @@ pub use support::{ConfigSource, NoSupportSources, SourceError, SupportSources};
 pub use token_crypto::{
     Assertion, Confirmation, PresentedToken, RequestSignature, RequestSignatureAlgorithm,
     SigningIdentity, TokenCrypto, TokenCryptoError,
+};
+pub use update_source::{
+    partial_path, DownloadProgress, ManifestFiles, NoUpdateSources, UpdateLocation,
+    UpdateSourceError, UpdateSources, MANIFEST_FILE, SIGNATURE_FILE,
 };
 pub use upgrade_source::{
     ExportFile, NoUpgradeSources, SourceAbout, SourceAddress, SourceData, SourceDisk, SourceExport,

@@ -1,12 +1,34 @@
-//! Software update of ferrocenter itself (`appliance.update`, management guide chapter 9).
-
+//! Software update of ferrocenter itself (`appliance.update`, management guide chapter 9):
+//! update repositories — the signed manifest, the package, the trusted keys, and reading,
+//! checking and downloading a repository through the
+//! [`UpdateSources`](crate::ports::UpdateSources) port (docs/update.md describes the format) —
+//! and the update policy.
+mod error;
+mod keys;
+mod manifest;
+mod package;
 pub mod policy;
+mod repository;
 
 use std::time::Duration;
 
-/// What the update service needs from the server's configuration.
+pub use error::UpdateError;
+pub use keys::{verify_signature, PublicKey, SignatureFile, SigningKey, TrustedKeys};
+pub use manifest::{
+    Manifest, PackageRef, Priority, Severity, UpdateSummary, UpdateType, MANIFEST_FORMAT,
+    MAX_PACKAGE_SIZE,
+};
+pub use package::{build_package, sha256_file, unpack, PACKAGE_FILE};
+pub use repository::{
+    check_source, fetch_package, read_repository, PendingUpdate, Repository, MANIFEST_LIMIT,
+};
+
+/// The update settings of the server configuration.
 #[derive(Debug, Clone)]
 pub struct UpdateConfig {
+    /// The keys a repository's manifest must be signed with (`update_trusted_keys`); none:
+    /// every repository is refused.
+    pub trusted_keys: TrustedKeys,
     /// The repository checked when neither the request nor the policy names one
     /// (`policy.info.default_URL`); empty: none.
     pub default_url: String,
@@ -17,6 +39,7 @@ pub struct UpdateConfig {
 impl Default for UpdateConfig {
     fn default() -> Self {
         UpdateConfig {
+            trusted_keys: TrustedKeys::default(),
             default_url: String::new(),
             schedule_tick: Duration::from_secs(5),
         }

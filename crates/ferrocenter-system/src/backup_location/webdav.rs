@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{probe_write, Endpoint, LocationTrust};
+use crate::http_client::source_chain;
 
 pub(super) struct WebDav {
     client: reqwest::Client,
@@ -23,19 +24,14 @@ const CHUNK: usize = 256 * 1024;
 
 impl WebDav {
     pub(super) fn new(trust: &LocationTrust, timeout: Duration) -> Result<WebDav, LocationError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(Duration::from_secs(120))
-            .redirect(reqwest::redirect::Policy::none());
-        for der in &trust.extra_roots_der {
-            let cert = reqwest::Certificate::from_der(der).map_err(|e| LocationError::Invalid {
-                reason: format!("a trusted certificate is unusable: {e}"),
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let client = builder.build().map_err(|e| LocationError::Invalid {
-            reason: e.to_string(),
-        })?;
+        let client = crate::http_client::client(
+            &crate::http_client::HttpTrust {
+                extra_roots_der: &trust.extra_roots_der,
+                certificate_check: true,
+            },
+            timeout,
+        )
+        .map_err(|reason| LocationError::Invalid { reason })?;
         Ok(WebDav { client })
     }
 
@@ -158,17 +154,6 @@ fn dav_method(name: &[u8]) -> Result<Method, LocationError> {
     Method::from_bytes(name).map_err(|e| LocationError::Protocol {
         reason: e.to_string(),
     })
-}
-
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn refused(path: &str, status: StatusCode, writing: bool) -> LocationError {

@@ -69,14 +69,5 @@ fn client_config(roots: &[String], system: bool) -> Result<Arc<rustls::ClientCon
     Ok(Arc::new(config))
 }
 
-/// An error and its causes, as one line (reqwest and rustls hide the useful part in sources).
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
+// An error and its causes, as one line: the crate's one rendering, shared with the other clients.
+use crate::http_client::source_chain as chain_text;

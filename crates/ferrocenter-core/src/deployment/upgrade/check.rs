@@ -10,6 +10,7 @@ use crate::deployment::spec_problems::{field_error, Problem};
 use crate::deployment::{notification, ApplianceState, Notifications};
 use crate::ports::{SourceAbout, SourceAddress, SourceData, SourceSession, UpgradeSourceError};
 use crate::recovery::manifest;
+use crate::version::compare_versions;
 use crate::{Core, CoreError};
 
 use super::spec::UpgradeSpec;
@@ -97,29 +98,6 @@ pub(crate) fn size_for(hosts: u64) -> &'static str {
         401..=1000 => "LARGE",
         _ => "XLARGE",
     }
-}
-
-/// Compares dotted version numbers (`0.1.0`, `1.2`), a missing part being 0; a part that is
-/// not a number compares as text.
-pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
-    let parts = |s: &str| -> Vec<String> {
-        s.split(['.', '-', '+'])
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let (pa, pb) = (parts(a), parts(b));
-    for i in 0..pa.len().max(pb.len()) {
-        let x = pa.get(i).map_or("0", String::as_str);
-        let y = pb.get(i).map_or("0", String::as_str);
-        let o = match (x.parse::<u64>(), y.parse::<u64>()) {
-            (Ok(x), Ok(y)) => x.cmp(&y),
-            _ => x.cmp(y),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
 }
 
 /// A source that could not be used, as the problem of the spec field it is about.
@@ -310,13 +288,6 @@ mod tests {
         assert_eq!(m.all_with_deferred.export_seconds, 12);
         assert_eq!(m.all_with_deferred.import_seconds, 10);
         assert_eq!(m.core_events_tasks_with_deferred.source_bytes, 168 << 20);
-    }
-
-    #[test]
-    fn versions_compare_by_number() {
-        assert_eq!(compare_versions("0.10.0", "0.9.9"), Ordering::Greater);
-        assert_eq!(compare_versions("1.0", "1.0.0"), Ordering::Equal);
-        assert_eq!(compare_versions("0.1.0", "0.2.0"), Ordering::Less);
     }
 
     #[test]
