@@ -129,27 +129,8 @@ async fn backed_up_server(
 ) -> TestServer {
     let ca = ca_file.map(String::from);
     let ts = TestServer::start_with(|a| a.backup_ca_file = ca).await;
-    let (core, admin) = ts.core_admin().await;
-    let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
-    for h in &fleet.manifest.hosts {
-        let t = core
-            .add_host(
-                &admin,
-                ferrocenter_core::hosts::AddHostSpec {
-                    datacenter_id: Some(dc.id.clone()),
-                    host_name: h.address.clone(),
-                    port: Some(h.port),
-                    ssl_thumbprint: Some(h.thumbprint.clone()),
-                    user_name: "root".into(),
-                    password: ROOT_PW.into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let t = core.tasks.wait(&t.id).await.unwrap();
-        assert!(t.error.is_none(), "{:?}", t.error);
-    }
+    add_fleet_to_dc0(&ts, fleet).await;
+    let (core, _) = ts.core_admin().await;
     ts.user(RESTORED_USER, Role::Operator).await;
     let tag = |name: &str| vec!["restore-me".to_string(), format!("name::{name}")];
     for h in core.store.list_hosts(&Default::default()).await.unwrap() {

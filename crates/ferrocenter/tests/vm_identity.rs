@@ -34,27 +34,8 @@ async fn vms_sharing_a_bios_uuid_on_two_hosts_are_two_vms_on_every_surface() {
             .unwrap();
     }
     let ts = TestServer::start().await;
-    let (core, admin) = ts.core_admin().await;
-    let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
-    for h in &fleet.manifest.hosts {
-        let t = core
-            .add_host(
-                &admin,
-                ferrocenter_core::hosts::AddHostSpec {
-                    datacenter_id: Some(dc.id.clone()),
-                    host_name: h.address.clone(),
-                    port: Some(h.port),
-                    ssl_thumbprint: Some(h.thumbprint.clone()),
-                    user_name: "root".into(),
-                    password: ROOT_PW.into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let t = core.tasks.wait(&t.id).await.unwrap();
-        assert!(t.error.is_none(), "{:?}", t.error);
-    }
+    let dc = add_fleet_to_dc0(&ts, &fleet).await;
+    let (core, _) = ts.core_admin().await;
 
     // vAPI: both listed; one BIOS uuid, two instance uuids.
     let token = ts.login(ADMIN).await;

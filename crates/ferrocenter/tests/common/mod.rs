@@ -377,7 +377,10 @@ pub async fn sim_fleet_with(
 
 /// Adds every host of `fleet` to a new datacenter `DC0` through the core, as the administrator,
 /// each add waited for and required to succeed.
-pub async fn add_fleet_to_dc0(ts: &TestServer, fleet: &ferrocenter_agent::simulate::Fleet) {
+pub async fn add_fleet_to_dc0(
+    ts: &TestServer,
+    fleet: &ferrocenter_agent::simulate::Fleet,
+) -> ferrocenter_core::inventory::Datacenter {
     let (core, admin) = ts.core_admin().await;
     let dc = core.create_datacenter(&admin, "DC0", "").await.unwrap();
     for h in &fleet.manifest.hosts {
@@ -399,4 +402,5 @@ pub async fn add_fleet_to_dc0(ts: &TestServer, fleet: &ferrocenter_agent::simula
         let t = core.tasks.wait(&t.id).await.unwrap();
         assert!(t.error.is_none(), "{:?}", t.error);
     }
+    dc
 }
