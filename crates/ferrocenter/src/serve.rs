@@ -208,6 +208,14 @@ impl Server {
                     given: cfg.given.clone(),
                     config_file: cfg.config_file.clone(),
                 })),
+                update_sources: Some(Arc::new(
+                    ferrocenter_system::RepositorySources::new(cfg.update_trusted_ca.clone())
+                        .map_err(|e| {
+                            StartError::Bootstrap(CoreError::from(
+                                ferrocenter_core::update::UpdateError::from(e),
+                            ))
+                        })?,
+                )),
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -248,7 +256,10 @@ impl Server {
                 support_bundle: cfg.support_bundle.clone(),
                 upgrade_export: Default::default(),
                 lcm: cfg.lcm.clone(),
-                update: cfg.update.clone(),
+                update: ferrocenter_core::update::UpdateConfig {
+                    staging_dir: cfg.data_dir.join("update").join("staged"),
+                    ..cfg.update.clone()
+                },
             },
         );
         // A data dir that records its store is set up; otherwise --await-setup (or a setup by
