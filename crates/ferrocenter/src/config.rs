@@ -735,7 +735,7 @@ impl ServeArgs {
                 .clone()
                 .or(file.update_local_source)
                 .filter(|p| !p.trim().is_empty())
-                .map(std::path::PathBuf::from),
+                .map(PathBuf::from),
             ..Default::default()
         };
         let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
