@@ -362,6 +362,7 @@ impl Server {
         core.start_heartbeats(background.clone());
         core.resume_after_restore().await;
         core.start_backup_schedules(background.clone());
+        core.start_update_checks(background.clone());
         core.start_support_bundle_sweeper(background.clone());
         core.start_upgrade_export_sweeper(background.clone());
         let statistics = Arc::new(StatsCollector::new(core.clone()));

@@ -9,7 +9,8 @@ mod common;
 use std::path::Path;
 
 use common::sdk::{run_sdk_script, sdk_python};
-use common::update_repo::{build, keygen, small_binary, Key};
+use common::update_repo::{build, keygen, publish_as, small_binary, Key};
+use ferrocenter_testkit::file_servers::WebDavServer;
 use common::*;
 use ferrocenter_core::auth::Role;
 use reqwest::Method;
@@ -472,5 +473,160 @@ async fn an_iso_image_is_the_local_source_and_a_tampered_one_is_refused() {
         assert_eq!(code, 400, "{v}");
         assert!(v.to_string().contains(field), "{query}: {v}");
     }
+    ts.stop().await;
+}
+
+/// The guide's curl lines against a repository nginx serves with basic authentication, its
+/// login given in the policy; then a stage of a large package, slowed by nginx, cancelled
+/// part-way, which leaves no file behind and the service back to UPDATES_PENDING.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled() {
+    let Some(nginx) = WebDavServer::start_limited(false, "1m") else {
+        eprintln!("SKIPPED: nginx is not available (scripts/test.sh installs it)");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let key = keygen(work.path(), "k");
+    let small = small_binary(work.path());
+    let url = publish_as(&build(work.path(), &key, &small, "0.5.0", &[]), &nginx, "small");
+    let ts = update_server(&key, None).await;
+    let policy = json!({"policy": {
+        "custom_URL": url,
+        "username": nginx.user.name,
+        "password": nginx.user.password,
+        "check_schedule": [],
+        "auto_stage": false,
+    }});
+    let (code, v) = rest(
+        &ts,
+        Method::PUT,
+        ts.appliance("/rest/appliance/update/policy"),
+        "root",
+        Some(&policy.to_string()),
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = rest(
+        &ts,
+        Method::GET,
+        ts.appliance("/rest/appliance/update/pending?source_type=DEFAULT"),
+        "root",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["value"][0]["version"], "0.5.0", "{v}");
+    let (code, v) = rest(
+        &ts,
+        Method::POST,
+        ts.appliance("/rest/appliance/update/pending/0.5.0?action=stage"),
+        "root",
+        Some(r#"{"version":"0.5.0"}"#),
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    let info = wait_staged(&ts).await;
+    assert_eq!(info["task"]["status"], "SUCCEEDED", "{info}");
+    assert_eq!(
+        std::fs::read(ts.dir.path().join("update/staged/0.5.0/content/ferrocenter")).unwrap(),
+        std::fs::read(&small).unwrap()
+    );
+
+    // A package that takes seconds at nginx's 1 MB/s: random bytes do not compress.
+    let big = work.path().join("ferrocenter-big");
+    let noise: Vec<u8> = (0..6_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&big, noise).unwrap();
+    let big_url = publish_as(&build(work.path(), &key, &big, "0.6.0", &[]), &nginx, "big");
+    let token = ts.login(ADMIN).await;
+    let (code, v) = ts
+        .call_json(
+            Method::GET,
+            &format!("/api/appliance/update/pending?source_type=LOCAL_AND_ONLINE&url={big_url}"),
+            &token,
+            None,
+        )
+        .await;
+    // The big repository's URL carries no login: nginx refuses it, and says so.
+    assert_eq!(code, 400, "{v}");
+    assert!(v.to_string().contains("refused the login"), "{v}");
+    let policy = json!({"policy": {
+        "custom_URL": big_url,
+        "username": nginx.user.name,
+        "password": nginx.user.password,
+        "check_schedule": [],
+        "auto_stage": false,
+    }});
+    let (code, _) = ts
+        .call_json(Method::PUT, "/api/appliance/update/policy", &token, Some(policy))
+        .await;
+    assert_eq!(code, 204);
+    let (code, v) = ts
+        .call_json(
+            Method::GET,
+            "/api/appliance/update/pending?source_type=LOCAL_AND_ONLINE",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!((code, v[0]["version"].clone()), (200, json!("0.6.0")), "{v}");
+    let (code, v) = ts
+        .call_json(
+            Method::POST,
+            "/api/appliance/update/pending/0.6.0?action=stage",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 204, "{v}");
+    let staging = ts.dir.path().join("update/staged/0.6.0");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, i) = ts
+            .call_json(Method::GET, "/api/appliance/update", &token, None)
+            .await;
+        assert_eq!(i["state"], "STAGE_IN_PROGRESS", "finished before it was cancelled: {i}");
+        if i["task"]["progress"]["completed"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{i}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(staging.exists(), "the download is under way in {}", staging.display());
+    // A second stage while one runs is refused; so is deleting what is being staged.
+    let (code, v) = ts
+        .call_json(
+            Method::POST,
+            "/api/appliance/update/pending/0.6.0?action=stage",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 400, "{v}");
+    assert!(v.to_string().contains("NOT_ALLOWED_IN_CURRENT_STATE"), "{v}");
+    let (code, _) = ts
+        .call_json(Method::DELETE, "/api/appliance/update/staged", &token, None)
+        .await;
+    assert_eq!(code, 400);
+    let (code, v) = rest(
+        &ts,
+        Method::POST,
+        ts.appliance("/rest/appliance/update?action=cancel"),
+        "root",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    assert!(!staging.exists(), "a cancelled stage leaves no file");
+    let (_, i) = ts
+        .call_json(Method::GET, "/api/appliance/update", &token, None)
+        .await;
+    assert_eq!(i["state"], "UPDATES_PENDING", "{i}");
+    assert_eq!(i["task"]["status"], "FAILED", "{i}");
+    let (code, _) = ts
+        .call_json(Method::GET, "/api/appliance/update/staged", &token, None)
+        .await;
+    assert_eq!(code, 400, "nothing is staged");
     ts.stop().await;
 }

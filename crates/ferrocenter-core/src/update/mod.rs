@@ -9,6 +9,7 @@ mod manifest;
 mod package;
 pub mod policy;
 mod repository;
+mod schedule;
 mod service;
 mod stage;
 mod state;
@@ -30,6 +31,7 @@ pub use service::{
     PendingInfo, PrecheckResult, SourceType, StagedInfo, StoppedService, UpdateInfo,
     UpdateServiceState, CHECKED_EVENT, RUNNING_VERSION,
 };
+pub use schedule::SCHEDULER;
 pub use stage::{BINARY, CONTENT_DIR, STAGED_EVENT};
 pub use state::{FoundAt, UpdateState};
 

@@ -167,7 +167,7 @@ impl Core {
     }
 
     /// The online repository: `url`, else the policy's, else the server's default.
-    async fn online_source(&self, url: Option<&str>) -> Result<Option<FoundAt>, CoreError> {
+    pub(crate) async fn online_source(&self, url: Option<&str>) -> Result<Option<FoundAt>, CoreError> {
         if let Some(u) = url.map(str::trim).filter(|u| !u.is_empty()) {
             check_repository_url("url", u)?;
             return Ok(Some(FoundAt::Url {

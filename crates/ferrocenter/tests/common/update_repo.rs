@@ -79,7 +79,12 @@ pub fn small_binary(dir: &Path) -> PathBuf {
 
 /// Copies the repository under the served root, readable by nginx's workers; its URL.
 pub fn publish(repo: &Path, server: &WebDavServer) -> String {
-    let target = server.user.home.join("updates");
+    publish_as(repo, server, "updates")
+}
+
+/// [`publish`] under `/<name>`.
+pub fn publish_as(repo: &Path, server: &WebDavServer, name: &str) -> String {
+    let target = server.user.home.join(name);
     std::fs::create_dir_all(&target).unwrap();
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
     for e in std::fs::read_dir(repo).unwrap() {
@@ -88,5 +93,5 @@ pub fn publish(repo: &Path, server: &WebDavServer) -> String {
         std::fs::copy(e.path(), &to).unwrap();
         std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    server.url("/updates")
+    server.url(&format!("/{name}"))
 }
