@@ -119,7 +119,10 @@ async fn a_scheduled_check_finds_and_stages_an_update_at_its_time() {
     core.start_update_checks(stop.clone());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = core.update_get(&who).await.unwrap();
-    assert_eq!(before.latest_query_time, None, "nothing is owed before 23:30");
+    assert_eq!(
+        before.latest_query_time, None,
+        "nothing is owed before 23:30"
+    );
     assert_eq!(before.state, UpdateServiceState::UpToDate);
 
     clock.advance(Duration::from_secs(11 * 3600 + 31 * 60));

@@ -718,8 +718,11 @@ impl ServeArgs {
             .map(|u| u.trim().to_string())
             .unwrap_or_default();
         if !default_url.is_empty() {
-            ferrocenter_core::update::policy::check_repository_url("update_default_url", &default_url)
-                .map_err(|e| invalid("update_default_url", e.to_string()))?;
+            ferrocenter_core::update::policy::check_repository_url(
+                "update_default_url",
+                &default_url,
+            )
+            .map_err(|e| invalid("update_default_url", e.to_string()))?;
         }
         let update = ferrocenter_core::update::UpdateConfig {
             trusted_keys: ferrocenter_core::update::TrustedKeys::from_entries(&update_keys)

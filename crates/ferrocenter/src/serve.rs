@@ -209,12 +209,14 @@ impl Server {
                     config_file: cfg.config_file.clone(),
                 })),
                 update_sources: Some(Arc::new(
-                    ferrocenter_system::update_source::RepositorySources::new(cfg.update_trusted_ca.clone())
-                        .map_err(|e| {
-                            StartError::Bootstrap(CoreError::from(
-                                ferrocenter_core::update::UpdateError::from(e),
-                            ))
-                        })?,
+                    ferrocenter_system::update_source::RepositorySources::new(
+                        cfg.update_trusted_ca.clone(),
+                    )
+                    .map_err(|e| {
+                        StartError::Bootstrap(CoreError::from(
+                            ferrocenter_core::update::UpdateError::from(e),
+                        ))
+                    })?,
                 )),
             },
             CoreConfig {

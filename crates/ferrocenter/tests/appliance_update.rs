@@ -10,9 +10,9 @@ use std::path::Path;
 
 use common::sdk::{run_sdk_script, sdk_python};
 use common::update_repo::{build, keygen, publish_as, small_binary, Key};
-use ferrocenter_testkit::file_servers::WebDavServer;
 use common::*;
 use ferrocenter_core::auth::Role;
+use ferrocenter_testkit::file_servers::WebDavServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -258,7 +258,14 @@ async fn the_guides_curl_lines_check_and_stage_an_update_from_a_local_directory(
         &["--severity", "IMPORTANT", "--update-type", "FIX"],
     );
     let ts = update_server(&key, Some(&repo)).await;
-    let (code, v) = rest(&ts, Method::GET, ts.appliance("/rest/appliance/update"), "root", None).await;
+    let (code, v) = rest(
+        &ts,
+        Method::GET,
+        ts.appliance("/rest/appliance/update"),
+        "root",
+        None,
+    )
+    .await;
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["value"]["state"], "UP_TO_DATE");
     assert_eq!(v["value"]["version"], env!("CARGO_PKG_VERSION"));
@@ -283,7 +290,12 @@ async fn the_guides_curl_lines_check_and_stage_an_update_from_a_local_directory(
     let operator = ts.user("stageop", Role::Operator).await;
     let op_token = ts.login(&operator).await;
     let (code, _) = ts
-        .call_json(Method::GET, "/api/appliance/update/pending/0.2.0", &op_token, None)
+        .call_json(
+            Method::GET,
+            "/api/appliance/update/pending/0.2.0",
+            &op_token,
+            None,
+        )
         .await;
     assert_eq!(code, 200);
     let (code, _) = ts
@@ -343,11 +355,19 @@ async fn the_guides_curl_lines_check_and_stage_an_update_from_a_local_directory(
     assert_eq!(staged["staging_complete"], true);
     assert_eq!(staged["version"], "0.2.0");
     let (code, p) = ts
-        .call_json(Method::GET, "/api/appliance/update/pending/0.2.0", &token, None)
+        .call_json(
+            Method::GET,
+            "/api/appliance/update/pending/0.2.0",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(code, 200, "{p}");
     assert_eq!(p["staged"], true);
-    assert!(p["services_will_be_stopped"].as_array().unwrap().len() > 1, "{p}");
+    assert!(
+        p["services_will_be_stopped"].as_array().unwrap().len() > 1,
+        "{p}"
+    );
     let (code, check) = ts
         .call_json(
             Method::POST,
@@ -358,7 +378,10 @@ async fn the_guides_curl_lines_check_and_stage_an_update_from_a_local_directory(
         .await;
     assert_eq!(code, 200, "{check}");
     assert_eq!(check["reboot_required"], false);
-    assert!(check["issues"]["warnings"].to_string().contains("backup"), "{check}");
+    assert!(
+        check["issues"]["warnings"].to_string().contains("backup"),
+        "{check}"
+    );
     let (code, n) = ts
         .call_json(
             Method::POST,
@@ -368,9 +391,17 @@ async fn the_guides_curl_lines_check_and_stage_an_update_from_a_local_directory(
         )
         .await;
     assert_eq!(code, 200, "{n}");
-    assert!(n["errors"].to_string().contains("user_data.vmdir.password"), "{n}");
+    assert!(
+        n["errors"].to_string().contains("user_data.vmdir.password"),
+        "{n}"
+    );
     let (code, e) = ts
-        .call_json(Method::GET, "/api/appliance/update/pending/9.9.9", &token, None)
+        .call_json(
+            Method::GET,
+            "/api/appliance/update/pending/9.9.9",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(code, 404);
     assert!(e.to_string().contains("9.9.9"), "{e}");
@@ -405,7 +436,13 @@ async fn an_iso_image_is_the_local_source_and_a_tampered_one_is_refused() {
     let key = keygen(work.path(), "k");
     let binary = small_binary(work.path());
     let iso = work.path().join("update.iso");
-    build(work.path(), &key, &binary, "0.3.0", &["--iso", iso.to_str().unwrap()]);
+    build(
+        work.path(),
+        &key,
+        &binary,
+        "0.3.0",
+        &["--iso", iso.to_str().unwrap()],
+    );
     let ts = update_server(&key, Some(&iso)).await;
     let token = ts.login(ADMIN).await;
     let (code, v) = ts
@@ -461,7 +498,10 @@ async fn an_iso_image_is_the_local_source_and_a_tampered_one_is_refused() {
     // No local source: LOCAL names the setting; no repository at all names `url`.
     let ts = update_server(&key, None).await;
     let token = ts.login(ADMIN).await;
-    for (query, field) in [("LOCAL", "update_local_source"), ("LOCAL_AND_ONLINE", "url")] {
+    for (query, field) in [
+        ("LOCAL", "update_local_source"),
+        ("LOCAL_AND_ONLINE", "url"),
+    ] {
         let (code, v) = ts
             .call_json(
                 Method::GET,
@@ -488,7 +528,11 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
     let work = tempfile::tempdir().unwrap();
     let key = keygen(work.path(), "k");
     let small = small_binary(work.path());
-    let url = publish_as(&build(work.path(), &key, &small, "0.5.0", &[]), &nginx, "small");
+    let url = publish_as(
+        &build(work.path(), &key, &small, "0.5.0", &[]),
+        &nginx,
+        "small",
+    );
     let ts = update_server(&key, None).await;
     let policy = json!({"policy": {
         "custom_URL": url,
@@ -528,14 +572,26 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
     let info = wait_staged(&ts).await;
     assert_eq!(info["task"]["status"], "SUCCEEDED", "{info}");
     assert_eq!(
-        std::fs::read(ts.dir.path().join("update/staged/0.5.0/content/ferrocenter")).unwrap(),
+        std::fs::read(
+            ts.dir
+                .path()
+                .join("update/staged/0.5.0/content/ferrocenter")
+        )
+        .unwrap(),
         std::fs::read(&small).unwrap()
     );
 
     // A package that takes seconds at nginx's 1 MB/s: random bytes do not compress.
     let big = work.path().join("ferrocenter-big");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let noise: Vec<u8> = (0..6_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .map(|_| {
+            // xorshift64: bytes zstd cannot shrink.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
         .collect();
     std::fs::write(&big, noise).unwrap();
     let big_url = publish_as(&build(work.path(), &key, &big, "0.6.0", &[]), &nginx, "big");
@@ -559,7 +615,12 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
         "auto_stage": false,
     }});
     let (code, _) = ts
-        .call_json(Method::PUT, "/api/appliance/update/policy", &token, Some(policy))
+        .call_json(
+            Method::PUT,
+            "/api/appliance/update/policy",
+            &token,
+            Some(policy),
+        )
         .await;
     assert_eq!(code, 204);
     let (code, v) = ts
@@ -570,7 +631,11 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
             None,
         )
         .await;
-    assert_eq!((code, v[0]["version"].clone()), (200, json!("0.6.0")), "{v}");
+    assert_eq!(
+        (code, v[0]["version"].clone()),
+        (200, json!("0.6.0")),
+        "{v}"
+    );
     let (code, v) = ts
         .call_json(
             Method::POST,
@@ -586,14 +651,21 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
         let (_, i) = ts
             .call_json(Method::GET, "/api/appliance/update", &token, None)
             .await;
-        assert_eq!(i["state"], "STAGE_IN_PROGRESS", "finished before it was cancelled: {i}");
+        assert_eq!(
+            i["state"], "STAGE_IN_PROGRESS",
+            "finished before it was cancelled: {i}"
+        );
         if i["task"]["progress"]["completed"].as_u64().unwrap_or(0) > 0 {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{i}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(staging.exists(), "the download is under way in {}", staging.display());
+    assert!(
+        staging.exists(),
+        "the download is under way in {}",
+        staging.display()
+    );
     // A second stage while one runs is refused; so is deleting what is being staged.
     let (code, v) = ts
         .call_json(
@@ -604,7 +676,10 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
         )
         .await;
     assert_eq!(code, 400, "{v}");
-    assert!(v.to_string().contains("NOT_ALLOWED_IN_CURRENT_STATE"), "{v}");
+    assert!(
+        v.to_string().contains("NOT_ALLOWED_IN_CURRENT_STATE"),
+        "{v}"
+    );
     let (code, _) = ts
         .call_json(Method::DELETE, "/api/appliance/update/staged", &token, None)
         .await;

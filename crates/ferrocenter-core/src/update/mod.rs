@@ -27,11 +27,11 @@ pub use package::{build_package, sha256_file, unpack, PACKAGE_FILE};
 pub use repository::{
     check_source, fetch_package, read_repository, PendingUpdate, Repository, MANIFEST_LIMIT,
 };
+pub use schedule::SCHEDULER;
 pub use service::{
     PendingInfo, PrecheckResult, SourceType, StagedInfo, StoppedService, UpdateInfo,
     UpdateServiceState, CHECKED_EVENT, RUNNING_VERSION,
 };
-pub use schedule::SCHEDULER;
 pub use stage::{BINARY, CONTENT_DIR, STAGED_EVENT};
 pub use state::{FoundAt, UpdateState};
 

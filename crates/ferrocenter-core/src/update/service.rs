@@ -105,11 +105,14 @@ impl Core {
     pub async fn update_get(&self, caller: &Caller) -> Result<UpdateInfo, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         let r = self.read_update_record().await?;
-        let task = match &r.task {
+        let running = self.update.staging.lock().clone();
+        // The stage running is shown from its start, before its body records its id.
+        let id = running.clone().filter(|id| !id.is_empty()).or(r.task);
+        let task = match &id {
             Some(id) => self.tasks.get(id).await.ok(),
             None => None,
         };
-        let state = if self.update.staging.lock().is_some() {
+        let state = if running.is_some() {
             UpdateServiceState::StageInProgress
         } else if r.last_check.is_empty() && r.staged.is_none() {
             UpdateServiceState::UpToDate
@@ -160,14 +163,14 @@ impl Core {
                 self.check_update_sources(at, &caller.user).await?
             }
         };
-        found
-            .iter()
-            .map(|f| Ok(f.manifest()?.summary()))
-            .collect()
+        found.iter().map(|f| Ok(f.manifest()?.summary())).collect()
     }
 
     /// The online repository: `url`, else the policy's, else the server's default.
-    pub(crate) async fn online_source(&self, url: Option<&str>) -> Result<Option<FoundAt>, CoreError> {
+    pub(crate) async fn online_source(
+        &self,
+        url: Option<&str>,
+    ) -> Result<Option<FoundAt>, CoreError> {
         if let Some(u) = url.map(str::trim).filter(|u| !u.is_empty()) {
             check_repository_url("url", u)?;
             return Ok(Some(FoundAt::Url {
@@ -298,8 +301,16 @@ impl Core {
         })
         .await?;
         tracing::info!(user, "{message}");
-        self.record_event(CHECKED_EVENT, "appliance", "update", "update", user, message, data)
-            .await;
+        self.record_event(
+            CHECKED_EVENT,
+            "appliance",
+            "update",
+            "update",
+            user,
+            message,
+            data,
+        )
+        .await;
         match failure {
             Some((_, e)) => Err(e.into()),
             None => Ok(found),

@@ -139,7 +139,10 @@ impl Core {
             Ok(()) => {
                 ctx.progress(100, "Staged").await;
                 (
-                    format!("Update {version} staged in {}", record_dir(&self.config.update.staging_dir, &version)),
+                    format!(
+                        "Update {version} staged in {}",
+                        record_dir(&self.config.update.staging_dir, &version)
+                    ),
                     Ok(TaskResult::UpdateStaged {
                         staged_version: version.clone(),
                     }),
@@ -172,7 +175,12 @@ impl Core {
         result
     }
 
-    async fn stage_into(&self, ctx: &TaskContext, found: &Found, dir: &Path) -> Result<(), CoreError> {
+    async fn stage_into(
+        &self,
+        ctx: &TaskContext,
+        found: &Found,
+        dir: &Path,
+    ) -> Result<(), CoreError> {
         remove_dir(dir).await;
         let manifest = found.manifest()?;
         let location = self.update_location(&found.at).await?;
@@ -270,6 +278,8 @@ async fn remove_dir(dir: &Path) {
     match tokio::fs::remove_dir_all(dir).await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(path = %dir.display(), error = %e, "a staging directory could not be removed"),
+        Err(e) => {
+            tracing::warn!(path = %dir.display(), error = %e, "a staging directory could not be removed")
+        }
     }
 }

@@ -112,11 +112,7 @@ mod tests {
     #[test]
     fn planned_operations_are_named_and_typos_are_not() {
         assert_eq!(
-            planned_at(
-                "POST",
-                "/api/appliance/update/pending/2.0.0?action=install"
-            )
-            .as_deref(),
+            planned_at("POST", "/api/appliance/update/pending/2.0.0?action=install").as_deref(),
             Some("com.vmware.appliance.update.pending.install")
         );
         assert_eq!(planned_at("GET", "/api/appliance/update/nope"), None);

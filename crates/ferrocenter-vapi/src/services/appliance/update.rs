@@ -88,7 +88,10 @@ const SUBTASK_INFO: StructDef = StructDef {
         [
             field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
             field("result", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
-            field("auto_rollback_state", Ty::Optional(&Ty::Enum(ROLLBACK_STATE))),
+            field(
+                "auto_rollback_state",
+                Ty::Optional(&Ty::Enum(ROLLBACK_STATE)),
+            ),
             c[0],
             c[1],
             c[2],
@@ -112,7 +115,10 @@ const TASK_INFO: StructDef = StructDef {
             field("progress", Ty::Optional(&Ty::Struct(&PROGRESS))),
             field("subtask_order", Ty::List(&Ty::String)),
             field("subtasks", Ty::Map(&Ty::Struct(&SUBTASK_INFO))),
-            field("auto_rollback_state", Ty::Optional(&Ty::Enum(ROLLBACK_STATE))),
+            field(
+                "auto_rollback_state",
+                Ty::Optional(&Ty::Enum(ROLLBACK_STATE)),
+            ),
             c[0],
             c[1],
             c[2],
@@ -179,7 +185,11 @@ pub(super) fn summary_into(out: &mut Map<String, Value>, s: &UpdateSummary) {
     out.insert("name".into(), json!(s.name));
     out.insert(
         "description".into(),
-        loc_msg("com.ferrocenter.appliance.update.description", &s.description, &[]),
+        loc_msg(
+            "com.ferrocenter.appliance.update.description",
+            &s.description,
+            &[],
+        ),
     );
     out.insert("priority".into(), json!(s.priority.as_str()));
     out.insert("severity".into(), json!(s.severity.as_str()));

@@ -117,11 +117,7 @@ pub const OPS: &[Op] = &[
     op(
         SERVICE,
         "validate",
-        &[
-            VERSION,
-            field("user_data", Ty::Map(&Ty::String)),
-            COMPONENT,
-        ],
+        &[VERSION, field("user_data", Ty::Map(&Ty::String)), COMPONENT],
         Ty::Struct(&NOTIFICATIONS),
         &[http_action("POST", ITEM, "validate")],
         validate,
@@ -158,7 +154,9 @@ fn list(call: Call) -> Reply {
             .core
             .update_pending_list(&caller, source, url)
             .await?;
-        Ok(Out::Value(Value::Array(found.iter().map(summary).collect())))
+        Ok(Out::Value(Value::Array(
+            found.iter().map(summary).collect(),
+        )))
     })
 }
 
