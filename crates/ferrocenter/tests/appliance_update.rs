@@ -705,3 +705,44 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
     assert_eq!(code, 400, "nothing is staged");
     ts.stop().await;
 }
+
+/// The official SDK for Python: Pending.list (LOCAL), get, precheck, validate, stage,
+/// Update.get until staged, Staged.get and delete (tests/vapi_sdk/update.py).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_sdk_checks_stages_and_deletes_an_update() {
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let key = keygen(work.path(), "k");
+    let binary = small_binary(work.path());
+    let repo = build(work.path(), &key, &binary, "0.7.0", &[]);
+    let ts = update_server(&key, Some(&repo)).await;
+    let server = ts.api("").trim_start_matches("https://").to_string();
+    let v = run_sdk_script(&python, "update.py", &[&server, ADMIN, PASSWORD]).await;
+    assert_eq!(v["list"][0]["version"], "0.7.0", "{v}");
+    assert_eq!(v["get"]["staged"], false, "{v}");
+    assert_eq!(v["precheck"]["reboot_required"], false, "{v}");
+    assert!(
+        v["validate"][0]
+            .as_str()
+            .unwrap()
+            .contains("user_data.bogus.key"),
+        "{v}"
+    );
+    assert_eq!(
+        v["update"],
+        json!({"state": "UPDATES_PENDING", "version": env!("CARGO_PKG_VERSION"),
+               "task": "SUCCEEDED", "subtasks": ["stage"]}),
+        "{v}"
+    );
+    assert_eq!(
+        v["staged"],
+        json!({"version": "0.7.0", "complete": true}),
+        "{v}"
+    );
+    assert_eq!(v["after_delete"], "NotAllowedInCurrentState", "{v}");
+    assert!(!ts.dir.path().join("update/staged/0.7.0").exists());
+    ts.stop().await;
+}

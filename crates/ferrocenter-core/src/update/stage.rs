@@ -225,7 +225,7 @@ impl Core {
                 .ok()
                 .flatten()
         };
-        if !mode.is_some_and(|m| m & 0o111 != 0) {
+        if mode.is_none_or(|m| m & 0o111 == 0) {
             return Err(UpdateError::Package {
                 file: manifest.package.file.clone(),
                 reason: format!("it holds no executable {BINARY}"),
@@ -279,7 +279,7 @@ async fn remove_dir(dir: &Path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            tracing::warn!(path = %dir.display(), error = %e, "a staging directory could not be removed")
+            tracing::warn!(path = %dir.display(), error = %e, "a staging directory could not be removed");
         }
     }
 }
