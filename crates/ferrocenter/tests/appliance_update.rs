@@ -325,6 +325,30 @@ async fn the_guides_curl_lines_check_and_stage_an_update_from_a_local_directory(
     assert_eq!(task["status"], "SUCCEEDED", "{info}");
     assert_eq!(task["progress"]["completed"], 100, "{info}");
     assert_eq!(task["subtask_order"], json!(["stage"]));
+    // The guide polls the stage at /rest/appliance/task/<id>: cis.tasks' task.
+    let token = ts.login(ADMIN).await;
+    let (code, tasks) = ts
+        .call_json(Method::GET, "/api/cis/tasks", &token, None)
+        .await;
+    assert_eq!(code, 200, "{tasks}");
+    let (id, _) = tasks
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, t)| {
+            t["service"] == "com.vmware.appliance.update.pending" && t["operation"] == "stage"
+        })
+        .unwrap_or_else(|| panic!("the stage task is listed: {tasks}"));
+    let (code, v) = rest(
+        &ts,
+        Method::GET,
+        ts.appliance(&format!("/rest/appliance/task/{id}")),
+        "root",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["value"]["status"], "SUCCEEDED", "{v}");
     assert!(info["latest_query_time"].is_string(), "{info}");
     let staged_binary = ts
         .dir

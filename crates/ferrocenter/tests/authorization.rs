@@ -52,6 +52,11 @@ fn rows() -> Vec<Row> {
             [401, 200, 200, 200],
         ),
         row(Method::GET, "/rest/cis/tasks/{task}", [401, 200, 200, 200]),
+        row(
+            Method::GET,
+            "/rest/appliance/task/{task}",
+            [401, 200, 200, 200],
+        ),
         row(Method::POST, "/rest/cis/tasks/{task}", [401, 403, 200, 200]),
         row(
             Method::POST,
