@@ -930,6 +930,23 @@ mod tests {
         );
         let none = ServeArgs::default().resolve().unwrap();
         assert!(none.update.trusted_keys.is_empty());
+        assert_eq!(none.update.default_url, "");
+        assert_eq!(none.update.local_source, None);
+        let set = ServeArgs {
+            update_default_url: Some(" https://updates.example/ferrocenter ".into()),
+            update_local_source: Some("/srv/update.iso".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            set.update.default_url,
+            "https://updates.example/ferrocenter"
+        );
+        assert_eq!(
+            set.update.local_source.as_deref(),
+            Some(Path::new("/srv/update.iso"))
+        );
     }
 
     #[test]
@@ -941,6 +958,13 @@ mod tests {
                     ..Default::default()
                 },
                 "update_trusted_keys: /nonexistent/release.key.pub:",
+            ),
+            (
+                ServeArgs {
+                    update_default_url: Some("ftp://updates.example".into()),
+                    ..Default::default()
+                },
+                "update_default_url",
             ),
             (
                 ServeArgs {

@@ -438,10 +438,14 @@ impl Core {
     /// `staged.get`: the update staged or being staged.
     pub async fn update_staged_get(&self, caller: &Caller) -> Result<StagedInfo, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
+        let running = self.update.staging.lock().is_some();
+        // A record left incomplete with no stage running is a stage the server stopped in:
+        // nothing is staged (the next stage removes its files).
         let s = self
             .read_update_record()
             .await?
             .staged
+            .filter(|s| s.complete || running)
             .ok_or_else(|| CoreError::invalid_state("no update is staged"))?;
         Ok(StagedInfo {
             staging_complete: s.complete,

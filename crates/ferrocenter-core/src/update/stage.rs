@@ -98,7 +98,11 @@ impl Core {
                     cancelable: true,
                     timeout: None,
                 },
-                move |ctx| async move { core.run_update_stage(&ctx, record, &who).await },
+                move |ctx| async move {
+                    // Cleared however the body ends, even dropped past the unwind grace.
+                    let _running = StagingGuard(core.clone());
+                    core.run_update_stage(&ctx, record, &who).await
+                },
             )
             .await?;
         tracing::info!(task = %task.id, version, "update stage started");
@@ -171,7 +175,6 @@ impl Core {
             serde_json::json!({"version": version, "staged": result.is_ok()}),
         )
         .await;
-        *self.update.staging.lock() = None;
         result
     }
 
@@ -267,6 +270,15 @@ impl Core {
         self.tasks.cancel(&id, &caller.user).await?;
         self.tasks.wait(&id).await?;
         Ok(())
+    }
+}
+
+/// Marks the stage as no longer running when dropped.
+struct StagingGuard(Arc<Core>);
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        *self.0.update.staging.lock() = None;
     }
 }
 
