@@ -221,6 +221,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             log_forwarder: None,
             federation: None,
             support_sources: None,
+            update_sources: None,
         },
         CoreConfig::default(),
     );

@@ -95,6 +95,10 @@ pub struct Core {
     recovery: recovery::RecoveryState,
     /// Where support bundles read the server's logs and configuration.
     support_sources: Arc<dyn ports::SupportSources>,
+    /// Where update repositories are read from (`update`).
+    update_sources: Arc<dyn ports::UpdateSources>,
+    /// The stage running, if any, and the update state's writes (`update`).
+    update: update::UpdateState,
     /// The support bundle being made, if any, and the bundles' records.
     support_bundles: appliance::support_bundle::SupportBundleState,
     /// Serialised changes to the associated products and the reports (`lcm`).
@@ -190,6 +194,8 @@ pub struct Ports {
     pub log_forwarder: Option<Arc<dyn ports::LogForwarder>>,
     /// None: support bundles hold no logs and no configuration.
     pub support_sources: Option<Arc<dyn ports::SupportSources>>,
+    /// None: no update repository can be read.
+    pub update_sources: Option<Arc<dyn ports::UpdateSources>>,
     /// None: identity providers cannot be checked, so none can be created.
     pub federation: Option<identity_providers::FederationPorts>,
 }
@@ -219,6 +225,7 @@ impl Core {
                 backup_target: None,
                 log_forwarder: None,
                 support_sources: None,
+                update_sources: None,
                 federation: None,
             },
             config,
@@ -236,6 +243,7 @@ impl Core {
             backup_target,
             log_forwarder,
             support_sources,
+            update_sources,
             federation,
         } = ports;
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
@@ -266,6 +274,8 @@ impl Core {
             recovery: Default::default(),
             support_sources: support_sources.unwrap_or_else(|| Arc::new(ports::NoSupportSources)),
             support_bundles: Default::default(),
+            update_sources: update_sources.unwrap_or_else(|| Arc::new(ports::NoUpdateSources)),
+            update: Default::default(),
             lcm: Default::default(),
             infraprofile: Default::default(),
             history_import: Default::default(),

@@ -42,6 +42,7 @@ async fn core(dir: &Path, clock: Arc<ManualClock>) -> Arc<Core> {
             log_forwarder: None,
             federation: None,
             support_sources: None,
+            update_sources: None,
         },
         CoreConfig {
             recovery: RecoveryConfig {

@@ -9,12 +9,21 @@ use super::registry::Catalog;
 use super::types::{self, Form};
 use super::wire::{datetime, loc_msg};
 
-/// Task kinds started outside the registry (ferrocenter's diagnostics).
-const OTHER_OPERATIONS: &[(TaskKind, &str, &str)] = &[(
-    TaskKind::DiagnosticsSleep,
-    "com.ferrocenter.diagnostics",
-    "sleep",
-)];
+/// Task kinds no registry operation starts as a task (ferrocenter's diagnostics, the update
+/// stage).
+const OTHER_OPERATIONS: &[(TaskKind, &str, &str)] = &[
+    (
+        TaskKind::DiagnosticsSleep,
+        "com.ferrocenter.diagnostics",
+        "sleep",
+    ),
+    // `pending.stage` answers void; its task is shown by `update.get` and `cis.tasks`.
+    (
+        TaskKind::ApplianceUpdateStage,
+        "com.vmware.appliance.update.pending",
+        "stage",
+    ),
+];
 const UNMAPPED_SERVICE: &str = "com.ferrocenter.tasks";
 
 /// The vAPI service and operation that start tasks of `kind`.

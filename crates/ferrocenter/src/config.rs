@@ -184,6 +184,14 @@ pub struct ServeArgs {
     /// public web roots.
     #[arg(long, env = "FERROCENTER_UPDATE_CA_FILE", value_name = "PATH")]
     pub update_ca_file: Option<String>,
+    /// The update repository checked when neither the request nor the update policy names one
+    /// (the policy's `default_URL`) [default: none].
+    #[arg(long, env = "FERROCENTER_UPDATE_DEFAULT_URL", value_name = "URL")]
+    pub update_default_url: Option<String>,
+    /// The LOCAL update source: an ISO 9660 image file or a directory (a mounted image)
+    /// holding an update repository [default: none].
+    #[arg(long, env = "FERROCENTER_UPDATE_LOCAL_SOURCE", value_name = "PATH")]
+    pub update_local_source: Option<String>,
     /// Largest support bundle written, compressed, in bytes [default: 1073741824].
     #[arg(long, env = "FERROCENTER_SUPPORT_BUNDLE_MAX_BYTES", value_name = "N")]
     pub support_bundle_max_bytes: Option<String>,
@@ -261,6 +269,8 @@ struct FileConfig {
     syslog_ca_file: Option<String>,
     update_trusted_keys: Option<Vec<String>>,
     update_ca_file: Option<String>,
+    update_default_url: Option<String>,
+    update_local_source: Option<String>,
     support_bundle_max_bytes: Option<u64>,
     support_bundle_url_lifetime_secs: Option<u64>,
     support_bundle_retention_secs: Option<u64>,
@@ -701,6 +711,19 @@ impl ServeArgs {
             .map(|e| e.trim().to_string())
             .filter(|e| !e.is_empty())
             .collect();
+        let default_url = self
+            .update_default_url
+            .clone()
+            .or(file.update_default_url)
+            .map(|u| u.trim().to_string())
+            .unwrap_or_default();
+        if !default_url.is_empty() {
+            ferrocenter_core::update::policy::check_repository_url(
+                "update_default_url",
+                &default_url,
+            )
+            .map_err(|e| invalid("update_default_url", e.to_string()))?;
+        }
         let update = ferrocenter_core::update::UpdateConfig {
             trusted_keys: ferrocenter_core::update::TrustedKeys::from_entries(&update_keys)
                 .map_err(|e| match e {
@@ -709,6 +732,13 @@ impl ServeArgs {
                     }
                     other => invalid("update_trusted_keys", other.to_string()),
                 })?,
+            default_url,
+            local_source: self
+                .update_local_source
+                .clone()
+                .or(file.update_local_source)
+                .filter(|p| !p.trim().is_empty())
+                .map(PathBuf::from),
             ..Default::default()
         };
         let zstack_web_hooks = ferrocenter_api::HookDestinations::new(
@@ -900,6 +930,23 @@ mod tests {
         );
         let none = ServeArgs::default().resolve().unwrap();
         assert!(none.update.trusted_keys.is_empty());
+        assert_eq!(none.update.default_url, "");
+        assert_eq!(none.update.local_source, None);
+        let set = ServeArgs {
+            update_default_url: Some(" https://updates.example/ferrocenter ".into()),
+            update_local_source: Some("/srv/update.iso".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            set.update.default_url,
+            "https://updates.example/ferrocenter"
+        );
+        assert_eq!(
+            set.update.local_source.as_deref(),
+            Some(Path::new("/srv/update.iso"))
+        );
     }
 
     #[test]
@@ -911,6 +958,13 @@ mod tests {
                     ..Default::default()
                 },
                 "update_trusted_keys: /nonexistent/release.key.pub:",
+            ),
+            (
+                ServeArgs {
+                    update_default_url: Some("ftp://updates.example".into()),
+                    ..Default::default()
+                },
+                "update_default_url",
             ),
             (
                 ServeArgs {

@@ -208,6 +208,16 @@ impl Server {
                     given: cfg.given.clone(),
                     config_file: cfg.config_file.clone(),
                 })),
+                update_sources: Some(Arc::new(
+                    ferrocenter_system::update_source::RepositorySources::new(
+                        cfg.update_trusted_ca.clone(),
+                    )
+                    .map_err(|e| {
+                        StartError::Bootstrap(CoreError::from(
+                            ferrocenter_core::update::UpdateError::from(e),
+                        ))
+                    })?,
+                )),
             },
             CoreConfig {
                 auth: AuthConfig {
@@ -248,7 +258,10 @@ impl Server {
                 support_bundle: cfg.support_bundle.clone(),
                 upgrade_export: Default::default(),
                 lcm: cfg.lcm.clone(),
-                update: cfg.update.clone(),
+                update: ferrocenter_core::update::UpdateConfig {
+                    staging_dir: cfg.data_dir.join("update").join("staged"),
+                    ..cfg.update.clone()
+                },
             },
         );
         // A data dir that records its store is set up; otherwise --await-setup (or a setup by
@@ -351,6 +364,7 @@ impl Server {
         core.start_heartbeats(background.clone());
         core.resume_after_restore().await;
         core.start_backup_schedules(background.clone());
+        core.start_update_checks(background.clone());
         core.start_support_bundle_sweeper(background.clone());
         core.start_upgrade_export_sweeper(background.clone());
         let statistics = Arc::new(StatsCollector::new(core.clone()));

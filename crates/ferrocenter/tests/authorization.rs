@@ -52,6 +52,11 @@ fn rows() -> Vec<Row> {
             [401, 200, 200, 200],
         ),
         row(Method::GET, "/rest/cis/tasks/{task}", [401, 200, 200, 200]),
+        row(
+            Method::GET,
+            "/rest/appliance/task/{task}",
+            [401, 200, 200, 200],
+        ),
         row(Method::POST, "/rest/cis/tasks/{task}", [401, 403, 200, 200]),
         row(
             Method::POST,
@@ -499,6 +504,39 @@ fn rows() -> Vec<Row> {
             row(
                 Method::PUT,
                 p("/appliance/update/policy"),
+                [401, 403, done, done],
+            ),
+        ]);
+        // The update service: every role reads (the last check, which is empty; no version
+        // is pending and nothing is staged); a stage, a cancel or a delete needs
+        // Appliance.Administer (nothing runs, so a cancel is refused and a delete does
+        // nothing).
+        rows.extend([
+            row(Method::GET, p("/appliance/update"), [401, 200, 200, 200]),
+            row(Method::POST, p("/appliance/update"), [401, 403, 400, 400]),
+            row(
+                Method::GET,
+                p("/appliance/update/pending"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/update/pending/{version}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/appliance/update/pending/{version}"),
+                [401, 403, 404, 404],
+            ),
+            row(
+                Method::GET,
+                p("/appliance/update/staged"),
+                [401, 400, 400, 400],
+            ),
+            row(
+                Method::DELETE,
+                p("/appliance/update/staged"),
                 [401, 403, done, done],
             ),
         ]);
@@ -972,7 +1010,8 @@ async fn every_route_for_every_role() {
                 .replace("{root}", "no-such-root")
                 .replace("{export}", "no-such-export")
                 .replace("{product}", "no-such-product")
-                .replace("{report}", "no-such-report");
+                .replace("{report}", "no-such-report")
+                .replace("{version}", "99.0.0");
             let (url, body): (String, Option<Value>) = match (row.method.as_str(), row.path) {
                 ("POST", "/api") => (
                     path,
@@ -1022,6 +1061,16 @@ async fn every_route_for_every_role() {
                     Some(
                         json!({"rules": [{"address": "192.0.2.0", "prefix": 24, "policy": "IGNORE"}]}),
                     ),
+                ),
+                ("POST", p) if p.ends_with("/appliance/update") => {
+                    (format!("{path}?action=cancel"), None)
+                }
+                ("GET", p) if p.ends_with("/appliance/update/pending") => {
+                    (format!("{path}?source_type=LAST_CHECK"), None)
+                }
+                ("POST", p) if p.ends_with("/appliance/update/pending/{version}") => (
+                    format!("{path}?action=stage"),
+                    Some(json!({"version": "99.0.0"})),
                 ),
                 ("PUT", p) if p.ends_with("/appliance/update/policy") => (
                     path,

@@ -4,7 +4,8 @@
 //! over HTTP and HTTPS with basic authentication; tampered, foreign-signed, corrupted, older and
 //! not-applicable repositories refused with their cause.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-use std::os::unix::fs::PermissionsExt;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,73 +17,9 @@ use ferrocenter_core::update::{
 use ferrocenter_system::update_source::RepositorySources;
 use ferrocenter_testkit::file_servers::WebDavServer;
 
+use common::update_repo::{build, keygen, publish, small_binary};
+
 const RUNNING: &str = "1.0.0";
-
-fn tool(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferrocenter"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ferrocenter {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A signing key made by `update-repo keygen`, and the servers' trust in it.
-struct Key {
-    path: PathBuf,
-    trusted: TrustedKeys,
-}
-
-fn keygen(dir: &Path, name: &str) -> Key {
-    let path = dir.join(name);
-    let out = tool(&["update-repo", "keygen", "--out", path.to_str().unwrap()]);
-    let public = out
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .unwrap()
-        .to_string();
-    assert!(out.contains("key id: "), "{out}");
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "the private key is its owner's alone");
-    Key {
-        path,
-        trusted: TrustedKeys::from_entries(&[public]).unwrap(),
-    }
-}
-
-/// `update-repo build` of `binary` as `version`, with `extra` options; returns the directory.
-fn build(dir: &Path, key: &Key, binary: &Path, version: &str, extra: &[&str]) -> PathBuf {
-    let out = dir.join(format!("repo-{version}"));
-    let mut args = vec![
-        "update-repo",
-        "build",
-        "--binary",
-        binary.to_str().unwrap(),
-        "--version",
-        version,
-        "--key",
-        key.path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    tool(&args);
-    out
-}
-
-/// A small stand-in for the server binary where the test is about the repository, not its size.
-fn small_binary(dir: &Path) -> PathBuf {
-    let path = dir.join("ferrocenter-small");
-    let content: Vec<u8> = (0..300_000u32)
-        .flat_map(|i| (i % 251).to_le_bytes())
-        .collect();
-    std::fs::write(&path, content).unwrap();
-    path
-}
 
 fn sources() -> RepositorySources {
     RepositorySources::new(Vec::new()).unwrap()
@@ -250,20 +187,6 @@ async fn iso_images_made_by_the_tool_and_by_xorriso_are_read_in_place() {
             .contains("neither a directory nor an ISO 9660 image"),
         "{e}"
     );
-}
-
-/// Copies the repository under the served root, readable by nginx's workers.
-fn publish(repo: &Path, server: &WebDavServer) -> String {
-    let target = server.user.home.join("updates");
-    std::fs::create_dir_all(&target).unwrap();
-    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for e in std::fs::read_dir(repo).unwrap() {
-        let e = e.unwrap();
-        let to = target.join(e.file_name());
-        std::fs::copy(e.path(), &to).unwrap();
-        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    server.url("/updates")
 }
 
 #[tokio::test]

@@ -71,6 +71,11 @@ impl Services {
     }
 
     /// Adds a component, or replaces the one of the same name.
+    /// Every service as listed (without the caller's authorization: for the core's own use).
+    pub(crate) fn infos(&self) -> Vec<ServiceInfo> {
+        self.entries.read().iter().map(|e| e.info()).collect()
+    }
+
     pub fn register(&self, component: Arc<dyn Component>) {
         let entry = Arc::new(Entry {
             component,

@@ -87,6 +87,10 @@ pub enum TaskResult {
     LcmInteropReport {
         interop_report: Box<crate::lcm::InteropOutcome>,
     },
+    /// An update staged: its version (`appliance.update.pending.stage`).
+    UpdateStaged {
+        staged_version: String,
+    },
 }
 
 impl TaskResult {

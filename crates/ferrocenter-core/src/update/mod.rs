@@ -9,7 +9,12 @@ mod manifest;
 mod package;
 pub mod policy;
 mod repository;
+mod schedule;
+mod service;
+mod stage;
+mod state;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::UpdateError;
@@ -22,6 +27,13 @@ pub use package::{build_package, sha256_file, unpack, PACKAGE_FILE};
 pub use repository::{
     check_source, fetch_package, read_repository, PendingUpdate, Repository, MANIFEST_LIMIT,
 };
+pub use schedule::SCHEDULER;
+pub use service::{
+    PendingInfo, PrecheckResult, SourceType, StagedInfo, StoppedService, UpdateInfo,
+    UpdateServiceState, CHECKED_EVENT, RUNNING_VERSION,
+};
+pub use stage::{BINARY, CONTENT_DIR, STAGED_EVENT};
+pub use state::{FoundAt, UpdateState};
 
 /// The update settings of the server configuration.
 #[derive(Debug, Clone)]
@@ -34,6 +46,10 @@ pub struct UpdateConfig {
     pub default_url: String,
     /// How often the policy's check schedule looks at the clock.
     pub schedule_tick: Duration,
+    /// The LOCAL source (`update_local_source`): an ISO image file or a directory.
+    pub local_source: Option<PathBuf>,
+    /// Where updates are staged, each in a directory named by its version.
+    pub staging_dir: PathBuf,
 }
 
 impl Default for UpdateConfig {
@@ -42,6 +58,8 @@ impl Default for UpdateConfig {
             trusted_keys: TrustedKeys::default(),
             default_url: String::new(),
             schedule_tick: Duration::from_secs(5),
+            local_source: None,
+            staging_dir: std::env::temp_dir().join("ferrocenter-update-staged"),
         }
     }
 }

@@ -93,6 +93,7 @@ pub async fn appliance_core(
             log_forwarder: None,
             federation: None,
             support_sources: None,
+            update_sources: None,
         },
         CoreConfig::default(),
     )

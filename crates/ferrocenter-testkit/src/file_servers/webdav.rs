@@ -25,6 +25,16 @@ impl WebDavServer {
     }
 
     pub fn start(tls: bool) -> Option<WebDavServer> {
+        Self::start_serving(tls, "")
+    }
+
+    /// A server that sends each response at most `rate` (nginx's `limit_rate`, e.g. `256k`):
+    /// for tests that need a download to last.
+    pub fn start_limited(tls: bool, rate: &str) -> Option<WebDavServer> {
+        Self::start_serving(tls, &format!("limit_rate {rate};\n"))
+    }
+
+    fn start_serving(tls: bool, location_extra: &str) -> Option<WebDavServer> {
         if !is_root() {
             return None;
         }
@@ -62,7 +72,7 @@ impl WebDavServer {
              server {{\n {listen} root {home};\n client_max_body_size 0;\n\
              auth_basic \"backups\";\n auth_basic_user_file {d}/htpasswd;\n\
              location / {{\n dav_methods PUT DELETE MKCOL COPY MOVE;\n dav_ext_methods PROPFIND OPTIONS;\n\
-             create_full_put_path off;\n dav_access user:rw group:r;\n autoindex on;\n }}\n }}\n}}\n",
+             create_full_put_path off;\n dav_access user:rw group:r;\n autoindex on;\n {location_extra} }}\n }}\n}}\n",
             user = user.name,
             home = user.home.display(),
         );

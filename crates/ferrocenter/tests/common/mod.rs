@@ -6,6 +6,7 @@ pub mod cli;
 pub mod deployment;
 pub mod sdk;
 pub mod soap_wire;
+pub mod update_repo;
 pub mod vim;
 pub mod zstack;
 

@@ -87,6 +87,13 @@ BEYOND_SCHEMA = {
     ("PUT /api/appliance/update/policy", "policy.password"),
     ("PUT /api/appliance/update/policy", "policy.auto_stage"),
     ("PUT /api/appliance/update/policy", "policy.check_schedule[]"),
+    # The update service: `url` is an http(s) repository (or, absent, one must be configured:
+    # the policy's, the server's default or a local source); ferrocenter has no components,
+    # so any `component` is refused.
+    ("GET /api/appliance/update/pending", "url"),
+    ("GET /api/appliance/update/pending", "source_type"),
+    ("GET /api/appliance/update/pending/{version}", "component"),
+    ("POST /api/appliance/update/pending/{version}", "component"),
 }
 ACCOUNT_WRITES = (
     "POST /api/appliance/local-accounts/{username}",

@@ -33,7 +33,7 @@ const DATABASE_INFO: StructDef = StructDef {
     ],
 };
 
-const NOTIFICATION: StructDef = StructDef {
+pub(crate) const NOTIFICATION: StructDef = StructDef {
     name: "com.vmware.appliance.notification",
     fields: &[
         field("id", Ty::String),

@@ -20,6 +20,8 @@ pub mod recovery_schedules;
 pub mod services;
 pub mod shutdown;
 pub mod support_bundle;
+pub mod update;
+pub mod update_pending;
 pub mod update_policy;
 
 use crate::registry::Op;
@@ -39,6 +41,8 @@ pub const SERVICES: &[&[Op]] = &[
     infraprofile::OPS,
     global_fips::OPS,
     logging_forwarding::OPS,
+    update::OPS,
+    update_pending::OPS,
     update_policy::OPS,
     deployment::OPS,
     deployment_history::OPS,

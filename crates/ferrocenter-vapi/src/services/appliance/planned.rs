@@ -7,52 +7,10 @@
 /// (service id, operation, method, `/api` path).
 pub const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "com.vmware.appliance.update",
-        "get",
-        "GET",
-        "/appliance/update",
-    ),
-    (
-        "com.vmware.appliance.update",
-        "cancel",
-        "POST",
-        "/appliance/update?action=cancel",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "list",
-        "GET",
-        "/appliance/update/pending",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "get",
-        "GET",
-        "/appliance/update/pending/{version}",
-    ),
-    (
         "com.vmware.appliance.update.pending",
         "list_upgradeable_components",
         "GET",
         "/appliance/update/pending/{version}/components",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "precheck",
-        "POST",
-        "/appliance/update/pending/{version}?action=precheck",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "stage",
-        "POST",
-        "/appliance/update/pending/{version}?action=stage",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "validate",
-        "POST",
-        "/appliance/update/pending/{version}?action=validate",
     ),
     (
         "com.vmware.appliance.update.pending",
@@ -71,18 +29,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "rollback",
         "POST",
         "/appliance/update/pending?action=rollback",
-    ),
-    (
-        "com.vmware.appliance.update.staged",
-        "get",
-        "GET",
-        "/appliance/update/staged",
-    ),
-    (
-        "com.vmware.appliance.update.staged",
-        "delete",
-        "DELETE",
-        "/appliance/update/staged",
     ),
     (
         "com.vmware.vcenter.lcm.update.pending",
@@ -166,8 +112,8 @@ mod tests {
     #[test]
     fn planned_operations_are_named_and_typos_are_not() {
         assert_eq!(
-            planned_at("POST", "/api/appliance/update?action=cancel").as_deref(),
-            Some("com.vmware.appliance.update.cancel")
+            planned_at("POST", "/api/appliance/update/pending/2.0.0?action=install").as_deref(),
+            Some("com.vmware.appliance.update.pending.install")
         );
         assert_eq!(planned_at("GET", "/api/appliance/update/nope"), None);
         assert_eq!(
@@ -186,7 +132,7 @@ mod tests {
             ApiError::Std { .. }
         ));
         assert!(matches!(
-            not_found("com.vmware.appliance.update", "get$task"),
+            not_found("com.vmware.appliance.update.pending", "install$task"),
             ApiError::Std { .. }
         ));
         assert!(matches!(

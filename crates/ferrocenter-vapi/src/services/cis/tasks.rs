@@ -42,17 +42,24 @@ const FILTER_SPEC: StructDef = StructDef {
 const SERVICE: &str = "com.vmware.cis.tasks";
 
 pub const OPS: &[Op] = &[
-    op(
-        SERVICE,
-        "get",
-        &[
-            field("task", Ty::Id),
-            field("spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
-        ],
-        Ty::Struct(&TASK_INFO),
-        &[http("GET", "/cis/tasks/{task}")],
-        get,
-    ),
+    Op {
+        // The management guide polls a stage at `/rest/appliance/task/<id>`: the same task.
+        rest: Some(&[
+            http("GET", "/cis/tasks/{task}"),
+            http("GET", "/appliance/task/{task}"),
+        ]),
+        ..op(
+            SERVICE,
+            "get",
+            &[
+                field("task", Ty::Id),
+                field("spec", Ty::Optional(&Ty::Struct(&GET_SPEC))),
+            ],
+            Ty::Struct(&TASK_INFO),
+            &[http("GET", "/cis/tasks/{task}")],
+            get,
+        )
+    },
     // The SDK's metadata says GET; vCenter's documented form is POST ?action=list.
     op(
         SERVICE,
