@@ -84,15 +84,15 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
     let admin = ts.login(ADMIN).await;
     let root = root_token(&ts).await;
     for (url, token) in [
-        (ts.api("/api/appliance/update"), &admin),
-        (ts.appliance("/api/appliance/update"), &root),
+        (ts.api("/api/vcenter/lcm/update/pending"), &admin),
+        (ts.appliance("/api/vcenter/lcm/update/pending"), &root),
     ] {
         let (status, body) = get(&ts, url, token).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["error_type"], "OPERATION_NOT_FOUND");
         assert_eq!(
             message(&body),
-            "com.vmware.appliance.update.get is part of the vSphere API but \
+            "com.vmware.vcenter.lcm.update.pending.list is part of the vSphere API but \
              ferrocenter does not serve it yet"
         );
     }
@@ -103,8 +103,8 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
         &ts,
         ts.appliance("/api"),
         &root,
-        "com.vmware.appliance.update",
-        "cancel$task",
+        "com.vmware.appliance.update.pending",
+        "rollback$task",
     )
     .await;
     let err = &reply["result"]["error"]["ERROR"]["com.vmware.vapi.std.errors.operation_not_found"];
@@ -113,7 +113,7 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
             ["default_message"]
             .as_str()
             .unwrap()
-            .contains("com.vmware.appliance.update.cancel is part of the vSphere API"),
+            .contains("com.vmware.appliance.update.pending.rollback is part of the vSphere API"),
         "{reply}"
     );
     ts.stop().await;
