@@ -9,6 +9,7 @@ mod rows;
 mod sql_store;
 
 pub use open::{
-    default_sqlite_url, open, open_existing, open_postgres, open_sqlite, redact, OpenError,
+    default_sqlite_url, open, open_existing, open_postgres, open_sqlite, redact, sqlite_file,
+    OpenError,
 };
 pub use sql_store::{PostgresStore, SqliteStore};

@@ -177,11 +177,27 @@ fn is_corruption(e: &sqlx::Error) -> bool {
         })
 }
 
+/// The database file a SQLite URL names; none for another engine or an in-memory database.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    let path = SqliteConnectOptions::from_str(url)
+        .ok()?
+        .get_filename()
+        .to_path_buf();
+    (!is_in_memory(&path)).then_some(path)
+}
+
+fn is_in_memory(path: &Path) -> bool {
+    path.as_os_str().is_empty() || path.as_os_str() == ":memory:"
+}
+
 async fn open_sqlite_as(url: &str, expect: Expect) -> Result<SqliteStore, OpenError> {
     let options =
         SqliteConnectOptions::from_str(url).map_err(|e| OpenError::Connect(e.to_string()))?;
     let path = options.get_filename().to_path_buf();
-    let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
+    let in_memory = is_in_memory(&path);
     if !in_memory {
         check_sqlite_file(&path, expect)?;
     }

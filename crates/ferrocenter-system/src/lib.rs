@@ -15,7 +15,7 @@ use std::sync::Arc;
 use ferrocenter_core::Machine;
 
 pub use backup_location::{BackupLocations, LocationTrust, NFS_UNSUPPORTED};
-pub use lifecycle::{reexec, ProcessRequests, SystemLifecycle, EXIT_RESTART};
+pub use lifecycle::{exec_binary, reexec, ProcessRequests, SystemLifecycle, EXIT_RESTART};
 pub use probe::ProcProbe;
 
 /// What the server gives the machine adapters.

@@ -88,11 +88,17 @@ impl Lifecycle for SystemLifecycle {
 /// Replaces this process with a new run of its own binary with the same arguments and
 /// environment; returns only if that fails.
 pub fn reexec() -> std::io::Error {
+    match std::env::current_exe() {
+        Ok(p) => exec_binary(&p),
+        Err(e) => e,
+    }
+}
+
+/// Replaces this process with a run of `exe` with this process's arguments and environment
+/// (an update's binary, put where this one was: the same pid, so a service manager sees one
+/// process throughout); returns only if that fails.
+pub fn exec_binary(exe: &std::path::Path) -> std::io::Error {
     use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
     let mut args = std::env::args_os();
     let mut cmd = std::process::Command::new(exe);
     if let Some(arg0) = args.next() {

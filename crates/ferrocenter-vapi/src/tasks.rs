@@ -23,6 +23,12 @@ const OTHER_OPERATIONS: &[(TaskKind, &str, &str)] = &[
         "com.vmware.appliance.update.pending",
         "stage",
     ),
+    // So do `install` and `stage_and_install`, one kind: the install ends in a restart.
+    (
+        TaskKind::ApplianceUpdateInstall,
+        "com.vmware.appliance.update.pending",
+        "install",
+    ),
 ];
 const UNMAPPED_SERVICE: &str = "com.ferrocenter.tasks";
 

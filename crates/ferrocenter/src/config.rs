@@ -282,6 +282,9 @@ struct FileConfig {
 #[derive(Clone)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
+    /// A new binary's start check during an update install (`self_update::START_CHECK_ENV`):
+    /// start, stop, and leave the install plan alone.
+    pub start_check: bool,
     pub listen: SocketAddr,
     pub appliance_listen: SocketAddr,
     pub http_listen: Option<SocketAddr>,
@@ -802,6 +805,7 @@ impl ServeArgs {
         };
         let given = serde_json::to_value(self).unwrap_or_default();
         Ok(ServeConfig {
+            start_check: false,
             support_bundle,
             lcm,
             given,

@@ -4,6 +4,7 @@ pub mod agent_cmd;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod self_update;
 pub mod serve;
 pub mod setup_host;
 pub mod store_identity;

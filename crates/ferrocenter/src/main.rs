@@ -5,10 +5,12 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use ferrocenter::agent_cmd::{AgentArgs, SimulateArgs};
 use ferrocenter::cli;
 use ferrocenter::config::ServeArgs;
+use ferrocenter::self_update;
 use ferrocenter::serve::{announce_generated_password, wait_for_signal, Server};
 use ferrocenter_core::ports::ProcessAction;
 
@@ -226,7 +228,11 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let cfg = args.resolve()?;
+    let mut cfg = args.resolve()?;
+    cfg.start_check = std::env::var_os(self_update::START_CHECK_ENV).is_some();
+    // Recorded now: once an update renames a new binary over it, /proc/self/exe names a
+    // deleted file.
+    let exe = std::env::current_exe().context("the server's own binary")?;
     // Everything the server writes (database, keys, logs, the initial password) is private.
     // SAFETY: umask only changes this process's file creation mask.
     unsafe {
@@ -237,6 +243,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ferrocenter_agent::simulate::raise_fd_limit();
     let _log_guard = ferrocenter::logging::init(&cfg.log_level, &cfg.data_dir.join("logs"))
         .map_err(|e| anyhow::anyhow!("data_dir: cannot create the logs directory: {e}"))?;
+    if cfg.start_check {
+        return runtime()?.block_on(async {
+            let server = Server::start(&cfg).await?;
+            server.stop().await;
+            anyhow::Ok(())
+        });
+    }
     let ending = runtime()?.block_on(async {
         let mut server = Server::start(&cfg).await?;
         if let Some(pw) = &server.generated_password {
@@ -253,6 +266,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server.stop().await;
         anyhow::Ok(ending)
     })?;
+    if ending == Some(ProcessAction::Install) {
+        drop(_log_guard);
+        let install = self_update::Install {
+            exe,
+            plan_path: ferrocenter::serve::install_plan_path(&cfg.data_dir),
+            sqlite_file: match &cfg.database_url {
+                Some(url) => ferrocenter_store::sqlite_file(url),
+                None => ferrocenter_store::sqlite_file(&ferrocenter_store::default_sqlite_url(
+                    &cfg.data_dir,
+                )),
+            },
+            rollback_dir: cfg.data_dir.join("update").join("rollback"),
+        };
+        let e = install.run();
+        eprintln!(
+            "ferrocenter serve: the update install could not execute a binary: {e:#}; \
+             exiting with {} for the service manager to restart it",
+            ferrocenter_system::EXIT_RESTART
+        );
+        std::process::exit(i32::from(ferrocenter_system::EXIT_RESTART));
+    }
     if ending == Some(ProcessAction::Restart) {
         drop(_log_guard);
         let e = ferrocenter_system::reexec();

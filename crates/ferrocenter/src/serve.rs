@@ -260,6 +260,7 @@ impl Server {
                 lcm: cfg.lcm.clone(),
                 update: ferrocenter_core::update::UpdateConfig {
                     staging_dir: cfg.data_dir.join("update").join("staged"),
+                    install_plan: install_plan_path(&cfg.data_dir),
                     ..cfg.update.clone()
                 },
             },
@@ -289,6 +290,12 @@ impl Server {
             .map_err(StartError::Bootstrap)?;
         let awaiting = deployment != ApplianceState::Configured;
         core.tasks.recover().await.map_err(StartError::Recover)?;
+        // A new binary's start check leaves the install's end to the run that follows it.
+        if !cfg.start_check {
+            core.finish_update_install()
+                .await
+                .map_err(StartError::Recover)?;
+        }
         core.clear_recovery_staging();
         core.clear_support_bundle_partials();
         core.recover_hosts().await.map_err(StartError::Recover)?;
@@ -586,4 +593,9 @@ fn installer(
     }
     config.layout.driver = cfg.bootstrap_agent_driver.clone();
     Ok(Arc::new(ferrocenter_ssh::SshInstaller::new(config)))
+}
+
+/// Where an update install's plan is kept between the install task and the next start.
+pub fn install_plan_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("update").join("install.json")
 }

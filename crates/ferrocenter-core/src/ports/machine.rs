@@ -88,6 +88,9 @@ pub trait SystemProbe: Send + Sync + 'static {
 pub enum ProcessAction {
     Restart,
     Stop,
+    /// Stop, put the staged update the install plan names in place and run it
+    /// (`appliance.update.pending.install`).
+    Install,
 }
 
 /// What may be done to the machine.

@@ -400,7 +400,7 @@ impl Core {
 
     /// Starts one run of `s` into a new archive under its location, records it, and applies
     /// the retention once the run succeeds.
-    async fn run_schedule(
+    pub(crate) async fn run_schedule(
         &self,
         s: &BackupSchedule,
         initiator: &str,

@@ -299,6 +299,28 @@ impl TaskEngine {
             .ok_or_else(|| CoreError::not_found("task", id))
     }
 
+    /// Gives a task the previous server process ended by stopping (an update install, which
+    /// that process could not see through) the outcome the process that followed learned.
+    pub async fn settle(
+        &self,
+        id: &str,
+        outcome: Result<TaskResult, CoreError>,
+    ) -> Result<(), CoreError> {
+        let mut t = self
+            .inner
+            .store
+            .get_task(id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("task", id))?;
+        // What the stopping process recorded gives way to the outcome.
+        t.error = None;
+        t.result = None;
+        t.cancelled = false;
+        finish(&mut t, outcome, self.inner.clock.now());
+        self.inner.store.update_task(&t).await?;
+        Ok(())
+    }
+
     /// The task once it has finished. Polls, so it suits a handful of waiters (a cascade
     /// waiting on its steps, a web hook), not thousands.
     pub async fn wait(&self, id: &str) -> Result<Task, CoreError> {

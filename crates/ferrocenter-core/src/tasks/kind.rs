@@ -68,6 +68,8 @@ task_kinds! {
     LcmInteropReport = "lcm.interopReport",
     /// An update downloaded and unpacked (`appliance.update.pending.stage`).
     ApplianceUpdateStage = "appliance.update.stage",
+    /// An update installed: the server restarts into it (`appliance.update.pending.install`).
+    ApplianceUpdateInstall = "appliance.update.install",
 }
 
 impl fmt::Display for TaskKind {

@@ -91,6 +91,10 @@ pub enum TaskResult {
     UpdateStaged {
         staged_version: String,
     },
+    /// An update installed: the version now running (`appliance.update.pending.install`).
+    UpdateInstalled {
+        installed_version: String,
+    },
 }
 
 impl TaskResult {

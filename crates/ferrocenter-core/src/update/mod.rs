@@ -4,6 +4,7 @@
 //! [`UpdateSources`](crate::ports::UpdateSources) port (docs/update.md describes the format) —
 //! and the update policy.
 mod error;
+mod install;
 mod keys;
 mod manifest;
 mod package;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::UpdateError;
+pub use install::{InstallOutcome, InstallPlan, INSTALLED_EVENT, SKIP_BACKUP, VMDIR_PASSWORD};
 pub use keys::{verify_signature, PublicKey, SignatureFile, SigningKey, TrustedKeys};
 pub use manifest::{
     Manifest, PackageRef, Priority, Severity, UpdateSummary, UpdateType, MANIFEST_FORMAT,
@@ -29,8 +31,8 @@ pub use repository::{
 };
 pub use schedule::SCHEDULER;
 pub use service::{
-    PendingInfo, PrecheckResult, SourceType, StagedInfo, StoppedService, UpdateInfo,
-    UpdateServiceState, CHECKED_EVENT, RUNNING_VERSION,
+    PendingInfo, PrecheckResult, QuestionKind, SourceType, StagedInfo, StoppedService, UpdateInfo,
+    UpdateQuestion, UpdateServiceState, CHECKED_EVENT, RUNNING_VERSION,
 };
 pub use stage::{BINARY, CONTENT_DIR, STAGED_EVENT};
 pub use state::{FoundAt, UpdateState};
@@ -50,6 +52,10 @@ pub struct UpdateConfig {
     pub local_source: Option<PathBuf>,
     /// Where updates are staged, each in a directory named by its version.
     pub staging_dir: PathBuf,
+    /// The install plan the install task leaves for the server process (in the data dir).
+    pub install_plan: PathBuf,
+    /// How long an install waits for running tasks to end (`update_drain_timeout_secs`).
+    pub drain_timeout: Duration,
 }
 
 impl Default for UpdateConfig {
@@ -60,6 +66,8 @@ impl Default for UpdateConfig {
             schedule_tick: Duration::from_secs(5),
             local_source: None,
             staging_dir: std::env::temp_dir().join("ferrocenter-update-staged"),
+            install_plan: std::env::temp_dir().join("ferrocenter-update-install.json"),
+            drain_timeout: Duration::from_secs(300),
         }
     }
 }

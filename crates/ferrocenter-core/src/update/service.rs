@@ -1,8 +1,10 @@
 //! The update service (`appliance.update`, `.pending`, `.staged`): checking the sources for
-//! updates, showing them, checking one before install and staging it. Install, stage and
-//! install, and rollback are not served yet (docs/update.md says why).
+//! updates, showing them, checking one and its answers before install (install.rs installs).
+use std::collections::BTreeMap;
+
 use time::OffsetDateTime;
 
+use super::install::{Installing, SKIP_BACKUP, VMDIR_PASSWORD};
 use super::policy::check_repository_url;
 use super::state::{Found, FoundAt};
 use super::{check_source, Manifest, UpdateSummary};
@@ -48,6 +50,9 @@ pub enum UpdateServiceState {
     UpToDate,
     UpdatesPending,
     StageInProgress,
+    InstallInProgress,
+    InstallFailed,
+    RollbackInProgress,
 }
 
 impl UpdateServiceState {
@@ -56,6 +61,9 @@ impl UpdateServiceState {
             UpdateServiceState::UpToDate => "UP_TO_DATE",
             UpdateServiceState::UpdatesPending => "UPDATES_PENDING",
             UpdateServiceState::StageInProgress => "STAGE_IN_PROGRESS",
+            UpdateServiceState::InstallInProgress => "INSTALL_IN_PROGRESS",
+            UpdateServiceState::InstallFailed => "INSTALL_FAILED",
+            UpdateServiceState::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
         }
     }
 }
@@ -91,6 +99,33 @@ pub struct PrecheckResult {
     pub check_time: OffsetDateTime,
     pub reboot_required: bool,
     pub issues: Notifications,
+    /// What `validate`, `install` and `stage_and_install` take in `user_data`.
+    pub questions: Vec<UpdateQuestion>,
+}
+
+/// `pending.question`.
+#[derive(Debug, Clone)]
+pub struct UpdateQuestion {
+    pub data_item: &'static str,
+    pub text: &'static str,
+    pub description: &'static str,
+    pub kind: QuestionKind,
+}
+
+/// `pending.question.input_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionKind {
+    Boolean,
+    Password,
+}
+
+impl QuestionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionKind::Boolean => "BOOLEAN",
+            QuestionKind::Password => "PASSWORD",
+        }
+    }
 }
 
 /// `staged.info`.
@@ -112,8 +147,15 @@ impl Core {
             Some(id) => self.tasks.get(id).await.ok(),
             None => None,
         };
-        let state = if running.is_some() {
+        let installing = *self.update.installing.lock();
+        let state = if installing == Some(Installing::Rollback) {
+            UpdateServiceState::RollbackInProgress
+        } else if installing.is_some() {
+            UpdateServiceState::InstallInProgress
+        } else if running.is_some() {
             UpdateServiceState::StageInProgress
+        } else if r.install_failure.is_some() {
+            UpdateServiceState::InstallFailed
         } else if r.last_check.is_empty() && r.staged.is_none() {
             UpdateServiceState::UpToDate
         } else {
@@ -394,12 +436,21 @@ impl Core {
                 now,
             )),
         }
-        issues.warnings.push(notification(
-            "com.ferrocenter.appliance.update.backup",
-            "ferrocenter makes no backup before an install: take one with \
-             recovery.backup.job.create first",
-            now,
-        ));
+        if self.store.list_backup_schedules().await?.is_empty() {
+            issues.warnings.push(notification(
+                "com.ferrocenter.appliance.update.backup",
+                "no backup schedule is set, so the install makes no backup first: set one \
+                 (recovery.backup.schedules) or take a backup with recovery.backup.job.create",
+                now,
+            ));
+        }
+        if self.update.installing.lock().is_some() {
+            issues.errors.push(notification(
+                "com.ferrocenter.appliance.update.busy",
+                "an install or rollback is in progress",
+                now,
+            ));
+        }
         if self.update.staging.lock().is_some() {
             issues.errors.push(notification(
                 "com.ferrocenter.appliance.update.busy",
@@ -411,24 +462,42 @@ impl Core {
             check_time: now,
             reboot_required: false,
             issues,
+            questions: vec![
+                UpdateQuestion {
+                    data_item: VMDIR_PASSWORD,
+                    text: "Single Sign-On administrator password",
+                    description: "The password of the Single Sign-On administrator, checked \
+                                  before the install starts.",
+                    kind: QuestionKind::Password,
+                },
+                UpdateQuestion {
+                    data_item: SKIP_BACKUP,
+                    text: "Skip the backup before the install",
+                    description: "true: install without the backup to the first backup \
+                                  schedule's location that is otherwise made first.",
+                    kind: QuestionKind::Boolean,
+                },
+            ],
         })
     }
 
-    /// `pending.validate`: the update asks no questions, so every answer given is unknown.
+    /// `pending.validate`: the answers to the precheck's questions, each error naming its
+    /// `user_data` key.
     pub async fn update_pending_validate(
         &self,
         caller: &Caller,
         version: &str,
-        user_data: &[String],
+        user_data: &BTreeMap<String, String>,
     ) -> Result<Notifications, CoreError> {
-        self.auth.authorize(caller, Privilege::SystemRead)?;
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
         self.pending_update(version).await?;
         let now = self.clock.now();
         let mut out = Notifications::default();
-        for key in user_data {
+        for (field, message) in self.answer_errors(version, user_data).await? {
             out.errors.push(notification(
                 "com.ferrocenter.appliance.update.user_data",
-                format!("user_data.{key}: the update {version} asks no such question"),
+                format!("{field}: {message}"),
                 now,
             ));
         }

@@ -40,6 +40,11 @@ impl Core {
         user: &str,
     ) -> Result<Task, CoreError> {
         {
+            if self.update.installing.lock().is_some() {
+                return Err(CoreError::invalid_state(
+                    "an install or rollback is in progress",
+                ));
+            }
             let mut running = self.update.staging.lock();
             if let Some(id) = running.as_ref() {
                 return Err(CoreError::invalid_state(format!(
@@ -62,29 +67,7 @@ impl Core {
         version: &str,
         user: &str,
     ) -> Result<Task, CoreError> {
-        let previous = self.read_update_record().await?.staged;
-        if let Some(s) = &previous {
-            if s.version == version && s.complete {
-                return Err(CoreError::AlreadyExists {
-                    what: "staged update".into(),
-                    name: version.to_string(),
-                });
-            }
-            // Another version staged before is replaced.
-            remove_dir(&s.dir).await;
-        }
-        let dir = self.config.update.staging_dir.join(version);
-        let record = StagedRecord {
-            found: found.clone(),
-            version: version.to_string(),
-            dir: dir.clone(),
-            complete: false,
-        };
-        self.change_update_record(|r| {
-            r.staged = None;
-            r.failure = None;
-        })
-        .await?;
+        let record = self.prepare_stage(found, version).await?;
         let core = self.self_arc();
         let who = user.to_string();
         let task = self
@@ -107,6 +90,60 @@ impl Core {
             .await?;
         tracing::info!(task = %task.id, version, "update stage started");
         Ok(task)
+    }
+
+    /// Replaces what was staged before with the record of a stage of `version` beginning.
+    async fn prepare_stage(&self, found: Found, version: &str) -> Result<StagedRecord, CoreError> {
+        let previous = self.read_update_record().await?.staged;
+        if let Some(s) = &previous {
+            if s.version == version && s.complete {
+                return Err(CoreError::AlreadyExists {
+                    what: "staged update".into(),
+                    name: version.to_string(),
+                });
+            }
+            // Another version staged before is replaced.
+            remove_dir(&s.dir).await;
+        }
+        let dir = self.config.update.staging_dir.join(version);
+        let record = StagedRecord {
+            found,
+            version: version.to_string(),
+            dir,
+            complete: false,
+        };
+        self.change_update_record(|r| {
+            r.staged = None;
+            r.failure = None;
+        })
+        .await?;
+        Ok(record)
+    }
+
+    /// The stage of `stage_and_install`, inside its task: what is staged already is used.
+    pub(crate) async fn stage_within(
+        &self,
+        ctx: &TaskContext,
+        found: Found,
+        version: &str,
+        user: &str,
+    ) -> Result<StagedRecord, CoreError> {
+        if let Some(s) = self
+            .read_update_record()
+            .await?
+            .staged
+            .filter(|s| s.complete && s.version == version)
+        {
+            return Ok(s);
+        }
+        let record = self.prepare_stage(found, version).await?;
+        *self.update.staging.lock() = Some(ctx.id().to_string());
+        let _running = StagingGuard(self.self_arc());
+        self.run_update_stage(ctx, record.clone(), user).await?;
+        Ok(StagedRecord {
+            complete: true,
+            ..record
+        })
     }
 
     async fn run_update_stage(
@@ -286,7 +323,7 @@ fn record_dir(staging: &Path, version: &str) -> String {
     staging.join(version).display().to_string()
 }
 
-async fn remove_dir(dir: &Path) {
+pub(crate) async fn remove_dir(dir: &Path) {
     match tokio::fs::remove_dir_all(dir).await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -52,6 +52,15 @@ pub struct StagedRecord {
     pub complete: bool,
 }
 
+/// An installed update: what `pending.rollback` puts back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstalledRecord {
+    pub version: String,
+    pub from_version: String,
+    /// Set when its install changed the store's schema: no rollback then.
+    pub schema_version: Option<u64>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UpdateRecord {
     #[serde(with = "time::serde::rfc3339::option", default)]
@@ -62,6 +71,12 @@ pub struct UpdateRecord {
     /// The running or last stage task.
     pub task: Option<String>,
     pub failure: Option<String>,
+    /// The last update installed, while it can be rolled back.
+    #[serde(default)]
+    pub installed: Option<InstalledRecord>,
+    /// Why the last install failed (`INSTALL_FAILED`); cleared when another starts.
+    #[serde(default)]
+    pub install_failure: Option<String>,
     /// The last scheduled check (the schedule's anchor).
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_scheduled_check: Option<OffsetDateTime>,
@@ -74,6 +89,11 @@ pub struct UpdateState {
     pub(crate) writes: tokio::sync::Mutex<()>,
     /// The id of the stage task running, if any.
     pub(crate) staging: parking_lot::Mutex<Option<String>>,
+    /// The install or rollback running, if any.
+    pub(crate) installing: parking_lot::Mutex<Option<super::install::Installing>>,
+    /// The process was asked to restart into an update: the install is no longer this
+    /// process's to end.
+    pub(crate) restarting: std::sync::atomic::AtomicBool,
 }
 
 impl Core {

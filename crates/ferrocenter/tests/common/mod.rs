@@ -192,9 +192,14 @@ pub struct Proc {
 
 /// Runs `ferrocenter ARGS…` with its output captured in files named after `out`.
 pub fn spawn_ferrocenter(args: &[&str], out: &Path) -> Proc {
+    spawn_binary(Path::new(env!("CARGO_BIN_EXE_ferrocenter")), args, out)
+}
+
+/// As `spawn_ferrocenter`, with the binary at `exe` (a copy an update install may replace).
+pub fn spawn_binary(exe: &Path, args: &[&str], out: &Path) -> Proc {
     let stdout_path = out.with_extension("stdout");
     let stderr_path = out.with_extension("stderr");
-    let child = Command::new(env!("CARGO_BIN_EXE_ferrocenter"))
+    let child = Command::new(exe)
         .args(args)
         .env_remove("FERROCENTER_ADMIN_PASSWORD")
         .env_remove("FERROCENTER_ROOT_PASSWORD")

@@ -13,24 +13,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "/appliance/update/pending/{version}/components",
     ),
     (
-        "com.vmware.appliance.update.pending",
-        "install",
-        "POST",
-        "/appliance/update/pending/{version}?action=install",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "stage_and_install",
-        "POST",
-        "/appliance/update/pending/{version}?action=stage-and-install",
-    ),
-    (
-        "com.vmware.appliance.update.pending",
-        "rollback",
-        "POST",
-        "/appliance/update/pending?action=rollback",
-    ),
-    (
         "com.vmware.vcenter.lcm.update.pending",
         "list",
         "GET",
@@ -112,8 +94,8 @@ mod tests {
     #[test]
     fn planned_operations_are_named_and_typos_are_not() {
         assert_eq!(
-            planned_at("POST", "/api/appliance/update/pending/2.0.0?action=install").as_deref(),
-            Some("com.vmware.appliance.update.pending.install")
+            planned_at("GET", "/api/appliance/update/pending/2.0.0/components").as_deref(),
+            Some("com.vmware.appliance.update.pending.list_upgradeable_components")
         );
         assert_eq!(planned_at("GET", "/api/appliance/update/nope"), None);
         assert_eq!(
@@ -132,7 +114,10 @@ mod tests {
             ApiError::Std { .. }
         ));
         assert!(matches!(
-            not_found("com.vmware.appliance.update.pending", "install$task"),
+            not_found(
+                "com.vmware.appliance.update.pending",
+                "list_upgradeable_components"
+            ),
             ApiError::Std { .. }
         ));
         assert!(matches!(

@@ -1,7 +1,7 @@
 //! `com.vmware.appliance.update` (get, cancel) and `.staged` (get, delete) over the core's
-//! `update` service, and the structures `.pending` shares. A stage runs as a core task: `get`
-//! shows it as `appliance.task_info` with one subtask, `stage`.
-use ferrocenter_core::tasks::Task;
+//! `update` service, and the structures `.pending` shares. A stage or install runs as a core task: `get`
+//! shows it as `appliance.task_info` with one subtask, `stage` or `install`.
+use ferrocenter_core::tasks::{Task, TaskKind};
 use ferrocenter_core::update::UpdateSummary;
 use serde_json::{json, Map, Value};
 
@@ -205,16 +205,21 @@ pub(super) fn summary(s: &UpdateSummary) -> Value {
     Value::Object(out)
 }
 
-/// The stage task as `appliance.task_info`: the cis task's fields, and itself as the one
-/// subtask `stage`.
+/// The stage or install task as `appliance.task_info`: the cis task's fields, and itself as
+/// the one subtask, `stage` or `install`.
 fn task_info(call: &Call, t: &Task) -> Value {
+    let name = if t.kind == TaskKind::ApplianceUpdateInstall {
+        "install"
+    } else {
+        "stage"
+    };
     let mut v = crate::tasks::info(call.catalog, t, true, call.form);
     if let Some(o) = v.as_object_mut() {
         o.remove("result");
     }
     let sub = v.clone();
-    v["subtask_order"] = json!(["stage"]);
-    v["subtasks"] = json!({ "stage": sub });
+    v["subtask_order"] = json!([name]);
+    v["subtasks"] = json!({ name: sub });
     v
 }
 

@@ -1,7 +1,10 @@
-//! `com.vmware.appliance.update.pending` (list, get, precheck, validate, stage) over the
+//! `com.vmware.appliance.update.pending` (list, get, precheck, validate, stage, install,
+//! stage_and_install, rollback) over the
 //! core's `update` service. `source_type=DEFAULT`, which the management guide's curl line
 //! sends, is read as LOCAL_AND_ONLINE. ferrocenter has no components: `component`, when
 //! given, is refused naming it.
+use std::collections::BTreeMap;
+
 use ferrocenter_core::update::SourceType;
 use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
@@ -80,6 +83,7 @@ const PRECHECK_RESULT: StructDef = StructDef {
 };
 
 const VERSION: crate::types::Field = field("version", Ty::Id);
+const USER_DATA: crate::types::Field = field("user_data", Ty::Map(&Ty::String));
 const COMPONENT: crate::types::Field = field("component", Ty::Optional(&Ty::String));
 
 pub const OPS: &[Op] = &[
@@ -117,7 +121,7 @@ pub const OPS: &[Op] = &[
     op(
         SERVICE,
         "validate",
-        &[VERSION, field("user_data", Ty::Map(&Ty::String)), COMPONENT],
+        &[VERSION, USER_DATA, COMPONENT],
         Ty::Struct(&NOTIFICATIONS),
         &[http_action("POST", ITEM, "validate")],
         validate,
@@ -129,6 +133,30 @@ pub const OPS: &[Op] = &[
         Ty::Void,
         &[http_action("POST", ITEM, "stage")],
         stage,
+    ),
+    op(
+        SERVICE,
+        "install",
+        &[VERSION, USER_DATA, COMPONENT],
+        Ty::Void,
+        &[http_action("POST", ITEM, "install")],
+        install,
+    ),
+    op(
+        SERVICE,
+        "stage_and_install",
+        &[VERSION, USER_DATA, COMPONENT],
+        Ty::Void,
+        &[http_action("POST", ITEM, "stage-and-install")],
+        stage_and_install,
+    ),
+    op(
+        SERVICE,
+        "rollback",
+        &[],
+        Ty::Void,
+        &[http_action("POST", PATH, "rollback")],
+        rollback,
     ),
 ];
 
@@ -221,7 +249,16 @@ fn precheck(call: Call) -> Reply {
             "check_time": datetime(r.check_time),
             "reboot_required": r.reboot_required,
             "issues": notifications(&r.issues),
-            "questions": [],
+            "questions": r.questions.iter().map(|q| json!({
+                "data_item": q.data_item,
+                "text": loc_msg("com.ferrocenter.appliance.update.question.text", q.text, &[]),
+                "description": loc_msg(
+                    "com.ferrocenter.appliance.update.question.description",
+                    q.description,
+                    &[],
+                ),
+                "type": q.kind.as_str(),
+            })).collect::<Vec<_>>(),
         })))
     })
 }
@@ -230,15 +267,10 @@ fn validate(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
         no_component(&call)?;
-        let keys: Vec<String> = call
-            .get("user_data")
-            .and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
         let n = call
             .state
             .core
-            .update_pending_validate(&caller, call.text("version"), &keys)
+            .update_pending_validate(&caller, call.text("version"), &user_data(&call))
             .await?;
         Ok(Out::Value(notifications(&n)))
     })
@@ -252,6 +284,50 @@ fn stage(call: Call) -> Reply {
             .core
             .update_pending_stage(&caller, call.text("version"))
             .await?;
+        Ok(Out::Value(Value::Null))
+    })
+}
+
+/// The answers; the registry has checked every value is a string.
+fn user_data(call: &Call) -> BTreeMap<String, String> {
+    call.get("user_data")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn install(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        no_component(&call)?;
+        call.state
+            .core
+            .update_pending_install(&caller, call.text("version"), &user_data(&call))
+            .await?;
+        Ok(Out::Value(Value::Null))
+    })
+}
+
+fn stage_and_install(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        no_component(&call)?;
+        call.state
+            .core
+            .update_pending_stage_and_install(&caller, call.text("version"), &user_data(&call))
+            .await?;
+        Ok(Out::Value(Value::Null))
+    })
+}
+
+fn rollback(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        call.state.core.update_pending_rollback(&caller).await?;
         Ok(Out::Value(Value::Null))
     })
 }
