@@ -192,7 +192,10 @@ fn converted(list: &[Issue], now: OffsetDateTime) -> impl Iterator<Item = Notifi
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 impl Core {
