@@ -84,7 +84,10 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
     let admin = ts.login(ADMIN).await;
     let root = root_token(&ts).await;
     for (url, token) in [
-        (ts.api("/api/appliance/update/pending/2.0.0/components"), &admin),
+        (
+            ts.api("/api/appliance/update/pending/2.0.0/components"),
+            &admin,
+        ),
         (
             ts.appliance("/api/appliance/update/pending/2.0.0/components"),
             &root,

@@ -386,7 +386,10 @@ async fn the_seeds_curl_lines_plan_updates() {
         .call_json(Method::GET, "/api/appliance/update", &token, None)
         .await;
     assert_eq!(update["state"], "UPDATES_PENDING", "{update}");
-    assert_eq!(list["last_check_time"], update["latest_query_time"], "{update}");
+    assert_eq!(
+        list["last_check_time"], update["latest_query_time"],
+        "{update}"
+    );
 
     // Example: Get Update Details — the seed's version is not pending here; NEXT is.
     let (code, body) = curl("GET", &api("/update/pending/7.0.0.20000"), None).await;
@@ -411,7 +414,9 @@ async fn the_seeds_curl_lines_plan_updates() {
     assert!(message(&json_of(&body)).contains("7.0.0.50000"), "{body}");
     let (code, body) = curl(
         "POST",
-        &api(&format!("/update/pending/{NEXT}/precheck-report?vmw-task=true")),
+        &api(&format!(
+            "/update/pending/{NEXT}/precheck-report?vmw-task=true"
+        )),
         None,
     )
     .await;
@@ -808,7 +813,12 @@ async fn pending_updates_are_the_appliance_checks_and_a_failed_check_is_an_issue
     assert_eq!(code, 200, "{found}");
     assert_eq!(found[0]["version"], NEXT);
     let (code, list) = ts
-        .call_json(Method::GET, "/api/vcenter/lcm/update/pending", &operator, None)
+        .call_json(
+            Method::GET,
+            "/api/vcenter/lcm/update/pending",
+            &operator,
+            None,
+        )
         .await;
     assert_eq!(code, 200, "{list}");
     assert_next(&list["updates"][0], &ts.api(""));
@@ -825,7 +835,10 @@ async fn pending_updates_are_the_appliance_checks_and_a_failed_check_is_an_issue
 
     // An unknown version is not found, named, for get and for a report.
     for (method, path) in [
-        (Method::GET, "/api/vcenter/lcm/update/pending/9.9.9".to_string()),
+        (
+            Method::GET,
+            "/api/vcenter/lcm/update/pending/9.9.9".to_string(),
+        ),
         (
             Method::POST,
             "/api/vcenter/lcm/update/pending/9.9.9/precheck-report?vmw-task=true".to_string(),
@@ -895,8 +908,7 @@ async fn pending_updates_are_the_appliance_checks_and_a_failed_check_is_an_issue
     assert_eq!(code, 200, "{list}");
     assert_eq!(list["updates"], json!([]));
     assert_eq!(
-        list["issues"]["info"][0]["id"],
-        "com.ferrocenter.lcm.update.no_source",
+        list["issues"]["info"][0]["id"], "com.ferrocenter.lcm.update.no_source",
         "{list}"
     );
     // A repository that does not answer: the check the list makes fails, and says so.
@@ -905,8 +917,10 @@ async fn pending_updates_are_the_appliance_checks_and_a_failed_check_is_an_issue
             Method::PUT,
             "/api/appliance/update/policy",
             &admin,
-            Some(json!({"policy": {"custom_URL": "https://127.0.0.1:9/updates",
-                                    "check_schedule": [], "auto_stage": false}})),
+            Some(
+                json!({"policy": {"custom_URL": "https://127.0.0.1:9/updates",
+                                    "check_schedule": [], "auto_stage": false}}),
+            ),
         )
         .await;
     assert_eq!(code, 204, "{body}");
@@ -916,7 +930,10 @@ async fn pending_updates_are_the_appliance_checks_and_a_failed_check_is_an_issue
     assert_eq!(code, 200, "{list}");
     assert_eq!(list["updates"], json!([]));
     let error = &list["issues"]["errors"][0];
-    assert_eq!(error["id"], "com.ferrocenter.lcm.update.check_failed", "{list}");
+    assert_eq!(
+        error["id"], "com.ferrocenter.lcm.update.check_failed",
+        "{list}"
+    );
     assert!(
         error["message"]["default_message"]
             .as_str()
@@ -951,9 +968,15 @@ async fn the_official_python_sdk_lists_pending_updates_and_makes_a_precheck_repo
         ts.api(&format!("/api/appliance/update/pending/{NEXT}"))
     );
     assert_eq!(v["get"]["build"], "b4217");
-    assert_eq!(v["get"]["description"], "Fixes, and the hosts reconnect faster");
+    assert_eq!(
+        v["get"]["description"],
+        "Fixes, and the hosts reconnect faster"
+    );
     assert_eq!(v["get_unknown"][0], "NotFound");
-    assert!(v["get_unknown"][1].as_str().unwrap().contains("7.0.0.20000"));
+    assert!(v["get_unknown"][1]
+        .as_str()
+        .unwrap()
+        .contains("7.0.0.20000"));
     assert_eq!(v["report_unknown"][0], "NotFound");
     assert!(v["task_id"]
         .as_str()

@@ -316,8 +316,11 @@ impl Core {
             .await;
         let info = self.update_pending_get(caller, version).await?;
         let pre = self.update_pending_precheck(caller, version).await?;
-        ctx.progress(50, "Comparing the associated products with the target version")
-            .await;
+        ctx.progress(
+            50,
+            "Comparing the associated products with the target version",
+        )
+        .await;
         let products = self.lcm_all_products().await?;
         let now = self.clock.now();
         let interop = interop::build(version, products, crate::to_millis(now));
@@ -326,7 +329,9 @@ impl Core {
         let mut issues = pre.issues;
         // A target the catalog has no matrix for is unknown, not incompatible: the catalog is
         // this build's, older than the update; it does not stop the update.
-        issues.warnings.extend(converted(&interop.issues.errors, now));
+        issues
+            .warnings
+            .extend(converted(&interop.issues.errors, now));
         issues
             .warnings
             .extend(converted(&interop.issues.warnings, now));

@@ -13,9 +13,9 @@ use ferrocenter_core::lcm::{
 use ferrocenter_core::tasks::{Task, TaskKind, TaskResult};
 use serde_json::{json, Value};
 
-use crate::services::appliance::deployment::notifications as notifications_of;
 use crate::registry::{http, op, BodyAlias, Call, Http, Op, Out, Reply, TaskVariant};
 use crate::rules::Rule;
+use crate::services::appliance::deployment::notifications as notifications_of;
 use crate::services::std_types::LOCALIZABLE_MESSAGE;
 use crate::types::{field, StructDef, Ty};
 use crate::wire::{datetime, loc_msg};
@@ -637,9 +637,7 @@ fn render_precheck(o: &PrecheckOutcome) -> Value {
 
 fn precheck_result(t: &Task) -> Value {
     match &t.result {
-        Some(TaskResult::LcmPrecheckReport { precheck_report }) => {
-            render_precheck(precheck_report)
-        }
+        Some(TaskResult::LcmPrecheckReport { precheck_report }) => render_precheck(precheck_report),
         _ => Value::Null,
     }
 }
