@@ -121,6 +121,22 @@ async fn wait_done(ts: &TestServer, token: &str, id: &str) -> Value {
     t
 }
 
+/// The guide's "Monitor the Pre-Check Task" line, `GET :5480/rest/cis/tasks/<task>`, once the
+/// task is done: its info, which must say it succeeded.
+async fn monitor(ts: &TestServer, token: &str, task: &str) -> Value {
+    wait_done(ts, token, task).await;
+    let (code, body) = curl(
+        "GET",
+        &ts.appliance(&format!("/rest/cis/tasks/{task}")),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let info = json_of(&body);
+    assert_eq!(info["value"]["status"], "SUCCEEDED", "{info}");
+    info["value"].clone()
+}
+
 #[tokio::test]
 async fn the_seeds_curl_lines_plan_updates() {
     let fleet = sim_fleet(2, 0, 23, 41).await;
@@ -288,17 +304,8 @@ async fn the_seeds_curl_lines_plan_updates() {
         None,
     ).await;
     assert_eq!(code, 404, "{body}");
-    wait_done(&ts, &token, &task).await;
-    let (code, body) = curl(
-        "GET",
-        &ts.appliance(&format!("/rest/cis/tasks/{task}")),
-        None,
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
-    let info = json_of(&body);
-    assert_eq!(info["value"]["status"], "SUCCEEDED", "{info}");
-    let result = &info["value"]["result"];
+    let info = monitor(&ts, &token, &task).await;
+    let result = &info["result"];
     assert_eq!(
         result["report"]["summary"]["incompatible_count"], 0,
         "{result}"
@@ -428,17 +435,8 @@ async fn the_seeds_curl_lines_plan_updates() {
     );
 
     // Example: Monitor the Pre-Check Task, on 5480 over /rest.
-    wait_done(&ts, &token, &task).await;
-    let (code, body) = curl(
-        "GET",
-        &ts.appliance(&format!("/rest/cis/tasks/{task}")),
-        None,
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
-    let info = json_of(&body);
-    assert_eq!(info["value"]["status"], "SUCCEEDED", "{info}");
-    let result = &info["value"]["result"];
+    let info = monitor(&ts, &token, &task).await;
+    let result = &info["result"];
     let report = &result["report"];
     // Nothing stops the update; the backup advice and the catalog's want of a matrix for NEXT
     // are warnings; the restart and the download are said.

@@ -10,14 +10,12 @@ Prints one JSON object with what the SDK saw.
 """
 import json
 import sys
-import time
 
-from com.vmware.cis.task_client import Status
 from com.vmware.vcenter.lcm.discovery_client import AssociatedProducts
 from com.vmware.vcenter.lcm.update_client import Pending, PrecheckReport
 from com.vmware.vcenter.lcm_client import Reports
 
-from lcm import fetch, refused
+from lcm import fetch, finished, refused
 from sdk_session import appliance_stub
 
 
@@ -64,12 +62,7 @@ def main():
         out["report_unknown"] = refused(lambda: reports.create_task("7.0.0.50000"))
         task = reports.create_task(target)
         out["task_id"] = task.get_task_id()
-        for _ in range(1200):
-            info = task.get_info()
-            if info.status in (Status.SUCCEEDED, Status.FAILED):
-                break
-            time.sleep(0.05)
-        out["task_status"] = str(info.status)
+        out["task_status"] = finished(task)
         result = task.get_result()
         report = result.report
         out["report"] = {
