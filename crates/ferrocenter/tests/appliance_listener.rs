@@ -84,16 +84,22 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
     let admin = ts.login(ADMIN).await;
     let root = root_token(&ts).await;
     for (url, token) in [
-        (ts.api("/api/vcenter/lcm/update/pending"), &admin),
-        (ts.appliance("/api/vcenter/lcm/update/pending"), &root),
+        (
+            ts.api("/api/appliance/update/pending/2.0.0/components"),
+            &admin,
+        ),
+        (
+            ts.appliance("/api/appliance/update/pending/2.0.0/components"),
+            &root,
+        ),
     ] {
         let (status, body) = get(&ts, url, token).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["error_type"], "OPERATION_NOT_FOUND");
         assert_eq!(
             message(&body),
-            "com.vmware.vcenter.lcm.update.pending.list is part of the vSphere API but \
-             ferrocenter does not serve it yet"
+            "com.vmware.appliance.update.pending.list_upgradeable_components is part of the \
+             vSphere API but ferrocenter does not serve it yet"
         );
     }
     let (status, body) = get(&ts, ts.api("/api/appliance/updatez"), &admin).await;

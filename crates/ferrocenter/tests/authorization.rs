@@ -71,7 +71,7 @@ fn rows() -> Vec<Row> {
         let p =
             |path: &str| -> &'static str { Box::leak(format!("{prefix}{path}").into_boxed_str()) };
         // Update planning: every role reads and makes reports (a report is a reading of the
-        // fleet); associating, changing and dissociating products needs Appliance.Administer.
+        // fleet and of the pending update); associating, changing and dissociating products needs Appliance.Administer.
         // The product and report named do not exist; the product created is not in the catalog.
         rows.extend([
             row(
@@ -122,6 +122,23 @@ fn rows() -> Vec<Row> {
             row(
                 Method::GET,
                 p("/vcenter/lcm/reports/{report}"),
+                [401, 404, 404, 404],
+            ),
+            // No update source is configured: the list is empty and says so; the version
+            // named is not pending, so a pre-update report of it is refused before its task.
+            row(
+                Method::GET,
+                p("/vcenter/lcm/update/pending"),
+                [401, 200, 200, 200],
+            ),
+            row(
+                Method::GET,
+                p("/vcenter/lcm/update/pending/{version}"),
+                [401, 404, 404, 404],
+            ),
+            row(
+                Method::POST,
+                p("/vcenter/lcm/update/pending/{version}/precheck-report"),
                 [401, 404, 404, 404],
             ),
         ]);

@@ -1,14 +1,18 @@
 //! Update planning (`com.vmware.vcenter.lcm`, seeds/003 chapter 8) against a real server
 //! managing a simulated fleet: every curl line of the chapter replayed with curl (over /api, and
 //! /rest on 5480 for the task monitor), the official Python SDK (tests/vapi_sdk/lcm.py) driving
-//! the catalog, associated products, an interoperability report task and its CSV download; the
-//! download URL expiring; bad input naming its field; a read-only role refused changes.
+//! the catalog, associated products, an interoperability report task and its CSV download, and
+//! (tests/vapi_sdk/lcm_update.py) the pending updates of a signed repository the appliance
+//! update service checked and a pre-update report; the download URL expiring; bad input naming
+//! its field; a read-only role refused changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::sdk::{run_sdk_script, sdk_python};
+use common::update_repo::{build, keygen, small_binary, Key};
 use common::*;
 use ferrocenter_core::auth::Role;
 use reqwest::Method;
@@ -16,11 +20,72 @@ use serde_json::{json, Value};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The version the test repositories offer: newer than this one, in the same major line.
+const NEXT: &str = "0.2.0";
+const KB: &str = "https://docs.ferrocenter.invalid/releases/0.2.0";
+
 /// A server managing `fleet`'s hosts (libvirt 9.0.0, QEMU 7.2.0 and this agent on each).
 async fn server_with_hosts(fleet: &ferrocenter_agent::simulate::Fleet) -> TestServer {
     let ts = TestServer::start().await;
     add_fleet_to_dc0(&ts, fleet).await;
     ts
+}
+
+/// A repository offering ferrocenter [`NEXT`], signed by a new key, made by the real
+/// `update-repo` commands from a small stand-in binary.
+fn next_release(dir: &Path) -> (Key, PathBuf) {
+    let key = keygen(dir, "release.key");
+    let binary = small_binary(dir);
+    let repo = build(
+        dir,
+        &key,
+        &binary,
+        NEXT,
+        &[
+            "--severity",
+            "IMPORTANT",
+            "--update-type",
+            "FIX",
+            "--build",
+            "b4217",
+            "--description",
+            "Fixes, and the hosts reconnect faster",
+            "--kb-url",
+            KB,
+        ],
+    );
+    (key, repo)
+}
+
+/// A server trusting `key` whose LOCAL update source is `repo`.
+async fn server_with_updates(key: &Key, repo: &Path) -> TestServer {
+    let public = key.public.clone();
+    let local = repo.to_string_lossy().into_owned();
+    TestServer::start_with(move |a| {
+        a.update_trusted_keys = Some(vec![public]);
+        a.update_local_source = Some(local);
+    })
+    .await
+}
+
+/// The summary of [`NEXT`] as `pending.list` and `get` answer it from the request's `base`.
+fn assert_next(u: &Value, base: &str) {
+    assert_eq!(u["pending_update"], NEXT, "{u}");
+    assert_eq!(u["version"], NEXT, "{u}");
+    assert_eq!(u["build"], "b4217", "{u}");
+    assert_eq!(u["severity"], "IMPORTANT", "{u}");
+    // 0.1.0 → 0.2.0 is an update, not a patch or an upgrade; the manifest's type is its
+    // category.
+    assert_eq!(u["update_type"], "UPDATE", "{u}");
+    assert_eq!(u["category"], "FIX", "{u}");
+    assert_eq!(u["reboot_required"], false, "{u}");
+    assert_eq!(
+        u["execute_URL"],
+        format!("{base}/api/appliance/update/pending/{NEXT}"),
+        "{u}"
+    );
+    assert_eq!(u["release_notes"], json!([KB]), "{u}");
+    assert!(u["release_date"].as_str().unwrap().ends_with('Z'), "{u}");
 }
 
 /// `curl -k -u USER:PASSWORD` as the seed writes it: (status, body). Run without blocking:
@@ -56,10 +121,29 @@ async fn wait_done(ts: &TestServer, token: &str, id: &str) -> Value {
     t
 }
 
+/// The guide's "Monitor the Pre-Check Task" line, `GET :5480/rest/cis/tasks/<task>`, once the
+/// task is done: its info, which must say it succeeded.
+async fn monitor(ts: &TestServer, token: &str, task: &str) -> Value {
+    wait_done(ts, token, task).await;
+    let (code, body) = curl(
+        "GET",
+        &ts.appliance(&format!("/rest/cis/tasks/{task}")),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let info = json_of(&body);
+    assert_eq!(info["value"]["status"], "SUCCEEDED", "{info}");
+    info["value"].clone()
+}
+
 #[tokio::test]
 async fn the_seeds_curl_lines_plan_updates() {
     let fleet = sim_fleet(2, 0, 23, 41).await;
-    let ts = server_with_hosts(&fleet).await;
+    let work = tempfile::tempdir().unwrap();
+    let (key, repo) = next_release(work.path());
+    let ts = server_with_updates(&key, &repo).await;
+    add_fleet_to_dc0(&ts, &fleet).await;
     let api = |p: &str| ts.api(&format!("/api/vcenter/lcm{p}"));
 
     // Example: List Product Catalog.
@@ -220,17 +304,8 @@ async fn the_seeds_curl_lines_plan_updates() {
         None,
     ).await;
     assert_eq!(code, 404, "{body}");
-    wait_done(&ts, &token, &task).await;
-    let (code, body) = curl(
-        "GET",
-        &ts.appliance(&format!("/rest/cis/tasks/{task}")),
-        None,
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
-    let info = json_of(&body);
-    assert_eq!(info["value"]["status"], "SUCCEEDED", "{info}");
-    let result = &info["value"]["result"];
+    let info = monitor(&ts, &token, &task).await;
+    let result = &info["result"];
     assert_eq!(
         result["report"]["summary"]["incompatible_count"], 0,
         "{result}"
@@ -303,23 +378,139 @@ async fn the_seeds_curl_lines_plan_updates() {
     .await;
     assert_eq!(code, 400, "{body}");
 
-    // Examples: List Available Updates, Get Update Details, Run Update Pre-Checks — these need
-    // the update repository and are named as not served yet.
-    for (method, path) in [
-        ("GET", "/update/pending"),
-        ("GET", "/update/pending/7.0.0.20000"),
-        (
-            "POST",
-            "/update/pending/7.0.0.50000/precheck-report?vmw-task=true",
+    // Example: List Available Updates — nobody checked for updates yet: the list checks the
+    // configured source (the repository offering NEXT) and shows what it found.
+    let (code, body) = curl("GET", &api("/update/pending"), None).await;
+    assert_eq!(code, 200, "{body}");
+    let list = json_of(&body);
+    assert_eq!(list["update_count"], 1, "{list}");
+    assert_eq!(list["upgrade_count"], 0, "{list}");
+    assert_eq!(list["updates"].as_array().unwrap().len(), 1, "{list}");
+    assert_next(&list["updates"][0], &ts.api(""));
+    assert!(list.get("issues").is_none(), "{list}");
+    // The appliance update service made that check: it is its last one.
+    let (_, update) = ts
+        .call_json(Method::GET, "/api/appliance/update", &token, None)
+        .await;
+    assert_eq!(update["state"], "UPDATES_PENDING", "{update}");
+    assert_eq!(
+        list["last_check_time"], update["latest_query_time"],
+        "{update}"
+    );
+
+    // Example: Get Update Details — the seed's version is not pending here; NEXT is.
+    let (code, body) = curl("GET", &api("/update/pending/7.0.0.20000"), None).await;
+    assert_eq!(code, 404, "{body}");
+    let e = json_of(&body);
+    assert_eq!(e["error_type"], "NOT_FOUND", "{e}");
+    assert!(message(&e).contains("7.0.0.20000"), "{e}");
+    let (code, body) = curl("GET", &api(&format!("/update/pending/{NEXT}")), None).await;
+    assert_eq!(code, 200, "{body}");
+    let info = json_of(&body);
+    assert_next(&info, &ts.api(""));
+    assert_eq!(info["description"], "Fixes, and the hosts reconnect faster");
+
+    // Example: Run Update Pre-Checks, as written, then for NEXT.
+    let (code, body) = curl(
+        "POST",
+        &api("/update/pending/7.0.0.50000/precheck-report?vmw-task=true"),
+        None,
+    )
+    .await;
+    assert_eq!(code, 404, "{body}");
+    assert!(message(&json_of(&body)).contains("7.0.0.50000"), "{body}");
+    let (code, body) = curl(
+        "POST",
+        &api(&format!(
+            "/update/pending/{NEXT}/precheck-report?vmw-task=true"
+        )),
+        None,
+    )
+    .await;
+    assert_eq!(code, 202, "{body}");
+    let task = json_of(&body).as_str().unwrap().to_string();
+    assert!(
+        task.ends_with(":com.vmware.vcenter.lcm.update.precheck_report"),
+        "{task}"
+    );
+
+    // Example: Monitor the Pre-Check Task, on 5480 over /rest.
+    let info = monitor(&ts, &token, &task).await;
+    let result = &info["result"];
+    let report = &result["report"];
+    // Nothing stops the update; the backup advice and the catalog's want of a matrix for NEXT
+    // are warnings; the restart and the download are said.
+    assert_eq!(report["summary"]["error_count"], 0, "{report}");
+    assert_eq!(report["summary"]["warning_count"], 2, "{report}");
+    assert_eq!(report["estimated_time_to_update"], 2, "{report}");
+    let ids = |list: &str| -> Vec<String> {
+        report["issues"][list]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| n["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        ids("warnings").contains(&"com.ferrocenter.lcm.interop.no_matrix".to_string()),
+        "{report}"
+    );
+    assert!(
+        ids("warnings").contains(&"com.ferrocenter.appliance.update.backup".to_string()),
+        "{report}"
+    );
+    assert!(
+        ids("info").contains(&"com.ferrocenter.lcm.precheck.restart".to_string()),
+        "{report}"
+    );
+    assert!(
+        ids("info").contains(&"com.ferrocenter.lcm.precheck.not_staged".to_string()),
+        "{report}"
+    );
+    let csv_id = result["csv_report"].as_str().unwrap().to_string();
+    assert!(csv_id.ends_with("_precheck_report.csv"), "{csv_id}");
+
+    // Example: Get Report, of the pre-update report: its issues, then the products.
+    let (code, body) = curl("GET", &api(&format!("/reports/{csv_id}")), None).await;
+    assert_eq!(code, 200, "{body}");
+    let uri = json_of(&body)["uri"].as_str().unwrap().to_string();
+    let (code, csv) = curl("GET", &uri, None).await;
+    assert_eq!(code, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "section,severity,id,message,product,version,installed_product,deployments,target_version,compatibility,compatible_releases"
+    );
+    // 2 warnings, 2 info, 3 products (libvirt, QEMU and the agent of the hosts).
+    assert_eq!(lines.len(), 8, "{csv}");
+    assert!(
+        lines[1].starts_with("issue,warning,com.ferrocenter.appliance.update.backup,"),
+        "{csv}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "issue,warning,com.ferrocenter.lcm.interop.no_matrix,The product catalog has no interoperability matrix for ferrocenter 0.2.0"
+        )),
+        "{csv}"
+    );
+    assert!(
+        lines.contains(
+            &format!(
+                "product,,,,libvirt,9.0.0,org.libvirt-9.0.0,{},{NEXT},unknown,",
+                host_names.join(";")
+            )
+            .as_str()
         ),
-    ] {
-        let (code, body) = curl(method, &api(path), None).await;
-        assert_eq!(code, 404, "{method} {path}: {body}");
-        assert!(
-            body.contains("does not serve it yet"),
-            "{method} {path}: {body}"
-        );
-    }
+        "{csv}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!(
+            "product,,,,ferrocenter agent,{VERSION},io.ferrocenter.agent-{VERSION},"
+        ))),
+        "{csv}"
+    );
     ts.stop().await;
 }
 
@@ -595,5 +786,215 @@ async fn the_official_python_sdk_plans_an_update() {
         .unwrap()
         .contains(&json!("org.postgresql-16.4")));
     assert_eq!(v["deleted_get"][0], "NotFound");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn pending_updates_are_the_appliance_checks_and_a_failed_check_is_an_issue() {
+    let work = tempfile::tempdir().unwrap();
+    let (key, repo) = next_release(work.path());
+    let ts = server_with_updates(&key, &repo).await;
+    let admin = ts.login(ADMIN).await;
+    let operator = ts.user("planner", Role::Operator).await;
+    let operator = ts.login(&operator).await;
+
+    // The appliance update service checks its LOCAL source; the plan shows what it found, on
+    // the appliance listener too, with URLs on that listener.
+    let (code, found) = ts
+        .call_json(
+            Method::GET,
+            "/api/appliance/update/pending?source_type=LOCAL",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{found}");
+    assert_eq!(found[0]["version"], NEXT);
+    let (code, list) = ts
+        .call_json(
+            Method::GET,
+            "/api/vcenter/lcm/update/pending",
+            &operator,
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{list}");
+    assert_next(&list["updates"][0], &ts.api(""));
+    let r = ts
+        .client
+        .get(ts.appliance(&format!("/rest/vcenter/lcm/update/pending/{NEXT}")))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got: Value = r.json().await.unwrap();
+    assert_next(&got["value"], &ts.appliance(""));
+
+    // An unknown version is not found, named, for get and for a report.
+    for (method, path) in [
+        (
+            Method::GET,
+            "/api/vcenter/lcm/update/pending/9.9.9".to_string(),
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/lcm/update/pending/9.9.9/precheck-report?vmw-task=true".to_string(),
+        ),
+    ] {
+        let (code, e) = ts.call_json(method, &path, &admin, None).await;
+        assert_eq!(code, 404, "{path}: {e}");
+        assert_eq!(e["error_type"], "NOT_FOUND");
+        assert!(message(&e).contains("9.9.9"), "{e}");
+    }
+
+    // An operator makes a report; without vmw-task the call waits for it.
+    let (code, result) = ts
+        .call_json(
+            Method::POST,
+            &format!("/api/vcenter/lcm/update/pending/{NEXT}/precheck-report"),
+            &operator,
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{result}");
+    assert_eq!(result["report"]["summary"]["error_count"], 0, "{result}");
+    // No host and nothing added: the report says no product is associated.
+    let info: Vec<&str> = result["report"]["issues"]["info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        info.contains(&"com.ferrocenter.lcm.interop.no_products"),
+        "{result}"
+    );
+    let csv_id = result["csv_report"].as_str().unwrap();
+    let (code, loc) = ts
+        .call_json(
+            Method::GET,
+            &format!("/api/vcenter/lcm/reports/{csv_id}"),
+            &operator,
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{loc}");
+    let csv = ts
+        .client
+        .get(loc["uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("issue,info,com.ferrocenter.lcm.interop.no_products,"),
+        "{csv}"
+    );
+    assert!(!csv.contains("\r\nproduct,"), "{csv}");
+    ts.stop().await;
+
+    // No source at all: an empty list that says why.
+    let public = key.public.clone();
+    let ts = TestServer::start_with(move |a| a.update_trusted_keys = Some(vec![public])).await;
+    let admin = ts.login(ADMIN).await;
+    let (code, list) = ts
+        .call_json(Method::GET, "/api/vcenter/lcm/update/pending", &admin, None)
+        .await;
+    assert_eq!(code, 200, "{list}");
+    assert_eq!(list["updates"], json!([]));
+    assert_eq!(
+        list["issues"]["info"][0]["id"], "com.ferrocenter.lcm.update.no_source",
+        "{list}"
+    );
+    // A repository that does not answer: the check the list makes fails, and says so.
+    let (code, body) = ts
+        .call_json(
+            Method::PUT,
+            "/api/appliance/update/policy",
+            &admin,
+            Some(
+                json!({"policy": {"custom_URL": "https://127.0.0.1:9/updates",
+                                    "check_schedule": [], "auto_stage": false}}),
+            ),
+        )
+        .await;
+    assert_eq!(code, 204, "{body}");
+    let (code, list) = ts
+        .call_json(Method::GET, "/api/vcenter/lcm/update/pending", &admin, None)
+        .await;
+    assert_eq!(code, 200, "{list}");
+    assert_eq!(list["updates"], json!([]));
+    let error = &list["issues"]["errors"][0];
+    assert_eq!(
+        error["id"], "com.ferrocenter.lcm.update.check_failed",
+        "{list}"
+    );
+    assert!(
+        error["message"]["default_message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:9"),
+        "{list}"
+    );
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn the_official_python_sdk_lists_pending_updates_and_makes_a_precheck_report() {
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED: the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let (key, repo) = next_release(work.path());
+    let ts = server_with_updates(&key, &repo).await;
+    let server = ts.api("").trim_start_matches("https://").to_string();
+    let v = run_sdk_script(&python, "lcm_update.py", &[&server, ADMIN, PASSWORD]).await;
+    assert_eq!(v["list"]["update_count"], 1, "{v}");
+    assert_eq!(v["list"]["upgrade_count"], 0, "{v}");
+    let first = &v["list"]["updates"][0];
+    assert_eq!(first["version"], NEXT, "{v}");
+    assert_eq!(first["update_type"], "UPDATE");
+    assert_eq!(first["category"], "FIX");
+    assert_eq!(first["severity"], "IMPORTANT");
+    assert_eq!(first["release_notes"], json!([KB]));
+    assert_eq!(
+        first["execute_url"],
+        ts.api(&format!("/api/appliance/update/pending/{NEXT}"))
+    );
+    assert_eq!(v["get"]["build"], "b4217");
+    assert_eq!(
+        v["get"]["description"],
+        "Fixes, and the hosts reconnect faster"
+    );
+    assert_eq!(v["get_unknown"][0], "NotFound");
+    assert!(v["get_unknown"][1]
+        .as_str()
+        .unwrap()
+        .contains("7.0.0.20000"));
+    assert_eq!(v["report_unknown"][0], "NotFound");
+    assert!(v["task_id"]
+        .as_str()
+        .unwrap()
+        .ends_with(":com.vmware.vcenter.lcm.update.precheck_report"));
+    assert_eq!(v["task_status"], "SUCCEEDED");
+    assert_eq!(v["report"]["errors"], 0, "{v}");
+    assert_eq!(v["report"]["warnings"], 2, "{v}");
+    assert_eq!(v["report"]["estimated"], 2, "{v}");
+    assert_eq!(v["download"][0], 200);
+    let csv = v["download"][1].as_str().unwrap();
+    assert!(
+        csv.contains(&format!(
+            "product,,,,PostgreSQL,16.4,org.postgresql-16.4,db1.lab,{NEXT},unknown,"
+        )),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("issue,warning,com.ferrocenter.appliance.update.backup,"),
+        "{csv}"
+    );
     ts.stop().await;
 }

@@ -1,18 +1,21 @@
 //! Update planning (`com.vmware.vcenter.lcm`, seeds/003 chapter 8): the product catalog
 //! (`catalog`, compiled in), the products associated with this server (`products`: discovered
 //! from the hosts' facts on every read, or added by hand), interoperability reports
-//! (`interop`, a task) and the CSV reports' expiring download URLs (`reports`). The pending
-//! updates and pre-check reports need the update repository and come with it.
+//! (`interop`, a task), the pending updates of the appliance update service's last check and
+//! pre-update reports (`pending`, the report a task) and the CSV reports' expiring download
+//! URLs (`reports`).
 //!
 //! Reads need `System.Read`; adding, changing and removing products `Appliance.Administer`.
 pub mod catalog;
 pub mod interop;
+pub mod pending;
 pub mod products;
 pub mod reports;
 
 use std::time::Duration;
 
 pub use interop::{InteropOutcome, InteropReport};
+pub use pending::{PendingList, PendingUpdate, PrecheckOutcome, PrecheckReport, ReleaseType};
 pub use products::{AssociatedProduct, CreateSpec, UpdateSpec};
 pub use reports::{ReportFile, ReportLocation};
 

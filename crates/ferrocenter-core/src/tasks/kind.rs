@@ -66,6 +66,8 @@ task_kinds! {
     DeploymentExport = "deployment.export",
     /// An interoperability report (`vcenter.lcm.discovery.interop_report.create$task`).
     LcmInteropReport = "lcm.interopReport",
+    /// A pre-update report (`vcenter.lcm.update.precheck_report.create$task`).
+    LcmPrecheckReport = "lcm.precheckReport",
     /// An update downloaded and unpacked (`appliance.update.pending.stage`).
     ApplianceUpdateStage = "appliance.update.stage",
     /// An update installed: the server restarts into it (`appliance.update.pending.install`).

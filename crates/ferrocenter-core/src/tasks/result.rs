@@ -87,6 +87,10 @@ pub enum TaskResult {
     LcmInteropReport {
         interop_report: Box<crate::lcm::InteropOutcome>,
     },
+    /// A pre-update report made: the report and its CSV's id (`lcm`).
+    LcmPrecheckReport {
+        precheck_report: Box<crate::lcm::PrecheckOutcome>,
+    },
     /// An update staged: its version (`appliance.update.pending.stage`).
     UpdateStaged {
         staged_version: String,

@@ -49,6 +49,16 @@ def fetch(url):
         return e.code, e.read().decode()
 
 
+def finished(task):
+    """Polls a task through `cis.tasks` until it ends (a minute at most); its status."""
+    for _ in range(1200):
+        info = task.get_info()
+        if info.status in (Status.SUCCEEDED, Status.FAILED):
+            break
+        time.sleep(0.05)
+    return str(info.status)
+
+
 def product(p):
     return {
         "id": p.installed_product,
@@ -96,12 +106,7 @@ def main():
             InteropReport.Spec(target_version=target)
         )
         out["task_id"] = task.get_task_id()
-        for _ in range(1200):
-            info = task.get_info()
-            if info.status in (Status.SUCCEEDED, Status.FAILED):
-                break
-            time.sleep(0.05)
-        out["task_status"] = str(info.status)
+        out["task_status"] = finished(task)
         result = task.get_result()
         report = result.report
         out["report"] = {

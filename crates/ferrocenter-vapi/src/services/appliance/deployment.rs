@@ -322,7 +322,7 @@ fn notification(n: &Notification) -> Value {
     v
 }
 
-pub(super) fn notifications(n: &Notifications) -> Value {
+pub(crate) fn notifications(n: &Notifications) -> Value {
     let mut v = json!({});
     for (name, list) in [
         ("info", &n.info),

@@ -12,24 +12,6 @@ pub const PLANNED: &[(&str, &str, &str, &str)] = &[
         "GET",
         "/appliance/update/pending/{version}/components",
     ),
-    (
-        "com.vmware.vcenter.lcm.update.pending",
-        "list",
-        "GET",
-        "/vcenter/lcm/update/pending",
-    ),
-    (
-        "com.vmware.vcenter.lcm.update.pending",
-        "get",
-        "GET",
-        "/vcenter/lcm/update/pending/{version}",
-    ),
-    (
-        "com.vmware.vcenter.lcm.update.precheck_report",
-        "create$task",
-        "POST",
-        "/vcenter/lcm/update/pending/{version}/precheck-report?vmw-task=true",
-    ),
 ];
 
 use crate::errors::ApiError;
@@ -99,17 +81,21 @@ mod tests {
         );
         assert_eq!(planned_at("GET", "/api/appliance/update/nope"), None);
         assert_eq!(
+            planned_at("GET", "/rest/appliance/update/pending/2.0.0/components").as_deref(),
+            Some("com.vmware.appliance.update.pending.list_upgradeable_components")
+        );
+        // Served now: not named as planned.
+        assert_eq!(
             planned_at(
                 "POST",
                 "/api/vcenter/lcm/update/pending/7.0.0.50000/precheck-report?vmw-task=true"
-            )
-            .as_deref(),
-            Some("com.vmware.vcenter.lcm.update.precheck_report.create$task")
+            ),
+            None
         );
         assert!(matches!(
             not_found(
-                "com.vmware.vcenter.lcm.update.precheck_report",
-                "create$task"
+                "com.vmware.appliance.update.pending",
+                "list_upgradeable_components$task"
             ),
             ApiError::Std { .. }
         ));

@@ -3,18 +3,19 @@
 //! locations, over the core's `lcm`. The guide's curl lines send shapes the SDK does not — a
 //! `{"spec": …}` wrapper on `/api`, `name` for `product_name`, `/discovery/products/{id}` —
 //! which are declared here as documented aliases (`body_alias`, second `/api` bindings).
-//! `update.pending` and `update.precheck_report` need the update repository and are still
-//! planned.
+//! `update.pending` (list, get) and `update.precheck_report` (`create$task`) show the
+//! appliance update service's last check through the core's `lcm::pending`.
 use ferrocenter_core::download_token::RequestOrigin;
 use ferrocenter_core::lcm::{
     interop::{InteropOutcome, Issue},
-    AssociatedProduct, CreateSpec, UpdateSpec,
+    AssociatedProduct, CreateSpec, PendingUpdate, PrecheckOutcome, UpdateSpec,
 };
 use ferrocenter_core::tasks::{Task, TaskKind, TaskResult};
 use serde_json::{json, Value};
 
 use crate::registry::{http, op, BodyAlias, Call, Http, Op, Out, Reply, TaskVariant};
 use crate::rules::Rule;
+use crate::services::appliance::deployment::notifications as notifications_of;
 use crate::services::std_types::LOCALIZABLE_MESSAGE;
 use crate::types::{field, StructDef, Ty};
 use crate::wire::{datetime, loc_msg};
@@ -23,12 +24,87 @@ const CATALOG: &str = "com.vmware.vcenter.lcm.discovery.product_catalog";
 const PRODUCTS: &str = "com.vmware.vcenter.lcm.discovery.associated_products";
 const INTEROP: &str = "com.vmware.vcenter.lcm.discovery.interop_report";
 const REPORTS: &str = "com.vmware.vcenter.lcm.reports";
+const PENDING: &str = "com.vmware.vcenter.lcm.update.pending";
+const PRECHECK: &str = "com.vmware.vcenter.lcm.update.precheck_report";
 
 const PRODUCTS_PATH: &str = "/vcenter/lcm/discovery/associated-products";
 const PRODUCT_PATH: &str = "/vcenter/lcm/discovery/associated-products/{product}";
 /// The guide's spelling of a product's path.
 const PRODUCT_ALIAS_PATH: &str = "/vcenter/lcm/discovery/products/{product}";
 const INTEROP_PATH: &str = "/vcenter/lcm/discovery/interop-report";
+const PRECHECK_PATH: &str = "/vcenter/lcm/update/pending/{version}/precheck-report";
+
+const SEVERITY: &[&str] = &["CRITICAL", "IMPORTANT", "MODERATE", "LOW"];
+const UPDATE_TYPE: &[&str] = &["PATCH", "UPDATE", "UPGRADE"];
+const CATEGORY: &[&str] = &["SECURITY", "FIX", "UPDATE", "UPGRADE"];
+
+/// The fields `pending.summary` and `pending.info` share, after `info`'s `description`.
+macro_rules! pending_fields {
+    ($($first:expr),*) => {
+        &[
+            $($first,)*
+            field("pending_update", Ty::Id),
+            field("version", Ty::String),
+            field("release_date", Ty::DateTime),
+            field("severity", Ty::Enum(SEVERITY)),
+            field("build", Ty::String),
+            field("update_type", Ty::Enum(UPDATE_TYPE)),
+            field("category", Ty::Enum(CATEGORY)),
+            field("reboot_required", Ty::Bool),
+            field("quick_patch", Ty::Optional(&Ty::Bool)),
+            field("workload_management_impact", Ty::Optional(&Ty::Bool)),
+            field("execute_URL", Ty::String),
+            field("release_notes", Ty::List(&Ty::String)),
+        ]
+    };
+}
+
+const PENDING_SUMMARY: StructDef = StructDef {
+    name: "com.vmware.vcenter.lcm.update.pending.summary",
+    fields: pending_fields!(),
+};
+
+const PENDING_INFO: StructDef = StructDef {
+    name: "com.vmware.vcenter.lcm.update.pending.info",
+    fields: pending_fields!(field("description", Ty::String)),
+};
+
+const PENDING_LIST: StructDef = StructDef {
+    name: "com.vmware.vcenter.lcm.update.pending.list_result",
+    fields: &[
+        field("last_check_time", Ty::DateTime),
+        field("update_count", Ty::Optional(&Ty::Long)),
+        field("upgrade_count", Ty::Optional(&Ty::Long)),
+        field("updates", Ty::List(&Ty::Struct(&PENDING_SUMMARY))),
+        field("issues", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
+    ],
+};
+
+const PRECHECK_SUMMARY: StructDef = StructDef {
+    name: "com.vmware.vcenter.lcm.update.precheck_report.report_summary",
+    fields: &[
+        field("error_count", Ty::Long),
+        field("warning_count", Ty::Long),
+    ],
+};
+
+const PRECHECK_REPORT: StructDef = StructDef {
+    name: "com.vmware.vcenter.lcm.update.precheck_report.report",
+    fields: &[
+        field("date_created", Ty::DateTime),
+        field("estimated_time_to_update", Ty::Optional(&Ty::Long)),
+        field("issues", Ty::Optional(&Ty::Struct(&NOTIFICATIONS))),
+        field("summary", Ty::Struct(&PRECHECK_SUMMARY)),
+    ],
+};
+
+const PRECHECK_RESULT: StructDef = StructDef {
+    name: "com.vmware.vcenter.lcm.update.precheck_report.result",
+    fields: &[
+        field("report", Ty::Struct(&PRECHECK_REPORT)),
+        field("csv_report", Ty::Optional(&Ty::Id)),
+    ],
+};
 
 const PRODUCT: StructDef = StructDef {
     name: "com.vmware.vcenter.lcm.discovery.product",
@@ -253,6 +329,35 @@ pub const OPS: &[Op] = &[
         )
     },
     op(
+        PENDING,
+        "list",
+        &[],
+        Ty::Struct(&PENDING_LIST),
+        &[http("GET", "/vcenter/lcm/update/pending")],
+        pending_list,
+    ),
+    op(
+        PENDING,
+        "get",
+        &[field("version", Ty::Id)],
+        Ty::Struct(&PENDING_INFO),
+        &[http("GET", "/vcenter/lcm/update/pending/{version}")],
+        pending_get,
+    ),
+    Op {
+        task: TaskVariant::Also,
+        task_kind: Some(TaskKind::LcmPrecheckReport),
+        result: precheck_result,
+        ..op(
+            PRECHECK,
+            "create",
+            &[field("version", Ty::Id)],
+            Ty::Struct(&PRECHECK_RESULT),
+            &[http("POST", PRECHECK_PATH)],
+            precheck_create,
+        )
+    },
+    op(
         REPORTS,
         "get",
         &[field("report", Ty::Id)],
@@ -434,14 +539,113 @@ fn interop_result(t: &Task) -> Value {
     }
 }
 
+/// The listener and address a call came in on, which the URLs answered are built on.
+fn origin(call: &Call) -> RequestOrigin {
+    RequestOrigin {
+        listener: call.state.listener,
+        scheme: "https",
+        authority: call.host.clone().unwrap_or_default(),
+    }
+}
+
+fn pending(u: &PendingUpdate, info: bool) -> Value {
+    let m = &u.manifest;
+    let mut v = json!({
+        "pending_update": m.version,
+        "version": m.version,
+        "release_date": datetime(m.release_date),
+        "severity": m.severity.as_str(),
+        "build": m.build,
+        "update_type": u.release_type.as_str(),
+        "category": m.update_type.as_str(),
+        "reboot_required": m.reboot_required,
+        "execute_URL": u.execute_url,
+        "release_notes": u.release_notes,
+    });
+    if info {
+        v["description"] = json!(m.description);
+    }
+    v
+}
+
+fn pending_list(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let l = call
+            .state
+            .core
+            .lcm_pending_list(&caller, &origin(&call))
+            .await?;
+        let mut v = json!({
+            "last_check_time": datetime(l.last_check_time),
+            "update_count": l.update_count,
+            "upgrade_count": l.upgrade_count,
+            "updates": l.updates.iter().map(|u| pending(u, false)).collect::<Vec<_>>(),
+        });
+        if !l.issues.is_empty() {
+            v["issues"] = notifications_of(&l.issues);
+        }
+        Ok(Out::Value(v))
+    })
+}
+
+fn pending_get(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let u = call
+            .state
+            .core
+            .lcm_pending_get(&caller, call.text("version"), &origin(&call))
+            .await?;
+        Ok(Out::Value(pending(&u, true)))
+    })
+}
+
+fn precheck_create(call: Call) -> Reply {
+    Box::pin(async move {
+        let caller = call.caller().await?;
+        let t = call
+            .state
+            .core
+            .lcm_precheck_report_create(&caller, call.text("version"))
+            .await?;
+        Ok(Out::task(t))
+    })
+}
+
+fn render_precheck(o: &PrecheckOutcome) -> Value {
+    let r = &o.report;
+    let mut report = json!({
+        "date_created": datetime(ferrocenter_core::from_millis(r.date_created_ms)),
+        "summary": {
+            "error_count": r.issues.errors.len(),
+            "warning_count": r.issues.warnings.len(),
+        },
+    });
+    if let Some(m) = r.estimated_minutes {
+        report["estimated_time_to_update"] = json!(m);
+    }
+    if !r.issues.is_empty() {
+        report["issues"] = notifications_of(&r.issues);
+    }
+    let mut v = json!({ "report": report });
+    if let Some(id) = &o.csv_report {
+        v["csv_report"] = json!(id);
+    }
+    v
+}
+
+fn precheck_result(t: &Task) -> Value {
+    match &t.result {
+        Some(TaskResult::LcmPrecheckReport { precheck_report }) => render_precheck(precheck_report),
+        _ => Value::Null,
+    }
+}
+
 fn report_get(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        let origin = RequestOrigin {
-            listener: call.state.listener,
-            scheme: "https",
-            authority: call.host.clone().unwrap_or_default(),
-        };
+        let origin = origin(&call);
         let l = call
             .state
             .core
