@@ -149,10 +149,12 @@ impl Install {
             .spawn()
             .map_err(|e| format!("the new binary could not be run: {e}"))?;
         // Read aside so a chatty start cannot fill the pipe and stall.
-        let mut stderr = child.stderr.take().expect("piped");
+        let stderr = child.stderr.take();
         let reader = std::thread::spawn(move || {
             let mut out = Vec::new();
-            let _ = stderr.read_to_end(&mut out);
+            if let Some(mut e) = stderr {
+                let _ = e.read_to_end(&mut out);
+            }
             out
         });
         let deadline = Instant::now() + START_CHECK_LIMIT;
@@ -232,7 +234,7 @@ fn snapshot_sqlite(db: &Path, dir: &Path) -> anyhow::Result<Vec<(PathBuf, PathBu
         }
         let name = original
             .file_name()
-            .map(|n| n.to_os_string())
+            .map(std::ffi::OsStr::to_os_string)
             .unwrap_or_default();
         let copy = dir.join(name);
         std::fs::copy(&original, &copy)

@@ -110,7 +110,7 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
         ts.appliance("/api"),
         &root,
         "com.vmware.appliance.update.pending",
-        "rollback$task",
+        "list_upgradeable_components$task",
     )
     .await;
     let err = &reply["result"]["error"]["ERROR"]["com.vmware.vapi.std.errors.operation_not_found"];
@@ -119,7 +119,10 @@ async fn an_operation_not_served_yet_is_named_and_a_typo_is_not() {
             ["default_message"]
             .as_str()
             .unwrap()
-            .contains("com.vmware.appliance.update.pending.rollback is part of the vSphere API"),
+            .contains(
+                "com.vmware.appliance.update.pending.list_upgradeable_components is part of the \
+                 vSphere API"
+            ),
         "{reply}"
     );
     ts.stop().await;

@@ -536,6 +536,12 @@ fn rows() -> Vec<Row> {
                 p("/appliance/update/pending"),
                 [401, 200, 200, 200],
             ),
+            // A rollback: nothing was installed, so there is nothing to put back.
+            row(
+                Method::POST,
+                p("/appliance/update/pending"),
+                [401, 403, 404, 404],
+            ),
             row(
                 Method::GET,
                 p("/appliance/update/pending/{version}"),
@@ -1084,6 +1090,9 @@ async fn every_route_for_every_role() {
                 }
                 ("GET", p) if p.ends_with("/appliance/update/pending") => {
                     (format!("{path}?source_type=LAST_CHECK"), None)
+                }
+                ("POST", p) if p.ends_with("/appliance/update/pending") => {
+                    (format!("{path}?action=rollback"), None)
                 }
                 ("POST", p) if p.ends_with("/appliance/update/pending/{version}") => (
                     format!("{path}?action=stage"),

@@ -155,7 +155,7 @@ async fn json_rpc_envelope_errors() {
     )
     .await;
     assert_eq!(v["error"]["code"], -32602);
-    let body = "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"id\":\"5\",\"params\":{\"serviceId\":\"com.vmware.appliance.update.pending\",\"operationId\":\"rollback\",\"input\":{\"STRUCTURE\":{\"operation-input\":{}}},\"ctx\":{}}}";
+    let body = "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"id\":\"5\",\"params\":{\"serviceId\":\"com.vmware.appliance.update.pending\",\"operationId\":\"list_upgradeable_components\",\"input\":{\"STRUCTURE\":{\"operation-input\":{}}},\"ctx\":{}}}";
     let v = post(body, vec![("vapi-service", "com.vmware.other")]).await;
     assert_eq!(v["error"]["code"], -31001);
     let v = post(body, vec![("vapi-operation", "set")]).await;
@@ -169,6 +169,6 @@ async fn json_rpc_envelope_errors() {
     assert!(msg["default_message"]
         .as_str()
         .unwrap()
-        .contains("com.vmware.appliance.update.pending.rollback"));
+        .contains("com.vmware.appliance.update.pending.list_upgradeable_components"));
     ts.stop().await;
 }

@@ -33,7 +33,7 @@ pub struct HeartbeatRound {
     pub answered: usize,
 }
 
-fn system_caller() -> Caller {
+pub(crate) fn system_caller() -> Caller {
     Caller {
         principal_id: "system".into(),
         user: "system".into(),

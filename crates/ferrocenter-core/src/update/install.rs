@@ -576,11 +576,49 @@ impl Core {
             if let Some(s) = staged {
                 super::stage::remove_dir(&s.dir).await;
             }
+            self.reconnect_outdated_agents().await;
         }
         self.record_install_end(&plan.version, &plan.user, plan.rollback, outcome)
             .await;
         self.remove_install_plan().await;
         Ok(())
+    }
+
+    /// Reconnects each connected host whose agent is not this server's version: the reconnect
+    /// installs the server's agent again over SSH where the host was added with SSH
+    /// (seeds/000's agent version check), so agents follow the server after an update.
+    async fn reconnect_outdated_agents(&self) {
+        let hosts = match self
+            .store
+            .list_hosts(&crate::inventory::HostFilter {
+                connection_state: Some(crate::inventory::ConnectionState::Connected),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "hosts with an outdated agent could not be listed");
+                return;
+            }
+        };
+        let caller = crate::hosts::heartbeat::system_caller();
+        for h in hosts {
+            let outdated = h.facts.as_ref().is_some_and(|f| {
+                !f.agent_version.is_empty()
+                    && f.agent_version != ferrocenter_agent_client::AGENT_VERSION
+            });
+            if !outdated {
+                continue;
+            }
+            let spec = crate::hosts::ReconnectSpec {
+                also_when_connected: true,
+                ..Default::default()
+            };
+            if let Err(e) = self.reconnect_host(&caller, &h.id, spec).await {
+                tracing::warn!(host = %h.name, error = %e, "a host with an outdated agent could not be reconnected");
+            }
+        }
     }
 
     /// Records how an install ended: the failure for `update.get`, an event, a log line.

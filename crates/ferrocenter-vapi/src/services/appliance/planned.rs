@@ -5,14 +5,12 @@
 //! operation is served: a test fails while an operation is both served and listed here.
 
 /// (service id, operation, method, `/api` path).
-pub const PLANNED: &[(&str, &str, &str, &str)] = &[
-    (
-        "com.vmware.appliance.update.pending",
-        "list_upgradeable_components",
-        "GET",
-        "/appliance/update/pending/{version}/components",
-    ),
-];
+pub const PLANNED: &[(&str, &str, &str, &str)] = &[(
+    "com.vmware.appliance.update.pending",
+    "list_upgradeable_components",
+    "GET",
+    "/appliance/update/pending/{version}/components",
+)];
 
 use crate::errors::ApiError;
 
