@@ -11,6 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::sdk::{run_sdk_script, sdk_python};
 use common::update_repo::{build, keygen, Key};
 use common::*;
 use serde_json::{json, Value};
@@ -24,6 +25,18 @@ fn own_binary(dir: &Path) -> PathBuf {
     let exe = bin.join("ferrocenter");
     std::fs::copy(env!("CARGO_BIN_EXE_ferrocenter"), &exe).unwrap();
     exe
+}
+
+/// Archives (directories holding a manifest) anywhere under `dir`.
+fn archives(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            n += usize::from(p.join("manifest.json").exists()) + archives(&p);
+        }
+    }
+    n
 }
 
 fn sha256(path: &Path) -> String {
@@ -384,19 +397,21 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
         .await
         .unwrap();
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
-    let (info, _) = s.wait_state("UP_TO_DATE", Duration::from_secs(120)).await;
+    // Until the rollback task is the one shown, ended: the state is UP_TO_DATE before too.
     let start = Instant::now();
-    while sha256(&exe) != before || info["task"]["status"] != "SUCCEEDED" {
-        assert!(start.elapsed() < Duration::from_secs(60), "{info}");
+    loop {
+        let (info, _) = s.wait_state("UP_TO_DATE", Duration::from_secs(120)).await;
+        let rolled_back = info["task"]["description"]
+            .to_string()
+            .contains("back to 0.1.0");
+        if rolled_back && info["task"]["status"] == "SUCCEEDED" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "{info}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    assert_eq!(sha256(&exe), before, "the previous binary is back");
     assert_eq!(s.proc.child.id(), pid);
-    assert!(
-        info["task"]["description"]
-            .to_string()
-            .contains("back to 0.1.0"),
-        "{info}"
-    );
     wait_connected(&s, 3).await;
     let r = client()
         .post(format!(
@@ -412,7 +427,7 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_binary_that_cannot_start_is_rolled_back_with_the_previous_store() {
+async fn a_binary_that_cannot_start_is_rolled_back_and_a_failed_backup_installs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let exe = own_binary(dir.path());
     let before = sha256(&exe);
@@ -446,6 +461,22 @@ async fn a_binary_that_cannot_start_is_rolled_back_with_the_previous_store() {
     assert_eq!(st, 200, "{v}");
     let db = s.data.join("ferrocenter.db");
     assert!(db.exists());
+
+    // A backup schedule: the install backs up to its location first.
+    let backups = dir.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let token = s.session().await;
+    let r = client()
+        .post(format!(
+            "https://{}/api/appliance/recovery/backup/schedules/before-updates",
+            s.api
+        ))
+        .header("vmware-api-session-id", &token)
+        .json(&json!({"spec": {"location": backups.to_str().unwrap()}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
 
     // Stage and install in one call, as the guide's last curl line does.
     let (st, v) = s
@@ -482,4 +513,83 @@ async fn a_binary_that_cannot_start_is_rolled_back_with_the_previous_store() {
         .exists());
     let (st, v) = s.must("GET", "/rest/appliance/update/staged", None).await;
     assert_eq!(st, 200, "the staged update stays for another try: {v}");
+    assert_eq!(
+        archives(&backups),
+        1,
+        "the backup before the install was taken"
+    );
+
+    // Another try with the official SDK, skipping the backup: the staged update used, the same
+    // end.
+    let Some(python) = sdk_python() else {
+        eprintln!("SKIPPED (the SDK part): the vSphere Automation SDK for Python is not installed");
+        return;
+    };
+    let v = run_sdk_script(
+        &python,
+        "update_install.py",
+        &[&s.api, ADMIN, PASSWORD, PASSWORD, "true"],
+    )
+    .await;
+    assert_eq!(
+        v["questions"],
+        json!([{"data_item": "vmdir.password", "type": "PASSWORD"},
+               {"data_item": "backup.skip", "type": "BOOLEAN"}]),
+        "{v}"
+    );
+    assert_eq!(archives(&backups), 1, "backup.skip: no second backup");
+    assert_eq!(v["validate_errors"], 0, "{v}");
+    assert_eq!(v["state"], "INSTALL_FAILED", "{v}");
+    assert_eq!(v["task"], "FAILED", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("migration 99"), "{v}");
+    assert!(
+        v["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "unreachable"),
+        "the SDK followed the restart: {v}"
+    );
+    assert_eq!(s.proc.child.id(), pid);
+    assert_eq!(sha256(&exe), before);
+
+    // The backup's location a file now: the backup fails, so nothing is installed and nothing
+    // stops.
+    std::fs::remove_dir_all(&backups).unwrap();
+    std::fs::write(&backups, "not a directory").unwrap();
+    let (st, v) = s
+        .must(
+            "POST",
+            &format!("/rest/appliance/update/pending/{VERSION}?action=install"),
+            Some(&install_body(PASSWORD)),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let start = Instant::now();
+    let info = loop {
+        let (st, v) = s.must("GET", "/rest/appliance/update", None).await;
+        assert_eq!(st, 200, "the server never stops: {v}");
+        if v["value"]["state"] == "INSTALL_FAILED" && v["value"]["task"]["status"] == "FAILED" {
+            break v["value"].clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let msg = info["task"]["error"].to_string();
+    assert!(
+        msg.contains("backup before the install") && msg.contains("nothing was installed"),
+        "{msg}"
+    );
+    assert_eq!(sha256(&exe), before);
+    let sleep = client()
+        .post(format!(
+            "https://{}/api/ferrocenter/diagnostics/sleep",
+            s.api
+        ))
+        .header("vmware-api-session-id", s.session().await)
+        .json(&json!({"duration_ms": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sleep.status(), 202, "tasks are taken again");
 }
