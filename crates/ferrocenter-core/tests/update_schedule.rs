@@ -1,4 +1,5 @@
-//! The update policy's scheduled check on a core over a real SQLite store, the real
+//! The update service on a core over a real SQLite store, the real repository adapter and a
+//! manual clock. The policy's scheduled check on a core over a real SQLite store, the real
 //! repository adapter and a manual clock: nothing is checked before the check time; at it, the
 //! local directory repository is checked, the result stored and recorded as an event, and with
 //! `auto_stage` the update found is staged on disk; the same check time is not owed twice.
@@ -11,13 +12,16 @@ use ferrocenter_agent_client::ConnectOptions;
 use ferrocenter_core::agent_door::AgentClientDoor;
 use ferrocenter_core::auth::{Caller, Realm, Role};
 use ferrocenter_core::inventory::EventFilter;
-use ferrocenter_core::ports::{ManualClock, MANIFEST_FILE, SIGNATURE_FILE};
+use ferrocenter_core::ports::{
+    FilesystemReading, MachineError, ManualClock, SystemProbe, SystemReadings, MANIFEST_FILE,
+    SIGNATURE_FILE,
+};
 use ferrocenter_core::update::policy::{CheckTimeSpec, PolicySpec};
 use ferrocenter_core::update::{
-    build_package, Manifest, SigningKey, TrustedKeys, UpdateConfig, UpdateServiceState,
+    build_package, Manifest, SigningKey, SourceType, TrustedKeys, UpdateConfig, UpdateServiceState,
     CHECKED_EVENT, PACKAGE_FILE,
 };
-use ferrocenter_core::{Core, CoreConfig, Machine, Ports};
+use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
 use ferrocenter_system::update_source::RepositorySources;
 use time::macros::datetime;
 use tokio_util::sync::CancellationToken;
@@ -56,6 +60,65 @@ fn repository(dir: &Path, key: &SigningKey, version: &str) -> PathBuf {
     repo
 }
 
+/// A core over a real SQLite store in `dir` and the real repository adapter, with `repo` as
+/// its LOCAL source.
+async fn update_core(
+    dir: &Path,
+    clock: Arc<ManualClock>,
+    key: &SigningKey,
+    repo: PathBuf,
+    staged: &Path,
+    machine: Machine,
+) -> Arc<Core> {
+    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
+        .await
+        .unwrap();
+    Core::assemble(
+        Ports {
+            store,
+            clock,
+            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
+            machine,
+            installer: None,
+            backup_target: None,
+            log_forwarder: None,
+            federation: None,
+            support_sources: None,
+            update_sources: Some(Arc::new(RepositorySources::new(Vec::new()).unwrap())),
+        },
+        CoreConfig {
+            update: UpdateConfig {
+                trusted_keys: TrustedKeys::new(vec![key.public_key()]),
+                local_source: Some(repo),
+                staging_dir: staged.to_path_buf(),
+                schedule_tick: Duration::from_millis(20),
+                ..UpdateConfig::default()
+            },
+            ..CoreConfig::default()
+        },
+    )
+}
+
+/// A machine whose disks have `free` bytes available.
+struct SmallDisk {
+    free: u64,
+}
+
+#[async_trait::async_trait]
+impl SystemProbe for SmallDisk {
+    async fn read(&self) -> Result<SystemReadings, MachineError> {
+        Err(MachineError::Unavailable("not read in this test".into()))
+    }
+    async fn space_at(&self, _: &Path) -> Result<FilesystemReading, MachineError> {
+        Ok(FilesystemReading {
+            mount: "/".into(),
+            total_bytes: 1 << 30,
+            used_bytes: (1 << 30) - self.free,
+            available_bytes: self.free,
+        })
+    }
+}
+
 fn admin() -> Caller {
     Caller {
         principal_id: "p".into(),
@@ -72,34 +135,16 @@ async fn a_scheduled_check_finds_and_stages_an_update_at_its_time() {
     let repo = repository(dir.path(), &key, "9.0.0");
     // 2026-12-11 is a Friday.
     let clock = Arc::new(ManualClock::new(datetime!(2026-12-11 12:00 UTC)));
-    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
     let staged = dir.path().join("staged");
-    let core = Core::assemble(
-        Ports {
-            store,
-            clock: clock.clone(),
-            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
-            machine: Machine::default(),
-            installer: None,
-            backup_target: None,
-            log_forwarder: None,
-            federation: None,
-            support_sources: None,
-            update_sources: Some(Arc::new(RepositorySources::new(Vec::new()).unwrap())),
-        },
-        CoreConfig {
-            update: UpdateConfig {
-                trusted_keys: TrustedKeys::new(vec![key.public_key()]),
-                local_source: Some(repo),
-                staging_dir: staged.clone(),
-                schedule_tick: Duration::from_millis(20),
-                ..UpdateConfig::default()
-            },
-            ..CoreConfig::default()
-        },
-    );
+    let core = update_core(
+        dir.path(),
+        clock.clone(),
+        &key,
+        repo,
+        &staged,
+        Machine::default(),
+    )
+    .await;
     let who = admin();
     core.set_update_policy(
         &who,
@@ -167,4 +212,51 @@ async fn a_scheduled_check_finds_and_stages_an_update_at_its_time() {
         Some(checked)
     );
     stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_that_would_fill_the_disk_is_refused_and_the_precheck_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = SigningKey::generate().unwrap();
+    let repo = repository(dir.path(), &key, "9.0.0");
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-11 12:00 UTC)));
+    let staged = dir.path().join("staged");
+    let machine = Machine {
+        probe: Arc::new(SmallDisk { free: 10 }),
+        ..Machine::default()
+    };
+    let core = update_core(dir.path(), clock, &key, repo, &staged, machine).await;
+    let who = admin();
+    core.update_pending_list(&who, SourceType::Local, None)
+        .await
+        .unwrap();
+    let pre = core
+        .update_pending_precheck(&who, "9.0.0", None)
+        .await
+        .unwrap();
+    assert!(
+        pre.issues.errors[0]
+            .message
+            .default_message
+            .contains("10 bytes free"),
+        "{:?}",
+        pre.issues.errors
+    );
+    let e = core
+        .update_pending_stage(&who, "9.0.0", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::InvalidState { message } if message.contains("10 bytes free")),
+        "{e:?}"
+    );
+    assert!(!staged.join("9.0.0").exists(), "nothing is written");
+    let e = core
+        .update_pending_stage(&who, "9.0.0", Some("vcsa"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CoreError::InvalidArgument { field, .. } if field == "component"),
+        "{e:?}"
+    );
 }

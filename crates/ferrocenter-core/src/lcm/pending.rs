@@ -275,7 +275,7 @@ impl Core {
     ) -> Result<PendingUpdate, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         let base = origin.base()?;
-        let info = self.update_pending_get(caller, version).await?;
+        let info = self.update_pending_get(caller, version, None).await?;
         Ok(shown(info.manifest, &base))
     }
 
@@ -314,8 +314,8 @@ impl Core {
     ) -> Result<TaskResult, CoreError> {
         ctx.progress(10, "Checking the update against this server")
             .await;
-        let info = self.update_pending_get(caller, version).await?;
-        let pre = self.update_pending_precheck(caller, version).await?;
+        let info = self.update_pending_get(caller, version, None).await?;
+        let pre = self.update_pending_precheck(caller, version, None).await?;
         ctx.progress(
             50,
             "Comparing the associated products with the target version",

@@ -102,9 +102,11 @@ impl Core {
         caller: &Caller,
         version: &str,
         user_data: &BTreeMap<String, String>,
+        component: Option<&str>,
     ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceAdminister)?;
+        super::service::refuse_component(component)?;
         self.pending_update(version).await?;
         let staged = self
             .read_update_record()
@@ -130,9 +132,11 @@ impl Core {
         caller: &Caller,
         version: &str,
         user_data: &BTreeMap<String, String>,
+        component: Option<&str>,
     ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceAdminister)?;
+        super::service::refuse_component(component)?;
         let found = self.pending_update(version).await?;
         self.refuse_bad_answers(version, user_data).await?;
         let skip_backup = skip_backup(user_data);

@@ -375,8 +375,10 @@ impl Core {
         &self,
         caller: &Caller,
         version: &str,
+        component: Option<&str>,
     ) -> Result<PendingInfo, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
+        refuse_component(component)?;
         let found = self.pending_update(version).await?;
         let staged = self
             .read_update_record()
@@ -404,35 +406,23 @@ impl Core {
         &self,
         caller: &Caller,
         version: &str,
+        component: Option<&str>,
     ) -> Result<PrecheckResult, CoreError> {
         self.auth.authorize(caller, Privilege::SystemRead)?;
+        refuse_component(component)?;
         let m = self.pending_update(version).await?.manifest()?;
         let now = self.clock.now();
         let mut issues = Notifications::default();
-        let dir = &self.config.update.staging_dir;
-        // The package, and its content unpacked beside it: twice its size at least.
-        let needed = m.package.size.saturating_mul(2);
-        let mut probe_at = dir.as_path();
-        while !probe_at.exists() {
-            match probe_at.parent() {
-                Some(p) => probe_at = p,
-                None => break,
-            }
-        }
-        match self.machine.probe.space_at(probe_at).await {
-            Ok(fs) if fs.available_bytes < needed => issues.errors.push(notification(
+        match self.staging_space(&m).await {
+            Ok(Some(short)) => issues.errors.push(notification(
                 "com.ferrocenter.appliance.update.space",
-                format!(
-                    "{} has {} bytes free; staging {version} needs {needed}",
-                    dir.display(),
-                    fs.available_bytes
-                ),
+                short,
                 now,
             )),
-            Ok(_) => {}
+            Ok(None) => {}
             Err(e) => issues.warnings.push(notification(
                 "com.ferrocenter.appliance.update.space",
-                format!("the free space of {} could not be read: {e}", dir.display()),
+                e,
                 now,
             )),
         }
@@ -481,6 +471,33 @@ impl Core {
         })
     }
 
+    /// Whether the staging directory has room for `m`'s package and its content (twice the
+    /// package's size): `Some(why)` when it has not; `Err` when its free space is unknown.
+    pub(crate) async fn staging_space(&self, m: &Manifest) -> Result<Option<String>, String> {
+        let dir = &self.config.update.staging_dir;
+        let needed = m.package.size.saturating_mul(2);
+        let mut probe_at = dir.as_path();
+        while !probe_at.exists() {
+            match probe_at.parent() {
+                Some(p) => probe_at = p,
+                None => break,
+            }
+        }
+        match self.machine.probe.space_at(probe_at).await {
+            Ok(fs) if fs.available_bytes < needed => Ok(Some(format!(
+                "{} has {} bytes free; staging {} needs {needed}",
+                dir.display(),
+                fs.available_bytes,
+                m.version
+            ))),
+            Ok(_) => Ok(None),
+            Err(e) => Err(format!(
+                "the free space of {} could not be read: {e}",
+                dir.display()
+            )),
+        }
+    }
+
     /// `pending.validate`: the answers to the precheck's questions, each error naming its
     /// `user_data` key.
     pub async fn update_pending_validate(
@@ -488,9 +505,11 @@ impl Core {
         caller: &Caller,
         version: &str,
         user_data: &BTreeMap<String, String>,
+        component: Option<&str>,
     ) -> Result<Notifications, CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceAdminister)?;
+        refuse_component(component)?;
         self.pending_update(version).await?;
         let now = self.clock.now();
         let mut out = Notifications::default();
@@ -520,5 +539,16 @@ impl Core {
             staging_complete: s.complete,
             summary: s.found.manifest()?.summary(),
         })
+    }
+}
+
+/// ferrocenter is updated whole: a pending operation naming a `component` is refused.
+pub(crate) fn refuse_component(component: Option<&str>) -> Result<(), CoreError> {
+    match component.filter(|c| !c.is_empty()) {
+        Some(c) => Err(CoreError::invalid(
+            "component",
+            format!("{c:?}: ferrocenter is updated whole and has no components"),
+        )),
+        None => Ok(()),
     }
 }

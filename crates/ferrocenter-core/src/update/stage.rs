@@ -26,9 +26,11 @@ impl Core {
         &self,
         caller: &Caller,
         version: &str,
+        component: Option<&str>,
     ) -> Result<Task, CoreError> {
         self.auth
             .authorize(caller, Privilege::ApplianceAdminister)?;
+        super::service::refuse_component(component)?;
         let found = self.pending_update(version).await?;
         self.start_update_stage(found, version, &caller.user).await
     }
@@ -67,6 +69,7 @@ impl Core {
         version: &str,
         user: &str,
     ) -> Result<Task, CoreError> {
+        self.refuse_without_space(&found).await?;
         let record = self.prepare_stage(found, version).await?;
         let core = self.self_arc();
         let who = user.to_string();
@@ -90,6 +93,19 @@ impl Core {
             .await?;
         tracing::info!(task = %task.id, version, "update stage started");
         Ok(task)
+    }
+
+    /// A stage that would fill the disk does not start (an unknown free space does not stop it:
+    /// the download is bounded by the signed size anyway).
+    async fn refuse_without_space(&self, found: &Found) -> Result<(), CoreError> {
+        match self.staging_space(&found.manifest()?).await {
+            Ok(Some(short)) => Err(CoreError::invalid_state(short)),
+            Ok(None) => Ok(()),
+            Err(unknown) => {
+                tracing::warn!("{unknown}; staging anyway");
+                Ok(())
+            }
+        }
     }
 
     /// Replaces what was staged before with the record of a stage of `version` beginning.
@@ -136,6 +152,7 @@ impl Core {
         {
             return Ok(s);
         }
+        self.refuse_without_space(&found).await?;
         let record = self.prepare_stage(found, version).await?;
         *self.update.staging.lock() = Some(ctx.id().to_string());
         let _running = StagingGuard(self.self_arc());

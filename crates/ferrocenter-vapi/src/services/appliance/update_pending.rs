@@ -1,17 +1,15 @@
 //! `com.vmware.appliance.update.pending` (list, get, precheck, validate, stage, install,
 //! stage_and_install, rollback) over the
 //! core's `update` service. `source_type=DEFAULT`, which the management guide's curl line
-//! sends, is read as LOCAL_AND_ONLINE. ferrocenter has no components: `component`, when
-//! given, is refused naming it.
+//! sends, is read as LOCAL_AND_ONLINE. ferrocenter has no components: the core refuses a
+//! `component`, naming it.
 use std::collections::BTreeMap;
 
 use ferrocenter_core::update::SourceType;
-use ferrocenter_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::deployment::notifications;
 use super::update::{summary, summary_into, NOTIFICATIONS, SUMMARY};
-use crate::errors::ApiError;
 use crate::registry::{http, http_action, op, Call, Op, Out, Reply};
 use crate::services::std_types::LOCALIZABLE_MESSAGE;
 use crate::types::{field, StructDef, Ty};
@@ -160,16 +158,9 @@ pub const OPS: &[Op] = &[
     ),
 ];
 
-/// ferrocenter is updated whole: there is no component to name.
-fn no_component(call: &Call) -> Result<(), ApiError> {
-    match call.get("component").and_then(Value::as_str) {
-        Some(c) if !c.is_empty() => Err(CoreError::invalid(
-            "component",
-            format!("{c:?}: ferrocenter is updated whole and has no components"),
-        )
-        .into()),
-        _ => Ok(()),
-    }
+/// The `component` asked for (the core refuses any: ferrocenter is updated whole).
+fn component(call: &Call) -> Option<&str> {
+    call.get("component").and_then(Value::as_str)
 }
 
 fn list(call: Call) -> Reply {
@@ -191,9 +182,12 @@ fn list(call: Call) -> Reply {
 fn get(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        no_component(&call)?;
         let version = call.text("version");
-        let p = call.state.core.update_pending_get(&caller, version).await?;
+        let p = call
+            .state
+            .core
+            .update_pending_get(&caller, version, component(&call))
+            .await?;
         let m = &p.manifest;
         let mut out = Map::new();
         summary_into(&mut out, &m.summary());
@@ -239,11 +233,10 @@ fn get(call: Call) -> Reply {
 fn precheck(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        no_component(&call)?;
         let r = call
             .state
             .core
-            .update_pending_precheck(&caller, call.text("version"))
+            .update_pending_precheck(&caller, call.text("version"), component(&call))
             .await?;
         Ok(Out::Value(json!({
             "check_time": datetime(r.check_time),
@@ -266,11 +259,15 @@ fn precheck(call: Call) -> Reply {
 fn validate(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        no_component(&call)?;
         let n = call
             .state
             .core
-            .update_pending_validate(&caller, call.text("version"), &user_data(&call))
+            .update_pending_validate(
+                &caller,
+                call.text("version"),
+                &user_data(&call),
+                component(&call),
+            )
             .await?;
         Ok(Out::Value(notifications(&n)))
     })
@@ -279,10 +276,9 @@ fn validate(call: Call) -> Reply {
 fn stage(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        no_component(&call)?;
         call.state
             .core
-            .update_pending_stage(&caller, call.text("version"))
+            .update_pending_stage(&caller, call.text("version"), component(&call))
             .await?;
         Ok(Out::Value(Value::Null))
     })
@@ -303,10 +299,14 @@ fn user_data(call: &Call) -> BTreeMap<String, String> {
 fn install(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        no_component(&call)?;
         call.state
             .core
-            .update_pending_install(&caller, call.text("version"), &user_data(&call))
+            .update_pending_install(
+                &caller,
+                call.text("version"),
+                &user_data(&call),
+                component(&call),
+            )
             .await?;
         Ok(Out::Value(Value::Null))
     })
@@ -315,10 +315,14 @@ fn install(call: Call) -> Reply {
 fn stage_and_install(call: Call) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        no_component(&call)?;
         call.state
             .core
-            .update_pending_stage_and_install(&caller, call.text("version"), &user_data(&call))
+            .update_pending_stage_and_install(
+                &caller,
+                call.text("version"),
+                &user_data(&call),
+                component(&call),
+            )
             .await?;
         Ok(Out::Value(Value::Null))
     })
