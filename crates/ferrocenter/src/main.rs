@@ -243,12 +243,35 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ferrocenter_agent::simulate::raise_fd_limit();
     let _log_guard = ferrocenter::logging::init(&cfg.log_level, &cfg.data_dir.join("logs"))
         .map_err(|e| anyhow::anyhow!("data_dir: cannot create the logs directory: {e}"))?;
+    let install = self_update::Install {
+        exe,
+        plan_path: ferrocenter::serve::install_plan_path(&cfg.data_dir),
+        sqlite_file: match &cfg.database_url {
+            Some(url) => ferrocenter_store::sqlite_file(url),
+            None => ferrocenter_store::sqlite_file(&ferrocenter_store::default_sqlite_url(
+                &cfg.data_dir,
+            )),
+        },
+        rollback_dir: cfg.data_dir.join("update").join("rollback"),
+    };
     if cfg.start_check {
         return runtime()?.block_on(async {
             let server = Server::start(&cfg).await?;
             server.stop().await;
             anyhow::Ok(())
         });
+    }
+    // An install the previous process was killed in the middle of is undone before the
+    // server opens the store; the binary put back is executed.
+    if install
+        .recover_interrupted()
+        .context("undoing an interrupted update install")?
+    {
+        drop(_log_guard);
+        let e = ferrocenter_system::exec_binary(&install.exe);
+        anyhow::bail!(
+            "the previous binary could not be executed after an interrupted install: {e}"
+        );
     }
     let ending = runtime()?.block_on(async {
         let mut server = Server::start(&cfg).await?;
@@ -268,17 +291,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     if ending == Some(ProcessAction::Install) {
         drop(_log_guard);
-        let install = self_update::Install {
-            exe,
-            plan_path: ferrocenter::serve::install_plan_path(&cfg.data_dir),
-            sqlite_file: match &cfg.database_url {
-                Some(url) => ferrocenter_store::sqlite_file(url),
-                None => ferrocenter_store::sqlite_file(&ferrocenter_store::default_sqlite_url(
-                    &cfg.data_dir,
-                )),
-            },
-            rollback_dir: cfg.data_dir.join("update").join("rollback"),
-        };
         let e = install.run();
         eprintln!(
             "ferrocenter serve: the update install could not execute a binary: {e:#}; \

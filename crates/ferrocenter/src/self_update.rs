@@ -42,6 +42,10 @@ impl Install {
             Err(e) => return anyhow::Error::new(e).context("reading the install plan"),
         };
         let mut undo = Undo::default();
+        plan.outcome = Some(InstallOutcome::Swapping);
+        if let Err(e) = plan.write(&self.plan_path) {
+            return anyhow::Error::new(e).context("recording the install's start");
+        }
         let outcome = match self.swap(&plan, &mut undo) {
             Ok(()) => self.start_check(),
             Err(e) => Err(format!("{e:#}")),
@@ -119,6 +123,7 @@ impl Install {
         }
         std::fs::create_dir_all(&self.rollback_dir)
             .with_context(|| format!("creating {}", self.rollback_dir.display()))?;
+        clear_dir(&self.rollback_dir)?;
         if let (Some(_), Some(db)) = (plan.schema_version, &self.sqlite_file) {
             undo.store = snapshot_sqlite(db, &self.rollback_dir)?;
         }
@@ -136,6 +141,46 @@ impl Install {
             .with_context(|| format!("putting the new binary at {}", self.exe.display()))?;
         undo.binary = Some(previous);
         Ok(())
+    }
+
+    /// At start, before the server: an install the previous process stopped in the middle of
+    /// (killed while swapping) is undone — the previous binary and the store copy put back —
+    /// and recorded as rolled back. True when the binary was put back: the caller executes it.
+    pub fn recover_interrupted(&self) -> anyhow::Result<bool> {
+        let Some(mut plan) = InstallPlan::read(&self.plan_path)? else {
+            return Ok(false);
+        };
+        let reason = match plan.outcome {
+            Some(InstallOutcome::Swapping) => format!(
+                "the server stopped while {} was being put in place",
+                plan.version
+            ),
+            None => format!(
+                "the server stopped before {} was put in place",
+                plan.version
+            ),
+            // Ended: the core reads the outcome.
+            Some(_) => return Ok(false),
+        };
+        let mut undo = Undo::default();
+        let previous = sibling(&self.exe, ".previous");
+        let swapped = matches!(plan.outcome, Some(InstallOutcome::Swapping))
+            && !plan.rollback
+            && previous.exists()
+            && sha256_file(&self.exe).is_ok_and(|(_, sha)| sha == plan.binary_sha256);
+        if swapped {
+            undo.binary = Some(previous);
+        }
+        if matches!(plan.outcome, Some(InstallOutcome::Swapping)) {
+            if let Some(db) = &self.sqlite_file {
+                undo.store = copies_in(&self.rollback_dir, db)?;
+            }
+        }
+        eprintln!("ferrocenter serve: {reason}; putting the previous version back");
+        undo.apply(&self.exe)?;
+        plan.outcome = Some(InstallOutcome::RolledBack { reason });
+        plan.write(&self.plan_path)?;
+        Ok(swapped)
     }
 
     /// Runs the new binary with this process's arguments in check mode.
@@ -222,6 +267,32 @@ impl Undo {
         }
         Ok(())
     }
+}
+
+/// Empties `dir` (made if missing): a snapshot never mixes with an older one's files.
+fn clear_dir(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("emptying {}", dir.display()))),
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// The store copies a snapshot left in `dir`, paired with the files they replace.
+fn copies_in(dir: &Path, db: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut out = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let original = with_suffix(db, suffix);
+        let Some(name) = original.file_name() else {
+            continue;
+        };
+        let copy = dir.join(name);
+        if copy.exists() {
+            out.push((copy, original));
+        }
+    }
+    Ok(out)
 }
 
 /// Copies the database and its journal files (the stopped server checkpointed it) aside.

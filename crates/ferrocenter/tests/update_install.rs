@@ -351,6 +351,7 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
     assert_eq!(refused.status(), 503, "new tasks wait for the install");
 
     let (info, down) = s.wait_state("UP_TO_DATE", Duration::from_secs(120)).await;
+    assert_eq!(info["version"], VERSION, "the release installed: {info}");
     println!(
         "API did not answer for {:.1} s during the install",
         down.as_secs_f64()
@@ -412,6 +413,8 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
     }
     assert_eq!(sha256(&exe), before, "the previous binary is back");
     assert_eq!(s.proc.child.id(), pid);
+    let (_, v) = s.must("GET", "/rest/appliance/update", None).await;
+    assert_eq!(v["value"]["version"], env!("CARGO_PKG_VERSION"), "{v}");
     wait_connected(&s, 3).await;
     let r = client()
         .post(format!(
@@ -592,4 +595,80 @@ async fn a_binary_that_cannot_start_is_rolled_back_and_a_failed_backup_installs_
         .await
         .unwrap();
     assert_eq!(sleep.status(), 202, "tasks are taken again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_install_puts_the_previous_binary_and_store_back_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = own_binary(dir.path());
+    let before = sha256(&exe);
+    let key = keygen(dir.path(), "release.key");
+    let repo = build(dir.path(), &key, &exe, VERSION, &[]);
+    let mut s = start(dir.path(), &exe, &key, &repo);
+    s.proc.signal(libc::SIGTERM);
+    assert_eq!(s.proc.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    // What a process killed in the middle of an install leaves: the store copied aside, then
+    // changed by the new version (here, a datacenter made after the copy), the new binary in
+    // place, the previous one kept, and a plan saying the swap began.
+    let db = s.data.join("ferrocenter.db");
+    let rollback = s.data.join("update").join("rollback");
+    std::fs::create_dir_all(&rollback).unwrap();
+    std::fs::copy(&db, rollback.join("ferrocenter.db")).unwrap();
+    let s = start(dir.path(), &exe, &key, &repo);
+    let token = s.session().await;
+    let r = client()
+        .post(format!("https://{}/api/vcenter/datacenter", s.api))
+        .header("vmware-api-session-id", &token)
+        .json(&json!({"spec": {"name": "made-by-the-new-version"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut p = s.proc;
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    let new_binary = dir.path().join("ferrocenter-0.2.0");
+    let mut bytes = std::fs::read(&exe).unwrap();
+    bytes.extend_from_slice(b"\nferrocenter test build 0.2.0\n");
+    std::fs::write(&new_binary, bytes).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&new_binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::copy(&exe, exe.with_file_name("ferrocenter.previous")).unwrap();
+    std::fs::copy(&new_binary, &exe).unwrap();
+    let plan = ferrocenter_core::update::InstallPlan {
+        task: "a-task-of-the-killed-process".into(),
+        version: VERSION.into(),
+        from_version: env!("CARGO_PKG_VERSION").into(),
+        binary: new_binary.clone(),
+        binary_sha256: sha256(&new_binary),
+        schema_version: Some(1),
+        user: "root".into(),
+        rollback: false,
+        outcome: Some(ferrocenter_core::update::InstallOutcome::Swapping),
+    };
+    plan.write(&s.data.join("update").join("install.json"))
+        .unwrap();
+
+    let s = start(dir.path(), &exe, &key, &repo);
+    assert_eq!(sha256(&exe), before, "the previous binary is back");
+    let (info, _) = s
+        .wait_state("INSTALL_FAILED", Duration::from_secs(30))
+        .await;
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"), "{info}");
+    assert!(
+        s.proc
+            .stderr()
+            .contains("the server stopped while 0.2.0 was being put in place"),
+        "{}",
+        s.proc.stderr()
+    );
+    let token = s.session().await;
+    let dcs = get_json(&s.api, "/api/vcenter/datacenter", &token).await;
+    assert!(
+        !dcs.to_string().contains("made-by-the-new-version"),
+        "the store is the copy from before the install: {dcs}"
+    );
+    assert!(!s.data.join("update").join("install.json").exists());
 }

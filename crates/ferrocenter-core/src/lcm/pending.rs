@@ -14,7 +14,7 @@ use crate::auth::{Caller, Privilege};
 use crate::deployment::{notification, Notification, Notifications};
 use crate::download_token::RequestOrigin;
 use crate::tasks::{Task, TaskContext, TaskKind, TaskResult, TaskSpec};
-use crate::update::{Manifest, SourceType, RUNNING_VERSION};
+use crate::update::{Manifest, SourceType};
 use crate::{Core, CoreError};
 
 /// Where `execute_URL` points: the appliance update service's resource of the version, on the
@@ -177,9 +177,9 @@ pub fn estimated_minutes(package_size: u64, staged: bool) -> u64 {
     1 + download_secs.div_ceil(60)
 }
 
-fn shown(m: Manifest, base: &str) -> PendingUpdate {
+fn shown(m: Manifest, base: &str, running: &str) -> PendingUpdate {
     PendingUpdate {
-        release_type: ReleaseType::between(RUNNING_VERSION, &m.version),
+        release_type: ReleaseType::between(running, &m.version),
         execute_url: format!("{base}{EXECUTE_PATH}{}", m.version),
         release_notes: m.knowledge_base.iter().cloned().collect(),
         manifest: m,
@@ -248,9 +248,10 @@ impl Core {
                 now,
             ));
         }
+        let running = self.running_release().await?;
         let mut updates = Vec::new();
         for f in &record.last_check {
-            updates.push(shown(f.manifest()?, &base));
+            updates.push(shown(f.manifest()?, &base, &running));
         }
         let upgrade_count = updates
             .iter()
@@ -276,7 +277,7 @@ impl Core {
         self.auth.authorize(caller, Privilege::SystemRead)?;
         let base = origin.base()?;
         let info = self.update_pending_get(caller, version, None).await?;
-        Ok(shown(info.manifest, &base))
+        Ok(shown(info.manifest, &base, &self.running_release().await?))
     }
 
     /// `lcm.update.precheck_report.create$task`: a pre-update report of a pending `version`.

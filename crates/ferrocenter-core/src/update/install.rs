@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::state::StagedRecord;
-use super::{sha256_file, BINARY, CONTENT_DIR, RUNNING_VERSION};
+use super::{sha256_file, BINARY, CONTENT_DIR};
 use crate::auth::{Caller, Privilege, Realm, ADMINISTRATOR};
 use crate::ports::ProcessAction;
 use crate::tasks::{Task, TaskContext, TaskKind, TaskResult, TaskSpec, TaskState};
@@ -52,6 +52,9 @@ pub struct InstallPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum InstallOutcome {
+    /// The process began changing the binary and store: a process that starts and finds this
+    /// puts them back (the previous one stopped mid-way).
+    Swapping,
     /// The new binary is in place and passed its start check; it is executed next.
     Swapped,
     /// The new binary could not be put in place or did not start; the previous binary and
@@ -315,7 +318,7 @@ impl Core {
         let plan = InstallPlan {
             task: ctx.id().to_string(),
             version,
-            from_version: RUNNING_VERSION.to_string(),
+            from_version: self.running_release().await?,
             binary,
             binary_sha256,
             schema_version: manifest.schema_version,
@@ -369,6 +372,7 @@ impl Core {
             .read_update_record()
             .await?
             .installed
+            .filter(|i| i.can_roll_back)
             .ok_or_else(|| CoreError::not_found("installed update", "the last install"))?;
         if installed.schema_version.is_some() {
             return Err(CoreError::invalid_state(format!(
@@ -533,6 +537,12 @@ impl Core {
         };
         let outcome = match &plan.outcome {
             Some(InstallOutcome::Swapped) => Ok(()),
+            // The server process undoes an interrupted swap before the core starts; one left
+            // here was not undone.
+            Some(InstallOutcome::Swapping) => Err(format!(
+                "the server stopped while {} was being put in place",
+                plan.version
+            )),
             Some(InstallOutcome::RolledBack { reason }) => Err(format!(
                 "{reason}; the previous version {} was put back",
                 plan.from_version
@@ -555,10 +565,22 @@ impl Core {
                 plan.version
             ))),
         };
-        self.tasks.settle(&plan.task, task_outcome).await?;
+        // A plan whose task is gone (a store put back from before it) still ends the install.
+        if let Err(e) = self.tasks.settle(&plan.task, task_outcome).await {
+            tracing::warn!(task = %plan.task, error = %e, "the install task could not be ended");
+        }
         if plan.rollback {
             if outcome.is_ok() {
-                self.change_update_record(|r| r.installed = None).await?;
+                // The release rolled back to; this build's own needs no record.
+                let back = (plan.version != super::RUNNING_VERSION).then(|| {
+                    super::state::InstalledRecord {
+                        version: plan.version.clone(),
+                        from_version: plan.from_version.clone(),
+                        schema_version: None,
+                        can_roll_back: false,
+                    }
+                });
+                self.change_update_record(|r| r.installed = back).await?;
             }
         } else if outcome.is_ok() {
             let staged = self
@@ -573,6 +595,7 @@ impl Core {
                         version: plan.version.clone(),
                         from_version: plan.from_version.clone(),
                         schema_version: plan.schema_version,
+                        can_roll_back: true,
                     });
                     r.staged.take()
                 })

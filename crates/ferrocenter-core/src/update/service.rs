@@ -142,7 +142,10 @@ impl Core {
         let r = self.read_update_record().await?;
         let running = self.update.staging.lock().clone();
         // The stage running is shown from its start, before its body records its id.
-        let id = running.clone().filter(|id| !id.is_empty()).or(r.task);
+        let id = running
+            .clone()
+            .filter(|id| !id.is_empty())
+            .or(r.task.clone());
         let task = match &id {
             Some(id) => self.tasks.get(id).await.ok(),
             None => None,
@@ -164,7 +167,7 @@ impl Core {
         Ok(UpdateInfo {
             state,
             task,
-            version: RUNNING_VERSION.to_string(),
+            version: release_of(&r),
             latest_query_time: r.latest_query_time,
         })
     }
@@ -276,6 +279,7 @@ impl Core {
         sources: Vec<FoundAt>,
         user: &str,
     ) -> Result<Vec<Found>, CoreError> {
+        let running = self.running_release().await?;
         let mut found: Vec<Found> = Vec::new();
         let mut failure = None;
         for at in sources {
@@ -284,7 +288,7 @@ impl Core {
                 self.update_sources.as_ref(),
                 &location,
                 &self.config.update.trusted_keys,
-                RUNNING_VERSION,
+                &running,
             )
             .await
             {
@@ -550,5 +554,21 @@ pub(crate) fn refuse_component(component: Option<&str>) -> Result<(), CoreError>
             format!("{c:?}: ferrocenter is updated whole and has no components"),
         )),
         None => Ok(()),
+    }
+}
+
+/// The release running: the version of the last update installed (its signed manifest's, the
+/// label the binary was released under), else this build's.
+fn release_of(r: &super::state::UpdateRecord) -> String {
+    r.installed
+        .as_ref()
+        .map_or_else(|| RUNNING_VERSION.to_string(), |i| i.version.clone())
+}
+
+impl Core {
+    /// The release running ([`release_of`]): what updates are compared with and what
+    /// `update.get` shows.
+    pub(crate) async fn running_release(&self) -> Result<String, CoreError> {
+        Ok(release_of(&self.read_update_record().await?))
     }
 }

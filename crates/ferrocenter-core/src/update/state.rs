@@ -59,6 +59,9 @@ pub struct InstalledRecord {
     pub from_version: String,
     /// Set when its install changed the store's schema: no rollback then.
     pub schema_version: Option<u64>,
+    /// Whether `<exe>.previous` holds `from_version`: false once rolled back to this one.
+    #[serde(default)]
+    pub can_roll_back: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
