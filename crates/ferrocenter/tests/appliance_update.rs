@@ -727,6 +727,39 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
         .call_json(Method::GET, "/api/appliance/update/staged", &token, None)
         .await;
     assert_eq!(code, 400, "nothing is staged");
+
+    // Staged again, and the repository disappears mid-download: the stage fails saying so,
+    // leaving no file, and the server goes on.
+    let (code, v) = ts
+        .call_json(
+            Method::POST,
+            "/api/appliance/update/pending/0.6.0?action=stage",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 204, "{v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, i) = ts
+            .call_json(Method::GET, "/api/appliance/update", &token, None)
+            .await;
+        if i["task"]["progress"]["completed"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{i}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    nginx.stop_now();
+    let i = wait_staged(&ts).await;
+    assert_eq!(i["task"]["status"], "FAILED", "{i}");
+    assert_eq!(i["state"], "UPDATES_PENDING", "{i}");
+    assert!(!staging.exists(), "a failed stage leaves no file");
+    let error = i["task"]["error"].to_string();
+    assert!(
+        error.contains("SERVICE_UNAVAILABLE") && error.contains("ferrocenter.zst"),
+        "the repository's outage, naming the file: {error}"
+    );
     ts.stop().await;
 }
 

@@ -337,6 +337,23 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
             .await
             .0;
     }
+    // A second install, or a stage, while it runs: refused, naming why.
+    let stage_body = format!(r#"{{"version":"{VERSION}"}}"#);
+    for (action, body) in [("install", install_body(PASSWORD)), ("stage", stage_body)] {
+        let (st, v) = s
+            .must(
+                "POST",
+                &format!("/rest/appliance/update/pending/{VERSION}?action={action}"),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(st, 400, "{action}: {v}");
+        assert!(
+            v.to_string()
+                .contains("an install or rollback is in progress"),
+            "{action}: {v}"
+        );
+    }
     assert_eq!(info["task"]["subtask_order"], json!(["install"]), "{info}");
     let refused = client()
         .post(format!(

@@ -78,7 +78,10 @@ impl From<UpdateError> for CoreError {
             UpdateError::Source(UpdateSourceError::NotFound { location, file }) => {
                 CoreError::not_found("update repository file", format!("{location}/{file}"))
             }
-            UpdateError::Source(UpdateSourceError::Unreachable { .. }) => CoreError::Unavailable {
+            // Gone, or gone part-way through a file: the repository's outage, not a bad request.
+            UpdateError::Source(
+                UpdateSourceError::Unreachable { .. } | UpdateSourceError::Io { .. },
+            ) => CoreError::Unavailable {
                 message: e.to_string(),
             },
             UpdateError::Source(UpdateSourceError::AuthRefused { .. }) => {

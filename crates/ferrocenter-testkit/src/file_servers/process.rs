@@ -44,6 +44,14 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Asks the daemon to stop (SIGTERM) without waiting: dropping it waits.
+    pub fn terminate(&self) {
+        // SAFETY: kill on our own child's pid, which has not been reaped yet.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let pid = self.child.id() as libc::pid_t;

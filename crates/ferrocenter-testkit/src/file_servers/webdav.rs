@@ -24,6 +24,12 @@ impl WebDavServer {
         format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Stops serving at once (nginx's fast shutdown drops open connections): a repository that
+    /// disappears in the middle of a download.
+    pub fn stop_now(&self) {
+        self._daemon.terminate();
+    }
+
     pub fn start(tls: bool) -> Option<WebDavServer> {
         Self::start_serving(tls, "")
     }
