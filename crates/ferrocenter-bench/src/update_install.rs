@@ -239,34 +239,46 @@ struct Timeline {
     executed_s: Option<f64>,
 }
 
-fn children(pid: u32) -> Vec<u32> {
+fn first_child(pid: u32) -> Option<u32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
+        .ok()?
         .split_whitespace()
-        .filter_map(|c| c.parse().ok())
-        .collect()
+        .find_map(|c| c.parse().ok())
+}
+
+/// Whether `pid` runs (a zombie waiting to be reaped has ended).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| Some(s.rsplit_once(')')?.1.split_whitespace().next()? != "Z"))
+        .unwrap_or(false)
 }
 
 /// Watches `pid` every 20 ms until `stop`.
 async fn watch(pid: u32, t0: Instant, stop: Arc<AtomicBool>) -> Timeline {
     let mut t = Timeline::default();
+    let mut check: Option<u32> = None;
     while !stop.load(Ordering::Relaxed) {
         let at = t0.elapsed().as_secs_f64();
         let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let deleted = exe.ends_with(" (deleted)");
-        if deleted {
+        if exe.ends_with(" (deleted)") {
             t.binary_replaced_s.get_or_insert(at);
         } else if t.binary_replaced_s.is_some() && t.executed_s.is_none() && !exe.is_empty() {
             t.executed_s = Some(at);
         }
-        if t.binary_replaced_s.is_some() && t.executed_s.is_none() {
-            if !children(pid).is_empty() {
-                t.start_check_from_s.get_or_insert(at);
-            } else if t.start_check_from_s.is_some() {
-                t.start_check_to_s.get_or_insert(at);
+        match check {
+            None if t.binary_replaced_s.is_some() && t.executed_s.is_none() => {
+                check = first_child(pid);
+                if check.is_some() {
+                    t.start_check_from_s = Some(at);
+                }
             }
+            Some(c) if t.start_check_to_s.is_none() && !running(c) => {
+                t.start_check_to_s = Some(at);
+            }
+            _ => {}
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
