@@ -23,8 +23,7 @@ use serde_json::{json, Value};
 use crate::server::api::{http_client, root_call, Api, ADMIN};
 use crate::server::reads::connected;
 use crate::server::{
-    add, datacenter_with_clusters, free_ports, heartbeat_round, start_fleet, FleetSpec, ServeCmd,
-    ADMIN_PW, HOSTS_PER_FLEET,
+    add_fleet, heartbeat_round, start_fleets, ServeCmd, ADMIN_PW, HOSTS_PER_FLEET,
 };
 use crate::sys::{ferrocenter_binary, machine, tick_hz, until, StealMeter};
 
@@ -351,32 +350,8 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let (own, public_key, repo) = make_repository(&bin, &dir, &version)?;
     let binary_mib = std::fs::metadata(&own)?.len() as f64 / 1048576.0;
 
-    let n_fleets = p.hosts.div_ceil(HOSTS_PER_FLEET);
-    eprintln!(
-        "== starting {n_fleets} simulated fleet(s): {} hosts × {} VMs",
-        p.hosts, p.vms_per_host
-    );
-    let port0 = free_ports(u16::try_from(n_fleets)?)?;
-    let mut fleet_procs = Vec::new();
-    let mut fleet = Vec::with_capacity(p.hosts);
-    for k in 0..n_fleets {
-        let (proc_, m) = start_fleet(
-            &bin,
-            &dir,
-            FleetSpec {
-                name: &format!("fleet-{k}"),
-                hosts: HOSTS_PER_FLEET.min(p.hosts - k * HOSTS_PER_FLEET),
-                vms: p.vms_per_host,
-                base: &format!("127.{}.0.1", 64 + k),
-                port: port0 + u16::try_from(k)?,
-                mib_per_s: 65536,
-                seed: 1 + k as u64,
-            },
-        )
-        .await?;
-        fleet_procs.push(proc_);
-        fleet.extend(m.hosts);
-    }
+    let (fleet_procs, fleet) =
+        start_fleets(&bin, &dir, p.hosts, p.vms_per_host, HOSTS_PER_FLEET).await?;
 
     let repo_arg = repo.display().to_string();
     let server = ServeCmd::new(
@@ -395,19 +370,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     eprintln!("== starting the server");
     let srv = server.start(&own, "server", "is serving").await?;
     let api = Api::login(http.clone(), &server.api, ADMIN_PW).await?;
-    let clusters = datacenter_with_clusters(&api, p.hosts.div_ceil(p.hosts_per_cluster)).await?;
-    eprintln!(
-        "== adding {} hosts, {} at once (setup)",
-        p.hosts, p.add_concurrency
-    );
-    let placed = fleet
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (clusters[i / p.hosts_per_cluster].clone(), h.clone()))
-        .collect();
-    let (added, _) = add::add_many(&api, placed, p.add_concurrency, crate::server::ROOT_PW).await;
-    eprintln!("   {added:?}");
-    anyhow::ensure!(added.errors == 0, "{} adds failed", added.errors);
+    let added = add_fleet(&api, &fleet, p.hosts_per_cluster, p.add_concurrency).await?;
     let (api_ref, hosts) = (&api, p.hosts);
     until(
         Instant::now(),

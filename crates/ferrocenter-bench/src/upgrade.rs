@@ -15,14 +15,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use ferrocenter_agent::simulate::ManifestHost;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::server::api::{http_client, root_call, Api, ADMIN};
 use crate::server::reads::connected;
-use crate::server::{add, datacenter_with_clusters, free_ports, start_fleet, FleetSpec, ServeCmd};
+use crate::server::{add_fleet, start_fleets, ServeCmd};
 use crate::sys::{ferrocenter_binary, machine, tick_hz, until, Proc, StealMeter};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -155,32 +154,8 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let mut meter = StealMeter::start();
     let mut steal = serde_json::Map::new();
 
-    let n_fleets = p.hosts.div_ceil(HOSTS_PER_FLEET);
-    eprintln!(
-        "== starting {n_fleets} simulated fleet(s): {} hosts × {} VMs",
-        p.hosts, p.vms_per_host
-    );
-    let port0 = free_ports(u16::try_from(n_fleets)?)?;
-    let mut fleet_procs = Vec::new();
-    let mut fleet: Vec<ManifestHost> = Vec::with_capacity(p.hosts);
-    for k in 0..n_fleets {
-        let (proc_, m) = start_fleet(
-            &bin,
-            &dir,
-            FleetSpec {
-                name: &format!("fleet-{k}"),
-                hosts: HOSTS_PER_FLEET.min(p.hosts - k * HOSTS_PER_FLEET),
-                vms: p.vms_per_host,
-                base: &format!("127.{}.0.1", 64 + k),
-                port: port0 + u16::try_from(k)?,
-                mib_per_s: 65536,
-                seed: 1 + k as u64,
-            },
-        )
-        .await?;
-        fleet_procs.push(proc_);
-        fleet.extend(m.hosts);
-    }
+    let (fleet_procs, fleet) =
+        start_fleets(&bin, &dir, p.hosts, p.vms_per_host, HOSTS_PER_FLEET).await?;
 
     let source_data = dir.join("source");
     let source = ServeCmd::new(
@@ -192,19 +167,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     eprintln!("== starting the source");
     let src = source.start(&bin, "source-1", "is serving").await?;
     let api = Api::login(http.clone(), &source.api, ADMIN_PW).await?;
-    let clusters = datacenter_with_clusters(&api, p.hosts.div_ceil(p.hosts_per_cluster)).await?;
-    eprintln!(
-        "== adding {} hosts to the source, {} at once (setup)",
-        p.hosts, p.add_concurrency
-    );
-    let placed = fleet
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (clusters[i / p.hosts_per_cluster].clone(), h.clone()))
-        .collect();
-    let (added, _) = add::add_many(&api, placed, p.add_concurrency, crate::server::ROOT_PW).await;
-    eprintln!("   {added:?}");
-    anyhow::ensure!(added.errors == 0, "{} adds failed", added.errors);
+    let added = add_fleet(&api, &fleet, p.hosts_per_cluster, p.add_concurrency).await?;
     src.stop()?;
 
     eprintln!(

@@ -204,6 +204,67 @@ impl ServeCmd {
     }
 }
 
+/// `hosts` simulated hosts with `vms` VMs each, in `simulate` processes of `per_fleet` hosts
+/// at most (fleet k on addresses from 127.(64+k).0.1, one port each): the processes and the
+/// hosts.
+pub(crate) async fn start_fleets(
+    bin: &Path,
+    dir: &Path,
+    hosts: usize,
+    vms: usize,
+    per_fleet: usize,
+) -> anyhow::Result<(Vec<Proc>, Vec<ManifestHost>)> {
+    let n_fleets = hosts.div_ceil(per_fleet);
+    eprintln!("== starting {n_fleets} simulated fleet(s): {hosts} hosts × {vms} VMs");
+    let port0 = free_ports(u16::try_from(n_fleets)?)?;
+    let mut procs = Vec::new();
+    let mut fleet = Vec::with_capacity(hosts);
+    for k in 0..n_fleets {
+        let (proc_, m) = start_fleet(
+            bin,
+            dir,
+            FleetSpec {
+                name: &format!("fleet-{k}"),
+                hosts: per_fleet.min(hosts - k * per_fleet),
+                vms,
+                base: &format!("127.{}.0.1", 64 + k),
+                port: port0 + u16::try_from(k)?,
+                mib_per_s: 65536,
+                seed: 1 + k as u64,
+            },
+        )
+        .await?;
+        procs.push(proc_);
+        fleet.extend(m.hosts);
+    }
+    Ok((procs, fleet))
+}
+
+/// A datacenter with clusters of `per_cluster` hosts holding every host of `fleet`, added
+/// through `AddHost_Task`, `concurrency` at once; what the adds measured (an error if any
+/// failed).
+pub(crate) async fn add_fleet(
+    api: &Api,
+    fleet: &[ManifestHost],
+    per_cluster: usize,
+    concurrency: usize,
+) -> anyhow::Result<add::AddResult> {
+    let clusters = datacenter_with_clusters(api, fleet.len().div_ceil(per_cluster)).await?;
+    eprintln!(
+        "== adding {} hosts, {concurrency} at once (setup)",
+        fleet.len()
+    );
+    let placed = fleet
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (clusters[i / per_cluster].clone(), h.clone()))
+        .collect();
+    let (added, _) = add::add_many(api, placed, concurrency, ROOT_PW).await;
+    eprintln!("   {added:?}");
+    anyhow::ensure!(added.errors == 0, "{} adds failed", added.errors);
+    Ok(added)
+}
+
 struct ServerProc {
     args: Vec<String>,
     dir: PathBuf,
