@@ -9,6 +9,7 @@
 #   bash scripts/bench.sh sso               # password logins beside SAML token issue and use
 #   bash scripts/bench.sh history-import    # import 1,000,000 events of history into a live store
 #   bash scripts/bench.sh upgrade           # move an instance of 10,000 hosts into a fresh server
+#   bash scripts/bench.sh update-install    # a server of 10,000 hosts installs an update of itself
 # It prints one JSON report and a table. Figures are printed, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,6 +8,7 @@ mod sso;
 mod statistics;
 mod sys;
 mod syslog_forwarding;
+mod update_install;
 mod upgrade;
 
 use std::path::PathBuf;
@@ -153,6 +154,31 @@ enum Scenario {
         #[arg(long)]
         quick: bool,
         /// The ferrocenter binary [default: next to this one].
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
+    /// Self-update (issue 26): a server managing `hosts` simulated hosts installs an update of
+    /// itself from a signed local repository; API downtime and hosts back (docs/performance.md).
+    UpdateInstall {
+        #[arg(long, default_value_t = 10_000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 10)]
+        vms_per_host: usize,
+        #[arg(long, default_value_t = 64)]
+        hosts_per_cluster: usize,
+        /// Concurrent clients adding the hosts (setup, not measured).
+        #[arg(long, default_value_t = 32)]
+        add_concurrency: usize,
+        /// The server's heartbeat interval.
+        #[arg(long, default_value_t = 10)]
+        heartbeat_secs: u64,
+        /// 200 hosts, for a quick smoke run.
+        #[arg(long)]
+        quick: bool,
+        /// Keep the run's directory (the server's logs and data) for a look afterwards.
+        #[arg(long)]
+        keep: bool,
+        /// The ferrocenter binary [default: next to this one]; the server runs a copy of it.
         #[arg(long)]
         binary: Option<PathBuf>,
     },
@@ -317,6 +343,24 @@ fn main() -> anyhow::Result<()> {
             add_concurrency,
             history_events: if quick { 20_000 } else { history_events },
             heartbeat_secs: if quick { 10 } else { heartbeat_secs },
+            binary,
+        })),
+        Scenario::UpdateInstall {
+            hosts,
+            vms_per_host,
+            hosts_per_cluster,
+            add_concurrency,
+            heartbeat_secs,
+            quick,
+            keep,
+            binary,
+        } => rt.block_on(update_install::run(update_install::Params {
+            hosts: if quick { 200 } else { hosts },
+            vms_per_host,
+            hosts_per_cluster,
+            add_concurrency,
+            heartbeat_secs,
+            keep,
             binary,
         })),
         Scenario::Server(a) => {

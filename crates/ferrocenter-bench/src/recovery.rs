@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::server::api::{http_client, Api};
+use crate::server::ServeCmd;
 use crate::sys::{ferrocenter_binary, machine, percentile, tick_hz, Proc, StealMeter};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -49,49 +50,10 @@ const BACKUP_JOB: &str = "/api/appliance/recovery/backup/job";
 const RESTORE_JOB: &str = "/api/appliance/recovery/restore/job";
 const RECONCILIATION_JOB: &str = "/api/appliance/recovery/reconciliation/job";
 
-fn s(v: impl ToString) -> String {
-    v.to_string()
-}
-
-/// One server process: its arguments and where it answers.
-struct Server {
-    args: Vec<String>,
-    dir: PathBuf,
-    api: String,
-    appliance: String,
-}
-
-impl Server {
-    fn new(dir: &Path, data: &Path) -> Server {
-        let port = ferrocenter_testkit::free_port();
-        let appliance_port = ferrocenter_testkit::free_port();
-        Server {
-            args: vec![
-                s("serve"),
-                s("--data-dir"),
-                data.display().to_string(),
-                s("--listen"),
-                format!("127.0.0.1:{port}"),
-                s("--appliance-listen"),
-                format!("127.0.0.1:{appliance_port}"),
-                s("--admin-password"),
-                s(ADMIN_PW),
-                s("--heartbeat-interval-secs"),
-                s(3600),
-            ],
-            dir: dir.to_path_buf(),
-            api: format!("https://127.0.0.1:{port}"),
-            appliance: format!("https://127.0.0.1:{appliance_port}"),
-        }
-    }
-
-    async fn start(&self, bin: &Path, name: &str) -> anyhow::Result<Proc> {
-        let mut p = Proc::spawn(bin, &self.args, &self.dir, name)?;
-        let out = p.stdout.clone();
-        p.wait_line(&out, Duration::from_secs(600), |l| l.contains("is serving"))
-            .await?;
-        Ok(p)
-    }
+/// A server of this scenario: no heartbeat during the run (its hosts are written through the
+/// store, with no agents behind them).
+fn server(dir: &Path, data: &Path) -> ServeCmd {
+    ServeCmd::new(dir, data, 3600, &["--admin-password", ADMIN_PW])
 }
 
 /// Facts as an agent reports them, distinct per host (BIOS uuid, host name, MACs) so the
@@ -394,9 +356,9 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     // The backed-up server: a first start makes its store and accounts, the containers are
     // made through the API, then the hosts and VMs are written while it is stopped.
     let data_a = dir.join("backed-up");
-    let a = Server::new(&dir, &data_a);
+    let a = server(&dir, &data_a);
     eprintln!("== starting the server to back up");
-    let srv = a.start(&bin, "backed-up-1").await?;
+    let srv = a.start(&bin, "backed-up-1", "is serving").await?;
     let api = Api::login(http.clone(), &a.api, ADMIN_PW).await?;
     let dc = api
         .vim(
@@ -452,7 +414,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     eprintln!("   written in {populated_s:.1} s");
 
     eprintln!("== starting it again with the inventory");
-    let mut srv = a.start(&bin, "backed-up-2").await?;
+    let mut srv = a.start(&bin, "backed-up-2", "is serving").await?;
     let hb = first_heartbeat_round(&mut srv).await?;
     eprintln!("   first heartbeat round done: {hb}");
     let api = Api::login(http.clone(), &a.api, ADMIN_PW).await?;
@@ -523,9 +485,9 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
 
     // The restore: a fresh server, its appliance listener, root with Basic on every call.
     let data_b = dir.join("restored");
-    let b = Server::new(&dir, &data_b);
+    let b = server(&dir, &data_b);
     eprintln!("== starting a fresh server and restoring the archive into it");
-    let mut fresh = b.start(&bin, "restored").await?;
+    let mut fresh = b.start(&bin, "restored", "is serving").await?;
     let root = Auth::Basic("root".into(), ADMIN_PW.into());
     let restore_start = Instant::now();
     let created = post_json(

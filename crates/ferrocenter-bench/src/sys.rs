@@ -117,6 +117,30 @@ where
     (start.elapsed().as_secs_f64(), errors)
 }
 
+/// Polls `probe` every `every` until it answers `true`; the seconds since `t0`, or `None`
+/// after `limit`.
+pub async fn until<F, Fut>(
+    t0: Instant,
+    limit: Duration,
+    every: Duration,
+    mut probe: F,
+) -> Option<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let give_up = Instant::now() + limit;
+    loop {
+        if probe().await {
+            return Some(t0.elapsed().as_secs_f64());
+        }
+        if Instant::now() > give_up {
+            return None;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// Clock ticks per second of /proc CPU figures.
 pub fn tick_hz() -> f64 {
     // SAFETY: sysconf only reads a constant.

@@ -11,18 +11,18 @@
 //! the source lists none connected (its heartbeat sees each claim taken, so this depends on the
 //! source's heartbeat interval), and the deferred history import's rate. Per-step durations
 //! come from the deployment record. The hosts must be real agents: the claims move through them.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use ferrocenter_agent::simulate::ManifestHost;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::server::api::{http_client, Api, ADMIN};
-use crate::server::{add, datacenter_with_clusters, free_ports, reads, start_fleet, FleetSpec};
-use crate::sys::{ferrocenter_binary, machine, tick_hz, Proc, StealMeter};
+use crate::server::api::{http_client, root_call, Api, ADMIN};
+use crate::server::reads::connected;
+use crate::server::{add_fleet, start_fleets, ServeCmd};
+use crate::sys::{ferrocenter_binary, machine, tick_hz, until, Proc, StealMeter};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Params {
@@ -54,48 +54,6 @@ fn s(v: impl ToString) -> String {
     v.to_string()
 }
 
-/// One server process: its arguments and where it answers.
-struct Server {
-    args: Vec<String>,
-    dir: PathBuf,
-    api: String,
-    appliance: String,
-}
-
-impl Server {
-    fn new(dir: &Path, data: &Path, heartbeat_secs: u64, extra: &[&str]) -> Server {
-        let port = ferrocenter_testkit::free_port();
-        let appliance_port = ferrocenter_testkit::free_port();
-        let mut args = vec![
-            s("serve"),
-            s("--data-dir"),
-            data.display().to_string(),
-            s("--listen"),
-            format!("127.0.0.1:{port}"),
-            s("--appliance-listen"),
-            format!("127.0.0.1:{appliance_port}"),
-            s("--heartbeat-interval-secs"),
-            s(heartbeat_secs),
-        ];
-        args.extend(extra.iter().map(s));
-        Server {
-            args,
-            dir: dir.to_path_buf(),
-            api: format!("https://127.0.0.1:{port}"),
-            appliance: format!("https://127.0.0.1:{appliance_port}"),
-        }
-    }
-
-    /// Starts it and waits for `ready` on its stdout.
-    async fn start(&self, bin: &Path, name: &str, ready: &str) -> anyhow::Result<Proc> {
-        let mut p = Proc::spawn(bin, &self.args, &self.dir, name)?;
-        let out = p.stdout.clone();
-        p.wait_line(&out, Duration::from_secs(600), |l| l.contains(ready))
-            .await?;
-        Ok(p)
-    }
-}
-
 /// The certificate thumbprint a server printed at its start.
 fn printed_thumbprint(p: &Proc) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(&p.stdout)?;
@@ -103,26 +61,6 @@ fn printed_thumbprint(p: &Proc) -> anyhow::Result<String> {
         .find_map(|l| l.split("SHA-256 thumbprint:").nth(1))
         .map(|t| t.trim().to_string())
         .context("no thumbprint in the server's start banner")
-}
-
-/// A call as `root` with Basic credentials: status and JSON body.
-async fn root_call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    password: &str,
-    body: Option<&Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut rb = http
-        .request(method, url)
-        .basic_auth("root", Some(password))
-        .timeout(Duration::from_secs(30));
-    if let Some(b) = body {
-        rb = rb.json(b);
-    }
-    let r = rb.send().await?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(Value::Null)))
 }
 
 fn spec(port: u16, thumbprint: &str) -> Value {
@@ -149,30 +87,6 @@ fn parse_time(v: &Value) -> Option<OffsetDateTime> {
 /// Seconds from `start_time` to `end_time` of a task-shaped value.
 fn duration_s(v: &Value) -> Option<f64> {
     Some((parse_time(&v["end_time"])? - parse_time(&v["start_time"])?).as_seconds_f64())
-}
-
-/// Polls `probe` every `every` until it answers `true`; the seconds since `t0`, or `None`
-/// after `limit`.
-async fn until<F, Fut>(t0: Instant, limit: Duration, every: Duration, mut probe: F) -> Option<f64>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let give_up = Instant::now() + limit;
-    loop {
-        if probe().await {
-            return Some(t0.elapsed().as_secs_f64());
-        }
-        if Instant::now() > give_up {
-            return None;
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
-/// Hosts connected as the server's QueryHost counts them (`None` when it does not answer).
-async fn connected(api: &Api) -> Option<usize> {
-    reads::count_hosts_where(api, "status=Connected").await.ok()
 }
 
 /// One look at the deferred history import: seconds since `upgrade.start`, its status, rows
@@ -240,35 +154,11 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let mut meter = StealMeter::start();
     let mut steal = serde_json::Map::new();
 
-    let n_fleets = p.hosts.div_ceil(HOSTS_PER_FLEET);
-    eprintln!(
-        "== starting {n_fleets} simulated fleet(s): {} hosts × {} VMs",
-        p.hosts, p.vms_per_host
-    );
-    let port0 = free_ports(u16::try_from(n_fleets)?)?;
-    let mut fleet_procs = Vec::new();
-    let mut fleet: Vec<ManifestHost> = Vec::with_capacity(p.hosts);
-    for k in 0..n_fleets {
-        let (proc_, m) = start_fleet(
-            &bin,
-            &dir,
-            FleetSpec {
-                name: &format!("fleet-{k}"),
-                hosts: HOSTS_PER_FLEET.min(p.hosts - k * HOSTS_PER_FLEET),
-                vms: p.vms_per_host,
-                base: &format!("127.{}.0.1", 64 + k),
-                port: port0 + u16::try_from(k)?,
-                mib_per_s: 65536,
-                seed: 1 + k as u64,
-            },
-        )
-        .await?;
-        fleet_procs.push(proc_);
-        fleet.extend(m.hosts);
-    }
+    let (fleet_procs, fleet) =
+        start_fleets(&bin, &dir, p.hosts, p.vms_per_host, HOSTS_PER_FLEET).await?;
 
     let source_data = dir.join("source");
-    let source = Server::new(
+    let source = ServeCmd::new(
         &dir,
         &source_data,
         p.heartbeat_secs,
@@ -277,19 +167,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     eprintln!("== starting the source");
     let src = source.start(&bin, "source-1", "is serving").await?;
     let api = Api::login(http.clone(), &source.api, ADMIN_PW).await?;
-    let clusters = datacenter_with_clusters(&api, p.hosts.div_ceil(p.hosts_per_cluster)).await?;
-    eprintln!(
-        "== adding {} hosts to the source, {} at once (setup)",
-        p.hosts, p.add_concurrency
-    );
-    let placed = fleet
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (clusters[i / p.hosts_per_cluster].clone(), h.clone()))
-        .collect();
-    let (added, _) = add::add_many(&api, placed, p.add_concurrency, crate::server::ROOT_PW).await;
-    eprintln!("   {added:?}");
-    anyhow::ensure!(added.errors == 0, "{} adds failed", added.errors);
+    let added = add_fleet(&api, &fleet, p.hosts_per_cluster, p.add_concurrency).await?;
     src.stop()?;
 
     eprintln!(
@@ -336,7 +214,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     steal.insert("setup".into(), json!(meter.lap()));
 
     let target_data = dir.join("target");
-    let target = Server::new(
+    let target = ServeCmd::new(
         &dir,
         &target_data,
         p.heartbeat_secs,

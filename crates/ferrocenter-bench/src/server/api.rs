@@ -227,6 +227,26 @@ impl Api {
     }
 }
 
+/// A call as `root` with Basic credentials: status and JSON body.
+pub async fn root_call(
+    http: &Client,
+    method: Method,
+    url: &str,
+    password: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut rb = http
+        .request(method, url)
+        .basic_auth("root", Some(password))
+        .timeout(Duration::from_secs(30));
+    if let Some(b) = body {
+        rb = rb.json(b);
+    }
+    let r = rb.send().await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
+
 fn soap_envelope(body: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#

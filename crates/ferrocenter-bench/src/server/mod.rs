@@ -10,7 +10,7 @@ mod evacuate;
 mod mixed;
 pub(crate) mod reads;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,7 +69,7 @@ impl Params {
 }
 
 pub(crate) const ROOT_PW: &str = "Bench-Root-1";
-const ADMIN_PW: &str = "Bench-Admin-1";
+pub(crate) const ADMIN_PW: &str = "Bench-Admin-1";
 /// Where the search for the fleets' ports starts: the evacuation fleet takes the first free
 /// run's first port, fleet k the one after it plus k.
 const FIRST_PORT: u16 = 18440;
@@ -85,7 +85,7 @@ pub(crate) fn free_ports(n: u16) -> anyhow::Result<u16> {
 }
 /// Hosts per `simulate` process: each connected host holds one descriptor there, and this
 /// machine caps a process at 20,000.
-const HOSTS_PER_FLEET: usize = 15_000;
+pub(crate) const HOSTS_PER_FLEET: usize = 15_000;
 /// Above this many hosts the server cannot keep one agent connection per host under the same
 /// cap, so the growth to `list_hosts` runs on a server that closes an agent connection a second
 /// after its last use (`--agent-idle-timeout-secs 1`): a heartbeat round reaches every host
@@ -111,8 +111,8 @@ pub(crate) struct FleetSpec<'a> {
 }
 
 pub(crate) async fn start_fleet(
-    bin: &std::path::Path,
-    dir: &std::path::Path,
+    bin: &Path,
+    dir: &Path,
     f: FleetSpec<'_>,
 ) -> anyhow::Result<(Proc, Manifest)> {
     let FleetSpec {
@@ -162,6 +162,109 @@ pub(crate) async fn start_fleet(
     Ok((p, m))
 }
 
+/// One `ferrocenter serve` to start: its arguments and where it answers.
+pub(crate) struct ServeCmd {
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub api: String,
+    pub appliance: String,
+}
+
+impl ServeCmd {
+    pub fn new(dir: &Path, data: &Path, heartbeat_secs: u64, extra: &[&str]) -> ServeCmd {
+        let port = ferrocenter_testkit::free_port();
+        let appliance_port = ferrocenter_testkit::free_port();
+        let mut args = vec![
+            s("serve"),
+            s("--data-dir"),
+            data.display().to_string(),
+            s("--listen"),
+            format!("127.0.0.1:{port}"),
+            s("--appliance-listen"),
+            format!("127.0.0.1:{appliance_port}"),
+            s("--heartbeat-interval-secs"),
+            s(heartbeat_secs),
+        ];
+        args.extend(extra.iter().map(s));
+        ServeCmd {
+            args,
+            dir: dir.to_path_buf(),
+            api: format!("https://127.0.0.1:{port}"),
+            appliance: format!("https://127.0.0.1:{appliance_port}"),
+        }
+    }
+
+    /// Starts it and waits for `ready` on its stdout.
+    pub async fn start(&self, bin: &Path, name: &str, ready: &str) -> anyhow::Result<Proc> {
+        let mut p = Proc::spawn(bin, &self.args, &self.dir, name)?;
+        let out = p.stdout.clone();
+        p.wait_line(&out, Duration::from_secs(600), |l| l.contains(ready))
+            .await?;
+        Ok(p)
+    }
+}
+
+/// `hosts` simulated hosts with `vms` VMs each, in `simulate` processes of `per_fleet` hosts
+/// at most (fleet k on addresses from 127.(64+k).0.1, one port each): the processes and the
+/// hosts.
+pub(crate) async fn start_fleets(
+    bin: &Path,
+    dir: &Path,
+    hosts: usize,
+    vms: usize,
+    per_fleet: usize,
+) -> anyhow::Result<(Vec<Proc>, Vec<ManifestHost>)> {
+    let n_fleets = hosts.div_ceil(per_fleet);
+    eprintln!("== starting {n_fleets} simulated fleet(s): {hosts} hosts × {vms} VMs");
+    let port0 = free_ports(u16::try_from(n_fleets)?)?;
+    let mut procs = Vec::new();
+    let mut fleet = Vec::with_capacity(hosts);
+    for k in 0..n_fleets {
+        let (proc_, m) = start_fleet(
+            bin,
+            dir,
+            FleetSpec {
+                name: &format!("fleet-{k}"),
+                hosts: per_fleet.min(hosts - k * per_fleet),
+                vms,
+                base: &format!("127.{}.0.1", 64 + k),
+                port: port0 + u16::try_from(k)?,
+                mib_per_s: 65536,
+                seed: 1 + k as u64,
+            },
+        )
+        .await?;
+        procs.push(proc_);
+        fleet.extend(m.hosts);
+    }
+    Ok((procs, fleet))
+}
+
+/// A datacenter with clusters of `per_cluster` hosts holding every host of `fleet`, added
+/// through `AddHost_Task`, `concurrency` at once; what the adds measured (an error if any
+/// failed).
+pub(crate) async fn add_fleet(
+    api: &Api,
+    fleet: &[ManifestHost],
+    per_cluster: usize,
+    concurrency: usize,
+) -> anyhow::Result<add::AddResult> {
+    let clusters = datacenter_with_clusters(api, fleet.len().div_ceil(per_cluster)).await?;
+    eprintln!(
+        "== adding {} hosts, {concurrency} at once (setup)",
+        fleet.len()
+    );
+    let placed = fleet
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (clusters[i / per_cluster].clone(), h.clone()))
+        .collect();
+    let (added, _) = add::add_many(api, placed, concurrency, ROOT_PW).await;
+    eprintln!("   {added:?}");
+    anyhow::ensure!(added.errors == 0, "{} adds failed", added.errors);
+    Ok(added)
+}
+
 struct ServerProc {
     args: Vec<String>,
     dir: PathBuf,
@@ -169,7 +272,7 @@ struct ServerProc {
 }
 
 impl ServerProc {
-    async fn start(&self, bin: &std::path::Path, n: usize) -> anyhow::Result<Proc> {
+    async fn start(&self, bin: &Path, n: usize) -> anyhow::Result<Proc> {
         let mut p = Proc::spawn(bin, &self.args, &self.dir, &format!("server-{n}"))?;
         let out = p.stdout.clone();
         p.wait_line(&out, Duration::from_secs(300), |l| l.contains("is serving"))
@@ -181,21 +284,24 @@ impl ServerProc {
 /// The heartbeat summary lines a server wrote: (answered, hosts, seconds).
 fn heartbeat_rounds(p: &Proc) -> Vec<(usize, usize, f64)> {
     let text = std::fs::read_to_string(&p.stderr).unwrap_or_default();
-    text.lines()
-        .filter(|l| l.contains("heartbeat round"))
-        .filter_map(|l| {
-            let field = |k: &str| {
-                l.split_whitespace()
-                    .find_map(|w| w.strip_prefix(&format!("{k}=")))
-                    .map(|v| v.trim_matches('"').to_string())
-            };
-            Some((
-                field("answered")?.parse().ok()?,
-                field("hosts")?.parse().ok()?,
-                field("seconds")?.parse().ok()?,
-            ))
-        })
-        .collect()
+    text.lines().filter_map(heartbeat_round).collect()
+}
+
+/// One heartbeat round's summary line of a server's log: (answered, hosts, seconds).
+pub(crate) fn heartbeat_round(l: &str) -> Option<(usize, usize, f64)> {
+    if !l.contains("heartbeat round") {
+        return None;
+    }
+    let field = |k: &str| {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .map(|v| v.trim_matches('"').to_string())
+    };
+    Some((
+        field("answered")?.parse().ok()?,
+        field("hosts")?.parse().ok()?,
+        field("seconds")?.parse().ok()?,
+    ))
 }
 
 /// The inventory's containers through VI/JSON: one datacenter "DC" and `n` fully automated

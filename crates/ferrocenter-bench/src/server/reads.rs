@@ -45,6 +45,11 @@ pub async fn count_hosts_where(api: &Api, q: &str) -> anyhow::Result<usize> {
         .ok_or_else(|| anyhow::anyhow!("QueryHost with replyWithCount gave no total"))
 }
 
+/// Hosts connected as the server's QueryHost counts them (`None` when it does not answer).
+pub async fn connected(api: &Api) -> Option<usize> {
+    count_hosts_where(api, "status=Connected").await.ok()
+}
+
 /// QueryHost with `limit`/`start` until a short page; every host's ZStack uuid.
 pub async fn query_all_hosts(api: &Api, page: usize) -> anyhow::Result<Vec<String>> {
     let mut uuids = Vec::new();
