@@ -226,6 +226,10 @@ struct ServerArgs {
     /// PostgreSQL (a throwaway cluster started for the run) instead of SQLite.
     #[arg(long)]
     postgres: bool,
+    /// Every scenario on each of these engines in turn (`sqlite,postgres`), then a table of
+    /// each figure on both with their ratio; overrides `--postgres`.
+    #[arg(long, value_delimiter = ',', value_parser = ["sqlite", "postgres"])]
+    engines: Vec<String>,
     /// Every scenario at 1,000 hosts, in a few minutes.
     #[arg(long)]
     quick: bool,
@@ -383,7 +387,8 @@ fn main() -> anyhow::Result<()> {
                 only: a.only,
                 binary: a.binary,
             };
-            rt.block_on(server::run(if a.quick { p.quick() } else { p }))
+            let p = if a.quick { p.quick() } else { p };
+            rt.block_on(server::run_engines(p, &a.engines))
         }
     }
 }
