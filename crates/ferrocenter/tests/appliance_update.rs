@@ -218,6 +218,34 @@ async fn update_server(key: &Key, local: Option<&Path>) -> TestServer {
 }
 
 /// Polls `/rest/appliance/update` as root until no stage runs; the last answer.
+/// Stages `version` and waits until its download has begun (and has not ended).
+async fn stage_until_downloading(ts: &TestServer, token: &str, version: &str) {
+    let (code, v) = ts
+        .call_json(
+            Method::POST,
+            &format!("/api/appliance/update/pending/{version}?action=stage"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(code, 204, "{v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, i) = ts
+            .call_json(Method::GET, "/api/appliance/update", token, None)
+            .await;
+        assert_eq!(
+            i["state"], "STAGE_IN_PROGRESS",
+            "finished before the test could act on it: {i}"
+        );
+        if i["task"]["progress"]["completed"].as_u64().unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{i}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_staged(ts: &TestServer) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -660,31 +688,8 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
         (200, json!("0.6.0")),
         "{v}"
     );
-    let (code, v) = ts
-        .call_json(
-            Method::POST,
-            "/api/appliance/update/pending/0.6.0?action=stage",
-            &token,
-            None,
-        )
-        .await;
-    assert_eq!(code, 204, "{v}");
+    stage_until_downloading(&ts, &token, "0.6.0").await;
     let staging = ts.dir.path().join("update/staged/0.6.0");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let (_, i) = ts
-            .call_json(Method::GET, "/api/appliance/update", &token, None)
-            .await;
-        assert_eq!(
-            i["state"], "STAGE_IN_PROGRESS",
-            "finished before it was cancelled: {i}"
-        );
-        if i["task"]["progress"]["completed"].as_u64().unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{i}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     assert!(
         staging.exists(),
         "the download is under way in {}",
@@ -730,26 +735,7 @@ async fn the_policys_repository_on_nginx_is_staged_and_a_slow_stage_is_cancelled
 
     // Staged again, and the repository disappears mid-download: the stage fails saying so,
     // leaving no file, and the server goes on.
-    let (code, v) = ts
-        .call_json(
-            Method::POST,
-            "/api/appliance/update/pending/0.6.0?action=stage",
-            &token,
-            None,
-        )
-        .await;
-    assert_eq!(code, 204, "{v}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let (_, i) = ts
-            .call_json(Method::GET, "/api/appliance/update", &token, None)
-            .await;
-        if i["task"]["progress"]["completed"].as_u64().unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{i}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    stage_until_downloading(&ts, &token, "0.6.0").await;
     nginx.stop_now();
     let i = wait_staged(&ts).await;
     assert_eq!(i["task"]["status"], "FAILED", "{i}");

@@ -187,6 +187,20 @@ async fn add_hosts(s: &Server, fleet: &ferrocenter_agent::simulate::Fleet) -> Ve
     ids
 }
 
+/// Starts the diagnostics' sleep task of `ms` milliseconds.
+async fn sleep_task(s: &Server, token: &str, ms: u64) -> reqwest::Response {
+    client()
+        .post(format!(
+            "https://{}/api/ferrocenter/diagnostics/sleep",
+            s.api
+        ))
+        .header("vmware-api-session-id", token)
+        .json(&json!({"duration_ms": ms}))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Waits until `n` hosts are connected.
 async fn wait_connected(s: &Server, n: usize) {
     let start = Instant::now();
@@ -308,16 +322,7 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
 
     // A task running when the install starts is waited for; new ones are refused meanwhile.
     let token = s.session().await;
-    let sleep = client()
-        .post(format!(
-            "https://{}/api/ferrocenter/diagnostics/sleep",
-            s.api
-        ))
-        .header("vmware-api-session-id", &token)
-        .json(&json!({"duration_ms": 3000}))
-        .send()
-        .await
-        .unwrap();
+    let sleep = sleep_task(&s, &token, 3000).await;
     assert_eq!(sleep.status(), 202);
     let sleep_id: String = sleep.json().await.unwrap();
     let (st, v) = s
@@ -355,16 +360,7 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
         );
     }
     assert_eq!(info["task"]["subtask_order"], json!(["install"]), "{info}");
-    let refused = client()
-        .post(format!(
-            "https://{}/api/ferrocenter/diagnostics/sleep",
-            s.api
-        ))
-        .header("vmware-api-session-id", &token)
-        .json(&json!({"duration_ms": 10}))
-        .send()
-        .await
-        .unwrap();
+    let refused = sleep_task(&s, &token, 10).await;
     assert_eq!(refused.status(), 503, "new tasks wait for the install");
 
     let (info, down) = s.wait_state("UP_TO_DATE", Duration::from_secs(120)).await;
@@ -601,16 +597,7 @@ async fn a_binary_that_cannot_start_is_rolled_back_and_a_failed_backup_installs_
         "{msg}"
     );
     assert_eq!(sha256(&exe), before);
-    let sleep = client()
-        .post(format!(
-            "https://{}/api/ferrocenter/diagnostics/sleep",
-            s.api
-        ))
-        .header("vmware-api-session-id", s.session().await)
-        .json(&json!({"duration_ms": 10}))
-        .send()
-        .await
-        .unwrap();
+    let sleep = sleep_task(&s, &s.session().await, 10).await;
     assert_eq!(sleep.status(), 202, "tasks are taken again");
 }
 

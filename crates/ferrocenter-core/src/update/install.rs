@@ -87,6 +87,9 @@ impl InstallPlan {
     }
 }
 
+type RestartFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<TaskResult, CoreError>> + Send + 'a>>;
+
 type StagedFuture<'a> = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<StagedRecord, CoreError>> + Send + 'a>,
 >;
@@ -226,9 +229,40 @@ impl Core {
     where
         F: for<'a> FnOnce(&'a Core, &'a TaskContext) -> StagedFuture<'a> + Send + 'static,
     {
-        self.claim_install(Installing::Install)?;
+        let who = user.to_string();
+        self.submit_restart(
+            Installing::Install,
+            version,
+            user,
+            format!("Install the update {version}"),
+            move |core, ctx| {
+                Box::pin(async move {
+                    let record = staged(core, ctx).await?;
+                    core.install_staged(ctx, record, &who, skip_backup).await
+                })
+            },
+        )
+        .await
+    }
+
+    /// Starts the task of an install or rollback: one at a time; shown in progress until the
+    /// process stops; a failure before the restart recorded as the install's end (the next
+    /// server records the others).
+    async fn submit_restart<F>(
+        &self,
+        what: Installing,
+        version: &str,
+        user: &str,
+        description: String,
+        body: F,
+    ) -> Result<Task, CoreError>
+    where
+        F: for<'a> FnOnce(&'a Core, &'a TaskContext) -> RestartFuture<'a> + Send + 'static,
+    {
+        self.claim_install(what)?;
         let core = self.self_arc();
         let (v, who) = (version.to_string(), user.to_string());
+        let rollback = what == Installing::Rollback;
         let submitted = self
             .tasks
             .submit(
@@ -236,7 +270,7 @@ impl Core {
                     kind: TaskKind::ApplianceUpdateInstall,
                     target: None,
                     initiator: user.to_string(),
-                    description: format!("Install the update {version}"),
+                    description,
                     // Past the swap nothing can stop it; before, a drain or backup may be long
                     // but is left to finish (vCenter's install is not cancelable either).
                     cancelable: false,
@@ -244,13 +278,10 @@ impl Core {
                 },
                 move |ctx| async move {
                     let _installing = InstallingGuard(core.clone());
-                    let outcome = match staged(&core, &ctx).await {
-                        Ok(record) => core.install_staged(&ctx, record, &who, skip_backup).await,
-                        Err(e) => Err(e),
-                    };
+                    let outcome = body(&core, &ctx).await;
                     let restarting = core.update.restarting.load(Ordering::SeqCst);
                     if let (Err(e), false) = (&outcome, restarting) {
-                        core.record_install_end(&v, &who, false, Err(e.to_string()))
+                        core.record_install_end(&v, &who, rollback, Err(e.to_string()))
                             .await;
                     }
                     outcome
@@ -265,7 +296,7 @@ impl Core {
                     r.install_failure = None;
                 })
                 .await?;
-                tracing::info!(task = %t.id, version, "update install started");
+                tracing::info!(task = %t.id, version, rollback, "update install started");
             }
             Err(_) => *self.update.installing.lock() = None,
         }
@@ -381,59 +412,32 @@ impl Core {
                 installed.version, installed.from_version
             )));
         }
-        self.claim_install(Installing::Rollback)?;
-        let core = self.self_arc();
-        let who = caller.user.clone();
         let target = installed.from_version.clone();
-        let submitted = self
-            .tasks
-            .submit(
-                TaskSpec {
-                    kind: TaskKind::ApplianceUpdateInstall,
-                    target: None,
-                    initiator: caller.user.clone(),
-                    description: format!("Roll the update {} back to {target}", installed.version),
-                    cancelable: false,
-                    timeout: None,
-                },
-                move |ctx| async move {
-                    let _installing = InstallingGuard(core.clone());
-                    let outcome = match core.drain_tasks(&ctx).await {
-                        Ok(()) => {
-                            let plan = InstallPlan {
-                                task: ctx.id().to_string(),
-                                version: installed.from_version.clone(),
-                                from_version: installed.version.clone(),
-                                binary: PathBuf::new(),
-                                binary_sha256: String::new(),
-                                schema_version: None,
-                                user: who.clone(),
-                                rollback: true,
-                                outcome: None,
-                            };
-                            core.restart_into(&ctx, &plan).await
-                        }
-                        Err(e) => Err(e),
+        let who = caller.user.clone();
+        self.submit_restart(
+            Installing::Rollback,
+            &target,
+            &caller.user,
+            format!("Roll the update {} back to {target}", installed.version),
+            move |core, ctx| {
+                Box::pin(async move {
+                    core.drain_tasks(ctx).await?;
+                    let plan = InstallPlan {
+                        task: ctx.id().to_string(),
+                        version: installed.from_version.clone(),
+                        from_version: installed.version.clone(),
+                        binary: PathBuf::new(),
+                        binary_sha256: String::new(),
+                        schema_version: None,
+                        user: who,
+                        rollback: true,
+                        outcome: None,
                     };
-                    let restarting = core.update.restarting.load(Ordering::SeqCst);
-                    if let (Err(e), false) = (&outcome, restarting) {
-                        core.record_install_end(&target, &who, true, Err(e.to_string()))
-                            .await;
-                    }
-                    outcome
-                },
-            )
-            .await;
-        match &submitted {
-            Ok(t) => {
-                let id = t.id.clone();
-                self.change_update_record(move |r| r.task = Some(id))
-                    .await?;
-                tracing::info!(task = %t.id, "update rollback started");
-            }
-            Err(_) => *self.update.installing.lock() = None,
-        }
-        submitted
+                    core.restart_into(ctx, &plan).await
+                })
+            },
+        )
+        .await
     }
 
     /// A backup to the first backup schedule's location, waited for; none when no schedule
