@@ -439,6 +439,29 @@ async fn the_guides_install_swaps_the_binary_in_place_and_the_hosts_come_back() 
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "nothing left to roll back");
+
+    // The official SDK installs it again: check, questions, validate, stage and install in one
+    // call, followed through the restart.
+    if let Some(python) = sdk_python() {
+        let v = run_sdk_script(
+            &python,
+            "update_install.py",
+            &[&s.api, ADMIN, PASSWORD, PASSWORD, "true"],
+        )
+        .await;
+        assert_eq!(v["validate_errors"], 0, "{v}");
+        assert_eq!(
+            (&v["state"], &v["task"]),
+            (&json!("UP_TO_DATE"), &json!("SUCCEEDED")),
+            "{v}"
+        );
+        assert_eq!(v["version"], VERSION, "{v}");
+        assert_eq!(sha256(&exe), sha256(&new_binary));
+        assert_eq!(s.proc.child.id(), pid);
+        wait_connected(&s, 3).await;
+    } else {
+        eprintln!("SKIPPED (the SDK part): the vSphere Automation SDK for Python is not installed");
+    }
     fleet.stop().await;
 }
 

@@ -41,6 +41,7 @@ def main():
             if state in ("UP_TO_DATE", "INSTALL_FAILED") and u.task is not None \
                     and str(u.task.status) in ("SUCCEEDED", "FAILED"):
                 out["state"] = state
+                out["version"] = u.version
                 out["task"] = str(u.task.status)
                 out["error"] = (u.task.error.messages[0].default_message
                                 if u.task.error is not None else None)
