@@ -496,9 +496,11 @@ async fn real_hosts_create_migrate_survive_kills_and_delete_vms() {
     assert_eq!(placed_on(&f, vm).await, 1);
     // The paused incoming domain and the disk libvirt made ready on host 0 go once its
     // libvirtd is back (the agent discards them when it reconnects).
+    // libvirtd restarting under the emulator (no nested KVM in CI) can take tens of seconds to
+    // start its pools; the agent retries every 2 s for five minutes.
     wait_until(
         "host 0 to drop the abandoned migration",
-        Duration::from_secs(30),
+        Duration::from_secs(90),
         async || {
             (domstate(host(&f, 0), &vm.uuid).is_none()
                 && !volumes(host(&f, 0)).iter().any(|v| v.starts_with(&vm.uuid)))
