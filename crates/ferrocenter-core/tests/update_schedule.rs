@@ -4,12 +4,12 @@
 //! local directory repository is checked, the result stored and recorded as an event, and with
 //! `auto_stage` the update found is staged on disk; the same check time is not owed twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrocenter_agent_client::ConnectOptions;
-use ferrocenter_core::agent_door::AgentClientDoor;
 use ferrocenter_core::auth::{Caller, Realm, Role};
 use ferrocenter_core::inventory::EventFilter;
 use ferrocenter_core::ports::{
@@ -21,7 +21,7 @@ use ferrocenter_core::update::{
     build_package, Manifest, SigningKey, SourceType, TrustedKeys, UpdateConfig, UpdateServiceState,
     CHECKED_EVENT, PACKAGE_FILE,
 };
-use ferrocenter_core::{Core, CoreConfig, CoreError, Machine, Ports};
+use ferrocenter_core::{Core, CoreConfig, CoreError, Machine};
 use ferrocenter_system::update_source::RepositorySources;
 use time::macros::datetime;
 use tokio_util::sync::CancellationToken;
@@ -70,22 +70,11 @@ async fn update_core(
     staged: &Path,
     machine: Machine,
 ) -> Arc<Core> {
-    let store = ferrocenter_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-        .await
-        .unwrap();
-    Core::assemble(
-        Ports {
-            store,
-            clock,
-            agents: Arc::new(AgentClientDoor::new(ConnectOptions::default())),
-            machine,
-            installer: None,
-            backup_target: None,
-            log_forwarder: None,
-            federation: None,
-            support_sources: None,
-            update_sources: Some(Arc::new(RepositorySources::new(Vec::new()).unwrap())),
-        },
+    common::core_with(
+        dir,
+        clock,
+        machine,
+        Some(Arc::new(RepositorySources::new(Vec::new()).unwrap())),
         CoreConfig {
             update: UpdateConfig {
                 trusted_keys: TrustedKeys::new(vec![key.public_key()]),
@@ -97,6 +86,7 @@ async fn update_core(
             ..CoreConfig::default()
         },
     )
+    .await
 }
 
 /// A machine whose disks have `free` bytes available.

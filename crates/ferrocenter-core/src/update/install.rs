@@ -110,10 +110,9 @@ impl Core {
         user_data: &BTreeMap<String, String>,
         component: Option<&str>,
     ) -> Result<Task, CoreError> {
-        self.auth
-            .authorize(caller, Privilege::ApplianceAdminister)?;
-        super::service::refuse_component(component)?;
-        self.pending_update(version).await?;
+        let (_, skip_backup) = self
+            .install_request(caller, version, user_data, component)
+            .await?;
         let staged = self
             .read_update_record()
             .await?
@@ -124,8 +123,6 @@ impl Core {
                     "the update {version} is not staged: stage it first (pending.stage)"
                 ))
             })?;
-        self.refuse_bad_answers(version, user_data).await?;
-        let skip_backup = skip_backup(user_data);
         self.submit_install(version, &caller.user, skip_backup, move |_core, _ctx| {
             Box::pin(async move { Ok(staged) })
         })
@@ -140,17 +137,31 @@ impl Core {
         user_data: &BTreeMap<String, String>,
         component: Option<&str>,
     ) -> Result<Task, CoreError> {
-        self.auth
-            .authorize(caller, Privilege::ApplianceAdminister)?;
-        super::service::refuse_component(component)?;
-        let found = self.pending_update(version).await?;
-        self.refuse_bad_answers(version, user_data).await?;
-        let skip_backup = skip_backup(user_data);
+        let (found, skip_backup) = self
+            .install_request(caller, version, user_data, component)
+            .await?;
         let (v, who) = (version.to_string(), caller.user.clone());
         self.submit_install(version, &caller.user, skip_backup, move |core, ctx| {
             Box::pin(async move { core.stage_within(ctx, found, &v, &who).await })
         })
         .await
+    }
+
+    /// What both installs check first: the caller, the component, the version pending and the
+    /// answers; the update found and whether the backup is skipped.
+    async fn install_request(
+        &self,
+        caller: &Caller,
+        version: &str,
+        user_data: &BTreeMap<String, String>,
+        component: Option<&str>,
+    ) -> Result<(super::state::Found, bool), CoreError> {
+        self.auth
+            .authorize(caller, Privilege::ApplianceAdminister)?;
+        super::service::refuse_component(component)?;
+        let found = self.pending_update(version).await?;
+        self.refuse_bad_answers(version, user_data).await?;
+        Ok((found, skip_backup(user_data)))
     }
 
     /// The answers' errors as an invalid argument naming the first bad one.

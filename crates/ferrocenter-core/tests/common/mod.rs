@@ -79,6 +79,17 @@ pub async fn appliance_core(
     clock: Arc<ManualClock>,
     machine: Machine,
 ) -> Arc<Core> {
+    core_with(dir, clock, machine, None, CoreConfig::default()).await
+}
+
+/// As `appliance_core`, with update sources and a configuration.
+pub async fn core_with(
+    dir: &std::path::Path,
+    clock: Arc<ManualClock>,
+    machine: Machine,
+    update_sources: Option<Arc<dyn ferrocenter_core::ports::UpdateSources>>,
+    config: CoreConfig,
+) -> Arc<Core> {
     let store = ferrocenter_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
         .await
         .unwrap();
@@ -93,9 +104,9 @@ pub async fn appliance_core(
             log_forwarder: None,
             federation: None,
             support_sources: None,
-            update_sources: None,
+            update_sources,
         },
-        CoreConfig::default(),
+        config,
     )
 }
 

@@ -297,33 +297,26 @@ fn user_data(call: &Call) -> BTreeMap<String, String> {
 }
 
 fn install(call: Call) -> Reply {
-    Box::pin(async move {
-        let caller = call.caller().await?;
-        call.state
-            .core
-            .update_pending_install(
-                &caller,
-                call.text("version"),
-                &user_data(&call),
-                component(&call),
-            )
-            .await?;
-        Ok(Out::Value(Value::Null))
-    })
+    install_with(call, false)
 }
 
 fn stage_and_install(call: Call) -> Reply {
+    install_with(call, true)
+}
+
+/// `install`, or with `stage_first` `stage_and_install`: the same request.
+fn install_with(call: Call, stage_first: bool) -> Reply {
     Box::pin(async move {
         let caller = call.caller().await?;
-        call.state
-            .core
-            .update_pending_stage_and_install(
-                &caller,
-                call.text("version"),
-                &user_data(&call),
-                component(&call),
-            )
-            .await?;
+        let (core, version) = (&call.state.core, call.text("version"));
+        let (answers, component) = (user_data(&call), component(&call));
+        if stage_first {
+            core.update_pending_stage_and_install(&caller, version, &answers, component)
+                .await?;
+        } else {
+            core.update_pending_install(&caller, version, &answers, component)
+                .await?;
+        }
         Ok(Out::Value(Value::Null))
     })
 }
