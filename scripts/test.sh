@@ -131,8 +131,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             own_policy=1
         fi
         apt-get update -qq
+        # QEMU's tools and its emulator must come from one release: a machine whose qemu-utils
+        # came from backports (without the backports source) cannot install the release's
+        # emulator beside it, so qemu-utils is taken back to the release's own.
+        release=$(. /etc/os-release && echo "$VERSION_CODENAME")
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            $KVM_PACKAGES >/dev/null
+            --allow-downgrades "qemu-utils/$release" $KVM_PACKAGES >/dev/null
         if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
         # A daemon the installation started anyway (a systemd machine ignores policy-rc.d) is
         # stopped: the tests' hosts run their own, and a system-wide one would only get in the way.

@@ -575,6 +575,19 @@ impl AgentClient {
         .await
     }
 
+    /// The runtime and the events after `since`, in one request. An agent older than this
+    /// endpoint answers `NotFound`; the caller then asks for the two apart.
+    pub async fn heartbeat(&self, since: u64) -> Result<Heartbeat, AgentError> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/heartbeat?since={since}"),
+            None,
+            Auth::Session,
+            None,
+        )
+        .await
+    }
+
     /// On the destination: reserve room for `vm` and get the ticket for the source.
     pub async fn prepare_incoming(&self, vm: &Vm) -> Result<IncomingTicket, AgentError> {
         self.call(

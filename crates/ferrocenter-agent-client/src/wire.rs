@@ -442,6 +442,14 @@ pub struct EventsPage {
     pub truncated: bool,
 }
 
+/// `GET /api/v1/heartbeat?since=N`: the runtime and the events after `since` in one answer,
+/// so that a server's heartbeat is one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub runtime: Runtime,
+    pub events: EventsPage,
+}
+
 /// `POST /api/v1/migrations` on the destination (by the managing server): reserve capacity and
 /// issue the ticket the source will present.
 #[derive(Debug, Clone, Serialize, Deserialize)]

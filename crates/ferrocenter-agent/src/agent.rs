@@ -140,6 +140,8 @@ const DISCARD_TRIES: u32 = 150;
 struct Discard {
     vm: Vm,
     tries: u32,
+    /// Why the last try failed, so that a retry is logged only when the reason changes.
+    last_error: Option<String>,
 }
 
 /// What survives an agent restart.
@@ -1442,7 +1444,12 @@ impl Agent {
     /// Removes what an abandoned incoming migration left on the hypervisor (disks it made
     /// ready); kept and tried again when the driver reconnects if the hypervisor is away.
     async fn discard_incoming(&self, vm: Vm) {
-        self.try_discard(Discard { vm, tries: 0 }).await;
+        self.try_discard(Discard {
+            vm,
+            tries: 0,
+            last_error: None,
+        })
+        .await;
     }
 
     async fn retry_discards(&self) {
@@ -1453,16 +1460,25 @@ impl Agent {
     }
 
     async fn try_discard(&self, mut d: Discard) {
-        let Err(e) = self.driver.discard_incoming(&d.vm).await else {
-            return;
+        let e = match self.driver.discard_incoming(&d.vm).await {
+            Ok(()) => {
+                if d.tries > 0 {
+                    info!(vm = %d.vm.uuid, tries = d.tries + 1, "an abandoned migration's leftovers are gone");
+                }
+                return;
+            }
+            Err(e) => e,
         };
         d.tries += 1;
         if d.tries >= DISCARD_TRIES {
             warn!(vm = %d.vm.uuid, error = %e.0.message, "gave up removing an abandoned migration's leftovers: remove its disks by hand");
             return;
         }
-        if d.tries == 1 {
-            warn!(vm = %d.vm.uuid, error = %e.0.message, "an abandoned migration's leftovers stay until the hypervisor answers");
+        // Logged the first time and whenever the reason changes: a retry every few seconds for
+        // minutes would otherwise bury the log, or hide why it never succeeds.
+        if d.last_error.as_deref() != Some(e.0.message.as_str()) {
+            warn!(vm = %d.vm.uuid, tries = d.tries, error = %e.0.message, "an abandoned migration's leftovers stay until the hypervisor answers");
+            d.last_error = Some(e.0.message.clone());
         }
         self.inner.lock().discards.push(d);
     }

@@ -370,6 +370,16 @@ async fn uptime(State(a): S, headers: HeaderMap) -> Response {
     done(ready(&a, &headers).map(|_| ok(a.uptime())))
 }
 
+/// The `since` query parameter of the event reads (0 when absent).
+fn since(q: &HashMap<String, String>) -> Result<u64, ApiError> {
+    match q.get("since") {
+        None => Ok(0),
+        Some(s) => s
+            .parse()
+            .map_err(|_| ApiError::invalid("since", "must be a non-negative integer")),
+    }
+}
+
 async fn events(
     State(a): S,
     headers: HeaderMap,
@@ -377,13 +387,24 @@ async fn events(
 ) -> Response {
     done((|| {
         caller(&a, &headers)?;
-        let since = match q.get("since") {
-            None => 0,
-            Some(s) => s
-                .parse()
-                .map_err(|_| ApiError::invalid("since", "must be a non-negative integer"))?,
-        };
-        Ok(ok(a.events(since)))
+        Ok(ok(a.events(since(&q)?)))
+    })())
+}
+
+/// The runtime and the events in one answer: a server's heartbeat. Served in standby too, as
+/// the runtime is.
+async fn heartbeat(
+    State(a): S,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    done((|| {
+        caller(&a, &headers)?;
+        let since = since(&q)?;
+        Ok(ok(Heartbeat {
+            runtime: a.runtime(),
+            events: a.events(since),
+        }))
     })())
 }
 
@@ -462,6 +483,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/api/v1/host/standby", post(standby))
         .route("/api/v1/host/uptime", get(uptime))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/heartbeat", get(heartbeat))
         .fallback(unknown)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -479,6 +479,17 @@ async fn vm_lifecycle_capacity_and_events() {
     let later = s.events(page.next).await.unwrap();
     assert!(later.events.is_empty());
     assert!(page.events.windows(2).all(|w| w[0].seq < w[1].seq));
+    // A heartbeat: the runtime and the same events by the same cursor, in one answer.
+    let beat = s.heartbeat(0).await.unwrap();
+    assert_eq!(beat.events, page);
+    assert_eq!(beat.runtime.vm_count, s.runtime().await.unwrap().vm_count);
+    assert!(s
+        .heartbeat(page.next)
+        .await
+        .unwrap()
+        .events
+        .events
+        .is_empty());
     f.stop().await;
 }
 

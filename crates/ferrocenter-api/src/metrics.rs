@@ -46,6 +46,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SyslogLabels {
     /// The receiver's position in `appliance.logging.forwarding` (0 to 2).
     receiver: String,
@@ -71,6 +76,7 @@ pub struct Metrics {
     connections: Family<ConnectionLabels, Counter>,
     tasks: Family<StateLabel, Gauge>,
     hosts: Family<StateLabel, Gauge>,
+    read_model: Family<KindLabel, Gauge>,
     heartbeat_seconds: Seconds,
     heartbeat_hosts: Gauge,
     heartbeat_answered: Gauge,
@@ -97,6 +103,7 @@ impl Default for Metrics {
         let tasks = Family::<StateLabel, Gauge>::default();
         let hosts = Family::<StateLabel, Gauge>::default();
         let heartbeat_seconds = Seconds::default();
+        let read_model = Family::<KindLabel, Gauge>::default();
         let heartbeat_hosts = Gauge::default();
         let heartbeat_answered = Gauge::default();
         let store_seconds = Seconds::default();
@@ -124,6 +131,11 @@ impl Default for Metrics {
             "ferrocenter_hosts",
             "Managed hosts, by connection state",
             hosts.clone(),
+        );
+        registry.register(
+            "ferrocenter_read_model_records",
+            "Records the in-memory read model holds, by kind (its memory grows with these)",
+            read_model.clone(),
         );
         registry.register(
             "ferrocenter_heartbeat_round_seconds",
@@ -178,6 +190,7 @@ impl Default for Metrics {
             connections,
             tasks,
             hosts,
+            read_model,
             heartbeat_seconds,
             heartbeat_hosts,
             heartbeat_answered,
@@ -253,6 +266,17 @@ impl Metrics {
                     state: (*state).to_string(),
                 })
                 .set(gauge(*n));
+        }
+        let size = core.read_model.size();
+        for (kind, n) in [
+            ("hosts", size.hosts),
+            ("tagged_resources", size.tagged_resources),
+            ("containers", size.containers),
+            ("hosts_with_vm_usage", size.hosts_with_vm_usage),
+        ] {
+            self.read_model
+                .get_or_create(&KindLabel { kind })
+                .set(gauge(n as u64));
         }
         if let Some(r) = figures.last_heartbeat_round {
             self.heartbeat_seconds.set(r.seconds);

@@ -136,6 +136,18 @@ fn core_event(d: &wire::EventData) -> Result<AgentEvent, CoreError> {
     })
 }
 
+fn events_of(page: &wire::EventsPage) -> Result<AgentEvents, CoreError> {
+    Ok(AgentEvents {
+        events: page
+            .events
+            .iter()
+            .map(|e| core_event(&e.data))
+            .collect::<Result<_, _>>()?,
+        next: page.next,
+        truncated: page.truncated,
+    })
+}
+
 #[async_trait]
 impl AgentSession for ClientSession {
     async fn about(&self) -> Result<AgentAbout, CoreError> {
@@ -212,16 +224,18 @@ impl AgentSession for ClientSession {
     }
 
     async fn events(&self, since: u64) -> Result<AgentEvents, CoreError> {
-        let page = self.client.events(since).await.map_err(self.fault())?;
-        Ok(AgentEvents {
-            events: page
-                .events
-                .iter()
-                .map(|e| core_event(&e.data))
-                .collect::<Result<_, _>>()?,
-            next: page.next,
-            truncated: page.truncated,
-        })
+        events_of(&self.client.events(since).await.map_err(self.fault())?)
+    }
+
+    async fn heartbeat(&self, since: u64) -> Result<(HostRuntime, AgentEvents), CoreError> {
+        match self.client.heartbeat(since).await {
+            Ok(b) => Ok((recast(&b.runtime)?, events_of(&b.events)?)),
+            // An agent older than the endpoint: the two requests it does answer.
+            Err(e) if e.code() == Some(ErrorCode::NotFound) => {
+                Ok((self.runtime().await?, self.events(since).await?))
+            }
+            Err(e) => Err(self.fault()(e)),
+        }
     }
 
     async fn uptime_secs(&self) -> Result<u64, CoreError> {

@@ -24,6 +24,7 @@ mod operations_table;
 pub mod operator;
 mod placement;
 pub mod ports;
+pub mod read_model;
 pub mod recovery;
 pub mod saga;
 pub mod secrets;
@@ -49,7 +50,10 @@ use tasks::{TaskEngine, TaskEngineConfig};
 
 /// Everything a binding needs, wired once at start.
 pub struct Core {
+    /// The store behind the read model: every read and write of the core goes through it.
     pub store: Arc<dyn Store>,
+    /// The same object as `store`, for building its view at start and reporting its size.
+    pub read_model: Arc<read_model::ReadModel>,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthService,
     pub tasks: TaskEngine,
@@ -246,6 +250,8 @@ impl Core {
             update_sources,
             federation,
         } = ports;
+        let read_model = read_model::ReadModel::wrap(store, config.hosts.cpu_overcommit_ratio);
+        let store: Arc<dyn Store> = read_model.clone();
         let tasks = TaskEngine::new(store.clone(), clock.clone(), config.tasks.clone());
         Arc::new_cyclic(|me| Core {
             machine,
@@ -287,6 +293,7 @@ impl Core {
             drills: saga::Drills::default(),
             config,
             store,
+            read_model,
             clock,
         })
     }

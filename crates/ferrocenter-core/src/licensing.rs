@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::inventory::{ConnectionState, HostFacts, HostFilter};
+use crate::inventory::HostFacts;
 use crate::{from_millis, to_millis, Core, CoreError};
 
 #[derive(Debug, Clone)]
@@ -26,7 +26,8 @@ impl Default for LicenseConfig {
 const EVALUATION_START: &str = "license.evaluation_start";
 
 /// A host whose facts were never read counts as one package.
-fn cpu_packages(facts: Option<&HostFacts>) -> u32 {
+/// The CPU packages a host holds licenses for (one until its facts are known).
+pub(crate) fn cpu_packages(facts: Option<&HostFacts>) -> u32 {
     facts.map_or(1, |f| f.hardware.cpu_packages)
 }
 
@@ -72,18 +73,9 @@ impl Core {
                 Ok(())
             }
             Some(capacity) => {
-                let hosts = self
-                    .store
-                    .list_hosts(&HostFilter {
-                        connection_state: Some(ConnectionState::Connected),
-                        ..Default::default()
-                    })
-                    .await?;
-                let used: u32 = hosts
-                    .iter()
-                    .filter(|h| Some(h.id.as_str()) != except_host)
-                    .map(|h| cpu_packages(h.facts.as_deref()))
-                    .sum();
+                // Kept summed by the read model as hosts connect, change and go: an add does
+                // not look at every other host.
+                let used = self.read_model.connected_cpu_packages(except_host).await?;
                 if used + packages > capacity {
                     return Err(CoreError::NotEnoughLicenses {
                         message: format!(

@@ -9,6 +9,15 @@ pub fn number(moid: &str) -> Option<u64> {
     moid[moid.len() - digits..].parse().ok()
 }
 
+/// Where a record sorts in an unsorted listing: by the number after the moId's last `-`
+/// (`host-9` before `host-10`); a moId without one sorts last.
+pub fn listing_order(moid: &str) -> i64 {
+    moid.rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(i64::MAX)
+}
+
 fn n(moid: &str) -> u64 {
     number(moid).unwrap_or(0)
 }

@@ -110,10 +110,7 @@ pub fn bigint_from<T: TryFrom<i64>>(v: i64, what: &str) -> Result<T, StoreError>
 /// The number ending a moId (`host-12` → 12), the order of host listings. A moId without one
 /// sorts last.
 pub fn moid_number(moid: &str) -> i64 {
-    moid.rsplit('-')
-        .next()
-        .and_then(|n| n.parse::<i64>().ok())
-        .unwrap_or(i64::MAX)
+    ferrocenter_core::moids::listing_order(moid)
 }
 
 #[cfg(test)]

@@ -213,6 +213,11 @@ pub fn host_field(name: &str) -> Option<HostField> {
         "sshPort" => HostField::SshPort,
         "cluster.name" => HostField::ClusterName,
         "zone.name" => HostField::DatacenterName,
+        "cpuNum" => HostField::CpuNum,
+        "totalCpuCapacity" => HostField::TotalCpuCapacity,
+        "availableCpuCapacity" => HostField::AvailableCpuCapacity,
+        "totalMemoryCapacity" => HostField::TotalMemoryCapacity,
+        "availableMemoryCapacity" => HostField::AvailableMemoryCapacity,
         _ => return tag_kind(name).map(HostField::Tag),
     })
 }

@@ -19,11 +19,7 @@ pub fn zs_date(t: OffsetDateTime) -> String {
 }
 
 pub fn host_status(c: ConnectionState) -> &'static str {
-    match c {
-        ConnectionState::Connected => "Connected",
-        ConnectionState::Connecting => "Connecting",
-        ConnectionState::NotResponding | ConnectionState::Disconnected => "Disconnected",
-    }
+    c.zstack_status()
 }
 
 /// The nine hardware monitor statuses, from the agent's sensors.

@@ -298,6 +298,13 @@ impl Server {
         }
         core.clear_recovery_staging();
         core.clear_support_bundle_partials();
+        // Built before the hosts are recovered and any listener accepts, so that no request
+        // waits for it.
+        core.read_model
+            .load()
+            .await
+            .map_err(|e| StartError::Recover(e.into()))?;
+        info!(size = ?core.read_model.size(), "read model built");
         core.recover_hosts().await.map_err(StartError::Recover)?;
         core.recover_history_import()
             .await

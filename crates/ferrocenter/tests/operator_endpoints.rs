@@ -124,6 +124,11 @@ async fn metrics_when_enabled_parse_and_count_requests() {
         );
     }
     assert!(before["ferrocenter_store_query_seconds"] > 0.0);
+    // The read model is built at start: no host yet.
+    assert_eq!(
+        before["ferrocenter_read_model_records{kind=\"hosts\"}"],
+        0.0
+    );
     assert!(
         before["ferrocenter_connections_total{listener=\"listen\",verdict=\"accept\"}"] >= 1.0,
         "{before:?}"

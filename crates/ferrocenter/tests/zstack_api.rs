@@ -486,3 +486,68 @@ async fn description_is_null_until_given() {
     assert_eq!(z.names("q=description=rack 4").await, ["web-01"]);
     z.ts.stop().await;
 }
+
+/// Capacity fields live in the read model, so QueryHost filters and sorts by them, and a VM
+/// powered on is seen in the next listing's available capacity.
+#[tokio::test]
+async fn capacity_fields_filter_and_sort() {
+    const FIELDS: [&str; 5] = [
+        "cpuNum",
+        "totalCpuCapacity",
+        "availableCpuCapacity",
+        "totalMemoryCapacity",
+        "availableMemoryCapacity",
+    ];
+    let z = zs().await;
+    let (core, admin) = z.ts.core_admin().await;
+    let int = |h: &Value, f: &str| h[f].as_i64().unwrap();
+    let web01 =
+        |hosts: &[Value], f: &str| int(hosts.iter().find(|h| h["name"] == "web-01").unwrap(), f);
+    // The simulated VMs run: web-01's powered off gives its vCPUs and memory back, and the
+    // next listing says so.
+    let before = z.zc.inventories("/zstack/v1/hosts").await;
+    let vm = core
+        .list_vms(&admin, Some(&z.hosts[0]))
+        .await
+        .unwrap()
+        .remove(0);
+    core.power_vm(&admin, &vm.id, ferrocenter_core::ports::PowerAction::Off)
+        .await
+        .unwrap();
+    let hosts = z.zc.inventories("/zstack/v1/hosts").await;
+    assert_eq!(
+        web01(&hosts, "availableMemoryCapacity") - web01(&before, "availableMemoryCapacity"),
+        vm.memory_bytes as i64
+    );
+    assert_eq!(
+        web01(&hosts, "availableCpuCapacity") - web01(&before, "availableCpuCapacity"),
+        i64::from(vm.vcpus)
+    );
+    for f in FIELDS {
+        for h in &hosts {
+            let v = int(h, f);
+            // Each comparison finds exactly the hosts whose rendered value satisfies it.
+            for (op, keep) in [
+                ("=", (|a: i64, b: i64| a == b) as fn(i64, i64) -> bool),
+                ("<", |a, b| a < b),
+                (">=", |a, b| a >= b),
+            ] {
+                let mut want: Vec<String> = hosts
+                    .iter()
+                    .filter(|o| keep(int(o, f), v))
+                    .map(|o| o["name"].as_str().unwrap().to_string())
+                    .collect();
+                want.sort();
+                let got = z.names(&format!("q={f}{op}{v}&sort=name")).await;
+                assert_eq!(got, want, "{f}{op}{v}");
+            }
+        }
+        // Sorted by the field, descending: the values do not increase.
+        let sorted =
+            z.zc.inventories(&format!("/zstack/v1/hosts?sort=-{f}"))
+                .await;
+        let values: Vec<i64> = sorted.iter().map(|h| int(h, f)).collect();
+        assert!(values.windows(2).all(|w| w[0] >= w[1]), "{f}: {values:?}");
+    }
+    z.ts.stop().await;
+}

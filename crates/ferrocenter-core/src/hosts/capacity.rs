@@ -32,20 +32,27 @@ impl Core {
             .collect())
     }
 
-    fn capacity_of(&self, host: &Host, (used_cpu, used_mem): (u64, u64)) -> Capacity {
-        let hw = host
-            .facts
-            .as_ref()
-            .map(|f| f.hardware.clone())
-            .unwrap_or_default();
-        let cpu_num = u64::from(hw.cpu_threads);
-        let total_cpu = cpu_num * self.config.hosts.cpu_overcommit_ratio as u64;
-        let memory = hw.memory_bytes;
+    fn capacity_of(&self, host: &Host, used: (u64, u64)) -> Capacity {
+        Capacity::of(host, used, self.config.hosts.cpu_overcommit_ratio)
+    }
+}
+
+impl Capacity {
+    /// A host's capacity from its last facts and the vCPUs and memory of its powered-on VMs
+    /// (`used`); ZStack's CPU capacity is the threads times `cpu_overcommit_ratio`.
+    pub fn of(host: &Host, (used_cpu, used_mem): (u64, u64), cpu_overcommit_ratio: u32) -> Self {
+        // Read in place: a listing computes this for every host it looks at.
+        let (threads, cores, mhz, memory) = host.facts.as_ref().map_or((0, 0, 0, 0), |f| {
+            let hw = &f.hardware;
+            (hw.cpu_threads, hw.cpu_cores, hw.cpu_mhz, hw.memory_bytes)
+        });
+        let cpu_num = u64::from(threads);
+        let total_cpu = cpu_num * u64::from(cpu_overcommit_ratio);
         Capacity {
             cpu_num,
             total_cpu_capacity: total_cpu,
             available_cpu_capacity: total_cpu.saturating_sub(used_cpu),
-            cpu_mhz_total: u64::from(hw.cpu_cores) * u64::from(hw.cpu_mhz),
+            cpu_mhz_total: u64::from(cores) * u64::from(mhz),
             total_memory_bytes: memory,
             available_memory_bytes: memory.saturating_sub(used_mem),
         }

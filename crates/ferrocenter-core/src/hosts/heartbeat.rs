@@ -204,14 +204,14 @@ impl Core {
     /// Reads the runtime and the host's events since the cursor, updating VM power states.
     async fn check_host(&self, host: &Host) -> Result<(), CoreError> {
         let agent = self.agent(host).await?;
-        let rt = agent.runtime().await?;
+        // One request: the runtime, then the events after the cursor.
+        let (rt, page) = agent.heartbeat(host.event_cursor).await?;
         if let Some(claim) = &rt.claim {
             if claim.server_uuid != self.server_uuid().await? {
                 self.lose_to_another_server(host, claim).await;
                 return Ok(());
             }
         }
-        let page = agent.events(host.event_cursor).await?;
         // The listed record serves a quiet heartbeat (most of them); events and resyncs work on
         // a fresh one, since an operation may have changed the host since the round began.
         let fresh;
@@ -276,6 +276,16 @@ impl Core {
             let vms = agent.vms().await?;
             self.sync_vms(h, &vms).await?;
             facts = agent.facts().await.ok();
+        }
+        // A reading that moved only the counters (most of them) goes to the read model alone:
+        // the store is written when the host's state, facts or event cursor changed. After a
+        // restart the counters are the stored ones until the first heartbeat.
+        let quiet = facts.is_none()
+            && page.next == h.event_cursor
+            && h.runtime.as_ref().is_some_and(|was| was.same_state(&rt));
+        if quiet {
+            self.read_model.note_counters(&h.id, &rt);
+            return Ok(());
         }
         // Only what was observed is written: an operation may have changed the host's state
         // while this heartbeat waited on the agent.

@@ -207,6 +207,18 @@ pub struct HostRuntime {
 }
 
 impl HostRuntime {
+    /// Whether two readings differ at most in what moves by itself between heartbeats (uptime,
+    /// CPU and memory in use). Such a reading is news for the read model, not for the store.
+    pub fn same_state(&self, other: &HostRuntime) -> bool {
+        let settled = |r: &HostRuntime| HostRuntime {
+            uptime_secs: 0,
+            cpu_used_mhz: 0,
+            memory_used_bytes: 0,
+            ..r.clone()
+        };
+        settled(self) == settled(other)
+    }
+
     /// Memory the host can still give a VM.
     pub fn free_memory_bytes(&self) -> u64 {
         self.memory_capacity_bytes

@@ -107,6 +107,15 @@ impl ConnectionState {
         }
     }
 
+    /// ZStack's host status: not responding counts as disconnected. Listings filter on it.
+    pub fn zstack_status(self) -> &'static str {
+        match self {
+            ConnectionState::Connected => "Connected",
+            ConnectionState::Connecting => "Connecting",
+            ConnectionState::NotResponding | ConnectionState::Disconnected => "Disconnected",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "connecting" => Some(ConnectionState::Connecting),

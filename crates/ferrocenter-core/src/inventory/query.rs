@@ -109,12 +109,34 @@ pub enum HostField {
     SshPort,
     /// A tag of the host. With a negative operator: the host has no such tag.
     Tag(TagKind),
+    /// Capacity as ZStack reports it (`crate::hosts::Capacity`), from the host's facts and its
+    /// powered-on VMs: computed by the read model, never stored.
+    CpuNum,
+    TotalCpuCapacity,
+    AvailableCpuCapacity,
+    TotalMemoryCapacity,
+    AvailableMemoryCapacity,
+}
+
+impl HostField {
+    /// Whether the field is computed in memory rather than stored (the store refuses it).
+    pub fn computed(self) -> bool {
+        matches!(
+            self,
+            HostField::CpuNum
+                | HostField::TotalCpuCapacity
+                | HostField::AvailableCpuCapacity
+                | HostField::TotalMemoryCapacity
+                | HostField::AvailableMemoryCapacity
+        )
+    }
 }
 
 impl QueryField for HostField {
     fn kind(self) -> ValueKind {
         match self {
             HostField::CreatedAt | HostField::LastOpAt => ValueKind::Time,
+            _ if self.computed() => ValueKind::Int,
             HostField::SshPort => ValueKind::Int,
             _ => ValueKind::Text,
         }

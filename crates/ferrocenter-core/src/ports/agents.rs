@@ -123,6 +123,9 @@ pub trait AgentSession: Send + Sync {
     async fn facts(&self) -> Result<HostFacts, CoreError>;
     async fn runtime(&self) -> Result<HostRuntime, CoreError>;
     async fn events(&self, since: u64) -> Result<AgentEvents, CoreError>;
+    /// The runtime, then the events after `since`: a heartbeat, in one request where the
+    /// agent can answer it.
+    async fn heartbeat(&self, since: u64) -> Result<(HostRuntime, AgentEvents), CoreError>;
     async fn uptime_secs(&self) -> Result<u64, CoreError>;
 
     /// The host refuses power-on while the flag is set.

@@ -438,6 +438,8 @@ pub trait TagStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A resource's tags of one kind, sorted.
     async fn tags_of(&self, resource_id: &str, kind: TagKind) -> Result<Vec<String>, StoreError>;
+    /// Every resource's tags (resource, kind, tag), for building the read model.
+    async fn list_all_tags(&self) -> Result<Vec<(String, TagKind, String)>, StoreError>;
     async fn delete_tags(&self, resource_id: &str) -> Result<(), StoreError>;
 
     /// The field named `name`, defined with `new_key` if it does not exist yet.

@@ -25,6 +25,8 @@ pub(super) enum Sql {
     },
     /// The resource's tags of one kind.
     Tag(TagKind),
+    /// A value the read model computes (a host's capacity): not in any table.
+    Computed,
 }
 
 pub(super) trait SqlField: Copy {
@@ -70,6 +72,11 @@ impl SqlField for HostField {
                 }
             }
             HostField::Tag(k) => return Sql::Tag(k),
+            HostField::CpuNum
+            | HostField::TotalCpuCapacity
+            | HostField::AvailableCpuCapacity
+            | HostField::TotalMemoryCapacity
+            | HostField::AvailableMemoryCapacity => return Sql::Computed,
         })
     }
 }
@@ -235,6 +242,10 @@ super::for_each_engine! {
                         Self::push_comparison(q, column, c.op, &c.values);
                         q.push(")");
                     }
+                    // Refused by query_table before any SQL is built.
+                    Sql::Computed => {
+                        q.push("1 = 0");
+                    }
                     // ZStack: a negative operator on tags means "has no matching tag";
                     // `is null` means no tag of that kind at all.
                     Sql::Tag(kind) => {
@@ -269,6 +280,12 @@ super::for_each_engine! {
             map: fn(&Row) -> Result<T, StoreError>,
         ) -> Result<Page<T>, StoreError> {
             let name = table.name;
+            let fields = lq.conditions.iter().map(|c| c.field).chain(lq.sort.map(|(f, _)| f));
+            if fields.into_iter().any(|f| matches!(f.sql(), Sql::Computed)) {
+                return Err(StoreError::Backend(format!(
+                    "a listing of {name} by a computed value is answered by the read model"
+                )));
+            }
             let total = if lq.counting == Counting::No {
                 None
             } else {
@@ -290,7 +307,7 @@ super::for_each_engine! {
                 let expr = match field.sql() {
                     Sql::Expr(e) => e,
                     Sql::Via { sort, .. } => sort,
-                    Sql::Tag(_) => "NULL",
+                    Sql::Tag(_) | Sql::Computed => "NULL",
                 };
                 q.push(format!("{expr} {}, ", if asc { "ASC" } else { "DESC" }));
             }

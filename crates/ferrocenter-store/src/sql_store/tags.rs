@@ -65,6 +65,26 @@ super::for_each_engine! {
             .map_err(map_err)
         }
 
+        async fn list_all_tags(&self) -> Result<Vec<(String, TagKind, String)>, StoreError> {
+            let rows: Vec<(String, String, String)> =
+                sqlx::query_as("SELECT resource_id, kind, tag FROM resource_tags")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+            rows.into_iter()
+                .map(|(resource, kind, tag)| {
+                    let kind = match kind.as_str() {
+                        "system" => TagKind::System,
+                        "user" => TagKind::User,
+                        other => {
+                            return Err(StoreError::Corrupt(format!("tag kind {other:?}")))
+                        }
+                    };
+                    Ok((resource, kind, tag))
+                })
+                .collect()
+        }
+
         async fn delete_tags(&self, resource_id: &str) -> Result<(), StoreError> {
             sqlx::query("DELETE FROM resource_tags WHERE resource_id = $1")
                 .bind(resource_id)

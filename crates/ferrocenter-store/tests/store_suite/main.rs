@@ -29,6 +29,7 @@ mod hosts;
 mod identity;
 mod moids;
 mod queries;
+mod read_model;
 mod schedules;
 mod settings;
 mod stats;
@@ -62,7 +63,14 @@ fn cases() -> impl Iterator<Item = &'static (&'static str, Case)> {
 /// Runs a case on a fresh database, then reopens it: the migrations must be a no-op the second
 /// time and what was written must still be there.
 async fn run_case(url: &str, case: &Case, engine: &str) {
-    let store = ferrocenter_store::open(url).await.unwrap();
+    run_case_on(url, case, engine, |s| Box::pin(async { s })).await;
+}
+
+type Front = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>>;
+
+/// [`run_case`] on what `front` puts in front of the opened store.
+async fn run_case_on(url: &str, case: &Case, engine: &str, front: Front) {
+    let store = front(ferrocenter_store::open(url).await.unwrap()).await;
     assert_eq!(store.engine(), engine);
     store.put_setting("suite.marker", "kept").await.unwrap();
     case(store).await;
@@ -80,6 +88,26 @@ async fn store_suite_sqlite() {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         eprintln!("sqlite: {name}");
         run_case(&url, case, "sqlite").await;
+    }
+}
+
+/// The same cases through the read model: what it answers from memory must be what the store
+/// answers, and what it writes must reach the store.
+#[tokio::test]
+async fn store_suite_sqlite_behind_the_read_model() {
+    for (name, case) in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        eprintln!("read model over sqlite: {name}");
+        // Built before the case writes: its writes change the view as they happen.
+        run_case_on(&url, case, "sqlite", |s| {
+            Box::pin(async {
+                let model = ferrocenter_core::read_model::ReadModel::wrap(s, 10);
+                model.load().await.unwrap();
+                model as Arc<dyn Store>
+            })
+        })
+        .await;
     }
 }
 
