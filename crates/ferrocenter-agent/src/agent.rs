@@ -135,6 +135,10 @@ async fn follow_driver(
 /// operator with a warning naming them.
 const DISCARD_RETRY: Duration = Duration::from_secs(2);
 const DISCARD_TRIES: u32 = 150;
+/// Discards made again after one succeeded (one every `DISCARD_RETRY`): libvirt may still be
+/// making or tearing down the incoming copy when the abort arrives (a source that died
+/// mid-copy), and a disk that appears after the first discard must go too.
+const DISCARD_RECHECKS: u32 = 10;
 
 /// An abandoned incoming migration whose leftovers are not removed yet.
 struct Discard {
@@ -142,6 +146,8 @@ struct Discard {
     tries: u32,
     /// Why the last try failed, so that a retry is logged only when the reason changes.
     last_error: Option<String>,
+    /// Discards still to make after a successful one (`DISCARD_RECHECKS`).
+    rechecks: u32,
 }
 
 /// What survives an agent restart.
@@ -1448,6 +1454,7 @@ impl Agent {
             vm,
             tries: 0,
             last_error: None,
+            rechecks: DISCARD_RECHECKS,
         })
         .await;
     }
@@ -1460,10 +1467,26 @@ impl Agent {
     }
 
     async fn try_discard(&self, mut d: Discard) {
+        // A new migration of the VM to this host owns its disks now: nothing is left over.
+        let taken_again = self
+            .inner
+            .lock()
+            .incoming
+            .values()
+            .any(|m| m.vm.uuid == d.vm.uuid && m.state != MigrationState::Aborted);
+        if taken_again {
+            return;
+        }
         let e = match self.driver.discard_incoming(&d.vm).await {
             Ok(()) => {
                 if d.tries > 0 {
                     info!(vm = %d.vm.uuid, tries = d.tries + 1, "an abandoned migration's leftovers are gone");
+                    d.tries = 0;
+                    d.last_error = None;
+                }
+                if d.rechecks > 0 {
+                    d.rechecks -= 1;
+                    self.inner.lock().discards.push(d);
                 }
                 return;
             }

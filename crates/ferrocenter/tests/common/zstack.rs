@@ -63,20 +63,10 @@ pub struct ZsClient {
     pub session: String,
 }
 
-/// 32 lower-case hex digits, different on every call.
+/// 32 lower-case hex digits, random: a job uuid the server has not seen (a test making
+/// thousands of calls met a repeat from the counter-based digits this replaced).
 pub fn uuid_hex() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
-    let mut out = String::with_capacity(32);
-    for _ in 0..16 {
-        let n =
-            N.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed) ^ u64::from(std::process::id());
-        out.push_str(&format!(
-            "{:02x}",
-            (n.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 56) as u8
-        ));
-    }
-    out
+    format!("{:032x}", rand::random::<u128>())
 }
 
 impl ZsClient {
