@@ -1467,13 +1467,16 @@ impl Agent {
     }
 
     async fn try_discard(&self, mut d: Discard) {
-        // A new migration of the VM to this host owns its disks now: nothing is left over.
-        let taken_again = self
-            .inner
-            .lock()
-            .incoming
-            .values()
-            .any(|m| m.vm.uuid == d.vm.uuid && m.state != MigrationState::Aborted);
+        // A new migration of the VM to this host, under way, owns its disks now: nothing is
+        // left over. (Committed ones stay on record long after; a VM that arrived is known to
+        // the discard itself, by its persistent domain.)
+        let taken_again = self.inner.lock().incoming.values().any(|m| {
+            m.vm.uuid == d.vm.uuid
+                && matches!(
+                    m.state,
+                    MigrationState::Prepared | MigrationState::Transferring
+                )
+        });
         if taken_again {
             return;
         }
