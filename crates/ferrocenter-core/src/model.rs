@@ -23,7 +23,11 @@ impl EntityRef {
     }
 }
 
-/// A new 32-hex-digit uuid, the form ZStack and vAPI task ids use.
+/// A new 32-hex-digit uuid, the form ZStack and vAPI task ids use. Version 7: the first 48
+/// bits are the time in milliseconds and 74 are random, so records made one after another sort
+/// together and an insert lands at the end of each id index. With version 4's random ids each
+/// insert dirtied a page chosen at random in every index keyed by id, and a database writes a
+/// dirty page whole (SQLite's write-ahead log a frame per page per commit).
 pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    uuid::Uuid::now_v7().simple().to_string()
 }

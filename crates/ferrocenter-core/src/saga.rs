@@ -79,10 +79,17 @@ impl<S: Send + 'static> Saga<S> {
                 ctx.progress(u8::try_from(pct).unwrap_or(95), step.note)
                     .await;
             }
+            let started = std::time::Instant::now();
             let mut r = (step.action)(state).await;
             if r.is_ok() && drill.twice {
                 r = (step.action)(state).await;
             }
+            tracing::debug!(
+                saga = self.name,
+                step = step.name,
+                micros = started.elapsed().as_micros() as u64,
+                "saga step"
+            );
             if let Err(e) = r {
                 // Only the steps that succeeded are undone: a failing action leaves nothing of
                 // its own (its undo could take back what another flow made, e.g. a host record

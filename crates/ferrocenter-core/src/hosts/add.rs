@@ -3,13 +3,12 @@ use rand::RngCore;
 use serde_json::json;
 
 use crate::auth::{Caller, Privilege};
-use crate::inventory::query::TagKind;
 use crate::inventory::{ConnectionState, Host, HostState, LockdownMode};
 use crate::model::{new_uuid, EntityRef};
 use std::sync::Arc;
 
 use super::claims::ClaimIntent;
-use crate::inventory::HostFacts;
+use crate::inventory::{HostFacts, VmInfo};
 use crate::ports::{AgentAbout, AgentInstall, AgentSession, SshLogin, SshTarget};
 use crate::saga::{Saga, Step, StepFuture};
 use crate::tasks::TaskKind;
@@ -189,7 +188,7 @@ impl Core {
                     service: None,
                     host: None,
                     lockdown_before: None,
-                    vms: 0,
+                    vms: Vec::new(),
                     ssh_pin,
                     ssh_host_key: None,
                 };
@@ -222,7 +221,7 @@ impl Core {
                 Ok(crate::tasks::TaskResult::HostAdded {
                     host: host.id.clone(),
                     moid: host.moid.clone(),
-                    vms: st.vms,
+                    vms: st.vms.len(),
                 })
             })
             .await
@@ -289,7 +288,8 @@ pub struct Adding {
     host: Option<Host>,
     /// The host's lockdown mode before this add changed it.
     lockdown_before: Option<LockdownMode>,
-    vms: usize,
+    /// The agent's VMs, registered with the host record.
+    vms: Vec<VmInfo>,
 }
 
 impl Adding {
@@ -370,22 +370,16 @@ pub static ADD: Saga<Adding> = Saga {
             undo: Some(service_logout),
         },
         Step {
-            name: "host record",
-            note: "registering the host",
-            action: host_record,
-            undo: Some(delete_host_record),
-        },
-        Step {
-            name: "tags",
-            note: "registering the host",
-            action: tags,
-            undo: None,
-        },
-        Step {
             name: "inventory",
-            note: "discovering datastores, networks and VMs",
+            note: "discovering the host's VMs",
             action: inventory,
             undo: None,
+        },
+        Step {
+            name: "host record",
+            note: "registering the host with its datastores, networks and VMs",
+            action: host_record,
+            undo: Some(delete_host_record),
         },
         Step {
             name: "lockdown",
@@ -673,7 +667,7 @@ pub(super) async fn take_back_abandoned(core: &Arc<Core>, host: Host) -> Result<
         ssh_host_key: host.ssh_host_key.clone(),
         host: Some(host),
         lockdown_before: None,
-        vms: 0,
+        vms: Vec::new(),
         ssh_pin: None,
     };
     ADD.take_back(&mut st).await;
@@ -750,10 +744,10 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
         let spec = &st.spec;
         let facts = facts(st)?;
         let now = core.clock.now();
-        let seq = core.store.next_sequence("host").await?;
         let host = Host {
             id: spec.resource_uuid.clone().unwrap_or_else(new_uuid),
-            moid: format!("host-{seq}"),
+            // Given with the moIds of its datastores, networks and VMs.
+            moid: String::new(),
             datacenter_id: st.datacenter_id.clone(),
             cluster_id: st.cluster_id.clone(),
             name: st.name.clone(),
@@ -779,18 +773,33 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             created_at: now,
             last_op_at: now,
         };
-        match core.store.insert_host(&host).await {
+        let intent = st.intent.as_ref().map(|i| i.id.clone());
+        let registration = core.host_registration(host, facts, &st.vms, intent).await?;
+        match core.store.register_host(&registration).await {
             Ok(()) => {}
-            Err(crate::ports::StoreError::Conflict(_)) => {
-                return Err(CoreError::AlreadyExists {
-                    what: "host".into(),
-                    name: host.name.clone(),
-                })
+            // Another add of the same name or address got there first (the checks before the
+            // task cannot settle a race; the store's unique keys do).
+            Err(crate::ports::StoreError::Conflict(why)) => {
+                let h = &registration.host;
+                let store = &core.store;
+                if let Some(other) = store.find_host_by_address(&h.address, h.port).await? {
+                    return Err(CoreError::AlreadyConnected { name: other.name });
+                }
+                if store
+                    .find_host_by_name(&h.datacenter_id, &h.name)
+                    .await?
+                    .is_some()
+                {
+                    return Err(CoreError::AlreadyExists {
+                        what: "host".into(),
+                        name: h.name.clone(),
+                    });
+                }
+                return Err(crate::ports::StoreError::Conflict(why).into());
             }
             Err(e) => return Err(e.into()),
         }
-        st.host = Some(host);
-        forget_intent(st).await;
+        st.host = Some(registration.host);
         Ok(())
     })
 }
@@ -805,19 +814,6 @@ async fn forget_intent(st: &Adding) {
     }
 }
 
-/// Tags go with the host record when it is taken back.
-fn tags(st: &mut Adding) -> StepFuture<'_> {
-    Box::pin(async move {
-        let store = &st.core.store;
-        let id = &st.host()?.id;
-        store
-            .add_tags(id, TagKind::System, &st.spec.system_tags)
-            .await?;
-        store.add_tags(id, TagKind::User, &st.spec.tags).await?;
-        Ok(())
-    })
-}
-
 /// The record goes with its VMs, datastore and network links and tags.
 fn delete_host_record(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
@@ -827,14 +823,10 @@ fn delete_host_record(st: &mut Adding) -> StepFuture<'_> {
     })
 }
 
+/// The agent's VMs, read before the record is written so that the record goes in with them.
 fn inventory(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
-        let core = st.core.clone();
-        let host = st.host()?;
-        core.sync_storage_and_networks(host, facts(st)?).await?;
-        let vms = st.service()?.vms().await?;
-        core.sync_vms(host, &vms).await?;
-        st.vms = vms.len();
+        st.vms = st.service()?.vms().await?;
         Ok(())
     })
 }
@@ -867,8 +859,9 @@ fn connected(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
         let core = st.core.clone();
         let service = st.service()?.clone();
-        let runtime = service.runtime().await?;
-        let cursor = service.events(0).await.map(|p| p.next).unwrap_or(0);
+        // Runtime and event cursor in one request, as a heartbeat reads them.
+        let (runtime, events) = service.heartbeat(0).await?;
+        let cursor = events.next;
         let mut host = st.host()?.clone();
         host.connection_state = ConnectionState::Connected;
         host.runtime = Some(runtime);

@@ -43,7 +43,7 @@ pub use store::{
     AppendBatch, BackupStore, Cell, KeyLookup, OnConflict, TableSink, TableSize, TableSource,
 };
 pub use store::{
-    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostStore,
+    ClaimStore, ContainerStore, DatastoreNetworkStore, EventStore, HostRegistration, HostStore,
     IdentityProviderStore, IdentityStore, MoidEntity, MoidKind, MoidStore, ScheduleStore,
     SettingsStore, Store, StoreError, TagStore, TaskFilter, TaskStore, VmStore,
 };

@@ -138,6 +138,10 @@ pub trait SettingsStore: Send + Sync {
     async fn next_sequence(&self, name: &str) -> Result<i64, StoreError>;
     /// Reserves `count` (≥ 1) consecutive values of a sequence at once; the first of them.
     async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError>;
+    /// Several reservations in one transaction (an add numbers its host, datastores, networks
+    /// and VMs at once): for each `(name, count)` the first value reserved. A count of 0
+    /// reserves nothing (its first value is not to be used).
+    async fn reserve_sequences(&self, blocks: &[(&str, u32)]) -> Result<Vec<i64>, StoreError>;
 
     /// At a clean stop: folds an engine's write-ahead log into the database and empties it, so
     /// that the data at rest is one file (SQLite); a no-op where the engine keeps no such log
@@ -317,11 +321,31 @@ pub trait HostStore: Send + Sync {
         from: ConnectionState,
         to: ConnectionState,
     ) -> Result<bool, StoreError>;
+    /// Writes everything an add registers in one transaction, all of it or none (see
+    /// [`HostRegistration`]); Conflict on a taken name, address or moId.
+    async fn register_host(&self, r: &HostRegistration) -> Result<(), StoreError>;
     /// Deletes the host with its VMs and its links to datastores and networks.
     async fn delete_host(&self, id: &str) -> Result<bool, StoreError>;
     /// Hosts matching a query: conditions ANDed, sorted (moId order by default), paged, with
     /// the total before paging when asked.
     async fn query_hosts(&self, q: &ListQuery<HostField>) -> Result<Page<Host>, StoreError>;
+}
+
+/// What an add registers of a host at once, so that a host is either wholly on record or not
+/// at all: the record, its tags, the datastores and networks it sees (upserted by datacenter
+/// and name, as [`DatastoreNetworkStore`]'s upserts, and linked to it), its VMs (new ones
+/// inserted, ones on record on another host moved to it), and the claim intent the record now
+/// stands in for (deleted).
+#[derive(Debug, Clone)]
+pub struct HostRegistration {
+    pub host: Host,
+    pub system_tags: Vec<String>,
+    pub user_tags: Vec<String>,
+    pub datastores: Vec<Datastore>,
+    pub networks: Vec<Network>,
+    pub new_vms: Vec<VmRecord>,
+    pub moved_vms: Vec<VmRecord>,
+    pub claim_intent_id: Option<String>,
 }
 
 /// Claims an add is making on agents, kept from before the claim until the host record holds

@@ -18,9 +18,10 @@ use crate::inventory::{
 };
 use crate::ports::{
     AppendBatch, BackupStore, ClaimStore, ContainerStore, DatabaseSize, DatastoreNetworkStore,
-    EventStore, HostStore, IdentityProviderStore, IdentityStore, MoidEntity, MoidKind, MoidStore,
-    ScheduleStore, SettingsStore, StatBucket, StatSample, StatSpan, StatsStore, StoreError,
-    TableSink, TableSize, TableSource, TagStore, TaskFilter, TaskStore, VmStore,
+    EventStore, HostRegistration, HostStore, IdentityProviderStore, IdentityStore, MoidEntity,
+    MoidKind, MoidStore, ScheduleStore, SettingsStore, StatBucket, StatSample, StatSpan,
+    StatsStore, StoreError, TableSink, TableSize, TableSource, TagStore, TaskFilter, TaskStore,
+    VmStore,
 };
 use crate::recovery::schedules::BackupSchedule;
 use crate::tasks::Task;
@@ -57,6 +58,9 @@ impl SettingsStore for ReadModel {
     }
     async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError> {
         self.store.reserve_sequence(name, count).await
+    }
+    async fn reserve_sequences(&self, blocks: &[(&str, u32)]) -> Result<Vec<i64>, StoreError> {
+        self.store.reserve_sequences(blocks).await
     }
     async fn checkpoint(&self) -> Result<(), StoreError> {
         self.store.checkpoint().await
@@ -249,6 +253,9 @@ impl HostStore for ReadModel {
             }
         })
         .await
+    }
+    async fn register_host(&self, r: &HostRegistration) -> Result<(), StoreError> {
+        self.register(r).await
     }
     async fn delete_host(&self, id: &str) -> Result<bool, StoreError> {
         self.write(id, self.store.delete_host(id), |v, done| {

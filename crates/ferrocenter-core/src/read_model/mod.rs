@@ -18,8 +18,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, RwLock};
 
+use crate::inventory::query::TagKind;
 use crate::inventory::{HostFilter, HostRuntime};
-use crate::ports::{Store, StoreError};
+use crate::ports::{HostRegistration, Store, StoreError};
 use view::View;
 pub use view::ViewSize;
 
@@ -156,13 +157,50 @@ impl ReadModel {
     /// than left stale; the write itself stands.
     async fn vm_write<T>(
         &self,
-        mut hosts: Vec<String>,
+        hosts: Vec<String>,
         op: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let _shared = self.gate.read().await;
         let r = op.await?;
+        self.sum_usage_again(hosts).await;
+        Ok(r)
+    }
+
+    /// An add's registration: the host and its tags as `write` puts them, then the powered-on
+    /// usage of the host and of any host its VMs were on before, as `vm_write` sums it.
+    async fn register(&self, r: &HostRegistration) -> Result<(), StoreError> {
+        // The VMs it moves are locked as a move of one VM locks it, in one order.
+        let mut stripes: Vec<usize> = r.moved_vms.iter().map(|v| stripe_of(&v.id)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut _vms = Vec::with_capacity(stripes.len());
+        for s in stripes {
+            _vms.push(self.vm_stripes[s].lock().await);
+        }
+        let mut hosts = vec![r.host.id.clone()];
+        for v in &r.moved_vms {
+            hosts.extend(self.host_of_vm(&v.id).await?);
+        }
+        let _shared = self.gate.read().await;
+        {
+            let _record = self.stripe(&r.host.id).lock().await;
+            self.store.register_host(r).await?;
+            if self.loaded.load(Ordering::Acquire) {
+                let mut v = self.write_view();
+                v.put_host(&r.host);
+                v.add_tags(&r.host.id, TagKind::System, &r.system_tags);
+                v.add_tags(&r.host.id, TagKind::User, &r.user_tags);
+            }
+        }
+        self.sum_usage_again(hosts).await;
+        Ok(())
+    }
+
+    /// Each of `hosts` has its powered-on usage summed by the store again (the caller holds
+    /// the gate shared).
+    async fn sum_usage_again(&self, mut hosts: Vec<String>) {
         if !self.loaded.load(Ordering::Acquire) {
-            return Ok(r);
+            return;
         }
         hosts.sort();
         hosts.dedup();
@@ -181,7 +219,6 @@ impl ReadModel {
                 }
             }
         }
-        Ok(r)
     }
 
     /// The host a stored VM is on, for a write that may move or delete it.

@@ -113,7 +113,6 @@ impl PostgresStore {
 }
 
 super::for_each_engine! {
-    type Conn = <Db as sqlx::Database>::Connection;
 
     async fn tables(c: &mut Conn) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar(Engine::TABLES_SQL)
@@ -264,19 +263,19 @@ super::for_each_engine! {
     impl BackupStore for Engine {
         async fn schema_version(&self) -> Result<i64, StoreError> {
             let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await
                 .map_err(map_err)?;
             Ok(v.unwrap_or(0))
         }
 
         async fn data_tables(&self) -> Result<Vec<String>, StoreError> {
-            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            let mut c = self.reads().acquire().await.map_err(map_err)?;
             tables(&mut c).await
         }
 
         async fn table_sizes(&self, asked: &[String]) -> Result<Vec<TableSize>, StoreError> {
-            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            let mut c = self.reads().acquire().await.map_err(map_err)?;
             check_known(&tables(&mut c).await?, asked)?;
             let mut out = Vec::with_capacity(asked.len());
             for table in asked {
@@ -309,7 +308,8 @@ super::for_each_engine! {
             asked: &[String],
             sink: &mut (dyn TableSink + Send),
         ) -> Result<(), StoreError> {
-            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            // A read transaction: on SQLite a reader's, so an export holds no writer back.
+            let mut tx = self.reads().begin().await.map_err(map_err)?;
             if let Some(sql) = Engine::SNAPSHOT {
                 sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
             }

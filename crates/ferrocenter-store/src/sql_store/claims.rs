@@ -23,6 +23,15 @@ const CLAIM_INTENTS: Table<ClaimIntent> = Table {
 
 super::for_each_engine! {
     impl Engine {
+        pub(super) async fn delete_claim_intent_on(c: &mut Conn, id: &str) -> Result<bool, StoreError> {
+            let r = sqlx::query("DELETE FROM claim_intents WHERE id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
+            Ok(r.rows_affected() == 1)
+        }
+
         fn claim_intent(row: &Row) -> Result<ClaimIntent, StoreError> {
             Ok(ClaimIntent {
                 id: get(row, "id")?,
@@ -49,12 +58,8 @@ super::for_each_engine! {
         }
 
         async fn delete_claim_intent(&self, id: &str) -> Result<bool, StoreError> {
-            let r = sqlx::query("DELETE FROM claim_intents WHERE id = $1")
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(r.rows_affected() == 1)
+            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            Self::delete_claim_intent_on(&mut c, id).await
         }
 
         async fn list_claim_intents(&self) -> Result<Vec<ClaimIntent>, StoreError> {
@@ -62,7 +67,7 @@ super::for_each_engine! {
                 "SELECT {} FROM claim_intents ORDER BY created_at, id",
                 CLAIM_INTENTS.select_list()
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::claim_intent).collect()

@@ -130,7 +130,7 @@ super::for_each_engine! {
                 DATACENTERS.select_list()
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::datacenter).transpose()
@@ -141,7 +141,7 @@ super::for_each_engine! {
                 "SELECT {} FROM datacenters ORDER BY name",
                 DATACENTERS.select_list()
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::datacenter).collect()
@@ -192,7 +192,7 @@ super::for_each_engine! {
                 CLUSTERS.select_list()
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::cluster).transpose()
@@ -248,7 +248,7 @@ super::for_each_engine! {
                 FOLDERS.select_list()
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::folder).transpose()
@@ -261,12 +261,12 @@ super::for_each_engine! {
                     "SELECT {columns} FROM folders WHERE parent_id = $1 ORDER BY name"
                 ))
                 .bind(p)
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await,
                 None => sqlx::query(&format!(
                     "SELECT {columns} FROM folders WHERE parent_id IS NULL AND datacenter_id IS NULL ORDER BY name"
                 ))
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await,
             }
             .map_err(map_err)?;
@@ -279,7 +279,7 @@ super::for_each_engine! {
                 FOLDERS.select_list()
             ))
             .bind(datacenter_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::folder).collect()

@@ -96,23 +96,51 @@ super::for_each_engine! {
             ids: &[String],
         ) -> Result<(), StoreError> {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
+            Self::replace_host_links_on(&mut tx, table, column, host_id, ids).await?;
+            tx.commit().await.map_err(map_err)
+        }
+
+        pub(super) async fn replace_host_links_on(
+            c: &mut Conn,
+            table: &str,
+            column: &str,
+            host_id: &str,
+            ids: &[String],
+        ) -> Result<(), StoreError> {
             sqlx::query(&format!("DELETE FROM {table} WHERE host_id = $1"))
                 .bind(host_id)
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await
                 .map_err(map_err)?;
-            let insert = format!(
-                "INSERT INTO {table} (host_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            );
-            for id in ids {
-                sqlx::query(&insert)
-                    .bind(host_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+            for chunk in ids.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                    "INSERT INTO {table} (host_id, {column}) "
+                ));
+                q.push_values(chunk, |mut row, id| {
+                    row.push_bind(host_id.to_string()).push_bind(id.clone());
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *c).await.map_err(map_err)?;
             }
-            tx.commit().await.map_err(map_err)
+            Ok(())
+        }
+
+        pub(super) async fn upsert_datastore_on(c: &mut Conn, d: &Datastore) -> Result<Datastore, StoreError> {
+            let sql = upsert(&DATASTORES);
+            let row = Self::bind_values(sqlx::query(&sql), DATASTORES.insert_values(d)?)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(map_err)?;
+            Self::datastore(&row)
+        }
+
+        pub(super) async fn upsert_network_on(c: &mut Conn, n: &Network) -> Result<Network, StoreError> {
+            let sql = upsert(&NETWORKS);
+            let row = Self::bind_values(sqlx::query(&sql), NETWORKS.insert_values(n)?)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(map_err)?;
+            Self::network(&row)
         }
 
         /// The rows of `target` linked to one host (names are constants of this file).
@@ -132,7 +160,7 @@ super::for_each_engine! {
                 target.name
             ))
             .bind(host_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(map).collect()
@@ -151,7 +179,7 @@ super::for_each_engine! {
                 HOSTS.select_list()
             ))
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::host).collect()
@@ -161,12 +189,8 @@ super::for_each_engine! {
     #[async_trait]
     impl DatastoreNetworkStore for Engine {
         async fn upsert_datastore(&self, d: &Datastore) -> Result<Datastore, StoreError> {
-            let sql = upsert(&DATASTORES);
-            let row = Self::bind_values(sqlx::query(&sql), DATASTORES.insert_values(d)?)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Self::datastore(&row)
+            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            Self::upsert_datastore_on(&mut c, d).await
         }
 
         async fn list_datastores(
@@ -190,12 +214,8 @@ super::for_each_engine! {
         }
 
         async fn upsert_network(&self, n: &Network) -> Result<Network, StoreError> {
-            let sql = upsert(&NETWORKS);
-            let row = Self::bind_values(sqlx::query(&sql), NETWORKS.insert_values(n)?)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Self::network(&row)
+            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            Self::upsert_network_on(&mut c, n).await
         }
 
         async fn list_networks(

@@ -96,7 +96,7 @@ super::for_each_engine! {
                 q.push(" LIMIT ");
                 q.push_bind(i64::from(limit));
             }
-            let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+            let rows = q.build().fetch_all(self.reads()).await.map_err(map_err)?;
             rows.iter().map(Self::event).collect()
         }
     }

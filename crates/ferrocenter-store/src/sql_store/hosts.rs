@@ -4,7 +4,7 @@ use ferrocenter_core::inventory::query::{HostField, ListQuery, Page};
 use ferrocenter_core::inventory::{
     ConnectionState, Host, HostFacts, HostFilter, HostRuntime, HostState,
 };
-use ferrocenter_core::ports::{HostStore, StoreError, TagStore};
+use ferrocenter_core::ports::{HostRegistration, HostStore, StoreError, TagStore};
 use ferrocenter_core::{from_millis, to_millis};
 
 use super::table::{Column, Table, Value};
@@ -107,6 +107,15 @@ super::for_each_engine! {
             })
         }
 
+        pub(super) async fn insert_host_on(c: &mut Conn, h: &Host) -> Result<(), StoreError> {
+            let sql = HOSTS.insert();
+            Self::bind_values(sqlx::query(&sql), HOSTS.insert_values(h)?)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        }
+
         /// `AND …` terms of a host listing or count.
         fn host_filter(q: &mut sqlx::QueryBuilder<'_, Db>, f: &HostFilter) {
             if let Some(dc) = &f.datacenter_id {
@@ -127,12 +136,12 @@ super::for_each_engine! {
     #[async_trait]
     impl HostStore for Engine {
         async fn insert_host(&self, h: &Host) -> Result<(), StoreError> {
-            let sql = HOSTS.insert();
-            Self::bind_values(sqlx::query(&sql), HOSTS.insert_values(h)?)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(())
+            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            Self::insert_host_on(&mut c, h).await
+        }
+
+        async fn register_host(&self, r: &HostRegistration) -> Result<(), StoreError> {
+            self.register(r).await
         }
 
         async fn get_host(&self, id: &str) -> Result<Option<Host>, StoreError> {
@@ -141,7 +150,7 @@ super::for_each_engine! {
                 HOSTS.select_list()
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::host).transpose()
@@ -158,7 +167,7 @@ super::for_each_engine! {
             ))
             .bind(datacenter_id)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::host).transpose()
@@ -175,7 +184,7 @@ super::for_each_engine! {
             ))
             .bind(address)
             .bind(i64::from(port))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::host).transpose()
@@ -192,7 +201,7 @@ super::for_each_engine! {
             q.push_bind(filter.limit.map(i64::from).unwrap_or(i64::MAX));
             q.push(" OFFSET ");
             q.push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
-            let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+            let rows = q.build().fetch_all(self.reads()).await.map_err(map_err)?;
             rows.iter().map(Self::host).collect()
         }
 
@@ -201,7 +210,7 @@ super::for_each_engine! {
             Self::host_filter(&mut q, filter);
             let n: i64 = q
                 .build_query_scalar()
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await
                 .map_err(map_err)?;
             bigint_from(n, "host count")

@@ -125,7 +125,7 @@ super::for_each_engine! {
             ))
             .bind(realm.store_key())
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::principal).transpose()
@@ -137,7 +137,7 @@ super::for_each_engine! {
                 PRINCIPALS.select_list()
             ))
             .bind(realm.store_key())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::principal).collect()
@@ -226,7 +226,7 @@ super::for_each_engine! {
             ))
             .bind(realm.store_key())
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::group).transpose()
@@ -265,7 +265,7 @@ super::for_each_engine! {
                 GROUPS.select_list_as("g")
             ))
             .bind(principal_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::group).collect()
@@ -277,7 +277,7 @@ super::for_each_engine! {
                 GROUPS.select_list()
             ))
             .bind(realm.store_key())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::group).collect()
@@ -307,7 +307,7 @@ super::for_each_engine! {
                 PRINCIPALS.select_list_as("p")
             ))
             .bind(group_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::principal).collect()
@@ -319,7 +319,7 @@ super::for_each_engine! {
                  ORDER BY replaced_at DESC",
             )
             .bind(principal_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(|r| get(r, "password_hash")).collect()

@@ -62,7 +62,7 @@ super::for_each_engine! {
                 "SELECT {COLUMNS} FROM identity_providers WHERE id = $1"
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::identity_provider).transpose()
@@ -72,7 +72,7 @@ super::for_each_engine! {
             let rows = sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM identity_providers ORDER BY created_at, id"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::identity_provider).collect()

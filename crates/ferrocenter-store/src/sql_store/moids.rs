@@ -34,7 +34,7 @@ super::for_each_engine! {
         ) -> Result<Option<MoidEntity>, StoreError> {
             let row = sqlx::query(&format!("{} WHERE moid = $1", select(kind)))
                 .bind(moid)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)?;
             let Some(row) = row else { return Ok(None) };

@@ -291,7 +291,7 @@ super::for_each_engine! {
             } else {
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!("SELECT COUNT(*) FROM {name}"));
                 Self::push_conditions(&mut q, name, &lq.conditions);
-                let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await.map_err(map_err)?;
+                let n: i64 = q.build_query_scalar().fetch_one(self.reads()).await.map_err(map_err)?;
                 Some(bigint_from(n, "count")?)
             };
             if lq.counting == Counting::Only {
@@ -316,7 +316,7 @@ super::for_each_engine! {
             q.push_bind(i64::from(lq.limit));
             q.push(" OFFSET ");
             q.push_bind(i64::try_from(lq.offset).unwrap_or(i64::MAX));
-            let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+            let rows = q.build().fetch_all(self.reads()).await.map_err(map_err)?;
             Ok(Page {
                 rows: rows.iter().map(map).collect::<Result<_, _>>()?,
                 total,
@@ -340,7 +340,7 @@ super::for_each_engine! {
                 q.push_bind(dc.to_string());
             }
             q.push(" ORDER BY name, id");
-            let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+            let rows = q.build().fetch_all(self.reads()).await.map_err(map_err)?;
             rows.iter().map(map).collect()
         }
     }

@@ -128,7 +128,7 @@ super::for_each_engine! {
                 BACKUP_SCHEDULES.select_list()
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::backup_schedule).transpose()
@@ -139,7 +139,7 @@ super::for_each_engine! {
                 "SELECT {} FROM backup_schedules ORDER BY id",
                 BACKUP_SCHEDULES.select_list()
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::backup_schedule).collect()

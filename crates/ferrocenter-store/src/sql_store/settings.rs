@@ -8,6 +8,24 @@ use super::{PostgresStore, SqliteStore};
 use crate::rows::map_err;
 
 super::for_each_engine! {
+    impl Engine {
+        /// The first of `count` (≥ 1) fresh values of a sequence.
+        async fn reserve_on(c: &mut Conn, name: &str, count: u32) -> Result<i64, StoreError> {
+            let count = i64::from(count);
+            let last: i64 = sqlx::query_scalar(
+                "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = sequences.value + $2 \
+                 RETURNING value",
+            )
+            .bind(name)
+            .bind(count)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(map_err)?;
+            Ok(last - count + 1)
+        }
+    }
+
     #[async_trait]
     impl SettingsStore for Engine {
         fn engine(&self) -> &'static str {
@@ -17,7 +35,7 @@ super::for_each_engine! {
         async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
             sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)
         }
@@ -60,18 +78,22 @@ super::for_each_engine! {
         }
 
         async fn reserve_sequence(&self, name: &str, count: u32) -> Result<i64, StoreError> {
-            let count = i64::from(count.max(1));
-            let last: i64 = sqlx::query_scalar(
-                "INSERT INTO sequences (name, value) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET value = sequences.value + $2 \
-                 RETURNING value",
-            )
-            .bind(name)
-            .bind(count)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-            Ok(last - count + 1)
+            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            Self::reserve_on(&mut c, name, count.max(1)).await
+        }
+
+        async fn reserve_sequences(&self, blocks: &[(&str, u32)]) -> Result<Vec<i64>, StoreError> {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            let mut firsts = Vec::with_capacity(blocks.len());
+            for (name, count) in blocks {
+                firsts.push(if *count == 0 {
+                    0
+                } else {
+                    Self::reserve_on(&mut tx, name, *count).await?
+                });
+            }
+            tx.commit().await.map_err(map_err)?;
+            Ok(firsts)
         }
 
         async fn checkpoint(&self) -> Result<(), StoreError> {
@@ -108,12 +130,12 @@ impl SqliteStore {
         let pages: i64 = sqlx::query_scalar(
             "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.reads())
         .await
         .map_err(map_err)?;
         let file: Option<String> =
             sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)?;
         // An in-memory database has no file (SQLite names it "").
@@ -146,7 +168,7 @@ impl PostgresStore {
     async fn measure(&self) -> Result<DatabaseSize, StoreError> {
         let (size, server): (i64, Option<String>) =
             sqlx::query_as("SELECT pg_database_size(current_database()), host(inet_server_addr())")
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await
                 .map_err(map_err)?;
         // No server address means a Unix socket, so the same machine; a loopback address too.
@@ -158,7 +180,7 @@ impl PostgresStore {
             // Reading data_directory needs superuser or pg_read_all_settings; without it the
             // place stays unknown rather than failing the measurement.
             sqlx::query_scalar::<_, String>("SELECT current_setting('data_directory')")
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await
                 .ok()
                 .map(PathBuf::from)

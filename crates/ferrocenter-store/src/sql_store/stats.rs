@@ -101,7 +101,7 @@ super::for_each_engine! {
                 .bind(to)
                 .bind(width)
                 .bind(span.seconds())
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await
                 .map_err(map_err)?;
             rows.iter()
@@ -120,7 +120,7 @@ super::for_each_engine! {
 
         async fn stat_items(&self) -> Result<Vec<String>, StoreError> {
             sqlx::query_scalar("SELECT id FROM stat_items")
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await
                 .map_err(map_err)
         }
@@ -132,7 +132,7 @@ super::for_each_engine! {
         ) -> Result<u64, StoreError> {
             // Item by item, so each delete is a range of the primary key, not a scan.
             let nums: Vec<i64> = sqlx::query_scalar("SELECT num FROM stat_items")
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await
                 .map_err(map_err)?;
             let mut gone = 0;

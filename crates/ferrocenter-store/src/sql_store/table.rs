@@ -131,13 +131,26 @@ impl<T> Table<T> {
 
     /// `INSERT INTO t (a, b) VALUES ($1, $2)`, binding [`Table::insert_values`].
     pub fn insert(&self) -> String {
+        self.insert_rows(1)
+    }
+
+    /// `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), …` for `rows` records, binding each
+    /// one's [`Table::insert_values`] in turn: one statement where a batch would take one per
+    /// record (each a round trip to SQLite's connection thread).
+    pub fn insert_rows(&self, rows: usize) -> String {
         let names: Vec<_> = self.names(Role::inserted).collect();
-        let params: Vec<_> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let n = names.len();
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let params: Vec<_> = (1..=n).map(|i| format!("${}", r * n + i)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
         format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT INTO {} ({}) VALUES {}",
             self.name,
             names.join(", "),
-            params.join(", ")
+            tuples.join(", ")
         )
     }
 
@@ -235,6 +248,15 @@ mod tests {
             Column::derived("name_num", |_| Ok(Value::Int(0))),
         ],
     };
+
+    #[test]
+    fn rows_are_numbered_on() {
+        assert_eq!(
+            THINGS.insert_rows(2),
+            "INSERT INTO things (id, name, size, label, name_num) VALUES ($1, $2, $3, $4, $5), \
+             ($6, $7, $8, $9, $10)"
+        );
+    }
 
     #[test]
     fn statements_come_from_one_list() {

@@ -18,6 +18,27 @@ const CUSTOM_FIELDS: Table<CustomField> = Table {
 
 super::for_each_engine! {
     impl Engine {
+        pub(super) async fn add_tags_on(
+            c: &mut Conn,
+            resource_id: &str,
+            kind: TagKind,
+            tags: &[String],
+        ) -> Result<(), StoreError> {
+            for chunk in tags.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO resource_tags (resource_id, kind, tag) ",
+                );
+                q.push_values(chunk, |mut row, t| {
+                    row.push_bind(resource_id.to_string())
+                        .push_bind(kind.as_str())
+                        .push_bind(t.clone());
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *c).await.map_err(map_err)?;
+            }
+            Ok(())
+        }
+
         fn custom_field(row: &Row) -> Result<CustomField, StoreError> {
             Ok(CustomField {
                 key: get(row, "field_key")?,
@@ -39,18 +60,7 @@ super::for_each_engine! {
                 return Ok(());
             }
             let mut tx = self.pool.begin().await.map_err(map_err)?;
-            for t in tags {
-                sqlx::query(
-                    "INSERT INTO resource_tags (resource_id, kind, tag) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(resource_id)
-                .bind(kind.as_str())
-                .bind(t)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            }
+            Self::add_tags_on(&mut tx, resource_id, kind, tags).await?;
             tx.commit().await.map_err(map_err)
         }
 
@@ -60,7 +70,7 @@ super::for_each_engine! {
             )
             .bind(resource_id)
             .bind(kind.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)
         }
@@ -68,7 +78,7 @@ super::for_each_engine! {
         async fn list_all_tags(&self) -> Result<Vec<(String, TagKind, String)>, StoreError> {
             let rows: Vec<(String, String, String)> =
                 sqlx::query_as("SELECT resource_id, kind, tag FROM resource_tags")
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.reads())
                     .await
                     .map_err(map_err)?;
             rows.into_iter()
@@ -115,7 +125,7 @@ super::for_each_engine! {
                 CUSTOM_FIELDS.select_list()
             ))
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(self.reads())
             .await
             .map_err(map_err)?;
             Self::custom_field(&row)
@@ -126,7 +136,7 @@ super::for_each_engine! {
                 "SELECT {} FROM custom_fields ORDER BY field_key",
                 CUSTOM_FIELDS.select_list()
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reads())
             .await
             .map_err(map_err)?;
             rows.iter().map(Self::custom_field).collect()
@@ -149,7 +159,7 @@ super::for_each_engine! {
         async fn host_values(&self, host_id: &str) -> Result<Vec<(String, String)>, StoreError> {
             let rows = sqlx::query("SELECT name, value FROM host_values WHERE host_id = $1 ORDER BY name")
                 .bind(host_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.reads())
                 .await
                 .map_err(map_err)?;
             rows.iter()

@@ -107,7 +107,7 @@ super::for_each_engine! {
                 TASKS.select_list()
             ))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::task).transpose()
@@ -139,14 +139,14 @@ super::for_each_engine! {
                 q.push(" LIMIT ");
                 q.push_bind(limit as i64);
             }
-            let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+            let rows = q.build().fetch_all(self.reads()).await.map_err(map_err)?;
             rows.iter().map(Self::task).collect()
         }
 
         async fn count_tasks_by_state(&self) -> Result<Vec<(String, u64)>, StoreError> {
             let rows: Vec<(String, i64)> =
                 sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state ORDER BY state")
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.reads())
                     .await
                     .map_err(map_err)?;
             Ok(rows

@@ -35,6 +35,31 @@ pub(super) const VMS: Table<VmRecord> = Table {
 
 super::for_each_engine! {
     impl Engine {
+        pub(super) async fn insert_vms_on(c: &mut Conn, vms: &[VmRecord]) -> Result<(), StoreError> {
+            // Bounded statements keep every engine's parameter limit far away.
+            for chunk in vms.chunks(200) {
+                let sql = VMS.insert_rows(chunk.len());
+                let mut values = Vec::new();
+                for v in chunk {
+                    values.extend(VMS.insert_values(v)?);
+                }
+                Self::bind_values(sqlx::query(&sql), values)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+            }
+            Ok(())
+        }
+
+        pub(super) async fn update_vm_on(c: &mut Conn, v: &VmRecord) -> Result<bool, StoreError> {
+            let sql = VMS.update();
+            let r = Self::bind_values(sqlx::query(&sql), VMS.update_values(v)?)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
+            Ok(r.rows_affected() == 1)
+        }
+
         pub(super) fn vm(row: &Row) -> Result<VmRecord, StoreError> {
             Ok(VmRecord {
                 id: get(row, "id")?,
@@ -61,14 +86,8 @@ super::for_each_engine! {
         }
 
         async fn insert_vms(&self, vms: &[VmRecord]) -> Result<(), StoreError> {
-            let sql = VMS.insert();
             let mut tx = self.pool.begin().await.map_err(map_err)?;
-            for v in vms {
-                Self::bind_values(sqlx::query(&sql), VMS.insert_values(v)?)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-            }
+            Self::insert_vms_on(&mut tx, vms).await?;
             tx.commit().await.map_err(map_err)
         }
 
@@ -87,7 +106,7 @@ super::for_each_engine! {
                     sep.push_bind(u.clone());
                 }
                 q.push(")");
-                for row in q.build().fetch_all(&self.pool).await.map_err(map_err)? {
+                for row in q.build().fetch_all(self.reads()).await.map_err(map_err)? {
                     out.push(Self::vm(&row)?);
                 }
             }
@@ -97,7 +116,7 @@ super::for_each_engine! {
         async fn get_vm(&self, id: &str) -> Result<Option<VmRecord>, StoreError> {
             let row = sqlx::query(&format!("SELECT {} FROM vms WHERE id = $1", VMS.select_list()))
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reads())
                 .await
                 .map_err(map_err)?;
             row.as_ref().map(Self::vm).transpose()
@@ -112,7 +131,7 @@ super::for_each_engine! {
                 VMS.select_list()
             ))
             .bind(instance_uuid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::vm).transpose()
@@ -129,7 +148,7 @@ super::for_each_engine! {
             ))
             .bind(host_id)
             .bind(uuid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reads())
             .await
             .map_err(map_err)?;
             row.as_ref().map(Self::vm).transpose()
@@ -143,13 +162,13 @@ super::for_each_engine! {
                 q.push_bind(host.to_string());
             }
             q.push(" ORDER BY name, id");
-            let rows = q.build().fetch_all(&self.pool).await.map_err(map_err)?;
+            let rows = q.build().fetch_all(self.reads()).await.map_err(map_err)?;
             rows.iter().map(Self::vm).collect()
         }
 
         async fn count_vms(&self) -> Result<u64, StoreError> {
             let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vms")
-                .fetch_one(&self.pool)
+                .fetch_one(self.reads())
                 .await
                 .map_err(map_err)?;
             bigint_from(n, "VM count")
@@ -172,7 +191,7 @@ super::for_each_engine! {
                     sep.push_bind(id.clone());
                 }
                 q.push(") GROUP BY host_id");
-                for row in q.build().fetch_all(&self.pool).await.map_err(map_err)? {
+                for row in q.build().fetch_all(self.reads()).await.map_err(map_err)? {
                     let host: String = row.try_get(0).map_err(map_err)?;
                     let cpus: i64 = row.try_get(1).map_err(map_err)?;
                     let mem: i64 = row.try_get(2).map_err(map_err)?;
@@ -183,12 +202,8 @@ super::for_each_engine! {
         }
 
         async fn update_vm(&self, v: &VmRecord) -> Result<bool, StoreError> {
-            let sql = VMS.update();
-            let r = Self::bind_values(sqlx::query(&sql), VMS.update_values(v)?)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(r.rows_affected() == 1)
+            let mut c = self.pool.acquire().await.map_err(map_err)?;
+            Self::update_vm_on(&mut c, v).await
         }
 
         async fn record_vm_power(

@@ -30,6 +30,7 @@ mod identity;
 mod moids;
 mod queries;
 mod read_model;
+mod registration;
 mod schedules;
 mod settings;
 mod stats;
@@ -47,6 +48,7 @@ fn cases() -> impl Iterator<Item = &'static (&'static str, Case)> {
         hosts::CASES,
         claims::CASES,
         vms::CASES,
+        registration::CASES,
         datastores_networks::CASES,
         events::CASES,
         tags::CASES,
