@@ -132,6 +132,74 @@ async fn thumbprint_pinning() {
     f.stop().await;
 }
 
+/// The client sockets of this process connected to `peer`.
+fn sockets_to(peer: std::net::SocketAddrV4) -> Vec<i32> {
+    let mut fds = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let Ok(fd) = entry.unwrap().file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: getpeername on a descriptor of this process into a zeroed sockaddr_in of the
+        // size passed; it fails harmlessly on descriptors that are not sockets.
+        let addr = unsafe {
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            let mut len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let ok = libc::getpeername(fd, std::ptr::addr_of_mut!(sa).cast(), &mut len) == 0;
+            (ok && i32::from(sa.sin_family) == libc::AF_INET).then(|| {
+                std::net::SocketAddrV4::new(
+                    Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+                    u16::from_be(sa.sin_port),
+                )
+            })
+        };
+        if addr == Some(peer) {
+            fds.push(fd);
+        }
+    }
+    fds
+}
+
+fn int_option(fd: i32, level: i32, name: i32) -> i32 {
+    let mut v: libc::c_int = -1;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt of an int option into an int of the size passed.
+    let rc =
+        unsafe { libc::getsockopt(fd, level, name, std::ptr::addr_of_mut!(v).cast(), &mut len) };
+    assert_eq!(rc, 0, "getsockopt({level}, {name})");
+    v
+}
+
+/// A server keeps one idle connection to each agent between heartbeats (a minute apart). With
+/// reqwest's default TCP_USER_TIMEOUT of 30 s, Linux ended about half of them 30 s after their
+/// last request although the agents answered every keepalive probe, so each round paid for new
+/// TLS handshakes: the client's connections have no user timeout, and keepalive on so that an
+/// idle connection to a dead agent still ends.
+#[tokio::test]
+async fn idle_agent_connections_have_keepalive_and_no_user_timeout() {
+    let f = fleet(1, 0).await;
+    let c = connector();
+    let a = client(&c, &f, 0);
+    a.about().await.unwrap();
+    let h = &f.manifest.hosts[0];
+    let peer = std::net::SocketAddrV4::new(h.address.parse().unwrap(), h.port);
+    let fds = sockets_to(peer);
+    assert_eq!(fds.len(), 1, "one pooled connection to {peer}");
+    assert_eq!(
+        int_option(fds[0], libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT),
+        0,
+        "TCP_USER_TIMEOUT (ms)"
+    );
+    assert_eq!(int_option(fds[0], libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
+    assert_eq!(
+        int_option(fds[0], libc::IPPROTO_TCP, libc::TCP_KEEPIDLE),
+        15
+    );
+    // The same connection serves the next request.
+    a.about().await.unwrap();
+    assert_eq!(sockets_to(peer), fds);
+    f.stop().await;
+}
+
 #[tokio::test]
 async fn logins_accounts_and_claims() {
     let f = fleet(1, 0).await;

@@ -146,7 +146,7 @@ async fn populate(
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: Some(Box::new(facts(i))),
+            facts: Some(Arc::new(facts(i))),
             runtime: None,
             management_ip: None,
             ssh_port: None,

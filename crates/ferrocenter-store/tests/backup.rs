@@ -162,7 +162,7 @@ async fn populate(store: &Arc<dyn Store>, key: &[u8; 32]) {
         );
         h.cluster_id = (i % 2 == 0).then(|| "c1".to_string());
         h.agent_secret = sealer.seal(&format!("service-password-{i}")).unwrap();
-        h.facts = Some(Box::new(fixtures::full_facts()));
+        h.facts = Some(Arc::new(fixtures::full_facts()));
         h.runtime = Some(fixtures::full_runtime());
         h.tags = vec![format!("rack:{i}")];
         store.insert_host(&h).await.unwrap();
@@ -678,7 +678,7 @@ async fn benchmark_backup_and_restore() {
             &format!("esx{i}.example"),
         );
         h.agent_secret = sealer.seal("service-password").unwrap();
-        h.facts = Some(Box::new(fixtures::full_facts()));
+        h.facts = Some(Arc::new(fixtures::full_facts()));
         store.insert_host(&h).await.unwrap();
         let vms: Vec<_> = (0..10)
             .map(|j| {

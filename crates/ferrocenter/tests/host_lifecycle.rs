@@ -1319,7 +1319,9 @@ async fn reconnect_faults() {
     disconnect().await;
     let other = add(&e, spec(&e, 1, &c)).await.unwrap();
     let mut h = e.core.store.get_host(&other).await.unwrap().unwrap();
-    h.facts.as_mut().unwrap().hardware.cpu_packages = 64;
+    Arc::make_mut(h.facts.as_mut().unwrap())
+        .hardware
+        .cpu_packages = 64;
     e.core.store.update_host(&h).await.unwrap();
     assert!(matches!(
         reconnect(ReconnectSpec::default()).await,

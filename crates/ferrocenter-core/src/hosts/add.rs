@@ -124,26 +124,8 @@ impl Core {
             validate::uuid("resourceUuid", u)?;
         }
         let port = spec.port.unwrap_or(self.config.hosts.default_agent_port);
-        if let Some(h) = self
-            .store
-            .find_host_by_address(&spec.host_name, port)
-            .await?
-        {
-            return Err(CoreError::AlreadyConnected { name: h.name });
-        }
-        // Host names are unique within a datacenter (vim DuplicateName); the store's unique
-        // index settles a race between two adds.
-        if self
-            .store
-            .find_host_by_name(&datacenter_id, &name)
-            .await?
-            .is_some()
-        {
-            return Err(CoreError::AlreadyExists {
-                what: "host".into(),
-                name,
-            });
-        }
+        self.host_taken(&spec.host_name, port, Some((&datacenter_id, &name)))
+            .await?;
         let core = self.self_arc();
         let user = caller.user.clone();
         let task = TaskSpec {
@@ -252,6 +234,36 @@ impl Core {
 }
 
 /// The add flow's state: the request, then what each step learns for the ones after it.
+impl Core {
+    /// An agent address is connected at most once, and host names are unique within a
+    /// datacenter (vim DuplicateName). Checked before an add starts, again when it connects,
+    /// and after the store's unique keys refused a registration, to name which one.
+    async fn host_taken(
+        &self,
+        address: &str,
+        port: u16,
+        name_in: Option<(&str, &str)>,
+    ) -> Result<(), CoreError> {
+        if let Some(h) = self.store.find_host_by_address(address, port).await? {
+            return Err(CoreError::AlreadyConnected { name: h.name });
+        }
+        if let Some((datacenter_id, name)) = name_in {
+            if self
+                .store
+                .find_host_by_name(datacenter_id, name)
+                .await?
+                .is_some()
+            {
+                return Err(CoreError::AlreadyExists {
+                    what: "host".into(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 pub struct Adding {
     core: Arc<Core>,
     /// The SSH host key the caller pinned (system tag `sshHostKey::`), for a bootstrap.
@@ -398,14 +410,9 @@ pub static ADD: Saga<Adding> = Saga {
 
 fn connect(st: &mut Adding) -> StepFuture<'_> {
     Box::pin(async move {
-        if let Some(h) = st
-            .core
-            .store
-            .find_host_by_address(&st.spec.host_name, st.port)
-            .await?
-        {
-            return Err(CoreError::AlreadyConnected { name: h.name });
-        }
+        st.core
+            .host_taken(&st.spec.host_name, st.port, None)
+            .await?;
         let mut root = st.open(st.thumbprint.as_deref());
         let first = match root.about().await {
             Err(CoreError::NoHost { reason, .. }) if st.may_bootstrap() => {
@@ -761,7 +768,7 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: Some(Box::new(facts.clone())),
+            facts: Some(Arc::new(facts.clone())),
             runtime: None,
             management_ip: spec.management_ip.clone(),
             ssh_port: spec.ssh_port,
@@ -781,20 +788,8 @@ fn host_record(st: &mut Adding) -> StepFuture<'_> {
             // task cannot settle a race; the store's unique keys do).
             Err(crate::ports::StoreError::Conflict(why)) => {
                 let h = &registration.host;
-                let store = &core.store;
-                if let Some(other) = store.find_host_by_address(&h.address, h.port).await? {
-                    return Err(CoreError::AlreadyConnected { name: other.name });
-                }
-                if store
-                    .find_host_by_name(&h.datacenter_id, &h.name)
-                    .await?
-                    .is_some()
-                {
-                    return Err(CoreError::AlreadyExists {
-                        what: "host".into(),
-                        name: h.name.clone(),
-                    });
-                }
+                core.host_taken(&h.address, h.port, Some((&h.datacenter_id, &h.name)))
+                    .await?;
                 return Err(crate::ports::StoreError::Conflict(why).into());
             }
             Err(e) => return Err(e.into()),

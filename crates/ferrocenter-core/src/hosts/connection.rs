@@ -506,7 +506,7 @@ fn hardware(st: &mut Reconnecting) -> StepFuture<'_> {
         host.port = st.port;
         host.thumbprint = st.thumbprint.clone();
         host.agent_secret = core.secrets.seal(&secret)?;
-        host.facts = Some(Box::new(facts.clone()));
+        host.facts = Some(Arc::new(facts.clone()));
         st.facts = Some(facts);
         Ok(())
     })

@@ -8,11 +8,13 @@ use crate::model::new_uuid;
 use crate::ports::HostRegistration;
 use crate::{Core, CoreError};
 
+fn moid(kind: &str, number: i64) -> String {
+    format!("{kind}-{number}")
+}
+
 /// `n` moIds of one kind numbered from `first` (`vm-17`, `vm-18`, …).
 fn numbered(kind: &str, first: i64, n: usize) -> Vec<String> {
-    (0..n as i64)
-        .map(|i| format!("{kind}-{}", first + i))
-        .collect()
+    (0..n as i64).map(|i| moid(kind, first + i)).collect()
 }
 
 /// The datastores a host reports, as records of its datacenter with these moIds (an upsert
@@ -250,7 +252,7 @@ impl Core {
                 "the store reserved the wrong number of blocks",
             ));
         };
-        host.moid = format!("host-{h}");
+        host.moid = moid("host", h);
         let mut new_vms = changes.new;
         for (r, moid) in new_vms.iter_mut().zip(numbered("vm", v, nv)) {
             r.moid = moid;
@@ -258,8 +260,6 @@ impl Core {
         Ok(HostRegistration {
             datastores: datastore_records(&host, facts, numbered("datastore", d, nd), now),
             networks: network_records(&host, facts, numbered("network", n, nn), now),
-            system_tags: host.system_tags.clone(),
-            user_tags: host.tags.clone(),
             new_vms,
             moved_vms: changes.refreshed,
             claim_intent_id,

@@ -182,9 +182,10 @@ pub struct Host {
     pub previous_state: Option<HostState>,
     /// `poweredOn`, `standBy`, `poweredOff` or `unknown`.
     pub power_state: String,
-    /// The host's facts as last read (None until the first read). Boxed: they are most of a
-    /// host's size, and hosts are passed around far more often than their facts are read.
-    pub facts: Option<Box<super::HostFacts>>,
+    /// The host's facts as last read (None until the first read). Shared: they are most of a
+    /// host's size, and hosts are copied (out of the read model, into every heartbeat round)
+    /// far more often than their facts change, so a copy of a host shares them.
+    pub facts: Option<std::sync::Arc<super::HostFacts>>,
     /// The host's runtime as last read (None until the host first connected).
     pub runtime: Option<super::HostRuntime>,
     pub management_ip: Option<String>,

@@ -338,9 +338,8 @@ pub trait HostStore: Send + Sync {
 /// stands in for (deleted).
 #[derive(Debug, Clone)]
 pub struct HostRegistration {
+    /// With its tags (`system_tags`, `tags`), stored with it.
     pub host: Host,
-    pub system_tags: Vec<String>,
-    pub user_tags: Vec<String>,
     pub datastores: Vec<Datastore>,
     pub networks: Vec<Network>,
     pub new_vms: Vec<VmRecord>,

@@ -188,8 +188,8 @@ impl ReadModel {
             if self.loaded.load(Ordering::Acquire) {
                 let mut v = self.write_view();
                 v.put_host(&r.host);
-                v.add_tags(&r.host.id, TagKind::System, &r.system_tags);
-                v.add_tags(&r.host.id, TagKind::User, &r.user_tags);
+                v.add_tags(&r.host.id, TagKind::System, &r.host.system_tags);
+                v.add_tags(&r.host.id, TagKind::User, &r.host.tags);
             }
         }
         self.sum_usage_again(hosts).await;

@@ -174,7 +174,7 @@ impl View {
             self.connected_packages = self.connected_packages.saturating_sub(licensed(h));
             h.runtime = runtime.cloned();
             if let Some(f) = facts {
-                h.facts = Some(Box::new(f.clone()));
+                h.facts = Some(std::sync::Arc::new(f.clone()));
             }
             h.event_cursor = event_cursor;
             self.connected_packages += licensed(h);
@@ -394,7 +394,7 @@ mod tests {
             state: HostState::Enabled,
             previous_state: None,
             power_state: "poweredOn".into(),
-            facts: Some(Box::new(facts)),
+            facts: Some(std::sync::Arc::new(facts)),
             runtime: None,
             management_ip: None,
             ssh_port: None,

@@ -8,6 +8,22 @@ use super::hosts::HOSTS;
 use super::table::{Column, Table, Value};
 use crate::rows::{bigint_from, bigint_to, map_err};
 
+/// A table linking hosts to what they see: `host_id` and the column naming the other side.
+pub(super) struct HostLinks {
+    table: &'static str,
+    column: &'static str,
+}
+
+pub(super) const DATASTORE_LINKS: HostLinks = HostLinks {
+    table: "host_datastores",
+    column: "datastore_id",
+};
+
+pub(super) const NETWORK_LINKS: HostLinks = HostLinks {
+    table: "host_networks",
+    column: "network_id",
+};
+
 /// One per datacenter and name; an upsert refreshes what the hosts report of it.
 pub(super) const DATASTORES: Table<Datastore> = Table {
     name: "datastores",
@@ -86,27 +102,26 @@ super::for_each_engine! {
             })
         }
 
-        /// Replaces a host's rows in a link table (`host_datastores`, `host_networks`) in one
-        /// transaction. Table and column names are constants of this file, never input.
+        /// Replaces a host's rows in a link table in one transaction. Table and column names
+        /// are constants of this file, never input.
         async fn replace_host_links(
             &self,
-            table: &str,
-            column: &str,
+            links: &HostLinks,
             host_id: &str,
             ids: &[String],
         ) -> Result<(), StoreError> {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
-            Self::replace_host_links_on(&mut tx, table, column, host_id, ids).await?;
+            Self::replace_host_links_on(&mut tx, links, host_id, ids).await?;
             tx.commit().await.map_err(map_err)
         }
 
         pub(super) async fn replace_host_links_on(
             c: &mut Conn,
-            table: &str,
-            column: &str,
+            links: &HostLinks,
             host_id: &str,
             ids: &[String],
         ) -> Result<(), StoreError> {
+            let HostLinks { table, column } = links;
             sqlx::query(&format!("DELETE FROM {table} WHERE host_id = $1"))
                 .bind(host_id)
                 .execute(&mut *c)
@@ -147,17 +162,18 @@ super::for_each_engine! {
         async fn linked_to_host<T: 'static>(
             &self,
             target: &Table<T>,
-            link_table: &str,
-            link_column: &str,
+            links: &HostLinks,
             host_id: &str,
             map: fn(&Row) -> Result<T, StoreError>,
         ) -> Result<Vec<T>, StoreError> {
             let rows = sqlx::query(&format!(
                 "SELECT {} FROM {} WHERE id IN \
-                 (SELECT {link_column} FROM {link_table} WHERE host_id = $1) \
+                 (SELECT {} FROM {} WHERE host_id = $1) \
                  ORDER BY name, id",
                 target.select_list(),
-                target.name
+                target.name,
+                links.column,
+                links.table
             ))
             .bind(host_id)
             .fetch_all(self.reads())
@@ -169,14 +185,15 @@ super::for_each_engine! {
         /// Hosts linked to one row of a link table (names are constants of this file).
         async fn hosts_linked(
             &self,
-            table: &str,
-            column: &str,
+            links: &HostLinks,
             id: &str,
         ) -> Result<Vec<Host>, StoreError> {
             let rows = sqlx::query(&format!(
                 "SELECT {} FROM hosts WHERE id IN \
-                 (SELECT host_id FROM {table} WHERE {column} = $1) ORDER BY moid_num, id",
-                HOSTS.select_list()
+                 (SELECT host_id FROM {} WHERE {} = $1) ORDER BY moid_num, id",
+                HOSTS.select_list(),
+                links.table,
+                links.column
             ))
             .bind(id)
             .fetch_all(self.reads())
@@ -201,16 +218,16 @@ super::for_each_engine! {
         }
 
         async fn set_host_datastores(&self, host_id: &str, datastore_ids: &[String]) -> Result<(), StoreError> {
-            self.replace_host_links("host_datastores", "datastore_id", host_id, datastore_ids).await
+            self.replace_host_links(&DATASTORE_LINKS, host_id, datastore_ids).await
         }
 
         async fn datastores_of_host(&self, host_id: &str) -> Result<Vec<Datastore>, StoreError> {
-            self.linked_to_host(&DATASTORES, "host_datastores", "datastore_id", host_id, Self::datastore)
+            self.linked_to_host(&DATASTORES, &DATASTORE_LINKS, host_id, Self::datastore)
                 .await
         }
 
         async fn hosts_of_datastore(&self, datastore_id: &str) -> Result<Vec<Host>, StoreError> {
-            self.hosts_linked("host_datastores", "datastore_id", datastore_id).await
+            self.hosts_linked(&DATASTORE_LINKS, datastore_id).await
         }
 
         async fn upsert_network(&self, n: &Network) -> Result<Network, StoreError> {
@@ -226,16 +243,16 @@ super::for_each_engine! {
         }
 
         async fn set_host_networks(&self, host_id: &str, network_ids: &[String]) -> Result<(), StoreError> {
-            self.replace_host_links("host_networks", "network_id", host_id, network_ids).await
+            self.replace_host_links(&NETWORK_LINKS, host_id, network_ids).await
         }
 
         async fn networks_of_host(&self, host_id: &str) -> Result<Vec<Network>, StoreError> {
-            self.linked_to_host(&NETWORKS, "host_networks", "network_id", host_id, Self::network)
+            self.linked_to_host(&NETWORKS, &NETWORK_LINKS, host_id, Self::network)
                 .await
         }
 
         async fn hosts_of_network(&self, network_id: &str) -> Result<Vec<Host>, StoreError> {
-            self.hosts_linked("host_networks", "network_id", network_id).await
+            self.hosts_linked(&NETWORK_LINKS, network_id).await
         }
     }
 }

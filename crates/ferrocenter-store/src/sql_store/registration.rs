@@ -3,6 +3,7 @@
 use ferrocenter_core::inventory::query::TagKind;
 use ferrocenter_core::ports::{HostRegistration, StoreError};
 
+use super::datastores_networks::{DATASTORE_LINKS, NETWORK_LINKS};
 use crate::rows::map_err;
 
 super::for_each_engine! {
@@ -11,19 +12,19 @@ super::for_each_engine! {
             let host = &r.host.id;
             let mut tx = self.pool.begin().await.map_err(map_err)?;
             Self::insert_host_on(&mut tx, &r.host).await?;
-            Self::add_tags_on(&mut tx, host, TagKind::System, &r.system_tags).await?;
-            Self::add_tags_on(&mut tx, host, TagKind::User, &r.user_tags).await?;
+            Self::add_tags_on(&mut tx, host, TagKind::System, &r.host.system_tags).await?;
+            Self::add_tags_on(&mut tx, host, TagKind::User, &r.host.tags).await?;
             let mut datastores = Vec::with_capacity(r.datastores.len());
             for d in &r.datastores {
                 datastores.push(Self::upsert_datastore_on(&mut tx, d).await?.id);
             }
-            Self::replace_host_links_on(&mut tx, "host_datastores", "datastore_id", host, &datastores)
+            Self::replace_host_links_on(&mut tx, &DATASTORE_LINKS, host, &datastores)
                 .await?;
             let mut networks = Vec::with_capacity(r.networks.len());
             for n in &r.networks {
                 networks.push(Self::upsert_network_on(&mut tx, n).await?.id);
             }
-            Self::replace_host_links_on(&mut tx, "host_networks", "network_id", host, &networks)
+            Self::replace_host_links_on(&mut tx, &NETWORK_LINKS, host, &networks)
                 .await?;
             Self::insert_vms_on(&mut tx, &r.new_vms).await?;
             for v in &r.moved_vms {

@@ -47,7 +47,7 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
         state: HostState::PreMaintenance,
         previous_state: Some(HostState::Disabled),
         power_state: "standBy".into(),
-        facts: Some(Box::new(full_facts())),
+        facts: Some(Arc::new(full_facts())),
         runtime: Some(full_runtime()),
         management_ip: Some("192.168.1.2".into()),
         ssh_port: Some(2222),
@@ -85,7 +85,7 @@ async fn hosts_round_trip_every_field(s: Arc<dyn Store>) {
     updated.state = HostState::Maintenance;
     updated.previous_state = Some(HostState::Enabled);
     updated.power_state = "poweredOff".into();
-    updated.facts = Some(Box::new(HostFacts {
+    updated.facts = Some(Arc::new(HostFacts {
         hostname: "k".into(),
         ..HostFacts::default()
     }));
@@ -184,7 +184,7 @@ async fn heartbeat_writes_leave_operation_fields_alone(s: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut h = host("h1", "host-1", "dc1", "10.0.0.1");
-    h.facts = Some(Box::new(cpus(8)));
+    h.facts = Some(Arc::new(cpus(8)));
     s.insert_host(&h).await.unwrap();
     // An operation puts the host in maintenance and disconnects it…
     let mut op = h.clone();
@@ -212,7 +212,7 @@ async fn heartbeat_writes_leave_operation_fields_alone(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         s.get_host("h1").await.unwrap().unwrap().facts,
-        Some(Box::new(facts))
+        Some(Arc::new(facts))
     );
     assert!(!s
         .record_host_observation("nope", Some(&rt), None, 1)

@@ -30,10 +30,10 @@ fn intent(id: &str) -> ClaimIntent {
 fn registration(id: &str, moid: &str, address: &str) -> HostRegistration {
     let mut h = host(id, moid, "dc1", address);
     h.name = format!("{id}.example");
+    h.system_tags = vec!["sshHostKey::abc".into()];
+    h.tags = vec!["rack-1".into(), "gpu".into()];
     HostRegistration {
         host: h,
-        system_tags: vec!["sshHostKey::abc".into()],
-        user_tags: vec!["rack-1".into(), "gpu".into()],
         datastores: vec![
             datastore(
                 &format!("{id}-ds"),
