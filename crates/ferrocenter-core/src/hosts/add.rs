@@ -233,7 +233,6 @@ impl Core {
     }
 }
 
-/// The add flow's state: the request, then what each step learns for the ones after it.
 impl Core {
     /// An agent address is connected at most once, and host names are unique within a
     /// datacenter (vim DuplicateName). Checked before an add starts, again when it connects,
@@ -264,6 +263,7 @@ impl Core {
     }
 }
 
+/// The add flow's state: the request, then what each step learns for the ones after it.
 pub struct Adding {
     core: Arc<Core>,
     /// The SSH host key the caller pinned (system tag `sshHostKey::`), for a bootstrap.
